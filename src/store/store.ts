@@ -1,0 +1,167 @@
+/**
+ * The whole storage contract between the engine (worker, scheduler, maintenance, CLI) and a database.
+ * Nothing outside `src/store/<backend>/` writes SQL; everything here is Noun-Verb with one params object.
+ *
+ * Rules every implementation keeps (the conformance suite in test/conformance checks them):
+ * - Time is the database's: `runAt` relative delays, lease expiry and rescue are decided by the
+ *   backend's clock, never by a caller's `Date.now()`.
+ * - Every write about a claimed job (renew, finish, checkpoint, step, child insert) is fenced by its
+ *   lease token and `state = 'running'`: a stale token changes nothing and is reported as refused.
+ * - Batch methods take many rows and make one round trip (one transaction) for all of them.
+ */
+import type { Job, JobError, JobRun, JobState, RunOutcome } from '../job.js';
+
+/** Which SQL dialect a store speaks. */
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** A job to insert. Ids are made by the caller (UUIDv7) so a batch needs no read-back of ids. */
+export interface NewJob {
+  id: string;
+  task: string;
+  queue: string;
+  payload: unknown;
+  priority: number;
+  /** Absolute due time. When both are null the job is due now (database clock). */
+  runAt: Date | null;
+  /** Due time relative to the database clock; ignored when `runAt` is set. */
+  delayMs: number | null;
+  maxAttempts: number;
+  idempotencyKey: string | null;
+  concurrencyKey: string | null;
+  leaseMs: number | null;
+  timeoutMs: number | null;
+  scheduleId: string | null;
+  scheduleSlot: Date | null;
+  parentId: string | null;
+}
+
+/** Outcome of inserting one job: the stored job, and whether this call created it. */
+export interface JobInsertResult {
+  job: Job;
+  /** False when a job with the same idempotency key already existed; `job` is that existing job. */
+  created: boolean;
+}
+
+/** A job handed to a worker by a claim, with the token that fences every write of this attempt. */
+export interface ClaimedJob extends Job {
+  leaseToken: string;
+}
+
+/** A (job, token) pair naming one attempt. */
+export interface LeaseRef {
+  id: string;
+  leaseToken: string;
+}
+
+/** How an attempt ended, as the worker reports it. */
+export interface JobFinish extends LeaseRef {
+  outcome: Exclude<RunOutcome, 'lease_lapsed'>;
+  result?: unknown;
+  error?: JobError;
+  /**
+   * For `failed`/`timeout`: when set, the job goes back to `scheduled`, due this many ms after the
+   * database's now; when null or absent the job ends `failed`.
+   */
+  retryDelayMs?: number | null;
+  /** For `released`: the checkpoint to keep (written in the same statement as the release). */
+  checkpoint?: unknown;
+  maxDurationExceeded?: boolean;
+}
+
+/** Filters for listing jobs; newest first, paged by an opaque cursor. */
+export interface JobListParams {
+  state?: JobState;
+  queue?: string;
+  task?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
+export interface Store {
+  readonly dialect: StoreDialect;
+
+  /** Applies pending migrations; safe when many processes call it at once. Refuses a newer schema. */
+  migrate(): Promise<{ from: number; to: number }>;
+  /** The schema version in the database and the newest this code knows. */
+  schemaVersion(): Promise<{ current: number; latest: number }>;
+  /** Fails with `schema_too_new` when the database was migrated by a newer nightshift. */
+  schemaCheck(): Promise<void>;
+  /** The database's clock. */
+  now(): Promise<Date>;
+  close(): Promise<void>;
+
+  /**
+   * Inserts jobs in one transaction. A repeated idempotency key yields the existing job with
+   * `created: false`. With `tx`, runs on the caller's own transaction handle (a better-sqlite3
+   * Database inside a transaction, or a node-postgres client inside BEGIN) so the jobs exist iff the
+   * caller commits. With `fence`, inserts only while that attempt still holds its lease (child jobs).
+   */
+  jobInsertMany(params: { jobs: NewJob[]; tx?: unknown; fence?: LeaseRef }): Promise<JobInsertResult[]>;
+  jobGet(params: { id: string }): Promise<Job | undefined>;
+  jobList(params: JobListParams): Promise<{ jobs: Job[]; nextCursor: string | null }>;
+  /** Counts per (queue, state), for the CLI, metrics and dashboard. */
+  jobCountByQueue(): Promise<Array<{ queue: string; state: JobState; count: number }>>;
+
+  /**
+   * Claims up to `limit` due jobs (priority desc, then due time, then id) from `queues` (all queues
+   * when absent), moving them to `running` with a fresh lease token, `attempt + 1`, and a lease of the
+   * job's `leaseMs` or `leaseMs` here. Due `scheduled` jobs are eligible. Concurrent claimers never
+   * receive the same job.
+   */
+  jobClaim(params: { workerId: string; queues?: string[]; limit: number; leaseMs: number }): Promise<ClaimedJob[]>;
+  /**
+   * Extends the leases of still-current attempts by each job's `leaseMs` (or `leaseMs` here). Attempts
+   * missing from `renewed` lost their lease. `cancelRequested` tells the worker to abort the handler.
+   */
+  jobLeaseRenew(params: {
+    leases: LeaseRef[];
+    leaseMs: number;
+  }): Promise<{ renewed: Array<{ id: string; cancelRequested: boolean }> }>;
+  /**
+   * Ends attempts in one transaction and writes one run-history row per accepted attempt.
+   * Refused finishes (stale token) are absent from `accepted`.
+   */
+  jobFinishMany(params: { finishes: JobFinish[] }): Promise<{ accepted: string[] }>;
+  /** Saves a checkpoint for a current attempt; false when the lease token is stale. */
+  jobCheckpointSave(params: LeaseRef & { checkpoint: unknown }): Promise<boolean>;
+  /** A finished durable step's recorded result, if any. */
+  jobStepGet(params: { jobId: string; name: string }): Promise<{ found: boolean; result: unknown }>;
+  /** Records a durable step's result for a current attempt; false when the lease token is stale. */
+  jobStepSave(params: LeaseRef & { name: string; result: unknown }): Promise<boolean>;
+
+  /**
+   * Cancels a job: `scheduled`/`queued` become `cancelled` at once; `running` gets `cancelRequested`
+   * and becomes `cancelled` when its worker finishes the attempt; final jobs are left as they are.
+   */
+  jobCancel(params: {
+    id: string;
+  }): Promise<{ outcome: 'cancelled' | 'cancel_requested' | 'already_final' | 'not_found'; job?: Job }>;
+  /** Puts a `failed` or `cancelled` job back to `queued`, due now, with one more attempt allowed. */
+  jobRetry(params: { id: string }): Promise<{ outcome: 'retried' | 'not_retryable' | 'not_found'; job?: Job }>;
+
+  /**
+   * Recovers attempts whose lease lapsed (database clock): requeues them, or fails them with reason
+   * `lease_lapsed` when attempts are exhausted, and writes a `lease_lapsed` run row for each.
+   */
+  jobRescueLapsed(params: { limit: number }): Promise<{ requeued: string[]; failed: string[] }>;
+  /** Deletes up to `limit` final jobs (and their runs and steps) finished more than `olderThanMs` ago. */
+  jobPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }>;
+  /** The run history of a job, oldest attempt first. */
+  jobRunList(params: { jobId: string }): Promise<JobRun[]>;
+
+  /**
+   * Subscribes to store events. Within one process they arrive for every write this store made;
+   * across processes only where the backend can notify (PostgreSQL LISTEN/NOTIFY). Callers must also
+   * poll: events are a latency optimisation, never the only path.
+   */
+  listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void;
+}
+
+/** Events a store emits. */
+export interface StoreEvents {
+  /** Jobs became claimable in `queue`. */
+  'job:ready': { queue: string };
+  /** A job reached a final state. */
+  'job:finished': { id: string; state: JobState };
+}

@@ -1,0 +1,88 @@
+/**
+ * Tasks: the named handlers jobs run, with their defaults (queue, attempts, timeout, lease) and an
+ * optional payload schema. Any Standard Schema validator works (zod, valibot, arktype, ...), so
+ * nightshift does not pick a validation library for its users.
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Job } from './job.js';
+
+/** Options for a child job enqueued from inside a handler. */
+export interface ChildEnqueueOptions {
+  /**
+   * Required: identifies this child within its parent, so a re-run of the parent creates it once.
+   * The stored idempotency key is derived from the parent's id and this key.
+   */
+  key: string;
+  queue?: string;
+  priority?: number;
+  delayMs?: number;
+  runAt?: Date;
+  maxAttempts?: number;
+}
+
+/** What a handler receives besides its payload. */
+export interface JobContext<Payload = unknown> {
+  /** The job as claimed: id, task, queue, attempt, payload, ... */
+  readonly job: Readonly<Job<Payload>>;
+  /** Aborts on cancellation, timeout, lease loss (reason is a `LeaseLostError`) and forced shutdown. */
+  readonly signal: AbortSignal;
+  /** The last saved checkpoint, undefined on a job that never saved one. */
+  readonly checkpoint: unknown;
+  /** Saves progress; a later attempt starts with it. Rejects with `LeaseLostError` when fenced off. */
+  saveCheckpoint(value: unknown): Promise<void>;
+  /** Runs `fn` once per job: a re-run returns the recorded result without calling `fn` again. */
+  step<T>(name: string, fn: () => Promise<T> | T): Promise<T>;
+  /** Renews the lease now and rejects with `LeaseLostError` when it is gone. */
+  heartbeat(): Promise<void>;
+  /** Structured log line tagged with the job id, task and attempt. */
+  log(message: string, data?: Record<string, unknown>): void;
+  /** Enqueues a child job exactly once per (parent, key), fenced by this attempt's lease. */
+  enqueue(task: string, payload: unknown, options: ChildEnqueueOptions): Promise<{ id: string; created: boolean }>;
+}
+
+/** A task's handler: resolves with the job's result, rejects to fail the attempt. */
+export type Handler<Payload = unknown, Result = unknown> = (
+  payload: Payload,
+  ctx: JobContext<Payload>,
+) => Promise<Result> | Result;
+
+/** Exponential backoff with jitter between attempts. */
+export interface BackoffOptions {
+  /** Delay before the second attempt. Default 1,000 ms. */
+  baseMs?: number;
+  /** Upper bound for any delay. Default 1 hour. */
+  maxMs?: number;
+  /** Fraction of the delay randomised (0..1). Default 0.2. */
+  jitter?: number;
+}
+
+/** A task with its defaults. Created with `defineTask` or given as a bare handler in config. */
+export interface TaskDefinition<Payload = unknown, Result = unknown> {
+  /** Task name; taken from the key when the task sits in a `tasks` object. */
+  name?: string;
+  handler: Handler<Payload, Result>;
+  /** Validates payloads at enqueue; an invalid payload is refused with `invalid_payload`. */
+  schema?: StandardSchemaV1<Payload>;
+  queue?: string;
+  priority?: number;
+  /** Default 5. */
+  maxAttempts?: number;
+  /** Handler time limit in ms; past it the signal aborts and the attempt fails with reason `timeout`. */
+  timeoutMs?: number;
+  /** Lease length for this task's attempts; defaults to the worker's. */
+  leaseMs?: number;
+  /** A run longer than this is reported (log, event, run-history flag) but keeps running. */
+  maxDurationMs?: number;
+  backoff?: BackoffOptions;
+}
+
+/** Declares a task; returns it unchanged, typed. */
+export function defineTask<Payload = unknown, Result = unknown>(
+  definition: TaskDefinition<Payload, Result>,
+): TaskDefinition<Payload, Result> {
+  return definition;
+}
+
+/** What `tasks` may hold: a bare handler or a task definition, keyed by task name. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each task has its own payload type; the map must accept all of them
+export type TaskMap = Record<string, Handler<any, any> | TaskDefinition<any, any>>;
