@@ -1,0 +1,101 @@
+/**
+ * Connections to PostgreSQL: pool settings that detect dead peers, and the mapping of "the server is
+ * gone" failures to `database_unavailable`, so the engine backs off and retries instead of crashing.
+ */
+import pg from 'pg';
+import { NightshiftError } from '../../errors.js';
+
+/** Options for `PostgresStore.open`. */
+export interface PostgresStoreOptions {
+  connectionString: string;
+  /** Schema holding every nightshift table. Default `nightshift`. */
+  schema?: string;
+  /** Connections in this process's pool. Default 10; see docs/SCALING.md for budgeting. */
+  poolSize?: number;
+  /**
+   * Server-side statement timeout in ms, sent as a startup parameter. Default 60,000; 0 leaves the
+   * server's setting alone (needed behind poolers that refuse unknown startup parameters).
+   */
+  statementTimeoutMs?: number;
+}
+
+// Keepalive probes start after 10 s idle so a half-open connection (peer vanished without a FIN) is
+// noticed by the kernel instead of hanging a query forever.
+const KEEPALIVE_DELAY_MS = 10_000;
+// Idle connections are closed after 30 s: short enough to give slots back to a busy server, long enough
+// that a worker polling every second keeps its connections warm.
+const IDLE_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Connection settings shared by the pool and the listening connection. */
+export function clientConfig(options: PostgresStoreOptions): pg.ClientConfig {
+  const config: pg.ClientConfig = {
+    connectionString: options.connectionString,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    application_name: 'nightshift',
+  };
+  const statementTimeout = options.statementTimeoutMs ?? 60_000;
+  if (statementTimeout > 0) config.statement_timeout = statementTimeout;
+  return config;
+}
+
+/** A pool whose background errors never reach the process's uncaught-exception handler. */
+export function createPool(options: PostgresStoreOptions): pg.Pool {
+  const pool = new pg.Pool({
+    ...clientConfig(options),
+    max: options.poolSize ?? 10,
+    idleTimeoutMillis: IDLE_TIMEOUT_MS,
+  });
+  // An idle client whose server went away emits 'error' on the pool; without a listener Node would
+  // throw it. The pool already discards that client, and the next query reports the outage.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Quotes an SQL identifier (schema or channel name) so any string is safe to splice into SQL. */
+export function quoteIdent(name: string): string {
+  if (name.length === 0 || name.includes('\0')) {
+    throw new NightshiftError('invalid_argument', `invalid PostgreSQL identifier: ${JSON.stringify(name)}`);
+  }
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+// 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or in recovery),
+// 53300 too_many_connections: the server cannot serve us now, but may shortly.
+const SERVER_GONE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/** True when `error` means the server is unreachable or went away, as opposed to a bad statement. */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || SERVER_GONE_SQLSTATES.has(code)) return true;
+    // Class 08: connection exceptions.
+    if (code.startsWith('08')) return true;
+  }
+  // node-postgres reports a socket closed under a query or a connect timeout without a code.
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
+    error.message,
+  );
+}
+
+/** Rethrows server-gone failures as `NightshiftError('database_unavailable')`, others unchanged. */
+export function toStoreError(error: unknown): unknown {
+  if (error instanceof NightshiftError || !isUnavailable(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new NightshiftError('database_unavailable', `PostgreSQL is unavailable: ${message}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * The insert path of `jobInsertMany`: one bulk statement, then a read of the rows that lost to an
+ * existing idempotency key.
+ *
+ * The race: ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key to finish, so when
+ * our statement returns, the winner has committed (or rolled back, in which case our row went in).
+ * The winner is then visible to our next statement's snapshot. The one gap is a winner deleted in
+ * between (pruned or cancelled and pruned): then neither insert nor read finds it, and we try again.
+ */
+import { NightshiftError } from '../../errors.js';
+import { isUuid, jobFromRow, toJsonText, type JobRow } from './job-row.js';
+import type { Queryable, Statement, Statements } from './statements.js';
+import type { JobInsertResult, NewJob } from '../store.js';
+
+// Each round needs a winner deleted between two of our statements; three in a row means something
+// keeps deleting the key's rows, which is worth an error rather than a loop.
+const MAX_ROUNDS = 3;
+
+/** Where notifications go and who sends them. */
+export interface NotifyTarget {
+  channel: string;
+  origin: string;
+}
+
+/** Refuses jobs PostgreSQL would reject with a less helpful message. */
+export function checkNewJobs(jobs: NewJob[]): void {
+  for (const job of jobs) {
+    if (!isUuid(job.id)) throw new NightshiftError('invalid_argument', `job id must be a UUID: ${job.id}`);
+    if (job.parentId !== null && !isUuid(job.parentId)) {
+      throw new NightshiftError('invalid_argument', `parent id must be a UUID: ${job.parentId}`);
+    }
+  }
+}
+
+/** Inserts `jobs` on `db` and returns one result per job, in input order. */
+export async function insertJobs(
+  db: Queryable,
+  statements: Statements,
+  jobs: NewJob[],
+  notify: NotifyTarget,
+  prepared: boolean,
+): Promise<JobInsertResult[]> {
+  const results: Array<JobInsertResult | undefined> = new Array<JobInsertResult | undefined>(jobs.length);
+  let pending = jobs.map((_, index) => index);
+  for (let round = 0; round < MAX_ROUNDS && pending.length > 0; round += 1) {
+    const batch = pending.map((index) => jobs[index] as NewJob);
+    const inserted = await db.query<JobRow>(
+      config(statements.insertJobs, insertValues(batch, notify), prepared),
+    );
+    const created = new Map(inserted.rows.map((row) => [row.id, row]));
+    const lost: number[] = [];
+    for (const index of pending) {
+      const row = created.get((jobs[index] as NewJob).id);
+      if (row) results[index] = { job: jobFromRow(row), created: true };
+      else lost.push(index);
+    }
+    if (lost.length === 0) break;
+    const keys = lost.map((index) => (jobs[index] as NewJob).idempotencyKey);
+    const existing = await db.query<JobRow>({ text: statements.jobsByIdempotencyKey.text, values: [keys] });
+    const byKey = new Map(existing.rows.map((row) => [row.idempotency_key, row]));
+    pending = [];
+    for (const index of lost) {
+      const row = byKey.get((jobs[index] as NewJob).idempotencyKey);
+      if (row) results[index] = { job: jobFromRow(row), created: false };
+      else pending.push(index);
+    }
+  }
+  if (pending.length > 0) {
+    throw new NightshiftError('conflict', 'idempotency key kept conflicting with rows that then vanished');
+  }
+  return results as JobInsertResult[];
+}
+
+function config(statement: Statement, values: unknown[], prepared: boolean) {
+  return prepared && statement.name !== undefined
+    ? { name: statement.name, text: statement.text, values }
+    : { text: statement.text, values };
+}
+
+function insertValues(jobs: NewJob[], notify: NotifyTarget): unknown[] {
+  return [
+    jobs.map((j) => j.id),
+    jobs.map((j) => j.task),
+    jobs.map((j) => j.queue),
+    jobs.map((j) => toJsonText(j.payload)),
+    jobs.map((j) => j.priority),
+    jobs.map((j) => j.runAt),
+    jobs.map((j) => j.delayMs),
+    jobs.map((j) => j.maxAttempts),
+    jobs.map((j) => j.idempotencyKey),
+    jobs.map((j) => j.concurrencyKey),
+    jobs.map((j) => j.leaseMs),
+    jobs.map((j) => j.timeoutMs),
+    jobs.map((j) => j.scheduleId),
+    jobs.map((j) => j.scheduleSlot),
+    jobs.map((j) => j.parentId),
+    notify.channel,
+    notify.origin,
+  ];
+}

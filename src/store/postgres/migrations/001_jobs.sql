@@ -1,0 +1,73 @@
+-- Jobs, their run history and durable steps.
+-- Runs with search_path set to the store's schema (see migrator.ts), so names are unqualified here.
+
+CREATE TABLE jobs (
+  id               uuid        PRIMARY KEY,
+  task             text        NOT NULL,
+  queue            text        NOT NULL,
+  -- Opaque to the database, never queried: json (validated text) is cheaper to write and read than jsonb.
+  payload          json,
+  state            text        NOT NULL
+                   CHECK (state IN ('scheduled', 'queued', 'running', 'completed', 'failed', 'cancelled')),
+  priority         integer     NOT NULL DEFAULT 0,
+  attempt          integer     NOT NULL DEFAULT 0,
+  max_attempts     integer     NOT NULL,
+  run_at           timestamptz NOT NULL,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  started_at       timestamptz,
+  finished_at      timestamptz,
+  lease_expires_at timestamptz,
+  lease_token      uuid,
+  worker_id        text,
+  result           json,
+  error            jsonb,
+  idempotency_key  text,
+  concurrency_key  text,
+  lease_ms         integer,
+  timeout_ms       integer,
+  -- SQL NULL means "never saved"; a saved JSON null is the json value 'null'.
+  checkpoint       json,
+  cancel_requested boolean     NOT NULL DEFAULT false,
+  schedule_id      text,
+  schedule_slot    timestamptz,
+  parent_id        uuid
+);
+
+-- The ready set. Partial, so it holds only queued rows: small and hot however many finished rows the
+-- table keeps. Its column order is the claim order, so a claim reads the first LIMIT entries and stops.
+CREATE INDEX jobs_ready_idx ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
+-- The same order per queue, for workers restricted to some queues (one index range per queue).
+CREATE INDEX jobs_ready_queue_idx ON jobs (queue, priority DESC, run_at, id) WHERE state = 'queued';
+-- Delayed jobs and retry backoff: the claim promotes the due head of this index in the same statement.
+CREATE INDEX jobs_scheduled_idx ON jobs (run_at) WHERE state = 'scheduled';
+-- Rescue of lapsed leases reads only running rows, oldest lease first.
+CREATE INDEX jobs_lease_idx ON jobs (lease_expires_at) WHERE state = 'running';
+-- Retention deletes final rows oldest first in small batches.
+CREATE INDEX jobs_finished_idx ON jobs (finished_at) WHERE state IN ('completed', 'failed', 'cancelled');
+-- One job per idempotency key; the target of ON CONFLICT in the insert.
+CREATE UNIQUE INDEX jobs_idempotency_key_idx ON jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+-- One row per ended attempt. No foreign key: a key check per finished job costs a trigger call and a
+-- share lock on the job row in the hottest statement, and retention deletes runs with their job anyway.
+CREATE TABLE job_runs (
+  job_id                uuid        NOT NULL,
+  attempt               integer     NOT NULL,
+  worker_id             text        NOT NULL,
+  started_at            timestamptz NOT NULL,
+  finished_at           timestamptz NOT NULL,
+  due_at                timestamptz NOT NULL,
+  outcome               text        NOT NULL
+                        CHECK (outcome IN ('completed', 'failed', 'timeout', 'lease_lapsed', 'released', 'cancelled')),
+  error                 jsonb,
+  max_duration_exceeded boolean     NOT NULL DEFAULT false
+);
+CREATE INDEX job_runs_job_idx ON job_runs (job_id, attempt);
+
+CREATE TABLE job_steps (
+  job_id     uuid        NOT NULL,
+  name       text        NOT NULL,
+  result     json,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (job_id, name)
+);

@@ -1,0 +1,452 @@
+/**
+ * `PostgresStore`: the Store contract on PostgreSQL through node-postgres, built for many workers on
+ * many hosts. Claiming is one statement per batch (FOR UPDATE SKIP LOCKED), finishing is one statement
+ * per batch, enqueueing is one statement per batch, so round trips grow with batches, never with jobs.
+ * docs/ARCHITECTURE.md ("PostgreSQL hot path") gives the measured reasons; docs/SCALING.md the limits.
+ *
+ * Everything lives in one schema (default `nightshift`), quoted into every statement, so a caller's
+ * transaction client with its own search_path runs our statements correctly.
+ */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { NightshiftError, LeaseLostError } from '../../errors.js';
+import type { Job, JobRun, JobState } from '../../job.js';
+import type {
+  ClaimedJob,
+  JobFinish,
+  JobInsertResult,
+  JobListParams,
+  LeaseRef,
+  NewJob,
+  Store,
+  StoreEvents,
+} from '../store.js';
+import {
+  createPool,
+  clientConfig,
+  quoteIdent,
+  toStoreError,
+  type PostgresStoreOptions,
+} from './connection.js';
+import { checkNewJobs, insertJobs, type NotifyTarget } from './job-inserter.js';
+import {
+  claimedFromRow,
+  isUuid,
+  jobFromRow,
+  runFromRow,
+  toJsonText,
+  type JobRow,
+  type JobRunRow,
+} from './job-row.js';
+import { channelName, NotificationListener } from './listener.js';
+import { loadMigrations, migrate, schemaTooNew, type Migration } from './migrator.js';
+import * as migrationSql from './sql/migrations.js';
+import { renderStatements, type Queryable, type Statement, type Statements } from './statements.js';
+
+export type { PostgresStoreOptions } from './connection.js';
+
+type Listener<K extends keyof StoreEvents> = (payload: StoreEvents[K]) => void;
+
+/** A Store on PostgreSQL 15+. Create with `PostgresStore.open`. */
+export class PostgresStore implements Store {
+  readonly dialect = 'postgres' as const;
+  /** The schema holding this store's tables. */
+  readonly schema: string;
+
+  private readonly quotedSchema: string;
+  private readonly sql: Statements;
+  private readonly notify: NotifyTarget;
+  private readonly migrations: Migration[];
+  private readonly listeners = new Map<keyof StoreEvents, Set<Listener<keyof StoreEvents>>>();
+  private listener: NotificationListener | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PostgresStoreOptions,
+  ) {
+    this.schema = options.schema ?? 'nightshift';
+    this.quotedSchema = quoteIdent(this.schema);
+    this.sql = renderStatements(this.quotedSchema);
+    this.notify = { channel: channelName(this.schema), origin: randomUUID() };
+    this.migrations = loadMigrations();
+  }
+
+  /** Creates the pool; connections open lazily, so an unreachable server surfaces on the first call. */
+  static open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    return Promise.resolve(new PostgresStore(createPool(options), options));
+  }
+
+  async migrate(): Promise<{ from: number; to: number }> {
+    return this.withClient((client) => migrate(client, this.schema, this.quotedSchema, this.migrations));
+  }
+
+  async schemaVersion(): Promise<{ current: number; latest: number }> {
+    const latest = this.migrations.length;
+    const [exists] = await this.rows<{ exists: boolean }>({ text: migrationSql.MIGRATIONS_TABLE_EXISTS }, [
+      `${this.quotedSchema}.schema_migrations`,
+    ]);
+    if (!exists?.exists) return { current: 0, latest };
+    const [row] = await this.rows<{ version: number }>(
+      { text: migrationSql.currentVersion(this.quotedSchema) },
+      [],
+    );
+    return { current: row?.version ?? 0, latest };
+  }
+
+  async schemaCheck(): Promise<void> {
+    const { current, latest } = await this.schemaVersion();
+    if (current > latest) throw schemaTooNew(current, latest);
+  }
+
+  async now(): Promise<Date> {
+    const [row] = await this.rows<{ now: Date }>({ text: 'SELECT now() AS now' }, []);
+    return row?.now ?? new Date(Number.NaN);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await this.listener?.stop();
+    await this.pool.end();
+  }
+
+  async jobInsertMany(params: {
+    jobs: NewJob[];
+    tx?: unknown;
+    fence?: LeaseRef;
+  }): Promise<JobInsertResult[]> {
+    const { jobs, fence } = params;
+    checkNewJobs(jobs);
+    const tx = params.tx === undefined ? undefined : asQueryable(params.tx);
+    let results: JobInsertResult[];
+    try {
+      if (fence === undefined) {
+        if (jobs.length === 0) return [];
+        results = await insertJobs(tx ?? this.pool, this.sql, jobs, this.notify, tx === undefined);
+      } else if (tx !== undefined) {
+        await this.holdFence(tx, fence);
+        results = await insertJobs(tx, this.sql, jobs, this.notify, false);
+      } else {
+        results = await this.withClient(async (client) => {
+          await client.query('BEGIN');
+          try {
+            await this.holdFence(client, fence);
+            const inserted = await insertJobs(client, this.sql, jobs, this.notify, true);
+            await client.query('COMMIT');
+            return inserted;
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        });
+      }
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    for (const queue of new Set(
+      results.filter((r) => r.created && r.job.state === 'queued').map((r) => r.job.queue),
+    )) {
+      this.emit('job:ready', { queue });
+    }
+    return results;
+  }
+
+  async jobGet(params: { id: string }): Promise<Job | undefined> {
+    if (!isUuid(params.id)) return undefined;
+    const [row] = await this.rows<JobRow>(this.sql.getJob, [params.id]);
+    return row && jobFromRow(row);
+  }
+
+  async jobList(params: JobListParams): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+    const limit = Math.max(1, Math.floor(params.limit));
+    const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
+    const rows = await this.rows<JobRow>(this.sql.listJobs, [
+      params.state ?? null,
+      params.queue ?? null,
+      params.task ?? null,
+      cursor,
+      limit + 1,
+    ]);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      jobs: page.map(jobFromRow),
+      nextCursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
+    };
+  }
+
+  async jobCountByQueue(): Promise<Array<{ queue: string; state: JobState; count: number }>> {
+    return this.rows<{ queue: string; state: JobState; count: number }>(this.sql.countByQueue, []);
+  }
+
+  async jobClaim(params: {
+    workerId: string;
+    queues?: string[];
+    limit: number;
+    leaseMs: number;
+  }): Promise<ClaimedJob[]> {
+    const limit = Math.floor(params.limit);
+    if (limit <= 0 || params.queues?.length === 0) return [];
+    const leaseMs = Math.round(params.leaseMs);
+    const rows =
+      params.queues === undefined
+        ? await this.rows<JobRow>(this.sql.claimJobs, [params.workerId, limit, leaseMs])
+        : await this.rows<JobRow>(this.sql.claimJobsFromQueues, [
+            params.workerId,
+            limit,
+            leaseMs,
+            params.queues,
+          ]);
+    return rows.map(claimedFromRow);
+  }
+
+  async jobLeaseRenew(params: {
+    leases: LeaseRef[];
+    leaseMs: number;
+  }): Promise<{ renewed: Array<{ id: string; cancelRequested: boolean }> }> {
+    const leases = params.leases.filter((l) => isUuid(l.id) && isUuid(l.leaseToken));
+    if (leases.length === 0) return { renewed: [] };
+    const rows = await this.rows<{ id: string; cancel_requested: boolean }>(this.sql.renewLeases, [
+      leases.map((l) => l.id),
+      leases.map((l) => l.leaseToken),
+      Math.round(params.leaseMs),
+    ]);
+    return { renewed: rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested })) };
+  }
+
+  async jobFinishMany(params: { finishes: JobFinish[] }): Promise<{ accepted: string[] }> {
+    // One finish per job: a second one for the same id in a batch could only be a caller's mistake.
+    const byId = new Map<string, JobFinish>();
+    for (const f of params.finishes) {
+      if (isUuid(f.id) && isUuid(f.leaseToken) && !byId.has(f.id)) byId.set(f.id, f);
+    }
+    const finishes = [...byId.values()];
+    if (finishes.length === 0) return { accepted: [] };
+    const rows = await this.rows<{ id: string; state: JobState; queue: string }>(this.sql.finishJobs, [
+      finishes.map((f) => f.id),
+      finishes.map((f) => f.leaseToken),
+      finishes.map((f) => f.outcome),
+      finishes.map((f) => toJsonText(f.result)),
+      finishes.map((f) => toJsonText(f.error)),
+      finishes.map((f) =>
+        f.outcome === 'failed' || f.outcome === 'timeout' ? (f.retryDelayMs ?? null) : null,
+      ),
+      finishes.map((f) => f.outcome === 'released' && 'checkpoint' in f),
+      finishes.map((f) => (f.outcome === 'released' ? toJsonText(f.checkpoint) : null)),
+      finishes.map((f) => f.maxDurationExceeded ?? false),
+      this.notify.channel,
+      this.notify.origin,
+    ]);
+    this.emitChanges(rows);
+    return { accepted: rows.map((r) => r.id) };
+  }
+
+  async jobCheckpointSave(params: LeaseRef & { checkpoint: unknown }): Promise<boolean> {
+    if (!isUuid(params.id) || !isUuid(params.leaseToken)) return false;
+    return (
+      (
+        await this.result(this.sql.saveCheckpoint, [
+          params.id,
+          params.leaseToken,
+          toJsonText(params.checkpoint),
+        ])
+      ).rowCount === 1
+    );
+  }
+
+  async jobStepGet(params: { jobId: string; name: string }): Promise<{ found: boolean; result: unknown }> {
+    if (!isUuid(params.jobId)) return { found: false, result: undefined };
+    const [row] = await this.rows<{ result: unknown }>(this.sql.getStep, [params.jobId, params.name]);
+    // SQL NULL stores a step that returned undefined; JSON null is the json value 'null'.
+    return row ? { found: true, result: row.result ?? undefined } : { found: false, result: undefined };
+  }
+
+  async jobStepSave(params: LeaseRef & { name: string; result: unknown }): Promise<boolean> {
+    if (!isUuid(params.id) || !isUuid(params.leaseToken)) return false;
+    const rows = await this.rows(this.sql.saveStep, [
+      params.id,
+      params.leaseToken,
+      params.name,
+      toJsonText(params.result),
+    ]);
+    return rows.length === 1;
+  }
+
+  async jobCancel(params: {
+    id: string;
+  }): Promise<{ outcome: 'cancelled' | 'cancel_requested' | 'already_final' | 'not_found'; job?: Job }> {
+    if (!isUuid(params.id)) return { outcome: 'not_found' };
+    const [row] = await this.rows<JobRow & { previous_state: JobState }>(this.sql.cancelJob, [
+      params.id,
+      this.notify.channel,
+      this.notify.origin,
+    ]);
+    if (!row) return { outcome: 'not_found' };
+    if (row.id === null) {
+      const job = await this.jobGet({ id: params.id });
+      return job ? { outcome: 'already_final', job } : { outcome: 'not_found' };
+    }
+    const job = jobFromRow(row);
+    if (job.state === 'cancelled') {
+      this.emit('job:finished', { id: job.id, state: job.state });
+      return { outcome: 'cancelled', job };
+    }
+    return { outcome: 'cancel_requested', job };
+  }
+
+  async jobRetry(params: {
+    id: string;
+  }): Promise<{ outcome: 'retried' | 'not_retryable' | 'not_found'; job?: Job }> {
+    if (!isUuid(params.id)) return { outcome: 'not_found' };
+    const [row] = await this.rows<JobRow>(this.sql.retryJob, [
+      params.id,
+      this.notify.channel,
+      this.notify.origin,
+    ]);
+    if (row) {
+      this.emit('job:ready', { queue: row.queue });
+      return { outcome: 'retried', job: jobFromRow(row) };
+    }
+    const job = await this.jobGet({ id: params.id });
+    return job ? { outcome: 'not_retryable', job } : { outcome: 'not_found' };
+  }
+
+  async jobRescueLapsed(params: { limit: number }): Promise<{ requeued: string[]; failed: string[] }> {
+    const limit = Math.floor(params.limit);
+    if (limit <= 0) return { requeued: [], failed: [] };
+    const rows = await this.rows<{ id: string; state: JobState; queue: string }>(this.sql.rescueLapsed, [
+      limit,
+      this.notify.channel,
+      this.notify.origin,
+    ]);
+    this.emitChanges(rows);
+    return {
+      requeued: rows.filter((r) => r.state === 'queued').map((r) => r.id),
+      failed: rows.filter((r) => r.state === 'failed').map((r) => r.id),
+    };
+  }
+
+  async jobPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }> {
+    const limit = Math.floor(params.limit);
+    if (limit <= 0) return { deleted: 0 };
+    const [row] = await this.rows<{ deleted: number }>(this.sql.pruneJobs, [params.olderThanMs, limit]);
+    return { deleted: row?.deleted ?? 0 };
+  }
+
+  async jobRunList(params: { jobId: string }): Promise<JobRun[]> {
+    if (!isUuid(params.jobId)) return [];
+    return (await this.rows<JobRunRow>(this.sql.listRuns, [params.jobId])).map(runFromRow);
+  }
+
+  listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    const entry = listener as Listener<keyof StoreEvents>;
+    set.add(entry);
+    if (!this.listener && !this.closed) {
+      this.listener = new NotificationListener(
+        clientConfig(this.options),
+        this.notify.channel,
+        this.notify.origin,
+        (e, p) => this.emit(e, p),
+      );
+      this.listener.start();
+    }
+    return () => {
+      set.delete(entry);
+    };
+  }
+
+  /** True while the cross-process notification connection is up (for health reporting). */
+  get listening(): boolean {
+    return this.listener?.connected ?? false;
+  }
+
+  private emit<K extends keyof StoreEvents>(event: K, payload: StoreEvents[K]): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      try {
+        listener(payload);
+      } catch {
+        // A subscriber's bug must not break the store call that triggered the event.
+      }
+    }
+  }
+
+  private emitChanges(rows: Array<{ id: string; state: JobState; queue: string }>): void {
+    const readyQueues = new Set<string>();
+    for (const row of rows) {
+      if (row.state === 'queued') readyQueues.add(row.queue);
+      else if (row.state === 'completed' || row.state === 'failed' || row.state === 'cancelled') {
+        this.emit('job:finished', { id: row.id, state: row.state });
+      }
+    }
+    for (const queue of readyQueues) this.emit('job:ready', { queue });
+  }
+
+  private async holdFence(db: Queryable, fence: LeaseRef): Promise<void> {
+    const locked =
+      isUuid(fence.id) && isUuid(fence.leaseToken)
+        ? await db.query({ text: this.sql.lockFence.text, values: [fence.id, fence.leaseToken] })
+        : { rowCount: 0 };
+    if (locked.rowCount !== 1) throw new LeaseLostError(fence.id);
+  }
+
+  private async result<R extends pg.QueryResultRow>(
+    statement: Statement,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(
+        statement.name === undefined
+          ? { text: statement.text, values }
+          : { name: statement.name, text: statement.text, values },
+      );
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  private async rows<R extends pg.QueryResultRow>(statement: Statement, values: unknown[]): Promise<R[]> {
+    return (await this.result<R>(statement, values)).rows;
+  }
+
+  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    // While checked out, a dead socket emits 'error' on the client itself; the pending query rejects too.
+    const onError = (): void => undefined;
+    client.on('error', onError);
+    let broken = false;
+    try {
+      return await fn(client);
+    } catch (error) {
+      broken = toStoreError(error) !== error;
+      throw toStoreError(error);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+}
+
+function asQueryable(tx: unknown): Queryable {
+  if (typeof tx === 'object' && tx !== null && typeof (tx as { query?: unknown }).query === 'function') {
+    return tx as Queryable;
+  }
+  throw new NightshiftError('invalid_argument', 'tx must be a node-postgres client inside BEGIN');
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!isUuid(id)) throw new NightshiftError('invalid_argument', 'invalid list cursor');
+  return id;
+}

@@ -1,0 +1,71 @@
+/**
+ * Maintenance statements: rescue of lapsed leases and retention. Both work in bounded batches with
+ * SKIP LOCKED, so they never queue behind workers and never hold many row locks for long.
+ */
+
+/**
+ * Recovers attempts whose lease ended before the database's now(): requeued while attempts remain,
+ * failed when exhausted, cancelled when a cancel was pending. Writes a `lease_lapsed` run row for each.
+ * $1 limit, $2 channel, $3 origin.
+ */
+export const rescueLapsed = (s: string): string => `
+  WITH lapsed AS (
+    SELECT id, attempt, max_attempts, worker_id, started_at, run_at, cancel_requested
+    FROM ${s}.jobs
+    WHERE state = 'running' AND lease_expires_at < now()
+    ORDER BY lease_expires_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+  ), failure AS (
+    SELECT jsonb_build_object('message', 'lease lapsed: the worker stopped renewing it',
+                              'name', 'LeaseLapsed', 'reason', 'lease_lapsed') AS error
+  ), updated AS (
+    UPDATE ${s}.jobs j
+    SET state = CASE WHEN l.cancel_requested THEN 'cancelled'
+                     WHEN l.attempt >= l.max_attempts THEN 'failed'
+                     ELSE 'queued' END,
+        finished_at = CASE WHEN l.cancel_requested OR l.attempt >= l.max_attempts THEN now() END,
+        error = f.error,
+        lease_token = NULL,
+        lease_expires_at = NULL,
+        updated_at = now()
+    FROM lapsed l, failure f
+    WHERE j.id = l.id
+    RETURNING j.id, j.state, j.queue
+  ), runs AS (
+    INSERT INTO ${s}.job_runs (job_id, attempt, worker_id, started_at, finished_at, due_at, outcome, error)
+    SELECT l.id, l.attempt, coalesce(l.worker_id, ''), coalesce(l.started_at, now()), now(), l.run_at,
+           'lease_lapsed', f.error
+    FROM lapsed l, failure f
+  ), finished_note AS (
+    SELECT pg_notify($2, json_build_object('o', $3::text, 'f', json_agg(json_build_array(id, state)))::text)
+    FROM (SELECT id, state, (row_number() OVER ()) / 100 AS page FROM updated WHERE state <> 'queued') x
+    GROUP BY page
+  ), ready_note AS (
+    SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text)
+    FROM (SELECT DISTINCT queue FROM updated WHERE state = 'queued') r
+  )
+  SELECT id, state, queue,
+         (SELECT count(*) FROM finished_note) + (SELECT count(*) FROM ready_note) AS notified
+  FROM updated`;
+
+/**
+ * Deletes a small batch of final jobs with their runs and steps. Small batches keep each transaction
+ * short (vacuum is never held back for long) and the freed space reusable. $1 age in ms, $2 limit.
+ */
+export const pruneJobs = (s: string): string => `
+  WITH victims AS (
+    SELECT id FROM ${s}.jobs
+    WHERE state IN ('completed', 'failed', 'cancelled')
+      AND finished_at < now() - $1::float8 * interval '1 millisecond'
+    ORDER BY finished_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+  ), runs AS (
+    DELETE FROM ${s}.job_runs r USING victims v WHERE r.job_id = v.id
+  ), steps AS (
+    DELETE FROM ${s}.job_steps st USING victims v WHERE st.job_id = v.id
+  ), deleted AS (
+    DELETE FROM ${s}.jobs j USING victims v WHERE j.id = v.id RETURNING 1
+  )
+  SELECT count(*)::int AS deleted FROM deleted`;

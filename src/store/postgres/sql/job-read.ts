@@ -1,0 +1,26 @@
+/** Reads for the API, CLI and dashboard. None of them is on the claim/finish hot path. */
+
+/** $1 id. */
+export const getJob = (s: string): string => `SELECT * FROM ${s}.jobs WHERE id = $1`;
+
+/**
+ * Newest first by id: ids are UUIDv7, so id order is creation order and the primary key serves both
+ * the order and the cursor (keyset paging, no OFFSET). $1 state, $2 queue, $3 task, $4 cursor id
+ * (each nullable), $5 limit.
+ */
+export const listJobs = (s: string): string => `
+  SELECT * FROM ${s}.jobs
+  WHERE ($1::text IS NULL OR state = $1)
+    AND ($2::text IS NULL OR queue = $2)
+    AND ($3::text IS NULL OR task = $3)
+    AND ($4::uuid IS NULL OR id < $4)
+  ORDER BY id DESC
+  LIMIT $5`;
+
+/** A full scan; meant for dashboards and metrics scrapes, not for every claim. */
+export const countByQueue = (s: string): string => `
+  SELECT queue, state, count(*)::int AS count FROM ${s}.jobs GROUP BY queue, state ORDER BY queue, state`;
+
+/** $1 job id. */
+export const listRuns = (s: string): string =>
+  `SELECT * FROM ${s}.job_runs WHERE job_id = $1 ORDER BY attempt, finished_at`;

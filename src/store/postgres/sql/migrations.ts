@@ -1,0 +1,32 @@
+/**
+ * Statements of the migration runner. Each is a function of the quoted schema name, rendered once per
+ * store, because a caller's transaction handle (transactional enqueue) has its own search_path.
+ */
+
+/** Serialises migrators of one schema, across processes, until their transaction ends. */
+export const MIGRATION_LOCK = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`;
+
+/** Creates the schema; run only under MIGRATION_LOCK, since concurrent CREATE SCHEMA IF NOT EXISTS can race. */
+export const createSchema = (s: string): string => `CREATE SCHEMA IF NOT EXISTS ${s}`;
+
+/** Points unqualified names in migration files at the store's schema for this transaction only. */
+export const setLocalSearchPath = (s: string): string => `SET LOCAL search_path TO ${s}`;
+
+/** The ledger of applied migrations. */
+export const createMigrationsTable = (s: string): string => `
+  CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+    version    integer     PRIMARY KEY,
+    name       text        NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`;
+
+/** True when the ledger exists; $1 is the qualified, quoted table name. */
+export const MIGRATIONS_TABLE_EXISTS = `SELECT to_regclass($1::text) IS NOT NULL AS exists`;
+
+/** Highest applied version, 0 on an empty ledger. */
+export const currentVersion = (s: string): string =>
+  `SELECT coalesce(max(version), 0)::int AS version FROM ${s}.schema_migrations`;
+
+/** Records one applied migration. */
+export const recordMigration = (s: string): string =>
+  `INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`;

@@ -1,0 +1,55 @@
+/**
+ * Every statement of the store, rendered once for one schema. Hot-path statements carry a name so
+ * node-postgres prepares them once per connection (parse and plan skipped on every later call); the
+ * name is only valid with this store's own pool, never on a caller's transaction handle.
+ */
+import type pg from 'pg';
+import * as claim from './sql/job-claim.js';
+import * as control from './sql/job-control.js';
+import * as finish from './sql/job-finish.js';
+import * as insert from './sql/job-insert.js';
+import * as lease from './sql/job-lease.js';
+import * as maintenance from './sql/job-maintenance.js';
+import * as read from './sql/job-read.js';
+import * as steps from './sql/job-steps.js';
+
+/** A statement and, for prepared ones, its name. */
+export interface Statement {
+  text: string;
+  name?: string;
+}
+
+/** The rendered statements of a store. */
+export type Statements = ReturnType<typeof renderStatements>;
+
+/** Renders the statements for `quotedSchema`. */
+export function renderStatements(quotedSchema: string) {
+  const s = quotedSchema;
+  const prepared = (name: string, text: string): Statement => ({ name: `nightshift_${name}`, text });
+  const plain = (text: string): Statement => ({ text });
+  return {
+    insertJobs: prepared('insert_jobs', insert.insertJobs(s)),
+    jobsByIdempotencyKey: plain(insert.jobsByIdempotencyKey(s)),
+    lockFence: plain(insert.lockFence(s)),
+    claimJobs: prepared('claim_jobs', claim.claimJobs(s)),
+    claimJobsFromQueues: prepared('claim_jobs_queues', claim.claimJobsFromQueues(s)),
+    finishJobs: prepared('finish_jobs', finish.finishJobs(s)),
+    renewLeases: prepared('renew_leases', lease.renewLeases(s)),
+    saveCheckpoint: prepared('save_checkpoint', lease.saveCheckpoint(s)),
+    getStep: prepared('get_step', steps.getStep(s)),
+    saveStep: prepared('save_step', steps.saveStep(s)),
+    getJob: prepared('get_job', read.getJob(s)),
+    listJobs: plain(read.listJobs(s)),
+    countByQueue: plain(read.countByQueue(s)),
+    listRuns: plain(read.listRuns(s)),
+    cancelJob: plain(control.cancelJob(s)),
+    retryJob: plain(control.retryJob(s)),
+    rescueLapsed: plain(maintenance.rescueLapsed(s)),
+    pruneJobs: plain(maintenance.pruneJobs(s)),
+  } satisfies Record<string, Statement>;
+}
+
+/** Anything that runs a query: the pool, a pooled client, or a caller's transaction client. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+}
