@@ -1,0 +1,58 @@
+/**
+ * One better-sqlite3 connection with what every store operation needs: the store's clock, a cache of
+ * prepared statements per database handle, IMMEDIATE write transactions with asynchronous busy
+ * retry, and the in-process event emitter.
+ */
+import { EventEmitter } from 'node:events';
+import type Database from 'better-sqlite3';
+import type { StoreEvents } from '../store.js';
+import { withBusyRetry } from './busy-retry.js';
+
+/** The store's connection and the services shared by its operations. */
+export class SqliteConnection {
+  readonly events = new EventEmitter();
+  // Statements are cached per handle: the caller's own handle (transactional enqueue) needs its own.
+  private readonly statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+  constructor(
+    readonly db: Database.Database,
+    /** The store's clock in ms since the epoch; Date.now unless a test injects one. */
+    readonly clock: () => number,
+    private readonly busyRetryMs: number,
+  ) {}
+
+  /** A prepared statement for `sql` on `handle` (the store's own connection by default). */
+  stmt(sql: string, handle: Database.Database = this.db): Database.Statement {
+    let cache = this.statements.get(handle);
+    if (!cache) {
+      cache = new Map();
+      this.statements.set(handle, cache);
+    }
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = handle.prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Runs `fn` in a BEGIN IMMEDIATE transaction, retried while another connection holds the write
+   * lock. IMMEDIATE takes the lock up front, so a transaction that reads then writes can never fail
+   * halfway on a lock upgrade, and concurrent claimers are serialised.
+   */
+  write<T>(fn: (now: number) => T): Promise<T> {
+    const transaction = this.db.transaction(() => fn(this.clock()));
+    return withBusyRetry(() => transaction.immediate(), { limitMs: this.busyRetryMs });
+  }
+
+  /** Runs a read, retried on the rare SQLITE_BUSY a WAL reader can meet (e.g. during recovery). */
+  read<T>(fn: () => T): Promise<T> {
+    return withBusyRetry(fn, { limitMs: this.busyRetryMs });
+  }
+
+  /** Emits a store event to this process's listeners. */
+  emit<K extends keyof StoreEvents>(event: K, payload: StoreEvents[K]): void {
+    this.events.emit(event, payload);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Inserting jobs: one transaction per batch, idempotency keys, lease-fenced child inserts, and
+ * inserts on the caller's own transaction handle.
+ */
+import Database from 'better-sqlite3';
+import { LeaseLostError, NightshiftError } from '../../errors.js';
+import type { JobInsertResult, LeaseRef, NewJob } from '../store.js';
+import type { SqliteConnection } from './connection.js';
+import { isBusyError } from './busy-retry.js';
+import { toJob, type JobRow } from './job-row.js';
+import { JOB_GET_BY_IDEMPOTENCY_KEY, JOB_INSERT, JOB_LEASE_HELD } from './sql/job-insert.js';
+import { JOB_GET } from './sql/job-read.js';
+
+/** Parameters of `jobInsertMany`. */
+export interface InsertParams {
+  jobs: NewJob[];
+  tx?: unknown;
+  fence?: LeaseRef;
+}
+
+function insertAll(conn: SqliteConnection, handle: Database.Database, params: InsertParams, now: number) {
+  if (params.fence) {
+    const held = conn
+      .stmt(JOB_LEASE_HELD, handle)
+      .get({ id: params.fence.id, leaseToken: params.fence.leaseToken });
+    if (held === undefined) throw new LeaseLostError(params.fence.id);
+  }
+  const results: JobInsertResult[] = [];
+  for (const job of params.jobs) {
+    const runAt = job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0);
+    const info = conn.stmt(JOB_INSERT, handle).run({
+      id: job.id,
+      task: job.task,
+      queue: job.queue,
+      // undefined is not JSON; a job without a payload stores null.
+      payload: JSON.stringify(job.payload ?? null),
+      state: runAt > now ? 'scheduled' : 'queued',
+      priority: job.priority,
+      maxAttempts: job.maxAttempts,
+      runAt,
+      now,
+      idempotencyKey: job.idempotencyKey,
+      concurrencyKey: job.concurrencyKey,
+      leaseMs: job.leaseMs,
+      timeoutMs: job.timeoutMs,
+      scheduleId: job.scheduleId,
+      scheduleSlot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
+      parentId: job.parentId,
+    });
+    const created = info.changes === 1;
+    const row = (
+      created
+        ? conn.stmt(JOB_GET, handle).get(job.id)
+        : conn.stmt(JOB_GET_BY_IDEMPOTENCY_KEY, handle).get(job.idempotencyKey)
+    ) as JobRow;
+    results.push({ job: toJob(row), created });
+  }
+  return results;
+}
+
+function announce(conn: SqliteConnection, results: JobInsertResult[]): void {
+  const queues = new Set(results.filter((r) => r.created).map((r) => r.job.queue));
+  for (const queue of queues) conn.emit('job:ready', { queue });
+}
+
+/**
+ * Inserts a batch. With `tx` the statements run synchronously on the caller's handle before this
+ * function first yields, so a caller may start it inside its own `db.transaction(...)` callback; the
+ * rows then commit or roll back with the caller's transaction and no transaction of ours is opened.
+ */
+export function jobInsertMany(conn: SqliteConnection, params: InsertParams): Promise<JobInsertResult[]> {
+  if (params.tx !== undefined) {
+    const handle = params.tx;
+    if (!(handle instanceof Database) || !handle.inTransaction) {
+      return Promise.reject(
+        new NightshiftError(
+          'invalid_argument',
+          'tx must be a better-sqlite3 Database inside an open transaction',
+        ),
+      );
+    }
+    try {
+      const results = insertAll(conn, handle, params, conn.clock());
+      // Emitted before the caller commits: a woken poller may find nothing yet and simply polls again.
+      announce(conn, results);
+      return Promise.resolve(results);
+    } catch (error) {
+      if (isBusyError(error)) {
+        // The caller's transaction could not take the write lock; only the caller can restart it.
+        return Promise.reject(
+          new NightshiftError('database_unavailable', 'database is locked; retry the enclosing transaction', {
+            cause: error,
+          }),
+        );
+      }
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+  return conn
+    .write((now) => insertAll(conn, conn.db, params, now))
+    .then((results) => {
+      announce(conn, results);
+      return results;
+    });
+}

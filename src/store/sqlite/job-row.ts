@@ -1,0 +1,113 @@
+/**
+ * Converting between SQLite rows and the job model: INTEGER ms <-> Date, TEXT JSON <-> values,
+ * INTEGER 0/1 <-> boolean. A NULL JSON column means undefined (never set); JSON null is the text 'null'.
+ */
+import type { Job, JobError, JobRun, JobState, RunOutcome } from '../../job.js';
+
+/** A `jobs` row as better-sqlite3 returns it. */
+export interface JobRow {
+  id: string;
+  task: string;
+  queue: string;
+  payload: string;
+  state: JobState;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  run_at: number;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  worker_id: string | null;
+  result: string | null;
+  error: string | null;
+  idempotency_key: string | null;
+  concurrency_key: string | null;
+  lease_ms: number | null;
+  timeout_ms: number | null;
+  checkpoint: string | null;
+  cancel_requested: number;
+  schedule_id: string | null;
+  schedule_slot: number | null;
+  parent_id: string | null;
+}
+
+/** A `job_runs` row as better-sqlite3 returns it. */
+export interface JobRunRow {
+  id: number;
+  job_id: string;
+  attempt: number;
+  worker_id: string;
+  started_at: number;
+  finished_at: number;
+  duration_ms: number;
+  run_lag_ms: number;
+  outcome: RunOutcome;
+  error: string | null;
+  max_duration_exceeded: number;
+}
+
+/** Encodes a value for a TEXT JSON column; undefined becomes NULL. */
+export function encodeJson(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+/** Decodes a TEXT JSON column; NULL becomes undefined. */
+export function decodeJson(text: string | null): unknown {
+  return text === null ? undefined : JSON.parse(text);
+}
+
+function toDate(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
+}
+
+/** The job a row holds. */
+export function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    task: row.task,
+    queue: row.queue,
+    payload: decodeJson(row.payload),
+    state: row.state,
+    priority: row.priority,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    runAt: new Date(row.run_at),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    startedAt: toDate(row.started_at),
+    finishedAt: toDate(row.finished_at),
+    leaseExpiresAt: toDate(row.lease_expires_at),
+    workerId: row.worker_id,
+    result: row.result === null ? null : decodeJson(row.result),
+    error: row.error === null ? null : (JSON.parse(row.error) as JobError),
+    idempotencyKey: row.idempotency_key,
+    concurrencyKey: row.concurrency_key,
+    leaseMs: row.lease_ms,
+    timeoutMs: row.timeout_ms,
+    checkpoint: decodeJson(row.checkpoint),
+    cancelRequested: row.cancel_requested !== 0,
+    scheduleId: row.schedule_id,
+    scheduleSlot: toDate(row.schedule_slot),
+    parentId: row.parent_id,
+  };
+}
+
+/** The run a row holds. */
+export function toJobRun(row: JobRunRow): JobRun {
+  return {
+    jobId: row.job_id,
+    attempt: row.attempt,
+    workerId: row.worker_id,
+    startedAt: new Date(row.started_at),
+    finishedAt: new Date(row.finished_at),
+    durationMs: row.duration_ms,
+    runLagMs: row.run_lag_ms,
+    outcome: row.outcome,
+    error: row.error === null ? null : (JSON.parse(row.error) as JobError),
+    maxDurationExceeded: row.max_duration_exceeded !== 0,
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * The schedule part of SqliteStore. Every pass (fire, settle, apply) is one BEGIN IMMEDIATE transaction:
+ * it reads the rows, runs the planner, and writes the planner's result while holding the write lock,
+ * so schedulers in other processes on the same file take turns, and each batch costs one commit
+ * however many schedules are due.
+ */
+import { NightshiftError } from '../../errors.js';
+import type { JobError } from '../../job.js';
+import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
+import type {
+  DueSchedule,
+  FinishedSlotRun,
+  NewJob,
+  SchedulePlanner,
+  ScheduleStore,
+  ScheduleWrites,
+} from '../store.js';
+import type { SqliteConnection } from './connection.js';
+import { decodeJson } from './job-row.js';
+import {
+  definitionParams,
+  slotParams,
+  stateParams,
+  toSchedule,
+  toSlot,
+  type ScheduleRow,
+  type SlotRow,
+} from './schedules-row.js';
+import {
+  SCHEDULE_DEFINITION_UPDATE,
+  SCHEDULE_DELETE,
+  SCHEDULE_DUE,
+  SCHEDULE_GET,
+  SCHEDULE_GET_MANY,
+  SCHEDULE_INSERT,
+  SCHEDULE_LIST,
+  SCHEDULE_SOURCES,
+  SCHEDULE_STATE_WRITE,
+  SLOT_FINISHED,
+  SLOT_GET,
+  SLOT_INSERT,
+  SLOT_LIST,
+  SLOT_PRUNE,
+  SLOT_UPDATE,
+} from './schedules-sql.js';
+import { JOB_INSERT } from './sql/job-insert.js';
+
+interface FinishedRow extends SlotRow {
+  j_id: string | null;
+  j_state: 'completed' | 'failed' | 'cancelled' | null;
+  j_result: string | null;
+  j_error: string | null;
+  j_started_at: number | null;
+  j_finished_at: number | null;
+}
+
+/** Schedules and the slot ledger on one SQLite connection. */
+export class SqliteSchedules implements ScheduleStore {
+  constructor(private readonly conn: SqliteConnection) {}
+
+  private due(row: ScheduleRow): DueSchedule {
+    const schedule = toSchedule(row);
+    const waiting =
+      schedule.waitingSlotKey === null
+        ? undefined
+        : (this.conn.stmt(SLOT_GET).get(schedule.id, schedule.waitingSlotKey) as SlotRow | undefined);
+    return {
+      schedule,
+      activeJobId: row.active_job_id,
+      waitingSlot: waiting === undefined ? null : toSlot(waiting),
+    };
+  }
+
+  private insertJob(job: NewJob, now: number): void {
+    const runAt = job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0);
+    this.conn.stmt(JOB_INSERT).run({
+      id: job.id,
+      task: job.task,
+      queue: job.queue,
+      payload: JSON.stringify(job.payload ?? null),
+      state: runAt > now ? 'scheduled' : 'queued',
+      priority: job.priority,
+      maxAttempts: job.maxAttempts,
+      runAt,
+      now,
+      idempotencyKey: job.idempotencyKey,
+      concurrencyKey: job.concurrencyKey,
+      leaseMs: job.leaseMs,
+      timeoutMs: job.timeoutMs,
+      scheduleId: job.scheduleId,
+      scheduleSlot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
+      parentId: job.parentId,
+    });
+  }
+
+  /**
+   * Writes a plan inside the caller's transaction. State goes first: a compare-and-set that misses
+   * throws `conflict`, rolling everything back. A ledger row that already exists keeps its job out.
+   */
+  private apply(writes: ScheduleWrites, now: number): ScheduleWrites {
+    for (const { id, expectVersion, state } of writes.states) {
+      const info = this.conn
+        .stmt(SCHEDULE_STATE_WRITE)
+        .run({ ...stateParams(state), id, expectVersion, now });
+      if (info.changes !== 1) {
+        throw new NightshiftError('conflict', `schedule ${id} changed while it was being planned; try again`);
+      }
+    }
+    const refused = new Set<string>();
+    const slots: SlotRecord[] = [];
+    for (const slot of writes.slots) {
+      if (this.conn.stmt(SLOT_INSERT).run(slotParams(slot)).changes === 1) slots.push(slot);
+      else if (slot.jobId !== null) refused.add(slot.jobId);
+    }
+    for (const slot of writes.slotUpdates) this.conn.stmt(SLOT_UPDATE).run(slotParams(slot));
+    const jobs = writes.jobs.filter((job) => !refused.has(job.id));
+    for (const job of jobs) this.insertJob(job, now);
+    return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
+  }
+
+  private announce(writes: ScheduleWrites): ScheduleWrites {
+    for (const queue of new Set(writes.jobs.map((job) => job.queue))) this.conn.emit('job:ready', { queue });
+    return writes;
+  }
+
+  /** Inserts a schedule; `conflict` when the id is taken. */
+  async scheduleCreate(params: { definition: ScheduleDefinition; state: ScheduleState }): Promise<Schedule> {
+    const row = await this.conn.write((now) => {
+      if (this.conn.stmt(SCHEDULE_GET).get(params.definition.id) !== undefined) {
+        throw new NightshiftError(
+          'conflict',
+          `schedule ${JSON.stringify(params.definition.id)} already exists`,
+        );
+      }
+      this.insert(params.definition, params.state, now);
+      return this.conn.stmt(SCHEDULE_GET).get(params.definition.id) as ScheduleRow;
+    });
+    return toSchedule(row);
+  }
+
+  private insert(definition: ScheduleDefinition, state: ScheduleState, now: number): void {
+    this.conn.stmt(SCHEDULE_INSERT).run({
+      ...definitionParams(definition),
+      paused: state.paused ? 1 : 0,
+      nextSlotAt: state.nextSlotAt?.getTime() ?? null,
+      now,
+    });
+  }
+
+  private updateDefinition(
+    definition: ScheduleDefinition,
+    nextSlotAt: Date | null,
+    given: boolean,
+    now: number,
+  ) {
+    return this.conn.stmt(SCHEDULE_DEFINITION_UPDATE).run({
+      ...definitionParams(definition),
+      nextSlotAt: nextSlotAt?.getTime() ?? null,
+      nextSlotGiven: given ? 1 : 0,
+      now,
+    }).changes;
+  }
+
+  /** Replaces a definition; undefined when absent. */
+  async scheduleUpdate(params: {
+    definition: ScheduleDefinition;
+    nextSlotAt?: Date | null;
+  }): Promise<Schedule | undefined> {
+    const row = await this.conn.write((now) => {
+      const given = params.nextSlotAt !== undefined;
+      if (this.updateDefinition(params.definition, params.nextSlotAt ?? null, given, now) === 0)
+        return undefined;
+      return this.conn.stmt(SCHEDULE_GET).get(params.definition.id) as ScheduleRow;
+    });
+    return row === undefined ? undefined : toSchedule(row);
+  }
+
+  /** Deletes a schedule and its ledger. */
+  scheduleDelete(params: { id: string }): Promise<boolean> {
+    return this.conn.write(() => this.conn.stmt(SCHEDULE_DELETE).run(params.id).changes === 1);
+  }
+
+  /** One schedule, or undefined. */
+  async scheduleGet(params: { id: string }): Promise<Schedule | undefined> {
+    const row = await this.conn.read(
+      () => this.conn.stmt(SCHEDULE_GET).get(params.id) as ScheduleRow | undefined,
+    );
+    return row === undefined ? undefined : toSchedule(row);
+  }
+
+  /** Schedules by id. */
+  async scheduleList(params: { limit: number; afterId?: string }): Promise<Schedule[]> {
+    const rows = await this.conn.read(
+      () =>
+        this.conn
+          .stmt(SCHEDULE_LIST)
+          .all({ afterId: params.afterId ?? '', limit: params.limit }) as ScheduleRow[],
+    );
+    return rows.map(toSchedule);
+  }
+
+  /** Syncs config schedules in one transaction. */
+  scheduleSync(params: {
+    schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
+  }): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
+    return this.conn.write((now) => {
+      const existing = new Map(
+        (this.conn.stmt(SCHEDULE_SOURCES).all() as Array<{ id: string; source: string }>).map((r) => [
+          r.id,
+          r.source,
+        ]),
+      );
+      const result = {
+        created: [] as string[],
+        updated: [] as string[],
+        deleted: [] as string[],
+        conflicts: [] as string[],
+      };
+      const wanted = new Set<string>();
+      for (const { definition, state } of params.schedules) {
+        wanted.add(definition.id);
+        const source = existing.get(definition.id);
+        if (source === undefined) {
+          this.insert(definition, state, now);
+          result.created.push(definition.id);
+        } else if (source === 'api') {
+          result.conflicts.push(definition.id);
+        } else {
+          this.updateDefinition(definition, state.nextSlotAt, false, now);
+          result.updated.push(definition.id);
+        }
+      }
+      for (const [id, source] of existing) {
+        if (source === 'config' && !wanted.has(id)) {
+          this.conn.stmt(SCHEDULE_DELETE).run(id);
+          result.deleted.push(id);
+        }
+      }
+      return result;
+    });
+  }
+
+  /** One fire pass: due schedules read, planned and written under the write lock. */
+  async scheduleFire(params: {
+    now: Date;
+    limit: number;
+    plan: SchedulePlanner<DueSchedule[]>;
+  }): Promise<ScheduleWrites> {
+    const writes = await this.conn.write((now) => {
+      const rows = this.conn
+        .stmt(SCHEDULE_DUE)
+        .all({ now: params.now.getTime(), limit: params.limit }) as ScheduleRow[];
+      if (rows.length === 0) return { states: [], slots: [], slotUpdates: [], jobs: [] };
+      return this.apply(params.plan(rows.map((row) => this.due(row))), now);
+    });
+    return this.announce(writes);
+  }
+
+  /** One settle pass over runs whose job is final. */
+  async scheduleSettle(params: {
+    limit: number;
+    plan: SchedulePlanner<{ runs: FinishedSlotRun[]; schedules: DueSchedule[] }>;
+  }): Promise<ScheduleWrites> {
+    const writes = await this.conn.write((now) => {
+      const rows = this.conn.stmt(SLOT_FINISHED).all({ limit: params.limit }) as FinishedRow[];
+      if (rows.length === 0) return { states: [], slots: [], slotUpdates: [], jobs: [] };
+      const runs: FinishedSlotRun[] = rows.map((row) => ({
+        slot: toSlot(row),
+        job:
+          row.j_id === null || row.j_state === null
+            ? null
+            : {
+                id: row.j_id,
+                state: row.j_state,
+                result: row.j_result === null ? null : decodeJson(row.j_result),
+                error: row.j_error === null ? null : (JSON.parse(row.j_error) as JobError),
+                startedAt: row.j_started_at === null ? null : new Date(row.j_started_at),
+                finishedAt: row.j_finished_at === null ? null : new Date(row.j_finished_at),
+              },
+      }));
+      const ids = [...new Set(rows.map((row) => row.schedule_id))];
+      const schedules = (this.conn.stmt(SCHEDULE_GET_MANY).all(JSON.stringify(ids)) as ScheduleRow[]).map(
+        (row) => this.due(row),
+      );
+      return this.apply(params.plan({ runs, schedules }), now);
+    });
+    return this.announce(writes);
+  }
+
+  /** Plans and writes one operator action on one schedule. */
+  async scheduleApply(params: {
+    id: string;
+    plan: SchedulePlanner<DueSchedule>;
+  }): Promise<{ writes: ScheduleWrites; schedule: Schedule } | undefined> {
+    const out = await this.conn.write((now) => {
+      const row = this.conn.stmt(SCHEDULE_GET).get(params.id) as ScheduleRow | undefined;
+      if (row === undefined) return undefined;
+      const writes = this.apply(params.plan(this.due(row)), now);
+      return { writes, schedule: toSchedule(this.conn.stmt(SCHEDULE_GET).get(params.id) as ScheduleRow) };
+    });
+    if (out !== undefined) this.announce(out.writes);
+    return out;
+  }
+
+  /** A schedule's ledger, newest first. */
+  async scheduleSlotList(params: { scheduleId: string; limit: number }): Promise<SlotRecord[]> {
+    const rows = await this.conn.read(() => this.conn.stmt(SLOT_LIST).all(params) as SlotRow[]);
+    return rows.map(toSlot);
+  }
+
+  /** Deletes old ledger rows in one short transaction. */
+  async scheduleSlotPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }> {
+    const deleted = await this.conn.write(
+      (now) =>
+        this.conn.stmt(SLOT_PRUNE).run({ before: now - params.olderThanMs, limit: params.limit }).changes,
+    );
+    return { deleted };
+  }
+}

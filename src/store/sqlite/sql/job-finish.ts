@@ -1,0 +1,34 @@
+/** Ending attempts: job transitions and run-history rows. */
+
+/** The current attempt's row, or nothing when the token is stale. */
+export const JOB_RUNNING_GET = `
+SELECT * FROM jobs WHERE id = @id AND lease_token = @leaseToken AND state = 'running'`;
+
+/**
+ * Ends an attempt. The caller decided the next state; every column the attempt owned (token, lease)
+ * is cleared so later writes carrying the old token change nothing.
+ */
+export const JOB_ATTEMPT_END = `
+UPDATE jobs SET
+  state = @state,
+  attempt = @attempt,
+  run_at = @runAt,
+  finished_at = @finishedAt,
+  result = @result,
+  error = @error,
+  checkpoint = @checkpoint,
+  lease_token = NULL,
+  lease_expires_at = NULL,
+  cancel_requested = 0,
+  updated_at = @now
+WHERE id = @id AND lease_token = @leaseToken AND state = 'running'`;
+
+/** One attempt in the run history. */
+export const JOB_RUN_INSERT = `
+INSERT INTO job_runs (
+  job_id, attempt, worker_id, started_at, finished_at, duration_ms, run_lag_ms, outcome, error,
+  max_duration_exceeded
+) VALUES (
+  @jobId, @attempt, @workerId, @startedAt, @finishedAt, @durationMs, @runLagMs, @outcome, @error,
+  @maxDurationExceeded
+)`;

@@ -1,0 +1,24 @@
+/** Reading jobs and their run history. */
+
+/** One job by id. */
+export const JOB_GET = `SELECT * FROM jobs WHERE id = ?`;
+
+/**
+ * A page of jobs, newest first. Optional filters are written as `@x IS NULL OR col = @x` so one
+ * prepared statement serves every combination; the cursor is the (created_at, id) of the last row seen.
+ */
+export const JOB_LIST = `
+SELECT * FROM jobs
+WHERE (@state IS NULL OR state = @state)
+  AND (@queue IS NULL OR queue = @queue)
+  AND (@task IS NULL OR task = @task)
+  AND (@cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId))
+ORDER BY created_at DESC, id DESC
+LIMIT @limit`;
+
+/** Job counts per queue and state. */
+export const JOB_COUNT_BY_QUEUE = `
+SELECT queue, state, count(*) AS count FROM jobs GROUP BY queue, state ORDER BY queue, state`;
+
+/** A job's attempts, oldest first. */
+export const JOB_RUN_LIST = `SELECT * FROM job_runs WHERE job_id = ? ORDER BY id`;

@@ -1,0 +1,259 @@
+/**
+ * The embedded SQLite backend: one better-sqlite3 connection per store, WAL so readers never wait for
+ * the writer, and BEGIN IMMEDIATE for every read-then-write so several processes (a worker and a CLI)
+ * can share one database file. Lock waits happen asynchronously (see busy-retry.ts), so SQLITE_BUSY
+ * never reaches a caller; past the bound it becomes `database_unavailable`.
+ *
+ * Options: `filename` (a path or ':memory:'), `busyTimeoutMs` (synchronous wait inside SQLite per
+ * attempt, default 50 ms), `busyRetryMs` (total asynchronous retry bound, default 30 s), `clock`
+ * (ms since the epoch, default Date.now: the host clock is SQLite's clock; tests inject one).
+ */
+import Database from 'better-sqlite3';
+import { NightshiftError } from '../../errors.js';
+import type { Job, JobRun, JobState } from '../../job.js';
+import type {
+  ClaimedJob,
+  JobFinish,
+  JobInsertResult,
+  JobListParams,
+  LeaseRef,
+  NewJob,
+  Store,
+  StoreEvents,
+} from '../store.js';
+import { withBusyRetry } from './busy-retry.js';
+import { SqliteConnection } from './connection.js';
+import { jobClaim, jobLeaseRenew, type ClaimParams, type RenewParams } from './job-claim.js';
+import { jobCancel, jobRetry, type CancelResult, type RetryResult } from './job-control.js';
+import { jobFinishMany, jobRescueLapsed } from './job-finish.js';
+import { jobInsertMany } from './job-insert.js';
+import { jobList } from './job-list.js';
+import { decodeJson, encodeJson, toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
+import {
+  applyMigration,
+  assertNotTooNew,
+  currentVersion,
+  knownMigrations,
+  latestVersion,
+} from './migrator.js';
+import { JOB_CHECKPOINT_SAVE, JOB_STEP_GET, JOB_STEP_SAVE } from './sql/job-lease.js';
+import { JOB_PRUNE_BATCH } from './sql/job-maintenance.js';
+import { JOB_COUNT_BY_QUEUE, JOB_GET, JOB_RUN_LIST } from './sql/job-read.js';
+
+/** Options for `SqliteStore.open`. */
+export interface SqliteStoreOptions {
+  /** Database file path, or ':memory:'. */
+  filename: string;
+  /** Synchronous wait for a lock inside one SQLite call. Keep it short: it blocks the event loop. */
+  busyTimeoutMs?: number;
+  /** How long a locked database is retried (asynchronously) before `database_unavailable`. */
+  busyRetryMs?: number;
+  /** The store's clock in ms since the epoch. */
+  clock?: () => number;
+}
+
+// Deleting a few hundred rows (with their runs and steps) takes a few ms, so other writers wait at
+// most that long for the lock between batches.
+const PRUNE_BATCH = 500;
+
+/** A `Store` on an SQLite database file. */
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+
+  private constructor(private readonly conn: SqliteConnection) {}
+
+  /** Opens (creating if needed) the database file and configures the connection; does not migrate. */
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    const busyTimeoutMs = options.busyTimeoutMs ?? 50;
+    const busyRetryMs = options.busyRetryMs ?? 30_000;
+    let db: Database.Database;
+    try {
+      db = new Database(options.filename);
+    } catch (error) {
+      throw unavailable(options.filename, error);
+    }
+    try {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      // Switching to WAL needs a moment of exclusive access; another process may be mid-write.
+      await withBusyRetry(() => db.pragma('journal_mode = WAL'), { limitMs: busyRetryMs });
+      // NORMAL in WAL mode: a power loss may drop the last commits but never corrupts the file, and
+      // commits skip an fsync each, which matters on the claim/finish hot path.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+    } catch (error) {
+      db.close();
+      if (error instanceof NightshiftError) throw error;
+      throw unavailable(options.filename, error);
+    }
+    return new SqliteStore(new SqliteConnection(db, options.clock ?? Date.now, busyRetryMs));
+  }
+
+  /**
+   * The underlying connection. Transactional enqueue may use it: begin a transaction on it, write your
+   * rows, pass it as `tx` to `jobInsertMany`, commit.
+   */
+  get database(): Database.Database {
+    return this.conn.db;
+  }
+
+  /** Applies pending migrations, each in its own IMMEDIATE transaction. */
+  async migrate(): Promise<{ from: number; to: number }> {
+    const from = await this.conn.read(() => currentVersion(this.conn.db));
+    assertNotTooNew(from);
+    for (const migration of knownMigrations()) {
+      if (migration.version <= from) continue;
+      await this.conn.write((now) => applyMigration(this.conn.db, migration, now));
+    }
+    const to = await this.conn.read(() => currentVersion(this.conn.db));
+    return { from, to };
+  }
+
+  /** The database's schema version and the newest this code knows. */
+  async schemaVersion(): Promise<{ current: number; latest: number }> {
+    const current = await this.conn.read(() => currentVersion(this.conn.db));
+    return { current, latest: latestVersion() };
+  }
+
+  /** Refuses a database migrated by a newer nightshift. */
+  async schemaCheck(): Promise<void> {
+    assertNotTooNew(await this.conn.read(() => currentVersion(this.conn.db)));
+  }
+
+  /** The store's clock. */
+  now(): Promise<Date> {
+    return Promise.resolve(new Date(this.conn.clock()));
+  }
+
+  /** Closes the connection; later calls fail. Safe to call twice. */
+  close(): Promise<void> {
+    if (this.conn.db.open) this.conn.db.close();
+    this.conn.events.removeAllListeners();
+    return Promise.resolve();
+  }
+
+  /** Inserts jobs in one transaction (or on the caller's `tx`), honouring idempotency keys. */
+  jobInsertMany(params: { jobs: NewJob[]; tx?: unknown; fence?: LeaseRef }): Promise<JobInsertResult[]> {
+    return jobInsertMany(this.conn, params);
+  }
+
+  /** One job, or undefined. */
+  async jobGet(params: { id: string }): Promise<Job | undefined> {
+    const row = await this.conn.read(() => this.conn.stmt(JOB_GET).get(params.id) as JobRow | undefined);
+    return row ? toJob(row) : undefined;
+  }
+
+  /** A page of jobs, newest first. */
+  jobList(params: JobListParams): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+    return jobList(this.conn, params);
+  }
+
+  /** Counts per (queue, state). */
+  jobCountByQueue(): Promise<Array<{ queue: string; state: JobState; count: number }>> {
+    return this.conn.read(
+      () =>
+        this.conn.stmt(JOB_COUNT_BY_QUEUE).all() as Array<{ queue: string; state: JobState; count: number }>,
+    );
+  }
+
+  /** Claims due jobs for a worker. */
+  jobClaim(params: ClaimParams): Promise<ClaimedJob[]> {
+    return jobClaim(this.conn, params);
+  }
+
+  /** Renews current leases. */
+  jobLeaseRenew(params: RenewParams): Promise<{ renewed: Array<{ id: string; cancelRequested: boolean }> }> {
+    return jobLeaseRenew(this.conn, params);
+  }
+
+  /** Ends attempts and records their runs. */
+  jobFinishMany(params: { finishes: JobFinish[] }): Promise<{ accepted: string[] }> {
+    return jobFinishMany(this.conn, params.finishes);
+  }
+
+  /** Saves a checkpoint while the attempt holds its lease. */
+  jobCheckpointSave(params: LeaseRef & { checkpoint: unknown }): Promise<boolean> {
+    return this.conn.write(
+      (now) =>
+        this.conn.stmt(JOB_CHECKPOINT_SAVE).run({
+          id: params.id,
+          leaseToken: params.leaseToken,
+          checkpoint: encodeJson(params.checkpoint),
+          now,
+        }).changes === 1,
+    );
+  }
+
+  /** A recorded step result. */
+  async jobStepGet(params: { jobId: string; name: string }): Promise<{ found: boolean; result: unknown }> {
+    const row = await this.conn.read(
+      () =>
+        this.conn.stmt(JOB_STEP_GET).get(params.jobId, params.name) as { result: string | null } | undefined,
+    );
+    return row ? { found: true, result: decodeJson(row.result) } : { found: false, result: undefined };
+  }
+
+  /** Records a step result while the attempt holds its lease. */
+  jobStepSave(params: LeaseRef & { name: string; result: unknown }): Promise<boolean> {
+    return this.conn.write(
+      (now) =>
+        this.conn.stmt(JOB_STEP_SAVE).run({
+          id: params.id,
+          leaseToken: params.leaseToken,
+          name: params.name,
+          result: encodeJson(params.result),
+          now,
+        }).changes === 1,
+    );
+  }
+
+  /** Cancels a job (or asks its running attempt to stop). */
+  jobCancel(params: { id: string }): Promise<CancelResult> {
+    return jobCancel(this.conn, params.id);
+  }
+
+  /** Requeues a failed or cancelled job. */
+  jobRetry(params: { id: string }): Promise<RetryResult> {
+    return jobRetry(this.conn, params.id);
+  }
+
+  /** Recovers attempts whose lease lapsed. */
+  jobRescueLapsed(params: { limit: number }): Promise<{ requeued: string[]; failed: string[] }> {
+    return jobRescueLapsed(this.conn, params.limit);
+  }
+
+  /** Deletes old final jobs in batches of at most PRUNE_BATCH, each its own short transaction. */
+  async jobPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }> {
+    let deleted = 0;
+    while (deleted < params.limit) {
+      const batch = Math.min(PRUNE_BATCH, params.limit - deleted);
+      const changes = await this.conn.write(
+        (now) =>
+          this.conn.stmt(JOB_PRUNE_BATCH).run({ before: now - params.olderThanMs, limit: batch }).changes,
+      );
+      deleted += changes;
+      if (changes < batch) break;
+    }
+    return { deleted };
+  }
+
+  /** A job's runs, oldest first. */
+  async jobRunList(params: { jobId: string }): Promise<JobRun[]> {
+    const rows = await this.conn.read(() => this.conn.stmt(JOB_RUN_LIST).all(params.jobId) as JobRunRow[]);
+    return rows.map(toJobRun);
+  }
+
+  /** Subscribes to this store's events; returns the unsubscribe function. */
+  listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {
+    this.conn.events.on(event, listener);
+    return () => {
+      this.conn.events.off(event, listener);
+    };
+  }
+}
+
+function unavailable(filename: string, error: unknown): NightshiftError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new NightshiftError('database_unavailable', `cannot open SQLite database ${filename}: ${reason}`, {
+    cause: error,
+  });
+}

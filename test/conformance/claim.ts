@@ -1,0 +1,117 @@
+/** Conformance: claim order, filters, lease fields, delayed jobs, exclusivity between stores. */
+import { describe, expect, it } from 'vitest';
+import type { ClaimedJob } from '../../src/store/store.js';
+import { newJob } from '../support/jobs.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { claimOne, mustGet, nowMs, openClocked } from './helpers.js';
+
+/** Claim tests. */
+export function describeClaim(h: StoreHarness): void {
+  describe('jobClaim', () => {
+    it('claims by priority desc, then due time, then id', async () => {
+      const store = await h.open();
+      const now = await nowMs(store);
+      const ids = ['00000000-0000-7000-8000-00000000000a', '00000000-0000-7000-8000-00000000000b'];
+      const low = newJob({ priority: 0, runAt: new Date(now - 10_000) });
+      const highLate = newJob({ priority: 5, runAt: new Date(now - 1_000) });
+      const highEarly = newJob({ priority: 5, runAt: new Date(now - 5_000) });
+      const tieB = newJob({ id: ids[1] as string, priority: 1, runAt: new Date(now - 2_000) });
+      const tieA = newJob({ id: ids[0] as string, priority: 1, runAt: new Date(now - 2_000) });
+      await store.jobInsertMany({ jobs: [low, highLate, tieB, highEarly, tieA] });
+      const claimed = await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 });
+      expect(claimed.map((j) => j.id)).toEqual([highEarly.id, highLate.id, tieA.id, tieB.id, low.id]);
+    });
+
+    it('claims at most limit jobs, only from the given queues', async () => {
+      const store = await h.open();
+      await store.jobInsertMany({
+        jobs: [
+          newJob({ queue: 'a' }),
+          newJob({ queue: 'a' }),
+          newJob({ queue: 'a' }),
+          newJob({ queue: 'b' }),
+        ],
+      });
+      const fromB = await store.jobClaim({ workerId: 'w', queues: ['b', 'z'], limit: 10, leaseMs: 30_000 });
+      expect(fromB.map((j) => j.queue)).toEqual(['b']);
+      const twoOfA = await store.jobClaim({ workerId: 'w', limit: 2, leaseMs: 30_000 });
+      expect(twoOfA).toHaveLength(2);
+      expect(await store.jobClaim({ workerId: 'w', queues: [], limit: 10, leaseMs: 30_000 })).toEqual([]);
+      expect(await store.jobClaim({ workerId: 'w', limit: 0, leaseMs: 30_000 })).toEqual([]);
+      const rest = await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 });
+      expect(rest).toHaveLength(1);
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 })).toEqual([]);
+    });
+
+    it('starts an attempt: running, attempt + 1, fresh token, worker, start and lease on the store clock', async () => {
+      const { store, clock } = await openClocked(h);
+      const before = await nowMs(store);
+      const first = await claimOne(store, {}, { workerId: 'worker-a', leaseMs: 20_000 });
+      const second = await claimOne(store, { leaseMs: 5_000 }, { workerId: 'worker-b', leaseMs: 20_000 });
+      expect(first).toMatchObject({ state: 'running', attempt: 1, workerId: 'worker-a' });
+      expect(first.leaseToken).toMatch(/^[0-9a-f-]{36}$/);
+      expect(second.leaseToken).not.toBe(first.leaseToken);
+      const stored = await mustGet(store, first.id);
+      expect(stored).toMatchObject({ state: 'running', attempt: 1, workerId: 'worker-a' });
+      const started = stored.startedAt?.getTime() ?? Number.NaN;
+      if (clock) {
+        expect(started).toBe(before);
+        expect(stored.leaseExpiresAt?.getTime()).toBe(before + 20_000);
+        // The job's own leaseMs wins over the claimer's.
+        expect(second.leaseExpiresAt?.getTime()).toBe(before + 5_000);
+      } else {
+        expect(stored.leaseExpiresAt?.getTime()).toBe(started + 20_000);
+        expect((second.leaseExpiresAt?.getTime() ?? 0) - (second.startedAt?.getTime() ?? 0)).toBe(5_000);
+      }
+    });
+
+    it('does not claim a delayed job early, and claims it once due', async () => {
+      const { store, clock } = await openClocked(h);
+      const job = newJob({ delayMs: 60_000 });
+      await store.jobInsertMany({ jobs: [job] });
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 })).toEqual([]);
+      expect((await mustGet(store, job.id)).state).toBe('scheduled');
+      if (clock) clock.advance(60_000);
+      else await h.setJobFields(store, job.id, { runAt: new Date((await nowMs(store)) - 1) });
+      const claimed = await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 });
+      expect(claimed.map((j) => j.id)).toEqual([job.id]);
+      expect(claimed[0]).toMatchObject({ state: 'running', attempt: 1 });
+    });
+
+    it('promotes due scheduled jobs and orders them with queued ones', async () => {
+      const store = await h.open();
+      const now = await nowMs(store);
+      const queued = newJob({ priority: 1 });
+      const scheduled = newJob({ priority: 9, runAt: new Date(now + 3_600_000) });
+      await store.jobInsertMany({ jobs: [queued, scheduled] });
+      await h.setJobFields(store, scheduled.id, { runAt: new Date(now - 1) });
+      const claimed = await store.jobClaim({ workerId: 'w', limit: 1, leaseMs: 30_000 });
+      expect(claimed.map((j) => j.id)).toEqual([scheduled.id]);
+      expect((await mustGet(store, queued.id)).state).toBe('queued');
+    });
+
+    it('never hands one job to two stores claiming concurrently', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      const total = 120;
+      await store.jobInsertMany({
+        jobs: Array.from({ length: total }, (_, i) => newJob({ priority: i % 3 })),
+      });
+      const claims: ClaimedJob[] = [];
+      const drain = async (s: typeof store, workerId: string) => {
+        for (;;) {
+          const batch = await s.jobClaim({ workerId, limit: 7, leaseMs: 30_000 });
+          if (batch.length === 0) return;
+          claims.push(...batch);
+        }
+      };
+      await Promise.all([drain(store, 'w1'), drain(peer, 'w2'), drain(store, 'w3'), drain(peer, 'w4')]);
+      const ids = claims.map((j) => j.id);
+      expect(ids).toHaveLength(total);
+      expect(new Set(ids).size).toBe(total);
+      const { jobs } = await store.jobList({ limit: total + 1, state: 'running' });
+      expect(jobs).toHaveLength(total);
+      expect(jobs.every((j) => j.attempt === 1)).toBe(true);
+    });
+  });
+}

@@ -1,0 +1,60 @@
+/** Conformance: in-process store events. */
+import { describe, expect, it } from 'vitest';
+import type { StoreEvents } from '../../src/store/store.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { claimOne, insertOne } from './helpers.js';
+
+/** Event tests. */
+export function describeEvents(h: StoreHarness): void {
+  describe('listen', () => {
+    it('emits job:ready on insert, release and retry, and job:finished on final transitions', async () => {
+      const store = await h.open();
+      const ready: Array<StoreEvents['job:ready']> = [];
+      const finished: Array<StoreEvents['job:finished']> = [];
+      const stopReady = store.listen('job:ready', (e) => ready.push(e));
+      store.listen('job:finished', (e) => finished.push(e));
+
+      await insertOne(store, { queue: 'mail' });
+      expect(ready).toContainEqual({ queue: 'mail' });
+
+      const released = await claimOne(store, { queue: 'rel' });
+      ready.length = 0;
+      await store.jobFinishMany({
+        finishes: [{ id: released.id, leaseToken: released.leaseToken, outcome: 'released' }],
+      });
+      expect(ready).toEqual([{ queue: 'rel' }]);
+
+      const done = await claimOne(store, { queue: 'ok' });
+      await store.jobFinishMany({
+        finishes: [{ id: done.id, leaseToken: done.leaseToken, outcome: 'completed' }],
+      });
+      expect(finished).toContainEqual({ id: done.id, state: 'completed' });
+
+      const failed = await claimOne(store, { queue: 'bad' });
+      await store.jobFinishMany({
+        finishes: [
+          {
+            id: failed.id,
+            leaseToken: failed.leaseToken,
+            outcome: 'failed',
+            error: { message: 'x', reason: 'failed' },
+          },
+        ],
+      });
+      expect(finished).toContainEqual({ id: failed.id, state: 'failed' });
+
+      ready.length = 0;
+      await store.jobRetry({ id: failed.id });
+      expect(ready).toEqual([{ queue: 'bad' }]);
+
+      const waiting = await insertOne(store, { queue: 'later', delayMs: 60_000 });
+      await store.jobCancel({ id: waiting.id });
+      expect(finished).toContainEqual({ id: waiting.id, state: 'cancelled' });
+
+      stopReady();
+      ready.length = 0;
+      await insertOne(store, { queue: 'mail' });
+      expect(ready).toEqual([]);
+    });
+  });
+}

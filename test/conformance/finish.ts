@@ -1,0 +1,181 @@
+/** Conformance: how each finish outcome moves the job and what run history it writes. */
+import { describe, expect, it } from 'vitest';
+import type { StoreHarness } from '../support/store-harness.js';
+import { claimOne, mustGet, nowMs, openClocked } from './helpers.js';
+
+const boom = {
+  message: 'boom',
+  name: 'Error',
+  stack: 'Error: boom\n    at handler',
+  reason: 'failed' as const,
+};
+
+/** Finish tests. */
+export function describeFinish(h: StoreHarness): void {
+  describe('jobFinishMany', () => {
+    it('completes: result stored, lease cleared, one run row with duration and lag', async () => {
+      const { store, clock } = await openClocked(h);
+      const dueAt = (await nowMs(store)) - 1_500;
+      const job = await claimOne(store, { runAt: new Date(dueAt) }, { workerId: 'worker-7' });
+      clock?.advance(250);
+      const { accepted } = await store.jobFinishMany({
+        finishes: [{ id: job.id, leaseToken: job.leaseToken, outcome: 'completed', result: { sent: 3 } }],
+      });
+      expect(accepted).toEqual([job.id]);
+      const done = await mustGet(store, job.id);
+      expect(done).toMatchObject({
+        state: 'completed',
+        result: { sent: 3 },
+        error: null,
+        leaseExpiresAt: null,
+        attempt: 1,
+      });
+      expect(done.finishedAt).not.toBeNull();
+      const runs = await store.jobRunList({ jobId: job.id });
+      expect(runs).toHaveLength(1);
+      const run = runs[0];
+      expect(run).toMatchObject({
+        jobId: job.id,
+        attempt: 1,
+        workerId: 'worker-7',
+        outcome: 'completed',
+        error: null,
+      });
+      expect(run?.maxDurationExceeded).toBe(false);
+      expect(run?.startedAt.getTime()).toBe(done.startedAt?.getTime());
+      expect(run?.finishedAt.getTime()).toBe(done.finishedAt?.getTime());
+      expect(run?.durationMs).toBe((run?.finishedAt.getTime() ?? 0) - (run?.startedAt.getTime() ?? 0));
+      expect(run?.runLagMs).toBe((run?.startedAt.getTime() ?? 0) - dueAt);
+      if (clock) {
+        expect(run?.durationMs).toBe(250);
+        expect(run?.runLagMs).toBe(1_500);
+      }
+    });
+
+    it('fails with a retry delay: back to scheduled after the delay, error kept, attempt spent', async () => {
+      const { store, clock } = await openClocked(h);
+      const job = await claimOne(store);
+      const now = await nowMs(store);
+      await store.jobFinishMany({
+        finishes: [
+          { id: job.id, leaseToken: job.leaseToken, outcome: 'failed', error: boom, retryDelayMs: 5_000 },
+        ],
+      });
+      const retrying = await mustGet(store, job.id);
+      expect(retrying).toMatchObject({
+        state: 'scheduled',
+        attempt: 1,
+        error: boom,
+        finishedAt: null,
+        leaseExpiresAt: null,
+      });
+      if (clock) expect(retrying.runAt.getTime()).toBe(now + 5_000);
+      else expect(retrying.runAt.getTime()).toBeGreaterThanOrEqual(now + 5_000);
+      expect(await store.jobClaim({ workerId: 'w', queues: [job.queue], limit: 1, leaseMs: 1_000 })).toEqual(
+        [],
+      );
+      if (clock) clock.advance(5_000);
+      else await h.setJobFields(store, job.id, { runAt: new Date((await nowMs(store)) - 1) });
+      const [again] = await store.jobClaim({ workerId: 'w', queues: [job.queue], limit: 1, leaseMs: 1_000 });
+      expect(again).toMatchObject({ id: job.id, attempt: 2 });
+      const runs = await store.jobRunList({ jobId: job.id });
+      expect(runs.map((r) => [r.attempt, r.outcome, r.error?.message])).toEqual([[1, 'failed', 'boom']]);
+    });
+
+    it('fails for good without a retry delay, and records a timeout as its own outcome', async () => {
+      const store = await h.open();
+      const failed = await claimOne(store);
+      const timedOut = await claimOne(store);
+      const timeoutError = { message: 'timed out after 100 ms', reason: 'timeout' as const };
+      const { accepted } = await store.jobFinishMany({
+        finishes: [
+          {
+            id: failed.id,
+            leaseToken: failed.leaseToken,
+            outcome: 'failed',
+            error: boom,
+            retryDelayMs: null,
+          },
+          {
+            id: timedOut.id,
+            leaseToken: timedOut.leaseToken,
+            outcome: 'timeout',
+            error: timeoutError,
+            maxDurationExceeded: true,
+          },
+        ],
+      });
+      expect(accepted.sort()).toEqual([failed.id, timedOut.id].sort());
+      expect(await mustGet(store, failed.id)).toMatchObject({ state: 'failed', error: boom });
+      expect((await mustGet(store, failed.id)).finishedAt).not.toBeNull();
+      expect(await mustGet(store, timedOut.id)).toMatchObject({ state: 'failed', error: timeoutError });
+      const [run] = await store.jobRunList({ jobId: timedOut.id });
+      expect(run).toMatchObject({ outcome: 'timeout', error: timeoutError, maxDurationExceeded: true });
+    });
+
+    it('releases: queued again, attempt given back, checkpoint kept for the next attempt', async () => {
+      const store = await h.open();
+      const job = await claimOne(store);
+      await store.jobCheckpointSave({ id: job.id, leaseToken: job.leaseToken, checkpoint: { page: 1 } });
+      const { accepted } = await store.jobFinishMany({
+        finishes: [{ id: job.id, leaseToken: job.leaseToken, outcome: 'released', checkpoint: { page: 2 } }],
+      });
+      expect(accepted).toEqual([job.id]);
+      expect(await mustGet(store, job.id)).toMatchObject({
+        state: 'queued',
+        attempt: 0,
+        checkpoint: { page: 2 },
+        leaseExpiresAt: null,
+      });
+      const [again] = await store.jobClaim({ workerId: 'w2', queues: [job.queue], limit: 1, leaseMs: 1_000 });
+      expect(again).toMatchObject({ id: job.id, attempt: 1, checkpoint: { page: 2 } });
+      expect(again?.leaseToken).not.toBe(job.leaseToken);
+      const runs = await store.jobRunList({ jobId: job.id });
+      expect(runs.map((r) => [r.attempt, r.outcome])).toEqual([[1, 'released']]);
+    });
+
+    it('release without a checkpoint keeps the last saved one', async () => {
+      const store = await h.open();
+      const job = await claimOne(store);
+      await store.jobCheckpointSave({ id: job.id, leaseToken: job.leaseToken, checkpoint: [1, 2] });
+      await store.jobFinishMany({
+        finishes: [{ id: job.id, leaseToken: job.leaseToken, outcome: 'released' }],
+      });
+      expect((await mustGet(store, job.id)).checkpoint).toEqual([1, 2]);
+    });
+
+    it('ends cancelled on a cancelled outcome, and on a failure after a cancel request', async () => {
+      const store = await h.open();
+      const a = await claimOne(store);
+      const b = await claimOne(store);
+      await store.jobCancel({ id: b.id });
+      const { accepted } = await store.jobFinishMany({
+        finishes: [
+          { id: a.id, leaseToken: a.leaseToken, outcome: 'cancelled' },
+          { id: b.id, leaseToken: b.leaseToken, outcome: 'failed', error: boom, retryDelayMs: 1_000 },
+        ],
+      });
+      expect(accepted.sort()).toEqual([a.id, b.id].sort());
+      expect(await mustGet(store, a.id)).toMatchObject({ state: 'cancelled', cancelRequested: false });
+      expect(await mustGet(store, b.id)).toMatchObject({ state: 'cancelled' });
+      expect((await store.jobRunList({ jobId: a.id })).map((r) => r.outcome)).toEqual(['cancelled']);
+      expect((await store.jobRunList({ jobId: b.id })).map((r) => r.outcome)).toEqual(['failed']);
+    });
+
+    it('accepts each attempt once, even when a batch repeats it', async () => {
+      const store = await h.open();
+      const job = await claimOne(store);
+      const finish = { id: job.id, leaseToken: job.leaseToken, outcome: 'completed' as const, result: 1 };
+      const { accepted } = await store.jobFinishMany({ finishes: [finish, { ...finish, result: 2 }] });
+      expect(accepted).toEqual([job.id]);
+      expect((await store.jobFinishMany({ finishes: [{ ...finish, result: 3 }] })).accepted).toEqual([]);
+      expect((await mustGet(store, job.id)).result).toBe(1);
+      expect(await store.jobRunList({ jobId: job.id })).toHaveLength(1);
+    });
+
+    it('accepts an empty batch', async () => {
+      const store = await h.open();
+      expect(await store.jobFinishMany({ finishes: [] })).toEqual({ accepted: [] });
+    });
+  });
+}

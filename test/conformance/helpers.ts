@@ -1,0 +1,59 @@
+/** Setup shared by the conformance tests: clocked stores and jobs claimed in one line. */
+import { v7 as uuidv7 } from 'uuid';
+import type { ClaimedJob, NewJob, Store } from '../../src/store/store.js';
+import { newJob } from '../support/jobs.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { TestClock } from '../support/test-clock.js';
+
+/** A store and, when the backend accepts one, the hand-moved clock it runs on. */
+export interface ClockedStore {
+  store: Store;
+  clock: TestClock | undefined;
+}
+
+/** Opens a store on a TestClock when the harness can inject one, else on the database clock. */
+export async function openClocked(h: StoreHarness): Promise<ClockedStore> {
+  if (!h.injectableClock) return { store: await h.open(), clock: undefined };
+  const clock = new TestClock();
+  return { store: await h.open({ clock: clock.now }), clock };
+}
+
+/** The store's clock in ms. */
+export async function nowMs(store: Store): Promise<number> {
+  return (await store.now()).getTime();
+}
+
+/** Inserts one job and returns it as stored. */
+export async function insertOne(store: Store, overrides: Partial<NewJob> = {}) {
+  const [result] = await store.jobInsertMany({ jobs: [newJob(overrides)] });
+  if (!result) throw new Error('insert returned no result');
+  return result.job;
+}
+
+/**
+ * Inserts a job on a queue of its own and claims it, so the test holds exactly that attempt whatever
+ * else the store contains.
+ */
+export async function claimOne(
+  store: Store,
+  overrides: Partial<NewJob> = {},
+  claim: { workerId?: string; leaseMs?: number } = {},
+): Promise<ClaimedJob> {
+  const queue = overrides.queue ?? `q-${uuidv7()}`;
+  await insertOne(store, { ...overrides, queue });
+  const [claimed] = await store.jobClaim({
+    workerId: claim.workerId ?? 'worker-1',
+    queues: [queue],
+    limit: 1,
+    leaseMs: claim.leaseMs ?? 30_000,
+  });
+  if (!claimed) throw new Error('claimOne: nothing claimed');
+  return claimed;
+}
+
+/** Fetches a job that must exist. */
+export async function mustGet(store: Store, id: string) {
+  const job = await store.jobGet({ id });
+  if (!job) throw new Error(`job ${id} not found`);
+  return job;
+}

@@ -1,0 +1,144 @@
+/** Conformance: inserting jobs, idempotency keys and lease-fenced inserts. */
+import { describe, expect, it } from 'vitest';
+import { LeaseLostError } from '../../src/errors.js';
+import { newJob } from '../support/jobs.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { claimOne, mustGet, nowMs, openClocked } from './helpers.js';
+
+/** Insert tests. */
+export function describeInsert(h: StoreHarness): void {
+  describe('jobInsertMany', () => {
+    it('stores every field and queues a job due now', async () => {
+      const { store, clock } = await openClocked(h);
+      const now = await nowMs(store);
+      const slot = new Date(now - 60_000);
+      const job = newJob({
+        task: 'mail.send',
+        queue: 'mail',
+        payload: { to: 'a@example.com', list: [1, 2], nested: { ok: true } },
+        priority: 7,
+        maxAttempts: 9,
+        concurrencyKey: 'tenant-1',
+        leaseMs: 12_000,
+        timeoutMs: 3_000,
+        scheduleId: 'nightly',
+        scheduleSlot: slot,
+        parentId: 'parent-1',
+      });
+      const [result] = await store.jobInsertMany({ jobs: [job] });
+      expect(result?.created).toBe(true);
+      const stored = await mustGet(store, job.id);
+      expect(stored).toMatchObject({
+        id: job.id,
+        task: 'mail.send',
+        queue: 'mail',
+        payload: { to: 'a@example.com', list: [1, 2], nested: { ok: true } },
+        state: 'queued',
+        priority: 7,
+        attempt: 0,
+        maxAttempts: 9,
+        concurrencyKey: 'tenant-1',
+        leaseMs: 12_000,
+        timeoutMs: 3_000,
+        scheduleId: 'nightly',
+        scheduleSlot: slot,
+        parentId: 'parent-1',
+        idempotencyKey: null,
+        startedAt: null,
+        finishedAt: null,
+        leaseExpiresAt: null,
+        workerId: null,
+        result: null,
+        error: null,
+        checkpoint: undefined,
+        cancelRequested: false,
+      });
+      expect(result?.job).toEqual(stored);
+      if (clock) {
+        expect(stored.runAt.getTime()).toBe(now);
+        expect(stored.createdAt.getTime()).toBe(now);
+      } else {
+        expect(stored.runAt.getTime()).toBeLessThanOrEqual(await nowMs(store));
+      }
+    });
+
+    it('schedules a job with a future runAt or a delay, and queues one whose runAt has passed', async () => {
+      const { store, clock } = await openClocked(h);
+      const now = await nowMs(store);
+      const future = newJob({ runAt: new Date(now + 3_600_000) });
+      const delayed = newJob({ delayMs: 60_000 });
+      const past = newJob({ runAt: new Date(now - 1_000) });
+      await store.jobInsertMany({ jobs: [future, delayed, past] });
+      expect((await mustGet(store, future.id)).state).toBe('scheduled');
+      expect((await mustGet(store, future.id)).runAt.getTime()).toBe(now + 3_600_000);
+      const delayedJob = await mustGet(store, delayed.id);
+      expect(delayedJob.state).toBe('scheduled');
+      if (clock) expect(delayedJob.runAt.getTime()).toBe(now + 60_000);
+      else expect(delayedJob.runAt.getTime()).toBeGreaterThanOrEqual(now + 60_000);
+      expect((await mustGet(store, past.id)).state).toBe('queued');
+    });
+
+    it('returns the existing job for a repeated idempotency key', async () => {
+      const store = await h.open();
+      const first = newJob({ idempotencyKey: 'order-42', payload: { v: 1 } });
+      const second = newJob({ idempotencyKey: 'order-42', payload: { v: 2 } });
+      const [a] = await store.jobInsertMany({ jobs: [first] });
+      const [b] = await store.jobInsertMany({ jobs: [second] });
+      expect(a?.created).toBe(true);
+      expect(b?.created).toBe(false);
+      expect(b?.job.id).toBe(first.id);
+      expect(b?.job.payload).toEqual({ v: 1 });
+      expect(await store.jobGet({ id: second.id })).toBeUndefined();
+    });
+
+    it('resolves duplicate keys inside one batch to the first job', async () => {
+      const store = await h.open();
+      const a = newJob({ idempotencyKey: 'k' });
+      const b = newJob({ idempotencyKey: 'k' });
+      const c = newJob();
+      const d = newJob({ idempotencyKey: 'other' });
+      const results = await store.jobInsertMany({ jobs: [a, b, c, d] });
+      expect(results.map((r) => r.created)).toEqual([true, false, true, true]);
+      expect(results.map((r) => r.job.id)).toEqual([a.id, a.id, c.id, d.id]);
+      const { jobs } = await store.jobList({ limit: 10 });
+      expect(jobs.map((j) => j.id).sort()).toEqual([a.id, c.id, d.id].sort());
+    });
+
+    it('creates one job when two stores insert the same key concurrently', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      const attempts = Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? store : peer).jobInsertMany({ jobs: [newJob({ idempotencyKey: 'once' })] }),
+      );
+      const results = (await Promise.all(attempts)).flat();
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      const ids = new Set(results.map((r) => r.job.id));
+      expect(ids.size).toBe(1);
+      const { jobs } = await store.jobList({ limit: 50 });
+      expect(jobs).toHaveLength(1);
+    });
+
+    it('inserts under a fence only while that attempt holds its lease', async () => {
+      const store = await h.open();
+      const parent = await claimOne(store);
+      const child = newJob({ parentId: parent.id, idempotencyKey: `${parent.id}:child` });
+      const [result] = await store.jobInsertMany({
+        jobs: [child],
+        fence: { id: parent.id, leaseToken: parent.leaseToken },
+      });
+      expect(result?.created).toBe(true);
+      expect((await mustGet(store, child.id)).parentId).toBe(parent.id);
+
+      const stale = newJob({ parentId: parent.id });
+      await expect(
+        store.jobInsertMany({ jobs: [stale], fence: { id: parent.id, leaseToken: 'not-the-token' } }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.jobGet({ id: stale.id })).toBeUndefined();
+    });
+
+    it('accepts an empty batch', async () => {
+      const store = await h.open();
+      expect(await store.jobInsertMany({ jobs: [] })).toEqual([]);
+    });
+  });
+}

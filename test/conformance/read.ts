@@ -1,0 +1,97 @@
+/** Conformance: reading jobs, listing pages, counting per queue. */
+import { describe, expect, it } from 'vitest';
+import { NightshiftError } from '../../src/errors.js';
+import { newJob } from '../support/jobs.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { claimOne } from './helpers.js';
+
+/** Read tests. */
+export function describeRead(h: StoreHarness): void {
+  describe('jobGet / jobList / jobCountByQueue', () => {
+    it('returns undefined for an unknown id', async () => {
+      const store = await h.open();
+      expect(await store.jobGet({ id: 'no-such-job' })).toBeUndefined();
+    });
+
+    it('lists newest first and pages through every job exactly once', async () => {
+      const store = await h.open();
+      const jobs = Array.from({ length: 7 }, () => newJob());
+      await store.jobInsertMany({ jobs });
+      // Distinct creation times so "newest first" is observable whatever the clock resolution.
+      const base = Date.parse('2030-01-01T00:00:00Z');
+      for (const [i, job] of jobs.entries())
+        await h.setJobFields(store, job.id, { createdAt: new Date(base + i) });
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: { jobs: Array<{ id: string }>; nextCursor: string | null } = await store.jobList({
+          limit: 3,
+          ...(cursor !== null && { cursor }),
+        });
+        seen.push(...page.jobs.map((j) => j.id));
+        cursor = page.nextCursor;
+        pages += 1;
+      } while (cursor !== null);
+      expect(pages).toBe(3);
+      expect(seen).toEqual(jobs.map((j) => j.id).reverse());
+    });
+
+    it('pages correctly through jobs created in the same millisecond', async () => {
+      const store = await h.open();
+      const jobs = Array.from({ length: 5 }, () => newJob());
+      await store.jobInsertMany({ jobs });
+      const same = new Date('2030-01-01T00:00:00Z');
+      for (const job of jobs) await h.setJobFields(store, job.id, { createdAt: same });
+      const first = await store.jobList({ limit: 2 });
+      const second = await store.jobList({
+        limit: 10,
+        ...(first.nextCursor !== null && { cursor: first.nextCursor }),
+      });
+      const all = [...first.jobs, ...second.jobs].map((j) => j.id);
+      expect(new Set(all).size).toBe(5);
+      expect(second.nextCursor).toBeNull();
+    });
+
+    it('filters by state, queue and task', async () => {
+      const store = await h.open();
+      await store.jobInsertMany({
+        jobs: [
+          newJob({ queue: 'a', task: 't1' }),
+          newJob({ queue: 'a', task: 't2' }),
+          newJob({ queue: 'b', task: 't1' }),
+          newJob({ queue: 'b', task: 't1', delayMs: 60_000 }),
+        ],
+      });
+      expect((await store.jobList({ limit: 10, queue: 'a' })).jobs).toHaveLength(2);
+      expect((await store.jobList({ limit: 10, task: 't1' })).jobs).toHaveLength(3);
+      expect((await store.jobList({ limit: 10, state: 'scheduled' })).jobs).toHaveLength(1);
+      const filtered = await store.jobList({ limit: 10, queue: 'b', task: 't1', state: 'queued' });
+      expect(filtered.jobs).toHaveLength(1);
+      expect(filtered.jobs[0]).toMatchObject({ queue: 'b', task: 't1', state: 'queued' });
+      expect(filtered.nextCursor).toBeNull();
+    });
+
+    it('refuses a malformed cursor with invalid_argument', async () => {
+      const store = await h.open();
+      const error: unknown = await store.jobList({ limit: 1, cursor: 'garbage!' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NightshiftError);
+      expect((error as NightshiftError).code).toBe('invalid_argument');
+    });
+
+    it('counts jobs per queue and state', async () => {
+      const store = await h.open();
+      await store.jobInsertMany({
+        jobs: [newJob({ queue: 'a' }), newJob({ queue: 'a' }), newJob({ queue: 'b', delayMs: 60_000 })],
+      });
+      await claimOne(store, { queue: 'c' });
+      const counts = await store.jobCountByQueue();
+      const sorted = [...counts].sort((x, y) => `${x.queue}${x.state}`.localeCompare(`${y.queue}${y.state}`));
+      expect(sorted).toEqual([
+        { queue: 'a', state: 'queued', count: 2 },
+        { queue: 'b', state: 'scheduled', count: 1 },
+        { queue: 'c', state: 'running', count: 1 },
+      ]);
+    });
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * The store conformance suite: every behaviour the engine relies on, written once against the
+ * `Store` interface and run unchanged by every backend with its own `StoreHarness`:
+ *
+ *   describeStoreConformance('sqlite', sqliteHarness());
+ */
+import { afterEach, describe } from 'vitest';
+import type { StoreHarness } from '../support/store-harness.js';
+import { describeClaim } from './claim.js';
+import { describeControl } from './control.js';
+import { describeEvents } from './events.js';
+import { describeFinish } from './finish.js';
+import { describeInsert } from './insert.js';
+import { describeLease } from './lease.js';
+import { describeMaintenance } from './maintenance.js';
+import { describeRead } from './read.js';
+import { describeSchema } from './schema.js';
+
+/** Registers the whole conformance suite for one backend. */
+export function describeStoreConformance(name: string, harness: StoreHarness): void {
+  describe(`Store conformance: ${name}`, () => {
+    afterEach(() => harness.close());
+    describeSchema(harness);
+    describeInsert(harness);
+    describeRead(harness);
+    describeClaim(harness);
+    describeLease(harness);
+    describeFinish(harness);
+    describeControl(harness);
+    describeMaintenance(harness);
+    describeEvents(harness);
+  });
+}

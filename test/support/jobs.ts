@@ -1,0 +1,25 @@
+/** Building `NewJob` rows for store tests. */
+import { v7 as uuidv7 } from 'uuid';
+import type { NewJob } from '../../src/store/store.js';
+
+/** A job due now on queue 'default' with 3 attempts; `overrides` change any field. */
+export function newJob(overrides: Partial<NewJob> = {}): NewJob {
+  return {
+    id: uuidv7(),
+    task: 'test.task',
+    queue: 'default',
+    payload: { n: 1 },
+    priority: 0,
+    runAt: null,
+    delayMs: null,
+    maxAttempts: 3,
+    idempotencyKey: null,
+    concurrencyKey: null,
+    leaseMs: null,
+    timeoutMs: null,
+    scheduleId: null,
+    scheduleSlot: null,
+    parentId: null,
+    ...overrides,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The conformance harness for PostgresStore: one schema per opened store in the real `test` database
+ * (127.0.0.1:5432, user postgres), dropped on close. Rows are placed with PostgreSQL's own SQL. The
+ * store always reads the database clock, so `injectableClock` is false.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { Store } from '../../src/store/store.js';
+import type { JobFields, StoreHarness } from './store-harness.js';
+
+/** The test database; NIGHTSHIFT_TEST_PG overrides it. */
+export const TEST_PG_URL = process.env['NIGHTSHIFT_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const COLUMNS: Record<keyof JobFields, string> = {
+  state: 'state',
+  priority: 'priority',
+  attempt: 'attempt',
+  maxAttempts: 'max_attempts',
+  runAt: 'run_at',
+  createdAt: 'created_at',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  leaseToken: 'lease_token',
+  leaseExpiresAt: 'lease_expires_at',
+  workerId: 'worker_id',
+  cancelRequested: 'cancel_requested',
+};
+
+/** A schema name no other test file uses: prefix, pid and randomness. */
+export function uniqueSchema(prefix: string): string {
+  return `t_${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Runs `fn` with a short-lived admin client on the test database. */
+export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops a test schema and everything in it. */
+export async function dropSchema(schema: string): Promise<void> {
+  await withAdmin((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+}
+
+function postgresOf(store: Store): PostgresStore {
+  if (!(store instanceof PostgresStore)) throw new Error('postgres harness given a store it did not open');
+  return store;
+}
+
+/** A harness whose stores are PostgresStores, each in its own schema of the test database. */
+export function postgresHarness(prefix = 'conf'): StoreHarness {
+  const opened: PostgresStore[] = [];
+  const schemas = new Set<string>();
+
+  async function openIn(schema: string): Promise<PostgresStore> {
+    schemas.add(schema);
+    const store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 4 });
+    opened.push(store);
+    return store;
+  }
+
+  return {
+    injectableClock: false,
+    async open() {
+      const store = await openIn(uniqueSchema(prefix));
+      await store.migrate();
+      return store;
+    },
+    openPeer(store) {
+      return openIn(postgresOf(store).schema);
+    },
+    openEmpty() {
+      return openIn(uniqueSchema(prefix));
+    },
+    async setJobFields(store, id, fields) {
+      const entries = Object.entries(fields) as Array<[keyof JobFields, unknown]>;
+      if (entries.length === 0) return;
+      const sets = entries.map(([key], index) => `${COLUMNS[key]} = $${index + 1}`).join(', ');
+      const { schema } = postgresOf(store);
+      const result = await withAdmin((client) =>
+        client.query(`UPDATE "${schema}".jobs SET ${sets} WHERE id = $${entries.length + 1}`, [
+          ...entries.map(([, value]) => value),
+          id,
+        ]),
+      );
+      if (result.rowCount !== 1) throw new Error(`setJobFields: no job ${id}`);
+    },
+    async setSchemaVersion(store, version) {
+      const { schema } = postgresOf(store);
+      await withAdmin((client) =>
+        client.query(`INSERT INTO "${schema}".schema_migrations (version, name) VALUES ($1, 'future')`, [
+          version,
+        ]),
+      );
+    },
+    async close() {
+      for (const store of opened.splice(0)) await store.close();
+      for (const schema of schemas) await dropSchema(schema);
+      schemas.clear();
+    },
+  };
+}
