@@ -1,0 +1,157 @@
+/**
+ * Turns a caller's (task, payload, options) into the `NewJob` row the store inserts: task defaults
+ * applied, options checked, payload validated with the task's Standard Schema and proven
+ * JSON-serialisable. Everything is checked before anything is written, so bad input changes nothing.
+ *
+ * The payload stored is the schema's output (a schema may coerce or strip), and `undefined` becomes
+ * `null` because JSON has no undefined.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { NightshiftError } from './errors.js';
+import type { NewJob } from './store/store.js';
+import type { TaskRegistry } from './task-registry.js';
+
+/** Options of `ns.enqueue`; every field overrides the task's default. */
+export interface EnqueueOptions {
+  queue?: string;
+  /** Higher runs first. Integer; default the task's (0). */
+  priority?: number;
+  /** Absolute due time (a Date or an ISO-8601 string). Wins over `delayMs`. */
+  runAt?: Date | string;
+  /** Due this many ms after the database's now. */
+  delayMs?: number;
+  /** A second enqueue with the same key returns the first job with `created: false`. */
+  idempotencyKey?: string;
+  maxAttempts?: number;
+  /** At most N running jobs per key, cluster-wide (the store enforces it). */
+  concurrencyKey?: string;
+  /** Handler time limit for this job. */
+  timeoutMs?: number;
+  /** Lease length for this job's attempts. */
+  leaseMs?: number;
+  /** The caller's open transaction (better-sqlite3 Database or node-postgres client inside BEGIN). */
+  tx?: unknown;
+}
+
+/** Fields the engine sets itself (schedules, child jobs), never taken from public options. */
+export interface EnqueueInternals {
+  scheduleId?: string;
+  scheduleSlot?: Date;
+  parentId?: string;
+}
+
+/** One item of `ns.enqueueMany`. */
+export interface EnqueueItem {
+  task: string;
+  payload?: unknown;
+  options?: Omit<EnqueueOptions, 'tx'>;
+}
+
+/** Builds and validates the row for one job; throws `NightshiftError` and writes nothing on bad input. */
+export async function buildNewJob(
+  registry: TaskRegistry,
+  taskName: string,
+  payload: unknown,
+  options: EnqueueOptions = {},
+  internals: EnqueueInternals = {},
+): Promise<NewJob> {
+  const task = registry.require(taskName);
+  const queue = options.queue ?? task.queue;
+  if (typeof queue !== 'string' || queue.length === 0) {
+    throw invalid('queue must be a non-empty string');
+  }
+  const priority = options.priority ?? task.priority;
+  if (!Number.isSafeInteger(priority)) throw invalid(`priority must be an integer, got ${String(priority)}`);
+  const maxAttempts = options.maxAttempts ?? task.maxAttempts;
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
+    throw invalid(`maxAttempts must be an integer >= 1, got ${String(maxAttempts)}`);
+  }
+  const delayMs = options.delayMs ?? null;
+  if (delayMs !== null && !(typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0)) {
+    throw invalid(`delayMs must be a finite number >= 0, got ${String(delayMs)}`);
+  }
+  const runAt = parseRunAt(options.runAt);
+  const timeoutMs = positiveIntOrNull('timeoutMs', options.timeoutMs) ?? task.timeoutMs;
+  const leaseMs = positiveIntOrNull('leaseMs', options.leaseMs) ?? task.leaseMs;
+  const idempotencyKey = optionalString('idempotencyKey', options.idempotencyKey);
+  const concurrencyKey = optionalString('concurrencyKey', options.concurrencyKey);
+
+  let value = payload === undefined ? null : payload;
+  if (task.schema) {
+    let outcome = task.schema['~standard'].validate(value);
+    if (outcome instanceof Promise) outcome = await outcome;
+    if (outcome.issues) {
+      const issues = outcome.issues
+        .map((issue) => {
+          const path = issue.path
+            ?.map((segment) => String(typeof segment === 'object' ? segment.key : segment))
+            .join('.');
+          return path ? `${path}: ${issue.message}` : issue.message;
+        })
+        .join('; ');
+      throw new NightshiftError('invalid_payload', `invalid payload for task "${taskName}": ${issues}`);
+    }
+    value = outcome.value === undefined ? null : outcome.value;
+  }
+  assertJson(value, `payload for task "${taskName}"`);
+
+  return {
+    id: uuidv7(),
+    task: taskName,
+    queue,
+    payload: value,
+    priority,
+    runAt,
+    delayMs: runAt ? null : delayMs,
+    maxAttempts,
+    idempotencyKey,
+    concurrencyKey,
+    leaseMs,
+    timeoutMs,
+    scheduleId: internals.scheduleId ?? null,
+    scheduleSlot: internals.scheduleSlot ?? null,
+    parentId: internals.parentId ?? null,
+  };
+}
+
+/**
+ * Throws `invalid_payload` unless `value` survives JSON: cycles and BigInt make `JSON.stringify`
+ * throw, and a function or symbol at the top level turns into nothing. Returns the encoded length.
+ */
+export function assertJson(value: unknown, what: string): number {
+  let encoded: string | undefined;
+  try {
+    encoded = JSON.stringify(value);
+  } catch (error) {
+    throw new NightshiftError('invalid_payload', `${what} is not JSON-serialisable: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (encoded === undefined) {
+    throw new NightshiftError('invalid_payload', `${what} is not JSON-serialisable (${typeof value})`);
+  }
+  return encoded.length;
+}
+
+function parseRunAt(runAt: Date | string | undefined): Date | null {
+  if (runAt === undefined) return null;
+  const date = runAt instanceof Date ? runAt : typeof runAt === 'string' ? new Date(runAt) : undefined;
+  if (!date || Number.isNaN(date.getTime())) throw invalid(`runAt must be a valid Date or ISO-8601 string`);
+  return date;
+}
+
+function positiveIntOrNull(field: string, value: number | undefined): number | null {
+  if (value === undefined) return null;
+  if (!Number.isSafeInteger(value) || value < 1) throw invalid(`${field} must be an integer >= 1, got ${String(value)}`);
+  return value;
+}
+
+function optionalString(field: string, value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`${field} must be a non-empty string`);
+  return value;
+}
+
+function invalid(message: string): NightshiftError {
+  return new NightshiftError('invalid_argument', message);
+}

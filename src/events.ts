@@ -1,0 +1,115 @@
+/**
+ * The typed event map of a Nightshift instance (`ns.events`), with `noun:verb` keys.
+ *
+ * Events about a job's outcome (`job:completed`, `job:failed`, `job:retry`, `job:released`,
+ * `job:cancelled`, `job:timeout`) fire only after the outcome is persisted, so a listener may read the
+ * job back and see it. Tests use events as probes instead of sleeping.
+ *
+ * Listeners run synchronously inside the engine's loops; a listener that throws is logged and
+ * ignored, because an observer must never break the worker it observes.
+ */
+import type { JobError } from './job.js';
+import type { Logger } from './logger.js';
+
+/** Fields shared by every event about one attempt of a job. */
+export interface AttemptEventBase {
+  jobId: string;
+  task: string;
+  queue: string;
+  attempt: number;
+  workerId: string;
+}
+
+/** Every event nightshift emits, by name. */
+export interface NightshiftEvents {
+  /** A worker claimed a job and is about to run its handler. */
+  'job:claimed': AttemptEventBase;
+  /** The attempt's success was persisted. */
+  'job:completed': AttemptEventBase & { result: unknown; durationMs: number };
+  /** The attempt failed (or timed out) with attempts left; the job waits `retryDelayMs` before its next try. */
+  'job:retry': AttemptEventBase & { error: JobError; retryDelayMs: number };
+  /** The attempt failed (or timed out) and no attempts remain: the job is `failed`. */
+  'job:failed': AttemptEventBase & { error: JobError };
+  /** The attempt exceeded its timeout (emitted after persistence, before `job:retry`/`job:failed`). */
+  'job:timeout': AttemptEventBase & { timeoutMs: number };
+  /** The attempt ended because the job was cancelled. */
+  'job:cancelled': AttemptEventBase;
+  /** A graceful shutdown gave the job back without spending the attempt. */
+  'job:released': AttemptEventBase;
+  /** This attempt no longer holds the job's lease; its signal was aborted and its outcome dropped. */
+  'job:lease_lost': AttemptEventBase;
+  /** The attempt has been running longer than its task's `maxDurationMs`; it keeps running. */
+  'job:max_duration': AttemptEventBase & { maxDurationMs: number };
+  /** A worker started claiming. */
+  'worker:started': { workerId: string; queues: string[] | null; concurrency: number };
+  /** A worker stopped; nothing of it is running any more. */
+  'worker:stopped': { workerId: string };
+  /** The store stayed unavailable longer than `maxStoreDownMs`; the worker gave up. */
+  'worker:fatal': { workerId: string; error: Error };
+  /** A rescue sweep recovered lapsed leases (only emitted when it found some). */
+  'rescuer:swept': { requeued: string[]; failed: string[] };
+  /** The pruner deleted finished jobs past retention (only emitted when it deleted some). */
+  'pruner:pruned': { deleted: number };
+  /** A store call failed; the loop named by `source` backs off and carries on. */
+  'store:error': { source: string; error: unknown; retryInMs: number };
+}
+
+/** Name of a nightshift event. */
+export type NightshiftEventName = keyof NightshiftEvents;
+
+type Listener<K extends NightshiftEventName> = (payload: NightshiftEvents[K]) => void;
+
+/** A small typed emitter; `on` returns an unsubscribe function. */
+export class EventBus {
+  private readonly listeners = new Map<NightshiftEventName, Set<(payload: never) => void>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Subscribes to an event; returns a function that unsubscribes. */
+  on<K extends NightshiftEventName>(event: K, listener: Listener<K>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    set.add(listener);
+    return () => this.off(event, listener);
+  }
+
+  /** Subscribes for the next matching event only. */
+  once<K extends NightshiftEventName>(
+    event: K,
+    listener: Listener<K>,
+    filter: (payload: NightshiftEvents[K]) => boolean = () => true,
+  ): () => void {
+    const off = this.on(event, (payload) => {
+      if (!filter(payload)) return;
+      off();
+      listener(payload);
+    });
+    return off;
+  }
+
+  /** Removes a listener added with `on`. */
+  off<K extends NightshiftEventName>(event: K, listener: Listener<K>): void {
+    this.listeners.get(event)?.delete(listener);
+  }
+
+  /** True when anyone listens; lets hot paths skip building payloads nobody reads. */
+  has(event: NightshiftEventName): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
+  /** Calls every listener of `event` synchronously; a throwing listener is logged and skipped. */
+  emit<K extends NightshiftEventName>(event: K, payload: NightshiftEvents[K]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as Listener<K>)(payload);
+      } catch (error) {
+        this.logger.error({ err: error, event }, 'event listener threw; ignored');
+      }
+    }
+  }
+}

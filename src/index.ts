@@ -1,0 +1,28 @@
+/**
+ * The public surface of the `nightshift` package. Anything not exported here is internal and may
+ * change without notice.
+ */
+export { Nightshift, type ConnectOptions, type EnqueueResult, type Service } from './nightshift.js';
+export { defineTask } from './task.js';
+export { defineConfig, type NightshiftConfig } from './config.js';
+export type {
+  BackoffOptions,
+  ChildEnqueueOptions,
+  Handler,
+  JobContext,
+  TaskDefinition,
+  TaskMap,
+} from './task.js';
+export type { EnqueueItem, EnqueueOptions } from './enqueue.js';
+export type { WaitForOptions } from './wait-for.js';
+export { JOB_STATES, FINAL_STATES, isFinalState, isJobState } from './job.js';
+export type { Job, JobError, JobRun, JobState, RunOutcome } from './job.js';
+export { NightshiftError, LeaseLostError, type ErrorCode } from './errors.js';
+export { EventBus, type NightshiftEvents, type NightshiftEventName, type AttemptEventBase } from './events.js';
+export { createLogger, type Logger } from './logger.js';
+export { Worker, type StopOptions } from './worker/worker.js';
+export type { WorkerOptions } from './worker/options.js';
+export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worker/abort-reasons.js';
+export { installShutdownSignals, type ShutdownSignalOptions, type Stoppable } from './worker/signals.js';
+export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
+export type { Store, StoreDialect } from './store/store.js';

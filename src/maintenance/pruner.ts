@@ -1,0 +1,83 @@
+/**
+ * Pruner: retention for finished jobs. Deletes `completed`, `failed` and `cancelled` jobs (with their
+ * run history and steps) that finished more than `retentionMs` ago, in batches of `batchSize` so no
+ * single statement holds locks or a transaction long enough to stall claiming or vacuum.
+ *
+ * Options and defaults: retentionMs 7 days, intervalMs 60,000, batchSize 1,000. A sweep keeps
+ * deleting batches until one comes back short, yielding to the event loop between batches.
+ *
+ * Caveat: every worker process prunes; that is harmless (deletes of already-deleted rows find
+ * nothing) but costs a few cheap queries per minute per process.
+ */
+import type { EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import { sleep } from '../worker/sleep.js';
+import { Backoff, type StoreHealth } from '../worker/store-health.js';
+
+/** Pruner options. */
+export interface PrunerOptions {
+  retentionMs: number;
+  intervalMs: number;
+  batchSize: number;
+}
+
+/** Periodically deletes finished jobs past retention until stopped. */
+export class Pruner {
+  private readonly stopped = new AbortController();
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly health: StoreHealth,
+    private readonly events: EventBus,
+    private readonly logger: Logger,
+    private readonly options: PrunerOptions,
+  ) {}
+
+  /** Starts pruning now and then every interval. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Stops after the batch in progress, if any. */
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    await this.loop;
+  }
+
+  /** One full prune; returns how many jobs were deleted. */
+  async prune(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { deleted } = await this.store.jobPrune({
+        olderThanMs: this.options.retentionMs,
+        limit: this.options.batchSize,
+      });
+      total += deleted;
+      if (deleted < this.options.batchSize || this.stopped.signal.aborted) break;
+      await sleep(0);
+    }
+    if (total > 0) {
+      this.logger.info({ deleted: total }, 'pruned finished jobs past retention');
+      this.events.emit('pruner:pruned', { deleted: total });
+    }
+    return total;
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff();
+    while (!this.stopped.signal.aborted) {
+      let delay = this.options.intervalMs;
+      try {
+        await this.prune();
+        this.health.ok();
+        backoff.reset();
+      } catch (error) {
+        delay = backoff.next();
+        this.health.failed('pruner', error, delay);
+      }
+      await sleep(delay, this.stopped.signal);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Rescuer: gives jobs back when the worker running them stopped renewing its lease (crashed, killed
+ * with -9, paused, partitioned). Each sweep calls `jobRescueLapsed`, which requeues lapsed attempts
+ * or fails them with reason `lease_lapsed` when no attempts remain, and writes a run row for each.
+ *
+ * Every worker process runs one; concurrent sweeps are safe because the store claims rows to rescue
+ * with SKIP LOCKED (PostgreSQL) or inside BEGIN IMMEDIATE (SQLite), and expiry is judged on the
+ * database clock, so a skewed host clock never rescues early.
+ *
+ * Options and defaults: intervalMs 5,000 (a crashed worker's job is back within lease + 5 s),
+ * batchSize 1,000 (a sweep that fills a batch sweeps again at once, so a backlog clears quickly).
+ *
+ * Caveat: a worker whose event loop is blocked longer than its lease looks dead. Its job is rescued
+ * and may run twice; fencing refuses the blocked attempt's writes when it wakes up.
+ */
+import type { EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import { sleep } from '../worker/sleep.js';
+import { Backoff, type StoreHealth } from '../worker/store-health.js';
+
+/** Rescuer options. */
+export interface RescuerOptions {
+  intervalMs: number;
+  batchSize: number;
+}
+
+/** Periodically recovers lapsed leases until stopped. */
+export class Rescuer {
+  private readonly stopped = new AbortController();
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly health: StoreHealth,
+    private readonly events: EventBus,
+    private readonly logger: Logger,
+    private readonly options: RescuerOptions,
+  ) {}
+
+  /** Starts sweeping: once now (a restarted worker recovers its predecessor's jobs), then every interval. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Stops after the sweep in progress, if any. */
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    await this.loop;
+  }
+
+  /** One full sweep (repeats while batches come back full). */
+  async sweep(): Promise<{ requeued: string[]; failed: string[] }> {
+    const total = { requeued: [] as string[], failed: [] as string[] };
+    for (;;) {
+      const { requeued, failed } = await this.store.jobRescueLapsed({ limit: this.options.batchSize });
+      total.requeued.push(...requeued);
+      total.failed.push(...failed);
+      if (requeued.length + failed.length < this.options.batchSize || this.stopped.signal.aborted) break;
+    }
+    if (total.requeued.length + total.failed.length > 0) {
+      this.logger.warn(
+        { requeued: total.requeued.length, failed: total.failed.length },
+        'rescued jobs whose lease lapsed',
+      );
+      this.events.emit('rescuer:swept', total);
+    }
+    return total;
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff();
+    while (!this.stopped.signal.aborted) {
+      let delay = this.options.intervalMs;
+      try {
+        await this.sweep();
+        this.health.ok();
+        backoff.reset();
+      } catch (error) {
+        delay = backoff.next();
+        this.health.failed('rescuer', error, delay);
+      }
+      await sleep(delay, this.stopped.signal);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Waiting for a job to reach a final state (`completed`, `failed`, `cancelled`): the request-reply of
+ * `ns.waitFor(id)`, which works from any process that can reach the database.
+ *
+ * It listens for the store's `job:finished` event (instant within one process, and across processes
+ * on PostgreSQL) and polls `jobGet` every `pollIntervalMs` (default 200 ms) because events are never
+ * the only path: another process writing the same SQLite file cannot notify us. Store errors while
+ * polling are retried until the deadline.
+ */
+import { NightshiftError } from './errors.js';
+import { isFinalState, type Job } from './job.js';
+import type { Store } from './store/store.js';
+
+/** Options of `ns.waitFor`. */
+export interface WaitForOptions {
+  /** Give up after this long with `NightshiftError('timeout')`. Default 60,000. */
+  timeoutMs?: number;
+  /** Fallback poll interval. Default 200. */
+  pollIntervalMs?: number;
+}
+
+/** Resolves with the job once it is final; rejects `not_found` for an unknown id, `timeout` at the deadline. */
+export function waitForJob(store: Store, id: string, options: WaitForOptions = {}): Promise<Job> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const pollIntervalMs = options.pollIntervalMs ?? 200;
+  return new Promise<Job>((resolve, reject) => {
+    let done = false;
+    let checking = false;
+    let recheck = false;
+    let lastError: unknown;
+    const finish = (settle: () => void): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      clearInterval(poll);
+      off();
+      settle();
+    };
+    const check = async (): Promise<void> => {
+      // One read at a time; an event arriving mid-read asks for one more read afterwards.
+      if (checking) {
+        recheck = true;
+        return;
+      }
+      checking = true;
+      try {
+        do {
+          recheck = false;
+          const job = await store.jobGet({ id }).catch((error: unknown) => {
+            lastError = error;
+            return null;
+          });
+          if (job === undefined) {
+            finish(() => reject(new NightshiftError('not_found', `no job ${id}`)));
+          } else if (job && isFinalState(job.state)) {
+            finish(() => resolve(job));
+          }
+        } while (recheck && !done);
+      } finally {
+        checking = false;
+      }
+    };
+    const off = store.listen('job:finished', (event) => {
+      if (event.id === id) void check();
+    });
+    const poll = setInterval(() => void check(), pollIntervalMs);
+    const deadline = setTimeout(
+      () =>
+        finish(() =>
+          reject(
+            new NightshiftError('timeout', `job ${id} did not finish within ${timeoutMs} ms`, {
+              ...(lastError !== undefined && { cause: lastError }),
+            }),
+          ),
+        ),
+      timeoutMs,
+    );
+    void check();
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Writes attempt outcomes in batches: finishes are buffered and sent with one `jobFinishMany` call
+ * when `batchSize` is reached or `flushMs` after the first buffered finish. At high throughput this
+ * turns thousands of per-job round trips a second into a few dozen transactions.
+ *
+ * Options and defaults: batchSize 500, flushMs 5 (a finish waits at most ~5 ms plus one round trip
+ * before `waitFor` and job events see it).
+ *
+ * A failed flush is retried with backoff, never dropped: the job stays `running` under a lease the
+ * worker keeps renewing until its outcome is persisted. Only a shutdown past its deadline (`drain`)
+ * abandons what is left; those jobs come back through the rescuer once their leases lapse.
+ */
+import type { Logger } from '../logger.js';
+import type { JobFinish, Store } from '../store/store.js';
+import { sleep } from './sleep.js';
+import { Backoff, type StoreHealth } from './store-health.js';
+
+/** One finish waiting for persistence, with what to do once the store has answered. */
+export interface PendingFinish {
+  finish: JobFinish;
+  /** The store recorded this outcome. */
+  onAccepted(): void;
+  /** The store refused it: the attempt's lease token is stale. */
+  onRefused(): void;
+}
+
+/** Buffers finishes and flushes them in batches. */
+export class Finisher {
+  private buffer: PendingFinish[] = [];
+  private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly backoff = new Backoff();
+  private readonly abandon = new AbortController();
+
+  constructor(
+    private readonly store: Store,
+    private readonly health: StoreHealth,
+    private readonly logger: Logger,
+    private readonly options: { batchSize: number; flushMs: number },
+  ) {}
+
+  /** Finishes buffered or in flight. */
+  get size(): number {
+    return this.buffer.length;
+  }
+
+  /** Queues a finish for the next batch. */
+  add(pending: PendingFinish): void {
+    this.buffer.push(pending);
+    if (this.abandon.signal.aborted) {
+      this.kick();
+    } else if (this.buffer.length >= this.options.batchSize) {
+      this.kick();
+    } else {
+      this.timer ??= setTimeout(() => this.kick(), this.options.flushMs);
+    }
+  }
+
+  /**
+   * Flushes everything buffered; resolves true when all of it was persisted (or refused), false when
+   * `deadlineMs` passed first, in which case the rest is abandoned and logged.
+   */
+  async drain(deadlineMs: number): Promise<boolean> {
+    const deadline = performance.now() + deadlineMs;
+    while (this.buffer.length > 0 || this.flushing) {
+      this.kick();
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) break;
+      await Promise.race([this.flushing, sleep(remaining)]);
+    }
+    if (this.buffer.length === 0 && !this.flushing) return true;
+    this.abandon.abort();
+    const left = this.buffer.length;
+    this.buffer = [];
+    this.logger.error(
+      { unpersisted: left },
+      'shutdown deadline passed before every outcome was written; those jobs return when their leases lapse',
+    );
+    return false;
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.flushing || this.buffer.length === 0) return;
+    this.flushing = this.flushAll().finally(() => {
+      this.flushing = null;
+      // Finishes added while the last batch was in flight wait for their own timer or batch size.
+      if (this.buffer.length > 0 && !this.timer) this.timer = setTimeout(() => this.kick(), this.options.flushMs);
+    });
+  }
+
+  private async flushAll(): Promise<void> {
+    while (this.buffer.length > 0 && !this.abandon.signal.aborted) {
+      const batch = this.buffer.splice(0, this.options.batchSize);
+      let accepted: Set<string>;
+      try {
+        const answer = await this.store.jobFinishMany({ finishes: batch.map((pending) => pending.finish) });
+        accepted = new Set(answer.accepted);
+        this.health.ok();
+        this.backoff.reset();
+      } catch (error) {
+        this.buffer.unshift(...batch);
+        const delay = this.backoff.next();
+        this.health.failed('finish', error, delay);
+        await sleep(delay, this.abandon.signal);
+        continue;
+      }
+      for (const pending of batch) {
+        try {
+          if (accepted.has(pending.finish.id)) pending.onAccepted();
+          else pending.onRefused();
+        } catch (error) {
+          this.logger.error({ err: error, jobId: pending.finish.id }, 'finish callback threw; ignored');
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The `ctx` a handler receives: its job, its AbortSignal, and the fenced writes that make at-least-once
+ * execution safe (checkpoints, durable steps, child jobs, heartbeats).
+ *
+ * Every write carries the attempt's lease token. When the store refuses one, this attempt has lost
+ * the job to another: the write rejects with `LeaseLostError`, the signal aborts, and nothing of this
+ * attempt is written any more.
+ *
+ * Step results and checkpoints must be JSON (`undefined` is stored as `null`); a step result is
+ * limited to 1 MiB of JSON because it is read back on every re-run and lives in the job's rows.
+ */
+import { buildNewJob, assertJson } from '../enqueue.js';
+import { LeaseLostError, NightshiftError } from '../errors.js';
+import type { Job } from '../job.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import type { JobContext } from '../task.js';
+import type { TaskRegistry } from '../task-registry.js';
+import type { RunningAttempt } from './attempt.js';
+
+/** Largest JSON encoding of a step result. */
+export const MAX_STEP_RESULT_BYTES = 1024 * 1024;
+
+/** What the context needs from its worker. */
+export interface ContextDeps {
+  store: Store;
+  registry: TaskRegistry;
+  /** The worker's lease length, used when the job has none of its own. */
+  leaseMs: number;
+  logger: Logger;
+  /** Called when a write is refused: marks the attempt lost and aborts its signal. */
+  onLeaseLost(attempt: RunningAttempt): void;
+  /** Called when a heartbeat learns the job was cancelled. */
+  onCancelRequested(attempt: RunningAttempt): void;
+}
+
+/** Builds the handler context for one attempt. */
+export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): JobContext {
+  const { store } = deps;
+  const { leaseToken: _token, ...jobFields } = attempt.job;
+  const job: Readonly<Job> = Object.freeze(jobFields);
+  const logger = deps.logger.child({ jobId: job.id, task: job.task, attempt: job.attempt });
+
+  const lost = (): LeaseLostError => {
+    deps.onLeaseLost(attempt);
+    return new LeaseLostError(job.id);
+  };
+  const ensureHeld = (): void => {
+    if (attempt.leaseLost) throw new LeaseLostError(job.id);
+  };
+
+  return {
+    job,
+    signal: attempt.signal,
+    checkpoint: job.checkpoint,
+
+    async saveCheckpoint(value: unknown): Promise<void> {
+      ensureHeld();
+      const checkpoint = value === undefined ? null : value;
+      assertJson(checkpoint, 'checkpoint');
+      // Recorded before the write so a shutdown release racing this call still keeps the newest value.
+      attempt.checkpoint = checkpoint;
+      if (!(await store.jobCheckpointSave({ ...attempt.ref, checkpoint }))) throw lost();
+    },
+
+    async step<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
+      if (typeof name !== 'string' || name.length === 0) {
+        throw new NightshiftError('invalid_argument', 'step name must be a non-empty string');
+      }
+      ensureHeld();
+      const recorded = await store.jobStepGet({ jobId: job.id, name });
+      if (recorded.found) return recorded.result as T;
+      const value = await fn();
+      const result = value === undefined ? null : value;
+      const size = assertJson(result, `result of step "${name}"`);
+      if (size > MAX_STEP_RESULT_BYTES) {
+        throw new NightshiftError(
+          'invalid_argument',
+          `result of step "${name}" is ${size} bytes of JSON; the limit is ${MAX_STEP_RESULT_BYTES}. Store large data elsewhere and return a reference`,
+        );
+      }
+      ensureHeld();
+      if (!(await store.jobStepSave({ ...attempt.ref, name, result }))) throw lost();
+      return value;
+    },
+
+    async heartbeat(): Promise<void> {
+      ensureHeld();
+      const { renewed } = await store.jobLeaseRenew({ leases: [attempt.ref], leaseMs: deps.leaseMs });
+      const mine = renewed.find((entry) => entry.id === job.id);
+      if (!mine) throw lost();
+      if (mine.cancelRequested) deps.onCancelRequested(attempt);
+    },
+
+    log(message: string, data?: Record<string, unknown>): void {
+      logger.info(data ?? {}, message);
+    },
+
+    async enqueue(task, payload, options) {
+      if (typeof options?.key !== 'string' || options.key.length === 0) {
+        throw new NightshiftError('invalid_argument', 'ctx.enqueue needs options.key, unique within this job');
+      }
+      ensureHeld();
+      const { key, ...rest } = options;
+      const row = await buildNewJob(
+        deps.registry,
+        task,
+        payload,
+        { ...rest, idempotencyKey: `child:${job.id}:${key}` },
+        { parentId: job.id },
+      );
+      let inserted;
+      try {
+        inserted = await store.jobInsertMany({ jobs: [row], fence: attempt.ref });
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw lost();
+        throw error;
+      }
+      const first = inserted[0];
+      if (!first) throw lost();
+      return { id: first.job.id, created: first.created };
+    },
+  };
+}

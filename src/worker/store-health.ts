@@ -1,0 +1,75 @@
+/**
+ * How a worker lives through store errors (lost connection, failover, a SQLite write lock held too
+ * long): every loop (claim, renew, finish, rescue, prune) catches the error, reports it here, waits an
+ * exponentially growing delay and tries again. No loop ever dies on a store error.
+ *
+ * Backoff: 100 ms doubling to a cap of 5 s, so a restarted PostgreSQL is noticed within seconds
+ * without hammering it while it is down.
+ *
+ * Outage bound: when no store call has succeeded for `maxStoreDownMs` (default 60 s) the worker is
+ * declared failed (`onFatal`) so the process can exit non-zero: a worker that cannot reach its
+ * database must not look healthy while doing nothing.
+ */
+import { NightshiftError } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+
+/** Consecutive-failure backoff for one loop. */
+export class Backoff {
+  private failures = 0;
+
+  constructor(
+    private readonly baseMs = 100,
+    private readonly capMs = 5_000,
+  ) {}
+
+  /** The delay before the next try, growing with each consecutive failure. */
+  next(): number {
+    const delay = Math.min(this.capMs, this.baseMs * 2 ** Math.min(this.failures, 30));
+    this.failures += 1;
+    return delay;
+  }
+
+  /** Forget past failures after a success. */
+  reset(): void {
+    this.failures = 0;
+  }
+}
+
+/** Tracks how long the store has been unreachable, across all loops of one worker. */
+export class StoreHealth {
+  private downSince: number | null = null;
+  private fatal = false;
+
+  constructor(
+    private readonly options: {
+      maxStoreDownMs: number;
+      events: EventBus;
+      logger: Logger;
+      onFatal: (error: Error) => void;
+    },
+  ) {}
+
+  /** A store call succeeded: the outage, if any, is over. */
+  ok(): void {
+    if (this.downSince !== null) {
+      this.options.logger.info({ downForMs: Math.round(performance.now() - this.downSince) }, 'store reachable again');
+      this.downSince = null;
+    }
+  }
+
+  /** A store call from `source` failed; logs, emits `store:error`, and may declare the outage fatal. */
+  failed(source: string, error: unknown, retryInMs: number): void {
+    const now = performance.now();
+    this.downSince ??= now;
+    this.options.logger.warn({ err: error, source, retryInMs }, 'store call failed; retrying');
+    this.options.events.emit('store:error', { source, error, retryInMs });
+    if (!this.fatal && now - this.downSince >= this.options.maxStoreDownMs) {
+      this.fatal = true;
+      const message = `store unavailable for more than ${this.options.maxStoreDownMs} ms (last error from ${source}: ${
+        error instanceof Error ? error.message : String(error)
+      })`;
+      this.options.onFatal(new NightshiftError('database_unavailable', message, { cause: error }));
+    }
+  }
+}

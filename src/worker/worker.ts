@@ -1,0 +1,462 @@
+/**
+ * Worker: claims jobs, runs their handlers with bounded concurrency, keeps their leases, writes their
+ * outcomes, and shuts down gracefully. Created by `ns.startWorker()`.
+ *
+ * Hot path, designed so no step costs a round trip per job:
+ * - claim: one `jobClaim` for as many jobs as there are free slots (at most `claimBatchMax`); a full
+ *   batch means backlog, so it claims again at once; otherwise it waits for a store `job:ready` event,
+ *   a freed slot, or `pollIntervalMs` (events are an optimisation, the poll is the guarantee);
+ * - leases: one timer renews every lease this worker holds in one `jobLeaseRenew`, every third of the
+ *   shortest lease held; an attempt missing from the answer lost its lease and is aborted;
+ * - outcomes: buffered by the Finisher and written with `jobFinishMany` in batches.
+ *
+ * A job's lease is held (and renewed) from claim until its outcome is persisted, not just while the
+ * handler runs, so a slow or failing flush never lets a finished job be rescued and run again.
+ *
+ * Shutdown (`stop({ graceMs = 30000 })`): stop claiming at once; running handlers get `graceMs` to
+ * finish; the rest are aborted (reason `WorkerShutdownError`), given `abortGraceMs` to save a
+ * checkpoint, and released: back to `queued`, the attempt not spent, the checkpoint kept. A later
+ * `stop({ force: true })` skips what is left of both waits.
+ *
+ * Caveats: a handler that ignores its signal keeps running in the background after its slot is
+ * reused (JavaScript cannot kill it); a busy loop that blocks the event loop longer than the lease
+ * also blocks renewal, and the job may then run twice (fencing refuses the stale attempt's writes).
+ */
+import { hostname } from 'node:os';
+import { v7 as uuidv7 } from 'uuid';
+import type { AttemptEventBase, EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+import { Pruner } from '../maintenance/pruner.js';
+import { Rescuer } from '../maintenance/rescuer.js';
+import type { ClaimedJob, JobFinish, Store } from '../store/store.js';
+import { DEFAULT_BACKOFF, type TaskRegistry } from '../task-registry.js';
+import { RunningAttempt, type AttemptOutcome } from './attempt.js';
+import { Finisher } from './finisher.js';
+import { createJobContext } from './job-context.js';
+import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
+import { retryDelayMs } from './retry-policy.js';
+import { sleep } from './sleep.js';
+import { Backoff, StoreHealth } from './store-health.js';
+
+/** Options of `worker.stop()`. */
+export interface StopOptions {
+  /** How long running handlers may take to finish before they are aborted. Default 30,000. */
+  graceMs?: number;
+  /** Release running jobs now, skipping whatever grace is left (a second SIGTERM). */
+  force?: boolean;
+}
+
+/** What a worker needs from its Nightshift instance. */
+export interface WorkerDeps {
+  store: Store;
+  registry: TaskRegistry;
+  events: EventBus;
+  logger: Logger;
+}
+
+/** A running worker. */
+export class Worker {
+  /** Identifies this worker in job rows and run history. */
+  readonly id: string;
+  /**
+   * Resolves when the worker stopped normally; rejects with `NightshiftError('database_unavailable')`
+   * when the store stayed unreachable past `maxStoreDownMs` (the worker then stops by itself).
+   */
+  readonly failed: Promise<void>;
+
+  private readonly options: ResolvedWorkerOptions;
+  private readonly store: Store;
+  private readonly registry: TaskRegistry;
+  private readonly events: EventBus;
+  private readonly logger: Logger;
+  private readonly health: StoreHealth;
+  private readonly finisher: Finisher;
+  private readonly rescuer: Rescuer | null;
+  private readonly pruner: Pruner | null;
+  /** Attempts whose handler has not settled: the slots in use. */
+  private readonly running = new Map<string, { attempt: RunningAttempt; done: Promise<void> }>();
+  /** Attempts whose lease this worker holds: running, or finished but not yet persisted. */
+  private readonly held = new Map<string, RunningAttempt>();
+  private readonly stopping = new AbortController();
+  private readonly stopped = new AbortController();
+  private readonly forced = new AbortController();
+  private wakeUp: (() => void) | null = null;
+  private wakePending = false;
+  private stopPromise: Promise<void> | null = null;
+  private claimLoop: Promise<void> = Promise.resolve();
+  private renewLoop: Promise<void> = Promise.resolve();
+  private unlisten: (() => void) | null = null;
+  private settleFailed!: (error?: Error) => void;
+
+  constructor(deps: WorkerDeps, options: WorkerOptions = {}) {
+    this.options = resolveWorkerOptions(options);
+    this.store = deps.store;
+    this.registry = deps.registry;
+    this.events = deps.events;
+    this.id = this.options.workerId ?? `${hostname()}:${process.pid}:${uuidv7().slice(-12)}`;
+    this.logger = deps.logger.child({ workerId: this.id });
+    this.failed = new Promise<void>((resolve, reject) => {
+      this.settleFailed = (error) => (error ? reject(error) : resolve());
+    });
+    // Marks the rejection handled; callers who await `failed` still see it.
+    this.failed.catch(() => undefined);
+    this.health = new StoreHealth({
+      maxStoreDownMs: this.options.maxStoreDownMs,
+      events: this.events,
+      logger: this.logger,
+      onFatal: (error) => this.fail(error),
+    });
+    this.finisher = new Finisher(this.store, this.health, this.logger, {
+      batchSize: this.options.finishBatchSize,
+      flushMs: this.options.finishFlushMs,
+    });
+    const { rescueIntervalMs, pruneIntervalMs, retentionMs } = this.options;
+    this.rescuer =
+      rescueIntervalMs > 0
+        ? new Rescuer(this.store, this.health, this.events, this.logger, {
+            intervalMs: rescueIntervalMs,
+            batchSize: 1_000,
+          })
+        : null;
+    this.pruner =
+      pruneIntervalMs > 0
+        ? new Pruner(this.store, this.health, this.events, this.logger, {
+            retentionMs,
+            intervalMs: pruneIntervalMs,
+            batchSize: 1_000,
+          })
+        : null;
+  }
+
+  /** Handlers running now. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Starts claiming. Called once by `ns.startWorker()`. */
+  start(): void {
+    const queues = this.options.queues;
+    this.unlisten = this.store.listen('job:ready', ({ queue }) => {
+      if (queues === null || queues.includes(queue)) this.wake();
+    });
+    this.claimLoop = this.runClaimLoop();
+    this.renewLoop = this.runRenewLoop();
+    this.rescuer?.start();
+    this.pruner?.start();
+    this.logger.info({ queues, concurrency: this.options.concurrency }, 'worker started');
+    this.events.emit('worker:started', { workerId: this.id, queues, concurrency: this.options.concurrency });
+  }
+
+  /** Stops gracefully (see the module header); calling it again with `force` hurries a stop in progress. */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (options.force) {
+      this.forced.abort();
+      for (const { attempt } of this.running.values()) {
+        attempt.abort('shutdown');
+        attempt.cutGrace();
+      }
+    }
+    this.stopPromise ??= this.shutdown(options.graceMs ?? 30_000);
+    return this.stopPromise;
+  }
+
+  private wake(): void {
+    if (this.wakeUp) {
+      this.wakeUp();
+      this.wakeUp = null;
+    } else {
+      this.wakePending = true;
+    }
+  }
+
+  private async waitForWake(ms: number): Promise<void> {
+    if (this.wakePending) {
+      this.wakePending = false;
+      return;
+    }
+    const controller = new AbortController();
+    this.wakeUp = () => controller.abort();
+    const onStop = (): void => controller.abort();
+    this.stopping.signal.addEventListener('abort', onStop, { once: true });
+    await sleep(ms, controller.signal);
+    this.stopping.signal.removeEventListener('abort', onStop);
+    this.wakeUp = null;
+    this.wakePending = false;
+  }
+
+  private async runClaimLoop(): Promise<void> {
+    const backoff = new Backoff();
+    const { concurrency, claimBatchMax, pollIntervalMs, leaseMs, finishBatchSize } = this.options;
+    while (!this.stopping.signal.aborted) {
+      const free = concurrency - this.running.size;
+      // Backpressure: when outcomes pile up unwritten (slow or failing store) stop taking new work.
+      if (free <= 0 || this.finisher.size >= finishBatchSize * 4) {
+        await this.waitForWake(pollIntervalMs);
+        continue;
+      }
+      const limit = Math.min(free, claimBatchMax);
+      let jobs: ClaimedJob[];
+      try {
+        jobs = await this.store.jobClaim({
+          workerId: this.id,
+          limit,
+          leaseMs,
+          ...(this.options.queues ? { queues: this.options.queues } : {}),
+        });
+        this.health.ok();
+        backoff.reset();
+      } catch (error) {
+        const delay = backoff.next();
+        this.health.failed('claim', error, delay);
+        await sleep(delay, this.stopping.signal);
+        continue;
+      }
+      if (this.stopping.signal.aborted) {
+        // Claimed while stop() began: hand them straight back, attempt not spent.
+        for (const job of jobs) this.releaseUnstarted(job);
+        break;
+      }
+      for (const job of jobs) this.startAttempt(job);
+      if (jobs.length < limit) await this.waitForWake(pollIntervalMs);
+    }
+  }
+
+  private startAttempt(job: ClaimedJob): void {
+    const task = this.registry.get(job.task);
+    const attempt = new RunningAttempt(job, {
+      timeoutMs: job.timeoutMs ?? task?.timeoutMs ?? this.options.timeoutMs,
+      maxDurationMs: task?.maxDurationMs ?? null,
+      abortGraceMs: this.options.abortGraceMs,
+      onMaxDuration: (late) => {
+        const maxDurationMs = task?.maxDurationMs ?? 0;
+        this.logger.warn(
+          { jobId: job.id, task: job.task, attempt: job.attempt, maxDurationMs },
+          'job is running longer than its max duration',
+        );
+        this.events.emit('job:max_duration', { ...this.eventBase(late), maxDurationMs });
+      },
+    });
+    this.held.set(job.id, attempt);
+    this.events.emit('job:claimed', this.eventBase(attempt));
+    // Registered before execute() starts: an attempt that ends synchronously must find its own entry.
+    const entry = { attempt, done: Promise.resolve() };
+    this.running.set(job.id, entry);
+    entry.done = this.execute(attempt).catch((error: unknown) => {
+      this.logger.error({ err: error, jobId: job.id }, 'internal error while finishing an attempt');
+    });
+  }
+
+  private async execute(attempt: RunningAttempt): Promise<void> {
+    const { job } = attempt;
+    const task = this.registry.get(job.task);
+    let outcome: AttemptOutcome;
+    if (task) {
+      const ctx = createJobContext(attempt, {
+        store: this.store,
+        registry: this.registry,
+        leaseMs: this.options.leaseMs,
+        logger: this.logger,
+        onLeaseLost: (lost) => this.leaseLost(lost),
+        onCancelRequested: (cancelled) => cancelled.abort('cancel'),
+      });
+      outcome = await attempt.run(() => task.handler(job.payload, ctx));
+    } else {
+      // Another process enqueued a task this worker does not know; retrying lets a worker that knows it take it.
+      const message = `unknown task "${job.task}": no handler registered in worker ${this.id}`;
+      outcome = { kind: 'failed', error: { message, name: 'NightshiftError', reason: 'failed' } };
+    }
+    this.running.delete(job.id);
+    this.wake();
+    if (outcome.kind === 'lease_lost') {
+      this.held.delete(job.id);
+      return;
+    }
+    const finish = this.toFinish(attempt, outcome);
+    attempt.finishSubmitted = true;
+    this.finisher.add({
+      finish,
+      onAccepted: () => {
+        this.held.delete(job.id);
+        this.emitOutcome(attempt, finish);
+      },
+      onRefused: () => {
+        this.held.delete(job.id);
+        this.leaseLost(attempt, true);
+      },
+    });
+  }
+
+  private toFinish(
+    attempt: RunningAttempt,
+    outcome: Exclude<AttemptOutcome, { kind: 'lease_lost' }>,
+  ): JobFinish {
+    const { job } = attempt;
+    const finish: JobFinish = { ...attempt.ref, outcome: outcome.kind };
+    if (attempt.maxDurationExceeded) finish.maxDurationExceeded = true;
+    switch (outcome.kind) {
+      case 'completed':
+        finish.result = outcome.result;
+        break;
+      case 'failed':
+      case 'timeout': {
+        finish.error = outcome.error;
+        const backoff = this.registry.get(job.task)?.backoff ?? DEFAULT_BACKOFF;
+        finish.retryDelayMs = retryDelayMs(backoff, job.attempt, job.maxAttempts);
+        break;
+      }
+      case 'released':
+        if (attempt.checkpoint !== undefined) finish.checkpoint = attempt.checkpoint;
+        break;
+      case 'cancelled':
+        break;
+    }
+    return finish;
+  }
+
+  private emitOutcome(attempt: RunningAttempt, finish: JobFinish): void {
+    const base = this.eventBase(attempt);
+    switch (finish.outcome) {
+      case 'completed':
+        this.events.emit('job:completed', { ...base, result: finish.result, durationMs: attempt.elapsedMs() });
+        return;
+      case 'cancelled':
+        this.events.emit('job:cancelled', base);
+        return;
+      case 'released':
+        this.events.emit('job:released', base);
+        return;
+      case 'timeout':
+      case 'failed': {
+        const error = finish.error ?? { message: 'failed', reason: finish.outcome };
+        if (finish.outcome === 'timeout') {
+          const timeoutMs = attempt.job.timeoutMs ?? this.registry.get(attempt.job.task)?.timeoutMs ?? this.options.timeoutMs;
+          this.events.emit('job:timeout', { ...base, timeoutMs });
+        }
+        if (finish.retryDelayMs !== null && finish.retryDelayMs !== undefined) {
+          this.events.emit('job:retry', { ...base, error, retryDelayMs: finish.retryDelayMs });
+        } else {
+          this.logger.warn({ jobId: base.jobId, task: base.task, attempt: base.attempt, error }, 'job failed');
+          this.events.emit('job:failed', { ...base, error });
+        }
+        return;
+      }
+    }
+  }
+
+  /** Marks an attempt as fenced off: aborts its signal and reports it once. */
+  private leaseLost(attempt: RunningAttempt, refusedFinish = false): void {
+    if (attempt.leaseLost) return;
+    attempt.leaseLost = true;
+    attempt.abort('lease_lost');
+    this.logger.warn(
+      { jobId: attempt.job.id, task: attempt.job.task, attempt: attempt.job.attempt, refusedFinish },
+      'lease lost: another attempt owns this job now; this attempt’s writes are refused',
+    );
+    this.events.emit('job:lease_lost', this.eventBase(attempt));
+  }
+
+  private renewIntervalMs(): number {
+    let shortest = this.options.leaseMs;
+    for (const attempt of this.held.values()) {
+      if (attempt.job.leaseMs !== null && attempt.job.leaseMs < shortest) shortest = attempt.job.leaseMs;
+    }
+    return Math.max(10, Math.floor(shortest / 3));
+  }
+
+  private async runRenewLoop(): Promise<void> {
+    const backoff = new Backoff();
+    let delay = this.renewIntervalMs();
+    while (!this.stopped.signal.aborted) {
+      await sleep(delay, this.stopped.signal);
+      if (this.stopped.signal.aborted) return;
+      delay = this.renewIntervalMs();
+      const targets = [...this.held.values()].filter((attempt) => !attempt.leaseLost);
+      if (targets.length === 0) continue;
+      let renewed: Array<{ id: string; cancelRequested: boolean }>;
+      try {
+        ({ renewed } = await this.store.jobLeaseRenew({
+          leases: targets.map((attempt) => attempt.ref),
+          leaseMs: this.options.leaseMs,
+        }));
+        this.health.ok();
+        backoff.reset();
+      } catch (error) {
+        delay = Math.min(delay, backoff.next());
+        this.health.failed('renew', error, delay);
+        continue;
+      }
+      const answers = new Map(renewed.map((entry) => [entry.id, entry]));
+      for (const attempt of targets) {
+        const answer = answers.get(attempt.job.id);
+        if (answer) {
+          if (answer.cancelRequested) attempt.abort('cancel');
+        } else if (!attempt.finishSubmitted && this.held.get(attempt.job.id) === attempt) {
+          // A submitted finish may have been written between our snapshot and the renewal; its own
+          // answer (accepted or refused) settles it, so only handlers still running count as lost here.
+          this.leaseLost(attempt);
+        }
+      }
+    }
+  }
+
+  private releaseUnstarted(job: ClaimedJob): void {
+    const attempt = new RunningAttempt(job, {
+      timeoutMs: null,
+      maxDurationMs: null,
+      abortGraceMs: 0,
+      onMaxDuration: () => undefined,
+    });
+    this.held.set(job.id, attempt);
+    attempt.finishSubmitted = true;
+    const finish: JobFinish = { ...attempt.ref, outcome: 'released' };
+    if (job.checkpoint !== undefined) finish.checkpoint = job.checkpoint;
+    this.finisher.add({
+      finish,
+      onAccepted: () => this.held.delete(job.id),
+      onRefused: () => this.held.delete(job.id),
+    });
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.stopping.abort();
+    this.logger.info({ running: this.running.size, graceMs }, 'worker stopping: no new claims');
+    await Promise.race([this.claimLoop, sleep(graceMs, this.forced.signal)]);
+    const maintenance = Promise.all([this.rescuer?.stop(), this.pruner?.stop()]);
+
+    const handlersDone = (): Promise<unknown> => Promise.all([...this.running.values()].map((entry) => entry.done));
+    await Promise.race([handlersDone(), sleep(graceMs, this.forced.signal)]);
+    if (this.running.size > 0) {
+      this.logger.warn({ running: this.running.size }, 'grace period over: aborting and releasing running jobs');
+      for (const { attempt } of this.running.values()) {
+        attempt.abort('shutdown');
+        if (this.forced.signal.aborted) attempt.cutGrace();
+      }
+      // Each attempt ends within abortGraceMs of its abort (at once when forced).
+      await handlersDone();
+    }
+    const flushDeadline = this.forced.signal.aborted
+      ? Math.min(2_000, this.options.flushTimeoutMs)
+      : this.options.flushTimeoutMs;
+    await this.finisher.drain(flushDeadline);
+    await Promise.race([maintenance, sleep(flushDeadline)]);
+    this.stopped.abort();
+    await this.renewLoop;
+    this.unlisten?.();
+    this.held.clear();
+    this.logger.info('worker stopped');
+    this.events.emit('worker:stopped', { workerId: this.id });
+    this.settleFailed();
+  }
+
+  private fail(error: Error): void {
+    this.logger.error({ err: error }, 'worker giving up: store unavailable too long');
+    this.events.emit('worker:fatal', { workerId: this.id, error });
+    this.settleFailed(error);
+    void this.stop({ force: true, graceMs: 0 });
+  }
+
+  private eventBase(attempt: RunningAttempt): AttemptEventBase {
+    const { job } = attempt;
+    return { jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempt, workerId: this.id };
+  }
+}

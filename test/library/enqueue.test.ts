@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineTask } from '../../src/task.js';
+import { NightshiftError } from '../../src/errors.js';
+import type { Nightshift } from '../../src/nightshift.js';
+import { engineEnv } from '../worker/engine-harness.js';
+
+const env = engineEnv();
+
+const tasks = {
+  'email.send': defineTask({
+    schema: z.object({ to: z.string().email(), retries: z.number().int().default(2) }),
+    handler: () => 'sent',
+  }),
+  'report.build': { handler: () => null, queue: 'reports', maxAttempts: 2, priority: 7, timeoutMs: 5_000 },
+  plain: () => 1,
+};
+
+async function countJobs(ns: Nightshift): Promise<number> {
+  return (await ns.listJobs({ limit: 1000 })).jobs.length;
+}
+
+async function expectCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(NightshiftError);
+  expect((error as NightshiftError).code).toBe(code);
+  if (message) expect((error as NightshiftError).message).toMatch(message);
+}
+
+describe('enqueue', () => {
+  it('stores a queued job with task defaults and a UUIDv7 id', async () => {
+    const ns = await env.connect({ tasks });
+    const { id, created, job } = await ns.enqueue('plain', { a: 1 });
+    expect(created).toBe(true);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const stored = await ns.getJob(id);
+    expect(stored).toMatchObject({
+      id,
+      task: 'plain',
+      queue: 'default',
+      state: 'queued',
+      priority: 0,
+      attempt: 0,
+      maxAttempts: 5,
+      payload: { a: 1 },
+    });
+    expect(job.id).toBe(id);
+  });
+
+  it('applies task defaults and lets options override them', async () => {
+    const ns = await env.connect({ tasks });
+    const a = await ns.enqueue('report.build', {});
+    expect(a.job).toMatchObject({ queue: 'reports', maxAttempts: 2, priority: 7, timeoutMs: 5_000 });
+    const b = await ns.enqueue('report.build', {}, { queue: 'urgent', priority: -3, maxAttempts: 9, timeoutMs: 10 });
+    expect(b.job).toMatchObject({ queue: 'urgent', maxAttempts: 9, priority: -3, timeoutMs: 10 });
+  });
+
+  it('stores the schema output (defaults applied) as the payload', async () => {
+    const ns = await env.connect({ tasks });
+    const { id } = await ns.enqueue('email.send', { to: 'a@example.com' });
+    expect((await ns.getJob(id))?.payload).toEqual({ to: 'a@example.com', retries: 2 });
+  });
+
+  it('schedules delayed and run-at jobs for later', async () => {
+    const ns = await env.connect({ tasks });
+    const now = await ns.store.now();
+    const delayed = await ns.enqueue('plain', null, { delayMs: 60_000 });
+    expect(delayed.job.state).toBe('scheduled');
+    expect(delayed.job.runAt.getTime()).toBeGreaterThanOrEqual(now.getTime() + 59_000);
+    const at = new Date(now.getTime() + 3_600_000);
+    const runAt = await ns.enqueue('plain', null, { runAt: at.toISOString() });
+    expect(runAt.job.state).toBe('scheduled');
+    expect(runAt.job.runAt.getTime()).toBe(at.getTime());
+  });
+
+  it('returns the existing job for a repeated idempotency key', async () => {
+    const ns = await env.connect({ tasks });
+    const first = await ns.enqueue('plain', { n: 1 }, { idempotencyKey: 'order-42' });
+    const second = await ns.enqueue('plain', { n: 2 }, { idempotencyKey: 'order-42' });
+    expect(second.created).toBe(false);
+    expect(second.id).toBe(first.id);
+    expect(second.job.payload).toEqual({ n: 1 });
+    expect(await countJobs(ns)).toBe(1);
+  });
+
+  it('refuses invalid input with a clear code and writes nothing', async () => {
+    const ns = await env.connect({ tasks });
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    await expectCode(ns.enqueue('nope', {}), 'unknown_task', /nope/);
+    await expectCode(ns.enqueue('email.send', { to: 'not-an-address' }), 'invalid_payload', /to:/);
+    await expectCode(ns.enqueue('email.send', { to: 'a@example.com', retries: 1.5 }), 'invalid_payload', /retries/);
+    await expectCode(ns.enqueue('plain', {}, { delayMs: -1 }), 'invalid_argument', /delayMs/);
+    await expectCode(ns.enqueue('plain', {}, { priority: 1.5 }), 'invalid_argument', /priority/);
+    await expectCode(ns.enqueue('plain', {}, { maxAttempts: 0 }), 'invalid_argument', /maxAttempts/);
+    await expectCode(ns.enqueue('plain', {}, { runAt: 'yesterday-ish' }), 'invalid_argument', /runAt/);
+    await expectCode(ns.enqueue('plain', {}, { runAt: new Date(Number.NaN) }), 'invalid_argument', /runAt/);
+    await expectCode(ns.enqueue('plain', { n: 10n }), 'invalid_payload', /JSON/);
+    await expectCode(ns.enqueue('plain', cyclic), 'invalid_payload', /JSON/);
+    await expectCode(ns.enqueue('plain', () => 1), 'invalid_payload', /JSON/);
+    await expectCode(ns.enqueue('plain', {}, { idempotencyKey: '' }), 'invalid_argument', /idempotencyKey/);
+    expect(await countJobs(ns)).toBe(0);
+  });
+
+  it('enqueueMany writes every job, or none when one item is invalid', async () => {
+    const ns = await env.connect({ tasks });
+    await expectCode(
+      ns.enqueueMany([
+        { task: 'plain', payload: 1 },
+        { task: 'email.send', payload: { to: 'bad' } },
+      ]),
+      'invalid_payload',
+      /item 1/,
+    );
+    expect(await countJobs(ns)).toBe(0);
+    const results = await ns.enqueueMany([
+      { task: 'plain', payload: 1 },
+      { task: 'report.build', payload: 2, options: { priority: 3 } },
+      { task: 'plain', payload: 3, options: { idempotencyKey: 'k' } },
+      { task: 'plain', payload: 4, options: { idempotencyKey: 'k' } },
+    ]);
+    expect(results.map((r) => r.created)).toEqual([true, true, true, false]);
+    expect(results[3]?.id).toBe(results[2]?.id);
+    expect(results[1]?.job.priority).toBe(3);
+    expect(await countJobs(ns)).toBe(3);
+  });
+
+  it('manages jobs: list by filter, cancel a queued job, retry it', async () => {
+    const ns = await env.connect({ tasks });
+    const { id } = await ns.enqueue('plain', {});
+    await ns.enqueue('report.build', {});
+    expect((await ns.listJobs({ queue: 'reports' })).jobs.map((j) => j.task)).toEqual(['report.build']);
+    expect((await ns.cancelJob(id)).outcome).toBe('cancelled');
+    expect((await ns.getJob(id))?.state).toBe('cancelled');
+    expect((await ns.listJobs({ state: 'cancelled' })).jobs.map((j) => j.id)).toEqual([id]);
+    expect((await ns.retryJob(id)).outcome).toBe('retried');
+    expect((await ns.getJob(id))?.state).toBe('queued');
+    expect(await ns.getJob('00000000-0000-7000-8000-000000000000')).toBeUndefined();
+  });
+});
