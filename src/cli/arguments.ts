@@ -1,0 +1,64 @@
+/**
+ * Parsing of command-line values. Every malformed value becomes a `NightshiftError('invalid_argument')`,
+ * which the CLI reports as one line on stderr with exit code 2 before it touches the database.
+ */
+import { NightshiftError } from '../errors.js';
+import { isJobState, JOB_STATES, type JobState } from '../job.js';
+
+/** A usage error: the command line itself is wrong. */
+export function usageError(message: string): NightshiftError {
+  return new NightshiftError('invalid_argument', message);
+}
+
+/** Parses a base-10 integer flag; `min` bounds it from below. */
+export function parseInteger(flag: string, value: string, options: { min?: number } = {}): number {
+  if (!/^-?\d+$/.test(value.trim())) throw usageError(`${flag} must be an integer, got "${value}"`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw usageError(`${flag} is out of range: ${value}`);
+  if (options.min !== undefined && n < options.min)
+    throw usageError(`${flag} must be at least ${options.min}, got ${n}`);
+  return n;
+}
+
+/** Parses a JSON value given on the command line. */
+export function parseJson(flag: string, value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw usageError(`${flag} is not valid JSON: ${reason}`);
+  }
+}
+
+/**
+ * Parses an ISO 8601 date-time. Requires at least a full date, and a day that exists in its month,
+ * because `Date` quietly turns "1", "March" or February 30 into some real time.
+ */
+export function parseIsoDate(flag: string, value: string): Date {
+  const match = /^(\d{4})-(\d{2})-(\d{2})([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
+    value.trim(),
+  );
+  const date = new Date(value);
+  const [, year, month, day] = match ?? [];
+  const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+  if (match === null || Number.isNaN(date.getTime()) || Number(month) < 1 || Number(day) > daysInMonth) {
+    throw usageError(`${flag} must be an ISO 8601 date-time such as 2026-01-31T06:00:00Z, got "${value}"`);
+  }
+  return date;
+}
+
+/** Parses a job state filter, one of the documented words. */
+export function parseState(flag: string, value: string): JobState {
+  if (!isJobState(value)) throw usageError(`${flag} must be one of ${JOB_STATES.join(', ')}, got "${value}"`);
+  return value;
+}
+
+/** Parses a comma-separated list of names, dropping blanks. */
+export function parseList(flag: string, value: string): string[] {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.length === 0) throw usageError(`${flag} needs at least one name`);
+  return items;
+}

@@ -1,0 +1,106 @@
+/**
+ * `nightshift enqueue TASK`: adds one job (or, with `--from`, one job per line of newline-delimited
+ * JSON payloads, in one transaction) and prints the job id. A repeated `--key` enqueues nothing and
+ * says so, printing the existing job's id.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseInteger, parseIsoDate, parseJson, usageError } from '../arguments.js';
+import { jobJson, printJson } from '../output.js';
+import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
+
+interface EnqueueFlags extends CommonOptions {
+  payload?: unknown;
+  from?: string;
+  queue?: string;
+  key?: string;
+  delay?: number;
+  runAt?: Date;
+  priority?: number;
+  maxAttempts?: number;
+}
+
+/** Registers `enqueue`. */
+export function registerEnqueue(program: Command): void {
+  withCommonOptions(
+    program
+      .command('enqueue')
+      .description('enqueue a job and print its id')
+      .argument('<task>', 'task name')
+      .option('--payload <json>', 'payload as JSON (default: null)', (v) => parseJson('--payload', v))
+      .option(
+        '--from <file>',
+        "one payload per line (newline-delimited JSON; '-' reads stdin), enqueued together",
+      )
+      .option('--queue <name>', "queue (default: the task's, else 'default')")
+      .option('--key <key>', 'idempotency key: a second enqueue with it yields the first job')
+      .option('--delay <ms>', 'run no earlier than this many milliseconds from now', (v) =>
+        parseInteger('--delay', v, { min: 0 }),
+      )
+      .option('--run-at <iso>', 'run no earlier than this time (ISO 8601)', (v) =>
+        parseIsoDate('--run-at', v),
+      )
+      .option('--priority <n>', 'higher runs first (default 0)', (v) => parseInteger('--priority', v))
+      .option('--max-attempts <n>', "attempts before the job fails (default: the task's, else 5)", (v) =>
+        parseInteger('--max-attempts', v, { min: 1 }),
+      ),
+  ).action(async (task: string, flags: EnqueueFlags) => {
+    if (flags.delay !== undefined && flags.runAt !== undefined)
+      throw usageError('give --delay or --run-at, not both');
+    if (flags.from !== undefined && flags.payload !== undefined)
+      throw usageError('give --payload or --from, not both');
+    if (flags.from !== undefined && flags.key !== undefined) {
+      throw usageError('--key names one job; it cannot be combined with --from');
+    }
+    // Read and parse every line before connecting: a bad line must leave the database untouched.
+    const payloads = flags.from === undefined ? null : readPayloads(flags.from);
+
+    const options = {
+      ...(flags.queue !== undefined && { queue: flags.queue }),
+      ...(flags.key !== undefined && { idempotencyKey: flags.key }),
+      ...(flags.delay !== undefined && { delayMs: flags.delay }),
+      ...(flags.runAt !== undefined && { runAt: flags.runAt }),
+      ...(flags.priority !== undefined && { priority: flags.priority }),
+      ...(flags.maxAttempts !== undefined && { maxAttempts: flags.maxAttempts }),
+    };
+
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      if (payloads !== null) {
+        const results = await ns.enqueueMany(payloads.map((payload) => ({ task, payload, options })));
+        if (session.json) printJson(session.stdout, { ids: results.map((r) => r.id) });
+        else session.stdout.write(results.map((r) => r.id).join('\n') + (results.length > 0 ? '\n' : ''));
+        return;
+      }
+      const result = await ns.enqueue(task, flags.payload ?? null, options);
+      if (session.json) {
+        const job = await ns.getJob(result.id);
+        printJson(session.stdout, {
+          id: result.id,
+          created: result.created,
+          job: job === undefined ? null : jobJson(job),
+        });
+        return;
+      }
+      session.stdout.write(result.id + '\n');
+      if (!result.created)
+        process.stderr.write(`a job with key "${flags.key ?? ''}" already existed; nothing was enqueued\n`);
+    });
+  });
+}
+
+function readPayloads(from: string): unknown[] {
+  let text: string;
+  try {
+    text = readFileSync(from === '-' ? 0 : from, 'utf8');
+  } catch (error) {
+    throw usageError(`--from ${from}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const payloads: unknown[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    payloads.push(parseJson(`--from line ${index + 1}`, line));
+  });
+  if (payloads.length === 0) throw usageError(`--from ${from} holds no payloads`);
+  return payloads;
+}

@@ -1,0 +1,22 @@
+/**
+ * Every command group of the CLI, in help order. A group is one module exporting a `register`
+ * function that adds its commands to the program; adding a group is one import and one entry here.
+ */
+import type { Command } from 'commander';
+import { registerEnqueue } from './enqueue.js';
+import { registerJobs } from './jobs.js';
+import { registerMigrate } from './migrate.js';
+import { registerStart } from './start.js';
+import { registerWorker } from './worker.js';
+
+/** Adds one group of commands to the program. */
+export type RegisterCommands = (program: Command) => void;
+
+/** The groups the `nightshift` binary offers. */
+export const COMMAND_GROUPS: readonly RegisterCommands[] = [
+  registerStart,
+  registerWorker,
+  registerMigrate,
+  registerEnqueue,
+  registerJobs,
+];

@@ -1,0 +1,173 @@
+/** `nightshift jobs list|show|retry|cancel`: inspecting and steering jobs from a shell. */
+import type { Command } from 'commander';
+import { NightshiftError } from '../../errors.js';
+import type { Job, JobRun, JobState } from '../../job.js';
+import { parseInteger, parseState } from '../arguments.js';
+import { jobJson, jobRunJson, printJson, renderTable, shortJson, shortTime } from '../output.js';
+import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
+
+interface ListFlags extends CommonOptions {
+  state?: JobState;
+  queue?: string;
+  task?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** Registers `jobs` and its subcommands. */
+export function registerJobs(program: Command): void {
+  const jobs = program.command('jobs').description('list, inspect, retry and cancel jobs');
+
+  withCommonOptions(
+    jobs
+      .command('list')
+      .description('list jobs, newest first')
+      .option('--state <state>', 'scheduled, queued, running, completed, failed or cancelled', (v) =>
+        parseState('--state', v),
+      )
+      .option('--queue <name>', 'only this queue')
+      .option('--task <name>', 'only this task')
+      .option('--limit <n>', 'jobs per page (1-1000)', (v) => parseInteger('--limit', v, { min: 1 }), 50)
+      .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
+  ).action(async (flags: ListFlags) => {
+    if (flags.limit > 1000)
+      throw new NightshiftError('invalid_argument', `--limit must be at most 1000, got ${flags.limit}`);
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      const page = await ns.listJobs({
+        limit: flags.limit,
+        ...(flags.state !== undefined && { state: flags.state }),
+        ...(flags.queue !== undefined && { queue: flags.queue }),
+        ...(flags.task !== undefined && { task: flags.task }),
+        ...(flags.cursor !== undefined && { cursor: flags.cursor }),
+      });
+      if (session.json) {
+        printJson(session.stdout, { jobs: page.jobs.map(jobJson), nextCursor: page.nextCursor });
+        return;
+      }
+      session.stdout.write(
+        renderTable(
+          ['ID', 'TASK', 'QUEUE', 'STATE', 'ATTEMPT', 'RUN AT', 'UPDATED'],
+          page.jobs.map((job) => [
+            job.id,
+            job.task,
+            job.queue,
+            job.state,
+            `${job.attempt}/${job.maxAttempts}`,
+            shortTime(job.runAt),
+            shortTime(job.updatedAt),
+          ]),
+        ),
+      );
+      if (page.nextCursor !== null)
+        session.stdout.write(`more: nightshift jobs list --cursor ${page.nextCursor}\n`);
+    });
+  });
+
+  withCommonOptions(
+    jobs.command('show').description('show a job and its run history').argument('<id>', 'job id'),
+  ).action(async (id: string, flags: CommonOptions) => {
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      const job = await ns.getJob(id);
+      if (job === undefined) throw new NightshiftError('not_found', `job ${id} not found`);
+      const runs = await ns.getJobRuns(id);
+      if (session.json) printJson(session.stdout, { job: jobJson(job), runs: runs.map(jobRunJson) });
+      else session.stdout.write(describeJob(job, runs));
+    });
+  });
+
+  withCommonOptions(
+    jobs
+      .command('retry')
+      .description('queue a failed or cancelled job again, with one more attempt')
+      .argument('<id>', 'job id'),
+  ).action(async (id: string, flags: CommonOptions) => {
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      const { outcome, job } = await ns.retryJob(id);
+      if (outcome === 'not_found') throw new NightshiftError('not_found', `job ${id} not found`);
+      if (outcome === 'not_retryable') {
+        throw new NightshiftError(
+          'conflict',
+          `job ${id} is ${job?.state ?? 'not final'}; only failed or cancelled jobs can be retried`,
+        );
+      }
+      report(session.json, session.stdout, outcome, job, `job ${id} queued again`);
+    });
+  });
+
+  withCommonOptions(
+    jobs.command('cancel').description('cancel a job (a running one is aborted)').argument('<id>', 'job id'),
+  ).action(async (id: string, flags: CommonOptions) => {
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      const { outcome, job } = await ns.cancelJob(id);
+      if (outcome === 'not_found') throw new NightshiftError('not_found', `job ${id} not found`);
+      if (outcome === 'already_final') {
+        throw new NightshiftError(
+          'conflict',
+          `job ${id} is already ${job?.state ?? 'finished'}; nothing to cancel`,
+        );
+      }
+      const text =
+        outcome === 'cancelled'
+          ? `job ${id} cancelled`
+          : `job ${id} is running: its handler was asked to stop`;
+      report(session.json, session.stdout, outcome, job, text);
+    });
+  });
+}
+
+function report(
+  json: boolean,
+  out: { write(text: string): unknown },
+  outcome: string,
+  job: Job | undefined,
+  text: string,
+): void {
+  if (json) printJson(out, { outcome, job: job === undefined ? null : jobJson(job) });
+  else out.write(text + '\n');
+}
+
+function describeJob(job: Job, runs: JobRun[]): string {
+  const fields: Array<[string, string | number | null]> = [
+    ['id', job.id],
+    ['task', job.task],
+    ['queue', job.queue],
+    ['state', job.cancelRequested && job.state === 'running' ? 'running (cancel requested)' : job.state],
+    ['attempt', `${job.attempt} of ${job.maxAttempts}`],
+    ['priority', job.priority],
+    ['run at', shortTime(job.runAt)],
+    ['created', shortTime(job.createdAt)],
+    ['started', shortTime(job.startedAt)],
+    ['finished', shortTime(job.finishedAt)],
+    ['key', job.idempotencyKey],
+    ['schedule', job.scheduleId],
+    ['parent', job.parentId],
+    ['payload', shortJson(job.payload, 200)],
+    ['result', job.result === null ? null : shortJson(job.result, 200)],
+    ['error', job.error === null ? null : `${job.error.reason}: ${job.error.message}`],
+  ];
+  const width = Math.max(...fields.map(([name]) => name.length));
+  const lines = fields
+    .filter(([, value]) => value !== null)
+    .map(([name, value]) => `${name.padEnd(width)}  ${value}`);
+  const history =
+    runs.length === 0
+      ? 'runs: none yet\n'
+      : 'runs:\n' +
+        renderTable(
+          ['ATTEMPT', 'OUTCOME', 'WORKER', 'STARTED', 'DURATION', 'LAG', 'ERROR'],
+          runs.map((run) => [
+            run.attempt,
+            run.outcome,
+            run.workerId,
+            shortTime(run.startedAt),
+            `${run.durationMs} ms`,
+            `${run.runLagMs} ms`,
+            run.error?.message ?? null,
+          ]),
+        );
+  return lines.join('\n') + '\n\n' + history;
+}

@@ -1,0 +1,34 @@
+/** `nightshift worker`: runs the config's tasks until SIGTERM/SIGINT. */
+import type { Command } from 'commander';
+import { parseInteger, parseList } from '../arguments.js';
+import { runWorker } from '../run-worker.js';
+import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
+
+/** Flags shared by `worker` and `start`. */
+export interface WorkerFlags extends CommonOptions {
+  queues?: string[];
+  concurrency?: number;
+}
+
+/** Adds `--queues` and `--concurrency` to a command. */
+export function withWorkerOptions(command: Command): Command {
+  return command
+    .option('--queues <a,b>', 'only claim jobs from these queues (default: all)', (v) =>
+      parseList('--queues', v),
+    )
+    .option('--concurrency <n>', 'jobs run at once (default: the config, else 10)', (v) =>
+      parseInteger('--concurrency', v, { min: 1 }),
+    );
+}
+
+/** Registers `worker`. */
+export function registerWorker(program: Command): void {
+  withCommonOptions(
+    withWorkerOptions(program.command('worker').description('run jobs until SIGTERM/SIGINT')),
+  ).action(async (flags: WorkerFlags) => {
+    await withSession(flags, async (session) => {
+      const { config } = await session.requireConfig();
+      await runWorker(session, config, flags);
+    });
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * `nightshift start --demo`: runs the order-export example of examples/demo on its own SQLite file
+ * (`./nightshift-demo.db` unless `--db` says otherwise), watches it to the end and prints a summary.
+ * Interrupt it (Ctrl-C, or kill -9) and run it again: the export resumes from its last checkpoint.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { NightshiftError } from '../errors.js';
+import { isFinalState, type Job } from '../job.js';
+import type { Nightshift } from '../nightshift.js';
+import { printJson } from './output.js';
+import { runWorker } from './run-worker.js';
+import type { Session } from './session.js';
+
+/** The demo's config module; the same path from src/cli and from the compiled dist/cli. */
+export const DEMO_CONFIG = fileURLToPath(
+  new URL('../../examples/demo/nightshift.config.ts', import.meta.url),
+);
+
+/** Orders in the demo's business day: enough to watch chunks, checkpoints and retries go by. */
+const DEMO_ORDERS = 3_000;
+
+/** How often the demo checks whether all its jobs reached a final state. */
+const POLL_MS = 250;
+
+/** Runs the demo to completion (or until a signal) and prints its summary. */
+export async function runDemo(
+  session: Session,
+  flags: { queues?: string[]; concurrency?: number },
+): Promise<void> {
+  if (!existsSync(DEMO_CONFIG)) {
+    throw new NightshiftError(
+      'config_error',
+      `the demo ships with the source repository; ${DEMO_CONFIG} is missing`,
+    );
+  }
+  const { config } = await session.requireConfig();
+  const ns = await session.connect();
+  const logger = session.logger();
+  const startedAt = Date.now();
+
+  const exportJob = await startOrResumeExport(ns, logger);
+  const unsubscribe = followProgress(ns, logger);
+  const finished = waitUntilSettled(ns, exportJob.id);
+  try {
+    await runWorker(session, config, flags, { until: finished });
+  } finally {
+    unsubscribe();
+  }
+
+  const done = await ns.getJob(exportJob.id);
+  if (done === undefined || !isFinalState(done.state)) {
+    logger.info('demo interrupted; run it again to resume the export from its last checkpoint');
+    return;
+  }
+  const summary = await summarise(ns, done, Date.now() - startedAt);
+  if (session.json) printJson(session.stdout, summary);
+  else session.stdout.write(renderSummary(summary, await session.dbUrl()));
+}
+
+async function startOrResumeExport(ns: Nightshift, logger: Logger): Promise<Job> {
+  const latest = (await ns.listJobs({ task: 'orders.export', limit: 1 })).jobs[0];
+  if (latest !== undefined && !isFinalState(latest.state)) {
+    logger.info({ jobId: latest.id }, 'an earlier demo run did not finish: resuming its export');
+    return latest;
+  }
+  const { id } = await ns.enqueue('orders.export', { orders: DEMO_ORDERS });
+  logger.info({ jobId: id }, `export of ${DEMO_ORDERS} orders enqueued`);
+  const job = await ns.getJob(id);
+  if (job === undefined) throw new NightshiftError('not_found', `export job ${id} vanished`);
+  return job;
+}
+
+/** Logs what a person wants to see go by: retries, permanent failures, and progress every 500 messages. */
+function followProgress(ns: Nightshift, logger: Logger): () => void {
+  let published = 0;
+  const offs = [
+    ns.events.on('job:completed', (event) => {
+      if (event.task !== 'orders.publish') return;
+      published += 1;
+      if (published % 500 === 0) logger.info(`${published} order messages published`);
+    }),
+    ns.events.on('job:retry', (event) => {
+      logger.warn(
+        `${event.task} attempt ${event.attempt} failed (${event.error.message}); retrying in ${event.retryDelayMs} ms`,
+      );
+    }),
+    ns.events.on('job:failed', (event) => {
+      logger.error(
+        `${event.task} ${event.jobId} failed for good after ${event.attempt} attempts: ${event.error.message}`,
+      );
+    }),
+  ];
+  return () => offs.forEach((off) => off());
+}
+
+/** Resolves once the export is final and no demo job is waiting or running any more. */
+async function waitUntilSettled(ns: Nightshift, exportId: string): Promise<void> {
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const exportJob = await ns.getJob(exportId);
+    if (exportJob === undefined || !isFinalState(exportJob.state)) continue;
+    let pending = false;
+    for (const state of ['queued', 'scheduled', 'running'] as const) {
+      if ((await ns.listJobs({ queue: 'demo', state, limit: 1 })).jobs.length > 0) pending = true;
+    }
+    if (!pending) return;
+  }
+}
+
+/** The demo's outcome, also its `--json` output. */
+export interface DemoSummary {
+  exportJobId: string;
+  exportState: string;
+  orders: number;
+  resumedAtOrder: number | null;
+  exportAttempts: number;
+  published: number;
+  retriedThenPublished: number;
+  failed: Array<{ jobId: string; orderId: number; error: string }>;
+  elapsedMs: number;
+}
+
+async function summarise(ns: Nightshift, exportJob: Job, elapsedMs: number): Promise<DemoSummary> {
+  const children: Job[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await ns.listJobs({
+      task: 'orders.publish',
+      limit: 1000,
+      ...(cursor !== null && { cursor }),
+    });
+    children.push(...page.jobs.filter((job) => job.parentId === exportJob.id));
+    // Newest first: once a page reaches jobs older than the export, earlier demo runs follow.
+    const oldest = page.jobs.at(-1);
+    cursor = oldest !== undefined && oldest.createdAt >= exportJob.createdAt ? page.nextCursor : null;
+  } while (cursor !== null);
+
+  const result = exportJob.result as { orders?: number; resumedAt?: number | null } | null;
+  const completed = children.filter((job) => job.state === 'completed');
+  return {
+    exportJobId: exportJob.id,
+    exportState: exportJob.state,
+    orders: result?.orders ?? 0,
+    resumedAtOrder:
+      result?.resumedAt === null || result?.resumedAt === undefined ? null : result.resumedAt + 1,
+    exportAttempts: exportJob.attempt,
+    published: completed.length,
+    retriedThenPublished: completed.filter((job) => job.attempt > 1).length,
+    failed: children
+      .filter((job) => job.state === 'failed')
+      .map((job) => ({
+        jobId: job.id,
+        orderId: (job.payload as { id: number }).id,
+        error: job.error?.message ?? '',
+      })),
+    elapsedMs,
+  };
+}
+
+function renderSummary(summary: DemoSummary, dbUrl: string): string {
+  const lines = [
+    '',
+    `demo finished in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
+    `  export            ${summary.exportState} after ${summary.exportAttempts} attempt(s)` +
+      (summary.resumedAtOrder === null
+        ? ''
+        : `, resumed from its checkpoint at order ${summary.resumedAtOrder}`),
+    `  orders exported   ${summary.orders}`,
+    `  messages sent     ${summary.published} (one job per order, keyed order-<id>: a re-run never sends one twice)`,
+    `  retried, then ok  ${summary.retriedThenPublished}`,
+    `  failed for good   ${summary.failed.length}`,
+    ...summary.failed.map((f) => `    order ${f.orderId}: ${f.error} (job ${f.jobId})`),
+    '',
+    `look closer:  nightshift jobs list --db ${dbUrl} --state failed`,
+  ];
+  const first = summary.failed[0];
+  if (first !== undefined) lines.push(`              nightshift jobs show ${first.jobId} --db ${dbUrl}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,125 @@
+/**
+ * What commands print on stdout: aligned tables for people, and with `--json` one JSON document whose
+ * shape is documented in the README and kept stable for scripts (explicit field lists below, so an
+ * internal field added to `Job` never leaks into it unannounced).
+ */
+import type { Job, JobRun } from '../job.js';
+
+/** Where a command writes its result. */
+export interface Output {
+  write(text: string): unknown;
+}
+
+/** Prints one JSON document (two-space indented, trailing newline). */
+export function printJson(out: Output, value: unknown): void {
+  out.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Renders rows as left-aligned columns under a header; null and undefined print as `-`. */
+export function renderTable(
+  headers: string[],
+  rows: Array<Array<string | number | null | undefined>>,
+): string {
+  const cells = rows.map((row) => headers.map((_, i) => cellText(row[i])));
+  const widths = headers.map((header, i) =>
+    Math.max(header.length, ...cells.map((row) => row[i]?.length ?? 0)),
+  );
+  const line = (values: string[]): string =>
+    values
+      .map((value, i) => (i === values.length - 1 ? value : value.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...cells.map(line)].join('\n') + '\n';
+}
+
+function cellText(value: string | number | null | undefined): string {
+  if (value === null || value === undefined || value === '') return '-';
+  return String(value);
+}
+
+/** A job as `--json` prints it. */
+export interface JobJson {
+  id: string;
+  task: string;
+  queue: string;
+  state: string;
+  priority: number;
+  attempt: number;
+  maxAttempts: number;
+  payload: unknown;
+  result: unknown;
+  error: Job['error'];
+  runAt: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  idempotencyKey: string | null;
+  concurrencyKey: string | null;
+  scheduleId: string | null;
+  parentId: string | null;
+  cancelRequested: boolean;
+}
+
+/** A run-history row as `--json` prints it. */
+export interface JobRunJson {
+  attempt: number;
+  workerId: string;
+  outcome: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  runLagMs: number;
+  error: JobRun['error'];
+}
+
+/** The stable JSON view of a job. */
+export function jobJson(job: Job): JobJson {
+  return {
+    id: job.id,
+    task: job.task,
+    queue: job.queue,
+    state: job.state,
+    priority: job.priority,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    payload: job.payload,
+    result: job.result,
+    error: job.error,
+    runAt: job.runAt.toISOString(),
+    createdAt: job.createdAt.toISOString(),
+    updatedAt: job.updatedAt.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+    idempotencyKey: job.idempotencyKey,
+    concurrencyKey: job.concurrencyKey,
+    scheduleId: job.scheduleId,
+    parentId: job.parentId,
+    cancelRequested: job.cancelRequested,
+  };
+}
+
+/** The stable JSON view of one run. */
+export function jobRunJson(run: JobRun): JobRunJson {
+  return {
+    attempt: run.attempt,
+    workerId: run.workerId,
+    outcome: run.outcome,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt.toISOString(),
+    durationMs: run.durationMs,
+    runLagMs: run.runLagMs,
+    error: run.error,
+  };
+}
+
+/** A date as people read it in tables: UTC, to the second. */
+export function shortTime(date: Date | null): string | null {
+  return date === null ? null : date.toISOString().slice(0, 19).replace('T', ' ') + 'Z';
+}
+
+/** A payload or result squeezed into one table cell. */
+export function shortJson(value: unknown, max = 40): string {
+  const text = JSON.stringify(value) ?? '';
+  return text.length > max ? text.slice(0, max - 1) + '…' : text;
+}

@@ -1,0 +1,122 @@
+/**
+ * The config module: `nightshift.config.{ts,mts,js,mjs}` in the working directory (or `--config FILE`),
+ * whose default export is `defineConfig({...})`. TypeScript config files load through jiti, so a user
+ * never needs a build step to run `nightshift worker` against their own tasks.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createJiti } from 'jiti';
+import { NightshiftError } from './errors.js';
+import type { ScheduleInput } from './scheduler/schedule.js';
+import type { TaskMap } from './task.js';
+import type { WorkerOptions } from './worker/options.js';
+
+/** Per-queue settings, keyed by queue name. */
+export interface QueueConfig {
+  /** Cluster-wide limit of running jobs in this queue. */
+  concurrency?: number;
+}
+
+/** Worker settings for `nightshift worker` and `nightshift start`; command-line flags override them. */
+export interface WorkerConfig extends WorkerOptions {
+  /** Grace period for running jobs on SIGTERM/SIGINT before they are aborted and released. Default 30,000. */
+  graceMs?: number;
+}
+
+/** Settings for the HTTP API and dashboard served by `nightshift start` and `nightshift serve`. */
+export interface HttpConfig {
+  host?: string;
+  port?: number;
+}
+
+/** Everything a config module may declare. Only `tasks` is required. */
+export interface NightshiftConfig {
+  /** Database URL; `--db` and `NIGHTSHIFT_DB` take precedence. */
+  db?: string;
+  tasks: TaskMap;
+  /** Recurring schedules, synced into the database when a scheduler starts. */
+  schedules?: ScheduleInput[];
+  queues?: Record<string, QueueConfig>;
+  worker?: WorkerConfig;
+  http?: HttpConfig;
+}
+
+/** Declares a config module's default export; returns its input, typed. */
+export function defineConfig(config: NightshiftConfig): NightshiftConfig {
+  return config;
+}
+
+/** A config module as loaded: the config and the absolute file it came from. */
+export interface LoadedConfig {
+  config: NightshiftConfig;
+  file: string;
+}
+
+/** Looked up in this order in the working directory when no `--config` is given. */
+export const CONFIG_FILE_NAMES = [
+  'nightshift.config.ts',
+  'nightshift.config.mts',
+  'nightshift.config.js',
+  'nightshift.config.mjs',
+] as const;
+
+/**
+ * Loads `path` (relative to `cwd`) or the first `nightshift.config.*` found in `cwd`. Resolves to null
+ * when no path was given and no config file exists: producer-only commands (enqueue, jobs) need none.
+ * Any failure is one `config_error` line naming the file and the cause.
+ */
+export async function loadConfig(options: { path?: string; cwd: string }): Promise<LoadedConfig | null> {
+  const file = findConfigFile(options);
+  if (file === null) return null;
+
+  let namespace: unknown;
+  try {
+    // A fresh jiti per load: module and file caches would hand a long-lived process a stale config.
+    const jiti = createJiti(pathToFileURL(file).href, {
+      interopDefault: false,
+      moduleCache: false,
+      fsCache: false,
+    });
+    namespace = await jiti.import(file);
+  } catch (cause) {
+    throw new NightshiftError('config_error', `config ${file} failed to load: ${oneLine(cause)}`, { cause });
+  }
+
+  const config = (namespace as { default?: unknown } | null)?.default;
+  if (config === undefined) {
+    throw new NightshiftError(
+      'config_error',
+      `config ${file} has no default export (export default defineConfig({...}))`,
+    );
+  }
+  if (typeof config !== 'object' || config === null) {
+    throw new NightshiftError('config_error', `config ${file}: the default export must be an object`);
+  }
+  const tasks = (config as { tasks?: unknown }).tasks;
+  if (typeof tasks !== 'object' || tasks === null || Array.isArray(tasks)) {
+    throw new NightshiftError(
+      'config_error',
+      `config ${file}: "tasks" must be an object of task name to handler`,
+    );
+  }
+  return { config: config as NightshiftConfig, file };
+}
+
+function findConfigFile(options: { path?: string; cwd: string }): string | null {
+  if (options.path !== undefined) {
+    const file = isAbsolute(options.path) ? options.path : resolve(options.cwd, options.path);
+    if (!existsSync(file)) throw new NightshiftError('config_error', `config ${file} does not exist`);
+    return file;
+  }
+  for (const name of CONFIG_FILE_NAMES) {
+    const file = resolve(options.cwd, name);
+    if (existsSync(file)) return file;
+  }
+  return null;
+}
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}

@@ -1,0 +1,76 @@
+/**
+ * Runs the real `nightshift` CLI from source in a child process (no build needed), the way a user
+ * or a supervisor would: arguments, a working directory, an environment, exit code, stdout, stderr.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(ROOT, 'src/cli/main.ts');
+// Resolved from the repository, so the child can run in a temp dir that has no node_modules.
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** A finished CLI run. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Where and how to run the CLI. */
+export interface CliOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  input?: string;
+}
+
+/** A fresh temporary directory for one test. */
+export function tempDir(prefix = 'nightshift-cli-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Starts the CLI; the caller owns the process. */
+export function spawnCli(args: string[], options: CliOptions): ChildProcessWithoutNullStreams {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NIGHTSHIFT_LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  // The parent's NIGHTSHIFT_DB must never leak into a test that means to use its own database.
+  if (options.env?.['NIGHTSHIFT_DB'] === undefined) delete env['NIGHTSHIFT_DB'];
+  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: options.cwd, env, stdio: 'pipe' });
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
+  const child = spawnCli(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(options.input ?? '');
+  return new Promise((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitUntil<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+  }
+}

@@ -1,0 +1,76 @@
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { NightshiftError } from '../../src/errors.js';
+import { runCli, tempDir } from './cli-process.js';
+
+const CONFIG_MODULE = pathToFileURL(resolve(import.meta.dirname, '../../src/config.ts')).href;
+
+describe('config loading', () => {
+  it('loads a TypeScript config from the working directory without a build', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'nightshift.config.ts'),
+      `import { defineConfig } from ${JSON.stringify(CONFIG_MODULE)};
+       const greet = (payload: { name: string }): string => 'hello ' + payload.name;
+       export default defineConfig({ db: 'sqlite:./from-config.db', tasks: { greet }, worker: { concurrency: 3 } });`,
+    );
+    const loaded = await loadConfig({ cwd: dir });
+    expect(loaded?.file).toBe(join(dir, 'nightshift.config.ts'));
+    expect(loaded?.config.db).toBe('sqlite:./from-config.db');
+    expect(loaded?.config.worker?.concurrency).toBe(3);
+    const greet = loaded?.config.tasks['greet'] as (payload: { name: string }) => string;
+    expect(greet({ name: 'night' })).toBe('hello night');
+  });
+
+  it('resolves to null when there is no config and none was asked for', async () => {
+    expect(await loadConfig({ cwd: tempDir() })).toBeNull();
+  });
+
+  it('names the file and the cause when --config points nowhere, lacks a default export or has no tasks', async () => {
+    const dir = tempDir();
+    await expect(loadConfig({ cwd: dir, path: 'missing.mjs' })).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringContaining(join(dir, 'missing.mjs')) as string,
+    });
+
+    writeFileSync(join(dir, 'named.mjs'), 'export const tasks = {};');
+    await expect(loadConfig({ cwd: dir, path: 'named.mjs' })).rejects.toThrow(
+      /named\.mjs has no default export/,
+    );
+
+    writeFileSync(join(dir, 'no-tasks.mjs'), 'export default { db: "sqlite::memory:" };');
+    const error = await loadConfig({ cwd: dir, path: 'no-tasks.mjs' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NightshiftError);
+    expect((error as Error).message).toMatch(/no-tasks\.mjs: "tasks" must be an object/);
+  });
+
+  it('a config that throws fails the command with exit 1 and one line naming the file and the cause', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'nightshift.config.mjs'),
+      "throw new Error('cannot reach the secrets vault');\nexport default {};",
+    );
+
+    const human = await runCli(['worker', '--db', 'sqlite:./jobs.db'], { cwd: dir });
+    expect(human.code).toBe(1);
+    expect(human.stdout).toBe('');
+    const lines = human.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(join(dir, 'nightshift.config.mjs'));
+    expect(lines[0]).toContain('cannot reach the secrets vault');
+
+    const json = await runCli(['worker', '--db', 'sqlite:./jobs.db', '--json'], { cwd: dir });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'config_error' } });
+  });
+
+  it('worker without any config says where it looked', async () => {
+    const dir = tempDir();
+    const result = await runCli(['worker', '--db', 'sqlite:./jobs.db'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`no nightshift.config.{ts,mts,js,mjs} in ${dir}`);
+  });
+});

@@ -1,0 +1,54 @@
+/** Config modules and database helpers shared by the CLI tests. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Job } from '../../src/job.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+
+/**
+ * Writes a plain-JS config module (no imports, so it loads the same from any directory) with tasks
+ * used across the CLI tests:
+ * - `echo` returns its payload;
+ * - `boom` always throws;
+ * - `slow` waits for its signal or `payload.ms`.
+ */
+export function writeBasicConfig(dir: string, extra = ''): string {
+  const file = join(dir, 'nightshift.config.mjs');
+  writeFileSync(
+    file,
+    `export default {
+  tasks: {
+    echo: (payload) => payload,
+    boom: async () => { throw new Error('boom from the handler'); },
+    slow: (payload, ctx) => new Promise((resolve) => {
+      const timer = setTimeout(resolve, payload?.ms ?? 100);
+      ctx.signal.addEventListener('abort', () => { clearTimeout(timer); resolve('aborted'); });
+    }),
+  },
+  worker: { pollIntervalMs: 50, rescueIntervalMs: 250 },
+  ${extra}
+};
+`,
+  );
+  return file;
+}
+
+/** Opens the store of a test database (already migrated by the CLI). */
+export function openTestStore(url: string): Promise<Store> {
+  return openStore(url);
+}
+
+/** Every job in the store, newest first. */
+export async function allJobs(store: Store): Promise<Job[]> {
+  const jobs: Job[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { jobs: Job[]; nextCursor: string | null } = await store.jobList({
+      limit: 1000,
+      ...(cursor !== null && { cursor }),
+    });
+    jobs.push(...page.jobs);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return jobs;
+}

@@ -1,0 +1,213 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobJson, JobRunJson } from '../../src/cli/output.js';
+import type { Store } from '../../src/store/store.js';
+import { runCli, spawnCli, tempDir, waitUntil } from './cli-process.js';
+import { openTestStore, writeBasicConfig } from './fixtures.js';
+
+const dir = tempDir();
+writeBasicConfig(dir);
+const db = `sqlite:${join(dir, 'jobs.db')}`;
+let store: Store;
+
+/** Runs the CLI in the test directory against the test database and parses its --json output. */
+async function cliJson<T>(...args: string[]): Promise<T> {
+  const result = await runCli([...args, '--json'], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
+  expect(result.code, `nightshift ${args.join(' ')}: ${result.stderr}`).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+interface EnqueueJson {
+  id: string;
+  created: boolean;
+  job: JobJson;
+}
+
+beforeAll(async () => {
+  const migrated = await runCli(['migrate', '--db', db], { cwd: dir });
+  expect(migrated.code, migrated.stderr).toBe(0);
+  store = await openTestStore(db);
+});
+
+afterAll(async () => {
+  await store.close();
+});
+
+describe('enqueue and jobs through the CLI', () => {
+  it('enqueue prints the job id, and a repeated key yields the same job and says so', async () => {
+    const first = await cliJson<EnqueueJson>(
+      'enqueue',
+      'echo',
+      '--payload',
+      '{"order":42}',
+      '--key',
+      'order-42',
+      '--priority',
+      '3',
+    );
+    expect(first.created).toBe(true);
+    expect(first.job).toMatchObject({
+      id: first.id,
+      task: 'echo',
+      queue: 'default',
+      state: 'queued',
+      priority: 3,
+    });
+    expect(first.job.payload).toEqual({ order: 42 });
+
+    const again = await runCli(['enqueue', 'echo', '--payload', '{"order":43}', '--key', 'order-42'], {
+      cwd: dir,
+      env: { NIGHTSHIFT_DB: db },
+    });
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe(first.id);
+    expect(again.stderr).toContain('a job with key "order-42" already existed');
+
+    const stored = await store.jobGet({ id: first.id });
+    expect(stored?.payload).toEqual({ order: 42 });
+    expect(
+      (await store.jobList({ limit: 100, task: 'echo' })).jobs.filter((j) => j.idempotencyKey === 'order-42'),
+    ).toHaveLength(1);
+  });
+
+  it('enqueue --delay and --run-at schedule the job; --from enqueues one job per line', async () => {
+    const delayed = await cliJson<EnqueueJson>('enqueue', 'echo', '--delay', '3600000', '--queue', 'later');
+    expect(delayed.job.state).toBe('scheduled');
+    expect(Date.parse(delayed.job.runAt) - Date.parse(delayed.job.createdAt)).toBeGreaterThan(3_500_000);
+
+    const at = await cliJson<EnqueueJson>(
+      'enqueue',
+      'echo',
+      '--run-at',
+      '2099-01-01T06:00:00Z',
+      '--max-attempts',
+      '2',
+    );
+    expect(at.job).toMatchObject({ state: 'scheduled', runAt: '2099-01-01T06:00:00.000Z', maxAttempts: 2 });
+
+    const many = await runCli(['enqueue', 'echo', '--from', '-', '--queue', 'bulk', '--json'], {
+      cwd: dir,
+      env: { NIGHTSHIFT_DB: db },
+      input: '{"n":1}\n{"n":2}\n\n{"n":3}\n',
+    });
+    expect(many.code, many.stderr).toBe(0);
+    const { ids } = JSON.parse(many.stdout) as { ids: string[] };
+    expect(ids).toHaveLength(3);
+    const bulk = await store.jobList({ limit: 10, queue: 'bulk' });
+    expect(
+      bulk.jobs.map((job) => job.payload).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
+  it('jobs list filters by state, queue and task, and pages with --cursor', async () => {
+    const scheduled = await cliJson<{ jobs: JobJson[] }>('jobs', 'list', '--state', 'scheduled');
+    expect(scheduled.jobs.length).toBeGreaterThanOrEqual(2);
+    expect(scheduled.jobs.every((job) => job.state === 'scheduled')).toBe(true);
+
+    const bulk = await cliJson<{ jobs: JobJson[]; nextCursor: string | null }>(
+      'jobs',
+      'list',
+      '--queue',
+      'bulk',
+      '--limit',
+      '2',
+    );
+    expect(bulk.jobs).toHaveLength(2);
+    expect(bulk.nextCursor).not.toBeNull();
+    const rest = await cliJson<{ jobs: JobJson[]; nextCursor: string | null }>(
+      'jobs',
+      'list',
+      '--queue',
+      'bulk',
+      '--limit',
+      '2',
+      '--cursor',
+      bulk.nextCursor!,
+    );
+    expect(rest.jobs).toHaveLength(1);
+    expect(rest.nextCursor).toBeNull();
+    expect(new Set([...bulk.jobs, ...rest.jobs].map((job) => job.id)).size).toBe(3);
+
+    const table = await runCli(['jobs', 'list', '--queue', 'bulk'], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+TASK\s+QUEUE\s+STATE\s+ATTEMPT\s+RUN AT\s+UPDATED$/);
+    expect(lines.slice(1)).toHaveLength(3);
+    // Aligned: every row's STATE column starts where the header's does.
+    const stateColumn = lines[0]!.indexOf('STATE');
+    for (const line of lines.slice(1)) expect(line.slice(stateColumn)).toMatch(/^queued /);
+  });
+
+  it('cancel and retry move a job through its states; refusals exit 1', async () => {
+    const { id } = await cliJson<EnqueueJson>('enqueue', 'echo', '--delay', '600000');
+
+    const cancelled = await cliJson<{ outcome: string; job: JobJson }>('jobs', 'cancel', id);
+    expect(cancelled).toMatchObject({ outcome: 'cancelled', job: { state: 'cancelled' } });
+    expect((await store.jobGet({ id }))?.state).toBe('cancelled');
+
+    const twice = await runCli(['jobs', 'cancel', id], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain(`job ${id} is already cancelled`);
+
+    const retried = await cliJson<{ outcome: string; job: JobJson }>('jobs', 'retry', id);
+    expect(retried).toMatchObject({ outcome: 'retried', job: { state: 'queued' } });
+    expect((await store.jobGet({ id }))?.state).toBe('queued');
+
+    const notRetryable = await runCli(['jobs', 'retry', id], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
+    expect(notRetryable.code).toBe(1);
+    expect(notRetryable.stderr).toContain('only failed or cancelled jobs can be retried');
+
+    const missing = await runCli(['jobs', 'show', '01890000-0000-7000-8000-000000000000', '--json'], {
+      cwd: dir,
+      env: { NIGHTSHIFT_DB: db },
+    });
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('a worker runs the jobs; jobs show reports the result, the error and the run history', async () => {
+    const ok = await cliJson<EnqueueJson>(
+      'enqueue',
+      'echo',
+      '--payload',
+      '{"hello":"world"}',
+      '--queue',
+      'work',
+    );
+    const bad = await cliJson<EnqueueJson>('enqueue', 'boom', '--queue', 'work', '--max-attempts', '1');
+
+    const worker = spawnCli(['worker', '--queues', 'work', '--concurrency', '2'], {
+      cwd: dir,
+      env: { NIGHTSHIFT_DB: db },
+    });
+    let logs = '';
+    worker.stderr.setEncoding('utf8').on('data', (chunk: string) => (logs += chunk));
+    const exited = new Promise<number | null>((resolve) => worker.on('close', (code) => resolve(code)));
+    await waitUntil('both jobs final', async () => {
+      const [a, b] = await Promise.all([store.jobGet({ id: ok.id }), store.jobGet({ id: bad.id })]);
+      return a?.state === 'completed' && b?.state === 'failed';
+    });
+    worker.kill('SIGTERM');
+    expect(await exited, logs).toBe(0);
+
+    const shownOk = await cliJson<{ job: JobJson; runs: JobRunJson[] }>('jobs', 'show', ok.id);
+    expect(shownOk.job).toMatchObject({ state: 'completed', attempt: 1, result: { hello: 'world' } });
+    expect(shownOk.runs).toHaveLength(1);
+    expect(shownOk.runs[0]).toMatchObject({ attempt: 1, outcome: 'completed', error: null });
+
+    const shownBad = await cliJson<{ job: JobJson; runs: JobRunJson[] }>('jobs', 'show', bad.id);
+    expect(shownBad.job).toMatchObject({
+      state: 'failed',
+      attempt: 1,
+      error: { message: 'boom from the handler' },
+    });
+    expect(shownBad.runs.map((run) => run.outcome)).toEqual(['failed']);
+
+    const human = await runCli(['jobs', 'show', bad.id], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
+    expect(human.stdout).toMatch(/^state\s+failed$/m);
+    expect(human.stdout).toMatch(/^error\s+failed: boom from the handler$/m);
+    expect(human.stdout).toMatch(/^ATTEMPT\s+OUTCOME\s+WORKER/m);
+
+    const retried = await cliJson<{ outcome: string; job: JobJson }>('jobs', 'retry', bad.id);
+    expect(retried.job).toMatchObject({ state: 'queued', maxAttempts: 2 });
+  });
+});

@@ -1,0 +1,79 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import { runCli, tempDir } from './cli-process.js';
+import { allJobs, openTestStore, writeBasicConfig } from './fixtures.js';
+
+const dir = tempDir();
+writeBasicConfig(dir);
+const db = `sqlite:${join(dir, 'jobs.db')}`;
+let store: Store;
+let goodJobId: string;
+
+beforeAll(async () => {
+  const good = await runCli(['enqueue', 'echo', '--payload', '{"ok":true}', '--db', db], { cwd: dir });
+  expect(good.code, good.stderr).toBe(0);
+  goodJobId = good.stdout.trim();
+  store = await openTestStore(db);
+});
+
+afterAll(async () => {
+  await store.close();
+});
+
+describe('usage errors', () => {
+  it('a bad flag or value exits 2 with one line on stderr and writes nothing to the database', async () => {
+    writeFileSync(join(dir, 'payloads.ndjson'), '{"n":1}\n{"n":\n');
+    const cases: Array<{ args: string[]; says: RegExp }> = [
+      { args: ['enqueue', 'echo', '--payload', '{"n":'], says: /--payload is not valid JSON/ },
+      { args: ['enqueue', 'echo', '--delay', '-5'], says: /--delay must be at least 0, got -5/ },
+      { args: ['enqueue', 'echo', '--delay', '5s'], says: /--delay must be an integer, got "5s"/ },
+      { args: ['enqueue', 'echo', '--run-at', 'tomorrow'], says: /--run-at must be an ISO 8601 date-time/ },
+      { args: ['enqueue', 'echo', '--run-at', '2026-02-30T06:00:00Z'], says: /--run-at must be an ISO 8601/ },
+      { args: ['enqueue', 'echo', '--priority', '1.5'], says: /--priority must be an integer/ },
+      { args: ['enqueue', 'echo', '--max-attempts', '0'], says: /--max-attempts must be at least 1/ },
+      {
+        args: ['enqueue', 'echo', '--delay', '5', '--run-at', '2030-01-01T00:00:00Z'],
+        says: /--delay or --run-at, not both/,
+      },
+      { args: ['enqueue', 'echo', '--from', 'payloads.ndjson'], says: /--from line 2 is not valid JSON/ },
+      { args: ['enqueue', 'no-such-task'], says: /no-such-task/ },
+      { args: ['enqueue'], says: /missing required argument 'task'/ },
+      { args: ['enqueue', 'echo', '--colour', 'red'], says: /unknown option '--colour'/ },
+      {
+        args: ['jobs', 'list', '--state', 'done'],
+        says: /--state must be one of scheduled, queued, running, completed, failed, cancelled/,
+      },
+      { args: ['jobs', 'list', '--limit', '0'], says: /--limit must be at least 1/ },
+      { args: ['worker', '--concurrency', 'lots'], says: /--concurrency must be an integer/ },
+      { args: ['no-such-command'], says: /unknown command 'no-such-command'/ },
+    ];
+
+    const results = await Promise.all(cases.map((c) => runCli([...c.args, '--db', db], { cwd: dir })));
+
+    results.forEach((result, i) => {
+      const { args, says } = cases[i]!;
+      const context = `nightshift ${args.join(' ')}\nstderr: ${result.stderr}`;
+      expect(result.code, context).toBe(2);
+      expect(result.stdout, context).toBe('');
+      expect(result.stderr.trim().split('\n'), context).toHaveLength(1);
+      expect(result.stderr, context).toMatch(says);
+    });
+
+    const jobs = await allJobs(store);
+    expect(jobs.map((job) => job.id)).toEqual([goodJobId]);
+  });
+
+  it('with --json the error line is {"error":{"code","message"}}', async () => {
+    const result = await runCli(['enqueue', 'echo', '--payload', '{', '--json', '--db', db], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(JSON.parse(result.stderr)).toEqual({
+      error: {
+        code: 'invalid_argument',
+        message: expect.stringMatching(/^--payload is not valid JSON/) as string,
+      },
+    });
+  });
+});
