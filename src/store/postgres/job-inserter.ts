@@ -26,9 +26,6 @@ export interface NotifyTarget {
 export function checkNewJobs(jobs: NewJob[]): void {
   for (const job of jobs) {
     if (!isUuid(job.id)) throw new NightshiftError('invalid_argument', `job id must be a UUID: ${job.id}`);
-    if (job.parentId !== null && !isUuid(job.parentId)) {
-      throw new NightshiftError('invalid_argument', `parent id must be a UUID: ${job.parentId}`);
-    }
   }
 }
 
@@ -54,11 +51,11 @@ export async function insertJobs(
       if (row) results[index] = { job: jobFromRow(row), created: true };
       else lost.push(index);
     }
+    pending = [];
     if (lost.length === 0) break;
     const keys = lost.map((index) => (jobs[index] as NewJob).idempotencyKey);
     const existing = await db.query<JobRow>({ text: statements.jobsByIdempotencyKey.text, values: [keys] });
     const byKey = new Map(existing.rows.map((row) => [row.idempotency_key, row]));
-    pending = [];
     for (const index of lost) {
       const row = byKey.get((jobs[index] as NewJob).idempotencyKey);
       if (row) results[index] = { job: jobFromRow(row), created: false };

@@ -70,7 +70,7 @@ export function jobFromRow(row: JobRow): Job {
     concurrencyKey: row.concurrency_key,
     leaseMs: row.lease_ms,
     timeoutMs: row.timeout_ms,
-    checkpoint: row.checkpoint === null ? undefined : row.checkpoint,
+    checkpoint: unbox(row.checkpoint),
     cancelRequested: row.cancel_requested,
     scheduleId: row.schedule_id,
     scheduleSlot: row.schedule_slot,
@@ -102,6 +102,20 @@ export function runFromRow(row: JobRunRow): JobRun {
 /** JSON text for a json column; undefined becomes SQL NULL. */
 export function toJsonText(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
+}
+
+/**
+ * JSON text of `{ v: value }` for columns where "no value" and a saved null must stay apart
+ * (checkpoints, step results): node-postgres parses SQL NULL and JSON null alike to null, and a boxed
+ * value keeps them distinct whatever type parsers the caller's client uses. undefined boxes to `{}`.
+ */
+export function toBoxedJson(value: unknown): string {
+  return JSON.stringify({ v: value });
+}
+
+/** The value inside a boxed column; undefined for SQL NULL or an empty box. */
+export function unbox(column: unknown): unknown {
+  return typeof column === 'object' && column !== null ? (column as { v?: unknown }).v : undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -34,7 +34,9 @@ import {
   isUuid,
   jobFromRow,
   runFromRow,
+  toBoxedJson,
   toJsonText,
+  unbox,
   type JobRow,
   type JobRunRow,
 } from './job-row.js';
@@ -234,7 +236,7 @@ export class PostgresStore implements Store {
         f.outcome === 'failed' || f.outcome === 'timeout' ? (f.retryDelayMs ?? null) : null,
       ),
       finishes.map((f) => f.outcome === 'released' && 'checkpoint' in f),
-      finishes.map((f) => (f.outcome === 'released' ? toJsonText(f.checkpoint) : null)),
+      finishes.map((f) => (f.outcome === 'released' ? toBoxedJson(f.checkpoint) : null)),
       finishes.map((f) => f.maxDurationExceeded ?? false),
       this.notify.channel,
       this.notify.origin,
@@ -245,22 +247,14 @@ export class PostgresStore implements Store {
 
   async jobCheckpointSave(params: LeaseRef & { checkpoint: unknown }): Promise<boolean> {
     if (!isUuid(params.id) || !isUuid(params.leaseToken)) return false;
-    return (
-      (
-        await this.result(this.sql.saveCheckpoint, [
-          params.id,
-          params.leaseToken,
-          toJsonText(params.checkpoint),
-        ])
-      ).rowCount === 1
-    );
+    const values = [params.id, params.leaseToken, toBoxedJson(params.checkpoint)];
+    return (await this.result(this.sql.saveCheckpoint, values)).rowCount === 1;
   }
 
   async jobStepGet(params: { jobId: string; name: string }): Promise<{ found: boolean; result: unknown }> {
     if (!isUuid(params.jobId)) return { found: false, result: undefined };
     const [row] = await this.rows<{ result: unknown }>(this.sql.getStep, [params.jobId, params.name]);
-    // SQL NULL stores a step that returned undefined; JSON null is the json value 'null'.
-    return row ? { found: true, result: row.result ?? undefined } : { found: false, result: undefined };
+    return row ? { found: true, result: unbox(row.result) } : { found: false, result: undefined };
   }
 
   async jobStepSave(params: LeaseRef & { name: string; result: unknown }): Promise<boolean> {
@@ -269,7 +263,7 @@ export class PostgresStore implements Store {
       params.id,
       params.leaseToken,
       params.name,
-      toJsonText(params.result),
+      toBoxedJson(params.result),
     ]);
     return rows.length === 1;
   }

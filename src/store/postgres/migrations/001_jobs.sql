@@ -26,12 +26,12 @@ CREATE TABLE jobs (
   concurrency_key  text,
   lease_ms         integer,
   timeout_ms       integer,
-  -- SQL NULL means "never saved"; a saved JSON null is the json value 'null'.
+  -- Boxed as {"v": value} so a saved null differs from "never saved" (SQL NULL); see job-row.ts.
   checkpoint       json,
   cancel_requested boolean     NOT NULL DEFAULT false,
   schedule_id      text,
   schedule_slot    timestamptz,
-  parent_id        uuid
+  parent_id        text
 );
 
 -- The ready set. Partial, so it holds only queued rows: small and hot however many finished rows the
@@ -67,7 +67,8 @@ CREATE INDEX job_runs_job_idx ON job_runs (job_id, attempt);
 CREATE TABLE job_steps (
   job_id     uuid        NOT NULL,
   name       text        NOT NULL,
-  result     json,
+  -- Boxed like jobs.checkpoint: a step may return undefined or null, and both must replay as such.
+  result     json        NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (job_id, name)
 );

@@ -21,7 +21,7 @@ export const insertJobs = (s: string): string => `
     SELECT i.*, coalesce(i.run_at, now() + coalesce(i.delay_ms, 0) * interval '1 millisecond') AS due
     FROM unnest(
       $1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::float8[], $8::int[],
-      $9::text[], $10::text[], $11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::uuid[]
+      $9::text[], $10::text[], $11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::text[]
     ) AS i(id, task, queue, payload, priority, run_at, delay_ms, max_attempts,
            idempotency_key, concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id)
   ), inserted AS (

@@ -1,0 +1,145 @@
+/**
+ * SQL of the schedule store on PostgreSQL, rendered per schema like the job statements. Batch writes
+ * take column arrays through unnest, so a pass over 500 due schedules costs a handful of round trips.
+ */
+
+const active = (s: string): string => `(
+  SELECT sl.job_id FROM ${s}.schedule_slots sl JOIN ${s}.jobs j ON j.id = sl.job_id
+  WHERE sl.schedule_id = sc.id AND sl.status = 'enqueued' AND sl.outcome IS NULL
+    AND j.state IN ('scheduled', 'queued', 'running')
+  LIMIT 1) AS active_job_id`;
+
+/** One schedule with its active job. $1 id. */
+export const scheduleGet = (s: string): string =>
+  `SELECT sc.*, ${active(s)} FROM ${s}.schedules sc WHERE sc.id = $1`;
+
+/** One schedule, locked for the rest of the transaction. $1 id. */
+export const scheduleLock = (s: string): string =>
+  `SELECT sc.*, ${active(s)} FROM ${s}.schedules sc WHERE sc.id = $1 FOR UPDATE OF sc`;
+
+/** Schedules by id, locked in id order (a fixed order, so two settlers cannot deadlock). $1 ids. */
+export const scheduleLockMany = (s: string): string => `
+  SELECT sc.*, ${active(s)} FROM ${s}.schedules sc WHERE sc.id = ANY($1::text[]) ORDER BY sc.id FOR UPDATE OF sc`;
+
+/** A page of schedules by id. $1 after id, $2 limit. */
+export const scheduleList = (s: string): string =>
+  `SELECT sc.*, ${active(s)} FROM ${s}.schedules sc WHERE sc.id > $1 ORDER BY sc.id LIMIT $2`;
+
+/**
+ * Claims due schedules: rows another scheduler holds are skipped, not waited for, so any number of
+ * schedulers share the due set without blocking each other. $1 now, $2 limit.
+ */
+export const scheduleDue = (s: string): string => `
+  SELECT sc.*, ${active(s)} FROM ${s}.schedules sc
+  WHERE NOT sc.paused AND sc.suspended_at IS NULL AND sc.next_slot_at <= $1
+  ORDER BY sc.next_slot_at LIMIT $2
+  FOR UPDATE OF sc SKIP LOCKED`;
+
+const DEFINITION_COLUMNS =
+  'id, task, cron, every_ms, timezone, payload, queue, priority, jitter_ms, overlap, catch_up, catch_up_limit, ' +
+  'max_consecutive_failures, max_drain_runs, source';
+
+/** Inserts a schedule unless the id exists. $1..$15 definition, $16 paused, $17 next slot. */
+export const scheduleInsert = (s: string): string => `
+  INSERT INTO ${s}.schedules (${DEFINITION_COLUMNS}, paused, next_slot_at)
+  VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+  ON CONFLICT (id) DO NOTHING RETURNING id`;
+
+/**
+ * Replaces a definition. The next slot changes when $17 (given) is true or the timing changed, so an
+ * unchanged config schedule re-synced at every start keeps its place. $1..$15 definition, $16 next slot.
+ */
+export const scheduleDefinitionUpdate = (s: string): string => `
+  UPDATE ${s}.schedules SET
+    task = $2, payload = $6::json, queue = $7, priority = $8, jitter_ms = $9, overlap = $10, catch_up = $11,
+    catch_up_limit = $12, max_consecutive_failures = $13, max_drain_runs = $14, source = $15,
+    next_slot_at = CASE
+      WHEN $17::boolean THEN $16::timestamptz
+      WHEN cron IS DISTINCT FROM $3 OR every_ms IS DISTINCT FROM $4::bigint OR timezone IS DISTINCT FROM $5
+        THEN $16::timestamptz
+      ELSE next_slot_at END,
+    cron = $3, every_ms = $4, timezone = $5, version = version + 1, updated_at = now()
+  WHERE id = $1 RETURNING id`;
+
+/** Deletes a schedule (its ledger goes with it by cascade). $1 id. */
+export const scheduleDelete = (s: string): string => `DELETE FROM ${s}.schedules WHERE id = $1`;
+
+/** Ids and sources of every schedule, locked for config sync. */
+export const scheduleSources = (s: string): string =>
+  `SELECT id, source FROM ${s}.schedules ORDER BY id FOR UPDATE`;
+
+/**
+ * Compare-and-set of scheduler state for many schedules; a row whose version moved on is not updated
+ * and not returned. $1 ids, $2 expected versions, $3.. state columns.
+ */
+export const scheduleStateWrite = (s: string): string => `
+  UPDATE ${s}.schedules sc SET
+    paused = u.paused, next_slot_at = u.next_slot_at, last_slot_at = u.last_slot_at, last_job_id = u.last_job_id,
+    last_outcome = u.last_outcome, last_started_at = u.last_started_at, last_finished_at = u.last_finished_at,
+    last_duration_ms = u.last_duration_ms, last_run_lag_ms = u.last_run_lag_ms,
+    consecutive_failures = u.consecutive_failures, last_error = u.last_error, suspended_at = u.suspended_at,
+    suspended_reason = u.suspended_reason, waiting_slot_key = u.waiting_slot_key,
+    version = sc.version + 1, updated_at = now()
+  FROM unnest(
+    $1::text[], $2::int[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::uuid[], $7::text[],
+    $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[], $12::int[], $13::jsonb[],
+    $14::timestamptz[], $15::text[], $16::text[]
+  ) AS u(id, expect_version, paused, next_slot_at, last_slot_at, last_job_id, last_outcome, last_started_at,
+         last_finished_at, last_duration_ms, last_run_lag_ms, consecutive_failures, last_error, suspended_at,
+         suspended_reason, waiting_slot_key)
+  WHERE sc.id = u.id AND sc.version = u.expect_version
+  RETURNING sc.id`;
+
+const SLOT_ARRAYS = `
+    $1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::bigint[],
+    $9::timestamptz[], $10::int[], $11::timestamptz[], $12::text[], $13::bigint[], $14::bigint[], $15::timestamptz[]`;
+const SLOT_COLUMNS =
+  'schedule_id, slot_key, slot_at, kind, status, reason, job_id, slot_count, slot_until, drain_seq, recorded_at, ' +
+  'outcome, duration_ms, run_lag_ms, finished_at';
+
+/** Records slots; existing (schedule, slot key) pairs insert nothing and are not returned. */
+export const slotInsert = (s: string): string => `
+  INSERT INTO ${s}.schedule_slots (${SLOT_COLUMNS})
+  SELECT * FROM unnest(${SLOT_ARRAYS})
+  ON CONFLICT (schedule_id, slot_key) DO NOTHING
+  RETURNING schedule_id, slot_key`;
+
+/** Rewrites ledger rows' mutable fields. */
+export const slotUpdate = (s: string): string => `
+  UPDATE ${s}.schedule_slots sl SET
+    status = u.status, reason = u.reason, job_id = u.job_id, outcome = u.outcome, duration_ms = u.duration_ms,
+    run_lag_ms = u.run_lag_ms, finished_at = u.finished_at
+  FROM unnest(${SLOT_ARRAYS}) AS u(${SLOT_COLUMNS})
+  WHERE sl.schedule_id = u.schedule_id AND sl.slot_key = u.slot_key`;
+
+/** Ledger rows by (schedule, key). $1 schedule ids, $2 keys. */
+export const slotGetMany = (s: string): string => `
+  SELECT sl.* FROM ${s}.schedule_slots sl
+  JOIN unnest($1::text[], $2::text[]) AS k(schedule_id, slot_key) USING (schedule_id, slot_key)`;
+
+/**
+ * Unsettled runs whose job is final or gone, locked; rows another settler holds are skipped. $1 limit.
+ */
+export const slotFinished = (s: string): string => `
+  SELECT sl.*, j.id AS j_id, j.state AS j_state, j.result AS j_result, j.error AS j_error,
+         j.started_at AS j_started_at, j.finished_at AS j_finished_at
+  FROM ${s}.schedule_slots sl LEFT JOIN ${s}.jobs j ON j.id = sl.job_id
+  WHERE sl.status = 'enqueued' AND sl.outcome IS NULL
+    AND (j.id IS NULL OR j.state IN ('completed', 'failed', 'cancelled'))
+  LIMIT $1
+  FOR UPDATE OF sl SKIP LOCKED`;
+
+/** A schedule's ledger, newest slot first. $1 schedule id, $2 limit. */
+export const slotList = (s: string): string => `
+  SELECT * FROM ${s}.schedule_slots WHERE schedule_id = $1 ORDER BY slot_at DESC, recorded_at DESC LIMIT $2`;
+
+/**
+ * Deletes up to $2 of the oldest ledger rows recorded more than $1 ms ago, keeping unsettled runs and
+ * held slots: their schedule still needs them.
+ */
+export const slotPrune = (s: string): string => `
+  DELETE FROM ${s}.schedule_slots WHERE (schedule_id, slot_key) IN (
+    SELECT schedule_id, slot_key FROM ${s}.schedule_slots
+    WHERE recorded_at < now() - $1 * interval '1 millisecond' AND status <> 'waiting'
+      AND NOT (status = 'enqueued' AND outcome IS NULL)
+    ORDER BY recorded_at LIMIT $2)`;

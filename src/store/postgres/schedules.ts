@@ -1,0 +1,338 @@
+/**
+ * The schedule part of PostgresStore. Each pass (fire, settle, apply) is one transaction on one pooled
+ * connection: it locks the rows it works on (due schedules with FOR UPDATE SKIP LOCKED, so concurrent
+ * schedulers split the due set instead of queueing behind each other), runs the planner, and writes
+ * the result with batch statements. The slot ledger's primary key and the version compare-and-set
+ * make a second writer of the same slot a no-op even if locking were bypassed.
+ */
+import type pg from 'pg';
+import { NightshiftError } from '../../errors.js';
+import type { JobError, JobState } from '../../job.js';
+import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
+import type {
+  DueSchedule,
+  FinishedSlotRun,
+  SchedulePlanner,
+  ScheduleStore,
+  ScheduleWrites,
+} from '../store.js';
+import { toStoreError } from './connection.js';
+import { insertJobs, type NotifyTarget } from './job-inserter.js';
+import {
+  definitionValues,
+  slotArrays,
+  stateArrays,
+  toSchedule,
+  toSlot,
+  type ScheduleRow,
+  type SlotRow,
+} from './schedules-row.js';
+import * as sql from './schedules-sql.js';
+import type { Statements } from './statements.js';
+
+interface FinishedRow extends SlotRow {
+  j_id: string | null;
+  j_state: JobState | null;
+  j_result: unknown;
+  j_error: JobError | null;
+  j_started_at: Date | null;
+  j_finished_at: Date | null;
+}
+
+function renderScheduleStatements(s: string) {
+  return {
+    get: sql.scheduleGet(s),
+    lock: sql.scheduleLock(s),
+    lockMany: sql.scheduleLockMany(s),
+    list: sql.scheduleList(s),
+    due: sql.scheduleDue(s),
+    insert: sql.scheduleInsert(s),
+    updateDefinition: sql.scheduleDefinitionUpdate(s),
+    delete: sql.scheduleDelete(s),
+    sources: sql.scheduleSources(s),
+    writeState: sql.scheduleStateWrite(s),
+    insertSlots: sql.slotInsert(s),
+    updateSlots: sql.slotUpdate(s),
+    getSlots: sql.slotGetMany(s),
+    finished: sql.slotFinished(s),
+    listSlots: sql.slotList(s),
+    pruneSlots: sql.slotPrune(s),
+  };
+}
+
+const NO_WRITES: ScheduleWrites = { states: [], slots: [], slotUpdates: [], jobs: [] };
+
+/** Schedules and the slot ledger in one PostgreSQL schema. */
+export class PostgresSchedules implements ScheduleStore {
+  private readonly sql: ReturnType<typeof renderScheduleStatements>;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    quotedSchema: string,
+    private readonly jobStatements: Statements,
+    private readonly notify: NotifyTarget,
+  ) {
+    this.sql = renderScheduleStatements(quotedSchema);
+  }
+
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    const onError = (): void => undefined;
+    client.on('error', onError);
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      broken = toStoreError(error) !== error;
+      throw toStoreError(error);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(text, values)).rows;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  /** Rows plus their held ledger slots. */
+  private async dueOf(client: pg.PoolClient, rows: ScheduleRow[]): Promise<DueSchedule[]> {
+    const waiting = rows.filter((row) => row.waiting_slot_key !== null);
+    const held = new Map<string, SlotRecord>();
+    if (waiting.length > 0) {
+      const found = await client.query<SlotRow>(this.sql.getSlots, [
+        waiting.map((row) => row.id),
+        waiting.map((row) => row.waiting_slot_key),
+      ]);
+      for (const slot of found.rows) held.set(slot.schedule_id, toSlot(slot));
+    }
+    return rows.map((row) => ({
+      schedule: toSchedule(row),
+      activeJobId: row.active_job_id,
+      waitingSlot: held.get(row.id) ?? null,
+    }));
+  }
+
+  /** Writes a plan on the transaction's client; a missed compare-and-set throws `conflict`. */
+  private async apply(client: pg.PoolClient, writes: ScheduleWrites): Promise<ScheduleWrites> {
+    if (writes.states.length > 0) {
+      const updated = await client.query(this.sql.writeState, stateArrays(writes.states));
+      if (updated.rowCount !== writes.states.length) {
+        throw new NightshiftError('conflict', 'a schedule changed while it was being planned; try again');
+      }
+    }
+    let slots: SlotRecord[] = [];
+    const refused = new Set<string>();
+    if (writes.slots.length > 0) {
+      const inserted = await client.query<{ schedule_id: string; slot_key: string }>(
+        this.sql.insertSlots,
+        slotArrays(writes.slots),
+      );
+      const won = new Set(inserted.rows.map((row) => `${row.schedule_id}\u0000${row.slot_key}`));
+      slots = writes.slots.filter((slot) => won.has(`${slot.scheduleId}\u0000${slot.slotKey}`));
+      for (const slot of writes.slots) {
+        if (slot.jobId !== null && !won.has(`${slot.scheduleId}\u0000${slot.slotKey}`))
+          refused.add(slot.jobId);
+      }
+    }
+    if (writes.slotUpdates.length > 0)
+      await client.query(this.sql.updateSlots, slotArrays(writes.slotUpdates));
+    const jobs = writes.jobs.filter((job) => !refused.has(job.id));
+    if (jobs.length > 0) await insertJobs(client, this.jobStatements, jobs, this.notify, false);
+    return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
+  }
+
+  /** Inserts a schedule; `conflict` when the id is taken. */
+  async scheduleCreate(params: { definition: ScheduleDefinition; state: ScheduleState }): Promise<Schedule> {
+    return this.transaction(async (client) => {
+      const inserted = await client.query(this.sql.insert, [
+        ...definitionValues(params.definition),
+        params.state.paused,
+        params.state.nextSlotAt,
+      ]);
+      if (inserted.rowCount !== 1) {
+        throw new NightshiftError(
+          'conflict',
+          `schedule ${JSON.stringify(params.definition.id)} already exists`,
+        );
+      }
+      const row = await client.query<ScheduleRow>(this.sql.get, [params.definition.id]);
+      return toSchedule(row.rows[0] as ScheduleRow);
+    });
+  }
+
+  /** Replaces a definition; undefined when absent. */
+  async scheduleUpdate(params: {
+    definition: ScheduleDefinition;
+    nextSlotAt?: Date | null;
+  }): Promise<Schedule | undefined> {
+    const given = params.nextSlotAt !== undefined;
+    const updated = await this.query(this.sql.updateDefinition, [
+      ...definitionValues(params.definition),
+      params.nextSlotAt ?? null,
+      given,
+    ]);
+    if (updated.length === 0) return undefined;
+    return this.scheduleGet({ id: params.definition.id });
+  }
+
+  /** Deletes a schedule and its ledger. */
+  async scheduleDelete(params: { id: string }): Promise<boolean> {
+    try {
+      return (await this.pool.query(this.sql.delete, [params.id])).rowCount === 1;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  /** One schedule, or undefined. */
+  async scheduleGet(params: { id: string }): Promise<Schedule | undefined> {
+    const [row] = await this.query<ScheduleRow>(this.sql.get, [params.id]);
+    return row === undefined ? undefined : toSchedule(row);
+  }
+
+  /** Schedules by id. */
+  async scheduleList(params: { limit: number; afterId?: string }): Promise<Schedule[]> {
+    const rows = await this.query<ScheduleRow>(this.sql.list, [params.afterId ?? '', params.limit]);
+    return rows.map(toSchedule);
+  }
+
+  /** Syncs config schedules in one transaction. */
+  scheduleSync(params: {
+    schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
+  }): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
+    return this.transaction(async (client) => {
+      const existing = new Map(
+        (await client.query<{ id: string; source: string }>(this.sql.sources)).rows.map((r) => [
+          r.id,
+          r.source,
+        ]),
+      );
+      const result = {
+        created: [] as string[],
+        updated: [] as string[],
+        deleted: [] as string[],
+        conflicts: [] as string[],
+      };
+      const wanted = new Set<string>();
+      for (const { definition, state } of params.schedules) {
+        wanted.add(definition.id);
+        const source = existing.get(definition.id);
+        if (source === 'api') {
+          result.conflicts.push(definition.id);
+          continue;
+        }
+        if (source === undefined) {
+          // A concurrent sync may have inserted it since the read: then it is an update after all.
+          const inserted = await client.query(this.sql.insert, [
+            ...definitionValues(definition),
+            state.paused,
+            state.nextSlotAt,
+          ]);
+          if (inserted.rowCount === 1) {
+            result.created.push(definition.id);
+            continue;
+          }
+        }
+        await client.query(this.sql.updateDefinition, [
+          ...definitionValues(definition),
+          state.nextSlotAt,
+          false,
+        ]);
+        result.updated.push(definition.id);
+      }
+      for (const [id, source] of existing) {
+        if (source === 'config' && !wanted.has(id)) {
+          await client.query(this.sql.delete, [id]);
+          result.deleted.push(id);
+        }
+      }
+      return result;
+    });
+  }
+
+  /** One fire pass over due schedules, skipping those another scheduler holds. */
+  scheduleFire(params: {
+    now: Date;
+    limit: number;
+    plan: SchedulePlanner<DueSchedule[]>;
+  }): Promise<ScheduleWrites> {
+    return this.transaction(async (client) => {
+      const rows = await client.query<ScheduleRow>(this.sql.due, [params.now, params.limit]);
+      if (rows.rows.length === 0) return NO_WRITES;
+      return this.apply(client, params.plan(await this.dueOf(client, rows.rows)));
+    });
+  }
+
+  /** One settle pass over runs whose job is final. */
+  scheduleSettle(params: {
+    limit: number;
+    plan: SchedulePlanner<{ runs: FinishedSlotRun[]; schedules: DueSchedule[] }>;
+  }): Promise<ScheduleWrites> {
+    return this.transaction(async (client) => {
+      const rows = (await client.query<FinishedRow>(this.sql.finished, [params.limit])).rows;
+      if (rows.length === 0) return NO_WRITES;
+      const runs: FinishedSlotRun[] = rows.map((row) => ({
+        slot: toSlot(row),
+        job:
+          row.j_id === null || row.j_state === null
+            ? null
+            : {
+                id: row.j_id,
+                state: row.j_state,
+                result: row.j_result ?? null,
+                error: row.j_error,
+                startedAt: row.j_started_at,
+                finishedAt: row.j_finished_at,
+              },
+      }));
+      const ids = [...new Set(rows.map((row) => row.schedule_id))];
+      const locked = await client.query<ScheduleRow>(this.sql.lockMany, [ids]);
+      const schedules = await this.dueOf(client, locked.rows);
+      return this.apply(client, params.plan({ runs, schedules }));
+    });
+  }
+
+  /** Plans and writes one operator action on one locked schedule. */
+  scheduleApply(params: {
+    id: string;
+    plan: SchedulePlanner<DueSchedule>;
+  }): Promise<{ writes: ScheduleWrites; schedule: Schedule } | undefined> {
+    return this.transaction(async (client) => {
+      const [row] = (await client.query<ScheduleRow>(this.sql.lock, [params.id])).rows;
+      if (row === undefined) return undefined;
+      const [due] = await this.dueOf(client, [row]);
+      const writes = await this.apply(client, params.plan(due as DueSchedule));
+      const after = (await client.query<ScheduleRow>(this.sql.get, [params.id])).rows[0] as ScheduleRow;
+      return { writes, schedule: toSchedule(after) };
+    });
+  }
+
+  /** A schedule's ledger, newest first. */
+  async scheduleSlotList(params: { scheduleId: string; limit: number }): Promise<SlotRecord[]> {
+    return (await this.query<SlotRow>(this.sql.listSlots, [params.scheduleId, params.limit])).map(toSlot);
+  }
+
+  /** Deletes old ledger rows. */
+  async scheduleSlotPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }> {
+    try {
+      const result = await this.pool.query(this.sql.pruneSlots, [params.olderThanMs, params.limit]);
+      return { deleted: result.rowCount ?? 0 };
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+}
