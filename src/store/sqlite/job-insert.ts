@@ -18,7 +18,17 @@ export interface InsertParams {
   fence?: LeaseRef;
 }
 
-function insertAll(conn: SqliteConnection, handle: Database.Database, params: InsertParams, now: number) {
+/**
+ * Inserts jobs with plain statements on `handle`, inside whatever transaction is open there (none of
+ * its own), so other writers (the scheduler's fire transaction) can add jobs to their own writes.
+ * With `fence`, throws LeaseLostError unless that attempt still holds its lease.
+ */
+export function insertJobs(
+  conn: SqliteConnection,
+  handle: Database.Database,
+  params: Pick<InsertParams, 'jobs' | 'fence'>,
+  now: number,
+): JobInsertResult[] {
   if (params.fence) {
     const held = conn
       .stmt(JOB_LEASE_HELD, handle)
@@ -80,7 +90,7 @@ export function jobInsertMany(conn: SqliteConnection, params: InsertParams): Pro
       );
     }
     try {
-      const results = insertAll(conn, handle, params, conn.clock());
+      const results = insertJobs(conn, handle, params, conn.clock());
       // Emitted before the caller commits: a woken poller may find nothing yet and simply polls again.
       announce(conn, results);
       return Promise.resolve(results);
@@ -97,7 +107,7 @@ export function jobInsertMany(conn: SqliteConnection, params: InsertParams): Pro
     }
   }
   return conn
-    .write((now) => insertAll(conn, conn.db, params, now))
+    .write((now) => insertJobs(conn, conn.db, params, now))
     .then((results) => {
       announce(conn, results);
       return results;

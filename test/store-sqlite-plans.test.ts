@@ -1,0 +1,47 @@
+/**
+ * The hot queries use the indexes 001_jobs.sql built for them (EXPLAIN QUERY PLAN), so a big
+ * backlog of finished or future jobs never turns a claim or a sweep into a table scan or a sort.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { JOB_PROMOTE_DUE, JOB_READY_SELECT } from '../src/store/sqlite/sql/job-claim.js';
+import { JOB_LAPSED_SELECT, JOB_PRUNE_BATCH } from '../src/store/sqlite/sql/job-maintenance.js';
+import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { sqliteHarness } from './support/sqlite-harness.js';
+
+const harness = sqliteHarness();
+afterEach(() => harness.close());
+
+async function plan(sql: string, params: Record<string, unknown>): Promise<string> {
+  const store = (await harness.open()) as SqliteStore;
+  const rows = store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>;
+  return rows.map((row) => row.detail).join('\n');
+}
+
+describe('SQLite query plans', () => {
+  it('claims by walking jobs_ready in order, without a sort, with or without a queue filter', async () => {
+    for (const queues of [null, '["a","b"]']) {
+      const detail = await plan(JOB_READY_SELECT, { now: 0, queues, limit: 10 });
+      expect(detail).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready/);
+      expect(detail).not.toMatch(/TEMP B-TREE/);
+    }
+  });
+
+  it('finds due scheduled jobs by a range on jobs_scheduled', async () => {
+    expect(await plan(JOB_PROMOTE_DUE, { now: 0, limit: 10 })).toMatch(
+      /SEARCH jobs USING INDEX jobs_scheduled \(run_at<\?\)/,
+    );
+  });
+
+  it('finds lapsed leases by a range on jobs_lease', async () => {
+    const detail = await plan(JOB_LAPSED_SELECT, { now: 0, limit: 10 });
+    expect(detail).toMatch(/SEARCH jobs USING INDEX jobs_lease \(lease_expires_at<\?\)/);
+    expect(detail).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('prunes by a range on jobs_finished and cascades through indexed foreign keys', async () => {
+    const detail = await plan(JOB_PRUNE_BATCH, { before: 0, limit: 10 });
+    expect(detail).toMatch(/SEARCH jobs USING INDEX jobs_finished/);
+    expect(detail).toMatch(/SEARCH job_runs USING COVERING INDEX job_runs_job/);
+    expect(detail).toMatch(/SEARCH job_steps USING PRIMARY KEY/);
+  });
+});
