@@ -1,0 +1,35 @@
+/**
+ * Fresh PostgreSQL databases for benchmark sessions. A whole database per session (rather than a schema)
+ * isolates every system the same way whether or not it can be pointed at a schema, and dropping it
+ * leaves nothing behind, not even the functions and types some peers install.
+ */
+import pg from 'pg';
+
+/** Server the benchmark uses; override with NIGHTSHIFT_BENCH_PG (a URL to an admin database). */
+export const ADMIN_URL = process.env['NIGHTSHIFT_BENCH_PG'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+let counter = 0;
+
+/** Creates an empty database named after `label` and this process; returns its URL and a dropper. */
+export async function createDatabase(label: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  counter += 1;
+  const name = `bench_${label.replace(/[^a-z0-9]/g, '_')}_${process.pid}_${counter}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    // FORCE ends connections a peer may still hold in its pool (PostgreSQL 13+).
+    drop: () => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
