@@ -74,6 +74,30 @@ describe('jobInsertMany with tx', () => {
     expect(await store.jobGet({ id: failing.id })).toBeUndefined();
   });
 
+  it('keeps other store writes out of an application transaction open on the store connection', async () => {
+    const { store } = await setup();
+    const db = store.database;
+    const waiting = newJob();
+    await store.jobInsertMany({ jobs: [waiting] });
+    db.exec('BEGIN IMMEDIATE');
+    const enqueued = newJob();
+    await store.jobInsertMany({ jobs: [enqueued], tx: db });
+    // A worker's claim on the same connection while the application awaits between BEGIN and COMMIT:
+    // it must not run inside that transaction, or the rollback below would undo a claim already returned.
+    let claimDone = false;
+    const claim = store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 }).then((jobs) => {
+      claimDone = true;
+      return jobs;
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(claimDone).toBe(false);
+    db.exec('ROLLBACK');
+    const claimed = await claim;
+    expect(claimed.map((job) => job.id)).toEqual([waiting.id]);
+    expect((await store.jobGet({ id: waiting.id }))?.state).toBe('running');
+    expect(await store.jobGet({ id: enqueued.id })).toBeUndefined();
+  });
+
   it('refuses a handle that is not inside a transaction', async () => {
     const { store, app } = await setup();
     for (const tx of [app, {}, 'db']) {

@@ -24,6 +24,19 @@ export interface BusyRetryOptions {
 const FIRST_DELAY_MS = 5;
 const MAX_DELAY_MS = 250;
 
+/**
+ * Thrown by a store operation that finds its own connection inside a caller's open transaction (a
+ * transactional enqueue on `store.database` awaiting between BEGIN and COMMIT). Running inside it
+ * would make the operation commit or roll back with the caller's work, so it waits like for a lock.
+ */
+export class ConnectionInUseError extends Error {
+  readonly code = 'SQLITE_BUSY';
+
+  constructor() {
+    super('the store connection is inside a transaction opened by the application');
+  }
+}
+
 /** True for errors meaning "another connection holds the lock; try again later". */
 export function isBusyError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

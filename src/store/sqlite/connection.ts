@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import type { StoreEvents } from '../store.js';
-import { withBusyRetry } from './busy-retry.js';
+import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
 
 /** The store's connection and the services shared by its operations. */
 export class SqliteConnection {
@@ -39,11 +39,18 @@ export class SqliteConnection {
   /**
    * Runs `fn` in a BEGIN IMMEDIATE transaction, retried while another connection holds the write
    * lock. IMMEDIATE takes the lock up front, so a transaction that reads then writes can never fail
-   * halfway on a lock upgrade, and concurrent claimers are serialised.
+   * halfway on a lock upgrade, and concurrent claimers are serialised. While the application holds a
+   * transaction open on this same connection, writes wait for it to end instead of nesting inside it.
    */
   write<T>(fn: (now: number) => T): Promise<T> {
     const transaction = this.db.transaction(() => fn(this.clock()));
-    return withBusyRetry(() => transaction.immediate(), { limitMs: this.busyRetryMs });
+    return withBusyRetry(
+      () => {
+        if (this.db.inTransaction) throw new ConnectionInUseError();
+        return transaction.immediate();
+      },
+      { limitMs: this.busyRetryMs },
+    );
   }
 
   /** Runs a read, retried on the rare SQLITE_BUSY a WAL reader can meet (e.g. during recovery). */
