@@ -123,9 +123,13 @@ export function assertJson(value: unknown, what: string): number {
   try {
     encoded = JSON.stringify(value);
   } catch (error) {
-    throw new NightshiftError('invalid_payload', `${what} is not JSON-serialisable: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new NightshiftError(
+      'invalid_payload',
+      `${what} is not JSON-serialisable: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (encoded === undefined) {
     throw new NightshiftError('invalid_payload', `${what} is not JSON-serialisable (${typeof value})`);
@@ -142,7 +146,8 @@ function parseRunAt(runAt: Date | string | undefined): Date | null {
 
 function positiveIntOrNull(field: string, value: number | undefined): number | null {
   if (value === undefined) return null;
-  if (!Number.isSafeInteger(value) || value < 1) throw invalid(`${field} must be an integer >= 1, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw invalid(`${field} must be an integer >= 1, got ${String(value)}`);
   return value;
 }
 

@@ -18,7 +18,12 @@ export type { WaitForOptions } from './wait-for.js';
 export { JOB_STATES, FINAL_STATES, isFinalState, isJobState } from './job.js';
 export type { Job, JobError, JobRun, JobState, RunOutcome } from './job.js';
 export { NightshiftError, LeaseLostError, type ErrorCode } from './errors.js';
-export { EventBus, type NightshiftEvents, type NightshiftEventName, type AttemptEventBase } from './events.js';
+export {
+  EventBus,
+  type NightshiftEvents,
+  type NightshiftEventName,
+  type AttemptEventBase,
+} from './events.js';
 export { createLogger, type Logger } from './logger.js';
 export { Worker, type StopOptions } from './worker/worker.js';
 export type { WorkerOptions } from './worker/options.js';

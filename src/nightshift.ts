@@ -18,7 +18,7 @@ import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type { JobListParams, NewJob, Store } from './store/store.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
-import { waitForJob, type WaitForOptions } from './wait-for.js';
+import { JobWaiter, type WaitForOptions } from './wait-for.js';
 import type { WorkerOptions } from './worker/options.js';
 import { Worker, type StopOptions } from './worker/worker.js';
 
@@ -56,6 +56,7 @@ export class Nightshift {
   /** Running services, stopped by `stop()` and `close()`. */
   protected readonly services = new Set<Service>();
   private closed = false;
+  private readonly waiter: JobWaiter;
 
   protected constructor(
     /** The store this instance talks to. */
@@ -68,6 +69,7 @@ export class Nightshift {
     private readonly ownsStore: boolean,
   ) {
     this.events = new EventBus(logger);
+    this.waiter = new JobWaiter(store);
   }
 
   /** Opens the store, migrates it (unless `migrate: false`), and returns a ready instance. */
@@ -93,7 +95,8 @@ export class Nightshift {
     const { tx, ...rest } = options;
     const row = await buildNewJob(this.tasks, task, payload, rest);
     const [inserted] = await this.store.jobInsertMany({ jobs: [row], ...(tx !== undefined && { tx }) });
-    if (!inserted) throw new NightshiftError('database_unavailable', `the store returned nothing for job ${row.id}`);
+    if (!inserted)
+      throw new NightshiftError('database_unavailable', `the store returned nothing for job ${row.id}`);
     return { id: inserted.job.id, created: inserted.created, job: inserted.job };
   }
 
@@ -150,7 +153,7 @@ export class Nightshift {
 
   /** Resolves with the job once it is final (any final state); rejects `NightshiftError('timeout')`. */
   waitFor(id: string, options: WaitForOptions = {}): Promise<Job> {
-    return waitForJob(this.store, id, options);
+    return this.waiter.waitFor(id, options);
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

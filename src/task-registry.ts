@@ -73,7 +73,10 @@ function resolve(key: string, definition: TaskDefinition): ResolvedTask {
     throw new NightshiftError('config_error', `task "${key}" has no handler function`);
   }
   if (definition.name !== undefined && definition.name !== key) {
-    throw new NightshiftError('config_error', `task "${key}" is declared with a different name "${definition.name}"`);
+    throw new NightshiftError(
+      'config_error',
+      `task "${key}" is declared with a different name "${definition.name}"`,
+    );
   }
   const backoff = definition.backoff ?? {};
   const resolved: ResolvedTask = {

@@ -19,62 +19,95 @@ export interface WaitForOptions {
   pollIntervalMs?: number;
 }
 
-/** Resolves with the job once it is final; rejects `not_found` for an unknown id, `timeout` at the deadline. */
-export function waitForJob(store: Store, id: string, options: WaitForOptions = {}): Promise<Job> {
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const pollIntervalMs = options.pollIntervalMs ?? 200;
-  return new Promise<Job>((resolve, reject) => {
-    let done = false;
-    let checking = false;
-    let recheck = false;
-    let lastError: unknown;
-    const finish = (settle: () => void): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(deadline);
-      clearInterval(poll);
-      off();
-      settle();
-    };
-    const check = async (): Promise<void> => {
-      // One read at a time; an event arriving mid-read asks for one more read afterwards.
-      if (checking) {
-        recheck = true;
-        return;
-      }
-      checking = true;
-      try {
-        do {
-          recheck = false;
-          const job = await store.jobGet({ id }).catch((error: unknown) => {
-            lastError = error;
-            return null;
-          });
-          if (job === undefined) {
-            finish(() => reject(new NightshiftError('not_found', `no job ${id}`)));
-          } else if (job && isFinalState(job.state)) {
-            finish(() => resolve(job));
-          }
-        } while (recheck && !done);
-      } finally {
-        checking = false;
-      }
-    };
-    const off = store.listen('job:finished', (event) => {
-      if (event.id === id) void check();
-    });
-    const poll = setInterval(() => void check(), pollIntervalMs);
-    const deadline = setTimeout(
-      () =>
-        finish(() =>
-          reject(
-            new NightshiftError('timeout', `job ${id} did not finish within ${timeoutMs} ms`, {
-              ...(lastError !== undefined && { cause: lastError }),
-            }),
+/**
+ * Waits for jobs on one store. One store subscription serves every pending wait (a request-reply
+ * server may have thousands), dispatched by job id.
+ */
+export class JobWaiter {
+  private readonly waiting = new Map<string, Set<() => void>>();
+  private unlisten: (() => void) | null = null;
+
+  constructor(private readonly store: Store) {}
+
+  /** Resolves with the job once it is final; rejects `not_found` for an unknown id, `timeout` at the deadline. */
+  waitFor(id: string, options: WaitForOptions = {}): Promise<Job> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const pollIntervalMs = options.pollIntervalMs ?? 200;
+    const store = this.store;
+    return new Promise<Job>((resolve, reject) => {
+      let done = false;
+      let checking = false;
+      let recheck = false;
+      let lastError: unknown;
+      const finish = (settle: () => void): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(deadline);
+        clearInterval(poll);
+        this.remove(id, onEvent);
+        settle();
+      };
+      const check = async (): Promise<void> => {
+        // One read at a time; an event arriving mid-read asks for one more read afterwards.
+        if (checking) {
+          recheck = true;
+          return;
+        }
+        checking = true;
+        try {
+          do {
+            recheck = false;
+            const job = await store.jobGet({ id }).catch((error: unknown) => {
+              lastError = error;
+              return null;
+            });
+            if (job === undefined) {
+              finish(() => reject(new NightshiftError('not_found', `no job ${id}`)));
+            } else if (job && isFinalState(job.state)) {
+              finish(() => resolve(job));
+            }
+          } while (recheck && !done);
+        } finally {
+          checking = false;
+        }
+      };
+      const onEvent = (): void => void check();
+      this.add(id, onEvent);
+      const poll = setInterval(onEvent, pollIntervalMs);
+      const deadline = setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              new NightshiftError('timeout', `job ${id} did not finish within ${timeoutMs} ms`, {
+                ...(lastError !== undefined && { cause: lastError }),
+              }),
+            ),
           ),
-        ),
-      timeoutMs,
-    );
-    void check();
-  });
+        timeoutMs,
+      );
+      onEvent();
+    });
+  }
+
+  private add(id: string, callback: () => void): void {
+    this.unlisten ??= this.store.listen('job:finished', (event) => {
+      for (const waiter of this.waiting.get(event.id) ?? []) waiter();
+    });
+    let set = this.waiting.get(id);
+    if (!set) {
+      set = new Set();
+      this.waiting.set(id, set);
+    }
+    set.add(callback);
+  }
+
+  private remove(id: string, callback: () => void): void {
+    const set = this.waiting.get(id);
+    set?.delete(callback);
+    if (set?.size === 0) this.waiting.delete(id);
+    if (this.waiting.size === 0 && this.unlisten) {
+      this.unlisten();
+      this.unlisten = null;
+    }
+  }
 }

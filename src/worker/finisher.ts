@@ -88,7 +88,8 @@ export class Finisher {
     this.flushing = this.flushAll().finally(() => {
       this.flushing = null;
       // Finishes added while the last batch was in flight wait for their own timer or batch size.
-      if (this.buffer.length > 0 && !this.timer) this.timer = setTimeout(() => this.kick(), this.options.flushMs);
+      if (this.buffer.length > 0 && !this.timer)
+        this.timer = setTimeout(() => this.kick(), this.options.flushMs);
     });
   }
 

@@ -98,7 +98,10 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
 
     async enqueue(task, payload, options) {
       if (typeof options?.key !== 'string' || options.key.length === 0) {
-        throw new NightshiftError('invalid_argument', 'ctx.enqueue needs options.key, unique within this job');
+        throw new NightshiftError(
+          'invalid_argument',
+          'ctx.enqueue needs options.key, unique within this job',
+        );
       }
       ensureHeld();
       const { key, ...rest } = options;

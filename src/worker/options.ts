@@ -90,7 +90,10 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     }
   }
   if (resolved.queues !== null && (resolved.queues.length === 0 || resolved.queues.some((q) => !q))) {
-    throw new NightshiftError('invalid_argument', 'worker option queues must list at least one non-empty name');
+    throw new NightshiftError(
+      'invalid_argument',
+      'worker option queues must list at least one non-empty name',
+    );
   }
   return resolved;
 }

@@ -53,7 +53,10 @@ export class StoreHealth {
   /** A store call succeeded: the outage, if any, is over. */
   ok(): void {
     if (this.downSince !== null) {
-      this.options.logger.info({ downForMs: Math.round(performance.now() - this.downSince) }, 'store reachable again');
+      this.options.logger.info(
+        { downForMs: Math.round(performance.now() - this.downSince) },
+        'store reachable again',
+      );
       this.downSince = null;
     }
   }

@@ -73,10 +73,14 @@ export class Worker {
   private readonly finisher: Finisher;
   private readonly rescuer: Rescuer | null;
   private readonly pruner: Pruner | null;
+  // Both maps are keyed by lease token, not job id: after a stall this worker may re-claim a job it
+  // still runs a stale attempt of, and the two attempts must not overwrite each other's entries.
   /** Attempts whose handler has not settled: the slots in use. */
   private readonly running = new Map<string, { attempt: RunningAttempt; done: Promise<void> }>();
   /** Attempts whose lease this worker holds: running, or finished but not yet persisted. */
   private readonly held = new Map<string, RunningAttempt>();
+  /** The newest held attempt of each job id. */
+  private readonly heldByJob = new Map<string, RunningAttempt>();
   private readonly stopping = new AbortController();
   private readonly stopped = new AbortController();
   private readonly forced = new AbortController();
@@ -236,11 +240,14 @@ export class Worker {
         this.events.emit('job:max_duration', { ...this.eventBase(late), maxDurationMs });
       },
     });
-    this.held.set(job.id, attempt);
+    // A new claim of a job this worker still holds proves the older attempt's lease is gone.
+    const older = this.heldByJob.get(job.id);
+    if (older) this.leaseLost(older);
+    this.hold(attempt);
     this.events.emit('job:claimed', this.eventBase(attempt));
     // Registered before execute() starts: an attempt that ends synchronously must find its own entry.
     const entry = { attempt, done: Promise.resolve() };
-    this.running.set(job.id, entry);
+    this.running.set(job.leaseToken, entry);
     entry.done = this.execute(attempt).catch((error: unknown) => {
       this.logger.error({ err: error, jobId: job.id }, 'internal error while finishing an attempt');
     });
@@ -265,10 +272,10 @@ export class Worker {
       const message = `unknown task "${job.task}": no handler registered in worker ${this.id}`;
       outcome = { kind: 'failed', error: { message, name: 'NightshiftError', reason: 'failed' } };
     }
-    this.running.delete(job.id);
+    this.running.delete(job.leaseToken);
     this.wake();
     if (outcome.kind === 'lease_lost') {
-      this.held.delete(job.id);
+      this.unhold(attempt);
       return;
     }
     const finish = this.toFinish(attempt, outcome);
@@ -276,11 +283,11 @@ export class Worker {
     this.finisher.add({
       finish,
       onAccepted: () => {
-        this.held.delete(job.id);
+        this.unhold(attempt);
         this.emitOutcome(attempt, finish);
       },
       onRefused: () => {
-        this.held.delete(job.id);
+        this.unhold(attempt);
         this.leaseLost(attempt, true);
       },
     });
@@ -317,7 +324,11 @@ export class Worker {
     const base = this.eventBase(attempt);
     switch (finish.outcome) {
       case 'completed':
-        this.events.emit('job:completed', { ...base, result: finish.result, durationMs: attempt.elapsedMs() });
+        this.events.emit('job:completed', {
+          ...base,
+          result: finish.result,
+          durationMs: attempt.elapsedMs(),
+        });
         return;
       case 'cancelled':
         this.events.emit('job:cancelled', base);
@@ -329,13 +340,17 @@ export class Worker {
       case 'failed': {
         const error = finish.error ?? { message: 'failed', reason: finish.outcome };
         if (finish.outcome === 'timeout') {
-          const timeoutMs = attempt.job.timeoutMs ?? this.registry.get(attempt.job.task)?.timeoutMs ?? this.options.timeoutMs;
+          const timeoutMs =
+            attempt.job.timeoutMs ?? this.registry.get(attempt.job.task)?.timeoutMs ?? this.options.timeoutMs;
           this.events.emit('job:timeout', { ...base, timeoutMs });
         }
         if (finish.retryDelayMs !== null && finish.retryDelayMs !== undefined) {
           this.events.emit('job:retry', { ...base, error, retryDelayMs: finish.retryDelayMs });
         } else {
-          this.logger.warn({ jobId: base.jobId, task: base.task, attempt: base.attempt, error }, 'job failed');
+          this.logger.warn(
+            { jobId: base.jobId, task: base.task, attempt: base.attempt, error },
+            'job failed',
+          );
           this.events.emit('job:failed', { ...base, error });
         }
         return;
@@ -390,7 +405,7 @@ export class Worker {
         const answer = answers.get(attempt.job.id);
         if (answer) {
           if (answer.cancelRequested) attempt.abort('cancel');
-        } else if (!attempt.finishSubmitted && this.held.get(attempt.job.id) === attempt) {
+        } else if (!attempt.finishSubmitted && this.held.has(attempt.job.leaseToken)) {
           // A submitted finish may have been written between our snapshot and the renewal; its own
           // answer (accepted or refused) settles it, so only handlers still running count as lost here.
           this.leaseLost(attempt);
@@ -406,14 +421,14 @@ export class Worker {
       abortGraceMs: 0,
       onMaxDuration: () => undefined,
     });
-    this.held.set(job.id, attempt);
+    this.hold(attempt);
     attempt.finishSubmitted = true;
     const finish: JobFinish = { ...attempt.ref, outcome: 'released' };
     if (job.checkpoint !== undefined) finish.checkpoint = job.checkpoint;
     this.finisher.add({
       finish,
-      onAccepted: () => this.held.delete(job.id),
-      onRefused: () => this.held.delete(job.id),
+      onAccepted: () => this.unhold(attempt),
+      onRefused: () => this.unhold(attempt),
     });
   }
 
@@ -423,10 +438,14 @@ export class Worker {
     await Promise.race([this.claimLoop, sleep(graceMs, this.forced.signal)]);
     const maintenance = Promise.all([this.rescuer?.stop(), this.pruner?.stop()]);
 
-    const handlersDone = (): Promise<unknown> => Promise.all([...this.running.values()].map((entry) => entry.done));
+    const handlersDone = (): Promise<unknown> =>
+      Promise.all([...this.running.values()].map((entry) => entry.done));
     await Promise.race([handlersDone(), sleep(graceMs, this.forced.signal)]);
     if (this.running.size > 0) {
-      this.logger.warn({ running: this.running.size }, 'grace period over: aborting and releasing running jobs');
+      this.logger.warn(
+        { running: this.running.size },
+        'grace period over: aborting and releasing running jobs',
+      );
       for (const { attempt } of this.running.values()) {
         attempt.abort('shutdown');
         if (this.forced.signal.aborted) attempt.cutGrace();
@@ -443,6 +462,7 @@ export class Worker {
     await this.renewLoop;
     this.unlisten?.();
     this.held.clear();
+    this.heldByJob.clear();
     this.logger.info('worker stopped');
     this.events.emit('worker:stopped', { workerId: this.id });
     this.settleFailed();
@@ -453,6 +473,16 @@ export class Worker {
     this.events.emit('worker:fatal', { workerId: this.id, error });
     this.settleFailed(error);
     void this.stop({ force: true, graceMs: 0 });
+  }
+
+  private hold(attempt: RunningAttempt): void {
+    this.held.set(attempt.job.leaseToken, attempt);
+    this.heldByJob.set(attempt.job.id, attempt);
+  }
+
+  private unhold(attempt: RunningAttempt): void {
+    this.held.delete(attempt.job.leaseToken);
+    if (this.heldByJob.get(attempt.job.id) === attempt) this.heldByJob.delete(attempt.job.id);
   }
 
   private eventBase(attempt: RunningAttempt): AttemptEventBase {

@@ -54,7 +54,11 @@ describe('enqueue', () => {
     const ns = await env.connect({ tasks });
     const a = await ns.enqueue('report.build', {});
     expect(a.job).toMatchObject({ queue: 'reports', maxAttempts: 2, priority: 7, timeoutMs: 5_000 });
-    const b = await ns.enqueue('report.build', {}, { queue: 'urgent', priority: -3, maxAttempts: 9, timeoutMs: 10 });
+    const b = await ns.enqueue(
+      'report.build',
+      {},
+      { queue: 'urgent', priority: -3, maxAttempts: 9, timeoutMs: 10 },
+    );
     expect(b.job).toMatchObject({ queue: 'urgent', maxAttempts: 9, priority: -3, timeoutMs: 10 });
   });
 
@@ -92,7 +96,11 @@ describe('enqueue', () => {
     cyclic['self'] = cyclic;
     await expectCode(ns.enqueue('nope', {}), 'unknown_task', /nope/);
     await expectCode(ns.enqueue('email.send', { to: 'not-an-address' }), 'invalid_payload', /to:/);
-    await expectCode(ns.enqueue('email.send', { to: 'a@example.com', retries: 1.5 }), 'invalid_payload', /retries/);
+    await expectCode(
+      ns.enqueue('email.send', { to: 'a@example.com', retries: 1.5 }),
+      'invalid_payload',
+      /retries/,
+    );
     await expectCode(ns.enqueue('plain', {}, { delayMs: -1 }), 'invalid_argument', /delayMs/);
     await expectCode(ns.enqueue('plain', {}, { priority: 1.5 }), 'invalid_argument', /priority/);
     await expectCode(ns.enqueue('plain', {}, { maxAttempts: 0 }), 'invalid_argument', /maxAttempts/);
@@ -100,7 +108,11 @@ describe('enqueue', () => {
     await expectCode(ns.enqueue('plain', {}, { runAt: new Date(Number.NaN) }), 'invalid_argument', /runAt/);
     await expectCode(ns.enqueue('plain', { n: 10n }), 'invalid_payload', /JSON/);
     await expectCode(ns.enqueue('plain', cyclic), 'invalid_payload', /JSON/);
-    await expectCode(ns.enqueue('plain', () => 1), 'invalid_payload', /JSON/);
+    await expectCode(
+      ns.enqueue('plain', () => 1),
+      'invalid_payload',
+      /JSON/,
+    );
     await expectCode(ns.enqueue('plain', {}, { idempotencyKey: '' }), 'invalid_argument', /idempotencyKey/);
     expect(await countJobs(ns)).toBe(0);
   });

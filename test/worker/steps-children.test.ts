@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import type { NightshiftError } from '../../src/errors.js';
+import { MAX_STEP_RESULT_BYTES } from '../../src/worker/job-context.js';
+import { engineEnv, FAST_WORKER } from './engine-harness.js';
+
+const env = engineEnv();
+
+describe('durable steps and child jobs', () => {
+  it('skips finished steps on a re-run and creates each child once across re-runs', async () => {
+    const calls = { a: 0, b: 0 };
+    const children: Array<{ id: string; created: boolean }> = [];
+    const ns = await env.connect({
+      tasks: {
+        parent: {
+          maxAttempts: 2,
+          backoff: { baseMs: 10, jitter: 0 },
+          handler: async (_p, ctx) => {
+            const a = await ctx.step('a', () => {
+              calls.a += 1;
+              return { value: 'A' };
+            });
+            children.push(await ctx.enqueue('child', { from: ctx.job.id }, { key: 'notify' }));
+            if (ctx.job.attempt === 1) throw new Error('crash after step a');
+            const b = await ctx.step('b', () => {
+              calls.b += 1;
+              return 'B';
+            });
+            return { a, b };
+          },
+        },
+        child: () => 'child done',
+      },
+    });
+    const { id } = await ns.enqueue('parent');
+    ns.startWorker(FAST_WORKER);
+    const done = await ns.waitFor(id, { timeoutMs: 10_000 });
+    expect(done).toMatchObject({ state: 'completed', attempt: 2, result: { a: { value: 'A' }, b: 'B' } });
+    expect(calls).toEqual({ a: 1, b: 1 });
+    expect(children.map((c) => c.created)).toEqual([true, false]);
+    expect(children[1]?.id).toBe(children[0]?.id);
+    const kids = (await ns.listJobs({ task: 'child' })).jobs;
+    expect(kids).toHaveLength(1);
+    expect(kids[0]).toMatchObject({ parentId: id, payload: { from: id } });
+    expect(await ns.waitFor(kids[0]!.id, { timeoutMs: 10_000 })).toMatchObject({ result: 'child done' });
+  });
+
+  it('refuses step results that are too large or not JSON, with a clear error', async () => {
+    const ns = await env.connect({
+      tasks: {
+        big: async (_p, ctx) => {
+          const errors: string[] = [];
+          const fns: Array<() => unknown> = [() => 'x'.repeat(MAX_STEP_RESULT_BYTES + 1), () => ({ n: 1n })];
+          for (const fn of fns) {
+            try {
+              await ctx.step(`s${errors.length}`, fn);
+            } catch (error) {
+              errors.push(`${(error as NightshiftError).code}: ${(error as Error).message}`);
+            }
+          }
+          return errors;
+        },
+      },
+    });
+    const { id } = await ns.enqueue('big');
+    ns.startWorker(FAST_WORKER);
+    const done = await ns.waitFor(id, { timeoutMs: 10_000 });
+    expect(done.result).toEqual([
+      expect.stringMatching(
+        /^invalid_argument: result of step "s0" is \d+ bytes of JSON; the limit is 1048576/,
+      ),
+      expect.stringMatching(/^invalid_payload: result of step "s1" is not JSON-serialisable/),
+    ]);
+    expect(await ns.store.jobStepGet({ jobId: id, name: 's0' })).toMatchObject({ found: false });
+  });
+
+  it('child enqueue needs a key and validates like enqueue', async () => {
+    const ns = await env.connect({
+      tasks: {
+        parent: async (_p, ctx) => {
+          const codes: string[] = [];
+          const attempts = [
+            () => ctx.enqueue('child', {}, { key: '' }),
+            () => ctx.enqueue('nope', {}, { key: 'k' }),
+            () => ctx.enqueue('child', {}, { key: 'k', delayMs: -5 }),
+          ];
+          for (const attempt of attempts) {
+            await attempt().catch((error: NightshiftError) => codes.push(error.code));
+          }
+          return codes;
+        },
+        child: () => null,
+      },
+    });
+    const { id } = await ns.enqueue('parent');
+    ns.startWorker(FAST_WORKER);
+    const done = await ns.waitFor(id, { timeoutMs: 10_000 });
+    expect(done.result).toEqual(['invalid_argument', 'unknown_task', 'invalid_argument']);
+    expect((await ns.listJobs({ task: 'child' })).jobs).toEqual([]);
+  });
+});
