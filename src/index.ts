@@ -31,3 +31,17 @@ export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worke
 export { installShutdownSignals, type ShutdownSignalOptions, type Stoppable } from './worker/signals.js';
 export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
 export type { Store, StoreDialect } from './store/store.js';
+export { Scheduler, type SchedulerOptions, type SchedulerPass } from './scheduler/scheduler.js';
+export { ScheduleService, type ScheduleDetails } from './scheduler/schedule-service.js';
+export type { TriggerOutcome } from './scheduler/operator.js';
+export type {
+  CatchUpPolicy,
+  OverlapPolicy,
+  Schedule,
+  ScheduleInput,
+  ScheduleRunOutcome,
+  ScheduleSource,
+  SlotKind,
+  SlotRecord,
+  SlotStatus,
+} from './scheduler/schedule.js';

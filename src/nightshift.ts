@@ -14,6 +14,8 @@ import { NightshiftError } from './errors.js';
 import { EventBus } from './events.js';
 import type { Job, JobRun } from './job.js';
 import { createLogger, type Logger } from './logger.js';
+import { ScheduleService } from './scheduler/schedule-service.js';
+import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type { JobListParams, NewJob, Store } from './store/store.js';
 import type { TaskMap } from './task.js';
@@ -53,6 +55,8 @@ export interface Service {
 export class Nightshift {
   /** Typed events (`job:completed`, `worker:fatal`, ...); see events.ts. */
   readonly events: EventBus;
+  /** Recurring schedules: create, update, delete, get, list, trigger, pause, resume. */
+  readonly schedules: ScheduleService;
   /** Running services, stopped by `stop()` and `close()`. */
   protected readonly services = new Set<Service>();
   private closed = false;
@@ -70,6 +74,7 @@ export class Nightshift {
   ) {
     this.events = new EventBus(logger);
     this.waiter = new JobWaiter(store);
+    this.schedules = new ScheduleService(store, tasks);
   }
 
   /** Opens the store, migrates it (unless `migrate: false`), and returns a ready instance. */
@@ -166,6 +171,20 @@ export class Nightshift {
     this.services.add(worker);
     worker.start();
     return worker;
+  }
+
+  /**
+   * Starts a scheduler: syncs `options.schedules` (config schedules) if given, then turns due slots into
+   * jobs until stopped. Await `scheduler.ready` to learn whether the sync succeeded.
+   */
+  startScheduler(options: SchedulerOptions = {}): Scheduler {
+    this.assertOpen();
+    const scheduler = new Scheduler(
+      { store: this.store, registry: this.tasks, schedules: this.schedules, logger: this.logger },
+      options,
+    );
+    this.services.add(scheduler);
+    return scheduler.start();
   }
 
   /** Stops every service (workers, scheduler) gracefully; `force` releases running jobs at once. */

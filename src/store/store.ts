@@ -10,6 +10,7 @@
  * - Batch methods take many rows and make one round trip (one transaction) for all of them.
  */
 import type { Job, JobError, JobRun, JobState, RunOutcome } from '../job.js';
+import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../scheduler/schedule.js';
 
 /** Which SQL dialect a store speaks. */
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -78,7 +79,7 @@ export interface JobListParams {
 }
 
 /** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
-export interface Store {
+export interface Store extends ScheduleStore {
   readonly dialect: StoreDialect;
 
   /** Applies pending migrations; safe when many processes call it at once. Refuses a newer schema. */
@@ -117,14 +118,33 @@ export interface Store {
   jobLeaseRenew(params: {
     leases: LeaseRef[];
     leaseMs: number;
+    /** A handle from `transaction`: the renewal commits or rolls back with it (a fence for its writes). */
+    tx?: unknown;
   }): Promise<{ renewed: Array<{ id: string; cancelRequested: boolean }> }>;
   /**
    * Ends attempts in one transaction and writes one run-history row per accepted attempt.
-   * Refused finishes (stale token) are absent from `accepted`.
+   * Refused finishes (stale token) are absent from `accepted`. With `tx` (a handle from
+   * `transaction`), the finishes commit or roll back with the caller's writes in it.
    */
-  jobFinishMany(params: { finishes: JobFinish[] }): Promise<{ accepted: string[] }>;
-  /** Saves a checkpoint for a current attempt; false when the lease token is stale. */
-  jobCheckpointSave(params: LeaseRef & { checkpoint: unknown }): Promise<boolean>;
+  jobFinishMany(params: { finishes: JobFinish[]; tx?: unknown }): Promise<{ accepted: string[] }>;
+  /**
+   * Saves a checkpoint for a current attempt; false when the lease token is stale. With `tx` (a handle
+   * from `transaction`), the checkpoint commits or rolls back with the caller's writes in it.
+   */
+  jobCheckpointSave(params: LeaseRef & { checkpoint: unknown; tx?: unknown }): Promise<boolean>;
+  /**
+   * Runs `fn` inside one database transaction and commits when it resolves, rolls back when it
+   * rejects. `tx` is the backend's own handle (SQLite: the store's better-sqlite3 Database inside
+   * BEGIN IMMEDIATE; PostgreSQL: a node-postgres client inside BEGIN), accepted as `tx` by the methods
+   * above and by `jobInsertMany`, so a caller's writes and job writes are committed together or not
+   * at all. Store events caused inside it are emitted only after COMMIT.
+   */
+  transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T>;
+  /**
+   * How another thread or process opens this same database (a URL `openStore` accepts and its
+   * PostgreSQL schema), or null when it cannot (an in-memory SQLite database).
+   */
+  peerAddress?(): { url: string; schema?: string } | null;
   /** A finished durable step's recorded result, if any. */
   jobStepGet(params: { jobId: string; name: string }): Promise<{ found: boolean; result: unknown }>;
   /** Records a durable step's result for a current attempt; false when the lease token is stale. */
@@ -164,4 +184,88 @@ export interface StoreEvents {
   'job:ready': { queue: string };
   /** A job reached a final state. */
   'job:finished': { id: string; state: JobState };
+}
+
+/** A schedule handed to a scheduler's planner, with the schedule's active (non-final) job, if any. */
+export interface DueSchedule {
+  schedule: Schedule;
+  /** A job of this schedule still `scheduled`, `queued` or `running`; null when none is. */
+  activeJobId: string | null;
+  /** The schedule's oldest `waiting` ledger row (released when nothing is active), if any. */
+  waitingSlot: SlotRecord | null;
+}
+
+/** A ledger row whose job reached a final state (or was deleted: `job` null), not yet settled. */
+export interface FinishedSlotRun {
+  slot: SlotRecord;
+  job: Pick<Job, 'id' | 'state' | 'result' | 'error' | 'startedAt' | 'finishedAt'> | null;
+}
+
+/**
+ * What a planner decided, written in the same transaction that read its input. Every schedule touched
+ * appears in `states` with the version it was read at; a version that moved on aborts the whole
+ * transaction with `conflict` (compare-and-set), so a stale planner never writes anything.
+ */
+export interface ScheduleWrites {
+  states: Array<{ id: string; expectVersion: number; state: ScheduleState }>;
+  /** New ledger rows. The (scheduleId, slotKey) key is unique: a slot is recorded once, ever. */
+  slots: SlotRecord[];
+  /** Existing ledger rows rewritten whole (waiting -> enqueued, settled outcomes). */
+  slotUpdates: SlotRecord[];
+  /** Jobs of enqueued slots; each carries its slot's idempotency key. */
+  jobs: NewJob[];
+}
+
+/** Decides, from schedules read under lock, what to write. Pure and synchronous. */
+export type SchedulePlanner<Input> = (input: Input) => ScheduleWrites;
+
+/** The schedule part of the storage contract. */
+export interface ScheduleStore {
+  /** Inserts a schedule; `conflict` when the id exists. */
+  scheduleCreate(params: { definition: ScheduleDefinition; state: ScheduleState }): Promise<Schedule>;
+  /**
+   * Replaces a schedule's definition; `nextSlotAt`, when given, replaces the next slot too (the timing
+   * changed). Undefined when there is no such schedule.
+   */
+  scheduleUpdate(params: {
+    definition: ScheduleDefinition;
+    nextSlotAt?: Date | null;
+  }): Promise<Schedule | undefined>;
+  /** Deletes a schedule and its ledger; its jobs stay. False when it did not exist. */
+  scheduleDelete(params: { id: string }): Promise<boolean>;
+  scheduleGet(params: { id: string }): Promise<Schedule | undefined>;
+  /** Schedules by id. */
+  scheduleList(params: { limit: number; afterId?: string }): Promise<Schedule[]>;
+  /**
+   * One transaction: creates each given config schedule that is missing (with `state`), updates the
+   * definition of each that exists (keeping its state, except that a changed cron, everyMs or timezone
+   * takes `state.nextSlotAt`), and deletes `config` schedules absent from the list. An `api` schedule
+   * with a config schedule's id is left alone and reported in `conflicts`.
+   */
+  scheduleSync(params: {
+    schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
+  }): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }>;
+  /**
+   * Claims up to `limit` unpaused, unsuspended schedules whose next slot is at or before `now`
+   * (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one IMMEDIATE transaction), calls `plan` with them and
+   * writes its result in the same transaction. Returns what was written.
+   */
+  scheduleFire(params: { now: Date; limit: number; plan: SchedulePlanner<DueSchedule[]> }): Promise<ScheduleWrites>;
+  /**
+   * Finds up to `limit` enqueued ledger rows whose job is final (or gone) and not yet settled, locks
+   * them and their schedules, and writes `plan`'s result in the same transaction.
+   */
+  scheduleSettle(params: {
+    limit: number;
+    plan: SchedulePlanner<{ runs: FinishedSlotRun[]; schedules: DueSchedule[] }>;
+  }): Promise<ScheduleWrites>;
+  /** Locks one schedule and writes `plan`'s result (trigger, pause, resume). Undefined when absent. */
+  scheduleApply(params: {
+    id: string;
+    plan: SchedulePlanner<DueSchedule>;
+  }): Promise<{ writes: ScheduleWrites; schedule: Schedule } | undefined>;
+  /** A schedule's ledger, newest slot first. */
+  scheduleSlotList(params: { scheduleId: string; limit: number }): Promise<SlotRecord[]>;
+  /** Deletes up to `limit` ledger rows recorded more than `olderThanMs` ago, except open enqueued ones. */
+  scheduleSlotPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }>;
 }

@@ -18,6 +18,7 @@ import type {
   JobListParams,
   LeaseRef,
   NewJob,
+  ScheduleStore,
   Store,
   StoreEvents,
 } from '../store.js';
@@ -42,6 +43,7 @@ import {
 } from './job-row.js';
 import { channelName, NotificationListener } from './listener.js';
 import { loadMigrations, migrate, schemaTooNew, type Migration } from './migrator.js';
+import { PostgresSchedules } from './schedules.js';
 import * as migrationSql from './sql/migrations.js';
 import { renderStatements, type Queryable, type Statement, type Statements } from './statements.js';
 
@@ -63,6 +65,9 @@ export class PostgresStore implements Store {
   private listener: NotificationListener | undefined;
   private closed = false;
 
+  // Schedules and their slot ledger live in schedules.ts; the schedule* methods delegate to it.
+  private readonly schedules: PostgresSchedules;
+
   private constructor(
     private readonly pool: pg.Pool,
     private readonly options: PostgresStoreOptions,
@@ -72,6 +77,7 @@ export class PostgresStore implements Store {
     this.sql = renderStatements(this.quotedSchema);
     this.notify = { channel: channelName(this.schema), origin: randomUUID() };
     this.migrations = loadMigrations();
+    this.schedules = new PostgresSchedules(pool, this.quotedSchema, this.sql, this.notify);
   }
 
   /** Creates the pool; connections open lazily, so an unreachable server surfaces on the first call. */
@@ -354,6 +360,61 @@ export class PostgresStore implements Store {
     return () => {
       set.delete(entry);
     };
+  }
+
+  /** Inserts a schedule. */
+  scheduleCreate(p: Parameters<ScheduleStore['scheduleCreate']>[0]) {
+    return this.schedules.scheduleCreate(p);
+  }
+
+  /** Replaces a schedule's definition. */
+  scheduleUpdate(p: Parameters<ScheduleStore['scheduleUpdate']>[0]) {
+    return this.schedules.scheduleUpdate(p);
+  }
+
+  /** Deletes a schedule and its ledger. */
+  scheduleDelete(p: { id: string }) {
+    return this.schedules.scheduleDelete(p);
+  }
+
+  /** One schedule. */
+  scheduleGet(p: { id: string }) {
+    return this.schedules.scheduleGet(p);
+  }
+
+  /** Schedules by id. */
+  scheduleList(p: Parameters<ScheduleStore['scheduleList']>[0]) {
+    return this.schedules.scheduleList(p);
+  }
+
+  /** Syncs config schedules. */
+  scheduleSync(p: Parameters<ScheduleStore['scheduleSync']>[0]) {
+    return this.schedules.scheduleSync(p);
+  }
+
+  /** One scheduler fire pass. */
+  scheduleFire(p: Parameters<ScheduleStore['scheduleFire']>[0]) {
+    return this.schedules.scheduleFire(p);
+  }
+
+  /** One scheduler settle pass. */
+  scheduleSettle(p: Parameters<ScheduleStore['scheduleSettle']>[0]) {
+    return this.schedules.scheduleSettle(p);
+  }
+
+  /** One operator action on a schedule. */
+  scheduleApply(p: Parameters<ScheduleStore['scheduleApply']>[0]) {
+    return this.schedules.scheduleApply(p);
+  }
+
+  /** A schedule's slot ledger. */
+  scheduleSlotList(p: { scheduleId: string; limit: number }) {
+    return this.schedules.scheduleSlotList(p);
+  }
+
+  /** Deletes old ledger rows. */
+  scheduleSlotPrune(p: { olderThanMs: number; limit: number }) {
+    return this.schedules.scheduleSlotPrune(p);
   }
 
   /** True while the cross-process notification connection is up (for health reporting). */

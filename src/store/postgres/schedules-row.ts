@@ -45,11 +45,11 @@ export interface ScheduleRow {
   last_error: JobError | null;
   suspended_at: Date | null;
   suspended_reason: string | null;
-  waiting_slot_key: string | null;
   version: number;
   created_at: Date;
   updated_at: Date;
   active_job_id: string | null;
+  waiting_slot_key: string | null;
 }
 
 /** A `schedule_slots` row. */
@@ -106,7 +106,6 @@ export function toSchedule(row: ScheduleRow): Schedule {
     lastError: row.last_error,
     suspendedAt: row.suspended_at,
     suspendedReason: row.suspended_reason,
-    waitingSlotKey: row.waiting_slot_key,
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -155,7 +154,6 @@ export function stateArrays(
     col((s) => (s.lastError === null ? null : JSON.stringify(s.lastError))),
     col((s) => s.suspendedAt),
     col((s) => s.suspendedReason),
-    col((s) => s.waitingSlotKey),
   ];
 }
 

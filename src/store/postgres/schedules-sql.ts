@@ -3,11 +3,15 @@
  * take column arrays through unnest, so a pass over 500 due schedules costs a handful of round trips.
  */
 
+// The active run of a schedule (an unsettled ledger row whose job is not final yet) and its oldest
+// waiting slot, computed with each schedule read so planners always see the ledger as it is.
 const active = (s: string): string => `(
   SELECT sl.job_id FROM ${s}.schedule_slots sl JOIN ${s}.jobs j ON j.id = sl.job_id
   WHERE sl.schedule_id = sc.id AND sl.status = 'enqueued' AND sl.outcome IS NULL
     AND j.state IN ('scheduled', 'queued', 'running')
-  LIMIT 1) AS active_job_id`;
+  LIMIT 1) AS active_job_id, (
+  SELECT w.slot_key FROM ${s}.schedule_slots w WHERE w.schedule_id = sc.id AND w.status = 'waiting'
+  ORDER BY w.slot_at, w.slot_key LIMIT 1) AS waiting_slot_key`;
 
 /** One schedule with its active job. $1 id. */
 export const scheduleGet = (s: string): string =>
@@ -78,15 +82,15 @@ export const scheduleStateWrite = (s: string): string => `
     last_outcome = u.last_outcome, last_started_at = u.last_started_at, last_finished_at = u.last_finished_at,
     last_duration_ms = u.last_duration_ms, last_run_lag_ms = u.last_run_lag_ms,
     consecutive_failures = u.consecutive_failures, last_error = u.last_error, suspended_at = u.suspended_at,
-    suspended_reason = u.suspended_reason, waiting_slot_key = u.waiting_slot_key,
+    suspended_reason = u.suspended_reason,
     version = sc.version + 1, updated_at = now()
   FROM unnest(
     $1::text[], $2::int[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::uuid[], $7::text[],
     $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[], $12::int[], $13::jsonb[],
-    $14::timestamptz[], $15::text[], $16::text[]
+    $14::timestamptz[], $15::text[]
   ) AS u(id, expect_version, paused, next_slot_at, last_slot_at, last_job_id, last_outcome, last_started_at,
          last_finished_at, last_duration_ms, last_run_lag_ms, consecutive_failures, last_error, suspended_at,
-         suspended_reason, waiting_slot_key)
+         suspended_reason)
   WHERE sc.id = u.id AND sc.version = u.expect_version
   RETURNING sc.id`;
 

@@ -43,11 +43,11 @@ export interface ScheduleRow {
   last_error: string | null;
   suspended_at: number | null;
   suspended_reason: string | null;
-  waiting_slot_key: string | null;
   version: number;
   created_at: number;
   updated_at: number;
   active_job_id: string | null;
+  waiting_slot_key: string | null;
 }
 
 /** A `schedule_slots` row. */
@@ -108,7 +108,6 @@ export function toSchedule(row: ScheduleRow): Schedule {
     lastError: row.last_error === null ? null : (JSON.parse(row.last_error) as JobError),
     suspendedAt: date(row.suspended_at),
     suspendedReason: row.suspended_reason,
-    waitingSlotKey: row.waiting_slot_key,
     version: row.version,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -152,7 +151,6 @@ export function stateParams(s: ScheduleState): Record<string, unknown> {
     lastError: s.lastError === null ? null : JSON.stringify(s.lastError),
     suspendedAt: ms(s.suspendedAt),
     suspendedReason: s.suspendedReason,
-    waitingSlotKey: s.waitingSlotKey,
   };
 }
 

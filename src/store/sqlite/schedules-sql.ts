@@ -1,11 +1,14 @@
 /** SQL of the schedule store on SQLite: schedules, the slot ledger, and the passes over them. */
 
-// The active run of a schedule: an unsettled ledger row whose job is not final yet.
+// The active run of a schedule (an unsettled ledger row whose job is not final yet) and its oldest
+// waiting slot, computed with each schedule read so planners always see the ledger as it is.
 const ACTIVE_JOB = `(
   SELECT s.job_id FROM schedule_slots s JOIN jobs j ON j.id = s.job_id
   WHERE s.schedule_id = sc.id AND s.status = 'enqueued' AND s.outcome IS NULL
     AND j.state IN ('scheduled', 'queued', 'running')
-  LIMIT 1) AS active_job_id`;
+  LIMIT 1) AS active_job_id, (
+  SELECT w.slot_key FROM schedule_slots w WHERE w.schedule_id = sc.id AND w.status = 'waiting'
+  ORDER BY w.slot_at, w.slot_key LIMIT 1) AS waiting_slot_key`;
 
 /** One schedule with its active job. */
 export const SCHEDULE_GET = `SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc WHERE sc.id = ?`;
@@ -64,7 +67,7 @@ UPDATE schedules SET
   last_outcome = @lastOutcome, last_started_at = @lastStartedAt, last_finished_at = @lastFinishedAt,
   last_duration_ms = @lastDurationMs, last_run_lag_ms = @lastRunLagMs,
   consecutive_failures = @consecutiveFailures, last_error = @lastError, suspended_at = @suspendedAt,
-  suspended_reason = @suspendedReason, waiting_slot_key = @waitingSlotKey,
+  suspended_reason = @suspendedReason,
   version = version + 1, updated_at = @now
 WHERE id = @id AND version = @expectVersion`;
 

@@ -10,12 +10,12 @@ import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '..
 import type {
   DueSchedule,
   FinishedSlotRun,
-  NewJob,
   SchedulePlanner,
   ScheduleStore,
   ScheduleWrites,
 } from '../store.js';
 import type { SqliteConnection } from './connection.js';
+import { insertJobs } from './job-insert.js';
 import { decodeJson } from './job-row.js';
 import {
   definitionParams,
@@ -43,7 +43,6 @@ import {
   SLOT_PRUNE,
   SLOT_UPDATE,
 } from './schedules-sql.js';
-import { JOB_INSERT } from './sql/job-insert.js';
 
 interface FinishedRow extends SlotRow {
   j_id: string | null;
@@ -61,36 +60,14 @@ export class SqliteSchedules implements ScheduleStore {
   private due(row: ScheduleRow): DueSchedule {
     const schedule = toSchedule(row);
     const waiting =
-      schedule.waitingSlotKey === null
+      row.waiting_slot_key === null
         ? undefined
-        : (this.conn.stmt(SLOT_GET).get(schedule.id, schedule.waitingSlotKey) as SlotRow | undefined);
+        : (this.conn.stmt(SLOT_GET).get(schedule.id, row.waiting_slot_key) as SlotRow | undefined);
     return {
       schedule,
       activeJobId: row.active_job_id,
       waitingSlot: waiting === undefined ? null : toSlot(waiting),
     };
-  }
-
-  private insertJob(job: NewJob, now: number): void {
-    const runAt = job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0);
-    this.conn.stmt(JOB_INSERT).run({
-      id: job.id,
-      task: job.task,
-      queue: job.queue,
-      payload: JSON.stringify(job.payload ?? null),
-      state: runAt > now ? 'scheduled' : 'queued',
-      priority: job.priority,
-      maxAttempts: job.maxAttempts,
-      runAt,
-      now,
-      idempotencyKey: job.idempotencyKey,
-      concurrencyKey: job.concurrencyKey,
-      leaseMs: job.leaseMs,
-      timeoutMs: job.timeoutMs,
-      scheduleId: job.scheduleId,
-      scheduleSlot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
-      parentId: job.parentId,
-    });
   }
 
   /**
@@ -114,7 +91,7 @@ export class SqliteSchedules implements ScheduleStore {
     }
     for (const slot of writes.slotUpdates) this.conn.stmt(SLOT_UPDATE).run(slotParams(slot));
     const jobs = writes.jobs.filter((job) => !refused.has(job.id));
-    for (const job of jobs) this.insertJob(job, now);
+    if (jobs.length > 0) insertJobs(this.conn, this.conn.db, { jobs }, now);
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
   }
 

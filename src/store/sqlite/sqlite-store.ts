@@ -18,6 +18,7 @@ import type {
   JobListParams,
   LeaseRef,
   NewJob,
+  ScheduleStore,
   Store,
   StoreEvents,
 } from '../store.js';
@@ -36,6 +37,7 @@ import {
   knownMigrations,
   latestVersion,
 } from './migrator.js';
+import { SqliteSchedules } from './schedules.js';
 import { JOB_CHECKPOINT_SAVE, JOB_STEP_GET, JOB_STEP_SAVE } from './sql/job-lease.js';
 import { JOB_PRUNE_BATCH } from './sql/job-maintenance.js';
 import { JOB_COUNT_BY_QUEUE, JOB_GET, JOB_RUN_LIST } from './sql/job-read.js';
@@ -60,7 +62,12 @@ const PRUNE_BATCH = 500;
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
 
-  private constructor(private readonly conn: SqliteConnection) {}
+  // Schedules and their slot ledger live in schedules.ts; the methods below delegate to it.
+  private readonly schedules: SqliteSchedules;
+
+  private constructor(private readonly conn: SqliteConnection) {
+    this.schedules = new SqliteSchedules(conn);
+  }
 
   /** Opens (creating if needed) the database file and configures the connection; does not migrate. */
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
@@ -240,6 +247,61 @@ export class SqliteStore implements Store {
   async jobRunList(params: { jobId: string }): Promise<JobRun[]> {
     const rows = await this.conn.read(() => this.conn.stmt(JOB_RUN_LIST).all(params.jobId) as JobRunRow[]);
     return rows.map(toJobRun);
+  }
+
+  /** Inserts a schedule. */
+  scheduleCreate(p: Parameters<ScheduleStore['scheduleCreate']>[0]) {
+    return this.schedules.scheduleCreate(p);
+  }
+
+  /** Replaces a schedule's definition. */
+  scheduleUpdate(p: Parameters<ScheduleStore['scheduleUpdate']>[0]) {
+    return this.schedules.scheduleUpdate(p);
+  }
+
+  /** Deletes a schedule and its ledger. */
+  scheduleDelete(p: { id: string }) {
+    return this.schedules.scheduleDelete(p);
+  }
+
+  /** One schedule. */
+  scheduleGet(p: { id: string }) {
+    return this.schedules.scheduleGet(p);
+  }
+
+  /** Schedules by id. */
+  scheduleList(p: Parameters<ScheduleStore['scheduleList']>[0]) {
+    return this.schedules.scheduleList(p);
+  }
+
+  /** Syncs config schedules. */
+  scheduleSync(p: Parameters<ScheduleStore['scheduleSync']>[0]) {
+    return this.schedules.scheduleSync(p);
+  }
+
+  /** One scheduler fire pass. */
+  scheduleFire(p: Parameters<ScheduleStore['scheduleFire']>[0]) {
+    return this.schedules.scheduleFire(p);
+  }
+
+  /** One scheduler settle pass. */
+  scheduleSettle(p: Parameters<ScheduleStore['scheduleSettle']>[0]) {
+    return this.schedules.scheduleSettle(p);
+  }
+
+  /** One operator action on a schedule. */
+  scheduleApply(p: Parameters<ScheduleStore['scheduleApply']>[0]) {
+    return this.schedules.scheduleApply(p);
+  }
+
+  /** A schedule's slot ledger. */
+  scheduleSlotList(p: { scheduleId: string; limit: number }) {
+    return this.schedules.scheduleSlotList(p);
+  }
+
+  /** Deletes old ledger rows. */
+  scheduleSlotPrune(p: { olderThanMs: number; limit: number }) {
+    return this.schedules.scheduleSlotPrune(p);
   }
 
   /** Subscribes to this store's events; returns the unsubscribe function. */

@@ -30,7 +30,6 @@ CREATE TABLE schedules (
   last_error               jsonb,
   suspended_at             timestamptz,
   suspended_reason         text,
-  waiting_slot_key         text,
   version                  integer     NOT NULL DEFAULT 1,
   created_at               timestamptz NOT NULL DEFAULT now(),
   updated_at               timestamptz NOT NULL DEFAULT now(),
@@ -64,6 +63,8 @@ CREATE TABLE schedule_slots (
 
 -- Runs not yet settled: the settle pass and the overlap check read only these, never the history.
 CREATE INDEX schedule_slots_open_idx ON schedule_slots (schedule_id) WHERE status = 'enqueued' AND outcome IS NULL;
+-- Slots held behind an active run, released oldest first.
+CREATE INDEX schedule_slots_waiting_idx ON schedule_slots (schedule_id, slot_at) WHERE status = 'waiting';
 -- A schedule's recent ledger, newest first.
 CREATE INDEX schedule_slots_recent_idx ON schedule_slots (schedule_id, slot_at DESC);
 -- Retention deletes the oldest rows first.

@@ -30,7 +30,6 @@ CREATE TABLE schedules (
   last_error               TEXT,
   suspended_at             INTEGER,
   suspended_reason         TEXT,
-  waiting_slot_key         TEXT,
   version                  INTEGER NOT NULL DEFAULT 1,
   created_at               INTEGER NOT NULL,
   updated_at               INTEGER NOT NULL,
@@ -64,6 +63,8 @@ CREATE TABLE schedule_slots (
 
 -- Runs not yet settled: the settle pass and the overlap check read only these, never the history.
 CREATE INDEX schedule_slots_open ON schedule_slots (schedule_id) WHERE status = 'enqueued' AND outcome IS NULL;
+-- Slots held behind an active run, released oldest first.
+CREATE INDEX schedule_slots_waiting ON schedule_slots (schedule_id, slot_at) WHERE status = 'waiting';
 -- A schedule's recent ledger, newest first.
 CREATE INDEX schedule_slots_recent ON schedule_slots (schedule_id, slot_at DESC);
 -- Retention deletes the oldest rows first.

@@ -1,0 +1,191 @@
+/**
+ * The scheduler service: turns due schedule slots into jobs. Any number of schedulers may run against
+ * one database, with no leader: each pass claims a batch of due schedules in one store transaction
+ * (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite), and the slot ledger's unique
+ * (schedule, slot) key plus the version compare-and-set make a slot's job exist at most once, even
+ * across a crash between planning and writing or a wall clock jumping back.
+ *
+ * A pass settles finished runs first (outcome, failure count, suspension, drain, waiting slots), then
+ * fires due slots, each in batches of `batchSize` until nothing is left. Passes start on the next
+ * multiple of `pollIntervalMs` of the clock (plus a few ms), so minute slots are seen right after the
+ * minute turns, not up to a poll interval late.
+ *
+ * Options and defaults: `schedules` (config schedules, synced at start; omitted: no sync),
+ * `pollIntervalMs` 1000, `batchSize` 500, `missedAfterMs` 30,000 (a slot first seen later than this
+ * went through catch-up: it was missed while no scheduler ran), `slotRetentionMs` 7 days, `clock`
+ * (default: the store's clock; tests inject one and call `runOnce()`).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NightshiftError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import type { TaskRegistry } from '../task-registry.js';
+import { planFire } from './fire.js';
+import type { PlanOptions } from './runs.js';
+import type { ScheduleInput } from './schedule.js';
+import { DEFAULT_MISSED_AFTER_MS, type ScheduleService } from './schedule-service.js';
+import { planSettle } from './settle.js';
+import { slotJobFactory } from './slot-job.js';
+
+/** Options of `ns.startScheduler()`. */
+export interface SchedulerOptions {
+  /** Config schedules to sync at start; omit to leave stored config schedules alone. */
+  schedules?: ScheduleInput[];
+  pollIntervalMs?: number;
+  batchSize?: number;
+  missedAfterMs?: number;
+  slotRetentionMs?: number;
+  /** The scheduler's clock; default the store's. */
+  clock?: () => Date | Promise<Date>;
+}
+
+/** What one pass did. */
+export interface SchedulerPass {
+  enqueued: number;
+  waiting: number;
+  skipped: number;
+  missed: number;
+  settled: number;
+}
+
+/** What the scheduler needs from its Nightshift instance. */
+export interface SchedulerDeps {
+  store: Store;
+  registry: TaskRegistry;
+  schedules: ScheduleService;
+  logger: Logger;
+}
+
+// Passes start this long after the interval boundary, so a slot exactly on the boundary is already due
+// on the store's clock even when the scheduler's clock runs a little ahead.
+const BOUNDARY_MARGIN_MS = 5;
+// Ledger retention runs once in this many passes (an hour at the default interval).
+const PRUNE_EVERY_PASSES = 3600;
+const PRUNE_LIMIT = 5000;
+
+/** A running (or runnable) scheduler. */
+export class Scheduler {
+  private stopped = false;
+  private wake: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private passes = 0;
+  /** Resolves once config schedules are synced and the first pass can run; rejects on bad config. */
+  ready: Promise<void> = Promise.resolve();
+
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private readonly missedAfterMs: number;
+  private readonly slotRetentionMs: number;
+
+  constructor(
+    private readonly deps: SchedulerDeps,
+    private readonly options: SchedulerOptions = {},
+  ) {
+    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000);
+    this.batchSize = positive('batchSize', options.batchSize, 500);
+    this.missedAfterMs = positive('missedAfterMs', options.missedAfterMs, DEFAULT_MISSED_AFTER_MS);
+    this.slotRetentionMs = positive('slotRetentionMs', options.slotRetentionMs, 7 * 24 * 3_600_000);
+  }
+
+  private async now(): Promise<Date> {
+    return this.options.clock ? await this.options.clock() : await this.deps.store.now();
+  }
+
+  /** Syncs config schedules, then passes until stopped. */
+  start(): this {
+    const schedules = this.options.schedules;
+    this.ready = schedules === undefined ? Promise.resolve() : this.sync(schedules);
+    this.loop = this.ready.then(
+      () => this.run(),
+      () => undefined,
+    );
+    return this;
+  }
+
+  private async sync(schedules: ScheduleInput[]): Promise<void> {
+    const result = await this.deps.schedules.sync(schedules);
+    this.deps.logger.info(result, 'config schedules synced');
+    for (const id of result.conflicts) {
+      this.deps.logger.warn({ scheduleId: id }, 'config schedule id is taken by an api schedule; config version ignored');
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.runOnce();
+      } catch (error) {
+        if (error instanceof NightshiftError && error.code === 'conflict') {
+          this.deps.logger.debug({ err: error }, 'scheduler pass lost a race; retrying next pass');
+        } else {
+          this.deps.logger.error({ err: error }, 'scheduler pass failed; retrying next pass');
+        }
+      }
+      if (this.stopped) break;
+      const nowMs = (await this.now().catch(() => new Date())).getTime();
+      const wait = this.pollIntervalMs - (nowMs % this.pollIntervalMs) + BOUNDARY_MARGIN_MS;
+      this.wake = new AbortController();
+      await sleep(wait, undefined, { signal: this.wake.signal }).catch(() => undefined);
+    }
+  }
+
+  /** One pass: settle finished runs, fire due slots, prune the ledger now and then. */
+  async runOnce(): Promise<SchedulerPass> {
+    const pass: SchedulerPass = { enqueued: 0, waiting: 0, skipped: 0, missed: 0, settled: 0 };
+    const now = await this.now();
+    const options: PlanOptions = {
+      now,
+      missedAfterMs: this.missedAfterMs,
+      newJob: slotJobFactory(this.deps.registry, now),
+    };
+    for (;;) {
+      const writes = await this.deps.store.scheduleSettle({
+        limit: this.batchSize,
+        plan: (input) => planSettle(input, options),
+      });
+      const settled = writes.slotUpdates.filter((slot) => slot.outcome !== null).length;
+      pass.settled += settled;
+      count(pass, writes.slots);
+      pass.enqueued += writes.slotUpdates.filter((slot) => slot.outcome === null && slot.status === 'enqueued').length;
+      if (settled < this.batchSize) break;
+    }
+    for (;;) {
+      const writes = await this.deps.store.scheduleFire({
+        now,
+        limit: this.batchSize,
+        plan: (due) => planFire(due, options),
+      });
+      count(pass, writes.slots);
+      pass.enqueued += writes.slotUpdates.filter((slot) => slot.status === 'enqueued').length;
+      if (writes.states.length < this.batchSize) break;
+    }
+    if (this.passes++ % PRUNE_EVERY_PASSES === 0) {
+      await this.deps.store.scheduleSlotPrune({ olderThanMs: this.slotRetentionMs, limit: PRUNE_LIMIT });
+    }
+    return pass;
+  }
+
+  /** Stops passing; resolves once the current pass is over. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.abort();
+    await this.loop;
+  }
+}
+
+function count(pass: SchedulerPass, slots: Array<{ status: string }>): void {
+  for (const slot of slots) {
+    if (slot.status === 'enqueued') pass.enqueued++;
+    else if (slot.status === 'waiting') pass.waiting++;
+    else if (slot.status === 'skipped') pass.skipped++;
+    else pass.missed++;
+  }
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new NightshiftError('invalid_argument', `scheduler ${name} must be an integer >= 1, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,42 @@
+/**
+ * The job a schedule's run becomes: the schedule's task and payload, the task's defaults where the
+ * schedule sets none, and the slot's idempotency key, so the job of a slot exists at most once.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import type { NewJob } from '../store/store.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, type TaskRegistry } from '../task-registry.js';
+import { slotJobKey, type Schedule } from './schedule.js';
+import { stableHash, type SlotRun } from './runs.js';
+
+/**
+ * Builds slot jobs for runs planned at `now`. The job's due time is given relative to the store's clock
+ * (`delayMs`): slot plus jitter minus `now`, never negative, so a scheduler clock injected in tests, or
+ * a scheduler host whose clock drifts, never parks a job in the store's future by mistake.
+ */
+export function slotJobFactory(registry: TaskRegistry, now: Date): (schedule: Schedule, run: SlotRun) => NewJob {
+  return (schedule, run) => {
+    const task = registry.get(schedule.task);
+    // Jitter spreads regular slots only; a drain or a trigger was asked for now.
+    const jitter =
+      schedule.jitterMs > 0 && (run.kind === 'slot' || run.kind === 'catch_up')
+        ? stableHash(`${schedule.id}\u0000${run.slotKey}`) % (schedule.jitterMs + 1)
+        : 0;
+    return {
+      id: uuidv7(),
+      task: schedule.task,
+      queue: schedule.queue ?? task?.queue ?? DEFAULT_QUEUE,
+      payload: schedule.payload,
+      priority: schedule.priority ?? task?.priority ?? 0,
+      runAt: null,
+      delayMs: Math.max(0, run.slotAt.getTime() + jitter - now.getTime()),
+      maxAttempts: task?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      idempotencyKey: slotJobKey(schedule.id, run.slotKey),
+      concurrencyKey: null,
+      leaseMs: task?.leaseMs ?? null,
+      timeoutMs: task?.timeoutMs ?? null,
+      scheduleId: schedule.id,
+      scheduleSlot: run.slotAt,
+      parentId: null,
+    };
+  };
+}
