@@ -2,6 +2,7 @@
  * SQLite with several processes on one file: a worker and a CLI at once, racing migrations, and a
  * write lock held by another process (RELIABILITY scenarios 13, 23 and 27, in small).
  */
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { NightshiftError } from '../src/errors.js';
@@ -28,34 +29,45 @@ describe('SqliteStore across processes', () => {
     file.remove();
   });
 
-  it('lets two processes and this one drain one file without claiming any job twice', async () => {
+  it('lets three processes and this one drain one file without claiming any job twice or meeting SQLITE_BUSY', async () => {
     file = tempSqliteFile();
     const store = await openStore();
     await store.migrate();
-    const total = 300;
+    const total = 400;
     await store.jobInsertMany({ jobs: Array.from({ length: total }, () => newJob()) });
-    const children = [
-      startChild(CHILD, ['claim', file.path, 'child-1']),
-      startChild(CHILD, ['claim', file.path, 'child-2']),
-    ];
-    // A CLI enqueueing while the workers claim: its jobs must be claimed too.
-    const cli = startChild(CHILD, ['insert', file.path, '40']);
+    // Four processes on one file (RELIABILITY scenario 27); a child that met SQLITE_BUSY would exit 1.
+    // All start at once behind a gate, and a CLI process enqueues while they claim.
+    const gate = `${file.path}.go`;
+    const children = ['child-1', 'child-2', 'child-3'].map((id) =>
+      startChild(CHILD, ['claim', file.path, id], { GATE: gate }),
+    );
+    const cli = startChild(CHILD, ['insert', file.path, '40'], { GATE: gate });
+    await waitUntil(() => [...children, cli].every((c) => c.lines.includes('waiting')), {
+      timeoutMs: 20_000,
+    });
+    writeFileSync(gate, '');
     const local: string[] = [];
+    const drain = async () => {
+      for (;;) {
+        const claimed = await store.jobClaim({ workerId: 'parent', limit: 5, leaseMs: 60_000 });
+        if (claimed.length === 0) return;
+        local.push(...claimed.map((job) => job.id));
+        await store.jobFinishMany({
+          finishes: claimed.map((job) => ({
+            id: job.id,
+            leaseToken: job.leaseToken,
+            outcome: 'completed' as const,
+          })),
+        });
+      }
+    };
+    await drain();
     await cli.done;
-    for (;;) {
-      const claimed = await store.jobClaim({ workerId: 'parent', limit: 5, leaseMs: 60_000 });
-      if (claimed.length === 0) break;
-      local.push(...claimed.map((job) => job.id));
-      await store.jobFinishMany({
-        finishes: claimed.map((job) => ({
-          id: job.id,
-          leaseToken: job.leaseToken,
-          outcome: 'completed' as const,
-        })),
-      });
-    }
+    // The children may have run dry before the CLI's last jobs landed: sweep up after it.
+    await drain();
     const fromChildren = (await Promise.all(children.map((c) => c.done)))
       .flat()
+      .filter((line) => line !== 'waiting')
       .map((line) => JSON.parse(line) as string);
     const all = [...local, ...fromChildren];
     expect(all).toHaveLength(total + 40);
@@ -68,9 +80,14 @@ describe('SqliteStore across processes', () => {
 
   it('applies each migration once when four processes migrate an empty file at once', async () => {
     file = tempSqliteFile();
-    const children = Array.from({ length: 4 }, () => startChild(CHILD, ['migrate', file.path]));
+    const gate = `${file.path}.go`;
+    const children = Array.from({ length: 4 }, () =>
+      startChild(CHILD, ['migrate', file.path], { GATE: gate }),
+    );
+    await waitUntil(() => children.every((c) => c.lines.includes('waiting')), { timeoutMs: 20_000 });
+    writeFileSync(gate, '');
     const results = (await Promise.all(children.map((c) => c.done))).map(
-      (lines) => JSON.parse(lines[0] ?? 'null') as { from: number; to: number },
+      (lines) => JSON.parse(lines.at(-1) ?? 'null') as { from: number; to: number },
     );
     const store = await openStore();
     const { latest } = await store.schemaVersion();

@@ -11,10 +11,11 @@ export interface Child {
   done: Promise<string[]>;
 }
 
-/** Starts `node --import tsx <script> ...args` from the repository root. */
-export function startChild(script: URL, args: string[]): Child {
+/** Starts `node --import tsx <script> ...args` from the repository root, with extra `env` if given. */
+export function startChild(script: URL, args: string[], env: Record<string, string> = {}): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script), ...args], {
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

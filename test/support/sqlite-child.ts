@@ -7,12 +7,22 @@
  *   lock <file> <ms>          hold the write lock for <ms>, printing "locked" once it is held and
  *                             "released <t>" after, with t the clock just before COMMIT
  */
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { newJob } from './jobs.js';
 
 const [mode, file, arg] = process.argv.slice(2);
 if (!mode || !file) throw new Error('usage: sqlite-child <mode> <file> [arg]');
+
+// A start gate, so several children really race instead of starting one Node boot apart: with
+// GATE set, print "waiting" and start once that file exists.
+const gate = process.env['GATE'];
+if (gate) {
+  process.stdout.write('waiting\n');
+  while (!existsSync(gate)) await sleep(2);
+}
 
 if (mode === 'lock') {
   const db = new Database(file);
