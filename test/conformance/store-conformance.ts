@@ -15,6 +15,8 @@ import { describeLease } from './lease.js';
 import { describeMaintenance } from './maintenance.js';
 import { describeRead } from './read.js';
 import { describeSchema } from './schema.js';
+import { describeTransaction } from './transaction.js';
+import { describeSchedules } from './schedules.js';
 
 /** Registers the whole conformance suite for one backend. */
 export function describeStoreConformance(name: string, harness: StoreHarness): void {
@@ -29,5 +31,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeControl(harness);
     describeMaintenance(harness);
     describeEvents(harness);
+    describeTransaction(harness);
+    describeSchedules(harness);
   });
 }

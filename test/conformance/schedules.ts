@@ -1,0 +1,288 @@
+/**
+ * Conformance: schedules as rows and the slot ledger. Planners are the real ones; times are placed in
+ * the past (a fixed `now` handed to the passes) so both the injectable SQLite clock and PostgreSQL's
+ * own clock agree that every job written is due.
+ */
+import { describe, expect, it } from 'vitest';
+import { NightshiftError } from '../../src/errors.js';
+import { planFire } from '../../src/scheduler/fire.js';
+import { planTrigger } from '../../src/scheduler/operator.js';
+import type { PlanOptions } from '../../src/scheduler/runs.js';
+import type { ScheduleDefinition, ScheduleState } from '../../src/scheduler/schedule.js';
+import { planSettle } from '../../src/scheduler/settle.js';
+import { slotJobFactory } from '../../src/scheduler/slot-job.js';
+import { validateSchedule } from '../../src/scheduler/validate.js';
+import type { Store } from '../../src/store/store.js';
+import { TaskRegistry } from '../../src/task-registry.js';
+import type { StoreHarness } from '../support/store-harness.js';
+
+const T0 = Date.parse('2026-05-01T10:00:00.000Z');
+const registry = new TaskRegistry({
+  report: { handler: () => undefined, queue: 'conf-sched', maxAttempts: 1 },
+});
+
+function definition(
+  id: string,
+  extra: Partial<Parameters<typeof validateSchedule>[0]> = {},
+): ScheduleDefinition {
+  return validateSchedule({ id, task: 'report', everyMs: 60_000, ...extra }, 'api', () => true);
+}
+
+function state(nextSlotAt: Date | null, paused = false): ScheduleState {
+  return {
+    paused,
+    nextSlotAt,
+    lastSlotAt: null,
+    lastJobId: null,
+    lastOutcome: null,
+    lastStartedAt: null,
+    lastFinishedAt: null,
+    lastDurationMs: null,
+    lastRunLagMs: null,
+    consecutiveFailures: 0,
+    lastError: null,
+    suspendedAt: null,
+    suspendedReason: null,
+  };
+}
+
+function options(nowMs: number): PlanOptions {
+  const now = new Date(nowMs);
+  return { now, missedAfterMs: 30_000, newJob: slotJobFactory(registry, now) };
+}
+
+async function scheduleJobs(store: Store, scheduleId: string) {
+  const { jobs } = await store.jobList({ limit: 1000 });
+  return jobs.filter((job) => job.scheduleId === scheduleId);
+}
+
+/** Schedule store tests. */
+export function describeSchedules(h: StoreHarness): void {
+  describe('schedules', () => {
+    it('creates, reads, lists, updates and deletes schedules; a taken id is a conflict', async () => {
+      const store = await h.open();
+      const created = await store.scheduleCreate({
+        definition: definition('a', { payload: { x: 1 } }),
+        state: state(new Date(T0)),
+      });
+      expect(created).toMatchObject({
+        id: 'a',
+        task: 'report',
+        everyMs: 60_000,
+        payload: { x: 1 },
+        version: 1,
+        paused: false,
+      });
+      expect(created.nextSlotAt?.getTime()).toBe(T0);
+      await store.scheduleCreate({ definition: definition('b'), state: state(null, true) });
+      await expect(
+        store.scheduleCreate({ definition: definition('a'), state: state(null) }),
+      ).rejects.toMatchObject({
+        code: 'conflict',
+      });
+      expect((await store.scheduleList({ limit: 10 })).map((s) => s.id)).toEqual(['a', 'b']);
+      expect((await store.scheduleList({ limit: 10, afterId: 'a' })).map((s) => s.id)).toEqual(['b']);
+
+      const kept = await store.scheduleUpdate({ definition: definition('a', { payload: { x: 2 } }) });
+      expect(kept?.payload).toEqual({ x: 2 });
+      expect(kept?.nextSlotAt?.getTime()).toBe(T0);
+      expect(kept?.version).toBe(2);
+      const retimed = await store.scheduleUpdate({
+        definition: definition('a', { everyMs: 120_000 }),
+        nextSlotAt: new Date(T0 + 120_000),
+      });
+      expect(retimed?.nextSlotAt?.getTime()).toBe(T0 + 120_000);
+      expect(await store.scheduleUpdate({ definition: definition('zz') })).toBeUndefined();
+
+      expect(await store.scheduleDelete({ id: 'a' })).toBe(true);
+      expect(await store.scheduleDelete({ id: 'a' })).toBe(false);
+      expect(await store.scheduleGet({ id: 'a' })).toBeUndefined();
+    });
+
+    it('syncs config schedules: creates, updates keeping the next slot unless timing changed, deletes, keeps api ones', async () => {
+      const store = await h.open();
+      const config = (id: string, everyMs = 60_000) =>
+        validateSchedule({ id, task: 'report', everyMs }, 'config', () => true);
+      await store.scheduleCreate({ definition: definition('api-one'), state: state(new Date(T0)) });
+      const first = await store.scheduleSync({
+        schedules: [
+          { definition: config('c1'), state: state(new Date(T0)) },
+          { definition: config('c2'), state: state(new Date(T0)) },
+          { definition: config('api-one'), state: state(new Date(T0)) },
+        ],
+      });
+      expect(first).toEqual({ created: ['c1', 'c2'], updated: [], deleted: [], conflicts: ['api-one'] });
+      const second = await store.scheduleSync({
+        schedules: [
+          { definition: config('c1'), state: state(new Date(T0 + 999_000)) },
+          { definition: config('c3', 30_000), state: state(new Date(T0)) },
+        ],
+      });
+      expect(second).toEqual({ created: ['c3'], updated: ['c1'], deleted: ['c2'], conflicts: [] });
+      expect((await store.scheduleGet({ id: 'c1' }))?.nextSlotAt?.getTime()).toBe(T0);
+      await store.scheduleSync({
+        schedules: [{ definition: config('c1', 30_000), state: state(new Date(T0 + 30_000)) }],
+      });
+      expect((await store.scheduleGet({ id: 'c1' }))?.nextSlotAt?.getTime()).toBe(T0 + 30_000);
+      expect((await store.scheduleList({ limit: 10 })).map((s) => `${s.id}:${s.source}`)).toEqual([
+        'api-one:api',
+        'c1:config',
+      ]);
+    });
+
+    it('fires each due slot once when two stores race over the same schedules', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      for (let i = 0; i < 40; i++) {
+        await store.scheduleCreate({
+          definition: definition(`s${String(i).padStart(2, '0')}`, { overlap: 'allow' }),
+          state: state(new Date(T0)),
+        });
+      }
+      const now = T0 + 1_000;
+      const fire = (s: Store) =>
+        s
+          .scheduleFire({ now: new Date(now), limit: 7, plan: (due) => planFire(due, options(now)) })
+          .catch((error: unknown) => {
+            if (error instanceof NightshiftError && error.code === 'conflict') return undefined;
+            throw error;
+          });
+      for (let round = 0; round < 12; round++)
+        await Promise.all([fire(store), fire(peer), fire(store), fire(peer)]);
+      const { jobs } = await store.jobList({ limit: 1000 });
+      expect(jobs).toHaveLength(40);
+      expect(new Set(jobs.map((j) => j.scheduleId)).size).toBe(40);
+      for (const job of jobs) {
+        expect(job.scheduleSlot?.getTime()).toBe(T0);
+        expect(job.idempotencyKey).toBe(`schedule:${job.scheduleId}:${new Date(T0).toISOString()}`);
+      }
+      for (const s of await store.scheduleList({ limit: 100 })) {
+        expect(s.nextSlotAt?.getTime()).toBe(T0 + 60_000);
+        expect(s.lastSlotAt?.getTime()).toBe(T0);
+      }
+    });
+
+    it('writes nothing when a plan was made from a stale version (compare-and-set)', async () => {
+      const store = await h.open();
+      await store.scheduleCreate({ definition: definition('cas'), state: state(new Date(T0)) });
+      const now = T0 + 1_000;
+      await expect(
+        store.scheduleFire({
+          now: new Date(now),
+          limit: 10,
+          plan: (due) => {
+            const writes = planFire(due, options(now));
+            for (const s of writes.states) s.expectVersion -= 1;
+            return writes;
+          },
+        }),
+      ).rejects.toMatchObject({ code: 'conflict' });
+      expect(await scheduleJobs(store, 'cas')).toHaveLength(0);
+      expect(await store.scheduleSlotList({ scheduleId: 'cas', limit: 10 })).toHaveLength(0);
+      expect((await store.scheduleGet({ id: 'cas' }))?.nextSlotAt?.getTime()).toBe(T0);
+    });
+
+    it('keeps a slot recorded once: a second plan of the same slot writes no second job', async () => {
+      const store = await h.open();
+      await store.scheduleCreate({
+        definition: definition('once', { overlap: 'allow' }),
+        state: state(new Date(T0)),
+      });
+      const now = T0 + 1_000;
+      const fired = await store.scheduleFire({
+        now: new Date(now),
+        limit: 10,
+        plan: (due) => planFire(due, options(now)),
+      });
+      expect(fired.jobs).toHaveLength(1);
+      // A scheduler whose clock jumped back replans the slot it already fired.
+      const replay = await store.scheduleApply({
+        id: 'once',
+        plan: (due) =>
+          planFire([{ ...due, schedule: { ...due.schedule, nextSlotAt: new Date(T0) } }], options(now)),
+      });
+      expect(replay?.writes.jobs).toHaveLength(0);
+      expect(replay?.writes.slots).toHaveLength(0);
+      expect(await scheduleJobs(store, 'once')).toHaveLength(1);
+    });
+
+    it('settles a finished run once and records its outcome', async () => {
+      const store = await h.open();
+      await store.scheduleCreate({ definition: definition('settle'), state: state(new Date(T0)) });
+      const now = T0 + 1_000;
+      await store.scheduleFire({ now: new Date(now), limit: 10, plan: (due) => planFire(due, options(now)) });
+      const [claimed] = await store.jobClaim({
+        workerId: 'w',
+        queues: ['conf-sched'],
+        limit: 10,
+        leaseMs: 60_000,
+      });
+      if (!claimed) throw new Error('nothing claimed');
+      const idle = await store.scheduleSettle({
+        limit: 10,
+        plan: (input) => planSettle(input, options(now)),
+      });
+      expect(idle.slotUpdates).toHaveLength(0);
+      await store.jobFinishMany({
+        finishes: [{ id: claimed.id, leaseToken: claimed.leaseToken, outcome: 'completed', result: 1 }],
+      });
+      const settled = await store.scheduleSettle({
+        limit: 10,
+        plan: (input) => planSettle(input, options(now)),
+      });
+      expect(settled.slotUpdates.map((s) => s.outcome)).toEqual(['completed']);
+      const again = await store.scheduleSettle({
+        limit: 10,
+        plan: (input) => planSettle(input, options(now)),
+      });
+      expect(again.slotUpdates).toHaveLength(0);
+      const schedule = await store.scheduleGet({ id: 'settle' });
+      expect(schedule?.lastOutcome).toBe('completed');
+      const [row] = await store.scheduleSlotList({ scheduleId: 'settle', limit: 10 });
+      expect(row).toMatchObject({ status: 'enqueued', outcome: 'completed', jobId: claimed.id });
+    });
+
+    it('applies a trigger under lock and reports an absent schedule as undefined', async () => {
+      const store = await h.open();
+      await store.scheduleCreate({ definition: definition('trig'), state: state(new Date(T0 + 3_600_000)) });
+      const out = await store.scheduleApply({ id: 'trig', plan: (due) => planTrigger(due, options(T0)) });
+      expect(out?.writes.jobs).toHaveLength(1);
+      expect(out?.schedule.lastJobId).toBe(out?.writes.jobs[0]?.id);
+      expect(
+        await store.scheduleApply({ id: 'nope', plan: (due) => planTrigger(due, options(T0)) }),
+      ).toBeUndefined();
+    });
+
+    it('prunes old settled ledger rows but keeps open runs', async () => {
+      const store = await h.open();
+      await store.scheduleCreate({
+        definition: definition('prune', { overlap: 'allow' }),
+        state: state(new Date(T0)),
+      });
+      const now = T0 + 1_000;
+      await store.scheduleFire({ now: new Date(now), limit: 10, plan: (due) => planFire(due, options(now)) });
+      const later = T0 + 10 * 60_000 + 1_000;
+      // Nine more slots: all of them still open (no job finished), so nothing may be pruned.
+      await store.scheduleFire({
+        now: new Date(later),
+        limit: 10,
+        plan: (due) => planFire(due, { ...options(later), missedAfterMs: 3_600_000 }),
+      });
+      expect(await store.scheduleSlotList({ scheduleId: 'prune', limit: 100 })).toHaveLength(11);
+      expect((await store.scheduleSlotPrune({ olderThanMs: 0, limit: 100 })).deleted).toBe(0);
+      const claimed = await store.jobClaim({
+        workerId: 'w',
+        queues: ['conf-sched'],
+        limit: 100,
+        leaseMs: 60_000,
+      });
+      await store.jobFinishMany({
+        finishes: claimed.map((c) => ({ id: c.id, leaseToken: c.leaseToken, outcome: 'completed' as const })),
+      });
+      await store.scheduleSettle({ limit: 100, plan: (input) => planSettle(input, options(later)) });
+      const pruned = await store.scheduleSlotPrune({ olderThanMs: 0, limit: 5 });
+      expect(pruned.deleted).toBe(5);
+      expect(await store.scheduleSlotList({ scheduleId: 'prune', limit: 100 })).toHaveLength(6);
+    });
+  });
+}
