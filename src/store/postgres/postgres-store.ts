@@ -64,6 +64,8 @@ export class PostgresStore implements Store {
   private readonly listeners = new Map<keyof StoreEvents, Set<Listener<keyof StoreEvents>>>();
   private listener: NotificationListener | undefined;
   private closed = false;
+  /** After-commit callbacks of transactions opened by `transaction`, by their client. */
+  private readonly openTransactions = new WeakMap<object, Array<() => void>>();
 
   // Schedules and their slot ledger live in schedules.ts; the schedule* methods delegate to it.
   private readonly schedules: PostgresSchedules;
@@ -213,18 +215,19 @@ export class PostgresStore implements Store {
   async jobLeaseRenew(params: {
     leases: LeaseRef[];
     leaseMs: number;
+    tx?: unknown;
   }): Promise<{ renewed: Array<{ id: string; cancelRequested: boolean }> }> {
     const leases = params.leases.filter((l) => isUuid(l.id) && isUuid(l.leaseToken));
     if (leases.length === 0) return { renewed: [] };
-    const rows = await this.rows<{ id: string; cancel_requested: boolean }>(this.sql.renewLeases, [
-      leases.map((l) => l.id),
-      leases.map((l) => l.leaseToken),
-      Math.round(params.leaseMs),
-    ]);
+    const rows = await this.rows<{ id: string; cancel_requested: boolean }>(
+      this.sql.renewLeases,
+      [leases.map((l) => l.id), leases.map((l) => l.leaseToken), Math.round(params.leaseMs)],
+      params.tx,
+    );
     return { renewed: rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested })) };
   }
 
-  async jobFinishMany(params: { finishes: JobFinish[] }): Promise<{ accepted: string[] }> {
+  async jobFinishMany(params: { finishes: JobFinish[]; tx?: unknown }): Promise<{ accepted: string[] }> {
     // One finish per job: a second one for the same id in a batch could only be a caller's mistake.
     const byId = new Map<string, JobFinish>();
     for (const f of params.finishes) {
@@ -232,29 +235,65 @@ export class PostgresStore implements Store {
     }
     const finishes = [...byId.values()];
     if (finishes.length === 0) return { accepted: [] };
-    const rows = await this.rows<{ id: string; state: JobState; queue: string }>(this.sql.finishJobs, [
-      finishes.map((f) => f.id),
-      finishes.map((f) => f.leaseToken),
-      finishes.map((f) => f.outcome),
-      finishes.map((f) => toJsonText(f.result)),
-      finishes.map((f) => toJsonText(f.error)),
-      finishes.map((f) =>
-        f.outcome === 'failed' || f.outcome === 'timeout' ? (f.retryDelayMs ?? null) : null,
-      ),
-      finishes.map((f) => f.outcome === 'released' && 'checkpoint' in f),
-      finishes.map((f) => (f.outcome === 'released' ? toBoxedJson(f.checkpoint) : null)),
-      finishes.map((f) => f.maxDurationExceeded ?? false),
-      this.notify.channel,
-      this.notify.origin,
-    ]);
-    this.emitChanges(rows);
+    const rows = await this.rows<{ id: string; state: JobState; queue: string }>(
+      this.sql.finishJobs,
+      [
+        finishes.map((f) => f.id),
+        finishes.map((f) => f.leaseToken),
+        finishes.map((f) => f.outcome),
+        finishes.map((f) => toJsonText(f.result)),
+        finishes.map((f) => toJsonText(f.error)),
+        finishes.map((f) =>
+          f.outcome === 'failed' || f.outcome === 'timeout' ? (f.retryDelayMs ?? null) : null,
+        ),
+        finishes.map((f) => f.outcome === 'released' && 'checkpoint' in f),
+        finishes.map((f) => (f.outcome === 'released' ? toBoxedJson(f.checkpoint) : null)),
+        finishes.map((f) => f.maxDurationExceeded ?? false),
+        this.notify.channel,
+        this.notify.origin,
+      ],
+      params.tx,
+    );
+    // pg_notify inside a caller's transaction is delivered at its COMMIT; local listeners wait as long.
+    this.afterCommit(params.tx, () => this.emitChanges(rows));
     return { accepted: rows.map((r) => r.id) };
   }
 
-  async jobCheckpointSave(params: LeaseRef & { checkpoint: unknown }): Promise<boolean> {
+  async jobCheckpointSave(params: LeaseRef & { checkpoint: unknown; tx?: unknown }): Promise<boolean> {
     if (!isUuid(params.id) || !isUuid(params.leaseToken)) return false;
     const values = [params.id, params.leaseToken, toBoxedJson(params.checkpoint)];
-    return (await this.result(this.sql.saveCheckpoint, values)).rowCount === 1;
+    return (await this.result(this.sql.saveCheckpoint, values, params.tx)).rowCount === 1;
+  }
+
+  /**
+   * Runs `fn` with a pooled client inside BEGIN (READ COMMITTED); COMMIT when it resolves, ROLLBACK
+   * when it rejects. Fenced writes in it lock their job row until COMMIT, so a rescue or re-claim
+   * racing the transaction waits and then sees its outcome. Store events it caused are emitted after
+   * COMMIT.
+   */
+  async transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      const pending: Array<() => void> = [];
+      this.openTransactions.set(client, pending);
+      let value: T;
+      try {
+        value = await fn(client);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        this.openTransactions.delete(client);
+      }
+      for (const emit of pending) emit();
+      return value;
+    });
+  }
+
+  /** The URL and schema another thread or process uses to reach this database. */
+  peerAddress(): { url: string; schema: string } {
+    return { url: this.options.connectionString, schema: this.schema };
   }
 
   async jobStepGet(params: { jobId: string; name: string }): Promise<{ found: boolean; result: unknown }> {
@@ -451,11 +490,21 @@ export class PostgresStore implements Store {
     if (locked.rowCount !== 1) throw new LeaseLostError(fence.id);
   }
 
+  /** Runs `emit` after `tx` (a handle from `transaction`) commits; at once without one. */
+  private afterCommit(tx: unknown, emit: () => void): void {
+    const pending = typeof tx === 'object' && tx !== null ? this.openTransactions.get(tx) : undefined;
+    if (pending) pending.push(emit);
+    else emit();
+  }
+
   private async result<R extends pg.QueryResultRow>(
     statement: Statement,
     values: unknown[],
+    tx?: unknown,
   ): Promise<pg.QueryResult<R>> {
     try {
+      // Prepared-statement names belong to this store's pool; a caller's client runs the plain text.
+      if (tx !== undefined) return await asQueryable(tx).query<R>({ text: statement.text, values });
       return await this.pool.query<R>(
         statement.name === undefined
           ? { text: statement.text, values }
@@ -466,8 +515,12 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async rows<R extends pg.QueryResultRow>(statement: Statement, values: unknown[]): Promise<R[]> {
-    return (await this.result<R>(statement, values)).rows;
+  private async rows<R extends pg.QueryResultRow>(
+    statement: Statement,
+    values: unknown[],
+    tx?: unknown,
+  ): Promise<R[]> {
+    return (await this.result<R>(statement, values, tx)).rows;
   }
 
   private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -18,7 +18,8 @@ export class SqliteConnection {
     readonly db: Database.Database,
     /** The store's clock in ms since the epoch; Date.now unless a test injects one. */
     readonly clock: () => number,
-    private readonly busyRetryMs: number,
+    /** Total asynchronous retry bound for a locked database. */
+    readonly busyRetryMs: number,
   ) {}
 
   /** A prepared statement for `sql` on `handle` (the store's own connection by default). */

@@ -55,15 +55,22 @@ export function jobLeaseRenew(
   params: RenewParams,
 ): Promise<{ renewed: Array<{ id: string; cancelRequested: boolean }> }> {
   if (params.leases.length === 0) return Promise.resolve({ renewed: [] });
-  return conn.write((now) => {
-    const renewed: Array<{ id: string; cancelRequested: boolean }> = [];
-    for (const lease of params.leases) {
-      const row = conn
-        .stmt(JOB_LEASE_RENEW)
-        .get({ id: lease.id, leaseToken: lease.leaseToken, now, leaseMs: params.leaseMs }) as
-        { id: string; cancel_requested: number } | undefined;
-      if (row) renewed.push({ id: row.id, cancelRequested: row.cancel_requested !== 0 });
-    }
-    return { renewed };
-  });
+  return conn.write((now) => renewLeases(conn, params, now));
+}
+
+/** The renewal's statements on the store's connection, inside whatever transaction is open there. */
+export function renewLeases(
+  conn: SqliteConnection,
+  params: RenewParams,
+  now: number,
+): { renewed: Array<{ id: string; cancelRequested: boolean }> } {
+  const renewed: Array<{ id: string; cancelRequested: boolean }> = [];
+  for (const lease of params.leases) {
+    const row = conn
+      .stmt(JOB_LEASE_RENEW)
+      .get({ id: lease.id, leaseToken: lease.leaseToken, now, leaseMs: params.leaseMs }) as
+      { id: string; cancel_requested: number } | undefined;
+    if (row) renewed.push({ id: row.id, cancelRequested: row.cancel_requested !== 0 });
+  }
+  return { renewed };
 }

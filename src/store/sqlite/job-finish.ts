@@ -134,26 +134,35 @@ function announce(conn: SqliteConnection, ended: Ended[]): void {
   for (const queue of ready) conn.emit('job:ready', { queue });
 }
 
+/**
+ * Ends the attempts whose tokens are current with plain statements on the store's connection, inside
+ * whatever transaction is open there; returns a function that emits their events (call it after COMMIT).
+ */
+export function finishAttempts(
+  conn: SqliteConnection,
+  finishes: JobFinish[],
+  now: number,
+): { accepted: string[]; announce: () => void } {
+  const done: Ended[] = [];
+  for (const finish of finishes) {
+    const row = conn.stmt(JOB_RUNNING_GET).get({ id: finish.id, leaseToken: finish.leaseToken }) as
+      JobRow | undefined;
+    if (!row) continue;
+    const { next, run } = afterFinish(row, finish, now);
+    if (endAttempt(conn, row, next, run, now)) done.push({ id: row.id, queue: row.queue, state: next.state });
+  }
+  return { accepted: done.map((job) => job.id), announce: () => announce(conn, done) };
+}
+
 /** Ends the attempts whose tokens are current, in one transaction. */
 export async function jobFinishMany(
   conn: SqliteConnection,
   finishes: JobFinish[],
 ): Promise<{ accepted: string[] }> {
   if (finishes.length === 0) return { accepted: [] };
-  const ended = await conn.write((now) => {
-    const done: Ended[] = [];
-    for (const finish of finishes) {
-      const row = conn.stmt(JOB_RUNNING_GET).get({ id: finish.id, leaseToken: finish.leaseToken }) as
-        JobRow | undefined;
-      if (!row) continue;
-      const { next, run } = afterFinish(row, finish, now);
-      if (endAttempt(conn, row, next, run, now))
-        done.push({ id: row.id, queue: row.queue, state: next.state });
-    }
-    return done;
-  });
-  announce(conn, ended);
-  return { accepted: ended.map((job) => job.id) };
+  const { accepted, announce: emit } = await conn.write((now) => finishAttempts(conn, finishes, now));
+  emit();
+  return { accepted };
 }
 
 /**

@@ -24,9 +24,9 @@ import type {
 } from '../store.js';
 import { withBusyRetry } from './busy-retry.js';
 import { SqliteConnection } from './connection.js';
-import { jobClaim, jobLeaseRenew, type ClaimParams, type RenewParams } from './job-claim.js';
+import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParams } from './job-claim.js';
 import { jobCancel, jobRetry, type CancelResult, type RetryResult } from './job-control.js';
-import { jobFinishMany, jobRescueLapsed } from './job-finish.js';
+import { finishAttempts, jobFinishMany, jobRescueLapsed } from './job-finish.js';
 import { jobInsertMany } from './job-insert.js';
 import { jobList } from './job-list.js';
 import { decodeJson, encodeJson, toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
@@ -38,6 +38,7 @@ import {
   latestVersion,
 } from './migrator.js';
 import { SqliteSchedules } from './schedules.js';
+import { SqliteTransactions } from './transaction.js';
 import { JOB_CHECKPOINT_SAVE, JOB_STEP_GET, JOB_STEP_SAVE } from './sql/job-lease.js';
 import { JOB_PRUNE_BATCH } from './sql/job-maintenance.js';
 import { JOB_COUNT_BY_QUEUE, JOB_GET, JOB_RUN_LIST } from './sql/job-read.js';
@@ -65,8 +66,11 @@ export class SqliteStore implements Store {
   // Schedules and their slot ledger live in schedules.ts; the methods below delegate to it.
   private readonly schedules: SqliteSchedules;
 
+  private readonly transactions: SqliteTransactions;
+
   private constructor(private readonly conn: SqliteConnection) {
     this.schedules = new SqliteSchedules(conn);
+    this.transactions = new SqliteTransactions(conn);
   }
 
   /** Opens (creating if needed) the database file and configures the connection; does not migrate. */
@@ -168,26 +172,45 @@ export class SqliteStore implements Store {
   }
 
   /** Renews current leases. */
-  jobLeaseRenew(params: RenewParams): Promise<{ renewed: Array<{ id: string; cancelRequested: boolean }> }> {
-    return jobLeaseRenew(this.conn, params);
+  jobLeaseRenew(
+    params: RenewParams & { tx?: unknown },
+  ): Promise<{ renewed: Array<{ id: string; cancelRequested: boolean }> }> {
+    const { tx, ...renew } = params;
+    if (tx === undefined) return jobLeaseRenew(this.conn, renew);
+    return this.inTransaction(tx, (now) => renewLeases(this.conn, renew, now));
   }
 
-  /** Ends attempts and records their runs. */
-  jobFinishMany(params: { finishes: JobFinish[] }): Promise<{ accepted: string[] }> {
-    return jobFinishMany(this.conn, params.finishes);
+  /** Ends attempts and records their runs (inside `tx` when given). */
+  jobFinishMany(params: { finishes: JobFinish[]; tx?: unknown }): Promise<{ accepted: string[] }> {
+    if (params.tx === undefined) return jobFinishMany(this.conn, params.finishes);
+    return this.inTransaction(params.tx, (now) => {
+      const { accepted, announce } = finishAttempts(this.conn, params.finishes, now);
+      this.transactions.afterCommit(announce);
+      return { accepted };
+    });
   }
 
-  /** Saves a checkpoint while the attempt holds its lease. */
-  jobCheckpointSave(params: LeaseRef & { checkpoint: unknown }): Promise<boolean> {
-    return this.conn.write(
-      (now) =>
-        this.conn.stmt(JOB_CHECKPOINT_SAVE).run({
-          id: params.id,
-          leaseToken: params.leaseToken,
-          checkpoint: encodeJson(params.checkpoint),
-          now,
-        }).changes === 1,
-    );
+  /** Saves a checkpoint while the attempt holds its lease (inside `tx` when given). */
+  jobCheckpointSave(params: LeaseRef & { checkpoint: unknown; tx?: unknown }): Promise<boolean> {
+    const save = (now: number): boolean =>
+      this.conn.stmt(JOB_CHECKPOINT_SAVE).run({
+        id: params.id,
+        leaseToken: params.leaseToken,
+        checkpoint: encodeJson(params.checkpoint),
+        now,
+      }).changes === 1;
+    return params.tx === undefined ? this.conn.write(save) : this.inTransaction(params.tx, save);
+  }
+
+  /** Runs `fn` in BEGIN IMMEDIATE on this store's connection (see transaction.ts). */
+  transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+    return this.transactions.run(fn);
+  }
+
+  /** The file another thread or process opens to reach this database; null for ':memory:'. */
+  peerAddress(): { url: string } | null {
+    const { name, memory } = this.conn.db;
+    return memory ? null : { url: `sqlite:${name}` };
   }
 
   /** A recorded step result. */
@@ -310,6 +333,20 @@ export class SqliteStore implements Store {
     return () => {
       this.conn.events.off(event, listener);
     };
+  }
+
+  /** Runs `write` on the caller's open transaction `tx`, which must come from `transaction`. */
+  private inTransaction<T>(tx: unknown, write: (now: number) => T): Promise<T> {
+    if (!this.transactions.isOpen(tx)) {
+      return Promise.reject(
+        new NightshiftError('invalid_argument', "tx must be a handle from this store's transaction()"),
+      );
+    }
+    try {
+      return Promise.resolve(write(this.conn.clock()));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 }
 

@@ -1,0 +1,61 @@
+/**
+ * Application transactions on the store's own connection (`store.transaction(fn)`): BEGIN IMMEDIATE,
+ * the caller's async work, then COMMIT or ROLLBACK.
+ *
+ * IMMEDIATE takes the database's write lock up front, so nothing else (no other process, no rescuer,
+ * no claimer) can change a job row between a fence check inside the transaction and its COMMIT.
+ * The price: while `fn` runs, every other writer on the file waits. Keep `fn` short and free of
+ * network calls. Store writes of this same process wait too (connection.ts refuses to nest them
+ * inside an application transaction and retries them), bounded by `busyRetryMs`.
+ *
+ * One transaction at a time per connection: a second `transaction` call waits for the first like for
+ * a lock. Events caused inside are held back and emitted only after COMMIT (dropped on ROLLBACK).
+ */
+import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
+import type { SqliteConnection } from './connection.js';
+
+/** Opens and ends application transactions and holds their after-commit events. */
+export class SqliteTransactions {
+  /** Callbacks to run after the open transaction commits; null when none is open. */
+  private pending: Array<() => void> | null = null;
+
+  constructor(private readonly conn: SqliteConnection) {}
+
+  /** True when `tx` is the store's connection inside a transaction opened by `run`. */
+  isOpen(tx: unknown): boolean {
+    return tx === this.conn.db && this.pending !== null && this.conn.db.inTransaction;
+  }
+
+  /** Runs `emit` after the open transaction commits, or at once when none is open. */
+  afterCommit(emit: () => void): void {
+    if (this.pending) this.pending.push(emit);
+    else emit();
+  }
+
+  /** Runs `fn` with the connection inside BEGIN IMMEDIATE; commits on resolve, rolls back on reject. */
+  async run<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+    const { db } = this.conn;
+    await withBusyRetry(
+      () => {
+        if (db.inTransaction) throw new ConnectionInUseError();
+        db.exec('BEGIN IMMEDIATE');
+      },
+      { limitMs: this.conn.busyRetryMs },
+    );
+    const pending: Array<() => void> = [];
+    this.pending = pending;
+    let value: T;
+    try {
+      value = await fn(db);
+      db.exec('COMMIT');
+    } catch (error) {
+      // A failed COMMIT (or an error SQLite already rolled back for) leaves nothing to roll back.
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    } finally {
+      this.pending = null;
+    }
+    for (const emit of pending) emit();
+    return value;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Conformance: `transaction(fn)` and the `tx` option of checkpoint, finish and renewal. A caller's
+ * write (here a job insert on the same handle) and the attempt's writes commit together or not at all,
+ * stale tokens are refused inside a transaction too, and events wait for COMMIT.
+ */
+import { describe, expect, it } from 'vitest';
+import { newJob } from '../support/jobs.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { claimOne, mustGet } from './helpers.js';
+
+class Rollback extends Error {}
+
+/** Transaction tests. */
+export function describeTransaction(h: StoreHarness): void {
+  describe('transaction', () => {
+    it('commits a caller write, a checkpoint, a renewal and a completion together', async () => {
+      const store = await h.open();
+      const job = await claimOne(store);
+      const ref = { id: job.id, leaseToken: job.leaseToken };
+      const sideEffect = newJob({ queue: 'effects' });
+      const finished: string[] = [];
+      store.listen('job:finished', ({ id }) => finished.push(id));
+      const value = await store.transaction(async (tx) => {
+        await store.jobInsertMany({ jobs: [sideEffect], tx });
+        expect(await store.jobCheckpointSave({ ...ref, checkpoint: { page: 7 }, tx })).toBe(true);
+        expect((await store.jobLeaseRenew({ leases: [ref], leaseMs: 5_000, tx })).renewed).toHaveLength(1);
+        const { accepted } = await store.jobFinishMany({
+          finishes: [{ ...ref, outcome: 'completed', result: { sent: 1 } }],
+          tx,
+        });
+        expect(accepted).toEqual([job.id]);
+        // Not committed yet: no listener has heard of the completion.
+        expect(finished).toEqual([]);
+        return 'done';
+      });
+      expect(value).toBe('done');
+      expect(finished).toEqual([job.id]);
+      const stored = await mustGet(store, job.id);
+      expect(stored.state).toBe('completed');
+      expect(stored.result).toEqual({ sent: 1 });
+      expect(stored.checkpoint).toEqual({ page: 7 });
+      expect(await store.jobGet({ id: sideEffect.id })).toBeDefined();
+      expect((await store.jobRunList({ jobId: job.id })).map((run) => run.outcome)).toEqual(['completed']);
+    });
+
+    it('rolls everything back when fn rejects, and emits nothing', async () => {
+      const store = await h.open();
+      const job = await claimOne(store);
+      const ref = { id: job.id, leaseToken: job.leaseToken };
+      const sideEffect = newJob({ queue: 'effects' });
+      const finished: string[] = [];
+      store.listen('job:finished', ({ id }) => finished.push(id));
+      await expect(
+        store.transaction(async (tx) => {
+          await store.jobInsertMany({ jobs: [sideEffect], tx });
+          await store.jobCheckpointSave({ ...ref, checkpoint: { page: 9 }, tx });
+          await store.jobFinishMany({ finishes: [{ ...ref, outcome: 'completed', result: 1 }], tx });
+          throw new Rollback('changed my mind');
+        }),
+      ).rejects.toBeInstanceOf(Rollback);
+      expect(finished).toEqual([]);
+      const stored = await mustGet(store, job.id);
+      expect(stored.state).toBe('running');
+      expect(stored.checkpoint).toBeUndefined();
+      expect(await store.jobGet({ id: sideEffect.id })).toBeUndefined();
+      expect(await store.jobRunList({ jobId: job.id })).toEqual([]);
+      // The attempt still holds its lease and can finish normally afterwards.
+      const { accepted } = await store.jobFinishMany({ finishes: [{ ...ref, outcome: 'completed' }] });
+      expect(accepted).toEqual([job.id]);
+    });
+
+    it('refuses a stale token inside a transaction', async () => {
+      const store = await h.open();
+      const job = await claimOne(store);
+      const stale = { id: job.id, leaseToken: '00000000-0000-7000-8000-000000000000' };
+      await store.transaction(async (tx) => {
+        expect(await store.jobCheckpointSave({ ...stale, checkpoint: 1, tx })).toBe(false);
+        expect((await store.jobLeaseRenew({ leases: [stale], leaseMs: 5_000, tx })).renewed).toEqual([]);
+        const { accepted } = await store.jobFinishMany({
+          finishes: [{ ...stale, outcome: 'completed' }],
+          tx,
+        });
+        expect(accepted).toEqual([]);
+      });
+      const stored = await mustGet(store, job.id);
+      expect(stored.state).toBe('running');
+      expect(stored.checkpoint).toBeUndefined();
+    });
+
+    it('lets other store calls of the process wait for an open transaction and then proceed', async () => {
+      const store = await h.open();
+      const job = await claimOne(store);
+      const ref = { id: job.id, leaseToken: job.leaseToken };
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const inside = store.transaction(async (tx) => {
+        await store.jobCheckpointSave({ ...ref, checkpoint: 'inside', tx });
+        await held;
+      });
+      // Issued while the transaction is open; must neither join it nor fail.
+      const outside = store.jobCheckpointSave({ ...ref, checkpoint: 'outside' });
+      release();
+      await inside;
+      expect(await outside).toBe(true);
+      expect((await mustGet(store, job.id)).checkpoint).toBe('outside');
+    });
+  });
+}
