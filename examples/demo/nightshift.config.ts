@@ -13,5 +13,6 @@ export default defineConfig({
     'orders.export': exportOrders,
     'orders.publish': publishOrderMessage,
   },
-  worker: { concurrency: 8, graceMs: 10_000 },
+  // A 5 s lease (default 30 s) so that after a kill -9 the rerun picks the export up again quickly.
+  worker: { concurrency: 8, leaseMs: 5_000, graceMs: 10_000 },
 });

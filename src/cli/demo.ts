@@ -42,10 +42,12 @@ export async function runDemo(
 
   const exportJob = await startOrResumeExport(ns, logger);
   const unsubscribe = followProgress(ns, logger);
-  const finished = waitUntilSettled(ns, exportJob.id);
+  const watching = new AbortController();
+  const finished = waitUntilSettled(ns, exportJob.id, watching.signal);
   try {
     await runWorker(session, config, flags, { until: finished });
   } finally {
+    watching.abort();
     unsubscribe();
   }
 
@@ -72,7 +74,7 @@ async function startOrResumeExport(ns: Nightshift, logger: Logger): Promise<Job>
   return job;
 }
 
-/** Logs what a person wants to see go by: retries, permanent failures, and progress every 500 messages. */
+/** Logs what the engine leaves at debug level: each retry, and progress every 500 messages. */
 function followProgress(ns: Nightshift, logger: Logger): () => void {
   let published = 0;
   const offs = [
@@ -86,19 +88,15 @@ function followProgress(ns: Nightshift, logger: Logger): () => void {
         `${event.task} attempt ${event.attempt} failed (${event.error.message}); retrying in ${event.retryDelayMs} ms`,
       );
     }),
-    ns.events.on('job:failed', (event) => {
-      logger.error(
-        `${event.task} ${event.jobId} failed for good after ${event.attempt} attempts: ${event.error.message}`,
-      );
-    }),
   ];
   return () => offs.forEach((off) => off());
 }
 
 /** Resolves once the export is final and no demo job is waiting or running any more. */
-async function waitUntilSettled(ns: Nightshift, exportId: string): Promise<void> {
-  for (;;) {
+async function waitUntilSettled(ns: Nightshift, exportId: string, stop: AbortSignal): Promise<void> {
+  while (!stop.aborted) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (stop.aborted) return;
     const exportJob = await ns.getJob(exportId);
     if (exportJob === undefined || !isFinalState(exportJob.state)) continue;
     let pending = false;
@@ -154,7 +152,8 @@ async function summarise(ns: Nightshift, exportJob: Job, elapsedMs: number): Pro
         jobId: job.id,
         orderId: (job.payload as { id: number }).id,
         error: job.error?.message ?? '',
-      })),
+      }))
+      .sort((a, b) => a.orderId - b.orderId),
     elapsedMs,
   };
 }

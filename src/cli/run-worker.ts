@@ -20,19 +20,10 @@ export async function runWorker(
     ...(queues !== undefined && { queues }),
     ...(concurrency !== undefined && { concurrency }),
   });
-  logger.info(
-    {
-      db: await session.dbUrl(),
-      queues: queues ?? 'all',
-      concurrency: concurrency ?? 'default',
-      tasks: Object.keys(config.tasks),
-    },
-    'worker started',
-  );
+  logger.info({ db: await session.dbUrl(), tasks: Object.keys(config.tasks) }, 'serving tasks');
   await runUntilSignal(worker, {
     graceMs,
     logger,
     ...(options.until !== undefined && { until: options.until }),
   });
-  logger.info('worker stopped');
 }

@@ -1,10 +1,21 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { NightshiftError } from '../../src/errors.js';
-import { runCli, tempDir } from './cli-process.js';
+import { runCli, tempDir as makeTempDir } from './cli-process.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = makeTempDir();
+  dirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const CONFIG_MODULE = pathToFileURL(resolve(import.meta.dirname, '../../src/config.ts')).href;
 

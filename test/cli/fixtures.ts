@@ -10,9 +10,12 @@ import type { Store } from '../../src/store/store.js';
  * used across the CLI tests:
  * - `echo` returns its payload;
  * - `boom` always throws;
- * - `slow` waits for its signal or `payload.ms`.
+ * - `slow` waits for its signal or `payload.ms`;
+ * - `strict` takes only `{ n: number }`, checked by a hand-written Standard Schema;
+ * - `leaky` leaks a rejected promise and throws from a timer, then succeeds.
+ * `worker` settings are merged over short test intervals.
  */
-export function writeBasicConfig(dir: string, extra = ''): string {
+export function writeBasicConfig(dir: string, worker: Record<string, unknown> = {}): string {
   const file = join(dir, 'nightshift.config.mjs');
   writeFileSync(
     file,
@@ -24,9 +27,24 @@ export function writeBasicConfig(dir: string, extra = ''): string {
       const timer = setTimeout(resolve, payload?.ms ?? 100);
       ctx.signal.addEventListener('abort', () => { clearTimeout(timer); resolve('aborted'); });
     }),
+    strict: {
+      schema: {
+        '~standard': {
+          version: 1,
+          vendor: 'test',
+          validate: (value) =>
+            typeof value?.n === 'number' ? { value } : { issues: [{ message: 'n must be a number', path: ['n'] }] },
+        },
+      },
+      handler: (payload) => payload.n,
+    },
+    leaky: () => {
+      void Promise.reject(new Error('leaked rejection'));
+      setTimeout(() => { throw new Error('thrown from a timer'); }, 0);
+      return 'still fine';
+    },
   },
-  worker: { pollIntervalMs: 50, rescueIntervalMs: 250 },
-  ${extra}
+  worker: ${JSON.stringify({ pollIntervalMs: 50, rescueIntervalMs: 250, ...worker })},
 };
 `,
   );

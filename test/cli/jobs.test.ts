@@ -1,8 +1,10 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobJson, JobRunJson } from '../../src/cli/output.js';
 import type { Store } from '../../src/store/store.js';
-import { runCli, spawnCli, tempDir, waitUntil } from './cli-process.js';
+import { waitUntil } from '../support/wait-until.js';
+import { runCli, spawnCli, tempDir } from './cli-process.js';
 import { openTestStore, writeBasicConfig } from './fixtures.js';
 
 const dir = tempDir();
@@ -31,6 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await store.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('enqueue and jobs through the CLI', () => {
@@ -182,10 +185,13 @@ describe('enqueue and jobs through the CLI', () => {
     let logs = '';
     worker.stderr.setEncoding('utf8').on('data', (chunk: string) => (logs += chunk));
     const exited = new Promise<number | null>((resolve) => worker.on('close', (code) => resolve(code)));
-    await waitUntil('both jobs final', async () => {
-      const [a, b] = await Promise.all([store.jobGet({ id: ok.id }), store.jobGet({ id: bad.id })]);
-      return a?.state === 'completed' && b?.state === 'failed';
-    });
+    await waitUntil(
+      async () => {
+        const [a, b] = await Promise.all([store.jobGet({ id: ok.id }), store.jobGet({ id: bad.id })]);
+        return a?.state === 'completed' && b?.state === 'failed';
+      },
+      { timeoutMs: 20_000, intervalMs: 50, message: 'both jobs final' },
+    );
     worker.kill('SIGTERM');
     expect(await exited, logs).toBe(0);
 

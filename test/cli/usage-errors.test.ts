@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
@@ -20,6 +20,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await store.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('usage errors', () => {
@@ -39,6 +40,10 @@ describe('usage errors', () => {
       },
       { args: ['enqueue', 'echo', '--from', 'payloads.ndjson'], says: /--from line 2 is not valid JSON/ },
       { args: ['enqueue', 'no-such-task'], says: /no-such-task/ },
+      {
+        args: ['enqueue', 'strict', '--payload', '{"n":"seven"}'],
+        says: /invalid payload for task "strict": n: n must be a number/,
+      },
       { args: ['enqueue'], says: /missing required argument 'task'/ },
       { args: ['enqueue', 'echo', '--colour', 'red'], says: /unknown option '--colour'/ },
       {

@@ -1,0 +1,166 @@
+/**
+ * End to end through real processes: 500 jobs enqueued with the CLI, a `nightshift worker` killed with
+ * SIGKILL while jobs are running, a second worker with 2 s leases finishing the work. Every handler
+ * start is appended to a ledger file as (job id, attempt, pid): the ledger shows which jobs ran twice,
+ * and only the jobs the killed worker held at the kill may have.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import { waitUntil } from '../support/wait-until.js';
+import { runCli, spawnCli, tempDir } from './cli-process.js';
+import { allJobs, openTestStore } from './fixtures.js';
+
+const JOBS = 500;
+const dir = tempDir('nightshift-kill-');
+const db = `sqlite:${join(dir, 'jobs.db')}`;
+const ledger = join(dir, 'ledger.csv');
+let store: Store | undefined;
+const children: Array<ReturnType<typeof spawnCli>> = [];
+
+afterAll(async () => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface LedgerRow {
+  jobId: string;
+  attempt: number;
+  pid: number;
+}
+
+function readLedger(): LedgerRow[] {
+  let text = '';
+  try {
+    text = readFileSync(ledger, 'utf8');
+  } catch {
+    return [];
+  }
+  // One short appendFileSync per line is one write(2): a kill lands between lines, never inside one.
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [jobId = '', attempt = '', pid = ''] = line.split(',');
+      return { jobId, attempt: Number(attempt), pid: Number(pid) };
+    });
+}
+
+function startWorker(): {
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+} {
+  const child = spawnCli(['worker', '--concurrency', '8'], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
+  children.push(child);
+  child.stdout.resume();
+  child.stderr.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  return { pid: child.pid!, exited };
+}
+
+describe('kill -9 of a worker process', () => {
+  it('loses no job, and only jobs running at the kill run twice', async () => {
+    writeFileSync(
+      join(dir, 'nightshift.config.mjs'),
+      `import { appendFileSync } from 'node:fs';
+export default {
+  tasks: {
+    work: {
+      leaseMs: 2000,
+      handler: async (payload, ctx) => {
+        appendFileSync(${JSON.stringify(ledger)}, ctx.job.id + ',' + ctx.job.attempt + ',' + process.pid + '\\n');
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return payload.n;
+      },
+    },
+  },
+  worker: { pollIntervalMs: 50, rescueIntervalMs: 250 },
+};
+`,
+    );
+    writeFileSync(
+      join(dir, 'payloads.ndjson'),
+      Array.from({ length: JOBS }, (_, n) => JSON.stringify({ n })).join('\n'),
+    );
+    const enqueued = await runCli(['enqueue', 'work', '--from', 'payloads.ndjson'], {
+      cwd: dir,
+      env: { NIGHTSHIFT_DB: db },
+    });
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    const ids = enqueued.stdout.trim().split('\n');
+    expect(new Set(ids).size).toBe(JOBS);
+    store = await openTestStore(db);
+
+    // First worker: kill -9 once it is well into the work.
+    const first = startWorker();
+    await waitUntil(() => readLedger().length >= 100, {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      message: 'the first worker to start 100 jobs',
+    });
+    process.kill(first.pid, 'SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const runningAtKill = new Set(
+      (await store.jobList({ state: 'running', limit: 1000 })).jobs.map((job) => job.id),
+    );
+    expect(runningAtKill.size, 'jobs were running when the worker died').toBeGreaterThan(0);
+    const ledgerAtKill = readLedger();
+
+    // Second worker: recovers the lapsed leases (2 s) and finishes everything.
+    const second = startWorker();
+    await waitUntil(
+      async () => (await store!.jobList({ state: 'completed', limit: 1000 })).jobs.length === JOBS,
+      {
+        timeoutMs: 40_000,
+        intervalMs: 200,
+        message: 'every job to complete',
+      },
+    );
+    process.kill(second.pid, 'SIGTERM');
+    expect((await second.exited).code).toBe(0);
+
+    const jobs = await allJobs(store);
+    expect(jobs).toHaveLength(JOBS);
+    expect(jobs.filter((job) => job.state !== 'completed')).toEqual([]);
+    expect(new Set(jobs.map((job) => job.id))).toEqual(new Set(ids));
+
+    const rows = readLedger();
+    const byJob = new Map<string, LedgerRow[]>();
+    for (const row of rows) byJob.set(row.jobId, [...(byJob.get(row.jobId) ?? []), row]);
+    expect(byJob.size, 'every job ran').toBe(JOBS);
+
+    const ranTwice = [...byJob].filter(([, runs]) => runs.length > 1).map(([id]) => id);
+    expect(
+      ranTwice.filter((id) => !runningAtKill.has(id)),
+      'ran twice without being running at the kill',
+    ).toEqual([]);
+    for (const job of jobs) {
+      const runs = byJob.get(job.id) ?? [];
+      expect(runs.length, `job ${job.id} ran at most once per attempt`).toBeLessThanOrEqual(job.attempt);
+      if (runningAtKill.has(job.id)) {
+        // Its killed attempt was rescued (attempt spent) and the second worker ran attempt 2.
+        expect(job.attempt).toBe(2);
+        expect(runs.at(-1)).toMatchObject({ attempt: 2, pid: second.pid });
+      } else {
+        expect(job.attempt).toBe(1);
+        expect(runs).toHaveLength(1);
+      }
+    }
+    // Jobs the dead worker had finished and persisted before the kill never ran again.
+    const startedBeforeKill = new Set(ledgerAtKill.map((row) => row.jobId));
+    const finishedBeforeKill = [...startedBeforeKill].filter((id) => !runningAtKill.has(id));
+    expect(finishedBeforeKill.length).toBeGreaterThan(0);
+    for (const id of finishedBeforeKill) expect(byJob.get(id)).toHaveLength(1);
+
+    // The run history names the lapse.
+    const someKilled = [...runningAtKill][0]!;
+    const history = await store.jobRunList({ jobId: someKilled });
+    expect(history.map((run) => run.outcome)).toEqual(['lease_lapsed', 'completed']);
+  });
+});

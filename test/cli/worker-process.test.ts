@@ -1,0 +1,93 @@
+/** A `nightshift worker` process under signals and misbehaving handlers. */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import { waitUntil } from '../support/wait-until.js';
+import { runCli, spawnCli, tempDir } from './cli-process.js';
+import { openTestStore, writeBasicConfig } from './fixtures.js';
+
+const dir = tempDir();
+// A grace period far longer than the test: only a second signal can end the process quickly.
+writeBasicConfig(dir, { graceMs: 120_000 });
+const db = `sqlite:${join(dir, 'jobs.db')}`;
+let store: Store;
+const children: Array<ReturnType<typeof spawnCli>> = [];
+
+beforeAll(async () => {
+  const migrated = await runCli(['migrate', '--db', db], { cwd: dir });
+  expect(migrated.code, migrated.stderr).toBe(0);
+  store = await openTestStore(db);
+});
+
+afterAll(async () => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function startWorker(queue: string): {
+  logs: () => string;
+  exited: Promise<number | null>;
+  kill: (s: NodeJS.Signals) => void;
+} {
+  const child = spawnCli(['worker', '--queues', queue], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
+  children.push(child);
+  let logs = '';
+  child.stdout.resume();
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (logs += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { logs: () => logs, exited, kill: (signal) => child.kill(signal) };
+}
+
+async function enqueue(...args: string[]): Promise<string> {
+  const result = await runCli(['enqueue', ...args, '--db', db], { cwd: dir });
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout.trim();
+}
+
+describe('worker process', () => {
+  it('a leaked rejection or a throw from a timer is logged, and the worker keeps running jobs', async () => {
+    const leaky = await enqueue('leaky', '--queue', 'leaks');
+    const worker = startWorker('leaks');
+    await waitUntil(async () => (await store.jobGet({ id: leaky }))?.state === 'completed', {
+      timeoutMs: 20_000,
+      message: 'the leaky job to complete',
+    });
+    await waitUntil(() => worker.logs().includes('thrown from a timer'), {
+      message: 'the timer throw to be logged',
+    });
+    expect(worker.logs()).toContain('leaked rejection');
+
+    // Still alive and working after both.
+    const after = await enqueue('echo', '--payload', '"after"', '--queue', 'leaks');
+    await waitUntil(async () => (await store.jobGet({ id: after }))?.state === 'completed', {
+      timeoutMs: 20_000,
+      message: 'a later job to complete',
+    });
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
+
+  it('SIGTERM waits for running jobs; a second SIGTERM releases them without spending the attempt', async () => {
+    const id = await enqueue('slow', '--payload', '{"ms":600000}', '--queue', 'long');
+    const worker = startWorker('long');
+    await waitUntil(async () => (await store.jobGet({ id }))?.state === 'running', {
+      timeoutMs: 20_000,
+      message: 'the slow job to start',
+    });
+
+    worker.kill('SIGTERM');
+    await waitUntil(() => worker.logs().includes('shutting down gracefully'), {
+      message: 'the first signal to be seen',
+    });
+    expect((await store.jobGet({ id }))?.state).toBe('running');
+
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    const job = await store.jobGet({ id });
+    expect(job).toMatchObject({ state: 'queued', attempt: 0 });
+    expect((await store.jobRunList({ jobId: id })).map((run) => run.outcome)).toEqual(['released']);
+  });
+});
