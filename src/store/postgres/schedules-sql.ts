@@ -135,7 +135,7 @@ export const slotFinished = (s: string): string => `
 
 /** A schedule's ledger, newest slot first. $1 schedule id, $2 limit. */
 export const slotList = (s: string): string => `
-  SELECT * FROM ${s}.schedule_slots WHERE schedule_id = $1 ORDER BY slot_at DESC, recorded_at DESC LIMIT $2`;
+  SELECT * FROM ${s}.schedule_slots WHERE schedule_id = $1 ORDER BY slot_at DESC, drain_seq DESC, recorded_at DESC, slot_key DESC LIMIT $2`;
 
 /**
  * Deletes up to $2 of the oldest ledger rows recorded more than $1 ms ago, keeping unsettled runs and

@@ -102,7 +102,7 @@ LIMIT @limit`;
 
 /** A schedule's ledger, newest slot first. */
 export const SLOT_LIST = `
-SELECT * FROM schedule_slots WHERE schedule_id = @scheduleId ORDER BY slot_at DESC, recorded_at DESC LIMIT @limit`;
+SELECT * FROM schedule_slots WHERE schedule_id = @scheduleId ORDER BY slot_at DESC, drain_seq DESC, recorded_at DESC, slot_key DESC LIMIT @limit`;
 
 /**
  * Deletes up to @limit of the oldest ledger rows recorded before @before, keeping unsettled runs and
