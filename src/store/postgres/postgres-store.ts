@@ -155,11 +155,12 @@ export class PostgresStore implements Store {
     } catch (error) {
       throw toStoreError(error);
     }
-    for (const queue of new Set(
+    const ready = new Set(
       results.filter((r) => r.created && r.job.state === 'queued').map((r) => r.job.queue),
-    )) {
-      this.emit('job:ready', { queue });
-    }
+    );
+    this.afterCommit(params.tx, () => {
+      for (const queue of ready) this.emit('job:ready', { queue });
+    });
     return results;
   }
 

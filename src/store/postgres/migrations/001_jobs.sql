@@ -37,8 +37,10 @@ CREATE TABLE jobs (
 -- The ready set. Partial, so it holds only queued rows: small and hot however many finished rows the
 -- table keeps. Its column order is the claim order, so a claim reads the first LIMIT entries and stops.
 CREATE INDEX jobs_ready_idx ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
--- The same order per queue, for workers restricted to some queues (one index range per queue).
-CREATE INDEX jobs_ready_queue_idx ON jobs (queue, priority DESC, run_at, id) WHERE state = 'queued';
+-- The same order per queue, for workers restricted to some queues (one index range per queue). The
+-- priority is an expression on purpose: see the claim in sql/job-claim.ts. bigint: -priority of the
+-- smallest integer would overflow.
+CREATE INDEX jobs_ready_queue_idx ON jobs (queue, (-(priority::bigint)), run_at, id) WHERE state = 'queued';
 -- Delayed jobs and retry backoff: the claim promotes the due head of this index in the same statement.
 CREATE INDEX jobs_scheduled_idx ON jobs (run_at) WHERE state = 'scheduled';
 -- Rescue of lapsed leases reads only running rows, oldest lease first.

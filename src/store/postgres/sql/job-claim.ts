@@ -70,7 +70,10 @@ export const claimJobsFromQueues = (s: string): string => `
     CROSS JOIN LATERAL (
       SELECT id, priority, run_at FROM ${s}.jobs
       WHERE state = 'queued' AND queue = q.name
-      ORDER BY priority DESC, run_at, id
+      -- The same order as priority DESC, spelled as jobs_ready_queue_idx's expression: only that index
+      -- yields it, so the planner cannot take jobs_ready_idx plus a queue filter (a generic plan
+      -- guesses a queue's share, and for a rare queue behind a big backlog that scan reads the backlog).
+      ORDER BY -(priority::bigint), run_at, id
       LIMIT $2
       FOR UPDATE SKIP LOCKED
     ) r

@@ -1,0 +1,76 @@
+/**
+ * Store-level throughput probe for the PostgreSQL hot path (not part of the test run; numbers feed the
+ * "PostgreSQL hot path" section of docs/ARCHITECTURE.md):
+ *
+ *   node --import tsx test/postgres/throughput.ts [jobs=100000] [insertBatch=1000] [loops=4] [claimBatch=100]
+ *
+ * Phase 1 bulk-enqueues `jobs` in batches; phase 2 drains them with `loops` concurrent claim/finish
+ * loops in this one process (no-op handlers, every guarantee on: lease token, fenced finish, run rows).
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { NewJob } from '../../src/store/store.js';
+import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
+
+const [jobs = 100_000, insertBatch = 1_000, loops = 4, claimBatch = 100] = process.argv.slice(2).map(Number);
+const schema = uniqueSchema('bench');
+const store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: loops + 2 });
+await store.migrate();
+
+function job(): NewJob {
+  return {
+    id: uuidv7(),
+    task: 'noop',
+    queue: 'default',
+    payload: { n: 1 },
+    priority: 0,
+    runAt: null,
+    delayMs: null,
+    maxAttempts: 3,
+    idempotencyKey: null,
+    concurrencyKey: null,
+    leaseMs: null,
+    timeoutMs: null,
+    scheduleId: null,
+    scheduleSlot: null,
+    parentId: null,
+  };
+}
+
+try {
+  let started = performance.now();
+  for (let done = 0; done < jobs; done += insertBatch) {
+    await store.jobInsertMany({ jobs: Array.from({ length: Math.min(insertBatch, jobs - done) }, job) });
+  }
+  const insertSeconds = (performance.now() - started) / 1000;
+  console.log(
+    `enqueue: ${jobs} jobs in ${insertSeconds.toFixed(2)} s = ${Math.round(jobs / insertSeconds)} jobs/s`,
+  );
+
+  started = performance.now();
+  let processed = 0;
+  await Promise.all(
+    Array.from({ length: loops }, async (_, i) => {
+      for (;;) {
+        const claimed = await store.jobClaim({ workerId: `bench-${i}`, limit: claimBatch, leaseMs: 30_000 });
+        if (claimed.length === 0) return;
+        const { accepted } = await store.jobFinishMany({
+          finishes: claimed.map((c) => ({
+            id: c.id,
+            leaseToken: c.leaseToken,
+            outcome: 'completed' as const,
+          })),
+        });
+        processed += accepted.length;
+      }
+    }),
+  );
+  const drainSeconds = (performance.now() - started) / 1000;
+  console.log(
+    `claim+finish: ${processed} jobs in ${drainSeconds.toFixed(2)} s = ${Math.round(processed / drainSeconds)} jobs/s ` +
+      `(${loops} loops, batch ${claimBatch})`,
+  );
+} finally {
+  await store.close();
+  await dropSchema(schema);
+}
