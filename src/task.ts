@@ -18,6 +18,13 @@ export interface ChildEnqueueOptions {
   delayMs?: number;
   runAt?: Date;
   maxAttempts?: number;
+  /** A handle from `ctx.transaction`: the child exists iff that transaction commits. */
+  tx?: unknown;
+}
+
+/** Where a fenced write goes: `tx` is a handle from `ctx.transaction`. */
+export interface InTransaction {
+  tx: unknown;
 }
 
 /** What a handler receives besides its payload. */
@@ -28,8 +35,28 @@ export interface JobContext<Payload = unknown> {
   readonly signal: AbortSignal;
   /** The last saved checkpoint, undefined on a job that never saved one. */
   readonly checkpoint: unknown;
-  /** Saves progress; a later attempt starts with it. Rejects with `LeaseLostError` when fenced off. */
-  saveCheckpoint(value: unknown): Promise<void>;
+  /**
+   * Saves progress; a later attempt starts with it. Rejects with `LeaseLostError` when fenced off.
+   * With `{ tx }` the checkpoint is written inside that `ctx.transaction` and exists iff it commits.
+   */
+  saveCheckpoint(value: unknown, options?: InTransaction): Promise<void>;
+  /**
+   * Runs `fn` in one database transaction on the job's own database, fenced by this attempt's lease:
+   * the handler's writes on `tx` and the job's writes passed `{ tx }` (checkpoint, completion, child
+   * jobs) commit together or not at all. `tx` is the backend's handle: on PostgreSQL a node-postgres
+   * client inside BEGIN, on SQLite the store's better-sqlite3 Database inside BEGIN IMMEDIATE (which
+   * blocks every other writer while `fn` runs: keep it short, no network calls inside).
+   * Before COMMIT the lease is checked (and renewed) inside the transaction; if another attempt owns
+   * the job by then, the transaction rolls back and this rejects with `LeaseLostError`. So a crash,
+   * kill or lost lease at any point leaves both the effects and the progress, or neither.
+   */
+  transaction<T, Tx = unknown>(fn: (tx: Tx) => Promise<T> | T): Promise<T>;
+  /**
+   * Completes the job with `result` inside `ctx.transaction`'s `tx`: the completion commits with the
+   * handler's writes. Once that transaction has committed, the attempt's outcome is decided; what the
+   * handler returns (or throws) afterwards is ignored.
+   */
+  complete(result: unknown, options: InTransaction): Promise<void>;
   /** Runs `fn` once per job: a re-run returns the recorded result without calling `fn` again. */
   step<T>(name: string, fn: () => Promise<T> | T): Promise<T>;
   /** Renews the lease now and rejects with `LeaseLostError` when it is gone. */
@@ -37,7 +64,11 @@ export interface JobContext<Payload = unknown> {
   /** Structured log line tagged with the job id, task and attempt. */
   log(message: string, data?: Record<string, unknown>): void;
   /** Enqueues a child job exactly once per (parent, key), fenced by this attempt's lease. */
-  enqueue(task: string, payload: unknown, options: ChildEnqueueOptions): Promise<{ id: string; created: boolean }>;
+  enqueue(
+    task: string,
+    payload: unknown,
+    options: ChildEnqueueOptions,
+  ): Promise<{ id: string; created: boolean }>;
 }
 
 /** A task's handler: resolves with the job's result, rejects to fail the attempt. */

@@ -15,7 +15,7 @@
 import { LeaseLostError } from '../errors.js';
 import type { JobError } from '../job.js';
 import { assertJson } from '../enqueue.js';
-import type { ClaimedJob } from '../store/store.js';
+import type { ClaimedJob, JobFinish } from '../store/store.js';
 import { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './abort-reasons.js';
 import { sleep } from './sleep.js';
 
@@ -47,6 +47,8 @@ export class RunningAttempt {
   /** Set once the outcome has been handed to the finisher. */
   finishSubmitted = false;
   maxDurationExceeded = false;
+  /** Set once `ctx.complete` committed inside `ctx.transaction`: the outcome is already persisted. */
+  committedFinish: JobFinish | null = null;
   /** The newest checkpoint this attempt asked to save (or the claimed one); a release writes it. */
   checkpoint: unknown;
   private readonly timers: NodeJS.Timeout[] = [];

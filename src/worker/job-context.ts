@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import type { JobContext } from '../task.js';
 import type { TaskRegistry } from '../task-registry.js';
 import type { RunningAttempt } from './attempt.js';
+import { AttemptTransactions } from './job-transaction.js';
 
 /** Largest JSON encoding of a step result. */
 export const MAX_STEP_RESULT_BYTES = 1024 * 1024;
@@ -32,6 +33,8 @@ export interface ContextDeps {
   onLeaseLost(attempt: RunningAttempt): void;
   /** Called when a heartbeat learns the job was cancelled. */
   onCancelRequested(attempt: RunningAttempt): void;
+  /** Called once `ctx.complete` committed inside `ctx.transaction`: the outcome is persisted. */
+  onCommitted(attempt: RunningAttempt): void;
 }
 
 /** Builds the handler context for one attempt. */
@@ -48,16 +51,25 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
   const ensureHeld = (): void => {
     if (attempt.leaseLost) throw new LeaseLostError(job.id);
   };
+  const transactions = new AttemptTransactions(attempt, {
+    store,
+    leaseMs: deps.leaseMs,
+    lost,
+    onCommitted: (committed) => deps.onCommitted(committed),
+  });
 
   return {
     job,
     signal: attempt.signal,
     checkpoint: job.checkpoint,
 
-    async saveCheckpoint(value: unknown): Promise<void> {
+    async saveCheckpoint(value: unknown, options?: { tx: unknown }): Promise<void> {
       ensureHeld();
       const checkpoint = value === undefined ? null : value;
       assertJson(checkpoint, 'checkpoint');
+      // In a transaction the attempt's copy changes only after COMMIT (a release must not keep a
+      // checkpoint that rolled back).
+      if (options?.tx !== undefined) return transactions.saveCheckpoint(checkpoint, options.tx);
       // Recorded before the write so a shutdown release racing this call still keeps the newest value.
       attempt.checkpoint = checkpoint;
       if (!(await store.jobCheckpointSave({ ...attempt.ref, checkpoint }))) throw lost();
@@ -84,6 +96,14 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
       return value;
     },
 
+    transaction(fn) {
+      return transactions.run(fn);
+    },
+
+    complete(result: unknown, options: { tx: unknown }): Promise<void> {
+      return transactions.complete(result, options?.tx);
+    },
+
     async heartbeat(): Promise<void> {
       ensureHeld();
       const { renewed } = await store.jobLeaseRenew({ leases: [attempt.ref], leaseMs: deps.leaseMs });
@@ -104,7 +124,8 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
         );
       }
       ensureHeld();
-      const { key, ...rest } = options;
+      const { key, tx, ...rest } = options;
+      if (tx !== undefined) transactions.assertOpen(tx);
       const row = await buildNewJob(
         deps.registry,
         task,
@@ -114,7 +135,11 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
       );
       let inserted;
       try {
-        inserted = await store.jobInsertMany({ jobs: [row], fence: attempt.ref });
+        inserted = await store.jobInsertMany({
+          jobs: [row],
+          fence: attempt.ref,
+          ...(tx !== undefined && { tx }),
+        });
       } catch (error) {
         if (error instanceof LeaseLostError) throw lost();
         throw error;

@@ -265,6 +265,7 @@ export class Worker {
         logger: this.logger,
         onLeaseLost: (lost) => this.leaseLost(lost),
         onCancelRequested: (cancelled) => cancelled.abort('cancel'),
+        onCommitted: (committed) => this.unhold(committed),
       });
       outcome = await attempt.run(() => task.handler(job.payload, ctx));
     } else {
@@ -274,6 +275,12 @@ export class Worker {
     }
     this.running.delete(job.leaseToken);
     this.wake();
+    if (attempt.committedFinish) {
+      // Completed inside the handler's own transaction: persisted already, whatever came after.
+      this.unhold(attempt);
+      this.emitOutcome(attempt, attempt.committedFinish);
+      return;
+    }
     if (outcome.kind === 'lease_lost') {
       this.unhold(attempt);
       return;
