@@ -48,6 +48,7 @@ try {
   );
 
   started = performance.now();
+  const cpuBefore = process.cpuUsage();
   let processed = 0;
   await Promise.all(
     Array.from({ length: loops }, async (_, i) => {
@@ -66,6 +67,8 @@ try {
     }),
   );
   const drainSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  console.log(`node CPU during drain: ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`);
   console.log(
     `claim+finish: ${processed} jobs in ${drainSeconds.toFixed(2)} s = ${Math.round(processed / drainSeconds)} jobs/s ` +
       `(${loops} loops, batch ${claimBatch})`,
