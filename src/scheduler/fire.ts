@@ -13,7 +13,15 @@
  */
 import type { DueSchedule, ScheduleWrites } from '../store/store.js';
 import type { Schedule, ScheduleState } from './schedule.js';
-import { noWrites, placeRuns, releaseWaiting, slotRow, stateOf, type PlanOptions, type SlotRun } from './runs.js';
+import {
+  noWrites,
+  placeRuns,
+  releaseWaiting,
+  slotRow,
+  stateOf,
+  type PlanOptions,
+  type SlotRun,
+} from './runs.js';
 import { slotSeries, slotsBetween, type SlotSeries } from './slots.js';
 
 /** Most missed slots recorded one row each; a longer outage becomes one range row. */
@@ -41,9 +49,18 @@ function catchUp(
   const keep = policy === 'all' ? schedule.catchUpLimit : policy === 'latest' && !hasOnTimeSlot ? 1 : 0;
   if (more) {
     const tail = series.before(new Date(lateBoundary.getTime() + 1), keep).filter((t) => t >= from);
-    const row = slotRow(schedule.id, { ...regular(from, 'slot'), slotKey: `missed:${from.toISOString()}` }, 'missed', null, now);
+    const row = slotRow(
+      schedule.id,
+      { ...regular(from, 'slot'), slotKey: `missed:${from.toISOString()}` },
+      'missed',
+      null,
+      now,
+    );
     row.slotUntil = lateBoundary;
-    row.slotCount = schedule.everyMs === null ? null : Math.floor((lateBoundary.getTime() - from.getTime()) / schedule.everyMs) + 1;
+    row.slotCount =
+      schedule.everyMs === null
+        ? null
+        : Math.floor((lateBoundary.getTime() - from.getTime()) / schedule.everyMs) + 1;
     row.reason = `missed while no scheduler ran: more than ${MISSED_CAP} slots; ${tail.length} latest run as catch-up (catchUp ${policy})`;
     writes.slots.push(row);
     return tail.map((t) => regular(t, 'catch_up'));
@@ -77,7 +94,9 @@ export function planFire(due: DueSchedule[], options: PlanOptions): ScheduleWrit
     const onTimeFrom = from > lateBoundary ? from : new Date(lateBoundary.getTime() + 1);
     const onTime = slotsBetween(series, onTimeFrom, now, ON_TIME_CAP);
     const runs =
-      from <= lateBoundary ? catchUp(schedule, series, from, lateBoundary, onTime.slots.length > 0, writes, now) : [];
+      from <= lateBoundary
+        ? catchUp(schedule, series, from, lateBoundary, onTime.slots.length > 0, writes, now)
+        : [];
     runs.push(...onTime.slots.map((t) => regular(t, 'slot')));
     const runState = { active: activeJobId, waiting: waitingSlot };
     releaseWaiting(schedule, state, runState, writes, options);

@@ -19,7 +19,14 @@ export function planTrigger(due: DueSchedule, options: PlanOptions): ScheduleWri
   const state = stateOf(due.schedule);
   // Each trigger is its own ledger row; a UUIDv7 key keeps concurrent triggers from colliding.
   const run = { slotKey: `trigger:${uuidv7()}`, slotAt: options.now, kind: 'trigger' as const, drainSeq: 0 };
-  placeRuns(due.schedule, state, [run], { active: due.activeJobId, waiting: due.waitingSlot }, writes, options);
+  placeRuns(
+    due.schedule,
+    state,
+    [run],
+    { active: due.activeJobId, waiting: due.waitingSlot },
+    writes,
+    options,
+  );
   writes.states.push({ id: due.schedule.id, expectVersion: due.schedule.version, state });
   return writes;
 }
@@ -59,8 +66,15 @@ export function planResume(due: DueSchedule, options: PlanOptions): ScheduleWrit
   if (from !== null && from < options.now) {
     const why = schedule.suspendedAt !== null ? 'suspended' : 'paused';
     let count = 0;
-    for (let t: Date | null = from; t !== null && t < options.now && count <= COUNT_CAP; t = series.after(t)) count++;
-    const row = slotRow(schedule.id, { slotKey: `${why}:${from.toISOString()}`, slotAt: from, kind: 'slot', drainSeq: 0 }, 'skipped', `not run: schedule was ${why}`, options.now);
+    for (let t: Date | null = from; t !== null && t < options.now && count <= COUNT_CAP; t = series.after(t))
+      count++;
+    const row = slotRow(
+      schedule.id,
+      { slotKey: `${why}:${from.toISOString()}`, slotAt: from, kind: 'slot', drainSeq: 0 },
+      'skipped',
+      `not run: schedule was ${why}`,
+      options.now,
+    );
     row.slotUntil = options.now;
     row.slotCount = count > COUNT_CAP ? null : count;
     if (count > 0) writes.slots.push(row);

@@ -129,7 +129,9 @@ export function placeRuns(
       state.lastJobId = job.id;
       runs.active = job.id;
     } else if (run.kind === 'catch_up' || (schedule.overlap === 'queue' && !waits)) {
-      writes.slots.push(slotRow(schedule.id, run, 'waiting', `waiting for run ${runs.active} to finish`, options.now));
+      writes.slots.push(
+        slotRow(schedule.id, run, 'waiting', `waiting for run ${runs.active} to finish`, options.now),
+      );
       waits = true;
     } else {
       const reason =

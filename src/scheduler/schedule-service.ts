@@ -42,7 +42,9 @@ export class ScheduleService {
       ...(definition.queue !== null && { queue: definition.queue }),
     }).catch((error: unknown) => {
       if (error instanceof NightshiftError) {
-        throw new NightshiftError(error.code, `schedule ${JSON.stringify(definition.id)}: ${error.message}`, { cause: error });
+        throw new NightshiftError(error.code, `schedule ${JSON.stringify(definition.id)}: ${error.message}`, {
+          cause: error,
+        });
       }
       throw error;
     });
@@ -71,7 +73,10 @@ export class ScheduleService {
   /** Creates a schedule (source `api`); `conflict` when the id exists. Its first slot is the next one from now. */
   async create(input: ScheduleInput): Promise<Schedule> {
     const definition = await this.validate(input, 'api');
-    return this.store.scheduleCreate({ definition, state: await this.initialState(definition, input.paused ?? false) });
+    return this.store.scheduleCreate({
+      definition,
+      state: await this.initialState(definition, input.paused ?? false),
+    });
   }
 
   /**
@@ -80,7 +85,7 @@ export class ScheduleService {
    */
   async update(id: string, changes: Partial<Omit<ScheduleInput, 'id' | 'paused'>>): Promise<Schedule> {
     const current = await this.require(id);
-    const merged = { ...inputOf(current), ...changes, id } as ScheduleInput;
+    const merged = { ...inputOf(current), ...changes, id };
     if (changes.cron !== undefined) delete merged.everyMs;
     if (changes.everyMs !== undefined) {
       delete merged.cron;
@@ -88,9 +93,14 @@ export class ScheduleService {
     }
     const definition = await this.validate(merged, current.source);
     const timingChanged =
-      definition.cron !== current.cron || definition.everyMs !== current.everyMs || definition.timezone !== current.timezone;
+      definition.cron !== current.cron ||
+      definition.everyMs !== current.everyMs ||
+      definition.timezone !== current.timezone;
     const nextSlotAt = timingChanged ? slotSeries(definition).atOrAfter(await this.clock()) : undefined;
-    const updated = await this.store.scheduleUpdate({ definition, ...(nextSlotAt !== undefined && { nextSlotAt }) });
+    const updated = await this.store.scheduleUpdate({
+      definition,
+      ...(nextSlotAt !== undefined && { nextSlotAt }),
+    });
     if (updated === undefined) throw notFound(id);
     return updated;
   }
@@ -101,11 +111,17 @@ export class ScheduleService {
   }
 
   /** A schedule with its next slots and recent ledger, or undefined. */
-  async get(id: string, options: { nextSlots?: number; recentSlots?: number } = {}): Promise<ScheduleDetails | undefined> {
+  async get(
+    id: string,
+    options: { nextSlots?: number; recentSlots?: number } = {},
+  ): Promise<ScheduleDetails | undefined> {
     const schedule = await this.store.scheduleGet({ id });
     if (schedule === undefined) return undefined;
     const now = await this.clock();
-    const from = schedule.nextSlotAt !== null && schedule.nextSlotAt > now ? new Date(schedule.nextSlotAt.getTime() - 1) : now;
+    const from =
+      schedule.nextSlotAt !== null && schedule.nextSlotAt > now
+        ? new Date(schedule.nextSlotAt.getTime() - 1)
+        : now;
     return {
       schedule,
       nextSlots: upcomingSlots(schedule, from, options.nextSlots ?? 5),
@@ -118,7 +134,10 @@ export class ScheduleService {
     const all: Schedule[] = [];
     for (;;) {
       const last = all[all.length - 1];
-      const page = await this.store.scheduleList({ limit: 500, ...(last !== undefined && { afterId: last.id }) });
+      const page = await this.store.scheduleList({
+        limit: 500,
+        ...(last !== undefined && { afterId: last.id }),
+      });
       all.push(...page);
       if (page.length < 500) return all;
     }
@@ -169,13 +188,18 @@ export class ScheduleService {
    * Makes the `config` schedules match `inputs`: creates the missing, updates the rest, deletes those
    * no longer listed; `api` schedules are kept. Validates every input before writing any.
    */
-  async sync(inputs: ScheduleInput[]): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
+  async sync(
+    inputs: ScheduleInput[],
+  ): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
     const seen = new Set<string>();
     const schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }> = [];
     for (const input of inputs) {
       const definition = await this.validate(input, 'config');
       if (seen.has(definition.id)) {
-        throw new NightshiftError('invalid_argument', `schedule ${JSON.stringify(definition.id)} is declared twice`);
+        throw new NightshiftError(
+          'invalid_argument',
+          `schedule ${JSON.stringify(definition.id)} is declared twice`,
+        );
       }
       seen.add(definition.id);
       schedules.push({ definition, state: await this.initialState(definition, input.paused ?? false) });
@@ -207,6 +231,7 @@ function inputOf(schedule: Schedule): ScheduleInput {
   if (schedule.everyMs !== null) input.everyMs = schedule.everyMs;
   if (schedule.queue !== null) input.queue = schedule.queue;
   if (schedule.priority !== null) input.priority = schedule.priority;
-  if (schedule.maxConsecutiveFailures !== null) input.maxConsecutiveFailures = schedule.maxConsecutiveFailures;
+  if (schedule.maxConsecutiveFailures !== null)
+    input.maxConsecutiveFailures = schedule.maxConsecutiveFailures;
   return input;
 }

@@ -106,7 +106,10 @@ export class Scheduler {
     const result = await this.deps.schedules.sync(schedules);
     this.deps.logger.info(result, 'config schedules synced');
     for (const id of result.conflicts) {
-      this.deps.logger.warn({ scheduleId: id }, 'config schedule id is taken by an api schedule; config version ignored');
+      this.deps.logger.warn(
+        { scheduleId: id },
+        'config schedule id is taken by an api schedule; config version ignored',
+      );
     }
   }
 
@@ -146,7 +149,9 @@ export class Scheduler {
       const settled = writes.slotUpdates.filter((slot) => slot.outcome !== null).length;
       pass.settled += settled;
       count(pass, writes.slots);
-      pass.enqueued += writes.slotUpdates.filter((slot) => slot.outcome === null && slot.status === 'enqueued').length;
+      pass.enqueued += writes.slotUpdates.filter(
+        (slot) => slot.outcome === null && slot.status === 'enqueued',
+      ).length;
       if (settled < this.batchSize) break;
     }
     for (;;) {
@@ -185,7 +190,10 @@ function count(pass: SchedulerPass, slots: Array<{ status: string }>): void {
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new NightshiftError('invalid_argument', `scheduler ${name} must be an integer >= 1, got ${String(value)}`);
+    throw new NightshiftError(
+      'invalid_argument',
+      `scheduler ${name} must be an integer >= 1, got ${String(value)}`,
+    );
   }
   return value;
 }

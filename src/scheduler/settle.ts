@@ -7,7 +7,15 @@
  */
 import type { DueSchedule, FinishedSlotRun, ScheduleWrites } from '../store/store.js';
 import type { Schedule, ScheduleRunOutcome, ScheduleState } from './schedule.js';
-import { noWrites, placeRuns, releaseWaiting, slotRow, stateOf, type PlanOptions, type RunState } from './runs.js';
+import {
+  noWrites,
+  placeRuns,
+  releaseWaiting,
+  slotRow,
+  stateOf,
+  type PlanOptions,
+  type RunState,
+} from './runs.js';
 
 /** True when a handler's result asks for the next run at once (`{ again: true }`). */
 export function asksAgain(result: unknown): boolean {
@@ -60,7 +68,13 @@ function settleOne(entry: Entry, run: FinishedSlotRun, writes: ScheduleWrites, o
     const drain = { slotKey: `${base}#${seq}`, slotAt: slot.slotAt, kind: 'drain' as const, drainSeq: seq };
     if (seq > schedule.maxDrainRuns) {
       writes.slots.push(
-        slotRow(schedule.id, drain, 'skipped', `drain limit: ${schedule.maxDrainRuns} extra runs per slot`, options.now),
+        slotRow(
+          schedule.id,
+          drain,
+          'skipped',
+          `drain limit: ${schedule.maxDrainRuns} extra runs per slot`,
+          options.now,
+        ),
       );
     } else {
       placeRuns(schedule, state, [drain], entry.runs, writes, options);

@@ -13,7 +13,10 @@ import { stableHash, type SlotRun } from './runs.js';
  * (`delayMs`): slot plus jitter minus `now`, never negative, so a scheduler clock injected in tests, or
  * a scheduler host whose clock drifts, never parks a job in the store's future by mistake.
  */
-export function slotJobFactory(registry: TaskRegistry, now: Date): (schedule: Schedule, run: SlotRun) => NewJob {
+export function slotJobFactory(
+  registry: TaskRegistry,
+  now: Date,
+): (schedule: Schedule, run: SlotRun) => NewJob {
   return (schedule, run) => {
     const task = registry.get(schedule.task);
     // Jitter spreads regular slots only; a drain or a trigger was asked for now.

@@ -81,7 +81,12 @@ export function upcomingSlots(timing: ScheduleTiming, t: Date, count: number): D
  * Slots in [from, to], at most `max` of them (the earliest). `more` tells whether slots past the cap
  * remain before `to`; callers then skip ahead rather than enumerate a week of every-second slots.
  */
-export function slotsBetween(series: SlotSeries, from: Date, to: Date, max: number): { slots: Date[]; more: boolean } {
+export function slotsBetween(
+  series: SlotSeries,
+  from: Date,
+  to: Date,
+  max: number,
+): { slots: Date[]; more: boolean } {
   const slots: Date[] = [];
   let cursor = series.atOrAfter(from);
   while (cursor !== null && cursor.getTime() <= to.getTime()) {

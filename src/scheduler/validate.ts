@@ -29,7 +29,10 @@ function checkTimezone(id: string, timezone: string): void {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
   } catch {
-    throw invalid(id, `unknown time zone ${JSON.stringify(timezone)} (use an IANA name such as Europe/London)`);
+    throw invalid(
+      id,
+      `unknown time zone ${JSON.stringify(timezone)} (use an IANA name such as Europe/London)`,
+    );
   }
 }
 
@@ -41,7 +44,13 @@ function optionalInt(id: string, name: string, value: unknown, min: number): num
   return value;
 }
 
-function oneOf<T extends string>(id: string, name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  id: string,
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     throw invalid(id, `${name} must be one of ${allowed.join(', ')}`);
@@ -104,7 +113,7 @@ export function validateSchedule(
     everyMs,
     timezone,
     payload: raw.payload ?? null,
-    queue: (raw.queue as string | undefined) ?? null,
+    queue: raw.queue ?? null,
     priority: priority ?? null,
     jitterMs: optionalInt(id, 'jitterMs', raw.jitterMs, 0) ?? 0,
     overlap: oneOf(id, 'overlap', raw.overlap, OVERLAP_POLICIES, 'skip'),

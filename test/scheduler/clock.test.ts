@@ -18,7 +18,20 @@ describe.each(BACKENDS)('scheduler time on $name', ({ harness }) => {
     await f.service.create({ id: 'j', task: 'report', everyMs: MIN, overlap: 'allow' });
     const s = f.scheduler({ missedAfterMs: 30_000 });
     // Forward in small steps, back ten minutes, forward again, back, then a big jump forward.
-    const moves = [1_000, 20_000, 40_000, -600_000, 630_000, 30_000, -90_000, 45_000, 9 * MIN, 2_000, -3 * MIN, 4 * MIN];
+    const moves = [
+      1_000,
+      20_000,
+      40_000,
+      -600_000,
+      630_000,
+      30_000,
+      -90_000,
+      45_000,
+      9 * MIN,
+      2_000,
+      -3 * MIN,
+      4 * MIN,
+    ];
     await s.runOnce();
     let reached = f.clock.now();
     for (const move of moves) {
@@ -37,7 +50,8 @@ describe.each(BACKENDS)('scheduler time on $name', ({ harness }) => {
       const row = accounted.get(t);
       expect(row, `slot ${new Date(t).toISOString()}`).toBeDefined();
       if (row?.status === 'missed' || row?.status === 'skipped') expect(row.reason).toBeTruthy();
-      if (row?.status === 'enqueued') expect(jobs.filter((j) => j.scheduleSlot?.getTime() === t)).toHaveLength(1);
+      if (row?.status === 'enqueued')
+        expect(jobs.filter((j) => j.scheduleSlot?.getTime() === t)).toHaveLength(1);
     }
     // The ten-minute outage (the big forward jump) went through catch-up `latest`: recorded as missed.
     expect(ledger.some((r) => r.status === 'missed' && /catchUp latest/.test(r.reason ?? ''))).toBe(true);
@@ -47,7 +61,13 @@ describe.each(BACKENDS)('scheduler time on $name', ({ harness }) => {
     const runDays = async (startIso: string, days: number) => {
       const start = Date.parse(startIso);
       const f = await openFixture(harness, start);
-      await f.service.create({ id: 'dst', task: 'report', cron: '30 1 * * *', timezone: 'Europe/London', overlap: 'allow' });
+      await f.service.create({
+        id: 'dst',
+        task: 'report',
+        cron: '30 1 * * *',
+        timezone: 'Europe/London',
+        overlap: 'allow',
+      });
       // Passes every 15 minutes see a slot up to 15 minutes late; the grace covers that, so each slot
       // is an ordinary on-time run and the test is about which instants are slots.
       const s = f.scheduler({ missedAfterMs: 20 * MIN });

@@ -36,7 +36,11 @@ export interface ScheduleFixture {
   /** Claims due jobs of QUEUE without finishing them (they stay `running`). */
   claimAll(): Promise<Array<{ id: string; leaseToken: string }>>;
   /** Ends claimed attempts. */
-  finish(claimed: Array<{ id: string; leaseToken: string }>, outcome: 'completed' | 'failed', result?: unknown): Promise<void>;
+  finish(
+    claimed: Array<{ id: string; leaseToken: string }>,
+    outcome: 'completed' | 'failed',
+    result?: unknown,
+  ): Promise<void>;
   /** Every job of a schedule, oldest slot first. */
   jobsOf(scheduleId: string): Promise<Job[]>;
   /** A schedule's whole ledger, oldest slot first. */
@@ -45,7 +49,10 @@ export interface ScheduleFixture {
 }
 
 /** Opens a fixture whose clock starts at `start` (default 2026-05-01 10:00:00.000 UTC, in the past). */
-export async function openFixture(h: StoreHarness, start = Date.parse('2026-05-01T10:00:00.000Z')): Promise<ScheduleFixture> {
+export async function openFixture(
+  h: StoreHarness,
+  start = Date.parse('2026-05-01T10:00:00.000Z'),
+): Promise<ScheduleFixture> {
   const clock = new TestClock(start);
   const store = await h.open({ clock: clock.now });
   const registry = new TaskRegistry({
@@ -59,7 +66,11 @@ export async function openFixture(h: StoreHarness, start = Date.parse('2026-05-0
     const claimed = await store.jobClaim({ workerId: 'test', queues: [QUEUE], limit: 1000, leaseMs: 60_000 });
     return claimed.map((job) => ({ id: job.id, leaseToken: job.leaseToken }));
   };
-  const finish = async (claimed: Array<{ id: string; leaseToken: string }>, outcome: 'completed' | 'failed', result?: unknown) => {
+  const finish = async (
+    claimed: Array<{ id: string; leaseToken: string }>,
+    outcome: 'completed' | 'failed',
+    result?: unknown,
+  ) => {
     if (claimed.length === 0) return;
     await store.jobFinishMany({
       finishes: claimed.map((c) =>
@@ -75,7 +86,10 @@ export async function openFixture(h: StoreHarness, start = Date.parse('2026-05-0
     registry,
     service,
     scheduler: (options = {}) =>
-      new Scheduler({ store, registry, schedules: service, logger }, { clock: () => new Date(clock.now()), ...options }),
+      new Scheduler(
+        { store, registry, schedules: service, logger },
+        { clock: () => new Date(clock.now()), ...options },
+      ),
     claimAll,
     finish,
     async finishAll(outcome, result) {

@@ -30,7 +30,10 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       await f.finishAll('completed');
       f.clock.advance(MIN);
       await s.runOnce();
-      expect((await f.jobsOf('o')).map((j) => j.scheduleSlot?.toISOString())).toEqual([at(T0), at(T0 + 2 * MIN)]);
+      expect((await f.jobsOf('o')).map((j) => j.scheduleSlot?.toISOString())).toEqual([
+        at(T0),
+        at(T0 + 2 * MIN),
+      ]);
     });
 
     it('queue holds one slot until the active run ends, then enqueues it; a second waiting slot is skipped', async () => {
@@ -111,7 +114,12 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       // The on-time slot met a running catch-up run under overlap skip, so it was skipped with a reason.
       expect(ledger.find((r) => r.slotAt.getTime() === T0 + 4 * MIN)).toMatchObject({ status: 'skipped' });
       const jobs = await f.jobsOf('c');
-      expect(isoOf(jobs.map((j) => j.scheduleSlot))).toEqual([at(T0), at(T0 + MIN), at(T0 + 2 * MIN), at(T0 + 3 * MIN)]);
+      expect(isoOf(jobs.map((j) => j.scheduleSlot))).toEqual([
+        at(T0),
+        at(T0 + MIN),
+        at(T0 + 2 * MIN),
+        at(T0 + 3 * MIN),
+      ]);
       expect(new Set(jobs.map((j) => j.idempotencyKey)).size).toBe(4);
     });
 
@@ -129,7 +137,14 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
 
     it('all is bounded by catchUpLimit; older missed slots are recorded as missed', async () => {
       const f = await openFixture(harness, T0);
-      await f.service.create({ id: 'b', task: 'report', everyMs: MIN, catchUp: 'all', catchUpLimit: 2, overlap: 'allow' });
+      await f.service.create({
+        id: 'b',
+        task: 'report',
+        everyMs: MIN,
+        catchUp: 'all',
+        catchUpLimit: 2,
+        overlap: 'allow',
+      });
       const s = f.scheduler();
       await s.runOnce();
       f.clock.advance(5 * MIN + 40_000);
@@ -189,9 +204,18 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       expect(await f.jobsOf('f')).toHaveLength(2);
 
       const resumed = await f.service.resume('f');
-      expect(resumed).toMatchObject({ suspendedAt: null, suspendedReason: null, consecutiveFailures: 0, paused: false });
+      expect(resumed).toMatchObject({
+        suspendedAt: null,
+        suspendedReason: null,
+        consecutiveFailures: 0,
+        paused: false,
+      });
       const skippedRange = (await f.ledger('f')).find((r) => r.slotKey.startsWith('suspended:'));
-      expect(skippedRange).toMatchObject({ status: 'skipped', reason: 'not run: schedule was suspended', slotCount: 3 });
+      expect(skippedRange).toMatchObject({
+        status: 'skipped',
+        reason: 'not run: schedule was suspended',
+        slotCount: 3,
+      });
       f.clock.advance(MIN);
       await s.runOnce();
       expect(await f.jobsOf('f')).toHaveLength(3);
@@ -248,7 +272,10 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       const jobs = await f.jobsOf('t');
       expect(jobs).toHaveLength(1);
       if (first.status === 'enqueued') expect(jobs[0]?.id).toBe(first.jobId);
-      expect((await f.ledger('t')).map((r) => `${r.kind} ${r.status}`)).toEqual(['trigger enqueued', 'trigger skipped']);
+      expect((await f.ledger('t')).map((r) => `${r.kind} ${r.status}`)).toEqual([
+        'trigger enqueued',
+        'trigger skipped',
+      ]);
 
       await f.service.update('t', { overlap: 'queue' });
       expect(await f.service.trigger('t')).toMatchObject({ status: 'waiting' });
@@ -259,8 +286,12 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
   describe('schedule service', () => {
     it('refuses bad input with invalid_argument and writes nothing', async () => {
       const f = await openFixture(harness, T0);
-      await expect(f.service.create({ id: 'x', task: 'report', cron: 'nope' })).rejects.toMatchObject({ code: 'invalid_argument' });
-      await expect(f.service.create({ id: 'x', task: 'nope', everyMs: MIN })).rejects.toMatchObject({ code: 'invalid_argument' });
+      await expect(f.service.create({ id: 'x', task: 'report', cron: 'nope' })).rejects.toMatchObject({
+        code: 'invalid_argument',
+      });
+      await expect(f.service.create({ id: 'x', task: 'nope', everyMs: MIN })).rejects.toMatchObject({
+        code: 'invalid_argument',
+      });
       await expect(
         f.service.sync([
           { id: 'good', task: 'report', everyMs: MIN },

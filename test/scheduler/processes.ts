@@ -15,22 +15,38 @@ const CHILD = new URL('./fixtures/scheduler-child.ts', import.meta.url);
 const RUN_MS = 15_000;
 
 /** Registers the test for a store opened by `open`, whose children connect with `args`. */
-export function describeSchedulerProcesses(open: () => Promise<{ store: Store; args: string[]; close(): Promise<void> }>): void {
+export function describeSchedulerProcesses(
+  open: () => Promise<{ store: Store; args: string[]; close: () => Promise<void> }>,
+): void {
   it('five schedulers with random kills write exactly one job per slot', { timeout: 60_000 }, async () => {
     const { store, args, close } = await open();
-    const ns = await Nightshift.connect({ db: store, tasks: { tick: () => undefined }, logger: createLogger({ level: 'silent' }) });
+    const ns = await Nightshift.connect({
+      db: store,
+      tasks: { tick: () => undefined },
+      logger: createLogger({ level: 'silent' }),
+    });
     const children = new Set<Child>();
     const spawnOne = async () => {
       const child = startChild(CHILD, args);
       child.done.catch(() => undefined);
       children.add(child);
-      await waitUntil(() => child.lines.includes('ready'), { timeoutMs: 20_000, message: 'scheduler child ready' });
+      await waitUntil(() => child.lines.includes('ready'), {
+        timeoutMs: 20_000,
+        message: 'scheduler child ready',
+      });
       return child;
     };
     try {
       await Promise.all([1, 2, 3, 4, 5].map(() => spawnOne()));
       // Overlap allow: no worker runs here, so every slot's job stays queued and none is skipped for it.
-      await ns.schedules.create({ id: 'tick', task: 'tick', everyMs: 1000, overlap: 'allow', catchUp: 'all', catchUpLimit: 100 });
+      await ns.schedules.create({
+        id: 'tick',
+        task: 'tick',
+        everyMs: 1000,
+        overlap: 'allow',
+        catchUp: 'all',
+        catchUpLimit: 100,
+      });
       const end = Date.now() + RUN_MS;
       let kills = 0;
       while (Date.now() < end) {
@@ -61,7 +77,8 @@ export function describeSchedulerProcesses(open: () => Promise<{ store: Store; a
       let cursor: string | undefined;
       for (;;) {
         const page = await store.jobList({ limit: 500, ...(cursor !== undefined && { cursor }) });
-        for (const job of page.jobs) jobs.push({ slot: job.scheduleSlot?.getTime() ?? -1, key: job.idempotencyKey });
+        for (const job of page.jobs)
+          jobs.push({ slot: job.scheduleSlot?.getTime() ?? -1, key: job.idempotencyKey });
         if (page.nextCursor === null) break;
         cursor = page.nextCursor;
       }

@@ -11,9 +11,15 @@ const known = (task: string): boolean => task === 'report';
 describe('slot series', () => {
   it('puts interval slots on multiples of everyMs since the epoch', () => {
     const series = slotSeries({ cron: null, everyMs: 60_000, timezone: 'UTC' });
-    expect(series.after(new Date('2026-01-01T10:00:00.000Z'))?.toISOString()).toBe('2026-01-01T10:01:00.000Z');
-    expect(series.atOrAfter(new Date('2026-01-01T10:00:00.000Z'))?.toISOString()).toBe('2026-01-01T10:00:00.000Z');
-    expect(series.atOrAfter(new Date('2026-01-01T10:00:00.001Z'))?.toISOString()).toBe('2026-01-01T10:01:00.000Z');
+    expect(series.after(new Date('2026-01-01T10:00:00.000Z'))?.toISOString()).toBe(
+      '2026-01-01T10:01:00.000Z',
+    );
+    expect(series.atOrAfter(new Date('2026-01-01T10:00:00.000Z'))?.toISOString()).toBe(
+      '2026-01-01T10:00:00.000Z',
+    );
+    expect(series.atOrAfter(new Date('2026-01-01T10:00:00.001Z'))?.toISOString()).toBe(
+      '2026-01-01T10:01:00.000Z',
+    );
     expect(iso(series.before(new Date('2026-01-01T10:00:00.000Z'), 2))).toEqual([
       '2026-01-01T09:58:00.000Z',
       '2026-01-01T09:59:00.000Z',
@@ -22,11 +28,19 @@ describe('slot series', () => {
 
   it('reads six-field crons with seconds first, in a time zone', () => {
     const seconds = slotSeries({ cron: '*/15 * * * * *', everyMs: null, timezone: 'UTC' });
-    expect(seconds.after(new Date('2026-01-01T00:00:00.000Z'))?.toISOString()).toBe('2026-01-01T00:00:15.000Z');
-    expect(seconds.atOrAfter(new Date('2026-01-01T00:00:15.000Z'))?.toISOString()).toBe('2026-01-01T00:00:15.000Z');
+    expect(seconds.after(new Date('2026-01-01T00:00:00.000Z'))?.toISOString()).toBe(
+      '2026-01-01T00:00:15.000Z',
+    );
+    expect(seconds.atOrAfter(new Date('2026-01-01T00:00:15.000Z'))?.toISOString()).toBe(
+      '2026-01-01T00:00:15.000Z',
+    );
     const nineInNewYork = slotSeries({ cron: '0 9 * * *', everyMs: null, timezone: 'America/New_York' });
-    expect(nineInNewYork.after(new Date('2026-01-05T00:00:00Z'))?.toISOString()).toBe('2026-01-05T14:00:00.000Z');
-    expect(nineInNewYork.after(new Date('2026-07-05T00:00:00Z'))?.toISOString()).toBe('2026-07-05T13:00:00.000Z');
+    expect(nineInNewYork.after(new Date('2026-01-05T00:00:00Z'))?.toISOString()).toBe(
+      '2026-01-05T14:00:00.000Z',
+    );
+    expect(nineInNewYork.after(new Date('2026-07-05T00:00:00Z'))?.toISOString()).toBe(
+      '2026-07-05T13:00:00.000Z',
+    );
   });
 
   it('runs a 01:30 Europe/London schedule once per day across both DST changes', () => {
