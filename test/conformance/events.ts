@@ -1,6 +1,7 @@
 /** Conformance: in-process store events. */
 import { describe, expect, it } from 'vitest';
 import type { StoreEvents } from '../../src/store/store.js';
+import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { claimOne, insertOne } from './helpers.js';
 
@@ -55,6 +56,27 @@ export function describeEvents(h: StoreHarness): void {
       ready.length = 0;
       await insertOne(store, { queue: 'mail' });
       expect(ready).toEqual([]);
+    });
+
+    it('holds job:ready of inserts inside transaction() until COMMIT, and drops it on ROLLBACK', async () => {
+      const store = await h.open();
+      const ready: Array<StoreEvents['job:ready']> = [];
+      store.listen('job:ready', (e) => ready.push(e));
+      await store.transaction(async (tx) => {
+        await store.jobInsertMany({ jobs: [newJob({ queue: 'committed' })], tx });
+        expect(ready).toEqual([]);
+      });
+      expect(ready).toEqual([{ queue: 'committed' }]);
+      ready.length = 0;
+      const rolledBack = newJob({ queue: 'rolled-back' });
+      await store
+        .transaction(async (tx) => {
+          await store.jobInsertMany({ jobs: [rolledBack], tx });
+          throw new Error('roll back');
+        })
+        .catch(() => undefined);
+      expect(ready).toEqual([]);
+      expect(await store.jobGet({ id: rolledBack.id })).toBeUndefined();
     });
   });
 }

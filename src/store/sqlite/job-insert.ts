@@ -77,8 +77,13 @@ function announce(conn: SqliteConnection, results: JobInsertResult[]): void {
  * Inserts a batch. With `tx` the statements run synchronously on the caller's handle before this
  * function first yields, so a caller may start it inside its own `db.transaction(...)` callback; the
  * rows then commit or roll back with the caller's transaction and no transaction of ours is opened.
+ * `afterCommit` receives the event emission of a `tx` insert (default: emit at once).
  */
-export function jobInsertMany(conn: SqliteConnection, params: InsertParams): Promise<JobInsertResult[]> {
+export function jobInsertMany(
+  conn: SqliteConnection,
+  params: InsertParams,
+  afterCommit: (emit: () => void) => void = (emit) => emit(),
+): Promise<JobInsertResult[]> {
   if (params.tx !== undefined) {
     const handle = params.tx;
     if (!(handle instanceof Database) || !handle.inTransaction) {
@@ -91,8 +96,9 @@ export function jobInsertMany(conn: SqliteConnection, params: InsertParams): Pro
     }
     try {
       const results = insertJobs(conn, handle, params, conn.clock());
-      // Emitted before the caller commits: a woken poller may find nothing yet and simply polls again.
-      announce(conn, results);
+      // Inside the store's own transaction() the events wait for its COMMIT. On a foreign handle the
+      // commit is invisible to us, so they go out now: a woken poller may find nothing yet and polls again.
+      afterCommit(() => announce(conn, results));
       return Promise.resolve(results);
     } catch (error) {
       if (isBusyError(error)) {

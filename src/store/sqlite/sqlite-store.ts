@@ -100,8 +100,9 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The underlying connection. Transactional enqueue may use it: begin a transaction on it, write your
-   * rows, pass it as `tx` to `jobInsertMany`, commit.
+   * The underlying connection. Prefer `transaction(fn)` for transactional enqueue. Used directly, keep
+   * BEGIN..COMMIT synchronous (a better-sqlite3 `db.transaction(...)` callback): this store's other
+   * writes wait while a transaction you opened on it stays open across an await.
    */
   get database(): Database.Database {
     return this.conn.db;
@@ -144,6 +145,9 @@ export class SqliteStore implements Store {
 
   /** Inserts jobs in one transaction (or on the caller's `tx`), honouring idempotency keys. */
   jobInsertMany(params: { jobs: NewJob[]; tx?: unknown; fence?: LeaseRef }): Promise<JobInsertResult[]> {
+    if (params.tx !== undefined && this.transactions.isOpen(params.tx)) {
+      return jobInsertMany(this.conn, params, (emit) => this.transactions.afterCommit(emit));
+    }
     return jobInsertMany(this.conn, params);
   }
 
