@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { registerEnqueue } from './enqueue.js';
 import { registerJobs } from './jobs.js';
 import { registerMigrate } from './migrate.js';
+import { registerScheduler } from './scheduler.js';
+import { registerSchedules } from './schedules.js';
 import { registerStart } from './start.js';
 import { registerWorker } from './worker.js';
 
@@ -19,4 +21,6 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerMigrate,
   registerEnqueue,
   registerJobs,
+  registerScheduler,
+  registerSchedules,
 ];

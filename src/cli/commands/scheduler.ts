@@ -1,0 +1,33 @@
+/**
+ * `nightshift scheduler`: runs only the scheduler in this process, until SIGTERM/SIGINT. With a config
+ * module its schedules are synced first (an invalid one stops the command with exit code 1 or 2
+ * before anything is written); without one, the schedules already in the database run.
+ */
+import type { Command } from 'commander';
+import { parseInteger } from '../arguments.js';
+import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
+import { DEFAULT_GRACE_MS, runUntilSignal } from '../shutdown.js';
+
+/** Registers `scheduler`. */
+export function registerScheduler(program: Command): void {
+  withCommonOptions(
+    program
+      .command('scheduler')
+      .description('run the scheduler until SIGTERM/SIGINT (any number may run at once)')
+      .option('--poll <ms>', 'time between passes', (v) => parseInteger('--poll', v, { min: 10 })),
+  ).action(async (flags: CommonOptions & { poll?: number }) => {
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      const loaded = await session.config();
+      const schedules = loaded?.config.schedules;
+      const scheduler = ns.startScheduler({
+        ...(schedules !== undefined && { schedules }),
+        ...(flags.poll !== undefined && { pollIntervalMs: flags.poll }),
+      });
+      await scheduler.ready;
+      const logger = session.logger();
+      logger.info({ db: await session.dbUrl() }, 'scheduler running');
+      await runUntilSignal({ stop: (options) => ns.stop(options) }, { graceMs: DEFAULT_GRACE_MS, logger });
+    });
+  });
+}

@@ -1,0 +1,278 @@
+/**
+ * `nightshift schedules list|show|trigger|pause|resume|create|delete`: recurring schedules from a
+ * shell. Output follows the jobs commands: aligned tables, or one JSON document with `--json`.
+ */
+import type { Command } from 'commander';
+import { NightshiftError } from '../../errors.js';
+import type { Schedule, ScheduleInput, SlotRecord } from '../../scheduler/schedule.js';
+import { parseInteger, parseJson, usageError } from '../arguments.js';
+import { printJson, renderTable, shortJson, shortTime } from '../output.js';
+import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
+
+/** A schedule as `--json` prints it: an explicit field list, stable for scripts. */
+export function scheduleJson(s: Schedule): Record<string, unknown> {
+  return {
+    id: s.id,
+    task: s.task,
+    cron: s.cron,
+    everyMs: s.everyMs,
+    timezone: s.timezone,
+    payload: s.payload,
+    queue: s.queue,
+    priority: s.priority,
+    jitterMs: s.jitterMs,
+    overlap: s.overlap,
+    catchUp: s.catchUp,
+    catchUpLimit: s.catchUpLimit,
+    maxConsecutiveFailures: s.maxConsecutiveFailures,
+    maxDrainRuns: s.maxDrainRuns,
+    source: s.source,
+    paused: s.paused,
+    nextSlotAt: s.nextSlotAt?.toISOString() ?? null,
+    lastSlotAt: s.lastSlotAt?.toISOString() ?? null,
+    lastJobId: s.lastJobId,
+    lastOutcome: s.lastOutcome,
+    lastDurationMs: s.lastDurationMs,
+    lastRunLagMs: s.lastRunLagMs,
+    consecutiveFailures: s.consecutiveFailures,
+    lastError: s.lastError,
+    suspendedAt: s.suspendedAt?.toISOString() ?? null,
+    suspendedReason: s.suspendedReason,
+  };
+}
+
+function slotJson(r: SlotRecord): Record<string, unknown> {
+  return {
+    slotKey: r.slotKey,
+    slotAt: r.slotAt.toISOString(),
+    kind: r.kind,
+    status: r.status,
+    reason: r.reason,
+    jobId: r.jobId,
+    slotCount: r.slotCount,
+    slotUntil: r.slotUntil?.toISOString() ?? null,
+    outcome: r.outcome,
+    durationMs: r.durationMs,
+    runLagMs: r.runLagMs,
+  };
+}
+
+function timing(s: Schedule): string {
+  return s.cron !== null ? `${s.cron} (${s.timezone})` : `every ${s.everyMs ?? 0} ms`;
+}
+
+function condition(s: Schedule): string {
+  return s.suspendedAt !== null ? 'suspended' : s.paused ? 'paused' : 'active';
+}
+
+interface CreateFlags extends CommonOptions {
+  task: string;
+  cron?: string;
+  every?: number;
+  timezone?: string;
+  payload?: unknown;
+  queue?: string;
+  priority?: number;
+  jitter?: number;
+  overlap?: string;
+  catchUp?: string;
+  catchUpLimit?: number;
+  maxFailures?: number;
+  paused?: boolean;
+}
+
+/** Registers `schedules` and its subcommands. */
+export function registerSchedules(program: Command): void {
+  const schedules = program
+    .command('schedules')
+    .description('list, inspect, trigger, pause and resume recurring schedules');
+  const int = (flag: string, min: number) => (v: string) => parseInteger(flag, v, { min });
+
+  withCommonOptions(schedules.command('list').description('list schedules by id')).action(
+    async (flags: CommonOptions) => {
+      await withSession(flags, async (session) => {
+        const ns = await session.connect();
+        const all = await ns.schedules.list();
+        if (session.json) {
+          printJson(session.stdout, { schedules: all.map(scheduleJson) });
+          return;
+        }
+        session.stdout.write(
+          renderTable(
+            ['ID', 'TASK', 'WHEN', 'STATE', 'NEXT SLOT', 'LAST SLOT', 'LAST OUTCOME', 'FAILURES'],
+            all.map((s) => [
+              s.id,
+              s.task,
+              timing(s),
+              condition(s),
+              shortTime(s.nextSlotAt),
+              shortTime(s.lastSlotAt),
+              s.lastOutcome,
+              s.consecutiveFailures,
+            ]),
+          ),
+        );
+      });
+    },
+  );
+
+  withCommonOptions(
+    schedules
+      .command('show')
+      .description('show a schedule: state, next slots, and its recent slot ledger')
+      .argument('<id>', 'schedule id')
+      .option('--next <n>', 'next slots to show', int('--next', 0), 5)
+      .option('--slots <n>', 'ledger rows to show', int('--slots', 0), 20),
+  ).action(async (id: string, flags: CommonOptions & { next: number; slots: number }) => {
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      const details = await ns.schedules.get(id, { nextSlots: flags.next, recentSlots: flags.slots });
+      if (details === undefined) throw new NightshiftError('not_found', `schedule ${id} not found`);
+      const { schedule: s, nextSlots, recentSlots } = details;
+      if (session.json) {
+        printJson(session.stdout, {
+          schedule: scheduleJson(s),
+          nextSlots: nextSlots.map((d) => d.toISOString()),
+          recentSlots: recentSlots.map(slotJson),
+        });
+        return;
+      }
+      const fields: Array<[string, string | number | null]> = [
+        ['id', s.id],
+        ['task', s.task],
+        ['when', timing(s)],
+        ['state', condition(s)],
+        ['source', s.source],
+        ['overlap', s.overlap],
+        ['catch-up', s.catchUp === 'all' ? `all (limit ${s.catchUpLimit})` : s.catchUp],
+        ['payload', shortJson(s.payload, 80)],
+        ['last slot', shortTime(s.lastSlotAt)],
+        ['last outcome', s.lastOutcome],
+        ['last duration', s.lastDurationMs === null ? null : `${s.lastDurationMs} ms`],
+        ['last run lag', s.lastRunLagMs === null ? null : `${s.lastRunLagMs} ms`],
+        [
+          'failures',
+          `${s.consecutiveFailures}${s.maxConsecutiveFailures === null ? '' : ` of ${s.maxConsecutiveFailures}`}`,
+        ],
+        ['suspended', s.suspendedReason],
+        ['last error', s.lastError?.message ?? null],
+      ];
+      const width = Math.max(...fields.map(([name]) => name.length));
+      const lines = fields.filter(([, v]) => v !== null).map(([name, v]) => `${name.padEnd(width)}  ${v}`);
+      session.stdout.write(lines.join('\n') + '\n');
+      session.stdout.write(`\nnext slots:\n${nextSlots.map((d) => `  ${d.toISOString()}\n`).join('')}`);
+      session.stdout.write(
+        '\nrecent slots:\n' +
+          renderTable(
+            ['SLOT', 'KIND', 'STATUS', 'JOB', 'OUTCOME', 'LAG', 'REASON'],
+            recentSlots.map((r) => [
+              r.slotCount !== null && r.slotCount > 1
+                ? `${shortTime(r.slotAt)} (+${r.slotCount - 1})`
+                : shortTime(r.slotAt),
+              r.kind,
+              r.status,
+              r.jobId,
+              r.outcome,
+              r.runLagMs === null ? null : `${r.runLagMs} ms`,
+              r.reason,
+            ]),
+          ),
+      );
+    });
+  });
+
+  withCommonOptions(
+    schedules
+      .command('trigger')
+      .description('run a schedule now, under its overlap policy; prints the job id')
+      .argument('<id>', 'schedule id'),
+  ).action(async (id: string, flags: CommonOptions) => {
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      const outcome = await ns.schedules.trigger(id);
+      if (session.json) printJson(session.stdout, outcome);
+      else if (outcome.status === 'enqueued') session.stdout.write(`${outcome.jobId}\n`);
+      else session.stdout.write(`${outcome.status}: ${outcome.reason}\n`);
+      // A skipped trigger did not do what was asked: scripts see exit code 1.
+      if (outcome.status === 'skipped')
+        throw new NightshiftError('conflict', `trigger skipped: ${outcome.reason}`);
+    });
+  });
+
+  for (const [name, description] of [
+    ['pause', 'stop running a schedule until it is resumed'],
+    ['resume', 'resume a paused or suspended schedule from its next slot'],
+  ] as const) {
+    withCommonOptions(
+      schedules.command(name).description(description).argument('<id>', 'schedule id'),
+    ).action(async (id: string, flags: CommonOptions) => {
+      await withSession(flags, async (session) => {
+        const ns = await session.connect();
+        const s = name === 'pause' ? await ns.schedules.pause(id) : await ns.schedules.resume(id);
+        if (session.json) printJson(session.stdout, { schedule: scheduleJson(s) });
+        else session.stdout.write(`schedule ${id} ${name === 'pause' ? 'paused' : 'resumed'}\n`);
+      });
+    });
+  }
+
+  withCommonOptions(
+    schedules
+      .command('create')
+      .description('create a schedule (kept across config syncs)')
+      .argument('<id>', 'schedule id')
+      .requiredOption('--task <name>', 'task to run')
+      .option('--cron <expr>', 'cron expression: 5 fields, or 6 with seconds first')
+      .option('--every <ms>', 'fixed interval in ms (instead of --cron)', int('--every', 1))
+      .option('--timezone <zone>', 'IANA time zone for --cron (default UTC)')
+      .option('--payload <json>', 'payload as JSON', (v) => parseJson('--payload', v))
+      .option('--queue <name>', 'queue (default: the task’s)')
+      .option('--priority <n>', 'priority', (v) => parseInteger('--priority', v))
+      .option('--jitter <ms>', 'spread each slot’s job over this many ms', int('--jitter', 0))
+      .option('--overlap <policy>', 'skip, queue or allow (default skip)')
+      .option('--catch-up <policy>', 'skip, latest or all (default latest)')
+      .option('--catch-up-limit <n>', 'most missed slots catch-up all runs', int('--catch-up-limit', 1))
+      .option(
+        '--max-failures <n>',
+        'suspend after this many consecutive failed runs',
+        int('--max-failures', 1),
+      )
+      .option('--paused', 'create it paused'),
+  ).action(async (id: string, flags: CreateFlags) => {
+    if ((flags.cron === undefined) === (flags.every === undefined))
+      throw usageError('give exactly one of --cron and --every');
+    const input: ScheduleInput = { id, task: flags.task };
+    if (flags.cron !== undefined) input.cron = flags.cron;
+    if (flags.every !== undefined) input.everyMs = flags.every;
+    if (flags.timezone !== undefined) input.timezone = flags.timezone;
+    if (flags.payload !== undefined) input.payload = flags.payload;
+    if (flags.queue !== undefined) input.queue = flags.queue;
+    if (flags.priority !== undefined) input.priority = flags.priority;
+    if (flags.jitter !== undefined) input.jitterMs = flags.jitter;
+    if (flags.overlap !== undefined) input.overlap = flags.overlap as ScheduleInput['overlap'] & string;
+    if (flags.catchUp !== undefined) input.catchUp = flags.catchUp as ScheduleInput['catchUp'] & string;
+    if (flags.catchUpLimit !== undefined) input.catchUpLimit = flags.catchUpLimit;
+    if (flags.maxFailures !== undefined) input.maxConsecutiveFailures = flags.maxFailures;
+    if (flags.paused === true) input.paused = true;
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      const s = await ns.schedules.create(input);
+      if (session.json) printJson(session.stdout, { schedule: scheduleJson(s) });
+      else session.stdout.write(`schedule ${s.id} created; next slot ${shortTime(s.nextSlotAt) ?? 'none'}\n`);
+    });
+  });
+
+  withCommonOptions(
+    schedules
+      .command('delete')
+      .description('delete a schedule and its slot ledger (its jobs are kept)')
+      .argument('<id>', 'schedule id'),
+  ).action(async (id: string, flags: CommonOptions) => {
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      if (!(await ns.schedules.delete(id)))
+        throw new NightshiftError('not_found', `schedule ${id} not found`);
+      if (session.json) printJson(session.stdout, { deleted: id });
+      else session.stdout.write(`schedule ${id} deleted\n`);
+    });
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * The schedule commands through the real CLI on a SQLite file: create, list, show, trigger, pause,
+ * resume, delete, with --json and the exit codes 0 (ok), 1 (failure) and 2 (usage); and the
+ * `scheduler` command syncing config schedules and enqueueing their slots until SIGTERM.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+import { runCli, spawnCli, tempDir } from '../cli/cli-process.js';
+import { writeBasicConfig } from '../cli/fixtures.js';
+import { waitUntil } from '../support/wait-until.js';
+
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+});
+
+describe('schedules CLI', () => {
+  // Fifteen CLI runs, each a Node start: slow on a shared machine, hence the longer timeout.
+  it(
+    'creates, shows, triggers, pauses, resumes and deletes a schedule with stable exit codes',
+    { timeout: 90_000 },
+    async () => {
+      const cwd = tempDir();
+      writeBasicConfig(cwd);
+      const db = `sqlite:${join(cwd, 'ns.db')}`;
+      const cli = (...args: string[]) => runCli([...args, '--db', db], { cwd });
+
+      const created = await cli(
+        'schedules',
+        'create',
+        'hourly',
+        '--task',
+        'echo',
+        '--cron',
+        '0 * * * *',
+        '--payload',
+        '{"n":1}',
+        '--json',
+      );
+      expect(created.code).toBe(0);
+      expect(JSON.parse(created.stdout)).toMatchObject({
+        schedule: { id: 'hourly', cron: '0 * * * *', source: 'api', payload: { n: 1 } },
+      });
+
+      const badCron = await cli('schedules', 'create', 'bad', '--task', 'echo', '--cron', '99 * * * *');
+      expect(badCron.code).toBe(2);
+      expect(badCron.stderr).toMatch(/bad cron/);
+      expect((await cli('schedules', 'create', 'both', '--task', 'echo')).code).toBe(2);
+
+      const list = await cli('schedules', 'list', '--json');
+      expect(list.code).toBe(0);
+      expect(
+        (JSON.parse(list.stdout) as { schedules: Array<{ id: string }> }).schedules.map((s) => s.id),
+      ).toEqual(['hourly']);
+
+      const trigger = await cli('schedules', 'trigger', 'hourly');
+      expect(trigger.code).toBe(0);
+      const jobId = trigger.stdout.trim();
+      expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+      const skipped = await cli('schedules', 'trigger', 'hourly', '--json');
+      expect(skipped.code).toBe(1);
+      expect(JSON.parse(skipped.stdout)).toMatchObject({ status: 'skipped' });
+
+      const show = await cli('schedules', 'show', 'hourly', '--json');
+      const shown = JSON.parse(show.stdout) as {
+        nextSlots: string[];
+        recentSlots: Array<{ kind: string; jobId: string | null }>;
+      };
+      expect(shown.nextSlots).toHaveLength(5);
+      expect(shown.recentSlots.map((r) => r.kind)).toEqual(['trigger', 'trigger']);
+      expect(shown.recentSlots.some((r) => r.jobId === jobId)).toBe(true);
+      expect((await cli('schedules', 'show', 'hourly')).stdout).toMatch(/recent slots:/);
+
+      expect((await cli('schedules', 'pause', 'hourly')).code).toBe(0);
+      expect(JSON.parse((await cli('schedules', 'show', 'hourly', '--json')).stdout)).toMatchObject({
+        schedule: { paused: true },
+      });
+      expect((await cli('schedules', 'resume', 'hourly')).code).toBe(0);
+      expect((await cli('schedules', 'show', 'missing')).code).toBe(1);
+      expect((await cli('schedules', 'delete', 'hourly')).code).toBe(0);
+      expect((await cli('schedules', 'delete', 'hourly')).code).toBe(1);
+    },
+  );
+
+  it('scheduler syncs config schedules and enqueues their slots until SIGTERM', async () => {
+    const cwd = tempDir();
+    writeBasicConfig(cwd, {
+      schedules: [
+        { id: 'every-second', task: 'echo', everyMs: 1000, overlap: 'allow', payload: { from: 'config' } },
+      ],
+    });
+    const file = join(cwd, 'ns.db');
+    const child = spawnCli(['scheduler', '--db', `sqlite:${file}`, '--poll', '200'], { cwd });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await waitUntil(() => stderr.includes('scheduler running'), {
+        timeoutMs: 20_000,
+        message: 'scheduler started',
+      });
+      const store = await openStore(`sqlite:${file}`);
+      stores.push(store);
+      const jobs = await waitUntil(
+        async () => {
+          const page = await store.jobList({ limit: 100 });
+          const ours = page.jobs.filter((j) => j.scheduleId === 'every-second');
+          return ours.length >= 2 ? ours : undefined;
+        },
+        { timeoutMs: 15_000, message: 'two slots enqueued' },
+      );
+      expect(jobs.every((j) => j.task === 'echo')).toBe(true);
+      expect(jobs[0]?.payload).toEqual({ from: 'config' });
+      expect((await store.scheduleGet({ id: 'every-second' }))?.source).toBe('config');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});
