@@ -7,10 +7,9 @@
  *   claimers skip each other's rows instead of queueing on them, so N claimers get N disjoint batches.
  * - `due`: delayed and retried jobs whose time came. They are picked in the same statement instead of by
  *   a separate stager round trip: an Index Scan on `jobs_scheduled_idx` bounded by `run_at <= now()`,
- *   which costs one index probe when nothing is due. Up to `limit` of them are locked; those that lose to
- *   better queued rows are promoted to `queued` by this same statement so the next claim sees them in
- *   the ready index. A due scheduled job is therefore never more than one claim away from the ready
- *   order, whatever its priority, and no row is ever promoted without its row lock.
+ *   which costs one index probe when nothing is due. Up to PROMOTE_LIMIT of them are locked; those that
+ *   lose to better queued rows are promoted to `queued` by this same statement so later claims find
+ *   them in the ready index. No row is ever promoted without its row lock.
  * - `picked`: the best `limit` of both sets in claim order (priority desc, due time, id): a sort of at
  *   most 2 x limit rows.
  * - `claimed`: the UPDATE by primary key. Every time decision uses the database's now(), and the lease
@@ -21,6 +20,14 @@
  * force PostgreSQL 15 to read and sort every queued row of those queues.
  */
 
+// Due scheduled rows locked per claim: all of them compete in claim order (so a due high-priority job
+// wins over earlier-due low-priority ones), and the losers are promoted. Bounded so that a burst of a
+// million jobs due at midnight is promoted a few hundred rows per claim, never in one long statement.
+const PROMOTE_LIMIT = 'greatest($2, 256)';
+
+// Every UPDATE targets rows by `id = ANY(ARRAY(...))`: a primary-key lookup whatever the planner
+// believes about a CTE's row count. A join against the CTE let it choose a hash join over a sequential
+// scan of the whole table (seen in EXPLAIN at 20,000 rows; with generic plans the LIMIT is unknown).
 const CLAIM_TAIL = (s: string): string => `
   picked AS (
     SELECT id FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) candidates
@@ -28,8 +35,7 @@ const CLAIM_TAIL = (s: string): string => `
     LIMIT $2
   ), promoted AS (
     UPDATE ${s}.jobs j SET state = 'queued', updated_at = now()
-    FROM due
-    WHERE j.id = due.id AND NOT EXISTS (SELECT 1 FROM picked WHERE picked.id = due.id)
+    WHERE j.id = ANY(ARRAY(SELECT id FROM due EXCEPT ALL SELECT id FROM picked))
   ), claimed AS (
     UPDATE ${s}.jobs j
     SET state = 'running',
@@ -40,8 +46,7 @@ const CLAIM_TAIL = (s: string): string => `
         finished_at = NULL,
         worker_id = $1,
         updated_at = now()
-    FROM picked
-    WHERE j.id = picked.id
+    WHERE j.id = ANY(ARRAY(SELECT id FROM picked))
     RETURNING j.*
   )
   SELECT * FROM claimed ORDER BY priority DESC, run_at, id`;
@@ -58,7 +63,7 @@ export const claimJobs = (s: string): string => `
     SELECT id, priority, run_at FROM ${s}.jobs
     WHERE state = 'scheduled' AND run_at <= now()
     ORDER BY run_at, id
-    LIMIT $2
+    LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
   ), ${CLAIM_TAIL(s)}`;
 
@@ -81,6 +86,6 @@ export const claimJobsFromQueues = (s: string): string => `
     SELECT id, priority, run_at FROM ${s}.jobs
     WHERE state = 'scheduled' AND run_at <= now() AND queue = ANY($4::text[])
     ORDER BY run_at, id
-    LIMIT $2
+    LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
   ), ${CLAIM_TAIL(s)}`;

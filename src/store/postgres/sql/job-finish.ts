@@ -51,6 +51,8 @@ export const finishJobs = (s: string): string => `
         updated_at = now()
     FROM input i, ${s}.jobs o
     WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running' AND o.id = i.id
+      -- Primary-key access paths for both sides whatever the join order the planner picks.
+      AND j.id = ANY($1::uuid[]) AND o.id = ANY($1::uuid[])
     RETURNING j.id, j.state, j.queue, o.attempt, o.worker_id, o.started_at, o.run_at AS due_at,
               i.outcome, i.error, i.max_duration_exceeded
   ), runs AS (

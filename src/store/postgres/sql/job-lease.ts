@@ -8,7 +8,7 @@ export const renewLeases = (s: string): string => `
   UPDATE ${s}.jobs j
   SET lease_expires_at = now() + coalesce(j.lease_ms, $3) * interval '1 millisecond'
   FROM unnest($1::uuid[], $2::uuid[]) AS i(id, lease_token)
-  WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running'
+  WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running' AND j.id = ANY($1::uuid[])
   RETURNING j.id, j.cancel_requested`;
 
 /** $1 id, $2 lease token, $3 checkpoint (JSON text). */

@@ -1,6 +1,7 @@
 /**
  * Maintenance statements: rescue of lapsed leases and retention. Both work in bounded batches with
- * SKIP LOCKED, so they never queue behind workers and never hold many row locks for long.
+ * SKIP LOCKED, so they never queue behind workers and never hold many row locks for long. Rows are
+ * targeted by `id = ANY(ARRAY(...))` so each write is a primary-key lookup (see sql/job-claim.ts).
  */
 
 /**
@@ -20,17 +21,18 @@ export const rescueLapsed = (s: string): string => `
     SELECT jsonb_build_object('message', 'lease lapsed: the worker stopped renewing it',
                               'name', 'LeaseLapsed', 'reason', 'lease_lapsed') AS error
   ), updated AS (
+    -- The rows are locked by lapsed, so their own columns are the values it read.
     UPDATE ${s}.jobs j
-    SET state = CASE WHEN l.cancel_requested THEN 'cancelled'
-                     WHEN l.attempt >= l.max_attempts THEN 'failed'
+    SET state = CASE WHEN j.cancel_requested THEN 'cancelled'
+                     WHEN j.attempt >= j.max_attempts THEN 'failed'
                      ELSE 'queued' END,
-        finished_at = CASE WHEN l.cancel_requested OR l.attempt >= l.max_attempts THEN now() END,
+        finished_at = CASE WHEN j.cancel_requested OR j.attempt >= j.max_attempts THEN now() END,
         error = f.error,
         lease_token = NULL,
         lease_expires_at = NULL,
         updated_at = now()
-    FROM lapsed l, failure f
-    WHERE j.id = l.id
+    FROM failure f
+    WHERE j.id = ANY(ARRAY(SELECT id FROM lapsed))
     RETURNING j.id, j.state, j.queue
   ), runs AS (
     INSERT INTO ${s}.job_runs (job_id, attempt, worker_id, started_at, finished_at, due_at, outcome, error)
@@ -62,10 +64,10 @@ export const pruneJobs = (s: string): string => `
     LIMIT $2
     FOR UPDATE SKIP LOCKED
   ), runs AS (
-    DELETE FROM ${s}.job_runs r USING victims v WHERE r.job_id = v.id
+    DELETE FROM ${s}.job_runs WHERE job_id = ANY(ARRAY(SELECT id FROM victims))
   ), steps AS (
-    DELETE FROM ${s}.job_steps st USING victims v WHERE st.job_id = v.id
+    DELETE FROM ${s}.job_steps WHERE job_id = ANY(ARRAY(SELECT id FROM victims))
   ), deleted AS (
-    DELETE FROM ${s}.jobs j USING victims v WHERE j.id = v.id RETURNING 1
+    DELETE FROM ${s}.jobs WHERE id = ANY(ARRAY(SELECT id FROM victims)) RETURNING 1
   )
   SELECT count(*)::int AS deleted FROM deleted`;
