@@ -5,16 +5,17 @@
  */
 import os from 'node:os';
 import type { BenchOptions } from './options.js';
+import type { Aggregate } from './aggregate.js';
 import { SCENARIOS } from './scenarios.js';
-import type { Measurement, ScenarioName } from './scenarios.js';
+import type { ScenarioName } from './scenarios.js';
 
 /** Everything one system produced in a run. */
 export interface SystemResult {
   name: string;
   isNightshift: boolean;
   settings: string;
-  measurements: Partial<Record<ScenarioName, Measurement>>;
-  /** Set when the system could not finish a scenario; later scenarios are skipped. */
+  measurements: Partial<Record<ScenarioName, Aggregate>>;
+  /** Set when the system failed a scenario; it sits out the remaining scenarios and rounds. */
   error?: string;
 }
 
@@ -33,6 +34,8 @@ export interface Ratio {
 export interface BenchRecord {
   date: string;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  /** 1-minute load average before and after the run: how much else the machine was doing. */
+  loadAverage: { start: number; end: number };
   options: BenchOptions;
   results: SystemResult[];
   ratios: Ratio[];
@@ -72,7 +75,7 @@ export function computeRatios(results: SystemResult[]): Ratio[] {
 }
 
 /** Builds the JSON record of a run. */
-export function buildRecord(options: BenchOptions, results: SystemResult[]): BenchRecord {
+export function buildRecord(options: BenchOptions, results: SystemResult[], loadAtStart: number): BenchRecord {
   const cpus = os.cpus();
   return {
     date: new Date().toISOString(),
@@ -83,6 +86,7 @@ export function buildRecord(options: BenchOptions, results: SystemResult[]): Ben
       node: process.version,
       platform: `${os.platform()} ${os.release()}`,
     },
+    loadAverage: { start: loadAtStart, end: os.loadavg()[0] ?? 0 },
     options,
     results,
     ratios: computeRatios(results),
@@ -95,15 +99,17 @@ export function formatRecord(record: BenchRecord): string {
   const lines: string[] = [
     `nightshift benchmark, ${record.date}`,
     `machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.platform}`,
-    `sizes: ${options.jobs} jobs per throughput scenario, ${options.latencySamples} latency samples, ` +
-      `${options.batchSize} jobs per enqueue call, warm-up ${options.warmup ? 'on' : 'off'}`,
+    `load average (1 min): ${record.loadAverage.start.toFixed(1)} at start, ${record.loadAverage.end.toFixed(1)} at end`,
+    `sizes: ${options.rounds} rounds of ${options.jobs} jobs per throughput scenario and ${options.latencySamples} latency ` +
+      `samples; ${options.batchSize} jobs per enqueue call; warm-up ${options.warmup ? 'on' : 'off'}`,
+    'throughput is the median round (range in brackets); latency percentiles pool all rounds',
     '',
     'settings:',
     ...record.results.map((r) => `  ${r.name}: ${r.settings}`),
   ];
   for (const scenario of SCENARIOS) {
     lines.push('', `${SCENARIO_TITLES[scenario]}:`);
-    const rows: string[][] = [['system', 'jobs/s', 'p50 ms', 'p95 ms', 'p99 ms', 'elapsed s']];
+    const rows: string[][] = [['system', 'jobs/s', 'range', 'p50 ms', 'p95 ms', 'p99 ms']];
     for (const result of record.results) {
       const m = result.measurements[scenario];
       if (m === undefined) {
@@ -113,10 +119,10 @@ export function formatRecord(record: BenchRecord): string {
       rows.push([
         result.name,
         m.jobsPerSecond.toFixed(0),
+        `(${Math.min(...m.jobsPerSecondByRound).toFixed(0)}..${Math.max(...m.jobsPerSecondByRound).toFixed(0)})`,
         m.latencyMs ? m.latencyMs.p50.toFixed(1) : '-',
         m.latencyMs ? m.latencyMs.p95.toFixed(1) : '-',
         m.latencyMs ? m.latencyMs.p99.toFixed(1) : '-',
-        (m.elapsedMs / 1000).toFixed(2),
       ]);
     }
     lines.push(...table(rows));
@@ -124,8 +130,8 @@ export function formatRecord(record: BenchRecord): string {
   lines.push('', 'ratios nightshift/peer (throughput: above 1 favours nightshift; latency: p50, p95 in brackets, below 1 favours nightshift):');
   const ratioRows: string[][] = [['scenario', 'nightshift', 'peer', 'ratio']];
   for (const ratio of record.ratios) {
-    const p95 = ratio.p95 === undefined ? '' : ` (${ratio.p95.toFixed(2)}x)`;
-    ratioRows.push([ratio.scenario, ratio.nightshift, ratio.peer, `${ratio.value.toFixed(2)}x${p95}`]);
+    const p95 = ratio.p95 === undefined ? '' : ` (${formatRatio(ratio.p95)})`;
+    ratioRows.push([ratio.scenario, ratio.nightshift, ratio.peer, `${formatRatio(ratio.value)}${p95}`]);
   }
   lines.push(...table(ratioRows));
   const failures = record.results.filter((r) => r.error !== undefined);
@@ -133,6 +139,11 @@ export function formatRecord(record: BenchRecord): string {
     lines.push('', 'failures:', ...failures.map((r) => `  ${r.name}: ${r.error ?? ''}`));
   }
   return lines.join('\n');
+}
+
+/** Two decimals, or two significant digits for ratios below 0.1 so they never print as 0.00x. */
+function formatRatio(value: number): string {
+  return `${value >= 0.1 ? value.toFixed(2) : value.toPrecision(2)}x`;
 }
 
 function table(rows: string[][]): string[] {

@@ -24,6 +24,8 @@ export interface Measurement {
   jobsPerSecond: number;
   /** Enqueue-to-start latency, for `latency` only. */
   latencyMs?: LatencySummary;
+  /** The raw latency samples behind `latencyMs`, so rounds can be pooled. */
+  samplesMs?: number[];
   jobs: number;
   elapsedMs: number;
 }
@@ -107,6 +109,7 @@ export function measureLatency(system: BenchSystem, sizes: ScenarioSizes): Promi
       elapsedMs,
       jobsPerSecond: (sizes.latencySamples / elapsedMs) * 1000,
       latencyMs: summarize(samples),
+      samplesMs: samples,
     };
   });
 }
