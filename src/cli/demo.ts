@@ -10,7 +10,7 @@ import { NightshiftError } from '../errors.js';
 import { isFinalState, type Job } from '../job.js';
 import type { Nightshift } from '../nightshift.js';
 import { printJson } from './output.js';
-import { runWorker } from './run-worker.js';
+import { runServices, type ServiceFlags } from './run-services.js';
 import type { Session } from './session.js';
 
 /** The demo's config module; the same path from src/cli and from the compiled dist/cli. */
@@ -25,10 +25,7 @@ const DEMO_ORDERS = 3_000;
 const POLL_MS = 250;
 
 /** Runs the demo to completion (or until a signal) and prints its summary. */
-export async function runDemo(
-  session: Session,
-  flags: { queues?: string[]; concurrency?: number },
-): Promise<void> {
+export async function runDemo(session: Session, flags: ServiceFlags): Promise<void> {
   if (!existsSync(DEMO_CONFIG)) {
     throw new NightshiftError(
       'config_error',
@@ -45,7 +42,7 @@ export async function runDemo(
   const watching = new AbortController();
   const finished = waitUntilSettled(ns, exportJob.id, watching.signal);
   try {
-    await runWorker(session, config, flags, { until: finished });
+    await runServices(session, config, flags, { until: finished });
   } finally {
     watching.abort();
     unsubscribe();

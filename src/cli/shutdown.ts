@@ -15,7 +15,7 @@ export const DEFAULT_GRACE_MS = 30_000;
 export interface RunningService {
   stop(options?: StopOptions): Promise<void>;
   /** Rejects when the service gave up by itself. */
-  readonly failed: Promise<void>;
+  readonly failed?: Promise<void>;
 }
 
 /**
@@ -52,7 +52,7 @@ export function runUntilSignal(
       () => stopAfter(),
       (error: unknown) => stopAfter(error),
     );
-    service.failed.catch((error: unknown) => {
+    service.failed?.catch((error: unknown) => {
       logger.fatal({ err: error }, 'cannot keep working; stopping');
       finish(error);
     });

@@ -13,9 +13,12 @@ import type { Store } from '../../src/store/store.js';
  * - `slow` waits for its signal or `payload.ms`;
  * - `strict` takes only `{ n: number }`, checked by a hand-written Standard Schema;
  * - `leaky` leaks a rejected promise and throws from a timer, then succeeds.
- * `worker` settings are merged over short test intervals.
+ * `worker` settings are merged over short test intervals; `schedules` are written as given.
  */
-export function writeBasicConfig(dir: string, worker: Record<string, unknown> = {}): string {
+export function writeBasicConfig(
+  dir: string,
+  options: { worker?: Record<string, unknown>; schedules?: unknown[] } = {},
+): string {
   const file = join(dir, 'nightshift.config.mjs');
   writeFileSync(
     file,
@@ -44,7 +47,8 @@ export function writeBasicConfig(dir: string, worker: Record<string, unknown> = 
       return 'still fine';
     },
   },
-  worker: ${JSON.stringify({ pollIntervalMs: 50, rescueIntervalMs: 250, ...worker })},
+  worker: ${JSON.stringify({ pollIntervalMs: 50, rescueIntervalMs: 250, ...options.worker })},
+  schedules: ${JSON.stringify(options.schedules ?? [])},
 };
 `,
   );

@@ -1,4 +1,4 @@
-/** A `nightshift worker` process under signals and misbehaving handlers. */
+/** `nightshift worker` and `nightshift start` processes under signals and misbehaving handlers. */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { openTestStore, writeBasicConfig } from './fixtures.js';
 
 const dir = tempDir();
 // A grace period far longer than the test: only a second signal can end the process quickly.
-writeBasicConfig(dir, { graceMs: 120_000 });
+writeBasicConfig(dir, { worker: { graceMs: 120_000 } });
 const db = `sqlite:${join(dir, 'jobs.db')}`;
 let store: Store;
 const children: Array<ReturnType<typeof spawnCli>> = [];
@@ -89,5 +89,44 @@ describe('worker process', () => {
     const job = await store.jobGet({ id });
     expect(job).toMatchObject({ state: 'queued', attempt: 0 });
     expect((await store.jobRunList({ jobId: id })).map((run) => run.outcome)).toEqual(['released']);
+  });
+
+  it('start runs the config schedules and a worker in one process', async () => {
+    const startDir = tempDir();
+    writeBasicConfig(startDir, { schedules: [{ id: 'tick', task: 'echo', everyMs: 1000, payload: 'tick' }] });
+    const startDb = `sqlite:${join(startDir, 'jobs.db')}`;
+    const child = spawnCli(['start'], { cwd: startDir, env: { NIGHTSHIFT_DB: startDb } });
+    children.push(child);
+    child.stdout.resume();
+    child.stderr.resume();
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+
+    // The schema appears when start has migrated; until then opening or reading fails.
+    const startStore = await waitUntil(
+      async () => {
+        const candidate = await openTestStore(startDb).catch(() => undefined);
+        const migrated = await candidate?.schemaVersion().catch(() => undefined);
+        if (candidate !== undefined && migrated !== undefined && migrated.current === migrated.latest)
+          return candidate;
+        await candidate?.close();
+        return undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, message: 'start to migrate' },
+    );
+    try {
+      const tick = await waitUntil(
+        async () =>
+          (await startStore.jobList({ state: 'completed', limit: 10 })).jobs.find(
+            (job) => job.scheduleId === 'tick',
+          ),
+        { timeoutMs: 20_000, intervalMs: 100, message: 'a scheduled tick to complete' },
+      );
+      expect(tick).toMatchObject({ task: 'echo', result: 'tick' });
+    } finally {
+      await startStore.close();
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    rmSync(startDir, { recursive: true, force: true });
   });
 });

@@ -1,7 +1,7 @@
 /** `nightshift worker`: runs the config's tasks until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
 import { parseInteger, parseList } from '../arguments.js';
-import { runWorker } from '../run-worker.js';
+import { runServices } from '../run-services.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
 /** Flags shared by `worker` and `start`. */
@@ -28,7 +28,7 @@ export function registerWorker(program: Command): void {
   ).action(async (flags: WorkerFlags) => {
     await withSession(flags, async (session) => {
       const { config } = await session.requireConfig();
-      await runWorker(session, config, flags);
+      await runServices(session, config, flags);
     });
   });
 }

@@ -1,0 +1,67 @@
+/**
+ * Runs nightshift's long-lived services in this process (a worker, and for `start` the scheduler)
+ * until a signal, the end of the caller's work (`until`), or a fatal store outage stops them.
+ */
+import type { NightshiftConfig } from '../config.js';
+import type { Session } from './session.js';
+import { DEFAULT_GRACE_MS, runUntilSignal } from './shutdown.js';
+
+/** What to run: worker flags over config defaults, and whether a scheduler runs beside the worker. */
+export interface ServiceFlags {
+  queues?: string[];
+  concurrency?: number;
+  scheduler?: boolean;
+}
+
+/** Starts the services and resolves once all of them have stopped. */
+export async function runServices(
+  session: Session,
+  config: NightshiftConfig,
+  flags: ServiceFlags,
+  options: { until?: Promise<unknown> } = {},
+): Promise<void> {
+  const ns = await session.connect();
+  const logger = session.logger();
+  const { graceMs = DEFAULT_GRACE_MS, ...workerOptions } = config.worker ?? {};
+  const queues = flags.queues ?? workerOptions.queues;
+  const concurrency = flags.concurrency ?? workerOptions.concurrency;
+
+  // Signal handlers go in before any service starts: a supervisor's SIGTERM that lands during start-up
+  // must still mean "stop gracefully", not Node's default of dying with jobs half-claimed.
+  let stopRequested = false;
+  let reportFailure: (error: unknown) => void = () => undefined;
+  const failed = new Promise<void>((_, reject) => (reportFailure = reject));
+  const stopped = runUntilSignal(
+    {
+      // Stopping the instance stops every service it started, scheduler included.
+      stop: (stopOptions) => {
+        stopRequested = true;
+        return ns.stop(stopOptions);
+      },
+      failed,
+    },
+    { graceMs, logger, ...(options.until !== undefined && { until: options.until }) },
+  );
+
+  try {
+    if (flags.scheduler === true) {
+      const scheduler = ns.startScheduler(
+        config.schedules === undefined ? {} : { schedules: config.schedules },
+      );
+      // A config schedule that does not validate stops the command before any job runs.
+      await scheduler.ready;
+    }
+    if (!stopRequested) {
+      const worker = ns.startWorker({
+        ...workerOptions,
+        ...(queues !== undefined && { queues }),
+        ...(concurrency !== undefined && { concurrency }),
+      });
+      worker.failed.catch(reportFailure);
+      logger.info({ db: await session.dbUrl(), tasks: Object.keys(config.tasks) }, 'serving tasks');
+    }
+  } catch (error) {
+    reportFailure(error);
+  }
+  await stopped;
+}

@@ -1,0 +1,42 @@
+/** `nightshift start --demo` (what `npm run demo` runs) end to end, on its own SQLite file. */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DemoSummary } from '../../src/cli/demo.js';
+import type { Store } from '../../src/store/store.js';
+import { runCli, tempDir } from './cli-process.js';
+import { allJobs, openTestStore } from './fixtures.js';
+
+const dir = tempDir('nightshift-demo-');
+let store: Store | undefined;
+
+afterAll(async () => {
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the demo', () => {
+  it('exports every order once, resumes the export from its checkpoint, and keeps two dead jobs', async () => {
+    const result = await runCli(['start', '--demo', '--json'], { cwd: dir });
+    expect(result.code, result.stderr.slice(-2000)).toBe(0);
+    const summary = JSON.parse(result.stdout) as DemoSummary;
+    expect(summary).toMatchObject({
+      exportState: 'completed',
+      orders: 3000,
+      exportAttempts: 2,
+      resumedAtOrder: 1501,
+      published: 2998,
+      retriedThenPublished: 18,
+    });
+    expect(summary.failed.map((f) => f.orderId)).toEqual([1499, 2998]);
+
+    // The default demo database, in the working directory: one publish job per order, no more.
+    store = await openTestStore(`sqlite:${join(dir, 'nightshift-demo.db')}`);
+    const publish = (await allJobs(store)).filter((job) => job.task === 'orders.publish');
+    expect(publish).toHaveLength(3000);
+    const orderIds = new Set(publish.map((job) => (job.payload as { id: number }).id));
+    expect(orderIds.size).toBe(3000);
+    expect(publish.every((job) => job.parentId === summary.exportJobId)).toBe(true);
+    expect(result.stderr).toContain('resuming the export at order 1501');
+  });
+});
