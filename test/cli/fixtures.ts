@@ -1,9 +1,11 @@
 /** Config modules and database helpers shared by the CLI tests. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Job } from '../../src/job.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
+import { TEST_PG_URL, withAdmin } from '../support/postgres-harness.js';
 
 /**
  * Writes a plain-JS config module (no imports, so it loads the same from any directory) with tasks
@@ -73,4 +75,21 @@ export async function allJobs(store: Store): Promise<Job[]> {
     cursor = page.nextCursor;
   } while (cursor !== null);
   return jobs;
+}
+
+/**
+ * A PostgreSQL database of its own for a CLI test. The CLI takes only a URL, and the store keeps its
+ * tables in the `nightshift` schema of that database, so a test isolates itself by database.
+ */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `nightshift_cli_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await withAdmin((client) => client.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(TEST_PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    },
+  };
 }

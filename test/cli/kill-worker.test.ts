@@ -1,8 +1,8 @@
 /**
- * End to end through real processes: 500 jobs enqueued with the CLI, a `nightshift worker` killed with
- * SIGKILL while jobs are running, a second worker with 2 s leases finishing the work. Every handler
- * start is appended to a ledger file as (job id, attempt, pid): the ledger shows which jobs ran twice,
- * and only the jobs the killed worker held at the kill may have.
+ * End to end through real processes, on SQLite and on PostgreSQL: 500 jobs enqueued with the CLI, a
+ * `nightshift worker` killed with SIGKILL while jobs are running, a second worker (2 s leases)
+ * finishing the work. Every handler start is appended to a ledger file as (job id, attempt, pid): the
+ * ledger shows which jobs ran twice, and only the jobs the killed worker held at the kill may have.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,20 +10,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { waitUntil } from '../support/wait-until.js';
 import { runCli, spawnCli, tempDir } from './cli-process.js';
-import { allJobs, openTestStore } from './fixtures.js';
+import { allJobs, createTestDatabase, openTestStore } from './fixtures.js';
 
 const JOBS = 500;
-const dir = tempDir('nightshift-kill-');
-const db = `sqlite:${join(dir, 'jobs.db')}`;
-const ledger = join(dir, 'ledger.csv');
-let store: Store | undefined;
+const cleanups: Array<() => Promise<void> | void> = [];
 const children: Array<ReturnType<typeof spawnCli>> = [];
 
 afterAll(async () => {
-  for (const child of children)
+  for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  }
+  for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
 interface LedgerRow {
@@ -32,10 +29,10 @@ interface LedgerRow {
   pid: number;
 }
 
-function readLedger(): LedgerRow[] {
+function readLedger(file: string): LedgerRow[] {
   let text = '';
   try {
-    text = readFileSync(ledger, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return [];
   }
@@ -49,25 +46,10 @@ function readLedger(): LedgerRow[] {
     });
 }
 
-function startWorker(): {
-  pid: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-} {
-  const child = spawnCli(['worker', '--concurrency', '8'], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
-  children.push(child);
-  child.stdout.resume();
-  child.stderr.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  return { pid: child.pid!, exited };
-}
-
-describe('kill -9 of a worker process', () => {
-  it('loses no job, and only jobs running at the kill run twice', async () => {
-    writeFileSync(
-      join(dir, 'nightshift.config.mjs'),
-      `import { appendFileSync } from 'node:fs';
+function writeLedgerConfig(dir: string, ledger: string): void {
+  writeFileSync(
+    join(dir, 'nightshift.config.mjs'),
+    `import { appendFileSync } from 'node:fs';
 export default {
   tasks: {
     work: {
@@ -82,23 +64,58 @@ export default {
   worker: { pollIntervalMs: 50, rescueIntervalMs: 250 },
 };
 `,
-    );
+  );
+}
+
+const backends: Array<{ name: string; database: (dir: string) => Promise<string> }> = [
+  { name: 'SQLite', database: (dir) => Promise.resolve(`sqlite:${join(dir, 'jobs.db')}`) },
+  {
+    name: 'PostgreSQL',
+    database: async () => {
+      const { url, drop } = await createTestDatabase();
+      cleanups.push(drop);
+      return url;
+    },
+  },
+];
+
+describe.each(backends)('kill -9 of a worker process on $name', ({ database }) => {
+  it('loses no job, and only jobs running at the kill run twice', async () => {
+    const dir = tempDir('nightshift-kill-');
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const db = await database(dir);
+    const ledger = join(dir, 'ledger.csv');
+    writeLedgerConfig(dir, ledger);
+    const env = { NIGHTSHIFT_DB: db };
+
+    const startWorker = (): {
+      pid: number;
+      exited: Promise<{ code: number | null; signal: string | null }>;
+    } => {
+      const child = spawnCli(['worker', '--concurrency', '8'], { cwd: dir, env });
+      children.push(child);
+      child.stdout.resume();
+      child.stderr.resume();
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+        child.on('close', (code, signal) => resolve({ code, signal })),
+      );
+      return { pid: child.pid!, exited };
+    };
+
     writeFileSync(
       join(dir, 'payloads.ndjson'),
       Array.from({ length: JOBS }, (_, n) => JSON.stringify({ n })).join('\n'),
     );
-    const enqueued = await runCli(['enqueue', 'work', '--from', 'payloads.ndjson'], {
-      cwd: dir,
-      env: { NIGHTSHIFT_DB: db },
-    });
+    const enqueued = await runCli(['enqueue', 'work', '--from', 'payloads.ndjson'], { cwd: dir, env });
     expect(enqueued.code, enqueued.stderr).toBe(0);
     const ids = enqueued.stdout.trim().split('\n');
     expect(new Set(ids).size).toBe(JOBS);
-    store = await openTestStore(db);
+    const store: Store = await openTestStore(db);
+    cleanups.push(() => store.close());
 
     // First worker: kill -9 once it is well into the work.
     const first = startWorker();
-    await waitUntil(() => readLedger().length >= 100, {
+    await waitUntil(() => readLedger(ledger).length >= 100, {
       timeoutMs: 30_000,
       intervalMs: 20,
       message: 'the first worker to start 100 jobs',
@@ -110,12 +127,12 @@ export default {
       (await store.jobList({ state: 'running', limit: 1000 })).jobs.map((job) => job.id),
     );
     expect(runningAtKill.size, 'jobs were running when the worker died').toBeGreaterThan(0);
-    const ledgerAtKill = readLedger();
+    const ledgerAtKill = readLedger(ledger);
 
     // Second worker: recovers the lapsed leases (2 s) and finishes everything.
     const second = startWorker();
     await waitUntil(
-      async () => (await store!.jobList({ state: 'completed', limit: 1000 })).jobs.length === JOBS,
+      async () => (await store.jobList({ state: 'completed', limit: 1000 })).jobs.length === JOBS,
       {
         timeoutMs: 40_000,
         intervalMs: 200,
@@ -130,9 +147,8 @@ export default {
     expect(jobs.filter((job) => job.state !== 'completed')).toEqual([]);
     expect(new Set(jobs.map((job) => job.id))).toEqual(new Set(ids));
 
-    const rows = readLedger();
     const byJob = new Map<string, LedgerRow[]>();
-    for (const row of rows) byJob.set(row.jobId, [...(byJob.get(row.jobId) ?? []), row]);
+    for (const row of readLedger(ledger)) byJob.set(row.jobId, [...(byJob.get(row.jobId) ?? []), row]);
     expect(byJob.size, 'every job ran').toBe(JOBS);
 
     const ranTwice = [...byJob].filter(([, runs]) => runs.length > 1).map(([id]) => id);
@@ -153,8 +169,9 @@ export default {
       }
     }
     // Jobs the dead worker had finished and persisted before the kill never ran again.
-    const startedBeforeKill = new Set(ledgerAtKill.map((row) => row.jobId));
-    const finishedBeforeKill = [...startedBeforeKill].filter((id) => !runningAtKill.has(id));
+    const finishedBeforeKill = [...new Set(ledgerAtKill.map((row) => row.jobId))].filter(
+      (id) => !runningAtKill.has(id),
+    );
     expect(finishedBeforeKill.length).toBeGreaterThan(0);
     for (const id of finishedBeforeKill) expect(byJob.get(id)).toHaveLength(1);
 
