@@ -2,6 +2,7 @@
  * The `nightshift` command line: builds the commander program from the command groups, runs it, and
  * turns every outcome into an exit code (0 ok, 1 failure, 2 usage error) and at most one error line.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { NightshiftError, type ErrorCode } from '../errors.js';
 import { COMMAND_GROUPS } from './commands/index.js';
@@ -16,7 +17,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['invalid_argument', 'invali
 export function buildProgram(): Command {
   const program = new Command('nightshift')
     .description('durable background jobs and recurring schedules on SQLite or PostgreSQL')
-    .version(process.env['npm_package_version'] ?? '0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .showSuggestionAfterError();
   for (const register of COMMAND_GROUPS) register(program);
@@ -24,6 +25,14 @@ export function buildProgram(): Command {
   const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
   for (const command of all(program)) command.exitOverride();
   return program;
+}
+
+/** The installed package's version; package.json sits two levels up from both src/cli and dist/cli. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return manifest.version ?? 'unknown';
 }
 
 /**

@@ -52,6 +52,10 @@ describe('usage errors', () => {
       },
       { args: ['jobs', 'list', '--limit', '0'], says: /--limit must be at least 1/ },
       { args: ['worker', '--concurrency', 'lots'], says: /--concurrency must be an integer/ },
+      {
+        args: ['start', '--demo', '--config', 'nightshift.config.mjs'],
+        says: /--demo brings its own config/,
+      },
       { args: ['no-such-command'], says: /unknown command 'no-such-command'/ },
     ];
 
