@@ -113,3 +113,24 @@ describe('SqliteStore.open on bad paths', () => {
     expect(db.pragma('busy_timeout', { simple: true })).toBe(50);
   });
 });
+
+describe('SqliteStore after close', () => {
+  it('rejects calls with database_unavailable instead of throwing synchronously', async () => {
+    const file = tempFile();
+    const store = await SqliteStore.open({ filename: file.path });
+    await store.migrate();
+    await store.close();
+    await store.close();
+    const calls: Array<() => Promise<unknown>> = [
+      () => store.jobGet({ id: 'x' }),
+      () => store.jobClaim({ workerId: 'w', limit: 1, leaseMs: 1_000 }),
+      () => store.jobInsertMany({ jobs: [newJob()] }),
+      () => store.jobLeaseRenew({ leases: [{ id: 'x', leaseToken: 'y' }], leaseMs: 1_000 }),
+    ];
+    for (const call of calls) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => (promise = call())).not.toThrow();
+      expect((await errorOf(promise ?? Promise.resolve())).code).toBe('database_unavailable');
+    }
+  });
+});

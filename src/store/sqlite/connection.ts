@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
+import { NightshiftError } from '../../errors.js';
 import type { StoreEvents } from '../store.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
 
@@ -44,11 +45,11 @@ export class SqliteConnection {
    * transaction open on this same connection, writes wait for it to end instead of nesting inside it.
    */
   write<T>(fn: (now: number) => T): Promise<T> {
-    const transaction = this.db.transaction(() => fn(this.clock()));
     return withBusyRetry(
       () => {
+        this.assertOpen();
         if (this.db.inTransaction) throw new ConnectionInUseError();
-        return transaction.immediate();
+        return this.db.transaction(() => fn(this.clock())).immediate();
       },
       { limitMs: this.busyRetryMs },
     );
@@ -56,7 +57,19 @@ export class SqliteConnection {
 
   /** Runs a read, retried on the rare SQLITE_BUSY a WAL reader can meet (e.g. during recovery). */
   read<T>(fn: () => T): Promise<T> {
-    return withBusyRetry(fn, { limitMs: this.busyRetryMs });
+    return withBusyRetry(
+      () => {
+        this.assertOpen();
+        return fn();
+      },
+      { limitMs: this.busyRetryMs },
+    );
+  }
+
+  // A call racing close() (a renewal timer firing during shutdown, a retry still backing off) gets a
+  // coded error instead of better-sqlite3's TypeError.
+  private assertOpen(): void {
+    if (!this.db.open) throw new NightshiftError('database_unavailable', 'the store is closed');
   }
 
   /** Emits a store event to this process's listeners. */
