@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
@@ -39,7 +39,10 @@ describe('usage errors', () => {
         says: /--delay or --run-at, not both/,
       },
       { args: ['enqueue', 'echo', '--from', 'payloads.ndjson'], says: /--from line 2 is not valid JSON/ },
-      { args: ['enqueue', 'no-such-task'], says: /no-such-task/ },
+      {
+        args: ['enqueue', 'no-such-task'],
+        says: /unknown task "no-such-task": .*nightshift\.config\.mjs does not declare it/,
+      },
       {
         args: ['enqueue', 'strict', '--payload', '{"n":"seven"}'],
         says: /invalid payload for task "strict": n: n must be a number/,
@@ -84,5 +87,14 @@ describe('usage errors', () => {
         message: expect.stringMatching(/^--payload is not valid JSON/) as string,
       },
     });
+  });
+
+  it('without a config, enqueue refuses every task before creating the database file', async () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    const result = await runCli(['enqueue', 'echo', '--db', 'sqlite:./fresh.db'], { cwd: empty });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown task "echo": there is no config module here');
+    expect(existsSync(join(empty, 'fresh.db'))).toBe(false);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { NightshiftError } from '../../errors.js';
 import { parseInteger, parseIsoDate, parseJson, usageError } from '../arguments.js';
 import { jobJson, printJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
@@ -65,6 +66,15 @@ export function registerEnqueue(program: Command): void {
     };
 
     await withSession(flags, async (session) => {
+      // Checked here as well as by the library so that a typo never creates or migrates a database.
+      const loaded = await session.config();
+      if (loaded === null || !Object.hasOwn(loaded.config.tasks, task)) {
+        const where =
+          loaded === null
+            ? 'there is no config module here (pass --config FILE)'
+            : `${loaded.file} does not declare it`;
+        throw new NightshiftError('unknown_task', `unknown task "${task}": ${where}`);
+      }
       const ns = await session.connect();
       if (payloads !== null) {
         const results = await ns.enqueueMany(payloads.map((payload) => ({ task, payload, options })));
