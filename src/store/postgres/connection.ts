@@ -26,6 +26,7 @@ const KEEPALIVE_DELAY_MS = 10_000;
 // that a worker polling every second keeps its connections warm.
 const IDLE_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
+const QUERY_TIMEOUT_MARGIN_MS = 5_000;
 
 const TIMESTAMPTZ_OID = 1184;
 // pg-types declares its parsers as returning `any`; this one returns Date (or Infinity for 'infinity').
@@ -66,7 +67,13 @@ export function clientConfig(options: PostgresStoreOptions): pg.ClientConfig {
     application_name: 'nightshift',
   };
   const statementTimeout = options.statementTimeoutMs ?? 60_000;
-  if (statementTimeout > 0) config.statement_timeout = statementTimeout;
+  if (statementTimeout > 0) {
+    config.statement_timeout = statementTimeout;
+    // The client-side bound behind it: a half-open connection answers nothing, not even the server's
+    // timeout error, and Node cannot shorten the kernel's keepalive probe interval (75 s x 9 on Linux).
+    // A query silent for 5 s past the server's own limit is treated as a dead connection.
+    config.query_timeout = statementTimeout + QUERY_TIMEOUT_MARGIN_MS;
+  }
   return config;
 }
 
@@ -115,7 +122,7 @@ export function isUnavailable(error: unknown): boolean {
     if (code.startsWith('08')) return true;
   }
   // node-postgres reports a socket closed under a query or a connect timeout without a code.
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|Query read timeout/i.test(
     error.message,
   );
 }

@@ -21,6 +21,8 @@ export interface Migration {
 }
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
+// node-postgres treats 0 as "use the connection's default", so "no limit" is a day.
+const MIGRATION_QUERY_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 /** The migration files shipped with this code, in version order. */
 export function loadMigrations(): Migration[] {
@@ -52,6 +54,16 @@ export function schemaTooNew(current: number, latest: number): NightshiftError {
   );
 }
 
+/** A query without the pool's client-side timeout (node-postgres reads `query_timeout` per query too). */
+function unbounded(text: string, values?: unknown[]): pg.QueryConfig {
+  const config: pg.QueryConfig & { query_timeout: number } = {
+    text,
+    query_timeout: MIGRATION_QUERY_TIMEOUT_MS,
+  };
+  if (values !== undefined) config.values = values;
+  return config;
+}
+
 /** Applies pending migrations on `client` (a dedicated connection) under the schema's advisory lock. */
 export async function migrate(
   client: pg.ClientBase,
@@ -62,7 +74,10 @@ export async function migrate(
   const latest = migrations.length;
   await client.query('BEGIN');
   try {
-    await client.query(sql.MIGRATION_LOCK, [`nightshift.migrate:${schema}`]);
+    // Migrations may rewrite big tables, and waiting for another migrator's lock is expected: neither
+    // the store's statement timeout nor its client-side query timeout applies here.
+    await client.query('SET LOCAL statement_timeout = 0');
+    await client.query(unbounded(sql.MIGRATION_LOCK, [`nightshift.migrate:${schema}`]));
     await client.query(sql.createSchema(quotedSchema));
     await client.query(sql.createMigrationsTable(quotedSchema));
     const { rows } = await client.query<{ version: number }>(sql.currentVersion(quotedSchema));
@@ -71,7 +86,7 @@ export async function migrate(
     await client.query(sql.setLocalSearchPath(quotedSchema));
     for (const migration of migrations.slice(from)) {
       // No parameters: node-postgres then uses the simple protocol, which runs a multi-statement file.
-      await client.query(migration.sql);
+      await client.query(unbounded(migration.sql));
       await client.query(sql.recordMigration(quotedSchema), [migration.version, migration.name]);
     }
     await client.query('COMMIT');

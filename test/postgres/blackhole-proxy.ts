@@ -1,0 +1,49 @@
+/**
+ * A TCP proxy in front of the test PostgreSQL that can black-hole traffic: bytes are swallowed in both
+ * directions and no connection is closed, which is what a half-open connection looks like to a client
+ * (peer host gone, network partition, a silently dropped NAT entry).
+ */
+import net from 'node:net';
+
+/** A running proxy. */
+export interface BlackholeProxy {
+  port: number;
+  /** While true, existing and new connections pass nothing and never close. */
+  blackhole(on: boolean): void;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on an ephemeral loopback port forwarding to `target`. */
+export async function startBlackholeProxy(target: { host: string; port: number }): Promise<BlackholeProxy> {
+  let holing = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (!holing) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!holing) client.write(chunk);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  return {
+    port: address.port,
+    blackhole(on) {
+      holing = on;
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
