@@ -81,10 +81,17 @@ function catchUp(
   return run.map((t) => regular(t, 'catch_up'));
 }
 
-/** Plans one pass over due schedules. */
+/**
+ * Plans one pass over schedules due by `now + lookaheadMs`. Slots up to now are placed under the
+ * overlap policy. Slots in the lookahead window are enqueued early, as jobs that become due exactly at
+ * their slot, but only when nothing of the schedule is active after this pass's own runs (or overlap is
+ * `allow`): an early job is itself active from then on, so it can never overlap a run. Otherwise the
+ * slot is left for the pass that sees it due.
+ */
 export function planFire(due: DueSchedule[], options: PlanOptions): ScheduleWrites {
   const writes = noWrites();
   const { now } = options;
+  const horizon = new Date(now.getTime() + (options.lookaheadMs ?? 0));
   for (const { schedule, activeJobId, waitingSlot } of due) {
     const state: ScheduleState = stateOf(schedule);
     const series = slotSeries(schedule);
@@ -103,7 +110,18 @@ export function planFire(due: DueSchedule[], options: PlanOptions): ScheduleWrit
     placeRuns(schedule, state, runs, runState, writes, options);
 
     const lastOnTime = onTime.slots[onTime.slots.length - 1];
-    state.nextSlotAt = onTime.more && lastOnTime !== undefined ? series.after(lastOnTime) : series.after(now);
+    let next = onTime.more && lastOnTime !== undefined ? series.after(lastOnTime) : series.after(now);
+    if (!onTime.more && horizon > now && (schedule.overlap === 'allow' || runState.active === null)) {
+      const early = slotsBetween(series, new Date(now.getTime() + 1), horizon, ON_TIME_CAP).slots;
+      const lastEarly = early[early.length - 1];
+      if (lastEarly !== undefined) {
+        const earlyRuns = early.map((t) => regular(t, 'slot'));
+        placeRuns(schedule, state, earlyRuns, runState, writes, options);
+        runs.push(...earlyRuns);
+        next = series.after(lastEarly);
+      }
+    }
+    state.nextSlotAt = next;
     const lastRun = runs[runs.length - 1];
     if (lastRun !== undefined) state.lastSlotAt = lastRun.slotAt;
     writes.states.push({ id: schedule.id, expectVersion: schedule.version, state });

@@ -19,6 +19,8 @@ export interface PlanOptions {
   now: Date;
   /** A slot older than this when first processed counts as missed (downtime) and goes through catch-up. */
   missedAfterMs: number;
+  /** Slots due within this many ms after `now` may be enqueued early, due at their slot (see fire.ts). */
+  lookaheadMs?: number;
   /** Builds the job for a run; the job's idempotency key is the slot's. */
   newJob: (schedule: Schedule, run: SlotRun) => NewJob;
 }

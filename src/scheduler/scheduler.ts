@@ -12,8 +12,15 @@
  *
  * Options and defaults: `schedules` (config schedules, synced at start; omitted: no sync),
  * `pollIntervalMs` 1000, `batchSize` 500, `missedAfterMs` 30,000 (a slot first seen later than this
- * went through catch-up: it was missed while no scheduler ran), `slotRetentionMs` 7 days, `clock`
- * (default: the store's clock; tests inject one and call `runOnce()`).
+ * went through catch-up: it was missed while no scheduler ran), `lookaheadMs` 2000, `slotRetentionMs`
+ * 7 days, `clock` (default: the store's clock; tests inject one and call `runOnce()`).
+ *
+ * Lookahead: a slot due within `lookaheadMs` is enqueued early, as a job that becomes due exactly at
+ * the slot, when nothing of its schedule is active. So a pass over 10,000 schedules that takes longer
+ * than a second on a busy machine still has every job waiting when the minute turns: the run lag of a
+ * slot job no longer depends on how long the scheduler's pass takes. Two seconds cover two passes at
+ * the default interval. The price: a trigger, drain or waiting slot in those seconds meets the early job
+ * as an active run (documented in docs/SCHEDULES.md); 0 turns it off.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../errors.js';
@@ -34,6 +41,7 @@ export interface SchedulerOptions {
   pollIntervalMs?: number;
   batchSize?: number;
   missedAfterMs?: number;
+  lookaheadMs?: number;
   slotRetentionMs?: number;
   /** The scheduler's clock; default the store's. */
   clock?: () => Date | Promise<Date>;
@@ -75,6 +83,7 @@ export class Scheduler {
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
   private readonly missedAfterMs: number;
+  private readonly lookaheadMs: number;
   private readonly slotRetentionMs: number;
 
   constructor(
@@ -84,6 +93,10 @@ export class Scheduler {
     this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000);
     this.batchSize = positive('batchSize', options.batchSize, 500);
     this.missedAfterMs = positive('missedAfterMs', options.missedAfterMs, DEFAULT_MISSED_AFTER_MS);
+    this.lookaheadMs = options.lookaheadMs ?? 2000;
+    if (!Number.isSafeInteger(this.lookaheadMs) || this.lookaheadMs < 0) {
+      throw new NightshiftError('invalid_argument', `scheduler lookaheadMs must be an integer >= 0`);
+    }
     this.slotRetentionMs = positive('slotRetentionMs', options.slotRetentionMs, 7 * 24 * 3_600_000);
   }
 
@@ -139,6 +152,7 @@ export class Scheduler {
     const options: PlanOptions = {
       now,
       missedAfterMs: this.missedAfterMs,
+      lookaheadMs: this.lookaheadMs,
       newJob: slotJobFactory(this.deps.registry, now),
     };
     for (;;) {
@@ -156,7 +170,7 @@ export class Scheduler {
     }
     for (;;) {
       const writes = await this.deps.store.scheduleFire({
-        now,
+        dueBy: new Date(now.getTime() + this.lookaheadMs),
         limit: this.batchSize,
         plan: (due) => planFire(due, options),
       });

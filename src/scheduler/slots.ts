@@ -30,6 +30,12 @@ export interface SlotSeries {
 const CRON_CACHE_CAP = 50_000;
 const cronCache = new Map<string, Cron>();
 
+// Many schedules share an expression and, being due together, ask for the same next slot: one croner
+// call (tens of microseconds in a time zone) then serves all of them. 10,000 every-minute schedules
+// cost three croner calls per pass instead of 30,000.
+const NEXT_RUN_MEMO_CAP = 256;
+const nextRunMemo = new WeakMap<Cron, Map<number, Date | null>>();
+
 /** Parses a cron expression; throws croner's error for a bad expression or time zone. */
 export function parseCron(expression: string, timezone: string): Cron {
   const key = `${timezone}\u0000${expression}`;
@@ -57,10 +63,25 @@ export function slotSeries(timing: ScheduleTiming): SlotSeries {
   }
   if (cron === null) throw new Error('schedule timing has neither cron nor everyMs');
   const parsed = parseCron(cron, timing.timezone);
+  const next = (t: Date): Date | null => {
+    let memo = nextRunMemo.get(parsed);
+    if (memo === undefined) {
+      memo = new Map();
+      nextRunMemo.set(parsed, memo);
+    }
+    const key = t.getTime();
+    let found = memo.get(key);
+    if (found === undefined) {
+      found = parsed.nextRun(t);
+      if (memo.size >= NEXT_RUN_MEMO_CAP) memo.clear();
+      memo.set(key, found);
+    }
+    return found === null ? null : new Date(found.getTime());
+  };
   // croner works in whole seconds and returns the first match strictly after its reference.
   return {
-    after: (t) => parsed.nextRun(t),
-    atOrAfter: (t) => parsed.nextRun(new Date(t.getTime() - 1)),
+    after: (t) => next(t),
+    atOrAfter: (t) => next(new Date(t.getTime() - 1)),
     before: (t, count) => (count === 0 ? [] : parsed.previousRuns(count, t).reverse()),
   };
 }

@@ -246,11 +246,12 @@ export interface ScheduleStore {
     schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
   }): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }>;
   /**
-   * Claims up to `limit` unpaused, unsuspended schedules whose next slot is at or before `now`
+   * Claims up to `limit` unpaused, unsuspended schedules whose next slot is at or before `dueBy` (the
+   * scheduler's now plus its lookahead)
    * (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one IMMEDIATE transaction), calls `plan` with them and
    * writes its result in the same transaction. Returns what was written.
    */
-  scheduleFire(params: { now: Date; limit: number; plan: SchedulePlanner<DueSchedule[]> }): Promise<ScheduleWrites>;
+  scheduleFire(params: { dueBy: Date; limit: number; plan: SchedulePlanner<DueSchedule[]> }): Promise<ScheduleWrites>;
   /**
    * Finds up to `limit` enqueued ledger rows whose job is final (or gone) and not yet settled, locks
    * them and their schedules, and writes `plan`'s result in the same transaction.

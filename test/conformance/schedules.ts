@@ -142,7 +142,7 @@ export function describeSchedules(h: StoreHarness): void {
       const now = T0 + 1_000;
       const fire = (s: Store) =>
         s
-          .scheduleFire({ now: new Date(now), limit: 7, plan: (due) => planFire(due, options(now)) })
+          .scheduleFire({ dueBy: new Date(now), limit: 7, plan: (due) => planFire(due, options(now)) })
           .catch((error: unknown) => {
             if (error instanceof NightshiftError && error.code === 'conflict') return undefined;
             throw error;
@@ -168,7 +168,7 @@ export function describeSchedules(h: StoreHarness): void {
       const now = T0 + 1_000;
       await expect(
         store.scheduleFire({
-          now: new Date(now),
+          dueBy: new Date(now),
           limit: 10,
           plan: (due) => {
             const writes = planFire(due, options(now));
@@ -190,7 +190,7 @@ export function describeSchedules(h: StoreHarness): void {
       });
       const now = T0 + 1_000;
       const fired = await store.scheduleFire({
-        now: new Date(now),
+        dueBy: new Date(now),
         limit: 10,
         plan: (due) => planFire(due, options(now)),
       });
@@ -210,7 +210,11 @@ export function describeSchedules(h: StoreHarness): void {
       const store = await h.open();
       await store.scheduleCreate({ definition: definition('settle'), state: state(new Date(T0)) });
       const now = T0 + 1_000;
-      await store.scheduleFire({ now: new Date(now), limit: 10, plan: (due) => planFire(due, options(now)) });
+      await store.scheduleFire({
+        dueBy: new Date(now),
+        limit: 10,
+        plan: (due) => planFire(due, options(now)),
+      });
       const [claimed] = await store.jobClaim({
         workerId: 'w',
         queues: ['conf-sched'],
@@ -260,11 +264,15 @@ export function describeSchedules(h: StoreHarness): void {
         state: state(new Date(T0)),
       });
       const now = T0 + 1_000;
-      await store.scheduleFire({ now: new Date(now), limit: 10, plan: (due) => planFire(due, options(now)) });
+      await store.scheduleFire({
+        dueBy: new Date(now),
+        limit: 10,
+        plan: (due) => planFire(due, options(now)),
+      });
       const later = T0 + 10 * 60_000 + 1_000;
       // Nine more slots: all of them still open (no job finished), so nothing may be pruned.
       await store.scheduleFire({
-        now: new Date(later),
+        dueBy: new Date(later),
         limit: 10,
         plan: (due) => planFire(due, { ...options(later), missedAfterMs: 3_600_000 }),
       });

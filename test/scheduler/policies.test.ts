@@ -180,6 +180,35 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
     });
   });
 
+  describe('lookahead', () => {
+    it('enqueues a slot due within the lookahead early, due at its slot, only when nothing is active', async () => {
+      const f = await openFixture(harness, T0);
+      await f.service.create({ id: 'e', task: 'report', everyMs: MIN });
+      const s = f.scheduler({ lookaheadMs: 2_000 });
+      await s.runOnce();
+      // 1.5 s before the next slot, with the first run still queued: nothing early.
+      f.clock.advance(MIN - 1_500);
+      await s.runOnce();
+      expect(await f.jobsOf('e')).toHaveLength(1);
+      await f.finishAll('completed');
+      await s.runOnce();
+      const jobs = await f.jobsOf('e');
+      expect(jobs).toHaveLength(2);
+      const early = jobs[1];
+      expect(early?.scheduleSlot?.toISOString()).toBe(at(T0 + MIN));
+      expect(early?.state).toBe('scheduled');
+      // An early job is an active run: a trigger meets it under overlap skip.
+      expect(await f.service.trigger('e')).toMatchObject({ status: 'skipped' });
+      f.clock.advance(1_500);
+      await s.runOnce();
+      expect(await f.jobsOf('e')).toHaveLength(2);
+      expect((await f.ledger('e')).filter((r) => r.kind === 'slot').map((r) => r.status)).toEqual([
+        'enqueued',
+        'enqueued',
+      ]);
+    });
+  });
+
   describe('suspension after consecutive failures', () => {
     it('suspends after N failed runs with the last error, and resumes on an operator', async () => {
       const f = await openFixture(harness, T0);

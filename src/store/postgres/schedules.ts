@@ -266,12 +266,12 @@ export class PostgresSchedules implements ScheduleStore {
 
   /** One fire pass over due schedules, skipping those another scheduler holds. */
   scheduleFire(params: {
-    now: Date;
+    dueBy: Date;
     limit: number;
     plan: SchedulePlanner<DueSchedule[]>;
   }): Promise<ScheduleWrites> {
     return this.transaction(async (client) => {
-      const rows = await client.query<ScheduleRow>(this.sql.due, [params.now, params.limit]);
+      const rows = await client.query<ScheduleRow>(this.sql.due, [params.dueBy, params.limit]);
       if (rows.rows.length === 0) return NO_WRITES;
       return this.apply(client, params.plan(await this.dueOf(client, rows.rows)));
     });

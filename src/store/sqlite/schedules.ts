@@ -15,7 +15,6 @@ import type {
   ScheduleWrites,
 } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import { insertJobs } from './job-insert.js';
 import { decodeJson } from './job-row.js';
 import {
   definitionParams,
@@ -35,13 +34,14 @@ import {
   SCHEDULE_INSERT,
   SCHEDULE_LIST,
   SCHEDULE_SOURCES,
-  SCHEDULE_STATE_WRITE,
+  SCHEDULE_STATE_WRITE_MANY,
   SLOT_FINISHED,
   SLOT_GET,
-  SLOT_INSERT,
+  SLOT_INSERT_MANY,
+  SLOT_JOB_INSERT_MANY,
   SLOT_LIST,
   SLOT_PRUNE,
-  SLOT_UPDATE,
+  SLOT_UPDATE_MANY,
 } from './schedules-sql.js';
 
 interface FinishedRow extends SlotRow {
@@ -71,27 +71,51 @@ export class SqliteSchedules implements ScheduleStore {
   }
 
   /**
-   * Writes a plan inside the caller's transaction. State goes first: a compare-and-set that misses
-   * throws `conflict`, rolling everything back. A ledger row that already exists keeps its job out.
+   * Writes a plan inside the caller's transaction, one statement per kind of row. State goes first: a
+   * compare-and-set that misses throws `conflict`, rolling everything back. A ledger row that already
+   * exists keeps its job out.
    */
   private apply(writes: ScheduleWrites, now: number): ScheduleWrites {
-    for (const { id, expectVersion, state } of writes.states) {
-      const info = this.conn
-        .stmt(SCHEDULE_STATE_WRITE)
-        .run({ ...stateParams(state), id, expectVersion, now });
-      if (info.changes !== 1) {
-        throw new NightshiftError('conflict', `schedule ${id} changed while it was being planned; try again`);
+    if (writes.states.length > 0) {
+      const states = writes.states.map(({ id, expectVersion, state }) => ({
+        ...stateParams(state),
+        id,
+        expectVersion,
+      }));
+      const updated = this.conn.stmt(SCHEDULE_STATE_WRITE_MANY).all({ states: JSON.stringify(states), now });
+      if (updated.length !== writes.states.length) {
+        throw new NightshiftError('conflict', 'a schedule changed while it was being planned; try again');
       }
     }
+    let slots: SlotRecord[] = [];
     const refused = new Set<string>();
-    const slots: SlotRecord[] = [];
-    for (const slot of writes.slots) {
-      if (this.conn.stmt(SLOT_INSERT).run(slotParams(slot)).changes === 1) slots.push(slot);
-      else if (slot.jobId !== null) refused.add(slot.jobId);
+    if (writes.slots.length > 0) {
+      const inserted = this.conn
+        .stmt(SLOT_INSERT_MANY)
+        .all({ slots: JSON.stringify(writes.slots.map(slotParams)) }) as Array<{
+        schedule_id: string;
+        slot_key: string;
+      }>;
+      const won = new Set(inserted.map((row) => `${row.schedule_id}\u0000${row.slot_key}`));
+      slots = writes.slots.filter((slot) => won.has(`${slot.scheduleId}\u0000${slot.slotKey}`));
+      for (const slot of writes.slots) {
+        if (slot.jobId !== null && !won.has(`${slot.scheduleId}\u0000${slot.slotKey}`))
+          refused.add(slot.jobId);
+      }
     }
-    for (const slot of writes.slotUpdates) this.conn.stmt(SLOT_UPDATE).run(slotParams(slot));
+    if (writes.slotUpdates.length > 0) {
+      this.conn.stmt(SLOT_UPDATE_MANY).run({ slots: JSON.stringify(writes.slotUpdates.map(slotParams)) });
+    }
     const jobs = writes.jobs.filter((job) => !refused.has(job.id));
-    if (jobs.length > 0) insertJobs(this.conn, this.conn.db, { jobs }, now);
+    if (jobs.length > 0) {
+      const rows = jobs.map((job) => ({
+        ...job,
+        payload: JSON.stringify(job.payload ?? null),
+        runAt: job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0),
+        scheduleSlot: job.scheduleSlot?.getTime() ?? null,
+      }));
+      this.conn.stmt(SLOT_JOB_INSERT_MANY).run({ jobs: JSON.stringify(rows), now });
+    }
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
   }
 
@@ -219,14 +243,14 @@ export class SqliteSchedules implements ScheduleStore {
 
   /** One fire pass: due schedules read, planned and written under the write lock. */
   async scheduleFire(params: {
-    now: Date;
+    dueBy: Date;
     limit: number;
     plan: SchedulePlanner<DueSchedule[]>;
   }): Promise<ScheduleWrites> {
     const writes = await this.conn.write((now) => {
       const rows = this.conn
         .stmt(SCHEDULE_DUE)
-        .all({ now: params.now.getTime(), limit: params.limit }) as ScheduleRow[];
+        .all({ now: params.dueBy.getTime(), limit: params.limit }) as ScheduleRow[];
       if (rows.length === 0) return { states: [], slots: [], slotUpdates: [], jobs: [] };
       return this.apply(params.plan(rows.map((row) => this.due(row))), now);
     });
