@@ -43,6 +43,22 @@ export function describeClaim(h: StoreHarness): void {
       expect(await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 })).toEqual([]);
     });
 
+    it('keeps the claim order across the chosen queues', async () => {
+      const store = await h.open();
+      const now = await nowMs(store);
+      const a1 = newJob({ queue: 'a', priority: 1, runAt: new Date(now - 3_000) });
+      const a2 = newJob({ queue: 'a', priority: 0, runAt: new Date(now - 9_000) });
+      const b1 = newJob({ queue: 'b', priority: 1, runAt: new Date(now - 5_000) });
+      const b2 = newJob({ queue: 'b', priority: 0, runAt: new Date(now - 1_000) });
+      const c1 = newJob({ queue: 'c', priority: 9 });
+      await store.jobInsertMany({ jobs: [a1, a2, b1, b2, c1] });
+      const first = await store.jobClaim({ workerId: 'w', queues: ['a', 'b'], limit: 3, leaseMs: 30_000 });
+      expect(first.map((j) => j.id)).toEqual([b1.id, a1.id, a2.id]);
+      const rest = await store.jobClaim({ workerId: 'w', queues: ['b', 'a'], limit: 3, leaseMs: 30_000 });
+      expect(rest.map((j) => j.id)).toEqual([b2.id]);
+      expect((await mustGet(store, c1.id)).state).toBe('queued');
+    });
+
     it('starts an attempt: running, attempt + 1, fresh token, worker, start and lease on the store clock', async () => {
       const { store, clock } = await openClocked(h);
       const before = await nowMs(store);

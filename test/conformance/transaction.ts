@@ -93,11 +93,16 @@ export function describeTransaction(h: StoreHarness): void {
       const ref = { id: job.id, leaseToken: job.leaseToken };
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
+      let saved!: () => void;
+      const insideSaved = new Promise<void>((resolve) => (saved = resolve));
       const inside = store.transaction(async (tx) => {
         await store.jobCheckpointSave({ ...ref, checkpoint: 'inside', tx });
+        saved();
         await held;
       });
-      // Issued while the transaction is open; must neither join it nor fail.
+      // Issued once the transaction has written (else the outside write may simply come first) and
+      // while it is still open; must neither join it nor fail, and lands after its COMMIT.
+      await insideSaved;
       const outside = store.jobCheckpointSave({ ...ref, checkpoint: 'outside' });
       release();
       await inside;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, LeaseRef } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, type JobRow } from './job-row.js';
-import { JOB_CLAIM, JOB_PROMOTE_DUE, JOB_READY_SELECT } from './sql/job-claim.js';
+import { JOB_CLAIM, JOB_PROMOTE_DUE, JOB_READY_SELECT, JOB_READY_SELECT_QUEUE } from './sql/job-claim.js';
 import { JOB_LEASE_RENEW } from './sql/job-lease.js';
 
 // At most this many due scheduled rows move to the ready set per claim: ~1 ms of work, so a backlog
@@ -24,14 +24,10 @@ export interface ClaimParams {
  */
 export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<ClaimedJob[]> {
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
-  const queues = params.queues ? JSON.stringify(params.queues) : null;
   return conn.write((now) => {
     conn.stmt(JOB_PROMOTE_DUE).run({ now, limit: PROMOTE_BATCH });
-    const ready = conn.stmt(JOB_READY_SELECT).all({ now, queues, limit: params.limit }) as Array<{
-      id: string;
-    }>;
     const claimed: ClaimedJob[] = [];
-    for (const { id } of ready) {
+    for (const { id } of readyJobs(conn, params, now)) {
       const leaseToken = randomUUID();
       const row = conn
         .stmt(JOB_CLAIM)
@@ -41,6 +37,30 @@ export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<C
     }
     return claimed;
   });
+}
+
+interface ReadyRow {
+  id: string;
+  priority: number;
+  run_at: number;
+}
+
+/**
+ * The next `limit` ready jobs in claim order. From chosen queues: the first `limit` of each queue
+ * (an index walk each), merged; the overall first `limit` are among them.
+ */
+function readyJobs(conn: SqliteConnection, params: ClaimParams, now: number): ReadyRow[] {
+  const { limit, queues } = params;
+  if (queues === undefined) return conn.stmt(JOB_READY_SELECT).all({ now, limit }) as ReadyRow[];
+  const candidates = [...new Set(queues)].flatMap(
+    (queue) => conn.stmt(JOB_READY_SELECT_QUEUE).all({ now, queue, limit }) as ReadyRow[],
+  );
+  if (queues.length === 1) return candidates;
+  return candidates
+    .sort(
+      (a, b) => b.priority - a.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    )
+    .slice(0, limit);
 }
 
 /** Parameters of `jobLeaseRenew`. */

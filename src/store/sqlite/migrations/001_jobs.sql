@@ -33,12 +33,15 @@ CREATE TABLE jobs (
   parent_id        TEXT
 );
 
--- The ready set. Claim walks this index in (priority DESC, run_at, id) order and stops after LIMIT
--- rows, so no sort step runs however many jobs wait (EXPLAIN QUERY PLAN: "SCAN jobs USING INDEX
--- jobs_ready", no "USE TEMP B-TREE FOR ORDER BY"). Partial, so finished rows, which outnumber ready
--- ones by far on a busy system, cost nothing here. queue trails the key so a queue filter is checked
--- from the index without visiting the row.
-CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id, queue) WHERE state = 'queued';
+-- The ready set. A claim from all queues walks jobs_ready in (priority DESC, run_at, id) order and
+-- stops after LIMIT rows, so no sort step runs however many jobs wait (EXPLAIN QUERY PLAN: "SCAN jobs
+-- USING COVERING INDEX jobs_ready", no "USE TEMP B-TREE FOR ORDER BY"). A claim from chosen queues
+-- walks jobs_ready_queue once per queue the same way: filtering jobs_ready by queue instead would read
+-- every ready job of the other queues first (64 ms per claim, under the write lock, behind 200,000
+-- jobs of another queue). Both are partial, so finished rows, which outnumber ready ones by far on a
+-- busy system, cost nothing here.
+CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
+CREATE INDEX jobs_ready_queue ON jobs (queue, priority DESC, run_at, id) WHERE state = 'queued';
 
 -- Due scheduled rows (delayed jobs, retry backoff) are found by a range scan on run_at at each claim.
 CREATE INDEX jobs_scheduled ON jobs (run_at) WHERE state = 'scheduled';

@@ -11,14 +11,17 @@ WHERE id IN (
   SELECT id FROM jobs WHERE state = 'scheduled' AND run_at <= @now ORDER BY run_at LIMIT @limit
 )`;
 
-/**
- * The next ready jobs in claim order, optionally only from some queues (a JSON array, so one prepared
- * statement serves any number of queues). Served by the partial index jobs_ready without a sort.
- */
+/** The next ready jobs of all queues in claim order; walks jobs_ready without a sort. */
 export const JOB_READY_SELECT = `
-SELECT id FROM jobs
+SELECT id, priority, run_at FROM jobs
 WHERE state = 'queued' AND run_at <= @now
-  AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
+ORDER BY priority DESC, run_at, id
+LIMIT @limit`;
+
+/** The next ready jobs of one queue in claim order; walks jobs_ready_queue without a sort. */
+export const JOB_READY_SELECT_QUEUE = `
+SELECT id, priority, run_at FROM jobs
+WHERE state = 'queued' AND queue = @queue AND run_at <= @now
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
