@@ -104,4 +104,33 @@ describe('PostgreSQL claim plan', () => {
     const next = await store.jobClaim({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 });
     expect(next.map((j) => j.id)).toEqual([jobs[2]?.id, jobs[0]?.id]);
   });
+
+  it('finishes a batch among thousands of running jobs by primary key', async () => {
+    const running = await store.jobClaim({ workerId: 'w', queues: ['big'], limit: 2_000, leaseMs: 60_000 });
+    expect(running).toHaveLength(2_000);
+    await withAdmin((client) => client.query(`ANALYZE "${schema}".jobs`));
+    const batch = running.slice(0, 50);
+    const plan = await explainClaim(sql.finishJobs.text, [
+      batch.map((j) => j.id),
+      batch.map((j) => j.leaseToken),
+      batch.map(() => 'completed'),
+      batch.map(() => null),
+      batch.map(() => null),
+      batch.map(() => null),
+      batch.map(() => false),
+      batch.map(() => null),
+      batch.map(() => false),
+      'test-channel',
+      'test-origin',
+    ]);
+    expect(plan).toMatch(/Index Scan using jobs_pkey on jobs j\b/);
+    expect(plan).not.toMatch(/Seq Scan on jobs/);
+    expect(plan).not.toContain('jobs_lease_idx');
+  });
+
+  it('rescues through the lease index, oldest lease first', async () => {
+    const plan = await explainClaim(sql.rescueLapsed.text, [100, 'test-channel', 'test-origin']);
+    expect(plan).toContain('Index Scan using jobs_lease_idx');
+    expect(plan).not.toMatch(/Seq Scan on jobs/);
+  });
 });

@@ -1,7 +1,8 @@
 /**
- * Every statement of the store, rendered once for one schema. Hot-path statements carry a name so
- * node-postgres prepares them once per connection (parse and plan skipped on every later call); the
- * name is only valid with this store's own pool, never on a caller's transaction handle.
+ * Every statement of the store, rendered once for one schema. Hot-path statements whose generic plan is
+ * as good as a custom one carry a name, so node-postgres prepares them once per connection (parse and
+ * plan skipped on every later call); the name is only valid with this store's own pool, never on a
+ * caller's transaction handle.
  */
 import type pg from 'pg';
 import * as claim from './sql/job-claim.js';
@@ -33,8 +34,12 @@ export function renderStatements(quotedSchema: string) {
     lockFence: plain(insert.lockFence(s)),
     claimJobs: prepared('claim_jobs', claim.claimJobs(s)),
     claimJobsFromQueues: prepared('claim_jobs_queues', claim.claimJobsFromQueues(s)),
-    finishJobs: prepared('finish_jobs', finish.finishJobs(s)),
-    renewLeases: prepared('renew_leases', lease.renewLeases(s)),
+    // Not prepared on purpose: they join a jobs scan with unnest($ids). A custom plan knows the batch
+    // size and walks the primary key per id; the generic plan PostgreSQL switches a named statement to
+    // after five runs guesses ten elements and may scan every running row, re-running unnest for each
+    // (EXPLAIN EXECUTE under force_generic_plan: 17 ms instead of 1.6 ms per 100 jobs).
+    finishJobs: plain(finish.finishJobs(s)),
+    renewLeases: plain(lease.renewLeases(s)),
     saveCheckpoint: prepared('save_checkpoint', lease.saveCheckpoint(s)),
     getStep: prepared('get_step', steps.getStep(s)),
     saveStep: prepared('save_step', steps.saveStep(s)),

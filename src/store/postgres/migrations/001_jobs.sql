@@ -43,8 +43,10 @@ CREATE INDEX jobs_ready_idx ON jobs (priority DESC, run_at, id) WHERE state = 'q
 CREATE INDEX jobs_ready_queue_idx ON jobs (queue, (-(priority::bigint)), run_at, id) WHERE state = 'queued';
 -- Delayed jobs and retry backoff: the claim promotes the due head of this index in the same statement.
 CREATE INDEX jobs_scheduled_idx ON jobs (run_at) WHERE state = 'scheduled';
--- Rescue of lapsed leases reads only running rows, oldest lease first.
-CREATE INDEX jobs_lease_idx ON jobs (lease_expires_at) WHERE state = 'running';
+-- Rescue of lapsed leases reads only running rows, oldest lease first. The IS NOT NULL term is implied
+-- by the rescue's `lease_expires_at < now()` but not by the finish or renewal, so the planner can never
+-- serve those from here (scanning every running row to find a batch) instead of the primary key.
+CREATE INDEX jobs_lease_idx ON jobs (lease_expires_at) WHERE state = 'running' AND lease_expires_at IS NOT NULL;
 -- Retention deletes final rows oldest first in small batches.
 CREATE INDEX jobs_finished_idx ON jobs (finished_at) WHERE state IN ('completed', 'failed', 'cancelled');
 -- One job per idempotency key; the target of ON CONFLICT in the insert.
