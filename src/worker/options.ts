@@ -41,6 +41,13 @@ export interface WorkerOptions {
   retentionMs?: number;
   /** Identifies this worker in job rows and run history. Default host:pid:random. */
   workerId?: string;
+  /**
+   * Where leases are renewed. `thread` (default): a worker thread with its own connection, so a
+   * handler blocking the event loop keeps its lease (lease-keeper.ts); it stops renewing an attempt
+   * past its timeout plus abort grace, so a stuck job is still rescued. `event-loop`: a timer on the
+   * main thread, no extra thread or connection. An in-memory SQLite database always uses the event loop.
+   */
+  leaseKeeper?: 'thread' | 'event-loop';
 }
 
 /** Worker options with every default applied. */
@@ -67,6 +74,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     pruneIntervalMs: options.pruneIntervalMs ?? 60_000,
     retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000,
     workerId: options.workerId ?? null,
+    leaseKeeper: options.leaseKeeper ?? 'thread',
   };
   const atLeast = {
     concurrency: 1,
@@ -88,6 +96,12 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     if (!Number.isSafeInteger(value) || value < min) {
       throw new NightshiftError('invalid_argument', `worker option ${field} must be an integer >= ${min}`);
     }
+  }
+  if (resolved.leaseKeeper !== 'thread' && resolved.leaseKeeper !== 'event-loop') {
+    throw new NightshiftError(
+      'invalid_argument',
+      `worker option leaseKeeper must be 'thread' or 'event-loop'`,
+    );
   }
   if (resolved.queues !== null && (resolved.queues.length === 0 || resolved.queues.some((q) => !q))) {
     throw new NightshiftError(

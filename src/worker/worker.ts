@@ -19,8 +19,10 @@
  * `stop({ force: true })` skips what is left of both waits.
  *
  * Caveats: a handler that ignores its signal keeps running in the background after its slot is
- * reused (JavaScript cannot kill it); a busy loop that blocks the event loop longer than the lease
- * also blocks renewal, and the job may then run twice (fencing refuses the stale attempt's writes).
+ * reused (JavaScript cannot kill it). A busy loop that blocks the event loop longer than the lease
+ * does not stop renewal by default: leases are renewed from a thread of its own (lease-keeper.ts)
+ * until the attempt's timeout plus abort grace; with `leaseKeeper: 'event-loop'` it does, and the job
+ * may then run twice (fencing refuses the stale attempt's writes).
  */
 import { hostname } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
@@ -32,6 +34,7 @@ import type { ClaimedJob, JobFinish, Store } from '../store/store.js';
 import { DEFAULT_BACKOFF, type TaskRegistry } from '../task-registry.js';
 import { RunningAttempt, type AttemptOutcome } from './attempt.js';
 import { Finisher } from './finisher.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { createJobContext } from './job-context.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { retryDelayMs } from './retry-policy.js';
@@ -90,6 +93,8 @@ export class Worker {
   private claimLoop: Promise<void> = Promise.resolve();
   private renewLoop: Promise<void> = Promise.resolve();
   private unlisten: (() => void) | null = null;
+  /** Renews leases from a thread of its own (lease-keeper.ts); null when renewal runs on the event loop. */
+  private keeper: LeaseKeeper | null = null;
   private settleFailed!: (error?: Error) => void;
 
   constructor(deps: WorkerDeps, options: WorkerOptions = {}) {
@@ -132,6 +137,15 @@ export class Worker {
         : null;
   }
 
+  /**
+   * Resolves true once leases are renewed from the lease-keeper thread, false when this worker
+   * renews on its event loop (option `leaseKeeper: 'event-loop'`, an in-memory database, or a thread
+   * that failed to start).
+   */
+  leaseKeeperReady(): Promise<boolean> {
+    return this.keeper?.ready ?? Promise.resolve(false);
+  }
+
   /** Handlers running now. */
   get runningCount(): number {
     return this.running.size;
@@ -143,6 +157,7 @@ export class Worker {
     this.unlisten = this.store.listen('job:ready', ({ queue }) => {
       if (queues === null || queues.includes(queue)) this.wake();
     });
+    this.keeper = this.startKeeper();
     this.claimLoop = this.runClaimLoop();
     this.renewLoop = this.runRenewLoop();
     this.rescuer?.start();
@@ -227,8 +242,9 @@ export class Worker {
 
   private startAttempt(job: ClaimedJob): void {
     const task = this.registry.get(job.task);
+    const timeoutMs = job.timeoutMs ?? task?.timeoutMs ?? this.options.timeoutMs;
     const attempt = new RunningAttempt(job, {
-      timeoutMs: job.timeoutMs ?? task?.timeoutMs ?? this.options.timeoutMs,
+      timeoutMs,
       maxDurationMs: task?.maxDurationMs ?? null,
       abortGraceMs: this.options.abortGraceMs,
       onMaxDuration: (late) => {
@@ -243,7 +259,7 @@ export class Worker {
     // A new claim of a job this worker still holds proves the older attempt's lease is gone.
     const older = this.heldByJob.get(job.id);
     if (older) this.leaseLost(older);
-    this.hold(attempt);
+    this.hold(attempt, Date.now() + timeoutMs + this.options.abortGraceMs);
     this.events.emit('job:claimed', this.eventBase(attempt));
     // Registered before execute() starts: an attempt that ends synchronously must find its own entry.
     const entry = { attempt, done: Promise.resolve() };
@@ -268,6 +284,7 @@ export class Worker {
         onCommitted: (committed) => this.unhold(committed),
       });
       outcome = await attempt.run(() => task.handler(job.payload, ctx));
+      this.keeper?.settled(job.leaseToken);
     } else {
       // Another process enqueued a task this worker does not know; retrying lets a worker that knows it take it.
       const message = `unknown task "${job.task}": no handler registered in worker ${this.id}`;
@@ -393,7 +410,8 @@ export class Worker {
       if (this.stopped.signal.aborted) return;
       delay = this.renewIntervalMs();
       const targets = [...this.held.values()].filter((attempt) => !attempt.leaseLost);
-      if (targets.length === 0) continue;
+      // The keeper thread renews while it runs; this loop takes over if it ever stops.
+      if (targets.length === 0 || this.keeper?.running) continue;
       let renewed: Array<{ id: string; cancelRequested: boolean }>;
       try {
         ({ renewed } = await this.store.jobLeaseRenew({
@@ -467,6 +485,7 @@ export class Worker {
     await Promise.race([maintenance, sleep(flushDeadline)]);
     this.stopped.abort();
     await this.renewLoop;
+    await this.keeper?.stop();
     this.unlisten?.();
     this.held.clear();
     this.heldByJob.clear();
@@ -482,14 +501,34 @@ export class Worker {
     void this.stop({ force: true, graceMs: 0 });
   }
 
-  private hold(attempt: RunningAttempt): void {
+  /** `deadline` (epoch ms): past it the keeper thread stops renewing a handler that has not settled. */
+  private hold(attempt: RunningAttempt, deadline: number | null = null): void {
     this.held.set(attempt.job.leaseToken, attempt);
     this.heldByJob.set(attempt.job.id, attempt);
+    this.keeper?.hold(attempt.ref, attempt.job.leaseMs ?? this.options.leaseMs, deadline);
   }
 
   private unhold(attempt: RunningAttempt): void {
+    this.keeper?.release(attempt.job.leaseToken);
     this.held.delete(attempt.job.leaseToken);
     if (this.heldByJob.get(attempt.job.id) === attempt) this.heldByJob.delete(attempt.job.id);
+  }
+
+  private startKeeper(): LeaseKeeper | null {
+    const address = this.options.leaseKeeper === 'thread' ? (this.store.peerAddress?.() ?? null) : null;
+    if (!address) return null;
+    return new LeaseKeeper(
+      { ...address, leaseMs: this.options.leaseMs },
+      {
+        onLost: (leaseToken) => {
+          const attempt = this.held.get(leaseToken);
+          // As in the renew loop: a submitted finish is settled by its own answer.
+          if (attempt && !attempt.finishSubmitted) this.leaseLost(attempt);
+        },
+        onCancel: (leaseToken) => this.held.get(leaseToken)?.abort('cancel'),
+      },
+      this.logger,
+    );
   }
 
   private eventBase(attempt: RunningAttempt): AttemptEventBase {

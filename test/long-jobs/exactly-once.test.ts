@@ -10,7 +10,13 @@ import { gate, nextEvent } from '../worker/engine-harness.js';
 import { BACKENDS, longJobEnv } from './backends.js';
 
 const env = longJobEnv();
-const FAST = { pollIntervalMs: 20, finishFlushMs: 1, rescueIntervalMs: 0, pruneIntervalMs: 0, abortGraceMs: 200 };
+const FAST = {
+  pollIntervalMs: 20,
+  finishFlushMs: 1,
+  rescueIntervalMs: 0,
+  pruneIntervalMs: 0,
+  abortGraceMs: 200,
+};
 
 describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
   it('commits effects with a checkpoint, then with the completion; the return value after it is ignored', async () => {
@@ -176,6 +182,8 @@ async function expireLease(backend: string, schema: string, url: string, id: str
   }
   const { withAdmin } = await import('../support/postgres-harness.js');
   await withAdmin((client) =>
-    client.query(`UPDATE "${schema}".jobs SET lease_expires_at = now() - interval '1 hour' WHERE id = $1`, [id]),
+    client.query(`UPDATE "${schema}".jobs SET lease_expires_at = now() - interval '1 hour' WHERE id = $1`, [
+      id,
+    ]),
   );
 }

@@ -1,0 +1,112 @@
+/**
+ * The body of the lease-keeper thread (see lease-keeper.ts): its own store connection, renewing the
+ * leases the worker holds on a timer of its own, so a handler that blocks the main event loop (a
+ * synchronous busy loop, a huge JSON.parse) does not stop renewal.
+ *
+ * Each lease may carry a deadline (the attempt's timeout plus its abort grace). Past it, while the
+ * main thread has not reported the handler settled, the lease is no longer renewed: a handler stuck
+ * for good then loses its lease like a dead worker's, and another worker rescues the job.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openStore } from '../store/open.js';
+import type { KeeperCommand, KeeperReport, KeeperSetup } from './lease-keeper.js';
+
+const setup = workerData as KeeperSetup;
+const port = parentPort;
+if (!port) throw new Error('lease-keeper-thread must run as a worker thread');
+
+interface Held {
+  id: string;
+  leaseToken: string;
+  leaseMs: number;
+  /** Epoch ms after which renewal stops unless the handler settled; null: no deadline. */
+  deadline: number | null;
+}
+
+const held = new Map<string, Held>();
+let stopping = false;
+let wake: (() => void) | null = null;
+
+const report = (message: KeeperReport): void => port.postMessage(message);
+
+port.on('message', (command: KeeperCommand) => {
+  switch (command.type) {
+    case 'hold':
+      held.set(command.leaseToken, {
+        id: command.id,
+        leaseToken: command.leaseToken,
+        leaseMs: command.leaseMs,
+        deadline: command.deadline,
+      });
+      // A shorter lease than any held so far needs an earlier renewal than the timer planned.
+      wake?.();
+      return;
+    case 'settled': {
+      const entry = held.get(command.leaseToken);
+      if (entry) entry.deadline = null;
+      return;
+    }
+    case 'release':
+      held.delete(command.leaseToken);
+      return;
+    case 'stop':
+      stopping = true;
+      wake?.();
+      return;
+  }
+});
+
+function intervalMs(): number {
+  let shortest = setup.leaseMs;
+  for (const entry of held.values()) shortest = Math.min(shortest, entry.leaseMs);
+  // A third of the lease: two renewals may fail (a slow commit, a lock held by another process)
+  // before the lease runs out.
+  return Math.max(10, Math.floor(shortest / 3));
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      wake = null;
+      resolve();
+    }
+    wake = done;
+  });
+}
+
+const store = await openStore(setup.url, setup.schema === undefined ? {} : { schema: setup.schema });
+report({ type: 'ready' });
+let last = Date.now();
+while (!stopping) {
+  await pause(Math.max(0, last + intervalMs() - Date.now()));
+  if (stopping) break;
+  last = Date.now();
+  const now = Date.now();
+  const due = [...held.values()].filter((entry) => entry.deadline === null || now < entry.deadline);
+  if (due.length === 0) continue;
+  try {
+    const { renewed } = await store.jobLeaseRenew({
+      leases: due.map(({ id, leaseToken }) => ({ id, leaseToken })),
+      leaseMs: setup.leaseMs,
+    });
+    const answers = new Map(renewed.map((entry) => [entry.id, entry]));
+    for (const entry of due) {
+      // Released while the renewal was in flight: the worker has moved on, nothing to report.
+      if (!held.has(entry.leaseToken)) continue;
+      const answer = answers.get(entry.id);
+      if (!answer) {
+        held.delete(entry.leaseToken);
+        report({ type: 'lost', leaseToken: entry.leaseToken });
+      } else if (answer.cancelRequested) {
+        report({ type: 'cancel', leaseToken: entry.leaseToken });
+      }
+    }
+  } catch (error) {
+    // The store is away; the next tick retries. The main thread's own health checks report outages.
+    report({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  }
+}
+await store.close();
+port.close();
