@@ -133,4 +133,16 @@ describe('PostgreSQL claim plan', () => {
     expect(plan).toContain('Index Scan using jobs_lease_idx');
     expect(plan).not.toMatch(/Seq Scan on jobs/);
   });
+
+  it('claims each job once when a queue is named twice', async () => {
+    const jobs = Array.from({ length: 3 }, () => newJob({ queue: 'twice' }));
+    await store.jobInsertMany({ jobs });
+    const claimed = await store.jobClaim({
+      workerId: 'w',
+      queues: ['twice', 'twice'],
+      limit: 10,
+      leaseMs: 30_000,
+    });
+    expect(claimed.map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
+  });
 });

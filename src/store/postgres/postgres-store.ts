@@ -208,7 +208,9 @@ export class PostgresStore implements Store {
             params.workerId,
             limit,
             leaseMs,
-            params.queues,
+            // A queue named twice would be scanned twice, and its rows (locked by this statement
+            // already, so not skipped) would take two places in the batch.
+            [...new Set(params.queues)],
           ]);
     return rows.map(claimedFromRow);
   }
