@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { engineEnv, FAST_WORKER, nextEvent } from './engine-harness.js';
+
+const env = engineEnv();
+const DAY = 24 * 3_600_000;
+
+describe('pruner', () => {
+  it('deletes finished jobs past retention with their run history, and keeps the rest', async () => {
+    const ns = await env.connect({ tasks: { t: (n: number) => n } });
+    const [old, recent] = await ns.enqueueMany([
+      { task: 't', payload: 1 },
+      { task: 't', payload: 2 },
+    ]);
+    const waiting = await ns.enqueue('t', 3, { delayMs: 60 * DAY });
+    const worker = ns.startWorker(FAST_WORKER);
+    await ns.waitFor(old!.id, { timeoutMs: 10_000 });
+    await ns.waitFor(recent!.id, { timeoutMs: 10_000 });
+    await worker.stop();
+    const now = (await ns.store.now()).getTime();
+    await env.harness().setJobFields(ns.store, old!.id, { finishedAt: new Date(now - 8 * DAY) });
+
+    const pruned = nextEvent(ns, 'pruner:pruned');
+    ns.startWorker({ ...FAST_WORKER, pruneIntervalMs: 50, retentionMs: 7 * DAY });
+    expect((await pruned).deleted).toBe(1);
+    expect(await ns.getJob(old!.id)).toBeUndefined();
+    expect(await ns.getJobRuns(old!.id)).toEqual([]);
+    expect((await ns.getJob(recent!.id))?.state).toBe('completed');
+    expect((await ns.getJob(waiting.id))?.state).toBe('scheduled');
+  });
+});
+
+describe('jobs of tasks a worker does not know', () => {
+  it('fail the attempt with a clear error and retry, so a worker that knows the task can take them', async () => {
+    const producer = await env.connect({ tasks: { 'only.here': () => 'ok' } });
+    const stranger = await env.connectPeer(producer, { tasks: {} });
+    const { id } = await producer.enqueue('only.here', null, { maxAttempts: 2 });
+    const retry = nextEvent(stranger, 'job:retry', (e) => e.jobId === id);
+    stranger.startWorker(FAST_WORKER);
+    const event = await retry;
+    expect(event.error.message).toMatch(/unknown task "only.here"/);
+    await stranger.stop();
+    expect(await producer.getJob(id)).toMatchObject({ state: 'scheduled', attempt: 1 });
+  });
+});
