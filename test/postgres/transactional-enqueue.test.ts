@@ -149,4 +149,17 @@ describe('PostgreSQL idempotency under concurrency', () => {
       }
     }
   });
+
+  it('a batch retried after its COMMIT went through unseen returns the jobs it made, creating nothing', async () => {
+    const keyed = newJob({ queue: 'retried-batch', idempotencyKey: 'retried-key' });
+    const plain = newJob({ queue: 'retried-batch' });
+    const first = await store.jobInsertMany({ jobs: [keyed, plain] });
+    expect(first.map((r) => r.created)).toEqual([true, true]);
+    // The same batch again, as a caller does when the reply to the first was lost.
+    const again = await store.jobInsertMany({ jobs: [keyed, plain, newJob({ queue: 'retried-batch' })] });
+    expect(again.map((r) => r.created)).toEqual([false, false, true]);
+    expect(again[0]?.job.id).toBe(keyed.id);
+    expect(again[1]?.job).toEqual(first[1]?.job);
+    expect((await store.jobList({ queue: 'retried-batch', limit: 10 })).jobs).toHaveLength(3);
+  });
 });

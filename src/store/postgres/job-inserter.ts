@@ -1,6 +1,6 @@
 /**
  * The insert path of `jobInsertMany`: one bulk statement, then a read of the rows that lost to an
- * existing idempotency key.
+ * existing idempotency key or id (a retried batch whose first COMMIT went through unseen).
  *
  * The race: ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key to finish, so when
  * our statement returns, the winner has committed (or rolled back, in which case our row went in).
@@ -53,14 +53,23 @@ export async function insertJobs(
     }
     pending = [];
     if (lost.length === 0) break;
-    const keys = lost.map((index) => (jobs[index] as NewJob).idempotencyKey);
-    const existing = await db.query<JobRow>({ text: statements.jobsByIdempotencyKey.text, values: [keys] });
+    const lostJobs = lost.map((index) => jobs[index] as NewJob);
+    const existing = await db.query<JobRow>({
+      text: statements.jobsByIdOrKey.text,
+      values: [
+        lostJobs.map((j) => j.id),
+        lostJobs.flatMap((j) => (j.idempotencyKey === null ? [] : [j.idempotencyKey])),
+      ],
+    });
+    const byId = new Map(existing.rows.map((row) => [row.id, row]));
     const byKey = new Map(existing.rows.map((row) => [row.idempotency_key, row]));
-    for (const index of lost) {
-      const row = byKey.get((jobs[index] as NewJob).idempotencyKey);
+    lost.forEach((index, i) => {
+      const job = lostJobs[i] as NewJob;
+      const row =
+        byId.get(job.id) ?? (job.idempotencyKey === null ? undefined : byKey.get(job.idempotencyKey));
       if (row) results[index] = { job: jobFromRow(row), created: false };
       else pending.push(index);
-    }
+    });
   }
   if (pending.length > 0) {
     throw new NightshiftError('conflict', 'idempotency key kept conflicting with rows that then vanished');

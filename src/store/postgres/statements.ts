@@ -30,7 +30,7 @@ export function renderStatements(quotedSchema: string) {
   const plain = (text: string): Statement => ({ text });
   return {
     insertJobs: prepared('insert_jobs', insert.insertJobs(s)),
-    jobsByIdempotencyKey: plain(insert.jobsByIdempotencyKey(s)),
+    jobsByIdOrKey: plain(insert.jobsByIdOrKey(s)),
     lockFence: plain(insert.lockFence(s)),
     claimJobs: prepared('claim_jobs', claim.claimJobs(s)),
     claimJobsFromQueues: prepared('claim_jobs_queues', claim.claimJobsFromQueues(s)),

@@ -3,9 +3,10 @@
  * one round trip, one WAL flush at commit. Measured on the development machine: see the "PostgreSQL hot
  * path" section of docs/ARCHITECTURE.md.
  *
- * The due decision (queued or scheduled) is made on the database clock. A repeated idempotency key is
- * skipped by ON CONFLICT DO NOTHING (which waits for an in-flight inserter of the same key to commit
- * or roll back) and the caller reads the existing row in a later statement, whose newer snapshot sees it.
+ * The due decision (queued or scheduled) is made on the database clock. A repeated idempotency key (or
+ * id) is skipped by ON CONFLICT DO NOTHING (which waits for an in-flight inserter of the same key to
+ * commit or roll back) and the caller reads the existing row in a later statement, whose newer snapshot
+ * sees it.
  *
  * The statement notifies `ready` once per queue that got due-now rows, not once per row; NOTIFY is
  * delivered at commit, so a rolled-back transactional enqueue wakes nobody.
@@ -31,7 +32,10 @@ export const insertJobs = (s: string): string => `
            priority, max_attempts, due, idempotency_key, concurrency_key, lease_ms, timeout_ms,
            schedule_id, schedule_slot, parent_id
     FROM input
-    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    -- No conflict target: a repeated idempotency key AND a repeated id are both skipped. The id case is
+    -- a caller retrying a batch whose COMMIT went through while the connection died before the reply;
+    -- its retry then reads the jobs it already made instead of failing on the primary key.
+    ON CONFLICT DO NOTHING
     RETURNING *
   ), notified AS (
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)
@@ -39,9 +43,9 @@ export const insertJobs = (s: string): string => `
   )
   SELECT inserted.*, (SELECT count(*) FROM notified) AS notified FROM inserted`;
 
-/** Existing jobs for idempotency keys that conflicted. $1 keys. */
-export const jobsByIdempotencyKey = (s: string): string =>
-  `SELECT * FROM ${s}.jobs WHERE idempotency_key = ANY($1::text[])`;
+/** Existing jobs for ids or idempotency keys that conflicted. $1 ids, $2 keys. */
+export const jobsByIdOrKey = (s: string): string =>
+  `SELECT * FROM ${s}.jobs WHERE id = ANY($1::uuid[]) OR idempotency_key = ANY($2::text[])`;
 
 /**
  * Holds the parent attempt's row for the rest of the transaction, so neither a rescue nor a newer claim
