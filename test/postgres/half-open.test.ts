@@ -9,6 +9,7 @@ import { NightshiftError } from '../../src/errors.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { newJob } from '../support/jobs.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 import { startBlackholeProxy, type BlackholeProxy } from './blackhole-proxy.js';
 
 const schema = uniqueSchema('halfopen');
@@ -55,4 +56,25 @@ describe('PostgreSQL half-open connections', () => {
     const [after] = await store.jobInsertMany({ jobs: [newJob({ queue: 'half-open' })] });
     expect(after?.created).toBe(true);
   }, 20_000);
+
+  it('replaces a black-holed LISTEN connection within its heartbeat bound and hears events again', async () => {
+    const direct = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 1 });
+    const heard: string[] = [];
+    try {
+      store.listen('job:ready', (e) => heard.push(e.queue));
+      await waitUntil(() => store.listening);
+      await direct.jobInsertMany({ jobs: [newJob({ queue: 'before-hole' })] });
+      await waitUntil(() => heard.includes('before-hole'));
+
+      proxy.blackhole(true);
+      // Heartbeat every 15 s, 5 s to answer: the dead connection is dropped within ~20 s.
+      await waitUntil(() => !store.listening, { timeoutMs: 30_000, intervalMs: 100 });
+      proxy.blackhole(false);
+      await waitUntil(() => store.listening, { timeoutMs: 30_000, intervalMs: 100 });
+      await direct.jobInsertMany({ jobs: [newJob({ queue: 'after-hole' })] });
+      await waitUntil(() => heard.includes('after-hole'));
+    } finally {
+      await direct.close();
+    }
+  }, 70_000);
 });
