@@ -42,7 +42,8 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
   const { store } = deps;
   const { leaseToken: _token, ...jobFields } = attempt.job;
   const job: Readonly<Job> = Object.freeze(jobFields);
-  const logger = deps.logger.child({ jobId: job.id, task: job.task, attempt: job.attempt });
+  // Created on first use: most handlers never log, and a pino child per job costs more than the job.
+  let logger: Logger | null = null;
 
   const lost = (): LeaseLostError => {
     deps.onLeaseLost(attempt);
@@ -113,6 +114,7 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
     },
 
     log(message: string, data?: Record<string, unknown>): void {
+      logger ??= deps.logger.child({ jobId: job.id, task: job.task, attempt: job.attempt });
       logger.info(data ?? {}, message);
     },
 

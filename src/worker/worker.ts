@@ -260,7 +260,7 @@ export class Worker {
     const older = this.heldByJob.get(job.id);
     if (older) this.leaseLost(older);
     this.hold(attempt, Date.now() + timeoutMs + this.options.abortGraceMs);
-    this.events.emit('job:claimed', this.eventBase(attempt));
+    if (this.events.has('job:claimed')) this.events.emit('job:claimed', this.eventBase(attempt));
     // Registered before execute() starts: an attempt that ends synchronously must find its own entry.
     const entry = { attempt, done: Promise.resolve() };
     this.running.set(job.leaseToken, entry);
@@ -345,6 +345,8 @@ export class Worker {
   }
 
   private emitOutcome(attempt: RunningAttempt, finish: JobFinish): void {
+    // The common case at high throughput: a success nobody listens for costs no allocation.
+    if (finish.outcome === 'completed' && !this.events.has('job:completed')) return;
     const base = this.eventBase(attempt);
     switch (finish.outcome) {
       case 'completed':
