@@ -9,9 +9,10 @@ import { slotJobKey, type Schedule } from './schedule.js';
 import { stableHash, type SlotRun } from './runs.js';
 
 /**
- * Builds slot jobs for runs planned at `now`. The job's due time is given relative to the store's clock
- * (`delayMs`): slot plus jitter minus `now`, never negative, so a scheduler clock injected in tests, or
- * a scheduler host whose clock drifts, never parks a job in the store's future by mistake.
+ * Builds slot jobs for runs planned at `now`. A run whose slot (plus jitter) is still ahead is due at
+ * exactly that instant (an early, lookahead run, or a jittered one); a run whose time has come is due
+ * now on the store's clock (`delayMs` 0), which also keeps a test's injected scheduler clock from
+ * parking jobs in the database's past or future.
  */
 export function slotJobFactory(
   registry: TaskRegistry,
@@ -24,14 +25,15 @@ export function slotJobFactory(
       schedule.jitterMs > 0 && (run.kind === 'slot' || run.kind === 'catch_up')
         ? stableHash(`${schedule.id}\u0000${run.slotKey}`) % (schedule.jitterMs + 1)
         : 0;
+    const dueAt = run.slotAt.getTime() + jitter;
     return {
       id: uuidv7(),
       task: schedule.task,
       queue: schedule.queue ?? task?.queue ?? DEFAULT_QUEUE,
       payload: schedule.payload,
       priority: schedule.priority ?? task?.priority ?? 0,
-      runAt: null,
-      delayMs: Math.max(0, run.slotAt.getTime() + jitter - now.getTime()),
+      runAt: dueAt > now.getTime() ? new Date(dueAt) : null,
+      delayMs: dueAt > now.getTime() ? null : 0,
       maxAttempts: task?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       idempotencyKey: slotJobKey(schedule.id, run.slotKey),
       concurrencyKey: null,
