@@ -68,9 +68,38 @@ export const scheduleDefinitionUpdate = (s: string): string => `
 /** Deletes a schedule (its ledger goes with it by cascade). $1 id. */
 export const scheduleDelete = (s: string): string => `DELETE FROM ${s}.schedules WHERE id = $1`;
 
-/** Ids and sources of every schedule, locked for config sync. */
-export const scheduleSources = (s: string): string =>
-  `SELECT id, source FROM ${s}.schedules ORDER BY id FOR UPDATE`;
+/**
+ * Config sync, part one: inserts the listed schedules that are missing and updates the listed config
+ * schedules (definition only; the next slot only when the timing changed). Rows held by an api
+ * schedule are left alone and not returned. One statement for the whole config. $1..$15 definition
+ * arrays, $16 paused, $17 next slots. Returns each written id and whether it was inserted.
+ */
+export const scheduleSyncUpsert = (s: string): string => `
+  INSERT INTO ${s}.schedules AS sc (${DEFINITION_COLUMNS}, paused, next_slot_at)
+  SELECT id, task, cron, every_ms, timezone, payload::json, queue, priority, jitter_ms, overlap, catch_up,
+         catch_up_limit, max_consecutive_failures, max_drain_runs, source, paused, next_slot_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::int[],
+              $9::int[], $10::text[], $11::text[], $12::int[], $13::int[], $14::int[], $15::text[], $16::boolean[],
+              $17::timestamptz[])
+    AS u(id, task, cron, every_ms, timezone, payload, queue, priority, jitter_ms, overlap, catch_up, catch_up_limit,
+         max_consecutive_failures, max_drain_runs, source, paused, next_slot_at)
+  ON CONFLICT (id) DO UPDATE SET
+    task = excluded.task, payload = excluded.payload, queue = excluded.queue, priority = excluded.priority,
+    jitter_ms = excluded.jitter_ms, overlap = excluded.overlap, catch_up = excluded.catch_up,
+    catch_up_limit = excluded.catch_up_limit, max_consecutive_failures = excluded.max_consecutive_failures,
+    max_drain_runs = excluded.max_drain_runs,
+    next_slot_at = CASE
+      WHEN sc.cron IS DISTINCT FROM excluded.cron OR sc.every_ms IS DISTINCT FROM excluded.every_ms
+        OR sc.timezone IS DISTINCT FROM excluded.timezone THEN excluded.next_slot_at
+      ELSE sc.next_slot_at END,
+    cron = excluded.cron, every_ms = excluded.every_ms, timezone = excluded.timezone,
+    version = sc.version + 1, updated_at = now()
+  WHERE sc.source = 'config'
+  RETURNING sc.id, (xmax = 0) AS inserted`;
+
+/** Config sync, part two: deletes config schedules not in $1 (ids). */
+export const scheduleSyncDelete = (s: string): string =>
+  `DELETE FROM ${s}.schedules WHERE source = 'config' AND NOT (id = ANY($1::text[])) RETURNING id`;
 
 /**
  * Compare-and-set of scheduler state for many schedules; a row whose version moved on is not updated

@@ -49,7 +49,8 @@ function renderScheduleStatements(s: string) {
     insert: sql.scheduleInsert(s),
     updateDefinition: sql.scheduleDefinitionUpdate(s),
     delete: sql.scheduleDelete(s),
-    sources: sql.scheduleSources(s),
+    syncUpsert: sql.scheduleSyncUpsert(s),
+    syncDelete: sql.scheduleSyncDelete(s),
     writeState: sql.scheduleStateWrite(s),
     insertSlots: sql.slotInsert(s),
     updateSlots: sql.slotUpdate(s),
@@ -210,57 +211,28 @@ export class PostgresSchedules implements ScheduleStore {
     return rows.map(toSchedule);
   }
 
-  /** Syncs config schedules in one transaction. */
+  /** Syncs config schedules in one transaction of two statements, whatever the number of schedules. */
   scheduleSync(params: {
     schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
   }): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
     return this.transaction(async (client) => {
-      const existing = new Map(
-        (await client.query<{ id: string; source: string }>(this.sql.sources)).rows.map((r) => [
-          r.id,
-          r.source,
-        ]),
-      );
-      const result = {
-        created: [] as string[],
-        updated: [] as string[],
-        deleted: [] as string[],
-        conflicts: [] as string[],
+      const rows = params.schedules.map(({ definition, state }) => [
+        ...definitionValues(definition),
+        state.paused,
+        state.nextSlotAt,
+      ]);
+      const columns = Array.from({ length: 17 }, (_, i) => rows.map((row) => row[i]));
+      const written = await client.query<{ id: string; inserted: boolean }>(this.sql.syncUpsert, columns);
+      const ids = params.schedules.map((s) => s.definition.id);
+      const deleted = await client.query<{ id: string }>(this.sql.syncDelete, [ids]);
+      const done = new Set(written.rows.map((row) => row.id));
+      const inserted = new Set(written.rows.filter((row) => row.inserted).map((row) => row.id));
+      return {
+        created: ids.filter((id) => inserted.has(id)),
+        updated: ids.filter((id) => done.has(id) && !inserted.has(id)),
+        deleted: deleted.rows.map((row) => row.id).sort(),
+        conflicts: ids.filter((id) => !done.has(id)),
       };
-      const wanted = new Set<string>();
-      for (const { definition, state } of params.schedules) {
-        wanted.add(definition.id);
-        const source = existing.get(definition.id);
-        if (source === 'api') {
-          result.conflicts.push(definition.id);
-          continue;
-        }
-        if (source === undefined) {
-          // A concurrent sync may have inserted it since the read: then it is an update after all.
-          const inserted = await client.query(this.sql.insert, [
-            ...definitionValues(definition),
-            state.paused,
-            state.nextSlotAt,
-          ]);
-          if (inserted.rowCount === 1) {
-            result.created.push(definition.id);
-            continue;
-          }
-        }
-        await client.query(this.sql.updateDefinition, [
-          ...definitionValues(definition),
-          state.nextSlotAt,
-          false,
-        ]);
-        result.updated.push(definition.id);
-      }
-      for (const [id, source] of existing) {
-        if (source === 'config' && !wanted.has(id)) {
-          await client.query(this.sql.delete, [id]);
-          result.deleted.push(id);
-        }
-      }
-      return result;
     });
   }
 
