@@ -98,7 +98,10 @@ export class Finisher {
       const batch = this.buffer.splice(0, this.options.batchSize);
       let accepted: Set<string>;
       try {
-        const answer = await this.store.jobFinishMany({ finishes: batch.map((pending) => pending.finish) });
+        const answer = await this.health.watch(
+          'finish',
+          this.store.jobFinishMany({ finishes: batch.map((pending) => pending.finish) }),
+        );
         accepted = new Set(answer.accepted);
         this.health.ok();
         this.backoff.reset();

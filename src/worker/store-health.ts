@@ -8,7 +8,9 @@
  *
  * Outage bound: when no store call has succeeded for `maxStoreDownMs` (default 60 s) the worker is
  * declared failed (`onFatal`) so the process can exit non-zero: a worker that cannot reach its
- * database must not look healthy while doing nothing.
+ * database must not look healthy while doing nothing. The same bound applies to a single call that
+ * never answers (`watch`): a connection black-holed without an error would otherwise park a loop
+ * forever while nothing gets reported.
  */
 import { NightshiftError } from '../errors.js';
 import type { EventBus } from '../events.js';
@@ -67,12 +69,35 @@ export class StoreHealth {
     this.downSince ??= now;
     this.options.logger.warn({ err: error, source, retryInMs }, 'store call failed; retrying');
     this.options.events.emit('store:error', { source, error, retryInMs });
-    if (!this.fatal && now - this.downSince >= this.options.maxStoreDownMs) {
-      this.fatal = true;
-      const message = `store unavailable for more than ${this.options.maxStoreDownMs} ms (last error from ${source}: ${
-        error instanceof Error ? error.message : String(error)
-      })`;
-      this.options.onFatal(new NightshiftError('database_unavailable', message, { cause: error }));
+    if (now - this.downSince >= this.options.maxStoreDownMs) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.declareFatal(
+        `store unavailable for more than ${this.options.maxStoreDownMs} ms (last error from ${source}: ${reason})`,
+        error,
+      );
     }
+  }
+
+  /** Passes `call` through; if it has not settled after `maxStoreDownMs`, the worker is declared failed. */
+  async watch<T>(source: string, call: Promise<T>): Promise<T> {
+    const { maxStoreDownMs } = this.options;
+    if (maxStoreDownMs === 0) return call;
+    const timer = setTimeout(
+      () => this.declareFatal(`store call from ${source} unanswered for more than ${maxStoreDownMs} ms`),
+      maxStoreDownMs,
+    );
+    try {
+      return await call;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private declareFatal(message: string, cause?: unknown): void {
+    if (this.fatal) return;
+    this.fatal = true;
+    this.options.onFatal(
+      new NightshiftError('database_unavailable', message, cause === undefined ? undefined : { cause }),
+    );
   }
 }

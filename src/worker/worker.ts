@@ -216,12 +216,15 @@ export class Worker {
       const limit = Math.min(free, claimBatchMax);
       let jobs: ClaimedJob[];
       try {
-        jobs = await this.store.jobClaim({
-          workerId: this.id,
-          limit,
-          leaseMs,
-          ...(this.options.queues ? { queues: this.options.queues } : {}),
-        });
+        jobs = await this.health.watch(
+          'claim',
+          this.store.jobClaim({
+            workerId: this.id,
+            limit,
+            leaseMs,
+            ...(this.options.queues ? { queues: this.options.queues } : {}),
+          }),
+        );
         this.health.ok();
         backoff.reset();
       } catch (error) {
@@ -416,10 +419,13 @@ export class Worker {
       if (targets.length === 0 || this.keeper?.running) continue;
       let renewed: Array<{ id: string; cancelRequested: boolean }>;
       try {
-        ({ renewed } = await this.store.jobLeaseRenew({
-          leases: targets.map((attempt) => attempt.ref),
-          leaseMs: this.options.leaseMs,
-        }));
+        ({ renewed } = await this.health.watch(
+          'renew',
+          this.store.jobLeaseRenew({
+            leases: targets.map((attempt) => attempt.ref),
+            leaseMs: this.options.leaseMs,
+          }),
+        ));
         this.health.ok();
         backoff.reset();
       } catch (error) {

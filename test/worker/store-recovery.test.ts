@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { NightshiftError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -50,5 +51,24 @@ describe.skipIf(BACKEND !== 'sqlite')('store outage and recovery (SQLite write l
     expect(fatal).toBe(false);
     await worker.stop();
     await expect(worker.failed).resolves.toBeUndefined();
+  });
+
+  it('fails the worker when a store call stays unanswered past maxStoreDownMs', async () => {
+    const file: TempSqliteFile = tempSqliteFile();
+    cleanups.push(() => file.remove());
+    // The store waits out the lock for a minute without an error: to the worker, a call that hangs.
+    const store = await SqliteStore.open({ filename: file.path, busyRetryMs: 60_000 });
+    cleanups.push(() => store.close());
+    const ns = await Nightshift.connect({ db: store, tasks: {}, logger: createLogger({ level: 'silent' }) });
+    cleanups.push(() => ns.close({ force: true }));
+    const other = new Database(file.path);
+    cleanups.push(() => void other.close());
+    other.exec('BEGIN EXCLUSIVE');
+    // Released in cleanup, so the store's own wait ends and the store can close.
+    cleanups.push(() => void other.exec('COMMIT'));
+    const worker = ns.startWorker({ ...FAST_WORKER, maxStoreDownMs: 300 });
+    const error = (await worker.failed.catch((e: unknown) => e)) as NightshiftError;
+    expect(error.code).toBe('database_unavailable');
+    expect(error.message).toMatch(/claim unanswered/);
   });
 });
