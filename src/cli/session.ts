@@ -2,12 +2,15 @@
  * What every command shares: the common options (`--db`, `--config`, `--json`), the config module,
  * the database URL they resolve to, the logger, and the connections a command opened (closed when the
  * command ends, whatever happened).
+ *
+ * The config loader and the library are imported on first use: a usage error or `--help` then costs
+ * a process start and nothing more, which is most of what a shell script calling the CLI pays.
  */
 import { Option, type Command } from 'commander';
-import { loadConfig, type LoadedConfig } from '../config.js';
+import type { LoadedConfig } from '../config.js';
 import { NightshiftError } from '../errors.js';
-import { Nightshift } from '../nightshift.js';
-import { DEFAULT_DATABASE_URL, openStore } from '../store/open.js';
+import type { Nightshift } from '../nightshift.js';
+import { DEFAULT_DATABASE_URL } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { cliLogger } from './logger.js';
 import type { Output } from './output.js';
@@ -53,6 +56,7 @@ export class Session {
   /** The config module, or null when there is none (and `--config` was not given). */
   async config(): Promise<LoadedConfig | null> {
     if (this.loaded === undefined) {
+      const { loadConfig } = await import('../config.js');
       this.loaded = await loadConfig(
         this.options.config === undefined ? { cwd: this.cwd } : { path: this.options.config, cwd: this.cwd },
       );
@@ -87,6 +91,7 @@ export class Session {
   async connect(): Promise<Nightshift> {
     if (this.nightshift === undefined) {
       const tasks = (await this.config())?.config.tasks ?? {};
+      const { Nightshift } = await import('../nightshift.js');
       this.nightshift = await Nightshift.connect({ db: await this.dbUrl(), tasks, logger: this.logger() });
     }
     return this.nightshift;
@@ -94,6 +99,7 @@ export class Session {
 
   /** Opens the store alone, without migrating: for `migrate` itself. */
   async openStore(): Promise<Store> {
+    const { openStore } = await import('../store/open.js');
     this.store ??= await openStore(await this.dbUrl());
     return this.store;
   }

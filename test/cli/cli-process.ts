@@ -14,6 +14,13 @@ const MAIN = join(ROOT, 'src/cli/main.ts');
 // Resolved from the repository, so the child can run in a temp dir that has no node_modules.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
+/**
+ * Bound for one CLI test. Every CLI call is a fresh Node process costing about half a CPU-second to
+ * start; on a shared two-core machine a test making twenty of them needs far more than vitest's
+ * default. This guards against hangs; it asserts nothing about speed.
+ */
+export const CLI_TEST_TIMEOUT_MS = 120_000;
+
 /** A finished CLI run. */
 export interface CliResult {
   code: number | null;
@@ -58,4 +65,21 @@ export function runCli(args: string[], options: CliOptions): Promise<CliResult> 
     child.on('error', reject);
     child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
   });
+}
+
+/** Runs many CLI calls, at most `parallel` at a time, and returns their results in order. */
+export async function runCliMany(
+  calls: Array<{ args: string[]; options: CliOptions }>,
+  parallel = 4,
+): Promise<CliResult[]> {
+  const results: CliResult[] = new Array<CliResult>(calls.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < calls.length; i = next++) {
+      const call = calls[i]!;
+      results[i] = await runCli(call.args, call.options);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, calls.length) }, lane));
+  return results;
 }

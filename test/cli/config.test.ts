@@ -1,10 +1,12 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { NightshiftError } from '../../src/errors.js';
-import { runCli, tempDir as makeTempDir } from './cli-process.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, tempDir as makeTempDir } from './cli-process.js';
+
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
 const dirs: string[] = [];
 function tempDir(): string {

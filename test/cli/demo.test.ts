@@ -1,11 +1,13 @@
 /** `nightshift start --demo` (what `npm run demo` runs) end to end, on its own SQLite file. */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { DemoSummary } from '../../src/cli/demo.js';
 import type { Store } from '../../src/store/store.js';
-import { runCli, tempDir } from './cli-process.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, tempDir } from './cli-process.js';
 import { allJobs, openTestStore } from './fixtures.js';
+
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
 const dir = tempDir('nightshift-demo-');
 let store: Store | undefined;

@@ -1,11 +1,13 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JobJson, JobRunJson } from '../../src/cli/output.js';
 import type { Store } from '../../src/store/store.js';
 import { waitUntil } from '../support/wait-until.js';
-import { runCli, spawnCli, tempDir } from './cli-process.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, spawnCli, tempDir } from './cli-process.js';
 import { openTestStore, writeBasicConfig } from './fixtures.js';
+
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
 const dir = tempDir();
 writeBasicConfig(dir);
@@ -190,7 +192,7 @@ describe('enqueue and jobs through the CLI', () => {
         const [a, b] = await Promise.all([store.jobGet({ id: ok.id }), store.jobGet({ id: bad.id })]);
         return a?.state === 'completed' && b?.state === 'failed';
       },
-      { timeoutMs: 20_000, intervalMs: 50, message: 'both jobs final' },
+      { timeoutMs: 60_000, intervalMs: 50, message: 'both jobs final' },
     );
     worker.kill('SIGTERM');
     expect(await exited, logs).toBe(0);

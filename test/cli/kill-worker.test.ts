@@ -6,11 +6,13 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { waitUntil } from '../support/wait-until.js';
-import { runCli, spawnCli, tempDir } from './cli-process.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, spawnCli, tempDir } from './cli-process.js';
 import { allJobs, createTestDatabase, openTestStore } from './fixtures.js';
+
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
 const JOBS = 500;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -116,7 +118,7 @@ describe.each(backends)('kill -9 of a worker process on $name', ({ database }) =
     // First worker: kill -9 once it is well into the work.
     const first = startWorker();
     await waitUntil(() => readLedger(ledger).length >= 100, {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
       intervalMs: 20,
       message: 'the first worker to start 100 jobs',
     });
@@ -134,7 +136,7 @@ describe.each(backends)('kill -9 of a worker process on $name', ({ database }) =
     await waitUntil(
       async () => (await store.jobList({ state: 'completed', limit: 1000 })).jobs.length === JOBS,
       {
-        timeoutMs: 40_000,
+        timeoutMs: 90_000,
         intervalMs: 200,
         message: 'every job to complete',
       },

@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Store } from '../../src/store/store.js';
-import { runCli, tempDir } from './cli-process.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, runCliMany, tempDir } from './cli-process.js';
 import { allJobs, openTestStore, writeBasicConfig } from './fixtures.js';
+
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
 const dir = tempDir();
 writeBasicConfig(dir);
@@ -62,7 +64,9 @@ describe('usage errors', () => {
       { args: ['no-such-command'], says: /unknown command 'no-such-command'/ },
     ];
 
-    const results = await Promise.all(cases.map((c) => runCli([...c.args, '--db', db], { cwd: dir })));
+    const results = await runCliMany(
+      cases.map((c) => ({ args: [...c.args, '--db', db], options: { cwd: dir } })),
+    );
 
     results.forEach((result, i) => {
       const { args, says } = cases[i]!;

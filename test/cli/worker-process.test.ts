@@ -1,11 +1,13 @@
 /** `nightshift worker` and `nightshift start` processes under signals and misbehaving handlers. */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { waitUntil } from '../support/wait-until.js';
-import { runCli, spawnCli, tempDir } from './cli-process.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, spawnCli, tempDir } from './cli-process.js';
 import { openTestStore, writeBasicConfig } from './fixtures.js';
+
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
 const dir = tempDir();
 // A grace period far longer than the test: only a second signal can end the process quickly.
@@ -52,10 +54,11 @@ describe('worker process', () => {
     const leaky = await enqueue('leaky', '--queue', 'leaks');
     const worker = startWorker('leaks');
     await waitUntil(async () => (await store.jobGet({ id: leaky }))?.state === 'completed', {
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       message: 'the leaky job to complete',
     });
     await waitUntil(() => worker.logs().includes('thrown from a timer'), {
+      timeoutMs: 30_000,
       message: 'the timer throw to be logged',
     });
     expect(worker.logs()).toContain('leaked rejection');
@@ -63,7 +66,7 @@ describe('worker process', () => {
     // Still alive and working after both.
     const after = await enqueue('echo', '--payload', '"after"', '--queue', 'leaks');
     await waitUntil(async () => (await store.jobGet({ id: after }))?.state === 'completed', {
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       message: 'a later job to complete',
     });
     worker.kill('SIGTERM');
@@ -74,12 +77,13 @@ describe('worker process', () => {
     const id = await enqueue('slow', '--payload', '{"ms":600000}', '--queue', 'long');
     const worker = startWorker('long');
     await waitUntil(async () => (await store.jobGet({ id }))?.state === 'running', {
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       message: 'the slow job to start',
     });
 
     worker.kill('SIGTERM');
     await waitUntil(() => worker.logs().includes('shutting down gracefully'), {
+      timeoutMs: 30_000,
       message: 'the first signal to be seen',
     });
     expect((await store.jobGet({ id }))?.state).toBe('running');
@@ -111,7 +115,7 @@ describe('worker process', () => {
         await candidate?.close();
         return undefined;
       },
-      { timeoutMs: 20_000, intervalMs: 100, message: 'start to migrate' },
+      { timeoutMs: 60_000, intervalMs: 100, message: 'start to migrate' },
     );
     try {
       const tick = await waitUntil(
@@ -119,7 +123,7 @@ describe('worker process', () => {
           (await startStore.jobList({ state: 'completed', limit: 10 })).jobs.find(
             (job) => job.scheduleId === 'tick',
           ),
-        { timeoutMs: 20_000, intervalMs: 100, message: 'a scheduled tick to complete' },
+        { timeoutMs: 60_000, intervalMs: 100, message: 'a scheduled tick to complete' },
       );
       expect(tick).toMatchObject({ task: 'echo', result: 'tick' });
     } finally {
