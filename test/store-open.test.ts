@@ -1,0 +1,24 @@
+/** openStore dispatches postgres:// and postgresql:// URLs to the PostgreSQL backend. */
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../src/store/open.js';
+import { dropSchema, TEST_PG_URL, uniqueSchema } from './support/postgres-harness.js';
+
+describe('openStore with PostgreSQL URLs', () => {
+  it('opens a PostgresStore for both URL schemes, in the schema asked for', async () => {
+    const rest = TEST_PG_URL.slice(TEST_PG_URL.indexOf('://'));
+    for (const scheme of ['postgres', 'postgresql']) {
+      const schema = uniqueSchema('open');
+      const store = await openStore(`${scheme}${rest}`, { schema });
+      try {
+        expect(store.dialect).toBe('postgres');
+        expect((await store.schemaVersion()).current).toBe(0);
+        const { to } = await store.migrate();
+        expect(to).toBeGreaterThanOrEqual(1);
+        expect((await store.jobList({ limit: 1 })).jobs).toEqual([]);
+      } finally {
+        await store.close();
+        await dropSchema(schema);
+      }
+    }
+  });
+});
