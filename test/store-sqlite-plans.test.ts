@@ -9,6 +9,7 @@ import {
   JOB_READY_SELECT_QUEUE,
 } from '../src/store/sqlite/sql/job-claim.js';
 import { JOB_LAPSED_SELECT, JOB_PRUNE_BATCH } from '../src/store/sqlite/sql/job-maintenance.js';
+import { JOB_LIST, JOB_LIST_DEAD } from '../src/store/sqlite/sql/job-read.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { newJob } from './support/jobs.js';
 import { sqliteHarness } from './support/sqlite-harness.js';
@@ -75,6 +76,16 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     const detail = await plan(JOB_LAPSED_SELECT, { now: 0, limit: 10 });
     expect(detail).toMatch(/SEARCH jobs USING INDEX jobs_lease \(lease_expires_at<\?\)/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('lists newest first from jobs_created, and failed or cancelled jobs from jobs_dead_created', async () => {
+    const params = { state: null, queue: null, task: null, cursorCreatedAt: null, cursorId: null, limit: 10 };
+    const all = await plan(JOB_LIST, params);
+    expect(all).toMatch(/SCAN jobs USING INDEX jobs_created\b/);
+    expect(all).not.toMatch(/TEMP B-TREE/);
+    const dead = await plan(JOB_LIST_DEAD, { ...params, state: 'failed' });
+    expect(dead).toMatch(/SCAN jobs USING INDEX jobs_dead_created\b/);
+    expect(dead).not.toMatch(/TEMP B-TREE/);
   });
 
   it('prunes by a range on jobs_finished and cascades through indexed foreign keys', async () => {

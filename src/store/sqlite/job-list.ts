@@ -4,7 +4,7 @@ import type { Job } from '../../job.js';
 import type { JobListParams } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, type JobRow } from './job-row.js';
-import { JOB_LIST } from './sql/job-read.js';
+import { JOB_LIST, JOB_LIST_DEAD } from './sql/job-read.js';
 
 // The cursor is the (created_at, id) of the last job on the page, base64url-encoded so callers treat
 // it as opaque and the encoding may change without breaking them.
@@ -33,7 +33,7 @@ export async function jobList(
   const limit = Math.max(1, Math.floor(params.limit));
   const rows = await conn.read(
     () =>
-      conn.stmt(JOB_LIST).all({
+      conn.stmt(params.state === 'failed' || params.state === 'cancelled' ? JOB_LIST_DEAD : JOB_LIST).all({
         state: params.state ?? null,
         queue: params.queue ?? null,
         task: params.task ?? null,

@@ -56,8 +56,14 @@ CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (idempotency_key) WHERE idempot
 -- Retention deletes the oldest finished jobs first; finished_at is set only in final states.
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 
--- Listing is newest first; filters are checked while walking this index.
+-- Listing is newest first; filters are checked while walking jobs_created. Failed and cancelled
+-- jobs, the ones people come looking for, are few among many completed ones, so they get their own
+-- small index: 3 failed among 300,000 completed took 186 ms by jobs_created, under 1 ms by this one.
+-- Partial, so it costs a write only when a job enters or leaves those states, and no claim or sweep
+-- can pick it (their WHERE never implies this one; a full (state, ...) index lured the planner away
+-- from the partial indexes above).
 CREATE INDEX jobs_created ON jobs (created_at DESC, id DESC);
+CREATE INDEX jobs_dead_created ON jobs (created_at DESC, id DESC) WHERE state IN ('failed', 'cancelled');
 
 CREATE TABLE job_runs (
   id                    INTEGER PRIMARY KEY,

@@ -16,6 +16,19 @@ WHERE (@state IS NULL OR state = @state)
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;
 
+/**
+ * JOB_LIST for failed or cancelled jobs (`@state` one of them): the literal IN term lets SQLite use
+ * the partial index jobs_dead_created.
+ */
+export const JOB_LIST_DEAD = `
+SELECT * FROM jobs
+WHERE state IN ('failed', 'cancelled') AND state = @state
+  AND (@queue IS NULL OR queue = @queue)
+  AND (@task IS NULL OR task = @task)
+  AND (@cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId))
+ORDER BY created_at DESC, id DESC
+LIMIT @limit`;
+
 /** Job counts per queue and state. */
 export const JOB_COUNT_BY_QUEUE = `
 SELECT queue, state, count(*) AS count FROM jobs GROUP BY queue, state ORDER BY queue, state`;
