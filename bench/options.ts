@@ -41,7 +41,13 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     latencySamples: positiveInt('--samples', values.samples, 100),
     rounds: positiveInt('--rounds', values.rounds, 3),
     batchSize: positiveInt('--batch', values.batch, 1_000),
-    only: values.only === undefined ? [] : values.only.split(',').map((name) => name.trim()).filter(Boolean),
+    only:
+      values.only === undefined
+        ? []
+        : values.only
+            .split(',')
+            .map((name) => name.trim())
+            .filter(Boolean),
     warmup: values['no-warmup'] !== true,
   };
 }
@@ -49,6 +55,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
 function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got ${raw}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new Error(`${flag} must be a positive integer, got ${raw}`);
   return value;
 }

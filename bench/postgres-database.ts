@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 
-/** Server the benchmark uses; override with NIGHTSHIFT_BENCH_PG (a URL to an admin database). */
+/** Server the benchmark uses; NIGHTSHIFT_BENCH_PG overrides it (any existing database on that server). */
 export const ADMIN_URL = process.env['NIGHTSHIFT_BENCH_PG'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 let counter = 0;
@@ -20,7 +20,8 @@ export async function createDatabase(label: string): Promise<{ url: string; drop
   return {
     url: url.toString(),
     // FORCE ends connections a peer may still hold in its pool (PostgreSQL 13+).
-    drop: () => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
 

@@ -66,7 +66,12 @@ export function computeRatios(results: SystemResult[]): Ratio[] {
             p95: mine.latencyMs.p95 / theirs.latencyMs.p95,
           });
         } else if (scenario !== 'latency') {
-          ratios.push({ scenario, nightshift: ours.name, peer: peer.name, value: mine.jobsPerSecond / theirs.jobsPerSecond });
+          ratios.push({
+            scenario,
+            nightshift: ours.name,
+            peer: peer.name,
+            value: mine.jobsPerSecond / theirs.jobsPerSecond,
+          });
         }
       }
     }
@@ -75,7 +80,11 @@ export function computeRatios(results: SystemResult[]): Ratio[] {
 }
 
 /** Builds the JSON record of a run. */
-export function buildRecord(options: BenchOptions, results: SystemResult[], loadAtStart: number): BenchRecord {
+export function buildRecord(
+  options: BenchOptions,
+  results: SystemResult[],
+  loadAtStart: number,
+): BenchRecord {
   const cpus = os.cpus();
   return {
     date: new Date().toISOString(),
@@ -127,7 +136,10 @@ export function formatRecord(record: BenchRecord): string {
     }
     lines.push(...table(rows));
   }
-  lines.push('', 'ratios nightshift/peer (throughput: above 1 favours nightshift; latency: p50, p95 in brackets, below 1 favours nightshift):');
+  lines.push(
+    '',
+    'ratios nightshift/peer (throughput: above 1 favours nightshift; latency: p50, p95 in brackets, below 1 favours nightshift):',
+  );
   const ratioRows: string[][] = [['scenario', 'nightshift', 'peer', 'ratio']];
   for (const ratio of record.ratios) {
     const p95 = ratio.p95 === undefined ? '' : ` (${formatRatio(ratio.p95)})`;

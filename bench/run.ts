@@ -46,7 +46,9 @@ async function runAll(systems: readonly BenchSystem[], options: BenchOptions): P
           const list = rounds.get(system.name)?.get(scenario) ?? [];
           list.push(m);
           rounds.get(system.name)?.set(scenario, list);
-          const latency = m.latencyMs ? `, p50 ${m.latencyMs.p50.toFixed(1)} ms, p95 ${m.latencyMs.p95.toFixed(1)} ms` : '';
+          const latency = m.latencyMs
+            ? `, p50 ${m.latencyMs.p50.toFixed(1)} ms, p95 ${m.latencyMs.p95.toFixed(1)} ms`
+            : '';
           log(`round ${round} ${system.name}: ${scenario} ${m.jobsPerSecond.toFixed(0)} jobs/s${latency}`);
         }
       } catch (error) {
@@ -57,13 +59,19 @@ async function runAll(systems: readonly BenchSystem[], options: BenchOptions): P
     }
   }
   return systems.map((system) => {
-    const result: SystemResult = { name: system.name, isNightshift: system.isNightshift, settings: system.settings, measurements: {} };
+    const result: SystemResult = {
+      name: system.name,
+      isNightshift: system.isNightshift,
+      settings: system.settings,
+      measurements: {},
+    };
     const error = errors.get(system.name);
     if (error !== undefined) {
       result.error = error;
       return result;
     }
-    for (const [scenario, list] of rounds.get(system.name) ?? []) result.measurements[scenario] = aggregate(list);
+    for (const [scenario, list] of rounds.get(system.name) ?? [])
+      result.measurements[scenario] = aggregate(list);
     return result;
   });
 }

@@ -37,7 +37,10 @@ export interface ScenarioSizes {
   latencySamples: number;
 }
 
-async function withSession<T>(system: BenchSystem, work: (session: Awaited<ReturnType<BenchSystem['open']>>) => Promise<T>): Promise<T> {
+async function withSession<T>(
+  system: BenchSystem,
+  work: (session: Awaited<ReturnType<BenchSystem['open']>>) => Promise<T>,
+): Promise<T> {
   const session = await system.open();
   try {
     return await work(session);
@@ -52,7 +55,12 @@ export function measureEnqueue(system: BenchSystem, sizes: ScenarioSizes): Promi
     const started = performance.now();
     await session.enqueueBulk(sizes.jobs, sizes.batchSize);
     const elapsedMs = performance.now() - started;
-    return { scenario: 'enqueue', jobs: sizes.jobs, elapsedMs, jobsPerSecond: (sizes.jobs / elapsedMs) * 1000 };
+    return {
+      scenario: 'enqueue',
+      jobs: sizes.jobs,
+      elapsedMs,
+      jobsPerSecond: (sizes.jobs / elapsedMs) * 1000,
+    };
   });
 }
 
@@ -69,8 +77,14 @@ export function measureProcess(system: BenchSystem, sizes: ScenarioSizes): Promi
     const elapsedMs = performance.now() - begin;
     await session.stopWorker();
     // A system that ran a job twice, or skipped one, would make its rate meaningless.
-    if (started !== sizes.jobs) throw new Error(`${system.name} started ${started} jobs for ${sizes.jobs} enqueued`);
-    return { scenario: 'process', jobs: sizes.jobs, elapsedMs, jobsPerSecond: (sizes.jobs / elapsedMs) * 1000 };
+    if (started !== sizes.jobs)
+      throw new Error(`${system.name} started ${started} jobs for ${sizes.jobs} enqueued`);
+    return {
+      scenario: 'process',
+      jobs: sizes.jobs,
+      elapsedMs,
+      jobsPerSecond: (sizes.jobs / elapsedMs) * 1000,
+    };
   });
 }
 

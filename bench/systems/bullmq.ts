@@ -28,7 +28,9 @@ export const bullmqSystem: BenchSystem = {
       async enqueueBulk(count, batchSize) {
         for (let start = 0; start < count; start += batchSize) {
           const size = Math.min(batchSize, count - start);
-          await queue.addBulk(Array.from({ length: size }, (_, i) => ({ name: 'noop', data: { seq: start + i } })));
+          await queue.addBulk(
+            Array.from({ length: size }, (_, i) => ({ name: 'noop', data: { seq: start + i } })),
+          );
         }
       },
       async enqueueOne(payload) {

@@ -48,7 +48,9 @@ export const graphileWorkerSystem: BenchSystem = {
       async enqueueBulk(count, batchSize) {
         for (let start = 0; start < count; start += batchSize) {
           const size = Math.min(batchSize, count - start);
-          await utils.addJobs(Array.from({ length: size }, (_, i) => ({ identifier: TASK, payload: { seq: start + i } })));
+          await utils.addJobs(
+            Array.from({ length: size }, (_, i) => ({ identifier: TASK, payload: { seq: start + i } })),
+          );
         }
       },
       async enqueueOne(payload) {
@@ -66,7 +68,11 @@ export const graphileWorkerSystem: BenchSystem = {
           noHandleSignals: true,
           concurrency: CONCURRENCY,
           preset: {
-            worker: { localQueue: { size: LOCAL_QUEUE_SIZE }, completeJobBatchDelay: 0, failJobBatchDelay: 0 },
+            worker: {
+              localQueue: { size: LOCAL_QUEUE_SIZE },
+              completeJobBatchDelay: 0,
+              failJobBatchDelay: 0,
+            },
           },
           taskList: {
             [TASK]: (payload) => {
@@ -79,7 +85,9 @@ export const graphileWorkerSystem: BenchSystem = {
         await waitUntil(`${count} graphile-worker jobs handled`, () => finished >= count);
         // 'job:complete' fires before the batched completion reaches the database: ask the database.
         await waitUntil(`${count} graphile-worker jobs completed`, () =>
-          utils.withPgClient(async (client) => (await client.query<{ count: number }>(COUNT_JOBS_SQL)).rows[0]?.count === 0),
+          utils.withPgClient(
+            async (client) => (await client.query<{ count: number }>(COUNT_JOBS_SQL)).rows[0]?.count === 0,
+          ),
         );
       },
       async stopWorker() {

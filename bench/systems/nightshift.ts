@@ -42,7 +42,9 @@ async function openSession(db: string, cleanup: () => Promise<void>): Promise<Be
     async enqueueBulk(count, batchSize) {
       for (let start = 0; start < count; start += batchSize) {
         const size = Math.min(batchSize, count - start);
-        await ns.enqueueMany(Array.from({ length: size }, (_, i) => ({ task: TASK, payload: { seq: start + i } })));
+        await ns.enqueueMany(
+          Array.from({ length: size }, (_, i) => ({ task: TASK, payload: { seq: start + i } })),
+        );
       }
     },
     async enqueueOne(payload) {
@@ -85,6 +87,8 @@ export const nightshiftSqliteSystem: BenchSystem = {
   settings: describe(WORKER),
   async open() {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-'));
-    return openSession(`sqlite:${path.join(dir, 'bench.db')}`, () => rm(dir, { recursive: true, force: true }));
+    return openSession(`sqlite:${path.join(dir, 'bench.db')}`, () =>
+      rm(dir, { recursive: true, force: true }),
+    );
   },
 };

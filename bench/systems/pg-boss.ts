@@ -29,7 +29,12 @@ export const pgBossSystem: BenchSystem = {
     const database = await createDatabase('pgboss');
     // Maintenance and cron timers are switched off: the scenarios measure the job path, and the other
     // systems run no scheduler during the benchmark either.
-    const boss = new PgBoss({ connectionString: database.url, max: POOL_SIZE, supervise: false, schedule: false });
+    const boss = new PgBoss({
+      connectionString: database.url,
+      max: POOL_SIZE,
+      supervise: false,
+      schedule: false,
+    });
     let destroying = false;
     // Dropping the database ends connections pg-boss closes lazily; only earlier errors matter.
     boss.on('error', (error) => {
@@ -43,7 +48,9 @@ export const pgBossSystem: BenchSystem = {
       async enqueueBulk(count, batchSize) {
         for (let start = 0; start < count; start += batchSize) {
           const size = Math.min(batchSize, count - start);
-          await boss.insert(Array.from({ length: size }, (_, i) => ({ name: QUEUE, data: { seq: start + i } })));
+          await boss.insert(
+            Array.from({ length: size }, (_, i) => ({ name: QUEUE, data: { seq: start + i } })),
+          );
         }
       },
       async enqueueOne(payload) {
@@ -65,7 +72,10 @@ export const pgBossSystem: BenchSystem = {
       async waitCompleted(count) {
         await waitUntil(`${count} pg-boss jobs handled`, () => handled >= count);
         // pg-boss completes a batch after its handler resolves without awaiting it: ask the database.
-        await waitUntil(`${count} pg-boss jobs completed`, async () => (await boss.getQueueSize(QUEUE, { before: 'completed' })) === 0);
+        await waitUntil(
+          `${count} pg-boss jobs completed`,
+          async () => (await boss.getQueueSize(QUEUE, { before: 'completed' })) === 0,
+        );
       },
       async stopWorker() {
         await boss.offWork(QUEUE);
