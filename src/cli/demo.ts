@@ -49,8 +49,8 @@ export async function runDemo(session: Session, flags: ServiceFlags): Promise<vo
   }
 
   const done = await ns.getJob(exportJob.id);
-  if (done === undefined || !isFinalState(done.state)) {
-    logger.info('demo interrupted; run it again to resume the export from its last checkpoint');
+  if (done === undefined || !isFinalState(done.state) || (await hasPendingJobs(ns))) {
+    logger.info('demo interrupted; run it again to carry on where it stopped');
     return;
   }
   const summary = await summarise(ns, done, Date.now() - startedAt);
@@ -60,15 +60,21 @@ export async function runDemo(session: Session, flags: ServiceFlags): Promise<vo
 
 async function startOrResumeExport(ns: Nightshift, logger: Logger): Promise<Job> {
   const latest = (await ns.listJobs({ task: 'orders.export', limit: 1 })).jobs[0];
-  if (latest !== undefined && !isFinalState(latest.state)) {
-    logger.info({ jobId: latest.id }, 'an earlier demo run did not finish: resuming its export');
+  if (latest !== undefined && (!isFinalState(latest.state) || (await hasPendingJobs(ns)))) {
+    logger.info({ jobId: latest.id }, 'an earlier demo run did not finish: carrying on with it');
     return latest;
   }
-  const { id } = await ns.enqueue('orders.export', { orders: DEMO_ORDERS });
-  logger.info({ jobId: id }, `export of ${DEMO_ORDERS} orders enqueued`);
-  const job = await ns.getJob(id);
-  if (job === undefined) throw new NightshiftError('not_found', `export job ${id} vanished`);
+  const { job } = await ns.enqueue('orders.export', { orders: DEMO_ORDERS });
+  logger.info({ jobId: job.id }, `export of ${DEMO_ORDERS} orders enqueued`);
   return job;
+}
+
+/** True while any demo job is waiting or running. */
+async function hasPendingJobs(ns: Nightshift): Promise<boolean> {
+  for (const state of ['queued', 'scheduled', 'running'] as const) {
+    if ((await ns.listJobs({ queue: 'demo', state, limit: 1 })).jobs.length > 0) return true;
+  }
+  return false;
 }
 
 /** Logs what the engine leaves at debug level: each retry, and progress every 500 messages. */
@@ -95,12 +101,7 @@ async function waitUntilSettled(ns: Nightshift, exportId: string, stop: AbortSig
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     if (stop.aborted) return;
     const exportJob = await ns.getJob(exportId);
-    if (exportJob === undefined || !isFinalState(exportJob.state)) continue;
-    let pending = false;
-    for (const state of ['queued', 'scheduled', 'running'] as const) {
-      if ((await ns.listJobs({ queue: 'demo', state, limit: 1 })).jobs.length > 0) pending = true;
-    }
-    if (!pending) return;
+    if (exportJob !== undefined && isFinalState(exportJob.state) && !(await hasPendingJobs(ns))) return;
   }
 }
 
