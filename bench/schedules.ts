@@ -8,13 +8,14 @@
  * - overall: when the last of the N jobs was visible to a reader, minus the slot (negative: before it).
  *
  *   node --import tsx bench/schedules.ts [--backends sqlite,postgres] [--count 10000] [--minutes 1]
+ *                                        [--lookahead 5000]   (0: no early enqueue; lag = pass time)
  *
  * PostgreSQL runs in its own schema of NIGHTSHIFT_BENCH_PG (default postgres://postgres@127.0.0.1:5432/test),
  * dropped afterwards; SQLite on a temporary file. Nothing runs jobs: the schedules use overlap `allow`
  * so every slot of every schedule is enqueued and counted.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -61,7 +62,7 @@ async function queuedCount(store: Store): Promise<number> {
   return counts.filter((c) => c.queue === QUEUE).reduce((sum, c) => sum + c.count, 0);
 }
 
-async function benchOne(name: string, count: number, minutes: number): Promise<void> {
+async function benchOne(name: string, count: number, minutes: number, lookaheadMs: number): Promise<void> {
   const { store, cleanup } = await openBackend(name);
   const ns = await Nightshift.connect({
     db: store,
@@ -81,7 +82,7 @@ async function benchOne(name: string, count: number, minutes: number): Promise<v
       overlap: 'allow',
     }));
     const syncStarted = performance.now();
-    const scheduler = ns.startScheduler({ schedules });
+    const scheduler = ns.startScheduler({ schedules, lookaheadMs });
     await scheduler.ready;
     process.stdout.write(
       `${name}: ${count} schedules synced in ${Math.round(performance.now() - syncStarted)} ms\n`,
@@ -137,4 +138,6 @@ async function benchOne(name: string, count: number, minutes: number): Promise<v
 const backends = flag('backends', 'sqlite,postgres').split(',');
 const count = Number(flag('count', '10000'));
 const minutes = Number(flag('minutes', '1'));
-for (const name of backends) await benchOne(name, count, minutes);
+const lookaheadMs = Number(flag('lookahead', '5000'));
+process.stdout.write(`lookahead ${lookaheadMs} ms, ${os.loadavg()[0]?.toFixed(1)} load average at start\n`);
+for (const name of backends) await benchOne(name, count, minutes, lookaheadMs);
