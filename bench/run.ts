@@ -14,7 +14,13 @@ import { parseOptions, USAGE } from './options.js';
 import type { BenchOptions } from './options.js';
 import { buildRecord, formatRecord } from './report.js';
 import type { SystemResult } from './report.js';
-import { measureEnqueue, measureLatency, measureProcess, SCENARIOS } from './scenarios.js';
+import {
+  destroyOpenSessions,
+  measureEnqueue,
+  measureLatency,
+  measureProcess,
+  SCENARIOS,
+} from './scenarios.js';
 import type { Measurement, ScenarioName, ScenarioSizes } from './scenarios.js';
 import type { BenchSystem } from './system.js';
 import { SYSTEMS } from './systems/index.js';
@@ -96,6 +102,11 @@ async function main(): Promise<number> {
   }
   const systems = SYSTEMS.filter((s) => options.only.length === 0 || options.only.includes(s.name));
 
+  // Ctrl-C mid-run: drop the databases, files and Redis keys of the scenario in flight, then exit.
+  process.once('SIGINT', () => {
+    log('interrupted: cleaning up');
+    void destroyOpenSessions().finally(() => process.exit(130));
+  });
   const loadAtStart = os.loadavg()[0] ?? 0;
   const results = await runAll(systems, options);
   const record = buildRecord(options, results, loadAtStart);

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { summarize } from './stats.js';
 import type { LatencySummary } from './stats.js';
-import type { BenchSystem } from './system.js';
+import type { BenchSession, BenchSystem } from './system.js';
 
 /** Mean pause between arrivals in the latency scenario: 20 jobs/s, a load every system handles idle. */
 export const LATENCY_MEAN_GAP_MS = 50;
@@ -37,15 +37,26 @@ export interface ScenarioSizes {
   latencySamples: number;
 }
 
-async function withSession<T>(
-  system: BenchSystem,
-  work: (session: Awaited<ReturnType<BenchSystem['open']>>) => Promise<T>,
-): Promise<T> {
+/** Sessions open right now, so an interrupted run can still drop their databases and keys. */
+const openSessions = new Set<BenchSession>();
+
+/** Destroys every session still open (on SIGINT); errors are reported, not thrown. */
+export async function destroyOpenSessions(): Promise<void> {
+  const sessions = [...openSessions];
+  openSessions.clear();
+  const outcomes = await Promise.allSettled(sessions.map((session) => session.destroy()));
+  for (const outcome of outcomes) {
+    if (outcome.status === 'rejected') console.error('cleanup failed:', outcome.reason);
+  }
+}
+
+async function withSession<T>(system: BenchSystem, work: (session: BenchSession) => Promise<T>): Promise<T> {
   const session = await system.open();
+  openSessions.add(session);
   try {
     return await work(session);
   } finally {
-    await session.destroy();
+    if (openSessions.delete(session)) await session.destroy();
   }
 }
 
