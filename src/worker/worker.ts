@@ -207,6 +207,9 @@ export class Worker {
     const backoff = new Backoff();
     const { concurrency, claimBatchMax, pollIntervalMs, leaseMs, finishBatchSize } = this.options;
     while (!this.stopping.signal.aborted) {
+      // Let handlers that finish in the same burst free their slots first: one claim for many slots
+      // instead of one claim (a round trip) per freed slot.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const free = concurrency - this.running.size;
       // Backpressure: when outcomes pile up unwritten (slow or failing store) stop taking new work.
       if (free <= 0 || this.finisher.size >= finishBatchSize * 4) {

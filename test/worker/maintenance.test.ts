@@ -42,3 +42,28 @@ describe('jobs of tasks a worker does not know', () => {
     expect(await producer.getJob(id)).toMatchObject({ state: 'scheduled', attempt: 1 });
   });
 });
+
+describe('claiming', () => {
+  it('claims for many freed slots at once, not one round trip per finished job', async () => {
+    // Handlers ending a few ms apart: each one's slot frees in its own timer callback.
+    const ns = await env.connect({
+      tasks: { short: (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)) },
+    });
+    const jobs = await ns.enqueueMany(
+      Array.from({ length: 200 }, (_, n) => ({ task: 'short', payload: n % 5 })),
+    );
+    const batches: number[] = [];
+    // A spy on the real store: every call still goes to the database.
+    const claim = ns.store.jobClaim.bind(ns.store);
+    ns.store.jobClaim = async (params) => {
+      const claimed = await claim(params);
+      if (claimed.length > 0) batches.push(claimed.length);
+      return claimed;
+    };
+    ns.startWorker({ ...FAST_WORKER, concurrency: 50 });
+    await Promise.all(jobs.map(({ id }) => ns.waitFor(id, { timeoutMs: 20_000 })));
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(200);
+    expect(Math.max(...batches)).toBe(50);
+    expect(batches.length).toBeLessThanOrEqual(40);
+  });
+});
