@@ -471,12 +471,15 @@ export class Worker {
   private async shutdown(graceMs: number): Promise<void> {
     this.stopping.abort();
     this.logger.info({ running: this.running.size, graceMs }, 'worker stopping: no new claims');
+    // One grace period in all, whatever it is spent waiting for: a supervisor's kill timer is fixed.
+    const graceEnd = performance.now() + graceMs;
+    const graceLeft = (): number => Math.max(0, graceEnd - performance.now());
     await Promise.race([this.claimLoop, sleep(graceMs, this.forced.signal)]);
     const maintenance = Promise.all([this.rescuer?.stop(), this.pruner?.stop()]);
 
     const handlersDone = (): Promise<unknown> =>
       Promise.all([...this.running.values()].map((entry) => entry.done));
-    await Promise.race([handlersDone(), sleep(graceMs, this.forced.signal)]);
+    await Promise.race([handlersDone(), sleep(graceLeft(), this.forced.signal)]);
     if (this.running.size > 0) {
       this.logger.warn(
         { running: this.running.size },
