@@ -51,8 +51,7 @@ export class ScheduleService {
     return definition;
   }
 
-  private async initialState(definition: ScheduleDefinition, paused: boolean): Promise<ScheduleState> {
-    const now = await this.clock();
+  private initialState(definition: ScheduleDefinition, paused: boolean, now: Date): ScheduleState {
     return {
       paused,
       nextSlotAt: slotSeries(definition).atOrAfter(now),
@@ -75,7 +74,7 @@ export class ScheduleService {
     const definition = await this.validate(input, 'api');
     return this.store.scheduleCreate({
       definition,
-      state: await this.initialState(definition, input.paused ?? false),
+      state: this.initialState(definition, input.paused ?? false, await this.clock()),
     });
   }
 
@@ -193,6 +192,8 @@ export class ScheduleService {
   ): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
     const seen = new Set<string>();
     const schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }> = [];
+    // One clock reading for the whole config: on PostgreSQL each reading is a round trip.
+    const now = await this.clock();
     for (const input of inputs) {
       const definition = await this.validate(input, 'config');
       if (seen.has(definition.id)) {
@@ -202,7 +203,7 @@ export class ScheduleService {
         );
       }
       seen.add(definition.id);
-      schedules.push({ definition, state: await this.initialState(definition, input.paused ?? false) });
+      schedules.push({ definition, state: this.initialState(definition, input.paused ?? false, now) });
     }
     return this.store.scheduleSync({ schedules });
   }
