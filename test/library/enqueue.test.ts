@@ -140,6 +140,24 @@ describe('enqueue', () => {
     expect(await countJobs(ns)).toBe(3);
   });
 
+  it("enqueues inside the caller's transaction: nothing after a rollback, the jobs after a commit", async () => {
+    const ns = await env.connect({ tasks });
+    const failing = ns.store.transaction(async (tx) => {
+      await ns.enqueue('plain', 1, { tx });
+      await ns.enqueueMany([{ task: 'plain', payload: 2 }], { tx });
+      throw new Error('caller rolled back');
+    });
+    await expect(failing).rejects.toThrow('caller rolled back');
+    expect(await countJobs(ns)).toBe(0);
+    const ids = await ns.store.transaction(async (tx) => {
+      const one = await ns.enqueue('plain', 3, { tx });
+      const [two] = await ns.enqueueMany([{ task: 'plain', payload: 4 }], { tx });
+      return [one.id, two!.id];
+    });
+    for (const id of ids) expect((await ns.getJob(id))?.state).toBe('queued');
+    expect(await countJobs(ns)).toBe(2);
+  });
+
   it('manages jobs: list by filter, cancel a queued job, retry it', async () => {
     const ns = await env.connect({ tasks });
     const { id } = await ns.enqueue('plain', {});
