@@ -1,7 +1,9 @@
 /**
  * `nightshift scheduler`: runs only the scheduler in this process, until SIGTERM/SIGINT. With a config
  * module its schedules are synced first (an invalid one stops the command with exit code 1 or 2
- * before anything is written); without one, the schedules already in the database run.
+ * before anything is written; a config without `schedules` deletes the config schedules the database
+ * had, since the config is their source); without a config module, the schedules already in the
+ * database run.
  */
 import type { Command } from 'commander';
 import { parseInteger } from '../arguments.js';
@@ -19,7 +21,7 @@ export function registerScheduler(program: Command): void {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
       const loaded = await session.config();
-      const schedules = loaded?.config.schedules;
+      const schedules = loaded === null ? undefined : (loaded.config.schedules ?? []);
       const scheduler = ns.startScheduler({
         ...(schedules !== undefined && { schedules }),
         ...(flags.poll !== undefined && { pollIntervalMs: flags.poll }),
