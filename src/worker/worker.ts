@@ -36,8 +36,8 @@ import { RunningAttempt, type AttemptOutcome } from './attempt.js';
 import { Finisher } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { createJobContext } from './job-context.js';
+import { emitPersisted, finishFor } from './outcome.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
-import { retryDelayMs } from './retry-policy.js';
 import { sleep } from './sleep.js';
 import { Backoff, StoreHealth } from './store-health.js';
 
@@ -248,7 +248,7 @@ export class Worker {
 
   private startAttempt(job: ClaimedJob): void {
     const task = this.registry.get(job.task);
-    const timeoutMs = job.timeoutMs ?? task?.timeoutMs ?? this.options.timeoutMs;
+    const timeoutMs = this.timeoutOf(job);
     const attempt = new RunningAttempt(job, {
       timeoutMs,
       maxDurationMs: task?.maxDurationMs ?? null,
@@ -308,7 +308,7 @@ export class Worker {
       this.unhold(attempt);
       return;
     }
-    const finish = this.toFinish(attempt, outcome);
+    const finish = finishFor(attempt, outcome, task?.backoff ?? DEFAULT_BACKOFF);
     attempt.finishSubmitted = true;
     this.finisher.add({
       finish,
@@ -323,71 +323,17 @@ export class Worker {
     });
   }
 
-  private toFinish(
-    attempt: RunningAttempt,
-    outcome: Exclude<AttemptOutcome, { kind: 'lease_lost' }>,
-  ): JobFinish {
-    const { job } = attempt;
-    const finish: JobFinish = { ...attempt.ref, outcome: outcome.kind };
-    if (attempt.maxDurationExceeded) finish.maxDurationExceeded = true;
-    switch (outcome.kind) {
-      case 'completed':
-        finish.result = outcome.result;
-        break;
-      case 'failed':
-      case 'timeout': {
-        finish.error = outcome.error;
-        const backoff = this.registry.get(job.task)?.backoff ?? DEFAULT_BACKOFF;
-        finish.retryDelayMs = retryDelayMs(backoff, job.attempt, job.maxAttempts);
-        break;
-      }
-      case 'released':
-        if (attempt.checkpoint !== undefined) finish.checkpoint = attempt.checkpoint;
-        break;
-      case 'cancelled':
-        break;
-    }
-    return finish;
+  private timeoutOf(job: ClaimedJob): number {
+    return job.timeoutMs ?? this.registry.get(job.task)?.timeoutMs ?? this.options.timeoutMs;
   }
 
   private emitOutcome(attempt: RunningAttempt, finish: JobFinish): void {
     // The common case at high throughput: a success nobody listens for costs no allocation.
     if (finish.outcome === 'completed' && !this.events.has('job:completed')) return;
-    const base = this.eventBase(attempt);
-    switch (finish.outcome) {
-      case 'completed':
-        this.events.emit('job:completed', {
-          ...base,
-          result: finish.result,
-          durationMs: attempt.elapsedMs(),
-        });
-        return;
-      case 'cancelled':
-        this.events.emit('job:cancelled', base);
-        return;
-      case 'released':
-        this.events.emit('job:released', base);
-        return;
-      case 'timeout':
-      case 'failed': {
-        const error = finish.error ?? { message: 'failed', reason: finish.outcome };
-        if (finish.outcome === 'timeout') {
-          const timeoutMs =
-            attempt.job.timeoutMs ?? this.registry.get(attempt.job.task)?.timeoutMs ?? this.options.timeoutMs;
-          this.events.emit('job:timeout', { ...base, timeoutMs });
-        }
-        if (finish.retryDelayMs !== null && finish.retryDelayMs !== undefined) {
-          this.events.emit('job:retry', { ...base, error, retryDelayMs: finish.retryDelayMs });
-        } else {
-          this.logger.warn(
-            { jobId: base.jobId, task: base.task, attempt: base.attempt, error },
-            'job failed',
-          );
-          this.events.emit('job:failed', { ...base, error });
-        }
-        return;
-      }
-    }
+    emitPersisted(this.events, this.logger, this.eventBase(attempt), finish, {
+      durationMs: attempt.elapsedMs(),
+      timeoutMs: this.timeoutOf(attempt.job),
+    });
   }
 
   /** Marks an attempt as fenced off: aborts its signal and reports it once. */

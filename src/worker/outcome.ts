@@ -1,0 +1,72 @@
+/**
+ * From an attempt's outcome to what is written (`JobFinish`) and, once written, to the events that
+ * report it. Kept apart from the worker loop so the mapping reads in one place: which outcomes retry
+ * (failed and timeout, with the task's backoff, while attempts remain), what a release keeps (the
+ * newest checkpoint), and which event each persisted outcome fires.
+ */
+import type { EventBus, AttemptEventBase } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { JobFinish } from '../store/store.js';
+import type { ResolvedBackoff } from '../task-registry.js';
+import type { AttemptOutcome, RunningAttempt } from './attempt.js';
+import { retryDelayMs } from './retry-policy.js';
+
+/** The finish row for an attempt that still holds its lease. */
+export function finishFor(
+  attempt: RunningAttempt,
+  outcome: Exclude<AttemptOutcome, { kind: 'lease_lost' }>,
+  backoff: ResolvedBackoff,
+): JobFinish {
+  const { job } = attempt;
+  const finish: JobFinish = { ...attempt.ref, outcome: outcome.kind };
+  if (attempt.maxDurationExceeded) finish.maxDurationExceeded = true;
+  switch (outcome.kind) {
+    case 'completed':
+      finish.result = outcome.result;
+      break;
+    case 'failed':
+    case 'timeout':
+      finish.error = outcome.error;
+      finish.retryDelayMs = retryDelayMs(backoff, job.attempt, job.maxAttempts);
+      break;
+    case 'released':
+      if (attempt.checkpoint !== undefined) finish.checkpoint = attempt.checkpoint;
+      break;
+    case 'cancelled':
+      break;
+  }
+  return finish;
+}
+
+/** Fires the events of an outcome the store accepted (never before: listeners may read the job back). */
+export function emitPersisted(
+  events: EventBus,
+  logger: Logger,
+  base: AttemptEventBase,
+  finish: JobFinish,
+  details: { durationMs: number; timeoutMs: number },
+): void {
+  switch (finish.outcome) {
+    case 'completed':
+      events.emit('job:completed', { ...base, result: finish.result, durationMs: details.durationMs });
+      return;
+    case 'cancelled':
+      events.emit('job:cancelled', base);
+      return;
+    case 'released':
+      events.emit('job:released', base);
+      return;
+    case 'timeout':
+    case 'failed': {
+      const error = finish.error ?? { message: 'failed', reason: finish.outcome };
+      if (finish.outcome === 'timeout') events.emit('job:timeout', { ...base, timeoutMs: details.timeoutMs });
+      if (finish.retryDelayMs !== null && finish.retryDelayMs !== undefined) {
+        events.emit('job:retry', { ...base, error, retryDelayMs: finish.retryDelayMs });
+      } else {
+        logger.warn({ jobId: base.jobId, task: base.task, attempt: base.attempt, error }, 'job failed');
+        events.emit('job:failed', { ...base, error });
+      }
+      return;
+    }
+  }
+}
