@@ -137,10 +137,12 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
       );
       let inserted;
       try {
+        // In a transaction the lease is checked before its COMMIT (job-transaction.ts); a fence here
+        // would hold a share lock on the job row (PostgreSQL) for the rest of the transaction and
+        // stall this very attempt's lease renewal.
         inserted = await store.jobInsertMany({
           jobs: [row],
-          fence: attempt.ref,
-          ...(tx !== undefined && { tx }),
+          ...(tx === undefined ? { fence: attempt.ref } : { tx }),
         });
       } catch (error) {
         if (error instanceof LeaseLostError) throw lost();
