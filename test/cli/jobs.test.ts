@@ -76,25 +76,20 @@ describe('enqueue and jobs through the CLI', () => {
   });
 
   it('enqueue --delay and --run-at schedule the job; --from enqueues one job per line', async () => {
-    const delayed = await cliJson<EnqueueJson>('enqueue', 'echo', '--delay', '3600000', '--queue', 'later');
+    // Independent commands run side by side: each is a process start on a shared machine.
+    const [delayed, at, many] = await Promise.all([
+      cliJson<EnqueueJson>('enqueue', 'echo', '--delay', '3600000', '--queue', 'later'),
+      cliJson<EnqueueJson>('enqueue', 'echo', '--run-at', '2099-01-01T06:00:00Z', '--max-attempts', '2'),
+      runCli(['enqueue', 'echo', '--from', '-', '--queue', 'bulk', '--json'], {
+        cwd: dir,
+        env: { NIGHTSHIFT_DB: db },
+        input: '{"n":1}\n{"n":2}\n\n{"n":3}\n',
+      }),
+    ]);
     expect(delayed.job.state).toBe('scheduled');
     expect(Date.parse(delayed.job.runAt) - Date.parse(delayed.job.createdAt)).toBeGreaterThan(3_500_000);
-
-    const at = await cliJson<EnqueueJson>(
-      'enqueue',
-      'echo',
-      '--run-at',
-      '2099-01-01T06:00:00Z',
-      '--max-attempts',
-      '2',
-    );
     expect(at.job).toMatchObject({ state: 'scheduled', runAt: '2099-01-01T06:00:00.000Z', maxAttempts: 2 });
 
-    const many = await runCli(['enqueue', 'echo', '--from', '-', '--queue', 'bulk', '--json'], {
-      cwd: dir,
-      env: { NIGHTSHIFT_DB: db },
-      input: '{"n":1}\n{"n":2}\n\n{"n":3}\n',
-    });
     expect(many.code, many.stderr).toBe(0);
     const { ids } = JSON.parse(many.stdout) as { ids: string[] };
     expect(ids).toHaveLength(3);
@@ -105,21 +100,18 @@ describe('enqueue and jobs through the CLI', () => {
   });
 
   it('jobs list filters by state, queue and task, and pages with --cursor', async () => {
-    const scheduled = await cliJson<{ jobs: JobJson[] }>('jobs', 'list', '--state', 'scheduled');
+    type Page = { jobs: JobJson[]; nextCursor: string | null };
+    const [scheduled, bulk, table] = await Promise.all([
+      cliJson<Page>('jobs', 'list', '--state', 'scheduled'),
+      cliJson<Page>('jobs', 'list', '--queue', 'bulk', '--limit', '2'),
+      runCli(['jobs', 'list', '--queue', 'bulk'], { cwd: dir, env: { NIGHTSHIFT_DB: db } }),
+    ]);
     expect(scheduled.jobs.length).toBeGreaterThanOrEqual(2);
     expect(scheduled.jobs.every((job) => job.state === 'scheduled')).toBe(true);
 
-    const bulk = await cliJson<{ jobs: JobJson[]; nextCursor: string | null }>(
-      'jobs',
-      'list',
-      '--queue',
-      'bulk',
-      '--limit',
-      '2',
-    );
     expect(bulk.jobs).toHaveLength(2);
     expect(bulk.nextCursor).not.toBeNull();
-    const rest = await cliJson<{ jobs: JobJson[]; nextCursor: string | null }>(
+    const rest = await cliJson<Page>(
       'jobs',
       'list',
       '--queue',
@@ -133,7 +125,6 @@ describe('enqueue and jobs through the CLI', () => {
     expect(rest.nextCursor).toBeNull();
     expect(new Set([...bulk.jobs, ...rest.jobs].map((job) => job.id)).size).toBe(3);
 
-    const table = await runCli(['jobs', 'list', '--queue', 'bulk'], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+TASK\s+QUEUE\s+STATE\s+ATTEMPT\s+RUN AT\s+UPDATED$/);
     expect(lines.slice(1)).toHaveLength(3);
@@ -143,7 +134,15 @@ describe('enqueue and jobs through the CLI', () => {
   });
 
   it('cancel and retry move a job through its states; refusals exit 1', async () => {
-    const { id } = await cliJson<EnqueueJson>('enqueue', 'echo', '--delay', '600000');
+    const [{ id }, missing] = await Promise.all([
+      cliJson<EnqueueJson>('enqueue', 'echo', '--delay', '600000'),
+      runCli(['jobs', 'show', '01890000-0000-7000-8000-000000000000', '--json'], {
+        cwd: dir,
+        env: { NIGHTSHIFT_DB: db },
+      }),
+    ]);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'not_found' } });
 
     const cancelled = await cliJson<{ outcome: string; job: JobJson }>('jobs', 'cancel', id);
     expect(cancelled).toMatchObject({ outcome: 'cancelled', job: { state: 'cancelled' } });
@@ -160,25 +159,13 @@ describe('enqueue and jobs through the CLI', () => {
     const notRetryable = await runCli(['jobs', 'retry', id], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
     expect(notRetryable.code).toBe(1);
     expect(notRetryable.stderr).toContain('only failed or cancelled jobs can be retried');
-
-    const missing = await runCli(['jobs', 'show', '01890000-0000-7000-8000-000000000000', '--json'], {
-      cwd: dir,
-      env: { NIGHTSHIFT_DB: db },
-    });
-    expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'not_found' } });
   });
 
   it('a worker runs the jobs; jobs show reports the result, the error and the run history', async () => {
-    const ok = await cliJson<EnqueueJson>(
-      'enqueue',
-      'echo',
-      '--payload',
-      '{"hello":"world"}',
-      '--queue',
-      'work',
-    );
-    const bad = await cliJson<EnqueueJson>('enqueue', 'boom', '--queue', 'work', '--max-attempts', '1');
+    const [ok, bad] = await Promise.all([
+      cliJson<EnqueueJson>('enqueue', 'echo', '--payload', '{"hello":"world"}', '--queue', 'work'),
+      cliJson<EnqueueJson>('enqueue', 'boom', '--queue', 'work', '--max-attempts', '1'),
+    ]);
 
     const worker = spawnCli(['worker', '--queues', 'work', '--concurrency', '2'], {
       cwd: dir,
@@ -197,12 +184,16 @@ describe('enqueue and jobs through the CLI', () => {
     worker.kill('SIGTERM');
     expect(await exited, logs).toBe(0);
 
-    const shownOk = await cliJson<{ job: JobJson; runs: JobRunJson[] }>('jobs', 'show', ok.id);
+    type Shown = { job: JobJson; runs: JobRunJson[] };
+    const [shownOk, shownBad, human] = await Promise.all([
+      cliJson<Shown>('jobs', 'show', ok.id),
+      cliJson<Shown>('jobs', 'show', bad.id),
+      runCli(['jobs', 'show', bad.id], { cwd: dir, env: { NIGHTSHIFT_DB: db } }),
+    ]);
     expect(shownOk.job).toMatchObject({ state: 'completed', attempt: 1, result: { hello: 'world' } });
     expect(shownOk.runs).toHaveLength(1);
     expect(shownOk.runs[0]).toMatchObject({ attempt: 1, outcome: 'completed', error: null });
 
-    const shownBad = await cliJson<{ job: JobJson; runs: JobRunJson[] }>('jobs', 'show', bad.id);
     expect(shownBad.job).toMatchObject({
       state: 'failed',
       attempt: 1,
@@ -210,7 +201,6 @@ describe('enqueue and jobs through the CLI', () => {
     });
     expect(shownBad.runs.map((run) => run.outcome)).toEqual(['failed']);
 
-    const human = await runCli(['jobs', 'show', bad.id], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
     expect(human.stdout).toMatch(/^state\s+failed$/m);
     expect(human.stdout).toMatch(/^error\s+failed: boom from the handler$/m);
     expect(human.stdout).toMatch(/^ATTEMPT\s+OUTCOME\s+WORKER/m);
