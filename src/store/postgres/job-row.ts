@@ -1,6 +1,5 @@
 /** Conversion between PostgreSQL rows and the store's job records. */
 import type { Job, JobError, JobRun, JobState, RunOutcome } from '../../job.js';
-import type { ClaimedJob } from '../store.js';
 
 /** A `jobs` row as node-postgres returns it (timestamptz as Date, json parsed, uuid as string). */
 export interface JobRow {
@@ -76,11 +75,6 @@ export function jobFromRow(row: JobRow): Job {
     scheduleSlot: row.schedule_slot,
     parentId: row.parent_id,
   };
-}
-
-/** A claimed job: the record plus the token fencing this attempt. */
-export function claimedFromRow(row: JobRow): ClaimedJob {
-  return { ...jobFromRow(row), leaseToken: row.lease_token ?? '' };
 }
 
 /** The run-history record of a row. */

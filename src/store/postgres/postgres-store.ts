@@ -29,9 +29,9 @@ import {
   toStoreError,
   type PostgresStoreOptions,
 } from './connection.js';
+import { decodeClaimedBatch } from './claimed-batch.js';
 import { checkNewJobs, insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
-  claimedFromRow,
   isUuid,
   jobFromRow,
   runFromRow,
@@ -203,8 +203,8 @@ export class PostgresStore implements Store {
     const leaseMs = Math.round(params.leaseMs);
     const rows =
       params.queues === undefined
-        ? await this.rows<JobRow>(this.sql.claimJobs, [params.workerId, limit, leaseMs])
-        : await this.rows<JobRow>(this.sql.claimJobsFromQueues, [
+        ? await this.rows<{ batch: string }>(this.sql.claimJobs, [params.workerId, limit, leaseMs])
+        : await this.rows<{ batch: string }>(this.sql.claimJobsFromQueues, [
             params.workerId,
             limit,
             leaseMs,
@@ -212,7 +212,7 @@ export class PostgresStore implements Store {
             // already, so not skipped) would take two places in the batch.
             [...new Set(params.queues)],
           ]);
-    return rows.map(claimedFromRow);
+    return decodeClaimedBatch(rows[0]?.batch ?? '[]');
   }
 
   async jobLeaseRenew(params: {

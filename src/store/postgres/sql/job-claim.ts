@@ -13,12 +13,15 @@
  * - `picked`: the best `limit` of both sets in claim order (priority desc, due time, id): a sort of at
  *   most 2 x limit rows.
  * - `claimed`: the UPDATE by primary key. Every time decision uses the database's now(), and the lease
- *   token comes from gen_random_uuid(), so no worker clock is trusted.
+ *   token comes from gen_random_uuid(), so no worker clock is trusted. The batch is returned as one
+ *   json value (see claimed-batch.ts).
  *
  * With a queue filter, `jobs_ready_queue_idx` (queue first) is scanned once per queue through a
  * LATERAL join, each scan in claim order and stopped by its own LIMIT; a plain `queue = ANY(...)` would
  * force PostgreSQL 15 to read and sort every queued row of those queues.
  */
+
+import { CLAIMED_BATCH_SELECT } from '../claimed-batch.js';
 
 // Due scheduled rows locked per claim: all of them compete in claim order (so a due high-priority job
 // wins over earlier-due low-priority ones), and the losers are promoted. Bounded so that a burst of a
@@ -49,7 +52,7 @@ const CLAIM_TAIL = (s: string): string => `
     WHERE j.id = ANY(ARRAY(SELECT id FROM picked))
     RETURNING j.*
   )
-  SELECT * FROM claimed ORDER BY priority DESC, run_at, id`;
+  ${CLAIMED_BATCH_SELECT}`;
 
 /** Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. */
 export const claimJobs = (s: string): string => `

@@ -1,0 +1,88 @@
+/**
+ * A claim returns its batch as one json value (src/store/postgres/claimed-batch.ts); every field must
+ * decode exactly as the typed row read of jobGet does, down to the millisecond and the boxed checkpoint.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { newJob } from '../support/jobs.js';
+import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/postgres-harness.js';
+
+const schema = uniqueSchema('batch');
+let store: PostgresStore;
+
+beforeAll(async () => {
+  store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema });
+  await store.migrate();
+});
+
+afterAll(async () => {
+  await store.close();
+  await dropSchema(schema);
+});
+
+describe('PostgreSQL claimed batch decoding', () => {
+  it('decodes every field of a claimed job exactly as jobGet reads it', async () => {
+    const queue = 'decode';
+    const full = newJob({
+      queue,
+      task: 'decode.full',
+      payload: { text: 'zażółć "quoted" \\ slash', list: [1, 2.5, null, true], nested: { deep: { x: 'y' } } },
+      priority: 3,
+      maxAttempts: 7,
+      idempotencyKey: 'decode-key',
+      concurrencyKey: 'tenant-9',
+      leaseMs: 45_000,
+      timeoutMs: 9_000,
+      scheduleId: 'nightly',
+      scheduleSlot: new Date('2026-01-02T03:04:05.678Z'),
+      parentId: 'parent-x',
+    });
+    const bare = newJob({ queue, payload: null });
+    await store.jobInsertMany({ jobs: [full, bare] });
+    // A first attempt that failed with an error and saved a checkpoint of null, then came back due.
+    const [first] = await store.jobClaim({ workerId: 'w1', queues: [queue], limit: 1, leaseMs: 30_000 });
+    if (!first) throw new Error('nothing claimed');
+    expect(
+      await store.jobCheckpointSave({ id: first.id, leaseToken: first.leaseToken, checkpoint: null }),
+    ).toBe(true);
+    await store.jobFinishMany({
+      finishes: [
+        {
+          id: first.id,
+          leaseToken: first.leaseToken,
+          outcome: 'failed',
+          error: { message: 'boom', name: 'Error', reason: 'failed' },
+          retryDelayMs: 0,
+        },
+      ],
+    });
+    // Sub-millisecond timestamps, as the database writes them, must truncate like node-postgres does.
+    await withAdmin((client) =>
+      client.query(`UPDATE "${schema}".jobs SET run_at = now() - interval '1.2345 seconds' WHERE id = $1`, [
+        first.id,
+      ]),
+    );
+
+    const claimed = await store.jobClaim({ workerId: 'w2', queues: [queue], limit: 10, leaseMs: 30_000 });
+    expect(claimed.map((j) => j.id)).toEqual([full.id, bare.id]);
+    for (const job of claimed) {
+      const { leaseToken, ...record } = job;
+      expect(record).toEqual(await store.jobGet({ id: job.id }));
+      expect(leaseToken).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(claimed[0]).toMatchObject({
+      attempt: 2,
+      checkpoint: null,
+      error: { message: 'boom' },
+      workerId: 'w2',
+    });
+    expect(claimed[1]).toMatchObject({ attempt: 1, checkpoint: undefined, error: null, payload: null });
+  });
+
+  it('returns an empty batch when nothing is due', async () => {
+    expect(
+      await store.jobClaim({ workerId: 'w', queues: ['nothing-here'], limit: 10, leaseMs: 30_000 }),
+    ).toEqual([]);
+    expect(await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 })).toEqual([]);
+  });
+});
