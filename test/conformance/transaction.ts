@@ -4,6 +4,7 @@
  * stale tokens are refused inside a transaction too, and events wait for COMMIT.
  */
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { claimOne, mustGet } from './helpers.js';
@@ -85,6 +86,27 @@ export function describeTransaction(h: StoreHarness): void {
       const stored = await mustGet(store, job.id);
       expect(stored.state).toBe('running');
       expect(stored.checkpoint).toBeUndefined();
+    });
+
+    it('names, in peerAddress, a database another connection opens and finds the same jobs in', async () => {
+      const store = await h.open();
+      const address = store.peerAddress?.();
+      expect(address).toBeTruthy();
+      if (!address) return;
+      const job = await claimOne(store);
+      const peer = await openStore(
+        address.url,
+        address.schema === undefined ? {} : { schema: address.schema },
+      );
+      try {
+        const { renewed } = await peer.jobLeaseRenew({
+          leases: [{ id: job.id, leaseToken: job.leaseToken }],
+          leaseMs: 5_000,
+        });
+        expect(renewed).toEqual([{ id: job.id, cancelRequested: false }]);
+      } finally {
+        await peer.close();
+      }
     });
 
     it('lets other store calls of the process wait for an open transaction and then proceed', async () => {

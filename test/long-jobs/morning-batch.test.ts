@@ -31,7 +31,7 @@ const env = longJobEnv();
 const RUN = new URL('../../examples/morning-batch/run.ts', import.meta.url);
 const SIZES: Record<BackendName, { orders: number; chunk: number }> = {
   sqlite: { orders: 20_000, chunk: 500 },
-  postgres: { orders: 3_000, chunk: 150 },
+  postgres: { orders: 2_000, chunk: 100 },
 };
 // Each chunk's simulated shop-database read: it makes the batch last long enough (SQLite writes 20,000
 // children in well under a second) for kills and signals to land mid-batch.
