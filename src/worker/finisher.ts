@@ -36,7 +36,12 @@ export class Finisher {
     private readonly store: Store,
     private readonly health: StoreHealth,
     private readonly logger: Logger,
-    private readonly options: { batchSize: number; flushMs: number },
+    private readonly options: {
+      batchSize: number;
+      flushMs: number;
+      /** A batch was written (or refused): the buffer shrank, so a worker held back by it may claim. */
+      onFlushed?: () => void;
+    },
   ) {}
 
   /** Finishes buffered or in flight. */
@@ -120,6 +125,7 @@ export class Finisher {
           this.logger.error({ err: error, jobId: pending.finish.id }, 'finish callback threw; ignored');
         }
       }
+      this.options.onFlushed?.();
     }
   }
 }

@@ -26,10 +26,16 @@ interface Held {
 const held = new Map<string, Held>();
 let stopping = false;
 let wake: (() => void) | null = null;
+/** The renewal interval the current pause was planned with. */
+let plannedIntervalMs = setup.leaseMs;
 
 const report = (message: KeeperReport): void => port.postMessage(message);
 
-port.on('message', (command: KeeperCommand) => {
+port.on('message', (commands: KeeperCommand[]) => {
+  for (const command of commands) apply(command);
+});
+
+function apply(command: KeeperCommand): void {
   switch (command.type) {
     case 'hold':
       held.set(command.leaseToken, {
@@ -38,8 +44,10 @@ port.on('message', (command: KeeperCommand) => {
         leaseMs: command.leaseMs,
         deadline: command.deadline,
       });
-      // A shorter lease than any held so far needs an earlier renewal than the timer planned.
-      wake?.();
+      // Only a lease shorter than the planned interval allows needs the timer moved earlier. Waking
+      // for every hold made a renewal round trip per claimed batch, whose row locks then contended
+      // with the worker's own finishes.
+      if (Math.max(10, Math.floor(command.leaseMs / 3)) < plannedIntervalMs) wake?.();
       return;
     case 'settled': {
       const entry = held.get(command.leaseToken);
@@ -54,7 +62,7 @@ port.on('message', (command: KeeperCommand) => {
       wake?.();
       return;
   }
-});
+}
 
 function intervalMs(): number {
   let shortest = setup.leaseMs;
@@ -80,10 +88,15 @@ const store = await openStore(setup.url, setup.schema === undefined ? {} : { sch
 report({ type: 'ready' });
 let last = Date.now();
 while (!stopping) {
-  await pause(Math.max(0, last + intervalMs() - Date.now()));
-  if (stopping) break;
+  plannedIntervalMs = intervalMs();
+  const wait = last + plannedIntervalMs - Date.now();
+  if (wait > 0) {
+    // Woken early (a shorter lease, or stop): plan again rather than renew at once.
+    await pause(wait);
+    continue;
+  }
   last = Date.now();
-  const now = Date.now();
+  const now = last;
   const due = [...held.values()].filter((entry) => entry.deadline === null || now < entry.deadline);
   if (due.length === 0) continue;
   try {

@@ -118,6 +118,9 @@ export class Worker {
     this.finisher = new Finisher(this.store, this.health, this.logger, {
       batchSize: this.options.finishBatchSize,
       flushMs: this.options.finishFlushMs,
+      // Without it a claim loop held back by unwritten outcomes slept a whole poll interval after the
+      // backlog was gone: a third of the wall time of a 20,000-job drain.
+      onFlushed: () => this.wake(),
     });
     const { rescueIntervalMs, pruneIntervalMs, retentionMs } = this.options;
     this.rescuer =
@@ -242,6 +245,7 @@ export class Worker {
         break;
       }
       for (const job of jobs) this.startAttempt(job);
+      this.keeper?.flush();
       if (jobs.length < limit) await this.waitForWake(pollIntervalMs);
     }
   }
