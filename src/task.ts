@@ -48,7 +48,8 @@ export interface JobContext<Payload = unknown> {
    * blocks every other writer while `fn` runs: keep it short, no network calls inside).
    * Before COMMIT the lease is checked (and renewed) inside the transaction; if another attempt owns
    * the job by then, the transaction rolls back and this rejects with `LeaseLostError`. So a crash,
-   * kill or lost lease at any point leaves both the effects and the progress, or neither.
+   * kill or lost lease at any point leaves both the effects and the progress, or neither. Inside `fn`,
+   * job writes must pass `{ tx }`; `ctx.step` and `ctx.heartbeat` belong before or after it.
    */
   transaction<T, Tx = unknown>(fn: (tx: Tx) => Promise<T> | T): Promise<T>;
   /**

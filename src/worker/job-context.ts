@@ -71,6 +71,7 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
       // In a transaction the attempt's copy changes only after COMMIT (a release must not keep a
       // checkpoint that rolled back).
       if (options?.tx !== undefined) return transactions.saveCheckpoint(checkpoint, options.tx);
+      transactions.assertNoneOpen('ctx.saveCheckpoint');
       // Recorded before the write so a shutdown release racing this call still keeps the newest value.
       attempt.checkpoint = checkpoint;
       if (!(await store.jobCheckpointSave({ ...attempt.ref, checkpoint }))) throw lost();
@@ -81,6 +82,7 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
         throw new NightshiftError('invalid_argument', 'step name must be a non-empty string');
       }
       ensureHeld();
+      transactions.assertNoneOpen('ctx.step');
       const recorded = await store.jobStepGet({ jobId: job.id, name });
       if (recorded.found) return recorded.result as T;
       const value = await fn();
@@ -107,6 +109,7 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
 
     async heartbeat(): Promise<void> {
       ensureHeld();
+      transactions.assertNoneOpen('ctx.heartbeat');
       const { renewed } = await store.jobLeaseRenew({ leases: [attempt.ref], leaseMs: deps.leaseMs });
       const mine = renewed.find((entry) => entry.id === job.id);
       if (!mine) throw lost();
@@ -128,6 +131,7 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
       ensureHeld();
       const { key, tx, ...rest } = options;
       if (tx !== undefined) transactions.assertOpen(tx);
+      else transactions.assertNoneOpen('ctx.enqueue');
       const row = await buildNewJob(
         deps.registry,
         task,

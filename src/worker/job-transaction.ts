@@ -101,6 +101,19 @@ export class AttemptTransactions {
     scope.finish = finish;
   }
 
+  /**
+   * Throws while a transaction of this attempt is open: a job write outside it would wait for it
+   * (SQLite: the store connection is taken; PostgreSQL: the job row is locked) until a timeout.
+   */
+  assertNoneOpen(write: string): void {
+    if (this.open.size > 0) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `${write} inside ctx.transaction must pass { tx } (or run after the transaction)`,
+      );
+    }
+  }
+
   /** Throws unless `tx` is an open transaction of this attempt with no completion in it yet. */
   assertOpen(tx: unknown): void {
     this.scopeOf(tx);

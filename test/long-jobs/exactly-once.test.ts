@@ -100,6 +100,17 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
           ]) {
             seen.push(await attempt().catch((error: unknown) => error));
           }
+          // Job writes without { tx } inside a transaction would wait for it: refused at once.
+          await ctx.transaction(async () => {
+            for (const attempt of [
+              () => ctx.saveCheckpoint(1),
+              () => ctx.heartbeat(),
+              () => ctx.step('s', () => 1),
+              () => ctx.enqueue('misuse', {}, { key: 'k' }),
+            ]) {
+              seen.push(await attempt().catch((error: unknown) => error));
+            }
+          });
           errors.open(seen);
           return null;
         },
@@ -108,6 +119,7 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
     const { id } = await ns.enqueue('misuse');
     ns.startWorker({ ...FAST, queues: ['default'] });
     const seen = await errors.promise;
+    expect(seen).toHaveLength(7);
     for (const error of seen) {
       expect(error).toBeInstanceOf(NightshiftError);
       expect((error as NightshiftError).code).toBe('invalid_argument');
