@@ -1,14 +1,14 @@
 /**
- * A claimed batch travels as ONE json text value instead of ~28 typed columns per job. node-postgres
- * decodes a row column by column (a Buffer slice, a string and a parser call per field, five
- * timestamps per job), which made row decoding and the garbage it leaves the largest Node cost of the
- * claim; one native JSON.parse of the whole batch, with timestamps as epoch milliseconds, replaces it.
- * The server builds the JSON in the same statement (json_agg over the claimed rows).
+ * A batch of jobs (claimed or inserted) travels as ONE json text value instead of ~28 typed columns
+ * per job. node-postgres decodes a row column by column (a Buffer slice, a string and a parser call per
+ * field, five timestamps per job), which made row decoding and the garbage it leaves the largest Node
+ * cost of the claim; one native JSON.parse of the whole batch, with timestamps as epoch milliseconds,
+ * replaces it. The server builds the JSON in the same statement (json_agg over the CTE's rows).
  *
- * The column order lives only here: the SQL is generated from CLAIM_TUPLE and the decoder reads the
+ * The column order lives only here: the SQL is generated from JOB_TUPLE and the decoder reads the
  * same positions.
  */
-import type { JobError, JobState } from '../../job.js';
+import type { Job, JobError, JobState } from '../../job.js';
 import { unbox } from './job-row.js';
 import type { ClaimedJob } from '../store.js';
 
@@ -16,7 +16,7 @@ import type { ClaimedJob } from '../store.js';
 const ms = (column: string): string => `floor(extract(epoch from ${column}) * 1000)`;
 
 // Positions in each tuple; decodeClaimedBatch reads them in this order.
-const CLAIM_TUPLE = [
+const JOB_TUPLE = [
   'id',
   'task',
   'queue',
@@ -46,17 +46,29 @@ const CLAIM_TUPLE = [
   'lease_token',
 ] as const;
 
+/** A SELECT turning the rows of CTE `cte` into one json array of job tuples, as column `batch`. */
+export function jobBatchSelect(cte: string, order: string): string {
+  return `coalesce(json_agg(json_build_array(${JOB_TUPLE.join(', ')}) ORDER BY ${order}), '[]')::text AS batch
+  FROM ${cte}`;
+}
+
 /** The select list turning the `claimed` CTE into one json array of tuples, in claim order. */
-export const CLAIMED_BATCH_SELECT = `
-  SELECT coalesce(json_agg(json_build_array(${CLAIM_TUPLE.join(', ')}) ORDER BY priority DESC, run_at, id),
-                  '[]')::text AS batch
-  FROM claimed`;
+export const CLAIMED_BATCH_SELECT = `SELECT ${jobBatchSelect('claimed', 'priority DESC, run_at, id')}`;
 
 const date = (value: unknown): Date | null => (value === null ? null : new Date(value as number));
 
+/** The jobs of a batch produced by `jobBatchSelect`. */
+export function decodeJobBatch(batch: string): Job[] {
+  return (JSON.parse(batch) as unknown[][]).map(jobOfTuple);
+}
+
 /** The claimed jobs of a batch produced by CLAIMED_BATCH_SELECT. */
 export function decodeClaimedBatch(batch: string): ClaimedJob[] {
-  return (JSON.parse(batch) as unknown[][]).map((t) => ({
+  return (JSON.parse(batch) as unknown[][]).map((t) => ({ ...jobOfTuple(t), leaseToken: t[26] as string }));
+}
+
+function jobOfTuple(t: unknown[]): Job {
+  return {
     id: t[0] as string,
     task: t[1] as string,
     queue: t[2] as string,
@@ -83,6 +95,5 @@ export function decodeClaimedBatch(batch: string): ClaimedJob[] {
     scheduleId: t[23] as string | null,
     scheduleSlot: date(t[24]),
     parentId: t[25] as string | null,
-    leaseToken: t[26] as string,
-  }));
+  };
 }

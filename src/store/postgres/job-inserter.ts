@@ -8,6 +8,7 @@
  * between (pruned or cancelled and pruned): then neither insert nor read finds it, and we try again.
  */
 import { NightshiftError } from '../../errors.js';
+import { decodeJobBatch } from './claimed-batch.js';
 import { isUuid, jobFromRow, toJsonText, type JobRow } from './job-row.js';
 import type { Queryable, Statement, Statements } from './statements.js';
 import type { JobInsertResult, NewJob } from '../store.js';
@@ -41,14 +42,14 @@ export async function insertJobs(
   let pending = jobs.map((_, index) => index);
   for (let round = 0; round < MAX_ROUNDS && pending.length > 0; round += 1) {
     const batch = pending.map((index) => jobs[index] as NewJob);
-    const inserted = await db.query<JobRow>(
+    const inserted = await db.query<{ batch: string }>(
       config(statements.insertJobs, insertValues(batch, notify), prepared),
     );
-    const created = new Map(inserted.rows.map((row) => [row.id, row]));
+    const created = new Map(decodeJobBatch(inserted.rows[0]?.batch ?? '[]').map((job) => [job.id, job]));
     const lost: number[] = [];
     for (const index of pending) {
-      const row = created.get((jobs[index] as NewJob).id);
-      if (row) results[index] = { job: jobFromRow(row), created: true };
+      const job = created.get((jobs[index] as NewJob).id);
+      if (job) results[index] = { job, created: true };
       else lost.push(index);
     }
     pending = [];

@@ -8,9 +8,13 @@
  * commit or roll back) and the caller reads the existing row in a later statement, whose newer snapshot
  * sees it.
  *
+ * The inserted jobs come back as one json value (see claimed-batch.ts).
+ *
  * The statement notifies `ready` once per queue that got due-now rows, not once per row; NOTIFY is
  * delivered at commit, so a rolled-back transactional enqueue wakes nobody.
  */
+
+import { jobBatchSelect } from '../claimed-batch.js';
 
 /**
  * $1 ids, $2 tasks, $3 queues, $4 payloads (JSON text), $5 priorities, $6 run_at, $7 delay ms,
@@ -41,7 +45,7 @@ export const insertJobs = (s: string): string => `
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'queued') q
   )
-  SELECT inserted.*, (SELECT count(*) FROM notified) AS notified FROM inserted`;
+  SELECT (SELECT count(*) FROM notified) AS notified, ${jobBatchSelect('inserted', 'id')}`;
 
 /** Existing jobs for ids or idempotency keys that conflicted. $1 ids, $2 keys. */
 export const jobsByIdOrKey = (s: string): string =>
