@@ -45,9 +45,9 @@ export async function runServices(
 
   try {
     if (flags.scheduler === true) {
-      const scheduler = ns.startScheduler(
-        config.schedules === undefined ? {} : { schedules: config.schedules },
-      );
+      // The config module is the source of config schedules: one that lists none removes the ones it
+      // once declared, exactly as `nightshift scheduler` does.
+      const scheduler = ns.startScheduler({ schedules: config.schedules ?? [] });
       // A config schedule that does not validate stops the command before any job runs.
       await scheduler.ready;
     }
