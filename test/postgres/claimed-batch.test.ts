@@ -1,5 +1,5 @@
 /**
- * A claim returns its batch as one json value (src/store/postgres/claimed-batch.ts); every field must
+ * A claim returns its batch as one json value (src/store/postgres/job-batch.ts); every field must
  * decode exactly as the typed row read of jobGet does, down to the millisecond and the boxed checkpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

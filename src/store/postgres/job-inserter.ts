@@ -8,7 +8,7 @@
  * between (pruned or cancelled and pruned): then neither insert nor read finds it, and we try again.
  */
 import { NightshiftError } from '../../errors.js';
-import { decodeJobBatch } from './claimed-batch.js';
+import { decodeJobBatch } from './job-batch.js';
 import { isUuid, jobFromRow, toJsonText, type JobRow } from './job-row.js';
 import type { Queryable, Statement, Statements } from './statements.js';
 import type { JobInsertResult, NewJob } from '../store.js';

@@ -29,7 +29,7 @@ import {
   toStoreError,
   type PostgresStoreOptions,
 } from './connection.js';
-import { decodeClaimedBatch } from './claimed-batch.js';
+import { decodeClaimedBatch } from './job-batch.js';
 import { checkNewJobs, insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
   isUuid,

@@ -14,14 +14,14 @@
  *   most 2 x limit rows.
  * - `claimed`: the UPDATE by primary key. Every time decision uses the database's now(), and the lease
  *   token comes from gen_random_uuid(), so no worker clock is trusted. The batch is returned as one
- *   json value (see claimed-batch.ts).
+ *   json value (see job-batch.ts).
  *
  * With a queue filter, `jobs_ready_queue_idx` (queue first) is scanned once per queue through a
  * LATERAL join, each scan in claim order and stopped by its own LIMIT; a plain `queue = ANY(...)` would
  * force PostgreSQL 15 to read and sort every queued row of those queues.
  */
 
-import { CLAIMED_BATCH_SELECT } from '../claimed-batch.js';
+import { CLAIMED_BATCH_SELECT } from '../job-batch.js';
 
 // Due scheduled rows locked per claim: all of them compete in claim order (so a due high-priority job
 // wins over earlier-due low-priority ones), and the losers are promoted. Bounded so that a burst of a

@@ -8,13 +8,13 @@
  * commit or roll back) and the caller reads the existing row in a later statement, whose newer snapshot
  * sees it.
  *
- * The inserted jobs come back as one json value (see claimed-batch.ts).
+ * The inserted jobs come back as one json value (see job-batch.ts).
  *
  * The statement notifies `ready` once per queue that got due-now rows, not once per row; NOTIFY is
  * delivered at commit, so a rolled-back transactional enqueue wakes nobody.
  */
 
-import { jobBatchSelect } from '../claimed-batch.js';
+import { jobBatchSelect } from '../job-batch.js';
 
 /**
  * $1 ids, $2 tasks, $3 queues, $4 payloads (JSON text), $5 priorities, $6 run_at, $7 delay ms,
