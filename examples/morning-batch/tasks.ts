@@ -44,6 +44,9 @@ export interface MorningBatchOptions {
 export function morningBatchTasks(options: MorningBatchOptions) {
   const batch = defineTask<MorningBatchPayload, { published: number }>({
     queue: 'batch',
+    // Every attempt moves the checkpoint forward, so a batch restarted many times (deploys, kills)
+    // is still making progress: allow more restarts than the default five.
+    maxAttempts: 25,
     // A batch of 100,000 orders takes minutes: a generous limit, leases keep it alive meanwhile.
     timeoutMs: 2 * 3_600_000,
     handler: async ({ totalOrders, chunkSize }, ctx) => {

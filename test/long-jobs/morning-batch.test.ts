@@ -37,7 +37,7 @@ const SIZES: Record<BackendName, { orders: number; chunk: number }> = {
 // children in well under a second) for kills and signals to land mid-batch.
 const READ_MS = '60';
 // Short leases make kills cheap; PostgreSQL on a shared 2-core machine gets a little more room.
-const LEASE: Record<BackendName, string> = { sqlite: '1000', postgres: '2000' };
+const LEASE: Record<BackendName, string> = { sqlite: '1000', postgres: '3000' };
 
 interface Chunk {
   offset: number;
