@@ -228,9 +228,12 @@ describe.each(BACKENDS)('morning batch on %s', (backend) => {
     // A wakes up, tries its next chunk or checkpoint, is refused, and goes on living without harm.
     const done = await ns.getJob(id);
     expect(done).toMatchObject({ state: 'completed', attempt: 2, result: { published: sizes.orders } });
-    await waitUntil(async () => (await ns.getJob(id))?.state === 'completed' && a.process.exitCode === null, {
-      timeoutMs: 5_000,
+    // A learns it lost the job (renewal or a refused write), aborts its handler, and stays up.
+    await waitUntil(() => a.lines.some((line) => line.includes('lease lost')), {
+      timeoutMs: 15_000,
+      message: 'A reports its lost lease',
     });
+    expect(a.process.exitCode).toBe(null);
     a.process.kill('SIGTERM');
     expect(await a.exit).toBe(0);
     // B's result stands; nothing A did after the pause committed.
