@@ -23,7 +23,10 @@ export interface EnqueueOptions {
   /** A second enqueue with the same key returns the first job with `created: false`. */
   idempotencyKey?: string;
   maxAttempts?: number;
-  /** At most N running jobs per key, cluster-wide (the store enforces it). */
+  /**
+   * Reserved for "at most N running jobs per key". Refused with `invalid_argument` for now: no claim
+   * enforces a per-key limit yet, and accepting the option would promise an exclusion nothing provides.
+   */
   concurrencyKey?: string;
   /** Handler time limit for this job. */
   timeoutMs?: number;
@@ -74,7 +77,9 @@ export async function buildNewJob(
   const timeoutMs = positiveIntOrNull('timeoutMs', options.timeoutMs) ?? task.timeoutMs;
   const leaseMs = positiveIntOrNull('leaseMs', options.leaseMs) ?? task.leaseMs;
   const idempotencyKey = optionalString('idempotencyKey', options.idempotencyKey);
-  const concurrencyKey = optionalString('concurrencyKey', options.concurrencyKey);
+  if (options.concurrencyKey !== undefined) {
+    throw invalid('concurrencyKey is not supported yet: claims do not enforce per-key limits');
+  }
 
   let value = payload === undefined ? null : payload;
   if (task.schema) {
@@ -105,7 +110,7 @@ export async function buildNewJob(
     delayMs: runAt ? null : delayMs,
     maxAttempts,
     idempotencyKey,
-    concurrencyKey,
+    concurrencyKey: null,
     leaseMs,
     timeoutMs,
     scheduleId: internals.scheduleId ?? null,

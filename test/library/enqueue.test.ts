@@ -114,6 +114,12 @@ describe('enqueue', () => {
       /JSON/,
     );
     await expectCode(ns.enqueue('plain', {}, { idempotencyKey: '' }), 'invalid_argument', /idempotencyKey/);
+    // Refused rather than stored: no claim enforces per-key limits yet.
+    await expectCode(
+      ns.enqueue('plain', {}, { concurrencyKey: 'tenant-1' }),
+      'invalid_argument',
+      /concurrencyKey/,
+    );
     expect(await countJobs(ns)).toBe(0);
   });
 
