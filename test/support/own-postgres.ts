@@ -1,0 +1,184 @@
+/**
+ * A PostgreSQL 15 server owned by one test file: `initdb` into a fresh temporary directory, started
+ * with `pg_ctl` on a spare port of 127.0.0.1, so the test can stop, restart and crash it without
+ * touching the shared server other engineers' tests use.
+ *
+ * initdb and postgres refuse to run as root, so under root every binary runs as the `postgres` OS
+ * user (`runuser`), in a directory that user owns. Trust auth, and no durability (fsync off): the
+ * faults these tests cause are server stops and crashes, never host power loss, so WAL replay after an
+ * immediate stop is still exercised for real. A process exit hook stops the server even when a test
+ * file dies before its `afterAll`.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+/** Where the PostgreSQL 15 server binaries live; NIGHTSHIFT_PG_BIN overrides it. */
+export const PG_BIN = process.env['NIGHTSHIFT_PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
+
+const RUN_AS_POSTGRES = process.getuid?.() === 0;
+
+/** Why an own server cannot be started here (missing binaries), or null when it can. */
+export function ownPostgresUnavailable(): string | null {
+  for (const binary of ['initdb', 'pg_ctl', 'postgres']) {
+    if (!existsSync(join(PG_BIN, binary))) return `no PostgreSQL 15 binary ${join(PG_BIN, binary)}`;
+  }
+  if (RUN_AS_POSTGRES && !existsSync('/usr/sbin/runuser') && !existsSync('/sbin/runuser')) {
+    return 'running as root without runuser to drop to the postgres user';
+  }
+  return null;
+}
+
+/** How `pg_ctl` stops the server: `fast` rolls back sessions and shuts down cleanly, `immediate` crashes it. */
+export type StopMode = 'fast' | 'immediate';
+
+/** A running server of a test's own. */
+export interface OwnPostgres {
+  /** Its TCP port on 127.0.0.1. */
+  readonly port: number;
+  /** A URL for its `postgres` database, user postgres. */
+  readonly url: string;
+  /** Starts it again after `stop`; resolves once it accepts connections. */
+  start(): Promise<void>;
+  /** Stops it; resolves once the server process is gone. */
+  stop(mode?: StopMode): Promise<void>;
+  /** `pg_ctl restart`: stop then start, resolving once it accepts connections again. */
+  restart(mode?: StopMode): Promise<void>;
+  /** Runs one statement on a short-lived connection of its own. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<R[]>;
+  /** The server's log so far (for failure messages). */
+  log(): string;
+  /** Stops it at once if running and deletes its directory. Safe to call twice. */
+  remove(): Promise<void>;
+}
+
+function spawnArgs(binary: string, args: string[]): [string, string[]] {
+  const path = join(PG_BIN, binary);
+  return RUN_AS_POSTGRES ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
+}
+
+async function pgTool(binary: string, args: string[]): Promise<void> {
+  const [file, argv] = spawnArgs(binary, args);
+  // Asynchronous on purpose: a worker under test shares this event loop and must keep running while
+  // the server goes down and comes back.
+  await run(file, argv, { timeout: 120_000 });
+}
+
+function sparePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function postgresIds(): { uid: number; gid: number } {
+  const id = (flag: string): number =>
+    Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** Creates a fresh cluster in a temporary directory and starts it; the caller must `remove()` it. */
+export async function startOwnPostgres(): Promise<OwnPostgres> {
+  const unavailable = ownPostgresUnavailable();
+  if (unavailable !== null) throw new Error(unavailable);
+  const dir = mkdtempSync(join(tmpdir(), 'nightshift-pg-'));
+  if (RUN_AS_POSTGRES) {
+    const { uid, gid } = postgresIds();
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, 'data');
+  const logFile = join(dir, 'server.log');
+  let running = false;
+  let removed = false;
+
+  // The last line of defence: a test process that exits without its afterAll (a crash, a timeout)
+  // must not leave a server running on the shared machine.
+  const onExit = (): void => {
+    if (!running) return;
+    const [file, argv] = spawnArgs('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    try {
+      execFileSync(file, argv, { stdio: 'ignore', timeout: 30_000 });
+    } catch {
+      // Already gone; nothing else can be done from an exit hook.
+    }
+  };
+  process.on('exit', onExit);
+
+  const remove = async (): Promise<void> => {
+    if (removed) return;
+    removed = true;
+    try {
+      if (running) await pgTool('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      running = false;
+    } finally {
+      process.off('exit', onExit);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  try {
+    const port = await sparePort();
+    await pgTool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+    // Settings live in the cluster's own file, so every later start and restart uses them too.
+    appendFileSync(
+      join(data, 'postgresql.conf'),
+      [
+        '',
+        `port = ${port}`,
+        "listen_addresses = '127.0.0.1'",
+        `unix_socket_directories = '${dir}'`,
+        'fsync = off',
+        'synchronous_commit = off',
+        'full_page_writes = off',
+        'shared_buffers = 32MB',
+        'max_connections = 100',
+        '',
+      ].join('\n'),
+    );
+    const start = async (): Promise<void> => {
+      await pgTool('pg_ctl', ['-D', data, '-l', logFile, '-w', '-t', '60', 'start']);
+      running = true;
+    };
+    const stop = async (mode: StopMode = 'fast'): Promise<void> => {
+      await pgTool('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
+      running = false;
+    };
+    await start();
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    return {
+      port,
+      url,
+      start,
+      stop,
+      async restart(mode = 'fast') {
+        await stop(mode);
+        await start();
+      },
+      async query<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<R[]> {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          return (await client.query<R>(sql, values)).rows;
+        } finally {
+          await client.end();
+        }
+      },
+      log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+      remove,
+    };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
