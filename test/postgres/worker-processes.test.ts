@@ -1,0 +1,153 @@
+/**
+ * RELIABILITY scenario 9 through the real engine on PostgreSQL: 4 worker processes x 8 slots
+ * (test/postgres/fixtures/worker-child.ts) start claiming together on 10,000 ready jobs in one schema.
+ * Each handler commits a ledger row with its job's completion (`ctx.transaction` + `ctx.complete`).
+ * Every job must be claimed and completed exactly once: attempt 1, one ledger row, one run row, and
+ * the ledger agrees with each process's own count of the handlers it ran.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { Nightshift } from '../../src/nightshift.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/postgres-harness.js';
+import { waitUntil } from '../support/wait-until.js';
+
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
+
+const PROCESSES = 4;
+const SLOTS = 8;
+const JOBS = 10_000;
+const FIXTURE = fileURLToPath(new URL('./fixtures/worker-child.ts', import.meta.url));
+
+const schema = uniqueSchema('procs');
+let store: PostgresStore;
+const children: ChildProcessWithoutNullStreams[] = [];
+
+beforeAll(async () => {
+  store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 4 });
+  await store.migrate();
+  await withAdmin((client) =>
+    client.query(
+      `CREATE TABLE "${schema}".ledger (job_id uuid NOT NULL, attempt int NOT NULL, worker text NOT NULL, pid int NOT NULL)`,
+    ),
+  );
+});
+
+afterAll(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  await store.close();
+  await dropSchema(schema);
+});
+
+/** A worker process with its stdout lines and stderr so far, and its exit code once it ends. */
+function startWorkerProcess(name: string): {
+  child: ChildProcessWithoutNullStreams;
+  lines: string[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', FIXTURE, TEST_PG_URL, schema, name, String(SLOTS)],
+    { stdio: 'pipe' },
+  );
+  children.push(child);
+  const lines: string[] = [];
+  let buffered = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, lines, stderr: () => stderr, exited };
+}
+
+async function count(sql: string): Promise<number> {
+  return withAdmin(async (client) => {
+    const { rows } = await client.query<{ n: number }>(`SELECT (${sql})::int AS n`);
+    return rows[0]?.n ?? -1;
+  });
+}
+
+describe('4 worker processes x 8 slots on one PostgreSQL schema (scenario 9)', () => {
+  it('claims and completes each of 10,000 ready jobs exactly once', async () => {
+    const ns = await Nightshift.connect({
+      db: store,
+      migrate: false,
+      logger: createLogger({ level: 'silent' }),
+      tasks: { record: () => null },
+    });
+    for (let start = 0; start < JOBS; start += 1_000) {
+      await ns.enqueueMany(
+        Array.from({ length: 1_000 }, (_, i) => ({ task: 'record', payload: { n: start + i } })),
+      );
+    }
+    await ns.close();
+    expect(await count(`SELECT count(*) FROM "${schema}".jobs WHERE state = 'queued'`)).toBe(JOBS);
+
+    const workers = Array.from({ length: PROCESSES }, (_, i) => startWorkerProcess(`w${i}`));
+    await waitUntil(() => workers.every((w) => w.lines.includes('ready')), {
+      timeoutMs: 60_000,
+      message: 'every worker process to connect',
+    });
+    // One start line to all of them, so the four really race for the same ready rows.
+    for (const w of workers) w.child.stdin.write('go\n');
+
+    await waitUntil(
+      async () => (await count(`SELECT count(*) FROM "${schema}".jobs WHERE state = 'completed'`)) === JOBS,
+      {
+        timeoutMs: 150_000,
+        intervalMs: 200,
+        message: `every job to complete (stderr: ${workers.map((w) => w.stderr()).join('\n')})`,
+      },
+    );
+    for (const w of workers) w.child.kill('SIGTERM');
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    expect(codes, workers.map((w) => w.stderr()).join('\n')).toEqual(workers.map(() => 0));
+
+    // Each job: completed by its first and only claim.
+    expect(await count(`SELECT count(*) FROM "${schema}".jobs`)).toBe(JOBS);
+    expect(
+      await count(`SELECT count(*) FROM "${schema}".jobs WHERE state <> 'completed' OR attempt <> 1`),
+    ).toBe(0);
+    // One ledger row per job (ledger and completion commit together), from the worker the job names.
+    expect(await count(`SELECT count(*) FROM "${schema}".ledger`)).toBe(JOBS);
+    expect(await count(`SELECT count(DISTINCT job_id) FROM "${schema}".ledger`)).toBe(JOBS);
+    expect(
+      await count(
+        `SELECT count(*) FROM "${schema}".ledger l JOIN "${schema}".jobs j ON j.id = l.job_id
+         WHERE l.attempt <> 1 OR l.worker <> j.worker_id`,
+      ),
+    ).toBe(0);
+    // One run row per job, completed, by the same worker.
+    expect(await count(`SELECT count(*) FROM "${schema}".job_runs`)).toBe(JOBS);
+    expect(
+      await count(
+        `SELECT count(*) FROM "${schema}".job_runs r JOIN "${schema}".jobs j ON j.id = r.job_id
+         WHERE r.outcome = 'completed' AND r.attempt = 1 AND r.worker_id = j.worker_id`,
+      ),
+    ).toBe(JOBS);
+
+    // Each process's own count of handlers run matches its ledger rows, and all four took part.
+    const reported = workers.map(
+      (w) => JSON.parse(w.lines.at(-1) ?? '{}') as { worker: string; handled: number },
+    );
+    const perWorker = await withAdmin(async (client) => {
+      const { rows } = await client.query<{ worker: string; n: number }>(
+        `SELECT worker, count(*)::int AS n FROM "${schema}".ledger GROUP BY worker`,
+      );
+      return Object.fromEntries(rows.map((r) => [r.worker, r.n]));
+    });
+    expect(Object.fromEntries(reported.map((r) => [r.worker, r.handled]))).toEqual(perWorker);
+    expect(Object.keys(perWorker).sort()).toEqual(['w0', 'w1', 'w2', 'w3']);
+    for (const n of Object.values(perWorker)) expect(n).toBeGreaterThan(0);
+  });
+});
