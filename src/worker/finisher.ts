@@ -6,6 +6,11 @@
  * Options and defaults: batchSize 500, flushMs 5 (a finish waits at most ~5 ms plus one round trip
  * before `waitFor` and job events see it).
  *
+ * Up to two batches are in flight at once, each its own transaction on its own pooled connection: at
+ * thousands of jobs a second one batch at a time was the worker's ceiling (about 0.2 ms of server time
+ * per finished job on a loaded machine, so ~5,000 jobs/s), and the rows of two batches never overlap.
+ * The second starts only for a quarter batch or more, so a trickle is not split into tiny statements.
+ *
  * A failed flush is retried with backoff, never dropped: the job stays `running` under a lease the
  * worker keeps renewing until its outcome is persisted. Only a shutdown past its deadline (`drain`)
  * abandons what is left; those jobs come back through the rescuer once their leases lapse.
@@ -24,10 +29,14 @@ export interface PendingFinish {
   onRefused(): void;
 }
 
+/** Batches written at once; see the module header. */
+const MAX_FLUSHES = 2;
+
 /** Buffers finishes and flushes them in batches. */
 export class Finisher {
   private buffer: PendingFinish[] = [];
-  private flushing: Promise<void> | null = null;
+  /** Flush loops in flight (at most MAX_FLUSHES). */
+  private readonly flushing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private readonly backoff = new Backoff();
   private readonly abandon = new AbortController();
@@ -54,7 +63,7 @@ export class Finisher {
     this.buffer.push(pending);
     if (this.abandon.signal.aborted) {
       this.kick();
-    } else if (this.buffer.length >= this.options.batchSize) {
+    } else if (this.buffer.length >= this.options.batchSize / 4 && this.flushing.size < MAX_FLUSHES) {
       this.kick();
     } else {
       this.timer ??= setTimeout(() => this.kick(), this.options.flushMs);
@@ -67,13 +76,13 @@ export class Finisher {
    */
   async drain(deadlineMs: number): Promise<boolean> {
     const deadline = performance.now() + deadlineMs;
-    while (this.buffer.length > 0 || this.flushing) {
+    while (this.buffer.length > 0 || this.flushing.size > 0) {
       this.kick();
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
-      await Promise.race([this.flushing, sleep(remaining)]);
+      await Promise.race([...this.flushing, sleep(remaining)]);
     }
-    if (this.buffer.length === 0 && !this.flushing) return true;
+    if (this.buffer.length === 0 && this.flushing.size === 0) return true;
     this.abandon.abort();
     const left = this.buffer.length;
     this.buffer = [];
@@ -89,13 +98,16 @@ export class Finisher {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.flushing || this.buffer.length === 0) return;
-    this.flushing = this.flushAll().finally(() => {
-      this.flushing = null;
-      // Finishes added while the last batch was in flight wait for their own timer or batch size.
-      if (this.buffer.length > 0 && !this.timer)
-        this.timer = setTimeout(() => this.kick(), this.options.flushMs);
-    });
+    while (this.buffer.length > 0 && this.flushing.size < MAX_FLUSHES) {
+      if (this.flushing.size > 0 && this.buffer.length < this.options.batchSize / 4) break;
+      const flush: Promise<void> = this.flushAll().finally(() => {
+        this.flushing.delete(flush);
+        // Finishes added while the last batch was in flight wait for their own timer or batch size.
+        if (this.buffer.length > 0 && !this.timer)
+          this.timer = setTimeout(() => this.kick(), this.options.flushMs);
+      });
+      this.flushing.add(flush);
+    }
   }
 
   private async flushAll(): Promise<void> {

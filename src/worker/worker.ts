@@ -35,11 +35,21 @@ import { DEFAULT_BACKOFF, type TaskRegistry } from '../task-registry.js';
 import { RunningAttempt, type AttemptOutcome } from './attempt.js';
 import { Finisher } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { Prefetch } from './prefetch.js';
 import { createJobContext } from './job-context.js';
 import { emitPersisted, finishFor } from './outcome.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { sleep } from './sleep.js';
 import { Backoff, StoreHealth } from './store-health.js';
+
+/** Claims in flight at once: a second overlaps the first's round trip (see runClaimLoop). */
+const CLAIM_LANES = 2;
+/**
+ * Longest a prefetched attempt waits for a slot before it is handed back (a `released` run row records
+ * it). The turnover-based allowance keeps waits near one claim round trip; only a burst of long jobs
+ * right after short ones gets here, and ten seconds stays clear of a slow commit on a loaded machine.
+ */
+const PREFETCH_TTL_MS = 10_000;
 
 /** Options of `worker.stop()`. */
 export interface StopOptions {
@@ -87,7 +97,12 @@ export class Worker {
   private readonly stopping = new AbortController();
   private readonly stopped = new AbortController();
   private readonly forced = new AbortController();
-  private wakeUp: (() => void) | null = null;
+  /** Claimed attempts waiting for a slot (prefetch.ts); their leases are held like running ones. */
+  private readonly prefetch: Prefetch<RunningAttempt>;
+  /** Jobs asked for by claims still in flight. */
+  private reserved = 0;
+  /** Claim loops waiting for a wake-up. */
+  private readonly wakers = new Set<() => void>();
   private wakePending = false;
   private stopPromise: Promise<void> | null = null;
   private claimLoop: Promise<void> = Promise.resolve();
@@ -99,6 +114,7 @@ export class Worker {
 
   constructor(deps: WorkerDeps, options: WorkerOptions = {}) {
     this.options = resolveWorkerOptions(options);
+    this.prefetch = new Prefetch({ max: this.options.claimBatchMax, ttlMs: PREFETCH_TTL_MS });
     this.store = deps.store;
     this.registry = deps.registry;
     this.events = deps.events;
@@ -161,7 +177,9 @@ export class Worker {
       if (queues === null || queues.includes(queue)) this.wake();
     });
     this.keeper = this.startKeeper();
-    this.claimLoop = this.runClaimLoop();
+    this.claimLoop = Promise.all(
+      Array.from({ length: CLAIM_LANES }, (_, lane) => this.runClaimLoop(lane)),
+    ).then(() => undefined);
     this.renewLoop = this.runRenewLoop();
     this.rescuer?.start();
     this.pruner?.start();
@@ -183,12 +201,12 @@ export class Worker {
   }
 
   private wake(): void {
-    if (this.wakeUp) {
-      this.wakeUp();
-      this.wakeUp = null;
-    } else {
+    if (this.wakers.size === 0) {
       this.wakePending = true;
+      return;
     }
+    for (const waker of this.wakers) waker();
+    this.wakers.clear();
   }
 
   private async waitForWake(ms: number): Promise<void> {
@@ -197,30 +215,48 @@ export class Worker {
       return;
     }
     const controller = new AbortController();
-    this.wakeUp = () => controller.abort();
-    const onStop = (): void => controller.abort();
-    this.stopping.signal.addEventListener('abort', onStop, { once: true });
+    const waker = (): void => controller.abort();
+    this.wakers.add(waker);
+    this.stopping.signal.addEventListener('abort', waker, { once: true });
     await sleep(ms, controller.signal);
-    this.stopping.signal.removeEventListener('abort', onStop);
-    this.wakeUp = null;
+    this.stopping.signal.removeEventListener('abort', waker);
+    this.wakers.delete(waker);
     this.wakePending = false;
   }
 
-  private async runClaimLoop(): Promise<void> {
+  /**
+   * One claim lane; `CLAIM_LANES` of them run at once. Lane 0 is the claim loop proper. The others
+   * claim only while there is a prefetch allowance (short jobs at a high rate): then a second claim
+   * travels while the first lane's batch runs. Otherwise they stay out of the way, so an idle or
+   * long-job worker still polls once per interval and has at most one claim in flight (a claim in
+   * flight when `stop()` begins can only hand its jobs back). Every lane claims only while slots plus
+   * allowance leave room beyond what is running, waiting and already asked for.
+   */
+  private async runClaimLoop(lane: number): Promise<void> {
     const backoff = new Backoff();
     const { concurrency, claimBatchMax, pollIntervalMs, leaseMs, finishBatchSize } = this.options;
     while (!this.stopping.signal.aborted) {
       // Let handlers that finish in the same burst free their slots first: one claim for many slots
       // instead of one claim (a round trip) per freed slot.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      const free = concurrency - this.running.size;
+      for (const stale of this.prefetch.takeStale()) this.releaseUnstarted(stale);
+      const allowance = this.prefetch.allowance();
+      const room =
+        lane > 0 && allowance === 0
+          ? 0
+          : concurrency + allowance - this.running.size - this.prefetch.size - this.reserved;
       // Backpressure: when outcomes pile up unwritten (slow or failing store) stop taking new work.
-      if (free <= 0 || this.finisher.size >= finishBatchSize * 4) {
-        await this.waitForWake(pollIntervalMs);
+      if (room <= 0 || this.finisher.size >= finishBatchSize * 4) {
+        await this.waitForWake(
+          this.prefetch.size > 0 ? Math.min(pollIntervalMs, PREFETCH_TTL_MS) : pollIntervalMs,
+        );
         continue;
       }
-      const limit = Math.min(free, claimBatchMax);
+      // No claim asks for more than the slots: a prefetch is the other lane's claim, not a bigger one.
+      const limit = Math.min(room, claimBatchMax, concurrency);
+      const sentAt = performance.now();
       let jobs: ClaimedJob[];
+      this.reserved += limit;
       try {
         jobs = await this.health.watch(
           'claim',
@@ -238,19 +274,39 @@ export class Worker {
         this.health.failed('claim', error, delay);
         await sleep(delay, this.stopping.signal);
         continue;
+      } finally {
+        this.reserved -= limit;
       }
+      this.prefetch.claimAnswered(performance.now() - sentAt);
       if (this.stopping.signal.aborted) {
         // Claimed while stop() began: hand them straight back, attempt not spent.
-        for (const job of jobs) this.releaseUnstarted(job);
+        for (const job of jobs) this.releaseUnstarted(this.admit(job, 0));
         break;
       }
-      for (const job of jobs) this.startAttempt(job);
+      // Waiting attempts are older than this batch and go first; they exist only while slots are full.
+      let free = concurrency - this.running.size - this.prefetch.size;
+      for (const job of jobs) {
+        if (free > 0) {
+          free -= 1;
+          this.begin(this.admit(job, 0));
+        } else {
+          this.prefetch.push(this.admit(job, PREFETCH_TTL_MS));
+        }
+      }
+      // An attempt that ended synchronously above (unknown task) freed a slot the count did not see.
+      this.fillSlots();
+      // Every lease is handed to the keeper thread before any handler of the batch runs (handlers
+      // start in a later microtask), so one that blocks the event loop at once keeps its lease.
       this.keeper?.flush();
       if (jobs.length < limit) await this.waitForWake(pollIntervalMs);
     }
   }
 
-  private startAttempt(job: ClaimedJob): void {
+  /**
+   * Takes a claimed job into this worker: its attempt, its lease held from now. `waitMs` is the most
+   * it may wait for a slot, added to the deadline past which the keeper stops renewing a stuck handler.
+   */
+  private admit(job: ClaimedJob, waitMs: number): RunningAttempt {
     const task = this.registry.get(job.task);
     const timeoutMs = this.timeoutOf(job);
     const attempt = new RunningAttempt(job, {
@@ -269,14 +325,28 @@ export class Worker {
     // A new claim of a job this worker still holds proves the older attempt's lease is gone.
     const older = this.heldByJob.get(job.id);
     if (older) this.leaseLost(older);
-    this.hold(attempt, Date.now() + timeoutMs + this.options.abortGraceMs);
+    this.hold(attempt, Date.now() + waitMs + timeoutMs + this.options.abortGraceMs);
+    return attempt;
+  }
+
+  /** Runs an admitted attempt in a slot. */
+  private begin(attempt: RunningAttempt): void {
     if (this.events.has('job:claimed')) this.events.emit('job:claimed', this.eventBase(attempt));
     // Registered before execute() starts: an attempt that ends synchronously must find its own entry.
     const entry = { attempt, done: Promise.resolve() };
-    this.running.set(job.leaseToken, entry);
+    this.running.set(attempt.job.leaseToken, entry);
     entry.done = this.execute(attempt).catch((error: unknown) => {
-      this.logger.error({ err: error, jobId: job.id }, 'internal error while finishing an attempt');
+      this.logger.error({ err: error, jobId: attempt.job.id }, 'internal error while finishing an attempt');
     });
+  }
+
+  /** Starts waiting attempts in free slots, oldest first. */
+  private fillSlots(): void {
+    while (this.running.size < this.options.concurrency && !this.stopping.signal.aborted) {
+      const next = this.prefetch.shift();
+      if (!next) return;
+      this.begin(next);
+    }
   }
 
   private async execute(attempt: RunningAttempt): Promise<void> {
@@ -301,6 +371,8 @@ export class Worker {
       outcome = { kind: 'failed', error: { message, name: 'NightshiftError', reason: 'failed' } };
     }
     this.running.delete(job.leaseToken);
+    this.prefetch.attemptEnded();
+    this.fillSlots();
     this.wake();
     if (attempt.committedFinish) {
       // Completed inside the handler's own transaction: persisted already, whatever came after.
@@ -400,17 +472,11 @@ export class Worker {
     }
   }
 
-  private releaseUnstarted(job: ClaimedJob): void {
-    const attempt = new RunningAttempt(job, {
-      timeoutMs: null,
-      maxDurationMs: null,
-      abortGraceMs: 0,
-      onMaxDuration: () => undefined,
-    });
-    this.hold(attempt);
+  /** Hands an admitted attempt that never ran back to the queue, attempt not spent. */
+  private releaseUnstarted(attempt: RunningAttempt): void {
     attempt.finishSubmitted = true;
     const finish: JobFinish = { ...attempt.ref, outcome: 'released' };
-    if (job.checkpoint !== undefined) finish.checkpoint = job.checkpoint;
+    if (attempt.job.checkpoint !== undefined) finish.checkpoint = attempt.job.checkpoint;
     this.finisher.add({
       finish,
       onAccepted: () => this.unhold(attempt),
@@ -420,6 +486,7 @@ export class Worker {
 
   private async shutdown(graceMs: number): Promise<void> {
     this.stopping.abort();
+    for (const waiting of this.prefetch.drain()) this.releaseUnstarted(waiting);
     this.logger.info({ running: this.running.size, graceMs }, 'worker stopping: no new claims');
     // One grace period in all, whatever it is spent waiting for: a supervisor's kill timer is fixed.
     const graceEnd = performance.now() + graceMs;

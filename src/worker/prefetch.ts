@@ -1,0 +1,83 @@
+/**
+ * Prefetch: claimed attempts a worker holds beyond its free slots, so the next claim's round trip
+ * overlaps the work in progress instead of leaving slots empty while it travels. Without it a worker
+ * on short jobs spends most of its time waiting for claims: at 100 jobs per claim and 20-25 ms per
+ * claim on a loaded machine, one claim at a time caps it near 4,000-5,000 jobs/s whatever the CPU.
+ *
+ * The allowance follows slot turnover: attempts ended per ms times the last claim's round trip, i.e.
+ * about as many slots as free up while one claim travels, capped at one claim batch. Short jobs at high
+ * rates get a batch ahead; long jobs get none, so a job does not sit leased here while another worker
+ * has a free slot for it. A burst of long jobs right after short ones can still leave jobs waiting:
+ * those not started within `ttlMs` are taken out (`takeStale`) and handed back by the worker.
+ *
+ * Prefetched attempts hold their leases like running ones (the worker renews them), and they are
+ * handed back, attempt not spent, when the worker stops.
+ */
+
+/** The weight of the newest sample in the turnover and round-trip averages. */
+const SMOOTHING = 0.5;
+
+/** A bounded FIFO of claimed, not yet started attempts, and the allowance that bounds it. */
+export class Prefetch<T> {
+  private waiting: Array<{ item: T; since: number }> = [];
+  /** Attempts ended per ms, averaged over recent claims. */
+  private rate = 0;
+  private rttMs = 0;
+  private sampledAt = performance.now();
+  private sampledEnded = 0;
+  private ended = 0;
+
+  constructor(private readonly options: { max: number; ttlMs: number }) {}
+
+  /** Attempts waiting for a slot. */
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  /** How many attempts may wait here beyond the slots, from the turnover measured so far. */
+  allowance(): number {
+    return Math.min(this.options.max, Math.floor(this.rate * this.rttMs));
+  }
+
+  /** An attempt ended (its slot is free again). */
+  attemptEnded(): void {
+    this.ended += 1;
+  }
+
+  /** A claim came back after `rttMs`: updates the turnover and round-trip estimates. */
+  claimAnswered(rttMs: number): void {
+    const now = performance.now();
+    const elapsed = now - this.sampledAt;
+    if (elapsed <= 0) return;
+    const rate = (this.ended - this.sampledEnded) / elapsed;
+    this.rate = this.rate * (1 - SMOOTHING) + rate * SMOOTHING;
+    this.rttMs = this.rttMs === 0 ? rttMs : this.rttMs * (1 - SMOOTHING) + rttMs * SMOOTHING;
+    this.sampledAt = now;
+    this.sampledEnded = this.ended;
+  }
+
+  /** Queues an attempt behind those already waiting. */
+  push(item: T): void {
+    this.waiting.push({ item, since: performance.now() });
+  }
+
+  /** The attempt that has waited longest, if any. */
+  shift(): T | undefined {
+    return this.waiting.shift()?.item;
+  }
+
+  /** Removes and returns the attempts that waited longer than `ttlMs`. */
+  takeStale(): T[] {
+    const limit = performance.now() - this.options.ttlMs;
+    let count = 0;
+    while (count < this.waiting.length && (this.waiting[count]?.since ?? Infinity) <= limit) count += 1;
+    return count === 0 ? [] : this.waiting.splice(0, count).map((entry) => entry.item);
+  }
+
+  /** Removes and returns everything waiting (shutdown). */
+  drain(): T[] {
+    const items = this.waiting.map((entry) => entry.item);
+    this.waiting = [];
+    return items;
+  }
+}
