@@ -7,11 +7,12 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/postgres-harness.js';
+import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
 import { waitUntil } from '../support/wait-until.js';
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
@@ -23,15 +24,18 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/worker-child.ts', import.meta.
 
 const schema = uniqueSchema('procs');
 let store: PostgresStore;
+// One connection for every check: the shared server allows 100 clients and other test files run
+// beside this one, so polling must not open a connection per look.
+let admin: pg.Client;
 const children: ChildProcessWithoutNullStreams[] = [];
 
 beforeAll(async () => {
-  store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 4 });
+  store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 2 });
   await store.migrate();
-  await withAdmin((client) =>
-    client.query(
-      `CREATE TABLE "${schema}".ledger (job_id uuid NOT NULL, attempt int NOT NULL, worker text NOT NULL, pid int NOT NULL)`,
-    ),
+  admin = new pg.Client({ connectionString: TEST_PG_URL });
+  await admin.connect();
+  await admin.query(
+    `CREATE TABLE "${schema}".ledger (job_id uuid NOT NULL, attempt int NOT NULL, worker text NOT NULL, pid int NOT NULL)`,
   );
 });
 
@@ -39,6 +43,7 @@ afterAll(async () => {
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
+  await admin.end();
   await store.close();
   await dropSchema(schema);
 });
@@ -71,10 +76,8 @@ function startWorkerProcess(name: string): {
 }
 
 async function count(sql: string): Promise<number> {
-  return withAdmin(async (client) => {
-    const { rows } = await client.query<{ n: number }>(`SELECT (${sql})::int AS n`);
-    return rows[0]?.n ?? -1;
-  });
+  const { rows } = await admin.query<{ n: number }>(`SELECT (${sql})::int AS n`);
+  return rows[0]?.n ?? -1;
 }
 
 describe('4 worker processes x 8 slots on one PostgreSQL schema (scenario 9)', () => {
@@ -140,12 +143,10 @@ describe('4 worker processes x 8 slots on one PostgreSQL schema (scenario 9)', (
     const reported = workers.map(
       (w) => JSON.parse(w.lines.at(-1) ?? '{}') as { worker: string; handled: number },
     );
-    const perWorker = await withAdmin(async (client) => {
-      const { rows } = await client.query<{ worker: string; n: number }>(
-        `SELECT worker, count(*)::int AS n FROM "${schema}".ledger GROUP BY worker`,
-      );
-      return Object.fromEntries(rows.map((r) => [r.worker, r.n]));
-    });
+    const { rows } = await admin.query<{ worker: string; n: number }>(
+      `SELECT worker, count(*)::int AS n FROM "${schema}".ledger GROUP BY worker`,
+    );
+    const perWorker = Object.fromEntries(rows.map((r) => [r.worker, r.n]));
     expect(Object.fromEntries(reported.map((r) => [r.worker, r.handled]))).toEqual(perWorker);
     expect(Object.keys(perWorker).sort()).toEqual(['w0', 'w1', 'w2', 'w3']);
     for (const n of Object.values(perWorker)) expect(n).toBeGreaterThan(0);
