@@ -142,7 +142,9 @@ describe.skipIf(unavailable !== null)(
       await waitUntil(async () => (await completed()) === JOBS, {
         timeoutMs: 90_000,
         intervalMs: 100,
-        message: `every job to complete (server log:\n${own().log().slice(-2_000)})`,
+        message: 'every job to complete',
+      }).catch((error: unknown) => {
+        throw new Error(`${String(error)}\nserver log:\n${own().log().slice(-2_000)}`);
       });
       await worker.stop({ graceMs: 5_000 });
       expect(failure, 'the worker never gave up').toBeUndefined();

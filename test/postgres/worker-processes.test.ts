@@ -109,9 +109,11 @@ describe('4 worker processes x 8 slots on one PostgreSQL schema (scenario 9)', (
       {
         timeoutMs: 150_000,
         intervalMs: 200,
-        message: `every job to complete (stderr: ${workers.map((w) => w.stderr()).join('\n')})`,
+        message: 'every job to complete',
       },
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nworker stderr:\n${workers.map((w) => w.stderr()).join('\n')}`);
+    });
     for (const w of workers) w.child.kill('SIGTERM');
     const codes = await Promise.all(workers.map((w) => w.exited));
     expect(codes, workers.map((w) => w.stderr()).join('\n')).toEqual(workers.map(() => 0));

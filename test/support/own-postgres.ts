@@ -48,7 +48,7 @@ export interface OwnPostgres {
   start(): Promise<void>;
   /** Stops it; resolves once the server process is gone. */
   stop(mode?: StopMode): Promise<void>;
-  /** `pg_ctl restart`: stop then start, resolving once it accepts connections again. */
+  /** `pg_ctl restart` in `mode`, resolving once it accepts connections again. */
   restart(mode?: StopMode): Promise<void>;
   /** Runs one statement on a short-lived connection of its own. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<R[]>;
@@ -162,8 +162,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       start,
       stop,
       async restart(mode = 'fast') {
-        await stop(mode);
-        await start();
+        await pgTool('pg_ctl', ['-D', data, '-l', logFile, '-m', mode, '-w', '-t', '60', 'restart']);
       },
       async query<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<R[]> {
         const client = new pg.Client({ connectionString: url });
