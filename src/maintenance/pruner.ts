@@ -13,7 +13,8 @@ import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { sleep } from '../worker/sleep.js';
-import { Backoff, type StoreHealth } from '../worker/store-health.js';
+import type { StoreHealth } from '../worker/store-health.js';
+import { PeriodicPass } from './periodic.js';
 
 /** Pruner options. */
 export interface PrunerOptions {
@@ -25,25 +26,33 @@ export interface PrunerOptions {
 /** Periodically deletes finished jobs past retention until stopped. */
 export class Pruner {
   private readonly stopped = new AbortController();
-  private loop: Promise<void> | null = null;
+  private readonly periodic: PeriodicPass;
 
   constructor(
     private readonly store: Store,
-    private readonly health: StoreHealth,
+    health: StoreHealth,
     private readonly events: EventBus,
     private readonly logger: Logger,
     private readonly options: PrunerOptions,
-  ) {}
+  ) {
+    this.periodic = new PeriodicPass(
+      'pruner',
+      () => this.prune(),
+      health,
+      options.intervalMs,
+      this.stopped.signal,
+    );
+  }
 
   /** Starts pruning now and then every interval. */
   start(): void {
-    this.loop ??= this.run();
+    this.periodic.start();
   }
 
   /** Stops after the batch in progress, if any. */
   async stop(): Promise<void> {
     this.stopped.abort();
-    await this.loop;
+    await this.periodic.done();
   }
 
   /** One full prune; returns how many jobs were deleted. */
@@ -63,21 +72,5 @@ export class Pruner {
       this.events.emit('pruner:pruned', { deleted: total });
     }
     return total;
-  }
-
-  private async run(): Promise<void> {
-    const backoff = new Backoff();
-    while (!this.stopped.signal.aborted) {
-      let delay = this.options.intervalMs;
-      try {
-        await this.prune();
-        this.health.ok();
-        backoff.reset();
-      } catch (error) {
-        delay = backoff.next();
-        this.health.failed('pruner', error, delay);
-      }
-      await sleep(delay, this.stopped.signal);
-    }
   }
 }

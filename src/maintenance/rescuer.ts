@@ -16,8 +16,8 @@
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { sleep } from '../worker/sleep.js';
-import { Backoff, type StoreHealth } from '../worker/store-health.js';
+import type { StoreHealth } from '../worker/store-health.js';
+import { PeriodicPass } from './periodic.js';
 
 /** Rescuer options. */
 export interface RescuerOptions {
@@ -28,25 +28,33 @@ export interface RescuerOptions {
 /** Periodically recovers lapsed leases until stopped. */
 export class Rescuer {
   private readonly stopped = new AbortController();
-  private loop: Promise<void> | null = null;
+  private readonly periodic: PeriodicPass;
 
   constructor(
     private readonly store: Store,
-    private readonly health: StoreHealth,
+    health: StoreHealth,
     private readonly events: EventBus,
     private readonly logger: Logger,
     private readonly options: RescuerOptions,
-  ) {}
+  ) {
+    this.periodic = new PeriodicPass(
+      'rescuer',
+      () => this.sweep(),
+      health,
+      options.intervalMs,
+      this.stopped.signal,
+    );
+  }
 
   /** Starts sweeping: once now (a restarted worker recovers its predecessor's jobs), then every interval. */
   start(): void {
-    this.loop ??= this.run();
+    this.periodic.start();
   }
 
   /** Stops after the sweep in progress, if any. */
   async stop(): Promise<void> {
     this.stopped.abort();
-    await this.loop;
+    await this.periodic.done();
   }
 
   /** One full sweep (repeats while batches come back full). */
@@ -66,21 +74,5 @@ export class Rescuer {
       this.events.emit('rescuer:swept', total);
     }
     return total;
-  }
-
-  private async run(): Promise<void> {
-    const backoff = new Backoff();
-    while (!this.stopped.signal.aborted) {
-      let delay = this.options.intervalMs;
-      try {
-        await this.sweep();
-        this.health.ok();
-        backoff.reset();
-      } catch (error) {
-        delay = backoff.next();
-        this.health.failed('rescuer', error, delay);
-      }
-      await sleep(delay, this.stopped.signal);
-    }
   }
 }

@@ -1,0 +1,46 @@
+/**
+ * Runs one maintenance pass now and then every interval until stopped. A failed pass is reported to
+ * the worker's store health (which decides when an outage is fatal) and retried with backoff instead
+ * of waiting a whole interval, so maintenance resumes as soon as the database is back.
+ */
+import { sleep } from '../worker/sleep.js';
+import { Backoff, type StoreHealth } from '../worker/store-health.js';
+
+/** A pass repeated on an interval, with backoff after failures. */
+export class PeriodicPass {
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly name: string,
+    private readonly pass: () => Promise<unknown>,
+    private readonly health: StoreHealth,
+    private readonly intervalMs: number,
+    private readonly stopped: AbortSignal,
+  ) {}
+
+  /** Starts the loop (once; later calls do nothing). */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Resolves when the loop has ended, after the pass in progress if any. */
+  async done(): Promise<void> {
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff();
+    while (!this.stopped.aborted) {
+      let delay = this.intervalMs;
+      try {
+        await this.pass();
+        this.health.ok();
+        backoff.reset();
+      } catch (error) {
+        delay = backoff.next();
+        this.health.failed(this.name, error, delay);
+      }
+      await sleep(delay, this.stopped);
+    }
+  }
+}
