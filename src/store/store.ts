@@ -110,7 +110,12 @@ export interface Store extends ScheduleStore {
    * job's `leaseMs` or `leaseMs` here. Due `scheduled` jobs are eligible. Concurrent claimers never
    * receive the same job.
    */
-  jobClaim(params: { workerId: string; queues?: string[]; limit: number; leaseMs: number }): Promise<ClaimedJob[]>;
+  jobClaim(params: {
+    workerId: string;
+    queues?: string[];
+    limit: number;
+    leaseMs: number;
+  }): Promise<ClaimedJob[]>;
   /**
    * Extends the leases of still-current attempts by each job's `leaseMs` (or `leaseMs` here). Attempts
    * missing from `renewed` lost their lease. `cancelRequested` tells the worker to abort the handler.
@@ -158,7 +163,9 @@ export interface Store extends ScheduleStore {
     id: string;
   }): Promise<{ outcome: 'cancelled' | 'cancel_requested' | 'already_final' | 'not_found'; job?: Job }>;
   /** Puts a `failed` or `cancelled` job back to `queued`, due now, with one more attempt allowed. */
-  jobRetry(params: { id: string }): Promise<{ outcome: 'retried' | 'not_retryable' | 'not_found'; job?: Job }>;
+  jobRetry(params: {
+    id: string;
+  }): Promise<{ outcome: 'retried' | 'not_retryable' | 'not_found'; job?: Job }>;
 
   /**
    * Recovers attempts whose lease lapsed (database clock): requeues them, or fails them with reason
@@ -251,7 +258,11 @@ export interface ScheduleStore {
    * (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one IMMEDIATE transaction), calls `plan` with them and
    * writes its result in the same transaction. Returns what was written.
    */
-  scheduleFire(params: { dueBy: Date; limit: number; plan: SchedulePlanner<DueSchedule[]> }): Promise<ScheduleWrites>;
+  scheduleFire(params: {
+    dueBy: Date;
+    limit: number;
+    plan: SchedulePlanner<DueSchedule[]>;
+  }): Promise<ScheduleWrites>;
   /**
    * Finds up to `limit` enqueued ledger rows whose job is final (or gone) and not yet settled, locks
    * them and their schedules, and writes `plan`'s result in the same transaction.

@@ -12,7 +12,9 @@ export default class SummaryReporter implements Reporter {
       for (const test of module.children.allTests()) counts[test.result().state] += 1;
     }
     // A module that failed to load has no test cases; it must still count as a failure.
-    const brokenModules = testModules.filter((module) => module.state() === 'failed' && !module.children.size);
+    const brokenModules = testModules.filter(
+      (module) => module.state() === 'failed' && !module.children.size,
+    );
     const failed = counts.failed + brokenModules.length;
     process.stdout.write(`\n${counts.passed} passed, ${failed} failed, ${counts.skipped} skipped\n`);
   }
