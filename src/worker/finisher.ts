@@ -14,6 +14,11 @@
  * A failed flush is retried with backoff, never dropped: the job stays `running` under a lease the
  * worker keeps renewing until its outcome is persisted. Only a shutdown past its deadline (`drain`)
  * abandons what is left; those jobs come back through the rescuer once their leases lapse.
+ *
+ * A failed flush may still have committed (the connection dropped after COMMIT, before the reply), and
+ * then its retry is refused because the first write already ended the attempt. So a refusal of a
+ * finish that went through a failed try is checked against the store (`persisted`) before it counts
+ * as a lost lease; first-try refusals are taken at their word, keeping reads off the hot path.
  */
 import type { Logger } from '../logger.js';
 import type { JobFinish, Store } from '../store/store.js';
@@ -27,6 +32,11 @@ export interface PendingFinish {
   onAccepted(): void;
   /** The store refused it: the attempt's lease token is stale. */
   onRefused(): void;
+  /**
+   * Asked only when this finish is refused after a failed try: whether the store holds this outcome
+   * anyway (that try committed, its reply was lost). Absent: a refusal is final.
+   */
+  persisted?(): Promise<boolean>;
 }
 
 /** Batches written at once; see the module header. */
@@ -40,6 +50,8 @@ export class Finisher {
   private timer: NodeJS.Timeout | null = null;
   private readonly backoff = new Backoff();
   private readonly abandon = new AbortController();
+  /** Finishes sent in a flush that failed: that flush may have committed them. */
+  private readonly uncertain = new WeakSet<PendingFinish>();
 
   constructor(
     private readonly store: Store,
@@ -123,21 +135,61 @@ export class Finisher {
         this.health.ok();
         this.backoff.reset();
       } catch (error) {
-        this.buffer.unshift(...batch);
-        const delay = this.backoff.next();
-        this.health.failed('finish', error, delay);
-        await sleep(delay, this.abandon.signal);
+        for (const pending of batch) this.uncertain.add(pending);
+        await this.retryLater(batch, error);
         continue;
       }
-      for (const pending of batch) {
-        try {
-          if (accepted.has(pending.finish.id)) pending.onAccepted();
-          else pending.onRefused();
-        } catch (error) {
-          this.logger.error({ err: error, jobId: pending.finish.id }, 'finish callback threw; ignored');
-        }
+      const doubtful = batch.filter(
+        (pending) =>
+          !accepted.has(pending.finish.id) && this.uncertain.has(pending) && pending.persisted !== undefined,
+      );
+      let recovered: Set<PendingFinish>;
+      try {
+        recovered = await this.recheck(doubtful);
+      } catch (error) {
+        // Still unknown: settle the rest, send these again (a refused finish changes nothing), ask again.
+        const unsure = new Set(doubtful);
+        this.settle(
+          batch.filter((pending) => !unsure.has(pending)),
+          accepted,
+          new Set(),
+        );
+        await this.retryLater(doubtful, error);
+        continue;
       }
-      this.options.onFlushed?.();
+      this.settle(batch, accepted, recovered);
     }
+  }
+
+  /** The doubtful finishes the store holds anyway, committed by a try whose reply was lost. */
+  private async recheck(doubtful: PendingFinish[]): Promise<Set<PendingFinish>> {
+    if (doubtful.length === 0) return new Set();
+    const answers = await this.health.watch(
+      'finish',
+      Promise.all(
+        doubtful.map((pending) => (pending.persisted ? pending.persisted() : Promise.resolve(false))),
+      ),
+    );
+    this.health.ok();
+    return new Set(doubtful.filter((_, index) => answers[index] === true));
+  }
+
+  private async retryLater(pendings: PendingFinish[], error: unknown): Promise<void> {
+    this.buffer.unshift(...pendings);
+    const delay = this.backoff.next();
+    this.health.failed('finish', error, delay);
+    await sleep(delay, this.abandon.signal);
+  }
+
+  private settle(batch: PendingFinish[], accepted: Set<string>, recovered: Set<PendingFinish>): void {
+    for (const pending of batch) {
+      try {
+        if (accepted.has(pending.finish.id) || recovered.has(pending)) pending.onAccepted();
+        else pending.onRefused();
+      } catch (error) {
+        this.logger.error({ err: error, jobId: pending.finish.id }, 'finish callback threw; ignored');
+      }
+    }
+    this.options.onFlushed?.();
   }
 }

@@ -2,11 +2,12 @@
  * From an attempt's outcome to what is written (`JobFinish`) and, once written, to the events that
  * report it. Kept apart from the worker loop so the mapping reads in one place: which outcomes retry
  * (failed and timeout, with the task's backoff, while attempts remain), what a release keeps (the
- * newest checkpoint), and which event each persisted outcome fires.
+ * newest checkpoint), which event each persisted outcome fires, and how to tell that a finish whose
+ * reply was lost did persist.
  */
 import type { EventBus, AttemptEventBase } from '../events.js';
 import type { Logger } from '../logger.js';
-import type { JobFinish } from '../store/store.js';
+import type { JobFinish, Store } from '../store/store.js';
 import type { ResolvedBackoff } from '../task-registry.js';
 import type { AttemptOutcome, RunningAttempt } from './attempt.js';
 import { retryDelayMs } from './retry-policy.js';
@@ -69,4 +70,27 @@ export function emitPersisted(
       return;
     }
   }
+}
+
+/**
+ * Whether the run history holds `finish` as the end of this very attempt: written in the same
+ * statement as the state change, a run row with the attempt's number, worker and start time and the
+ * same outcome proves the write committed. Anything else (no row, or `lease_lapsed` from a rescue)
+ * means another attempt owns the job.
+ */
+export async function finishPersisted(
+  store: Store,
+  attempt: RunningAttempt,
+  finish: JobFinish,
+): Promise<boolean> {
+  const { job } = attempt;
+  const startedAt = job.startedAt?.getTime();
+  const runs = await store.jobRunList({ jobId: job.id });
+  return runs.some(
+    (run) =>
+      run.attempt === job.attempt &&
+      run.workerId === job.workerId &&
+      run.startedAt.getTime() === startedAt &&
+      run.outcome === finish.outcome,
+  );
 }

@@ -37,7 +37,7 @@ import { Finisher } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Prefetch } from './prefetch.js';
 import { createJobContext } from './job-context.js';
-import { emitPersisted, finishFor } from './outcome.js';
+import { emitPersisted, finishFor, finishPersisted } from './outcome.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { sleep } from './sleep.js';
 import { Backoff, StoreHealth } from './store-health.js';
@@ -396,6 +396,7 @@ export class Worker {
         this.unhold(attempt);
         this.leaseLost(attempt, true);
       },
+      persisted: () => finishPersisted(this.store, attempt, finish),
     });
   }
 
