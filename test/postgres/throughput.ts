@@ -7,9 +7,8 @@
  * Phase 1 bulk-enqueues `jobs` in batches; phase 2 drains them with `loops` concurrent claim/finish
  * loops in this one process (no-op handlers, every guarantee on: lease token, fenced finish, run rows).
  */
-import { v7 as uuidv7 } from 'uuid';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import type { NewJob } from '../../src/store/store.js';
+import { newJob } from '../support/jobs.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
 
 const [jobs = 100_000, insertBatch = 1_000, loops = 4, claimBatch = 100] = process.argv.slice(2).map(Number);
@@ -17,30 +16,12 @@ const schema = uniqueSchema('bench');
 const store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: loops + 2 });
 await store.migrate();
 
-function job(): NewJob {
-  return {
-    id: uuidv7(),
-    task: 'noop',
-    queue: 'default',
-    payload: { n: 1 },
-    priority: 0,
-    runAt: null,
-    delayMs: null,
-    maxAttempts: 3,
-    idempotencyKey: null,
-    concurrencyKey: null,
-    leaseMs: null,
-    timeoutMs: null,
-    scheduleId: null,
-    scheduleSlot: null,
-    parentId: null,
-  };
-}
-
 try {
   let started = performance.now();
   for (let done = 0; done < jobs; done += insertBatch) {
-    await store.jobInsertMany({ jobs: Array.from({ length: Math.min(insertBatch, jobs - done) }, job) });
+    await store.jobInsertMany({
+      jobs: Array.from({ length: Math.min(insertBatch, jobs - done) }, () => newJob({ task: 'noop' })),
+    });
   }
   const insertSeconds = (performance.now() - started) / 1000;
   console.log(

@@ -135,3 +135,32 @@ export function toStoreError(error: unknown): unknown {
     cause: error,
   });
 }
+
+/**
+ * Runs `fn` on a client checked out of `pool`. A client whose connection died is destroyed on release
+ * instead of going back to the pool, and server-gone failures surface as `database_unavailable`.
+ */
+export async function withPooledClient<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw toStoreError(error);
+  }
+  // While checked out, a dead socket emits 'error' on the client itself; the pending query rejects too.
+  const onError = (): void => undefined;
+  client.on('error', onError);
+  let broken = false;
+  try {
+    return await fn(client);
+  } catch (error) {
+    broken = toStoreError(error) !== error;
+    throw toStoreError(error);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}

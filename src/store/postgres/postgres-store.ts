@@ -27,6 +27,7 @@ import {
   clientConfig,
   quoteIdent,
   toStoreError,
+  withPooledClient,
   type PostgresStoreOptions,
 } from './connection.js';
 import { decodeClaimedBatch } from './job-batch.js';
@@ -88,7 +89,9 @@ export class PostgresStore implements Store {
   }
 
   async migrate(): Promise<{ from: number; to: number }> {
-    return this.withClient((client) => migrate(client, this.schema, this.quotedSchema, this.migrations));
+    return withPooledClient(this.pool, (client) =>
+      migrate(client, this.schema, this.quotedSchema, this.migrations),
+    );
   }
 
   async schemaVersion(): Promise<{ current: number; latest: number }> {
@@ -139,7 +142,7 @@ export class PostgresStore implements Store {
         await this.holdFence(tx, fence);
         results = await insertJobs(tx, this.sql, jobs, this.notify, false);
       } else {
-        results = await this.withClient(async (client) => {
+        results = await withPooledClient(this.pool, async (client) => {
           await client.query('BEGIN');
           try {
             await this.holdFence(client, fence);
@@ -275,7 +278,7 @@ export class PostgresStore implements Store {
    * COMMIT.
    */
   async transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
-    return this.withClient(async (client) => {
+    return withPooledClient(this.pool, async (client) => {
       await client.query('BEGIN');
       const pending: Array<() => void> = [];
       this.openTransactions.set(client, pending);
@@ -524,28 +527,6 @@ export class PostgresStore implements Store {
     tx?: unknown,
   ): Promise<R[]> {
     return (await this.result<R>(statement, values, tx)).rows;
-  }
-
-  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw toStoreError(error);
-    }
-    // While checked out, a dead socket emits 'error' on the client itself; the pending query rejects too.
-    const onError = (): void => undefined;
-    client.on('error', onError);
-    let broken = false;
-    try {
-      return await fn(client);
-    } catch (error) {
-      broken = toStoreError(error) !== error;
-      throw toStoreError(error);
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
   }
 }
 

@@ -16,7 +16,7 @@ import type {
   ScheduleStore,
   ScheduleWrites,
 } from '../store.js';
-import { toStoreError } from './connection.js';
+import { toStoreError, withPooledClient } from './connection.js';
 import { insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
   definitionValues,
@@ -76,29 +76,18 @@ export class PostgresSchedules implements ScheduleStore {
     this.sql = renderScheduleStatements(quotedSchema);
   }
 
-  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw toStoreError(error);
-    }
-    const onError = (): void => undefined;
-    client.on('error', onError);
-    let broken = false;
-    try {
+  private transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withPooledClient(this.pool, async (client) => {
       await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      broken = toStoreError(error) !== error;
-      throw toStoreError(error);
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
