@@ -173,6 +173,87 @@ export function describeFinish(h: StoreHarness): void {
       expect(await store.jobRunList({ jobId: job.id })).toHaveLength(1);
     });
 
+    it('keeps the history of every attempt, the completed one last with its own due time', async () => {
+      const store = await h.open();
+      const queue = `q-history-${Date.now()}`;
+      const first = await claimOne(store, { queue }, { workerId: 'worker-a' });
+      await store.jobFinishMany({
+        finishes: [
+          { id: first.id, leaseToken: first.leaseToken, outcome: 'failed', error: boom, retryDelayMs: 0 },
+        ],
+      });
+      const retryDue = (await mustGet(store, first.id)).runAt.getTime();
+      const [second] = await store.jobClaim({
+        workerId: 'worker-b',
+        queues: [queue],
+        limit: 1,
+        leaseMs: 30_000,
+      });
+      if (!second) throw new Error('the retry was not claimable');
+      await store.jobFinishMany({
+        finishes: [{ id: second.id, leaseToken: second.leaseToken, outcome: 'completed', result: 'ok' }],
+      });
+      const runs = await store.jobRunList({ jobId: first.id });
+      expect(runs.map((r) => [r.attempt, r.workerId, r.outcome])).toEqual([
+        [1, 'worker-a', 'failed'],
+        [2, 'worker-b', 'completed'],
+      ]);
+      expect(runs[0]?.error).toMatchObject({ message: 'boom' });
+      expect(runs[1]?.error).toBeNull();
+      expect(runs[1]?.runLagMs).toBe((runs[1]?.startedAt.getTime() ?? 0) - retryDue);
+    });
+
+    it('records one flagged run for a completion that overran its max duration', async () => {
+      const store = await h.open();
+      const job = await claimOne(store);
+      const { accepted } = await store.jobFinishMany({
+        finishes: [
+          {
+            id: job.id,
+            leaseToken: job.leaseToken,
+            outcome: 'completed',
+            result: 7,
+            maxDurationExceeded: true,
+          },
+        ],
+      });
+      expect(accepted).toEqual([job.id]);
+      expect(await mustGet(store, job.id)).toMatchObject({ state: 'completed', result: 7 });
+      const runs = await store.jobRunList({ jobId: job.id });
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ outcome: 'completed', maxDurationExceeded: true, attempt: 1 });
+    });
+
+    it('takes a batch mixing completions with other outcomes, each job to its own state', async () => {
+      const store = await h.open();
+      const done = await claimOne(store);
+      const failed = await claimOne(store);
+      const released = await claimOne(store);
+      const stale = await claimOne(store);
+      const { accepted } = await store.jobFinishMany({
+        finishes: [
+          { id: done.id, leaseToken: done.leaseToken, outcome: 'completed', result: { n: 1 } },
+          {
+            id: failed.id,
+            leaseToken: failed.leaseToken,
+            outcome: 'failed',
+            error: boom,
+            retryDelayMs: null,
+          },
+          { id: released.id, leaseToken: released.leaseToken, outcome: 'released' },
+          // A token from no claim: refused, and the job stays as it was.
+          { id: stale.id, leaseToken: done.leaseToken, outcome: 'completed', result: 'nope' },
+        ],
+      });
+      expect([...accepted].sort()).toEqual([done.id, failed.id, released.id].sort());
+      expect(await mustGet(store, done.id)).toMatchObject({ state: 'completed', result: { n: 1 } });
+      expect(await mustGet(store, failed.id)).toMatchObject({ state: 'failed', error: { message: 'boom' } });
+      expect(await mustGet(store, released.id)).toMatchObject({ state: 'queued', attempt: 0 });
+      expect(await mustGet(store, stale.id)).toMatchObject({ state: 'running', result: null });
+      expect((await store.jobRunList({ jobId: done.id })).map((r) => r.outcome)).toEqual(['completed']);
+      expect(await store.jobRunList({ jobId: stale.id })).toEqual([]);
+    });
+
     it('accepts an empty batch', async () => {
       const store = await h.open();
       expect(await store.jobFinishMany({ finishes: [] })).toEqual({ accepted: [] });

@@ -41,9 +41,13 @@ export function decodeNotification(payload: string, origin: string, sink: EventS
     return;
   }
   if (typeof message !== 'object' || message === null) return;
-  const { o, q, f } = message as { o?: unknown; q?: unknown; f?: unknown };
+  const { o, q, f, c } = message as { o?: unknown; q?: unknown; f?: unknown; c?: unknown };
   if (o === origin) return;
   if (typeof q === 'string') sink('job:ready', { queue: q });
+  // Plain completions list bare ids (sql/job-finish.ts, completeJobs).
+  if (Array.isArray(c)) {
+    for (const id of c) if (typeof id === 'string') sink('job:finished', { id, state: 'completed' });
+  }
   if (Array.isArray(f)) {
     for (const entry of f) {
       if (!Array.isArray(entry)) continue;

@@ -30,7 +30,7 @@ import {
   withPooledClient,
   type PostgresStoreOptions,
 } from './connection.js';
-import { decodeClaimedBatch } from './job-batch.js';
+import { decodeClaimedBatch, type ClaimedBatchRow } from './job-batch.js';
 import { checkNewJobs, insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
   isUuid,
@@ -206,8 +206,8 @@ export class PostgresStore implements Store {
     const leaseMs = Math.round(params.leaseMs);
     const rows =
       params.queues === undefined
-        ? await this.rows<{ batch: string }>(this.sql.claimJobs, [params.workerId, limit, leaseMs])
-        : await this.rows<{ batch: string }>(this.sql.claimJobsFromQueues, [
+        ? await this.rows<ClaimedBatchRow>(this.sql.claimJobs, [params.workerId, limit, leaseMs])
+        : await this.rows<ClaimedBatchRow>(this.sql.claimJobsFromQueues, [
             params.workerId,
             limit,
             leaseMs,
@@ -215,7 +215,7 @@ export class PostgresStore implements Store {
             // already, so not skipped) would take two places in the batch.
             [...new Set(params.queues)],
           ]);
-    return decodeClaimedBatch(rows[0]?.batch ?? '[]');
+    return decodeClaimedBatch(rows[0], params.workerId, leaseMs);
   }
 
   async jobLeaseRenew(params: {
@@ -239,9 +239,45 @@ export class PostgresStore implements Store {
     for (const f of params.finishes) {
       if (isUuid(f.id) && isUuid(f.leaseToken) && !byId.has(f.id)) byId.set(f.id, f);
     }
-    const finishes = [...byId.values()];
-    if (finishes.length === 0) return { accepted: [] };
-    const rows = await this.rows<{ id: string; state: JobState; queue: string }>(
+    const plain: JobFinish[] = [];
+    const other: JobFinish[] = [];
+    for (const f of byId.values()) {
+      (f.outcome === 'completed' && !f.maxDurationExceeded ? plain : other).push(f);
+    }
+    // Both statements in the caller's transaction when there is one; otherwise each commits alone (the
+    // finishes of a batch are independent, and a mixed batch is rare: failures and releases).
+    const completed = plain.length > 0 ? await this.completeMany(plain, params.tx) : [];
+    const ended = other.length > 0 ? await this.endMany(other, params.tx) : [];
+    // pg_notify inside a caller's transaction is delivered at its COMMIT; local listeners wait as long.
+    this.afterCommit(params.tx, () => {
+      for (const id of completed) this.emit('job:finished', { id, state: 'completed' });
+      this.emitChanges(ended);
+    });
+    return { accepted: [...completed, ...ended.map((r) => r.id)] };
+  }
+
+  /** Plain completions (sql/job-finish.ts `completeJobs`); the ids whose lease was still current. */
+  private async completeMany(finishes: JobFinish[], tx: unknown): Promise<string[]> {
+    const rows = await this.rows<{ id: string }>(
+      this.sql.completeJobs,
+      [
+        finishes.map((f) => f.id),
+        finishes.map((f) => f.leaseToken),
+        finishes.map((f) => toJsonText(f.result)),
+        this.notify.channel,
+        this.notify.origin,
+      ],
+      tx,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Every other outcome, with its run row (sql/job-finish.ts `finishJobs`). */
+  private async endMany(
+    finishes: JobFinish[],
+    tx: unknown,
+  ): Promise<Array<{ id: string; state: JobState; queue: string }>> {
+    return this.rows<{ id: string; state: JobState; queue: string }>(
       this.sql.finishJobs,
       [
         finishes.map((f) => f.id),
@@ -258,11 +294,8 @@ export class PostgresStore implements Store {
         this.notify.channel,
         this.notify.origin,
       ],
-      params.tx,
+      tx,
     );
-    // pg_notify inside a caller's transaction is delivered at its COMMIT; local listeners wait as long.
-    this.afterCommit(params.tx, () => this.emitChanges(rows));
-    return { accepted: rows.map((r) => r.id) };
   }
 
   async jobCheckpointSave(params: LeaseRef & { checkpoint: unknown; tx?: unknown }): Promise<boolean> {

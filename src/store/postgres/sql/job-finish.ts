@@ -1,12 +1,19 @@
 /**
- * Ending attempts: one statement for a whole batch of finishes, whatever their outcomes.
+ * Ending attempts, in batches. Plain completions, nearly every finish at high throughput, take
+ * `completeJobs`; every other outcome takes `finishJobs`.
+ *
+ * `completeJobs` writes no run-history row: a completed job is final (no retry, cancel or rescue
+ * touches it again), so its row already holds everything its last run would repeat (attempt, worker,
+ * start, end, due time) and `listRuns` reads that run from it. That saves an insert and an index
+ * insert per job, the most frequent write of the system. A completion that overran its max duration
+ * takes `finishJobs`, which records the flag in a real run row.
  *
  * The UPDATE matches exactly the rows whose lease token is still current (a stale attempt's finish
  * matches nothing, so it changes nothing and is reported as refused). Waiting on a row another
  * transaction holds, PostgreSQL re-checks the token on the newest row version, so a finish racing a
  * rescue loses cleanly; the new state reads `cancel_requested` from that newest version too.
  *
- * The self-join `o` supplies the attempt's values from before the update (attempt, start, due time)
+ * `finishJobs`: the self-join `o` supplies the attempt's values from before the update (attempt, start, due time)
  * for the run-history row, written by the same statement (data-modifying CTE) so history and state
  * never disagree. Those values can be trusted because everything that changes them also changes the
  * lease token, which the UPDATE just proved current. A SELECT ... FOR UPDATE first would do the same
@@ -50,9 +57,9 @@ export const finishJobs = (s: string): string => `
         lease_expires_at = NULL,
         updated_at = now()
     FROM input i, ${s}.jobs o
+    -- No extra \`id = ANY($1)\` terms: given those, the planner scanned j by them and re-ran the unnest
+    -- for every row as a join filter (quadratic: 12 ms instead of 1 ms per 100 finishes in EXPLAIN).
     WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running' AND o.id = i.id
-      -- Primary-key access paths for both sides whatever the join order the planner picks.
-      AND j.id = ANY($1::uuid[]) AND o.id = ANY($1::uuid[])
     RETURNING j.id, j.state, j.queue, o.attempt, o.worker_id, o.started_at, o.run_at AS due_at,
               i.outcome, i.error, i.max_duration_exceeded
   ), runs AS (
@@ -73,3 +80,28 @@ export const finishJobs = (s: string): string => `
   SELECT id, state, queue,
          (SELECT count(*) FROM finished_note) + (SELECT count(*) FROM ready_note) AS notified
   FROM updated`;
+
+/**
+ * Plain completions: $1 ids, $2 lease tokens, $3 results (JSON text), $4 channel, $5 origin. The
+ * `finished` notification lists the ids (key \`c\`, completed), 150 per message: 37 bytes each stays
+ * under NOTIFY's 8,000-byte payload limit.
+ */
+export const completeJobs = (s: string): string => `
+  WITH completed AS (
+    UPDATE ${s}.jobs j
+    SET state = 'completed',
+        result = i.result::json,
+        error = NULL,
+        finished_at = now(),
+        lease_token = NULL,
+        lease_expires_at = NULL,
+        updated_at = now()
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS i(id, lease_token, result)
+    WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running'
+    RETURNING j.id
+  ), note AS (
+    SELECT pg_notify($4, json_build_object('o', $5::text, 'c', json_agg(id))::text)
+    FROM (SELECT id, (row_number() OVER ()) / 150 AS page FROM completed) c
+    GROUP BY page
+  )
+  SELECT id, (SELECT count(*) FROM note) AS notified FROM completed`;
