@@ -15,7 +15,9 @@
 import { LeaseLostError } from '../errors.js';
 import type { JobError } from '../job.js';
 import { assertJson } from '../enqueue.js';
-import type { ClaimedJob, JobFinish } from '../store/store.js';
+import type { ClaimedJob, JobFinish, LeaseRef } from '../store/store.js';
+import type { Handler, JobContext } from '../task.js';
+import type { ResolvedTask } from '../task-registry.js';
 import { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './abort-reasons.js';
 import { sleep } from './sleep.js';
 
@@ -33,17 +35,32 @@ export type AttemptOutcome =
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/**
+ * What every attempt of one worker shares, given once instead of per attempt: at tens of thousands of
+ * attempts a second, a fresh options object and closure each showed up in profiles.
+ */
+export interface AttemptHost {
+  readonly abortGraceMs: number;
+  /** The attempt has been running longer than its task's `maxDurationMs`. */
+  maxDurationExceeded(attempt: RunningAttempt): void;
+}
+
 /** Stored error messages and stacks are capped so one runaway message cannot bloat a row. */
 const MAX_ERROR_TEXT = 16_384;
 
-/** A running attempt: its abort controller, its latest checkpoint, and its timers. */
+const SETTLED: Promise<void> = Promise.resolve();
+const toOk = (value: unknown): Settled => ({ ok: true, value });
+const toFailed = (error: unknown): Settled => ({ ok: false, error });
+
+/** A running attempt: its abort state, its latest checkpoint, and its timers. */
 export class RunningAttempt {
-  readonly controller = new AbortController();
   /** Monotonic start, for durations. */
   readonly startedAt = performance.now();
   abortKind: AbortKind | null = null;
   /** Set once the lease is known lost: every write of this attempt is refused from then on. */
   leaseLost = false;
+  /** Set once the attempt got a slot and its handler was called (or it failed as an unknown task). */
+  started = false;
   /** Set once the outcome has been handed to the finisher. */
   finishSubmitted = false;
   maxDurationExceeded = false;
@@ -51,31 +68,41 @@ export class RunningAttempt {
   committedFinish: JobFinish | null = null;
   /** The newest checkpoint this attempt asked to save (or the claimed one); a release writes it. */
   checkpoint: unknown;
-  private readonly timers: NodeJS.Timeout[] = [];
-  // Plain callbacks rather than two more AbortControllers per attempt: at tens of thousands of jobs a
-  // second the allocations show up in profiles, and only aborted attempts ever need them.
+  /** Settles once the worker is done with this attempt's slot (shutdown waits for it). */
+  done: Promise<void> = SETTLED;
+  // Created when the handler first reads `ctx.signal`, or at an abort: most handlers never read it,
+  // and an AbortController plus its signal was the largest allocation per job.
+  private controller: AbortController | null = null;
+  private abortReason: Error | null = null;
+  private timers: NodeJS.Timeout[] | null = null;
+  // Plain callbacks rather than two more AbortControllers per attempt: only aborted attempts need them.
   private resolveAborted: (() => void) | null = null;
   private graceCut: AbortController | null = null;
 
+  /**
+   * `task` is null for a task this process does not know; `timeoutMs` is the handler's time limit
+   * (the job's, else the task's, else the worker's).
+   */
   constructor(
     readonly job: ClaimedJob,
-    private readonly options: {
-      timeoutMs: number | null;
-      maxDurationMs: number | null;
-      abortGraceMs: number;
-      onMaxDuration: (attempt: RunningAttempt) => void;
-    },
+    readonly task: ResolvedTask | null,
+    readonly timeoutMs: number,
+    private readonly host: AttemptHost,
   ) {
     this.checkpoint = job.checkpoint;
   }
 
-  /** The AbortSignal handed to the handler. */
+  /** The AbortSignal handed to the handler; already aborted when an abort came first. */
   get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.abortReason !== null) this.controller.abort(this.abortReason);
+    }
     return this.controller.signal;
   }
 
   /** The lease reference fencing this attempt's writes. */
-  get ref(): { id: string; leaseToken: string } {
+  get ref(): LeaseRef {
     return { id: this.job.id, leaseToken: this.job.leaseToken };
   }
 
@@ -88,7 +115,8 @@ export class RunningAttempt {
   abort(kind: AbortKind): void {
     if (this.abortKind !== null) return;
     this.abortKind = kind;
-    this.controller.abort(reasonFor(kind, this.job.id, this.options.timeoutMs ?? this.elapsedMs()));
+    this.abortReason = reasonFor(kind, this.job.id, this.timeoutMs);
+    this.controller?.abort(this.abortReason);
     this.resolveAborted?.();
   }
 
@@ -97,40 +125,61 @@ export class RunningAttempt {
     (this.graceCut ??= new AbortController()).abort();
   }
 
-  /** Runs the handler to an outcome. Never rejects. */
-  async run(call: () => unknown): Promise<AttemptOutcome> {
-    this.startTimers();
-    // Promise.resolve().then turns a synchronous throw into a rejection like any other.
-    const settled: Promise<Settled> = Promise.resolve()
-      .then(call)
-      .then(
-        (value) => ({ ok: true as const, value }),
-        (error: unknown) => ({ ok: false as const, error }),
-      );
-    const aborted = new Promise<null>((resolve) => {
-      this.resolveAborted = () => resolve(null);
-      if (this.abortKind !== null) resolve(null);
-    });
+  /**
+   * Runs the handler to an outcome. Never rejects. The handler is called in a later microtask, so the
+   * worker can hand a whole batch's leases to the keeper thread before any handler runs.
+   */
+  async run(handler: Handler, ctx: JobContext): Promise<AttemptOutcome> {
+    await SETTLED;
+    const calledAt = performance.now();
+    let value: unknown;
     try {
-      const first = await Promise.race([settled, aborted]);
+      value = handler(this.job.payload, ctx);
+    } catch (error) {
+      return this.abortKind === null ? this.fromSettled({ ok: false, error }) : this.fromAbort();
+    }
+    // A synchronous handler settled before any timer could fire: no timers, no race.
+    if (!isThenable(value)) {
+      return this.abortKind === null ? this.fromSettled({ ok: true, value }) : this.fromAbort();
+    }
+    this.startTimers(performance.now() - calledAt);
+    try {
+      const settled = Promise.resolve(value).then(toOk, toFailed);
+      const first = await this.untilSettledOrAborted(settled);
       if (first) return this.fromSettled(first);
       this.graceCut ??= new AbortController();
-      await Promise.race([settled, sleep(this.options.abortGraceMs, this.graceCut.signal)]);
+      await Promise.race([settled, sleep(this.host.abortGraceMs, this.graceCut.signal)]);
       return this.fromAbort();
     } finally {
-      for (const timer of this.timers) clearTimeout(timer);
+      if (this.timers) for (const timer of this.timers) clearTimeout(timer);
     }
   }
 
-  private startTimers(): void {
-    const { timeoutMs, maxDurationMs } = this.options;
-    if (timeoutMs !== null) this.timers.push(setTimeout(() => this.abort('timeout'), timeoutMs));
+  /** Resolves with the handler's settlement, or null when an abort comes first. */
+  private untilSettledOrAborted(settled: Promise<Settled>): Promise<Settled | null> {
+    return new Promise((resolve) => {
+      if (this.abortKind !== null) {
+        resolve(null);
+        return;
+      }
+      this.resolveAborted = () => resolve(null);
+      void settled.then(resolve);
+    });
+  }
+
+  /** `spentMs`: how long the handler's synchronous part already ran, counted against both limits. */
+  private startTimers(spentMs: number): void {
+    const maxDurationMs = this.task?.maxDurationMs ?? null;
+    this.timers = [setTimeout(() => this.abort('timeout'), Math.max(0, this.timeoutMs - spentMs))];
     if (maxDurationMs !== null) {
       this.timers.push(
-        setTimeout(() => {
-          this.maxDurationExceeded = true;
-          this.options.onMaxDuration(this);
-        }, maxDurationMs),
+        setTimeout(
+          () => {
+            this.maxDurationExceeded = true;
+            this.host.maxDurationExceeded(this);
+          },
+          Math.max(0, maxDurationMs - spentMs),
+        ),
       );
     }
   }
@@ -149,7 +198,7 @@ export class RunningAttempt {
   private fromAbort(): AttemptOutcome {
     switch (this.abortKind) {
       case 'timeout':
-        return { kind: 'timeout', error: toJobError(this.signal.reason, 'timeout') };
+        return { kind: 'timeout', error: toJobError(this.abortReason, 'timeout') };
       case 'cancel':
         return { kind: 'cancelled' };
       case 'shutdown':
@@ -158,6 +207,14 @@ export class RunningAttempt {
         return { kind: 'lease_lost' };
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function reasonFor(kind: AbortKind, jobId: string, timeoutMs: number): Error {

@@ -37,12 +37,79 @@ export interface ContextDeps {
   onCommitted(attempt: RunningAttempt): void;
 }
 
-/** Builds the handler context for one attempt. */
+/**
+ * Builds the handler context for one attempt. Only what a handler touches is built: the frozen job
+ * copy, the signal and the methods are made on first read, because a short job that reads none of
+ * them would otherwise spend more on its context than on itself.
+ */
 export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): JobContext {
+  return new AttemptContext(attempt, deps);
+}
+
+type ContextMethods = Omit<JobContext, 'job' | 'signal' | 'checkpoint'>;
+
+class AttemptContext implements JobContext {
+  private frozenJob: Readonly<Job> | null = null;
+  private methods: ContextMethods | null = null;
+
+  constructor(
+    private readonly attempt: RunningAttempt,
+    private readonly deps: ContextDeps,
+  ) {}
+
+  get job(): Readonly<Job> {
+    if (this.frozenJob === null) {
+      const { leaseToken: _token, ...jobFields } = this.attempt.job;
+      this.frozenJob = Object.freeze(jobFields);
+    }
+    return this.frozenJob;
+  }
+
+  get signal(): AbortSignal {
+    return this.attempt.signal;
+  }
+
+  get checkpoint(): unknown {
+    return this.attempt.job.checkpoint;
+  }
+
+  // The methods are closures bound to this attempt, as handlers may destructure them from ctx.
+  get saveCheckpoint(): JobContext['saveCheckpoint'] {
+    return this.bound().saveCheckpoint;
+  }
+
+  get transaction(): JobContext['transaction'] {
+    return this.bound().transaction;
+  }
+
+  get complete(): JobContext['complete'] {
+    return this.bound().complete;
+  }
+
+  get step(): JobContext['step'] {
+    return this.bound().step;
+  }
+
+  get heartbeat(): JobContext['heartbeat'] {
+    return this.bound().heartbeat;
+  }
+
+  get log(): JobContext['log'] {
+    return this.bound().log;
+  }
+
+  get enqueue(): JobContext['enqueue'] {
+    return this.bound().enqueue;
+  }
+
+  private bound(): ContextMethods {
+    return (this.methods ??= contextMethods(this.attempt, this.deps));
+  }
+}
+
+function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMethods {
   const { store } = deps;
-  const { leaseToken: _token, ...jobFields } = attempt.job;
-  const job: Readonly<Job> = Object.freeze(jobFields);
-  // Created on first use: most handlers never log, and a pino child per job costs more than the job.
+  const { job } = attempt;
   let logger: Logger | null = null;
 
   const lost = (): LeaseLostError => {
@@ -60,10 +127,6 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
   });
 
   return {
-    job,
-    signal: attempt.signal,
-    checkpoint: job.checkpoint,
-
     async saveCheckpoint(value: unknown, options?: { tx: unknown }): Promise<void> {
       ensureHeld();
       const checkpoint = value === undefined ? null : value;
@@ -117,6 +180,7 @@ export function createJobContext(attempt: RunningAttempt, deps: ContextDeps): Jo
     },
 
     log(message: string, data?: Record<string, unknown>): void {
+      // A pino child per job costs more than a short job: made on the first line logged.
       logger ??= deps.logger.child({ jobId: job.id, task: job.task, attempt: job.attempt });
       logger.info(data ?? {}, message);
     },

@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.js';
-import type { KeeperCommand, KeeperReport, KeeperSetup } from './lease-keeper.js';
+import type { KeeperCommands, KeeperReport, KeeperSetup } from './lease-keeper.js';
 
 const setup = workerData as KeeperSetup;
 const port = parentPort;
@@ -31,38 +31,31 @@ let plannedIntervalMs = setup.leaseMs;
 
 const report = (message: KeeperReport): void => port.postMessage(message);
 
-port.on('message', (commands: KeeperCommand[]) => {
-  for (const command of commands) apply(command);
-});
-
-function apply(command: KeeperCommand): void {
-  switch (command.type) {
-    case 'hold':
-      held.set(command.leaseToken, {
-        id: command.id,
-        leaseToken: command.leaseToken,
-        leaseMs: command.leaseMs,
-        deadline: command.deadline,
-      });
-      // Only a lease shorter than the planned interval allows needs the timer moved earlier. Waking
-      // for every hold made a renewal round trip per claimed batch, whose row locks then contended
-      // with the worker's own finishes.
-      if (Math.max(10, Math.floor(command.leaseMs / 3)) < plannedIntervalMs) wake?.();
-      return;
-    case 'settled': {
-      const entry = held.get(command.leaseToken);
-      if (entry) entry.deadline = null;
-      return;
-    }
-    case 'release':
-      held.delete(command.leaseToken);
-      return;
-    case 'stop':
-      stopping = true;
-      wake?.();
-      return;
+port.on('message', (commands: KeeperCommands) => {
+  const { hold } = commands;
+  for (let i = 0; i < hold.length; i += 4) {
+    const leaseMs = hold[i + 2] as number;
+    held.set(hold[i + 1] as string, {
+      id: hold[i] as string,
+      leaseToken: hold[i + 1] as string,
+      leaseMs,
+      deadline: hold[i + 3] as number | null,
+    });
+    // Only a lease shorter than the planned interval allows needs the timer moved earlier. Waking
+    // for every hold made a renewal round trip per claimed batch, whose row locks then contended
+    // with the worker's own finishes.
+    if (Math.max(10, Math.floor(leaseMs / 3)) < plannedIntervalMs) wake?.();
   }
-}
+  for (const leaseToken of commands.settled) {
+    const entry = held.get(leaseToken);
+    if (entry) entry.deadline = null;
+  }
+  for (const leaseToken of commands.release) held.delete(leaseToken);
+  if (commands.stop) {
+    stopping = true;
+    wake?.();
+  }
+});
 
 function intervalMs(): number {
   let shortest = setup.leaseMs;

@@ -19,7 +19,7 @@ export function finishFor(
   backoff: ResolvedBackoff,
 ): JobFinish {
   const { job } = attempt;
-  const finish: JobFinish = { ...attempt.ref, outcome: outcome.kind };
+  const finish: JobFinish = { id: job.id, leaseToken: job.leaseToken, outcome: outcome.kind };
   if (attempt.maxDurationExceeded) finish.maxDurationExceeded = true;
   switch (outcome.kind) {
     case 'completed':

@@ -32,11 +32,11 @@ import { Pruner } from '../maintenance/pruner.js';
 import { Rescuer } from '../maintenance/rescuer.js';
 import type { ClaimedJob, JobFinish, Store } from '../store/store.js';
 import { DEFAULT_BACKOFF, type TaskRegistry } from '../task-registry.js';
-import { RunningAttempt, type AttemptOutcome } from './attempt.js';
-import { Finisher } from './finisher.js';
+import { RunningAttempt, type AttemptHost, type AttemptOutcome } from './attempt.js';
+import { Finisher, type FinishListener } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Prefetch } from './prefetch.js';
-import { createJobContext } from './job-context.js';
+import { createJobContext, type ContextDeps } from './job-context.js';
 import { emitPersisted, finishFor, finishPersisted } from './outcome.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { sleep } from './sleep.js';
@@ -83,13 +83,17 @@ export class Worker {
   private readonly events: EventBus;
   private readonly logger: Logger;
   private readonly health: StoreHealth;
-  private readonly finisher: Finisher;
+  private readonly finisher: Finisher<RunningAttempt>;
+  // Made once and shared by every attempt: per-attempt callbacks cost an allocation (and a closure)
+  // each, at tens of thousands of attempts a second.
+  private readonly attemptHost: AttemptHost;
+  private readonly contextDeps: ContextDeps;
   private readonly rescuer: Rescuer | null;
   private readonly pruner: Pruner | null;
-  // Both maps are keyed by lease token, not job id: after a stall this worker may re-claim a job it
-  // still runs a stale attempt of, and the two attempts must not overwrite each other's entries.
   /** Attempts whose handler has not settled: the slots in use. */
-  private readonly running = new Map<string, { attempt: RunningAttempt; done: Promise<void> }>();
+  private readonly running = new Set<RunningAttempt>();
+  // Keyed by lease token, not job id: after a stall this worker may re-claim a job it still runs a
+  // stale attempt of, and the two attempts must not overwrite each other's entries.
   /** Attempts whose lease this worker holds: running, or finished but not yet persisted. */
   private readonly held = new Map<string, RunningAttempt>();
   /** The newest held attempt of each job id. */
@@ -131,13 +135,26 @@ export class Worker {
       logger: this.logger,
       onFatal: (error) => this.fail(error),
     });
-    this.finisher = new Finisher(this.store, this.health, this.logger, {
+    this.finisher = new Finisher(this.store, this.health, this.logger, this.finishListener(), {
       batchSize: this.options.finishBatchSize,
       flushMs: this.options.finishFlushMs,
       // Without it a claim loop held back by unwritten outcomes slept a whole poll interval after the
       // backlog was gone: a third of the wall time of a 20,000-job drain.
       onFlushed: () => this.wake(),
     });
+    this.attemptHost = {
+      abortGraceMs: this.options.abortGraceMs,
+      maxDurationExceeded: (attempt) => this.reportMaxDuration(attempt),
+    };
+    this.contextDeps = {
+      store: this.store,
+      registry: this.registry,
+      leaseMs: this.options.leaseMs,
+      logger: this.logger,
+      onLeaseLost: (lost) => this.leaseLost(lost),
+      onCancelRequested: (cancelled) => cancelled.abort('cancel'),
+      onCommitted: (committed) => this.unhold(committed),
+    };
     const { rescueIntervalMs, pruneIntervalMs, retentionMs } = this.options;
     this.rescuer =
       rescueIntervalMs > 0
@@ -191,7 +208,7 @@ export class Worker {
   stop(options: StopOptions = {}): Promise<void> {
     if (options.force) {
       this.forced.abort();
-      for (const { attempt } of this.running.values()) {
+      for (const attempt of this.running) {
         attempt.abort('shutdown');
         attempt.cutGrace();
       }
@@ -307,21 +324,9 @@ export class Worker {
    * it may wait for a slot, added to the deadline past which the keeper stops renewing a stuck handler.
    */
   private admit(job: ClaimedJob, waitMs: number): RunningAttempt {
-    const task = this.registry.get(job.task);
-    const timeoutMs = this.timeoutOf(job);
-    const attempt = new RunningAttempt(job, {
-      timeoutMs,
-      maxDurationMs: task?.maxDurationMs ?? null,
-      abortGraceMs: this.options.abortGraceMs,
-      onMaxDuration: (late) => {
-        const maxDurationMs = task?.maxDurationMs ?? 0;
-        this.logger.warn(
-          { jobId: job.id, task: job.task, attempt: job.attempt, maxDurationMs },
-          'job is running longer than its max duration',
-        );
-        this.events.emit('job:max_duration', { ...this.eventBase(late), maxDurationMs });
-      },
-    });
+    const task = this.registry.get(job.task) ?? null;
+    const timeoutMs = job.timeoutMs ?? task?.timeoutMs ?? this.options.timeoutMs;
+    const attempt = new RunningAttempt(job, task, timeoutMs, this.attemptHost);
     // A new claim of a job this worker still holds proves the older attempt's lease is gone.
     const older = this.heldByJob.get(job.id);
     if (older) this.leaseLost(older);
@@ -329,15 +334,23 @@ export class Worker {
     return attempt;
   }
 
+  private reportMaxDuration(attempt: RunningAttempt): void {
+    const { job } = attempt;
+    const maxDurationMs = attempt.task?.maxDurationMs ?? 0;
+    this.logger.warn(
+      { jobId: job.id, task: job.task, attempt: job.attempt, maxDurationMs },
+      'job is running longer than its max duration',
+    );
+    this.events.emit('job:max_duration', { ...this.eventBase(attempt), maxDurationMs });
+  }
+
   /** Runs an admitted attempt in a slot. */
   private begin(attempt: RunningAttempt): void {
     if (this.events.has('job:claimed')) this.events.emit('job:claimed', this.eventBase(attempt));
-    // Registered before execute() starts: an attempt that ends synchronously must find its own entry.
-    const entry = { attempt, done: Promise.resolve() };
-    this.running.set(attempt.job.leaseToken, entry);
-    entry.done = this.execute(attempt).catch((error: unknown) => {
-      this.logger.error({ err: error, jobId: attempt.job.id }, 'internal error while finishing an attempt');
-    });
+    // Added before execute() starts: an attempt that ends synchronously must find itself here.
+    this.running.add(attempt);
+    attempt.started = true;
+    attempt.done = this.execute(attempt);
   }
 
   /** Starts waiting attempts in free slots, oldest first. */
@@ -349,59 +362,52 @@ export class Worker {
     }
   }
 
+  /** Runs an attempt and hands its outcome to the finisher. Never rejects: internal errors are logged. */
   private async execute(attempt: RunningAttempt): Promise<void> {
-    const { job } = attempt;
-    const task = this.registry.get(job.task);
-    let outcome: AttemptOutcome;
-    if (task) {
-      const ctx = createJobContext(attempt, {
-        store: this.store,
-        registry: this.registry,
-        leaseMs: this.options.leaseMs,
-        logger: this.logger,
-        onLeaseLost: (lost) => this.leaseLost(lost),
-        onCancelRequested: (cancelled) => cancelled.abort('cancel'),
-        onCommitted: (committed) => this.unhold(committed),
-      });
-      outcome = await attempt.run(() => task.handler(job.payload, ctx));
-      this.keeper?.settled(job.leaseToken);
-    } else {
-      // Another process enqueued a task this worker does not know; retrying lets a worker that knows it take it.
-      const message = `unknown task "${job.task}": no handler registered in worker ${this.id}`;
-      outcome = { kind: 'failed', error: { message, name: 'NightshiftError', reason: 'failed' } };
-    }
-    this.running.delete(job.leaseToken);
-    this.prefetch.attemptEnded();
-    this.fillSlots();
-    this.wake();
-    if (attempt.committedFinish) {
-      // Completed inside the handler's own transaction: persisted already, whatever came after.
-      this.unhold(attempt);
-      this.emitOutcome(attempt, attempt.committedFinish);
-      return;
-    }
-    if (outcome.kind === 'lease_lost') {
-      this.unhold(attempt);
-      return;
-    }
-    const finish = finishFor(attempt, outcome, task?.backoff ?? DEFAULT_BACKOFF);
-    attempt.finishSubmitted = true;
-    this.finisher.add({
-      finish,
-      onAccepted: () => {
+    try {
+      const { job, task } = attempt;
+      let outcome: AttemptOutcome;
+      if (task) {
+        outcome = await attempt.run(task.handler, createJobContext(attempt, this.contextDeps));
+        this.keeper?.settled(job.leaseToken);
+      } else {
+        // Another process enqueued a task this worker does not know; retrying lets a worker that knows it take it.
+        const message = `unknown task "${job.task}": no handler registered in worker ${this.id}`;
+        outcome = { kind: 'failed', error: { message, name: 'NightshiftError', reason: 'failed' } };
+      }
+      this.running.delete(attempt);
+      this.prefetch.attemptEnded();
+      this.fillSlots();
+      this.wake();
+      if (attempt.committedFinish) {
+        // Completed inside the handler's own transaction: persisted already, whatever came after.
         this.unhold(attempt);
-        this.emitOutcome(attempt, finish);
-      },
-      onRefused: () => {
+        this.emitOutcome(attempt, attempt.committedFinish);
+      } else if (outcome.kind === 'lease_lost') {
         this.unhold(attempt);
-        this.leaseLost(attempt, true);
-      },
-      persisted: () => finishPersisted(this.store, attempt, finish),
-    });
+      } else {
+        attempt.finishSubmitted = true;
+        this.finisher.add(finishFor(attempt, outcome, task?.backoff ?? DEFAULT_BACKOFF), attempt);
+      }
+    } catch (error) {
+      this.logger.error({ err: error, jobId: attempt.job.id }, 'internal error while finishing an attempt');
+    }
   }
 
-  private timeoutOf(job: ClaimedJob): number {
-    return job.timeoutMs ?? this.registry.get(job.task)?.timeoutMs ?? this.options.timeoutMs;
+  /** What happens once an attempt's finish is written, refused, or in doubt. */
+  private finishListener(): FinishListener<RunningAttempt> {
+    return {
+      accepted: (attempt, finish) => {
+        this.unhold(attempt);
+        // An attempt handed back without running reports nothing: no handler ran.
+        if (attempt.started) this.emitOutcome(attempt, finish);
+      },
+      refused: (attempt) => {
+        this.unhold(attempt);
+        if (attempt.started) this.leaseLost(attempt, true);
+      },
+      persisted: (attempt, finish) => (attempt.started ? finishPersisted(this.store, attempt, finish) : null),
+    };
   }
 
   private emitOutcome(attempt: RunningAttempt, finish: JobFinish): void {
@@ -409,7 +415,7 @@ export class Worker {
     if (finish.outcome === 'completed' && !this.events.has('job:completed')) return;
     emitPersisted(this.events, this.logger, this.eventBase(attempt), finish, {
       durationMs: attempt.elapsedMs(),
-      timeoutMs: this.timeoutOf(attempt.job),
+      timeoutMs: attempt.timeoutMs,
     });
   }
 
@@ -476,13 +482,10 @@ export class Worker {
   /** Hands an admitted attempt that never ran back to the queue, attempt not spent. */
   private releaseUnstarted(attempt: RunningAttempt): void {
     attempt.finishSubmitted = true;
-    const finish: JobFinish = { ...attempt.ref, outcome: 'released' };
-    if (attempt.job.checkpoint !== undefined) finish.checkpoint = attempt.job.checkpoint;
-    this.finisher.add({
-      finish,
-      onAccepted: () => this.unhold(attempt),
-      onRefused: () => this.unhold(attempt),
-    });
+    const { job } = attempt;
+    const finish: JobFinish = { id: job.id, leaseToken: job.leaseToken, outcome: 'released' };
+    if (job.checkpoint !== undefined) finish.checkpoint = job.checkpoint;
+    this.finisher.add(finish, attempt);
   }
 
   private async shutdown(graceMs: number): Promise<void> {
@@ -496,14 +499,14 @@ export class Worker {
     const maintenance = Promise.all([this.rescuer?.stop(), this.pruner?.stop()]);
 
     const handlersDone = (): Promise<unknown> =>
-      Promise.all([...this.running.values()].map((entry) => entry.done));
+      Promise.all([...this.running].map((attempt) => attempt.done));
     await Promise.race([handlersDone(), sleep(graceLeft(), this.forced.signal)]);
     if (this.running.size > 0) {
       this.logger.warn(
         { running: this.running.size },
         'grace period over: aborting and releasing running jobs',
       );
-      for (const { attempt } of this.running.values()) {
+      for (const attempt of this.running) {
         attempt.abort('shutdown');
         if (this.forced.signal.aborted) attempt.cutGrace();
       }
@@ -537,7 +540,7 @@ export class Worker {
   private hold(attempt: RunningAttempt, deadline: number | null = null): void {
     this.held.set(attempt.job.leaseToken, attempt);
     this.heldByJob.set(attempt.job.id, attempt);
-    this.keeper?.hold(attempt.ref, attempt.job.leaseMs ?? this.options.leaseMs, deadline);
+    this.keeper?.hold(attempt.job, attempt.job.leaseMs ?? this.options.leaseMs, deadline);
   }
 
   private unhold(attempt: RunningAttempt): void {

@@ -44,6 +44,23 @@ describe('durable steps and child jobs', () => {
     expect(await ns.waitFor(kids[0]!.id, { timeoutMs: 10_000 })).toMatchObject({ result: 'child done' });
   });
 
+  it('lets a handler destructure its context and call the methods unbound', async () => {
+    const ns = await env.connect({
+      tasks: {
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- what this test checks: they work unbound
+        parts: async (_p, { job, checkpoint, saveCheckpoint, step, heartbeat, log }) => {
+          log('destructured', { checkpoint });
+          await saveCheckpoint({ at: 'start' });
+          await heartbeat();
+          return step('id', () => job.id);
+        },
+      },
+    });
+    const { id } = await ns.enqueue('parts');
+    ns.startWorker(FAST_WORKER);
+    expect(await ns.waitFor(id, { timeoutMs: 10_000 })).toMatchObject({ state: 'completed', result: id });
+  });
+
   it('refuses step results that are too large or not JSON, with a clear error', async () => {
     const ns = await env.connect({
       tasks: {

@@ -106,4 +106,29 @@ describe('cancellation', () => {
     expect(reason).toBeInstanceOf(JobCancelledError);
     expect((await ns.getJobRuns(id)).map((r) => r.outcome)).toEqual(['cancelled']);
   });
+
+  it('shows a cancel that came before the handler first read its signal', async () => {
+    const started = gate();
+    const cancelRequested = gate();
+    let seen: { aborted: boolean; reason: unknown } | null = null;
+    const ns = await env.connect({
+      tasks: {
+        long: async (_p, ctx) => {
+          started.open();
+          await cancelRequested.promise;
+          // The heartbeat learns of the cancel and aborts the attempt; the signal is read only after.
+          await ctx.heartbeat();
+          seen = { aborted: ctx.signal.aborted, reason: ctx.signal.reason };
+        },
+      },
+    });
+    const { id } = await ns.enqueue('long');
+    ns.startWorker(FAST_WORKER);
+    await started.promise;
+    expect((await ns.cancelJob(id)).outcome).toBe('cancel_requested');
+    cancelRequested.open();
+    expect((await ns.waitFor(id, { timeoutMs: 10_000 })).state).toBe('cancelled');
+    expect(seen).toMatchObject({ aborted: true });
+    expect(seen!.reason).toBeInstanceOf(JobCancelledError);
+  });
 });
