@@ -126,6 +126,33 @@ describe('PostgreSQL claim plan', () => {
     expect(plan).toMatch(/Index Scan using jobs_pkey on jobs j\b/);
     expect(plan).not.toMatch(/Seq Scan on jobs/);
     expect(plan).not.toContain('jobs_lease_idx');
+    // The input is read once, not once per job row as a join filter (a quadratic plan seen before).
+    expect(plan).toMatch(/Function Scan on i \(actual rows=50 loops=1\)/);
+  });
+
+  it('completes a batch by primary key under the generic plan its prepared statement settles on', async () => {
+    const running = await store.jobClaim({ workerId: 'w', queues: ['big'], limit: 50, leaseMs: 60_000 });
+    const literal = (values: string[]): string => `'{${values.join(',')}}'`;
+    const plan = await withAdmin(async (client) => {
+      await client.query('BEGIN');
+      try {
+        await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+        await client.query(`PREPARE complete_generic AS ${sql.completeJobs.text}`);
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE complete_generic(
+             ${literal(running.map((j) => j.id))}, ${literal(running.map((j) => j.leaseToken))},
+             ${literal(running.map(() => '1'))}, 'test-channel', 'test-origin')`,
+        );
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      } finally {
+        await client.query('ROLLBACK');
+        await client.query('DEALLOCATE complete_generic');
+      }
+    });
+    expect(plan).toMatch(/Index Scan using jobs_pkey on jobs j\b/);
+    expect(plan).toMatch(/Function Scan on i \(actual rows=50 loops=1\)/);
+    expect(plan).toMatch(/Update on jobs j \(actual rows=50 loops=1\)/);
+    expect(plan).not.toMatch(/Seq Scan on jobs/);
   });
 
   it('rescues through the lease index, oldest lease first', async () => {
