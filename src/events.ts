@@ -59,20 +59,23 @@ export type NightshiftEventName = keyof NightshiftEvents;
 
 type Listener<K extends NightshiftEventName> = (payload: NightshiftEvents[K]) => void;
 
-/** A small typed emitter; `on` returns an unsubscribe function. */
+/**
+ * A small typed emitter; `on` returns an unsubscribe function.
+ *
+ * Each event's listeners are an array replaced on every `on`/`off`, never changed in place: `emit`
+ * walks the array it found without copying it (a copy per emit was an allocation per finished job),
+ * and a listener added or removed while an event is being delivered takes effect from the next one.
+ */
 export class EventBus {
-  private readonly listeners = new Map<NightshiftEventName, Set<(payload: never) => void>>();
+  private readonly listeners = new Map<NightshiftEventName, ReadonlyArray<(payload: never) => void>>();
 
   constructor(private readonly logger: Logger) {}
 
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<K extends NightshiftEventName>(event: K, listener: Listener<K>): () => void {
-    let set = this.listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(event, set);
-    }
-    set.add(listener);
+    const current = this.listeners.get(event) ?? [];
+    // Subscribing a listener twice is a no-op, as with a set.
+    if (!current.includes(listener)) this.listeners.set(event, [...current, listener]);
     return () => this.off(event, listener);
   }
 
@@ -92,19 +95,23 @@ export class EventBus {
 
   /** Removes a listener added with `on`. */
   off<K extends NightshiftEventName>(event: K, listener: Listener<K>): void {
-    this.listeners.get(event)?.delete(listener);
+    const current = this.listeners.get(event);
+    const index = current?.indexOf(listener) ?? -1;
+    if (!current || index < 0) return;
+    if (current.length === 1) this.listeners.delete(event);
+    else this.listeners.set(event, current.toSpliced(index, 1));
   }
 
   /** True when anyone listens; lets hot paths skip building payloads nobody reads. */
   has(event: NightshiftEventName): boolean {
-    return (this.listeners.get(event)?.size ?? 0) > 0;
+    return this.listeners.has(event);
   }
 
   /** Calls every listener of `event` synchronously; a throwing listener is logged and skipped. */
   emit<K extends NightshiftEventName>(event: K, payload: NightshiftEvents[K]): void {
-    const set = this.listeners.get(event);
-    if (!set) return;
-    for (const listener of [...set]) {
+    const listeners = this.listeners.get(event);
+    if (!listeners) return;
+    for (const listener of listeners) {
       try {
         (listener as Listener<K>)(payload);
       } catch (error) {

@@ -39,18 +39,36 @@ export function finishFor(
   return finish;
 }
 
+/** The fields every event about one attempt carries. */
+export function attemptEventBase(attempt: RunningAttempt, workerId: string): AttemptEventBase {
+  const { job } = attempt;
+  return { jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempt, workerId };
+}
+
 /** Fires the events of an outcome the store accepted (never before: listeners may read the job back). */
 export function emitPersisted(
   events: EventBus,
   logger: Logger,
-  base: AttemptEventBase,
+  attempt: RunningAttempt,
+  workerId: string,
   finish: JobFinish,
-  details: { durationMs: number; timeoutMs: number },
 ): void {
+  if (finish.outcome === 'completed') {
+    // One literal, no base object spread into it: this is the one event every success fires.
+    const { job } = attempt;
+    events.emit('job:completed', {
+      jobId: job.id,
+      task: job.task,
+      queue: job.queue,
+      attempt: job.attempt,
+      workerId,
+      result: finish.result,
+      durationMs: attempt.elapsedMs(),
+    });
+    return;
+  }
+  const base = attemptEventBase(attempt, workerId);
   switch (finish.outcome) {
-    case 'completed':
-      events.emit('job:completed', { ...base, result: finish.result, durationMs: details.durationMs });
-      return;
     case 'cancelled':
       events.emit('job:cancelled', base);
       return;
@@ -60,7 +78,7 @@ export function emitPersisted(
     case 'timeout':
     case 'failed': {
       const error = finish.error ?? { message: 'failed', reason: finish.outcome };
-      if (finish.outcome === 'timeout') events.emit('job:timeout', { ...base, timeoutMs: details.timeoutMs });
+      if (finish.outcome === 'timeout') events.emit('job:timeout', { ...base, timeoutMs: attempt.timeoutMs });
       if (finish.retryDelayMs !== null && finish.retryDelayMs !== undefined) {
         events.emit('job:retry', { ...base, error, retryDelayMs: finish.retryDelayMs });
       } else {

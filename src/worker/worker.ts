@@ -37,7 +37,7 @@ import { Finisher, type FinishListener } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Prefetch } from './prefetch.js';
 import { createJobContext, type ContextDeps } from './job-context.js';
-import { emitPersisted, finishFor, finishPersisted } from './outcome.js';
+import { attemptEventBase, emitPersisted, finishFor, finishPersisted } from './outcome.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { sleep } from './sleep.js';
 import { Backoff, StoreHealth } from './store-health.js';
@@ -413,10 +413,7 @@ export class Worker {
   private emitOutcome(attempt: RunningAttempt, finish: JobFinish): void {
     // The common case at high throughput: a success nobody listens for costs no allocation.
     if (finish.outcome === 'completed' && !this.events.has('job:completed')) return;
-    emitPersisted(this.events, this.logger, this.eventBase(attempt), finish, {
-      durationMs: attempt.elapsedMs(),
-      timeoutMs: attempt.timeoutMs,
-    });
+    emitPersisted(this.events, this.logger, attempt, this.id, finish);
   }
 
   /** Marks an attempt as fenced off: aborts its signal and reports it once. */
@@ -567,7 +564,6 @@ export class Worker {
   }
 
   private eventBase(attempt: RunningAttempt): AttemptEventBase {
-    const { job } = attempt;
-    return { jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempt, workerId: this.id };
+    return attemptEventBase(attempt, this.id);
   }
 }
