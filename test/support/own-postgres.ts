@@ -44,6 +44,8 @@ export interface OwnPostgres {
   readonly port: number;
   /** A URL for its `postgres` database, user postgres. */
   readonly url: string;
+  /** Its data directory (for tools that open the cluster directly, with the server stopped). */
+  readonly dataDir: string;
   /** Starts it again after `stop`; resolves once it accepts connections. */
   start(): Promise<void>;
   /** Stops it; resolves once the server process is gone. */
@@ -58,9 +60,15 @@ export interface OwnPostgres {
   remove(): Promise<void>;
 }
 
-function spawnArgs(binary: string, args: string[]): [string, string[]] {
-  const path = join(PG_BIN, binary);
-  return RUN_AS_POSTGRES ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
+/**
+ * The command line that runs `binary` of PG_BIN with `args` as the user owning the clusters made here;
+ * `wrapper` (e.g. valgrind and its options) goes in front of the binary.
+ */
+export function spawnArgs(binary: string, args: string[], wrapper: string[] = []): [string, string[]] {
+  const command = [...wrapper, join(PG_BIN, binary), ...args];
+  if (RUN_AS_POSTGRES) return ['runuser', ['-u', 'postgres', '--', ...command]];
+  const [file = '', ...rest] = command;
+  return [file, rest];
 }
 
 async function pgTool(binary: string, args: string[]): Promise<void> {
@@ -159,6 +167,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     return {
       port,
       url,
+      dataDir: data,
       start,
       stop,
       async restart(mode = 'fast') {

@@ -1,0 +1,169 @@
+/**
+ * Server-side cost of the PostgreSQL hot-path statements, counted in CPU instructions rather than timed:
+ * wall-clock timings on a shared machine drift by a third between identical runs, too much to rank
+ * SQL changes, while instruction counts repeat to a fraction of a percent.
+ *
+ *   npm run bench:sql
+ *
+ * Needs PostgreSQL 15's server binaries (NIGHTSHIFT_PG_BIN, default /usr/lib/postgresql/15/bin) and
+ * valgrind. For each statement: a cluster of its own gets the real migrations and 20,000 jobs (queued,
+ * or all claimed for the finish statements); with the server stopped, `postgres --single` runs the
+ * statement prepared, 5 times and then 25 times, each under callgrind, from the same data; the
+ * difference divided by 20 is one execution (100 jobs) without start-up or first-run costs.
+ * Parameters become SQL expressions picking the first 100 claimed jobs, so the finish figures include
+ * reading their ids and tokens (about 15k instructions per job, the `input` line).
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PostgresStore } from '../src/store/postgres/postgres-store.js';
+import { renderStatements } from '../src/store/postgres/statements.js';
+import { spawnArgs, startOwnPostgres, type OwnPostgres } from '../test/support/own-postgres.js';
+
+const run = promisify(execFile);
+const SCHEMA = 'sqlcost';
+const JOBS = 20_000;
+const BATCH = 100;
+const WARM_RUNS = 5;
+const MEASURED_RUNS = 20;
+
+type Setup = 'queued' | 'running';
+interface Case {
+  name: string;
+  setup: Setup;
+  sql: string;
+}
+
+const sql = renderStatements(SCHEMA);
+// The 100 running jobs with the earliest leases: read in order from the lease index, whose entries for
+// jobs already finished are dead and skipped for free (an id order would walk every finished row again).
+const running = (column: string): string =>
+  `ARRAY(SELECT ${column} FROM ${SCHEMA}.jobs WHERE state = 'running' AND lease_expires_at IS NOT NULL
+         ORDER BY lease_expires_at LIMIT ${BATCH})`;
+const filled = (value: string, type: string): string => `array_fill(${value}::${type}, ARRAY[${BATCH}])`;
+/**
+ * A statement's text without its `--` comments (they may name parameters too) and with $n replaced by
+ * `values[n - 1]`, highest first so that $1 never eats the start of $10.
+ */
+const bind = (text: string, values: string[]): string =>
+  values.reduceRight(
+    (out, value, index) => out.replaceAll(`$${index + 1}`, value),
+    text.replace(/--[^\n]*/g, ''),
+  );
+
+const CASES: Case[] = [
+  {
+    name: 'raw DELETE ... FOR UPDATE SKIP LOCKED (baseline)',
+    setup: 'queued',
+    sql: `DELETE FROM ${SCHEMA}.jobs WHERE id = ANY(ARRAY(SELECT id FROM ${SCHEMA}.jobs WHERE state = 'queued'
+          ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
+  },
+  { name: 'claim (claimJobs)', setup: 'queued', sql: bind(sql.claimJobs.text, ["'w'", `${BATCH}`, '30000']) },
+  {
+    name: 'input: ids and tokens of 100 running jobs',
+    setup: 'running',
+    sql: `SELECT ${running('id')}, ${running('lease_token')}`,
+  },
+  {
+    name: 'completion (completeJobs)',
+    setup: 'running',
+    sql: bind(sql.completeJobs.text, [
+      running('id'),
+      running('lease_token'),
+      filled("'1'", 'text'),
+      "'c'",
+      "'o'",
+    ]),
+  },
+  {
+    name: 'failure for good, with run row (finishJobs)',
+    setup: 'running',
+    sql: bind(sql.finishJobs.text, [
+      running('id'),
+      running('lease_token'),
+      filled("'failed'", 'text'),
+      filled('NULL', 'text'),
+      filled(`'{"message":"x"}'`, 'text'),
+      filled('NULL', 'float8'),
+      filled('false', 'boolean'),
+      filled('NULL', 'text'),
+      filled('false', 'boolean'),
+      "'c'",
+      "'o'",
+    ]),
+  },
+];
+
+async function prepare(server: OwnPostgres, setup: Setup): Promise<void> {
+  await server.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  const store = await PostgresStore.open({ connectionString: server.url, schema: SCHEMA, poolSize: 1 });
+  try {
+    await store.migrate();
+    // Ids in creation order, as UUIDv7 ids are, and the same on every run: random ones land all over
+    // the primary key and made the counts vary by a tenth between runs.
+    await server.query(
+      `INSERT INTO ${SCHEMA}.jobs (id, task, queue, payload, state, max_attempts, run_at)
+       SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'noop', 'default', '{"n":1}', 'queued', 3, now() + g * interval '1 microsecond'
+       FROM generate_series(1, ${JOBS}) g`,
+    );
+    if (setup === 'running') {
+      await store.jobClaim({ workerId: 'w', limit: JOBS, leaseMs: 3_600_000 });
+      // One claim gives every lease the same end; distinct ends make the lease order total.
+      await server.query(`UPDATE ${SCHEMA}.jobs SET lease_expires_at = run_at + interval '1 hour'`);
+    }
+    await server.query(`VACUUM ANALYZE ${SCHEMA}.jobs`);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Instructions of one single-user session running `statement` prepared, `runs` times. */
+async function count(server: OwnPostgres, statement: string, runs: number, label: string): Promise<number> {
+  // Single-user input: -j ends each command at a semicolon followed by an empty line.
+  const commands = [`PREPARE s AS ${statement};`, ...Array.from({ length: runs }, () => 'EXECUTE s;')];
+  const input = join(server.dataDir, '..', `${label}.sql`);
+  const out = join(server.dataDir, '..', `${label}.callgrind`);
+  writeFileSync(input, commands.join('\n\n') + '\n\n');
+  const [file, argv] = spawnArgs(
+    'postgres',
+    ['--single', '-j', '-D', server.dataDir, 'postgres'],
+    ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`],
+  );
+  const shell = [file, ...argv].map((arg) => `'${arg}'`).join(' ');
+  const { stdout } = await run('sh', ['-c', `${shell} < '${input}' 2>&1`], { maxBuffer: 64 << 20 });
+  const error = /\b(ERROR|FATAL):.*$/m.exec(stdout);
+  if (error) throw new Error(`${label}: ${error[0].trim()}`);
+  const summary = /^summary: (\d+)$/m.exec(readFileSync(out, 'utf8'));
+  if (!summary) throw new Error(`${label}: no callgrind summary in ${out}`);
+  return Number(summary[1]);
+}
+
+async function measure(server: OwnPostgres, testCase: Case, index: number): Promise<number> {
+  const session = async (runs: number, label: string): Promise<number> => {
+    await prepare(server, testCase.setup);
+    await server.stop();
+    try {
+      return await count(server, testCase.sql, runs, `case${index}-${label}`);
+    } finally {
+      await server.start();
+    }
+  };
+  const warm = await session(WARM_RUNS, 'warm');
+  const full = await session(WARM_RUNS + MEASURED_RUNS, 'full');
+  return (full - warm) / MEASURED_RUNS / BATCH;
+}
+
+const server = await startOwnPostgres();
+try {
+  const rows: string[] = [];
+  for (const [index, testCase] of CASES.entries()) {
+    const perJob = await measure(server, testCase, index);
+    rows.push(`${(perJob / 1000).toFixed(1).padStart(8)}k  ${testCase.name}`);
+    console.error(`[bench:sql] ${testCase.name}: done`);
+  }
+  console.log(`instructions per job, ${BATCH} jobs per statement, PostgreSQL server side:`);
+  for (const row of rows) console.log(row);
+} finally {
+  await server.remove();
+}
