@@ -85,6 +85,11 @@ const CLAIM_TUPLE = [
                            cancel_requested, schedule_id, ${ms('schedule_slot')}, parent_id) END`,
 ] as const;
 
+/** The columns CLAIM_TUPLE reads: all the claim's UPDATE returns (each returned row is copied into the CTE). */
+export const CLAIMED_COLUMNS = `j.id, j.task, j.queue, j.payload, j.priority, j.attempt, j.max_attempts, j.run_at,
+  j.created_at, j.lease_token, j.error, j.idempotency_key, j.concurrency_key, j.lease_ms, j.timeout_ms,
+  j.checkpoint, j.cancel_requested, j.schedule_id, j.schedule_slot, j.parent_id`;
+
 /** The select list turning the `claimed` CTE into the claim's answer (see CLAIM_TUPLE). */
 export const CLAIMED_BATCH_SELECT = `SELECT ${ms('now()')} AS started_ms,
   coalesce(json_agg(json_build_array(${CLAIM_TUPLE.join(', ')}) ORDER BY priority DESC, run_at, id), '[]')::text AS batch

@@ -21,7 +21,7 @@
  * force PostgreSQL 15 to read and sort every queued row of those queues.
  */
 
-import { CLAIMED_BATCH_SELECT } from '../job-batch.js';
+import { CLAIMED_BATCH_SELECT, CLAIMED_COLUMNS } from '../job-batch.js';
 
 // Due scheduled rows locked per claim: all of them compete in claim order (so a due high-priority job
 // wins over earlier-due low-priority ones), and the losers are promoted. Bounded so that a burst of a
@@ -50,7 +50,7 @@ const CLAIM_TAIL = (s: string): string => `
         worker_id = $1,
         updated_at = now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM picked))
-    RETURNING j.*
+    RETURNING ${CLAIMED_COLUMNS}
   )
   ${CLAIMED_BATCH_SELECT}`;
 
