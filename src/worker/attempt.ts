@@ -19,7 +19,7 @@ import type { ClaimedJob, JobFinish, LeaseRef } from '../store/store.js';
 import type { Handler, JobContext } from '../task.js';
 import type { ResolvedTask } from '../task-registry.js';
 import { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './abort-reasons.js';
-import { sleep } from './sleep.js';
+import { within } from './sleep.js';
 
 /** Why an attempt was aborted. */
 export type AbortKind = 'timeout' | 'cancel' | 'lease_lost' | 'shutdown';
@@ -148,7 +148,7 @@ export class RunningAttempt {
       const first = await this.untilSettledOrAborted(settled);
       if (first) return this.fromSettled(first);
       this.graceCut ??= new AbortController();
-      await Promise.race([settled, sleep(this.host.abortGraceMs, this.graceCut.signal)]);
+      await within(settled, this.host.abortGraceMs, this.graceCut.signal);
       return this.fromAbort();
     } finally {
       if (this.timers) for (const timer of this.timers) clearTimeout(timer);

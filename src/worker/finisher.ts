@@ -22,7 +22,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { JobFinish, Store } from '../store/store.js';
-import { sleep } from './sleep.js';
+import { sleep, within } from './sleep.js';
 import { Backoff, type StoreHealth } from './store-health.js';
 
 /** What the finisher tells its owner about each item once the store has answered. */
@@ -99,7 +99,7 @@ export class Finisher<T> {
       this.kick();
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
-      await Promise.race([...this.flushing, sleep(remaining)]);
+      await within(Promise.race(this.flushing), remaining);
     }
     if (this.buffer.length === 0 && this.flushing.size === 0) return true;
     this.abandon.abort();

@@ -5,6 +5,19 @@
 
 /** Resolves after `ms`, or at once when `signal` aborts (it never rejects). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return wait(ms, signal, null);
+}
+
+/**
+ * Waits until `work` settles, `ms` pass, or `signal` aborts, whichever comes first (it never rejects).
+ * Unlike racing `work` against `sleep(ms)`, it clears its timer once `work` wins: a shutdown that
+ * raced its 30 s grace against handlers that ended at once otherwise kept the process alive 30 s.
+ */
+export function within(work: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<void> {
+  return wait(ms, signal, work);
+}
+
+function wait(ms: number, signal: AbortSignal | undefined, work: Promise<unknown> | null): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve();
@@ -17,5 +30,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
+    work?.then(done, done);
   });
 }

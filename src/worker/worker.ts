@@ -39,7 +39,7 @@ import { Prefetch } from './prefetch.js';
 import { createJobContext, type ContextDeps } from './job-context.js';
 import { attemptEventBase, emitPersisted, finishFor, finishPersisted } from './outcome.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
-import { sleep } from './sleep.js';
+import { sleep, within } from './sleep.js';
 import { Backoff, StoreHealth } from './store-health.js';
 
 /** Claims in flight at once: a second overlaps the first's round trip (see runClaimLoop). */
@@ -492,12 +492,12 @@ export class Worker {
     // One grace period in all, whatever it is spent waiting for: a supervisor's kill timer is fixed.
     const graceEnd = performance.now() + graceMs;
     const graceLeft = (): number => Math.max(0, graceEnd - performance.now());
-    await Promise.race([this.claimLoop, sleep(graceMs, this.forced.signal)]);
+    await within(this.claimLoop, graceMs, this.forced.signal);
     const maintenance = Promise.all([this.rescuer?.stop(), this.pruner?.stop()]);
 
     const handlersDone = (): Promise<unknown> =>
       Promise.all([...this.running].map((attempt) => attempt.done));
-    await Promise.race([handlersDone(), sleep(graceLeft(), this.forced.signal)]);
+    await within(handlersDone(), graceLeft(), this.forced.signal);
     if (this.running.size > 0) {
       this.logger.warn(
         { running: this.running.size },
@@ -514,7 +514,7 @@ export class Worker {
       ? Math.min(2_000, this.options.flushTimeoutMs)
       : this.options.flushTimeoutMs;
     await this.finisher.drain(flushDeadline);
-    await Promise.race([maintenance, sleep(flushDeadline)]);
+    await within(maintenance, flushDeadline);
     this.stopped.abort();
     await this.renewLoop;
     await this.keeper?.stop();

@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startChild } from '../support/child-process.js';
 import { WorkerShutdownError } from '../../src/worker/abort-reasons.js';
 import { installShutdownSignals } from '../../src/worker/signals.js';
 import { aborted, engineEnv, FAST_WORKER, gate, nextEvent } from './engine-harness.js';
@@ -119,6 +123,20 @@ describe('graceful shutdown', () => {
       expect(await ns.getJob(id)).toMatchObject({ state: 'queued', attempt: 0 });
     } finally {
       uninstall();
+    }
+  });
+
+  it('leaves nothing behind that keeps the process alive once stopped and closed', async () => {
+    // With the grace period's timer left running, the child would outlive this test's timeout.
+    const dir = await mkdtemp(path.join(tmpdir(), 'nightshift-exit-'));
+    const child = startChild(new URL('./fixtures/stop-then-exit.ts', import.meta.url), [
+      path.join(dir, 'jobs.db'),
+    ]);
+    try {
+      expect(await child.done).toEqual(['stopped']);
+    } finally {
+      child.process.kill();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
