@@ -52,7 +52,7 @@ describe('PostgreSQL claim contention', () => {
         `SELECT state, attempt, count(*)::int AS n FROM "${schema}".jobs GROUP BY state, attempt`,
       );
       const runs = await client.query<{ rows: number; jobs: number }>(
-        `SELECT count(*)::int AS rows, count(DISTINCT job_id)::int AS jobs FROM "${schema}".job_runs
+        `SELECT count(*)::int AS rows, count(DISTINCT job_id)::int AS jobs FROM "${schema}".job_run_history
          WHERE outcome = 'completed' AND attempt = 1`,
       );
       const mismatched = await client.query<{ n: number }>(

@@ -168,7 +168,7 @@ describe.skipIf(unavailable !== null)(
       const runs = await own().query<{ job_id: string; attempt: number; runs: number; completed: number }>(
         `SELECT j.id AS job_id, j.attempt, count(r.job_id)::int AS runs,
                 (count(*) FILTER (WHERE r.outcome = 'completed'))::int AS completed
-         FROM ${schema}.jobs j LEFT JOIN ${schema}.job_runs r ON r.job_id = j.id
+         FROM ${schema}.jobs j LEFT JOIN ${schema}.job_run_history r ON r.job_id = j.id
          GROUP BY j.id, j.attempt`,
       );
       expect(runs).toHaveLength(JOBS);

@@ -132,11 +132,11 @@ describe('4 worker processes x 8 slots on one PostgreSQL schema (scenario 9)', (
          WHERE l.attempt <> 1 OR l.worker <> j.worker_id`,
       ),
     ).toBe(0);
-    // One run row per job, completed, by the same worker.
-    expect(await count(`SELECT count(*) FROM "${schema}".job_runs`)).toBe(JOBS);
+    // One run per job in the history, completed, by the same worker.
+    expect(await count(`SELECT count(*) FROM "${schema}".job_run_history`)).toBe(JOBS);
     expect(
       await count(
-        `SELECT count(*) FROM "${schema}".job_runs r JOIN "${schema}".jobs j ON j.id = r.job_id
+        `SELECT count(*) FROM "${schema}".job_run_history r JOIN "${schema}".jobs j ON j.id = r.job_id
          WHERE r.outcome = 'completed' AND r.attempt = 1 AND r.worker_id = j.worker_id`,
       ),
     ).toBe(JOBS);

@@ -21,18 +21,6 @@ export const listJobs = (s: string): string => `
 export const countByQueue = (s: string): string => `
   SELECT queue, state, count(*)::int AS count FROM ${s}.jobs GROUP BY queue, state ORDER BY queue, state`;
 
-/**
- * The run history of one job: its run rows, and for a completed job whose last run has no row (plain
- * completions write none, see sql/job-finish.ts) that run as the job row records it. $1 job id.
- */
-export const listRuns = (s: string): string => `
-  SELECT job_id, attempt, worker_id, started_at, finished_at, due_at, outcome, error, max_duration_exceeded
-  FROM ${s}.job_runs WHERE job_id = $1
-  UNION ALL
-  SELECT id, attempt, coalesce(worker_id, ''), coalesce(started_at, finished_at), finished_at, run_at,
-         'completed', NULL::jsonb, false
-  FROM ${s}.jobs j
-  WHERE id = $1 AND state = 'completed'
-    AND NOT EXISTS (SELECT 1 FROM ${s}.job_runs r
-                    WHERE r.job_id = j.id AND r.attempt = j.attempt AND r.outcome = 'completed')
-  ORDER BY attempt, finished_at`;
+/** The run history of one job, recorded and implied (see migrations/003_job_run_history.sql). $1 job id. */
+export const listRuns = (s: string): string =>
+  `SELECT * FROM ${s}.job_run_history WHERE job_id = $1 ORDER BY attempt, finished_at`;
