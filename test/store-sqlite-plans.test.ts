@@ -9,7 +9,7 @@ import {
   JOB_READY_SELECT_QUEUE,
 } from '../src/store/sqlite/sql/job-claim.js';
 import { JOB_LAPSED_SELECT, JOB_PRUNE_BATCH } from '../src/store/sqlite/sql/job-maintenance.js';
-import { JOB_LIST, JOB_LIST_DEAD } from '../src/store/sqlite/sql/job-read.js';
+import { JOB_LIST, JOB_LIST_DEAD, JOB_RUN_LIST } from '../src/store/sqlite/sql/job-read.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { newJob } from './support/jobs.js';
 import { sqliteHarness } from './support/sqlite-harness.js';
@@ -42,9 +42,13 @@ async function openFor(setup: Setup): Promise<SqliteStore> {
 
 let setup: Setup = 'empty';
 
-async function plan(sql: string, params: Record<string, unknown>): Promise<string> {
+/** `params`: named parameters, or the values of positional ones in order. */
+async function plan(sql: string, params: Record<string, unknown> | unknown[]): Promise<string> {
   const store = await openFor(setup);
-  const rows = store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>;
+  const statement = store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`);
+  const rows = (Array.isArray(params) ? statement.all(...params) : statement.all(params)) as Array<{
+    detail: string;
+  }>;
   return rows.map((row) => row.detail).join('\n');
 }
 
@@ -86,6 +90,13 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     const dead = await plan(JOB_LIST_DEAD, { ...params, state: 'failed' });
     expect(dead).toMatch(/SCAN jobs USING INDEX jobs_dead_created\b/);
     expect(dead).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it("reads one job's runs, recorded and implied, by its id in both branches of job_run_history", async () => {
+    const detail = await plan(JOB_RUN_LIST, ['a']);
+    expect(detail).toMatch(/SEARCH job_runs USING INDEX job_runs_job \(job_id=\?\)/);
+    expect(detail).toMatch(/SEARCH j USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/);
+    expect(detail).not.toMatch(/SCAN (jobs|j|job_runs|r)\b/);
   });
 
   it('prunes by a range on jobs_finished and cascades through indexed foreign keys', async () => {

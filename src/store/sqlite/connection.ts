@@ -14,6 +14,8 @@ export class SqliteConnection {
   readonly events = new EventEmitter();
   // Statements are cached per handle: the caller's own handle (transactional enqueue) needs its own.
   private readonly statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+  // Raw mode is a setting of the statement, so raw ones are prepared and cached apart.
+  private readonly rawStatements = new Map<string, Database.Statement>();
 
   constructor(
     readonly db: Database.Database,
@@ -34,6 +36,19 @@ export class SqliteConnection {
     if (!statement) {
       statement = handle.prepare(sql);
       cache.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * A prepared statement for `sql` on the store's connection that returns rows as arrays in column
+   * order: no keyed object per row, which the hot path reads by position (job-row.ts, ClaimRow).
+   */
+  rawStmt(sql: string): Database.Statement {
+    let statement = this.rawStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql).raw(true);
+      this.rawStatements.set(sql, statement);
     }
     return statement;
   }

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, LeaseRef } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import { toJob, type JobRow } from './job-row.js';
+import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
 import { JOB_CLAIM, JOB_PROMOTE_DUE, JOB_READY_SELECT, JOB_READY_SELECT_QUEUE } from './sql/job-claim.js';
 import { JOB_LEASE_RENEW } from './sql/job-lease.js';
 
@@ -28,14 +28,19 @@ export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<C
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(JOB_PROMOTE_DUE).run({ now, limit: PROMOTE_BATCH });
+    const claim = conn.rawStmt(JOB_CLAIM);
+    const context: ClaimContext = {
+      workerId: params.workerId,
+      now,
+      startedAt: new Date(now),
+      defaultLeaseMs: params.leaseMs,
+    };
     const claimed: ClaimedJob[] = [];
     for (const { id } of readyJobs(conn, params, now)) {
       const leaseToken = randomUUID();
-      const row = conn
-        .stmt(JOB_CLAIM)
-        .get({ id, now, leaseToken, leaseMs: params.leaseMs, workerId: params.workerId }) as
-        JobRow | undefined;
-      if (row) claimed.push({ ...toJob(row), leaseToken });
+      const row = claim.get({ id, now, leaseToken, leaseMs: params.leaseMs, workerId: params.workerId }) as
+        ClaimRow | undefined;
+      if (row) claimed.push(toClaimedJob(row, context, leaseToken));
     }
     return claimed;
   });

@@ -1,12 +1,14 @@
 /**
  * Ending attempts: a worker's finishes, and the rescue of attempts whose lease lapsed. Both write the
- * job's transition and one run-history row per attempt in the same transaction, fenced by the token.
+ * job's transition and one run-history row per attempt in the same transaction, fenced by the token,
+ * except a plain completion (within its max duration): one UPDATE and no run row, its run being the
+ * completed job's row itself (sql/job-finish.ts, JOB_COMPLETE).
  */
 import type { JobError, JobState, RunOutcome } from '../../job.js';
 import type { JobFinish } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { encodeJson, type JobRow } from './job-row.js';
-import { JOB_ATTEMPT_END, JOB_RUN_INSERT, JOB_RUNNING_GET } from './sql/job-finish.js';
+import { JOB_ATTEMPT_END, JOB_COMPLETE, JOB_RUN_INSERT, JOB_RUNNING_GET } from './sql/job-finish.js';
 import { JOB_LAPSED_SELECT } from './sql/job-maintenance.js';
 
 /** The row an attempt leaves behind. */
@@ -30,7 +32,8 @@ interface RunEntry {
 /** What happened to an attempt, for the events emitted after commit. */
 interface Ended {
   id: string;
-  queue: string;
+  /** Read only for a job back in the ready set; null for a plain completion, which never reads it. */
+  queue: string | null;
   state: JobState;
 }
 
@@ -128,7 +131,7 @@ function afterFinish(row: JobRow, finish: JobFinish, now: number): { next: NextR
 function announce(conn: SqliteConnection, ended: Ended[]): void {
   const ready = new Set<string>();
   for (const job of ended) {
-    if (job.state === 'queued' || job.state === 'scheduled') ready.add(job.queue);
+    if (job.queue !== null && (job.state === 'queued' || job.state === 'scheduled')) ready.add(job.queue);
     else conn.emit('job:finished', { id: job.id, state: job.state });
   }
   for (const queue of ready) conn.emit('job:ready', { queue });
@@ -145,6 +148,16 @@ export function finishAttempts(
 ): { accepted: string[]; announce: () => void } {
   const done: Ended[] = [];
   for (const finish of finishes) {
+    if (finish.outcome === 'completed' && finish.maxDurationExceeded !== true) {
+      const completed = conn.stmt(JOB_COMPLETE).run({
+        id: finish.id,
+        leaseToken: finish.leaseToken,
+        result: encodeJson(finish.result),
+        now,
+      });
+      if (completed.changes === 1) done.push({ id: finish.id, queue: null, state: 'completed' });
+      continue;
+    }
     const row = conn.stmt(JOB_RUNNING_GET).get({ id: finish.id, leaseToken: finish.leaseToken }) as
       JobRow | undefined;
     if (!row) continue;

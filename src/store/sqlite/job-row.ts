@@ -3,6 +3,7 @@
  * INTEGER 0/1 <-> boolean. A NULL JSON column means undefined (never set); JSON null is the text 'null'.
  */
 import type { Job, JobError, JobRun, JobState, RunOutcome } from '../../job.js';
+import type { ClaimedJob } from '../store.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -35,9 +36,9 @@ export interface JobRow {
   parent_id: string | null;
 }
 
-/** A `job_runs` row as better-sqlite3 returns it. */
+/** A `job_run_history` row as better-sqlite3 returns it (id NULL for a run implied by a job row). */
 export interface JobRunRow {
-  id: number;
+  id: number | null;
   job_id: string;
   attempt: number;
   worker_id: string;
@@ -109,5 +110,72 @@ export function toJobRun(row: JobRunRow): JobRun {
     outcome: row.outcome,
     error: row.error === null ? null : (JSON.parse(row.error) as JobError),
     maxDurationExceeded: row.max_duration_exceeded !== 0,
+  };
+}
+
+/** A row JOB_CLAIM returns (sql/job-claim.ts), read raw: its RETURNING columns in order. */
+export type ClaimRow = [
+  id: string,
+  task: string,
+  queue: string,
+  payload: string,
+  priority: number,
+  attempt: number,
+  maxAttempts: number,
+  runAt: number,
+  createdAt: number,
+  error: string | null,
+  idempotencyKey: string | null,
+  concurrencyKey: string | null,
+  leaseMs: number | null,
+  timeoutMs: number | null,
+  checkpoint: string | null,
+  cancelRequested: number,
+  scheduleId: string | null,
+  scheduleSlot: number | null,
+  parentId: string | null,
+];
+
+/** What a claim set on every job it started, and the claimed job's fresh token. */
+export interface ClaimContext {
+  workerId: string;
+  /** The claim's now: every claimed job's start and update time, and the base of its lease. */
+  now: number;
+  startedAt: Date;
+  /** The lease length a job without its own `lease_ms` got. */
+  defaultLeaseMs: number;
+}
+
+/** The claimed job a JOB_CLAIM row and its claim describe. */
+export function toClaimedJob(row: ClaimRow, claim: ClaimContext, leaseToken: string): ClaimedJob {
+  const leaseMs = row[12];
+  return {
+    id: row[0],
+    task: row[1],
+    queue: row[2],
+    payload: JSON.parse(row[3]) as unknown,
+    state: 'running',
+    priority: row[4],
+    attempt: row[5],
+    maxAttempts: row[6],
+    runAt: new Date(row[7]),
+    createdAt: new Date(row[8]),
+    updatedAt: claim.startedAt,
+    startedAt: claim.startedAt,
+    finishedAt: null,
+    leaseExpiresAt: new Date(claim.now + (leaseMs ?? claim.defaultLeaseMs)),
+    workerId: claim.workerId,
+    result: null,
+    error: row[9] === null ? null : (JSON.parse(row[9]) as JobError),
+    idempotencyKey: row[10],
+    concurrencyKey: row[11],
+    leaseMs,
+    timeoutMs: row[13],
+    checkpoint: decodeJson(row[14]),
+    cancelRequested: row[15] !== 0,
+    scheduleId: row[16],
+    scheduleSlot: toDate(row[17]),
+    parentId: row[18],
+    leaseToken,
   };
 }

@@ -1,5 +1,24 @@
 /** Ending attempts: job transitions and run-history rows. */
 
+/**
+ * Ends an attempt that completed within its max duration, the most frequent write of the system, in
+ * one statement and without a run-history row: a completed job is final (no retry, cancel or rescue
+ * touches it again), so its row keeps everything that run would repeat (attempt, worker, start, end,
+ * due time) and job_run_history (migrations/003) reads the run from it. A stale token matches nothing.
+ * Attempt, due time and checkpoint stay; a cancel request loses to the completion and is cleared.
+ */
+export const JOB_COMPLETE = `
+UPDATE jobs SET
+  state = 'completed',
+  finished_at = @now,
+  result = @result,
+  error = NULL,
+  lease_token = NULL,
+  lease_expires_at = NULL,
+  cancel_requested = 0,
+  updated_at = @now
+WHERE id = @id AND lease_token = @leaseToken AND state = 'running'`;
+
 /** The current attempt's row, or nothing when the token is stale. */
 export const JOB_RUNNING_GET = `
 SELECT * FROM jobs WHERE id = @id AND lease_token = @leaseToken AND state = 'running'`;

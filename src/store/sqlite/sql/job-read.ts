@@ -33,5 +33,8 @@ LIMIT @limit`;
 export const JOB_COUNT_BY_QUEUE = `
 SELECT queue, state, count(*) AS count FROM jobs GROUP BY queue, state ORDER BY queue, state`;
 
-/** A job's attempts, oldest first. */
-export const JOB_RUN_LIST = `SELECT * FROM job_runs WHERE job_id = ? ORDER BY id`;
+/**
+ * A job's attempts, oldest first: its recorded runs in insertion order, then the run a plain
+ * completion left in the job row (NULL id, see migrations/003_job_run_history.sql).
+ */
+export const JOB_RUN_LIST = `SELECT * FROM job_run_history WHERE job_id = ? ORDER BY id IS NULL, id`;
