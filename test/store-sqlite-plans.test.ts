@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  JOB_CLAIM,
   JOB_PROMOTE_DUE,
   JOB_READY_SELECT,
   JOB_READY_SELECT_QUEUE,
@@ -68,6 +69,12 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     const detail = await plan(JOB_READY_SELECT_QUEUE, { now: 0, queue: 'a', limit: 10 });
     expect(detail).toMatch(/SEARCH jobs USING COVERING INDEX jobs_ready_queue \(queue=\?\)/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('starts each claimed job by its primary key', async () => {
+    const detail = await plan(JOB_CLAIM, { claims: '[]', now: 0, leaseMs: 1, workerId: 'w' });
+    expect(detail).toMatch(/SEARCH jobs USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/);
+    expect(detail).not.toMatch(/SCAN jobs\b/);
   });
 
   it('finds due scheduled jobs by a range on jobs_scheduled', async () => {

@@ -28,21 +28,24 @@ export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<C
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(JOB_PROMOTE_DUE).run({ now, limit: PROMOTE_BATCH });
-    const claim = conn.rawStmt(JOB_CLAIM);
+    const ready = readyJobs(conn, params, now);
+    if (ready.length === 0) return [];
+    const rows = conn.rawStmt(JOB_CLAIM).all({
+      claims: JSON.stringify(ready.map((job) => [job.id, randomUUID()])),
+      now,
+      leaseMs: params.leaseMs,
+      workerId: params.workerId,
+    }) as ClaimRow[];
+    // RETURNING order is unspecified: put the jobs back in the claim order of the ready list.
+    const rank = new Map(ready.map((job, index) => [job.id, index]));
+    rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
     const context: ClaimContext = {
       workerId: params.workerId,
       now,
       startedAt: new Date(now),
       defaultLeaseMs: params.leaseMs,
     };
-    const claimed: ClaimedJob[] = [];
-    for (const { id } of readyJobs(conn, params, now)) {
-      const leaseToken = randomUUID();
-      const row = claim.get({ id, now, leaseToken, leaseMs: params.leaseMs, workerId: params.workerId }) as
-        ClaimRow | undefined;
-      if (row) claimed.push(toClaimedJob(row, context, leaseToken));
-    }
-    return claimed;
+    return rows.map((row) => toClaimedJob(row, context));
   });
 }
 

@@ -134,9 +134,10 @@ export type ClaimRow = [
   scheduleId: string | null,
   scheduleSlot: number | null,
   parentId: string | null,
+  leaseToken: string,
 ];
 
-/** What a claim set on every job it started, and the claimed job's fresh token. */
+/** What a claim set on every job it started. */
 export interface ClaimContext {
   workerId: string;
   /** The claim's now: every claimed job's start and update time, and the base of its lease. */
@@ -147,7 +148,7 @@ export interface ClaimContext {
 }
 
 /** The claimed job a JOB_CLAIM row and its claim describe. */
-export function toClaimedJob(row: ClaimRow, claim: ClaimContext, leaseToken: string): ClaimedJob {
+export function toClaimedJob(row: ClaimRow, claim: ClaimContext): ClaimedJob {
   const leaseMs = row[12];
   return {
     id: row[0],
@@ -176,6 +177,6 @@ export function toClaimedJob(row: ClaimRow, claim: ClaimContext, leaseToken: str
     scheduleId: row[16],
     scheduleSlot: toDate(row[17]),
     parentId: row[18],
-    leaseToken,
+    leaseToken: row[19],
   };
 }
