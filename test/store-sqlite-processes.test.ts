@@ -39,9 +39,9 @@ describe('SqliteStore across processes', () => {
     // All start at once behind a gate, and a CLI process enqueues while they claim.
     const gate = `${file.path}.go`;
     const children = ['child-1', 'child-2', 'child-3'].map((id) =>
-      startChild(CHILD, ['claim', file.path, id], { GATE: gate }),
+      startChild(CHILD, ['claim', file.path, id], { env: { GATE: gate } }),
     );
-    const cli = startChild(CHILD, ['insert', file.path, '40'], { GATE: gate });
+    const cli = startChild(CHILD, ['insert', file.path, '40'], { env: { GATE: gate } });
     await waitUntil(() => [...children, cli].every((c) => c.lines.includes('waiting')), {
       timeoutMs: 20_000,
     });
@@ -82,7 +82,7 @@ describe('SqliteStore across processes', () => {
     file = tempSqliteFile();
     const gate = `${file.path}.go`;
     const children = Array.from({ length: 4 }, () =>
-      startChild(CHILD, ['migrate', file.path], { GATE: gate }),
+      startChild(CHILD, ['migrate', file.path], { env: { GATE: gate } }),
     );
     await waitUntil(() => children.every((c) => c.lines.includes('waiting')), { timeoutMs: 20_000 });
     writeFileSync(gate, '');

@@ -9,13 +9,13 @@ import { Backoff, type StoreHealth } from '../worker/store-health.js';
 /** A pass repeated on an interval, with backoff after failures. */
 export class PeriodicPass {
   private loop: Promise<void> | null = null;
+  private readonly stopper = new AbortController();
 
   constructor(
     private readonly name: string,
     private readonly pass: () => Promise<unknown>,
     private readonly health: StoreHealth,
     private readonly intervalMs: number,
-    private readonly stopped: AbortSignal,
   ) {}
 
   /** Starts the loop (once; later calls do nothing). */
@@ -23,14 +23,20 @@ export class PeriodicPass {
     this.loop ??= this.run();
   }
 
-  /** Resolves when the loop has ended, after the pass in progress if any. */
-  async done(): Promise<void> {
+  /** True once `stop` was called: a pass working through batches should end after the current one. */
+  get stopping(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  /** Ends the loop; resolves after the pass in progress, if any. */
+  async stop(): Promise<void> {
+    this.stopper.abort();
     await this.loop;
   }
 
   private async run(): Promise<void> {
     const backoff = new Backoff();
-    while (!this.stopped.aborted) {
+    while (!this.stopper.signal.aborted) {
       let delay = this.intervalMs;
       try {
         await this.pass();
@@ -40,7 +46,7 @@ export class PeriodicPass {
         delay = backoff.next();
         this.health.failed(this.name, error, delay);
       }
-      await sleep(delay, this.stopped);
+      await sleep(delay, this.stopper.signal);
     }
   }
 }

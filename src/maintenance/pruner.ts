@@ -25,7 +25,6 @@ export interface PrunerOptions {
 
 /** Periodically deletes finished jobs past retention until stopped. */
 export class Pruner {
-  private readonly stopped = new AbortController();
   private readonly periodic: PeriodicPass;
 
   constructor(
@@ -35,13 +34,7 @@ export class Pruner {
     private readonly logger: Logger,
     private readonly options: PrunerOptions,
   ) {
-    this.periodic = new PeriodicPass(
-      'pruner',
-      () => this.prune(),
-      health,
-      options.intervalMs,
-      this.stopped.signal,
-    );
+    this.periodic = new PeriodicPass('pruner', () => this.prune(), health, options.intervalMs);
   }
 
   /** Starts pruning now and then every interval. */
@@ -51,8 +44,7 @@ export class Pruner {
 
   /** Stops after the batch in progress, if any. */
   async stop(): Promise<void> {
-    this.stopped.abort();
-    await this.periodic.done();
+    await this.periodic.stop();
   }
 
   /** One full prune; returns how many jobs were deleted. */
@@ -64,7 +56,7 @@ export class Pruner {
         limit: this.options.batchSize,
       });
       total += deleted;
-      if (deleted < this.options.batchSize || this.stopped.signal.aborted) break;
+      if (deleted < this.options.batchSize || this.periodic.stopping) break;
       await sleep(0);
     }
     if (total > 0) {

@@ -27,7 +27,6 @@ export interface RescuerOptions {
 
 /** Periodically recovers lapsed leases until stopped. */
 export class Rescuer {
-  private readonly stopped = new AbortController();
   private readonly periodic: PeriodicPass;
 
   constructor(
@@ -37,13 +36,7 @@ export class Rescuer {
     private readonly logger: Logger,
     private readonly options: RescuerOptions,
   ) {
-    this.periodic = new PeriodicPass(
-      'rescuer',
-      () => this.sweep(),
-      health,
-      options.intervalMs,
-      this.stopped.signal,
-    );
+    this.periodic = new PeriodicPass('rescuer', () => this.sweep(), health, options.intervalMs);
   }
 
   /** Starts sweeping: once now (a restarted worker recovers its predecessor's jobs), then every interval. */
@@ -53,8 +46,7 @@ export class Rescuer {
 
   /** Stops after the sweep in progress, if any. */
   async stop(): Promise<void> {
-    this.stopped.abort();
-    await this.periodic.done();
+    await this.periodic.stop();
   }
 
   /** One full sweep (repeats while batches come back full). */
@@ -64,7 +56,7 @@ export class Rescuer {
       const { requeued, failed } = await this.store.jobRescueLapsed({ limit: this.options.batchSize });
       total.requeued.push(...requeued);
       total.failed.push(...failed);
-      if (requeued.length + failed.length < this.options.batchSize || this.stopped.signal.aborted) break;
+      if (requeued.length + failed.length < this.options.batchSize || this.periodic.stopping) break;
     }
     if (total.requeued.length + total.failed.length > 0) {
       this.logger.warn(

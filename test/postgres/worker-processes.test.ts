@@ -5,13 +5,13 @@
  * Every job must be claimed and completed exactly once: attempt 1, one ledger row, one run row, and
  * the ledger agrees with each process's own count of the handlers it ran.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { startChild, type Child } from '../support/child-process.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -20,14 +20,14 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 const PROCESSES = 4;
 const SLOTS = 8;
 const JOBS = 10_000;
-const FIXTURE = fileURLToPath(new URL('./fixtures/worker-child.ts', import.meta.url));
+const FIXTURE = new URL('./fixtures/worker-child.ts', import.meta.url);
 
 const schema = uniqueSchema('procs');
 let store: PostgresStore;
 // One connection for every check: the shared server allows 100 clients and other test files run
 // beside this one, so polling must not open a connection per look.
 let admin: pg.Client;
-const children: ChildProcessWithoutNullStreams[] = [];
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 2 });
@@ -48,31 +48,13 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-/** A worker process with its stdout lines and stderr so far, and its exit code once it ends. */
-function startWorkerProcess(name: string): {
-  child: ChildProcessWithoutNullStreams;
-  lines: string[];
-  stderr: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', FIXTURE, TEST_PG_URL, schema, name, String(SLOTS)],
-    { stdio: 'pipe' },
-  );
-  children.push(child);
-  const lines: string[] = [];
-  let buffered = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, lines, stderr: () => stderr, exited };
+/** A worker process of the fixture, named `name`, waiting for its start line on stdin. */
+function startWorkerProcess(name: string): Child {
+  const child = startChild(FIXTURE, [TEST_PG_URL, schema, name, String(SLOTS)], { stdin: true });
+  // Only exit codes and output are checked; a failed exit shows up there, not as a rejection here.
+  child.done.catch(() => undefined);
+  children.push(child.process);
+  return child;
 }
 
 async function count(sql: string): Promise<number> {
@@ -102,7 +84,7 @@ describe('4 worker processes x 8 slots on one PostgreSQL schema (scenario 9)', (
       message: 'every worker process to connect',
     });
     // One start line to all of them, so the four really race for the same ready rows.
-    for (const w of workers) w.child.stdin.write('go\n');
+    for (const w of workers) w.process.stdin?.write('go\n');
 
     await waitUntil(
       async () => (await count(`SELECT count(*) FROM "${schema}".jobs WHERE state = 'completed'`)) === JOBS,
@@ -114,7 +96,7 @@ describe('4 worker processes x 8 slots on one PostgreSQL schema (scenario 9)', (
     ).catch((error: unknown) => {
       throw new Error(`${String(error)}\nworker stderr:\n${workers.map((w) => w.stderr()).join('\n')}`);
     });
-    for (const w of workers) w.child.kill('SIGTERM');
+    for (const w of workers) w.process.kill('SIGTERM');
     const codes = await Promise.all(workers.map((w) => w.exited));
     expect(codes, workers.map((w) => w.stderr()).join('\n')).toEqual(workers.map(() => 0));
 

@@ -7,17 +7,31 @@ export interface Child {
   process: ChildProcess;
   /** Stdout lines received so far. */
   lines: string[];
+  /** Stderr received so far. */
+  stderr(): string;
+  /** Resolves with the exit code (null when killed by a signal) once the child has ended. */
+  exited: Promise<number | null>;
   /** Resolves with stdout lines when the child exits 0; rejects with its stderr otherwise. */
   done: Promise<string[]>;
 }
 
-/** Starts `node --import tsx <script> ...args` from the repository root, with extra `env` if given. */
-export function startChild(script: URL, args: string[], env: Record<string, string> = {}): Child {
+/** Options of `startChild`. */
+export interface ChildOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Keep stdin open as a pipe (`process.stdin` of the returned child) to talk to the script. */
+  stdin?: boolean;
+}
+
+/** Starts `node --import tsx <script> ...args` from the repository root. */
+export function startChild(script: URL, args: string[], options: ChildOptions = {}): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script), ...args], {
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+    stdio: 'pipe',
   });
+  // Without `stdin`, the script sees end of input at once, as with no stdin at all.
+  if (!options.stdin) child.stdin.end();
   const lines: string[] = [];
   let buffered = '';
   let stderr = '';
@@ -38,5 +52,6 @@ export function startChild(script: URL, args: string[], env: Record<string, stri
       else reject(new Error(`child ${script.pathname} ${args.join(' ')} exited ${code}: ${stderr}`));
     });
   });
-  return { process: child, lines, done };
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { process: child, lines, stderr: () => stderr, exited, done };
 }
