@@ -16,6 +16,11 @@
  * thread's own pool). Needs a database another connection can open: an in-memory SQLite database
  * cannot be shared, and the worker then renews on its event loop.
  *
+ * How the thread learns about leases: from a table in shared memory (lease-table.ts) the main thread
+ * writes synchronously as it holds, settles and releases attempts, and the thread reads only when it
+ * renews. No message per job: those were the whole per-job cost of the keeper. Messages are for rare
+ * events only: the table outgrew its buffer, a lease shorter than the thread's planned interval, stop.
+ *
  * Messages posted by the thread are handled when the main loop is free again; that is fine, they only
  * report losses (the lease was taken anyway) and cancel requests.
  */
@@ -24,45 +29,49 @@ import { pathToFileURL } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import type { LeaseRef } from '../store/store.js';
+import { createControl, LeaseTable, PLANNED_MS, renewIntervalMs, SEEN } from './lease-table.js';
 
-/** What the thread needs to start: where the database is and the default lease. */
-export interface KeeperSetup {
+/** Where the database is, and the default lease. */
+export interface KeeperAddress {
   url: string;
   schema?: string;
   leaseMs: number;
 }
 
-/**
- * Main thread to keeper: the commands of one event-loop turn, in one message. Flat arrays of strings
- * and numbers rather than an object per command: the structured clone of one object per lease was most
- * of what the message cost. Applied holds first, then settles, then releases, which is the order they
- * happen in for any one lease, so a lease held and released within one turn ends released.
- */
-export interface KeeperCommands {
-  /** Leases to renew, four entries each: id, lease token, lease ms, deadline (epoch ms, or null). */
-  hold: Array<string | number | null>;
-  /** Lease tokens whose handler ended: renewed without deadline until released. */
-  settled: string[];
-  /** Lease tokens no longer renewed. */
-  release: string[];
-  /** The thread closes its connection and exits. */
-  stop: boolean;
+/** What the thread needs to start. */
+export interface KeeperSetup extends KeeperAddress {
+  /** The lease table's buffer as the thread starts; a bigger one comes as a `table` command. */
+  table: SharedArrayBuffer;
+  /** The control block's buffer (lease-table.ts `createControl`). */
+  control: SharedArrayBuffer;
 }
 
-/** Keeper to main thread. */
+/** Main thread to keeper: only rare events, never one per job. */
+export type KeeperCommand =
+  /** The table grew: every slot is copied to this buffer, and only it is written from now on. */
+  | { type: 'table'; buffer: SharedArrayBuffer }
+  /** A lease shorter than the planned interval was held: plan again. */
+  | { type: 'wake' }
+  /** The thread closes its connection and exits. */
+  | { type: 'stop' };
+
+/** Keeper to main thread. A lease is named by its slot and the slot's generation (lease-table.ts). */
 export type KeeperReport =
   | { type: 'ready' }
-  | { type: 'lost'; leaseToken: string }
-  | { type: 'cancel'; leaseToken: string }
+  | { type: 'lost'; slot: number; gen: number }
+  | { type: 'cancel'; slot: number; gen: number }
   | { type: 'error'; message: string };
 
-/** What the worker hears from its keeper. */
-export interface KeeperListener {
+/** What the worker hears from its keeper, about what it passed to `hold`. */
+export interface KeeperListener<T> {
   /** The renewal found this attempt's lease gone. */
-  onLost(leaseToken: string): void;
+  onLost(owner: T): void;
   /** The job of this attempt was asked to cancel. */
-  onCancel(leaseToken: string): void;
+  onCancel(owner: T): void;
 }
+
+/** Job ids and lease tokens are UUIDs in both stores; a longer string widens the table. */
+const INITIAL_CHARS = 36;
 
 // Compiled, the thread loads the .js beside this file. Running from TypeScript sources (tests,
 // `node --import tsx`), it registers tsx first: Node 20 does not apply `--import` hooks to a thread's
@@ -74,18 +83,41 @@ const THREAD_URL = new URL(
 );
 
 function startThread(setup: KeeperSetup): Thread {
-  if (!fromSource) return new Thread(THREAD_URL, { workerData: setup });
+  const execArgv = withoutPreloads(process.execArgv);
+  if (!fromSource) return new Thread(THREAD_URL, { workerData: setup, execArgv });
   const tsxPackage = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'));
   const tsxApi = new URL('./dist/esm/api/index.mjs', tsxPackage).href;
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => {
     api.register();
     return import(${JSON.stringify(THREAD_URL.href)});
   });`;
-  return new Thread(bootstrap, { eval: true, workerData: setup });
+  return new Thread(bootstrap, { eval: true, workerData: setup, execArgv });
 }
 
-/** The main thread's handle on the lease-keeper thread. */
-export class LeaseKeeper {
+const PRELOADS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
+/**
+ * The process's options minus its preloaded modules. The thread runs only this package's code, and a
+ * thread inherits the preloads: `node --import tsx app.ts` loaded tsx a second time in the keeper,
+ * about 70 ms of CPU at every worker start, for a thread that runs compiled JavaScript.
+ */
+export function withoutPreloads(execArgv: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i += 1) {
+    const option = execArgv[i] as string;
+    const name = option.split('=', 1)[0] as string;
+    if (!PRELOADS.has(name)) kept.push(option);
+    // `--import x`: the module is the next argument.
+    else if (name === option) i += 1;
+  }
+  return kept;
+}
+
+/**
+ * The main thread's handle on the lease-keeper thread. `T` is whatever the worker holds a lease for
+ * (its attempts); reports come back as the same object.
+ */
+export class LeaseKeeper<T> {
   private readonly thread: Thread;
   /** True from the thread's first report until it exits: only then may the worker stop renewing. */
   private alive = false;
@@ -94,23 +126,42 @@ export class LeaseKeeper {
   readonly ready: Promise<boolean>;
   private stopped = false;
   private settleReady!: (ready: boolean) => void;
-  /** Commands not yet posted; see `schedule`. */
-  private pending: KeeperCommands = emptyCommands();
-  private flushScheduled: NodeJS.Immediate | null = null;
+  private table: LeaseTable;
+  private readonly control: Int32Array;
+  private readonly free: number[] = [];
+  private readonly owners: Array<T | undefined> = [];
+  private readonly slots = new Map<T, number>();
+  /** Commands posted so far; the thread counts those it has taken in (`SEEN`). */
+  private posted = 0;
+  /** The interval of the default lease: the longest the thread ever plans. */
+  private readonly longestIntervalMs: number;
 
-  constructor(setup: KeeperSetup, listener: KeeperListener, logger: Logger) {
+  /** `capacity`: how many leases the worker is expected to hold at once; the table grows past it. */
+  constructor(address: KeeperAddress, capacity: number, listener: KeeperListener<T>, logger: Logger) {
     this.ready = new Promise((resolve) => (this.settleReady = resolve));
-    this.thread = startThread(setup);
+    this.table = LeaseTable.create(capacity, INITIAL_CHARS);
+    this.addFreeSlots(0, capacity);
+    this.longestIntervalMs = renewIntervalMs(address.leaseMs);
+    this.control = createControl(this.longestIntervalMs);
+    this.thread = startThread({
+      ...address,
+      table: this.table.buffer,
+      control: this.control.buffer as SharedArrayBuffer,
+    });
     // The thread must never keep a process alive that has nothing else to do.
     this.thread.unref();
     this.thread.on('message', (report: KeeperReport) => {
       switch (report.type) {
-        case 'lost':
-          listener.onLost(report.leaseToken);
+        case 'lost': {
+          const owner = this.ownerOf(report.slot, report.gen);
+          if (owner !== undefined) listener.onLost(owner);
           return;
-        case 'cancel':
-          listener.onCancel(report.leaseToken);
+        }
+        case 'cancel': {
+          const owner = this.ownerOf(report.slot, report.gen);
+          if (owner !== undefined) listener.onCancel(owner);
           return;
+        }
         case 'error':
           logger.warn({ error: report.message }, 'lease keeper: renewal failed; retrying');
           return;
@@ -139,32 +190,43 @@ export class LeaseKeeper {
     return this.alive;
   }
 
-  /** Starts renewing an attempt's lease, until `deadline` (epoch ms) unless it settles first. */
-  hold(ref: LeaseRef, leaseMs: number, deadline: number | null): void {
+  /**
+   * Starts renewing `owner`'s lease, until `deadline` (epoch ms) unless it settles first. Visible to
+   * the thread when this returns, so a handler started next that blocks the event loop keeps its lease.
+   */
+  hold(owner: T, ref: LeaseRef, leaseMs: number, deadline: number | null): void {
     if (this.stopped) return;
-    this.pending.hold.push(ref.id, ref.leaseToken, leaseMs, deadline);
-    this.schedule();
+    const { id, leaseToken } = ref;
+    const chars = Math.max(id.length, leaseToken.length);
+    if (this.free.length === 0 || chars > this.table.chars) this.grow(chars);
+    const slot = this.free.pop() as number;
+    this.table.hold(slot, id, leaseToken, leaseMs, deadline);
+    this.owners[slot] = owner;
+    this.slots.set(owner, slot);
+    const intervalMs = renewIntervalMs(leaseMs);
+    if (intervalMs < this.longestIntervalMs) this.wakeIfLate(intervalMs);
   }
 
-  /** The attempt's handler ended: renew without deadline until its outcome is written. */
-  settled(leaseToken: string): void {
-    if (this.stopped) return;
-    this.pending.settled.push(leaseToken);
-    this.schedule();
+  /** `owner`'s handler ended: renew without deadline until released. */
+  settled(owner: T): void {
+    const slot = this.slots.get(owner);
+    if (slot !== undefined) this.table.settle(slot);
   }
 
-  /** Stops renewing an attempt. */
-  release(leaseToken: string): void {
-    if (this.stopped) return;
-    this.pending.release.push(leaseToken);
-    this.schedule();
+  /** Stops renewing `owner`'s lease, for good. */
+  release(owner: T): void {
+    const slot = this.slots.get(owner);
+    if (slot === undefined) return;
+    this.slots.delete(owner);
+    this.owners[slot] = undefined;
+    this.table.free(slot);
+    this.free.push(slot);
   }
 
   /** Stops the thread and waits for it to close its connection (at most `timeoutMs`, then terminates it). */
   async stop(timeoutMs = 5_000): Promise<void> {
     if (this.stopped) return;
-    this.pending.stop = true;
-    this.flush();
+    this.post({ type: 'stop' });
     this.stopped = true;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
@@ -173,35 +235,44 @@ export class LeaseKeeper {
   }
 
   /**
-   * Posts every command queued so far in one message. The worker calls it right after starting a batch
-   * of attempts, before their handlers run (they start in a later microtask), so a handler that blocks
-   * the event loop at once has its lease held already.
+   * A lease whose interval is shorter than the one the thread is waiting with must wake it, or it
+   * lapses before the next renewal. No race with the thread's planning: the thread stores the longest
+   * interval as planned, then scans the table, then stores what it plans, while a hold has published
+   * its slot before it loads the planned interval. So, in the order of these atomic operations, either
+   * the scan sees the slot, or this load sees the interval planned without it, or it sees the longest
+   * one and wakes the thread. While a command is on its way (`SEEN` behind `posted`), the thread plans
+   * again after taking it in, and that scan comes after this hold: no wake needed.
    */
-  flush(): void {
-    if (this.flushScheduled) {
-      clearImmediate(this.flushScheduled);
-      this.flushScheduled = null;
-    }
-    const commands = this.pending;
-    if (!commands.stop && commands.hold.length + commands.settled.length + commands.release.length === 0) {
-      return;
-    }
-    this.pending = emptyCommands();
-    // Before 'ready' the thread queues messages; after exit there is nobody to tell.
-    if (!this.stopped) this.thread.postMessage(commands);
+  private wakeIfLate(intervalMs: number): void {
+    if (Atomics.load(this.control, SEEN) < this.posted) return;
+    if (intervalMs < Atomics.load(this.control, PLANNED_MS)) this.post({ type: 'wake' });
   }
 
-  // One message per event-loop turn instead of three per job: at thousands of jobs a second,
-  // per-job postMessage (a structured clone and a wake-up of the thread each) was the largest CPU cost
-  // of the engine in profiles.
-  private schedule(): void {
-    this.flushScheduled ??= setImmediate(() => {
-      this.flushScheduled = null;
-      this.flush();
-    });
+  /** A table with room for another lease of `chars` UTF-16 units, every slot copied as it is. */
+  private grow(chars: number): void {
+    const old = this.table;
+    const capacity = this.free.length === 0 ? old.capacity * 2 : old.capacity;
+    this.table = LeaseTable.create(capacity, Math.max(old.chars, chars));
+    old.copyTo(this.table);
+    this.addFreeSlots(old.capacity, capacity);
+    // The thread may renew from the old buffer until it takes this in: as stale as a renewal already
+    // in flight, which the generation check on its reports covers.
+    this.post({ type: 'table', buffer: this.table.buffer });
   }
-}
 
-function emptyCommands(): KeeperCommands {
-  return { hold: [], settled: [], release: [], stop: false };
+  private addFreeSlots(from: number, to: number): void {
+    for (let slot = from; slot < to; slot += 1) this.free.push(slot);
+  }
+
+  /** The holder of the lease a report names, unless released since. */
+  private ownerOf(slot: number, gen: number): T | undefined {
+    return this.table.gen(slot) === gen ? this.owners[slot] : undefined;
+  }
+
+  private post(command: KeeperCommand): void {
+    // Before 'ready' the thread queues commands; after stop there is nobody to tell.
+    if (this.stopped) return;
+    this.posted += 1;
+    this.thread.postMessage(command);
+  }
 }

@@ -113,7 +113,7 @@ export class Worker {
   private renewLoop: Promise<void> = Promise.resolve();
   private unlisten: (() => void) | null = null;
   /** Renews leases from a thread of its own (lease-keeper.ts); null when renewal runs on the event loop. */
-  private keeper: LeaseKeeper | null = null;
+  private keeper: LeaseKeeper<RunningAttempt> | null = null;
   private settleFailed!: (error?: Error) => void;
 
   constructor(deps: WorkerDeps, options: WorkerOptions = {}) {
@@ -312,9 +312,6 @@ export class Worker {
       }
       // An attempt that ended synchronously above (unknown task) freed a slot the count did not see.
       this.fillSlots();
-      // Every lease is handed to the keeper thread before any handler of the batch runs (handlers
-      // start in a later microtask), so one that blocks the event loop at once keeps its lease.
-      this.keeper?.flush();
       if (jobs.length < limit) await this.waitForWake(pollIntervalMs);
     }
   }
@@ -369,7 +366,7 @@ export class Worker {
       let outcome: AttemptOutcome;
       if (task) {
         outcome = await attempt.run(task.handler, createJobContext(attempt, this.contextDeps));
-        this.keeper?.settled(job.leaseToken);
+        this.keeper?.settled(attempt);
       } else {
         // Another process enqueued a task this worker does not know; retrying lets a worker that knows it take it.
         const message = `unknown task "${job.task}": no handler registered in worker ${this.id}`;
@@ -533,31 +530,41 @@ export class Worker {
     void this.stop({ force: true, graceMs: 0 });
   }
 
-  /** `deadline` (epoch ms): past it the keeper thread stops renewing a handler that has not settled. */
+  /**
+   * `deadline` (epoch ms): past it the keeper thread stops renewing a handler that has not settled.
+   * The keeper sees the lease as soon as this returns, before the attempt's handler can start.
+   */
   private hold(attempt: RunningAttempt, deadline: number | null = null): void {
-    this.held.set(attempt.job.leaseToken, attempt);
-    this.heldByJob.set(attempt.job.id, attempt);
-    this.keeper?.hold(attempt.job, attempt.job.leaseMs ?? this.options.leaseMs, deadline);
+    const { job } = attempt;
+    // An older attempt of the same job lost its lease to this claim: the keeper renews it no more, and
+    // holds one lease per job id, which is how the store answers a renewal.
+    const older = this.heldByJob.get(job.id);
+    if (older) this.keeper?.release(older);
+    this.held.set(job.leaseToken, attempt);
+    this.heldByJob.set(job.id, attempt);
+    this.keeper?.hold(attempt, job, job.leaseMs ?? this.options.leaseMs, deadline);
   }
 
   private unhold(attempt: RunningAttempt): void {
-    this.keeper?.release(attempt.job.leaseToken);
+    this.keeper?.release(attempt);
     this.held.delete(attempt.job.leaseToken);
     if (this.heldByJob.get(attempt.job.id) === attempt) this.heldByJob.delete(attempt.job.id);
   }
 
-  private startKeeper(): LeaseKeeper | null {
+  private startKeeper(): LeaseKeeper<RunningAttempt> | null {
     const address = this.options.leaseKeeper === 'thread' ? (this.store.peerAddress?.() ?? null) : null;
     if (!address) return null;
-    return new LeaseKeeper(
-      { ...address, leaseMs: this.options.leaseMs },
+    const { leaseMs, concurrency, claimBatchMax } = this.options;
+    // Leases held at once: running attempts plus about one claimed batch waiting or being written.
+    return new LeaseKeeper<RunningAttempt>(
+      { ...address, leaseMs },
+      concurrency + claimBatchMax,
       {
-        onLost: (leaseToken) => {
-          const attempt = this.held.get(leaseToken);
+        onLost: (attempt) => {
           // As in the renew loop: a submitted finish is settled by its own answer.
-          if (attempt && !attempt.finishSubmitted) this.leaseLost(attempt);
+          if (!attempt.finishSubmitted) this.leaseLost(attempt);
         },
-        onCancel: (leaseToken) => this.held.get(leaseToken)?.abort('cancel'),
+        onCancel: (attempt) => attempt.abort('cancel'),
       },
       this.logger,
     );
