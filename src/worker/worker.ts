@@ -92,10 +92,10 @@ export class Worker {
   private readonly pruner: Pruner | null;
   /** Attempts whose handler has not settled: the slots in use. */
   private readonly running = new Set<RunningAttempt>();
-  // Keyed by lease token, not job id: after a stall this worker may re-claim a job it still runs a
-  // stale attempt of, and the two attempts must not overwrite each other's entries.
+  // The attempts themselves, not their job ids or tokens: after a stall this worker may re-claim a job
+  // it still runs a stale attempt of, and all jobs of one claim share a token on PostgreSQL.
   /** Attempts whose lease this worker holds: running, or finished but not yet persisted. */
-  private readonly held = new Map<string, RunningAttempt>();
+  private readonly held = new Set<RunningAttempt>();
   /** The newest held attempt of each job id. */
   private readonly heldByJob = new Map<string, RunningAttempt>();
   private readonly stopping = new AbortController();
@@ -427,7 +427,7 @@ export class Worker {
 
   private renewIntervalMs(): number {
     let shortest = this.options.leaseMs;
-    for (const attempt of this.held.values()) {
+    for (const attempt of this.held) {
       if (attempt.job.leaseMs !== null && attempt.job.leaseMs < shortest) shortest = attempt.job.leaseMs;
     }
     return Math.max(10, Math.floor(shortest / 3));
@@ -440,7 +440,7 @@ export class Worker {
       await sleep(delay, this.stopped.signal);
       if (this.stopped.signal.aborted) return;
       delay = this.renewIntervalMs();
-      const targets = [...this.held.values()].filter((attempt) => !attempt.leaseLost);
+      const targets = [...this.held].filter((attempt) => !attempt.leaseLost);
       // The keeper thread renews while it runs; this loop takes over if it ever stops.
       if (targets.length === 0 || this.keeper?.running) continue;
       let renewed: Array<{ id: string; cancelRequested: boolean }>;
@@ -464,7 +464,7 @@ export class Worker {
         const answer = answers.get(attempt.job.id);
         if (answer) {
           if (answer.cancelRequested) attempt.abort('cancel');
-        } else if (!attempt.finishSubmitted && this.held.has(attempt.job.leaseToken)) {
+        } else if (!attempt.finishSubmitted && this.held.has(attempt)) {
           // A submitted finish may have been written between our snapshot and the renewal; its own
           // answer (accepted or refused) settles it, so only handlers still running count as lost here.
           this.leaseLost(attempt);
@@ -540,14 +540,14 @@ export class Worker {
     // holds one lease per job id, which is how the store answers a renewal.
     const older = this.heldByJob.get(job.id);
     if (older) this.keeper?.release(older);
-    this.held.set(job.leaseToken, attempt);
+    this.held.add(attempt);
     this.heldByJob.set(job.id, attempt);
     this.keeper?.hold(attempt, job, job.leaseMs ?? this.options.leaseMs, deadline);
   }
 
   private unhold(attempt: RunningAttempt): void {
     this.keeper?.release(attempt);
-    this.held.delete(attempt.job.leaseToken);
+    this.held.delete(attempt);
     if (this.heldByJob.get(attempt.job.id) === attempt) this.heldByJob.delete(attempt.job.id);
   }
 

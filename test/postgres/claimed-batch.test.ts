@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/postgres-harness.js';
 
@@ -77,6 +78,42 @@ describe('PostgreSQL claimed batch decoding', () => {
       workerId: 'w2',
     });
     expect(claimed[1]).toMatchObject({ attempt: 1, checkpoint: undefined, error: null, payload: null });
+  });
+
+  it('hands back a batch in claim order although the update reaches its rows in id order', async () => {
+    const queue = 'order';
+    const late = newJob({ queue, priority: 0 });
+    const urgent = newJob({ queue, priority: 5 });
+    const early = newJob({ queue, priority: 0, runAt: new Date(Date.now() - 60_000) });
+    // Inserted in this order, so ids (time-ordered) run late < urgent < early.
+    for (const job of [late, urgent, early]) await store.jobInsertMany({ jobs: [job] });
+    const claimed = await store.jobClaim({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 });
+    expect(claimed.map((j) => j.id)).toEqual([urgent.id, early.id, late.id]);
+  });
+
+  it('gives one claim one token, fencing each job by id and token together', async () => {
+    const queue = 'token';
+    const [a, b] = [newJob({ queue }), newJob({ queue })];
+    await store.jobInsertMany({ jobs: [a, b] });
+    const claimed = await store.jobClaim({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 });
+    const [first, second] = claimed as [ClaimedJob, ClaimedJob];
+    expect(second.leaseToken).toBe(first.leaseToken);
+    // The first job goes back and is claimed again: the batch's token no longer fences it, but still
+    // fences the second job, which this attempt holds.
+    await store.jobFinishMany({
+      finishes: [{ id: first.id, leaseToken: first.leaseToken, outcome: 'released' }],
+    });
+    const [again] = await store.jobClaim({ workerId: 'w2', queues: [queue], limit: 10, leaseMs: 30_000 });
+    expect(again?.id).toBe(first.id);
+    expect(again?.leaseToken).not.toBe(first.leaseToken);
+    const { accepted } = await store.jobFinishMany({
+      finishes: [
+        { id: first.id, leaseToken: first.leaseToken, outcome: 'completed' },
+        { id: second.id, leaseToken: first.leaseToken, outcome: 'completed' },
+      ],
+    });
+    expect(accepted).toEqual([second.id]);
+    expect((await store.jobGet({ id: first.id }))?.state).toBe('running');
   });
 
   it('returns an empty batch when nothing is due', async () => {

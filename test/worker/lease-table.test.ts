@@ -69,7 +69,11 @@ describe('lease keeper', () => {
   async function setup(jobs: number, capacity: number) {
     const ns = await env.connect({ tasks: { t: () => undefined } });
     for (let n = 0; n < jobs; n += 1) await ns.enqueue('t');
-    const claimed = await ns.store.jobClaim({ workerId: 'w', limit: jobs, leaseMs: 300 });
+    // One claim per job, so every job has a token of its own (on PostgreSQL a claim's jobs share one).
+    const claimed: ClaimedJob[] = [];
+    for (let n = 0; n < jobs; n += 1) {
+      claimed.push(...(await ns.store.jobClaim({ workerId: 'w', limit: 1, leaseMs: 300 })));
+    }
     expect(claimed).toHaveLength(jobs);
     const address = ns.store.peerAddress?.();
     if (!address) throw new Error('the test store cannot be opened by another thread');

@@ -3,7 +3,8 @@
  * per job. node-postgres decodes a row column by column (a Buffer slice, a string and a parser call per
  * field, five timestamps per job), which made row decoding and the garbage it leaves the largest Node
  * cost of the claim; one native JSON.parse of the whole batch, with timestamps as epoch milliseconds,
- * replaces it. The server builds the JSON in the same statement (json_agg over the CTE's rows).
+ * replaces it. The server builds the JSON in the same statement: json_agg over the CTE's rows for an
+ * insert, and for the hot claim a cheaper concatenation (see CLAIMED_LINE).
  *
  * The column order lives only here: the SQL is generated from JOB_TUPLE and the decoder reads the
  * same positions.
@@ -54,53 +55,6 @@ export function jobBatchSelect(cte: string, order: string): string {
   FROM ${cte}`;
 }
 
-/**
- * The claim's answer: one row with `started_ms` (the claim's now(), which is every claimed job's
- * started_at and updated_at, and the base of its lease) and `batch`, a json array of lean tuples in
- * claim order.
- *
- * Lean because building json costs the server about as much per value as the row update itself costs
- * per column (json_build_array looks up each argument's type on every call): a tuple carries only what
- * differs between jobs and is not known to the claimer. State, worker id, start, lease end and finish
- * are implied by the claim itself, and the columns that are NULL for almost every job (previous error,
- * keys, overrides, checkpoint, schedule, parent) travel as one `extras` value that is NULL when all of
- * them are. Measured with callgrind on PostgreSQL 15 at 100 jobs per claim: 136k instructions per job
- * with every column, 104k with this shape.
- */
-const CLAIM_TUPLE = [
-  'id',
-  'task',
-  'queue',
-  'payload',
-  'priority',
-  'attempt',
-  'max_attempts',
-  ms('run_at'),
-  ms('created_at'),
-  'lease_token',
-  `CASE WHEN error IS NULL AND idempotency_key IS NULL AND concurrency_key IS NULL AND lease_ms IS NULL
-          AND timeout_ms IS NULL AND checkpoint IS NULL AND NOT cancel_requested AND schedule_id IS NULL
-          AND parent_id IS NULL THEN NULL
-     ELSE json_build_array(error, idempotency_key, concurrency_key, lease_ms, timeout_ms, checkpoint,
-                           cancel_requested, schedule_id, ${ms('schedule_slot')}, parent_id) END`,
-] as const;
-
-/** The columns CLAIM_TUPLE reads: all the claim's UPDATE returns (each returned row is copied into the CTE). */
-export const CLAIMED_COLUMNS = `j.id, j.task, j.queue, j.payload, j.priority, j.attempt, j.max_attempts, j.run_at,
-  j.created_at, j.lease_token, j.error, j.idempotency_key, j.concurrency_key, j.lease_ms, j.timeout_ms,
-  j.checkpoint, j.cancel_requested, j.schedule_id, j.schedule_slot, j.parent_id`;
-
-/** The select list turning the `claimed` CTE into the claim's answer (see CLAIM_TUPLE). */
-export const CLAIMED_BATCH_SELECT = `SELECT ${ms('now()')} AS started_ms,
-  coalesce(json_agg(json_build_array(${CLAIM_TUPLE.join(', ')}) ORDER BY priority DESC, run_at, id), '[]')::text AS batch
-  FROM claimed`;
-
-/** The claim's answer as a row. */
-export interface ClaimedBatchRow {
-  started_ms: number;
-  batch: string;
-}
-
 const date = (value: unknown): Date | null => (value === null ? null : new Date(value as number));
 
 /** The jobs of a batch produced by `jobBatchSelect`. */
@@ -109,8 +63,57 @@ export function decodeJobBatch(batch: string): Job[] {
 }
 
 /**
- * The claimed jobs of a claim's answer. `workerId` and `defaultLeaseMs` are the claim's own parameters:
- * the server computed each lease end as its now() plus the job's lease override or that default.
+ * The claim's answer: one row per claimed job, straight from the claim's UPDATE ... RETURNING, read as
+ * arrays in the positions of CLAIM_RETURNING. Each row carries `started_ms` (the claim's now(), which
+ * is every claimed job's started_at and updated_at, and the base of its lease).
+ *
+ * Rows rather than one json value: building json cost the server about as much per job as the row
+ * update itself (json_build_array looks up each argument's type on every call, and the RETURNING rows
+ * had to be copied into a CTE to be aggregated), while node-postgres reads these few plain columns
+ * about as fast as it parses the json. Callgrind on PostgreSQL 15 at 100 jobs per claim: see
+ * docs/ARCHITECTURE.md ("Per-row costs, counted").
+ *
+ * Lean: a row carries only what differs between jobs and is not known to the claimer. State, worker
+ * id, start, lease end and finish are implied by the claim itself, and the columns that are NULL for
+ * almost every job (previous error, keys, overrides, checkpoint, schedule, parent) travel as one
+ * `extras` json value that is NULL when all of them are.
+ */
+const EXTRAS = `CASE WHEN j.error IS NULL AND j.idempotency_key IS NULL AND j.concurrency_key IS NULL
+          AND j.lease_ms IS NULL AND j.timeout_ms IS NULL AND j.checkpoint IS NULL AND NOT j.cancel_requested
+          AND j.schedule_id IS NULL AND j.parent_id IS NULL THEN 'null'
+     ELSE json_build_array(j.error, j.idempotency_key, j.concurrency_key, j.lease_ms, j.timeout_ms, j.checkpoint,
+                           j.cancel_requested, j.schedule_id, ${ms('j.schedule_slot')}, j.parent_id)::text END`;
+
+/**
+ * One claimed job as the text of a json array, from the claim's UPDATE ... RETURNING (alias `j`);
+ * decodeClaimedBatch reads its positions. Concatenated rather than built with json_build_array: that
+ * looks up every argument's type and output function on every call, which cost the server as much per
+ * job as the row update itself. Here each cast keeps its output function, uuids and numbers need no
+ * escaping, the payload is json text already, and only the two names go through to_json.
+ */
+export const CLAIMED_LINE = `'["' || j.id || '",' || to_json(j.task) || ',' || to_json(j.queue) || ','
+  || coalesce(j.payload::text, 'null') || ',' || j.priority || ',' || j.attempt || ',' || j.max_attempts || ','
+  || ${ms('j.run_at')} || ',' || ${ms('j.created_at')} || ',' || ${EXTRAS} || ']'`;
+
+/**
+ * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's now(), its lease
+ * token (every job of the batch shares it) and the batch as json text.
+ */
+export const CLAIMED_BATCH_SELECT = `SELECT ${ms('now()')} AS started_ms, (SELECT token FROM lease) AS lease_token,
+  '[' || coalesce(string_agg(line, ','), '') || ']' AS batch
+  FROM claimed`;
+
+/** The claim's answer as a row. */
+export interface ClaimedBatchRow {
+  started_ms: number;
+  lease_token: string;
+  batch: string;
+}
+
+/**
+ * The claimed jobs of a claim's answer, in claim order (priority, due time, id). `workerId` and
+ * `defaultLeaseMs` are the claim's own parameters: the server computed each lease end as its now()
+ * plus the job's lease override or that default.
  */
 export function decodeClaimedBatch(
   row: ClaimedBatchRow | undefined,
@@ -120,8 +123,9 @@ export function decodeClaimedBatch(
   if (row === undefined) return [];
   const startedMs = Number(row.started_ms);
   const startedAt = new Date(startedMs);
-  return (JSON.parse(row.batch) as unknown[][]).map((t) => {
-    const extras = (t[10] ?? NO_EXTRAS) as unknown[];
+  const leaseToken = row.lease_token;
+  const jobs = (JSON.parse(row.batch) as unknown[][]).map((t): ClaimedJob => {
+    const extras = (t[9] ?? NO_EXTRAS) as unknown[];
     const leaseMs = extras[3] as number | null;
     return {
       id: t[0] as string,
@@ -150,9 +154,24 @@ export function decodeClaimedBatch(
       scheduleId: extras[7] as string | null,
       scheduleSlot: date(extras[8]),
       parentId: extras[9] as string | null,
-      leaseToken: t[9] as string,
+      leaseToken,
     };
   });
+  // string_agg keeps the order the UPDATE reached its rows in (primary-key order), not claim order.
+  // Plain jobs enqueued together already come in claim order (time-ordered ids, equal priority), so
+  // the check usually saves the sort.
+  for (let i = 1; i < jobs.length; i += 1) {
+    if (claimOrder(jobs[i - 1]!, jobs[i]!) > 0) return jobs.sort(claimOrder);
+  }
+  return jobs;
+}
+
+function claimOrder(a: ClaimedJob, b: ClaimedJob): number {
+  return (
+    b.priority - a.priority ||
+    a.runAt.getTime() - b.runAt.getTime() ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 /** The extras of a job whose rarely used columns are all NULL (see CLAIM_TUPLE). */
