@@ -1,13 +1,15 @@
 /**
  * nightshift itself, through its public library API only (`Nightshift.connect`, `enqueueMany`,
  * `enqueue`, `startWorker`, `events`), on each of its two backends: PostgreSQL in a fresh database per
- * session, SQLite in a fresh file per session.
+ * session, SQLite in a fresh file per session. It runs from its build (dist/, made by `npm run bench`),
+ * as an installed package does and as the peers run from theirs: from the TypeScript sources, every
+ * worker's lease-keeper thread would first transpile the store's modules.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Nightshift, createLogger } from '../../src/index.js';
-import type { Worker, WorkerOptions } from '../../src/index.js';
+import { Nightshift, createLogger } from '../../dist/index.js';
+import type { Worker, WorkerOptions } from '../../dist/index.js';
 import { createDatabase } from '../postgres-database.js';
 import type { BenchPayload, BenchSession, BenchSystem, OnJobStart } from '../system.js';
 import { waitUntil } from '../wait.js';
