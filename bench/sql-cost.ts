@@ -11,7 +11,8 @@
  * statement prepared, 5 times and then 25 times, each under callgrind, from the same data; the
  * difference divided by 20 is one execution (100 jobs) without start-up or first-run costs.
  * Parameters become SQL expressions picking the first 100 claimed jobs, so the finish figures include
- * reading their ids and tokens (about 15k instructions per job, the `input` line).
+ * reading their ids and tokens (about 10k instructions per job, the `input` line), and the enqueue
+ * figure includes making 100 new ids (its own `input` line).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,9 @@ const running = (column: string): string =>
   `ARRAY(SELECT ${column} FROM ${SCHEMA}.jobs WHERE state = 'running' AND lease_expires_at IS NOT NULL
          ORDER BY lease_expires_at LIMIT ${BATCH})`;
 const filled = (value: string, type: string): string => `array_fill(${value}::${type}, ARRAY[${BATCH}])`;
+// Ids for 100 new jobs, after the ones `prepare` made and the same on every run (see there).
+const newIds = `ARRAY(SELECT ('00000000-0000-7000-9000-' || lpad(to_hex(nextval('${SCHEMA}.new_ids')), 12, '0'))::uuid
+                      FROM generate_series(1, ${BATCH}))`;
 /**
  * A statement's text without its `--` comments (they may name parameters too) and with $n replaced by
  * `values[n - 1]`, highest first so that $1 never eats the start of $10.
@@ -58,6 +62,30 @@ const CASES: Case[] = [
     setup: 'queued',
     sql: `DELETE FROM ${SCHEMA}.jobs WHERE id = ANY(ARRAY(SELECT id FROM ${SCHEMA}.jobs WHERE state = 'queued'
           ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
+  },
+  { name: 'input: ids of 100 new jobs', setup: 'queued', sql: `SELECT ${newIds}` },
+  {
+    name: 'enqueue (insertJobs)',
+    setup: 'queued',
+    sql: bind(sql.insertJobs.text, [
+      newIds,
+      filled("'noop'", 'text'),
+      filled("'default'", 'text'),
+      filled(`'{"n":1}'`, 'text'),
+      filled('0', 'int'),
+      filled('NULL', 'timestamptz'),
+      filled('NULL', 'float8'),
+      filled('3', 'int'),
+      filled('NULL', 'text'),
+      filled('NULL', 'text'),
+      filled('NULL', 'int'),
+      filled('NULL', 'int'),
+      filled('NULL', 'text'),
+      filled('NULL', 'timestamptz'),
+      filled('NULL', 'text'),
+      "'c'",
+      "'o'",
+    ]),
   },
   { name: 'claim (claimJobs)', setup: 'queued', sql: bind(sql.claimJobs.text, ["'w'", `${BATCH}`, '30000']) },
   {
@@ -107,6 +135,7 @@ async function prepare(server: OwnPostgres, setup: Setup): Promise<void> {
        SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'noop', 'default', '{"n":1}', 'queued', 3, now() + g * interval '1 microsecond'
        FROM generate_series(1, ${JOBS}) g`,
     );
+    await server.query(`CREATE SEQUENCE ${SCHEMA}.new_ids`);
     if (setup === 'running') {
       await store.jobClaim({ workerId: 'w', limit: JOBS, leaseMs: 3_600_000 });
       // One claim gives every lease the same end; distinct ends make the lease order total.
