@@ -161,6 +161,12 @@ describe('PostgreSQL claim plan', () => {
     expect(plan).not.toMatch(/Seq Scan on jobs/);
   });
 
+  it('prunes through the retention index, oldest finished first, never scanning the table', async () => {
+    const plan = await explainClaim(sql.pruneJobs.text, [0, 1_000]);
+    expect(plan).toContain('Index Scan using jobs_finished_idx');
+    expect(plan).not.toMatch(/Seq Scan on jobs/);
+  });
+
   it('claims each job once when a queue is named twice', async () => {
     const jobs = Array.from({ length: 3 }, () => newJob({ queue: 'twice' }));
     await store.jobInsertMany({ jobs });

@@ -9,7 +9,7 @@ export const cancelJob = (s: string): string => `
     SELECT id, state FROM ${s}.jobs WHERE id = $1 FOR UPDATE
   ), updated AS (
     UPDATE ${s}.jobs j
-    SET state = CASE WHEN c.state = 'running' THEN 'running' ELSE 'cancelled' END,
+    SET state = CASE WHEN c.state = 'running' THEN c.state ELSE 'cancelled' END,
         cancel_requested = (c.state = 'running') OR j.cancel_requested,
         finished_at = CASE WHEN c.state = 'running' THEN j.finished_at ELSE now() END,
         updated_at = now()

@@ -37,11 +37,11 @@ export const finishJobs = (s: string): string => `
   ), updated AS (
     UPDATE ${s}.jobs j
     SET state = CASE
-          WHEN i.outcome = 'completed' THEN 'completed'
-          WHEN i.outcome = 'cancelled' OR j.cancel_requested THEN 'cancelled'
-          WHEN i.outcome = 'released' THEN 'queued'
-          WHEN i.retry_ms IS NOT NULL THEN 'scheduled'
-          ELSE 'failed'
+          WHEN i.outcome = 'completed' THEN 'completed'::${s}.job_state
+          WHEN i.outcome = 'cancelled' OR j.cancel_requested THEN 'cancelled'::${s}.job_state
+          WHEN i.outcome = 'released' THEN 'queued'::${s}.job_state
+          WHEN i.retry_ms IS NOT NULL THEN 'scheduled'::${s}.job_state
+          ELSE 'failed'::${s}.job_state
         END,
         -- A graceful release gives its attempt back.
         attempt = CASE WHEN i.outcome = 'released' AND NOT j.cancel_requested THEN j.attempt - 1

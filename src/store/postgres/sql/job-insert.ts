@@ -32,7 +32,8 @@ export const insertJobs = (s: string): string => `
   ), inserted AS (
     INSERT INTO ${s}.jobs (id, task, queue, payload, state, priority, max_attempts, run_at, idempotency_key,
                            concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id)
-    SELECT id, task, queue, payload::json, CASE WHEN due <= now() THEN 'queued' ELSE 'scheduled' END,
+    SELECT id, task, queue, payload::json,
+           CASE WHEN due <= now() THEN 'queued'::${s}.job_state ELSE 'scheduled'::${s}.job_state END,
            priority, max_attempts, due, idempotency_key, concurrency_key, lease_ms, timeout_ms,
            schedule_id, schedule_slot, parent_id
     FROM input

@@ -6,11 +6,13 @@ export const getJob = (s: string): string => `SELECT * FROM ${s}.jobs WHERE id =
 /**
  * Newest first by id: ids are UUIDv7, so id order is creation order and the primary key serves both
  * the order and the cursor (keyset paging, no OFFSET). $1 state, $2 queue, $3 task, $4 cursor id
- * (each nullable), $5 limit.
+ * (each nullable), $5 limit. The state word is looked up among the enum's labels once per statement, so
+ * a word that is no state matches nothing (as on SQLite) instead of failing the cast to the enum.
  */
 export const listJobs = (s: string): string => `
   SELECT * FROM ${s}.jobs
-  WHERE ($1::text IS NULL OR state = $1)
+  WHERE ($1::text IS NULL
+         OR state = (SELECT label FROM unnest(enum_range(NULL::${s}.job_state)) AS label WHERE label::text = $1))
     AND ($2::text IS NULL OR queue = $2)
     AND ($3::text IS NULL OR task = $3)
     AND ($4::uuid IS NULL OR id < $4)
