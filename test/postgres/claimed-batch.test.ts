@@ -116,6 +116,24 @@ describe('PostgreSQL claimed batch decoding', () => {
     expect((await store.jobGet({ id: first.id }))?.state).toBe('running');
   });
 
+  it('answers an enqueue with each new job exactly as jobGet reads it', async () => {
+    const jobs = [
+      newJob({ queue: 'insert', payload: { at: new Date('2026-01-02T03:04:05.678Z'), skip: undefined } }),
+      newJob({ queue: 'insert', payload: undefined, runAt: new Date(Date.now() + 3_600_000) }),
+      newJob({ queue: 'insert', delayMs: 90_000, idempotencyKey: 'insert-key', leaseMs: 5_000 }),
+      newJob({ queue: 'insert', scheduleSlot: new Date('2026-03-04T05:06:07.089Z'), parentId: 'p' }),
+    ];
+    const upper = newJob({ queue: 'insert' });
+    upper.id = upper.id.toUpperCase();
+    const results = await store.jobInsertMany({ jobs: [...jobs, upper] });
+    expect(results.map((r) => r.created)).toEqual([true, true, true, true, true]);
+    expect(results.map((r) => r.job.state)).toEqual(['queued', 'scheduled', 'scheduled', 'queued', 'queued']);
+    expect(results[0]?.job.payload).toEqual({ at: '2026-01-02T03:04:05.678Z' });
+    for (const { job } of results) expect(job).toEqual(await store.jobGet({ id: job.id }));
+    // Out of the way of the claims of the other tests.
+    await withAdmin((client) => client.query(`DELETE FROM "${schema}".jobs WHERE queue = 'insert'`));
+  });
+
   it('returns an empty batch when nothing is due', async () => {
     expect(
       await store.jobClaim({ workerId: 'w', queues: ['nothing-here'], limit: 10, leaseMs: 30_000 }),

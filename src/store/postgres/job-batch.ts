@@ -1,82 +1,97 @@
 /**
- * A batch of jobs (claimed or inserted) travels as ONE json text value instead of ~28 typed columns
- * per job. node-postgres decodes a row column by column (a Buffer slice, a string and a parser call per
- * field, five timestamps per job), which made row decoding and the garbage it leaves the largest Node
- * cost of the claim; one native JSON.parse of the whole batch, with timestamps as epoch milliseconds,
- * replaces it. The server builds the JSON in the same statement: json_agg over the CTE's rows for an
- * insert, and for the hot claim a cheaper concatenation (see CLAIMED_LINE).
+ * The answers of the two bulk hot-path statements, claim and enqueue, each as ONE text value per
+ * statement instead of typed columns per job. node-postgres decodes a row column by column (a Buffer
+ * slice, a string and a parser call per field), which made row decoding and its garbage the largest
+ * Node cost of the claim. The server concatenates the text in the same statement: json_build_array
+ * would look up every argument's type and output function on every call (~20-27k instructions per
+ * job, as much as the row write), while a cast keeps its output function.
  *
- * The column order lives only here: the SQL is generated from JOB_TUPLE and the decoder reads the
- * same positions.
+ * The positions live only here: the SQL is generated next to the decoder that reads it.
  */
 import type { Job, JobError, JobState } from '../../job.js';
 import { unbox } from './job-row.js';
-import type { ClaimedJob } from '../store.js';
+import type { ClaimedJob, NewJob } from '../store.js';
 
 /** Epoch milliseconds of a timestamptz (floor, like node-postgres's own parser); NULL stays NULL. */
 // date_part, not extract: extract returns numeric since PostgreSQL 14, and numeric arithmetic per value
 // is measurably slower than float8 on a 100-job batch.
 const ms = (column: string): string => `floor(date_part('epoch', ${column}) * 1000)`;
 
-// Positions in each tuple; decodeClaimedBatch reads them in this order.
-const JOB_TUPLE = [
-  'id',
-  'task',
-  'queue',
-  'payload',
-  'state',
-  'priority',
-  'attempt',
-  'max_attempts',
-  ms('run_at'),
-  ms('created_at'),
-  ms('updated_at'),
-  ms('started_at'),
-  ms('finished_at'),
-  ms('lease_expires_at'),
-  'worker_id',
-  'result',
-  'error',
-  'idempotency_key',
-  'concurrency_key',
-  'lease_ms',
-  'timeout_ms',
-  'checkpoint',
-  'cancel_requested',
-  'schedule_id',
-  ms('schedule_slot'),
-  'parent_id',
-  'lease_token',
-] as const;
-
-/** A SELECT turning the rows of CTE `cte` into one json array of job tuples, as column `batch`. */
-export function jobBatchSelect(cte: string, order: string): string {
-  return `coalesce(json_agg(json_build_array(${JOB_TUPLE.join(', ')}) ORDER BY ${order}), '[]')::text AS batch
-  FROM ${cte}`;
-}
-
 const date = (value: unknown): Date | null => (value === null ? null : new Date(value as number));
 
-/** The jobs of a batch produced by `jobBatchSelect`. */
-export function decodeJobBatch(batch: string): Job[] {
-  return (JSON.parse(batch) as unknown[][]).map(jobOfTuple);
+/**
+ * The enqueue's answer from CTE `cte` (the INSERT's RETURNING id, state, run_at, created_at), as column
+ * `batch`: "id state run-ms created-ms" per inserted job, comma-separated. Only what the database
+ * decided: the due state and time (on its clock) and the creation time. Everything else of a new job
+ * is what the caller sent.
+ */
+export const INSERTED_BATCH_SELECT = (cte: string): string =>
+  `coalesce(string_agg(id || ' ' || state || ' ' || ${ms('run_at')} || ' ' || ${ms('created_at')}, ','), '')
+  AS batch FROM ${cte}`;
+
+/**
+ * The jobs an enqueue created, by id: each built from its `NewJob` and the database's decisions in
+ * `batch` (see INSERTED_BATCH_SELECT). `payloads` are the JSON texts that were stored, parsed again so
+ * the job reads exactly as it will from the database (a Date in a payload comes back as a string).
+ */
+export function decodeInsertedBatch(
+  batch: string,
+  jobs: NewJob[],
+  payloads: Array<string | null>,
+): Map<string, Job> {
+  const created = new Map<string, Job>();
+  if (batch === '') return created;
+  const byId = new Map<string, number>();
+  // The first of repeated ids is the one the INSERT kept.
+  jobs.forEach((job, index) => {
+    const id = job.id.toLowerCase();
+    if (!byId.has(id)) byId.set(id, index);
+  });
+  for (const entry of batch.split(',')) {
+    const [id = '', state, runMs, createdMs] = entry.split(' ');
+    const index = byId.get(id);
+    if (index === undefined) continue;
+    const input = jobs[index]!;
+    const payload = payloads[index] ?? null;
+    const createdAt = new Date(Number(createdMs));
+    created.set(id, {
+      id,
+      task: input.task,
+      queue: input.queue,
+      payload: payload === null ? null : JSON.parse(payload),
+      state: state as JobState,
+      priority: input.priority,
+      attempt: 0,
+      maxAttempts: input.maxAttempts,
+      runAt: new Date(Number(runMs)),
+      createdAt,
+      updatedAt: createdAt,
+      startedAt: null,
+      finishedAt: null,
+      leaseExpiresAt: null,
+      workerId: null,
+      result: null,
+      error: null,
+      idempotencyKey: input.idempotencyKey,
+      concurrencyKey: input.concurrencyKey,
+      leaseMs: input.leaseMs,
+      timeoutMs: input.timeoutMs,
+      checkpoint: undefined,
+      cancelRequested: false,
+      scheduleId: input.scheduleId,
+      scheduleSlot: input.scheduleSlot === null ? null : new Date(input.scheduleSlot.getTime()),
+      parentId: input.parentId,
+    });
+  }
+  return created;
 }
 
 /**
- * The claim's answer: one row per claimed job, straight from the claim's UPDATE ... RETURNING, read as
- * arrays in the positions of CLAIM_RETURNING. Each row carries `started_ms` (the claim's now(), which
- * is every claimed job's started_at and updated_at, and the base of its lease).
- *
- * Rows rather than one json value: building json cost the server about as much per job as the row
- * update itself (json_build_array looks up each argument's type on every call, and the RETURNING rows
- * had to be copied into a CTE to be aggregated), while node-postgres reads these few plain columns
- * about as fast as it parses the json. Callgrind on PostgreSQL 15 at 100 jobs per claim: see
- * docs/ARCHITECTURE.md ("Per-row costs, counted").
- *
- * Lean: a row carries only what differs between jobs and is not known to the claimer. State, worker
- * id, start, lease end and finish are implied by the claim itself, and the columns that are NULL for
- * almost every job (previous error, keys, overrides, checkpoint, schedule, parent) travel as one
- * `extras` json value that is NULL when all of them are.
+ * The claim's answer is lean: a tuple carries only what differs between jobs and is not known to the
+ * claimer. State, worker id, start, lease end and finish are implied by the claim itself, the lease
+ * token is the claim's own, and the columns that are NULL for almost every job (previous error, keys,
+ * overrides, checkpoint, schedule, parent) travel as one `extras` json value that is NULL when all of
+ * them are.
  */
 const EXTRAS = `CASE WHEN j.error IS NULL AND j.idempotency_key IS NULL AND j.concurrency_key IS NULL
           AND j.lease_ms IS NULL AND j.timeout_ms IS NULL AND j.checkpoint IS NULL AND NOT j.cancel_requested
@@ -174,36 +189,5 @@ function claimOrder(a: ClaimedJob, b: ClaimedJob): number {
   );
 }
 
-/** The extras of a job whose rarely used columns are all NULL (see CLAIM_TUPLE). */
+/** The extras of a job whose rarely used columns are all NULL (see EXTRAS). */
 const NO_EXTRAS: readonly unknown[] = [null, null, null, null, null, null, false, null, null, null];
-
-function jobOfTuple(t: unknown[]): Job {
-  return {
-    id: t[0] as string,
-    task: t[1] as string,
-    queue: t[2] as string,
-    payload: t[3],
-    state: t[4] as JobState,
-    priority: t[5] as number,
-    attempt: t[6] as number,
-    maxAttempts: t[7] as number,
-    runAt: new Date(t[8] as number),
-    createdAt: new Date(t[9] as number),
-    updatedAt: new Date(t[10] as number),
-    startedAt: date(t[11]),
-    finishedAt: date(t[12]),
-    leaseExpiresAt: date(t[13]),
-    workerId: t[14] as string | null,
-    result: t[15] ?? null,
-    error: (t[16] ?? null) as JobError | null,
-    idempotencyKey: t[17] as string | null,
-    concurrencyKey: t[18] as string | null,
-    leaseMs: t[19] as number | null,
-    timeoutMs: t[20] as number | null,
-    checkpoint: unbox(t[21]),
-    cancelRequested: t[22] as boolean,
-    scheduleId: t[23] as string | null,
-    scheduleSlot: date(t[24]),
-    parentId: t[25] as string | null,
-  };
-}

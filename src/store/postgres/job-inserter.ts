@@ -8,7 +8,7 @@
  * between (pruned or cancelled and pruned): then neither insert nor read finds it, and we try again.
  */
 import { NightshiftError } from '../../errors.js';
-import { decodeJobBatch } from './job-batch.js';
+import { decodeInsertedBatch } from './job-batch.js';
 import { isUuid, jobFromRow, toJsonText, type JobRow } from './job-row.js';
 import type { Queryable, Statement, Statements } from './statements.js';
 import type { JobInsertResult, NewJob } from '../store.js';
@@ -42,13 +42,14 @@ export async function insertJobs(
   let pending = jobs.map((_, index) => index);
   for (let round = 0; round < MAX_ROUNDS && pending.length > 0; round += 1) {
     const batch = pending.map((index) => jobs[index] as NewJob);
+    const payloads = batch.map((j) => toJsonText(j.payload));
     const inserted = await db.query<{ batch: string }>(
-      config(statements.insertJobs, insertValues(batch, notify), prepared),
+      config(statements.insertJobs, insertValues(batch, payloads, notify), prepared),
     );
-    const created = new Map(decodeJobBatch(inserted.rows[0]?.batch ?? '[]').map((job) => [job.id, job]));
+    const created = decodeInsertedBatch(inserted.rows[0]?.batch ?? '', batch, payloads);
     const lost: number[] = [];
     for (const index of pending) {
-      const job = created.get((jobs[index] as NewJob).id);
+      const job = created.get((jobs[index] as NewJob).id.toLowerCase());
       if (job) results[index] = { job, created: true };
       else lost.push(index);
     }
@@ -84,12 +85,12 @@ function config(statement: Statement, values: unknown[], prepared: boolean) {
     : { text: statement.text, values };
 }
 
-function insertValues(jobs: NewJob[], notify: NotifyTarget): unknown[] {
+function insertValues(jobs: NewJob[], payloads: Array<string | null>, notify: NotifyTarget): unknown[] {
   return [
     jobs.map((j) => j.id),
     jobs.map((j) => j.task),
     jobs.map((j) => j.queue),
-    jobs.map((j) => toJsonText(j.payload)),
+    payloads,
     jobs.map((j) => j.priority),
     jobs.map((j) => j.runAt),
     jobs.map((j) => j.delayMs),

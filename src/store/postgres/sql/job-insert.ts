@@ -8,13 +8,14 @@
  * commit or roll back) and the caller reads the existing row in a later statement, whose newer snapshot
  * sees it.
  *
- * The inserted jobs come back as one json value (see job-batch.ts).
+ * The inserted jobs come back as one text value holding only what the database decided for each (see
+ * job-batch.ts); the caller knows the rest.
  *
  * The statement notifies `ready` once per queue that got due-now rows, not once per row; NOTIFY is
  * delivered at commit, so a rolled-back transactional enqueue wakes nobody.
  */
 
-import { jobBatchSelect } from '../job-batch.js';
+import { INSERTED_BATCH_SELECT } from '../job-batch.js';
 
 /**
  * $1 ids, $2 tasks, $3 queues, $4 payloads (JSON text), $5 priorities, $6 run_at, $7 delay ms,
@@ -41,12 +42,12 @@ export const insertJobs = (s: string): string => `
     -- a caller retrying a batch whose COMMIT went through while the connection died before the reply;
     -- its retry then reads the jobs it already made instead of failing on the primary key.
     ON CONFLICT DO NOTHING
-    RETURNING *
+    RETURNING id, queue, state, run_at, created_at
   ), notified AS (
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'queued') q
   )
-  SELECT (SELECT count(*) FROM notified) AS notified, ${jobBatchSelect('inserted', 'id')}`;
+  SELECT (SELECT count(*) FROM notified) AS notified, ${INSERTED_BATCH_SELECT('inserted')}`;
 
 /** Existing jobs for ids or idempotency keys that conflicted. $1 ids, $2 keys. */
 export const jobsByIdOrKey = (s: string): string =>
