@@ -35,6 +35,7 @@ import { DEFAULT_BACKOFF, type TaskRegistry } from '../task-registry.js';
 import { RunningAttempt, type AttemptHost, type AttemptOutcome } from './attempt.js';
 import { Finisher, type FinishListener } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { renewIntervalMs } from './lease-table.js';
 import { Prefetch } from './prefetch.js';
 import { createJobContext, type ContextDeps } from './job-context.js';
 import { attemptEventBase, emitPersisted, finishFor, finishPersisted } from './outcome.js';
@@ -430,7 +431,7 @@ export class Worker {
     for (const attempt of this.held) {
       if (attempt.job.leaseMs !== null && attempt.job.leaseMs < shortest) shortest = attempt.job.leaseMs;
     }
-    return Math.max(10, Math.floor(shortest / 3));
+    return renewIntervalMs(shortest);
   }
 
   private async runRenewLoop(): Promise<void> {
