@@ -34,14 +34,18 @@ interface Case {
   name: string;
   setup: Setup;
   sql: string;
+  /** A statement run before each execution, in both sessions (so it cancels out). */
+  before?: string;
 }
 
 const sql = renderStatements(SCHEMA);
-// The 100 running jobs with the earliest leases: read in order from the lease index, whose entries for
-// jobs already finished are dead and skipped for free (an id order would walk every finished row again).
+// The next 100 running jobs: \`prepare\` numbers the claimed jobs in batches of 100 (a table of its own,
+// indexed by batch), and each run first advances a sequence to the next batch. Reading them costs the
+// same whatever the jobs table looks like, and is counted on its own line.
 const running = (column: string): string =>
-  `ARRAY(SELECT ${column} FROM ${SCHEMA}.jobs WHERE state = 'running' AND lease_expires_at IS NOT NULL
-         ORDER BY lease_expires_at LIMIT ${BATCH})`;
+  `ARRAY(SELECT ${column} FROM ${SCHEMA}.running_batches
+         WHERE batch = (SELECT currval('${SCHEMA}.running_batch')) ORDER BY id)`;
+const NEXT_BATCH = `SELECT nextval('${SCHEMA}.running_batch');`;
 const filled = (value: string, type: string): string => `array_fill(${value}::${type}, ARRAY[${BATCH}])`;
 // Ids for 100 new jobs, after the ones `prepare` made and the same on every run (see there).
 const newIds = `ARRAY(SELECT ('00000000-0000-7000-9000-' || lpad(to_hex(nextval('${SCHEMA}.new_ids')), 12, '0'))::uuid
@@ -58,10 +62,10 @@ const bind = (text: string, values: string[]): string =>
 
 const CASES: Case[] = [
   {
-    name: 'raw DELETE ... FOR UPDATE SKIP LOCKED (baseline)',
+    name: 'raw DELETE of queue rows ... FOR UPDATE SKIP LOCKED (baseline)',
     setup: 'queued',
-    sql: `DELETE FROM ${SCHEMA}.jobs WHERE id = ANY(ARRAY(SELECT id FROM ${SCHEMA}.jobs WHERE state = 'queued'
-          ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
+    sql: `DELETE FROM ${SCHEMA}.job_queue WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${SCHEMA}.job_queue
+          WHERE state = 'queued' ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
   },
   { name: 'input: ids of 100 new jobs', setup: 'queued', sql: `SELECT ${newIds}` },
   {
@@ -91,11 +95,13 @@ const CASES: Case[] = [
   {
     name: 'input: ids and tokens of 100 running jobs',
     setup: 'running',
+    before: NEXT_BATCH,
     sql: `SELECT ${running('id')}, ${running('lease_token')}`,
   },
   {
     name: 'completion (completeJobs)',
     setup: 'running',
+    before: NEXT_BATCH,
     sql: bind(sql.completeJobs.text, [
       running('id'),
       running('lease_token'),
@@ -107,6 +113,7 @@ const CASES: Case[] = [
   {
     name: 'failure for good, with run row (finishJobs)',
     setup: 'running',
+    before: NEXT_BATCH,
     sql: bind(sql.finishJobs.text, [
       running('id'),
       running('lease_token'),
@@ -135,22 +142,35 @@ async function prepare(server: OwnPostgres, setup: Setup): Promise<void> {
        SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'noop', 'default', '{"n":1}', 'queued', 3, now() + g * interval '1 microsecond'
        FROM generate_series(1, ${JOBS}) g`,
     );
+    await server.query(
+      `INSERT INTO ${SCHEMA}.job_queue (id, queue, priority, run_at, state)
+       SELECT id, queue, priority, run_at, state FROM ${SCHEMA}.jobs`,
+    );
     await server.query(`CREATE SEQUENCE ${SCHEMA}.new_ids`);
     if (setup === 'running') {
       await store.jobClaim({ workerId: 'w', limit: JOBS, leaseMs: 3_600_000 });
-      // One claim gives every lease the same end; distinct ends make the lease order total.
-      await server.query(`UPDATE ${SCHEMA}.jobs SET lease_expires_at = run_at + interval '1 hour'`);
+      await server.query(
+        `CREATE TABLE ${SCHEMA}.running_batches AS
+         SELECT (row_number() OVER (ORDER BY id) - 1) / ${BATCH} + 1 AS batch, id, lease_token
+         FROM ${SCHEMA}.jobs WHERE state = 'running'`,
+      );
+      await server.query(`CREATE INDEX ON ${SCHEMA}.running_batches (batch)`);
+      await server.query(`CREATE SEQUENCE ${SCHEMA}.running_batch`);
     }
-    await server.query(`VACUUM ANALYZE ${SCHEMA}.jobs`);
+    await server.query(`VACUUM ANALYZE`);
   } finally {
     await store.close();
   }
 }
 
 /** Instructions of one single-user session running `statement` prepared, `runs` times. */
-async function count(server: OwnPostgres, statement: string, runs: number, label: string): Promise<number> {
+async function count(server: OwnPostgres, testCase: Case, runs: number, label: string): Promise<number> {
   // Single-user input: -j ends each command at a semicolon followed by an empty line.
-  const commands = [`PREPARE s AS ${statement};`, ...Array.from({ length: runs }, () => 'EXECUTE s;')];
+  const commands = [`PREPARE s AS ${testCase.sql};`];
+  for (let run = 0; run < runs; run += 1) {
+    if (testCase.before !== undefined) commands.push(testCase.before);
+    commands.push('EXECUTE s;');
+  }
   const input = join(server.dataDir, '..', `${label}.sql`);
   const out = join(server.dataDir, '..', `${label}.callgrind`);
   writeFileSync(input, commands.join('\n\n') + '\n\n');
@@ -173,7 +193,7 @@ async function measure(server: OwnPostgres, testCase: Case, index: number): Prom
     await prepare(server, testCase.setup);
     await server.stop();
     try {
-      return await count(server, testCase.sql, runs, `case${index}-${label}`);
+      return await count(server, testCase, runs, `case${index}-${label}`);
     } finally {
       await server.start();
     }

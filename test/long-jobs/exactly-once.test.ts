@@ -192,10 +192,12 @@ async function expireLease(backend: string, schema: string, url: string, id: str
     }
     return;
   }
-  const { withAdmin } = await import('../support/postgres-harness.js');
-  await withAdmin((client) =>
-    client.query(`UPDATE "${schema}".jobs SET lease_expires_at = now() - interval '1 hour' WHERE id = $1`, [
-      id,
-    ]),
-  );
+  const { resyncIndexTables, withAdmin } = await import('../support/postgres-harness.js');
+  await withAdmin(async (client) => {
+    await client.query(
+      `UPDATE "${schema}".jobs SET lease_expires_at = now() - interval '1 hour' WHERE id = $1`,
+      [id],
+    );
+    await client.query(resyncIndexTables(schema), [id, false]);
+  });
 }

@@ -77,7 +77,7 @@ describe('PostgreSQL connection faults', () => {
         );
         return rows[0]?.n === 1;
       });
-      expect(await terminate('%FOR UPDATE%')).toBe(1);
+      expect(await terminate('%dequeued%')).toBe(1);
       const error = await pending;
       await admin.query('ROLLBACK');
       return error;

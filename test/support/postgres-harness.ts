@@ -27,6 +27,33 @@ const COLUMNS: Record<keyof JobFields, string> = {
   cancelRequested: 'cancel_requested',
 };
 
+/**
+ * After a direct write to a job's row, puts the tables that index it (migration 005) in line, as the
+ * store's own statements would have: its queue row matches its state, priority and due time; its
+ * claim's lease row ends no later than its lease; a final job given a finish time is logged at it.
+ * $1 job id, $2 whether the finish time was written.
+ */
+export function resyncIndexTables(schema: string): string {
+  const s = `"${schema}"`;
+  return `
+    WITH job AS (SELECT * FROM ${s}.jobs WHERE id = $1),
+    dequeued AS (DELETE FROM ${s}.job_queue WHERE id = $1),
+    queued AS (
+      INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
+      SELECT id, queue, priority, run_at, state FROM job WHERE state IN ('queued', 'scheduled')
+    ),
+    leased AS (
+      UPDATE ${s}.job_leases l SET expires_at = least(l.expires_at, j.lease_expires_at)
+      FROM job j WHERE l.token = j.lease_token AND j.state = 'running' AND j.lease_expires_at IS NOT NULL
+    ),
+    logged AS (
+      INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
+      SELECT finished_at, ARRAY[id] FROM job
+      WHERE $2 AND state IN ('completed', 'failed', 'cancelled') AND finished_at IS NOT NULL
+    )
+    SELECT 1`;
+}
+
 /** A schema name no other test file uses: prefix, pid and randomness. */
 export function uniqueSchema(prefix: string): string {
   return `t_${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -83,13 +110,16 @@ export function postgresHarness(prefix = 'conf'): StoreHarness {
       if (entries.length === 0) return;
       const sets = entries.map(([key], index) => `${COLUMNS[key]} = $${index + 1}`).join(', ');
       const { schema } = postgresOf(store);
-      const result = await withAdmin((client) =>
-        client.query(`UPDATE "${schema}".jobs SET ${sets} WHERE id = $${entries.length + 1}`, [
-          ...entries.map(([, value]) => value),
-          id,
-        ]),
-      );
-      if (result.rowCount !== 1) throw new Error(`setJobFields: no job ${id}`);
+      await withAdmin(async (client) => {
+        await client.query('BEGIN');
+        const result = await client.query(
+          `UPDATE "${schema}".jobs SET ${sets} WHERE id = $${entries.length + 1}`,
+          [...entries.map(([, value]) => value), id],
+        );
+        if (result.rowCount !== 1) throw new Error(`setJobFields: no job ${id}`);
+        await client.query(resyncIndexTables(schema), [id, 'finishedAt' in fields]);
+        await client.query('COMMIT');
+      });
     },
     async setSchemaVersion(store, version) {
       const { schema } = postgresOf(store);

@@ -3,19 +3,36 @@
 /**
  * Cancels a waiting job at once, or flags a running one for its worker. Returns the state before the
  * call beside the updated row (absent when nothing changed). $1 id, $2 channel, $3 origin.
+ *
+ * A waiting job is cancelled only by deleting its queue row first (the lock order of every writer, see
+ * migration 005), found by its full index key. If a claim takes that row meanwhile, the delete waits
+ * for it and then finds nothing; the job row's UPDATE, re-checked on the newest version, then sees the
+ * job running and flags it instead.
  */
 export const cancelJob = (s: string): string => `
   WITH current AS (
-    SELECT id, state FROM ${s}.jobs WHERE id = $1 FOR UPDATE
+    SELECT id, state, priority, run_at FROM ${s}.jobs WHERE id = $1
+  ), dequeued AS (
+    -- Either partial index, whatever state the job had: a claim may promote it meanwhile, and the
+    -- re-check after that wait then finds it queued under the same key.
+    DELETE FROM ${s}.job_queue q
+    WHERE q.id = $1 AND q.run_at = (SELECT run_at FROM current)
+      AND ((q.state = 'queued' AND q.priority = (SELECT priority FROM current)) OR q.state = 'scheduled')
+    RETURNING q.id
   ), updated AS (
     UPDATE ${s}.jobs j
-    SET state = CASE WHEN c.state = 'running' THEN c.state ELSE 'cancelled' END,
-        cancel_requested = (c.state = 'running') OR j.cancel_requested,
-        finished_at = CASE WHEN c.state = 'running' THEN j.finished_at ELSE now() END,
+    SET state = CASE WHEN EXISTS (SELECT 1 FROM dequeued) THEN 'cancelled' ELSE j.state END,
+        cancel_requested = (j.state = 'running') OR j.cancel_requested,
+        finished_at = CASE WHEN EXISTS (SELECT 1 FROM dequeued) THEN now() ELSE j.finished_at END,
         updated_at = now()
     FROM current c
-    WHERE j.id = c.id AND c.state IN ('scheduled', 'queued', 'running')
+    -- Not the state read above: a claim that took the job meanwhile committed a newer row version,
+    -- which this UPDATE locks and re-checks, and then flags as running.
+    WHERE j.id = c.id AND j.state IN ('scheduled', 'queued', 'running')
     RETURNING j.*
+  ), logged AS (
+    INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
+    SELECT finished_at, ARRAY[id] FROM updated WHERE state = 'cancelled'
   ), note AS (
     SELECT pg_notify($2, json_build_object('o', $3::text, 'f', json_build_array(json_build_array(id, state)))::text)
     FROM updated WHERE state = 'cancelled'
@@ -40,6 +57,9 @@ export const retryJob = (s: string): string => `
         updated_at = now()
     WHERE id = $1 AND state IN ('failed', 'cancelled')
     RETURNING *
+  ), requeued AS (
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
+    SELECT id, queue, priority, run_at, state FROM updated
   ), note AS (
     SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text) FROM updated
   )

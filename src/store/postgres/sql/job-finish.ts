@@ -19,6 +19,10 @@
  * lease token, which the UPDATE just proved current. A SELECT ... FOR UPDATE first would do the same
  * with a second heap write (the row lock) per job; this way each finished job costs one.
  *
+ * Every finish changes its job's row in place (no index of `jobs` covers a column it writes, see
+ * migration 005). Jobs that reached a final state are listed in one `job_finish_log` row per statement
+ * (retention's order); released and retried jobs get their `job_queue` row back.
+ *
  * Notifications: `finished` carries (id, state) pairs of jobs that reached a final state, grouped 100 per
  * message to stay under NOTIFY's 8,000-byte payload limit; `ready` fires once per queue that got a
  * released job back.
@@ -60,8 +64,16 @@ export const finishJobs = (s: string): string => `
     -- No extra \`id = ANY($1)\` terms: given those, the planner scanned j by them and re-ran the unnest
     -- for every row as a join filter (quadratic: 12 ms instead of 1 ms per 100 finishes in EXPLAIN).
     WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running' AND o.id = i.id
-    RETURNING j.id, j.state, j.queue, o.attempt, o.worker_id, o.started_at, o.run_at AS due_at,
+    RETURNING j.id, j.state, j.queue, j.priority, j.run_at, o.attempt, o.worker_id, o.started_at, o.run_at AS due_at,
               i.outcome, i.error, i.max_duration_exceeded
+  ), requeued AS (
+    -- Released and retried jobs wait in the queue again, under the state and due time just written.
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
+    SELECT id, queue, priority, run_at, state FROM updated WHERE state IN ('queued', 'scheduled')
+  ), logged AS (
+    INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
+    SELECT now(), array_agg(id) FROM updated WHERE state IN ('completed', 'failed', 'cancelled')
+    HAVING count(*) > 0
   ), runs AS (
     INSERT INTO ${s}.job_runs (job_id, attempt, worker_id, started_at, finished_at, due_at, outcome, error,
                                max_duration_exceeded)
@@ -99,6 +111,9 @@ export const completeJobs = (s: string): string => `
     FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS i(id, lease_token, result)
     WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running'
     RETURNING j.id
+  ), logged AS (
+    INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
+    SELECT now(), array_agg(id) FROM completed HAVING count(*) > 0
   ), note AS (
     SELECT pg_notify($4, json_build_object('o', $5::text, 'c', json_agg(id))::text)
     FROM (SELECT id, (row_number() OVER ()) / 150 AS page FROM completed) c

@@ -8,20 +8,33 @@
  * Recovers attempts whose lease ended before the database's now(): requeued while attempts remain,
  * failed when exhausted, cancelled when a cancel was pending. Writes a `lease_lapsed` run row for each.
  * $1 limit, $2 channel, $3 origin.
+ *
+ * Lapsed attempts are found through the claims' job_leases rows (earliest lease end first, SKIP
+ * LOCKED, so concurrent rescuers split the work), then judged one by one on their own lease end. The
+ * jobs still running under such a claim are locked, waiting for a finish in flight to commit, so an
+ * attempt that finishes now is seen finished and never rescued. Each claim row afterwards holds the
+ * earliest lease end among its jobs still running, or is deleted when none is.
  */
 export const rescueLapsed = (s: string): string => `
-  WITH lapsed AS (
-    SELECT id, attempt, max_attempts, worker_id, started_at, run_at, cancel_requested
-    FROM ${s}.jobs
-    WHERE state = 'running' AND lease_expires_at < now()
-    ORDER BY lease_expires_at
+  WITH expired AS (
+    SELECT token, job_ids FROM ${s}.job_leases
+    WHERE expires_at < now()
+    ORDER BY expires_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
+  ), members AS (
+    SELECT j.id, j.lease_token, j.lease_expires_at, j.attempt, j.worker_id, j.started_at, j.run_at
+    FROM ${s}.jobs j
+    WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM expired))
+      AND j.lease_token = ANY(ARRAY(SELECT token FROM expired)) AND j.state = 'running'
+    FOR UPDATE
+  ), lapsed AS (
+    SELECT * FROM members WHERE lease_expires_at < now() ORDER BY lease_expires_at, id LIMIT $1
   ), failure AS (
     SELECT jsonb_build_object('message', 'lease lapsed: the worker stopped renewing it',
                               'name', 'LeaseLapsed', 'reason', 'lease_lapsed') AS error
   ), updated AS (
-    -- The rows are locked by lapsed, so their own columns are the values it read.
+    -- The rows are locked by members, so their own columns are the values it read.
     UPDATE ${s}.jobs j
     SET state = CASE WHEN j.cancel_requested THEN 'cancelled'::${s}.job_state
                      WHEN j.attempt >= j.max_attempts THEN 'failed'::${s}.job_state
@@ -33,7 +46,23 @@ export const rescueLapsed = (s: string): string => `
         updated_at = now()
     FROM failure f
     WHERE j.id = ANY(ARRAY(SELECT id FROM lapsed))
-    RETURNING j.id, j.state, j.queue
+    RETURNING j.id, j.state, j.queue, j.priority, j.run_at
+  ), requeued AS (
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
+    SELECT id, queue, priority, run_at, state FROM updated WHERE state = 'queued'
+  ), logged AS (
+    INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
+    SELECT now(), array_agg(id) FROM updated WHERE state <> 'queued' HAVING count(*) > 0
+  ), remaining AS (
+    SELECT lease_token AS token, min(lease_expires_at) AS expires_at FROM members
+    WHERE id <> ALL(ARRAY(SELECT id FROM lapsed))
+    GROUP BY lease_token
+  ), kept AS (
+    UPDATE ${s}.job_leases l SET expires_at = r.expires_at
+    FROM remaining r WHERE l.token = r.token
+  ), dropped AS (
+    DELETE FROM ${s}.job_leases l
+    WHERE l.token = ANY(ARRAY(SELECT token FROM expired EXCEPT SELECT token FROM remaining))
   ), runs AS (
     INSERT INTO ${s}.job_runs (job_id, attempt, worker_id, started_at, finished_at, due_at, outcome, error)
     SELECT l.id, l.attempt, coalesce(l.worker_id, ''), coalesce(l.started_at, now()), now(), l.run_at,
@@ -49,28 +78,47 @@ export const rescueLapsed = (s: string): string => `
   )
   SELECT id, state, queue,
          (SELECT count(*) FROM finished_note) + (SELECT count(*) FROM ready_note) AS notified
-  FROM updated`;
+  FROM updated
+  ORDER BY (SELECT l.lease_expires_at FROM lapsed l WHERE l.id = updated.id), id`;
 
 /**
  * Deletes a small batch of final jobs with their runs and steps, oldest finished first. Small batches
  * keep each transaction short (vacuum is never held back for long) and the freed space reusable.
  * $1 age in ms, $2 limit.
  *
- * It reads `jobs_finished_idx`, whose entry costs every final transition ~7-8k instructions (of ~80k
- * for a completion). A walk of the primary key (creation order) would need no index but re-reads, on
- * every pass, each old row not prunable yet: jobs delayed past the retention, old backlogs, jobs that
- * finished late. With 50k such rows beside 1M finished ones, EXPLAIN showed 8.7 ms per pass instead of
- * 0.7 ms, growing with them. Bounding the walk takes a cursor kept between passes and an index of the
- * rows it could miss (finished late or out of id order), and that index's predicate alone cost ~3k of
- * the ~7k saved (bench/sql-cost.ts).
+ * The order comes from job_finish_log, one row per statement that ended jobs: the oldest rows whose
+ * jobs add up to the limit (at most $2 rows are read to find them, only those are locked), then their
+ * jobs that are still
+ * final and old, by their own finish time. A logged job that is no longer final (retried) or finished
+ * again later has a newer log row and is dropped from this one. The last row keeps what the limit cut
+ * off; the others go.
  */
 export const pruneJobs = (s: string): string => `
-  WITH victims AS (
-    SELECT id FROM ${s}.jobs
-    WHERE state IN ('completed', 'failed', 'cancelled')
-      AND finished_at < now() - $1::float8 * interval '1 millisecond'
+  WITH oldest AS (
+    SELECT ctid AS row_id, finished_at, cardinality(job_ids) AS size FROM ${s}.job_finish_log
+    WHERE finished_at < now() - $1::float8 * interval '1 millisecond'
     ORDER BY finished_at
     LIMIT $2
+  ), needed AS (
+    SELECT row_id FROM (
+      SELECT row_id, sum(size) OVER (ORDER BY finished_at, row_id) - size AS before FROM oldest
+    ) counted
+    WHERE before < $2
+  ), logs AS (
+    -- Locked by address once the rows needed are known; a row another pruner changed meanwhile has a
+    -- new address and is left to it.
+    SELECT ctid AS row_id, job_ids FROM ${s}.job_finish_log
+    WHERE ctid = ANY(ARRAY(SELECT row_id FROM needed))
+    FOR UPDATE SKIP LOCKED
+  ), candidates AS (
+    SELECT j.id, j.finished_at FROM ${s}.jobs j
+    WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM logs))
+      AND j.state IN ('completed', 'failed', 'cancelled')
+      AND j.finished_at < now() - $1::float8 * interval '1 millisecond'
+  ), victims AS (
+    SELECT id FROM ${s}.jobs
+    WHERE id = ANY(ARRAY(SELECT id FROM candidates ORDER BY finished_at, id LIMIT $2))
+      AND state IN ('completed', 'failed', 'cancelled')
     FOR UPDATE SKIP LOCKED
   ), runs AS (
     DELETE FROM ${s}.job_runs WHERE job_id = ANY(ARRAY(SELECT id FROM victims))
@@ -78,5 +126,15 @@ export const pruneJobs = (s: string): string => `
     DELETE FROM ${s}.job_steps WHERE job_id = ANY(ARRAY(SELECT id FROM victims))
   ), deleted AS (
     DELETE FROM ${s}.jobs WHERE id = ANY(ARRAY(SELECT id FROM victims)) RETURNING 1
+  ), leftover AS (
+    SELECT l.row_id, ARRAY(SELECT x FROM unnest(l.job_ids) AS x
+                           WHERE x IN (SELECT id FROM candidates) AND x NOT IN (SELECT id FROM victims)) AS job_ids
+    FROM logs l
+  ), kept AS (
+    UPDATE ${s}.job_finish_log f SET job_ids = o.job_ids
+    FROM leftover o WHERE f.ctid = o.row_id AND cardinality(o.job_ids) > 0
+  ), dropped AS (
+    DELETE FROM ${s}.job_finish_log f
+    WHERE f.ctid = ANY(ARRAY(SELECT row_id FROM leftover WHERE cardinality(job_ids) = 0))
   )
   SELECT count(*)::int AS deleted FROM deleted`;
