@@ -200,6 +200,17 @@ describe('PostgreSQL claim plan', () => {
     expect(plan).toMatch(/Delete on job_queue q \(actual rows=1 loops=1\)/);
   });
 
+  it('lists waiting and running jobs through the tables that index them, not the finished jobs', async () => {
+    const queued = await explainClaim(sql.listJobs.text, ['queued', null, null, null, 10]);
+    // Every queued id is read (the page is by id, newest first), then ten jobs by primary key.
+    expect(queued).toMatch(/Scan .*on job_queue/);
+    expect(queued).toMatch(/Index Scan (Backward )?using jobs_pkey on jobs/);
+    expect(queued).not.toMatch(/Seq Scan on jobs\b/);
+    const running = await explainClaim(sql.listJobs.text, ['running', null, null, null, 10]);
+    expect(running).toContain('Seq Scan on job_leases');
+    expect(running).not.toMatch(/Seq Scan on jobs\b/);
+  });
+
   it('claims each job once when a queue is named twice', async () => {
     const jobs = Array.from({ length: 3 }, () => newJob({ queue: 'twice' }));
     await store.jobInsertMany({ jobs });

@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
-import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/postgres-harness.js';
+import {
+  dropSchema,
+  resyncIndexTables,
+  TEST_PG_URL,
+  uniqueSchema,
+  withAdmin,
+} from '../support/postgres-harness.js';
 
 const schema = uniqueSchema('batch');
 let store: PostgresStore;
@@ -58,11 +64,13 @@ describe('PostgreSQL claimed batch decoding', () => {
       ],
     });
     // Sub-millisecond timestamps, as the database writes them, must truncate like node-postgres does.
-    await withAdmin((client) =>
-      client.query(`UPDATE "${schema}".jobs SET run_at = now() - interval '1.2345 seconds' WHERE id = $1`, [
-        first.id,
-      ]),
-    );
+    await withAdmin(async (client) => {
+      await client.query(
+        `UPDATE "${schema}".jobs SET run_at = now() - interval '1.2345 seconds' WHERE id = $1`,
+        [first.id],
+      );
+      await client.query(resyncIndexTables(schema), [first.id, false]);
+    });
 
     const claimed = await store.jobClaim({ workerId: 'w2', queues: [queue], limit: 10, leaseMs: 30_000 });
     expect(claimed.map((j) => j.id)).toEqual([full.id, bare.id]);

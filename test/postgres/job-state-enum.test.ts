@@ -8,7 +8,13 @@ import { v7 as uuidv7 } from 'uuid';
 import { JOB_STATES, type JobState } from '../../src/job.js';
 import { loadMigrations, migrate } from '../../src/store/postgres/migrator.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/postgres-harness.js';
+import {
+  dropSchema,
+  resyncIndexTables,
+  TEST_PG_URL,
+  uniqueSchema,
+  withAdmin,
+} from '../support/postgres-harness.js';
 
 const schemas: string[] = [];
 const stores: PostgresStore[] = [];
@@ -95,13 +101,14 @@ describe('jobs.state as an enum (migration 004)', () => {
     const store = await openStore(schema);
     await store.migrate();
     const id = uuidv7();
-    await withAdmin((client) =>
-      client.query(
+    await withAdmin(async (client) => {
+      await client.query(
         `INSERT INTO "${schema}".jobs (id, task, queue, payload, state, max_attempts, run_at)
          VALUES ($1, 't', 'q', 'null', 'queued', 3, now())`,
         [id],
-      ),
-    );
+      );
+      await client.query(resyncIndexTables(schema), [id, false]);
+    });
     await expect(
       withAdmin((client) => client.query(`UPDATE "${schema}".jobs SET state = 'paused' WHERE id = $1`, [id])),
     ).rejects.toMatchObject({ code: '22P02' });

@@ -53,9 +53,15 @@ CREATE INDEX job_finish_log_time_idx ON job_finish_log (finished_at);
 INSERT INTO job_queue (id, queue, priority, run_at, state)
   SELECT id, queue, priority, run_at, state FROM jobs WHERE state IN ('queued', 'scheduled');
 
+-- A running row without a token or lease end (only written by hand) could never be finished or
+-- rescued; it gets both, ended now, so the rescue gives it back.
+UPDATE jobs SET lease_token = coalesce(lease_token, gen_random_uuid()),
+                lease_expires_at = coalesce(lease_expires_at, now())
+WHERE state = 'running' AND (lease_token IS NULL OR lease_expires_at IS NULL);
+
 INSERT INTO job_leases (token, worker_id, expires_at, job_ids)
-  SELECT lease_token, min(coalesce(worker_id, '')), min(coalesce(lease_expires_at, now())), array_agg(id)
-  FROM jobs WHERE state = 'running' AND lease_token IS NOT NULL
+  SELECT lease_token, min(coalesce(worker_id, '')), min(lease_expires_at), array_agg(id)
+  FROM jobs WHERE state = 'running'
   GROUP BY lease_token;
 
 INSERT INTO job_finish_log (finished_at, job_ids)
