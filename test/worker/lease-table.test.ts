@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import type { Nightshift } from '../../src/nightshift.js';
 import type { ClaimedJob } from '../../src/store/store.js';
-import { LeaseKeeper, withoutPreloads } from '../../src/worker/lease-keeper.js';
+import { Worker as Thread } from 'node:worker_threads';
+import { LeaseKeeper, withAcceptedOptions, withoutPreloads } from '../../src/worker/lease-keeper.js';
 import { LeaseTable } from '../../src/worker/lease-table.js';
 import { waitUntil } from '../support/wait-until.js';
 import { engineEnv } from './engine-harness.js';
@@ -54,6 +55,25 @@ describe('thread options', () => {
     const argv = ['--import', 'tsx', '--max-old-space-size=100', '-r', 'a.cjs', '--require=b.cjs'];
     argv.push('--experimental-loader', 'c.mjs', '--loader=d.mjs', '--import=e.mjs', '--enable-source-maps');
     expect(withoutPreloads(argv)).toEqual(['--max-old-space-size=100', '--enable-source-maps']);
+  });
+
+  it('starts a thread without the options Node refuses in a thread, keeping the rest', async () => {
+    const tried: string[][] = [];
+    const thread = withAcceptedOptions(['--max-old-space-size=100', '--enable-source-maps'], (execArgv) => {
+      tried.push(execArgv);
+      return new Thread('', { eval: true, execArgv });
+    });
+    await new Promise((resolve) => thread.once('exit', resolve));
+    expect(tried).toEqual([['--max-old-space-size=100', '--enable-source-maps'], ['--enable-source-maps']]);
+  });
+
+  it('passes on any other failure to start', () => {
+    const failure = new Error('no threads today');
+    expect(() =>
+      withAcceptedOptions(['--enable-source-maps'], () => {
+        throw failure;
+      }),
+    ).toThrow(failure);
   });
 });
 
@@ -132,6 +152,17 @@ describe('lease keeper', () => {
     // A lost lease is not renewed again, so it is not reported again.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(lost).toHaveLength(2);
+  });
+
+  it('starts in a process run with V8 options, which a thread refuses', async () => {
+    const added = ['--max-old-space-size=4096', '--stack-size=900'];
+    process.execArgv.push(...added);
+    try {
+      const { keeper } = await setup(0, 1);
+      expect(keeper.running).toBe(true);
+    } finally {
+      process.execArgv.splice(process.execArgv.length - added.length, added.length);
+    }
   });
 
   it('stops renewing an unsettled lease past its deadline, and renews a settled one', async () => {
