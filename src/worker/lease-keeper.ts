@@ -58,6 +58,8 @@ export type KeeperCommand =
 /** Keeper to main thread. A lease is named by its slot and the slot's generation (lease-table.ts). */
 export type KeeperReport =
   | { type: 'ready' }
+  /** The thread opened its store, which it does shortly before its first renewal (lease-keeper-thread.ts). */
+  | { type: 'opened' }
   | { type: 'lost'; slot: number; gen: number }
   | { type: 'cancel'; slot: number; gen: number }
   | { type: 'error'; message: string };
@@ -148,8 +150,13 @@ export class LeaseKeeper<T> {
   /** True from the thread's first report until it exits: only then may the worker stop renewing. */
   private alive = false;
   private readonly exited: Promise<void>;
-  /** Resolves true once the thread has its connection, false if it exits or fails first. */
+  /**
+   * Resolves true once the thread runs and renews from then on (it opens its store in time for its
+   * first renewal), false if it exits or fails first.
+   */
   readonly ready: Promise<boolean>;
+  /** True once the thread has opened its store. */
+  storeOpened = false;
   private stopped = false;
   private settleReady!: (ready: boolean) => void;
   private table: LeaseTable;
@@ -190,6 +197,9 @@ export class LeaseKeeper<T> {
         }
         case 'error':
           logger.warn({ error: report.message }, 'lease keeper: renewal failed; retrying');
+          return;
+        case 'opened':
+          this.storeOpened = true;
           return;
         case 'ready':
           this.alive = true;
