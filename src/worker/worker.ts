@@ -332,7 +332,7 @@ export class Worker {
     // A new claim of a job this worker still holds proves the older attempt's lease is gone.
     const older = this.heldByJob.get(job.id);
     if (older) this.leaseLost(older);
-    this.hold(attempt, Date.now() + waitMs + timeoutMs + this.options.abortGraceMs);
+    this.hold(attempt, older, Date.now() + waitMs + timeoutMs + this.options.abortGraceMs);
     return attempt;
   }
 
@@ -581,14 +581,14 @@ export class Worker {
   }
 
   /**
-   * `deadline` (epoch ms): past it the keeper thread stops renewing a handler that has not settled.
-   * The keeper sees the lease as soon as this returns, before the attempt's handler can start.
+   * `older`: the attempt of the same job this worker held until now, if any. `deadline` (epoch ms):
+   * past it the keeper thread stops renewing a handler that has not settled. The keeper sees the
+   * lease as soon as this returns, before the attempt's handler can start.
    */
-  private hold(attempt: RunningAttempt, deadline: number | null = null): void {
+  private hold(attempt: RunningAttempt, older: RunningAttempt | undefined, deadline: number): void {
     const { job } = attempt;
     // An older attempt of the same job lost its lease to this claim: the keeper renews it no more, and
     // holds one lease per job id, which is how the store answers a renewal.
-    const older = this.heldByJob.get(job.id);
     if (older) this.keeper?.release(older);
     this.held.add(attempt);
     this.heldByJob.set(job.id, attempt);

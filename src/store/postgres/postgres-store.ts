@@ -236,20 +236,18 @@ export class PostgresStore implements Store {
 
   async jobFinishMany(params: { finishes: JobFinish[]; tx?: unknown }): Promise<{ accepted: string[] }> {
     // One finish per job: a second one for the same id in a batch could only be a caller's mistake.
-    const byId = new Map<string, JobFinish>();
+    const seen = new Set<string>();
+    const plain: JobFinish[] = [];
+    const other: JobFinish[] = [];
     // The jobs of one claim share its token, so a batch holds a few tokens, each checked once.
     let checkedToken: string | undefined;
     for (const f of params.finishes) {
-      if (byId.has(f.id) || !isUuid(f.id)) continue;
+      if (seen.has(f.id) || !isUuid(f.id)) continue;
       if (f.leaseToken !== checkedToken) {
         if (!isUuid(f.leaseToken)) continue;
         checkedToken = f.leaseToken;
       }
-      byId.set(f.id, f);
-    }
-    const plain: JobFinish[] = [];
-    const other: JobFinish[] = [];
-    for (const f of byId.values()) {
+      seen.add(f.id);
       (f.outcome === 'completed' && !f.maxDurationExceeded ? plain : other).push(f);
     }
     // Both statements in the caller's transaction when there is one; otherwise each commits alone (the
