@@ -7,15 +7,28 @@
  * Each lease may carry a deadline (the attempt's timeout plus its abort grace). Past it, while the
  * main thread has not marked the handler settled, the lease is no longer renewed: a handler stuck
  * for good then loses its lease like a dead worker's, and another worker rescues the job.
+ *
+ * The store is opened late: `STORE_LEAD_MS` before the first renewal of a held lease is due, not at
+ * start. Opening it loads the database driver and the store's modules in this thread (~100 ms of CPU
+ * for PostgreSQL, most of a keeper's cost), and with the default 30 s lease the first renewal comes
+ * 10 s after a claim: a worker that drains its queue and stops sooner never pays for it, one that runs
+ * longer pays the same, later. Leases whose renewal interval is within the lead open it at once.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
 import type { KeeperCommand, KeeperReport, KeeperSetup } from './lease-keeper.js';
 import { LeaseTable, PLANNED_MS, renewIntervalMs, SEEN, type TableLease } from './lease-table.js';
 
 const setup = workerData as KeeperSetup;
 const port = parentPort;
 if (!port) throw new Error('lease-keeper-thread must run as a worker thread');
+
+/**
+ * How long before a renewal is due the store is opened: room for loading the driver on a loaded
+ * machine. A renewal made later than planned still has two thirds of the lease left.
+ */
+const STORE_LEAD_MS = 2_000;
 
 const control = new Int32Array(setup.control);
 const longestIntervalMs = renewIntervalMs(setup.leaseMs);
@@ -73,7 +86,7 @@ function pause(ms: number): Promise<void> {
   });
 }
 
-async function renew(store: Awaited<ReturnType<typeof openStore>>, leases: TableLease[]): Promise<void> {
+async function renew(store: Store, leases: TableLease[]): Promise<void> {
   try {
     const { renewed } = await store.jobLeaseRenew({
       leases: leases.map(({ id, leaseToken }) => ({ id, leaseToken })),
@@ -97,20 +110,37 @@ async function renew(store: Awaited<ReturnType<typeof openStore>>, leases: Table
   }
 }
 
-const store = await openStore(setup.url, setup.schema === undefined ? {} : { schema: setup.schema });
+async function openOwnStore(): Promise<Store> {
+  // node-postgres asks whether it runs on Cloudflare Workers, and on Node.js 20, which has no
+  // navigator, its fallback test builds a Response: that loads Node's whole fetch implementation
+  // (~30 ms of CPU) into this thread, which never uses it. Node.js 21 and later answer this themselves.
+  (globalThis as { navigator?: unknown }).navigator ??= {
+    userAgent: `Node.js/${process.versions.node.split('.')[0]}`,
+  };
+  const opened = await openStore(setup.url, setup.schema === undefined ? {} : { schema: setup.schema });
+  report({ type: 'opened' });
+  return opened;
+}
+
+let store: Store | null = longestIntervalMs <= STORE_LEAD_MS ? await openOwnStore() : null;
 report({ type: 'ready' });
 let last = Date.now();
 while (!stopping) {
   const { intervalMs, leases } = plan();
   const wait = last + intervalMs - Date.now();
+  if (store === null && leases.length > 0 && wait <= STORE_LEAD_MS) {
+    store = await openOwnStore();
+    continue;
+  }
   if (wait > 0) {
     // Woken early (a shorter lease, a new table, or stop): plan again rather than renew at once.
-    await pause(wait);
+    await pause(store === null && leases.length > 0 ? wait - STORE_LEAD_MS : wait);
     continue;
   }
   last = Date.now();
   const due = leases.filter((lease) => lease.settled || last < lease.deadline);
-  if (due.length > 0) await renew(store, due);
+  // A renewal with leases is due only once the store is open (see above).
+  if (due.length > 0 && store !== null) await renew(store, due);
 }
-await store.close();
+await store?.close();
 port.close();

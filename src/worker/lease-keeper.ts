@@ -58,6 +58,8 @@ export type KeeperCommand =
 /** Keeper to main thread. A lease is named by its slot and the slot's generation (lease-table.ts). */
 export type KeeperReport =
   | { type: 'ready' }
+  /** The thread opened its store, which it does shortly before its first renewal (lease-keeper-thread.ts). */
+  | { type: 'opened' }
   | { type: 'lost'; slot: number; gen: number }
   | { type: 'cancel'; slot: number; gen: number }
   | { type: 'error'; message: string };
@@ -83,15 +85,41 @@ const THREAD_URL = new URL(
 );
 
 function startThread(setup: KeeperSetup): Thread {
-  const execArgv = withoutPreloads(process.execArgv);
-  if (!fromSource) return new Thread(THREAD_URL, { workerData: setup, execArgv });
-  const tsxPackage = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsxApi = new URL('./dist/esm/api/index.mjs', tsxPackage).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => {
-    api.register();
-    return import(${JSON.stringify(THREAD_URL.href)});
-  });`;
-  return new Thread(bootstrap, { eval: true, workerData: setup, execArgv });
+  return withAcceptedOptions(withoutPreloads(process.execArgv), (execArgv) => {
+    if (!fromSource) return new Thread(THREAD_URL, { workerData: setup, execArgv });
+    const tsxPackage = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'));
+    const tsxApi = new URL('./dist/esm/api/index.mjs', tsxPackage).href;
+    const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => {
+      api.register();
+      return import(${JSON.stringify(THREAD_URL.href)});
+    });`;
+    return new Thread(bootstrap, { eval: true, workerData: setup, execArgv });
+  });
+}
+
+/**
+ * Starts a thread with `execArgv`, minus the options a thread refuses. A thread given options
+ * explicitly throws on V8 and process-wide ones (`--max-old-space-size=4096`, `--stack-size`,
+ * `--trace-opt`, ...), which a thread that inherits them ignores: the worker failed to start under
+ * `node --max-old-space-size=4096`. Node names the refused options in its error; they are dropped and
+ * the thread started again.
+ */
+export function withAcceptedOptions(execArgv: string[], start: (execArgv: string[]) => Thread): Thread {
+  try {
+    return start(execArgv);
+  } catch (error) {
+    const refused = refusedOptions(error);
+    if (refused.size === 0) throw error;
+    return start(execArgv.filter((option) => !refused.has(option)));
+  }
+}
+
+/** The options an ERR_WORKER_INVALID_EXEC_ARGV error names ("... invalid execArgv flags: --a, --b=1"). */
+function refusedOptions(error: unknown): Set<string> {
+  if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return new Set();
+  const message = (error as Error).message;
+  const list = message.slice(message.lastIndexOf(': ') + 2);
+  return new Set(list.split(', ').filter((option) => option.startsWith('-')));
 }
 
 const PRELOADS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
@@ -122,8 +150,13 @@ export class LeaseKeeper<T> {
   /** True from the thread's first report until it exits: only then may the worker stop renewing. */
   private alive = false;
   private readonly exited: Promise<void>;
-  /** Resolves true once the thread has its connection, false if it exits or fails first. */
+  /**
+   * Resolves true once the thread runs and renews from then on (it opens its store in time for its
+   * first renewal), false if it exits or fails first.
+   */
   readonly ready: Promise<boolean>;
+  /** True once the thread has opened its store. */
+  storeOpened = false;
   private stopped = false;
   private settleReady!: (ready: boolean) => void;
   private table: LeaseTable;
@@ -164,6 +197,9 @@ export class LeaseKeeper<T> {
         }
         case 'error':
           logger.warn({ error: report.message }, 'lease keeper: renewal failed; retrying');
+          return;
+        case 'opened':
+          this.storeOpened = true;
           return;
         case 'ready':
           this.alive = true;

@@ -109,6 +109,8 @@ export class Worker {
   /** Claim loops waiting for a wake-up. */
   private readonly wakers = new Set<() => void>();
   private wakePending = false;
+  /** True while startAll runs: a slot freed by a synchronous handler is refilled by its loop. */
+  private starting = false;
   private stopPromise: Promise<void> | null = null;
   private claimLoop: Promise<void> = Promise.resolve();
   private renewLoop: Promise<void> = Promise.resolve();
@@ -303,16 +305,18 @@ export class Worker {
       }
       // Waiting attempts are older than this batch and go first; they exist only while slots are full.
       let free = concurrency - this.running.size - this.prefetch.size;
+      // Every lease of the batch is held (visible to the keeper thread) before any of its handlers
+      // runs: a handler may block the event loop for good as soon as it is called.
+      const starting: RunningAttempt[] = [];
       for (const job of jobs) {
         if (free > 0) {
           free -= 1;
-          this.begin(this.admit(job, 0));
+          starting.push(this.admit(job, 0));
         } else {
           this.prefetch.push(this.admit(job, PREFETCH_TTL_MS));
         }
       }
-      // An attempt that ended synchronously above (unknown task) freed a slot the count did not see.
-      this.fillSlots();
+      this.startAll(starting);
       if (jobs.length < limit) await this.waitForWake(pollIntervalMs);
     }
   }
@@ -328,7 +332,7 @@ export class Worker {
     // A new claim of a job this worker still holds proves the older attempt's lease is gone.
     const older = this.heldByJob.get(job.id);
     if (older) this.leaseLost(older);
-    this.hold(attempt, Date.now() + waitMs + timeoutMs + this.options.abortGraceMs);
+    this.hold(attempt, older, Date.now() + waitMs + timeoutMs + this.options.abortGraceMs);
     return attempt;
   }
 
@@ -342,37 +346,82 @@ export class Worker {
     this.events.emit('job:max_duration', { ...this.eventBase(attempt), maxDurationMs });
   }
 
-  /** Runs an admitted attempt in a slot. */
-  private begin(attempt: RunningAttempt): void {
-    if (this.events.has('job:claimed')) this.events.emit('job:claimed', this.eventBase(attempt));
-    // Added before execute() starts: an attempt that ends synchronously must find itself here.
-    this.running.add(attempt);
-    attempt.started = true;
-    attempt.done = this.execute(attempt);
+  /**
+   * Starts admitted attempts (their leases held already) in free slots, then as many waiting ones as
+   * slots free up. A synchronous handler ends inside `begin`; while attempts are being started, the
+   * slot it frees is refilled by this loop, not from inside that handler's end (no recursion, and the
+   * attempts still to start keep the slots they were counted in).
+   */
+  private startAll(attempts: RunningAttempt[]): void {
+    this.starting = true;
+    try {
+      for (const attempt of attempts) this.begin(attempt);
+      while (this.running.size < this.options.concurrency && !this.stopping.signal.aborted) {
+        const next = this.prefetch.shift();
+        if (!next) return;
+        this.begin(next);
+      }
+    } finally {
+      this.starting = false;
+    }
   }
 
   /** Starts waiting attempts in free slots, oldest first. */
   private fillSlots(): void {
-    while (this.running.size < this.options.concurrency && !this.stopping.signal.aborted) {
-      const next = this.prefetch.shift();
-      if (!next) return;
-      this.begin(next);
+    if (!this.starting) this.startAll([]);
+  }
+
+  /** Runs an admitted attempt in a slot; its handler is called at once. */
+  private begin(attempt: RunningAttempt): void {
+    if (this.events.has('job:claimed')) this.events.emit('job:claimed', this.eventBase(attempt));
+    // Added before the handler runs: an attempt that ends synchronously must find itself here.
+    this.running.add(attempt);
+    attempt.started = true;
+    this.execute(attempt);
+  }
+
+  /**
+   * Runs an attempt and hands its outcome to the finisher: at once for a synchronous handler, when it
+   * settles for an asynchronous one (`attempt.done` follows it). Never throws; internal errors are logged.
+   */
+  private execute(attempt: RunningAttempt): void {
+    try {
+      const { job, task } = attempt;
+      if (!task) {
+        // Another process enqueued a task this worker does not know; retrying lets a worker that knows it take it.
+        const message = `unknown task "${job.task}": no handler registered in worker ${this.id}`;
+        this.ended(attempt, {
+          kind: 'failed',
+          error: { message, name: 'NightshiftError', reason: 'failed' },
+        });
+        return;
+      }
+      const outcome = attempt.run(task.handler, createJobContext(attempt, this.contextDeps));
+      if (outcome instanceof Promise) {
+        attempt.done = outcome.then(
+          (settled) => {
+            this.keeper?.settled(attempt);
+            this.ended(attempt, settled);
+          },
+          (error: unknown) => this.internalError(attempt, error),
+        );
+        return;
+      }
+      this.keeper?.settled(attempt);
+      this.ended(attempt, outcome);
+    } catch (error) {
+      this.internalError(attempt, error);
     }
   }
 
-  /** Runs an attempt and hands its outcome to the finisher. Never rejects: internal errors are logged. */
-  private async execute(attempt: RunningAttempt): Promise<void> {
+  private internalError(attempt: RunningAttempt, error: unknown): void {
+    this.logger.error({ err: error, jobId: attempt.job.id }, 'internal error while finishing an attempt');
+  }
+
+  /** Frees an attempt's slot and hands its outcome on. Never throws; internal errors are logged. */
+  private ended(attempt: RunningAttempt, outcome: AttemptOutcome): void {
     try {
-      const { job, task } = attempt;
-      let outcome: AttemptOutcome;
-      if (task) {
-        outcome = await attempt.run(task.handler, createJobContext(attempt, this.contextDeps));
-        this.keeper?.settled(attempt);
-      } else {
-        // Another process enqueued a task this worker does not know; retrying lets a worker that knows it take it.
-        const message = `unknown task "${job.task}": no handler registered in worker ${this.id}`;
-        outcome = { kind: 'failed', error: { message, name: 'NightshiftError', reason: 'failed' } };
-      }
+      const { task } = attempt;
       this.running.delete(attempt);
       this.prefetch.attemptEnded();
       this.fillSlots();
@@ -388,7 +437,7 @@ export class Worker {
         this.finisher.add(finishFor(attempt, outcome, task?.backoff ?? DEFAULT_BACKOFF), attempt);
       }
     } catch (error) {
-      this.logger.error({ err: error, jobId: attempt.job.id }, 'internal error while finishing an attempt');
+      this.internalError(attempt, error);
     }
   }
 
@@ -532,14 +581,14 @@ export class Worker {
   }
 
   /**
-   * `deadline` (epoch ms): past it the keeper thread stops renewing a handler that has not settled.
-   * The keeper sees the lease as soon as this returns, before the attempt's handler can start.
+   * `older`: the attempt of the same job this worker held until now, if any. `deadline` (epoch ms):
+   * past it the keeper thread stops renewing a handler that has not settled. The keeper sees the
+   * lease as soon as this returns, before the attempt's handler can start.
    */
-  private hold(attempt: RunningAttempt, deadline: number | null = null): void {
+  private hold(attempt: RunningAttempt, older: RunningAttempt | undefined, deadline: number): void {
     const { job } = attempt;
     // An older attempt of the same job lost its lease to this claim: the keeper renews it no more, and
     // holds one lease per job id, which is how the store answers a renewal.
-    const older = this.heldByJob.get(job.id);
     if (older) this.keeper?.release(older);
     this.held.add(attempt);
     this.heldByJob.set(job.id, attempt);

@@ -3,6 +3,7 @@
  * decode exactly as the typed row read of jobGet does, down to the millisecond and the boxed checkpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeClaimedBatch } from '../../src/store/postgres/job-batch.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
@@ -147,5 +148,51 @@ describe('PostgreSQL claimed batch decoding', () => {
       await store.jobClaim({ workerId: 'w', queues: ['nothing-here'], limit: 10, leaseMs: 30_000 }),
     ).toEqual([]);
     expect(await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 })).toEqual([]);
+  });
+});
+
+describe('claimed batch decoder', () => {
+  it('gives each job its own times, sharing a Date only between equal ones', () => {
+    const startedMs = Date.parse('2026-03-01T00:00:00.000Z');
+    const tuple = (id: string, runMs: number, createdMs: number, leaseMs: number | null): string =>
+      JSON.stringify([
+        id,
+        't',
+        'q',
+        { id },
+        0,
+        1,
+        3,
+        runMs,
+        createdMs,
+        leaseMs === null ? null : [null, null, null, leaseMs, null, null, false, null, null, null],
+      ]);
+    const row = {
+      started_ms: startedMs,
+      lease_token: 'token',
+      batch: `[${[
+        tuple('a', startedMs - 10, startedMs - 20, null),
+        tuple('b', startedMs - 10, startedMs - 20, 5_000),
+        tuple('c', startedMs - 5, startedMs - 20, null),
+        tuple('d', startedMs - 5, startedMs - 7, null),
+      ].join(',')}]`,
+    };
+    const jobs = decodeClaimedBatch(row, 'w', 30_000);
+    const times = jobs.map((job) => [
+      job.id,
+      job.runAt.getTime() - startedMs,
+      job.createdAt.getTime() - startedMs,
+      (job.leaseExpiresAt?.getTime() ?? 0) - startedMs,
+      job.startedAt?.getTime() === startedMs,
+    ]);
+    expect(times).toEqual([
+      ['a', -10, -20, 30_000, true],
+      ['b', -10, -20, 5_000, true],
+      ['c', -5, -20, 30_000, true],
+      ['d', -5, -7, 30_000, true],
+    ]);
+    const [a, b, c, d] = jobs as [ClaimedJob, ClaimedJob, ClaimedJob, ClaimedJob];
+    expect(b.runAt).toBe(a.runAt);
+    expect(d.createdAt).not.toBe(c.createdAt);
   });
 });

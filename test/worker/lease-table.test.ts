@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import type { Nightshift } from '../../src/nightshift.js';
 import type { ClaimedJob } from '../../src/store/store.js';
-import { LeaseKeeper, withoutPreloads } from '../../src/worker/lease-keeper.js';
+import { Worker as Thread } from 'node:worker_threads';
+import { LeaseKeeper, withAcceptedOptions, withoutPreloads } from '../../src/worker/lease-keeper.js';
 import { LeaseTable } from '../../src/worker/lease-table.js';
 import { waitUntil } from '../support/wait-until.js';
 import { engineEnv } from './engine-harness.js';
@@ -55,6 +56,25 @@ describe('thread options', () => {
     argv.push('--experimental-loader', 'c.mjs', '--loader=d.mjs', '--import=e.mjs', '--enable-source-maps');
     expect(withoutPreloads(argv)).toEqual(['--max-old-space-size=100', '--enable-source-maps']);
   });
+
+  it('starts a thread without the options Node refuses in a thread, keeping the rest', async () => {
+    const tried: string[][] = [];
+    const thread = withAcceptedOptions(['--max-old-space-size=100', '--enable-source-maps'], (execArgv) => {
+      tried.push(execArgv);
+      return new Thread('', { eval: true, execArgv });
+    });
+    await new Promise((resolve) => thread.once('exit', resolve));
+    expect(tried).toEqual([['--max-old-space-size=100', '--enable-source-maps'], ['--enable-source-maps']]);
+  });
+
+  it('passes on any other failure to start', () => {
+    const failure = new Error('no threads today');
+    expect(() =>
+      withAcceptedOptions(['--enable-source-maps'], () => {
+        throw failure;
+      }),
+    ).toThrow(failure);
+  });
 });
 
 describe('lease keeper', () => {
@@ -66,7 +86,7 @@ describe('lease keeper', () => {
   /** The keeper's renewals extend a lease by a minute: far past anything the claim gave. */
   const RENEWED_MS = 60_000;
 
-  async function setup(jobs: number, capacity: number) {
+  async function setup(jobs: number, capacity: number, leaseMs = RENEWED_MS) {
     const ns = await env.connect({ tasks: { t: () => undefined } });
     for (let n = 0; n < jobs; n += 1) await ns.enqueue('t');
     // One claim per job, so every job has a token of its own (on PostgreSQL a claim's jobs share one).
@@ -79,7 +99,7 @@ describe('lease keeper', () => {
     if (!address) throw new Error('the test store cannot be opened by another thread');
     const lost: string[] = [];
     const keeper = new LeaseKeeper<string>(
-      { ...address, leaseMs: RENEWED_MS },
+      { ...address, leaseMs },
       capacity,
       { onLost: (owner) => lost.push(owner), onCancel: () => undefined },
       createLogger({ level: 'silent' }),
@@ -132,6 +152,38 @@ describe('lease keeper', () => {
     // A lost lease is not renewed again, so it is not reported again.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(lost).toHaveLength(2);
+  });
+
+  it('opens its store shortly before its first renewal is due, not at start', async () => {
+    // One-minute leases are renewed every 20 s: the store is opened 2 s before that.
+    const { ns, claimed, keeper } = await setup(2, 4);
+    const [job, short] = claimed as [ClaimedJob, ClaimedJob];
+    keeper.hold('a', job, RENEWED_MS, null);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(keeper.storeOpened).toBe(false);
+    // A 300 ms lease is due for renewal at once: the store opens, and both leases are renewed.
+    keeper.hold('short', short, 300, null);
+    await waitUntil(() => keeper.storeOpened, { message: 'store opened' });
+    await waitUntil(async () => (await expiresInMs(ns, short.id)) > RENEWED_MS / 2, {
+      message: 'short lease renewed',
+    });
+    expect(await expiresInMs(ns, job.id)).toBeGreaterThan(RENEWED_MS / 2);
+  });
+
+  it('opens its store at once when its leases are renewed within seconds', async () => {
+    const { keeper } = await setup(0, 1, 3_000);
+    expect(keeper.storeOpened).toBe(true);
+  });
+
+  it('starts in a process run with V8 options, which a thread refuses', async () => {
+    const added = ['--max-old-space-size=4096', '--stack-size=900'];
+    process.execArgv.push(...added);
+    try {
+      const { keeper } = await setup(0, 1);
+      expect(keeper.running).toBe(true);
+    } finally {
+      process.execArgv.splice(process.execArgv.length - added.length, added.length);
+    }
   });
 
   it('stops renewing an unsettled lease past its deadline, and renews a settled one', async () => {

@@ -1,8 +1,9 @@
 /**
  * Claiming ahead of free slots (src/worker/prefetch.ts and the claim lanes of worker.ts): the
  * allowance follows slot turnover, stale prefetched attempts are taken out, a worker running two
- * claim lanes over many short jobs still runs each job exactly once, and a claim loop held back by
- * unwritten outcomes resumes as soon as they are written, not at its next poll.
+ * claim lanes over many short jobs still runs each job exactly once, synchronous handlers ending while
+ * a batch starts never take a worker past its slots, and a claim loop held back by unwritten outcomes
+ * resumes as soon as they are written, not at its next poll.
  */
 import { describe, expect, it } from 'vitest';
 import { Prefetch } from '../../src/worker/prefetch.js';
@@ -93,6 +94,48 @@ describe('claim lanes', () => {
     // PostgreSQL its claim travels while the first's does (SQLite answers a claim before returning).
     expect(claimedTogether).toBeLessThanOrEqual(2);
     if (ns.store.dialect === 'postgres') expect(claimedTogether).toBe(2);
+  });
+
+  it('keep synchronous and asynchronous handlers within the slots, running each job once', async () => {
+    // A synchronous handler ends while its batch is being started; its slot must go to the batch's
+    // next attempt, not to a prefetched one on top of it. Mostly asynchronous jobs keep the slots
+    // busy, so claims come back with more jobs than free slots and prefetch the rest.
+    const concurrency = 4;
+    let running = 0;
+    let mostRunning = 0;
+    const runs = new Map<number, number>();
+    const enter = (n: number): void => {
+      runs.set(n, (runs.get(n) ?? 0) + 1);
+      running += 1;
+      mostRunning = Math.max(mostRunning, running);
+    };
+    const ns = await env.connect({
+      tasks: {
+        now: (n: number) => {
+          enter(n);
+          running -= 1;
+        },
+        later: async (n: number) => {
+          enter(n);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          running -= 1;
+        },
+      },
+    });
+    const total = 1_000;
+    await ns.enqueueMany(
+      Array.from({ length: total }, (_, n) => ({ task: n % 5 === 2 ? 'now' : 'later', payload: n })),
+    );
+    let completed = 0;
+    ns.events.on('job:completed', () => {
+      completed += 1;
+    });
+    const worker = ns.startWorker({ ...FAST_WORKER, concurrency, claimBatchMax: concurrency });
+    await waitUntil(() => completed === total, { timeoutMs: 60_000, message: 'all jobs completed' });
+    await worker.stop();
+    expect(runs.size).toBe(total);
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+    expect(mostRunning).toBeLessThanOrEqual(concurrency);
   });
 
   it('resume claiming as soon as held-back outcomes are written, not at the next poll', async () => {

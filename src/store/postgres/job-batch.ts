@@ -138,11 +138,23 @@ export function decodeClaimedBatch(
   if (row === undefined) return [];
   const startedMs = Number(row.started_ms);
   const startedAt = new Date(startedMs);
+  // Jobs without a lease override (nearly all) share their lease end, as all of them share the start.
+  const defaultLeaseEnd = new Date(startedMs + defaultLeaseMs);
   const leaseToken = row.lease_token;
-  const jobs = (JSON.parse(row.batch) as unknown[][]).map((t): ClaimedJob => {
+  const tuples = JSON.parse(row.batch) as unknown[][];
+  const jobs = new Array<ClaimedJob>(tuples.length);
+  // Jobs enqueued by one statement share their creation time, and due-now ones their due time too:
+  // equal times share one Date, as every job of the claim shares its start.
+  let runAt = startedAt;
+  let createdAt = startedAt;
+  let ordered = true;
+  for (let i = 0; i < tuples.length; i += 1) {
+    const t = tuples[i]!;
     const extras = (t[9] ?? NO_EXTRAS) as unknown[];
     const leaseMs = extras[3] as number | null;
-    return {
+    if (runAt.getTime() !== t[7]) runAt = new Date(t[7] as number);
+    if (createdAt.getTime() !== t[8]) createdAt = new Date(t[8] as number);
+    const job: ClaimedJob = {
       id: t[0] as string,
       task: t[1] as string,
       queue: t[2] as string,
@@ -151,12 +163,12 @@ export function decodeClaimedBatch(
       priority: t[4] as number,
       attempt: t[5] as number,
       maxAttempts: t[6] as number,
-      runAt: new Date(t[7] as number),
-      createdAt: new Date(t[8] as number),
+      runAt,
+      createdAt,
       updatedAt: startedAt,
       startedAt,
       finishedAt: null,
-      leaseExpiresAt: new Date(startedMs + (leaseMs ?? defaultLeaseMs)),
+      leaseExpiresAt: leaseMs === null ? defaultLeaseEnd : new Date(startedMs + leaseMs),
       workerId,
       result: null,
       error: extras[0] as JobError | null,
@@ -171,14 +183,13 @@ export function decodeClaimedBatch(
       parentId: extras[9] as string | null,
       leaseToken,
     };
-  });
+    jobs[i] = job;
+    if (ordered && i > 0 && claimOrder(jobs[i - 1]!, job) > 0) ordered = false;
+  }
   // string_agg keeps the order the UPDATE reached its rows in (primary-key order), not claim order.
   // Plain jobs enqueued together already come in claim order (time-ordered ids, equal priority), so
   // the check usually saves the sort.
-  for (let i = 1; i < jobs.length; i += 1) {
-    if (claimOrder(jobs[i - 1]!, jobs[i]!) > 0) return jobs.sort(claimOrder);
-  }
-  return jobs;
+  return ordered ? jobs : jobs.sort(claimOrder);
 }
 
 function claimOrder(a: ClaimedJob, b: ClaimedJob): number {

@@ -112,12 +112,66 @@ export function unbox(column: unknown): unknown {
   return typeof column === 'object' && column !== null ? (column as { v?: unknown }).v : undefined;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** 1 for the ASCII codes of hexadecimal digits, either case. */
+const HEX_DIGIT = new Uint8Array(128);
+for (const digit of '0123456789abcdefABCDEF') HEX_DIGIT[digit.charCodeAt(0)] = 1;
 
 /**
- * True for a string PostgreSQL accepts as uuid. Ids and lease tokens are uuid columns; anything else
- * can match no row, so callers answer "not found" or "refused" without asking the database.
+ * True for a string PostgreSQL accepts as uuid in its canonical form (8-4-4-4-12 hexadecimal digits,
+ * either case). Ids and lease tokens are uuid columns; anything else can match no row, so callers
+ * answer "not found" or "refused" without asking the database.
+ *
+ * A table lookup per character rather than a regular expression: every finish checks its id and
+ * token, and the case-insensitive pattern took twice as long per call.
  */
 export function isUuid(value: string): boolean {
-  return UUID.test(value);
+  if (typeof value !== 'string' || value.length !== 36) return false;
+  if (
+    value.charCodeAt(8) !== 45 ||
+    value.charCodeAt(13) !== 45 ||
+    value.charCodeAt(18) !== 45 ||
+    value.charCodeAt(23) !== 45
+  ) {
+    return false;
+  }
+  for (let i = 0; i < 36; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code < 128 && HEX_DIGIT[code] === 1) continue;
+    // The four dashes, checked above, are the only other characters allowed.
+    if (i !== 8 && i !== 13 && i !== 18 && i !== 23) return false;
+  }
+  return true;
+}
+
+/**
+ * The three arrays of a batch of plain completions as PostgreSQL array literals: ids and lease tokens
+ * (uuid[]; they passed `isUuid`, so they need neither quotes nor escapes) and results (text[]: JSON
+ * text, quoted, backslashes and double quotes escaped, undefined as NULL). node-postgres would build
+ * the same text from three JavaScript arrays, running two regular expressions over every element.
+ */
+export function completionLiterals(
+  finishes: ReadonlyArray<{ id: string; leaseToken: string; result?: unknown }>,
+): {
+  ids: string;
+  tokens: string;
+  results: string;
+} {
+  let ids = '{';
+  let tokens = '{';
+  let results = '{';
+  for (let i = 0; i < finishes.length; i += 1) {
+    const finish = finishes[i]!;
+    const separator = i === 0 ? '' : ',';
+    ids += separator + finish.id;
+    tokens += separator + finish.leaseToken;
+    results += separator + textElement(toJsonText(finish.result));
+  }
+  return { ids: `${ids}}`, tokens: `${tokens}}`, results: `${results}}` };
+}
+
+/** One element of a text[] literal, as node-postgres writes it. */
+export function textElement(value: string | null): string {
+  if (value === null) return 'NULL';
+  if (value.includes('\\') || value.includes('"')) return `"${value.replace(/[\\"]/g, '\\$&')}"`;
+  return `"${value}"`;
 }
