@@ -271,12 +271,12 @@ export class PostgresStore implements Store {
   /** Plain completions (sql/job-finish.ts `completeJobs`); the ids whose lease was still current. */
   private async completeMany(finishes: JobFinish[], tx: unknown): Promise<string[]> {
     const { ids, tokens, results } = completionLiterals(finishes);
-    const rows = await this.rows<{ id: string }>(
+    const [row] = await this.rows<{ ids: string }>(
       this.sql.completeJobs,
       [ids, tokens, results, this.notify.channel, this.notify.origin],
       tx,
     );
-    return rows.map((r) => r.id);
+    return row === undefined || row.ids === '' ? [] : row.ids.split(',');
   }
 
   /** Every other outcome, with its run row (sql/job-finish.ts `finishJobs`). */

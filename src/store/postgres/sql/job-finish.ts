@@ -94,7 +94,8 @@ export const finishJobs = (s: string): string => `
   FROM updated`;
 
 /**
- * Plain completions: $1 ids, $2 lease tokens, $3 results (JSON text), $4 channel, $5 origin. The
+ * Plain completions: $1 ids, $2 lease tokens, $3 results (JSON text), $4 channel, $5 origin; answers
+ * the accepted ids comma-separated in one row. The
  * `finished` notification lists the ids (key \`c\`, completed), 150 per message: 37 bytes each stays
  * under NOTIFY's 8,000-byte payload limit.
  */
@@ -119,4 +120,7 @@ export const completeJobs = (s: string): string => `
     FROM (SELECT id, (row_number() OVER ()) / 150 AS page FROM completed) c
     GROUP BY page
   )
-  SELECT id, (SELECT count(*) FROM note) AS notified FROM completed`;
+  -- One row whatever the batch: the accepted ids as one text (node-postgres decodes a row per job
+  -- field by field). Naming \`note\` makes it run: a CTE that writes nothing runs only when read.
+  SELECT (SELECT count(*) FROM note) AS notified, coalesce(string_agg(id::text, ','), '') AS ids
+  FROM completed`;
