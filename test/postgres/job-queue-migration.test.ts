@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { loadMigrations, migrate } from '../../src/store/postgres/migrator.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { newJob } from '../support/jobs.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/postgres-harness.js';
 
 const schemas: string[] = [];
@@ -86,5 +87,32 @@ describe('job_queue, job_leases and job_finish_log (migration 005)', () => {
     expect((await store.jobClaim({ workerId: 'w2', limit: 10, leaseMs: 30_000 })).map((j) => j.id)).toEqual([
       lapsed,
     ]);
+  });
+
+  it('claims, cancels and prunes in a database that publishes its tables for logical replication', async () => {
+    const schema = uniqueSchema('queue005pub');
+    schemas.push(schema);
+    const store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 2 });
+    stores.push(store);
+    await store.migrate();
+    const publication = `pub_${schema}`;
+    await withAdmin((client) =>
+      client.query(
+        `CREATE PUBLICATION "${publication}" FOR TABLE "${schema}".job_queue, "${schema}".job_finish_log, "${schema}".job_runs,
+         "${schema}".jobs, "${schema}".job_steps`,
+      ),
+    );
+    try {
+      const [first, second] = await store.jobInsertMany({ jobs: [newJob(), newJob()] });
+      expect((await store.jobCancel({ id: second?.job.id ?? '' })).outcome).toBe('cancelled');
+      const [claimed] = await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 });
+      expect(claimed?.id).toBe(first?.job.id);
+      await store.jobFinishMany({
+        finishes: [{ id: claimed?.id ?? '', leaseToken: claimed?.leaseToken ?? '', outcome: 'completed' }],
+      });
+      expect(await store.jobPrune({ olderThanMs: 0, limit: 10 })).toEqual({ deleted: 2 });
+    } finally {
+      await withAdmin((client) => client.query(`DROP PUBLICATION "${publication}"`));
+    }
   });
 });

@@ -50,6 +50,13 @@ CREATE TABLE job_finish_log (
 );
 CREATE INDEX job_finish_log_time_idx ON job_finish_log (finished_at);
 
+-- These two tables and job_runs have no primary key; a database that publishes its tables for logical
+-- replication (change data capture) refuses deletes and updates on such tables unless their replica
+-- identity is the whole row. Without logical replication this costs nothing.
+ALTER TABLE job_queue REPLICA IDENTITY FULL;
+ALTER TABLE job_finish_log REPLICA IDENTITY FULL;
+ALTER TABLE job_runs REPLICA IDENTITY FULL;
+
 INSERT INTO job_queue (id, queue, priority, run_at, state)
   SELECT id, queue, priority, run_at, state FROM jobs WHERE state IN ('queued', 'scheduled');
 
