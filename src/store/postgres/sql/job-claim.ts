@@ -1,7 +1,7 @@
 /**
  * The claim: one statement that picks, locks and leases a batch of due jobs.
  *
- * Shape (EXPLAIN on 1M finished jobs, 100k queued and 100k future scheduled ones):
+ * Shape (pinned by test/postgres/claim-plan.test.ts):
  * - `ready`: an Index Scan on `job_queue_ready_idx` (queued jobs only), already in claim order, under
  *   a LockRows node with SKIP LOCKED, stopped by the LIMIT after `limit` live rows. Concurrent claimers
  *   skip each other's rows instead of queueing on them, so N claimers get N disjoint batches.

@@ -1,7 +1,8 @@
 /**
  * Maintenance statements: rescue of lapsed leases and retention. Both work in bounded batches with
- * SKIP LOCKED, so they never queue behind workers and never hold many row locks for long. Rows are
- * targeted by `id = ANY(ARRAY(...))` so each write is a primary-key lookup (see sql/job-claim.ts).
+ * SKIP LOCKED, so they never queue behind workers and never hold many row locks for long. Job rows are
+ * targeted by `id = ANY(ARRAY(...))` so each write is a primary-key lookup (see sql/job-claim.ts); the
+ * key-less log rows by the addresses their locking scan returned.
  */
 
 /**
