@@ -77,10 +77,10 @@ export const rescueLapsed = (s: string): string => `
     SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM updated WHERE state = 'queued') r
   )
-  SELECT id, state, queue,
+  SELECT u.id, u.state, u.queue,
          (SELECT count(*) FROM finished_note) + (SELECT count(*) FROM ready_note) AS notified
-  FROM updated
-  ORDER BY (SELECT l.lease_expires_at FROM lapsed l WHERE l.id = updated.id), id`;
+  FROM updated u JOIN lapsed l ON l.id = u.id
+  ORDER BY l.lease_expires_at, u.id`;
 
 /**
  * Deletes a small batch of final jobs with their runs and steps, oldest finished first. Small batches
