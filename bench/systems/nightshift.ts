@@ -16,7 +16,7 @@ import { waitUntil } from '../wait.js';
 
 const TASK = 'noop';
 /** Worker tuning for many tiny jobs: see docs/BENCHMARKS.md for the trials behind these numbers. */
-const WORKER: WorkerOptions = { concurrency: 200, claimBatchMax: 200 };
+const WORKER: WorkerOptions = { concurrency: 500, claimBatchMax: 500 };
 
 function describe(worker: WorkerOptions): string {
   return `startWorker({ concurrency: ${worker.concurrency}, claimBatchMax: ${worker.claimBatchMax} }), other options default; enqueueMany() per batch; silent logger`;
