@@ -25,7 +25,8 @@
  *
  * With a queue filter, `job_queue_ready_queue_idx` (queue first) is scanned once per queue through a
  * LATERAL join, each scan in claim order and stopped by its own LIMIT; a plain `queue = ANY(...)` would
- * force PostgreSQL 15 to read and sort every queued row of those queues.
+ * force PostgreSQL 15 to read and sort every queued row of those queues. Due rows are found the same
+ * way in `job_queue_scheduled_queue_idx`, then the earliest PROMOTE_LIMIT of all those queues are kept.
  */
 
 import { CLAIMED_BATCH_SELECT, CLAIMED_LINE } from '../job-batch.js';
@@ -116,9 +117,18 @@ export const claimJobsFromQueues = (s: string): string => `
       FOR UPDATE SKIP LOCKED
     ) r
   ), due AS (
-    SELECT ctid AS row_id, id, priority, run_at FROM ${s}.job_queue
-    WHERE state = 'scheduled' AND run_at <= now() AND queue = ANY($4::text[])
-    ORDER BY run_at, id
+    -- Each queue's due head in due order (job_queue_scheduled_queue_idx, migration 006), then the
+    -- earliest of them: a filter on queue over the all-queue index would let the planner read and
+    -- sort every due row whenever it expects few.
+    SELECT d.row_id, d.id, d.priority, d.run_at
+    FROM unnest($4::text[]) AS q(name)
+    CROSS JOIN LATERAL (
+      SELECT ctid AS row_id, id, priority, run_at FROM ${s}.job_queue
+      WHERE state = 'scheduled' AND queue = q.name AND run_at <= now()
+      ORDER BY run_at, id
+      LIMIT ${PROMOTE_LIMIT}
+      FOR UPDATE SKIP LOCKED
+    ) d
+    ORDER BY d.run_at, d.id
     LIMIT ${PROMOTE_LIMIT}
-    FOR UPDATE SKIP LOCKED
   ), ${CLAIM_TAIL(s)}`;

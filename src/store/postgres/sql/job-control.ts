@@ -11,12 +11,13 @@
  */
 export const cancelJob = (s: string): string => `
   WITH current AS (
-    SELECT id, state, priority, run_at FROM ${s}.jobs WHERE id = $1
+    SELECT id, state, queue, priority, run_at FROM ${s}.jobs WHERE id = $1
   ), dequeued AS (
     -- Either partial index, whatever state the job had: a claim may promote it meanwhile, and the
-    -- re-check after that wait then finds it queued under the same key.
+    -- re-check after that wait then finds it queued under the same key. The queue is part of the key
+    -- so that no scheduled-row index is walked without its leading column.
     DELETE FROM ${s}.job_queue q
-    WHERE q.id = $1 AND q.run_at = (SELECT run_at FROM current)
+    WHERE q.id = $1 AND q.run_at = (SELECT run_at FROM current) AND q.queue = (SELECT queue FROM current)
       AND ((q.state = 'queued' AND q.priority = (SELECT priority FROM current)) OR q.state = 'scheduled')
     RETURNING q.id
   ), updated AS (
