@@ -6,7 +6,7 @@
  * The payload stored is the schema's output (a schema may coerce or strip), and `undefined` becomes
  * `null` because JSON has no undefined.
  */
-import { v7 as uuidv7 } from 'uuid';
+import { newJobId } from './job-id.js';
 import { NightshiftError } from './errors.js';
 import type { NewJob } from './store/store.js';
 import type { TaskRegistry } from './task-registry.js';
@@ -101,7 +101,7 @@ export async function buildNewJob(
   assertJson(value, `payload for task "${taskName}"`);
 
   return {
-    id: uuidv7(),
+    id: newJobId(),
     task: taskName,
     queue,
     payload: value,

@@ -2,7 +2,7 @@
  * The job a schedule's run becomes: the schedule's task and payload, the task's defaults where the
  * schedule sets none, and the slot's idempotency key, so the job of a slot exists at most once.
  */
-import { v7 as uuidv7 } from 'uuid';
+import { newJobId } from '../job-id.js';
 import type { NewJob } from '../store/store.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, type TaskRegistry } from '../task-registry.js';
 import { slotJobKey, type Schedule } from './schedule.js';
@@ -27,7 +27,7 @@ export function slotJobFactory(
         : 0;
     const dueAt = run.slotAt.getTime() + jitter;
     return {
-      id: uuidv7(),
+      id: newJobId(),
       task: schedule.task,
       queue: schedule.queue ?? task?.queue ?? DEFAULT_QUEUE,
       payload: schedule.payload,

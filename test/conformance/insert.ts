@@ -62,6 +62,42 @@ export function describeInsert(h: StoreHarness): void {
       }
     });
 
+    it('keeps each job its own optional fields in a batch where most jobs set none', async () => {
+      const { store } = await openClocked(h);
+      const now = await nowMs(store);
+      const slot = new Date(now - 60_000);
+      const plain = Array.from({ length: 5 }, () => newJob());
+      const options = {
+        runAt: new Date(now + 3_600_000),
+        idempotencyKey: `key-${plain[0]?.id}`,
+        concurrencyKey: 'tenant-2',
+        leaseMs: 12_000,
+        timeoutMs: 3_000,
+        scheduleId: 'hourly',
+        scheduleSlot: slot,
+        parentId: 'parent-2',
+      };
+      const full = newJob(options);
+      const delayed = newJob({ delayMs: 60_000 });
+      // The full job in the middle, the delayed one last: columns set by one job only, at any position.
+      const jobs = [plain[0], plain[1], full, plain[2], plain[3], delayed, plain[4]] as typeof plain;
+      await store.jobInsertMany({ jobs });
+      expect(await mustGet(store, full.id)).toMatchObject({ state: 'scheduled', ...options });
+      expect((await mustGet(store, delayed.id)).state).toBe('scheduled');
+      for (const job of plain) {
+        expect(await mustGet(store, job.id)).toMatchObject({
+          state: 'queued',
+          idempotencyKey: null,
+          concurrencyKey: null,
+          leaseMs: null,
+          timeoutMs: null,
+          scheduleId: null,
+          scheduleSlot: null,
+          parentId: null,
+        });
+      }
+    });
+
     it('schedules a job with a future runAt or a delay, and queues one whose runAt has passed', async () => {
       const { store, clock } = await openClocked(h);
       const now = await nowMs(store);
