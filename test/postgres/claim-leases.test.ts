@@ -4,34 +4,17 @@
  * a job whose worker stopped renewing it (stuck past its timeout) is rescued on time even while the
  * other jobs of its claim are renewed, and a claim whose jobs all ended leaves no row behind.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { describe, expect, it } from 'vitest';
 import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
-import {
-  dropSchema,
-  resyncIndexTables,
-  TEST_PG_URL,
-  uniqueSchema,
-  withAdmin,
-} from '../support/postgres-harness.js';
+import { migratedStore, resyncIndexTables, withAdmin } from '../support/postgres-harness.js';
 
-const schema = uniqueSchema('leases');
-let store: PostgresStore;
-
-beforeAll(async () => {
-  store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 2 });
-  await store.migrate();
-});
-
-afterAll(async () => {
-  await store.close();
-  await dropSchema(schema);
-});
+const db = migratedStore('leases', { poolSize: 2 });
+const { schema } = db;
 
 async function claimTwo(queue: string): Promise<[ClaimedJob, ClaimedJob]> {
-  await store.jobInsertMany({ jobs: [newJob({ queue }), newJob({ queue })] });
-  const [a, b] = await store.jobClaim({ workerId: 'w', queues: [queue], limit: 2, leaseMs: 3_600_000 });
+  await db.store.jobInsertMany({ jobs: [newJob({ queue }), newJob({ queue })] });
+  const [a, b] = await db.store.jobClaim({ workerId: 'w', queues: [queue], limit: 2, leaseMs: 3_600_000 });
   if (!a || !b) throw new Error('claimed fewer than two jobs');
   expect(a.leaseToken).toBe(b.leaseToken);
   return [a, b];
@@ -59,27 +42,27 @@ async function leaseRow(token: string): Promise<{ lapsed: boolean; ends: Date } 
 }
 
 async function leaseEnd(id: string): Promise<Date | null | undefined> {
-  return (await store.jobGet({ id }))?.leaseExpiresAt;
+  return (await db.store.jobGet({ id }))?.leaseExpiresAt;
 }
 
 describe('job_leases', () => {
   it('rescues a lapsed job of a claim and keeps the row for the job still held', async () => {
     const [lapsed, held] = await claimTwo('rescue-one');
     await lapse(lapsed.id, 1_000);
-    expect(await store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [lapsed.id], failed: [] });
-    expect((await store.jobGet({ id: held.id }))?.state).toBe('running');
+    expect(await db.store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [lapsed.id], failed: [] });
+    expect((await db.store.jobGet({ id: held.id }))?.state).toBe('running');
     expect(await leaseRow(held.leaseToken)).toEqual({ lapsed: false, ends: await leaseEnd(held.id) });
-    expect(await store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [], failed: [] });
+    expect(await db.store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [], failed: [] });
   });
 
   it('still rescues a job no longer renewed while its claim-mate is', async () => {
     const [stuck, renewed] = await claimTwo('rescue-stuck');
     await lapse(stuck.id, 1_000);
     // The worker renews only the attempt it still keeps: the row must not move past the stuck lease.
-    const { renewed: answer } = await store.jobLeaseRenew({ leases: [renewed], leaseMs: 3_600_000 });
+    const { renewed: answer } = await db.store.jobLeaseRenew({ leases: [renewed], leaseMs: 3_600_000 });
     expect(answer.map((r) => r.id)).toEqual([renewed.id]);
     expect((await leaseRow(renewed.leaseToken))?.lapsed).toBe(true);
-    expect(await store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [stuck.id], failed: [] });
+    expect(await db.store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [stuck.id], failed: [] });
     // Then the row follows the one still held, renewed to its new end.
     expect(await leaseRow(renewed.leaseToken)).toEqual({ lapsed: false, ends: await leaseEnd(renewed.id) });
   });
@@ -89,15 +72,15 @@ describe('job_leases', () => {
     await lapse(a.id, 1_000);
     await lapse(b.id, 2_000);
     expect((await leaseRow(a.leaseToken))?.lapsed).toBe(true);
-    await store.jobLeaseRenew({ leases: [a, b], leaseMs: 3_600_000 });
+    await db.store.jobLeaseRenew({ leases: [a, b], leaseMs: 3_600_000 });
     const ends = [await leaseEnd(a.id), await leaseEnd(b.id)].map((d) => d?.getTime() ?? 0);
     expect(await leaseRow(a.leaseToken)).toEqual({ lapsed: false, ends: new Date(Math.min(...ends)) });
-    expect(await store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [], failed: [] });
+    expect(await db.store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [], failed: [] });
   });
 
   it('drops the row of a claim whose jobs all finished once it ends', async () => {
     const [a, b] = await claimTwo('all-done');
-    await store.jobFinishMany({
+    await db.store.jobFinishMany({
       finishes: [a, b].map((j) => ({ id: j.id, leaseToken: j.leaseToken, outcome: 'completed' as const })),
     });
     await withAdmin((client) =>
@@ -106,8 +89,8 @@ describe('job_leases', () => {
         [a.leaseToken],
       ),
     );
-    expect(await store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [], failed: [] });
+    expect(await db.store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [], failed: [] });
     expect(await leaseRow(a.leaseToken)).toBeUndefined();
-    expect((await store.jobGet({ id: a.id }))?.state).toBe('completed');
+    expect((await db.store.jobGet({ id: a.id }))?.state).toBe('completed');
   });
 });

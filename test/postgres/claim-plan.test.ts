@@ -2,38 +2,24 @@
  * The claim's shape on PostgreSQL: which index it walks (a regression here turns a 1 ms claim into a
  * scan of the backlog), and the in-statement promotion of due scheduled jobs that replaces a stager.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { renderStatements } from '../../src/store/postgres/statements.js';
 import { newJob } from '../support/jobs.js';
-import {
-  dropSchema,
-  resyncIndexTables,
-  TEST_PG_URL,
-  uniqueSchema,
-  withAdmin,
-} from '../support/postgres-harness.js';
+import { migratedStore, resyncIndexTables, withAdmin } from '../support/postgres-harness.js';
 
-const schema = uniqueSchema('plan');
+const db = migratedStore('plan');
+const { schema } = db;
 const sql = renderStatements(`"${schema}"`);
-let store: PostgresStore;
 
 beforeAll(async () => {
-  store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema });
-  await store.migrate();
   // A big backlog in one queue and a handful of jobs in a rare one, then fresh statistics.
   for (let i = 0; i < 20; i += 1) {
-    await store.jobInsertMany({ jobs: Array.from({ length: 1_000 }, () => newJob({ queue: 'big' })) });
+    await db.store.jobInsertMany({ jobs: Array.from({ length: 1_000 }, () => newJob({ queue: 'big' })) });
   }
-  await store.jobInsertMany({
+  await db.store.jobInsertMany({
     jobs: Array.from({ length: 5 }, () => newJob({ queue: 'rare', priority: -1 })),
   });
   await withAdmin((client) => client.query(`ANALYZE "${schema}".jobs, "${schema}".job_queue`));
-});
-
-afterAll(async () => {
-  await store.close();
-  await dropSchema(schema);
 });
 
 /** EXPLAIN ANALYZE of a claim inside a rolled-back transaction: the plan text, nothing claimed. */
@@ -83,7 +69,7 @@ describe('PostgreSQL claim plan', () => {
     expect(plan).not.toContain('Index Scan using job_queue_ready_idx');
     // 5 jobs claimed: a few index and heap pages, not the 20,000-row backlog of queue 'big'.
     expect(sharedBuffers(plan)).toBeLessThan(200);
-    const claimed = await store.jobClaim({ workerId: 'w', queues: ['rare'], limit: 10, leaseMs: 30_000 });
+    const claimed = await db.store.jobClaim({ workerId: 'w', queues: ['rare'], limit: 10, leaseMs: 30_000 });
     expect(claimed.map((j) => j.queue)).toEqual(['rare', 'rare', 'rare', 'rare', 'rare']);
   });
 
@@ -94,9 +80,9 @@ describe('PostgreSQL claim plan', () => {
       newJob({ queue, priority: 5 }),
       newJob({ queue, priority: 3 }),
     ];
-    await store.jobInsertMany({ jobs: jobs.map((j) => ({ ...j, delayMs: 3_600_000 })) });
+    await db.store.jobInsertMany({ jobs: jobs.map((j) => ({ ...j, delayMs: 3_600_000 })) });
     const late = newJob({ queue, delayMs: 3_600_000 });
-    await store.jobInsertMany({ jobs: [late] });
+    await db.store.jobInsertMany({ jobs: [late] });
     // Three come due (their hour passed); `late` stays in the future.
     await withAdmin(async (client) => {
       await client.query(
@@ -105,18 +91,23 @@ describe('PostgreSQL claim plan', () => {
       );
       for (const job of jobs) await client.query(resyncIndexTables(schema), [job.id, false]);
     });
-    const claimed = await store.jobClaim({ workerId: 'w', queues: [queue], limit: 1, leaseMs: 30_000 });
+    const claimed = await db.store.jobClaim({ workerId: 'w', queues: [queue], limit: 1, leaseMs: 30_000 });
     expect(claimed.map((j) => j.id)).toEqual([jobs[1]?.id]);
     const states = await Promise.all(
-      [...jobs, late].map(async (j) => (await store.jobGet({ id: j.id }))?.state),
+      [...jobs, late].map(async (j) => (await db.store.jobGet({ id: j.id }))?.state),
     );
     expect(states).toEqual(['queued', 'running', 'queued', 'scheduled']);
-    const next = await store.jobClaim({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 });
+    const next = await db.store.jobClaim({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 });
     expect(next.map((j) => j.id)).toEqual([jobs[2]?.id, jobs[0]?.id]);
   });
 
   it('finishes a batch among thousands of running jobs by primary key', async () => {
-    const running = await store.jobClaim({ workerId: 'w', queues: ['big'], limit: 2_000, leaseMs: 60_000 });
+    const running = await db.store.jobClaim({
+      workerId: 'w',
+      queues: ['big'],
+      limit: 2_000,
+      leaseMs: 60_000,
+    });
     expect(running).toHaveLength(2_000);
     await withAdmin((client) => client.query(`ANALYZE "${schema}".jobs`));
     const batch = running.slice(0, 50);
@@ -140,7 +131,7 @@ describe('PostgreSQL claim plan', () => {
   });
 
   it('completes a batch by primary key under the generic plan its prepared statement settles on', async () => {
-    const running = await store.jobClaim({ workerId: 'w', queues: ['big'], limit: 50, leaseMs: 60_000 });
+    const running = await db.store.jobClaim({ workerId: 'w', queues: ['big'], limit: 50, leaseMs: 60_000 });
     const literal = (values: string[]): string => `'{${values.join(',')}}'`;
     const plan = await withAdmin(async (client) => {
       await client.query('BEGIN');
@@ -172,12 +163,17 @@ describe('PostgreSQL claim plan', () => {
 
   it('prunes through the retention index, oldest finished first, never scanning the table', async () => {
     // A log row per finishing statement: 200 of them, each of 10 jobs.
-    const running = await store.jobClaim({ workerId: 'w', queues: ['big'], limit: 2_000, leaseMs: 60_000 });
+    const running = await db.store.jobClaim({
+      workerId: 'w',
+      queues: ['big'],
+      limit: 2_000,
+      leaseMs: 60_000,
+    });
     for (let i = 0; i < running.length; i += 10) {
       const finishes = running
         .slice(i, i + 10)
         .map((j) => ({ id: j.id, leaseToken: j.leaseToken, outcome: 'completed' as const }));
-      await store.jobFinishMany({ finishes });
+      await db.store.jobFinishMany({ finishes });
     }
     await withAdmin((client) => client.query(`ANALYZE "${schema}".job_finish_log`));
     const plan = await explainClaim(sql.pruneJobs.text, [0, 100]);
@@ -189,7 +185,7 @@ describe('PostgreSQL claim plan', () => {
   });
 
   it('cancels a waiting job through the queue indexes, never scanning the queue', async () => {
-    const [{ job: queued } = { job: undefined }] = await store.jobInsertMany({
+    const [{ job: queued } = { job: undefined }] = await db.store.jobInsertMany({
       jobs: [newJob({ queue: 'big' })],
     });
     const plan = await explainClaim(sql.cancelJob.text, [queued?.id, 'test-channel', 'test-origin']);
@@ -215,8 +211,8 @@ describe('PostgreSQL claim plan', () => {
 
   it('claims each job once when a queue is named twice', async () => {
     const jobs = Array.from({ length: 3 }, () => newJob({ queue: 'twice' }));
-    await store.jobInsertMany({ jobs });
-    const claimed = await store.jobClaim({
+    await db.store.jobInsertMany({ jobs });
+    const claimed = await db.store.jobClaim({
       workerId: 'w',
       queues: ['twice', 'twice'],
       limit: 10,
@@ -230,30 +226,23 @@ describe('PostgreSQL claim plan without current statistics', () => {
   // Queue tables churn faster than ANALYZE follows them: the statistics may be missing (a new table,
   // autovacuum off) or describe an empty queue. The claim must still walk its index in order rather
   // than read the whole backlog and sort it.
-  const stale = uniqueSchema('plan_stale');
+  const staleDb = migratedStore('plan_stale');
+  const stale = staleDb.schema;
   const staleSql = renderStatements(`"${stale}"`);
-  let staleStore: PostgresStore;
 
   beforeAll(async () => {
-    staleStore = await PostgresStore.open({ connectionString: TEST_PG_URL, schema: stale });
-    await staleStore.migrate();
     // Statistics taken while the queue was empty, then a backlog arrives.
     await withAdmin((client) => client.query(`ANALYZE "${stale}".jobs, "${stale}".job_queue`));
     for (let i = 0; i < 10; i += 1) {
-      await staleStore.jobInsertMany({
+      await staleDb.store.jobInsertMany({
         jobs: Array.from({ length: 1_000 }, () => newJob({ queue: i % 2 === 0 ? 'a' : 'b' })),
       });
       // Half as many delayed ones, all due by the time of the claim.
-      await staleStore.jobInsertMany({
+      await staleDb.store.jobInsertMany({
         jobs: Array.from({ length: 500 }, () => newJob({ queue: 'a', delayMs: 1 })),
       });
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
-  });
-
-  afterAll(async () => {
-    await staleStore.close();
-    await dropSchema(stale);
   });
 
   it('walks the ready and due indexes in order, reading a claim-sized share of the backlog', async () => {

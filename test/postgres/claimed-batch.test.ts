@@ -2,31 +2,14 @@
  * A claim returns its batch as one json value (src/store/postgres/job-batch.ts); every field must
  * decode exactly as the typed row read of jobGet does, down to the millisecond and the boxed checkpoint.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeClaimedBatch } from '../../src/store/postgres/job-batch.js';
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
-import {
-  dropSchema,
-  resyncIndexTables,
-  TEST_PG_URL,
-  uniqueSchema,
-  withAdmin,
-} from '../support/postgres-harness.js';
+import { migratedStore, resyncIndexTables, withAdmin } from '../support/postgres-harness.js';
 
-const schema = uniqueSchema('batch');
-let store: PostgresStore;
-
-beforeAll(async () => {
-  store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema });
-  await store.migrate();
-});
-
-afterAll(async () => {
-  await store.close();
-  await dropSchema(schema);
-});
+const db = migratedStore('batch');
+const { schema } = db;
 
 describe('PostgreSQL claimed batch decoding', () => {
   it('decodes every field of a claimed job exactly as jobGet reads it', async () => {
@@ -46,14 +29,14 @@ describe('PostgreSQL claimed batch decoding', () => {
       parentId: 'parent-x',
     });
     const bare = newJob({ queue, payload: null });
-    await store.jobInsertMany({ jobs: [full, bare] });
+    await db.store.jobInsertMany({ jobs: [full, bare] });
     // A first attempt that failed with an error and saved a checkpoint of null, then came back due.
-    const [first] = await store.jobClaim({ workerId: 'w1', queues: [queue], limit: 1, leaseMs: 30_000 });
+    const [first] = await db.store.jobClaim({ workerId: 'w1', queues: [queue], limit: 1, leaseMs: 30_000 });
     if (!first) throw new Error('nothing claimed');
     expect(
-      await store.jobCheckpointSave({ id: first.id, leaseToken: first.leaseToken, checkpoint: null }),
+      await db.store.jobCheckpointSave({ id: first.id, leaseToken: first.leaseToken, checkpoint: null }),
     ).toBe(true);
-    await store.jobFinishMany({
+    await db.store.jobFinishMany({
       finishes: [
         {
           id: first.id,
@@ -73,11 +56,11 @@ describe('PostgreSQL claimed batch decoding', () => {
       await client.query(resyncIndexTables(schema), [first.id, false]);
     });
 
-    const claimed = await store.jobClaim({ workerId: 'w2', queues: [queue], limit: 10, leaseMs: 30_000 });
+    const claimed = await db.store.jobClaim({ workerId: 'w2', queues: [queue], limit: 10, leaseMs: 30_000 });
     expect(claimed.map((j) => j.id)).toEqual([full.id, bare.id]);
     for (const job of claimed) {
       const { leaseToken, ...record } = job;
-      expect(record).toEqual(await store.jobGet({ id: job.id }));
+      expect(record).toEqual(await db.store.jobGet({ id: job.id }));
       expect(leaseToken).toMatch(/^[0-9a-f-]{36}$/);
     }
     expect(claimed[0]).toMatchObject({
@@ -95,34 +78,34 @@ describe('PostgreSQL claimed batch decoding', () => {
     const urgent = newJob({ queue, priority: 5 });
     const early = newJob({ queue, priority: 0, runAt: new Date(Date.now() - 60_000) });
     // Inserted in this order, so ids (time-ordered) run late < urgent < early.
-    for (const job of [late, urgent, early]) await store.jobInsertMany({ jobs: [job] });
-    const claimed = await store.jobClaim({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 });
+    for (const job of [late, urgent, early]) await db.store.jobInsertMany({ jobs: [job] });
+    const claimed = await db.store.jobClaim({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 });
     expect(claimed.map((j) => j.id)).toEqual([urgent.id, early.id, late.id]);
   });
 
   it('gives one claim one token, fencing each job by id and token together', async () => {
     const queue = 'token';
     const [a, b] = [newJob({ queue }), newJob({ queue })];
-    await store.jobInsertMany({ jobs: [a, b] });
-    const claimed = await store.jobClaim({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 });
+    await db.store.jobInsertMany({ jobs: [a, b] });
+    const claimed = await db.store.jobClaim({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 });
     const [first, second] = claimed as [ClaimedJob, ClaimedJob];
     expect(second.leaseToken).toBe(first.leaseToken);
     // The first job goes back and is claimed again: the batch's token no longer fences it, but still
     // fences the second job, which this attempt holds.
-    await store.jobFinishMany({
+    await db.store.jobFinishMany({
       finishes: [{ id: first.id, leaseToken: first.leaseToken, outcome: 'released' }],
     });
-    const [again] = await store.jobClaim({ workerId: 'w2', queues: [queue], limit: 10, leaseMs: 30_000 });
+    const [again] = await db.store.jobClaim({ workerId: 'w2', queues: [queue], limit: 10, leaseMs: 30_000 });
     expect(again?.id).toBe(first.id);
     expect(again?.leaseToken).not.toBe(first.leaseToken);
-    const { accepted } = await store.jobFinishMany({
+    const { accepted } = await db.store.jobFinishMany({
       finishes: [
         { id: first.id, leaseToken: first.leaseToken, outcome: 'completed' },
         { id: second.id, leaseToken: first.leaseToken, outcome: 'completed' },
       ],
     });
     expect(accepted).toEqual([second.id]);
-    expect((await store.jobGet({ id: first.id }))?.state).toBe('running');
+    expect((await db.store.jobGet({ id: first.id }))?.state).toBe('running');
   });
 
   it('answers an enqueue with each new job exactly as jobGet reads it', async () => {
@@ -134,20 +117,20 @@ describe('PostgreSQL claimed batch decoding', () => {
     ];
     const upper = newJob({ queue: 'insert' });
     upper.id = upper.id.toUpperCase();
-    const results = await store.jobInsertMany({ jobs: [...jobs, upper] });
+    const results = await db.store.jobInsertMany({ jobs: [...jobs, upper] });
     expect(results.map((r) => r.created)).toEqual([true, true, true, true, true]);
     expect(results.map((r) => r.job.state)).toEqual(['queued', 'scheduled', 'scheduled', 'queued', 'queued']);
     expect(results[0]?.job.payload).toEqual({ at: '2026-01-02T03:04:05.678Z' });
-    for (const { job } of results) expect(job).toEqual(await store.jobGet({ id: job.id }));
+    for (const { job } of results) expect(job).toEqual(await db.store.jobGet({ id: job.id }));
     // Out of the way of the claims of the other tests.
     await withAdmin((client) => client.query(`DELETE FROM "${schema}".jobs WHERE queue = 'insert'`));
   });
 
   it('returns an empty batch when nothing is due', async () => {
     expect(
-      await store.jobClaim({ workerId: 'w', queues: ['nothing-here'], limit: 10, leaseMs: 30_000 }),
+      await db.store.jobClaim({ workerId: 'w', queues: ['nothing-here'], limit: 10, leaseMs: 30_000 }),
     ).toEqual([]);
-    expect(await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 })).toEqual([]);
+    expect(await db.store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 })).toEqual([]);
   });
 });
 

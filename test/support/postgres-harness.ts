@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import type { JobFields, StoreHarness } from './store-harness.js';
@@ -73,6 +74,36 @@ export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promi
 /** Drops a test schema and everything in it. */
 export async function dropSchema(schema: string): Promise<void> {
   await withAdmin((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+}
+
+/** A migrated store of a test file or describe block, open during its tests (see `migratedStore`). */
+export interface MigratedStore {
+  readonly schema: string;
+  readonly store: PostgresStore;
+}
+
+/**
+ * Opens and migrates a PostgresStore in a schema of its own before the surrounding block's tests (its
+ * own beforeAll hooks run after this one), and closes it and drops the schema after them.
+ */
+export function migratedStore(prefix: string, options: { poolSize?: number } = {}): MigratedStore {
+  const schema = uniqueSchema(prefix);
+  let opened: PostgresStore | undefined;
+  beforeAll(async () => {
+    opened = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, ...options });
+    await opened.migrate();
+  });
+  afterAll(async () => {
+    await opened?.close();
+    await dropSchema(schema);
+  });
+  return {
+    schema,
+    get store() {
+      if (!opened) throw new Error(`store of schema ${schema} used outside its tests`);
+      return opened;
+    },
+  };
 }
 
 function postgresOf(store: Store): PostgresStore {
