@@ -83,16 +83,21 @@ function catchUp(
 
 /**
  * Plans one pass over schedules due by `now + lookaheadMs`. Slots up to now are placed under the
- * overlap policy. Slots in the lookahead window are enqueued early, as jobs that become due exactly at
- * their slot, but only when nothing of the schedule is active after this pass's own runs (or overlap is
- * `allow`): an early job is itself active from then on, so it can never overlap a run. Otherwise the
- * slot is left for the pass that sees it due.
+ * overlap policy. Then the lookahead: the schedule's next slot, when it falls in the window, is
+ * enqueued early as a job that becomes due exactly at its slot, but only when nothing of the schedule
+ * is active, waiting, or finished and not yet settled (its outcome may ask for a drain run). An early
+ * job is active from then on, so only one slot per schedule is ever written early: the slot after it
+ * waits until the early run has finished, or for the pass that sees it due, where the overlap policy
+ * meets a run that has really started or is really due. With overlap `allow` every slot in the window
+ * is written early. Slots nearer than `earlyFromMs` are left to the pass woken for them (see
+ * scheduler.ts), which enqueues them due at once and announces them to workers.
  */
 export function planFire(due: DueSchedule[], options: PlanOptions): ScheduleWrites {
   const writes = noWrites();
   const { now } = options;
   const horizon = new Date(now.getTime() + (options.lookaheadMs ?? 0));
-  for (const { schedule, activeJobId, waitingSlot } of due) {
+  const earlyFrom = new Date(now.getTime() + Math.max(1, options.earlyFromMs ?? 1));
+  for (const { schedule, activeJobId, waitingSlot, settlePending } of due) {
     const state: ScheduleState = stateOf(schedule);
     const series = slotSeries(schedule);
     const from = schedule.nextSlotAt ?? series.atOrAfter(now);
@@ -109,16 +114,28 @@ export function planFire(due: DueSchedule[], options: PlanOptions): ScheduleWrit
     releaseWaiting(schedule, state, runState, writes, options);
     placeRuns(schedule, state, runs, runState, writes, options);
 
+    // The first slot not handled yet: never before `from`, so a slot planned by an earlier pass (an
+    // early one) is never planned again.
     const lastOnTime = onTime.slots[onTime.slots.length - 1];
-    let next = onTime.more && lastOnTime !== undefined ? series.after(lastOnTime) : series.after(now);
-    if (!onTime.more && horizon > now && (schedule.overlap === 'allow' || runState.active === null)) {
-      const early = slotsBetween(series, new Date(now.getTime() + 1), horizon, ON_TIME_CAP).slots;
-      const lastEarly = early[early.length - 1];
-      if (lastEarly !== undefined) {
-        const earlyRuns = early.map((t) => regular(t, 'slot'));
-        placeRuns(schedule, state, earlyRuns, runState, writes, options);
-        runs.push(...earlyRuns);
-        next = series.after(lastEarly);
+    let next =
+      onTime.more && lastOnTime !== undefined
+        ? series.after(lastOnTime)
+        : from > now
+          ? from
+          : series.after(now);
+    const idle = runState.active === null && runState.waiting === null && !settlePending;
+    if (next !== null && !onTime.more && next <= horizon && next >= earlyFrom) {
+      if (schedule.overlap === 'allow') {
+        const early = slotsBetween(series, next, horizon, ON_TIME_CAP).slots.map((t) => regular(t, 'slot'));
+        placeRuns(schedule, state, early, runState, writes, options);
+        runs.push(...early);
+        const lastEarly = early[early.length - 1];
+        if (lastEarly !== undefined) next = series.after(lastEarly.slotAt);
+      } else if (idle) {
+        const early = regular(next, 'slot');
+        placeRuns(schedule, state, [early], runState, writes, options);
+        runs.push(early);
+        next = series.after(next);
       }
     }
     state.nextSlotAt = next;

@@ -21,6 +21,11 @@ export interface PlanOptions {
   missedAfterMs: number;
   /** Slots due within this many ms after `now` may be enqueued early, due at their slot (see fire.ts). */
   lookaheadMs?: number;
+  /**
+   * Slots due sooner than this many ms after `now` are not enqueued early: the scheduler wakes for them
+   * and enqueues them due at once (see fire.ts). Default 1 ms.
+   */
+  earlyFromMs?: number;
   /** Builds the job for a run; the job's idempotency key is the slot's. */
   newJob: (schedule: Schedule, run: SlotRun) => NewJob;
 }
@@ -138,11 +143,23 @@ export function placeRuns(
     } else {
       const reason =
         schedule.overlap === 'skip'
-          ? `overlap skip: run ${runs.active} still active`
+          ? `overlap skip: run ${runs.active} ${activity(state, runs.active, options.now)}`
           : `overlap queue: a slot already waits for run ${runs.active}`;
       writes.slots.push(slotRow(schedule.id, run, 'skipped', reason, options.now));
     }
   }
+}
+
+/**
+ * How the active run stands, for a skip's reason. The one run that can be active before it is due is the
+ * schedule's last job when its slot is still ahead (written early by the lookahead); only a trigger or a
+ * drain request can meet it, never the slot after it, which is planned once that slot is due.
+ */
+function activity(state: ScheduleState, active: string, now: Date): string {
+  const slot = state.lastSlotAt;
+  return state.lastJobId === active && slot !== null && slot > now
+    ? `is already enqueued for the slot at ${slot.toISOString()}`
+    : 'still active';
 }
 
 /** A 32-bit FNV-1a hash: a stable jitter per (schedule, slot), so a re-planned slot keeps its due time. */

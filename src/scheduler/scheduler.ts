@@ -8,7 +8,11 @@
  * A pass settles finished runs first (outcome, failure count, suspension, drain, waiting slots), then
  * fires due slots, each in batches of `batchSize` until nothing is left. Passes start on the next
  * multiple of `pollIntervalMs` of the clock (plus a few ms), so minute slots are seen right after the
- * minute turns, not up to a poll interval late.
+ * minute turns, not up to a poll interval late; sooner when a schedule this scheduler planned has its
+ * next slot before that (a 100 ms interval gets a pass per slot), and at once when a job this
+ * scheduler enqueued reaches a final state (store event `job:finished`): a handler's `{ again: true }`
+ * then gets its drain run without waiting for the next pass, and the next slot of a short schedule
+ * can be written as soon as the run before it is over.
  *
  * Options and defaults: `schedules` (config schedules, synced at start; omitted: no sync),
  * `pollIntervalMs` 1000, `batchSize` 500, `missedAfterMs` 30,000 (a slot first seen later than this
@@ -25,7 +29,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/store.js';
+import type { ScheduleWrites, Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { planFire } from './fire.js';
 import type { PlanOptions } from './runs.js';
@@ -70,6 +74,9 @@ const BOUNDARY_MARGIN_MS = 5;
 // Ledger retention runs once in this many passes (an hour at the default interval).
 const PRUNE_EVERY_PASSES = 3600;
 const PRUNE_LIMIT = 5000;
+// Jobs remembered to wake on; past this the set is cleared, which only costs those jobs' wake-ups
+// (the regular pass settles them).
+const OURS_CAP = 100_000;
 
 /** A running (or runnable) scheduler. */
 export class Scheduler {
@@ -77,6 +84,13 @@ export class Scheduler {
   private wake: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private passes = 0;
+  /** The earliest next slot among the schedules the last pass planned, in ms. */
+  private nextSlotMs = Infinity;
+  /** Jobs this scheduler enqueued that are not final yet, as far as its events tell. */
+  private readonly ours = new Set<string>();
+  /** A job of ours finished during a pass: pass again without sleeping. */
+  private passRequested = false;
+  private unlisten: (() => void) | undefined;
   /** Resolves once config schedules are synced and the first pass can run; rejects on bad config. */
   ready: Promise<void> = Promise.resolve();
 
@@ -108,6 +122,11 @@ export class Scheduler {
   start(): this {
     const schedules = this.options.schedules;
     this.ready = schedules === undefined ? Promise.resolve() : this.sync(schedules);
+    this.unlisten = this.deps.store.listen('job:finished', ({ id }) => {
+      if (!this.ours.delete(id)) return;
+      this.passRequested = true;
+      this.wake?.abort();
+    });
     this.loop = this.ready.then(
       () => this.run(),
       () => undefined,
@@ -128,6 +147,7 @@ export class Scheduler {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
+      this.passRequested = false;
       try {
         await this.runOnce();
       } catch (error) {
@@ -138,9 +158,15 @@ export class Scheduler {
         }
       }
       if (this.stopped) break;
+      if (this.passRequested) continue;
       const nowMs = (await this.now().catch(() => new Date())).getTime();
-      const wait = this.pollIntervalMs - (nowMs % this.pollIntervalMs) + BOUNDARY_MARGIN_MS;
+      const wait = Math.max(
+        0,
+        Math.min(this.pollIntervalMs - (nowMs % this.pollIntervalMs), this.nextSlotMs - nowMs) +
+          BOUNDARY_MARGIN_MS,
+      );
       this.wake = new AbortController();
+      if (this.passRequested) continue;
       await sleep(wait, undefined, { signal: this.wake.signal }).catch(() => undefined);
     }
   }
@@ -153,13 +179,18 @@ export class Scheduler {
       now,
       missedAfterMs: this.missedAfterMs,
       lookaheadMs: this.lookaheadMs,
+      // A slot due before the next regular pass gets a pass of its own, which enqueues it due at once
+      // and announces it to workers; an early job would wait for a worker's poll to be claimed.
+      earlyFromMs: this.pollIntervalMs,
       newJob: slotJobFactory(this.deps.registry, now),
     };
+    this.nextSlotMs = Infinity;
     for (;;) {
       const writes = await this.deps.store.scheduleSettle({
         limit: this.batchSize,
         plan: (input) => planSettle(input, options),
       });
+      this.noteWrites(writes);
       const settled = writes.slotUpdates.filter((slot) => slot.outcome !== null).length;
       pass.settled += settled;
       count(pass, writes.slots);
@@ -174,6 +205,7 @@ export class Scheduler {
         limit: this.batchSize,
         plan: (due) => planFire(due, options),
       });
+      this.noteWrites(writes);
       count(pass, writes.slots);
       pass.enqueued += writes.slotUpdates.filter((slot) => slot.status === 'enqueued').length;
       if (writes.states.length < this.batchSize) break;
@@ -184,9 +216,21 @@ export class Scheduler {
     return pass;
   }
 
+  /** Remembers the jobs a pass enqueued (to wake when they finish) and the earliest next slot. */
+  private noteWrites(writes: ScheduleWrites): void {
+    if (this.ours.size + writes.jobs.length > OURS_CAP) this.ours.clear();
+    for (const job of writes.jobs) this.ours.add(job.id);
+    for (const { state } of writes.states) {
+      if (state.paused || state.suspendedAt !== null) continue;
+      const next = state.nextSlotAt?.getTime();
+      if (next !== undefined && next < this.nextSlotMs) this.nextSlotMs = next;
+    }
+  }
+
   /** Stops passing; resolves once the current pass is over. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unlisten?.();
     this.wake?.abort();
     await this.loop;
   }

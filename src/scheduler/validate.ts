@@ -18,8 +18,9 @@ export const DEFAULT_CATCH_UP_LIMIT = 10;
 export const DEFAULT_MAX_DRAIN_RUNS = 10;
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
-// One slot per second at most: a finer interval would be a busy loop, not a schedule.
-const MIN_EVERY_MS = 1000;
+// Ten slots a second at most: the scheduler wakes for each slot, and a finer interval would be a busy
+// loop of passes rather than a schedule.
+export const MIN_EVERY_MS = 100;
 
 function invalid(id: string, message: string): NightshiftError {
   return new NightshiftError('invalid_argument', `schedule ${JSON.stringify(id)}: ${message}`);

@@ -200,6 +200,8 @@ export interface DueSchedule {
   activeJobId: string | null;
   /** The schedule's oldest `waiting` ledger row (released when nothing is active), if any. */
   waitingSlot: SlotRecord | null;
+  /** A run of this schedule reached a final state (or its job is gone) and is not settled yet. */
+  settlePending: boolean;
 }
 
 /** A ledger row whose job reached a final state (or was deleted: `job` null), not yet settled. */

@@ -81,7 +81,9 @@ export class PostgresStore implements Store {
     this.sql = renderStatements(this.quotedSchema);
     this.notify = { channel: channelName(this.schema), origin: randomUUID() };
     this.migrations = loadMigrations();
-    this.schedules = new PostgresSchedules(pool, this.quotedSchema, this.sql, this.notify);
+    this.schedules = new PostgresSchedules(pool, this.quotedSchema, this.sql, this.notify, (queue) =>
+      this.emit('job:ready', { queue }),
+    );
   }
 
   /** Creates the pool; connections open lazily, so an unreachable server surfaces on the first call. */

@@ -49,6 +49,7 @@ export interface ScheduleRow {
   created_at: Date;
   updated_at: Date;
   active_job_id: string | null;
+  settle_pending: boolean;
   waiting_slot_key: string | null;
 }
 

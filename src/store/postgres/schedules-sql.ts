@@ -3,13 +3,17 @@
  * take column arrays through unnest, so a pass over 500 due schedules costs a handful of round trips.
  */
 
-// The active run of a schedule (an unsettled ledger row whose job is not final yet) and its oldest
-// waiting slot, computed with each schedule read so planners always see the ledger as it is.
+// The active run of a schedule (an unsettled ledger row whose job is not final yet), whether a run
+// finished and awaits settling, and its oldest waiting slot, computed with each schedule read so
+// planners always see the ledger as it is. Both run lookups walk schedule_slots_open_idx.
 const active = (s: string): string => `(
   SELECT sl.job_id FROM ${s}.schedule_slots sl JOIN ${s}.jobs j ON j.id = sl.job_id
   WHERE sl.schedule_id = sc.id AND sl.status = 'enqueued' AND sl.outcome IS NULL
     AND j.state IN ('scheduled', 'queued', 'running')
-  LIMIT 1) AS active_job_id, (
+  LIMIT 1) AS active_job_id, EXISTS (
+  SELECT 1 FROM ${s}.schedule_slots p LEFT JOIN ${s}.jobs pj ON pj.id = p.job_id
+  WHERE p.schedule_id = sc.id AND p.status = 'enqueued' AND p.outcome IS NULL
+    AND (pj.id IS NULL OR pj.state IN ('completed', 'failed', 'cancelled'))) AS settle_pending, (
   SELECT w.slot_key FROM ${s}.schedule_slots w WHERE w.schedule_id = sc.id AND w.status = 'waiting'
   ORDER BY w.slot_at, w.slot_key LIMIT 1) AS waiting_slot_key`;
 

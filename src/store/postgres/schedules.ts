@@ -72,6 +72,11 @@ export class PostgresSchedules implements ScheduleStore {
     quotedSchema: string,
     private readonly jobStatements: Statements,
     private readonly notify: NotifyTarget,
+    /**
+     * Emits `job:ready` in this process. The insert's own notification reaches other processes only (a
+     * store drops messages of its own origin), so an in-process worker would otherwise wait for its poll.
+     */
+    private readonly announceReady: (queue: string) => void,
   ) {
     this.sql = renderScheduleStatements(quotedSchema);
   }
@@ -112,6 +117,7 @@ export class PostgresSchedules implements ScheduleStore {
     return rows.map((row) => ({
       schedule: toSchedule(row),
       activeJobId: row.active_job_id,
+      settlePending: row.settle_pending,
       waitingSlot: held.get(row.id) ?? null,
     }));
   }
@@ -143,6 +149,12 @@ export class PostgresSchedules implements ScheduleStore {
     const jobs = writes.jobs.filter((job) => !refused.has(job.id));
     if (jobs.length > 0) await insertJobs(client, this.jobStatements, jobs, this.notify, false);
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
+  }
+
+  /** Announces the queues of a committed plan's jobs to this process's workers. */
+  private announce(writes: ScheduleWrites): ScheduleWrites {
+    for (const queue of new Set(writes.jobs.map((job) => job.queue))) this.announceReady(queue);
+    return writes;
   }
 
   /** Inserts a schedule; `conflict` when the id is taken. */
@@ -226,24 +238,25 @@ export class PostgresSchedules implements ScheduleStore {
   }
 
   /** One fire pass over due schedules, skipping those another scheduler holds. */
-  scheduleFire(params: {
+  async scheduleFire(params: {
     dueBy: Date;
     limit: number;
     plan: SchedulePlanner<DueSchedule[]>;
   }): Promise<ScheduleWrites> {
-    return this.transaction(async (client) => {
+    const writes = await this.transaction(async (client) => {
       const rows = await client.query<ScheduleRow>(this.sql.due, [params.dueBy, params.limit]);
       if (rows.rows.length === 0) return NO_WRITES;
       return this.apply(client, params.plan(await this.dueOf(client, rows.rows)));
     });
+    return this.announce(writes);
   }
 
   /** One settle pass over runs whose job is final. */
-  scheduleSettle(params: {
+  async scheduleSettle(params: {
     limit: number;
     plan: SchedulePlanner<{ runs: FinishedSlotRun[]; schedules: DueSchedule[] }>;
   }): Promise<ScheduleWrites> {
-    return this.transaction(async (client) => {
+    const writes = await this.transaction(async (client) => {
       const rows = (await client.query<FinishedRow>(this.sql.finished, [params.limit])).rows;
       if (rows.length === 0) return NO_WRITES;
       const runs: FinishedSlotRun[] = rows.map((row) => ({
@@ -265,14 +278,15 @@ export class PostgresSchedules implements ScheduleStore {
       const schedules = await this.dueOf(client, locked.rows);
       return this.apply(client, params.plan({ runs, schedules }));
     });
+    return this.announce(writes);
   }
 
   /** Plans and writes one operator action on one locked schedule. */
-  scheduleApply(params: {
+  async scheduleApply(params: {
     id: string;
     plan: SchedulePlanner<DueSchedule>;
   }): Promise<{ writes: ScheduleWrites; schedule: Schedule } | undefined> {
-    return this.transaction(async (client) => {
+    const out = await this.transaction(async (client) => {
       const [row] = (await client.query<ScheduleRow>(this.sql.lock, [params.id])).rows;
       if (row === undefined) return undefined;
       const [due] = await this.dueOf(client, [row]);
@@ -280,6 +294,8 @@ export class PostgresSchedules implements ScheduleStore {
       const after = (await client.query<ScheduleRow>(this.sql.get, [params.id])).rows[0] as ScheduleRow;
       return { writes, schedule: toSchedule(after) };
     });
+    if (out !== undefined) this.announce(out.writes);
+    return out;
   }
 
   /** A schedule's ledger, newest first. */

@@ -47,6 +47,7 @@ export interface ScheduleRow {
   created_at: number;
   updated_at: number;
   active_job_id: string | null;
+  settle_pending: number;
   waiting_slot_key: string | null;
 }
 

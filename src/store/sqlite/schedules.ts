@@ -66,6 +66,7 @@ export class SqliteSchedules implements ScheduleStore {
     return {
       schedule,
       activeJobId: row.active_job_id,
+      settlePending: row.settle_pending === 1,
       waitingSlot: waiting === undefined ? null : toSlot(waiting),
     };
   }
