@@ -8,7 +8,14 @@ import type { Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { planPause, planResume, planTrigger, triggerOutcome, type TriggerOutcome } from './operator.js';
 import type { PlanOptions } from './runs.js';
-import type { Schedule, ScheduleDefinition, ScheduleInput, ScheduleState, SlotRecord } from './schedule.js';
+import {
+  initialScheduleState,
+  type Schedule,
+  type ScheduleDefinition,
+  type ScheduleInput,
+  type ScheduleState,
+  type SlotRecord,
+} from './schedule.js';
 import { slotJobFactory } from './slot-job.js';
 import { slotSeries, upcomingSlots } from './slots.js';
 import { validateSchedule } from './validate.js';
@@ -52,21 +59,7 @@ export class ScheduleService {
   }
 
   private initialState(definition: ScheduleDefinition, paused: boolean, now: Date): ScheduleState {
-    return {
-      paused,
-      nextSlotAt: slotSeries(definition).atOrAfter(now),
-      lastSlotAt: null,
-      lastJobId: null,
-      lastOutcome: null,
-      lastStartedAt: null,
-      lastFinishedAt: null,
-      lastDurationMs: null,
-      lastRunLagMs: null,
-      consecutiveFailures: 0,
-      lastError: null,
-      suspendedAt: null,
-      suspendedReason: null,
-    };
+    return initialScheduleState(slotSeries(definition).atOrAfter(now), paused);
   }
 
   /** Creates a schedule (source `api`); `conflict` when the id exists. Its first slot is the next one from now. */

@@ -90,6 +90,25 @@ export interface ScheduleState {
   suspendedReason: string | null;
 }
 
+/** The state of a schedule that has never run: no slot taken, no outcome, no failure. */
+export function initialScheduleState(nextSlotAt: Date | null, paused: boolean): ScheduleState {
+  return {
+    paused,
+    nextSlotAt,
+    lastSlotAt: null,
+    lastJobId: null,
+    lastOutcome: null,
+    lastStartedAt: null,
+    lastFinishedAt: null,
+    lastDurationMs: null,
+    lastRunLagMs: null,
+    consecutiveFailures: 0,
+    lastError: null,
+    suspendedAt: null,
+    suspendedReason: null,
+  };
+}
+
 /** A schedule as the store keeps it. */
 export interface Schedule extends ScheduleDefinition, ScheduleState {
   /** Bumped by every write; the compare-and-set token of scheduler writes. */

@@ -8,7 +8,11 @@ import { NightshiftError } from '../../src/errors.js';
 import { planFire } from '../../src/scheduler/fire.js';
 import { planTrigger } from '../../src/scheduler/operator.js';
 import type { PlanOptions } from '../../src/scheduler/runs.js';
-import type { ScheduleDefinition, ScheduleState } from '../../src/scheduler/schedule.js';
+import {
+  initialScheduleState,
+  type ScheduleDefinition,
+  type ScheduleState,
+} from '../../src/scheduler/schedule.js';
 import { planSettle } from '../../src/scheduler/settle.js';
 import { slotJobFactory } from '../../src/scheduler/slot-job.js';
 import { validateSchedule } from '../../src/scheduler/validate.js';
@@ -29,21 +33,7 @@ function definition(
 }
 
 function state(nextSlotAt: Date | null, paused = false): ScheduleState {
-  return {
-    paused,
-    nextSlotAt,
-    lastSlotAt: null,
-    lastJobId: null,
-    lastOutcome: null,
-    lastStartedAt: null,
-    lastFinishedAt: null,
-    lastDurationMs: null,
-    lastRunLagMs: null,
-    consecutiveFailures: 0,
-    lastError: null,
-    suspendedAt: null,
-    suspendedReason: null,
-  };
+  return initialScheduleState(nextSlotAt, paused);
 }
 
 function options(nowMs: number): PlanOptions {

@@ -17,7 +17,12 @@ import { describe, expect, it } from 'vitest';
 import { planFire } from '../../src/scheduler/fire.js';
 import { planTrigger } from '../../src/scheduler/operator.js';
 import type { PlanOptions } from '../../src/scheduler/runs.js';
-import type { Schedule, ScheduleInput, SlotRecord } from '../../src/scheduler/schedule.js';
+import {
+  initialScheduleState,
+  type Schedule,
+  type ScheduleInput,
+  type SlotRecord,
+} from '../../src/scheduler/schedule.js';
 import { planSettle } from '../../src/scheduler/settle.js';
 import { slotJobFactory } from '../../src/scheduler/slot-job.js';
 import { slotSeries } from '../../src/scheduler/slots.js';
@@ -245,19 +250,7 @@ describe('the planners, property-based', () => {
         if (first === null) return;
         const store = new SimStore({
           ...definition,
-          paused: false,
-          nextSlotAt: first,
-          lastSlotAt: null,
-          lastJobId: null,
-          lastOutcome: null,
-          lastStartedAt: null,
-          lastFinishedAt: null,
-          lastDurationMs: null,
-          lastRunLagMs: null,
-          consecutiveFailures: 0,
-          lastError: null,
-          suspendedAt: null,
-          suspendedReason: null,
+          ...initialScheduleState(first, false),
           version: 0,
           createdAt: new Date(now),
           updatedAt: new Date(now),
