@@ -19,12 +19,13 @@
  * went through catch-up: it was missed while no scheduler ran), `lookaheadMs` 5000, `slotRetentionMs`
  * 7 days, `clock` (default: the store's clock; tests inject one and call `runOnce()`).
  *
- * Lookahead: a slot due within `lookaheadMs` is enqueued early, as a job that becomes due exactly at
- * the slot, when nothing of its schedule is active. So a pass over 10,000 schedules that takes longer
- * than a second on a busy machine still has every job waiting when the minute turns: the run lag of a
- * slot job no longer depends on how long the scheduler's pass takes. Five seconds: on the shared 2-core
- * development machine (load average 10-20) one pass over 10,000 due schedules took 2-3.5 s. The price: a trigger, drain or waiting slot in those seconds meets the early job
- * as an active run (documented in docs/SCHEDULES.md); 0 turns it off.
+ * Lookahead: a schedule's next slot, due within `lookaheadMs` and at least `pollIntervalMs` ahead, is
+ * enqueued early, as a job that becomes due exactly at the slot, when nothing of its schedule is active
+ * (fire.ts). So a pass over 10,000 schedules that takes longer than a second on a busy machine still has
+ * every job waiting when the minute turns: the run lag of a slot job no longer depends on how long the
+ * scheduler's pass takes. Five seconds: on the shared 2-core development machine (load average 10-20)
+ * one pass over 10,000 due schedules took 2-3.5 s. The price: a trigger in those seconds meets the
+ * early job as an active run (documented in docs/SCHEDULES.md); 0 turns it off.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../errors.js';

@@ -100,7 +100,7 @@ describe('validateSchedule', () => {
     ['an unknown task', { ...base, task: 'nope' }, /unknown task/],
     ['both cron and everyMs', { ...base, everyMs: 60_000 }, /exactly one of cron and everyMs/],
     ['neither cron nor everyMs', { id: 'x', task: 'report' }, /exactly one of cron and everyMs/],
-    ['an interval under a second', { id: 'x', task: 'report', everyMs: 10 }, /everyMs/],
+    ['an interval under 100 ms', { id: 'x', task: 'report', everyMs: 99 }, /everyMs/],
     ['an unknown overlap policy', { ...base, overlap: 'sometimes' as 'skip' }, /overlap must be one of/],
     ['a bad id', { ...base, id: 'has space' }, /schedule id/],
   ];
