@@ -191,7 +191,7 @@ export class Scheduler {
         limit: this.batchSize,
         plan: (input) => planSettle(input, options),
       });
-      this.noteWrites(writes);
+      this.noteJobs(writes);
       const settled = writes.slotUpdates.filter((slot) => slot.outcome !== null).length;
       pass.settled += settled;
       count(pass, writes.slots);
@@ -206,7 +206,8 @@ export class Scheduler {
         limit: this.batchSize,
         plan: (due) => planFire(due, options),
       });
-      this.noteWrites(writes);
+      this.noteJobs(writes);
+      this.noteNextSlots(writes);
       count(pass, writes.slots);
       pass.enqueued += writes.slotUpdates.filter((slot) => slot.status === 'enqueued').length;
       if (writes.states.length < this.batchSize) break;
@@ -217,12 +218,18 @@ export class Scheduler {
     return pass;
   }
 
-  /** Remembers the jobs a pass enqueued (to wake when they finish) and the earliest next slot. */
-  private noteWrites(writes: ScheduleWrites): void {
+  /** Remembers the jobs a pass enqueued, to pass again when they finish. */
+  private noteJobs(writes: ScheduleWrites): void {
     if (this.ours.size + writes.jobs.length > OURS_CAP) this.ours.clear();
     for (const job of writes.jobs) this.ours.add(job.id);
+  }
+
+  /**
+   * Remembers the earliest next slot a fire pass planned, to pass at it. Settle passes do not move next
+   * slots; the schedule they read may be due and about to be fired by this very pass.
+   */
+  private noteNextSlots(writes: ScheduleWrites): void {
     for (const { state } of writes.states) {
-      if (state.paused || state.suspendedAt !== null) continue;
       const next = state.nextSlotAt?.getTime();
       if (next !== undefined && next < this.nextSlotMs) this.nextSlotMs = next;
     }
