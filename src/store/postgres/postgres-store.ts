@@ -56,6 +56,7 @@ type Listener<K extends keyof StoreEvents> = (payload: StoreEvents[K]) => void;
 /** A Store on PostgreSQL 15+. Create with `PostgresStore.open`. */
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
+  readonly crossProcessEvents = true;
   /** The schema holding this store's tables. */
   readonly schema: string;
 
@@ -378,7 +379,18 @@ export class PostgresStore implements Store {
       this.emit('job:finished', { id: job.id, state: job.state });
       return { outcome: 'cancelled', job };
     }
+    this.emit('job:cancel_requested', { id: job.id });
     return { outcome: 'cancel_requested', job };
+  }
+
+  async jobCancelCheck(params: { leases: LeaseRef[] }): Promise<{ cancelRequested: string[] }> {
+    const leases = params.leases.filter((l) => isUuid(l.id) && isUuid(l.leaseToken));
+    if (leases.length === 0) return { cancelRequested: [] };
+    const rows = await this.rows<{ id: string }>(this.sql.cancelRequested, [
+      leases.map((l) => l.id),
+      leases.map((l) => l.leaseToken),
+    ]);
+    return { cancelRequested: rows.map((r) => r.id) };
   }
 
   async jobRetry(params: {

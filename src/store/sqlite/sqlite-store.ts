@@ -25,7 +25,7 @@ import type {
 import { withBusyRetry } from './busy-retry.js';
 import { SqliteConnection } from './connection.js';
 import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParams } from './job-claim.js';
-import { jobCancel, jobRetry, type CancelResult, type RetryResult } from './job-control.js';
+import { jobCancel, jobCancelCheck, jobRetry, type CancelResult, type RetryResult } from './job-control.js';
 import { finishAttempts, jobFinishMany, jobRescueLapsed } from './job-finish.js';
 import { jobInsertMany } from './job-insert.js';
 import { jobList } from './job-list.js';
@@ -62,6 +62,8 @@ const PRUNE_BATCH = 500;
 /** A `Store` on an SQLite database file. */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
+  /** Events reach only this process: other processes learn of changes by polling. */
+  readonly crossProcessEvents = false;
 
   // Schedules and their slot ledger live in schedules.ts; the methods below delegate to it.
   private readonly schedules: SqliteSchedules;
@@ -243,6 +245,11 @@ export class SqliteStore implements Store {
   /** Cancels a job (or asks its running attempt to stop). */
   jobCancel(params: { id: string }): Promise<CancelResult> {
     return jobCancel(this.conn, params.id);
+  }
+
+  /** The current attempts among `leases` whose job was asked to cancel. */
+  jobCancelCheck(params: { leases: LeaseRef[] }): Promise<{ cancelRequested: string[] }> {
+    return jobCancelCheck(this.conn, params.leases);
   }
 
   /** Requeues a failed or cancelled job. */
