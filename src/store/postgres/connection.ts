@@ -3,7 +3,7 @@
  * gone" failures to `database_unavailable`, so the engine backs off and retries instead of crashing.
  */
 import pg from 'pg';
-import { NightshiftError } from '../../errors.js';
+import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 
 /** Options for `PostgresStore.open`. */
 export interface PostgresStoreOptions {
@@ -127,9 +127,13 @@ export function isUnavailable(error: unknown): boolean {
   );
 }
 
-/** Rethrows server-gone failures as `NightshiftError('database_unavailable')`, others unchanged. */
-export function toStoreError(error: unknown): unknown {
-  if (error instanceof NightshiftError || !isUnavailable(error)) return error;
+/**
+ * A failure as the store's caller sees it: server-gone failures as `database_unavailable` (the engine
+ * backs off and retries), any other driver error as `internal`, both with the original as `cause`.
+ */
+export function toStoreError(error: unknown): NightshiftError {
+  if (error instanceof NightshiftError || !isUnavailable(error))
+    return unexpectedStoreError(error, 'PostgreSQL');
   const message = error instanceof Error ? error.message : String(error);
   return new NightshiftError('database_unavailable', `PostgreSQL is unavailable: ${message}`, {
     cause: error,
@@ -157,7 +161,7 @@ export async function withPooledClient<T>(
   try {
     return await fn(client);
   } catch (error) {
-    broken = toStoreError(error) !== error;
+    broken = isUnavailable(error);
     throw toStoreError(error);
   } finally {
     client.off('error', onError);

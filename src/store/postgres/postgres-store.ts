@@ -319,23 +319,28 @@ export class PostgresStore implements Store {
    * COMMIT.
    */
   async transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
-    return withPooledClient(this.pool, async (client) => {
+    const outcome = await withPooledClient(this.pool, async (client) => {
       await client.query('BEGIN');
       const pending: Array<() => void> = [];
       this.openTransactions.set(client, pending);
-      let value: T;
       try {
-        value = await fn(client);
+        let value: T;
+        try {
+          value = await fn(client);
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          // The caller's own failure goes back to it as it is, outside the store's error mapping.
+          return { failed: true as const, error };
+        }
         await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+        return { failed: false as const, value, pending };
       } finally {
         this.openTransactions.delete(client);
       }
-      for (const emit of pending) emit();
-      return value;
     });
+    if (outcome.failed) throw outcome.error;
+    for (const emit of outcome.pending) emit();
+    return outcome.value;
   }
 
   /** The URL and schema another thread or process uses to reach this database. */

@@ -9,7 +9,7 @@
  * (ms since the epoch, default Date.now: the host clock is SQLite's clock; tests inject one).
  */
 import Database from 'better-sqlite3';
-import { NightshiftError } from '../../errors.js';
+import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { Job, JobRun, JobState } from '../../job.js';
 import type {
   ClaimedJob,
@@ -356,7 +356,7 @@ export class SqliteStore implements Store {
     try {
       return Promise.resolve(write(this.conn.clock()));
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(unexpectedStoreError(error, 'SQLite'));
     }
   }
 }
