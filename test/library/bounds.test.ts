@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NightshiftError, type ErrorCode } from '../../src/errors.js';
 import type { EnqueueOptions } from '../../src/enqueue.js';
-import type { Nightshift } from '../../src/nightshift.js';
+import { Nightshift } from '../../src/nightshift.js';
+import { createLogger } from '../../src/logger.js';
 import type { NewJob } from '../../src/store/store.js';
 import {
   EARLIEST_DATE,
@@ -154,6 +155,22 @@ describe('bounds', () => {
     expect(cause).not.toBeInstanceOf(NightshiftError);
     if (BACKEND === 'postgres') expect(cause).toMatchObject({ code: '22003' });
   });
+
+  it.runIf(BACKEND === 'postgres')(
+    'refuses a database or role the server does not know as config_error',
+    async () => {
+      for (const db of [
+        'postgres://postgres@127.0.0.1:5432/nightshift_no_such_database',
+        'postgres://nightshift_no_such_role@127.0.0.1:5432/test',
+      ]) {
+        const error = await failure(Nightshift.connect({ db, logger: createLogger({ level: 'silent' }) }));
+        expect(error).toMatchObject({
+          code: 'config_error',
+          message: expect.stringMatching(/^PostgreSQL refused the connection: .* does not exist$/) as unknown,
+        });
+      }
+    },
+  );
 });
 
 // Random values of every kind an option might be handed by mistake.

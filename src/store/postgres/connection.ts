@@ -132,12 +132,28 @@ export function isUnavailable(error: unknown): boolean {
  * backs off and retries), any other driver error as `internal`, both with the original as `cause`.
  */
 export function toStoreError(error: unknown): NightshiftError {
-  if (error instanceof NightshiftError || !isUnavailable(error))
-    return unexpectedStoreError(error, 'PostgreSQL');
+  if (error instanceof NightshiftError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new NightshiftError('database_unavailable', `PostgreSQL is unavailable: ${message}`, {
-    cause: error,
-  });
+  if (isUnavailable(error)) {
+    return new NightshiftError('database_unavailable', `PostgreSQL is unavailable: ${message}`, {
+      cause: error,
+    });
+  }
+  if (isRefusedConnection(error)) {
+    return new NightshiftError('config_error', `PostgreSQL refused the connection: ${message}`, {
+      cause: error,
+    });
+  }
+  return unexpectedStoreError(error, 'PostgreSQL');
+}
+
+/**
+ * True when the server refused whom or what the URL names (class 28 invalid authorization, 3D000 no
+ * such database): the configuration is wrong, and waiting would not help.
+ */
+function isRefusedConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('28') || code === '3D000');
 }
 
 /**
