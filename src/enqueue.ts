@@ -10,6 +10,7 @@ import { newJobId } from './job-id.js';
 import { NightshiftError } from './errors.js';
 import type { NewJob } from './store/store.js';
 import type { TaskRegistry } from './task-registry.js';
+import { checkJobOptions, checkTaskName } from './validation/job-options.js';
 
 /** Options of `ns.enqueue`; every field overrides the task's default. */
 export interface EnqueueOptions {
@@ -58,28 +59,10 @@ export async function buildNewJob(
   options: EnqueueOptions = {},
   internals: EnqueueInternals = {},
 ): Promise<NewJob> {
-  const task = registry.require(taskName);
-  const queue = options.queue ?? task.queue;
-  if (typeof queue !== 'string' || queue.length === 0) {
-    throw invalid('queue must be a non-empty string');
-  }
-  const priority = options.priority ?? task.priority;
-  if (!Number.isSafeInteger(priority)) throw invalid(`priority must be an integer, got ${String(priority)}`);
-  const maxAttempts = options.maxAttempts ?? task.maxAttempts;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
-    throw invalid(`maxAttempts must be an integer >= 1, got ${String(maxAttempts)}`);
-  }
-  const delayMs = options.delayMs ?? null;
-  if (delayMs !== null && !(typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0)) {
-    throw invalid(`delayMs must be a finite number >= 0, got ${String(delayMs)}`);
-  }
-  const runAt = parseRunAt(options.runAt);
-  const timeoutMs = positiveIntOrNull('timeoutMs', options.timeoutMs) ?? task.timeoutMs;
-  const leaseMs = positiveIntOrNull('leaseMs', options.leaseMs) ?? task.leaseMs;
-  const idempotencyKey = optionalString('idempotencyKey', options.idempotencyKey);
-  if (options.concurrencyKey !== undefined) {
-    throw invalid('concurrencyKey is not supported yet: claims do not enforce per-key limits');
-  }
+  const task = registry.require(checkTaskName(taskName));
+  // Every bound (validation/bounds.ts) is checked in one place, the same for both stores.
+  const { queue, priority, maxAttempts, delayMs, runAt, timeoutMs, leaseMs, idempotencyKey } =
+    checkJobOptions(options, task);
 
   let value = payload === undefined ? null : payload;
   if (task.schema) {
@@ -140,28 +123,4 @@ export function assertJson(value: unknown, what: string): number {
     throw new NightshiftError('invalid_payload', `${what} is not JSON-serialisable (${typeof value})`);
   }
   return encoded.length;
-}
-
-function parseRunAt(runAt: Date | string | undefined): Date | null {
-  if (runAt === undefined) return null;
-  const date = runAt instanceof Date ? runAt : typeof runAt === 'string' ? new Date(runAt) : undefined;
-  if (!date || Number.isNaN(date.getTime())) throw invalid(`runAt must be a valid Date or ISO-8601 string`);
-  return date;
-}
-
-function positiveIntOrNull(field: string, value: number | undefined): number | null {
-  if (value === undefined) return null;
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw invalid(`${field} must be an integer >= 1, got ${String(value)}`);
-  return value;
-}
-
-function optionalString(field: string, value: string | undefined): string | null {
-  if (value === undefined) return null;
-  if (typeof value !== 'string' || value.length === 0) throw invalid(`${field} must be a non-empty string`);
-  return value;
-}
-
-function invalid(message: string): NightshiftError {
-  return new NightshiftError('invalid_argument', message);
 }

@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'schema_too_new'
   | 'database_unavailable'
   | 'config_error'
-  | 'timeout';
+  | 'timeout'
+  /** The store failed in a way nightshift did not expect; the driver's error is the `cause`. */
+  | 'internal';
 
 /** An error with a stable code and a one-line message meant for people. */
 export class NightshiftError extends Error {
@@ -37,4 +39,20 @@ export class LeaseLostError extends NightshiftError {
   constructor(jobId: string) {
     super('lease_lost', `lease lost for job ${jobId}: another attempt owns it now`);
   }
+}
+
+/**
+ * `error` as a store call's caller sees it: a `NightshiftError` as it is, anything else (a driver's
+ * error nightshift did not map) as `internal`, keeping it as the `cause`. A raw driver error never
+ * reaches a library or CLI user.
+ */
+export function unexpectedStoreError(error: unknown, backend: string): NightshiftError {
+  if (error instanceof NightshiftError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new NightshiftError(
+    'internal',
+    `unexpected ${backend} error${typeof code === 'string' ? ` ${code}` : ''}: ${message}`,
+    { cause: error },
+  );
 }

@@ -9,6 +9,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { NightshiftError } from './errors.js';
 import type { Handler, TaskDefinition, TaskMap } from './task.js';
+import { checkTaskBounds } from './validation/task-bounds.js';
 
 /** Default queue for tasks that name none. */
 export const DEFAULT_QUEUE = 'default';
@@ -95,21 +96,6 @@ function resolve(key: string, definition: TaskDefinition): ResolvedTask {
       jitter: backoff.jitter ?? DEFAULT_BACKOFF.jitter,
     },
   };
-  checkPositiveInt(key, 'maxAttempts', resolved.maxAttempts, 1);
-  for (const field of ['timeoutMs', 'leaseMs', 'maxDurationMs'] as const) {
-    const value = resolved[field];
-    if (value !== null) checkPositiveInt(key, field, value, 1);
-  }
-  checkPositiveInt(key, 'backoff.baseMs', resolved.backoff.baseMs, 0);
-  checkPositiveInt(key, 'backoff.maxMs', resolved.backoff.maxMs, 0);
-  if (!(resolved.backoff.jitter >= 0 && resolved.backoff.jitter <= 1)) {
-    throw new NightshiftError('config_error', `task "${key}": backoff.jitter must be between 0 and 1`);
-  }
+  checkTaskBounds(resolved);
   return resolved;
-}
-
-function checkPositiveInt(task: string, field: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new NightshiftError('config_error', `task "${task}": ${field} must be an integer >= ${min}`);
-  }
 }

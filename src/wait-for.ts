@@ -8,6 +8,7 @@
  * polling are retried until the deadline.
  */
 import { NightshiftError } from './errors.js';
+import { MAX_TIMER_MS, numberIn } from './validation/bounds.js';
 import { isFinalState, type Job } from './job.js';
 import type { Store } from './store/store.js';
 
@@ -31,10 +32,12 @@ export class JobWaiter {
 
   /** Resolves with the job once it is final; rejects `not_found` for an unknown id, `timeout` at the deadline. */
   waitFor(id: string, options: WaitForOptions = {}): Promise<Job> {
-    const timeoutMs = options.timeoutMs ?? 60_000;
-    const pollIntervalMs = options.pollIntervalMs ?? 200;
     const store = this.store;
     return new Promise<Job>((resolve, reject) => {
+      // Both become timers: past Node's limit they would fire at once (validation/bounds.ts). A throw
+      // here rejects the promise.
+      const timeoutMs = numberIn('timeoutMs', options.timeoutMs ?? 60_000, [0, MAX_TIMER_MS]);
+      const pollIntervalMs = numberIn('pollIntervalMs', options.pollIntervalMs ?? 200, [0, MAX_TIMER_MS]);
       let done = false;
       let checking = false;
       let recheck = false;

@@ -11,6 +11,7 @@ import {
   type ScheduleSource,
 } from './schedule.js';
 import { parseCron } from './slots.js';
+import { INT32_MAX, intIn, JOB_RANGES, MAX_DELAY_MS, MAX_NAME_BYTES, textIn } from '../validation/bounds.js';
 
 /** Default bound on missed slots run by `catchUp: 'all'`. */
 export const DEFAULT_CATCH_UP_LIMIT = 10;
@@ -42,12 +43,16 @@ function checkTimezone(id: string, timezone: string): void {
   knownZones.add(timezone);
 }
 
-function optionalInt(id: string, name: string, value: unknown, min: number): number | undefined {
+// Bounds shared with jobs and both stores (validation/bounds.ts); counts stored as PostgreSQL integer.
+function optionalInt(
+  id: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max = INT32_MAX,
+): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw invalid(id, `${name} must be an integer >= ${min}`);
-  }
-  return value;
+  return intIn(name, value, [min, max], { prefix: `schedule ${JSON.stringify(id)}: ` });
 }
 
 function oneOf<T extends string>(
@@ -106,12 +111,17 @@ export function validateSchedule(
   } else if (raw.timezone !== undefined) {
     throw invalid(id, 'timezone applies to cron only; everyMs counts real time');
   }
-  const everyMs = hasEvery ? (optionalInt(id, 'everyMs', raw.everyMs, MIN_EVERY_MS) ?? null) : null;
+  const everyMs = hasEvery
+    ? (optionalInt(id, 'everyMs', raw.everyMs, MIN_EVERY_MS, MAX_DELAY_MS) ?? null)
+    : null;
 
-  if (raw.queue !== undefined && (typeof raw.queue !== 'string' || raw.queue === '')) {
-    throw invalid(id, 'queue must be a non-empty string');
-  }
-  const priority = optionalInt(id, 'priority', raw.priority, Number.MIN_SAFE_INTEGER);
+  const queue =
+    raw.queue === undefined
+      ? null
+      : textIn('queue', raw.queue, MAX_NAME_BYTES, { prefix: `schedule ${JSON.stringify(id)}: ` });
+  const priority = optionalInt(id, 'priority', raw.priority, ...JOB_RANGES.priority);
+  if (raw.paused !== undefined && typeof raw.paused !== 'boolean')
+    throw invalid(id, 'paused must be a boolean');
   return {
     id,
     task: raw.task,
@@ -119,7 +129,7 @@ export function validateSchedule(
     everyMs,
     timezone,
     payload: raw.payload ?? null,
-    queue: raw.queue ?? null,
+    queue,
     priority: priority ?? null,
     jitterMs: optionalInt(id, 'jitterMs', raw.jitterMs, 0) ?? 0,
     overlap: oneOf(id, 'overlap', raw.overlap, OVERLAP_POLICIES, 'skip'),

@@ -81,6 +81,11 @@ export interface JobListParams {
 /** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
 export interface Store extends ScheduleStore {
   readonly dialect: StoreDialect;
+  /**
+   * True when `listen` also delivers events caused by other processes (PostgreSQL LISTEN/NOTIFY);
+   * false when only this store's own writes are heard (SQLite), so callers poll for the rest.
+   */
+  readonly crossProcessEvents: boolean;
 
   /** Applies pending migrations; safe when many processes call it at once. Refuses a newer schema. */
   migrate(): Promise<{ from: number; to: number }>;
@@ -162,6 +167,12 @@ export interface Store extends ScheduleStore {
   jobCancel(params: {
     id: string;
   }): Promise<{ outcome: 'cancelled' | 'cancel_requested' | 'already_final' | 'not_found'; job?: Job }>;
+  /**
+   * Of these attempts, the ones still current whose job was asked to cancel. A read that renews
+   * nothing: a worker whose store cannot push `job:cancel_requested` across processes calls it at its
+   * poll interval, so a cancel reaches a running handler without waiting for the next renewal.
+   */
+  jobCancelCheck(params: { leases: LeaseRef[] }): Promise<{ cancelRequested: string[] }>;
   /** Puts a `failed` or `cancelled` job back to `queued`, due now, with one more attempt allowed. */
   jobRetry(params: {
     id: string;
@@ -191,6 +202,8 @@ export interface StoreEvents {
   'job:ready': { queue: string };
   /** A job reached a final state. */
   'job:finished': { id: string; state: JobState };
+  /** A running job was asked to cancel (`jobCancel`); its worker aborts the attempt's signal. */
+  'job:cancel_requested': { id: string };
 }
 
 /** A schedule handed to a scheduler's planner, with the schedule's active (non-final) job, if any. */

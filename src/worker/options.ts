@@ -2,6 +2,15 @@
  * Worker options, their defaults, and why each default is what it is.
  */
 import { NightshiftError } from '../errors.js';
+import {
+  intIn,
+  type Range,
+  MAX_DELAY_MS,
+  MAX_KEY_BYTES,
+  MAX_NAME_BYTES,
+  MAX_TIMER_MS,
+  textIn,
+} from '../validation/bounds.js';
 
 /** Options of `ns.startWorker()` (and the `worker` defaults given to `Nightshift.connect`). */
 export interface WorkerOptions {
@@ -56,6 +65,26 @@ export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'queues' | 'wor
   workerId: string | null;
 };
 
+/**
+ * The range of each numeric worker option (validation/bounds.ts): durations that become timers stay
+ * within Node's timer limit; counts within what one process can hold (the lease table, claim batches).
+ */
+export const WORKER_RANGES = {
+  concurrency: [1, 10_000],
+  leaseMs: [100, MAX_TIMER_MS],
+  pollIntervalMs: [1, MAX_TIMER_MS],
+  claimBatchMax: [1, 10_000],
+  timeoutMs: [1, MAX_TIMER_MS],
+  abortGraceMs: [0, MAX_TIMER_MS],
+  finishBatchSize: [1, 10_000],
+  finishFlushMs: [0, MAX_TIMER_MS],
+  flushTimeoutMs: [0, MAX_TIMER_MS],
+  maxStoreDownMs: [0, MAX_TIMER_MS],
+  rescueIntervalMs: [0, MAX_TIMER_MS],
+  pruneIntervalMs: [0, MAX_TIMER_MS],
+  retentionMs: [0, MAX_DELAY_MS],
+} as const satisfies Record<string, Range>;
+
 /** Applies defaults and checks every number; throws `invalid_argument` on nonsense. */
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
   const resolved: ResolvedWorkerOptions = {
@@ -76,26 +105,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     workerId: options.workerId ?? null,
     leaseKeeper: options.leaseKeeper ?? 'thread',
   };
-  const atLeast = {
-    concurrency: 1,
-    leaseMs: 100,
-    pollIntervalMs: 1,
-    claimBatchMax: 1,
-    timeoutMs: 1,
-    abortGraceMs: 0,
-    finishBatchSize: 1,
-    finishFlushMs: 0,
-    flushTimeoutMs: 0,
-    maxStoreDownMs: 0,
-    rescueIntervalMs: 0,
-    pruneIntervalMs: 0,
-    retentionMs: 0,
-  } as const;
-  for (const [field, min] of Object.entries(atLeast) as Array<[keyof typeof atLeast, number]>) {
-    const value = resolved[field];
-    if (!Number.isSafeInteger(value) || value < min) {
-      throw new NightshiftError('invalid_argument', `worker option ${field} must be an integer >= ${min}`);
-    }
+  for (const [option, range] of Object.entries(WORKER_RANGES) as Array<[keyof typeof WORKER_RANGES, Range]>) {
+    intIn(`worker option ${option}`, resolved[option], range);
   }
   if (resolved.leaseKeeper !== 'thread' && resolved.leaseKeeper !== 'event-loop') {
     throw new NightshiftError(
@@ -103,11 +114,15 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
       `worker option leaseKeeper must be 'thread' or 'event-loop'`,
     );
   }
-  if (resolved.queues !== null && (resolved.queues.length === 0 || resolved.queues.some((q) => !q))) {
-    throw new NightshiftError(
-      'invalid_argument',
-      'worker option queues must list at least one non-empty name',
-    );
+  if (resolved.queues !== null) {
+    if (!Array.isArray(resolved.queues) || resolved.queues.length === 0) {
+      throw new NightshiftError(
+        'invalid_argument',
+        'worker option queues must list at least one non-empty name',
+      );
+    }
+    for (const queue of resolved.queues) textIn('worker option queues', queue, MAX_NAME_BYTES);
   }
+  if (resolved.workerId !== null) textIn('worker option workerId', resolved.workerId, MAX_KEY_BYTES);
   return resolved;
 }

@@ -33,6 +33,7 @@ import { Rescuer } from '../maintenance/rescuer.js';
 import type { ClaimedJob, JobFinish, Store } from '../store/store.js';
 import { DEFAULT_BACKOFF, type TaskRegistry } from '../task-registry.js';
 import { RunningAttempt, type AttemptHost, type AttemptOutcome } from './attempt.js';
+import { CancelWatch } from './cancel-watch.js';
 import { Finisher, type FinishListener } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { renewIntervalMs } from './lease-table.js';
@@ -115,6 +116,8 @@ export class Worker {
   private claimLoop: Promise<void> = Promise.resolve();
   private renewLoop: Promise<void> = Promise.resolve();
   private unlisten: (() => void) | null = null;
+  /** Brings cancel requests to running handlers between renewals (cancel-watch.ts). */
+  private readonly cancelWatch: CancelWatch;
   /** Renews leases from a thread of its own (lease-keeper.ts); null when renewal runs on the event loop. */
   private keeper: LeaseKeeper<RunningAttempt> | null = null;
   private settleFailed!: (error?: Error) => void;
@@ -158,6 +161,16 @@ export class Worker {
       onCancelRequested: (cancelled) => cancelled.abort('cancel'),
       onCommitted: (committed) => this.unhold(committed),
     };
+    this.cancelWatch = new CancelWatch(
+      this.store,
+      {
+        running: () => this.running,
+        // The newest attempt of the job, as a renewal's cancel report would name it.
+        cancel: (id) => this.heldByJob.get(id)?.abort('cancel'),
+      },
+      this.options.pollIntervalMs,
+      this.logger,
+    );
     const { rescueIntervalMs, pruneIntervalMs, retentionMs } = this.options;
     this.rescuer =
       rescueIntervalMs > 0
@@ -197,6 +210,7 @@ export class Worker {
       if (queues === null || queues.includes(queue)) this.wake();
     });
     this.keeper = this.startKeeper();
+    this.cancelWatch.start();
     this.claimLoop = Promise.all(
       Array.from({ length: CLAIM_LANES }, (_, lane) => this.runClaimLoop(lane)),
     ).then(() => undefined);
@@ -564,6 +578,7 @@ export class Worker {
     await within(maintenance, flushDeadline);
     this.stopped.abort();
     await this.renewLoop;
+    await this.cancelWatch.stop();
     await this.keeper?.stop();
     this.unlisten?.();
     this.held.clear();

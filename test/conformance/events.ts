@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoreEvents } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 import { claimOne, insertOne } from './helpers.js';
 
 /** Event tests. */
@@ -56,6 +57,30 @@ export function describeEvents(h: StoreHarness): void {
       ready.length = 0;
       await insertOne(store, { queue: 'mail' });
       expect(ready).toEqual([]);
+    });
+
+    it('emits job:cancel_requested for a running job, to other processes where events cross them', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      const local: Array<StoreEvents['job:cancel_requested']> = [];
+      const remote: Array<StoreEvents['job:cancel_requested']> = [];
+      store.listen('job:cancel_requested', (e) => local.push(e));
+      peer.listen('job:cancel_requested', (e) => remote.push(e));
+      const waiting = await insertOne(store, { delayMs: 60_000 });
+      await store.jobCancel({ id: waiting.id });
+      const running = await claimOne(store);
+      await store.jobCancel({ id: running.id });
+      expect(local).toEqual([{ id: running.id }]);
+      if (peer.crossProcessEvents) {
+        // The peer's LISTEN connects in the background; a request sent before it is not heard.
+        await waitUntil(async () => {
+          await store.jobCancel({ id: running.id });
+          return remote.length > 0;
+        });
+        expect(new Set(remote.map((e) => e.id))).toEqual(new Set([running.id]));
+      } else {
+        expect(remote).toEqual([]);
+      }
     });
 
     it('holds job:ready of inserts inside transaction() until COMMIT, and drops it on ROLLBACK', async () => {

@@ -50,6 +50,28 @@ export function describeLease(h: StoreHarness): void {
     });
   });
 
+  describe('jobCancelCheck', () => {
+    it('names the current attempts whose job was asked to cancel, and renews nothing', async () => {
+      const store = await h.open();
+      const asked = await claimOne(store);
+      const other = await claimOne(store);
+      expect((await store.jobCancel({ id: asked.id })).outcome).toBe('cancel_requested');
+      const leaseBefore = (await mustGet(store, asked.id)).leaseExpiresAt;
+      const { cancelRequested } = await store.jobCancelCheck({
+        leases: [
+          { id: asked.id, leaseToken: asked.leaseToken },
+          { id: other.id, leaseToken: other.leaseToken },
+          // A stale attempt of the asked job: a newer claim owns the cancel request.
+          { id: asked.id, leaseToken: '0193a0b1-0000-7000-8000-00000000beef' },
+          { id: 'missing', leaseToken: 'x' },
+        ],
+      });
+      expect(cancelRequested).toEqual([asked.id]);
+      expect((await mustGet(store, asked.id)).leaseExpiresAt).toEqual(leaseBefore);
+      expect(await store.jobCancelCheck({ leases: [] })).toEqual({ cancelRequested: [] });
+    });
+  });
+
   describe('checkpoints and steps', () => {
     it('saves a checkpoint for the current attempt and refuses a stale one', async () => {
       const store = await h.open();

@@ -47,4 +47,9 @@ describe('decodeNotification', () => {
     const payload = await completionPayload(`${OURS}-other`, ids);
     expect(decode(payload)).toEqual(ids.map((id) => ['job:finished', { id, state: 'completed' }]));
   });
+
+  it('turns cancel requests of another store into cancel_requested events', () => {
+    const payload = JSON.stringify({ o: THEIRS, x: ids });
+    expect(decode(payload)).toEqual(ids.map((id) => ['job:cancel_requested', { id }]));
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobCancelledError, JobTimeoutError } from '../../src/worker/abort-reasons.js';
-import { aborted, engineEnv, FAST_WORKER, gate, nextEvent } from './engine-harness.js';
+import { aborted, BACKEND, engineEnv, FAST_WORKER, gate, nextEvent } from './engine-harness.js';
 
 const env = engineEnv();
 
@@ -130,5 +130,43 @@ describe('cancellation', () => {
     expect((await ns.waitFor(id, { timeoutMs: 10_000 })).state).toBe('cancelled');
     expect(seen).toMatchObject({ aborted: true });
     expect(seen!.reason).toBeInstanceOf(JobCancelledError);
+  });
+
+  it('aborts a running handler soon after a cancel from another connection, long before a renewal', async () => {
+    // The default 30 s lease is renewed every 10 s: a cancel seen only at a renewal misses the bound.
+    const pollIntervalMs = 1_000;
+    const boundMs = BACKEND === 'postgres' ? 3_000 : pollIntervalMs + 2_000;
+    let started = gate<string>();
+    const abortedAt = new Map<string, number>();
+    const ns = await env.connect({
+      tasks: {
+        long: async (_p, ctx) => {
+          started.open(ctx.job.id);
+          await aborted(ctx.signal);
+          abortedAt.set(ctx.job.id, performance.now());
+          throw new Error('gave up');
+        },
+      },
+    });
+    // Another process's view of the database: its cancel causes no event in the worker's store.
+    const operator = await env.peerStore(ns);
+    ns.startWorker({ pollIntervalMs, concurrency: 1, rescueIntervalMs: 0, pruneIntervalMs: 0 });
+    const latencies: number[] = [];
+    for (let round = 0; round < 5; round += 1) {
+      const { id } = await ns.enqueue('long');
+      expect(await started.promise).toBe(id);
+      started = gate<string>();
+      const sentAt = performance.now();
+      expect((await operator.jobCancel({ id })).outcome).toBe('cancel_requested');
+      expect((await ns.waitFor(id, { timeoutMs: 15_000 })).state).toBe('cancelled');
+      const latency = (abortedAt.get(id) ?? Infinity) - sentAt;
+      expect(latency).toBeLessThan(boundMs);
+      latencies.push(latency);
+    }
+    latencies.sort((a, b) => a - b);
+    console.info(
+      `cancel to abort on ${BACKEND}, another connection: median ${Math.round(latencies[2] ?? 0)} ms ` +
+        `(${latencies.map((ms) => Math.round(ms)).join(', ')})`,
+    );
   });
 });

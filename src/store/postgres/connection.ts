@@ -3,7 +3,7 @@
  * gone" failures to `database_unavailable`, so the engine backs off and retries instead of crashing.
  */
 import pg from 'pg';
-import { NightshiftError } from '../../errors.js';
+import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 
 /** Options for `PostgresStore.open`. */
 export interface PostgresStoreOptions {
@@ -127,13 +127,33 @@ export function isUnavailable(error: unknown): boolean {
   );
 }
 
-/** Rethrows server-gone failures as `NightshiftError('database_unavailable')`, others unchanged. */
-export function toStoreError(error: unknown): unknown {
-  if (error instanceof NightshiftError || !isUnavailable(error)) return error;
+/**
+ * A failure as the store's caller sees it: server-gone failures as `database_unavailable` (the engine
+ * backs off and retries), any other driver error as `internal`, both with the original as `cause`.
+ */
+export function toStoreError(error: unknown): NightshiftError {
+  if (error instanceof NightshiftError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new NightshiftError('database_unavailable', `PostgreSQL is unavailable: ${message}`, {
-    cause: error,
-  });
+  if (isUnavailable(error)) {
+    return new NightshiftError('database_unavailable', `PostgreSQL is unavailable: ${message}`, {
+      cause: error,
+    });
+  }
+  if (isRefusedConnection(error)) {
+    return new NightshiftError('config_error', `PostgreSQL refused the connection: ${message}`, {
+      cause: error,
+    });
+  }
+  return unexpectedStoreError(error, 'PostgreSQL');
+}
+
+/**
+ * True when the server refused whom or what the URL names (class 28 invalid authorization, 3D000 no
+ * such database): the configuration is wrong, and waiting would not help.
+ */
+function isRefusedConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('28') || code === '3D000');
 }
 
 /**
@@ -157,7 +177,7 @@ export async function withPooledClient<T>(
   try {
     return await fn(client);
   } catch (error) {
-    broken = toStoreError(error) !== error;
+    broken = isUnavailable(error);
     throw toStoreError(error);
   } finally {
     client.off('error', onError);

@@ -5,8 +5,9 @@
  * probes alone take minutes to give up. Losing it is never fatal: the engine polls anyway, events only
  * cut latency.
  *
- * Messages on the schema's channel are JSON: `{ o, q }` (jobs became ready in queue q) or
- * `{ o, f: [[id, state], ...] }` (jobs finished). `o` is the sending store's origin id; a store drops
+ * Messages on the schema's channel are JSON: `{ o, q }` (jobs became ready in queue q),
+ * `{ o, f: [[id, state], ...] }` (jobs finished), `{ o, c: [id, ...] }` (jobs completed) or
+ * `{ o, x: [id, ...] }` (running jobs asked to cancel). `o` is the sending store's origin id; a store drops
  * its own messages because it already emitted them locally when its statement returned.
  */
 import { createHash } from 'node:crypto';
@@ -52,12 +53,15 @@ export function decodeNotification(payload: string, origin: string, sink: EventS
     return;
   }
   if (typeof message !== 'object' || message === null) return;
-  const { o, q, f, c } = message as { o?: unknown; q?: unknown; f?: unknown; c?: unknown };
+  const { o, q, f, c, x } = message as { o?: unknown; q?: unknown; f?: unknown; c?: unknown; x?: unknown };
   if (o === origin) return;
   if (typeof q === 'string') sink('job:ready', { queue: q });
   // Plain completions list bare ids (sql/job-finish.ts, completeJobs).
   if (Array.isArray(c)) {
     for (const id of c) if (typeof id === 'string') sink('job:finished', { id, state: 'completed' });
+  }
+  if (Array.isArray(x)) {
+    for (const id of x) if (typeof id === 'string') sink('job:cancel_requested', { id });
   }
   if (Array.isArray(f)) {
     for (const entry of f) {

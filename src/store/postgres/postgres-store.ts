@@ -56,6 +56,7 @@ type Listener<K extends keyof StoreEvents> = (payload: StoreEvents[K]) => void;
 /** A Store on PostgreSQL 15+. Create with `PostgresStore.open`. */
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
+  readonly crossProcessEvents = true;
   /** The schema holding this store's tables. */
   readonly schema: string;
 
@@ -320,23 +321,28 @@ export class PostgresStore implements Store {
    * COMMIT.
    */
   async transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
-    return withPooledClient(this.pool, async (client) => {
+    const outcome = await withPooledClient(this.pool, async (client) => {
       await client.query('BEGIN');
       const pending: Array<() => void> = [];
       this.openTransactions.set(client, pending);
-      let value: T;
       try {
-        value = await fn(client);
+        let value: T;
+        try {
+          value = await fn(client);
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          // The caller's own failure goes back to it as it is, outside the store's error mapping.
+          return { failed: true as const, error };
+        }
         await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+        return { failed: false as const, value, pending };
       } finally {
         this.openTransactions.delete(client);
       }
-      for (const emit of pending) emit();
-      return value;
     });
+    if (outcome.failed) throw outcome.error;
+    for (const emit of outcome.pending) emit();
+    return outcome.value;
   }
 
   /** The URL and schema another thread or process uses to reach this database. */
@@ -380,7 +386,18 @@ export class PostgresStore implements Store {
       this.emit('job:finished', { id: job.id, state: job.state });
       return { outcome: 'cancelled', job };
     }
+    this.emit('job:cancel_requested', { id: job.id });
     return { outcome: 'cancel_requested', job };
+  }
+
+  async jobCancelCheck(params: { leases: LeaseRef[] }): Promise<{ cancelRequested: string[] }> {
+    const leases = params.leases.filter((l) => isUuid(l.id) && isUuid(l.leaseToken));
+    if (leases.length === 0) return { cancelRequested: [] };
+    const rows = await this.rows<{ id: string }>(this.sql.cancelRequested, [
+      leases.map((l) => l.id),
+      leases.map((l) => l.leaseToken),
+    ]);
+    return { cancelRequested: rows.map((r) => r.id) };
   }
 
   async jobRetry(params: {

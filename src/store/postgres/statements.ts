@@ -51,6 +51,7 @@ export function renderStatements(quotedSchema: string) {
     countByQueue: plain(read.countByQueue(s)),
     listRuns: plain(read.listRuns(s)),
     cancelJob: plain(control.cancelJob(s)),
+    cancelRequested: plain(control.cancelRequested(s)),
     retryJob: plain(control.retryJob(s)),
     rescueLapsed: plain(maintenance.rescueLapsed(s)),
     pruneJobs: plain(maintenance.pruneJobs(s)),

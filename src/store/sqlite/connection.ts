@@ -1,11 +1,12 @@
 /**
  * One better-sqlite3 connection with what every store operation needs: the store's clock, a cache of
  * prepared statements per database handle, IMMEDIATE write transactions with asynchronous busy
- * retry, and the in-process event emitter.
+ * retry, and the in-process event emitter. Every read and write fails with a `NightshiftError`
+ * (`internal` for a driver error nothing maps), never with better-sqlite3's own error.
  */
 import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
-import { NightshiftError } from '../../errors.js';
+import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { StoreEvents } from '../store.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
 
@@ -59,26 +60,34 @@ export class SqliteConnection {
    * halfway on a lock upgrade, and concurrent claimers are serialised. While the application holds a
    * transaction open on this same connection, writes wait for it to end instead of nesting inside it.
    */
-  write<T>(fn: (now: number) => T): Promise<T> {
-    return withBusyRetry(
-      () => {
-        this.assertOpen();
-        if (this.db.inTransaction) throw new ConnectionInUseError();
-        return this.db.transaction(() => fn(this.clock())).immediate();
-      },
-      { limitMs: this.busyRetryMs },
-    );
+  async write<T>(fn: (now: number) => T): Promise<T> {
+    try {
+      return await withBusyRetry(
+        () => {
+          this.assertOpen();
+          if (this.db.inTransaction) throw new ConnectionInUseError();
+          return this.db.transaction(() => fn(this.clock())).immediate();
+        },
+        { limitMs: this.busyRetryMs },
+      );
+    } catch (error) {
+      throw unexpectedStoreError(error, 'SQLite');
+    }
   }
 
   /** Runs a read, retried on the rare SQLITE_BUSY a WAL reader can meet (e.g. during recovery). */
-  read<T>(fn: () => T): Promise<T> {
-    return withBusyRetry(
-      () => {
-        this.assertOpen();
-        return fn();
-      },
-      { limitMs: this.busyRetryMs },
-    );
+  async read<T>(fn: () => T): Promise<T> {
+    try {
+      return await withBusyRetry(
+        () => {
+          this.assertOpen();
+          return fn();
+        },
+        { limitMs: this.busyRetryMs },
+      );
+    } catch (error) {
+      throw unexpectedStoreError(error, 'SQLite');
+    }
   }
 
   // A call racing close() (a renewal timer firing during shutdown, a retry still backing off) gets a

@@ -1,9 +1,15 @@
 /** Operator actions on one job: cancel and manual retry. */
 import type { Job } from '../../job.js';
 import { isFinalState } from '../../job.js';
+import type { LeaseRef } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, type JobRow } from './job-row.js';
-import { JOB_CANCEL_REQUEST, JOB_CANCEL_WAITING, JOB_RETRY } from './sql/job-control.js';
+import {
+  JOB_CANCEL_REQUEST,
+  JOB_CANCEL_REQUESTED,
+  JOB_CANCEL_WAITING,
+  JOB_RETRY,
+} from './sql/job-control.js';
 import { JOB_GET } from './sql/job-read.js';
 
 /** What `jobCancel` reports. */
@@ -27,7 +33,23 @@ export async function jobCancel(conn: SqliteConnection, id: string): Promise<Can
     return { outcome: running ? 'cancel_requested' : 'cancelled', job: after };
   });
   if (result.outcome === 'cancelled') conn.emit('job:finished', { id, state: 'cancelled' });
+  if (result.outcome === 'cancel_requested') conn.emit('job:cancel_requested', { id });
   return result;
+}
+
+/** Of these attempts, the current ones whose job was asked to cancel. */
+export function jobCancelCheck(
+  conn: SqliteConnection,
+  leases: LeaseRef[],
+): Promise<{ cancelRequested: string[] }> {
+  return conn.read(() => {
+    const statement = conn.stmt(JOB_CANCEL_REQUESTED);
+    const cancelRequested: string[] = [];
+    for (const { id, leaseToken } of leases) {
+      if (statement.get({ id, leaseToken }) !== undefined) cancelRequested.push(id);
+    }
+    return { cancelRequested };
+  });
 }
 
 /** Requeues a failed or cancelled job, due now, with one more attempt allowed. */

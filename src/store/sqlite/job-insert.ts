@@ -3,7 +3,7 @@
  * inserts on the caller's own transaction handle.
  */
 import Database from 'better-sqlite3';
-import { LeaseLostError, NightshiftError } from '../../errors.js';
+import { LeaseLostError, NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { JobInsertResult, LeaseRef, NewJob } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { isBusyError } from './busy-retry.js';
@@ -109,7 +109,7 @@ export function jobInsertMany(
           }),
         );
       }
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(unexpectedStoreError(error, 'SQLite'));
     }
   }
   return conn

@@ -9,7 +9,7 @@
  * (ms since the epoch, default Date.now: the host clock is SQLite's clock; tests inject one).
  */
 import Database from 'better-sqlite3';
-import { NightshiftError } from '../../errors.js';
+import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { Job, JobRun, JobState } from '../../job.js';
 import type {
   ClaimedJob,
@@ -25,7 +25,7 @@ import type {
 import { withBusyRetry } from './busy-retry.js';
 import { SqliteConnection } from './connection.js';
 import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParams } from './job-claim.js';
-import { jobCancel, jobRetry, type CancelResult, type RetryResult } from './job-control.js';
+import { jobCancel, jobCancelCheck, jobRetry, type CancelResult, type RetryResult } from './job-control.js';
 import { finishAttempts, jobFinishMany, jobRescueLapsed } from './job-finish.js';
 import { jobInsertMany } from './job-insert.js';
 import { jobList } from './job-list.js';
@@ -62,6 +62,8 @@ const PRUNE_BATCH = 500;
 /** A `Store` on an SQLite database file. */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
+  /** Events reach only this process: other processes learn of changes by polling. */
+  readonly crossProcessEvents = false;
 
   // Schedules and their slot ledger live in schedules.ts; the methods below delegate to it.
   private readonly schedules: SqliteSchedules;
@@ -245,6 +247,11 @@ export class SqliteStore implements Store {
     return jobCancel(this.conn, params.id);
   }
 
+  /** The current attempts among `leases` whose job was asked to cancel. */
+  jobCancelCheck(params: { leases: LeaseRef[] }): Promise<{ cancelRequested: string[] }> {
+    return jobCancelCheck(this.conn, params.leases);
+  }
+
   /** Requeues a failed or cancelled job. */
   jobRetry(params: { id: string }): Promise<RetryResult> {
     return jobRetry(this.conn, params.id);
@@ -349,7 +356,7 @@ export class SqliteStore implements Store {
     try {
       return Promise.resolve(write(this.conn.clock()));
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(unexpectedStoreError(error, 'SQLite'));
     }
   }
 }

@@ -11,6 +11,7 @@
  * One transaction at a time per connection: a second `transaction` call waits for the first like for
  * a lock. Events caused inside are held back and emitted only after COMMIT (dropped on ROLLBACK).
  */
+import { unexpectedStoreError } from '../../errors.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
 import type { SqliteConnection } from './connection.js';
 
@@ -41,17 +42,27 @@ export class SqliteTransactions {
         db.exec('BEGIN IMMEDIATE');
       },
       { limitMs: this.conn.busyRetryMs },
-    );
+    ).catch((error: unknown) => {
+      throw unexpectedStoreError(error, 'SQLite');
+    });
     const pending: Array<() => void> = [];
     this.pending = pending;
     let value: T;
     try {
-      value = await fn(db);
-      db.exec('COMMIT');
-    } catch (error) {
-      // A failed COMMIT (or an error SQLite already rolled back for) leaves nothing to roll back.
-      if (db.inTransaction) db.exec('ROLLBACK');
-      throw error;
+      try {
+        value = await fn(db);
+      } catch (error) {
+        // An error SQLite already rolled back for leaves nothing to roll back. The caller's own
+        // failure goes back to it as it is.
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+      try {
+        db.exec('COMMIT');
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw unexpectedStoreError(error, 'SQLite');
+      }
     } finally {
       this.pending = null;
     }

@@ -35,11 +35,27 @@ export const cancelJob = (s: string): string => `
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT finished_at, ARRAY[id] FROM updated WHERE state = 'cancelled'
   ), note AS (
-    SELECT pg_notify($2, json_build_object('o', $3::text, 'f', json_build_array(json_build_array(id, state)))::text)
-    FROM updated WHERE state = 'cancelled'
+    -- A cancelled job is finished; a running one's worker is told to abort it (listener.ts, 'x'), so
+    -- the handler's signal does not wait for the next lease renewal.
+    SELECT pg_notify($2, CASE
+      WHEN state = 'cancelled'
+        THEN json_build_object('o', $3::text, 'f', json_build_array(json_build_array(id, state)))
+      ELSE json_build_object('o', $3::text, 'x', json_build_array(id))
+    END::text)
+    FROM updated WHERE state = 'cancelled' OR (state = 'running' AND cancel_requested)
   )
   SELECT c.state AS previous_state, (SELECT count(*) FROM note) AS notified, u.*
   FROM current c LEFT JOIN updated u ON true`;
+
+/**
+ * Of the given attempts ($1 ids, $2 lease tokens), the current ones whose job was asked to cancel. A
+ * read by primary key per attempt, nothing locked or written.
+ */
+export const cancelRequested = (s: string): string => `
+  SELECT j.id
+  FROM unnest($1::uuid[], $2::uuid[]) AS i(id, lease_token)
+  JOIN ${s}.jobs j ON j.id = i.id
+  WHERE j.lease_token = i.lease_token AND j.state = 'running' AND j.cancel_requested`;
 
 /**
  * Puts a failed or cancelled job back in the ready set, due now, allowing one attempt more than it has

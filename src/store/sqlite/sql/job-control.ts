@@ -9,6 +9,11 @@ WHERE id = @id AND state IN ('scheduled', 'queued')`;
 export const JOB_CANCEL_REQUEST = `
 UPDATE jobs SET cancel_requested = 1, updated_at = @now WHERE id = @id AND state = 'running'`;
 
+/** Whether a current attempt's job was asked to cancel: a read by primary key, nothing written. */
+export const JOB_CANCEL_REQUESTED = `
+SELECT 1 FROM jobs
+WHERE id = @id AND lease_token = @leaseToken AND state = 'running' AND cancel_requested = 1`;
+
 /**
  * Puts a failed or cancelled job back in the ready set, due now, allowing one more attempt than it
  * has used so far (max_attempts never shrinks).

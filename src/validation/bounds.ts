@@ -1,0 +1,124 @@
+/**
+ * Every bound on a number, date or string that nightshift stores or turns into a timer, in one place,
+ * so both backends accept exactly the same values and a value neither could hold is refused with a
+ * message naming the option and its range, before anything is written.
+ *
+ * Where the bounds come from:
+ * - integers stored in PostgreSQL `integer` columns (priority, attempts, per-job lease and timeout,
+ *   schedule counts) must fit 32 bits, or the insert fails with 22003;
+ * - durations that become Node timers (timeouts, leases, poll and grace periods) must stay at or below
+ *   2^31-1 ms: past it Node's timers overflow and fire at once (every attempt "timed out");
+ * - dates (and delays, which become dates) stay within years 1970..9999: ISO 8601 with four-digit
+ *   years, epoch milliseconds on SQLite, `timestamptz` on PostgreSQL; beyond it JavaScript has an
+ *   Invalid Date and PostgreSQL refuses with 22008;
+ * - strings that PostgreSQL indexes with a btree (idempotency and concurrency keys, queue names) must
+ *   fit an index row: at most 2,704 bytes on 8 kB pages (54000 past it). Keys are held to 1,024 bytes
+ *   of UTF-8 and task and queue names to 255, well inside it. No string may hold NUL (PostgreSQL `text`
+ *   refuses it) or a lone surrogate (UTF-8 cannot encode it; it would come back as U+FFFD).
+ */
+import { NightshiftError, type ErrorCode } from '../errors.js';
+
+/** PostgreSQL `integer`. */
+export const INT32_MIN = -2_147_483_648;
+export const INT32_MAX = 2_147_483_647;
+/** The longest delay a Node timer keeps (about 24.8 days). */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** The longest delay until a job is due (and the longest retry backoff or schedule interval): 100 years. */
+export const MAX_DELAY_MS = 3_155_760_000_000;
+/** The earliest and latest dates stored: years 1970 to 9999, UTC. */
+export const EARLIEST_DATE = new Date('1970-01-01T00:00:00.000Z');
+export const LATEST_DATE = new Date('9999-12-31T23:59:59.999Z');
+/** Task and queue names, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 255;
+/** Idempotency and concurrency keys (and worker ids), in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1_024;
+
+/** Who is asking: the code to refuse with, and a prefix naming the thing checked (a schedule, a task). */
+export interface BoundContext {
+  code?: ErrorCode;
+  prefix?: string;
+}
+
+/** The smallest and the largest value allowed, both included. */
+export type Range = readonly [min: number, max: number];
+
+/** An integer within `range`, or a refusal naming `option` and the range. */
+export function intIn(option: string, value: unknown, range: Range, at: BoundContext = {}): number {
+  return inRange(option, value, range, at, 'an integer');
+}
+
+/** A number within `range` (NaN and infinities are never within one). */
+export function numberIn(option: string, value: unknown, range: Range, at: BoundContext = {}): number {
+  return inRange(option, value, range, at, 'a number');
+}
+
+function inRange(
+  option: string,
+  value: unknown,
+  [min, max]: Range,
+  at: BoundContext,
+  kind: 'an integer' | 'a number',
+): number {
+  const ok = typeof value === 'number' && value >= min && value <= max;
+  if (ok && (kind === 'a number' || Number.isInteger(value))) return value;
+  throw refuse(at, `${option} must be ${kind} from ${min} to ${max}, got ${shown(value)}`);
+}
+
+/** A Date (or an ISO 8601 string) within years 1970..9999, as a Date of its own. */
+export function dateIn(option: string, value: unknown, at: BoundContext = {}): Date {
+  const date =
+    value instanceof Date ? new Date(value.getTime()) : typeof value === 'string' ? new Date(value) : null;
+  const ms = date?.getTime() ?? Number.NaN;
+  if (date && ms >= EARLIEST_DATE.getTime() && ms <= LATEST_DATE.getTime()) return date;
+  throw refuse(
+    at,
+    `${option} must be a valid Date or ISO 8601 string from ${EARLIEST_DATE.toISOString()} to ` +
+      `${LATEST_DATE.toISOString()}, got ${shown(value)}`,
+  );
+}
+
+/** A non-empty string of at most `maxBytes` UTF-8 bytes, without NUL or lone surrogates. */
+export function textIn(option: string, value: unknown, maxBytes: number, at: BoundContext = {}): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw refuse(at, `${option} must be a non-empty string, got ${shown(value)}`);
+  }
+  // A UTF-16 unit takes at most 3 bytes: most strings need no byte count.
+  if (value.length * 3 > maxBytes && Buffer.byteLength(value) > maxBytes) {
+    throw refuse(at, `${option} must be at most ${maxBytes} bytes of UTF-8, got ${Buffer.byteLength(value)}`);
+  }
+  if (value.includes('\u0000') || LONE_SURROGATE.test(value)) {
+    throw refuse(at, `${option} must not contain NUL or unpaired surrogate characters`);
+  }
+  return value;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** `value` for a message: short, and never the whole of a huge string. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  }
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return typeof value === 'bigint' ? `${value}n` : String(value);
+  }
+  return value === null ? 'null' : typeof value;
+}
+
+function refuse(at: BoundContext, message: string): NightshiftError {
+  return new NightshiftError(at.code ?? 'invalid_argument', `${at.prefix ?? ''}${message}`);
+}
+
+/**
+ * The range of each job option, wherever it is given (enqueue, task defaults, schedules, the CLI);
+ * the README's option list repeats them.
+ */
+export const JOB_RANGES = {
+  priority: [INT32_MIN, INT32_MAX],
+  maxAttempts: [1, INT32_MAX],
+  timeoutMs: [1, MAX_TIMER_MS],
+  leaseMs: [1, MAX_TIMER_MS],
+  maxDurationMs: [1, MAX_TIMER_MS],
+  delayMs: [0, MAX_DELAY_MS],
+} as const satisfies Record<string, Range>;
