@@ -33,6 +33,7 @@ import { Rescuer } from '../maintenance/rescuer.js';
 import type { ClaimedJob, JobFinish, Store } from '../store/store.js';
 import { DEFAULT_BACKOFF, type TaskRegistry } from '../task-registry.js';
 import { RunningAttempt, type AttemptHost, type AttemptOutcome } from './attempt.js';
+import { holdEscapedErrors } from './escaped-errors.js';
 import { Finisher, type FinishListener } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { renewIntervalMs } from './lease-table.js';
@@ -115,6 +116,8 @@ export class Worker {
   private claimLoop: Promise<void> = Promise.resolve();
   private renewLoop: Promise<void> = Promise.resolve();
   private unlisten: (() => void) | null = null;
+  /** Gives back this worker's hold on the escaped-error listeners (escaped-errors.ts). */
+  private releaseEscapedErrors: (() => void) | null = null;
   /** Renews leases from a thread of its own (lease-keeper.ts); null when renewal runs on the event loop. */
   private keeper: LeaseKeeper<RunningAttempt> | null = null;
   private settleFailed!: (error?: Error) => void;
@@ -148,6 +151,7 @@ export class Worker {
     this.attemptHost = {
       abortGraceMs: this.options.abortGraceMs,
       maxDurationExceeded: (attempt) => this.reportMaxDuration(attempt),
+      escapedLate: (attempt, error) => this.reportEscapedLate(attempt, error),
     };
     this.contextDeps = {
       store: this.store,
@@ -197,6 +201,7 @@ export class Worker {
       if (queues === null || queues.includes(queue)) this.wake();
     });
     this.keeper = this.startKeeper();
+    this.releaseEscapedErrors = holdEscapedErrors();
     this.claimLoop = Promise.all(
       Array.from({ length: CLAIM_LANES }, (_, lane) => this.runClaimLoop(lane)),
     ).then(() => undefined);
@@ -334,6 +339,14 @@ export class Worker {
     if (older) this.leaseLost(older);
     this.hold(attempt, older, Date.now() + waitMs + timeoutMs + this.options.abortGraceMs);
     return attempt;
+  }
+
+  private reportEscapedLate(attempt: RunningAttempt, error: unknown): void {
+    const { job } = attempt;
+    this.logger.warn(
+      { err: error, jobId: job.id, task: job.task, attempt: job.attempt },
+      'an error escaped a job after its attempt ended (a timer or promise it left behind); ignored',
+    );
   }
 
   private reportMaxDuration(attempt: RunningAttempt): void {
@@ -566,6 +579,7 @@ export class Worker {
     await this.renewLoop;
     await this.keeper?.stop();
     this.unlisten?.();
+    this.releaseEscapedErrors?.();
     this.held.clear();
     this.heldByJob.clear();
     this.logger.info('worker stopped');
