@@ -22,6 +22,7 @@ import type { ClaimedJob, JobFinish, LeaseRef } from '../store/store.js';
 import type { Handler, JobContext } from '../task.js';
 import type { ResolvedTask } from '../task-registry.js';
 import { abortReason, type AbortKind } from './abort-reasons.js';
+import { describeThrown } from './describe.js';
 import { runInScope, type EscapeTarget } from './escaped-errors.js';
 import { within } from './sleep.js';
 
@@ -269,20 +270,11 @@ export function toJobError(thrown: unknown, reason: JobError['reason']): JobErro
     return error;
   }
   // A thrown string or object has no stack of its own; record where nightshift caught it instead.
-  const message = cap(`non-Error thrown: ${describe(thrown)}`);
+  const message = cap(`non-Error thrown: ${describeThrown(thrown)}`);
   const error: JobError = { message, name: 'NonError', reason };
   const stack = new Error(message).stack;
   if (stack !== undefined) error.stack = cap(stack);
   return error;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }
 
 function cap(text: string): string {

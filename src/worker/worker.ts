@@ -31,9 +31,12 @@ import type { Logger } from '../logger.js';
 import { Pruner } from '../maintenance/pruner.js';
 import { Rescuer } from '../maintenance/rescuer.js';
 import type { ClaimedJob, JobFinish, Store } from '../store/store.js';
+import type { Handler } from '../task.js';
 import { DEFAULT_BACKOFF, type TaskRegistry } from '../task-registry.js';
 import { RunningAttempt, type AttemptHost, type AttemptOutcome } from './attempt.js';
 import { holdEscapedErrors } from './escaped-errors.js';
+import { HandlerThreadPool } from './isolation/handler-threads.js';
+import { threadTargets, type ThreadTarget } from './isolation/task-isolation.js';
 import { Finisher, type FinishListener } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { renewIntervalMs } from './lease-table.js';
@@ -90,6 +93,9 @@ export class Worker {
   // each, at tens of thousands of attempts a second.
   private readonly attemptHost: AttemptHost;
   private readonly contextDeps: ContextDeps;
+  /** The handler thread of each task run isolated (isolation/), and the threads that run them. */
+  private readonly threadTargets: Map<string, ThreadTarget>;
+  private readonly threads: HandlerThreadPool | null;
   private readonly rescuer: Rescuer | null;
   private readonly pruner: Pruner | null;
   /** Attempts whose handler has not settled: the slots in use. */
@@ -124,12 +130,15 @@ export class Worker {
 
   constructor(deps: WorkerDeps, options: WorkerOptions = {}) {
     this.options = resolveWorkerOptions(options);
+    this.threadTargets = threadTargets(deps.registry.all(), this.options.isolation);
     this.prefetch = new Prefetch({ max: this.options.claimBatchMax, ttlMs: PREFETCH_TTL_MS });
     this.store = deps.store;
     this.registry = deps.registry;
     this.events = deps.events;
     this.id = this.options.workerId ?? `${hostname()}:${process.pid}:${uuidv7().slice(-12)}`;
     this.logger = deps.logger.child({ workerId: this.id });
+    this.threads =
+      this.threadTargets.size > 0 ? new HandlerThreadPool(this.options.concurrency, this.logger) : null;
     this.failed = new Promise<void>((resolve, reject) => {
       this.settleFailed = (error) => (error ? reject(error) : resolve());
     });
@@ -409,7 +418,11 @@ export class Worker {
         });
         return;
       }
-      const outcome = attempt.run(task.handler, createJobContext(attempt, this.contextDeps));
+      const target = this.threads ? this.threadTargets.get(task.name) : undefined;
+      const handler: Handler = target
+        ? (_payload, ctx) => (this.threads as HandlerThreadPool).run(attempt, target, ctx)
+        : task.handler;
+      const outcome = attempt.run(handler, createJobContext(attempt, this.contextDeps));
       if (outcome instanceof Promise) {
         attempt.done = outcome.then(
           (settled) => {
@@ -570,6 +583,7 @@ export class Worker {
       // Each attempt ends within abortGraceMs of its abort (at once when forced).
       await handlersDone();
     }
+    await this.threads?.stop();
     const flushDeadline = this.forced.signal.aborted
       ? Math.min(2_000, this.options.flushTimeoutMs)
       : this.options.flushTimeoutMs;
