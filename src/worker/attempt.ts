@@ -7,7 +7,8 @@
  * save a checkpoint). A handler that ignores its signal or never settles is then left behind: its
  * slot is reused and anything it does later is ignored (its writes are fenced off by the store once
  * the outcome is written). The promise itself cannot be killed: JavaScript has no way to stop a
- * running function, so a busy loop still burns CPU until it returns.
+ * running function, so a busy loop still burns CPU until it returns. A handler run in a thread
+ * (isolation/) is the exception: `abandon` terminates its thread.
  *
  * A handler that settles before any abort decides the outcome itself, even if an abort follows in
  * the same tick: its work is done.

@@ -19,7 +19,8 @@
  * `stop({ force: true })` skips what is left of both waits.
  *
  * Caveats: a handler that ignores its signal keeps running in the background after its slot is
- * reused (JavaScript cannot kill it). A busy loop that blocks the event loop longer than the lease
+ * reused (JavaScript cannot kill it in this thread; one isolated in a handler thread, isolation/, has
+ * its thread terminated). A busy loop that blocks the event loop longer than the lease
  * does not stop renewal by default: leases are renewed from a thread of its own (lease-keeper.ts)
  * until the attempt's timeout plus abort grace; with `leaseKeeper: 'event-loop'` it does, and the job
  * may then run twice (fencing refuses the stale attempt's writes).
