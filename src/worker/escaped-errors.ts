@@ -60,8 +60,9 @@ export function holdEscapedErrors(): () => void {
   return () => {
     if (released) return;
     released = true;
-    holders -= 1;
-    if (holders === 0) unlisten();
+    // Zero already when an error of no job is ending the process (onUncaughtException).
+    if (holders > 0) holders -= 1;
+    if (holders === 0 && listening) unlisten();
   };
 }
 

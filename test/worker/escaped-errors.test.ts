@@ -3,12 +3,16 @@
  * process, no CLI): they fail their own job and never the process; the application's own errors
  * still end it as Node's default does, unless it listens for them itself.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { listeningForEscapedErrors } from '../../src/worker/escaped-errors.js';
 import { startChild } from '../support/child-process.js';
 import { tempSqliteFile } from '../support/temp-sqlite.js';
-import { BACKEND } from './engine-harness.js';
+import { BACKEND, engineEnv, FAST_WORKER } from './engine-harness.js';
 
 const APP = new URL('./fixtures/embedded-app.ts', import.meta.url);
+const env = engineEnv();
+// Each test starts a Node process that loads tsx and the engine: seconds on a loaded machine.
+vi.setConfig({ testTimeout: 120_000 });
 const cleanups: Array<() => Promise<void> | void> = [];
 
 afterEach(async () => {
@@ -84,5 +88,22 @@ describe('errors escaping a handler in an embedding application', () => {
     expect(code, stderr).toBe(0);
     expect(lines).toContainEqual({ appHandled: 'the application’s own bug' });
     expect(lines).toContainEqual({ after: 3 });
+  });
+});
+
+describe('the escaped-error listeners', () => {
+  it('are installed while any worker of the process runs, and removed when the last one stops', async () => {
+    const ns = await env.connect({ tasks: { t: () => 1 } });
+    const peer = await env.connectPeer(ns, { tasks: { t: () => 1 } });
+    expect(listeningForEscapedErrors()).toBe(false);
+    const first = ns.startWorker(FAST_WORKER);
+    const second = peer.startWorker(FAST_WORKER);
+    expect(listeningForEscapedErrors()).toBe(true);
+    await first.stop();
+    expect(listeningForEscapedErrors()).toBe(true);
+    await first.stop();
+    expect(listeningForEscapedErrors()).toBe(true);
+    await second.stop();
+    expect(listeningForEscapedErrors()).toBe(false);
   });
 });
