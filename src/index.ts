@@ -9,9 +9,11 @@ export type {
   BackoffOptions,
   ChildEnqueueOptions,
   Handler,
+  Isolation,
   JobContext,
   TaskDefinition,
   TaskMap,
+  ThreadIsolation,
 } from './task.js';
 export type { EnqueueItem, EnqueueOptions } from './enqueue.js';
 export type { WaitForOptions } from './wait-for.js';

@@ -10,6 +10,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { NightshiftError } from './errors.js';
 import type { Handler, TaskDefinition, TaskMap } from './task.js';
 import { checkTaskBounds } from './validation/task-bounds.js';
+import { resolveTaskIsolation, type TaskIsolation } from './worker/isolation/task-isolation.js';
 
 /** Default queue for tasks that name none. */
 export const DEFAULT_QUEUE = 'default';
@@ -38,6 +39,8 @@ export interface ResolvedTask {
   leaseMs: number | null;
   maxDurationMs: number | null;
   backoff: ResolvedBackoff;
+  /** Where the handler runs (worker/isolation/task-isolation.ts). */
+  isolation: TaskIsolation;
 }
 
 /** Looks tasks up by name. */
@@ -67,6 +70,11 @@ export class TaskRegistry {
   names(): string[] {
     return [...this.tasks.keys()];
   }
+
+  /** Every known task. */
+  all(): ResolvedTask[] {
+    return [...this.tasks.values()];
+  }
 }
 
 function resolve(key: string, definition: TaskDefinition): ResolvedTask {
@@ -95,6 +103,7 @@ function resolve(key: string, definition: TaskDefinition): ResolvedTask {
       maxMs: backoff.maxMs ?? DEFAULT_BACKOFF.maxMs,
       jitter: backoff.jitter ?? DEFAULT_BACKOFF.jitter,
     },
+    isolation: resolveTaskIsolation(key, definition),
   };
   checkTaskBounds(resolved);
   return resolved;

@@ -4,6 +4,7 @@
  * nightshift does not pick a validation library for its users.
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { ResourceLimits } from 'node:worker_threads';
 import type { Job } from './job.js';
 
 /** Options for a child job enqueued from inside a handler. */
@@ -88,6 +89,24 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
+/**
+ * Where a handler runs. `none`: in the worker's own thread, sharing its process. `thread`: in a
+ * worker thread of a pool, so a crash (`process.exit`, a throw), an out-of-memory or a hang that
+ * ignores its signal ends that thread only: the attempt fails (or times out) and the thread is ended
+ * for real. An isolated task names the module it is exported from (`module`, `export`).
+ */
+export type Isolation = 'none' | 'thread' | ThreadIsolation;
+
+/** Thread isolation with limits for each handler thread. */
+export interface ThreadIsolation {
+  mode: 'thread';
+  /**
+   * Node's worker_threads limits of each thread (`maxOldGenerationSizeMb`, ...). A thread past its
+   * heap limit is ended and the attempt fails with `HandlerThreadOutOfMemoryError`.
+   */
+  resourceLimits?: ResourceLimits;
+}
+
 /** A task with its defaults. Created with `defineTask` or given as a bare handler in config. */
 export interface TaskDefinition<Payload = unknown, Result = unknown> {
   /** Task name; taken from the key when the task sits in a `tasks` object. */
@@ -106,6 +125,15 @@ export interface TaskDefinition<Payload = unknown, Result = unknown> {
   /** A run longer than this is reported (log, event, run-history flag) but keeps running. */
   maxDurationMs?: number;
   backoff?: BackoffOptions;
+  /** Where the handler runs (see `Isolation`); default: the worker's `isolation`, itself `none` by default. */
+  isolation?: Isolation;
+  /**
+   * The module this task is exported from, for a handler run in a thread: pass `import.meta.url`
+   * (or a file URL or absolute path). The thread imports it and runs the export named `export`.
+   */
+  module?: string | URL;
+  /** Which export of `module` is this task (a `defineTask` result or a bare handler). Default `default`. */
+  export?: string;
 }
 
 /** Declares a task; returns it unchanged, typed. */

@@ -7,22 +7,27 @@
  * save a checkpoint). A handler that ignores its signal or never settles is then left behind: its
  * slot is reused and anything it does later is ignored (its writes are fenced off by the store once
  * the outcome is written). The promise itself cannot be killed: JavaScript has no way to stop a
- * running function, so a busy loop still burns CPU until it returns.
+ * running function, so a busy loop still burns CPU until it returns. A handler run in a thread
+ * (isolation/) is the exception: `abandon` terminates its thread.
  *
  * A handler that settles before any abort decides the outcome itself, even if an abort follows in
  * the same tick: its work is done.
+ *
+ * An error that escapes the handler (a throw in its own timer, a rejection it leaked) is reported to
+ * its attempt through the async scope the handler runs in (escaped-errors.ts): it aborts the attempt
+ * like any other abort, and the attempt fails with that error.
  */
-import { LeaseLostError } from '../errors.js';
 import type { JobError } from '../job.js';
 import { assertJson } from '../enqueue.js';
 import type { ClaimedJob, JobFinish, LeaseRef } from '../store/store.js';
 import type { Handler, JobContext } from '../task.js';
 import type { ResolvedTask } from '../task-registry.js';
-import { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './abort-reasons.js';
+import { abortReason, type AbortKind } from './abort-reasons.js';
+import { describeThrown } from './describe.js';
+import { runInScope, type EscapeTarget } from './escaped-errors.js';
 import { within } from './sleep.js';
 
-/** Why an attempt was aborted. */
-export type AbortKind = 'timeout' | 'cancel' | 'lease_lost' | 'shutdown';
+export type { AbortKind } from './abort-reasons.js';
 
 /** How an attempt ended, before it is written. */
 export type AttemptOutcome =
@@ -43,6 +48,8 @@ export interface AttemptHost {
   readonly abortGraceMs: number;
   /** The attempt has been running longer than its task's `maxDurationMs`. */
   maxDurationExceeded(attempt: RunningAttempt): void;
+  /** An error escaped the attempt's handler after its outcome was decided. */
+  escapedLate(attempt: RunningAttempt, error: unknown): void;
 }
 
 /** Stored error messages and stacks are capped so one runaway message cannot bloat a row. */
@@ -53,7 +60,7 @@ const toOk = (value: unknown): Settled => ({ ok: true, value });
 const toFailed = (error: unknown): Settled => ({ ok: false, error });
 
 /** A running attempt: its abort state, its latest checkpoint, and its timers. */
-export class RunningAttempt {
+export class RunningAttempt implements EscapeTarget {
   /** Monotonic start, for durations. */
   readonly startedAt = performance.now();
   abortKind: AbortKind | null = null;
@@ -70,10 +77,17 @@ export class RunningAttempt {
   checkpoint: unknown;
   /** Settles once the worker is done with this attempt's slot (shutdown waits for it). */
   done: Promise<void> = SETTLED;
+  /**
+   * Called when the attempt gives up on a handler that did not stop within its abort grace: a handler
+   * run elsewhere (isolation/) is ended for real there.
+   */
+  abandon: (() => void) | null = null;
+  /** Set once the outcome is decided: the handler settled, or the abort grace ran out. */
+  private decided = false;
   // Created when the handler first reads `ctx.signal`, or at an abort: most handlers never read it,
   // and an AbortController plus its signal was the largest allocation per job.
   private controller: AbortController | null = null;
-  private abortReason: Error | null = null;
+  private abortReason: unknown = null;
   private timers: NodeJS.Timeout[] | null = null;
   // Plain callbacks rather than two more AbortControllers per attempt: only aborted attempts need them.
   private resolveAborted: (() => void) | null = null;
@@ -111,13 +125,26 @@ export class RunningAttempt {
     return Math.round(performance.now() - this.startedAt);
   }
 
-  /** Aborts the handler; the first abort decides the outcome, later ones are ignored. */
-  abort(kind: AbortKind): void {
+  /**
+   * Aborts the handler; the first abort decides the outcome, later ones are ignored. `error` is the
+   * reason of an `error` abort.
+   */
+  abort(kind: AbortKind, error?: unknown): void {
     if (this.abortKind !== null) return;
     this.abortKind = kind;
-    this.abortReason = reasonFor(kind, this.job.id, this.timeoutMs);
+    this.abortReason = kind === 'error' ? error : abortReason(kind, this.job.id, this.timeoutMs);
     this.controller?.abort(this.abortReason);
     this.resolveAborted?.();
+  }
+
+  /**
+   * An error escaped the handler (escaped-errors.ts): while the attempt runs, it fails with it; once
+   * its outcome is decided, the error is only reported. The same error may arrive through both
+   * process events (`--unhandled-rejections=strict`); it counts once.
+   */
+  escaped(error: unknown): void {
+    if (!this.decided && this.abortKind === null) this.abort('error', error);
+    else if (this.abortKind !== 'error' || this.abortReason !== error) this.host.escapedLate(this, error);
   }
 
   /** Skips the rest of the abort grace (forced shutdown). */
@@ -134,12 +161,16 @@ export class RunningAttempt {
     const calledAt = performance.now();
     let value: unknown;
     try {
-      value = handler(this.job.payload, ctx);
+      value = runInScope(this, handler, this.job.payload, ctx);
     } catch (error) {
+      this.decided = true;
       return this.abortKind === null ? this.fromSettled({ ok: false, error }) : this.fromAbort();
     }
     // A synchronous handler settled before any timer could fire: no timers, no race.
-    if (!isThenable(value)) return this.abortKind === null ? this.fromValue(value) : this.fromAbort();
+    if (!isThenable(value)) {
+      this.decided = true;
+      return this.abortKind === null ? this.fromValue(value) : this.fromAbort();
+    }
     return this.race(value, performance.now() - calledAt);
   }
 
@@ -151,9 +182,13 @@ export class RunningAttempt {
       const first = await this.untilSettledOrAborted(settled);
       if (first) return this.fromSettled(first);
       this.graceCut ??= new AbortController();
+      let stopped = false;
+      void settled.then(() => (stopped = true));
       await within(settled, this.host.abortGraceMs, this.graceCut.signal);
+      if (!stopped) this.abandon?.();
       return this.fromAbort();
     } finally {
+      this.decided = true;
       if (this.timers) for (const timer of this.timers) clearTimeout(timer);
     }
   }
@@ -212,6 +247,8 @@ export class RunningAttempt {
         return { kind: 'cancelled' };
       case 'shutdown':
         return { kind: 'released' };
+      case 'error':
+        return { kind: 'failed', error: toJobError(this.abortReason, 'failed') };
       default:
         return { kind: 'lease_lost' };
     }
@@ -226,19 +263,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function reasonFor(kind: AbortKind, jobId: string, timeoutMs: number): Error {
-  switch (kind) {
-    case 'timeout':
-      return new JobTimeoutError(timeoutMs);
-    case 'cancel':
-      return new JobCancelledError();
-    case 'shutdown':
-      return new WorkerShutdownError();
-    case 'lease_lost':
-      return new LeaseLostError(jobId);
-  }
-}
-
 /** Turns anything a handler threw into a stored error with a message and a stack. */
 export function toJobError(thrown: unknown, reason: JobError['reason']): JobError {
   if (thrown instanceof Error) {
@@ -247,20 +271,11 @@ export function toJobError(thrown: unknown, reason: JobError['reason']): JobErro
     return error;
   }
   // A thrown string or object has no stack of its own; record where nightshift caught it instead.
-  const message = cap(`non-Error thrown: ${describe(thrown)}`);
+  const message = cap(`non-Error thrown: ${describeThrown(thrown)}`);
   const error: JobError = { message, name: 'NonError', reason };
   const stack = new Error(message).stack;
   if (stack !== undefined) error.stack = cap(stack);
   return error;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }
 
 function cap(text: string): string {

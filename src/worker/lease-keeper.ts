@@ -24,12 +24,11 @@
  * Messages posted by the thread are handled when the main loop is free again; that is fine, they only
  * report losses (the lease was taken anyway) and cancel requests.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker as Thread } from 'node:worker_threads';
+import type { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import type { LeaseRef } from '../store/store.js';
 import { createControl, LeaseTable, PLANNED_MS, renewIntervalMs, SEEN } from './lease-table.js';
+import { moduleThread, siblingModule } from './module-thread.js';
 
 /** Where the database is, and the default lease. */
 export interface KeeperAddress {
@@ -75,26 +74,12 @@ export interface KeeperListener<T> {
 /** Job ids and lease tokens are UUIDs in both stores; a longer string widens the table. */
 const INITIAL_CHARS = 36;
 
-// Compiled, the thread loads the .js beside this file. Running from TypeScript sources (tests,
-// `node --import tsx`), it registers tsx first: Node 20 does not apply `--import` hooks to a thread's
-// entry module, so the entry is a bootstrap that registers tsx and then imports the .ts file.
-const fromSource = import.meta.url.endsWith('.ts');
-const THREAD_URL = new URL(
-  fromSource ? './lease-keeper-thread.ts' : './lease-keeper-thread.js',
-  import.meta.url,
-);
+const THREAD_URL = siblingModule('lease-keeper-thread', import.meta.url);
 
 function startThread(setup: KeeperSetup): Thread {
-  return withAcceptedOptions(withoutPreloads(process.execArgv), (execArgv) => {
-    if (!fromSource) return new Thread(THREAD_URL, { workerData: setup, execArgv });
-    const tsxPackage = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'));
-    const tsxApi = new URL('./dist/esm/api/index.mjs', tsxPackage).href;
-    const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => {
-      api.register();
-      return import(${JSON.stringify(THREAD_URL.href)});
-    });`;
-    return new Thread(bootstrap, { eval: true, workerData: setup, execArgv });
-  });
+  return withAcceptedOptions(withoutPreloads(process.execArgv), (execArgv) =>
+    moduleThread(THREAD_URL, { workerData: setup, execArgv }),
+  );
 }
 
 /**

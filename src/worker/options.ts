@@ -11,6 +11,8 @@ import {
   MAX_TIMER_MS,
   textIn,
 } from '../validation/bounds.js';
+import type { Isolation } from '../task.js';
+import { resolveIsolation, type ResolvedIsolation } from './isolation/task-isolation.js';
 
 /** Options of `ns.startWorker()` (and the `worker` defaults given to `Nightshift.connect`). */
 export interface WorkerOptions {
@@ -57,12 +59,19 @@ export interface WorkerOptions {
    * main thread, no extra thread or connection. An in-memory SQLite database always uses the event loop.
    */
   leaseKeeper?: 'thread' | 'event-loop';
+  /**
+   * Where handlers of tasks that set no `isolation` of their own run. Default `none` (in this
+   * thread). `thread`: each in a pool of worker threads (see `Isolation` in task.ts); every such task
+   * must then name its `module`, or `startWorker` throws `invalid_argument`.
+   */
+  isolation?: Isolation;
 }
 
 /** Worker options with every default applied. */
-export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'queues' | 'workerId'>> & {
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'queues' | 'workerId' | 'isolation'>> & {
   queues: string[] | null;
   workerId: string | null;
+  isolation: ResolvedIsolation;
 };
 
 /**
@@ -104,6 +113,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000,
     workerId: options.workerId ?? null,
     leaseKeeper: options.leaseKeeper ?? 'thread',
+    isolation: resolveIsolation(options.isolation ?? 'none', 'worker option', 'invalid_argument'),
   };
   for (const [option, range] of Object.entries(WORKER_RANGES) as Array<[keyof typeof WORKER_RANGES, Range]>) {
     intIn(`worker option ${option}`, resolved[option], range);

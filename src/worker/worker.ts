@@ -19,7 +19,8 @@
  * `stop({ force: true })` skips what is left of both waits.
  *
  * Caveats: a handler that ignores its signal keeps running in the background after its slot is
- * reused (JavaScript cannot kill it). A busy loop that blocks the event loop longer than the lease
+ * reused (JavaScript cannot kill it in this thread; one isolated in a handler thread, isolation/, has
+ * its thread terminated). A busy loop that blocks the event loop longer than the lease
  * does not stop renewal by default: leases are renewed from a thread of its own (lease-keeper.ts)
  * until the attempt's timeout plus abort grace; with `leaseKeeper: 'event-loop'` it does, and the job
  * may then run twice (fencing refuses the stale attempt's writes).
@@ -31,9 +32,13 @@ import type { Logger } from '../logger.js';
 import { Pruner } from '../maintenance/pruner.js';
 import { Rescuer } from '../maintenance/rescuer.js';
 import type { ClaimedJob, JobFinish, Store } from '../store/store.js';
+import type { Handler } from '../task.js';
 import { DEFAULT_BACKOFF, type TaskRegistry } from '../task-registry.js';
 import { RunningAttempt, type AttemptHost, type AttemptOutcome } from './attempt.js';
 import { CancelWatch } from './cancel-watch.js';
+import { holdEscapedErrors } from './escaped-errors.js';
+import { HandlerThreadPool } from './isolation/handler-threads.js';
+import { threadTargets, type ThreadTarget } from './isolation/task-isolation.js';
 import { Finisher, type FinishListener } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { renewIntervalMs } from './lease-table.js';
@@ -90,6 +95,9 @@ export class Worker {
   // each, at tens of thousands of attempts a second.
   private readonly attemptHost: AttemptHost;
   private readonly contextDeps: ContextDeps;
+  /** The handler thread of each task run isolated (isolation/), and the threads that run them. */
+  private readonly threadTargets: Map<string, ThreadTarget>;
+  private readonly threads: HandlerThreadPool | null;
   private readonly rescuer: Rescuer | null;
   private readonly pruner: Pruner | null;
   /** Attempts whose handler has not settled: the slots in use. */
@@ -118,18 +126,23 @@ export class Worker {
   private unlisten: (() => void) | null = null;
   /** Brings cancel requests to running handlers between renewals (cancel-watch.ts). */
   private readonly cancelWatch: CancelWatch;
+  /** Gives back this worker's hold on the escaped-error listeners (escaped-errors.ts). */
+  private releaseEscapedErrors: (() => void) | null = null;
   /** Renews leases from a thread of its own (lease-keeper.ts); null when renewal runs on the event loop. */
   private keeper: LeaseKeeper<RunningAttempt> | null = null;
   private settleFailed!: (error?: Error) => void;
 
   constructor(deps: WorkerDeps, options: WorkerOptions = {}) {
     this.options = resolveWorkerOptions(options);
+    this.threadTargets = threadTargets(deps.registry.all(), this.options.isolation);
     this.prefetch = new Prefetch({ max: this.options.claimBatchMax, ttlMs: PREFETCH_TTL_MS });
     this.store = deps.store;
     this.registry = deps.registry;
     this.events = deps.events;
     this.id = this.options.workerId ?? `${hostname()}:${process.pid}:${uuidv7().slice(-12)}`;
     this.logger = deps.logger.child({ workerId: this.id });
+    this.threads =
+      this.threadTargets.size > 0 ? new HandlerThreadPool(this.options.concurrency, this.logger) : null;
     this.failed = new Promise<void>((resolve, reject) => {
       this.settleFailed = (error) => (error ? reject(error) : resolve());
     });
@@ -151,6 +164,7 @@ export class Worker {
     this.attemptHost = {
       abortGraceMs: this.options.abortGraceMs,
       maxDurationExceeded: (attempt) => this.reportMaxDuration(attempt),
+      escapedLate: (attempt, error) => this.reportEscapedLate(attempt, error),
     };
     this.contextDeps = {
       store: this.store,
@@ -211,6 +225,7 @@ export class Worker {
     });
     this.keeper = this.startKeeper();
     this.cancelWatch.start();
+    this.releaseEscapedErrors = holdEscapedErrors();
     this.claimLoop = Promise.all(
       Array.from({ length: CLAIM_LANES }, (_, lane) => this.runClaimLoop(lane)),
     ).then(() => undefined);
@@ -350,6 +365,14 @@ export class Worker {
     return attempt;
   }
 
+  private reportEscapedLate(attempt: RunningAttempt, error: unknown): void {
+    const { job } = attempt;
+    this.logger.warn(
+      { err: error, jobId: job.id, task: job.task, attempt: job.attempt },
+      'an error escaped a job after its attempt ended (a timer or promise it left behind); ignored',
+    );
+  }
+
   private reportMaxDuration(attempt: RunningAttempt): void {
     const { job } = attempt;
     const maxDurationMs = attempt.task?.maxDurationMs ?? 0;
@@ -410,7 +433,11 @@ export class Worker {
         });
         return;
       }
-      const outcome = attempt.run(task.handler, createJobContext(attempt, this.contextDeps));
+      const target = this.threads ? this.threadTargets.get(task.name) : undefined;
+      const handler: Handler = target
+        ? (_payload, ctx) => (this.threads as HandlerThreadPool).run(attempt, target, ctx)
+        : task.handler;
+      const outcome = attempt.run(handler, createJobContext(attempt, this.contextDeps));
       if (outcome instanceof Promise) {
         attempt.done = outcome.then(
           (settled) => {
@@ -571,6 +598,7 @@ export class Worker {
       // Each attempt ends within abortGraceMs of its abort (at once when forced).
       await handlersDone();
     }
+    await this.threads?.stop();
     const flushDeadline = this.forced.signal.aborted
       ? Math.min(2_000, this.options.flushTimeoutMs)
       : this.options.flushTimeoutMs;
@@ -581,6 +609,7 @@ export class Worker {
     await this.cancelWatch.stop();
     await this.keeper?.stop();
     this.unlisten?.();
+    this.releaseEscapedErrors?.();
     this.held.clear();
     this.heldByJob.clear();
     this.logger.info('worker stopped');
