@@ -38,3 +38,12 @@ export class LeaseLostError extends NightshiftError {
     super('lease_lost', `lease lost for job ${jobId}: another attempt owns it now`);
   }
 }
+
+/**
+ * Thrown by a handler to fail its job for good: the attempt is recorded as `failed` and no retry is
+ * scheduled, however many attempts remain. For errors a retry cannot fix (a refused request, bad
+ * input the schema could not see); anything else a handler throws is retried with backoff.
+ */
+export class NonRetryableError extends Error {
+  override readonly name: string = 'NonRetryableError';
+}

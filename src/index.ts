@@ -17,7 +17,7 @@ export type { EnqueueItem, EnqueueOptions } from './enqueue.js';
 export type { WaitForOptions } from './wait-for.js';
 export { JOB_STATES, FINAL_STATES, isFinalState, isJobState } from './job.js';
 export type { Job, JobError, JobRun, JobState, RunOutcome } from './job.js';
-export { NightshiftError, LeaseLostError, type ErrorCode } from './errors.js';
+export { NightshiftError, LeaseLostError, NonRetryableError, type ErrorCode } from './errors.js';
 export {
   EventBus,
   type NightshiftEvents,

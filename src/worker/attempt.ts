@@ -12,7 +12,7 @@
  * A handler that settles before any abort decides the outcome itself, even if an abort follows in
  * the same tick: its work is done.
  */
-import { LeaseLostError } from '../errors.js';
+import { LeaseLostError, NonRetryableError } from '../errors.js';
 import type { JobError } from '../job.js';
 import { assertJson } from '../enqueue.js';
 import type { ClaimedJob, JobFinish, LeaseRef } from '../store/store.js';
@@ -27,7 +27,8 @@ export type AbortKind = 'timeout' | 'cancel' | 'lease_lost' | 'shutdown';
 /** How an attempt ended, before it is written. */
 export type AttemptOutcome =
   | { kind: 'completed'; result: unknown }
-  | { kind: 'failed'; error: JobError }
+  /** `retry: false`: the handler threw a `NonRetryableError`; the job fails whatever attempts remain. */
+  | { kind: 'failed'; error: JobError; retry?: false }
   | { kind: 'timeout'; error: JobError }
   | { kind: 'cancelled' }
   | { kind: 'released' }
@@ -188,7 +189,12 @@ export class RunningAttempt {
   }
 
   private fromSettled(settled: Settled): AttemptOutcome {
-    if (!settled.ok) return { kind: 'failed', error: toJobError(settled.error, 'failed') };
+    if (!settled.ok) {
+      const error = toJobError(settled.error, 'failed');
+      return settled.error instanceof NonRetryableError
+        ? { kind: 'failed', error, retry: false }
+        : { kind: 'failed', error };
+    }
     return this.fromValue(settled.value);
   }
 
