@@ -25,6 +25,17 @@ export {
   type AttemptEventBase,
 } from './events.js';
 export { createLogger, type Logger } from './logger.js';
+export {
+  HTTP_REQUEST_TASK,
+  DestinationRefusedError,
+  HttpRequestError,
+  HttpStatusError,
+  type HttpJobsOptions,
+  type HttpRequestPayload,
+  type HttpRequestResult,
+  type ResolveHost,
+  type SecretRef,
+} from './http-jobs/index.js';
 export { Worker, type StopOptions } from './worker/worker.js';
 export type { WorkerOptions } from './worker/options.js';
 export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worker/abort-reasons.js';

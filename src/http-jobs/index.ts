@@ -1,0 +1,31 @@
+/**
+ * HTTP jobs: the built-in `http.request` task, present in an instance when `httpJobs` is configured
+ * (`Nightshift.connect({ httpJobs })`, or the config key of the same name). docs/HTTP-JOBS.md.
+ */
+import { NightshiftError } from '../errors.js';
+import type { TaskMap } from '../task.js';
+import { HTTP_REQUEST_TASK, httpRequestTask } from './http-request.js';
+import type { HttpJobsOptions } from './options.js';
+
+export {
+  HTTP_REQUEST_TASK,
+  HttpRequestError,
+  HttpStatusError,
+  type HttpRequestResult,
+} from './http-request.js';
+export { DestinationRefusedError } from './destination.js';
+export type { HttpJobsOptions, ResolveHost } from './options.js';
+export type { HttpRequestPayload } from './payload.js';
+export type { SecretRef } from './secrets.js';
+
+/** `tasks` plus `http.request` when `httpJobs` is given; a user task of that name is a `config_error`. */
+export function withHttpJobs(tasks: TaskMap, httpJobs: HttpJobsOptions | undefined): TaskMap {
+  if (httpJobs === undefined) return tasks;
+  if (Object.hasOwn(tasks, HTTP_REQUEST_TASK)) {
+    throw new NightshiftError(
+      'config_error',
+      `task "${HTTP_REQUEST_TASK}" is built in when httpJobs is configured; name your own task differently`,
+    );
+  }
+  return { ...tasks, [HTTP_REQUEST_TASK]: httpRequestTask(httpJobs) };
+}
