@@ -22,7 +22,7 @@ const REFUSED_RANGES: ReadonlyArray<readonly [cidr: string, label: string]> = [
   ['127.0.0.0/8', 'loopback'],
   ['169.254.0.0/16', 'link-local'],
   ['172.16.0.0/12', 'private'],
-  ['192.0.0.0/24', 'IETF protocol assignments'],
+  ['192.0.0.0/24', 'protocol-assignment'],
   ['192.0.2.0/24', 'documentation'],
   ['192.88.99.0/24', '6to4 relay anycast'],
   ['192.168.0.0/16', 'private'],
@@ -31,15 +31,15 @@ const REFUSED_RANGES: ReadonlyArray<readonly [cidr: string, label: string]> = [
   ['203.0.113.0/24', 'documentation'],
   ['224.0.0.0/4', 'multicast'],
   ['240.0.0.0/4', 'reserved'],
-  ['::/128', 'unspecified'],
+  ['::/128', 'zero (unspecified)'],
   ['::1/128', 'loopback'],
-  ['::/96', 'IPv4-compatible (deprecated)'],
+  ['::/96', 'deprecated IPv4-compatible'],
   ['64:ff9b:1::/48', 'local-use NAT64'],
   ['100::/64', 'discard-only'],
-  ['2001::/23', 'IETF protocol assignments'],
+  ['2001::/23', 'protocol-assignment'],
   ['2001:db8::/32', 'documentation'],
   ['3fff::/20', 'documentation'],
-  ['5f00::/16', 'segment routing (SRv6)'],
+  ['5f00::/16', 'segment-routing (SRv6)'],
   ['fc00::/7', 'unique-local'],
   ['fe80::/10', 'link-local'],
   ['fec0::/10', 'site-local (deprecated)'],
@@ -86,8 +86,8 @@ export class AddressPolicy {
     if (label === null) return null;
     if (this.allowed.check(ip, family) || (embedded && this.allowed.check(embedded.ip, 'ipv4'))) return null;
     if (this.allowAll && label !== 'cloud metadata') return null;
-    const form = embedded ? `${embedded.form} ` : '';
-    return `${address} is a ${form}${label} address`;
+    const form = embedded ? ` (${embedded.form} ${embedded.ip})` : '';
+    return `${address}${form} is a ${label} address`;
   }
 }
 

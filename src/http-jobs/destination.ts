@@ -78,7 +78,7 @@ export class Destinations {
     for (const address of addresses) {
       const refusal = this.options.addresses.refusal(address);
       if (refusal !== null) {
-        throw new DestinationRefusedError(`refused ${hostname}: it resolves to ${refusal}`);
+        throw new DestinationRefusedError(`refused ${hostname}: its address ${refusal}`);
       }
     }
     return addresses;

@@ -17,9 +17,7 @@ import { exchange, type ExchangeResponse } from './exchange.js';
 import { resolveHttpJobsOptions, type HttpJobsOptions, type ResolvedHttpJobsOptions } from './options.js';
 import { httpRequestSchema, type HttpRequestPayload } from './payload.js';
 import { SecretResolver, type Redactor } from './secrets.js';
-
-/** The built-in task's name. */
-export const HTTP_REQUEST_TASK = 'http.request';
+import { HTTP_REQUEST_TASK } from './task-name.js';
 
 /** What a completed `http.request` job stores as its result. */
 export interface HttpRequestResult {

@@ -4,15 +4,12 @@
  */
 import { NightshiftError } from '../errors.js';
 import type { TaskMap } from '../task.js';
-import { HTTP_REQUEST_TASK, httpRequestTask } from './http-request.js';
+import { httpRequestTask } from './http-request.js';
+import { HTTP_REQUEST_TASK } from './task-name.js';
 import type { HttpJobsOptions } from './options.js';
 
-export {
-  HTTP_REQUEST_TASK,
-  HttpRequestError,
-  HttpStatusError,
-  type HttpRequestResult,
-} from './http-request.js';
+export { HttpRequestError, HttpStatusError, type HttpRequestResult } from './http-request.js';
+export { HTTP_REQUEST_TASK } from './task-name.js';
 export { DestinationRefusedError } from './destination.js';
 export type { HttpJobsOptions, ResolveHost } from './options.js';
 export type { HttpRequestPayload } from './payload.js';

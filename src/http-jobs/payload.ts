@@ -26,9 +26,12 @@ const payloadSchema = Type.Object(
     url: Type.String({ minLength: 1, maxLength: 8192 }),
     method: Type.Optional(Type.Enum([...HTTP_METHODS])),
     headers: Type.Optional(
-      Type.Record(Type.String(), Type.Union([Type.String(), secretRef]), {
-        description: 'a string or { secret: "name", format?: "Bearer {}" }',
-      }),
+      Type.Record(
+        Type.String(),
+        Type.Union([Type.String(), secretRef], {
+          description: 'a string or { secret: "name", format?: "Bearer {}" }',
+        }),
+      ),
     ),
     json: Type.Optional(Type.Unknown()),
     body: Type.Optional(Type.String()),

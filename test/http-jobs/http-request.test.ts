@@ -124,7 +124,7 @@ describe.each(BACKENDS)('http.request on %s', (backend) => {
     expect((await ns.listJobs()).jobs).toEqual([]);
 
     const { job } = await runJob(ns, { url: `http://internal.test:${server.port}/admin` });
-    expectRefused(job, 'refused internal.test: it resolves to 127.0.0.1 is a loopback address');
+    expectRefused(job, 'refused internal.test: its address 127.0.0.1 is a loopback address');
     expect(server.received).toEqual([]);
   });
 
@@ -149,7 +149,7 @@ describe.each(BACKENDS)('http.request on %s', (backend) => {
     const literal = await runJob(ns, { url: server.url('/to-internal'), maxRedirects: 3 });
     expectRefused(literal.job, `refused http://127.0.0.2:${internal.port}: 127.0.0.2 is a loopback address`);
     const named = await runJob(ns, { url: server.url('/to-internal-name'), maxRedirects: 3 });
-    expectRefused(named.job, 'refused internal.test: it resolves to 127.0.0.2 is a loopback address');
+    expectRefused(named.job, 'refused internal.test: its address 127.0.0.2 is a loopback address');
     expect(internal.received).toEqual([]);
 
     const followed = await runJob(ns, {
@@ -179,7 +179,7 @@ describe.each(BACKENDS)('http.request on %s', (backend) => {
 
     const { job } = await runJob(ns, { url: `http://rebind.test:${internal.port}/admin` });
     expect(resolver.calls).toEqual(['rebind.test', 'rebind.test']);
-    expectRefused(job, 'refused rebind.test: it resolves to 127.0.0.1 is a loopback address');
+    expectRefused(job, 'refused rebind.test: its address 127.0.0.1 is a loopback address');
     expect(internal.received).toEqual([]);
   });
 
