@@ -41,7 +41,8 @@ export function exchange(request: ExchangeRequest): Promise<ExchangeResponse> {
       signal: request.signal,
       agent: false,
     });
-    outgoing.once('error', reject);
+    // `on`, not `once`: a second error after the first (a socket torn down late) must find a listener.
+    outgoing.on('error', reject);
     outgoing.once('response', (response) => {
       readBounded(response, request.maxBytes).then((read) => {
         resolve({
@@ -77,7 +78,7 @@ function readBounded(
       }
     });
     response.once('end', () => done(false));
-    response.once('error', reject);
+    response.on('error', reject);
     response.once('aborted', () => reject(new Error('the response was cut off before its end')));
   });
 }
