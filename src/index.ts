@@ -25,16 +25,15 @@ export {
   type AttemptEventBase,
 } from './events.js';
 export { createLogger, type Logger } from './logger.js';
-export {
-  HTTP_REQUEST_TASK,
-  DestinationRefusedError,
-  HttpRequestError,
-  HttpStatusError,
-  type HttpJobsOptions,
-  type HttpRequestPayload,
-  type HttpRequestResult,
-  type ResolveHost,
-  type SecretRef,
+// Values from modules that do not load the task itself (see src/http-jobs/index.ts).
+export { HTTP_REQUEST_TASK } from './http-jobs/task-name.js';
+export { DestinationRefusedError, HttpRequestError, HttpStatusError } from './http-jobs/errors.js';
+export type {
+  HttpJobsOptions,
+  HttpRequestPayload,
+  HttpRequestResult,
+  ResolveHost,
+  SecretRef,
 } from './http-jobs/index.js';
 export { Worker, type StopOptions } from './worker/worker.js';
 export type { WorkerOptions } from './worker/options.js';

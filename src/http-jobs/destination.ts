@@ -10,13 +10,8 @@
  * connects to them directly), so `check` is what judges them, and they cannot change.
  */
 import { isIP, type LookupFunction } from 'node:net';
-import { NonRetryableError } from '../errors.js';
+import { DestinationRefusedError } from './errors.js';
 import type { ResolvedHttpJobsOptions } from './options.js';
-
-/** The request was refused by the allow list or the address policy; retrying cannot help. */
-export class DestinationRefusedError extends NonRetryableError {
-  override readonly name = 'DestinationRefusedError';
-}
 
 /** The IP address a URL's hostname is, or null for a name. */
 function ipLiteral(hostname: string): string | null {

@@ -13,6 +13,7 @@
 import { NonRetryableError } from '../errors.js';
 import type { TaskDefinition } from '../task.js';
 import { Destinations } from './destination.js';
+import { HttpRequestError, HttpStatusError } from './errors.js';
 import { exchange, type ExchangeResponse } from './exchange.js';
 import { resolveHttpJobsOptions, type HttpJobsOptions, type ResolvedHttpJobsOptions } from './options.js';
 import { httpRequestSchema, type HttpRequestPayload } from './payload.js';
@@ -35,16 +36,6 @@ export interface HttpRequestResult {
   truncated: boolean;
   /** The body parsed, when it is JSON (by content type) and was read whole. */
   json?: unknown;
-}
-
-/** A failed attempt that may succeed later: 5xx, 408, 429, timeout, network error. */
-export class HttpRequestError extends Error {
-  override readonly name = 'HttpRequestError';
-}
-
-/** An answer a retry cannot change: a status the job does not expect. */
-export class HttpStatusError extends NonRetryableError {
-  override readonly name = 'HttpStatusError';
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);

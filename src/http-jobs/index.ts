@@ -1,6 +1,7 @@
 /**
  * HTTP jobs: the built-in `http.request` task, present in an instance when `httpJobs` is configured
  * (`Nightshift.connect({ httpJobs })`, or the config key of the same name). docs/HTTP-JOBS.md.
+ * Loaded only then: the payload schema's library costs a few hundred ms of CPU to import.
  */
 import { NightshiftError } from '../errors.js';
 import type { TaskMap } from '../task.js';
@@ -8,9 +9,9 @@ import { httpRequestTask } from './http-request.js';
 import { HTTP_REQUEST_TASK } from './task-name.js';
 import type { HttpJobsOptions } from './options.js';
 
-export { HttpRequestError, HttpStatusError, type HttpRequestResult } from './http-request.js';
+export { DestinationRefusedError, HttpRequestError, HttpStatusError } from './errors.js';
+export type { HttpRequestResult } from './http-request.js';
 export { HTTP_REQUEST_TASK } from './task-name.js';
-export { DestinationRefusedError } from './destination.js';
 export type { HttpJobsOptions, ResolveHost } from './options.js';
 export type { HttpRequestPayload } from './payload.js';
 export type { SecretRef } from './secrets.js';
