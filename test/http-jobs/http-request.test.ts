@@ -58,14 +58,15 @@ describe.each(BACKENDS)('http.request on %s', (backend) => {
   });
 
   it('fails an attempt that times out and retries it', async () => {
+    // A timeout generous enough for the second, prompt answer on a loaded machine.
     const server = await env.server({ '/slow': sequence(hang, json(200, { ok: true })) });
     const ns = await env.connect({ httpJobs: LOOPBACK_ALLOWED });
-    const { job, runs } = await runJob(ns, { url: server.url('/slow'), timeoutMs: 200 }, { maxAttempts: 2 });
+    const { job, runs } = await runJob(ns, { url: server.url('/slow'), timeoutMs: 1500 }, { maxAttempts: 2 });
     expect(job).toMatchObject({ state: 'completed', attempt: 2, result: { status: 200 } });
     expect(runs.map((run) => run.outcome)).toEqual(['failed', 'completed']);
     expect(runs[0]?.error).toMatchObject({
       name: 'HttpRequestError',
-      message: `GET ${server.url('/slow')} timed out after 200 ms`,
+      message: `GET ${server.url('/slow')} timed out after 1500 ms`,
     });
   });
 
