@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { NightshiftError } from './errors.js';
+import type { HttpJobsOptions } from './http-jobs/index.js';
 import type { ScheduleInput } from './scheduler/schedule.js';
 import type { TaskMap } from './task.js';
 import type { WorkerOptions } from './worker/options.js';
@@ -39,6 +40,8 @@ export interface NightshiftConfig {
   queues?: Record<string, QueueConfig>;
   worker?: WorkerConfig;
   http?: HttpConfig;
+  /** The built-in `http.request` task and the hosts it may call (docs/HTTP-JOBS.md). */
+  httpJobs?: HttpJobsOptions;
 }
 
 /** Declares a config module's default export; returns its input, typed. */

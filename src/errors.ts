@@ -56,3 +56,12 @@ export function unexpectedStoreError(error: unknown, backend: string): Nightshif
     { cause: error },
   );
 }
+
+/**
+ * Thrown by a handler to fail its job for good: the attempt is recorded as `failed` and no retry is
+ * scheduled, however many attempts remain. For errors a retry cannot fix (a refused request, bad
+ * input the schema could not see); anything else a handler throws is retried with backoff.
+ */
+export class NonRetryableError extends Error {
+  override readonly name: string = 'NonRetryableError';
+}

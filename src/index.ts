@@ -19,7 +19,7 @@ export type { EnqueueItem, EnqueueOptions } from './enqueue.js';
 export type { WaitForOptions } from './wait-for.js';
 export { JOB_STATES, FINAL_STATES, isFinalState, isJobState } from './job.js';
 export type { Job, JobError, JobRun, JobState, RunOutcome } from './job.js';
-export { NightshiftError, LeaseLostError, type ErrorCode } from './errors.js';
+export { NightshiftError, LeaseLostError, NonRetryableError, type ErrorCode } from './errors.js';
 export {
   EventBus,
   type NightshiftEvents,
@@ -27,6 +27,16 @@ export {
   type AttemptEventBase,
 } from './events.js';
 export { createLogger, type Logger } from './logger.js';
+// Values from modules that do not load the task itself (see src/http-jobs/index.ts).
+export { HTTP_REQUEST_TASK } from './http-jobs/task-name.js';
+export { DestinationRefusedError, HttpRequestError, HttpStatusError } from './http-jobs/errors.js';
+export type {
+  HttpJobsOptions,
+  HttpRequestPayload,
+  HttpRequestResult,
+  ResolveHost,
+  SecretRef,
+} from './http-jobs/index.js';
 export { Worker, type StopOptions } from './worker/worker.js';
 export type { WorkerOptions } from './worker/options.js';
 export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worker/abort-reasons.js';

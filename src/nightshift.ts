@@ -13,6 +13,7 @@ import { buildNewJob, type EnqueueItem, type EnqueueOptions } from './enqueue.js
 import { NightshiftError } from './errors.js';
 import { EventBus } from './events.js';
 import type { Job, JobRun } from './job.js';
+import type { HttpJobsOptions } from './http-jobs/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
@@ -36,6 +37,8 @@ export interface ConnectOptions {
   logger?: Logger;
   /** Defaults for every `startWorker()` of this instance. */
   worker?: WorkerOptions;
+  /** Adds the built-in `http.request` task, calling only the hosts this allows (docs/HTTP-JOBS.md). */
+  httpJobs?: HttpJobsOptions;
 }
 
 /** What `enqueue` returns: the job's id, whether this call created it, and the stored job. */
@@ -80,7 +83,11 @@ export class Nightshift {
   /** Opens the store, migrates it (unless `migrate: false`), and returns a ready instance. */
   static async connect(options: ConnectOptions = {}): Promise<Nightshift> {
     const logger = options.logger ?? createLogger();
-    const tasks = new TaskRegistry(options.tasks ?? {});
+    const tasks = new TaskRegistry(
+      options.httpJobs === undefined
+        ? (options.tasks ?? {})
+        : (await import('./http-jobs/index.js')).withHttpJobs(options.tasks ?? {}, options.httpJobs),
+    );
     const db = options.db ?? DEFAULT_DATABASE_URL;
     const ownsStore = typeof db === 'string';
     const store = typeof db === 'string' ? await openStore(db) : db;

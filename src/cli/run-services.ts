@@ -58,7 +58,7 @@ export async function runServices(
         ...(concurrency !== undefined && { concurrency }),
       });
       worker.failed.catch(reportFailure);
-      logger.info({ db: await session.dbUrl(), tasks: Object.keys(config.tasks) }, 'serving tasks');
+      logger.info({ db: await session.dbUrl(), tasks: ns.tasks.names() }, 'serving tasks');
     }
   } catch (error) {
     reportFailure(error);

@@ -87,12 +87,17 @@ export class Session {
     return cliLogger();
   }
 
-  /** Connects the library (migrating the database) with the config's tasks, if any. */
+  /** Connects the library (migrating the database) with the config's tasks and HTTP jobs, if any. */
   async connect(): Promise<Nightshift> {
     if (this.nightshift === undefined) {
-      const tasks = (await this.config())?.config.tasks ?? {};
+      const config = (await this.config())?.config;
       const { Nightshift } = await import('../nightshift.js');
-      this.nightshift = await Nightshift.connect({ db: await this.dbUrl(), tasks, logger: this.logger() });
+      this.nightshift = await Nightshift.connect({
+        db: await this.dbUrl(),
+        tasks: config?.tasks ?? {},
+        ...(config?.httpJobs !== undefined && { httpJobs: config.httpJobs }),
+        logger: this.logger(),
+      });
     }
     return this.nightshift;
   }

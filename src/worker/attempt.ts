@@ -17,6 +17,7 @@
  * its attempt through the async scope the handler runs in (escaped-errors.ts): it aborts the attempt
  * like any other abort, and the attempt fails with that error.
  */
+import { NonRetryableError } from '../errors.js';
 import type { JobError } from '../job.js';
 import { assertJson } from '../enqueue.js';
 import type { ClaimedJob, JobFinish, LeaseRef } from '../store/store.js';
@@ -32,7 +33,8 @@ export type { AbortKind } from './abort-reasons.js';
 /** How an attempt ended, before it is written. */
 export type AttemptOutcome =
   | { kind: 'completed'; result: unknown }
-  | { kind: 'failed'; error: JobError }
+  /** `retry: false`: the handler threw a `NonRetryableError`; the job fails whatever attempts remain. */
+  | { kind: 'failed'; error: JobError; retry?: false }
   | { kind: 'timeout'; error: JobError }
   | { kind: 'cancelled' }
   | { kind: 'released' }
@@ -223,7 +225,12 @@ export class RunningAttempt implements EscapeTarget {
   }
 
   private fromSettled(settled: Settled): AttemptOutcome {
-    if (!settled.ok) return { kind: 'failed', error: toJobError(settled.error, 'failed') };
+    if (!settled.ok) {
+      const error = toJobError(settled.error, 'failed');
+      return settled.error instanceof NonRetryableError
+        ? { kind: 'failed', error, retry: false }
+        : { kind: 'failed', error };
+    }
     return this.fromValue(settled.value);
   }
 

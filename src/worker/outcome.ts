@@ -1,9 +1,9 @@
 /**
  * From an attempt's outcome to what is written (`JobFinish`) and, once written, to the events that
  * report it. Kept apart from the worker loop so the mapping reads in one place: which outcomes retry
- * (failed and timeout, with the task's backoff, while attempts remain), what a release keeps (the
- * newest checkpoint), which event each persisted outcome fires, and how to tell that a finish whose
- * reply was lost did persist.
+ * (failed and timeout, with the task's backoff, while attempts remain, unless the handler threw a
+ * `NonRetryableError`), what a release keeps (the newest checkpoint), which event each persisted
+ * outcome fires, and how to tell that a finish whose reply was lost did persist.
  */
 import type { EventBus, AttemptEventBase } from '../events.js';
 import type { Logger } from '../logger.js';
@@ -28,7 +28,10 @@ export function finishFor(
     case 'failed':
     case 'timeout':
       finish.error = outcome.error;
-      finish.retryDelayMs = retryDelayMs(backoff, job.attempt, job.maxAttempts);
+      finish.retryDelayMs =
+        outcome.kind === 'failed' && outcome.retry === false
+          ? null
+          : retryDelayMs(backoff, job.attempt, job.maxAttempts);
       break;
     case 'released':
       if (attempt.checkpoint !== undefined) finish.checkpoint = attempt.checkpoint;

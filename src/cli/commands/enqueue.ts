@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
+import { HTTP_REQUEST_TASK } from '../../http-jobs/task-name.js';
 import { parseInteger, parseIsoDate, parseJson, usageError } from '../arguments.js';
 import { jobJson, printJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
@@ -68,7 +69,8 @@ export function registerEnqueue(program: Command): void {
     await withSession(flags, async (session) => {
       // Checked here as well as by the library so that a typo never creates or migrates a database.
       const loaded = await session.config();
-      if (loaded === null || !Object.hasOwn(loaded.config.tasks, task)) {
+      const builtIn = task === HTTP_REQUEST_TASK && loaded?.config.httpJobs !== undefined;
+      if (loaded === null || (!Object.hasOwn(loaded.config.tasks, task) && !builtIn)) {
         const where =
           loaded === null
             ? 'there is no config module here (pass --config FILE)'
