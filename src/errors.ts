@@ -38,3 +38,13 @@ export class LeaseLostError extends NightshiftError {
     super('lease_lost', `lease lost for job ${jobId}: another attempt owns it now`);
   }
 }
+
+/** An `enqueueMany` item that was refused (nothing was enqueued); `index` is its place in the array, from 0. */
+export class EnqueueItemError extends NightshiftError {
+  constructor(
+    readonly index: number,
+    cause: NightshiftError,
+  ) {
+    super(cause.code, `item ${index}: ${cause.message}`, { cause });
+  }
+}
