@@ -29,21 +29,22 @@ export async function waitForDatabase<T>(attempt: () => Promise<T>, wait: Databa
     wait.maxStoreDownMs === undefined ? {} : { maxStoreDownMs: wait.maxStoreDownMs },
   );
   const backoff = new Backoff();
-  const startedAt = performance.now();
-  let waited = false;
+  // As in the running worker, the outage is timed from the first failed call, not from the start.
+  let downSince: number | null = null;
   for (;;) {
     try {
       const result = await attempt();
-      if (waited) {
+      if (downSince !== null) {
         wait.logger.info(
-          { waitedMs: Math.round(performance.now() - startedAt) },
+          { waitedMs: Math.round(performance.now() - downSince) },
           'database reachable; starting',
         );
       }
       return result;
     } catch (error) {
       if (!(error instanceof NightshiftError) || error.code !== 'database_unavailable') throw error;
-      const leftMs = maxStoreDownMs - (performance.now() - startedAt);
+      downSince ??= performance.now();
+      const leftMs = maxStoreDownMs - (performance.now() - downSince);
       if (leftMs <= 0) {
         throw new NightshiftError(
           'database_unavailable',
@@ -56,7 +57,6 @@ export async function waitForDatabase<T>(attempt: () => Promise<T>, wait: Databa
         { err: error, retryInMs, giveUpInMs: Math.round(leftMs) },
         'database unavailable at start; waiting for it',
       );
-      waited = true;
       await new Promise((resolve) => setTimeout(resolve, retryInMs));
     }
   }
