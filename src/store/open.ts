@@ -35,9 +35,10 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   if (options.create !== false) return store;
   try {
     if ((await store.schemaVersion()).current === 0) {
+      const shown = withoutPassword(url);
       throw new NightshiftError(
         'not_found',
-        `no nightshift database at ${url}; \`nightshift migrate --db ${url}\` creates one`,
+        `no nightshift database at ${shown}; \`nightshift migrate --db ${shown}\` creates one`,
       );
     }
   } catch (error) {
@@ -45,6 +46,18 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     throw error;
   }
   return store;
+}
+
+/** The URL as it may be shown in a message: a password in it is replaced with `***`. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
 }
 
 async function openBackend(url: string, options: OpenStoreOptions): Promise<Store> {
