@@ -12,12 +12,6 @@ import type { ScheduleInput } from './scheduler/schedule.js';
 import type { TaskMap } from './task.js';
 import type { WorkerOptions } from './worker/options.js';
 
-/** Per-queue settings, keyed by queue name. */
-export interface QueueConfig {
-  /** Cluster-wide limit of running jobs in this queue. */
-  concurrency?: number;
-}
-
 /** Worker settings for `nightshift worker` and `nightshift start`; command-line flags override them. */
 export interface WorkerConfig extends WorkerOptions {
   /** Grace period for running jobs on SIGTERM/SIGINT before they are aborted and released. Default 30,000. */
@@ -37,7 +31,6 @@ export interface NightshiftConfig {
   tasks: TaskMap;
   /** Recurring schedules, synced into the database when a scheduler starts. */
   schedules?: ScheduleInput[];
-  queues?: Record<string, QueueConfig>;
   worker?: WorkerConfig;
   http?: HttpConfig;
   /** The built-in `http.request` task and the hosts it may call (docs/HTTP-JOBS.md). */
@@ -48,6 +41,25 @@ export interface NightshiftConfig {
 export function defineConfig(config: NightshiftConfig): NightshiftConfig {
   return config;
 }
+
+/**
+ * The top-level keys a config may have: each one is read by some command. A key nothing reads (a
+ * per-queue limit before queues have limits, or a typo) is refused, so nobody believes a setting is in
+ * force when it is not.
+ */
+const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
+  'db',
+  'tasks',
+  'schedules',
+  'worker',
+  'http',
+  'httpJobs',
+]);
+
+/** What refusing a key says, where there is more to say than "unknown". */
+const NOT_YET: Readonly<Record<string, string>> = {
+  queues: 'per-queue settings are not implemented yet; remove "queues" (workers take worker.queues)',
+};
 
 /** A config module as loaded: the config and the absolute file it came from. */
 export interface LoadedConfig {
@@ -94,6 +106,13 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     throw new NightshiftError(
       'config_error',
       `config ${file}: "tasks" must be an object of task name to handler`,
+    );
+  }
+  for (const key of Object.keys(config)) {
+    if (CONFIG_KEYS.has(key)) continue;
+    throw new NightshiftError(
+      'config_error',
+      `config ${file}: ${NOT_YET[key] ?? `unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`}`,
     );
   }
   return { config: config as NightshiftConfig, file };

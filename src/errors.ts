@@ -65,3 +65,13 @@ export function unexpectedStoreError(error: unknown, backend: string): Nightshif
 export class NonRetryableError extends Error {
   override readonly name: string = 'NonRetryableError';
 }
+
+/** An `enqueueMany` item that was refused (nothing was enqueued); `index` is its place in the array, from 0. */
+export class EnqueueItemError extends NightshiftError {
+  constructor(
+    readonly index: number,
+    cause: NightshiftError,
+  ) {
+    super(cause.code, `item ${index}: ${cause.message}`, { cause });
+  }
+}

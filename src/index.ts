@@ -19,7 +19,13 @@ export type { EnqueueItem, EnqueueOptions } from './enqueue.js';
 export type { WaitForOptions } from './wait-for.js';
 export { JOB_STATES, FINAL_STATES, isFinalState, isJobState } from './job.js';
 export type { Job, JobError, JobRun, JobState, RunOutcome } from './job.js';
-export { NightshiftError, LeaseLostError, NonRetryableError, type ErrorCode } from './errors.js';
+export {
+  NightshiftError,
+  LeaseLostError,
+  NonRetryableError,
+  EnqueueItemError,
+  type ErrorCode,
+} from './errors.js';
 export {
   EventBus,
   type NightshiftEvents,
@@ -42,14 +48,20 @@ export type { WorkerOptions } from './worker/options.js';
 export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worker/abort-reasons.js';
 export { installShutdownSignals, type ShutdownSignalOptions, type Stoppable } from './worker/signals.js';
 export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
-export type { Store, StoreDialect } from './store/store.js';
+export type { Store, StoreDialect, ScheduleUpsertResult } from './store/store.js';
 export { Scheduler, type SchedulerOptions, type SchedulerPass } from './scheduler/scheduler.js';
-export { ScheduleService, type ScheduleDetails } from './scheduler/schedule-service.js';
+export {
+  ScheduleService,
+  type ScheduleDetails,
+  type ScheduleListOptions,
+  type ScheduleUpsertOutcome,
+} from './scheduler/schedule-service.js';
 export type { TriggerOutcome } from './scheduler/operator.js';
 export type {
   CatchUpPolicy,
   OverlapPolicy,
   Schedule,
+  ScheduleCondition,
   ScheduleInput,
   ScheduleRunOutcome,
   ScheduleSource,

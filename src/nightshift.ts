@@ -10,7 +10,7 @@
  * `stop()` and `close()` shut all of them down gracefully.
  */
 import { buildNewJob, type EnqueueItem, type EnqueueOptions } from './enqueue.js';
-import { NightshiftError } from './errors.js';
+import { EnqueueItemError, NightshiftError } from './errors.js';
 import { EventBus } from './events.js';
 import type { Job, JobRun } from './job.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
@@ -120,9 +120,7 @@ export class Nightshift {
       try {
         rows.push(await buildNewJob(this.tasks, item.task, item.payload, item.options ?? {}));
       } catch (error) {
-        if (error instanceof NightshiftError) {
-          throw new NightshiftError(error.code, `item ${index}: ${error.message}`, { cause: error });
-        }
+        if (error instanceof NightshiftError) throw new EnqueueItemError(index, error);
         throw error;
       }
     }

@@ -22,3 +22,28 @@ describe('openStore with PostgreSQL URLs', () => {
     }
   });
 });
+
+describe('openStore with create: false', () => {
+  it('refuses a schema without nightshift tables, never showing a password, and opens a migrated one', async () => {
+    const schema = uniqueSchema('nocreate');
+    const url = new URL(TEST_PG_URL);
+    url.password = 'not-shown'; // trust auth ignores it
+    try {
+      const refused = await openStore(url.toString(), { schema, create: false }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({
+        code: 'not_found',
+        message: expect.stringContaining(':***@') as string,
+      });
+      expect((refused as Error).message).not.toContain('not-shown');
+
+      const creator = await openStore(TEST_PG_URL, { schema });
+      await creator.migrate();
+      await creator.close();
+      const store = await openStore(TEST_PG_URL, { schema, create: false });
+      expect((await store.schemaVersion()).current).toBeGreaterThanOrEqual(1);
+      await store.close();
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+});

@@ -156,7 +156,11 @@ async function summarise(ns: Nightshift, exportJob: Job, elapsedMs: number): Pro
   };
 }
 
-function renderSummary(summary: DemoSummary, dbUrl: string): string {
+/**
+ * The summary as people read it. Its closing hint names the CLI as `npx nightshift`: the demo runs from
+ * a clone, where the binary is the package's own and not on the PATH.
+ */
+export function renderSummary(summary: DemoSummary, dbUrl: string): string {
   const lines = [
     '',
     `demo finished in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
@@ -170,9 +174,9 @@ function renderSummary(summary: DemoSummary, dbUrl: string): string {
     `  failed for good   ${summary.failed.length}`,
     ...summary.failed.map((f) => `    order ${f.orderId}: ${f.error} (job ${f.jobId})`),
     '',
-    `look closer:  nightshift jobs list --db ${dbUrl} --state failed`,
+    `look closer:  npx nightshift jobs list --db ${dbUrl} --state failed`,
   ];
   const first = summary.failed[0];
-  if (first !== undefined) lines.push(`              nightshift jobs show ${first.jobId} --db ${dbUrl}`);
+  if (first !== undefined) lines.push(`              npx nightshift jobs show ${first.jobId} --db ${dbUrl}`);
   return lines.join('\n') + '\n';
 }

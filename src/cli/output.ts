@@ -70,6 +70,8 @@ export interface JobRunJson {
   finishedAt: string;
   durationMs: number;
   runLagMs: number;
+  /** The attempt ran longer than its task's `maxDurationMs` (it was alerted on, not stopped). */
+  maxDurationExceeded: boolean;
   error: JobRun['error'];
 }
 
@@ -109,6 +111,7 @@ export function jobRunJson(run: JobRun): JobRunJson {
     finishedAt: run.finishedAt.toISOString(),
     durationMs: run.durationMs,
     runLagMs: run.runLagMs,
+    maxDurationExceeded: run.maxDurationExceeded,
     error: run.error,
   };
 }

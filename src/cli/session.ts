@@ -23,6 +23,32 @@ export interface CommonOptions {
   json?: boolean;
 }
 
+/** The keys of the common options, as commander stores them. */
+export const COMMON_OPTION_KEYS = ['db', 'config', 'json'] as const satisfies ReadonlyArray<
+  keyof CommonOptions
+>;
+
+/**
+ * What a command may do with its database, declared where it opens its session (`withSession`). The
+ * default, an empty declaration, suits every read and control command: the database must exist.
+ */
+export interface DatabaseUse {
+  /**
+   * May create the database (a new SQLite file, nightshift's tables in an empty PostgreSQL database).
+   * Only `migrate` and the long-running services do; any other command refuses a database that does
+   * not exist, so a typo in `--db` is an error and not a new, empty database.
+   */
+  create?: boolean;
+  /**
+   * A PostgreSQL server that is down at start is waited for, with backoff, up to the worker's
+   * `maxStoreDownMs` (database-wait.ts): a supervisor may start the service before its database.
+   */
+  waitWhenDown?: boolean;
+}
+
+/** The long-running services (`worker`, `scheduler`, `start`, `serve`): create the database, wait for it. */
+export const SERVICE: DatabaseUse = { create: true, waitWhenDown: true };
+
 /** Adds `--db`, `--config` and `--json` to a command. */
 export function withCommonOptions(command: Command): Command {
   return command
@@ -48,6 +74,7 @@ export class Session {
   constructor(
     private readonly options: CommonOptions,
     readonly stdout: Output,
+    private readonly use: DatabaseUse = {},
     private readonly cwd: string = process.cwd(),
   ) {
     this.json = options.json === true;
@@ -87,26 +114,43 @@ export class Session {
     return cliLogger();
   }
 
-  /** Connects the library (migrating the database) with the config's tasks and HTTP jobs, if any. */
+  /**
+   * Connects the library with the config's tasks and HTTP jobs, migrating the database to this
+   * version. A database that does not exist yet is created only when the command declared `create`.
+   */
   async connect(): Promise<Nightshift> {
     if (this.nightshift === undefined) {
       const config = (await this.config())?.config;
       const { Nightshift } = await import('../nightshift.js');
-      this.nightshift = await Nightshift.connect({
-        db: await this.dbUrl(),
-        tasks: config?.tasks ?? {},
-        ...(config?.httpJobs !== undefined && { httpJobs: config.httpJobs }),
-        logger: this.logger(),
-      });
+      const logger = this.logger();
+      const connect = async (): Promise<Nightshift> =>
+        Nightshift.connect({
+          db: await this.openStore(),
+          tasks: config?.tasks ?? {},
+          ...(config?.httpJobs !== undefined && { httpJobs: config.httpJobs }),
+          logger,
+        });
+      this.nightshift = this.use.waitWhenDown === true ? await this.whenReachable(connect) : await connect();
     }
     return this.nightshift;
   }
 
-  /** Opens the store alone, without migrating: for `migrate` itself. */
+  /** Opens the store alone, without migrating (`migrate` itself); see `DatabaseUse.create`. */
   async openStore(): Promise<Store> {
     const { openStore } = await import('../store/open.js');
-    this.store ??= await openStore(await this.dbUrl());
+    this.store ??= await openStore(await this.dbUrl(), { create: this.use.create === true });
     return this.store;
+  }
+
+  /** Runs `attempt` until the database answers, within the worker's `maxStoreDownMs`. */
+  private async whenReachable<T>(attempt: () => Promise<T>): Promise<T> {
+    const { waitForDatabase } = await import('./database-wait.js');
+    const maxStoreDownMs = (await this.config())?.config.worker?.maxStoreDownMs;
+    return waitForDatabase(attempt, {
+      url: await this.dbUrl(),
+      logger: this.logger(),
+      ...(maxStoreDownMs !== undefined && { maxStoreDownMs }),
+    });
   }
 
   /** Closes what this command opened. */
@@ -120,12 +164,16 @@ export class Session {
   }
 }
 
-/** Runs a command body with a session that is closed afterwards. */
+/**
+ * Runs a command body with a session that is closed afterwards. `use` declares what the command may
+ * do with its database; read and control commands leave it out.
+ */
 export async function withSession<T>(
   options: CommonOptions,
   body: (session: Session) => Promise<T>,
+  use: DatabaseUse = {},
 ): Promise<T> {
-  const session = new Session(options, process.stdout);
+  const session = new Session(options, process.stdout, use);
   try {
     return await body(session);
   } finally {

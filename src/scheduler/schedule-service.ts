@@ -4,13 +4,15 @@
  */
 import { buildNewJob } from '../enqueue.js';
 import { NightshiftError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { ScheduleUpsertResult, Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { planPause, planResume, planTrigger, triggerOutcome, type TriggerOutcome } from './operator.js';
 import type { PlanOptions } from './runs.js';
 import {
   initialScheduleState,
+  SCHEDULE_CONDITIONS,
   type Schedule,
+  type ScheduleCondition,
   type ScheduleDefinition,
   type ScheduleInput,
   type ScheduleState,
@@ -19,6 +21,23 @@ import {
 import { slotJobFactory } from './slot-job.js';
 import { slotSeries, upcomingSlots } from './slots.js';
 import { validateSchedule } from './validate.js';
+
+/** Filters and paging of `ns.schedules.list()`. */
+export interface ScheduleListOptions {
+  /** Only schedules of this task. */
+  task?: string;
+  /** Only `active`, `paused` or `suspended` schedules (see `ScheduleCondition`). */
+  state?: ScheduleCondition;
+  /** Only ids starting with this text (case-sensitive): one tenant's schedules, say. */
+  idPrefix?: string;
+  /** Schedules per page. Default 50. */
+  limit?: number;
+  /** The previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+/** What `upsert` did: created the schedule, changed its definition, or found it as asked. */
+export type ScheduleUpsertOutcome = 'created' | 'updated' | 'unchanged';
 
 /** A schedule with what an operator wants to see next to it. */
 export interface ScheduleDetails {
@@ -121,18 +140,62 @@ export class ScheduleService {
     };
   }
 
-  /** Every schedule, by id. */
-  async list(): Promise<Schedule[]> {
-    const all: Schedule[] = [];
-    for (;;) {
-      const last = all[all.length - 1];
-      const page = await this.store.scheduleList({
-        limit: 500,
-        ...(last !== undefined && { afterId: last.id }),
-      });
-      all.push(...page);
-      if (page.length < 500) return all;
+  /**
+   * A page of schedules by id, filtered by task, condition (`active`, `paused`, `suspended`) and id
+   * prefix; `nextCursor` continues after it, null on the last page. Default limit 50.
+   */
+  async list(
+    params: ScheduleListOptions = {},
+  ): Promise<{ schedules: Schedule[]; nextCursor: string | null }> {
+    const limit = params.limit ?? 50;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new NightshiftError('invalid_argument', `limit must be an integer >= 1, got ${String(limit)}`);
     }
+    if (params.state !== undefined && !SCHEDULE_CONDITIONS.includes(params.state)) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `state must be one of ${SCHEDULE_CONDITIONS.join(', ')}, got ${JSON.stringify(params.state)}`,
+      );
+    }
+    // One row more than asked tells whether another page follows without a second query.
+    const rows = await this.store.scheduleList({
+      limit: limit + 1,
+      ...(params.cursor !== undefined && { afterId: decodeCursor(params.cursor) }),
+      ...(params.task !== undefined && { task: params.task }),
+      ...(params.state !== undefined && { condition: params.state }),
+      ...(params.idPrefix !== undefined && { idPrefix: params.idPrefix }),
+    });
+    const schedules = rows.slice(0, limit);
+    const last = schedules.at(-1);
+    return {
+      schedules,
+      nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : null,
+    };
+  }
+
+  /**
+   * Creates the schedule, or brings the existing one (made through the API) to this definition while
+   * keeping its state and slot ledger; a new cron, interval or time zone restarts it at the next slot
+   * from now. Calling it again with the same input changes nothing, so a program may run it at every
+   * start. `paused` applies when it creates the schedule; an existing one stays paused or running as it
+   * is (`pause` and `resume` change that). An id declared in the config is a `conflict`.
+   */
+  async upsert(input: ScheduleInput): Promise<{ schedule: Schedule; outcome: ScheduleUpsertOutcome }> {
+    const result = await this.upsertMany([input]);
+    const schedule = await this.require(input.id);
+    const outcome =
+      result.created.length > 0 ? 'created' : result.updated.length > 0 ? 'updated' : 'unchanged';
+    return { schedule, outcome };
+  }
+
+  /**
+   * `upsert` for many schedules in one transaction (thousands of per-tenant schedules in one call):
+   * every input is validated first, and one invalid input or config id writes none of them.
+   */
+  async upsertMany(inputs: ScheduleInput[]): Promise<ScheduleUpsertResult> {
+    const schedules = await this.validateAll(inputs, 'api');
+    if (schedules.length === 0) return { created: [], updated: [], unchanged: [] };
+    return this.store.scheduleUpsertMany({ schedules });
   }
 
   private async require(id: string): Promise<Schedule> {
@@ -177,18 +240,18 @@ export class ScheduleService {
   }
 
   /**
-   * Makes the `config` schedules match `inputs`: creates the missing, updates the rest, deletes those
-   * no longer listed; `api` schedules are kept. Validates every input before writing any.
+   * Validates every input (no id twice) into what the store writes: the definition and, for a new
+   * schedule or a new timing, its state from now. One clock reading: on PostgreSQL each is a round trip.
    */
-  async sync(
+  private async validateAll(
     inputs: ScheduleInput[],
-  ): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
+    source: ScheduleDefinition['source'],
+  ): Promise<Array<{ definition: ScheduleDefinition; state: ScheduleState }>> {
     const seen = new Set<string>();
     const schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }> = [];
-    // One clock reading for the whole config: on PostgreSQL each reading is a round trip.
     const now = await this.clock();
     for (const input of inputs) {
-      const definition = await this.validate(input, 'config');
+      const definition = await this.validate(input, source);
       if (seen.has(definition.id)) {
         throw new NightshiftError(
           'invalid_argument',
@@ -198,8 +261,32 @@ export class ScheduleService {
       seen.add(definition.id);
       schedules.push({ definition, state: this.initialState(definition, input.paused ?? false, now) });
     }
+    return schedules;
+  }
+
+  /**
+   * Makes the `config` schedules match `inputs`: creates the missing, updates the rest, deletes those
+   * no longer listed; `api` schedules are kept. Validates every input before writing any.
+   */
+  async sync(
+    inputs: ScheduleInput[],
+  ): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
+    const schedules = await this.validateAll(inputs, 'config');
     return this.store.scheduleSync({ schedules });
   }
+}
+
+/** Page cursors are the last id, base64url-encoded so callers treat them as opaque. */
+function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (id === '' || encodeCursor(id) !== cursor) {
+    throw new NightshiftError('invalid_argument', 'invalid schedule list cursor');
+  }
+  return id;
 }
 
 function notFound(id: string): NightshiftError {

@@ -117,6 +117,20 @@ export interface Schedule extends ScheduleDefinition, ScheduleState {
   updatedAt: Date;
 }
 
+/** Whether a schedule runs, as operators filter and read it. */
+export const SCHEDULE_CONDITIONS = ['active', 'paused', 'suspended'] as const;
+
+/**
+ * `suspended`: stopped after too many consecutive failures (paused or not) until resumed; `paused`:
+ * paused by an operator, not suspended; `active`: neither, its slots run.
+ */
+export type ScheduleCondition = (typeof SCHEDULE_CONDITIONS)[number];
+
+/** A schedule's condition. */
+export function scheduleCondition(s: ScheduleState): ScheduleCondition {
+  return s.suspendedAt !== null ? 'suspended' : s.paused ? 'paused' : 'active';
+}
+
 /** Why a ledger row exists: a regular slot, a missed slot run late, a drain run, or a manual trigger. */
 export type SlotKind = 'slot' | 'catch_up' | 'drain' | 'trigger';
 

@@ -3,6 +3,8 @@
  * `postgres://...` / `postgresql://...`. The PostgreSQL backend is loaded only when asked for, so
  * SQLite users never load node-postgres.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { NightshiftError } from '../errors.js';
 import type { Store } from './store.js';
 
@@ -19,16 +21,59 @@ export interface OpenStoreOptions {
   busyRetryMs?: number;
   /** PostgreSQL: the schema holding nightshift's tables. */
   schema?: string;
+  /**
+   * False refuses, with `not_found`, a database that does not exist yet (an SQLite file that is not
+   * there, or one without nightshift's tables; a PostgreSQL schema without them) instead of creating
+   * it, so a mistyped URL is an error rather than a new empty database. Default true.
+   */
+  create?: boolean;
 }
 
 /** Opens the store a database URL names; does not migrate. */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const store = await openBackend(url, options);
+  if (options.create !== false) return store;
+  try {
+    if ((await store.schemaVersion()).current === 0) {
+      const shown = withoutPassword(url);
+      throw new NightshiftError(
+        'not_found',
+        `no nightshift database at ${shown}; \`nightshift migrate --db ${shown}\` creates one`,
+      );
+    }
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+/** The URL as it may be shown in a message: a password in it is replaced with `***`. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+async function openBackend(url: string, options: OpenStoreOptions): Promise<Store> {
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length);
     if (filename === '') throw new NightshiftError('invalid_argument', `database URL ${url} names no file`);
     const { SqliteStore } = await import('./sqlite/sqlite-store.js');
+    if (options.create === false && filename !== ':memory:' && !existsSync(filename)) {
+      throw new NightshiftError(
+        'not_found',
+        `no nightshift database at ${url}: ${resolve(filename)} does not exist; \`nightshift migrate --db ${url}\` creates it`,
+      );
+    }
     return SqliteStore.open({
       filename,
+      ...(options.create === false && { fileMustExist: true }),
       ...(options.clock !== undefined && { clock: options.clock }),
       ...(options.busyTimeoutMs !== undefined && { busyTimeoutMs: options.busyTimeoutMs }),
       ...(options.busyRetryMs !== undefined && { busyRetryMs: options.busyRetryMs }),

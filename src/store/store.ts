@@ -10,7 +10,13 @@
  * - Batch methods take many rows and make one round trip (one transaction) for all of them.
  */
 import type { Job, JobError, JobRun, JobState, RunOutcome } from '../job.js';
-import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../scheduler/schedule.js';
+import type {
+  Schedule,
+  ScheduleCondition,
+  ScheduleDefinition,
+  ScheduleState,
+  SlotRecord,
+} from '../scheduler/schedule.js';
 
 /** Which SQL dialect a store speaks. */
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -241,6 +247,25 @@ export interface ScheduleWrites {
 /** Decides, from schedules read under lock, what to write. Pure and synchronous. */
 export type SchedulePlanner<Input> = (input: Input) => ScheduleWrites;
 
+/** Filters of `scheduleList`. */
+export interface ScheduleListParams {
+  limit: number;
+  /** Only ids after this one (the last id of the previous page). */
+  afterId?: string;
+  task?: string;
+  /** See `ScheduleCondition`. */
+  condition?: ScheduleCondition;
+  /** Only ids that start with this text (case-sensitive). */
+  idPrefix?: string;
+}
+
+/** What `scheduleUpsertMany` did with each id, in input order. */
+export interface ScheduleUpsertResult {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+}
+
 /** The schedule part of the storage contract. */
 export interface ScheduleStore {
   /** Inserts a schedule; `conflict` when the id exists. */
@@ -256,8 +281,18 @@ export interface ScheduleStore {
   /** Deletes a schedule and its ledger; its jobs stay. False when it did not exist. */
   scheduleDelete(params: { id: string }): Promise<boolean>;
   scheduleGet(params: { id: string }): Promise<Schedule | undefined>;
-  /** Schedules by id. */
-  scheduleList(params: { limit: number; afterId?: string }): Promise<Schedule[]>;
+  /** Schedules by id, after `afterId`, matching every filter given. */
+  scheduleList(params: ScheduleListParams): Promise<Schedule[]>;
+  /**
+   * One transaction: inserts each listed schedule that is missing (with `state`), replaces the
+   * definition of each `api` schedule whose definition differs (its next slot becomes
+   * `state.nextSlotAt` only when the timing changed; the rest of its state and its ledger are kept),
+   * and leaves identical ones untouched (not even their version moves). An id held by a `config`
+   * schedule is a `conflict`, and then nothing is written.
+   */
+  scheduleUpsertMany(params: {
+    schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
+  }): Promise<ScheduleUpsertResult>;
   /**
    * One transaction: creates each given config schedule that is missing (with `state`), updates the
    * definition of each that exists (keeping its state, except that a changed cron, everyMs or timezone

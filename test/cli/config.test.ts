@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -58,6 +58,40 @@ describe('config loading', () => {
     const error = await loadConfig({ cwd: dir, path: 'no-tasks.mjs' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NightshiftError);
     expect((error as Error).message).toMatch(/no-tasks\.mjs: "tasks" must be an object/);
+  });
+
+  it('refuses config keys nothing reads: queues (not implemented yet) and unknown ones; http is read', async () => {
+    const dir = tempDir();
+    const write = (name: string, body: string): string => {
+      writeFileSync(join(dir, name), `export default { tasks: { echo: (p) => p }, ${body} };`);
+      return name;
+    };
+    await expect(
+      loadConfig({ cwd: dir, path: write('queues.mjs', 'queues: { mail: { concurrency: 2 } }') }),
+    ).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringMatching(/queues\.mjs: per-queue settings are not implemented yet/) as string,
+    });
+    await expect(
+      loadConfig({ cwd: dir, path: write('typo.mjs', 'workers: { concurrency: 2 }') }),
+    ).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringMatching(
+        /typo\.mjs: unknown key "workers" \(known: db, tasks, schedules, worker, http\)/,
+      ) as string,
+    });
+    const http = await loadConfig({
+      cwd: dir,
+      path: write('http.mjs', "http: { port: 8080 }, db: 'sqlite::memory:'"),
+    });
+    expect(http?.config.http).toEqual({ port: 8080 });
+
+    // Through the CLI: exit 1, one line, before any database is opened.
+    write('nightshift.config.mjs', 'queues: { mail: { concurrency: 2 } }');
+    const result = await runCli(['worker', '--db', 'sqlite:./jobs.db', '--json'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'config_error' } });
+    expect(existsSync(join(dir, 'jobs.db'))).toBe(false);
   });
 
   it('a config that throws fails the command with exit 1 and one line naming the file and the cause', async () => {

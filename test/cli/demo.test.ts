@@ -1,8 +1,13 @@
-/** `nightshift start --demo` (what `npm run demo` runs) end to end, on its own SQLite file. */
+/**
+ * `nightshift start --demo` (what `npm run demo` runs) end to end, on its own SQLite file. The hint
+ * it closes with runs `npx nightshift`, which uses dist/: run `npm run build` first.
+ */
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import type { DemoSummary } from '../../src/cli/demo.js';
+import { renderSummary, type DemoSummary } from '../../src/cli/demo.js';
 import type { Store } from '../../src/store/store.js';
 import { CLI_TEST_TIMEOUT_MS, runCli, tempDir } from './cli-process.js';
 import { allJobs, openTestStore } from './fixtures.js';
@@ -10,6 +15,8 @@ import { allJobs, openTestStore } from './fixtures.js';
 vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
 const dir = tempDir('nightshift-demo-');
+const ROOT = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
 let store: Store | undefined;
 
 afterAll(async () => {
@@ -40,5 +47,22 @@ describe('the demo', () => {
     expect(orderIds.size).toBe(3000);
     expect(publish.every((job) => job.parentId === summary.exportJobId)).toBe(true);
     expect(result.stderr).toContain('resuming the export at order 1501');
+
+    // The closing hint is a command that works from the clone, where `nightshift` is not on the PATH:
+    // run each hinted command as printed, from the repository root (npx runs the package's own bin/).
+    const dbUrl = `sqlite:${join(dir, 'nightshift-demo.db')}`;
+    const hints = renderSummary(summary, dbUrl)
+      .split('\n')
+      .map((line) => /(npx nightshift .*)$/.exec(line)?.[1])
+      .filter((hint): hint is string => hint !== undefined);
+    expect(hints).toEqual([
+      `npx nightshift jobs list --db ${dbUrl} --state failed`,
+      `npx nightshift jobs show ${summary.failed[0]!.jobId} --db ${dbUrl}`,
+    ]);
+    for (const hint of hints) {
+      const [npx = '', ...args] = hint.split(' ');
+      const { stdout } = await run(npx, args, { cwd: ROOT });
+      expect(stdout).toContain(summary.failed[0]!.jobId);
+    }
   });
 });

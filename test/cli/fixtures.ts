@@ -15,6 +15,7 @@ import { TEST_PG_URL, withAdmin } from '../support/postgres-harness.js';
  * - `slow` waits for its signal or `payload.ms`;
  * - `strict` takes only `{ n: number }`, checked by a hand-written Standard Schema;
  * - `leaky` leaks a rejected promise and throws from a timer, then succeeds.
+ * - `tardy` runs 300 ms against a `maxDurationMs` of 50 (alerted on, not stopped), then succeeds.
  * `worker` settings are merged over short test intervals; `schedules` are written as given.
  */
 export function writeBasicConfig(
@@ -42,6 +43,10 @@ export function writeBasicConfig(
         },
       },
       handler: (payload) => payload.n,
+    },
+    tardy: {
+      maxDurationMs: 50,
+      handler: () => new Promise((resolve) => setTimeout(() => resolve('late'), 300)),
     },
     leaky: () => {
       void Promise.reject(new Error('leaked rejection'));

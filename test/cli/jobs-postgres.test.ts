@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JobJson, JobRunJson } from '../../src/cli/output.js';
 import type { Store } from '../../src/store/store.js';
-import { CLI_TEST_TIMEOUT_MS, runCli, tempDir } from './cli-process.js';
+import { waitUntil } from '../support/wait-until.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, spawnCli, tempDir } from './cli-process.js';
 import { createTestDatabase, openTestStore, writeBasicConfig } from './fixtures.js';
 
 vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
@@ -69,5 +70,28 @@ describe('the CLI on PostgreSQL', () => {
     expect(job).toMatchObject({ id: created.id, state: 'queued', idempotencyKey: 'pg-1' });
     expect(runs).toEqual([]);
     expect((await store.jobGet({ id: created.id }))?.state).toBe('queued');
+  });
+
+  it("jobs show flags a run that outlasted its task's maxDurationMs", async () => {
+    const enqueued = await cli('enqueue', 'tardy', '--queue', 'pg-tardy', '--json');
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    const { id } = JSON.parse(enqueued.stdout) as { id: string };
+    const worker = spawnCli(['worker', '--queues', 'pg-tardy'], { cwd: dir, env: { NIGHTSHIFT_DB: db.url } });
+    let logs = '';
+    worker.stderr.setEncoding('utf8').on('data', (chunk: string) => (logs += chunk));
+    const exited = new Promise<number | null>((resolve) => worker.on('close', resolve));
+    await waitUntil(async () => (await store.jobGet({ id }))?.state === 'completed', {
+      timeoutMs: 60_000,
+      message: 'tardy job completed',
+    });
+    worker.kill('SIGTERM');
+    expect(await exited, logs).toBe(0);
+
+    const [json, human] = await Promise.all([cli('jobs', 'show', id, '--json'), cli('jobs', 'show', id)]);
+    const { runs } = JSON.parse(json.stdout) as { runs: JobRunJson[] };
+    expect(runs).toEqual([
+      expect.objectContaining({ outcome: 'completed', maxDurationExceeded: true }) as JobRunJson,
+    ]);
+    expect(human.stdout).toMatch(/^1\s+completed \(over maxDurationMs\)\s/m);
   });
 });

@@ -162,9 +162,10 @@ describe('enqueue and jobs through the CLI', () => {
   });
 
   it('a worker runs the jobs; jobs show reports the result, the error and the run history', async () => {
-    const [ok, bad] = await Promise.all([
+    const [ok, bad, tardy] = await Promise.all([
       cliJson<EnqueueJson>('enqueue', 'echo', '--payload', '{"hello":"world"}', '--queue', 'work'),
       cliJson<EnqueueJson>('enqueue', 'boom', '--queue', 'work', '--max-attempts', '1'),
+      cliJson<EnqueueJson>('enqueue', 'tardy', '--queue', 'work'),
     ]);
 
     const worker = spawnCli(['worker', '--queues', 'work', '--concurrency', '2'], {
@@ -176,8 +177,12 @@ describe('enqueue and jobs through the CLI', () => {
     const exited = new Promise<number | null>((resolve) => worker.on('close', (code) => resolve(code)));
     await waitUntil(
       async () => {
-        const [a, b] = await Promise.all([store.jobGet({ id: ok.id }), store.jobGet({ id: bad.id })]);
-        return a?.state === 'completed' && b?.state === 'failed';
+        const [a, b, c] = await Promise.all([
+          store.jobGet({ id: ok.id }),
+          store.jobGet({ id: bad.id }),
+          store.jobGet({ id: tardy.id }),
+        ]);
+        return a?.state === 'completed' && b?.state === 'failed' && c?.state === 'completed';
       },
       { timeoutMs: 60_000, intervalMs: 50, message: 'both jobs final' },
     );
@@ -185,14 +190,26 @@ describe('enqueue and jobs through the CLI', () => {
     expect(await exited, logs).toBe(0);
 
     type Shown = { job: JobJson; runs: JobRunJson[] };
-    const [shownOk, shownBad, human] = await Promise.all([
+    const [shownOk, shownBad, human, shownTardy, humanTardy] = await Promise.all([
       cliJson<Shown>('jobs', 'show', ok.id),
       cliJson<Shown>('jobs', 'show', bad.id),
       runCli(['jobs', 'show', bad.id], { cwd: dir, env: { NIGHTSHIFT_DB: db } }),
+      cliJson<Shown>('jobs', 'show', tardy.id),
+      runCli(['jobs', 'show', tardy.id], { cwd: dir, env: { NIGHTSHIFT_DB: db } }),
     ]);
+    // The run that outlasted its task's maxDurationMs says so, in JSON and in the table.
+    expect(shownTardy.runs).toEqual([
+      expect.objectContaining({ outcome: 'completed', maxDurationExceeded: true }) as JobRunJson,
+    ]);
+    expect(humanTardy.stdout).toMatch(/^1\s+completed \(over maxDurationMs\)\s/m);
     expect(shownOk.job).toMatchObject({ state: 'completed', attempt: 1, result: { hello: 'world' } });
     expect(shownOk.runs).toHaveLength(1);
-    expect(shownOk.runs[0]).toMatchObject({ attempt: 1, outcome: 'completed', error: null });
+    expect(shownOk.runs[0]).toMatchObject({
+      attempt: 1,
+      outcome: 'completed',
+      maxDurationExceeded: false,
+      error: null,
+    });
 
     expect(shownBad.job).toMatchObject({
       state: 'failed',

@@ -108,6 +108,9 @@ describe.each(backends)('kill -9 of a worker process on $name', ({ database }) =
       join(dir, 'payloads.ndjson'),
       Array.from({ length: JOBS }, (_, n) => JSON.stringify({ n })).join('\n'),
     );
+    // enqueue needs a database; only migrate and the services create one.
+    const migrated = await runCli(['migrate'], { cwd: dir, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
     const enqueued = await runCli(['enqueue', 'work', '--from', 'payloads.ndjson'], { cwd: dir, env });
     expect(enqueued.code, enqueued.stderr).toBe(0);
     const ids = enqueued.stdout.trim().split('\n');

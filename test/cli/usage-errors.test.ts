@@ -14,6 +14,8 @@ let store: Store;
 let goodJobId: string;
 
 beforeAll(async () => {
+  const migrated = await runCli(['migrate', '--db', db], { cwd: dir });
+  expect(migrated.code, migrated.stderr).toBe(0);
   const good = await runCli(['enqueue', 'echo', '--payload', '{"ok":true}', '--db', db], { cwd: dir });
   expect(good.code, good.stderr).toBe(0);
   goodJobId = good.stdout.trim();
@@ -26,60 +28,89 @@ afterAll(async () => {
 });
 
 describe('usage errors', () => {
-  it('a bad flag or value exits 2 with one line on stderr and writes nothing to the database', async () => {
-    writeFileSync(join(dir, 'payloads.ndjson'), '{"n":1}\n{"n":\n');
-    const cases: Array<{ args: string[]; says: RegExp }> = [
-      { args: ['enqueue', 'echo', '--payload', '{"n":'], says: /--payload is not valid JSON/ },
-      { args: ['enqueue', 'echo', '--delay', '-5'], says: /--delay must be at least 0, got -5/ },
-      { args: ['enqueue', 'echo', '--delay', '5s'], says: /--delay must be an integer, got "5s"/ },
-      { args: ['enqueue', 'echo', '--run-at', 'tomorrow'], says: /--run-at must be an ISO 8601 date-time/ },
-      { args: ['enqueue', 'echo', '--run-at', '2026-02-30T06:00:00Z'], says: /--run-at must be an ISO 8601/ },
-      { args: ['enqueue', 'echo', '--priority', '1.5'], says: /--priority must be an integer/ },
-      { args: ['enqueue', 'echo', '--max-attempts', '0'], says: /--max-attempts must be at least 1/ },
-      {
-        args: ['enqueue', 'echo', '--delay', '5', '--run-at', '2030-01-01T00:00:00Z'],
-        says: /--delay or --run-at, not both/,
-      },
-      { args: ['enqueue', 'echo', '--from', 'payloads.ndjson'], says: /--from line 2 is not valid JSON/ },
-      {
-        args: ['enqueue', 'no-such-task'],
-        says: /unknown task "no-such-task": .*nightshift\.config\.mjs does not declare it/,
-      },
-      {
-        args: ['enqueue', 'strict', '--payload', '{"n":"seven"}'],
-        says: /invalid payload for task "strict": n: n must be a number/,
-      },
-      { args: ['enqueue'], says: /missing required argument 'task'/ },
-      { args: ['enqueue', 'echo', '--colour', 'red'], says: /unknown option '--colour'/ },
-      {
-        args: ['jobs', 'list', '--state', 'done'],
-        says: /--state must be one of scheduled, queued, running, completed, failed, cancelled/,
-      },
-      { args: ['jobs', 'list', '--limit', '0'], says: /--limit must be at least 1/ },
-      { args: ['worker', '--concurrency', 'lots'], says: /--concurrency must be an integer/ },
-      {
-        args: ['start', '--demo', '--config', 'nightshift.config.mjs'],
-        says: /--demo brings its own config/,
-      },
-      { args: ['no-such-command'], says: /unknown command 'no-such-command'/ },
-    ];
+  // Twenty-odd CLI runs: twice the usual bound on a shared machine.
+  it(
+    'a bad flag or value exits 2 with one line on stderr and writes nothing to the database',
+    { timeout: 2 * CLI_TEST_TIMEOUT_MS },
+    async () => {
+      writeFileSync(join(dir, 'payloads.ndjson'), '{"n":1}\n{"n":\n');
+      // The fourth line is the third payload (item 2 to the library): the error names line 4.
+      writeFileSync(join(dir, 'payloads-blank.ndjson'), '{"n":1}\n\n{"n":2}\n{"n":"three"}\n');
+      const cases: Array<{ args: string[]; says: RegExp }> = [
+        { args: ['enqueue', 'echo', '--payload', '{"n":'], says: /--payload is not valid JSON/ },
+        { args: ['enqueue', 'echo', '--delay', '-5'], says: /--delay must be at least 0, got -5/ },
+        { args: ['enqueue', 'echo', '--delay', '5s'], says: /--delay must be an integer, got "5s"/ },
+        { args: ['enqueue', 'echo', '--run-at', 'tomorrow'], says: /--run-at must be an ISO 8601 date-time/ },
+        {
+          args: ['enqueue', 'echo', '--run-at', '2026-02-30T06:00:00Z'],
+          says: /--run-at must be an ISO 8601/,
+        },
+        { args: ['enqueue', 'echo', '--priority', '1.5'], says: /--priority must be an integer/ },
+        { args: ['enqueue', 'echo', '--max-attempts', '0'], says: /--max-attempts must be at least 1/ },
+        {
+          args: ['enqueue', 'echo', '--delay', '5', '--run-at', '2030-01-01T00:00:00Z'],
+          says: /--delay or --run-at, not both/,
+        },
+        { args: ['enqueue', 'echo', '--from', 'payloads.ndjson'], says: /--from line 2 is not valid JSON/ },
+        {
+          args: ['enqueue', 'strict', '--from', 'payloads-blank.ndjson'],
+          says: /--from line 4: invalid payload for task "strict": n: n must be a number/,
+        },
+        {
+          args: ['enqueue', 'no-such-task'],
+          says: /unknown task "no-such-task": .*nightshift\.config\.mjs does not declare it/,
+        },
+        {
+          args: ['enqueue', 'strict', '--payload', '{"n":"seven"}'],
+          says: /invalid payload for task "strict": n: n must be a number/,
+        },
+        { args: ['enqueue'], says: /missing required argument 'task'/ },
+        { args: ['enqueue', 'echo', '--colour', 'red'], says: /unknown option '--colour'/ },
+        {
+          args: ['jobs', 'list', '--state', 'done'],
+          says: /--state must be one of scheduled, queued, running, completed, failed, cancelled/,
+        },
+        { args: ['jobs', 'list', '--limit', '0'], says: /--limit must be at least 1/ },
+        { args: ['worker', '--concurrency', 'lots'], says: /--concurrency must be an integer/ },
+        {
+          args: ['start', '--demo', '--config', 'nightshift.config.mjs'],
+          says: /--demo brings its own config/,
+        },
+        { args: ['no-such-command'], says: /unknown command 'no-such-command'/ },
+        // Commander's own errors, in nightshift's one line (its suggestion joined to it).
+        { args: ['jobs', 'lst'], says: /^nightshift: unknown command 'lst' \(Did you mean list\?\)$/ },
+        {
+          args: ['jobs', 'list', '--stat', 'failed'],
+          says: /^nightshift: unknown option '--stat' \(Did you mean --state\?\)$/,
+        },
+        {
+          args: ['jobs'],
+          says: /^nightshift: missing command after "nightshift jobs": list, show, retry, cancel/,
+        },
+        {
+          args: ['enqueue', 'echo', '--priority'],
+          says: /^nightshift: option '--priority <n>' argument missing$/,
+        },
+      ];
 
-    const results = await runCliMany(
-      cases.map((c) => ({ args: [...c.args, '--db', db], options: { cwd: dir } })),
-    );
+      const results = await runCliMany(
+        cases.map((c) => ({ args: [...c.args, '--db', db], options: { cwd: dir } })),
+      );
 
-    results.forEach((result, i) => {
-      const { args, says } = cases[i]!;
-      const context = `nightshift ${args.join(' ')}\nstderr: ${result.stderr}`;
-      expect(result.code, context).toBe(2);
-      expect(result.stdout, context).toBe('');
-      expect(result.stderr.trim().split('\n'), context).toHaveLength(1);
-      expect(result.stderr, context).toMatch(says);
-    });
+      results.forEach((result, i) => {
+        const { args, says } = cases[i]!;
+        const context = `nightshift ${args.join(' ')}\nstderr: ${result.stderr}`;
+        expect(result.code, context).toBe(2);
+        expect(result.stdout, context).toBe('');
+        expect(result.stderr.trim().split('\n'), context).toHaveLength(1);
+        expect(result.stderr.trim(), context).toMatch(says);
+        expect(result.stderr, context).toMatch(/^nightshift: /);
+      });
 
-    const jobs = await allJobs(store);
-    expect(jobs.map((job) => job.id)).toEqual([goodJobId]);
-  });
+      const jobs = await allJobs(store);
+      expect(jobs.map((job) => job.id)).toEqual([goodJobId]);
+    },
+  );
 
   it('with --json the error line is {"error":{"code","message"}}', async () => {
     const result = await runCli(['enqueue', 'echo', '--payload', '{', '--json', '--db', db], { cwd: dir });
@@ -91,6 +122,54 @@ describe('usage errors', () => {
         message: expect.stringMatching(/^--payload is not valid JSON/) as string,
       },
     });
+  });
+
+  it('commander errors with --json are the JSON error too, never commander text', async () => {
+    const cases = [
+      ['jobs', 'list', '--colour', '--json'],
+      ['--json', 'jobs', 'frobnicate'],
+      ['--json', 'schedules'],
+    ];
+    const results = await runCliMany(
+      cases.map((args) => ({ args: [...args, '--db', db], options: { cwd: dir } })),
+    );
+    results.forEach((result, i) => {
+      const context = `nightshift ${cases[i]!.join(' ')}\nstderr: ${result.stderr}`;
+      expect(result.code, context).toBe(2);
+      expect(result.stdout, context).toBe('');
+      expect(JSON.parse(result.stderr), context).toEqual({
+        error: { code: 'invalid_argument', message: expect.any(String) as string },
+      });
+    });
+  });
+
+  it('takes --db, --config and --json before the subcommand as well as after it', async () => {
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    const config = join(dir, 'nightshift.config.mjs');
+    const [migrated, listed, shown, envOverridden] = await runCliMany([
+      { args: ['--db', db, 'migrate', '--json'], options: { cwd: dir } },
+      { args: ['--json', '--db', db, 'jobs', 'list'], options: { cwd: dir } },
+      { args: ['jobs', '--db', db, 'show', goodJobId, '--json'], options: { cwd: dir } },
+      // A typed --db wins over NIGHTSHIFT_DB wherever it is typed; --config before the command works too.
+      {
+        args: ['--config', config, '--db', db, 'enqueue', 'echo', '--json'],
+        options: { cwd: elsewhere, env: { NIGHTSHIFT_DB: 'sqlite:./not-this.db' } },
+      },
+    ]);
+    expect(migrated!.code, migrated!.stderr).toBe(0);
+    expect(JSON.parse(migrated!.stdout)).toMatchObject({ to: expect.any(Number) as number });
+    expect(listed!.code, listed!.stderr).toBe(0);
+    expect((JSON.parse(listed!.stdout) as { jobs: Array<{ id: string }> }).jobs.map((j) => j.id)).toContain(
+      goodJobId,
+    );
+    expect(shown!.code, shown!.stderr).toBe(0);
+    expect(JSON.parse(shown!.stdout)).toMatchObject({ job: { id: goodJobId } });
+    expect(envOverridden!.code, envOverridden!.stderr).toBe(0);
+    const { id } = JSON.parse(envOverridden!.stdout) as { id: string };
+    expect(await store.jobGet({ id })).toMatchObject({ task: 'echo' });
+    expect(existsSync(join(elsewhere, 'not-this.db'))).toBe(false);
+    await store.jobCancel({ id });
   });
 
   it('without a config, enqueue refuses every task before creating the database file', async () => {

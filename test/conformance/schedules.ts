@@ -120,6 +120,129 @@ export function describeSchedules(h: StoreHarness): void {
       ]);
     });
 
+    it('upserts api schedules in one call: creates, updates only what changed, keeps state and ledger', async () => {
+      const store = await h.open();
+      await store.scheduleCreate({ definition: definition('t-1'), state: state(new Date(T0)) });
+      const now = T0 + 1_000;
+      await store.scheduleFire({
+        dueBy: new Date(now),
+        limit: 10,
+        plan: (due) => planFire(due, options(now)),
+      });
+      const fired = await store.scheduleGet({ id: 't-1' });
+      expect(fired?.lastSlotAt?.getTime()).toBe(T0);
+
+      const first = await store.scheduleUpsertMany({
+        schedules: [
+          // Same definition, with a next slot the store must not take: nothing changed.
+          { definition: definition('t-1'), state: state(new Date(T0 + 999_000)) },
+          { definition: definition('t-2', { payload: { tenant: 2 } }), state: state(new Date(T0)) },
+          { definition: definition('t-0'), state: state(null, true) },
+        ],
+      });
+      expect(first).toEqual({ created: ['t-2', 't-0'], updated: [], unchanged: ['t-1'] });
+      expect(await store.scheduleGet({ id: 't-1' })).toEqual(fired);
+      expect(await store.scheduleGet({ id: 't-0' })).toMatchObject({ paused: true, source: 'api' });
+
+      const second = await store.scheduleUpsertMany({
+        schedules: [
+          { definition: definition('t-1', { payload: { tenant: 1 } }), state: state(new Date(T0 + 999_000)) },
+          { definition: definition('t-2', { payload: { tenant: 2 } }), state: state(new Date(T0)) },
+        ],
+      });
+      expect(second).toEqual({ created: [], updated: ['t-1'], unchanged: ['t-2'] });
+      const changed = await store.scheduleGet({ id: 't-1' });
+      // The payload changed, the timing did not: the next slot, the last slot and the ledger stay.
+      expect(changed).toMatchObject({ payload: { tenant: 1 }, version: (fired?.version ?? 0) + 1 });
+      expect(changed?.nextSlotAt).toEqual(fired?.nextSlotAt);
+      expect(changed?.lastSlotAt?.getTime()).toBe(T0);
+      expect(await store.scheduleSlotList({ scheduleId: 't-1', limit: 10 })).toHaveLength(1);
+
+      const retimed = await store.scheduleUpsertMany({
+        schedules: [
+          {
+            definition: definition('t-1', { payload: { tenant: 1 }, everyMs: 30_000 }),
+            state: state(new Date(T0 + 30_000)),
+          },
+        ],
+      });
+      expect(retimed.updated).toEqual(['t-1']);
+      expect((await store.scheduleGet({ id: 't-1' }))?.nextSlotAt?.getTime()).toBe(T0 + 30_000);
+    });
+
+    it('refuses an upsert naming a config schedule and writes none of the batch', async () => {
+      const store = await h.open();
+      const config = validateSchedule(
+        { id: 'from-config', task: 'report', everyMs: 60_000 },
+        'config',
+        () => true,
+      );
+      await store.scheduleSync({ schedules: [{ definition: config, state: state(new Date(T0)) }] });
+      await expect(
+        store.scheduleUpsertMany({
+          schedules: [
+            { definition: definition('brand-new'), state: state(new Date(T0)) },
+            { definition: definition('from-config'), state: state(new Date(T0)) },
+          ],
+        }),
+      ).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringContaining('"from-config"') as string,
+      });
+      expect(await store.scheduleGet({ id: 'brand-new' })).toBeUndefined();
+      expect((await store.scheduleGet({ id: 'from-config' }))?.source).toBe('config');
+    });
+
+    it('lists schedules filtered by task, condition and id prefix, paged by id', async () => {
+      const store = await h.open();
+      const ids = ['tenant-a:1', 'tenant-a:2', 'tenant-a:3', 'tenant-b:1', 'tenant_a:x', 'Tenant-a:4'];
+      for (const id of ids) {
+        await store.scheduleCreate({
+          definition: definition(id, id.endsWith('2') ? { task: 'other' } : {}),
+          state: state(new Date(T0), id.endsWith('3')),
+        });
+      }
+      // Suspend tenant-a:1 (and pause it too: suspended wins).
+      await store.scheduleApply({
+        id: 'tenant-a:1',
+        plan: (due) => ({
+          states: [
+            {
+              id: due.schedule.id,
+              expectVersion: due.schedule.version,
+              state: { ...due.schedule, paused: true, suspendedAt: new Date(T0), suspendedReason: 'test' },
+            },
+          ],
+          slots: [],
+          slotUpdates: [],
+          jobs: [],
+        }),
+      });
+      const list = async (params: Omit<Parameters<Store['scheduleList']>[0], 'limit'>, limit = 100) =>
+        (await store.scheduleList({ limit, ...params })).map((s) => s.id);
+
+      expect(await list({ idPrefix: 'tenant-a:' })).toEqual(['tenant-a:1', 'tenant-a:2', 'tenant-a:3']);
+      expect(await list({ idPrefix: 'tenant-a:', afterId: 'tenant-a:1' })).toEqual([
+        'tenant-a:2',
+        'tenant-a:3',
+      ]);
+      expect(await list({ idPrefix: 'tenant-a:' }, 2)).toEqual(['tenant-a:1', 'tenant-a:2']);
+      // A prefix is literal: _ and % are no wildcards, and case counts.
+      expect(await list({ idPrefix: 'tenant_' })).toEqual(['tenant_a:x']);
+      expect(await list({ idPrefix: 'tenant%' })).toEqual([]);
+      expect(await list({ task: 'other' })).toEqual(['tenant-a:2']);
+      expect(await list({ condition: 'suspended' })).toEqual(['tenant-a:1']);
+      expect(await list({ condition: 'paused' })).toEqual(['tenant-a:3']);
+      expect(await list({ condition: 'active', idPrefix: 'tenant' })).toEqual([
+        'tenant-a:2',
+        'tenant-b:1',
+        'tenant_a:x',
+      ]);
+      expect(await list({ condition: 'active', task: 'report', idPrefix: 'tenant-' })).toEqual([
+        'tenant-b:1',
+      ]);
+    });
+
     it('fires each due slot once when two stores race over the same schedules', async () => {
       const store = await h.open();
       const peer = await h.openPeer(store);

@@ -20,12 +20,14 @@ describe('schedules CLI', () => {
   // Fifteen CLI runs, each a Node start: slow on a shared machine, hence the longer timeout.
   it(
     'creates, shows, triggers, pauses, resumes and deletes a schedule with stable exit codes',
-    { timeout: 90_000 },
+    { timeout: 180_000 },
     async () => {
       const cwd = tempDir();
       writeBasicConfig(cwd);
       const db = `sqlite:${join(cwd, 'ns.db')}`;
       const cli = (...args: string[]) => runCli([...args, '--db', db], { cwd });
+      // Only migrate and the services create a database; schedules commands need one.
+      expect((await cli('migrate')).code).toBe(0);
 
       const created = await cli(
         'schedules',
@@ -81,6 +83,60 @@ describe('schedules CLI', () => {
       expect((await cli('schedules', 'show', 'missing')).code).toBe(1);
       expect((await cli('schedules', 'delete', 'hourly')).code).toBe(0);
       expect((await cli('schedules', 'delete', 'hourly')).code).toBe(1);
+    },
+  );
+
+  it(
+    'schedules list filters by state, task and id prefix, and pages with --cursor',
+    { timeout: 180_000 },
+    async () => {
+      const cwd = tempDir();
+      writeBasicConfig(cwd);
+      const db = `sqlite:${join(cwd, 'ns.db')}`;
+      const cli = (...args: string[]) => runCli([...args, '--db', db], { cwd });
+      expect((await cli('migrate')).code).toBe(0);
+      const hourly = await cli('schedules', 'create', 'hourly', '--task', 'echo', '--cron', '0 * * * *');
+      expect(hourly.code, hourly.stderr).toBe(0);
+
+      // A paused per-tenant schedule beside the hourly one.
+      const tenant = await cli(
+        'schedules',
+        'create',
+        'tenant-7:sync',
+        '--task',
+        'echo',
+        '--every',
+        '60000',
+        '--paused',
+      );
+      expect(tenant.code, tenant.stderr).toBe(0);
+      type Page = { schedules: Array<{ id: string }>; nextCursor: string | null };
+      const ids = (result: { stdout: string }) =>
+        (JSON.parse(result.stdout) as Page).schedules.map((s) => s.id);
+      const [paused, active, byPrefix, byTask, first] = await Promise.all([
+        cli('schedules', 'list', '--state', 'paused', '--json'),
+        cli('schedules', 'list', '--state', 'active', '--json'),
+        cli('schedules', 'list', '--prefix', 'tenant-', '--json'),
+        cli('schedules', 'list', '--task', 'boom', '--json'),
+        cli('schedules', 'list', '--limit', '1', '--json'),
+      ]);
+      expect(ids(paused)).toEqual(['tenant-7:sync']);
+      expect(ids(active)).toEqual(['hourly']);
+      expect(ids(byPrefix)).toEqual(['tenant-7:sync']);
+      expect(ids(byTask)).toEqual([]);
+      const page1 = JSON.parse(first.stdout) as Page;
+      expect(page1.schedules.map((s) => s.id)).toEqual(['hourly']);
+      expect(page1.nextCursor).not.toBeNull();
+      const [page2, badState] = await Promise.all([
+        cli('schedules', 'list', '--limit', '1', '--cursor', page1.nextCursor ?? '', '--json'),
+        cli('schedules', 'list', '--state', 'sleeping'),
+      ]);
+      expect(JSON.parse(page2.stdout)).toEqual({
+        schedules: [expect.objectContaining({ id: 'tenant-7:sync', paused: true })],
+        nextCursor: null,
+      });
+      expect(badState.code).toBe(2);
+      expect(badState.stderr).toMatch(/--state must be one of active, paused, suspended/);
     },
   );
 

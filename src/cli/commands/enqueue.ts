@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { NightshiftError } from '../../errors.js';
+import { EnqueueItemError, NightshiftError } from '../../errors.js';
 import { HTTP_REQUEST_TASK } from '../../http-jobs/task-name.js';
 import { parseInteger, parseIsoDate, parseJson, usageError } from '../arguments.js';
 import { jobJson, printJson } from '../output.js';
@@ -79,7 +79,15 @@ export function registerEnqueue(program: Command): void {
       }
       const ns = await session.connect();
       if (payloads !== null) {
-        const results = await ns.enqueueMany(payloads.map((payload) => ({ task, payload, options })));
+        const results = await ns
+          .enqueueMany(payloads.map(({ payload }) => ({ task, payload, options })))
+          .catch((error: unknown) => {
+            // The library counts items from 0; a person reading the file counts its lines from 1.
+            if (!(error instanceof EnqueueItemError)) throw error;
+            const line = payloads[error.index]?.line ?? error.index + 1;
+            const reason = error.cause instanceof Error ? error.cause.message : error.message;
+            throw new NightshiftError(error.code, `--from line ${line}: ${reason}`, { cause: error });
+          });
         if (session.json) printJson(session.stdout, { ids: results.map((r) => r.id) });
         else session.stdout.write(results.map((r) => r.id).join('\n') + (results.length > 0 ? '\n' : ''));
         return;
@@ -101,17 +109,18 @@ export function registerEnqueue(program: Command): void {
   });
 }
 
-function readPayloads(from: string): unknown[] {
+/** Each payload of a `--from` file with its line number (from 1; blank lines hold none). */
+function readPayloads(from: string): Array<{ payload: unknown; line: number }> {
   let text: string;
   try {
     text = readFileSync(from === '-' ? 0 : from, 'utf8');
   } catch (error) {
     throw usageError(`--from ${from}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const payloads: unknown[] = [];
-  text.split('\n').forEach((line, index) => {
-    if (line.trim() === '') return;
-    payloads.push(parseJson(`--from line ${index + 1}`, line));
+  const payloads: Array<{ payload: unknown; line: number }> = [];
+  text.split('\n').forEach((content, index) => {
+    if (content.trim() === '') return;
+    payloads.push({ payload: parseJson(`--from line ${index + 1}`, content), line: index + 1 });
   });
   if (payloads.length === 0) throw usageError(`--from ${from} holds no payloads`);
   return payloads;

@@ -161,7 +161,7 @@ function describeJob(job: Job, runs: JobRun[]): string {
           ['ATTEMPT', 'OUTCOME', 'WORKER', 'STARTED', 'DURATION', 'LAG', 'ERROR'],
           runs.map((run) => [
             run.attempt,
-            run.outcome,
+            run.maxDurationExceeded ? `${run.outcome} (over maxDurationMs)` : run.outcome,
             run.workerId,
             shortTime(run.startedAt),
             `${run.durationMs} ms`,

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { parseInteger } from '../arguments.js';
-import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
+import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
 import { DEFAULT_GRACE_MS, runUntilSignal } from '../shutdown.js';
 
 /** Registers `scheduler`. */
@@ -18,18 +18,22 @@ export function registerScheduler(program: Command): void {
       .description('run the scheduler until SIGTERM/SIGINT (any number may run at once)')
       .option('--poll <ms>', 'time between passes', (v) => parseInteger('--poll', v, { min: 10 })),
   ).action(async (flags: CommonOptions & { poll?: number }) => {
-    await withSession(flags, async (session) => {
-      const ns = await session.connect();
-      const loaded = await session.config();
-      const schedules = loaded === null ? undefined : (loaded.config.schedules ?? []);
-      const scheduler = ns.startScheduler({
-        ...(schedules !== undefined && { schedules }),
-        ...(flags.poll !== undefined && { pollIntervalMs: flags.poll }),
-      });
-      await scheduler.ready;
-      const logger = session.logger();
-      logger.info({ db: await session.dbUrl() }, 'scheduler running');
-      await runUntilSignal({ stop: (options) => ns.stop(options) }, { graceMs: DEFAULT_GRACE_MS, logger });
-    });
+    await withSession(
+      flags,
+      async (session) => {
+        const ns = await session.connect();
+        const loaded = await session.config();
+        const schedules = loaded === null ? undefined : (loaded.config.schedules ?? []);
+        const scheduler = ns.startScheduler({
+          ...(schedules !== undefined && { schedules }),
+          ...(flags.poll !== undefined && { pollIntervalMs: flags.poll }),
+        });
+        await scheduler.ready;
+        const logger = session.logger();
+        logger.info({ db: await session.dbUrl() }, 'scheduler running');
+        await runUntilSignal({ stop: (options) => ns.stop(options) }, { graceMs: DEFAULT_GRACE_MS, logger });
+      },
+      SERVICE,
+    );
   });
 }

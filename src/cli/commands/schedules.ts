@@ -4,7 +4,14 @@
  */
 import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
-import type { Schedule, ScheduleInput, SlotRecord } from '../../scheduler/schedule.js';
+import {
+  SCHEDULE_CONDITIONS,
+  scheduleCondition,
+  type Schedule,
+  type ScheduleCondition,
+  type ScheduleInput,
+  type SlotRecord,
+} from '../../scheduler/schedule.js';
 import { parseInteger, parseJson, usageError } from '../arguments.js';
 import { printJson, renderTable, shortJson, shortTime } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
@@ -61,8 +68,18 @@ function timing(s: Schedule): string {
   return s.cron !== null ? `${s.cron} (${s.timezone})` : `every ${s.everyMs ?? 0} ms`;
 }
 
-function condition(s: Schedule): string {
-  return s.suspendedAt !== null ? 'suspended' : s.paused ? 'paused' : 'active';
+function parseCondition(flag: string, value: string): ScheduleCondition {
+  const known: readonly string[] = SCHEDULE_CONDITIONS;
+  if (!known.includes(value)) throw usageError(`${flag} must be one of ${known.join(', ')}, got "${value}"`);
+  return value as ScheduleCondition;
+}
+
+interface ListFlags extends CommonOptions {
+  task?: string;
+  state?: ScheduleCondition;
+  prefix?: string;
+  limit: number;
+  cursor?: string;
 }
 
 interface CreateFlags extends CommonOptions {
@@ -88,33 +105,52 @@ export function registerSchedules(program: Command): void {
     .description('list, inspect, trigger, pause and resume recurring schedules');
   const int = (flag: string, min: number) => (v: string) => parseInteger(flag, v, { min });
 
-  withCommonOptions(schedules.command('list').description('list schedules by id')).action(
-    async (flags: CommonOptions) => {
-      await withSession(flags, async (session) => {
-        const ns = await session.connect();
-        const all = await ns.schedules.list();
-        if (session.json) {
-          printJson(session.stdout, { schedules: all.map(scheduleJson) });
-          return;
-        }
-        session.stdout.write(
-          renderTable(
-            ['ID', 'TASK', 'WHEN', 'STATE', 'NEXT SLOT', 'LAST SLOT', 'LAST OUTCOME', 'FAILURES'],
-            all.map((s) => [
-              s.id,
-              s.task,
-              timing(s),
-              condition(s),
-              shortTime(s.nextSlotAt),
-              shortTime(s.lastSlotAt),
-              s.lastOutcome,
-              s.consecutiveFailures,
-            ]),
-          ),
-        );
+  withCommonOptions(
+    schedules
+      .command('list')
+      .description('list schedules by id')
+      .option('--task <name>', 'only schedules of this task')
+      .option('--state <state>', 'active, paused or suspended', (v) => parseCondition('--state', v))
+      .option('--prefix <text>', 'only ids starting with this text')
+      .option('--limit <n>', 'schedules per page (1-1000)', int('--limit', 1), 50)
+      .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
+  ).action(async (flags: ListFlags) => {
+    if (flags.limit > 1000) throw usageError(`--limit must be at most 1000, got ${flags.limit}`);
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      const page = await ns.schedules.list({
+        limit: flags.limit,
+        ...(flags.task !== undefined && { task: flags.task }),
+        ...(flags.state !== undefined && { state: flags.state }),
+        ...(flags.prefix !== undefined && { idPrefix: flags.prefix }),
+        ...(flags.cursor !== undefined && { cursor: flags.cursor }),
       });
-    },
-  );
+      if (session.json) {
+        printJson(session.stdout, {
+          schedules: page.schedules.map(scheduleJson),
+          nextCursor: page.nextCursor,
+        });
+        return;
+      }
+      session.stdout.write(
+        renderTable(
+          ['ID', 'TASK', 'WHEN', 'STATE', 'NEXT SLOT', 'LAST SLOT', 'LAST OUTCOME', 'FAILURES'],
+          page.schedules.map((s) => [
+            s.id,
+            s.task,
+            timing(s),
+            scheduleCondition(s),
+            shortTime(s.nextSlotAt),
+            shortTime(s.lastSlotAt),
+            s.lastOutcome,
+            s.consecutiveFailures,
+          ]),
+        ),
+      );
+      if (page.nextCursor !== null)
+        session.stdout.write(`more: nightshift schedules list --cursor ${page.nextCursor}\n`);
+    });
+  });
 
   withCommonOptions(
     schedules
@@ -141,7 +177,7 @@ export function registerSchedules(program: Command): void {
         ['id', s.id],
         ['task', s.task],
         ['when', timing(s)],
-        ['state', condition(s)],
+        ['state', scheduleCondition(s)],
         ['source', s.source],
         ['overlap', s.overlap],
         ['catch-up', s.catchUp === 'all' ? `all (limit ${s.catchUpLimit})` : s.catchUp],

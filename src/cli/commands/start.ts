@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { usageError } from '../arguments.js';
 import { DEMO_CONFIG, runDemo } from '../demo.js';
 import { runServices } from '../run-services.js';
-import { withCommonOptions, withSession } from '../session.js';
+import { SERVICE, withCommonOptions, withSession } from '../session.js';
 import { withWorkerOptions, type WorkerFlags } from './worker.js';
 
 /** Registers `start`. */
@@ -22,14 +22,20 @@ export function registerStart(program: Command): void {
   ).action(async (flags: WorkerFlags & { demo?: boolean }) => {
     if (flags.demo === true) {
       if (flags.config !== undefined) throw usageError('--demo brings its own config; drop --config');
-      await withSession({ ...flags, config: DEMO_CONFIG }, (session) =>
-        runDemo(session, { ...flags, scheduler: true }),
+      await withSession(
+        { ...flags, config: DEMO_CONFIG },
+        (session) => runDemo(session, { ...flags, scheduler: true }),
+        SERVICE,
       );
       return;
     }
-    await withSession(flags, async (session) => {
-      const { config } = await session.requireConfig();
-      await runServices(session, config, { ...flags, scheduler: true });
-    });
+    await withSession(
+      flags,
+      async (session) => {
+        const { config } = await session.requireConfig();
+        await runServices(session, config, { ...flags, scheduler: true });
+      },
+      SERVICE,
+    );
   });
 }

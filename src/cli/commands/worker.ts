@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { parseInteger, parseList } from '../arguments.js';
 import { runServices } from '../run-services.js';
-import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
+import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
 /** Flags shared by `worker` and `start`. */
 export interface WorkerFlags extends CommonOptions {
@@ -26,9 +26,13 @@ export function registerWorker(program: Command): void {
   withCommonOptions(
     withWorkerOptions(program.command('worker').description('run jobs until SIGTERM/SIGINT')),
   ).action(async (flags: WorkerFlags) => {
-    await withSession(flags, async (session) => {
-      const { config } = await session.requireConfig();
-      await runServices(session, config, flags);
-    });
+    await withSession(
+      flags,
+      async (session) => {
+        const { config } = await session.requireConfig();
+        await runServices(session, config, flags);
+      },
+      SERVICE,
+    );
   });
 }

@@ -491,6 +491,11 @@ export class PostgresStore implements Store {
     return this.schedules.scheduleList(p);
   }
 
+  /** Creates or updates api schedules in one transaction. */
+  scheduleUpsertMany(p: Parameters<ScheduleStore['scheduleUpsertMany']>[0]) {
+    return this.schedules.scheduleUpsertMany(p);
+  }
+
   /** Syncs config schedules. */
   scheduleSync(p: Parameters<ScheduleStore['scheduleSync']>[0]) {
     return this.schedules.scheduleSync(p);

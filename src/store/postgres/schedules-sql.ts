@@ -29,9 +29,22 @@ export const scheduleLock = (s: string): string =>
 export const scheduleLockMany = (s: string): string => `
   SELECT sc.*, ${active(s)} FROM ${s}.schedules sc WHERE sc.id = ANY($1::text[]) ORDER BY sc.id FOR UPDATE OF sc`;
 
-/** A page of schedules by id. $1 after id, $2 limit. */
-export const scheduleList = (s: string): string =>
-  `SELECT sc.*, ${active(s)} FROM ${s}.schedules sc WHERE sc.id > $1 ORDER BY sc.id LIMIT $2`;
+/**
+ * A page of schedules by id, filtered by the non-null ones of $3 task, $4 condition and $5 id prefix.
+ * Walks the primary key from $1 (after id) and tests each row: schedules are operator-sized
+ * (thousands), so no index per filter; a prefix is tested with starts_with, whatever the collation.
+ * $2 limit.
+ */
+export const scheduleList = (s: string): string => `
+  SELECT sc.*, ${active(s)} FROM ${s}.schedules sc
+  WHERE sc.id > $1
+    AND ($3::text IS NULL OR sc.task = $3)
+    AND ($4::text IS NULL
+      OR ($4 = 'suspended' AND sc.suspended_at IS NOT NULL)
+      OR ($4 = 'paused' AND sc.paused AND sc.suspended_at IS NULL)
+      OR ($4 = 'active' AND NOT sc.paused AND sc.suspended_at IS NULL))
+    AND ($5::text IS NULL OR starts_with(sc.id, $5))
+  ORDER BY sc.id LIMIT $2`;
 
 /**
  * Claims due schedules: rows another scheduler holds are skipped, not waited for, so any number of
@@ -73,12 +86,13 @@ export const scheduleDefinitionUpdate = (s: string): string => `
 export const scheduleDelete = (s: string): string => `DELETE FROM ${s}.schedules WHERE id = $1`;
 
 /**
- * Config sync, part one: inserts the listed schedules that are missing and updates the listed config
- * schedules (definition only; the next slot only when the timing changed). Rows held by an api
- * schedule are left alone and not returned. One statement for the whole config. $1..$15 definition
- * arrays, $16 paused, $17 next slots. Returns each written id and whether it was inserted.
+ * Inserts the listed schedules that are missing and updates the existing ones that `updateWhen` (a
+ * condition on the stored row `sc` and the new one `excluded`) accepts: the definition only, and the
+ * next slot only when the timing changed. One statement for any number of schedules. $1..$15
+ * definition arrays, $16 paused, $17 next slots. Returns each written id and whether it was inserted;
+ * a row left alone is not returned (still locked until the transaction ends).
  */
-export const scheduleSyncUpsert = (s: string): string => `
+const scheduleUpsertWhere = (s: string, updateWhen: string): string => `
   INSERT INTO ${s}.schedules AS sc (${DEFINITION_COLUMNS}, paused, next_slot_at)
   SELECT id, task, cron, every_ms, timezone, payload::json, queue, priority, jitter_ms, overlap, catch_up,
          catch_up_limit, max_consecutive_failures, max_drain_runs, source, paused, next_slot_at
@@ -98,8 +112,32 @@ export const scheduleSyncUpsert = (s: string): string => `
       ELSE sc.next_slot_at END,
     cron = excluded.cron, every_ms = excluded.every_ms, timezone = excluded.timezone,
     version = sc.version + 1, updated_at = now()
-  WHERE sc.source = 'config'
+  WHERE ${updateWhen}
   RETURNING sc.id, (xmax = 0) AS inserted`;
+
+/**
+ * Config sync, part one: the listed config schedules, created or updated (even when unchanged, which
+ * moves their version). Rows held by an api schedule are left alone and not returned.
+ */
+export const scheduleSyncUpsert = (s: string): string => scheduleUpsertWhere(s, `sc.source = 'config'`);
+
+/**
+ * The api upsert: creates the missing schedules and updates api schedules whose definition differs,
+ * so an unchanged schedule keeps its version. Config rows are left alone (the store then refuses).
+ */
+export const scheduleUpsert = (s: string): string =>
+  scheduleUpsertWhere(
+    s,
+    `sc.source = 'api' AND (sc.task, sc.cron, sc.every_ms, sc.timezone, sc.payload::jsonb, sc.queue, sc.priority,
+      sc.jitter_ms, sc.overlap, sc.catch_up, sc.catch_up_limit, sc.max_consecutive_failures, sc.max_drain_runs)
+    IS DISTINCT FROM (excluded.task, excluded.cron, excluded.every_ms, excluded.timezone, excluded.payload::jsonb,
+      excluded.queue, excluded.priority, excluded.jitter_ms, excluded.overlap, excluded.catch_up,
+      excluded.catch_up_limit, excluded.max_consecutive_failures, excluded.max_drain_runs)`,
+  );
+
+/** Of the ids in $1, those held by a config schedule. */
+export const scheduleConfigIds = (s: string): string =>
+  `SELECT id FROM ${s}.schedules WHERE id = ANY($1::text[]) AND source = 'config' ORDER BY id`;
 
 /** Config sync, part two: deletes config schedules not in $1 (ids). */
 export const scheduleSyncDelete = (s: string): string =>

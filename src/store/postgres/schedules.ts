@@ -13,9 +13,12 @@ import type {
   DueSchedule,
   FinishedSlotRun,
   SchedulePlanner,
+  ScheduleListParams,
   ScheduleStore,
+  ScheduleUpsertResult,
   ScheduleWrites,
 } from '../store.js';
+import { configConflict } from '../schedule-conflict.js';
 import { toStoreError, withPooledClient } from './connection.js';
 import { insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
@@ -50,6 +53,8 @@ function renderScheduleStatements(s: string) {
     updateDefinition: sql.scheduleDefinitionUpdate(s),
     delete: sql.scheduleDelete(s),
     syncUpsert: sql.scheduleSyncUpsert(s),
+    upsert: sql.scheduleUpsert(s),
+    configIds: sql.scheduleConfigIds(s),
     syncDelete: sql.scheduleSyncDelete(s),
     writeState: sql.scheduleStateWrite(s),
     insertSlots: sql.slotInsert(s),
@@ -206,10 +211,44 @@ export class PostgresSchedules implements ScheduleStore {
     return row === undefined ? undefined : toSchedule(row);
   }
 
-  /** Schedules by id. */
-  async scheduleList(params: { limit: number; afterId?: string }): Promise<Schedule[]> {
-    const rows = await this.query<ScheduleRow>(this.sql.list, [params.afterId ?? '', params.limit]);
+  /** Schedules by id, filtered. */
+  async scheduleList(params: ScheduleListParams): Promise<Schedule[]> {
+    const rows = await this.query<ScheduleRow>(this.sql.list, [
+      params.afterId ?? '',
+      params.limit,
+      params.task ?? null,
+      params.condition ?? null,
+      params.idPrefix ?? null,
+    ]);
     return rows.map(toSchedule);
+  }
+
+  /** Creates or updates api schedules in one transaction of two statements; a config id is a conflict. */
+  scheduleUpsertMany(params: {
+    schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
+  }): Promise<ScheduleUpsertResult> {
+    // Rows are locked in id order, so two overlapping upserts wait for each other instead of deadlocking.
+    const sorted = [...params.schedules].sort((a, b) =>
+      a.definition.id < b.definition.id ? -1 : a.definition.id > b.definition.id ? 1 : 0,
+    );
+    return this.transaction(async (client) => {
+      const written = await client.query<{ id: string; inserted: boolean }>(
+        this.sql.upsert,
+        upsertColumns(sorted),
+      );
+      const ids = params.schedules.map((s) => s.definition.id);
+      const done = new Map(written.rows.map((row) => [row.id, row.inserted]));
+      const untouched = ids.filter((id) => !done.has(id));
+      if (untouched.length > 0) {
+        const config = await client.query<{ id: string }>(this.sql.configIds, [untouched]);
+        if (config.rows.length > 0) throw configConflict(config.rows.map((row) => row.id));
+      }
+      return {
+        created: ids.filter((id) => done.get(id) === true),
+        updated: ids.filter((id) => done.get(id) === false),
+        unchanged: untouched,
+      };
+    });
   }
 
   /** Syncs config schedules in one transaction of two statements, whatever the number of schedules. */
@@ -217,13 +256,10 @@ export class PostgresSchedules implements ScheduleStore {
     schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
   }): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
     return this.transaction(async (client) => {
-      const rows = params.schedules.map(({ definition, state }) => [
-        ...definitionValues(definition),
-        state.paused,
-        state.nextSlotAt,
-      ]);
-      const columns = Array.from({ length: 17 }, (_, i) => rows.map((row) => row[i]));
-      const written = await client.query<{ id: string; inserted: boolean }>(this.sql.syncUpsert, columns);
+      const written = await client.query<{ id: string; inserted: boolean }>(
+        this.sql.syncUpsert,
+        upsertColumns(params.schedules),
+      );
       const ids = params.schedules.map((s) => s.definition.id);
       const deleted = await client.query<{ id: string }>(this.sql.syncDelete, [ids]);
       const done = new Set(written.rows.map((row) => row.id));
@@ -312,4 +348,16 @@ export class PostgresSchedules implements ScheduleStore {
       throw toStoreError(error);
     }
   }
+}
+
+/** The column arrays of the upsert statements: the definitions, then paused and the next slots. */
+function upsertColumns(
+  schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>,
+): unknown[][] {
+  const rows = schedules.map(({ definition, state }) => [
+    ...definitionValues(definition),
+    state.paused,
+    state.nextSlotAt,
+  ]);
+  return Array.from({ length: 17 }, (_, i) => rows.map((row) => row[i]));
 }

@@ -23,9 +23,21 @@ export const SCHEDULE_GET = `SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc WHERE 
 export const SCHEDULE_GET_MANY = `
 SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc WHERE sc.id IN (SELECT value FROM json_each(?)) ORDER BY sc.id`;
 
-/** A page of schedules by id. */
+/**
+ * A page of schedules by id, after @afterId, filtered by the non-null ones of @task, @condition and
+ * @idPrefix. Walks the primary key from @afterId (from @idPrefix, where all ids with that prefix begin)
+ * and tests each row: schedules are operator-sized (thousands), so no index per filter.
+ */
 export const SCHEDULE_LIST = `
-SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc WHERE sc.id > @afterId ORDER BY sc.id LIMIT @limit`;
+SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc
+WHERE sc.id > @afterId AND sc.id >= coalesce(@idPrefix, '')
+  AND (@idPrefix IS NULL OR substr(sc.id, 1, length(@idPrefix)) = @idPrefix)
+  AND (@task IS NULL OR sc.task = @task)
+  AND (@condition IS NULL
+    OR (@condition = 'suspended' AND sc.suspended_at IS NOT NULL)
+    OR (@condition = 'paused' AND sc.paused = 1 AND sc.suspended_at IS NULL)
+    OR (@condition = 'active' AND sc.paused = 0 AND sc.suspended_at IS NULL))
+ORDER BY sc.id LIMIT @limit`;
 
 /** Due schedules, earliest slot first (walks schedules_due). */
 export const SCHEDULE_DUE = `
@@ -60,11 +72,24 @@ UPDATE schedules SET
   version = version + 1, updated_at = @now
 WHERE id = @id`;
 
+/**
+ * The definition update for an upsert: only when the stored definition differs in some field, so an
+ * unchanged schedule upserted again keeps its version (no conflict for a scheduler planning it).
+ */
+export const SCHEDULE_DEFINITION_CHANGE = `${SCHEDULE_DEFINITION_UPDATE}
+  AND (task IS NOT @task OR cron IS NOT @cron OR every_ms IS NOT @everyMs OR timezone IS NOT @timezone
+    OR payload IS NOT @payload OR queue IS NOT @queue OR priority IS NOT @priority OR jitter_ms IS NOT @jitterMs
+    OR overlap IS NOT @overlap OR catch_up IS NOT @catchUp OR catch_up_limit IS NOT @catchUpLimit
+    OR max_consecutive_failures IS NOT @maxConsecutiveFailures OR max_drain_runs IS NOT @maxDrainRuns)`;
+
 /** Deletes a schedule (its ledger goes with it by cascade). */
 export const SCHEDULE_DELETE = `DELETE FROM schedules WHERE id = ?`;
 
 /** Ids and sources of every schedule, for config sync. */
 export const SCHEDULE_SOURCES = `SELECT id, source FROM schedules`;
+
+/** One schedule's source, for upserts. */
+export const SCHEDULE_SOURCE = `SELECT source FROM schedules WHERE id = ?`;
 
 // Batch writes take one JSON array parameter and expand it with json_each: one statement (one parse,
 // one VM run) per pass batch instead of one per row, which is most of the cost of a 500-row batch.

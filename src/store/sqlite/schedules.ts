@@ -11,10 +11,13 @@ import type {
   DueSchedule,
   FinishedSlotRun,
   SchedulePlanner,
+  ScheduleListParams,
   ScheduleStore,
+  ScheduleUpsertResult,
   ScheduleWrites,
 } from '../store.js';
 import type { SqliteConnection } from './connection.js';
+import { configConflict } from '../schedule-conflict.js';
 import { decodeJson } from './job-row.js';
 import {
   definitionParams,
@@ -26,6 +29,7 @@ import {
   type SlotRow,
 } from './schedules-row.js';
 import {
+  SCHEDULE_DEFINITION_CHANGE,
   SCHEDULE_DEFINITION_UPDATE,
   SCHEDULE_DELETE,
   SCHEDULE_DUE,
@@ -33,6 +37,7 @@ import {
   SCHEDULE_GET_MANY,
   SCHEDULE_INSERT,
   SCHEDULE_LIST,
+  SCHEDULE_SOURCE,
   SCHEDULE_SOURCES,
   SCHEDULE_STATE_WRITE_MANY,
   SLOT_FINISHED,
@@ -154,8 +159,9 @@ export class SqliteSchedules implements ScheduleStore {
     nextSlotAt: Date | null,
     given: boolean,
     now: number,
+    statement = SCHEDULE_DEFINITION_UPDATE,
   ) {
-    return this.conn.stmt(SCHEDULE_DEFINITION_UPDATE).run({
+    return this.conn.stmt(statement).run({
       ...definitionParams(definition),
       nextSlotAt: nextSlotAt?.getTime() ?? null,
       nextSlotGiven: given ? 1 : 0,
@@ -190,15 +196,47 @@ export class SqliteSchedules implements ScheduleStore {
     return row === undefined ? undefined : toSchedule(row);
   }
 
-  /** Schedules by id. */
-  async scheduleList(params: { limit: number; afterId?: string }): Promise<Schedule[]> {
+  /** Schedules by id, filtered. */
+  async scheduleList(params: ScheduleListParams): Promise<Schedule[]> {
     const rows = await this.conn.read(
       () =>
-        this.conn
-          .stmt(SCHEDULE_LIST)
-          .all({ afterId: params.afterId ?? '', limit: params.limit }) as ScheduleRow[],
+        this.conn.stmt(SCHEDULE_LIST).all({
+          afterId: params.afterId ?? '',
+          task: params.task ?? null,
+          condition: params.condition ?? null,
+          idPrefix: params.idPrefix ?? null,
+          limit: params.limit,
+        }) as ScheduleRow[],
     );
     return rows.map(toSchedule);
+  }
+
+  /** Creates or updates api schedules in one transaction; a config schedule's id is a conflict. */
+  scheduleUpsertMany(params: {
+    schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
+  }): Promise<ScheduleUpsertResult> {
+    return this.conn.write((now) => {
+      const result: ScheduleUpsertResult = { created: [], updated: [], unchanged: [] };
+      const conflicts: string[] = [];
+      for (const { definition, state } of params.schedules) {
+        const existing = this.conn.stmt(SCHEDULE_SOURCE).get(definition.id) as { source: string } | undefined;
+        if (existing === undefined) {
+          this.insert(definition, state, now);
+          result.created.push(definition.id);
+        } else if (existing.source !== 'api') {
+          conflicts.push(definition.id);
+        } else if (
+          this.updateDefinition(definition, state.nextSlotAt, false, now, SCHEDULE_DEFINITION_CHANGE) === 1
+        ) {
+          result.updated.push(definition.id);
+        } else {
+          result.unchanged.push(definition.id);
+        }
+      }
+      // Thrown inside the transaction: it rolls back, so a refused batch writes nothing.
+      if (conflicts.length > 0) throw configConflict(conflicts);
+      return result;
+    });
   }
 
   /** Syncs config schedules in one transaction. */

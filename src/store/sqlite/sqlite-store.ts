@@ -53,6 +53,8 @@ export interface SqliteStoreOptions {
   busyRetryMs?: number;
   /** The store's clock in ms since the epoch. */
   clock?: () => number;
+  /** Refuse to create the file when it does not exist (it is then `database_unavailable`). */
+  fileMustExist?: boolean;
 }
 
 // Deleting a few hundred rows (with their runs and steps) takes a few ms, so other writers wait at
@@ -81,7 +83,7 @@ export class SqliteStore implements Store {
     const busyRetryMs = options.busyRetryMs ?? 30_000;
     let db: Database.Database;
     try {
-      db = new Database(options.filename);
+      db = new Database(options.filename, { fileMustExist: options.fileMustExist ?? false });
     } catch (error) {
       throw unavailable(options.filename, error);
     }
@@ -306,6 +308,11 @@ export class SqliteStore implements Store {
   /** Schedules by id. */
   scheduleList(p: Parameters<ScheduleStore['scheduleList']>[0]) {
     return this.schedules.scheduleList(p);
+  }
+
+  /** Creates or updates api schedules in one transaction. */
+  scheduleUpsertMany(p: Parameters<ScheduleStore['scheduleUpsertMany']>[0]) {
+    return this.schedules.scheduleUpsertMany(p);
   }
 
   /** Syncs config schedules. */

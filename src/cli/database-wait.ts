@@ -1,0 +1,63 @@
+/**
+ * Start-up of a long-running service whose PostgreSQL server is not up yet (a supervisor started the
+ * app before its database, or both restart together): the first connection is retried with the
+ * running worker's backoff, for as long as the worker itself tolerates an outage (`maxStoreDownMs`),
+ * saying so in the log; past that the command gives up with one clear line and exit code 1.
+ *
+ * Only `database_unavailable` on PostgreSQL is waited for: a server that refuses connections or is
+ * still starting. Anything else (wrong password, a database that does not exist, a bad URL) will not
+ * mend by waiting and fails at once. SQLite is never waited for here: an open that fails (missing
+ * directory, permissions) stays failed, and a locked file is already retried by the store itself.
+ */
+import type { Logger } from 'pino';
+import { NightshiftError } from '../errors.js';
+import { resolveWorkerOptions } from '../worker/options.js';
+import { Backoff } from '../worker/store-health.js';
+
+/** Where and how long to wait. */
+export interface DatabaseWait {
+  url: string;
+  logger: Logger;
+  /** The config's `worker.maxStoreDownMs`; the worker's default when absent. */
+  maxStoreDownMs?: number;
+}
+
+/** Resolves with `attempt`'s result once the database answers; see the module comment. */
+export async function waitForDatabase<T>(attempt: () => Promise<T>, wait: DatabaseWait): Promise<T> {
+  if (!/^postgres(ql)?:\/\//.test(wait.url)) return attempt();
+  const { maxStoreDownMs } = resolveWorkerOptions(
+    wait.maxStoreDownMs === undefined ? {} : { maxStoreDownMs: wait.maxStoreDownMs },
+  );
+  const backoff = new Backoff();
+  // As in the running worker, the outage is timed from the first failed call, not from the start.
+  let downSince: number | null = null;
+  for (;;) {
+    try {
+      const result = await attempt();
+      if (downSince !== null) {
+        wait.logger.info(
+          { waitedMs: Math.round(performance.now() - downSince) },
+          'database reachable; starting',
+        );
+      }
+      return result;
+    } catch (error) {
+      if (!(error instanceof NightshiftError) || error.code !== 'database_unavailable') throw error;
+      downSince ??= performance.now();
+      const leftMs = maxStoreDownMs - (performance.now() - downSince);
+      if (leftMs <= 0) {
+        throw new NightshiftError(
+          'database_unavailable',
+          `the database stayed unavailable for ${maxStoreDownMs} ms (worker.maxStoreDownMs); giving up: ${error.message}`,
+          { cause: error },
+        );
+      }
+      const retryInMs = Math.min(backoff.next(), Math.ceil(leftMs));
+      wait.logger.warn(
+        { err: error, retryInMs, giveUpInMs: Math.round(leftMs) },
+        'database unavailable at start; waiting for it',
+      );
+      await new Promise((resolve) => setTimeout(resolve, retryInMs));
+    }
+  }
+}
