@@ -90,9 +90,17 @@ export class Session {
   /** Connects the library (migrating the database) with the config's tasks, if any. */
   async connect(): Promise<Nightshift> {
     if (this.nightshift === undefined) {
-      const tasks = (await this.config())?.config.tasks ?? {};
+      const config = (await this.config())?.config;
       const { Nightshift } = await import('../nightshift.js');
-      this.nightshift = await Nightshift.connect({ db: await this.dbUrl(), tasks, logger: this.logger() });
+      const ns = await Nightshift.connect({
+        db: await this.dbUrl(),
+        tasks: config?.tasks ?? {},
+        contracts: config?.contracts ?? [],
+        implementations: config?.implementations ?? [],
+        logger: this.logger(),
+      });
+      // Task names come from the command line: checked at run time, not by the compiler.
+      this.nightshift = ns.untyped;
     }
     return this.nightshift;
   }

@@ -12,7 +12,7 @@
  * A handler that settles before any abort decides the outcome itself, even if an abort follows in
  * the same tick: its work is done.
  */
-import { LeaseLostError } from '../errors.js';
+import { LeaseLostError, NightshiftError } from '../errors.js';
 import type { JobError } from '../job.js';
 import { assertJson } from '../enqueue.js';
 import type { ClaimedJob, JobFinish, LeaseRef } from '../store/store.js';
@@ -30,7 +30,8 @@ export type AttemptOutcome =
   | { kind: 'failed'; error: JobError }
   | { kind: 'timeout'; error: JobError }
   | { kind: 'cancelled' }
-  | { kind: 'released' }
+  /** `error` and `retryDelayMs`: a job handed back because this worker does not implement its task. */
+  | { kind: 'released'; error?: JobError; retryDelayMs?: number }
   | { kind: 'lease_lost' };
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -243,6 +244,7 @@ function reasonFor(kind: AbortKind, jobId: string, timeoutMs: number): Error {
 export function toJobError(thrown: unknown, reason: JobError['reason']): JobError {
   if (thrown instanceof Error) {
     const error: JobError = { message: cap(thrown.message), name: thrown.name, reason };
+    if (thrown instanceof NightshiftError) error.code = thrown.code;
     if (thrown.stack !== undefined) error.stack = cap(thrown.stack);
     return error;
   }

@@ -48,6 +48,13 @@ export interface WorkerOptions {
    * main thread, no extra thread or connection. An in-memory SQLite database always uses the event loop.
    */
   leaseKeeper?: 'thread' | 'event-loop';
+  /**
+   * A claimed job whose task this worker does not implement is handed back, attempt not spent, and
+   * waits `scheduled` this long before any worker may claim it again (its error names the task).
+   * Default 30,000: short enough that a worker that implements it soon takes it, long enough that
+   * workers without it do not spin on it. Route tasks to queues served by workers that run them.
+   */
+  unservedRetryMs?: number;
 }
 
 /** Worker options with every default applied. */
@@ -75,6 +82,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     retentionMs: options.retentionMs ?? 7 * 24 * 3_600_000,
     workerId: options.workerId ?? null,
     leaseKeeper: options.leaseKeeper ?? 'thread',
+    unservedRetryMs: options.unservedRetryMs ?? 30_000,
   };
   const atLeast = {
     concurrency: 1,
@@ -90,6 +98,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     rescueIntervalMs: 0,
     pruneIntervalMs: 0,
     retentionMs: 0,
+    unservedRetryMs: 0,
   } as const;
   for (const [field, min] of Object.entries(atLeast) as Array<[keyof typeof atLeast, number]>) {
     const value = resolved[field];

@@ -68,7 +68,8 @@ export function registerEnqueue(program: Command): void {
     await withSession(flags, async (session) => {
       // Checked here as well as by the library so that a typo never creates or migrates a database.
       const loaded = await session.config();
-      if (loaded === null || !Object.hasOwn(loaded.config.tasks, task)) {
+      const { configRegistry } = await import('../../config.js');
+      if (loaded === null || configRegistry(loaded.config).get(task) === undefined) {
         const where =
           loaded === null
             ? 'there is no config module here (pass --config FILE)'
