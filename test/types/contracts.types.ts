@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   Nightshift,
   contractJsonSchema,
+  defineConfig,
   defineContract,
   defineTask,
   implement,
@@ -82,6 +83,20 @@ export async function producer(dynamicName: string): Promise<void> {
   void instances;
 
   expectTypeOf(contractJsonSchema(sendInvoice)).toEqualTypeOf<Record<string, unknown> | undefined>();
+}
+
+export async function producerWithContractObject(): Promise<void> {
+  // An object of contracts, as `import * as contracts from './contracts.js'` gives: keys are ignored.
+  const ns = await Nightshift.connect({ contracts: { sendInvoice, tenantReport } });
+  await ns.enqueue('tenant.report', { tenant: 'acme' });
+  // @ts-expect-error the object's keys are not task names
+  await ns.enqueue('tenantReport', { tenant: 'acme' });
+}
+
+export function config(): void {
+  defineConfig({ contracts: [sendInvoice], implementations: [implement(tenantReport, () => null)] });
+  // @ts-expect-error contracts must be defineContract results
+  defineConfig({ contracts: [{ name: 'invoice.send' }] });
 }
 
 export async function worker(): Promise<void> {
