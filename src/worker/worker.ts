@@ -392,6 +392,10 @@ export class Worker {
         // contract here): handed back unspent to wait for a worker that does. The claim cannot skip
         // such jobs: it does not filter by task.
         const message = `unknown task "${job.task}": no handler registered in worker ${this.id}; waiting for a worker that implements it`;
+        this.logger.warn(
+          { jobId: job.id, task: job.task, retryInMs: this.options.unservedRetryMs },
+          'no handler for this task here: job handed back to wait for a worker that implements it',
+        );
         this.ended(attempt, {
           kind: 'released',
           error: { message, name: 'NightshiftError', code: 'unknown_task', reason: 'released' },
