@@ -10,6 +10,8 @@ import { NightshiftError } from './errors.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
 import type { ScheduleInput } from './scheduler/schedule.js';
 import type { TaskMap } from './task.js';
+import { TaskRegistry } from './task-registry.js';
+import type { ContractList, ImplementationList } from './task-types.js';
 import type { WorkerOptions } from './worker/options.js';
 
 /** Worker settings for `nightshift worker` and `nightshift start`; command-line flags override them. */
@@ -24,11 +26,19 @@ export interface HttpConfig {
   port?: number;
 }
 
-/** Everything a config module may declare. Only `tasks` is required. */
+/**
+ * Everything a config module may declare. At least one of `tasks`, `contracts` and `implementations`
+ * is required: a producer's config (for `nightshift enqueue`) may hold contracts alone.
+ */
 export interface NightshiftConfig {
   /** Database URL; `--db` and `NIGHTSHIFT_DB` take precedence. */
   db?: string;
-  tasks: TaskMap;
+  /** Tasks keyed by name: bare handlers or `defineTask` results. */
+  tasks?: TaskMap;
+  /** Contracts (`defineContract`) of tasks this config can enqueue and schedule. */
+  contracts?: ContractList;
+  /** Implementations (`implement`) of tasks this config's workers run. */
+  implementations?: ImplementationList;
   /** Recurring schedules, synced into the database when a scheduler starts. */
   schedules?: ScheduleInput[];
   worker?: WorkerConfig;
@@ -50,6 +60,8 @@ export function defineConfig(config: NightshiftConfig): NightshiftConfig {
 const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
   'db',
   'tasks',
+  'contracts',
+  'implementations',
   'schedules',
   'worker',
   'http',
@@ -60,6 +72,11 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
 const NOT_YET: Readonly<Record<string, string>> = {
   queues: 'per-queue settings are not implemented yet; remove "queues" (workers take worker.queues)',
 };
+
+/** The registry of a config's tasks, contracts and implementations; `config_error` when they clash. */
+export function configRegistry(config: NightshiftConfig): TaskRegistry {
+  return new TaskRegistry(config.tasks ?? {}, config);
+}
 
 /** A config module as loaded: the config and the absolute file it came from. */
 export interface LoadedConfig {
@@ -101,8 +118,14 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
   if (typeof config !== 'object' || config === null) {
     throw new NightshiftError('config_error', `config ${file}: the default export must be an object`);
   }
-  const tasks = (config as { tasks?: unknown }).tasks;
-  if (typeof tasks !== 'object' || tasks === null || Array.isArray(tasks)) {
+  const { tasks, contracts, implementations } = config as Record<string, unknown>;
+  if (tasks === undefined && contracts === undefined && implementations === undefined) {
+    throw new NightshiftError(
+      'config_error',
+      `config ${file}: "tasks" must be an object of task name to handler, or give "contracts" or "implementations"`,
+    );
+  }
+  if (tasks !== undefined && (typeof tasks !== 'object' || tasks === null || Array.isArray(tasks))) {
     throw new NightshiftError(
       'config_error',
       `config ${file}: "tasks" must be an object of task name to handler`,

@@ -8,6 +8,7 @@
  */
 import { newJobId } from './job-id.js';
 import { NightshiftError } from './errors.js';
+import { checkSchema } from './schema-check.js';
 import type { NewJob } from './store/store.js';
 import type { TaskRegistry } from './task-registry.js';
 import { checkJobOptions, checkTaskName } from './validation/job-options.js';
@@ -66,20 +67,15 @@ export async function buildNewJob(
 
   let value = payload === undefined ? null : payload;
   if (task.schema) {
-    let outcome = task.schema['~standard'].validate(value);
-    if (outcome instanceof Promise) outcome = await outcome;
-    if (outcome.issues) {
-      const issues = outcome.issues
-        .map((issue) => {
-          const path = issue.path
-            ?.map((segment) => String(typeof segment === 'object' ? segment.key : segment))
-            .join('.');
-          return path ? `${path}: ${issue.message}` : issue.message;
-        })
-        .join('; ');
-      throw new NightshiftError('invalid_payload', `invalid payload for task "${taskName}": ${issues}`);
+    let checked = checkSchema(task.schema, value);
+    if (checked instanceof Promise) checked = await checked;
+    if (!checked.ok) {
+      throw new NightshiftError(
+        'invalid_payload',
+        `invalid payload for task "${taskName}": ${checked.issues}`,
+      );
     }
-    value = outcome.value === undefined ? null : outcome.value;
+    value = checked.value === undefined ? null : checked.value;
   }
   assertJson(value, `payload for task "${taskName}"`);
 

@@ -7,6 +7,8 @@
 export type ErrorCode =
   | 'invalid_argument'
   | 'invalid_payload'
+  /** A handler's result refused by its task's result schema (recorded on the job, never thrown to callers). */
+  | 'invalid_result'
   | 'unknown_task'
   | 'not_found'
   | 'conflict'

@@ -2,8 +2,43 @@
  * The public surface of the `nightshift` package. Anything not exported here is internal and may
  * change without notice.
  */
-export { Nightshift, type ConnectOptions, type EnqueueResult, type Service } from './nightshift.js';
+export {
+  Nightshift,
+  type ConnectOptions,
+  type EnqueueResult,
+  type Service,
+  type TypedScheduleService,
+} from './nightshift.js';
 export { defineTask } from './task.js';
+export {
+  contractJsonSchema,
+  defineContract,
+  implement,
+  isContract,
+  isImplementation,
+  type ContractDefinition,
+  type ContractHandlerResult,
+  type ContractInput,
+  type ContractJsonSchemaOptions,
+  type ContractPayload,
+  type ContractResult,
+  type TaskContract,
+  type TaskDefaults,
+  type TaskImplementation,
+} from './contract.js';
+export type {
+  AnyTaskJob,
+  ContractList,
+  ImplementationList,
+  JobId,
+  RegisteredTasks,
+  TaskJob,
+  TaskName,
+  TaskSignature,
+  TaskSignatures,
+  TypedEnqueueItem,
+  TypedScheduleInput,
+} from './task-types.js';
 export { defineConfig, type NightshiftConfig } from './config.js';
 export type {
   BackoffOptions,

@@ -8,9 +8,11 @@
  *   running --(error/timeout, attempts exhausted)--> failed
  *   running --(lease lapsed, rescued)--> queued | failed
  *   running --(graceful release)--> queued (attempt not spent)
+ *   running --(task not implemented by the worker)--> scheduled (attempt not spent)
  *   scheduled|queued --(cancel)--> cancelled;  running --(cancel)--> cancelled once the handler stops
  *   failed|cancelled --(manual retry)--> queued
  */
+import type { ErrorCode } from './errors.js';
 
 /** Every state a job can be in, exactly the words of the public contract. */
 export const JOB_STATES = ['scheduled', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -41,6 +43,8 @@ export type RunOutcome = 'completed' | 'failed' | 'timeout' | 'lease_lapsed' | '
 export interface JobError {
   message: string;
   name?: string;
+  /** The `NightshiftError` code when nightshift itself refused the attempt (`invalid_payload`, `unknown_task`, ...). */
+  code?: ErrorCode;
   stack?: string;
   /** Why the attempt failed, in words a dashboard can filter on. */
   reason: RunOutcome;

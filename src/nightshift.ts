@@ -8,6 +8,10 @@
  *
  * Long-running services (workers, and the scheduler once wired) register in `services`, so
  * `stop()` and `close()` shut all of them down gracefully.
+ *
+ * An instance is typed by what it registered (task-types.ts): `enqueue`, `enqueueMany`, `getJob`,
+ * `waitFor` and `schedules.create` accept only registered task names with their payload types, and
+ * know each task's result type. `ns.untyped` is the same instance for names known only at run time.
  */
 import { buildNewJob, type EnqueueItem, type EnqueueOptions } from './enqueue.js';
 import { EnqueueItemError, NightshiftError } from './errors.js';
@@ -21,16 +25,37 @@ import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type { JobListParams, NewJob, Store } from './store/store.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
+import type {
+  AnyTaskJob,
+  ContractList,
+  EnqueueArguments,
+  ImplementationList,
+  JobId,
+  RegisteredTasks,
+  TaskJob,
+  TaskName,
+  TaskSignatures,
+  TypedEnqueueItem,
+  TypedScheduleInput,
+} from './task-types.js';
 import { JobWaiter, type WaitForOptions } from './wait-for.js';
 import type { WorkerOptions } from './worker/options.js';
 import { Worker, type StopOptions } from './worker/worker.js';
 
-/** Options of `Nightshift.connect`. */
-export interface ConnectOptions {
+/** Options of `Nightshift.connect`; the type parameters carry what is registered to the instance's types. */
+export interface ConnectOptions<
+  Tasks extends TaskMap = TaskMap,
+  Contracts extends ContractList = ContractList,
+  Implementations extends ImplementationList = ImplementationList,
+> {
   /** A database URL (`sqlite:./file.db`, `sqlite::memory:`, `postgres://...`) or an open Store. Default `sqlite:./nightshift.db`. */
   db?: string | Store;
-  /** The tasks this instance can enqueue and run, keyed by name. */
-  tasks?: TaskMap;
+  /** Tasks this instance can enqueue and run, keyed by name: bare handlers or `defineTask` results. */
+  tasks?: Tasks & TaskMap;
+  /** Contracts of tasks this instance can enqueue (and schedule) without running them. */
+  contracts?: Contracts;
+  /** Implementations (`implement(contract, handler)`) of tasks this instance can enqueue and run. */
+  implementations?: Implementations;
   /** Apply pending migrations on connect. Default true; when false the schema version is only checked. */
   migrate?: boolean;
   /** Default: pino at `NIGHTSHIFT_LOG_LEVEL` or `info`. */
@@ -42,24 +67,47 @@ export interface ConnectOptions {
 }
 
 /** What `enqueue` returns: the job's id, whether this call created it, and the stored job. */
-export interface EnqueueResult {
-  id: string;
+export interface EnqueueResult<J extends Job = Job> {
+  /** The id, typed with the job's task so `waitFor(id)` knows its result type. */
+  id: JobId<J['task']>;
   /** False when the idempotency key matched an existing job (returned as `job`). */
   created: boolean;
-  job: Job;
+  job: J;
 }
+
+/** `ns.schedules`, with `create` taking only registered tasks and their payload types. */
+export type TypedScheduleService<Tasks extends TaskSignatures> = Omit<ScheduleService, 'create'> & {
+  create<N extends TaskName<Tasks>>(
+    input: TypedScheduleInput<Tasks, N>,
+  ): ReturnType<ScheduleService['create']>;
+};
+
+/**
+ * The job an id names: of task `N` when the id came from `enqueue` (a `JobId<N>`), else of any
+ * registered task (a union to narrow on `job.task`), or untyped when the task is not registered here.
+ */
+type JobOf<Tasks extends TaskSignatures, N extends string> = [N] extends [never]
+  ? Job
+  : N extends TaskName<Tasks>
+    ? TaskJob<Tasks, N>
+    : Job;
 
 /** Something `stop()` shuts down: a worker, the scheduler. */
 export interface Service {
   stop(options?: StopOptions): Promise<void>;
 }
 
-/** A connection to nightshift: enqueue, inspect, wait, and run workers. */
-export class Nightshift {
+/**
+ * A connection to nightshift: enqueue, inspect, wait, and run workers. `Tasks` is what the compiler
+ * knows of the registered tasks; the default (any name, any payload) is the untyped view.
+ */
+export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   /** Typed events (`job:completed`, `worker:fatal`, ...); see events.ts. */
   readonly events: EventBus;
   /** Recurring schedules: create, update, delete, get, list, trigger, pause, resume. */
-  readonly schedules: ScheduleService;
+  readonly schedules: TypedScheduleService<Tasks>;
+  /** The same service untyped, for the scheduler's config sync. */
+  private readonly scheduleService: ScheduleService;
   /** Running services, stopped by `stop()` and `close()`. */
   protected readonly services = new Set<Service>();
   private closed = false;
@@ -77,16 +125,27 @@ export class Nightshift {
   ) {
     this.events = new EventBus(logger);
     this.waiter = new JobWaiter(store);
-    this.schedules = new ScheduleService(store, tasks);
+    this.scheduleService = new ScheduleService(store, tasks);
+    // Typed view: create takes the registered tasks' schedules, a subset of ScheduleInput.
+    this.schedules = this.scheduleService;
   }
 
-  /** Opens the store, migrates it (unless `migrate: false`), and returns a ready instance. */
-  static async connect(options: ConnectOptions = {}): Promise<Nightshift> {
+  /**
+   * Opens the store, migrates it (unless `migrate: false`), and returns a ready instance, typed by
+   * the tasks, contracts and implementations given.
+   */
+  static async connect<
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- nothing registered: no task names
+    T extends TaskMap = {},
+    const C extends ContractList = [],
+    const I extends ImplementationList = [],
+  >(options: ConnectOptions<T, C, I> = {}): Promise<Nightshift<RegisteredTasks<T, C, I>>> {
     const logger = options.logger ?? createLogger();
     const tasks = new TaskRegistry(
       options.httpJobs === undefined
         ? (options.tasks ?? {})
         : (await import('./http-jobs/index.js')).withHttpJobs(options.tasks ?? {}, options.httpJobs),
+      { contracts: options.contracts, implementations: options.implementations },
     );
     const db = options.db ?? DEFAULT_DATABASE_URL;
     const ownsStore = typeof db === 'string';
@@ -101,22 +160,37 @@ export class Nightshift {
     return new Nightshift(store, tasks, logger, options.worker ?? {}, ownsStore);
   }
 
+  /**
+   * The same instance without compile-time task types, for task names known only at run time. Names
+   * and payloads are still checked at run time against what this instance registered.
+   */
+  get untyped(): Nightshift {
+    return this as unknown as Nightshift;
+  }
+
   /** Enqueues one job. Validates everything first: bad input throws and writes nothing. */
-  async enqueue(task: string, payload?: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+  async enqueue<N extends TaskName<Tasks>>(
+    task: N,
+    ...[payload, options = {}]: EnqueueArguments<Tasks[N]['input']>
+  ): Promise<EnqueueResult<TaskJob<Tasks, N>>> {
     this.assertOpen();
     const { tx, ...rest } = options;
     const row = await buildNewJob(this.tasks, task, payload, rest);
     const [inserted] = await this.store.jobInsertMany({ jobs: [row], ...(tx !== undefined && { tx }) });
     if (!inserted)
       throw new NightshiftError('database_unavailable', `the store returned nothing for job ${row.id}`);
-    return { id: inserted.job.id, created: inserted.created, job: inserted.job };
+    const job = inserted.job as TaskJob<Tasks, N>;
+    return { id: job.id, created: inserted.created, job };
   }
 
   /** Enqueues many jobs in one transaction: all of them or, on any invalid item, none. */
-  async enqueueMany(items: EnqueueItem[], options: { tx?: unknown } = {}): Promise<EnqueueResult[]> {
+  async enqueueMany(
+    items: ReadonlyArray<TypedEnqueueItem<Tasks>>,
+    options: { tx?: unknown } = {},
+  ): Promise<Array<EnqueueResult<AnyTaskJob<Tasks>>>> {
     this.assertOpen();
     const rows: NewJob[] = [];
-    for (const [index, item] of items.entries()) {
+    for (const [index, item] of (items as ReadonlyArray<EnqueueItem>).entries()) {
       try {
         rows.push(await buildNewJob(this.tasks, item.task, item.payload, item.options ?? {}));
       } catch (error) {
@@ -132,9 +206,12 @@ export class Nightshift {
     return inserted.map(({ job, created }) => ({ id: job.id, created, job }));
   }
 
-  /** The job, or undefined when no job has this id. */
-  getJob(id: string): Promise<Job | undefined> {
-    return this.store.jobGet({ id });
+  /**
+   * The job, or undefined when no job has this id. Typed by the id's task when it came from this
+   * instance's `enqueue`; otherwise a job of any registered task (narrow it on `job.task`).
+   */
+  getJob<N extends string = TaskName<Tasks>>(id: JobId<N>): Promise<JobOf<Tasks, N> | undefined> {
+    return this.store.jobGet({ id }) as Promise<JobOf<Tasks, N> | undefined>;
   }
 
   /** Jobs newest first, filtered, paged by `cursor` (default limit 50). */
@@ -161,9 +238,15 @@ export class Nightshift {
     return this.store.jobRunList({ jobId: id });
   }
 
-  /** Resolves with the job once it is final (any final state); rejects `NightshiftError('timeout')`. */
-  waitFor(id: string, options: WaitForOptions = {}): Promise<Job> {
-    return this.waiter.waitFor(id, options);
+  /**
+   * Resolves with the job once it is final (any final state); rejects `NightshiftError('timeout')`.
+   * Typed like `getJob`.
+   */
+  waitFor<N extends string = TaskName<Tasks>>(
+    id: JobId<N>,
+    options: WaitForOptions = {},
+  ): Promise<JobOf<Tasks, N>> {
+    return this.waiter.waitFor(id, options) as Promise<JobOf<Tasks, N>>;
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */
@@ -185,7 +268,7 @@ export class Nightshift {
   startScheduler(options: SchedulerOptions = {}): Scheduler {
     this.assertOpen();
     const scheduler = new Scheduler(
-      { store: this.store, registry: this.tasks, schedules: this.schedules, logger: this.logger },
+      { store: this.store, registry: this.tasks, schedules: this.scheduleService, logger: this.logger },
       options,
     );
     this.services.add(scheduler);

@@ -1,16 +1,25 @@
 /**
- * The tasks a Nightshift instance knows, resolved once from the user's `tasks` map: a bare handler
- * becomes a definition with defaults, and every default a worker or enqueue needs is filled here so
- * the hot path never re-derives it.
+ * The tasks a Nightshift instance knows, resolved once from what it registered: contracts (producers:
+ * name, schemas, defaults, no handler), implementations (workers: a contract with its handler) and the
+ * `tasks` map (bare handlers and `defineTask` results). Every default a worker or enqueue needs is
+ * filled here so the hot path never re-derives it.
+ *
+ * A handler with a payload schema is wrapped once, here, so the worker validates each payload before
+ * the handler sees it (a contract changed between deploys fails the attempt with `invalid_payload`
+ * instead of running the handler on data it does not expect), and its result against the result
+ * schema when the contract has one (`invalid_result`).
  *
  * Defaults: queue `default`, priority 0, maxAttempts 5, backoff base 1 s / max 1 h / 20 % jitter.
  * Timeout and lease stay unset here (null): the job row or the worker decides them.
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { isContract, isImplementation, type TaskContract, type TaskImplementation } from './contract.js';
 import { NightshiftError } from './errors.js';
-import type { Handler, TaskDefinition, TaskMap } from './task.js';
 import { checkTaskBounds } from './validation/task-bounds.js';
 import { resolveTaskIsolation, type TaskIsolation } from './worker/isolation/task-isolation.js';
+import { checkSchema, type SchemaCheck } from './schema-check.js';
+import type { Handler, JobContext, TaskDefinition, TaskMap } from './task.js';
+import type { ContractList, ImplementationList } from './task-types.js';
 
 /** Default queue for tasks that name none. */
 export const DEFAULT_QUEUE = 'default';
@@ -30,7 +39,8 @@ export interface ResolvedBackoff {
 /** A task with its defaults filled in. */
 export interface ResolvedTask {
   name: string;
-  handler: Handler;
+  /** Null for a task this process knows only by its contract: it can enqueue it, not run it. */
+  handler: Handler | null;
   schema: StandardSchemaV1 | undefined;
   queue: string;
   priority: number;
@@ -43,15 +53,53 @@ export interface ResolvedTask {
   isolation: TaskIsolation;
 }
 
+/** What one instance registers besides its `tasks` map. */
+export interface Registrations {
+  contracts?: ContractList | undefined;
+  implementations?: ImplementationList | undefined;
+}
+
 /** Looks tasks up by name. */
 export class TaskRegistry {
   private readonly tasks = new Map<string, ResolvedTask>();
+  /** Where each name came from, to refuse two different declarations of one task. */
+  private readonly sources = new Map<string, TaskContract | TaskDefinition>();
 
-  constructor(map: TaskMap = {}) {
-    for (const [key, value] of Object.entries(map)) {
-      const definition: TaskDefinition = typeof value === 'function' ? { handler: value } : value;
-      this.tasks.set(key, resolve(key, definition));
+  constructor(tasks: TaskMap = {}, registrations: Registrations = {}) {
+    for (const value of members(registrations.contracts, 'contracts')) {
+      if (!isContract(value)) {
+        throw new NightshiftError('config_error', '"contracts" must hold defineContract(...) results');
+      }
+      this.add(value.name, value, resolve(value.name, { ...value, schema: value.payload }, null));
     }
+    for (const value of members(registrations.implementations, 'implementations')) {
+      if (!isImplementation(value)) {
+        throw new NightshiftError('config_error', '"implementations" must hold implement(...) results');
+      }
+      const { contract } = value;
+      // The contract may be registered too (a process that produces and runs the task): same object.
+      if (this.sources.get(contract.name) === contract) this.tasks.delete(contract.name);
+      this.add(
+        contract.name,
+        contract,
+        resolve(contract.name, { ...contract, schema: contract.payload }, value),
+      );
+    }
+    for (const [key, value] of Object.entries(tasks)) {
+      const definition: TaskDefinition = typeof value === 'function' ? { handler: value } : value;
+      if (typeof definition.handler !== 'function') {
+        throw new NightshiftError('config_error', `task "${key}" has no handler function`);
+      }
+      this.add(key, definition, resolve(key, definition, definition));
+    }
+  }
+
+  private add(name: string, source: TaskContract | TaskDefinition, task: ResolvedTask): void {
+    if (this.tasks.has(name)) {
+      throw new NightshiftError('config_error', `task "${name}" is declared twice`);
+    }
+    this.sources.set(name, source);
+    this.tasks.set(name, task);
   }
 
   /** The task, or undefined when this instance does not know it. */
@@ -75,12 +123,22 @@ export class TaskRegistry {
   all(): ResolvedTask[] {
     return [...this.tasks.values()];
   }
+
+  /** Names of the tasks this instance can run (those with a handler, not a contract alone). */
+  implemented(): string[] {
+    return [...this.tasks.values()].filter((task) => task.handler !== null).map((task) => task.name);
+  }
 }
 
-function resolve(key: string, definition: TaskDefinition): ResolvedTask {
-  if (typeof definition.handler !== 'function') {
-    throw new NightshiftError('config_error', `task "${key}" has no handler function`);
-  }
+/** What `resolve` reads: a task definition, or a contract with its payload schema as `schema`. */
+type Declaration = Omit<TaskDefinition, 'handler'> & { result?: StandardSchemaV1 | undefined };
+
+/** `runner` supplies the handler: a definition, an implementation, or null for a contract alone. */
+function resolve(
+  key: string,
+  definition: Declaration,
+  runner: { handler: Handler } | TaskImplementation | null,
+): ResolvedTask {
   if (definition.name !== undefined && definition.name !== key) {
     throw new NightshiftError(
       'config_error',
@@ -90,7 +148,8 @@ function resolve(key: string, definition: TaskDefinition): ResolvedTask {
   const backoff = definition.backoff ?? {};
   const resolved: ResolvedTask = {
     name: key,
-    handler: definition.handler,
+    handler:
+      runner === null ? null : checkedHandler(key, definition.schema, definition.result, runner.handler),
     schema: definition.schema,
     queue: definition.queue ?? DEFAULT_QUEUE,
     priority: definition.priority ?? 0,
@@ -107,4 +166,71 @@ function resolve(key: string, definition: TaskDefinition): ResolvedTask {
   };
   checkTaskBounds(resolved);
   return resolved;
+}
+
+function* members<T>(
+  list: readonly T[] | Readonly<Record<string, T>> | undefined,
+  what: string,
+): Iterable<unknown> {
+  if (list === undefined) return;
+  if (typeof list !== 'object' || list === null) {
+    throw new NightshiftError('config_error', `"${what}" must be a list or an object`);
+  }
+  yield* Array.isArray(list) ? list : Object.values(list);
+}
+
+/**
+ * The handler the worker calls: the task's own, behind the payload check (and the result check when
+ * there is a result schema). Without schemas it is the handler itself, at no cost.
+ */
+function checkedHandler(
+  task: string,
+  payloadSchema: StandardSchemaV1 | undefined,
+  resultSchema: StandardSchemaV1 | undefined,
+  handler: Handler,
+): Handler {
+  const run: Handler =
+    resultSchema === undefined
+      ? handler
+      : (payload, ctx) => {
+          const value = handler(payload, ctx);
+          return isThenable(value)
+            ? Promise.resolve(value).then((resolved) => checkedResult(task, resultSchema, resolved))
+            : checkedResult(task, resultSchema, value);
+        };
+  if (payloadSchema === undefined) return run;
+  return (payload: unknown, ctx: JobContext) => {
+    const checked = checkSchema(payloadSchema, payload);
+    return checked instanceof Promise
+      ? checked.then((settled) => run(checkedPayload(task, settled), ctx))
+      : run(checkedPayload(task, checked), ctx);
+  };
+}
+
+function checkedPayload(task: string, checked: SchemaCheck): unknown {
+  if (checked.ok) return checked.value;
+  throw new NightshiftError(
+    'invalid_payload',
+    `payload does not match this worker's contract of task "${task}": ${checked.issues}`,
+  );
+}
+
+function checkedResult(task: string, schema: StandardSchemaV1, value: unknown): unknown {
+  const use = (checked: SchemaCheck): unknown => {
+    if (checked.ok) return checked.value;
+    throw new NightshiftError(
+      'invalid_result',
+      `handler result does not match the result schema of task "${task}": ${checked.issues}`,
+    );
+  };
+  const checked = checkSchema(schema, value);
+  return checked instanceof Promise ? checked.then(use) : use(checked);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

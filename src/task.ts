@@ -5,6 +5,7 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { TaskDefaults } from './contract.js';
 import type { Job } from './job.js';
 
 /** Options for a child job enqueued from inside a handler. */
@@ -107,24 +108,19 @@ export interface ThreadIsolation {
   resourceLimits?: ResourceLimits;
 }
 
-/** A task with its defaults. Created with `defineTask` or given as a bare handler in config. */
-export interface TaskDefinition<Payload = unknown, Result = unknown> {
+/**
+ * A task with its defaults. Created with `defineTask` or given as a bare handler in config. `Input` is
+ * what a producer passes (the schema's input type), `Payload` what the handler receives (its output).
+ */
+export interface TaskDefinition<Payload = unknown, Result = unknown, Input = Payload> extends TaskDefaults {
   /** Task name; taken from the key when the task sits in a `tasks` object. */
   name?: string;
   handler: Handler<Payload, Result>;
-  /** Validates payloads at enqueue; an invalid payload is refused with `invalid_payload`. */
-  schema?: StandardSchemaV1<Payload>;
-  queue?: string;
-  priority?: number;
-  /** Default 5. */
-  maxAttempts?: number;
-  /** Handler time limit in ms; past it the signal aborts and the attempt fails with reason `timeout`. */
-  timeoutMs?: number;
-  /** Lease length for this task's attempts; defaults to the worker's. */
-  leaseMs?: number;
-  /** A run longer than this is reported (log, event, run-history flag) but keeps running. */
-  maxDurationMs?: number;
-  backoff?: BackoffOptions;
+  /**
+   * Validates payloads at enqueue (an invalid payload is refused with `invalid_payload`) and again in
+   * the worker before the handler runs, which receives the schema's output.
+   */
+  schema?: StandardSchemaV1<Input, Payload>;
   /** Where the handler runs (see `Isolation`); default: the worker's `isolation`, itself `none` by default. */
   isolation?: Isolation;
   /**
@@ -137,12 +133,12 @@ export interface TaskDefinition<Payload = unknown, Result = unknown> {
 }
 
 /** Declares a task; returns it unchanged, typed. */
-export function defineTask<Payload = unknown, Result = unknown>(
-  definition: TaskDefinition<Payload, Result>,
-): TaskDefinition<Payload, Result> {
+export function defineTask<Payload = unknown, Result = unknown, Input = Payload>(
+  definition: TaskDefinition<Payload, Result, Input>,
+): TaskDefinition<Payload, Result, Input> {
   return definition;
 }
 
 /** What `tasks` may hold: a bare handler or a task definition, keyed by task name. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each task has its own payload type; the map must accept all of them
-export type TaskMap = Record<string, Handler<any, any> | TaskDefinition<any, any>>;
+export type TaskMap = Record<string, Handler<any, any> | TaskDefinition<any, any, any>>;

@@ -3,6 +3,7 @@
  * until a signal, the end of the caller's work (`until`), or a fatal store outage stops them.
  */
 import type { NightshiftConfig } from '../config.js';
+import { NightshiftError } from '../errors.js';
 import type { Session } from './session.js';
 import { DEFAULT_GRACE_MS, runUntilSignal } from './shutdown.js';
 
@@ -21,6 +22,13 @@ export async function runServices(
   options: { until?: Promise<unknown> } = {},
 ): Promise<void> {
   const ns = await session.connect();
+  if (ns.tasks.implemented().length === 0) {
+    // Such a worker would claim every job only to hand it back: a producer's config has no handlers.
+    throw new NightshiftError(
+      'config_error',
+      'the config implements no task: a worker needs "tasks" or "implementations", not contracts alone',
+    );
+  }
   const logger = session.logger();
   const { graceMs = DEFAULT_GRACE_MS, ...workerOptions } = config.worker ?? {};
   const queues = flags.queues ?? workerOptions.queues;
@@ -58,7 +66,7 @@ export async function runServices(
         ...(concurrency !== undefined && { concurrency }),
       });
       worker.failed.catch(reportFailure);
-      logger.info({ db: await session.dbUrl(), tasks: ns.tasks.names() }, 'serving tasks');
+      logger.info({ db: await session.dbUrl(), tasks: ns.tasks.implemented() }, 'serving tasks');
     }
   } catch (error) {
     reportFailure(error);

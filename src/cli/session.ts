@@ -123,13 +123,18 @@ export class Session {
       const config = (await this.config())?.config;
       const { Nightshift } = await import('../nightshift.js');
       const logger = this.logger();
-      const connect = async (): Promise<Nightshift> =>
-        Nightshift.connect({
+      const connect = async (): Promise<Nightshift> => {
+        const ns = await Nightshift.connect({
           db: await this.openStore(),
           tasks: config?.tasks ?? {},
+          contracts: config?.contracts ?? [],
+          implementations: config?.implementations ?? [],
           ...(config?.httpJobs !== undefined && { httpJobs: config.httpJobs }),
           logger,
         });
+        // Task names come from the command line: checked at run time, not by the compiler.
+        return ns.untyped;
+      };
       this.nightshift = this.use.waitWhenDown === true ? await this.whenReachable(connect) : await connect();
     }
     return this.nightshift;

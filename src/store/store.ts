@@ -67,10 +67,12 @@ export interface JobFinish extends LeaseRef {
   error?: JobError;
   /**
    * For `failed`/`timeout`: when set, the job goes back to `scheduled`, due this many ms after the
-   * database's now; when null or absent the job ends `failed`.
+   * database's now; when null or absent the job ends `failed`. For `released`: when set, the job
+   * waits `scheduled` that long instead of going straight back to `queued` (attempt given back either way).
    */
   retryDelayMs?: number | null;
-  /** For `released`: the checkpoint to keep (written in the same statement as the release). */
+  /** For `released`: the checkpoint to keep (written in the same statement as the release). With
+   * `error`, a release also records why on the job (a task this worker does not implement). */
   checkpoint?: unknown;
   maxDurationExceeded?: boolean;
 }

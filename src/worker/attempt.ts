@@ -17,7 +17,7 @@
  * its attempt through the async scope the handler runs in (escaped-errors.ts): it aborts the attempt
  * like any other abort, and the attempt fails with that error.
  */
-import { NonRetryableError } from '../errors.js';
+import { NightshiftError, NonRetryableError } from '../errors.js';
 import type { JobError } from '../job.js';
 import { assertJson } from '../enqueue.js';
 import type { ClaimedJob, JobFinish, LeaseRef } from '../store/store.js';
@@ -37,7 +37,8 @@ export type AttemptOutcome =
   | { kind: 'failed'; error: JobError; retry?: false }
   | { kind: 'timeout'; error: JobError }
   | { kind: 'cancelled' }
-  | { kind: 'released' }
+  /** `error` and `retryDelayMs`: a job handed back because this worker does not implement its task. */
+  | { kind: 'released'; error?: JobError; retryDelayMs?: number }
   | { kind: 'lease_lost' };
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -274,6 +275,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 export function toJobError(thrown: unknown, reason: JobError['reason']): JobError {
   if (thrown instanceof Error) {
     const error: JobError = { message: cap(thrown.message), name: thrown.name, reason };
+    if (thrown instanceof NightshiftError) error.code = thrown.code;
     if (thrown.stack !== undefined) error.stack = cap(thrown.stack);
     return error;
   }

@@ -65,6 +65,13 @@ export interface WorkerOptions {
    * must then name its `module`, or `startWorker` throws `invalid_argument`.
    */
   isolation?: Isolation;
+  /**
+   * A claimed job whose task this worker does not implement is handed back, attempt not spent, and
+   * waits `scheduled` this long before any worker may claim it again (its error names the task).
+   * Default 30,000: short enough that a worker that implements it soon takes it, long enough that
+   * workers without it do not spin on it. Route tasks to queues served by workers that run them.
+   */
+  unservedRetryMs?: number;
 }
 
 /** Worker options with every default applied. */
@@ -92,6 +99,7 @@ export const WORKER_RANGES = {
   rescueIntervalMs: [0, MAX_TIMER_MS],
   pruneIntervalMs: [0, MAX_TIMER_MS],
   retentionMs: [0, MAX_DELAY_MS],
+  unservedRetryMs: [0, MAX_TIMER_MS],
 } as const satisfies Record<string, Range>;
 
 /** Applies defaults and checks every number; throws `invalid_argument` on nonsense. */
@@ -114,6 +122,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     workerId: options.workerId ?? null,
     leaseKeeper: options.leaseKeeper ?? 'thread',
     isolation: resolveIsolation(options.isolation ?? 'none', 'worker option', 'invalid_argument'),
+    unservedRetryMs: options.unservedRetryMs ?? 30_000,
   };
   for (const [option, range] of Object.entries(WORKER_RANGES) as Array<[keyof typeof WORKER_RANGES, Range]>) {
     intIn(`worker option ${option}`, resolved[option], range);

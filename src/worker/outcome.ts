@@ -35,6 +35,8 @@ export function finishFor(
       break;
     case 'released':
       if (attempt.checkpoint !== undefined) finish.checkpoint = attempt.checkpoint;
+      if (outcome.error !== undefined) finish.error = outcome.error;
+      if (outcome.retryDelayMs !== undefined) finish.retryDelayMs = outcome.retryDelayMs;
       break;
     case 'cancelled':
       break;

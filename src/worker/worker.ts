@@ -424,12 +424,19 @@ export class Worker {
   private execute(attempt: RunningAttempt): void {
     try {
       const { job, task } = attempt;
-      if (!task) {
-        // Another process enqueued a task this worker does not know; retrying lets a worker that knows it take it.
-        const message = `unknown task "${job.task}": no handler registered in worker ${this.id}`;
+      if (!task?.handler) {
+        // A task this worker does not implement (another process enqueued it, or registered only its
+        // contract here): handed back unspent to wait for a worker that does. The claim cannot skip
+        // such jobs: it does not filter by task.
+        const message = `unknown task "${job.task}": no handler registered in worker ${this.id}; waiting for a worker that implements it`;
+        this.logger.warn(
+          { jobId: job.id, task: job.task, retryInMs: this.options.unservedRetryMs },
+          'no handler for this task here: job handed back to wait for a worker that implements it',
+        );
         this.ended(attempt, {
-          kind: 'failed',
-          error: { message, name: 'NightshiftError', reason: 'failed' },
+          kind: 'released',
+          error: { message, name: 'NightshiftError', code: 'unknown_task', reason: 'released' },
+          retryDelayMs: this.options.unservedRetryMs,
         });
         return;
       }

@@ -34,7 +34,7 @@ describe('config loading', () => {
     expect(loaded?.file).toBe(join(dir, 'nightshift.config.ts'));
     expect(loaded?.config.db).toBe('sqlite:./from-config.db');
     expect(loaded?.config.worker?.concurrency).toBe(3);
-    const greet = loaded?.config.tasks['greet'] as (payload: { name: string }) => string;
+    const greet = loaded?.config.tasks?.['greet'] as (payload: { name: string }) => string;
     expect(greet({ name: 'night' })).toBe('hello night');
   });
 

@@ -134,6 +134,37 @@ export function describeFinish(h: StoreHarness): void {
       expect(runs.map((r) => [r.attempt, r.outcome])).toEqual([[1, 'released']]);
     });
 
+    it('releases with a delay: scheduled that long, attempt given back, the reason on the job and its run', async () => {
+      const store = await h.open();
+      const job = await claimOne(store);
+      const unserved = {
+        message: 'unknown task "x": no handler registered in worker w',
+        name: 'NightshiftError',
+        code: 'unknown_task' as const,
+        reason: 'released' as const,
+      };
+      const before = await nowMs(store);
+      const { accepted } = await store.jobFinishMany({
+        finishes: [
+          {
+            id: job.id,
+            leaseToken: job.leaseToken,
+            outcome: 'released',
+            error: unserved,
+            retryDelayMs: 60_000,
+          },
+        ],
+      });
+      expect(accepted).toEqual([job.id]);
+      const waiting = await mustGet(store, job.id);
+      expect(waiting).toMatchObject({ state: 'scheduled', attempt: 0, error: unserved, finishedAt: null });
+      expect(waiting.runAt.getTime()).toBeGreaterThanOrEqual(before + 60_000);
+      // Not claimable before its time.
+      expect(await store.jobClaim({ workerId: 'w2', limit: 10, leaseMs: 1_000 })).toEqual([]);
+      const [run] = await store.jobRunList({ jobId: job.id });
+      expect(run).toMatchObject({ attempt: 1, outcome: 'released', error: unserved });
+    });
+
     it('release without a checkpoint keeps the last saved one', async () => {
       const store = await h.open();
       const job = await claimOne(store);

@@ -213,7 +213,7 @@ describe('http.request payloads', () => {
       logger: createLogger({ level: 'silent' }),
     });
     try {
-      await expect(ns.enqueue('http.request', payload)).rejects.toMatchObject({
+      await expect(ns.untyped.enqueue('http.request', payload)).rejects.toMatchObject({
         code: 'invalid_payload',
         message: expect.stringContaining(message) as unknown,
       });
@@ -237,7 +237,7 @@ describe('http.request payloads', () => {
         json: { tenant: 'x' },
         expectStatus: ['2xx', 409],
       };
-      const { job } = await ns.enqueue('http.request', payload);
+      const { job } = await ns.untyped.enqueue('http.request', payload);
       expect(job.payload).toEqual(payload);
     } finally {
       await ns.close();

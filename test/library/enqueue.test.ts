@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTask } from '../../src/task.js';
-import { NightshiftError } from '../../src/errors.js';
 import type { Nightshift } from '../../src/nightshift.js';
+import { expectCode } from '../support/expect-code.js';
 import { engineEnv } from '../worker/engine-harness.js';
 
 const env = engineEnv();
@@ -18,16 +18,6 @@ const tasks = {
 
 async function countJobs(ns: Nightshift): Promise<number> {
   return (await ns.listJobs({ limit: 1000 })).jobs.length;
-}
-
-async function expectCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(NightshiftError);
-  expect((error as NightshiftError).code).toBe(code);
-  if (message) expect((error as NightshiftError).message).toMatch(message);
 }
 
 describe('enqueue', () => {

@@ -29,20 +29,6 @@ describe('pruner', () => {
   });
 });
 
-describe('jobs of tasks a worker does not know', () => {
-  it('fail the attempt with a clear error and retry, so a worker that knows the task can take them', async () => {
-    const producer = await env.connect({ tasks: { 'only.here': () => 'ok' } });
-    const stranger = await env.connectPeer(producer, { tasks: {} });
-    const { id } = await producer.enqueue('only.here', null, { maxAttempts: 2 });
-    const retry = nextEvent(stranger, 'job:retry', (e) => e.jobId === id);
-    stranger.startWorker(FAST_WORKER);
-    const event = await retry;
-    expect(event.error.message).toMatch(/unknown task "only.here"/);
-    await stranger.stop();
-    expect(await producer.getJob(id)).toMatchObject({ state: 'scheduled', attempt: 1 });
-  });
-});
-
 describe('claiming', () => {
   it('claims for many freed slots at once, not one round trip per finished job', async () => {
     // Handlers ending a few ms apart: each one's slot frees in its own timer callback.

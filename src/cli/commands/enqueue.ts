@@ -69,8 +69,9 @@ export function registerEnqueue(program: Command): void {
     await withSession(flags, async (session) => {
       // Checked here as well as by the library so that a typo never creates or migrates a database.
       const loaded = await session.config();
+      const { configRegistry } = await import('../../config.js');
       const builtIn = task === HTTP_REQUEST_TASK && loaded?.config.httpJobs !== undefined;
-      if (loaded === null || (!Object.hasOwn(loaded.config.tasks, task) && !builtIn)) {
+      if (loaded === null || (configRegistry(loaded.config).get(task) === undefined && !builtIn)) {
         const where =
           loaded === null
             ? 'there is no config module here (pass --config FILE)'

@@ -296,7 +296,9 @@ export class PostgresStore implements Store {
         finishes.map((f) => toJsonText(f.result)),
         finishes.map((f) => toJsonText(f.error)),
         finishes.map((f) =>
-          f.outcome === 'failed' || f.outcome === 'timeout' ? (f.retryDelayMs ?? null) : null,
+          f.outcome === 'failed' || f.outcome === 'timeout' || f.outcome === 'released'
+            ? (f.retryDelayMs ?? null)
+            : null,
         ),
         finishes.map((f) => f.outcome === 'released' && 'checkpoint' in f),
         finishes.map((f) => (f.outcome === 'released' ? toBoxedJson(f.checkpoint) : null)),

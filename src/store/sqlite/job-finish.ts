@@ -114,11 +114,14 @@ function afterFinish(row: JobRow, finish: JobFinish, now: number): { next: NextR
       const checkpoint = finish.checkpoint === undefined ? keep.checkpoint : encodeJson(finish.checkpoint);
       const run = { outcome: 'released' as const, error: finish.error ?? null, maxDurationExceeded };
       if (cancelled) return { next: { ...keep, state: 'cancelled', finishedAt: now, checkpoint }, run };
-      // A graceful release gives the attempt back: the job did not fail, the worker stopped.
-      return {
-        next: { ...keep, state: 'queued', attempt: row.attempt - 1, finishedAt: null, checkpoint },
-        run,
-      };
+      // A release gives the attempt back: the job did not fail, the worker stopped (or cannot run it).
+      const error = finish.error ?? keep.error;
+      const next = { ...keep, attempt: row.attempt - 1, finishedAt: null, checkpoint, error };
+      if (finish.retryDelayMs !== undefined && finish.retryDelayMs !== null) {
+        const runAt = now + Math.max(0, finish.retryDelayMs);
+        return { next: { ...next, state: 'scheduled', runAt }, run };
+      }
+      return { next: { ...next, state: 'queued' }, run };
     }
     case 'cancelled':
       return {

@@ -67,7 +67,10 @@ export function resolveIsolation(value: Isolation, where: string, code: ErrorCod
 }
 
 /** Reads a task definition's `isolation`, `module` and `export`; `config_error` when they are wrong. */
-export function resolveTaskIsolation(name: string, definition: TaskDefinition): TaskIsolation {
+export function resolveTaskIsolation(
+  name: string,
+  definition: Pick<TaskDefinition, 'isolation' | 'module' | 'export'>,
+): TaskIsolation {
   const where = `task "${name}"`;
   const own =
     definition.isolation === undefined ? null : resolveIsolation(definition.isolation, where, 'config_error');

@@ -43,7 +43,8 @@ export const finishJobs = (s: string): string => `
     SET state = CASE
           WHEN i.outcome = 'completed' THEN 'completed'::${s}.job_state
           WHEN i.outcome = 'cancelled' OR j.cancel_requested THEN 'cancelled'::${s}.job_state
-          WHEN i.outcome = 'released' THEN 'queued'::${s}.job_state
+          WHEN i.outcome = 'released' AND i.retry_ms IS NULL THEN 'queued'::${s}.job_state
+          -- Retries, and releases that wait (a task the releasing worker does not implement).
           WHEN i.retry_ms IS NOT NULL THEN 'scheduled'::${s}.job_state
           ELSE 'failed'::${s}.job_state
         END,

@@ -1,0 +1,163 @@
+/**
+ * Task contracts: what a producer needs to enqueue a task (its name, payload schema, optional result
+ * schema and defaults) without the handler's code or dependencies. A worker binds a handler to a
+ * contract with `implement`; a producer registers the contract alone.
+ *
+ * It imports nothing but the error class, so a contracts module costs a producer only its schemas.
+ */
+import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec';
+import { NightshiftError } from './errors.js';
+import type { BackoffOptions, Handler } from './task.js';
+
+/** Defaults a task gives its jobs; every one can be overridden per job where enqueue options allow. */
+export interface TaskDefaults {
+  /** Default `default`. */
+  queue?: string;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+  /** Default 5. */
+  maxAttempts?: number;
+  /** Handler time limit in ms; past it the signal aborts and the attempt fails with reason `timeout`. */
+  timeoutMs?: number;
+  /** Lease length for this task's attempts; defaults to the worker's. */
+  leaseMs?: number;
+  /** A run longer than this is reported (log, event, run-history flag) but keeps running. */
+  maxDurationMs?: number;
+  /** Exponential backoff with jitter between attempts. */
+  backoff?: BackoffOptions;
+}
+
+/** What `defineContract` takes besides the name. */
+export interface ContractDefinition<
+  PayloadSchema extends StandardSchemaV1,
+  ResultSchema extends StandardSchemaV1 | undefined,
+> extends TaskDefaults {
+  /** Validates payloads when enqueued and again in the worker before the handler runs. */
+  payload: PayloadSchema;
+  /** Validates what the handler returns; the stored result is its output. */
+  result?: ResultSchema;
+}
+
+/** A task's contract: its name, schemas and defaults, and no handler. Made by `defineContract`. */
+export interface TaskContract<
+  Name extends string = string,
+  PayloadSchema extends StandardSchemaV1 = StandardSchemaV1,
+  ResultSchema extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined,
+> extends Readonly<TaskDefaults> {
+  readonly kind: 'nightshift.contract';
+  readonly name: Name;
+  readonly payload: PayloadSchema;
+  readonly result: ResultSchema;
+}
+
+/** The payload a producer passes: the payload schema's input type. */
+export type ContractInput<C extends TaskContract> = StandardSchemaV1.InferInput<C['payload']>;
+/** The payload a handler receives: the payload schema's output type. */
+export type ContractPayload<C extends TaskContract> = StandardSchemaV1.InferOutput<C['payload']>;
+/** The stored result: the result schema's output type, `unknown` without a result schema. */
+export type ContractResult<C extends TaskContract> = C['result'] extends StandardSchemaV1
+  ? StandardSchemaV1.InferOutput<C['result']>
+  : unknown;
+/** What a handler of the contract must return: the result schema's input type, anything without one. */
+export type ContractHandlerResult<C extends TaskContract> = C['result'] extends StandardSchemaV1
+  ? StandardSchemaV1.InferInput<C['result']>
+  : unknown;
+
+/** A handler bound to a contract. Made by `implement`; registered by workers. */
+export interface TaskImplementation<C extends TaskContract = TaskContract, Result = unknown> {
+  readonly kind: 'nightshift.implementation';
+  readonly contract: C;
+  readonly handler: Handler<ContractPayload<C>, Result>;
+}
+
+/**
+ * Declares a task's contract. `name` is the task name jobs carry; `payload` is any Standard Schema
+ * validator (zod, valibot, arktype, ...).
+ */
+export function defineContract<
+  const Name extends string,
+  PayloadSchema extends StandardSchemaV1,
+  ResultSchema extends StandardSchemaV1 | undefined = undefined,
+>(
+  name: Name,
+  definition: ContractDefinition<PayloadSchema, ResultSchema>,
+): TaskContract<Name, PayloadSchema, ResultSchema> {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new NightshiftError('config_error', 'a contract needs a non-empty task name');
+  }
+  const { payload, result, ...defaults } = definition;
+  for (const [field, schema] of [
+    ['payload', payload],
+    ['result', result],
+  ] as const) {
+    if ((field === 'payload' || schema !== undefined) && !isStandardSchema(schema)) {
+      throw new NightshiftError(
+        'config_error',
+        `contract "${name}": ${field} must be a Standard Schema validator (zod, valibot, arktype, ...)`,
+      );
+    }
+  }
+  return Object.freeze({
+    ...defaults,
+    kind: 'nightshift.contract' as const,
+    name,
+    payload,
+    result: result as ResultSchema,
+  });
+}
+
+/**
+ * Binds a handler to a contract. The handler receives the payload schema's output and must return
+ * the result schema's input (anything, without a result schema).
+ */
+export function implement<C extends TaskContract, Result extends ContractHandlerResult<C>>(
+  contract: C,
+  handler: Handler<ContractPayload<C>, Result>,
+): TaskImplementation<C, Result> {
+  return Object.freeze({ kind: 'nightshift.implementation' as const, contract, handler });
+}
+
+function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  const props = (value as { '~standard'?: { validate?: unknown } } | null)?.['~standard'];
+  return typeof props?.validate === 'function';
+}
+
+/** True for a value made by `defineContract`. */
+export function isContract(value: unknown): value is TaskContract {
+  return (value as { kind?: unknown } | null)?.kind === 'nightshift.contract';
+}
+
+/** True for a value made by `implement`. */
+export function isImplementation(value: unknown): value is TaskImplementation {
+  return (value as { kind?: unknown } | null)?.kind === 'nightshift.implementation';
+}
+
+/** Options of `contractJsonSchema`. */
+export interface ContractJsonSchemaOptions {
+  /** `payload` (default): the input a producer sends. `result`: the output a finished job carries. */
+  of?: 'payload' | 'result';
+  /** Default `draft-2020-12`; OpenAPI 3.1 documents use it as is. */
+  target?: StandardJSONSchemaV1.Target;
+}
+
+/**
+ * The JSON Schema of a contract's payload (the payload schema's input: what a producer sends) or of
+ * its result (the result schema's output: what a finished job carries). Undefined when there is no
+ * such schema, when its validator does not implement Standard JSON Schema, or when it cannot express
+ * the schema (zod 4 implements it for plain data, and throws for, say, a custom refinement).
+ */
+export function contractJsonSchema(
+  contract: TaskContract,
+  options: ContractJsonSchemaOptions = {},
+): Record<string, unknown> | undefined {
+  const of = options.of ?? 'payload';
+  const schema = of === 'payload' ? contract.payload : contract.result;
+  const converter = (schema?.['~standard'] as Partial<StandardJSONSchemaV1.Props> | undefined)?.jsonSchema;
+  const convert = of === 'payload' ? converter?.input : converter?.output;
+  if (typeof convert !== 'function') return undefined;
+  try {
+    return convert({ target: options.target ?? 'draft-2020-12' });
+  } catch {
+    return undefined;
+  }
+}
