@@ -52,6 +52,11 @@ export function renderStatements(quotedSchema: string) {
     listRuns: plain(read.listRuns(s)),
     cancelJob: plain(control.cancelJob(s)),
     retryJob: plain(control.retryJob(s)),
+    deleteFinalJob: plain(control.deleteFinalJob(s)),
+    retryMatching: plain(control.retryMatching(s)),
+    cancelScheduledMatching: plain(control.cancelWaitingMatching(s, 'scheduled')),
+    cancelQueuedMatching: plain(control.cancelWaitingMatching(s, 'queued')),
+    cancelRunningMatching: plain(control.cancelRunningMatching(s)),
     rescueLapsed: plain(maintenance.rescueLapsed(s)),
     pruneJobs: plain(maintenance.pruneJobs(s)),
   } satisfies Record<string, Statement>;
