@@ -117,11 +117,23 @@ export async function startApiServer(
   const host = options.host ?? DEFAULT_HTTP_HOST;
   const port = options.port ?? DEFAULT_HTTP_PORT;
   const logger = options.logger ?? options.ns.logger;
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
+    throw new NightshiftError(
+      'config_error',
+      `the API port must be an integer from 0 to 65535, got ${String(port)}`,
+    );
+  }
+  if (typeof host !== 'string' || host === '') {
+    throw new NightshiftError(
+      'config_error',
+      `the API host must be a host name or address, got ${String(host)}`,
+    );
+  }
   const hasTokens = await options.ns.store.tokenAnyActive();
   if (!hasTokens && !isLoopback(host)) {
     throw new NightshiftError(
       'config_error',
-      `refusing to listen on ${host}: no API token exists, so the API would be reachable beyond this machine with no way in but none to keep others out; create one with "nightshift tokens create --role admin --name NAME" or listen on 127.0.0.1`,
+      `refusing to listen on ${host}, beyond this machine, while no API token exists: create one first (nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
     );
   }
   const app = await createApiServer(options);

@@ -99,7 +99,8 @@ describe('worker process', () => {
     const startDir = tempDir();
     writeBasicConfig(startDir, { schedules: [{ id: 'tick', task: 'echo', everyMs: 1000, payload: 'tick' }] });
     const startDb = `sqlite:${join(startDir, 'jobs.db')}`;
-    const child = spawnCli(['start'], { cwd: startDir, env: { NIGHTSHIFT_DB: startDb } });
+    // Port 0: any free port, so parallel test files never compete for the default one.
+    const child = spawnCli(['start', '--port', '0'], { cwd: startDir, env: { NIGHTSHIFT_DB: startDb } });
     children.push(child);
     child.stdout.resume();
     child.stderr.resume();
