@@ -10,12 +10,14 @@ import { isIP } from 'node:net';
 import swagger from '@fastify/swagger';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { NightshiftError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Nightshift } from '../nightshift.js';
 import { installRoleCheck, TokenAuthenticator } from './auth.js';
 import { ApiError, errorBody, errorHandler } from './errors.js';
 import { parseJsonBody } from './json-body.js';
+import { responses } from './schemas.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { queueRoutes } from './routes/queues.js';
@@ -89,8 +91,17 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await api.register(scheduleRoutes, { ns });
       await api.register(queueRoutes, { ns });
       await api.register(tokenRoutes, { ns });
-      api.get('/openapi.json', { config: { role: 'viewer' }, schema: { hide: true } }, (_request, reply) =>
-        reply.send(app.swagger()),
+      api.get(
+        '/openapi.json',
+        {
+          config: { role: 'viewer' },
+          schema: {
+            summary: 'This OpenAPI 3.1 document',
+            tags: ['meta'],
+            response: responses({ 200: Type.Unknown({ description: 'the document' }) }),
+          },
+        },
+        (_request, reply) => reply.send(app.swagger()),
       );
     },
     { prefix: API_PREFIX },
