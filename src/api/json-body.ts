@@ -1,7 +1,8 @@
 /**
- * The API's JSON body parser. Beyond JSON.parse it refuses strings that no database stores faithfully:
- * NUL characters (PostgreSQL text refuses them) and lone UTF-16 surrogates (PostgreSQL json refuses
- * them). Refusing them at the door makes them a 400 on both backends instead of a 500 on one.
+ * The API's JSON body parser. Beyond JSON.parse it refuses strings that the databases do not store
+ * faithfully: NUL characters (PostgreSQL text columns refuse them: a 500 on one backend only) and lone
+ * UTF-16 surrogates (UTF-8 cannot carry them; both drivers would store U+FFFD instead). Refusing them
+ * at the door makes them a 400 on both backends.
  */
 import { ApiError } from './errors.js';
 
