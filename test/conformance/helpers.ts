@@ -59,7 +59,7 @@ export async function mustGet(store: Store, id: string) {
 }
 
 /** Inserts a job allowed one attempt, claims it and fails it for good. */
-export async function failOne(store: Store, overrides: Parameters<typeof claimOne>[1] = {}) {
+export async function failOne(store: Store, overrides: Partial<NewJob> = {}): Promise<ClaimedJob> {
   const job = await claimOne(store, { maxAttempts: 1, ...overrides });
   await store.jobFinishMany({
     finishes: [
