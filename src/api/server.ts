@@ -15,7 +15,7 @@ import { NightshiftError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Nightshift } from '../nightshift.js';
 import { installRoleCheck, TokenAuthenticator } from './auth.js';
-import { ApiError, errorBody, errorHandler } from './errors.js';
+import { errorBody, errorHandler } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
 import { healthRoutes } from './routes/health.js';
@@ -169,5 +169,3 @@ export async function startApiServer(
   logger.info({ url, openapi: `${url}${API_PREFIX}/openapi.json` }, 'API listening');
   return { app, url };
 }
-
-export { ApiError };
