@@ -104,6 +104,8 @@ describe.each(BACKENDS)('roles on %s', (backend) => {
       });
     }
     expect(await s.store.jobCountByQueue()).toEqual(before);
+    // Fastify answers HEAD for every GET route; the role check covers those too.
+    expect((await fetch(`${s.url}/api/v1/jobs`, { method: 'HEAD' })).status).toBe(401);
   });
 
   it('refuses revoked and expired tokens, and records a token’s last use', async () => {
