@@ -22,7 +22,9 @@ export interface WorkerConfig extends WorkerOptions {
 
 /** Settings for the HTTP API and dashboard served by `nightshift start` and `nightshift serve`. */
 export interface HttpConfig {
+  /** Default 127.0.0.1. An address beyond loopback is refused while no API token exists. */
   host?: string;
+  /** Default 7400; 0 picks a free port. `--host` and `--port` override both. */
   port?: number;
 }
 
@@ -138,7 +140,7 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
       `config ${file}: ${NOT_YET[key] ?? `unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`}`,
     );
   }
-  return { config: config as NightshiftConfig, file };
+  return { config, file };
 }
 
 /**

@@ -13,7 +13,7 @@
  * `waitFor` and `schedules.create` accept only registered task names with their payload types, and
  * know each task's result type. `ns.untyped` is the same instance for names known only at run time.
  */
-import { buildNewJob, type EnqueueItem, type EnqueueOptions } from './enqueue.js';
+import { buildNewJob, type EnqueueItem } from './enqueue.js';
 import { EnqueueItemError, NightshiftError } from './errors.js';
 import { EventBus } from './events.js';
 import type { Job, JobRun } from './job.js';

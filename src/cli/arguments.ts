@@ -10,13 +10,19 @@ export function usageError(message: string): NightshiftError {
   return new NightshiftError('invalid_argument', message);
 }
 
-/** Parses a base-10 integer flag; `min` bounds it from below. */
-export function parseInteger(flag: string, value: string, options: { min?: number } = {}): number {
+/** Parses a base-10 integer flag; `min` and `max` bound it. */
+export function parseInteger(
+  flag: string,
+  value: string,
+  options: { min?: number; max?: number } = {},
+): number {
   if (!/^-?\d+$/.test(value.trim())) throw usageError(`${flag} must be an integer, got "${value}"`);
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw usageError(`${flag} is out of range: ${value}`);
   if (options.min !== undefined && n < options.min)
     throw usageError(`${flag} must be at least ${options.min}, got ${n}`);
+  if (options.max !== undefined && n > options.max)
+    throw usageError(`${flag} must be at most ${options.max}, got ${n}`);
   return n;
 }
 

@@ -3,7 +3,8 @@
  * shape is documented in the README and kept stable for scripts (explicit field lists below, so an
  * internal field added to `Job` never leaks into it unannounced).
  */
-import type { Job, JobRun } from '../job.js';
+import type { Job, JobRun, JobState } from '../job.js';
+import type { Schedule, SlotRecord } from '../scheduler/schedule.js';
 
 /** Where a command writes its result. */
 export interface Output {
@@ -42,7 +43,7 @@ export interface JobJson {
   id: string;
   task: string;
   queue: string;
-  state: string;
+  state: JobState;
   priority: number;
   attempt: number;
   maxAttempts: number;
@@ -125,4 +126,53 @@ export function shortTime(date: Date | null): string | null {
 export function shortJson(value: unknown, max = 40): string {
   const text = JSON.stringify(value) ?? '';
   return text.length > max ? text.slice(0, max - 1) + '…' : text;
+}
+
+/** A schedule as `--json` prints it: an explicit field list, stable for scripts. */
+export function scheduleJson(s: Schedule) {
+  return {
+    id: s.id,
+    task: s.task,
+    cron: s.cron,
+    everyMs: s.everyMs,
+    timezone: s.timezone,
+    payload: s.payload,
+    queue: s.queue,
+    priority: s.priority,
+    jitterMs: s.jitterMs,
+    overlap: s.overlap,
+    catchUp: s.catchUp,
+    catchUpLimit: s.catchUpLimit,
+    maxConsecutiveFailures: s.maxConsecutiveFailures,
+    maxDrainRuns: s.maxDrainRuns,
+    source: s.source,
+    paused: s.paused,
+    nextSlotAt: s.nextSlotAt?.toISOString() ?? null,
+    lastSlotAt: s.lastSlotAt?.toISOString() ?? null,
+    lastJobId: s.lastJobId,
+    lastOutcome: s.lastOutcome,
+    lastDurationMs: s.lastDurationMs,
+    lastRunLagMs: s.lastRunLagMs,
+    consecutiveFailures: s.consecutiveFailures,
+    lastError: s.lastError,
+    suspendedAt: s.suspendedAt?.toISOString() ?? null,
+    suspendedReason: s.suspendedReason,
+  };
+}
+
+/** A slot ledger row as `--json` prints it. */
+export function slotJson(r: SlotRecord) {
+  return {
+    slotKey: r.slotKey,
+    slotAt: r.slotAt.toISOString(),
+    kind: r.kind,
+    status: r.status,
+    reason: r.reason,
+    jobId: r.jobId,
+    slotCount: r.slotCount,
+    slotUntil: r.slotUntil?.toISOString() ?? null,
+    outcome: r.outcome,
+    durationMs: r.durationMs,
+    runLagMs: r.runLagMs,
+  };
 }

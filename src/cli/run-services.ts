@@ -1,17 +1,22 @@
 /**
- * Runs nightshift's long-lived services in this process (a worker, and for `start` the scheduler)
- * until a signal, the end of the caller's work (`until`), or a fatal store outage stops them.
+ * Runs nightshift's long-lived services in this process (a worker, for `start` the scheduler and the
+ * REST API, for `serve` the API alone) until a signal, the end of the caller's work (`until`), or a
+ * fatal store outage stops them.
  */
 import type { NightshiftConfig } from '../config.js';
 import { NightshiftError } from '../errors.js';
 import type { Session } from './session.js';
 import { DEFAULT_GRACE_MS, runUntilSignal } from './shutdown.js';
 
-/** What to run: worker flags over config defaults, and whether a scheduler runs beside the worker. */
+/** What to run: worker flags over config defaults, and whether a scheduler and the API run beside it. */
 export interface ServiceFlags {
   queues?: string[];
   concurrency?: number;
   scheduler?: boolean;
+  /** Run a worker. Default true. */
+  worker?: boolean;
+  /** Serve the REST API; flags over the config's `http`, over 127.0.0.1:7400. */
+  http?: { host?: string; port?: number };
 }
 
 /** Starts the services and resolves once all of them have stopped. */
@@ -37,13 +42,16 @@ export async function runServices(
   // Signal handlers go in before any service starts: a supervisor's SIGTERM that lands during start-up
   // must still mean "stop gracefully", not Node's default of dying with jobs half-claimed.
   let stopRequested = false;
+  let api: { close(): Promise<void> } | undefined;
   let reportFailure: (error: unknown) => void = () => undefined;
   const failed = new Promise<void>((_, reject) => (reportFailure = reject));
   const stopped = runUntilSignal(
     {
-      // Stopping the instance stops every service it started, scheduler included.
-      stop: (stopOptions) => {
+      // Stopping the instance stops every service it started, scheduler included. The API goes first,
+      // so no request arrives for a worker that is shutting down.
+      stop: async (stopOptions) => {
         stopRequested = true;
+        await api?.close();
         return ns.stop(stopOptions);
       },
       failed,
@@ -59,7 +67,19 @@ export async function runServices(
       // A config schedule that does not validate stops the command before any job runs.
       await scheduler.ready;
     }
-    if (!stopRequested) {
+    if (flags.http !== undefined && !stopRequested) {
+      const { startApiServer } = await import('../api/server.js');
+      const { app } = await startApiServer({
+        ns,
+        logger,
+        ...config.http,
+        ...(flags.http.host !== undefined && { host: flags.http.host }),
+        ...(flags.http.port !== undefined && { port: flags.http.port }),
+      });
+      api = app;
+      if (stopRequested) await app.close();
+    }
+    if (flags.worker !== false && !stopRequested) {
       const worker = ns.startWorker({
         ...workerOptions,
         ...(queues !== undefined && { queues }),

@@ -86,8 +86,33 @@ export interface JobListParams {
   cursor?: string;
 }
 
+/** Which jobs a bulk action applies to; absent fields match every job. */
+export interface JobMatch<S extends JobState = JobState> {
+  state?: S;
+  queue?: string;
+  task?: string;
+}
+
+/** The roles of API tokens, lowest first: each role may do everything the ones before it may. */
+export const API_ROLES = ['viewer', 'operator', 'admin'] as const;
+/** An API token's role. */
+export type ApiRole = (typeof API_ROLES)[number];
+
+/** An API token as stored, without its secret (only its SHA-256 hash is ever kept). */
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: ApiRole;
+  createdAt: Date;
+  /** Null: never expires. */
+  expiresAt: Date | null;
+  /** Recorded at most about once a minute per process, so it may lag real use by that much. */
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
 /** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
-export interface Store extends ScheduleStore {
+export interface Store extends ScheduleStore, TokenStore {
   readonly dialect: StoreDialect;
   /**
    * True when `listen` also delivers events caused by other processes (PostgreSQL LISTEN/NOTIFY);
@@ -195,6 +220,29 @@ export interface Store extends ScheduleStore {
   jobPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }>;
   /** The run history of a job, oldest attempt first. */
   jobRunList(params: { jobId: string }): Promise<JobRun[]>;
+  /**
+   * Deletes one final job with its runs and steps. `not_final` (nothing deleted) while it is scheduled,
+   * queued or running.
+   */
+  jobDelete(params: { id: string }): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }>;
+  /**
+   * Puts up to `limit` jobs in `match.state` (`failed` by default, or `cancelled`) matching the filters
+   * back to `queued`, as `jobRetry` does one, in short transactions of a bounded batch each. Returns how
+   * many it requeued.
+   */
+  jobRetryMatching(params: {
+    match: JobMatch<'failed' | 'cancelled'>;
+    limit: number;
+  }): Promise<{ retried: number }>;
+  /**
+   * Cancels up to `limit` waiting jobs (`scheduled`, `queued`, or the one `match.state`) matching the
+   * filters and flags running ones (`match.state` absent or `running`) as `jobCancel` does one, in short
+   * transactions of a bounded batch each. Returns how many were cancelled and how many flagged.
+   */
+  jobCancelMatching(params: {
+    match: JobMatch<'scheduled' | 'queued' | 'running'>;
+    limit: number;
+  }): Promise<{ cancelled: number; cancelRequested: number }>;
 
   /**
    * Subscribes to store events. Within one process they arrive for every write this store made;
@@ -266,6 +314,29 @@ export interface ScheduleUpsertResult {
   created: string[];
   updated: string[];
   unchanged: string[];
+}
+
+/** The API token part of the storage contract. Secrets never reach the store: only their hashes. */
+export interface TokenStore {
+  /** Stores a new token; `expiresInMs` counts from the database's now. */
+  tokenCreate(params: {
+    id: string;
+    name: string;
+    role: ApiRole;
+    /** SHA-256 of the secret, lowercase hex. */
+    hash: string;
+    expiresInMs: number | null;
+  }): Promise<ApiToken>;
+  /** Every token, revoked and expired ones included, oldest first. */
+  tokenList(): Promise<ApiToken[]>;
+  /** Revokes a token for good; false when there is no such token or it was already revoked. */
+  tokenRevoke(params: { id: string }): Promise<boolean>;
+  /** The token with this hash if it is usable now: not revoked, not expired (database clock). */
+  tokenFind(params: { hash: string }): Promise<(ApiToken & { hash: string }) | undefined>;
+  /** Records that a token was used now (database clock). */
+  tokenTouch(params: { id: string }): Promise<void>;
+  /** True when at least one usable token exists. */
+  tokenAnyActive(): Promise<boolean>;
 }
 
 /** The schedule part of the storage contract. */

@@ -95,14 +95,16 @@ describe('worker process', () => {
     expect((await store.jobRunList({ jobId: id })).map((run) => run.outcome)).toEqual(['released']);
   });
 
-  it('start runs the config schedules and a worker in one process', async () => {
+  it('start runs the config schedules, the API and a worker in one process', async () => {
     const startDir = tempDir();
     writeBasicConfig(startDir, { schedules: [{ id: 'tick', task: 'echo', everyMs: 1000, payload: 'tick' }] });
     const startDb = `sqlite:${join(startDir, 'jobs.db')}`;
-    const child = spawnCli(['start'], { cwd: startDir, env: { NIGHTSHIFT_DB: startDb } });
+    // Port 0: any free port, so parallel test files never compete for the default one.
+    const child = spawnCli(['start', '--port', '0'], { cwd: startDir, env: { NIGHTSHIFT_DB: startDb } });
     children.push(child);
     child.stdout.resume();
-    child.stderr.resume();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
 
     // The schema appears when start has migrated; until then opening or reading fails.
@@ -126,6 +128,11 @@ describe('worker process', () => {
         { timeoutMs: 60_000, intervalMs: 100, message: 'a scheduled tick to complete' },
       );
       expect(tick).toMatchObject({ task: 'echo', result: 'tick' });
+      const url = await waitUntil(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], {
+        message: 'the API to listen',
+      });
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/api/v1/queues`)).status).toBe(401);
     } finally {
       await startStore.close();
     }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, insertOne, mustGet, nowMs, openClocked } from './helpers.js';
+import { claimOne, failOne, insertOne, mustGet, nowMs, openClocked } from './helpers.js';
 
 /** Cancel and retry tests. */
 export function describeControl(h: StoreHarness): void {
@@ -51,17 +51,7 @@ export function describeControl(h: StoreHarness): void {
   describe('jobRetry', () => {
     it('requeues a failed job due now with one more attempt allowed', async () => {
       const { store, clock } = await openClocked(h);
-      const job = await claimOne(store, { maxAttempts: 1 });
-      await store.jobFinishMany({
-        finishes: [
-          {
-            id: job.id,
-            leaseToken: job.leaseToken,
-            outcome: 'failed',
-            error: { message: 'x', reason: 'failed' },
-          },
-        ],
-      });
+      const job = await failOne(store);
       clock?.advance(1_000);
       const now = await nowMs(store);
       const result = await store.jobRetry({ id: job.id });

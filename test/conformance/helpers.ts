@@ -57,3 +57,19 @@ export async function mustGet(store: Store, id: string) {
   if (!job) throw new Error(`job ${id} not found`);
   return job;
 }
+
+/** Inserts a job allowed one attempt, claims it and fails it for good. */
+export async function failOne(store: Store, overrides: Partial<NewJob> = {}): Promise<ClaimedJob> {
+  const job = await claimOne(store, { maxAttempts: 1, ...overrides });
+  await store.jobFinishMany({
+    finishes: [
+      {
+        id: job.id,
+        leaseToken: job.leaseToken,
+        outcome: 'failed',
+        error: { message: 'x', reason: 'failed' },
+      },
+    ],
+  });
+  return job;
+}

@@ -6,6 +6,8 @@
  */
 import { afterEach, describe } from 'vitest';
 import type { StoreHarness } from '../support/store-harness.js';
+import { describeApiTokens } from './api-tokens.js';
+import { describeBulk } from './bulk.js';
 import { describeClaim } from './claim.js';
 import { describeControl } from './control.js';
 import { describeEvents } from './events.js';
@@ -33,5 +35,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeEvents(harness);
     describeTransaction(harness);
     describeSchedules(harness);
+    describeBulk(harness);
+    describeApiTokens(harness);
   });
 }

@@ -8,7 +8,9 @@ import { registerJobs } from './jobs.js';
 import { registerMigrate } from './migrate.js';
 import { registerScheduler } from './scheduler.js';
 import { registerSchedules } from './schedules.js';
+import { registerServe } from './serve.js';
 import { registerStart } from './start.js';
+import { registerTokens } from './tokens.js';
 import { registerWorker } from './worker.js';
 
 /** Adds one group of commands to the program. */
@@ -18,9 +20,11 @@ export type RegisterCommands = (program: Command) => void;
 export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerStart,
   registerWorker,
+  registerServe,
   registerMigrate,
   registerEnqueue,
   registerJobs,
   registerScheduler,
   registerSchedules,
+  registerTokens,
 ];

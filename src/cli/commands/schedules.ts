@@ -10,59 +10,10 @@ import {
   type Schedule,
   type ScheduleCondition,
   type ScheduleInput,
-  type SlotRecord,
 } from '../../scheduler/schedule.js';
 import { parseInteger, parseJson, usageError } from '../arguments.js';
-import { printJson, renderTable, shortJson, shortTime } from '../output.js';
+import { printJson, renderTable, scheduleJson, shortJson, shortTime, slotJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
-
-/** A schedule as `--json` prints it: an explicit field list, stable for scripts. */
-export function scheduleJson(s: Schedule): Record<string, unknown> {
-  return {
-    id: s.id,
-    task: s.task,
-    cron: s.cron,
-    everyMs: s.everyMs,
-    timezone: s.timezone,
-    payload: s.payload,
-    queue: s.queue,
-    priority: s.priority,
-    jitterMs: s.jitterMs,
-    overlap: s.overlap,
-    catchUp: s.catchUp,
-    catchUpLimit: s.catchUpLimit,
-    maxConsecutiveFailures: s.maxConsecutiveFailures,
-    maxDrainRuns: s.maxDrainRuns,
-    source: s.source,
-    paused: s.paused,
-    nextSlotAt: s.nextSlotAt?.toISOString() ?? null,
-    lastSlotAt: s.lastSlotAt?.toISOString() ?? null,
-    lastJobId: s.lastJobId,
-    lastOutcome: s.lastOutcome,
-    lastDurationMs: s.lastDurationMs,
-    lastRunLagMs: s.lastRunLagMs,
-    consecutiveFailures: s.consecutiveFailures,
-    lastError: s.lastError,
-    suspendedAt: s.suspendedAt?.toISOString() ?? null,
-    suspendedReason: s.suspendedReason,
-  };
-}
-
-function slotJson(r: SlotRecord): Record<string, unknown> {
-  return {
-    slotKey: r.slotKey,
-    slotAt: r.slotAt.toISOString(),
-    kind: r.kind,
-    status: r.status,
-    reason: r.reason,
-    jobId: r.jobId,
-    slotCount: r.slotCount,
-    slotUntil: r.slotUntil?.toISOString() ?? null,
-    outcome: r.outcome,
-    durationMs: r.durationMs,
-    runLagMs: r.runLagMs,
-  };
-}
 
 function timing(s: Schedule): string {
   return s.cron !== null ? `${s.cron} (${s.timezone})` : `every ${s.everyMs ?? 0} ms`;

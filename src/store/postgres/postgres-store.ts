@@ -11,17 +11,22 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { NightshiftError, LeaseLostError } from '../../errors.js';
 import type { Job, JobRun, JobState } from '../../job.js';
+import { inBatches } from '../batches.js';
 import type {
+  ApiToken,
   ClaimedJob,
   JobFinish,
   JobInsertResult,
   JobListParams,
+  JobMatch,
   LeaseRef,
   NewJob,
   ScheduleStore,
   Store,
   StoreEvents,
+  TokenStore,
 } from '../store.js';
+import { PostgresTokens } from './api-tokens.js';
 import {
   createPool,
   clientConfig,
@@ -72,6 +77,7 @@ export class PostgresStore implements Store {
 
   // Schedules and their slot ledger live in schedules.ts; the schedule* methods delegate to it.
   private readonly schedules: PostgresSchedules;
+  private readonly tokens: PostgresTokens;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -85,6 +91,7 @@ export class PostgresStore implements Store {
     this.schedules = new PostgresSchedules(pool, this.quotedSchema, this.sql, this.notify, (queue) =>
       this.emit('job:ready', { queue }),
     );
+    this.tokens = new PostgresTokens(pool, this.quotedSchema);
   }
 
   /** Creates the pool; connections open lazily, so an unreachable server surfaces on the first call. */
@@ -444,6 +451,104 @@ export class PostgresStore implements Store {
   async jobRunList(params: { jobId: string }): Promise<JobRun[]> {
     if (!isUuid(params.jobId)) return [];
     return (await this.rows<JobRunRow>(this.sql.listRuns, [params.jobId])).map(runFromRow);
+  }
+
+  async jobDelete(params: { id: string }): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }> {
+    if (!isUuid(params.id)) return { outcome: 'not_found' };
+    const [row] = await this.rows<{ deleted: number; present: boolean }>(this.sql.deleteFinalJob, [
+      params.id,
+    ]);
+    if (row?.deleted === 1) return { outcome: 'deleted' };
+    return { outcome: row?.present === true ? 'not_final' : 'not_found' };
+  }
+
+  async jobRetryMatching(params: {
+    match: JobMatch<'failed' | 'cancelled'>;
+    limit: number;
+  }): Promise<{ retried: number }> {
+    const { match } = params;
+    let after: string | null = null;
+    const retried = await inBatches(params.limit, async (size) => {
+      const [row] = await this.rows<{
+        picked: number;
+        last: string | null;
+        changed: number;
+        queues: string[];
+      }>(this.sql.retryMatching, [
+        match.state ?? 'failed',
+        match.queue ?? null,
+        match.task ?? null,
+        after,
+        size,
+        this.notify.channel,
+        this.notify.origin,
+      ]);
+      after = row?.last ?? after;
+      for (const queue of row?.queues ?? []) this.emit('job:ready', { queue });
+      return { seen: row?.picked ?? 0, changed: row?.changed ?? 0 };
+    });
+    return { retried };
+  }
+
+  async jobCancelMatching(params: {
+    match: JobMatch<'scheduled' | 'queued' | 'running'>;
+    limit: number;
+  }): Promise<{ cancelled: number; cancelRequested: number }> {
+    const { match } = params;
+    const filters = [match.queue ?? null, match.task ?? null];
+    let cancelled = 0;
+    for (const state of ['scheduled', 'queued'] as const) {
+      if (match.state !== undefined && match.state !== state) continue;
+      const statement = state === 'queued' ? this.sql.cancelQueuedMatching : this.sql.cancelScheduledMatching;
+      cancelled += await inBatches(params.limit - cancelled, async (size) => {
+        const [row] = await this.rows<{ picked: number; ids: string[] }>(statement, [
+          ...filters,
+          size,
+          this.notify.channel,
+          this.notify.origin,
+        ]);
+        for (const id of row?.ids ?? []) this.emit('job:finished', { id, state: 'cancelled' });
+        return { seen: row?.picked ?? 0, changed: row?.ids.length ?? 0 };
+      });
+    }
+    let cancelRequested = 0;
+    if (match.state === undefined || match.state === 'running') {
+      cancelRequested = await inBatches(params.limit - cancelled, async (size) => {
+        const rows = await this.rows(this.sql.cancelRunningMatching, [...filters, size]);
+        return { seen: rows.length, changed: rows.length };
+      });
+    }
+    return { cancelled, cancelRequested };
+  }
+
+  /** Stores a new API token (its hash). */
+  tokenCreate(p: Parameters<TokenStore['tokenCreate']>[0]): Promise<ApiToken> {
+    return this.tokens.tokenCreate(p);
+  }
+
+  /** Every API token. */
+  tokenList(): Promise<ApiToken[]> {
+    return this.tokens.tokenList();
+  }
+
+  /** Revokes an API token. */
+  tokenRevoke(p: { id: string }): Promise<boolean> {
+    return this.tokens.tokenRevoke(p);
+  }
+
+  /** A usable API token by hash. */
+  tokenFind(p: { hash: string }): Promise<(ApiToken & { hash: string }) | undefined> {
+    return this.tokens.tokenFind(p);
+  }
+
+  /** Records an API token's use. */
+  tokenTouch(p: { id: string }): Promise<void> {
+    return this.tokens.tokenTouch(p);
+  }
+
+  /** Whether any usable API token exists. */
+  tokenAnyActive(): Promise<boolean> {
+    return this.tokens.tokenAnyActive();
   }
 
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {

@@ -53,6 +53,11 @@ export function renderStatements(quotedSchema: string) {
     cancelJob: plain(control.cancelJob(s)),
     cancelRequested: plain(control.cancelRequested(s)),
     retryJob: plain(control.retryJob(s)),
+    deleteFinalJob: plain(control.deleteFinalJob(s)),
+    retryMatching: plain(control.retryMatching(s)),
+    cancelScheduledMatching: plain(control.cancelWaitingMatching(s, 'scheduled')),
+    cancelQueuedMatching: plain(control.cancelWaitingMatching(s, 'queued')),
+    cancelRunningMatching: plain(control.cancelRunningMatching(s)),
     rescueLapsed: plain(maintenance.rescueLapsed(s)),
     pruneJobs: plain(maintenance.pruneJobs(s)),
   } satisfies Record<string, Statement>;

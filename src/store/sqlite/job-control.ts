@@ -4,11 +4,17 @@ import { isFinalState } from '../../job.js';
 import type { LeaseRef } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, type JobRow } from './job-row.js';
+import { inBatches } from '../batches.js';
+import type { JobMatch } from '../store.js';
 import {
   JOB_CANCEL_REQUEST,
+  JOB_CANCEL_REQUEST_MATCHING,
   JOB_CANCEL_REQUESTED,
   JOB_CANCEL_WAITING,
+  JOB_DELETE_FINAL,
   JOB_RETRY,
+  JOB_RETRY_MATCHING,
+  jobCancelWaitingMatching,
 } from './sql/job-control.js';
 import { JOB_GET } from './sql/job-read.js';
 
@@ -63,4 +69,74 @@ export async function jobRetry(conn: SqliteConnection, id: string): Promise<Retr
   });
   if (result.job && result.outcome === 'retried') conn.emit('job:ready', { queue: result.job.queue });
   return result;
+}
+
+/** Deletes a final job with its runs and steps. */
+export function jobDelete(
+  conn: SqliteConnection,
+  id: string,
+): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }> {
+  return conn.write(() => {
+    if (conn.stmt(JOB_DELETE_FINAL).run({ id }).changes === 1) return { outcome: 'deleted' as const };
+    return {
+      outcome: conn.stmt(JOB_GET).get(id) === undefined ? ('not_found' as const) : ('not_final' as const),
+    };
+  });
+}
+
+function filters(match: JobMatch): { queue: string | null; task: string | null } {
+  return { queue: match.queue ?? null, task: match.task ?? null };
+}
+
+/** Requeues failed (or cancelled) jobs matching the filters, in batches. */
+export async function jobRetryMatching(
+  conn: SqliteConnection,
+  match: JobMatch<'failed' | 'cancelled'>,
+  limit: number,
+): Promise<{ retried: number }> {
+  const retried = await inBatches(limit, async (size) => {
+    const rows = await conn.write(
+      (now) =>
+        conn
+          .stmt(JOB_RETRY_MATCHING)
+          .all({ ...filters(match), state: match.state ?? 'failed', limit: size, now }) as Array<{
+          queue: string;
+        }>,
+    );
+    for (const queue of new Set(rows.map((r) => r.queue))) conn.emit('job:ready', { queue });
+    return { seen: rows.length, changed: rows.length };
+  });
+  return { retried };
+}
+
+/** Cancels waiting jobs and flags running ones matching the filters, in batches. */
+export async function jobCancelMatching(
+  conn: SqliteConnection,
+  match: JobMatch<'scheduled' | 'queued' | 'running'>,
+  limit: number,
+): Promise<{ cancelled: number; cancelRequested: number }> {
+  let cancelled = 0;
+  for (const state of ['scheduled', 'queued'] as const) {
+    if (match.state !== undefined && match.state !== state) continue;
+    cancelled += await inBatches(limit - cancelled, async (size) => {
+      const rows = await conn.write(
+        (now) =>
+          conn.stmt(jobCancelWaitingMatching(state)).all({ ...filters(match), limit: size, now }) as Array<{
+            id: string;
+          }>,
+      );
+      for (const { id } of rows) conn.emit('job:finished', { id, state: 'cancelled' });
+      return { seen: rows.length, changed: rows.length };
+    });
+  }
+  let cancelRequested = 0;
+  if (match.state === undefined || match.state === 'running') {
+    cancelRequested = await inBatches(limit - cancelled, async (size) => {
+      const rows = await conn.write((now) =>
+        conn.stmt(JOB_CANCEL_REQUEST_MATCHING).all({ ...filters(match), limit: size, now }),
+      );
+      return { seen: rows.length, changed: rows.length };
+    });
+  }
+  return { cancelled, cancelRequested };
 }

@@ -12,20 +12,33 @@ import Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { Job, JobRun, JobState } from '../../job.js';
 import type {
+  ApiToken,
   ClaimedJob,
   JobFinish,
   JobInsertResult,
   JobListParams,
+  JobMatch,
   LeaseRef,
   NewJob,
   ScheduleStore,
   Store,
   StoreEvents,
+  TokenStore,
 } from '../store.js';
 import { withBusyRetry } from './busy-retry.js';
 import { SqliteConnection } from './connection.js';
 import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParams } from './job-claim.js';
-import { jobCancel, jobCancelCheck, jobRetry, type CancelResult, type RetryResult } from './job-control.js';
+import { SqliteTokens } from './api-tokens.js';
+import {
+  jobCancel,
+  jobCancelCheck,
+  jobCancelMatching,
+  jobDelete,
+  jobRetry,
+  jobRetryMatching,
+  type CancelResult,
+  type RetryResult,
+} from './job-control.js';
 import { finishAttempts, jobFinishMany, jobRescueLapsed } from './job-finish.js';
 import { jobInsertMany } from './job-insert.js';
 import { jobList } from './job-list.js';
@@ -71,9 +84,11 @@ export class SqliteStore implements Store {
   private readonly schedules: SqliteSchedules;
 
   private readonly transactions: SqliteTransactions;
+  private readonly tokens: SqliteTokens;
 
   private constructor(private readonly conn: SqliteConnection) {
     this.schedules = new SqliteSchedules(conn);
+    this.tokens = new SqliteTokens(conn);
     this.transactions = new SqliteTransactions(conn);
   }
 
@@ -283,6 +298,57 @@ export class SqliteStore implements Store {
   async jobRunList(params: { jobId: string }): Promise<JobRun[]> {
     const rows = await this.conn.read(() => this.conn.stmt(JOB_RUN_LIST).all(params.jobId) as JobRunRow[]);
     return rows.map(toJobRun);
+  }
+
+  /** Deletes a final job with its runs and steps. */
+  jobDelete(params: { id: string }): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }> {
+    return jobDelete(this.conn, params.id);
+  }
+
+  /** Requeues failed (or cancelled) jobs matching the filters. */
+  jobRetryMatching(params: {
+    match: JobMatch<'failed' | 'cancelled'>;
+    limit: number;
+  }): Promise<{ retried: number }> {
+    return jobRetryMatching(this.conn, params.match, params.limit);
+  }
+
+  /** Cancels waiting jobs and flags running ones matching the filters. */
+  jobCancelMatching(params: {
+    match: JobMatch<'scheduled' | 'queued' | 'running'>;
+    limit: number;
+  }): Promise<{ cancelled: number; cancelRequested: number }> {
+    return jobCancelMatching(this.conn, params.match, params.limit);
+  }
+
+  /** Stores a new API token (its hash). */
+  tokenCreate(p: Parameters<TokenStore['tokenCreate']>[0]): Promise<ApiToken> {
+    return this.tokens.tokenCreate(p);
+  }
+
+  /** Every API token. */
+  tokenList(): Promise<ApiToken[]> {
+    return this.tokens.tokenList();
+  }
+
+  /** Revokes an API token. */
+  tokenRevoke(p: { id: string }): Promise<boolean> {
+    return this.tokens.tokenRevoke(p);
+  }
+
+  /** A usable API token by hash. */
+  tokenFind(p: { hash: string }): Promise<(ApiToken & { hash: string }) | undefined> {
+    return this.tokens.tokenFind(p);
+  }
+
+  /** Records an API token's use. */
+  tokenTouch(p: { id: string }): Promise<void> {
+    return this.tokens.tokenTouch(p);
+  }
+
+  /** Whether any usable API token exists. */
+  tokenAnyActive(): Promise<boolean> {
+    return this.tokens.tokenAnyActive();
   }
 
   /** Inserts a schedule. */

@@ -47,6 +47,16 @@ export const cancelJob = (s: string): string => `
   SELECT c.state AS previous_state, (SELECT count(*) FROM note) AS notified, u.*
   FROM current c LEFT JOIN updated u ON true`;
 
+// What a manual retry writes: queued, due now, one more attempt allowed (max_attempts never shrinks).
+const RETRY_SET = `state = 'queued',
+        run_at = now(),
+        max_attempts = greatest(max_attempts, attempt + 1),
+        finished_at = NULL,
+        cancel_requested = false,
+        lease_token = NULL,
+        lease_expires_at = NULL,
+        updated_at = now()`;
+
 /**
  * Of the given attempts ($1 ids, $2 lease tokens), the current ones whose job was asked to cancel. A
  * read by primary key per attempt, nothing locked or written.
@@ -64,14 +74,7 @@ export const cancelRequested = (s: string): string => `
 export const retryJob = (s: string): string => `
   WITH updated AS (
     UPDATE ${s}.jobs
-    SET state = 'queued',
-        run_at = now(),
-        max_attempts = greatest(max_attempts, attempt + 1),
-        finished_at = NULL,
-        cancel_requested = false,
-        lease_token = NULL,
-        lease_expires_at = NULL,
-        updated_at = now()
+    SET ${RETRY_SET}
     WHERE id = $1 AND state IN ('failed', 'cancelled')
     RETURNING *
   ), requeued AS (
@@ -81,3 +84,106 @@ export const retryJob = (s: string): string => `
     SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text) FROM updated
   )
   SELECT updated.*, (SELECT count(*) FROM note) AS notified FROM updated`;
+
+/**
+ * Deletes one final job with its runs and steps. The job row is locked and its state re-checked on the
+ * newest version, so a retry committing meanwhile keeps the job. Its job_finish_log entry stays behind;
+ * retention drops ids whose job is gone (sql/job-maintenance.ts). $1 id.
+ */
+export const deleteFinalJob = (s: string): string => `
+  WITH victim AS (
+    SELECT id FROM ${s}.jobs WHERE id = $1 AND state IN ('completed', 'failed', 'cancelled') FOR UPDATE
+  ), runs AS (
+    DELETE FROM ${s}.job_runs WHERE job_id = ANY(ARRAY(SELECT id FROM victim))
+  ), steps AS (
+    DELETE FROM ${s}.job_steps WHERE job_id = ANY(ARRAY(SELECT id FROM victim))
+  ), deleted AS (
+    DELETE FROM ${s}.jobs WHERE id = ANY(ARRAY(SELECT id FROM victim)) RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM deleted)::int AS deleted,
+         EXISTS (SELECT 1 FROM ${s}.jobs WHERE id = $1) AS present`;
+
+/**
+ * retryJob for a batch of jobs in one final state matching the filters, walking the primary key from
+ * after the last id of the previous batch (\`jobs\` has no index on state, see migration 005, so each
+ * batch continues the walk instead of re-reading what earlier batches passed over).
+ * $1 state ('failed' or 'cancelled'), $2 queue, $3 task, $4 after id (each nullable but $1), $5 limit,
+ * $6 channel, $7 origin.
+ */
+export const retryMatching = (s: string): string => `
+  WITH picked AS (
+    SELECT id FROM ${s}.jobs
+    WHERE state = $1::text::${s}.job_state
+      AND ($2::text IS NULL OR queue = $2)
+      AND ($3::text IS NULL OR task = $3)
+      AND ($4::uuid IS NULL OR id > $4)
+    ORDER BY id
+    LIMIT $5
+  ), updated AS (
+    UPDATE ${s}.jobs
+    SET ${RETRY_SET}
+    WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND state = $1::text::${s}.job_state
+    RETURNING id, queue, priority, run_at, state
+  ), requeued AS (
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
+    SELECT id, queue, priority, run_at, state FROM updated
+  ), note AS (
+    SELECT pg_notify($6, json_build_object('o', $7::text, 'q', queue)::text)
+    FROM (SELECT DISTINCT queue FROM updated) q
+  )
+  SELECT (SELECT count(*) FROM picked)::int AS picked,
+         (SELECT id FROM picked ORDER BY id DESC LIMIT 1) AS last,
+         (SELECT count(*) FROM updated)::int AS changed,
+         coalesce((SELECT array_agg(DISTINCT queue) FROM updated), '{}') AS queues,
+         (SELECT count(*) FROM note) AS notified`;
+
+/**
+ * cancelJob for a batch of waiting jobs in one state matching the filters. The queue rows are locked
+ * first (the lock order of every writer, see migration 005) with SKIP LOCKED, so a claim taking a row
+ * wins it and the job runs; each locked row is deleted by its address and its job cancelled.
+ * One statement per state, with the state as a literal, so each walks its own partial index.
+ * $1 queue, $2 task (nullable), $3 limit, $4 channel, $5 origin.
+ */
+export const cancelWaitingMatching = (s: string, state: 'scheduled' | 'queued'): string => `
+  WITH picked AS (
+    SELECT q.ctid AS row_id FROM ${s}.job_queue q
+    WHERE q.state = '${state}'
+      AND ($1::text IS NULL OR q.queue = $1)
+      AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = q.id AND j.task = $2))
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+  ), dequeued AS (
+    DELETE FROM ${s}.job_queue q WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM picked)) RETURNING q.id
+  ), updated AS (
+    UPDATE ${s}.jobs j
+    SET state = 'cancelled', finished_at = now(), updated_at = now()
+    WHERE j.id = ANY(ARRAY(SELECT id FROM dequeued)) AND j.state IN ('scheduled', 'queued')
+    RETURNING j.id
+  ), logged AS (
+    INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
+    SELECT now(), array_agg(id) FROM updated HAVING count(*) > 0
+  ), note AS (
+    SELECT pg_notify($4, json_build_object('o', $5::text, 'f', json_agg(json_build_array(id, 'cancelled')))::text)
+    FROM (SELECT id, (row_number() OVER ()) / 100 AS page FROM updated) x
+    GROUP BY page
+  )
+  SELECT (SELECT count(*) FROM picked)::int AS picked,
+         coalesce((SELECT array_agg(id::text) FROM updated), '{}') AS ids,
+         (SELECT count(*) FROM note) AS notified`;
+
+/**
+ * Flags a batch of running jobs matching the filters, found through the claims' job_leases rows (the
+ * running jobs' only index), as cancelJob flags one. $1 queue, $2 task (nullable), $3 limit.
+ */
+export const cancelRunningMatching = (s: string): string => `
+  WITH picked AS (
+    SELECT id FROM ${s}.jobs
+    WHERE id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases))
+      AND state = 'running' AND NOT cancel_requested
+      AND ($1::text IS NULL OR queue = $1)
+      AND ($2::text IS NULL OR task = $2)
+    LIMIT $3
+  )
+  UPDATE ${s}.jobs SET cancel_requested = true, updated_at = now()
+  WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND state = 'running' AND NOT cancel_requested
+  RETURNING id`;

@@ -14,12 +14,8 @@ export const JOB_CANCEL_REQUESTED = `
 SELECT 1 FROM jobs
 WHERE id = @id AND lease_token = @leaseToken AND state = 'running' AND cancel_requested = 1`;
 
-/**
- * Puts a failed or cancelled job back in the ready set, due now, allowing one more attempt than it
- * has used so far (max_attempts never shrinks).
- */
-export const JOB_RETRY = `
-UPDATE jobs SET
+// What a manual retry writes: queued, due now, one more attempt allowed (max_attempts never shrinks).
+const RETRY_SET = `
   state = 'queued',
   run_at = @now,
   max_attempts = max(max_attempts, attempt + 1),
@@ -27,5 +23,58 @@ UPDATE jobs SET
   cancel_requested = 0,
   lease_token = NULL,
   lease_expires_at = NULL,
-  updated_at = @now
+  updated_at = @now`;
+
+/**
+ * Puts a failed or cancelled job back in the ready set, due now, allowing one more attempt than it
+ * has used so far (max_attempts never shrinks).
+ */
+export const JOB_RETRY = `
+UPDATE jobs SET ${RETRY_SET}
 WHERE id = @id AND state IN ('failed', 'cancelled')`;
+
+/** Deletes one final job; its runs and steps go with it (ON DELETE CASCADE). */
+export const JOB_DELETE_FINAL = `
+DELETE FROM jobs WHERE id = @id AND state IN ('completed', 'failed', 'cancelled')`;
+
+/**
+ * JOB_RETRY for a batch of failed or cancelled jobs matching the filters (`@state` one of the two);
+ * the literal IN term lets SQLite walk the small partial index jobs_dead_created.
+ */
+export const JOB_RETRY_MATCHING = `
+UPDATE jobs SET ${RETRY_SET}
+WHERE id IN (
+  SELECT id FROM jobs
+  WHERE state IN ('failed', 'cancelled') AND state = @state
+    AND (@queue IS NULL OR queue = @queue)
+    AND (@task IS NULL OR task = @task)
+  LIMIT @limit
+)
+RETURNING queue`;
+
+/**
+ * JOB_CANCEL_WAITING for a batch of jobs in one waiting state matching the filters. One statement per
+ * state, with the state as a literal, so each walks its own partial index (jobs_ready, jobs_scheduled).
+ */
+export const jobCancelWaitingMatching = (state: 'scheduled' | 'queued'): string => `
+UPDATE jobs SET state = 'cancelled', finished_at = @now, updated_at = @now
+WHERE id IN (
+  SELECT id FROM jobs
+  WHERE state = '${state}'
+    AND (@queue IS NULL OR queue = @queue)
+    AND (@task IS NULL OR task = @task)
+  LIMIT @limit
+)
+RETURNING id`;
+
+/** JOB_CANCEL_REQUEST for a batch of running jobs not yet asked to stop (partial index jobs_lease). */
+export const JOB_CANCEL_REQUEST_MATCHING = `
+UPDATE jobs SET cancel_requested = 1, updated_at = @now
+WHERE id IN (
+  SELECT id FROM jobs
+  WHERE state = 'running' AND cancel_requested = 0
+    AND (@queue IS NULL OR queue = @queue)
+    AND (@task IS NULL OR task = @task)
+  LIMIT @limit
+)
+RETURNING id`;

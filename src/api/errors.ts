@@ -1,0 +1,96 @@
+/**
+ * One error shape for every failure the API reports: `{ "error": { "code", "message" } }`. Codes are
+ * the library's and CLI's (`NightshiftError` codes) plus the few only HTTP has (`unauthorized`,
+ * `forbidden`, `payload_too_large`, `unsupported_media_type`). A client's mistake is a 4xx; anything
+ * unexpected is a 500 `internal` whose details go to the server's log, never to the client.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { NightshiftError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** Every code an API error body may carry. */
+export type ApiErrorCode =
+  ErrorCode | 'unauthorized' | 'forbidden' | 'payload_too_large' | 'unsupported_media_type';
+
+/** The HTTP status of each library error code. */
+const STATUS: Record<Exclude<ErrorCode, 'internal'>, number> = {
+  invalid_argument: 400,
+  invalid_payload: 422,
+  unknown_task: 422,
+  not_found: 404,
+  conflict: 409,
+  lease_lost: 409,
+  timeout: 504,
+  config_error: 500,
+  schema_too_new: 503,
+  database_unavailable: 503,
+  invalid_result: 500,
+};
+
+/** An error the API answers with a chosen status and code. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The error body. */
+export function errorBody(code: ApiErrorCode, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message: firstLine(message) } };
+}
+
+/** Fastify's own request errors that are the client's doing, by Fastify error code. */
+const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: ApiErrorCode; message?: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: 'invalid_argument',
+    message: 'the body is not valid JSON',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'invalid_argument',
+    message: 'the body is empty but Content-Type says JSON',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_argument' },
+};
+
+/** Maps any error thrown while handling a request to its status and body. */
+export function toErrorReply(error: unknown): { status: number; code: ApiErrorCode; message: string } {
+  if (error instanceof ApiError)
+    return { status: error.statusCode, code: error.code, message: error.message };
+  // An unexpected store error's message may carry driver details: it goes to the log, not the client.
+  if (error instanceof NightshiftError && error.code !== 'internal')
+    return { status: STATUS[error.code], code: error.code, message: error.message };
+  const fastify = error as Partial<FastifyError>;
+  if (fastify.validation !== undefined) {
+    return { status: 400, code: 'invalid_argument', message: fastify.message ?? 'invalid request' };
+  }
+  const known = fastify.code === undefined ? undefined : FASTIFY_CLIENT_ERRORS[fastify.code];
+  if (known)
+    return { status: known.status, code: known.code, message: known.message ?? fastify.message ?? '' };
+  const status = fastify.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, code: 'invalid_argument', message: fastify.message ?? 'bad request' };
+  }
+  return { status: 500, code: 'internal', message: 'internal error; the server log has the details' };
+}
+
+/** The Fastify error handler: one body shape, and 5xx details logged rather than sent. */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const { status, code, message } = toErrorReply(error);
+    if (status >= 500)
+      logger.error({ err: error, method: request.method, url: request.url }, 'API request failed');
+    return reply.status(status).send(errorBody(code, message));
+  };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

@@ -1,0 +1,208 @@
+/**
+ * /api/v1/schedules: recurring schedules as data. Reading needs `viewer`; running one now, pausing and
+ * resuming are operator actions; creating, changing and deleting schedules need `admin`. Every input is
+ * validated whole by the schedule service (cron, time zone, task, payload) before anything is written.
+ */
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { scheduleJson, slotJson } from '../../cli/output.js';
+import { NightshiftError } from '../../errors.js';
+import type { Nightshift } from '../../nightshift.js';
+import {
+  IdParams,
+  PageQuery,
+  ScheduleCreateBody,
+  SchedulePatchBody,
+  ScheduleSchema,
+  SlotSchema,
+  responses,
+} from '../schemas.js';
+
+const ScheduleReply = Type.Object({ schedule: ScheduleSchema });
+
+function notFound(id: string): NightshiftError {
+  return new NightshiftError('not_found', `schedule ${id} not found`);
+}
+
+// The list cursor is the last id of the page before, base64url-encoded so clients treat it as opaque.
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (id === '' || Buffer.from(id).toString('base64url') !== cursor) {
+    throw new NightshiftError('invalid_argument', 'invalid schedule list cursor');
+  }
+  return id;
+}
+
+/** Registers the schedule routes. */
+export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app, { ns }, done) => {
+  app.get(
+    '/schedules',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'List schedules by id',
+        tags: ['schedules'],
+        querystring: Type.Object(PageQuery),
+        response: responses({
+          200: Type.Object({
+            schedules: Type.Array(ScheduleSchema),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+        }),
+      },
+    },
+    async (request) => {
+      const { limit = 50, cursor } = request.query;
+      const afterId = cursor === undefined ? undefined : decodeCursor(cursor);
+      const rows = await ns.store.scheduleList({
+        limit: limit + 1,
+        ...(afterId !== undefined && { afterId }),
+      });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        schedules: page.map(scheduleJson),
+        nextCursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
+      };
+    },
+  );
+
+  app.post(
+    '/schedules',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Create a schedule',
+        description: 'Kept across config syncs (source api). 409 when the id exists.',
+        tags: ['schedules'],
+        body: ScheduleCreateBody,
+        response: responses({ 201: ScheduleReply }),
+      },
+    },
+    async (request, reply) => {
+      const schedule = await ns.schedules.create(request.body);
+      return reply.status(201).send({ schedule: scheduleJson(schedule) });
+    },
+  );
+
+  app.get(
+    '/schedules/:id',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'A schedule with its next slots and recent slot ledger',
+        tags: ['schedules'],
+        params: IdParams,
+        response: responses({
+          200: Type.Object({
+            schedule: ScheduleSchema,
+            nextSlots: Type.Array(Type.String({ format: 'date-time' })),
+            recentSlots: Type.Array(SlotSchema),
+          }),
+        }),
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const details = await ns.schedules.get(id);
+      if (details === undefined) throw notFound(id);
+      return {
+        schedule: scheduleJson(details.schedule),
+        nextSlots: details.nextSlots.map((d) => d.toISOString()),
+        recentSlots: details.recentSlots.map(slotJson),
+      };
+    },
+  );
+
+  app.patch(
+    '/schedules/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Change a schedule',
+        description:
+          'The fields given replace the current ones; a new cron, interval or time zone restarts it at the next slot from now.',
+        tags: ['schedules'],
+        params: IdParams,
+        body: SchedulePatchBody,
+        response: responses({ 200: ScheduleReply }),
+      },
+    },
+    async (request) => {
+      const schedule = await ns.schedules.update(request.params.id, request.body);
+      return { schedule: scheduleJson(schedule) };
+    },
+  );
+
+  app.delete(
+    '/schedules/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Delete a schedule and its slot ledger (its jobs are kept)',
+        tags: ['schedules'],
+        params: IdParams,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      if (!(await ns.schedules.delete(request.params.id))) throw notFound(request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/schedules/:id/trigger',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Run a schedule now, under its overlap policy',
+        description:
+          '202 once the run is stored: status enqueued with the job id, or waiting (overlap queue: it runs when the active run ends). 409 when the overlap policy skipped it.',
+        tags: ['schedules'],
+        params: IdParams,
+        response: responses({
+          202: Type.Object({
+            status: Type.Enum(['enqueued', 'waiting']),
+            jobId: Type.Union([Type.String(), Type.Null()]),
+            reason: Type.Union([Type.String(), Type.Null()]),
+          }),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const outcome = await ns.schedules.trigger(request.params.id);
+      if (outcome.status === 'skipped')
+        throw new NightshiftError('conflict', `trigger skipped: ${outcome.reason}`);
+      const body =
+        outcome.status === 'enqueued'
+          ? { status: outcome.status, jobId: outcome.jobId, reason: null }
+          : { status: outcome.status, jobId: null, reason: outcome.reason };
+      return reply.status(202).send(body);
+    },
+  );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(
+      `/schedules/:id/${action}`,
+      {
+        config: { role: 'operator' },
+        schema: {
+          summary:
+            action === 'pause'
+              ? 'Pause a schedule'
+              : 'Resume a paused or suspended schedule from its next slot',
+          tags: ['schedules'],
+          params: IdParams,
+          response: responses({ 200: ScheduleReply }),
+        },
+      },
+      async (request) => {
+        const { id } = request.params;
+        const schedule = action === 'pause' ? await ns.schedules.pause(id) : await ns.schedules.resume(id);
+        return { schedule: scheduleJson(schedule) };
+      },
+    );
+  }
+  done();
+};

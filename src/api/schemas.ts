@@ -1,0 +1,250 @@
+/**
+ * The REST API's request and response schemas (TypeBox, which is JSON Schema). Fastify validates
+ * requests and serialises responses with them, and @fastify/swagger turns them into the OpenAPI
+ * document, so the document describes exactly what the server checks and sends.
+ *
+ * Responses mirror the CLI's `--json` shapes (src/cli/output.ts): one job, run and schedule view for
+ * scripts and HTTP clients alike.
+ */
+import { Type, type TSchema } from 'typebox';
+import { JOB_STATES } from '../job.js';
+import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from '../scheduler/schedule.js';
+import { API_ROLES } from '../store/store.js';
+
+// Numbers the databases store as 32-bit integers; a larger one is the caller's mistake, not a 500.
+const INT32_MAX = 2_147_483_647;
+// A delay past a century is a mistake too, and far enough from the end of PostgreSQL's timestamps.
+const MAX_DELAY_MS = 100 * 365 * 24 * 3_600_000;
+
+const literals = <const T extends string[]>(values: readonly [...T]) => Type.Enum(values);
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const dateTime = Type.String({ format: 'date-time' });
+/** A name: queue, task, token name, idempotency key. */
+const name = (description: string) => Type.String({ minLength: 1, maxLength: 500, description });
+
+/** Every error response: `{ error: { code, message } }`. */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'stable error code, e.g. invalid_argument, not_found, unauthorized' }),
+      message: Type.String({ description: 'one line for people; never a stack trace' }),
+    }),
+  },
+  { title: 'Error' },
+);
+
+/** The role names of tokens. */
+export const Role = literals(API_ROLES);
+export const JobStateSchema = literals(JOB_STATES);
+
+export const JobErrorSchema = Type.Object({
+  message: Type.String(),
+  name: Type.Optional(Type.String()),
+  stack: Type.Optional(Type.String()),
+  reason: Type.String(),
+});
+
+export const JobSchema = Type.Object(
+  {
+    id: Type.String(),
+    task: Type.String(),
+    queue: Type.String(),
+    state: JobStateSchema,
+    priority: Type.Integer(),
+    attempt: Type.Integer(),
+    maxAttempts: Type.Integer(),
+    payload: Type.Unknown(),
+    result: Type.Unknown(),
+    error: nullable(JobErrorSchema),
+    runAt: dateTime,
+    createdAt: dateTime,
+    updatedAt: dateTime,
+    startedAt: nullable(dateTime),
+    finishedAt: nullable(dateTime),
+    idempotencyKey: nullable(Type.String()),
+    concurrencyKey: nullable(Type.String()),
+    scheduleId: nullable(Type.String()),
+    parentId: nullable(Type.String()),
+    cancelRequested: Type.Boolean(),
+  },
+  { title: 'Job' },
+);
+
+export const JobRunSchema = Type.Object(
+  {
+    attempt: Type.Integer(),
+    workerId: Type.String(),
+    outcome: Type.String(),
+    startedAt: dateTime,
+    finishedAt: dateTime,
+    durationMs: Type.Integer(),
+    runLagMs: Type.Integer(),
+    error: nullable(JobErrorSchema),
+  },
+  { title: 'JobRun' },
+);
+
+/** Options of one enqueue, as the library's `EnqueueOptions` (no transaction over HTTP). */
+const enqueueOptions = {
+  queue: Type.Optional(name('queue; default the task’s')),
+  priority: Type.Optional(Type.Integer({ minimum: -INT32_MAX, maximum: INT32_MAX })),
+  runAt: Type.Optional(Type.String({ format: 'date-time', description: 'due time (wins over delayMs)' })),
+  delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DELAY_MS })),
+  idempotencyKey: Type.Optional(name('a second enqueue with this key returns the first job')),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
+  leaseMs: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
+  concurrencyKey: Type.Optional(name('refused for now: per-key limits are not enforced yet')),
+};
+
+export const EnqueueBody = Type.Object(
+  { task: name('a task the server knows'), payload: Type.Optional(Type.Unknown()), ...enqueueOptions },
+  { additionalProperties: false, title: 'EnqueueRequest' },
+);
+
+export const EnqueueReply = Type.Object(
+  { id: Type.String(), created: Type.Boolean(), job: JobSchema },
+  { title: 'EnqueueResult' },
+);
+
+/** Most jobs one bulk enqueue takes: one transaction, and a body well under the size limit. */
+export const MAX_BULK_JOBS = 1_000;
+
+export const BulkEnqueueBody = Type.Object(
+  { jobs: Type.Array(EnqueueBody, { minItems: 1, maxItems: MAX_BULK_JOBS }) },
+  { additionalProperties: false },
+);
+
+/** Most jobs one bulk retry or cancel changes; call again for more. */
+export const MAX_BULK_CHANGES = 100_000;
+
+const bulkFilters = {
+  queue: Type.Optional(name('only this queue')),
+  task: Type.Optional(name('only this task')),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BULK_CHANGES, default: MAX_BULK_CHANGES })),
+};
+
+export const BulkRetryBody = Type.Object(
+  { state: Type.Optional(literals(['failed', 'cancelled'] as const)), ...bulkFilters },
+  { additionalProperties: false },
+);
+
+export const BulkCancelBody = Type.Object(
+  { state: Type.Optional(literals(['scheduled', 'queued', 'running'] as const)), ...bulkFilters },
+  { additionalProperties: false },
+);
+
+export const ScheduleSchema = Type.Object(
+  {
+    id: Type.String(),
+    task: Type.String(),
+    cron: nullable(Type.String()),
+    everyMs: nullable(Type.Integer()),
+    timezone: Type.String(),
+    payload: Type.Unknown(),
+    queue: nullable(Type.String()),
+    priority: nullable(Type.Integer()),
+    jitterMs: Type.Integer(),
+    overlap: literals(OVERLAP_POLICIES),
+    catchUp: literals(CATCH_UP_POLICIES),
+    catchUpLimit: Type.Integer(),
+    maxConsecutiveFailures: nullable(Type.Integer()),
+    maxDrainRuns: Type.Integer(),
+    source: literals(['config', 'api'] as const),
+    paused: Type.Boolean(),
+    nextSlotAt: nullable(dateTime),
+    lastSlotAt: nullable(dateTime),
+    lastJobId: nullable(Type.String()),
+    lastOutcome: nullable(Type.String()),
+    lastDurationMs: nullable(Type.Integer()),
+    lastRunLagMs: nullable(Type.Integer()),
+    consecutiveFailures: Type.Integer(),
+    lastError: nullable(JobErrorSchema),
+    suspendedAt: nullable(dateTime),
+    suspendedReason: nullable(Type.String()),
+  },
+  { title: 'Schedule' },
+);
+
+export const SlotSchema = Type.Object(
+  {
+    slotKey: Type.String(),
+    slotAt: dateTime,
+    kind: Type.String(),
+    status: Type.String(),
+    reason: nullable(Type.String()),
+    jobId: nullable(Type.String()),
+    slotCount: nullable(Type.Integer()),
+    slotUntil: nullable(dateTime),
+    outcome: nullable(Type.String()),
+    durationMs: nullable(Type.Integer()),
+    runLagMs: nullable(Type.Integer()),
+  },
+  { title: 'ScheduleSlot' },
+);
+
+/** The fields of a schedule that callers write; validated again, whole, by the schedule service. */
+const scheduleFields = {
+  task: name('a task the server knows'),
+  cron: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: '5 fields, or 6 with seconds first' }),
+  ),
+  everyMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: MAX_DELAY_MS })),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  payload: Type.Optional(Type.Unknown()),
+  queue: Type.Optional(name('default: the task’s queue')),
+  priority: Type.Optional(Type.Integer({ minimum: -INT32_MAX, maximum: INT32_MAX })),
+  jitterMs: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })),
+  overlap: Type.Optional(literals(OVERLAP_POLICIES)),
+  catchUp: Type.Optional(literals(CATCH_UP_POLICIES)),
+  catchUpLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
+  maxConsecutiveFailures: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
+  maxDrainRuns: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })),
+};
+
+export const ScheduleCreateBody = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    ...scheduleFields,
+    paused: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, title: 'ScheduleCreateRequest' },
+);
+
+export const SchedulePatchBody = Type.Object(
+  { ...scheduleFields, task: Type.Optional(scheduleFields.task) },
+  { additionalProperties: false, minProperties: 1, title: 'SchedulePatchRequest' },
+);
+
+export const TokenSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    role: Role,
+    createdAt: dateTime,
+    expiresAt: nullable(dateTime),
+    lastUsedAt: nullable(dateTime),
+    revokedAt: nullable(dateTime),
+  },
+  { title: 'Token' },
+);
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+
+/** Most items of one list page. */
+export const MAX_PAGE = 1_000;
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 50 })),
+  cursor: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the page before' }),
+  ),
+};
+
+/**
+ * A route's responses: its successes, and the error body for every 4xx and 5xx (401/403 from the role
+ * check, 400 from validation, 404/409/413/422 from the action, 500/503 when the server or database fails).
+ */
+export function responses<R extends Record<number, TSchema>>(success: R) {
+  return { ...success, '4xx': ErrorBody, '5xx': ErrorBody };
+}

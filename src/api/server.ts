@@ -1,0 +1,171 @@
+/**
+ * The REST API server: Fastify with TypeBox schemas, which validate requests, serialise responses and
+ * generate the OpenAPI 3.1 document at `GET /api/v1/openapi.json`. `createApiServer` builds it on a
+ * connected Nightshift instance (library use, tests); `startApiServer` also applies the listening rules
+ * (no tokens: loopback only) and listens (the CLI's `serve` and `start`).
+ *
+ * Routes live one module per resource in ./routes; each declares the role it needs (./auth.ts).
+ */
+import { isIP } from 'node:net';
+import swagger from '@fastify/swagger';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { NightshiftError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Nightshift } from '../nightshift.js';
+import { installRoleCheck, TokenAuthenticator } from './auth.js';
+import { errorBody, errorHandler } from './errors.js';
+import { parseJsonBody } from './json-body.js';
+import { responses } from './schemas.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { queueRoutes } from './routes/queues.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { tokenRoutes } from './routes/tokens.js';
+
+/** Where the API listens unless told otherwise: loopback only. */
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
+/** The API's default port. */
+export const DEFAULT_HTTP_PORT = 7400;
+/** Largest request body accepted (a bulk enqueue of 1,000 jobs with 1 KiB payloads fits). */
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+
+/** Options of `createApiServer`. */
+export interface ApiServerOptions {
+  ns: Nightshift;
+  /** Largest request body in bytes; larger ones get 413. Default 2 MiB. */
+  bodyLimit?: number;
+  /** Where 5xx details and warnings go. Default: the instance's logger. */
+  logger?: Logger;
+}
+
+/** The API prefix of every route but health checks. */
+export const API_PREFIX = '/api/v1';
+
+/** Builds the API server (not listening yet). */
+export async function createApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
+  const { ns } = options;
+  const logger = options.logger ?? ns.logger;
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Requests are not logged one by one (a busy enqueuer would flood the log); failures are, by the
+    // error handler.
+    logger: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  app.setErrorHandler(errorHandler(logger));
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)),
+  );
+  installRoleCheck(app, new TokenAuthenticator(ns.store, logger));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'nightshift',
+        description:
+          'Durable background jobs and recurring schedules. Every /api/v1 route needs `Authorization: Bearer <token>`.',
+        version: '1',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  await app.register(healthRoutes, { ns });
+  await app.register(
+    async (api) => {
+      await api.register(jobRoutes, { ns });
+      await api.register(scheduleRoutes, { ns });
+      await api.register(queueRoutes, { ns });
+      await api.register(tokenRoutes, { ns });
+      api.get(
+        '/openapi.json',
+        {
+          config: { role: 'viewer' },
+          schema: {
+            summary: 'This OpenAPI 3.1 document',
+            tags: ['meta'],
+            response: responses({ 200: Type.Unknown({ description: 'the document' }) }),
+          },
+        },
+        (_request, reply) => reply.send(app.swagger()),
+      );
+    },
+    { prefix: API_PREFIX },
+  );
+  await app.ready();
+  return app;
+}
+
+/** True for a host name or address that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '::ffff:127.0.0.1';
+}
+
+/**
+ * Builds the server and listens on `host:port` (port 0: any free port). Refuses a non-loopback address
+ * while no usable token exists; on loopback without tokens it warns that every /api/v1 request will be
+ * refused until one is created. Resolves with the server and the address it listens on.
+ */
+export async function startApiServer(
+  options: ApiServerOptions & { host?: string; port?: number },
+): Promise<{ app: FastifyInstance; url: string }> {
+  const host = options.host ?? DEFAULT_HTTP_HOST;
+  const port = options.port ?? DEFAULT_HTTP_PORT;
+  const logger = options.logger ?? options.ns.logger;
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
+    throw new NightshiftError(
+      'config_error',
+      `the API port must be an integer from 0 to 65535, got ${String(port)}`,
+    );
+  }
+  if (typeof host !== 'string' || host === '') {
+    throw new NightshiftError(
+      'config_error',
+      `the API host must be a host name or address, got ${String(host)}`,
+    );
+  }
+  const hasTokens = await options.ns.store.tokenAnyActive();
+  if (!hasTokens && !isLoopback(host)) {
+    throw new NightshiftError(
+      'config_error',
+      `refusing to listen on ${host}, beyond this machine, while no API token exists: create one first (nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
+    );
+  }
+  const app = await createApiServer(options);
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    await app.close();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new NightshiftError('config_error', `cannot listen on ${host}:${port}: ${reason}`, {
+      cause: error,
+    });
+  }
+  const address = app.server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  if (!hasTokens) {
+    logger.warn(
+      { url },
+      'no API token exists: every /api/v1 request is refused (401) until you create one with "nightshift tokens create --role admin --name NAME"',
+    );
+  }
+  logger.info({ url, openapi: `${url}${API_PREFIX}/openapi.json` }, 'API listening');
+  return { app, url };
+}

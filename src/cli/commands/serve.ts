@@ -1,0 +1,48 @@
+/** `nightshift serve`: the REST API (and later the dashboard) without a worker or scheduler. */
+import type { Command } from 'commander';
+import { parseInteger } from '../arguments.js';
+import { runServices } from '../run-services.js';
+import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
+
+/** `--host` and `--port`, shared by `serve` and `start`. */
+export interface HttpFlags {
+  host?: string;
+  port?: number;
+}
+
+/** Adds `--host` and `--port` to a command. */
+export function withHttpOptions(command: Command): Command {
+  return command
+    .option('--host <host>', 'address the API listens on (default: the config’s http.host, else 127.0.0.1)')
+    .option(
+      '--port <port>',
+      'port of the API; 0 picks a free one (default: the config’s http.port, else 7400)',
+      (v) => parseInteger('--port', v, { min: 0, max: 65_535 }),
+    );
+}
+
+/** The API settings of a command's flags. */
+export function httpOf(flags: HttpFlags): { host?: string; port?: number } {
+  return {
+    ...(flags.host !== undefined && { host: flags.host }),
+    ...(flags.port !== undefined && { port: flags.port }),
+  };
+}
+
+/** Registers `serve`. */
+export function registerServe(program: Command): void {
+  withCommonOptions(
+    withHttpOptions(program.command('serve').description('serve the REST API until SIGTERM/SIGINT')),
+  ).action(async (flags: CommonOptions & HttpFlags) => {
+    await withSession(
+      flags,
+      async (session) => {
+        // The API validates payloads against the config's tasks; without a config every enqueue is
+        // refused as an unknown task, and reading, retrying and cancelling still work.
+        const config = (await session.config())?.config ?? { tasks: {} };
+        await runServices(session, config, { worker: false, http: httpOf(flags) });
+      },
+      SERVICE,
+    );
+  });
+}

@@ -1,0 +1,74 @@
+/** `nightshift tokens` and `nightshift serve` as processes: a token printed once, used, listed, revoked. */
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { waitUntil } from '../support/wait-until.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, spawnCli, tempDir } from './cli-process.js';
+import { writeBasicConfig } from './fixtures.js';
+
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
+
+const dir = tempDir();
+writeBasicConfig(dir);
+const env = { NIGHTSHIFT_DB: `sqlite:${join(dir, 'jobs.db')}` };
+const children: Array<ReturnType<typeof spawnCli>> = [];
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+describe('tokens and serve', () => {
+  it('refuses to serve beyond loopback while no token exists', async () => {
+    const result = await runCli(['serve', '--host', '0.0.0.0', '--port', '0'], { cwd: dir, env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/nightshift: refusing to listen on 0\.0\.0\.0/);
+  });
+
+  it('creates a token shown once, serves the API with it, lists and revokes it', async () => {
+    const created = await runCli(['tokens', 'create', '--role', 'viewer', '--name', 'dashboard', '--json'], {
+      cwd: dir,
+      env,
+    });
+    expect(created.code, created.stderr).toBe(0);
+    const token = JSON.parse(created.stdout) as { id: string; token: string; role: string; name: string };
+    expect(token).toMatchObject({ role: 'viewer', name: 'dashboard' });
+    expect(token.token).toMatch(/^ns_[A-Za-z0-9_-]{43}$/);
+
+    const child = spawnCli(['serve', '--port', '0'], { cwd: dir, env });
+    children.push(child);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const url = await waitUntil(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], {
+      timeoutMs: 60_000,
+    });
+    const get = (secret: string) =>
+      fetch(`${url}/api/v1/queues`, { headers: { authorization: `Bearer ${secret}` } });
+    expect((await get(token.token)).status).toBe(200);
+
+    const listed = await runCli(['tokens', 'list', '--json'], { cwd: dir, env });
+    expect(listed.stdout).not.toContain(token.token);
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      tokens: [{ id: token.id, role: 'viewer', revokedAt: null }],
+    });
+
+    expect((await runCli(['tokens', 'revoke', token.id], { cwd: dir, env })).code).toBe(0);
+    expect((await get(token.token)).status).toBe(401);
+    expect((await runCli(['tokens', 'revoke', token.id], { cwd: dir, env })).code).toBe(1);
+
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses an unknown role and a malformed expiry as usage errors', async () => {
+    const role = await runCli(['tokens', 'create', '--role', 'root', '--name', 'x'], { cwd: dir, env });
+    expect(role.code).toBe(2);
+    expect(role.stderr).toMatch(/role must be one of viewer, operator, admin/);
+    const expiry = await runCli(
+      ['tokens', 'create', '--role', 'admin', '--name', 'x', '--expires-in', 'soon'],
+      {
+        cwd: dir,
+        env,
+      },
+    );
+    expect(expiry.code).toBe(2);
+  });
+});
