@@ -77,7 +77,7 @@ describe('config loading', () => {
     ).rejects.toMatchObject({
       code: 'config_error',
       message: expect.stringMatching(
-        /typo\.mjs: unknown key "workers" \(known: db, tasks, schedules, worker, http\)/,
+        /typo\.mjs: unknown key "workers" \(known: db, tasks, contracts, implementations, schedules, worker, http, httpJobs\)/,
       ) as string,
     });
     const http = await loadConfig({

@@ -100,14 +100,14 @@ describe('bounds', () => {
     await expectRefused(
       ns.schedules.create({ id: 's', task: 't', everyMs: 1e300 }),
       'invalid_argument',
-      /^schedule "s": everyMs must be an integer from 1000 to 3155760000000/,
+      /^schedule "s": everyMs must be an integer from 100 to 3155760000000/,
     );
     await expectRefused(
       ns.schedules.create({ id: 's', task: 't', everyMs: 60_000, priority: 2 ** 31 }),
       'invalid_argument',
       /^schedule "s": priority must be an integer from -2147483648/,
     );
-    expect(await ns.schedules.list()).toEqual([]);
+    expect((await ns.schedules.list()).schedules).toEqual([]);
     // A wait past Node's timer limit used to time out at once.
     await expectRefused(
       ns.waitFor('0193a0b1-0000-7000-8000-000000000001', { timeoutMs: 2 ** 31 }),
@@ -376,7 +376,7 @@ describe('random values at every entry point', () => {
   it('schedules.create: refused with a documented code and nothing stored, or stored as asked', async () => {
     const ns = await env.connect({ tasks });
     const timing = fc.oneof(
-      fc.record({ everyMs: intIn(1_000, 3_155_760_000_000) }),
+      fc.record({ everyMs: intIn(100, 3_155_760_000_000) }),
       fc.record({
         cron: fc.constantFrom('*/5 * * * *', '0 0 6 * * *', 'every day', '61 * * * *', '* * * * * * *'),
       }),

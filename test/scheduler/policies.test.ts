@@ -327,7 +327,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
           { id: 'bad', task: 'report', cron: '0 0 * * *', timezone: 'Nowhere/Land' },
         ]),
       ).rejects.toMatchObject({ code: 'invalid_argument' });
-      expect(await f.service.list()).toEqual([]);
+      expect((await f.service.list()).schedules).toEqual([]);
     });
 
     it('shows state: next slots, last run, and the recent ledger', async () => {
