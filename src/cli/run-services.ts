@@ -27,7 +27,7 @@ export async function runServices(
   options: { until?: Promise<unknown> } = {},
 ): Promise<void> {
   const ns = await session.connect();
-  if (ns.tasks.implemented().length === 0) {
+  if (flags.worker !== false && ns.tasks.implemented().length === 0) {
     // Such a worker would claim every job only to hand it back: a producer's config has no handlers.
     throw new NightshiftError(
       'config_error',

@@ -58,6 +58,24 @@ describe('tokens and serve', () => {
     expect(await exited).toBe(0);
   });
 
+  it('serves without a config: no worker runs, so no task needs a handler', async () => {
+    const bare = tempDir();
+    const child = spawnCli(['serve', '--port', '0'], {
+      cwd: bare,
+      env: { NIGHTSHIFT_DB: `sqlite:${join(bare, 'jobs.db')}` },
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const url = await waitUntil(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], {
+      timeoutMs: 60_000,
+    });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('refuses an unknown role and a malformed expiry as usage errors', async () => {
     const role = await runCli(['tokens', 'create', '--role', 'root', '--name', 'x'], { cwd: dir, env });
     expect(role.code).toBe(2);
