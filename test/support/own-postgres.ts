@@ -22,7 +22,8 @@ const run = promisify(execFile);
 /** Where the PostgreSQL 15 server binaries live; NIGHTSHIFT_PG_BIN overrides it. */
 export const PG_BIN = process.env['NIGHTSHIFT_PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
 
-const RUN_AS_POSTGRES = process.getuid?.() === 0;
+/** True under root: servers then run as the `postgres` OS user. */
+export const RUN_AS_POSTGRES = process.getuid?.() === 0;
 
 /** Why an own server cannot be started here (missing binaries), or null when it can. */
 export function ownPostgresUnavailable(): string | null {
@@ -78,7 +79,8 @@ async function pgTool(binary: string, args: string[]): Promise<void> {
   await run(file, argv, { timeout: 120_000 });
 }
 
-function sparePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (free when asked; the caller binds it at once). */
+export function sparePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -90,7 +92,8 @@ function sparePort(): Promise<number> {
   });
 }
 
-function postgresIds(): { uid: number; gid: number } {
+/** The uid and gid of the `postgres` OS user, who owns what runs under root via runuser. */
+export function postgresIds(): { uid: number; gid: number } {
   const id = (flag: string): number =>
     Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   return { uid: id('-u'), gid: id('-g') };

@@ -2,6 +2,10 @@
  * The conformance harness for PostgresStore: one schema per opened store in the real `test` database
  * (127.0.0.1:5432, user postgres), dropped on close. Rows are placed with PostgreSQL's own SQL. The
  * store always reads the database clock, so `injectableClock` is false.
+ *
+ * Route `pgbouncer` (NIGHTSHIFT_TEST_BACKEND=pgbouncer by default) opens the stores under test through
+ * a PgBouncer in transaction mode started by this process (`pooler=transaction`, LISTEN direct via
+ * `listen_url`); setup and cleanup still go straight to the server.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -9,9 +13,28 @@ import { afterAll, beforeAll } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import type { JobFields, StoreHarness } from './store-harness.js';
+import { startPgbouncer, type Pgbouncer } from './pgbouncer.js';
 
 /** The test database; NIGHTSHIFT_TEST_PG overrides it. */
 export const TEST_PG_URL = process.env['NIGHTSHIFT_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** How stores under test reach the server. */
+export type PostgresRoute = 'direct' | 'pgbouncer';
+
+/** The route NIGHTSHIFT_TEST_BACKEND asks for (`pgbouncer`, else direct). */
+export const TEST_PG_ROUTE: PostgresRoute =
+  process.env['NIGHTSHIFT_TEST_BACKEND'] === 'pgbouncer' ? 'pgbouncer' : 'direct';
+
+// One PgBouncer per test process, started on first use; its exit hook stops it with the process.
+let bouncer: Promise<Pgbouncer> | undefined;
+
+/** The URL a store under test opens on `route`. */
+export async function testStoreUrl(route: PostgresRoute): Promise<string> {
+  if (route === 'direct') return TEST_PG_URL;
+  const target = new URL(TEST_PG_URL);
+  bouncer ??= startPgbouncer({ host: target.hostname, port: Number(target.port || 5432) });
+  return (await bouncer).url(target.pathname.slice(1), TEST_PG_URL);
+}
 
 const COLUMNS: Record<keyof JobFields, string> = {
   state: 'state',
@@ -112,13 +135,14 @@ function postgresOf(store: Store): PostgresStore {
 }
 
 /** A harness whose stores are PostgresStores, each in its own schema of the test database. */
-export function postgresHarness(prefix = 'conf'): StoreHarness {
+export function postgresHarness(prefix = 'conf', route: PostgresRoute = TEST_PG_ROUTE): StoreHarness {
   const opened: PostgresStore[] = [];
   const schemas = new Set<string>();
 
   async function openIn(schema: string): Promise<PostgresStore> {
     schemas.add(schema);
-    const store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 4 });
+    const connectionString = await testStoreUrl(route);
+    const store = await PostgresStore.open({ connectionString, schema, poolSize: 4 });
     opened.push(store);
     return store;
   }

@@ -2,8 +2,9 @@
  * Engine test harness: Nightshift instances on a real, isolated database per test, closed (workers
  * stopped, stores removed) after each test, plus an event probe with a bound.
  *
- * Backend: `NIGHTSHIFT_TEST_BACKEND=postgres` runs the same tests on PostgreSQL (a schema per store);
- * the default is SQLite (a temporary file per store).
+ * Backend: `NIGHTSHIFT_TEST_BACKEND=postgres` runs the same tests on PostgreSQL (a schema per store),
+ * `NIGHTSHIFT_TEST_BACKEND=pgbouncer` on PostgreSQL through a test-started PgBouncer in transaction
+ * mode; the default is SQLite (a temporary file per store).
  */
 import { afterEach } from 'vitest';
 import { Nightshift, type ConnectOptions } from '../../src/nightshift.js';
@@ -13,8 +14,10 @@ import type { Store } from '../../src/store/store.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { sqliteHarness } from '../support/sqlite-harness.js';
 
-/** Which backend these tests run on. */
-export const BACKEND = process.env['NIGHTSHIFT_TEST_BACKEND'] === 'postgres' ? 'postgres' : 'sqlite';
+/** Which backend these tests run on (PgBouncer is a route to PostgreSQL, not a backend of its own). */
+export const BACKEND = ['postgres', 'pgbouncer'].includes(process.env['NIGHTSHIFT_TEST_BACKEND'] ?? '')
+  ? 'postgres'
+  : 'sqlite';
 
 async function backendHarness(): Promise<StoreHarness> {
   if (BACKEND === 'postgres') {

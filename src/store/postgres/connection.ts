@@ -4,19 +4,58 @@
  */
 import pg from 'pg';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
+import { parseConnectionUrl, type ConnectionUrl, type PoolerMode } from './connection-url.js';
 
 /** Options for `PostgresStore.open`. */
 export interface PostgresStoreOptions {
+  /**
+   * The server's URL. It may carry `pooler=transaction` and `listen_url=...` (see connection-url.ts),
+   * the same settings as the two options below.
+   */
   connectionString: string;
   /** Schema holding every nightshift table. Default `nightshift`. */
   schema?: string;
   /** Connections in this process's pool. Default 10; see docs/SCALING.md for budgeting. */
   poolSize?: number;
   /**
-   * Server-side statement timeout in ms, sent as a startup parameter. Default 60,000; 0 leaves the
-   * server's setting alone (needed behind poolers that refuse unknown startup parameters).
+   * Server-side statement timeout in ms. Default 60,000; 0 leaves the server's setting alone. Sent as a
+   * startup parameter on direct connections; behind a transaction pooler set with SET LOCAL in the
+   * store's transactions, while single statements keep the client-side bound (docs/SCALING.md).
    */
   statementTimeoutMs?: number;
+  /** `transaction`: connections go through a pooler in transaction mode (PgBouncer). */
+  pooler?: PoolerMode;
+  /** A direct URL for the LISTEN connection; behind a transaction pooler without one, the store polls. */
+  listenUrl?: string;
+}
+
+/** The connection settings of a store, resolved once from its options. */
+export interface ConnectionSettings extends ConnectionUrl {
+  statementTimeoutMs: number;
+  poolSize: number;
+}
+
+/** Reads and validates a store's connection options (URL parameters included). */
+export function connectionSettings(options: PostgresStoreOptions): ConnectionSettings {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 60_000;
+  if (!Number.isSafeInteger(statementTimeoutMs) || statementTimeoutMs < 0) {
+    throw new NightshiftError('invalid_argument', 'statementTimeoutMs must be an integer >= 0');
+  }
+  return {
+    ...parseConnectionUrl(options.connectionString, { pooler: options.pooler, listenUrl: options.listenUrl }),
+    statementTimeoutMs,
+    poolSize: options.poolSize ?? 10,
+  };
+}
+
+/**
+ * The statement that opens the store's transactions. Behind a transaction pooler the statement timeout
+ * cannot be a startup parameter (PgBouncer refuses it, and a session setting would leak to whichever
+ * client gets the server connection next), so it is set for the transaction, in the same round trip.
+ */
+export function beginStatement(settings: ConnectionSettings): string {
+  if (settings.pooler === null || settings.statementTimeoutMs === 0) return 'BEGIN';
+  return `BEGIN; SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`;
 }
 
 // Keepalive probes start after 10 s idle so a half-open connection (peer vanished without a FIN) is
@@ -56,19 +95,26 @@ const types = {
     oid === TIMESTAMPTZ_OID && format !== 'binary' ? parseTimestamptz : defaultParser(oid, format),
 };
 
-/** Connection settings shared by the pool and the listening connection. */
-export function clientConfig(options: PostgresStoreOptions): pg.ClientConfig {
+/**
+ * Client settings for `connectionString`: the pool's URL, or the listen URL (always direct). Startup
+ * parameters only go to a direct server; PgBouncer refuses those it does not know.
+ */
+export function clientConfig(
+  settings: ConnectionSettings,
+  connectionString: string,
+  direct: boolean,
+): pg.ClientConfig {
   const config: pg.ClientConfig = {
-    connectionString: options.connectionString,
+    connectionString,
     types,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     application_name: 'nightshift',
   };
-  const statementTimeout = options.statementTimeoutMs ?? 60_000;
+  const statementTimeout = settings.statementTimeoutMs;
   if (statementTimeout > 0) {
-    config.statement_timeout = statementTimeout;
+    if (direct) config.statement_timeout = statementTimeout;
     // The client-side bound behind it: a half-open connection answers nothing, not even the server's
     // timeout error, and Node cannot shorten the kernel's keepalive probe interval (75 s x 9 on Linux).
     // A query silent for 5 s past the server's own limit is treated as a dead connection.
@@ -78,10 +124,10 @@ export function clientConfig(options: PostgresStoreOptions): pg.ClientConfig {
 }
 
 /** A pool whose background errors never reach the process's uncaught-exception handler. */
-export function createPool(options: PostgresStoreOptions): pg.Pool {
+export function createPool(settings: ConnectionSettings): pg.Pool {
   const pool = new pg.Pool({
-    ...clientConfig(options),
-    max: options.poolSize ?? 10,
+    ...clientConfig(settings, settings.connectionString, settings.pooler === null),
+    max: settings.poolSize,
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
   });
   // An idle client whose server went away emits 'error' on the pool; without a listener Node would

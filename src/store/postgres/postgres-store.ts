@@ -28,13 +28,17 @@ import type {
 } from '../store.js';
 import { PostgresTokens } from './api-tokens.js';
 import {
+  beginStatement,
   createPool,
   clientConfig,
+  connectionSettings,
   quoteIdent,
   toStoreError,
   withPooledClient,
+  type ConnectionSettings,
   type PostgresStoreOptions,
 } from './connection.js';
+import { formatConnectionUrl } from './connection-url.js';
 import { decodeClaimedBatch, type ClaimedBatchRow } from './job-batch.js';
 import { checkNewJobs, insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
@@ -61,12 +65,15 @@ type Listener<K extends keyof StoreEvents> = (payload: StoreEvents[K]) => void;
 /** A Store on PostgreSQL 15+. Create with `PostgresStore.open`. */
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
-  readonly crossProcessEvents = true;
+  /** False behind a transaction pooler without a listen URL: the store polls, nothing is pushed. */
+  readonly crossProcessEvents: boolean;
   /** The schema holding this store's tables. */
   readonly schema: string;
 
   private readonly quotedSchema: string;
   private readonly sql: Statements;
+  /** Opens the store's own transactions (with the statement timeout behind a pooler). */
+  private readonly begin: string;
   private readonly notify: NotifyTarget;
   private readonly migrations: Migration[];
   private readonly listeners = new Map<keyof StoreEvents, Set<Listener<keyof StoreEvents>>>();
@@ -81,22 +88,36 @@ export class PostgresStore implements Store {
 
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly options: PostgresStoreOptions,
+    private readonly settings: ConnectionSettings,
+    schema: string | undefined,
   ) {
-    this.schema = options.schema ?? 'nightshift';
+    this.schema = schema ?? 'nightshift';
     this.quotedSchema = quoteIdent(this.schema);
-    this.sql = renderStatements(this.quotedSchema);
+    this.sql = renderStatements(this.quotedSchema, settings.pooler === null);
+    this.begin = beginStatement(settings);
+    this.crossProcessEvents = settings.pooler === null || settings.listenUrl !== null;
     this.notify = { channel: channelName(this.schema), origin: randomUUID() };
     this.migrations = loadMigrations();
-    this.schedules = new PostgresSchedules(pool, this.quotedSchema, this.sql, this.notify, (queue) =>
-      this.emit('job:ready', { queue }),
+    this.schedules = new PostgresSchedules(
+      pool,
+      this.quotedSchema,
+      this.sql,
+      this.begin,
+      this.notify,
+      (queue) => this.emit('job:ready', { queue }),
     );
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
   }
 
-  /** Creates the pool; connections open lazily, so an unreachable server surfaces on the first call. */
+  /**
+   * Creates the pool; connections open lazily, so an unreachable server surfaces on the first call.
+   * Invalid connection options (see connection-url.ts) reject it with `invalid_argument`.
+   */
   static open(options: PostgresStoreOptions): Promise<PostgresStore> {
-    return Promise.resolve(new PostgresStore(createPool(options), options));
+    return new Promise((resolve) => {
+      const settings = connectionSettings(options);
+      resolve(new PostgresStore(createPool(settings), settings, options.schema));
+    });
   }
 
   async migrate(): Promise<{ from: number; to: number }> {
@@ -154,7 +175,7 @@ export class PostgresStore implements Store {
         results = await insertJobs(tx, this.sql, jobs, this.notify, false);
       } else {
         results = await withPooledClient(this.pool, async (client) => {
-          await client.query('BEGIN');
+          await client.query(this.begin);
           try {
             await this.holdFence(client, fence);
             const inserted = await insertJobs(client, this.sql, jobs, this.notify, true);
@@ -331,7 +352,7 @@ export class PostgresStore implements Store {
    */
   async transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
     const outcome = await withPooledClient(this.pool, async (client) => {
-      await client.query('BEGIN');
+      await client.query(this.begin);
       const pending: Array<() => void> = [];
       this.openTransactions.set(client, pending);
       try {
@@ -356,7 +377,7 @@ export class PostgresStore implements Store {
 
   /** The URL and schema another thread or process uses to reach this database. */
   peerAddress(): { url: string; schema: string } {
-    return { url: this.options.connectionString, schema: this.schema };
+    return { url: formatConnectionUrl(this.settings), schema: this.schema };
   }
 
   async jobStepGet(params: { jobId: string; name: string }): Promise<{ found: boolean; result: unknown }> {
@@ -559,9 +580,15 @@ export class PostgresStore implements Store {
     }
     const entry = listener as Listener<keyof StoreEvents>;
     set.add(entry);
-    if (!this.listener && !this.closed) {
+    if (!this.listener && !this.closed && this.crossProcessEvents) {
+      // LISTEN belongs to a session: behind a transaction pooler it must go to the direct listen URL.
+      const listenUrl = this.settings.listenUrl ?? this.settings.connectionString;
       this.listener = new NotificationListener(
-        clientConfig(this.options),
+        clientConfig(
+          this.settings,
+          listenUrl,
+          this.settings.listenUrl !== null || this.settings.pooler === null,
+        ),
         this.notify.channel,
         this.notify.origin,
         (e, p) => this.emit(e, p),

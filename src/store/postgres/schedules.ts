@@ -76,6 +76,8 @@ export class PostgresSchedules implements ScheduleStore {
     private readonly pool: pg.Pool,
     quotedSchema: string,
     private readonly jobStatements: Statements,
+    /** The statement opening a transaction (PostgresStore's, with its timeout behind a pooler). */
+    private readonly begin: string,
     private readonly notify: NotifyTarget,
     /**
      * Emits `job:ready` in this process. The insert's own notification reaches other processes only (a
@@ -88,7 +90,7 @@ export class PostgresSchedules implements ScheduleStore {
 
   private transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return withPooledClient(this.pool, async (client) => {
-      await client.query('BEGIN');
+      await client.query(this.begin);
       try {
         const result = await fn(client);
         await client.query('COMMIT');

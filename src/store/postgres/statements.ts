@@ -2,7 +2,8 @@
  * Every statement of the store, rendered once for one schema. Hot-path statements whose generic plan is
  * as good as a custom one carry a name, so node-postgres prepares them once per connection (parse and
  * plan skipped on every later call); the name is only valid with this store's own pool, never on a
- * caller's transaction handle.
+ * caller's transaction handle. Behind a transaction pooler nothing is named: consecutive statements of
+ * a connection may run on different server connections, where a name would be missing or taken.
  */
 import type pg from 'pg';
 import * as claim from './sql/job-claim.js';
@@ -23,10 +24,11 @@ export interface Statement {
 /** The rendered statements of a store. */
 export type Statements = ReturnType<typeof renderStatements>;
 
-/** Renders the statements for `quotedSchema`. */
-export function renderStatements(quotedSchema: string) {
+/** Renders the statements for `quotedSchema`; `prepare` false leaves every statement unnamed. */
+export function renderStatements(quotedSchema: string, prepare = true) {
   const s = quotedSchema;
-  const prepared = (name: string, text: string): Statement => ({ name: `nightshift_${name}`, text });
+  const prepared = (name: string, text: string): Statement =>
+    prepare ? { name: `nightshift_${name}`, text } : { text };
   const plain = (text: string): Statement => ({ text });
   return {
     insertJobs: prepared('insert_jobs', insert.insertJobs(s)),
