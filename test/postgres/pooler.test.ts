@@ -1,0 +1,165 @@
+/**
+ * PostgreSQL behind PgBouncer 1.18 in transaction pooling mode (issue 19): the URL parameters that say
+ * so, what PgBouncer refuses without them, the statement timeout set per transaction, and a worker in
+ * poll-only mode (no listen URL) that still runs jobs and sees another process's cancel.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Nightshift } from '../../src/nightshift.js';
+import { createLogger } from '../../src/logger.js';
+import { parseConnectionUrl } from '../../src/store/postgres/connection-url.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { expectCode } from '../support/expect-code.js';
+import { startPgbouncer, pgbouncerUnavailable, type Pgbouncer } from '../support/pgbouncer.js';
+import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
+
+describe('pooler URL parameters', () => {
+  it('takes pooler and listen_url out of the URL and passes every other parameter on', () => {
+    const listen = 'postgres://u@db:5432/app?sslmode=disable';
+    const parsed = parseConnectionUrl(
+      `postgres://u@pool:6432/app?sslmode=disable&pooler=transaction&listen_url=${encodeURIComponent(listen)}`,
+    );
+    expect(parsed).toEqual({
+      connectionString: 'postgres://u@pool:6432/app?sslmode=disable',
+      pooler: 'transaction',
+      listenUrl: listen,
+    });
+    expect(parseConnectionUrl('postgres://u@db/app?host=%2Ftmp')).toEqual({
+      connectionString: 'postgres://u@db/app?host=%2Ftmp',
+      pooler: null,
+      listenUrl: null,
+    });
+  });
+
+  it('refuses an unknown mode, a repeated parameter, a listen URL that is not direct, and contradictions', async () => {
+    const refused = [
+      'postgres://u@pool/app?pooler=session',
+      'postgres://u@pool/app?pooler=transaction&pooler=transaction',
+      'postgres://u@pool/app?pooler=transaction&listen_url=mysql%3A%2F%2Fdb',
+      `postgres://u@pool/app?listen_url=${encodeURIComponent('postgres://u@pool/app?pooler=transaction')}`,
+    ];
+    for (const url of refused) {
+      await expectCode(PostgresStore.open({ connectionString: url }), 'invalid_argument');
+    }
+    await expectCode(
+      PostgresStore.open({
+        connectionString: 'postgres://u@pool/app?listen_url=postgres%3A%2F%2Fa',
+        listenUrl: 'postgres://b',
+      }),
+      'invalid_argument',
+      /contradicts/,
+    );
+  });
+
+  it('gives a peer process the same settings whether they came as options or URL parameters', async () => {
+    const store = await PostgresStore.open({
+      connectionString: 'postgres://u@pool:6432/app',
+      pooler: 'transaction',
+      listenUrl: 'postgres://u@db:5432/app',
+    });
+    try {
+      const { url } = store.peerAddress();
+      expect(parseConnectionUrl(url)).toEqual({
+        connectionString: 'postgres://u@pool:6432/app',
+        pooler: 'transaction',
+        listenUrl: 'postgres://u@db:5432/app',
+      });
+      expect(store.crossProcessEvents).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+const unavailable = pgbouncerUnavailable();
+
+describe.skipIf(unavailable !== null)('through PgBouncer in transaction mode', () => {
+  const schema = uniqueSchema('pooler');
+  const database = new URL(TEST_PG_URL).pathname.slice(1);
+  let bouncer: Pgbouncer;
+
+  beforeAll(async () => {
+    const target = new URL(TEST_PG_URL);
+    bouncer = await startPgbouncer({ host: target.hostname, port: Number(target.port || 5432) });
+  });
+
+  afterAll(async () => {
+    await bouncer.stop();
+    await dropSchema(schema);
+  });
+
+  it('is refused without pooler=transaction: PgBouncer rejects the statement_timeout startup parameter', async () => {
+    const plain = bouncer.url(database).replace('?pooler=transaction', '');
+    const store = await PostgresStore.open({ connectionString: plain, schema });
+    try {
+      await expectCode(
+        store.now(),
+        'database_unavailable',
+        /unsupported startup parameter: statement_timeout/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('bounds statements of its transactions with SET LOCAL, leaving no setting on the server connection', async () => {
+    const store = await PostgresStore.open({
+      connectionString: bouncer.url(database),
+      schema,
+      statementTimeoutMs: 300,
+      poolSize: 1,
+    });
+    // One server connection behind PgBouncer, so the next client is handed the very same one.
+    const client = new pg.Client({
+      connectionString: bouncer.url(database).replace('?pooler=transaction', ''),
+    });
+    try {
+      const slow = store.transaction((tx) => (tx as pg.ClientBase).query('SELECT pg_sleep(2)'));
+      await expect(slow).rejects.toMatchObject({ code: '57014' });
+      await client.connect();
+      const { rows } = await client.query<{ statement_timeout: string }>('SHOW statement_timeout');
+      expect(rows[0]?.statement_timeout).not.toBe('300ms');
+    } finally {
+      await client.end().catch(() => undefined);
+      await store.close();
+    }
+  });
+
+  it('polls without a listen URL: a worker runs jobs and sees a cancel from another process', async () => {
+    const url = bouncer.url(database);
+    const workerStore = await PostgresStore.open({ connectionString: url, schema, poolSize: 4 });
+    const operator = await PostgresStore.open({ connectionString: url, schema, poolSize: 2 });
+    expect(workerStore.crossProcessEvents).toBe(false);
+    let startedLong!: () => void;
+    const longStarted = new Promise<void>((resolve) => (startedLong = resolve));
+    const ns = await Nightshift.connect({
+      db: workerStore,
+      logger: createLogger({ level: 'silent' }),
+      tasks: {
+        add: (p: { a: number; b: number }) => p.a + p.b,
+        long: async (_p: unknown, ctx) => {
+          startedLong();
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+          throw new Error('cancelled');
+        },
+      },
+    });
+    try {
+      ns.startWorker({ pollIntervalMs: 50, concurrency: 4, rescueIntervalMs: 0, pruneIntervalMs: 0 });
+      const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => ns.enqueue('add', { a: i, b: 1 })));
+      for (const [i, { id }] of ids.entries()) {
+        const done = await ns.waitFor(id, { timeoutMs: 10_000 });
+        expect(done).toMatchObject({ state: 'completed', result: i + 1 });
+      }
+      const { id } = await ns.enqueue('long', {});
+      await longStarted;
+      expect(workerStore.listening).toBe(false);
+      expect((await operator.jobCancel({ id })).outcome).toBe('cancel_requested');
+      expect((await ns.waitFor(id, { timeoutMs: 10_000 })).state).toBe('cancelled');
+    } finally {
+      await ns.close({ force: true, graceMs: 0 });
+      await workerStore.close();
+      await operator.close();
+    }
+  });
+});
