@@ -53,6 +53,10 @@ export interface OwnPostgres {
   stop(mode?: StopMode): Promise<void>;
   /** `pg_ctl restart` in `mode`, resolving once it accepts connections again. */
   restart(mode?: StopMode): Promise<void>;
+  /** SIGKILL to the postmaster, as a crashed host would end it; resolves once it is gone. */
+  kill(): Promise<void>;
+  /** `pg_ctl promote` (a standby only): resolves once it accepts writes. */
+  promote(): Promise<void>;
   /** Runs one statement on a short-lived connection of its own. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<R[]>;
   /** The server's log so far (for failure messages). */
@@ -79,6 +83,16 @@ async function pgTool(binary: string, args: string[]): Promise<void> {
   await run(file, argv, { timeout: 120_000 });
 }
 
+/** True while process `pid` exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A free TCP port on 127.0.0.1 (free when asked; the caller binds it at once). */
 export function sparePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -99,8 +113,45 @@ export function postgresIds(): { uid: number; gid: number } {
   return { uid: id('-u'), gid: id('-g') };
 }
 
+/** Extra settings, as postgresql.conf lines that come after (and so override) the defaults here. */
+export interface OwnPostgresOptions {
+  settings?: string[];
+}
+
 /** Creates a fresh cluster in a temporary directory and starts it; the caller must `remove()` it. */
-export async function startOwnPostgres(): Promise<OwnPostgres> {
+export function startOwnPostgres(options: OwnPostgresOptions = {}): Promise<OwnPostgres> {
+  return startCluster(options, (data) =>
+    pgTool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']),
+  );
+}
+
+/**
+ * Creates a streaming standby of `primary` (`pg_basebackup -R`: it connects as user postgres, which
+ * the primary's trust rules allow for replication from 127.0.0.1) and starts it.
+ */
+export function startStandby(primary: OwnPostgres, options: OwnPostgresOptions = {}): Promise<OwnPostgres> {
+  return startCluster(options, (data) =>
+    pgTool('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '-D',
+      data,
+      '-R',
+      '-X',
+      'stream',
+      '--no-sync',
+    ]),
+  );
+}
+
+async function startCluster(
+  options: OwnPostgresOptions,
+  create: (data: string) => Promise<void>,
+): Promise<OwnPostgres> {
   const unavailable = ownPostgresUnavailable();
   if (unavailable !== null) throw new Error(unavailable);
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-pg-'));
@@ -140,7 +191,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
 
   try {
     const port = await sparePort();
-    await pgTool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+    await create(data);
     // Settings live in the cluster's own file, so every later start and restart uses them too.
     appendFileSync(
       join(data, 'postgresql.conf'),
@@ -154,6 +205,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
         'full_page_writes = off',
         'shared_buffers = 32MB',
         'max_connections = 100',
+        ...(options.settings ?? []),
         '',
       ].join('\n'),
     );
@@ -175,6 +227,17 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       stop,
       async restart(mode = 'fast') {
         await pgTool('pg_ctl', ['-D', data, '-l', logFile, '-m', mode, '-w', '-t', '60', 'restart']);
+      },
+      async kill() {
+        const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+        process.kill(pid, 'SIGKILL');
+        while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 10));
+        running = false;
+        // Its backends notice the postmaster's death and exit on their own; the directory stays
+        // until remove() (which has nothing to stop any more).
+      },
+      async promote() {
+        await pgTool('pg_ctl', ['-D', data, '-w', '-t', '60', 'promote']);
       },
       async query<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<R[]> {
         const client = new pg.Client({ connectionString: url });

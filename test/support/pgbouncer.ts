@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { postgresIds, RUN_AS_POSTGRES, sparePort } from './own-postgres.js';
+import { isAlive, postgresIds, RUN_AS_POSTGRES, sparePort } from './own-postgres.js';
 
 const run = promisify(execFile);
 
@@ -45,15 +45,6 @@ function accepts(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Starts PgBouncer in transaction mode in front of `target` (default the shared test server). */
@@ -112,7 +103,7 @@ export async function startPgbouncer(
 
   // A test process that dies without its cleanup must not leave a PgBouncer running.
   const onExit = (): void => {
-    if (isRunning(pid)) process.kill(pid, 'SIGTERM');
+    if (isAlive(pid)) process.kill(pid, 'SIGTERM');
   };
   process.on('exit', onExit);
   let stopped = false;
@@ -128,8 +119,8 @@ export async function startPgbouncer(
       if (stopped) return;
       stopped = true;
       process.off('exit', onExit);
-      if (isRunning(pid)) process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 200 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 25));
+      if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
       rmSync(dir, { recursive: true, force: true });
     },
   };
