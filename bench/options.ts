@@ -17,7 +17,7 @@ export const USAGE = `usage: npm run bench -- [--jobs N] [--samples N] [--rounds
   --samples N   jobs in the latency scenario per round (default 100)
   --rounds N    rounds; throughput reports the median round, latency pools all rounds (default 3)
   --batch N     jobs per bulk-enqueue call, the same for every system (default 1000)
-  --only a,b    run only these systems (nightshift-postgres, nightshift-sqlite, graphile-worker, pg-boss, bullmq)
+  --only a,b    run only these systems (nightshift-postgres, nightshift-pgbouncer, nightshift-sqlite, graphile-worker, pg-boss, bullmq)
   --no-warmup   skip the small untimed round each system runs first`;
 
 /** Parses `argv` (without node and script); throws with a message on bad input. */

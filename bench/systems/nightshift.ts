@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Nightshift, createLogger } from '../../dist/index.js';
 import type { Worker, WorkerOptions } from '../../dist/index.js';
-import { createDatabase } from '../postgres-database.js';
+import { startPgbouncer } from '../../test/support/pgbouncer.js';
+import { ADMIN_URL, createDatabase } from '../postgres-database.js';
 import type { BenchPayload, BenchSession, BenchSystem, OnJobStart } from '../system.js';
 import { waitUntil } from '../wait.js';
 
@@ -79,6 +80,26 @@ export const nightshiftPostgresSystem: BenchSystem = {
   async open() {
     const database = await createDatabase('nightshift');
     return openSession(database.url, database.drop);
+  },
+};
+
+/**
+ * nightshift on the same PostgreSQL through a PgBouncer in transaction mode started for the session
+ * (default_pool_size 20), with `pooler=transaction` and LISTEN direct through `listen_url`.
+ */
+export const nightshiftPgbouncerSystem: BenchSystem = {
+  name: 'nightshift-pgbouncer',
+  isNightshift: true,
+  settings: `${describe(WORKER)}; via PgBouncer 1.18 pool_mode=transaction default_pool_size=20, URL ?pooler=transaction&listen_url=<direct>`,
+  async open() {
+    const database = await createDatabase('nightshift');
+    const server = new URL(ADMIN_URL);
+    const bouncer = await startPgbouncer({ host: server.hostname, port: Number(server.port || 5432) });
+    const url = bouncer.url(new URL(database.url).pathname.slice(1), database.url);
+    return openSession(url, async () => {
+      await bouncer.stop();
+      await database.drop();
+    });
   },
 };
 
