@@ -6,8 +6,11 @@
  *
  * PgBouncer refuses to run as root, so under root it runs as the `postgres` OS user (`runuser`), in a
  * directory that user owns.
+ *
+ * A test runner may end its worker processes with a signal, which skips Node's exit hooks: a detached
+ * watchdog shell stops PgBouncer (and removes its directory) once the test process is gone.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -101,7 +104,22 @@ export async function startPgbouncer(
     throw new Error(`PgBouncer did not start:\n${log()}`);
   }
 
-  // A test process that dies without its cleanup must not leave a PgBouncer running.
+  // A test process that dies without its cleanup must not leave a PgBouncer running. The watchdog
+  // checks the pid still names a pgbouncer before signalling it, in case the pid was reused.
+  const watchdog = spawn(
+    'sh',
+    [
+      '-c',
+      'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
+        'if [ "$(cat /proc/$2/comm 2>/dev/null)" = pgbouncer ]; then kill "$2"; fi; rm -rf "$3"',
+      'watchdog',
+      String(process.pid),
+      String(pid),
+      dir,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
   const onExit = (): void => {
     if (isAlive(pid)) process.kill(pid, 'SIGTERM');
   };
@@ -119,6 +137,7 @@ export async function startPgbouncer(
       if (stopped) return;
       stopped = true;
       process.off('exit', onExit);
+      if (watchdog.pid !== undefined && isAlive(watchdog.pid)) process.kill(watchdog.pid, 'SIGTERM');
       if (isAlive(pid)) process.kill(pid, 'SIGTERM');
       for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
       rmSync(dir, { recursive: true, force: true });
