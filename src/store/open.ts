@@ -1,7 +1,8 @@
 /**
  * Opening a store from a database URL: `sqlite:./path`, `sqlite:/abs/path`, `sqlite::memory:`, or
- * `postgres://...` / `postgresql://...`. The PostgreSQL backend is loaded only when asked for, so
- * SQLite users never load node-postgres.
+ * `postgres://...` / `postgresql://...` (which may carry `pooler=transaction` and `listen_url`, see
+ * postgres/connection-url.ts). The PostgreSQL backend is loaded only when asked for, so SQLite users
+ * never load node-postgres.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
