@@ -1,7 +1,8 @@
 /**
  * A TCP proxy in front of the test PostgreSQL that can black-hole traffic: bytes are swallowed in both
  * directions and no connection is closed, which is what a half-open connection looks like to a client
- * (peer host gone, network partition, a silently dropped NAT entry).
+ * (peer host gone, network partition, a silently dropped NAT entry). It can also be re-pointed, as a
+ * virtual IP or a re-pointed proxy moves to a promoted standby (test/postgres/failover.test.ts).
  */
 import net from 'node:net';
 
@@ -10,11 +11,14 @@ export interface BlackholeProxy {
   port: number;
   /** While true, existing and new connections pass nothing and never close. */
   blackhole(on: boolean): void;
+  /** Sends new connections to `target` and cuts every connection it carries now. */
+  switchTo(target: { host: string; port: number }): void;
   close(): Promise<void>;
 }
 
 /** Starts a proxy on an ephemeral loopback port forwarding to `target`. */
-export async function startBlackholeProxy(target: { host: string; port: number }): Promise<BlackholeProxy> {
+export async function startBlackholeProxy(initial: { host: string; port: number }): Promise<BlackholeProxy> {
+  let target = initial;
   let holing = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -40,6 +44,10 @@ export async function startBlackholeProxy(target: { host: string; port: number }
     port: address.port,
     blackhole(on) {
       holing = on;
+    },
+    switchTo(next) {
+      target = next;
+      for (const socket of sockets) socket.destroy();
     },
     close() {
       for (const socket of sockets) socket.destroy();
