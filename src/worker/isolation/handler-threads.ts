@@ -81,7 +81,11 @@ class HandlerThread {
     // An idle thread must never keep a process alive that has nothing else to do.
     this.thread.unref();
     this.thread.on('message', (message: FromThread) => this.onMessage(message));
-    this.thread.on('error', (error) => (this.death = error));
+    // Typed `unknown` by newer @types/node (the bench's): a thread may throw anything.
+    this.thread.on(
+      'error',
+      (error: unknown) => (this.death = error instanceof Error ? error : new Error(String(error))),
+    );
     this.exited = new Promise((resolve) => {
       this.thread.on('exit', (code) => {
         this.alive = false;
