@@ -1,5 +1,5 @@
--- The lines a handler wrote with ctx.log, per attempt. Bounded by the worker (src/worker/job-log-buffer.ts):
--- at most 200 lines per attempt plus one "lines dropped" marker, each at most 4 KiB of text.
+-- The lines a handler wrote with ctx.log, per attempt. Bounded by the worker (src/worker/job-log-lines.ts):
+-- at most 200 lines per attempt plus one "lines dropped" marker; a message and its data JSON at most 4 KiB each.
 -- No foreign key, as for job_runs: jobDelete and retention delete a job's lines in the statement that
 -- deletes the job (sql/job-control.ts, sql/job-maintenance.ts).
 -- `at` is the worker's clock when the handler logged the line; `seq` orders lines logged in the same

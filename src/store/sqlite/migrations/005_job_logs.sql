@@ -1,5 +1,5 @@
--- The lines a handler wrote with ctx.log, per attempt. Bounded by the worker (src/worker/job-log-buffer.ts):
--- at most 200 lines per attempt plus one "lines dropped" marker, each at most 4 KiB of text.
+-- The lines a handler wrote with ctx.log, per attempt. Bounded by the worker (src/worker/job-log-lines.ts):
+-- at most 200 lines per attempt plus one "lines dropped" marker; a message and its data JSON at most 4 KiB each.
 -- Deleted with their job (the cascade serves jobDelete and retention alike).
 -- `at` is the worker's clock (INTEGER ms since the epoch) when the handler logged the line; `seq`
 -- orders lines logged in the same millisecond. `data` is JSON text or NULL.
