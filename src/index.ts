@@ -53,7 +53,7 @@ export type {
 export type { EnqueueItem, EnqueueOptions } from './enqueue.js';
 export type { WaitForOptions } from './wait-for.js';
 export { JOB_STATES, FINAL_STATES, isFinalState, isJobState } from './job.js';
-export type { Job, JobError, JobRun, JobState, RunOutcome } from './job.js';
+export type { Job, JobError, JobLogLevel, JobLogLine, JobRun, JobState, RunOutcome } from './job.js';
 export {
   NightshiftError,
   LeaseLostError,

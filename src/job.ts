@@ -103,3 +103,19 @@ export interface JobRun {
   /** The attempt ran longer than its declared maximum duration. */
   maxDurationExceeded: boolean;
 }
+
+/** Levels of stored job log lines: `info` for a handler's `ctx.log`, `warn` for nightshift's own notes. */
+export type JobLogLevel = 'info' | 'warn';
+
+/**
+ * One line a handler wrote with `ctx.log(message, data)`, stored with its attempt. `at` is the worker's
+ * clock when the line was logged. Bounded per attempt (see src/worker/job-log-lines.ts).
+ */
+export interface JobLogLine {
+  attempt: number;
+  at: Date;
+  level: JobLogLevel;
+  message: string;
+  /** The line's data, or null when it had none. */
+  data: unknown;
+}

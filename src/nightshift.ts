@@ -16,7 +16,7 @@
 import { buildNewJob, type EnqueueItem } from './enqueue.js';
 import { EnqueueItemError, NightshiftError } from './errors.js';
 import { EventBus } from './events.js';
-import type { Job, JobRun } from './job.js';
+import type { Job, JobLogLine, JobRun } from './job.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
@@ -236,6 +236,14 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   /** One row per finished attempt, oldest first. */
   getJobRuns(id: string): Promise<JobRun[]> {
     return this.store.jobRunList({ jobId: id });
+  }
+
+  /**
+   * The lines the job's handler wrote with `ctx.log`, oldest attempt first; empty for an unknown job.
+   * At most 200 lines per attempt are kept, then one `warn` line says how many were dropped.
+   */
+  getJobLogs(id: string): Promise<JobLogLine[]> {
+    return this.store.jobLogList({ jobId: id });
   }
 
   /**

@@ -84,6 +84,17 @@ export const JobRunSchema = Type.Object(
   { title: 'JobRun' },
 );
 
+export const JobLogLineSchema = Type.Object(
+  {
+    attempt: Type.Integer(),
+    at: dateTime,
+    level: literals(['info', 'warn'] as const),
+    message: Type.String(),
+    data: Type.Unknown({ description: 'the data logged with the line, or null' }),
+  },
+  { title: 'JobLogLine' },
+);
+
 /** Options of one enqueue, as the library's `EnqueueOptions` (no transaction over HTTP). */
 const enqueueOptions = {
   queue: Type.Optional(name('queue; default the task’s')),

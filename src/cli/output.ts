@@ -3,7 +3,7 @@
  * shape is documented in the README and kept stable for scripts (explicit field lists below, so an
  * internal field added to `Job` never leaks into it unannounced).
  */
-import type { Job, JobRun, JobState } from '../job.js';
+import type { Job, JobLogLevel, JobLogLine, JobRun, JobState } from '../job.js';
 import type { Schedule, SlotRecord } from '../scheduler/schedule.js';
 
 /** Where a command writes its result. */
@@ -76,6 +76,15 @@ export interface JobRunJson {
   error: JobRun['error'];
 }
 
+/** A job log line as `--json` and the API print it. */
+export interface JobLogLineJson {
+  attempt: number;
+  at: string;
+  level: JobLogLevel;
+  message: string;
+  data: unknown;
+}
+
 /** The stable JSON view of a job. */
 export function jobJson(job: Job): JobJson {
   return {
@@ -114,6 +123,17 @@ export function jobRunJson(run: JobRun): JobRunJson {
     runLagMs: run.runLagMs,
     maxDurationExceeded: run.maxDurationExceeded,
     error: run.error,
+  };
+}
+
+/** The stable JSON view of one job log line. */
+export function jobLogLineJson(line: JobLogLine): JobLogLineJson {
+  return {
+    attempt: line.attempt,
+    at: line.at.toISOString(),
+    level: line.level,
+    message: line.message,
+    data: line.data,
   };
 }
 

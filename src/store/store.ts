@@ -9,7 +9,7 @@
  *   lease token and `state = 'running'`: a stale token changes nothing and is reported as refused.
  * - Batch methods take many rows and make one round trip (one transaction) for all of them.
  */
-import type { Job, JobError, JobRun, JobState, RunOutcome } from '../job.js';
+import type { Job, JobError, JobLogLevel, JobLogLine, JobRun, JobState, RunOutcome } from '../job.js';
 import type {
   Schedule,
   ScheduleCondition,
@@ -112,7 +112,7 @@ export interface ApiToken {
 }
 
 /** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
-export interface Store extends ScheduleStore, TokenStore {
+export interface Store extends ScheduleStore, TokenStore, JobLogStore {
   readonly dialect: StoreDialect;
   /**
    * True when `listen` also delivers events caused by other processes (PostgreSQL LISTEN/NOTIFY);
@@ -216,12 +216,12 @@ export interface Store extends ScheduleStore, TokenStore {
    * `lease_lapsed` when attempts are exhausted, and writes a `lease_lapsed` run row for each.
    */
   jobRescueLapsed(params: { limit: number }): Promise<{ requeued: string[]; failed: string[] }>;
-  /** Deletes up to `limit` final jobs (and their runs and steps) finished more than `olderThanMs` ago. */
+  /** Deletes up to `limit` final jobs (and their runs, steps and log lines) finished more than `olderThanMs` ago. */
   jobPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }>;
   /** The run history of a job, oldest attempt first. */
   jobRunList(params: { jobId: string }): Promise<JobRun[]>;
   /**
-   * Deletes one final job with its runs and steps. `not_final` (nothing deleted) while it is scheduled,
+   * Deletes one final job with its runs, steps and log lines. `not_final` (nothing deleted) while it is scheduled,
    * queued or running.
    */
   jobDelete(params: { id: string }): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }>;
@@ -314,6 +314,30 @@ export interface ScheduleUpsertResult {
   created: string[];
   updated: string[];
   unchanged: string[];
+}
+
+/** A job log line to store, already bounded and encoded by the worker (src/worker/job-log-lines.ts). */
+export interface NewJobLogLine {
+  jobId: string;
+  attempt: number;
+  /** Order of the line within its attempt, for lines logged in the same millisecond. */
+  seq: number;
+  at: Date;
+  level: JobLogLevel;
+  message: string;
+  /** JSON text, or null when the line has no data. */
+  data: string | null;
+}
+
+/**
+ * The job log part of the storage contract. Lines are deleted with their job (`jobDelete`, `jobPrune`).
+ * No fence: a line is a record of what an attempt did, kept even when its lease was lost meanwhile.
+ */
+export interface JobLogStore {
+  /** Inserts lines of any jobs and attempts in one round trip. */
+  jobLogAppend(params: { lines: NewJobLogLine[] }): Promise<void>;
+  /** A job's lines, oldest attempt first, in the order they were logged; empty for an unknown job. */
+  jobLogList(params: { jobId: string }): Promise<JobLogLine[]>;
 }
 
 /** The API token part of the storage contract. Secrets never reach the store: only their hashes. */

@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import type { JobContext } from '../task.js';
 import type { TaskRegistry } from '../task-registry.js';
 import type { RunningAttempt } from './attempt.js';
+import type { JobLogWriter } from './job-log-writer.js';
 import { AttemptTransactions } from './job-transaction.js';
 
 /** Largest JSON encoding of a step result. */
@@ -29,6 +30,8 @@ export interface ContextDeps {
   /** The worker's lease length, used when the job has none of its own. */
   leaseMs: number;
   logger: Logger;
+  /** Stores `ctx.log` lines with their attempt, in batches. */
+  logs: JobLogWriter;
   /** Called when a write is refused: marks the attempt lost and aborts its signal. */
   onLeaseLost(attempt: RunningAttempt): void;
   /** Called when a heartbeat learns the job was cancelled. */
@@ -183,6 +186,7 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
       // A pino child per job costs more than a short job: made on the first line logged.
       logger ??= deps.logger.child({ jobId: job.id, task: job.task, attempt: job.attempt });
       logger.info(data ?? {}, message);
+      deps.logs.append(attempt, message, data);
     },
 
     async enqueue(task, payload, options) {

@@ -44,6 +44,7 @@ import { LeaseKeeper } from './lease-keeper.js';
 import { renewIntervalMs } from './lease-table.js';
 import { Prefetch } from './prefetch.js';
 import { createJobContext, type ContextDeps } from './job-context.js';
+import { JobLogWriter } from './job-log-writer.js';
 import { attemptEventBase, emitPersisted, finishFor, finishPersisted } from './outcome.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { sleep, within } from './sleep.js';
@@ -95,6 +96,7 @@ export class Worker {
   // each, at tens of thousands of attempts a second.
   private readonly attemptHost: AttemptHost;
   private readonly contextDeps: ContextDeps;
+  private readonly logs: JobLogWriter;
   /** The handler thread of each task run isolated (isolation/), and the threads that run them. */
   private readonly threadTargets: Map<string, ThreadTarget>;
   private readonly threads: HandlerThreadPool | null;
@@ -166,11 +168,13 @@ export class Worker {
       maxDurationExceeded: (attempt) => this.reportMaxDuration(attempt),
       escapedLate: (attempt, error) => this.reportEscapedLate(attempt, error),
     };
+    this.logs = new JobLogWriter(this.store, this.logger);
     this.contextDeps = {
       store: this.store,
       registry: this.registry,
       leaseMs: this.options.leaseMs,
       logger: this.logger,
+      logs: this.logs,
       onLeaseLost: (lost) => this.leaseLost(lost),
       onCancelRequested: (cancelled) => cancelled.abort('cancel'),
       onCommitted: (committed) => this.unhold(committed),
@@ -476,13 +480,18 @@ export class Worker {
       this.wake();
       if (attempt.committedFinish) {
         // Completed inside the handler's own transaction: persisted already, whatever came after.
+        this.logs.attemptEnded(attempt, () => undefined);
         this.unhold(attempt);
         this.emitOutcome(attempt, attempt.committedFinish);
       } else if (outcome.kind === 'lease_lost') {
+        this.logs.attemptEnded(attempt, () => undefined);
         this.unhold(attempt);
       } else {
         attempt.finishSubmitted = true;
-        this.finisher.add(finishFor(attempt, outcome, task?.backoff ?? DEFAULT_BACKOFF), attempt);
+        const finish = finishFor(attempt, outcome, task?.backoff ?? DEFAULT_BACKOFF);
+        // The outcome waits for the attempt's log lines (a few ms, batched with other attempts' ends),
+        // so a job seen final has all its lines stored; at once when it logged nothing unwritten.
+        this.logs.attemptEnded(attempt, () => this.finisher.add(finish, attempt));
       }
     } catch (error) {
       this.internalError(attempt, error);
@@ -609,6 +618,8 @@ export class Worker {
     const flushDeadline = this.forced.signal.aborted
       ? Math.min(2_000, this.options.flushTimeoutMs)
       : this.options.flushTimeoutMs;
+    // Log lines first: the outcomes of attempts that logged are handed to the finisher once written.
+    await this.logs.drain(flushDeadline / 2);
     await this.finisher.drain(flushDeadline);
     await within(maintenance, flushDeadline);
     this.stopped.abort();

@@ -26,6 +26,7 @@ const REQUIRED: Record<string, ApiRole> = {
   'GET /api/v1/jobs/{id}': 'viewer',
   'DELETE /api/v1/jobs/{id}': 'operator',
   'GET /api/v1/jobs/{id}/runs': 'viewer',
+  'GET /api/v1/jobs/{id}/logs': 'viewer',
   'POST /api/v1/jobs/{id}/retry': 'operator',
   'POST /api/v1/jobs/{id}/cancel': 'operator',
   'POST /api/v1/jobs/bulk-retry': 'operator',

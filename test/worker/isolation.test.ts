@@ -113,6 +113,13 @@ describe('a handler in a thread', () => {
     expect(await ns.getJob(result.child.id)).toMatchObject({ task: 'plain', parentId: id });
     expect(done.checkpoint).toBe(12);
     expect((await ns.getJobRuns(id)).map((run) => run.outcome)).toEqual(['failed', 'completed']);
+    // ctx.log in a thread is stored with its attempt like a line logged in the worker's own thread.
+    expect(
+      (await ns.getJobLogs(id)).map(({ attempt, message, data }) => ({ attempt, message, data })),
+    ).toEqual([
+      { attempt: 1, message: 'progress saved', data: { attempt: 1 } },
+      { attempt: 2, message: 'progress saved', data: { attempt: 2 } },
+    ]);
   });
 
   it('sees its signal abort with the reason’s own class when its job is cancelled', async () => {

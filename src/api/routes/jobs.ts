@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { jobJson, jobRunJson } from '../../cli/output.js';
+import { jobJson, jobLogLineJson, jobRunJson } from '../../cli/output.js';
 import type { EnqueueOptions } from '../../enqueue.js';
 import { NightshiftError } from '../../errors.js';
 import { isFinalState, type Job } from '../../job.js';
@@ -18,6 +18,7 @@ import {
   EnqueueBody,
   EnqueueReply,
   IdParams,
+  JobLogLineSchema,
   JobRunSchema,
   JobSchema,
   JobStateSchema,
@@ -163,6 +164,26 @@ export const jobRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app,
       const { id } = request.params;
       if ((await ns.getJob(id)) === undefined) throw notFound(id);
       return { runs: (await ns.getJobRuns(id)).map(jobRunJson) };
+    },
+  );
+
+  app.get(
+    '/jobs/:id/logs',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'The lines a job’s handler wrote with ctx.log, oldest attempt first',
+        description:
+          'At most 200 lines per attempt are kept, then one warn line says how many were dropped. A running attempt’s lines appear within about half a second.',
+        tags: ['jobs'],
+        params: IdParams,
+        response: responses({ 200: Type.Object({ logs: Type.Array(JobLogLineSchema) }) }),
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      if ((await ns.getJob(id)) === undefined) throw notFound(id);
+      return { logs: (await ns.getJobLogs(id)).map(jobLogLineJson) };
     },
   );
 

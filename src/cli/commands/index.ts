@@ -11,6 +11,7 @@ import { registerSchedules } from './schedules.js';
 import { registerServe } from './serve.js';
 import { registerStart } from './start.js';
 import { registerTokens } from './tokens.js';
+import { registerTop } from './top.js';
 import { registerWorker } from './worker.js';
 
 /** Adds one group of commands to the program. */
@@ -26,5 +27,6 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerJobs,
   registerScheduler,
   registerSchedules,
+  registerTop,
   registerTokens,
 ];

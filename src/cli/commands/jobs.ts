@@ -1,9 +1,17 @@
 /** `nightshift jobs list|show|retry|cancel`: inspecting and steering jobs from a shell. */
 import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
-import type { Job, JobRun, JobState } from '../../job.js';
+import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import { parseInteger, parseState } from '../arguments.js';
-import { jobJson, jobRunJson, printJson, renderTable, shortJson, shortTime } from '../output.js';
+import {
+  jobJson,
+  jobLogLineJson,
+  jobRunJson,
+  printJson,
+  renderTable,
+  shortJson,
+  shortTime,
+} from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
 interface ListFlags extends CommonOptions {
@@ -72,8 +80,25 @@ export function registerJobs(program: Command): void {
       const job = await ns.getJob(id);
       if (job === undefined) throw new NightshiftError('not_found', `job ${id} not found`);
       const runs = await ns.getJobRuns(id);
-      if (session.json) printJson(session.stdout, { job: jobJson(job), runs: runs.map(jobRunJson) });
-      else session.stdout.write(describeJob(job, runs));
+      const logLines = (await ns.getJobLogs(id)).length;
+      if (session.json)
+        printJson(session.stdout, { job: jobJson(job), runs: runs.map(jobRunJson), logLines });
+      else session.stdout.write(describeJob(job, runs, logLines));
+    });
+  });
+
+  withCommonOptions(
+    jobs
+      .command('logs')
+      .description('print the lines a job’s handler wrote with ctx.log, oldest attempt first')
+      .argument('<id>', 'job id'),
+  ).action(async (id: string, flags: CommonOptions) => {
+    await withSession(flags, async (session) => {
+      const ns = await session.connect();
+      if ((await ns.getJob(id)) === undefined) throw new NightshiftError('not_found', `job ${id} not found`);
+      const logs = await ns.getJobLogs(id);
+      if (session.json) printJson(session.stdout, { logs: logs.map(jobLogLineJson) });
+      else session.stdout.write(logs.map(logLineText).join(''));
     });
   });
 
@@ -130,7 +155,7 @@ function report(
   else out.write(text + '\n');
 }
 
-function describeJob(job: Job, runs: JobRun[]): string {
+function describeJob(job: Job, runs: JobRun[], logLines: number): string {
   const fields: Array<[string, string | number | null]> = [
     ['id', job.id],
     ['task', job.task],
@@ -169,5 +194,15 @@ function describeJob(job: Job, runs: JobRun[]): string {
             run.error?.message ?? null,
           ]),
         );
-  return lines.join('\n') + '\n\n' + history;
+  const logs =
+    logLines === 0
+      ? 'logs: none\n'
+      : `logs: ${logLines} line${logLines === 1 ? '' : 's'} (nightshift jobs logs ${job.id})\n`;
+  return lines.join('\n') + '\n\n' + history + logs;
+}
+
+/** One log line as a shell reads it: attempt, time, level, message, then the data as JSON. */
+function logLineText(line: JobLogLine): string {
+  const data = line.data === null ? '' : `  ${JSON.stringify(line.data)}`;
+  return `#${line.attempt} ${line.at.toISOString()} ${line.level.padEnd(4)} ${line.message}${data}\n`;
 }

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { NightshiftError, LeaseLostError } from '../../errors.js';
-import type { Job, JobRun, JobState } from '../../job.js';
+import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import { inBatches } from '../batches.js';
 import type {
   ApiToken,
@@ -19,6 +19,7 @@ import type {
   JobInsertResult,
   JobListParams,
   JobMatch,
+  NewJobLogLine,
   LeaseRef,
   NewJob,
   ScheduleStore,
@@ -27,6 +28,7 @@ import type {
   TokenStore,
 } from '../store.js';
 import { PostgresTokens } from './api-tokens.js';
+import { PostgresJobLogs } from './job-logs.js';
 import {
   beginStatement,
   createPool,
@@ -85,6 +87,7 @@ export class PostgresStore implements Store {
   // Schedules and their slot ledger live in schedules.ts; the schedule* methods delegate to it.
   private readonly schedules: PostgresSchedules;
   private readonly tokens: PostgresTokens;
+  private readonly jobLogs: PostgresJobLogs;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -107,6 +110,7 @@ export class PostgresStore implements Store {
       (queue) => this.emit('job:ready', { queue }),
     );
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
+    this.jobLogs = new PostgresJobLogs(pool, this.quotedSchema);
   }
 
   /**
@@ -472,6 +476,16 @@ export class PostgresStore implements Store {
   async jobRunList(params: { jobId: string }): Promise<JobRun[]> {
     if (!isUuid(params.jobId)) return [];
     return (await this.rows<JobRunRow>(this.sql.listRuns, [params.jobId])).map(runFromRow);
+  }
+
+  /** Stores job log lines in one statement. */
+  jobLogAppend(params: { lines: NewJobLogLine[] }): Promise<void> {
+    return this.jobLogs.jobLogAppend(params);
+  }
+
+  /** A job's log lines in the order they were logged. */
+  jobLogList(params: { jobId: string }): Promise<JobLogLine[]> {
+    return this.jobLogs.jobLogList(params);
   }
 
   async jobDelete(params: { id: string }): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }> {

@@ -10,7 +10,7 @@
  */
 import Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
-import type { Job, JobRun, JobState } from '../../job.js';
+import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import type {
   ApiToken,
   ClaimedJob,
@@ -18,6 +18,7 @@ import type {
   JobInsertResult,
   JobListParams,
   JobMatch,
+  NewJobLogLine,
   LeaseRef,
   NewJob,
   ScheduleStore,
@@ -29,6 +30,7 @@ import { withBusyRetry } from './busy-retry.js';
 import { SqliteConnection } from './connection.js';
 import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParams } from './job-claim.js';
 import { SqliteTokens } from './api-tokens.js';
+import { SqliteJobLogs } from './job-logs.js';
 import {
   jobCancel,
   jobCancelCheck,
@@ -85,10 +87,12 @@ export class SqliteStore implements Store {
 
   private readonly transactions: SqliteTransactions;
   private readonly tokens: SqliteTokens;
+  private readonly jobLogs: SqliteJobLogs;
 
   private constructor(private readonly conn: SqliteConnection) {
     this.schedules = new SqliteSchedules(conn);
     this.tokens = new SqliteTokens(conn);
+    this.jobLogs = new SqliteJobLogs(conn);
     this.transactions = new SqliteTransactions(conn);
   }
 
@@ -300,7 +304,17 @@ export class SqliteStore implements Store {
     return rows.map(toJobRun);
   }
 
-  /** Deletes a final job with its runs and steps. */
+  /** Stores job log lines in one transaction. */
+  jobLogAppend(params: { lines: NewJobLogLine[] }): Promise<void> {
+    return this.jobLogs.jobLogAppend(params);
+  }
+
+  /** A job's log lines in the order they were logged. */
+  jobLogList(params: { jobId: string }): Promise<JobLogLine[]> {
+    return this.jobLogs.jobLogList(params);
+  }
+
+  /** Deletes a final job with its runs, steps and log lines. */
   jobDelete(params: { id: string }): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }> {
     return jobDelete(this.conn, params.id);
   }

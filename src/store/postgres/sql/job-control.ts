@@ -86,7 +86,7 @@ export const retryJob = (s: string): string => `
   SELECT updated.*, (SELECT count(*) FROM note) AS notified FROM updated`;
 
 /**
- * Deletes one final job with its runs and steps. The job row is locked and its state re-checked on the
+ * Deletes one final job with its runs, steps and log lines. The job row is locked and its state re-checked on the
  * newest version, so a retry committing meanwhile keeps the job. Its job_finish_log entry stays behind;
  * retention drops ids whose job is gone (sql/job-maintenance.ts). $1 id.
  */
@@ -97,6 +97,8 @@ export const deleteFinalJob = (s: string): string => `
     DELETE FROM ${s}.job_runs WHERE job_id = ANY(ARRAY(SELECT id FROM victim))
   ), steps AS (
     DELETE FROM ${s}.job_steps WHERE job_id = ANY(ARRAY(SELECT id FROM victim))
+  ), logs AS (
+    DELETE FROM ${s}.job_logs WHERE job_id = ANY(ARRAY(SELECT id FROM victim))
   ), deleted AS (
     DELETE FROM ${s}.jobs WHERE id = ANY(ARRAY(SELECT id FROM victim)) RETURNING 1
   )

@@ -83,7 +83,7 @@ export const rescueLapsed = (s: string): string => `
   ORDER BY l.lease_expires_at, u.id`;
 
 /**
- * Deletes a small batch of final jobs with their runs and steps, oldest finished first. Small batches
+ * Deletes a small batch of final jobs with their runs, steps and log lines, oldest finished first. Small batches
  * keep each transaction short (vacuum is never held back for long) and the freed space reusable.
  * $1 age in ms, $2 limit.
  *
@@ -125,6 +125,8 @@ export const pruneJobs = (s: string): string => `
     DELETE FROM ${s}.job_runs WHERE job_id = ANY(ARRAY(SELECT id FROM victims))
   ), steps AS (
     DELETE FROM ${s}.job_steps WHERE job_id = ANY(ARRAY(SELECT id FROM victims))
+  ), job_log_lines AS (
+    DELETE FROM ${s}.job_logs WHERE job_id = ANY(ARRAY(SELECT id FROM victims))
   ), deleted AS (
     DELETE FROM ${s}.jobs WHERE id = ANY(ARRAY(SELECT id FROM victims)) RETURNING 1
   ), leftover AS (

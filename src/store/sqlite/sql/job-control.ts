@@ -33,7 +33,7 @@ export const JOB_RETRY = `
 UPDATE jobs SET ${RETRY_SET}
 WHERE id = @id AND state IN ('failed', 'cancelled')`;
 
-/** Deletes one final job; its runs and steps go with it (ON DELETE CASCADE). */
+/** Deletes one final job; its runs, steps and log lines go with it (ON DELETE CASCADE). */
 export const JOB_DELETE_FINAL = `
 DELETE FROM jobs WHERE id = @id AND state IN ('completed', 'failed', 'cancelled')`;
 

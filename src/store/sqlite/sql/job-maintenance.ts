@@ -11,7 +11,7 @@ ORDER BY lease_expires_at
 LIMIT @limit`;
 
 /**
- * Deletes a batch of the oldest finished jobs; their runs and steps go with them (ON DELETE CASCADE).
+ * Deletes a batch of the oldest finished jobs; their runs, steps and log lines go with them (ON DELETE CASCADE).
  * Served by jobs_finished.
  */
 export const JOB_PRUNE_BATCH = `

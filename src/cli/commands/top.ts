@@ -1,0 +1,71 @@
+/**
+ * `nightshift top`: a live view of the cluster for an operator on a server without a browser, read
+ * from the database directly (top/snapshot.ts). On a terminal it redraws every `--interval` ms until
+ * q, Ctrl-C or SIGTERM (top/screen.ts); with `--once`, or when stdout is not a terminal, it prints one
+ * frame and exits; `--json` prints one snapshot as JSON.
+ */
+import type { Command } from 'commander';
+import { parseInteger } from '../arguments.js';
+import { printJson } from '../output.js';
+import { withCommonOptions, withSession, type CommonOptions, type Session } from '../session.js';
+
+interface TopFlags extends CommonOptions {
+  interval: number;
+  once?: boolean;
+}
+
+/** Registers `top`. */
+export function registerTop(program: Command): void {
+  withCommonOptions(
+    program
+      .command('top')
+      .description('live view of queues, running and stuck jobs, failing schedules (q to quit)')
+      .option(
+        '--interval <ms>',
+        'refresh every MS milliseconds (100-3600000)',
+        (v) => parseInteger('--interval', v, { min: 100, max: 3_600_000 }),
+        1000,
+      )
+      .option('--once', 'print one frame and exit (also when stdout is not a terminal)'),
+  ).action(async (flags: TopFlags) => {
+    await withSession(flags, async (session) => {
+      const { readTopSnapshot } = await import('../top/snapshot.js');
+      const store = await session.openStore();
+      const maxDurationMs = await taskMaxDurations(session);
+      const read = (previous?: Parameters<typeof readTopSnapshot>[1]['previous']) =>
+        readTopSnapshot(store, { maxDurationMs, previous });
+      if (session.json) {
+        printJson(session.stdout, await read());
+        return;
+      }
+      const { renderFrame } = await import('../top/frame.js');
+      if (flags.once === true || !process.stdout.isTTY || !process.stdin.isTTY) {
+        // A script's frame: whole lines, as many as there are; cut to the terminal's width if there is one.
+        const size = {
+          width: process.stdout.columns || Number.MAX_SAFE_INTEGER,
+          height: Number.MAX_SAFE_INTEGER,
+        };
+        session.stdout.write(renderFrame(await read(), size, flags.interval).join('\n') + '\n');
+        return;
+      }
+      const { runScreen } = await import('../top/screen.js');
+      await runScreen(read, {
+        intervalMs: flags.interval,
+        io: { stdin: process.stdin, stdout: process.stdout },
+      });
+    });
+  });
+}
+
+/** Each configured task's `maxDurationMs`, for telling stuck jobs; empty without a config. */
+async function taskMaxDurations(session: Session): Promise<Map<string, number>> {
+  const loaded = await session.config();
+  if (loaded === null) return new Map();
+  const { TaskRegistry } = await import('../../task-registry.js');
+  const { tasks, contracts, implementations } = loaded.config;
+  const registry = new TaskRegistry(tasks ?? {}, { contracts, implementations });
+  const durations = new Map<string, number>();
+  for (const task of registry.all())
+    if (task.maxDurationMs !== null) durations.set(task.name, task.maxDurationMs);
+  return durations;
+}

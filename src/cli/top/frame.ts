@@ -1,0 +1,135 @@
+/**
+ * One `nightshift top` frame as lines of plain text, cut to the terminal: no line wider than `width`
+ * (cut, never wrapped, so a redraw in place overwrites exactly what it drew) and no more lines than
+ * `height` (the last says how many were left out). Sections in order of urgency: queues, stuck jobs,
+ * schedules needing attention, then running jobs, longest running first.
+ */
+import { renderTable } from '../output.js';
+import type { TopSnapshot } from './snapshot.js';
+
+/** The size a frame must fit. */
+export interface FrameSize {
+  width: number;
+  height: number;
+}
+
+/** The frame's lines, each at most `size.width` characters, at most `size.height` of them. */
+export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: number): string[] {
+  const lines: string[] = [
+    `nightshift top  ${snapshot.at.slice(0, 19).replace('T', ' ')}Z  every ${intervalMs} ms  (q to quit)`,
+    '',
+  ];
+  lines.push(
+    ...table(
+      [
+        'QUEUE',
+        'SCHEDULED',
+        'QUEUED',
+        'RUNNING',
+        'COMPLETED',
+        'FAILED',
+        'CANCELLED',
+        'OLDEST READY',
+        'PAUSED',
+        'DONE/S',
+        'FAILED/S',
+      ],
+      snapshot.queues.map((queue) => [
+        queue.name,
+        queue.counts.scheduled,
+        queue.counts.queued,
+        queue.counts.running,
+        queue.counts.completed,
+        queue.counts.failed,
+        queue.counts.cancelled,
+        queue.oldestReadyAgeMs === null ? null : duration(queue.oldestReadyAgeMs),
+        queue.paused === null ? null : queue.paused ? 'yes' : 'no',
+        rate(queue.completedPerSec),
+        rate(queue.failedPerSec),
+      ]),
+      'no jobs yet',
+    ),
+  );
+  if (snapshot.stuck.length > 0) {
+    lines.push('', `STUCK (${snapshot.stuck.length})`);
+    lines.push(
+      ...table(
+        ['ID', 'TASK', 'QUEUE', 'WHY', 'RUNNING FOR', 'WORKER'],
+        snapshot.stuck.map((job) => [
+          job.id,
+          job.task,
+          job.queue,
+          job.reason === 'lease_expired' ? 'lease expired' : 'past max duration',
+          duration(job.runningForMs),
+          job.workerId,
+        ]),
+        '',
+      ),
+    );
+  }
+  if (snapshot.schedules.length > 0) {
+    lines.push('', `SCHEDULES NEEDING ATTENTION (${snapshot.schedules.length})`);
+    lines.push(
+      ...table(
+        ['ID', 'TASK', 'STATE', 'FAILURES', 'LAST ERROR'],
+        snapshot.schedules.map((schedule) => [
+          schedule.id,
+          schedule.task,
+          schedule.condition,
+          schedule.consecutiveFailures,
+          schedule.suspendedReason ?? schedule.lastError,
+        ]),
+        '',
+      ),
+    );
+  }
+  lines.push('', `RUNNING (${snapshot.runningTotal})`);
+  lines.push(
+    ...table(
+      ['ID', 'TASK', 'QUEUE', 'WORKER', 'ATTEMPT', 'RUNNING FOR'],
+      snapshot.running.map((job) => [
+        job.id,
+        job.task,
+        job.queue,
+        job.workerId,
+        job.attempt,
+        duration(job.runningForMs),
+      ]),
+      'nothing running',
+    ),
+  );
+  return fit(lines, size);
+}
+
+function table(headers: string[], rows: Array<Array<string | number | null>>, empty: string): string[] {
+  if (rows.length === 0) return empty === '' ? [] : [empty];
+  return renderTable(headers, rows).trimEnd().split('\n');
+}
+
+/** Cuts lines to the width and the list to the height; a cut list ends with how much was left out. */
+function fit(lines: string[], size: FrameSize): string[] {
+  const width = Math.max(1, size.width);
+  const height = Math.max(1, size.height);
+  let shown = lines;
+  if (lines.length > height) {
+    shown = lines.slice(0, height - 1);
+    shown.push(`… ${lines.length - shown.length} more lines (a taller terminal shows them)`);
+  }
+  return shown.map((line) => (line.length > width ? line.slice(0, width) : line));
+}
+
+/** A duration as an operator reads it: 850ms, 12s, 3m04s, 2h05m, 3d04h. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const two = (n: number): string => String(n).padStart(2, '0');
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${two(seconds % 60)}s`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h${two(Math.floor(seconds / 60) % 60)}m`;
+  return `${Math.floor(seconds / 86_400)}d${two(Math.floor(seconds / 3600) % 24)}h`;
+}
+
+function rate(perSecond: number | null): string | null {
+  if (perSecond === null) return null;
+  return perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1);
+}
