@@ -21,12 +21,18 @@ import type {
   JobMatch,
   LeaseRef,
   NewJob,
+  DatabaseHealth,
+  QueueLoad,
+  RunningJob,
+  RunStatsMinute,
+  SlotLapse,
   ScheduleStore,
   Store,
   StoreEvents,
   TokenStore,
 } from '../store.js';
 import { PostgresTokens } from './api-tokens.js';
+import { PostgresObserve } from './observe.js';
 import {
   createPool,
   clientConfig,
@@ -78,6 +84,7 @@ export class PostgresStore implements Store {
   // Schedules and their slot ledger live in schedules.ts; the schedule* methods delegate to it.
   private readonly schedules: PostgresSchedules;
   private readonly tokens: PostgresTokens;
+  private readonly observe: PostgresObserve;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -92,6 +99,7 @@ export class PostgresStore implements Store {
       this.emit('job:ready', { queue }),
     );
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
+    this.observe = new PostgresObserve(pool, this.schema, this.quotedSchema);
   }
 
   /** Creates the pool; connections open lazily, so an unreachable server surfaces on the first call. */
@@ -549,6 +557,30 @@ export class PostgresStore implements Store {
   /** Whether any usable API token exists. */
   tokenAnyActive(): Promise<boolean> {
     return this.tokens.tokenAnyActive();
+  }
+  /** Waiting and running jobs per queue (metrics, alerts). */
+  queueLoadList(): Promise<QueueLoad[]> {
+    return this.observe.queueLoadList();
+  }
+
+  /** Running jobs, earliest lease end first (alerts). */
+  jobRunningList(p: { limit: number }): Promise<RunningJob[]> {
+    return this.observe.jobRunningList(p);
+  }
+
+  /** Missed and skipped slots per schedule in a window (alerts). */
+  scheduleSlotLapseList(p: { windowMs: number }): Promise<SlotLapse[]> {
+    return this.observe.scheduleSlotLapseList(p);
+  }
+
+  /** Ended attempts per minute (the dashboard's charts). */
+  jobRunStats(p: { minutes: number }): Promise<RunStatsMinute[]> {
+    return this.observe.jobRunStats(p);
+  }
+
+  /** Dead tuples of this schema's tables and the oldest open transaction (metrics). */
+  databaseHealth(): Promise<DatabaseHealth> {
+    return this.observe.databaseHealth();
   }
 
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {

@@ -20,6 +20,10 @@ import type {
   JobMatch,
   LeaseRef,
   NewJob,
+  QueueLoad,
+  RunningJob,
+  RunStatsMinute,
+  SlotLapse,
   ScheduleStore,
   Store,
   StoreEvents,
@@ -29,6 +33,7 @@ import { withBusyRetry } from './busy-retry.js';
 import { SqliteConnection } from './connection.js';
 import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParams } from './job-claim.js';
 import { SqliteTokens } from './api-tokens.js';
+import { SqliteObserve } from './observe.js';
 import {
   jobCancel,
   jobCancelCheck,
@@ -85,10 +90,12 @@ export class SqliteStore implements Store {
 
   private readonly transactions: SqliteTransactions;
   private readonly tokens: SqliteTokens;
+  private readonly observe: SqliteObserve;
 
   private constructor(private readonly conn: SqliteConnection) {
     this.schedules = new SqliteSchedules(conn);
     this.tokens = new SqliteTokens(conn);
+    this.observe = new SqliteObserve(conn);
     this.transactions = new SqliteTransactions(conn);
   }
 
@@ -349,6 +356,25 @@ export class SqliteStore implements Store {
   /** Whether any usable API token exists. */
   tokenAnyActive(): Promise<boolean> {
     return this.tokens.tokenAnyActive();
+  }
+  /** Waiting and running jobs per queue (metrics, alerts). */
+  queueLoadList(): Promise<QueueLoad[]> {
+    return this.observe.queueLoadList();
+  }
+
+  /** Running jobs, earliest lease end first (alerts). */
+  jobRunningList(p: { limit: number }): Promise<RunningJob[]> {
+    return this.observe.jobRunningList(p);
+  }
+
+  /** Missed and skipped slots per schedule in a window (alerts). */
+  scheduleSlotLapseList(p: { windowMs: number }): Promise<SlotLapse[]> {
+    return this.observe.scheduleSlotLapseList(p);
+  }
+
+  /** Ended attempts per minute (the dashboard's charts). */
+  jobRunStats(p: { minutes: number }): Promise<RunStatsMinute[]> {
+    return this.observe.jobRunStats(p);
   }
 
   /** Inserts a schedule. */
