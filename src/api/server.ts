@@ -111,6 +111,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     },
     { prefix: API_PREFIX },
   );
+  // The counters count from here: made at the first scrape, they would miss what happened before it.
+  await ns.metrics();
   // Alerts become events (alert:raised, alert:cleared) in the process serving the API; see
   // src/observe/alert-monitor.ts for why here.
   const monitor = new AlertMonitor({

@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { NightshiftError } from '../../errors.js';
 import type { Nightshift } from '../../nightshift.js';
 import { ALERT_KINDS } from '../../observe/alert.js';
 import type { RunStatsMinute } from '../../store/store.js';
@@ -68,15 +69,26 @@ export const observeRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (
         summary: 'Attempts ended per minute, with wait and run percentiles',
         description: `One bucket per minute, oldest first, the current minute last; minutes 1..${MAX_STATS_MINUTES}.`,
         tags: ['observe'],
+        // Digits, checked as text: the query converter would turn 1.5 into 1 for an integer schema.
         querystring: Type.Object(
-          { minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_STATS_MINUTES, default: 60 })) },
+          {
+            minutes: Type.Optional(
+              Type.String({ pattern: '^[0-9]{1,4}$', description: `1..${MAX_STATS_MINUTES}, default 60` }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: responses({ 200: Type.Object({ buckets: Type.Array(BucketSchema) }) }),
       },
     },
     async (request) => {
-      const minutes = request.query.minutes ?? 60;
+      const minutes = Number(request.query.minutes ?? 60);
+      if (minutes < 1 || minutes > MAX_STATS_MINUTES) {
+        throw new NightshiftError(
+          'invalid_argument',
+          `minutes must be an integer from 1 to ${MAX_STATS_MINUTES}, got ${minutes}`,
+        );
+      }
       const now = await ns.store.now();
       const found = await ns.store.jobRunStats({ minutes });
       return { buckets: fillMinutes(found, minutes, now) };
