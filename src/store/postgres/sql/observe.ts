@@ -3,11 +3,13 @@
 /**
  * The running jobs, found through the claims that hold them (`job_leases`, one row per claim) and read
  * by primary key: `jobs` has no index on state (migration 005), and this never walks finished rows.
- * The token check drops jobs a later claim or a finish took from the claim.
+ * `id = ANY(ARRAY(...))` is what makes the primary key the path: as a join, the planner without
+ * statistics hashed a sequential scan of `jobs` instead. A job a finish or a later claim took from a
+ * claim's list is dropped by the state check (and read once however many lists still name it).
  */
 const running = (s: string): string => `
-  ${s}.job_leases l CROSS JOIN LATERAL unnest(l.job_ids) AS u(id)
-  JOIN ${s}.jobs j ON j.id = u.id AND j.state = 'running' AND j.lease_token = l.token`;
+  ${s}.jobs j
+  WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases)) AND j.state = 'running'`;
 
 /**
  * Waiting and running jobs per queue. `job_queue` holds exactly the waiting jobs (one row each, deleted
@@ -28,14 +30,20 @@ export const jobRunningList = (s: string): string => `
   FROM ${running(s)}
   ORDER BY j.lease_expires_at LIMIT $1`;
 
-/** Missed and skipped ledger rows per schedule recorded in the last $1 ms (schedule_slots_recorded_idx). */
+/**
+ * Missed and skipped ledger rows per schedule recorded in the last $1 ms, by schedule_slots_recorded_idx.
+ * The upper bound excludes nothing (rows are recorded at the database's now); it makes the condition a
+ * range, which a planner without statistics expects to be narrow (a one-sided bound it expects to match
+ * a third of the table, and then reads all of it).
+ */
 export const scheduleSlotLapseList = (s: string): string => `
   SELECT schedule_id,
          sum(CASE WHEN status = 'missed' THEN coalesce(slot_count, 1) ELSE 0 END)::float8 AS missed,
          sum(CASE WHEN status = 'skipped' THEN coalesce(slot_count, 1) ELSE 0 END)::float8 AS skipped,
          min(recorded_at) AS since
   FROM ${s}.schedule_slots
-  WHERE recorded_at >= now() - $1 * interval '1 millisecond' AND status IN ('missed', 'skipped')
+  WHERE recorded_at >= now() - $1 * interval '1 millisecond' AND recorded_at <= now() + interval '1 hour'
+    AND status IN ('missed', 'skipped')
   GROUP BY schedule_id ORDER BY schedule_id`;
 
 /** Milliseconds from `a` to `b`, whole, never negative. */
@@ -44,8 +52,9 @@ const ms = (a: string, b: string): string => `greatest(0, round(extract(epoch FR
 /**
  * Attempts ended per minute over the last $1 minutes (the current one included), with nearest-rank
  * percentiles (`percentile_disc`, as the SQLite store computes them). Completed jobs come through
- * `job_finish_log` by its time index (a plain completion writes no run row, and `jobs` has no index on
- * finish time), failed, timed-out and lapsed runs by job_runs_finished_idx. A failure is final
+ * `job_finish_log` by its time index and then the primary key (a plain completion writes no run row,
+ * and `jobs` has no index on finish time), failed, timed-out and lapsed runs by job_runs_finished_idx,
+ * each run's job by primary key. The cost follows the attempts in the window. A failure is final
  * (`failed`) when it was its job's last attempt and the job ended failed; otherwise `retried`.
  */
 export const jobRunStats = (s: string): string => `
@@ -54,14 +63,16 @@ export const jobRunStats = (s: string): string => `
     SELECT j.finished_at, 'completed' AS kind,
            ${ms('j.run_at', 'coalesce(j.started_at, j.finished_at)')} AS wait_ms,
            ${ms('coalesce(j.started_at, j.finished_at)', 'j.finished_at')} AS run_ms
-    FROM ${s}.job_finish_log f CROSS JOIN LATERAL unnest(f.job_ids) AS u(id)
-    JOIN ${s}.jobs j ON j.id = u.id
-    WHERE f.finished_at >= (SELECT at FROM since) AND j.state = 'completed'
+    FROM ${s}.jobs j
+    WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_finish_log
+                           WHERE finished_at >= (SELECT at FROM since)))
+      AND j.state = 'completed'
     UNION ALL
     SELECT r.finished_at,
-           CASE WHEN j.state = 'failed' AND j.attempt = r.attempt THEN 'failed' ELSE 'retried' END,
+           CASE WHEN (SELECT j.state = 'failed' AND j.attempt = r.attempt FROM ${s}.jobs j WHERE j.id = r.job_id)
+                THEN 'failed' ELSE 'retried' END,
            ${ms('r.due_at', 'r.started_at')}, ${ms('r.started_at', 'r.finished_at')}
-    FROM ${s}.job_runs r LEFT JOIN ${s}.jobs j ON j.id = r.job_id
+    FROM ${s}.job_runs r
     WHERE r.finished_at >= (SELECT at FROM since) AND r.outcome IN ('failed', 'timeout', 'lease_lapsed')
   )
   SELECT (floor(extract(epoch FROM finished_at) / 60) * 60000)::float8 AS minute_ms,
