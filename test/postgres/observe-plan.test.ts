@@ -23,7 +23,12 @@ beforeAll(async () => {
     await db.store.jobFinishMany({
       finishes: claimed.map((job, i) =>
         i % 10 === 0
-          ? { id: job.id, leaseToken: job.leaseToken, outcome: 'failed', error: { message: 'x' } }
+          ? {
+              id: job.id,
+              leaseToken: job.leaseToken,
+              outcome: 'failed',
+              error: { message: 'x', reason: 'failed' },
+            }
           : { id: job.id, leaseToken: job.leaseToken, outcome: 'completed', result: null },
       ),
     });
