@@ -323,4 +323,27 @@ describe.each(BACKENDS)('alerts on %s', (backend) => {
     // Out of the window (3 s), the lapse is no longer current.
     await seen('cleared', 'missed_slots');
   });
+
+  it('counts the slots its scheduler recorded and the lag of the runs it settled, as the ledger has them', async () => {
+    await s.ns.stop();
+    const m = await scrape(s);
+    const ledger = await s.store.scheduleSlotList({ scheduleId: 'fragile-every', limit: 10_000 });
+    // The range `resume` recorded is an operator's action, not a slot the scheduler recorded.
+    const bySchedulerOf = (status: string) =>
+      ledger
+        .filter((row) => row.status === status && !row.slotKey.startsWith('suspended:'))
+        .reduce((n, row) => n + (row.slotCount ?? 1), 0);
+    const slots = (outcome: string) =>
+      m.value('nightshift_schedule_slots_total', { schedule: 'fragile-every', outcome }) ?? 0;
+    expect(bySchedulerOf('enqueued')).toBeGreaterThan(0);
+    expect(slots('enqueued')).toBe(bySchedulerOf('enqueued'));
+    expect(slots('skipped')).toBe(bySchedulerOf('skipped'));
+    expect(slots('missed')).toBe(bySchedulerOf('missed'));
+    const settled = ledger.filter((row) => row.outcome !== null && row.runLagMs !== null).length;
+    expect(settled).toBeGreaterThan(0);
+    expect(m.count('nightshift_schedule_lag_seconds')).toBe(settled);
+    expect(m.value('nightshift_jobs_enqueued_total', { queue: 'default', task: 'fragile' })).toBe(
+      ledger.filter((row) => row.jobId !== null).length,
+    );
+  });
 });
