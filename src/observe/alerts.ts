@@ -3,7 +3,7 @@
  * `nightshift_alerts` metric, the alert monitor). Every read is bounded by an index: the running jobs,
  * the suspended schedules, the ledger rows of the window, the waiting jobs per queue.
  */
-import type { ObserveStore, ScheduleStore } from '../store/store.js';
+import type { ObserveStore, QueueLoad, ScheduleStore } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
 import {
   ALERT_KINDS,
@@ -25,16 +25,23 @@ export interface AlertSources {
   /** Tasks whose `maxDurationMs` this process knows; running jobs of other tasks are not judged on it. */
   registry: TaskRegistry;
   config: AlertsConfig;
+  /** The queues' load when the caller has read it already (a metrics scrape reads it once for both). */
+  load?: QueueLoad[];
 }
 
 /** The alerts that hold now, ordered by kind, then subject. */
-export async function computeAlerts({ store, registry, config }: AlertSources): Promise<Alert[]> {
+export async function computeAlerts({
+  store,
+  registry,
+  config,
+  load: given,
+}: AlertSources): Promise<Alert[]> {
   const [now, running, suspended, lapses, load] = await Promise.all([
     store.now(),
     store.jobRunningList({ limit: RUNNING_LIMIT }),
     store.scheduleList({ limit: SUSPENDED_LIMIT, condition: 'suspended' }),
     store.scheduleSlotLapseList({ windowMs: config.missedSlotsWindowMs ?? DEFAULT_MISSED_SLOTS_WINDOW_MS }),
-    store.queueLoadList(),
+    given ?? store.queueLoadList(),
   ]);
   const nowMs = now.getTime();
   const alerts: Alert[] = [];

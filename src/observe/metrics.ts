@@ -14,14 +14,17 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventBus } from '../events.js';
 import type { DatabaseHealth, QueueLoad, Store } from '../store/store.js';
-import { ALERT_KINDS, type Alert } from './alert.js';
+import type { TaskRegistry } from '../task-registry.js';
+import { ALERT_KINDS, type Alert, type AlertsConfig } from './alert.js';
+import { computeAlerts } from './alerts.js';
 
 /** What the metrics read: a Nightshift instance has all of it. */
 export interface MetricsSource {
   readonly events: EventBus;
   readonly store: Store;
-  /** The current alerts, from the database. */
-  alerts(): Promise<Alert[]>;
+  /** Tasks whose `maxDurationMs` the `max_duration` alerts judge. */
+  readonly tasks: TaskRegistry;
+  readonly alertsConfig: AlertsConfig;
   /** Slots of this process's running workers. */
   workerSlots(): { busy: number; idle: number };
 }
@@ -144,10 +147,10 @@ export function createMetrics(source: MetricsSource): Registry {
 
 async function readCluster(source: MetricsSource): Promise<ClusterReading> {
   const { store } = source;
-  const [now, load, alerts, health] = await Promise.all([
+  const load = await store.queueLoadList();
+  const [now, alerts, health] = await Promise.all([
     store.now(),
-    store.queueLoadList(),
-    source.alerts(),
+    computeAlerts({ store, registry: source.tasks, config: source.alertsConfig, load }),
     store.databaseHealth?.() ?? null,
   ]);
   return { now: now.getTime(), load, alerts, health };
