@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { NightshiftError } from './errors.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
+import { validateAlertsConfig, type AlertsConfig } from './observe/alert.js';
 import type { ScheduleInput } from './scheduler/schedule.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
@@ -47,6 +48,8 @@ export interface NightshiftConfig {
   http?: HttpConfig;
   /** The built-in `http.request` task and the hosts it may call (docs/HTTP-JOBS.md). */
   httpJobs?: HttpJobsOptions;
+  /** Alert thresholds and detector settings (docs/METRICS.md); checked when the config loads. */
+  alerts?: AlertsConfig;
 }
 
 /** Declares a config module's default export; returns its input, typed. */
@@ -68,6 +71,7 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
   'worker',
   'http',
   'httpJobs',
+  'alerts',
 ]);
 
 /** What refusing a key says, where there is more to say than "unknown". */
@@ -139,6 +143,14 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
       'config_error',
       `config ${file}: ${NOT_YET[key] ?? `unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`}`,
     );
+  }
+  const { alerts } = config as Record<string, unknown>;
+  if (alerts !== undefined) {
+    try {
+      validateAlertsConfig(alerts);
+    } catch (error) {
+      throw new NightshiftError('config_error', `config ${file}: ${oneLine(error)}`, { cause: error });
+    }
   }
   return { config, file };
 }

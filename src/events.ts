@@ -9,6 +9,8 @@
  * ignored, because an observer must never break the worker it observes.
  */
 import type { JobError } from './job.js';
+import type { Alert } from './observe/alert.js';
+import type { ScheduleRunOutcome, SlotStatus } from './scheduler/schedule.js';
 import type { Logger } from './logger.js';
 
 /** Fields shared by every event about one attempt of a job. */
@@ -22,8 +24,14 @@ export interface AttemptEventBase {
 
 /** Every event nightshift emits, by name. */
 export interface NightshiftEvents {
-  /** A worker claimed a job and is about to run its handler. */
-  'job:claimed': AttemptEventBase;
+  /**
+   * This instance inserted a new job (`enqueue`, `enqueueMany`, or a schedule's slot when the scheduler
+   * runs here). A repeated idempotency key creates nothing and emits nothing; with a caller's `tx` the
+   * event fires when the insert returns, before that transaction commits.
+   */
+  'job:enqueued': { jobId: string; task: string; queue: string; scheduleId: string | null };
+  /** A worker claimed a job and is about to run its handler. `runAt`: when it was due; `startedAt`: claimed. */
+  'job:claimed': AttemptEventBase & { runAt: Date; startedAt: Date };
   /** The attempt's success was persisted. */
   'job:completed': AttemptEventBase & { result: unknown; durationMs: number };
   /** The attempt failed (or timed out) with attempts left; the job waits `retryDelayMs` before its next try. */
@@ -50,6 +58,22 @@ export interface NightshiftEvents {
   'rescuer:swept': { requeued: string[]; failed: string[] };
   /** The pruner deleted finished jobs past retention (only emitted when it deleted some). */
   'pruner:pruned': { deleted: number };
+  /**
+   * A scheduler here recorded what became of a slot: `enqueued` (also a waiting slot released), or
+   * `skipped`, `missed` or `waiting`, with the ledger's reason. `slots` counts a range of missed slots.
+   */
+  'schedule:slot': { scheduleId: string; status: SlotStatus; reason: string | null; slots: number };
+  /** A scheduler here settled a run of a schedule: its job reached a final state. */
+  'schedule:settled': {
+    scheduleId: string;
+    outcome: ScheduleRunOutcome;
+    /** From the slot's time to its job's start, when it started. */
+    runLagMs: number | null;
+  };
+  /** An alert condition began (seen by this process's alert monitor; see src/observe/alert-monitor.ts). */
+  'alert:raised': Alert;
+  /** An alert condition that was raised ended. */
+  'alert:cleared': Alert;
   /** A store call failed; the loop named by `source` backs off and carries on. */
   'store:error': { source: string; error: unknown; retryInMs: number };
 }

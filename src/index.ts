@@ -40,6 +40,15 @@ export type {
   TypedScheduleInput,
 } from './task-types.js';
 export { defineConfig, type NightshiftConfig } from './config.js';
+// createMetrics is `nightshift/metrics`: prom-client takes a noticeable time to load, paid only by
+// those who serve metrics (`ns.metrics()` loads it on first use).
+export {
+  ALERT_KINDS,
+  type Alert,
+  type AlertKind,
+  type AlertsConfig,
+  type QueueAlertThresholds,
+} from './observe/alert.js';
 export type {
   BackoffOptions,
   ChildEnqueueOptions,

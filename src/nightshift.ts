@@ -22,7 +22,10 @@ import { createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
-import type { JobListParams, NewJob, Store } from './store/store.js';
+import type { JobInsertResult, JobListParams, NewJob, Store } from './store/store.js';
+import type { Registry } from 'prom-client';
+import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
+import { computeAlerts } from './observe/alerts.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type {
@@ -64,6 +67,8 @@ export interface ConnectOptions<
   worker?: WorkerOptions;
   /** Adds the built-in `http.request` task, calling only the hosts this allows (docs/HTTP-JOBS.md). */
   httpJobs?: HttpJobsOptions;
+  /** Alert thresholds (docs/METRICS.md); without them only the built-in detectors raise alerts. */
+  alerts?: AlertsConfig;
 }
 
 /** What `enqueue` returns: the job's id, whether this call created it, and the stored job. */
@@ -112,6 +117,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   protected readonly services = new Set<Service>();
   private closed = false;
   private readonly waiter: JobWaiter;
+  private metricsRegistry: Promise<Registry> | undefined;
 
   protected constructor(
     /** The store this instance talks to. */
@@ -122,6 +128,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     readonly logger: Logger,
     private readonly workerDefaults: WorkerOptions,
     private readonly ownsStore: boolean,
+    /** Alert thresholds, validated. */
+    readonly alertsConfig: AlertsConfig = {},
   ) {
     this.events = new EventBus(logger);
     this.waiter = new JobWaiter(store);
@@ -141,6 +149,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const I extends ImplementationList = [],
   >(options: ConnectOptions<T, C, I> = {}): Promise<Nightshift<RegisteredTasks<T, C, I>>> {
     const logger = options.logger ?? createLogger();
+    // Checked before anything opens: bad thresholds change nothing.
+    const alertsConfig = options.alerts === undefined ? {} : validateAlertsConfig(options.alerts);
     const tasks = new TaskRegistry(
       options.httpJobs === undefined
         ? (options.tasks ?? {})
@@ -157,7 +167,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
       if (ownsStore) await store.close();
       throw error;
     }
-    return new Nightshift(store, tasks, logger, options.worker ?? {}, ownsStore);
+    return new Nightshift(store, tasks, logger, options.worker ?? {}, ownsStore, alertsConfig);
   }
 
   /**
@@ -179,6 +189,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const [inserted] = await this.store.jobInsertMany({ jobs: [row], ...(tx !== undefined && { tx }) });
     if (!inserted)
       throw new NightshiftError('database_unavailable', `the store returned nothing for job ${row.id}`);
+    this.noteEnqueued([inserted]);
     const job = inserted.job as TaskJob<Tasks, N>;
     return { id: job.id, created: inserted.created, job };
   }
@@ -203,6 +214,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
       jobs: rows,
       ...(options.tx !== undefined && { tx: options.tx }),
     });
+    this.noteEnqueued(inserted);
     return inserted.map(({ job, created }) => ({ id: job.id, created, job }));
   }
 
@@ -276,7 +288,13 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   startScheduler(options: SchedulerOptions = {}): Scheduler {
     this.assertOpen();
     const scheduler = new Scheduler(
-      { store: this.store, registry: this.tasks, schedules: this.scheduleService, logger: this.logger },
+      {
+        store: this.store,
+        registry: this.tasks,
+        schedules: this.scheduleService,
+        events: this.events,
+        logger: this.logger,
+      },
       options,
     );
     this.services.add(scheduler);
@@ -296,6 +314,46 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     await this.stop(options);
     this.closed = true;
     if (this.ownsStore) await this.store.close();
+  }
+
+  /**
+   * The alerts that hold now, computed from the database (docs/METRICS.md): running jobs past their
+   * task's `maxDurationMs` (for tasks this instance knows) or with a lease that lapsed unrecovered,
+   * suspended schedules, recently missed or skipped slots, and queues over the `alerts` thresholds.
+   */
+  alerts(): Promise<Alert[]> {
+    return computeAlerts({ store: this.store, registry: this.tasks, config: this.alertsConfig });
+  }
+
+  /**
+   * This instance's Prometheus metrics as a prom-client Registry, made at the first call: its counters
+   * count this process's events from then on; its gauges read the database at each scrape. Serve
+   * `await registry.metrics()` with `registry.contentType` (the API server does, at `GET /metrics`).
+   */
+  metrics(): Promise<Registry> {
+    this.metricsRegistry ??= import('./observe/metrics.js').then(({ createMetrics }) => createMetrics(this));
+    return this.metricsRegistry;
+  }
+
+  /** Slots of the workers this instance runs: busy (a handler running) and idle. */
+  workerSlots(): { busy: number; idle: number } {
+    let busy = 0;
+    let total = 0;
+    for (const service of this.services) {
+      if (!(service instanceof Worker)) continue;
+      busy += service.runningCount;
+      total += service.concurrency;
+    }
+    return { busy, idle: Math.max(0, total - busy) };
+  }
+
+  private noteEnqueued(inserted: JobInsertResult[]): void {
+    if (!this.events.has('job:enqueued')) return;
+    for (const { job, created } of inserted) {
+      if (!created) continue;
+      const { id: jobId, task, queue, scheduleId } = job;
+      this.events.emit('job:enqueued', { jobId, task, queue, scheduleId });
+    }
   }
 
   private assertOpen(): void {

@@ -14,12 +14,15 @@ import { Type } from 'typebox';
 import { NightshiftError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Nightshift } from '../nightshift.js';
+import { DEFAULT_ALERT_INTERVAL_MS } from '../observe/alert.js';
+import { AlertMonitor } from '../observe/alert-monitor.js';
 import { installRoleCheck, TokenAuthenticator } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { metricsRoutes, observeRoutes } from './routes/observe.js';
 import { queueRoutes } from './routes/queues.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -85,12 +88,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   });
 
   await app.register(healthRoutes, { ns });
+  await app.register(metricsRoutes, { ns });
   await app.register(
     async (api) => {
       await api.register(jobRoutes, { ns });
       await api.register(scheduleRoutes, { ns });
       await api.register(queueRoutes, { ns });
       await api.register(tokenRoutes, { ns });
+      await api.register(observeRoutes, { ns });
       api.get(
         '/openapi.json',
         {
@@ -106,6 +111,23 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     },
     { prefix: API_PREFIX },
   );
+  // The counters count from here: made at the first scrape, they would miss what happened before it.
+  await ns.metrics();
+  // Alerts become events (alert:raised, alert:cleared) in the process serving the API; see
+  // src/observe/alert-monitor.ts for why here.
+  const monitor = new AlertMonitor({
+    compute: () => ns.alerts(),
+    events: ns.events,
+    logger,
+    intervalMs: ns.alertsConfig.intervalMs ?? DEFAULT_ALERT_INTERVAL_MS,
+  });
+  app.addHook('onReady', (done) => {
+    monitor.start();
+    done();
+  });
+  app.addHook('onClose', async () => {
+    await monitor.stop();
+  });
   await app.ready();
   return app;
 }

@@ -130,6 +130,7 @@ export class Session {
           contracts: config?.contracts ?? [],
           implementations: config?.implementations ?? [],
           ...(config?.httpJobs !== undefined && { httpJobs: config.httpJobs }),
+          ...(config?.alerts !== undefined && { alerts: config.alerts }),
           logger,
         });
         // Task names come from the command line: checked at run time, not by the compiler.

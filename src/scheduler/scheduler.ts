@@ -29,6 +29,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../errors.js';
+import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { ScheduleWrites, Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
@@ -66,6 +67,8 @@ export interface SchedulerDeps {
   store: Store;
   registry: TaskRegistry;
   schedules: ScheduleService;
+  /** Where `schedule:slot`, `schedule:settled` and `job:enqueued` go (metrics count them). */
+  events: EventBus;
   logger: Logger;
 }
 
@@ -192,6 +195,7 @@ export class Scheduler {
         plan: (input) => planSettle(input, options),
       });
       this.noteJobs(writes);
+      this.report(writes);
       const settled = writes.slotUpdates.filter((slot) => slot.outcome !== null).length;
       pass.settled += settled;
       count(pass, writes.slots);
@@ -207,6 +211,7 @@ export class Scheduler {
         plan: (due) => planFire(due, options),
       });
       this.noteJobs(writes);
+      this.report(writes);
       this.noteNextSlots(writes);
       count(pass, writes.slots);
       pass.enqueued += writes.slotUpdates.filter((slot) => slot.status === 'enqueued').length;
@@ -222,6 +227,24 @@ export class Scheduler {
   private noteJobs(writes: ScheduleWrites): void {
     if (this.ours.size + writes.jobs.length > OURS_CAP) this.ours.clear();
     for (const job of writes.jobs) this.ours.add(job.id);
+  }
+
+  /** Tells this instance's listeners what a pass wrote: slots recorded, runs settled, jobs enqueued. */
+  private report(writes: ScheduleWrites): void {
+    const { events } = this.deps;
+    for (const slot of writes.slots) {
+      const { scheduleId, status, reason } = slot;
+      events.emit('schedule:slot', { scheduleId, status, reason, slots: slot.slotCount ?? 1 });
+    }
+    for (const slot of writes.slotUpdates) {
+      const { scheduleId, status, reason, outcome, runLagMs } = slot;
+      if (outcome !== null) events.emit('schedule:settled', { scheduleId, outcome, runLagMs });
+      else if (status === 'enqueued') events.emit('schedule:slot', { scheduleId, status, reason, slots: 1 });
+    }
+    for (const job of writes.jobs) {
+      const { id: jobId, task, queue, scheduleId } = job;
+      events.emit('job:enqueued', { jobId, task, queue, scheduleId });
+    }
   }
 
   /**

@@ -112,7 +112,7 @@ export interface ApiToken {
 }
 
 /** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
-export interface Store extends ScheduleStore, TokenStore, JobLogStore {
+export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveStore {
   readonly dialect: StoreDialect;
   /**
    * True when `listen` also delivers events caused by other processes (PostgreSQL LISTEN/NOTIFY);
@@ -427,4 +427,84 @@ export interface ScheduleStore {
   scheduleSlotList(params: { scheduleId: string; limit: number }): Promise<SlotRecord[]>;
   /** Deletes up to `limit` ledger rows recorded more than `olderThanMs` ago, except open enqueued ones. */
   scheduleSlotPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }>;
+}
+
+/** Waiting or running jobs of one queue in one state (`queueLoadList`). */
+export interface QueueLoad {
+  queue: string;
+  state: 'scheduled' | 'queued' | 'running';
+  count: number;
+  /** The earliest due time among these jobs that are due (claimable now); null when none is, or running. */
+  oldestReadyAt: Date | null;
+}
+
+/** A running job as the alerts read it (`jobRunningList`). */
+export interface RunningJob {
+  id: string;
+  task: string;
+  queue: string;
+  attempt: number;
+  startedAt: Date;
+  leaseExpiresAt: Date;
+  workerId: string | null;
+}
+
+/** Missed and skipped slots of one schedule recorded in a window (`scheduleSlotLapseList`). */
+export interface SlotLapse {
+  scheduleId: string;
+  /** Slots missed (a range row counts as its slot count). */
+  missed: number;
+  skipped: number;
+  /** When the earliest of these rows was recorded. */
+  since: Date;
+}
+
+/** The attempts that ended within one minute (`jobRunStats`). Percentiles are nearest-rank, in ms. */
+export interface RunStatsMinute {
+  /** Start of the minute. */
+  at: Date;
+  completed: number;
+  /** Attempts that left their job `failed` (no attempt left). */
+  failed: number;
+  /** Failed, timed-out or lapsed attempts after which the job was tried again. */
+  retried: number;
+  /** From due to start, over every attempt counted above. */
+  waitMs: Percentiles;
+  /** From start to end, over every attempt counted above. */
+  runMs: Percentiles;
+}
+
+/** Nearest-rank percentiles; null when there was nothing to measure. */
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** What the database itself reports about its health (PostgreSQL). */
+export interface DatabaseHealth {
+  /** Dead row versions per table of the store's schema, as the statistics collector counts them. */
+  deadTuples: Array<{ table: string; count: number }>;
+  /** Age of the oldest open transaction in this database (any schema, any client); null when none. */
+  oldestTransactionAgeMs: number | null;
+}
+
+/**
+ * Reads for metrics, alerts and the dashboard's charts (src/observe). Each one is bounded by an index:
+ * by the backlog, the running jobs, the window asked for, never by the whole job history.
+ */
+export interface ObserveStore {
+  /** Scheduled, queued and running jobs per queue, with the oldest due time of those ready to claim. */
+  queueLoadList(): Promise<QueueLoad[]>;
+  /** Up to `limit` running jobs, the earliest lease end first. */
+  jobRunningList(params: { limit: number }): Promise<RunningJob[]>;
+  /** Missed and skipped slots per schedule recorded in the last `windowMs` (database clock). */
+  scheduleSlotLapseList(params: { windowMs: number }): Promise<SlotLapse[]>;
+  /**
+   * Attempts that ended (completed, failed, retried) per minute over the last `minutes` minutes, the
+   * current minute included, oldest first; minutes without any are absent.
+   */
+  jobRunStats(params: { minutes: number }): Promise<RunStatsMinute[]>;
+  /** PostgreSQL only: dead tuples and the oldest transaction. */
+  databaseHealth?(): Promise<DatabaseHealth>;
 }

@@ -216,6 +216,11 @@ export class Worker {
     return this.keeper?.ready ?? Promise.resolve(false);
   }
 
+  /** Slots: at most this many handlers run at once. */
+  get concurrency(): number {
+    return this.options.concurrency;
+  }
+
   /** Handlers running now. */
   get runningCount(): number {
     return this.running.size;
@@ -414,7 +419,10 @@ export class Worker {
 
   /** Runs an admitted attempt in a slot; its handler is called at once. */
   private begin(attempt: RunningAttempt): void {
-    if (this.events.has('job:claimed')) this.events.emit('job:claimed', this.eventBase(attempt));
+    if (this.events.has('job:claimed')) {
+      const { runAt, startedAt } = attempt.job;
+      this.events.emit('job:claimed', { ...this.eventBase(attempt), runAt, startedAt: startedAt ?? runAt });
+    }
     // Added before the handler runs: an attempt that ends synchronously must find itself here.
     this.running.add(attempt);
     attempt.started = true;

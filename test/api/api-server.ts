@@ -12,7 +12,8 @@ import { Nightshift } from '../../src/nightshift.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { ApiRole, Store } from '../../src/store/store.js';
-import { defineTask } from '../../src/task.js';
+import type { AlertsConfig } from '../../src/observe/alert.js';
+import { defineTask, type TaskMap } from '../../src/task.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
 import { tempSqliteFile } from '../support/temp-sqlite.js';
 
@@ -69,16 +70,17 @@ async function openBackend(backend: Backend): Promise<{ store: Store; cleanup: (
 /** Starts a server on `backend` with one token per role. */
 export async function startTestServer(
   backend: Backend,
-  options: { bodyLimit?: number } = {},
+  options: { bodyLimit?: number; tasks?: TaskMap; alerts?: AlertsConfig } = {},
 ): Promise<TestServer> {
   const { store, cleanup } = await openBackend(backend);
   const logger = createLogger({ level: 'silent' });
-  const ns = await Nightshift.connect({ db: store, tasks: TEST_TASKS, logger });
+  const { tasks = TEST_TASKS, alerts, ...serverOptions } = options;
+  const ns = await Nightshift.connect({ db: store, tasks, logger, ...(alerts !== undefined && { alerts }) });
   const tokens = {} as Record<ApiRole, string>;
   for (const role of ['viewer', 'operator', 'admin'] as const) {
     tokens[role] = (await issueToken(store, { name: `test-${role}`, role })).secret;
   }
-  const { app, url } = await startApiServer({ ns, logger, host: '127.0.0.1', port: 0, ...options });
+  const { app, url } = await startApiServer({ ns, logger, host: '127.0.0.1', port: 0, ...serverOptions });
   const document = (await (
     await fetch(`${url}/api/v1/openapi.json`, { headers: { authorization: `Bearer ${tokens.viewer}` } })
   ).json()) as OpenApiDocument;
@@ -100,7 +102,9 @@ export async function startTestServer(
       }
       const response = await fetch(url + path, { method, headers, ...(body !== undefined && { body }) });
       const text = await response.text();
-      const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+      // Prometheus text (GET /metrics) is kept as text; every other answer is JSON.
+      const json = (response.headers.get('content-type') ?? 'application/json').includes('json');
+      const parsed: unknown = text === '' || !json ? undefined : JSON.parse(text);
       checkAgainstDocument(method, path, response.status, parsed);
       return { status: response.status, text, body: parsed, headers: response.headers };
     },

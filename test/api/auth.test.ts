@@ -44,6 +44,9 @@ const REQUIRED: Record<string, ApiRole> = {
   'GET /api/v1/tokens': 'admin',
   'POST /api/v1/tokens': 'admin',
   'DELETE /api/v1/tokens/{id}': 'admin',
+  'GET /api/v1/alerts': 'viewer',
+  'GET /api/v1/stats': 'viewer',
+  'GET /metrics': 'viewer',
 };
 const PUBLIC = ['GET /healthz', 'GET /readyz'];
 const LOWER: Record<ApiRole, ApiRole[]> = { viewer: [], operator: ['viewer'], admin: ['viewer', 'operator'] };

@@ -77,7 +77,7 @@ describe('config loading', () => {
     ).rejects.toMatchObject({
       code: 'config_error',
       message: expect.stringMatching(
-        /typo\.mjs: unknown key "workers" \(known: db, tasks, contracts, implementations, schedules, worker, http, httpJobs\)/,
+        /typo\.mjs: unknown key "workers" \(known: db, tasks, contracts, implementations, schedules, worker, http, httpJobs, alerts\)/,
       ) as string,
     });
     const http = await loadConfig({
@@ -92,6 +92,36 @@ describe('config loading', () => {
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'config_error' } });
     expect(existsSync(join(dir, 'jobs.db'))).toBe(false);
+  });
+
+  it('checks alerts: thresholds per queue or default, unknown keys and bad numbers refused', async () => {
+    const dir = tempDir();
+    const write = (name: string, alerts: string): string => {
+      writeFileSync(join(dir, name), `export default { tasks: { echo: (p) => p }, alerts: ${alerts} };`);
+      return name;
+    };
+    const good = await loadConfig({
+      cwd: dir,
+      path: write(
+        'good.mjs',
+        '{ queueDepth: 100, oldestReadyAgeMs: 60000, queues: { mail: { queueDepth: 5 } }, stuckJobGraceMs: 0, missedSlotsWindowMs: 600000, intervalMs: 5000 }',
+      ),
+    });
+    expect(good?.config.alerts?.queues).toEqual({ mail: { queueDepth: 5 } });
+    const refused: Array<[string, RegExp]> = [
+      ['{ depth: 3 }', /alerts: unknown key "depth"/],
+      ['{ queues: { mail: { concurrency: 1 } } }', /alerts\.queues\["mail"\]: unknown key "concurrency"/],
+      ['{ queueDepth: -1 }', /alerts\.queueDepth must be an integer from 0/],
+      ["{ oldestReadyAgeMs: '1m' }", /alerts\.oldestReadyAgeMs must be an integer/],
+      ['{ intervalMs: 0 }', /alerts\.intervalMs must be an integer from 1/],
+      ['[]', /alerts must be an object/],
+    ];
+    for (const [index, [alerts, message]] of refused.entries()) {
+      await expect(loadConfig({ cwd: dir, path: write(`bad-${index}.mjs`, alerts) })).rejects.toMatchObject({
+        code: 'config_error',
+        message: expect.stringMatching(message) as string,
+      });
+    }
   });
 
   it('a config that throws fails the command with exit 1 and one line naming the file and the cause', async () => {

@@ -3,6 +3,7 @@
  * can be injected) and the scheduler, a schedule service on that clock, and helpers that play the
  * worker's part (claim and finish schedule jobs) so outcomes are decided by the test, not by timing.
  */
+import { EventBus } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
 import type { Schedule, SlotRecord } from '../../src/scheduler/schedule.js';
 import { ScheduleService } from '../../src/scheduler/schedule-service.js';
@@ -87,7 +88,7 @@ export async function openFixture(
     service,
     scheduler: (options = {}) =>
       new Scheduler(
-        { store, registry, schedules: service, logger },
+        { store, registry, schedules: service, events: new EventBus(logger), logger },
         { clock: () => new Date(clock.now()), ...options },
       ),
     claimAll,

@@ -22,6 +22,11 @@ import type {
   NewJobLogLine,
   LeaseRef,
   NewJob,
+  DatabaseHealth,
+  QueueLoad,
+  RunningJob,
+  RunStatsMinute,
+  SlotLapse,
   ScheduleStore,
   Store,
   StoreEvents,
@@ -29,6 +34,7 @@ import type {
 } from '../store.js';
 import { PostgresTokens } from './api-tokens.js';
 import { PostgresJobLogs } from './job-logs.js';
+import { PostgresObserve } from './observe.js';
 import {
   beginStatement,
   createPool,
@@ -88,6 +94,7 @@ export class PostgresStore implements Store {
   private readonly schedules: PostgresSchedules;
   private readonly tokens: PostgresTokens;
   private readonly jobLogs: PostgresJobLogs;
+  private readonly observe: PostgresObserve;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -111,6 +118,7 @@ export class PostgresStore implements Store {
     );
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
     this.jobLogs = new PostgresJobLogs(pool, this.quotedSchema);
+    this.observe = new PostgresObserve(pool, this.schema, this.quotedSchema);
   }
 
   /**
@@ -584,6 +592,30 @@ export class PostgresStore implements Store {
   /** Whether any usable API token exists. */
   tokenAnyActive(): Promise<boolean> {
     return this.tokens.tokenAnyActive();
+  }
+  /** Waiting and running jobs per queue (metrics, alerts). */
+  queueLoadList(): Promise<QueueLoad[]> {
+    return this.observe.queueLoadList();
+  }
+
+  /** Running jobs, earliest lease end first (alerts). */
+  jobRunningList(p: { limit: number }): Promise<RunningJob[]> {
+    return this.observe.jobRunningList(p);
+  }
+
+  /** Missed and skipped slots per schedule in a window (alerts). */
+  scheduleSlotLapseList(p: { windowMs: number }): Promise<SlotLapse[]> {
+    return this.observe.scheduleSlotLapseList(p);
+  }
+
+  /** Ended attempts per minute (the dashboard's charts). */
+  jobRunStats(p: { minutes: number }): Promise<RunStatsMinute[]> {
+    return this.observe.jobRunStats(p);
+  }
+
+  /** Dead tuples of this schema's tables and the oldest open transaction (metrics). */
+  databaseHealth(): Promise<DatabaseHealth> {
+    return this.observe.databaseHealth();
   }
 
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {

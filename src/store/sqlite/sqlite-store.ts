@@ -21,6 +21,10 @@ import type {
   NewJobLogLine,
   LeaseRef,
   NewJob,
+  QueueLoad,
+  RunningJob,
+  RunStatsMinute,
+  SlotLapse,
   ScheduleStore,
   Store,
   StoreEvents,
@@ -31,6 +35,7 @@ import { SqliteConnection } from './connection.js';
 import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParams } from './job-claim.js';
 import { SqliteTokens } from './api-tokens.js';
 import { SqliteJobLogs } from './job-logs.js';
+import { SqliteObserve } from './observe.js';
 import {
   jobCancel,
   jobCancelCheck,
@@ -88,11 +93,13 @@ export class SqliteStore implements Store {
   private readonly transactions: SqliteTransactions;
   private readonly tokens: SqliteTokens;
   private readonly jobLogs: SqliteJobLogs;
+  private readonly observe: SqliteObserve;
 
   private constructor(private readonly conn: SqliteConnection) {
     this.schedules = new SqliteSchedules(conn);
     this.tokens = new SqliteTokens(conn);
     this.jobLogs = new SqliteJobLogs(conn);
+    this.observe = new SqliteObserve(conn);
     this.transactions = new SqliteTransactions(conn);
   }
 
@@ -363,6 +370,25 @@ export class SqliteStore implements Store {
   /** Whether any usable API token exists. */
   tokenAnyActive(): Promise<boolean> {
     return this.tokens.tokenAnyActive();
+  }
+  /** Waiting and running jobs per queue (metrics, alerts). */
+  queueLoadList(): Promise<QueueLoad[]> {
+    return this.observe.queueLoadList();
+  }
+
+  /** Running jobs, earliest lease end first (alerts). */
+  jobRunningList(p: { limit: number }): Promise<RunningJob[]> {
+    return this.observe.jobRunningList(p);
+  }
+
+  /** Missed and skipped slots per schedule in a window (alerts). */
+  scheduleSlotLapseList(p: { windowMs: number }): Promise<SlotLapse[]> {
+    return this.observe.scheduleSlotLapseList(p);
+  }
+
+  /** Ended attempts per minute (the dashboard's charts). */
+  jobRunStats(p: { minutes: number }): Promise<RunStatsMinute[]> {
+    return this.observe.jobRunStats(p);
   }
 
   /** Inserts a schedule. */

@@ -1,0 +1,71 @@
+/**
+ * Turns the current alerts into events: every `intervalMs` it computes them (./alerts.ts) and emits
+ * `alert:raised` for each one not seen at the previous reading and `alert:cleared` for each one gone.
+ * It runs in the API server (`createApiServer` starts it, closing the server stops it): the process an
+ * operator watches and scrapes, of which a deployment runs one or a few. Workers do not run it, so a
+ * fleet of a hundred workers does not read the alerts a hundred times over. Each process running it
+ * emits its own events; the alerts themselves come from the database, so all of them agree.
+ */
+import type { EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { Alert } from './alert.js';
+
+/** What the monitor needs. */
+export interface AlertMonitorDeps {
+  compute: () => Promise<Alert[]>;
+  events: EventBus;
+  logger: Logger;
+  intervalMs: number;
+}
+
+/** A running alert monitor; `stop()` ends it. */
+export class AlertMonitor {
+  private current = new Map<string, Alert>();
+  private timer: NodeJS.Timeout | undefined;
+  private pass: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly deps: AlertMonitorDeps) {}
+
+  /** Reads the alerts now and then every `intervalMs`. */
+  start(): this {
+    this.tick();
+    return this;
+  }
+
+  /** Reads the alerts once and emits the changes; resolves when done (tests call it directly). */
+  async check(): Promise<void> {
+    const alerts = await this.deps.compute();
+    const next = new Map(alerts.map((alert) => [`${alert.kind} ${alert.subject}`, alert]));
+    for (const [key, alert] of next) {
+      const before = this.current.get(key);
+      // A condition keeps the time it began at its first reading (queue_depth reports when it was read).
+      if (before === undefined) this.deps.events.emit('alert:raised', alert);
+      else next.set(key, { ...alert, since: before.since });
+    }
+    for (const [key, alert] of this.current) {
+      if (!next.has(key)) this.deps.events.emit('alert:cleared', alert);
+    }
+    this.current = next;
+  }
+
+  /** Stops reading; resolves once a reading under way is over. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.pass;
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.pass = this.check()
+      .catch((error: unknown) => {
+        this.deps.logger.warn({ err: error }, 'reading alerts failed; trying again at the next interval');
+      })
+      .finally(() => {
+        if (this.stopped) return;
+        this.timer = setTimeout(() => this.tick(), this.deps.intervalMs);
+        this.timer.unref();
+      });
+  }
+}

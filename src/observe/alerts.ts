@@ -1,0 +1,147 @@
+/**
+ * The current alerts, computed from the database at each call (`ns.alerts()`, `GET /api/v1/alerts`, the
+ * `nightshift_alerts` metric, the alert monitor). Every read is bounded by an index: the running jobs,
+ * the suspended schedules, the ledger rows of the window, the waiting jobs per queue.
+ */
+import type { ObserveStore, QueueLoad, ScheduleStore } from '../store/store.js';
+import type { TaskRegistry } from '../task-registry.js';
+import {
+  ALERT_KINDS,
+  DEFAULT_MISSED_SLOTS_WINDOW_MS,
+  DEFAULT_STUCK_JOB_GRACE_MS,
+  type Alert,
+  type AlertsConfig,
+  type QueueAlertThresholds,
+} from './alert.js';
+
+/** Running jobs judged per call; far above any fleet's concurrency. */
+const RUNNING_LIMIT = 10_000;
+/** Suspended schedules listed per call. */
+const SUSPENDED_LIMIT = 1_000;
+
+/** What computing alerts needs. */
+export interface AlertSources {
+  store: ObserveStore & Pick<ScheduleStore, 'scheduleList'> & { now(): Promise<Date> };
+  /** Tasks whose `maxDurationMs` this process knows; running jobs of other tasks are not judged on it. */
+  registry: TaskRegistry;
+  config: AlertsConfig;
+  /** The queues' load when the caller has read it already (a metrics scrape reads it once for both). */
+  load?: QueueLoad[];
+}
+
+/** The alerts that hold now, ordered by kind, then subject. */
+export async function computeAlerts({
+  store,
+  registry,
+  config,
+  load: given,
+}: AlertSources): Promise<Alert[]> {
+  const [now, running, suspended, lapses, load] = await Promise.all([
+    store.now(),
+    store.jobRunningList({ limit: RUNNING_LIMIT }),
+    store.scheduleList({ limit: SUSPENDED_LIMIT, condition: 'suspended' }),
+    store.scheduleSlotLapseList({ windowMs: config.missedSlotsWindowMs ?? DEFAULT_MISSED_SLOTS_WINDOW_MS }),
+    given ?? store.queueLoadList(),
+  ]);
+  const nowMs = now.getTime();
+  const alerts: Alert[] = [];
+  const grace = config.stuckJobGraceMs ?? DEFAULT_STUCK_JOB_GRACE_MS;
+
+  for (const job of running) {
+    const base = { subject: `job:${job.id}`, jobId: job.id, queue: job.queue };
+    const maxDurationMs = registry.get(job.task)?.maxDurationMs ?? null;
+    const over = maxDurationMs === null ? null : job.startedAt.getTime() + maxDurationMs;
+    if (over !== null && over < nowMs) {
+      alerts.push({
+        kind: 'max_duration',
+        ...base,
+        message: `${job.task} job ${job.id} has run ${seconds(nowMs - job.startedAt.getTime())} s, past its maxDurationMs ${maxDurationMs}`,
+        since: new Date(over).toISOString(),
+      });
+    }
+    const lapsedMs = nowMs - job.leaseExpiresAt.getTime();
+    if (lapsedMs > grace) {
+      alerts.push({
+        kind: 'stuck_job',
+        ...base,
+        message: `${job.task} job ${job.id} is running, but its lease (worker ${job.workerId ?? 'unknown'}) ended ${seconds(lapsedMs)} s ago and no rescuer has recovered it`,
+        since: job.leaseExpiresAt.toISOString(),
+      });
+    }
+  }
+
+  for (const schedule of suspended) {
+    alerts.push({
+      kind: 'schedule_suspended',
+      subject: `schedule:${schedule.id}`,
+      scheduleId: schedule.id,
+      message: `schedule ${schedule.id} is suspended: ${schedule.suspendedReason ?? 'no reason recorded'}`,
+      since: (schedule.suspendedAt ?? now).toISOString(),
+    });
+  }
+
+  for (const lapse of lapses) {
+    alerts.push({
+      kind: 'missed_slots',
+      subject: `schedule:${lapse.scheduleId}`,
+      scheduleId: lapse.scheduleId,
+      message: `schedule ${lapse.scheduleId}: ${lapse.missed} slot(s) missed and ${lapse.skipped} skipped recently`,
+      since: lapse.since.toISOString(),
+    });
+  }
+
+  const queued = new Map<string, number>();
+  const oldest = new Map<string, number>();
+  for (const row of load) {
+    if (row.state === 'queued') queued.set(row.queue, row.count);
+    if (row.oldestReadyAt !== null) {
+      const at = row.oldestReadyAt.getTime();
+      oldest.set(row.queue, Math.min(at, oldest.get(row.queue) ?? at));
+    }
+  }
+  for (const [queue, depth] of queued) {
+    const limit = thresholds(config, queue).queueDepth;
+    if (limit !== undefined && depth > limit) {
+      alerts.push({
+        kind: 'queue_depth',
+        subject: `queue:${queue}`,
+        queue,
+        message: `queue ${queue} holds ${depth} queued jobs, over its threshold of ${limit}`,
+        since: now.toISOString(),
+      });
+    }
+  }
+  for (const [queue, at] of oldest) {
+    const limit = thresholds(config, queue).oldestReadyAgeMs;
+    if (limit !== undefined && nowMs - at > limit) {
+      alerts.push({
+        kind: 'oldest_ready_age',
+        subject: `queue:${queue}`,
+        queue,
+        message: `queue ${queue}: a job due ${seconds(nowMs - at)} s ago is still unclaimed (threshold ${seconds(limit)} s)`,
+        since: new Date(at + limit).toISOString(),
+      });
+    }
+  }
+  const rank = (alert: Alert): number => ALERT_KINDS.indexOf(alert.kind);
+  return alerts.sort(
+    (a, b) => rank(a) - rank(b) || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0),
+  );
+}
+
+/** A queue's thresholds: its own entry over the defaults, key by key. */
+function thresholds(config: AlertsConfig, queue: string): QueueAlertThresholds {
+  const own = Object.hasOwn(config.queues ?? {}, queue) ? config.queues?.[queue] : undefined;
+  return { ...pick(config), ...pick(own ?? {}) };
+}
+
+function pick(entry: QueueAlertThresholds): QueueAlertThresholds {
+  return {
+    ...(entry.queueDepth !== undefined && { queueDepth: entry.queueDepth }),
+    ...(entry.oldestReadyAgeMs !== undefined && { oldestReadyAgeMs: entry.oldestReadyAgeMs }),
+  };
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
+}

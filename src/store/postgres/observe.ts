@@ -1,0 +1,124 @@
+/** The observe part of PostgresStore (see ObserveStore in ../store.ts). */
+import type pg from 'pg';
+import type {
+  DatabaseHealth,
+  ObserveStore,
+  Percentiles,
+  QueueLoad,
+  RunningJob,
+  RunStatsMinute,
+  SlotLapse,
+} from '../store.js';
+import { toStoreError } from './connection.js';
+import * as sql from './sql/observe.js';
+
+/** Observe reads in one schema. */
+export class PostgresObserve implements ObserveStore {
+  private readonly sql: {
+    queueLoadList: string;
+    jobRunningList: string;
+    scheduleSlotLapseList: string;
+    jobRunStats: string;
+  };
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+    quotedSchema: string,
+  ) {
+    this.sql = {
+      queueLoadList: sql.queueLoadList(quotedSchema),
+      jobRunningList: sql.jobRunningList(quotedSchema),
+      scheduleSlotLapseList: sql.scheduleSlotLapseList(quotedSchema),
+      jobRunStats: sql.jobRunStats(quotedSchema),
+    };
+  }
+
+  async queueLoadList(): Promise<QueueLoad[]> {
+    const rows = await this.rows<{
+      queue: string;
+      state: QueueLoad['state'];
+      count: number;
+      oldest_ready_at: Date | null;
+    }>(this.sql.queueLoadList, []);
+    return rows.map((row) => ({
+      queue: row.queue,
+      state: row.state,
+      count: row.count,
+      oldestReadyAt: row.oldest_ready_at,
+    }));
+  }
+
+  async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
+    const rows = await this.rows<{
+      id: string;
+      task: string;
+      queue: string;
+      attempt: number;
+      started_at: Date | null;
+      lease_expires_at: Date;
+      worker_id: string | null;
+    }>(this.sql.jobRunningList, [Math.max(1, Math.floor(params.limit))]);
+    return rows.map((row) => ({
+      id: row.id,
+      task: row.task,
+      queue: row.queue,
+      attempt: row.attempt,
+      startedAt: row.started_at ?? row.lease_expires_at,
+      leaseExpiresAt: row.lease_expires_at,
+      workerId: row.worker_id,
+    }));
+  }
+
+  async scheduleSlotLapseList(params: { windowMs: number }): Promise<SlotLapse[]> {
+    const rows = await this.rows<{ schedule_id: string; missed: number; skipped: number; since: Date }>(
+      this.sql.scheduleSlotLapseList,
+      [params.windowMs],
+    );
+    return rows.map((row) => ({
+      scheduleId: row.schedule_id,
+      missed: row.missed,
+      skipped: row.skipped,
+      since: row.since,
+    }));
+  }
+
+  async jobRunStats(params: { minutes: number }): Promise<RunStatsMinute[]> {
+    const rows = await this.rows<{
+      minute_ms: number;
+      completed: number;
+      failed: number;
+      retried: number;
+      wait_ms: number[];
+      run_ms: number[];
+    }>(this.sql.jobRunStats, [params.minutes]);
+    return rows.map((row) => ({
+      at: new Date(row.minute_ms),
+      completed: row.completed,
+      failed: row.failed,
+      retried: row.retried,
+      waitMs: percentiles(row.wait_ms),
+      runMs: percentiles(row.run_ms),
+    }));
+  }
+
+  async databaseHealth(): Promise<DatabaseHealth> {
+    const [dead, oldest] = await Promise.all([
+      this.rows<{ table: string; count: number }>(sql.deadTuples, [this.schema]),
+      this.rows<{ age_ms: number | null }>(sql.oldestTransactionAge, []),
+    ]);
+    return { deadTuples: dead, oldestTransactionAgeMs: oldest[0]?.age_ms ?? null };
+  }
+
+  private async rows<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>({ text, values })).rows;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+}
+
+function percentiles([p50, p95, p99]: number[]): Percentiles {
+  return { p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
+}

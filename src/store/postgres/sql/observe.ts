@@ -1,0 +1,96 @@
+/** Reads for metrics, alerts and the dashboard's charts (see ObserveStore in ../../store.ts). */
+
+/**
+ * The running jobs, found through the claims that hold them (`job_leases`, one row per claim) and read
+ * by primary key: `jobs` has no index on state (migration 005), and this never walks finished rows.
+ * `id = ANY(ARRAY(...))` is what makes the primary key the path: as a join, the planner without
+ * statistics hashed a sequential scan of `jobs` instead. A job a finish or a later claim took from a
+ * claim's list is dropped by the state check (and read once however many lists still name it).
+ */
+const running = (s: string): string => `
+  ${s}.jobs j
+  WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases)) AND j.state = 'running'`;
+
+/**
+ * Waiting and running jobs per queue. `job_queue` holds exactly the waiting jobs (one row each, deleted
+ * by the claim), so reading it is bounded by the backlog; running ones come through `job_leases`.
+ */
+export const queueLoadList = (s: string): string => `
+  SELECT queue, state::text AS state, count(*)::int AS count,
+         min(run_at) FILTER (WHERE state = 'queued' OR run_at <= now()) AS oldest_ready_at
+  FROM ${s}.job_queue GROUP BY queue, state
+  UNION ALL
+  SELECT j.queue, 'running', count(*)::int, NULL
+  FROM ${running(s)}
+  GROUP BY j.queue`;
+
+/** Running jobs, the earliest lease end first. $1 limit. */
+export const jobRunningList = (s: string): string => `
+  SELECT j.id, j.task, j.queue, j.attempt, j.started_at, j.lease_expires_at, j.worker_id
+  FROM ${running(s)}
+  ORDER BY j.lease_expires_at LIMIT $1`;
+
+/**
+ * Missed and skipped ledger rows per schedule recorded in the last $1 ms, by schedule_slots_recorded_idx.
+ * The upper bound excludes nothing (rows are recorded at the database's now); it makes the condition a
+ * range, which a planner without statistics expects to be narrow (a one-sided bound it expects to match
+ * a third of the table, and then reads all of it).
+ */
+export const scheduleSlotLapseList = (s: string): string => `
+  SELECT schedule_id,
+         sum(CASE WHEN status = 'missed' THEN coalesce(slot_count, 1) ELSE 0 END)::float8 AS missed,
+         sum(CASE WHEN status = 'skipped' THEN coalesce(slot_count, 1) ELSE 0 END)::float8 AS skipped,
+         min(recorded_at) AS since
+  FROM ${s}.schedule_slots
+  WHERE recorded_at >= now() - $1 * interval '1 millisecond' AND recorded_at <= now() + interval '1 hour'
+    AND status IN ('missed', 'skipped')
+  GROUP BY schedule_id ORDER BY schedule_id`;
+
+/** Milliseconds from `a` to `b`, whole, never negative. */
+const ms = (a: string, b: string): string => `greatest(0, round(extract(epoch FROM ${b} - ${a}) * 1000))`;
+
+/**
+ * Attempts ended per minute over the last $1 minutes (the current one included), with nearest-rank
+ * percentiles (`percentile_disc`, as the SQLite store computes them). Completed jobs come through
+ * `job_finish_log` by its time index and then the primary key (a plain completion writes no run row,
+ * and `jobs` has no index on finish time), failed, timed-out and lapsed runs by job_runs_finished_idx,
+ * each run's job by primary key. The cost follows the attempts in the window. A failure is final
+ * (`failed`) when it was its job's last attempt and the job ended failed; otherwise `retried`.
+ */
+export const jobRunStats = (s: string): string => `
+  WITH since AS (SELECT date_trunc('minute', now()) - ($1::int - 1) * interval '1 minute' AS at),
+  ended AS (
+    SELECT j.finished_at, 'completed' AS kind,
+           ${ms('j.run_at', 'coalesce(j.started_at, j.finished_at)')} AS wait_ms,
+           ${ms('coalesce(j.started_at, j.finished_at)', 'j.finished_at')} AS run_ms
+    FROM ${s}.jobs j
+    WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_finish_log
+                           WHERE finished_at >= (SELECT at FROM since)))
+      AND j.state = 'completed'
+    UNION ALL
+    SELECT r.finished_at,
+           CASE WHEN (SELECT j.state = 'failed' AND j.attempt = r.attempt FROM ${s}.jobs j WHERE j.id = r.job_id)
+                THEN 'failed' ELSE 'retried' END,
+           ${ms('r.due_at', 'r.started_at')}, ${ms('r.started_at', 'r.finished_at')}
+    FROM ${s}.job_runs r
+    WHERE r.finished_at >= (SELECT at FROM since) AND r.outcome IN ('failed', 'timeout', 'lease_lapsed')
+  )
+  SELECT (floor(extract(epoch FROM finished_at) / 60) * 60000)::float8 AS minute_ms,
+         count(*) FILTER (WHERE kind = 'completed')::int AS completed,
+         count(*) FILTER (WHERE kind = 'failed')::int AS failed,
+         count(*) FILTER (WHERE kind = 'retried')::int AS retried,
+         percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY wait_ms)::float8[] AS wait_ms,
+         percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY run_ms)::float8[] AS run_ms
+  FROM ended WHERE finished_at >= (SELECT at FROM since)
+  GROUP BY 1 ORDER BY 1`;
+
+/** Dead row versions per table of schema $1 (the statistics collector's counts). */
+export const deadTuples = `
+  SELECT relname AS table, n_dead_tup::float8 AS count
+  FROM pg_stat_user_tables WHERE schemaname = $1 ORDER BY relname`;
+
+/** The age in ms of the oldest open transaction in this database, other than this query's own. */
+export const oldestTransactionAge = `
+  SELECT (extract(epoch FROM clock_timestamp() - min(xact_start)) * 1000)::float8 AS age_ms
+  FROM pg_stat_activity
+  WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()`;

@@ -1,0 +1,115 @@
+/** The observe part of SqliteStore (see ObserveStore in ../store.ts). */
+import { nearestRankPercentiles } from '../percentiles.js';
+import type { ObserveStore, QueueLoad, RunningJob, RunStatsMinute, SlotLapse } from '../store.js';
+import type { SqliteConnection } from './connection.js';
+import {
+  JOB_RUNNING_LIST,
+  JOB_RUNS_ENDED_SINCE,
+  QUEUE_LOAD_LIST,
+  SCHEDULE_SLOT_LAPSE_LIST,
+} from './sql/observe.js';
+
+const MINUTE_MS = 60_000;
+
+/** Observe reads on one SQLite connection. */
+export class SqliteObserve implements ObserveStore {
+  constructor(private readonly conn: SqliteConnection) {}
+
+  async queueLoadList(): Promise<QueueLoad[]> {
+    const rows = await this.conn.read(
+      () =>
+        this.conn.stmt(QUEUE_LOAD_LIST).all({ now: this.conn.clock() }) as Array<{
+          queue: string;
+          state: QueueLoad['state'];
+          count: number;
+          oldest_ready_at: number | null;
+        }>,
+    );
+    return rows.map((row) => ({
+      queue: row.queue,
+      state: row.state,
+      count: row.count,
+      oldestReadyAt: row.oldest_ready_at === null ? null : new Date(row.oldest_ready_at),
+    }));
+  }
+
+  async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
+    const rows = await this.conn.read(
+      () =>
+        this.conn.stmt(JOB_RUNNING_LIST).all({ limit: Math.max(1, Math.floor(params.limit)) }) as Array<{
+          id: string;
+          task: string;
+          queue: string;
+          attempt: number;
+          started_at: number | null;
+          lease_expires_at: number | null;
+          worker_id: string | null;
+        }>,
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      task: row.task,
+      queue: row.queue,
+      attempt: row.attempt,
+      startedAt: new Date(row.started_at ?? 0),
+      leaseExpiresAt: new Date(row.lease_expires_at ?? 0),
+      workerId: row.worker_id,
+    }));
+  }
+
+  async scheduleSlotLapseList(params: { windowMs: number }): Promise<SlotLapse[]> {
+    const rows = await this.conn.read(
+      () =>
+        this.conn
+          .stmt(SCHEDULE_SLOT_LAPSE_LIST)
+          .all({ since: this.conn.clock() - params.windowMs }) as Array<{
+          schedule_id: string;
+          missed: number;
+          skipped: number;
+          since: number;
+        }>,
+    );
+    return rows.map((row) => ({
+      scheduleId: row.schedule_id,
+      missed: row.missed,
+      skipped: row.skipped,
+      since: new Date(row.since),
+    }));
+  }
+
+  async jobRunStats(params: { minutes: number }): Promise<RunStatsMinute[]> {
+    const first = Math.floor(this.conn.clock() / MINUTE_MS) * MINUTE_MS - (params.minutes - 1) * MINUTE_MS;
+    const rows = await this.conn.read(
+      () =>
+        this.conn.stmt(JOB_RUNS_ENDED_SINCE).all({ since: first }) as Array<{
+          finished_at: number;
+          kind: 'completed' | 'failed' | 'retried';
+          wait_ms: number;
+          run_ms: number;
+        }>,
+    );
+    const minutes = new Map<
+      number,
+      { counts: Record<(typeof rows)[number]['kind'], number>; wait: number[]; run: number[] }
+    >();
+    for (const row of rows) {
+      const at = Math.floor(row.finished_at / MINUTE_MS) * MINUTE_MS;
+      let minute = minutes.get(at);
+      if (minute === undefined) {
+        minute = { counts: { completed: 0, failed: 0, retried: 0 }, wait: [], run: [] };
+        minutes.set(at, minute);
+      }
+      minute.counts[row.kind] += 1;
+      minute.wait.push(row.wait_ms);
+      minute.run.push(row.run_ms);
+    }
+    return [...minutes]
+      .sort(([a], [b]) => a - b)
+      .map(([at, minute]) => ({
+        at: new Date(at),
+        ...minute.counts,
+        waitMs: nearestRankPercentiles(minute.wait),
+        runMs: nearestRankPercentiles(minute.run),
+      }));
+  }
+}

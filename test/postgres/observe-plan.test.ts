@@ -1,0 +1,96 @@
+/**
+ * The plans of the observe reads on PostgreSQL with no statistics (autovacuum off, never analysed, as a
+ * fresh database is): each must reach its rows through an index or the small tables that index jobs,
+ * never by reading `jobs` (the whole history) from end to end.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as sql from '../../src/store/postgres/sql/observe.js';
+import { ScheduleService } from '../../src/scheduler/schedule-service.js';
+import { TaskRegistry } from '../../src/task-registry.js';
+import { newJob } from '../support/jobs.js';
+import { migratedStore, withAdmin } from '../support/postgres-harness.js';
+
+const db = migratedStore('obsplan');
+const s = `"${db.schema}"`;
+
+beforeAll(async () => {
+  // History: 3,000 finished jobs (completed and failed with runs), 500 waiting, a few running.
+  for (let round = 0; round < 3; round += 1) {
+    await db.store.jobInsertMany({
+      jobs: Array.from({ length: 1_000 }, (_, i) => newJob({ queue: `q${i % 50}`, maxAttempts: 1 })),
+    });
+    const claimed = await db.store.jobClaim({ workerId: 'w', limit: 1_000, leaseMs: 60_000 });
+    await db.store.jobFinishMany({
+      finishes: claimed.map((job, i) =>
+        i % 10 === 0
+          ? {
+              id: job.id,
+              leaseToken: job.leaseToken,
+              outcome: 'failed',
+              error: { message: 'x', reason: 'failed' },
+            }
+          : { id: job.id, leaseToken: job.leaseToken, outcome: 'completed', result: null },
+      ),
+    });
+  }
+  await db.store.jobInsertMany({
+    jobs: Array.from({ length: 500 }, (_, i) => newJob({ queue: `q${i % 50}` })),
+  });
+  await db.store.jobClaim({ workerId: 'w', limit: 5, leaseMs: 60_000 });
+  // A week of ledger: 20,000 slots of one schedule, a few missed in the last hour.
+  await new ScheduleService(db.store, new TaskRegistry({ tick: () => 1 })).create({
+    id: 'tick',
+    task: 'tick',
+    everyMs: 30_000,
+  });
+  await withAdmin((client) =>
+    client.query(
+      `INSERT INTO ${s}.schedule_slots (schedule_id, slot_key, slot_at, kind, status, recorded_at)
+       SELECT 'tick', 'k' || i, now() - i * interval '30 seconds', 'slot',
+              CASE WHEN i % 100 = 0 THEN 'missed' ELSE 'enqueued' END, now() - i * interval '30 seconds'
+       FROM generate_series(1, 20000) AS i`,
+    ),
+  );
+});
+
+async function plan(text: string, values: unknown[]): Promise<string> {
+  return withAdmin(async (client) => {
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${text}`, values);
+    return rows.map((r) => r['QUERY PLAN']).join('\n');
+  });
+}
+
+describe('PostgreSQL observe plans without statistics', () => {
+  it('counts the queues from job_queue and the running jobs through job_leases', async () => {
+    const text = await plan(sql.queueLoadList(s), []);
+    expect(text).not.toMatch(/Seq Scan on jobs\b/);
+    expect(text).toMatch(/jobs_pkey/);
+    expect((await db.store.queueLoadList()).reduce((n, r) => n + r.count, 0)).toBe(500);
+  });
+
+  it('lists running jobs by primary key from their claims', async () => {
+    const text = await plan(sql.jobRunningList(s), [100]);
+    expect(text).not.toMatch(/Seq Scan on jobs\b/);
+    expect(await db.store.jobRunningList({ limit: 100 })).toHaveLength(5);
+  });
+
+  it('reads a stats window by the finish-log and run-history time indexes', async () => {
+    const text = await plan(sql.jobRunStats(s), [60]);
+    expect(text).toMatch(/job_finish_log_time_idx/);
+    expect(text).toMatch(/job_runs_finished_idx/);
+    expect(text).not.toMatch(/Seq Scan on (jobs|job_runs|job_finish_log)\b/);
+    const minutes = await db.store.jobRunStats({ minutes: 60 });
+    const total = minutes.reduce((n, m) => ({ c: n.c + m.completed, f: n.f + m.failed }), { c: 0, f: 0 });
+    expect(total).toEqual({ c: 2_700, f: 300 });
+  });
+
+  it('reads recent ledger lapses by the recorded-time index', async () => {
+    const text = await plan(sql.scheduleSlotLapseList(s), [3_600_000]);
+    expect(text).toMatch(/schedule_slots_recorded_idx/);
+    expect(text).not.toMatch(/Seq Scan on schedule_slots\b/);
+    // i = 100 is 50 minutes ago; i = 200 is 100 minutes ago, outside the hour.
+    expect(await db.store.scheduleSlotLapseList({ windowMs: 3_600_000 })).toMatchObject([
+      { scheduleId: 'tick', missed: 1, skipped: 0 },
+    ]);
+  });
+});
