@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { NightshiftError, LeaseLostError } from '../../errors.js';
 import type { Job, JobRun, JobState } from '../../job.js';
 import { inBatches } from '../batches.js';
+import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
 import type {
   ApiToken,
   ClaimedJob,
@@ -35,6 +36,7 @@ import {
   withPooledClient,
   type PostgresStoreOptions,
 } from './connection.js';
+import { PostgresEventLog } from './event-log.js';
 import { decodeClaimedBatch, type ClaimedBatchRow } from './job-batch.js';
 import { checkNewJobs, insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
@@ -78,6 +80,7 @@ export class PostgresStore implements Store {
   // Schedules and their slot ledger live in schedules.ts; the schedule* methods delegate to it.
   private readonly schedules: PostgresSchedules;
   private readonly tokens: PostgresTokens;
+  private readonly eventLog: PostgresEventLog;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -88,9 +91,12 @@ export class PostgresStore implements Store {
     this.sql = renderStatements(this.quotedSchema);
     this.notify = { channel: channelName(this.schema), origin: randomUUID() };
     this.migrations = loadMigrations();
-    this.schedules = new PostgresSchedules(pool, this.quotedSchema, this.sql, this.notify, (queue) =>
-      this.emit('job:ready', { queue }),
-    );
+    this.eventLog = new PostgresEventLog(pool, this.quotedSchema, this.notify);
+    // Called after a schedule transaction that inserted jobs committed (their job:enqueued events too).
+    this.schedules = new PostgresSchedules(pool, this.quotedSchema, this.sql, this.notify, (queue) => {
+      this.emit('job:ready', { queue });
+      this.eventsWritten();
+    });
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
   }
 
@@ -132,6 +138,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.eventLog.stop();
     await this.listener?.stop();
     await this.pool.end();
   }
@@ -172,8 +179,10 @@ export class PostgresStore implements Store {
     const ready = new Set(
       results.filter((r) => r.created && r.job.state === 'queued').map((r) => r.job.queue),
     );
+    const created = results.some((r) => r.created);
     this.afterCommit(params.tx, () => {
       for (const queue of ready) this.emit('job:ready', { queue });
+      if (created) this.eventsWritten();
     });
     return results;
   }
@@ -226,7 +235,9 @@ export class PostgresStore implements Store {
             // already, so not skipped) would take two places in the batch.
             [...new Set(params.queues)],
           ]);
-    return decodeClaimedBatch(rows[0], params.workerId, leaseMs);
+    const claimed = decodeClaimedBatch(rows[0], params.workerId, leaseMs);
+    if (claimed.length > 0) this.eventsWritten();
+    return claimed;
   }
 
   async jobLeaseRenew(params: {
@@ -271,6 +282,8 @@ export class PostgresStore implements Store {
         for (const id of completed) this.emit('job:finished', { id, state: 'completed' });
       }
       this.emitChanges(ended);
+      // A release writes no event, but one more NOTIFY per rare release batch is not worth a check.
+      if (completed.length > 0 || ended.length > 0) this.eventsWritten();
     });
     // No spread of two arrays: its map checks deoptimised this function, the hottest of a finish.
     const accepted = completed.slice();
@@ -393,6 +406,7 @@ export class PostgresStore implements Store {
     const job = jobFromRow(row);
     if (job.state === 'cancelled') {
       this.emit('job:finished', { id: job.id, state: job.state });
+      this.eventsWritten();
       return { outcome: 'cancelled', job };
     }
     this.emit('job:cancel_requested', { id: job.id });
@@ -420,6 +434,7 @@ export class PostgresStore implements Store {
     ]);
     if (row) {
       this.emit('job:ready', { queue: row.queue });
+      this.eventsWritten();
       return { outcome: 'retried', job: jobFromRow(row) };
     }
     const job = await this.jobGet({ id: params.id });
@@ -435,6 +450,7 @@ export class PostgresStore implements Store {
       this.notify.origin,
     ]);
     this.emitChanges(rows);
+    if (rows.length > 0) this.eventsWritten();
     return {
       requeued: rows.filter((r) => r.state === 'queued').map((r) => r.id),
       failed: rows.filter((r) => r.state === 'failed').map((r) => r.id),
@@ -485,6 +501,7 @@ export class PostgresStore implements Store {
       ]);
       after = row?.last ?? after;
       for (const queue of row?.queues ?? []) this.emit('job:ready', { queue });
+      if ((row?.changed ?? 0) > 0) this.eventsWritten();
       return { seen: row?.picked ?? 0, changed: row?.changed ?? 0 };
     });
     return { retried };
@@ -508,6 +525,7 @@ export class PostgresStore implements Store {
           this.notify.origin,
         ]);
         for (const id of row?.ids ?? []) this.emit('job:finished', { id, state: 'cancelled' });
+        if ((row?.ids.length ?? 0) > 0) this.eventsWritten();
         return { seen: row?.picked ?? 0, changed: row?.ids.length ?? 0 };
       });
     }
@@ -519,6 +537,30 @@ export class PostgresStore implements Store {
       });
     }
     return { cancelled, cancelRequested };
+  }
+
+  /** A page of the cluster event log (event-log.ts). */
+  eventRead(
+    params: ClusterEventFilter & { after: string | null; limit: number },
+  ): Promise<{ events: ClusterEvent[]; next: string }> {
+    return this.eventLog.read(params);
+  }
+
+  /** The cursor after every event readable now. */
+  eventHead(): Promise<string> {
+    return this.eventLog.head();
+  }
+
+  /** Appends events, on the caller's transaction when `tx` is given. */
+  async eventAppend(params: { events: NewClusterEvent[]; tx?: unknown }): Promise<void> {
+    const db = params.tx === undefined ? this.pool : asQueryable(params.tx);
+    await this.eventLog.append(db, params.events);
+    if (params.events.length > 0) this.afterCommit(params.tx, () => this.eventsWritten());
+  }
+
+  /** Deletes old events. */
+  async eventPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }> {
+    return { deleted: await this.eventLog.prune(params.olderThanMs, params.limit) };
   }
 
   /** Stores a new API token (its hash). */
@@ -651,6 +693,12 @@ export class PostgresStore implements Store {
         // A subscriber's bug must not break the store call that triggered the event.
       }
     }
+  }
+
+  /** Events were committed: wakes this process's readers now and other processes' soon. */
+  private eventsWritten(): void {
+    this.emit('event:written', {});
+    this.eventLog.written();
   }
 
   private emitChanges(rows: Array<{ id: string; state: JobState; queue: string }>): void {
