@@ -64,7 +64,10 @@ export const readEvents = (s: string): string => `
     SELECT * FROM ${s}.events
     WHERE (tx, id) >= ($1::xid8, $2::bigint) AND tx < (SELECT xmin FROM horizon)
     ORDER BY tx, id
-    LIMIT $7
+    -- A sub-select: with the limit's value known and no statistics, the planner read every row after
+    -- the cursor (a bitmap scan) and sorted them; an unknown limit makes the ordered walk cheapest (as in
+    -- sql/job-claim.ts).
+    LIMIT (SELECT $7::integer)
   ), page AS (
     SELECT e.tx, e.id, u.n, e.at, e.type, u.job_id, u.task, u.queue, u.attempt, u.state, u.error, u.schedule_id,
            e.data
@@ -109,7 +112,7 @@ export const appendEvents = (s: string): string => `
  */
 export const pruneEvents = (s: string): string => `
   WITH oldest AS (
-    SELECT ctid AS row_id, at FROM ${s}.events ORDER BY tx, id LIMIT $2
+    SELECT ctid AS row_id, at FROM ${s}.events ORDER BY tx, id LIMIT (SELECT $2::integer)
   ), deleted AS (
     DELETE FROM ${s}.events
     WHERE ctid = ANY(ARRAY(SELECT row_id FROM oldest WHERE at < now() - $1::float8 * interval '1 millisecond'))
