@@ -6,14 +6,15 @@ import type { Store } from '../../src/store/store.js';
 import { expectCode } from '../support/expect-code.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 import { claimOne, failOne, insertOne } from './helpers.js';
 
 /** Every event after `after`, read in pages of `limit`. */
-async function readAll(
+async function readPages(
   store: Store,
   after: string | null,
-  filter: { queue?: string; task?: string; jobId?: string } = {},
-  limit = 1000,
+  filter: { queue?: string; task?: string; jobId?: string },
+  limit: number,
 ): Promise<{ events: ClusterEvent[]; next: string }> {
   const events: ClusterEvent[] = [];
   let cursor = after;
@@ -23,6 +24,27 @@ async function readAll(
     cursor = page.next;
     if (page.events.length < limit) return { events, next: cursor };
   }
+}
+
+/**
+ * Every event after `after`, once at least `expected` are readable: on PostgreSQL a committed event
+ * becomes readable when every older writing transaction on the server ended, and other tests' may
+ * still be open for a moment.
+ */
+async function readAll(
+  store: Store,
+  after: string | null,
+  filter: { queue?: string; task?: string; jobId?: string } = {},
+  limit = 1000,
+  expected = 0,
+): Promise<{ events: ClusterEvent[]; next: string }> {
+  return waitUntil(
+    async () => {
+      const read = await readPages(store, after, filter, limit);
+      return read.events.length >= expected ? read : undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
 }
 
 const brief = (e: ClusterEvent) => [e.type, e.jobId, e.state, e.attempt];
@@ -59,7 +81,7 @@ export function describeEventLog(h: StoreHarness): void {
         finishes: [{ id: released.id, leaseToken: released.leaseToken, outcome: 'released' }],
       });
 
-      const { events } = await readAll(store, head);
+      const { events } = await readAll(store, head, {}, 1000, 14);
       expect(events.map(brief)).toEqual([
         ['job:enqueued', done.id, 'queued', 0],
         ['job:started', done.id, 'running', 1],
@@ -84,7 +106,7 @@ export function describeEventLog(h: StoreHarness): void {
       // Cursors are unique and strictly ordered: resuming after each event yields the rest.
       const ids = events.map((e) => e.id);
       expect(new Set(ids).size).toBe(ids.length);
-      const rest = await readAll(store, ids[6] ?? null);
+      const rest = await readAll(store, ids[6] ?? null, {}, 1000, 7);
       expect(rest.events.map((e) => e.id)).toEqual(ids.slice(7));
     });
 
@@ -97,11 +119,11 @@ export function describeEventLog(h: StoreHarness): void {
       );
       await store.jobInsertMany({ jobs });
       await store.jobInsertMany({ jobs: [newJob({ queue: `${queue}-other` })] });
-      const paged = await readAll(store, head, { queue }, 7);
+      const paged = await readAll(store, head, { queue }, 7, 25);
       expect(paged.events.map((e) => e.jobId)).toEqual(jobs.map((j) => j.id));
-      const odd = await readAll(store, head, { queue, task: 'odd' }, 3);
+      const odd = await readAll(store, head, { queue, task: 'odd' }, 3, 12);
       expect(odd.events).toHaveLength(12);
-      const one = await readAll(store, head, { jobId: jobs[3]?.id ?? '' });
+      const one = await readAll(store, head, { jobId: jobs[3]?.id ?? '' }, 1000, 1);
       expect(one.events.map((e) => e.jobId)).toEqual([jobs[3]?.id]);
       // A filtered reader's cursor moves past what it skipped: nothing new, nothing returned.
       const again = await store.eventRead({ after: odd.next, limit: 10, queue, task: 'odd' });
@@ -130,7 +152,7 @@ export function describeEventLog(h: StoreHarness): void {
           events: [{ type: 'queue:paused', queue: job.queue, data: { by: 'test' } }],
         });
       });
-      const { events } = await readAll(store, head);
+      const { events } = await readAll(store, head, {}, 1000, 2);
       expect(events.map((e) => e.type)).toEqual(['job:enqueued', 'queue:paused']);
       expect(events[1]).toMatchObject({ queue: job.queue, data: { by: 'test' } });
     });
@@ -150,6 +172,7 @@ export function describeEventLog(h: StoreHarness): void {
       // One insert each: PostgreSQL logs a statement's events of one type as one entry, SQLite each event.
       for (let i = 0; i < 30; i += 1) await store.jobInsertMany({ jobs: [newJob({})] });
       expect(await store.eventPrune({ olderThanMs: 3_600_000, limit: 100 })).toEqual({ deleted: 0 });
+      expect((await readAll(store, null, {}, 1000, 30)).events).toHaveLength(30);
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(await store.eventPrune({ olderThanMs: 0, limit: 10 })).toEqual({ deleted: 10 });
       expect((await readAll(store, null)).events).toHaveLength(20);
