@@ -93,10 +93,17 @@ export class PostgresStore implements Store {
     this.migrations = loadMigrations();
     this.eventLog = new PostgresEventLog(pool, this.quotedSchema, this.notify);
     // Called after a schedule transaction that inserted jobs committed (their job:enqueued events too).
-    this.schedules = new PostgresSchedules(pool, this.quotedSchema, this.sql, this.notify, (queue) => {
-      this.emit('job:ready', { queue });
-      this.eventsWritten();
-    });
+    this.schedules = new PostgresSchedules(
+      pool,
+      this.quotedSchema,
+      this.sql,
+      this.notify,
+      (queue) => {
+        this.emit('job:ready', { queue });
+        this.eventsWritten();
+      },
+      this.eventLog,
+    );
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
   }
 

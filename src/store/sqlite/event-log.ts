@@ -70,24 +70,8 @@ export async function eventAppend(
 ): Promise<void> {
   checkNewEvents(params.events);
   if (params.events.length === 0) return;
-  const insert = (handle: Database.Database, now: number): void => {
-    for (const event of params.events) {
-      conn.stmt(EVENT_INSERT, handle).run({
-        at: now,
-        type: event.type,
-        jobId: event.jobId ?? null,
-        task: event.task ?? null,
-        queue: event.queue ?? null,
-        attempt: event.attempt ?? null,
-        state: event.state ?? null,
-        error: event.error === undefined ? null : JSON.stringify(event.error),
-        scheduleId: event.scheduleId ?? null,
-        data: event.data === undefined ? null : JSON.stringify(event.data),
-      });
-    }
-  };
   if (params.tx === undefined) {
-    await conn.write((now) => insert(conn.db, now));
+    await conn.write((now) => appendEventsOn(conn, conn.db, params.events, now));
     return;
   }
   const handle = params.tx;
@@ -97,7 +81,30 @@ export async function eventAppend(
       'tx must be a better-sqlite3 Database inside an open transaction',
     );
   }
-  insert(handle, conn.clock());
+  appendEventsOn(conn, handle, params.events, conn.clock());
+}
+
+/** Inserts events with plain statements on `handle`, inside whatever transaction is open there. */
+export function appendEventsOn(
+  conn: SqliteConnection,
+  handle: Database.Database,
+  events: NewClusterEvent[],
+  now: number,
+): void {
+  for (const event of events) {
+    conn.stmt(EVENT_INSERT, handle).run({
+      at: now,
+      type: event.type,
+      jobId: event.jobId ?? null,
+      task: event.task ?? null,
+      queue: event.queue ?? null,
+      attempt: event.attempt ?? null,
+      state: event.state ?? null,
+      error: event.error === undefined ? null : JSON.stringify(event.error),
+      scheduleId: event.scheduleId ?? null,
+      data: event.data === undefined ? null : JSON.stringify(event.data),
+    });
+  }
 }
 
 /** Deletes up to `limit` events written more than `olderThanMs` ago. */
