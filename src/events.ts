@@ -5,9 +5,16 @@
  * `job:cancelled`, `job:timeout`) fire only after the outcome is persisted, so a listener may read the
  * job back and see it. Tests use events as probes instead of sleeping.
  *
+ * Most events are local: they describe what this process's worker, rescuer or pruner did. One is
+ * cluster-wide: `cluster:event` delivers every event of the cluster event log (docs/EVENTS.md), written by
+ * any process, this one included, once per listener; its payload's `type` says what happened
+ * (`job:completed`, `schedule:fired`, ...). Reading the log starts with its first listener and stops with
+ * its last, so an instance nobody listens to pays nothing.
+ *
  * Listeners run synchronously inside the engine's loops; a listener that throws is logged and
  * ignored, because an observer must never break the worker it observes.
  */
+import type { ClusterEvent } from './cluster-events.js';
 import type { JobError } from './job.js';
 import type { Alert } from './observe/alert.js';
 import type { ScheduleRunOutcome, SlotStatus } from './scheduler/schedule.js';
@@ -76,6 +83,8 @@ export interface NightshiftEvents {
   'alert:cleared': Alert;
   /** A store call failed; the loop named by `source` backs off and carries on. */
   'store:error': { source: string; error: unknown; retryInMs: number };
+  /** An event of the cluster event log, from any process (see the module comment). */
+  'cluster:event': ClusterEvent;
 }
 
 /** Name of a nightshift event. */
@@ -92,6 +101,11 @@ type Listener<K extends NightshiftEventName> = (payload: NightshiftEvents[K]) =>
  */
 export class EventBus {
   private readonly listeners = new Map<NightshiftEventName, ReadonlyArray<(payload: never) => void>>();
+  /** Per event: what runs when its first listener arrives, and the stop function that returned. */
+  private readonly activators = new Map<
+    NightshiftEventName,
+    { start: () => () => void; stop?: (() => void) | undefined }
+  >();
 
   constructor(private readonly logger: Logger) {}
 
@@ -100,7 +114,24 @@ export class EventBus {
     const current = this.listeners.get(event) ?? [];
     // Subscribing a listener twice is a no-op, as with a set.
     if (!current.includes(listener)) this.listeners.set(event, [...current, listener]);
+    const activator = this.activators.get(event);
+    if (activator && activator.stop === undefined) activator.stop = activator.start();
     return () => this.off(event, listener);
+  }
+
+  /**
+   * Runs `start` whenever `event` gains its first listener (now, if it has one), and the function it
+   * returns when the last one leaves. Returns a function that stops it and forgets `start`.
+   */
+  activate(event: NightshiftEventName, start: () => () => void): () => void {
+    const activator: { start: () => () => void; stop?: (() => void) | undefined } = { start };
+    this.activators.set(event, activator);
+    if (this.listeners.has(event)) activator.stop = start();
+    return () => {
+      if (this.activators.get(event) === activator) this.activators.delete(event);
+      activator.stop?.();
+      activator.stop = undefined;
+    };
   }
 
   /** Subscribes for the next matching event only. */
@@ -122,8 +153,14 @@ export class EventBus {
     const current = this.listeners.get(event);
     const index = current?.indexOf(listener) ?? -1;
     if (!current || index < 0) return;
-    if (current.length === 1) this.listeners.delete(event);
-    else this.listeners.set(event, current.toSpliced(index, 1));
+    if (current.length === 1) {
+      this.listeners.delete(event);
+      const activator = this.activators.get(event);
+      activator?.stop?.();
+      if (activator) activator.stop = undefined;
+    } else {
+      this.listeners.set(event, current.toSpliced(index, 1));
+    }
   }
 
   /** True when anyone listens; lets hot paths skip building payloads nobody reads. */

@@ -13,8 +13,10 @@
  * `waitFor` and `schedules.create` accept only registered task names with their payload types, and
  * know each task's result type. `ns.untyped` is the same instance for names known only at run time.
  */
+import type { ClusterEvent, ClusterEventFilter } from './cluster-events.js';
 import { buildNewJob, type EnqueueItem } from './enqueue.js';
 import { EnqueueItemError, NightshiftError } from './errors.js';
+import { followEvents, type FollowEventsOptions } from './event-feed.js';
 import { EventBus } from './events.js';
 import type { Job, JobLogLine, JobRun } from './job.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
@@ -44,6 +46,9 @@ import type {
 import { JobWaiter, type WaitForOptions } from './wait-for.js';
 import type { WorkerOptions } from './worker/options.js';
 import { Worker, type StopOptions } from './worker/worker.js';
+
+/** Pause before the cluster-event relay starts again after an unexpected failure. */
+const RELAY_RETRY_MS = 1_000;
 
 /** Options of `Nightshift.connect`; the type parameters carry what is registered to the instance's types. */
 export interface ConnectOptions<
@@ -118,6 +123,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   private closed = false;
   private readonly waiter: JobWaiter;
   private metricsRegistry: Promise<Registry> | undefined;
+  /** Stops relaying the cluster event log to `events` (see `relayClusterEvents`). */
+  private readonly stopRelay: () => void;
 
   protected constructor(
     /** The store this instance talks to. */
@@ -132,6 +139,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     readonly alertsConfig: AlertsConfig = {},
   ) {
     this.events = new EventBus(logger);
+    this.stopRelay = this.events.activate('cluster:event', () => this.relayClusterEvents());
     this.waiter = new JobWaiter(store);
     this.scheduleService = new ScheduleService(store, tasks);
     // Typed view: create takes the registered tasks' schedules, a subset of ScheduleInput.
@@ -269,6 +277,28 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     return this.waiter.waitFor(id, options) as Promise<JobOf<Tasks, N>>;
   }
 
+  /**
+   * A page of the cluster event log (docs/EVENTS.md), oldest first: events after `after` (an event's
+   * id or a previous page's `next`; absent: from the oldest event kept), at most `limit` (default 100),
+   * matching the filters. Pass `next` as `after` to read on.
+   */
+  readEvents(
+    params: ClusterEventFilter & { after?: string; limit?: number } = {},
+  ): Promise<{ events: ClusterEvent[]; next: string }> {
+    const { after, limit, ...filter } = params;
+    return this.store.eventRead({ ...filter, after: after ?? null, limit: limit ?? 100 });
+  }
+
+  /**
+   * Every matching cluster event after `after` (default: from now on), from every process, oldest
+   * first: catches up, then follows until `signal` aborts. Resume after a restart by passing the id of
+   * the last event handled as `after`.
+   */
+  followEvents(options: FollowEventsOptions = {}): AsyncGenerator<ClusterEvent, void, undefined> {
+    this.assertOpen();
+    return followEvents(this.store, options);
+  }
+
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */
   startWorker(options: WorkerOptions = {}): Worker {
     this.assertOpen();
@@ -313,6 +343,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     if (this.closed) return;
     await this.stop(options);
     this.closed = true;
+    this.stopRelay();
     if (this.ownsStore) await this.store.close();
   }
 
@@ -354,6 +385,32 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
       const { id: jobId, task, queue, scheduleId } = job;
       this.events.emit('job:enqueued', { jobId, task, queue, scheduleId });
     }
+  }
+
+  /**
+   * Feeds `cluster:event` listeners from the log while there are any: from now on, each event once.
+   * Returns the stop function. A failure other than an unreachable database (which the feed rides out)
+   * is reported as `store:error` and the relay starts again from where it was.
+   */
+  private relayClusterEvents(): () => void {
+    const controller = new AbortController();
+    let after: string | undefined;
+    const run = async (): Promise<void> => {
+      while (!controller.signal.aborted) {
+        try {
+          for await (const event of followEvents(this.store, { after, signal: controller.signal })) {
+            after = event.id;
+            this.events.emit('cluster:event', event);
+          }
+        } catch (error) {
+          if (controller.signal.aborted) return;
+          this.events.emit('store:error', { source: 'events', error, retryInMs: RELAY_RETRY_MS });
+          await new Promise((resolve) => setTimeout(resolve, RELAY_RETRY_MS));
+        }
+      }
+    };
+    void run();
+    return () => controller.abort();
   }
 
   private assertOpen(): void {

@@ -20,6 +20,7 @@ import { installRoleCheck, TokenAuthenticator } from './auth.js';
 import { errorBody, errorHandler } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
+import { EVENTS_PING_MS, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes, observeRoutes } from './routes/observe.js';
@@ -41,6 +42,8 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** Where 5xx details and warnings go. Default: the instance's logger. */
   logger?: Logger;
+  /** Interval of the `: ping` comments on event streams (`GET /api/v1/events`). Default 15 s. */
+  eventsPingMs?: number;
 }
 
 /** The API prefix of every route but health checks. */
@@ -96,6 +99,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await api.register(queueRoutes, { ns });
       await api.register(tokenRoutes, { ns });
       await api.register(observeRoutes, { ns });
+      await api.register(eventRoutes, { ns, logger, pingMs: options.eventsPingMs ?? EVENTS_PING_MS });
       api.get(
         '/openapi.json',
         {

@@ -6,6 +6,9 @@
  * Options and defaults: retentionMs 7 days, intervalMs 60,000, batchSize 1,000. A sweep keeps
  * deleting batches until one comes back short, yielding to the event loop between batches.
  *
+ * It also bounds the cluster event log (docs/EVENTS.md): events older than EVENT_RETENTION_MS go, in
+ * batches of the same size, after the jobs.
+ *
  * Caveat: every worker process prunes; that is harmless (deletes of already-deleted rows find
  * nothing) but costs a few cheap queries per minute per process.
  */
@@ -15,6 +18,12 @@ import type { Store } from '../store/store.js';
 import { sleep } from '../worker/sleep.js';
 import type { StoreHealth } from '../worker/store-health.js';
 import { PeriodicPass } from './periodic.js';
+
+/**
+ * How long the cluster event log keeps an event: a reader that falls further behind (a dashboard left
+ * disconnected for more than an hour) resumes at the oldest event kept, having missed the rest.
+ */
+export const EVENT_RETENTION_MS = 3_600_000;
 
 /** Pruner options. */
 export interface PrunerOptions {
@@ -63,6 +72,19 @@ export class Pruner {
       this.logger.info({ deleted: total }, 'pruned finished jobs past retention');
       this.events.emit('pruner:pruned', { deleted: total });
     }
+    await this.pruneEvents();
     return total;
+  }
+
+  /** Deletes events past EVENT_RETENTION_MS, a batch at a time. */
+  private async pruneEvents(): Promise<void> {
+    while (!this.periodic.stopping) {
+      const { deleted } = await this.store.eventPrune({
+        olderThanMs: EVENT_RETENTION_MS,
+        limit: this.options.batchSize,
+      });
+      if (deleted < this.options.batchSize) break;
+      await sleep(0);
+    }
   }
 }

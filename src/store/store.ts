@@ -10,6 +10,7 @@
  * - Batch methods take many rows and make one round trip (one transaction) for all of them.
  */
 import type { Job, JobError, JobLogLevel, JobLogLine, JobRun, JobState, RunOutcome } from '../job.js';
+import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../cluster-events.js';
 import type {
   Schedule,
   ScheduleCondition,
@@ -245,6 +246,30 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
   }): Promise<{ cancelled: number; cancelRequested: number }>;
 
   /**
+   * A page of the cluster event log after `after` (a cursor from an event's id, `next`, or `eventHead`;
+   * null: from the oldest event kept), oldest first, matching the filters. `next` is where the following
+   * page starts: past every event returned, and past every event already readable when nothing more
+   * matched, so a filtered reader does not re-scan what it skipped. An event appears only once nothing
+   * can commit before it (PostgreSQL: every transaction older than its writer ended), so a reader that
+   * resumes from its cursor never misses or repeats one. A malformed cursor is `invalid_argument`.
+   */
+  eventRead(
+    params: ClusterEventFilter & { after: string | null; limit: number },
+  ): Promise<{ events: ClusterEvent[]; next: string }>;
+  /** The cursor after every event readable now ("from now on"). */
+  eventHead(): Promise<string>;
+  /**
+   * Appends events. With `tx` (a handle as `jobInsertMany` takes it), they commit or roll back with the
+   * caller's transaction: how a component records its own transitions (a queue pause) in the event log.
+   */
+  eventAppend(params: { events: NewClusterEvent[]; tx?: unknown }): Promise<void>;
+  /**
+   * Deletes up to `limit` of the oldest log entries written more than `olderThanMs` ago; returns how
+   * many. An entry is one event on SQLite, one statement's events of one type on PostgreSQL.
+   */
+  eventPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }>;
+
+  /**
    * Subscribes to store events. Within one process they arrive for every write this store made;
    * across processes only where the backend can notify (PostgreSQL LISTEN/NOTIFY). Callers must also
    * poll: events are a latency optimisation, never the only path.
@@ -260,6 +285,11 @@ export interface StoreEvents {
   'job:finished': { id: string; state: JobState };
   /** A running job was asked to cancel (`jobCancel`); its worker aborts the attempt's signal. */
   'job:cancel_requested': { id: string };
+  /**
+   * Cluster events were committed (by this store at once, by other processes within ~25 ms on
+   * PostgreSQL): readers of the event log read again. A wake-up only; the log is the truth.
+   */
+  'event:written': Record<string, never>;
 }
 
 /** A schedule handed to a scheduler's planner, with the schedule's active (non-final) job, if any. */

@@ -10,6 +10,7 @@ import { describeApiTokens } from './api-tokens.js';
 import { describeBulk } from './bulk.js';
 import { describeClaim } from './claim.js';
 import { describeControl } from './control.js';
+import { describeEventLog } from './event-log.js';
 import { describeEvents } from './events.js';
 import { describeFinish } from './finish.js';
 import { describeInsert } from './insert.js';
@@ -33,6 +34,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeControl(harness);
     describeMaintenance(harness);
     describeEvents(harness);
+    describeEventLog(harness);
     describeTransaction(harness);
     describeSchedules(harness);
     describeBulk(harness);

@@ -7,7 +7,8 @@
  *
  * Messages on the schema's channel are JSON: `{ o, q }` (jobs became ready in queue q),
  * `{ o, f: [[id, state], ...] }` (jobs finished), `{ o, c: [id, ...] }` (jobs completed) or
- * `{ o, x: [id, ...] }` (running jobs asked to cancel). `o` is the sending store's origin id; a store drops
+ * `{ o, x: [id, ...] }` (running jobs asked to cancel) or `{ o, e: 1 }` (cluster events committed,
+ * event-log.ts). `o` is the sending store's origin id; a store drops
  * its own messages because it already emitted them locally when its statement returned.
  */
 import { createHash } from 'node:crypto';
@@ -53,9 +54,17 @@ export function decodeNotification(payload: string, origin: string, sink: EventS
     return;
   }
   if (typeof message !== 'object' || message === null) return;
-  const { o, q, f, c, x } = message as { o?: unknown; q?: unknown; f?: unknown; c?: unknown; x?: unknown };
+  const { o, q, f, c, x, e } = message as {
+    o?: unknown;
+    q?: unknown;
+    f?: unknown;
+    c?: unknown;
+    x?: unknown;
+    e?: unknown;
+  };
   if (o === origin) return;
   if (typeof q === 'string') sink('job:ready', { queue: q });
+  if (e !== undefined) sink('event:written', {});
   // Plain completions list bare ids (sql/job-finish.ts, completeJobs).
   if (Array.isArray(c)) {
     for (const id of c) if (typeof id === 'string') sink('job:finished', { id, state: 'completed' });

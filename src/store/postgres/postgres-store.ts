@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { NightshiftError, LeaseLostError } from '../../errors.js';
 import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import { inBatches } from '../batches.js';
+import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
 import type {
   ApiToken,
   ClaimedJob,
@@ -47,6 +48,7 @@ import {
   type PostgresStoreOptions,
 } from './connection.js';
 import { formatConnectionUrl } from './connection-url.js';
+import { PostgresEventLog } from './event-log.js';
 import { decodeClaimedBatch, type ClaimedBatchRow } from './job-batch.js';
 import { checkNewJobs, insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
@@ -95,6 +97,7 @@ export class PostgresStore implements Store {
   private readonly tokens: PostgresTokens;
   private readonly jobLogs: PostgresJobLogs;
   private readonly observe: PostgresObserve;
+  private readonly eventLog: PostgresEventLog;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -108,13 +111,19 @@ export class PostgresStore implements Store {
     this.crossProcessEvents = settings.pooler === null || settings.listenUrl !== null;
     this.notify = { channel: channelName(this.schema), origin: randomUUID() };
     this.migrations = loadMigrations();
+    this.eventLog = new PostgresEventLog(pool, this.quotedSchema, this.notify);
+    // Called after a schedule transaction that inserted jobs committed (their job:enqueued events too).
     this.schedules = new PostgresSchedules(
       pool,
       this.quotedSchema,
       this.sql,
       this.begin,
       this.notify,
-      (queue) => this.emit('job:ready', { queue }),
+      (queue) => {
+        this.emit('job:ready', { queue });
+        this.eventsWritten();
+      },
+      this.eventLog,
     );
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
     this.jobLogs = new PostgresJobLogs(pool, this.quotedSchema);
@@ -165,6 +174,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.eventLog.stop();
     await this.listener?.stop();
     await this.pool.end();
   }
@@ -205,8 +215,10 @@ export class PostgresStore implements Store {
     const ready = new Set(
       results.filter((r) => r.created && r.job.state === 'queued').map((r) => r.job.queue),
     );
+    const created = results.some((r) => r.created);
     this.afterCommit(params.tx, () => {
       for (const queue of ready) this.emit('job:ready', { queue });
+      if (created) this.eventsWritten();
     });
     return results;
   }
@@ -259,7 +271,9 @@ export class PostgresStore implements Store {
             // already, so not skipped) would take two places in the batch.
             [...new Set(params.queues)],
           ]);
-    return decodeClaimedBatch(rows[0], params.workerId, leaseMs);
+    const claimed = decodeClaimedBatch(rows[0], params.workerId, leaseMs);
+    if (claimed.length > 0) this.eventsWritten();
+    return claimed;
   }
 
   async jobLeaseRenew(params: {
@@ -304,6 +318,8 @@ export class PostgresStore implements Store {
         for (const id of completed) this.emit('job:finished', { id, state: 'completed' });
       }
       this.emitChanges(ended);
+      // A release writes no event, but one more NOTIFY per rare release batch is not worth a check.
+      if (completed.length > 0 || ended.length > 0) this.eventsWritten();
     });
     // No spread of two arrays: its map checks deoptimised this function, the hottest of a finish.
     const accepted = completed.slice();
@@ -426,6 +442,7 @@ export class PostgresStore implements Store {
     const job = jobFromRow(row);
     if (job.state === 'cancelled') {
       this.emit('job:finished', { id: job.id, state: job.state });
+      this.eventsWritten();
       return { outcome: 'cancelled', job };
     }
     this.emit('job:cancel_requested', { id: job.id });
@@ -453,6 +470,7 @@ export class PostgresStore implements Store {
     ]);
     if (row) {
       this.emit('job:ready', { queue: row.queue });
+      this.eventsWritten();
       return { outcome: 'retried', job: jobFromRow(row) };
     }
     const job = await this.jobGet({ id: params.id });
@@ -468,6 +486,7 @@ export class PostgresStore implements Store {
       this.notify.origin,
     ]);
     this.emitChanges(rows);
+    if (rows.length > 0) this.eventsWritten();
     return {
       requeued: rows.filter((r) => r.state === 'queued').map((r) => r.id),
       failed: rows.filter((r) => r.state === 'failed').map((r) => r.id),
@@ -528,6 +547,7 @@ export class PostgresStore implements Store {
       ]);
       after = row?.last ?? after;
       for (const queue of row?.queues ?? []) this.emit('job:ready', { queue });
+      if ((row?.changed ?? 0) > 0) this.eventsWritten();
       return { seen: row?.picked ?? 0, changed: row?.changed ?? 0 };
     });
     return { retried };
@@ -551,6 +571,7 @@ export class PostgresStore implements Store {
           this.notify.origin,
         ]);
         for (const id of row?.ids ?? []) this.emit('job:finished', { id, state: 'cancelled' });
+        if ((row?.ids.length ?? 0) > 0) this.eventsWritten();
         return { seen: row?.picked ?? 0, changed: row?.ids.length ?? 0 };
       });
     }
@@ -562,6 +583,30 @@ export class PostgresStore implements Store {
       });
     }
     return { cancelled, cancelRequested };
+  }
+
+  /** A page of the cluster event log (event-log.ts). */
+  eventRead(
+    params: ClusterEventFilter & { after: string | null; limit: number },
+  ): Promise<{ events: ClusterEvent[]; next: string }> {
+    return this.eventLog.read(params);
+  }
+
+  /** The cursor after every event readable now. */
+  eventHead(): Promise<string> {
+    return this.eventLog.head();
+  }
+
+  /** Appends events, on the caller's transaction when `tx` is given. */
+  async eventAppend(params: { events: NewClusterEvent[]; tx?: unknown }): Promise<void> {
+    const db = params.tx === undefined ? this.pool : asQueryable(params.tx);
+    await this.eventLog.append(db, params.events);
+    if (params.events.length > 0) this.afterCommit(params.tx, () => this.eventsWritten());
+  }
+
+  /** Deletes old events. */
+  async eventPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }> {
+    return { deleted: await this.eventLog.prune(params.olderThanMs, params.limit) };
   }
 
   /** Stores a new API token (its hash). */
@@ -724,6 +769,12 @@ export class PostgresStore implements Store {
         // A subscriber's bug must not break the store call that triggered the event.
       }
     }
+  }
+
+  /** Events were committed: wakes this process's readers now and other processes' soon. */
+  private eventsWritten(): void {
+    this.emit('event:written', {});
+    this.eventLog.written();
   }
 
   private emitChanges(rows: Array<{ id: string; state: JobState; queue: string }>): void {

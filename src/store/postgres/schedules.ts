@@ -6,6 +6,8 @@
  * make a second writer of the same slot a no-op even if locking were bypassed.
  */
 import type pg from 'pg';
+import { slotEvents } from '../schedule-events.js';
+import type { PostgresEventLog } from './event-log.js';
 import { NightshiftError } from '../../errors.js';
 import type { JobError, JobState } from '../../job.js';
 import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
@@ -84,6 +86,8 @@ export class PostgresSchedules implements ScheduleStore {
      * store drops messages of its own origin), so an in-process worker would otherwise wait for its poll.
      */
     private readonly announceReady: (queue: string) => void,
+    /** Where a plan's ledger rows are recorded as events, in the plan's transaction. */
+    private readonly eventLog: PostgresEventLog,
   ) {
     this.sql = renderScheduleStatements(quotedSchema);
   }
@@ -150,6 +154,7 @@ export class PostgresSchedules implements ScheduleStore {
         if (slot.jobId !== null && !won.has(`${slot.scheduleId}\u0000${slot.slotKey}`))
           refused.add(slot.jobId);
       }
+      await this.eventLog.append(client, slotEvents(slots));
     }
     if (writes.slotUpdates.length > 0)
       await client.query(this.sql.updateSlots, slotArrays(writes.slotUpdates));

@@ -66,7 +66,9 @@ export class SqliteConnection {
         () => {
           this.assertOpen();
           if (this.db.inTransaction) throw new ConnectionInUseError();
-          return this.db.transaction(() => fn(this.clock())).immediate();
+          const value = this.db.transaction(() => fn(this.clock())).immediate();
+          this.wake();
+          return value;
         },
         { limitMs: this.busyRetryMs },
       );
@@ -94,6 +96,15 @@ export class SqliteConnection {
   // coded error instead of better-sqlite3's TypeError.
   private assertOpen(): void {
     if (!this.db.open) throw new NightshiftError('database_unavailable', 'the store is closed');
+  }
+
+  /**
+   * A write committed: wakes this process's event-log readers (`event:written`), if any. Any write may
+   * have written events (the log's triggers fire inside job writes), and a reader finding nothing new
+   * costs one indexed read, so no write is checked for them.
+   */
+  wake(): void {
+    if (this.events.listenerCount('event:written') > 0) this.events.emit('event:written', {});
   }
 
   /** Emits a store event to this process's listeners. */

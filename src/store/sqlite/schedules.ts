@@ -17,6 +17,8 @@ import type {
   ScheduleWrites,
 } from '../store.js';
 import type { SqliteConnection } from './connection.js';
+import { slotEvents } from '../schedule-events.js';
+import { appendEventsOn } from './event-log.js';
 import { configConflict } from '../schedule-conflict.js';
 import { decodeJson } from './job-row.js';
 import {
@@ -104,6 +106,7 @@ export class SqliteSchedules implements ScheduleStore {
       }>;
       const won = new Set(inserted.map((row) => `${row.schedule_id}\u0000${row.slot_key}`));
       slots = writes.slots.filter((slot) => won.has(`${slot.scheduleId}\u0000${slot.slotKey}`));
+      appendEventsOn(this.conn, this.conn.db, slotEvents(slots), now);
       for (const slot of writes.slots) {
         if (slot.jobId !== null && !won.has(`${slot.scheduleId}\u0000${slot.slotKey}`))
           refused.add(slot.jobId);

@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
+import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
 import type {
   ApiToken,
   ClaimedJob,
@@ -32,6 +33,7 @@ import type {
 } from '../store.js';
 import { withBusyRetry } from './busy-retry.js';
 import { SqliteConnection } from './connection.js';
+import { eventAppend, eventHead, eventPrune, eventRead } from './event-log.js';
 import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParams } from './job-claim.js';
 import { SqliteTokens } from './api-tokens.js';
 import { SqliteJobLogs } from './job-logs.js';
@@ -303,6 +305,29 @@ export class SqliteStore implements Store {
       if (changes < batch) break;
     }
     return { deleted };
+  }
+
+  /** A page of the cluster event log (event-log.ts). */
+  eventRead(
+    params: ClusterEventFilter & { after: string | null; limit: number },
+  ): Promise<{ events: ClusterEvent[]; next: string }> {
+    return eventRead(this.conn, params);
+  }
+
+  /** The cursor after the newest event. */
+  eventHead(): Promise<string> {
+    return eventHead(this.conn);
+  }
+
+  /** Appends events, on the caller's transaction when `tx` is given. */
+  async eventAppend(params: { events: NewClusterEvent[]; tx?: unknown }): Promise<void> {
+    await eventAppend(this.conn, params);
+    if (params.tx !== undefined) this.transactions.afterCommit(() => this.conn.wake());
+  }
+
+  /** Deletes old events. */
+  eventPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }> {
+    return eventPrune(this.conn, params);
   }
 
   /** A job's runs, oldest first. */

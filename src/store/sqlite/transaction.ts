@@ -67,6 +67,7 @@ export class SqliteTransactions {
       this.pending = null;
     }
     for (const emit of pending) emit();
+    this.conn.wake();
     return value;
   }
 }

@@ -20,6 +20,7 @@
  *   claim writes (migration 005), so each is a heap-only update. Every time decision uses the
  *   database's now(), and the token comes from the database too, so no worker clock or randomness is
  *   trusted. Each claimed job leaves as one line of json text (see job-batch.ts).
+ * - `started`: the claimed jobs' `job:started` events, one event-log row (migration 008).
  * - `leased`: the claim's one job_leases row: its jobs and their earliest lease end, which is what the
  *   rescue looks for.
  *
@@ -30,6 +31,7 @@
  */
 
 import { CLAIMED_BATCH_SELECT, CLAIMED_LINE } from '../job-batch.js';
+import { insertJobEvents } from './events.js';
 
 // The locking scans' limits are sub-selects, so the planner cannot read their values. With a known
 // limit it compares the ordered index scan against reading every matching row and sorting them, and it
@@ -76,7 +78,8 @@ const CLAIM_TAIL = (s: string): string => `
         worker_id = $1,
         updated_at = now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM taken))
-    RETURNING j.id, j.lease_expires_at, ${CLAIMED_LINE} AS line
+    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${CLAIMED_LINE} AS line
+  ), started AS (${insertJobEvents(s, 'claimed', { type: "'job:started'", attempt: 'attempt', state: "'running'" })}
   ), leased AS (
     INSERT INTO ${s}.job_leases (token, worker_id, expires_at, job_ids)
     SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed

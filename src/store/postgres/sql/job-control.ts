@@ -1,4 +1,8 @@
-/** Operator actions on one job: cancel and manual retry. */
+/**
+ * Operator actions on jobs: cancel and manual retry, one or in bulk. Each transition writes its event
+ * (`job:cancelled`, `job:retrying`, migration 008) in the same statement.
+ */
+import { insertJobEvents } from './events.js';
 
 /**
  * Cancels a waiting job at once, or flags a running one for its worker. Returns the state before the
@@ -34,6 +38,7 @@ export const cancelJob = (s: string): string => `
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT finished_at, ARRAY[id] FROM updated WHERE state = 'cancelled'
+  ), ended AS (${insertJobEvents(s, "updated WHERE state = 'cancelled'", { type: "'job:cancelled'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     -- A cancelled job is finished; a running one's worker is told to abort it (listener.ts, 'x'), so
     -- the handler's signal does not wait for the next lease renewal.
@@ -80,6 +85,7 @@ export const retryJob = (s: string): string => `
   ), requeued AS (
     INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
     SELECT id, queue, priority, run_at, state FROM updated
+  ), retrying AS (${insertJobEvents(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text) FROM updated
   )
@@ -125,10 +131,11 @@ export const retryMatching = (s: string): string => `
     UPDATE ${s}.jobs
     SET ${RETRY_SET}
     WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND state = $1::text::${s}.job_state
-    RETURNING id, queue, priority, run_at, state
+    RETURNING id, task, queue, priority, run_at, state, attempt, schedule_id
   ), requeued AS (
     INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
     SELECT id, queue, priority, run_at, state FROM updated
+  ), retrying AS (${insertJobEvents(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($6, json_build_object('o', $7::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM updated) q
@@ -160,7 +167,8 @@ export const cancelWaitingMatching = (s: string, state: 'scheduled' | 'queued'):
     UPDATE ${s}.jobs j
     SET state = 'cancelled', finished_at = now(), updated_at = now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM dequeued)) AND j.state IN ('scheduled', 'queued')
-    RETURNING j.id
+    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id
+  ), ended AS (${insertJobEvents(s, 'updated', { type: "'job:cancelled'", attempt: 'attempt', state: "'cancelled'" })}
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT now(), array_agg(id) FROM updated HAVING count(*) > 0

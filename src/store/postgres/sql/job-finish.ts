@@ -23,10 +23,15 @@
  * migration 005). Jobs that reached a final state are listed in one `job_finish_log` row per statement
  * (retention's order); released and retried jobs get their `job_queue` row back.
  *
+ * Each accepted finish writes its event (`job:completed`, `job:failed`, `job:retrying`,
+ * `job:cancelled`; none for a release, which gives its attempt back) in the same statement.
+ *
  * Notifications: `finished` carries (id, state) pairs of jobs that reached a final state, grouped 100 per
  * message to stay under NOTIFY's 8,000-byte payload limit; `ready` fires once per queue that got a
  * released job back.
  */
+
+import { FINISH_EVENT_TYPE, insertJobEvents } from './events.js';
 
 /**
  * $1 ids, $2 lease tokens, $3 outcomes, $4 results (JSON text), $5 errors (JSON text), $6 retry delay
@@ -65,8 +70,14 @@ export const finishJobs = (s: string): string => `
     -- No extra \`id = ANY($1)\` terms: given those, the planner scanned j by them and re-ran the unnest
     -- for every row as a join filter (quadratic: 12 ms instead of 1 ms per 100 finishes in EXPLAIN).
     WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running' AND o.id = i.id
-    RETURNING j.id, j.state, j.queue, j.priority, j.run_at, o.attempt, o.worker_id, o.started_at, o.run_at AS due_at,
-              i.outcome, i.error, i.max_duration_exceeded
+    RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.schedule_id, o.attempt, o.worker_id,
+              o.started_at, o.run_at AS due_at, i.outcome, i.error, i.max_duration_exceeded
+  ), ended AS (${insertJobEvents(s, 'updated', {
+    type: FINISH_EVENT_TYPE('state', 'outcome'),
+    attempt: 'attempt',
+    state: 'state',
+    error: "CASE WHEN state <> 'completed' THEN error END",
+  })}
   ), requeued AS (
     -- Released and retried jobs wait in the queue again, under the state and due time just written.
     INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
@@ -112,7 +123,8 @@ export const completeJobs = (s: string): string => `
         updated_at = now()
     FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS i(id, lease_token, result)
     WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running'
-    RETURNING j.id
+    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id
+  ), ended AS (${insertJobEvents(s, 'completed', { type: "'job:completed'", attempt: 'attempt', state: "'completed'" })}
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT now(), array_agg(id) FROM completed HAVING count(*) > 0

@@ -8,7 +8,8 @@
  * commit or roll back) and the caller reads the existing row in a later statement, whose newer snapshot
  * sees it.
  *
- * Each new job also gets its job_queue row (the ready and scheduled sets, see migration 005).
+ * Each new job also gets its job_queue row (the ready and scheduled sets, see migration 005) and its
+ * `job:enqueued` event (migration 008), in the same statement.
  *
  * The inserted jobs come back as one text value holding only what the database decided for each (see
  * job-batch.ts); the caller knows the rest.
@@ -18,6 +19,7 @@
  */
 
 import { INSERTED_BATCH_SELECT } from '../job-batch.js';
+import { insertJobEvents } from './events.js';
 
 /**
  * $1 ids, $2 tasks, $3 queues, $4 payloads (JSON text), $5 priorities, $6 run_at, $7 delay ms,
@@ -44,10 +46,11 @@ export const insertJobs = (s: string): string => `
     -- a caller retrying a batch whose COMMIT went through while the connection died before the reply;
     -- its retry then reads the jobs it already made instead of failing on the primary key.
     ON CONFLICT DO NOTHING
-    RETURNING id, queue, priority, state, run_at, created_at
+    RETURNING id, task, queue, priority, state, run_at, created_at, schedule_id
   ), waiting AS (
     INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
     SELECT id, queue, priority, run_at, state FROM inserted
+  ), enqueued AS (${insertJobEvents(s, 'inserted', { type: "'job:enqueued'", attempt: '0', state: 'state' })}
   ), notified AS (
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'queued') q

@@ -4,6 +4,7 @@
  * targeted by `id = ANY(ARRAY(...))` so each write is a primary-key lookup (see sql/job-claim.ts); the
  * key-less log rows by the addresses their locking scan returned.
  */
+import { FINISH_EVENT_TYPE, insertJobEvents } from './events.js';
 
 /**
  * Recovers attempts whose lease ended before the database's now(): requeued while attempts remain,
@@ -47,7 +48,13 @@ export const rescueLapsed = (s: string): string => `
         updated_at = now()
     FROM failure f
     WHERE j.id = ANY(ARRAY(SELECT id FROM lapsed))
-    RETURNING j.id, j.state, j.queue, j.priority, j.run_at
+    RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.attempt, j.schedule_id, j.error
+  ), ended AS (${insertJobEvents(s, 'updated', {
+    type: FINISH_EVENT_TYPE('state', "'lease_lapsed'"),
+    attempt: 'attempt',
+    state: 'state',
+    error: 'error',
+  })}
   ), requeued AS (
     INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
     SELECT id, queue, priority, run_at, state FROM updated WHERE state = 'queued'

@@ -1,0 +1,183 @@
+/** Conformance: the cluster event log (migrations 005/008, docs/EVENTS.md). */
+import { v7 as uuidv7 } from 'uuid';
+import { describe, expect, it } from 'vitest';
+import type { ClusterEvent } from '../../src/cluster-events.js';
+import type { Store } from '../../src/store/store.js';
+import { expectCode } from '../support/expect-code.js';
+import { newJob } from '../support/jobs.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { waitUntil } from '../support/wait-until.js';
+import { claimOne, failOne, insertOne } from './helpers.js';
+
+/** Every event after `after`, read in pages of `limit`. */
+async function readPages(
+  store: Store,
+  after: string | null,
+  filter: { queue?: string; task?: string; jobId?: string },
+  limit: number,
+): Promise<{ events: ClusterEvent[]; next: string }> {
+  const events: ClusterEvent[] = [];
+  let cursor = after;
+  for (;;) {
+    const page = await store.eventRead({ after: cursor, limit, ...filter });
+    events.push(...page.events);
+    cursor = page.next;
+    if (page.events.length < limit) return { events, next: cursor };
+  }
+}
+
+/**
+ * Every event after `after`, once at least `expected` are readable: on PostgreSQL a committed event
+ * becomes readable when every older writing transaction on the server ended, and other tests' may
+ * still be open for a moment.
+ */
+async function readAll(
+  store: Store,
+  after: string | null,
+  filter: { queue?: string; task?: string; jobId?: string } = {},
+  limit = 1000,
+  expected = 0,
+): Promise<{ events: ClusterEvent[]; next: string }> {
+  return waitUntil(
+    async () => {
+      const read = await readPages(store, after, filter, limit);
+      return read.events.length >= expected ? read : undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
+}
+
+const brief = (e: ClusterEvent) => [e.type, e.jobId, e.state, e.attempt];
+
+/** Event-log tests. */
+export function describeEventLog(h: StoreHarness): void {
+  describe('event log', () => {
+    it('records every job transition once, in order, with its job fields', async () => {
+      const store = await h.open();
+      const head = await store.eventHead();
+      // Each job on a queue of its own (claimOne's default), so each claim takes the job it means.
+      const done = await claimOne(store, { task: 'mail.send' });
+      await store.jobFinishMany({
+        finishes: [{ id: done.id, leaseToken: done.leaseToken, outcome: 'completed' }],
+      });
+      const retried = await claimOne(store, { maxAttempts: 2 });
+      await store.jobFinishMany({
+        finishes: [
+          {
+            id: retried.id,
+            leaseToken: retried.leaseToken,
+            outcome: 'failed',
+            error: { message: 'boom', reason: 'failed' },
+            retryDelayMs: 60_000,
+          },
+        ],
+      });
+      const failed = await failOne(store);
+      await store.jobRetry({ id: failed.id });
+      const waiting = await insertOne(store);
+      await store.jobCancel({ id: waiting.id });
+      const released = await claimOne(store);
+      await store.jobFinishMany({
+        finishes: [{ id: released.id, leaseToken: released.leaseToken, outcome: 'released' }],
+      });
+
+      const { events } = await readAll(store, head, {}, 1000, 14);
+      expect(events.map(brief)).toEqual([
+        ['job:enqueued', done.id, 'queued', 0],
+        ['job:started', done.id, 'running', 1],
+        ['job:completed', done.id, 'completed', 1],
+        ['job:enqueued', retried.id, 'queued', 0],
+        ['job:started', retried.id, 'running', 1],
+        ['job:retrying', retried.id, 'scheduled', 1],
+        ['job:enqueued', failed.id, 'queued', 0],
+        ['job:started', failed.id, 'running', 1],
+        ['job:failed', failed.id, 'failed', 1],
+        ['job:retrying', failed.id, 'queued', 1],
+        ['job:enqueued', waiting.id, 'queued', 0],
+        ['job:cancelled', waiting.id, 'cancelled', 0],
+        ['job:enqueued', released.id, 'queued', 0],
+        ['job:started', released.id, 'running', 1],
+        // The release gave its attempt back: no event.
+      ]);
+      const completed = events[2];
+      expect(completed).toMatchObject({ task: 'mail.send', queue: done.queue });
+      expect(Number.isNaN(Date.parse(completed?.at ?? ''))).toBe(false);
+      expect(events[5]?.error).toMatchObject({ message: 'boom' });
+      // Cursors are unique and strictly ordered: resuming after each event yields the rest.
+      const ids = events.map((e) => e.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      const rest = await readAll(store, ids[6] ?? null, {}, 1000, 7);
+      expect(rest.events.map((e) => e.id)).toEqual(ids.slice(7));
+    });
+
+    it('filters by queue, task and job id, and pages without gaps or repeats', async () => {
+      const store = await h.open();
+      const head = await store.eventHead();
+      const queue = `q-${uuidv7()}`;
+      const jobs = Array.from({ length: 25 }, (_, i) =>
+        newJob({ queue, task: i % 2 === 0 ? 'even' : 'odd' }),
+      );
+      await store.jobInsertMany({ jobs });
+      await store.jobInsertMany({ jobs: [newJob({ queue: `${queue}-other` })] });
+      const paged = await readAll(store, head, { queue }, 7, 25);
+      expect(paged.events.map((e) => e.jobId)).toEqual(jobs.map((j) => j.id));
+      const odd = await readAll(store, head, { queue, task: 'odd' }, 3, 12);
+      expect(odd.events).toHaveLength(12);
+      const one = await readAll(store, head, { jobId: jobs[3]?.id ?? '' }, 1000, 1);
+      expect(one.events.map((e) => e.jobId)).toEqual([jobs[3]?.id]);
+      // A filtered reader's cursor moves past what it skipped: nothing new, nothing returned.
+      const again = await store.eventRead({ after: odd.next, limit: 10, queue, task: 'odd' });
+      expect(again.events).toEqual([]);
+      const none = await store.eventRead({ after: head, limit: 10, queue: 'nobody' });
+      expect(none.events).toEqual([]);
+      const everything = await readAll(store, none.next, {});
+      expect(everything.events).toEqual([]);
+    });
+
+    it('writes no event for a transition that rolled back', async () => {
+      const store = await h.open();
+      const head = await store.eventHead();
+      const job = newJob({});
+      await expect(
+        store.transaction(async (tx) => {
+          await store.jobInsertMany({ jobs: [job], tx });
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect((await readAll(store, head)).events).toEqual([]);
+      await store.transaction(async (tx) => {
+        await store.jobInsertMany({ jobs: [job], tx });
+        await store.eventAppend({
+          tx,
+          events: [{ type: 'queue:paused', queue: job.queue, data: { by: 'test' } }],
+        });
+      });
+      const { events } = await readAll(store, head, {}, 1000, 2);
+      expect(events.map((e) => e.type)).toEqual(['job:enqueued', 'queue:paused']);
+      expect(events[1]).toMatchObject({ queue: job.queue, data: { by: 'test' } });
+    });
+
+    it('refuses a malformed cursor, a bad limit and an unknown event type', async () => {
+      const store = await h.open();
+      await expectCode(store.eventRead({ after: 'nope', limit: 10 }), 'invalid_argument');
+      await expectCode(store.eventRead({ after: null, limit: 0 }), 'invalid_argument');
+      await expectCode(
+        store.eventAppend({ events: [{ type: 'job:exploded' as 'job:failed' }] }),
+        'invalid_argument',
+      );
+    });
+
+    it('prunes the oldest events past retention, a bounded batch at a time', async () => {
+      const store = await h.open();
+      // One insert each: PostgreSQL logs a statement's events of one type as one entry, SQLite each event.
+      for (let i = 0; i < 30; i += 1) await store.jobInsertMany({ jobs: [newJob({})] });
+      expect(await store.eventPrune({ olderThanMs: 3_600_000, limit: 100 })).toEqual({ deleted: 0 });
+      expect((await readAll(store, null, {}, 1000, 30)).events).toHaveLength(30);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await store.eventPrune({ olderThanMs: 0, limit: 10 })).toEqual({ deleted: 10 });
+      expect((await readAll(store, null)).events).toHaveLength(20);
+      expect(await store.eventPrune({ olderThanMs: 0, limit: 100 })).toEqual({ deleted: 20 });
+      expect((await readAll(store, null)).events).toHaveLength(0);
+    });
+  });
+}
