@@ -4,7 +4,8 @@
  * connected Nightshift instance (library use, tests); `startApiServer` also applies the listening rules
  * (no tokens: loopback only) and listens (the CLI's `serve` and `start`).
  *
- * Routes live one module per resource in ./routes; each declares the role it needs (./auth.ts).
+ * Routes live one module per resource in ./routes; each declares the role it needs (./auth.ts). The
+ * web dashboard's page and assets are served at `/` (./dashboard.ts).
  */
 import { isIP } from 'node:net';
 import swagger from '@fastify/swagger';
@@ -15,13 +16,15 @@ import { NightshiftError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Nightshift } from '../nightshift.js';
 import { installRoleCheck, TokenAuthenticator } from './auth.js';
-import { errorBody, errorHandler } from './errors.js';
+import { installDashboard } from './dashboard.js';
+import { errorHandler } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { queueRoutes } from './routes/queues.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 
 /** Where the API listens unless told otherwise: loopback only. */
@@ -38,6 +41,8 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** Where 5xx details and warnings go. Default: the instance's logger. */
   logger?: Logger;
+  /** Refuse every mutating /api/v1 request with 403 `read_only` (config `http.readOnly`). Default false. */
+  readOnly?: boolean;
 }
 
 /** The API prefix of every route but health checks. */
@@ -63,12 +68,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     }
   });
   app.setErrorHandler(errorHandler(logger));
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)),
-  );
-  installRoleCheck(app, new TokenAuthenticator(ns.store, logger));
+  const readOnly = options.readOnly ?? false;
+  if (typeof readOnly !== 'boolean') {
+    throw new NightshiftError('config_error', `http.readOnly must be true or false, got ${String(readOnly)}`);
+  }
+  installRoleCheck(app, new TokenAuthenticator(ns.store, logger), { readOnly });
 
   await app.register(swagger, {
     openapi: {
@@ -85,12 +89,15 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   });
 
   await app.register(healthRoutes, { ns });
+  // Answers unknown paths too: a browser's reload on a dashboard route gets the page, others a 404.
+  await installDashboard(app);
   await app.register(
     async (api) => {
       await api.register(jobRoutes, { ns });
       await api.register(scheduleRoutes, { ns });
       await api.register(queueRoutes, { ns });
       await api.register(tokenRoutes, { ns });
+      await api.register(sessionRoutes, { readOnly });
       api.get(
         '/openapi.json',
         {
@@ -166,6 +173,6 @@ export async function startApiServer(
       'no API token exists: every /api/v1 request is refused (401) until you create one with "nightshift tokens create --role admin --name NAME"',
     );
   }
-  logger.info({ url, openapi: `${url}${API_PREFIX}/openapi.json` }, 'API listening');
+  logger.info({ url, dashboard: `${url}/`, openapi: `${url}${API_PREFIX}/openapi.json` }, 'API listening');
   return { app, url };
 }

@@ -15,8 +15,8 @@ export interface ServiceFlags {
   scheduler?: boolean;
   /** Run a worker. Default true. */
   worker?: boolean;
-  /** Serve the REST API; flags over the config's `http`, over 127.0.0.1:7400. */
-  http?: { host?: string; port?: number };
+  /** Serve the REST API and dashboard; flags over the config's `http`, over 127.0.0.1:7400. */
+  http?: { host?: string; port?: number; readOnly?: boolean };
 }
 
 /** Starts the services and resolves once all of them have stopped. */
@@ -75,6 +75,7 @@ export async function runServices(
         ...config.http,
         ...(flags.http.host !== undefined && { host: flags.http.host }),
         ...(flags.http.port !== undefined && { port: flags.http.port }),
+        ...(flags.http.readOnly === true && { readOnly: true }),
       });
       api = app;
       if (stopRequested) await app.close();

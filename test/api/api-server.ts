@@ -69,7 +69,7 @@ async function openBackend(backend: Backend): Promise<{ store: Store; cleanup: (
 /** Starts a server on `backend` with one token per role. */
 export async function startTestServer(
   backend: Backend,
-  options: { bodyLimit?: number } = {},
+  options: { bodyLimit?: number; readOnly?: boolean } = {},
 ): Promise<TestServer> {
   const { store, cleanup } = await openBackend(backend);
   const logger = createLogger({ level: 'silent' });
