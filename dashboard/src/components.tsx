@@ -45,7 +45,7 @@ export function Problem(props: { error: unknown; what: string }) {
   if (isUnavailable(props.error)) {
     return (
       <p class="unavailable" role="status">
-        {props.what} is not available on this server (it needs a newer nightshift).
+        Not available on this server: {props.what} (it needs a newer nightshift).
       </p>
     );
   }
@@ -57,7 +57,7 @@ export function Problem(props: { error: unknown; what: string }) {
         : 'an unexpected failure';
   return (
     <p class="error" role="alert">
-      Could not load {props.what.toLowerCase()}: {message}
+      Could not load {props.what}: {message}
     </p>
   );
 }

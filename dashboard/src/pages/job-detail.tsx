@@ -72,7 +72,7 @@ export function JobDetailPage(props: { id: string }) {
           ← Jobs
         </a>
       </p>
-      <Problem error={job.error} what="The job" />
+      <Problem error={job.error} what="the job" />
       {current !== undefined && (
         <>
           <h1 id="job-title">
@@ -203,7 +203,7 @@ export function JobDetailPage(props: { id: string }) {
       )}
       <section aria-labelledby="runs-title" class="card">
         <h2 id="runs-title">Runs</h2>
-        <Problem error={runs.error} what="The run history" />
+        <Problem error={runs.error} what="the run history" />
         {runs.data !== undefined && runs.data.runs.length === 0 && <p>Not run yet.</p>}
         {(runs.data?.runs.length ?? 0) > 0 && (
           <div class="scroll">
@@ -243,7 +243,7 @@ export function JobDetailPage(props: { id: string }) {
       </section>
       <section aria-labelledby="logs-title" class="card">
         <h2 id="logs-title">Log</h2>
-        <Problem error={logs.error} what="The job log" />
+        <Problem error={logs.error} what="the job log" />
         {logs.data !== undefined && logs.data.logs.length === 0 && <p>The handler wrote no log lines.</p>}
         {(logs.data?.logs.length ?? 0) > 0 && (
           <ol class="log" aria-label="Log lines">

@@ -148,7 +148,7 @@ export function JobsPage(props: { search: string }) {
           {pending === 'delete' && <p>Deleted jobs are gone for good.</p>}
         </Confirm>
       )}
-      <Problem error={jobs.error} what="The job list" />
+      <Problem error={jobs.error} what="the job list" />
       {jobs.data !== undefined && list.length === 0 && <p>No job matches this filter.</p>}
       {list.length > 0 && (
         <div class="scroll">

@@ -36,7 +36,7 @@ function Queues() {
   return (
     <section aria-labelledby="queues-title" class="card">
       <h2 id="queues-title">Queues</h2>
-      <Problem error={queues.error} what="The queue list" />
+      <Problem error={queues.error} what="the queue list" />
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
       {queues.data !== undefined && list.length === 0 && (
         <p>No jobs yet: queues appear with their first job.</p>
@@ -117,7 +117,7 @@ function Stats() {
   return (
     <section aria-labelledby="stats-title" class="card">
       <h2 id="stats-title">Last hour</h2>
-      <Problem error={stats.error} what="Throughput and latency statistics" />
+      <Problem error={stats.error} what="throughput and latency statistics" />
       {stats.data !== undefined && (
         <div class="charts">
           <LineChart
@@ -156,10 +156,10 @@ export function Alerts(props: { kinds?: string[]; title?: string }) {
     (a) => props.kinds === undefined || props.kinds.includes(a.kind),
   );
   if (alerts.error !== undefined && !isUnavailable(alerts.error))
-    return <Problem error={alerts.error} what="Alerts" />;
+    return <Problem error={alerts.error} what="alerts" />;
   return (
     <section aria-label={props.title ?? 'Alerts'} class="alerts">
-      {isUnavailable(alerts.error) && <Problem error={alerts.error} what="Alerting" />}
+      {isUnavailable(alerts.error) && <Problem error={alerts.error} what="alerts" />}
       {alerts.data !== undefined && list.length === 0 && <span class="badge ok">no alerts</span>}
       {list.map((alert) => {
         const target =

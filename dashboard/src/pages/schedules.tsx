@@ -34,7 +34,7 @@ export function SchedulesPage() {
     <section aria-labelledby="schedules-title">
       <h1 id="schedules-title">Schedules</h1>
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
-      <Problem error={schedules.error} what="The schedule list" />
+      <Problem error={schedules.error} what="the schedule list" />
       {schedules.data !== undefined && list.length === 0 && <p>No schedules.</p>}
       {list.length > 0 && (
         <div class="scroll">
@@ -63,8 +63,14 @@ export function SchedulesPage() {
                     </td>
                     <td title={schedule.nextSlotAt ?? ''}>{relative(schedule.nextSlotAt)}</td>
                     <td>
-                      {schedule.lastOutcome === null ? '—' : <StateBadge state={schedule.lastOutcome} />}{' '}
-                      <span class="muted">{relative(schedule.lastSlotAt)}</span>
+                      {schedule.lastOutcome === null ? (
+                        'never'
+                      ) : (
+                        <>
+                          <StateBadge state={schedule.lastOutcome} />{' '}
+                          <span class="muted">{relative(schedule.lastSlotAt)}</span>
+                        </>
+                      )}
                       {schedule.consecutiveFailures > 0 && (
                         <div class="error">{schedule.consecutiveFailures} failure(s) in a row</div>
                       )}

@@ -11,7 +11,7 @@ export function WorkersPage() {
   return (
     <section aria-labelledby="workers-title">
       <h1 id="workers-title">Workers</h1>
-      <Problem error={workers.error} what="The worker list" />
+      <Problem error={workers.error} what="the worker list" />
       {workers.data !== undefined && list.length === 0 && <p>No worker is running.</p>}
       {list.length > 0 && (
         <div class="scroll">
