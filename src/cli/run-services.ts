@@ -24,7 +24,7 @@ export async function runServices(
   session: Session,
   config: NightshiftConfig,
   flags: ServiceFlags,
-  options: { until?: Promise<unknown> } = {},
+  options: { until?: Promise<unknown>; onListening?: (url: string) => void } = {},
 ): Promise<void> {
   const ns = await session.connect();
   if (flags.worker !== false && ns.tasks.implemented().length === 0) {
@@ -69,7 +69,7 @@ export async function runServices(
     }
     if (flags.http !== undefined && !stopRequested) {
       const { startApiServer } = await import('../api/server.js');
-      const { app } = await startApiServer({
+      const { app, url } = await startApiServer({
         ns,
         logger,
         ...config.http,
@@ -79,6 +79,7 @@ export async function runServices(
       });
       api = app;
       if (stopRequested) await app.close();
+      else options.onListening?.(url);
     }
     if (flags.worker !== false && !stopRequested) {
       const worker = ns.startWorker({

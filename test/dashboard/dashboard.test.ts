@@ -225,15 +225,15 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Schedules' }).click();
     await until(() => page.getByRole('table', { name: 'Schedules' }).count()).toBe(1);
     expect(await page.getByRole('button', { name: /Pause|Resume|Trigger|Edit/ }).count()).toBe(0);
-    const forged = await page.evaluate(async () => {
-      const token = localStorage.getItem('nightshift.token') ?? '';
+    // The request a viewer could craft by hand in the page's console, with the token the page holds.
+    const forged = await page.evaluate(async (token) => {
       const response = await fetch('/api/v1/jobs', {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ task: 'email.send', payload: { to: 'x@example.com' } }),
       });
       return { status: response.status, body: (await response.json()) as { error: { code: string } } };
-    });
+    }, server.tokens.viewer);
     expect(forged).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     await context.close();
   });
@@ -244,15 +244,14 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await until(() => page.getByRole('table', { name: 'Jobs' }).getByRole('row').count()).toBe(2);
     expect(await page.getByLabel('Signed in role').textContent()).toBe('admin · read-only');
     expect(await page.getByRole('toolbar').count()).toBe(0);
-    const forged = await page.evaluate(async () => {
-      const token = localStorage.getItem('nightshift.token') ?? '';
+    const forged = await page.evaluate(async (token) => {
       const response = await fetch('/api/v1/jobs/bulk-cancel', {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: '{}',
       });
       return { status: response.status, body: (await response.json()) as { error: { code: string } } };
-    });
+    }, readOnly.tokens.admin);
     expect(forged).toMatchObject({ status: 403, body: { error: { code: 'read_only' } } });
     expect((await readOnly.ns.listJobs({ state: 'queued' })).jobs).toHaveLength(1);
     await context.close();
@@ -281,7 +280,7 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     const page = await context.newPage();
     await page.goto(`${server.url}/#token=${encodeURIComponent(server.tokens.operator)}`);
     await until(() => page.getByRole('table', { name: 'Queues' }).count()).toBe(1);
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    const width = await page.evaluate('document.documentElement.scrollWidth');
     expect(width).toBeLessThanOrEqual(390);
     expect(await page.getByRole('button', { name: 'Dark mode' }).getAttribute('aria-pressed')).toBe('true');
     await screenshot(page, `overview-phone-dark-${backend}`);
