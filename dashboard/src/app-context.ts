@@ -1,7 +1,7 @@
 /** What every page needs from the shell: the caller's powers, and a counter that moves on live events. */
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { ClusterEvent, Session } from './types';
+import type { ClusterEvent, Session } from './types.js';
 
 export interface AppContext {
   session: Session;

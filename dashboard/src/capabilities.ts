@@ -3,7 +3,7 @@
  * page can offer a filter only where the server would honour it (an unknown query parameter would be
  * silently ignored, and a list that looks filtered but is not misleads).
  */
-import { api } from './api';
+import { api } from './api.js';
 
 interface OpenApiDocument {
   paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>>;

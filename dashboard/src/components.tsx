@@ -1,9 +1,9 @@
 /** Pieces the pages share: loading data, errors, "not available", confirmation, state badges. */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, isUnavailable } from './api';
-import { useApp } from './app-context';
-import { json } from './format';
+import { ApiFailure, isUnavailable } from './api.js';
+import { useApp } from './app-context.js';
+import { json } from './format.js';
 
 export interface Loaded<T> {
   data: T | undefined;

@@ -3,16 +3,19 @@
  * header, so this reads the stream with fetch() and parses it; after a dropped connection it
  * reconnects with Last-Event-ID so no event in between is lost.
  */
-import { authHeaders } from './api';
-import type { ClusterEvent } from './types';
+import type { ClusterEvent } from './types.js';
 
 /** Where the live connection stands; `unavailable` when the server has no events route. */
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'unavailable';
 
 const MAX_BACKOFF_MS = 15_000;
 
-/** Follows the event stream until `signal` aborts. */
+/**
+ * Follows the event stream until `signal` aborts or the server turns out to have no events route.
+ * `headers` gives the current credentials for each (re)connection.
+ */
 export async function followEvents(
+  headers: () => Record<string, string>,
   onEvent: (event: ClusterEvent) => void,
   onState: (state: LiveState) => void,
   signal: AbortSignal,
@@ -23,7 +26,7 @@ export async function followEvents(
     try {
       const response: Response = await fetch('/api/v1/events', {
         headers: {
-          ...authHeaders(),
+          ...headers(),
           accept: 'text/event-stream',
           ...(lastId !== null && { 'last-event-id': lastId }),
         },

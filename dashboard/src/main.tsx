@@ -5,15 +5,15 @@
  */
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiFailure, storedToken, storeToken, whenUnauthorized } from './api';
-import { Context, type AppContext } from './app-context';
-import { followEvents, type LiveState } from './events';
-import { JobDetailPage } from './pages/job-detail';
-import { JobsPage } from './pages/jobs';
-import { OverviewPage } from './pages/overview';
-import { SchedulesPage } from './pages/schedules';
-import { WorkersPage } from './pages/workers';
-import type { ClusterEvent, Session } from './types';
+import { api, ApiFailure, authHeaders, storedToken, storeToken, whenUnauthorized } from './api.js';
+import { Context, type AppContext } from './app-context.js';
+import { followEvents, type LiveState } from './events.js';
+import { JobDetailPage } from './pages/job-detail.js';
+import { JobsPage } from './pages/jobs.js';
+import { OverviewPage } from './pages/overview.js';
+import { SchedulesPage } from './pages/schedules.js';
+import { WorkersPage } from './pages/workers.js';
+import type { ClusterEvent, Session } from './types.js';
 import './style.css';
 
 const THEME_KEY = 'nightshift.theme';
@@ -85,6 +85,7 @@ function App() {
     const stop = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     void followEvents(
+      authHeaders,
       (event) => {
         setRecent((list) => [event, ...list].slice(0, RECENT_EVENTS));
         timer ??= setTimeout(() => {

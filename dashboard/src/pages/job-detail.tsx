@@ -5,11 +5,11 @@
  */
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
-import { api } from '../api';
-import { useApp } from '../app-context';
-import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad } from '../components';
-import { duration, json, relative, when } from '../format';
-import type { Job, JobRun, LogLine } from '../types';
+import { api } from '../api.js';
+import { useApp } from '../app-context.js';
+import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad } from '../components.js';
+import { duration, json, relative, when } from '../format.js';
+import type { Job, JobRun, LogLine } from '../types.js';
 
 // Fields the page shows in its own places; any other field of the job object is listed as it comes.
 const SHOWN = new Set([

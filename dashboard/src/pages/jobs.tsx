@@ -4,12 +4,12 @@
  * how many jobs it will touch; the outcome says how many changed.
  */
 import { useState } from 'preact/hooks';
-import { api, query } from '../api';
-import { useApp } from '../app-context';
-import { capabilities } from '../capabilities';
-import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad } from '../components';
-import { preview, relative } from '../format';
-import { JOB_STATES, type Job } from '../types';
+import { api, query } from '../api.js';
+import { useApp } from '../app-context.js';
+import { capabilities } from '../capabilities.js';
+import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad } from '../components.js';
+import { preview, relative } from '../format.js';
+import { JOB_STATES, type Job } from '../types.js';
 
 const PAGE_SIZE = 50;
 

@@ -2,12 +2,12 @@
  * Overview: every queue with its counts per state, oldest ready age and pause state; throughput,
  * failures and wait/run percentiles of the last hour (GET /stats); open alerts (GET /alerts).
  */
-import { api, isUnavailable } from '../api';
-import { useApp } from '../app-context';
-import { LineChart, type Series } from '../charts';
-import { Outcome, Problem, useAction, useLoad } from '../components';
-import { duration, relative } from '../format';
-import { JOB_STATES, type Alert, type Queue, type StatsBucket } from '../types';
+import { api, isUnavailable } from '../api.js';
+import { useApp } from '../app-context.js';
+import { LineChart, type Series } from '../charts.js';
+import { Outcome, Problem, useAction, useLoad } from '../components.js';
+import { duration, relative } from '../format.js';
+import { JOB_STATES, type Alert, type Queue, type StatsBucket } from '../types.js';
 
 export function OverviewPage() {
   return (

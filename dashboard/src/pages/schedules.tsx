@@ -4,11 +4,11 @@
  */
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
-import { api } from '../api';
-import { useApp } from '../app-context';
-import { Outcome, Problem, StateBadge, useAction, useLoad } from '../components';
-import { duration, relative } from '../format';
-import type { Schedule } from '../types';
+import { api } from '../api.js';
+import { useApp } from '../app-context.js';
+import { Outcome, Problem, StateBadge, useAction, useLoad } from '../components.js';
+import { duration, relative } from '../format.js';
+import type { Schedule } from '../types.js';
 
 export function SchedulesPage() {
   const { canOperate, canAdminister } = useApp();

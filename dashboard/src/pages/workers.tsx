@@ -1,9 +1,9 @@
 /** Workers: each live worker with its queues, load and heartbeat age; stuck jobs from the alerts. */
-import { api } from '../api';
-import { Problem, useLoad } from '../components';
-import { relative } from '../format';
-import type { Worker } from '../types';
-import { Alerts } from './overview';
+import { api } from '../api.js';
+import { Problem, useLoad } from '../components.js';
+import { relative } from '../format.js';
+import type { Worker } from '../types.js';
+import { Alerts } from './overview.js';
 
 export function WorkersPage() {
   const workers = useLoad(() => api<{ workers: Worker[] }>('GET', '/workers'), []);
