@@ -198,11 +198,38 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await context.close();
   });
 
+  it('cancels every job matching a filter in one request, and says how many changed', async () => {
+    const { page, context } = await open(server, server.tokens.operator, '/jobs?queue=mail&state=queued');
+    const table = page.getByRole('table', { name: 'Jobs' });
+    await until(() => table.getByRole('row').count()).toBe(5);
+    await page.getByLabel('Select all jobs on this page').check();
+    await page.getByRole('button', { name: 'Select all matching this filter' }).click();
+    const toolbar = page.getByRole('toolbar', { name: 'Actions on selected jobs' });
+    expect(await toolbar.getByRole('button', { name: 'Delete' }).isDisabled()).toBe(true);
+    await toolbar.getByRole('button', { name: 'Cancel' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toMatch(/Cancel every job matching this filter/);
+    await dialog.getByRole('button', { name: 'Yes, cancel' }).click();
+    await until(() => page.getByRole('status').filter({ hasText: 'Cancelled' }).textContent()).toBe(
+      'Cancelled 4 job(s); asked 0 running job(s) to stop.',
+    );
+    expect((await server.ns.listJobs({ queue: 'mail', state: 'cancelled' })).jobs).toHaveLength(4);
+    await context.close();
+  });
+
   it('lists schedules with their next slot, and workers or a clear "not available"', async () => {
     const { page, context } = await open(server, server.tokens.admin, '/schedules');
     const row = page.getByRole('table', { name: 'Schedules' }).getByRole('row', { name: /nightly-reports/ });
     await until(() => row.textContent()).toMatch(/0 3 \* \* \*.*in .*active/);
     expect(await row.getByRole('button', { name: 'Edit schedule nightly-reports' }).count()).toBe(1);
+    await row.getByRole('button', { name: 'Trigger schedule nightly-reports now' }).click();
+    await until(() => page.getByRole('status').filter({ hasText: 'triggered' }).textContent()).toMatch(
+      /triggered: enqueued \(job /,
+    );
+    await row.getByRole('button', { name: 'History of schedule nightly-reports' }).click();
+    await until(() =>
+      page.getByRole('table', { name: 'Recent slots of nightly-reports' }).getByRole('row').count(),
+    ).toBe(2);
     await row.getByRole('button', { name: 'Pause schedule nightly-reports' }).click();
     await until(async () => (await server.ns.schedules.get('nightly-reports'))?.schedule.paused).toBe(true);
     await screenshot(page, `schedules-${backend}`);

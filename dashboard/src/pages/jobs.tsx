@@ -115,7 +115,7 @@ export function JobsPage(props: { search: string }) {
           <span aria-live="polite">
             {allMatching ? 'All jobs matching this filter' : `${selected.size} selected`}
           </span>
-          {pageSelected && !allMatching && jobs.data?.nextCursor !== null && (
+          {pageSelected && !allMatching && (
             <button type="button" class="link" onClick={() => setAllMatching(true)}>
               Select all matching this filter
             </button>

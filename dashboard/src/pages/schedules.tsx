@@ -7,14 +7,15 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useApp } from '../app-context.js';
 import { Outcome, Problem, StateBadge, useAction, useLoad } from '../components.js';
-import { duration, relative } from '../format.js';
-import type { Schedule } from '../types.js';
+import { duration, relative, when } from '../format.js';
+import type { Schedule, Slot } from '../types.js';
 
 export function SchedulesPage() {
   const { canOperate, canAdminister } = useApp();
   const schedules = useLoad(() => listAll(), []);
   const action = useAction();
   const [editing, setEditing] = useState<string | null>(null);
+  const [opened, setOpened] = useState<string | null>(null);
 
   const run = (schedule: Schedule, verb: 'pause' | 'resume' | 'trigger') =>
     action.run(async () => {
@@ -56,6 +57,15 @@ export function SchedulesPage() {
                     <th scope="row">
                       {schedule.id}
                       <div class="muted">{schedule.task}</div>
+                      <button
+                        type="button"
+                        class="link"
+                        aria-label={`History of schedule ${schedule.id}`}
+                        aria-expanded={opened === schedule.id}
+                        onClick={() => setOpened(opened === schedule.id ? null : schedule.id)}
+                      >
+                        history
+                      </button>
                     </th>
                     <td class="mono">
                       {schedule.cron ?? `every ${duration(schedule.everyMs)}`}
@@ -107,6 +117,13 @@ export function SchedulesPage() {
                       </td>
                     )}
                   </tr>
+                  {opened === schedule.id && (
+                    <tr>
+                      <td colSpan={6}>
+                        <History id={schedule.id} />
+                      </td>
+                    </tr>
+                  )}
                   {editing === schedule.id && (
                     <tr>
                       <td colSpan={6}>
@@ -128,6 +145,65 @@ export function SchedulesPage() {
         </div>
       )}
     </section>
+  );
+}
+
+/** A schedule's next slots and its recent slot ledger (GET /schedules/:id). */
+function History(props: { id: string }) {
+  const { navigate } = useApp();
+  const details = useLoad(
+    () =>
+      api<{ nextSlots: string[]; recentSlots: Slot[] }>('GET', `/schedules/${encodeURIComponent(props.id)}`),
+    [props.id],
+  );
+  if (details.data === undefined) return <Problem error={details.error} what="the schedule's history" />;
+  const { nextSlots, recentSlots } = details.data;
+  return (
+    <div class="history">
+      <p>
+        <strong>Next:</strong> {nextSlots.length === 0 ? 'none' : nextSlots.slice(0, 3).map(when).join(' · ')}
+      </p>
+      {recentSlots.length === 0 ? (
+        <p>No slot has come yet.</p>
+      ) : (
+        <table aria-label={`Recent slots of ${props.id}`}>
+          <thead>
+            <tr>
+              <th scope="col">Slot</th>
+              <th scope="col">Status</th>
+              <th scope="col">Outcome</th>
+              <th scope="col" class="num">
+                Duration
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {recentSlots.map((slot) => (
+              <tr key={slot.slotKey}>
+                <td>{when(slot.slotAt)}</td>
+                <td>{slot.status}</td>
+                <td>
+                  {slot.jobId === null ? (
+                    (slot.outcome ?? '—')
+                  ) : (
+                    <a
+                      href={`/jobs/${slot.jobId}`}
+                      onClick={(e) => {
+                        e.preventDefault();
+                        navigate(`/jobs/${slot.jobId ?? ''}`);
+                      }}
+                    >
+                      {slot.outcome ?? 'pending'}
+                    </a>
+                  )}
+                </td>
+                <td class="num">{duration(slot.durationMs)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
   );
 }
 
