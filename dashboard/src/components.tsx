@@ -62,6 +62,26 @@ export function Problem(props: { error: unknown; what: string }) {
   );
 }
 
+/** A link to a dashboard page that changes the page in place (the History API), not by a reload. */
+export function Link(props: { to: string; class?: string; title?: string; children: ComponentChildren }) {
+  const { navigate } = useApp();
+  return (
+    <a
+      href={props.to}
+      class={props.class}
+      title={props.title}
+      onClick={(e) => {
+        // A modified click (new tab, new window) stays the browser's.
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        navigate(props.to);
+      }}
+    >
+      {props.children}
+    </a>
+  );
+}
+
 export function StateBadge(props: { state: string }) {
   return <span class={`badge state-${props.state}`}>{props.state}</span>;
 }

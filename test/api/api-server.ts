@@ -12,7 +12,7 @@ import { Nightshift } from '../../src/nightshift.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { ApiRole, Store } from '../../src/store/store.js';
-import { defineTask } from '../../src/task.js';
+import { defineTask, type TaskMap } from '../../src/task.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
 import { tempSqliteFile } from '../support/temp-sqlite.js';
 
@@ -66,19 +66,20 @@ async function openBackend(backend: Backend): Promise<{ store: Store; cleanup: (
   return { store, cleanup: () => dropSchema(schema) };
 }
 
-/** Starts a server on `backend` with one token per role. */
+/** Starts a server on `backend` with one token per role, knowing `tasks` (default TEST_TASKS). */
 export async function startTestServer(
   backend: Backend,
-  options: { bodyLimit?: number; readOnly?: boolean } = {},
+  options: { bodyLimit?: number; readOnly?: boolean; tasks?: TaskMap } = {},
 ): Promise<TestServer> {
+  const { tasks = TEST_TASKS, ...serverOptions } = options;
   const { store, cleanup } = await openBackend(backend);
   const logger = createLogger({ level: 'silent' });
-  const ns = await Nightshift.connect({ db: store, tasks: TEST_TASKS, logger });
+  const ns = await Nightshift.connect({ db: store, tasks, logger });
   const tokens = {} as Record<ApiRole, string>;
   for (const role of ['viewer', 'operator', 'admin'] as const) {
     tokens[role] = (await issueToken(store, { name: `test-${role}`, role })).secret;
   }
-  const { app, url } = await startApiServer({ ns, logger, host: '127.0.0.1', port: 0, ...options });
+  const { app, url } = await startApiServer({ ns, logger, host: '127.0.0.1', port: 0, ...serverOptions });
   const document = (await (
     await fetch(`${url}/api/v1/openapi.json`, { headers: { authorization: `Bearer ${tokens.viewer}` } })
   ).json()) as OpenApiDocument;

@@ -6,20 +6,11 @@
  * loaded appears without a reload (where the server has the events route), and the page asks for a
  * token when it has none. Screenshots of each page land in test-artifacts/.
  */
-import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiServer } from '../../src/api/server.js';
-import { issueToken } from '../../src/api/tokens.js';
 import type { Job } from '../../src/job.js';
-import { createLogger } from '../../src/logger.js';
-import { Nightshift } from '../../src/nightshift.js';
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { ApiRole, Store } from '../../src/store/store.js';
 import { defineTask } from '../../src/task.js';
-import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
-import { tempSqliteFile } from '../support/temp-sqlite.js';
+import { startTestServer, type TestServer as Server } from '../api/api-server.js';
 import { launchChromium, screenshot } from './browser.js';
 
 /** Waits for the page to catch up: a busy two-core machine renders well past vitest's 1 s default. */
@@ -37,52 +28,6 @@ const TASKS = {
   }),
   'email.send': defineTask({ handler: () => ({ sent: true }) }),
 };
-
-interface Server {
-  ns: Nightshift;
-  store: Store;
-  app: FastifyInstance;
-  url: string;
-  tokens: Record<ApiRole, string>;
-  cleanup: () => Promise<void>;
-}
-
-async function openStore(): Promise<{ store: Store; cleanup: () => Promise<void> }> {
-  if (backend === 'sqlite') {
-    const file = tempSqliteFile();
-    return {
-      store: await SqliteStore.open({ filename: file.path }),
-      cleanup: () => Promise.resolve(file.remove()),
-    };
-  }
-  const schema = uniqueSchema('dashboard');
-  const store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 4 });
-  return { store, cleanup: () => dropSchema(schema) };
-}
-
-async function startServer(options: { readOnly?: boolean } = {}): Promise<Server> {
-  const { store, cleanup } = await openStore();
-  const logger = createLogger({ level: 'silent' });
-  const ns = await Nightshift.connect({ db: store, tasks: TASKS, logger });
-  const tokens = {} as Record<ApiRole, string>;
-  for (const role of ['viewer', 'operator', 'admin'] as const) {
-    tokens[role] = (await issueToken(store, { name: `browser-${role}`, role })).secret;
-  }
-  const { app, url } = await startApiServer({ ns, logger, host: '127.0.0.1', port: 0, ...options });
-  return {
-    ns,
-    store,
-    app,
-    url,
-    tokens,
-    async cleanup() {
-      await app.close();
-      await ns.close();
-      await store.close();
-      await cleanup();
-    },
-  };
-}
 
 /** Real history: completed and failed reports, emails waiting, a schedule. */
 async function seed(server: Server): Promise<{ failed: Job[] }> {
@@ -116,14 +61,14 @@ describe(`dashboard in Chromium on ${backend}`, () => {
   beforeAll(async () => {
     [browser, server, readOnly] = await Promise.all([
       launchChromium(),
-      startServer(),
-      startServer({ readOnly: true }),
+      startTestServer(backend, { tasks: TASKS }),
+      startTestServer(backend, { tasks: TASKS, readOnly: true }),
     ]);
     ({ failed } = await seed(server));
   });
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([server?.cleanup(), readOnly?.cleanup()]);
+    await Promise.all([server?.close(), readOnly?.close()]);
   });
 
   /** A page signed in with `token` (the `#token=` address `npm run demo` prints). */

@@ -7,7 +7,7 @@ import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useApp } from '../app-context.js';
-import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad } from '../components.js';
+import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { duration, json, relative, when } from '../format.js';
 import type { Job, JobRun, LogLine } from '../types.js';
 
@@ -141,15 +141,7 @@ export function JobDetailPage(props: { id: string }) {
               <>
                 <dt>Parent</dt>
                 <dd>
-                  <a
-                    href={`/jobs/${current.parentId}`}
-                    onClick={(e) => {
-                      e.preventDefault();
-                      navigate(`/jobs/${current.parentId ?? ''}`);
-                    }}
-                  >
-                    {current.parentId}
-                  </a>
+                  <Link to={`/jobs/${current.parentId}`}>{current.parentId}</Link>
                 </dd>
               </>
             )}

@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
 import { capabilities } from '../capabilities.js';
-import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad } from '../components.js';
+import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { JOB_STATES, type Job } from '../types.js';
 
@@ -192,15 +192,7 @@ export function JobsPage(props: { search: string }) {
                     </td>
                   )}
                   <td>
-                    <a
-                      href={`/jobs/${job.id}`}
-                      onClick={(e) => {
-                        e.preventDefault();
-                        navigate(`/jobs/${job.id}`);
-                      }}
-                    >
-                      {job.task}
-                    </a>
+                    <Link to={`/jobs/${job.id}`}>{job.task}</Link>
                     <div class="muted mono">{job.id.slice(-12)}</div>
                   </td>
                   <td>

@@ -5,7 +5,7 @@
 import { api, isUnavailable } from '../api.js';
 import { useApp } from '../app-context.js';
 import { LineChart, type Series } from '../charts.js';
-import { Outcome, Problem, useAction, useLoad } from '../components.js';
+import { Outcome, Problem, useAction, useLoad, Link } from '../components.js';
 import { duration, relative } from '../format.js';
 import { JOB_STATES, type Alert, type Queue, type StatsBucket } from '../types.js';
 
@@ -22,7 +22,7 @@ export function OverviewPage() {
 }
 
 function Queues() {
-  const { canOperate, navigate } = useApp();
+  const { canOperate } = useApp();
   const queues = useLoad(() => api<{ queues: Queue[] }>('GET', '/queues'), []);
   const action = useAction();
   const toggle = (queue: Queue) =>
@@ -62,15 +62,7 @@ function Queues() {
               {list.map((queue) => (
                 <tr key={queue.name}>
                   <th scope="row">
-                    <a
-                      href={`/jobs?queue=${encodeURIComponent(queue.name)}`}
-                      onClick={(e) => {
-                        e.preventDefault();
-                        navigate(`/jobs?queue=${encodeURIComponent(queue.name)}`);
-                      }}
-                    >
-                      {queue.name}
-                    </a>{' '}
+                    <Link to={`/jobs?queue=${encodeURIComponent(queue.name)}`}>{queue.name}</Link>{' '}
                     {queue.paused === true && <span class="badge paused">paused</span>}
                   </th>
                   {JOB_STATES.map((state) => (
@@ -150,7 +142,6 @@ function percentiles(buckets: StatsBucket[], key: 'waitMs' | 'runMs'): Series[] 
 
 /** Open alerts as badges; one that names a job or schedule links to it. */
 export function Alerts(props: { kinds?: string[]; title?: string }) {
-  const { navigate } = useApp();
   const alerts = useLoad(() => api<{ alerts: Alert[] }>('GET', '/alerts'), []);
   const list = (alerts.data?.alerts ?? []).filter(
     (a) => props.kinds === undefined || props.kinds.includes(a.kind),
@@ -182,18 +173,9 @@ export function Alerts(props: { kinds?: string[]; title?: string }) {
             </span>
           );
         return (
-          <a
-            key={key}
-            class="badge alert"
-            href={target}
-            title={title}
-            onClick={(e) => {
-              e.preventDefault();
-              navigate(target);
-            }}
-          >
+          <Link key={key} class="badge alert" to={target} title={title}>
             {text}
-          </a>
+          </Link>
         );
       })}
     </section>

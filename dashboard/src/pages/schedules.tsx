@@ -6,7 +6,7 @@ import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useApp } from '../app-context.js';
-import { Outcome, Problem, StateBadge, useAction, useLoad } from '../components.js';
+import { Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { duration, relative, when } from '../format.js';
 import type { Schedule, Slot } from '../types.js';
 
@@ -150,7 +150,6 @@ export function SchedulesPage() {
 
 /** A schedule's next slots and its recent slot ledger (GET /schedules/:id). */
 function History(props: { id: string }) {
-  const { navigate } = useApp();
   const details = useLoad(
     () =>
       api<{ nextSlots: string[]; recentSlots: Slot[] }>('GET', `/schedules/${encodeURIComponent(props.id)}`),
@@ -186,15 +185,7 @@ function History(props: { id: string }) {
                   {slot.jobId === null ? (
                     (slot.outcome ?? '—')
                   ) : (
-                    <a
-                      href={`/jobs/${slot.jobId}`}
-                      onClick={(e) => {
-                        e.preventDefault();
-                        navigate(`/jobs/${slot.jobId ?? ''}`);
-                      }}
-                    >
-                      {slot.outcome ?? 'pending'}
-                    </a>
+                    <Link to={`/jobs/${slot.jobId}`}>{slot.outcome ?? 'pending'}</Link>
                   )}
                 </td>
                 <td class="num">{duration(slot.durationMs)}</td>
