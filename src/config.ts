@@ -27,6 +27,11 @@ export interface HttpConfig {
   host?: string;
   /** Default 7400; 0 picks a free port. `--host` and `--port` override both. */
   port?: number;
+  /**
+   * Refuse every change through the API and the dashboard (403 `read_only`), for any token: a screen
+   * anyone may watch. Default false; `--read-only` sets it.
+   */
+  readOnly?: boolean;
 }
 
 /**

@@ -3,6 +3,8 @@
  * or the lowest token role it needs, `viewer` < `operator` < `admin`. One onRequest hook enforces it:
  * no or an unknown, revoked or expired bearer token is 401, a token whose role is too low 403. A route
  * registered without a role makes the server refuse to start, so no endpoint is open by omission.
+ * A read-only server (`http.readOnly`, `--read-only`) also refuses every mutating /api/v1 request, of
+ * any role, with 403 `read_only`: a dashboard anyone may watch and nobody can act through.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
@@ -18,6 +20,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Required on every route; see src/api/auth.ts. */
     role?: RouteRole;
+    /**
+     * Answer without a token while no usable token exists at all: GET /session, so the dashboard can
+     * tell a new user to create one instead of asking for a token that cannot exist yet.
+     */
+    openWhileNoTokens?: boolean;
   }
   interface FastifyRequest {
     /** The token that authenticated this request (absent on public routes). */
@@ -42,6 +49,11 @@ export class TokenAuthenticator {
     private readonly store: TokenStore,
     private readonly logger: Logger,
   ) {}
+
+  /** True while at least one unrevoked, unexpired token exists. */
+  anyActive(): Promise<boolean> {
+    return this.store.tokenAnyActive();
+  }
 
   /** The token a request carries, or an ApiError 401. */
   async authenticate(header: string | undefined): Promise<{ id: string; name: string; role: ApiRole }> {
@@ -75,8 +87,19 @@ export class TokenAuthenticator {
   }
 }
 
-/** Installs the role check: every route must declare a role, and every request is checked against it. */
-export function installRoleCheck(app: FastifyInstance, auth: TokenAuthenticator): void {
+// Methods that only read: everything else changes something and is refused by a read-only server.
+const READING_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Installs the role check: every route must declare a role, and every request is checked against it.
+ * `readOnly` refuses every mutating request to a route that needs a token, after the token is checked
+ * (so a missing token is still 401, and the answer tells nothing to a stranger).
+ */
+export function installRoleCheck(
+  app: FastifyInstance,
+  auth: TokenAuthenticator,
+  options: { readOnly?: boolean } = {},
+): void {
   app.addHook('onRoute', (route: RouteOptions) => {
     const role = route.config?.role;
     if (role !== 'public' && !(API_ROLES as readonly unknown[]).includes(role)) {
@@ -85,9 +108,18 @@ export function installRoleCheck(app: FastifyInstance, auth: TokenAuthenticator)
   });
   app.addHook('onRequest', async (request: FastifyRequest) => {
     // Unmatched URLs have no route and no role: they answer 404 from the not-found handler.
-    const role = request.routeOptions.config.role;
+    const { role, openWhileNoTokens } = request.routeOptions.config;
     if (role === undefined || role === 'public') return;
+    if (
+      openWhileNoTokens === true &&
+      request.headers.authorization === undefined &&
+      !(await auth.anyActive())
+    )
+      return;
     const token = await auth.authenticate(request.headers.authorization);
+    if (options.readOnly === true && !READING_METHODS.has(request.method)) {
+      throw new ApiError(403, 'read_only', 'this server is read-only: it refuses every change');
+    }
     if (!roleAllows(token.role, role)) {
       throw new ApiError(
         403,

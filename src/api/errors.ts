@@ -1,7 +1,7 @@
 /**
  * One error shape for every failure the API reports: `{ "error": { "code", "message" } }`. Codes are
  * the library's and CLI's (`NightshiftError` codes) plus the few only HTTP has (`unauthorized`,
- * `forbidden`, `payload_too_large`, `unsupported_media_type`). A client's mistake is a 4xx; anything
+ * `forbidden`, `read_only`, `payload_too_large`, `unsupported_media_type`). A client's mistake is a 4xx; anything
  * unexpected is a 500 `internal` whose details go to the server's log, never to the client.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 
 /** Every code an API error body may carry. */
 export type ApiErrorCode =
-  ErrorCode | 'unauthorized' | 'forbidden' | 'payload_too_large' | 'unsupported_media_type';
+  ErrorCode | 'unauthorized' | 'forbidden' | 'read_only' | 'payload_too_large' | 'unsupported_media_type';
 
 /** The HTTP status of each library error code. */
 const STATUS: Record<Exclude<ErrorCode, 'internal'>, number> = {

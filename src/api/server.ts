@@ -4,7 +4,8 @@
  * connected Nightshift instance (library use, tests); `startApiServer` also applies the listening rules
  * (no tokens: loopback only) and listens (the CLI's `serve` and `start`).
  *
- * Routes live one module per resource in ./routes; each declares the role it needs (./auth.ts).
+ * Routes live one module per resource in ./routes; each declares the role it needs (./auth.ts). The
+ * web dashboard's page and assets are served at `/` (./dashboard.ts).
  */
 import { isIP } from 'node:net';
 import swagger from '@fastify/swagger';
@@ -17,7 +18,8 @@ import type { Nightshift } from '../nightshift.js';
 import { DEFAULT_ALERT_INTERVAL_MS } from '../observe/alert.js';
 import { AlertMonitor } from '../observe/alert-monitor.js';
 import { installRoleCheck, TokenAuthenticator } from './auth.js';
-import { errorBody, errorHandler } from './errors.js';
+import { installDashboard } from './dashboard.js';
+import { errorHandler } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
 import { EVENTS_PING_MS, eventRoutes } from './routes/events.js';
@@ -26,6 +28,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes, observeRoutes } from './routes/observe.js';
 import { queueRoutes } from './routes/queues.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 
 /** Where the API listens unless told otherwise: loopback only. */
@@ -44,6 +47,8 @@ export interface ApiServerOptions {
   logger?: Logger;
   /** Interval of the `: ping` comments on event streams (`GET /api/v1/events`). Default 15 s. */
   eventsPingMs?: number;
+  /** Refuse every mutating /api/v1 request with 403 `read_only` (config `http.readOnly`). Default false. */
+  readOnly?: boolean;
 }
 
 /** The API prefix of every route but health checks. */
@@ -69,12 +74,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     }
   });
   app.setErrorHandler(errorHandler(logger));
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)),
-  );
-  installRoleCheck(app, new TokenAuthenticator(ns.store, logger));
+  const readOnly = options.readOnly ?? false;
+  if (typeof readOnly !== 'boolean') {
+    throw new NightshiftError('config_error', `http.readOnly must be true or false, got ${String(readOnly)}`);
+  }
+  installRoleCheck(app, new TokenAuthenticator(ns.store, logger), { readOnly });
 
   await app.register(swagger, {
     openapi: {
@@ -92,6 +96,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
 
   await app.register(healthRoutes, { ns });
   await app.register(metricsRoutes, { ns });
+  // Answers unknown paths too: a browser's reload on a dashboard route gets the page, others a 404.
+  await installDashboard(app);
   await app.register(
     async (api) => {
       await api.register(jobRoutes, { ns });
@@ -100,6 +106,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await api.register(tokenRoutes, { ns });
       await api.register(observeRoutes, { ns });
       await api.register(eventRoutes, { ns, logger, pingMs: options.eventsPingMs ?? EVENTS_PING_MS });
+      await api.register(sessionRoutes, { readOnly });
       api.get(
         '/openapi.json',
         {
@@ -192,6 +199,6 @@ export async function startApiServer(
       'no API token exists: every /api/v1 request is refused (401) until you create one with "nightshift tokens create --role admin --name NAME"',
     );
   }
-  logger.info({ url, openapi: `${url}${API_PREFIX}/openapi.json` }, 'API listening');
+  logger.info({ url, dashboard: `${url}/`, openapi: `${url}${API_PREFIX}/openapi.json` }, 'API listening');
   return { app, url };
 }

@@ -2,10 +2,14 @@
  * `nightshift start --demo`: runs the order-export example of examples/demo on its own SQLite file
  * (`./nightshift-demo.db` unless `--db` says otherwise), watches it to the end and prints a summary.
  * Interrupt it (Ctrl-C, or kill -9) and run it again: the export resumes from its last checkpoint.
+ * The dashboard is served on loopback meanwhile, at an address carrying a fresh admin token;
+ * `--serve` keeps it up after the demo finished, until Ctrl-C.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { DEFAULT_HTTP_HOST } from '../api/server.js';
+import { issueToken } from '../api/tokens.js';
 import { NightshiftError } from '../errors.js';
 import { isFinalState, type Job } from '../job.js';
 import type { Nightshift } from '../nightshift.js';
@@ -24,8 +28,21 @@ const DEMO_ORDERS = 3_000;
 /** How often the demo checks whether all its jobs reached a final state. */
 const POLL_MS = 250;
 
+/** The name of the token each demo run issues for its dashboard address (and revokes the next run). */
+const DEMO_TOKEN_NAME = 'demo';
+/** A demo's token outlives the demo by a day at most. */
+const DEMO_TOKEN_MS = 24 * 3_600_000;
+
+/** What `start --demo` takes beyond the worker flags. */
+export interface DemoFlags extends ServiceFlags {
+  /** The dashboard's port; default any free one. */
+  port?: number;
+  /** Keep serving the dashboard once the demo finished, until a signal. */
+  serve?: boolean;
+}
+
 /** Runs the demo to completion (or until a signal) and prints its summary. */
-export async function runDemo(session: Session, flags: ServiceFlags): Promise<void> {
+export async function runDemo(session: Session, flags: DemoFlags): Promise<void> {
   if (!existsSync(DEMO_CONFIG)) {
     throw new NightshiftError(
       'config_error',
@@ -38,24 +55,58 @@ export async function runDemo(session: Session, flags: ServiceFlags): Promise<vo
   const startedAt = Date.now();
 
   const exportJob = await startOrResumeExport(ns, logger);
+  const secret = await issueDemoToken(ns);
+  let dashboard: string | undefined;
+  const onListening = (url: string) => {
+    dashboard = `${url}/#token=${secret}`;
+    logger.info(`watch it on the dashboard: ${dashboard}`);
+  };
+  const { serve = false, port = 0, ...serviceFlags } = flags;
+  const services = { ...serviceFlags, http: { host: DEFAULT_HTTP_HOST, port } };
+
   const unsubscribe = followProgress(ns, logger);
   const watching = new AbortController();
   const finished = waitUntilSettled(ns, exportJob.id, watching.signal);
+  const report = async (): Promise<boolean> => {
+    const done = await ns.getJob(exportJob.id);
+    if (done === undefined || !isFinalState(done.state) || (await hasPendingJobs(ns))) return false;
+    const summary = await summarise(ns, done, Date.now() - startedAt);
+    if (session.json) printJson(session.stdout, summary);
+    else session.stdout.write(renderSummary(summary, await session.dbUrl(), serve ? dashboard : undefined));
+    return true;
+  };
   try {
-    await runServices(session, config, flags, { until: finished });
+    if (serve) {
+      // The summary comes as soon as the demo is done; the dashboard stays up until a signal.
+      const reported = finished.then(async () => {
+        if (watching.signal.aborted) return;
+        if (await report()) logger.info('demo finished; the dashboard stays up until Ctrl-C');
+      });
+      await runServices(session, config, services, { onListening });
+      watching.abort();
+      await reported.catch(() => undefined);
+      return;
+    }
+    await runServices(session, config, services, { until: finished, onListening });
   } finally {
     watching.abort();
     unsubscribe();
   }
+  if (!(await report())) logger.info('demo interrupted; run it again to carry on where it stopped');
+}
 
-  const done = await ns.getJob(exportJob.id);
-  if (done === undefined || !isFinalState(done.state) || (await hasPendingJobs(ns))) {
-    logger.info('demo interrupted; run it again to carry on where it stopped');
-    return;
+/** A fresh admin token for this run's dashboard address; the previous run's is revoked. */
+async function issueDemoToken(ns: Nightshift): Promise<string> {
+  for (const token of await ns.store.tokenList()) {
+    if (token.name === DEMO_TOKEN_NAME && token.revokedAt === null)
+      await ns.store.tokenRevoke({ id: token.id });
   }
-  const summary = await summarise(ns, done, Date.now() - startedAt);
-  if (session.json) printJson(session.stdout, summary);
-  else session.stdout.write(renderSummary(summary, await session.dbUrl()));
+  const { secret } = await issueToken(ns.store, {
+    name: DEMO_TOKEN_NAME,
+    role: 'admin',
+    expiresInMs: DEMO_TOKEN_MS,
+  });
+  return secret;
 }
 
 async function startOrResumeExport(ns: Nightshift, logger: Logger): Promise<Job> {
@@ -160,7 +211,7 @@ async function summarise(ns: Nightshift, exportJob: Job, elapsedMs: number): Pro
  * The summary as people read it. Its closing hint names the CLI as `npx nightshift`: the demo runs from
  * a clone, where the binary is the package's own and not on the PATH.
  */
-export function renderSummary(summary: DemoSummary, dbUrl: string): string {
+export function renderSummary(summary: DemoSummary, dbUrl: string, dashboard?: string): string {
   const lines = [
     '',
     `demo finished in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
@@ -178,5 +229,6 @@ export function renderSummary(summary: DemoSummary, dbUrl: string): string {
   ];
   const first = summary.failed[0];
   if (first !== undefined) lines.push(`              npx nightshift jobs show ${first.jobId} --db ${dbUrl}`);
+  if (dashboard !== undefined) lines.push(`or open:      ${dashboard}`);
   return lines.join('\n') + '\n';
 }

@@ -15,8 +15,8 @@ export interface ServiceFlags {
   scheduler?: boolean;
   /** Run a worker. Default true. */
   worker?: boolean;
-  /** Serve the REST API; flags over the config's `http`, over 127.0.0.1:7400. */
-  http?: { host?: string; port?: number };
+  /** Serve the REST API and dashboard; flags over the config's `http`, over 127.0.0.1:7400. */
+  http?: { host?: string; port?: number; readOnly?: boolean };
 }
 
 /** Starts the services and resolves once all of them have stopped. */
@@ -24,7 +24,7 @@ export async function runServices(
   session: Session,
   config: NightshiftConfig,
   flags: ServiceFlags,
-  options: { until?: Promise<unknown> } = {},
+  options: { until?: Promise<unknown>; onListening?: (url: string) => void } = {},
 ): Promise<void> {
   const ns = await session.connect();
   if (flags.worker !== false && ns.tasks.implemented().length === 0) {
@@ -69,15 +69,17 @@ export async function runServices(
     }
     if (flags.http !== undefined && !stopRequested) {
       const { startApiServer } = await import('../api/server.js');
-      const { app } = await startApiServer({
+      const { app, url } = await startApiServer({
         ns,
         logger,
         ...config.http,
         ...(flags.http.host !== undefined && { host: flags.http.host }),
         ...(flags.http.port !== undefined && { port: flags.http.port }),
+        ...(flags.http.readOnly === true && { readOnly: true }),
       });
       api = app;
       if (stopRequested) await app.close();
+      else options.onListening?.(url);
     }
     if (flags.worker !== false && !stopRequested) {
       const worker = ns.startWorker({

@@ -67,14 +67,20 @@ async function openBackend(backend: Backend): Promise<{ store: Store; cleanup: (
   return { store, cleanup: () => dropSchema(schema) };
 }
 
-/** Starts a server on `backend` with one token per role. */
+/** Starts a server on `backend` with one token per role, knowing `tasks` (default TEST_TASKS). */
 export async function startTestServer(
   backend: Backend,
-  options: { bodyLimit?: number; tasks?: TaskMap; alerts?: AlertsConfig; eventsPingMs?: number } = {},
+  options: {
+    bodyLimit?: number;
+    readOnly?: boolean;
+    tasks?: TaskMap;
+    alerts?: AlertsConfig;
+    eventsPingMs?: number;
+  } = {},
 ): Promise<TestServer> {
+  const { tasks = TEST_TASKS, alerts, ...serverOptions } = options;
   const { store, cleanup } = await openBackend(backend);
   const logger = createLogger({ level: 'silent' });
-  const { tasks = TEST_TASKS, alerts, ...serverOptions } = options;
   const ns = await Nightshift.connect({ db: store, tasks, logger, ...(alerts !== undefined && { alerts }) });
   const tokens = {} as Record<ApiRole, string>;
   for (const role of ['viewer', 'operator', 'admin'] as const) {

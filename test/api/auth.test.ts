@@ -42,6 +42,7 @@ const REQUIRED: Record<string, ApiRole> = {
   'GET /api/v1/queues': 'viewer',
   'GET /api/v1/openapi.json': 'viewer',
   'GET /api/v1/events': 'viewer',
+  'GET /api/v1/session': 'viewer',
   'GET /api/v1/tokens': 'admin',
   'POST /api/v1/tokens': 'admin',
   'DELETE /api/v1/tokens/{id}': 'admin',

@@ -1,4 +1,7 @@
-/** `nightshift tokens` and `nightshift serve` as processes: a token printed once, used, listed, revoked. */
+/**
+ * `nightshift tokens` and `nightshift serve` as processes: a token printed once, used, listed, revoked;
+ * `serve --read-only` refusing changes.
+ */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { waitUntil } from '../support/wait-until.js';
@@ -71,6 +74,31 @@ describe('tokens and serve', () => {
       timeoutMs: 60_000,
     });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('serves --read-only: the dashboard and reads work, every change is refused with read_only', async () => {
+    const created = await runCli(['tokens', 'create', '--role', 'admin', '--name', 'wall', '--json'], {
+      cwd: dir,
+      env,
+    });
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    const child = spawnCli(['serve', '--read-only', '--port', '0'], { cwd: dir, env });
+    children.push(child);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const url = await waitUntil(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], {
+      timeoutMs: 60_000,
+    });
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const session = await fetch(`${url}/api/v1/session`, { headers });
+    expect(await session.json()).toEqual({ role: 'admin', readOnly: true });
+    const change = await fetch(`${url}/api/v1/jobs/bulk-cancel`, { method: 'POST', headers, body: '{}' });
+    expect(change.status).toBe(403);
+    expect(await change.json()).toMatchObject({ error: { code: 'read_only' } });
+    expect((await fetch(`${url}/`)).headers.get('content-type')).toMatch(/text\/html/);
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

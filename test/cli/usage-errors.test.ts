@@ -76,6 +76,11 @@ describe('usage errors', () => {
           args: ['start', '--demo', '--config', 'nightshift.config.mjs'],
           says: /--demo brings its own config/,
         },
+        {
+          args: ['start', '--demo', '--host', '0.0.0.0'],
+          says: /--demo serves its dashboard on 127\.0\.0\.1 only/,
+        },
+        { args: ['start', '--serve'], says: /--serve goes with --demo/ },
         { args: ['no-such-command'], says: /unknown command 'no-such-command'/ },
         // Commander's own errors, in nightshift's one line (its suggestion joined to it).
         { args: ['jobs', 'lst'], says: /^nightshift: unknown command 'lst' \(Did you mean list\?\)$/ },

@@ -1,7 +1,7 @@
 /**
  * `nightshift start`: everything in one process. Today that is migrate, then the scheduler (syncing
- * the config's schedules), the REST API and a worker; the dashboard joins them as it lands. `--demo`
- * runs the order-export example instead of your config (without the API: it is a batch that ends).
+ * the config's schedules), the REST API with the dashboard, and a worker. `--demo` runs the
+ * order-export example instead of your config, with its dashboard, and ends with it unless `--serve`.
  */
 import type { Command } from 'commander';
 import { usageError } from '../arguments.js';
@@ -19,21 +19,25 @@ export function registerStart(program: Command): void {
         program
           .command('start')
           .description('migrate, then run the scheduler, the REST API and a worker until SIGTERM/SIGINT')
-          .option('--demo', 'run the order-export demo on ./nightshift-demo.db and print a summary'),
+          .option('--demo', 'run the order-export demo on ./nightshift-demo.db and print a summary')
+          .option('--serve', 'with --demo: keep serving the dashboard after the demo, until Ctrl-C'),
       ),
     ),
-  ).action(async (flags: WorkerFlags & HttpFlags & { demo?: boolean }) => {
+  ).action(async (flags: WorkerFlags & HttpFlags & { demo?: boolean; serve?: boolean }) => {
     if (flags.demo === true) {
       if (flags.config !== undefined) throw usageError('--demo brings its own config; drop --config');
-      if (flags.host !== undefined || flags.port !== undefined)
-        throw usageError('--demo serves no API; drop --host and --port');
+      if (flags.host !== undefined)
+        throw usageError('--demo serves its dashboard on 127.0.0.1 only; drop --host');
+      if (flags.readOnly === true) throw usageError('--demo serves its own dashboard; drop --read-only');
+      const { host: _host, readOnly: _readOnly, ...demoFlags } = flags;
       await withSession(
         { ...flags, config: DEMO_CONFIG },
-        (session) => runDemo(session, { ...flags, scheduler: true }),
+        (session) => runDemo(session, { ...demoFlags, scheduler: true }),
         SERVICE,
       );
       return;
     }
+    if (flags.serve === true) throw usageError('--serve goes with --demo; start serves until Ctrl-C anyway');
     await withSession(
       flags,
       async (session) => {

@@ -1,0 +1,68 @@
+/**
+ * Small inline SVG charts for the overview: a few dozen points each, so no chart library; every
+ * chart has a text alternative (role="img" and a label) for screen readers and tests.
+ */
+
+export interface Series {
+  label: string;
+  /** CSS colour, a custom property of style.css. */
+  color: string;
+  values: Array<number | null>;
+}
+
+const WIDTH = 300;
+const HEIGHT = 80;
+
+/** Lines over the same x axis (one point per minute), scaled to the largest value. */
+export function LineChart(props: { title: string; series: Series[]; unit: (v: number) => string }) {
+  const all = props.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
+  const max = Math.max(1, ...all);
+  const points = Math.max(2, ...props.series.map((s) => s.values.length));
+  const x = (i: number) => (i / (points - 1)) * WIDTH;
+  const y = (v: number) => HEIGHT - (v / max) * (HEIGHT - 4) - 2;
+  const summary = props.series
+    .map((s) => {
+      const last = [...s.values].reverse().find((v) => v !== null);
+      return `${s.label} ${last === undefined || last === null ? 'none' : props.unit(last)}`;
+    })
+    .join(', ');
+  return (
+    <figure class="chart">
+      <figcaption>
+        {props.title}
+        <span class="legend">
+          {props.series.map((s) => (
+            <span key={s.label} style={{ color: s.color }}>
+              ● {s.label}
+            </span>
+          ))}
+        </span>
+      </figcaption>
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label={`${props.title}: latest ${summary}; peak ${props.unit(max)}`}
+      >
+        <line x1="0" y1={HEIGHT - 1} x2={WIDTH} y2={HEIGHT - 1} class="axis" />
+        {props.series.map((s) => (
+          <polyline
+            key={s.label}
+            fill="none"
+            stroke={s.color}
+            stroke-width="2"
+            vector-effect="non-scaling-stroke"
+            points={s.values
+              .map((v, i) => (v === null ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`))
+              .filter((p) => p !== null)
+              .join(' ')}
+          />
+        ))}
+      </svg>
+      <div class="chart-scale">
+        <span>peak {props.unit(max)}</span>
+        <span>now</span>
+      </div>
+    </figure>
+  );
+}

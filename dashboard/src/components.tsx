@@ -1,0 +1,154 @@
+/** Pieces the pages share: loading data, errors, "not available", confirmation, state badges. */
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiFailure, isUnavailable } from './api.js';
+import { useApp } from './app-context.js';
+import { json } from './format.js';
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: unknown;
+  reload: () => void;
+}
+
+/**
+ * Loads data with `load`, again when `deps` change and on every live tick (so the page follows the
+ * cluster without a reload). A reload keeps showing the previous data until the new one arrives.
+ */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
+  const { liveTick } = useApp();
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const [manual, setManual] = useState(0);
+  const latest = useRef(0);
+  useEffect(() => {
+    const call = ++latest.current;
+    load().then(
+      (value) => {
+        if (call !== latest.current) return;
+        setData(value);
+        setError(undefined);
+      },
+      (failure: unknown) => {
+        if (call === latest.current) setError(failure);
+      },
+    );
+    // The caller lists in `deps` what `load` reads.
+  }, [...deps, liveTick, manual]);
+  const reload = useCallback(() => setManual((n) => n + 1), []);
+  return { data, error, reload };
+}
+
+/** Shows an error, or "not available on this server" when the route does not exist there. */
+export function Problem(props: { error: unknown; what: string }) {
+  if (props.error === undefined) return null;
+  if (isUnavailable(props.error)) {
+    return (
+      <p class="unavailable" role="status">
+        Not available on this server: {props.what} (it needs a newer nightshift).
+      </p>
+    );
+  }
+  const message =
+    props.error instanceof ApiFailure
+      ? `${props.error.message} (${props.error.code})`
+      : props.error instanceof Error
+        ? props.error.message
+        : 'an unexpected failure';
+  return (
+    <p class="error" role="alert">
+      Could not load {props.what}: {message}
+    </p>
+  );
+}
+
+/** A link to a dashboard page that changes the page in place (the History API), not by a reload. */
+export function Link(props: { to: string; class?: string; title?: string; children: ComponentChildren }) {
+  const { navigate } = useApp();
+  return (
+    <a
+      href={props.to}
+      class={props.class}
+      title={props.title}
+      onClick={(e) => {
+        // A modified click (new tab, new window) stays the browser's.
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        navigate(props.to);
+      }}
+    >
+      {props.children}
+    </a>
+  );
+}
+
+export function StateBadge(props: { state: string }) {
+  return <span class={`badge state-${props.state}`}>{props.state}</span>;
+}
+
+export function JsonBlock(props: { value: unknown; label: string }) {
+  return (
+    <pre class="json" aria-label={props.label} tabIndex={0}>
+      {json(props.value)}
+    </pre>
+  );
+}
+
+/**
+ * A modal confirmation: the question, then Confirm / Cancel. Uses <dialog> so focus and Escape work
+ * as in any native dialog.
+ */
+export function Confirm(props: {
+  question: string;
+  confirmLabel: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+  children?: ComponentChildren;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog !== null && !dialog.open) dialog.showModal();
+  }, []);
+  return (
+    <dialog ref={ref} aria-label={props.question} onCancel={props.onCancel}>
+      <p>{props.question}</p>
+      {props.children}
+      <div class="actions">
+        <button type="button" class="danger" onClick={props.onConfirm}>
+          {props.confirmLabel}
+        </button>
+        <button type="button" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+/** A one-line outcome of the last action, announced to screen readers. */
+export function Outcome(props: { text: string | null; error?: boolean }) {
+  if (props.text === null) return null;
+  return (
+    <p class={props.error === true ? 'error' : 'outcome'} role={props.error === true ? 'alert' : 'status'}>
+      {props.text}
+    </p>
+  );
+}
+
+/** Runs an action and reports its outcome (or its error) as a line of text. */
+export function useAction(): {
+  outcome: { text: string; error: boolean } | null;
+  run: (action: () => Promise<string>) => Promise<void>;
+} {
+  const [outcome, setOutcome] = useState<{ text: string; error: boolean } | null>(null);
+  const run = useCallback(async (action: () => Promise<string>) => {
+    try {
+      setOutcome({ text: await action(), error: false });
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      setOutcome({ text, error: true });
+    }
+  }, []);
+  return { outcome, run };
+}

@@ -1,0 +1,319 @@
+/**
+ * The dashboard shell: asks for a token when the API answers 401, learns the caller's role and the
+ * server's read-only state from GET /api/v1/session, follows live events, and routes between pages
+ * with the History API (the server answers the page for every client route).
+ */
+import { render } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, ApiFailure, authHeaders, storedToken, storeToken, whenUnauthorized } from './api.js';
+import { Context, type AppContext } from './app-context.js';
+import { followEvents, type LiveState } from './events.js';
+import { JobDetailPage } from './pages/job-detail.js';
+import { JobsPage } from './pages/jobs.js';
+import { OverviewPage } from './pages/overview.js';
+import { SchedulesPage } from './pages/schedules.js';
+import { WorkersPage } from './pages/workers.js';
+import type { ClusterEvent, Session } from './types.js';
+import './style.css';
+
+const THEME_KEY = 'nightshift.theme';
+// Bursts of events (a bulk enqueue) become one reload of the page's data.
+const LIVE_DEBOUNCE_MS = 400;
+const RECENT_EVENTS = 30;
+
+const NAV = [
+  { path: '/', label: 'Overview' },
+  { path: '/jobs', label: 'Jobs' },
+  { path: '/schedules', label: 'Schedules' },
+  { path: '/workers', label: 'Workers' },
+] as const;
+
+/** A token in the address (`#token=…`, as `npm run demo` prints it) is stored, then removed from it. */
+function takeTokenFromAddress(): void {
+  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (match?.[1] === undefined) return;
+  storeToken(decodeURIComponent(match[1]));
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
+type SessionState =
+  | { kind: 'loading' }
+  | { kind: 'needs-token'; reason: string }
+  | { kind: 'ready'; session: Session }
+  | { kind: 'failed'; message: string };
+
+function App() {
+  const [sessionState, setSessionState] = useState<SessionState>({ kind: 'loading' });
+  const [attempt, setAttempt] = useState(0);
+  const [path, setPath] = useState(location.pathname);
+  const [search, setSearch] = useState(location.search);
+  const [live, setLive] = useState<LiveState>('connecting');
+  const [liveTick, setLiveTick] = useState(0);
+  const [recent, setRecent] = useState<ClusterEvent[]>([]);
+
+  useEffect(() => {
+    whenUnauthorized(() =>
+      setSessionState({
+        kind: 'needs-token',
+        reason:
+          storedToken() === null
+            ? 'This server needs an API token.'
+            : 'The token was refused (unknown, revoked or expired).',
+      }),
+    );
+    api<Session>('GET', '/session').then(
+      (session) => setSessionState({ kind: 'ready', session }),
+      (error: unknown) => {
+        if (error instanceof ApiFailure && error.status === 401) return;
+        setSessionState({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+      },
+    );
+  }, [attempt]);
+
+  useEffect(() => {
+    const onPop = () => {
+      setPath(location.pathname);
+      setSearch(location.search);
+    };
+    addEventListener('popstate', onPop);
+    return () => removeEventListener('popstate', onPop);
+  }, []);
+
+  const ready = sessionState.kind === 'ready' && sessionState.session.role !== null;
+  useEffect(() => {
+    if (!ready) return;
+    const stop = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    void followEvents(
+      authHeaders,
+      (event) => {
+        setRecent((list) => [event, ...list].slice(0, RECENT_EVENTS));
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          setLiveTick((n) => n + 1);
+        }, LIVE_DEBOUNCE_MS);
+      },
+      setLive,
+      stop.signal,
+    );
+    return () => {
+      stop.abort();
+      clearTimeout(timer);
+    };
+  }, [ready, attempt]);
+
+  const navigate = (to: string) => {
+    history.pushState(null, '', to);
+    const url = new URL(to, location.href);
+    setPath(url.pathname);
+    setSearch(url.search);
+    scrollTo(0, 0);
+  };
+
+  const context = useMemo<AppContext | null>(() => {
+    if (sessionState.kind !== 'ready') return null;
+    const { session } = sessionState;
+    const operates = session.role === 'operator' || session.role === 'admin';
+    return {
+      session,
+      canOperate: operates && !session.readOnly,
+      canAdminister: session.role === 'admin' && !session.readOnly,
+      liveTick,
+      recent,
+      navigate,
+    };
+    // navigate only closes over setters.
+  }, [sessionState, liveTick, recent]);
+
+  return (
+    <>
+      <header class="top">
+        <a
+          class="brand"
+          href="/"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/');
+          }}
+        >
+          nightshift
+        </a>
+        <nav aria-label="Main">
+          {NAV.map((item) => (
+            <a
+              key={item.path}
+              href={item.path}
+              aria-current={isCurrent(item.path, path) ? 'page' : undefined}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(item.path);
+              }}
+            >
+              {item.label}
+            </a>
+          ))}
+        </nav>
+        <div class="status">
+          {context !== null && <LiveBadge state={live} />}
+          {context !== null && <RoleBadge session={context.session} />}
+          <ThemeToggle />
+          {storedToken() !== null && (
+            <button
+              type="button"
+              class="link"
+              onClick={() => {
+                storeToken(null);
+                setAttempt((n) => n + 1);
+              }}
+            >
+              Sign out
+            </button>
+          )}
+        </div>
+      </header>
+      <main id="main">
+        {sessionState.kind === 'loading' && <p aria-busy="true">Loading…</p>}
+        {sessionState.kind === 'failed' && (
+          <p class="error" role="alert">
+            The server did not answer as expected: {sessionState.message}
+          </p>
+        )}
+        {sessionState.kind === 'needs-token' && (
+          <TokenForm reason={sessionState.reason} onSaved={() => setAttempt((n) => n + 1)} />
+        )}
+        {sessionState.kind === 'ready' && sessionState.session.role === null && <NoTokensYet />}
+        {context !== null && context.session.role !== null && (
+          <Context.Provider value={context}>
+            <Page path={path} search={search} />
+          </Context.Provider>
+        )}
+      </main>
+    </>
+  );
+}
+
+function isCurrent(item: string, path: string): boolean {
+  return item === '/' ? path === '/' : path === item || path.startsWith(`${item}/`);
+}
+
+function Page(props: { path: string; search: string }) {
+  const { path, search } = props;
+  if (path === '/') return <OverviewPage />;
+  if (path === '/jobs') return <JobsPage search={search} />;
+  const job = /^\/jobs\/([^/]+)$/.exec(path);
+  if (job?.[1] !== undefined) return <JobDetailPage id={decodeURIComponent(job[1])} />;
+  if (path === '/schedules') return <SchedulesPage />;
+  if (path === '/workers') return <WorkersPage />;
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>The dashboard has no page at {path}.</p>
+    </section>
+  );
+}
+
+function TokenForm(props: { reason: string; onSaved: () => void }) {
+  const [value, setValue] = useState('');
+  return (
+    <form
+      class="card token-form"
+      aria-labelledby="token-title"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (value.trim() === '') return;
+        storeToken(value.trim());
+        props.onSaved();
+      }}
+    >
+      <h1 id="token-title">Sign in</h1>
+      <p>{props.reason}</p>
+      <label for="token">API token</label>
+      <input
+        id="token"
+        type="password"
+        autoComplete="off"
+        placeholder="ns_…"
+        value={value}
+        onInput={(e) => setValue(e.currentTarget.value)}
+      />
+      <p class="hint">
+        Create one with <code>nightshift tokens create --role viewer --name me</code>. It is kept in this
+        browser only.
+      </p>
+      <button type="submit">Sign in</button>
+    </form>
+  );
+}
+
+function NoTokensYet() {
+  return (
+    <section class="card">
+      <h1>No API token exists yet</h1>
+      <p>
+        Every API request is refused until a token exists. Create one, then open the URL it prints or paste it
+        here:
+      </p>
+      <pre>nightshift tokens create --role admin --name me</pre>
+      <button type="button" onClick={() => location.reload()}>
+        I have created one
+      </button>
+    </section>
+  );
+}
+
+function LiveBadge(props: { state: LiveState }) {
+  const text = {
+    connecting: 'connecting…',
+    live: 'live',
+    reconnecting: 'reconnecting…',
+    unavailable: 'no live updates',
+  }[props.state];
+  return (
+    <span
+      class={`badge live-${props.state}`}
+      role="status"
+      title={
+        props.state === 'unavailable' ? 'this server has no /api/v1/events: reload to refresh' : undefined
+      }
+    >
+      {text}
+    </span>
+  );
+}
+
+function RoleBadge(props: { session: Session }) {
+  return (
+    <span class="badge role" aria-label="Signed in role">
+      {props.session.role}
+      {props.session.readOnly ? ' · read-only' : ''}
+    </span>
+  );
+}
+
+function ThemeToggle() {
+  const [theme, setTheme] = useState<string | null>(localStorage.getItem(THEME_KEY));
+  useEffect(() => {
+    if (theme === null) delete document.documentElement.dataset['theme'];
+    else document.documentElement.dataset['theme'] = theme;
+  }, [theme]);
+  const dark = theme === 'dark' || (theme === null && matchMedia('(prefers-color-scheme: dark)').matches);
+  return (
+    <button
+      type="button"
+      class="link"
+      aria-pressed={dark}
+      aria-label="Dark mode"
+      onClick={() => {
+        const next = dark ? 'light' : 'dark';
+        localStorage.setItem(THEME_KEY, next);
+        setTheme(next);
+      }}
+    >
+      {dark ? '☾' : '☀'}
+    </button>
+  );
+}
+
+takeTokenFromAddress();
+const root = document.getElementById('app');
+if (root !== null) render(<App />, root);

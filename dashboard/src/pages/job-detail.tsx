@@ -1,0 +1,254 @@
+/**
+ * One job: its state, payload, result, error with stack, every run (worker, start, duration, run lag,
+ * outcome), whatever else the server's job object carries (checkpoint, steps, lease…), and the log
+ * lines its handler wrote. Operators may retry, cancel or delete it from here.
+ */
+import { Fragment } from 'preact';
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { useApp } from '../app-context.js';
+import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
+import { duration, json, relative, when } from '../format.js';
+import type { Job, JobRun, LogLine } from '../types.js';
+
+// Fields the page shows in its own places; any other field of the job object is listed as it comes.
+const SHOWN = new Set([
+  'id',
+  'task',
+  'queue',
+  'state',
+  'priority',
+  'attempt',
+  'maxAttempts',
+  'payload',
+  'result',
+  'error',
+  'runAt',
+  'createdAt',
+  'updatedAt',
+  'startedAt',
+  'finishedAt',
+  'idempotencyKey',
+  'concurrencyKey',
+  'scheduleId',
+  'parentId',
+  'cancelRequested',
+]);
+
+export function JobDetailPage(props: { id: string }) {
+  const { canOperate, navigate } = useApp();
+  const path = `/jobs/${encodeURIComponent(props.id)}`;
+  const job = useLoad(() => api<{ job: Job }>('GET', path), [props.id]);
+  const runs = useLoad(() => api<{ runs: JobRun[] }>('GET', `${path}/runs`), [props.id]);
+  const logs = useLoad(() => api<{ logs: LogLine[] }>('GET', `${path}/logs`), [props.id]);
+  const action = useAction();
+  const [confirming, setConfirming] = useState<'retry' | 'cancel' | 'delete' | null>(null);
+
+  const act = (kind: 'retry' | 'cancel' | 'delete') =>
+    action.run(async () => {
+      setConfirming(null);
+      if (kind === 'delete') {
+        await api('DELETE', path);
+        navigate('/jobs');
+        return 'Job deleted.';
+      }
+      const { outcome } = await api<{ outcome: string }>('POST', `${path}/${kind}`);
+      job.reload();
+      return `Done: ${outcome.replace(/_/g, ' ')}.`;
+    });
+
+  const current = job.data?.job;
+  const extra = current === undefined ? [] : Object.entries(current).filter(([key]) => !SHOWN.has(key));
+  return (
+    <section aria-labelledby="job-title">
+      <p>
+        <a
+          href="/jobs"
+          onClick={(e) => {
+            e.preventDefault();
+            history.back();
+          }}
+        >
+          ← Jobs
+        </a>
+      </p>
+      <Problem error={job.error} what="the job" />
+      {current !== undefined && (
+        <>
+          <h1 id="job-title">
+            {current.task} <StateBadge state={current.state} />
+          </h1>
+          <p class="mono muted">{current.id}</p>
+          <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
+          {canOperate && (
+            <div class="toolbar" role="toolbar" aria-label="Job actions">
+              <button
+                type="button"
+                disabled={!['failed', 'cancelled'].includes(current.state)}
+                onClick={() => setConfirming('retry')}
+              >
+                Retry
+              </button>
+              <button
+                type="button"
+                disabled={['completed', 'failed', 'cancelled'].includes(current.state)}
+                onClick={() => setConfirming('cancel')}
+              >
+                Cancel
+              </button>
+              <button
+                type="button"
+                class="danger"
+                disabled={!['completed', 'failed', 'cancelled'].includes(current.state)}
+                onClick={() => setConfirming('delete')}
+              >
+                Delete
+              </button>
+            </div>
+          )}
+          {confirming !== null && (
+            <Confirm
+              question={`${confirming[0]?.toUpperCase()}${confirming.slice(1)} this job?`}
+              confirmLabel={`Yes, ${confirming}`}
+              onConfirm={() => void act(confirming)}
+              onCancel={() => setConfirming(null)}
+            />
+          )}
+          <dl class="facts card">
+            <dt>Queue</dt>
+            <dd>{current.queue}</dd>
+            <dt>Attempt</dt>
+            <dd>
+              {current.attempt} of {current.maxAttempts}
+            </dd>
+            <dt>Priority</dt>
+            <dd>{current.priority}</dd>
+            <dt>Created</dt>
+            <dd title={current.createdAt}>{when(current.createdAt)}</dd>
+            <dt>Due</dt>
+            <dd title={current.runAt}>{relative(current.runAt)}</dd>
+            <dt>Started</dt>
+            <dd>{when(current.startedAt)}</dd>
+            <dt>Finished</dt>
+            <dd>{when(current.finishedAt)}</dd>
+            {current.scheduleId !== null && (
+              <>
+                <dt>Schedule</dt>
+                <dd>{current.scheduleId}</dd>
+              </>
+            )}
+            {current.parentId !== null && (
+              <>
+                <dt>Parent</dt>
+                <dd>
+                  <Link to={`/jobs/${current.parentId}`}>{current.parentId}</Link>
+                </dd>
+              </>
+            )}
+            {current.cancelRequested && (
+              <>
+                <dt>Cancel</dt>
+                <dd>requested</dd>
+              </>
+            )}
+          </dl>
+          <div class="columns">
+            <section aria-labelledby="payload-title" class="card">
+              <h2 id="payload-title">Payload</h2>
+              <JsonBlock value={current.payload} label="Payload" />
+            </section>
+            <section aria-labelledby="result-title" class="card">
+              <h2 id="result-title">Result</h2>
+              <JsonBlock value={current.result} label="Result" />
+            </section>
+          </div>
+          {current.error !== null && (
+            <section aria-labelledby="error-title" class="card">
+              <h2 id="error-title">Error</h2>
+              <p class="error">
+                {current.error.name ?? 'Error'}: {current.error.message}{' '}
+                <span class="muted">({current.error.reason})</span>
+              </p>
+              {current.error.stack !== undefined && (
+                <pre class="stack" aria-label="Stack trace" tabIndex={0}>
+                  {current.error.stack}
+                </pre>
+              )}
+            </section>
+          )}
+          {extra.length > 0 && (
+            <section aria-labelledby="state-title" class="card">
+              <h2 id="state-title">Checkpoint, steps and lease</h2>
+              <dl class="facts">
+                {extra.map(([key, value]) => (
+                  <Fragment key={key}>
+                    <dt>{key}</dt>
+                    <dd>
+                      <pre class="json">{json(value)}</pre>
+                    </dd>
+                  </Fragment>
+                ))}
+              </dl>
+            </section>
+          )}
+        </>
+      )}
+      <section aria-labelledby="runs-title" class="card">
+        <h2 id="runs-title">Runs</h2>
+        <Problem error={runs.error} what="the run history" />
+        {runs.data !== undefined && runs.data.runs.length === 0 && <p>Not run yet.</p>}
+        {(runs.data?.runs.length ?? 0) > 0 && (
+          <div class="scroll">
+            <table aria-label="Runs">
+              <thead>
+                <tr>
+                  <th scope="col">Attempt</th>
+                  <th scope="col">Worker</th>
+                  <th scope="col">Started</th>
+                  <th scope="col" class="num">
+                    Duration
+                  </th>
+                  <th scope="col" class="num">
+                    Run lag
+                  </th>
+                  <th scope="col">Outcome</th>
+                </tr>
+              </thead>
+              <tbody>
+                {runs.data?.runs.map((run) => (
+                  <tr key={run.attempt}>
+                    <td class="num">{run.attempt}</td>
+                    <td class="mono">{run.workerId}</td>
+                    <td>{when(run.startedAt)}</td>
+                    <td class="num">{duration(run.durationMs)}</td>
+                    <td class="num">{duration(run.runLagMs)}</td>
+                    <td>
+                      <StateBadge state={run.outcome} />
+                      {run.error !== null && <div class="muted">{run.error.message}</div>}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section aria-labelledby="logs-title" class="card">
+        <h2 id="logs-title">Log</h2>
+        <Problem error={logs.error} what="the job log" />
+        {logs.data !== undefined && logs.data.logs.length === 0 && <p>The handler wrote no log lines.</p>}
+        {(logs.data?.logs.length ?? 0) > 0 && (
+          <ol class="log" aria-label="Log lines">
+            {logs.data?.logs.map((line, i) => (
+              <li key={i} class={`level-${line.level}`}>
+                <time dateTime={line.at}>{new Date(line.at).toLocaleTimeString()}</time>{' '}
+                <span class="muted">#{line.attempt}</span> <strong>{line.level}</strong> {line.message}
+                {line.data !== undefined && line.data !== null && <code> {JSON.stringify(line.data)}</code>}
+              </li>
+            ))}
+          </ol>
+        )}
+      </section>
+    </section>
+  );
+}

@@ -1,0 +1,336 @@
+/**
+ * Jobs: filter by state, queue, task, creation time and text; page with the API's cursor; select rows,
+ * or everything matching the filter, and retry, cancel or delete them after a confirmation that says
+ * how many jobs it will touch; the outcome says how many changed.
+ */
+import { useState } from 'preact/hooks';
+import { api, query } from '../api.js';
+import { useApp } from '../app-context.js';
+import { capabilities } from '../capabilities.js';
+import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
+import { preview, relative } from '../format.js';
+import { JOB_STATES, type Job } from '../types.js';
+
+const PAGE_SIZE = 50;
+
+interface Filter {
+  state: string;
+  queue: string;
+  task: string;
+  search: string;
+  createdAfter: string;
+  createdBefore: string;
+}
+
+const FILTER_KEYS = ['state', 'queue', 'task', 'search', 'createdAfter', 'createdBefore'] as const;
+
+function filterOf(search: string): Filter {
+  const params = new URLSearchParams(search);
+  return Object.fromEntries(FILTER_KEYS.map((k) => [k, params.get(k) ?? ''])) as unknown as Filter;
+}
+
+/** The filter as the API takes it: ISO times, no empty values. */
+function apiFilter(filter: Filter): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of FILTER_KEYS) {
+    const value = filter[key];
+    if (value === '') continue;
+    out[key] = key.startsWith('created') ? new Date(value).toISOString() : value;
+  }
+  return out;
+}
+
+type BulkAction = 'retry' | 'cancel' | 'delete';
+
+// The states each action applies to: bulk retry takes failed or cancelled, bulk cancel the unfinished.
+const ACTION_STATES: Record<BulkAction, readonly string[]> = {
+  retry: ['failed', 'cancelled'],
+  cancel: ['scheduled', 'queued', 'running'],
+  delete: JOB_STATES,
+};
+
+export function JobsPage(props: { search: string }) {
+  const { canOperate, navigate } = useApp();
+  const filter = filterOf(props.search);
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const caps = useLoad(capabilities, []);
+  const jobs = useLoad(
+    () =>
+      api<{ jobs: Job[]; nextCursor: string | null }>(
+        'GET',
+        `/jobs${query({ ...apiFilter(filter), limit: PAGE_SIZE, cursor })}`,
+      ),
+    [props.search, cursor],
+  );
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [allMatching, setAllMatching] = useState(false);
+  const [pending, setPending] = useState<BulkAction | null>(null);
+  const action = useAction();
+
+  const list = jobs.data?.jobs ?? [];
+  const applyFilter = (next: Filter) => {
+    setCursors([]);
+    setSelected(new Set());
+    setAllMatching(false);
+    navigate(`/jobs${query({ ...next })}`);
+  };
+  const toggle = (id: string) => {
+    const next = new Set(selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setSelected(next);
+    setAllMatching(false);
+  };
+  const pageSelected = list.length > 0 && list.every((j) => selected.has(j.id));
+
+  const perform = (kind: BulkAction) =>
+    action.run(async () => {
+      setPending(null);
+      const text = allMatching ? await bulk(kind, filter) : await oneByOne(kind, [...selected]);
+      setSelected(new Set());
+      setAllMatching(false);
+      jobs.reload();
+      return text;
+    });
+
+  const filterState = filter.state;
+  const actionAllowed = (kind: BulkAction) =>
+    allMatching
+      ? kind !== 'delete' && (filterState === '' || ACTION_STATES[kind].includes(filterState))
+      : selected.size > 0;
+
+  return (
+    <section aria-labelledby="jobs-title">
+      <h1 id="jobs-title">Jobs</h1>
+      <FilterForm
+        key={props.search}
+        filter={filter}
+        textAndTime={caps.data?.jobTextAndTimeFilters ?? false}
+        onApply={applyFilter}
+      />
+      <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
+      {canOperate && (
+        <div class="toolbar" role="toolbar" aria-label="Actions on selected jobs">
+          <span aria-live="polite">
+            {allMatching ? 'All jobs matching this filter' : `${selected.size} selected`}
+          </span>
+          {pageSelected && !allMatching && (
+            <button type="button" class="link" onClick={() => setAllMatching(true)}>
+              Select all matching this filter
+            </button>
+          )}
+          {(['retry', 'cancel', 'delete'] as const).map((kind) => (
+            <button
+              key={kind}
+              type="button"
+              class={kind === 'delete' ? 'danger' : undefined}
+              disabled={!actionAllowed(kind)}
+              onClick={() => setPending(kind)}
+            >
+              {kind[0]?.toUpperCase()}
+              {kind.slice(1)}
+            </button>
+          ))}
+        </div>
+      )}
+      {pending !== null && (
+        <Confirm
+          question={
+            allMatching
+              ? `${pending[0]?.toUpperCase()}${pending.slice(1)} every job matching this filter?`
+              : `${pending[0]?.toUpperCase()}${pending.slice(1)} ${selected.size} selected job(s)?`
+          }
+          confirmLabel={`Yes, ${pending}`}
+          onConfirm={() => void perform(pending)}
+          onCancel={() => setPending(null)}
+        >
+          {pending === 'delete' && <p>Deleted jobs are gone for good.</p>}
+        </Confirm>
+      )}
+      <Problem error={jobs.error} what="the job list" />
+      {jobs.data !== undefined && list.length === 0 && <p>No job matches this filter.</p>}
+      {list.length > 0 && (
+        <div class="scroll">
+          <table aria-label="Jobs">
+            <thead>
+              <tr>
+                {canOperate && (
+                  <th scope="col">
+                    <input
+                      type="checkbox"
+                      aria-label="Select all jobs on this page"
+                      checked={pageSelected}
+                      onChange={() => {
+                        setAllMatching(false);
+                        setSelected(pageSelected ? new Set() : new Set(list.map((j) => j.id)));
+                      }}
+                    />
+                  </th>
+                )}
+                <th scope="col">Job</th>
+                <th scope="col">State</th>
+                <th scope="col">Queue</th>
+                <th scope="col">Attempt</th>
+                <th scope="col">Created</th>
+                <th scope="col" class="wide">
+                  Payload / error
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((job) => (
+                <tr key={job.id}>
+                  {canOperate && (
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`Select job ${job.id}`}
+                        checked={allMatching || selected.has(job.id)}
+                        onChange={() => toggle(job.id)}
+                      />
+                    </td>
+                  )}
+                  <td>
+                    <Link to={`/jobs/${job.id}`}>{job.task}</Link>
+                    <div class="muted mono">{job.id.slice(-12)}</div>
+                  </td>
+                  <td>
+                    <StateBadge state={job.state} />
+                  </td>
+                  <td>{job.queue}</td>
+                  <td class="num">
+                    {job.attempt}/{job.maxAttempts}
+                  </td>
+                  <td title={job.createdAt}>{relative(job.createdAt)}</td>
+                  <td class="mono wide">{job.error !== null ? job.error.message : preview(job.payload)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager" aria-label="Pages">
+        <button
+          type="button"
+          disabled={cursors.length === 0}
+          onClick={() => setCursors(cursors.slice(0, -1))}
+        >
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={jobs.data?.nextCursor == null}
+          onClick={() => {
+            const next = jobs.data?.nextCursor;
+            if (next != null) setCursors([...cursors, next]);
+          }}
+        >
+          Next page
+        </button>
+      </nav>
+    </section>
+  );
+}
+
+function FilterForm(props: { filter: Filter; textAndTime: boolean; onApply: (filter: Filter) => void }) {
+  const [draft, setDraft] = useState<Filter>(props.filter);
+  const field = (key: keyof Filter) => ({
+    id: `filter-${key}`,
+    name: key,
+    value: draft[key],
+    onInput: (e: Event) => setDraft({ ...draft, [key]: (e.currentTarget as HTMLInputElement).value }),
+  });
+  return (
+    <form
+      class="filters card"
+      role="search"
+      aria-label="Filter jobs"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onApply(draft);
+      }}
+    >
+      <div>
+        <label for="filter-state">State</label>
+        <select {...field('state')} onChange={field('state').onInput}>
+          <option value="">any</option>
+          {JOB_STATES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div>
+        <label for="filter-queue">Queue</label>
+        <input {...field('queue')} />
+      </div>
+      <div>
+        <label for="filter-task">Task</label>
+        <input {...field('task')} />
+      </div>
+      <div>
+        <label for="filter-search">Text</label>
+        <input
+          {...field('search')}
+          type="search"
+          disabled={!props.textAndTime}
+          title={props.textAndTime ? 'in payload, result or error' : 'not available on this server'}
+        />
+      </div>
+      <div>
+        <label for="filter-createdAfter">Created after</label>
+        <input {...field('createdAfter')} type="datetime-local" disabled={!props.textAndTime} />
+      </div>
+      <div>
+        <label for="filter-createdBefore">Created before</label>
+        <input {...field('createdBefore')} type="datetime-local" disabled={!props.textAndTime} />
+      </div>
+      <div class="filter-buttons">
+        <button type="submit">Apply filter</button>
+        <button type="button" class="link" onClick={() => props.onApply(filterOf(''))}>
+          Clear
+        </button>
+      </div>
+      {!props.textAndTime && (
+        <p class="unavailable hint">
+          Text and time filters are not available on this server (it needs a newer nightshift).
+        </p>
+      )}
+    </form>
+  );
+}
+
+/** Retries or cancels every job matching the filter, in one request. */
+async function bulk(kind: BulkAction, filter: Filter): Promise<string> {
+  const body: Record<string, string> = apiFilter(filter);
+  if (kind === 'retry') {
+    const { retried } = await api<{ retried: number }>('POST', '/jobs/bulk-retry', body);
+    return `Retried ${retried} job(s).`;
+  }
+  const { cancelled, cancelRequested } = await api<{ cancelled: number; cancelRequested: number }>(
+    'POST',
+    '/jobs/bulk-cancel',
+    body,
+  );
+  return `Cancelled ${cancelled} job(s); asked ${cancelRequested} running job(s) to stop.`;
+}
+
+/** Applies the action to each selected job; counts what changed and what the server refused. */
+async function oneByOne(kind: BulkAction, ids: string[]): Promise<string> {
+  let changed = 0;
+  const refused: string[] = [];
+  for (const id of ids) {
+    try {
+      if (kind === 'delete') await api('DELETE', `/jobs/${id}`);
+      else await api('POST', `/jobs/${id}/${kind}`);
+      changed += 1;
+    } catch (error) {
+      refused.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  const done = { retry: 'Retried', cancel: 'Cancelled', delete: 'Deleted' }[kind];
+  const tail = refused.length === 0 ? '' : `; ${refused.length} refused (${refused[0] ?? ''})`;
+  return `${done} ${changed} of ${ids.length} job(s)${tail}.`;
+}

@@ -1,0 +1,285 @@
+/**
+ * Schedules: each with its rule, next slot, last outcome and state (paused, suspended with the
+ * reason and last error); operators pause, resume and trigger; admins edit the rule and payload.
+ */
+import { Fragment } from 'preact';
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { useApp } from '../app-context.js';
+import { Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
+import { duration, relative, when } from '../format.js';
+import type { Schedule, Slot } from '../types.js';
+
+export function SchedulesPage() {
+  const { canOperate, canAdminister } = useApp();
+  const schedules = useLoad(() => listAll(), []);
+  const action = useAction();
+  const [editing, setEditing] = useState<string | null>(null);
+  const [opened, setOpened] = useState<string | null>(null);
+
+  const run = (schedule: Schedule, verb: 'pause' | 'resume' | 'trigger') =>
+    action.run(async () => {
+      const path = `/schedules/${encodeURIComponent(schedule.id)}/${verb}`;
+      if (verb === 'trigger') {
+        const { status, jobId } = await api<{ status: string; jobId: string | null }>('POST', path);
+        schedules.reload();
+        return `Schedule ${schedule.id} triggered: ${status}${jobId === null ? '' : ` (job ${jobId})`}.`;
+      }
+      await api('POST', path);
+      schedules.reload();
+      return `Schedule ${schedule.id} ${verb === 'pause' ? 'paused' : 'resumed'}.`;
+    });
+
+  const list = schedules.data ?? [];
+  return (
+    <section aria-labelledby="schedules-title">
+      <h1 id="schedules-title">Schedules</h1>
+      <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
+      <Problem error={schedules.error} what="the schedule list" />
+      {schedules.data !== undefined && list.length === 0 && <p>No schedules.</p>}
+      {list.length > 0 && (
+        <div class="scroll">
+          <table aria-label="Schedules">
+            <thead>
+              <tr>
+                <th scope="col">Schedule</th>
+                <th scope="col">Rule</th>
+                <th scope="col">Next slot</th>
+                <th scope="col">Last run</th>
+                <th scope="col">State</th>
+                {canOperate && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((schedule) => (
+                <Fragment key={schedule.id}>
+                  <tr>
+                    <th scope="row">
+                      {schedule.id}
+                      <div class="muted">{schedule.task}</div>
+                      <button
+                        type="button"
+                        class="link"
+                        aria-label={`History of schedule ${schedule.id}`}
+                        aria-expanded={opened === schedule.id}
+                        onClick={() => setOpened(opened === schedule.id ? null : schedule.id)}
+                      >
+                        history
+                      </button>
+                    </th>
+                    <td class="mono">
+                      {schedule.cron ?? `every ${duration(schedule.everyMs)}`}
+                      <div class="muted">{schedule.timezone}</div>
+                    </td>
+                    <td title={schedule.nextSlotAt ?? ''}>{relative(schedule.nextSlotAt)}</td>
+                    <td>
+                      {schedule.lastOutcome === null ? (
+                        'never'
+                      ) : (
+                        <>
+                          <StateBadge state={schedule.lastOutcome} />{' '}
+                          <span class="muted">{relative(schedule.lastSlotAt)}</span>
+                        </>
+                      )}
+                      {schedule.consecutiveFailures > 0 && (
+                        <div class="error">{schedule.consecutiveFailures} failure(s) in a row</div>
+                      )}
+                    </td>
+                    <td>
+                      <ScheduleState schedule={schedule} />
+                    </td>
+                    {canOperate && (
+                      <td class="buttons">
+                        <button
+                          type="button"
+                          aria-label={`${schedule.paused ? 'Resume' : 'Pause'} schedule ${schedule.id}`}
+                          onClick={() => void run(schedule, schedule.paused ? 'resume' : 'pause')}
+                        >
+                          {schedule.paused ? 'Resume' : 'Pause'}
+                        </button>
+                        <button
+                          type="button"
+                          aria-label={`Trigger schedule ${schedule.id} now`}
+                          onClick={() => void run(schedule, 'trigger')}
+                        >
+                          Trigger
+                        </button>
+                        {canAdminister && (
+                          <button
+                            type="button"
+                            aria-label={`Edit schedule ${schedule.id}`}
+                            aria-expanded={editing === schedule.id}
+                            onClick={() => setEditing(editing === schedule.id ? null : schedule.id)}
+                          >
+                            Edit
+                          </button>
+                        )}
+                      </td>
+                    )}
+                  </tr>
+                  {opened === schedule.id && (
+                    <tr>
+                      <td colSpan={6}>
+                        <History id={schedule.id} />
+                      </td>
+                    </tr>
+                  )}
+                  {editing === schedule.id && (
+                    <tr>
+                      <td colSpan={6}>
+                        <EditForm
+                          schedule={schedule}
+                          onDone={(text) => {
+                            setEditing(null);
+                            schedules.reload();
+                            void action.run(() => Promise.resolve(text));
+                          }}
+                        />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** A schedule's next slots and its recent slot ledger (GET /schedules/:id). */
+function History(props: { id: string }) {
+  const details = useLoad(
+    () =>
+      api<{ nextSlots: string[]; recentSlots: Slot[] }>('GET', `/schedules/${encodeURIComponent(props.id)}`),
+    [props.id],
+  );
+  if (details.data === undefined) return <Problem error={details.error} what="the schedule's history" />;
+  const { nextSlots, recentSlots } = details.data;
+  return (
+    <div class="history">
+      <p>
+        <strong>Next:</strong> {nextSlots.length === 0 ? 'none' : nextSlots.slice(0, 3).map(when).join(' · ')}
+      </p>
+      {recentSlots.length === 0 ? (
+        <p>No slot has come yet.</p>
+      ) : (
+        <table aria-label={`Recent slots of ${props.id}`}>
+          <thead>
+            <tr>
+              <th scope="col">Slot</th>
+              <th scope="col">Status</th>
+              <th scope="col">Outcome</th>
+              <th scope="col" class="num">
+                Duration
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {recentSlots.map((slot) => (
+              <tr key={slot.slotKey}>
+                <td>{when(slot.slotAt)}</td>
+                <td>{slot.status}</td>
+                <td>
+                  {slot.jobId === null ? (
+                    (slot.outcome ?? '—')
+                  ) : (
+                    <Link to={`/jobs/${slot.jobId}`}>{slot.outcome ?? 'pending'}</Link>
+                  )}
+                </td>
+                <td class="num">{duration(slot.durationMs)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+function ScheduleState(props: { schedule: Schedule }) {
+  const { schedule } = props;
+  if (schedule.suspendedAt !== null) {
+    return (
+      <>
+        <span class="badge state-failed">suspended</span>
+        <div class="error">{schedule.suspendedReason ?? ''}</div>
+        {schedule.lastError !== null && <div class="muted">{schedule.lastError.message}</div>}
+      </>
+    );
+  }
+  if (schedule.paused) return <span class="badge paused">paused</span>;
+  return <span class="badge state-running">active</span>;
+}
+
+/** Edits the rule and payload; the server validates the whole schedule again and says what is wrong. */
+function EditForm(props: { schedule: Schedule; onDone: (text: string) => void }) {
+  const { schedule } = props;
+  const [rule, setRule] = useState(schedule.cron ?? String(schedule.everyMs ?? ''));
+  const [timezone, setTimezone] = useState(schedule.timezone);
+  const [payload, setPayload] = useState(JSON.stringify(schedule.payload ?? null, null, 2));
+  const [problem, setProblem] = useState<string | null>(null);
+  const isCron = schedule.cron !== null;
+  return (
+    <form
+      class="edit"
+      aria-label={`Edit schedule ${schedule.id}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(payload);
+        } catch {
+          setProblem('The payload is not valid JSON.');
+          return;
+        }
+        const body = isCron
+          ? { cron: rule, timezone, payload: parsed }
+          : { everyMs: Number(rule), timezone, payload: parsed };
+        api('PATCH', `/schedules/${encodeURIComponent(schedule.id)}`, body).then(
+          () => props.onDone(`Schedule ${schedule.id} saved.`),
+          (error: unknown) => setProblem(error instanceof Error ? error.message : String(error)),
+        );
+      }}
+    >
+      <label for={`rule-${schedule.id}`}>{isCron ? 'Cron expression' : 'Every (milliseconds)'}</label>
+      <input id={`rule-${schedule.id}`} value={rule} onInput={(e) => setRule(e.currentTarget.value)} />
+      <label for={`tz-${schedule.id}`}>Time zone</label>
+      <input id={`tz-${schedule.id}`} value={timezone} onInput={(e) => setTimezone(e.currentTarget.value)} />
+      <label for={`payload-${schedule.id}`}>Payload (JSON)</label>
+      <textarea
+        id={`payload-${schedule.id}`}
+        rows={4}
+        value={payload}
+        onInput={(e) => setPayload(e.currentTarget.value)}
+      />
+      {schedule.source === 'config' && (
+        <p class="hint">
+          This schedule comes from the config file: the next scheduler start restores it from there.
+        </p>
+      )}
+      {problem !== null && (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      )}
+      <button type="submit">Save schedule</button>
+    </form>
+  );
+}
+
+/** Every schedule, following the list's cursor (schedules are few). */
+async function listAll(): Promise<Schedule[]> {
+  const all: Schedule[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { schedules: Schedule[]; nextCursor: string | null } = await api(
+      'GET',
+      `/schedules?limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
+    );
+    all.push(...page.schedules);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return all;
+}

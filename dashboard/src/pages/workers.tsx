@@ -1,0 +1,56 @@
+/** Workers: each live worker with its queues, load and heartbeat age; stuck jobs from the alerts. */
+import { api } from '../api.js';
+import { Problem, useLoad } from '../components.js';
+import { relative } from '../format.js';
+import type { Worker } from '../types.js';
+import { Alerts } from './overview.js';
+
+export function WorkersPage() {
+  const workers = useLoad(() => api<{ workers: Worker[] }>('GET', '/workers'), []);
+  const list = workers.data?.workers ?? [];
+  return (
+    <section aria-labelledby="workers-title">
+      <h1 id="workers-title">Workers</h1>
+      <Problem error={workers.error} what="the worker list" />
+      {workers.data !== undefined && list.length === 0 && <p>No worker is running.</p>}
+      {list.length > 0 && (
+        <div class="scroll">
+          <table aria-label="Workers">
+            <thead>
+              <tr>
+                <th scope="col">Worker</th>
+                <th scope="col">Host / pid</th>
+                <th scope="col">Queues</th>
+                <th scope="col" class="num">
+                  Running
+                </th>
+                <th scope="col">Started</th>
+                <th scope="col">Heartbeat</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((worker) => (
+                <tr key={worker.id}>
+                  <th scope="row" class="mono">
+                    {worker.id}
+                  </th>
+                  <td>
+                    {worker.host} / {worker.pid}
+                  </td>
+                  <td>{worker.queues === null ? 'all' : worker.queues.join(', ')}</td>
+                  <td class="num">
+                    {worker.running} / {worker.concurrency}
+                  </td>
+                  <td title={worker.startedAt}>{relative(worker.startedAt)}</td>
+                  <td title={worker.heartbeatAt}>{relative(worker.heartbeatAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h2>Stuck jobs</h2>
+      <Alerts kinds={['stuck_job', 'max_duration']} title="Stuck jobs" />
+    </section>
+  );
+}

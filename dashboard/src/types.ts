@@ -1,0 +1,144 @@
+/** The API's shapes the dashboard reads (the server's OpenAPI document at /api/v1/openapi.json). */
+
+export const JOB_STATES = ['scheduled', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export interface Session {
+  role: Role | null;
+  readOnly: boolean;
+}
+
+export interface JobError {
+  message: string;
+  name?: string;
+  stack?: string;
+  reason: string;
+}
+
+export interface Job {
+  id: string;
+  task: string;
+  queue: string;
+  state: JobState;
+  priority: number;
+  attempt: number;
+  maxAttempts: number;
+  payload: unknown;
+  result: unknown;
+  error: JobError | null;
+  runAt: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  scheduleId: string | null;
+  parentId: string | null;
+  cancelRequested: boolean;
+  /** Newer servers add fields (checkpoint, steps, lease…): the detail page shows whatever comes. */
+  [more: string]: unknown;
+}
+
+export interface JobRun {
+  attempt: number;
+  workerId: string;
+  outcome: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  runLagMs: number;
+  error: JobError | null;
+}
+
+export interface LogLine {
+  attempt: number;
+  at: string;
+  level: string;
+  message: string;
+  data: unknown;
+}
+
+export interface Queue {
+  name: string;
+  counts: Record<JobState, number>;
+  /** Absent on servers before queue pausing. */
+  oldestReadyAgeMs?: number | null;
+  paused?: boolean;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface StatsBucket {
+  at: string;
+  completed: number;
+  failed: number;
+  retried: number;
+  waitMs: Percentiles;
+  runMs: Percentiles;
+}
+
+export interface Alert {
+  kind: string;
+  subject: string;
+  message: string;
+  since: string;
+  jobId?: string;
+  scheduleId?: string;
+  queue?: string;
+}
+
+export interface Worker {
+  id: string;
+  host: string;
+  pid: number;
+  queues: string[] | null;
+  concurrency: number;
+  running: number;
+  startedAt: string;
+  heartbeatAt: string;
+}
+
+export interface Schedule {
+  id: string;
+  task: string;
+  cron: string | null;
+  everyMs: number | null;
+  timezone: string;
+  payload: unknown;
+  queue: string | null;
+  paused: boolean;
+  nextSlotAt: string | null;
+  lastSlotAt: string | null;
+  lastJobId: string | null;
+  lastOutcome: string | null;
+  lastDurationMs: number | null;
+  consecutiveFailures: number;
+  lastError: JobError | null;
+  suspendedAt: string | null;
+  suspendedReason: string | null;
+  source: 'config' | 'api';
+}
+
+export interface Slot {
+  slotKey: string;
+  slotAt: string;
+  status: string;
+  outcome: string | null;
+  jobId: string | null;
+  durationMs: number | null;
+}
+
+/** One message of GET /events. */
+export interface ClusterEvent {
+  id: string;
+  type: string;
+  at: string;
+  jobId?: string;
+  task?: string;
+  queue?: string;
+  state?: JobState;
+}
