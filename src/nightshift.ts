@@ -22,7 +22,7 @@ import { createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
-import type { JobListParams, NewJob, Store } from './store/store.js';
+import type { DatabaseHealth, JobListParams, NewJob, Store } from './store/store.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type {
@@ -236,6 +236,15 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   /** One row per finished attempt, oldest first. */
   getJobRuns(id: string): Promise<JobRun[]> {
     return this.store.jobRunList({ jobId: id });
+  }
+
+  /**
+   * What holds the database back: on PostgreSQL the job tables' dead rows and the oldest open
+   * transaction (an idle-in-transaction session keeps vacuum from removing them and claims slow down);
+   * on SQLite free pages and the write-ahead log's size. A cheap read, for metrics and operators.
+   */
+  databaseHealth(): Promise<DatabaseHealth> {
+    return this.store.databaseHealth();
   }
 
   /**

@@ -111,6 +111,30 @@ export interface ApiToken {
   revokedAt: Date | null;
 }
 
+/** Dead-row and size figures of one of nightshift's tables (PostgreSQL statistics, estimates). */
+export interface TableHealth {
+  table: string;
+  liveRows: number;
+  deadRows: number;
+  /** The last manual or automatic vacuum, null when never. */
+  lastVacuumAt: Date | null;
+}
+
+/**
+ * What holds a database back, read cheaply (no table scan) for metrics and operators. PostgreSQL:
+ * dead rows per job table and the oldest open transaction of any session, which keeps vacuum from
+ * removing them (an idle-in-transaction session makes claims slow down). SQLite has no dead rows: it
+ * reports its free pages and the size of its write-ahead log, which grows while a reader is open.
+ */
+export type DatabaseHealth =
+  | {
+      dialect: 'postgres';
+      tables: TableHealth[];
+      /** The oldest transaction open on this database (another session's), or null when none is. */
+      oldestTransaction: { ageMs: number; state: string; pid: number } | null;
+    }
+  | { dialect: 'sqlite'; pageCount: number; freelistPages: number; walBytes: number };
+
 /** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
 export interface Store extends ScheduleStore, TokenStore {
   readonly dialect: StoreDialect;
@@ -128,6 +152,8 @@ export interface Store extends ScheduleStore, TokenStore {
   schemaCheck(): Promise<void>;
   /** The database's clock. */
   now(): Promise<Date>;
+  /** Dead rows and what holds vacuum back (PostgreSQL), free pages and WAL size (SQLite). */
+  databaseHealth(): Promise<DatabaseHealth>;
   close(): Promise<void>;
 
   /**

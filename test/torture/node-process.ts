@@ -65,7 +65,7 @@ function skewDate(ms: number): void {
   class SkewedDate extends RealDate {
     constructor(...args: ConstructorParameters<DateConstructor> | []) {
       if (args.length === 0) super(RealDate.now() + ms);
-      else super(...(args));
+      else super(...args);
     }
     static override now(): number {
       return RealDate.now() + ms;

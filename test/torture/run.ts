@@ -15,9 +15,14 @@ import { startBlackholeProxy } from '../postgres/blackhole-proxy.js';
 import { startOwnPostgres } from '../support/own-postgres.js';
 import { checkRun, historyStats, violationExcerpt, type HistoryStats, type Violation } from './checker.js';
 import { Cluster } from './cluster.js';
-import { postgresTortureDatabase, sqliteTortureDatabase, type TortureDatabase } from './database.js';
+import {
+  postgresTortureDatabase,
+  sqliteTortureDatabase,
+  type FinalState,
+  type TortureDatabase,
+} from './database.js';
 import { faultKinds, injectFaults, type FaultTargets } from './faults.js';
-import { HistoryWriter, readHistory } from './history.js';
+import { HistoryWriter, readHistory, type HistoryEvent } from './history.js';
 import { Random } from './prng.js';
 import { tortureTasks } from './tasks.js';
 import { Workload } from './workload.js';
@@ -43,6 +48,9 @@ export interface TortureReport {
   /** The command that replays this run's workload and fault timeline. */
   replay: string;
   dir: string;
+  /** What the checker judged, for tests that doctor it. */
+  events: HistoryEvent[];
+  final: FinalState;
 }
 
 const SCHEMA = 'nightshift';
@@ -160,6 +168,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
       excerpts: violations.map((violation) => violationExcerpt(violation, events, final)),
       replay,
       dir,
+      events,
+      final,
     };
   } finally {
     history.close();

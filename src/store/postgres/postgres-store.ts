@@ -14,6 +14,7 @@ import type { Job, JobRun, JobState } from '../../job.js';
 import { inBatches } from '../batches.js';
 import type {
   ApiToken,
+  DatabaseHealth,
   ClaimedJob,
   JobFinish,
   JobInsertResult,
@@ -126,6 +127,33 @@ export class PostgresStore implements Store {
   async now(): Promise<Date> {
     const [row] = await this.rows<{ now: Date }>({ text: 'SELECT now() AS now' }, []);
     return row?.now ?? new Date(Number.NaN);
+  }
+
+  async databaseHealth(): Promise<DatabaseHealth> {
+    const [tables, [oldest]] = await Promise.all([
+      this.rows<{ table: string; live_rows: string; dead_rows: string; last_vacuum_at: Date | null }>(
+        this.sql.tableHealth,
+        [this.schema],
+      ),
+      this.rows<{ pid: number; state: string | null; age_ms: number }>(this.sql.oldestTransaction, []),
+    ]);
+    return {
+      dialect: 'postgres',
+      tables: tables.map((row) => ({
+        table: row.table,
+        liveRows: Number(row.live_rows),
+        deadRows: Number(row.dead_rows),
+        lastVacuumAt: row.last_vacuum_at,
+      })),
+      oldestTransaction:
+        oldest === undefined
+          ? null
+          : {
+              ageMs: Math.max(0, Math.round(oldest.age_ms)),
+              state: oldest.state ?? 'unknown',
+              pid: oldest.pid,
+            },
+    };
   }
 
   async close(): Promise<void> {
