@@ -271,14 +271,19 @@ export function checkRun(events: readonly HistoryEvent[], final: FinalState): Vi
       }
     }
     if (job.task === 'checkpointed') {
+      // A claim reads the checkpoint, and the handler may start long after (a stalled process), so
+      // time is no guide. Attempt numbers are: every save an earlier attempt had acknowledged was
+      // committed before this attempt's claim (later saves of that attempt are fenced off).
       for (const run of runs) {
-        const saved = checkpoints.filter((event) => event.jobId === job.id && event.t < run.start.t);
+        const saved = checkpoints.filter(
+          (event) => event.jobId === job.id && event.attempt < run.start.attempt,
+        );
         const best = Math.max(0, ...saved.map((event) => event.next));
         if ((run.start.resumeFrom ?? 0) < best) {
           violations.push({
             property: 'checkpoint_not_resumed',
             jobId: job.id,
-            message: `job ${job.id}: attempt ${run.start.attempt} started at step ${run.start.resumeFrom ?? 0} after checkpoint ${best} was saved`,
+            message: `job ${job.id}: attempt ${run.start.attempt} started at step ${run.start.resumeFrom ?? 0} after an earlier attempt saved checkpoint ${best}`,
           });
         }
       }
