@@ -92,7 +92,13 @@ export type { WorkerOptions } from './worker/options.js';
 export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worker/abort-reasons.js';
 export { installShutdownSignals, type ShutdownSignalOptions, type Stoppable } from './worker/signals.js';
 export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
-export type { Store, StoreDialect, ScheduleUpsertResult } from './store/store.js';
+export type {
+  DatabaseHealth,
+  Store,
+  StoreDialect,
+  ScheduleUpsertResult,
+  TableHealth,
+} from './store/store.js';
 export { Scheduler, type SchedulerOptions, type SchedulerPass } from './scheduler/scheduler.js';
 export {
   ScheduleService,

@@ -24,7 +24,7 @@ import { createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
-import type { JobInsertResult, JobListParams, NewJob, Store } from './store/store.js';
+import type { DatabaseHealth, JobInsertResult, JobListParams, NewJob, Store } from './store/store.js';
 import type { Registry } from 'prom-client';
 import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
 import { computeAlerts } from './observe/alerts.js';
@@ -264,6 +264,15 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    */
   getJobLogs(id: string): Promise<JobLogLine[]> {
     return this.store.jobLogList({ jobId: id });
+  }
+
+  /**
+   * What holds the database back: on PostgreSQL the job tables' dead rows and the oldest open
+   * transaction (an idle-in-transaction session keeps vacuum from removing them and claims slow down);
+   * on SQLite free pages and the write-ahead log's size. A cheap read, for metrics and operators.
+   */
+  databaseHealth(): Promise<DatabaseHealth> {
+    return this.store.databaseHealth();
   }
 
   /**

@@ -120,7 +120,7 @@ export function createMetrics(source: MetricsSource): Registry {
       this.set({ state: 'idle' }, idle);
     },
   });
-  if (source.store.databaseHealth !== undefined) {
+  if (source.store.dialect === 'postgres') {
     new Gauge({
       name: 'nightshift_pg_dead_tuples',
       help: "Dead row versions per table of nightshift's schema (pg_stat_user_tables.n_dead_tup).",
@@ -129,7 +129,8 @@ export function createMetrics(source: MetricsSource): Registry {
       async collect() {
         const { health } = await read();
         this.reset();
-        for (const { table, count } of health?.deadTuples ?? []) this.set({ table }, count);
+        if (health?.dialect !== 'postgres') return;
+        for (const { table, deadRows } of health.tables) this.set({ table }, deadRows);
       },
     });
     new Gauge({
@@ -138,7 +139,7 @@ export function createMetrics(source: MetricsSource): Registry {
       registers,
       async collect() {
         const { health } = await read();
-        this.set((health?.oldestTransactionAgeMs ?? 0) / 1000);
+        this.set(health?.dialect === 'postgres' ? (health.oldestTransaction?.ageMs ?? 0) / 1000 : 0);
       },
     });
   }
@@ -151,7 +152,7 @@ async function readCluster(source: MetricsSource): Promise<ClusterReading> {
   const [now, alerts, health] = await Promise.all([
     store.now(),
     computeAlerts({ store, registry: source.tasks, config: source.alertsConfig, load }),
-    store.databaseHealth?.() ?? null,
+    store.dialect === 'postgres' ? store.databaseHealth() : null,
   ]);
   return { now: now.getTime(), load, alerts, health };
 }

@@ -112,6 +112,30 @@ export interface ApiToken {
   revokedAt: Date | null;
 }
 
+/** Dead-row and size figures of one of nightshift's tables (PostgreSQL statistics, estimates). */
+export interface TableHealth {
+  table: string;
+  liveRows: number;
+  deadRows: number;
+  /** The last manual or automatic vacuum, null when never. */
+  lastVacuumAt: Date | null;
+}
+
+/**
+ * What holds a database back, read cheaply (no table scan) for metrics and operators. PostgreSQL:
+ * dead rows per job table and the oldest open transaction of any session, which keeps vacuum from
+ * removing them (an idle-in-transaction session makes claims slow down). SQLite has no dead rows: it
+ * reports its free pages and the size of its write-ahead log, which grows while a reader is open.
+ */
+export type DatabaseHealth =
+  | {
+      dialect: 'postgres';
+      tables: TableHealth[];
+      /** The oldest transaction open on this database (another session's), or null when none is. */
+      oldestTransaction: { ageMs: number; state: string; pid: number } | null;
+    }
+  | { dialect: 'sqlite'; pageCount: number; freelistPages: number; walBytes: number };
+
 /** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
 export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveStore {
   readonly dialect: StoreDialect;
@@ -129,6 +153,8 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
   schemaCheck(): Promise<void>;
   /** The database's clock. */
   now(): Promise<Date>;
+  /** Dead rows and what holds vacuum back (PostgreSQL), free pages and WAL size (SQLite). */
+  databaseHealth(): Promise<DatabaseHealth>;
   close(): Promise<void>;
 
   /**
@@ -511,14 +537,6 @@ export interface Percentiles {
   p99: number | null;
 }
 
-/** What the database itself reports about its health (PostgreSQL). */
-export interface DatabaseHealth {
-  /** Dead row versions per table of the store's schema, as the statistics collector counts them. */
-  deadTuples: Array<{ table: string; count: number }>;
-  /** Age of the oldest open transaction in this database (any schema, any client); null when none. */
-  oldestTransactionAgeMs: number | null;
-}
-
 /**
  * Reads for metrics, alerts and the dashboard's charts (src/observe). Each one is bounded by an index:
  * by the backlog, the running jobs, the window asked for, never by the whole job history.
@@ -535,6 +553,4 @@ export interface ObserveStore {
    * current minute included, oldest first; minutes without any are absent.
    */
   jobRunStats(params: { minutes: number }): Promise<RunStatsMinute[]>;
-  /** PostgreSQL only: dead tuples and the oldest transaction. */
-  databaseHealth?(): Promise<DatabaseHealth>;
 }

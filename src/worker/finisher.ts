@@ -131,7 +131,7 @@ export class Finisher<T> {
 
   private async flushAll(): Promise<void> {
     while (this.buffer.length > 0 && !this.abandon.signal.aborted) {
-      const batch = this.buffer.splice(0, this.options.batchSize);
+      const batch = this.takeBatch();
       let accepted: Set<string>;
       try {
         const answer = await this.health.watch(
@@ -165,6 +165,28 @@ export class Finisher<T> {
       }
       this.settle(batch, accepted, recovered);
     }
+  }
+
+  /**
+   * The next batch: up to `batchSize` finishes of distinct jobs, in buffer order. The store answers
+   * with the ids of the jobs it finished, so a job's stale attempt (sent again after a failed flush)
+   * and its current attempt in one batch would both count as accepted; the later one waits for the
+   * next batch instead.
+   */
+  private takeBatch(): Array<PendingFinish<T>> {
+    const batch: Array<PendingFinish<T>> = [];
+    const rest: Array<PendingFinish<T>> = [];
+    const ids = new Set<string>();
+    for (const pending of this.buffer) {
+      if (batch.length < this.options.batchSize && !ids.has(pending.finish.id)) {
+        batch.push(pending);
+        ids.add(pending.finish.id);
+      } else {
+        rest.push(pending);
+      }
+    }
+    this.buffer = rest;
+    return batch;
   }
 
   /** The doubtful finishes the store holds anyway, committed by a try whose reply was lost. */

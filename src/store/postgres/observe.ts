@@ -1,7 +1,6 @@
 /** The observe part of PostgresStore (see ObserveStore in ../store.ts). */
 import type pg from 'pg';
 import type {
-  DatabaseHealth,
   ObserveStore,
   Percentiles,
   QueueLoad,
@@ -100,14 +99,6 @@ export class PostgresObserve implements ObserveStore {
       waitMs: percentiles(row.wait_ms),
       runMs: percentiles(row.run_ms),
     }));
-  }
-
-  async databaseHealth(): Promise<DatabaseHealth> {
-    const [dead, oldest] = await Promise.all([
-      this.rows<{ table: string; count: number }>(sql.deadTuples, [this.schema]),
-      this.rows<{ age_ms: number | null }>(sql.oldestTransactionAge, []),
-    ]);
-    return { deadTuples: dead, oldestTransactionAgeMs: oldest[0]?.age_ms ?? null };
   }
 
   private async rows<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {

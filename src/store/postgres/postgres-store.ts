@@ -15,6 +15,7 @@ import { inBatches } from '../batches.js';
 import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
 import type {
   ApiToken,
+  DatabaseHealth,
   ClaimedJob,
   JobFinish,
   JobInsertResult,
@@ -23,7 +24,6 @@ import type {
   NewJobLogLine,
   LeaseRef,
   NewJob,
-  DatabaseHealth,
   QueueLoad,
   RunningJob,
   RunStatsMinute,
@@ -168,6 +168,33 @@ export class PostgresStore implements Store {
   async now(): Promise<Date> {
     const [row] = await this.rows<{ now: Date }>({ text: 'SELECT now() AS now' }, []);
     return row?.now ?? new Date(Number.NaN);
+  }
+
+  async databaseHealth(): Promise<DatabaseHealth> {
+    const [tables, [oldest]] = await Promise.all([
+      this.rows<{ table: string; live_rows: string; dead_rows: string; last_vacuum_at: Date | null }>(
+        this.sql.tableHealth,
+        [this.schema],
+      ),
+      this.rows<{ pid: number; state: string | null; age_ms: number }>(this.sql.oldestTransaction, []),
+    ]);
+    return {
+      dialect: 'postgres',
+      tables: tables.map((row) => ({
+        table: row.table,
+        liveRows: Number(row.live_rows),
+        deadRows: Number(row.dead_rows),
+        lastVacuumAt: row.last_vacuum_at,
+      })),
+      oldestTransaction:
+        oldest === undefined
+          ? null
+          : {
+              ageMs: Math.max(0, Math.round(oldest.age_ms)),
+              state: oldest.state ?? 'unknown',
+              pid: oldest.pid,
+            },
+    };
   }
 
   async close(): Promise<void> {
@@ -656,11 +683,6 @@ export class PostgresStore implements Store {
   /** Ended attempts per minute (the dashboard's charts). */
   jobRunStats(p: { minutes: number }): Promise<RunStatsMinute[]> {
     return this.observe.jobRunStats(p);
-  }
-
-  /** Dead tuples of this schema's tables and the oldest open transaction (metrics). */
-  databaseHealth(): Promise<DatabaseHealth> {
-    return this.observe.databaseHealth();
   }
 
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {

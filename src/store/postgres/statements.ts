@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import * as claim from './sql/job-claim.js';
 import * as control from './sql/job-control.js';
+import * as health from './sql/database-health.js';
 import * as finish from './sql/job-finish.js';
 import * as insert from './sql/job-insert.js';
 import * as lease from './sql/job-lease.js';
@@ -62,6 +63,8 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     cancelRunningMatching: plain(control.cancelRunningMatching(s)),
     rescueLapsed: plain(maintenance.rescueLapsed(s)),
     pruneJobs: plain(maintenance.pruneJobs(s)),
+    tableHealth: plain(health.tableHealth),
+    oldestTransaction: plain(health.oldestTransaction),
   } satisfies Record<string, Statement>;
 }
 

@@ -8,12 +8,14 @@
  * attempt, default 50 ms), `busyRetryMs` (total asynchronous retry bound, default 30 s), `clock`
  * (ms since the epoch, default Date.now: the host clock is SQLite's clock; tests inject one).
  */
+import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
 import type {
   ApiToken,
+  DatabaseHealth,
   ClaimedJob,
   JobFinish,
   JobInsertResult,
@@ -61,6 +63,7 @@ import {
 } from './migrator.js';
 import { SqliteSchedules } from './schedules.js';
 import { SqliteTransactions } from './transaction.js';
+import { FREELIST_COUNT, PAGE_COUNT } from './sql/database-health.js';
 import { JOB_CHECKPOINT_SAVE, JOB_STEP_GET, JOB_STEP_SAVE } from './sql/job-lease.js';
 import { JOB_PRUNE_BATCH } from './sql/job-maintenance.js';
 import { JOB_COUNT_BY_QUEUE, JOB_GET, JOB_RUN_LIST } from './sql/job-read.js';
@@ -166,6 +169,18 @@ export class SqliteStore implements Store {
   /** The store's clock. */
   now(): Promise<Date> {
     return Promise.resolve(new Date(this.conn.clock()));
+  }
+
+  /** Page counts from the file's header and the size of its write-ahead log (0 for ':memory:'). */
+  databaseHealth(): Promise<DatabaseHealth> {
+    return this.conn.read(() => {
+      const { db } = this.conn;
+      const pageCount = db.pragma(PAGE_COUNT, { simple: true }) as number;
+      const freelistPages = db.pragma(FREELIST_COUNT, { simple: true }) as number;
+      const wal = `${db.name}-wal`;
+      const walBytes = db.memory || !existsSync(wal) ? 0 : statSync(wal).size;
+      return { dialect: 'sqlite', pageCount, freelistPages, walBytes };
+    });
   }
 
   /** Closes the connection; later calls fail. Safe to call twice. */

@@ -83,14 +83,3 @@ export const jobRunStats = (s: string): string => `
          percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY run_ms)::float8[] AS run_ms
   FROM ended WHERE finished_at >= (SELECT at FROM since)
   GROUP BY 1 ORDER BY 1`;
-
-/** Dead row versions per table of schema $1 (the statistics collector's counts). */
-export const deadTuples = `
-  SELECT relname AS table, n_dead_tup::float8 AS count
-  FROM pg_stat_user_tables WHERE schemaname = $1 ORDER BY relname`;
-
-/** The age in ms of the oldest open transaction in this database, other than this query's own. */
-export const oldestTransactionAge = `
-  SELECT (extract(epoch FROM clock_timestamp() - min(xact_start)) * 1000)::float8 AS age_ms
-  FROM pg_stat_activity
-  WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()`;
