@@ -15,6 +15,7 @@ import { inBatches } from '../batches.js';
 import type {
   ApiToken,
   ClaimedJob,
+  FleetStore,
   JobFinish,
   JobInsertResult,
   JobListParams,
@@ -27,6 +28,7 @@ import type {
   TokenStore,
 } from '../store.js';
 import { PostgresTokens } from './api-tokens.js';
+import { PostgresFleet } from './fleet.js';
 import {
   createPool,
   clientConfig,
@@ -78,6 +80,7 @@ export class PostgresStore implements Store {
   // Schedules and their slot ledger live in schedules.ts; the schedule* methods delegate to it.
   private readonly schedules: PostgresSchedules;
   private readonly tokens: PostgresTokens;
+  private readonly fleet: PostgresFleet;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -92,6 +95,9 @@ export class PostgresStore implements Store {
       this.emit('job:ready', { queue }),
     );
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
+    this.fleet = new PostgresFleet(pool, this.quotedSchema, this.notify, (queue) =>
+      this.emit('job:ready', { queue }),
+    );
   }
 
   /** Creates the pool; connections open lazily, so an unreachable server surfaces on the first call. */
@@ -549,6 +555,46 @@ export class PostgresStore implements Store {
   /** Whether any usable API token exists. */
   tokenAnyActive(): Promise<boolean> {
     return this.tokens.tokenAnyActive();
+  }
+
+  /** Registers a worker. */
+  workerRegister(p: Parameters<FleetStore['workerRegister']>[0]) {
+    return this.fleet.workerRegister(p);
+  }
+
+  /** A worker's heartbeat. */
+  workerHeartbeat(p: { id: string; running: number }) {
+    return this.fleet.workerHeartbeat(p);
+  }
+
+  /** Deletes a stopped worker's row. */
+  workerDelete(p: { id: string }) {
+    return this.fleet.workerDelete(p);
+  }
+
+  /** Live workers. */
+  workerList(p: { staleMs: number }) {
+    return this.fleet.workerList(p);
+  }
+
+  /** Forgets workers whose heartbeat stopped. */
+  workerSweep(p: { staleMs: number }) {
+    return this.fleet.workerSweep(p);
+  }
+
+  /** Pauses a queue. */
+  queuePause(p: { queue: string }) {
+    return this.fleet.queuePause(p);
+  }
+
+  /** Resumes a queue. */
+  queueResume(p: { queue: string }) {
+    return this.fleet.queueResume(p);
+  }
+
+  /** Every queue with its counts. */
+  queueList() {
+    return this.fleet.queueList();
   }
 
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {

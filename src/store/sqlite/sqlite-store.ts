@@ -14,6 +14,7 @@ import type { Job, JobRun, JobState } from '../../job.js';
 import type {
   ApiToken,
   ClaimedJob,
+  FleetStore,
   JobFinish,
   JobInsertResult,
   JobListParams,
@@ -29,6 +30,7 @@ import { withBusyRetry } from './busy-retry.js';
 import { SqliteConnection } from './connection.js';
 import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParams } from './job-claim.js';
 import { SqliteTokens } from './api-tokens.js';
+import { SqliteFleet } from './fleet.js';
 import {
   jobCancel,
   jobCancelCheck,
@@ -85,10 +87,12 @@ export class SqliteStore implements Store {
 
   private readonly transactions: SqliteTransactions;
   private readonly tokens: SqliteTokens;
+  private readonly fleet: SqliteFleet;
 
   private constructor(private readonly conn: SqliteConnection) {
     this.schedules = new SqliteSchedules(conn);
     this.tokens = new SqliteTokens(conn);
+    this.fleet = new SqliteFleet(conn);
     this.transactions = new SqliteTransactions(conn);
   }
 
@@ -412,6 +416,46 @@ export class SqliteStore implements Store {
   }
 
   /** Subscribes to this store's events; returns the unsubscribe function. */
+  /** Registers a worker. */
+  workerRegister(p: Parameters<FleetStore['workerRegister']>[0]) {
+    return this.fleet.workerRegister(p);
+  }
+
+  /** A worker's heartbeat. */
+  workerHeartbeat(p: { id: string; running: number }) {
+    return this.fleet.workerHeartbeat(p);
+  }
+
+  /** Deletes a stopped worker's row. */
+  workerDelete(p: { id: string }) {
+    return this.fleet.workerDelete(p);
+  }
+
+  /** Live workers. */
+  workerList(p: { staleMs: number }) {
+    return this.fleet.workerList(p);
+  }
+
+  /** Forgets workers whose heartbeat stopped. */
+  workerSweep(p: { staleMs: number }) {
+    return this.fleet.workerSweep(p);
+  }
+
+  /** Pauses a queue. */
+  queuePause(p: { queue: string }) {
+    return this.fleet.queuePause(p);
+  }
+
+  /** Resumes a queue. */
+  queueResume(p: { queue: string }) {
+    return this.fleet.queueResume(p);
+  }
+
+  /** Every queue with its counts. */
+  queueList() {
+    return this.fleet.queueList();
+  }
+
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {
     this.conn.events.on(event, listener);
     return () => {
