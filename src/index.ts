@@ -83,7 +83,8 @@ export type { WorkerOptions } from './worker/options.js';
 export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worker/abort-reasons.js';
 export { installShutdownSignals, type ShutdownSignalOptions, type Stoppable } from './worker/signals.js';
 export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
-export type { Store, StoreDialect, ScheduleUpsertResult } from './store/store.js';
+export type { Store, StoreDialect, ScheduleUpsertResult, QueueInfo, WorkerInfo } from './store/store.js';
+export type { QueueService } from './queues.js';
 export { Scheduler, type SchedulerOptions, type SchedulerPass } from './scheduler/scheduler.js';
 export {
   ScheduleService,

@@ -22,7 +22,8 @@ import { createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
-import type { JobListParams, NewJob, Store } from './store/store.js';
+import type { JobListParams, NewJob, Store, WorkerInfo } from './store/store.js';
+import { QueueService } from './queues.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type {
@@ -39,7 +40,7 @@ import type {
   TypedScheduleInput,
 } from './task-types.js';
 import { JobWaiter, type WaitForOptions } from './wait-for.js';
-import type { WorkerOptions } from './worker/options.js';
+import { DEFAULT_WORKER_STALE_MS, type WorkerOptions } from './worker/options.js';
 import { Worker, type StopOptions } from './worker/worker.js';
 
 /** Options of `Nightshift.connect`; the type parameters carry what is registered to the instance's types. */
@@ -106,6 +107,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   readonly events: EventBus;
   /** Recurring schedules: create, update, delete, get, list, trigger, pause, resume. */
   readonly schedules: TypedScheduleService<Tasks>;
+  /** Queues: list them with their counts, pause and resume them cluster-wide (queues.ts). */
+  readonly queues: QueueService;
   /** The same service untyped, for the scheduler's config sync. */
   private readonly scheduleService: ScheduleService;
   /** Running services, stopped by `stop()` and `close()`. */
@@ -125,6 +128,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   ) {
     this.events = new EventBus(logger);
     this.waiter = new JobWaiter(store);
+    this.queues = new QueueService(store);
     this.scheduleService = new ScheduleService(store, tasks);
     // Typed view: create takes the registered tasks' schedules, a subset of ScheduleInput.
     this.schedules = this.scheduleService;
@@ -247,6 +251,14 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     options: WaitForOptions = {},
   ): Promise<JobOf<Tasks, N>> {
     return this.waiter.waitFor(id, options) as Promise<JobOf<Tasks, N>>;
+  }
+
+  /**
+   * The workers running now in any process on this database: those whose heartbeat is at most
+   * `DEFAULT_WORKER_STALE_MS` (30 s) old, by id.
+   */
+  workers(): Promise<WorkerInfo[]> {
+    return this.store.workerList({ staleMs: DEFAULT_WORKER_STALE_MS });
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

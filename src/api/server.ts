@@ -23,6 +23,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { queueRoutes } from './routes/queues.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { workerRoutes } from './routes/workers.js';
 
 /** Where the API listens unless told otherwise: loopback only. */
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
@@ -91,6 +92,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await api.register(scheduleRoutes, { ns });
       await api.register(queueRoutes, { ns });
       await api.register(tokenRoutes, { ns });
+      await api.register(workerRoutes, { ns });
       api.get(
         '/openapi.json',
         {
