@@ -24,6 +24,7 @@ import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type { JobListParams, NewJob, Store, WorkerInfo } from './store/store.js';
 import { QueueService } from './queues.js';
+import { jobFilter, type JobFilterInput } from './validation/job-filter.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type {
@@ -218,13 +219,20 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     return this.store.jobGet({ id }) as Promise<JobOf<Tasks, N> | undefined>;
   }
 
-  /** Jobs newest first, filtered, paged by `cursor` (default limit 50). */
-  listJobs(params: Partial<JobListParams> = {}): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+  /**
+   * Jobs newest first, filtered, paged by `cursor` (default limit 50). `search`, `createdAfter` and
+   * `createdBefore` are tested on the rows the other filters select, in list order, until `limit`
+   * match (see `JobListParams`): narrow by state, queue or task on a big table.
+   */
+  async listJobs(
+    params: Partial<Omit<JobListParams, keyof JobFilterInput>> & JobFilterInput = {},
+  ): Promise<{ jobs: Job[]; nextCursor: string | null }> {
     const limit = params.limit ?? 50;
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new NightshiftError('invalid_argument', `limit must be an integer >= 1, got ${String(limit)}`);
     }
-    return this.store.jobList({ ...params, limit });
+    const { search: _search, createdAfter: _after, createdBefore: _before, ...rest } = params;
+    return this.store.jobList({ ...rest, ...jobFilter(params), limit });
   }
 
   /** Cancels a job: at once when waiting, through its AbortSignal when running. */

@@ -99,7 +99,17 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('lists newest first from jobs_created, and failed or cancelled jobs from jobs_dead_created', async () => {
-    const params = { state: null, queue: null, task: null, cursorCreatedAt: null, cursorId: null, limit: 10 };
+    const params = {
+      state: null,
+      queue: null,
+      task: null,
+      search: null,
+      createdAfter: null,
+      createdBefore: null,
+      cursorCreatedAt: null,
+      cursorId: null,
+      limit: 10,
+    };
     const all = await plan(JOB_LIST, params);
     expect(all).toMatch(/SCAN jobs USING INDEX jobs_created\b/);
     expect(all).not.toMatch(/TEMP B-TREE/);

@@ -52,7 +52,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Fastify's default (100 characters) answered longer path parameters with 414 in its own error
     // shape; route schemas bound them instead (a 255-byte queue name percent-encoded is up to 765).
-    maxParamLength: 1_024,
+    routerOptions: { maxParamLength: 1_024 },
     // Requests are not logged one by one (a busy enqueuer would flood the log); failures are, by the
     // error handler.
     logger: false,

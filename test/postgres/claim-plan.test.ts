@@ -179,12 +179,21 @@ describe('PostgreSQL claim plan', () => {
   });
 
   it('lists waiting and running jobs through the tables that index them, not the finished jobs', async () => {
-    const queued = await explainClaim(sql.listJobs.text, ['queued', null, null, null, 10]);
+    const queued = await explainClaim(sql.listJobs.text, ['queued', null, null, null, 10, null, null, null]);
     // Every queued id is read (the page is by id, newest first), then ten jobs by primary key.
     expect(queued).toMatch(/Scan .*on job_queue/);
     expect(queued).toMatch(/Index Scan (Backward )?using jobs_pkey on jobs/);
     expect(queued).not.toMatch(/Seq Scan on jobs\b/);
-    const running = await explainClaim(sql.listJobs.text, ['running', null, null, null, 10]);
+    const running = await explainClaim(sql.listJobs.text, [
+      'running',
+      null,
+      null,
+      null,
+      10,
+      null,
+      null,
+      null,
+    ]);
     expect(running).toContain('Seq Scan on job_leases');
     expect(running).not.toMatch(/Seq Scan on jobs\b/);
   });

@@ -199,6 +199,7 @@ export class PostgresStore implements Store {
       params.task ?? null,
       cursor,
       limit + 1,
+      ...matchValues(params),
     ]);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -488,6 +489,7 @@ export class PostgresStore implements Store {
         size,
         this.notify.channel,
         this.notify.origin,
+        ...matchValues(match),
       ]);
       after = row?.last ?? after;
       for (const queue of row?.queues ?? []) this.emit('job:ready', { queue });
@@ -512,6 +514,7 @@ export class PostgresStore implements Store {
           size,
           this.notify.channel,
           this.notify.origin,
+          ...matchValues(match),
         ]);
         for (const id of row?.ids ?? []) this.emit('job:finished', { id, state: 'cancelled' });
         return { seen: row?.picked ?? 0, changed: row?.ids.length ?? 0 };
@@ -520,7 +523,11 @@ export class PostgresStore implements Store {
     let cancelRequested = 0;
     if (match.state === undefined || match.state === 'running') {
       cancelRequested = await inBatches(params.limit - cancelled, async (size) => {
-        const rows = await this.rows(this.sql.cancelRunningMatching, [...filters, size]);
+        const rows = await this.rows(this.sql.cancelRunningMatching, [
+          ...filters,
+          size,
+          ...matchValues(match),
+        ]);
         return { seen: rows.length, changed: rows.length };
       });
     }
@@ -757,6 +764,11 @@ function asQueryable(tx: unknown): Queryable {
     return tx as Queryable;
   }
   throw new NightshiftError('invalid_argument', 'tx must be a node-postgres client inside BEGIN');
+}
+
+/** The values of sql/job-read.ts `matchFilters`, in their order. */
+function matchValues(match: JobMatch): [string | null, Date | null, Date | null] {
+  return [match.search?.toLowerCase() ?? null, match.createdAfter ?? null, match.createdBefore ?? null];
 }
 
 function decodeCursor(cursor: string): string {
