@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aggregate } from './aggregate.js';
+import { formatApiBench, runApiBench } from './api.js';
 import { parseOptions, USAGE } from './options.js';
 import type { BenchOptions } from './options.js';
 import { buildRecord, formatRecord } from './report.js';
@@ -115,6 +116,10 @@ async function main(): Promise<number> {
   await mkdir(resultsDir, { recursive: true });
   await writeFile(path.join(resultsDir, 'latest.json'), `${JSON.stringify(record, null, 2)}\n`);
   log('wrote bench/results/latest.json');
+  // The REST API's overhead per enqueue against the library's (bench/api.ts; alone: npm run bench:api).
+  const api = await runApiBench(log);
+  console.log(`\nPOST /api/v1/jobs against ns.enqueue\n${formatApiBench(api)}`);
+  await writeFile(path.join(resultsDir, 'api.json'), `${JSON.stringify(api, null, 2)}\n`);
   return results.some((r) => r.error !== undefined) ? 1 : 0;
 }
 

@@ -98,7 +98,10 @@ export type {
   StoreDialect,
   ScheduleUpsertResult,
   TableHealth,
+  QueueInfo,
+  WorkerInfo,
 } from './store/store.js';
+export type { QueueService } from './queues.js';
 export { Scheduler, type SchedulerOptions, type SchedulerPass } from './scheduler/scheduler.js';
 export {
   ScheduleService,

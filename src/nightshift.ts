@@ -24,10 +24,19 @@ import { createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
-import type { DatabaseHealth, JobInsertResult, JobListParams, NewJob, Store } from './store/store.js';
+import type {
+  DatabaseHealth,
+  JobInsertResult,
+  JobListParams,
+  NewJob,
+  Store,
+  WorkerInfo,
+} from './store/store.js';
 import type { Registry } from 'prom-client';
 import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
 import { computeAlerts } from './observe/alerts.js';
+import { QueueService } from './queues.js';
+import { jobFilter, type JobFilterInput } from './validation/job-filter.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type {
@@ -44,7 +53,7 @@ import type {
   TypedScheduleInput,
 } from './task-types.js';
 import { JobWaiter, type WaitForOptions } from './wait-for.js';
-import type { WorkerOptions } from './worker/options.js';
+import { DEFAULT_WORKER_STALE_MS, type WorkerOptions } from './worker/options.js';
 import { Worker, type StopOptions } from './worker/worker.js';
 
 /** Pause before the cluster-event relay starts again after an unexpected failure. */
@@ -116,6 +125,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   readonly events: EventBus;
   /** Recurring schedules: create, update, delete, get, list, trigger, pause, resume. */
   readonly schedules: TypedScheduleService<Tasks>;
+  /** Queues: list them with their counts, pause and resume them cluster-wide (queues.ts). */
+  readonly queues: QueueService;
   /** The same service untyped, for the scheduler's config sync. */
   private readonly scheduleService: ScheduleService;
   /** Running services, stopped by `stop()` and `close()`. */
@@ -141,6 +152,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     this.events = new EventBus(logger);
     this.stopRelay = this.events.activate('cluster:event', () => this.relayClusterEvents());
     this.waiter = new JobWaiter(store);
+    this.queues = new QueueService(store);
     this.scheduleService = new ScheduleService(store, tasks);
     // Typed view: create takes the registered tasks' schedules, a subset of ScheduleInput.
     this.schedules = this.scheduleService;
@@ -234,13 +246,20 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     return this.store.jobGet({ id }) as Promise<JobOf<Tasks, N> | undefined>;
   }
 
-  /** Jobs newest first, filtered, paged by `cursor` (default limit 50). */
-  listJobs(params: Partial<JobListParams> = {}): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+  /**
+   * Jobs newest first, filtered, paged by `cursor` (default limit 50). `search`, `createdAfter` and
+   * `createdBefore` are tested on the rows the other filters select, in list order, until `limit`
+   * match (see `JobListParams`): narrow by state, queue or task on a big table.
+   */
+  async listJobs(
+    params: Partial<Omit<JobListParams, keyof JobFilterInput>> & JobFilterInput = {},
+  ): Promise<{ jobs: Job[]; nextCursor: string | null }> {
     const limit = params.limit ?? 50;
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new NightshiftError('invalid_argument', `limit must be an integer >= 1, got ${String(limit)}`);
     }
-    return this.store.jobList({ ...params, limit });
+    const { search: _search, createdAfter: _after, createdBefore: _before, ...rest } = params;
+    return this.store.jobList({ ...rest, ...jobFilter(params), limit });
   }
 
   /** Cancels a job: at once when waiting, through its AbortSignal when running. */
@@ -306,6 +325,14 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   followEvents(options: FollowEventsOptions = {}): AsyncGenerator<ClusterEvent, void, undefined> {
     this.assertOpen();
     return followEvents(this.store, options);
+  }
+
+  /**
+   * The workers running now in any process on this database: those whose heartbeat is at most
+   * `DEFAULT_WORKER_STALE_MS` (30 s) old, by id.
+   */
+  workers(): Promise<WorkerInfo[]> {
+    return this.store.workerList({ staleMs: DEFAULT_WORKER_STALE_MS });
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

@@ -10,6 +10,7 @@ import { Type, type TSchema } from 'typebox';
 import { JOB_STATES } from '../job.js';
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from '../scheduler/schedule.js';
 import { API_ROLES } from '../store/store.js';
+import { MAX_SEARCH_BYTES } from '../validation/job-filter.js';
 
 // Numbers the databases store as 32-bit integers; a larger one is the caller's mistake, not a 500.
 const INT32_MAX = 2_147_483_647;
@@ -129,9 +130,34 @@ export const BulkEnqueueBody = Type.Object(
 /** Most jobs one bulk retry or cancel changes; call again for more. */
 export const MAX_BULK_CHANGES = 100_000;
 
+/**
+ * The dashboard's filters, on the job list and both bulk actions; checked again (ISO form, length)
+ * by validation/job-filter.ts.
+ */
+export const JobFilterFields = {
+  search: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_SEARCH_BYTES,
+      description:
+        'Case-insensitive text in the payload or result (their JSON text) or the error message. Not indexed: it is tested on the rows the other filters select, read in list order (newest first) until limit rows match, so a rare term on a big table reads every row the state, queue and task filters let through; narrow with them.',
+    }),
+  ),
+  createdAfter: Type.Optional(
+    Type.String({
+      maxLength: 40,
+      description: 'ISO 8601 (2026-03-07T06:00:00Z, or a date): created at or after',
+    }),
+  ),
+  createdBefore: Type.Optional(
+    Type.String({ maxLength: 40, description: 'ISO 8601 (2026-03-07T06:00:00Z, or a date): created before' }),
+  ),
+};
+
 const bulkFilters = {
   queue: Type.Optional(name('only this queue')),
   task: Type.Optional(name('only this task')),
+  ...JobFilterFields,
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BULK_CHANGES, default: MAX_BULK_CHANGES })),
 };
 

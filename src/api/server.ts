@@ -30,6 +30,7 @@ import { queueRoutes } from './routes/queues.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { workerRoutes } from './routes/workers.js';
 
 /** Where the API listens unless told otherwise: loopback only. */
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
@@ -60,6 +61,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   const logger = options.logger ?? ns.logger;
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Fastify's default (100 characters) answered longer path parameters with 414 in its own error
+    // shape; route schemas bound them instead (a 255-byte queue name percent-encoded is up to 765).
+    routerOptions: { maxParamLength: 1_024 },
     // Requests are not logged one by one (a busy enqueuer would flood the log); failures are, by the
     // error handler.
     logger: false,
@@ -107,6 +111,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await api.register(observeRoutes, { ns });
       await api.register(eventRoutes, { ns, logger, pingMs: options.eventsPingMs ?? EVENTS_PING_MS });
       await api.register(sessionRoutes, { readOnly });
+      await api.register(workerRoutes, { ns });
       api.get(
         '/openapi.json',
         {

@@ -5,6 +5,7 @@
  */
 import type { Job, JobLogLevel, JobLogLine, JobRun, JobState } from '../job.js';
 import type { Schedule, SlotRecord } from '../scheduler/schedule.js';
+import type { WorkerInfo } from '../store/store.js';
 
 /** Where a command writes its result. */
 export interface Output {
@@ -109,6 +110,11 @@ export function jobJson(job: Job): JobJson {
     parentId: job.parentId,
     cancelRequested: job.cancelRequested,
   };
+}
+
+/** A registered worker as JSON (CLI --json and the API). */
+export function workerJson(w: WorkerInfo) {
+  return { ...w, startedAt: w.startedAt.toISOString(), heartbeatAt: w.heartbeatAt.toISOString() };
 }
 
 /** The stable JSON view of one run. */

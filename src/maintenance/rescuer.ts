@@ -10,6 +10,9 @@
  * Options and defaults: intervalMs 5,000 (a crashed worker's job is back within lease + 5 s),
  * batchSize 1,000 (a sweep that fills a batch sweeps again at once, so a backlog clears quickly).
  *
+ * Each sweep also forgets registered workers whose heartbeat is older than `workerStaleMs` (killed
+ * without stopping; worker/registration.ts): one DELETE over the small workers table.
+ *
  * Caveat: a worker whose event loop is blocked longer than its lease looks dead. Its job is rescued
  * and may run twice; fencing refuses the blocked attempt's writes when it wakes up.
  */
@@ -23,6 +26,7 @@ import { PeriodicPass } from './periodic.js';
 export interface RescuerOptions {
   intervalMs: number;
   batchSize: number;
+  workerStaleMs: number;
 }
 
 /** Periodically recovers lapsed leases until stopped. */
@@ -49,8 +53,17 @@ export class Rescuer {
     await this.periodic.stop();
   }
 
-  /** One full sweep (repeats while batches come back full). */
+  /** One full sweep (repeats while batches come back full), then the stale workers' rows. */
   async sweep(): Promise<{ requeued: string[]; failed: string[] }> {
+    const rescued = await this.rescue();
+    const { deleted } = await this.store.workerSweep({ staleMs: this.options.workerStaleMs });
+    if (deleted.length > 0) {
+      this.logger.warn({ workers: deleted }, 'forgot workers whose heartbeat stopped');
+    }
+    return rescued;
+  }
+
+  private async rescue(): Promise<{ requeued: string[]; failed: string[] }> {
     const total = { requeued: [] as string[], failed: [] as string[] };
     for (;;) {
       const { requeued, failed } = await this.store.jobRescueLapsed({ limit: this.options.batchSize });

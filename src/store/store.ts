@@ -78,11 +78,13 @@ export interface JobFinish extends LeaseRef {
   maxDurationExceeded?: boolean;
 }
 
-/** Filters for listing jobs; newest first, paged by an opaque cursor. */
-export interface JobListParams {
+/**
+ * Filters for listing jobs; newest first, paged by an opaque cursor. `search`, `createdAfter` and
+ * `createdBefore` are tested on the rows the state/queue/task filters select, read in list order until
+ * `limit` + 1 rows match: a rare search term on a big unfiltered table reads all of it.
+ */
+export interface JobListParams extends Omit<JobMatch, 'state'> {
   state?: JobState;
-  queue?: string;
-  task?: string;
   limit: number;
   cursor?: string;
 }
@@ -92,6 +94,15 @@ export interface JobMatch<S extends JobState = JobState> {
   state?: S;
   queue?: string;
   task?: string;
+  /**
+   * Case-insensitive text in the job's payload or result (their JSON text) or its error message.
+   * Not indexed: it is tested on the rows the other filters select, in their order (see `jobList`).
+   */
+  search?: string;
+  /** Only jobs created at or after this time. */
+  createdAfter?: Date;
+  /** Only jobs created before this time. */
+  createdBefore?: Date;
 }
 
 /** The roles of API tokens, lowest first: each role may do everything the ones before it may. */
@@ -136,8 +147,54 @@ export type DatabaseHealth =
     }
   | { dialect: 'sqlite'; pageCount: number; freelistPages: number; walBytes: number };
 
+/** A worker as registered in the database while it runs (`ns.workers()`, `GET /api/v1/workers`). */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  /** The queues it claims from; null for all. */
+  queues: string[] | null;
+  concurrency: number;
+  /** Handlers running at its last heartbeat. */
+  running: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+}
+
+/** A queue: every queue that has jobs or is paused (a queue is only a name). */
+export interface QueueInfo {
+  name: string;
+  counts: Record<JobState, number>;
+  /** How long the oldest claimable job (queued, or scheduled and due) has waited, database clock; null when none. */
+  oldestReadyAgeMs: number | null;
+  paused: boolean;
+}
+
+/** The fleet part of the storage contract: workers registered while they run, and paused queues. */
+export interface FleetStore {
+  /** Inserts (or replaces) a worker's row; its start and heartbeat are now (database clock). */
+  workerRegister(params: Omit<WorkerInfo, 'startedAt' | 'heartbeatAt'>): Promise<void>;
+  /**
+   * Records a worker's heartbeat and running count: one UPDATE by primary key. False when its row is
+   * gone (swept while the worker stalled), so the worker registers again.
+   */
+  workerHeartbeat(params: { id: string; running: number }): Promise<boolean>;
+  /** Deletes a worker's row (it stopped). */
+  workerDelete(params: { id: string }): Promise<void>;
+  /** Registered workers whose heartbeat is at most `staleMs` old (database clock), by id. */
+  workerList(params: { staleMs: number }): Promise<WorkerInfo[]>;
+  /** Forgets workers whose heartbeat is older than `staleMs` (killed without stopping); their ids. */
+  workerSweep(params: { staleMs: number }): Promise<{ deleted: string[] }>;
+  /** Pauses a queue cluster-wide: no claim takes its jobs until resumed. False when already paused. */
+  queuePause(params: { queue: string }): Promise<boolean>;
+  /** Resumes a paused queue (and wakes workers waiting for it). False when it was not paused. */
+  queueResume(params: { queue: string }): Promise<boolean>;
+  /** Every queue that has jobs or is paused, by name (the counts are a full scan of the jobs). */
+  queueList(): Promise<QueueInfo[]>;
+}
+
 /** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
-export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveStore {
+export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore {
   readonly dialect: StoreDialect;
   /**
    * True when `listen` also delivers events caused by other processes (PostgreSQL LISTEN/NOTIFY);
@@ -171,7 +228,7 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
 
   /**
    * Claims up to `limit` due jobs (priority desc, then due time, then id) from `queues` (all queues
-   * when absent), moving them to `running` with a fresh lease token, `attempt + 1`, and a lease of the
+   * when absent) except paused ones (`queuePause`, checked inside the claim statement), moving them to `running` with a fresh lease token, `attempt + 1`, and a lease of the
    * job's `leaseMs` or `leaseMs` here. Due `scheduled` jobs are eligible. Concurrent claimers never
    * receive the same job.
    */

@@ -14,6 +14,11 @@ import {
 import type { Isolation } from '../task.js';
 import { resolveIsolation, type ResolvedIsolation } from './isolation/task-isolation.js';
 
+/** Default `heartbeatIntervalMs`. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+/** Default `workerStaleMs`, also the bound `ns.workers()` lists by. */
+export const DEFAULT_WORKER_STALE_MS = 30_000;
+
 /** Options of `ns.startWorker()` (and the `worker` defaults given to `Nightshift.connect`). */
 export interface WorkerOptions {
   /** Claim only from these queues; all queues when absent. */
@@ -50,6 +55,17 @@ export interface WorkerOptions {
   pruneIntervalMs?: number;
   /** Finished jobs older than this are pruned. Default 7 days. */
   retentionMs?: number;
+  /**
+   * How often this worker records its heartbeat (and running count) in the workers table
+   * (`ns.workers()`). Default 5,000: one primary-key UPDATE per worker every 5 s.
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * A worker not heard from for longer than this is forgotten by the rescuer's sweep (killed without
+   * stopping) and left out of `ns.workers()`. Default 30,000 (six missed heartbeats); must exceed
+   * `heartbeatIntervalMs`.
+   */
+  workerStaleMs?: number;
   /** Identifies this worker in job rows and run history. Default host:pid:random. */
   workerId?: string;
   /**
@@ -100,6 +116,8 @@ export const WORKER_RANGES = {
   pruneIntervalMs: [0, MAX_TIMER_MS],
   retentionMs: [0, MAX_DELAY_MS],
   unservedRetryMs: [0, MAX_TIMER_MS],
+  heartbeatIntervalMs: [100, MAX_TIMER_MS],
+  workerStaleMs: [200, MAX_TIMER_MS],
 } as const satisfies Record<string, Range>;
 
 /** Applies defaults and checks every number; throws `invalid_argument` on nonsense. */
@@ -123,6 +141,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     leaseKeeper: options.leaseKeeper ?? 'thread',
     isolation: resolveIsolation(options.isolation ?? 'none', 'worker option', 'invalid_argument'),
     unservedRetryMs: options.unservedRetryMs ?? 30_000,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+    workerStaleMs: options.workerStaleMs ?? DEFAULT_WORKER_STALE_MS,
   };
   for (const [option, range] of Object.entries(WORKER_RANGES) as Array<[keyof typeof WORKER_RANGES, Range]>) {
     intIn(`worker option ${option}`, resolved[option], range);
@@ -141,6 +161,12 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
       );
     }
     for (const queue of resolved.queues) textIn('worker option queues', queue, MAX_NAME_BYTES);
+  }
+  if (resolved.workerStaleMs <= resolved.heartbeatIntervalMs) {
+    throw new NightshiftError(
+      'invalid_argument',
+      `worker option workerStaleMs (${resolved.workerStaleMs}) must exceed heartbeatIntervalMs (${resolved.heartbeatIntervalMs})`,
+    );
   }
   if (resolved.workerId !== null) textIn('worker option workerId', resolved.workerId, MAX_KEY_BYTES);
   return resolved;

@@ -43,6 +43,7 @@ import { Finisher, type FinishListener } from './finisher.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { renewIntervalMs } from './lease-table.js';
 import { Prefetch } from './prefetch.js';
+import { WorkerRegistration } from './registration.js';
 import { createJobContext, type ContextDeps } from './job-context.js';
 import { JobLogWriter } from './job-log-writer.js';
 import { attemptEventBase, emitPersisted, finishFor, finishPersisted } from './outcome.js';
@@ -102,6 +103,8 @@ export class Worker {
   private readonly threads: HandlerThreadPool | null;
   private readonly rescuer: Rescuer | null;
   private readonly pruner: Pruner | null;
+  /** This worker's row in the workers table, heartbeated while it runs. */
+  private readonly registration: WorkerRegistration;
   /** Attempts whose handler has not settled: the slots in use. */
   private readonly running = new Set<RunningAttempt>();
   // The attempts themselves, not their job ids or tokens: after a stall this worker may re-claim a job
@@ -189,12 +192,13 @@ export class Worker {
       this.options.pollIntervalMs,
       this.logger,
     );
-    const { rescueIntervalMs, pruneIntervalMs, retentionMs } = this.options;
+    const { rescueIntervalMs, pruneIntervalMs, retentionMs, workerStaleMs } = this.options;
     this.rescuer =
       rescueIntervalMs > 0
         ? new Rescuer(this.store, this.health, this.events, this.logger, {
             intervalMs: rescueIntervalMs,
             batchSize: 1_000,
+            workerStaleMs,
           })
         : null;
     this.pruner =
@@ -205,6 +209,17 @@ export class Worker {
             batchSize: 1_000,
           })
         : null;
+    this.registration = new WorkerRegistration(
+      this.store,
+      {
+        id: this.id,
+        queues: this.options.queues,
+        concurrency: this.options.concurrency,
+        running: () => this.running.size,
+      },
+      this.health,
+      this.options.heartbeatIntervalMs,
+    );
   }
 
   /**
@@ -239,6 +254,7 @@ export class Worker {
       Array.from({ length: CLAIM_LANES }, (_, lane) => this.runClaimLoop(lane)),
     ).then(() => undefined);
     this.renewLoop = this.runRenewLoop();
+    this.registration.start();
     this.rescuer?.start();
     this.pruner?.start();
     this.logger.info({ queues, concurrency: this.options.concurrency }, 'worker started');
@@ -632,6 +648,7 @@ export class Worker {
     await within(maintenance, flushDeadline);
     this.stopped.abort();
     await this.renewLoop;
+    await within(this.registration.stop(), flushDeadline);
     await this.cancelWatch.stop();
     await this.keeper?.stop();
     this.unlisten?.();

@@ -256,6 +256,8 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
     expect(queues.body.queues).toContainEqual({
       name: queue,
       counts: { scheduled: 0, queued: 1, running: 0, completed: 0, failed: 0, cancelled: 0 },
+      oldestReadyAgeMs: expect.any(Number),
+      paused: false,
     });
     expect((await s.request('GET', '/healthz', { token: null })).body).toEqual({ status: 'ok' });
     const ready = await s.request('GET', '/readyz', { token: null });

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderStatements } from '../../src/store/postgres/statements.js';
 import { newJob } from '../support/jobs.js';
+import { explainClaim, sharedBuffers } from '../support/postgres-explain.js';
 import { migratedStore, resyncIndexTables, withAdmin } from '../support/postgres-harness.js';
 
 const db = migratedStore('plan');
@@ -21,27 +22,6 @@ beforeAll(async () => {
   });
   await withAdmin((client) => client.query(`ANALYZE "${schema}".jobs, "${schema}".job_queue`));
 });
-
-/** EXPLAIN ANALYZE of a claim inside a rolled-back transaction: the plan text, nothing claimed. */
-async function explainClaim(text: string, values: unknown[]): Promise<string> {
-  return withAdmin(async (client) => {
-    await client.query('BEGIN');
-    try {
-      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${text}`,
-        values,
-      );
-      return rows.map((r) => r['QUERY PLAN']).join('\n');
-    } finally {
-      await client.query('ROLLBACK');
-    }
-  });
-}
-
-function sharedBuffers(plan: string): number {
-  const top = /Buffers: shared hit=(\d+)(?: read=(\d+))?/.exec(plan);
-  return Number(top?.[1] ?? 0) + Number(top?.[2] ?? 0);
-}
 
 describe('PostgreSQL claim plan', () => {
   it('claims from all queues by walking the ready index under SKIP LOCKED, never scanning the table', async () => {
@@ -199,12 +179,21 @@ describe('PostgreSQL claim plan', () => {
   });
 
   it('lists waiting and running jobs through the tables that index them, not the finished jobs', async () => {
-    const queued = await explainClaim(sql.listJobs.text, ['queued', null, null, null, 10]);
+    const queued = await explainClaim(sql.listJobs.text, ['queued', null, null, null, 10, null, null, null]);
     // Every queued id is read (the page is by id, newest first), then ten jobs by primary key.
     expect(queued).toMatch(/Scan .*on job_queue/);
     expect(queued).toMatch(/Index Scan (Backward )?using jobs_pkey on jobs/);
     expect(queued).not.toMatch(/Seq Scan on jobs\b/);
-    const running = await explainClaim(sql.listJobs.text, ['running', null, null, null, 10]);
+    const running = await explainClaim(sql.listJobs.text, [
+      'running',
+      null,
+      null,
+      null,
+      10,
+      null,
+      null,
+      null,
+    ]);
     expect(running).toContain('Seq Scan on job_leases');
     expect(running).not.toMatch(/Seq Scan on jobs\b/);
   });

@@ -10,6 +10,7 @@ import type { EnqueueOptions } from '../../enqueue.js';
 import { NightshiftError } from '../../errors.js';
 import { isFinalState, type Job } from '../../job.js';
 import type { Nightshift } from '../../nightshift.js';
+import { jobFilter } from '../../validation/job-filter.js';
 import { ApiError } from '../errors.js';
 import {
   BulkCancelBody,
@@ -21,6 +22,7 @@ import {
   JobLogLineSchema,
   JobRunSchema,
   JobSchema,
+  JobFilterFields,
   JobStateSchema,
   MAX_BULK_CHANGES,
   PageQuery,
@@ -103,11 +105,14 @@ export const jobRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app,
       config: { role: 'viewer' },
       schema: {
         summary: 'List jobs, newest first',
+        description:
+          'Filters combine. search, createdAfter and createdBefore are tested on the rows state, queue and task select, newest first, until limit match: their cost is bounded by those filters and limit, not by an index of their own.',
         tags: ['jobs'],
         querystring: Type.Object({
           state: Type.Optional(JobStateSchema),
           queue: Type.Optional(Type.String({ minLength: 1 })),
           task: Type.Optional(Type.String({ minLength: 1 })),
+          ...JobFilterFields,
           ...PageQuery,
         }),
         response: responses({
@@ -271,8 +276,9 @@ export const jobRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app,
       },
     },
     async (request) => {
-      const { limit = MAX_BULK_CHANGES, ...match } = request.body;
-      return ns.store.jobRetryMatching({ match, limit });
+      const { limit = MAX_BULK_CHANGES, search, createdAfter, createdBefore, ...match } = request.body;
+      const filter = jobFilter({ search, createdAfter, createdBefore });
+      return ns.store.jobRetryMatching({ match: { ...match, ...filter }, limit });
     },
   );
 
@@ -291,8 +297,9 @@ export const jobRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app,
       },
     },
     async (request) => {
-      const { limit = MAX_BULK_CHANGES, ...match } = request.body;
-      return ns.store.jobCancelMatching({ match, limit });
+      const { limit = MAX_BULK_CHANGES, search, createdAfter, createdBefore, ...match } = request.body;
+      const filter = jobFilter({ search, createdAfter, createdBefore });
+      return ns.store.jobCancelMatching({ match: { ...match, ...filter }, limit });
     },
   );
   done();

@@ -1,8 +1,12 @@
-/** /api/v1/queues: every queue with its job count per state. */
+/**
+ * /api/v1/queues: every queue with its job count per state, the age of its oldest claimable job and
+ * whether it is paused; pause and resume a queue cluster-wide (queues.ts).
+ */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { JOB_STATES, type JobState } from '../../job.js';
 import type { Nightshift } from '../../nightshift.js';
+import { MAX_NAME_BYTES } from '../../validation/bounds.js';
 import { responses } from '../schemas.js';
 
 const Counts = Type.Object(
@@ -12,7 +16,20 @@ const Counts = Type.Object(
   >,
 );
 
-export const QueueSchema = Type.Object({ name: Type.String(), counts: Counts }, { title: 'Queue' });
+export const QueueSchema = Type.Object(
+  {
+    name: Type.String(),
+    counts: Counts,
+    oldestReadyAgeMs: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'How long the oldest queued (or due) job has waited, database clock; null when none',
+    }),
+    paused: Type.Boolean(),
+  },
+  { title: 'Queue' },
+);
+
+const QueueParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: MAX_NAME_BYTES }) });
+const QueueReply = Type.Object({ queue: QueueSchema });
 
 /** Registers the queue routes. */
 export const queueRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app, { ns }, done) => {
@@ -22,22 +39,44 @@ export const queueRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
       config: { role: 'viewer' },
       schema: {
         summary: 'Queues with their job counts per state',
+        description: 'Every queue that has jobs or is paused. The counts read the whole jobs table.',
         tags: ['queues'],
         response: responses({ 200: Type.Object({ queues: Type.Array(QueueSchema) }) }),
       },
     },
-    async () => {
-      const queues = new Map<string, Record<JobState, number>>();
-      for (const { queue, state, count } of await ns.store.jobCountByQueue()) {
-        let counts = queues.get(queue);
-        if (counts === undefined) {
-          counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-          queues.set(queue, counts);
-        }
-        counts[state] = count;
-      }
-      return { queues: [...queues].map(([name, counts]) => ({ name, counts })) };
+    async () => ({ queues: await ns.queues.list() }),
+  );
+
+  app.post(
+    '/queues/:name/pause',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Pause a queue cluster-wide',
+        description:
+          'No worker claims its jobs from the next claim on (within a poll interval, 1 s by default); running jobs finish normally and enqueueing stays accepted. A queue is only a name: one without jobs may be paused. Idempotent.',
+        tags: ['queues'],
+        params: QueueParams,
+        response: responses({ 200: QueueReply }),
+      },
     },
+    async (request) => ({ queue: await ns.queues.pause(request.params.name) }),
+  );
+
+  app.post(
+    '/queues/:name/resume',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Resume a paused queue',
+        description:
+          'Workers claim its jobs again at once. Idempotent: resuming a queue not paused changes nothing.',
+        tags: ['queues'],
+        params: QueueParams,
+        response: responses({ 200: QueueReply }),
+      },
+    },
+    async (request) => ({ queue: await ns.queues.resume(request.params.name) }),
   );
   done();
 };

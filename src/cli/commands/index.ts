@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { registerEnqueue } from './enqueue.js';
 import { registerJobs } from './jobs.js';
 import { registerMigrate } from './migrate.js';
+import { registerQueues } from './queues.js';
 import { registerScheduler } from './scheduler.js';
 import { registerSchedules } from './schedules.js';
 import { registerServe } from './serve.js';
@@ -25,6 +26,7 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerMigrate,
   registerEnqueue,
   registerJobs,
+  registerQueues,
   registerScheduler,
   registerSchedules,
   registerTop,

@@ -20,6 +20,9 @@ interface ListFlags extends CommonOptions {
   task?: string;
   limit: number;
   cursor?: string;
+  search?: string;
+  createdAfter?: string;
+  createdBefore?: string;
 }
 
 /** Registers `jobs` and its subcommands. */
@@ -36,7 +39,10 @@ export function registerJobs(program: Command): void {
       .option('--queue <name>', 'only this queue')
       .option('--task <name>', 'only this task')
       .option('--limit <n>', 'jobs per page (1-1000)', (v) => parseInteger('--limit', v, { min: 1 }), 50)
-      .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
+      .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)')
+      .option('--search <text>', 'text in the payload, result or error message (case-insensitive)')
+      .option('--created-after <iso>', 'created at or after this ISO 8601 time')
+      .option('--created-before <iso>', 'created before this ISO 8601 time'),
   ).action(async (flags: ListFlags) => {
     if (flags.limit > 1000)
       throw new NightshiftError('invalid_argument', `--limit must be at most 1000, got ${flags.limit}`);
@@ -48,6 +54,9 @@ export function registerJobs(program: Command): void {
         ...(flags.queue !== undefined && { queue: flags.queue }),
         ...(flags.task !== undefined && { task: flags.task }),
         ...(flags.cursor !== undefined && { cursor: flags.cursor }),
+        search: flags.search,
+        createdAfter: flags.createdAfter,
+        createdBefore: flags.createdBefore,
       });
       if (session.json) {
         printJson(session.stdout, { jobs: page.jobs.map(jobJson), nextCursor: page.nextCursor });

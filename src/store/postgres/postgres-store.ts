@@ -17,6 +17,7 @@ import type {
   ApiToken,
   DatabaseHealth,
   ClaimedJob,
+  FleetStore,
   JobFinish,
   JobInsertResult,
   JobListParams,
@@ -36,6 +37,7 @@ import type {
 import { PostgresTokens } from './api-tokens.js';
 import { PostgresJobLogs } from './job-logs.js';
 import { PostgresObserve } from './observe.js';
+import { PostgresFleet } from './fleet.js';
 import {
   beginStatement,
   createPool,
@@ -98,6 +100,7 @@ export class PostgresStore implements Store {
   private readonly jobLogs: PostgresJobLogs;
   private readonly observe: PostgresObserve;
   private readonly eventLog: PostgresEventLog;
+  private readonly fleet: PostgresFleet;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -128,6 +131,9 @@ export class PostgresStore implements Store {
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
     this.jobLogs = new PostgresJobLogs(pool, this.quotedSchema);
     this.observe = new PostgresObserve(pool, this.schema, this.quotedSchema);
+    this.fleet = new PostgresFleet(pool, this.quotedSchema, this.notify, (queue) =>
+      this.emit('job:ready', { queue }),
+    );
   }
 
   /**
@@ -265,6 +271,7 @@ export class PostgresStore implements Store {
       params.task ?? null,
       cursor,
       limit + 1,
+      ...matchValues(params),
     ]);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -571,6 +578,7 @@ export class PostgresStore implements Store {
         size,
         this.notify.channel,
         this.notify.origin,
+        ...matchValues(match),
       ]);
       after = row?.last ?? after;
       for (const queue of row?.queues ?? []) this.emit('job:ready', { queue });
@@ -596,6 +604,7 @@ export class PostgresStore implements Store {
           size,
           this.notify.channel,
           this.notify.origin,
+          ...matchValues(match),
         ]);
         for (const id of row?.ids ?? []) this.emit('job:finished', { id, state: 'cancelled' });
         if ((row?.ids.length ?? 0) > 0) this.eventsWritten();
@@ -605,7 +614,11 @@ export class PostgresStore implements Store {
     let cancelRequested = 0;
     if (match.state === undefined || match.state === 'running') {
       cancelRequested = await inBatches(params.limit - cancelled, async (size) => {
-        const rows = await this.rows(this.sql.cancelRunningMatching, [...filters, size]);
+        const rows = await this.rows(this.sql.cancelRunningMatching, [
+          ...filters,
+          size,
+          ...matchValues(match),
+        ]);
         return { seen: rows.length, changed: rows.length };
       });
     }
@@ -683,6 +696,46 @@ export class PostgresStore implements Store {
   /** Ended attempts per minute (the dashboard's charts). */
   jobRunStats(p: { minutes: number }): Promise<RunStatsMinute[]> {
     return this.observe.jobRunStats(p);
+  }
+
+  /** Registers a worker. */
+  workerRegister(p: Parameters<FleetStore['workerRegister']>[0]) {
+    return this.fleet.workerRegister(p);
+  }
+
+  /** A worker's heartbeat. */
+  workerHeartbeat(p: { id: string; running: number }) {
+    return this.fleet.workerHeartbeat(p);
+  }
+
+  /** Deletes a stopped worker's row. */
+  workerDelete(p: { id: string }) {
+    return this.fleet.workerDelete(p);
+  }
+
+  /** Live workers. */
+  workerList(p: { staleMs: number }) {
+    return this.fleet.workerList(p);
+  }
+
+  /** Forgets workers whose heartbeat stopped. */
+  workerSweep(p: { staleMs: number }) {
+    return this.fleet.workerSweep(p);
+  }
+
+  /** Pauses a queue. */
+  queuePause(p: { queue: string }) {
+    return this.fleet.queuePause(p);
+  }
+
+  /** Resumes a queue. */
+  queueResume(p: { queue: string }) {
+    return this.fleet.queueResume(p);
+  }
+
+  /** Every queue with its counts. */
+  queueList() {
+    return this.fleet.queueList();
   }
 
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {
@@ -857,6 +910,11 @@ function asQueryable(tx: unknown): Queryable {
     return tx as Queryable;
   }
   throw new NightshiftError('invalid_argument', 'tx must be a node-postgres client inside BEGIN');
+}
+
+/** The values of sql/job-read.ts `matchFilters`, in their order. */
+function matchValues(match: JobMatch): [string | null, Date | null, Date | null] {
+  return [match.search?.toLowerCase() ?? null, match.createdAfter ?? null, match.createdBefore ?? null];
 }
 
 function decodeCursor(cursor: string): string {

@@ -6,6 +6,7 @@ import type { SqliteConnection } from './connection.js';
 import { toJob, type JobRow } from './job-row.js';
 import { inBatches } from '../batches.js';
 import type { JobMatch } from '../store.js';
+import { matchParams } from './job-list.js';
 import {
   JOB_CANCEL_REQUEST,
   JOB_CANCEL_REQUEST_MATCHING,
@@ -84,10 +85,6 @@ export function jobDelete(
   });
 }
 
-function filters(match: JobMatch): { queue: string | null; task: string | null } {
-  return { queue: match.queue ?? null, task: match.task ?? null };
-}
-
 /** Requeues failed (or cancelled) jobs matching the filters, in batches. */
 export async function jobRetryMatching(
   conn: SqliteConnection,
@@ -99,7 +96,7 @@ export async function jobRetryMatching(
       (now) =>
         conn
           .stmt(JOB_RETRY_MATCHING)
-          .all({ ...filters(match), state: match.state ?? 'failed', limit: size, now }) as Array<{
+          .all({ ...matchParams(match), state: match.state ?? 'failed', limit: size, now }) as Array<{
           queue: string;
         }>,
     );
@@ -121,7 +118,9 @@ export async function jobCancelMatching(
     cancelled += await inBatches(limit - cancelled, async (size) => {
       const rows = await conn.write(
         (now) =>
-          conn.stmt(jobCancelWaitingMatching(state)).all({ ...filters(match), limit: size, now }) as Array<{
+          conn
+            .stmt(jobCancelWaitingMatching(state))
+            .all({ ...matchParams(match), limit: size, now }) as Array<{
             id: string;
           }>,
       );
@@ -133,7 +132,7 @@ export async function jobCancelMatching(
   if (match.state === undefined || match.state === 'running') {
     cancelRequested = await inBatches(limit - cancelled, async (size) => {
       const rows = await conn.write((now) =>
-        conn.stmt(JOB_CANCEL_REQUEST_MATCHING).all({ ...filters(match), limit: size, now }),
+        conn.stmt(JOB_CANCEL_REQUEST_MATCHING).all({ ...matchParams(match), limit: size, now }),
       );
       return { seen: rows.length, changed: rows.length };
     });

@@ -1,7 +1,7 @@
 /** Listing jobs newest first, paged by an opaque cursor. */
 import { NightshiftError } from '../../errors.js';
 import type { Job } from '../../job.js';
-import type { JobListParams } from '../store.js';
+import type { JobListParams, JobMatch } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, type JobRow } from './job-row.js';
 import { JOB_LIST, JOB_LIST_DEAD } from './sql/job-read.js';
@@ -24,6 +24,23 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   throw new NightshiftError('invalid_argument', 'invalid job list cursor');
 }
 
+/** The JOB_MATCH_FILTERS parameters of a filter (sql/job-read.ts). */
+export function matchParams(match: JobMatch): {
+  queue: string | null;
+  task: string | null;
+  search: string | null;
+  createdAfter: number | null;
+  createdBefore: number | null;
+} {
+  return {
+    queue: match.queue ?? null,
+    task: match.task ?? null,
+    search: match.search?.toLowerCase() ?? null,
+    createdAfter: match.createdAfter?.getTime() ?? null,
+    createdBefore: match.createdBefore?.getTime() ?? null,
+  };
+}
+
 /** A page of jobs matching the filters, newest first, and the cursor of the next page. */
 export async function jobList(
   conn: SqliteConnection,
@@ -34,9 +51,8 @@ export async function jobList(
   const rows = await conn.read(
     () =>
       conn.stmt(params.state === 'failed' || params.state === 'cancelled' ? JOB_LIST_DEAD : JOB_LIST).all({
+        ...matchParams(params),
         state: params.state ?? null,
-        queue: params.queue ?? null,
-        task: params.task ?? null,
         cursorCreatedAt: cursor?.createdAt ?? null,
         cursorId: cursor?.id ?? null,
         // One extra row tells whether another page exists without a count query.

@@ -17,6 +17,7 @@ import type {
   ApiToken,
   DatabaseHealth,
   ClaimedJob,
+  FleetStore,
   JobFinish,
   JobInsertResult,
   JobListParams,
@@ -40,6 +41,7 @@ import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParam
 import { SqliteTokens } from './api-tokens.js';
 import { SqliteJobLogs } from './job-logs.js';
 import { SqliteObserve } from './observe.js';
+import { SqliteFleet } from './fleet.js';
 import {
   jobCancel,
   jobCancelCheck,
@@ -99,12 +101,14 @@ export class SqliteStore implements Store {
   private readonly tokens: SqliteTokens;
   private readonly jobLogs: SqliteJobLogs;
   private readonly observe: SqliteObserve;
+  private readonly fleet: SqliteFleet;
 
   private constructor(private readonly conn: SqliteConnection) {
     this.schedules = new SqliteSchedules(conn);
     this.tokens = new SqliteTokens(conn);
     this.jobLogs = new SqliteJobLogs(conn);
     this.observe = new SqliteObserve(conn);
+    this.fleet = new SqliteFleet(conn);
     this.transactions = new SqliteTransactions(conn);
   }
 
@@ -492,6 +496,46 @@ export class SqliteStore implements Store {
   }
 
   /** Subscribes to this store's events; returns the unsubscribe function. */
+  /** Registers a worker. */
+  workerRegister(p: Parameters<FleetStore['workerRegister']>[0]) {
+    return this.fleet.workerRegister(p);
+  }
+
+  /** A worker's heartbeat. */
+  workerHeartbeat(p: { id: string; running: number }) {
+    return this.fleet.workerHeartbeat(p);
+  }
+
+  /** Deletes a stopped worker's row. */
+  workerDelete(p: { id: string }) {
+    return this.fleet.workerDelete(p);
+  }
+
+  /** Live workers. */
+  workerList(p: { staleMs: number }) {
+    return this.fleet.workerList(p);
+  }
+
+  /** Forgets workers whose heartbeat stopped. */
+  workerSweep(p: { staleMs: number }) {
+    return this.fleet.workerSweep(p);
+  }
+
+  /** Pauses a queue. */
+  queuePause(p: { queue: string }) {
+    return this.fleet.queuePause(p);
+  }
+
+  /** Resumes a queue. */
+  queueResume(p: { queue: string }) {
+    return this.fleet.queueResume(p);
+  }
+
+  /** Every queue with its counts. */
+  queueList() {
+    return this.fleet.queueList();
+  }
+
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {
     this.conn.events.on(event, listener);
     return () => {

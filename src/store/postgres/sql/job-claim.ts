@@ -24,6 +24,13 @@
  * - `leased`: the claim's one job_leases row: its jobs and their earliest lease end, which is what the
  *   rescue looks for.
  *
+ * Paused queues (`paused_queues`, migration 008): `paused` reads that table once per claim into an
+ * array (an InitPlan over a handful of rows). `ready` skips their rows as a Filter of its index scan,
+ * so the plan stays the ordered index scan; `due` still locks their due rows and `picked` leaves them
+ * out, so they are promoted to `queued` and wait there. Caveat: a claim from all queues walks past
+ * the ready rows of a paused queue that sort ahead of the first unpaused one; with a queue filter a
+ * paused queue is dropped from the list before any scan, at no cost per row.
+ *
  * With a queue filter, `job_queue_ready_queue_idx` (queue first) is scanned once per queue through a
  * LATERAL join, each scan in claim order and stopped by its own LIMIT; a plain `queue = ANY(...)` would
  * force PostgreSQL 15 to read and sort every queued row of those queues. Due rows are found the same
@@ -54,6 +61,7 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 const CLAIM_TAIL = (s: string): string => `
   picked AS (
     SELECT row_id, id FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) candidates
+    WHERE queue <> ALL((SELECT names FROM paused)::text[])
     ORDER BY priority DESC, run_at, id
     LIMIT $2
   ), promoted_rows AS (
@@ -87,16 +95,21 @@ const CLAIM_TAIL = (s: string): string => `
   )
   ${CLAIMED_BATCH_SELECT}`;
 
+// The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
+// claim's snapshot is obeyed, one committed during it applies from the next claim).
+const PAUSED = (s: string): string =>
+  `paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues) AS names)`;
+
 /** Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. */
 export const claimJobs = (s: string): string => `
-  WITH ready AS (
-    SELECT ctid AS row_id, id, priority, run_at FROM ${s}.job_queue
-    WHERE state = 'queued'
+  WITH ${PAUSED(s)}, ready AS (
+    SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
+    WHERE state = 'queued' AND queue <> ALL((SELECT names FROM paused)::text[])
     ORDER BY priority DESC, run_at, id
     LIMIT ${SCAN_LIMIT}
     FOR UPDATE SKIP LOCKED
   ), due AS (
-    SELECT ctid AS row_id, id, priority, run_at FROM ${s}.job_queue
+    SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
     WHERE state = 'scheduled' AND run_at <= now()
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
@@ -105,11 +118,13 @@ export const claimJobs = (s: string): string => `
 
 /** Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names. */
 export const claimJobsFromQueues = (s: string): string => `
-  WITH ready AS (
-    SELECT r.row_id, r.id, r.priority, r.run_at
-    FROM unnest($4::text[]) AS q(name)
+  WITH ${PAUSED(s)}, open_queues AS (
+    SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
+  ), ready AS (
+    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue
+    FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at FROM ${s}.job_queue
+      SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
       WHERE state = 'queued' AND queue = q.name
       -- The same order as priority DESC, spelled as job_queue_ready_queue_idx's expression: only that
       -- index yields it, so the planner cannot take job_queue_ready_idx plus a queue filter (a generic
@@ -123,10 +138,10 @@ export const claimJobsFromQueues = (s: string): string => `
     -- Each queue's due head in due order (job_queue_scheduled_queue_idx, migration 006), then the
     -- earliest of them: a filter on queue over the all-queue index would let the planner read and
     -- sort every due row whenever it expects few.
-    SELECT d.row_id, d.id, d.priority, d.run_at
-    FROM unnest($4::text[]) AS q(name)
+    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue
+    FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at FROM ${s}.job_queue
+      SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
       WHERE state = 'scheduled' AND queue = q.name AND run_at <= now()
       ORDER BY run_at, id
       LIMIT ${PROMOTE_LIMIT}

@@ -4,6 +4,8 @@
  */
 import { insertJobEvents } from './events.js';
 
+import { matchFilters } from './job-read.js';
+
 /**
  * Cancels a waiting job at once, or flags a running one for its worker. Returns the state before the
  * call beside the updated row (absent when nothing changed). $1 id, $2 channel, $3 origin.
@@ -116,7 +118,7 @@ export const deleteFinalJob = (s: string): string => `
  * after the last id of the previous batch (\`jobs\` has no index on state, see migration 005, so each
  * batch continues the walk instead of re-reading what earlier batches passed over).
  * $1 state ('failed' or 'cancelled'), $2 queue, $3 task, $4 after id (each nullable but $1), $5 limit,
- * $6 channel, $7 origin.
+ * $6 channel, $7 origin, $8-$10 matchFilters.
  */
 export const retryMatching = (s: string): string => `
   WITH picked AS (
@@ -124,7 +126,7 @@ export const retryMatching = (s: string): string => `
     WHERE state = $1::text::${s}.job_state
       AND ($2::text IS NULL OR queue = $2)
       AND ($3::text IS NULL OR task = $3)
-      AND ($4::uuid IS NULL OR id > $4)
+      AND ($4::uuid IS NULL OR id > $4)${matchFilters(`${s}.jobs`, 8)}
     ORDER BY id
     LIMIT $5
   ), updated AS (
@@ -151,14 +153,15 @@ export const retryMatching = (s: string): string => `
  * first (the lock order of every writer, see migration 005) with SKIP LOCKED, so a claim taking a row
  * wins it and the job runs; each locked row is deleted by its address and its job cancelled.
  * One statement per state, with the state as a literal, so each walks its own partial index.
- * $1 queue, $2 task (nullable), $3 limit, $4 channel, $5 origin.
+ * $1 queue, $2 task (nullable), $3 limit, $4 channel, $5 origin, $6-$8 matchFilters.
  */
 export const cancelWaitingMatching = (s: string, state: 'scheduled' | 'queued'): string => `
   WITH picked AS (
     SELECT q.ctid AS row_id FROM ${s}.job_queue q
     WHERE q.state = '${state}'
       AND ($1::text IS NULL OR q.queue = $1)
-      AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = q.id AND j.task = $2))
+      AND (($2::text IS NULL AND $6::text IS NULL AND $7::timestamptz IS NULL AND $8::timestamptz IS NULL)
+           OR EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = q.id AND ($2::text IS NULL OR j.task = $2)${matchFilters('j', 6)}))
     LIMIT $3
     FOR UPDATE SKIP LOCKED
   ), dequeued AS (
@@ -183,7 +186,8 @@ export const cancelWaitingMatching = (s: string, state: 'scheduled' | 'queued'):
 
 /**
  * Flags a batch of running jobs matching the filters, found through the claims' job_leases rows (the
- * running jobs' only index), as cancelJob flags one. $1 queue, $2 task (nullable), $3 limit.
+ * running jobs' only index), as cancelJob flags one. $1 queue, $2 task (nullable), $3 limit, $4-$6
+ * matchFilters.
  */
 export const cancelRunningMatching = (s: string): string => `
   WITH picked AS (
@@ -191,7 +195,7 @@ export const cancelRunningMatching = (s: string): string => `
     WHERE id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases))
       AND state = 'running' AND NOT cancel_requested
       AND ($1::text IS NULL OR queue = $1)
-      AND ($2::text IS NULL OR task = $2)
+      AND ($2::text IS NULL OR task = $2)${matchFilters(`${s}.jobs`, 4)}
     LIMIT $3
   )
   UPDATE ${s}.jobs SET cancel_requested = true, updated_at = now()

@@ -4,9 +4,22 @@
 export const getJob = (s: string): string => `SELECT * FROM ${s}.jobs WHERE id = $1`;
 
 /**
+ * The optional filters every list and bulk statement shares (JobMatch), on the jobs row `j`, from
+ * the parameters numbered `search` (already lowercased), `search + 1` (created after, inclusive) and
+ * `search + 2` (created before). Search is a substring test on each row the other conditions let
+ * through, so its cost is the rows read in the statement's index order until LIMIT rows match.
+ */
+export const matchFilters = (j: string, search: number): string => `
+    AND ($${search + 1}::timestamptz IS NULL OR ${j}.created_at >= $${search + 1})
+    AND ($${search + 2}::timestamptz IS NULL OR ${j}.created_at < $${search + 2})
+    AND ($${search}::text IS NULL OR strpos(lower(${j}.payload::text), $${search}) > 0
+         OR strpos(lower(coalesce(${j}.result::text, '')), $${search}) > 0
+         OR strpos(lower(coalesce(${j}.error ->> 'message', '')), $${search}) > 0)`;
+
+/**
  * Newest first by id: ids are UUIDv7, so id order is creation order and the primary key serves both
  * the order and the cursor (keyset paging, no OFFSET). $1 state, $2 queue, $3 task, $4 cursor id
- * (each nullable), $5 limit. The state word is looked up among the enum's labels once per statement, so
+ * (each nullable), $5 limit, $6-$8 matchFilters. The state word is looked up among the enum's labels once per statement, so
  * a word that is no state matches nothing (as on SQLite) instead of failing the cast to the enum.
  *
  * \`jobs\` has no index on state (migration 005); the few waiting and running jobs are found through the
@@ -14,7 +27,7 @@ export const getJob = (s: string): string => `SELECT * FROM ${s}.jobs WHERE id =
  * not walk the finished jobs. Final states, most of the table, walk the primary key.
  */
 export const listJobs = (s: string): string => `
-  SELECT * FROM ${s}.jobs
+  SELECT * FROM ${s}.jobs j
   WHERE ($1::text IS NULL
          OR state = (SELECT label FROM unnest(enum_range(NULL::${s}.job_state)) AS label WHERE label::text = $1))
     AND ($1::text IS NULL OR $1::text IN ('completed', 'failed', 'cancelled')
@@ -25,7 +38,7 @@ export const listJobs = (s: string): string => `
                            SELECT unnest(job_ids) FROM ${s}.job_leases WHERE $1::text = 'running')))
     AND ($2::text IS NULL OR queue = $2)
     AND ($3::text IS NULL OR task = $3)
-    AND ($4::uuid IS NULL OR id < $4)
+    AND ($4::uuid IS NULL OR id < $4)${matchFilters('j', 6)}
   ORDER BY id DESC
   LIMIT $5`;
 

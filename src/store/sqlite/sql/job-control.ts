@@ -1,4 +1,5 @@
 /** Operator actions on a job: cancel and manual retry. */
+import { JOB_MATCH_FILTERS } from './job-read.js';
 
 /** Cancels a job that has not started. */
 export const JOB_CANCEL_WAITING = `
@@ -47,7 +48,7 @@ WHERE id IN (
   SELECT id FROM jobs
   WHERE state IN ('failed', 'cancelled') AND state = @state
     AND (@queue IS NULL OR queue = @queue)
-    AND (@task IS NULL OR task = @task)
+    AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
   LIMIT @limit
 )
 RETURNING queue`;
@@ -62,7 +63,7 @@ WHERE id IN (
   SELECT id FROM jobs
   WHERE state = '${state}'
     AND (@queue IS NULL OR queue = @queue)
-    AND (@task IS NULL OR task = @task)
+    AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
   LIMIT @limit
 )
 RETURNING id`;
@@ -74,7 +75,7 @@ WHERE id IN (
   SELECT id FROM jobs
   WHERE state = 'running' AND cancel_requested = 0
     AND (@queue IS NULL OR queue = @queue)
-    AND (@task IS NULL OR task = @task)
+    AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
   LIMIT @limit
 )
 RETURNING id`;

@@ -4,6 +4,18 @@
 export const JOB_GET = `SELECT * FROM jobs WHERE id = ?`;
 
 /**
+ * The optional filters every list and bulk statement shares (JobMatch): @createdAfter and
+ * @createdBefore in ms, @search already lowercased. Search is a substring test on each row the other
+ * conditions let through, so its cost is the rows read in the statement's index order until LIMIT
+ * rows match. lower() folds ASCII letters only.
+ */
+export const JOB_MATCH_FILTERS = `
+  AND (@createdAfter IS NULL OR created_at >= @createdAfter)
+  AND (@createdBefore IS NULL OR created_at < @createdBefore)
+  AND (@search IS NULL OR instr(lower(payload), @search) > 0 OR instr(lower(coalesce(result, '')), @search) > 0
+       OR instr(lower(coalesce(json_extract(error, '$.message'), '')), @search) > 0)`;
+
+/**
  * A page of jobs, newest first. Optional filters are written as `@x IS NULL OR col = @x` so one
  * prepared statement serves every combination; the cursor is the (created_at, id) of the last row seen.
  */
@@ -11,7 +23,7 @@ export const JOB_LIST = `
 SELECT * FROM jobs
 WHERE (@state IS NULL OR state = @state)
   AND (@queue IS NULL OR queue = @queue)
-  AND (@task IS NULL OR task = @task)
+  AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
   AND (@cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId))
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;
@@ -24,7 +36,7 @@ export const JOB_LIST_DEAD = `
 SELECT * FROM jobs
 WHERE state IN ('failed', 'cancelled') AND state = @state
   AND (@queue IS NULL OR queue = @queue)
-  AND (@task IS NULL OR task = @task)
+  AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
   AND (@cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId))
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;

@@ -1,0 +1,41 @@
+/** /api/v1/workers: the workers running now, in any process on this database (registration.ts). */
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { workerJson } from '../../cli/output.js';
+import type { Nightshift } from '../../nightshift.js';
+import { responses } from '../schemas.js';
+
+const dateTime = Type.String({ format: 'date-time' });
+
+export const WorkerSchema = Type.Object(
+  {
+    id: Type.String(),
+    host: Type.String(),
+    pid: Type.Integer(),
+    queues: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'null: every queue' }),
+    concurrency: Type.Integer(),
+    running: Type.Integer({ description: 'handlers running at its last heartbeat' }),
+    startedAt: dateTime,
+    heartbeatAt: dateTime,
+  },
+  { title: 'Worker' },
+);
+
+/** Registers the worker routes. */
+export const workerRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app, { ns }, done) => {
+  app.get(
+    '/workers',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Workers running now',
+        description:
+          'Every worker whose heartbeat (every 5 s by default) is at most 30 s old, by id. A worker stopped normally leaves at once; one killed leaves when its heartbeat is 30 s old.',
+        tags: ['workers'],
+        response: responses({ 200: Type.Object({ workers: Type.Array(WorkerSchema) }) }),
+      },
+    },
+    async () => ({ workers: (await ns.workers()).map(workerJson) }),
+  );
+  done();
+};

@@ -1,0 +1,48 @@
+/**
+ * `ns.queues`: list queues with their counts, pause and resume them cluster-wide. A queue is only a
+ * name: pausing one that has no jobs yet is allowed (it stays paused until resumed, and its first
+ * jobs wait), so an operator can close a queue before its producers start.
+ *
+ * A pause is a row in the paused_queues table that every claim reads inside its own statement: once
+ * `pause` returns, no claim that starts afterwards takes a job of that queue, in any process (workers
+ * claim at least every `pollIntervalMs`, 1 s by default). Running jobs finish normally, and enqueueing
+ * into a paused queue is accepted (the jobs wait).
+ */
+import { MAX_NAME_BYTES, textIn } from './validation/bounds.js';
+import { emptyCounts } from './store/queue-summary.js';
+import type { QueueInfo, Store } from './store/store.js';
+
+export type { QueueInfo } from './store/store.js';
+
+/** Queue operations of a Nightshift instance. */
+export class QueueService {
+  constructor(private readonly store: Store) {}
+
+  /** Every queue that has jobs or is paused, by name. */
+  list(): Promise<QueueInfo[]> {
+    return this.store.queueList();
+  }
+
+  /** One queue as `list` shows it; a name with no jobs and no pause has zero counts. */
+  async get(name: string): Promise<QueueInfo> {
+    const queue = queueName(name);
+    const found = (await this.store.queueList()).find((q) => q.name === queue);
+    return found ?? { name: queue, counts: emptyCounts(), oldestReadyAgeMs: null, paused: false };
+  }
+
+  /** Stops every worker from claiming this queue's jobs (idempotent); returns the queue. */
+  async pause(name: string): Promise<QueueInfo> {
+    await this.store.queuePause({ queue: queueName(name) });
+    return this.get(name);
+  }
+
+  /** Lets workers claim this queue's jobs again (idempotent); returns the queue. */
+  async resume(name: string): Promise<QueueInfo> {
+    await this.store.queueResume({ queue: queueName(name) });
+    return this.get(name);
+  }
+}
+
+function queueName(name: unknown): string {
+  return textIn('queue', name, MAX_NAME_BYTES);
+}

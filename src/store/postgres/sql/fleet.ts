@@ -1,0 +1,47 @@
+/** Workers registered while they run, and paused queues (migration 008). None is on the claim path. */
+
+/** $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running. */
+export const workerRegister = (s: string): string => `
+  INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running)
+  VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
+    concurrency = excluded.concurrency, running = excluded.running, heartbeat_at = now()`;
+
+/** The heartbeat: a heap-only update by primary key (no index covers the columns it writes). $1 id, $2 running. */
+export const workerHeartbeat = (s: string): string =>
+  `UPDATE ${s}.workers SET heartbeat_at = now(), running = $2 WHERE id = $1`;
+
+/** $1 id. */
+export const workerDelete = (s: string): string => `DELETE FROM ${s}.workers WHERE id = $1`;
+
+/** $1 stale bound in ms. */
+export const workerList = (s: string): string => `
+  SELECT * FROM ${s}.workers WHERE heartbeat_at >= now() - $1 * interval '1 millisecond' ORDER BY id`;
+
+/** $1 stale bound in ms. A scan of a table of one row per live worker. */
+export const workerSweep = (s: string): string => `
+  DELETE FROM ${s}.workers WHERE heartbeat_at < now() - $1 * interval '1 millisecond' RETURNING id`;
+
+/** $1 queue. Returns a row when the queue was not paused before. */
+export const queuePause = (s: string): string =>
+  `INSERT INTO ${s}.paused_queues (queue) VALUES ($1) ON CONFLICT (queue) DO NOTHING RETURNING queue`;
+
+/**
+ * $1 queue, $2 channel, $3 origin. Wakes the workers of every process at once (a job:ready
+ * notification) instead of at their next poll.
+ */
+export const queueResume = (s: string): string => `
+  WITH resumed AS (DELETE FROM ${s}.paused_queues WHERE queue = $1 RETURNING queue)
+  SELECT queue, pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text) FROM resumed`;
+
+/** The paused queues. */
+export const queuePausedList = (s: string): string => `SELECT queue FROM ${s}.paused_queues`;
+
+/**
+ * Per queue, the age of its oldest claimable job on the database clock: the queue rows (waiting jobs
+ * only) that are queued, or scheduled and due.
+ */
+export const queueOldestReady = (s: string): string => `
+  SELECT queue, extract(epoch FROM now() - min(run_at)) * 1000 AS "ageMs"
+  FROM ${s}.job_queue WHERE state = 'queued' OR run_at <= now()
+  GROUP BY queue`;

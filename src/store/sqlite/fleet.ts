@@ -1,0 +1,101 @@
+/** The fleet part of SqliteStore (see FleetStore in ../store.ts): registered workers, paused queues. */
+import type { JobState } from '../../job.js';
+import { queueSummary } from '../queue-summary.js';
+import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
+import type { SqliteConnection } from './connection.js';
+import {
+  QUEUE_OLDEST_READY,
+  QUEUE_PAUSE,
+  QUEUE_PAUSED_LIST,
+  QUEUE_RESUME,
+  WORKER_DELETE,
+  WORKER_HEARTBEAT,
+  WORKER_LIST,
+  WORKER_REGISTER,
+  WORKER_SWEEP,
+} from './sql/fleet.js';
+import { JOB_COUNT_BY_QUEUE } from './sql/job-read.js';
+
+interface WorkerRow {
+  id: string;
+  host: string;
+  pid: number;
+  queues: string | null;
+  concurrency: number;
+  running: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
+function toWorker(row: WorkerRow): WorkerInfo {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    queues: row.queues === null ? null : (JSON.parse(row.queues) as string[]),
+    concurrency: row.concurrency,
+    running: row.running,
+    startedAt: new Date(row.started_at),
+    heartbeatAt: new Date(row.heartbeat_at),
+  };
+}
+
+/** Workers and paused queues on one SQLite connection. */
+export class SqliteFleet implements FleetStore {
+  constructor(private readonly conn: SqliteConnection) {}
+
+  async workerRegister(params: Omit<WorkerInfo, 'startedAt' | 'heartbeatAt'>): Promise<void> {
+    await this.conn.write((now) =>
+      this.conn.stmt(WORKER_REGISTER).run({
+        ...params,
+        queues: params.queues === null ? null : JSON.stringify(params.queues),
+        now,
+      }),
+    );
+  }
+
+  workerHeartbeat(params: { id: string; running: number }): Promise<boolean> {
+    return this.conn.write((now) => this.conn.stmt(WORKER_HEARTBEAT).run({ ...params, now }).changes === 1);
+  }
+
+  async workerDelete(params: { id: string }): Promise<void> {
+    await this.conn.write(() => this.conn.stmt(WORKER_DELETE).run(params.id));
+  }
+
+  workerList(params: { staleMs: number }): Promise<WorkerInfo[]> {
+    const since = this.conn.clock() - params.staleMs;
+    return this.conn.read(() => (this.conn.stmt(WORKER_LIST).all({ since }) as WorkerRow[]).map(toWorker));
+  }
+
+  workerSweep(params: { staleMs: number }): Promise<{ deleted: string[] }> {
+    return this.conn.write((now) => ({
+      deleted: (
+        this.conn.stmt(WORKER_SWEEP).all({ since: now - params.staleMs }) as Array<{ id: string }>
+      ).map((row) => row.id),
+    }));
+  }
+
+  queuePause(params: { queue: string }): Promise<boolean> {
+    return this.conn.write(
+      (now) => this.conn.stmt(QUEUE_PAUSE).get({ queue: params.queue, now }) !== undefined,
+    );
+  }
+
+  async queueResume(params: { queue: string }): Promise<boolean> {
+    const resumed = await this.conn.write(() => this.conn.stmt(QUEUE_RESUME).run(params.queue).changes === 1);
+    // Wakes this process's workers now; other processes' see it at their next poll.
+    if (resumed) this.conn.emit('job:ready', { queue: params.queue });
+    return resumed;
+  }
+
+  queueList(): Promise<QueueInfo[]> {
+    const now = this.conn.clock();
+    return this.conn.read(() =>
+      queueSummary(
+        this.conn.stmt(JOB_COUNT_BY_QUEUE).all() as Array<{ queue: string; state: JobState; count: number }>,
+        this.conn.stmt(QUEUE_OLDEST_READY).all({ now }) as Array<{ queue: string; ageMs: number }>,
+        (this.conn.stmt(QUEUE_PAUSED_LIST).all() as Array<{ queue: string }>).map((row) => row.queue),
+      ),
+    );
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * A worker's row in the workers table (`ns.workers()`, `GET /api/v1/workers`): inserted when the
+ * worker starts, its heartbeat and running count updated every `heartbeatIntervalMs`, deleted when it
+ * stops. A worker killed without stopping keeps its row until some rescuer's sweep finds its heartbeat
+ * older than `workerStaleMs` (rescuer.ts).
+ *
+ * Cost: one UPDATE by primary key per worker per interval (PostgreSQL: a heap-only update, no index
+ * covers the columns it writes; SQLite: one short write transaction). Runs on the event loop: a
+ * handler that blocks it for longer than `workerStaleMs` makes the worker look dead in the list (its
+ * leases are renewed from their own thread; the next heartbeat registers it again).
+ */
+import { hostname } from 'node:os';
+import { PeriodicPass } from '../maintenance/periodic.js';
+import type { Store } from '../store/store.js';
+import type { StoreHealth } from './store-health.js';
+
+/** What the registration reads from its worker. */
+export interface RegisteredWorker {
+  id: string;
+  queues: string[] | null;
+  concurrency: number;
+  /** Handlers running now. */
+  running(): number;
+}
+
+/** Keeps one worker's row current while the worker runs. */
+export class WorkerRegistration {
+  private readonly periodic: PeriodicPass;
+  private registered = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly worker: RegisteredWorker,
+    health: StoreHealth,
+    intervalMs: number,
+  ) {
+    this.periodic = new PeriodicPass('heartbeat', () => this.beat(), health, intervalMs);
+  }
+
+  /** Registers now (the first pass), then heartbeats every interval. */
+  start(): void {
+    this.periodic.start();
+  }
+
+  /** Stops heartbeating and deletes the row; a failed delete is left to the sweep. */
+  async stop(): Promise<void> {
+    await this.periodic.stop();
+    await this.store.workerDelete({ id: this.worker.id }).catch(() => undefined);
+  }
+
+  private async beat(): Promise<void> {
+    const running = this.worker.running();
+    // A row swept while this worker stalled (or never written: the database was down) is inserted again.
+    if (this.registered && (await this.store.workerHeartbeat({ id: this.worker.id, running }))) return;
+    await this.store.workerRegister({
+      id: this.worker.id,
+      host: hostname(),
+      pid: process.pid,
+      queues: this.worker.queues,
+      concurrency: this.worker.concurrency,
+      running,
+    });
+    this.registered = true;
+  }
+}

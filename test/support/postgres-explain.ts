@@ -1,0 +1,24 @@
+/** EXPLAIN helpers for the plan tests on PostgreSQL. */
+import { withAdmin } from './postgres-harness.js';
+
+/** EXPLAIN ANALYZE of a statement inside a rolled-back transaction: the plan text, nothing changed. */
+export async function explainClaim(text: string, values: unknown[]): Promise<string> {
+  return withAdmin(async (client) => {
+    await client.query('BEGIN');
+    try {
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${text}`,
+        values,
+      );
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+}
+
+/** The shared buffers the whole statement touched (its top Buffers line). */
+export function sharedBuffers(plan: string): number {
+  const top = /Buffers: shared hit=(\d+)(?: read=(\d+))?/.exec(plan);
+  return Number(top?.[1] ?? 0) + Number(top?.[2] ?? 0);
+}
