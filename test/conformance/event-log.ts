@@ -157,6 +157,21 @@ export function describeEventLog(h: StoreHarness): void {
       expect(events[1]).toMatchObject({ queue: job.queue, data: { by: 'test' } });
     });
 
+    it('records a queue pause and resume once each, and nothing for a repeated one', async () => {
+      const store = await h.open();
+      const head = await store.eventHead();
+      const queue = `q-${uuidv7()}`;
+      expect(await store.queuePause({ queue })).toBe(true);
+      expect(await store.queuePause({ queue })).toBe(false);
+      expect(await store.queueResume({ queue })).toBe(true);
+      expect(await store.queueResume({ queue })).toBe(false);
+      const { events } = await readAll(store, head, { queue }, 1000, 2);
+      expect(events.map((e) => [e.type, e.queue])).toEqual([
+        ['queue:paused', queue],
+        ['queue:resumed', queue],
+      ]);
+    });
+
     it('refuses a malformed cursor, a bad limit and an unknown event type', async () => {
       const store = await h.open();
       await expectCode(store.eventRead({ after: 'nope', limit: 10 }), 'invalid_argument');

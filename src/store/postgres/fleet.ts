@@ -4,6 +4,7 @@ import type { JobState } from '../../job.js';
 import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
 import { toStoreError } from './connection.js';
+import type { Queryable } from './statements.js';
 import type { NotifyTarget } from './job-inserter.js';
 import * as sql from './sql/fleet.js';
 import { countByQueue } from './sql/job-read.js';
@@ -33,15 +34,14 @@ function toWorker(row: WorkerRow): WorkerInfo {
 }
 
 /** Workers and paused queues in one schema. */
-export class PostgresFleet implements FleetStore {
+// Pause and resume take the store front's transaction, which records the queue event with them.
+export class PostgresFleet implements Omit<FleetStore, 'queuePause' | 'queueResume'> {
   private readonly sql: { [K in keyof typeof sql]: string } & { countByQueue: string };
 
   constructor(
     private readonly pool: pg.Pool,
     quotedSchema: string,
     private readonly notify: NotifyTarget,
-    /** Emits `job:ready` in this process (pg_notify skips its own origin). */
-    private readonly ready: (queue: string) => void,
   ) {
     this.sql = {
       ...(Object.fromEntries(Object.entries(sql).map(([name, render]) => [name, render(quotedSchema)])) as {
@@ -79,19 +79,22 @@ export class PostgresFleet implements FleetStore {
     return { deleted: rows.map((row) => row.id) };
   }
 
-  async queuePause(params: { queue: string }): Promise<boolean> {
-    return (await this.result(this.sql.queuePause, [params.queue])).rowCount === 1;
+  /** Pauses on `db` (the store front's transaction, which records the event); false when already paused. */
+  async queuePause(params: { queue: string }, db: Queryable): Promise<boolean> {
+    return (await this.result(this.sql.queuePause, [params.queue], db)).rowCount === 1;
   }
 
-  async queueResume(params: { queue: string }): Promise<boolean> {
-    const { rows } = await this.result(this.sql.queueResume, [
-      params.queue,
-      this.notify.channel,
-      this.notify.origin,
-    ]);
-    if (rows.length === 0) return false;
-    this.ready(params.queue);
-    return true;
+  /**
+   * Resumes on `db` (the store front's transaction, which records the event and, after its commit,
+   * wakes this process's workers); false when the queue was not paused.
+   */
+  async queueResume(params: { queue: string }, db: Queryable): Promise<boolean> {
+    const { rows } = await this.result(
+      this.sql.queueResume,
+      [params.queue, this.notify.channel, this.notify.origin],
+      db,
+    );
+    return rows.length > 0;
   }
 
   async queueList(): Promise<QueueInfo[]> {
@@ -110,9 +113,10 @@ export class PostgresFleet implements FleetStore {
   private async result<R extends pg.QueryResultRow>(
     text: string,
     values: unknown[],
+    db: Queryable = this.pool,
   ): Promise<pg.QueryResult<R>> {
     try {
-      return await this.pool.query<R>({ text, values });
+      return await db.query<R>({ text, values });
     } catch (error) {
       throw toStoreError(error);
     }

@@ -131,9 +131,7 @@ export class PostgresStore implements Store {
     this.tokens = new PostgresTokens(pool, this.quotedSchema);
     this.jobLogs = new PostgresJobLogs(pool, this.quotedSchema);
     this.observe = new PostgresObserve(pool, this.schema, this.quotedSchema);
-    this.fleet = new PostgresFleet(pool, this.quotedSchema, this.notify, (queue) =>
-      this.emit('job:ready', { queue }),
-    );
+    this.fleet = new PostgresFleet(pool, this.quotedSchema, this.notify);
   }
 
   /**
@@ -724,13 +722,25 @@ export class PostgresStore implements Store {
   }
 
   /** Pauses a queue. */
-  queuePause(p: { queue: string }) {
-    return this.fleet.queuePause(p);
+  queuePause(p: { queue: string }): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const paused = await this.fleet.queuePause(p, asQueryable(tx));
+      if (paused) await this.eventAppend({ events: [{ type: 'queue:paused', queue: p.queue }], tx });
+      return paused;
+    });
   }
 
   /** Resumes a queue. */
-  queueResume(p: { queue: string }) {
-    return this.fleet.queueResume(p);
+  queueResume(p: { queue: string }): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const resumed = await this.fleet.queueResume(p, asQueryable(tx));
+      if (resumed) {
+        await this.eventAppend({ events: [{ type: 'queue:resumed', queue: p.queue }], tx });
+        // pg_notify skips this process's own origin: wake its workers once the resume is visible.
+        this.afterCommit(tx, () => this.emit('job:ready', { queue: p.queue }));
+      }
+      return resumed;
+    });
   }
 
   /** Every queue with its counts. */

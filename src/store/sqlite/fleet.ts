@@ -3,6 +3,7 @@ import type { JobState } from '../../job.js';
 import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
+import { appendEventsOn } from './event-log.js';
 import {
   QUEUE_OLDEST_READY,
   QUEUE_PAUSE,
@@ -75,14 +76,23 @@ export class SqliteFleet implements FleetStore {
     }));
   }
 
+  // A change of pause state is recorded in the event log in its own transaction (queue:paused/resumed).
   queuePause(params: { queue: string }): Promise<boolean> {
-    return this.conn.write(
-      (now) => this.conn.stmt(QUEUE_PAUSE).get({ queue: params.queue, now }) !== undefined,
-    );
+    return this.conn.write((now) => {
+      const paused = this.conn.stmt(QUEUE_PAUSE).get({ queue: params.queue, now }) !== undefined;
+      if (paused)
+        appendEventsOn(this.conn, this.conn.db, [{ type: 'queue:paused', queue: params.queue }], now);
+      return paused;
+    });
   }
 
   async queueResume(params: { queue: string }): Promise<boolean> {
-    const resumed = await this.conn.write(() => this.conn.stmt(QUEUE_RESUME).run(params.queue).changes === 1);
+    const resumed = await this.conn.write((now) => {
+      const changed = this.conn.stmt(QUEUE_RESUME).run(params.queue).changes === 1;
+      if (changed)
+        appendEventsOn(this.conn, this.conn.db, [{ type: 'queue:resumed', queue: params.queue }], now);
+      return changed;
+    });
     // Wakes this process's workers now; other processes' see it at their next poll.
     if (resumed) this.conn.emit('job:ready', { queue: params.queue });
     return resumed;
