@@ -1,4 +1,4 @@
-/** Conformance: the cluster event log (migrations 005/008, docs/EVENTS.md). */
+/** Conformance: the cluster event log (SQLite migration 007, PostgreSQL 010, docs/EVENTS.md). */
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent } from '../../src/cluster-events.js';

@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL side of the cluster event log (migration 008, sql/events.ts): reads below the
+ * The PostgreSQL side of the cluster event log (migration 010, sql/events.ts): reads below the
  * horizon, appends on a caller's transaction, retention, and the coalesced wake-up NOTIFY.
  *
  * A cursor is `<tx>_<id>_<n>`: the writing transaction's id, the log row's id and the element in it,

@@ -1,5 +1,5 @@
 /**
- * The SQLite side of the cluster event log. The triggers of migrations/005_events.sql write job events
+ * The SQLite side of the cluster event log. The triggers of migrations/007_events.sql write job events
  * in the statement of each transition; this module reads, appends and prunes. One writer at a time
  * makes the AUTOINCREMENT id commit order, so a cursor is the last id read, as decimal text.
  */

@@ -1,5 +1,5 @@
 /**
- * The cluster event log (migration 008): the columns every writer fills, the type of a finish, and the
+ * The cluster event log (migration 010): the columns every writer fills, the type of a finish, and the
  * reader's, appender's and pruner's statements.
  *
  * Writers add an `INSERT INTO events ... SELECT ... FROM <their RETURNING>` step (`insertJobEvents`)
@@ -32,7 +32,7 @@ export const insertJobEvents = (
  * The event type of an attempt's end, from the job's new state and how the attempt ended (a column or
  * a literal): final states name themselves; back to the queue is a retry, except a release, which gives
  * its attempt back and records nothing (the job did not fail; its worker stopped). The same rule as the
- * SQLite trigger of migrations/005_events.sql.
+ * SQLite trigger of migrations/007_events.sql.
  */
 export const FINISH_EVENT_TYPE = (state: string, outcome: string): string => `CASE
       WHEN ${state} = 'completed' THEN 'job:completed'

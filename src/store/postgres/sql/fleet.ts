@@ -1,4 +1,4 @@
-/** Workers registered while they run, and paused queues (migration 008). None is on the claim path. */
+/** Workers registered while they run, and paused queues (migration 011). None is on the claim path. */
 
 /** $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running. */
 export const workerRegister = (s: string): string => `

@@ -20,11 +20,11 @@
  *   claim writes (migration 005), so each is a heap-only update. Every time decision uses the
  *   database's now(), and the token comes from the database too, so no worker clock or randomness is
  *   trusted. Each claimed job leaves as one line of json text (see job-batch.ts).
- * - `started`: the claimed jobs' `job:started` events, one event-log row (migration 008).
+ * - `started`: the claimed jobs' `job:started` events, one event-log row (migration 010).
  * - `leased`: the claim's one job_leases row: its jobs and their earliest lease end, which is what the
  *   rescue looks for.
  *
- * Paused queues (`paused_queues`, migration 008): `paused` reads that table once per claim into an
+ * Paused queues (`paused_queues`, migration 011): `paused` reads that table once per claim into an
  * array (an InitPlan over a handful of rows). `ready` skips their rows as a Filter of its index scan,
  * so the plan stays the ordered index scan; `due` still locks their due rows and `picked` leaves them
  * out, so they are promoted to `queued` and wait there. Caveat: a claim from all queues walks past

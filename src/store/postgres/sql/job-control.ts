@@ -1,6 +1,6 @@
 /**
  * Operator actions on jobs: cancel and manual retry, one or in bulk. Each transition writes its event
- * (`job:cancelled`, `job:retrying`, migration 008) in the same statement.
+ * (`job:cancelled`, `job:retrying`, migration 010) in the same statement.
  */
 import { insertJobEvents } from './events.js';
 

@@ -9,7 +9,7 @@
  * sees it.
  *
  * Each new job also gets its job_queue row (the ready and scheduled sets, see migration 005) and its
- * `job:enqueued` event (migration 008), in the same statement.
+ * `job:enqueued` event (migration 010), in the same statement.
  *
  * The inserted jobs come back as one text value holding only what the database decided for each (see
  * job-batch.ts); the caller knows the rest.

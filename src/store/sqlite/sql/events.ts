@@ -1,4 +1,4 @@
-/** The cluster event log (migrations/005_events.sql): reads, appends and retention. */
+/** The cluster event log (migrations/007_events.sql): reads, appends and retention. */
 
 /** The newest event id (0 when the log is empty). */
 export const EVENT_HEAD = `SELECT coalesce(max(id), 0) AS head FROM events`;

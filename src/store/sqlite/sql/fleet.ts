@@ -1,4 +1,4 @@
-/** Workers registered while they run, and paused queues (migration 005). None is on the claim path. */
+/** Workers registered while they run, and paused queues (migration 008). None is on the claim path. */
 
 /** Inserts or replaces a worker's row; started and heartbeat now. */
 export const WORKER_REGISTER = `
