@@ -9,10 +9,57 @@ const snapshot: TopSnapshot = {
     {
       name: 'emails',
       counts: { scheduled: 1, queued: 2, running: 3, completed: 40, failed: 5, cancelled: 0 },
-      oldestReadyAgeMs: null,
-      paused: null,
+      oldestReadyAgeMs: 7_000,
+      paused: true,
       completedPerSec: 12.4,
       failedPerSec: 0.5,
+    },
+  ],
+  workers: [
+    {
+      id: 'box-1:4242:0190f2a1b3c4',
+      host: 'box-1',
+      pid: 4242,
+      queues: ['emails', 'reports'],
+      concurrency: 8,
+      running: 3,
+      startedAt: '2026-12-03T21:00:00.000Z',
+      heartbeatAt: '2026-12-03T21:59:58.000Z',
+      heartbeatAgeMs: 2_000,
+    },
+    {
+      id: 'custom-worker',
+      host: 'box-2',
+      pid: 7,
+      queues: null,
+      concurrency: 1,
+      running: 0,
+      startedAt: '2026-12-03T21:00:00.000Z',
+      heartbeatAt: '2026-12-03T21:59:59.000Z',
+      heartbeatAgeMs: 1_000,
+    },
+  ],
+  alerts: [
+    {
+      kind: 'max_duration',
+      subject: 'job:a',
+      message: 'past',
+      since: '2026-12-03T21:59:00.000Z',
+      jobId: 'a',
+    },
+    {
+      kind: 'max_duration',
+      subject: 'job:b',
+      message: 'past',
+      since: '2026-12-03T21:59:00.000Z',
+      jobId: 'b',
+    },
+    {
+      kind: 'schedule_suspended',
+      subject: 'schedule:nightly',
+      message: 'suspended',
+      since: '2026-12-03T21:00:00.000Z',
+      scheduleId: 'nightly',
     },
   ],
   running: Array.from({ length: 30 }, (_, i) => ({
@@ -46,9 +93,20 @@ describe('the top frame', () => {
     expect(lines.join('\n')).toContain('SCHEDULES NEEDING ATTENTION (1)');
   });
 
-  it('shows counts, rates and ages as an operator reads them', () => {
+  it('fits the workers and the alerts line to a narrow terminal', () => {
+    const lines = renderFrame(snapshot, { width: 30, height: 100 }, 1000);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(30);
+    expect(lines[1]).toBe('ALERTS 3: max_duration 2, sche');
+    expect(lines).toContain('WORKERS (2)');
+  });
+
+  it('shows counts, pauses, rates, workers, alerts and ages as an operator reads them', () => {
     const text = renderFrame(snapshot, { width: 200, height: 100 }, 1000).join('\n');
-    expect(text).toMatch(/emails +1 +2 +3 +40 +5 +0 +- +- +12 +0\.5/);
+    expect(text).toMatch(/emails +1 +2 +3 +40 +5 +0 +7s +yes +12 +0\.5/);
+    expect(text).toContain('ALERTS 3: max_duration 2, schedule_suspended 1');
+    // A default id loses the host and pid shown beside it; any other id is shown whole.
+    expect(text).toMatch(/0190f2a1b3c4 +box-1 +4242 +emails,reports +3\/8 +2s ago/);
+    expect(text).toMatch(/custom-worker +box-2 +7 +all +0\/1 +1s ago/);
     expect(text).toContain('job-29');
     expect(text).toContain('1m05s');
     expect([duration(850), duration(12_000), duration(7_500_000), duration(90_000_000)]).toEqual([

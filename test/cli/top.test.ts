@@ -21,7 +21,7 @@ vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_M
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const dir = tempDir();
-// top reads each task's maxDurationMs from the config to tell stuck jobs.
+// top connects with the config's tasks, so its alerts judge their maxDurationMs (stuck jobs).
 writeFileSync(
   join(dir, 'nightshift.config.mjs'),
   `export default { tasks: { echo: (p) => p, hangs: { maxDurationMs: 100, handler: () => new Promise(() => {}) } } };\n`,
@@ -32,6 +32,7 @@ describe.each(['sqlite', 'postgres'] as const)('nightshift top on %s', (backend)
   let url: string;
   let drop = (): Promise<void> => Promise.resolve();
   let ns: Nightshift;
+  let hanging: { id: string };
 
   beforeAll(async () => {
     if (backend === 'sqlite') url = `sqlite:${join(dir, 'top.db')}`;
@@ -46,7 +47,7 @@ describe.each(['sqlite', 'postgres'] as const)('nightshift top on %s', (backend)
     });
     await ns.enqueue('echo', 1, { queue: 'emails' });
     await ns.enqueue('echo', 2, { queue: 'emails' });
-    const hanging = await ns.enqueue('hangs', null, { queue: 'reports' });
+    hanging = await ns.enqueue('hangs', null, { queue: 'reports' });
     // A job that runs past its task's maxDurationMs (its worker stays up, renewing the lease).
     ns.startWorker({ queues: ['reports'], pollIntervalMs: 20 });
     await waitUntil(async () => (await ns.getJob(hanging.id))?.state === 'running');
@@ -66,12 +67,20 @@ describe.each(['sqlite', 'postgres'] as const)('nightshift top on %s', (backend)
     expect(snapshot.queues.find((queue) => queue.name === 'emails')).toMatchObject({
       counts: { queued: 2, running: 0 },
       completedPerSec: null,
+      paused: false,
     });
+    expect(snapshot.queues.find((queue) => queue.name === 'emails')?.oldestReadyAgeMs).toBeGreaterThanOrEqual(
+      0,
+    );
+    expect(snapshot.workers).toMatchObject([{ queues: ['reports'], concurrency: 10 }]);
+    expect(snapshot.alerts).toMatchObject([{ kind: 'max_duration', jobId: hanging.id }]);
     const frame = await cli('top', '--once');
     expect(frame.code, frame.stderr).toBe(0);
     expect(frame.stdout).toMatch(/^nightshift top {2}\d{4}-\d\d-\d\d /);
     expect(frame.stdout).toMatch(/\nemails +0 +2 +0 +0/);
     expect(frame.stdout).not.toContain('\u001b[');
+    expect(frame.stdout).toContain('\nALERTS 1: max_duration 1\n');
+    expect(frame.stdout).toMatch(/\nWORKERS \(1\)\n.*\n\S+ +\S+ +\d+ +reports +[01]\/10 +/);
     const piped = await cli('top');
     expect(piped.stdout).toContain('QUEUE');
     expect(piped.stdout).not.toContain('\u001b[');

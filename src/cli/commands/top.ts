@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { parseInteger } from '../arguments.js';
 import { printJson } from '../output.js';
-import { withCommonOptions, withSession, type CommonOptions, type Session } from '../session.js';
+import type { TopSnapshot } from '../top/snapshot.js';
+import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
 interface TopFlags extends CommonOptions {
   interval: number;
@@ -19,7 +20,9 @@ export function registerTop(program: Command): void {
   withCommonOptions(
     program
       .command('top')
-      .description('live view of queues, running and stuck jobs, failing schedules (q to quit)')
+      .description(
+        'live view of queues, workers, alerts, running and stuck jobs, failing schedules (q to quit)',
+      )
       .option(
         '--interval <ms>',
         'refresh every MS milliseconds (100-3600000)',
@@ -30,10 +33,9 @@ export function registerTop(program: Command): void {
   ).action(async (flags: TopFlags) => {
     await withSession(flags, async (session) => {
       const { readTopSnapshot } = await import('../top/snapshot.js');
-      const store = await session.openStore();
-      const maxDurationMs = await taskMaxDurations(session);
-      const read = (previous?: Parameters<typeof readTopSnapshot>[1]['previous']) =>
-        readTopSnapshot(store, { maxDurationMs, previous });
+      // Connected with the config's tasks and alert thresholds, so ns.alerts() judges max durations.
+      const ns = await session.connect();
+      const read = (previous?: TopSnapshot) => readTopSnapshot(ns, { previous });
       if (session.json) {
         printJson(session.stdout, await read());
         return;
@@ -55,17 +57,4 @@ export function registerTop(program: Command): void {
       });
     });
   });
-}
-
-/** Each configured task's `maxDurationMs`, for telling stuck jobs; empty without a config. */
-async function taskMaxDurations(session: Session): Promise<Map<string, number>> {
-  const loaded = await session.config();
-  if (loaded === null) return new Map();
-  const { TaskRegistry } = await import('../../task-registry.js');
-  const { tasks, contracts, implementations } = loaded.config;
-  const registry = new TaskRegistry(tasks ?? {}, { contracts, implementations });
-  const durations = new Map<string, number>();
-  for (const task of registry.all())
-    if (task.maxDurationMs !== null) durations.set(task.name, task.maxDurationMs);
-  return durations;
 }

@@ -1,11 +1,12 @@
 /**
  * One `nightshift top` frame as lines of plain text, cut to the terminal: no line wider than `width`
  * (cut, never wrapped, so a redraw in place overwrites exactly what it drew) and no more lines than
- * `height` (the last says how many were left out). Sections in order of urgency: queues, stuck jobs,
- * schedules needing attention, then running jobs, longest running first.
+ * `height` (the last says how many were left out). Sections in order of urgency: the alerts' count per
+ * kind, queues, stuck jobs, schedules needing attention, workers, then running jobs, longest running
+ * first.
  */
 import { renderTable } from '../output.js';
-import type { TopSnapshot } from './snapshot.js';
+import { alertCounts, type TopSnapshot, type TopWorker } from './snapshot.js';
 
 /** The size a frame must fit. */
 export interface FrameSize {
@@ -17,6 +18,7 @@ export interface FrameSize {
 export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: number): string[] {
   const lines: string[] = [
     `nightshift top  ${snapshot.at.slice(0, 19).replace('T', ' ')}Z  every ${intervalMs} ms  (q to quit)`,
+    alertsLine(snapshot),
     '',
   ];
   lines.push(
@@ -43,7 +45,7 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
         queue.counts.failed,
         queue.counts.cancelled,
         queue.oldestReadyAgeMs === null ? null : duration(queue.oldestReadyAgeMs),
-        queue.paused === null ? null : queue.paused ? 'yes' : 'no',
+        queue.paused ? 'yes' : 'no',
         rate(queue.completedPerSec),
         rate(queue.failedPerSec),
       ]),
@@ -83,6 +85,21 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
       ),
     );
   }
+  lines.push('', `WORKERS (${snapshot.workers.length})`);
+  lines.push(
+    ...table(
+      ['ID', 'HOST', 'PID', 'QUEUES', 'RUNNING', 'HEARTBEAT'],
+      snapshot.workers.map((worker) => [
+        shortWorkerId(worker),
+        worker.host,
+        worker.pid,
+        worker.queues === null ? 'all' : worker.queues.join(','),
+        `${worker.running}/${worker.concurrency}`,
+        `${duration(worker.heartbeatAgeMs)} ago`,
+      ]),
+      'no live workers',
+    ),
+  );
   lines.push('', `RUNNING (${snapshot.runningTotal})`);
   lines.push(
     ...table(
@@ -99,6 +116,19 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
     ),
   );
   return fit(lines, size);
+}
+
+/** `ALERTS 3: max_duration 1, stuck_job 2`, or `ALERTS none`. */
+function alertsLine(snapshot: TopSnapshot): string {
+  if (snapshot.alerts.length === 0) return 'ALERTS none';
+  const counts = alertCounts(snapshot.alerts).map(({ kind, count }) => `${kind} ${count}`);
+  return `ALERTS ${snapshot.alerts.length}: ${counts.join(', ')}`;
+}
+
+/** A default worker id repeats its host and pid (shown beside it): only its unique tail is kept. */
+function shortWorkerId(worker: TopWorker): string {
+  const prefix = `${worker.host}:${worker.pid}:`;
+  return worker.id.startsWith(prefix) ? worker.id.slice(prefix.length) : worker.id;
 }
 
 function table(headers: string[], rows: Array<Array<string | number | null>>, empty: string): string[] {

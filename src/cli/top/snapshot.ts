@@ -1,37 +1,40 @@
 /**
- * What `nightshift top` shows, read from the database directly (no API server needed): job counts
- * per queue and state, throughput since the previous snapshot, the running jobs, the stuck ones
- * (a running job whose lease expired, or that runs past its task's `maxDurationMs`), and schedules
- * that are failing or suspended. `--json` prints one snapshot as it is.
+ * What `nightshift top` shows, read through the library (no API server needed): each queue's counts,
+ * oldest ready age and pause (`ns.queues.list()`), throughput since the previous snapshot, the live
+ * workers (`ns.workers()`), the current alerts (`ns.alerts()`: their count per kind, and the running
+ * jobs they call stuck or past their max duration), the running jobs, and schedules that are failing
+ * or suspended. `--json` prints one snapshot as it is.
  *
- * Cost per refresh: `jobCountByQueue` reads the whole jobs table (a full scan, as for metrics), the
- * running jobs come from the lease rows (PostgreSQL) or the running rows, and one page of schedules.
- * On a very large table, refresh less often (`--interval`).
- *
- * Seam for the queue registry (being built as `ns.queues`): the store offers no oldest-ready age and
- * no pause flag yet, so `oldestReadyAgeMs` and `paused` are null; `queueCounts` is where they will be
- * read from it, and the frame and the JSON already carry them.
+ * Cost per refresh: the queue list reads the whole jobs table (a full scan, as for metrics), the
+ * alerts their own bounded reads, then one page of running jobs and one of schedules. On a very large
+ * table, refresh less often (`--interval`).
  */
-import { JOB_STATES, type Job, type JobState } from '../../job.js';
+import type { Job, JobState } from '../../job.js';
+import type { Nightshift } from '../../nightshift.js';
+import { ALERT_KINDS, type Alert, type AlertKind } from '../../observe/alert.js';
 import type { Schedule } from '../../scheduler/schedule.js';
-import type { Store } from '../../store/store.js';
+import type { QueueInfo, WorkerInfo } from '../../store/store.js';
+
+/** What a snapshot is read from: a connected instance (its config's tasks judge max durations). */
+export type TopSource = Pick<Nightshift, 'store' | 'queues' | 'workers' | 'alerts'>;
 
 /** Running jobs read per snapshot; more are counted, not listed. */
 export const MAX_RUNNING_LISTED = 500;
 /** Schedules read per snapshot to find failing and suspended ones. */
 export const MAX_SCHEDULES_READ = 1_000;
 
-/** One queue's line. */
-export interface TopQueue {
-  name: string;
-  counts: Record<JobState, number>;
-  /** Age of the oldest job ready to run, or null where the store cannot tell (see the module header). */
-  oldestReadyAgeMs: number | null;
-  /** Whether the queue is paused, or null where the store cannot tell. */
-  paused: boolean | null;
+/** One queue's line: `ns.queues.list()`'s queue and its rates. */
+export interface TopQueue extends QueueInfo {
   /** Jobs that completed (failed) per second since the previous snapshot; null on the first. */
   completedPerSec: number | null;
   failedPerSec: number | null;
+}
+
+/** A live worker (`ns.workers()`), its times as ISO strings, its heartbeat's age on the database clock. */
+export interface TopWorker extends Omit<WorkerInfo, 'startedAt' | 'heartbeatAt'> {
+  startedAt: string;
+  heartbeatAt: string;
+  heartbeatAgeMs: number;
 }
 
 /** A running job. */
@@ -44,7 +47,11 @@ export interface TopRunningJob {
   runningForMs: number;
 }
 
-/** A running job that looks stuck, and why. */
+/**
+ * A running job that an alert calls stuck, and why: `lease_expired` for a `stuck_job` alert (its lease
+ * ended longer ago than `alerts.stuckJobGraceMs` and no rescuer recovered it), `max_duration` for a
+ * `max_duration` alert.
+ */
 export interface TopStuckJob extends TopRunningJob {
   reason: 'lease_expired' | 'max_duration';
 }
@@ -64,6 +71,9 @@ export interface TopSnapshot {
   /** The database's clock when the snapshot was read. */
   at: string;
   queues: TopQueue[];
+  workers: TopWorker[];
+  /** The current alerts (`ns.alerts()`), ordered by kind, then subject. */
+  alerts: Alert[];
   running: TopRunningJob[];
   /** All running jobs, when more than the listed ones. */
   runningTotal: number;
@@ -71,58 +81,52 @@ export interface TopSnapshot {
   schedules: TopSchedule[];
 }
 
-/** What reading a snapshot needs besides the store. */
+/** What reading a snapshot needs besides its source. */
 export interface SnapshotOptions {
-  /** Each task's max duration (from the config's tasks), for stuck detection. */
-  maxDurationMs: ReadonlyMap<string, number>;
   /** The previous snapshot, for rates. */
   previous?: TopSnapshot | undefined;
 }
 
 /** Reads one snapshot. */
-export async function readTopSnapshot(store: Store, options: SnapshotOptions): Promise<TopSnapshot> {
-  const [now, counts, running, schedules] = await Promise.all([
-    store.now(),
-    store.jobCountByQueue(),
-    store.jobList({ state: 'running', limit: MAX_RUNNING_LISTED }),
-    store.scheduleList({ limit: MAX_SCHEDULES_READ }),
+export async function readTopSnapshot(ns: TopSource, options: SnapshotOptions = {}): Promise<TopSnapshot> {
+  const [now, queues, workers, alerts, running, schedules] = await Promise.all([
+    ns.store.now(),
+    ns.queues.list(),
+    ns.workers(),
+    ns.alerts(),
+    ns.store.jobList({ state: 'running', limit: MAX_RUNNING_LISTED }),
+    ns.store.scheduleList({ limit: MAX_SCHEDULES_READ }),
   ]);
   const at = now.getTime();
-  const queues = queueCounts(counts);
-  const runningJobs = running.jobs
-    .map((job) => runningJob(job, at))
-    .sort((a, b) => b.runningForMs - a.runningForMs);
   const snapshot: TopSnapshot = {
     at: now.toISOString(),
-    queues,
-    running: runningJobs,
+    queues: queues.map((queue) => ({ ...queue, completedPerSec: null, failedPerSec: null })),
+    workers: workers.map((worker) => topWorker(worker, at)),
+    alerts,
+    running: running.jobs.map((job) => runningJob(job, at)).sort((a, b) => b.runningForMs - a.runningForMs),
     runningTotal: queues.reduce((sum, queue) => sum + queue.counts.running, 0),
-    stuck: running.jobs.flatMap((job) => stuckJob(job, at, options.maxDurationMs)),
+    stuck: await stuckJobs(ns, alerts, running.jobs, at),
     schedules: schedules.flatMap(scheduleNeedingAttention),
   };
   if (options.previous) addRates(snapshot, options.previous);
   return snapshot;
 }
 
-function queueCounts(rows: Array<{ queue: string; state: JobState; count: number }>): TopQueue[] {
-  const byName = new Map<string, TopQueue>();
-  for (const row of rows) {
-    let queue = byName.get(row.queue);
-    if (!queue) {
-      const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
-      queue = {
-        name: row.queue,
-        counts,
-        oldestReadyAgeMs: null,
-        paused: null,
-        completedPerSec: null,
-        failedPerSec: null,
-      };
-      byName.set(row.queue, queue);
-    }
-    queue.counts[row.state] += row.count;
-  }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+/** How many alerts of each kind hold, in `ALERT_KINDS` order; kinds with none are left out. */
+export function alertCounts(alerts: readonly Alert[]): Array<{ kind: AlertKind; count: number }> {
+  return ALERT_KINDS.map((kind) => ({
+    kind,
+    count: alerts.filter((alert) => alert.kind === kind).length,
+  })).filter((entry) => entry.count > 0);
+}
+
+function topWorker(worker: WorkerInfo, now: number): TopWorker {
+  return {
+    ...worker,
+    startedAt: worker.startedAt.toISOString(),
+    heartbeatAt: worker.heartbeatAt.toISOString(),
+    heartbeatAgeMs: Math.max(0, now - worker.heartbeatAt.getTime()),
+  };
 }
 
 function runningJob(job: Job, now: number): TopRunningJob {
@@ -136,13 +140,28 @@ function runningJob(job: Job, now: number): TopRunningJob {
   };
 }
 
-function stuckJob(job: Job, now: number, maxDurationMs: ReadonlyMap<string, number>): TopStuckJob[] {
-  const running = runningJob(job, now);
-  if (job.leaseExpiresAt !== null && job.leaseExpiresAt.getTime() < now)
-    return [{ ...running, reason: 'lease_expired' }];
-  const limit = maxDurationMs.get(job.task);
-  if (limit !== undefined && running.runningForMs > limit) return [{ ...running, reason: 'max_duration' }];
-  return [];
+/**
+ * The jobs of the `stuck_job` and `max_duration` alerts, once each (a lapsed lease, the more urgent, wins),
+ * longest running first. The alerts decide what is stuck; a job beyond the listed running ones is read
+ * by id, and one that ended since is left out.
+ */
+async function stuckJobs(
+  ns: TopSource,
+  alerts: readonly Alert[],
+  listed: readonly Job[],
+  now: number,
+): Promise<TopStuckJob[]> {
+  const byId = new Map(listed.map((job) => [job.id, job]));
+  const stuck = new Map<string, TopStuckJob>();
+  for (const alert of alerts) {
+    if ((alert.kind !== 'stuck_job' && alert.kind !== 'max_duration') || alert.jobId === undefined) continue;
+    const reason = alert.kind === 'stuck_job' ? 'lease_expired' : 'max_duration';
+    if (stuck.get(alert.jobId)?.reason === 'lease_expired') continue;
+    const job = byId.get(alert.jobId) ?? (await ns.store.jobGet({ id: alert.jobId }));
+    if (job === undefined || job.state !== 'running') continue;
+    stuck.set(job.id, { ...runningJob(job, now), reason });
+  }
+  return [...stuck.values()].sort((a, b) => b.runningForMs - a.runningForMs);
 }
 
 function scheduleNeedingAttention(schedule: Schedule): TopSchedule[] {
