@@ -46,15 +46,20 @@ export function LineChart(props: { title: string; series: Series[]; unit: (v: nu
       >
         <line x1="0" y1={HEIGHT - 1} x2={WIDTH} y2={HEIGHT - 1} class="axis" />
         {props.series.map((s) => (
-          <polyline
+          <path
             key={s.label}
             fill="none"
             stroke={s.color}
             stroke-width="2"
+            stroke-linecap="round"
+            stroke-linejoin="round"
             vector-effect="non-scaling-stroke"
-            points={s.values
-              .map((v, i) => (v === null ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`))
-              .filter((p) => p !== null)
+            d={runs(s.values)
+              .map((run) => {
+                const [first, ...rest] = run.map(({ i, v }) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+                // A lone minute is a zero-length segment, which the round cap draws as a dot.
+                return `M${first} L${(rest.length === 0 ? [first] : rest).join(' ')}`;
+              })
               .join(' ')}
           />
         ))}
@@ -65,4 +70,21 @@ export function LineChart(props: { title: string; series: Series[]; unit: (v: nu
       </div>
     </figure>
   );
+}
+
+/**
+ * The stretches of consecutive minutes that have a value: a line is drawn along each and broken
+ * where a minute had no attempts, rather than joined across it as if it had been measured.
+ */
+function runs(values: Array<number | null>): Array<Array<{ i: number; v: number }>> {
+  const found: Array<Array<{ i: number; v: number }>> = [];
+  let current: Array<{ i: number; v: number }> = [];
+  values.forEach((v, i) => {
+    if (v === null) {
+      if (current.length > 0) found.push(current);
+      current = [];
+    } else current.push({ i, v });
+  });
+  if (current.length > 0) found.push(current);
+  return found;
 }

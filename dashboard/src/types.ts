@@ -61,9 +61,9 @@ export interface LogLine {
 export interface Queue {
   name: string;
   counts: Record<JobState, number>;
-  /** Absent on servers before queue pausing. */
-  oldestReadyAgeMs?: number | null;
-  paused?: boolean;
+  /** null when nothing in the queue is ready to run. */
+  oldestReadyAgeMs: number | null;
+  paused: boolean;
 }
 
 export interface Percentiles {

@@ -6,7 +6,6 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
-import { capabilities } from '../capabilities.js';
 import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { JOB_STATES, type Job } from '../types.js';
@@ -54,7 +53,6 @@ export function JobsPage(props: { search: string }) {
   const filter = filterOf(props.search);
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
-  const caps = useLoad(capabilities, []);
   const jobs = useLoad(
     () =>
       api<{ jobs: Job[]; nextCursor: string | null }>(
@@ -103,12 +101,7 @@ export function JobsPage(props: { search: string }) {
   return (
     <section aria-labelledby="jobs-title">
       <h1 id="jobs-title">Jobs</h1>
-      <FilterForm
-        key={props.search}
-        filter={filter}
-        textAndTime={caps.data?.jobTextAndTimeFilters ?? false}
-        onApply={applyFilter}
-      />
+      <FilterForm key={props.search} filter={filter} onApply={applyFilter} />
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
       {canOperate && (
         <div class="toolbar" role="toolbar" aria-label="Actions on selected jobs">
@@ -233,7 +226,7 @@ export function JobsPage(props: { search: string }) {
   );
 }
 
-function FilterForm(props: { filter: Filter; textAndTime: boolean; onApply: (filter: Filter) => void }) {
+function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }) {
   const [draft, setDraft] = useState<Filter>(props.filter);
   const field = (key: keyof Filter) => ({
     id: `filter-${key}`,
@@ -272,20 +265,15 @@ function FilterForm(props: { filter: Filter; textAndTime: boolean; onApply: (fil
       </div>
       <div>
         <label for="filter-search">Text</label>
-        <input
-          {...field('search')}
-          type="search"
-          disabled={!props.textAndTime}
-          title={props.textAndTime ? 'in payload, result or error' : 'not available on this server'}
-        />
+        <input {...field('search')} type="search" title="in payload, result or error" />
       </div>
       <div>
         <label for="filter-createdAfter">Created after</label>
-        <input {...field('createdAfter')} type="datetime-local" disabled={!props.textAndTime} />
+        <input {...field('createdAfter')} type="datetime-local" />
       </div>
       <div>
         <label for="filter-createdBefore">Created before</label>
-        <input {...field('createdBefore')} type="datetime-local" disabled={!props.textAndTime} />
+        <input {...field('createdBefore')} type="datetime-local" />
       </div>
       <div class="filter-buttons">
         <button type="submit">Apply filter</button>
@@ -293,11 +281,6 @@ function FilterForm(props: { filter: Filter; textAndTime: boolean; onApply: (fil
           Clear
         </button>
       </div>
-      {!props.textAndTime && (
-        <p class="unavailable hint">
-          Text and time filters are not available on this server (it needs a newer nightshift).
-        </p>
-      )}
     </form>
   );
 }

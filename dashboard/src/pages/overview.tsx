@@ -27,7 +27,7 @@ function Queues() {
   const action = useAction();
   const toggle = (queue: Queue) =>
     action.run(async () => {
-      const verb = queue.paused === true ? 'resume' : 'pause';
+      const verb = queue.paused ? 'resume' : 'pause';
       await api('POST', `/queues/${encodeURIComponent(queue.name)}/${verb}`);
       queues.reload();
       return `Queue ${queue.name} ${verb === 'pause' ? 'paused' : 'resumed'}.`;
@@ -63,27 +63,23 @@ function Queues() {
                 <tr key={queue.name}>
                   <th scope="row">
                     <Link to={`/jobs?queue=${encodeURIComponent(queue.name)}`}>{queue.name}</Link>{' '}
-                    {queue.paused === true && <span class="badge paused">paused</span>}
+                    {queue.paused && <span class="badge paused">paused</span>}
                   </th>
                   {JOB_STATES.map((state) => (
                     <td class={`num count-${state}`} key={state}>
                       {queue.counts[state]}
                     </td>
                   ))}
-                  <td class="num">
-                    {queue.oldestReadyAgeMs === undefined ? 'n/a' : duration(queue.oldestReadyAgeMs)}
-                  </td>
+                  <td class="num">{duration(queue.oldestReadyAgeMs)}</td>
                   {canOperate && (
                     <td>
-                      {queue.paused !== undefined && (
-                        <button
-                          type="button"
-                          aria-label={`${queue.paused ? 'Resume' : 'Pause'} queue ${queue.name}`}
-                          onClick={() => void toggle(queue)}
-                        >
-                          {queue.paused ? 'Resume' : 'Pause'}
-                        </button>
-                      )}
+                      <button
+                        type="button"
+                        aria-label={`${queue.paused ? 'Resume' : 'Pause'} queue ${queue.name}`}
+                        onClick={() => void toggle(queue)}
+                      >
+                        {queue.paused ? 'Resume' : 'Pause'}
+                      </button>
                     </td>
                   )}
                 </tr>
@@ -91,11 +87,6 @@ function Queues() {
             </tbody>
           </table>
         </div>
-      )}
-      {list.length > 0 && list[0]?.paused === undefined && (
-        <p class="unavailable">
-          Pausing queues is not available on this server (it needs a newer nightshift).
-        </p>
       )}
     </section>
   );
@@ -158,7 +149,9 @@ export function Alerts(props: { kinds?: string[]; title?: string }) {
             ? `/jobs/${alert.jobId}`
             : alert.scheduleId !== undefined
               ? '/schedules'
-              : null;
+              : alert.queue !== undefined
+                ? `/jobs?queue=${encodeURIComponent(alert.queue)}`
+                : null;
         const text = (
           <>
             <strong>{alert.kind.replace(/_/g, ' ')}</strong> {alert.message}
