@@ -12,6 +12,7 @@ import { defineTask } from '../../src/task.js';
 import type { Worker } from '../../src/worker/worker.js';
 import { waitUntil } from '../support/wait-until.js';
 import { BACKENDS, startTestServer, type TestServer } from './api-server.js';
+import { METRICS_TASKS } from './metrics-workload.js';
 import { Scrape } from './prometheus-text.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -26,14 +27,7 @@ const held = () =>
   });
 
 const TASKS = {
-  ok: () => 'ok',
-  boom: defineTask({
-    handler: () => {
-      throw new Error('boom');
-    },
-    maxAttempts: 2,
-    backoff: { baseMs: 1, maxMs: 1, jitter: 0 },
-  }),
+  ...METRICS_TASKS,
   long: defineTask({ handler: held, maxDurationMs: 100 }),
   // Fails at once, once: a schedule of it is suspended after one failure.
   fragile: defineTask({

@@ -7,16 +7,16 @@
  * PgBouncer refuses to run as root, so under root it runs as the `postgres` OS user (`runuser`), in a
  * directory that user owns.
  *
- * A test runner may end its worker processes with a signal, which skips Node's exit hooks: a detached
- * watchdog shell stops PgBouncer (and removes its directory) once the test process is gone.
+ * A watchdog (./watchdog.ts) stops PgBouncer if the test process dies without its cleanup.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isAlive, postgresIds, RUN_AS_POSTGRES, sparePort } from './own-postgres.js';
+import { startWatchdog } from './watchdog.js';
 
 const run = promisify(execFile);
 
@@ -104,22 +104,8 @@ export async function startPgbouncer(
     throw new Error(`PgBouncer did not start:\n${log()}`);
   }
 
-  // A test process that dies without its cleanup must not leave a PgBouncer running. The watchdog
-  // checks the pid still names a pgbouncer before signalling it, in case the pid was reused.
-  const watchdog = spawn(
-    'sh',
-    [
-      '-c',
-      'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
-        'if [ "$(cat /proc/$2/comm 2>/dev/null)" = pgbouncer ]; then kill "$2"; fi; rm -rf "$3"',
-      'watchdog',
-      String(process.pid),
-      String(pid),
-      dir,
-    ],
-    { detached: true, stdio: 'ignore' },
-  );
-  watchdog.unref();
+  // A test process that dies without its cleanup must not leave a PgBouncer running.
+  const watchdog = startWatchdog(pid, 'pgbouncer', dir);
   const onExit = (): void => {
     if (isAlive(pid)) process.kill(pid, 'SIGTERM');
   };
