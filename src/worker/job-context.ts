@@ -63,7 +63,7 @@ class AttemptContext implements JobContext {
 
   get job(): Readonly<Job> {
     if (this.frozenJob === null) {
-      const { leaseToken: _token, ...jobFields } = this.attempt.job;
+      const { leaseToken: _token, traceContext: _trace, ...jobFields } = this.attempt.job;
       this.frozenJob = Object.freeze(jobFields);
     }
     return this.frozenJob;

@@ -18,8 +18,14 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
+import { createLogger } from '../../src/logger.js';
+import { Nightshift } from '../../src/nightshift.js';
+import { openStore } from '../../src/store/open.js';
+import { startChild } from '../support/child-process.js';
+import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
+import { tempSqliteFile } from '../support/temp-sqlite.js';
 import { waitUntil } from '../support/wait-until.js';
-import { engineEnv, FAST_WORKER } from './engine-harness.js';
+import { BACKEND, engineEnv, FAST_WORKER } from './engine-harness.js';
 
 const env = engineEnv();
 const exporter = new InMemorySpanExporter();
@@ -177,4 +183,47 @@ describe('tracing with an SDK', () => {
     expect(enqueues).toHaveLength(1);
     expect(enqueues[0]!.attributes).toEqual({ 'nightshift.job.count': 3, 'nightshift.queue': 'default' });
   });
+
+  it('continues the trace in a worker in another process, through the job alone', async () => {
+    const file = BACKEND === 'sqlite' ? tempSqliteFile() : null;
+    const schema = BACKEND === 'postgres' ? uniqueSchema('tracing_xp') : null;
+    const url = file ? `sqlite:${file.path}` : TEST_PG_URL;
+    const store = await openStore(url, schema === null ? {} : { schema });
+    const ns = await Nightshift.connect({
+      db: store,
+      logger: createLogger({ level: 'silent' }),
+      tasks: { remote: () => 'ran here' },
+    });
+    try {
+      const { id } = await trace.getTracer('test').startActiveSpan('request', async (request) => {
+        const result = await ns.enqueue('remote', null);
+        request.end();
+        return result;
+      });
+      const [producer] = spans('nightshift.enqueue');
+      const child = startChild(new URL('./fixtures/traced-worker.ts', import.meta.url), [
+        url,
+        schema ?? '-',
+        id,
+      ]);
+      const lines = await child.done;
+      expect(JSON.parse(lines.at(-1) ?? 'null')).toEqual({
+        traceId: producer!.spanContext().traceId,
+        parentSpanId: producer!.spanContext().spanId,
+        attributes: {
+          'nightshift.job.id': id,
+          'nightshift.task': 'remote',
+          'nightshift.queue': 'default',
+          'nightshift.attempt': 1,
+          'nightshift.outcome': 'completed',
+        },
+      });
+      expect(await ns.getJob(id)).toMatchObject({ state: 'completed', result: 'ran elsewhere' });
+    } finally {
+      await ns.close();
+      await store.close();
+      file?.remove();
+      if (schema !== null) await dropSchema(schema);
+    }
+  }, 60_000);
 });
