@@ -89,6 +89,7 @@ const CASES: Case[] = [
       filled('NULL', 'text'),
       "'c'",
       "'o'",
+      filled('NULL', 'text'),
     ]),
   },
   { name: 'claim (claimJobs)', setup: 'queued', sql: bind(sql.claimJobs.text, ["'w'", `${BATCH}`, '30000']) },

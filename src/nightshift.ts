@@ -15,6 +15,7 @@
  */
 import type { ClusterEvent, ClusterEventFilter } from './cluster-events.js';
 import { buildNewJob, type EnqueueItem } from './enqueue.js';
+import { traceEnqueue } from './observe/tracing.js';
 import { EnqueueItemError, NightshiftError } from './errors.js';
 import { followEvents, type FollowEventsOptions } from './event-feed.js';
 import { EventBus } from './events.js';
@@ -206,7 +207,9 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     this.assertOpen();
     const { tx, ...rest } = options;
     const row = await buildNewJob(this.tasks, task, payload, rest);
-    const [inserted] = await this.store.jobInsertMany({ jobs: [row], ...(tx !== undefined && { tx }) });
+    const [inserted] = await traceEnqueue([row], () =>
+      this.store.jobInsertMany({ jobs: [row], ...(tx !== undefined && { tx }) }),
+    );
     if (!inserted)
       throw new NightshiftError('database_unavailable', `the store returned nothing for job ${row.id}`);
     this.noteEnqueued([inserted]);
@@ -230,10 +233,9 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
       }
     }
     if (rows.length === 0) return [];
-    const inserted = await this.store.jobInsertMany({
-      jobs: rows,
-      ...(options.tx !== undefined && { tx: options.tx }),
-    });
+    const inserted = await traceEnqueue(rows, () =>
+      this.store.jobInsertMany({ jobs: rows, ...(options.tx !== undefined && { tx: options.tx }) }),
+    );
     this.noteEnqueued(inserted);
     return inserted.map(({ job, created }) => ({ id: job.id, created, job }));
   }

@@ -3,6 +3,7 @@
  * schedule sets none, and the slot's idempotency key, so the job of a slot exists at most once.
  */
 import { newJobId } from '../job-id.js';
+import { captureTraceContext } from '../observe/tracing.js';
 import type { NewJob } from '../store/store.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, type TaskRegistry } from '../task-registry.js';
 import { slotJobKey, type Schedule } from './schedule.js';
@@ -42,6 +43,8 @@ export function slotJobFactory(
       scheduleId: schedule.id,
       scheduleSlot: run.slotAt,
       parentId: null,
+      // The scheduler's own trace, when the application runs it inside one.
+      traceContext: captureTraceContext(),
     };
   };
 }

@@ -41,6 +41,11 @@ export interface NewJob {
   scheduleId: string | null;
   scheduleSlot: Date | null;
   parentId: string | null;
+  /**
+   * Propagation headers (JSON text) of the trace the job was enqueued in (observe/tracing.ts); absent
+   * or null when no tracing SDK is registered.
+   */
+  traceContext?: string | null;
 }
 
 /** Outcome of inserting one job: the stored job, and whether this call created it. */
@@ -53,6 +58,8 @@ export interface JobInsertResult {
 /** A job handed to a worker by a claim, with the token that fences every write of this attempt. */
 export interface ClaimedJob extends Job {
   leaseToken: string;
+  /** The trace context stored at enqueue (see `NewJob.traceContext`): its attempts continue that trace. */
+  traceContext: string | null;
 }
 
 /** A (job, token) pair naming one attempt. */

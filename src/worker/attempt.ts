@@ -20,6 +20,7 @@
 import { NightshiftError, NonRetryableError } from '../errors.js';
 import type { JobError } from '../job.js';
 import { assertJson } from '../enqueue.js';
+import type { Span } from '@opentelemetry/api';
 import type { ClaimedJob, JobFinish, LeaseRef } from '../store/store.js';
 import type { Handler, JobContext } from '../task.js';
 import type { ResolvedTask } from '../task-registry.js';
@@ -78,6 +79,8 @@ export class RunningAttempt implements EscapeTarget {
   committedFinish: JobFinish | null = null;
   /** The newest checkpoint this attempt asked to save (or the claimed one); a release writes it. */
   checkpoint: unknown;
+  /** The attempt's `nightshift.attempt` span, from the moment it runs until its outcome is persisted. */
+  span: Span | null = null;
   /** Settles once the worker is done with this attempt's slot (shutdown waits for it). */
   done: Promise<void> = SETTLED;
   /**

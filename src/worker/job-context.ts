@@ -13,6 +13,7 @@ import { buildNewJob, assertJson } from '../enqueue.js';
 import { LeaseLostError, NightshiftError } from '../errors.js';
 import type { Job } from '../job.js';
 import type { Logger } from '../logger.js';
+import { attemptContext, traceEnqueue } from '../observe/tracing.js';
 import type { Store } from '../store/store.js';
 import type { JobContext } from '../task.js';
 import type { TaskRegistry } from '../task-registry.js';
@@ -62,7 +63,7 @@ class AttemptContext implements JobContext {
 
   get job(): Readonly<Job> {
     if (this.frozenJob === null) {
-      const { leaseToken: _token, ...jobFields } = this.attempt.job;
+      const { leaseToken: _token, traceContext: _trace, ...jobFields } = this.attempt.job;
       this.frozenJob = Object.freeze(jobFields);
     }
     return this.frozenJob;
@@ -212,10 +213,13 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
         // In a transaction the lease is checked before its COMMIT (job-transaction.ts); a fence here
         // would hold a share lock on the job row (PostgreSQL) for the rest of the transaction and
         // stall this very attempt's lease renewal.
-        inserted = await store.jobInsertMany({
-          jobs: [row],
-          ...(tx === undefined ? { fence: attempt.ref } : { tx }),
-        });
+        // The attempt's span is the parent even when the handler runs in a thread, where no context
+        // of this process is active.
+        inserted = await traceEnqueue(
+          [row],
+          () => store.jobInsertMany({ jobs: [row], ...(tx === undefined ? { fence: attempt.ref } : { tx }) }),
+          attemptContext(attempt.span),
+        );
       } catch (error) {
         if (error instanceof LeaseLostError) throw lost();
         throw error;

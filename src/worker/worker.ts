@@ -40,6 +40,7 @@ import { holdEscapedErrors } from './escaped-errors.js';
 import { HandlerThreadPool } from './isolation/handler-threads.js';
 import { threadTargets, type ThreadTarget } from './isolation/task-isolation.js';
 import { Finisher, type FinishListener } from './finisher.js';
+import { endAttemptSpan, runInSpan, startAttemptSpan } from '../observe/tracing.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { renewIntervalMs } from './lease-table.js';
 import { Prefetch } from './prefetch.js';
@@ -452,6 +453,8 @@ export class Worker {
   private execute(attempt: RunningAttempt): void {
     try {
       const { job, task } = attempt;
+      const span = startAttemptSpan(job);
+      attempt.span = span;
       if (!task?.handler) {
         // A task this worker does not implement (another process enqueued it, or registered only its
         // contract here): handed back unspent to wait for a worker that does. The claim cannot skip
@@ -472,7 +475,9 @@ export class Worker {
       const handler: Handler = target
         ? (_payload, ctx) => (this.threads as HandlerThreadPool).run(attempt, target, ctx)
         : task.handler;
-      const outcome = attempt.run(handler, createJobContext(attempt, this.contextDeps));
+      const outcome = runInSpan(span, () =>
+        attempt.run(handler, createJobContext(attempt, this.contextDeps)),
+      );
       if (outcome instanceof Promise) {
         attempt.done = outcome.then(
           (settled) => {
@@ -506,10 +511,12 @@ export class Worker {
         // Completed inside the handler's own transaction: persisted already, whatever came after.
         this.logs.attemptEnded(attempt, () => undefined);
         this.unhold(attempt);
+        endAttemptSpan(attempt.span, attempt.committedFinish.outcome);
         this.emitOutcome(attempt, attempt.committedFinish);
       } else if (outcome.kind === 'lease_lost') {
         this.logs.attemptEnded(attempt, () => undefined);
         this.unhold(attempt);
+        endAttemptSpan(attempt.span, 'lease_lapsed');
       } else {
         attempt.finishSubmitted = true;
         const finish = finishFor(attempt, outcome, task?.backoff ?? DEFAULT_BACKOFF);
@@ -527,11 +534,13 @@ export class Worker {
     return {
       accepted: (attempt, finish) => {
         this.unhold(attempt);
+        endAttemptSpan(attempt.span, finish.outcome, finish.error);
         // An attempt handed back without running reports nothing: no handler ran.
         if (attempt.started) this.emitOutcome(attempt, finish);
       },
       refused: (attempt) => {
         this.unhold(attempt);
+        endAttemptSpan(attempt.span, 'lease_lapsed');
         if (attempt.started) this.leaseLost(attempt, true);
       },
       persisted: (attempt, finish) => (attempt.started ? finishPersisted(this.store, attempt, finish) : null),

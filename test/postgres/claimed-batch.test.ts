@@ -11,6 +11,10 @@ import { migratedStore, resyncIndexTables, withAdmin } from '../support/postgres
 const db = migratedStore('batch');
 const { schema } = db;
 
+// Quotes and a backslash, which the claim's answer must escape as json text.
+const TRACE_CONTEXT =
+  '{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","tracestate":"k=\\"v\\""}';
+
 describe('PostgreSQL claimed batch decoding', () => {
   it('decodes every field of a claimed job exactly as jobGet reads it', async () => {
     const queue = 'decode';
@@ -27,6 +31,7 @@ describe('PostgreSQL claimed batch decoding', () => {
       scheduleId: 'nightly',
       scheduleSlot: new Date('2026-01-02T03:04:05.678Z'),
       parentId: 'parent-x',
+      traceContext: TRACE_CONTEXT,
     });
     const bare = newJob({ queue, payload: null });
     await db.store.jobInsertMany({ jobs: [full, bare] });
@@ -59,9 +64,10 @@ describe('PostgreSQL claimed batch decoding', () => {
     const claimed = await db.store.jobClaim({ workerId: 'w2', queues: [queue], limit: 10, leaseMs: 30_000 });
     expect(claimed.map((j) => j.id)).toEqual([full.id, bare.id]);
     for (const job of claimed) {
-      const { leaseToken, ...record } = job;
+      const { leaseToken, traceContext, ...record } = job;
       expect(record).toEqual(await db.store.jobGet({ id: job.id }));
       expect(leaseToken).toMatch(/^[0-9a-f-]{36}$/);
+      expect(traceContext).toBe(job.id === full.id ? TRACE_CONTEXT : null);
     }
     expect(claimed[0]).toMatchObject({
       attempt: 2,

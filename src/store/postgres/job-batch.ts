@@ -104,11 +104,15 @@ const EXTRAS = `CASE WHEN j.error IS NULL AND j.idempotency_key IS NULL AND j.co
  * decodeClaimedBatch reads its positions. Concatenated rather than built with json_build_array: that
  * looks up every argument's type and output function on every call, which cost the server as much per
  * job as the row update itself. Here each cast keeps its output function, uuids and numbers need no
- * escaping, the payload is json text already, and only the two names go through to_json.
+ * escaping, the payload is json text already, and only the two names and a trace context go through
+ * to_json. The trace context is NULL unless the application traces, and then the CASE answers the
+ * constant 'null' without a function call; it stays out of EXTRAS, where a traced job would pay
+ * json_build_array for all ten extras.
  */
 export const CLAIMED_LINE = `'["' || j.id || '",' || to_json(j.task) || ',' || to_json(j.queue) || ','
   || coalesce(j.payload::text, 'null') || ',' || j.priority || ',' || j.attempt || ',' || j.max_attempts || ','
-  || ${ms('j.run_at')} || ',' || ${ms('j.created_at')} || ',' || ${EXTRAS} || ']'`;
+  || ${ms('j.run_at')} || ',' || ${ms('j.created_at')} || ',' || ${EXTRAS} || ','
+  || CASE WHEN j.trace_context IS NULL THEN 'null' ELSE to_json(j.trace_context)::text END || ']'`;
 
 /**
  * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's now(), its lease
@@ -182,6 +186,7 @@ export function decodeClaimedBatch(
       scheduleSlot: date(extras[8]),
       parentId: extras[9] as string | null,
       leaseToken,
+      traceContext: t[10] as string | null,
     };
     jobs[i] = job;
     if (ordered && i > 0 && claimOrder(jobs[i - 1]!, job) > 0) ordered = false;

@@ -104,5 +104,6 @@ function insertValues(jobs: NewJob[], payloads: Array<string | null>, notify: No
     jobs.map((j) => j.parentId),
     notify.channel,
     notify.origin,
+    jobs.map((j) => j.traceContext ?? null),
   ];
 }

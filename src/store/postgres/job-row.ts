@@ -30,6 +30,7 @@ export interface JobRow {
   schedule_id: string | null;
   schedule_slot: Date | null;
   parent_id: string | null;
+  trace_context: string | null;
 }
 
 /** A `job_runs` row. */

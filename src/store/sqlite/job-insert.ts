@@ -56,6 +56,7 @@ export function insertJobs(
       scheduleId: job.scheduleId,
       scheduleSlot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
       parentId: job.parentId,
+      traceContext: job.traceContext ?? null,
     });
     const created = info.changes === 1;
     const row = (

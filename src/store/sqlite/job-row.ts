@@ -34,6 +34,7 @@ export interface JobRow {
   schedule_id: string | null;
   schedule_slot: number | null;
   parent_id: string | null;
+  trace_context: string | null;
 }
 
 /** A `job_run_history` row as better-sqlite3 returns it (id NULL for a run implied by a job row). */
@@ -135,6 +136,7 @@ export type ClaimRow = [
   scheduleSlot: number | null,
   parentId: string | null,
   leaseToken: string,
+  traceContext: string | null,
 ];
 
 /** What a claim set on every job it started. */
@@ -178,5 +180,6 @@ export function toClaimedJob(row: ClaimRow, claim: ClaimContext): ClaimedJob {
     scheduleSlot: toDate(row[17]),
     parentId: row[18],
     leaseToken: row[19],
+    traceContext: row[20],
   };
 }

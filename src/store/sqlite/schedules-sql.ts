@@ -156,13 +156,13 @@ WHERE schedule_slots.schedule_id = u.schedule_id AND schedule_slots.slot_key = u
 export const SLOT_JOB_INSERT_MANY = `
 INSERT INTO jobs (
   id, task, queue, payload, state, priority, attempt, max_attempts, run_at, created_at, updated_at,
-  idempotency_key, concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id
+  idempotency_key, concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id, trace_context
 )
 SELECT value ->> '$.id', value ->> '$.task', value ->> '$.queue', value ->> '$.payload',
   CASE WHEN (value ->> '$.runAt') > @now THEN 'scheduled' ELSE 'queued' END,
   value ->> '$.priority', 0, value ->> '$.maxAttempts', value ->> '$.runAt', @now, @now,
   value ->> '$.idempotencyKey', value ->> '$.concurrencyKey', value ->> '$.leaseMs', value ->> '$.timeoutMs',
-  value ->> '$.scheduleId', value ->> '$.scheduleSlot', value ->> '$.parentId'
+  value ->> '$.scheduleId', value ->> '$.scheduleSlot', value ->> '$.parentId', value ->> '$.traceContext'
 FROM json_each(@jobs) WHERE true
 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`;
 

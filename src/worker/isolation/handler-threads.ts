@@ -106,7 +106,7 @@ class HandlerThread {
     return new Promise<unknown>((resolve, reject) => {
       const active: ActiveRun = { attempt, ctx, resolve, reject, steps: new Map() };
       this.active = active;
-      const { leaseToken: _token, ...job } = attempt.job;
+      const { leaseToken: _token, traceContext: _trace, ...job } = attempt.job;
       const { url, exportName } = target;
       this.post({ type: 'run', url, exportName, job });
       forward = () => {

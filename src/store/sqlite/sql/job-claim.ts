@@ -54,4 +54,4 @@ FROM json_each(@claims) AS c
 WHERE jobs.id = c.value ->> 0 AND jobs.state = 'queued'
 RETURNING jobs.id, task, queue, payload, priority, attempt, max_attempts, run_at, created_at, error,
   idempotency_key, concurrency_key, lease_ms, timeout_ms, checkpoint, cancel_requested, schedule_id,
-  schedule_slot, parent_id, lease_token`;
+  schedule_slot, parent_id, lease_token, trace_context`;

@@ -7,10 +7,10 @@
 export const JOB_INSERT = `
 INSERT INTO jobs (
   id, task, queue, payload, state, priority, attempt, max_attempts, run_at, created_at, updated_at,
-  idempotency_key, concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id
+  idempotency_key, concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id, trace_context
 ) VALUES (
   @id, @task, @queue, @payload, @state, @priority, 0, @maxAttempts, @runAt, @now, @now,
-  @idempotencyKey, @concurrencyKey, @leaseMs, @timeoutMs, @scheduleId, @scheduleSlot, @parentId
+  @idempotencyKey, @concurrencyKey, @leaseMs, @timeoutMs, @scheduleId, @scheduleSlot, @parentId, @traceContext
 )
 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`;
 
