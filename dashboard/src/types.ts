@@ -127,9 +127,13 @@ export interface Slot {
   slotKey: string;
   slotAt: string;
   status: string;
+  /** Why a slot was skipped or missed (overlap, catch-up policy, pause...). */
+  reason: string | null;
   outcome: string | null;
   jobId: string | null;
   durationMs: number | null;
+  /** How late the slot's job started after the slot's time. */
+  runLagMs: number | null;
 }
 
 /** One message of GET /events. */

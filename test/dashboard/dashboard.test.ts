@@ -230,6 +230,9 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await until(() =>
       page.getByRole('table', { name: 'Recent slots of nightly-reports' }).getByRole('row').count(),
     ).toBe(2);
+    const history = page.getByRole('table', { name: 'Recent slots of nightly-reports' });
+    for (const column of ['Start lag', 'Duration', 'Reason'])
+      expect(await history.getByRole('columnheader', { name: column }).count()).toBe(1);
     await row.getByRole('button', { name: 'Pause schedule nightly-reports' }).click();
     await until(async () => (await server.ns.schedules.get('nightly-reports'))?.schedule.paused).toBe(true);
     await screenshot(page, `schedules-${backend}`);

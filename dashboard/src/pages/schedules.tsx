@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useApp } from '../app-context.js';
 import { Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
+import { LineChart } from '../charts.js';
 import { duration, relative, when } from '../format.js';
 import type { Schedule, Slot } from '../types.js';
 
@@ -162,6 +163,25 @@ function History(props: { id: string }) {
       <p>
         <strong>Next:</strong> {nextSlots.length === 0 ? 'none' : nextSlots.slice(0, 3).map(when).join(' · ')}
       </p>
+      {recentSlots.some((slot) => slot.runLagMs !== null || slot.durationMs !== null) && (
+        <LineChart
+          title={`Start lag and duration of ${props.id}`}
+          unit={duration}
+          series={[
+            // Oldest first, as the overview's charts read left to right.
+            {
+              label: 'start lag',
+              color: 'var(--warn)',
+              values: [...recentSlots].reverse().map((s) => s.runLagMs),
+            },
+            {
+              label: 'duration',
+              color: 'var(--ok)',
+              values: [...recentSlots].reverse().map((s) => s.durationMs),
+            },
+          ]}
+        />
+      )}
       {recentSlots.length === 0 ? (
         <p>No slot has come yet.</p>
       ) : (
@@ -172,8 +192,12 @@ function History(props: { id: string }) {
               <th scope="col">Status</th>
               <th scope="col">Outcome</th>
               <th scope="col" class="num">
+                Start lag
+              </th>
+              <th scope="col" class="num">
                 Duration
               </th>
+              <th scope="col">Reason</th>
             </tr>
           </thead>
           <tbody>
@@ -188,7 +212,9 @@ function History(props: { id: string }) {
                     <Link to={`/jobs/${slot.jobId}`}>{slot.outcome ?? 'pending'}</Link>
                   )}
                 </td>
+                <td class="num">{duration(slot.runLagMs)}</td>
                 <td class="num">{duration(slot.durationMs)}</td>
+                <td>{slot.reason ?? ''}</td>
               </tr>
             ))}
           </tbody>
