@@ -103,13 +103,17 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
         s.request('POST', '/api/v1/jobs', { token: s.tokens.operator, body: { task: 'noop', queue: 'q' } }),
       ),
     );
-    const running = await waitUntil(async () => {
-      for (const { body } of busy) {
-        const job = await s.ns.getJob(body.id as string);
-        if (job?.state === 'running') return job.id;
-      }
-      return undefined;
-    });
+    const running = await waitUntil(
+      async () => {
+        for (const { body } of busy) {
+          const job = await s.ns.getJob(body.id as string);
+          if (job?.state === 'running') return job.id;
+        }
+        return undefined;
+        // A child process polling a SQLite file on a loaded machine may take a while to claim.
+      },
+      { timeoutMs: 30_000, message: 'a job running' },
+    );
     const paused = await s.request('POST', '/api/v1/queues/q/pause', { token: s.tokens.operator });
     expect(paused.status).toBe(200);
     expect(paused.body.queue).toMatchObject({ name: 'q', paused: true });

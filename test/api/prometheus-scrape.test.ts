@@ -121,6 +121,10 @@ describe.skipIf(unavailable !== null).each(BACKENDS)(
       await waitUntil(
         async () => {
           last = await counters();
+          // On a loaded machine an attempt may outlive its lease and be counted lease_lost besides its
+          // real outcome; that is the metric telling the truth, not a miscount, so it is left out here.
+          for (const key of [...last.attempts.keys()])
+            if (key.endsWith('/lease_lost')) last.attempts.delete(key);
           return (
             JSON.stringify([...Object.values(last)].map((m) => [...m].sort())) ===
             JSON.stringify([...Object.values(expected)].map((m) => [...m].sort()))

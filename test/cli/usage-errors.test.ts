@@ -90,7 +90,7 @@ describe('usage errors', () => {
         },
         {
           args: ['jobs'],
-          says: /^nightshift: missing command after "nightshift jobs": list, show, retry, cancel/,
+          says: /^nightshift: missing command after "nightshift jobs": list, show, logs, retry, cancel/,
         },
         {
           args: ['enqueue', 'echo', '--priority'],
