@@ -6,6 +6,7 @@
 // Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineTask } from '../../src/task.js';
 import { startChild, type Child } from '../support/child-process.js';
 import { waitUntil } from '../support/wait-until.js';
 import { BACKENDS, startTestServer, type TestServer } from './api-server.js';
@@ -42,7 +43,15 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
   }
 
   beforeAll(async () => {
-    s = await startTestServer(backend);
+    // `noop` takes 500 ms here as in the child (fixtures/fleet-worker.ts): an instant one let this
+    // process's worker finish every job before a poll could see one running.
+    s = await startTestServer(backend, {
+      tasks: {
+        noop: defineTask({
+          handler: () => new Promise((resolve) => setTimeout(() => resolve('slow done'), 500)),
+        }),
+      },
+    });
     // This process's worker: it sweeps silent workers after 1 s.
     s.ns.startWorker({
       workerId: 'local',
@@ -56,7 +65,11 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
   });
 
   afterAll(async () => {
-    for (const child of children) child.process.kill('SIGKILL');
+    for (const child of children) {
+      // Killed on purpose at teardown: its exit is expected, not a failure.
+      child.done.catch(() => undefined);
+      child.process.kill('SIGKILL');
+    }
     await s.close();
   });
 
