@@ -3,14 +3,7 @@
  * backlog of finished or future jobs never turns a claim or a sweep into a table scan or a sort.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  JOB_CLAIM,
-  JOB_PROMOTE_DUE,
-  JOB_READY_SELECT,
-  JOB_READY_SELECT_QUEUE,
-  JOB_READY_SELECT_UNPAUSED,
-  QUEUE_ANY_PAUSED,
-} from '../src/store/sqlite/sql/job-claim.js';
+import * as claim from '../src/store/sqlite/sql/job-claim.js';
 import { JOB_CANCEL_REQUESTED } from '../src/store/sqlite/sql/job-control.js';
 import { JOB_ATTEMPT_END, JOB_COMPLETE, JOB_RUNNING_GET } from '../src/store/sqlite/sql/job-finish.js';
 import { JOB_LEASE_RENEW } from '../src/store/sqlite/sql/job-lease.js';
@@ -66,7 +59,7 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('claims from all queues by walking jobs_ready in order, without a sort', async () => {
-    const detail = await plan(JOB_READY_SELECT, { now: 0, limit: 10 });
+    const detail = await plan(claim.JOB_READY_SELECT, { now: 0, limit: 10 });
     // With statistics SQLite may skip-scan it by priority (SEARCH ... ANY(priority)): same order, no sort.
     // Nothing paused: the index holds every column the walk reads.
     expect(detail).toMatch(/(SCAN|SEARCH) jobs USING COVERING INDEX jobs_ready\b/);
@@ -74,8 +67,8 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('claims from all queues while some are paused by the same walk, probing the paused list', async () => {
-    expect(await plan(QUEUE_ANY_PAUSED, {})).toMatch(/SCAN paused_queues/);
-    const detail = await plan(JOB_READY_SELECT_UNPAUSED, { now: 0, limit: 10 });
+    expect(await plan(claim.QUEUE_ANY_PAUSED, {})).toMatch(/SCAN paused_queues/);
+    const detail = await plan(claim.JOB_READY_SELECT_UNPAUSED, { now: 0, limit: 10 });
     expect(detail).toMatch(/(SCAN|SEARCH) jobs USING INDEX jobs_ready\b/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
     // Each row walked is read for its queue: one probe of the paused table's key, never a scan of it.
@@ -84,7 +77,7 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('claims from one queue by walking that queue in jobs_ready_queue, without a sort', async () => {
-    const detail = await plan(JOB_READY_SELECT_QUEUE, { now: 0, queue: 'a', limit: 10 });
+    const detail = await plan(claim.JOB_READY_SELECT_QUEUE, { now: 0, queue: 'a', limit: 10 });
     expect(detail).toMatch(/SEARCH jobs USING COVERING INDEX jobs_ready_queue \(queue=\?\)/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
     // The pause test is one primary-key probe, not correlated with the rows walked.
@@ -95,13 +88,13 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('starts each claimed job by its primary key', async () => {
-    const detail = await plan(JOB_CLAIM, { claims: '[]', now: 0, leaseMs: 1, workerId: 'w' });
+    const detail = await plan(claim.JOB_CLAIM, { claims: '[]', now: 0, leaseMs: 1, workerId: 'w' });
     expect(detail).toMatch(/SEARCH jobs USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/);
     expect(detail).not.toMatch(/SCAN jobs\b/);
   });
 
   it('finds due scheduled jobs by a range on jobs_scheduled', async () => {
-    expect(await plan(JOB_PROMOTE_DUE, { now: 0, limit: 10 })).toMatch(
+    expect(await plan(claim.JOB_PROMOTE_DUE, { now: 0, limit: 10 })).toMatch(
       /SEARCH jobs USING INDEX jobs_scheduled \(run_at<\?\)/,
     );
   });
