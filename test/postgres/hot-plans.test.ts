@@ -2,7 +2,7 @@
  * Every hot statement on PostgreSQL reaches `jobs` and the tables that index it through an index, with
  * statistics never gathered, stale (taken on a small table that then grew) or fresh (autovacuum is off).
  *
- * The store's connections plan with its settings (PLANNER_OPTIONS). Its named statements are planned
+ * The store's connections plan with its settings (PLANNER_SETTINGS). Its named statements are planned
  * once per connection and the plan kept: here that generic plan is made while the tables are empty or
  * small, as on a worker that starts before the backlog arrives, and then run against the grown tables
  * (issue 18: such plans read all of `jobs` on every claim and completion). The other statements are
@@ -10,7 +10,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLANNER_OPTIONS } from '../../src/store/postgres/connection.js';
+import { PLANNER_SETTINGS } from '../../src/store/postgres/connection.js';
 import * as events from '../../src/store/postgres/sql/events.js';
 import * as fleet from '../../src/store/postgres/sql/fleet.js';
 import { renderStatements, type Statement } from '../../src/store/postgres/statements.js';
@@ -62,7 +62,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       getJob: sql.getJob,
       saveCheckpoint: sql.saveCheckpoint,
     };
-    const client = new pg.Client({ connectionString: TEST_PG_URL, options: PLANNER_OPTIONS });
+    const client = new pg.Client({ connectionString: TEST_PG_URL });
     let running: ClaimedJob[] = [];
     let queuedId = '';
 
@@ -92,6 +92,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
 
     beforeAll(async () => {
       await client.connect();
+      await client.query(PLANNER_SETTINGS);
       // A named statement's plan is made at one of its first runs and kept (plan_cache_mode auto
       // switches to it after five): made here at the first.
       await client.query('SET plan_cache_mode = force_generic_plan');
