@@ -4,10 +4,15 @@
  * queue paused, (b) with an unrelated queue paused, (c) with a paused queue holding 20,000 jobs that
  * sort ahead of `work` (higher priority): the case the claim from all queues walks past (see the
  * paused-queue notes in src/store/postgres/sql/job-claim.ts). Figures in docs/BENCHMARKS.md.
+ *
+ * Beside the rate, the CPU per claimed job, steadier than the rate on a shared machine: this process's
+ * for SQLite, the bench database's server processes' (Linux /proc) for PostgreSQL.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { openStore } from '../src/store/open.js';
 import type { NewJob, Store } from '../src/store/store.js';
@@ -41,19 +46,50 @@ async function fill(store: Store, queue: string, priority: number): Promise<void
   }
 }
 
-/** Claims (from all queues) until `work` is drained; jobs per second. */
-async function drain(store: Store): Promise<number> {
+/** CPU time in µs of the server processes of the database at `url` (clock ticks of 10 ms). */
+async function serverCpuUs(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    let ticks = 0;
+    for (const { pid } of rows) {
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // The process ended between the listing and the read.
+      }
+    }
+    return ticks * 10_000;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Claims (from all queues) until `work` is drained: jobs per second, CPU µs per job. */
+async function drain(store: Store, cpuUs: () => Promise<number>): Promise<{ rate: number; cpu: number }> {
+  // One claim first, so the pool's connections exist when the server's CPU is first read.
+  let claimed = (await store.jobClaim({ workerId: 'bench', limit: 100, leaseMs: 60_000 })).length;
+  const cpuBefore = await cpuUs();
   const started = performance.now();
-  let claimed = 0;
+  const counted = claimed;
   while (claimed < BACKLOG) {
     const batch = await store.jobClaim({ workerId: 'bench', limit: 100, leaseMs: 60_000 });
     if (batch.length === 0) throw new Error(`drained ${claimed} of ${BACKLOG}`);
     claimed += batch.length;
   }
-  return claimed / ((performance.now() - started) / 1_000);
+  const seconds = (performance.now() - started) / 1_000;
+  const cpu = ((await cpuUs()) - cpuBefore) / (claimed - counted);
+  return { rate: (claimed - counted) / seconds, cpu };
 }
 
-async function measure(backend: 'sqlite' | 'postgres', variant: 'none' | 'other' | 'ahead'): Promise<number> {
+async function measure(
+  backend: 'sqlite' | 'postgres',
+  variant: 'none' | 'other' | 'ahead',
+): Promise<{ rate: number; cpu: number }> {
   let url: string;
   let drop: () => Promise<void>;
   if (backend === 'sqlite') {
@@ -72,7 +108,11 @@ async function measure(backend: 'sqlite' | 'postgres', variant: 'none' | 'other'
       await fill(store, 'held', 5);
       await store.queuePause({ queue: 'held' });
     }
-    return await drain(store);
+    const processCpuUs = (): Promise<number> => {
+      const { user, system } = process.cpuUsage();
+      return Promise.resolve(user + system);
+    };
+    return await drain(store, backend === 'sqlite' ? processCpuUs : () => serverCpuUs(url));
   } finally {
     await store.close();
     await drop();
@@ -82,9 +122,11 @@ async function measure(backend: 'sqlite' | 'postgres', variant: 'none' | 'other'
 for (const backend of ['sqlite', 'postgres'] as const) {
   for (const variant of ['none', 'other', 'ahead'] as const) {
     if (variant !== 'none' && process.env['NIGHTSHIFT_BENCH_CLAIM_BASELINE']) continue;
-    const rate = await measure(backend, variant);
+    const { rate, cpu } = await measure(backend, variant);
+    const whose = backend === 'sqlite' ? 'this process' : 'server';
     console.log(
-      `${backend} paused=${variant}: ${rate.toFixed(0)} claimed jobs/s (batches of 100, ${BACKLOG} jobs)`,
+      `${backend} paused=${variant}: ${rate.toFixed(0)} claimed jobs/s, ${cpu.toFixed(1)} µs CPU (${whose}) ` +
+        `per job (batches of 100, ${BACKLOG} jobs)`,
     );
   }
 }

@@ -3,13 +3,13 @@
  * backlog of finished or future jobs never turns a claim or a sweep into a table scan or a sort.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  JOB_CLAIM,
-  JOB_PROMOTE_DUE,
-  JOB_READY_SELECT,
-  JOB_READY_SELECT_QUEUE,
-} from '../src/store/sqlite/sql/job-claim.js';
+import * as claim from '../src/store/sqlite/sql/job-claim.js';
+import { JOB_CANCEL_REQUESTED } from '../src/store/sqlite/sql/job-control.js';
+import { JOB_ATTEMPT_END, JOB_COMPLETE, JOB_RUNNING_GET } from '../src/store/sqlite/sql/job-finish.js';
+import { JOB_LEASE_RENEW } from '../src/store/sqlite/sql/job-lease.js';
 import { JOB_LAPSED_SELECT, JOB_PRUNE_BATCH } from '../src/store/sqlite/sql/job-maintenance.js';
+import { EVENT_PRUNE, EVENT_READ } from '../src/store/sqlite/sql/events.js';
+import { WORKER_HEARTBEAT } from '../src/store/sqlite/sql/fleet.js';
 import { JOB_LIST, JOB_LIST_DEAD, JOB_RUN_LIST } from '../src/store/sqlite/sql/job-read.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { newJob } from './support/jobs.js';
@@ -59,18 +59,25 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('claims from all queues by walking jobs_ready in order, without a sort', async () => {
-    const detail = await plan(JOB_READY_SELECT, { now: 0, limit: 10 });
+    const detail = await plan(claim.JOB_READY_SELECT, { now: 0, limit: 10 });
     // With statistics SQLite may skip-scan it by priority (SEARCH ... ANY(priority)): same order, no sort.
-    // Not covering any more: each row walked is read for its queue, tested against the paused list.
+    // Nothing paused: the index holds every column the walk reads.
+    expect(detail).toMatch(/(SCAN|SEARCH) jobs USING COVERING INDEX jobs_ready\b/);
+    expect(detail).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('claims from all queues while some are paused by the same walk, probing the paused list', async () => {
+    expect(await plan(claim.QUEUE_ANY_PAUSED, {})).toMatch(/SCAN paused_queues/);
+    const detail = await plan(claim.JOB_READY_SELECT_UNPAUSED, { now: 0, limit: 10 });
     expect(detail).toMatch(/(SCAN|SEARCH) jobs USING INDEX jobs_ready\b/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
-    // The paused test is one probe of the paused table's key per row walked, never a scan of it.
+    // Each row walked is read for its queue: one probe of the paused table's key, never a scan of it.
     expect(detail).toMatch(/USING INDEX sqlite_autoindex_paused_queues_1 FOR IN-OPERATOR/);
     expect(detail).not.toMatch(/SCAN paused_queues/);
   });
 
   it('claims from one queue by walking that queue in jobs_ready_queue, without a sort', async () => {
-    const detail = await plan(JOB_READY_SELECT_QUEUE, { now: 0, queue: 'a', limit: 10 });
+    const detail = await plan(claim.JOB_READY_SELECT_QUEUE, { now: 0, queue: 'a', limit: 10 });
     expect(detail).toMatch(/SEARCH jobs USING COVERING INDEX jobs_ready_queue \(queue=\?\)/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
     // The pause test is one primary-key probe, not correlated with the rows walked.
@@ -81,13 +88,13 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('starts each claimed job by its primary key', async () => {
-    const detail = await plan(JOB_CLAIM, { claims: '[]', now: 0, leaseMs: 1, workerId: 'w' });
+    const detail = await plan(claim.JOB_CLAIM, { claims: '[]', now: 0, leaseMs: 1, workerId: 'w' });
     expect(detail).toMatch(/SEARCH jobs USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/);
     expect(detail).not.toMatch(/SCAN jobs\b/);
   });
 
   it('finds due scheduled jobs by a range on jobs_scheduled', async () => {
-    expect(await plan(JOB_PROMOTE_DUE, { now: 0, limit: 10 })).toMatch(
+    expect(await plan(claim.JOB_PROMOTE_DUE, { now: 0, limit: 10 })).toMatch(
       /SEARCH jobs USING INDEX jobs_scheduled \(run_at<\?\)/,
     );
   });
@@ -123,6 +130,47 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(detail).toMatch(/SEARCH job_runs USING INDEX job_runs_job \(job_id=\?\)/);
     expect(detail).toMatch(/SEARCH j USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/);
     expect(detail).not.toMatch(/SCAN (jobs|j|job_runs|r)\b/);
+  });
+
+  it('finishes, renews and checks for cancellation by primary key', async () => {
+    const lease = { id: 'a', leaseToken: 't', now: 0 };
+    const byKey = /SEARCH jobs USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/;
+    for (const detail of [
+      await plan(JOB_COMPLETE, { ...lease, result: null }),
+      await plan(JOB_RUNNING_GET, { id: 'a', leaseToken: 't' }),
+      await plan(JOB_ATTEMPT_END, {
+        ...lease,
+        state: 'failed',
+        attempt: 1,
+        runAt: 0,
+        finishedAt: 0,
+        result: null,
+        error: null,
+        checkpoint: null,
+      }),
+      await plan(JOB_LEASE_RENEW, { ...lease, leaseMs: 1 }),
+      await plan(JOB_CANCEL_REQUESTED, { id: 'a', leaseToken: 't' }),
+    ]) {
+      expect(detail).toMatch(byKey);
+      expect(detail).not.toMatch(/SCAN jobs\b/);
+    }
+  });
+
+  it('reads and prunes events by the primary key and beats the heartbeat by the worker key', async () => {
+    const read = await plan(EVENT_READ, {
+      after: 0,
+      head: 10,
+      queue: null,
+      task: null,
+      jobId: null,
+      limit: 10,
+    });
+    expect(read).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
+    const prune = await plan(EVENT_PRUNE, { limit: 10, before: 0 });
+    expect(prune).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    expect(await plan(WORKER_HEARTBEAT, { id: 'w', now: 0, running: 1 })).toMatch(
+      /SEARCH workers USING INDEX sqlite_autoindex_workers_1 \(id=\?\)/,
+    );
   });
 
   it('prunes by a range on jobs_finished and cascades through indexed foreign keys', async () => {

@@ -96,6 +96,18 @@ const types = {
 };
 
 /**
+ * The planner settings of the store's pooled direct connections, set once per connection. Only those
+ * carry named prepared statements (statements.ts), whose generic plan is made once per connection,
+ * often while `jobs` is still nearly empty, and then kept: no ANALYZE runs with autovacuum off, so
+ * nothing replaces it. Costed on a table of a few pages a sequential scan beats any index, and that plan
+ * then read the whole table on every claim and completion as it grew (issue 18: 13,463 scans reading
+ * 235 M rows in 20 s). With sequential scans disabled the planner takes the index path wherever one
+ * exists; every hot statement has one (test/postgres/hot-plans.test.ts). A SET rather than a startup
+ * option: `options` in the URL or PGOPTIONS would replace a startup option, or be replaced by it.
+ */
+export const PLANNER_SETTINGS = 'SET enable_seqscan = off';
+
+/**
  * Client settings for `connectionString`: the pool's URL, or the listen URL (always direct). Startup
  * parameters only go to a direct server; PgBouncer refuses those it does not know.
  */
@@ -133,6 +145,10 @@ export function createPool(settings: ConnectionSettings): pg.Pool {
   // An idle client whose server went away emits 'error' on the pool; without a listener Node would
   // throw it. The pool already discards that client, and the next query reports the outage.
   pool.on('error', () => undefined);
+  // Queued on the new client ahead of the query it was opened for. Should the SET fail, the
+  // connection is gone and that query reports it.
+  if (settings.pooler === null)
+    pool.on('connect', (client) => void client.query(PLANNER_SETTINGS).catch(() => undefined));
   return pool;
 }
 

@@ -3,7 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, LeaseRef } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
-import { JOB_CLAIM, JOB_PROMOTE_DUE, JOB_READY_SELECT, JOB_READY_SELECT_QUEUE } from './sql/job-claim.js';
+import {
+  JOB_CLAIM,
+  JOB_PROMOTE_DUE,
+  JOB_READY_SELECT,
+  JOB_READY_SELECT_QUEUE,
+  JOB_READY_SELECT_UNPAUSED,
+  QUEUE_ANY_PAUSED,
+} from './sql/job-claim.js';
 import { JOB_LEASE_RENEW } from './sql/job-lease.js';
 
 // At most this many due scheduled rows move to the ready set per claim. Promoting 1,000 took 10-40 ms
@@ -61,7 +68,13 @@ interface ReadyRow {
  */
 function readyJobs(conn: SqliteConnection, params: ClaimParams, now: number): ReadyRow[] {
   const { limit, queues } = params;
-  if (queues === undefined) return conn.stmt(JOB_READY_SELECT).all({ now, limit }) as ReadyRow[];
+  if (queues === undefined) {
+    // Asked in the claim's write transaction, so a pause committed before it is obeyed exactly; with
+    // nothing paused (the usual case) the walk reads only the ready index.
+    const { paused } = conn.stmt(QUEUE_ANY_PAUSED).get() as { paused: number };
+    const select = paused === 0 ? JOB_READY_SELECT : JOB_READY_SELECT_UNPAUSED;
+    return conn.stmt(select).all({ now, limit }) as ReadyRow[];
+  }
   const candidates = [...new Set(queues)].flatMap(
     (queue) => conn.stmt(JOB_READY_SELECT_QUEUE).all({ now, queue, limit }) as ReadyRow[],
   );

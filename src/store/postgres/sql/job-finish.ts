@@ -112,17 +112,25 @@ export const finishJobs = (s: string): string => `
  * under NOTIFY's 8,000-byte payload limit.
  */
 export const completeJobs = (s: string): string => `
-  WITH completed AS (
+  WITH input AS (
+    -- Each job's lease token and result by its id, found by key (a jsonb object's keys are sorted).
+    SELECT jsonb_object($1::uuid[]::text[], $2::uuid[]::text[]) AS tokens,
+           jsonb_object($1::uuid[]::text[], $3::text[]) AS results
+  ), completed AS (
     UPDATE ${s}.jobs j
     SET state = 'completed',
-        result = i.result::json,
+        result = ((SELECT results FROM input) ->> j.id::text)::json,
         error = NULL,
         finished_at = now(),
         lease_token = NULL,
         lease_expires_at = NULL,
         updated_at = now()
-    FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS i(id, lease_token, result)
-    WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running'
+    -- No join: jobs is read by its primary key, for the batch's ids only, whatever the plan kept by
+    -- the prepared statement believes about the table. Joined to unnest($1, $2, $3), the plan made
+    -- while jobs was small walked all of jobs_pkey (4,000 running rows read for 50 completions once
+    -- the table grew) or re-ran the unnest per job (70-90 ms for 500 completions).
+    WHERE j.id = ANY($1::uuid[]) AND j.state = 'running'
+      AND j.lease_token = ((SELECT tokens FROM input) ->> j.id::text)::uuid
     RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id
   ), ended AS (${insertJobEvents(s, 'completed', { type: "'job:completed'", attempt: 'attempt', state: "'completed'" })}
   ), logged AS (

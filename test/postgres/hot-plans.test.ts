@@ -1,0 +1,243 @@
+/**
+ * Every hot statement on PostgreSQL reaches `jobs` and the tables that index it through an index, with
+ * statistics never gathered, stale (taken on a small table that then grew) or fresh (autovacuum is off).
+ *
+ * The store's connections plan with its settings (PLANNER_SETTINGS). Its named statements are planned
+ * once per connection and the plan kept: here that generic plan is made while the tables are empty or
+ * small, as on a worker that starts before the backlog arrives, and then run against the grown tables
+ * (issue 18: such plans read all of `jobs` on every claim and completion). The other statements are
+ * planned per call, so they are explained as they run.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PLANNER_SETTINGS } from '../../src/store/postgres/connection.js';
+import * as events from '../../src/store/postgres/sql/events.js';
+import * as fleet from '../../src/store/postgres/sql/fleet.js';
+import { renderStatements, type Statement } from '../../src/store/postgres/statements.js';
+import type { ClaimedJob } from '../../src/store/store.js';
+import { newJob } from '../support/jobs.js';
+import { sharedBuffers } from '../support/postgres-explain.js';
+import { migratedStore, TEST_PG_URL, withAdmin } from '../support/postgres-harness.js';
+
+type Statistics = 'never gathered' | 'stale' | 'fresh';
+
+/** Grows the store's tables: 20,000 queued in `big`, 5 in `rare`, 4,000 running, 2,000 completed. */
+async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<ClaimedJob[]> {
+  for (let i = 0; i < 20; i += 1) {
+    await store.jobInsertMany({ jobs: Array.from({ length: 1_000 }, () => newJob({ queue: 'big' })) });
+  }
+  await store.jobInsertMany({ jobs: Array.from({ length: 5 }, () => newJob({ queue: 'rare' })) });
+  const running: ClaimedJob[] = [];
+  for (let i = 0; i < 6; i += 1) {
+    running.push(
+      ...(await store.jobClaim({ workerId: 'w', queues: ['big'], limit: 1_000, leaseMs: 600_000 })),
+    );
+  }
+  const done = running.splice(0, 2_000);
+  for (let i = 0; i < done.length; i += 100) {
+    await store.jobFinishMany({
+      finishes: done
+        .slice(i, i + 100)
+        .map((j) => ({ id: j.id, leaseToken: j.leaseToken, outcome: 'completed' as const, result: 1 })),
+    });
+  }
+  await store.jobInsertMany({ jobs: Array.from({ length: 20 }, () => newJob({ queue: 'lapsing' })) });
+  await store.jobClaim({ workerId: 'w', queues: ['lapsing'], limit: 20, leaseMs: 1 });
+  await store.workerRegister({ id: 'w', host: 'h', pid: 1, queues: null, concurrency: 10, running: 0 });
+  return running;
+}
+
+describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
+  'PostgreSQL hot statements, statistics %s',
+  (statistics) => {
+    const db = migratedStore(`hot_${statistics.split(' ')[0] ?? ''}`);
+    const s = `"${db.schema}"`;
+    const sql = renderStatements(s);
+    // Planned once, kept: the store's named statements.
+    const named: Record<string, Statement> = {
+      claimJobs: sql.claimJobs,
+      claimJobsFromQueues: sql.claimJobsFromQueues,
+      completeJobs: sql.completeJobs,
+      insertJobs: sql.insertJobs,
+      getJob: sql.getJob,
+      saveCheckpoint: sql.saveCheckpoint,
+    };
+    const client = new pg.Client({ connectionString: TEST_PG_URL });
+    let running: ClaimedJob[] = [];
+    let queuedId = '';
+
+    /** EXPLAIN ANALYZE of `text`, or of the kept plan of a named statement, in a rolled-back transaction. */
+    async function explain(key: string, text: string, values: unknown[]): Promise<string> {
+      const options = 'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF)';
+      await client.query('BEGIN');
+      try {
+        let query = `${options} ${text}`;
+        let parameters = values;
+        if (key in named) {
+          // EXECUTE takes its arguments as SQL literals, not as bind parameters.
+          const { rows } = await client.query<{ sql: string }>(
+            `SELECT format('${options} EXECUTE hot_${key}(%s)', string_agg(quote_nullable(v), ', ' ORDER BY n)) AS sql
+             FROM unnest($1::text[]) WITH ORDINALITY AS a(v, n)`,
+            [values.map(literal)],
+          );
+          query = rows[0]?.sql ?? '';
+          parameters = [];
+        }
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(query, parameters);
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    }
+
+    beforeAll(async () => {
+      await client.connect();
+      await client.query(PLANNER_SETTINGS);
+      // A named statement's plan is made at one of its first runs and kept (plan_cache_mode auto
+      // switches to it after five): made here at the first.
+      await client.query('SET plan_cache_mode = force_generic_plan');
+      if (statistics === 'stale') {
+        await db.store.jobInsertMany({ jobs: Array.from({ length: 20 }, () => newJob({ queue: 'big' })) });
+        await withAdmin((admin) => admin.query(`ANALYZE ${s}.jobs, ${s}.job_queue, ${s}.job_leases`));
+      }
+      for (const [key, statement] of Object.entries(named)) {
+        await client.query(`PREPARE hot_${key} AS ${statement.text}`);
+        await explain(key, statement.text, emptyArguments(key));
+      }
+      running = await grow(db.store);
+      const [queued] = await db.store.jobInsertMany({ jobs: [newJob({ queue: 'big' })] });
+      queuedId = queued?.job.id ?? '';
+      if (statistics === 'fresh') {
+        // ANALYZE drops the kept plans: they are made again, on the grown tables.
+        await withAdmin((admin) => admin.query(`ANALYZE ${s}.jobs, ${s}.job_queue, ${s}.job_leases`));
+      }
+    });
+
+    afterAll(async () => {
+      await client.end();
+    });
+
+    /** Arguments of a run on empty tables: no jobs named. */
+    function emptyArguments(key: string): unknown[] {
+      const none: string[] = [];
+      const args: Record<string, unknown[]> = {
+        claimJobs: ['w', 100, 30_000],
+        claimJobsFromQueues: ['w', 100, 30_000, ['rare']],
+        completeJobs: [none, none, none, 'ch', 'o'],
+        insertJobs: insertArguments([]),
+        getJob: ['00000000-0000-0000-0000-000000000000'],
+        saveCheckpoint: ['00000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-000000000000', '1'],
+      };
+      return args[key] ?? [];
+    }
+
+    /** The plan must not read a table of the job system sequentially, and stay within `pages`. */
+    function expectIndexed(plan: string, pages: number): void {
+      expect(plan).not.toMatch(/Seq Scan on (jobs|job_queue|job_leases|job_finish_log|events|job_runs)\b/);
+      // Thousands of pages hold the grown tables: a full index walk would show here too.
+      expect(sharedBuffers(plan)).toBeLessThan(pages);
+    }
+
+    it('claims from all queues and from named ones', async () => {
+      expectIndexed(await explain('claimJobs', '', ['w', 100, 30_000]), 1_500);
+      const plan = await explain('claimJobsFromQueues', '', ['w', 100, 30_000, ['rare']]);
+      expect(plan).toMatch(/Update on jobs j_1 \(actual rows=5 loops=1\)/);
+      expectIndexed(plan, 300);
+    });
+
+    it('completes, finishes, renews and checks for cancellation by primary key', async () => {
+      const batch = running.slice(0, 50);
+      const ids = batch.map((j) => j.id);
+      const tokens = batch.map((j) => j.leaseToken);
+      const complete = await explain('completeJobs', '', [ids, tokens, batch.map(() => '1'), 'ch', 'o']);
+      expect(complete).toMatch(/Update on jobs j \(actual rows=50 loops=1\)/);
+      // The batch's ids are the index condition; no input joined (nor re-read per job).
+      expect(complete).toContain('Index Cond: (id = ANY');
+      expect(complete).not.toContain('Function Scan');
+      expectIndexed(complete, 800);
+      const finish = await explain('', sql.finishJobs.text, [
+        ids,
+        tokens,
+        batch.map(() => 'failed'),
+        batch.map(() => null),
+        batch.map(() => '{"message":"x"}'),
+        batch.map(() => 1_000),
+        batch.map(() => false),
+        batch.map(() => null),
+        batch.map(() => false),
+        'ch',
+        'o',
+      ]);
+      expect(finish).toMatch(/Update on jobs j \(actual rows=50 loops=1\)/);
+      expectIndexed(finish, 1_200);
+      expectIndexed(await explain('', sql.renewLeases.text, [ids, tokens, 30_000]), 800);
+      expectIndexed(await explain('', sql.cancelRequested.text, [ids, tokens]), 400);
+      expectIndexed(await explain('saveCheckpoint', '', [batch[0]?.id, batch[0]?.leaseToken, '1']), 50);
+      expectIndexed(await explain('getJob', '', [batch[0]?.id]), 50);
+    });
+
+    it('inserts, cancels, rescues and prunes without reading the tables', async () => {
+      const jobs = Array.from({ length: 20 }, () => newJob({ queue: 'big', idempotencyKey: null }));
+      expectIndexed(await explain('insertJobs', '', insertArguments(jobs.map((j) => j.id))), 400);
+      expectIndexed(await explain('', sql.cancelJob.text, [queuedId, 'ch', 'o']), 300);
+      // The claim of `lapsing` lapsed: the rescue finds it through the lease index, its jobs by key.
+      const plan = await explain('', sql.rescueLapsed.text, [100, 'ch', 'o']);
+      expect(plan).toMatch(/Update on jobs j_1 \(actual rows=20 loops=1\)/);
+      expectIndexed(plan, 400);
+      expectIndexed(await explain('', sql.pruneJobs.text, [0, 100]), 1_500);
+    });
+
+    it('appends, reads and prunes events, and beats the worker heartbeat', async () => {
+      expectIndexed(await explain('', events.readEvents(s), ['0', 0, 0, null, null, null, 100]), 200);
+      expectIndexed(await explain('', events.pruneEvents(s), [0, 100]), 600);
+      expectIndexed(
+        await explain('', events.appendEvents(s), [
+          ['queue:paused'],
+          [null],
+          [null],
+          ['big'],
+          [null],
+          [null],
+          [null],
+          [null],
+          [null],
+        ]),
+        50,
+      );
+      const heartbeat = await explain('', fleet.workerHeartbeat(s), ['w', 3]);
+      expect(heartbeat).toContain('Index Scan using workers_pkey');
+    });
+  },
+);
+
+/** Text of an argument for EXECUTE: arrays as array literals. */
+function literal(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return `{${value.map((v: unknown) => JSON.stringify(v)).join(',')}}`;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** The insert's arguments for jobs of these ids in queue `big` (see job-inserter.ts). */
+function insertArguments(ids: string[]): unknown[] {
+  const each = <T>(value: T): T[] => ids.map(() => value);
+  return [
+    ids,
+    each('test.task'),
+    each('big'),
+    each('{"n":1}'),
+    each(0),
+    each(null),
+    each(null),
+    each(3),
+    each(null),
+    each(null),
+    each(null),
+    each(null),
+    each(null),
+    each(null),
+    each(null),
+    'ch',
+    'o',
+    each(null),
+  ];
+}
