@@ -34,8 +34,21 @@ const MAX_BATCH = 500;
 // two pool connections, leaving the rest to the worker and other callers.
 const MAX_IN_FLIGHT = 2;
 
+const OPTION_KEYS: ReadonlySet<string> = new Set(['maxWaitMs', 'maxPending']);
+
 /** The options checked, defaults applied; `invalid_argument` names the option refused. */
 export function checkEnqueueBatching(options: EnqueueBatchingOptions = {}): Required<EnqueueBatchingOptions> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new NightshiftError('invalid_argument', 'enqueue must be an object of maxWaitMs and maxPending');
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `enqueue: unknown key "${key}" (known: maxWaitMs, maxPending)`,
+      );
+    }
+  }
   return {
     maxWaitMs: intIn('enqueue.maxWaitMs', options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, [1, MAX_TIMER_MS]),
     maxPending: intIn('enqueue.maxPending', options.maxPending ?? DEFAULT_MAX_PENDING, [

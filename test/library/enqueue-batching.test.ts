@@ -167,5 +167,10 @@ describe('concurrent enqueue (group commit)', () => {
       'invalid_argument',
       /enqueue.maxPending/,
     );
+    await expectCode(
+      env.connect({ tasks, enqueue: { maxWait: 5 } as never }),
+      'invalid_argument',
+      /unknown key "maxWait"/,
+    );
   });
 });
