@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { checkEnqueueBatching, type EnqueueBatchingOptions } from './enqueue-batcher.js';
 import { NightshiftError } from './errors.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
 import { validateAlertsConfig, type AlertsConfig } from './observe/alert.js';
@@ -55,6 +56,8 @@ export interface NightshiftConfig {
   httpJobs?: HttpJobsOptions;
   /** Alert thresholds and detector settings (docs/METRICS.md); checked when the config loads. */
   alerts?: AlertsConfig;
+  /** Bounds of the wait of concurrent enqueues (`maxWaitMs`, `maxPending`); checked when the config loads. */
+  enqueue?: EnqueueBatchingOptions;
 }
 
 /** Declares a config module's default export; returns its input, typed. */
@@ -77,6 +80,7 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
   'http',
   'httpJobs',
   'alerts',
+  'enqueue',
 ]);
 
 /** What refusing a key says, where there is more to say than "unknown". */
@@ -149,13 +153,12 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
       `config ${file}: ${NOT_YET[key] ?? `unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`}`,
     );
   }
-  const { alerts } = config as Record<string, unknown>;
-  if (alerts !== undefined) {
-    try {
-      validateAlertsConfig(alerts);
-    } catch (error) {
-      throw new NightshiftError('config_error', `config ${file}: ${oneLine(error)}`, { cause: error });
-    }
+  const { alerts, enqueue } = config as Record<string, unknown>;
+  try {
+    if (alerts !== undefined) validateAlertsConfig(alerts);
+    if (enqueue !== undefined) checkEnqueueBatching(enqueue as EnqueueBatchingOptions);
+  } catch (error) {
+    throw new NightshiftError('config_error', `config ${file}: ${oneLine(error)}`, { cause: error });
   }
   return { config, file };
 }

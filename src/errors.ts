@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'database_unavailable'
   | 'config_error'
   | 'timeout'
+  /** Too many calls wait for the database (`enqueue.maxPending`, `enqueue.maxWaitMs`); nothing was written. */
+  | 'overloaded'
   /** The store failed in a way nightshift did not expect; the driver's error is the `cause`. */
   | 'internal';
 

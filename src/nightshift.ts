@@ -15,6 +15,7 @@
  */
 import type { ClusterEvent, ClusterEventFilter } from './cluster-events.js';
 import { buildNewJob, type EnqueueItem } from './enqueue.js';
+import { checkEnqueueBatching, EnqueueBatcher, type EnqueueBatchingOptions } from './enqueue-batcher.js';
 import { traceEnqueue } from './observe/tracing.js';
 import { EnqueueItemError, NightshiftError } from './errors.js';
 import { followEvents, type FollowEventsOptions } from './event-feed.js';
@@ -84,6 +85,8 @@ export interface ConnectOptions<
   httpJobs?: HttpJobsOptions;
   /** Alert thresholds (docs/METRICS.md); without them only the built-in detectors raise alerts. */
   alerts?: AlertsConfig;
+  /** Bounds of the queue where concurrent `enqueue` calls wait to be written together (enqueue-batcher.ts). */
+  enqueue?: EnqueueBatchingOptions;
 }
 
 /** What `enqueue` returns: the job's id, whether this call created it, and the stored job. */
@@ -137,6 +140,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   private metricsRegistry: Promise<Registry> | undefined;
   /** Stops relaying the cluster event log to `events` (see `relayClusterEvents`). */
   private readonly stopRelay: () => void;
+  /** Writes concurrent single enqueues together. */
+  private readonly batcher: EnqueueBatcher;
 
   protected constructor(
     /** The store this instance talks to. */
@@ -149,7 +154,9 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     private readonly ownsStore: boolean,
     /** Alert thresholds, validated. */
     readonly alertsConfig: AlertsConfig = {},
+    enqueueBatching: EnqueueBatchingOptions = {},
   ) {
+    this.batcher = new EnqueueBatcher((jobs) => store.jobInsertMany({ jobs }), enqueueBatching);
     this.events = new EventBus(logger);
     this.stopRelay = this.events.activate('cluster:event', () => this.relayClusterEvents());
     this.waiter = new JobWaiter(store);
@@ -172,6 +179,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const logger = options.logger ?? createLogger();
     // Checked before anything opens: bad thresholds change nothing.
     const alertsConfig = options.alerts === undefined ? {} : validateAlertsConfig(options.alerts);
+    const enqueueBatching = checkEnqueueBatching(options.enqueue);
     const tasks = new TaskRegistry(
       options.httpJobs === undefined
         ? (options.tasks ?? {})
@@ -188,7 +196,15 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
       if (ownsStore) await store.close();
       throw error;
     }
-    return new Nightshift(store, tasks, logger, options.worker ?? {}, ownsStore, alertsConfig);
+    return new Nightshift(
+      store,
+      tasks,
+      logger,
+      options.worker ?? {},
+      ownsStore,
+      alertsConfig,
+      enqueueBatching,
+    );
   }
 
   /**
@@ -199,7 +215,10 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     return this as unknown as Nightshift;
   }
 
-  /** Enqueues one job. Validates everything first: bad input throws and writes nothing. */
+  /**
+   * Enqueues one job. Validates everything first: bad input throws and writes nothing. Without `tx`,
+   * concurrent calls are written together (enqueue-batcher.ts); each still gets its own result or error.
+   */
   async enqueue<N extends TaskName<Tasks>>(
     task: N,
     ...[payload, options = {}]: EnqueueArguments<Tasks[N]['input']>
@@ -207,8 +226,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     this.assertOpen();
     const { tx, ...rest } = options;
     const row = await buildNewJob(this.tasks, task, payload, rest);
-    const [inserted] = await traceEnqueue([row], () =>
-      this.store.jobInsertMany({ jobs: [row], ...(tx !== undefined && { tx }) }),
+    const [inserted] = await traceEnqueue([row], async () =>
+      tx === undefined ? [await this.batcher.insertOne(row)] : this.store.jobInsertMany({ jobs: [row], tx }),
     );
     if (!inserted)
       throw new NightshiftError('database_unavailable', `the store returned nothing for job ${row.id}`);
@@ -381,6 +400,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     if (this.closed) return;
     await this.stop(options);
     this.closed = true;
+    await this.batcher.drained();
     this.stopRelay();
     if (this.ownsStore) await this.store.close();
   }

@@ -24,6 +24,7 @@ const STATUS: Record<Exclude<ErrorCode, 'internal'>, number> = {
   config_error: 500,
   schema_too_new: 503,
   database_unavailable: 503,
+  overloaded: 503,
   invalid_result: 500,
 };
 

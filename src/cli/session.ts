@@ -131,6 +131,7 @@ export class Session {
           implementations: config?.implementations ?? [],
           ...(config?.httpJobs !== undefined && { httpJobs: config.httpJobs }),
           ...(config?.alerts !== undefined && { alerts: config.alerts }),
+          ...(config?.enqueue !== undefined && { enqueue: config.enqueue }),
           logger,
         });
         // Task names come from the command line: checked at run time, not by the compiler.

@@ -22,6 +22,8 @@ export interface OpenStoreOptions {
   busyRetryMs?: number;
   /** PostgreSQL: the schema holding nightshift's tables. */
   schema?: string;
+  /** PostgreSQL: the most connections the pool opens (over the URL's `pool_size`). */
+  poolSize?: number;
   /**
    * False refuses, with `not_found`, a database that does not exist yet (an SQLite file that is not
    * there, or one without nightshift's tables; a PostgreSQL schema without them) instead of creating
@@ -85,6 +87,7 @@ async function openBackend(url: string, options: OpenStoreOptions): Promise<Stor
     return PostgresStore.open({
       connectionString: url,
       ...(options.schema !== undefined && { schema: options.schema }),
+      ...(options.poolSize !== undefined && { poolSize: options.poolSize }),
     });
   }
   throw new NightshiftError(

@@ -369,8 +369,11 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
 
 /** Events a store emits. */
 export interface StoreEvents {
-  /** Jobs became claimable in `queue`. */
-  'job:ready': { queue: string };
+  /**
+   * Jobs became claimable in `queue`; in any queue when it is null (a SQLite write in another process,
+   * whose wake file names no queue).
+   */
+  'job:ready': { queue: string | null };
   /** A job reached a final state. */
   'job:finished': { id: string; state: JobState };
   /** A running job was asked to cancel (`jobCancel`); its worker aborts the attempt's signal. */

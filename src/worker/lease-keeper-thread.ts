@@ -117,7 +117,11 @@ async function openOwnStore(): Promise<Store> {
   (globalThis as { navigator?: unknown }).navigator ??= {
     userAgent: `Node.js/${process.versions.node.split('.')[0]}`,
   };
-  const opened = await openStore(setup.url, setup.schema === undefined ? {} : { schema: setup.schema });
+  // One renewal statement at a time: one connection is all the thread ever uses.
+  const opened = await openStore(setup.url, {
+    poolSize: 1,
+    ...(setup.schema !== undefined && { schema: setup.schema }),
+  });
   report({ type: 'opened' });
   return opened;
 }

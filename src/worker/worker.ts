@@ -246,7 +246,7 @@ export class Worker {
   start(): void {
     const queues = this.options.queues;
     this.unlisten = this.store.listen('job:ready', ({ queue }) => {
-      if (queues === null || queues.includes(queue)) this.wake();
+      if (queues === null || queue === null || queues.includes(queue)) this.wake();
     });
     this.keeper = this.startKeeper();
     this.cancelWatch.start();

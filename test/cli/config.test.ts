@@ -77,7 +77,7 @@ describe('config loading', () => {
     ).rejects.toMatchObject({
       code: 'config_error',
       message: expect.stringMatching(
-        /typo\.mjs: unknown key "workers" \(known: db, tasks, contracts, implementations, schedules, worker, http, httpJobs, alerts\)/,
+        /typo\.mjs: unknown key "workers" \(known: db, tasks, contracts, implementations, schedules, worker, http, httpJobs, alerts, enqueue\)/,
       ) as string,
     });
     const http = await loadConfig({
@@ -118,6 +118,31 @@ describe('config loading', () => {
     ];
     for (const [index, [alerts, message]] of refused.entries()) {
       await expect(loadConfig({ cwd: dir, path: write(`bad-${index}.mjs`, alerts) })).rejects.toMatchObject({
+        code: 'config_error',
+        message: expect.stringMatching(message) as string,
+      });
+    }
+  });
+
+  it('checks enqueue: the wait bounds, unknown keys and bad numbers refused', async () => {
+    const dir = tempDir();
+    const write = (name: string, enqueue: string): string => {
+      writeFileSync(join(dir, name), `export default { tasks: { echo: (p) => p }, enqueue: ${enqueue} };`);
+      return name;
+    };
+    const good = await loadConfig({
+      cwd: dir,
+      path: write('good.mjs', '{ maxWaitMs: 2000, maxPending: 50 }'),
+    });
+    expect(good?.config.enqueue).toEqual({ maxWaitMs: 2000, maxPending: 50 });
+    const refused: Array<[string, RegExp]> = [
+      ['{ maxWait: 3 }', /enqueue: unknown key "maxWait"/],
+      ['{ maxPending: 0 }', /enqueue\.maxPending must be an integer from 1/],
+      ["{ maxWaitMs: '1s' }", /enqueue\.maxWaitMs must be an integer/],
+      ['[]', /enqueue must be an object/],
+    ];
+    for (const [index, [enqueue, message]] of refused.entries()) {
+      await expect(loadConfig({ cwd: dir, path: write(`bad-${index}.mjs`, enqueue) })).rejects.toMatchObject({
         code: 'config_error',
         message: expect.stringMatching(message) as string,
       });

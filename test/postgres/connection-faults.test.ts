@@ -138,7 +138,7 @@ describe('PostgreSQL connection faults', () => {
   });
 
   it('does not hear its own notifications twice: local events only', async () => {
-    const seen: string[] = [];
+    const seen: Array<string | null> = [];
     const stop = store.listen('job:ready', (e) => seen.push(e.queue));
     try {
       await waitUntil(() => store.listening);

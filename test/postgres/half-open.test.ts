@@ -59,7 +59,7 @@ describe('PostgreSQL half-open connections', () => {
 
   it('replaces a black-holed LISTEN connection within its heartbeat bound and hears events again', async () => {
     const direct = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 1 });
-    const heard: string[] = [];
+    const heard: Array<string | null> = [];
     try {
       store.listen('job:ready', (e) => heard.push(e.queue));
       await waitUntil(() => store.listening);

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nightshift } from '../../src/nightshift.js';
 import { createLogger } from '../../src/logger.js';
+import { connectionSettings } from '../../src/store/postgres/connection.js';
 import { parseConnectionUrl } from '../../src/store/postgres/connection-url.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { expectCode } from '../support/expect-code.js';
@@ -23,12 +24,28 @@ describe('pooler URL parameters', () => {
       connectionString: 'postgres://u@pool:6432/app?sslmode=disable',
       pooler: 'transaction',
       listenUrl: listen,
+      poolSize: null,
     });
     expect(parseConnectionUrl('postgres://u@db/app?host=%2Ftmp')).toEqual({
       connectionString: 'postgres://u@db/app?host=%2Ftmp',
       pooler: null,
       listenUrl: null,
+      poolSize: null,
     });
+  });
+
+  it('takes pool_size out of the URL as the pool size, which an explicit poolSize overrides', () => {
+    expect(parseConnectionUrl('postgres://u@db/app?pool_size=3&sslmode=disable')).toEqual({
+      connectionString: 'postgres://u@db/app?sslmode=disable',
+      pooler: null,
+      listenUrl: null,
+      poolSize: 3,
+    });
+    expect(connectionSettings({ connectionString: 'postgres://u@db/app?pool_size=3' }).poolSize).toBe(3);
+    expect(
+      connectionSettings({ connectionString: 'postgres://u@db/app?pool_size=3', poolSize: 7 }).poolSize,
+    ).toBe(7);
+    expect(connectionSettings({ connectionString: 'postgres://u@db/app' }).poolSize).toBe(10);
   });
 
   it('refuses an unknown mode, a repeated parameter, a listen URL that is not direct, and contradictions', async () => {
@@ -37,6 +54,10 @@ describe('pooler URL parameters', () => {
       'postgres://u@pool/app?pooler=transaction&pooler=transaction',
       'postgres://u@pool/app?pooler=transaction&listen_url=mysql%3A%2F%2Fdb',
       `postgres://u@pool/app?listen_url=${encodeURIComponent('postgres://u@pool/app?pooler=transaction')}`,
+      'postgres://u@db/app?pool_size=0',
+      'postgres://u@db/app?pool_size=1001',
+      'postgres://u@db/app?pool_size=2.5',
+      'postgres://u@db/app?pool_size=',
     ];
     for (const url of refused) {
       await expectCode(PostgresStore.open({ connectionString: url }), 'invalid_argument');
@@ -63,6 +84,7 @@ describe('pooler URL parameters', () => {
         connectionString: 'postgres://u@pool:6432/app',
         pooler: 'transaction',
         listenUrl: 'postgres://u@db:5432/app',
+        poolSize: null,
       });
       expect(store.crossProcessEvents).toBe(true);
     } finally {

@@ -7,9 +7,12 @@
  *   statements, timeouts set with SET LOCAL inside its transactions, and LISTEN only on `listen_url`.
  * - `listen_url=<percent-encoded postgres URL>`: where the LISTEN connection goes (a direct URL past
  *   the pooler). Behind a transaction pooler without it, the store polls instead of listening.
+ * - `pool_size=N`: the most connections the store's pool opens (1 to 1,000), for stores opened from a
+ *   URL (`Nightshift.connect({ db })`, the CLI), which have no other way to say it.
  *
- * Both travel inside the one URL, so a worker's lease-keeper thread or a child process that reopens the
- * store from its URL gets the same settings.
+ * The first two travel inside the one URL, so a worker's lease-keeper thread or a child process that
+ * reopens the store from its URL gets the same settings. A pool's size is what one process needs, so
+ * `formatConnectionUrl` leaves it out.
  */
 import { NightshiftError } from '../../errors.js';
 
@@ -22,10 +25,14 @@ export interface ConnectionUrl {
   connectionString: string;
   pooler: PoolerMode | null;
   listenUrl: string | null;
+  /** `pool_size`, when the URL gives one. */
+  poolSize: number | null;
 }
 
 const POOLER_PARAM = 'pooler';
 const LISTEN_PARAM = 'listen_url';
+const POOL_SIZE_PARAM = 'pool_size';
+const MAX_POOL_SIZE = 1_000;
 
 function isPostgresUrl(url: string): boolean {
   return url.startsWith('postgres://') || url.startsWith('postgresql://');
@@ -54,6 +61,16 @@ export function parseConnectionUrl(
   };
   const poolerParam = single(POOLER_PARAM);
   const listenParam = single(LISTEN_PARAM);
+  const poolSizeParam = single(POOL_SIZE_PARAM);
+  const poolSize = poolSizeParam === null ? null : Number(poolSizeParam);
+  if (
+    poolSize !== null &&
+    !(/^[0-9]+$/.test(poolSizeParam ?? '') && poolSize >= 1 && poolSize <= MAX_POOL_SIZE)
+  ) {
+    throw invalid(
+      `pool_size must be an integer from 1 to ${MAX_POOL_SIZE}, got ${JSON.stringify(poolSizeParam)}`,
+    );
+  }
 
   const pooler = poolerParam ?? options.pooler ?? null;
   if (pooler !== null && pooler !== 'transaction') {
@@ -71,18 +88,19 @@ export function parseConnectionUrl(
       throw invalid(`listen_url must be a postgres:// URL (percent-encoded inside the store URL)`);
     }
     const inner = parseConnectionUrl(listenUrl);
-    if (inner.pooler !== null || inner.listenUrl !== null) {
-      throw invalid('listen_url must be a direct URL, without pooler or listen_url of its own');
+    if (inner.pooler !== null || inner.listenUrl !== null || inner.poolSize !== null) {
+      throw invalid('listen_url must be a direct URL, without pooler, listen_url or pool_size of its own');
     }
   }
   // The URL is rebuilt only when it carried nightshift's parameters, so any other is passed on verbatim.
   const rest = params.toString();
   const base = queryAt === -1 ? url : url.slice(0, queryAt);
-  const untouched = poolerParam === null && listenParam === null;
+  const untouched = poolerParam === null && listenParam === null && poolSizeParam === null;
   return {
     connectionString: untouched ? url : rest === '' ? base : `${base}?${rest}`,
     pooler: pooler,
     listenUrl,
+    poolSize,
   };
 }
 

@@ -15,7 +15,10 @@ export interface PostgresStoreOptions {
   connectionString: string;
   /** Schema holding every nightshift table. Default `nightshift`. */
   schema?: string;
-  /** Connections in this process's pool. Default 10; see docs/SCALING.md for budgeting. */
+  /**
+   * Connections in this process's pool at most (the URL's `pool_size` when not given). Default 10;
+   * see docs/SCALING.md for budgeting.
+   */
   poolSize?: number;
   /**
    * Server-side statement timeout in ms. Default 60,000; 0 leaves the server's setting alone. Sent as a
@@ -41,11 +44,11 @@ export function connectionSettings(options: PostgresStoreOptions): ConnectionSet
   if (!Number.isSafeInteger(statementTimeoutMs) || statementTimeoutMs < 0) {
     throw new NightshiftError('invalid_argument', 'statementTimeoutMs must be an integer >= 0');
   }
-  return {
-    ...parseConnectionUrl(options.connectionString, { pooler: options.pooler, listenUrl: options.listenUrl }),
-    statementTimeoutMs,
-    poolSize: options.poolSize ?? 10,
-  };
+  const parsed = parseConnectionUrl(options.connectionString, {
+    pooler: options.pooler,
+    listenUrl: options.listenUrl,
+  });
+  return { ...parsed, statementTimeoutMs, poolSize: options.poolSize ?? parsed.poolSize ?? 10 };
 }
 
 /**
@@ -61,9 +64,10 @@ export function beginStatement(settings: ConnectionSettings): string {
 // Keepalive probes start after 10 s idle so a half-open connection (peer vanished without a FIN) is
 // noticed by the kernel instead of hanging a query forever.
 const KEEPALIVE_DELAY_MS = 10_000;
-// Idle connections are closed after 30 s: short enough to give slots back to a busy server, long enough
-// that a worker polling every second keeps its connections warm.
-const IDLE_TIMEOUT_MS = 30_000;
+// Idle connections are closed after 10 s. The pool hands out the connection released last, so a worker
+// polling every second keeps warm the one it polls on, while the few a start or a burst opened
+// (registration, rescue, prune and two claims at once) are given back to the server within 10 s.
+const IDLE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const QUERY_TIMEOUT_MARGIN_MS = 5_000;
 

@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { StoreEvents } from '../store.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
+import { WakeFile } from './wake-file.js';
 
 /** The store's connection and the services shared by its operations. */
 export class SqliteConnection {
@@ -17,6 +18,8 @@ export class SqliteConnection {
   private readonly statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
   // Raw mode is a setting of the statement, so raw ones are prepared and cached apart.
   private readonly rawStatements = new Map<string, Database.Statement>();
+  /** Wakes workers in other processes on this file (wake-file.ts); none for an in-memory database. */
+  private readonly wakeFile: WakeFile | null;
 
   constructor(
     readonly db: Database.Database,
@@ -24,7 +27,9 @@ export class SqliteConnection {
     readonly clock: () => number,
     /** Total asynchronous retry bound for a locked database. */
     readonly busyRetryMs: number,
-  ) {}
+  ) {
+    this.wakeFile = db.memory ? null : new WakeFile(`${db.name}-wake`);
+  }
 
   /** A prepared statement for `sql` on `handle` (the store's own connection by default). */
   stmt(sql: string, handle: Database.Database = this.db): Database.Statement {
@@ -107,8 +112,19 @@ export class SqliteConnection {
     if (this.events.listenerCount('event:written') > 0) this.events.emit('event:written', {});
   }
 
-  /** Emits a store event to this process's listeners. */
+  /** Emits a store event to this process's listeners; `job:ready` also reaches other processes. */
   emit<K extends keyof StoreEvents>(event: K, payload: StoreEvents[K]): void {
+    if (event === 'job:ready') this.wakeFile?.touch();
     this.events.emit(event, payload);
+  }
+
+  /** From now on, another process's `job:ready` is emitted here too (without a queue: it names none). */
+  watchOtherProcesses(): void {
+    this.wakeFile?.watch(() => this.events.emit('job:ready', { queue: null }));
+  }
+
+  /** Stops watching for other processes and releases the wake file. */
+  closeWakeFile(): void {
+    this.wakeFile?.close();
   }
 }

@@ -190,6 +190,7 @@ export class SqliteStore implements Store {
   /** Closes the connection; later calls fail. Safe to call twice. */
   close(): Promise<void> {
     if (this.conn.db.open) this.conn.db.close();
+    this.conn.closeWakeFile();
     this.conn.events.removeAllListeners();
     return Promise.resolve();
   }
@@ -537,6 +538,7 @@ export class SqliteStore implements Store {
   }
 
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {
+    if (event === 'job:ready') this.conn.watchOtherProcesses();
     this.conn.events.on(event, listener);
     return () => {
       this.conn.events.off(event, listener);

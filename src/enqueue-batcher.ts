@@ -1,0 +1,212 @@
+/**
+ * Group commit for `ns.enqueue`: single calls made at the same time are written together, as one
+ * multi-row `jobInsertMany`, so a producer making thousands of single calls per second pays about one
+ * statement per batch instead of one per job, and holds at most `MAX_IN_FLIGHT` pool connections
+ * however many calls it makes. A call waits its turn in a bounded queue; past `maxPending` waiting
+ * calls, or `maxWaitMs` without its turn, it is refused with `overloaded` and nothing was written,
+ * so the caller may retry it (a pool timeout would not say whether the job went in).
+ *
+ * Each call keeps its own outcome: results come back in input order (`jobInsertMany` returns one per
+ * job, a repeated idempotency key as `created: false`), and when a batch fails for a reason other than
+ * the database being unreachable its calls are written again one by one, so one row the database
+ * refuses fails only its own call. Calls inside a caller's transaction or fenced by a lease never come
+ * here: they must commit with what they belong to.
+ */
+import { NightshiftError } from './errors.js';
+import type { JobInsertResult, NewJob } from './store/store.js';
+import { intIn, MAX_TIMER_MS } from './validation/bounds.js';
+
+/** `enqueue` of `Nightshift.connect`: how long and how many single enqueues may wait their turn. */
+export interface EnqueueBatchingOptions {
+  /** Longest a call waits for its batch to start before it is refused with `overloaded`. Default 10,000 ms. */
+  maxWaitMs?: number;
+  /** Calls that may wait at once; one more is refused with `overloaded` at once. Default 10,000. */
+  maxPending?: number;
+}
+
+const DEFAULT_MAX_WAIT_MS = 10_000;
+const DEFAULT_MAX_PENDING = 10_000;
+const MAX_PENDING_LIMIT = 1_000_000;
+// Rows per statement: past a few hundred the per-row cost no longer falls, while a bigger batch holds
+// its callers (and a SQLite writer's lock) longer.
+const MAX_BATCH = 500;
+// Two statements at once: the next batch is sent while the previous one commits, and a burst takes
+// two pool connections, leaving the rest to the worker and other callers.
+const MAX_IN_FLIGHT = 2;
+
+const OPTION_KEYS: ReadonlySet<string> = new Set(['maxWaitMs', 'maxPending']);
+
+/** The options checked, defaults applied; `invalid_argument` names the option refused. */
+export function checkEnqueueBatching(options: EnqueueBatchingOptions = {}): Required<EnqueueBatchingOptions> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new NightshiftError('invalid_argument', 'enqueue must be an object of maxWaitMs and maxPending');
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `enqueue: unknown key "${key}" (known: maxWaitMs, maxPending)`,
+      );
+    }
+  }
+  return {
+    maxWaitMs: intIn('enqueue.maxWaitMs', options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, [1, MAX_TIMER_MS]),
+    maxPending: intIn('enqueue.maxPending', options.maxPending ?? DEFAULT_MAX_PENDING, [
+      1,
+      MAX_PENDING_LIMIT,
+    ]),
+  };
+}
+
+/** One waiting call. */
+interface PendingCall {
+  row: NewJob;
+  /** When it started waiting, in `performance.now()` ms. */
+  since: number;
+  resolve(result: JobInsertResult): void;
+  reject(error: unknown): void;
+}
+
+/** Coalesces concurrent single inserts into batches written by `insert`. */
+export class EnqueueBatcher {
+  private pending: PendingCall[] = [];
+  private inFlight = 0;
+  private flushScheduled = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private idle: Array<() => void> = [];
+  private readonly options: Required<EnqueueBatchingOptions>;
+
+  constructor(
+    /** Writes the rows in one statement or transaction; one result per row, in order. */
+    private readonly insert: (rows: NewJob[]) => Promise<JobInsertResult[]>,
+    options: EnqueueBatchingOptions = {},
+  ) {
+    this.options = checkEnqueueBatching(options);
+  }
+
+  /** Inserts one job with whatever other calls are waiting; resolves with its own result. */
+  insertOne(row: NewJob): Promise<JobInsertResult> {
+    if (this.pending.length >= this.options.maxPending) {
+      return Promise.reject(
+        new NightshiftError(
+          'overloaded',
+          `enqueue refused: ${this.pending.length} enqueues already wait (enqueue.maxPending); nothing was written`,
+        ),
+      );
+    }
+    return new Promise<JobInsertResult>((resolve, reject) => {
+      this.pending.push({ row, since: performance.now(), resolve, reject });
+      this.scheduleFlush();
+      this.armExpiry();
+    });
+  }
+
+  /** Resolves once no call waits and no batch is being written (before the store closes). */
+  drained(): Promise<void> {
+    if (this.pending.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  // The first flush waits for the end of this turn of the event loop, so calls made together (a
+  // loop of `enqueue` without awaits, the REST API's concurrent requests) share a batch; later ones
+  // gather while a batch is in flight.
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inFlight >= MAX_IN_FLIGHT) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.pending.length > 0) {
+      void this.write(this.pending.splice(0, MAX_BATCH));
+    }
+    if (this.pending.length === 0) this.disarmExpiry();
+    this.notifyIdle();
+  }
+
+  private async write(batch: PendingCall[]): Promise<void> {
+    this.inFlight += 1;
+    try {
+      const results = await this.insertRows(batch.map((call) => call.row));
+      batch.forEach((call, index) => call.resolve(results[index] as JobInsertResult));
+    } catch (error) {
+      if (batch.length === 1 || isUnreachable(error)) {
+        for (const call of batch) call.reject(error);
+      } else {
+        // Which row was refused is unknown: each is written alone, so only its own call fails.
+        for (const call of batch) {
+          try {
+            const [result] = await this.insertRows([call.row]);
+            call.resolve(result as JobInsertResult);
+          } catch (alone) {
+            call.reject(alone);
+          }
+        }
+      }
+    } finally {
+      this.inFlight -= 1;
+      this.flush();
+    }
+  }
+
+  private async insertRows(rows: NewJob[]): Promise<JobInsertResult[]> {
+    const results = await this.insert(rows);
+    if (results.length !== rows.length) {
+      throw new NightshiftError(
+        'internal',
+        `the store returned ${results.length} results for ${rows.length} jobs`,
+      );
+    }
+    return results;
+  }
+
+  // One timer, for the oldest waiting call: calls wait in order, so it expires first.
+  private armExpiry(): void {
+    const oldest = this.pending[0];
+    if (this.expiryTimer !== undefined || oldest === undefined) return;
+    const delay = Math.max(0, oldest.since + this.options.maxWaitMs - performance.now());
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expire();
+      this.armExpiry();
+    }, delay);
+  }
+
+  private disarmExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+
+  private expire(): void {
+    const now = performance.now();
+    let stale = 0;
+    while (
+      stale < this.pending.length &&
+      now - (this.pending[stale] as PendingCall).since >= this.options.maxWaitMs
+    ) {
+      stale += 1;
+    }
+    for (const call of this.pending.splice(0, stale)) {
+      call.reject(
+        new NightshiftError(
+          'overloaded',
+          `enqueue refused: waited ${this.options.maxWaitMs} ms for the database (enqueue.maxWaitMs); nothing was written`,
+        ),
+      );
+    }
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.pending.length > 0 || this.inFlight > 0) return;
+    for (const resolve of this.idle.splice(0)) resolve();
+  }
+}
+
+/** The database cannot be reached: writing the rows one by one would only wait longer for the same answer. */
+function isUnreachable(error: unknown): boolean {
+  return error instanceof NightshiftError && error.code === 'database_unavailable';
+}
