@@ -21,6 +21,8 @@ import type {
   ScheduleWrites,
 } from '../store.js';
 import { configConflict } from '../schedule-conflict.js';
+import { ledgerWinners, type InsertedSlotKey } from '../ledger-winners.js';
+import { scheduleSyncResult, type ScheduleSyncResult } from '../schedule-sync.js';
 import { toStoreError, withPooledClient } from './connection.js';
 import { insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
@@ -142,23 +144,14 @@ export class PostgresSchedules implements ScheduleStore {
       }
     }
     let slots: SlotRecord[] = [];
-    const refused = new Set<string>();
+    let jobs = writes.jobs;
     if (writes.slots.length > 0) {
-      const inserted = await client.query<{ schedule_id: string; slot_key: string }>(
-        this.sql.insertSlots,
-        slotArrays(writes.slots),
-      );
-      const won = new Set(inserted.rows.map((row) => `${row.schedule_id}\u0000${row.slot_key}`));
-      slots = writes.slots.filter((slot) => won.has(`${slot.scheduleId}\u0000${slot.slotKey}`));
-      for (const slot of writes.slots) {
-        if (slot.jobId !== null && !won.has(`${slot.scheduleId}\u0000${slot.slotKey}`))
-          refused.add(slot.jobId);
-      }
+      const inserted = await client.query<InsertedSlotKey>(this.sql.insertSlots, slotArrays(writes.slots));
+      ({ slots, jobs } = ledgerWinners(writes, inserted.rows));
       await this.eventLog.append(client, slotEvents(slots));
     }
     if (writes.slotUpdates.length > 0)
       await client.query(this.sql.updateSlots, slotArrays(writes.slotUpdates));
-    const jobs = writes.jobs.filter((job) => !refused.has(job.id));
     if (jobs.length > 0) await insertJobs(client, this.jobStatements, jobs, this.notify, false);
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
   }
@@ -261,7 +254,7 @@ export class PostgresSchedules implements ScheduleStore {
   /** Syncs config schedules in one transaction of two statements, whatever the number of schedules. */
   scheduleSync(params: {
     schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
-  }): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
+  }): Promise<ScheduleSyncResult> {
     return this.transaction(async (client) => {
       const written = await client.query<{ id: string; inserted: boolean }>(
         this.sql.syncUpsert,
@@ -269,14 +262,11 @@ export class PostgresSchedules implements ScheduleStore {
       );
       const ids = params.schedules.map((s) => s.definition.id);
       const deleted = await client.query<{ id: string }>(this.sql.syncDelete, [ids]);
-      const done = new Set(written.rows.map((row) => row.id));
-      const inserted = new Set(written.rows.filter((row) => row.inserted).map((row) => row.id));
-      return {
-        created: ids.filter((id) => inserted.has(id)),
-        updated: ids.filter((id) => done.has(id) && !inserted.has(id)),
-        deleted: deleted.rows.map((row) => row.id).sort(),
-        conflicts: ids.filter((id) => !done.has(id)),
-      };
+      return scheduleSyncResult(
+        ids,
+        written.rows,
+        deleted.rows.map((row) => row.id),
+      );
     });
   }
 
