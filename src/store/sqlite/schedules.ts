@@ -33,9 +33,11 @@ import {
   scheduleSyncResult,
   type ScheduleSyncResult,
 } from '../schedule-sync.js';
+import { insertJobRow } from './job-insert.js';
 import { decodeJson } from './job-row.js';
 import {
   definitionParams,
+  settlePending,
   slotParams,
   stateParams,
   toSchedule,
@@ -58,7 +60,6 @@ import {
   SLOT_FINISHED,
   SLOT_GET,
   SLOT_INSERT_MANY,
-  SLOT_JOB_INSERT_MANY,
   SLOT_LIST,
   SLOT_PRUNE,
   SLOT_UPDATE_MANY,
@@ -86,7 +87,7 @@ export class SqliteSchedules implements ScheduleStore {
     return {
       schedule,
       activeJobId: row.active_job_id,
-      settlePending: row.settle_pending === 1,
+      settlePending: settlePending(row),
       waitingSlot: waiting === undefined ? null : toSlot(waiting),
     };
   }
@@ -122,15 +123,7 @@ export class SqliteSchedules implements ScheduleStore {
     if (writes.slotUpdates.length > 0) {
       this.conn.stmt(SLOT_UPDATE_MANY).run({ slots: JSON.stringify(writes.slotUpdates.map(slotParams)) });
     }
-    if (jobs.length > 0) {
-      const rows = jobs.map((job) => ({
-        ...job,
-        payload: JSON.stringify(job.payload ?? null),
-        runAt: job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0),
-        scheduleSlot: job.scheduleSlot?.getTime() ?? null,
-      }));
-      this.conn.stmt(SLOT_JOB_INSERT_MANY).run({ jobs: JSON.stringify(rows), now });
-    }
+    for (const job of jobs) insertJobRow(this.conn, this.conn.db, job, now);
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
   }
 
