@@ -6,7 +6,7 @@
  * columns, fill the rest from what the claim or insert itself decided and decode through here too.
  */
 import type { Job, JobError, JobState } from '../job.js';
-import type { ClaimedJob } from './store.js';
+import type { ClaimedJob, FinishedSlotRun } from './store.js';
 
 /** The driver types of one dialect's columns that need decoding. */
 export interface JobColumnTypes {
@@ -103,4 +103,30 @@ export function decodeClaimedJob<T extends JobColumnTypes>(
     leaseToken: row.lease_token,
     traceContext: row.trace_context,
   });
+}
+
+/** The columns of a slot's job that a settle pass reads beside the ledger row (prefixed `j_`). */
+export interface SettledJobColumns<T extends JobColumnTypes> {
+  j_id: string | null;
+  j_state: 'completed' | 'failed' | 'cancelled' | null;
+  j_result: T['json'] | null;
+  j_error: T['error'] | null;
+  j_started_at: T['time'] | null;
+  j_finished_at: T['time'] | null;
+}
+
+/** The final job of a slot's run, or null when the job is gone. */
+export function decodeSettledJob<T extends JobColumnTypes>(
+  row: SettledJobColumns<T>,
+  columns: JobColumnAdapter<T>,
+): FinishedSlotRun['job'] {
+  if (row.j_id === null || row.j_state === null) return null;
+  return {
+    id: row.j_id,
+    state: row.j_state,
+    result: row.j_result === null ? null : columns.json(row.j_result),
+    error: row.j_error === null ? null : columns.error(row.j_error),
+    startedAt: row.j_started_at === null ? null : columns.time(row.j_started_at),
+    finishedAt: row.j_finished_at === null ? null : columns.time(row.j_finished_at),
+  };
 }

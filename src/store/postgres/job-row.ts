@@ -3,7 +3,7 @@ import type { Job, JobError, JobRun, RunOutcome } from '../../job.js';
 import { decodeJob, type JobColumnAdapter, type JobColumns } from '../job-record.js';
 
 /** The driver types of PostgreSQL's job columns (timestamptz as Date, json parsed, boxed checkpoint). */
-interface PostgresJobColumns {
+export interface PostgresJobColumns {
   time: Date;
   json: unknown;
   error: JobError;

@@ -9,7 +9,6 @@ import type pg from 'pg';
 import { slotEvents } from '../schedule-events.js';
 import type { PostgresEventLog } from './event-log.js';
 import { NightshiftError } from '../../errors.js';
-import type { JobError, JobState } from '../../job.js';
 import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
 import type {
   DueSchedule,
@@ -21,7 +20,9 @@ import type {
   ScheduleWrites,
 } from '../store.js';
 import { configConflict } from '../schedule-conflict.js';
+import { decodeSettledJob, type SettledJobColumns } from '../job-record.js';
 import { ledgerWinners, type InsertedSlotKey } from '../ledger-winners.js';
+import { POSTGRES_JOB_COLUMNS, type PostgresJobColumns } from './job-row.js';
 import { scheduleSyncResult, type ScheduleSyncResult } from '../schedule-sync.js';
 import { toStoreError, withPooledClient } from './connection.js';
 import { insertJobs, type NotifyTarget } from './job-inserter.js';
@@ -37,14 +38,8 @@ import {
 import * as sql from './schedules-sql.js';
 import type { Statements } from './statements.js';
 
-interface FinishedRow extends SlotRow {
-  j_id: string | null;
-  j_state: JobState | null;
-  j_result: unknown;
-  j_error: JobError | null;
-  j_started_at: Date | null;
-  j_finished_at: Date | null;
-}
+/** A ledger row and the columns of its job a settle reads. */
+type FinishedRow = SlotRow & SettledJobColumns<PostgresJobColumns>;
 
 function renderScheduleStatements(s: string) {
   return {
@@ -294,17 +289,7 @@ export class PostgresSchedules implements ScheduleStore {
       if (rows.length === 0) return NO_WRITES;
       const runs: FinishedSlotRun[] = rows.map((row) => ({
         slot: toSlot(row),
-        job:
-          row.j_id === null || row.j_state === null
-            ? null
-            : {
-                id: row.j_id,
-                state: row.j_state,
-                result: row.j_result ?? null,
-                error: row.j_error,
-                startedAt: row.j_started_at,
-                finishedAt: row.j_finished_at,
-              },
+        job: decodeSettledJob(row, POSTGRES_JOB_COLUMNS),
       }));
       const ids = [...new Set(rows.map((row) => row.schedule_id))];
       const locked = await client.query<ScheduleRow>(this.sql.lockMany, [ids]);

@@ -7,7 +7,7 @@ import { decodeClaimedJob, decodeJob, type JobColumnAdapter, type JobColumns } f
 import type { ClaimedJob } from '../store.js';
 
 /** The driver types of SQLite's job columns: INTEGER ms, TEXT JSON, INTEGER 0/1. */
-interface SqliteJobColumns {
+export interface SqliteJobColumns {
   time: number;
   json: string;
   error: string;
@@ -19,7 +19,7 @@ interface SqliteJobColumns {
 export type JobRow = JobColumns<SqliteJobColumns>;
 
 /** Decodes SQLite's job columns (see job-record.ts). */
-const SQLITE_JOB_COLUMNS: JobColumnAdapter<SqliteJobColumns> = {
+export const SQLITE_JOB_COLUMNS: JobColumnAdapter<SqliteJobColumns> = {
   time: (ms) => new Date(ms),
   json: (text) => JSON.parse(text) as unknown,
   error: (text) => JSON.parse(text) as JobError,

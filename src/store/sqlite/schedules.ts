@@ -5,7 +5,6 @@
  * however many schedules are due.
  */
 import { NightshiftError } from '../../errors.js';
-import type { JobError } from '../../job.js';
 import type {
   Schedule,
   ScheduleDefinition,
@@ -34,7 +33,8 @@ import {
   type ScheduleSyncResult,
 } from '../schedule-sync.js';
 import { insertJobRow } from './job-insert.js';
-import { decodeJson } from './job-row.js';
+import { decodeSettledJob, type SettledJobColumns } from '../job-record.js';
+import { SQLITE_JOB_COLUMNS, type SqliteJobColumns } from './job-row.js';
 import {
   definitionParams,
   settlePending,
@@ -65,14 +65,8 @@ import {
   SLOT_UPDATE_MANY,
 } from './schedules-sql.js';
 
-interface FinishedRow extends SlotRow {
-  j_id: string | null;
-  j_state: 'completed' | 'failed' | 'cancelled' | null;
-  j_result: string | null;
-  j_error: string | null;
-  j_started_at: number | null;
-  j_finished_at: number | null;
-}
+/** A ledger row and the columns of its job a settle reads. */
+type FinishedRow = SlotRow & SettledJobColumns<SqliteJobColumns>;
 
 /** Schedules and the slot ledger on one SQLite connection. */
 export class SqliteSchedules implements ScheduleStore {
@@ -298,17 +292,7 @@ export class SqliteSchedules implements ScheduleStore {
       if (rows.length === 0) return { states: [], slots: [], slotUpdates: [], jobs: [] };
       const runs: FinishedSlotRun[] = rows.map((row) => ({
         slot: toSlot(row),
-        job:
-          row.j_id === null || row.j_state === null
-            ? null
-            : {
-                id: row.j_id,
-                state: row.j_state,
-                result: row.j_result === null ? null : decodeJson(row.j_result),
-                error: row.j_error === null ? null : (JSON.parse(row.j_error) as JobError),
-                startedAt: row.j_started_at === null ? null : new Date(row.j_started_at),
-                finishedAt: row.j_finished_at === null ? null : new Date(row.j_finished_at),
-              },
+        job: decodeSettledJob(row, SQLITE_JOB_COLUMNS),
       }));
       const ids = [...new Set(rows.map((row) => row.schedule_id))];
       const schedules = (this.conn.stmt(SCHEDULE_GET_MANY).all(JSON.stringify(ids)) as ScheduleRow[]).map(
