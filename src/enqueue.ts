@@ -6,12 +6,12 @@
  * The payload stored is the schema's output (a schema may coerce or strip), and `undefined` becomes
  * `null` because JSON has no undefined.
  */
-import { newJobId } from './job-id.js';
 import { NightshiftError } from './errors.js';
 import { checkSchema } from './schema-check.js';
 import type { NewJob } from './store/store.js';
 import type { TaskRegistry } from './task-registry.js';
-import { checkJobOptions, checkTaskName } from './validation/job-options.js';
+import { newJob } from './new-job.js';
+import { checkTaskName } from './validation/job-options.js';
 
 /** Options of `ns.enqueue`; every field overrides the task's default. */
 export interface EnqueueOptions {
@@ -43,6 +43,8 @@ export interface EnqueueInternals {
   scheduleId?: string;
   scheduleSlot?: Date;
   parentId?: string;
+  /** The trace the job continues (observe/tracing.ts); enqueues set it after building the row. */
+  traceContext?: string | null;
 }
 
 /** One item of `ns.enqueueMany`. */
@@ -61,9 +63,8 @@ export async function buildNewJob(
   internals: EnqueueInternals = {},
 ): Promise<NewJob> {
   const task = registry.require(checkTaskName(taskName));
-  // Every bound (validation/bounds.ts) is checked in one place, the same for both stores.
-  const { queue, priority, maxAttempts, delayMs, runAt, timeoutMs, leaseMs, idempotencyKey } =
-    checkJobOptions(options, task);
+  // Options are checked before the payload: a bad option is reported as such whatever the payload.
+  const row = newJob(taskName, null, options, task, internals);
 
   let value = payload === undefined ? null : payload;
   if (task.schema) {
@@ -78,24 +79,8 @@ export async function buildNewJob(
     value = checked.value === undefined ? null : checked.value;
   }
   assertJson(value, `payload for task "${taskName}"`);
-
-  return {
-    id: newJobId(),
-    task: taskName,
-    queue,
-    payload: value,
-    priority,
-    runAt,
-    delayMs: runAt ? null : delayMs,
-    maxAttempts,
-    idempotencyKey,
-    concurrencyKey: null,
-    leaseMs,
-    timeoutMs,
-    scheduleId: internals.scheduleId ?? null,
-    scheduleSlot: internals.scheduleSlot ?? null,
-    parentId: internals.parentId ?? null,
-  };
+  row.payload = value;
+  return row;
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * The job a schedule's run becomes: the schedule's task and payload, the task's defaults where the
- * schedule sets none, and the slot's idempotency key, so the job of a slot exists at most once.
+ * schedule sets none (the one job builder, ../new-job.ts), and the slot's idempotency key, so the job
+ * of a slot exists at most once.
  */
-import { newJobId } from '../job-id.js';
+import { newJob, UNREGISTERED_TASK_DEFAULTS } from '../new-job.js';
 import { captureTraceContext } from '../observe/tracing.js';
 import type { NewJob } from '../store/store.js';
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, type TaskRegistry } from '../task-registry.js';
+import type { TaskRegistry } from '../task-registry.js';
 import { slotJobKey, type Schedule } from './schedule.js';
 import { stableHash, type SlotRun } from './runs.js';
 
@@ -20,31 +21,25 @@ export function slotJobFactory(
   now: Date,
 ): (schedule: Schedule, run: SlotRun) => NewJob {
   return (schedule, run) => {
-    const task = registry.get(schedule.task);
     // Jitter spreads regular slots only; a drain or a trigger was asked for now.
     const jitter =
       schedule.jitterMs > 0 && (run.kind === 'slot' || run.kind === 'catch_up')
         ? stableHash(`${schedule.id}\u0000${run.slotKey}`) % (schedule.jitterMs + 1)
         : 0;
     const dueAt = run.slotAt.getTime() + jitter;
-    return {
-      id: newJobId(),
-      task: schedule.task,
-      queue: schedule.queue ?? task?.queue ?? DEFAULT_QUEUE,
-      payload: schedule.payload,
-      priority: schedule.priority ?? task?.priority ?? 0,
-      runAt: dueAt > now.getTime() ? new Date(dueAt) : null,
-      delayMs: dueAt > now.getTime() ? null : 0,
-      maxAttempts: task?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      idempotencyKey: slotJobKey(schedule.id, run.slotKey),
-      concurrencyKey: null,
-      leaseMs: task?.leaseMs ?? null,
-      timeoutMs: task?.timeoutMs ?? null,
-      scheduleId: schedule.id,
-      scheduleSlot: run.slotAt,
-      parentId: null,
+    const ahead = dueAt > now.getTime();
+    return newJob(
+      schedule.task,
+      schedule.payload,
+      {
+        ...(schedule.queue !== null && { queue: schedule.queue }),
+        ...(schedule.priority !== null && { priority: schedule.priority }),
+        ...(ahead ? { runAt: new Date(dueAt) } : { delayMs: 0 }),
+        idempotencyKey: slotJobKey(schedule.id, run.slotKey),
+      },
+      registry.get(schedule.task) ?? UNREGISTERED_TASK_DEFAULTS,
       // The scheduler's own trace, when the application runs it inside one.
-      traceContext: captureTraceContext(),
-    };
+      { scheduleId: schedule.id, scheduleSlot: run.slotAt, traceContext: captureTraceContext() },
+    );
   };
 }

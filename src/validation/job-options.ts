@@ -4,7 +4,7 @@
  */
 import type { EnqueueOptions } from '../enqueue.js';
 import { NightshiftError } from '../errors.js';
-import type { ResolvedTask } from '../task-registry.js';
+import type { JobDefaults } from '../new-job.js';
 import { dateIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, numberIn, textIn } from './bounds.js';
 
 /** A job's options with the task's defaults applied, each within its bounds. */
@@ -25,7 +25,7 @@ export function checkTaskName(task: unknown): string {
 }
 
 /** Applies `task`'s defaults to `options` and checks every bound. */
-export function checkJobOptions(options: EnqueueOptions, task: ResolvedTask): CheckedJobOptions {
+export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): CheckedJobOptions {
   if (options.concurrencyKey !== undefined) {
     throw new NightshiftError(
       'invalid_argument',

@@ -5,6 +5,10 @@ import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { claimOne, mustGet, nowMs, openClocked } from './helpers.js';
 
+// Quotes and a backslash, which a store encoding the claim's answer as text must escape.
+const TRACE_CONTEXT =
+  '{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","tracestate":"k=\\"v\\""}';
+
 /** Claim tests. */
 export function describeClaim(h: StoreHarness): void {
   describe('jobClaim', () => {
@@ -104,6 +108,65 @@ export function describeClaim(h: StoreHarness): void {
       const claimed = await store.jobClaim({ workerId: 'w', limit: 1, leaseMs: 30_000 });
       expect(claimed.map((j) => j.id)).toEqual([scheduled.id]);
       expect((await mustGet(store, queued.id)).state).toBe('queued');
+    });
+
+    it('hands back each claimed job exactly as jobGet reads it, every field', async () => {
+      const store = await h.open();
+      const queue = 'decode';
+      const full = newJob({
+        queue,
+        task: 'decode.full',
+        payload: {
+          text: 'zażółć "quoted" \\ slash',
+          list: [1, 2.5, null, true],
+          nested: { deep: { x: 'y' } },
+        },
+        priority: 3,
+        maxAttempts: 7,
+        idempotencyKey: 'decode-key',
+        concurrencyKey: 'tenant-9',
+        leaseMs: 45_000,
+        timeoutMs: 9_000,
+        scheduleId: 'nightly',
+        scheduleSlot: new Date('2026-01-02T03:04:05.678Z'),
+        parentId: 'parent-x',
+        traceContext: TRACE_CONTEXT,
+      });
+      const bare = newJob({ queue, payload: null });
+      await store.jobInsertMany({ jobs: [full, bare] });
+      // A first attempt that saved a checkpoint of null and failed with an error, then came back due.
+      const [first] = await store.jobClaim({ workerId: 'w1', queues: [queue], limit: 1, leaseMs: 30_000 });
+      if (!first) throw new Error('nothing claimed');
+      expect(
+        await store.jobCheckpointSave({ id: first.id, leaseToken: first.leaseToken, checkpoint: null }),
+      ).toBe(true);
+      await store.jobFinishMany({
+        finishes: [
+          {
+            id: first.id,
+            leaseToken: first.leaseToken,
+            outcome: 'failed',
+            error: { message: 'boom', name: 'Error', reason: 'failed' },
+            retryDelayMs: 0,
+          },
+        ],
+      });
+
+      const claimed = await store.jobClaim({ workerId: 'w2', queues: [queue], limit: 10, leaseMs: 30_000 });
+      expect(claimed.map((j) => j.id)).toEqual([full.id, bare.id]);
+      for (const job of claimed) {
+        const { leaseToken, traceContext, ...record } = job;
+        expect(record).toEqual(await store.jobGet({ id: job.id }));
+        expect(leaseToken).toMatch(/^[0-9a-f-]{36}$/);
+        expect(traceContext).toBe(job.id === full.id ? TRACE_CONTEXT : null);
+      }
+      expect(claimed[0]).toMatchObject({
+        attempt: 2,
+        checkpoint: null,
+        error: { message: 'boom' },
+        workerId: 'w2',
+      });
+      expect(claimed[1]).toMatchObject({ attempt: 1, checkpoint: undefined, error: null, payload: null });
     });
 
     it('never hands one job to two stores claiming concurrently', async () => {

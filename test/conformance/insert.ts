@@ -8,6 +8,21 @@ import { claimOne, mustGet, nowMs, openClocked } from './helpers.js';
 /** Insert tests. */
 export function describeInsert(h: StoreHarness): void {
   describe('jobInsertMany', () => {
+    it('answers an enqueue with each new job exactly as jobGet reads it', async () => {
+      const store = await h.open();
+      const jobs = [
+        newJob({ payload: { at: new Date('2026-01-02T03:04:05.678Z'), skip: undefined } }),
+        newJob({ payload: undefined, runAt: new Date(Date.now() + 3_600_000) }),
+        newJob({ delayMs: 90_000, idempotencyKey: 'insert-key', leaseMs: 5_000 }),
+        newJob({ scheduleSlot: new Date('2026-03-04T05:06:07.089Z'), parentId: 'p' }),
+      ];
+      const results = await store.jobInsertMany({ jobs });
+      expect(results.map((r) => r.created)).toEqual([true, true, true, true]);
+      expect(results.map((r) => r.job.state)).toEqual(['queued', 'scheduled', 'scheduled', 'queued']);
+      expect(results[0]?.job.payload).toEqual({ at: '2026-01-02T03:04:05.678Z' });
+      for (const { job } of results) expect(job).toEqual(await store.jobGet({ id: job.id }));
+    });
+
     it('stores every field and queues a job due now', async () => {
       const { store, clock } = await openClocked(h);
       const now = await nowMs(store);

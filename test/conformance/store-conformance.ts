@@ -13,6 +13,7 @@ import { describeControl } from './control.js';
 import { describeEventLog } from './event-log.js';
 import { describeEvents } from './events.js';
 import { describeFinish } from './finish.js';
+import { describeFinishTable } from './finish-table.js';
 import { describeInsert } from './insert.js';
 import { describeLease } from './lease.js';
 import { describeMaintenance } from './maintenance.js';
@@ -31,6 +32,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeClaim(harness);
     describeLease(harness);
     describeFinish(harness);
+    describeFinishTable(harness);
     describeControl(harness);
     describeMaintenance(harness);
     describeEvents(harness);

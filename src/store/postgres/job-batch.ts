@@ -9,7 +9,8 @@
  * The positions live only here: the SQL is generated next to the decoder that reads it.
  */
 import type { Job, JobError, JobState } from '../../job.js';
-import { unbox } from './job-row.js';
+import { decodeClaimedJob } from '../job-record.js';
+import { jobFromRow, POSTGRES_JOB_COLUMNS } from './job-row.js';
 import type { ClaimedJob, NewJob } from '../store.js';
 
 /** Epoch milliseconds of a timestamptz (floor, like node-postgres's own parser); NULL stays NULL. */
@@ -54,7 +55,7 @@ export function decodeInsertedBatch(
     const input = jobs[index]!;
     const payload = payloads[index] ?? null;
     const createdAt = new Date(Number(createdMs));
-    created.set(id, {
+    const job = jobFromRow({
       id,
       task: input.task,
       queue: input.queue,
@@ -62,26 +63,29 @@ export function decodeInsertedBatch(
       state: state as JobState,
       priority: input.priority,
       attempt: 0,
-      maxAttempts: input.maxAttempts,
-      runAt: new Date(Number(runMs)),
-      createdAt,
-      updatedAt: createdAt,
-      startedAt: null,
-      finishedAt: null,
-      leaseExpiresAt: null,
-      workerId: null,
+      max_attempts: input.maxAttempts,
+      run_at: new Date(Number(runMs)),
+      created_at: createdAt,
+      updated_at: createdAt,
+      started_at: null,
+      finished_at: null,
+      lease_expires_at: null,
+      lease_token: null,
+      worker_id: null,
       result: null,
       error: null,
-      idempotencyKey: input.idempotencyKey,
-      concurrencyKey: input.concurrencyKey,
-      leaseMs: input.leaseMs,
-      timeoutMs: input.timeoutMs,
-      checkpoint: undefined,
-      cancelRequested: false,
-      scheduleId: input.scheduleId,
-      scheduleSlot: input.scheduleSlot === null ? null : new Date(input.scheduleSlot.getTime()),
-      parentId: input.parentId,
+      idempotency_key: input.idempotencyKey,
+      concurrency_key: input.concurrencyKey,
+      lease_ms: input.leaseMs,
+      timeout_ms: input.timeoutMs,
+      checkpoint: null,
+      cancel_requested: false,
+      schedule_id: input.scheduleId,
+      schedule_slot: input.scheduleSlot === null ? null : new Date(input.scheduleSlot.getTime()),
+      parent_id: input.parentId,
+      trace_context: input.traceContext ?? null,
     });
+    created.set(id, job);
   }
   return created;
 }
@@ -158,36 +162,39 @@ export function decodeClaimedBatch(
     const leaseMs = extras[3] as number | null;
     if (runAt.getTime() !== t[7]) runAt = new Date(t[7] as number);
     if (createdAt.getTime() !== t[8]) createdAt = new Date(t[8] as number);
-    const job: ClaimedJob = {
-      id: t[0] as string,
-      task: t[1] as string,
-      queue: t[2] as string,
-      payload: t[3],
-      state: 'running',
-      priority: t[4] as number,
-      attempt: t[5] as number,
-      maxAttempts: t[6] as number,
-      runAt,
-      createdAt,
-      updatedAt: startedAt,
-      startedAt,
-      finishedAt: null,
-      leaseExpiresAt: leaseMs === null ? defaultLeaseEnd : new Date(startedMs + leaseMs),
-      workerId,
-      result: null,
-      error: extras[0] as JobError | null,
-      idempotencyKey: extras[1] as string | null,
-      concurrencyKey: extras[2] as string | null,
-      leaseMs,
-      timeoutMs: extras[4] as number | null,
-      checkpoint: unbox(extras[5]),
-      cancelRequested: extras[6] as boolean,
-      scheduleId: extras[7] as string | null,
-      scheduleSlot: date(extras[8]),
-      parentId: extras[9] as string | null,
-      leaseToken,
-      traceContext: t[10] as string | null,
-    };
+    const job = decodeClaimedJob(
+      {
+        id: t[0] as string,
+        task: t[1] as string,
+        queue: t[2] as string,
+        payload: t[3],
+        state: 'running',
+        priority: t[4] as number,
+        attempt: t[5] as number,
+        max_attempts: t[6] as number,
+        run_at: runAt,
+        created_at: createdAt,
+        updated_at: startedAt,
+        started_at: startedAt,
+        finished_at: null,
+        lease_expires_at: leaseMs === null ? defaultLeaseEnd : new Date(startedMs + leaseMs),
+        lease_token: leaseToken,
+        worker_id: workerId,
+        result: null,
+        error: extras[0] as JobError | null,
+        idempotency_key: extras[1] as string | null,
+        concurrency_key: extras[2] as string | null,
+        lease_ms: leaseMs,
+        timeout_ms: extras[4] as number | null,
+        checkpoint: extras[5],
+        cancel_requested: extras[6] as boolean,
+        schedule_id: extras[7] as string | null,
+        schedule_slot: date(extras[8]),
+        parent_id: extras[9] as string | null,
+        trace_context: t[10] as string | null,
+      },
+      POSTGRES_JOB_COLUMNS,
+    );
     jobs[i] = job;
     if (ordered && i > 0 && claimOrder(jobs[i - 1]!, job) > 0) ordered = false;
   }

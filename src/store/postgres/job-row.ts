@@ -1,37 +1,27 @@
 /** Conversion between PostgreSQL rows and the store's job records. */
-import type { Job, JobError, JobRun, JobState, RunOutcome } from '../../job.js';
+import type { Job, JobError, JobRun, RunOutcome } from '../../job.js';
+import { decodeJob, type JobColumnAdapter, type JobColumns } from '../job-record.js';
 
-/** A `jobs` row as node-postgres returns it (timestamptz as Date, json parsed, uuid as string). */
-export interface JobRow {
-  id: string;
-  task: string;
-  queue: string;
-  payload: unknown;
-  state: JobState;
-  priority: number;
-  attempt: number;
-  max_attempts: number;
-  run_at: Date;
-  created_at: Date;
-  updated_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  lease_expires_at: Date | null;
-  lease_token: string | null;
-  worker_id: string | null;
-  result: unknown;
-  error: JobError | null;
-  idempotency_key: string | null;
-  concurrency_key: string | null;
-  lease_ms: number | null;
-  timeout_ms: number | null;
+/** The driver types of PostgreSQL's job columns (timestamptz as Date, json parsed, boxed checkpoint). */
+export interface PostgresJobColumns {
+  time: Date;
+  json: unknown;
+  error: JobError;
   checkpoint: unknown;
-  cancel_requested: boolean;
-  schedule_id: string | null;
-  schedule_slot: Date | null;
-  parent_id: string | null;
-  trace_context: string | null;
+  flag: boolean;
 }
+
+/** A `jobs` row as node-postgres returns it (uuid as string). */
+export type JobRow = JobColumns<PostgresJobColumns>;
+
+/** Decodes PostgreSQL's job columns (see job-record.ts): node-postgres did the parsing already. */
+export const POSTGRES_JOB_COLUMNS: JobColumnAdapter<PostgresJobColumns> = {
+  time: (date) => date,
+  json: (value) => value,
+  error: (error) => error,
+  checkpoint: (box) => unbox(box),
+  flag: (value) => value,
+};
 
 /** A `job_runs` row. */
 export interface JobRunRow {
@@ -48,34 +38,7 @@ export interface JobRunRow {
 
 /** The job record of a row. SQL NULL in `checkpoint` means "never saved" and maps to undefined. */
 export function jobFromRow(row: JobRow): Job {
-  return {
-    id: row.id,
-    task: row.task,
-    queue: row.queue,
-    payload: row.payload,
-    state: row.state,
-    priority: row.priority,
-    attempt: row.attempt,
-    maxAttempts: row.max_attempts,
-    runAt: row.run_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    leaseExpiresAt: row.lease_expires_at,
-    workerId: row.worker_id,
-    result: row.result ?? null,
-    error: row.error,
-    idempotencyKey: row.idempotency_key,
-    concurrencyKey: row.concurrency_key,
-    leaseMs: row.lease_ms,
-    timeoutMs: row.timeout_ms,
-    checkpoint: unbox(row.checkpoint),
-    cancelRequested: row.cancel_requested,
-    scheduleId: row.schedule_id,
-    scheduleSlot: row.schedule_slot,
-    parentId: row.parent_id,
-  };
+  return decodeJob(row, POSTGRES_JOB_COLUMNS);
 }
 
 /** The run-history record of a row. */

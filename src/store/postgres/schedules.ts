@@ -9,7 +9,6 @@ import type pg from 'pg';
 import { slotEvents } from '../schedule-events.js';
 import type { PostgresEventLog } from './event-log.js';
 import { NightshiftError } from '../../errors.js';
-import type { JobError, JobState } from '../../job.js';
 import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
 import type {
   DueSchedule,
@@ -21,6 +20,10 @@ import type {
   ScheduleWrites,
 } from '../store.js';
 import { configConflict } from '../schedule-conflict.js';
+import { decodeSettledJob, type SettledJobColumns } from '../job-record.js';
+import { ledgerWinners, type InsertedSlotKey } from '../ledger-winners.js';
+import { POSTGRES_JOB_COLUMNS, type PostgresJobColumns } from './job-row.js';
+import { scheduleSyncResult, type ScheduleSyncResult } from '../schedule-sync.js';
 import { toStoreError, withPooledClient } from './connection.js';
 import { insertJobs, type NotifyTarget } from './job-inserter.js';
 import {
@@ -35,14 +38,8 @@ import {
 import * as sql from './schedules-sql.js';
 import type { Statements } from './statements.js';
 
-interface FinishedRow extends SlotRow {
-  j_id: string | null;
-  j_state: JobState | null;
-  j_result: unknown;
-  j_error: JobError | null;
-  j_started_at: Date | null;
-  j_finished_at: Date | null;
-}
+/** A ledger row and the columns of its job a settle reads. */
+type FinishedRow = SlotRow & SettledJobColumns<PostgresJobColumns>;
 
 function renderScheduleStatements(s: string) {
   return {
@@ -142,23 +139,14 @@ export class PostgresSchedules implements ScheduleStore {
       }
     }
     let slots: SlotRecord[] = [];
-    const refused = new Set<string>();
+    let jobs = writes.jobs;
     if (writes.slots.length > 0) {
-      const inserted = await client.query<{ schedule_id: string; slot_key: string }>(
-        this.sql.insertSlots,
-        slotArrays(writes.slots),
-      );
-      const won = new Set(inserted.rows.map((row) => `${row.schedule_id}\u0000${row.slot_key}`));
-      slots = writes.slots.filter((slot) => won.has(`${slot.scheduleId}\u0000${slot.slotKey}`));
-      for (const slot of writes.slots) {
-        if (slot.jobId !== null && !won.has(`${slot.scheduleId}\u0000${slot.slotKey}`))
-          refused.add(slot.jobId);
-      }
+      const inserted = await client.query<InsertedSlotKey>(this.sql.insertSlots, slotArrays(writes.slots));
+      ({ slots, jobs } = ledgerWinners(writes, inserted.rows));
       await this.eventLog.append(client, slotEvents(slots));
     }
     if (writes.slotUpdates.length > 0)
       await client.query(this.sql.updateSlots, slotArrays(writes.slotUpdates));
-    const jobs = writes.jobs.filter((job) => !refused.has(job.id));
     if (jobs.length > 0) await insertJobs(client, this.jobStatements, jobs, this.notify, false);
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
   }
@@ -261,7 +249,7 @@ export class PostgresSchedules implements ScheduleStore {
   /** Syncs config schedules in one transaction of two statements, whatever the number of schedules. */
   scheduleSync(params: {
     schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
-  }): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
+  }): Promise<ScheduleSyncResult> {
     return this.transaction(async (client) => {
       const written = await client.query<{ id: string; inserted: boolean }>(
         this.sql.syncUpsert,
@@ -269,14 +257,11 @@ export class PostgresSchedules implements ScheduleStore {
       );
       const ids = params.schedules.map((s) => s.definition.id);
       const deleted = await client.query<{ id: string }>(this.sql.syncDelete, [ids]);
-      const done = new Set(written.rows.map((row) => row.id));
-      const inserted = new Set(written.rows.filter((row) => row.inserted).map((row) => row.id));
-      return {
-        created: ids.filter((id) => inserted.has(id)),
-        updated: ids.filter((id) => done.has(id) && !inserted.has(id)),
-        deleted: deleted.rows.map((row) => row.id).sort(),
-        conflicts: ids.filter((id) => !done.has(id)),
-      };
+      return scheduleSyncResult(
+        ids,
+        written.rows,
+        deleted.rows.map((row) => row.id),
+      );
     });
   }
 
@@ -304,17 +289,7 @@ export class PostgresSchedules implements ScheduleStore {
       if (rows.length === 0) return NO_WRITES;
       const runs: FinishedSlotRun[] = rows.map((row) => ({
         slot: toSlot(row),
-        job:
-          row.j_id === null || row.j_state === null
-            ? null
-            : {
-                id: row.j_id,
-                state: row.j_state,
-                result: row.j_result ?? null,
-                error: row.j_error,
-                startedAt: row.j_started_at,
-                finishedAt: row.j_finished_at,
-              },
+        job: decodeSettledJob(row, POSTGRES_JOB_COLUMNS),
       }));
       const ids = [...new Set(rows.map((row) => row.schedule_id))];
       const locked = await client.query<ScheduleRow>(this.sql.lockMany, [ids]);

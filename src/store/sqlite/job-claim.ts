@@ -46,12 +46,7 @@ export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<C
     // RETURNING order is unspecified: put the jobs back in the claim order of the ready list.
     const rank = new Map(ready.map((job, index) => [job.id, index]));
     rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
-    const context: ClaimContext = {
-      workerId: params.workerId,
-      now,
-      startedAt: new Date(now),
-      defaultLeaseMs: params.leaseMs,
-    };
+    const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
     return rows.map((row) => toClaimedJob(row, context));
   });
 }

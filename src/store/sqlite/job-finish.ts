@@ -5,6 +5,7 @@
  * completed job's row itself (sql/job-finish.ts, JOB_COMPLETE).
  */
 import type { JobError, JobState, RunOutcome } from '../../job.js';
+import { finishTransition, type ErrorSource } from '../finish-transition.js';
 import type { JobFinish } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { encodeJson, type JobRow } from './job-row.js';
@@ -73,62 +74,65 @@ function endAttempt(conn: SqliteConnection, row: JobRow, next: NextRow, run: Run
   return true;
 }
 
-/**
- * The next row for a worker's finish. A cancel request wins over failure, timeout and release (the
- * operator asked the job to stop), but not over success: a handler that completed did its work.
- */
-function afterFinish(row: JobRow, finish: JobFinish, now: number): { next: NextRow; run: RunEntry } {
-  const keep = {
-    attempt: row.attempt,
-    runAt: row.run_at,
-    result: row.result,
-    checkpoint: row.checkpoint,
-    error: storedError(row),
-  };
-  const maxDurationExceeded = finish.maxDurationExceeded === true;
-  const cancelled = row.cancel_requested !== 0 || finish.outcome === 'cancelled';
-  switch (finish.outcome) {
-    case 'completed':
-      return {
-        next: {
-          ...keep,
-          state: 'completed',
-          finishedAt: now,
-          result: encodeJson(finish.result),
-          error: null,
-        },
-        run: { outcome: 'completed', error: null, maxDurationExceeded },
-      };
-    case 'failed':
-    case 'timeout': {
-      const error = finish.error ?? { message: `attempt ended: ${finish.outcome}`, reason: finish.outcome };
-      const run = { outcome: finish.outcome, error, maxDurationExceeded };
-      if (cancelled) return { next: { ...keep, state: 'cancelled', finishedAt: now, error }, run };
-      if (finish.retryDelayMs !== undefined && finish.retryDelayMs !== null) {
-        const runAt = now + Math.max(0, finish.retryDelayMs);
-        return { next: { ...keep, state: 'scheduled', runAt, finishedAt: null, error }, run };
-      }
-      return { next: { ...keep, state: 'failed', finishedAt: now, error }, run };
-    }
-    case 'released': {
-      const checkpoint = finish.checkpoint === undefined ? keep.checkpoint : encodeJson(finish.checkpoint);
-      const run = { outcome: 'released' as const, error: finish.error ?? null, maxDurationExceeded };
-      if (cancelled) return { next: { ...keep, state: 'cancelled', finishedAt: now, checkpoint }, run };
-      // A release gives the attempt back: the job did not fail, the worker stopped (or cannot run it).
-      const error = finish.error ?? keep.error;
-      const next = { ...keep, attempt: row.attempt - 1, finishedAt: null, checkpoint, error };
-      if (finish.retryDelayMs !== undefined && finish.retryDelayMs !== null) {
-        const runAt = now + Math.max(0, finish.retryDelayMs);
-        return { next: { ...next, state: 'scheduled', runAt }, run };
-      }
-      return { next: { ...next, state: 'queued' }, run };
-    }
-    case 'cancelled':
-      return {
-        next: { ...keep, state: 'cancelled', finishedAt: now, error: finish.error ?? keep.error },
-        run: { outcome: 'cancelled', error: finish.error ?? null, maxDurationExceeded },
-      };
+/** The stored error, a finish's, or the rescuer's, as a transition names it (see finish-transition.ts). */
+function errorOf(
+  source: ErrorSource,
+  row: JobRow,
+  finish: JobFinish | undefined,
+  lapse: JobError | undefined,
+): JobError | null {
+  const given = finish?.error;
+  switch (source) {
+    case 'none':
+      return null;
+    case 'kept':
+      return storedError(row);
+    case 'finish':
+      return given ?? { message: `attempt ended: ${finish?.outcome}`, reason: finish?.outcome ?? 'failed' };
+    case 'finish_or_kept':
+      return given ?? storedError(row);
+    case 'finish_or_none':
+      return given ?? null;
+    case 'lapse':
+      return lapse ?? null;
   }
+}
+
+/**
+ * The row and run an attempt's end leaves behind, as the shared transition table says: `finish` for a
+ * worker's finish, `lapse` (the rescuer's error) for a lapsed lease.
+ */
+function afterEnd(
+  row: JobRow,
+  end: { finish: JobFinish; lapse?: undefined } | { finish?: undefined; lapse: JobError },
+  now: number,
+): { next: NextRow; run: RunEntry } {
+  const { finish, lapse } = end;
+  const retryDelayMs = finish?.retryDelayMs;
+  const t = finishTransition({
+    end: finish?.outcome ?? 'lease_lapsed',
+    cancelRequested: row.cancel_requested !== 0,
+    retry: retryDelayMs !== undefined && retryDelayMs !== null,
+    attemptsLeft: row.attempt < row.max_attempts,
+    maxDurationExceeded: finish?.maxDurationExceeded === true,
+  });
+  const checkpoint = finish?.checkpoint;
+  return {
+    next: {
+      state: t.state,
+      attempt: t.attemptReturned ? row.attempt - 1 : row.attempt,
+      runAt: t.rescheduled ? now + Math.max(0, retryDelayMs ?? 0) : row.run_at,
+      finishedAt: t.finished ? now : null,
+      result: t.result ? encodeJson(finish?.result) : row.result,
+      error: errorOf(t.error, row, finish, lapse),
+      checkpoint: t.checkpoint && checkpoint !== undefined ? encodeJson(checkpoint) : row.checkpoint,
+    },
+    run: {
+      outcome: t.run.outcome,
+      error: errorOf(t.run.error, row, finish, lapse),
+      maxDurationExceeded: t.run.maxDurationExceeded,
+    },
+  };
 }
 
 function announce(conn: SqliteConnection, ended: Ended[]): void {
@@ -164,7 +168,7 @@ export function finishAttempts(
     const row = conn.stmt(JOB_RUNNING_GET).get({ id: finish.id, leaseToken: finish.leaseToken }) as
       JobRow | undefined;
     if (!row) continue;
-    const { next, run } = afterFinish(row, finish, now);
+    const { next, run } = afterEnd(row, { finish }, now);
     if (endAttempt(conn, row, next, run, now)) done.push({ id: row.id, queue: row.queue, state: next.state });
   }
   return { accepted: done.map((job) => job.id), announce: () => announce(conn, done) };
@@ -199,19 +203,9 @@ export async function jobRescueLapsed(
         message: `lease lapsed: worker ${row.worker_id ?? 'unknown'} stopped renewing attempt ${row.attempt}`,
         reason: 'lease_lapsed',
       };
-      const state: JobState =
-        row.cancel_requested !== 0 ? 'cancelled' : row.attempt >= row.max_attempts ? 'failed' : 'queued';
-      const next: NextRow = {
-        state,
-        attempt: row.attempt,
-        runAt: row.run_at,
-        finishedAt: state === 'queued' ? null : now,
-        result: row.result,
-        error,
-        checkpoint: row.checkpoint,
-      };
-      const run: RunEntry = { outcome: 'lease_lapsed', error, maxDurationExceeded: false };
-      if (endAttempt(conn, row, next, run, now)) done.push({ id: row.id, queue: row.queue, state });
+      const { next, run } = afterEnd(row, { lapse: error }, now);
+      if (endAttempt(conn, row, next, run, now))
+        done.push({ id: row.id, queue: row.queue, state: next.state });
     }
     return done;
   });

@@ -37,28 +37,7 @@ export function insertJobs(
   }
   const results: JobInsertResult[] = [];
   for (const job of params.jobs) {
-    const runAt = job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0);
-    const info = conn.stmt(JOB_INSERT, handle).run({
-      id: job.id,
-      task: job.task,
-      queue: job.queue,
-      // undefined is not JSON; a job without a payload stores null.
-      payload: JSON.stringify(job.payload ?? null),
-      state: runAt > now ? 'scheduled' : 'queued',
-      priority: job.priority,
-      maxAttempts: job.maxAttempts,
-      runAt,
-      now,
-      idempotencyKey: job.idempotencyKey,
-      concurrencyKey: job.concurrencyKey,
-      leaseMs: job.leaseMs,
-      timeoutMs: job.timeoutMs,
-      scheduleId: job.scheduleId,
-      scheduleSlot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
-      parentId: job.parentId,
-      traceContext: job.traceContext ?? null,
-    });
-    const created = info.changes === 1;
+    const created = insertJobRow(conn, handle, job, now);
     const row = (
       created
         ? conn.stmt(JOB_GET, handle).get(job.id)
@@ -67,6 +46,41 @@ export function insertJobs(
     results.push({ job: toJob(row), created });
   }
   return results;
+}
+
+/**
+ * Inserts one job's row on `handle`, due at its `runAt`, or `delayMs` after `now`: queued when due,
+ * else scheduled. False when its idempotency key is taken (nothing inserted). The one INSERT of a job,
+ * for enqueues and schedule slots alike.
+ */
+export function insertJobRow(
+  conn: SqliteConnection,
+  handle: Database.Database,
+  job: NewJob,
+  now: number,
+): boolean {
+  const runAt = job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0);
+  const info = conn.stmt(JOB_INSERT, handle).run({
+    id: job.id,
+    task: job.task,
+    queue: job.queue,
+    // undefined is not JSON; a job without a payload stores null.
+    payload: JSON.stringify(job.payload ?? null),
+    state: runAt > now ? 'scheduled' : 'queued',
+    priority: job.priority,
+    maxAttempts: job.maxAttempts,
+    runAt,
+    now,
+    idempotencyKey: job.idempotencyKey,
+    concurrencyKey: job.concurrencyKey,
+    leaseMs: job.leaseMs,
+    timeoutMs: job.timeoutMs,
+    scheduleId: job.scheduleId,
+    scheduleSlot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
+    parentId: job.parentId,
+    traceContext: job.traceContext ?? null,
+  });
+  return info.changes === 1;
 }
 
 function announce(conn: SqliteConnection, results: JobInsertResult[]): void {

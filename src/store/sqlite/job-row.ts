@@ -2,40 +2,30 @@
  * Converting between SQLite rows and the job model: INTEGER ms <-> Date, TEXT JSON <-> values,
  * INTEGER 0/1 <-> boolean. A NULL JSON column means undefined (never set); JSON null is the text 'null'.
  */
-import type { Job, JobError, JobRun, JobState, RunOutcome } from '../../job.js';
+import type { Job, JobError, JobRun, RunOutcome } from '../../job.js';
+import { decodeClaimedJob, decodeJob, type JobColumnAdapter, type JobColumns } from '../job-record.js';
 import type { ClaimedJob } from '../store.js';
 
-/** A `jobs` row as better-sqlite3 returns it. */
-export interface JobRow {
-  id: string;
-  task: string;
-  queue: string;
-  payload: string;
-  state: JobState;
-  priority: number;
-  attempt: number;
-  max_attempts: number;
-  run_at: number;
-  created_at: number;
-  updated_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  lease_token: string | null;
-  lease_expires_at: number | null;
-  worker_id: string | null;
-  result: string | null;
-  error: string | null;
-  idempotency_key: string | null;
-  concurrency_key: string | null;
-  lease_ms: number | null;
-  timeout_ms: number | null;
-  checkpoint: string | null;
-  cancel_requested: number;
-  schedule_id: string | null;
-  schedule_slot: number | null;
-  parent_id: string | null;
-  trace_context: string | null;
+/** The driver types of SQLite's job columns: INTEGER ms, TEXT JSON, INTEGER 0/1. */
+export interface SqliteJobColumns {
+  time: number;
+  json: string;
+  error: string;
+  checkpoint: string;
+  flag: number;
 }
+
+/** A `jobs` row as better-sqlite3 returns it. */
+export type JobRow = JobColumns<SqliteJobColumns>;
+
+/** Decodes SQLite's job columns (see job-record.ts). */
+export const SQLITE_JOB_COLUMNS: JobColumnAdapter<SqliteJobColumns> = {
+  time: (ms) => new Date(ms),
+  json: (text) => JSON.parse(text) as unknown,
+  error: (text) => JSON.parse(text) as JobError,
+  checkpoint: (text) => JSON.parse(text) as unknown,
+  flag: (value) => value !== 0,
+};
 
 /** A `job_run_history` row as better-sqlite3 returns it (id NULL for a run implied by a job row). */
 export interface JobRunRow {
@@ -62,40 +52,9 @@ export function decodeJson(text: string | null): unknown {
   return text === null ? undefined : JSON.parse(text);
 }
 
-function toDate(ms: number | null): Date | null {
-  return ms === null ? null : new Date(ms);
-}
-
 /** The job a row holds. */
 export function toJob(row: JobRow): Job {
-  return {
-    id: row.id,
-    task: row.task,
-    queue: row.queue,
-    payload: decodeJson(row.payload),
-    state: row.state,
-    priority: row.priority,
-    attempt: row.attempt,
-    maxAttempts: row.max_attempts,
-    runAt: new Date(row.run_at),
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-    startedAt: toDate(row.started_at),
-    finishedAt: toDate(row.finished_at),
-    leaseExpiresAt: toDate(row.lease_expires_at),
-    workerId: row.worker_id,
-    result: row.result === null ? null : decodeJson(row.result),
-    error: row.error === null ? null : (JSON.parse(row.error) as JobError),
-    idempotencyKey: row.idempotency_key,
-    concurrencyKey: row.concurrency_key,
-    leaseMs: row.lease_ms,
-    timeoutMs: row.timeout_ms,
-    checkpoint: decodeJson(row.checkpoint),
-    cancelRequested: row.cancel_requested !== 0,
-    scheduleId: row.schedule_id,
-    scheduleSlot: toDate(row.schedule_slot),
-    parentId: row.parent_id,
-  };
+  return decodeJob(row, SQLITE_JOB_COLUMNS);
 }
 
 /** The run a row holds. */
@@ -144,42 +103,44 @@ export interface ClaimContext {
   workerId: string;
   /** The claim's now: every claimed job's start and update time, and the base of its lease. */
   now: number;
-  startedAt: Date;
   /** The lease length a job without its own `lease_ms` got. */
   defaultLeaseMs: number;
 }
 
-/** The claimed job a JOB_CLAIM row and its claim describe. */
+/** The claimed job a JOB_CLAIM row and its claim describe: the claim decided the rest of the row. */
 export function toClaimedJob(row: ClaimRow, claim: ClaimContext): ClaimedJob {
   const leaseMs = row[12];
-  return {
-    id: row[0],
-    task: row[1],
-    queue: row[2],
-    payload: JSON.parse(row[3]) as unknown,
-    state: 'running',
-    priority: row[4],
-    attempt: row[5],
-    maxAttempts: row[6],
-    runAt: new Date(row[7]),
-    createdAt: new Date(row[8]),
-    updatedAt: claim.startedAt,
-    startedAt: claim.startedAt,
-    finishedAt: null,
-    leaseExpiresAt: new Date(claim.now + (leaseMs ?? claim.defaultLeaseMs)),
-    workerId: claim.workerId,
-    result: null,
-    error: row[9] === null ? null : (JSON.parse(row[9]) as JobError),
-    idempotencyKey: row[10],
-    concurrencyKey: row[11],
-    leaseMs,
-    timeoutMs: row[13],
-    checkpoint: decodeJson(row[14]),
-    cancelRequested: row[15] !== 0,
-    scheduleId: row[16],
-    scheduleSlot: toDate(row[17]),
-    parentId: row[18],
-    leaseToken: row[19],
-    traceContext: row[20],
-  };
+  return decodeClaimedJob(
+    {
+      id: row[0],
+      task: row[1],
+      queue: row[2],
+      payload: row[3],
+      state: 'running',
+      priority: row[4],
+      attempt: row[5],
+      max_attempts: row[6],
+      run_at: row[7],
+      created_at: row[8],
+      updated_at: claim.now,
+      started_at: claim.now,
+      finished_at: null,
+      lease_expires_at: claim.now + (leaseMs ?? claim.defaultLeaseMs),
+      lease_token: row[19],
+      worker_id: claim.workerId,
+      result: null,
+      error: row[9],
+      idempotency_key: row[10],
+      concurrency_key: row[11],
+      lease_ms: leaseMs,
+      timeout_ms: row[13],
+      checkpoint: row[14],
+      cancel_requested: row[15],
+      schedule_id: row[16],
+      schedule_slot: row[17],
+      parent_id: row[18],
+      trace_context: row[20],
+    },
+    SQLITE_JOB_COLUMNS,
+  );
 }

@@ -148,24 +148,6 @@ FROM (
 ) AS u
 WHERE schedule_slots.schedule_id = u.schedule_id AND schedule_slots.slot_key = u.slot_key`;
 
-/**
- * Inserts slot jobs (@jobs: JSON array; payload as JSON text, runAt in ms on the store clock), queued
- * when due at @now, else scheduled. The same row shape as the store's own job insert; a repeated
- * idempotency key inserts nothing.
- */
-export const SLOT_JOB_INSERT_MANY = `
-INSERT INTO jobs (
-  id, task, queue, payload, state, priority, attempt, max_attempts, run_at, created_at, updated_at,
-  idempotency_key, concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id, trace_context
-)
-SELECT value ->> '$.id', value ->> '$.task', value ->> '$.queue', value ->> '$.payload',
-  CASE WHEN (value ->> '$.runAt') > @now THEN 'scheduled' ELSE 'queued' END,
-  value ->> '$.priority', 0, value ->> '$.maxAttempts', value ->> '$.runAt', @now, @now,
-  value ->> '$.idempotencyKey', value ->> '$.concurrencyKey', value ->> '$.leaseMs', value ->> '$.timeoutMs',
-  value ->> '$.scheduleId', value ->> '$.scheduleSlot', value ->> '$.parentId', value ->> '$.traceContext'
-FROM json_each(@jobs) WHERE true
-ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`;
-
 /** One ledger row. */
 export const SLOT_GET = `SELECT * FROM schedule_slots WHERE schedule_id = ? AND slot_key = ?`;
 

@@ -5,8 +5,13 @@
  * however many schedules are due.
  */
 import { NightshiftError } from '../../errors.js';
-import type { JobError } from '../../job.js';
-import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
+import type {
+  Schedule,
+  ScheduleDefinition,
+  ScheduleSource,
+  ScheduleState,
+  SlotRecord,
+} from '../../scheduler/schedule.js';
 import type {
   DueSchedule,
   FinishedSlotRun,
@@ -20,9 +25,19 @@ import type { SqliteConnection } from './connection.js';
 import { slotEvents } from '../schedule-events.js';
 import { appendEventsOn } from './event-log.js';
 import { configConflict } from '../schedule-conflict.js';
-import { decodeJson } from './job-row.js';
+import { ledgerWinners, type InsertedSlotKey } from '../ledger-winners.js';
+import {
+  scheduleSyncAction,
+  scheduleSyncDeletes,
+  scheduleSyncResult,
+  type ScheduleSyncResult,
+} from '../schedule-sync.js';
+import { insertJobRow } from './job-insert.js';
+import { decodeSettledJob, type SettledJobColumns } from '../job-record.js';
+import { SQLITE_JOB_COLUMNS, type SqliteJobColumns } from './job-row.js';
 import {
   definitionParams,
+  settlePending,
   slotParams,
   stateParams,
   toSchedule,
@@ -45,20 +60,13 @@ import {
   SLOT_FINISHED,
   SLOT_GET,
   SLOT_INSERT_MANY,
-  SLOT_JOB_INSERT_MANY,
   SLOT_LIST,
   SLOT_PRUNE,
   SLOT_UPDATE_MANY,
 } from './schedules-sql.js';
 
-interface FinishedRow extends SlotRow {
-  j_id: string | null;
-  j_state: 'completed' | 'failed' | 'cancelled' | null;
-  j_result: string | null;
-  j_error: string | null;
-  j_started_at: number | null;
-  j_finished_at: number | null;
-}
+/** A ledger row and the columns of its job a settle reads. */
+type FinishedRow = SlotRow & SettledJobColumns<SqliteJobColumns>;
 
 /** Schedules and the slot ledger on one SQLite connection. */
 export class SqliteSchedules implements ScheduleStore {
@@ -73,7 +81,7 @@ export class SqliteSchedules implements ScheduleStore {
     return {
       schedule,
       activeJobId: row.active_job_id,
-      settlePending: row.settle_pending === 1,
+      settlePending: settlePending(row),
       waitingSlot: waiting === undefined ? null : toSlot(waiting),
     };
   }
@@ -96,35 +104,20 @@ export class SqliteSchedules implements ScheduleStore {
       }
     }
     let slots: SlotRecord[] = [];
-    const refused = new Set<string>();
+    let jobs = writes.jobs;
     if (writes.slots.length > 0) {
       const inserted = this.conn
         .stmt(SLOT_INSERT_MANY)
-        .all({ slots: JSON.stringify(writes.slots.map(slotParams)) }) as Array<{
-        schedule_id: string;
-        slot_key: string;
-      }>;
-      const won = new Set(inserted.map((row) => `${row.schedule_id}\u0000${row.slot_key}`));
-      slots = writes.slots.filter((slot) => won.has(`${slot.scheduleId}\u0000${slot.slotKey}`));
+        .all({ slots: JSON.stringify(writes.slots.map(slotParams)) }) as InsertedSlotKey[];
+      const winners = ledgerWinners(writes, inserted);
+      slots = winners.slots;
+      jobs = winners.jobs;
       appendEventsOn(this.conn, this.conn.db, slotEvents(slots), now);
-      for (const slot of writes.slots) {
-        if (slot.jobId !== null && !won.has(`${slot.scheduleId}\u0000${slot.slotKey}`))
-          refused.add(slot.jobId);
-      }
     }
     if (writes.slotUpdates.length > 0) {
       this.conn.stmt(SLOT_UPDATE_MANY).run({ slots: JSON.stringify(writes.slotUpdates.map(slotParams)) });
     }
-    const jobs = writes.jobs.filter((job) => !refused.has(job.id));
-    if (jobs.length > 0) {
-      const rows = jobs.map((job) => ({
-        ...job,
-        payload: JSON.stringify(job.payload ?? null),
-        runAt: job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0),
-        scheduleSlot: job.scheduleSlot?.getTime() ?? null,
-      }));
-      this.conn.stmt(SLOT_JOB_INSERT_MANY).run({ jobs: JSON.stringify(rows), now });
-    }
+    for (const job of jobs) insertJobRow(this.conn, this.conn.db, job, now);
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
   }
 
@@ -245,41 +238,31 @@ export class SqliteSchedules implements ScheduleStore {
   /** Syncs config schedules in one transaction. */
   scheduleSync(params: {
     schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }>;
-  }): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
+  }): Promise<ScheduleSyncResult> {
     return this.conn.write((now) => {
       const existing = new Map(
-        (this.conn.stmt(SCHEDULE_SOURCES).all() as Array<{ id: string; source: string }>).map((r) => [
+        (this.conn.stmt(SCHEDULE_SOURCES).all() as Array<{ id: string; source: ScheduleSource }>).map((r) => [
           r.id,
           r.source,
         ]),
       );
-      const result = {
-        created: [] as string[],
-        updated: [] as string[],
-        deleted: [] as string[],
-        conflicts: [] as string[],
-      };
-      const wanted = new Set<string>();
+      const listed = params.schedules.map(({ definition }) => definition.id);
+      const written: Array<{ id: string; inserted: boolean }> = [];
       for (const { definition, state } of params.schedules) {
-        wanted.add(definition.id);
-        const source = existing.get(definition.id);
-        if (source === undefined) {
-          this.insert(definition, state, now);
-          result.created.push(definition.id);
-        } else if (source === 'api') {
-          result.conflicts.push(definition.id);
-        } else {
-          this.updateDefinition(definition, state.nextSlotAt, false, now);
-          result.updated.push(definition.id);
-        }
+        const action = scheduleSyncAction(existing.get(definition.id));
+        if (action === 'create') this.insert(definition, state, now);
+        else if (action === 'update') this.updateDefinition(definition, state.nextSlotAt, false, now);
+        if (action !== 'conflict') written.push({ id: definition.id, inserted: action === 'create' });
       }
+      const wanted = new Set(listed);
+      const deleted: string[] = [];
       for (const [id, source] of existing) {
-        if (source === 'config' && !wanted.has(id)) {
+        if (scheduleSyncDeletes(source, wanted.has(id))) {
           this.conn.stmt(SCHEDULE_DELETE).run(id);
-          result.deleted.push(id);
+          deleted.push(id);
         }
       }
-      return result;
+      return scheduleSyncResult(listed, written, deleted);
     });
   }
 
@@ -309,17 +292,7 @@ export class SqliteSchedules implements ScheduleStore {
       if (rows.length === 0) return { states: [], slots: [], slotUpdates: [], jobs: [] };
       const runs: FinishedSlotRun[] = rows.map((row) => ({
         slot: toSlot(row),
-        job:
-          row.j_id === null || row.j_state === null
-            ? null
-            : {
-                id: row.j_id,
-                state: row.j_state,
-                result: row.j_result === null ? null : decodeJson(row.j_result),
-                error: row.j_error === null ? null : (JSON.parse(row.j_error) as JobError),
-                startedAt: row.j_started_at === null ? null : new Date(row.j_started_at),
-                finishedAt: row.j_finished_at === null ? null : new Date(row.j_finished_at),
-              },
+        job: decodeSettledJob(row, SQLITE_JOB_COLUMNS),
       }));
       const ids = [...new Set(rows.map((row) => row.schedule_id))];
       const schedules = (this.conn.stmt(SCHEDULE_GET_MANY).all(JSON.stringify(ids)) as ScheduleRow[]).map(
