@@ -44,10 +44,6 @@ async function connect(
   });
   let worker: Worker | undefined;
   let completed = 0;
-  // 'job:completed' fires only once the completion is persisted.
-  ns.events.on('job:completed', () => {
-    completed += 1;
-  });
 
   return {
     ref: db,
@@ -60,6 +56,12 @@ async function connect(
     },
     startWorker(profile, handler) {
       onStart = handler;
+      // Subscribed here, not at connect: an event subscription may hold a connection of its own, which
+      // a producer that never runs a worker (the idle scenario's) must not add to the worker's cost.
+      // 'job:completed' fires only once the completion is persisted.
+      ns.events.on('job:completed', () => {
+        completed += 1;
+      });
       worker = ns.startWorker(profile.mode === 'defaults' ? {} : { concurrency: profile.concurrency });
       return Promise.resolve();
     },
