@@ -10,7 +10,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { payloads } from './system.js';
+import type { WorkerProfile } from './system.js';
 import { SYSTEMS } from './systems/index.js';
+import { waitUntil } from './wait.js';
+
+/** Recommended settings at concurrency 100, as in the burst scenario's c100 rows. */
+const PROFILE: WorkerProfile = { mode: 'recommended', concurrency: 100 };
 
 const { values } = parseArgs({
   options: {
@@ -46,12 +52,15 @@ for (const system of systems) {
     try {
       // Round 0 is a warm-up of 1,000 jobs, as in `npm run bench`.
       const count = round === 0 ? 1_000 : jobs;
-      await session.enqueueBulk(count, 1_000);
+      for (let start = 0; start < count; start += 1_000)
+        await session.enqueueBulk(payloads(start, Math.min(1_000, count - start)));
       const cpu = process.cpuUsage();
       const server = postgresCpuMs();
       const started = performance.now();
-      await session.startWorker(() => undefined);
-      await session.waitCompleted(count);
+      await session.startWorker(PROFILE, () => undefined);
+      await waitUntil(`${count} jobs finished`, async () => (await session.completed()) >= count, {
+        intervalMs: 10,
+      });
       const wallMs = performance.now() - started;
       const node = process.cpuUsage(cpu);
       const serverMs = postgresCpuMs() - server;

@@ -1,55 +1,114 @@
 /** Command-line flags of `npm run bench`. */
 import { parseArgs } from 'node:util';
-import type { ScenarioSizes } from './scenarios.js';
 
-/** What one run measures. */
-export interface BenchOptions extends ScenarioSizes {
-  /** Times every system runs every scenario, interleaved with the other systems. */
-  rounds: number;
-  /** System names to run; empty means all. */
+/** What one run measures, and how much of it. */
+export interface BenchOptions {
+  /** Scenario names to run; empty means every scenario of the default run. */
+  scenarios: string[];
+  /** System names to run; empty means the default set. */
   only: string[];
-  warmup: boolean;
+  quick: boolean;
+  /** Rounds of `process` and `enqueue`; they report the median round. */
+  rounds: number;
+  /** Jobs per burst drain and per bulk-enqueue measurement. */
+  jobs: number;
+  /** Jobs per bulk-enqueue call, the same for every system. */
+  batchSize: number;
+  /** Worker concurrencies of the burst drain. */
+  concurrencies: number[];
+  /** Longest a drain may take before its rate is taken over the jobs finished so far, seconds. */
+  capSeconds: number;
+  /** Offered rates of the steady-load scenario, jobs/s. */
+  rates: number[];
+  /** Seconds each steady load is offered. */
+  durationSeconds: number;
+  /** Concurrent callers and seconds of the single-call enqueue measurement. */
+  callers: number;
+  callSeconds: number;
+  /** Jobs the cross-process producer sends, one at a time. */
+  samples: number;
+  /** Seconds an idle worker is watched. */
+  idleSeconds: number;
+  /** Jobs of the backlog scenario. */
+  backlogJobs: number;
 }
 
 /** Usage text printed by `--help` and on a bad flag. */
-export const USAGE = `usage: npm run bench -- [--jobs N] [--samples N] [--rounds N] [--batch N] [--only a,b] [--no-warmup]
-  --jobs N      jobs per throughput scenario and round (default 20000)
-  --samples N   jobs in the latency scenario per round (default 100)
-  --rounds N    rounds; throughput reports the median round, latency pools all rounds (default 3)
-  --batch N     jobs per bulk-enqueue call, the same for every system (default 1000)
-  --only a,b    run only these systems (nightshift-postgres, nightshift-pgbouncer, nightshift-sqlite, graphile-worker, pg-boss, bullmq)
-  --no-warmup   skip the small untimed round each system runs first`;
+export const USAGE = `usage: npm run bench -- [--quick] [--scenario a,b] [--only a,b] [flags]
+  --quick            short settings (in brackets below): a few minutes in all
+  --scenario a,b     run only these: process, enqueue, steady, cross-process, idle, backlog, api
+                     (default: all but backlog)
+  --only a,b         systems: nightshift-postgres, nightshift-pgbouncer, nightshift-sqlite,
+                     graphile-worker, pg-boss, bullmq (default: all; --quick leaves out nightshift-pgbouncer)
+  --rounds N         rounds of process and enqueue, median reported (3 [3])
+  --jobs N           jobs per burst drain and bulk-enqueue round (20000 [5000])
+  --batch N          jobs per bulk-enqueue call (1000)
+  --concurrency a,b  worker concurrencies of the burst drain (10,100)
+  --cap S            longest drain before its rate is taken over what finished (60 [5])
+  --rates a,b        offered jobs/s of the steady load (1000,2000,5000 [2000])
+  --duration S       seconds each steady load is offered (30 [3])
+  --callers N        concurrent single-call enqueuers (50)
+  --call-seconds S   seconds of single-call enqueueing (10 [3])
+  --samples N        jobs of the cross-process latency scenario (200 [50])
+  --idle S           seconds an idle worker is watched (30 [5])
+  --backlog-jobs N   jobs of the backlog scenario (1000000)`;
 
 /** Parses `argv` (without node and script); throws with a message on bad input. */
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
-      jobs: { type: 'string' },
-      samples: { type: 'string' },
-      rounds: { type: 'string' },
-      batch: { type: 'string' },
+      quick: { type: 'boolean' },
+      scenario: { type: 'string' },
       only: { type: 'string' },
-      'no-warmup': { type: 'boolean' },
+      rounds: { type: 'string' },
+      jobs: { type: 'string' },
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
+      cap: { type: 'string' },
+      rates: { type: 'string' },
+      duration: { type: 'string' },
+      callers: { type: 'string' },
+      'call-seconds': { type: 'string' },
+      samples: { type: 'string' },
+      idle: { type: 'string' },
+      'backlog-jobs': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help === true) return 'help';
+  const quick = values.quick === true;
+  const pick = (full: number, short: number): number => (quick ? short : full);
   return {
-    jobs: positiveInt('--jobs', values.jobs, 20_000),
-    latencySamples: positiveInt('--samples', values.samples, 100),
+    scenarios: list(values.scenario),
+    only: list(values.only),
+    quick,
     rounds: positiveInt('--rounds', values.rounds, 3),
+    jobs: positiveInt('--jobs', values.jobs, pick(20_000, 5_000)),
     batchSize: positiveInt('--batch', values.batch, 1_000),
-    only:
-      values.only === undefined
-        ? []
-        : values.only
-            .split(',')
-            .map((name) => name.trim())
-            .filter(Boolean),
-    warmup: values['no-warmup'] !== true,
+    concurrencies: intList('--concurrency', values.concurrency, [10, 100]),
+    capSeconds: positiveInt('--cap', values.cap, pick(60, 5)),
+    rates: intList('--rates', values.rates, quick ? [2_000] : [1_000, 2_000, 5_000]),
+    durationSeconds: positiveInt('--duration', values.duration, pick(30, 3)),
+    callers: positiveInt('--callers', values.callers, 50),
+    callSeconds: positiveInt('--call-seconds', values['call-seconds'], pick(10, 3)),
+    samples: positiveInt('--samples', values.samples, pick(200, 50)),
+    idleSeconds: positiveInt('--idle', values.idle, pick(30, 5)),
+    backlogJobs: positiveInt('--backlog-jobs', values['backlog-jobs'], 1_000_000),
   };
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+}
+
+function intList(flag: string, raw: string | undefined, fallback: number[]): number[] {
+  if (raw === undefined) return fallback;
+  return list(raw).map((item) => positiveInt(flag, item, 0));
 }
 
 function positiveInt(flag: string, raw: string | undefined, fallback: number): number {

@@ -1,86 +1,58 @@
 /**
- * `npm run bench`: every scenario for every system in one run on this machine, printed as tables with
- * nightshift/peer ratios and recorded in bench/results/latest.json (kept out of git: figures belong to
- * the machine that made them). Systems run one after another, never concurrently, so none competes
- * with another for the 2 cores; rounds interleave the systems so a slow spell of the machine is spread
- * over all of them instead of landing on one.
+ * `npm run bench`: the scenarios of bench/scenarios/ for every system, one after another on this
+ * machine, printed as tables with each row's settings and ratios to graphile-worker, and recorded in
+ * bench/results/latest.json (kept out of git: figures belong to the machine that made them). Systems
+ * never run at the same time, so none competes with another for the cores.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { aggregate } from './aggregate.js';
-import { formatApiBench, runApiBench } from './api.js';
 import { parseOptions, USAGE } from './options.js';
 import type { BenchOptions } from './options.js';
 import { buildRecord, formatRecord } from './report.js';
-import type { SystemResult } from './report.js';
-import {
-  destroyOpenSessions,
-  measureEnqueue,
-  measureLatency,
-  measureProcess,
-  SCENARIOS,
-} from './scenarios.js';
-import type { Measurement, ScenarioName, ScenarioSizes } from './scenarios.js';
-import type { BenchSystem } from './system.js';
+import { failure } from './scenario.js';
+import type { Scenario, Section } from './scenario.js';
+import { apiScenario } from './scenarios/api.js';
+import { backlogScenario } from './scenarios/backlog.js';
+import { crossProcessScenario } from './scenarios/cross-process.js';
+import { enqueueScenario } from './scenarios/enqueue.js';
+import { idleScenario } from './scenarios/idle.js';
+import { processScenario } from './scenarios/process.js';
+import { steadyScenario } from './scenarios/steady.js';
+import { destroyOpenSessions } from './session.js';
 import { SYSTEMS } from './systems/index.js';
 
-/** Small enough to be quick, large enough to JIT the hot paths and fill connection pools. */
-const WARMUP: Omit<ScenarioSizes, 'batchSize'> = { jobs: 1_000, latencySamples: 10 };
+/** Every scenario, in the order they run and print. */
+const SCENARIOS: readonly Scenario[] = [
+  processScenario,
+  enqueueScenario,
+  steadyScenario,
+  crossProcessScenario,
+  idleScenario,
+  backlogScenario,
+  apiScenario,
+];
 
-const MEASURES = { enqueue: measureEnqueue, process: measureProcess, latency: measureLatency } as const;
+/** Run only when named in `--only`: it needs a PgBouncer binary, and repeats nightshift-postgres's work. */
+const OPT_IN = ['nightshift-pgbouncer'];
 
 function log(line: string): void {
-  process.stderr.write(`[bench] ${line}\n`);
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
-/** Runs every system through every round; a system that fails sits out the rest and reports why. */
-async function runAll(systems: readonly BenchSystem[], options: BenchOptions): Promise<SystemResult[]> {
-  const rounds = new Map<string, Map<ScenarioName, Measurement[]>>(systems.map((s) => [s.name, new Map()]));
-  const errors = new Map<string, string>();
-  for (let round = 1; round <= options.rounds; round += 1) {
-    for (const system of systems) {
-      if (errors.has(system.name)) continue;
-      try {
-        if (round === 1 && options.warmup) {
-          log(`${system.name}: warm-up`);
-          const sizes = { ...WARMUP, batchSize: options.batchSize };
-          for (const scenario of SCENARIOS) await MEASURES[scenario](system, sizes);
-        }
-        for (const scenario of SCENARIOS) {
-          const m = await MEASURES[scenario](system, options);
-          const list = rounds.get(system.name)?.get(scenario) ?? [];
-          list.push(m);
-          rounds.get(system.name)?.set(scenario, list);
-          const latency = m.latencyMs
-            ? `, p50 ${m.latencyMs.p50.toFixed(1)} ms, p95 ${m.latencyMs.p95.toFixed(1)} ms`
-            : '';
-          log(`round ${round} ${system.name}: ${scenario} ${m.jobsPerSecond.toFixed(0)} jobs/s${latency}`);
-        }
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        errors.set(system.name, message);
-        log(`${system.name}: FAILED: ${message}`);
-      }
-    }
-  }
-  return systems.map((system) => {
-    const result: SystemResult = {
-      name: system.name,
-      isNightshift: system.isNightshift,
-      settings: system.settings,
-      measurements: {},
-    };
-    const error = errors.get(system.name);
-    if (error !== undefined) {
-      result.error = error;
-      return result;
-    }
-    for (const [scenario, list] of rounds.get(system.name) ?? [])
-      result.measurements[scenario] = aggregate(list);
-    return result;
-  });
+function choose(options: BenchOptions): { scenarios: Scenario[]; error?: string } {
+  const unknownSystems = options.only.filter((name) => !SYSTEMS.some((s) => s.name === name));
+  const unknownScenarios = options.scenarios.filter((name) => !SCENARIOS.some((s) => s.name === name));
+  if (unknownSystems.length > 0 || unknownScenarios.length > 0)
+    return { scenarios: [], error: `unknown: ${[...unknownSystems, ...unknownScenarios].join(', ')}` };
+  return {
+    scenarios: SCENARIOS.filter((s) =>
+      options.scenarios.length === 0
+        ? s.inDefaultRun && !(options.quick && s === apiScenario)
+        : options.scenarios.includes(s.name),
+    ),
+  };
 }
 
 async function main(): Promise<number> {
@@ -96,12 +68,14 @@ async function main(): Promise<number> {
     console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
   }
-  const unknown = options.only.filter((name) => !SYSTEMS.some((s) => s.name === name));
-  if (unknown.length > 0) {
-    console.error(`unknown system(s): ${unknown.join(', ')}\n${USAGE}`);
+  const { scenarios, error } = choose(options);
+  if (error !== undefined) {
+    console.error(`${error}\n${USAGE}`);
     return 2;
   }
-  const systems = SYSTEMS.filter((s) => options.only.length === 0 || options.only.includes(s.name));
+  const systems = SYSTEMS.filter((s) =>
+    options.only.length > 0 ? options.only.includes(s.name) : !OPT_IN.includes(s.name),
+  );
 
   // Ctrl-C mid-run: drop the databases, files and Redis keys of the scenario in flight, then exit.
   process.once('SIGINT', () => {
@@ -109,18 +83,25 @@ async function main(): Promise<number> {
     void destroyOpenSessions().finally(() => process.exit(130));
   });
   const loadAtStart = os.loadavg()[0] ?? 0;
-  const results = await runAll(systems, options);
-  const record = buildRecord(options, results, loadAtStart);
+  const sections: Section[] = [];
+  let failed = false;
+  for (const scenario of scenarios) {
+    log(`scenario ${scenario.name}`);
+    try {
+      sections.push(...(await scenario.run({ systems, options, log })));
+    } catch (error) {
+      failed = true;
+      sections.push({ title: scenario.name, notes: [failure(error)], header: [], rows: [] });
+    }
+  }
+  failed ||= sections.some((s) => s.rows.some((row) => row.some((cell) => cell.startsWith('failed:'))));
+  const record = buildRecord(options, sections, loadAtStart);
   console.log(formatRecord(record));
   const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
   await mkdir(resultsDir, { recursive: true });
   await writeFile(path.join(resultsDir, 'latest.json'), `${JSON.stringify(record, null, 2)}\n`);
   log('wrote bench/results/latest.json');
-  // The REST API's overhead per enqueue against the library's (bench/api.ts; alone: npm run bench:api).
-  const api = await runApiBench(log);
-  console.log(`\nPOST /api/v1/jobs against ns.enqueue\n${formatApiBench(api)}`);
-  await writeFile(path.join(resultsDir, 'api.json'), `${JSON.stringify(api, null, 2)}\n`);
-  return results.some((r) => r.error !== undefined) ? 1 : 0;
+  return failed ? 1 : 0;
 }
 
 process.exitCode = await main();

@@ -1,4 +1,4 @@
-/** Summaries of latency samples. */
+/** Summaries of samples. */
 
 /** Latency percentiles in milliseconds. */
 export interface LatencySummary {
@@ -24,4 +24,12 @@ export function summarize(samples: readonly number[]): LatencySummary {
     p99: percentile(sorted, 99),
     max: sorted[sorted.length - 1] as number,
   };
+}
+
+/** The median of `values` (at least one); with an even count, the lower middle value. */
+export function median(values: readonly number[]): number {
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }

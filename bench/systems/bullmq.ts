@@ -1,68 +1,75 @@
 /**
- * BullMQ on the local Redis. One Queue for producing, one Worker with the concurrency factor the
- * BullMQ guide uses in its concurrency example (50); completed jobs are kept, as nightshift keeps them.
+ * BullMQ on the local Redis, a fresh key prefix per session. Recommended: one Worker with `concurrency`
+ * set, as its concurrency guide shows (its example uses 50), completed jobs kept (as nightshift keeps
+ * them, and as BullMQ does by default). Defaults: `new Worker(queue, processor, { connection })`,
+ * concurrency 1. Connections use `maxRetriesPerRequest: null`, which BullMQ requires of a worker's.
  */
 import { Queue, Worker } from 'bullmq';
-import type { BenchPayload, BenchSession, BenchSystem, OnJobStart } from '../system.js';
-import { waitUntil } from '../wait.js';
+import type { BenchPayload, BenchSession, BenchSystem } from '../system.js';
 
 const REDIS = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
-const CONCURRENCY = 50;
 const QUEUE = 'bench';
 let counter = 0;
 
-/** BullMQ 5 on 127.0.0.1:6379, a fresh key prefix per session. */
+async function connect(prefix: string, owned: boolean): Promise<BenchSession> {
+  const queue = new Queue<BenchPayload>(QUEUE, { connection: REDIS, prefix });
+  await queue.waitUntilReady();
+  let worker: Worker<BenchPayload> | undefined;
+  let completed = 0;
+
+  return {
+    ref: prefix,
+    async enqueueBulk(items) {
+      await queue.addBulk(items.map((data) => ({ name: 'noop', data })));
+    },
+    async enqueueOne(payload) {
+      await queue.add('noop', payload);
+    },
+    async startWorker(profile, onStart) {
+      worker = new Worker<BenchPayload>(
+        QUEUE,
+        (job) => {
+          onStart(job.data);
+          return Promise.resolve();
+        },
+        {
+          connection: REDIS,
+          prefix,
+          ...(profile.mode === 'recommended' && { concurrency: profile.concurrency }),
+        },
+      );
+      // 'completed' fires after the Lua script that moved the job to the completed set returned.
+      worker.on('completed', () => {
+        completed += 1;
+      });
+      await worker.waitUntilReady();
+    },
+    completed: () => Promise.resolve(completed),
+    async stopWorker() {
+      await worker?.close();
+      worker = undefined;
+    },
+    async destroy() {
+      await worker?.close();
+      if (owned) await queue.obliterate({ force: true });
+      await queue.close();
+    },
+  };
+}
+
+/** BullMQ 5 on 127.0.0.1:6379. */
 export const bullmqSystem: BenchSystem = {
   name: 'bullmq',
   isNightshift: false,
-  settings: `Worker concurrency ${CONCURRENCY}; Queue.addBulk per batch; own key prefix per session`,
-  async open(): Promise<BenchSession> {
+  store: 'redis',
+  settings: (profile) =>
+    profile.mode === 'defaults'
+      ? 'new Worker(queue, processor, { connection }) (as installed: concurrency 1); completed jobs kept'
+      : `Worker concurrency ${profile.concurrency}; completed jobs kept`,
+  producerSettings: 'one Queue connection; addBulk() per batch, add() per job',
+  open() {
     counter += 1;
-    const prefix = `nightshift-bench-${process.pid}-${counter}`;
-    const queue = new Queue<BenchPayload>(QUEUE, { connection: REDIS, prefix });
-    await queue.waitUntilReady();
-    let worker: Worker<BenchPayload> | undefined;
-    let completed = 0;
-
-    return {
-      async enqueueBulk(count, batchSize) {
-        for (let start = 0; start < count; start += batchSize) {
-          const size = Math.min(batchSize, count - start);
-          await queue.addBulk(
-            Array.from({ length: size }, (_, i) => ({ name: 'noop', data: { seq: start + i } })),
-          );
-        }
-      },
-      async enqueueOne(payload) {
-        await queue.add('noop', payload);
-      },
-      async startWorker(onStart: OnJobStart) {
-        worker = new Worker<BenchPayload>(
-          QUEUE,
-          (job) => {
-            onStart(job.data);
-            return Promise.resolve();
-          },
-          { connection: REDIS, prefix, concurrency: CONCURRENCY },
-        );
-        // 'completed' fires after the Lua script that moved the job to the completed set returned.
-        worker.on('completed', () => {
-          completed += 1;
-        });
-        await worker.waitUntilReady();
-      },
-      async waitCompleted(count) {
-        await waitUntil(`${count} bullmq jobs completed`, () => completed >= count);
-      },
-      async stopWorker() {
-        await worker?.close();
-        worker = undefined;
-      },
-      async destroy() {
-        await worker?.close();
-        await queue.obliterate({ force: true });
-        await queue.close();
-      },
-    };
+    return connect(`nightshift-bench-${process.pid}-${counter}`, true);
   },
+  attach: (ref) => connect(ref, false),
 };

@@ -14,3 +14,13 @@ export const SYSTEMS: readonly BenchSystem[] = [
   pgBossSystem,
   bullmqSystem,
 ];
+
+/** The system every ratio is taken against: the fastest peer in the runs so far. */
+export const REFERENCE_PEER = graphileWorkerSystem.name;
+
+/** Looks a system up by name; throws on an unknown one. */
+export function systemNamed(name: string): BenchSystem {
+  const system = SYSTEMS.find((s) => s.name === name);
+  if (system === undefined) throw new Error(`unknown system ${name}`);
+  return system;
+}

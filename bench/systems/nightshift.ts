@@ -4,26 +4,34 @@
  * session, SQLite in a fresh file per session. It runs from its build (dist/, made by `npm run bench`),
  * as an installed package does and as the peers run from theirs: from the TypeScript sources, every
  * worker's lease-keeper thread would first transpile the store's modules.
+ *
+ * Recommended settings are nightshift's defaults with `concurrency` set: its documentation asks for
+ * no other tuning, so the benchmark gives it none.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Nightshift, createLogger } from '../../dist/index.js';
-import type { Worker, WorkerOptions } from '../../dist/index.js';
+import type { Worker } from '../../dist/index.js';
 import { startPgbouncer } from '../../test/support/pgbouncer.js';
 import { ADMIN_URL, createDatabase } from '../postgres-database.js';
-import type { BenchPayload, BenchSession, BenchSystem, OnJobStart } from '../system.js';
-import { waitUntil } from '../wait.js';
+import type { BenchPayload, BenchSession, BenchSystem, OnJobStart, WorkerProfile } from '../system.js';
 
 const TASK = 'noop';
-/** Worker tuning for many tiny jobs: see docs/BENCHMARKS.md for the trials behind these numbers. */
-const WORKER: WorkerOptions = { concurrency: 500, claimBatchMax: 500 };
+const PRODUCER =
+  'Nightshift.connect({ db }) with its default pool; enqueueMany() per batch, enqueue() per job';
 
-function describe(worker: WorkerOptions): string {
-  return `startWorker({ concurrency: ${worker.concurrency}, claimBatchMax: ${worker.claimBatchMax} }), other options default; enqueueMany() per batch; silent logger`;
+function settings(profile: WorkerProfile): string {
+  return profile.mode === 'defaults'
+    ? 'startWorker() (as installed: concurrency 10, every option default)'
+    : `startWorker({ concurrency: ${profile.concurrency} }), every other option default`;
 }
 
-async function openSession(db: string, cleanup: () => Promise<void>): Promise<BenchSession> {
+async function connect(
+  db: string,
+  database: string | undefined,
+  cleanup: () => Promise<void>,
+): Promise<BenchSession> {
   let onStart: OnJobStart = () => undefined;
   const ns = await Nightshift.connect({
     db,
@@ -36,31 +44,28 @@ async function openSession(db: string, cleanup: () => Promise<void>): Promise<Be
   });
   let worker: Worker | undefined;
   let completed = 0;
-  // 'job:completed' fires only once the completion is persisted.
-  ns.events.on('job:completed', () => {
-    completed += 1;
-  });
 
   return {
-    async enqueueBulk(count, batchSize) {
-      for (let start = 0; start < count; start += batchSize) {
-        const size = Math.min(batchSize, count - start);
-        await ns.enqueueMany(
-          Array.from({ length: size }, (_, i) => ({ task: TASK, payload: { seq: start + i } })),
-        );
-      }
+    ref: db,
+    ...(database !== undefined && { database }),
+    async enqueueBulk(items) {
+      await ns.enqueueMany(items.map((payload) => ({ task: TASK, payload })));
     },
     async enqueueOne(payload) {
       await ns.enqueue(TASK, payload);
     },
-    startWorker(handler) {
+    startWorker(profile, handler) {
       onStart = handler;
-      worker = ns.startWorker(WORKER);
+      // Subscribed here, not at connect: an event subscription may hold a connection of its own, which
+      // a producer that never runs a worker (the idle scenario's) must not add to the worker's cost.
+      // 'job:completed' fires only once the completion is persisted.
+      ns.events.on('job:completed', () => {
+        completed += 1;
+      });
+      worker = ns.startWorker(profile.mode === 'defaults' ? {} : { concurrency: profile.concurrency });
       return Promise.resolve();
     },
-    async waitCompleted(count) {
-      await waitUntil(`${count} nightshift jobs completed`, () => completed >= count);
-    },
+    completed: () => Promise.resolve(completed),
     async stopWorker() {
       await worker?.stop();
       worker = undefined;
@@ -72,15 +77,22 @@ async function openSession(db: string, cleanup: () => Promise<void>): Promise<Be
   };
 }
 
+function databaseOf(url: string): string {
+  return new URL(url).pathname.slice(1);
+}
+
 /** nightshift on PostgreSQL at 127.0.0.1:5432. */
 export const nightshiftPostgresSystem: BenchSystem = {
   name: 'nightshift-postgres',
   isNightshift: true,
-  settings: describe(WORKER),
+  store: 'postgres',
+  settings,
+  producerSettings: PRODUCER,
   async open() {
     const database = await createDatabase('nightshift');
-    return openSession(database.url, database.drop);
+    return connect(database.url, databaseOf(database.url), database.drop);
   },
+  attach: (ref) => connect(ref, databaseOf(ref), () => Promise.resolve()),
 };
 
 /**
@@ -90,28 +102,35 @@ export const nightshiftPostgresSystem: BenchSystem = {
 export const nightshiftPgbouncerSystem: BenchSystem = {
   name: 'nightshift-pgbouncer',
   isNightshift: true,
-  settings: `${describe(WORKER)}; via PgBouncer 1.18 pool_mode=transaction default_pool_size=20, URL ?pooler=transaction&listen_url=<direct>`,
+  store: 'postgres',
+  settings: (profile) =>
+    `${settings(profile)}; via PgBouncer pool_mode=transaction default_pool_size=20, URL ?pooler=transaction&listen_url=<direct>`,
+  producerSettings: `${PRODUCER}; via PgBouncer`,
   async open() {
     const database = await createDatabase('nightshift');
     const server = new URL(ADMIN_URL);
     const bouncer = await startPgbouncer({ host: server.hostname, port: Number(server.port || 5432) });
-    const url = bouncer.url(new URL(database.url).pathname.slice(1), database.url);
-    return openSession(url, async () => {
+    const url = bouncer.url(databaseOf(database.url), database.url);
+    return connect(url, databaseOf(database.url), async () => {
       await bouncer.stop();
       await database.drop();
     });
   },
+  attach: (ref) => connect(ref, databaseOf(ref), () => Promise.resolve()),
 };
 
 /** nightshift on a SQLite file in the system temp directory. */
 export const nightshiftSqliteSystem: BenchSystem = {
   name: 'nightshift-sqlite',
   isNightshift: true,
-  settings: describe(WORKER),
+  store: 'sqlite',
+  settings,
+  producerSettings: PRODUCER,
   async open() {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-bench-'));
-    return openSession(`sqlite:${path.join(dir, 'bench.db')}`, () =>
+    return connect(`sqlite:${path.join(dir, 'bench.db')}`, undefined, () =>
       rm(dir, { recursive: true, force: true }),
     );
   },
+  attach: (ref) => connect(ref, undefined, () => Promise.resolve()),
 };

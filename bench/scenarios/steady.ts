@@ -1,0 +1,226 @@
+/**
+ * Steady load: a producer in the benchmark's process offers jobs at a fixed rate for `--duration`
+ * seconds, open loop (it never waits for earlier calls, as independent requests would not), to a
+ * worker in its own process at concurrency 10 with the system's recommended settings. Two producers:
+ * `single`, one single-job call per job; `bulk`, one bulk call per 10 ms tick with the jobs due.
+ * Enqueue-to-start latency comes from the worker process (now minus the payload's stamp). After the
+ * offering ends the worker gets `--cap` seconds to start what was enqueued; jobs still waiting then
+ * count with the time they had waited (a lower bound), and a percentile that lands on one is marked
+ * with `>=`. PostgreSQL CPU per job covers the offering and the drain.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { meterPostgres, meterRedis } from '../server-cost.js';
+import type { ServerCost } from '../server-cost.js';
+import { REFERENCE_PEER } from '../systems/index.js';
+import { failure, formatCount, formatMs, formatRatio, messageRow } from '../scenario.js';
+import type { Scenario, Section } from '../scenario.js';
+import { withSession } from '../session.js';
+import { percentile } from '../stats.js';
+import { nowMs } from '../system.js';
+import type { BenchPayload, BenchSession, BenchSystem, WorkerProfile } from '../system.js';
+import { startWorkerFor } from '../worker-child.js';
+
+const PROFILE: WorkerProfile = { mode: 'recommended', concurrency: 10 };
+const TICK_MS = 10;
+const PRODUCERS = ['single', 'bulk'] as const;
+type Producer = (typeof PRODUCERS)[number];
+
+interface SteadyResult {
+  enqueuedPerSecond: number;
+  errors: number;
+  firstError?: string;
+  started: number;
+  enqueued: number;
+  p50: string;
+  p95: string;
+  p99: string;
+  p99Ms: number;
+  serverCpuUsPerJob?: number;
+}
+
+/** Offers `rate` jobs/s for `seconds`; resolves with the stamps of the jobs enqueued successfully. */
+async function offer(
+  session: BenchSession,
+  producer: Producer,
+  rate: number,
+  seconds: number,
+): Promise<{ stamps: number[]; errors: number; firstError?: string; elapsedMs: number }> {
+  const stamps: number[] = [];
+  const calls: Array<Promise<void>> = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let sent = 0;
+  const send = (items: BenchPayload[], call: Promise<void>): void => {
+    calls.push(
+      call.then(
+        () => {
+          for (const item of items) stamps.push(item.at);
+        },
+        (error: unknown) => {
+          errors += items.length;
+          firstError ??= failure(error);
+        },
+      ),
+    );
+  };
+  const begin = performance.now();
+  const end = begin + seconds * 1000;
+  for (let now = begin; now < end; now = performance.now()) {
+    const due = Math.floor(((now - begin) * rate) / 1000) - sent;
+    if (due > 0) {
+      const at = nowMs();
+      const items = Array.from({ length: due }, (_, i) => ({ seq: sent + i, at }));
+      sent += due;
+      if (producer === 'bulk') send(items, session.enqueueBulk(items));
+      else for (const item of items) send([item], session.enqueueOne(item));
+    }
+    await sleep(TICK_MS);
+  }
+  await Promise.all(calls);
+  return {
+    stamps,
+    errors,
+    ...(firstError !== undefined && { firstError }),
+    elapsedMs: performance.now() - begin,
+  };
+}
+
+async function measure(
+  system: BenchSystem,
+  producer: Producer,
+  rate: number,
+  seconds: number,
+  capSeconds: number,
+): Promise<SteadyResult> {
+  return withSession(system, async (session) => {
+    const worker = await startWorkerFor(system, session, PROFILE);
+    let cost: ServerCost | undefined;
+    let offered: Awaited<ReturnType<typeof offer>>;
+    try {
+      const meter =
+        session.database !== undefined
+          ? await meterPostgres(session.database)
+          : system.store === 'redis'
+            ? await meterRedis()
+            : undefined;
+      offered = await offer(session, producer, rate, seconds);
+      await worker.waitStarted(offered.stamps.length, capSeconds * 1000).catch(() => undefined);
+      cost = await meter?.stop();
+    } finally {
+      await worker.stop();
+    }
+    const drainedAt = nowMs();
+    const samples = [...worker.latenciesMs];
+    // Jobs never started wait longest: they are the last enqueued, FIFO being every system's order here.
+    const sortedStamps = [...offered.stamps].sort((a, b) => a - b);
+    const censored = sortedStamps.slice(samples.length).map((at) => drainedAt - at);
+    const firstCensored = Math.min(...censored);
+    const all = [...samples, ...censored].sort((a, b) => a - b);
+    const show = (p: number): string => {
+      if (all.length === 0) return '-';
+      const value = percentile(all, p);
+      return `${censored.length > 0 && value >= firstCensored ? '>=' : ''}${formatMs(value)}`;
+    };
+    return {
+      enqueuedPerSecond: (offered.stamps.length / offered.elapsedMs) * 1000,
+      errors: offered.errors,
+      ...(offered.firstError !== undefined && { firstError: offered.firstError }),
+      started: samples.length,
+      enqueued: offered.stamps.length,
+      p50: show(50),
+      p95: show(95),
+      p99: show(99),
+      p99Ms: all.length === 0 ? Number.NaN : percentile(all, 99),
+      ...(cost !== undefined &&
+        system.store === 'postgres' &&
+        samples.length > 0 && {
+          serverCpuUsPerJob: (cost.cpuMs * 1000) / samples.length,
+        }),
+    };
+  });
+}
+
+/** Columns of the table; the last is each row's settings. */
+const HEADER = [
+  'system',
+  'producer',
+  'offered/s',
+  'enqueued/s',
+  'errors',
+  'started',
+  'p50',
+  'p95',
+  'p99',
+  'p99 vs',
+  'PG CPU µs/job',
+  'vs',
+  'settings',
+];
+
+export const steadyScenario: Scenario = {
+  name: 'steady',
+  inDefaultRun: true,
+  async run({ systems, options, log }) {
+    const rows: string[][] = [];
+    for (const rate of options.rates) {
+      for (const producer of PRODUCERS) {
+        const results = new Map<string, SteadyResult | string>();
+        for (const system of systems) {
+          try {
+            const r = await measure(system, producer, rate, options.durationSeconds, options.capSeconds);
+            results.set(system.name, r);
+            log(
+              `steady ${rate}/s ${producer} ${system.name}: enqueued ${r.enqueuedPerSecond.toFixed(0)}/s, ` +
+                `${r.errors} errors, p50 ${r.p50} p99 ${r.p99} ms`,
+            );
+          } catch (error) {
+            results.set(system.name, failure(error));
+            log(`steady ${rate}/s ${producer} ${system.name}: ${failure(error)}`);
+          }
+        }
+        const reference = results.get(REFERENCE_PEER);
+        for (const system of systems) {
+          const r = results.get(system.name);
+          const settings = system.settings(PROFILE);
+          if (r === undefined || typeof r === 'string') {
+            const lead = [system.name, producer, formatCount(rate)];
+            rows.push(messageRow(lead, r ?? 'not run', HEADER.length, settings));
+            continue;
+          }
+          const peer =
+            typeof reference === 'object' && system.name !== REFERENCE_PEER ? reference : undefined;
+          rows.push([
+            system.name,
+            producer,
+            formatCount(rate),
+            formatCount(r.enqueuedPerSecond),
+            r.errors === 0 ? '0' : `${r.errors} (${r.firstError ?? ''})`,
+            `${formatCount(r.started)}/${formatCount(r.enqueued)}`,
+            r.p50,
+            r.p95,
+            r.p99,
+            peer ? formatRatio(r.p99Ms / peer.p99Ms) : '',
+            r.serverCpuUsPerJob === undefined ? '-' : r.serverCpuUsPerJob.toFixed(0),
+            peer?.serverCpuUsPerJob !== undefined && r.serverCpuUsPerJob !== undefined
+              ? formatRatio(r.serverCpuUsPerJob / peer.serverCpuUsPerJob)
+              : '',
+            settings,
+          ]);
+        }
+      }
+    }
+    const section: Section = {
+      title: `steady load: offered rate for ${options.durationSeconds} s, worker in its own process at concurrency 10`,
+      notes: [
+        'single: one single-job call per job, open loop; bulk: one bulk call every 10 ms with the jobs due',
+        'enqueued/s: jobs enqueued without error over the time until the last enqueue call settled',
+        `latency: enqueue call to handler start, ms; '>=': jobs not started ${options.capSeconds} s after the offering ended count with what they had waited`,
+        `vs: ratio to ${REFERENCE_PEER} in the same row (below 1 favours the row); PG CPU: server CPU of the database's backends per started job, µs`,
+      ],
+      header: HEADER,
+      rows,
+    };
+    return [section];
+  },
+};

@@ -1,0 +1,64 @@
+/**
+ * A worker in its own OS process, for the scenarios where producer and worker must not share one
+ * (cross-process latency, steady load, idle cost, the big backlog). Started by `startWorkerProcess`
+ * (./worker-child.ts) with the system's name, the `ref` of the instance to attach to and the worker
+ * profile; it computes enqueue-to-start latency from each payload's `at` and reports it over IPC every
+ * 100 ms, with its RSS when the count of started jobs passes each of `rssAt`.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nowMs } from './system.js';
+import type { WorkerProfile } from './system.js';
+import { systemNamed } from './systems/index.js';
+
+/** Arguments, passed as one JSON string. */
+export interface WorkerProcessArgs {
+  system: string;
+  ref: string;
+  profile: WorkerProfile;
+  rssAt: number[];
+}
+
+/** Messages to the parent. */
+export type WorkerProcessMessage =
+  | { type: 'ready' }
+  | { type: 'started'; latenciesMs: number[] }
+  | { type: 'rss'; started: number; rssBytes: number }
+  | { type: 'stopped' };
+
+const args = JSON.parse(process.argv[2] ?? '{}') as WorkerProcessArgs;
+const send = (message: WorkerProcessMessage): void => {
+  process.send?.(message);
+};
+
+const session = await systemNamed(args.system).attach(args.ref);
+let pending: number[] = [];
+let started = 0;
+const rssAt = [...args.rssAt].sort((a, b) => a - b);
+await session.startWorker(args.profile, (payload) => {
+  pending.push(nowMs() - payload.at);
+  started += 1;
+  // Read after the handler returns, so the figure is the worker's state at that count, not mid-job.
+  if (rssAt[0] !== undefined && started >= rssAt[0]) {
+    rssAt.shift();
+    const at = started;
+    setImmediate(() => send({ type: 'rss', started: at, rssBytes: process.memoryUsage().rss }));
+  }
+});
+send({ type: 'ready' });
+
+let stopping = false;
+process.on('message', (message: { type?: string }) => {
+  if (message.type === 'stop') stopping = true;
+});
+while (!stopping) {
+  await sleep(100);
+  if (pending.length > 0) {
+    send({ type: 'started', latenciesMs: pending });
+    pending = [];
+  }
+}
+await session.stopWorker();
+if (pending.length > 0) send({ type: 'started', latenciesMs: pending });
+await session.destroy();
+send({ type: 'stopped' });
+process.disconnect?.();
