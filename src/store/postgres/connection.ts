@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import { parseConnectionUrl, type ConnectionUrl, type PoolerMode } from './connection-url.js';
 
 /** Options for `PostgresStore.open`. */
@@ -27,6 +28,8 @@ export interface PostgresStoreOptions {
   pooler?: PoolerMode;
   /** A direct URL for the LISTEN connection; behind a transaction pooler without one, the store polls. */
   listenUrl?: string;
+  /** Where a store event listener that throws is reported. Default: nightshift's default logger. */
+  logger?: Logger;
 }
 
 /** The connection settings of a store, resolved once from its options. */

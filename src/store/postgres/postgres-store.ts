@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { NightshiftError, LeaseLostError } from '../../errors.js';
+import { createLogger, type Logger } from '../../logger.js';
 import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import { inBatches } from '../batches.js';
 import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
@@ -34,6 +35,7 @@ import type {
   StoreEvents,
   TokenStore,
 } from '../store.js';
+import { StoreEmitter } from '../store-emitter.js';
 import { PostgresTokens } from './api-tokens.js';
 import { PostgresJobLogs } from './job-logs.js';
 import { PostgresObserve } from './observe.js';
@@ -72,8 +74,6 @@ import { renderStatements, type Queryable, type Statement, type Statements } fro
 
 export type { PostgresStoreOptions } from './connection.js';
 
-type Listener<K extends keyof StoreEvents> = (payload: StoreEvents[K]) => void;
-
 /** A Store on PostgreSQL 15+. Create with `PostgresStore.open`. */
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
@@ -88,7 +88,7 @@ export class PostgresStore implements Store {
   private readonly begin: string;
   private readonly notify: NotifyTarget;
   private readonly migrations: Migration[];
-  private readonly listeners = new Map<keyof StoreEvents, Set<Listener<keyof StoreEvents>>>();
+  private readonly events: StoreEmitter;
   private listener: NotificationListener | undefined;
   private closed = false;
   /** After-commit callbacks of transactions opened by `transaction`, by their client. */
@@ -106,7 +106,9 @@ export class PostgresStore implements Store {
     private readonly pool: pg.Pool,
     private readonly settings: ConnectionSettings,
     schema: string | undefined,
+    logger: Logger,
   ) {
+    this.events = new StoreEmitter(logger);
     this.schema = schema ?? 'nightshift';
     this.quotedSchema = quoteIdent(this.schema);
     this.sql = renderStatements(this.quotedSchema, settings.pooler === null);
@@ -141,7 +143,9 @@ export class PostgresStore implements Store {
   static open(options: PostgresStoreOptions): Promise<PostgresStore> {
     return new Promise((resolve) => {
       const settings = connectionSettings(options);
-      resolve(new PostgresStore(createPool(settings), settings, options.schema));
+      resolve(
+        new PostgresStore(createPool(settings), settings, options.schema, options.logger ?? createLogger()),
+      );
     });
   }
 
@@ -204,7 +208,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.listeners.clear();
+    this.events.clear();
     this.eventLog.stop();
     await this.listener?.stop();
     await this.pool.end();
@@ -346,7 +350,7 @@ export class PostgresStore implements Store {
     // pg_notify inside a caller's transaction is delivered at its COMMIT; local listeners wait as long.
     this.afterCommit(params.tx, () => {
       // An event object per job only when someone listens (a waitFor).
-      if (this.hasListener('job:finished')) {
+      if (this.events.has('job:finished')) {
         for (const id of completed) this.emit('job:finished', { id, state: 'completed' });
       }
       this.emitChanges(ended);
@@ -749,13 +753,7 @@ export class PostgresStore implements Store {
   }
 
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(event, set);
-    }
-    const entry = listener as Listener<keyof StoreEvents>;
-    set.add(entry);
+    const unsubscribe = this.events.on(event, listener);
     if (!this.listener && !this.closed && this.crossProcessEvents) {
       // LISTEN belongs to a session: behind a transaction pooler it must go to the direct listen URL.
       const listenUrl = this.settings.listenUrl ?? this.settings.connectionString;
@@ -771,9 +769,7 @@ export class PostgresStore implements Store {
       );
       this.listener.start();
     }
-    return () => {
-      set.delete(entry);
-    };
+    return unsubscribe;
   }
 
   /** Inserts a schedule. */
@@ -841,19 +837,8 @@ export class PostgresStore implements Store {
     return this.listener?.connected ?? false;
   }
 
-  /** True when `event` has a listener in this process. */
-  private hasListener(event: keyof StoreEvents): boolean {
-    return (this.listeners.get(event)?.size ?? 0) > 0;
-  }
-
   private emit<K extends keyof StoreEvents>(event: K, payload: StoreEvents[K]): void {
-    for (const listener of this.listeners.get(event) ?? []) {
-      try {
-        listener(payload);
-      } catch {
-        // A subscriber's bug must not break the store call that triggered the event.
-      }
-    }
+    this.events.emit(event, payload);
   }
 
   /** Events were committed: wakes this process's readers now and other processes' soon. */

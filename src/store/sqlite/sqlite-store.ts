@@ -11,6 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
+import { createLogger, type Logger } from '../../logger.js';
 import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
 import type {
@@ -34,6 +35,7 @@ import type {
   StoreEvents,
   TokenStore,
 } from '../store.js';
+import { StoreEmitter } from '../store-emitter.js';
 import { withBusyRetry } from './busy-retry.js';
 import { SqliteConnection } from './connection.js';
 import { eventAppend, eventHead, eventPrune, eventRead } from './event-log.js';
@@ -82,6 +84,8 @@ export interface SqliteStoreOptions {
   clock?: () => number;
   /** Refuse to create the file when it does not exist (it is then `database_unavailable`). */
   fileMustExist?: boolean;
+  /** Where a store event listener that throws is reported. Default: nightshift's default logger. */
+  logger?: Logger;
 }
 
 // Deleting a few hundred rows (with their runs and steps) takes a few ms, so other writers wait at
@@ -135,7 +139,8 @@ export class SqliteStore implements Store {
       if (error instanceof NightshiftError) throw error;
       throw unavailable(options.filename, error);
     }
-    return new SqliteStore(new SqliteConnection(db, options.clock ?? Date.now, busyRetryMs));
+    const events = new StoreEmitter(options.logger ?? createLogger());
+    return new SqliteStore(new SqliteConnection(db, options.clock ?? Date.now, busyRetryMs, events));
   }
 
   /**
@@ -190,7 +195,7 @@ export class SqliteStore implements Store {
   /** Closes the connection; later calls fail. Safe to call twice. */
   close(): Promise<void> {
     if (this.conn.db.open) this.conn.db.close();
-    this.conn.events.removeAllListeners();
+    this.conn.events.clear();
     return Promise.resolve();
   }
 
@@ -537,10 +542,7 @@ export class SqliteStore implements Store {
   }
 
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {
-    this.conn.events.on(event, listener);
-    return () => {
-      this.conn.events.off(event, listener);
-    };
+    return this.conn.events.on(event, listener);
   }
 
   /** Runs `write` on the caller's open transaction `tx`, which must come from `transaction`. */
