@@ -22,7 +22,7 @@ import {
   type EventFields,
 } from '../cluster-event-row.js';
 import { NightshiftError } from '../../errors.js';
-import { toStoreError } from './connection.js';
+import { toStoreError } from './pool.js';
 import { isUuid } from './job-row.js';
 import * as sql from './sql/events.js';
 import type { Queryable } from './statements.js';

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { NightshiftError } from '../../errors.js';
 import * as sql from './sql/migrations.js';
+import { inTransaction } from './transaction.js';
 
 /** One migration file. */
 export interface Migration {
@@ -72,8 +73,7 @@ export async function migrate(
   migrations: Migration[],
 ): Promise<{ from: number; to: number }> {
   const latest = migrations.length;
-  await client.query('BEGIN');
-  try {
+  return inTransaction(client, 'BEGIN', async () => {
     // Migrations may rewrite big tables, and waiting for another migrator's lock is expected: neither
     // the store's statement timeout nor its client-side query timeout applies here.
     await client.query('SET LOCAL statement_timeout = 0');
@@ -89,10 +89,6 @@ export async function migrate(
       await client.query(unbounded(migration.sql));
       await client.query(sql.recordMigration(quotedSchema), [migration.version, migration.name]);
     }
-    await client.query('COMMIT');
     return { from, to: Math.max(from, latest) };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }

@@ -21,8 +21,10 @@ import type {
   ScheduleWrites,
 } from '../store.js';
 import { configConflict } from '../schedule-conflict.js';
-import { toStoreError, withPooledClient } from './connection.js';
-import { insertJobs, type NotifyTarget } from './job-inserter.js';
+import { toStoreError } from './pool.js';
+import { withTransaction } from './transaction.js';
+import type { NotifyTarget } from './connection.js';
+import { insertJobs } from './job-insert.js';
 import {
   definitionValues,
   slotArrays,
@@ -93,17 +95,7 @@ export class PostgresSchedules implements ScheduleStore {
   }
 
   private transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return withPooledClient(this.pool, async (client) => {
-      await client.query(this.begin);
-      try {
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    });
+    return withTransaction(this.pool, this.begin, fn);
   }
 
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {

@@ -6,7 +6,7 @@ import type { SqliteConnection } from './connection.js';
 import { toJob, type JobRow } from './job-row.js';
 import { inBatches } from '../batches.js';
 import type { JobMatch } from '../store.js';
-import { matchParams } from './job-list.js';
+import { matchParams } from './job-read.js';
 import {
   JOB_CANCEL_REQUEST,
   JOB_CANCEL_REQUEST_MATCHING,

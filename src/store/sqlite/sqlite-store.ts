@@ -56,7 +56,7 @@ import {
 } from './job-control.js';
 import { finishAttempts, jobFinishMany, jobRescueLapsed } from './job-finish.js';
 import { jobInsertMany } from './job-insert.js';
-import { jobList } from './job-list.js';
+import { jobList } from './job-read.js';
 import { decodeJson, encodeJson, toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
 import {
   applyMigration,
