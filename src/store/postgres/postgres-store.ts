@@ -10,40 +10,7 @@
  */
 import type { Job, JobRun } from '../../job.js';
 import { createLogger } from '../../logger.js';
-import type {
-  ClaimedJob,
-  DatabaseHealth,
-  EventAppendParams,
-  EventPage,
-  EventReadParams,
-  JobCancelCheckParams,
-  JobCancelMatchingParams,
-  JobCancelMatchingResult,
-  JobCancelResult,
-  JobCheckpointSaveParams,
-  JobClaimParams,
-  JobCount,
-  JobDeleteResult,
-  JobFinishManyParams,
-  JobIdParams,
-  JobInsertManyParams,
-  JobInsertResult,
-  JobLeaseRenewParams,
-  JobLeaseRenewResult,
-  JobListParams,
-  JobPage,
-  JobRescueLapsedParams,
-  JobRescueLapsedResult,
-  JobRetryMatchingParams,
-  JobRetryResult,
-  JobRunListParams,
-  JobStepGetParams,
-  JobStepGetResult,
-  JobStepSaveParams,
-  PruneParams,
-  Store,
-  StoreEvents,
-} from '../store.js';
+import type * as contract from '../store.js';
 import { StoreEmitter } from '../store-emitter.js';
 import { StoreParts } from '../store-parts.js';
 import { PostgresTokens } from './api-tokens.js';
@@ -82,7 +49,7 @@ import * as migrationSql from './sql/migrations.js';
 export type { PostgresStoreOptions } from './pool.js';
 
 /** A Store on PostgreSQL 15+. Create with `PostgresStore.open`. */
-export class PostgresStore extends StoreParts implements Store {
+export class PostgresStore extends StoreParts implements contract.Store {
   readonly dialect = 'postgres' as const;
   /** False behind a transaction pooler without a listen URL: the store polls, nothing is pushed. */
   readonly crossProcessEvents: boolean;
@@ -161,7 +128,7 @@ export class PostgresStore extends StoreParts implements Store {
     return row?.now ?? new Date(Number.NaN);
   }
 
-  databaseHealth(): Promise<DatabaseHealth> {
+  databaseHealth(): Promise<contract.DatabaseHealth> {
     return databaseHealth(this.conn);
   }
 
@@ -174,35 +141,35 @@ export class PostgresStore extends StoreParts implements Store {
     await this.conn.pool.end();
   }
 
-  jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]> {
+  jobInsertMany(params: contract.JobInsertManyParams): Promise<contract.JobInsertResult[]> {
     return jobInsertMany(this.conn, params);
   }
 
-  jobGet(params: JobIdParams): Promise<Job | undefined> {
+  jobGet(params: contract.JobIdParams): Promise<Job | undefined> {
     return jobGet(this.conn, params);
   }
 
-  jobList(params: JobListParams): Promise<JobPage> {
+  jobList(params: contract.JobListParams): Promise<contract.JobPage> {
     return jobList(this.conn, params);
   }
 
-  jobCountByQueue(): Promise<JobCount[]> {
+  jobCountByQueue(): Promise<contract.JobCount[]> {
     return jobCountByQueue(this.conn);
   }
 
-  jobClaim(params: JobClaimParams): Promise<ClaimedJob[]> {
+  jobClaim(params: contract.JobClaimParams): Promise<contract.ClaimedJob[]> {
     return jobClaim(this.conn, params);
   }
 
-  jobLeaseRenew(params: JobLeaseRenewParams): Promise<JobLeaseRenewResult> {
+  jobLeaseRenew(params: contract.JobLeaseRenewParams): Promise<contract.JobLeaseRenewResult> {
     return jobLeaseRenew(this.conn, params);
   }
 
-  jobFinishMany(params: JobFinishManyParams): Promise<{ accepted: string[] }> {
+  jobFinishMany(params: contract.JobFinishManyParams): Promise<{ accepted: string[] }> {
     return jobFinishMany(this.conn, params);
   }
 
-  jobCheckpointSave(params: JobCheckpointSaveParams): Promise<boolean> {
+  jobCheckpointSave(params: contract.JobCheckpointSaveParams): Promise<boolean> {
     return jobCheckpointSave(this.conn, params);
   }
 
@@ -216,52 +183,52 @@ export class PostgresStore extends StoreParts implements Store {
     return { url: formatConnectionUrl(this.conn.settings), schema: this.schema };
   }
 
-  jobStepGet(params: JobStepGetParams): Promise<JobStepGetResult> {
+  jobStepGet(params: contract.JobStepGetParams): Promise<contract.JobStepGetResult> {
     return jobStepGet(this.conn, params);
   }
 
-  jobStepSave(params: JobStepSaveParams): Promise<boolean> {
+  jobStepSave(params: contract.JobStepSaveParams): Promise<boolean> {
     return jobStepSave(this.conn, params);
   }
 
-  jobCancel(params: JobIdParams): Promise<JobCancelResult> {
+  jobCancel(params: contract.JobIdParams): Promise<contract.JobCancelResult> {
     return jobCancel(this.conn, params);
   }
 
-  jobCancelCheck(params: JobCancelCheckParams): Promise<{ cancelRequested: string[] }> {
+  jobCancelCheck(params: contract.JobCancelCheckParams): Promise<{ cancelRequested: string[] }> {
     return jobCancelCheck(this.conn, params);
   }
 
-  jobRetry(params: JobIdParams): Promise<JobRetryResult> {
+  jobRetry(params: contract.JobIdParams): Promise<contract.JobRetryResult> {
     return jobRetry(this.conn, params);
   }
 
-  jobRescueLapsed(params: JobRescueLapsedParams): Promise<JobRescueLapsedResult> {
+  jobRescueLapsed(params: contract.JobRescueLapsedParams): Promise<contract.JobRescueLapsedResult> {
     return jobRescueLapsed(this.conn, params);
   }
 
-  jobPrune(params: PruneParams): Promise<{ deleted: number }> {
+  jobPrune(params: contract.PruneParams): Promise<{ deleted: number }> {
     return jobPrune(this.conn, params);
   }
 
-  jobRunList(params: JobRunListParams): Promise<JobRun[]> {
+  jobRunList(params: contract.JobRunListParams): Promise<JobRun[]> {
     return jobRunList(this.conn, params);
   }
 
-  jobDelete(params: JobIdParams): Promise<JobDeleteResult> {
+  jobDelete(params: contract.JobIdParams): Promise<contract.JobDeleteResult> {
     return jobDelete(this.conn, params);
   }
 
-  jobRetryMatching(params: JobRetryMatchingParams): Promise<{ retried: number }> {
+  jobRetryMatching(params: contract.JobRetryMatchingParams): Promise<{ retried: number }> {
     return jobRetryMatching(this.conn, params);
   }
 
-  jobCancelMatching(params: JobCancelMatchingParams): Promise<JobCancelMatchingResult> {
+  jobCancelMatching(params: contract.JobCancelMatchingParams): Promise<contract.JobCancelMatchingResult> {
     return jobCancelMatching(this.conn, params);
   }
 
   /** A page of the cluster event log (event-log.ts). */
-  eventRead(params: EventReadParams): Promise<EventPage> {
+  eventRead(params: contract.EventReadParams): Promise<contract.EventPage> {
     return this.conn.eventLog.read(params);
   }
 
@@ -271,18 +238,21 @@ export class PostgresStore extends StoreParts implements Store {
   }
 
   /** Appends events, on the caller's transaction when `tx` is given. */
-  async eventAppend(params: EventAppendParams): Promise<void> {
+  async eventAppend(params: contract.EventAppendParams): Promise<void> {
     const db = params.tx === undefined ? this.conn.pool : asQueryable(params.tx);
     await this.conn.eventLog.append(db, params.events);
     if (params.events.length > 0) this.conn.afterCommit(params.tx, () => this.conn.eventsWritten());
   }
 
   /** Deletes old events. */
-  async eventPrune(params: PruneParams): Promise<{ deleted: number }> {
+  async eventPrune(params: contract.PruneParams): Promise<{ deleted: number }> {
     return { deleted: await this.conn.eventLog.prune(params.olderThanMs, params.limit) };
   }
 
-  listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void {
+  listen<K extends keyof contract.StoreEvents>(
+    event: K,
+    listener: (payload: contract.StoreEvents[K]) => void,
+  ): () => void {
     const unsubscribe = this.conn.events.on(event, listener);
     if (!this.listener && !this.closed && this.crossProcessEvents) {
       // LISTEN belongs to a session: behind a transaction pooler it must go to the direct listen URL.

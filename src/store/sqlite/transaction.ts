@@ -11,7 +11,7 @@
  * One transaction at a time per connection: a second `transaction` call waits for the first like for
  * a lock. Events caused inside are held back and emitted only after COMMIT (dropped on ROLLBACK).
  */
-import { unexpectedStoreError } from '../../errors.js';
+import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
 import type { SqliteConnection } from './connection.js';
 
@@ -31,6 +31,20 @@ export class SqliteTransactions {
   afterCommit(emit: () => void): void {
     if (this.pending) this.pending.push(emit);
     else emit();
+  }
+
+  /** Runs `write` on the caller's open transaction `tx`, which must come from `run`. */
+  writeIn<T>(tx: unknown, write: (now: number) => T): Promise<T> {
+    if (!this.isOpen(tx)) {
+      return Promise.reject(
+        new NightshiftError('invalid_argument', "tx must be a handle from this store's transaction()"),
+      );
+    }
+    try {
+      return Promise.resolve(write(this.conn.clock()));
+    } catch (error) {
+      return Promise.reject(unexpectedStoreError(error, 'SQLite'));
+    }
   }
 
   /** Runs `fn` with the connection inside BEGIN IMMEDIATE; commits on resolve, rolls back on reject. */
