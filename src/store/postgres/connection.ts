@@ -13,7 +13,7 @@ import type { StoreEvents } from '../store.js';
 import { PostgresEventLog } from './event-log.js';
 import { channelName } from './listener.js';
 import { beginStatement, quoteIdent, toStoreError, type ConnectionSettings } from './pool.js';
-import { renderStatements, type Queryable, type Statement, type Statements } from './statements.js';
+import { renderStatements, type Queryable, type Statement, type Statements } from './sql/statements.js';
 import { PostgresTransactions, withTransaction } from './transaction.js';
 
 /** Where notifications go and who sends them. */

@@ -4,7 +4,7 @@ import type { JobState } from '../../job.js';
 import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
 import { toStoreError } from './pool.js';
-import type { Queryable } from './statements.js';
+import type { Queryable } from './sql/statements.js';
 import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/fleet.js';
 import { countByQueue } from './sql/job-read.js';

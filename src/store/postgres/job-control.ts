@@ -16,7 +16,7 @@ import type {
 } from '../store.js';
 import type { PostgresConnection } from './connection.js';
 import { jobGet, matchValues } from './job-read.js';
-import { isUuid, jobFromRow, type JobRow } from './job-row.js';
+import { isUuid, toJob, type JobRow } from './job-row.js';
 
 /** `jobCancel`: cancels a waiting job at once, or flags a running one for its worker to stop. */
 export async function jobCancel(conn: PostgresConnection, params: JobIdParams): Promise<JobCancelResult> {
@@ -31,7 +31,7 @@ export async function jobCancel(conn: PostgresConnection, params: JobIdParams): 
     const job = await jobGet(conn, { id: params.id });
     return job ? { outcome: 'already_final', job } : { outcome: 'not_found' };
   }
-  const job = jobFromRow(row);
+  const job = toJob(row);
   if (job.state === 'cancelled') {
     conn.emit('job:finished', { id: job.id, state: job.state });
     conn.eventsWritten();
@@ -66,7 +66,7 @@ export async function jobRetry(conn: PostgresConnection, params: JobIdParams): P
   if (row) {
     conn.emit('job:ready', { queue: row.queue });
     conn.eventsWritten();
-    return { outcome: 'retried', job: jobFromRow(row) };
+    return { outcome: 'retried', job: toJob(row) };
   }
   const job = await jobGet(conn, { id: params.id });
   return job ? { outcome: 'not_retryable', job } : { outcome: 'not_found' };

@@ -10,9 +10,9 @@
 import { LeaseLostError, NightshiftError } from '../../errors.js';
 import { asQueryable, type NotifyTarget, type PostgresConnection } from './connection.js';
 import { decodeInsertedBatch } from './job-batch.js';
-import { isUuid, jobFromRow, toJsonText, type JobRow } from './job-row.js';
+import { isUuid, toJob, toJsonText, type JobRow } from './job-row.js';
 import { toStoreError } from './pool.js';
-import type { Queryable, Statement, Statements } from './statements.js';
+import type { Queryable, Statement, Statements } from './sql/statements.js';
 import type { JobInsertManyParams, JobInsertResult, LeaseRef, NewJob } from '../store.js';
 
 // Each round needs a winner deleted between two of our statements; three in a row means something
@@ -111,7 +111,7 @@ export async function insertJobs(
       const job = lostJobs[i] as NewJob;
       const row =
         byId.get(job.id) ?? (job.idempotencyKey === null ? undefined : byKey.get(job.idempotencyKey));
-      if (row) results[index] = { job: jobFromRow(row), created: false };
+      if (row) results[index] = { job: toJob(row), created: false };
       else pending.push(index);
     });
   }

@@ -3,13 +3,13 @@ import { NightshiftError } from '../../errors.js';
 import type { Job, JobRun } from '../../job.js';
 import type { JobCount, JobIdParams, JobListParams, JobMatch, JobPage, JobRunListParams } from '../store.js';
 import type { PostgresConnection } from './connection.js';
-import { isUuid, jobFromRow, runFromRow, type JobRow, type JobRunRow } from './job-row.js';
+import { isUuid, toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
 
 /** `jobGet`: one job, or undefined. */
 export async function jobGet(conn: PostgresConnection, params: JobIdParams): Promise<Job | undefined> {
   if (!isUuid(params.id)) return undefined;
   const [row] = await conn.rows<JobRow>(conn.sql.getJob, [params.id]);
-  return row && jobFromRow(row);
+  return row && toJob(row);
 }
 
 /** `jobList`: a page of jobs, newest first; the cursor is the last job's id. */
@@ -27,7 +27,7 @@ export async function jobList(conn: PostgresConnection, params: JobListParams): 
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    jobs: page.map(jobFromRow),
+    jobs: page.map(toJob),
     nextCursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
   };
 }
@@ -40,7 +40,7 @@ export function jobCountByQueue(conn: PostgresConnection): Promise<JobCount[]> {
 /** `jobRunList`: a job's runs, oldest first. */
 export async function jobRunList(conn: PostgresConnection, params: JobRunListParams): Promise<JobRun[]> {
   if (!isUuid(params.jobId)) return [];
-  return (await conn.rows<JobRunRow>(conn.sql.listRuns, [params.jobId])).map(runFromRow);
+  return (await conn.rows<JobRunRow>(conn.sql.listRuns, [params.jobId])).map(toJobRun);
 }
 
 /** The values of sql/job-read.ts `matchFilters`, in their order. */

@@ -8,18 +8,11 @@
  * first applies, the rest wait on the lock and then find nothing to do. A crash mid-way rolls the whole
  * run back. Files run with `search_path` set to the schema, so they use unqualified names.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { NightshiftError } from '../../errors.js';
+import { loadMigrations as loadMigrationFiles, type Migration } from '../migration-files.js';
 import * as sql from './sql/migrations.js';
 import { inTransaction } from './transaction.js';
-
-/** One migration file. */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 // node-postgres treats 0 as "use the connection's default", so "no limit" is a day.
@@ -27,24 +20,7 @@ const MIGRATION_QUERY_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 /** The migration files shipped with this code, in version order. */
 export function loadMigrations(): Migration[] {
-  const migrations = readdirSync(MIGRATIONS_DIR)
-    .map((file) => /^(\d+)_(.+)\.sql$/.exec(file))
-    .filter((match) => match !== null)
-    .map((match) => ({
-      version: Number(match[1]),
-      name: match[2] ?? '',
-      sql: readFileSync(new URL(match[0], MIGRATIONS_DIR), 'utf8'),
-    }))
-    .sort((a, b) => a.version - b.version);
-  migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) {
-      throw new NightshiftError(
-        'config_error',
-        `PostgreSQL migrations are not numbered 1..n: ${migration.name}`,
-      );
-    }
-  });
-  return migrations;
+  return loadMigrationFiles(MIGRATIONS_DIR);
 }
 
 /** The error an older nightshift gives for a database migrated by a newer one. */

@@ -34,8 +34,8 @@ import {
   type ScheduleRow,
   type SlotRow,
 } from './schedules-row.js';
-import * as sql from './schedules-sql.js';
-import type { Statements } from './statements.js';
+import * as sql from './sql/schedules.js';
+import type { Statements } from './sql/statements.js';
 
 interface FinishedRow extends SlotRow {
   j_id: string | null;

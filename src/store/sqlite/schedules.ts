@@ -49,7 +49,7 @@ import {
   SLOT_LIST,
   SLOT_PRUNE,
   SLOT_UPDATE_MANY,
-} from './schedules-sql.js';
+} from './sql/schedules.js';
 
 interface FinishedRow extends SlotRow {
   j_id: string | null;

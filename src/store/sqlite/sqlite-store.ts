@@ -43,7 +43,7 @@ import {
   applyMigration,
   assertNotTooNew,
   currentVersion,
-  knownMigrations,
+  loadMigrations,
   latestVersion,
 } from './migrator.js';
 import { SqliteObserve } from './observe.js';
@@ -125,7 +125,7 @@ export class SqliteStore extends StoreParts implements contract.Store {
   async migrate(): Promise<{ from: number; to: number }> {
     const from = await this.conn.read(() => currentVersion(this.conn.db));
     assertNotTooNew(from);
-    for (const migration of knownMigrations()) {
+    for (const migration of loadMigrations()) {
       if (migration.version <= from) continue;
       await this.conn.write((now) => applyMigration(this.conn.db, migration, now));
     }
