@@ -496,7 +496,9 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
   /**
    * Subscribes to store events. Within one process they arrive for every write this store made;
    * across processes only where the backend can notify (PostgreSQL LISTEN/NOTIFY). Callers must also
-   * poll: events are a latency optimisation, never the only path.
+   * poll: events are a latency optimisation, never the only path. Listeners run after the write
+   * committed; one that throws is logged (the store's `logger`) and skipped, and the write's call
+   * resolves as if nothing happened (conformance: test/conformance/events.ts).
    */
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void;
 }
