@@ -201,9 +201,9 @@ export interface FleetStore {
 }
 
 /** `jobInsertMany`: the jobs, the caller's transaction handle, and the attempt that fences them. */
-export interface JobInsertManyParams {
+export interface JobInsertManyParams<Tx = unknown> {
   jobs: NewJob[];
-  tx?: unknown;
+  tx?: Tx;
   fence?: LeaseRef;
 }
 
@@ -234,11 +234,11 @@ export interface JobClaimParams {
 }
 
 /** `jobLeaseRenew`: the attempts and the default lease. */
-export interface JobLeaseRenewParams {
+export interface JobLeaseRenewParams<Tx = unknown> {
   leases: LeaseRef[];
   leaseMs: number;
   /** A handle from `transaction`: the renewal commits or rolls back with it (a fence for its writes). */
-  tx?: unknown;
+  tx?: Tx;
 }
 
 /** `jobLeaseRenew`'s answer: the attempts still current, and whether each was asked to cancel. */
@@ -247,15 +247,15 @@ export interface JobLeaseRenewResult {
 }
 
 /** `jobFinishMany`: the attempts' outcomes and the caller's transaction handle. */
-export interface JobFinishManyParams {
+export interface JobFinishManyParams<Tx = unknown> {
   finishes: JobFinish[];
-  tx?: unknown;
+  tx?: Tx;
 }
 
 /** `jobCheckpointSave`: the attempt, its checkpoint and the caller's transaction handle. */
-export interface JobCheckpointSaveParams extends LeaseRef {
+export interface JobCheckpointSaveParams<Tx = unknown> extends LeaseRef {
   checkpoint: unknown;
-  tx?: unknown;
+  tx?: Tx;
 }
 
 /** `jobStepGet`: a job's durable step by name. */
@@ -351,13 +351,18 @@ export interface EventPage {
 }
 
 /** `eventAppend`: the events and the caller's transaction handle. */
-export interface EventAppendParams {
+export interface EventAppendParams<Tx = unknown> {
   events: NewClusterEvent[];
-  tx?: unknown;
+  tx?: Tx;
 }
 
-/** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
-export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore {
+/**
+ * What a connection to a backend can do. Implemented by `SqliteStore` (`Tx`: a better-sqlite3
+ * Database) and `PostgresStore` (`Tx`: a node-postgres client); the engine holds any store as
+ * `Store`, whose handles it only passes back, and each store still checks a handle at run time.
+ */
+export interface Store<Tx = unknown>
+  extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore {
   readonly dialect: StoreDialect;
   /**
    * True when `listen` also delivers events caused by other processes (PostgreSQL LISTEN/NOTIFY);
@@ -383,7 +388,7 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
    * Database inside a transaction, or a node-postgres client inside BEGIN) so the jobs exist iff the
    * caller commits. With `fence`, inserts only while that attempt still holds its lease (child jobs).
    */
-  jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]>;
+  jobInsertMany(params: JobInsertManyParams<Tx>): Promise<JobInsertResult[]>;
   jobGet(params: JobIdParams): Promise<Job | undefined>;
   jobList(params: JobListParams): Promise<JobPage>;
   /** Counts per (queue, state), for the CLI, metrics and dashboard. */
@@ -400,18 +405,18 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
    * Extends the leases of still-current attempts by each job's `leaseMs` (or `leaseMs` here). Attempts
    * missing from `renewed` lost their lease. `cancelRequested` tells the worker to abort the handler.
    */
-  jobLeaseRenew(params: JobLeaseRenewParams): Promise<JobLeaseRenewResult>;
+  jobLeaseRenew(params: JobLeaseRenewParams<Tx>): Promise<JobLeaseRenewResult>;
   /**
    * Ends attempts in one transaction and writes one run-history row per accepted attempt.
    * Refused finishes (stale token) are absent from `accepted`. With `tx` (a handle from
    * `transaction`), the finishes commit or roll back with the caller's writes in it.
    */
-  jobFinishMany(params: JobFinishManyParams): Promise<{ accepted: string[] }>;
+  jobFinishMany(params: JobFinishManyParams<Tx>): Promise<{ accepted: string[] }>;
   /**
    * Saves a checkpoint for a current attempt; false when the lease token is stale. With `tx` (a handle
    * from `transaction`), the checkpoint commits or rolls back with the caller's writes in it.
    */
-  jobCheckpointSave(params: JobCheckpointSaveParams): Promise<boolean>;
+  jobCheckpointSave(params: JobCheckpointSaveParams<Tx>): Promise<boolean>;
   /**
    * Runs `fn` inside one database transaction and commits when it resolves, rolls back when it
    * rejects. `tx` is the backend's own handle (SQLite: the store's better-sqlite3 Database inside
@@ -419,7 +424,7 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
    * above and by `jobInsertMany`, so a caller's writes and job writes are committed together or not
    * at all. Store events caused inside it are emitted only after COMMIT.
    */
-  transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * How another thread or process opens this same database (a URL `openStore` accepts and its
    * PostgreSQL schema), or null when it cannot (an in-memory SQLite database).
@@ -486,7 +491,7 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
    * Appends events. With `tx` (a handle as `jobInsertMany` takes it), they commit or roll back with the
    * caller's transaction: how a component records its own transitions (a queue pause) in the event log.
    */
-  eventAppend(params: EventAppendParams): Promise<void>;
+  eventAppend(params: EventAppendParams<Tx>): Promise<void>;
   /**
    * Deletes up to `limit` of the oldest log entries written more than `olderThanMs` ago; returns how
    * many. An entry is one event on SQLite, one statement's events of one type on PostgreSQL.

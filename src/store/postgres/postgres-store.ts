@@ -8,6 +8,7 @@
  * transaction client with its own search_path runs our statements correctly. This front opens the
  * store and hands each Store method to the module of its group (the table in docs/ARCHITECTURE.md).
  */
+import type pg from 'pg';
 import type { Job, JobRun } from '../../job.js';
 import { createLogger } from '../../logger.js';
 import type * as contract from '../store.js';
@@ -49,7 +50,7 @@ import * as migrationSql from './sql/migrations.js';
 export type { PostgresStoreOptions } from './pool.js';
 
 /** A Store on PostgreSQL 15+. Create with `PostgresStore.open`. */
-export class PostgresStore extends StoreParts implements contract.Store {
+export class PostgresStore extends StoreParts implements contract.Store<pg.ClientBase> {
   readonly dialect = 'postgres' as const;
   /** False behind a transaction pooler without a listen URL: the store polls, nothing is pushed. */
   readonly crossProcessEvents: boolean;
@@ -141,7 +142,7 @@ export class PostgresStore extends StoreParts implements contract.Store {
     await this.conn.pool.end();
   }
 
-  jobInsertMany(params: contract.JobInsertManyParams): Promise<contract.JobInsertResult[]> {
+  jobInsertMany(params: contract.JobInsertManyParams<pg.ClientBase>): Promise<contract.JobInsertResult[]> {
     return jobInsertMany(this.conn, params);
   }
 
@@ -161,20 +162,20 @@ export class PostgresStore extends StoreParts implements contract.Store {
     return jobClaim(this.conn, params);
   }
 
-  jobLeaseRenew(params: contract.JobLeaseRenewParams): Promise<contract.JobLeaseRenewResult> {
+  jobLeaseRenew(params: contract.JobLeaseRenewParams<pg.ClientBase>): Promise<contract.JobLeaseRenewResult> {
     return jobLeaseRenew(this.conn, params);
   }
 
-  jobFinishMany(params: contract.JobFinishManyParams): Promise<{ accepted: string[] }> {
+  jobFinishMany(params: contract.JobFinishManyParams<pg.ClientBase>): Promise<{ accepted: string[] }> {
     return jobFinishMany(this.conn, params);
   }
 
-  jobCheckpointSave(params: contract.JobCheckpointSaveParams): Promise<boolean> {
+  jobCheckpointSave(params: contract.JobCheckpointSaveParams<pg.ClientBase>): Promise<boolean> {
     return jobCheckpointSave(this.conn, params);
   }
 
   /** Runs `fn` with a pooled client inside BEGIN (READ COMMITTED); see transaction.ts. */
-  transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: pg.ClientBase) => Promise<T>): Promise<T> {
     return this.conn.transactions.run(fn);
   }
 
@@ -238,7 +239,7 @@ export class PostgresStore extends StoreParts implements contract.Store {
   }
 
   /** Appends events, on the caller's transaction when `tx` is given. */
-  async eventAppend(params: contract.EventAppendParams): Promise<void> {
+  async eventAppend(params: contract.EventAppendParams<pg.ClientBase>): Promise<void> {
     const db = params.tx === undefined ? this.conn.pool : asQueryable(params.tx);
     await this.conn.eventLog.append(db, params.events);
     if (params.events.length > 0) this.conn.afterCommit(params.tx, () => this.conn.eventsWritten());

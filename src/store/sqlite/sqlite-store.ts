@@ -67,7 +67,7 @@ export interface SqliteStoreOptions {
 }
 
 /** A `Store` on an SQLite database file. */
-export class SqliteStore extends StoreParts implements contract.Store {
+export class SqliteStore extends StoreParts implements contract.Store<Database.Database> {
   readonly dialect = 'sqlite' as const;
   /** Events reach only this process: other processes learn of changes by polling. */
   readonly crossProcessEvents = false;
@@ -161,7 +161,9 @@ export class SqliteStore extends StoreParts implements contract.Store {
   }
 
   /** Inserts jobs in one transaction (or on the caller's `tx`), honouring idempotency keys. */
-  jobInsertMany(params: contract.JobInsertManyParams): Promise<contract.JobInsertResult[]> {
+  jobInsertMany(
+    params: contract.JobInsertManyParams<Database.Database>,
+  ): Promise<contract.JobInsertResult[]> {
     if (params.tx !== undefined && this.transactions.isOpen(params.tx)) {
       return jobInsertMany(this.conn, params, (emit) => this.transactions.afterCommit(emit));
     }
@@ -185,14 +187,16 @@ export class SqliteStore extends StoreParts implements contract.Store {
   }
 
   /** Renews current leases (inside `tx` when given). */
-  jobLeaseRenew(params: contract.JobLeaseRenewParams): Promise<contract.JobLeaseRenewResult> {
+  jobLeaseRenew(
+    params: contract.JobLeaseRenewParams<Database.Database>,
+  ): Promise<contract.JobLeaseRenewResult> {
     const { tx, ...renew } = params;
     if (tx === undefined) return jobLeaseRenew(this.conn, renew);
     return this.transactions.writeIn(tx, (now) => renewLeases(this.conn, renew, now));
   }
 
   /** Ends attempts and records their runs (inside `tx` when given). */
-  jobFinishMany(params: contract.JobFinishManyParams): Promise<{ accepted: string[] }> {
+  jobFinishMany(params: contract.JobFinishManyParams<Database.Database>): Promise<{ accepted: string[] }> {
     if (params.tx === undefined) return jobFinishMany(this.conn, params.finishes);
     return this.transactions.writeIn(params.tx, (now) => {
       const { accepted, announce } = finishAttempts(this.conn, params.finishes, now);
@@ -201,12 +205,12 @@ export class SqliteStore extends StoreParts implements contract.Store {
     });
   }
 
-  jobCheckpointSave(params: contract.JobCheckpointSaveParams): Promise<boolean> {
+  jobCheckpointSave(params: contract.JobCheckpointSaveParams<Database.Database>): Promise<boolean> {
     return jobCheckpointSave(this.conn, this.transactions, params);
   }
 
   /** Runs `fn` in BEGIN IMMEDIATE on this store's connection (see transaction.ts). */
-  transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Database.Database) => Promise<T>): Promise<T> {
     return this.transactions.run(fn);
   }
 
@@ -271,7 +275,7 @@ export class SqliteStore extends StoreParts implements contract.Store {
   }
 
   /** Appends events, on the caller's transaction when `tx` is given. */
-  async eventAppend(params: contract.EventAppendParams): Promise<void> {
+  async eventAppend(params: contract.EventAppendParams<Database.Database>): Promise<void> {
     await eventAppend(this.conn, params);
     if (params.tx !== undefined) this.transactions.afterCommit(() => this.conn.wake());
   }

@@ -11,6 +11,7 @@
  * One transaction at a time per connection: a second `transaction` call waits for the first like for
  * a lock. Events caused inside are held back and emitted only after COMMIT (dropped on ROLLBACK).
  */
+import type Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
 import type { SqliteConnection } from './connection.js';
@@ -48,7 +49,7 @@ export class SqliteTransactions {
   }
 
   /** Runs `fn` with the connection inside BEGIN IMMEDIATE; commits on resolve, rolls back on reject. */
-  async run<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+  async run<T>(fn: (tx: Database.Database) => Promise<T>): Promise<T> {
     const { db } = this.conn;
     await withBusyRetry(
       () => {
