@@ -188,7 +188,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     );
     const db = options.db ?? DEFAULT_DATABASE_URL;
     const ownsStore = typeof db === 'string';
-    const store = typeof db === 'string' ? await openStore(db) : db;
+    const store = typeof db === 'string' ? await openStore(db, { logger }) : db;
     try {
       if (options.migrate ?? true) await store.migrate();
       else await store.schemaCheck();

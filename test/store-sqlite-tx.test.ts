@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NightshiftError } from '../src/errors.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../src/store/store.js';
 import { newJob } from './support/jobs.js';
 import { sqliteHarness } from './support/sqlite-harness.js';
 
@@ -100,8 +101,10 @@ describe('jobInsertMany with tx', () => {
 
   it('refuses a handle that is not inside a transaction', async () => {
     const { store, app } = await setup();
+    // Typed as the engine sees any store: a JavaScript caller may pass anything as `tx`.
+    const anyStore: Store = store;
     for (const tx of [app, {}, 'db']) {
-      const error: unknown = await store.jobInsertMany({ jobs: [newJob()], tx }).catch((e: unknown) => e);
+      const error: unknown = await anyStore.jobInsertMany({ jobs: [newJob()], tx }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NightshiftError);
       expect((error as NightshiftError).code).toBe('invalid_argument');
     }

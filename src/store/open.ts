@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NightshiftError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { Store } from './store.js';
 
 /** The database used when none is configured. */
@@ -20,6 +21,8 @@ export interface OpenStoreOptions {
   busyTimeoutMs?: number;
   /** SQLite: total asynchronous lock retry before `database_unavailable`. */
   busyRetryMs?: number;
+  /** Both: where a store event listener that throws is reported. Default: nightshift's default logger. */
+  logger?: Logger;
   /** PostgreSQL: the schema holding nightshift's tables. */
   schema?: string;
   /** PostgreSQL: the most connections the pool opens (over the URL's `pool_size`). */
@@ -80,6 +83,7 @@ async function openBackend(url: string, options: OpenStoreOptions): Promise<Stor
       ...(options.clock !== undefined && { clock: options.clock }),
       ...(options.busyTimeoutMs !== undefined && { busyTimeoutMs: options.busyTimeoutMs }),
       ...(options.busyRetryMs !== undefined && { busyRetryMs: options.busyRetryMs }),
+      ...(options.logger !== undefined && { logger: options.logger }),
     });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
@@ -88,6 +92,7 @@ async function openBackend(url: string, options: OpenStoreOptions): Promise<Stor
       connectionString: url,
       ...(options.schema !== undefined && { schema: options.schema }),
       ...(options.poolSize !== undefined && { poolSize: options.poolSize }),
+      ...(options.logger !== undefined && { logger: options.logger }),
     });
   }
   throw new NightshiftError(

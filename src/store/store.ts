@@ -200,8 +200,169 @@ export interface FleetStore {
   queueList(): Promise<QueueInfo[]>;
 }
 
-/** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
-export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore {
+/** `jobInsertMany`: the jobs, the caller's transaction handle, and the attempt that fences them. */
+export interface JobInsertManyParams<Tx = unknown> {
+  jobs: NewJob[];
+  tx?: Tx;
+  fence?: LeaseRef;
+}
+
+/** One job by id (`jobGet`, `jobCancel`, `jobRetry`, `jobDelete`). */
+export interface JobIdParams {
+  id: string;
+}
+
+/** `jobList`'s page and the cursor of the next one. */
+export interface JobPage {
+  jobs: Job[];
+  nextCursor: string | null;
+}
+
+/** `jobCountByQueue`: jobs in one state of one queue. */
+export interface JobCount {
+  queue: string;
+  state: JobState;
+  count: number;
+}
+
+/** `jobClaim`: who claims, from which queues (all when absent), how many, and the default lease. */
+export interface JobClaimParams {
+  workerId: string;
+  queues?: string[];
+  limit: number;
+  leaseMs: number;
+}
+
+/** `jobLeaseRenew`: the attempts and the default lease. */
+export interface JobLeaseRenewParams<Tx = unknown> {
+  leases: LeaseRef[];
+  leaseMs: number;
+  /** A handle from `transaction`: the renewal commits or rolls back with it (a fence for its writes). */
+  tx?: Tx;
+}
+
+/** `jobLeaseRenew`'s answer: the attempts still current, and whether each was asked to cancel. */
+export interface JobLeaseRenewResult {
+  renewed: Array<{ id: string; cancelRequested: boolean }>;
+}
+
+/** `jobFinishMany`: the attempts' outcomes and the caller's transaction handle. */
+export interface JobFinishManyParams<Tx = unknown> {
+  finishes: JobFinish[];
+  tx?: Tx;
+}
+
+/** `jobCheckpointSave`: the attempt, its checkpoint and the caller's transaction handle. */
+export interface JobCheckpointSaveParams<Tx = unknown> extends LeaseRef {
+  checkpoint: unknown;
+  tx?: Tx;
+}
+
+/** `jobStepGet`: a job's durable step by name. */
+export interface JobStepGetParams {
+  jobId: string;
+  name: string;
+}
+
+/** `jobStepGet`'s answer: whether the step was recorded, and its result. */
+export interface JobStepGetResult {
+  found: boolean;
+  result: unknown;
+}
+
+/** `jobStepSave`: the attempt, the step's name and its result. */
+export interface JobStepSaveParams extends LeaseRef {
+  name: string;
+  result: unknown;
+}
+
+/** `jobCancel`'s answer, with the job unless it was not found. */
+export interface JobCancelResult {
+  outcome: 'cancelled' | 'cancel_requested' | 'already_final' | 'not_found';
+  job?: Job;
+}
+
+/** `jobCancelCheck`: the attempts to check. */
+export interface JobCancelCheckParams {
+  leases: LeaseRef[];
+}
+
+/** `jobRetry`'s answer, with the job unless it was not found. */
+export interface JobRetryResult {
+  outcome: 'retried' | 'not_retryable' | 'not_found';
+  job?: Job;
+}
+
+/** `jobRescueLapsed`: how many lapsed attempts one call recovers at most. */
+export interface JobRescueLapsedParams {
+  limit: number;
+}
+
+/** `jobRescueLapsed`'s answer: the jobs requeued and those failed for good. */
+export interface JobRescueLapsedResult {
+  requeued: string[];
+  failed: string[];
+}
+
+/** A prune (`jobPrune`, `eventPrune`, `scheduleSlotPrune`): rows older than `olderThanMs`, at most `limit`. */
+export interface PruneParams {
+  olderThanMs: number;
+  limit: number;
+}
+
+/** `jobRunList`: one job's run history. */
+export interface JobRunListParams {
+  jobId: string;
+}
+
+/** `jobDelete`'s answer. */
+export interface JobDeleteResult {
+  outcome: 'deleted' | 'not_final' | 'not_found';
+}
+
+/** `jobRetryMatching`: the filters and how many jobs at most. */
+export interface JobRetryMatchingParams {
+  match: JobMatch<'failed' | 'cancelled'>;
+  limit: number;
+}
+
+/** `jobCancelMatching`: the filters and how many jobs at most. */
+export interface JobCancelMatchingParams {
+  match: JobMatch<'scheduled' | 'queued' | 'running'>;
+  limit: number;
+}
+
+/** `jobCancelMatching`'s answer: waiting jobs cancelled and running ones flagged. */
+export interface JobCancelMatchingResult {
+  cancelled: number;
+  cancelRequested: number;
+}
+
+/** `eventRead`: the filters, the cursor to read after and the page size. */
+export interface EventReadParams extends ClusterEventFilter {
+  after: string | null;
+  limit: number;
+}
+
+/** `eventRead`'s page and where the next one starts. */
+export interface EventPage {
+  events: ClusterEvent[];
+  next: string;
+}
+
+/** `eventAppend`: the events and the caller's transaction handle. */
+export interface EventAppendParams<Tx = unknown> {
+  events: NewClusterEvent[];
+  tx?: Tx;
+}
+
+/**
+ * What a connection to a backend can do. Implemented by `SqliteStore` (`Tx`: a better-sqlite3
+ * Database) and `PostgresStore` (`Tx`: a node-postgres client); the engine holds any store as
+ * `Store`, whose handles it only passes back, and each store still checks a handle at run time.
+ */
+export interface Store<Tx = unknown>
+  extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore {
   readonly dialect: StoreDialect;
   /**
    * True when `listen` also delivers events caused by other processes (PostgreSQL LISTEN/NOTIFY);
@@ -227,11 +388,11 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
    * Database inside a transaction, or a node-postgres client inside BEGIN) so the jobs exist iff the
    * caller commits. With `fence`, inserts only while that attempt still holds its lease (child jobs).
    */
-  jobInsertMany(params: { jobs: NewJob[]; tx?: unknown; fence?: LeaseRef }): Promise<JobInsertResult[]>;
-  jobGet(params: { id: string }): Promise<Job | undefined>;
-  jobList(params: JobListParams): Promise<{ jobs: Job[]; nextCursor: string | null }>;
+  jobInsertMany(params: JobInsertManyParams<Tx>): Promise<JobInsertResult[]>;
+  jobGet(params: JobIdParams): Promise<Job | undefined>;
+  jobList(params: JobListParams): Promise<JobPage>;
   /** Counts per (queue, state), for the CLI, metrics and dashboard. */
-  jobCountByQueue(): Promise<Array<{ queue: string; state: JobState; count: number }>>;
+  jobCountByQueue(): Promise<JobCount[]>;
 
   /**
    * Claims up to `limit` due jobs (priority desc, then due time, then id) from `queues` (all queues
@@ -239,33 +400,23 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
    * job's `leaseMs` or `leaseMs` here. Due `scheduled` jobs are eligible. Concurrent claimers never
    * receive the same job.
    */
-  jobClaim(params: {
-    workerId: string;
-    queues?: string[];
-    limit: number;
-    leaseMs: number;
-  }): Promise<ClaimedJob[]>;
+  jobClaim(params: JobClaimParams): Promise<ClaimedJob[]>;
   /**
    * Extends the leases of still-current attempts by each job's `leaseMs` (or `leaseMs` here). Attempts
    * missing from `renewed` lost their lease. `cancelRequested` tells the worker to abort the handler.
    */
-  jobLeaseRenew(params: {
-    leases: LeaseRef[];
-    leaseMs: number;
-    /** A handle from `transaction`: the renewal commits or rolls back with it (a fence for its writes). */
-    tx?: unknown;
-  }): Promise<{ renewed: Array<{ id: string; cancelRequested: boolean }> }>;
+  jobLeaseRenew(params: JobLeaseRenewParams<Tx>): Promise<JobLeaseRenewResult>;
   /**
    * Ends attempts in one transaction and writes one run-history row per accepted attempt.
    * Refused finishes (stale token) are absent from `accepted`. With `tx` (a handle from
    * `transaction`), the finishes commit or roll back with the caller's writes in it.
    */
-  jobFinishMany(params: { finishes: JobFinish[]; tx?: unknown }): Promise<{ accepted: string[] }>;
+  jobFinishMany(params: JobFinishManyParams<Tx>): Promise<{ accepted: string[] }>;
   /**
    * Saves a checkpoint for a current attempt; false when the lease token is stale. With `tx` (a handle
    * from `transaction`), the checkpoint commits or rolls back with the caller's writes in it.
    */
-  jobCheckpointSave(params: LeaseRef & { checkpoint: unknown; tx?: unknown }): Promise<boolean>;
+  jobCheckpointSave(params: JobCheckpointSaveParams<Tx>): Promise<boolean>;
   /**
    * Runs `fn` inside one database transaction and commits when it resolves, rolls back when it
    * rejects. `tx` is the backend's own handle (SQLite: the store's better-sqlite3 Database inside
@@ -273,67 +424,57 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
    * above and by `jobInsertMany`, so a caller's writes and job writes are committed together or not
    * at all. Store events caused inside it are emitted only after COMMIT.
    */
-  transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * How another thread or process opens this same database (a URL `openStore` accepts and its
    * PostgreSQL schema), or null when it cannot (an in-memory SQLite database).
    */
   peerAddress?(): { url: string; schema?: string } | null;
   /** A finished durable step's recorded result, if any. */
-  jobStepGet(params: { jobId: string; name: string }): Promise<{ found: boolean; result: unknown }>;
+  jobStepGet(params: JobStepGetParams): Promise<JobStepGetResult>;
   /** Records a durable step's result for a current attempt; false when the lease token is stale. */
-  jobStepSave(params: LeaseRef & { name: string; result: unknown }): Promise<boolean>;
+  jobStepSave(params: JobStepSaveParams): Promise<boolean>;
 
   /**
    * Cancels a job: `scheduled`/`queued` become `cancelled` at once; `running` gets `cancelRequested`
    * and becomes `cancelled` when its worker finishes the attempt; final jobs are left as they are.
    */
-  jobCancel(params: {
-    id: string;
-  }): Promise<{ outcome: 'cancelled' | 'cancel_requested' | 'already_final' | 'not_found'; job?: Job }>;
+  jobCancel(params: JobIdParams): Promise<JobCancelResult>;
   /**
    * Of these attempts, the ones still current whose job was asked to cancel. A read that renews
    * nothing: a worker whose store cannot push `job:cancel_requested` across processes calls it at its
    * poll interval, so a cancel reaches a running handler without waiting for the next renewal.
    */
-  jobCancelCheck(params: { leases: LeaseRef[] }): Promise<{ cancelRequested: string[] }>;
+  jobCancelCheck(params: JobCancelCheckParams): Promise<{ cancelRequested: string[] }>;
   /** Puts a `failed` or `cancelled` job back to `queued`, due now, with one more attempt allowed. */
-  jobRetry(params: {
-    id: string;
-  }): Promise<{ outcome: 'retried' | 'not_retryable' | 'not_found'; job?: Job }>;
+  jobRetry(params: JobIdParams): Promise<JobRetryResult>;
 
   /**
    * Recovers attempts whose lease lapsed (database clock): requeues them, or fails them with reason
    * `lease_lapsed` when attempts are exhausted, and writes a `lease_lapsed` run row for each.
    */
-  jobRescueLapsed(params: { limit: number }): Promise<{ requeued: string[]; failed: string[] }>;
+  jobRescueLapsed(params: JobRescueLapsedParams): Promise<JobRescueLapsedResult>;
   /** Deletes up to `limit` final jobs (and their runs, steps and log lines) finished more than `olderThanMs` ago. */
-  jobPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }>;
+  jobPrune(params: PruneParams): Promise<{ deleted: number }>;
   /** The run history of a job, oldest attempt first. */
-  jobRunList(params: { jobId: string }): Promise<JobRun[]>;
+  jobRunList(params: JobRunListParams): Promise<JobRun[]>;
   /**
    * Deletes one final job with its runs, steps and log lines. `not_final` (nothing deleted) while it is scheduled,
    * queued or running.
    */
-  jobDelete(params: { id: string }): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }>;
+  jobDelete(params: JobIdParams): Promise<JobDeleteResult>;
   /**
    * Puts up to `limit` jobs in `match.state` (`failed` by default, or `cancelled`) matching the filters
    * back to `queued`, as `jobRetry` does one, in short transactions of a bounded batch each. Returns how
    * many it requeued.
    */
-  jobRetryMatching(params: {
-    match: JobMatch<'failed' | 'cancelled'>;
-    limit: number;
-  }): Promise<{ retried: number }>;
+  jobRetryMatching(params: JobRetryMatchingParams): Promise<{ retried: number }>;
   /**
    * Cancels up to `limit` waiting jobs (`scheduled`, `queued`, or the one `match.state`) matching the
    * filters and flags running ones (`match.state` absent or `running`) as `jobCancel` does one, in short
    * transactions of a bounded batch each. Returns how many were cancelled and how many flagged.
    */
-  jobCancelMatching(params: {
-    match: JobMatch<'scheduled' | 'queued' | 'running'>;
-    limit: number;
-  }): Promise<{ cancelled: number; cancelRequested: number }>;
+  jobCancelMatching(params: JobCancelMatchingParams): Promise<JobCancelMatchingResult>;
 
   /**
    * A page of the cluster event log after `after` (a cursor from an event's id, `next`, or `eventHead`;
@@ -343,26 +484,26 @@ export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveSt
    * can commit before it (PostgreSQL: every transaction older than its writer ended), so a reader that
    * resumes from its cursor never misses or repeats one. A malformed cursor is `invalid_argument`.
    */
-  eventRead(
-    params: ClusterEventFilter & { after: string | null; limit: number },
-  ): Promise<{ events: ClusterEvent[]; next: string }>;
+  eventRead(params: EventReadParams): Promise<EventPage>;
   /** The cursor after every event readable now ("from now on"). */
   eventHead(): Promise<string>;
   /**
    * Appends events. With `tx` (a handle as `jobInsertMany` takes it), they commit or roll back with the
    * caller's transaction: how a component records its own transitions (a queue pause) in the event log.
    */
-  eventAppend(params: { events: NewClusterEvent[]; tx?: unknown }): Promise<void>;
+  eventAppend(params: EventAppendParams<Tx>): Promise<void>;
   /**
    * Deletes up to `limit` of the oldest log entries written more than `olderThanMs` ago; returns how
    * many. An entry is one event on SQLite, one statement's events of one type on PostgreSQL.
    */
-  eventPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }>;
+  eventPrune(params: PruneParams): Promise<{ deleted: number }>;
 
   /**
    * Subscribes to store events. Within one process they arrive for every write this store made;
    * across processes only where the backend can notify (PostgreSQL LISTEN/NOTIFY). Callers must also
-   * poll: events are a latency optimisation, never the only path.
+   * poll: events are a latency optimisation, never the only path. Listeners run after the write
+   * committed; one that throws is logged (the store's `logger`) and skipped, and the write's call
+   * resolves as if nothing happened (conformance: test/conformance/events.ts).
    */
   listen<K extends keyof StoreEvents>(event: K, listener: (payload: StoreEvents[K]) => void): () => void;
 }
@@ -549,7 +690,7 @@ export interface ScheduleStore {
   /** A schedule's ledger, newest slot first. */
   scheduleSlotList(params: { scheduleId: string; limit: number }): Promise<SlotRecord[]>;
   /** Deletes up to `limit` ledger rows recorded more than `olderThanMs` ago, except open enqueued ones. */
-  scheduleSlotPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }>;
+  scheduleSlotPrune(params: PruneParams): Promise<{ deleted: number }>;
 }
 
 /** Waiting or running jobs of one queue in one state (`queueLoadList`). */

@@ -1,6 +1,7 @@
 /** Conformance: in-process store events. */
 import { describe, expect, it } from 'vitest';
 import type { StoreEvents } from '../../src/store/store.js';
+import { captureLogger } from '../support/capture-logger.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { waitUntil } from '../support/wait-until.js';
@@ -9,6 +10,42 @@ import { claimOne, insertOne } from './helpers.js';
 /** Event tests. */
 export function describeEvents(h: StoreHarness): void {
   describe('listen', () => {
+    it('a throwing listener is logged and skipped: the committed write resolves and other listeners run', async () => {
+      const { logger, lines } = captureLogger();
+      const store = await h.open({ logger });
+      const heard: string[] = [];
+      store.listen('job:ready', () => {
+        throw new Error('listener bug');
+      });
+      // A queue of null is another process's wake-up (SQLite's wake file), not this enqueue.
+      store.listen('job:ready', ({ queue }) => {
+        if (queue !== null) heard.push(queue);
+      });
+      store.listen('job:finished', () => {
+        throw new Error('finish listener bug');
+      });
+
+      const inserted = await insertOne(store, { queue: 'mail' });
+      expect(await store.jobGet({ id: inserted.id })).toMatchObject({ id: inserted.id, state: 'queued' });
+      expect(heard).toEqual(['mail']);
+
+      const claimed = await claimOne(store, { queue: 'done' });
+      const { accepted } = await store.jobFinishMany({
+        finishes: [{ id: claimed.id, leaseToken: claimed.leaseToken, outcome: 'completed' }],
+      });
+      expect(accepted).toEqual([claimed.id]);
+      expect((await store.jobGet({ id: claimed.id }))?.state).toBe('completed');
+
+      const logged = lines.map(
+        (line) => JSON.parse(line) as { level: number; event: string; err: { message: string } },
+      );
+      expect(logged.map((l) => [l.level, l.event, l.err.message])).toEqual([
+        [50, 'job:ready', 'listener bug'],
+        [50, 'job:ready', 'listener bug'],
+        [50, 'job:finished', 'finish listener bug'],
+      ]);
+    });
+
     it('emits job:ready on insert, release and retry, and job:finished on final transitions', async () => {
       const store = await h.open();
       const ready: Array<StoreEvents['job:ready']> = [];

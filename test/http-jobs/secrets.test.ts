@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Nightshift } from '../../src/nightshift.js';
 import type { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { withAdmin } from '../support/postgres-harness.js';
-import { BACKENDS, captureLogger, httpJobsEnv, runJob, scriptedResolver, type Route } from './support.js';
+import { captureLogger } from '../support/capture-logger.js';
+import { BACKENDS, httpJobsEnv, runJob, scriptedResolver, type Route } from './support.js';
 
 const CONFIG_SECRET = 'sk-live-CONFIG-0123456789abcdef';
 const ENV_SECRET = 'pk-ENV-9876543210/zyxw"vu';

@@ -4,8 +4,8 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import { afterEach } from 'vitest';
+import { captureLogger } from '../support/capture-logger.js';
 import type { EnqueueOptions } from '../../src/enqueue.js';
 import { Nightshift, type ConnectOptions } from '../../src/nightshift.js';
 import type { Store } from '../../src/store/store.js';
@@ -110,13 +110,6 @@ export function httpJobsEnv(backend: BackendName) {
       return (harness as ReturnType<typeof sqliteHarness>).pathOf(store);
     },
   };
-}
-
-/** A pino logger at the most verbose level whose JSON lines are kept in `lines`. */
-export function captureLogger(): { logger: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const logger = pino({ level: 'trace' }, { write: (line: string) => lines.push(line) });
-  return { logger, lines };
 }
 
 /** Answers `status` with a JSON body. */

@@ -4,7 +4,7 @@
  * are promoted (not claimed) and their running jobs are left alone.
  */
 import { describe, expect, it } from 'vitest';
-import { renderStatements } from '../../src/store/postgres/statements.js';
+import { renderStatements } from '../../src/store/postgres/sql/statements.js';
 import { newJob } from '../support/jobs.js';
 import { explainClaim, sharedBuffers } from '../support/postgres-explain.js';
 import { migratedStore } from '../support/postgres-harness.js';

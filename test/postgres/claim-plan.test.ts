@@ -3,7 +3,7 @@
  * scan of the backlog), and the in-statement promotion of due scheduled jobs that replaces a stager.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { renderStatements } from '../../src/store/postgres/statements.js';
+import { renderStatements } from '../../src/store/postgres/sql/statements.js';
 import { newJob } from '../support/jobs.js';
 import { explainClaim, sharedBuffers } from '../support/postgres-explain.js';
 import { migratedStore, resyncIndexTables, withAdmin } from '../support/postgres-harness.js';

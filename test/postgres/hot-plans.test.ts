@@ -10,10 +10,10 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLANNER_SETTINGS } from '../../src/store/postgres/connection.js';
+import { PLANNER_SETTINGS } from '../../src/store/postgres/pool.js';
 import * as events from '../../src/store/postgres/sql/events.js';
 import * as fleet from '../../src/store/postgres/sql/fleet.js';
-import { renderStatements, type Statement } from '../../src/store/postgres/statements.js';
+import { renderStatements, type Statement } from '../../src/store/postgres/sql/statements.js';
 import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import { sharedBuffers } from '../support/postgres-explain.js';

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jobLogList } from '../../src/store/postgres/sql/job-logs.js';
-import { renderStatements } from '../../src/store/postgres/statements.js';
+import { renderStatements } from '../../src/store/postgres/sql/statements.js';
 import type { NewJobLogLine } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import { migratedStore, withAdmin } from '../support/postgres-harness.js';

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nightshift } from '../../src/nightshift.js';
 import { createLogger } from '../../src/logger.js';
-import { connectionSettings } from '../../src/store/postgres/connection.js';
+import { connectionSettings } from '../../src/store/postgres/pool.js';
 import { parseConnectionUrl } from '../../src/store/postgres/connection-url.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { expectCode } from '../support/expect-code.js';

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { parseTimestamptz } from '../../src/store/postgres/connection.js';
+import { parseTimestamptz } from '../../src/store/postgres/pool.js';
 import { withAdmin } from '../support/postgres-harness.js';
 
 const reference = pg.types.getTypeParser(1184, 'text') as (text: string) => Date;

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
-import { renderStatements } from '../../src/store/postgres/statements.js';
+import { renderStatements } from '../../src/store/postgres/sql/statements.js';
 import type { DatabaseHealth } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import { ownPostgresUnavailable, startOwnPostgres, type OwnPostgres } from '../support/own-postgres.js';

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import type { Logger } from '../../src/logger.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import type { JobFields, StoreHarness } from './store-harness.js';
@@ -139,18 +140,23 @@ export function postgresHarness(prefix = 'conf', route: PostgresRoute = TEST_PG_
   const opened: PostgresStore[] = [];
   const schemas = new Set<string>();
 
-  async function openIn(schema: string): Promise<PostgresStore> {
+  async function openIn(schema: string, logger?: Logger): Promise<PostgresStore> {
     schemas.add(schema);
     const connectionString = await testStoreUrl(route);
-    const store = await PostgresStore.open({ connectionString, schema, poolSize: 4 });
+    const store = await PostgresStore.open({
+      connectionString,
+      schema,
+      poolSize: 4,
+      ...(logger && { logger }),
+    });
     opened.push(store);
     return store;
   }
 
   return {
     injectableClock: false,
-    async open() {
-      const store = await openIn(uniqueSchema(prefix));
+    async open(options = {}) {
+      const store = await openIn(uniqueSchema(prefix), options.logger);
       await store.migrate();
       return store;
     },

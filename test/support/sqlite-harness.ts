@@ -1,4 +1,5 @@
 /** The conformance harness for SqliteStore: a fresh database file per store, rows placed by SQL. */
+import type { Logger } from '../../src/logger.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import type { JobFields, StoreHarness } from './store-harness.js';
@@ -42,8 +43,16 @@ export function sqliteHarness(): StoreHarness & { pathOf(store: Store): string }
   const opened: Opened[] = [];
   const files: TempSqliteFile[] = [];
 
-  async function openAt(path: string, clock: (() => number) | undefined): Promise<SqliteStore> {
-    const store = await SqliteStore.open({ filename: path, ...(clock && { clock }) });
+  async function openAt(
+    path: string,
+    clock: (() => number) | undefined,
+    logger?: Logger,
+  ): Promise<SqliteStore> {
+    const store = await SqliteStore.open({
+      filename: path,
+      ...(clock && { clock }),
+      ...(logger && { logger }),
+    });
     opened.push({ store, path, clock });
     return store;
   }
@@ -59,7 +68,7 @@ export function sqliteHarness(): StoreHarness & { pathOf(store: Store): string }
     async open(options = {}) {
       const file = tempSqliteFile();
       files.push(file);
-      const store = await openAt(file.path, options.clock);
+      const store = await openAt(file.path, options.clock, options.logger);
       await store.migrate();
       return store;
     },

@@ -16,6 +16,7 @@
  *   keep margins instead of 1 ms boundaries).
  */
 import type { JobState } from '../../src/job.js';
+import type { Logger } from '../../src/logger.js';
 import type { Store } from '../../src/store/store.js';
 
 /** Columns a test may set directly on a job row. Omitted fields are left as they are. */
@@ -38,8 +39,8 @@ export interface JobFields {
 export interface StoreHarness {
   /** Whether `open({ clock })` injects the clock (see the module comment). */
   readonly injectableClock: boolean;
-  /** A fresh, migrated, isolated store. */
-  open(options?: { clock?: () => number }): Promise<Store>;
+  /** A fresh, migrated, isolated store (reporting throwing event listeners to `logger` when given). */
+  open(options?: { clock?: () => number; logger?: Logger }): Promise<Store>;
   /** Another store on the same database as `store` (same clock, if one was injected). */
   openPeer(store: Store): Promise<Store>;
   /** A fresh, isolated, unmigrated store. */

@@ -1,7 +1,7 @@
 /** The API token part of PostgresStore (see TokenStore in ../store.ts). */
 import type pg from 'pg';
 import type { ApiRole, ApiToken, TokenStore } from '../store.js';
-import { toStoreError } from './connection.js';
+import { toStoreError } from './pool.js';
 import { isUuid } from './job-row.js';
 import * as sql from './sql/api-tokens.js';
 

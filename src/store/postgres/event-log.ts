@@ -22,10 +22,10 @@ import {
   type EventFields,
 } from '../cluster-event-row.js';
 import { NightshiftError } from '../../errors.js';
-import { toStoreError } from './connection.js';
+import { toStoreError } from './pool.js';
 import { isUuid } from './job-row.js';
 import * as sql from './sql/events.js';
-import type { Queryable } from './statements.js';
+import type { Queryable } from './sql/statements.js';
 
 /** Wake-up NOTIFYs of one store are at least this far apart. */
 export const NOTIFY_GAP_MS = 25;

@@ -3,9 +3,9 @@ import type pg from 'pg';
 import type { JobState } from '../../job.js';
 import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
-import { toStoreError } from './connection.js';
-import type { Queryable } from './statements.js';
-import type { NotifyTarget } from './job-inserter.js';
+import { toStoreError } from './pool.js';
+import type { Queryable } from './sql/statements.js';
+import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/fleet.js';
 import { countByQueue } from './sql/job-read.js';
 
@@ -34,15 +34,11 @@ function toWorker(row: WorkerRow): WorkerInfo {
 }
 
 /** Workers and paused queues in one schema. */
-// Pause and resume take the store front's transaction, which records the queue event with them.
-export class PostgresFleet implements Omit<FleetStore, 'queuePause' | 'queueResume'> {
+export class PostgresFleet implements FleetStore {
   private readonly sql: { [K in keyof typeof sql]: string } & { countByQueue: string };
 
-  constructor(
-    private readonly pool: pg.Pool,
-    quotedSchema: string,
-    private readonly notify: NotifyTarget,
-  ) {
+  constructor(private readonly conn: PostgresConnection) {
+    const { quotedSchema } = conn;
     this.sql = {
       ...(Object.fromEntries(Object.entries(sql).map(([name, render]) => [name, render(quotedSchema)])) as {
         [K in keyof typeof sql]: string;
@@ -79,22 +75,33 @@ export class PostgresFleet implements Omit<FleetStore, 'queuePause' | 'queueResu
     return { deleted: rows.map((row) => row.id) };
   }
 
-  /** Pauses on `db` (the store front's transaction, which records the event); false when already paused. */
-  async queuePause(params: { queue: string }, db: Queryable): Promise<boolean> {
-    return (await this.result(this.sql.queuePause, [params.queue], db)).rowCount === 1;
+  /** Pauses a queue and records `queue:paused` in one transaction; false when already paused. */
+  async queuePause(params: { queue: string }): Promise<boolean> {
+    const paused = await this.conn.withTransaction(async (client) => {
+      const changed = (await this.result(this.sql.queuePause, [params.queue], client)).rowCount === 1;
+      if (changed) await this.conn.eventLog.append(client, [{ type: 'queue:paused', queue: params.queue }]);
+      return changed;
+    });
+    if (paused) this.conn.eventsWritten();
+    return paused;
   }
 
-  /**
-   * Resumes on `db` (the store front's transaction, which records the event and, after its commit,
-   * wakes this process's workers); false when the queue was not paused.
-   */
-  async queueResume(params: { queue: string }, db: Queryable): Promise<boolean> {
-    const { rows } = await this.result(
-      this.sql.queueResume,
-      [params.queue, this.notify.channel, this.notify.origin],
-      db,
-    );
-    return rows.length > 0;
+  /** Resumes a queue and records `queue:resumed` in one transaction; false when it was not paused. */
+  async queueResume(params: { queue: string }): Promise<boolean> {
+    const { channel, origin } = this.conn.notify;
+    const resumed = await this.conn.withTransaction(async (client) => {
+      const { rows } = await this.result(this.sql.queueResume, [params.queue, channel, origin], client);
+      if (rows.length > 0) {
+        await this.conn.eventLog.append(client, [{ type: 'queue:resumed', queue: params.queue }]);
+      }
+      return rows.length > 0;
+    });
+    if (resumed) {
+      this.conn.eventsWritten();
+      // pg_notify skips this process's own origin: wake its workers once the resume is visible.
+      this.conn.emit('job:ready', { queue: params.queue });
+    }
+    return resumed;
   }
 
   async queueList(): Promise<QueueInfo[]> {
@@ -113,7 +120,7 @@ export class PostgresFleet implements Omit<FleetStore, 'queuePause' | 'queueResu
   private async result<R extends pg.QueryResultRow>(
     text: string,
     values: unknown[],
-    db: Queryable = this.pool,
+    db: Queryable = this.conn.pool,
   ): Promise<pg.QueryResult<R>> {
     try {
       return await db.query<R>({ text, values });

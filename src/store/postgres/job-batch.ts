@@ -10,7 +10,7 @@
  */
 import type { Job, JobError, JobState } from '../../job.js';
 import { decodeClaimedJob } from '../job-record.js';
-import { jobFromRow, POSTGRES_JOB_COLUMNS } from './job-row.js';
+import { toJob, POSTGRES_JOB_COLUMNS } from './job-row.js';
 import type { ClaimedJob, NewJob } from '../store.js';
 
 /** Epoch milliseconds of a timestamptz (floor, like node-postgres's own parser); NULL stays NULL. */
@@ -55,7 +55,7 @@ export function decodeInsertedBatch(
     const input = jobs[index]!;
     const payload = payloads[index] ?? null;
     const createdAt = new Date(Number(createdMs));
-    const job = jobFromRow({
+    const job = toJob({
       id,
       task: input.task,
       queue: input.queue,

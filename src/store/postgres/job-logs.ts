@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import type { JobLogLevel, JobLogLine } from '../../job.js';
 import type { JobLogStore, NewJobLogLine } from '../store.js';
-import { toStoreError } from './connection.js';
+import { toStoreError } from './pool.js';
 import { isUuid } from './job-row.js';
 import * as sql from './sql/job-logs.js';
 

@@ -37,12 +37,12 @@ export interface JobRunRow {
 }
 
 /** The job record of a row. SQL NULL in `checkpoint` means "never saved" and maps to undefined. */
-export function jobFromRow(row: JobRow): Job {
+export function toJob(row: JobRow): Job {
   return decodeJob(row, POSTGRES_JOB_COLUMNS);
 }
 
 /** The run-history record of a row. */
-export function runFromRow(row: JobRunRow): JobRun {
+export function toJobRun(row: JobRunRow): JobRun {
   return {
     jobId: row.job_id,
     attempt: row.attempt,

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { isJobState } from '../../job.js';
-import { quoteIdent } from './connection.js';
+import { quoteIdent } from './pool.js';
 import type { StoreEvents } from '../store.js';
 
 /** Receives decoded events from other processes. */

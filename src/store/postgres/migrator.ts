@@ -8,17 +8,11 @@
  * first applies, the rest wait on the lock and then find nothing to do. A crash mid-way rolls the whole
  * run back. Files run with `search_path` set to the schema, so they use unqualified names.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { NightshiftError } from '../../errors.js';
+import { loadMigrations as loadMigrationFiles, type Migration } from '../migration-files.js';
 import * as sql from './sql/migrations.js';
-
-/** One migration file. */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import { inTransaction } from './transaction.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 // node-postgres treats 0 as "use the connection's default", so "no limit" is a day.
@@ -26,24 +20,7 @@ const MIGRATION_QUERY_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 /** The migration files shipped with this code, in version order. */
 export function loadMigrations(): Migration[] {
-  const migrations = readdirSync(MIGRATIONS_DIR)
-    .map((file) => /^(\d+)_(.+)\.sql$/.exec(file))
-    .filter((match) => match !== null)
-    .map((match) => ({
-      version: Number(match[1]),
-      name: match[2] ?? '',
-      sql: readFileSync(new URL(match[0], MIGRATIONS_DIR), 'utf8'),
-    }))
-    .sort((a, b) => a.version - b.version);
-  migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) {
-      throw new NightshiftError(
-        'config_error',
-        `PostgreSQL migrations are not numbered 1..n: ${migration.name}`,
-      );
-    }
-  });
-  return migrations;
+  return loadMigrationFiles(MIGRATIONS_DIR);
 }
 
 /** The error an older nightshift gives for a database migrated by a newer one. */
@@ -72,8 +49,7 @@ export async function migrate(
   migrations: Migration[],
 ): Promise<{ from: number; to: number }> {
   const latest = migrations.length;
-  await client.query('BEGIN');
-  try {
+  return inTransaction(client, 'BEGIN', async () => {
     // Migrations may rewrite big tables, and waiting for another migrator's lock is expected: neither
     // the store's statement timeout nor its client-side query timeout applies here.
     await client.query('SET LOCAL statement_timeout = 0');
@@ -89,10 +65,6 @@ export async function migrate(
       await client.query(unbounded(migration.sql));
       await client.query(sql.recordMigration(quotedSchema), [migration.version, migration.name]);
     }
-    await client.query('COMMIT');
     return { from, to: Math.max(from, latest) };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }

@@ -8,7 +8,7 @@ import type {
   RunStatsMinute,
   SlotLapse,
 } from '../store.js';
-import { toStoreError } from './connection.js';
+import { toStoreError } from './pool.js';
 import * as sql from './sql/observe.js';
 
 /** Observe reads in one schema. */

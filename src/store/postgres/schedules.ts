@@ -24,8 +24,10 @@ import { decodeSettledJob, type SettledJobColumns } from '../job-record.js';
 import { ledgerWinners, type InsertedSlotKey } from '../ledger-winners.js';
 import { POSTGRES_JOB_COLUMNS, type PostgresJobColumns } from './job-row.js';
 import { scheduleSyncResult, type ScheduleSyncResult } from '../schedule-sync.js';
-import { toStoreError, withPooledClient } from './connection.js';
-import { insertJobs, type NotifyTarget } from './job-inserter.js';
+import { toStoreError } from './pool.js';
+import { withTransaction } from './transaction.js';
+import type { NotifyTarget } from './connection.js';
+import { insertJobs } from './job-insert.js';
 import {
   definitionValues,
   slotArrays,
@@ -35,8 +37,8 @@ import {
   type ScheduleRow,
   type SlotRow,
 } from './schedules-row.js';
-import * as sql from './schedules-sql.js';
-import type { Statements } from './statements.js';
+import * as sql from './sql/schedules.js';
+import type { Statements } from './sql/statements.js';
 
 /** A ledger row and the columns of its job a settle reads. */
 type FinishedRow = SlotRow & SettledJobColumns<PostgresJobColumns>;
@@ -90,17 +92,7 @@ export class PostgresSchedules implements ScheduleStore {
   }
 
   private transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return withPooledClient(this.pool, async (client) => {
-      await client.query(this.begin);
-      try {
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    });
+    return withTransaction(this.pool, this.begin, fn);
   }
 
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {

@@ -4,16 +4,15 @@
  * retry, and the in-process event emitter. Every read and write fails with a `NightshiftError`
  * (`internal` for a driver error nothing maps), never with better-sqlite3's own error.
  */
-import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
+import type { StoreEmitter } from '../store-emitter.js';
 import type { StoreEvents } from '../store.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
 import { WakeFile } from './wake-file.js';
 
 /** The store's connection and the services shared by its operations. */
 export class SqliteConnection {
-  readonly events = new EventEmitter();
   // Statements are cached per handle: the caller's own handle (transactional enqueue) needs its own.
   private readonly statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
   // Raw mode is a setting of the statement, so raw ones are prepared and cached apart.
@@ -27,6 +26,8 @@ export class SqliteConnection {
     readonly clock: () => number,
     /** Total asynchronous retry bound for a locked database. */
     readonly busyRetryMs: number,
+    /** This store's in-process event listeners. */
+    readonly events: StoreEmitter,
   ) {
     this.wakeFile = db.memory ? null : new WakeFile(`${db.name}-wake`);
   }
@@ -109,7 +110,7 @@ export class SqliteConnection {
    * costs one indexed read, so no write is checked for them.
    */
   wake(): void {
-    if (this.events.listenerCount('event:written') > 0) this.events.emit('event:written', {});
+    if (this.events.has('event:written')) this.events.emit('event:written', {});
   }
 
   /** Emits a store event to this process's listeners; `job:ready` also reaches other processes. */

@@ -1,6 +1,6 @@
 /** Claiming due jobs and renewing the leases of running attempts. */
 import { randomUUID } from 'node:crypto';
-import type { ClaimedJob, LeaseRef } from '../store.js';
+import type { ClaimedJob, JobClaimParams, JobLeaseRenewParams } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
 import {
@@ -19,19 +19,11 @@ import { JOB_LEASE_RENEW } from './sql/job-lease.js';
 // job ahead of a not yet promoted one of higher priority.
 const PROMOTE_BATCH = 500;
 
-/** Parameters of `jobClaim`. */
-export interface ClaimParams {
-  workerId: string;
-  queues?: string[];
-  limit: number;
-  leaseMs: number;
-}
-
 /**
  * Claims up to `limit` jobs in one IMMEDIATE transaction. SQLite has one writer at a time, so the
  * select-then-update cannot race another claimer: no job is handed out twice.
  */
-export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<ClaimedJob[]> {
+export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(JOB_PROMOTE_DUE).run({ now, limit: PROMOTE_BATCH });
@@ -61,7 +53,7 @@ interface ReadyRow {
  * The next `limit` ready jobs in claim order. From chosen queues: the first `limit` of each queue
  * (an index walk each), merged; the overall first `limit` are among them.
  */
-function readyJobs(conn: SqliteConnection, params: ClaimParams, now: number): ReadyRow[] {
+function readyJobs(conn: SqliteConnection, params: JobClaimParams, now: number): ReadyRow[] {
   const { limit, queues } = params;
   if (queues === undefined) {
     // Asked in the claim's write transaction, so a pause committed before it is obeyed exactly; with
@@ -81,11 +73,8 @@ function readyJobs(conn: SqliteConnection, params: ClaimParams, now: number): Re
     .slice(0, limit);
 }
 
-/** Parameters of `jobLeaseRenew`. */
-export interface RenewParams {
-  leases: LeaseRef[];
-  leaseMs: number;
-}
+/** `jobLeaseRenew`'s parameters other than the transaction handle. */
+export type RenewParams = Omit<JobLeaseRenewParams, 'tx'>;
 
 /** Extends every still-current lease in one transaction; stale tokens are left out of `renewed`. */
 export function jobLeaseRenew(

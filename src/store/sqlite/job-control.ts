@@ -1,12 +1,11 @@
 /** Operator actions on one job: cancel and manual retry. */
-import type { Job } from '../../job.js';
 import { isFinalState } from '../../job.js';
-import type { LeaseRef } from '../store.js';
+import type { JobCancelResult, JobRetryResult, LeaseRef } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, type JobRow } from './job-row.js';
 import { inBatches } from '../batches.js';
 import type { JobMatch } from '../store.js';
-import { matchParams } from './job-list.js';
+import { matchParams } from './job-read.js';
 import {
   JOB_CANCEL_REQUEST,
   JOB_CANCEL_REQUEST_MATCHING,
@@ -19,18 +18,9 @@ import {
 } from './sql/job-control.js';
 import { JOB_GET } from './sql/job-read.js';
 
-/** What `jobCancel` reports. */
-export type CancelResult = {
-  outcome: 'cancelled' | 'cancel_requested' | 'already_final' | 'not_found';
-  job?: Job;
-};
-
-/** What `jobRetry` reports. */
-export type RetryResult = { outcome: 'retried' | 'not_retryable' | 'not_found'; job?: Job };
-
 /** Cancels a waiting job at once, or flags a running one for its worker to stop. */
-export async function jobCancel(conn: SqliteConnection, id: string): Promise<CancelResult> {
-  const result = await conn.write((now): CancelResult => {
+export async function jobCancel(conn: SqliteConnection, id: string): Promise<JobCancelResult> {
+  const result = await conn.write((now): JobCancelResult => {
     const before = conn.stmt(JOB_GET).get(id) as JobRow | undefined;
     if (!before) return { outcome: 'not_found' };
     if (isFinalState(before.state)) return { outcome: 'already_final', job: toJob(before) };
@@ -60,8 +50,8 @@ export function jobCancelCheck(
 }
 
 /** Requeues a failed or cancelled job, due now, with one more attempt allowed. */
-export async function jobRetry(conn: SqliteConnection, id: string): Promise<RetryResult> {
-  const result = await conn.write((now): RetryResult => {
+export async function jobRetry(conn: SqliteConnection, id: string): Promise<JobRetryResult> {
+  const result = await conn.write((now): JobRetryResult => {
     const before = conn.stmt(JOB_GET).get(id) as JobRow | undefined;
     if (!before) return { outcome: 'not_found' };
     if (conn.stmt(JOB_RETRY).run({ id, now }).changes === 0)

@@ -4,19 +4,12 @@
  */
 import Database from 'better-sqlite3';
 import { LeaseLostError, NightshiftError, unexpectedStoreError } from '../../errors.js';
-import type { JobInsertResult, LeaseRef, NewJob } from '../store.js';
+import type { JobInsertManyParams, JobInsertResult, NewJob } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { isBusyError } from './busy-retry.js';
 import { toJob, type JobRow } from './job-row.js';
 import { JOB_GET_BY_IDEMPOTENCY_KEY, JOB_INSERT, JOB_LEASE_HELD } from './sql/job-insert.js';
 import { JOB_GET } from './sql/job-read.js';
-
-/** Parameters of `jobInsertMany`. */
-export interface InsertParams {
-  jobs: NewJob[];
-  tx?: unknown;
-  fence?: LeaseRef;
-}
 
 /**
  * Inserts jobs with plain statements on `handle`, inside whatever transaction is open there (none of
@@ -26,7 +19,7 @@ export interface InsertParams {
 export function insertJobs(
   conn: SqliteConnection,
   handle: Database.Database,
-  params: Pick<InsertParams, 'jobs' | 'fence'>,
+  params: Pick<JobInsertManyParams, 'jobs' | 'fence'>,
   now: number,
 ): JobInsertResult[] {
   if (params.fence) {
@@ -96,7 +89,7 @@ function announce(conn: SqliteConnection, results: JobInsertResult[]): void {
  */
 export function jobInsertMany(
   conn: SqliteConnection,
-  params: InsertParams,
+  params: JobInsertManyParams,
   afterCommit: (emit: () => void) => void = (emit) => emit(),
 ): Promise<JobInsertResult[]> {
   if (params.tx !== undefined) {

@@ -7,9 +7,9 @@
  * it, the others wait (busy retry), then see it applied and skip it. DDL is transactional in SQLite,
  * so a crash mid-migration leaves the previous version intact.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { NightshiftError } from '../../errors.js';
+import { loadMigrations as loadMigrationFiles, type Migration } from '../migration-files.js';
 import {
   SCHEMA_TABLE_CREATE,
   SCHEMA_TABLE_EXISTS,
@@ -17,37 +17,16 @@ import {
   SCHEMA_VERSION_INSERT,
 } from './sql/schema.js';
 
-/** One migration file. */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
-const FILE_PATTERN = /^(\d+)_([\w-]+)\.sql$/;
-
-let cached: Migration[] | undefined;
 
 /** Every migration this code knows, in version order. */
-export function knownMigrations(): Migration[] {
-  if (cached) return cached;
-  const migrations = readdirSync(MIGRATIONS_DIR)
-    .map((file) => ({ file, match: FILE_PATTERN.exec(file) }))
-    .filter((entry): entry is { file: string; match: RegExpExecArray } => entry.match !== null)
-    .map(({ file, match }) => ({
-      version: Number(match[1]),
-      name: match[2] ?? file,
-      sql: readFileSync(new URL(file, MIGRATIONS_DIR), 'utf8'),
-    }))
-    .sort((a, b) => a.version - b.version);
-  cached = migrations;
-  return migrations;
+export function loadMigrations(): Migration[] {
+  return loadMigrationFiles(MIGRATIONS_DIR);
 }
 
 /** The newest version this code knows. */
 export function latestVersion(): number {
-  return knownMigrations().at(-1)?.version ?? 0;
+  return loadMigrations().at(-1)?.version ?? 0;
 }
 
 /** The version the database is at; 0 for a database nightshift never touched. */

@@ -63,7 +63,7 @@ import {
   SLOT_LIST,
   SLOT_PRUNE,
   SLOT_UPDATE_MANY,
-} from './schedules-sql.js';
+} from './sql/schedules.js';
 
 /** A ledger row and the columns of its job a settle reads. */
 type FinishedRow = SlotRow & SettledJobColumns<SqliteJobColumns>;

@@ -11,7 +11,8 @@
  * One transaction at a time per connection: a second `transaction` call waits for the first like for
  * a lock. Events caused inside are held back and emitted only after COMMIT (dropped on ROLLBACK).
  */
-import { unexpectedStoreError } from '../../errors.js';
+import type Database from 'better-sqlite3';
+import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
 import type { SqliteConnection } from './connection.js';
 
@@ -33,8 +34,22 @@ export class SqliteTransactions {
     else emit();
   }
 
+  /** Runs `write` on the caller's open transaction `tx`, which must come from `run`. */
+  writeIn<T>(tx: unknown, write: (now: number) => T): Promise<T> {
+    if (!this.isOpen(tx)) {
+      return Promise.reject(
+        new NightshiftError('invalid_argument', "tx must be a handle from this store's transaction()"),
+      );
+    }
+    try {
+      return Promise.resolve(write(this.conn.clock()));
+    } catch (error) {
+      return Promise.reject(unexpectedStoreError(error, 'SQLite'));
+    }
+  }
+
   /** Runs `fn` with the connection inside BEGIN IMMEDIATE; commits on resolve, rolls back on reject. */
-  async run<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+  async run<T>(fn: (tx: Database.Database) => Promise<T>): Promise<T> {
     const { db } = this.conn;
     await withBusyRetry(
       () => {

@@ -1,10 +1,10 @@
-/** Listing jobs newest first, paged by an opaque cursor. */
+/** Reading jobs: one by id, a filtered page newest first (opaque cursor), counts, a job's run history. */
 import { NightshiftError } from '../../errors.js';
-import type { Job } from '../../job.js';
-import type { JobListParams, JobMatch } from '../store.js';
+import type { Job, JobRun } from '../../job.js';
+import type { JobCount, JobIdParams, JobListParams, JobMatch, JobPage, JobRunListParams } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import { toJob, type JobRow } from './job-row.js';
-import { JOB_LIST, JOB_LIST_DEAD } from './sql/job-read.js';
+import { toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
+import { JOB_COUNT_BY_QUEUE, JOB_GET, JOB_LIST, JOB_LIST_DEAD, JOB_RUN_LIST } from './sql/job-read.js';
 
 // The cursor is the (created_at, id) of the last job on the page, base64url-encoded so callers treat
 // it as opaque and the encoding may change without breaking them.
@@ -42,10 +42,7 @@ export function matchParams(match: JobMatch): {
 }
 
 /** A page of jobs matching the filters, newest first, and the cursor of the next page. */
-export async function jobList(
-  conn: SqliteConnection,
-  params: JobListParams,
-): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+export async function jobList(conn: SqliteConnection, params: JobListParams): Promise<JobPage> {
   const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
   const limit = Math.max(1, Math.floor(params.limit));
   const rows = await conn.read(
@@ -62,4 +59,21 @@ export async function jobList(
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { jobs: page.map(toJob), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}
+
+/** `jobGet`: one job, or undefined. */
+export async function jobGet(conn: SqliteConnection, params: JobIdParams): Promise<Job | undefined> {
+  const row = await conn.read(() => conn.stmt(JOB_GET).get(params.id) as JobRow | undefined);
+  return row ? toJob(row) : undefined;
+}
+
+/** `jobCountByQueue`: counts per (queue, state). */
+export function jobCountByQueue(conn: SqliteConnection): Promise<JobCount[]> {
+  return conn.read(() => conn.stmt(JOB_COUNT_BY_QUEUE).all() as JobCount[]);
+}
+
+/** `jobRunList`: a job's runs, oldest first. */
+export async function jobRunList(conn: SqliteConnection, params: JobRunListParams): Promise<JobRun[]> {
+  const rows = await conn.read(() => conn.stmt(JOB_RUN_LIST).all(params.jobId) as JobRunRow[]);
+  return rows.map(toJobRun);
 }

@@ -6,15 +6,15 @@
  * a connection may run on different server connections, where a name would be missing or taken.
  */
 import type pg from 'pg';
-import * as claim from './sql/job-claim.js';
-import * as control from './sql/job-control.js';
-import * as health from './sql/database-health.js';
-import * as finish from './sql/job-finish.js';
-import * as insert from './sql/job-insert.js';
-import * as lease from './sql/job-lease.js';
-import * as maintenance from './sql/job-maintenance.js';
-import * as read from './sql/job-read.js';
-import * as steps from './sql/job-steps.js';
+import * as claim from './job-claim.js';
+import * as control from './job-control.js';
+import * as health from './database-health.js';
+import * as finish from './job-finish.js';
+import * as insert from './job-insert.js';
+import * as lease from './job-lease.js';
+import * as maintenance from './job-maintenance.js';
+import * as read from './job-read.js';
+import * as steps from './job-steps.js';
 
 /** A statement and, for prepared ones, its name. */
 export interface Statement {

@@ -7,20 +7,62 @@
  * The winner is then visible to our next statement's snapshot. The one gap is a winner deleted in
  * between (pruned or cancelled and pruned): then neither insert nor read finds it, and we try again.
  */
-import { NightshiftError } from '../../errors.js';
+import { LeaseLostError, NightshiftError } from '../../errors.js';
+import { asQueryable, type NotifyTarget, type PostgresConnection } from './connection.js';
 import { decodeInsertedBatch } from './job-batch.js';
-import { isUuid, jobFromRow, toJsonText, type JobRow } from './job-row.js';
-import type { Queryable, Statement, Statements } from './statements.js';
-import type { JobInsertResult, NewJob } from '../store.js';
+import { isUuid, toJob, toJsonText, type JobRow } from './job-row.js';
+import { toStoreError } from './pool.js';
+import type { Queryable, Statement, Statements } from './sql/statements.js';
+import type { JobInsertManyParams, JobInsertResult, LeaseRef, NewJob } from '../store.js';
 
 // Each round needs a winner deleted between two of our statements; three in a row means something
 // keeps deleting the key's rows, which is worth an error rather than a loop.
 const MAX_ROUNDS = 3;
 
-/** Where notifications go and who sends them. */
-export interface NotifyTarget {
-  channel: string;
-  origin: string;
+/**
+ * `jobInsertMany`: one bulk statement on the caller's `tx`, on the pool, or (fenced, without a `tx`) in
+ * a transaction of its own that holds the fence's job row until COMMIT.
+ */
+export async function jobInsertMany(
+  conn: PostgresConnection,
+  params: JobInsertManyParams,
+): Promise<JobInsertResult[]> {
+  const { jobs, fence } = params;
+  checkNewJobs(jobs);
+  const tx = params.tx === undefined ? undefined : asQueryable(params.tx);
+  let results: JobInsertResult[];
+  try {
+    if (fence === undefined) {
+      if (jobs.length === 0) return [];
+      results = await insertJobs(tx ?? conn.pool, conn.sql, jobs, conn.notify, tx === undefined);
+    } else if (tx !== undefined) {
+      await holdFence(conn, tx, fence);
+      results = await insertJobs(tx, conn.sql, jobs, conn.notify, false);
+    } else {
+      results = await conn.withTransaction(async (client) => {
+        await holdFence(conn, client, fence);
+        return insertJobs(client, conn.sql, jobs, conn.notify, true);
+      });
+    }
+  } catch (error) {
+    throw toStoreError(error);
+  }
+  const ready = new Set(results.filter((r) => r.created && r.job.state === 'queued').map((r) => r.job.queue));
+  const created = results.some((r) => r.created);
+  conn.afterCommit(params.tx, () => {
+    for (const queue of ready) conn.emit('job:ready', { queue });
+    if (created) conn.eventsWritten();
+  });
+  return results;
+}
+
+/** Locks the fence's job row while its lease is current; `LeaseLostError` when it is not. */
+async function holdFence(conn: PostgresConnection, db: Queryable, fence: LeaseRef): Promise<void> {
+  const locked =
+    isUuid(fence.id) && isUuid(fence.leaseToken)
+      ? await db.query({ text: conn.sql.lockFence.text, values: [fence.id, fence.leaseToken] })
+      : { rowCount: 0 };
+  if (locked.rowCount !== 1) throw new LeaseLostError(fence.id);
 }
 
 /** Refuses jobs PostgreSQL would reject with a less helpful message. */
@@ -69,7 +111,7 @@ export async function insertJobs(
       const job = lostJobs[i] as NewJob;
       const row =
         byId.get(job.id) ?? (job.idempotencyKey === null ? undefined : byKey.get(job.idempotencyKey));
-      if (row) results[index] = { job: jobFromRow(row), created: false };
+      if (row) results[index] = { job: toJob(row), created: false };
       else pending.push(index);
     });
   }

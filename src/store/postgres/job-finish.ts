@@ -1,0 +1,114 @@
+/**
+ * Ending attempts: plain completions in one prepared statement, every other outcome (failure, timeout,
+ * release, cancel) in another that writes the run row too, and the rescue of lapsed leases. The state
+ * each outcome leads to is decided in SQL (sql/job-finish.ts), in the same statement as the fence.
+ */
+import type { JobState } from '../../job.js';
+import type {
+  JobFinish,
+  JobFinishManyParams,
+  JobRescueLapsedParams,
+  JobRescueLapsedResult,
+} from '../store.js';
+import type { PostgresConnection } from './connection.js';
+import { completionLiterals, isUuid, toBoxedJson, toJsonText } from './job-row.js';
+
+/** `jobFinishMany`: ends the attempts whose lease is current; the rest are refused. */
+export async function jobFinishMany(
+  conn: PostgresConnection,
+  params: JobFinishManyParams,
+): Promise<{ accepted: string[] }> {
+  // One finish per job: a second one for the same id in a batch could only be a caller's mistake.
+  const seen = new Set<string>();
+  const plain: JobFinish[] = [];
+  const other: JobFinish[] = [];
+  // The jobs of one claim share its token, so a batch holds a few tokens, each checked once.
+  let checkedToken: string | undefined;
+  for (const f of params.finishes) {
+    if (seen.has(f.id) || !isUuid(f.id)) continue;
+    if (f.leaseToken !== checkedToken) {
+      if (!isUuid(f.leaseToken)) continue;
+      checkedToken = f.leaseToken;
+    }
+    seen.add(f.id);
+    (f.outcome === 'completed' && !f.maxDurationExceeded ? plain : other).push(f);
+  }
+  // Both statements in the caller's transaction when there is one; otherwise each commits alone (the
+  // finishes of a batch are independent, and a mixed batch is rare: failures and releases).
+  const completed = plain.length > 0 ? await completeMany(conn, plain, params.tx) : [];
+  const ended = other.length > 0 ? await endMany(conn, other, params.tx) : [];
+  // pg_notify inside a caller's transaction is delivered at its COMMIT; local listeners wait as long.
+  conn.afterCommit(params.tx, () => {
+    // An event object per job only when someone listens (a waitFor).
+    if (conn.events.has('job:finished')) {
+      for (const id of completed) conn.emit('job:finished', { id, state: 'completed' });
+    }
+    conn.emitChanges(ended);
+    // A release writes no event, but one more NOTIFY per rare release batch is not worth a check.
+    if (completed.length > 0 || ended.length > 0) conn.eventsWritten();
+  });
+  // No spread of two arrays: its map checks deoptimised this function, the hottest of a finish.
+  const accepted = completed.slice();
+  for (const row of ended) accepted.push(row.id);
+  return { accepted };
+}
+
+/** Plain completions (sql/job-finish.ts `completeJobs`); the ids whose lease was still current. */
+async function completeMany(conn: PostgresConnection, finishes: JobFinish[], tx: unknown): Promise<string[]> {
+  const { ids, tokens, results } = completionLiterals(finishes);
+  const [row] = await conn.rows<{ ids: string }>(
+    conn.sql.completeJobs,
+    [ids, tokens, results, conn.notify.channel, conn.notify.origin],
+    tx,
+  );
+  return row === undefined || row.ids === '' ? [] : row.ids.split(',');
+}
+
+/** Every other outcome, with its run row (sql/job-finish.ts `finishJobs`). */
+async function endMany(
+  conn: PostgresConnection,
+  finishes: JobFinish[],
+  tx: unknown,
+): Promise<Array<{ id: string; state: JobState; queue: string }>> {
+  return conn.rows<{ id: string; state: JobState; queue: string }>(
+    conn.sql.finishJobs,
+    [
+      finishes.map((f) => f.id),
+      finishes.map((f) => f.leaseToken),
+      finishes.map((f) => f.outcome),
+      finishes.map((f) => toJsonText(f.result)),
+      finishes.map((f) => toJsonText(f.error)),
+      finishes.map((f) =>
+        f.outcome === 'failed' || f.outcome === 'timeout' || f.outcome === 'released'
+          ? (f.retryDelayMs ?? null)
+          : null,
+      ),
+      finishes.map((f) => f.outcome === 'released' && 'checkpoint' in f),
+      finishes.map((f) => (f.outcome === 'released' ? toBoxedJson(f.checkpoint) : null)),
+      finishes.map((f) => f.maxDurationExceeded ?? false),
+      conn.notify.channel,
+      conn.notify.origin,
+    ],
+    tx,
+  );
+}
+
+/** `jobRescueLapsed`: requeues (or fails, attempts spent) up to `limit` attempts whose lease lapsed. */
+export async function jobRescueLapsed(
+  conn: PostgresConnection,
+  params: JobRescueLapsedParams,
+): Promise<JobRescueLapsedResult> {
+  const limit = Math.floor(params.limit);
+  if (limit <= 0) return { requeued: [], failed: [] };
+  const rows = await conn.rows<{ id: string; state: JobState; queue: string }>(conn.sql.rescueLapsed, [
+    limit,
+    conn.notify.channel,
+    conn.notify.origin,
+  ]);
+  conn.emitChanges(rows);
+  if (rows.length > 0) conn.eventsWritten();
+  return {
+    requeued: rows.filter((r) => r.state === 'queued').map((r) => r.id),
+    failed: rows.filter((r) => r.state === 'failed').map((r) => r.id),
+  };
+}

@@ -1,0 +1,55 @@
+/** Reading jobs: one by id, a filtered page, counts per queue and state, and a job's run history. */
+import { NightshiftError } from '../../errors.js';
+import type { Job, JobRun } from '../../job.js';
+import type { JobCount, JobIdParams, JobListParams, JobMatch, JobPage, JobRunListParams } from '../store.js';
+import type { PostgresConnection } from './connection.js';
+import { isUuid, toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
+
+/** `jobGet`: one job, or undefined. */
+export async function jobGet(conn: PostgresConnection, params: JobIdParams): Promise<Job | undefined> {
+  if (!isUuid(params.id)) return undefined;
+  const [row] = await conn.rows<JobRow>(conn.sql.getJob, [params.id]);
+  return row && toJob(row);
+}
+
+/** `jobList`: a page of jobs, newest first; the cursor is the last job's id. */
+export async function jobList(conn: PostgresConnection, params: JobListParams): Promise<JobPage> {
+  const limit = Math.max(1, Math.floor(params.limit));
+  const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
+  const rows = await conn.rows<JobRow>(conn.sql.listJobs, [
+    params.state ?? null,
+    params.queue ?? null,
+    params.task ?? null,
+    cursor,
+    limit + 1,
+    ...matchValues(params),
+  ]);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    jobs: page.map(toJob),
+    nextCursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
+  };
+}
+
+/** `jobCountByQueue`: counts per (queue, state). */
+export function jobCountByQueue(conn: PostgresConnection): Promise<JobCount[]> {
+  return conn.rows<JobCount>(conn.sql.countByQueue, []);
+}
+
+/** `jobRunList`: a job's runs, oldest first. */
+export async function jobRunList(conn: PostgresConnection, params: JobRunListParams): Promise<JobRun[]> {
+  if (!isUuid(params.jobId)) return [];
+  return (await conn.rows<JobRunRow>(conn.sql.listRuns, [params.jobId])).map(toJobRun);
+}
+
+/** The values of sql/job-read.ts `matchFilters`, in their order. */
+export function matchValues(match: JobMatch): [string | null, Date | null, Date | null] {
+  return [match.search?.toLowerCase() ?? null, match.createdAfter ?? null, match.createdBefore ?? null];
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!isUuid(id)) throw new NightshiftError('invalid_argument', 'invalid list cursor');
+  return id;
+}

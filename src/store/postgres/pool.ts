@@ -1,0 +1,255 @@
+/**
+ * Connections to PostgreSQL: pool settings that detect dead peers, and the mapping of "the server is
+ * gone" failures to `database_unavailable`, so the engine backs off and retries instead of crashing.
+ */
+import pg from 'pg';
+import { NightshiftError, unexpectedStoreError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { parseConnectionUrl, type ConnectionUrl, type PoolerMode } from './connection-url.js';
+
+/** Options for `PostgresStore.open`. */
+export interface PostgresStoreOptions {
+  /**
+   * The server's URL. It may carry `pooler=transaction` and `listen_url=...` (see connection-url.ts),
+   * the same settings as the two options below.
+   */
+  connectionString: string;
+  /** Schema holding every nightshift table. Default `nightshift`. */
+  schema?: string;
+  /**
+   * Connections in this process's pool at most (the URL's `pool_size` when not given). Default 10;
+   * see docs/SCALING.md for budgeting.
+   */
+  poolSize?: number;
+  /**
+   * Server-side statement timeout in ms. Default 60,000; 0 leaves the server's setting alone. Sent as a
+   * startup parameter on direct connections; behind a transaction pooler set with SET LOCAL in the
+   * store's transactions, while single statements keep the client-side bound (docs/SCALING.md).
+   */
+  statementTimeoutMs?: number;
+  /** `transaction`: connections go through a pooler in transaction mode (PgBouncer). */
+  pooler?: PoolerMode;
+  /** A direct URL for the LISTEN connection; behind a transaction pooler without one, the store polls. */
+  listenUrl?: string;
+  /** Where a store event listener that throws is reported. Default: nightshift's default logger. */
+  logger?: Logger;
+}
+
+/** The connection settings of a store, resolved once from its options. */
+export interface ConnectionSettings extends ConnectionUrl {
+  statementTimeoutMs: number;
+  poolSize: number;
+}
+
+/** Reads and validates a store's connection options (URL parameters included). */
+export function connectionSettings(options: PostgresStoreOptions): ConnectionSettings {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 60_000;
+  if (!Number.isSafeInteger(statementTimeoutMs) || statementTimeoutMs < 0) {
+    throw new NightshiftError('invalid_argument', 'statementTimeoutMs must be an integer >= 0');
+  }
+  const parsed = parseConnectionUrl(options.connectionString, {
+    pooler: options.pooler,
+    listenUrl: options.listenUrl,
+  });
+  return { ...parsed, statementTimeoutMs, poolSize: options.poolSize ?? parsed.poolSize ?? 10 };
+}
+
+/**
+ * The statement that opens the store's transactions. Behind a transaction pooler the statement timeout
+ * cannot be a startup parameter (PgBouncer refuses it, and a session setting would leak to whichever
+ * client gets the server connection next), so it is set for the transaction, in the same round trip.
+ */
+export function beginStatement(settings: ConnectionSettings): string {
+  if (settings.pooler === null || settings.statementTimeoutMs === 0) return 'BEGIN';
+  return `BEGIN; SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`;
+}
+
+// Keepalive probes start after 10 s idle so a half-open connection (peer vanished without a FIN) is
+// noticed by the kernel instead of hanging a query forever.
+const KEEPALIVE_DELAY_MS = 10_000;
+// Idle connections are closed after 10 s. The pool hands out the connection released last, so a worker
+// polling every second keeps warm the one it polls on, while the few a start or a burst opened
+// (registration, rescue, prune and two claims at once) are given back to the server within 10 s.
+const IDLE_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const QUERY_TIMEOUT_MARGIN_MS = 5_000;
+
+const TIMESTAMPTZ_OID = 1184;
+// pg-types declares its parsers as returning `any`; this one returns Date (or Infinity for 'infinity').
+const parseTimestamptzSlow = pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (text: string) => Date;
+
+/**
+ * Parses the server's ISO timestamptz text ('2026-01-02 03:04:05.123456+00', offsets '+05:30' or '-08')
+ * by handing an ISO 8601 string to Date.parse: 1.7x faster than the generic parser, whose regex was
+ * ~10% of the Node CPU of a claim/finish loop (five timestamps per claimed job). Anything else (BC,
+ * infinity, years past 9999, second-level offsets, another DateStyle) falls back to node-postgres.
+ */
+export function parseTimestamptz(text: string): Date {
+  const n = text.length;
+  if (n >= 22 && text.charCodeAt(4) === 45 && text.charCodeAt(10) === 32) {
+    const sign = text.charCodeAt(n - 3);
+    const iso = `${text.slice(0, 10)}T${text.slice(11)}${sign === 43 || sign === 45 ? ':00' : ''}`;
+    const ms = Date.parse(iso);
+    if (!Number.isNaN(ms)) return new Date(ms);
+  }
+  return parseTimestamptzSlow(text);
+}
+
+const defaultParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => unknown;
+/** node-postgres's parsers, except the faster timestamptz one. */
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === TIMESTAMPTZ_OID && format !== 'binary' ? parseTimestamptz : defaultParser(oid, format),
+};
+
+/**
+ * The planner settings of the store's pooled direct connections, set once per connection. Only those
+ * carry named prepared statements (statements.ts), whose generic plan is made once per connection,
+ * often while `jobs` is still nearly empty, and then kept: no ANALYZE runs with autovacuum off, so
+ * nothing replaces it. Costed on a table of a few pages a sequential scan beats any index, and that plan
+ * then read the whole table on every claim and completion as it grew (issue 18: 13,463 scans reading
+ * 235 M rows in 20 s). With sequential scans disabled the planner takes the index path wherever one
+ * exists; every hot statement has one (test/postgres/hot-plans.test.ts). A SET rather than a startup
+ * option: `options` in the URL or PGOPTIONS would replace a startup option, or be replaced by it.
+ */
+export const PLANNER_SETTINGS = 'SET enable_seqscan = off';
+
+/**
+ * Client settings for `connectionString`: the pool's URL, or the listen URL (always direct). Startup
+ * parameters only go to a direct server; PgBouncer refuses those it does not know.
+ */
+export function clientConfig(
+  settings: ConnectionSettings,
+  connectionString: string,
+  direct: boolean,
+): pg.ClientConfig {
+  const config: pg.ClientConfig = {
+    connectionString,
+    types,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    application_name: 'nightshift',
+  };
+  const statementTimeout = settings.statementTimeoutMs;
+  if (statementTimeout > 0) {
+    if (direct) config.statement_timeout = statementTimeout;
+    // The client-side bound behind it: a half-open connection answers nothing, not even the server's
+    // timeout error, and Node cannot shorten the kernel's keepalive probe interval (75 s x 9 on Linux).
+    // A query silent for 5 s past the server's own limit is treated as a dead connection.
+    config.query_timeout = statementTimeout + QUERY_TIMEOUT_MARGIN_MS;
+  }
+  return config;
+}
+
+/** A pool whose background errors never reach the process's uncaught-exception handler. */
+export function createPool(settings: ConnectionSettings): pg.Pool {
+  const pool = new pg.Pool({
+    ...clientConfig(settings, settings.connectionString, settings.pooler === null),
+    max: settings.poolSize,
+    idleTimeoutMillis: IDLE_TIMEOUT_MS,
+  });
+  // An idle client whose server went away emits 'error' on the pool; without a listener Node would
+  // throw it. The pool already discards that client, and the next query reports the outage.
+  pool.on('error', () => undefined);
+  // Queued on the new client ahead of the query it was opened for. Should the SET fail, the
+  // connection is gone and that query reports it.
+  if (settings.pooler === null)
+    pool.on('connect', (client) => void client.query(PLANNER_SETTINGS).catch(() => undefined));
+  return pool;
+}
+
+/** Quotes an SQL identifier (schema or channel name) so any string is safe to splice into SQL. */
+export function quoteIdent(name: string): string {
+  if (name.length === 0 || name.includes('\0')) {
+    throw new NightshiftError('invalid_argument', `invalid PostgreSQL identifier: ${JSON.stringify(name)}`);
+  }
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+// 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or in recovery),
+// 53300 too_many_connections: the server cannot serve us now, but may shortly.
+const SERVER_GONE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/** True when `error` means the server is unreachable or went away, as opposed to a bad statement. */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || SERVER_GONE_SQLSTATES.has(code)) return true;
+    // Class 08: connection exceptions.
+    if (code.startsWith('08')) return true;
+  }
+  // node-postgres reports a socket closed under a query or a connect timeout without a code.
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|Query read timeout/i.test(
+    error.message,
+  );
+}
+
+/**
+ * A failure as the store's caller sees it: server-gone failures as `database_unavailable` (the engine
+ * backs off and retries), any other driver error as `internal`, both with the original as `cause`.
+ */
+export function toStoreError(error: unknown): NightshiftError {
+  if (error instanceof NightshiftError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (isUnavailable(error)) {
+    return new NightshiftError('database_unavailable', `PostgreSQL is unavailable: ${message}`, {
+      cause: error,
+    });
+  }
+  if (isRefusedConnection(error)) {
+    return new NightshiftError('config_error', `PostgreSQL refused the connection: ${message}`, {
+      cause: error,
+    });
+  }
+  return unexpectedStoreError(error, 'PostgreSQL');
+}
+
+/**
+ * True when the server refused whom or what the URL names (class 28 invalid authorization, 3D000 no
+ * such database): the configuration is wrong, and waiting would not help.
+ */
+function isRefusedConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('28') || code === '3D000');
+}
+
+/**
+ * Runs `fn` on a client checked out of `pool`. A client whose connection died is destroyed on release
+ * instead of going back to the pool, and server-gone failures surface as `database_unavailable`.
+ */
+export async function withPooledClient<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw toStoreError(error);
+  }
+  // While checked out, a dead socket emits 'error' on the client itself; the pending query rejects too.
+  const onError = (): void => undefined;
+  client.on('error', onError);
+  let broken = false;
+  try {
+    return await fn(client);
+  } catch (error) {
+    broken = isUnavailable(error);
+    throw toStoreError(error);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
