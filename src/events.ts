@@ -17,7 +17,7 @@
 import type { ClusterEvent } from './cluster-events.js';
 import type { JobError } from './job.js';
 import type { Alert } from './observe/alert.js';
-import type { ScheduleRunOutcome, SlotStatus } from './scheduler/schedule.js';
+import type { ScheduleRunOutcome, SlotStatus } from './schedule-types.js';
 import type { Logger } from './logger.js';
 
 /** Fields shared by every event about one attempt of a job. */

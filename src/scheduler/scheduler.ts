@@ -35,7 +35,7 @@ import type { ScheduleWrites, Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { planFire } from './fire.js';
 import type { PlanOptions } from './runs.js';
-import type { ScheduleInput } from './schedule.js';
+import type { ScheduleInput } from '../schedule-types.js';
 import { DEFAULT_MISSED_AFTER_MS, type ScheduleService } from './schedule-service.js';
 import { planSettle } from './settle.js';
 import { slotJobFactory } from './slot-job.js';

@@ -6,7 +6,8 @@ import { newJobId } from '../job-id.js';
 import { captureTraceContext } from '../observe/tracing.js';
 import type { NewJob } from '../store/store.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, type TaskRegistry } from '../task-registry.js';
-import { slotJobKey, type Schedule } from './schedule.js';
+import { type Schedule } from '../schedule-types.js';
+import { slotJobKey } from './schedule.js';
 import { stableHash, type SlotRun } from './runs.js';
 
 /**

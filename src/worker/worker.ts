@@ -49,8 +49,9 @@ import { createJobContext, type ContextDeps } from './job-context.js';
 import { JobLogWriter } from './job-log-writer.js';
 import { attemptEventBase, emitPersisted, finishFor, finishPersisted } from './outcome.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
-import { sleep, within } from './sleep.js';
-import { Backoff, StoreHealth } from './store-health.js';
+import { sleep, within } from '../runtime/sleep.js';
+import { Backoff } from '../runtime/backoff.js';
+import { StoreHealth } from '../runtime/store-health.js';
 
 /** Claims in flight at once: a second overlaps the first's round trip (see runClaimLoop). */
 const CLAIM_LANES = 2;

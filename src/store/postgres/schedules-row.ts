@@ -11,7 +11,7 @@ import type {
   SlotKind,
   SlotRecord,
   SlotStatus,
-} from '../../scheduler/schedule.js';
+} from '../../schedule-types.js';
 
 type BigintText = string | number;
 

@@ -11,7 +11,7 @@ import type {
   SlotKind,
   SlotRecord,
   SlotStatus,
-} from '../../scheduler/schedule.js';
+} from '../../schedule-types.js';
 
 /** A `schedules` row, plus the active job the select computes. */
 export interface ScheduleRow {

@@ -6,7 +6,7 @@
  */
 import { NightshiftError } from '../../errors.js';
 import type { JobError } from '../../job.js';
-import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
+import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../schedule-types.js';
 import type {
   DueSchedule,
   FinishedSlotRun,

@@ -3,8 +3,7 @@
  * long): every loop (claim, renew, finish, rescue, prune) catches the error, reports it here, waits an
  * exponentially growing delay and tries again. No loop ever dies on a store error.
  *
- * Backoff: 100 ms doubling to a cap of 5 s, so a restarted PostgreSQL is noticed within seconds
- * without hammering it while it is down.
+ * Each loop waits a Backoff (backoff.ts) between tries.
  *
  * Outage bound: when no store call has succeeded for `maxStoreDownMs` (default 60 s) the worker is
  * declared failed (`onFatal`) so the process can exit non-zero: a worker that cannot reach its
@@ -15,28 +14,6 @@
 import { NightshiftError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
-
-/** Consecutive-failure backoff for one loop. */
-export class Backoff {
-  private failures = 0;
-
-  constructor(
-    private readonly baseMs = 100,
-    private readonly capMs = 5_000,
-  ) {}
-
-  /** The delay before the next try, growing with each consecutive failure. */
-  next(): number {
-    const delay = Math.min(this.capMs, this.baseMs * 2 ** Math.min(this.failures, 30));
-    this.failures += 1;
-    return delay;
-  }
-
-  /** Forget past failures after a success. */
-  reset(): void {
-    this.failures = 0;
-  }
-}
 
 /** Tracks how long the store has been unreachable, across all loops of one worker. */
 export class StoreHealth {
