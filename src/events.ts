@@ -61,6 +61,8 @@ export interface NightshiftEvents {
   'worker:stopped': { workerId: string };
   /** The store stayed unavailable longer than `maxStoreDownMs`; the worker gave up. */
   'worker:fatal': { workerId: string; error: Error };
+  /** The store stayed unavailable longer than the scheduler's `maxStoreDownMs`; the scheduler gave up. */
+  'scheduler:fatal': { error: Error };
   /** A rescue sweep recovered lapsed leases (only emitted when it found some). */
   'rescuer:swept': { requeued: string[]; failed: string[] };
   /** The pruner deleted finished jobs past retention (only emitted when it deleted some). */
