@@ -10,7 +10,7 @@ import { checkEnqueueBatching, type EnqueueBatchingOptions } from './enqueue-bat
 import { NightshiftError } from './errors.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
 import { validateAlertsConfig, type AlertsConfig } from './observe/alert.js';
-import type { ScheduleInput } from './scheduler/schedule.js';
+import type { ScheduleInput } from './schedule-types.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type { ContractList, ImplementationList } from './task-types.js';

@@ -17,7 +17,7 @@
 import type { ClusterEvent } from './cluster-events.js';
 import type { JobError } from './job.js';
 import type { Alert } from './observe/alert.js';
-import type { ScheduleRunOutcome, SlotStatus } from './scheduler/schedule.js';
+import type { ScheduleRunOutcome, SlotStatus } from './schedule-types.js';
 import type { Logger } from './logger.js';
 
 /** Fields shared by every event about one attempt of a job. */
@@ -61,6 +61,8 @@ export interface NightshiftEvents {
   'worker:stopped': { workerId: string };
   /** The store stayed unavailable longer than `maxStoreDownMs`; the worker gave up. */
   'worker:fatal': { workerId: string; error: Error };
+  /** The store stayed unavailable longer than the scheduler's `maxStoreDownMs`; the scheduler gave up. */
+  'scheduler:fatal': { error: Error };
   /** A rescue sweep recovered lapsed leases (only emitted when it found some). */
   'rescuer:swept': { requeued: string[]; failed: string[] };
   /** The pruner deleted finished jobs past retention (only emitted when it deleted some). */

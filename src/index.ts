@@ -121,4 +121,4 @@ export type {
   SlotKind,
   SlotRecord,
   SlotStatus,
-} from './scheduler/schedule.js';
+} from './schedule-types.js';

@@ -38,6 +38,7 @@ import type { Registry } from 'prom-client';
 import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
 import { computeAlerts } from './observe/alerts.js';
 import { QueueService } from './queues.js';
+import { Maintenance } from './maintenance/maintenance.js';
 import { jobFilter, type JobFilterInput } from './validation/job-filter.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
@@ -363,8 +364,16 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
       { store: this.store, registry: this.tasks, events: this.events, logger: this.logger },
       { ...this.workerDefaults, ...options },
     );
+    // Beside the worker, not inside it: it sweeps for every worker on the database, and stops with this one.
+    const { store, events } = this;
+    const maintenance = new Maintenance(
+      { store, events, health: worker.health, logger: worker.logger },
+      worker.options,
+    );
+    worker.stopsWith(maintenance);
     this.services.add(worker);
     worker.start();
+    maintenance.start();
     return worker;
   }
 

@@ -13,7 +13,7 @@ import type {
 } from './contract.js';
 import type { EnqueueOptions } from './enqueue.js';
 import type { Job } from './job.js';
-import type { ScheduleInput } from './scheduler/schedule.js';
+import type { ScheduleInput } from './schedule-types.js';
 import type { Handler, TaskDefinition } from './task.js';
 
 /** One task as the compiler sees it. */

@@ -8,7 +8,7 @@
  */
 import { Type, type TSchema } from 'typebox';
 import { JOB_STATES } from '../job.js';
-import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from '../scheduler/schedule.js';
+import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from '../schedule-types.js';
 import { API_ROLES } from '../store/store.js';
 import { MAX_SEARCH_BYTES } from '../validation/job-filter.js';
 

@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { NightshiftError } from '../errors.js';
 import { resolveWorkerOptions } from '../worker/options.js';
-import { Backoff } from '../worker/store-health.js';
+import { Backoff } from '../runtime/backoff.js';
 
 /** Where and how long to wait. */
 export interface DatabaseWait {

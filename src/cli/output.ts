@@ -4,7 +4,7 @@
  * internal field added to `Job` never leaks into it unannounced).
  */
 import type { Job, JobLogLevel, JobLogLine, JobRun, JobState } from '../job.js';
-import type { Schedule, SlotRecord } from '../scheduler/schedule.js';
+import type { Schedule, SlotRecord } from '../schedule-types.js';
 import type { WorkerInfo } from '../store/store.js';
 
 /** Where a command writes its result. */

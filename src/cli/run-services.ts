@@ -64,6 +64,7 @@ export async function runServices(
       // The config module is the source of config schedules: one that lists none removes the ones it
       // once declared, exactly as `nightshift scheduler` does.
       const scheduler = ns.startScheduler({ schedules: config.schedules ?? [] });
+      scheduler.failed.catch(reportFailure);
       // A config schedule that does not validate stops the command before any job runs.
       await scheduler.ready;
     }

@@ -15,9 +15,9 @@
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { sleep } from '../worker/sleep.js';
-import type { StoreHealth } from '../worker/store-health.js';
-import { PeriodicPass } from './periodic.js';
+import { sleep } from '../runtime/sleep.js';
+import type { StoreHealth } from '../runtime/store-health.js';
+import { PeriodicPass } from '../runtime/periodic.js';
 
 /**
  * How long the cluster event log keeps an event: a reader that falls further behind (a dashboard left

@@ -19,8 +19,8 @@
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import type { StoreHealth } from '../worker/store-health.js';
-import { PeriodicPass } from './periodic.js';
+import type { StoreHealth } from '../runtime/store-health.js';
+import { PeriodicPass } from '../runtime/periodic.js';
 
 /** Rescuer options. */
 export interface RescuerOptions {

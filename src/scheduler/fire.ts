@@ -12,7 +12,7 @@
  * An outage longer than MISSED_CAP slots is recorded as one `missed` range row rather than a row per slot.
  */
 import type { DueSchedule, ScheduleWrites } from '../store/store.js';
-import type { Schedule, ScheduleState } from './schedule.js';
+import type { Schedule, ScheduleState } from '../schedule-types.js';
 import {
   noWrites,
   placeRuns,

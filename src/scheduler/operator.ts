@@ -4,7 +4,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import type { DueSchedule, ScheduleWrites } from '../store/store.js';
-import type { SlotStatus } from './schedule.js';
+import type { SlotStatus } from '../schedule-types.js';
 import { noWrites, placeRuns, slotRow, stateOf, type PlanOptions } from './runs.js';
 import { slotSeries } from './slots.js';
 

@@ -3,7 +3,7 @@
  * rows and jobs under its overlap policy.
  */
 import type { NewJob, ScheduleWrites } from '../store/store.js';
-import type { Schedule, ScheduleState, SlotKind, SlotRecord, SlotStatus } from './schedule.js';
+import type { Schedule, ScheduleState, SlotKind, SlotRecord, SlotStatus } from '../schedule-types.js';
 
 /** A run a schedule owes: one slot (or drain, or trigger) that should become a job. */
 export interface SlotRun {

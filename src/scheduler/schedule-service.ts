@@ -9,7 +9,6 @@ import type { TaskRegistry } from '../task-registry.js';
 import { planPause, planResume, planTrigger, triggerOutcome, type TriggerOutcome } from './operator.js';
 import type { PlanOptions } from './runs.js';
 import {
-  initialScheduleState,
   SCHEDULE_CONDITIONS,
   type Schedule,
   type ScheduleCondition,
@@ -17,7 +16,8 @@ import {
   type ScheduleInput,
   type ScheduleState,
   type SlotRecord,
-} from './schedule.js';
+} from '../schedule-types.js';
+import { initialScheduleState } from './schedule.js';
 import { slotJobFactory } from './slot-job.js';
 import { slotSeries, upcomingSlots } from './slots.js';
 import { validateSchedule } from './validate.js';

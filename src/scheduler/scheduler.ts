@@ -17,7 +17,13 @@
  * Options and defaults: `schedules` (config schedules, synced at start; omitted: no sync),
  * `pollIntervalMs` 1000, `batchSize` 500, `missedAfterMs` 30,000 (a slot first seen later than this
  * went through catch-up: it was missed while no scheduler ran), `lookaheadMs` 5000, `slotRetentionMs`
- * 7 days, `clock` (default: the store's clock; tests inject one and call `runOnce()`).
+ * 7 days, `maxStoreDownMs` 60,000, `clock` (default: the store's clock; tests inject one and call
+ * `runOnce()`).
+ *
+ * Store outages: a failed pass is reported (`store:error`) and retried at the next pass. Once no pass
+ * has succeeded for `maxStoreDownMs`, or one pass stays unanswered that long, the scheduler gives up
+ * as a worker does (runtime/store-health.ts): `scheduler:fatal`, it stops, `failed` rejects with
+ * `database_unavailable`, and the CLI exits 1, instead of logging errors forever while no slot fires.
  *
  * Lookahead: a schedule's next slot, due within `lookaheadMs` and at least `pollIntervalMs` ahead, is
  * enqueued early, as a job that becomes due exactly at the slot, when nothing of its schedule is active
@@ -29,13 +35,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../errors.js';
+import { StoreHealth } from '../runtime/store-health.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { ScheduleWrites, Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { planFire } from './fire.js';
 import type { PlanOptions } from './runs.js';
-import type { ScheduleInput } from './schedule.js';
+import type { ScheduleInput } from '../schedule-types.js';
 import { DEFAULT_MISSED_AFTER_MS, type ScheduleService } from './schedule-service.js';
 import { planSettle } from './settle.js';
 import { slotJobFactory } from './slot-job.js';
@@ -49,6 +56,8 @@ export interface SchedulerOptions {
   missedAfterMs?: number;
   lookaheadMs?: number;
   slotRetentionMs?: number;
+  /** Give up (`failed` rejects) after the store stayed unreachable this long. Default 60,000. */
+  maxStoreDownMs?: number;
   /** The scheduler's clock; default the store's. */
   clock?: () => Date | Promise<Date>;
 }
@@ -97,6 +106,13 @@ export class Scheduler {
   private unlisten: (() => void) | undefined;
   /** Resolves once config schedules are synced and the first pass can run; rejects on bad config. */
   ready: Promise<void> = Promise.resolve();
+  /**
+   * Resolves when the scheduler stopped normally; rejects with `NightshiftError('database_unavailable')`
+   * when the store stayed unreachable past `maxStoreDownMs` (the scheduler then stops by itself).
+   */
+  readonly failed: Promise<void>;
+  private settleFailed!: (error?: Error) => void;
+  private readonly health: StoreHealth;
 
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
@@ -111,11 +127,19 @@ export class Scheduler {
     this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000);
     this.batchSize = positive('batchSize', options.batchSize, 500);
     this.missedAfterMs = positive('missedAfterMs', options.missedAfterMs, DEFAULT_MISSED_AFTER_MS);
-    this.lookaheadMs = options.lookaheadMs ?? 5000;
-    if (!Number.isSafeInteger(this.lookaheadMs) || this.lookaheadMs < 0) {
-      throw new NightshiftError('invalid_argument', `scheduler lookaheadMs must be an integer >= 0`);
-    }
+    this.lookaheadMs = nonNegative('lookaheadMs', options.lookaheadMs, 5000);
     this.slotRetentionMs = positive('slotRetentionMs', options.slotRetentionMs, 7 * 24 * 3_600_000);
+    this.failed = new Promise<void>((resolve, reject) => {
+      this.settleFailed = (error) => (error ? reject(error) : resolve());
+    });
+    // Marks the rejection handled; callers who await `failed` still see it.
+    this.failed.catch(() => undefined);
+    this.health = new StoreHealth({
+      maxStoreDownMs: nonNegative('maxStoreDownMs', options.maxStoreDownMs, 60_000),
+      events: deps.events,
+      logger: deps.logger,
+      onFatal: (error) => this.fail(error),
+    });
   }
 
   private async now(): Promise<Date> {
@@ -152,23 +176,32 @@ export class Scheduler {
   private async run(): Promise<void> {
     while (!this.stopped) {
       this.passRequested = false;
+      let failure: unknown = null;
       try {
-        await this.runOnce();
+        await this.health.watch('scheduler', this.runOnce());
+        this.health.ok();
       } catch (error) {
         if (error instanceof NightshiftError && error.code === 'conflict') {
+          // The store answered: a race lost to another scheduler is no outage.
+          this.health.ok();
           this.deps.logger.debug({ err: error }, 'scheduler pass lost a race; retrying next pass');
         } else {
-          this.deps.logger.error({ err: error }, 'scheduler pass failed; retrying next pass');
+          failure = error;
         }
       }
       if (this.stopped) break;
-      if (this.passRequested) continue;
+      if (this.passRequested) {
+        if (failure !== null) this.health.failed('scheduler', failure, 0);
+        continue;
+      }
       const nowMs = (await this.now().catch(() => new Date())).getTime();
       const wait = Math.max(
         0,
         Math.min(this.pollIntervalMs - (nowMs % this.pollIntervalMs), this.nextSlotMs - nowMs) +
           BOUNDARY_MARGIN_MS,
       );
+      if (failure !== null) this.health.failed('scheduler', failure, wait);
+      if (this.stopped) break;
       this.wake = new AbortController();
       if (this.passRequested) continue;
       await sleep(wait, undefined, { signal: this.wake.signal }).catch(() => undefined);
@@ -264,6 +297,15 @@ export class Scheduler {
     this.unlisten?.();
     this.wake?.abort();
     await this.loop;
+    this.settleFailed();
+  }
+
+  private fail(error: Error): void {
+    this.deps.logger.error({ err: error }, 'scheduler giving up: store unavailable too long');
+    this.deps.events.emit('scheduler:fatal', { error });
+    this.settleFailed(error);
+    // Not awaited: a pass that never answers keeps the loop until the store lets it go.
+    void this.stop();
   }
 }
 
@@ -274,6 +316,14 @@ function count(pass: SchedulerPass, slots: Array<{ status: string }>): void {
     else if (slot.status === 'skipped') pass.skipped++;
     else pass.missed++;
   }
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new NightshiftError('invalid_argument', `scheduler ${name} must be an integer >= 0`);
+  }
+  return value;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {

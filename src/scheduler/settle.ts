@@ -6,7 +6,7 @@
  * scheduler needs no connection to the worker that ran them.
  */
 import type { DueSchedule, FinishedSlotRun, ScheduleWrites } from '../store/store.js';
-import type { Schedule, ScheduleRunOutcome, ScheduleState } from './schedule.js';
+import type { Schedule, ScheduleRunOutcome, ScheduleState } from '../schedule-types.js';
 import {
   noWrites,
   placeRuns,

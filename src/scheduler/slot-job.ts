@@ -7,7 +7,8 @@ import { newJob, UNREGISTERED_TASK_DEFAULTS } from '../new-job.js';
 import { captureTraceContext } from '../observe/tracing.js';
 import type { NewJob } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
-import { slotJobKey, type Schedule } from './schedule.js';
+import type { Schedule } from '../schedule-types.js';
+import { slotJobKey } from './schedule.js';
 import { stableHash, type SlotRun } from './runs.js';
 
 /**

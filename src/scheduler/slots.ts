@@ -10,7 +10,7 @@
  * so the ledger's unique (schedule, slot) key never sees one instant twice.
  */
 import { Cron } from 'croner';
-import type { ScheduleDefinition } from './schedule.js';
+import type { ScheduleDefinition } from '../schedule-types.js';
 
 /** The timing part of a schedule definition. */
 export type ScheduleTiming = Pick<ScheduleDefinition, 'cron' | 'everyMs' | 'timezone'>;

@@ -9,7 +9,7 @@ import {
   type ScheduleDefinition,
   type ScheduleInput,
   type ScheduleSource,
-} from './schedule.js';
+} from '../schedule-types.js';
 import { parseCron } from './slots.js';
 import { INT32_MAX, intIn, JOB_RANGES, MAX_DELAY_MS, MAX_NAME_BYTES, textIn } from '../validation/bounds.js';
 

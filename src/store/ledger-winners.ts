@@ -3,7 +3,7 @@
  * key lets a slot be recorded once, ever: when two schedulers plan the same slot, the INSERT keeps the
  * first row and skips the other, and the loser's job must not be enqueued either.
  */
-import type { SlotRecord } from '../scheduler/schedule.js';
+import type { SlotRecord } from '../schedule-types.js';
 import type { NewJob } from './store.js';
 
 /** The (schedule, slot key) pair of a ledger row the INSERT wrote, as its RETURNING answers it. */

@@ -4,7 +4,7 @@
  * slots: overlap, catch-up, a pause). Written in the plan's transaction, beside the ledger rows.
  */
 import type { NewClusterEvent } from '../cluster-events.js';
-import type { SlotRecord } from '../scheduler/schedule.js';
+import type { SlotRecord } from '../schedule-types.js';
 
 /** The events of the ledger rows a plan inserted; none for slots waiting behind an active run. */
 export function slotEvents(slots: SlotRecord[]): NewClusterEvent[] {

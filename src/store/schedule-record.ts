@@ -18,7 +18,7 @@ import type {
   SlotKind,
   SlotRecord,
   SlotStatus,
-} from '../scheduler/schedule.js';
+} from '../schedule-types.js';
 
 /** The driver types of one dialect's schedule columns that need converting. */
 export interface ScheduleColumnTypes {

@@ -4,7 +4,7 @@
  * schedule the sync does not list is deleted. SQLite applies the rule row by row (scheduleSyncAction);
  * PostgreSQL writes it as one upsert and one delete, and both answer through scheduleSyncResult.
  */
-import type { ScheduleSource } from '../scheduler/schedule.js';
+import type { ScheduleSource } from '../schedule-types.js';
 
 /** What a sync does with a listed schedule, given the source of the row holding its id (if any). */
 export function scheduleSyncAction(existing: ScheduleSource | undefined): 'create' | 'update' | 'conflict' {

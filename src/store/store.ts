@@ -17,7 +17,7 @@ import type {
   ScheduleDefinition,
   ScheduleState,
   SlotRecord,
-} from '../scheduler/schedule.js';
+} from '../schedule-types.js';
 
 /** Which SQL dialect a store speaks. */
 export type StoreDialect = 'sqlite' | 'postgres';

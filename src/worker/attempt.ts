@@ -27,7 +27,7 @@ import type { ResolvedTask } from '../task-registry.js';
 import { abortReason, type AbortKind } from './abort-reasons.js';
 import { describeThrown } from './describe.js';
 import { runInScope, type EscapeTarget } from './escaped-errors.js';
-import { within } from './sleep.js';
+import { within } from '../runtime/sleep.js';
 
 export type { AbortKind } from './abort-reasons.js';
 

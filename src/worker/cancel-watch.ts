@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { LeaseRef, Store } from '../store/store.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../runtime/sleep.js';
 
 /** What the watch needs from its worker. */
 export interface CancelWatchHost {

@@ -22,8 +22,9 @@
  */
 import type { Logger } from '../logger.js';
 import type { JobFinish, Store } from '../store/store.js';
-import { sleep, within } from './sleep.js';
-import { Backoff, type StoreHealth } from './store-health.js';
+import { sleep, within } from '../runtime/sleep.js';
+import { Backoff } from '../runtime/backoff.js';
+import type { StoreHealth } from '../runtime/store-health.js';
 
 /** What the finisher tells its owner about each item once the store has answered. */
 export interface FinishListener<T> {

@@ -20,6 +20,7 @@ import type { TaskRegistry } from '../task-registry.js';
 import type { RunningAttempt } from './attempt.js';
 import type { JobLogWriter } from './job-log-writer.js';
 import { AttemptTransactions } from './job-transaction.js';
+import type { HeldLeases } from './lease-holder.js';
 
 /** Largest JSON encoding of a step result. */
 export const MAX_STEP_RESULT_BYTES = 1024 * 1024;
@@ -33,12 +34,11 @@ export interface ContextDeps {
   logger: Logger;
   /** Stores `ctx.log` lines with their attempt, in batches. */
   logs: JobLogWriter;
-  /** Called when a write is refused: marks the attempt lost and aborts its signal. */
-  onLeaseLost(attempt: RunningAttempt): void;
-  /** Called when a heartbeat learns the job was cancelled. */
-  onCancelRequested(attempt: RunningAttempt): void;
-  /** Called once `ctx.complete` committed inside `ctx.transaction`: the outcome is persisted. */
-  onCommitted(attempt: RunningAttempt): void;
+  /**
+   * Told when a write is refused (the attempt is marked lost, its signal aborted), and once
+   * `ctx.complete` committed inside `ctx.transaction` (the outcome is persisted: the lease is released).
+   */
+  leases: HeldLeases;
 }
 
 /**
@@ -117,7 +117,7 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
   let logger: Logger | null = null;
 
   const lost = (): LeaseLostError => {
-    deps.onLeaseLost(attempt);
+    deps.leases.lost(attempt);
     return new LeaseLostError(job.id);
   };
   const ensureHeld = (): void => {
@@ -127,7 +127,7 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
     store,
     leaseMs: deps.leaseMs,
     lost,
-    onCommitted: (committed) => deps.onCommitted(committed),
+    onCommitted: (committed) => deps.leases.release(committed),
   });
 
   return {
@@ -180,7 +180,7 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
       const { renewed } = await store.jobLeaseRenew({ leases: [attempt.ref], leaseMs: deps.leaseMs });
       const mine = renewed.find((entry) => entry.id === job.id);
       if (!mine) throw lost();
-      if (mine.cancelRequested) deps.onCancelRequested(attempt);
+      if (mine.cancelRequested) attempt.abort('cancel');
     },
 
     log(message: string, data?: Record<string, unknown>): void {

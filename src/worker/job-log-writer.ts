@@ -12,7 +12,7 @@
 import type { Logger } from '../logger.js';
 import type { NewJobLogLine, Store } from '../store/store.js';
 import { boundedLine, droppedMarker, type AttemptLogCount } from './job-log-lines.js';
-import { within } from './sleep.js';
+import { within } from '../runtime/sleep.js';
 
 /** The attempt whose lines these are. */
 export interface LoggingAttempt {

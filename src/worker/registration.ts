@@ -10,9 +10,9 @@
  * leases are renewed from their own thread; the next heartbeat registers it again).
  */
 import { hostname } from 'node:os';
-import { PeriodicPass } from '../maintenance/periodic.js';
+import { PeriodicPass } from '../runtime/periodic.js';
 import type { Store } from '../store/store.js';
-import type { StoreHealth } from './store-health.js';
+import type { StoreHealth } from '../runtime/store-health.js';
 
 /** What the registration reads from its worker. */
 export interface RegisteredWorker {

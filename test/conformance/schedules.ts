@@ -8,11 +8,8 @@ import { NightshiftError } from '../../src/errors.js';
 import { planFire } from '../../src/scheduler/fire.js';
 import { planTrigger } from '../../src/scheduler/operator.js';
 import type { PlanOptions } from '../../src/scheduler/runs.js';
-import {
-  initialScheduleState,
-  type ScheduleDefinition,
-  type ScheduleState,
-} from '../../src/scheduler/schedule.js';
+import { type ScheduleDefinition, type ScheduleState } from '../../src/schedule-types.js';
+import { initialScheduleState } from '../../src/scheduler/schedule.js';
 import { planSettle } from '../../src/scheduler/settle.js';
 import { slotJobFactory } from '../../src/scheduler/slot-job.js';
 import { validateSchedule } from '../../src/scheduler/validate.js';

@@ -136,7 +136,7 @@ describe.skipIf(unavailable !== null)('through PgBouncer in transaction mode', (
       connectionString: bouncer.url(database).replace('?pooler=transaction', ''),
     });
     try {
-      const slow = store.transaction((tx) => (tx as pg.ClientBase).query('SELECT pg_sleep(2)'));
+      const slow = store.transaction((tx) => tx.query('SELECT pg_sleep(2)'));
       await expect(slow).rejects.toMatchObject({ code: '57014' });
       await client.connect();
       const { rows } = await client.query<{ statement_timeout: string }>('SHOW statement_timeout');

@@ -5,7 +5,7 @@
  */
 import { EventBus } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
-import type { Schedule, SlotRecord } from '../../src/scheduler/schedule.js';
+import type { Schedule, SlotRecord } from '../../src/schedule-types.js';
 import { ScheduleService } from '../../src/scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
 import type { Job } from '../../src/job.js';

@@ -17,12 +17,8 @@ import { describe, expect, it } from 'vitest';
 import { planFire } from '../../src/scheduler/fire.js';
 import { planTrigger } from '../../src/scheduler/operator.js';
 import type { PlanOptions } from '../../src/scheduler/runs.js';
-import {
-  initialScheduleState,
-  type Schedule,
-  type ScheduleInput,
-  type SlotRecord,
-} from '../../src/scheduler/schedule.js';
+import { type Schedule, type ScheduleInput, type SlotRecord } from '../../src/schedule-types.js';
+import { initialScheduleState } from '../../src/scheduler/schedule.js';
 import { planSettle } from '../../src/scheduler/settle.js';
 import { slotJobFactory } from '../../src/scheduler/slot-job.js';
 import { slotSeries } from '../../src/scheduler/slots.js';

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
 import { planFire } from '../../src/scheduler/fire.js';
-import type { SlotRecord } from '../../src/scheduler/schedule.js';
+import type { SlotRecord } from '../../src/schedule-types.js';
 import { slotJobFactory } from '../../src/scheduler/slot-job.js';
 import type { Job } from '../../src/job.js';
 import type { TaskMap } from '../../src/task.js';

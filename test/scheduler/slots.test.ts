@@ -1,7 +1,7 @@
 /** Slot arithmetic and validation: intervals, cron with seconds and time zones, DST, bad input. */
 import { describe, expect, it } from 'vitest';
 import { NightshiftError } from '../../src/errors.js';
-import type { ScheduleInput } from '../../src/scheduler/schedule.js';
+import type { ScheduleInput } from '../../src/schedule-types.js';
 import { slotSeries, slotsBetween, upcomingSlots } from '../../src/scheduler/slots.js';
 import { validateSchedule } from '../../src/scheduler/validate.js';
 

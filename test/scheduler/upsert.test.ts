@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
-import type { ScheduleInput } from '../../src/scheduler/schedule.js';
+import type { ScheduleInput } from '../../src/schedule-types.js';
 import { BACKENDS } from './fixture.js';
 
 describe.each(BACKENDS)('schedule upserts and listing on $name', ({ harness }) => {

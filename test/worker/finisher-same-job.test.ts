@@ -10,7 +10,7 @@ import { EventBus } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
 import type { JobFinish, Store } from '../../src/store/store.js';
 import { Finisher } from '../../src/worker/finisher.js';
-import { StoreHealth } from '../../src/worker/store-health.js';
+import { StoreHealth } from '../../src/runtime/store-health.js';
 
 describe('finisher with two attempts of one job buffered', () => {
   it('reports the stale attempt refused and only the current one accepted', async () => {

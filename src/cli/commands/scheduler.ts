@@ -31,7 +31,11 @@ export function registerScheduler(program: Command): void {
         await scheduler.ready;
         const logger = session.logger();
         logger.info({ db: await session.dbUrl() }, 'scheduler running');
-        await runUntilSignal({ stop: (options) => ns.stop(options) }, { graceMs: DEFAULT_GRACE_MS, logger });
+        // A store unreachable past the scheduler's outage bound ends the command with exit code 1.
+        await runUntilSignal(
+          { stop: (options) => ns.stop(options), failed: scheduler.failed },
+          { graceMs: DEFAULT_GRACE_MS, logger },
+        );
       },
       SERVICE,
     );

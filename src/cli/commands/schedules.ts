@@ -6,11 +6,11 @@ import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
 import {
   SCHEDULE_CONDITIONS,
-  scheduleCondition,
   type Schedule,
   type ScheduleCondition,
   type ScheduleInput,
-} from '../../scheduler/schedule.js';
+} from '../../schedule-types.js';
+import { scheduleCondition } from '../../scheduler/schedule.js';
 import { parseInteger, parseJson, usageError } from '../arguments.js';
 import { printJson, renderTable, scheduleJson, shortJson, shortTime, slotJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';

@@ -5,7 +5,7 @@
  * a key), SIGINT or SIGTERM, and always leaves the terminal as it found it: cursor shown, main screen
  * back, raw mode off. A failed read shows its error in place of the frame and is tried again.
  */
-import { sleep } from '../../worker/sleep.js';
+import { sleep } from '../../runtime/sleep.js';
 import { renderFrame } from './frame.js';
 import type { TopSnapshot } from './snapshot.js';
 

@@ -12,7 +12,7 @@
 import type { Job, JobState } from '../../job.js';
 import type { Nightshift } from '../../nightshift.js';
 import { ALERT_KINDS, type Alert, type AlertKind } from '../../observe/alert.js';
-import type { Schedule } from '../../scheduler/schedule.js';
+import type { Schedule } from '../../schedule-types.js';
 import type { QueueInfo, WorkerInfo } from '../../store/store.js';
 
 /** What a snapshot is read from: a connected instance (its config's tasks judge max durations). */

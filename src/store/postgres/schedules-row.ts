@@ -3,7 +3,7 @@
  * shared records of ../schedule-record.ts, and the column arrays of its batch statements.
  */
 import type { JobError } from '../../job.js';
-import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
+import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../schedule-types.js';
 import {
   decodeSchedule,
   decodeSlot,

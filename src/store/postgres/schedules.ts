@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { slotEvents } from '../schedule-events.js';
 import type { PostgresEventLog } from './event-log.js';
 import { NightshiftError } from '../../errors.js';
-import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
+import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../schedule-types.js';
 import type {
   DueSchedule,
   FinishedSlotRun,

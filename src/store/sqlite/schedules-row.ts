@@ -1,6 +1,6 @@
 /** SQLite's schedule columns (INTEGER ms, TEXT JSON, INTEGER 0/1) for the shared records of ../schedule-record.ts. */
 import type { JobError } from '../../job.js';
-import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../scheduler/schedule.js';
+import type { Schedule, ScheduleDefinition, ScheduleState, SlotRecord } from '../../schedule-types.js';
 import {
   decodeSchedule,
   decodeSlot,

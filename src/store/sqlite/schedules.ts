@@ -11,7 +11,7 @@ import type {
   ScheduleSource,
   ScheduleState,
   SlotRecord,
-} from '../../scheduler/schedule.js';
+} from '../../schedule-types.js';
 import type {
   DueSchedule,
   FinishedSlotRun,

@@ -1,10 +1,12 @@
 /**
- * Runs one maintenance pass now and then every interval until stopped. A failed pass is reported to
- * the worker's store health (which decides when an outage is fatal) and retried with backoff instead
- * of waiting a whole interval, so maintenance resumes as soon as the database is back.
+ * Runs one pass now and then every interval until stopped (maintenance sweeps, the worker heartbeat).
+ * A failed pass is reported to the store health it was given (which decides when an outage is fatal)
+ * and retried with backoff instead of waiting a whole interval, so the pass resumes as soon as the
+ * database is back.
  */
-import { sleep } from '../worker/sleep.js';
-import { Backoff, type StoreHealth } from '../worker/store-health.js';
+import { sleep } from './sleep.js';
+import { Backoff } from './backoff.js';
+import type { StoreHealth } from './store-health.js';
 
 /** A pass repeated on an interval, with backoff after failures. */
 export class PeriodicPass {

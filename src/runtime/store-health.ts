@@ -1,12 +1,12 @@
 /**
- * How a worker lives through store errors (lost connection, failover, a SQLite write lock held too
- * long): every loop (claim, renew, finish, rescue, prune) catches the error, reports it here, waits an
- * exponentially growing delay and tries again. No loop ever dies on a store error.
+ * How a service lives through store errors (lost connection, failover, a SQLite write lock held too
+ * long): every loop (a worker's claim, renew, finish, heartbeat, the rescue and prune beside it, a
+ * scheduler's passes) catches the error, reports it here, waits and tries again. No loop ever dies on
+ * a store error.
  *
- * Backoff: 100 ms doubling to a cap of 5 s, so a restarted PostgreSQL is noticed within seconds
- * without hammering it while it is down.
+ * A worker's loops wait a Backoff (backoff.ts) between tries; a scheduler tries again at its next pass.
  *
- * Outage bound: when no store call has succeeded for `maxStoreDownMs` (default 60 s) the worker is
+ * Outage bound: when no store call has succeeded for `maxStoreDownMs` (default 60 s) the service is
  * declared failed (`onFatal`) so the process can exit non-zero: a worker that cannot reach its
  * database must not look healthy while doing nothing. The same bound applies to a single call that
  * never answers (`watch`): a connection black-holed without an error would otherwise park a loop
@@ -16,29 +16,7 @@ import { NightshiftError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 
-/** Consecutive-failure backoff for one loop. */
-export class Backoff {
-  private failures = 0;
-
-  constructor(
-    private readonly baseMs = 100,
-    private readonly capMs = 5_000,
-  ) {}
-
-  /** The delay before the next try, growing with each consecutive failure. */
-  next(): number {
-    const delay = Math.min(this.capMs, this.baseMs * 2 ** Math.min(this.failures, 30));
-    this.failures += 1;
-    return delay;
-  }
-
-  /** Forget past failures after a success. */
-  reset(): void {
-    this.failures = 0;
-  }
-}
-
-/** Tracks how long the store has been unreachable, across all loops of one worker. */
+/** Tracks how long the store has been unreachable, across all loops of one service. */
 export class StoreHealth {
   private downSince: number | null = null;
   private fatal = false;
@@ -78,7 +56,7 @@ export class StoreHealth {
     }
   }
 
-  /** Passes `call` through; if it has not settled after `maxStoreDownMs`, the worker is declared failed. */
+  /** Passes `call` through; if it has not settled after `maxStoreDownMs`, the service is declared failed. */
   async watch<T>(source: string, call: Promise<T>): Promise<T> {
     const { maxStoreDownMs } = this.options;
     if (maxStoreDownMs === 0) return call;

@@ -1,5 +1,5 @@
 /**
- * Waiting that a shutdown can cut short. Loops sleep with the worker's stop signal so `stop()` never
+ * Waiting that a shutdown can cut short. Loops sleep with their service's stop signal so `stop()` never
  * waits out a poll interval or a backoff delay.
  */
 

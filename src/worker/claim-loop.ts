@@ -1,0 +1,93 @@
+/**
+ * The claim loop: one `jobClaim` for as many jobs as there is room for (at most `claimBatchMax`); a
+ * full batch means backlog, so it claims again at once; otherwise it waits for a wake (wakeup.ts: a
+ * store `job:ready` event, a freed slot, written outcomes) or `pollIntervalMs` (events are an
+ * optimisation, the poll is the guarantee). What it claimed goes to the attempt runner
+ * (attempt-runner.ts), which starts it or lets it wait for a slot.
+ *
+ * Two lanes claim at once; see `runLane` for why and when the second one does.
+ */
+import { Backoff } from '../runtime/backoff.js';
+import { sleep } from '../runtime/sleep.js';
+import type { StoreHealth } from '../runtime/store-health.js';
+import type { ClaimedJob, Store } from '../store/store.js';
+import type { AttemptRunner } from './attempt-runner.js';
+import type { ResolvedWorkerOptions } from './options.js';
+import type { Wakeup } from './wakeup.js';
+
+/** Claims in flight at once: a second overlaps the first's round trip (see runLane). */
+const CLAIM_LANES = 2;
+
+/** Claims jobs for one worker until it stops. */
+export class ClaimLoop {
+  /** Jobs asked for by claims still in flight. */
+  private reserved = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly health: StoreHealth,
+    private readonly runner: AttemptRunner,
+    private readonly wakeup: Wakeup,
+    private readonly options: ResolvedWorkerOptions,
+    private readonly workerId: string,
+  ) {}
+
+  /** Claims until `stopping` aborts; resolves once no claim is in flight. */
+  run(stopping: AbortSignal): Promise<void> {
+    return Promise.all(Array.from({ length: CLAIM_LANES }, (_, lane) => this.runLane(lane, stopping))).then(
+      () => undefined,
+    );
+  }
+
+  /**
+   * One claim lane. Lane 0 is the claim loop proper. The others claim only while there is a prefetch
+   * allowance (short jobs at a high rate): then a second claim travels while the first lane's batch
+   * runs. Otherwise they stay out of the way, so an idle or long-job worker still polls once per
+   * interval and has at most one claim in flight (a claim in flight when `stop()` begins can only hand
+   * its jobs back). Every lane claims only while slots plus allowance leave room beyond what is
+   * running, waiting and already asked for.
+   */
+  private async runLane(lane: number, stopping: AbortSignal): Promise<void> {
+    const backoff = new Backoff();
+    const { concurrency, claimBatchMax, pollIntervalMs, leaseMs, queues } = this.options;
+    while (!stopping.aborted) {
+      // Let handlers that finish in the same burst free their slots first: one claim for many slots
+      // instead of one claim (a round trip) per freed slot.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.runner.releaseStale();
+      const room = this.runner.room(lane > 0) - this.reserved;
+      if (room <= 0 || this.runner.backlogged) {
+        await this.wakeup.wait(this.runner.idleWaitMs(), stopping);
+        continue;
+      }
+      // No claim asks for more than the slots: a prefetch is the other lane's claim, not a bigger one.
+      const limit = Math.min(room, claimBatchMax, concurrency);
+      const sentAt = performance.now();
+      let jobs: ClaimedJob[];
+      this.reserved += limit;
+      try {
+        jobs = await this.health.watch(
+          'claim',
+          this.store.jobClaim({ workerId: this.workerId, limit, leaseMs, ...(queues ? { queues } : {}) }),
+        );
+        this.health.ok();
+        backoff.reset();
+      } catch (error) {
+        const delay = backoff.next();
+        this.health.failed('claim', error, delay);
+        await sleep(delay, stopping);
+        continue;
+      } finally {
+        this.reserved -= limit;
+      }
+      this.runner.claimAnswered(performance.now() - sentAt);
+      if (stopping.aborted) {
+        // Claimed while stop() began: hand them straight back, attempt not spent.
+        this.runner.handBack(jobs);
+        break;
+      }
+      this.runner.admitBatch(jobs);
+      if (jobs.length < limit) await this.wakeup.wait(pollIntervalMs, stopping);
+    }
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Lease holding: every lease this worker holds, from claim until the attempt's outcome is persisted
+ * (not just while the handler runs, so a slow or failing flush never lets a finished job be rescued
+ * and run again), and how a lapse is handled.
+ *
+ * Renewal: from a thread of its own (lease-keeper.ts) by default, so a handler that blocks the event
+ * loop does not stop it (until the attempt's timeout plus abort grace); otherwise, or if that thread
+ * ever stops, one timer renews every held lease in one `jobLeaseRenew`, every third of the shortest
+ * lease held. An attempt missing from a renewal's answer lost its lease: it is aborted, reported once
+ * (`job:lease_lost`), and fencing refuses its writes.
+ */
+import type { EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+import { Backoff } from '../runtime/backoff.js';
+import { sleep } from '../runtime/sleep.js';
+import type { StoreHealth } from '../runtime/store-health.js';
+import type { Store } from '../store/store.js';
+import type { RunningAttempt } from './attempt.js';
+import { LeaseKeeper, type KeeperListener } from './lease-keeper.js';
+import { renewIntervalMs } from './lease-table.js';
+import type { ResolvedWorkerOptions } from './options.js';
+import { attemptEventBase } from './outcome.js';
+
+/** What the parts that run an attempt tell the lease holder (job-context.ts, attempt-runner.ts). */
+export interface HeldLeases {
+  /** A write was refused or a renewal missed the attempt: abort it and report it once. */
+  lost(attempt: RunningAttempt, refusedFinish?: boolean): void;
+  /** The attempt's outcome is persisted (or refused): its lease is no longer this worker's to hold. */
+  release(attempt: RunningAttempt): void;
+}
+
+/** Holds and renews the leases of one worker's attempts. */
+export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
+  // The attempts themselves, not their job ids or tokens: after a stall this worker may re-claim a job
+  // it still runs a stale attempt of, and all jobs of one claim share a token on PostgreSQL.
+  /** Attempts whose lease this worker holds: running, waiting for a slot, or finished but not persisted. */
+  private readonly held = new Set<RunningAttempt>();
+  /** The newest held attempt of each job id. */
+  private readonly heldByJob = new Map<string, RunningAttempt>();
+  private readonly stopped = new AbortController();
+  private renewLoop: Promise<void> = Promise.resolve();
+  /** Renews leases from a thread of its own; null when renewal runs on the event loop. */
+  private keeper: LeaseKeeper<RunningAttempt> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly health: StoreHealth,
+    private readonly options: ResolvedWorkerOptions,
+    private readonly events: EventBus,
+    private readonly logger: Logger,
+    private readonly workerId: string,
+  ) {}
+
+  /** Starts the keeper thread (when the options and the store allow one) and the renew loop. */
+  start(): void {
+    this.keeper = this.startKeeper();
+    this.renewLoop = this.runRenewLoop();
+  }
+
+  /**
+   * Resolves true once leases are renewed from the keeper thread, false when they are renewed on the
+   * event loop.
+   */
+  keeperReady(): Promise<boolean> {
+    return this.keeper?.ready ?? Promise.resolve(false);
+  }
+
+  /**
+   * Holds the lease of a newly claimed attempt. `deadline` (epoch ms): past it the keeper thread stops
+   * renewing a handler that has not settled. The keeper sees the lease as soon as this returns, before
+   * the attempt's handler can start.
+   */
+  hold(attempt: RunningAttempt, deadline: number): void {
+    const { job } = attempt;
+    // A new claim of a job this worker still holds proves the older attempt's lease is gone: the keeper
+    // renews it no more, and holds one lease per job id, which is how the store answers a renewal.
+    const older = this.heldByJob.get(job.id);
+    if (older) {
+      this.lost(older);
+      this.keeper?.release(older);
+    }
+    this.held.add(attempt);
+    this.heldByJob.set(job.id, attempt);
+    this.keeper?.hold(attempt, job, job.leaseMs ?? this.options.leaseMs, deadline);
+  }
+
+  release(attempt: RunningAttempt): void {
+    this.keeper?.release(attempt);
+    this.held.delete(attempt);
+    if (this.heldByJob.get(attempt.job.id) === attempt) this.heldByJob.delete(attempt.job.id);
+  }
+
+  /** The attempt's handler settled: the keeper thread stops renewing it past its deadline. */
+  settled(attempt: RunningAttempt): void {
+    this.keeper?.settled(attempt);
+  }
+
+  /** The newest held attempt of job `id`, as a renewal's cancel report would name it. */
+  newest(id: string): RunningAttempt | undefined {
+    return this.heldByJob.get(id);
+  }
+
+  lost(attempt: RunningAttempt, refusedFinish = false): void {
+    if (attempt.leaseLost) return;
+    attempt.leaseLost = true;
+    attempt.abort('lease_lost');
+    this.logger.warn(
+      { jobId: attempt.job.id, task: attempt.job.task, attempt: attempt.job.attempt, refusedFinish },
+      'lease lost: another attempt owns this job now; this attempt’s writes are refused',
+    );
+    this.events.emit('job:lease_lost', attemptEventBase(attempt, this.workerId));
+  }
+
+  /** From the keeper thread. As in the renew loop: a submitted finish is settled by its own answer. */
+  onLost(attempt: RunningAttempt): void {
+    if (!attempt.finishSubmitted) this.lost(attempt);
+  }
+
+  /** From the keeper thread: the job was asked to cancel. */
+  onCancel(attempt: RunningAttempt): void {
+    attempt.abort('cancel');
+  }
+
+  /** Ends renewal (after every outcome was written or given up on) and forgets what was held. */
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    await this.renewLoop;
+    await this.keeper?.stop();
+    this.held.clear();
+    this.heldByJob.clear();
+  }
+
+  private renewIntervalMs(): number {
+    let shortest = this.options.leaseMs;
+    for (const attempt of this.held) {
+      if (attempt.job.leaseMs !== null && attempt.job.leaseMs < shortest) shortest = attempt.job.leaseMs;
+    }
+    return renewIntervalMs(shortest);
+  }
+
+  private async runRenewLoop(): Promise<void> {
+    const backoff = new Backoff();
+    let delay = this.renewIntervalMs();
+    while (!this.stopped.signal.aborted) {
+      await sleep(delay, this.stopped.signal);
+      if (this.stopped.signal.aborted) return;
+      delay = this.renewIntervalMs();
+      const targets = [...this.held].filter((attempt) => !attempt.leaseLost);
+      // The keeper thread renews while it runs; this loop takes over if it ever stops.
+      if (targets.length === 0 || this.keeper?.running) continue;
+      let renewed: Array<{ id: string; cancelRequested: boolean }>;
+      try {
+        ({ renewed } = await this.health.watch(
+          'renew',
+          this.store.jobLeaseRenew({
+            leases: targets.map((attempt) => attempt.ref),
+            leaseMs: this.options.leaseMs,
+          }),
+        ));
+        this.health.ok();
+        backoff.reset();
+      } catch (error) {
+        delay = Math.min(delay, backoff.next());
+        this.health.failed('renew', error, delay);
+        continue;
+      }
+      const answers = new Map(renewed.map((entry) => [entry.id, entry]));
+      for (const attempt of targets) {
+        const answer = answers.get(attempt.job.id);
+        if (answer) {
+          if (answer.cancelRequested) attempt.abort('cancel');
+        } else if (!attempt.finishSubmitted && this.held.has(attempt)) {
+          // A submitted finish may have been written between our snapshot and the renewal; its own
+          // answer (accepted or refused) settles it, so only handlers still running count as lost here.
+          this.lost(attempt);
+        }
+      }
+    }
+  }
+
+  private startKeeper(): LeaseKeeper<RunningAttempt> | null {
+    const address = this.options.leaseKeeper === 'thread' ? (this.store.peerAddress?.() ?? null) : null;
+    if (!address) return null;
+    const { leaseMs, concurrency, claimBatchMax } = this.options;
+    // Leases held at once: running attempts plus about one claimed batch waiting or being written.
+    return new LeaseKeeper<RunningAttempt>(
+      { ...address, leaseMs },
+      concurrency + claimBatchMax,
+      this,
+      this.logger,
+    );
+  }
+}
