@@ -130,7 +130,9 @@ describe('PostgreSQL claim plan', () => {
       }
     });
     // No input to join: the batch's ids are the index condition, each job's token found by key.
-    expect(plan).toMatch(/Index Scan using jobs_pkey on jobs j \(actual rows=50 loops=1\)\n\s+Index Cond: \(id = ANY/);
+    expect(plan).toMatch(
+      /Index Scan using jobs_pkey on jobs j \(actual rows=50 loops=1\)\n\s+Index Cond: \(id = ANY/,
+    );
     expect(plan).toMatch(/Update on jobs j \(actual rows=50 loops=1\)/);
     expect(plan).not.toMatch(/Seq Scan on jobs/);
   });
