@@ -26,10 +26,12 @@ export interface EnqueueOptions {
   idempotencyKey?: string;
   maxAttempts?: number;
   /**
-   * Reserved for "at most N running jobs per key". Refused with `invalid_argument` for now: no claim
-   * enforces a per-key limit yet, and accepting the option would promise an exclusion nothing provides.
+   * At most `concurrencyLimit` jobs with this key run at once, cluster-wide (docs/TENANCY.md): a
+   * tenant, a resource, a schedule. Without a limit, the task's `concurrencyLimit` (default 1).
    */
   concurrencyKey?: string;
+  /** The key's limit for this job; needs `concurrencyKey`. An operator's limit for the key wins. */
+  concurrencyLimit?: number;
   /** Handler time limit for this job. */
   timeoutMs?: number;
   /** Lease length for this job's attempts. */
@@ -62,8 +64,18 @@ export async function buildNewJob(
 ): Promise<NewJob> {
   const task = registry.require(checkTaskName(taskName));
   // Every bound (validation/bounds.ts) is checked in one place, the same for both stores.
-  const { queue, priority, maxAttempts, delayMs, runAt, timeoutMs, leaseMs, idempotencyKey } =
-    checkJobOptions(options, task);
+  const {
+    queue,
+    priority,
+    maxAttempts,
+    delayMs,
+    runAt,
+    timeoutMs,
+    leaseMs,
+    idempotencyKey,
+    concurrencyKey,
+    concurrencyLimit,
+  } = checkJobOptions(options, task);
 
   let value = payload === undefined ? null : payload;
   if (task.schema) {
@@ -89,7 +101,8 @@ export async function buildNewJob(
     delayMs: runAt ? null : delayMs,
     maxAttempts,
     idempotencyKey,
-    concurrencyKey: null,
+    concurrencyKey,
+    concurrencyLimit,
     leaseMs,
     timeoutMs,
     scheduleId: internals.scheduleId ?? null,

@@ -93,6 +93,7 @@ export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worke
 export { installShutdownSignals, type ShutdownSignalOptions, type Stoppable } from './worker/signals.js';
 export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
 export type {
+  ConcurrencyKeyInfo,
   DatabaseHealth,
   Store,
   StoreDialect,

@@ -26,6 +26,7 @@ import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type {
+  ConcurrencyKeyInfo,
   DatabaseHealth,
   JobInsertResult,
   JobListParams,
@@ -37,6 +38,7 @@ import type { Registry } from 'prom-client';
 import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
 import { computeAlerts } from './observe/alerts.js';
 import { QueueService } from './queues.js';
+import { intIn, JOB_RANGES, MAX_KEY_BYTES, textIn } from './validation/bounds.js';
 import { jobFilter, type JobFilterInput } from './validation/job-filter.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
@@ -335,6 +337,28 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    */
   workers(): Promise<WorkerInfo[]> {
     return this.store.workerList({ staleMs: DEFAULT_WORKER_STALE_MS });
+  }
+
+  /**
+   * Concurrency keys (docs/TENANCY.md) in key order after `after`, at most `limit` (default 100), with
+   * their running counts and the limit in force; `running: true` keeps only keys with running jobs.
+   */
+  concurrencyKeys(
+    params: { after?: string; limit?: number; running?: boolean } = {},
+  ): Promise<ConcurrencyKeyInfo[]> {
+    const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
+    return this.store.concurrencyKeyList({ ...params, limit });
+  }
+
+  /**
+   * Sets the limit of `key` for every job that has it, whatever limit the jobs were enqueued with; null
+   * goes back to the jobs' own limits. Running jobs are never interrupted: a lower limit stops new
+   * claims of the key until fewer than the limit run.
+   */
+  setConcurrencyLimit(key: string, limit: number | null): Promise<void> {
+    const checkedKey = textIn('key', key, MAX_KEY_BYTES);
+    const checked = limit === null ? null : intIn('limit', limit, JOB_RANGES.concurrencyLimit);
+    return this.store.concurrencyKeySetLimit({ key: checkedKey, limit: checked });
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

@@ -75,9 +75,13 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(detail).not.toMatch(/TEMP B-TREE/);
     // The pause test is one primary-key probe, not correlated with the rows walked.
     expect(detail).toMatch(
-      /SEARCH paused_queues USING (COVERING )?INDEX sqlite_autoindex_paused_queues_1 \(queue=\?\)/,
+      /SCALAR SUBQUERY \d+\nSEARCH paused_queues USING (COVERING )?INDEX sqlite_autoindex_paused_queues_1 \(queue=\?\)/,
     );
-    expect(detail).not.toMatch(/CORRELATED/);
+    // A keyed row's key is probed by its primary key (the correlated subquery); never a scan.
+    expect(detail).toMatch(
+      /CORRELATED SCALAR SUBQUERY \d+\nSEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/,
+    );
+    expect(detail).not.toMatch(/SCAN (k|concurrency_keys)\b/);
   });
 
   it('starts each claimed job by its primary key', async () => {

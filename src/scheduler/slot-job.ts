@@ -38,6 +38,7 @@ export function slotJobFactory(
       maxAttempts: task?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       idempotencyKey: slotJobKey(schedule.id, run.slotKey),
       concurrencyKey: null,
+      concurrencyLimit: null,
       leaseMs: task?.leaseMs ?? null,
       timeoutMs: task?.timeoutMs ?? null,
       scheduleId: schedule.id,

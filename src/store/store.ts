@@ -36,6 +36,8 @@ export interface NewJob {
   maxAttempts: number;
   idempotencyKey: string | null;
   concurrencyKey: string | null;
+  /** The key's limit this job was enqueued with; null exactly when the key is. */
+  concurrencyLimit: number | null;
   leaseMs: number | null;
   timeoutMs: number | null;
   scheduleId: string | null;
@@ -201,7 +203,34 @@ export interface FleetStore {
 }
 
 /** What a connection to a backend can do. Implemented by `SqliteStore` and `PostgresStore`. */
-export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore {
+/** A concurrency key's slots (docs/TENANCY.md). */
+export interface ConcurrencyKeyInfo {
+  key: string;
+  /** Jobs of the key running now (holding a lease, or past it and not yet rescued). */
+  running: number;
+  /** The limit in force: the operator's when set, else that of the jobs the latest claim took. */
+  limit: number;
+  /** The operator's limit, or null when the jobs' own limit applies. */
+  operatorLimit: number | null;
+}
+
+/** Concurrency keys: their slots, and limits an operator sets per key. */
+export interface LimitsStore {
+  /** Keys ever claimed, by key, after `after`; `running: true` keeps only keys with running jobs. */
+  concurrencyKeyList(params: {
+    after?: string;
+    limit: number;
+    running?: boolean;
+  }): Promise<ConcurrencyKeyInfo[]>;
+  /**
+   * Sets (a number) or clears (null) the operator's limit of `key`, which wins over the limit its
+   * jobs were enqueued with. Lowering it below the running count stops new claims until enough end;
+   * running jobs are not interrupted.
+   */
+  concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void>;
+}
+
+export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore, LimitsStore {
   readonly dialect: StoreDialect;
   /**
    * True when `listen` also delivers events caused by other processes (PostgreSQL LISTEN/NOTIFY);

@@ -9,6 +9,7 @@ import type { StoreHarness } from '../support/store-harness.js';
 import { describeApiTokens } from './api-tokens.js';
 import { describeBulk } from './bulk.js';
 import { describeClaim } from './claim.js';
+import { describeConcurrencyKeys } from './concurrency-keys.js';
 import { describeControl } from './control.js';
 import { describeEventLog } from './event-log.js';
 import { describeEvents } from './events.js';
@@ -29,6 +30,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeInsert(harness);
     describeRead(harness);
     describeClaim(harness);
+    describeConcurrencyKeys(harness);
     describeLease(harness);
     describeFinish(harness);
     describeControl(harness);

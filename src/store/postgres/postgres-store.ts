@@ -18,6 +18,7 @@ import type {
   DatabaseHealth,
   ClaimedJob,
   FleetStore,
+  LimitsStore,
   JobFinish,
   JobInsertResult,
   JobListParams,
@@ -38,6 +39,7 @@ import { PostgresTokens } from './api-tokens.js';
 import { PostgresJobLogs } from './job-logs.js';
 import { PostgresObserve } from './observe.js';
 import { PostgresFleet } from './fleet.js';
+import { PostgresLimits } from './limits.js';
 import {
   beginStatement,
   createPool,
@@ -101,6 +103,7 @@ export class PostgresStore implements Store {
   private readonly observe: PostgresObserve;
   private readonly eventLog: PostgresEventLog;
   private readonly fleet: PostgresFleet;
+  private readonly limits: PostgresLimits;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -132,6 +135,7 @@ export class PostgresStore implements Store {
     this.jobLogs = new PostgresJobLogs(pool, this.quotedSchema);
     this.observe = new PostgresObserve(pool, this.schema, this.quotedSchema);
     this.fleet = new PostgresFleet(pool, this.quotedSchema, this.notify);
+    this.limits = new PostgresLimits(pool, this.quotedSchema);
   }
 
   /**
@@ -694,6 +698,16 @@ export class PostgresStore implements Store {
   /** Ended attempts per minute (the dashboard's charts). */
   jobRunStats(p: { minutes: number }): Promise<RunStatsMinute[]> {
     return this.observe.jobRunStats(p);
+  }
+
+  /** Concurrency keys and their running counts. */
+  concurrencyKeyList(p: Parameters<LimitsStore['concurrencyKeyList']>[0]) {
+    return this.limits.concurrencyKeyList(p);
+  }
+
+  /** Sets or clears an operator's limit for a key. */
+  concurrencyKeySetLimit(p: Parameters<LimitsStore['concurrencyKeySetLimit']>[0]) {
+    return this.limits.concurrencyKeySetLimit(p);
   }
 
   /** Registers a worker. */

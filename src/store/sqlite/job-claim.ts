@@ -1,6 +1,7 @@
 /** Claiming due jobs and renewing the leases of running attempts. */
 import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, LeaseRef } from '../store.js';
+import { admitByKey, type KeyedCandidate } from './concurrency-keys.js';
 import type { SqliteConnection } from './connection.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
 import { JOB_CLAIM, JOB_PROMOTE_DUE, JOB_READY_SELECT, JOB_READY_SELECT_QUEUE } from './sql/job-claim.js';
@@ -28,7 +29,7 @@ export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<C
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(JOB_PROMOTE_DUE).run({ now, limit: PROMOTE_BATCH });
-    const ready = readyJobs(conn, params, now);
+    const ready = admitByKey(conn, readyJobs(conn, params, now));
     if (ready.length === 0) return [];
     const rows = conn.rawStmt(JOB_CLAIM).all({
       claims: JSON.stringify(ready.map((job) => [job.id, randomUUID()])),
@@ -49,7 +50,7 @@ export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<C
   });
 }
 
-interface ReadyRow {
+interface ReadyRow extends KeyedCandidate {
   id: string;
   priority: number;
   run_at: number;

@@ -51,6 +51,7 @@ export function insertJobs(
       now,
       idempotencyKey: job.idempotencyKey,
       concurrencyKey: job.concurrencyKey,
+      concurrencyLimit: job.concurrencyLimit,
       leaseMs: job.leaseMs,
       timeoutMs: job.timeoutMs,
       scheduleId: job.scheduleId,

@@ -18,6 +18,7 @@ import type {
   DatabaseHealth,
   ClaimedJob,
   FleetStore,
+  LimitsStore,
   JobFinish,
   JobInsertResult,
   JobListParams,
@@ -41,6 +42,7 @@ import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParam
 import { SqliteTokens } from './api-tokens.js';
 import { SqliteJobLogs } from './job-logs.js';
 import { SqliteObserve } from './observe.js';
+import { SqliteLimits } from './concurrency-keys.js';
 import { SqliteFleet } from './fleet.js';
 import {
   jobCancel,
@@ -102,6 +104,7 @@ export class SqliteStore implements Store {
   private readonly jobLogs: SqliteJobLogs;
   private readonly observe: SqliteObserve;
   private readonly fleet: SqliteFleet;
+  private readonly limits: SqliteLimits;
 
   private constructor(private readonly conn: SqliteConnection) {
     this.schedules = new SqliteSchedules(conn);
@@ -109,6 +112,7 @@ export class SqliteStore implements Store {
     this.jobLogs = new SqliteJobLogs(conn);
     this.observe = new SqliteObserve(conn);
     this.fleet = new SqliteFleet(conn);
+    this.limits = new SqliteLimits(conn);
     this.transactions = new SqliteTransactions(conn);
   }
 
@@ -496,6 +500,16 @@ export class SqliteStore implements Store {
   }
 
   /** Subscribes to this store's events; returns the unsubscribe function. */
+  /** Concurrency keys and their running counts. */
+  concurrencyKeyList(p: Parameters<LimitsStore['concurrencyKeyList']>[0]) {
+    return this.limits.concurrencyKeyList(p);
+  }
+
+  /** Sets or clears an operator's limit for a key. */
+  concurrencyKeySetLimit(p: Parameters<LimitsStore['concurrencyKeySetLimit']>[0]) {
+    return this.limits.concurrencyKeySetLimit(p);
+  }
+
   /** Registers a worker. */
   workerRegister(p: Parameters<FleetStore['workerRegister']>[0]) {
     return this.fleet.workerRegister(p);

@@ -38,6 +38,7 @@
  */
 
 import { CLAIMED_BATCH_SELECT, CLAIMED_LINE } from '../job-batch.js';
+import { admitAndTake, KEY_COLUMNS, keyOpen } from './concurrency-keys.js';
 import { insertJobEvents } from './events.js';
 
 // The locking scans' limits are sub-selects, so the planner cannot read their values. With a known
@@ -58,13 +59,12 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // planner believes about a CTE's row count. A join against the CTE let it choose a hash join over a
 // sequential scan of the whole table (seen in EXPLAIN at 20,000 rows; with generic plans the LIMIT is
 // unknown). The queue rows are reached by the addresses the locking scans returned.
-const CLAIM_TAIL = (s: string): string => `
-  picked AS (
-    SELECT row_id, id FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) candidates
-    WHERE queue <> ALL((SELECT names FROM paused)::text[])
-    ORDER BY priority DESC, run_at, id
-    LIMIT $2
-  ), promoted_rows AS (
+// Concurrency keys (sql/concurrency-keys.ts) narrow the candidates down to `picked`.
+const CLAIM_TAIL = (s: string): string => `${admitAndTake(
+  s,
+  `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u
+     WHERE queue <> ALL((SELECT names FROM paused)::text[])`,
+)}, promoted_rows AS (
     UPDATE ${s}.job_queue q SET state = 'queued'
     WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM due EXCEPT ALL SELECT row_id FROM picked))
     RETURNING q.id
@@ -103,13 +103,14 @@ const PAUSED = (s: string): string =>
 /** Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. */
 export const claimJobs = (s: string): string => `
   WITH ${PAUSED(s)}, ready AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
     WHERE state = 'queued' AND queue <> ALL((SELECT names FROM paused)::text[])
+      AND ${keyOpen(s, 'job_queue')}
     ORDER BY priority DESC, run_at, id
     LIMIT ${SCAN_LIMIT}
     FOR UPDATE SKIP LOCKED
   ), due AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
     WHERE state = 'scheduled' AND run_at <= now()
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
@@ -121,11 +122,11 @@ export const claimJobsFromQueues = (s: string): string => `
   WITH ${PAUSED(s)}, open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
-    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue
+    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue, r.concurrency_key, r.concurrency_limit
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
-      WHERE state = 'queued' AND queue = q.name
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
+      WHERE state = 'queued' AND queue = q.name AND ${keyOpen(s, 'job_queue')}
       -- The same order as priority DESC, spelled as job_queue_ready_queue_idx's expression: only that
       -- index yields it, so the planner cannot take job_queue_ready_idx plus a queue filter (a generic
       -- plan guesses a queue's share, and for a rare queue behind a big backlog that scan reads the
@@ -138,10 +139,10 @@ export const claimJobsFromQueues = (s: string): string => `
     -- Each queue's due head in due order (job_queue_scheduled_queue_idx, migration 006), then the
     -- earliest of them: a filter on queue over the all-queue index would let the planner read and
     -- sort every due row whenever it expects few.
-    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue
+    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue, d.concurrency_key, d.concurrency_limit
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
       WHERE state = 'scheduled' AND queue = q.name AND run_at <= now()
       ORDER BY run_at, id
       LIMIT ${PROMOTE_LIMIT}

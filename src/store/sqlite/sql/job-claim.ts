@@ -1,4 +1,5 @@
 /** Claiming due jobs for a worker. */
+import { KEY_OPEN } from './concurrency-keys.js';
 
 /**
  * Moves due scheduled jobs (delayed, or waiting out a retry backoff) into the ready set. Bounded so a
@@ -17,8 +18,9 @@ WHERE id IN (
  * statement; a paused queue's rows that sort ahead of the first unpaused one are still walked past.
  */
 export const JOB_READY_SELECT = `
-SELECT id, priority, run_at FROM jobs
+SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM jobs
 WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (SELECT queue FROM paused_queues)
+  AND ${KEY_OPEN}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
@@ -27,8 +29,8 @@ LIMIT @limit`;
  * when the queue is paused: the test on @queue does not depend on the row, so SQLite runs it once.
  */
 export const JOB_READY_SELECT_QUEUE = `
-SELECT id, priority, run_at FROM jobs
-WHERE state = 'queued' AND queue = @queue AND run_at <= @now
+SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM jobs
+WHERE state = 'queued' AND queue = @queue AND run_at <= @now AND ${KEY_OPEN}
   AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = @queue)
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
