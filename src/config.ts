@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { NightshiftError } from './errors.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
 import { validateAlertsConfig, type AlertsConfig } from './observe/alert.js';
+import { checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import type { ScheduleInput } from './scheduler/schedule.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
@@ -55,6 +56,11 @@ export interface NightshiftConfig {
   httpJobs?: HttpJobsOptions;
   /** Alert thresholds and detector settings (docs/METRICS.md); checked when the config loads. */
   alerts?: AlertsConfig;
+  /**
+   * Cluster-wide limits per queue (`{ emails: { concurrency: 5 } }`), written to the database when
+   * `start`, `worker`, `scheduler`, `serve` or `migrate` connects (docs/TENANCY.md).
+   */
+  queues?: QueuesConfig;
 }
 
 /** Declares a config module's default export; returns its input, typed. */
@@ -64,8 +70,7 @@ export function defineConfig(config: NightshiftConfig): NightshiftConfig {
 
 /**
  * The top-level keys a config may have: each one is read by some command. A key nothing reads (a
- * per-queue limit before queues have limits, or a typo) is refused, so nobody believes a setting is in
- * force when it is not.
+ * typo) is refused, so nobody believes a setting is in force when it is not.
  */
 const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
   'db',
@@ -77,12 +82,8 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
   'http',
   'httpJobs',
   'alerts',
+  'queues',
 ]);
-
-/** What refusing a key says, where there is more to say than "unknown". */
-const NOT_YET: Readonly<Record<string, string>> = {
-  queues: 'per-queue settings are not implemented yet; remove "queues" (workers take worker.queues)',
-};
 
 /** The registry of a config's tasks, contracts and implementations; `config_error` when they clash. */
 export function configRegistry(config: NightshiftConfig): TaskRegistry {
@@ -146,10 +147,17 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     if (CONFIG_KEYS.has(key)) continue;
     throw new NightshiftError(
       'config_error',
-      `config ${file}: ${NOT_YET[key] ?? `unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`}`,
+      `config ${file}: unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`,
     );
   }
-  const { alerts } = config as Record<string, unknown>;
+  const { alerts, queues } = config as Record<string, unknown>;
+  if (queues !== undefined) {
+    try {
+      checkQueuesConfig(queues, 'config_error');
+    } catch (error) {
+      throw new NightshiftError('config_error', `config ${file}: ${oneLine(error)}`, { cause: error });
+    }
+  }
   if (alerts !== undefined) {
     try {
       validateAlertsConfig(alerts);

@@ -94,6 +94,7 @@ export { installShutdownSignals, type ShutdownSignalOptions, type Stoppable } fr
 export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
 export type {
   ConcurrencyKeyInfo,
+  QueueLimitInfo,
   DatabaseHealth,
   Store,
   StoreDialect,
@@ -103,6 +104,7 @@ export type {
   WorkerInfo,
 } from './store/store.js';
 export type { QueueService } from './queues.js';
+export type { QueuesConfig, QueueSettings } from './queue-limits.js';
 export { Scheduler, type SchedulerOptions, type SchedulerPass } from './scheduler/scheduler.js';
 export {
   ScheduleService,

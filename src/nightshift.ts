@@ -27,6 +27,7 @@ import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type {
   ConcurrencyKeyInfo,
+  QueueLimitInfo,
   DatabaseHealth,
   JobInsertResult,
   JobListParams,
@@ -37,6 +38,7 @@ import type {
 import type { Registry } from 'prom-client';
 import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
 import { computeAlerts } from './observe/alerts.js';
+import { applyQueueLimits, checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { intIn, JOB_RANGES, MAX_KEY_BYTES, textIn } from './validation/bounds.js';
 import { jobFilter, type JobFilterInput } from './validation/job-filter.js';
@@ -86,6 +88,11 @@ export interface ConnectOptions<
   httpJobs?: HttpJobsOptions;
   /** Alert thresholds (docs/METRICS.md); without them only the built-in detectors raise alerts. */
   alerts?: AlertsConfig;
+  /**
+   * Cluster-wide limits per queue, written to the database on connect (the last process to connect
+   * with a queue's setting wins; a queue left out keeps its limit). See docs/TENANCY.md.
+   */
+  queues?: QueuesConfig;
 }
 
 /** What `enqueue` returns: the job's id, whether this call created it, and the stored job. */
@@ -174,6 +181,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const logger = options.logger ?? createLogger();
     // Checked before anything opens: bad thresholds change nothing.
     const alertsConfig = options.alerts === undefined ? {} : validateAlertsConfig(options.alerts);
+    const queueLimits =
+      options.queues === undefined ? [] : checkQueuesConfig(options.queues, 'invalid_argument');
     const tasks = new TaskRegistry(
       options.httpJobs === undefined
         ? (options.tasks ?? {})
@@ -186,6 +195,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     try {
       if (options.migrate ?? true) await store.migrate();
       else await store.schemaCheck();
+      await applyQueueLimits(store, queueLimits);
     } catch (error) {
       if (ownsStore) await store.close();
       throw error;
@@ -343,7 +353,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * Concurrency keys (docs/TENANCY.md) in key order after `after`, at most `limit` (default 100), with
    * their running counts and the limit in force; `running: true` keeps only keys with running jobs.
    */
-  concurrencyKeys(
+  async concurrencyKeys(
     params: { after?: string; limit?: number; running?: boolean } = {},
   ): Promise<ConcurrencyKeyInfo[]> {
     const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
@@ -355,10 +365,24 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * goes back to the jobs' own limits. Running jobs are never interrupted: a lower limit stops new
    * claims of the key until fewer than the limit run.
    */
-  setConcurrencyLimit(key: string, limit: number | null): Promise<void> {
+  async setConcurrencyLimit(key: string, limit: number | null): Promise<void> {
     const checkedKey = textIn('key', key, MAX_KEY_BYTES);
     const checked = limit === null ? null : intIn('limit', limit, JOB_RANGES.concurrencyLimit);
     return this.store.concurrencyKeySetLimit({ key: checkedKey, limit: checked });
+  }
+
+  /** Queues with a cluster-wide limit (or one removed), with their running counts. */
+  queueLimits(): Promise<QueueLimitInfo[]> {
+    return this.store.queueLimitList();
+  }
+
+  /**
+   * Sets (a number) or removes (null) the cluster-wide limit of running jobs of `queue`. Running jobs
+   * are never interrupted; a new limit counts the jobs claimed from then on.
+   */
+  async setQueueLimit(queue: string, limit: number | null): Promise<void> {
+    const [checked] = checkQueuesConfig({ [queue]: { concurrency: limit } }, 'invalid_argument');
+    return this.store.queueSetLimit(checked ?? { queue, limit });
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

@@ -214,7 +214,16 @@ export interface ConcurrencyKeyInfo {
   operatorLimit: number | null;
 }
 
-/** Concurrency keys: their slots, and limits an operator sets per key. */
+/** A queue's cluster-wide limit of running jobs (docs/TENANCY.md). */
+export interface QueueLimitInfo {
+  queue: string;
+  /** Null: the queue had a limit once and has none now. */
+  limit: number | null;
+  /** Running jobs that took one of its slots (claimed while it had a limit). */
+  running: number;
+}
+
+/** Concurrency limits: slots of keys and queues, and the limits an operator sets. */
 export interface LimitsStore {
   /** Keys ever claimed, by key, after `after`; `running: true` keeps only keys with running jobs. */
   concurrencyKeyList(params: {
@@ -228,6 +237,13 @@ export interface LimitsStore {
    * running jobs are not interrupted.
    */
   concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void>;
+  /** Every queue ever given a limit, by name. */
+  queueLimitList(): Promise<QueueLimitInfo[]>;
+  /**
+   * Sets (a number) or removes (null) a queue's cluster-wide limit of running jobs. A new limit counts
+   * the jobs claimed from then on, not those already running.
+   */
+  queueSetLimit(params: { queue: string; limit: number | null }): Promise<void>;
 }
 
 export interface Store extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore, LimitsStore {

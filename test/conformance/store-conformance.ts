@@ -17,6 +17,7 @@ import { describeFinish } from './finish.js';
 import { describeInsert } from './insert.js';
 import { describeLease } from './lease.js';
 import { describeMaintenance } from './maintenance.js';
+import { describeQueueLimits } from './queue-limits.js';
 import { describeRead } from './read.js';
 import { describeSchema } from './schema.js';
 import { describeTransaction } from './transaction.js';
@@ -31,6 +32,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeRead(harness);
     describeClaim(harness);
     describeConcurrencyKeys(harness);
+    describeQueueLimits(harness);
     describeLease(harness);
     describeFinish(harness);
     describeControl(harness);

@@ -1,8 +1,8 @@
-/** The limits part of PostgresStore (LimitsStore in ../store.ts): concurrency keys' slots and limits. */
+/** The limits part of PostgresStore (LimitsStore in ../store.ts): slots and limits of keys and queues. */
 import type pg from 'pg';
-import type { ConcurrencyKeyInfo, LimitsStore } from '../store.js';
+import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
 import { toStoreError } from './connection.js';
-import { keyList, keySetLimit } from './sql/concurrency-keys.js';
+import { keyList, keySetLimit, queueLimitList, queueSetLimit } from './sql/concurrency-limits.js';
 
 interface KeyRow {
   key: string;
@@ -13,13 +13,23 @@ interface KeyRow {
 
 /** Concurrency keys in one schema. */
 export class PostgresLimits implements LimitsStore {
-  private readonly sql: { keyList: string; keySetLimit: string };
+  private readonly sql: {
+    keyList: string;
+    keySetLimit: string;
+    queueLimitList: string;
+    queueSetLimit: string;
+  };
 
   constructor(
     private readonly pool: pg.Pool,
     quotedSchema: string,
   ) {
-    this.sql = { keyList: keyList(quotedSchema), keySetLimit: keySetLimit(quotedSchema) };
+    this.sql = {
+      keyList: keyList(quotedSchema),
+      keySetLimit: keySetLimit(quotedSchema),
+      queueLimitList: queueLimitList(quotedSchema),
+      queueSetLimit: queueSetLimit(quotedSchema),
+    };
   }
 
   async concurrencyKeyList(params: {
@@ -42,6 +52,18 @@ export class PostgresLimits implements LimitsStore {
 
   async concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void> {
     await this.query(this.sql.keySetLimit, [params.key, params.limit]);
+  }
+
+  async queueLimitList(): Promise<QueueLimitInfo[]> {
+    const rows = await this.query<{ queue: string; max: number | null; in_use: number }>(
+      this.sql.queueLimitList,
+      [],
+    );
+    return rows.map((row) => ({ queue: row.queue, limit: row.max, running: row.in_use }));
+  }
+
+  async queueSetLimit(params: { queue: string; limit: number | null }): Promise<void> {
+    await this.query(this.sql.queueSetLimit, [params.queue, params.limit]);
   }
 
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {

@@ -710,6 +710,16 @@ export class PostgresStore implements Store {
     return this.limits.concurrencyKeySetLimit(p);
   }
 
+  /** Queues with a limit and their running counts. */
+  queueLimitList() {
+    return this.limits.queueLimitList();
+  }
+
+  /** Sets or removes a queue's limit. */
+  queueSetLimit(p: Parameters<LimitsStore['queueSetLimit']>[0]) {
+    return this.limits.queueSetLimit(p);
+  }
+
   /** Registers a worker. */
   workerRegister(p: Parameters<FleetStore['workerRegister']>[0]) {
     return this.fleet.workerRegister(p);

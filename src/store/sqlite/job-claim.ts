@@ -1,7 +1,7 @@
 /** Claiming due jobs and renewing the leases of running attempts. */
 import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, LeaseRef } from '../store.js';
-import { admitByKey, type KeyedCandidate } from './concurrency-keys.js';
+import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
 import { JOB_CLAIM, JOB_PROMOTE_DUE, JOB_READY_SELECT, JOB_READY_SELECT_QUEUE } from './sql/job-claim.js';
@@ -29,10 +29,10 @@ export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<C
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(JOB_PROMOTE_DUE).run({ now, limit: PROMOTE_BATCH });
-    const ready = admitByKey(conn, readyJobs(conn, params, now));
+    const { admitted: ready, queueSlot } = admitByLimits(conn, readyJobs(conn, params, now));
     if (ready.length === 0) return [];
     const rows = conn.rawStmt(JOB_CLAIM).all({
-      claims: JSON.stringify(ready.map((job) => [job.id, randomUUID()])),
+      claims: JSON.stringify(ready.map((job) => [job.id, randomUUID(), queueSlot(job) ? 1 : 0])),
       now,
       leaseMs: params.leaseMs,
       workerId: params.workerId,
@@ -50,7 +50,7 @@ export function jobClaim(conn: SqliteConnection, params: ClaimParams): Promise<C
   });
 }
 
-interface ReadyRow extends KeyedCandidate {
+interface ReadyRow extends LimitedCandidate {
   id: string;
   priority: number;
   run_at: number;

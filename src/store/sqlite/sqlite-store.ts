@@ -42,7 +42,7 @@ import { jobClaim, jobLeaseRenew, renewLeases, type ClaimParams, type RenewParam
 import { SqliteTokens } from './api-tokens.js';
 import { SqliteJobLogs } from './job-logs.js';
 import { SqliteObserve } from './observe.js';
-import { SqliteLimits } from './concurrency-keys.js';
+import { SqliteLimits } from './limits.js';
 import { SqliteFleet } from './fleet.js';
 import {
   jobCancel,
@@ -508,6 +508,16 @@ export class SqliteStore implements Store {
   /** Sets or clears an operator's limit for a key. */
   concurrencyKeySetLimit(p: Parameters<LimitsStore['concurrencyKeySetLimit']>[0]) {
     return this.limits.concurrencyKeySetLimit(p);
+  }
+
+  /** Queues with a limit and their running counts. */
+  queueLimitList() {
+    return this.limits.queueLimitList();
+  }
+
+  /** Sets or removes a queue's limit. */
+  queueSetLimit(p: Parameters<LimitsStore['queueSetLimit']>[0]) {
+    return this.limits.queueSetLimit(p);
   }
 
   /** Registers a worker. */

@@ -38,7 +38,14 @@
  */
 
 import { CLAIMED_BATCH_SELECT, CLAIMED_LINE } from '../job-batch.js';
-import { admitAndTake, KEY_COLUMNS, keyOpen } from './concurrency-keys.js';
+import {
+  admitAndTake,
+  FULL_QUEUES,
+  KEY_COLUMNS,
+  keyOpen,
+  QUEUE_SLOT_TAKEN,
+  queueSlots,
+} from './concurrency-limits.js';
 import { insertJobEvents } from './events.js';
 
 // The locking scans' limits are sub-selects, so the planner cannot read their values. With a known
@@ -59,7 +66,7 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // planner believes about a CTE's row count. A join against the CTE let it choose a hash join over a
 // sequential scan of the whole table (seen in EXPLAIN at 20,000 rows; with generic plans the LIMIT is
 // unknown). The queue rows are reached by the addresses the locking scans returned.
-// Concurrency keys (sql/concurrency-keys.ts) narrow the candidates down to `picked`.
+// Concurrency limits (sql/concurrency-limits.ts) narrow the candidates down to `picked`.
 const CLAIM_TAIL = (s: string): string => `${admitAndTake(
   s,
   `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u
@@ -84,6 +91,7 @@ const CLAIM_TAIL = (s: string): string => `${admitAndTake(
         started_at = now(),
         finished_at = NULL,
         worker_id = $1,
+        queue_slot = ${QUEUE_SLOT_TAKEN},
         updated_at = now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM taken))
     RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${CLAIMED_LINE} AS line
@@ -96,13 +104,14 @@ const CLAIM_TAIL = (s: string): string => `${admitAndTake(
   ${CLAIMED_BATCH_SELECT}`;
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
-// claim's snapshot is obeyed, one committed during it applies from the next claim).
-const PAUSED = (s: string): string =>
-  `paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues) AS names)`;
+// claim's snapshot is obeyed, one committed during it applies from the next claim), and the queues at
+// their limit, whose rows the claim locks (sql/concurrency-limits.ts): both are skipped alike.
+const PAUSED = (s: string, restricted: boolean): string => `${queueSlots(s, restricted)},
+  paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${FULL_QUEUES}) AS names)`;
 
 /** Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. */
 export const claimJobs = (s: string): string => `
-  WITH ${PAUSED(s)}, ready AS (
+  WITH ${PAUSED(s, false)}, ready AS (
     SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
     WHERE state = 'queued' AND queue <> ALL((SELECT names FROM paused)::text[])
       AND ${keyOpen(s, 'job_queue')}
@@ -119,7 +128,7 @@ export const claimJobs = (s: string): string => `
 
 /** Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names. */
 export const claimJobsFromQueues = (s: string): string => `
-  WITH ${PAUSED(s)}, open_queues AS (
+  WITH ${PAUSED(s, true)}, open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
     SELECT r.row_id, r.id, r.priority, r.run_at, r.queue, r.concurrency_key, r.concurrency_limit
