@@ -11,6 +11,7 @@ import { NightshiftError } from './errors.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
 import { validateAlertsConfig, type AlertsConfig } from './observe/alert.js';
 import type { ScheduleInput } from './schedule-types.js';
+import { checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type { ContractList, ImplementationList } from './task-types.js';
@@ -58,6 +59,11 @@ export interface NightshiftConfig {
   alerts?: AlertsConfig;
   /** Bounds of the wait of concurrent enqueues (`maxWaitMs`, `maxPending`); checked when the config loads. */
   enqueue?: EnqueueBatchingOptions;
+  /**
+   * Cluster-wide limits per queue (`{ emails: { concurrency: 5 } }`), written to the database when
+   * `start`, `worker`, `scheduler`, `serve` or `migrate` connects (docs/TENANCY.md).
+   */
+  queues?: QueuesConfig;
 }
 
 /** Declares a config module's default export; returns its input, typed. */
@@ -67,8 +73,7 @@ export function defineConfig(config: NightshiftConfig): NightshiftConfig {
 
 /**
  * The top-level keys a config may have: each one is read by some command. A key nothing reads (a
- * per-queue limit before queues have limits, or a typo) is refused, so nobody believes a setting is in
- * force when it is not.
+ * typo) is refused, so nobody believes a setting is in force when it is not.
  */
 const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
   'db',
@@ -81,12 +86,8 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
   'httpJobs',
   'alerts',
   'enqueue',
+  'queues',
 ]);
-
-/** What refusing a key says, where there is more to say than "unknown". */
-const NOT_YET: Readonly<Record<string, string>> = {
-  queues: 'per-queue settings are not implemented yet; remove "queues" (workers take worker.queues)',
-};
 
 /** The registry of a config's tasks, contracts and implementations; `config_error` when they clash. */
 export function configRegistry(config: NightshiftConfig): TaskRegistry {
@@ -150,13 +151,14 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     if (CONFIG_KEYS.has(key)) continue;
     throw new NightshiftError(
       'config_error',
-      `config ${file}: ${NOT_YET[key] ?? `unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`}`,
+      `config ${file}: unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`,
     );
   }
-  const { alerts, enqueue } = config as Record<string, unknown>;
+  const { alerts, enqueue, queues } = config as Record<string, unknown>;
   try {
     if (alerts !== undefined) validateAlertsConfig(alerts);
     if (enqueue !== undefined) checkEnqueueBatching(enqueue as EnqueueBatchingOptions);
+    if (queues !== undefined) checkQueuesConfig(queues, 'config_error');
   } catch (error) {
     throw new NightshiftError('config_error', `config ${file}: ${oneLine(error)}`, { cause: error });
   }

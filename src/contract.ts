@@ -25,6 +25,11 @@ export interface TaskDefaults {
   maxDurationMs?: number;
   /** Exponential backoff with jitter between attempts. */
   backoff?: BackoffOptions;
+  /**
+   * How many of this task's jobs with the same `concurrencyKey` may run at once, cluster-wide, unless
+   * the job says otherwise or an operator set the key's limit (docs/TENANCY.md). Default 1.
+   */
+  concurrencyLimit?: number;
 }
 
 /** What `defineContract` takes besides the name. */

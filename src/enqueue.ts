@@ -26,10 +26,12 @@ export interface EnqueueOptions {
   idempotencyKey?: string;
   maxAttempts?: number;
   /**
-   * Reserved for "at most N running jobs per key". Refused with `invalid_argument` for now: no claim
-   * enforces a per-key limit yet, and accepting the option would promise an exclusion nothing provides.
+   * At most `concurrencyLimit` jobs with this key run at once, cluster-wide (docs/TENANCY.md): a
+   * tenant, a resource, a schedule. Without a limit, the task's `concurrencyLimit` (default 1).
    */
   concurrencyKey?: string;
+  /** The key's limit for this job; needs `concurrencyKey`. An operator's limit for the key wins. */
+  concurrencyLimit?: number;
   /** Handler time limit for this job. */
   timeoutMs?: number;
   /** Lease length for this job's attempts. */

@@ -93,6 +93,8 @@ export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worke
 export { installShutdownSignals, type ShutdownSignalOptions, type Stoppable } from './worker/signals.js';
 export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
 export type {
+  ConcurrencyKeyInfo,
+  QueueLimitInfo,
   DatabaseHealth,
   Store,
   StoreDialect,
@@ -102,6 +104,7 @@ export type {
   WorkerInfo,
 } from './store/store.js';
 export type { QueueService } from './queues.js';
+export type { QueuesConfig, QueueSettings } from './queue-limits.js';
 export { Scheduler, type SchedulerOptions, type SchedulerPass } from './scheduler/scheduler.js';
 export {
   ScheduleService,

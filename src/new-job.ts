@@ -7,11 +7,19 @@
 import type { EnqueueInternals, EnqueueOptions } from './enqueue.js';
 import { newJobId } from './job-id.js';
 import type { NewJob } from './store/store.js';
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, type ResolvedTask } from './task-registry.js';
+import {
+  DEFAULT_CONCURRENCY_LIMIT,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_QUEUE,
+  type ResolvedTask,
+} from './task-registry.js';
 import { checkJobOptions } from './validation/job-options.js';
 
 /** What a job takes from its task where its options set nothing. */
-export type JobDefaults = Pick<ResolvedTask, 'queue' | 'priority' | 'maxAttempts' | 'timeoutMs' | 'leaseMs'>;
+export type JobDefaults = Pick<
+  ResolvedTask,
+  'queue' | 'priority' | 'maxAttempts' | 'timeoutMs' | 'leaseMs' | 'concurrencyLimit'
+>;
 
 /**
  * The defaults of a task this process has not registered (a schedule may name a task only other
@@ -23,6 +31,7 @@ export const UNREGISTERED_TASK_DEFAULTS: JobDefaults = {
   maxAttempts: DEFAULT_MAX_ATTEMPTS,
   timeoutMs: null,
   leaseMs: null,
+  concurrencyLimit: DEFAULT_CONCURRENCY_LIMIT,
 };
 
 /** The row of one job; throws `invalid_argument` for an option out of its bounds. */
@@ -33,8 +42,18 @@ export function newJob(
   defaults: JobDefaults,
   internals: EnqueueInternals = {},
 ): NewJob {
-  const { queue, priority, maxAttempts, delayMs, runAt, timeoutMs, leaseMs, idempotencyKey } =
-    checkJobOptions(options, defaults);
+  const {
+    queue,
+    priority,
+    maxAttempts,
+    delayMs,
+    runAt,
+    timeoutMs,
+    leaseMs,
+    idempotencyKey,
+    concurrencyKey,
+    concurrencyLimit,
+  } = checkJobOptions(options, defaults);
   return {
     id: newJobId(),
     task,
@@ -45,7 +64,8 @@ export function newJob(
     delayMs: runAt ? null : delayMs,
     maxAttempts,
     idempotencyKey,
-    concurrencyKey: null,
+    concurrencyKey,
+    concurrencyLimit,
     leaseMs,
     timeoutMs,
     scheduleId: internals.scheduleId ?? null,

@@ -27,6 +27,8 @@ import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type {
+  ConcurrencyKeyInfo,
+  QueueLimitInfo,
   DatabaseHealth,
   JobInsertResult,
   JobListParams,
@@ -37,8 +39,10 @@ import type {
 import type { Registry } from 'prom-client';
 import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
 import { computeAlerts } from './observe/alerts.js';
+import { applyQueueLimits, checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
+import { intIn, JOB_RANGES, MAX_KEY_BYTES, textIn } from './validation/bounds.js';
 import { jobFilter, type JobFilterInput } from './validation/job-filter.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
@@ -88,6 +92,11 @@ export interface ConnectOptions<
   alerts?: AlertsConfig;
   /** Bounds of the queue where concurrent `enqueue` calls wait to be written together (enqueue-batcher.ts). */
   enqueue?: EnqueueBatchingOptions;
+  /**
+   * Cluster-wide limits per queue, written to the database on connect (the last process to connect
+   * with a queue's setting wins; a queue left out keeps its limit). See docs/TENANCY.md.
+   */
+  queues?: QueuesConfig;
 }
 
 /** What `enqueue` returns: the job's id, whether this call created it, and the stored job. */
@@ -181,6 +190,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     // Checked before anything opens: bad thresholds change nothing.
     const alertsConfig = options.alerts === undefined ? {} : validateAlertsConfig(options.alerts);
     const enqueueBatching = checkEnqueueBatching(options.enqueue);
+    const queueLimits =
+      options.queues === undefined ? [] : checkQueuesConfig(options.queues, 'invalid_argument');
     const tasks = new TaskRegistry(
       options.httpJobs === undefined
         ? (options.tasks ?? {})
@@ -193,6 +204,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     try {
       if (options.migrate ?? true) await store.migrate();
       else await store.schemaCheck();
+      await applyQueueLimits(store, queueLimits);
     } catch (error) {
       if (ownsStore) await store.close();
       throw error;
@@ -355,6 +367,42 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    */
   workers(): Promise<WorkerInfo[]> {
     return this.store.workerList({ staleMs: DEFAULT_WORKER_STALE_MS });
+  }
+
+  /**
+   * Concurrency keys (docs/TENANCY.md) in key order after `after`, at most `limit` (default 100), with
+   * their running counts and the limit in force; `running: true` keeps only keys with running jobs.
+   */
+  async concurrencyKeys(
+    params: { after?: string; limit?: number; running?: boolean } = {},
+  ): Promise<ConcurrencyKeyInfo[]> {
+    const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
+    return this.store.concurrencyKeyList({ ...params, limit });
+  }
+
+  /**
+   * Sets the limit of `key` for every job that has it, whatever limit the jobs were enqueued with; null
+   * goes back to the jobs' own limits. Running jobs are never interrupted: a lower limit stops new
+   * claims of the key until fewer than the limit run.
+   */
+  async setConcurrencyLimit(key: string, limit: number | null): Promise<void> {
+    const checkedKey = textIn('key', key, MAX_KEY_BYTES);
+    const checked = limit === null ? null : intIn('limit', limit, JOB_RANGES.concurrencyLimit);
+    return this.store.concurrencyKeySetLimit({ key: checkedKey, limit: checked });
+  }
+
+  /** Queues with a cluster-wide limit (or one removed), with their running counts. */
+  queueLimits(): Promise<QueueLimitInfo[]> {
+    return this.store.queueLimitList();
+  }
+
+  /**
+   * Sets (a number) or removes (null) the cluster-wide limit of running jobs of `queue`. Running jobs
+   * are never interrupted; a new limit counts the jobs claimed from then on.
+   */
+  async setQueueLimit(queue: string, limit: number | null): Promise<void> {
+    const [checked] = checkQueuesConfig({ [queue]: { concurrency: limit } }, 'invalid_argument');
+    return this.store.queueSetLimit(checked ?? { queue, limit });
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

@@ -25,6 +25,8 @@ import type { ContractList, ImplementationList } from './task-types.js';
 export const DEFAULT_QUEUE = 'default';
 /** Default attempts per job: enough to ride out a short outage, few enough to surface real bugs. */
 export const DEFAULT_MAX_ATTEMPTS = 5;
+/** Running jobs per concurrency key when neither the job nor its task gives a limit: one at a time. */
+export const DEFAULT_CONCURRENCY_LIMIT = 1;
 
 /** Backoff used when a task sets none (and for jobs of tasks this process does not know). */
 export const DEFAULT_BACKOFF: ResolvedBackoff = { baseMs: 1_000, maxMs: 3_600_000, jitter: 0.2 };
@@ -48,6 +50,8 @@ export interface ResolvedTask {
   timeoutMs: number | null;
   leaseMs: number | null;
   maxDurationMs: number | null;
+  /** The limit of this task's keyed jobs that give none themselves. */
+  concurrencyLimit: number;
   backoff: ResolvedBackoff;
   /** Where the handler runs (worker/isolation/task-isolation.ts). */
   isolation: TaskIsolation;
@@ -157,6 +161,7 @@ function resolve(
     timeoutMs: definition.timeoutMs ?? null,
     leaseMs: definition.leaseMs ?? null,
     maxDurationMs: definition.maxDurationMs ?? null,
+    concurrencyLimit: definition.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT,
     backoff: {
       baseMs: backoff.baseMs ?? DEFAULT_BACKOFF.baseMs,
       maxMs: backoff.maxMs ?? DEFAULT_BACKOFF.maxMs,

@@ -61,8 +61,9 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   it('claims from all queues by walking jobs_ready in order, without a sort', async () => {
     const detail = await plan(claim.JOB_READY_SELECT, { now: 0, limit: 10 });
     // With statistics SQLite may skip-scan it by priority (SEARCH ... ANY(priority)): same order, no sort.
-    // Nothing paused: the index holds every column the walk reads.
-    expect(detail).toMatch(/(SCAN|SEARCH) jobs USING COVERING INDEX jobs_ready\b/);
+    // Nothing paused: no paused-queue lookup; each walked row is read for its queue and key (limits).
+    expect(detail).toMatch(/(SCAN|SEARCH) jobs USING INDEX jobs_ready\b/);
+    expect(detail).not.toMatch(/paused_queues/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
   });
 
@@ -82,9 +83,13 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(detail).not.toMatch(/TEMP B-TREE/);
     // The pause test is one primary-key probe, not correlated with the rows walked.
     expect(detail).toMatch(
-      /SEARCH paused_queues USING (COVERING )?INDEX sqlite_autoindex_paused_queues_1 \(queue=\?\)/,
+      /SCALAR SUBQUERY \d+\nSEARCH paused_queues USING (COVERING )?INDEX sqlite_autoindex_paused_queues_1 \(queue=\?\)/,
     );
-    expect(detail).not.toMatch(/CORRELATED/);
+    // A keyed row's key is probed by its primary key (the correlated subquery); never a scan.
+    expect(detail).toMatch(
+      /CORRELATED SCALAR SUBQUERY \d+\nSEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/,
+    );
+    expect(detail).not.toMatch(/SCAN (k|concurrency_keys)\b/);
   });
 
   it('starts each claimed job by its primary key', async () => {

@@ -106,7 +106,14 @@ const enqueueOptions = {
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
   leaseMs: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
-  concurrencyKey: Type.Optional(name('refused for now: per-key limits are not enforced yet')),
+  concurrencyKey: Type.Optional(name('at most concurrencyLimit running jobs with this key, cluster-wide')),
+  concurrencyLimit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: INT32_MAX,
+      description: 'needs concurrencyKey; default the task’s (1)',
+    }),
+  ),
 };
 
 export const EnqueueBody = Type.Object(

@@ -26,6 +26,7 @@ import { EVENTS_PING_MS, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes, observeRoutes } from './routes/observe.js';
+import { limitRoutes } from './routes/limits.js';
 import { queueRoutes } from './routes/queues.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { sessionRoutes } from './routes/session.js';
@@ -107,6 +108,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await api.register(jobRoutes, { ns });
       await api.register(scheduleRoutes, { ns });
       await api.register(queueRoutes, { ns });
+      await api.register(limitRoutes, { ns });
       await api.register(tokenRoutes, { ns });
       await api.register(observeRoutes, { ns });
       await api.register(eventRoutes, { ns, logger, pingMs: options.eventsPingMs ?? EVENTS_PING_MS });

@@ -1,10 +1,17 @@
 /**
  * The parts of a store front that are whole Store interfaces of their own (schedules, API tokens, job
- * logs, observation queries, the fleet). A front extends `StoreParts`, so each part's methods are the
+ * logs, observation queries, the fleet, concurrency limits). A front extends `StoreParts`, so each part's methods are the
  * store's methods, bound to the part: a front restates none of them. The method lists below are
  * written once for both backends, and the compiler checks each names exactly its interface's methods.
  */
-import type { FleetStore, JobLogStore, ObserveStore, ScheduleStore, TokenStore } from './store.js';
+import type {
+  FleetStore,
+  JobLogStore,
+  LimitsStore,
+  ObserveStore,
+  ScheduleStore,
+  TokenStore,
+} from './store.js';
 
 /** One instance of each part. */
 export interface StorePartSet {
@@ -13,10 +20,16 @@ export interface StorePartSet {
   jobLogs: JobLogStore;
   observe: ObserveStore;
   fleet: FleetStore;
+  limits: LimitsStore;
 }
 
 /** The Store methods the parts implement. */
-export type StorePartMethods = ScheduleStore & TokenStore & JobLogStore & ObserveStore & FleetStore;
+export type StorePartMethods = ScheduleStore &
+  TokenStore &
+  JobLogStore &
+  ObserveStore &
+  FleetStore &
+  LimitsStore;
 
 type MethodsOf<T> = Record<keyof T, true>;
 
@@ -55,6 +68,12 @@ const METHODS: { [P in keyof StorePartSet]: MethodsOf<StorePartSet[P]> } = {
     queueResume: true,
     queueList: true,
   },
+  limits: {
+    concurrencyKeyList: true,
+    concurrencyKeySetLimit: true,
+    queueLimitList: true,
+    queueSetLimit: true,
+  },
 };
 
 /** Copies the methods `methods` names from `part` onto `front`, bound to `part`. */
@@ -74,5 +93,6 @@ export const StoreParts = class {
     bindMethods(this, parts.jobLogs, METHODS.jobLogs);
     bindMethods(this, parts.observe, METHODS.observe);
     bindMethods(this, parts.fleet, METHODS.fleet);
+    bindMethods(this, parts.limits, METHODS.limits);
   }
 } as new (parts: StorePartSet) => StorePartMethods;

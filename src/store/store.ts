@@ -36,6 +36,8 @@ export interface NewJob {
   maxAttempts: number;
   idempotencyKey: string | null;
   concurrencyKey: string | null;
+  /** The key's limit this job was enqueued with; null exactly when the key is. */
+  concurrencyLimit: number | null;
   leaseMs: number | null;
   timeoutMs: number | null;
   scheduleId: string | null;
@@ -356,13 +358,56 @@ export interface EventAppendParams<Tx = unknown> {
   tx?: Tx;
 }
 
+/** A concurrency key's slots (docs/TENANCY.md). */
+export interface ConcurrencyKeyInfo {
+  key: string;
+  /** Jobs of the key running now (holding a lease, or past it and not yet rescued). */
+  running: number;
+  /** The limit in force: the operator's when set, else that of the jobs the latest claim took. */
+  limit: number;
+  /** The operator's limit, or null when the jobs' own limit applies. */
+  operatorLimit: number | null;
+}
+
+/** A queue's cluster-wide limit of running jobs (docs/TENANCY.md). */
+export interface QueueLimitInfo {
+  queue: string;
+  /** Null: the queue had a limit once and has none now. */
+  limit: number | null;
+  /** Running jobs that took one of its slots (claimed while it had a limit). */
+  running: number;
+}
+
+/** Concurrency limits: slots of keys and queues, and the limits an operator sets. */
+export interface LimitsStore {
+  /** Keys ever claimed, by key, after `after`; `running: true` keeps only keys with running jobs. */
+  concurrencyKeyList(params: {
+    after?: string;
+    limit: number;
+    running?: boolean;
+  }): Promise<ConcurrencyKeyInfo[]>;
+  /**
+   * Sets (a number) or clears (null) the operator's limit of `key`, which wins over the limit its
+   * jobs were enqueued with. Lowering it below the running count stops new claims until enough end;
+   * running jobs are not interrupted.
+   */
+  concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void>;
+  /** Every queue ever given a limit, by name. */
+  queueLimitList(): Promise<QueueLimitInfo[]>;
+  /**
+   * Sets (a number) or removes (null) a queue's cluster-wide limit of running jobs. A new limit counts
+   * the jobs claimed from then on, not those already running.
+   */
+  queueSetLimit(params: { queue: string; limit: number | null }): Promise<void>;
+}
+
 /**
  * What a connection to a backend can do. Implemented by `SqliteStore` (`Tx`: a better-sqlite3
  * Database) and `PostgresStore` (`Tx`: a node-postgres client); the engine holds any store as
  * `Store`, whose handles it only passes back, and each store still checks a handle at run time.
  */
 export interface Store<Tx = unknown>
-  extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore {
+  extends ScheduleStore, TokenStore, JobLogStore, ObserveStore, FleetStore, LimitsStore {
   readonly dialect: StoreDialect;
   /**
    * True when `listen` also delivers events caused by other processes (PostgreSQL LISTEN/NOTIFY);

@@ -117,6 +117,7 @@ function refuse(at: BoundContext, message: string): NightshiftError {
 export const JOB_RANGES = {
   priority: [INT32_MIN, INT32_MAX],
   maxAttempts: [1, INT32_MAX],
+  concurrencyLimit: [1, INT32_MAX],
   timeoutMs: [1, MAX_TIMER_MS],
   leaseMs: [1, MAX_TIMER_MS],
   maxDurationMs: [1, MAX_TIMER_MS],

@@ -17,6 +17,9 @@ export interface CheckedJobOptions {
   timeoutMs: number | null;
   leaseMs: number | null;
   idempotencyKey: string | null;
+  concurrencyKey: string | null;
+  /** Null exactly when the key is. */
+  concurrencyLimit: number | null;
 }
 
 /** Checks a task name before it is looked up: a name no store could index is refused as such. */
@@ -26,18 +29,20 @@ export function checkTaskName(task: unknown): string {
 
 /** Applies `task`'s defaults to `options` and checks every bound. */
 export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): CheckedJobOptions {
-  if (options.concurrencyKey !== undefined) {
-    throw new NightshiftError(
-      'invalid_argument',
-      'concurrencyKey is not supported yet: claims do not enforce per-key limits',
-    );
-  }
   // `??` throughout: an option given as null counts as not given, as it always has.
   const delayMs = options.delayMs ?? null;
   const runAt = options.runAt ?? null;
   const timeoutMs = options.timeoutMs ?? null;
   const leaseMs = options.leaseMs ?? null;
   const idempotencyKey = options.idempotencyKey ?? null;
+  const concurrencyKey = options.concurrencyKey ?? null;
+  const concurrencyLimit = options.concurrencyLimit ?? null;
+  if (concurrencyKey === null && concurrencyLimit !== null) {
+    throw new NightshiftError(
+      'invalid_argument',
+      'concurrencyLimit needs a concurrencyKey: the limit counts the running jobs that share the key',
+    );
+  }
   return {
     queue: textIn('queue', options.queue ?? task.queue, MAX_NAME_BYTES),
     priority: intIn('priority', options.priority ?? task.priority, JOB_RANGES.priority),
@@ -47,5 +52,10 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
     timeoutMs: timeoutMs === null ? task.timeoutMs : intIn('timeoutMs', timeoutMs, JOB_RANGES.timeoutMs),
     leaseMs: leaseMs === null ? task.leaseMs : intIn('leaseMs', leaseMs, JOB_RANGES.leaseMs),
     idempotencyKey: idempotencyKey === null ? null : textIn('idempotencyKey', idempotencyKey, MAX_KEY_BYTES),
+    concurrencyKey: concurrencyKey === null ? null : textIn('concurrencyKey', concurrencyKey, MAX_KEY_BYTES),
+    concurrencyLimit:
+      concurrencyKey === null
+        ? null
+        : intIn('concurrencyLimit', concurrencyLimit ?? task.concurrencyLimit, JOB_RANGES.concurrencyLimit),
   };
 }

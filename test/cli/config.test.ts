@@ -60,24 +60,37 @@ describe('config loading', () => {
     expect((error as Error).message).toMatch(/no-tasks\.mjs: "tasks" must be an object/);
   });
 
-  it('refuses config keys nothing reads: queues (not implemented yet) and unknown ones; http is read', async () => {
+  it('refuses config keys nothing reads and bad queue limits; http and queues are read', async () => {
     const dir = tempDir();
     const write = (name: string, body: string): string => {
       writeFileSync(join(dir, name), `export default { tasks: { echo: (p) => p }, ${body} };`);
       return name;
     };
-    await expect(
-      loadConfig({ cwd: dir, path: write('queues.mjs', 'queues: { mail: { concurrency: 2 } }') }),
-    ).rejects.toMatchObject({
-      code: 'config_error',
-      message: expect.stringMatching(/queues\.mjs: per-queue settings are not implemented yet/) as string,
+    const queues = await loadConfig({
+      cwd: dir,
+      path: write('queues.mjs', 'queues: { mail: { concurrency: 2 } }'),
     });
+    expect(queues?.config.queues).toEqual({ mail: { concurrency: 2 } });
+    const refused: Array<[string, RegExp]> = [
+      ['queues: { mail: { concurrency: 0 } }', /queues\.mail: concurrency must be an integer from 1/],
+      ['queues: { mail: { limit: 2 } }', /queues\.mail: unknown setting "limit" \(known: concurrency\)/],
+      ['queues: [1]', /queues must be an object of queue name to \{ concurrency \}/],
+    ];
+    for (const [index, [body, message]] of refused.entries()) {
+      // A file name of its own each: an imported module is cached by its path.
+      await expect(
+        loadConfig({ cwd: dir, path: write(`bad-queues-${index}.mjs`, body) }),
+      ).rejects.toMatchObject({
+        code: 'config_error',
+        message: expect.stringMatching(message) as string,
+      });
+    }
     await expect(
       loadConfig({ cwd: dir, path: write('typo.mjs', 'workers: { concurrency: 2 }') }),
     ).rejects.toMatchObject({
       code: 'config_error',
       message: expect.stringMatching(
-        /typo\.mjs: unknown key "workers" \(known: db, tasks, contracts, implementations, schedules, worker, http, httpJobs, alerts, enqueue\)/,
+        /typo\.mjs: unknown key "workers" \(known: db, tasks, contracts, implementations, schedules, worker, http, httpJobs, alerts, enqueue, queues\)/,
       ) as string,
     });
     const http = await loadConfig({
@@ -87,7 +100,7 @@ describe('config loading', () => {
     expect(http?.config.http).toEqual({ port: 8080 });
 
     // Through the CLI: exit 1, one line, before any database is opened.
-    write('nightshift.config.mjs', 'queues: { mail: { concurrency: 2 } }');
+    write('nightshift.config.mjs', 'queues: { mail: { concurrency: -1 } }');
     const result = await runCli(['worker', '--db', 'sqlite:./jobs.db', '--json'], { cwd: dir });
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'config_error' } });

@@ -104,11 +104,15 @@ describe('enqueue', () => {
       /JSON/,
     );
     await expectCode(ns.enqueue('plain', {}, { idempotencyKey: '' }), 'invalid_argument', /idempotencyKey/);
-    // Refused rather than stored: no claim enforces per-key limits yet.
     await expectCode(
-      ns.enqueue('plain', {}, { concurrencyKey: 'tenant-1' }),
+      ns.enqueue('plain', {}, { concurrencyLimit: 2 }),
       'invalid_argument',
-      /concurrencyKey/,
+      /needs a concurrencyKey/,
+    );
+    await expectCode(
+      ns.enqueue('plain', {}, { concurrencyKey: 'tenant-1', concurrencyLimit: 0 }),
+      'invalid_argument',
+      /concurrencyLimit/,
     );
     expect(await countJobs(ns)).toBe(0);
   });

@@ -6,18 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { renderStatements } from '../../src/store/postgres/sql/statements.js';
 import { newJob } from '../support/jobs.js';
-import { explainClaim, sharedBuffers } from '../support/postgres-explain.js';
+import { cte, explainClaim, sharedBuffers } from '../support/postgres-explain.js';
 import { migratedStore } from '../support/postgres-harness.js';
 
 const db = migratedStore('plan_paused');
 const sql = renderStatements(`"${db.schema}"`);
-
-/** The plan of one CTE: its lines up to the next CTE at the same depth. */
-function cte(plan: string, name: string): string {
-  const start = plan.indexOf(`  CTE ${name}\n`);
-  const end = plan.indexOf('\n  CTE ', start + 1);
-  return plan.slice(start, end === -1 ? undefined : end);
-}
 
 /** The locking scans walk their index in claim order: no table scan, no sort under the lock. */
 function expectIndexPlans(all: string, some: string): void {

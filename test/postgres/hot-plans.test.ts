@@ -239,5 +239,6 @@ function insertArguments(ids: string[]): unknown[] {
     'ch',
     'o',
     each(null),
+    each(null),
   ];
 }

@@ -3,6 +3,7 @@ job_state | cancelled,completed,failed,queued,running,scheduled
 
 -- relations (kind, persistence, options)
 api_tokens | r | p | 
+concurrency_keys | r | p | 
 events | r | p | 
 events_id_seq | S | p | 
 job_finish_log | r | p | 
@@ -14,6 +15,7 @@ job_runs | r | p |
 job_steps | r | p | 
 jobs | r | p | fillfactor=40
 paused_queues | r | p | 
+queue_limits | r | p | 
 schedule_slots | r | p | 
 schedules | r | p | 
 schema_migrations | r | p | 
@@ -28,6 +30,10 @@ api_tokens | created_at | timestamp with time zone | true | now()
 api_tokens | expires_at | timestamp with time zone | false | 
 api_tokens | last_used_at | timestamp with time zone | false | 
 api_tokens | revoked_at | timestamp with time zone | false | 
+concurrency_keys | key | text | true | 
+concurrency_keys | in_use | integer | true | 0
+concurrency_keys | max | integer | false | 
+concurrency_keys | job_limit | integer | true | 
 events | tx | xid8 | true | pg_current_xact_id()
 events | id | bigint | true | 
 events | at | timestamp with time zone | true | now()
@@ -58,6 +64,8 @@ job_queue | queue | text | true |
 job_queue | priority | integer | true | 
 job_queue | run_at | timestamp with time zone | true | 
 job_queue | state | <schema>.job_state | true | 
+job_queue | concurrency_key | text | false | 
+job_queue | concurrency_limit | integer | false | 
 job_run_history | job_id | uuid | false | 
 job_run_history | attempt | integer | false | 
 job_run_history | worker_id | text | false | 
@@ -108,8 +116,13 @@ jobs | schedule_id | text | false |
 jobs | schedule_slot | timestamp with time zone | false | 
 jobs | parent_id | text | false | 
 jobs | trace_context | text | false | 
+jobs | concurrency_limit | integer | false | 
+jobs | queue_slot | boolean | true | false
 paused_queues | queue | text | true | 
 paused_queues | paused_at | timestamp with time zone | true | now()
+queue_limits | queue | text | true | 
+queue_limits | max | integer | false | 
+queue_limits | in_use | integer | true | 0
 schedule_slots | schedule_id | text | true | 
 schedule_slots | slot_key | text | true | 
 schedule_slots | slot_at | timestamp with time zone | true | 
@@ -171,12 +184,14 @@ workers | heartbeat_at | timestamp with time zone | true | now()
 -- constraints
 api_tokens | api_tokens_pkey | PRIMARY KEY (id)
 api_tokens | api_tokens_role_check | CHECK ((role = ANY (ARRAY['viewer'::text, 'operator'::text, 'admin'::text])))
+concurrency_keys | concurrency_keys_pkey | PRIMARY KEY (key)
 job_leases | job_leases_pkey | PRIMARY KEY (token)
 job_logs | job_logs_level_check | CHECK ((level = ANY (ARRAY['info'::text, 'warn'::text])))
 job_runs | job_runs_outcome_check | CHECK ((outcome = ANY (ARRAY['completed'::text, 'failed'::text, 'timeout'::text, 'lease_lapsed'::text, 'released'::text, 'cancelled'::text])))
 job_steps | job_steps_pkey | PRIMARY KEY (job_id, name)
 jobs | jobs_pkey | PRIMARY KEY (id)
 paused_queues | paused_queues_pkey | PRIMARY KEY (queue)
+queue_limits | queue_limits_pkey | PRIMARY KEY (queue)
 schedule_slots | schedule_slots_kind_check | CHECK ((kind = ANY (ARRAY['slot'::text, 'catch_up'::text, 'drain'::text, 'trigger'::text])))
 schedule_slots | schedule_slots_pkey | PRIMARY KEY (schedule_id, slot_key)
 schedule_slots | schedule_slots_schedule_id_fkey | FOREIGN KEY (schedule_id) REFERENCES <schema>.schedules(id) ON DELETE CASCADE
@@ -192,6 +207,7 @@ workers | workers_pkey | PRIMARY KEY (id)
 -- indexes
 api_tokens_hash_idx | CREATE UNIQUE INDEX api_tokens_hash_idx ON <schema>.api_tokens USING btree (hash)
 api_tokens_pkey | CREATE UNIQUE INDEX api_tokens_pkey ON <schema>.api_tokens USING btree (id)
+concurrency_keys_pkey | CREATE UNIQUE INDEX concurrency_keys_pkey ON <schema>.concurrency_keys USING btree (key)
 events_order_idx | CREATE INDEX events_order_idx ON <schema>.events USING btree (tx, id)
 job_finish_log_time_idx | CREATE INDEX job_finish_log_time_idx ON <schema>.job_finish_log USING btree (finished_at)
 job_leases_expiry_idx | CREATE INDEX job_leases_expiry_idx ON <schema>.job_leases USING btree (expires_at)
@@ -207,6 +223,7 @@ job_steps_pkey | CREATE UNIQUE INDEX job_steps_pkey ON <schema>.job_steps USING 
 jobs_idempotency_key_idx | CREATE UNIQUE INDEX jobs_idempotency_key_idx ON <schema>.jobs USING btree (idempotency_key) WHERE (idempotency_key IS NOT NULL)
 jobs_pkey | CREATE UNIQUE INDEX jobs_pkey ON <schema>.jobs USING btree (id)
 paused_queues_pkey | CREATE UNIQUE INDEX paused_queues_pkey ON <schema>.paused_queues USING btree (queue)
+queue_limits_pkey | CREATE UNIQUE INDEX queue_limits_pkey ON <schema>.queue_limits USING btree (queue)
 schedule_slots_open_idx | CREATE INDEX schedule_slots_open_idx ON <schema>.schedule_slots USING btree (schedule_id) WHERE ((status = 'enqueued'::text) AND (outcome IS NULL))
 schedule_slots_pkey | CREATE UNIQUE INDEX schedule_slots_pkey ON <schema>.schedule_slots USING btree (schedule_id, slot_key)
 schedule_slots_recent_idx | CREATE INDEX schedule_slots_recent_idx ON <schema>.schedule_slots USING btree (schedule_id, slot_at DESC)
@@ -218,5 +235,21 @@ schema_migrations_pkey | CREATE UNIQUE INDEX schema_migrations_pkey ON <schema>.
 workers_pkey | CREATE UNIQUE INDEX workers_pkey ON <schema>.workers USING btree (id)
 
 -- functions
+concurrency_slot_release | CREATE OR REPLACE FUNCTION <schema>.concurrency_slot_release()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO '<schema>'
+AS $function$
+BEGIN
+  IF OLD.queue_slot THEN
+    UPDATE queue_limits SET in_use = in_use - 1 WHERE queue = OLD.queue;
+  END IF;
+  IF OLD.concurrency_key IS NOT NULL THEN
+    UPDATE concurrency_keys SET in_use = in_use - 1 WHERE key = OLD.concurrency_key;
+  END IF;
+  RETURN NULL;
+END $function$
+
 
 -- triggers
+concurrency_slot_release | CREATE TRIGGER concurrency_slot_release AFTER UPDATE OF state ON <schema>.jobs FOR EACH ROW WHEN (((old.state = 'running'::<schema>.job_state) AND (new.state <> 'running'::<schema>.job_state) AND ((old.concurrency_key IS NOT NULL) OR old.queue_slot))) EXECUTE FUNCTION <schema>.concurrency_slot_release()

@@ -29,7 +29,8 @@ CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
 
 -- index jobs_ready_queue
-CREATE INDEX jobs_ready_queue ON jobs (queue, priority DESC, run_at, id) WHERE state = 'queued';
+CREATE INDEX jobs_ready_queue ON jobs (queue, priority DESC, run_at, id, concurrency_key, concurrency_limit)
+  WHERE state = 'queued';
 
 -- index jobs_scheduled
 CREATE INDEX jobs_scheduled ON jobs (run_at) WHERE state = 'scheduled';
@@ -59,6 +60,15 @@ CREATE TABLE api_tokens (
   expires_at   INTEGER,
   last_used_at INTEGER,
   revoked_at   INTEGER
+);
+
+-- table concurrency_keys
+CREATE TABLE concurrency_keys (
+  key       TEXT    PRIMARY KEY,
+  in_use    INTEGER NOT NULL DEFAULT 0,
+  max       INTEGER,
+  -- The limit of the jobs the latest claim took (theirs, when max is NULL).
+  job_limit INTEGER NOT NULL
 );
 
 -- table events
@@ -142,7 +152,7 @@ CREATE TABLE jobs (
   schedule_id      TEXT,
   schedule_slot    INTEGER,
   parent_id        TEXT
-, trace_context TEXT);
+, trace_context TEXT, concurrency_limit INTEGER, queue_slot INTEGER NOT NULL DEFAULT 0);
 
 -- table nightshift_schema
 CREATE TABLE nightshift_schema (
@@ -155,6 +165,13 @@ CREATE TABLE nightshift_schema (
 CREATE TABLE paused_queues (
   queue     TEXT    PRIMARY KEY,
   paused_at INTEGER NOT NULL
+);
+
+-- table queue_limits
+CREATE TABLE queue_limits (
+  queue  TEXT    PRIMARY KEY,
+  max    INTEGER,
+  in_use INTEGER NOT NULL DEFAULT 0
 );
 
 -- table schedule_slots
@@ -225,6 +242,13 @@ CREATE TABLE workers (
   heartbeat_at INTEGER NOT NULL
 );
 
+-- trigger concurrency_slot_release
+CREATE TRIGGER concurrency_slot_release AFTER UPDATE OF state ON jobs
+WHEN old.state = 'running' AND new.state <> 'running' AND old.concurrency_key IS NOT NULL
+BEGIN
+  UPDATE concurrency_keys SET in_use = in_use - 1 WHERE key = old.concurrency_key;
+END;
+
 -- trigger events_job_enqueued
 CREATE TRIGGER events_job_enqueued AFTER INSERT ON jobs
 BEGIN
@@ -251,6 +275,13 @@ BEGIN
           ELSE 'job:retrying'
         END AS type) t
   WHERE t.type IS NOT NULL;
+END;
+
+-- trigger queue_slot_release
+CREATE TRIGGER queue_slot_release AFTER UPDATE OF state ON jobs
+WHEN old.state = 'running' AND new.state <> 'running' AND old.queue_slot <> 0
+BEGIN
+  UPDATE queue_limits SET in_use = in_use - 1 WHERE queue = old.queue;
 END;
 
 -- view job_run_history

@@ -2,7 +2,10 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { NewJob } from '../../src/store/store.js';
 
-/** A job due now on queue 'default' with 3 attempts; `overrides` change any field. */
+/**
+ * A job due now on queue 'default' with 3 attempts; `overrides` change any field. A job given a
+ * concurrency key and no limit gets the default limit, 1, as enqueue would give it.
+ */
 export function newJob(overrides: Partial<NewJob> = {}): NewJob {
   return {
     id: uuidv7(),
@@ -15,6 +18,7 @@ export function newJob(overrides: Partial<NewJob> = {}): NewJob {
     maxAttempts: 3,
     idempotencyKey: null,
     concurrencyKey: null,
+    concurrencyLimit: overrides.concurrencyKey === undefined || overrides.concurrencyKey === null ? null : 1,
     leaseMs: null,
     timeoutMs: null,
     scheduleId: null,

@@ -22,3 +22,10 @@ export function sharedBuffers(plan: string): number {
   const top = /Buffers: shared hit=(\d+)(?: read=(\d+))?/.exec(plan);
   return Number(top?.[1] ?? 0) + Number(top?.[2] ?? 0);
 }
+
+/** The plan of one CTE: its lines up to the next CTE at the same depth. */
+export function cte(plan: string, name: string): string {
+  const start = plan.indexOf(`  CTE ${name}\n`);
+  const end = plan.indexOf('\n  CTE ', start + 1);
+  return plan.slice(start, end === -1 ? undefined : end);
+}

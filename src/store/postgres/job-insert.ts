@@ -147,5 +147,6 @@ function insertValues(jobs: NewJob[], payloads: Array<string | null>, notify: No
     notify.channel,
     notify.origin,
     jobs.map((j) => j.traceContext ?? null),
+    jobs.map((j) => j.concurrencyLimit),
   ];
 }

@@ -31,6 +31,7 @@ import {
 import { jobFinishMany, jobRescueLapsed } from './job-finish.js';
 import { jobInsertMany } from './job-insert.js';
 import { PostgresJobLogs } from './job-logs.js';
+import { PostgresLimits } from './limits.js';
 import { jobPrune } from './job-prune.js';
 import { jobCountByQueue, jobGet, jobList, jobRunList } from './job-read.js';
 import { jobCheckpointSave, jobStepGet, jobStepSave } from './job-steps.js';
@@ -81,6 +82,7 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
       jobLogs: new PostgresJobLogs(conn.pool, conn.quotedSchema),
       observe: new PostgresObserve(conn.pool, conn.schema, conn.quotedSchema),
       fleet: new PostgresFleet(conn),
+      limits: new PostgresLimits(conn.pool, conn.quotedSchema),
     });
     this.schema = conn.schema;
     const { settings } = conn;

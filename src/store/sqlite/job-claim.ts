@@ -1,6 +1,8 @@
 /** Claiming due jobs and renewing the leases of running attempts. */
 import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, JobClaimParams, JobLeaseRenewParams } from '../store.js';
+
+import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
 import {
@@ -27,10 +29,10 @@ export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promis
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(JOB_PROMOTE_DUE).run({ now, limit: PROMOTE_BATCH });
-    const ready = readyJobs(conn, params, now);
+    const { admitted: ready, queueSlot } = admitByLimits(conn, readyJobs(conn, params, now));
     if (ready.length === 0) return [];
     const rows = conn.rawStmt(JOB_CLAIM).all({
-      claims: JSON.stringify(ready.map((job) => [job.id, randomUUID()])),
+      claims: JSON.stringify(ready.map((job) => [job.id, randomUUID(), queueSlot(job) ? 1 : 0])),
       now,
       leaseMs: params.leaseMs,
       workerId: params.workerId,
@@ -43,7 +45,7 @@ export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promis
   });
 }
 
-interface ReadyRow {
+interface ReadyRow extends LimitedCandidate {
   id: string;
   priority: number;
   run_at: number;

@@ -66,6 +66,7 @@ export function insertJobRow(
     now,
     idempotencyKey: job.idempotencyKey,
     concurrencyKey: job.concurrencyKey,
+    concurrencyLimit: job.concurrencyLimit,
     leaseMs: job.leaseMs,
     timeoutMs: job.timeoutMs,
     scheduleId: job.scheduleId,

@@ -36,6 +36,7 @@ import {
 import { finishAttempts, jobFinishMany, jobRescueLapsed } from './job-finish.js';
 import { jobInsertMany } from './job-insert.js';
 import { SqliteJobLogs } from './job-logs.js';
+import { SqliteLimits } from './limits.js';
 import { jobPrune } from './job-prune.js';
 import { jobCountByQueue, jobGet, jobList, jobRunList } from './job-read.js';
 import { jobCheckpointSave, jobStepGet, jobStepSave } from './job-steps.js';
@@ -81,6 +82,7 @@ export class SqliteStore extends StoreParts implements contract.Store<Database.D
       jobLogs: new SqliteJobLogs(conn),
       observe: new SqliteObserve(conn),
       fleet: new SqliteFleet(conn),
+      limits: new SqliteLimits(conn),
     });
     this.transactions = new SqliteTransactions(conn);
   }

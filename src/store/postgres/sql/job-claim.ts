@@ -38,6 +38,14 @@
  */
 
 import { CLAIMED_BATCH_SELECT, CLAIMED_LINE } from '../job-batch.js';
+import {
+  admitAndTake,
+  FULL_QUEUES,
+  KEY_COLUMNS,
+  keyOpen,
+  QUEUE_SLOT_TAKEN,
+  queueSlots,
+} from './concurrency-limits.js';
 import { insertJobEvents } from './events.js';
 
 // The locking scans' limits are sub-selects, so the planner cannot read their values. With a known
@@ -58,13 +66,12 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // planner believes about a CTE's row count. A join against the CTE let it choose a hash join over a
 // sequential scan of the whole table (seen in EXPLAIN at 20,000 rows; with generic plans the LIMIT is
 // unknown). The queue rows are reached by the addresses the locking scans returned.
-const CLAIM_TAIL = (s: string): string => `
-  picked AS (
-    SELECT row_id, id FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) candidates
-    WHERE queue <> ALL((SELECT names FROM paused)::text[])
-    ORDER BY priority DESC, run_at, id
-    LIMIT $2
-  ), promoted_rows AS (
+// Concurrency limits (sql/concurrency-limits.ts) narrow the candidates down to `picked`.
+const CLAIM_TAIL = (s: string): string => `${admitAndTake(
+  s,
+  `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u
+     WHERE queue <> ALL((SELECT names FROM paused)::text[])`,
+)}, promoted_rows AS (
     UPDATE ${s}.job_queue q SET state = 'queued'
     WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM due EXCEPT ALL SELECT row_id FROM picked))
     RETURNING q.id
@@ -84,6 +91,7 @@ const CLAIM_TAIL = (s: string): string => `
         started_at = now(),
         finished_at = NULL,
         worker_id = $1,
+        queue_slot = ${QUEUE_SLOT_TAKEN},
         updated_at = now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM taken))
     RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${CLAIMED_LINE} AS line
@@ -96,20 +104,22 @@ const CLAIM_TAIL = (s: string): string => `
   ${CLAIMED_BATCH_SELECT}`;
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
-// claim's snapshot is obeyed, one committed during it applies from the next claim).
-const PAUSED = (s: string): string =>
-  `paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues) AS names)`;
+// claim's snapshot is obeyed, one committed during it applies from the next claim), and the queues at
+// their limit, whose rows the claim locks (sql/concurrency-limits.ts): both are skipped alike.
+const PAUSED = (s: string, restricted: boolean): string => `${queueSlots(s, restricted)},
+  paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${FULL_QUEUES}) AS names)`;
 
 /** Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. */
 export const claimJobs = (s: string): string => `
-  WITH ${PAUSED(s)}, ready AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
+  WITH ${PAUSED(s, false)}, ready AS (
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
     WHERE state = 'queued' AND queue <> ALL((SELECT names FROM paused)::text[])
+      AND ${keyOpen(s, 'job_queue')}
     ORDER BY priority DESC, run_at, id
     LIMIT ${SCAN_LIMIT}
     FOR UPDATE SKIP LOCKED
   ), due AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
     WHERE state = 'scheduled' AND run_at <= now()
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
@@ -118,14 +128,14 @@ export const claimJobs = (s: string): string => `
 
 /** Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names. */
 export const claimJobsFromQueues = (s: string): string => `
-  WITH ${PAUSED(s)}, open_queues AS (
+  WITH ${PAUSED(s, true)}, open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
-    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue
+    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue, r.concurrency_key, r.concurrency_limit
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
-      WHERE state = 'queued' AND queue = q.name
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
+      WHERE state = 'queued' AND queue = q.name AND ${keyOpen(s, 'job_queue')}
       -- The same order as priority DESC, spelled as job_queue_ready_queue_idx's expression: only that
       -- index yields it, so the planner cannot take job_queue_ready_idx plus a queue filter (a generic
       -- plan guesses a queue's share, and for a rare queue behind a big backlog that scan reads the
@@ -138,10 +148,10 @@ export const claimJobsFromQueues = (s: string): string => `
     -- Each queue's due head in due order (job_queue_scheduled_queue_idx, migration 006), then the
     -- earliest of them: a filter on queue over the all-queue index would let the planner read and
     -- sort every due row whenever it expects few.
-    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue
+    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue, d.concurrency_key, d.concurrency_limit
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue FROM ${s}.job_queue
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
       WHERE state = 'scheduled' AND queue = q.name AND run_at <= now()
       ORDER BY run_at, id
       LIMIT ${PROMOTE_LIMIT}

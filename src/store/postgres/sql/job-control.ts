@@ -85,8 +85,8 @@ export const retryJob = (s: string): string => `
     WHERE id = $1 AND state IN ('failed', 'cancelled')
     RETURNING *
   ), requeued AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
-    SELECT id, queue, priority, run_at, state FROM updated
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM updated
   ), retrying AS (${insertJobEvents(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text) FROM updated
@@ -133,10 +133,10 @@ export const retryMatching = (s: string): string => `
     UPDATE ${s}.jobs
     SET ${RETRY_SET}
     WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND state = $1::text::${s}.job_state
-    RETURNING id, task, queue, priority, run_at, state, attempt, schedule_id
+    RETURNING id, task, queue, priority, run_at, state, attempt, schedule_id, concurrency_key, concurrency_limit
   ), requeued AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
-    SELECT id, queue, priority, run_at, state FROM updated
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM updated
   ), retrying AS (${insertJobEvents(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($6, json_build_object('o', $7::text, 'q', queue)::text)

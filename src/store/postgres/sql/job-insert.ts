@@ -24,34 +24,36 @@ import { insertJobEvents } from './events.js';
 /**
  * $1 ids, $2 tasks, $3 queues, $4 payloads (JSON text), $5 priorities, $6 run_at, $7 delay ms,
  * $8 max attempts, $9 idempotency keys, $10 concurrency keys, $11 lease ms, $12 timeout ms,
- * $13 schedule ids, $14 schedule slots, $15 parent ids, $16 channel, $17 origin, $18 trace contexts.
+ * $13 schedule ids, $14 schedule slots, $15 parent ids, $16 channel, $17 origin, $18 trace contexts,
+ * $19 concurrency limits.
  */
 export const insertJobs = (s: string): string => `
   WITH input AS (
     SELECT i.*, coalesce(i.run_at, now() + coalesce(i.delay_ms, 0) * interval '1 millisecond') AS due
     FROM unnest(
       $1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::float8[], $8::int[],
-      $9::text[], $10::text[], $11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::text[], $18::text[]
+      $9::text[], $10::text[], $11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::text[], $18::text[],
+      $19::int[]
     ) AS i(id, task, queue, payload, priority, run_at, delay_ms, max_attempts,
            idempotency_key, concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id,
-           trace_context)
+           trace_context, concurrency_limit)
   ), inserted AS (
     INSERT INTO ${s}.jobs (id, task, queue, payload, state, priority, max_attempts, run_at, idempotency_key,
                            concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id,
-                           trace_context)
+                           trace_context, concurrency_limit)
     SELECT id, task, queue, payload::json,
            CASE WHEN due <= now() THEN 'queued'::${s}.job_state ELSE 'scheduled'::${s}.job_state END,
            priority, max_attempts, due, idempotency_key, concurrency_key, lease_ms, timeout_ms,
-           schedule_id, schedule_slot, parent_id, trace_context
+           schedule_id, schedule_slot, parent_id, trace_context, concurrency_limit
     FROM input
     -- No conflict target: a repeated idempotency key AND a repeated id are both skipped. The id case is
     -- a caller retrying a batch whose COMMIT went through while the connection died before the reply;
     -- its retry then reads the jobs it already made instead of failing on the primary key.
     ON CONFLICT DO NOTHING
-    RETURNING id, task, queue, priority, state, run_at, created_at, schedule_id
+    RETURNING id, task, queue, priority, state, run_at, created_at, schedule_id, concurrency_key, concurrency_limit
   ), waiting AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
-    SELECT id, queue, priority, run_at, state FROM inserted
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM inserted
   ), enqueued AS (${insertJobEvents(s, 'inserted', { type: "'job:enqueued'", attempt: '0', state: 'state' })}
   ), notified AS (
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)

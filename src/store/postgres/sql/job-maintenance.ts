@@ -48,7 +48,8 @@ export const rescueLapsed = (s: string): string => `
         updated_at = now()
     FROM failure f
     WHERE j.id = ANY(ARRAY(SELECT id FROM lapsed))
-    RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.attempt, j.schedule_id, j.error
+    RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.attempt, j.schedule_id, j.error,
+              j.concurrency_key, j.concurrency_limit
   ), ended AS (${insertJobEvents(s, 'updated', {
     type: FINISH_EVENT_TYPE('state', "'lease_lapsed'"),
     attempt: 'attempt',
@@ -56,8 +57,8 @@ export const rescueLapsed = (s: string): string => `
     error: 'error',
   })}
   ), requeued AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
-    SELECT id, queue, priority, run_at, state FROM updated WHERE state = 'queued'
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM updated WHERE state = 'queued'
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT now(), array_agg(id) FROM updated WHERE state <> 'queued' HAVING count(*) > 0

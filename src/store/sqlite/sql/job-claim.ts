@@ -1,4 +1,5 @@
 /** Claiming due jobs for a worker. */
+import { FULL_QUEUES, KEY_OPEN } from './concurrency-limits.js';
 
 /**
  * Moves due scheduled jobs (delayed, or waiting out a retry backoff) into the ready set. Bounded so a
@@ -13,11 +14,12 @@ WHERE id IN (
 
 /**
  * The next ready jobs of all queues in claim order, when no queue is paused: walks jobs_ready without a
- * sort, reading nothing but the index (it holds every column used).
+ * sort and without the paused-queue lookup; each walked row is read for its queue and key, so jobs of
+ * full queues and full keys are skipped (concurrency-limits.ts).
  */
 export const JOB_READY_SELECT = `
-SELECT id, priority, run_at FROM jobs
-WHERE state = 'queued' AND run_at <= @now
+SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
+WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (${FULL_QUEUES}) AND ${KEY_OPEN}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
@@ -27,8 +29,9 @@ LIMIT @limit`;
  * paused queue's rows that sort ahead of the first unpaused one are still walked past.
  */
 export const JOB_READY_SELECT_UNPAUSED = `
-SELECT id, priority, run_at FROM jobs
+SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
 WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (SELECT queue FROM paused_queues)
+  AND queue NOT IN (${FULL_QUEUES}) AND ${KEY_OPEN}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
@@ -40,15 +43,16 @@ export const QUEUE_ANY_PAUSED = `SELECT EXISTS (SELECT 1 FROM paused_queues) AS 
  * when the queue is paused: the test on @queue does not depend on the row, so SQLite runs it once.
  */
 export const JOB_READY_SELECT_QUEUE = `
-SELECT id, priority, run_at FROM jobs
-WHERE state = 'queued' AND queue = @queue AND run_at <= @now
+SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
+WHERE state = 'queued' AND queue = @queue AND run_at <= @now AND ${KEY_OPEN}
   AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = @queue)
+  AND @queue NOT IN (${FULL_QUEUES})
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
 /**
  * Starts the attempts of a batch in one statement: `@claims` is a JSON array of [job id, fresh lease
- * token] pairs; each job gets attempt + 1 and a lease on the store's clock. Returns only what the
+ * token, 1 when the job took a slot of its queue's limit else 0]; each job gets attempt + 1 and a lease on the store's clock. Returns only what the
  * claimer cannot know itself, in ClaimRow order (job-row.ts, read raw as arrays): state, worker,
  * start, update and lease end follow from the claim's own parameters, and finish and result are NULL
  * on every running row. Against an UPDATE ... RETURNING * per job decoded by toJob, a claim of 100
@@ -59,6 +63,7 @@ UPDATE jobs SET
   state = 'running',
   attempt = attempt + 1,
   lease_token = c.value ->> 1,
+  queue_slot = c.value ->> 2,
   lease_expires_at = @now + coalesce(lease_ms, @leaseMs),
   started_at = @now,
   worker_id = @workerId,

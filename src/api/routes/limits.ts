@@ -1,0 +1,113 @@
+/**
+ * /api/v1/limits: concurrency keys and queue limits (docs/TENANCY.md): the running count and the limit
+ * in force of each, and an operator's settings.
+ */
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Nightshift } from '../../nightshift.js';
+import { INT32_MAX, MAX_KEY_BYTES, MAX_NAME_BYTES } from '../../validation/bounds.js';
+import { responses } from '../schemas.js';
+
+const Limit = Type.Union([Type.Integer({ minimum: 1, maximum: INT32_MAX }), Type.Null()]);
+
+export const ConcurrencyKeySchema = Type.Object(
+  {
+    key: Type.String(),
+    running: Type.Integer({
+      description: 'jobs of the key running now (a lapsed lease counts until rescued)',
+    }),
+    limit: Type.Integer({ description: "the operator's limit, else that of the jobs the latest claim took" }),
+    operatorLimit: Type.Union([Type.Integer(), Type.Null()]),
+  },
+  { title: 'ConcurrencyKey' },
+);
+
+export const QueueLimitSchema = Type.Object(
+  {
+    queue: Type.String(),
+    limit: Type.Union([Type.Integer(), Type.Null()], { description: 'null: removed' }),
+    running: Type.Integer({ description: 'running jobs claimed while the queue had a limit' }),
+  },
+  { title: 'QueueLimit' },
+);
+
+const SetLimit = Type.Object(
+  { limit: Limit },
+  { additionalProperties: false, description: 'a number sets the limit, null removes it' },
+);
+
+/** Registers the limits routes. */
+export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app, { ns }, done) => {
+  app.get(
+    '/limits/keys',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Concurrency keys with their running counts and limits',
+        description:
+          'Keys ever claimed, by key, after `after`; `running=true` keeps those with running jobs.',
+        tags: ['limits'],
+        querystring: Type.Object({
+          after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+          running: Type.Optional(Type.Boolean()),
+        }),
+        response: responses({ 200: Type.Object({ keys: Type.Array(ConcurrencyKeySchema) }) }),
+      },
+    },
+    async (request) => ({ keys: await ns.concurrencyKeys(request.query) }),
+  );
+
+  app.put(
+    '/limits/keys/:key',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: "Set or clear an operator's limit for a concurrency key",
+        description:
+          "Wins over the limit the key's jobs were enqueued with. Running jobs are never interrupted: a lower limit stops new claims until fewer run.",
+        tags: ['limits'],
+        params: Type.Object({ key: Type.String({ minLength: 1, maxLength: MAX_KEY_BYTES }) }),
+        body: SetLimit,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await ns.setConcurrencyLimit(request.params.key, request.body.limit);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/limits/queues',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Queues with a cluster-wide limit, with their running counts',
+        tags: ['limits'],
+        response: responses({ 200: Type.Object({ queues: Type.Array(QueueLimitSchema) }) }),
+      },
+    },
+    async () => ({ queues: await ns.queueLimits() }),
+  );
+
+  app.put(
+    '/limits/queues/:name',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: "Set or remove a queue's cluster-wide limit of running jobs",
+        description: 'A new limit counts the jobs claimed from then on. Running jobs are never interrupted.',
+        tags: ['limits'],
+        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: MAX_NAME_BYTES }) }),
+        body: SetLimit,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await ns.setQueueLimit(request.params.name, request.body.limit);
+      return reply.status(204).send(null);
+    },
+  );
+  done();
+};

@@ -1,0 +1,51 @@
+/** /api/v1/limits: concurrency keys and queue limits through the REST API, on both backends. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, startTestServer, type TestServer } from './api-server.js';
+
+describe.each(BACKENDS)('limits endpoints on %s', (backend) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer(backend);
+  });
+  afterAll(() => s.close());
+
+  it('enqueues keyed jobs, shows running counts per key, and sets limits (operator only)', async () => {
+    for (let i = 0; i < 3; i += 1) {
+      const created = await s.request('POST', '/api/v1/jobs', {
+        token: s.tokens.operator,
+        body: { task: 'noop', concurrencyKey: 'tenant-7', concurrencyLimit: 2 },
+      });
+      expect(created.status).toBe(201);
+    }
+    const claimed = await s.ns.store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 });
+    expect(claimed.filter((j) => j.concurrencyKey === 'tenant-7')).toHaveLength(2);
+
+    const keys = await s.request('GET', '/api/v1/limits/keys?running=true', { token: s.tokens.viewer });
+    expect(keys.status).toBe(200);
+    expect(keys.body).toEqual({ keys: [{ key: 'tenant-7', running: 2, limit: 2, operatorLimit: null }] });
+
+    const refused = await s.request('PUT', '/api/v1/limits/keys/tenant-7', {
+      token: s.tokens.viewer,
+      body: { limit: 5 },
+    });
+    expect(refused.status).toBe(403);
+    const set = await s.request('PUT', '/api/v1/limits/keys/tenant-7', {
+      token: s.tokens.operator,
+      body: { limit: 5 },
+    });
+    expect(set.status).toBe(204);
+    const bad = await s.request('PUT', '/api/v1/limits/queues/mail', {
+      token: s.tokens.operator,
+      body: { limit: 0 },
+    });
+    expect(bad.status).toBe(400);
+    expect(
+      (await s.request('PUT', '/api/v1/limits/queues/mail', { token: s.tokens.operator, body: { limit: 4 } }))
+        .status,
+    ).toBe(204);
+    const queues = await s.request('GET', '/api/v1/limits/queues', { token: s.tokens.viewer });
+    expect(queues.body).toEqual({ queues: [{ queue: 'mail', limit: 4, running: 0 }] });
+    const after = await s.request('GET', '/api/v1/limits/keys', { token: s.tokens.viewer });
+    expect(after.body).toEqual({ keys: [{ key: 'tenant-7', running: 2, limit: 5, operatorLimit: 5 }] });
+  });
+});

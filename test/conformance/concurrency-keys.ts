@@ -1,0 +1,120 @@
+/** Conformance: concurrency keys, at most N running jobs per key, slots given back exactly once. */
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import { newJob } from '../support/jobs.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { mustGet, nowMs } from './helpers.js';
+
+const LEASE = { leaseMs: 30_000 };
+
+async function running(store: Store, key: string): Promise<number> {
+  const [info] = await store
+    .concurrencyKeyList({ after: '', limit: 1_000 })
+    .then((keys) => keys.filter((k) => k.key === key));
+  return info?.running ?? 0;
+}
+
+/** Concurrency key tests. */
+export function describeConcurrencyKeys(h: StoreHarness): void {
+  describe('concurrency keys', () => {
+    it('claims at most the limit of a key, and a full key does not hold back the jobs behind it', async () => {
+      const store = await h.open();
+      const keyed = [1, 2, 3].map(() => newJob({ queue: 'k1', priority: 5, concurrencyKey: 'tenant-a' }));
+      const pair = [1, 2, 3].map(() =>
+        newJob({ queue: 'k1', priority: 5, concurrencyKey: 'tenant-b', concurrencyLimit: 2 }),
+      );
+      const plain = newJob({ queue: 'k1', priority: 0 });
+      await store.jobInsertMany({ jobs: [...keyed, ...pair, plain] });
+
+      const first = await store.jobClaim({ workerId: 'w', queues: ['k1'], limit: 10, ...LEASE });
+      expect(first.filter((j) => j.concurrencyKey === 'tenant-a')).toHaveLength(1);
+      expect(first.filter((j) => j.concurrencyKey === 'tenant-b')).toHaveLength(2);
+      expect(first.map((j) => j.id)).toContain(plain.id);
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toEqual([]);
+      expect(await running(store, 'tenant-a')).toBe(1);
+      expect(await running(store, 'tenant-b')).toBe(2);
+    });
+
+    it('gives the slot back once per attempt: completion, retry, release; a stale token gives nothing', async () => {
+      const store = await h.open();
+      await store.jobInsertMany({ jobs: [1, 2, 3, 4].map(() => newJob({ concurrencyKey: 'solo' })) });
+      const claimAgain = async () => {
+        const claimed = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
+        expect(claimed).toHaveLength(1);
+        expect(await running(store, 'solo')).toBe(1);
+        return claimed[0] as (typeof claimed)[number];
+      };
+
+      const a = await claimAgain();
+      const done = { id: a.id, leaseToken: a.leaseToken, outcome: 'completed' as const, result: 1 };
+      expect((await store.jobFinishMany({ finishes: [done] })).accepted).toEqual([a.id]);
+      expect((await store.jobFinishMany({ finishes: [done] })).accepted).toEqual([]);
+      expect(await running(store, 'solo')).toBe(0);
+
+      const b = await claimAgain();
+      await store.jobFinishMany({
+        finishes: [
+          {
+            id: b.id,
+            leaseToken: b.leaseToken,
+            outcome: 'failed',
+            error: { message: 'x', reason: 'failed' },
+            retryDelayMs: 0,
+          },
+        ],
+      });
+      expect(await running(store, 'solo')).toBe(0);
+
+      const c = await claimAgain();
+      await store.jobFinishMany({ finishes: [{ id: c.id, leaseToken: c.leaseToken, outcome: 'released' }] });
+      expect(await running(store, 'solo')).toBe(0);
+      expect((await mustGet(store, c.id)).state).toBe('queued');
+      await claimAgain();
+    });
+
+    it('gives the slot of a lapsed lease back in the rescue, once', async () => {
+      const store = await h.open();
+      await store.jobInsertMany({
+        jobs: [newJob({ concurrencyKey: 'lapse' }), newJob({ concurrencyKey: 'lapse' })],
+      });
+      const [held] = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
+      if (!held) throw new Error('nothing claimed');
+      await h.setJobFields(store, held.id, { leaseExpiresAt: new Date((await nowMs(store)) - 1) });
+      expect((await store.jobRescueLapsed({ limit: 10 })).requeued).toEqual([held.id]);
+      expect(await running(store, 'lapse')).toBe(0);
+      const late = { id: held.id, leaseToken: held.leaseToken, outcome: 'completed' as const, result: 1 };
+      expect((await store.jobFinishMany({ finishes: [late] })).accepted).toEqual([]);
+      expect(await running(store, 'lapse')).toBe(0);
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(1);
+    });
+
+    it("an operator's limit wins over the jobs' own, and shows in the key list", async () => {
+      const store = await h.open();
+      await store.concurrencyKeySetLimit({ key: 'wide', limit: 3 });
+      await store.jobInsertMany({ jobs: [1, 2, 3, 4, 5].map(() => newJob({ concurrencyKey: 'wide' })) });
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(3);
+      expect(await store.concurrencyKeyList({ limit: 10, running: true })).toEqual([
+        { key: 'wide', running: 3, limit: 3, operatorLimit: 3 },
+      ]);
+      await store.concurrencyKeySetLimit({ key: 'wide', limit: null });
+      expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
+        { key: 'wide', running: 3, limit: 1, operatorLimit: null },
+      ]);
+    });
+
+    it('two stores claiming at once never exceed a limit of 2', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      await store.jobInsertMany({
+        jobs: Array.from({ length: 40 }, () => newJob({ concurrencyKey: 'race', concurrencyLimit: 2 })),
+      });
+      const rounds = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 === 0 ? store : peer).jobClaim({ workerId: `w${i}`, limit: 5, ...LEASE }),
+        ),
+      );
+      expect(rounds.flat()).toHaveLength(2);
+      expect(await running(store, 'race')).toBe(2);
+    });
+  });
+}

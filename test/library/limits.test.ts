@@ -1,0 +1,64 @@
+/** Concurrency keys and queue limits through the library: options, defaults, settings, a real worker. */
+import { describe, expect, it } from 'vitest';
+import { defineTask } from '../../src/task.js';
+import { expectCode } from '../support/expect-code.js';
+import { engineEnv } from '../worker/engine-harness.js';
+
+const env = engineEnv();
+
+let running = 0;
+let most = 0;
+const tasks = {
+  'tenant.sync': defineTask({
+    concurrencyLimit: 2,
+    handler: async () => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      running -= 1;
+    },
+  }),
+  plain: () => 1,
+};
+
+describe('concurrency limits (library)', () => {
+  it("a worker of concurrency 10 runs at most the task's 2 jobs of a key at once, and all of them", async () => {
+    const ns = await env.connect({ tasks });
+    running = 0;
+    most = 0;
+    const ids = [];
+    for (let i = 0; i < 8; i += 1) {
+      ids.push((await ns.enqueue('tenant.sync', {}, { concurrencyKey: 'tenant-1' })).id);
+    }
+    expect((await ns.getJob(ids[0] ?? ''))?.concurrencyKey).toBe('tenant-1');
+    ns.startWorker({ concurrency: 10, pollIntervalMs: 20 });
+    for (const id of ids) expect((await ns.waitFor(id, { timeoutMs: 20_000 })).state).toBe('completed');
+    expect(most).toBe(2);
+    expect(await ns.concurrencyKeys()).toEqual([
+      { key: 'tenant-1', running: 0, limit: 2, operatorLimit: null },
+    ]);
+  });
+
+  it('connect writes queue limits; settings are checked with clear errors', async () => {
+    const ns = await env.connect({ tasks, queues: { mail: { concurrency: 3 }, bulk: {} } });
+    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: 3, running: 0 }]);
+    await ns.setQueueLimit('mail', null);
+    await ns.setConcurrencyLimit('tenant-9', 4);
+    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: null, running: 0 }]);
+    expect(await ns.concurrencyKeys({ running: false })).toEqual([
+      { key: 'tenant-9', running: 0, limit: 4, operatorLimit: 4 },
+    ]);
+    await expectCode(
+      ns.setQueueLimit('mail', 0),
+      'invalid_argument',
+      /queues\.mail: concurrency must be an integer/,
+    );
+    await expectCode(ns.setConcurrencyLimit('', 2), 'invalid_argument', /key/);
+    await expectCode(ns.setConcurrencyLimit('k', 1.5), 'invalid_argument', /limit must be an integer/);
+    await expectCode(
+      env.connect({ tasks, queues: { mail: { concurrency: 'x' } } as never }),
+      'invalid_argument',
+      /concurrency must be an integer/,
+    );
+  });
+});

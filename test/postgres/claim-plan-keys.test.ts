@@ -1,0 +1,64 @@
+/**
+ * The claim with concurrency keys on PostgreSQL, on tables never analyzed (autovacuum is off): the
+ * locking scans stay ordered index scans with one huge key, its key is probed by primary key, and the
+ * cost of a full key's rows ahead of the claimable ones is what the docs state.
+ */
+import { describe, expect, it } from 'vitest';
+import { renderStatements } from '../../src/store/postgres/sql/statements.js';
+import { newJob } from '../support/jobs.js';
+import { cte, explainClaim, sharedBuffers } from '../support/postgres-explain.js';
+import { migratedStore } from '../support/postgres-harness.js';
+
+const db = migratedStore('plan_keys');
+const sql = renderStatements(`"${db.schema}"`);
+const LEASE = { leaseMs: 30_000 };
+
+function expectIndexPlans(all: string, some: string): void {
+  expect(cte(all, 'ready')).toContain('Index Scan using job_queue_ready_idx');
+  expect(cte(some, 'ready')).toContain('Index Scan using job_queue_ready_queue_idx');
+  for (const plan of [all, some]) {
+    const ready = cte(plan, 'ready');
+    // A keyed row's key is one probe of concurrency_keys' primary key.
+    expect(ready).toContain('Index Scan using concurrency_keys_pkey');
+    expect(ready).not.toMatch(/Seq Scan|Bitmap|Sort Key: job_queue/);
+    expect(cte(plan, 'slots')).not.toMatch(/Seq Scan on concurrency_keys/);
+  }
+}
+
+describe('PostgreSQL claim with concurrency keys, no statistics', () => {
+  it('keeps the ordered index scans on an empty table', async () => {
+    expectIndexPlans(
+      await explainClaim(sql.claimJobs.text, ['w', 100, 30_000]),
+      await explainClaim(sql.claimJobsFromQueues.text, ['w', 100, 30_000, ['q']]),
+    );
+  });
+
+  it('with one huge full key ahead of the rest: same plans, one of its jobs runs, the rest are claimed', async () => {
+    for (let i = 0; i < 20; i += 1) {
+      await db.store.jobInsertMany({
+        jobs: Array.from({ length: 1_000 }, () =>
+          newJob({ queue: 'q', priority: 9, concurrencyKey: 'whale' }),
+        ),
+      });
+    }
+    await db.store.jobInsertMany({ jobs: Array.from({ length: 50 }, () => newJob({ queue: 'q' })) });
+
+    // The key is not full yet when the scan runs: its first 20 rows fill the batch, one fits.
+    const first = await db.store.jobClaim({ workerId: 'w', queues: ['q'], limit: 20, ...LEASE });
+    expect(first.map((j) => j.concurrencyKey)).toEqual(['whale']);
+
+    const all = await explainClaim(sql.claimJobs.text, ['w', 20, 30_000]);
+    const some = await explainClaim(sql.claimJobsFromQueues.text, ['w', 20, 30_000, ['q']]);
+    expectIndexPlans(all, some);
+    // The caveat the docs state: the full key's 19,999 rows ahead of the others are walked past (its
+    // key probed for each), at every claim while the key stays full.
+    expect(cte(some, 'ready')).toMatch(/Rows Removed by Filter: 19999/);
+    expect(sharedBuffers(some)).toBeGreaterThan(100);
+
+    const next = await db.store.jobClaim({ workerId: 'w', queues: ['q'], limit: 100, ...LEASE });
+    expect(next.map((j) => j.concurrencyKey)).toEqual(Array.from({ length: 50 }, () => null));
+    expect(await db.store.concurrencyKeyList({ limit: 10, running: true })).toEqual([
+      { key: 'whale', running: 1, limit: 1, operatorLimit: null },
+    ]);
+  });
+});
