@@ -20,6 +20,8 @@ interface EnqueueFlags extends CommonOptions {
   runAt?: Date;
   priority?: number;
   maxAttempts?: number;
+  concurrencyKey?: string;
+  concurrencyLimit?: number;
 }
 
 /** Registers `enqueue`. */
@@ -45,6 +47,15 @@ export function registerEnqueue(program: Command): void {
       .option('--priority <n>', 'higher runs first (default 0)', (v) => parseInteger('--priority', v))
       .option('--max-attempts <n>', "attempts before the job fails (default: the task's, else 5)", (v) =>
         parseInteger('--max-attempts', v, { min: 1 }),
+      )
+      .option(
+        '--concurrency-key <key>',
+        "at most the key's limit of jobs with this key run at once, cluster-wide (docs/TENANCY.md)",
+      )
+      .option(
+        '--concurrency-limit <n>',
+        "the key's limit for this job (default: the task's, else 1); needs --concurrency-key",
+        (v) => parseInteger('--concurrency-limit', v, { min: 1 }),
       ),
   ).action(async (task: string, flags: EnqueueFlags) => {
     if (flags.delay !== undefined && flags.runAt !== undefined)
@@ -64,6 +75,8 @@ export function registerEnqueue(program: Command): void {
       ...(flags.runAt !== undefined && { runAt: flags.runAt }),
       ...(flags.priority !== undefined && { priority: flags.priority }),
       ...(flags.maxAttempts !== undefined && { maxAttempts: flags.maxAttempts }),
+      ...(flags.concurrencyKey !== undefined && { concurrencyKey: flags.concurrencyKey }),
+      ...(flags.concurrencyLimit !== undefined && { concurrencyLimit: flags.concurrencyLimit }),
     };
 
     await withSession(flags, async (session) => {
