@@ -37,7 +37,7 @@
  * way in `job_queue_scheduled_queue_idx`, then the earliest PROMOTE_LIMIT of all those queues are kept.
  */
 
-import { CLAIMED_BATCH_SELECT, CLAIMED_LINE } from '../job-batch.js';
+import { jobClaimBatchSelect, jobClaimLine } from './job-batch.js';
 import {
   jobClaimAdmitAndTake,
   jobClaimFullQueues,
@@ -94,14 +94,14 @@ const CLAIM_TAIL = (s: string): string => `${jobClaimAdmitAndTake(
         queue_slot = ${jobClaimQueueSlotTaken},
         updated_at = now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM taken))
-    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${CLAIMED_LINE} AS line
+    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${jobClaimLine} AS line
   ), started AS (${jobEventInsert(s, 'claimed', { type: "'job:started'", attempt: 'attempt', state: "'running'" })}
   ), leased AS (
     INSERT INTO ${s}.job_leases (token, worker_id, expires_at, job_ids)
     SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed
     HAVING count(*) > 0
   )
-  ${CLAIMED_BATCH_SELECT}`;
+  ${jobClaimBatchSelect}`;
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
 // claim's snapshot is obeyed, one committed during it applies from the next claim), and the queues at

@@ -18,7 +18,7 @@
  * delivered at commit, so a rolled-back transactional enqueue wakes nobody.
  */
 
-import { INSERTED_BATCH_SELECT } from '../job-batch.js';
+import { jobInsertManyBatchSelect } from './job-batch.js';
 import { jobEventInsert } from './events.js';
 
 /**
@@ -59,7 +59,7 @@ export const jobInsertMany = (s: string): string => `
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'queued') q
   )
-  SELECT (SELECT count(*) FROM notified) AS notified, ${INSERTED_BATCH_SELECT('inserted')}`;
+  SELECT (SELECT count(*) FROM notified) AS notified, ${jobInsertManyBatchSelect('inserted')}`;
 
 /** Existing jobs for ids or idempotency keys that conflicted. $1 ids, $2 keys. */
 export const jobInsertManyExisting = (s: string): string =>
