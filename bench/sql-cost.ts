@@ -19,7 +19,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { renderStatements } from '../src/store/postgres/statements.js';
+import { renderStatements } from '../src/store/postgres/sql/statements.js';
 import { spawnArgs, startOwnPostgres, type OwnPostgres } from '../test/support/own-postgres.js';
 
 const run = promisify(execFile);
@@ -71,7 +71,7 @@ const CASES: Case[] = [
   {
     name: 'enqueue (insertJobs)',
     setup: 'queued',
-    sql: bind(sql.insertJobs.text, [
+    sql: bind(sql.jobInsertMany.text, [
       newIds,
       filled("'noop'", 'text'),
       filled("'default'", 'text'),
@@ -92,7 +92,7 @@ const CASES: Case[] = [
       filled('NULL', 'text'),
     ]),
   },
-  { name: 'claim (claimJobs)', setup: 'queued', sql: bind(sql.claimJobs.text, ["'w'", `${BATCH}`, '30000']) },
+  { name: 'claim (jobClaim)', setup: 'queued', sql: bind(sql.jobClaim.text, ["'w'", `${BATCH}`, '30000']) },
   {
     name: 'input: ids and tokens of 100 running jobs',
     setup: 'running',
@@ -100,10 +100,10 @@ const CASES: Case[] = [
     sql: `SELECT ${running('id')}, ${running('lease_token')}`,
   },
   {
-    name: 'completion (completeJobs)',
+    name: 'completion (jobFinishManyComplete)',
     setup: 'running',
     before: NEXT_BATCH,
-    sql: bind(sql.completeJobs.text, [
+    sql: bind(sql.jobFinishManyComplete.text, [
       running('id'),
       running('lease_token'),
       filled("'1'", 'text'),
@@ -112,10 +112,10 @@ const CASES: Case[] = [
     ]),
   },
   {
-    name: 'failure for good, with run row (finishJobs)',
+    name: 'failure for good, with run row (jobFinishMany)',
     setup: 'running',
     before: NEXT_BATCH,
-    sql: bind(sql.finishJobs.text, [
+    sql: bind(sql.jobFinishMany.text, [
       running('id'),
       running('lease_token'),
       filled("'failed'", 'text'),

@@ -4,13 +4,17 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as claim from '../src/store/sqlite/sql/job-claim.js';
-import { JOB_CANCEL_REQUESTED } from '../src/store/sqlite/sql/job-control.js';
-import { JOB_ATTEMPT_END, JOB_COMPLETE, JOB_RUNNING_GET } from '../src/store/sqlite/sql/job-finish.js';
-import { JOB_LEASE_RENEW } from '../src/store/sqlite/sql/job-lease.js';
-import { JOB_LAPSED_SELECT, JOB_PRUNE_BATCH } from '../src/store/sqlite/sql/job-maintenance.js';
-import { EVENT_PRUNE, EVENT_READ } from '../src/store/sqlite/sql/events.js';
-import { WORKER_HEARTBEAT } from '../src/store/sqlite/sql/fleet.js';
-import { JOB_LIST, JOB_LIST_DEAD, JOB_RUN_LIST } from '../src/store/sqlite/sql/job-read.js';
+import { jobCancelCheck } from '../src/store/sqlite/sql/job-control.js';
+import {
+  jobFinishManyAttemptEnd,
+  jobFinishManyComplete,
+  jobFinishManyRunningGet,
+} from '../src/store/sqlite/sql/job-finish.js';
+import { jobLeaseRenew } from '../src/store/sqlite/sql/job-lease.js';
+import { jobRescueLapsedSelect, jobPrune } from '../src/store/sqlite/sql/job-maintenance.js';
+import { eventPrune, eventRead } from '../src/store/sqlite/sql/events.js';
+import { workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
+import { jobList, jobListDead, jobRunList } from '../src/store/sqlite/sql/job-read.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { newJob } from './support/jobs.js';
 import { sqliteHarness } from './support/sqlite-harness.js';
@@ -59,7 +63,7 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('claims from all queues by walking jobs_ready in order, without a sort', async () => {
-    const detail = await plan(claim.JOB_READY_SELECT, { now: 0, limit: 10 });
+    const detail = await plan(claim.jobClaimReadySelect, { now: 0, limit: 10 });
     // With statistics SQLite may skip-scan it by priority (SEARCH ... ANY(priority)): same order, no sort.
     // Nothing paused: no paused-queue lookup; each walked row is read for its queue and key (limits).
     expect(detail).toMatch(/(SCAN|SEARCH) jobs USING INDEX jobs_ready\b/);
@@ -68,8 +72,8 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('claims from all queues while some are paused by the same walk, probing the paused list', async () => {
-    expect(await plan(claim.QUEUE_ANY_PAUSED, {})).toMatch(/SCAN paused_queues/);
-    const detail = await plan(claim.JOB_READY_SELECT_UNPAUSED, { now: 0, limit: 10 });
+    expect(await plan(claim.jobClaimAnyPaused, {})).toMatch(/SCAN paused_queues/);
+    const detail = await plan(claim.jobClaimReadySelectUnpaused, { now: 0, limit: 10 });
     expect(detail).toMatch(/(SCAN|SEARCH) jobs USING INDEX jobs_ready\b/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
     // Each row walked is read for its queue: one probe of the paused table's key, never a scan of it.
@@ -78,7 +82,7 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('claims from one queue by walking that queue in jobs_ready_queue, without a sort', async () => {
-    const detail = await plan(claim.JOB_READY_SELECT_QUEUE, { now: 0, queue: 'a', limit: 10 });
+    const detail = await plan(claim.jobClaimReadySelectQueue, { now: 0, queue: 'a', limit: 10 });
     expect(detail).toMatch(/SEARCH jobs USING COVERING INDEX jobs_ready_queue \(queue=\?\)/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
     // The pause test is one primary-key probe, not correlated with the rows walked.
@@ -93,19 +97,19 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('starts each claimed job by its primary key', async () => {
-    const detail = await plan(claim.JOB_CLAIM, { claims: '[]', now: 0, leaseMs: 1, workerId: 'w' });
+    const detail = await plan(claim.jobClaim, { claims: '[]', now: 0, leaseMs: 1, workerId: 'w' });
     expect(detail).toMatch(/SEARCH jobs USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/);
     expect(detail).not.toMatch(/SCAN jobs\b/);
   });
 
   it('finds due scheduled jobs by a range on jobs_scheduled', async () => {
-    expect(await plan(claim.JOB_PROMOTE_DUE, { now: 0, limit: 10 })).toMatch(
+    expect(await plan(claim.jobClaimPromoteDue, { now: 0, limit: 10 })).toMatch(
       /SEARCH jobs USING INDEX jobs_scheduled \(run_at<\?\)/,
     );
   });
 
   it('finds lapsed leases by a range on jobs_lease', async () => {
-    const detail = await plan(JOB_LAPSED_SELECT, { now: 0, limit: 10 });
+    const detail = await plan(jobRescueLapsedSelect, { now: 0, limit: 10 });
     expect(detail).toMatch(/SEARCH jobs USING INDEX jobs_lease \(lease_expires_at<\?\)/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
   });
@@ -122,16 +126,16 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       cursorId: null,
       limit: 10,
     };
-    const all = await plan(JOB_LIST, params);
+    const all = await plan(jobList, params);
     expect(all).toMatch(/SCAN jobs USING INDEX jobs_created\b/);
     expect(all).not.toMatch(/TEMP B-TREE/);
-    const dead = await plan(JOB_LIST_DEAD, { ...params, state: 'failed' });
+    const dead = await plan(jobListDead, { ...params, state: 'failed' });
     expect(dead).toMatch(/SCAN jobs USING INDEX jobs_dead_created\b/);
     expect(dead).not.toMatch(/TEMP B-TREE/);
   });
 
   it("reads one job's runs, recorded and implied, by its id in both branches of job_run_history", async () => {
-    const detail = await plan(JOB_RUN_LIST, ['a']);
+    const detail = await plan(jobRunList, ['a']);
     expect(detail).toMatch(/SEARCH job_runs USING INDEX job_runs_job \(job_id=\?\)/);
     expect(detail).toMatch(/SEARCH j USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/);
     expect(detail).not.toMatch(/SCAN (jobs|j|job_runs|r)\b/);
@@ -141,9 +145,9 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     const lease = { id: 'a', leaseToken: 't', now: 0 };
     const byKey = /SEARCH jobs USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/;
     for (const detail of [
-      await plan(JOB_COMPLETE, { ...lease, result: null }),
-      await plan(JOB_RUNNING_GET, { id: 'a', leaseToken: 't' }),
-      await plan(JOB_ATTEMPT_END, {
+      await plan(jobFinishManyComplete, { ...lease, result: null }),
+      await plan(jobFinishManyRunningGet, { id: 'a', leaseToken: 't' }),
+      await plan(jobFinishManyAttemptEnd, {
         ...lease,
         state: 'failed',
         attempt: 1,
@@ -153,8 +157,8 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
         error: null,
         checkpoint: null,
       }),
-      await plan(JOB_LEASE_RENEW, { ...lease, leaseMs: 1 }),
-      await plan(JOB_CANCEL_REQUESTED, { id: 'a', leaseToken: 't' }),
+      await plan(jobLeaseRenew, { ...lease, leaseMs: 1 }),
+      await plan(jobCancelCheck, { id: 'a', leaseToken: 't' }),
     ]) {
       expect(detail).toMatch(byKey);
       expect(detail).not.toMatch(/SCAN jobs\b/);
@@ -162,7 +166,7 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('reads and prunes events by the primary key and beats the heartbeat by the worker key', async () => {
-    const read = await plan(EVENT_READ, {
+    const read = await plan(eventRead, {
       after: 0,
       head: 10,
       queue: null,
@@ -171,15 +175,15 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       limit: 10,
     });
     expect(read).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
-    const prune = await plan(EVENT_PRUNE, { limit: 10, before: 0 });
+    const prune = await plan(eventPrune, { limit: 10, before: 0 });
     expect(prune).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid=\?\)/);
-    expect(await plan(WORKER_HEARTBEAT, { id: 'w', now: 0, running: 1 })).toMatch(
+    expect(await plan(workerHeartbeat, { id: 'w', now: 0, running: 1 })).toMatch(
       /SEARCH workers USING INDEX sqlite_autoindex_workers_1 \(id=\?\)/,
     );
   });
 
   it('prunes by a range on jobs_finished and cascades through indexed foreign keys', async () => {
-    const detail = await plan(JOB_PRUNE_BATCH, { before: 0, limit: 10 });
+    const detail = await plan(jobPrune, { before: 0, limit: 10 });
     expect(detail).toMatch(/SEARCH jobs USING INDEX jobs_finished/);
     expect(detail).toMatch(/SEARCH job_runs USING COVERING INDEX job_runs_job/);
     expect(detail).toMatch(/SEARCH job_steps USING PRIMARY KEY/);

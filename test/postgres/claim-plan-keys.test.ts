@@ -28,8 +28,8 @@ function expectIndexPlans(all: string, some: string): void {
 describe('PostgreSQL claim with concurrency keys, no statistics', () => {
   it('keeps the ordered index scans on an empty table', async () => {
     expectIndexPlans(
-      await explainClaim(sql.claimJobs.text, ['w', 100, 30_000]),
-      await explainClaim(sql.claimJobsFromQueues.text, ['w', 100, 30_000, ['q']]),
+      await explainClaim(sql.jobClaim.text, ['w', 100, 30_000]),
+      await explainClaim(sql.jobClaimFromQueues.text, ['w', 100, 30_000, ['q']]),
     );
   });
 
@@ -47,8 +47,8 @@ describe('PostgreSQL claim with concurrency keys, no statistics', () => {
     const first = await db.store.jobClaim({ workerId: 'w', queues: ['q'], limit: 20, ...LEASE });
     expect(first.map((j) => j.concurrencyKey)).toEqual(['whale']);
 
-    const all = await explainClaim(sql.claimJobs.text, ['w', 20, 30_000]);
-    const some = await explainClaim(sql.claimJobsFromQueues.text, ['w', 20, 30_000, ['q']]);
+    const all = await explainClaim(sql.jobClaim.text, ['w', 20, 30_000]);
+    const some = await explainClaim(sql.jobClaimFromQueues.text, ['w', 20, 30_000, ['q']]);
     expectIndexPlans(all, some);
     // The caveat the docs state: the full key's 19,999 rows ahead of the others are walked past (its
     // key probed for each), at every claim while the key stays full.

@@ -28,8 +28,8 @@ describe('PostgreSQL claim with paused queues, no statistics', () => {
   it('keeps the ordered index scans on an empty table', async () => {
     await db.store.queuePause({ queue: 'big' });
     expectIndexPlans(
-      await explainClaim(sql.claimJobs.text, ['w', 100, 30_000]),
-      await explainClaim(sql.claimJobsFromQueues.text, ['w', 100, 30_000, ['big', 'open']]),
+      await explainClaim(sql.jobClaim.text, ['w', 100, 30_000]),
+      await explainClaim(sql.jobClaimFromQueues.text, ['w', 100, 30_000, ['big', 'open']]),
     );
     await db.store.queueResume({ queue: 'big' });
   });
@@ -42,8 +42,8 @@ describe('PostgreSQL claim with paused queues, no statistics', () => {
     expect(await db.store.queuePause({ queue: 'big' })).toBe(true);
     expect(await db.store.queuePause({ queue: 'big' })).toBe(false);
 
-    const some = await explainClaim(sql.claimJobsFromQueues.text, ['w', 100, 30_000, ['big', 'open']]);
-    expectIndexPlans(await explainClaim(sql.claimJobs.text, ['w', 100, 30_000]), some);
+    const some = await explainClaim(sql.jobClaimFromQueues.text, ['w', 100, 30_000, ['big', 'open']]);
+    expectIndexPlans(await explainClaim(sql.jobClaim.text, ['w', 100, 30_000]), some);
     // The paused queue is dropped before its scan: a few pages, not its 5,000-row backlog.
     expect(sharedBuffers(some)).toBeLessThan(100);
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
 
 describe('PostgreSQL claim plan', () => {
   it('claims from all queues by walking the ready index under SKIP LOCKED, never scanning the table', async () => {
-    const plan = await explainClaim(sql.claimJobs.text, ['w', 100, 30_000]);
+    const plan = await explainClaim(sql.jobClaim.text, ['w', 100, 30_000]);
     expect(plan).toContain('Index Scan using job_queue_ready_idx');
     expect(plan).toContain('LockRows');
     // The picked queue rows are deleted by address, their jobs updated by primary key.
@@ -39,12 +39,12 @@ describe('PostgreSQL claim plan', () => {
     for (let i = 0; i < 6; i += 1) {
       await withAdmin((client) =>
         client.query('BEGIN').then(async () => {
-          await client.query(sql.claimJobsFromQueues.text, ['w', 10, 30_000, ['rare']]);
+          await client.query(sql.jobClaimFromQueues.text, ['w', 10, 30_000, ['rare']]);
           await client.query('ROLLBACK');
         }),
       );
     }
-    const plan = await explainClaim(sql.claimJobsFromQueues.text, ['w', 10, 30_000, ['rare']]);
+    const plan = await explainClaim(sql.jobClaimFromQueues.text, ['w', 10, 30_000, ['rare']]);
     expect(plan).toContain('Index Scan using job_queue_ready_queue_idx');
     expect(plan).not.toContain('Index Scan using job_queue_ready_idx');
     // 5 jobs claimed: a few index and heap pages, not the 20,000-row backlog of queue 'big'.
@@ -91,7 +91,7 @@ describe('PostgreSQL claim plan', () => {
     expect(running).toHaveLength(2_000);
     await withAdmin((client) => client.query(`ANALYZE "${schema}".jobs`));
     const batch = running.slice(0, 50);
-    const plan = await explainClaim(sql.finishJobs.text, [
+    const plan = await explainClaim(sql.jobFinishMany.text, [
       batch.map((j) => j.id),
       batch.map((j) => j.leaseToken),
       batch.map(() => 'completed'),
@@ -117,7 +117,7 @@ describe('PostgreSQL claim plan', () => {
       await client.query('BEGIN');
       try {
         await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
-        await client.query(`PREPARE complete_generic AS ${sql.completeJobs.text}`);
+        await client.query(`PREPARE complete_generic AS ${sql.jobFinishManyComplete.text}`);
         const { rows } = await client.query<{ 'QUERY PLAN': string }>(
           `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE complete_generic(
              ${literal(running.map((j) => j.id))}, ${literal(running.map((j) => j.leaseToken))},
@@ -138,7 +138,7 @@ describe('PostgreSQL claim plan', () => {
   });
 
   it('rescues through the lease index of claims, oldest lease first', async () => {
-    const plan = await explainClaim(sql.rescueLapsed.text, [100, 'test-channel', 'test-origin']);
+    const plan = await explainClaim(sql.jobRescueLapsed.text, [100, 'test-channel', 'test-origin']);
     expect(plan).toContain('Index Scan using job_leases_expiry_idx');
     expect(plan).not.toMatch(/Seq Scan on (jobs|job_leases)\b/);
   });
@@ -158,7 +158,7 @@ describe('PostgreSQL claim plan', () => {
       await db.store.jobFinishMany({ finishes });
     }
     await withAdmin((client) => client.query(`ANALYZE "${schema}".job_finish_log`));
-    const plan = await explainClaim(sql.pruneJobs.text, [0, 100]);
+    const plan = await explainClaim(sql.jobPrune.text, [0, 100]);
     expect(plan).toContain('Index Scan using job_finish_log_time_idx');
     expect(plan).not.toMatch(/Seq Scan on jobs\b/);
     // The first ten log rows hold the 100 jobs: only they are locked. (The log's own rows are then
@@ -170,7 +170,7 @@ describe('PostgreSQL claim plan', () => {
     const [{ job: queued } = { job: undefined }] = await db.store.jobInsertMany({
       jobs: [newJob({ queue: 'big' })],
     });
-    const plan = await explainClaim(sql.cancelJob.text, [queued?.id, 'test-channel', 'test-origin']);
+    const plan = await explainClaim(sql.jobCancel.text, [queued?.id, 'test-channel', 'test-origin']);
     expect(plan).toMatch(/Index Cond: .*\bid = /);
     expect(plan).toContain('job_queue_ready_idx');
     expect(plan).toContain('job_queue_scheduled_idx');
@@ -181,21 +181,12 @@ describe('PostgreSQL claim plan', () => {
   });
 
   it('lists waiting and running jobs through the tables that index them, not the finished jobs', async () => {
-    const queued = await explainClaim(sql.listJobs.text, ['queued', null, null, null, 10, null, null, null]);
+    const queued = await explainClaim(sql.jobList.text, ['queued', null, null, null, 10, null, null, null]);
     // Every queued id is read (the page is by id, newest first), then ten jobs by primary key.
     expect(queued).toMatch(/Scan .*on job_queue/);
     expect(queued).toMatch(/Index Scan (Backward )?using jobs_pkey on jobs/);
     expect(queued).not.toMatch(/Seq Scan on jobs\b/);
-    const running = await explainClaim(sql.listJobs.text, [
-      'running',
-      null,
-      null,
-      null,
-      10,
-      null,
-      null,
-      null,
-    ]);
+    const running = await explainClaim(sql.jobList.text, ['running', null, null, null, 10, null, null, null]);
     expect(running).toContain('Seq Scan on job_leases');
     expect(running).not.toMatch(/Seq Scan on jobs\b/);
   });
@@ -237,7 +228,7 @@ describe('PostgreSQL claim plan without current statistics', () => {
   });
 
   it('walks the ready and due indexes in order, reading a claim-sized share of the backlog', async () => {
-    const plan = await explainClaim(staleSql.claimJobs.text, ['w', 200, 30_000]);
+    const plan = await explainClaim(staleSql.jobClaim.text, ['w', 200, 30_000]);
     expect(plan).toContain('Index Scan using job_queue_ready_idx');
     expect(plan).toContain('Index Scan using job_queue_scheduled_idx');
     expect(plan).not.toContain('Bitmap Heap Scan on job_queue');
@@ -247,7 +238,7 @@ describe('PostgreSQL claim plan without current statistics', () => {
   });
 
   it('walks the per-queue index in order when claiming from named queues', async () => {
-    const plan = await explainClaim(staleSql.claimJobsFromQueues.text, ['w', 200, 30_000, ['a', 'b']]);
+    const plan = await explainClaim(staleSql.jobClaimFromQueues.text, ['w', 200, 30_000, ['a', 'b']]);
     expect(plan).toContain('Index Scan using job_queue_ready_queue_idx');
     // The 5,000 due jobs of queue 'a' are reached through its own due index, in order.
     expect(plan).toContain('Index Scan using job_queue_scheduled_queue_idx');

@@ -94,7 +94,7 @@ describe('PostgreSQL event log plans, no statistics', () => {
   it('reads a page by walking events_order_idx from the cursor, stopped by the limit', async () => {
     const head = (await db.store.eventRead({ after: null, limit: 1_500 })).next;
     const [tx = '0', id = '0', n = '0'] = head.split('_');
-    const plan = await explain(sql.readEvents(`"${schema}"`), [tx, id, n, null, null, null, 100]);
+    const plan = await explain(sql.eventRead(`"${schema}"`), [tx, id, n, null, null, null, 100]);
     expect(plan).toContain('Index Scan using events_order_idx');
     expect(plan).not.toMatch(/Seq Scan on events\b/);
     // The scan stopped at the page: 100 rows read, not the 1,500 after the cursor.
@@ -102,7 +102,7 @@ describe('PostgreSQL event log plans, no statistics', () => {
   });
 
   it('prunes by walking the same index from its start, never the whole log', async () => {
-    const plan = await explain(sql.pruneEvents(`"${schema}"`), [3_600_000, 100]);
+    const plan = await explain(sql.eventPrune(`"${schema}"`), [3_600_000, 100]);
     expect(plan).toContain('Index Scan using events_order_idx');
     expect(plan).not.toMatch(/Seq Scan on events\b/);
   });

@@ -55,12 +55,12 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     const sql = renderStatements(s);
     // Planned once, kept: the store's named statements.
     const named: Record<string, Statement> = {
-      claimJobs: sql.claimJobs,
-      claimJobsFromQueues: sql.claimJobsFromQueues,
-      completeJobs: sql.completeJobs,
-      insertJobs: sql.insertJobs,
-      getJob: sql.getJob,
-      saveCheckpoint: sql.saveCheckpoint,
+      jobClaim: sql.jobClaim,
+      jobClaimFromQueues: sql.jobClaimFromQueues,
+      jobFinishManyComplete: sql.jobFinishManyComplete,
+      jobInsertMany: sql.jobInsertMany,
+      jobGet: sql.jobGet,
+      jobCheckpointSave: sql.jobCheckpointSave,
     };
     const client = new pg.Client({ connectionString: TEST_PG_URL });
     let running: ClaimedJob[] = [];
@@ -121,12 +121,16 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     function emptyArguments(key: string): unknown[] {
       const none: string[] = [];
       const args: Record<string, unknown[]> = {
-        claimJobs: ['w', 100, 30_000],
-        claimJobsFromQueues: ['w', 100, 30_000, ['rare']],
-        completeJobs: [none, none, none, 'ch', 'o'],
-        insertJobs: insertArguments([]),
-        getJob: ['00000000-0000-0000-0000-000000000000'],
-        saveCheckpoint: ['00000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-000000000000', '1'],
+        jobClaim: ['w', 100, 30_000],
+        jobClaimFromQueues: ['w', 100, 30_000, ['rare']],
+        jobFinishManyComplete: [none, none, none, 'ch', 'o'],
+        jobInsertMany: insertArguments([]),
+        jobGet: ['00000000-0000-0000-0000-000000000000'],
+        jobCheckpointSave: [
+          '00000000-0000-0000-0000-000000000000',
+          '00000000-0000-0000-0000-000000000000',
+          '1',
+        ],
       };
       return args[key] ?? [];
     }
@@ -139,8 +143,8 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     }
 
     it('claims from all queues and from named ones', async () => {
-      expectIndexed(await explain('claimJobs', '', ['w', 100, 30_000]), 1_500);
-      const plan = await explain('claimJobsFromQueues', '', ['w', 100, 30_000, ['rare']]);
+      expectIndexed(await explain('jobClaim', '', ['w', 100, 30_000]), 1_500);
+      const plan = await explain('jobClaimFromQueues', '', ['w', 100, 30_000, ['rare']]);
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=5 loops=1\)/);
       expectIndexed(plan, 300);
     });
@@ -149,13 +153,19 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       const batch = running.slice(0, 50);
       const ids = batch.map((j) => j.id);
       const tokens = batch.map((j) => j.leaseToken);
-      const complete = await explain('completeJobs', '', [ids, tokens, batch.map(() => '1'), 'ch', 'o']);
+      const complete = await explain('jobFinishManyComplete', '', [
+        ids,
+        tokens,
+        batch.map(() => '1'),
+        'ch',
+        'o',
+      ]);
       expect(complete).toMatch(/Update on jobs j \(actual rows=50 loops=1\)/);
       // The batch's ids are the index condition; no input joined (nor re-read per job).
       expect(complete).toContain('Index Cond: (id = ANY');
       expect(complete).not.toContain('Function Scan');
       expectIndexed(complete, 800);
-      const finish = await explain('', sql.finishJobs.text, [
+      const finish = await explain('', sql.jobFinishMany.text, [
         ids,
         tokens,
         batch.map(() => 'failed'),
@@ -170,28 +180,28 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       ]);
       expect(finish).toMatch(/Update on jobs j \(actual rows=50 loops=1\)/);
       expectIndexed(finish, 1_200);
-      expectIndexed(await explain('', sql.renewLeases.text, [ids, tokens, 30_000]), 800);
-      expectIndexed(await explain('', sql.cancelRequested.text, [ids, tokens]), 400);
-      expectIndexed(await explain('saveCheckpoint', '', [batch[0]?.id, batch[0]?.leaseToken, '1']), 50);
-      expectIndexed(await explain('getJob', '', [batch[0]?.id]), 50);
+      expectIndexed(await explain('', sql.jobLeaseRenew.text, [ids, tokens, 30_000]), 800);
+      expectIndexed(await explain('', sql.jobCancelCheck.text, [ids, tokens]), 400);
+      expectIndexed(await explain('jobCheckpointSave', '', [batch[0]?.id, batch[0]?.leaseToken, '1']), 50);
+      expectIndexed(await explain('jobGet', '', [batch[0]?.id]), 50);
     });
 
     it('inserts, cancels, rescues and prunes without reading the tables', async () => {
       const jobs = Array.from({ length: 20 }, () => newJob({ queue: 'big', idempotencyKey: null }));
-      expectIndexed(await explain('insertJobs', '', insertArguments(jobs.map((j) => j.id))), 400);
-      expectIndexed(await explain('', sql.cancelJob.text, [queuedId, 'ch', 'o']), 300);
+      expectIndexed(await explain('jobInsertMany', '', insertArguments(jobs.map((j) => j.id))), 400);
+      expectIndexed(await explain('', sql.jobCancel.text, [queuedId, 'ch', 'o']), 300);
       // The claim of `lapsing` lapsed: the rescue finds it through the lease index, its jobs by key.
-      const plan = await explain('', sql.rescueLapsed.text, [100, 'ch', 'o']);
+      const plan = await explain('', sql.jobRescueLapsed.text, [100, 'ch', 'o']);
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=20 loops=1\)/);
       expectIndexed(plan, 400);
-      expectIndexed(await explain('', sql.pruneJobs.text, [0, 100]), 1_500);
+      expectIndexed(await explain('', sql.jobPrune.text, [0, 100]), 1_500);
     });
 
     it('appends, reads and prunes events, and beats the worker heartbeat', async () => {
-      expectIndexed(await explain('', events.readEvents(s), ['0', 0, 0, null, null, null, 100]), 200);
-      expectIndexed(await explain('', events.pruneEvents(s), [0, 100]), 600);
+      expectIndexed(await explain('', events.eventRead(s), ['0', 0, 0, null, null, null, 100]), 200);
+      expectIndexed(await explain('', events.eventPrune(s), [0, 100]), 600);
       expectIndexed(
-        await explain('', events.appendEvents(s), [
+        await explain('', events.eventAppend(s), [
           ['queue:paused'],
           [null],
           [null],

@@ -49,8 +49,8 @@ describe('PostgreSQL job log plans without statistics', () => {
   });
 
   it('deletes a job’s lines with the job through the index, in jobDelete and in retention', async () => {
-    for (const text of [sql.deleteFinalJob.text, sql.pruneJobs.text]) {
-      const values = text === sql.deleteFinalJob.text ? [someJob] : [60_000, 100];
+    for (const text of [sql.jobDelete.text, sql.jobPrune.text]) {
+      const values = text === sql.jobDelete.text ? [someJob] : [60_000, 100];
       const plan = await explain(text, values);
       expect(plan).toMatch(/Delete on job_logs[\s\S]*job_logs_job_idx/);
       expect(plan).not.toContain('Seq Scan on job_logs');

@@ -11,7 +11,7 @@ import { withAdmin } from '../support/postgres-harness.js';
 const OURS = '5f0c1a52-8a3b-4f7e-9d55-2c1f8e7b6a90';
 const THEIRS = '0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a';
 
-/** A completion message as `completeJobs` sends it, from `origin`, listing `ids`. */
+/** A completion message as `jobFinishManyComplete` sends it, from `origin`, listing `ids`. */
 async function completionPayload(origin: string, ids: string[]): Promise<string> {
   const { rows } = await withAdmin((client) =>
     client.query<{ payload: string }>(

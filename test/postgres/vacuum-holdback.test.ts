@@ -64,7 +64,7 @@ async function claimBuffers(): Promise<number> {
   try {
     await client.query('BEGIN');
     const { rows } = await client.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${sql.claimJobs.text}`,
+      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${sql.jobClaim.text}`,
       ['probe', 1, 30_000],
     );
     await client.query('ROLLBACK');

@@ -37,7 +37,7 @@ export class PostgresTokens implements TokenStore {
     quotedSchema: string,
   ) {
     this.sql = {
-      tokenInsert: sql.tokenInsert(quotedSchema),
+      tokenCreate: sql.tokenCreate(quotedSchema),
       tokenList: sql.tokenList(quotedSchema),
       tokenRevoke: sql.tokenRevoke(quotedSchema),
       tokenFind: sql.tokenFind(quotedSchema),
@@ -47,7 +47,7 @@ export class PostgresTokens implements TokenStore {
   }
 
   async tokenCreate(params: Parameters<TokenStore['tokenCreate']>[0]): Promise<ApiToken> {
-    const [row] = await this.query<TokenRow>(this.sql.tokenInsert, [
+    const [row] = await this.query<TokenRow>(this.sql.tokenCreate, [
       params.id,
       params.name,
       params.role,

@@ -6,10 +6,13 @@ import type { PostgresConnection } from './connection.js';
 export async function databaseHealth(conn: PostgresConnection): Promise<DatabaseHealth> {
   const [tables, [oldest]] = await Promise.all([
     conn.rows<{ table: string; live_rows: string; dead_rows: string; last_vacuum_at: Date | null }>(
-      conn.sql.tableHealth,
+      conn.sql.databaseHealthTables,
       [conn.schema],
     ),
-    conn.rows<{ pid: number; state: string | null; age_ms: number }>(conn.sql.oldestTransaction, []),
+    conn.rows<{ pid: number; state: string | null; age_ms: number }>(
+      conn.sql.databaseHealthOldestTransaction,
+      [],
+    ),
   ]);
   return {
     dialect: 'postgres',

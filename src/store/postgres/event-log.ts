@@ -4,7 +4,7 @@
  *
  * A cursor is `<tx>_<id>_<n>`: the writing transaction's id, the log row's id and the element in it,
  * the log's order. The horizon cursor `<xmin>_0_0` stands before every event of the oldest transaction
- * that may still commit; `<tx>_<id>_<ROW_END>` after every event of that row.
+ * that may still commit; `<tx>_<id>_<eventReadRowEnd>` after every event of that row.
  *
  * The NOTIFY is sent outside the transactions that wrote events, at most once per NOTIFY_GAP_MS per
  * store: PostgreSQL serialises committing notifiers on one global lock, and a NOTIFY inside every claim
@@ -43,7 +43,7 @@ interface EventRow extends EventFields {
 
 /** The event log of one store's schema. */
 export class PostgresEventLog {
-  private readonly statements: { read: string; append: string; prune: string };
+  private readonly statements: { eventRead: string; eventAppend: string; eventPrune: string };
   private notifyTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -52,9 +52,9 @@ export class PostgresEventLog {
     private readonly notify: { channel: string; origin: string },
   ) {
     this.statements = {
-      read: sql.readEvents(quotedSchema),
-      append: sql.appendEvents(quotedSchema),
-      prune: sql.pruneEvents(quotedSchema),
+      eventRead: sql.eventRead(quotedSchema),
+      eventAppend: sql.eventAppend(quotedSchema),
+      eventPrune: sql.eventPrune(quotedSchema),
     };
   }
 
@@ -67,7 +67,7 @@ export class PostgresEventLog {
     const [tx, id, n] = parseCursor(after);
     // A job id that is no UUID matches no event; the query would reject it.
     if (params.jobId !== undefined && !isUuid(params.jobId)) return { events: [], next: after };
-    const rows = await this.query<EventRow>(this.statements.read, [
+    const rows = await this.query<EventRow>(this.statements.eventRead, [
       tx,
       id,
       n,
@@ -88,14 +88,14 @@ export class PostgresEventLog {
     // otherwise everything below the horizon was read.
     if (events.length === limit && last) next = last.id;
     else if (first && first.scanned === limit && first.last_row !== null)
-      next = `${first.last_row}_${sql.ROW_END}`;
+      next = `${first.last_row}_${sql.eventReadRowEnd}`;
     else next = `${first?.horizon ?? tx}_0_0`;
     return { events, next: laterCursor(next, after) };
   }
 
   /** The horizon cursor now. */
   async head(): Promise<string> {
-    const [row] = await this.query<{ horizon: string }>(sql.HEAD, []);
+    const [row] = await this.query<{ horizon: string }>(sql.eventHead, []);
     return `${row?.horizon ?? '0'}_0_0`;
   }
 
@@ -108,7 +108,7 @@ export class PostgresEventLog {
     }
     try {
       await db.query({
-        text: this.statements.append,
+        text: this.statements.eventAppend,
         values: [
           events.map((e) => e.type),
           events.map((e) => e.jobId ?? null),
@@ -129,7 +129,7 @@ export class PostgresEventLog {
   /** Deletes up to `limit` old events. */
   async prune(olderThanMs: number, limit: number): Promise<number> {
     if (Math.floor(limit) <= 0) return 0;
-    const [row] = await this.query<{ deleted: number }>(this.statements.prune, [
+    const [row] = await this.query<{ deleted: number }>(this.statements.eventPrune, [
       olderThanMs,
       Math.floor(limit),
     ]);

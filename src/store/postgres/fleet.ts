@@ -7,7 +7,7 @@ import { toStoreError } from './pool.js';
 import type { Queryable } from './sql/statements.js';
 import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/fleet.js';
-import { countByQueue } from './sql/job-read.js';
+import { jobCountByQueue } from './sql/job-read.js';
 
 interface WorkerRow {
   id: string;
@@ -35,7 +35,7 @@ function toWorker(row: WorkerRow): WorkerInfo {
 
 /** Workers and paused queues in one schema. */
 export class PostgresFleet implements FleetStore {
-  private readonly sql: { [K in keyof typeof sql]: string } & { countByQueue: string };
+  private readonly sql: { [K in keyof typeof sql]: string } & { jobCountByQueue: string };
 
   constructor(private readonly conn: PostgresConnection) {
     const { quotedSchema } = conn;
@@ -43,7 +43,7 @@ export class PostgresFleet implements FleetStore {
       ...(Object.fromEntries(Object.entries(sql).map(([name, render]) => [name, render(quotedSchema)])) as {
         [K in keyof typeof sql]: string;
       }),
-      countByQueue: countByQueue(quotedSchema),
+      jobCountByQueue: jobCountByQueue(quotedSchema),
     };
   }
 
@@ -106,9 +106,9 @@ export class PostgresFleet implements FleetStore {
 
   async queueList(): Promise<QueueInfo[]> {
     const [counts, oldest, paused] = await Promise.all([
-      this.result<{ queue: string; state: JobState; count: number }>(this.sql.countByQueue, []),
-      this.result<{ queue: string; ageMs: number }>(this.sql.queueOldestReady, []),
-      this.result<{ queue: string }>(this.sql.queuePausedList, []),
+      this.result<{ queue: string; state: JobState; count: number }>(this.sql.jobCountByQueue, []),
+      this.result<{ queue: string; ageMs: number }>(this.sql.queueListOldestReady, []),
+      this.result<{ queue: string }>(this.sql.queueListPaused, []),
     ]);
     return queueSummary(
       counts.rows,

@@ -14,8 +14,8 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
   const leaseMs = Math.round(params.leaseMs);
   const rows =
     params.queues === undefined
-      ? await conn.rows<ClaimedBatchRow>(conn.sql.claimJobs, [params.workerId, limit, leaseMs])
-      : await conn.rows<ClaimedBatchRow>(conn.sql.claimJobsFromQueues, [
+      ? await conn.rows<ClaimedBatchRow>(conn.sql.jobClaim, [params.workerId, limit, leaseMs])
+      : await conn.rows<ClaimedBatchRow>(conn.sql.jobClaimFromQueues, [
           params.workerId,
           limit,
           leaseMs,
@@ -36,7 +36,7 @@ export async function jobLeaseRenew(
   const leases = params.leases.filter((l) => isUuid(l.id) && isUuid(l.leaseToken));
   if (leases.length === 0) return { renewed: [] };
   const rows = await conn.rows<{ id: string; cancel_requested: boolean }>(
-    conn.sql.renewLeases,
+    conn.sql.jobLeaseRenew,
     [leases.map((l) => l.id), leases.map((l) => l.leaseToken), Math.round(params.leaseMs)],
     params.tx,
   );

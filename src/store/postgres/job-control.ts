@@ -21,7 +21,7 @@ import { isUuid, toJob, type JobRow } from './job-row.js';
 /** `jobCancel`: cancels a waiting job at once, or flags a running one for its worker to stop. */
 export async function jobCancel(conn: PostgresConnection, params: JobIdParams): Promise<JobCancelResult> {
   if (!isUuid(params.id)) return { outcome: 'not_found' };
-  const [row] = await conn.rows<JobRow & { previous_state: JobState }>(conn.sql.cancelJob, [
+  const [row] = await conn.rows<JobRow & { previous_state: JobState }>(conn.sql.jobCancel, [
     params.id,
     conn.notify.channel,
     conn.notify.origin,
@@ -48,7 +48,7 @@ export async function jobCancelCheck(
 ): Promise<{ cancelRequested: string[] }> {
   const leases = params.leases.filter((l) => isUuid(l.id) && isUuid(l.leaseToken));
   if (leases.length === 0) return { cancelRequested: [] };
-  const rows = await conn.rows<{ id: string }>(conn.sql.cancelRequested, [
+  const rows = await conn.rows<{ id: string }>(conn.sql.jobCancelCheck, [
     leases.map((l) => l.id),
     leases.map((l) => l.leaseToken),
   ]);
@@ -58,7 +58,7 @@ export async function jobCancelCheck(
 /** `jobRetry`: requeues a failed or cancelled job. */
 export async function jobRetry(conn: PostgresConnection, params: JobIdParams): Promise<JobRetryResult> {
   if (!isUuid(params.id)) return { outcome: 'not_found' };
-  const [row] = await conn.rows<JobRow>(conn.sql.retryJob, [
+  const [row] = await conn.rows<JobRow>(conn.sql.jobRetry, [
     params.id,
     conn.notify.channel,
     conn.notify.origin,
@@ -75,7 +75,7 @@ export async function jobRetry(conn: PostgresConnection, params: JobIdParams): P
 /** `jobDelete`: deletes a final job with its runs, steps and log lines. */
 export async function jobDelete(conn: PostgresConnection, params: JobIdParams): Promise<JobDeleteResult> {
   if (!isUuid(params.id)) return { outcome: 'not_found' };
-  const [row] = await conn.rows<{ deleted: number; present: boolean }>(conn.sql.deleteFinalJob, [params.id]);
+  const [row] = await conn.rows<{ deleted: number; present: boolean }>(conn.sql.jobDelete, [params.id]);
   if (row?.deleted === 1) return { outcome: 'deleted' };
   return { outcome: row?.present === true ? 'not_final' : 'not_found' };
 }
@@ -93,7 +93,7 @@ export async function jobRetryMatching(
       last: string | null;
       changed: number;
       queues: string[];
-    }>(conn.sql.retryMatching, [
+    }>(conn.sql.jobRetryMatching, [
       match.state ?? 'failed',
       match.queue ?? null,
       match.task ?? null,
@@ -121,7 +121,8 @@ export async function jobCancelMatching(
   let cancelled = 0;
   for (const state of ['scheduled', 'queued'] as const) {
     if (match.state !== undefined && match.state !== state) continue;
-    const statement = state === 'queued' ? conn.sql.cancelQueuedMatching : conn.sql.cancelScheduledMatching;
+    const statement =
+      state === 'queued' ? conn.sql.jobCancelMatchingQueued : conn.sql.jobCancelMatchingScheduled;
     cancelled += await inBatches(params.limit - cancelled, async (size) => {
       const [row] = await conn.rows<{ picked: number; ids: string[] }>(statement, [
         ...filters,
@@ -138,7 +139,11 @@ export async function jobCancelMatching(
   let cancelRequested = 0;
   if (match.state === undefined || match.state === 'running') {
     cancelRequested = await inBatches(params.limit - cancelled, async (size) => {
-      const rows = await conn.rows(conn.sql.cancelRunningMatching, [...filters, size, ...matchValues(match)]);
+      const rows = await conn.rows(conn.sql.jobCancelMatchingRunning, [
+        ...filters,
+        size,
+        ...matchValues(match),
+      ]);
       return { seen: rows.length, changed: rows.length };
     });
   }

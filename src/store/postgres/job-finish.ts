@@ -53,25 +53,25 @@ export async function jobFinishMany(
   return { accepted };
 }
 
-/** Plain completions (sql/job-finish.ts `completeJobs`); the ids whose lease was still current. */
+/** Plain completions (sql/job-finish.ts `jobFinishManyComplete`); the ids whose lease was still current. */
 async function completeMany(conn: PostgresConnection, finishes: JobFinish[], tx: unknown): Promise<string[]> {
   const { ids, tokens, results } = completionLiterals(finishes);
   const [row] = await conn.rows<{ ids: string }>(
-    conn.sql.completeJobs,
+    conn.sql.jobFinishManyComplete,
     [ids, tokens, results, conn.notify.channel, conn.notify.origin],
     tx,
   );
   return row === undefined || row.ids === '' ? [] : row.ids.split(',');
 }
 
-/** Every other outcome, with its run row (sql/job-finish.ts `finishJobs`). */
+/** Every other outcome, with its run row (sql/job-finish.ts `jobFinishMany`). */
 async function endMany(
   conn: PostgresConnection,
   finishes: JobFinish[],
   tx: unknown,
 ): Promise<Array<{ id: string; state: JobState; queue: string }>> {
   return conn.rows<{ id: string; state: JobState; queue: string }>(
-    conn.sql.finishJobs,
+    conn.sql.jobFinishMany,
     [
       finishes.map((f) => f.id),
       finishes.map((f) => f.leaseToken),
@@ -100,7 +100,7 @@ export async function jobRescueLapsed(
 ): Promise<JobRescueLapsedResult> {
   const limit = Math.floor(params.limit);
   if (limit <= 0) return { requeued: [], failed: [] };
-  const rows = await conn.rows<{ id: string; state: JobState; queue: string }>(conn.sql.rescueLapsed, [
+  const rows = await conn.rows<{ id: string; state: JobState; queue: string }>(conn.sql.jobRescueLapsed, [
     limit,
     conn.notify.channel,
     conn.notify.origin,

@@ -60,7 +60,7 @@ export async function jobInsertMany(
 async function holdFence(conn: PostgresConnection, db: Queryable, fence: LeaseRef): Promise<void> {
   const locked =
     isUuid(fence.id) && isUuid(fence.leaseToken)
-      ? await db.query({ text: conn.sql.lockFence.text, values: [fence.id, fence.leaseToken] })
+      ? await db.query({ text: conn.sql.jobInsertManyLockFence.text, values: [fence.id, fence.leaseToken] })
       : { rowCount: 0 };
   if (locked.rowCount !== 1) throw new LeaseLostError(fence.id);
 }
@@ -86,7 +86,7 @@ export async function insertJobs(
     const batch = pending.map((index) => jobs[index] as NewJob);
     const payloads = batch.map((j) => toJsonText(j.payload));
     const inserted = await db.query<{ batch: string }>(
-      config(statements.insertJobs, insertValues(batch, payloads, notify), prepared),
+      config(statements.jobInsertMany, insertValues(batch, payloads, notify), prepared),
     );
     const created = decodeInsertedBatch(inserted.rows[0]?.batch ?? '', batch, payloads);
     const lost: number[] = [];
@@ -99,7 +99,7 @@ export async function insertJobs(
     if (lost.length === 0) break;
     const lostJobs = lost.map((index) => jobs[index] as NewJob);
     const existing = await db.query<JobRow>({
-      text: statements.jobsByIdOrKey.text,
+      text: statements.jobInsertManyExisting.text,
       values: [
         lostJobs.map((j) => j.id),
         lostJobs.flatMap((j) => (j.idempotencyKey === null ? [] : [j.idempotencyKey])),

@@ -23,7 +23,7 @@ export class PostgresJobLogs implements JobLogStore {
     quotedSchema: string,
   ) {
     this.sql = {
-      jobLogInsert: sql.jobLogInsert(quotedSchema),
+      jobLogAppend: sql.jobLogAppend(quotedSchema),
       jobLogList: sql.jobLogList(quotedSchema),
     };
   }
@@ -32,7 +32,7 @@ export class PostgresJobLogs implements JobLogStore {
     const { lines } = params;
     if (lines.length === 0) return;
     // Arrays per column: one statement and one round trip whatever the number of lines.
-    await this.query(this.sql.jobLogInsert, [
+    await this.query(this.sql.jobLogAppend, [
       lines.map((line) => line.jobId),
       lines.map((line) => line.attempt),
       lines.map((line) => line.seq),

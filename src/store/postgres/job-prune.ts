@@ -6,6 +6,6 @@ import type { PostgresConnection } from './connection.js';
 export async function jobPrune(conn: PostgresConnection, params: PruneParams): Promise<{ deleted: number }> {
   const limit = Math.floor(params.limit);
   if (limit <= 0) return { deleted: 0 };
-  const [row] = await conn.rows<{ deleted: number }>(conn.sql.pruneJobs, [params.olderThanMs, limit]);
+  const [row] = await conn.rows<{ deleted: number }>(conn.sql.jobPrune, [params.olderThanMs, limit]);
   return { deleted: row?.deleted ?? 0 };
 }

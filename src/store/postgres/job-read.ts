@@ -8,7 +8,7 @@ import { isUuid, toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.
 /** `jobGet`: one job, or undefined. */
 export async function jobGet(conn: PostgresConnection, params: JobIdParams): Promise<Job | undefined> {
   if (!isUuid(params.id)) return undefined;
-  const [row] = await conn.rows<JobRow>(conn.sql.getJob, [params.id]);
+  const [row] = await conn.rows<JobRow>(conn.sql.jobGet, [params.id]);
   return row && toJob(row);
 }
 
@@ -16,7 +16,7 @@ export async function jobGet(conn: PostgresConnection, params: JobIdParams): Pro
 export async function jobList(conn: PostgresConnection, params: JobListParams): Promise<JobPage> {
   const limit = Math.max(1, Math.floor(params.limit));
   const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
-  const rows = await conn.rows<JobRow>(conn.sql.listJobs, [
+  const rows = await conn.rows<JobRow>(conn.sql.jobList, [
     params.state ?? null,
     params.queue ?? null,
     params.task ?? null,
@@ -34,16 +34,16 @@ export async function jobList(conn: PostgresConnection, params: JobListParams): 
 
 /** `jobCountByQueue`: counts per (queue, state). */
 export function jobCountByQueue(conn: PostgresConnection): Promise<JobCount[]> {
-  return conn.rows<JobCount>(conn.sql.countByQueue, []);
+  return conn.rows<JobCount>(conn.sql.jobCountByQueue, []);
 }
 
 /** `jobRunList`: a job's runs, oldest first. */
 export async function jobRunList(conn: PostgresConnection, params: JobRunListParams): Promise<JobRun[]> {
   if (!isUuid(params.jobId)) return [];
-  return (await conn.rows<JobRunRow>(conn.sql.listRuns, [params.jobId])).map(toJobRun);
+  return (await conn.rows<JobRunRow>(conn.sql.jobRunList, [params.jobId])).map(toJobRun);
 }
 
-/** The values of sql/job-read.ts `matchFilters`, in their order. */
+/** The values of sql/job-read.ts `jobListMatchFilters`, in their order. */
 export function matchValues(match: JobMatch): [string | null, Date | null, Date | null] {
   return [match.search?.toLowerCase() ?? null, match.createdAfter ?? null, match.createdBefore ?? null];
 }

@@ -14,14 +14,14 @@ export async function jobStepGet(
   params: JobStepGetParams,
 ): Promise<JobStepGetResult> {
   if (!isUuid(params.jobId)) return { found: false, result: undefined };
-  const [row] = await conn.rows<{ result: unknown }>(conn.sql.getStep, [params.jobId, params.name]);
+  const [row] = await conn.rows<{ result: unknown }>(conn.sql.jobStepGet, [params.jobId, params.name]);
   return row ? { found: true, result: unbox(row.result) } : { found: false, result: undefined };
 }
 
 /** `jobStepSave`: records a step result while the attempt holds its lease. */
 export async function jobStepSave(conn: PostgresConnection, params: JobStepSaveParams): Promise<boolean> {
   if (!isUuid(params.id) || !isUuid(params.leaseToken)) return false;
-  const rows = await conn.rows(conn.sql.saveStep, [
+  const rows = await conn.rows(conn.sql.jobStepSave, [
     params.id,
     params.leaseToken,
     params.name,
@@ -37,5 +37,5 @@ export async function jobCheckpointSave(
 ): Promise<boolean> {
   if (!isUuid(params.id) || !isUuid(params.leaseToken)) return false;
   const values = [params.id, params.leaseToken, toBoxedJson(params.checkpoint)];
-  return (await conn.result(conn.sql.saveCheckpoint, values, params.tx)).rowCount === 1;
+  return (await conn.result(conn.sql.jobCheckpointSave, values, params.tx)).rowCount === 1;
 }

@@ -2,7 +2,12 @@
 import type pg from 'pg';
 import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
 import { toStoreError } from './pool.js';
-import { keyList, keySetLimit, queueLimitList, queueSetLimit } from './sql/concurrency-limits.js';
+import {
+  concurrencyKeyList,
+  concurrencyKeySetLimit,
+  queueLimitList,
+  queueSetLimit,
+} from './sql/concurrency-limits.js';
 
 interface KeyRow {
   key: string;
@@ -14,8 +19,8 @@ interface KeyRow {
 /** Concurrency keys in one schema. */
 export class PostgresLimits implements LimitsStore {
   private readonly sql: {
-    keyList: string;
-    keySetLimit: string;
+    concurrencyKeyList: string;
+    concurrencyKeySetLimit: string;
     queueLimitList: string;
     queueSetLimit: string;
   };
@@ -25,8 +30,8 @@ export class PostgresLimits implements LimitsStore {
     quotedSchema: string,
   ) {
     this.sql = {
-      keyList: keyList(quotedSchema),
-      keySetLimit: keySetLimit(quotedSchema),
+      concurrencyKeyList: concurrencyKeyList(quotedSchema),
+      concurrencyKeySetLimit: concurrencyKeySetLimit(quotedSchema),
       queueLimitList: queueLimitList(quotedSchema),
       queueSetLimit: queueSetLimit(quotedSchema),
     };
@@ -37,7 +42,7 @@ export class PostgresLimits implements LimitsStore {
     limit: number;
     running?: boolean;
   }): Promise<ConcurrencyKeyInfo[]> {
-    const rows = await this.query<KeyRow>(this.sql.keyList, [
+    const rows = await this.query<KeyRow>(this.sql.concurrencyKeyList, [
       params.after ?? '',
       params.limit,
       params.running === true,
@@ -51,7 +56,7 @@ export class PostgresLimits implements LimitsStore {
   }
 
   async concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void> {
-    await this.query(this.sql.keySetLimit, [params.key, params.limit]);
+    await this.query(this.sql.concurrencyKeySetLimit, [params.key, params.limit]);
   }
 
   async queueLimitList(): Promise<QueueLimitInfo[]> {

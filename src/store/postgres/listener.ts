@@ -65,7 +65,7 @@ export function decodeNotification(payload: string, origin: string, sink: EventS
   if (o === origin) return;
   if (typeof q === 'string') sink('job:ready', { queue: q });
   if (e !== undefined) sink('event:written', {});
-  // Plain completions list bare ids (sql/job-finish.ts, completeJobs).
+  // Plain completions list bare ids (sql/job-finish.ts, jobFinishManyComplete).
   if (Array.isArray(c)) {
     for (const id of c) if (typeof id === 'string') sink('job:finished', { id, state: 'completed' });
   }

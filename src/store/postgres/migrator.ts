@@ -53,17 +53,17 @@ export async function migrate(
     // Migrations may rewrite big tables, and waiting for another migrator's lock is expected: neither
     // the store's statement timeout nor its client-side query timeout applies here.
     await client.query('SET LOCAL statement_timeout = 0');
-    await client.query(unbounded(sql.MIGRATION_LOCK, [`nightshift.migrate:${schema}`]));
-    await client.query(sql.createSchema(quotedSchema));
-    await client.query(sql.createMigrationsTable(quotedSchema));
-    const { rows } = await client.query<{ version: number }>(sql.currentVersion(quotedSchema));
+    await client.query(unbounded(sql.migrateLock, [`nightshift.migrate:${schema}`]));
+    await client.query(sql.migrateSchemaCreate(quotedSchema));
+    await client.query(sql.migrateTableCreate(quotedSchema));
+    const { rows } = await client.query<{ version: number }>(sql.schemaVersion(quotedSchema));
     const from = rows[0]?.version ?? 0;
     if (from > latest) throw schemaTooNew(from, latest);
-    await client.query(sql.setLocalSearchPath(quotedSchema));
+    await client.query(sql.migrateSearchPathSet(quotedSchema));
     for (const migration of migrations.slice(from)) {
       // No parameters: node-postgres then uses the simple protocol, which runs a multi-statement file.
       await client.query(unbounded(migration.sql));
-      await client.query(sql.recordMigration(quotedSchema), [migration.version, migration.name]);
+      await client.query(sql.migrateRecord(quotedSchema), [migration.version, migration.name]);
     }
     return { from, to: Math.max(from, latest) };
   });

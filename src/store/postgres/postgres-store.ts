@@ -110,12 +110,12 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
   async schemaVersion(): Promise<{ current: number; latest: number }> {
     const latest = this.migrations.length;
     const [exists] = await this.conn.rows<{ exists: boolean }>(
-      { text: migrationSql.MIGRATIONS_TABLE_EXISTS },
+      { text: migrationSql.schemaVersionTableExists },
       [`${this.conn.quotedSchema}.schema_migrations`],
     );
     if (!exists?.exists) return { current: 0, latest };
     const [row] = await this.conn.rows<{ version: number }>(
-      { text: migrationSql.currentVersion(this.conn.quotedSchema) },
+      { text: migrationSql.schemaVersion(this.conn.quotedSchema) },
       [],
     );
     return { current: row?.version ?? 0, latest };

@@ -45,25 +45,25 @@ type FinishedRow = SlotRow & SettledJobColumns<PostgresJobColumns>;
 
 function renderScheduleStatements(s: string) {
   return {
-    get: sql.scheduleGet(s),
-    lock: sql.scheduleLock(s),
-    lockMany: sql.scheduleLockMany(s),
-    list: sql.scheduleList(s),
-    due: sql.scheduleDue(s),
-    insert: sql.scheduleInsert(s),
-    updateDefinition: sql.scheduleDefinitionUpdate(s),
-    delete: sql.scheduleDelete(s),
-    syncUpsert: sql.scheduleSyncUpsert(s),
-    upsert: sql.scheduleUpsert(s),
-    configIds: sql.scheduleConfigIds(s),
-    syncDelete: sql.scheduleSyncDelete(s),
-    writeState: sql.scheduleStateWrite(s),
-    insertSlots: sql.slotInsert(s),
-    updateSlots: sql.slotUpdate(s),
-    getSlots: sql.slotGetMany(s),
-    finished: sql.slotFinished(s),
-    listSlots: sql.slotList(s),
-    pruneSlots: sql.slotPrune(s),
+    scheduleGet: sql.scheduleGet(s),
+    scheduleApplyLock: sql.scheduleApplyLock(s),
+    scheduleSettleLock: sql.scheduleSettleLock(s),
+    scheduleList: sql.scheduleList(s),
+    scheduleFireDue: sql.scheduleFireDue(s),
+    scheduleCreate: sql.scheduleCreate(s),
+    scheduleUpdate: sql.scheduleUpdate(s),
+    scheduleDelete: sql.scheduleDelete(s),
+    scheduleSync: sql.scheduleSync(s),
+    scheduleUpsertMany: sql.scheduleUpsertMany(s),
+    scheduleUpsertManyConfigIds: sql.scheduleUpsertManyConfigIds(s),
+    scheduleSyncDelete: sql.scheduleSyncDelete(s),
+    scheduleWritesState: sql.scheduleWritesState(s),
+    scheduleWritesSlotInsert: sql.scheduleWritesSlotInsert(s),
+    scheduleWritesSlotUpdate: sql.scheduleWritesSlotUpdate(s),
+    scheduleFireSlotGet: sql.scheduleFireSlotGet(s),
+    scheduleSettleFinished: sql.scheduleSettleFinished(s),
+    scheduleSlotList: sql.scheduleSlotList(s),
+    scheduleSlotPrune: sql.scheduleSlotPrune(s),
   };
 }
 
@@ -108,7 +108,7 @@ export class PostgresSchedules implements ScheduleStore {
     const waiting = rows.filter((row) => row.waiting_slot_key !== null);
     const held = new Map<string, SlotRecord>();
     if (waiting.length > 0) {
-      const found = await client.query<SlotRow>(this.sql.getSlots, [
+      const found = await client.query<SlotRow>(this.sql.scheduleFireSlotGet, [
         waiting.map((row) => row.id),
         waiting.map((row) => row.waiting_slot_key),
       ]);
@@ -125,7 +125,7 @@ export class PostgresSchedules implements ScheduleStore {
   /** Writes a plan on the transaction's client; a missed compare-and-set throws `conflict`. */
   private async apply(client: pg.PoolClient, writes: ScheduleWrites): Promise<ScheduleWrites> {
     if (writes.states.length > 0) {
-      const updated = await client.query(this.sql.writeState, stateArrays(writes.states));
+      const updated = await client.query(this.sql.scheduleWritesState, stateArrays(writes.states));
       if (updated.rowCount !== writes.states.length) {
         throw new NightshiftError('conflict', 'a schedule changed while it was being planned; try again');
       }
@@ -133,12 +133,15 @@ export class PostgresSchedules implements ScheduleStore {
     let slots: SlotRecord[] = [];
     let jobs = writes.jobs;
     if (writes.slots.length > 0) {
-      const inserted = await client.query<InsertedSlotKey>(this.sql.insertSlots, slotArrays(writes.slots));
+      const inserted = await client.query<InsertedSlotKey>(
+        this.sql.scheduleWritesSlotInsert,
+        slotArrays(writes.slots),
+      );
       ({ slots, jobs } = ledgerWinners(writes, inserted.rows));
       await this.eventLog.append(client, slotEvents(slots));
     }
     if (writes.slotUpdates.length > 0)
-      await client.query(this.sql.updateSlots, slotArrays(writes.slotUpdates));
+      await client.query(this.sql.scheduleWritesSlotUpdate, slotArrays(writes.slotUpdates));
     if (jobs.length > 0) await insertJobs(client, this.jobStatements, jobs, this.notify, false);
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
   }
@@ -152,7 +155,7 @@ export class PostgresSchedules implements ScheduleStore {
   /** Inserts a schedule; `conflict` when the id is taken. */
   async scheduleCreate(params: { definition: ScheduleDefinition; state: ScheduleState }): Promise<Schedule> {
     return this.transaction(async (client) => {
-      const inserted = await client.query(this.sql.insert, [
+      const inserted = await client.query(this.sql.scheduleCreate, [
         ...definitionValues(params.definition),
         params.state.paused,
         params.state.nextSlotAt,
@@ -163,7 +166,7 @@ export class PostgresSchedules implements ScheduleStore {
           `schedule ${JSON.stringify(params.definition.id)} already exists`,
         );
       }
-      const row = await client.query<ScheduleRow>(this.sql.get, [params.definition.id]);
+      const row = await client.query<ScheduleRow>(this.sql.scheduleGet, [params.definition.id]);
       return toSchedule(row.rows[0] as ScheduleRow);
     });
   }
@@ -174,7 +177,7 @@ export class PostgresSchedules implements ScheduleStore {
     nextSlotAt?: Date | null;
   }): Promise<Schedule | undefined> {
     const given = params.nextSlotAt !== undefined;
-    const updated = await this.query(this.sql.updateDefinition, [
+    const updated = await this.query(this.sql.scheduleUpdate, [
       ...definitionValues(params.definition),
       params.nextSlotAt ?? null,
       given,
@@ -186,7 +189,7 @@ export class PostgresSchedules implements ScheduleStore {
   /** Deletes a schedule and its ledger. */
   async scheduleDelete(params: { id: string }): Promise<boolean> {
     try {
-      return (await this.pool.query(this.sql.delete, [params.id])).rowCount === 1;
+      return (await this.pool.query(this.sql.scheduleDelete, [params.id])).rowCount === 1;
     } catch (error) {
       throw toStoreError(error);
     }
@@ -194,13 +197,13 @@ export class PostgresSchedules implements ScheduleStore {
 
   /** One schedule, or undefined. */
   async scheduleGet(params: { id: string }): Promise<Schedule | undefined> {
-    const [row] = await this.query<ScheduleRow>(this.sql.get, [params.id]);
+    const [row] = await this.query<ScheduleRow>(this.sql.scheduleGet, [params.id]);
     return row === undefined ? undefined : toSchedule(row);
   }
 
   /** Schedules by id, filtered. */
   async scheduleList(params: ScheduleListParams): Promise<Schedule[]> {
-    const rows = await this.query<ScheduleRow>(this.sql.list, [
+    const rows = await this.query<ScheduleRow>(this.sql.scheduleList, [
       params.afterId ?? '',
       params.limit,
       params.task ?? null,
@@ -220,14 +223,14 @@ export class PostgresSchedules implements ScheduleStore {
     );
     return this.transaction(async (client) => {
       const written = await client.query<{ id: string; inserted: boolean }>(
-        this.sql.upsert,
+        this.sql.scheduleUpsertMany,
         upsertColumns(sorted),
       );
       const ids = params.schedules.map((s) => s.definition.id);
       const done = new Map(written.rows.map((row) => [row.id, row.inserted]));
       const untouched = ids.filter((id) => !done.has(id));
       if (untouched.length > 0) {
-        const config = await client.query<{ id: string }>(this.sql.configIds, [untouched]);
+        const config = await client.query<{ id: string }>(this.sql.scheduleUpsertManyConfigIds, [untouched]);
         if (config.rows.length > 0) throw configConflict(config.rows.map((row) => row.id));
       }
       return {
@@ -244,11 +247,11 @@ export class PostgresSchedules implements ScheduleStore {
   }): Promise<ScheduleSyncResult> {
     return this.transaction(async (client) => {
       const written = await client.query<{ id: string; inserted: boolean }>(
-        this.sql.syncUpsert,
+        this.sql.scheduleSync,
         upsertColumns(params.schedules),
       );
       const ids = params.schedules.map((s) => s.definition.id);
-      const deleted = await client.query<{ id: string }>(this.sql.syncDelete, [ids]);
+      const deleted = await client.query<{ id: string }>(this.sql.scheduleSyncDelete, [ids]);
       return scheduleSyncResult(
         ids,
         written.rows,
@@ -264,7 +267,7 @@ export class PostgresSchedules implements ScheduleStore {
     plan: SchedulePlanner<DueSchedule[]>;
   }): Promise<ScheduleWrites> {
     const writes = await this.transaction(async (client) => {
-      const rows = await client.query<ScheduleRow>(this.sql.due, [params.dueBy, params.limit]);
+      const rows = await client.query<ScheduleRow>(this.sql.scheduleFireDue, [params.dueBy, params.limit]);
       if (rows.rows.length === 0) return NO_WRITES;
       return this.apply(client, params.plan(await this.dueOf(client, rows.rows)));
     });
@@ -277,14 +280,14 @@ export class PostgresSchedules implements ScheduleStore {
     plan: SchedulePlanner<{ runs: FinishedSlotRun[]; schedules: DueSchedule[] }>;
   }): Promise<ScheduleWrites> {
     const writes = await this.transaction(async (client) => {
-      const rows = (await client.query<FinishedRow>(this.sql.finished, [params.limit])).rows;
+      const rows = (await client.query<FinishedRow>(this.sql.scheduleSettleFinished, [params.limit])).rows;
       if (rows.length === 0) return NO_WRITES;
       const runs: FinishedSlotRun[] = rows.map((row) => ({
         slot: toSlot(row),
         job: decodeSettledJob(row, POSTGRES_JOB_COLUMNS),
       }));
       const ids = [...new Set(rows.map((row) => row.schedule_id))];
-      const locked = await client.query<ScheduleRow>(this.sql.lockMany, [ids]);
+      const locked = await client.query<ScheduleRow>(this.sql.scheduleSettleLock, [ids]);
       const schedules = await this.dueOf(client, locked.rows);
       return this.apply(client, params.plan({ runs, schedules }));
     });
@@ -297,11 +300,12 @@ export class PostgresSchedules implements ScheduleStore {
     plan: SchedulePlanner<DueSchedule>;
   }): Promise<{ writes: ScheduleWrites; schedule: Schedule } | undefined> {
     const out = await this.transaction(async (client) => {
-      const [row] = (await client.query<ScheduleRow>(this.sql.lock, [params.id])).rows;
+      const [row] = (await client.query<ScheduleRow>(this.sql.scheduleApplyLock, [params.id])).rows;
       if (row === undefined) return undefined;
       const [due] = await this.dueOf(client, [row]);
       const writes = await this.apply(client, params.plan(due as DueSchedule));
-      const after = (await client.query<ScheduleRow>(this.sql.get, [params.id])).rows[0] as ScheduleRow;
+      const after = (await client.query<ScheduleRow>(this.sql.scheduleGet, [params.id]))
+        .rows[0] as ScheduleRow;
       return { writes, schedule: toSchedule(after) };
     });
     if (out !== undefined) this.announce(out.writes);
@@ -310,13 +314,15 @@ export class PostgresSchedules implements ScheduleStore {
 
   /** A schedule's ledger, newest first. */
   async scheduleSlotList(params: { scheduleId: string; limit: number }): Promise<SlotRecord[]> {
-    return (await this.query<SlotRow>(this.sql.listSlots, [params.scheduleId, params.limit])).map(toSlot);
+    return (await this.query<SlotRow>(this.sql.scheduleSlotList, [params.scheduleId, params.limit])).map(
+      toSlot,
+    );
   }
 
   /** Deletes old ledger rows. */
   async scheduleSlotPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }> {
     try {
-      const result = await this.pool.query(this.sql.pruneSlots, [params.olderThanMs, params.limit]);
+      const result = await this.pool.query(this.sql.scheduleSlotPrune, [params.olderThanMs, params.limit]);
       return { deleted: result.rowCount ?? 0 };
     } catch (error) {
       throw toStoreError(error);

@@ -1,14 +1,7 @@
 /** The API token part of SqliteStore (see TokenStore in ../store.ts). */
 import type { ApiRole, ApiToken, TokenStore } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import {
-  TOKEN_ANY_ACTIVE,
-  TOKEN_FIND,
-  TOKEN_INSERT,
-  TOKEN_LIST,
-  TOKEN_REVOKE,
-  TOKEN_TOUCH,
-} from './sql/api-tokens.js';
+import * as sql from './sql/api-tokens.js';
 
 interface TokenRow {
   id: string;
@@ -42,7 +35,7 @@ export class SqliteTokens implements TokenStore {
   tokenCreate(params: Parameters<TokenStore['tokenCreate']>[0]): Promise<ApiToken> {
     return this.conn.write((now) => {
       const { expiresInMs, ...token } = params;
-      const row = this.conn.stmt(TOKEN_INSERT).get({
+      const row = this.conn.stmt(sql.tokenCreate).get({
         ...token,
         now,
         expiresAt: expiresInMs === null ? null : now + expiresInMs,
@@ -52,29 +45,32 @@ export class SqliteTokens implements TokenStore {
   }
 
   async tokenList(): Promise<ApiToken[]> {
-    const rows = await this.conn.read(() => this.conn.stmt(TOKEN_LIST).all() as TokenRow[]);
+    const rows = await this.conn.read(() => this.conn.stmt(sql.tokenList).all() as TokenRow[]);
     return rows.map(toToken);
   }
 
   tokenRevoke(params: { id: string }): Promise<boolean> {
-    return this.conn.write((now) => this.conn.stmt(TOKEN_REVOKE).run({ id: params.id, now }).changes === 1);
+    return this.conn.write(
+      (now) => this.conn.stmt(sql.tokenRevoke).run({ id: params.id, now }).changes === 1,
+    );
   }
 
   async tokenFind(params: { hash: string }): Promise<(ApiToken & { hash: string }) | undefined> {
     const row = await this.conn.read(
       () =>
-        this.conn.stmt(TOKEN_FIND).get({ hash: params.hash, now: this.conn.clock() }) as TokenRow | undefined,
+        this.conn.stmt(sql.tokenFind).get({ hash: params.hash, now: this.conn.clock() }) as
+          TokenRow | undefined,
     );
     return row === undefined ? undefined : { ...toToken(row), hash: row.hash };
   }
 
   async tokenTouch(params: { id: string }): Promise<void> {
-    await this.conn.write((now) => this.conn.stmt(TOKEN_TOUCH).run({ id: params.id, now }));
+    await this.conn.write((now) => this.conn.stmt(sql.tokenTouch).run({ id: params.id, now }));
   }
 
   async tokenAnyActive(): Promise<boolean> {
     const row = await this.conn.read(
-      () => this.conn.stmt(TOKEN_ANY_ACTIVE).get({ now: this.conn.clock() }) as { present: number },
+      () => this.conn.stmt(sql.tokenAnyActive).get({ now: this.conn.clock() }) as { present: number },
     );
     return row.present === 1;
   }

@@ -15,7 +15,7 @@ import {
   type EventFields,
 } from '../cluster-event-row.js';
 import type { SqliteConnection } from './connection.js';
-import { EVENT_HEAD, EVENT_INSERT, EVENT_PRUNE, EVENT_READ } from './sql/events.js';
+import * as sql from './sql/events.js';
 
 interface EventRow extends Omit<EventFields, 'at' | 'error' | 'data'> {
   id: number;
@@ -37,8 +37,10 @@ export async function eventRead(
   // Both reads in one read transaction: the page is bounded by the head of the same snapshot.
   const { head, rows } = await conn.read(() =>
     conn.db.transaction(() => {
-      const top = (conn.stmt(EVENT_HEAD).get() as { head: number }).head;
-      const page = conn.stmt(EVENT_READ).all({ after, head: top, queue, task, jobId, limit }) as EventRow[];
+      const top = (conn.stmt(sql.eventHead).get() as { head: number }).head;
+      const page = conn
+        .stmt(sql.eventRead)
+        .all({ after, head: top, queue, task, jobId, limit }) as EventRow[];
       return { head: top, rows: page };
     })(),
   );
@@ -57,7 +59,7 @@ export async function eventRead(
 
 /** The cursor after the newest event. */
 export async function eventHead(conn: SqliteConnection): Promise<string> {
-  return String(await conn.read(() => (conn.stmt(EVENT_HEAD).get() as { head: number }).head));
+  return String(await conn.read(() => (conn.stmt(sql.eventHead).get() as { head: number }).head));
 }
 
 /**
@@ -92,7 +94,7 @@ export function appendEventsOn(
   now: number,
 ): void {
   for (const event of events) {
-    conn.stmt(EVENT_INSERT, handle).run({
+    conn.stmt(sql.eventAppend, handle).run({
       at: now,
       type: event.type,
       jobId: event.jobId ?? null,
@@ -115,7 +117,7 @@ export async function eventPrune(
   const limit = Math.floor(params.limit);
   if (limit <= 0) return { deleted: 0 };
   const deleted = await conn.write(
-    (now) => conn.stmt(EVENT_PRUNE).run({ before: now - params.olderThanMs, limit }).changes,
+    (now) => conn.stmt(sql.eventPrune).run({ before: now - params.olderThanMs, limit }).changes,
   );
   return { deleted };
 }

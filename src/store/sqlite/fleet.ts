@@ -4,18 +4,8 @@ import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
-import {
-  QUEUE_OLDEST_READY,
-  QUEUE_PAUSE,
-  QUEUE_PAUSED_LIST,
-  QUEUE_RESUME,
-  WORKER_DELETE,
-  WORKER_HEARTBEAT,
-  WORKER_LIST,
-  WORKER_REGISTER,
-  WORKER_SWEEP,
-} from './sql/fleet.js';
-import { JOB_COUNT_BY_QUEUE } from './sql/job-read.js';
+import * as sql from './sql/fleet.js';
+import * as jobReadSql from './sql/job-read.js';
 
 interface WorkerRow {
   id: string;
@@ -47,7 +37,7 @@ export class SqliteFleet implements FleetStore {
 
   async workerRegister(params: Omit<WorkerInfo, 'startedAt' | 'heartbeatAt'>): Promise<void> {
     await this.conn.write((now) =>
-      this.conn.stmt(WORKER_REGISTER).run({
+      this.conn.stmt(sql.workerRegister).run({
         ...params,
         queues: params.queues === null ? null : JSON.stringify(params.queues),
         now,
@@ -56,22 +46,24 @@ export class SqliteFleet implements FleetStore {
   }
 
   workerHeartbeat(params: { id: string; running: number }): Promise<boolean> {
-    return this.conn.write((now) => this.conn.stmt(WORKER_HEARTBEAT).run({ ...params, now }).changes === 1);
+    return this.conn.write(
+      (now) => this.conn.stmt(sql.workerHeartbeat).run({ ...params, now }).changes === 1,
+    );
   }
 
   async workerDelete(params: { id: string }): Promise<void> {
-    await this.conn.write(() => this.conn.stmt(WORKER_DELETE).run(params.id));
+    await this.conn.write(() => this.conn.stmt(sql.workerDelete).run(params.id));
   }
 
   workerList(params: { staleMs: number }): Promise<WorkerInfo[]> {
     const since = this.conn.clock() - params.staleMs;
-    return this.conn.read(() => (this.conn.stmt(WORKER_LIST).all({ since }) as WorkerRow[]).map(toWorker));
+    return this.conn.read(() => (this.conn.stmt(sql.workerList).all({ since }) as WorkerRow[]).map(toWorker));
   }
 
   workerSweep(params: { staleMs: number }): Promise<{ deleted: string[] }> {
     return this.conn.write((now) => ({
       deleted: (
-        this.conn.stmt(WORKER_SWEEP).all({ since: now - params.staleMs }) as Array<{ id: string }>
+        this.conn.stmt(sql.workerSweep).all({ since: now - params.staleMs }) as Array<{ id: string }>
       ).map((row) => row.id),
     }));
   }
@@ -79,7 +71,7 @@ export class SqliteFleet implements FleetStore {
   // A change of pause state is recorded in the event log in its own transaction (queue:paused/resumed).
   queuePause(params: { queue: string }): Promise<boolean> {
     return this.conn.write((now) => {
-      const paused = this.conn.stmt(QUEUE_PAUSE).get({ queue: params.queue, now }) !== undefined;
+      const paused = this.conn.stmt(sql.queuePause).get({ queue: params.queue, now }) !== undefined;
       if (paused)
         appendEventsOn(this.conn, this.conn.db, [{ type: 'queue:paused', queue: params.queue }], now);
       return paused;
@@ -88,7 +80,7 @@ export class SqliteFleet implements FleetStore {
 
   async queueResume(params: { queue: string }): Promise<boolean> {
     const resumed = await this.conn.write((now) => {
-      const changed = this.conn.stmt(QUEUE_RESUME).run(params.queue).changes === 1;
+      const changed = this.conn.stmt(sql.queueResume).run(params.queue).changes === 1;
       if (changed)
         appendEventsOn(this.conn, this.conn.db, [{ type: 'queue:resumed', queue: params.queue }], now);
       return changed;
@@ -102,9 +94,13 @@ export class SqliteFleet implements FleetStore {
     const now = this.conn.clock();
     return this.conn.read(() =>
       queueSummary(
-        this.conn.stmt(JOB_COUNT_BY_QUEUE).all() as Array<{ queue: string; state: JobState; count: number }>,
-        this.conn.stmt(QUEUE_OLDEST_READY).all({ now }) as Array<{ queue: string; ageMs: number }>,
-        (this.conn.stmt(QUEUE_PAUSED_LIST).all() as Array<{ queue: string }>).map((row) => row.queue),
+        this.conn.stmt(jobReadSql.jobCountByQueue).all() as Array<{
+          queue: string;
+          state: JobState;
+          count: number;
+        }>,
+        this.conn.stmt(sql.queueListOldestReady).all({ now }) as Array<{ queue: string; ageMs: number }>,
+        (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
       ),
     );
   }

@@ -5,15 +5,8 @@ import type { ClaimedJob, JobClaimParams, JobLeaseRenewParams } from '../store.j
 import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
-import {
-  JOB_CLAIM,
-  JOB_PROMOTE_DUE,
-  JOB_READY_SELECT,
-  JOB_READY_SELECT_QUEUE,
-  JOB_READY_SELECT_UNPAUSED,
-  QUEUE_ANY_PAUSED,
-} from './sql/job-claim.js';
-import { JOB_LEASE_RENEW } from './sql/job-lease.js';
+import * as sql from './sql/job-claim.js';
+import * as jobLeaseSql from './sql/job-lease.js';
 
 // At most this many due scheduled rows move to the ready set per claim. Promoting 1,000 took 10-40 ms
 // on a shared 2-core machine, all of it under the write lock; 500 halves that, and a backlog after
@@ -28,10 +21,10 @@ const PROMOTE_BATCH = 500;
 export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
-    conn.stmt(JOB_PROMOTE_DUE).run({ now, limit: PROMOTE_BATCH });
+    conn.stmt(sql.jobClaimPromoteDue).run({ now, limit: PROMOTE_BATCH });
     const { admitted: ready, queueSlot } = admitByLimits(conn, readyJobs(conn, params, now));
     if (ready.length === 0) return [];
-    const rows = conn.rawStmt(JOB_CLAIM).all({
+    const rows = conn.rawStmt(sql.jobClaim).all({
       claims: JSON.stringify(ready.map((job) => [job.id, randomUUID(), queueSlot(job) ? 1 : 0])),
       now,
       leaseMs: params.leaseMs,
@@ -60,12 +53,12 @@ function readyJobs(conn: SqliteConnection, params: JobClaimParams, now: number):
   if (queues === undefined) {
     // Asked in the claim's write transaction, so a pause committed before it is obeyed exactly; with
     // nothing paused (the usual case) the walk reads only the ready index.
-    const { paused } = conn.stmt(QUEUE_ANY_PAUSED).get() as { paused: number };
-    const select = paused === 0 ? JOB_READY_SELECT : JOB_READY_SELECT_UNPAUSED;
+    const { paused } = conn.stmt(sql.jobClaimAnyPaused).get() as { paused: number };
+    const select = paused === 0 ? sql.jobClaimReadySelect : sql.jobClaimReadySelectUnpaused;
     return conn.stmt(select).all({ now, limit }) as ReadyRow[];
   }
   const candidates = [...new Set(queues)].flatMap(
-    (queue) => conn.stmt(JOB_READY_SELECT_QUEUE).all({ now, queue, limit }) as ReadyRow[],
+    (queue) => conn.stmt(sql.jobClaimReadySelectQueue).all({ now, queue, limit }) as ReadyRow[],
   );
   if (queues.length === 1) return candidates;
   return candidates
@@ -96,7 +89,7 @@ export function renewLeases(
   const renewed: Array<{ id: string; cancelRequested: boolean }> = [];
   for (const lease of params.leases) {
     const row = conn
-      .stmt(JOB_LEASE_RENEW)
+      .stmt(jobLeaseSql.jobLeaseRenew)
       .get({ id: lease.id, leaseToken: lease.leaseToken, now, leaseMs: params.leaseMs }) as
       { id: string; cancel_requested: number } | undefined;
     if (row) renewed.push({ id: row.id, cancelRequested: row.cancel_requested !== 0 });

@@ -6,27 +6,18 @@ import { toJob, type JobRow } from './job-row.js';
 import { inBatches } from '../batches.js';
 import type { JobMatch } from '../store.js';
 import { matchParams } from './job-read.js';
-import {
-  JOB_CANCEL_REQUEST,
-  JOB_CANCEL_REQUEST_MATCHING,
-  JOB_CANCEL_REQUESTED,
-  JOB_CANCEL_WAITING,
-  JOB_DELETE_FINAL,
-  JOB_RETRY,
-  JOB_RETRY_MATCHING,
-  jobCancelWaitingMatching,
-} from './sql/job-control.js';
-import { JOB_GET } from './sql/job-read.js';
+import * as sql from './sql/job-control.js';
+import * as jobReadSql from './sql/job-read.js';
 
 /** Cancels a waiting job at once, or flags a running one for its worker to stop. */
 export async function jobCancel(conn: SqliteConnection, id: string): Promise<JobCancelResult> {
   const result = await conn.write((now): JobCancelResult => {
-    const before = conn.stmt(JOB_GET).get(id) as JobRow | undefined;
+    const before = conn.stmt(jobReadSql.jobGet).get(id) as JobRow | undefined;
     if (!before) return { outcome: 'not_found' };
     if (isFinalState(before.state)) return { outcome: 'already_final', job: toJob(before) };
     const running = before.state === 'running';
-    conn.stmt(running ? JOB_CANCEL_REQUEST : JOB_CANCEL_WAITING).run({ id, now });
-    const after = toJob(conn.stmt(JOB_GET).get(id) as JobRow);
+    conn.stmt(running ? sql.jobCancelRequest : sql.jobCancelWaiting).run({ id, now });
+    const after = toJob(conn.stmt(jobReadSql.jobGet).get(id) as JobRow);
     return { outcome: running ? 'cancel_requested' : 'cancelled', job: after };
   });
   if (result.outcome === 'cancelled') conn.emit('job:finished', { id, state: 'cancelled' });
@@ -40,7 +31,7 @@ export function jobCancelCheck(
   leases: LeaseRef[],
 ): Promise<{ cancelRequested: string[] }> {
   return conn.read(() => {
-    const statement = conn.stmt(JOB_CANCEL_REQUESTED);
+    const statement = conn.stmt(sql.jobCancelCheck);
     const cancelRequested: string[] = [];
     for (const { id, leaseToken } of leases) {
       if (statement.get({ id, leaseToken }) !== undefined) cancelRequested.push(id);
@@ -52,11 +43,11 @@ export function jobCancelCheck(
 /** Requeues a failed or cancelled job, due now, with one more attempt allowed. */
 export async function jobRetry(conn: SqliteConnection, id: string): Promise<JobRetryResult> {
   const result = await conn.write((now): JobRetryResult => {
-    const before = conn.stmt(JOB_GET).get(id) as JobRow | undefined;
+    const before = conn.stmt(jobReadSql.jobGet).get(id) as JobRow | undefined;
     if (!before) return { outcome: 'not_found' };
-    if (conn.stmt(JOB_RETRY).run({ id, now }).changes === 0)
+    if (conn.stmt(sql.jobRetry).run({ id, now }).changes === 0)
       return { outcome: 'not_retryable', job: toJob(before) };
-    return { outcome: 'retried', job: toJob(conn.stmt(JOB_GET).get(id) as JobRow) };
+    return { outcome: 'retried', job: toJob(conn.stmt(jobReadSql.jobGet).get(id) as JobRow) };
   });
   if (result.job && result.outcome === 'retried') conn.emit('job:ready', { queue: result.job.queue });
   return result;
@@ -68,9 +59,10 @@ export function jobDelete(
   id: string,
 ): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }> {
   return conn.write(() => {
-    if (conn.stmt(JOB_DELETE_FINAL).run({ id }).changes === 1) return { outcome: 'deleted' as const };
+    if (conn.stmt(sql.jobDelete).run({ id }).changes === 1) return { outcome: 'deleted' as const };
     return {
-      outcome: conn.stmt(JOB_GET).get(id) === undefined ? ('not_found' as const) : ('not_final' as const),
+      outcome:
+        conn.stmt(jobReadSql.jobGet).get(id) === undefined ? ('not_found' as const) : ('not_final' as const),
     };
   });
 }
@@ -85,7 +77,7 @@ export async function jobRetryMatching(
     const rows = await conn.write(
       (now) =>
         conn
-          .stmt(JOB_RETRY_MATCHING)
+          .stmt(sql.jobRetryMatching)
           .all({ ...matchParams(match), state: match.state ?? 'failed', limit: size, now }) as Array<{
           queue: string;
         }>,
@@ -109,7 +101,7 @@ export async function jobCancelMatching(
       const rows = await conn.write(
         (now) =>
           conn
-            .stmt(jobCancelWaitingMatching(state))
+            .stmt(sql.jobCancelMatchingWaiting(state))
             .all({ ...matchParams(match), limit: size, now }) as Array<{
             id: string;
           }>,
@@ -122,7 +114,7 @@ export async function jobCancelMatching(
   if (match.state === undefined || match.state === 'running') {
     cancelRequested = await inBatches(limit - cancelled, async (size) => {
       const rows = await conn.write((now) =>
-        conn.stmt(JOB_CANCEL_REQUEST_MATCHING).all({ ...matchParams(match), limit: size, now }),
+        conn.stmt(sql.jobCancelMatchingRunning).all({ ...matchParams(match), limit: size, now }),
       );
       return { seen: rows.length, changed: rows.length };
     });

@@ -2,15 +2,15 @@
  * Ending attempts: a worker's finishes, and the rescue of attempts whose lease lapsed. Both write the
  * job's transition and one run-history row per attempt in the same transaction, fenced by the token,
  * except a plain completion (within its max duration): one UPDATE and no run row, its run being the
- * completed job's row itself (sql/job-finish.ts, JOB_COMPLETE).
+ * completed job's row itself (sql/job-finish.ts, sql.jobFinishManyComplete).
  */
 import type { JobError, JobState, RunOutcome } from '../../job.js';
 import { finishTransition, type ErrorSource } from '../finish-transition.js';
 import type { JobFinish } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { encodeJson, type JobRow } from './job-row.js';
-import { JOB_ATTEMPT_END, JOB_COMPLETE, JOB_RUN_INSERT, JOB_RUNNING_GET } from './sql/job-finish.js';
-import { JOB_LAPSED_SELECT } from './sql/job-maintenance.js';
+import * as sql from './sql/job-finish.js';
+import * as jobMaintenanceSql from './sql/job-maintenance.js';
 
 /** The row an attempt leaves behind. */
 interface NextRow {
@@ -44,7 +44,7 @@ function storedError(row: JobRow): JobError | null {
 
 /** Writes the transition and the run row; false when the token went stale meanwhile. */
 function endAttempt(conn: SqliteConnection, row: JobRow, next: NextRow, run: RunEntry, now: number): boolean {
-  const changed = conn.stmt(JOB_ATTEMPT_END).run({
+  const changed = conn.stmt(sql.jobFinishManyAttemptEnd).run({
     id: row.id,
     leaseToken: row.lease_token,
     state: next.state,
@@ -58,7 +58,7 @@ function endAttempt(conn: SqliteConnection, row: JobRow, next: NextRow, run: Run
   }).changes;
   if (changed !== 1) return false;
   const startedAt = row.started_at ?? now;
-  conn.stmt(JOB_RUN_INSERT).run({
+  conn.stmt(sql.jobFinishManyRunInsert).run({
     jobId: row.id,
     attempt: row.attempt,
     workerId: row.worker_id ?? '',
@@ -156,7 +156,7 @@ export function finishAttempts(
   const done: Ended[] = [];
   for (const finish of finishes) {
     if (finish.outcome === 'completed' && finish.maxDurationExceeded !== true) {
-      const completed = conn.stmt(JOB_COMPLETE).run({
+      const completed = conn.stmt(sql.jobFinishManyComplete).run({
         id: finish.id,
         leaseToken: finish.leaseToken,
         result: encodeJson(finish.result),
@@ -165,8 +165,9 @@ export function finishAttempts(
       if (completed.changes === 1) done.push({ id: finish.id, queue: null, state: 'completed' });
       continue;
     }
-    const row = conn.stmt(JOB_RUNNING_GET).get({ id: finish.id, leaseToken: finish.leaseToken }) as
-      JobRow | undefined;
+    const row = conn
+      .stmt(sql.jobFinishManyRunningGet)
+      .get({ id: finish.id, leaseToken: finish.leaseToken }) as JobRow | undefined;
     if (!row) continue;
     const { next, run } = afterEnd(row, { finish }, now);
     if (endAttempt(conn, row, next, run, now)) done.push({ id: row.id, queue: row.queue, state: next.state });
@@ -196,7 +197,7 @@ export async function jobRescueLapsed(
 ): Promise<{ requeued: string[]; failed: string[] }> {
   if (limit <= 0) return { requeued: [], failed: [] };
   const ended = await conn.write((now) => {
-    const rows = conn.stmt(JOB_LAPSED_SELECT).all({ now, limit }) as JobRow[];
+    const rows = conn.stmt(jobMaintenanceSql.jobRescueLapsedSelect).all({ now, limit }) as JobRow[];
     const done: Ended[] = [];
     for (const row of rows) {
       const error: JobError = {

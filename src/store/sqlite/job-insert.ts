@@ -8,8 +8,8 @@ import type { JobInsertManyParams, JobInsertResult, NewJob } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { isBusyError } from './busy-retry.js';
 import { toJob, type JobRow } from './job-row.js';
-import { JOB_GET_BY_IDEMPOTENCY_KEY, JOB_INSERT, JOB_LEASE_HELD } from './sql/job-insert.js';
-import { JOB_GET } from './sql/job-read.js';
+import * as sql from './sql/job-insert.js';
+import * as jobReadSql from './sql/job-read.js';
 
 /**
  * Inserts jobs with plain statements on `handle`, inside whatever transaction is open there (none of
@@ -24,7 +24,7 @@ export function insertJobs(
 ): JobInsertResult[] {
   if (params.fence) {
     const held = conn
-      .stmt(JOB_LEASE_HELD, handle)
+      .stmt(sql.jobInsertManyLeaseHeld, handle)
       .get({ id: params.fence.id, leaseToken: params.fence.leaseToken });
     if (held === undefined) throw new LeaseLostError(params.fence.id);
   }
@@ -33,8 +33,8 @@ export function insertJobs(
     const created = insertJobRow(conn, handle, job, now);
     const row = (
       created
-        ? conn.stmt(JOB_GET, handle).get(job.id)
-        : conn.stmt(JOB_GET_BY_IDEMPOTENCY_KEY, handle).get(job.idempotencyKey)
+        ? conn.stmt(jobReadSql.jobGet, handle).get(job.id)
+        : conn.stmt(sql.jobInsertManyExisting, handle).get(job.idempotencyKey)
     ) as JobRow;
     results.push({ job: toJob(row), created });
   }
@@ -53,7 +53,7 @@ export function insertJobRow(
   now: number,
 ): boolean {
   const runAt = job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0);
-  const info = conn.stmt(JOB_INSERT, handle).run({
+  const info = conn.stmt(sql.jobInsertMany, handle).run({
     id: job.id,
     task: job.task,
     queue: job.queue,

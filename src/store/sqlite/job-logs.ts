@@ -2,7 +2,7 @@
 import type { JobLogLevel, JobLogLine } from '../../job.js';
 import type { JobLogStore, NewJobLogLine } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import { JOB_LOG_INSERT, JOB_LOG_LIST } from './sql/job-logs.js';
+import * as sql from './sql/job-logs.js';
 
 interface JobLogRow {
   attempt: number;
@@ -19,13 +19,13 @@ export class SqliteJobLogs implements JobLogStore {
   async jobLogAppend(params: { lines: NewJobLogLine[] }): Promise<void> {
     if (params.lines.length === 0) return;
     await this.conn.write(() => {
-      const insert = this.conn.stmt(JOB_LOG_INSERT);
+      const insert = this.conn.stmt(sql.jobLogAppend);
       for (const line of params.lines) insert.run({ ...line, at: line.at.getTime() });
     });
   }
 
   async jobLogList(params: { jobId: string }): Promise<JobLogLine[]> {
-    const rows = await this.conn.read(() => this.conn.stmt(JOB_LOG_LIST).all(params.jobId) as JobLogRow[]);
+    const rows = await this.conn.read(() => this.conn.stmt(sql.jobLogList).all(params.jobId) as JobLogRow[]);
     return rows.map((row) => ({
       attempt: row.attempt,
       at: new Date(row.at),

@@ -1,7 +1,7 @@
 /** Deleting old final jobs with their runs, steps and log lines (the pruner). */
 import type { PruneParams } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import { JOB_PRUNE_BATCH } from './sql/job-maintenance.js';
+import * as sql from './sql/job-maintenance.js';
 
 // Deleting a few hundred rows (with their runs and steps) takes a few ms, so other writers wait at
 // most that long for the lock between batches.
@@ -13,7 +13,7 @@ export async function jobPrune(conn: SqliteConnection, params: PruneParams): Pro
   while (deleted < params.limit) {
     const batch = Math.min(PRUNE_BATCH, params.limit - deleted);
     const changes = await conn.write(
-      (now) => conn.stmt(JOB_PRUNE_BATCH).run({ before: now - params.olderThanMs, limit: batch }).changes,
+      (now) => conn.stmt(sql.jobPrune).run({ before: now - params.olderThanMs, limit: batch }).changes,
     );
     deleted += changes;
     if (changes < batch) break;

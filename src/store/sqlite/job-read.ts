@@ -4,7 +4,7 @@ import type { Job, JobRun } from '../../job.js';
 import type { JobCount, JobIdParams, JobListParams, JobMatch, JobPage, JobRunListParams } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
-import { JOB_COUNT_BY_QUEUE, JOB_GET, JOB_LIST, JOB_LIST_DEAD, JOB_RUN_LIST } from './sql/job-read.js';
+import * as sql from './sql/job-read.js';
 
 // The cursor is the (created_at, id) of the last job on the page, base64url-encoded so callers treat
 // it as opaque and the encoding may change without breaking them.
@@ -24,7 +24,7 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   throw new NightshiftError('invalid_argument', 'invalid job list cursor');
 }
 
-/** The JOB_MATCH_FILTERS parameters of a filter (sql/job-read.ts). */
+/** The jobListMatchFilters parameters of a filter (sql/job-read.ts). */
 export function matchParams(match: JobMatch): {
   queue: string | null;
   task: string | null;
@@ -47,14 +47,16 @@ export async function jobList(conn: SqliteConnection, params: JobListParams): Pr
   const limit = Math.max(1, Math.floor(params.limit));
   const rows = await conn.read(
     () =>
-      conn.stmt(params.state === 'failed' || params.state === 'cancelled' ? JOB_LIST_DEAD : JOB_LIST).all({
-        ...matchParams(params),
-        state: params.state ?? null,
-        cursorCreatedAt: cursor?.createdAt ?? null,
-        cursorId: cursor?.id ?? null,
-        // One extra row tells whether another page exists without a count query.
-        limit: limit + 1,
-      }) as JobRow[],
+      conn
+        .stmt(params.state === 'failed' || params.state === 'cancelled' ? sql.jobListDead : sql.jobList)
+        .all({
+          ...matchParams(params),
+          state: params.state ?? null,
+          cursorCreatedAt: cursor?.createdAt ?? null,
+          cursorId: cursor?.id ?? null,
+          // One extra row tells whether another page exists without a count query.
+          limit: limit + 1,
+        }) as JobRow[],
   );
   const page = rows.slice(0, limit);
   const last = page.at(-1);
@@ -63,17 +65,17 @@ export async function jobList(conn: SqliteConnection, params: JobListParams): Pr
 
 /** `jobGet`: one job, or undefined. */
 export async function jobGet(conn: SqliteConnection, params: JobIdParams): Promise<Job | undefined> {
-  const row = await conn.read(() => conn.stmt(JOB_GET).get(params.id) as JobRow | undefined);
+  const row = await conn.read(() => conn.stmt(sql.jobGet).get(params.id) as JobRow | undefined);
   return row ? toJob(row) : undefined;
 }
 
 /** `jobCountByQueue`: counts per (queue, state). */
 export function jobCountByQueue(conn: SqliteConnection): Promise<JobCount[]> {
-  return conn.read(() => conn.stmt(JOB_COUNT_BY_QUEUE).all() as JobCount[]);
+  return conn.read(() => conn.stmt(sql.jobCountByQueue).all() as JobCount[]);
 }
 
 /** `jobRunList`: a job's runs, oldest first. */
 export async function jobRunList(conn: SqliteConnection, params: JobRunListParams): Promise<JobRun[]> {
-  const rows = await conn.read(() => conn.stmt(JOB_RUN_LIST).all(params.jobId) as JobRunRow[]);
+  const rows = await conn.read(() => conn.stmt(sql.jobRunList).all(params.jobId) as JobRunRow[]);
   return rows.map(toJobRun);
 }

@@ -73,7 +73,7 @@ export function toJobRun(row: JobRunRow): JobRun {
   };
 }
 
-/** A row JOB_CLAIM returns (sql/job-claim.ts), read raw: its RETURNING columns in order. */
+/** A row jobClaim returns (sql/job-claim.ts), read raw: its RETURNING columns in order. */
 export type ClaimRow = [
   id: string,
   task: string,
@@ -107,7 +107,7 @@ export interface ClaimContext {
   defaultLeaseMs: number;
 }
 
-/** The claimed job a JOB_CLAIM row and its claim describe: the claim decided the rest of the row. */
+/** The claimed job a jobClaim row and its claim describe: the claim decided the rest of the row. */
 export function toClaimedJob(row: ClaimRow, claim: ClaimContext): ClaimedJob {
   const leaseMs = row[12];
   return decodeClaimedJob(

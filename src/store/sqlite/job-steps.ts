@@ -7,7 +7,7 @@ import type {
 } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { decodeJson, encodeJson } from './job-row.js';
-import { JOB_CHECKPOINT_SAVE, JOB_STEP_GET, JOB_STEP_SAVE } from './sql/job-lease.js';
+import * as sql from './sql/job-lease.js';
 import type { SqliteTransactions } from './transaction.js';
 
 /** `jobStepGet`: a recorded step result. */
@@ -16,7 +16,7 @@ export async function jobStepGet(
   params: JobStepGetParams,
 ): Promise<JobStepGetResult> {
   const row = await conn.read(
-    () => conn.stmt(JOB_STEP_GET).get(params.jobId, params.name) as { result: string | null } | undefined,
+    () => conn.stmt(sql.jobStepGet).get(params.jobId, params.name) as { result: string | null } | undefined,
   );
   return row ? { found: true, result: decodeJson(row.result) } : { found: false, result: undefined };
 }
@@ -25,7 +25,7 @@ export async function jobStepGet(
 export function jobStepSave(conn: SqliteConnection, params: JobStepSaveParams): Promise<boolean> {
   return conn.write(
     (now) =>
-      conn.stmt(JOB_STEP_SAVE).run({
+      conn.stmt(sql.jobStepSave).run({
         id: params.id,
         leaseToken: params.leaseToken,
         name: params.name,
@@ -42,7 +42,7 @@ export function jobCheckpointSave(
   params: JobCheckpointSaveParams,
 ): Promise<boolean> {
   const save = (now: number): boolean =>
-    conn.stmt(JOB_CHECKPOINT_SAVE).run({
+    conn.stmt(sql.jobCheckpointSave).run({
       id: params.id,
       leaseToken: params.leaseToken,
       checkpoint: encodeJson(params.checkpoint),

@@ -4,16 +4,7 @@
  */
 import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import {
-  KEY_GET,
-  KEY_LIST,
-  KEY_SET_LIMIT,
-  KEY_TAKE,
-  QUEUE_LIMIT_LIST,
-  QUEUE_LIMITS_GET,
-  QUEUE_SET_LIMIT,
-  QUEUE_TAKE,
-} from './sql/concurrency-limits.js';
+import * as sql from './sql/concurrency-limits.js';
 
 /** What the limit checks need of a ready job. */
 export interface LimitedCandidate {
@@ -37,7 +28,7 @@ export function admitByLimits<T extends LimitedCandidate>(
   candidates: T[],
 ): { admitted: T[]; queueSlot: (job: T) => boolean } {
   const queues = new Map<string, Slots>();
-  for (const row of conn.stmt(QUEUE_LIMITS_GET).all() as Array<{
+  for (const row of conn.stmt(sql.jobClaimQueueLimits).all() as Array<{
     queue: string;
     max: number;
     in_use: number;
@@ -55,10 +46,10 @@ export function admitByLimits<T extends LimitedCandidate>(
     return true;
   });
   for (const [key, slots] of keys) {
-    if (slots.n > 0) conn.stmt(KEY_TAKE).run({ key, n: slots.n, jobLimit: slots.jobLimit });
+    if (slots.n > 0) conn.stmt(sql.jobClaimKeyTake).run({ key, n: slots.n, jobLimit: slots.jobLimit });
   }
   for (const [queue, slots] of queues) {
-    if (slots.n > 0) conn.stmt(QUEUE_TAKE).run({ queue, n: slots.n });
+    if (slots.n > 0) conn.stmt(sql.jobClaimQueueTake).run({ queue, n: slots.n });
   }
   return { admitted, queueSlot: (job) => queues.has(job.queue) };
 }
@@ -72,7 +63,7 @@ function keySlots(
   let slots = keys.get(key);
   if (slots === undefined) {
     const jobLimit = job.concurrency_limit ?? 1;
-    const row = conn.stmt(KEY_GET).get(key) as { in_use: number; max: number | null } | undefined;
+    const row = conn.stmt(sql.jobClaimKeyGet).get(key) as { in_use: number; max: number | null } | undefined;
     slots = { free: (row?.max ?? jobLimit) - (row?.in_use ?? 0), n: 0, jobLimit };
     keys.set(key, slots);
   }
@@ -97,7 +88,7 @@ export class SqliteLimits implements LimitsStore {
   }): Promise<ConcurrencyKeyInfo[]> {
     return this.conn.read(() =>
       (
-        this.conn.stmt(KEY_LIST).all({
+        this.conn.stmt(sql.concurrencyKeyList).all({
           after: params.after ?? '',
           running: params.running === true ? 1 : 0,
           limit: params.limit,
@@ -108,21 +99,25 @@ export class SqliteLimits implements LimitsStore {
 
   async concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void> {
     await this.conn.write(() => {
-      this.conn.stmt(KEY_SET_LIMIT).run({ key: params.key, max: params.limit });
+      this.conn.stmt(sql.concurrencyKeySetLimit).run({ key: params.key, max: params.limit });
     });
   }
 
   queueLimitList(): Promise<QueueLimitInfo[]> {
     return this.conn.read(() =>
       (
-        this.conn.stmt(QUEUE_LIMIT_LIST).all() as Array<{ queue: string; max: number | null; in_use: number }>
+        this.conn.stmt(sql.queueLimitList).all() as Array<{
+          queue: string;
+          max: number | null;
+          in_use: number;
+        }>
       ).map((row) => ({ queue: row.queue, limit: row.max, running: row.in_use })),
     );
   }
 
   async queueSetLimit(params: { queue: string; limit: number | null }): Promise<void> {
     await this.conn.write(() => {
-      this.conn.stmt(QUEUE_SET_LIMIT).run({ queue: params.queue, max: params.limit });
+      this.conn.stmt(sql.queueSetLimit).run({ queue: params.queue, max: params.limit });
     });
   }
 }

@@ -10,12 +10,7 @@
 import type Database from 'better-sqlite3';
 import { NightshiftError } from '../../errors.js';
 import { loadMigrations as loadMigrationFiles, type Migration } from '../migration-files.js';
-import {
-  SCHEMA_TABLE_CREATE,
-  SCHEMA_TABLE_EXISTS,
-  SCHEMA_VERSION_GET,
-  SCHEMA_VERSION_INSERT,
-} from './sql/schema.js';
+import * as sql from './sql/schema.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 
@@ -31,8 +26,8 @@ export function latestVersion(): number {
 
 /** The version the database is at; 0 for a database nightshift never touched. */
 export function currentVersion(db: Database.Database): number {
-  if (db.prepare(SCHEMA_TABLE_EXISTS).get() === undefined) return 0;
-  return (db.prepare(SCHEMA_VERSION_GET).get() as { version: number }).version;
+  if (db.prepare(sql.schemaVersionTableExists).get() === undefined) return 0;
+  return (db.prepare(sql.schemaVersion).get() as { version: number }).version;
 }
 
 /** Throws `schema_too_new` when a newer nightshift migrated this database. */
@@ -51,11 +46,11 @@ export function assertNotTooNew(current: number): void {
  * Run it as an IMMEDIATE transaction so the version check and the DDL hold one write lock.
  */
 export function applyMigration(db: Database.Database, migration: Migration, now: number): boolean {
-  db.exec(SCHEMA_TABLE_CREATE);
+  db.exec(sql.migrateTableCreate);
   const current = currentVersion(db);
   assertNotTooNew(current);
   if (current >= migration.version) return false;
   db.exec(migration.sql);
-  db.prepare(SCHEMA_VERSION_INSERT).run({ version: migration.version, name: migration.name, now });
+  db.prepare(sql.migrateRecord).run({ version: migration.version, name: migration.name, now });
   return true;
 }

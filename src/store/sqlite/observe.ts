@@ -2,12 +2,7 @@
 import { nearestRankPercentiles } from '../percentiles.js';
 import type { ObserveStore, QueueLoad, RunningJob, RunStatsMinute, SlotLapse } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import {
-  JOB_RUNNING_LIST,
-  JOB_RUNS_ENDED_SINCE,
-  QUEUE_LOAD_LIST,
-  SCHEDULE_SLOT_LAPSE_LIST,
-} from './sql/observe.js';
+import * as sql from './sql/observe.js';
 
 const MINUTE_MS = 60_000;
 
@@ -18,7 +13,7 @@ export class SqliteObserve implements ObserveStore {
   async queueLoadList(): Promise<QueueLoad[]> {
     const rows = await this.conn.read(
       () =>
-        this.conn.stmt(QUEUE_LOAD_LIST).all({ now: this.conn.clock() }) as Array<{
+        this.conn.stmt(sql.queueLoadList).all({ now: this.conn.clock() }) as Array<{
           queue: string;
           state: QueueLoad['state'];
           count: number;
@@ -36,7 +31,7 @@ export class SqliteObserve implements ObserveStore {
   async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
     const rows = await this.conn.read(
       () =>
-        this.conn.stmt(JOB_RUNNING_LIST).all({ limit: Math.max(1, Math.floor(params.limit)) }) as Array<{
+        this.conn.stmt(sql.jobRunningList).all({ limit: Math.max(1, Math.floor(params.limit)) }) as Array<{
           id: string;
           task: string;
           queue: string;
@@ -61,7 +56,7 @@ export class SqliteObserve implements ObserveStore {
     const rows = await this.conn.read(
       () =>
         this.conn
-          .stmt(SCHEDULE_SLOT_LAPSE_LIST)
+          .stmt(sql.scheduleSlotLapseList)
           .all({ since: this.conn.clock() - params.windowMs }) as Array<{
           schedule_id: string;
           missed: number;
@@ -81,7 +76,7 @@ export class SqliteObserve implements ObserveStore {
     const first = Math.floor(this.conn.clock() / MINUTE_MS) * MINUTE_MS - (params.minutes - 1) * MINUTE_MS;
     const rows = await this.conn.read(
       () =>
-        this.conn.stmt(JOB_RUNS_ENDED_SINCE).all({ since: first }) as Array<{
+        this.conn.stmt(sql.jobRunStats).all({ since: first }) as Array<{
           finished_at: number;
           kind: 'completed' | 'failed' | 'retried';
           wait_ms: number;

@@ -45,25 +45,7 @@ import {
   type ScheduleRow,
   type SlotRow,
 } from './schedules-row.js';
-import {
-  SCHEDULE_DEFINITION_CHANGE,
-  SCHEDULE_DEFINITION_UPDATE,
-  SCHEDULE_DELETE,
-  SCHEDULE_DUE,
-  SCHEDULE_GET,
-  SCHEDULE_GET_MANY,
-  SCHEDULE_INSERT,
-  SCHEDULE_LIST,
-  SCHEDULE_SOURCE,
-  SCHEDULE_SOURCES,
-  SCHEDULE_STATE_WRITE_MANY,
-  SLOT_FINISHED,
-  SLOT_GET,
-  SLOT_INSERT_MANY,
-  SLOT_LIST,
-  SLOT_PRUNE,
-  SLOT_UPDATE_MANY,
-} from './sql/schedules.js';
+import * as sql from './sql/schedules.js';
 
 /** A ledger row and the columns of its job a settle reads. */
 type FinishedRow = SlotRow & SettledJobColumns<SqliteJobColumns>;
@@ -77,7 +59,8 @@ export class SqliteSchedules implements ScheduleStore {
     const waiting =
       row.waiting_slot_key === null
         ? undefined
-        : (this.conn.stmt(SLOT_GET).get(schedule.id, row.waiting_slot_key) as SlotRow | undefined);
+        : (this.conn.stmt(sql.scheduleFireSlotGet).get(schedule.id, row.waiting_slot_key) as
+            SlotRow | undefined);
     return {
       schedule,
       activeJobId: row.active_job_id,
@@ -98,7 +81,7 @@ export class SqliteSchedules implements ScheduleStore {
         id,
         expectVersion,
       }));
-      const updated = this.conn.stmt(SCHEDULE_STATE_WRITE_MANY).all({ states: JSON.stringify(states), now });
+      const updated = this.conn.stmt(sql.scheduleWritesState).all({ states: JSON.stringify(states), now });
       if (updated.length !== writes.states.length) {
         throw new NightshiftError('conflict', 'a schedule changed while it was being planned; try again');
       }
@@ -107,7 +90,7 @@ export class SqliteSchedules implements ScheduleStore {
     let jobs = writes.jobs;
     if (writes.slots.length > 0) {
       const inserted = this.conn
-        .stmt(SLOT_INSERT_MANY)
+        .stmt(sql.scheduleWritesSlotInsert)
         .all({ slots: JSON.stringify(writes.slots.map(slotParams)) }) as InsertedSlotKey[];
       const winners = ledgerWinners(writes, inserted);
       slots = winners.slots;
@@ -115,7 +98,9 @@ export class SqliteSchedules implements ScheduleStore {
       appendEventsOn(this.conn, this.conn.db, slotEvents(slots), now);
     }
     if (writes.slotUpdates.length > 0) {
-      this.conn.stmt(SLOT_UPDATE_MANY).run({ slots: JSON.stringify(writes.slotUpdates.map(slotParams)) });
+      this.conn
+        .stmt(sql.scheduleWritesSlotUpdate)
+        .run({ slots: JSON.stringify(writes.slotUpdates.map(slotParams)) });
     }
     for (const job of jobs) insertJobRow(this.conn, this.conn.db, job, now);
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
@@ -129,20 +114,20 @@ export class SqliteSchedules implements ScheduleStore {
   /** Inserts a schedule; `conflict` when the id is taken. */
   async scheduleCreate(params: { definition: ScheduleDefinition; state: ScheduleState }): Promise<Schedule> {
     const row = await this.conn.write((now) => {
-      if (this.conn.stmt(SCHEDULE_GET).get(params.definition.id) !== undefined) {
+      if (this.conn.stmt(sql.scheduleGet).get(params.definition.id) !== undefined) {
         throw new NightshiftError(
           'conflict',
           `schedule ${JSON.stringify(params.definition.id)} already exists`,
         );
       }
       this.insert(params.definition, params.state, now);
-      return this.conn.stmt(SCHEDULE_GET).get(params.definition.id) as ScheduleRow;
+      return this.conn.stmt(sql.scheduleGet).get(params.definition.id) as ScheduleRow;
     });
     return toSchedule(row);
   }
 
   private insert(definition: ScheduleDefinition, state: ScheduleState, now: number): void {
-    this.conn.stmt(SCHEDULE_INSERT).run({
+    this.conn.stmt(sql.scheduleCreate).run({
       ...definitionParams(definition),
       paused: state.paused ? 1 : 0,
       nextSlotAt: state.nextSlotAt?.getTime() ?? null,
@@ -155,7 +140,7 @@ export class SqliteSchedules implements ScheduleStore {
     nextSlotAt: Date | null,
     given: boolean,
     now: number,
-    statement = SCHEDULE_DEFINITION_UPDATE,
+    statement = sql.scheduleUpdate,
   ) {
     return this.conn.stmt(statement).run({
       ...definitionParams(definition),
@@ -174,20 +159,20 @@ export class SqliteSchedules implements ScheduleStore {
       const given = params.nextSlotAt !== undefined;
       if (this.updateDefinition(params.definition, params.nextSlotAt ?? null, given, now) === 0)
         return undefined;
-      return this.conn.stmt(SCHEDULE_GET).get(params.definition.id) as ScheduleRow;
+      return this.conn.stmt(sql.scheduleGet).get(params.definition.id) as ScheduleRow;
     });
     return row === undefined ? undefined : toSchedule(row);
   }
 
   /** Deletes a schedule and its ledger. */
   scheduleDelete(params: { id: string }): Promise<boolean> {
-    return this.conn.write(() => this.conn.stmt(SCHEDULE_DELETE).run(params.id).changes === 1);
+    return this.conn.write(() => this.conn.stmt(sql.scheduleDelete).run(params.id).changes === 1);
   }
 
   /** One schedule, or undefined. */
   async scheduleGet(params: { id: string }): Promise<Schedule | undefined> {
     const row = await this.conn.read(
-      () => this.conn.stmt(SCHEDULE_GET).get(params.id) as ScheduleRow | undefined,
+      () => this.conn.stmt(sql.scheduleGet).get(params.id) as ScheduleRow | undefined,
     );
     return row === undefined ? undefined : toSchedule(row);
   }
@@ -196,7 +181,7 @@ export class SqliteSchedules implements ScheduleStore {
   async scheduleList(params: ScheduleListParams): Promise<Schedule[]> {
     const rows = await this.conn.read(
       () =>
-        this.conn.stmt(SCHEDULE_LIST).all({
+        this.conn.stmt(sql.scheduleList).all({
           afterId: params.afterId ?? '',
           task: params.task ?? null,
           condition: params.condition ?? null,
@@ -215,14 +200,15 @@ export class SqliteSchedules implements ScheduleStore {
       const result: ScheduleUpsertResult = { created: [], updated: [], unchanged: [] };
       const conflicts: string[] = [];
       for (const { definition, state } of params.schedules) {
-        const existing = this.conn.stmt(SCHEDULE_SOURCE).get(definition.id) as { source: string } | undefined;
+        const existing = this.conn.stmt(sql.scheduleUpsertManySource).get(definition.id) as
+          { source: string } | undefined;
         if (existing === undefined) {
           this.insert(definition, state, now);
           result.created.push(definition.id);
         } else if (existing.source !== 'api') {
           conflicts.push(definition.id);
         } else if (
-          this.updateDefinition(definition, state.nextSlotAt, false, now, SCHEDULE_DEFINITION_CHANGE) === 1
+          this.updateDefinition(definition, state.nextSlotAt, false, now, sql.scheduleUpsertManyChange) === 1
         ) {
           result.updated.push(definition.id);
         } else {
@@ -241,10 +227,9 @@ export class SqliteSchedules implements ScheduleStore {
   }): Promise<ScheduleSyncResult> {
     return this.conn.write((now) => {
       const existing = new Map(
-        (this.conn.stmt(SCHEDULE_SOURCES).all() as Array<{ id: string; source: ScheduleSource }>).map((r) => [
-          r.id,
-          r.source,
-        ]),
+        (this.conn.stmt(sql.scheduleSyncSources).all() as Array<{ id: string; source: ScheduleSource }>).map(
+          (r) => [r.id, r.source],
+        ),
       );
       const listed = params.schedules.map(({ definition }) => definition.id);
       const written: Array<{ id: string; inserted: boolean }> = [];
@@ -258,7 +243,7 @@ export class SqliteSchedules implements ScheduleStore {
       const deleted: string[] = [];
       for (const [id, source] of existing) {
         if (scheduleSyncDeletes(source, wanted.has(id))) {
-          this.conn.stmt(SCHEDULE_DELETE).run(id);
+          this.conn.stmt(sql.scheduleDelete).run(id);
           deleted.push(id);
         }
       }
@@ -274,7 +259,7 @@ export class SqliteSchedules implements ScheduleStore {
   }): Promise<ScheduleWrites> {
     const writes = await this.conn.write((now) => {
       const rows = this.conn
-        .stmt(SCHEDULE_DUE)
+        .stmt(sql.scheduleFireDue)
         .all({ now: params.dueBy.getTime(), limit: params.limit }) as ScheduleRow[];
       if (rows.length === 0) return { states: [], slots: [], slotUpdates: [], jobs: [] };
       return this.apply(params.plan(rows.map((row) => this.due(row))), now);
@@ -288,16 +273,16 @@ export class SqliteSchedules implements ScheduleStore {
     plan: SchedulePlanner<{ runs: FinishedSlotRun[]; schedules: DueSchedule[] }>;
   }): Promise<ScheduleWrites> {
     const writes = await this.conn.write((now) => {
-      const rows = this.conn.stmt(SLOT_FINISHED).all({ limit: params.limit }) as FinishedRow[];
+      const rows = this.conn.stmt(sql.scheduleSettleFinished).all({ limit: params.limit }) as FinishedRow[];
       if (rows.length === 0) return { states: [], slots: [], slotUpdates: [], jobs: [] };
       const runs: FinishedSlotRun[] = rows.map((row) => ({
         slot: toSlot(row),
         job: decodeSettledJob(row, SQLITE_JOB_COLUMNS),
       }));
       const ids = [...new Set(rows.map((row) => row.schedule_id))];
-      const schedules = (this.conn.stmt(SCHEDULE_GET_MANY).all(JSON.stringify(ids)) as ScheduleRow[]).map(
-        (row) => this.due(row),
-      );
+      const schedules = (
+        this.conn.stmt(sql.scheduleSettleGetMany).all(JSON.stringify(ids)) as ScheduleRow[]
+      ).map((row) => this.due(row));
       return this.apply(params.plan({ runs, schedules }), now);
     });
     return this.announce(writes);
@@ -309,10 +294,10 @@ export class SqliteSchedules implements ScheduleStore {
     plan: SchedulePlanner<DueSchedule>;
   }): Promise<{ writes: ScheduleWrites; schedule: Schedule } | undefined> {
     const out = await this.conn.write((now) => {
-      const row = this.conn.stmt(SCHEDULE_GET).get(params.id) as ScheduleRow | undefined;
+      const row = this.conn.stmt(sql.scheduleGet).get(params.id) as ScheduleRow | undefined;
       if (row === undefined) return undefined;
       const writes = this.apply(params.plan(this.due(row)), now);
-      return { writes, schedule: toSchedule(this.conn.stmt(SCHEDULE_GET).get(params.id) as ScheduleRow) };
+      return { writes, schedule: toSchedule(this.conn.stmt(sql.scheduleGet).get(params.id) as ScheduleRow) };
     });
     if (out !== undefined) this.announce(out.writes);
     return out;
@@ -320,7 +305,7 @@ export class SqliteSchedules implements ScheduleStore {
 
   /** A schedule's ledger, newest first. */
   async scheduleSlotList(params: { scheduleId: string; limit: number }): Promise<SlotRecord[]> {
-    const rows = await this.conn.read(() => this.conn.stmt(SLOT_LIST).all(params) as SlotRow[]);
+    const rows = await this.conn.read(() => this.conn.stmt(sql.scheduleSlotList).all(params) as SlotRow[]);
     return rows.map(toSlot);
   }
 
@@ -328,7 +313,8 @@ export class SqliteSchedules implements ScheduleStore {
   async scheduleSlotPrune(params: { olderThanMs: number; limit: number }): Promise<{ deleted: number }> {
     const deleted = await this.conn.write(
       (now) =>
-        this.conn.stmt(SLOT_PRUNE).run({ before: now - params.olderThanMs, limit: params.limit }).changes,
+        this.conn.stmt(sql.scheduleSlotPrune).run({ before: now - params.olderThanMs, limit: params.limit })
+          .changes,
     );
     return { deleted };
   }

@@ -1,7 +1,7 @@
 /** API tokens: created, listed, revoked, and looked up by the hash of their secret. */
 
 /** $1 id, $2 name, $3 role, $4 hash, $5 expires in ms (nullable). */
-export const tokenInsert = (s: string): string => `
+export const tokenCreate = (s: string): string => `
   INSERT INTO ${s}.api_tokens (id, name, role, hash, expires_at)
   VALUES ($1, $2, $3, $4, now() + $5::float8 * interval '1 millisecond')
   RETURNING *`;

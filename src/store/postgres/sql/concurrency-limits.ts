@@ -2,11 +2,11 @@
  * Concurrency limits in the claim (migration 013): at most N running jobs per key and per queue,
  * cluster-wide.
  *
- * - `queueSlots`: the limited queues this claim may take from, their rows locked in queue order before
+ * - `jobClaimQueueSlots`: the limited queues this claim may take from, their rows locked in queue order before
  *   anything is admitted. FOR UPDATE returns each row's newest version, so the free counts admitted
  *   against are exact until the claim commits (another claim of these queues waits; claims of queues
  *   without a limit never touch the table). Full queues join the paused ones: skipped by the scans.
- * - `keyOpen` filters the ready scans: a queue row whose key is full (in_use >= limit as of the claim's
+ * - `jobClaimKeyOpen` filters the ready scans: a queue row whose key is full (in_use >= limit as of the claim's
  *   snapshot) is skipped as a Filter of the ordered index scan, one probe of the key's primary key per
  *   keyed row walked, so a full key's backlog does not block the jobs behind it. Caveat: a full key's
  *   rows that sort ahead of the first claimable row are walked past at every claim (pinned and
@@ -23,7 +23,7 @@
  */
 
 /** $4, when given, the queues the claim is restricted to. */
-export const queueSlots = (s: string, restricted: boolean): string => `queue_slots AS (
+export const jobClaimQueueSlots = (s: string, restricted: boolean): string => `queue_slots AS (
     SELECT queue, max, in_use FROM ${s}.queue_limits
     WHERE max IS NOT NULL${restricted ? ' AND queue = ANY($4::text[])' : ''}
     ORDER BY queue
@@ -31,24 +31,27 @@ export const queueSlots = (s: string, restricted: boolean): string => `queue_slo
   )`;
 
 /** Queues at their limit, among those `queue_slots` locked. */
-export const FULL_QUEUES = 'SELECT queue FROM queue_slots WHERE in_use >= max';
+export const jobClaimFullQueues = 'SELECT queue FROM queue_slots WHERE in_use >= max';
 
 /** Sets a claimed job's `queue_slot` (aliased `j`): whether it took a slot of its queue's limit. */
-export const QUEUE_SLOT_TAKEN = 'j.queue = ANY(ARRAY(SELECT queue FROM queue_slots))';
+export const jobClaimQueueSlotTaken = 'j.queue = ANY(ARRAY(SELECT queue FROM queue_slots))';
 
 /** The condition on a job_queue row (named `row`) that its key, if any, has a free slot. */
-export const keyOpen = (s: string, row: string): string => `(${row}.concurrency_key IS NULL OR NOT EXISTS (
+export const jobClaimKeyOpen = (
+  s: string,
+  row: string,
+): string => `(${row}.concurrency_key IS NULL OR NOT EXISTS (
       SELECT 1 FROM ${s}.concurrency_keys k
       WHERE k.key = ${row}.concurrency_key AND k.in_use >= coalesce(k.max, ${row}.concurrency_limit)))`;
 
 /** Columns of the ready and due candidates the key check needs, after row_id, id, priority, run_at, queue. */
-export const KEY_COLUMNS = 'concurrency_key, concurrency_limit';
+export const jobClaimKeyColumns = 'concurrency_key, concurrency_limit';
 
 /**
  * The CTEs from `candidates` (ready and due rows, paused and full queues out) to `picked` (row_id, id,
  * queue) and `queue_taken`. $2 limit.
  */
-export const admitAndTake = (s: string, candidates: string): string => `
+export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
   ranked AS (
     SELECT c.*,
            row_number() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.run_at, c.id) AS key_rank
@@ -84,13 +87,13 @@ export const admitAndTake = (s: string, candidates: string): string => `
   )`;
 
 /** Keys after $1 in key order, at most $2; $3 true keeps only keys with running jobs. */
-export const keyList = (s: string): string => `
+export const concurrencyKeyList = (s: string): string => `
   SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max FROM ${s}.concurrency_keys
   WHERE key > $1 AND (NOT $3 OR in_use > 0)
   ORDER BY key LIMIT $2`;
 
 /** Sets ($2 a number) or clears ($2 null) the operator limit of key $1. */
-export const keySetLimit = (s: string): string => `
+export const concurrencyKeySetLimit = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, max, job_limit) VALUES ($1, 0, $2, coalesce($2, 1))
   ON CONFLICT (key) DO UPDATE SET max = excluded.max`;
 

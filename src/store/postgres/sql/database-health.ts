@@ -5,7 +5,7 @@
  */
 
 /** Live and dead rows and the last vacuum of each table of the schema. $1 the schema name (unquoted). */
-export const tableHealth = `
+export const databaseHealthTables = `
   SELECT relname AS table, n_live_tup AS live_rows, n_dead_tup AS dead_rows,
          greatest(last_vacuum, last_autovacuum) AS last_vacuum_at
   FROM pg_stat_user_tables
@@ -16,7 +16,7 @@ export const tableHealth = `
  * The oldest transaction open on this database in another session, as the database's clock sees it.
  * Its snapshot keeps vacuum from removing any row deleted after it began, in every table.
  */
-export const oldestTransaction = `
+export const databaseHealthOldestTransaction = `
   SELECT pid, state, (extract(epoch FROM clock_timestamp() - xact_start) * 1000)::float8 AS age_ms
   FROM pg_stat_activity
   WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()

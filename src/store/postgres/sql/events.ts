@@ -2,7 +2,7 @@
  * The cluster event log (migration 010): the columns every writer fills, the type of a finish, and the
  * reader's, appender's and pruner's statements.
  *
- * Writers add an `INSERT INTO events ... SELECT ... FROM <their RETURNING>` step (`insertJobEvents`)
+ * Writers add an `INSERT INTO events ... SELECT ... FROM <their RETURNING>` step (`jobEventInsert`)
  * to the statement that makes the transition, so the events commit (or roll back) with it and cost no
  * round trip: one log row per statement and type, its jobs in arrays; `tx`, `id` and `at` come from the
  * column defaults. No writer takes a lock or a counter beyond the sequence, so
@@ -14,7 +14,7 @@
  * queue and schedule_id; `type`, `attempt`, `state` and `error` are SQL expressions over its columns
  * (a NULL type writes nothing), `error` absent for events that carry none.
  */
-export const insertJobEvents = (
+export const jobEventInsert = (
   s: string,
   source: string,
   e: { type: string; attempt: string; state: string; error?: string },
@@ -34,7 +34,7 @@ export const insertJobEvents = (
  * its attempt back and records nothing (the job did not fail; its worker stopped). The same rule as the
  * SQLite trigger of migrations/007_events.sql.
  */
-export const FINISH_EVENT_TYPE = (state: string, outcome: string): string => `CASE
+export const jobFinishManyEventType = (state: string, outcome: string): string => `CASE
       WHEN ${state} = 'completed' THEN 'job:completed'
       WHEN ${state} = 'failed' THEN 'job:failed'
       WHEN ${state} = 'cancelled' THEN 'job:cancelled'
@@ -42,7 +42,7 @@ export const FINISH_EVENT_TYPE = (state: string, outcome: string): string => `CA
       ELSE 'job:retrying' END`;
 
 /** A cursor element past every element of its row. */
-export const ROW_END = '9223372036854775807';
+export const eventReadRowEnd = '9223372036854775807';
 
 /**
  * A page of events after the cursor ($1 tx, $2 id, $3 element), in (tx, id, element) order, only
@@ -57,7 +57,7 @@ export const ROW_END = '9223372036854775807';
  * Plan: an Index Scan on events_order_idx from the cursor's row, stopped by the LIMIT (pinned by
  * test/postgres/events-plan.test.ts); the filters are checked on the unnested elements.
  */
-export const readEvents = (s: string): string => `
+export const eventRead = (s: string): string => `
   WITH horizon AS MATERIALIZED (
     SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin
   ), scanned AS MATERIALIZED (
@@ -92,13 +92,13 @@ export const readEvents = (s: string): string => `
   ORDER BY p.tx, p.id, p.n`;
 
 /** The read horizon now: a cursor there skips every event already readable. */
-export const HEAD = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon`;
+export const eventHead = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon`;
 
 /**
  * Appends events given as column arrays, one log row of one element each: $1 types, $2 job ids,
  * $3 tasks, $4 queues, $5 attempts, $6 states, $7 errors (JSON text), $8 schedule ids, $9 data (JSON).
  */
-export const appendEvents = (s: string): string => `
+export const eventAppend = (s: string): string => `
   INSERT INTO ${s}.events (type, job_ids, tasks, queues, attempts, states, errors, schedule_ids, data)
   SELECT type, ARRAY[job_id], ARRAY[task], ARRAY[queue], ARRAY[attempt], ARRAY[state::${s}.job_state],
          ARRAY[error::jsonb], ARRAY[schedule_id], data::jsonb
@@ -110,7 +110,7 @@ export const appendEvents = (s: string): string => `
  * order are looked at (an index range, never the whole log), so a batch is bounded even when the
  * oldest rows are still young; `at` follows the log order closely (both grow with time).
  */
-export const pruneEvents = (s: string): string => `
+export const eventPrune = (s: string): string => `
   WITH oldest AS (
     SELECT ctid AS row_id, at FROM ${s}.events ORDER BY tx, id LIMIT (SELECT $2::integer)
   ), deleted AS (

@@ -35,13 +35,13 @@ export const queueResume = (s: string): string => `
   SELECT queue, pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text) FROM resumed`;
 
 /** The paused queues. */
-export const queuePausedList = (s: string): string => `SELECT queue FROM ${s}.paused_queues`;
+export const queueListPaused = (s: string): string => `SELECT queue FROM ${s}.paused_queues`;
 
 /**
  * Per queue, the age of its oldest claimable job on the database clock: the queue rows (waiting jobs
  * only) that are queued, or scheduled and due.
  */
-export const queueOldestReady = (s: string): string => `
+export const queueListOldestReady = (s: string): string => `
   SELECT queue, extract(epoch FROM now() - min(run_at)) * 1000 AS "ageMs"
   FROM ${s}.job_queue WHERE state = 'queued' OR run_at <= now()
   GROUP BY queue`;

@@ -37,16 +37,16 @@
  * way in `job_queue_scheduled_queue_idx`, then the earliest PROMOTE_LIMIT of all those queues are kept.
  */
 
-import { CLAIMED_BATCH_SELECT, CLAIMED_LINE } from '../job-batch.js';
+import { jobClaimBatchSelect, jobClaimLine } from './job-batch.js';
 import {
-  admitAndTake,
-  FULL_QUEUES,
-  KEY_COLUMNS,
-  keyOpen,
-  QUEUE_SLOT_TAKEN,
-  queueSlots,
+  jobClaimAdmitAndTake,
+  jobClaimFullQueues,
+  jobClaimKeyColumns,
+  jobClaimKeyOpen,
+  jobClaimQueueSlotTaken,
+  jobClaimQueueSlots,
 } from './concurrency-limits.js';
-import { insertJobEvents } from './events.js';
+import { jobEventInsert } from './events.js';
 
 // The locking scans' limits are sub-selects, so the planner cannot read their values. With a known
 // limit it compares the ordered index scan against reading every matching row and sorting them, and it
@@ -67,7 +67,7 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // sequential scan of the whole table (seen in EXPLAIN at 20,000 rows; with generic plans the LIMIT is
 // unknown). The queue rows are reached by the addresses the locking scans returned.
 // Concurrency limits (sql/concurrency-limits.ts) narrow the candidates down to `picked`.
-const CLAIM_TAIL = (s: string): string => `${admitAndTake(
+const CLAIM_TAIL = (s: string): string => `${jobClaimAdmitAndTake(
   s,
   `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u
      WHERE queue <> ALL((SELECT names FROM paused)::text[])`,
@@ -91,35 +91,35 @@ const CLAIM_TAIL = (s: string): string => `${admitAndTake(
         started_at = now(),
         finished_at = NULL,
         worker_id = $1,
-        queue_slot = ${QUEUE_SLOT_TAKEN},
+        queue_slot = ${jobClaimQueueSlotTaken},
         updated_at = now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM taken))
-    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${CLAIMED_LINE} AS line
-  ), started AS (${insertJobEvents(s, 'claimed', { type: "'job:started'", attempt: 'attempt', state: "'running'" })}
+    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${jobClaimLine} AS line
+  ), started AS (${jobEventInsert(s, 'claimed', { type: "'job:started'", attempt: 'attempt', state: "'running'" })}
   ), leased AS (
     INSERT INTO ${s}.job_leases (token, worker_id, expires_at, job_ids)
     SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed
     HAVING count(*) > 0
   )
-  ${CLAIMED_BATCH_SELECT}`;
+  ${jobClaimBatchSelect}`;
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
 // claim's snapshot is obeyed, one committed during it applies from the next claim), and the queues at
 // their limit, whose rows the claim locks (sql/concurrency-limits.ts): both are skipped alike.
-const PAUSED = (s: string, restricted: boolean): string => `${queueSlots(s, restricted)},
-  paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${FULL_QUEUES}) AS names)`;
+const PAUSED = (s: string, restricted: boolean): string => `${jobClaimQueueSlots(s, restricted)},
+  paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${jobClaimFullQueues}) AS names)`;
 
 /** Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. */
-export const claimJobs = (s: string): string => `
+export const jobClaim = (s: string): string => `
   WITH ${PAUSED(s, false)}, ready AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
     WHERE state = 'queued' AND queue <> ALL((SELECT names FROM paused)::text[])
-      AND ${keyOpen(s, 'job_queue')}
+      AND ${jobClaimKeyOpen(s, 'job_queue')}
     ORDER BY priority DESC, run_at, id
     LIMIT ${SCAN_LIMIT}
     FOR UPDATE SKIP LOCKED
   ), due AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
     WHERE state = 'scheduled' AND run_at <= now()
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
@@ -127,15 +127,15 @@ export const claimJobs = (s: string): string => `
   ), ${CLAIM_TAIL(s)}`;
 
 /** Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names. */
-export const claimJobsFromQueues = (s: string): string => `
+export const jobClaimFromQueues = (s: string): string => `
   WITH ${PAUSED(s, true)}, open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
     SELECT r.row_id, r.id, r.priority, r.run_at, r.queue, r.concurrency_key, r.concurrency_limit
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
-      WHERE state = 'queued' AND queue = q.name AND ${keyOpen(s, 'job_queue')}
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
+      WHERE state = 'queued' AND queue = q.name AND ${jobClaimKeyOpen(s, 'job_queue')}
       -- The same order as priority DESC, spelled as job_queue_ready_queue_idx's expression: only that
       -- index yields it, so the planner cannot take job_queue_ready_idx plus a queue filter (a generic
       -- plan guesses a queue's share, and for a rare queue behind a big backlog that scan reads the
@@ -151,7 +151,7 @@ export const claimJobsFromQueues = (s: string): string => `
     SELECT d.row_id, d.id, d.priority, d.run_at, d.queue, d.concurrency_key, d.concurrency_limit
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${KEY_COLUMNS} FROM ${s}.job_queue
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
       WHERE state = 'scheduled' AND queue = q.name AND run_at <= now()
       ORDER BY run_at, id
       LIMIT ${PROMOTE_LIMIT}

@@ -2,9 +2,9 @@
  * Operator actions on jobs: cancel and manual retry, one or in bulk. Each transition writes its event
  * (`job:cancelled`, `job:retrying`, migration 010) in the same statement.
  */
-import { insertJobEvents } from './events.js';
+import { jobEventInsert } from './events.js';
 
-import { matchFilters } from './job-read.js';
+import { jobListMatchFilters } from './job-read.js';
 
 /**
  * Cancels a waiting job at once, or flags a running one for its worker. Returns the state before the
@@ -15,7 +15,7 @@ import { matchFilters } from './job-read.js';
  * for it and then finds nothing; the job row's UPDATE, re-checked on the newest version, then sees the
  * job running and flags it instead.
  */
-export const cancelJob = (s: string): string => `
+export const jobCancel = (s: string): string => `
   WITH current AS (
     SELECT id, state, queue, priority, run_at FROM ${s}.jobs WHERE id = $1
   ), dequeued AS (
@@ -40,7 +40,7 @@ export const cancelJob = (s: string): string => `
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT finished_at, ARRAY[id] FROM updated WHERE state = 'cancelled'
-  ), ended AS (${insertJobEvents(s, "updated WHERE state = 'cancelled'", { type: "'job:cancelled'", attempt: 'attempt', state: 'state' })}
+  ), ended AS (${jobEventInsert(s, "updated WHERE state = 'cancelled'", { type: "'job:cancelled'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     -- A cancelled job is finished; a running one's worker is told to abort it (listener.ts, 'x'), so
     -- the handler's signal does not wait for the next lease renewal.
@@ -68,7 +68,7 @@ const RETRY_SET = `state = 'queued',
  * Of the given attempts ($1 ids, $2 lease tokens), the current ones whose job was asked to cancel. A
  * read by primary key per attempt, nothing locked or written.
  */
-export const cancelRequested = (s: string): string => `
+export const jobCancelCheck = (s: string): string => `
   SELECT j.id
   FROM unnest($1::uuid[], $2::uuid[]) AS i(id, lease_token)
   JOIN ${s}.jobs j ON j.id = i.id
@@ -78,7 +78,7 @@ export const cancelRequested = (s: string): string => `
  * Puts a failed or cancelled job back in the ready set, due now, allowing one attempt more than it has
  * used. $1 id, $2 channel, $3 origin.
  */
-export const retryJob = (s: string): string => `
+export const jobRetry = (s: string): string => `
   WITH updated AS (
     UPDATE ${s}.jobs
     SET ${RETRY_SET}
@@ -87,7 +87,7 @@ export const retryJob = (s: string): string => `
   ), requeued AS (
     INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit)
     SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM updated
-  ), retrying AS (${insertJobEvents(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
+  ), retrying AS (${jobEventInsert(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text) FROM updated
   )
@@ -98,7 +98,7 @@ export const retryJob = (s: string): string => `
  * newest version, so a retry committing meanwhile keeps the job. Its job_finish_log entry stays behind;
  * retention drops ids whose job is gone (sql/job-maintenance.ts). $1 id.
  */
-export const deleteFinalJob = (s: string): string => `
+export const jobDelete = (s: string): string => `
   WITH victim AS (
     SELECT id FROM ${s}.jobs WHERE id = $1 AND state IN ('completed', 'failed', 'cancelled') FOR UPDATE
   ), runs AS (
@@ -114,19 +114,19 @@ export const deleteFinalJob = (s: string): string => `
          EXISTS (SELECT 1 FROM ${s}.jobs WHERE id = $1) AS present`;
 
 /**
- * retryJob for a batch of jobs in one final state matching the filters, walking the primary key from
+ * jobRetry for a batch of jobs in one final state matching the filters, walking the primary key from
  * after the last id of the previous batch (\`jobs\` has no index on state, see migration 005, so each
  * batch continues the walk instead of re-reading what earlier batches passed over).
  * $1 state ('failed' or 'cancelled'), $2 queue, $3 task, $4 after id (each nullable but $1), $5 limit,
- * $6 channel, $7 origin, $8-$10 matchFilters.
+ * $6 channel, $7 origin, $8-$10 jobListMatchFilters.
  */
-export const retryMatching = (s: string): string => `
+export const jobRetryMatching = (s: string): string => `
   WITH picked AS (
     SELECT id FROM ${s}.jobs
     WHERE state = $1::text::${s}.job_state
       AND ($2::text IS NULL OR queue = $2)
       AND ($3::text IS NULL OR task = $3)
-      AND ($4::uuid IS NULL OR id > $4)${matchFilters(`${s}.jobs`, 8)}
+      AND ($4::uuid IS NULL OR id > $4)${jobListMatchFilters(`${s}.jobs`, 8)}
     ORDER BY id
     LIMIT $5
   ), updated AS (
@@ -137,7 +137,7 @@ export const retryMatching = (s: string): string => `
   ), requeued AS (
     INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit)
     SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM updated
-  ), retrying AS (${insertJobEvents(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
+  ), retrying AS (${jobEventInsert(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($6, json_build_object('o', $7::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM updated) q
@@ -149,19 +149,19 @@ export const retryMatching = (s: string): string => `
          (SELECT count(*) FROM note) AS notified`;
 
 /**
- * cancelJob for a batch of waiting jobs in one state matching the filters. The queue rows are locked
+ * jobCancel for a batch of waiting jobs in one state matching the filters. The queue rows are locked
  * first (the lock order of every writer, see migration 005) with SKIP LOCKED, so a claim taking a row
  * wins it and the job runs; each locked row is deleted by its address and its job cancelled.
  * One statement per state, with the state as a literal, so each walks its own partial index.
- * $1 queue, $2 task (nullable), $3 limit, $4 channel, $5 origin, $6-$8 matchFilters.
+ * $1 queue, $2 task (nullable), $3 limit, $4 channel, $5 origin, $6-$8 jobListMatchFilters.
  */
-export const cancelWaitingMatching = (s: string, state: 'scheduled' | 'queued'): string => `
+export const jobCancelMatchingWaiting = (s: string, state: 'scheduled' | 'queued'): string => `
   WITH picked AS (
     SELECT q.ctid AS row_id FROM ${s}.job_queue q
     WHERE q.state = '${state}'
       AND ($1::text IS NULL OR q.queue = $1)
       AND (($2::text IS NULL AND $6::text IS NULL AND $7::timestamptz IS NULL AND $8::timestamptz IS NULL)
-           OR EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = q.id AND ($2::text IS NULL OR j.task = $2)${matchFilters('j', 6)}))
+           OR EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = q.id AND ($2::text IS NULL OR j.task = $2)${jobListMatchFilters('j', 6)}))
     LIMIT $3
     FOR UPDATE SKIP LOCKED
   ), dequeued AS (
@@ -171,7 +171,7 @@ export const cancelWaitingMatching = (s: string, state: 'scheduled' | 'queued'):
     SET state = 'cancelled', finished_at = now(), updated_at = now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM dequeued)) AND j.state IN ('scheduled', 'queued')
     RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id
-  ), ended AS (${insertJobEvents(s, 'updated', { type: "'job:cancelled'", attempt: 'attempt', state: "'cancelled'" })}
+  ), ended AS (${jobEventInsert(s, 'updated', { type: "'job:cancelled'", attempt: 'attempt', state: "'cancelled'" })}
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT now(), array_agg(id) FROM updated HAVING count(*) > 0
@@ -186,16 +186,16 @@ export const cancelWaitingMatching = (s: string, state: 'scheduled' | 'queued'):
 
 /**
  * Flags a batch of running jobs matching the filters, found through the claims' job_leases rows (the
- * running jobs' only index), as cancelJob flags one. $1 queue, $2 task (nullable), $3 limit, $4-$6
- * matchFilters.
+ * running jobs' only index), as jobCancel flags one. $1 queue, $2 task (nullable), $3 limit, $4-$6
+ * jobListMatchFilters.
  */
-export const cancelRunningMatching = (s: string): string => `
+export const jobCancelMatchingRunning = (s: string): string => `
   WITH picked AS (
     SELECT id FROM ${s}.jobs
     WHERE id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases))
       AND state = 'running' AND NOT cancel_requested
       AND ($1::text IS NULL OR queue = $1)
-      AND ($2::text IS NULL OR task = $2)${matchFilters(`${s}.jobs`, 4)}
+      AND ($2::text IS NULL OR task = $2)${jobListMatchFilters(`${s}.jobs`, 4)}
     LIMIT $3
   )
   UPDATE ${s}.jobs SET cancel_requested = true, updated_at = now()

@@ -1,19 +1,19 @@
 /**
  * Ending attempts, in batches. Plain completions, nearly every finish at high throughput, take
- * `completeJobs`; every other outcome takes `finishJobs`.
+ * `jobFinishManyComplete`; every other outcome takes `jobFinishMany`.
  *
- * `completeJobs` writes no run-history row: a completed job is final (no retry, cancel or rescue
+ * `jobFinishManyComplete` writes no run-history row: a completed job is final (no retry, cancel or rescue
  * touches it again), so its row already holds everything its last run would repeat (attempt, worker,
- * start, end, due time) and `listRuns` reads that run from it. That saves an insert and an index
+ * start, end, due time) and `jobRunList` reads that run from it. That saves an insert and an index
  * insert per job, the most frequent write of the system. A completion that overran its max duration
- * takes `finishJobs`, which records the flag in a real run row.
+ * takes `jobFinishMany`, which records the flag in a real run row.
  *
  * The UPDATE matches exactly the rows whose lease token is still current (a stale attempt's finish
  * matches nothing, so it changes nothing and is reported as refused). Waiting on a row another
  * transaction holds, PostgreSQL re-checks the token on the newest row version, so a finish racing a
  * rescue loses cleanly; the new state reads `cancel_requested` from that newest version too.
  *
- * `finishJobs`: the self-join `o` supplies the attempt's values from before the update (attempt, start, due time)
+ * `jobFinishMany`: the self-join `o` supplies the attempt's values from before the update (attempt, start, due time)
  * for the run-history row, written by the same statement (data-modifying CTE) so history and state
  * never disagree. Those values can be trusted because everything that changes them also changes the
  * lease token, which the UPDATE just proved current. A SELECT ... FOR UPDATE first would do the same
@@ -31,14 +31,14 @@
  * released job back.
  */
 
-import { FINISH_EVENT_TYPE, insertJobEvents } from './events.js';
+import { jobFinishManyEventType, jobEventInsert } from './events.js';
 
 /**
  * $1 ids, $2 lease tokens, $3 outcomes, $4 results (JSON text), $5 errors (JSON text), $6 retry delay
  * ms (null: no retry), $7 has-checkpoint flags, $8 checkpoints (boxed JSON text), $9 max-duration flags,
  * $10 channel, $11 origin.
  */
-export const finishJobs = (s: string): string => `
+export const jobFinishMany = (s: string): string => `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::float8[],
                          $7::boolean[], $8::text[], $9::boolean[])
@@ -73,8 +73,8 @@ export const finishJobs = (s: string): string => `
     RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.schedule_id, j.concurrency_key,
               j.concurrency_limit, o.attempt, o.worker_id,
               o.started_at, o.run_at AS due_at, i.outcome, i.error, i.max_duration_exceeded
-  ), ended AS (${insertJobEvents(s, 'updated', {
-    type: FINISH_EVENT_TYPE('state', 'outcome'),
+  ), ended AS (${jobEventInsert(s, 'updated', {
+    type: jobFinishManyEventType('state', 'outcome'),
     attempt: 'attempt',
     state: 'state',
     error: "CASE WHEN state <> 'completed' THEN error END",
@@ -112,7 +112,7 @@ export const finishJobs = (s: string): string => `
  * `finished` notification lists the ids (key \`c\`, completed), 150 per message: 37 bytes each stays
  * under NOTIFY's 8,000-byte payload limit.
  */
-export const completeJobs = (s: string): string => `
+export const jobFinishManyComplete = (s: string): string => `
   WITH input AS (
     -- Each job's lease token and result by its id, found by key (a jsonb object's keys are sorted).
     SELECT jsonb_object($1::uuid[]::text[], $2::uuid[]::text[]) AS tokens,
@@ -133,7 +133,7 @@ export const completeJobs = (s: string): string => `
     WHERE j.id = ANY($1::uuid[]) AND j.state = 'running'
       AND j.lease_token = ((SELECT tokens FROM input) ->> j.id::text)::uuid
     RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id
-  ), ended AS (${insertJobEvents(s, 'completed', { type: "'job:completed'", attempt: 'attempt', state: "'completed'" })}
+  ), ended AS (${jobEventInsert(s, 'completed', { type: "'job:completed'", attempt: 'attempt', state: "'completed'" })}
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT now(), array_agg(id) FROM completed HAVING count(*) > 0

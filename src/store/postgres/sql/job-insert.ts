@@ -18,8 +18,8 @@
  * delivered at commit, so a rolled-back transactional enqueue wakes nobody.
  */
 
-import { INSERTED_BATCH_SELECT } from '../job-batch.js';
-import { insertJobEvents } from './events.js';
+import { jobInsertManyBatchSelect } from './job-batch.js';
+import { jobEventInsert } from './events.js';
 
 /**
  * $1 ids, $2 tasks, $3 queues, $4 payloads (JSON text), $5 priorities, $6 run_at, $7 delay ms,
@@ -27,7 +27,7 @@ import { insertJobEvents } from './events.js';
  * $13 schedule ids, $14 schedule slots, $15 parent ids, $16 channel, $17 origin, $18 trace contexts,
  * $19 concurrency limits.
  */
-export const insertJobs = (s: string): string => `
+export const jobInsertMany = (s: string): string => `
   WITH input AS (
     SELECT i.*, coalesce(i.run_at, now() + coalesce(i.delay_ms, 0) * interval '1 millisecond') AS due
     FROM unnest(
@@ -54,20 +54,20 @@ export const insertJobs = (s: string): string => `
   ), waiting AS (
     INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit)
     SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM inserted
-  ), enqueued AS (${insertJobEvents(s, 'inserted', { type: "'job:enqueued'", attempt: '0', state: 'state' })}
+  ), enqueued AS (${jobEventInsert(s, 'inserted', { type: "'job:enqueued'", attempt: '0', state: 'state' })}
   ), notified AS (
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'queued') q
   )
-  SELECT (SELECT count(*) FROM notified) AS notified, ${INSERTED_BATCH_SELECT('inserted')}`;
+  SELECT (SELECT count(*) FROM notified) AS notified, ${jobInsertManyBatchSelect('inserted')}`;
 
 /** Existing jobs for ids or idempotency keys that conflicted. $1 ids, $2 keys. */
-export const jobsByIdOrKey = (s: string): string =>
+export const jobInsertManyExisting = (s: string): string =>
   `SELECT * FROM ${s}.jobs WHERE id = ANY($1::uuid[]) OR idempotency_key = ANY($2::text[])`;
 
 /**
  * Holds the parent attempt's row for the rest of the transaction, so neither a rescue nor a newer claim
  * can take the lease between this check and the child insert. $1 id, $2 lease token.
  */
-export const lockFence = (s: string): string =>
+export const jobInsertManyLockFence = (s: string): string =>
   `SELECT 1 FROM ${s}.jobs WHERE id = $1 AND lease_token = $2 AND state = 'running' FOR SHARE`;

@@ -9,7 +9,7 @@
  * with their new end, the others (a worker no longer renewing an attempt stuck past its timeout) with
  * their old one, so the rescue still finds them when they lapse.
  */
-export const renewLeases = (s: string): string => `
+export const jobLeaseRenew = (s: string): string => `
   WITH renewed AS (
     UPDATE ${s}.jobs j
     SET lease_expires_at = now() + coalesce(j.lease_ms, $3) * interval '1 millisecond'
@@ -32,6 +32,6 @@ export const renewLeases = (s: string): string => `
   SELECT id, cancel_requested FROM renewed`;
 
 /** $1 id, $2 lease token, $3 checkpoint (JSON text). */
-export const saveCheckpoint = (s: string): string => `
+export const jobCheckpointSave = (s: string): string => `
   UPDATE ${s}.jobs SET checkpoint = $3::json, updated_at = now()
   WHERE id = $1 AND lease_token = $2 AND state = 'running'`;

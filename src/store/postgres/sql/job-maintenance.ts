@@ -4,7 +4,7 @@
  * targeted by `id = ANY(ARRAY(...))` so each write is a primary-key lookup (see sql/job-claim.ts); the
  * key-less log rows by the addresses their locking scan returned.
  */
-import { FINISH_EVENT_TYPE, insertJobEvents } from './events.js';
+import { jobFinishManyEventType, jobEventInsert } from './events.js';
 
 /**
  * Recovers attempts whose lease ended before the database's now(): requeued while attempts remain,
@@ -17,7 +17,7 @@ import { FINISH_EVENT_TYPE, insertJobEvents } from './events.js';
  * attempt that finishes now is seen finished and never rescued. Each claim row afterwards holds the
  * earliest lease end among its jobs still running, or is deleted when none is.
  */
-export const rescueLapsed = (s: string): string => `
+export const jobRescueLapsed = (s: string): string => `
   WITH expired AS (
     SELECT token, job_ids FROM ${s}.job_leases
     WHERE expires_at < now()
@@ -50,8 +50,8 @@ export const rescueLapsed = (s: string): string => `
     WHERE j.id = ANY(ARRAY(SELECT id FROM lapsed))
     RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.attempt, j.schedule_id, j.error,
               j.concurrency_key, j.concurrency_limit
-  ), ended AS (${insertJobEvents(s, 'updated', {
-    type: FINISH_EVENT_TYPE('state', "'lease_lapsed'"),
+  ), ended AS (${jobEventInsert(s, 'updated', {
+    type: jobFinishManyEventType('state', "'lease_lapsed'"),
     attempt: 'attempt',
     state: 'state',
     error: 'error',
@@ -102,7 +102,7 @@ export const rescueLapsed = (s: string): string => `
  * again later has a newer log row and is dropped from this one. The last row keeps what the limit cut
  * off; the others go.
  */
-export const pruneJobs = (s: string): string => `
+export const jobPrune = (s: string): string => `
   WITH oldest AS (
     SELECT ctid AS row_id, finished_at, cardinality(job_ids) AS size FROM ${s}.job_finish_log
     WHERE finished_at < now() - $1::float8 * interval '1 millisecond'

@@ -1,7 +1,7 @@
 /** Reads for the API, CLI and dashboard. None of them is on the claim/finish hot path. */
 
 /** $1 id. */
-export const getJob = (s: string): string => `SELECT * FROM ${s}.jobs WHERE id = $1`;
+export const jobGet = (s: string): string => `SELECT * FROM ${s}.jobs WHERE id = $1`;
 
 /**
  * The optional filters every list and bulk statement shares (JobMatch), on the jobs row `j`, from
@@ -9,7 +9,7 @@ export const getJob = (s: string): string => `SELECT * FROM ${s}.jobs WHERE id =
  * `search + 2` (created before). Search is a substring test on each row the other conditions let
  * through, so its cost is the rows read in the statement's index order until LIMIT rows match.
  */
-export const matchFilters = (j: string, search: number): string => `
+export const jobListMatchFilters = (j: string, search: number): string => `
     AND ($${search + 1}::timestamptz IS NULL OR ${j}.created_at >= $${search + 1})
     AND ($${search + 2}::timestamptz IS NULL OR ${j}.created_at < $${search + 2})
     AND ($${search}::text IS NULL OR strpos(lower(${j}.payload::text), $${search}) > 0
@@ -19,14 +19,14 @@ export const matchFilters = (j: string, search: number): string => `
 /**
  * Newest first by id: ids are UUIDv7, so id order is creation order and the primary key serves both
  * the order and the cursor (keyset paging, no OFFSET). $1 state, $2 queue, $3 task, $4 cursor id
- * (each nullable), $5 limit, $6-$8 matchFilters. The state word is looked up among the enum's labels once per statement, so
+ * (each nullable), $5 limit, $6-$8 jobListMatchFilters. The state word is looked up among the enum's labels once per statement, so
  * a word that is no state matches nothing (as on SQLite) instead of failing the cast to the enum.
  *
  * \`jobs\` has no index on state (migration 005); the few waiting and running jobs are found through the
  * tables that index them (queue rows, claims' job lists) and read by primary key, so listing them does
  * not walk the finished jobs. Final states, most of the table, walk the primary key.
  */
-export const listJobs = (s: string): string => `
+export const jobList = (s: string): string => `
   SELECT * FROM ${s}.jobs j
   WHERE ($1::text IS NULL
          OR state = (SELECT label FROM unnest(enum_range(NULL::${s}.job_state)) AS label WHERE label::text = $1))
@@ -38,14 +38,14 @@ export const listJobs = (s: string): string => `
                            SELECT unnest(job_ids) FROM ${s}.job_leases WHERE $1::text = 'running')))
     AND ($2::text IS NULL OR queue = $2)
     AND ($3::text IS NULL OR task = $3)
-    AND ($4::uuid IS NULL OR id < $4)${matchFilters('j', 6)}
+    AND ($4::uuid IS NULL OR id < $4)${jobListMatchFilters('j', 6)}
   ORDER BY id DESC
   LIMIT $5`;
 
 /** A full scan; meant for dashboards and metrics scrapes, not for every claim. */
-export const countByQueue = (s: string): string => `
+export const jobCountByQueue = (s: string): string => `
   SELECT queue, state, count(*)::int AS count FROM ${s}.jobs GROUP BY queue, state ORDER BY queue, state`;
 
 /** The run history of one job, recorded and implied (see migrations/003_job_run_history.sql). $1 job id. */
-export const listRuns = (s: string): string =>
+export const jobRunList = (s: string): string =>
   `SELECT * FROM ${s}.job_run_history WHERE job_id = $1 ORDER BY attempt, finished_at`;

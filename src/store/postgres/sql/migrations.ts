@@ -4,16 +4,16 @@
  */
 
 /** Serialises migrators of one schema, across processes, until their transaction ends. */
-export const MIGRATION_LOCK = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`;
+export const migrateLock = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`;
 
-/** Creates the schema; run only under MIGRATION_LOCK, since concurrent CREATE SCHEMA IF NOT EXISTS can race. */
-export const createSchema = (s: string): string => `CREATE SCHEMA IF NOT EXISTS ${s}`;
+/** Creates the schema; run only under migrateLock, since concurrent CREATE SCHEMA IF NOT EXISTS can race. */
+export const migrateSchemaCreate = (s: string): string => `CREATE SCHEMA IF NOT EXISTS ${s}`;
 
 /** Points unqualified names in migration files at the store's schema for this transaction only. */
-export const setLocalSearchPath = (s: string): string => `SET LOCAL search_path TO ${s}`;
+export const migrateSearchPathSet = (s: string): string => `SET LOCAL search_path TO ${s}`;
 
 /** The ledger of applied migrations. */
-export const createMigrationsTable = (s: string): string => `
+export const migrateTableCreate = (s: string): string => `
   CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
     version    integer     PRIMARY KEY,
     name       text        NOT NULL,
@@ -21,12 +21,12 @@ export const createMigrationsTable = (s: string): string => `
   )`;
 
 /** True when the ledger exists; $1 is the qualified, quoted table name. */
-export const MIGRATIONS_TABLE_EXISTS = `SELECT to_regclass($1::text) IS NOT NULL AS exists`;
+export const schemaVersionTableExists = `SELECT to_regclass($1::text) IS NOT NULL AS exists`;
 
 /** Highest applied version, 0 on an empty ledger. */
-export const currentVersion = (s: string): string =>
+export const schemaVersion = (s: string): string =>
   `SELECT coalesce(max(version), 0)::int AS version FROM ${s}.schema_migrations`;
 
 /** Records one applied migration. */
-export const recordMigration = (s: string): string =>
+export const migrateRecord = (s: string): string =>
   `INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`;

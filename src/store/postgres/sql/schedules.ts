@@ -22,11 +22,11 @@ export const scheduleGet = (s: string): string =>
   `SELECT sc.*, ${active(s)} FROM ${s}.schedules sc WHERE sc.id = $1`;
 
 /** One schedule, locked for the rest of the transaction. $1 id. */
-export const scheduleLock = (s: string): string =>
+export const scheduleApplyLock = (s: string): string =>
   `SELECT sc.*, ${active(s)} FROM ${s}.schedules sc WHERE sc.id = $1 FOR UPDATE OF sc`;
 
 /** Schedules by id, locked in id order (a fixed order, so two settlers cannot deadlock). $1 ids. */
-export const scheduleLockMany = (s: string): string => `
+export const scheduleSettleLock = (s: string): string => `
   SELECT sc.*, ${active(s)} FROM ${s}.schedules sc WHERE sc.id = ANY($1::text[]) ORDER BY sc.id FOR UPDATE OF sc`;
 
 /**
@@ -50,7 +50,7 @@ export const scheduleList = (s: string): string => `
  * Claims due schedules: rows another scheduler holds are skipped, not waited for, so any number of
  * schedulers share the due set without blocking each other. $1 now, $2 limit.
  */
-export const scheduleDue = (s: string): string => `
+export const scheduleFireDue = (s: string): string => `
   SELECT sc.*, ${active(s)} FROM ${s}.schedules sc
   WHERE NOT sc.paused AND sc.suspended_at IS NULL AND sc.next_slot_at <= $1
   ORDER BY sc.next_slot_at LIMIT $2
@@ -61,7 +61,7 @@ const DEFINITION_COLUMNS =
   'max_consecutive_failures, max_drain_runs, source';
 
 /** Inserts a schedule unless the id exists. $1..$15 definition, $16 paused, $17 next slot. */
-export const scheduleInsert = (s: string): string => `
+export const scheduleCreate = (s: string): string => `
   INSERT INTO ${s}.schedules (${DEFINITION_COLUMNS}, paused, next_slot_at)
   VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
   ON CONFLICT (id) DO NOTHING RETURNING id`;
@@ -70,7 +70,7 @@ export const scheduleInsert = (s: string): string => `
  * Replaces a definition. The next slot changes when $17 (given) is true or the timing changed, so an
  * unchanged config schedule re-synced at every start keeps its place. $1..$15 definition, $16 next slot.
  */
-export const scheduleDefinitionUpdate = (s: string): string => `
+export const scheduleUpdate = (s: string): string => `
   UPDATE ${s}.schedules SET
     task = $2, payload = $6::json, queue = $7, priority = $8, jitter_ms = $9, overlap = $10, catch_up = $11,
     catch_up_limit = $12, max_consecutive_failures = $13, max_drain_runs = $14, source = $15,
@@ -119,13 +119,13 @@ const scheduleUpsertWhere = (s: string, updateWhen: string): string => `
  * Config sync, part one: the listed config schedules, created or updated (even when unchanged, which
  * moves their version). Rows held by an api schedule are left alone and not returned.
  */
-export const scheduleSyncUpsert = (s: string): string => scheduleUpsertWhere(s, `sc.source = 'config'`);
+export const scheduleSync = (s: string): string => scheduleUpsertWhere(s, `sc.source = 'config'`);
 
 /**
  * The api upsert: creates the missing schedules and updates api schedules whose definition differs,
  * so an unchanged schedule keeps its version. Config rows are left alone (the store then refuses).
  */
-export const scheduleUpsert = (s: string): string =>
+export const scheduleUpsertMany = (s: string): string =>
   scheduleUpsertWhere(
     s,
     `sc.source = 'api' AND (sc.task, sc.cron, sc.every_ms, sc.timezone, sc.payload::jsonb, sc.queue, sc.priority,
@@ -136,7 +136,7 @@ export const scheduleUpsert = (s: string): string =>
   );
 
 /** Of the ids in $1, those held by a config schedule. */
-export const scheduleConfigIds = (s: string): string =>
+export const scheduleUpsertManyConfigIds = (s: string): string =>
   `SELECT id FROM ${s}.schedules WHERE id = ANY($1::text[]) AND source = 'config' ORDER BY id`;
 
 /** Config sync, part two: deletes config schedules not in $1 (ids). */
@@ -147,7 +147,7 @@ export const scheduleSyncDelete = (s: string): string =>
  * Compare-and-set of scheduler state for many schedules; a row whose version moved on is not updated
  * and not returned. $1 ids, $2 expected versions, $3.. state columns.
  */
-export const scheduleStateWrite = (s: string): string => `
+export const scheduleWritesState = (s: string): string => `
   UPDATE ${s}.schedules sc SET
     paused = u.paused, next_slot_at = u.next_slot_at, last_slot_at = u.last_slot_at, last_job_id = u.last_job_id,
     last_outcome = u.last_outcome, last_started_at = u.last_started_at, last_finished_at = u.last_finished_at,
@@ -173,14 +173,14 @@ const SLOT_COLUMNS =
   'outcome, duration_ms, run_lag_ms, finished_at';
 
 /** Records slots; existing (schedule, slot key) pairs insert nothing and are not returned. */
-export const slotInsert = (s: string): string => `
+export const scheduleWritesSlotInsert = (s: string): string => `
   INSERT INTO ${s}.schedule_slots (${SLOT_COLUMNS})
   SELECT * FROM unnest(${SLOT_ARRAYS})
   ON CONFLICT (schedule_id, slot_key) DO NOTHING
   RETURNING schedule_id, slot_key`;
 
 /** Rewrites ledger rows' mutable fields. */
-export const slotUpdate = (s: string): string => `
+export const scheduleWritesSlotUpdate = (s: string): string => `
   UPDATE ${s}.schedule_slots sl SET
     status = u.status, reason = u.reason, job_id = u.job_id, outcome = u.outcome, duration_ms = u.duration_ms,
     run_lag_ms = u.run_lag_ms, finished_at = u.finished_at
@@ -188,14 +188,14 @@ export const slotUpdate = (s: string): string => `
   WHERE sl.schedule_id = u.schedule_id AND sl.slot_key = u.slot_key`;
 
 /** Ledger rows by (schedule, key). $1 schedule ids, $2 keys. */
-export const slotGetMany = (s: string): string => `
+export const scheduleFireSlotGet = (s: string): string => `
   SELECT sl.* FROM ${s}.schedule_slots sl
   JOIN unnest($1::text[], $2::text[]) AS k(schedule_id, slot_key) USING (schedule_id, slot_key)`;
 
 /**
  * Unsettled runs whose job is final or gone, locked; rows another settler holds are skipped. $1 limit.
  */
-export const slotFinished = (s: string): string => `
+export const scheduleSettleFinished = (s: string): string => `
   SELECT sl.*, j.id AS j_id, j.state AS j_state, j.result AS j_result, j.error AS j_error,
          j.started_at AS j_started_at, j.finished_at AS j_finished_at
   FROM ${s}.schedule_slots sl LEFT JOIN ${s}.jobs j ON j.id = sl.job_id
@@ -205,14 +205,14 @@ export const slotFinished = (s: string): string => `
   FOR UPDATE OF sl SKIP LOCKED`;
 
 /** A schedule's ledger, newest slot first. $1 schedule id, $2 limit. */
-export const slotList = (s: string): string => `
+export const scheduleSlotList = (s: string): string => `
   SELECT * FROM ${s}.schedule_slots WHERE schedule_id = $1 ORDER BY slot_at DESC, drain_seq DESC, recorded_at DESC, slot_key DESC LIMIT $2`;
 
 /**
  * Deletes up to $2 of the oldest ledger rows recorded more than $1 ms ago, keeping unsettled runs and
  * held slots: their schedule still needs them.
  */
-export const slotPrune = (s: string): string => `
+export const scheduleSlotPrune = (s: string): string => `
   DELETE FROM ${s}.schedule_slots WHERE (schedule_id, slot_key) IN (
     SELECT schedule_id, slot_key FROM ${s}.schedule_slots
     WHERE recorded_at < now() - $1 * interval '1 millisecond' AND status <> 'waiting'

@@ -32,39 +32,39 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     prepare ? { name: `nightshift_${name}`, text } : { text };
   const plain = (text: string): Statement => ({ text });
   return {
-    insertJobs: prepared('insert_jobs', insert.insertJobs(s)),
-    jobsByIdOrKey: plain(insert.jobsByIdOrKey(s)),
-    lockFence: plain(insert.lockFence(s)),
-    claimJobs: prepared('claim_jobs', claim.claimJobs(s)),
-    claimJobsFromQueues: prepared('claim_jobs_queues', claim.claimJobsFromQueues(s)),
+    jobInsertMany: prepared('insert_jobs', insert.jobInsertMany(s)),
+    jobInsertManyExisting: plain(insert.jobInsertManyExisting(s)),
+    jobInsertManyLockFence: plain(insert.jobInsertManyLockFence(s)),
+    jobClaim: prepared('claim_jobs', claim.jobClaim(s)),
+    jobClaimFromQueues: prepared('claim_jobs_queues', claim.jobClaimFromQueues(s)),
     // Not prepared on purpose: they join a jobs scan with unnest($ids). A custom plan knows the batch
     // size and walks the primary key per id; the generic plan PostgreSQL switches a named statement to
     // after five runs guesses ten elements and may scan every running row, re-running unnest for each
     // (EXPLAIN EXECUTE under force_generic_plan: 17 ms instead of 1.6 ms per 100 jobs).
-    finishJobs: plain(finish.finishJobs(s)),
+    jobFinishMany: plain(finish.jobFinishMany(s)),
     // Prepared: its one join (unnest -> primary key) has the same generic plan as custom ones, and
     // planning it cost ~1 ms per batch, as much as executing 50 completions.
-    completeJobs: prepared('complete_jobs', finish.completeJobs(s)),
-    renewLeases: plain(lease.renewLeases(s)),
-    saveCheckpoint: prepared('save_checkpoint', lease.saveCheckpoint(s)),
-    getStep: prepared('get_step', steps.getStep(s)),
-    saveStep: prepared('save_step', steps.saveStep(s)),
-    getJob: prepared('get_job', read.getJob(s)),
-    listJobs: plain(read.listJobs(s)),
-    countByQueue: plain(read.countByQueue(s)),
-    listRuns: plain(read.listRuns(s)),
-    cancelJob: plain(control.cancelJob(s)),
-    cancelRequested: plain(control.cancelRequested(s)),
-    retryJob: plain(control.retryJob(s)),
-    deleteFinalJob: plain(control.deleteFinalJob(s)),
-    retryMatching: plain(control.retryMatching(s)),
-    cancelScheduledMatching: plain(control.cancelWaitingMatching(s, 'scheduled')),
-    cancelQueuedMatching: plain(control.cancelWaitingMatching(s, 'queued')),
-    cancelRunningMatching: plain(control.cancelRunningMatching(s)),
-    rescueLapsed: plain(maintenance.rescueLapsed(s)),
-    pruneJobs: plain(maintenance.pruneJobs(s)),
-    tableHealth: plain(health.tableHealth),
-    oldestTransaction: plain(health.oldestTransaction),
+    jobFinishManyComplete: prepared('complete_jobs', finish.jobFinishManyComplete(s)),
+    jobLeaseRenew: plain(lease.jobLeaseRenew(s)),
+    jobCheckpointSave: prepared('save_checkpoint', lease.jobCheckpointSave(s)),
+    jobStepGet: prepared('get_step', steps.jobStepGet(s)),
+    jobStepSave: prepared('save_step', steps.jobStepSave(s)),
+    jobGet: prepared('get_job', read.jobGet(s)),
+    jobList: plain(read.jobList(s)),
+    jobCountByQueue: plain(read.jobCountByQueue(s)),
+    jobRunList: plain(read.jobRunList(s)),
+    jobCancel: plain(control.jobCancel(s)),
+    jobCancelCheck: plain(control.jobCancelCheck(s)),
+    jobRetry: plain(control.jobRetry(s)),
+    jobDelete: plain(control.jobDelete(s)),
+    jobRetryMatching: plain(control.jobRetryMatching(s)),
+    jobCancelMatchingScheduled: plain(control.jobCancelMatchingWaiting(s, 'scheduled')),
+    jobCancelMatchingQueued: plain(control.jobCancelMatchingWaiting(s, 'queued')),
+    jobCancelMatchingRunning: plain(control.jobCancelMatchingRunning(s)),
+    jobRescueLapsed: plain(maintenance.jobRescueLapsed(s)),
+    jobPrune: plain(maintenance.jobPrune(s)),
+    databaseHealthTables: plain(health.databaseHealthTables),
+    databaseHealthOldestTransaction: plain(health.databaseHealthOldestTransaction),
   } satisfies Record<string, Statement>;
 }
 

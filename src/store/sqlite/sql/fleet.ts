@@ -1,34 +1,34 @@
 /** Workers registered while they run, and paused queues (migration 008). None is on the claim path. */
 
 /** Inserts or replaces a worker's row; started and heartbeat now. */
-export const WORKER_REGISTER = `
+export const workerRegister = `
 INSERT INTO workers (id, host, pid, queues, concurrency, running, started_at, heartbeat_at)
 VALUES (@id, @host, @pid, @queues, @concurrency, @running, @now, @now)
 ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
   concurrency = excluded.concurrency, running = excluded.running, heartbeat_at = excluded.heartbeat_at`;
 
 /** The heartbeat: one row by primary key. */
-export const WORKER_HEARTBEAT = `UPDATE workers SET heartbeat_at = @now, running = @running WHERE id = @id`;
+export const workerHeartbeat = `UPDATE workers SET heartbeat_at = @now, running = @running WHERE id = @id`;
 
-export const WORKER_DELETE = `DELETE FROM workers WHERE id = ?`;
+export const workerDelete = `DELETE FROM workers WHERE id = ?`;
 
 /** Workers heard from since @since, by id. */
-export const WORKER_LIST = `SELECT * FROM workers WHERE heartbeat_at >= @since ORDER BY id`;
+export const workerList = `SELECT * FROM workers WHERE heartbeat_at >= @since ORDER BY id`;
 
 /** Forgets workers not heard from since @since; a scan of a table of one row per live worker. */
-export const WORKER_SWEEP = `DELETE FROM workers WHERE heartbeat_at < @since RETURNING id`;
+export const workerSweep = `DELETE FROM workers WHERE heartbeat_at < @since RETURNING id`;
 
 /** Returns a row when the queue was not paused before. */
-export const QUEUE_PAUSE = `
+export const queuePause = `
 INSERT INTO paused_queues (queue, paused_at) VALUES (@queue, @now) ON CONFLICT (queue) DO NOTHING
 RETURNING queue`;
 
-export const QUEUE_RESUME = `DELETE FROM paused_queues WHERE queue = ?`;
+export const queueResume = `DELETE FROM paused_queues WHERE queue = ?`;
 
-export const QUEUE_PAUSED_LIST = `SELECT queue FROM paused_queues`;
+export const queueListPaused = `SELECT queue FROM paused_queues`;
 
 /** Per queue, the age of its oldest claimable job (queued, or scheduled and due) at @now. */
-export const QUEUE_OLDEST_READY = `
+export const queueListOldestReady = `
 SELECT queue, @now - min(run_at) AS ageMs FROM jobs
 WHERE state = 'queued' OR (state = 'scheduled' AND run_at <= @now)
 GROUP BY queue`;

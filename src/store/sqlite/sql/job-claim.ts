@@ -1,12 +1,12 @@
 /** Claiming due jobs for a worker. */
-import { FULL_QUEUES, KEY_OPEN } from './concurrency-limits.js';
+import { jobClaimFullQueues, jobClaimKeyOpen } from './concurrency-limits.js';
 
 /**
  * Moves due scheduled jobs (delayed, or waiting out a retry backoff) into the ready set. Bounded so a
  * claim never holds the write lock for one huge update after a long outage; the rest follow at the
  * next claims, oldest due first.
  */
-export const JOB_PROMOTE_DUE = `
+export const jobClaimPromoteDue = `
 UPDATE jobs SET state = 'queued', updated_at = @now
 WHERE id IN (
   SELECT id FROM jobs WHERE state = 'scheduled' AND run_at <= @now ORDER BY run_at LIMIT @limit
@@ -17,9 +17,9 @@ WHERE id IN (
  * sort and without the paused-queue lookup; each walked row is read for its queue and key, so jobs of
  * full queues and full keys are skipped (concurrency-limits.ts).
  */
-export const JOB_READY_SELECT = `
+export const jobClaimReadySelect = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (${FULL_QUEUES}) AND ${KEY_OPEN}
+WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (${jobClaimFullQueues}) AND ${jobClaimKeyOpen}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
@@ -28,25 +28,25 @@ LIMIT @limit`;
  * a table of a handful of rows, built once per statement. Each walked row is read for its queue, and a
  * paused queue's rows that sort ahead of the first unpaused one are still walked past.
  */
-export const JOB_READY_SELECT_UNPAUSED = `
+export const jobClaimReadySelectUnpaused = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
 WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (SELECT queue FROM paused_queues)
-  AND queue NOT IN (${FULL_QUEUES}) AND ${KEY_OPEN}
+  AND queue NOT IN (${jobClaimFullQueues}) AND ${jobClaimKeyOpen}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
 /** Whether any queue is paused: one probe of a table of a handful of rows. */
-export const QUEUE_ANY_PAUSED = `SELECT EXISTS (SELECT 1 FROM paused_queues) AS paused`;
+export const jobClaimAnyPaused = `SELECT EXISTS (SELECT 1 FROM paused_queues) AS paused`;
 
 /**
  * The next ready jobs of one queue in claim order; walks jobs_ready_queue without a sort. Nothing
  * when the queue is paused: the test on @queue does not depend on the row, so SQLite runs it once.
  */
-export const JOB_READY_SELECT_QUEUE = `
+export const jobClaimReadySelectQueue = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND queue = @queue AND run_at <= @now AND ${KEY_OPEN}
+WHERE state = 'queued' AND queue = @queue AND run_at <= @now AND ${jobClaimKeyOpen}
   AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = @queue)
-  AND @queue NOT IN (${FULL_QUEUES})
+  AND @queue NOT IN (${jobClaimFullQueues})
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
@@ -58,7 +58,7 @@ LIMIT @limit`;
  * on every running row. Against an UPDATE ... RETURNING * per job decoded by toJob, a claim of 100
  * costs ~35 us of CPU per job instead of ~65. Each pair finds its job by primary key.
  */
-export const JOB_CLAIM = `
+export const jobClaim = `
 UPDATE jobs SET
   state = 'running',
   attempt = attempt + 1,

@@ -1,17 +1,17 @@
 /** Operator actions on a job: cancel and manual retry. */
-import { JOB_MATCH_FILTERS } from './job-read.js';
+import { jobListMatchFilters } from './job-read.js';
 
 /** Cancels a job that has not started. */
-export const JOB_CANCEL_WAITING = `
+export const jobCancelWaiting = `
 UPDATE jobs SET state = 'cancelled', finished_at = @now, updated_at = @now
 WHERE id = @id AND state IN ('scheduled', 'queued')`;
 
 /** Asks a running attempt to stop; its worker's finish then ends the job cancelled. */
-export const JOB_CANCEL_REQUEST = `
+export const jobCancelRequest = `
 UPDATE jobs SET cancel_requested = 1, updated_at = @now WHERE id = @id AND state = 'running'`;
 
 /** Whether a current attempt's job was asked to cancel: a read by primary key, nothing written. */
-export const JOB_CANCEL_REQUESTED = `
+export const jobCancelCheck = `
 SELECT 1 FROM jobs
 WHERE id = @id AND lease_token = @leaseToken AND state = 'running' AND cancel_requested = 1`;
 
@@ -30,52 +30,52 @@ const RETRY_SET = `
  * Puts a failed or cancelled job back in the ready set, due now, allowing one more attempt than it
  * has used so far (max_attempts never shrinks).
  */
-export const JOB_RETRY = `
+export const jobRetry = `
 UPDATE jobs SET ${RETRY_SET}
 WHERE id = @id AND state IN ('failed', 'cancelled')`;
 
 /** Deletes one final job; its runs, steps and log lines go with it (ON DELETE CASCADE). */
-export const JOB_DELETE_FINAL = `
+export const jobDelete = `
 DELETE FROM jobs WHERE id = @id AND state IN ('completed', 'failed', 'cancelled')`;
 
 /**
- * JOB_RETRY for a batch of failed or cancelled jobs matching the filters (`@state` one of the two);
+ * jobRetry for a batch of failed or cancelled jobs matching the filters (`@state` one of the two);
  * the literal IN term lets SQLite walk the small partial index jobs_dead_created.
  */
-export const JOB_RETRY_MATCHING = `
+export const jobRetryMatching = `
 UPDATE jobs SET ${RETRY_SET}
 WHERE id IN (
   SELECT id FROM jobs
   WHERE state IN ('failed', 'cancelled') AND state = @state
     AND (@queue IS NULL OR queue = @queue)
-    AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
+    AND (@task IS NULL OR task = @task)${jobListMatchFilters}
   LIMIT @limit
 )
 RETURNING queue`;
 
 /**
- * JOB_CANCEL_WAITING for a batch of jobs in one waiting state matching the filters. One statement per
+ * jobCancelWaiting for a batch of jobs in one waiting state matching the filters. One statement per
  * state, with the state as a literal, so each walks its own partial index (jobs_ready, jobs_scheduled).
  */
-export const jobCancelWaitingMatching = (state: 'scheduled' | 'queued'): string => `
+export const jobCancelMatchingWaiting = (state: 'scheduled' | 'queued'): string => `
 UPDATE jobs SET state = 'cancelled', finished_at = @now, updated_at = @now
 WHERE id IN (
   SELECT id FROM jobs
   WHERE state = '${state}'
     AND (@queue IS NULL OR queue = @queue)
-    AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
+    AND (@task IS NULL OR task = @task)${jobListMatchFilters}
   LIMIT @limit
 )
 RETURNING id`;
 
-/** JOB_CANCEL_REQUEST for a batch of running jobs not yet asked to stop (partial index jobs_lease). */
-export const JOB_CANCEL_REQUEST_MATCHING = `
+/** jobCancelRequest for a batch of running jobs not yet asked to stop (partial index jobs_lease). */
+export const jobCancelMatchingRunning = `
 UPDATE jobs SET cancel_requested = 1, updated_at = @now
 WHERE id IN (
   SELECT id FROM jobs
   WHERE state = 'running' AND cancel_requested = 0
     AND (@queue IS NULL OR queue = @queue)
-    AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
+    AND (@task IS NULL OR task = @task)${jobListMatchFilters}
   LIMIT @limit
 )
 RETURNING id`;

@@ -7,7 +7,7 @@
  * due time) and job_run_history (migrations/003) reads the run from it. A stale token matches nothing.
  * Attempt, due time and checkpoint stay; a cancel request loses to the completion and is cleared.
  */
-export const JOB_COMPLETE = `
+export const jobFinishManyComplete = `
 UPDATE jobs SET
   state = 'completed',
   finished_at = @now,
@@ -20,14 +20,14 @@ UPDATE jobs SET
 WHERE id = @id AND lease_token = @leaseToken AND state = 'running'`;
 
 /** The current attempt's row, or nothing when the token is stale. */
-export const JOB_RUNNING_GET = `
+export const jobFinishManyRunningGet = `
 SELECT * FROM jobs WHERE id = @id AND lease_token = @leaseToken AND state = 'running'`;
 
 /**
  * Ends an attempt. The caller decided the next state; every column the attempt owned (token, lease)
  * is cleared so later writes carrying the old token change nothing.
  */
-export const JOB_ATTEMPT_END = `
+export const jobFinishManyAttemptEnd = `
 UPDATE jobs SET
   state = @state,
   attempt = @attempt,
@@ -43,7 +43,7 @@ UPDATE jobs SET
 WHERE id = @id AND lease_token = @leaseToken AND state = 'running'`;
 
 /** One attempt in the run history. */
-export const JOB_RUN_INSERT = `
+export const jobFinishManyRunInsert = `
 INSERT INTO job_runs (
   job_id, attempt, worker_id, started_at, finished_at, duration_ms, run_lag_ms, outcome, error,
   max_duration_exceeded

@@ -1,7 +1,7 @@
 /** Reading jobs and their run history. */
 
 /** One job by id. */
-export const JOB_GET = `SELECT * FROM jobs WHERE id = ?`;
+export const jobGet = `SELECT * FROM jobs WHERE id = ?`;
 
 /**
  * The optional filters every list and bulk statement shares (JobMatch): @createdAfter and
@@ -9,7 +9,7 @@ export const JOB_GET = `SELECT * FROM jobs WHERE id = ?`;
  * conditions let through, so its cost is the rows read in the statement's index order until LIMIT
  * rows match. lower() folds ASCII letters only.
  */
-export const JOB_MATCH_FILTERS = `
+export const jobListMatchFilters = `
   AND (@createdAfter IS NULL OR created_at >= @createdAfter)
   AND (@createdBefore IS NULL OR created_at < @createdBefore)
   AND (@search IS NULL OR instr(lower(payload), @search) > 0 OR instr(lower(coalesce(result, '')), @search) > 0
@@ -19,34 +19,34 @@ export const JOB_MATCH_FILTERS = `
  * A page of jobs, newest first. Optional filters are written as `@x IS NULL OR col = @x` so one
  * prepared statement serves every combination; the cursor is the (created_at, id) of the last row seen.
  */
-export const JOB_LIST = `
+export const jobList = `
 SELECT * FROM jobs
 WHERE (@state IS NULL OR state = @state)
   AND (@queue IS NULL OR queue = @queue)
-  AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
+  AND (@task IS NULL OR task = @task)${jobListMatchFilters}
   AND (@cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId))
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;
 
 /**
- * JOB_LIST for failed or cancelled jobs (`@state` one of them): the literal IN term lets SQLite use
+ * jobList for failed or cancelled jobs (`@state` one of them): the literal IN term lets SQLite use
  * the partial index jobs_dead_created.
  */
-export const JOB_LIST_DEAD = `
+export const jobListDead = `
 SELECT * FROM jobs
 WHERE state IN ('failed', 'cancelled') AND state = @state
   AND (@queue IS NULL OR queue = @queue)
-  AND (@task IS NULL OR task = @task)${JOB_MATCH_FILTERS}
+  AND (@task IS NULL OR task = @task)${jobListMatchFilters}
   AND (@cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId))
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;
 
 /** Job counts per queue and state. */
-export const JOB_COUNT_BY_QUEUE = `
+export const jobCountByQueue = `
 SELECT queue, state, count(*) AS count FROM jobs GROUP BY queue, state ORDER BY queue, state`;
 
 /**
  * A job's attempts, oldest first: its recorded runs in insertion order, then the run a plain
  * completion left in the job row (NULL id, see migrations/003_job_run_history.sql).
  */
-export const JOB_RUN_LIST = `SELECT * FROM job_run_history WHERE job_id = ? ORDER BY id IS NULL, id`;
+export const jobRunList = `SELECT * FROM job_run_history WHERE job_id = ? ORDER BY id IS NULL, id`;

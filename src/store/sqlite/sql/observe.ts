@@ -5,7 +5,7 @@
  * already in queue order; scheduled: jobs_scheduled; running: jobs_lease), so the cost follows the
  * backlog and the running jobs, never the finished history. @now: the store's clock.
  */
-export const QUEUE_LOAD_LIST = `
+export const queueLoadList = `
 SELECT queue, 'queued' AS state, count(*) AS count, min(run_at) AS oldest_ready_at
 FROM jobs INDEXED BY jobs_ready_queue WHERE state = 'queued' GROUP BY queue
 UNION ALL
@@ -16,13 +16,13 @@ SELECT queue, 'running', count(*), NULL
 FROM jobs INDEXED BY jobs_lease WHERE state = 'running' GROUP BY queue`;
 
 /** Running jobs, the earliest lease end first (jobs_lease). */
-export const JOB_RUNNING_LIST = `
+export const jobRunningList = `
 SELECT id, task, queue, attempt, started_at, lease_expires_at, worker_id
 FROM jobs INDEXED BY jobs_lease WHERE state = 'running'
 ORDER BY lease_expires_at LIMIT @limit`;
 
 /** Missed and skipped ledger rows per schedule recorded since @since (schedule_slots_recorded). */
-export const SCHEDULE_SLOT_LAPSE_LIST = `
+export const scheduleSlotLapseList = `
 SELECT schedule_id,
        sum(CASE WHEN status = 'missed' THEN coalesce(slot_count, 1) ELSE 0 END) AS missed,
        sum(CASE WHEN status = 'skipped' THEN coalesce(slot_count, 1) ELSE 0 END) AS skipped,
@@ -37,7 +37,7 @@ GROUP BY schedule_id ORDER BY schedule_id`;
  * job_runs_finished. A failure is final (`failed`) when it is its job's last attempt and the job ended
  * failed; otherwise the job was tried again (`retried`).
  */
-export const JOB_RUNS_ENDED_SINCE = `
+export const jobRunStats = `
 SELECT finished_at, 'completed' AS kind,
        max(0, coalesce(started_at, finished_at) - run_at) AS wait_ms,
        max(0, finished_at - coalesce(started_at, finished_at)) AS run_ms

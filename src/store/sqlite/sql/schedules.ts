@@ -17,10 +17,10 @@ const ACTIVE_JOB = `(
   ORDER BY w.slot_at, w.slot_key LIMIT 1) AS waiting_slot_key`;
 
 /** One schedule with its active job. */
-export const SCHEDULE_GET = `SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc WHERE sc.id = ?`;
+export const scheduleGet = `SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc WHERE sc.id = ?`;
 
 /** Schedules by id with their active jobs; the parameter is a JSON array of ids. */
-export const SCHEDULE_GET_MANY = `
+export const scheduleSettleGetMany = `
 SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc WHERE sc.id IN (SELECT value FROM json_each(?)) ORDER BY sc.id`;
 
 /**
@@ -28,7 +28,7 @@ SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc WHERE sc.id IN (SELECT value FROM j
  * @idPrefix. Walks the primary key from @afterId (from @idPrefix, where all ids with that prefix begin)
  * and tests each row: schedules are operator-sized (thousands), so no index per filter.
  */
-export const SCHEDULE_LIST = `
+export const scheduleList = `
 SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc
 WHERE sc.id > @afterId AND sc.id >= coalesce(@idPrefix, '')
   AND (@idPrefix IS NULL OR substr(sc.id, 1, length(@idPrefix)) = @idPrefix)
@@ -40,13 +40,13 @@ WHERE sc.id > @afterId AND sc.id >= coalesce(@idPrefix, '')
 ORDER BY sc.id LIMIT @limit`;
 
 /** Due schedules, earliest slot first (walks schedules_due). */
-export const SCHEDULE_DUE = `
+export const scheduleFireDue = `
 SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc
 WHERE sc.paused = 0 AND sc.suspended_at IS NULL AND sc.next_slot_at <= @now
 ORDER BY sc.next_slot_at LIMIT @limit`;
 
 /** Inserts a schedule; the caller checks for an existing id first. */
-export const SCHEDULE_INSERT = `
+export const scheduleCreate = `
 INSERT INTO schedules (
   id, task, cron, every_ms, timezone, payload, queue, priority, jitter_ms, overlap, catch_up, catch_up_limit,
   max_consecutive_failures, max_drain_runs, source, paused, next_slot_at, consecutive_failures, created_at, updated_at
@@ -59,7 +59,7 @@ INSERT INTO schedules (
  * Replaces a definition. The next slot changes only when the timing did (@timingChanged = 1), so an
  * unchanged config schedule re-synced at every start keeps its place.
  */
-export const SCHEDULE_DEFINITION_UPDATE = `
+export const scheduleUpdate = `
 UPDATE schedules SET
   task = @task, payload = @payload, queue = @queue, priority = @priority, jitter_ms = @jitterMs,
   overlap = @overlap, catch_up = @catchUp, catch_up_limit = @catchUpLimit,
@@ -76,20 +76,20 @@ WHERE id = @id`;
  * The definition update for an upsert: only when the stored definition differs in some field, so an
  * unchanged schedule upserted again keeps its version (no conflict for a scheduler planning it).
  */
-export const SCHEDULE_DEFINITION_CHANGE = `${SCHEDULE_DEFINITION_UPDATE}
+export const scheduleUpsertManyChange = `${scheduleUpdate}
   AND (task IS NOT @task OR cron IS NOT @cron OR every_ms IS NOT @everyMs OR timezone IS NOT @timezone
     OR payload IS NOT @payload OR queue IS NOT @queue OR priority IS NOT @priority OR jitter_ms IS NOT @jitterMs
     OR overlap IS NOT @overlap OR catch_up IS NOT @catchUp OR catch_up_limit IS NOT @catchUpLimit
     OR max_consecutive_failures IS NOT @maxConsecutiveFailures OR max_drain_runs IS NOT @maxDrainRuns)`;
 
 /** Deletes a schedule (its ledger goes with it by cascade). */
-export const SCHEDULE_DELETE = `DELETE FROM schedules WHERE id = ?`;
+export const scheduleDelete = `DELETE FROM schedules WHERE id = ?`;
 
 /** Ids and sources of every schedule, for config sync. */
-export const SCHEDULE_SOURCES = `SELECT id, source FROM schedules`;
+export const scheduleSyncSources = `SELECT id, source FROM schedules`;
 
 /** One schedule's source, for upserts. */
-export const SCHEDULE_SOURCE = `SELECT source FROM schedules WHERE id = ?`;
+export const scheduleUpsertManySource = `SELECT source FROM schedules WHERE id = ?`;
 
 // Batch writes take one JSON array parameter and expand it with json_each: one statement (one parse,
 // one VM run) per pass batch instead of one per row, which is most of the cost of a 500-row batch.
@@ -98,7 +98,7 @@ export const SCHEDULE_SOURCE = `SELECT source FROM schedules WHERE id = ?`;
  * Compare-and-set of scheduler state for many schedules (@states: JSON array of stateParams objects
  * with id and expectVersion); a row whose version moved on is not updated and not returned.
  */
-export const SCHEDULE_STATE_WRITE_MANY = `
+export const scheduleWritesState = `
 UPDATE schedules SET
   paused = u.paused, next_slot_at = u.next_slot_at, last_slot_at = u.last_slot_at, last_job_id = u.last_job_id,
   last_outcome = u.last_outcome, last_started_at = u.last_started_at, last_finished_at = u.last_finished_at,
@@ -125,7 +125,7 @@ const SLOT_VALUES = `
   value ->> '$.finishedAt'`;
 
 /** Records slots (@slots: JSON array of slotParams objects); existing keys insert nothing and are not returned. */
-export const SLOT_INSERT_MANY = `
+export const scheduleWritesSlotInsert = `
 INSERT INTO schedule_slots (
   schedule_id, slot_key, slot_at, kind, status, reason, job_id, slot_count, slot_until, drain_seq, recorded_at,
   outcome, duration_ms, run_lag_ms, finished_at
@@ -135,7 +135,7 @@ ON CONFLICT (schedule_id, slot_key) DO NOTHING
 RETURNING schedule_id, slot_key`;
 
 /** Rewrites ledger rows' mutable fields (@slots: JSON array of slotParams objects). */
-export const SLOT_UPDATE_MANY = `
+export const scheduleWritesSlotUpdate = `
 UPDATE schedule_slots SET
   status = u.status, reason = u.reason, job_id = u.job_id, outcome = u.outcome, duration_ms = u.duration_ms,
   run_lag_ms = u.run_lag_ms, finished_at = u.finished_at
@@ -149,10 +149,10 @@ FROM (
 WHERE schedule_slots.schedule_id = u.schedule_id AND schedule_slots.slot_key = u.slot_key`;
 
 /** One ledger row. */
-export const SLOT_GET = `SELECT * FROM schedule_slots WHERE schedule_id = ? AND slot_key = ?`;
+export const scheduleFireSlotGet = `SELECT * FROM schedule_slots WHERE schedule_id = ? AND slot_key = ?`;
 
 /** Unsettled runs whose job is final or gone, with what settling needs from the job. */
-export const SLOT_FINISHED = `
+export const scheduleSettleFinished = `
 SELECT s.*, j.id AS j_id, j.state AS j_state, j.result AS j_result, j.error AS j_error,
        j.started_at AS j_started_at, j.finished_at AS j_finished_at
 FROM schedule_slots s LEFT JOIN jobs j ON j.id = s.job_id
@@ -161,14 +161,14 @@ WHERE s.status = 'enqueued' AND s.outcome IS NULL
 LIMIT @limit`;
 
 /** A schedule's ledger, newest slot first. */
-export const SLOT_LIST = `
+export const scheduleSlotList = `
 SELECT * FROM schedule_slots WHERE schedule_id = @scheduleId ORDER BY slot_at DESC, drain_seq DESC, recorded_at DESC, slot_key DESC LIMIT @limit`;
 
 /**
  * Deletes up to @limit of the oldest ledger rows recorded before @before, keeping unsettled runs and
  * held slots: their schedule still needs them.
  */
-export const SLOT_PRUNE = `
+export const scheduleSlotPrune = `
 DELETE FROM schedule_slots WHERE (schedule_id, slot_key) IN (
   SELECT schedule_id, slot_key FROM schedule_slots
   WHERE recorded_at < @before AND status <> 'waiting' AND NOT (status = 'enqueued' AND outcome IS NULL)

@@ -1,7 +1,7 @@
 /** Schema bookkeeping: which numbered migrations the database has applied. */
 
 /** Creates the version table; run inside each migration's IMMEDIATE transaction. */
-export const SCHEMA_TABLE_CREATE = `
+export const migrateTableCreate = `
 CREATE TABLE IF NOT EXISTS nightshift_schema (
   version    INTEGER PRIMARY KEY,
   name       TEXT    NOT NULL,
@@ -9,12 +9,12 @@ CREATE TABLE IF NOT EXISTS nightshift_schema (
 )`;
 
 /** Whether the version table exists yet (a fresh database has none). */
-export const SCHEMA_TABLE_EXISTS = `
+export const schemaVersionTableExists = `
 SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'nightshift_schema'`;
 
 /** The newest applied version, 0 when none. */
-export const SCHEMA_VERSION_GET = `SELECT coalesce(max(version), 0) AS version FROM nightshift_schema`;
+export const schemaVersion = `SELECT coalesce(max(version), 0) AS version FROM nightshift_schema`;
 
 /** Records one applied migration. */
-export const SCHEMA_VERSION_INSERT = `
+export const migrateRecord = `
 INSERT INTO nightshift_schema (version, name, applied_at) VALUES (@version, @name, @now)`;

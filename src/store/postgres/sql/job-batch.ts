@@ -1,0 +1,56 @@
+/**
+ * The SQL side of job-batch.ts: the answers of the two bulk hot-path statements, claim and enqueue, as
+ * ONE text value per statement (why, and the decoders that read these positions, in ../job-batch.ts).
+ * A position changed here is changed in the decoder too.
+ */
+
+/** Epoch milliseconds of a timestamptz (floor, like node-postgres's own parser); NULL stays NULL. */
+// date_part, not extract: extract returns numeric since PostgreSQL 14, and numeric arithmetic per value
+// is measurably slower than float8 on a 100-job batch.
+const ms = (column: string): string => `floor(date_part('epoch', ${column}) * 1000)`;
+
+/**
+ * The enqueue's answer from CTE `cte` (the INSERT's RETURNING id, state, run_at, created_at), as column
+ * `batch`: "id state run-ms created-ms" per inserted job, comma-separated. Only what the database
+ * decided: the due state and time (on its clock) and the creation time. Everything else of a new job
+ * is what the caller sent.
+ */
+export const jobInsertManyBatchSelect = (cte: string): string =>
+  `coalesce(string_agg(id || ' ' || state || ' ' || ${ms('run_at')} || ' ' || ${ms('created_at')}, ','), '')
+  AS batch FROM ${cte}`;
+
+/**
+ * The claim's answer is lean: a tuple carries only what differs between jobs and is not known to the
+ * claimer. State, worker id, start, lease end and finish are implied by the claim itself, the lease
+ * token is the claim's own, and the columns that are NULL for almost every job (previous error, keys,
+ * overrides, checkpoint, schedule, parent) travel as one `extras` json value that is NULL when all of
+ * them are.
+ */
+const EXTRAS = `CASE WHEN j.error IS NULL AND j.idempotency_key IS NULL AND j.concurrency_key IS NULL
+          AND j.lease_ms IS NULL AND j.timeout_ms IS NULL AND j.checkpoint IS NULL AND NOT j.cancel_requested
+          AND j.schedule_id IS NULL AND j.parent_id IS NULL THEN 'null'
+     ELSE json_build_array(j.error, j.idempotency_key, j.concurrency_key, j.lease_ms, j.timeout_ms, j.checkpoint,
+                           j.cancel_requested, j.schedule_id, ${ms('j.schedule_slot')}, j.parent_id)::text END`;
+
+/**
+ * One claimed job as the text of a json array, from the claim's UPDATE ... RETURNING (alias `j`);
+ * decodeClaimedBatch reads its positions. Concatenated rather than built with json_build_array: that
+ * looks up every argument's type and output function on every call, which cost the server as much per
+ * job as the row update itself. Here each cast keeps its output function, uuids and numbers need no
+ * escaping, the payload is json text already, and only the two names and a trace context go through
+ * to_json. The trace context is NULL unless the application traces, and then the CASE answers the
+ * constant 'null' without a function call; it stays out of EXTRAS, where a traced job would pay
+ * json_build_array for all ten extras.
+ */
+export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || to_json(j.queue) || ','
+  || coalesce(j.payload::text, 'null') || ',' || j.priority || ',' || j.attempt || ',' || j.max_attempts || ','
+  || ${ms('j.run_at')} || ',' || ${ms('j.created_at')} || ',' || ${EXTRAS} || ','
+  || CASE WHEN j.trace_context IS NULL THEN 'null' ELSE to_json(j.trace_context)::text END || ']'`;
+
+/**
+ * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's now(), its lease
+ * token (every job of the batch shares it) and the batch as json text.
+ */
+export const jobClaimBatchSelect = `SELECT ${ms('now()')} AS started_ms, (SELECT token FROM lease) AS lease_token,
+  '[' || coalesce(string_agg(line, ','), '') || ']' AS batch
+  FROM claimed`;
