@@ -148,14 +148,19 @@ export function createPool(settings: ConnectionSettings): pg.Pool {
     ...clientConfig(settings, settings.connectionString, settings.pooler === null),
     max: settings.poolSize,
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
+    // Awaited by the pool before it hands a new client out, so the SET never runs beside the query the
+    // client was opened for (node-postgres deprecates, and warns about, concurrent queries on a client).
+    // Should the SET fail, the pool drops the client and that checkout reports the error.
+    ...(settings.pooler === null && {
+      // The hook's promise is awaited by pg-pool (3.x), though @types/pg types it as returning void.
+      onConnect: ((client: pg.ClientBase) => client.query(PLANNER_SETTINGS)) as (
+        client: pg.ClientBase,
+      ) => void,
+    }),
   });
   // An idle client whose server went away emits 'error' on the pool; without a listener Node would
   // throw it. The pool already discards that client, and the next query reports the outage.
   pool.on('error', () => undefined);
-  // Queued on the new client ahead of the query it was opened for. Should the SET fail, the
-  // connection is gone and that query reports it.
-  if (settings.pooler === null)
-    pool.on('connect', (client) => void client.query(PLANNER_SETTINGS).catch(() => undefined));
   return pool;
 }
 
