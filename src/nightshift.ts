@@ -29,6 +29,7 @@ import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type {
   ConcurrencyKeyInfo,
   QueueLimitInfo,
+  QueueRate,
   DatabaseHealth,
   JobInsertResult,
   JobListParams,
@@ -401,8 +402,19 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * are never interrupted; a new limit counts the jobs claimed from then on.
    */
   async setQueueLimit(queue: string, limit: number | null): Promise<void> {
-    const [checked] = checkQueuesConfig({ [queue]: { concurrency: limit } }, 'invalid_argument');
-    return this.store.queueSetLimit(checked ?? { queue, limit });
+    return applyQueueLimits(
+      this.store,
+      checkQueuesConfig({ [queue]: { concurrency: limit } }, 'invalid_argument'),
+    );
+  }
+
+  /**
+   * Sets (`{ limit, periodMs }`) or removes (null) the cluster-wide rate of starts of `queue`'s jobs,
+   * on the database clock: a burst of `limit`, then one start every `periodMs / limit` ms. A new rate
+   * allows its full burst at once.
+   */
+  async setQueueRate(queue: string, rate: QueueRate | null): Promise<void> {
+    return applyQueueLimits(this.store, checkQueuesConfig({ [queue]: { rate } }, 'invalid_argument'));
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

@@ -73,6 +73,7 @@ const METHODS: { [P in keyof StorePartSet]: MethodsOf<StorePartSet[P]> } = {
     concurrencyKeySetLimit: true,
     queueLimitList: true,
     queueSetLimit: true,
+    queueSetRate: true,
   },
 };
 

@@ -47,6 +47,7 @@ const REQUIRED: Record<string, ApiRole> = {
   'PUT /api/v1/limits/keys/{key}': 'operator',
   'GET /api/v1/limits/queues': 'viewer',
   'PUT /api/v1/limits/queues/{name}': 'operator',
+  'PUT /api/v1/limits/queues/{name}/rate': 'operator',
   'GET /api/v1/openapi.json': 'viewer',
   'GET /api/v1/events': 'viewer',
   'GET /api/v1/session': 'viewer',

@@ -41,10 +41,10 @@ describe('concurrency limits (library)', () => {
 
   it('connect writes queue limits; settings are checked with clear errors', async () => {
     const ns = await env.connect({ tasks, queues: { mail: { concurrency: 3 }, bulk: {} } });
-    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: 3, running: 0 }]);
+    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: 3, running: 0, rate: null }]);
     await ns.setQueueLimit('mail', null);
     await ns.setConcurrencyLimit('tenant-9', 4);
-    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: null, running: 0 }]);
+    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: null, running: 0, rate: null }]);
     expect(await ns.concurrencyKeys({ running: false })).toEqual([
       { key: 'tenant-9', running: 0, limit: 4, operatorLimit: 4 },
     ]);
@@ -60,5 +60,28 @@ describe('concurrency limits (library)', () => {
       'invalid_argument',
       /concurrency must be an integer/,
     );
+  });
+
+  it('connect writes queue rates; a rate is checked with clear errors and can be removed', async () => {
+    const rate = { limit: 5, periodMs: 1_000 };
+    const ns = await env.connect({ tasks, queues: { paced: { rate } } });
+    expect(await ns.queueLimits()).toEqual([{ queue: 'paced', limit: null, running: 0, rate }]);
+    await expectCode(
+      ns.setQueueRate('paced', { limit: 5, periodMs: 0 }),
+      'invalid_argument',
+      /queues\.paced: rate: periodMs must be an integer/,
+    );
+    await expectCode(
+      ns.setQueueRate('paced', { limit: 5 } as never),
+      'invalid_argument',
+      /queues\.paced: rate: periodMs must be an integer/,
+    );
+    await expectCode(
+      env.connect({ tasks, queues: { paced: { rate: { limit: 1, periodMs: 10, burst: 2 } } } as never }),
+      'invalid_argument',
+      /queues\.paced: rate: unknown setting "burst"/,
+    );
+    await ns.setQueueRate('paced', null);
+    expect(await ns.queueLimits()).toEqual([{ queue: 'paced', limit: null, running: 0, rate: null }]);
   });
 });

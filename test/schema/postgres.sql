@@ -123,6 +123,9 @@ paused_queues | paused_at | timestamp with time zone | true | now()
 queue_limits | queue | text | true | 
 queue_limits | max | integer | false | 
 queue_limits | in_use | integer | true | 0
+queue_limits | rate_limit | integer | false | 
+queue_limits | rate_period_ms | integer | false | 
+queue_limits | rate_tat | double precision | true | 0
 schedule_slots | schedule_id | text | true | 
 schedule_slots | slot_key | text | true | 
 schedule_slots | slot_at | timestamp with time zone | true | 

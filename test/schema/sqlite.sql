@@ -172,7 +172,7 @@ CREATE TABLE queue_limits (
   queue  TEXT    PRIMARY KEY,
   max    INTEGER,
   in_use INTEGER NOT NULL DEFAULT 0
-);
+, rate_limit INTEGER, rate_period_ms INTEGER, rate_tat REAL NOT NULL DEFAULT 0);
 
 -- table schedule_slots
 CREATE TABLE schedule_slots (

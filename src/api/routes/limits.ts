@@ -1,5 +1,5 @@
 /**
- * /api/v1/limits: concurrency keys and queue limits (docs/TENANCY.md): the running count and the limit
+ * /api/v1/limits: concurrency keys, queue limits and queue rates (docs/TENANCY.md): the running count and the limit
  * in force of each, and an operator's settings.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
@@ -9,6 +9,14 @@ import { INT32_MAX, MAX_KEY_BYTES, MAX_NAME_BYTES } from '../../validation/bound
 import { responses } from '../schemas.js';
 
 const Limit = Type.Union([Type.Integer({ minimum: 1, maximum: INT32_MAX }), Type.Null()]);
+
+const Rate = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: INT32_MAX, description: 'starts at most per period' }),
+    periodMs: Type.Integer({ minimum: 1, maximum: 86_400_000 }),
+  },
+  { additionalProperties: false, title: 'QueueRate' },
+);
 
 export const ConcurrencyKeySchema = Type.Object(
   {
@@ -27,6 +35,7 @@ export const QueueLimitSchema = Type.Object(
     queue: Type.String(),
     limit: Type.Union([Type.Integer(), Type.Null()], { description: 'null: removed' }),
     running: Type.Integer({ description: 'running jobs claimed while the queue had a limit' }),
+    rate: Type.Union([Rate, Type.Null()], { description: 'cluster-wide rate of starts; null: none' }),
   },
   { title: 'QueueLimit' },
 );
@@ -106,6 +115,29 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
     },
     async (request, reply) => {
       await ns.setQueueLimit(request.params.name, request.body.limit);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.put(
+    '/limits/queues/:name/rate',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: "Set or remove a queue's cluster-wide rate of starts",
+        description:
+          'At most `limit` starts per `periodMs` on the database clock: a burst of `limit`, then one start every periodMs / limit. A new rate allows its full burst at once.',
+        tags: ['limits'],
+        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: MAX_NAME_BYTES }) }),
+        body: Type.Object(
+          { rate: Type.Union([Rate, Type.Null()]) },
+          { additionalProperties: false, description: 'a rate sets it, null removes it' },
+        ),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await ns.setQueueRate(request.params.name, request.body.rate);
       return reply.status(204).send(null);
     },
   );

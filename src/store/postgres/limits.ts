@@ -1,8 +1,10 @@
-/** The limits part of PostgresStore (LimitsStore in ../store.ts): slots and limits of keys and queues. */
+/** The limits part of PostgresStore (LimitsStore in ../store.ts): slots, limits and rates of keys and queues. */
 import type pg from 'pg';
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
+import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, QueueRate } from '../store.js';
+import { toQueueLimitInfo, type QueueLimitListRow } from '../queue-limit-row.js';
 import { toStoreError } from './pool.js';
 import { keyList, keySetLimit, queueLimitList, queueSetLimit } from './sql/concurrency-limits.js';
+import { queueSetRate } from './sql/rate-limits.js';
 
 interface KeyRow {
   key: string;
@@ -18,6 +20,7 @@ export class PostgresLimits implements LimitsStore {
     keySetLimit: string;
     queueLimitList: string;
     queueSetLimit: string;
+    queueSetRate: string;
   };
 
   constructor(
@@ -29,6 +32,7 @@ export class PostgresLimits implements LimitsStore {
       keySetLimit: keySetLimit(quotedSchema),
       queueLimitList: queueLimitList(quotedSchema),
       queueSetLimit: queueSetLimit(quotedSchema),
+      queueSetRate: queueSetRate(quotedSchema),
     };
   }
 
@@ -55,15 +59,16 @@ export class PostgresLimits implements LimitsStore {
   }
 
   async queueLimitList(): Promise<QueueLimitInfo[]> {
-    const rows = await this.query<{ queue: string; max: number | null; in_use: number }>(
-      this.sql.queueLimitList,
-      [],
-    );
-    return rows.map((row) => ({ queue: row.queue, limit: row.max, running: row.in_use }));
+    return (await this.query<QueueLimitListRow>(this.sql.queueLimitList, [])).map(toQueueLimitInfo);
   }
 
   async queueSetLimit(params: { queue: string; limit: number | null }): Promise<void> {
     await this.query(this.sql.queueSetLimit, [params.queue, params.limit]);
+  }
+
+  async queueSetRate(params: { queue: string; rate: QueueRate | null }): Promise<void> {
+    const { rate } = params;
+    await this.query(this.sql.queueSetRate, [params.queue, rate?.limit ?? null, rate?.periodMs ?? null]);
   }
 
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {

@@ -2,7 +2,8 @@
  * Concurrency limits in SQLite: which ready jobs a claim may start, taking their slots, and the reads
  * and settings of keys and queues (LimitsStore in ../store.ts).
  */
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
+import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, QueueRate } from '../store.js';
+import { toQueueLimitInfo, type QueueLimitListRow } from '../queue-limit-row.js';
 import type { SqliteConnection } from './connection.js';
 import {
   KEY_GET,
@@ -14,6 +15,7 @@ import {
   QUEUE_SET_LIMIT,
   QUEUE_TAKE,
 } from './sql/concurrency-limits.js';
+import { QUEUE_RATE_TAKE, QUEUE_SET_RATE } from './sql/rate-limits.js';
 
 /** What the limit checks need of a ready job. */
 export interface LimitedCandidate {
@@ -27,22 +29,39 @@ interface Slots {
   n: number;
 }
 
+/** A queue's free starts: the fewer of its free slots (when limited) and its rate's (when rated). */
+interface QueueSlots extends Slots {
+  limited: boolean;
+  rated: boolean;
+}
+
+interface QueueLimitRow {
+  queue: string;
+  max: number | null;
+  in_use: number;
+  rate_free: number | null;
+}
+
 /**
- * Keeps the candidates (in claim order) that fit the free slots of their queue and of their key, and
- * takes those slots; `queueSlot` says which admitted jobs hold a queue slot. Runs inside the claim's
- * write transaction, which no other writer can interleave with: exact.
+ * Keeps the candidates (in claim order) that fit the free slots of their queue and of their key and
+ * their queue's rate at `now`, and takes those slots and starts; `queueSlot` says which admitted jobs
+ * hold a queue slot. Runs inside the claim's write transaction, which no other writer can interleave
+ * with: exact.
  */
 export function admitByLimits<T extends LimitedCandidate>(
   conn: SqliteConnection,
   candidates: T[],
+  now: number,
 ): { admitted: T[]; queueSlot: (job: T) => boolean } {
-  const queues = new Map<string, Slots>();
-  for (const row of conn.stmt(QUEUE_LIMITS_GET).all() as Array<{
-    queue: string;
-    max: number;
-    in_use: number;
-  }>) {
-    queues.set(row.queue, { free: row.max - row.in_use, n: 0 });
+  const queues = new Map<string, QueueSlots>();
+  for (const row of conn.stmt(QUEUE_LIMITS_GET).all({ now }) as QueueLimitRow[]) {
+    const slots = row.max === null ? Infinity : row.max - row.in_use;
+    queues.set(row.queue, {
+      free: Math.min(slots, row.rate_free ?? Infinity),
+      n: 0,
+      limited: row.max !== null,
+      rated: row.rate_free !== null,
+    });
   }
   const keys = new Map<string, Slots & { jobLimit: number }>();
   const admitted = candidates.filter((job) => {
@@ -58,9 +77,11 @@ export function admitByLimits<T extends LimitedCandidate>(
     if (slots.n > 0) conn.stmt(KEY_TAKE).run({ key, n: slots.n, jobLimit: slots.jobLimit });
   }
   for (const [queue, slots] of queues) {
-    if (slots.n > 0) conn.stmt(QUEUE_TAKE).run({ queue, n: slots.n });
+    if (slots.n === 0) continue;
+    if (slots.limited) conn.stmt(QUEUE_TAKE).run({ queue, n: slots.n });
+    if (slots.rated) conn.stmt(QUEUE_RATE_TAKE).run({ queue, n: slots.n, now });
   }
-  return { admitted, queueSlot: (job) => queues.has(job.queue) };
+  return { admitted, queueSlot: (job) => queues.get(job.queue)?.limited === true };
 }
 
 function keySlots(
@@ -114,15 +135,23 @@ export class SqliteLimits implements LimitsStore {
 
   queueLimitList(): Promise<QueueLimitInfo[]> {
     return this.conn.read(() =>
-      (
-        this.conn.stmt(QUEUE_LIMIT_LIST).all() as Array<{ queue: string; max: number | null; in_use: number }>
-      ).map((row) => ({ queue: row.queue, limit: row.max, running: row.in_use })),
+      (this.conn.stmt(QUEUE_LIMIT_LIST).all() as QueueLimitListRow[]).map(toQueueLimitInfo),
     );
   }
 
   async queueSetLimit(params: { queue: string; limit: number | null }): Promise<void> {
     await this.conn.write(() => {
       this.conn.stmt(QUEUE_SET_LIMIT).run({ queue: params.queue, max: params.limit });
+    });
+  }
+
+  async queueSetRate(params: { queue: string; rate: QueueRate | null }): Promise<void> {
+    await this.conn.write(() => {
+      this.conn.stmt(QUEUE_SET_RATE).run({
+        queue: params.queue,
+        limit: params.rate?.limit ?? null,
+        periodMs: params.rate?.periodMs ?? null,
+      });
     });
   }
 }

@@ -19,22 +19,27 @@
  *   when a racing claim took slots meanwhile, the re-check fails, no slot is taken and that key's jobs
  *   stay queued for the next claim. So in_use never exceeds the limit: the limit is exact.
  * - `picked`: the admitted jobs without a key, or whose key's slots were taken.
- * - `queue_taken`: adds the picked jobs to their limited queues' counts (rows this claim holds locked).
+ * - `queue_taken`: adds the picked jobs to their limited queues' counts and advances their queues'
+ *   rates (rows this claim holds locked).
  */
+import { RATE_FREE, rateTaken } from './rate-limits.js';
 
-/** $4, when given, the queues the claim is restricted to. */
+/**
+ * $4, when given, the queues the claim is restricted to. `free`: the fewer of the free slots (with a
+ * limit) and the starts the rate allows now (with a rate, sql/rate-limits.ts); least() skips a NULL.
+ */
 export const queueSlots = (s: string, restricted: boolean): string => `queue_slots AS (
-    SELECT queue, max, in_use FROM ${s}.queue_limits
-    WHERE max IS NOT NULL${restricted ? ' AND queue = ANY($4::text[])' : ''}
+    SELECT queue, max, in_use, least(max - in_use, ${RATE_FREE}) AS free FROM ${s}.queue_limits
+    WHERE (max IS NOT NULL OR rate_limit IS NOT NULL)${restricted ? ' AND queue = ANY($4::text[])' : ''}
     ORDER BY queue
     FOR UPDATE
   )`;
 
-/** Queues at their limit, among those `queue_slots` locked. */
-export const FULL_QUEUES = 'SELECT queue FROM queue_slots WHERE in_use >= max';
+/** Queues at their limit or out of starts for now, among those `queue_slots` locked. */
+export const FULL_QUEUES = 'SELECT queue FROM queue_slots WHERE free <= 0';
 
 /** Sets a claimed job's `queue_slot` (aliased `j`): whether it took a slot of its queue's limit. */
-export const QUEUE_SLOT_TAKEN = 'j.queue = ANY(ARRAY(SELECT queue FROM queue_slots))';
+export const QUEUE_SLOT_TAKEN = 'j.queue = ANY(ARRAY(SELECT queue FROM queue_slots WHERE max IS NOT NULL))';
 
 /** The condition on a job_queue row (named `row`) that its key, if any, has a free slot. */
 export const keyOpen = (s: string, row: string): string => `(${row}.concurrency_key IS NULL OR NOT EXISTS (
@@ -63,7 +68,7 @@ export const admitAndTake = (s: string, candidates: string): string => `
   ), admitted AS (
     SELECT f.row_id, f.id, f.queue, f.concurrency_key, f.concurrency_limit FROM key_fits f
     LEFT JOIN queue_slots q ON q.queue = f.queue
-    WHERE q.queue IS NULL OR f.queue_rank <= q.max - q.in_use
+    WHERE q.queue IS NULL OR f.queue_rank <= q.free
     ORDER BY f.priority DESC, f.run_at, f.id
     LIMIT $2
   ), slots AS (
@@ -78,7 +83,8 @@ export const admitAndTake = (s: string, candidates: string): string => `
     SELECT row_id, id, queue FROM admitted
     WHERE concurrency_key IS NULL OR concurrency_key = ANY(ARRAY(SELECT key FROM slots))
   ), queue_taken AS (
-    UPDATE ${s}.queue_limits l SET in_use = l.in_use + t.n
+    UPDATE ${s}.queue_limits l
+    SET in_use = l.in_use + CASE WHEN l.max IS NULL THEN 0 ELSE t.n END, rate_tat = ${rateTaken('t.n')}
     FROM (SELECT queue, count(*)::integer AS n FROM picked GROUP BY queue) t
     WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_slots))
   )`;
@@ -94,9 +100,9 @@ export const keySetLimit = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, max, job_limit) VALUES ($1, 0, $2, coalesce($2, 1))
   ON CONFLICT (key) DO UPDATE SET max = excluded.max`;
 
-/** Every queue ever given a limit, by name. */
+/** Every queue ever given a limit or a rate, by name. */
 export const queueLimitList = (s: string): string =>
-  `SELECT queue, max, in_use FROM ${s}.queue_limits ORDER BY queue`;
+  `SELECT queue, max, in_use, rate_limit, rate_period_ms FROM ${s}.queue_limits ORDER BY queue`;
 
 /** Sets ($2 a number) or removes ($2 null) the limit of queue $1; the row and its count stay. */
 export const queueSetLimit = (s: string): string => `

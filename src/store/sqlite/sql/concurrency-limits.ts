@@ -3,6 +3,7 @@
  * claim runs in the one write transaction SQLite allows at a time, so reading a count and adding to it
  * cannot race another claim; the slot goes back in the trigger of the statement that ends the attempt.
  */
+import { RATE_FREE } from './rate-limits.js';
 
 /**
  * The condition on a `jobs` row that its key, if any, has a free slot: the ready walks skip a full
@@ -13,8 +14,11 @@ export const KEY_OPEN = `(concurrency_key IS NULL OR NOT EXISTS (
   SELECT 1 FROM concurrency_keys k
   WHERE k.key = jobs.concurrency_key AND k.in_use >= coalesce(k.max, jobs.concurrency_limit)))`;
 
-/** Queues at their limit: a handful of rows, read once per claim statement. */
-export const FULL_QUEUES = `SELECT queue FROM queue_limits WHERE in_use >= max`;
+/**
+ * Queues at their limit or out of starts for now (@now, sql/rate-limits.ts): a handful of rows, read
+ * once per claim statement.
+ */
+export const FULL_QUEUES = `SELECT queue FROM queue_limits WHERE in_use >= max OR ${RATE_FREE} < 1`;
 
 /** A key's running count and operator limit, if the key was ever claimed. */
 export const KEY_GET = `SELECT in_use, max FROM concurrency_keys WHERE key = ?`;
@@ -24,10 +28,12 @@ export const KEY_TAKE = `
 INSERT INTO concurrency_keys (key, in_use, job_limit) VALUES (@key, @n, @jobLimit)
 ON CONFLICT (key) DO UPDATE SET in_use = in_use + excluded.in_use, job_limit = excluded.job_limit`;
 
-/** Every queue with a limit now. */
-export const QUEUE_LIMITS_GET = `SELECT queue, max, in_use FROM queue_limits WHERE max IS NOT NULL`;
+/** Every queue with a limit or a rate now, with the starts its rate allows at @now (NULL: no rate). */
+export const QUEUE_LIMITS_GET = `
+SELECT queue, max, in_use, ${RATE_FREE} AS rate_free FROM queue_limits
+WHERE max IS NOT NULL OR rate_limit IS NOT NULL`;
 
-/** Takes `@n` slots of a queue; the caller checked that they are free. */
+/** Takes `@n` slots of a limited queue; the caller checked that they are free. */
 export const QUEUE_TAKE = `UPDATE queue_limits SET in_use = in_use + @n WHERE queue = @queue`;
 
 /** Keys after @after in key order; @running 1 keeps only keys with running jobs. */
@@ -41,8 +47,9 @@ export const KEY_SET_LIMIT = `
 INSERT INTO concurrency_keys (key, in_use, max, job_limit) VALUES (@key, 0, @max, coalesce(@max, 1))
 ON CONFLICT (key) DO UPDATE SET max = excluded.max`;
 
-/** Queues ever given a limit, by name. */
-export const QUEUE_LIMIT_LIST = `SELECT queue, max, in_use FROM queue_limits ORDER BY queue`;
+/** Queues ever given a limit or a rate, by name. */
+export const QUEUE_LIMIT_LIST = `
+SELECT queue, max, in_use, rate_limit, rate_period_ms FROM queue_limits ORDER BY queue`;
 
 /** Sets (@max a number) or clears (null) a queue's limit; the row and its count stay. */
 export const QUEUE_SET_LIMIT = `
