@@ -95,7 +95,7 @@ export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
 export type {
   ConcurrencyKeyInfo,
   QueueLimitInfo,
-  QueueRate,
+  StartRate,
   DatabaseHealth,
   Store,
   StoreDialect,

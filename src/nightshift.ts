@@ -29,7 +29,7 @@ import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type {
   ConcurrencyKeyInfo,
   QueueLimitInfo,
-  QueueRate,
+  StartRate,
   DatabaseHealth,
   JobInsertResult,
   JobListParams,
@@ -40,7 +40,7 @@ import type {
 import type { Registry } from 'prom-client';
 import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
 import { computeAlerts } from './observe/alerts.js';
-import { applyQueueLimits, checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
+import { applyQueueLimits, checkQueuesConfig, checkRate, type QueuesConfig } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import { intIn, JOB_RANGES, MAX_KEY_BYTES, textIn } from './validation/bounds.js';
@@ -392,6 +392,17 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     return this.store.concurrencyKeySetLimit({ key: checkedKey, limit: checked });
   }
 
+  /**
+   * Sets (`{ limit, periodMs }`) or removes (null) the cluster-wide rate of starts of the jobs of
+   * `key`, on the database clock: a burst of `limit`, then one start every `periodMs / limit` ms. A new
+   * rate allows its full burst at once.
+   */
+  async setConcurrencyRate(key: string, rate: StartRate | null): Promise<void> {
+    const checkedKey = textIn('key', key, MAX_KEY_BYTES);
+    const checked = rate === null ? null : checkRate(rate, 'invalid_argument');
+    return this.store.concurrencyKeySetRate({ key: checkedKey, rate: checked });
+  }
+
   /** Queues with a cluster-wide limit (or one removed), with their running counts. */
   queueLimits(): Promise<QueueLimitInfo[]> {
     return this.store.queueLimitList();
@@ -413,7 +424,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * on the database clock: a burst of `limit`, then one start every `periodMs / limit` ms. A new rate
    * allows its full burst at once.
    */
-  async setQueueRate(queue: string, rate: QueueRate | null): Promise<void> {
+  async setQueueRate(queue: string, rate: StartRate | null): Promise<void> {
     return applyQueueLimits(this.store, checkQueuesConfig({ [queue]: { rate } }, 'invalid_argument'));
   }
 

@@ -5,7 +5,7 @@
  * connecting with `queues` writes them there.
  */
 import { NightshiftError, type ErrorCode } from './errors.js';
-import type { QueueRate, Store } from './store/store.js';
+import type { StartRate, Store } from './store/store.js';
 import { intIn, JOB_RANGES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
 
 /** Settings of one queue. */
@@ -13,7 +13,7 @@ export interface QueueSettings {
   /** Running jobs of the queue at most, cluster-wide; null removes a limit set before. */
   concurrency?: number | null;
   /** Starts of the queue's jobs at most per period, cluster-wide; null removes a rate set before. */
-  rate?: QueueRate | null;
+  rate?: StartRate | null;
 }
 
 /** Queue settings keyed by queue name. */
@@ -23,7 +23,7 @@ export type QueuesConfig = Record<string, QueueSettings>;
 export interface QueueLimit {
   queue: string;
   limit?: number | null;
-  rate?: QueueRate | null;
+  rate?: StartRate | null;
 }
 
 // The longest rate period: a day, well inside the stores' integer column.
@@ -58,7 +58,7 @@ export function checkQueuesConfig(queues: unknown, code: ErrorCode): QueueLimit[
 }
 
 /** Checks a rate: a whole number of starts (1 to 2^31 - 1) per a whole number of ms (1 to a day). */
-export function checkRate(rate: unknown, code: ErrorCode, prefix = ''): QueueRate {
+export function checkRate(rate: unknown, code: ErrorCode, prefix = ''): StartRate {
   if (!isPlainObject(rate)) {
     throw new NightshiftError(code, `${prefix}rate must be an object { limit, periodMs } or null`);
   }

@@ -45,6 +45,7 @@ const REQUIRED: Record<string, ApiRole> = {
   'GET /api/v1/workers': 'viewer',
   'GET /api/v1/limits/keys': 'viewer',
   'PUT /api/v1/limits/keys/{key}': 'operator',
+  'PUT /api/v1/limits/keys/{key}/rate': 'operator',
   'GET /api/v1/limits/queues': 'viewer',
   'PUT /api/v1/limits/queues/{name}': 'operator',
   'PUT /api/v1/limits/queues/{name}/rate': 'operator',

@@ -113,5 +113,50 @@ export function describeQueueRates(h: StoreHarness): void {
         ),
       ).toBeLessThan(1e-6);
     });
+
+    it("limits a key's starts across queues, its jobs waiting while other keys' run", async () => {
+      const { store, clock } = await openClocked(h);
+      const rate = { limit: 2, periodMs: 600_000 };
+      await store.concurrencyKeySetRate({ key: 'paced', rate });
+      await store.jobInsertMany({
+        jobs: [
+          ...Array.from({ length: 4 }, (_, i) =>
+            newJob({ queue: `q${i}`, priority: 9, concurrencyKey: 'paced', concurrencyLimit: 10 }),
+          ),
+          newJob({ concurrencyKey: 'other' }),
+        ],
+      });
+      const first = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
+      expect(first.map((j) => j.concurrencyKey)).toEqual(['paced', 'paced', 'other']);
+      expect(await store.jobClaim({ workerId: 'w', queues: ['q2', 'q3'], limit: 10, ...LEASE })).toEqual([]);
+      expect((await store.concurrencyKeyList({ limit: 10 })).find((k) => k.key === 'paced')).toEqual({
+        key: 'paced',
+        running: 2,
+        limit: 10,
+        operatorLimit: null,
+        rate,
+      });
+      if (clock) {
+        clock.advance(300_000); // one spacing: one more start
+        expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(1);
+      }
+      await store.concurrencyKeySetRate({ key: 'paced', rate: null });
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(clock ? 1 : 2);
+    });
+
+    it('two stores racing for a key with one start left start one job', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      await store.concurrencyKeySetRate({ key: 'last', rate: { limit: 1, periodMs: 600_000 } });
+      await store.jobInsertMany({
+        jobs: Array.from({ length: 10 }, () => newJob({ concurrencyKey: 'last', concurrencyLimit: 10 })),
+      });
+      const rounds = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 === 0 ? store : peer).jobClaim({ workerId: `w${i}`, limit: 3, ...LEASE }),
+        ),
+      );
+      expect(rounds.flat()).toHaveLength(1);
+    });
   });
 }

@@ -35,7 +35,7 @@ describe('concurrency limits (library)', () => {
     for (const id of ids) expect((await ns.waitFor(id, { timeoutMs: 20_000 })).state).toBe('completed');
     expect(most).toBe(2);
     expect(await ns.concurrencyKeys()).toEqual([
-      { key: 'tenant-1', running: 0, limit: 2, operatorLimit: null },
+      { key: 'tenant-1', running: 0, limit: 2, operatorLimit: null, rate: null },
     ]);
   });
 
@@ -46,7 +46,7 @@ describe('concurrency limits (library)', () => {
     await ns.setConcurrencyLimit('tenant-9', 4);
     expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: null, running: 0, rate: null }]);
     expect(await ns.concurrencyKeys({ running: false })).toEqual([
-      { key: 'tenant-9', running: 0, limit: 4, operatorLimit: 4 },
+      { key: 'tenant-9', running: 0, limit: 4, operatorLimit: 4, rate: null },
     ]);
     await expectCode(
       ns.setQueueLimit('mail', 0),
@@ -81,6 +81,15 @@ describe('concurrency limits (library)', () => {
       'invalid_argument',
       /queues\.paced: rate: unknown setting "burst"/,
     );
+    await expectCode(
+      ns.setConcurrencyRate('tenant-1', { limit: 0, periodMs: 1_000 }),
+      'invalid_argument',
+      /rate: limit must be an integer/,
+    );
+    await ns.setConcurrencyRate('tenant-1', rate);
+    expect(await ns.concurrencyKeys({ running: false })).toEqual([
+      { key: 'tenant-1', running: 0, limit: 1, operatorLimit: null, rate },
+    ]);
     await ns.setQueueRate('paced', null);
     expect(await ns.queueLimits()).toEqual([{ queue: 'paced', limit: null, running: 0, rate: null }]);
   });

@@ -58,7 +58,7 @@ describe('PostgreSQL claim with concurrency keys, no statistics', () => {
     const next = await db.store.jobClaim({ workerId: 'w', queues: ['q'], limit: 100, ...LEASE });
     expect(next.map((j) => j.concurrencyKey)).toEqual(Array.from({ length: 50 }, () => null));
     expect(await db.store.concurrencyKeyList({ limit: 10, running: true })).toEqual([
-      { key: 'whale', running: 1, limit: 1, operatorLimit: null },
+      { key: 'whale', running: 1, limit: 1, operatorLimit: null, rate: null },
     ]);
   });
 });

@@ -15,7 +15,7 @@ const Rate = Type.Object(
     limit: Type.Integer({ minimum: 1, maximum: INT32_MAX, description: 'starts at most per period' }),
     periodMs: Type.Integer({ minimum: 1, maximum: 86_400_000 }),
   },
-  { additionalProperties: false, title: 'QueueRate' },
+  { additionalProperties: false, title: 'StartRate' },
 );
 
 export const ConcurrencyKeySchema = Type.Object(
@@ -26,6 +26,7 @@ export const ConcurrencyKeySchema = Type.Object(
     }),
     limit: Type.Integer({ description: "the operator's limit, else that of the jobs the latest claim took" }),
     operatorLimit: Type.Union([Type.Integer(), Type.Null()]),
+    rate: Type.Union([Rate, Type.Null()], { description: "the operator's rate of starts; null: none" }),
   },
   { title: 'ConcurrencyKey' },
 );
@@ -39,6 +40,14 @@ export const QueueLimitSchema = Type.Object(
   },
   { title: 'QueueLimit' },
 );
+
+const SetRate = Type.Object(
+  { rate: Type.Union([Rate, Type.Null()]) },
+  { additionalProperties: false, description: 'a rate sets it, null removes it' },
+);
+
+const RATE_DESCRIPTION =
+  'At most `limit` starts per `periodMs` on the database clock: a burst of `limit`, then one start every periodMs / limit. A new rate allows its full burst at once.';
 
 const SetLimit = Type.Object(
   { limit: Limit },
@@ -87,6 +96,25 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
     },
   );
 
+  app.put(
+    '/limits/keys/:key/rate',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Set or remove the rate of starts of a concurrency key',
+        description: RATE_DESCRIPTION,
+        tags: ['limits'],
+        params: Type.Object({ key: Type.String({ minLength: 1, maxLength: MAX_KEY_BYTES }) }),
+        body: SetRate,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await ns.setConcurrencyRate(request.params.key, request.body.rate);
+      return reply.status(204).send(null);
+    },
+  );
+
   app.get(
     '/limits/queues',
     {
@@ -125,14 +153,10 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
       config: { role: 'operator' },
       schema: {
         summary: "Set or remove a queue's cluster-wide rate of starts",
-        description:
-          'At most `limit` starts per `periodMs` on the database clock: a burst of `limit`, then one start every periodMs / limit. A new rate allows its full burst at once.',
+        description: RATE_DESCRIPTION,
         tags: ['limits'],
         params: Type.Object({ name: Type.String({ minLength: 1, maxLength: MAX_NAME_BYTES }) }),
-        body: Type.Object(
-          { rate: Type.Union([Rate, Type.Null()]) },
-          { additionalProperties: false, description: 'a rate sets it, null removes it' },
-        ),
+        body: SetRate,
         response: responses({ 204: Type.Null() }),
       },
     },

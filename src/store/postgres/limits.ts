@@ -1,23 +1,22 @@
 /** The limits part of PostgresStore (LimitsStore in ../store.ts): slots, limits and rates of keys and queues. */
 import type pg from 'pg';
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, QueueRate } from '../store.js';
-import { toQueueLimitInfo, type QueueLimitListRow } from '../queue-limit-row.js';
+import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, StartRate } from '../store.js';
+import {
+  toConcurrencyKeyInfo,
+  toQueueLimitInfo,
+  type KeyListRow,
+  type QueueLimitListRow,
+} from '../queue-limit-row.js';
 import { toStoreError } from './pool.js';
 import { keyList, keySetLimit, queueLimitList, queueSetLimit } from './sql/concurrency-limits.js';
-import { queueSetRate } from './sql/rate-limits.js';
-
-interface KeyRow {
-  key: string;
-  in_use: number;
-  limit_now: number;
-  max: number | null;
-}
+import { keySetRate, queueSetRate } from './sql/rate-limits.js';
 
 /** Concurrency keys in one schema. */
 export class PostgresLimits implements LimitsStore {
   private readonly sql: {
     keyList: string;
     keySetLimit: string;
+    keySetRate: string;
     queueLimitList: string;
     queueSetLimit: string;
     queueSetRate: string;
@@ -30,6 +29,7 @@ export class PostgresLimits implements LimitsStore {
     this.sql = {
       keyList: keyList(quotedSchema),
       keySetLimit: keySetLimit(quotedSchema),
+      keySetRate: keySetRate(quotedSchema),
       queueLimitList: queueLimitList(quotedSchema),
       queueSetLimit: queueSetLimit(quotedSchema),
       queueSetRate: queueSetRate(quotedSchema),
@@ -41,17 +41,12 @@ export class PostgresLimits implements LimitsStore {
     limit: number;
     running?: boolean;
   }): Promise<ConcurrencyKeyInfo[]> {
-    const rows = await this.query<KeyRow>(this.sql.keyList, [
+    const rows = await this.query<KeyListRow>(this.sql.keyList, [
       params.after ?? '',
       params.limit,
       params.running === true,
     ]);
-    return rows.map((row) => ({
-      key: row.key,
-      running: row.in_use,
-      limit: row.limit_now,
-      operatorLimit: row.max,
-    }));
+    return rows.map(toConcurrencyKeyInfo);
   }
 
   async concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void> {
@@ -66,7 +61,12 @@ export class PostgresLimits implements LimitsStore {
     await this.query(this.sql.queueSetLimit, [params.queue, params.limit]);
   }
 
-  async queueSetRate(params: { queue: string; rate: QueueRate | null }): Promise<void> {
+  async concurrencyKeySetRate(params: { key: string; rate: StartRate | null }): Promise<void> {
+    const { rate } = params;
+    await this.query(this.sql.keySetRate, [params.key, rate?.limit ?? null, rate?.periodMs ?? null]);
+  }
+
+  async queueSetRate(params: { queue: string; rate: StartRate | null }): Promise<void> {
     const { rate } = params;
     await this.query(this.sql.queueSetRate, [params.queue, rate?.limit ?? null, rate?.periodMs ?? null]);
   }

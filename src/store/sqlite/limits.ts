@@ -2,8 +2,13 @@
  * Concurrency limits in SQLite: which ready jobs a claim may start, taking their slots, and the reads
  * and settings of keys and queues (LimitsStore in ../store.ts).
  */
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, QueueRate } from '../store.js';
-import { toQueueLimitInfo, type QueueLimitListRow } from '../queue-limit-row.js';
+import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, StartRate } from '../store.js';
+import {
+  toConcurrencyKeyInfo,
+  toQueueLimitInfo,
+  type KeyListRow,
+  type QueueLimitListRow,
+} from '../queue-limit-row.js';
 import type { SqliteConnection } from './connection.js';
 import {
   KEY_GET,
@@ -15,7 +20,7 @@ import {
   QUEUE_SET_LIMIT,
   QUEUE_TAKE,
 } from './sql/concurrency-limits.js';
-import { QUEUE_RATE_TAKE, QUEUE_SET_RATE } from './sql/rate-limits.js';
+import { KEY_RATE_TAKE, KEY_SET_RATE, QUEUE_RATE_TAKE, QUEUE_SET_RATE } from './sql/rate-limits.js';
 
 /** What the limit checks need of a ready job. */
 export interface LimitedCandidate {
@@ -63,18 +68,21 @@ export function admitByLimits<T extends LimitedCandidate>(
       rated: row.rate_free !== null,
     });
   }
-  const keys = new Map<string, Slots & { jobLimit: number }>();
+  const keys = new Map<string, KeySlots>();
   const admitted = candidates.filter((job) => {
     const queue = queues.get(job.queue);
     if (queue !== undefined && queue.n >= queue.free) return false;
-    const key = job.concurrency_key === null ? undefined : keySlots(conn, keys, job.concurrency_key, job);
+    const key =
+      job.concurrency_key === null ? undefined : keySlots(conn, keys, job.concurrency_key, job, now);
     if (key !== undefined && key.n >= key.free) return false;
     if (queue !== undefined) queue.n += 1;
     if (key !== undefined) key.n += 1;
     return true;
   });
   for (const [key, slots] of keys) {
-    if (slots.n > 0) conn.stmt(KEY_TAKE).run({ key, n: slots.n, jobLimit: slots.jobLimit });
+    if (slots.n === 0) continue;
+    conn.stmt(KEY_TAKE).run({ key, n: slots.n, jobLimit: slots.jobLimit });
+    if (slots.rated) conn.stmt(KEY_RATE_TAKE).run({ key, n: slots.n, now });
   }
   for (const [queue, slots] of queues) {
     if (slots.n === 0) continue;
@@ -84,27 +92,30 @@ export function admitByLimits<T extends LimitedCandidate>(
   return { admitted, queueSlot: (job) => queues.get(job.queue)?.limited === true };
 }
 
+interface KeySlots extends Slots {
+  jobLimit: number;
+  rated: boolean;
+}
+
+/** A key's free starts: the fewer of its free slots and of its rate's starts now (when rated). */
 function keySlots(
   conn: SqliteConnection,
-  keys: Map<string, Slots & { jobLimit: number }>,
+  keys: Map<string, KeySlots>,
   key: string,
   job: LimitedCandidate,
+  now: number,
 ): Slots {
   let slots = keys.get(key);
   if (slots === undefined) {
     const jobLimit = job.concurrency_limit ?? 1;
-    const row = conn.stmt(KEY_GET).get(key) as { in_use: number; max: number | null } | undefined;
-    slots = { free: (row?.max ?? jobLimit) - (row?.in_use ?? 0), n: 0, jobLimit };
+    const row = conn.stmt(KEY_GET).get({ key, now }) as
+      { in_use: number; max: number | null; rate_free: number | null } | undefined;
+    const free = (row?.max ?? jobLimit) - (row?.in_use ?? 0);
+    const rateFree = row?.rate_free ?? null;
+    slots = { free: Math.min(free, rateFree ?? Infinity), n: 0, jobLimit, rated: rateFree !== null };
     keys.set(key, slots);
   }
   return slots;
-}
-
-interface KeyRow {
-  key: string;
-  in_use: number;
-  limit_now: number;
-  max: number | null;
 }
 
 /** The limits part of SqliteStore. */
@@ -122,8 +133,8 @@ export class SqliteLimits implements LimitsStore {
           after: params.after ?? '',
           running: params.running === true ? 1 : 0,
           limit: params.limit,
-        }) as KeyRow[]
-      ).map((row) => ({ key: row.key, running: row.in_use, limit: row.limit_now, operatorLimit: row.max })),
+        }) as KeyListRow[]
+      ).map(toConcurrencyKeyInfo),
     );
   }
 
@@ -145,7 +156,17 @@ export class SqliteLimits implements LimitsStore {
     });
   }
 
-  async queueSetRate(params: { queue: string; rate: QueueRate | null }): Promise<void> {
+  async concurrencyKeySetRate(params: { key: string; rate: StartRate | null }): Promise<void> {
+    await this.conn.write(() => {
+      this.conn.stmt(KEY_SET_RATE).run({
+        key: params.key,
+        limit: params.rate?.limit ?? null,
+        periodMs: params.rate?.periodMs ?? null,
+      });
+    });
+  }
+
+  async queueSetRate(params: { queue: string; rate: StartRate | null }): Promise<void> {
     await this.conn.write(() => {
       this.conn.stmt(QUEUE_SET_RATE).run({
         queue: params.queue,

@@ -22,14 +22,14 @@
  * - `queue_taken`: adds the picked jobs to their limited queues' counts and advances their queues'
  *   rates (rows this claim holds locked).
  */
-import { RATE_FREE, rateTaken } from './rate-limits.js';
+import { rateFree, rateTaken } from './rate-limits.js';
 
 /**
  * $4, when given, the queues the claim is restricted to. `free`: the fewer of the free slots (with a
  * limit) and the starts the rate allows now (with a rate, sql/rate-limits.ts); least() skips a NULL.
  */
 export const queueSlots = (s: string, restricted: boolean): string => `queue_slots AS (
-    SELECT queue, max, in_use, least(max - in_use, ${RATE_FREE}) AS free FROM ${s}.queue_limits
+    SELECT queue, max, in_use, least(max - in_use, ${rateFree()}) AS free FROM ${s}.queue_limits
     WHERE (max IS NOT NULL OR rate_limit IS NOT NULL)${restricted ? ' AND queue = ANY($4::text[])' : ''}
     ORDER BY queue
     FOR UPDATE
@@ -44,7 +44,8 @@ export const QUEUE_SLOT_TAKEN = 'j.queue = ANY(ARRAY(SELECT queue FROM queue_slo
 /** The condition on a job_queue row (named `row`) that its key, if any, has a free slot. */
 export const keyOpen = (s: string, row: string): string => `(${row}.concurrency_key IS NULL OR NOT EXISTS (
       SELECT 1 FROM ${s}.concurrency_keys k
-      WHERE k.key = ${row}.concurrency_key AND k.in_use >= coalesce(k.max, ${row}.concurrency_limit)))`;
+      WHERE k.key = ${row}.concurrency_key
+        AND (k.in_use >= coalesce(k.max, ${row}.concurrency_limit) OR ${rateFree('k')} < 1)))`;
 
 /** Columns of the ready and due candidates the key check needs, after row_id, id, priority, run_at, queue. */
 export const KEY_COLUMNS = 'concurrency_key, concurrency_limit';
@@ -64,7 +65,7 @@ export const admitAndTake = (s: string, candidates: string): string => `
     FROM ranked r
     LEFT JOIN ${s}.concurrency_keys k ON k.key = r.concurrency_key
     WHERE r.concurrency_key IS NULL
-       OR r.key_rank <= coalesce(k.max, r.concurrency_limit) - coalesce(k.in_use, 0)
+       OR r.key_rank <= least(coalesce(k.max, r.concurrency_limit) - coalesce(k.in_use, 0), ${rateFree('k')})
   ), admitted AS (
     SELECT f.row_id, f.id, f.queue, f.concurrency_key, f.concurrency_limit FROM key_fits f
     LEFT JOIN queue_slots q ON q.queue = f.queue
@@ -76,22 +77,25 @@ export const admitAndTake = (s: string, candidates: string): string => `
     SELECT concurrency_key, count(*), min(concurrency_limit) FROM admitted
     WHERE concurrency_key IS NOT NULL
     GROUP BY concurrency_key ORDER BY concurrency_key
-    ON CONFLICT (key) DO UPDATE SET in_use = k.in_use + excluded.in_use, job_limit = excluded.job_limit
+    ON CONFLICT (key) DO UPDATE SET in_use = k.in_use + excluded.in_use, job_limit = excluded.job_limit,
+      rate_tat = ${rateTaken('k', 'excluded.in_use')}
     WHERE k.in_use + excluded.in_use <= coalesce(k.max, excluded.job_limit)
+      AND (k.rate_limit IS NULL OR excluded.in_use <= ${rateFree('k')})
     RETURNING k.key
   ), picked AS (
     SELECT row_id, id, queue FROM admitted
     WHERE concurrency_key IS NULL OR concurrency_key = ANY(ARRAY(SELECT key FROM slots))
   ), queue_taken AS (
     UPDATE ${s}.queue_limits l
-    SET in_use = l.in_use + CASE WHEN l.max IS NULL THEN 0 ELSE t.n END, rate_tat = ${rateTaken('t.n')}
+    SET in_use = l.in_use + CASE WHEN l.max IS NULL THEN 0 ELSE t.n END, rate_tat = ${rateTaken('l', 't.n')}
     FROM (SELECT queue, count(*)::integer AS n FROM picked GROUP BY queue) t
     WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_slots))
   )`;
 
 /** Keys after $1 in key order, at most $2; $3 true keeps only keys with running jobs. */
 export const keyList = (s: string): string => `
-  SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max FROM ${s}.concurrency_keys
+  SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max, rate_limit, rate_period_ms
+  FROM ${s}.concurrency_keys
   WHERE key > $1 AND (NOT $3 OR in_use > 0)
   ORDER BY key LIMIT $2`;
 

@@ -3,7 +3,7 @@
  * claim runs in the one write transaction SQLite allows at a time, so reading a count and adding to it
  * cannot race another claim; the slot goes back in the trigger of the statement that ends the attempt.
  */
-import { RATE_FREE } from './rate-limits.js';
+import { rateFree } from './rate-limits.js';
 
 /**
  * The condition on a `jobs` row that its key, if any, has a free slot: the ready walks skip a full
@@ -12,16 +12,18 @@ import { RATE_FREE } from './rate-limits.js';
  */
 export const KEY_OPEN = `(concurrency_key IS NULL OR NOT EXISTS (
   SELECT 1 FROM concurrency_keys k
-  WHERE k.key = jobs.concurrency_key AND k.in_use >= coalesce(k.max, jobs.concurrency_limit)))`;
+  WHERE k.key = jobs.concurrency_key
+    AND (k.in_use >= coalesce(k.max, jobs.concurrency_limit) OR ${rateFree('k')} < 1)))`;
 
 /**
  * Queues at their limit or out of starts for now (@now, sql/rate-limits.ts): a handful of rows, read
  * once per claim statement.
  */
-export const FULL_QUEUES = `SELECT queue FROM queue_limits WHERE in_use >= max OR ${RATE_FREE} < 1`;
+export const FULL_QUEUES = `SELECT queue FROM queue_limits WHERE in_use >= max OR ${rateFree('queue_limits')} < 1`;
 
-/** A key's running count and operator limit, if the key was ever claimed. */
-export const KEY_GET = `SELECT in_use, max FROM concurrency_keys WHERE key = ?`;
+/** A key's running count, operator limit and starts its rate allows at @now, if the key has a row. */
+export const KEY_GET = `
+SELECT in_use, max, ${rateFree('concurrency_keys')} AS rate_free FROM concurrency_keys WHERE key = @key`;
 
 /** Takes `@n` slots of a key for jobs of limit `@jobLimit`; the caller checked that they are free. */
 export const KEY_TAKE = `
@@ -30,7 +32,7 @@ ON CONFLICT (key) DO UPDATE SET in_use = in_use + excluded.in_use, job_limit = e
 
 /** Every queue with a limit or a rate now, with the starts its rate allows at @now (NULL: no rate). */
 export const QUEUE_LIMITS_GET = `
-SELECT queue, max, in_use, ${RATE_FREE} AS rate_free FROM queue_limits
+SELECT queue, max, in_use, ${rateFree('queue_limits')} AS rate_free FROM queue_limits
 WHERE max IS NOT NULL OR rate_limit IS NOT NULL`;
 
 /** Takes `@n` slots of a limited queue; the caller checked that they are free. */
@@ -38,7 +40,8 @@ export const QUEUE_TAKE = `UPDATE queue_limits SET in_use = in_use + @n WHERE qu
 
 /** Keys after @after in key order; @running 1 keeps only keys with running jobs. */
 export const KEY_LIST = `
-SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max FROM concurrency_keys
+SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max, rate_limit, rate_period_ms
+FROM concurrency_keys
 WHERE key > @after AND (@running = 0 OR in_use > 0)
 ORDER BY key LIMIT @limit`;
 
