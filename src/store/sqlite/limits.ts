@@ -158,21 +158,18 @@ export class SqliteLimits implements LimitsStore {
 
   async concurrencyKeySetRate(params: { key: string; rate: StartRate | null }): Promise<void> {
     await this.conn.write(() => {
-      this.conn.stmt(KEY_SET_RATE).run({
-        key: params.key,
-        limit: params.rate?.limit ?? null,
-        periodMs: params.rate?.periodMs ?? null,
-      });
+      this.conn.stmt(KEY_SET_RATE).run({ key: params.key, ...rateParams(params.rate) });
     });
   }
 
   async queueSetRate(params: { queue: string; rate: StartRate | null }): Promise<void> {
     await this.conn.write(() => {
-      this.conn.stmt(QUEUE_SET_RATE).run({
-        queue: params.queue,
-        limit: params.rate?.limit ?? null,
-        periodMs: params.rate?.periodMs ?? null,
-      });
+      this.conn.stmt(QUEUE_SET_RATE).run({ queue: params.queue, ...rateParams(params.rate) });
     });
   }
+}
+
+/** A rate's statement parameters; NULLs remove it. */
+function rateParams(rate: StartRate | null): { limit: number | null; periodMs: number | null } {
+  return { limit: rate?.limit ?? null, periodMs: rate?.periodMs ?? null };
 }
