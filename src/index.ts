@@ -95,6 +95,7 @@ export { openStore, DEFAULT_DATABASE_URL } from './store/open.js';
 export type {
   ConcurrencyKeyInfo,
   QueueLimitInfo,
+  StartRate,
   DatabaseHealth,
   Store,
   StoreDialect,

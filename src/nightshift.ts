@@ -29,6 +29,7 @@ import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type {
   ConcurrencyKeyInfo,
   QueueLimitInfo,
+  StartRate,
   DatabaseHealth,
   JobInsertResult,
   JobListParams,
@@ -39,7 +40,7 @@ import type {
 import type { Registry } from 'prom-client';
 import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
 import { computeAlerts } from './observe/alerts.js';
-import { applyQueueLimits, checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
+import { applyQueueLimits, checkQueuesConfig, checkRate, type QueuesConfig } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import { intIn, JOB_RANGES, MAX_KEY_BYTES, textIn } from './validation/bounds.js';
@@ -391,6 +392,17 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     return this.store.concurrencyKeySetLimit({ key: checkedKey, limit: checked });
   }
 
+  /**
+   * Sets (`{ limit, periodMs }`) or removes (null) the cluster-wide rate of starts of the jobs of
+   * `key`, on the database clock: a burst of `limit`, then one start every `periodMs / limit` ms. A new
+   * rate allows its full burst at once.
+   */
+  async setConcurrencyRate(key: string, rate: StartRate | null): Promise<void> {
+    const checkedKey = textIn('key', key, MAX_KEY_BYTES);
+    const checked = rate === null ? null : checkRate(rate, 'invalid_argument');
+    return this.store.concurrencyKeySetRate({ key: checkedKey, rate: checked });
+  }
+
   /** Queues with a cluster-wide limit (or one removed), with their running counts. */
   queueLimits(): Promise<QueueLimitInfo[]> {
     return this.store.queueLimitList();
@@ -401,8 +413,19 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * are never interrupted; a new limit counts the jobs claimed from then on.
    */
   async setQueueLimit(queue: string, limit: number | null): Promise<void> {
-    const [checked] = checkQueuesConfig({ [queue]: { concurrency: limit } }, 'invalid_argument');
-    return this.store.queueSetLimit(checked ?? { queue, limit });
+    return applyQueueLimits(
+      this.store,
+      checkQueuesConfig({ [queue]: { concurrency: limit } }, 'invalid_argument'),
+    );
+  }
+
+  /**
+   * Sets (`{ limit, periodMs }`) or removes (null) the cluster-wide rate of starts of `queue`'s jobs,
+   * on the database clock: a burst of `limit`, then one start every `periodMs / limit` ms. A new rate
+   * allows its full burst at once.
+   */
+  async setQueueRate(queue: string, rate: StartRate | null): Promise<void> {
+    return applyQueueLimits(this.store, checkQueuesConfig({ [queue]: { rate } }, 'invalid_argument'));
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

@@ -1,57 +1,87 @@
 /**
  * Cluster-wide queue limits from a config or `Nightshift.connect({ queues })`: at most `concurrency`
- * running jobs of a queue across every worker (docs/TENANCY.md). The limits live in the database, so
- * they hold whichever process claims; connecting with `queues` writes them there.
+ * running jobs of a queue across every worker, and at most `rate.limit` starts per `rate.periodMs`
+ * (docs/TENANCY.md). The limits live in the database, so they hold whichever process claims;
+ * connecting with `queues` writes them there.
  */
 import { NightshiftError, type ErrorCode } from './errors.js';
-import type { Store } from './store/store.js';
+import type { StartRate, Store } from './store/store.js';
 import { intIn, JOB_RANGES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
 
 /** Settings of one queue. */
 export interface QueueSettings {
   /** Running jobs of the queue at most, cluster-wide; null removes a limit set before. */
   concurrency?: number | null;
+  /** Starts of the queue's jobs at most per period, cluster-wide; null removes a rate set before. */
+  rate?: StartRate | null;
 }
 
 /** Queue settings keyed by queue name. */
 export type QueuesConfig = Record<string, QueueSettings>;
 
-/** A queue's limit to write: a number, or null to remove it. */
+/** A queue's settings to write: a number or a rate, null to remove it, absent to leave it. */
 export interface QueueLimit {
   queue: string;
-  limit: number | null;
+  limit?: number | null;
+  rate?: StartRate | null;
 }
+
+// The longest rate period: a day, well inside the stores' integer column.
+const MAX_RATE_PERIOD_MS = 86_400_000;
 
 /** Checks `queues` and returns the limits it sets; `code` names the refusal (config or argument). */
 export function checkQueuesConfig(queues: unknown, code: ErrorCode): QueueLimit[] {
   if (!isPlainObject(queues)) {
-    throw new NightshiftError(code, 'queues must be an object of queue name to { concurrency }');
+    throw new NightshiftError(code, 'queues must be an object of queue name to { concurrency, rate }');
   }
   const limits: QueueLimit[] = [];
   for (const [queue, settings] of Object.entries(queues)) {
     textIn('queue name', queue, MAX_NAME_BYTES, { code, prefix: 'queues: ' });
     const prefix = `queues.${queue}: `;
     if (!isPlainObject(settings)) throw new NightshiftError(code, `${prefix}settings must be an object`);
-    const { concurrency, ...rest } = settings;
+    const { concurrency, rate, ...rest } = settings;
     const unknown = Object.keys(rest)[0];
     if (unknown !== undefined) {
-      throw new NightshiftError(code, `${prefix}unknown setting "${unknown}" (known: concurrency)`);
+      throw new NightshiftError(code, `${prefix}unknown setting "${unknown}" (known: concurrency, rate)`);
     }
-    if (concurrency === undefined) continue;
-    const limit =
-      concurrency === null
-        ? null
-        : intIn('concurrency', concurrency, JOB_RANGES.concurrencyLimit, { code, prefix });
-    limits.push({ queue, limit });
+    const limit: QueueLimit = { queue };
+    if (concurrency !== undefined) {
+      limit.limit =
+        concurrency === null
+          ? null
+          : intIn('concurrency', concurrency, JOB_RANGES.concurrencyLimit, { code, prefix });
+    }
+    if (rate !== undefined) limit.rate = rate === null ? null : checkRate(rate, code, prefix);
+    if (concurrency !== undefined || rate !== undefined) limits.push(limit);
   }
   return limits;
+}
+
+/** Checks a rate: a whole number of starts (1 to 2^31 - 1) per a whole number of ms (1 to a day). */
+export function checkRate(rate: unknown, code: ErrorCode, prefix = ''): StartRate {
+  if (!isPlainObject(rate)) {
+    throw new NightshiftError(code, `${prefix}rate must be an object { limit, periodMs } or null`);
+  }
+  const { limit, periodMs, ...rest } = rate;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) {
+    throw new NightshiftError(code, `${prefix}rate: unknown setting "${unknown}" (known: limit, periodMs)`);
+  }
+  const at = { code, prefix: `${prefix}rate: ` };
+  return {
+    limit: intIn('limit', limit, JOB_RANGES.concurrencyLimit, at),
+    periodMs: intIn('periodMs', periodMs, [1, MAX_RATE_PERIOD_MS], at),
+  };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Writes the limits to the database. */
+/** Writes the limits and rates to the database. */
 export async function applyQueueLimits(store: Store, limits: QueueLimit[]): Promise<void> {
-  for (const { queue, limit } of limits) await store.queueSetLimit({ queue, limit });
+  for (const { queue, limit, rate } of limits) {
+    if (limit !== undefined) await store.queueSetLimit({ queue, limit });
+    if (rate !== undefined) await store.queueSetRate({ queue, rate });
+  }
 }

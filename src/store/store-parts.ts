@@ -71,8 +71,10 @@ const METHODS: { [P in keyof StorePartSet]: MethodsOf<StorePartSet[P]> } = {
   limits: {
     concurrencyKeyList: true,
     concurrencyKeySetLimit: true,
+    concurrencyKeySetRate: true,
     queueLimitList: true,
     queueSetLimit: true,
+    queueSetRate: true,
   },
 };
 

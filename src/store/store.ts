@@ -367,6 +367,8 @@ export interface ConcurrencyKeyInfo {
   limit: number;
   /** The operator's limit, or null when the jobs' own limit applies. */
   operatorLimit: number | null;
+  /** The operator's rate of starts for the key, null when it has none. */
+  rate: StartRate | null;
 }
 
 /** A queue's cluster-wide limit of running jobs (docs/TENANCY.md). */
@@ -376,6 +378,14 @@ export interface QueueLimitInfo {
   limit: number | null;
   /** Running jobs that took one of its slots (claimed while it had a limit). */
   running: number;
+  /** Its rate of starts, null when it has none. */
+  rate: StartRate | null;
+}
+
+/** A rate of starts: at most `limit` per `periodMs`, a burst of `limit` then evenly spaced. */
+export interface StartRate {
+  limit: number;
+  periodMs: number;
 }
 
 /** Concurrency limits: slots of keys and queues, and the limits an operator sets. */
@@ -392,13 +402,23 @@ export interface LimitsStore {
    * running jobs are not interrupted.
    */
   concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void>;
-  /** Every queue ever given a limit, by name. */
+  /**
+   * Sets (a rate) or removes (null) the cluster-wide rate of starts of `key`'s jobs, on the database
+   * clock. A new rate allows its full burst at once.
+   */
+  concurrencyKeySetRate(params: { key: string; rate: StartRate | null }): Promise<void>;
+  /** Every queue ever given a limit or a rate, by name. */
   queueLimitList(): Promise<QueueLimitInfo[]>;
   /**
    * Sets (a number) or removes (null) a queue's cluster-wide limit of running jobs. A new limit counts
    * the jobs claimed from then on, not those already running.
    */
   queueSetLimit(params: { queue: string; limit: number | null }): Promise<void>;
+  /**
+   * Sets (a rate) or removes (null) a queue's cluster-wide rate of starts, on the database clock. A
+   * new rate allows its full burst at once.
+   */
+  queueSetRate(params: { queue: string; rate: StartRate | null }): Promise<void>;
 }
 
 /**

@@ -22,7 +22,9 @@ describe.each(BACKENDS)('limits endpoints on %s', (backend) => {
 
     const keys = await s.request('GET', '/api/v1/limits/keys?running=true', { token: s.tokens.viewer });
     expect(keys.status).toBe(200);
-    expect(keys.body).toEqual({ keys: [{ key: 'tenant-7', running: 2, limit: 2, operatorLimit: null }] });
+    expect(keys.body).toEqual({
+      keys: [{ key: 'tenant-7', running: 2, limit: 2, operatorLimit: null, rate: null }],
+    });
 
     const refused = await s.request('PUT', '/api/v1/limits/keys/tenant-7', {
       token: s.tokens.viewer,
@@ -43,9 +45,23 @@ describe.each(BACKENDS)('limits endpoints on %s', (backend) => {
       (await s.request('PUT', '/api/v1/limits/queues/mail', { token: s.tokens.operator, body: { limit: 4 } }))
         .status,
     ).toBe(204);
+    const badRate = await s.request('PUT', '/api/v1/limits/queues/mail/rate', {
+      token: s.tokens.operator,
+      body: { rate: { limit: 10, periodMs: 0 } },
+    });
+    expect(badRate.status).toBe(400);
+    const rate = await s.request('PUT', '/api/v1/limits/queues/mail/rate', {
+      token: s.tokens.operator,
+      body: { rate: { limit: 10, periodMs: 1_000 } },
+    });
+    expect(rate.status).toBe(204);
     const queues = await s.request('GET', '/api/v1/limits/queues', { token: s.tokens.viewer });
-    expect(queues.body).toEqual({ queues: [{ queue: 'mail', limit: 4, running: 0 }] });
+    expect(queues.body).toEqual({
+      queues: [{ queue: 'mail', limit: 4, running: 0, rate: { limit: 10, periodMs: 1_000 } }],
+    });
     const after = await s.request('GET', '/api/v1/limits/keys', { token: s.tokens.viewer });
-    expect(after.body).toEqual({ keys: [{ key: 'tenant-7', running: 2, limit: 5, operatorLimit: 5 }] });
+    expect(after.body).toEqual({
+      keys: [{ key: 'tenant-7', running: 2, limit: 5, operatorLimit: 5, rate: null }],
+    });
   });
 });

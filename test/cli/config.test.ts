@@ -73,8 +73,12 @@ describe('config loading', () => {
     expect(queues?.config.queues).toEqual({ mail: { concurrency: 2 } });
     const refused: Array<[string, RegExp]> = [
       ['queues: { mail: { concurrency: 0 } }', /queues\.mail: concurrency must be an integer from 1/],
-      ['queues: { mail: { limit: 2 } }', /queues\.mail: unknown setting "limit" \(known: concurrency\)/],
-      ['queues: [1]', /queues must be an object of queue name to \{ concurrency \}/],
+      [
+        'queues: { mail: { limit: 2 } }',
+        /queues\.mail: unknown setting "limit" \(known: concurrency, rate\)/,
+      ],
+      ['queues: [1]', /queues must be an object of queue name to \{ concurrency, rate \}/],
+      ['queues: { mail: { rate: { limit: 2 } } }', /queues\.mail: rate: periodMs must be an integer/],
     ];
     for (const [index, [body, message]] of refused.entries()) {
       // A file name of its own each: an imported module is cached by its path.

@@ -94,11 +94,11 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       await store.jobInsertMany({ jobs: [1, 2, 3, 4, 5].map(() => newJob({ concurrencyKey: 'wide' })) });
       expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(3);
       expect(await store.concurrencyKeyList({ limit: 10, running: true })).toEqual([
-        { key: 'wide', running: 3, limit: 3, operatorLimit: 3 },
+        { key: 'wide', running: 3, limit: 3, operatorLimit: 3, rate: null },
       ]);
       await store.concurrencyKeySetLimit({ key: 'wide', limit: null });
       expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
-        { key: 'wide', running: 3, limit: 1, operatorLimit: null },
+        { key: 'wide', running: 3, limit: 1, operatorLimit: null, rate: null },
       ]);
     });
 

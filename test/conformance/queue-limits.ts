@@ -37,7 +37,7 @@ export function describeQueueLimits(h: StoreHarness): void {
       const first = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
       expect(first.map((j) => j.queue).sort()).toEqual(['free', 'free', 'ql', 'ql']);
       expect(await store.jobClaim({ workerId: 'w', queues: ['ql'], limit: 10, ...LEASE })).toEqual([]);
-      expect(await store.queueLimitList()).toEqual([{ queue: 'ql', limit: 2, running: 2 }]);
+      expect(await store.queueLimitList()).toEqual([{ queue: 'ql', limit: 2, running: 2, rate: null }]);
 
       await complete(store, first.filter((j) => j.queue === 'ql').slice(0, 1));
       expect(await queueRunning(store, 'ql')).toBe(1);
@@ -57,7 +57,7 @@ export function describeQueueLimits(h: StoreHarness): void {
 
       await store.queueSetLimit({ queue: 'late', limit: null });
       expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(2);
-      expect(await store.queueLimitList()).toEqual([{ queue: 'late', limit: null, running: 1 }]);
+      expect(await store.queueLimitList()).toEqual([{ queue: 'late', limit: null, running: 1, rate: null }]);
       await complete(store, counted);
       expect(await queueRunning(store, 'late')).toBe(0);
     });

@@ -19,6 +19,7 @@ import { describeInsert } from './insert.js';
 import { describeLease } from './lease.js';
 import { describeMaintenance } from './maintenance.js';
 import { describeQueueLimits } from './queue-limits.js';
+import { describeQueueRates } from './queue-rates.js';
 import { describeRead } from './read.js';
 import { describeSchema } from './schema.js';
 import { describeTransaction } from './transaction.js';
@@ -34,6 +35,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeClaim(harness);
     describeConcurrencyKeys(harness);
     describeQueueLimits(harness);
+    describeQueueRates(harness);
     describeLease(harness);
     describeFinish(harness);
     describeFinishTable(harness);

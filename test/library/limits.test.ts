@@ -35,18 +35,18 @@ describe('concurrency limits (library)', () => {
     for (const id of ids) expect((await ns.waitFor(id, { timeoutMs: 20_000 })).state).toBe('completed');
     expect(most).toBe(2);
     expect(await ns.concurrencyKeys()).toEqual([
-      { key: 'tenant-1', running: 0, limit: 2, operatorLimit: null },
+      { key: 'tenant-1', running: 0, limit: 2, operatorLimit: null, rate: null },
     ]);
   });
 
   it('connect writes queue limits; settings are checked with clear errors', async () => {
     const ns = await env.connect({ tasks, queues: { mail: { concurrency: 3 }, bulk: {} } });
-    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: 3, running: 0 }]);
+    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: 3, running: 0, rate: null }]);
     await ns.setQueueLimit('mail', null);
     await ns.setConcurrencyLimit('tenant-9', 4);
-    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: null, running: 0 }]);
+    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: null, running: 0, rate: null }]);
     expect(await ns.concurrencyKeys({ running: false })).toEqual([
-      { key: 'tenant-9', running: 0, limit: 4, operatorLimit: 4 },
+      { key: 'tenant-9', running: 0, limit: 4, operatorLimit: 4, rate: null },
     ]);
     await expectCode(
       ns.setQueueLimit('mail', 0),
@@ -60,5 +60,37 @@ describe('concurrency limits (library)', () => {
       'invalid_argument',
       /concurrency must be an integer/,
     );
+  });
+
+  it('connect writes queue rates; a rate is checked with clear errors and can be removed', async () => {
+    const rate = { limit: 5, periodMs: 1_000 };
+    const ns = await env.connect({ tasks, queues: { paced: { rate } } });
+    expect(await ns.queueLimits()).toEqual([{ queue: 'paced', limit: null, running: 0, rate }]);
+    await expectCode(
+      ns.setQueueRate('paced', { limit: 5, periodMs: 0 }),
+      'invalid_argument',
+      /queues\.paced: rate: periodMs must be an integer/,
+    );
+    await expectCode(
+      ns.setQueueRate('paced', { limit: 5 } as never),
+      'invalid_argument',
+      /queues\.paced: rate: periodMs must be an integer/,
+    );
+    await expectCode(
+      env.connect({ tasks, queues: { paced: { rate: { limit: 1, periodMs: 10, burst: 2 } } } as never }),
+      'invalid_argument',
+      /queues\.paced: rate: unknown setting "burst"/,
+    );
+    await expectCode(
+      ns.setConcurrencyRate('tenant-1', { limit: 0, periodMs: 1_000 }),
+      'invalid_argument',
+      /rate: limit must be an integer/,
+    );
+    await ns.setConcurrencyRate('tenant-1', rate);
+    expect(await ns.concurrencyKeys({ running: false })).toEqual([
+      { key: 'tenant-1', running: 0, limit: 1, operatorLimit: null, rate },
+    ]);
+    await ns.setQueueRate('paced', null);
+    expect(await ns.queueLimits()).toEqual([{ queue: 'paced', limit: null, running: 0, rate: null }]);
   });
 });

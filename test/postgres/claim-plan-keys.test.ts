@@ -1,5 +1,5 @@
 /**
- * The claim with concurrency keys on PostgreSQL, on tables never analyzed (autovacuum is off): the
+ * The claim with concurrency keys (and rates) on PostgreSQL, on tables never analyzed (autovacuum is off): the
  * locking scans stay ordered index scans with one huge key, its key is probed by primary key, and the
  * cost of a full key's rows ahead of the claimable ones is what the docs state.
  */
@@ -58,7 +58,32 @@ describe('PostgreSQL claim with concurrency keys, no statistics', () => {
     const next = await db.store.jobClaim({ workerId: 'w', queues: ['q'], limit: 100, ...LEASE });
     expect(next.map((j) => j.concurrencyKey)).toEqual(Array.from({ length: 50 }, () => null));
     expect(await db.store.concurrencyKeyList({ limit: 10, running: true })).toEqual([
-      { key: 'whale', running: 1, limit: 1, operatorLimit: null },
+      { key: 'whale', running: 1, limit: 1, operatorLimit: null, rate: null },
     ]);
+  });
+
+  it('with a rated key and a rated queue out of starts: same plans, their rows skipped, the rest claimed', async () => {
+    const rate = { limit: 1, periodMs: 600_000 };
+    await db.store.concurrencyKeySetRate({ key: 'paced', rate });
+    await db.store.queueSetRate({ queue: 'slow', rate });
+    await db.store.jobInsertMany({
+      jobs: [
+        ...Array.from({ length: 500 }, () =>
+          newJob({ queue: 'r', priority: 9, concurrencyKey: 'paced', concurrencyLimit: 1_000 }),
+        ),
+        ...Array.from({ length: 500 }, () => newJob({ queue: 'slow', priority: 9 })),
+        ...Array.from({ length: 10 }, () => newJob({ queue: 'r' })),
+      ],
+    });
+    // Each rate allows one start, then its rows are skipped.
+    const first = await db.store.jobClaim({ workerId: 'w', queues: ['r', 'slow'], limit: 2, ...LEASE });
+    expect(first.map((j) => j.queue).sort()).toEqual(['r', 'slow']);
+
+    const all = await explainClaim(sql.jobClaim.text, ['w', 20, 30_000]);
+    const some = await explainClaim(sql.jobClaimFromQueues.text, ['w', 20, 30_000, ['r', 'slow']]);
+    expectIndexPlans(all, some);
+
+    const next = await db.store.jobClaim({ workerId: 'w', queues: ['r', 'slow'], limit: 100, ...LEASE });
+    expect(next.map((j) => j.queue)).toEqual(Array.from({ length: 10 }, () => 'r'));
   });
 });

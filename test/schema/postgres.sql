@@ -34,6 +34,9 @@ concurrency_keys | key | text | true |
 concurrency_keys | in_use | integer | true | 0
 concurrency_keys | max | integer | false | 
 concurrency_keys | job_limit | integer | true | 
+concurrency_keys | rate_limit | integer | false | 
+concurrency_keys | rate_period_ms | integer | false | 
+concurrency_keys | rate_tat | double precision | true | 0
 events | tx | xid8 | true | pg_current_xact_id()
 events | id | bigint | true | 
 events | at | timestamp with time zone | true | now()
@@ -123,6 +126,9 @@ paused_queues | paused_at | timestamp with time zone | true | now()
 queue_limits | queue | text | true | 
 queue_limits | max | integer | false | 
 queue_limits | in_use | integer | true | 0
+queue_limits | rate_limit | integer | false | 
+queue_limits | rate_period_ms | integer | false | 
+queue_limits | rate_tat | double precision | true | 0
 schedule_slots | schedule_id | text | true | 
 schedule_slots | slot_key | text | true | 
 schedule_slots | slot_at | timestamp with time zone | true | 

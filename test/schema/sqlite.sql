@@ -69,7 +69,7 @@ CREATE TABLE concurrency_keys (
   max       INTEGER,
   -- The limit of the jobs the latest claim took (theirs, when max is NULL).
   job_limit INTEGER NOT NULL
-);
+, rate_limit INTEGER, rate_period_ms INTEGER, rate_tat REAL NOT NULL DEFAULT 0);
 
 -- table events
 CREATE TABLE events (
@@ -172,7 +172,7 @@ CREATE TABLE queue_limits (
   queue  TEXT    PRIMARY KEY,
   max    INTEGER,
   in_use INTEGER NOT NULL DEFAULT 0
-);
+, rate_limit INTEGER, rate_period_ms INTEGER, rate_tat REAL NOT NULL DEFAULT 0);
 
 -- table schedule_slots
 CREATE TABLE schedule_slots (

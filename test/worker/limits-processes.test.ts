@@ -169,7 +169,7 @@ describe.each([
     expect(mostInQueue).toBe(QUEUE_LIMIT);
     expect((await backend.query(SLOTS))[0]?.n).toBe(0);
     expect(await ns.concurrencyKeys({ running: true })).toEqual([]);
-    expect(await ns.queueLimits()).toEqual([{ queue: 'narrow', limit: QUEUE_LIMIT, running: 0 }]);
+    expect(await ns.queueLimits()).toEqual([{ queue: 'narrow', limit: QUEUE_LIMIT, running: 0, rate: null }]);
 
     for (const w of workers)
       if (w.process.exitCode === null && w.process.signalCode === null) w.process.kill('SIGKILL');

@@ -1,5 +1,5 @@
 /**
- * /api/v1/limits: concurrency keys and queue limits (docs/TENANCY.md): the running count and the limit
+ * /api/v1/limits: concurrency keys, queue limits and queue rates (docs/TENANCY.md): the running count and the limit
  * in force of each, and an operator's settings.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
@@ -10,6 +10,14 @@ import { responses } from '../schemas.js';
 
 const Limit = Type.Union([Type.Integer({ minimum: 1, maximum: INT32_MAX }), Type.Null()]);
 
+const Rate = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: INT32_MAX, description: 'starts at most per period' }),
+    periodMs: Type.Integer({ minimum: 1, maximum: 86_400_000 }),
+  },
+  { additionalProperties: false, title: 'StartRate' },
+);
+
 export const ConcurrencyKeySchema = Type.Object(
   {
     key: Type.String(),
@@ -18,6 +26,7 @@ export const ConcurrencyKeySchema = Type.Object(
     }),
     limit: Type.Integer({ description: "the operator's limit, else that of the jobs the latest claim took" }),
     operatorLimit: Type.Union([Type.Integer(), Type.Null()]),
+    rate: Type.Union([Rate, Type.Null()], { description: "the operator's rate of starts; null: none" }),
   },
   { title: 'ConcurrencyKey' },
 );
@@ -27,9 +36,18 @@ export const QueueLimitSchema = Type.Object(
     queue: Type.String(),
     limit: Type.Union([Type.Integer(), Type.Null()], { description: 'null: removed' }),
     running: Type.Integer({ description: 'running jobs claimed while the queue had a limit' }),
+    rate: Type.Union([Rate, Type.Null()], { description: 'cluster-wide rate of starts; null: none' }),
   },
   { title: 'QueueLimit' },
 );
+
+const SetRate = Type.Object(
+  { rate: Type.Union([Rate, Type.Null()]) },
+  { additionalProperties: false, description: 'a rate sets it, null removes it' },
+);
+
+const RATE_DESCRIPTION =
+  'At most `limit` starts per `periodMs` on the database clock: a burst of `limit`, then one start every periodMs / limit. A new rate allows its full burst at once.';
 
 const SetLimit = Type.Object(
   { limit: Limit },
@@ -78,6 +96,25 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
     },
   );
 
+  app.put(
+    '/limits/keys/:key/rate',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Set or remove the rate of starts of a concurrency key',
+        description: RATE_DESCRIPTION,
+        tags: ['limits'],
+        params: Type.Object({ key: Type.String({ minLength: 1, maxLength: MAX_KEY_BYTES }) }),
+        body: SetRate,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await ns.setConcurrencyRate(request.params.key, request.body.rate);
+      return reply.status(204).send(null);
+    },
+  );
+
   app.get(
     '/limits/queues',
     {
@@ -106,6 +143,25 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
     },
     async (request, reply) => {
       await ns.setQueueLimit(request.params.name, request.body.limit);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.put(
+    '/limits/queues/:name/rate',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: "Set or remove a queue's cluster-wide rate of starts",
+        description: RATE_DESCRIPTION,
+        tags: ['limits'],
+        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: MAX_NAME_BYTES }) }),
+        body: SetRate,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await ns.setQueueRate(request.params.name, request.body.rate);
       return reply.status(204).send(null);
     },
   );

@@ -1,6 +1,12 @@
-/** The limits part of PostgresStore (LimitsStore in ../store.ts): slots and limits of keys and queues. */
+/** The limits part of PostgresStore (LimitsStore in ../store.ts): slots, limits and rates of keys and queues. */
 import type pg from 'pg';
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
+import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, StartRate } from '../store.js';
+import {
+  toConcurrencyKeyInfo,
+  toQueueLimitInfo,
+  type KeyListRow,
+  type QueueLimitListRow,
+} from '../queue-limit-row.js';
 import { toStoreError } from './pool.js';
 import {
   concurrencyKeyList,
@@ -8,21 +14,17 @@ import {
   queueLimitList,
   queueSetLimit,
 } from './sql/concurrency-limits.js';
-
-interface KeyRow {
-  key: string;
-  in_use: number;
-  limit_now: number;
-  max: number | null;
-}
+import { concurrencyKeySetRate, queueSetRate } from './sql/rate-limits.js';
 
 /** Concurrency keys in one schema. */
 export class PostgresLimits implements LimitsStore {
   private readonly sql: {
     concurrencyKeyList: string;
     concurrencyKeySetLimit: string;
+    concurrencyKeySetRate: string;
     queueLimitList: string;
     queueSetLimit: string;
+    queueSetRate: string;
   };
 
   constructor(
@@ -32,8 +34,10 @@ export class PostgresLimits implements LimitsStore {
     this.sql = {
       concurrencyKeyList: concurrencyKeyList(quotedSchema),
       concurrencyKeySetLimit: concurrencyKeySetLimit(quotedSchema),
+      concurrencyKeySetRate: concurrencyKeySetRate(quotedSchema),
       queueLimitList: queueLimitList(quotedSchema),
       queueSetLimit: queueSetLimit(quotedSchema),
+      queueSetRate: queueSetRate(quotedSchema),
     };
   }
 
@@ -42,17 +46,12 @@ export class PostgresLimits implements LimitsStore {
     limit: number;
     running?: boolean;
   }): Promise<ConcurrencyKeyInfo[]> {
-    const rows = await this.query<KeyRow>(this.sql.concurrencyKeyList, [
+    const rows = await this.query<KeyListRow>(this.sql.concurrencyKeyList, [
       params.after ?? '',
       params.limit,
       params.running === true,
     ]);
-    return rows.map((row) => ({
-      key: row.key,
-      running: row.in_use,
-      limit: row.limit_now,
-      operatorLimit: row.max,
-    }));
+    return rows.map(toConcurrencyKeyInfo);
   }
 
   async concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void> {
@@ -60,15 +59,25 @@ export class PostgresLimits implements LimitsStore {
   }
 
   async queueLimitList(): Promise<QueueLimitInfo[]> {
-    const rows = await this.query<{ queue: string; max: number | null; in_use: number }>(
-      this.sql.queueLimitList,
-      [],
-    );
-    return rows.map((row) => ({ queue: row.queue, limit: row.max, running: row.in_use }));
+    return (await this.query<QueueLimitListRow>(this.sql.queueLimitList, [])).map(toQueueLimitInfo);
   }
 
   async queueSetLimit(params: { queue: string; limit: number | null }): Promise<void> {
     await this.query(this.sql.queueSetLimit, [params.queue, params.limit]);
+  }
+
+  async concurrencyKeySetRate(params: { key: string; rate: StartRate | null }): Promise<void> {
+    const { rate } = params;
+    await this.query(this.sql.concurrencyKeySetRate, [
+      params.key,
+      rate?.limit ?? null,
+      rate?.periodMs ?? null,
+    ]);
+  }
+
+  async queueSetRate(params: { queue: string; rate: StartRate | null }): Promise<void> {
+    const { rate } = params;
+    await this.query(this.sql.queueSetRate, [params.queue, rate?.limit ?? null, rate?.periodMs ?? null]);
   }
 
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {

@@ -22,7 +22,7 @@ export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promis
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(sql.jobClaimPromoteDue).run({ now, limit: PROMOTE_BATCH });
-    const { admitted: ready, queueSlot } = admitByLimits(conn, readyJobs(conn, params, now));
+    const { admitted: ready, queueSlot } = admitByLimits(conn, readyJobs(conn, params, now), now);
     if (ready.length === 0) return [];
     const rows = conn.rawStmt(sql.jobClaim).all({
       claims: JSON.stringify(ready.map((job) => [job.id, randomUUID(), queueSlot(job) ? 1 : 0])),

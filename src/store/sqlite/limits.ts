@@ -2,9 +2,16 @@
  * Concurrency limits in SQLite: which ready jobs a claim may start, taking their slots, and the reads
  * and settings of keys and queues (LimitsStore in ../store.ts).
  */
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
+import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, StartRate } from '../store.js';
+import {
+  toConcurrencyKeyInfo,
+  toQueueLimitInfo,
+  type KeyListRow,
+  type QueueLimitListRow,
+} from '../queue-limit-row.js';
 import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/concurrency-limits.js';
+import * as rateSql from './sql/rate-limits.js';
 
 /** What the limit checks need of a ready job. */
 export interface LimitedCandidate {
@@ -18,63 +25,88 @@ interface Slots {
   n: number;
 }
 
+/** A queue's free starts: the fewer of its free slots (when limited) and its rate's (when rated). */
+interface QueueSlots extends Slots {
+  limited: boolean;
+  rated: boolean;
+}
+
+interface QueueLimitRow {
+  queue: string;
+  max: number | null;
+  in_use: number;
+  rate_free: number | null;
+}
+
 /**
- * Keeps the candidates (in claim order) that fit the free slots of their queue and of their key, and
- * takes those slots; `queueSlot` says which admitted jobs hold a queue slot. Runs inside the claim's
- * write transaction, which no other writer can interleave with: exact.
+ * Keeps the candidates (in claim order) that fit the free slots of their queue and of their key and
+ * their queue's rate at `now`, and takes those slots and starts; `queueSlot` says which admitted jobs
+ * hold a queue slot. Runs inside the claim's write transaction, which no other writer can interleave
+ * with: exact.
  */
 export function admitByLimits<T extends LimitedCandidate>(
   conn: SqliteConnection,
   candidates: T[],
+  now: number,
 ): { admitted: T[]; queueSlot: (job: T) => boolean } {
-  const queues = new Map<string, Slots>();
-  for (const row of conn.stmt(sql.jobClaimQueueLimits).all() as Array<{
-    queue: string;
-    max: number;
-    in_use: number;
-  }>) {
-    queues.set(row.queue, { free: row.max - row.in_use, n: 0 });
+  const queues = new Map<string, QueueSlots>();
+  for (const row of conn.stmt(sql.jobClaimQueueLimits).all({ now }) as QueueLimitRow[]) {
+    const slots = row.max === null ? Infinity : row.max - row.in_use;
+    queues.set(row.queue, {
+      free: Math.min(slots, row.rate_free ?? Infinity),
+      n: 0,
+      limited: row.max !== null,
+      rated: row.rate_free !== null,
+    });
   }
-  const keys = new Map<string, Slots & { jobLimit: number }>();
+  const keys = new Map<string, KeySlots>();
   const admitted = candidates.filter((job) => {
     const queue = queues.get(job.queue);
     if (queue !== undefined && queue.n >= queue.free) return false;
-    const key = job.concurrency_key === null ? undefined : keySlots(conn, keys, job.concurrency_key, job);
+    const key =
+      job.concurrency_key === null ? undefined : keySlots(conn, keys, job.concurrency_key, job, now);
     if (key !== undefined && key.n >= key.free) return false;
     if (queue !== undefined) queue.n += 1;
     if (key !== undefined) key.n += 1;
     return true;
   });
   for (const [key, slots] of keys) {
-    if (slots.n > 0) conn.stmt(sql.jobClaimKeyTake).run({ key, n: slots.n, jobLimit: slots.jobLimit });
+    if (slots.n === 0) continue;
+    conn.stmt(sql.jobClaimKeyTake).run({ key, n: slots.n, jobLimit: slots.jobLimit });
+    if (slots.rated) conn.stmt(rateSql.jobClaimKeyRateTake).run({ key, n: slots.n, now });
   }
   for (const [queue, slots] of queues) {
-    if (slots.n > 0) conn.stmt(sql.jobClaimQueueTake).run({ queue, n: slots.n });
+    if (slots.n === 0) continue;
+    if (slots.limited) conn.stmt(sql.jobClaimQueueTake).run({ queue, n: slots.n });
+    if (slots.rated) conn.stmt(rateSql.jobClaimQueueRateTake).run({ queue, n: slots.n, now });
   }
-  return { admitted, queueSlot: (job) => queues.has(job.queue) };
+  return { admitted, queueSlot: (job) => queues.get(job.queue)?.limited === true };
 }
 
+interface KeySlots extends Slots {
+  jobLimit: number;
+  rated: boolean;
+}
+
+/** A key's free starts: the fewer of its free slots and of its rate's starts now (when rated). */
 function keySlots(
   conn: SqliteConnection,
-  keys: Map<string, Slots & { jobLimit: number }>,
+  keys: Map<string, KeySlots>,
   key: string,
   job: LimitedCandidate,
+  now: number,
 ): Slots {
   let slots = keys.get(key);
   if (slots === undefined) {
     const jobLimit = job.concurrency_limit ?? 1;
-    const row = conn.stmt(sql.jobClaimKeyGet).get(key) as { in_use: number; max: number | null } | undefined;
-    slots = { free: (row?.max ?? jobLimit) - (row?.in_use ?? 0), n: 0, jobLimit };
+    const row = conn.stmt(sql.jobClaimKeyGet).get({ key, now }) as
+      { in_use: number; max: number | null; rate_free: number | null } | undefined;
+    const free = (row?.max ?? jobLimit) - (row?.in_use ?? 0);
+    const rateFree = row?.rate_free ?? null;
+    slots = { free: Math.min(free, rateFree ?? Infinity), n: 0, jobLimit, rated: rateFree !== null };
     keys.set(key, slots);
   }
   return slots;
-}
-
-interface KeyRow {
-  key: string;
-  in_use: number;
-  limit_now: number;
-  max: number | null;
 }
 
 /** The limits part of SqliteStore. */
@@ -92,8 +124,8 @@ export class SqliteLimits implements LimitsStore {
           after: params.after ?? '',
           running: params.running === true ? 1 : 0,
           limit: params.limit,
-        }) as KeyRow[]
-      ).map((row) => ({ key: row.key, running: row.in_use, limit: row.limit_now, operatorLimit: row.max })),
+        }) as KeyListRow[]
+      ).map(toConcurrencyKeyInfo),
     );
   }
 
@@ -105,13 +137,7 @@ export class SqliteLimits implements LimitsStore {
 
   queueLimitList(): Promise<QueueLimitInfo[]> {
     return this.conn.read(() =>
-      (
-        this.conn.stmt(sql.queueLimitList).all() as Array<{
-          queue: string;
-          max: number | null;
-          in_use: number;
-        }>
-      ).map((row) => ({ queue: row.queue, limit: row.max, running: row.in_use })),
+      (this.conn.stmt(sql.queueLimitList).all() as QueueLimitListRow[]).map(toQueueLimitInfo),
     );
   }
 
@@ -120,4 +146,21 @@ export class SqliteLimits implements LimitsStore {
       this.conn.stmt(sql.queueSetLimit).run({ queue: params.queue, max: params.limit });
     });
   }
+
+  async concurrencyKeySetRate(params: { key: string; rate: StartRate | null }): Promise<void> {
+    await this.conn.write(() => {
+      this.conn.stmt(rateSql.concurrencyKeySetRate).run({ key: params.key, ...rateParams(params.rate) });
+    });
+  }
+
+  async queueSetRate(params: { queue: string; rate: StartRate | null }): Promise<void> {
+    await this.conn.write(() => {
+      this.conn.stmt(rateSql.queueSetRate).run({ queue: params.queue, ...rateParams(params.rate) });
+    });
+  }
+}
+
+/** A rate's statement parameters; NULLs remove it. */
+function rateParams(rate: StartRate | null): { limit: number | null; periodMs: number | null } {
+  return { limit: rate?.limit ?? null, periodMs: rate?.periodMs ?? null };
 }

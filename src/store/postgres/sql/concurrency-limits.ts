@@ -19,22 +19,28 @@
  *   when a racing claim took slots meanwhile, the re-check fails, no slot is taken and that key's jobs
  *   stay queued for the next claim. So in_use never exceeds the limit: the limit is exact.
  * - `picked`: the admitted jobs without a key, or whose key's slots were taken.
- * - `queue_taken`: adds the picked jobs to their limited queues' counts (rows this claim holds locked).
+ * - `queue_taken`: adds the picked jobs to their limited queues' counts and advances their queues'
+ *   rates (rows this claim holds locked).
  */
+import { rateFree, rateTaken } from './rate-limits.js';
 
-/** $4, when given, the queues the claim is restricted to. */
+/**
+ * $4, when given, the queues the claim is restricted to. `free`: the fewer of the free slots (with a
+ * limit) and the starts the rate allows now (with a rate, sql/rate-limits.ts); least() skips a NULL.
+ */
 export const jobClaimQueueSlots = (s: string, restricted: boolean): string => `queue_slots AS (
-    SELECT queue, max, in_use FROM ${s}.queue_limits
-    WHERE max IS NOT NULL${restricted ? ' AND queue = ANY($4::text[])' : ''}
+    SELECT queue, max, in_use, least(max - in_use, ${rateFree()}) AS free FROM ${s}.queue_limits
+    WHERE (max IS NOT NULL OR rate_limit IS NOT NULL)${restricted ? ' AND queue = ANY($4::text[])' : ''}
     ORDER BY queue
     FOR UPDATE
   )`;
 
-/** Queues at their limit, among those `queue_slots` locked. */
-export const jobClaimFullQueues = 'SELECT queue FROM queue_slots WHERE in_use >= max';
+/** Queues at their limit or out of starts for now, among those `queue_slots` locked. */
+export const jobClaimFullQueues = 'SELECT queue FROM queue_slots WHERE free <= 0';
 
 /** Sets a claimed job's `queue_slot` (aliased `j`): whether it took a slot of its queue's limit. */
-export const jobClaimQueueSlotTaken = 'j.queue = ANY(ARRAY(SELECT queue FROM queue_slots))';
+export const jobClaimQueueSlotTaken =
+  'j.queue = ANY(ARRAY(SELECT queue FROM queue_slots WHERE max IS NOT NULL))';
 
 /** The condition on a job_queue row (named `row`) that its key, if any, has a free slot. */
 export const jobClaimKeyOpen = (
@@ -42,7 +48,8 @@ export const jobClaimKeyOpen = (
   row: string,
 ): string => `(${row}.concurrency_key IS NULL OR NOT EXISTS (
       SELECT 1 FROM ${s}.concurrency_keys k
-      WHERE k.key = ${row}.concurrency_key AND k.in_use >= coalesce(k.max, ${row}.concurrency_limit)))`;
+      WHERE k.key = ${row}.concurrency_key
+        AND (k.in_use >= coalesce(k.max, ${row}.concurrency_limit) OR ${rateFree('k')} < 1)))`;
 
 /** Columns of the ready and due candidates the key check needs, after row_id, id, priority, run_at, queue. */
 export const jobClaimKeyColumns = 'concurrency_key, concurrency_limit';
@@ -62,11 +69,11 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
     FROM ranked r
     LEFT JOIN ${s}.concurrency_keys k ON k.key = r.concurrency_key
     WHERE r.concurrency_key IS NULL
-       OR r.key_rank <= coalesce(k.max, r.concurrency_limit) - coalesce(k.in_use, 0)
+       OR r.key_rank <= least(coalesce(k.max, r.concurrency_limit) - coalesce(k.in_use, 0), ${rateFree('k')})
   ), admitted AS (
     SELECT f.row_id, f.id, f.queue, f.concurrency_key, f.concurrency_limit FROM key_fits f
     LEFT JOIN queue_slots q ON q.queue = f.queue
-    WHERE q.queue IS NULL OR f.queue_rank <= q.max - q.in_use
+    WHERE q.queue IS NULL OR f.queue_rank <= q.free
     ORDER BY f.priority DESC, f.run_at, f.id
     LIMIT $2
   ), slots AS (
@@ -74,21 +81,25 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
     SELECT concurrency_key, count(*), min(concurrency_limit) FROM admitted
     WHERE concurrency_key IS NOT NULL
     GROUP BY concurrency_key ORDER BY concurrency_key
-    ON CONFLICT (key) DO UPDATE SET in_use = k.in_use + excluded.in_use, job_limit = excluded.job_limit
+    ON CONFLICT (key) DO UPDATE SET in_use = k.in_use + excluded.in_use, job_limit = excluded.job_limit,
+      rate_tat = ${rateTaken('k', 'excluded.in_use')}
     WHERE k.in_use + excluded.in_use <= coalesce(k.max, excluded.job_limit)
+      AND (k.rate_limit IS NULL OR excluded.in_use <= ${rateFree('k')})
     RETURNING k.key
   ), picked AS (
     SELECT row_id, id, queue FROM admitted
     WHERE concurrency_key IS NULL OR concurrency_key = ANY(ARRAY(SELECT key FROM slots))
   ), queue_taken AS (
-    UPDATE ${s}.queue_limits l SET in_use = l.in_use + t.n
+    UPDATE ${s}.queue_limits l
+    SET in_use = l.in_use + CASE WHEN l.max IS NULL THEN 0 ELSE t.n END, rate_tat = ${rateTaken('l', 't.n')}
     FROM (SELECT queue, count(*)::integer AS n FROM picked GROUP BY queue) t
     WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_slots))
   )`;
 
 /** Keys after $1 in key order, at most $2; $3 true keeps only keys with running jobs. */
 export const concurrencyKeyList = (s: string): string => `
-  SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max FROM ${s}.concurrency_keys
+  SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max, rate_limit, rate_period_ms
+  FROM ${s}.concurrency_keys
   WHERE key > $1 AND (NOT $3 OR in_use > 0)
   ORDER BY key LIMIT $2`;
 
@@ -97,9 +108,9 @@ export const concurrencyKeySetLimit = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, max, job_limit) VALUES ($1, 0, $2, coalesce($2, 1))
   ON CONFLICT (key) DO UPDATE SET max = excluded.max`;
 
-/** Every queue ever given a limit, by name. */
+/** Every queue ever given a limit or a rate, by name. */
 export const queueLimitList = (s: string): string =>
-  `SELECT queue, max, in_use FROM ${s}.queue_limits ORDER BY queue`;
+  `SELECT queue, max, in_use, rate_limit, rate_period_ms FROM ${s}.queue_limits ORDER BY queue`;
 
 /** Sets ($2 a number) or removes ($2 null) the limit of queue $1; the row and its count stay. */
 export const queueSetLimit = (s: string): string => `

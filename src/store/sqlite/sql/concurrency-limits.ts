@@ -3,6 +3,7 @@
  * claim runs in the one write transaction SQLite allows at a time, so reading a count and adding to it
  * cannot race another claim; the slot goes back in the trigger of the statement that ends the attempt.
  */
+import { rateFree } from './rate-limits.js';
 
 /**
  * The condition on a `jobs` row that its key, if any, has a free slot: the ready walks skip a full
@@ -11,28 +12,36 @@
  */
 export const jobClaimKeyOpen = `(concurrency_key IS NULL OR NOT EXISTS (
   SELECT 1 FROM concurrency_keys k
-  WHERE k.key = jobs.concurrency_key AND k.in_use >= coalesce(k.max, jobs.concurrency_limit)))`;
+  WHERE k.key = jobs.concurrency_key
+    AND (k.in_use >= coalesce(k.max, jobs.concurrency_limit) OR ${rateFree('k')} < 1)))`;
 
-/** Queues at their limit: a handful of rows, read once per claim statement. */
-export const jobClaimFullQueues = `SELECT queue FROM queue_limits WHERE in_use >= max`;
+/**
+ * Queues at their limit or out of starts for now (@now, sql/rate-limits.ts): a handful of rows, read
+ * once per claim statement.
+ */
+export const jobClaimFullQueues = `SELECT queue FROM queue_limits WHERE in_use >= max OR ${rateFree('queue_limits')} < 1`;
 
-/** A key's running count and operator limit, if the key was ever claimed. */
-export const jobClaimKeyGet = `SELECT in_use, max FROM concurrency_keys WHERE key = ?`;
+/** A key's running count, operator limit and starts its rate allows at @now, if the key has a row. */
+export const jobClaimKeyGet = `
+SELECT in_use, max, ${rateFree('concurrency_keys')} AS rate_free FROM concurrency_keys WHERE key = @key`;
 
 /** Takes `@n` slots of a key for jobs of limit `@jobLimit`; the caller checked that they are free. */
 export const jobClaimKeyTake = `
 INSERT INTO concurrency_keys (key, in_use, job_limit) VALUES (@key, @n, @jobLimit)
 ON CONFLICT (key) DO UPDATE SET in_use = in_use + excluded.in_use, job_limit = excluded.job_limit`;
 
-/** Every queue with a limit now. */
-export const jobClaimQueueLimits = `SELECT queue, max, in_use FROM queue_limits WHERE max IS NOT NULL`;
+/** Every queue with a limit or a rate now, with the starts its rate allows at @now (NULL: no rate). */
+export const jobClaimQueueLimits = `
+SELECT queue, max, in_use, ${rateFree('queue_limits')} AS rate_free FROM queue_limits
+WHERE max IS NOT NULL OR rate_limit IS NOT NULL`;
 
-/** Takes `@n` slots of a queue; the caller checked that they are free. */
+/** Takes `@n` slots of a limited queue; the caller checked that they are free. */
 export const jobClaimQueueTake = `UPDATE queue_limits SET in_use = in_use + @n WHERE queue = @queue`;
 
 /** Keys after @after in key order; @running 1 keeps only keys with running jobs. */
 export const concurrencyKeyList = `
-SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max FROM concurrency_keys
+SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max, rate_limit, rate_period_ms
+FROM concurrency_keys
 WHERE key > @after AND (@running = 0 OR in_use > 0)
 ORDER BY key LIMIT @limit`;
 
@@ -41,8 +50,9 @@ export const concurrencyKeySetLimit = `
 INSERT INTO concurrency_keys (key, in_use, max, job_limit) VALUES (@key, 0, @max, coalesce(@max, 1))
 ON CONFLICT (key) DO UPDATE SET max = excluded.max`;
 
-/** Queues ever given a limit, by name. */
-export const queueLimitList = `SELECT queue, max, in_use FROM queue_limits ORDER BY queue`;
+/** Queues ever given a limit or a rate, by name. */
+export const queueLimitList = `
+SELECT queue, max, in_use, rate_limit, rate_period_ms FROM queue_limits ORDER BY queue`;
 
 /** Sets (@max a number) or clears (null) a queue's limit; the row and its count stay. */
 export const queueSetLimit = `

@@ -1,0 +1,15 @@
+-- Rate limits per queue and per concurrency key: at most rate_limit starts per rate_period_ms,
+-- cluster-wide, as a generic cell rate (sql/rate-limits.ts). rate_tat is the theoretical arrival
+-- time (ms on the store's clock) of the queue's next start: each start moves it rate_period_ms /
+-- rate_limit later (from now when it lies in the past), and a claim may start a job while rate_tat
+-- <= now + rate_period_ms - that spacing. So a burst of rate_limit starts is allowed, then starts
+-- are spaced evenly. A queue with a rate and no concurrency limit has max NULL; its jobs take no
+-- slot (queue_slot stays 0).
+ALTER TABLE queue_limits ADD COLUMN rate_limit INTEGER;
+ALTER TABLE queue_limits ADD COLUMN rate_period_ms INTEGER;
+ALTER TABLE queue_limits ADD COLUMN rate_tat REAL NOT NULL DEFAULT 0;
+
+-- The same rate per concurrency key, set by an operator (the key's row is created when missing).
+ALTER TABLE concurrency_keys ADD COLUMN rate_limit INTEGER;
+ALTER TABLE concurrency_keys ADD COLUMN rate_period_ms INTEGER;
+ALTER TABLE concurrency_keys ADD COLUMN rate_tat REAL NOT NULL DEFAULT 0;

@@ -1,0 +1,39 @@
+/**
+ * Rate limits per queue and per key in the claim (migration 011): a generic cell rate on the store's
+ * clock. A queue (or key) of rate L per period P may start a job while its theoretical arrival time (rate_tat) is at
+ * most now + P - P/L; k starts fit while max(rate_tat, now) + k * P/L <= now + P. The claim reads that
+ * count and advances rate_tat in its one write transaction, so no other claim interleaves: exact.
+ */
+
+/**
+ * Starts a queue_limits or concurrency_keys row (named `row`) may take now (@now, ms), NULL without a
+ * rate. The small epsilon keeps a start that lands exactly on the spacing from being lost to
+ * floating-point rounding.
+ */
+export const rateFree = (row: string): string => `CASE WHEN ${row}.rate_limit IS NULL THEN NULL ELSE max(0,
+  CAST((@now + ${row}.rate_period_ms - max(${row}.rate_tat, @now)) * ${row}.rate_limit
+    / CAST(${row}.rate_period_ms AS REAL) + 1e-9 AS INTEGER)) END`;
+
+/** The new rate_tat after @n starts at @now. */
+const RATE_TAKEN = 'max(rate_tat, @now) + @n * rate_period_ms / CAST(rate_limit AS REAL)';
+
+/** Advances the rate of queue @queue by @n starts at @now; nothing for a queue without a rate. */
+export const jobClaimQueueRateTake = `
+UPDATE queue_limits SET rate_tat = ${RATE_TAKEN} WHERE queue = @queue AND rate_limit IS NOT NULL`;
+
+/** Advances the rate of key @key by @n starts at @now; nothing for a key without a rate. */
+export const jobClaimKeyRateTake = `
+UPDATE concurrency_keys SET rate_tat = ${RATE_TAKEN} WHERE key = @key AND rate_limit IS NOT NULL`;
+
+/** Sets (@limit, @periodMs numbers) or removes (NULLs) a queue's rate; a new rate starts with a full burst. */
+export const queueSetRate = `
+INSERT INTO queue_limits (queue, rate_limit, rate_period_ms) VALUES (@queue, @limit, @periodMs)
+ON CONFLICT (queue) DO UPDATE SET rate_limit = excluded.rate_limit,
+  rate_period_ms = excluded.rate_period_ms, rate_tat = 0`;
+
+/** Sets or removes a key's rate, as queueSetRate; a key never claimed gets its row now. */
+export const concurrencyKeySetRate = `
+INSERT INTO concurrency_keys (key, in_use, job_limit, rate_limit, rate_period_ms)
+VALUES (@key, 0, 1, @limit, @periodMs)
+ON CONFLICT (key) DO UPDATE SET rate_limit = excluded.rate_limit,
+  rate_period_ms = excluded.rate_period_ms, rate_tat = 0`;
