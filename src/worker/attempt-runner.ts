@@ -39,10 +39,11 @@ import type { Wakeup } from './wakeup.js';
 const PREFETCH_TTL_MS = 10_000;
 
 /**
- * The ready buffer holds about this many ms of slot turnover (prefetch.ts). Measured on the burst
- * drain (docs/BENCHMARKS.md): at concurrency 10 a no-op job takes ~0.1 ms of worker time, so 50 ms is
- * ~500 jobs, large claims; at 100 ms per job and 10 slots it is 5 jobs, so slow jobs stay claimable
- * by other workers. A buffered job waits about this long for its slot, well inside any lease.
+ * The ready buffer holds about this many ms of slot turnover (prefetch.ts). At the ~10,000 no-op jobs/s
+ * of the burst drain (docs/BENCHMARKS.md) that is ~500 jobs, the default cap: claims of hundreds at
+ * concurrency 10, which cut PostgreSQL's CPU per job there from ~186 to ~60-70 µs; at 100 ms per job
+ * on 10 slots it is 5 jobs, so slow jobs stay claimable by other workers. A buffered job waits about
+ * this long for its slot, far inside any lease.
  */
 const BUFFER_HORIZON_MS = 50;
 
