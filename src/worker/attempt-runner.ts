@@ -2,8 +2,8 @@
  * Admission and outcomes: what happens to a claimed job inside the worker, in the order it happens.
  *
  * 1. admit: the job becomes a RunningAttempt and its lease is held (lease-holder.ts) before any
- *    handler of its batch runs; it starts in a free slot or waits for one (prefetch.ts; a waiting
- *    attempt not started within PREFETCH_TTL_MS is handed back unspent);
+ *    handler of its batch runs; it starts in a free slot or waits for one in the ready buffer
+ *    (prefetch.ts; a waiting attempt not started within PREFETCH_TTL_MS is handed back unspent);
  * 2. run: its handler is called at once, in this thread or in a handler thread (isolation/); a task
  *    with no handler here is handed back to wait for a worker that implements it;
  * 3. end: its slot is refilled from the waiting line and the claim lanes are woken; its outcome waits
@@ -32,11 +32,20 @@ import { Prefetch } from './prefetch.js';
 import type { Wakeup } from './wakeup.js';
 
 /**
- * Longest a prefetched attempt waits for a slot before it is handed back (a `released` run row records
- * it). The turnover-based allowance keeps waits near one claim round trip; only a burst of long jobs
+ * Longest a buffered attempt waits for a slot before it is handed back (a `released` run row records
+ * it). The turnover-based allowance keeps waits near BUFFER_HORIZON_MS; only a burst of long jobs
  * right after short ones gets here, and ten seconds stays clear of a slow commit on a loaded machine.
  */
 const PREFETCH_TTL_MS = 10_000;
+
+/**
+ * The ready buffer holds about this many ms of slot turnover (prefetch.ts). At the ~10,000 no-op jobs/s
+ * of the burst drain (docs/BENCHMARKS.md) that is ~500 jobs, the default cap: claims of hundreds at
+ * concurrency 10, which cut PostgreSQL's CPU per job there from ~186 to ~60-70 µs; at 100 ms per job
+ * on 10 slots it is 5 jobs, so slow jobs stay claimable by other workers. A buffered job waits about
+ * this long for its slot, far inside any lease.
+ */
+const BUFFER_HORIZON_MS = 50;
 
 /** Where an attempt runner reports and writes. */
 export interface AttemptRunnerDeps {
@@ -77,7 +86,11 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
   ) {
     const { store, registry, health, leases, logger } = deps;
     this.abortGraceMs = options.abortGraceMs;
-    this.prefetch = new Prefetch({ max: options.claimBatchMax, ttlMs: PREFETCH_TTL_MS });
+    this.prefetch = new Prefetch({
+      max: options.bufferSize,
+      horizonMs: BUFFER_HORIZON_MS,
+      ttlMs: PREFETCH_TTL_MS,
+    });
     this.threadTargets = threadTargets(registry.all(), options.isolation);
     this.threads = this.threadTargets.size > 0 ? new HandlerThreadPool(options.concurrency, logger) : null;
     this.finisher = new Finisher(store, health, logger, this, {
@@ -102,13 +115,18 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
   }
 
   /**
-   * How many more jobs the slots and the prefetch allowance take, beyond those running and waiting.
-   * A secondary claim lane claims only while there is an allowance (short jobs at a high rate).
+   * How many more jobs the slots and the buffer allowance take, beyond those running and waiting; 0
+   * until a refill is worth a claim. A secondary claim lane claims only while there is an allowance
+   * (short jobs at a high rate).
    */
   room(secondaryLane: boolean): number {
     const allowance = this.prefetch.allowance();
     if (secondaryLane && allowance === 0) return 0;
-    return this.options.concurrency + allowance - this.running.size - this.prefetch.size;
+    const room = this.options.concurrency + allowance - this.running.size - this.prefetch.size;
+    // While attempts still wait, refill only once half a batch has drained: claiming each freed slot
+    // as it frees would be a round trip per job, the cost the buffer exists to remove.
+    const refill = Math.min(allowance, this.options.claimBatchMax) / 2;
+    return this.prefetch.size > 0 && room < refill ? 0 : room;
   }
 
   /** Backpressure: outcomes pile up unwritten (a slow or failing store), so take no new work. */

@@ -1,5 +1,6 @@
 /**
- * The claim loop: one `jobClaim` for as many jobs as there is room for (at most `claimBatchMax`); a
+ * The claim loop: one `jobClaim` for as many jobs as there is room for in the free slots and the ready
+ * buffer (prefetch.ts), at most `claimBatchMax`; a
  * full batch means backlog, so it claims again at once; otherwise it waits for a wake (wakeup.ts: a
  * store `job:ready` event, a freed slot, written outcomes) or `pollIntervalMs` (events are an
  * optimisation, the poll is the guarantee). What it claimed goes to the attempt runner
@@ -49,7 +50,7 @@ export class ClaimLoop {
    */
   private async runLane(lane: number, stopping: AbortSignal): Promise<void> {
     const backoff = new Backoff();
-    const { concurrency, claimBatchMax, pollIntervalMs, leaseMs, queues } = this.options;
+    const { claimBatchMax, pollIntervalMs, leaseMs, queues } = this.options;
     while (!stopping.aborted) {
       // Let handlers that finish in the same burst free their slots first: one claim for many slots
       // instead of one claim (a round trip) per freed slot.
@@ -60,8 +61,8 @@ export class ClaimLoop {
         await this.wakeup.wait(this.runner.idleWaitMs(), stopping);
         continue;
       }
-      // No claim asks for more than the slots: a prefetch is the other lane's claim, not a bigger one.
-      const limit = Math.min(room, claimBatchMax, concurrency);
+      // Whatever the concurrency: the ready buffer's allowance is what lets a claim exceed the slots.
+      const limit = Math.min(room, claimBatchMax);
       const sentAt = performance.now();
       let jobs: ClaimedJob[];
       this.reserved += limit;

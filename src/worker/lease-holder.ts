@@ -181,11 +181,11 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
   private startKeeper(): LeaseKeeper<RunningAttempt> | null {
     const address = this.options.leaseKeeper === 'thread' ? (this.store.peerAddress?.() ?? null) : null;
     if (!address) return null;
-    const { leaseMs, concurrency, claimBatchMax } = this.options;
-    // Leases held at once: running attempts plus about one claimed batch waiting or being written.
+    const { leaseMs, concurrency, bufferSize } = this.options;
+    // Leases held at once: running attempts plus a full ready buffer (outcomes being written come on top).
     return new LeaseKeeper<RunningAttempt>(
       { ...address, leaseMs },
-      concurrency + claimBatchMax,
+      concurrency + bufferSize,
       this,
       this.logger,
     );

@@ -32,8 +32,19 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Fallback poll when no store event arrives. Default 1,000. */
   pollIntervalMs?: number;
-  /** Most jobs taken in one claim. Default 100: bigger batches add latency for other workers. */
+  /**
+   * Most jobs taken in one claim. Default 500: one round trip refills the ready buffer (`bufferSize`);
+   * the buffer's allowance, not this, keeps slow jobs from being claimed ahead.
+   */
   claimBatchMax?: number;
+  /**
+   * Most claimed jobs waiting in this worker for a free slot (the ready buffer), whatever the
+   * concurrency. Default 500. The buffer fills only as far as about 50 ms of slot turnover: hundreds
+   * of short jobs, none of slow ones, so other workers can take those. Buffered jobs hold leases this
+   * worker renews (never rescued while waiting); a job waiting 10 s, or still waiting at `stop()`, is
+   * handed back, attempt not spent. 0: claim only the free slots.
+   */
+  bufferSize?: number;
   /**
    * Handler time limit for jobs whose task sets none. Default 30 minutes, so a hung handler cannot
    * hold a slot forever; give long tasks their own `timeoutMs`.
@@ -106,6 +117,7 @@ export const WORKER_RANGES = {
   leaseMs: [100, MAX_TIMER_MS],
   pollIntervalMs: [1, MAX_TIMER_MS],
   claimBatchMax: [1, 10_000],
+  bufferSize: [0, 10_000],
   timeoutMs: [1, MAX_TIMER_MS],
   abortGraceMs: [0, MAX_TIMER_MS],
   finishBatchSize: [1, 10_000],
@@ -127,7 +139,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     concurrency: options.concurrency ?? 10,
     leaseMs: options.leaseMs ?? 30_000,
     pollIntervalMs: options.pollIntervalMs ?? 1_000,
-    claimBatchMax: options.claimBatchMax ?? 100,
+    claimBatchMax: options.claimBatchMax ?? 500,
+    bufferSize: options.bufferSize ?? 500,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
     abortGraceMs: options.abortGraceMs ?? 2_000,
     finishBatchSize: options.finishBatchSize ?? 500,

@@ -1,21 +1,34 @@
 /**
- * Prefetch: claimed attempts a worker holds beyond its free slots, so the next claim's round trip
- * overlaps the work in progress instead of leaving slots empty while it travels. Without it a worker
- * on short jobs spends most of its time waiting for claims: at 100 jobs per claim and 20-25 ms per
- * claim on a loaded machine, one claim at a time caps it near 4,000-5,000 jobs/s whatever the CPU.
+ * The ready buffer: claimed attempts a worker holds beyond its free slots, so claims move jobs in
+ * large batches whatever the concurrency, and the next claim's round trip overlaps the work in
+ * progress instead of leaving slots empty while it travels. Without it a worker at concurrency 10
+ * moved at most 10 jobs per claim round trip, and on short jobs spent most of its time waiting for
+ * claims.
  *
- * The allowance follows slot turnover: attempts ended per ms times the last claim's round trip, i.e.
- * about as many slots as free up while one claim travels, capped at one claim batch. Short jobs at high
- * rates get a batch ahead; long jobs get none, so a job does not sit leased here while another worker
- * has a free slot for it. A burst of long jobs right after short ones can still leave jobs waiting:
- * those not started within `ttlMs` are taken out (`takeStale`) and handed back by the worker.
+ * Its size (the allowance) follows slot turnover: attempts ended per ms times `horizonMs` (or the last
+ * claim's round trip when that is longer), capped at `max`: about as many attempts as the slots start
+ * within the horizon. So a buffered attempt waits about one horizon for its slot: short jobs at high
+ * rates get hundreds buffered (large claims); slow jobs get none, so a job does not sit leased here
+ * while another worker has a free slot for it. A burst of long jobs right after short ones can still
+ * leave jobs waiting: those not started within `ttlMs` are taken out (`takeStale`) and handed back by
+ * the worker.
  *
- * Prefetched attempts hold their leases like running ones (the worker renews them), and they are
- * handed back, attempt not spent, when the worker stops.
+ * Buffered attempts hold their leases like running ones (the worker renews them, so they are never
+ * rescued while waiting), and they are handed back, attempt not spent, when the worker stops.
  */
 
 /** The weight of the newest sample in the turnover and round-trip averages. */
 const SMOOTHING = 0.5;
+
+/** How the buffer is bounded. */
+export interface PrefetchLimits {
+  /** Most attempts waiting at once (the `bufferSize` worker option); 0 buffers nothing. */
+  max: number;
+  /** The wait the allowance aims at: turnover times this many ms. */
+  horizonMs: number;
+  /** Longest an attempt may wait before it is taken out by `takeStale`. */
+  ttlMs: number;
+}
 
 /** A bounded FIFO of claimed, not yet started attempts, and the allowance that bounds it. */
 export class Prefetch<T> {
@@ -27,7 +40,7 @@ export class Prefetch<T> {
   private sampledEnded = 0;
   private ended = 0;
 
-  constructor(private readonly options: { max: number; ttlMs: number }) {}
+  constructor(private readonly options: PrefetchLimits) {}
 
   /** Attempts waiting for a slot. */
   get size(): number {
@@ -36,7 +49,8 @@ export class Prefetch<T> {
 
   /** How many attempts may wait here beyond the slots, from the turnover measured so far. */
   allowance(): number {
-    return Math.min(this.options.max, Math.floor(this.rate * this.rttMs));
+    const horizonMs = Math.max(this.options.horizonMs, this.rttMs);
+    return Math.min(this.options.max, Math.floor(this.rate * horizonMs));
   }
 
   /** An attempt ended (its slot is free again). */
@@ -50,7 +64,9 @@ export class Prefetch<T> {
     const elapsed = now - this.sampledAt;
     if (elapsed <= 0) return;
     const rate = (this.ended - this.sampledEnded) / elapsed;
-    this.rate = this.rate * (1 - SMOOTHING) + rate * SMOOTHING;
+    // From no turnover (a new or idle worker) the first sample counts in full: averaged against zero,
+    // the buffer took twice as many claims to grow, a visible share of a short burst.
+    this.rate = this.rate === 0 ? rate : this.rate * (1 - SMOOTHING) + rate * SMOOTHING;
     this.rttMs = this.rttMs === 0 ? rttMs : this.rttMs * (1 - SMOOTHING) + rttMs * SMOOTHING;
     this.sampledAt = now;
     this.sampledEnded = this.ended;

@@ -346,6 +346,7 @@ describe('random values at every entry point', () => {
         leaseMs: intIn(100, MAX_TIMER_MS),
         pollIntervalMs: intIn(1, MAX_TIMER_MS),
         claimBatchMax: intIn(1, 10_000),
+        bufferSize: intIn(0, 10_000),
         timeoutMs: intIn(1, MAX_TIMER_MS),
         abortGraceMs: intIn(0, MAX_TIMER_MS),
         rescueIntervalMs: intIn(0, MAX_TIMER_MS),

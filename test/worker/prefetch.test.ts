@@ -1,6 +1,8 @@
 /**
  * Claiming ahead of free slots (src/worker/prefetch.ts and the claim lanes of worker.ts): the
- * allowance follows slot turnover, stale prefetched attempts are taken out, a worker running two
+ * allowance follows slot turnover, stale prefetched attempts are taken out, buffered attempts keep
+ * their leases while they wait and are handed back unspent on stop, a worker on slow jobs leaves them
+ * to an idle worker, a worker running two
  * claim lanes over many short jobs still runs each job exactly once, synchronous handlers ending while
  * a batch starts never take a worker past its slots, and a claim loop held back by unwritten outcomes
  * resumes as soon as they are written, not at its next poll.
@@ -8,20 +10,37 @@
 import { describe, expect, it } from 'vitest';
 import { Prefetch } from '../../src/worker/prefetch.js';
 import { waitUntil } from '../support/wait-until.js';
-import { engineEnv, FAST_WORKER } from './engine-harness.js';
+import type { Nightshift } from '../../src/index.js';
+import { aborted, engineEnv, FAST_WORKER, gate } from './engine-harness.js';
 
 const env = engineEnv();
 
 describe('prefetch allowance', () => {
   it('allows nothing ahead while no slot has turned over', () => {
-    const prefetch = new Prefetch<string>({ max: 100, ttlMs: 1_000 });
+    const prefetch = new Prefetch<string>({ max: 100, horizonMs: 50, ttlMs: 1_000 });
     prefetch.claimAnswered(20);
     prefetch.claimAnswered(20);
     expect(prefetch.allowance()).toBe(0);
   });
 
-  it('allows about the slots freed during one claim round trip, at most one batch', () => {
-    const prefetch = new Prefetch<string>({ max: 100, ttlMs: 1_000 });
+  it('allows about the slots freed within the horizon, or within a claim round trip beyond it', async () => {
+    const prefetch = new Prefetch<string>({ max: 10_000, horizonMs: 50, ttlMs: 1_000 });
+    // 100 attempts ended in at least 100 ms: at most 1 per ms (the first sample counts in full), so at
+    // most 50 within the horizon.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let n = 0; n < 100; n += 1) prefetch.attemptEnded();
+    prefetch.claimAnswered(5);
+    const short = prefetch.allowance();
+    expect(short).toBeGreaterThan(0);
+    expect(short).toBeLessThanOrEqual(50);
+    // A claim round trip far beyond the horizon (averaged to ~2.5 s; the turnover halves, as nothing
+    // ended since): the buffer covers the round trip instead, ~25 times the horizon's share.
+    prefetch.claimAnswered(5_000);
+    expect(prefetch.allowance()).toBeGreaterThanOrEqual(short * 10);
+  });
+
+  it('allows at most the buffer size', () => {
+    const prefetch = new Prefetch<string>({ max: 100, horizonMs: 50, ttlMs: 1_000 });
     // Thousands of attempts ended since the last sample, however little time passed: capped at `max`.
     for (let n = 0; n < 5_000; n += 1) prefetch.attemptEnded();
     prefetch.claimAnswered(1_000);
@@ -32,7 +51,7 @@ describe('prefetch allowance', () => {
   });
 
   it('hands out waiting attempts oldest first and takes out those past their wait bound', () => {
-    const fresh = new Prefetch<string>({ max: 10, ttlMs: 60_000 });
+    const fresh = new Prefetch<string>({ max: 10, horizonMs: 50, ttlMs: 60_000 });
     fresh.push('a');
     fresh.push('b');
     expect(fresh.takeStale()).toEqual([]);
@@ -40,7 +59,7 @@ describe('prefetch allowance', () => {
     expect(fresh.drain()).toEqual(['b']);
     expect(fresh.size).toBe(0);
 
-    const expired = new Prefetch<string>({ max: 10, ttlMs: 0 });
+    const expired = new Prefetch<string>({ max: 10, horizonMs: 50, ttlMs: 0 });
     expired.push('a');
     expired.push('b');
     expect(expired.takeStale()).toEqual(['a', 'b']);
@@ -167,5 +186,113 @@ describe('claim lanes', () => {
     await Promise.all(jobs.map(({ id }) => ns.waitFor(id, { timeoutMs: 30_000 })));
     const counts = await ns.store.jobCountByQueue();
     expect(counts).toEqual([{ queue: 'default', state: 'completed', count: total }]);
+  });
+});
+
+/**
+ * Warm-up jobs first (short: the turnover grows the buffer's allowance), then one that holds the only
+ * slot, then short jobs that can only wait in the buffer behind it. Claims are taken highest priority
+ * first. Records when each job came back from a claim and when its handler started.
+ */
+async function slotHeldBehindBuffer(hold: (signal: AbortSignal) => Promise<void>): Promise<{
+  ns: Nightshift;
+  trailing: string[];
+  claimedAt: Map<string, number>;
+  startedAt: Map<string, number>;
+  holding: Promise<void>;
+}> {
+  const claimedAt = new Map<string, number>();
+  const startedAt = new Map<string, number>();
+  const holding = gate();
+  const ns = await env.connect({
+    tasks: {
+      tick: (_: null, ctx) => {
+        startedAt.set(ctx.job.id, Date.now());
+      },
+      hold: async (_: null, ctx) => {
+        holding.open();
+        await hold(ctx.signal);
+      },
+    },
+  });
+  await ns.enqueueMany(
+    Array.from({ length: 1_000 }, () => ({ task: 'tick', payload: null, options: { priority: 2 } })),
+  );
+  await ns.enqueue('hold', null, { priority: 1 });
+  const trailing = await ns.enqueueMany(
+    Array.from({ length: 300 }, () => ({ task: 'tick', payload: null, options: { priority: 0 } })),
+  );
+  const claim = ns.store.jobClaim.bind(ns.store);
+  // A spy on the real store: every call still goes to the database.
+  ns.store.jobClaim = async (params) => {
+    const jobs = await claim(params);
+    const now = Date.now();
+    for (const job of jobs) claimedAt.set(job.id, now);
+    return jobs;
+  };
+  return { ns, trailing: trailing.map(({ id }) => id), claimedAt, startedAt, holding: holding.promise };
+}
+
+describe('ready buffer', () => {
+  it('keeps the leases of buffered jobs while they wait, far past the lease, so none is rescued', async () => {
+    const leaseMs = 300;
+    const { ns, trailing, claimedAt, startedAt } = await slotHeldBehindBuffer(
+      () => new Promise((resolve) => setTimeout(resolve, 8 * leaseMs)),
+    );
+    let completed = 0;
+    ns.events.on('job:completed', () => (completed += 1));
+    // The worker's own rescuer sweeps every 50 ms: a lapsed lease would be taken and run again.
+    const worker = ns.startWorker({ ...FAST_WORKER, concurrency: 1, leaseMs, rescueIntervalMs: 50 });
+    await waitUntil(() => completed === 1_301, { timeoutMs: 60_000, message: 'all jobs completed' });
+    await worker.stop();
+
+    const waits = trailing.map((id) => (startedAt.get(id) ?? 0) - (claimedAt.get(id) ?? Infinity));
+    // The buffer really held jobs behind the slot for several leases.
+    expect(Math.max(...waits)).toBeGreaterThan(4 * leaseMs);
+    for (const id of trailing) {
+      expect((await ns.getJobRuns(id)).map((run) => [run.outcome, run.attempt])).toEqual([['completed', 1]]);
+    }
+    const counts = await ns.store.jobCountByQueue();
+    expect(counts).toEqual([{ queue: 'default', state: 'completed', count: 1_301 }]);
+  });
+
+  it('hands buffered jobs back on stop, attempt not spent', async () => {
+    const { ns, trailing, claimedAt, holding } = await slotHeldBehindBuffer(async (signal) => {
+      await aborted(signal);
+    });
+    const worker = ns.startWorker({ ...FAST_WORKER, concurrency: 1 });
+    await holding;
+    await waitUntil(() => trailing.some((id) => claimedAt.has(id)), { message: 'jobs buffered' });
+    await worker.stop({ graceMs: 50 });
+
+    const buffered = trailing.filter((id) => claimedAt.has(id));
+    for (const id of buffered) {
+      expect(await ns.getJob(id)).toMatchObject({ state: 'queued', attempt: 0 });
+      // Released by the stop, and again by any claim that was in flight as it began (on SQLite a claim
+      // can queue behind the release's write and take the job once more, only to hand it back).
+      const outcomes = (await ns.getJobRuns(id)).map((run) => run.outcome);
+      expect(outcomes.length).toBeGreaterThan(0);
+      expect(outcomes.every((outcome) => outcome === 'released')).toBe(true);
+    }
+  });
+
+  it('leaves slow jobs to a second, idle worker instead of buffering them', async () => {
+    const ns = await env.connect({
+      tasks: { slow: () => new Promise((resolve) => setTimeout(resolve, 150)) },
+    });
+    const total = 20;
+    await ns.enqueueMany(Array.from({ length: total }, () => ({ task: 'slow', payload: null })));
+    const ranBy = new Map<string, number>();
+    ns.events.on('job:completed', ({ workerId }) => ranBy.set(workerId, (ranBy.get(workerId) ?? 0) + 1));
+    const first = ns.startWorker({ ...FAST_WORKER, concurrency: 2 });
+    await waitUntil(() => first.runningCount === 2, { message: 'first worker busy' });
+    const second = ns.startWorker({ ...FAST_WORKER, concurrency: 2 });
+    await waitUntil(() => [...ranBy.values()].reduce((a, b) => a + b, 0) === total, {
+      timeoutMs: 30_000,
+      message: 'all jobs completed',
+    });
+    await Promise.all([first.stop(), second.stop()]);
+    // Half each at equal speed; a worker that buffered the backlog would have left the second none.
+    expect(ranBy.get(second.id) ?? 0).toBeGreaterThanOrEqual(total / 4);
   });
 });
