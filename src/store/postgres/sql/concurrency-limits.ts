@@ -20,6 +20,9 @@
  *   stay queued for the next claim. So in_use never exceeds the limit: the limit is exact.
  * - `picked`: the admitted jobs without a key, or whose key's slots were taken.
  * - `queue_taken`: adds the picked jobs to their limited queues' counts (rows this claim holds locked).
+ *
+ * Lock order, everywhere a count changes: the rows of the queues, sorted, then those of the keys,
+ * sorted. The claim takes them so; `giveBack` too. So no two statements wait on each other's rows.
  */
 
 /** $4, when given, the queues the claim is restricted to. */
@@ -81,6 +84,37 @@ export const admitAndTake = (s: string, candidates: string): string => `
     UPDATE ${s}.queue_limits l SET in_use = l.in_use + t.n
     FROM (SELECT queue, count(*)::integer AS n FROM picked GROUP BY queue) t
     WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_slots))
+  )`;
+
+/**
+ * The CTEs that give back the slots of the jobs a statement just moved out of 'running' (`ended`, a
+ * CTE returning queue, queue_slot and concurrency_key of each). The rows are first locked in a fixed
+ * order (queues sorted, then keys sorted: a LockRows above the ordered scan locks in scan order), and
+ * `key_locked` starts only once `queue_locked` is done (its one-time filter reads it). Then one UPDATE
+ * per table takes each row's count down by its number of ended jobs, on rows already held. Nothing
+ * runs for jobs without a key or a queue slot beyond an empty index probe per table.
+ */
+export const giveBack = (s: string, ended: string): string => `
+  queue_locked AS (
+    SELECT queue FROM ${s}.queue_limits
+    WHERE queue = ANY(ARRAY(SELECT queue FROM ${ended} WHERE queue_slot))
+    ORDER BY queue
+    FOR UPDATE
+  ), key_locked AS (
+    SELECT key FROM ${s}.concurrency_keys
+    WHERE key = ANY(ARRAY(SELECT concurrency_key FROM ${ended} WHERE concurrency_key IS NOT NULL))
+      AND (SELECT count(*) FROM queue_locked) >= 0
+    ORDER BY key
+    FOR UPDATE
+  ), queue_given AS (
+    UPDATE ${s}.queue_limits l SET in_use = l.in_use - t.n
+    FROM (SELECT queue, count(*)::integer AS n FROM ${ended} WHERE queue_slot GROUP BY queue) t
+    WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_locked))
+  ), key_given AS (
+    UPDATE ${s}.concurrency_keys k SET in_use = k.in_use - t.n
+    FROM (SELECT concurrency_key AS key, count(*)::integer AS n FROM ${ended}
+          WHERE concurrency_key IS NOT NULL GROUP BY concurrency_key) t
+    WHERE k.key = t.key AND k.key = ANY(ARRAY(SELECT key FROM key_locked))
   )`;
 
 /** Keys after $1 in key order, at most $2; $3 true keeps only keys with running jobs. */

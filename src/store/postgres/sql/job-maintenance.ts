@@ -4,6 +4,7 @@
  * targeted by `id = ANY(ARRAY(...))` so each write is a primary-key lookup (see sql/job-claim.ts); the
  * key-less log rows by the addresses their locking scan returned.
  */
+import { giveBack } from './concurrency-limits.js';
 import { FINISH_EVENT_TYPE, insertJobEvents } from './events.js';
 
 /**
@@ -49,8 +50,8 @@ export const rescueLapsed = (s: string): string => `
     FROM failure f
     WHERE j.id = ANY(ARRAY(SELECT id FROM lapsed))
     RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.attempt, j.schedule_id, j.error,
-              j.concurrency_key, j.concurrency_limit
-  ), ended AS (${insertJobEvents(s, 'updated', {
+              j.concurrency_key, j.concurrency_limit, j.queue_slot
+  ), ${giveBack(s, 'updated')}, ended AS (${insertJobEvents(s, 'updated', {
     type: FINISH_EVENT_TYPE('state', "'lease_lapsed'"),
     attempt: 'attempt',
     state: 'state',
