@@ -71,6 +71,7 @@ const METHODS: { [P in keyof StorePartSet]: MethodsOf<StorePartSet[P]> } = {
   limits: {
     concurrencyKeyList: true,
     concurrencyKeySetLimit: true,
+    concurrencyKeyPrune: true,
     queueLimitList: true,
     queueSetLimit: true,
   },

@@ -392,6 +392,12 @@ export interface LimitsStore {
    * running jobs are not interrupted.
    */
   concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void>;
+  /**
+   * Deletes the rows of keys without running jobs and without an operator limit whose last slot came
+   * back more than `olderThanMs` ago (the pruner): a key's next claim makes its row again. Measured on
+   * the database's clock.
+   */
+  concurrencyKeyPrune(params: PruneParams): Promise<{ deleted: number }>;
   /** Every queue ever given a limit, by name. */
   queueLimitList(): Promise<QueueLimitInfo[]>;
   /**

@@ -1,8 +1,8 @@
 /** The limits part of PostgresStore (LimitsStore in ../store.ts): slots and limits of keys and queues. */
 import type pg from 'pg';
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
+import type { ConcurrencyKeyInfo, LimitsStore, PruneParams, QueueLimitInfo } from '../store.js';
 import { toStoreError } from './pool.js';
-import { keyList, keySetLimit, queueLimitList, queueSetLimit } from './sql/concurrency-limits.js';
+import { keyList, keyPrune, keySetLimit, queueLimitList, queueSetLimit } from './sql/concurrency-limits.js';
 
 interface KeyRow {
   key: string;
@@ -15,6 +15,7 @@ interface KeyRow {
 export class PostgresLimits implements LimitsStore {
   private readonly sql: {
     keyList: string;
+    keyPrune: string;
     keySetLimit: string;
     queueLimitList: string;
     queueSetLimit: string;
@@ -26,6 +27,7 @@ export class PostgresLimits implements LimitsStore {
   ) {
     this.sql = {
       keyList: keyList(quotedSchema),
+      keyPrune: keyPrune(quotedSchema),
       keySetLimit: keySetLimit(quotedSchema),
       queueLimitList: queueLimitList(quotedSchema),
       queueSetLimit: queueSetLimit(quotedSchema),
@@ -52,6 +54,18 @@ export class PostgresLimits implements LimitsStore {
 
   async concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void> {
     await this.query(this.sql.keySetLimit, [params.key, params.limit]);
+  }
+
+  async concurrencyKeyPrune(params: PruneParams): Promise<{ deleted: number }> {
+    try {
+      const result = await this.pool.query({
+        text: this.sql.keyPrune,
+        values: [params.olderThanMs, params.limit],
+      });
+      return { deleted: result.rowCount ?? 0 };
+    } catch (error) {
+      throw toStoreError(error);
+    }
   }
 
   async queueLimitList(): Promise<QueueLimitInfo[]> {

@@ -2,11 +2,12 @@
  * Concurrency limits in SQLite: which ready jobs a claim may start, taking their slots, and the reads
  * and settings of keys and queues (LimitsStore in ../store.ts).
  */
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
+import type { ConcurrencyKeyInfo, LimitsStore, PruneParams, QueueLimitInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import {
   KEY_GET,
   KEY_LIST,
+  KEY_PRUNE,
   KEY_SET_LIMIT,
   KEY_TAKE,
   QUEUE_LIMIT_LIST,
@@ -110,6 +111,13 @@ export class SqliteLimits implements LimitsStore {
     await this.conn.write(() => {
       this.conn.stmt(KEY_SET_LIMIT).run({ key: params.key, max: params.limit });
     });
+  }
+
+  concurrencyKeyPrune(params: PruneParams): Promise<{ deleted: number }> {
+    return this.conn.write(() => ({
+      deleted: this.conn.stmt(KEY_PRUNE).run({ olderThanMs: params.olderThanMs, limit: params.limit })
+        .changes,
+    }));
   }
 
   queueLimitList(): Promise<QueueLimitInfo[]> {

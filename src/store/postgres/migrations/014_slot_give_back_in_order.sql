@@ -8,5 +8,10 @@
 -- rows of the queues, then of the keys, of all the jobs they ended, each set sorted, as the claim
 -- does, and give back one count per row (sql/concurrency-limits.ts `giveBack`). Fenced as before: only
 -- rows the statement moved out of 'running' are counted.
+--
+-- concurrency_keys.released_at: when the key last gave a slot back (or its operator limit changed), so
+-- the pruner can delete the rows of keys idle for long (in_use 0, no operator limit): one row per key
+-- ever claimed no longer accumulates forever. A deleted key's next claim inserts its row again.
 DROP TRIGGER concurrency_slot_release ON jobs;
 DROP FUNCTION concurrency_slot_release();
+ALTER TABLE concurrency_keys ADD COLUMN released_at timestamptz NOT NULL DEFAULT now();

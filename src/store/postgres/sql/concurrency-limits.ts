@@ -111,7 +111,7 @@ export const giveBack = (s: string, ended: string): string => `
     FROM (SELECT queue, count(*)::integer AS n FROM ${ended} WHERE queue_slot GROUP BY queue) t
     WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_locked))
   ), key_given AS (
-    UPDATE ${s}.concurrency_keys k SET in_use = k.in_use - t.n
+    UPDATE ${s}.concurrency_keys k SET in_use = k.in_use - t.n, released_at = now()
     FROM (SELECT concurrency_key AS key, count(*)::integer AS n FROM ${ended}
           WHERE concurrency_key IS NOT NULL GROUP BY concurrency_key) t
     WHERE k.key = t.key AND k.key = ANY(ARRAY(SELECT key FROM key_locked))
@@ -126,7 +126,24 @@ export const keyList = (s: string): string => `
 /** Sets ($2 a number) or clears ($2 null) the operator limit of key $1. */
 export const keySetLimit = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, max, job_limit) VALUES ($1, 0, $2, coalesce($2, 1))
-  ON CONFLICT (key) DO UPDATE SET max = excluded.max`;
+  ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = now()`;
+
+/**
+ * Deletes up to $2 rows of keys idle for more than $1 ms: no running job, no operator limit. Exact
+ * under a racing claim: the scan locks its rows (SKIP LOCKED: a row a claim holds is left for the next
+ * prune), and both the lock and the DELETE re-check in_use on the newest row version, so a key whose
+ * slot a claim took meanwhile stays; a claim whose upsert waits on a deleted row inserts it anew.
+ * Caveat: the scan is sequential (an index on in_use would make every slot change a non-HOT update),
+ * so a prune reads the table up to $2 matches.
+ */
+export const keyPrune = (s: string): string => `
+  DELETE FROM ${s}.concurrency_keys k
+  WHERE k.key = ANY(ARRAY(
+      SELECT key FROM ${s}.concurrency_keys
+      WHERE in_use = 0 AND max IS NULL AND released_at < now() - $1 * interval '1 millisecond'
+      LIMIT $2
+      FOR UPDATE SKIP LOCKED))
+    AND k.in_use = 0 AND k.max IS NULL`;
 
 /** Every queue ever given a limit, by name. */
 export const queueLimitList = (s: string): string =>

@@ -30,6 +30,9 @@ export const QUEUE_LIMITS_GET = `SELECT queue, max, in_use FROM queue_limits WHE
 /** Takes `@n` slots of a queue; the caller checked that they are free. */
 export const QUEUE_TAKE = `UPDATE queue_limits SET in_use = in_use + @n WHERE queue = @queue`;
 
+/** The database's clock in ms since the epoch, as the give-back trigger writes it (migration 011). */
+const DB_NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
+
 /** Keys after @after in key order; @running 1 keeps only keys with running jobs. */
 export const KEY_LIST = `
 SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max FROM concurrency_keys
@@ -39,7 +42,18 @@ ORDER BY key LIMIT @limit`;
 /** Sets or clears a key's operator limit; a key never claimed gets its row now. */
 export const KEY_SET_LIMIT = `
 INSERT INTO concurrency_keys (key, in_use, max, job_limit) VALUES (@key, 0, @max, coalesce(@max, 1))
-ON CONFLICT (key) DO UPDATE SET max = excluded.max`;
+ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = ${DB_NOW_MS}`;
+
+/**
+ * Deletes up to @limit rows of keys idle for more than @olderThanMs: no running job, no operator limit.
+ * Exact: it runs in a write transaction, which no claim can interleave with. Caveat: the scan is
+ * sequential (an index on in_use would be rewritten at every slot change).
+ */
+export const KEY_PRUNE = `
+DELETE FROM concurrency_keys WHERE key IN (
+  SELECT key FROM concurrency_keys
+  WHERE in_use = 0 AND max IS NULL AND released_at < ${DB_NOW_MS} - @olderThanMs
+  LIMIT @limit)`;
 
 /** Queues ever given a limit, by name. */
 export const QUEUE_LIMIT_LIST = `SELECT queue, max, in_use FROM queue_limits ORDER BY queue`;
