@@ -91,7 +91,8 @@ export const admitAndTake = (s: string, candidates: string): string => `
  * CTE returning queue, queue_slot and concurrency_key of each). The rows are first locked in a fixed
  * order (queues sorted, then keys sorted: a LockRows above the ordered scan locks in scan order), and
  * `key_locked` starts only once `queue_locked` is done (its one-time filter reads it). Then one UPDATE
- * per table takes each row's count down by its number of ended jobs, on rows already held. Nothing
+ * per table takes each row's count down by its number of ended jobs, on rows already held (each row
+ * once, by the sorted key list: one index scan). Nothing
  * runs for jobs without a key or a queue slot beyond an empty index probe per table.
  */
 export const giveBack = (s: string, ended: string): string => `
@@ -106,15 +107,22 @@ export const giveBack = (s: string, ended: string): string => `
       AND (SELECT count(*) FROM queue_locked) >= 0
     ORDER BY key
     FOR UPDATE
+  ), given AS (
+    -- Each row's count of ended jobs, found by key (a jsonb object's keys are sorted): a join against
+    -- the per-key counts made the planner re-check the whole ANY list once per row (5.7 ms for 100
+    -- completions of 100 keys, in EXPLAIN ANALYZE).
+    SELECT (SELECT jsonb_object_agg(queue, n) FROM (
+              SELECT queue, count(*) AS n FROM ${ended} WHERE queue_slot GROUP BY queue) q) AS queues,
+           (SELECT jsonb_object_agg(concurrency_key, n) FROM (
+              SELECT concurrency_key, count(*) AS n FROM ${ended} WHERE concurrency_key IS NOT NULL
+              GROUP BY concurrency_key) k) AS keys
   ), queue_given AS (
-    UPDATE ${s}.queue_limits l SET in_use = l.in_use - t.n
-    FROM (SELECT queue, count(*)::integer AS n FROM ${ended} WHERE queue_slot GROUP BY queue) t
-    WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_locked))
+    UPDATE ${s}.queue_limits l SET in_use = l.in_use - ((SELECT queues FROM given) ->> l.queue)::integer
+    WHERE l.queue = ANY(ARRAY(SELECT queue FROM queue_locked))
   ), key_given AS (
-    UPDATE ${s}.concurrency_keys k SET in_use = k.in_use - t.n, released_at = now()
-    FROM (SELECT concurrency_key AS key, count(*)::integer AS n FROM ${ended}
-          WHERE concurrency_key IS NOT NULL GROUP BY concurrency_key) t
-    WHERE k.key = t.key AND k.key = ANY(ARRAY(SELECT key FROM key_locked))
+    UPDATE ${s}.concurrency_keys k
+    SET in_use = k.in_use - ((SELECT keys FROM given) ->> k.key)::integer, released_at = now()
+    WHERE k.key = ANY(ARRAY(SELECT key FROM key_locked))
   )`;
 
 /** Keys after $1 in key order, at most $2; $3 true keeps only keys with running jobs. */
