@@ -7,7 +7,9 @@
  * deleting batches until one comes back short, yielding to the event loop between batches.
  *
  * It also bounds the cluster event log (docs/EVENTS.md): events older than EVENT_RETENTION_MS go, in
- * batches of the same size, after the jobs.
+ * batches of the same size, after the jobs; and the rows of concurrency keys idle for more than
+ * IDLE_KEY_RETENTION_MS (no running job, no operator limit), which would otherwise grow by one per key
+ * ever claimed.
  *
  * Caveat: every worker process prunes; that is harmless (deletes of already-deleted rows find
  * nothing) but costs a few cheap queries per minute per process.
@@ -24,6 +26,12 @@ import { PeriodicPass } from '../runtime/periodic.js';
  * disconnected for more than an hour) resumes at the oldest event kept, having missed the rest.
  */
 export const EVENT_RETENTION_MS = 3_600_000;
+
+/**
+ * How long a concurrency key's row outlives its last running job: until then `concurrencyKeys()` still
+ * lists it (with its last limit); afterwards its next claim makes the row again.
+ */
+export const IDLE_KEY_RETENTION_MS = 3_600_000;
 
 /** Pruner options. */
 export interface PrunerOptions {
@@ -73,16 +81,28 @@ export class Pruner {
       this.events.emit('pruner:pruned', { deleted: total });
     }
     await this.pruneEvents();
+    await this.pruneIdleKeys();
     return total;
   }
 
+  /** Deletes the rows of keys idle past IDLE_KEY_RETENTION_MS, a batch at a time. */
+  private pruneIdleKeys(): Promise<void> {
+    return this.inBatches(() =>
+      this.store.concurrencyKeyPrune({ olderThanMs: IDLE_KEY_RETENTION_MS, limit: this.options.batchSize }),
+    );
+  }
+
   /** Deletes events past EVENT_RETENTION_MS, a batch at a time. */
-  private async pruneEvents(): Promise<void> {
+  private pruneEvents(): Promise<void> {
+    return this.inBatches(() =>
+      this.store.eventPrune({ olderThanMs: EVENT_RETENTION_MS, limit: this.options.batchSize }),
+    );
+  }
+
+  /** Runs `prune` until a batch comes back short or the pruner stops. */
+  private async inBatches(prune: () => Promise<{ deleted: number }>): Promise<void> {
     while (!this.periodic.stopping) {
-      const { deleted } = await this.store.eventPrune({
-        olderThanMs: EVENT_RETENTION_MS,
-        limit: this.options.batchSize,
-      });
+      const { deleted } = await prune();
       if (deleted < this.options.batchSize) break;
       await sleep(0);
     }

@@ -72,6 +72,7 @@ const METHODS: { [P in keyof StorePartSet]: MethodsOf<StorePartSet[P]> } = {
     concurrencyKeyList: true,
     concurrencyKeySetLimit: true,
     concurrencyKeySetRate: true,
+    concurrencyKeyPrune: true,
     queueLimitList: true,
     queueSetLimit: true,
     queueSetRate: true,

@@ -407,6 +407,12 @@ export interface LimitsStore {
    * clock. A new rate allows its full burst at once.
    */
   concurrencyKeySetRate(params: { key: string; rate: StartRate | null }): Promise<void>;
+  /**
+   * Deletes the rows of keys without running jobs and without an operator limit whose last slot came
+   * back more than `olderThanMs` ago (the pruner): a key's next claim makes its row again. Measured on
+   * the database's clock.
+   */
+  concurrencyKeyPrune(params: PruneParams): Promise<{ deleted: number }>;
   /** Every queue ever given a limit or a rate, by name. */
   queueLimitList(): Promise<QueueLimitInfo[]>;
   /**

@@ -1,6 +1,7 @@
 /** Conformance: concurrency keys, at most N running jobs per key, slots given back exactly once. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/store.js';
+import type { ClaimedJob, Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { mustGet, nowMs } from './helpers.js';
@@ -12,6 +13,12 @@ async function running(store: Store, key: string): Promise<number> {
     .concurrencyKeyList({ after: '', limit: 1_000 })
     .then((keys) => keys.filter((k) => k.key === key));
   return info?.running ?? 0;
+}
+
+function mustFind(jobs: ClaimedJob[], id: string): ClaimedJob {
+  const job = jobs.find((j) => j.id === id);
+  if (job === undefined) throw new Error(`job ${id} was not claimed`);
+  return job;
 }
 
 /** Concurrency key tests. */
@@ -115,6 +122,58 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       );
       expect(rounds.flat()).toHaveLength(2);
       expect(await running(store, 'race')).toBe(2);
+    });
+
+    it('prunes the rows of idle keys only: running keys and operator limits stay, a pruned key claims anew', async () => {
+      const store = await h.open();
+      const idle = newJob({ concurrencyKey: 'idle', concurrencyLimit: 2 });
+      await store.jobInsertMany({ jobs: [idle, newJob({ concurrencyKey: 'busy' })] });
+      await store.concurrencyKeySetLimit({ key: 'ruled', limit: 3 });
+      const claimed = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
+      const done = mustFind(claimed, idle.id);
+      await store.jobFinishMany({
+        finishes: [{ id: done.id, leaseToken: done.leaseToken, outcome: 'completed' }],
+      });
+      expect(await store.concurrencyKeyPrune({ olderThanMs: 60_000, limit: 100 })).toEqual({ deleted: 0 });
+      // The database's clock, in ms: let it move past the release.
+      await sleep(5);
+      expect(await store.concurrencyKeyPrune({ olderThanMs: 0, limit: 100 })).toEqual({ deleted: 1 });
+      expect((await store.concurrencyKeyList({ limit: 10 })).map((k) => k.key)).toEqual(['busy', 'ruled']);
+
+      await store.jobInsertMany({
+        jobs: [1, 2, 3].map(() => newJob({ concurrencyKey: 'idle', concurrencyLimit: 2 })),
+      });
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(2);
+      expect(await running(store, 'idle')).toBe(2);
+      expect(await store.concurrencyKeyPrune({ olderThanMs: 0, limit: 100 })).toEqual({ deleted: 0 });
+    });
+
+    it('a prune racing claims of the same key never loses a slot', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      for (let round = 0; round < 12; round += 1) {
+        await store.jobInsertMany({
+          jobs: [newJob({ concurrencyKey: 'hot' }), newJob({ concurrencyKey: 'hot' })],
+        });
+        const [claimed] = await Promise.all([
+          store.jobClaim({ workerId: 'w', limit: 10, ...LEASE }),
+          peer.concurrencyKeyPrune({ olderThanMs: 0, limit: 10 }),
+        ]);
+        expect(claimed).toHaveLength(1);
+        expect(await running(store, 'hot')).toBe(1);
+        expect(await peer.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toEqual([]);
+        const [job] = claimed;
+        await store.jobFinishMany({
+          finishes: [{ id: job!.id, leaseToken: job!.leaseToken, outcome: 'completed' }],
+        });
+        expect(await running(store, 'hot')).toBe(0);
+        // The second job, then an idle row for the next round's prune.
+        const [next] = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
+        await store.jobFinishMany({
+          finishes: [{ id: next!.id, leaseToken: next!.leaseToken, outcome: 'completed' }],
+        });
+        await sleep(2);
+      }
     });
   });
 }

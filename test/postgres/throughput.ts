@@ -2,7 +2,10 @@
  * Store-level throughput probe for the PostgreSQL hot path (not part of the test run; numbers feed the
  * "PostgreSQL hot path" section of docs/ARCHITECTURE.md):
  *
- *   node --import tsx test/postgres/throughput.ts [jobs=100000] [insertBatch=1000] [loops=4] [claimBatch=100]
+ *   node --import tsx test/postgres/throughput.ts [jobs=100000] [insertBatch=1000] [loops=4] [claimBatch=100] [keys=0]
+ *
+ * With `keys` > 0 every job has a concurrency key, job i the key `k<i mod keys>`, with a limit high
+ * enough never to hold a job back: what keys cost when they block nothing (docs/TENANCY.md).
  *
  * Phase 1 bulk-enqueues `jobs` in batches; phase 2 drains them with `loops` concurrent claim/finish
  * loops in this one process (no-op handlers, every guarantee on: lease token, fenced finish, run rows).
@@ -11,7 +14,9 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { newJob } from '../support/jobs.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
 
-const [jobs = 100_000, insertBatch = 1_000, loops = 4, claimBatch = 100] = process.argv.slice(2).map(Number);
+const [jobs = 100_000, insertBatch = 1_000, loops = 4, claimBatch = 100, keys = 0] = process.argv
+  .slice(2)
+  .map(Number);
 const schema = uniqueSchema('bench');
 const store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: loops + 2 });
 await store.migrate();
@@ -20,7 +25,13 @@ try {
   let started = performance.now();
   for (let done = 0; done < jobs; done += insertBatch) {
     await store.jobInsertMany({
-      jobs: Array.from({ length: Math.min(insertBatch, jobs - done) }, () => newJob({ task: 'noop' })),
+      jobs: Array.from({ length: Math.min(insertBatch, jobs - done) }, (_, i) =>
+        newJob(
+          keys > 0
+            ? { task: 'noop', concurrencyKey: `k${(done + i) % keys}`, concurrencyLimit: jobs }
+            : { task: 'noop' },
+        ),
+      ),
     });
   }
   const insertSeconds = (performance.now() - started) / 1000;
@@ -52,7 +63,7 @@ try {
   console.log(`node CPU during drain: ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`);
   console.log(
     `claim+finish: ${processed} jobs in ${drainSeconds.toFixed(2)} s = ${Math.round(processed / drainSeconds)} jobs/s ` +
-      `(${loops} loops, batch ${claimBatch})`,
+      `(${loops} loops, batch ${claimBatch}, ${keys > 0 ? `${keys} keys` : 'no keys'})`,
   );
 } finally {
   await store.close();

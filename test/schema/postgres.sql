@@ -37,6 +37,7 @@ concurrency_keys | job_limit | integer | true |
 concurrency_keys | rate_limit | integer | false | 
 concurrency_keys | rate_period_ms | integer | false | 
 concurrency_keys | rate_tat | double precision | true | 0
+concurrency_keys | released_at | timestamp with time zone | true | now()
 events | tx | xid8 | true | pg_current_xact_id()
 events | id | bigint | true | 
 events | at | timestamp with time zone | true | now()
@@ -241,21 +242,5 @@ schema_migrations_pkey | CREATE UNIQUE INDEX schema_migrations_pkey ON <schema>.
 workers_pkey | CREATE UNIQUE INDEX workers_pkey ON <schema>.workers USING btree (id)
 
 -- functions
-concurrency_slot_release | CREATE OR REPLACE FUNCTION <schema>.concurrency_slot_release()
- RETURNS trigger
- LANGUAGE plpgsql
- SET search_path TO '<schema>'
-AS $function$
-BEGIN
-  IF OLD.queue_slot THEN
-    UPDATE queue_limits SET in_use = in_use - 1 WHERE queue = OLD.queue;
-  END IF;
-  IF OLD.concurrency_key IS NOT NULL THEN
-    UPDATE concurrency_keys SET in_use = in_use - 1 WHERE key = OLD.concurrency_key;
-  END IF;
-  RETURN NULL;
-END $function$
-
 
 -- triggers
-concurrency_slot_release | CREATE TRIGGER concurrency_slot_release AFTER UPDATE OF state ON <schema>.jobs FOR EACH ROW WHEN (((old.state = 'running'::<schema>.job_state) AND (new.state <> 'running'::<schema>.job_state) AND ((old.concurrency_key IS NOT NULL) OR old.queue_slot))) EXECUTE FUNCTION <schema>.concurrency_slot_release()

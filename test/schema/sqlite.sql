@@ -69,7 +69,7 @@ CREATE TABLE concurrency_keys (
   max       INTEGER,
   -- The limit of the jobs the latest claim took (theirs, when max is NULL).
   job_limit INTEGER NOT NULL
-, rate_limit INTEGER, rate_period_ms INTEGER, rate_tat REAL NOT NULL DEFAULT 0);
+, rate_limit INTEGER, rate_period_ms INTEGER, rate_tat REAL NOT NULL DEFAULT 0, released_at INTEGER NOT NULL DEFAULT 0);
 
 -- table events
 CREATE TABLE events (
@@ -246,7 +246,9 @@ CREATE TABLE workers (
 CREATE TRIGGER concurrency_slot_release AFTER UPDATE OF state ON jobs
 WHEN old.state = 'running' AND new.state <> 'running' AND old.concurrency_key IS NOT NULL
 BEGIN
-  UPDATE concurrency_keys SET in_use = in_use - 1 WHERE key = old.concurrency_key;
+  UPDATE concurrency_keys
+  SET in_use = in_use - 1, released_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+  WHERE key = old.concurrency_key;
 END;
 
 -- trigger events_job_enqueued

@@ -6,15 +6,12 @@
  * batches, and each is judged on its own answer.
  */
 import { describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/events.js';
-import { createLogger } from '../../src/logger.js';
 import type { JobFinish, Store } from '../../src/store/store.js';
 import { Finisher } from '../../src/worker/finisher.js';
-import { StoreHealth } from '../../src/runtime/store-health.js';
+import { quietHealth } from '../support/quiet-health.js';
 
 describe('finisher with two attempts of one job buffered', () => {
   it('reports the stale attempt refused and only the current one accepted', async () => {
-    const logger = createLogger({ level: 'silent' });
     const batches: string[][] = [];
     // Only the current attempt's token is valid; the store names accepted finishes by job id.
     const store = {
@@ -25,12 +22,7 @@ describe('finisher with two attempts of one job buffered', () => {
         });
       },
     } as unknown as Store;
-    const health = new StoreHealth({
-      maxStoreDownMs: 60_000,
-      events: new EventBus(logger),
-      logger,
-      onFatal: () => undefined,
-    });
+    const { logger, health } = quietHealth();
     const accepted: string[] = [];
     const refused: string[] = [];
     const finisher = new Finisher<string>(

@@ -1,6 +1,6 @@
 /** The limits part of PostgresStore (LimitsStore in ../store.ts): slots, limits and rates of keys and queues. */
 import type pg from 'pg';
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, StartRate } from '../store.js';
+import type { ConcurrencyKeyInfo, LimitsStore, PruneParams, QueueLimitInfo, StartRate } from '../store.js';
 import {
   toConcurrencyKeyInfo,
   toQueueLimitInfo,
@@ -10,6 +10,7 @@ import {
 import { toStoreError } from './pool.js';
 import {
   concurrencyKeyList,
+  concurrencyKeyPrune,
   concurrencyKeySetLimit,
   queueLimitList,
   queueSetLimit,
@@ -22,6 +23,7 @@ export class PostgresLimits implements LimitsStore {
     concurrencyKeyList: string;
     concurrencyKeySetLimit: string;
     concurrencyKeySetRate: string;
+    concurrencyKeyPrune: string;
     queueLimitList: string;
     queueSetLimit: string;
     queueSetRate: string;
@@ -35,6 +37,7 @@ export class PostgresLimits implements LimitsStore {
       concurrencyKeyList: concurrencyKeyList(quotedSchema),
       concurrencyKeySetLimit: concurrencyKeySetLimit(quotedSchema),
       concurrencyKeySetRate: concurrencyKeySetRate(quotedSchema),
+      concurrencyKeyPrune: concurrencyKeyPrune(quotedSchema),
       queueLimitList: queueLimitList(quotedSchema),
       queueSetLimit: queueSetLimit(quotedSchema),
       queueSetRate: queueSetRate(quotedSchema),
@@ -56,6 +59,18 @@ export class PostgresLimits implements LimitsStore {
 
   async concurrencyKeySetLimit(params: { key: string; limit: number | null }): Promise<void> {
     await this.query(this.sql.concurrencyKeySetLimit, [params.key, params.limit]);
+  }
+
+  async concurrencyKeyPrune(params: PruneParams): Promise<{ deleted: number }> {
+    try {
+      const result = await this.pool.query({
+        text: this.sql.concurrencyKeyPrune,
+        values: [params.olderThanMs, params.limit],
+      });
+      return { deleted: result.rowCount ?? 0 };
+    } catch (error) {
+      throw toStoreError(error);
+    }
   }
 
   async queueLimitList(): Promise<QueueLimitInfo[]> {

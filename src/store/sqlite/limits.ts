@@ -2,7 +2,7 @@
  * Concurrency limits in SQLite: which ready jobs a claim may start, taking their slots, and the reads
  * and settings of keys and queues (LimitsStore in ../store.ts).
  */
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo, StartRate } from '../store.js';
+import type { ConcurrencyKeyInfo, LimitsStore, PruneParams, QueueLimitInfo, StartRate } from '../store.js';
 import {
   toConcurrencyKeyInfo,
   toQueueLimitInfo,
@@ -133,6 +133,14 @@ export class SqliteLimits implements LimitsStore {
     await this.conn.write(() => {
       this.conn.stmt(sql.concurrencyKeySetLimit).run({ key: params.key, max: params.limit });
     });
+  }
+
+  concurrencyKeyPrune(params: PruneParams): Promise<{ deleted: number }> {
+    return this.conn.write(() => ({
+      deleted: this.conn
+        .stmt(sql.concurrencyKeyPrune)
+        .run({ olderThanMs: params.olderThanMs, limit: params.limit }).changes,
+    }));
   }
 
   queueLimitList(): Promise<QueueLimitInfo[]> {

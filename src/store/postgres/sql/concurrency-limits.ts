@@ -21,6 +21,9 @@
  * - `picked`: the admitted jobs without a key, or whose key's slots were taken.
  * - `queue_taken`: adds the picked jobs to their limited queues' counts and advances their queues'
  *   rates (rows this claim holds locked).
+ *
+ * Lock order, everywhere a count changes: the rows of the queues, sorted, then those of the keys,
+ * sorted. The claim takes them so; `giveBack` too. So no two statements wait on each other's rows.
  */
 import { rateFree, rateTaken } from './rate-limits.js';
 
@@ -96,6 +99,45 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
     WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_slots))
   )`;
 
+/**
+ * The CTEs that give back the slots of the jobs a statement just moved out of 'running' (`ended`, a
+ * CTE returning queue, queue_slot and concurrency_key of each). The rows are first locked in a fixed
+ * order (queues sorted, then keys sorted: a LockRows above the ordered scan locks in scan order), and
+ * `key_locked` starts only once `queue_locked` is done (its one-time filter reads it). Then one UPDATE
+ * per table takes each row's count down by its number of ended jobs, on rows already held (each row
+ * once, by the sorted key list: one index scan). Nothing
+ * runs for jobs without a key or a queue slot beyond an empty index probe per table.
+ */
+export const giveBack = (s: string, ended: string): string => `
+  queue_locked AS (
+    SELECT queue FROM ${s}.queue_limits
+    WHERE queue = ANY(ARRAY(SELECT queue FROM ${ended} WHERE queue_slot))
+    ORDER BY queue
+    FOR UPDATE
+  ), key_locked AS (
+    SELECT key FROM ${s}.concurrency_keys
+    WHERE key = ANY(ARRAY(SELECT concurrency_key FROM ${ended} WHERE concurrency_key IS NOT NULL))
+      AND (SELECT count(*) FROM queue_locked) >= 0
+    ORDER BY key
+    FOR UPDATE
+  ), given AS (
+    -- Each row's count of ended jobs, found by key (a jsonb object's keys are sorted): a join against
+    -- the per-key counts made the planner re-check the whole ANY list once per row (5.7 ms for 100
+    -- completions of 100 keys, in EXPLAIN ANALYZE).
+    SELECT (SELECT jsonb_object_agg(queue, n) FROM (
+              SELECT queue, count(*) AS n FROM ${ended} WHERE queue_slot GROUP BY queue) q) AS queues,
+           (SELECT jsonb_object_agg(concurrency_key, n) FROM (
+              SELECT concurrency_key, count(*) AS n FROM ${ended} WHERE concurrency_key IS NOT NULL
+              GROUP BY concurrency_key) k) AS keys
+  ), queue_given AS (
+    UPDATE ${s}.queue_limits l SET in_use = l.in_use - ((SELECT queues FROM given) ->> l.queue)::integer
+    WHERE l.queue = ANY(ARRAY(SELECT queue FROM queue_locked))
+  ), key_given AS (
+    UPDATE ${s}.concurrency_keys k
+    SET in_use = k.in_use - ((SELECT keys FROM given) ->> k.key)::integer, released_at = now()
+    WHERE k.key = ANY(ARRAY(SELECT key FROM key_locked))
+  )`;
+
 /** Keys after $1 in key order, at most $2; $3 true keeps only keys with running jobs. */
 export const concurrencyKeyList = (s: string): string => `
   SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max, rate_limit, rate_period_ms
@@ -106,7 +148,24 @@ export const concurrencyKeyList = (s: string): string => `
 /** Sets ($2 a number) or clears ($2 null) the operator limit of key $1. */
 export const concurrencyKeySetLimit = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, max, job_limit) VALUES ($1, 0, $2, coalesce($2, 1))
-  ON CONFLICT (key) DO UPDATE SET max = excluded.max`;
+  ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = now()`;
+
+/**
+ * Deletes up to $2 rows of keys idle for more than $1 ms: no running job, no operator limit. Exact
+ * under a racing claim: the scan locks its rows (SKIP LOCKED: a row a claim holds is left for the next
+ * prune), and both the lock and the DELETE re-check in_use on the newest row version, so a key whose
+ * slot a claim took meanwhile stays; a claim whose upsert waits on a deleted row inserts it anew.
+ * Caveat: the scan is sequential (an index on in_use would make every slot change a non-HOT update),
+ * so a prune reads the table up to $2 matches.
+ */
+export const concurrencyKeyPrune = (s: string): string => `
+  DELETE FROM ${s}.concurrency_keys k
+  WHERE k.key = ANY(ARRAY(
+      SELECT key FROM ${s}.concurrency_keys
+      WHERE in_use = 0 AND max IS NULL AND released_at < now() - $1 * interval '1 millisecond'
+      LIMIT $2
+      FOR UPDATE SKIP LOCKED))
+    AND k.in_use = 0 AND k.max IS NULL`;
 
 /** Every queue ever given a limit or a rate, by name. */
 export const queueLimitList = (s: string): string =>

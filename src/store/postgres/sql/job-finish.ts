@@ -32,6 +32,7 @@
  */
 
 import { jobFinishManyEventType, jobEventInsert } from './events.js';
+import { giveBack } from './concurrency-limits.js';
 
 /**
  * $1 ids, $2 lease tokens, $3 outcomes, $4 results (JSON text), $5 errors (JSON text), $6 retry delay
@@ -71,9 +72,9 @@ export const jobFinishMany = (s: string): string => `
     -- for every row as a join filter (quadratic: 12 ms instead of 1 ms per 100 finishes in EXPLAIN).
     WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running' AND o.id = i.id
     RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.schedule_id, j.concurrency_key,
-              j.concurrency_limit, o.attempt, o.worker_id,
+              j.concurrency_limit, j.queue_slot, o.attempt, o.worker_id,
               o.started_at, o.run_at AS due_at, i.outcome, i.error, i.max_duration_exceeded
-  ), ended AS (${jobEventInsert(s, 'updated', {
+  ), ${giveBack(s, 'updated')}, ended AS (${jobEventInsert(s, 'updated', {
     type: jobFinishManyEventType('state', 'outcome'),
     attempt: 'attempt',
     state: 'state',
@@ -132,8 +133,8 @@ export const jobFinishManyComplete = (s: string): string => `
     -- the table grew) or re-ran the unnest per job (70-90 ms for 500 completions).
     WHERE j.id = ANY($1::uuid[]) AND j.state = 'running'
       AND j.lease_token = ((SELECT tokens FROM input) ->> j.id::text)::uuid
-    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id
-  ), ended AS (${jobEventInsert(s, 'completed', { type: "'job:completed'", attempt: 'attempt', state: "'completed'" })}
+    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.concurrency_key, j.queue_slot
+  ), ${giveBack(s, 'completed')}, ended AS (${jobEventInsert(s, 'completed', { type: "'job:completed'", attempt: 'attempt', state: "'completed'" })}
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT now(), array_agg(id) FROM completed HAVING count(*) > 0

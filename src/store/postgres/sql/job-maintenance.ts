@@ -5,6 +5,7 @@
  * key-less log rows by the addresses their locking scan returned.
  */
 import { jobFinishManyEventType, jobEventInsert } from './events.js';
+import { giveBack } from './concurrency-limits.js';
 
 /**
  * Recovers attempts whose lease ended before the database's now(): requeued while attempts remain,
@@ -49,8 +50,8 @@ export const jobRescueLapsed = (s: string): string => `
     FROM failure f
     WHERE j.id = ANY(ARRAY(SELECT id FROM lapsed))
     RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.attempt, j.schedule_id, j.error,
-              j.concurrency_key, j.concurrency_limit
-  ), ended AS (${jobEventInsert(s, 'updated', {
+              j.concurrency_key, j.concurrency_limit, j.queue_slot
+  ), ${giveBack(s, 'updated')}, ended AS (${jobEventInsert(s, 'updated', {
     type: jobFinishManyEventType('state', "'lease_lapsed'"),
     attempt: 'attempt',
     state: 'state',

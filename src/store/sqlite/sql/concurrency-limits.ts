@@ -38,6 +38,9 @@ WHERE max IS NOT NULL OR rate_limit IS NOT NULL`;
 /** Takes `@n` slots of a limited queue; the caller checked that they are free. */
 export const jobClaimQueueTake = `UPDATE queue_limits SET in_use = in_use + @n WHERE queue = @queue`;
 
+/** The database's clock in ms since the epoch, as the give-back trigger writes it (migration 011). */
+const DB_NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
+
 /** Keys after @after in key order; @running 1 keeps only keys with running jobs. */
 export const concurrencyKeyList = `
 SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max, rate_limit, rate_period_ms
@@ -48,7 +51,18 @@ ORDER BY key LIMIT @limit`;
 /** Sets or clears a key's operator limit; a key never claimed gets its row now. */
 export const concurrencyKeySetLimit = `
 INSERT INTO concurrency_keys (key, in_use, max, job_limit) VALUES (@key, 0, @max, coalesce(@max, 1))
-ON CONFLICT (key) DO UPDATE SET max = excluded.max`;
+ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = ${DB_NOW_MS}`;
+
+/**
+ * Deletes up to @limit rows of keys idle for more than @olderThanMs: no running job, no operator limit.
+ * Exact: it runs in a write transaction, which no claim can interleave with. Caveat: the scan is
+ * sequential (an index on in_use would be rewritten at every slot change).
+ */
+export const concurrencyKeyPrune = `
+DELETE FROM concurrency_keys WHERE key IN (
+  SELECT key FROM concurrency_keys
+  WHERE in_use = 0 AND max IS NULL AND released_at < ${DB_NOW_MS} - @olderThanMs
+  LIMIT @limit)`;
 
 /** Queues ever given a limit or a rate, by name. */
 export const queueLimitList = `
