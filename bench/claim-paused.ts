@@ -32,6 +32,7 @@ function job(queue: string, priority: number): NewJob {
     maxAttempts: 3,
     idempotencyKey: null,
     concurrencyKey: null,
+    concurrencyLimit: null,
     leaseMs: null,
     timeoutMs: null,
     scheduleId: null,

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createLogger } from '../src/logger.js';
 import { Nightshift } from '../src/nightshift.js';
-import type { ScheduleInput } from '../src/scheduler/schedule.js';
+import type { ScheduleInput } from '../src/schedule-types.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
