@@ -28,6 +28,7 @@ import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type {
   ConcurrencyKeyInfo,
+  JobGroupInfo,
   QueueLimitInfo,
   DatabaseHealth,
   JobInsertResult,
@@ -378,6 +379,22 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   ): Promise<ConcurrencyKeyInfo[]> {
     const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
     return this.store.concurrencyKeyList({ ...params, limit });
+  }
+
+  /** Groups of fairly claimed jobs (docs/TENANCY.md) by name, after `after`, with weights and queued counts. */
+  async groups(params: { after?: string; limit?: number } = {}): Promise<JobGroupInfo[]> {
+    const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
+    return this.store.groupList({ ...params, limit });
+  }
+
+  /**
+   * Sets the weight of `group` (null: back to 1): its share of the claims' turns against the other
+   * ready groups' weights, from the next claim on.
+   */
+  async setGroupWeight(group: string, weight: number | null): Promise<void> {
+    const checkedGroup = textIn('group', group, MAX_KEY_BYTES);
+    const checked = weight === null ? null : intIn('weight', weight, JOB_RANGES.groupWeight);
+    return this.store.groupSetWeight({ group: checkedGroup, weight: checked });
   }
 
   /**

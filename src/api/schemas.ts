@@ -114,6 +114,7 @@ const enqueueOptions = {
       description: 'needs concurrencyKey; default the task’s (1)',
     }),
   ),
+  group: Type.Optional(name('the group (tenant) whose jobs are claimed in weighted turns with other groups')),
 };
 
 export const EnqueueBody = Type.Object(

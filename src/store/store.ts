@@ -38,6 +38,8 @@ export interface NewJob {
   concurrencyKey: string | null;
   /** The key's limit this job was enqueued with; null exactly when the key is. */
   concurrencyLimit: number | null;
+  /** The group the job is claimed fairly for (docs/TENANCY.md), or null. */
+  group: string | null;
   leaseMs: number | null;
   timeoutMs: number | null;
   scheduleId: string | null;
@@ -378,8 +380,21 @@ export interface QueueLimitInfo {
   running: number;
 }
 
+/** A group of fairly claimed jobs (docs/TENANCY.md). */
+export interface JobGroupInfo {
+  group: string;
+  /** Its share of the claims' turns against the other ready groups' weights; 1 unless set. */
+  weight: number;
+  /** Its jobs waiting in the ready set now. */
+  queued: number;
+}
+
 /** Concurrency limits: slots of keys and queues, and the limits an operator sets. */
 export interface LimitsStore {
+  /** Groups ever enqueued or weighted, by name, after `after`. */
+  groupList(params: { after?: string; limit: number }): Promise<JobGroupInfo[]>;
+  /** Sets (a number) or resets to 1 (null) a group's weight; applies from the next claim. */
+  groupSetWeight(params: { group: string; weight: number | null }): Promise<void>;
   /** Keys ever claimed, by key, after `after`; `running: true` keeps only keys with running jobs. */
   concurrencyKeyList(params: {
     after?: string;

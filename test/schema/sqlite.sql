@@ -1,6 +1,9 @@
 -- index api_tokens_hash
 CREATE UNIQUE INDEX api_tokens_hash ON api_tokens (hash);
 
+-- index job_groups_ready
+CREATE INDEX job_groups_ready ON job_groups (vtime) WHERE queued > 0;
+
 -- index job_logs_job
 CREATE INDEX job_logs_job ON job_logs (job_id, attempt, at, seq);
 
@@ -26,11 +29,16 @@ CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (idempotency_key) WHERE idempot
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 
 -- index jobs_ready
-CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
+CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE state = 'queued' AND group_key IS NULL;
+
+-- index jobs_ready_group
+CREATE INDEX jobs_ready_group ON jobs (group_key, priority DESC, run_at, id)
+  WHERE state = 'queued' AND group_key IS NOT NULL;
 
 -- index jobs_ready_queue
-CREATE INDEX jobs_ready_queue ON jobs (queue, priority DESC, run_at, id, concurrency_key, concurrency_limit)
-  WHERE state = 'queued';
+CREATE INDEX jobs_ready_queue
+  ON jobs (queue, priority DESC, run_at, id, concurrency_key, concurrency_limit, group_key)
+  WHERE state = 'queued' AND group_key IS NULL;
 
 -- index jobs_scheduled
 CREATE INDEX jobs_scheduled ON jobs (run_at) WHERE state = 'scheduled';
@@ -84,6 +92,14 @@ CREATE TABLE events (
   error       TEXT,
   schedule_id TEXT,
   data        TEXT
+);
+
+-- table job_groups
+CREATE TABLE job_groups (
+  group_key TEXT    PRIMARY KEY,
+  weight    INTEGER NOT NULL DEFAULT 1,
+  queued    INTEGER NOT NULL DEFAULT 0,
+  vtime     REAL    NOT NULL DEFAULT 0
 );
 
 -- table job_logs
@@ -152,7 +168,7 @@ CREATE TABLE jobs (
   schedule_id      TEXT,
   schedule_slot    INTEGER,
   parent_id        TEXT
-, trace_context TEXT, concurrency_limit INTEGER, queue_slot INTEGER NOT NULL DEFAULT 0);
+, trace_context TEXT, concurrency_limit INTEGER, queue_slot INTEGER NOT NULL DEFAULT 0, group_key TEXT);
 
 -- table nightshift_schema
 CREATE TABLE nightshift_schema (
@@ -275,6 +291,35 @@ BEGIN
           ELSE 'job:retrying'
         END AS type) t
   WHERE t.type IS NOT NULL;
+END;
+
+-- trigger job_group_queued_delete
+CREATE TRIGGER job_group_queued_delete AFTER DELETE ON jobs
+WHEN old.group_key IS NOT NULL AND old.state = 'queued'
+BEGIN
+  UPDATE job_groups SET queued = queued - 1 WHERE group_key = old.group_key;
+END;
+
+-- trigger job_group_queued_insert
+CREATE TRIGGER job_group_queued_insert AFTER INSERT ON jobs
+WHEN new.group_key IS NOT NULL AND new.state = 'queued'
+BEGIN
+  INSERT INTO job_groups (group_key, queued, vtime)
+  VALUES (new.group_key, 1, coalesce((SELECT min(vtime) FROM job_groups WHERE queued > 0), 0))
+  ON CONFLICT (group_key) DO UPDATE SET
+    vtime = CASE WHEN queued > 0 THEN vtime ELSE max(vtime, excluded.vtime) END,
+    queued = queued + 1;
+END;
+
+-- trigger job_group_queued_update
+CREATE TRIGGER job_group_queued_update AFTER UPDATE OF state ON jobs
+WHEN new.group_key IS NOT NULL AND (old.state = 'queued') <> (new.state = 'queued')
+BEGIN
+  INSERT INTO job_groups (group_key, queued, vtime)
+  VALUES (new.group_key, 1, coalesce((SELECT min(vtime) FROM job_groups WHERE queued > 0), 0))
+  ON CONFLICT (group_key) DO UPDATE SET
+    vtime = CASE WHEN queued > 0 OR new.state <> 'queued' THEN vtime ELSE max(vtime, excluded.vtime) END,
+    queued = queued + CASE WHEN new.state = 'queued' THEN 1 ELSE -1 END;
 END;
 
 -- trigger queue_slot_release

@@ -5,7 +5,7 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Nightshift } from '../../nightshift.js';
-import { INT32_MAX, MAX_KEY_BYTES, MAX_NAME_BYTES } from '../../validation/bounds.js';
+import { INT32_MAX, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES } from '../../validation/bounds.js';
 import { responses } from '../schemas.js';
 
 const Limit = Type.Union([Type.Integer({ minimum: 1, maximum: INT32_MAX }), Type.Null()]);
@@ -29,6 +29,21 @@ export const QueueLimitSchema = Type.Object(
     running: Type.Integer({ description: 'running jobs claimed while the queue had a limit' }),
   },
   { title: 'QueueLimit' },
+);
+
+export const JobGroupSchema = Type.Object(
+  {
+    group: Type.String(),
+    weight: Type.Integer({ description: "its share of the claims' turns against the other ready groups" }),
+    queued: Type.Integer({ description: 'its jobs in the ready set now' }),
+  },
+  { title: 'JobGroup' },
+);
+
+const [MIN_WEIGHT, MAX_WEIGHT] = JOB_RANGES.groupWeight;
+const SetWeight = Type.Object(
+  { weight: Type.Union([Type.Integer({ minimum: MIN_WEIGHT, maximum: MAX_WEIGHT }), Type.Null()]) },
+  { additionalProperties: false, description: 'a number sets the weight, null resets it to 1' },
 );
 
 const SetLimit = Type.Object(
@@ -74,6 +89,44 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
     },
     async (request, reply) => {
       await ns.setConcurrencyLimit(request.params.key, request.body.limit);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/limits/groups',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Groups of fairly claimed jobs with their weights and queued counts',
+        description: 'Groups ever enqueued or weighted, by name, after `after`.',
+        tags: ['limits'],
+        querystring: Type.Object({
+          after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+        }),
+        response: responses({ 200: Type.Object({ groups: Type.Array(JobGroupSchema) }) }),
+      },
+    },
+    async (request) => ({ groups: await ns.groups(request.query) }),
+  );
+
+  app.put(
+    '/limits/groups/:group',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: "Set or reset a group's weight",
+        description:
+          "Its share of the claims' turns against the other ready groups' weights, from the next claim.",
+        tags: ['limits'],
+        params: Type.Object({ group: Type.String({ minLength: 1, maxLength: MAX_KEY_BYTES }) }),
+        body: SetWeight,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await ns.setGroupWeight(request.params.group, request.body.weight);
       return reply.status(204).send(null);
     },
   );

@@ -65,10 +65,19 @@ async function holdFence(conn: PostgresConnection, db: Queryable, fence: LeaseRe
   if (locked.rowCount !== 1) throw new LeaseLostError(fence.id);
 }
 
+/** Fair claiming by group is built on SQLite only so far (docs/TENANCY.md): refused, never ignored. */
+export function groupsNotBuilt(): NightshiftError {
+  return new NightshiftError(
+    'invalid_argument',
+    'job groups (fair claiming) are not available on PostgreSQL yet',
+  );
+}
+
 /** Refuses jobs PostgreSQL would reject with a less helpful message. */
 export function checkNewJobs(jobs: NewJob[]): void {
   for (const job of jobs) {
     if (!isUuid(job.id)) throw new NightshiftError('invalid_argument', `job id must be a UUID: ${job.id}`);
+    if (job.group !== null) throw groupsNotBuilt();
   }
 }
 

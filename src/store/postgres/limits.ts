@@ -1,6 +1,7 @@
 /** The limits part of PostgresStore (LimitsStore in ../store.ts): slots and limits of keys and queues. */
 import type pg from 'pg';
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
+import type { ConcurrencyKeyInfo, JobGroupInfo, LimitsStore, QueueLimitInfo } from '../store.js';
+import { groupsNotBuilt } from './job-insert.js';
 import { toStoreError } from './pool.js';
 import { keyList, keySetLimit, queueLimitList, queueSetLimit } from './sql/concurrency-limits.js';
 
@@ -30,6 +31,15 @@ export class PostgresLimits implements LimitsStore {
       queueLimitList: queueLimitList(quotedSchema),
       queueSetLimit: queueSetLimit(quotedSchema),
     };
+  }
+
+  /** No group exists: PostgreSQL refuses grouped jobs until fair claiming is built on it. */
+  groupList(): Promise<JobGroupInfo[]> {
+    return Promise.resolve([]);
+  }
+
+  groupSetWeight(): Promise<void> {
+    return Promise.reject(groupsNotBuilt());
   }
 
   async concurrencyKeyList(params: {

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, JobClaimParams, JobLeaseRenewParams } from '../store.js';
 
+import { groupedJobs } from './job-groups.js';
 import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
@@ -29,16 +30,24 @@ export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promis
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(JOB_PROMOTE_DUE).run({ now, limit: PROMOTE_BATCH });
-    const { admitted: ready, queueSlot } = admitByLimits(conn, readyJobs(conn, params, now));
-    if (ready.length === 0) return [];
+    const plain = admitByLimits(conn, readyJobs(conn, params, now));
+    const claims = plain.admitted.map((job) => [job.id, randomUUID(), plain.queueSlot(job) ? 1 : 0]);
+    // Fair claiming: grouped jobs fill what ungrouped ones leave of the batch (docs/TENANCY.md).
+    if (claims.length < params.limit) {
+      const { candidates, settle } = groupedJobs(conn, params, now, params.limit - claims.length);
+      const grouped = admitByLimits(conn, candidates);
+      settle(grouped.admitted);
+      for (const job of grouped.admitted) claims.push([job.id, randomUUID(), grouped.queueSlot(job) ? 1 : 0]);
+    }
+    if (claims.length === 0) return [];
     const rows = conn.rawStmt(JOB_CLAIM).all({
-      claims: JSON.stringify(ready.map((job) => [job.id, randomUUID(), queueSlot(job) ? 1 : 0])),
+      claims: JSON.stringify(claims),
       now,
       leaseMs: params.leaseMs,
       workerId: params.workerId,
     }) as ClaimRow[];
     // RETURNING order is unspecified: put the jobs back in the claim order of the ready list.
-    const rank = new Map(ready.map((job, index) => [job.id, index]));
+    const rank = new Map(claims.map(([id], index) => [id, index]));
     rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
     const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
     return rows.map((row) => toClaimedJob(row, context));

@@ -2,7 +2,7 @@
  * Concurrency limits in SQLite: which ready jobs a claim may start, taking their slots, and the reads
  * and settings of keys and queues (LimitsStore in ../store.ts).
  */
-import type { ConcurrencyKeyInfo, LimitsStore, QueueLimitInfo } from '../store.js';
+import type { ConcurrencyKeyInfo, JobGroupInfo, LimitsStore, QueueLimitInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import {
   KEY_GET,
@@ -14,6 +14,7 @@ import {
   QUEUE_SET_LIMIT,
   QUEUE_TAKE,
 } from './sql/concurrency-limits.js';
+import { GROUP_LIST, GROUP_SET_WEIGHT } from './sql/job-groups.js';
 
 /** What the limit checks need of a ready job. */
 export interface LimitedCandidate {
@@ -89,6 +90,19 @@ interface KeyRow {
 /** The limits part of SqliteStore. */
 export class SqliteLimits implements LimitsStore {
   constructor(private readonly conn: SqliteConnection) {}
+
+  groupList(params: { after?: string; limit: number }): Promise<JobGroupInfo[]> {
+    return this.conn.read(
+      () =>
+        this.conn.stmt(GROUP_LIST).all({ after: params.after ?? '', limit: params.limit }) as JobGroupInfo[],
+    );
+  }
+
+  async groupSetWeight(params: { group: string; weight: number | null }): Promise<void> {
+    await this.conn.write(() => {
+      this.conn.stmt(GROUP_SET_WEIGHT).run({ group: params.group, weight: params.weight });
+    });
+  }
 
   concurrencyKeyList(params: {
     after?: string;

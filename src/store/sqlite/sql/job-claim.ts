@@ -13,13 +13,14 @@ WHERE id IN (
 )`;
 
 /**
- * The next ready jobs of all queues in claim order, when no queue is paused: walks jobs_ready without a
+ * The next ready jobs without a group (grouped jobs are claimed by turns, job-groups.ts) of all queues
+ * in claim order, when no queue is paused: walks jobs_ready without a
  * sort and without the paused-queue lookup; each walked row is read for its queue and key, so jobs of
  * full queues and full keys are skipped (concurrency-limits.ts).
  */
 export const JOB_READY_SELECT = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (${FULL_QUEUES}) AND ${KEY_OPEN}
+WHERE state = 'queued' AND group_key IS NULL AND run_at <= @now AND queue NOT IN (${FULL_QUEUES}) AND ${KEY_OPEN}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
@@ -30,7 +31,7 @@ LIMIT @limit`;
  */
 export const JOB_READY_SELECT_UNPAUSED = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (SELECT queue FROM paused_queues)
+WHERE state = 'queued' AND group_key IS NULL AND run_at <= @now AND queue NOT IN (SELECT queue FROM paused_queues)
   AND queue NOT IN (${FULL_QUEUES}) AND ${KEY_OPEN}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
@@ -44,7 +45,7 @@ export const QUEUE_ANY_PAUSED = `SELECT EXISTS (SELECT 1 FROM paused_queues) AS 
  */
 export const JOB_READY_SELECT_QUEUE = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND queue = @queue AND run_at <= @now AND ${KEY_OPEN}
+WHERE state = 'queued' AND group_key IS NULL AND queue = @queue AND run_at <= @now AND ${KEY_OPEN}
   AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = @queue)
   AND @queue NOT IN (${FULL_QUEUES})
 ORDER BY priority DESC, run_at, id
