@@ -32,6 +32,8 @@ function job(queue: string, priority: number): NewJob {
     maxAttempts: 3,
     idempotencyKey: null,
     concurrencyKey: null,
+    concurrencyLimit: null,
+    group: null,
     leaseMs: null,
     timeoutMs: null,
     scheduleId: null,
