@@ -45,6 +45,8 @@ const REQUIRED: Record<string, ApiRole> = {
   'GET /api/v1/workers': 'viewer',
   'GET /api/v1/limits/keys': 'viewer',
   'PUT /api/v1/limits/keys/{key}': 'operator',
+  'GET /api/v1/limits/groups': 'viewer',
+  'PUT /api/v1/limits/groups/{group}': 'operator',
   'GET /api/v1/limits/queues': 'viewer',
   'PUT /api/v1/limits/queues/{name}': 'operator',
   'GET /api/v1/openapi.json': 'viewer',
