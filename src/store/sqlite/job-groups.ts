@@ -6,7 +6,7 @@ import { dealTurns, vtimeAfter, type ReadyGroup } from '../fair-turns.js';
 import type { JobClaimParams } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import type { LimitedCandidate } from './limits.js';
-import { GROUP_READY_SELECT, GROUP_SET_VTIME, GROUPS_READY } from './sql/job-groups.js';
+import { GROUP_READY_SELECT, GROUP_SET_VTIMES, GROUPS_READY } from './sql/job-groups.js';
 
 /** A grouped job the claim may start. */
 export interface GroupedCandidate extends LimitedCandidate {
@@ -62,11 +62,10 @@ export function groupedJobs(
   const settle = (started: GroupedCandidate[]): void => {
     const counts = new Map<string, number>();
     for (const job of started) counts.set(job.group, (counts.get(job.group) ?? 0) + 1);
-    for (const group of groups) {
-      if (!taken.has(group.group)) continue;
-      const vtime = vtimeAfter(group, counts.get(group.group) ?? 0);
-      conn.stmt(GROUP_SET_VTIME).run({ group: group.group, vtime });
-    }
+    const times = groups
+      .filter((group) => taken.has(group.group))
+      .map((group) => [group.group, vtimeAfter(group, counts.get(group.group) ?? 0)]);
+    if (times.length > 0) conn.stmt(GROUP_SET_VTIMES).run({ times: JSON.stringify(times) });
   };
   return { candidates, settle };
 }

@@ -22,8 +22,14 @@ WHERE state = 'queued' AND group_key = @group AND +run_at <= @now AND ${KEY_OPEN
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
-/** Writes a group's virtual time back after a claim dealt it turns. */
-export const GROUP_SET_VTIME = `UPDATE job_groups SET vtime = @vtime WHERE group_key = @group`;
+/**
+ * Writes back the virtual times of the groups a claim dealt turns to, in one statement: `@times` is a
+ * JSON array of [group, time]; each finds its row by primary key.
+ */
+export const GROUP_SET_VTIMES = `
+UPDATE job_groups SET vtime = t.value ->> 1
+FROM json_each(@times) AS t
+WHERE job_groups.group_key = t.value ->> 0`;
 
 /** Sets (@weight a number) or resets to 1 (null) a group's weight; a group never seen gets its row. */
 export const GROUP_SET_WEIGHT = `
