@@ -72,7 +72,7 @@ describe('finisher on a deadlock', () => {
     expect(accepted).toEqual(['the job']);
     expect((await store.jobGet({ id: job.id }))?.state).toBe('completed');
     expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
-      { key: 'k', running: 0, limit: 1, operatorLimit: null },
+      { key: 'k', running: 0, limit: 1, operatorLimit: null, rate: null },
     ]);
   });
 });

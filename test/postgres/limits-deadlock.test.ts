@@ -50,8 +50,8 @@ describe('PostgreSQL finish batches over shared keys', () => {
       expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'ok'))).toEqual(['ok', 'ok']);
     }
     expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
-      { key: 'ka', running: 0, limit: 10_000, operatorLimit: null },
-      { key: 'kb', running: 0, limit: 10_000, operatorLimit: null },
+      { key: 'ka', running: 0, limit: 10_000, operatorLimit: null, rate: null },
+      { key: 'kb', running: 0, limit: 10_000, operatorLimit: null, rate: null },
     ]);
     expect((await store.queueLimitList()).map((q) => q.running)).toEqual([0, 0]);
   });

@@ -46,7 +46,9 @@ describe('claiming', () => {
       if (claimed.length > 0) batches.push(claimed.length);
       return claimed;
     };
-    ns.startWorker({ ...FAST_WORKER, concurrency: 50 });
+    // No ready buffer: every claim is sized by the slots free at that moment (prefetch.test.ts covers
+    // claims sized by the buffer).
+    ns.startWorker({ ...FAST_WORKER, concurrency: 50, bufferSize: 0 });
     await Promise.all(jobs.map(({ id }) => ns.waitFor(id, { timeoutMs: 20_000 })));
     expect(batches.reduce((a, b) => a + b, 0)).toBe(200);
     expect(Math.max(...batches)).toBe(50);
