@@ -69,16 +69,23 @@ describe('PostgreSQL connection faults', () => {
     const holder = await withAdmin(async (admin) => {
       await admin.query('BEGIN');
       await admin.query(`SELECT 1 FROM "${schema}".jobs WHERE id = $1 FOR UPDATE`, [id]);
-      const pending = errorOf(store.jobCancel({ id }));
-      await waitUntil(async () => {
-        const { rows } = await admin.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'`,
-          [schema],
-        );
-        return rows[0]?.n === 1;
-      });
+      let settled: { error: unknown } | undefined;
+      const pending = errorOf(store.jobCancel({ id })).then((error) => (settled = { error }));
+      await waitUntil(
+        async () => {
+          // Answered before it ever waited (a connection refused by a busy server, say): say so, not "timed out".
+          if (settled) throw new Error(`the cancel settled before blocking: ${String(settled.error)}`);
+          const { rows } = await admin.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'`,
+            [schema],
+          );
+          return rows[0]?.n === 1;
+        },
+        // A new pool connection (connect, then its session settings) can take seconds on a loaded machine.
+        { timeoutMs: 30_000, message: "the store's cancel never waited on the held row lock" },
+      );
       expect(await terminate('%dequeued%')).toBe(1);
-      const error = await pending;
+      const { error } = await pending;
       await admin.query('ROLLBACK');
       return error;
     });

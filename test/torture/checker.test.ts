@@ -28,7 +28,17 @@ function correctRun(): { events: HistoryEvent[]; final: FinalState } {
     { t: 12, proc: 'w2', kind: 'completed_event', jobId: JOB, attempt: 2 },
   ];
   const final: FinalState = {
-    jobs: [{ id: JOB, task: 'checkpointed', state: 'completed', attempt: 2, idempotencyKey: 'k', result: 5 }],
+    jobs: [
+      {
+        id: JOB,
+        task: 'checkpointed',
+        state: 'completed',
+        attempt: 2,
+        idempotencyKey: 'k',
+        concurrencyKey: 'tenant-0',
+        result: 5,
+      },
+    ],
     runs: [
       { jobId: JOB, attempt: 1, outcome: 'lease_lapsed' },
       { jobId: JOB, attempt: 2, outcome: 'completed' },
@@ -42,6 +52,7 @@ function correctRun(): { events: HistoryEvent[]; final: FinalState } {
     ],
     effects: [],
     slots: [],
+    slotCounts: [{ kind: 'key', name: 'tenant-0', inUse: 0 }],
   };
   return { events, final };
 }
@@ -111,6 +122,7 @@ describe('torture checker', () => {
       state: 'completed',
       attempt: 1,
       idempotencyKey: 'k2',
+      concurrencyKey: null,
       result: 1,
     });
     expect(properties(events, final)).toContain('idempotency');
@@ -124,6 +136,7 @@ describe('torture checker', () => {
       state: 'completed',
       attempt: 1,
       idempotencyKey: null,
+      concurrencyKey: null,
       result: 1,
     });
     final.effects.push({ jobId: 'tx-1', attempt: 1 }, { jobId: 'tx-1', attempt: 2 });
@@ -135,6 +148,34 @@ describe('torture checker', () => {
     const { events, final } = correctRun();
     final.slots.push({ scheduleId: 's', slotKey: '1000', status: 'enqueued', jobId: 'gone' });
     expect(properties(events, final)).toEqual(['slot_twice']);
+  });
+
+  it('reports a key running more jobs with valid leases than its limit, and a slot left taken', () => {
+    const { events, final } = correctRun();
+    // Two more jobs of tenant-0 start while attempt 2 of job-1 still runs: three holders for a limit of 2.
+    for (const [index, id] of ['job-2', 'job-3'].entries()) {
+      events.push(
+        { t: 10.5 + index / 10, proc: 'w3', kind: 'exec_start', jobId: id, task: 'quick', attempt: 1 },
+        { t: 20 + index, proc: 'w3', kind: 'exec_end', jobId: id, attempt: 1, outcome: 'returned' },
+      );
+      final.jobs.push({
+        id,
+        task: 'quick',
+        state: 'failed',
+        attempt: 1,
+        idempotencyKey: null,
+        concurrencyKey: 'tenant-0',
+        result: undefined,
+      });
+      final.transitions.push({ seq: 10 + index, jobId: id, from: 'queued', to: 'running', attempt: 1 });
+    }
+    events.sort((a, b) => a.t - b.t);
+    expect(properties(events, final)).toEqual(['key_over_limit']);
+    // Had job-1's second attempt lost its lease, its slot was free again: no violation.
+    final.runs.push({ jobId: JOB, attempt: 2, outcome: 'lease_lapsed' });
+    expect(properties(events, final)).toEqual([]);
+    final.slotCounts = [{ kind: 'queue', name: 'default', inUse: 1 }];
+    expect(properties(events, final)).toEqual(['slot_leak']);
   });
 
   it('shows the offending job’s events and rows in the excerpt', () => {

@@ -6,6 +6,7 @@
 import type { FinalState } from './database.js';
 import type { HistoryEvent } from './history.js';
 import { checkpointedResult } from './tasks.js';
+import { TENANT_LIMIT } from './workload.js';
 
 /** The properties a run must keep. */
 export type Property =
@@ -20,7 +21,9 @@ export type Property =
   | 'effect_not_once'
   | 'stranded'
   | 'illegal_transition'
-  | 'unrecorded_execution';
+  | 'unrecorded_execution'
+  | 'key_over_limit'
+  | 'slot_leak';
 
 /** One broken property, with the job or slot it is about. */
 export interface Violation {
@@ -288,6 +291,49 @@ export function checkRun(events: readonly HistoryEvent[], final: FinalState): Vi
         }
       }
     }
+  }
+
+  // Concurrency keys: when an execution of a key's job starts, fewer than the key's limit of the
+  // others may still run with a valid lease. An execution that lost its lease (a lapsed or released
+  // run row) gave its slot back when it was rescued or released, so it does not count. A handler
+  // records its end before its outcome commits, and its start after its claim commits: both err
+  // towards fewer overlaps, never more.
+  const keyOf = new Map(final.jobs.map((job) => [job.id, job.concurrencyKey]));
+  const lapsedAttempts = new Set(
+    final.runs
+      .filter((run) => run.outcome === 'lease_lapsed' || run.outcome === 'released')
+      .map((run) => `${run.jobId}:${run.attempt}`),
+  );
+  const keyedExecutions = groupBy(
+    [...executions.values()]
+      .flat()
+      .filter((run) => !lapsedAttempts.has(`${run.start.jobId}:${run.start.attempt}`)),
+    (run) => keyOf.get(run.start.jobId) ?? undefined,
+  );
+  for (const [key, runs] of keyedExecutions) {
+    runs.sort((a, b) => a.start.t - b.start.t);
+    for (const [index, run] of runs.entries()) {
+      const holders = runs
+        .slice(0, index)
+        .filter((other) => other.end === undefined || other.end.t > run.start.t);
+      if (holders.length >= TENANT_LIMIT) {
+        violations.push({
+          property: 'key_over_limit',
+          key,
+          jobId: run.start.jobId,
+          message: `concurrency key ${key} (limit ${TENANT_LIMIT}): job ${run.start.jobId} attempt ${run.start.attempt} started while ${holders.map((other) => `${other.start.jobId}/${other.start.attempt}`).join(', ')} still ran with valid leases`,
+        });
+      }
+    }
+  }
+  // Slots: with nothing running after the drain, every key and queue counts none taken.
+  for (const row of final.slotCounts) {
+    if (row.inUse !== 0)
+      violations.push({
+        property: 'slot_leak',
+        key: row.name,
+        message: `${row.kind} ${row.name} counts ${row.inUse} slots taken after the run drained`,
+      });
   }
 
   // Schedule slots: one ledger row per slot (the key), and an enqueued slot's job exists once.

@@ -15,6 +15,7 @@ export interface FinalState {
     state: string;
     attempt: number;
     idempotencyKey: string | null;
+    concurrencyKey: string | null;
     result: unknown;
   }>;
   runs: Array<{ jobId: string; attempt: number; outcome: string }>;
@@ -22,6 +23,8 @@ export interface FinalState {
   transitions: Array<{ seq: number; jobId: string; from: string | null; to: string; attempt: number }>;
   effects: Array<{ jobId: string; attempt: number }>;
   slots: Array<{ scheduleId: string; slotKey: string; status: string; jobId: string | null }>;
+  /** Slots each concurrency key and each limited queue counts as taken. */
+  slotCounts: Array<{ kind: 'key' | 'queue'; name: string; inUse: number }>;
 }
 
 /** Jobs not yet final: `due` are queued or scheduled and due now, `running` hold a lease. */
@@ -76,7 +79,9 @@ export function sqliteTortureDatabase(filename: string): TortureDatabase {
     },
     read() {
       const jobs = db
-        .prepare('SELECT id, task, state, attempt, idempotency_key AS idempotencyKey, result FROM jobs')
+        .prepare(
+          'SELECT id, task, state, attempt, idempotency_key AS idempotencyKey, concurrency_key AS concurrencyKey, result FROM jobs',
+        )
         .all() as Array<FinalState['jobs'][number] & { result: string | null }>;
       return Promise.resolve({
         jobs: jobs.map((job) => ({
@@ -99,6 +104,12 @@ export function sqliteTortureDatabase(filename: string): TortureDatabase {
             'SELECT schedule_id AS scheduleId, slot_key AS slotKey, status, job_id AS jobId FROM schedule_slots',
           )
           .all() as FinalState['slots'],
+        slotCounts: db
+          .prepare(
+            `SELECT 'key' AS kind, key AS name, in_use AS inUse FROM concurrency_keys
+             UNION ALL SELECT 'queue', queue, in_use FROM queue_limits`,
+          )
+          .all() as FinalState['slotCounts'],
       });
     },
     close() {
@@ -155,9 +166,10 @@ export function postgresTortureDatabase(url: string, schema: string): TortureDat
       };
     },
     async read() {
-      const [jobs, runs, transitions, effects, slots] = await Promise.all([
+      const [jobs, runs, transitions, effects, slots, slotCounts] = await Promise.all([
         query<FinalState['jobs'][number]>(
-          `SELECT id::text, task, state::text, attempt, idempotency_key AS "idempotencyKey", result FROM ${s}.jobs`,
+          `SELECT id::text, task, state::text, attempt, idempotency_key AS "idempotencyKey",
+                  concurrency_key AS "concurrencyKey", result FROM ${s}.jobs`,
         ),
         query<FinalState['runs'][number]>(
           `SELECT job_id::text AS "jobId", attempt, outcome FROM ${s}.job_run_history`,
@@ -170,6 +182,10 @@ export function postgresTortureDatabase(url: string, schema: string): TortureDat
         query<FinalState['slots'][number]>(
           `SELECT schedule_id AS "scheduleId", slot_key AS "slotKey", status, job_id::text AS "jobId" FROM ${s}.schedule_slots`,
         ),
+        query<FinalState['slotCounts'][number]>(
+          `SELECT 'key' AS kind, key AS name, in_use AS "inUse" FROM ${s}.concurrency_keys
+           UNION ALL SELECT 'queue', queue, in_use FROM ${s}.queue_limits`,
+        ),
       ]);
       return {
         jobs: jobs.map((job) => ({ ...job, result: job.result === null ? undefined : job.result })),
@@ -177,6 +193,7 @@ export function postgresTortureDatabase(url: string, schema: string): TortureDat
         transitions: transitions.map((row) => ({ ...row, seq: Number(row.seq) })),
         effects,
         slots,
+        slotCounts,
       };
     },
     close: () => Promise.resolve(),

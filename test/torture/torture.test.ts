@@ -35,6 +35,10 @@ describe.each(backends)('torture on $backend', ({ backend, skip }) => {
       expect(report.violations, `${shown}\nreplay: ${report.replay}`).toEqual([]);
       expect(report.stats.acknowledged).toBeGreaterThan(20);
       expect(report.stats.executions).toBeGreaterThan(20);
+      // Jobs under a concurrency key ran too, so the key's limit and slot count were checked.
+      expect(
+        report.final.jobs.filter((job) => job.concurrencyKey !== null && job.state === 'completed').length,
+      ).toBeGreaterThan(3);
       // Faults really happened: several kinds, a kill -9 among them (the first round covers every kind).
       expect(Object.keys(report.stats.faults).length).toBeGreaterThanOrEqual(3);
       expect(Object.values(report.stats.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);

@@ -1,11 +1,15 @@
 /**
  * The client side of a torture run: a seeded stream of operations (enqueues with and without
- * idempotency keys, delays, priorities; cancels; retries; schedules created, paused and resumed),
+ * idempotency keys, delays, priorities, concurrency keys; cancels; retries; schedules created, paused
+ * and resumed),
  * each recorded before it is sent and again with what the database acknowledged (or the error).
  */
 import type { Nightshift } from '../../src/nightshift.js';
 import type { HistoryWriter, OpAction } from './history.js';
 import type { Random } from './prng.js';
+
+/** The limit every tenant key's jobs carry (the checker holds executions to it). */
+export const TENANT_LIMIT = 2;
 
 /** What the workload remembers to aim its cancels, retries and schedule changes. */
 interface Known {
@@ -80,6 +84,10 @@ export class Workload {
     if (random.chance(0.25)) options['idempotencyKey'] = `key-${random.int(0, 40)}`;
     if (random.chance(0.2)) options['delayMs'] = random.int(100, 3_000);
     if (random.chance(0.3)) options['priority'] = random.int(-5, 5);
+    if (random.chance(0.3)) {
+      options['concurrencyKey'] = `tenant-${random.int(0, 3)}`;
+      options['concurrencyLimit'] = TENANT_LIMIT;
+    }
     await this.send('enqueue', { task, payload, ...options }, async () => {
       const { task: name, payload: body, ...rest } = { task, payload, ...options };
       const result = await this.ns.enqueue(name, body, rest);
