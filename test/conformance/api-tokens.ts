@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import type { StoreHarness } from '../support/store-harness.js';
+import { openFrozen } from './helpers.js';
 
 const hashOf = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
@@ -47,18 +48,21 @@ export function describeApiTokens(h: StoreHarness): void {
     });
 
     it('stops finding a token once it expired (database clock)', async () => {
-      const store = await h.open();
+      const store = await openFrozen(h);
       const id = uuidv7();
       const created = await store.tokenCreate({
         id,
         name: 'short',
         role: 'admin',
         hash: hashOf('s'),
-        expiresInMs: 150,
+        expiresInMs: 3_600_000,
       });
-      expect(created.expiresAt!.getTime() - created.createdAt.getTime()).toBe(150);
+      expect(created.createdAt.getTime()).toBe((await store.now()).getTime());
+      expect(created.expiresAt!.getTime() - created.createdAt.getTime()).toBe(3_600_000);
+      await h.advanceClock(store, 3_599_999);
       expect(await store.tokenFind({ hash: hashOf('s') })).toBeDefined();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await store.tokenAnyActive()).toBe(true);
+      await h.advanceClock(store, 1);
       expect(await store.tokenFind({ hash: hashOf('s') })).toBeUndefined();
       expect(await store.tokenAnyActive()).toBe(false);
       expect(await store.tokenList()).toHaveLength(1);

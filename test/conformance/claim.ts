@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, mustGet, nowMs, openClocked } from './helpers.js';
+import { claimOne, mustGet, nowMs, openFrozen } from './helpers.js';
 
 // Quotes and a backslash, which a store encoding the claim's answer as text must escape.
 const TRACE_CONTEXT =
@@ -64,7 +64,7 @@ export function describeClaim(h: StoreHarness): void {
     });
 
     it('starts an attempt: running, attempt + 1, fresh token, worker, start and lease on the store clock', async () => {
-      const { store, clock } = await openClocked(h);
+      const store = await openFrozen(h);
       const before = await nowMs(store);
       const first = await claimOne(store, {}, { workerId: 'worker-a', leaseMs: 20_000 });
       const second = await claimOne(store, { leaseMs: 5_000 }, { workerId: 'worker-b', leaseMs: 20_000 });
@@ -73,26 +73,20 @@ export function describeClaim(h: StoreHarness): void {
       expect(second.leaseToken).not.toBe(first.leaseToken);
       const stored = await mustGet(store, first.id);
       expect(stored).toMatchObject({ state: 'running', attempt: 1, workerId: 'worker-a' });
-      const started = stored.startedAt?.getTime() ?? Number.NaN;
-      if (clock) {
-        expect(started).toBe(before);
-        expect(stored.leaseExpiresAt?.getTime()).toBe(before + 20_000);
-        // The job's own leaseMs wins over the claimer's.
-        expect(second.leaseExpiresAt?.getTime()).toBe(before + 5_000);
-      } else {
-        expect(stored.leaseExpiresAt?.getTime()).toBe(started + 20_000);
-        expect((second.leaseExpiresAt?.getTime() ?? 0) - (second.startedAt?.getTime() ?? 0)).toBe(5_000);
-      }
+      expect(stored.startedAt?.getTime()).toBe(before);
+      expect(stored.leaseExpiresAt?.getTime()).toBe(before + 20_000);
+      // The job's own leaseMs wins over the claimer's.
+      expect(second.leaseExpiresAt?.getTime()).toBe(before + 5_000);
     });
 
     it('does not claim a delayed job early, and claims it once due', async () => {
-      const { store, clock } = await openClocked(h);
+      const store = await openFrozen(h);
       const job = newJob({ delayMs: 60_000 });
       await store.jobInsertMany({ jobs: [job] });
+      await h.advanceClock(store, 59_999);
       expect(await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 })).toEqual([]);
       expect((await mustGet(store, job.id)).state).toBe('scheduled');
-      if (clock) clock.advance(60_000);
-      else await h.setJobFields(store, job.id, { runAt: new Date((await nowMs(store)) - 1) });
+      await h.advanceClock(store, 1);
       const claimed = await store.jobClaim({ workerId: 'w', limit: 10, leaseMs: 30_000 });
       expect(claimed.map((j) => j.id)).toEqual([job.id]);
       expect(claimed[0]).toMatchObject({ state: 'running', attempt: 1 });
@@ -104,7 +98,7 @@ export function describeClaim(h: StoreHarness): void {
       const queued = newJob({ priority: 1 });
       const scheduled = newJob({ priority: 9, runAt: new Date(now + 3_600_000) });
       await store.jobInsertMany({ jobs: [queued, scheduled] });
-      await h.setJobFields(store, scheduled.id, { runAt: new Date(now - 1) });
+      await h.advanceClock(store, 3_600_000); // the scheduled job comes due
       const claimed = await store.jobClaim({ workerId: 'w', limit: 1, leaseMs: 30_000 });
       expect(claimed.map((j) => j.id)).toEqual([scheduled.id]);
       expect((await mustGet(store, queued.id)).state).toBe('queued');

@@ -1,7 +1,7 @@
 /** Conformance: how each finish outcome moves the job and what run history it writes. */
 import { describe, expect, it } from 'vitest';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, mustGet, nowMs, openClocked } from './helpers.js';
+import { claimOne, mustGet, nowMs, openFrozen } from './helpers.js';
 
 const boom = {
   message: 'boom',
@@ -14,10 +14,10 @@ const boom = {
 export function describeFinish(h: StoreHarness): void {
   describe('jobFinishMany', () => {
     it('completes: result stored, lease cleared, one run row with duration and lag', async () => {
-      const { store, clock } = await openClocked(h);
+      const store = await openFrozen(h);
       const dueAt = (await nowMs(store)) - 1_500;
       const job = await claimOne(store, { runAt: new Date(dueAt) }, { workerId: 'worker-7' });
-      clock?.advance(250);
+      await h.advanceClock(store, 250);
       const { accepted } = await store.jobFinishMany({
         finishes: [{ id: job.id, leaseToken: job.leaseToken, outcome: 'completed', result: { sent: 3 } }],
       });
@@ -46,14 +46,12 @@ export function describeFinish(h: StoreHarness): void {
       expect(run?.finishedAt.getTime()).toBe(done.finishedAt?.getTime());
       expect(run?.durationMs).toBe((run?.finishedAt.getTime() ?? 0) - (run?.startedAt.getTime() ?? 0));
       expect(run?.runLagMs).toBe((run?.startedAt.getTime() ?? 0) - dueAt);
-      if (clock) {
-        expect(run?.durationMs).toBe(250);
-        expect(run?.runLagMs).toBe(1_500);
-      }
+      expect(run?.durationMs).toBe(250);
+      expect(run?.runLagMs).toBe(1_500);
     });
 
     it('fails with a retry delay: back to scheduled after the delay, error kept, attempt spent', async () => {
-      const { store, clock } = await openClocked(h);
+      const store = await openFrozen(h);
       const job = await claimOne(store);
       const now = await nowMs(store);
       await store.jobFinishMany({
@@ -69,13 +67,12 @@ export function describeFinish(h: StoreHarness): void {
         finishedAt: null,
         leaseExpiresAt: null,
       });
-      if (clock) expect(retrying.runAt.getTime()).toBe(now + 5_000);
-      else expect(retrying.runAt.getTime()).toBeGreaterThanOrEqual(now + 5_000);
+      expect(retrying.runAt.getTime()).toBe(now + 5_000);
+      await h.advanceClock(store, 4_999);
       expect(await store.jobClaim({ workerId: 'w', queues: [job.queue], limit: 1, leaseMs: 1_000 })).toEqual(
         [],
       );
-      if (clock) clock.advance(5_000);
-      else await h.setJobFields(store, job.id, { runAt: new Date((await nowMs(store)) - 1) });
+      await h.advanceClock(store, 1);
       const [again] = await store.jobClaim({ workerId: 'w', queues: [job.queue], limit: 1, leaseMs: 1_000 });
       expect(again).toMatchObject({ id: job.id, attempt: 2 });
       const runs = await store.jobRunList({ jobId: job.id });
@@ -135,7 +132,7 @@ export function describeFinish(h: StoreHarness): void {
     });
 
     it('releases with a delay: scheduled that long, attempt given back, the reason on the job and its run', async () => {
-      const store = await h.open();
+      const store = await openFrozen(h);
       const job = await claimOne(store);
       const unserved = {
         message: 'unknown task "x": no handler registered in worker w',
@@ -158,11 +155,15 @@ export function describeFinish(h: StoreHarness): void {
       expect(accepted).toEqual([job.id]);
       const waiting = await mustGet(store, job.id);
       expect(waiting).toMatchObject({ state: 'scheduled', attempt: 0, error: unserved, finishedAt: null });
-      expect(waiting.runAt.getTime()).toBeGreaterThanOrEqual(before + 60_000);
-      // Not claimable before its time.
+      expect(waiting.runAt.getTime()).toBe(before + 60_000);
+      // Not claimable before its time, claimable at it.
+      await h.advanceClock(store, 59_999);
       expect(await store.jobClaim({ workerId: 'w2', limit: 10, leaseMs: 1_000 })).toEqual([]);
       const [run] = await store.jobRunList({ jobId: job.id });
       expect(run).toMatchObject({ attempt: 1, outcome: 'released', error: unserved });
+      await h.advanceClock(store, 1);
+      const [again] = await store.jobClaim({ workerId: 'w2', limit: 10, leaseMs: 1_000 });
+      expect(again).toMatchObject({ id: job.id, attempt: 1 });
     });
 
     it('release without a checkpoint keeps the last saved one', async () => {

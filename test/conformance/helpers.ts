@@ -1,21 +1,14 @@
-/** Setup shared by the conformance tests: clocked stores and jobs claimed in one line. */
+/** Setup shared by the conformance tests: stores on a frozen clock and jobs claimed in one line. */
 import { v7 as uuidv7 } from 'uuid';
 import type { ClaimedJob, NewJob, Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { TestClock } from '../support/test-clock.js';
 
-/** A store and, when the backend accepts one, the hand-moved clock it runs on. */
-export interface ClockedStore {
-  store: Store;
-  clock: TestClock | undefined;
-}
-
-/** Opens a store on a TestClock when the harness can inject one, else on the database clock. */
-export async function openClocked(h: StoreHarness): Promise<ClockedStore> {
-  if (!h.injectableClock) return { store: await h.open(), clock: undefined };
-  const clock = new TestClock();
-  return { store: await h.open({ clock: clock.now }), clock };
+/** Opens a store whose clock stands at the current time until `h.advanceClock` moves it. */
+export async function openFrozen(h: StoreHarness): Promise<Store> {
+  const store = await h.open();
+  await h.freezeClock(store, Date.now());
+  return store;
 }
 
 /** The store's clock in ms. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, mustGet, nowMs, openClocked } from './helpers.js';
+import { claimOne, mustGet, openFrozen } from './helpers.js';
 
 const HOUR = 3_600_000;
 
@@ -10,15 +10,13 @@ const HOUR = 3_600_000;
 export function describeMaintenance(h: StoreHarness): void {
   describe('jobRescueLapsed', () => {
     it('requeues a lease ended 1 ms ago, keeps one ending in 1 ms, fails one exhausted an hour ago', async () => {
-      const { store, clock } = await openClocked(h);
-      const justLapsed = await claimOne(store, { maxAttempts: 3 }, { workerId: 'w-a' });
-      const stillHeld = await claimOne(store, { maxAttempts: 3 }, { workerId: 'w-b' });
-      const exhausted = await claimOne(store, { maxAttempts: 3 }, { workerId: 'w-c' });
-      const now = await nowMs(store);
-      await h.setJobFields(store, justLapsed.id, { leaseExpiresAt: new Date(now - 1) });
-      // With the database's own clock, time passes during the test: keep a margin it cannot cross.
-      await h.setJobFields(store, stillHeld.id, { leaseExpiresAt: new Date(now + (clock ? 1 : 60_000)) });
-      await h.setJobFields(store, exhausted.id, { leaseExpiresAt: new Date(now - HOUR), attempt: 3 });
+      const store = await openFrozen(h);
+      const exhausted = await claimOne(store, { maxAttempts: 3 }, { workerId: 'w-c', leaseMs: 30_000 });
+      await h.setJobFields(store, exhausted.id, { attempt: 3 }); // its last attempt, without 3 claims
+      await h.advanceClock(store, HOUR);
+      const justLapsed = await claimOne(store, { maxAttempts: 3 }, { workerId: 'w-a', leaseMs: 30_000 });
+      const stillHeld = await claimOne(store, { maxAttempts: 3 }, { workerId: 'w-b', leaseMs: 30_002 });
+      await h.advanceClock(store, 30_001);
 
       const result = await store.jobRescueLapsed({ limit: 100 });
       expect(result).toEqual({ requeued: [justLapsed.id], failed: [exhausted.id] });
@@ -52,12 +50,13 @@ export function describeMaintenance(h: StoreHarness): void {
 
     it('takes the oldest expiries first, up to the limit', async () => {
       const store = await h.open();
-      const now = await nowMs(store);
-      const jobs = [await claimOne(store), await claimOne(store), await claimOne(store)];
-      const ages = [10_000, 30_000, 20_000];
-      for (const [i, job] of jobs.entries()) {
-        await h.setJobFields(store, job.id, { leaseExpiresAt: new Date(now - (ages[i] ?? 0)) });
-      }
+      // Leases ending 30, 10 and 20 s from now, all lapsed 40 s from now.
+      const jobs = [
+        await claimOne(store, {}, { leaseMs: 30_000 }),
+        await claimOne(store, {}, { leaseMs: 10_000 }),
+        await claimOne(store, {}, { leaseMs: 20_000 }),
+      ];
+      await h.advanceClock(store, 40_000);
       expect((await store.jobRescueLapsed({ limit: 2 })).requeued).toEqual([jobs[1]?.id, jobs[2]?.id]);
       expect((await store.jobRescueLapsed({ limit: 2 })).requeued).toEqual([jobs[0]?.id]);
     });
@@ -69,16 +68,16 @@ export function describeMaintenance(h: StoreHarness): void {
       });
       const claimed = await store.jobClaim({ workerId: 'w', queues: ['long'], limit: 100, leaseMs: HOUR });
       expect(claimed).toHaveLength(healthy.length);
-      const stuck = await claimOne(store);
-      await h.setJobFields(store, stuck.id, { leaseExpiresAt: new Date((await nowMs(store)) - 1) });
+      const stuck = await claimOne(store, {}, { leaseMs: 30_000 });
+      await h.advanceClock(store, 60_000);
       expect((await store.jobRescueLapsed({ limit: 1 })).requeued).toEqual([stuck.id]);
     });
 
     it('ends a lapsed attempt of a job asked to cancel as cancelled', async () => {
       const store = await h.open();
-      const job = await claimOne(store);
+      const job = await claimOne(store, {}, { leaseMs: 30_000 });
       await store.jobCancel({ id: job.id });
-      await h.setJobFields(store, job.id, { leaseExpiresAt: new Date((await nowMs(store)) - 1) });
+      await h.advanceClock(store, 60_000);
       expect(await store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [], failed: [] });
       expect((await mustGet(store, job.id)).state).toBe('cancelled');
       expect((await store.jobRunList({ jobId: job.id })).map((r) => r.outcome)).toEqual(['lease_lapsed']);
@@ -87,8 +86,7 @@ export function describeMaintenance(h: StoreHarness): void {
 
   describe('jobPrune', () => {
     it('deletes final jobs finished long enough ago, with their runs and steps, up to the limit', async () => {
-      const store = await h.open();
-      const now = await nowMs(store);
+      const store = await openFrozen(h);
       const old: string[] = [];
       for (let i = 0; i < 4; i += 1) {
         const job = await claimOne(store);
@@ -96,9 +94,10 @@ export function describeMaintenance(h: StoreHarness): void {
         await store.jobFinishMany({
           finishes: [{ id: job.id, leaseToken: job.leaseToken, outcome: 'completed' }],
         });
-        await h.setJobFields(store, job.id, { finishedAt: new Date(now - 2 * HOUR - i) });
         old.push(job.id);
+        await h.advanceClock(store, 1); // each finished 1 ms after the one before
       }
+      await h.advanceClock(store, 2 * HOUR);
       const recent = await claimOne(store);
       await store.jobFinishMany({
         finishes: [{ id: recent.id, leaseToken: recent.leaseToken, outcome: 'completed' }],
@@ -110,8 +109,8 @@ export function describeMaintenance(h: StoreHarness): void {
       // Oldest first: the three with the earliest finishedAt are gone.
       const remaining = [];
       for (const id of old) if (await store.jobGet({ id })) remaining.push(id);
-      expect(remaining).toEqual([old[0]]);
-      for (const id of old.slice(1)) {
+      expect(remaining).toEqual([old[3]]);
+      for (const id of old.slice(0, 3)) {
         expect(await store.jobRunList({ jobId: id })).toEqual([]);
         expect((await store.jobStepGet({ jobId: id, name: 'step' })).found).toBe(false);
       }

@@ -73,9 +73,7 @@ export function describeQueueLimits(h: StoreHarness): void {
       });
       const claimed = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
       expect(claimed.map((j) => j.concurrencyKey)).toEqual(['one', null]);
-      for (const job of claimed) {
-        await h.setJobFields(store, job.id, { leaseExpiresAt: new Date((await store.now()).getTime() - 1) });
-      }
+      await h.advanceClock(store, LEASE.leaseMs + 1_000);
       expect((await store.jobRescueLapsed({ limit: 10 })).requeued).toHaveLength(2);
       expect(await queueRunning(store, 'both')).toBe(0);
       expect(await store.concurrencyKeyList({ limit: 10, running: true })).toEqual([]);

@@ -1,33 +1,32 @@
 /**
  * Conformance: rate limits per queue, at most `limit` starts per `periodMs` on the store's clock (a
- * burst of `limit`, then evenly spaced), whichever store claims.
+ * burst of `limit`, then evenly spaced), whichever store claims. The clock is frozen and moved by hand
+ * on both backends, so boundaries hold to the ms.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { ClaimedJob, Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { openClocked } from './helpers.js';
+import { openFrozen } from './helpers.js';
 
 const LEASE = { leaseMs: 30_000 };
 
 /**
- * Claims from `stores` in turn until `total` jobs started, waiting `stepMs` between rounds (on the
- * injected clock when there is one), and returns every claimed job.
+ * Claims from `stores` in turn until `total` jobs started, moving their clock `stepMs` between rounds,
+ * and returns every claimed job.
  */
 async function claimAll(
+  h: StoreHarness,
   stores: Store[],
   total: number,
   stepMs: number,
-  advance: ((ms: number) => void) | undefined,
 ): Promise<ClaimedJob[]> {
   const started: ClaimedJob[] = [];
   for (let round = 0; started.length < total; round += 1) {
     if (round > 2_000) throw new Error(`only ${started.length} of ${total} jobs started`);
     const store = stores[round % stores.length] as Store;
     started.push(...(await store.jobClaim({ workerId: `w${round}`, limit: 10, ...LEASE })));
-    if (advance) advance(stepMs);
-    else await sleep(stepMs);
+    await h.advanceClock(store, stepMs);
   }
   return started;
 }
@@ -77,33 +76,28 @@ export function describeQueueRates(h: StoreHarness): void {
       expect((await store.queueLimitList())[0]?.rate).toBeNull();
     });
 
-    // Needs 1 ms control of the clock; on the database clock the next test bounds the spacing.
-    it.skipIf(!h.injectableClock)(
-      'spaces starts by period / limit after the burst (store clock)',
-      async () => {
-        const { store, clock } = await openClocked(h);
-        if (!clock) throw new Error('the harness said its clock is injectable');
-        await store.queueSetRate({ queue: 'spaced', rate: { limit: 4, periodMs: 2_000 } });
-        await store.jobInsertMany({ jobs: Array.from({ length: 8 }, () => newJob({ queue: 'spaced' })) });
-        expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(4);
-        clock.advance(499);
-        expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toEqual([]);
-        clock.advance(1);
-        expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(1);
-        clock.advance(1_000);
-        expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(2);
-        clock.advance(60_000); // idle: the burst comes back, never more
-        expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(1);
-      },
-    );
+    it('spaces starts by period / limit after the burst, to the ms', async () => {
+      const store = await openFrozen(h);
+      await store.queueSetRate({ queue: 'spaced', rate: { limit: 4, periodMs: 2_000 } });
+      await store.jobInsertMany({ jobs: Array.from({ length: 8 }, () => newJob({ queue: 'spaced' })) });
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(4);
+      await h.advanceClock(store, 499);
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toEqual([]);
+      await h.advanceClock(store, 1);
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(1);
+      await h.advanceClock(store, 1_000);
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(2);
+      await h.advanceClock(store, 60_000); // idle: the burst comes back, never more
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(1);
+    });
 
     it('two stores claiming in turn never start more than the burst plus the rate over any window', async () => {
-      const { store, clock } = await openClocked(h);
+      const store = await openFrozen(h);
       const peer = await h.openPeer(store);
       const rate = { limit: 4, periodMs: 400 };
       await store.queueSetRate({ queue: 'window', rate });
       await store.jobInsertMany({ jobs: Array.from({ length: 16 }, () => newJob({ queue: 'window' })) });
-      const started = await claimAll([store, peer], 16, 30, clock && ((ms) => clock.advance(ms)));
+      const started = await claimAll(h, [store, peer], 16, 30);
       expect(started).toHaveLength(16);
       expect(
         maxExcess(
@@ -115,7 +109,7 @@ export function describeQueueRates(h: StoreHarness): void {
     });
 
     it("limits a key's starts across queues, its jobs waiting while other keys' run", async () => {
-      const { store, clock } = await openClocked(h);
+      const store = await openFrozen(h);
       const rate = { limit: 2, periodMs: 600_000 };
       await store.concurrencyKeySetRate({ key: 'paced', rate });
       await store.jobInsertMany({
@@ -136,12 +130,10 @@ export function describeQueueRates(h: StoreHarness): void {
         operatorLimit: null,
         rate,
       });
-      if (clock) {
-        clock.advance(300_000); // one spacing: one more start
-        expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(1);
-      }
+      await h.advanceClock(store, 300_000); // one spacing: one more start
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(1);
       await store.concurrencyKeySetRate({ key: 'paced', rate: null });
-      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(clock ? 1 : 2);
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(1);
     });
 
     it('two stores racing for a key with one start left start one job', async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NightshiftError } from '../../src/errors.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne } from './helpers.js';
+import { claimOne, openFrozen } from './helpers.js';
 
 /** Read tests. */
 export function describeRead(h: StoreHarness): void {
@@ -14,13 +14,13 @@ export function describeRead(h: StoreHarness): void {
     });
 
     it('lists newest first and pages through every job exactly once', async () => {
-      const store = await h.open();
+      const store = await openFrozen(h);
       const jobs = Array.from({ length: 7 }, () => newJob());
-      await store.jobInsertMany({ jobs });
-      // Distinct creation times so "newest first" is observable whatever the clock resolution.
-      const base = Date.parse('2030-01-01T00:00:00Z');
-      for (const [i, job] of jobs.entries())
-        await h.setJobFields(store, job.id, { createdAt: new Date(base + i) });
+      // Distinct creation times, 1 ms apart, so "newest first" is observable whatever the clock.
+      for (const job of jobs) {
+        await store.jobInsertMany({ jobs: [job] });
+        await h.advanceClock(store, 1);
+      }
       const seen: string[] = [];
       let cursor: string | null = null;
       let pages = 0;
@@ -38,11 +38,12 @@ export function describeRead(h: StoreHarness): void {
     });
 
     it('pages correctly through jobs created in the same millisecond', async () => {
-      const store = await h.open();
+      const store = await openFrozen(h);
       const jobs = Array.from({ length: 5 }, () => newJob());
-      await store.jobInsertMany({ jobs });
-      const same = new Date('2030-01-01T00:00:00Z');
-      for (const job of jobs) await h.setJobFields(store, job.id, { createdAt: same });
+      for (const job of jobs) await store.jobInsertMany({ jobs: [job] });
+      expect(new Set((await store.jobList({ limit: 10 })).jobs.map((j) => j.createdAt.getTime())).size).toBe(
+        1,
+      );
       const first = await store.jobList({ limit: 2 });
       const second = await store.jobList({
         limit: 10,

@@ -6,11 +6,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { renderStatements } from '../../src/store/postgres/sql/statements.js';
 import { newJob } from '../support/jobs.js';
 import { explainClaim, sharedBuffers } from '../support/postgres-explain.js';
-import { migratedStore, resyncIndexTables, withAdmin } from '../support/postgres-harness.js';
+import { migratedStore, withAdmin } from '../support/postgres-harness.js';
+import { PostgresTestClock } from '../support/postgres-test-clock.js';
 
 const db = migratedStore('plan');
 const { schema } = db;
 const sql = renderStatements(`"${schema}"`);
+const clock = new PostgresTestClock(schema);
 
 beforeAll(async () => {
   // A big backlog in one queue and a handful of jobs in a rare one, then fresh statistics.
@@ -61,16 +63,10 @@ describe('PostgreSQL claim plan', () => {
       newJob({ queue, priority: 3 }),
     ];
     await db.store.jobInsertMany({ jobs: jobs.map((j) => ({ ...j, delayMs: 3_600_000 })) });
-    const late = newJob({ queue, delayMs: 3_600_000 });
+    const late = newJob({ queue, delayMs: 2 * 3_600_000 });
     await db.store.jobInsertMany({ jobs: [late] });
     // Three come due (their hour passed); `late` stays in the future.
-    await withAdmin(async (client) => {
-      await client.query(
-        `UPDATE "${schema}".jobs SET run_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`,
-        [jobs.map((j) => j.id)],
-      );
-      for (const job of jobs) await client.query(resyncIndexTables(schema), [job.id, false]);
-    });
+    await clock.advance(3_600_000 + 1_000);
     const claimed = await db.store.jobClaim({ workerId: 'w', queues: [queue], limit: 1, leaseMs: 30_000 });
     expect(claimed.map((j) => j.id)).toEqual([jobs[1]?.id]);
     const states = await Promise.all(

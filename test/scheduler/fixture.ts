@@ -1,7 +1,8 @@
 /**
- * Setup for scheduler tests on both backends: a store, a hand-moved clock shared by the store (where it
- * can be injected) and the scheduler, a schedule service on that clock, and helpers that play the
- * worker's part (claim and finish schedule jobs) so outcomes are decided by the test, not by timing.
+ * Setup for scheduler tests on both backends: a store, a hand-moved clock shared by the store (frozen
+ * and moved through the harness) and the scheduler, a schedule service on that clock, and helpers that
+ * play the worker's part (claim and finish schedule jobs) so outcomes are decided by the test, not by
+ * timing.
  */
 import { EventBus } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
@@ -25,10 +26,16 @@ export const BACKENDS: Array<{ name: string; harness: StoreHarness }> = [
 /** The queue every test task uses; tests claim from it directly. */
 export const QUEUE = 'sched';
 
-/** A store with a scheduler and schedule service on one TestClock. */
+/** The fixture's clock: the scheduler reads `now`, and `advance` moves it and the store's together. */
+export interface FixtureClock {
+  now(): number;
+  advance(ms: number): Promise<void>;
+}
+
+/** A store with a scheduler and schedule service on one clock. */
 export interface ScheduleFixture {
   store: Store;
-  clock: TestClock;
+  clock: FixtureClock;
   registry: TaskRegistry;
   service: ScheduleService;
   scheduler(options?: SchedulerOptions): Scheduler;
@@ -55,7 +62,8 @@ export async function openFixture(
   start = Date.parse('2026-05-01T10:00:00.000Z'),
 ): Promise<ScheduleFixture> {
   const clock = new TestClock(start);
-  const store = await h.open({ clock: clock.now });
+  const store = await h.open();
+  await h.freezeClock(store, start);
   const registry = new TaskRegistry({
     report: { handler: () => undefined, queue: QUEUE, maxAttempts: 1 },
     other: { handler: () => undefined, queue: QUEUE, maxAttempts: 1 },
@@ -83,7 +91,13 @@ export async function openFixture(
   };
   return {
     store,
-    clock,
+    clock: {
+      now: clock.now,
+      async advance(ms) {
+        clock.advance(ms);
+        await h.advanceClock(store, ms);
+      },
+    },
     registry,
     service,
     scheduler: (options = {}) =>

@@ -19,7 +19,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       await f.service.create({ id: 'o', task: 'report', everyMs: MIN });
       const s = f.scheduler();
       await s.runOnce();
-      f.clock.advance(MIN);
+      await f.clock.advance(MIN);
       await s.runOnce();
       const ledger = await f.ledger('o');
       expect(ledger.map((r) => [r.slotKey, r.status])).toEqual([
@@ -28,7 +28,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       ]);
       expect(ledger[1]?.reason).toMatch(/overlap skip: run .* still active/);
       await f.finishAll('completed');
-      f.clock.advance(MIN);
+      await f.clock.advance(MIN);
       await s.runOnce();
       expect((await f.jobsOf('o')).map((j) => j.scheduleSlot?.toISOString())).toEqual([
         at(T0),
@@ -41,9 +41,9 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       await f.service.create({ id: 'q', task: 'report', everyMs: MIN, overlap: 'queue' });
       const s = f.scheduler();
       await s.runOnce();
-      f.clock.advance(MIN);
+      await f.clock.advance(MIN);
       await s.runOnce();
-      f.clock.advance(MIN);
+      await f.clock.advance(MIN);
       await s.runOnce();
       let ledger = await f.ledger('q');
       expect(ledger.map((r) => r.status)).toEqual(['enqueued', 'waiting', 'skipped']);
@@ -64,7 +64,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       const s = f.scheduler();
       await s.runOnce();
       await f.claimAll();
-      f.clock.advance(MIN);
+      await f.clock.advance(MIN);
       await s.runOnce();
       const jobs = await f.jobsOf('a');
       expect(jobs.map((j) => j.state)).toEqual(['running', 'queued']);
@@ -79,7 +79,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       await s.runOnce();
       await f.finishAll('completed');
       // Down from just after T0 until just after T0 + 4 min: slots +1, +2, +3 were missed, +4 is on time.
-      f.clock.advance(4 * MIN + 500);
+      await f.clock.advance(4 * MIN + 500);
       await s.runOnce();
       return { f, s };
     }
@@ -147,7 +147,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       });
       const s = f.scheduler();
       await s.runOnce();
-      f.clock.advance(5 * MIN + 40_000);
+      await f.clock.advance(5 * MIN + 40_000);
       await s.runOnce();
       const ledger = await f.ledger('b');
       expect(ledger.map((r) => `${r.slotAt.toISOString()} ${r.status} ${r.kind}`)).toEqual([
@@ -167,7 +167,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       const s = f.scheduler();
       await s.runOnce();
       await f.finishAll('completed');
-      f.clock.advance(3 * MIN + 40_000);
+      await f.clock.advance(3 * MIN + 40_000);
       await s.runOnce();
       const ledger = await f.ledger('l');
       expect(ledger.map((r) => `${r.slotAt.toISOString()} ${r.status} ${r.kind}`)).toEqual([
@@ -187,7 +187,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       const s = f.scheduler({ lookaheadMs: 2_000 });
       await s.runOnce();
       // 1.5 s before the next slot, with the first run still queued: nothing early.
-      f.clock.advance(MIN - 1_500);
+      await f.clock.advance(MIN - 1_500);
       await s.runOnce();
       expect(await f.jobsOf('e')).toHaveLength(1);
       await f.finishAll('completed');
@@ -199,7 +199,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       expect(early?.runAt.toISOString()).toBe(at(T0 + MIN));
       // An early job is an active run: a trigger meets it under overlap skip.
       expect(await f.service.trigger('e')).toMatchObject({ status: 'skipped' });
-      f.clock.advance(1_500);
+      await f.clock.advance(1_500);
       await s.runOnce();
       expect(await f.jobsOf('e')).toHaveLength(2);
       expect((await f.ledger('e')).filter((r) => r.kind === 'slot').map((r) => r.status)).toEqual([
@@ -216,11 +216,11 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       const s = f.scheduler();
       await s.runOnce();
       await f.finishAll('failed');
-      f.clock.advance(MIN);
+      await f.clock.advance(MIN);
       await s.runOnce();
       expect((await f.get('f')).consecutiveFailures).toBe(1);
       await f.finishAll('failed');
-      f.clock.advance(MIN);
+      await f.clock.advance(MIN);
       await s.runOnce();
       const suspended = await f.get('f');
       expect(suspended.consecutiveFailures).toBe(2);
@@ -228,7 +228,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       expect(suspended.suspendedReason).toMatch(/after 2 consecutive failed runs; last error: boom/);
       expect(suspended.lastError?.message).toBe('boom');
       expect(await f.jobsOf('f')).toHaveLength(2);
-      f.clock.advance(3 * MIN);
+      await f.clock.advance(3 * MIN);
       await s.runOnce();
       expect(await f.jobsOf('f')).toHaveLength(2);
 
@@ -245,7 +245,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
         reason: 'not run: schedule was suspended',
         slotCount: 3,
       });
-      f.clock.advance(MIN);
+      await f.clock.advance(MIN);
       await s.runOnce();
       expect(await f.jobsOf('f')).toHaveLength(3);
     });
@@ -257,7 +257,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       for (const outcome of ['failed', 'completed', 'failed'] as const) {
         await s.runOnce();
         await f.finishAll(outcome);
-        f.clock.advance(MIN);
+        await f.clock.advance(MIN);
       }
       await s.runOnce();
       const schedule = await f.get('r');
@@ -336,7 +336,7 @@ describe.each(BACKENDS)('schedule policies on $name', ({ harness }) => {
       const s = f.scheduler();
       await s.runOnce();
       await f.finishAll('completed');
-      f.clock.advance(10_000);
+      await f.clock.advance(10_000);
       await s.runOnce();
       const details = await f.service.get('v', { nextSlots: 3 });
       expect(isoOf(details?.nextSlots ?? [])).toEqual([at(T0 + MIN), at(T0 + 2 * MIN), at(T0 + 3 * MIN)]);

@@ -47,7 +47,7 @@ describe.each(BACKENDS)('short intervals on $name', ({ harness }) => {
     for (let i = 0; i < seconds; i++) {
       await s.runOnce();
       await worker();
-      f.clock.advance(1_000);
+      await f.clock.advance(1_000);
     }
   }
 
@@ -90,7 +90,7 @@ describe.each(BACKENDS)('short intervals on $name', ({ harness }) => {
     const f = await openFixture(harness, T0 + 5);
     await f.service.create({ id: 'drain', task: 'report', everyMs: 2_000 });
     const s = f.scheduler();
-    f.clock.advance(2_000);
+    await f.clock.advance(2_000);
     await s.runOnce(); // slot T0+2000 on time
     await f.finishAll('completed', { again: true });
     // A fire pass (another scheduler's, or this one's racing the finish) before any settle pass.

@@ -26,7 +26,7 @@ api_tokens | id | uuid | true |
 api_tokens | name | text | true | 
 api_tokens | role | text | true | 
 api_tokens | hash | text | true | 
-api_tokens | created_at | timestamp with time zone | true | now()
+api_tokens | created_at | timestamp with time zone | true | <schema>.nightshift_now()
 api_tokens | expires_at | timestamp with time zone | false | 
 api_tokens | last_used_at | timestamp with time zone | false | 
 api_tokens | revoked_at | timestamp with time zone | false | 
@@ -37,10 +37,10 @@ concurrency_keys | job_limit | integer | true |
 concurrency_keys | rate_limit | integer | false | 
 concurrency_keys | rate_period_ms | integer | false | 
 concurrency_keys | rate_tat | double precision | true | 0
-concurrency_keys | released_at | timestamp with time zone | true | now()
+concurrency_keys | released_at | timestamp with time zone | true | <schema>.nightshift_now()
 events | tx | xid8 | true | pg_current_xact_id()
 events | id | bigint | true | 
-events | at | timestamp with time zone | true | now()
+events | at | timestamp with time zone | true | <schema>.nightshift_now()
 events | type | text | true | 
 events | job_ids | uuid[] | false | 
 events | tasks | text[] | false | 
@@ -91,7 +91,7 @@ job_runs | max_duration_exceeded | boolean | true | false
 job_steps | job_id | uuid | true | 
 job_steps | name | text | true | 
 job_steps | result | json | true | 
-job_steps | created_at | timestamp with time zone | true | now()
+job_steps | created_at | timestamp with time zone | true | <schema>.nightshift_now()
 jobs | id | uuid | true | 
 jobs | task | text | true | 
 jobs | queue | text | true | 
@@ -101,8 +101,8 @@ jobs | priority | integer | true | 0
 jobs | attempt | integer | true | 0
 jobs | max_attempts | integer | true | 
 jobs | run_at | timestamp with time zone | true | 
-jobs | created_at | timestamp with time zone | true | now()
-jobs | updated_at | timestamp with time zone | true | now()
+jobs | created_at | timestamp with time zone | true | <schema>.nightshift_now()
+jobs | updated_at | timestamp with time zone | true | <schema>.nightshift_now()
 jobs | started_at | timestamp with time zone | false | 
 jobs | finished_at | timestamp with time zone | false | 
 jobs | lease_expires_at | timestamp with time zone | false | 
@@ -123,7 +123,7 @@ jobs | trace_context | text | false |
 jobs | concurrency_limit | integer | false | 
 jobs | queue_slot | boolean | true | false
 paused_queues | queue | text | true | 
-paused_queues | paused_at | timestamp with time zone | true | now()
+paused_queues | paused_at | timestamp with time zone | true | <schema>.nightshift_now()
 queue_limits | queue | text | true | 
 queue_limits | max | integer | false | 
 queue_limits | in_use | integer | true | 0
@@ -174,8 +174,8 @@ schedules | last_error | jsonb | false |
 schedules | suspended_at | timestamp with time zone | false | 
 schedules | suspended_reason | text | false | 
 schedules | version | integer | true | 1
-schedules | created_at | timestamp with time zone | true | now()
-schedules | updated_at | timestamp with time zone | true | now()
+schedules | created_at | timestamp with time zone | true | <schema>.nightshift_now()
+schedules | updated_at | timestamp with time zone | true | <schema>.nightshift_now()
 schema_migrations | version | integer | true | 
 schema_migrations | name | text | true | 
 schema_migrations | applied_at | timestamp with time zone | true | now()
@@ -185,8 +185,8 @@ workers | pid | integer | true |
 workers | queues | text[] | false | 
 workers | concurrency | integer | true | 
 workers | running | integer | true | 0
-workers | started_at | timestamp with time zone | true | now()
-workers | heartbeat_at | timestamp with time zone | true | now()
+workers | started_at | timestamp with time zone | true | <schema>.nightshift_now()
+workers | heartbeat_at | timestamp with time zone | true | <schema>.nightshift_now()
 
 -- constraints
 api_tokens | api_tokens_pkey | PRIMARY KEY (id)
@@ -242,5 +242,11 @@ schema_migrations_pkey | CREATE UNIQUE INDEX schema_migrations_pkey ON <schema>.
 workers_pkey | CREATE UNIQUE INDEX workers_pkey ON <schema>.workers USING btree (id)
 
 -- functions
+nightshift_now | CREATE OR REPLACE FUNCTION <schema>.nightshift_now()
+ RETURNS timestamp with time zone
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+AS $function$SELECT pg_catalog.now()$function$
+
 
 -- triggers

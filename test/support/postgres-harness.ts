@@ -1,7 +1,7 @@
 /**
  * The conformance harness for PostgresStore: one schema per opened store in the real `test` database
- * (127.0.0.1:5432, user postgres), dropped on close. Rows are placed with PostgreSQL's own SQL. The
- * store always reads the database clock, so `injectableClock` is false.
+ * (127.0.0.1:5432, user postgres), dropped on close. Rows are placed with PostgreSQL's own SQL; the
+ * clock of a schema's stores is moved by replacing its `nightshift_now()` (postgres-test-clock.ts).
  *
  * Route `pgbouncer` (NIGHTSHIFT_TEST_BACKEND=pgbouncer by default) opens the stores under test through
  * a PgBouncer in transaction mode started by this process (`pooler=transaction`, LISTEN direct via
@@ -15,6 +15,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import type { JobFields, StoreHarness } from './store-harness.js';
 import { startPgbouncer, type Pgbouncer } from './pgbouncer.js';
+import { PostgresTestClock } from './postgres-test-clock.js';
 
 /** The test database; NIGHTSHIFT_TEST_PG overrides it. */
 export const TEST_PG_URL = process.env['NIGHTSHIFT_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -139,6 +140,15 @@ function postgresOf(store: Store): PostgresStore {
 export function postgresHarness(prefix = 'conf', route: PostgresRoute = TEST_PG_ROUTE): StoreHarness {
   const opened: PostgresStore[] = [];
   const schemas = new Set<string>();
+  // One clock per schema: it keeps the shift or frozen time that later moves build on.
+  const clocks = new Map<string, PostgresTestClock>();
+
+  function clockOf(store: Store): PostgresTestClock {
+    const { schema } = postgresOf(store);
+    let clock = clocks.get(schema);
+    if (!clock) clocks.set(schema, (clock = new PostgresTestClock(schema)));
+    return clock;
+  }
 
   async function openIn(schema: string, logger?: Logger): Promise<PostgresStore> {
     schemas.add(schema);
@@ -154,7 +164,6 @@ export function postgresHarness(prefix = 'conf', route: PostgresRoute = TEST_PG_
   }
 
   return {
-    injectableClock: false,
     async open(options = {}) {
       const store = await openIn(uniqueSchema(prefix), options.logger);
       await store.migrate();
@@ -165,6 +174,12 @@ export function postgresHarness(prefix = 'conf', route: PostgresRoute = TEST_PG_
     },
     openEmpty() {
       return openIn(uniqueSchema(prefix));
+    },
+    advanceClock(store, ms) {
+      return clockOf(store).advance(ms);
+    },
+    freezeClock(store, at) {
+      return clockOf(store).freeze(at);
     },
     async setJobFields(store, id, fields) {
       const entries = Object.entries(fields) as Array<[keyof JobFields, unknown]>;
@@ -194,6 +209,7 @@ export function postgresHarness(prefix = 'conf', route: PostgresRoute = TEST_PG_
       for (const store of opened.splice(0)) await store.close();
       for (const schema of schemas) await dropSchema(schema);
       schemas.clear();
+      clocks.clear();
     },
   };
 }

@@ -1,9 +1,14 @@
-/** The conformance harness for SqliteStore: a fresh database file per store, rows placed by SQL. */
+/**
+ * The conformance harness for SqliteStore: a fresh database file per store, rows placed by SQL. Each
+ * database has one MovableClock its stores run on (SQLite's clock is the host's), which advanceClock
+ * and freezeClock move.
+ */
 import type { Logger } from '../../src/logger.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import type { JobFields, StoreHarness } from './store-harness.js';
 import { tempSqliteFile, type TempSqliteFile } from './temp-sqlite.js';
+import { MovableClock } from './test-clock.js';
 
 // Test setup writes rows the state machine would take minutes to reach; column names are SQLite's.
 const COLUMNS: Record<keyof JobFields, string> = {
@@ -35,22 +40,19 @@ function sqliteOf(store: Store): SqliteStore {
 interface Opened {
   store: SqliteStore;
   path: string;
-  clock: (() => number) | undefined;
+  /** The database's clock, shared by every store opened on it. */
+  clock: MovableClock;
 }
 
-/** A harness whose stores are SqliteStores on temporary files (optionally with a shared clock). */
+/** A harness whose stores are SqliteStores on temporary files, each database on its own clock. */
 export function sqliteHarness(): StoreHarness & { pathOf(store: Store): string } {
   const opened: Opened[] = [];
   const files: TempSqliteFile[] = [];
 
-  async function openAt(
-    path: string,
-    clock: (() => number) | undefined,
-    logger?: Logger,
-  ): Promise<SqliteStore> {
+  async function openAt(path: string, clock: MovableClock, logger?: Logger): Promise<SqliteStore> {
     const store = await SqliteStore.open({
       filename: path,
-      ...(clock && { clock }),
+      clock: clock.now,
       ...(logger && { logger }),
     });
     opened.push({ store, path, clock });
@@ -64,11 +66,10 @@ export function sqliteHarness(): StoreHarness & { pathOf(store: Store): string }
   }
 
   return {
-    injectableClock: true,
     async open(options = {}) {
       const file = tempSqliteFile();
       files.push(file);
-      const store = await openAt(file.path, options.clock, options.logger);
+      const store = await openAt(file.path, new MovableClock(), options.logger);
       await store.migrate();
       return store;
     },
@@ -79,7 +80,14 @@ export function sqliteHarness(): StoreHarness & { pathOf(store: Store): string }
     async openEmpty() {
       const file = tempSqliteFile();
       files.push(file);
-      return openAt(file.path, undefined);
+      return openAt(file.path, new MovableClock());
+    },
+    // Through a promise, so a bad step rejects as it does on PostgreSQL rather than throwing.
+    advanceClock(store, ms) {
+      return Promise.resolve().then(() => entry(store).clock.advance(ms));
+    },
+    freezeClock(store, at) {
+      return Promise.resolve().then(() => entry(store).clock.freeze(at));
     },
     setJobFields(store, id, fields) {
       const entries = Object.entries(fields) as Array<[keyof JobFields, unknown]>;

@@ -8,12 +8,14 @@
  *   PostgreSQL: a new schema), remembered so `close()` can drop it.
  * - `openPeer(store)` returns a second store on the same database, as another process would open it.
  * - `openEmpty()` returns a fresh isolated store that has NOT been migrated.
+ * - `advanceClock` and `freezeClock` move the clock of a store and of its peers (the database's clock
+ *   on both backends: SQLite's is the host's, shifted by the harness; PostgreSQL's is the schema's
+ *   `nightshift_now()`, replaced by test/support/postgres-test-clock.ts), so "an hour later" is one
+ *   line instead of an hour of waiting. A frozen clock makes 1 ms boundaries testable on both.
  * - `setJobFields` writes columns directly with the backend's own SQL, bypassing the state machine,
- *   so "lease ended an hour ago" is one line of setup instead of an hour of waiting.
+ *   for a row the clock cannot produce (one job's lease lapsed among others still held, an attempt
+ *   count, a creation order).
  * - `setSchemaVersion` records a migration version as a newer nightshift would have.
- * - `injectableClock`: true when `open({ clock })` makes the store use that clock; false when the
- *   store always reads the database's clock (tests then place times relative to `store.now()` and
- *   keep margins instead of 1 ms boundaries).
  */
 import type { JobState } from '../../src/job.js';
 import type { Logger } from '../../src/logger.js';
@@ -37,14 +39,19 @@ export interface JobFields {
 
 /** A backend's test harness for the conformance suite. */
 export interface StoreHarness {
-  /** Whether `open({ clock })` injects the clock (see the module comment). */
-  readonly injectableClock: boolean;
   /** A fresh, migrated, isolated store (reporting throwing event listeners to `logger` when given). */
-  open(options?: { clock?: () => number; logger?: Logger }): Promise<Store>;
-  /** Another store on the same database as `store` (same clock, if one was injected). */
+  open(options?: { logger?: Logger }): Promise<Store>;
+  /** Another store on the same database as `store`, on the same clock. */
   openPeer(store: Store): Promise<Store>;
   /** A fresh, isolated, unmigrated store. */
   openEmpty(): Promise<Store>;
+  /**
+   * Moves the clock of `store` and its peers by `ms` (whole ms; back when negative). A running clock
+   * keeps running from there; a frozen one stays frozen at the new time.
+   */
+  advanceClock(store: Store, ms: number): Promise<void>;
+  /** Stops the clock of `store` and its peers at `at` (ms since the epoch); then only advanceClock moves it. */
+  freezeClock(store: Store, at: number): Promise<void>;
   /** Writes job columns directly. */
   setJobFields(store: Store, id: string, fields: JobFields): Promise<void>;
   /** Records `version` as applied, as a newer nightshift's migration would. */

@@ -84,8 +84,8 @@ export interface ClaimedBatchRow {
 
 /**
  * The claimed jobs of a claim's answer, in claim order (priority, due time, id). `workerId` and
- * `defaultLeaseMs` are the claim's own parameters: the server computed each lease end as its now()
- * plus the job's lease override or that default.
+ * `defaultLeaseMs` are the claim's own parameters: the server computed each lease end as its clock
+ * (nightshift_now()) plus the job's lease override or that default.
  */
 export function decodeClaimedBatch(
   row: ClaimedBatchRow | undefined,

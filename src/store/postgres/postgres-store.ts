@@ -5,8 +5,10 @@
  * docs/ARCHITECTURE.md ("PostgreSQL hot path") gives the measured reasons; docs/SCALING.md the limits.
  *
  * Everything lives in one schema (default `nightshift`), quoted into every statement, so a caller's
- * transaction client with its own search_path runs our statements correctly. This front opens the
- * store and hands each Store method to the module of its group (the table in docs/ARCHITECTURE.md).
+ * transaction client with its own search_path runs our statements correctly. Every statement that
+ * reads the time calls the schema's `nightshift_now()` (migration 016: the database's now(), inlined
+ * by the planner), which tests replace to move the store's clock. This front opens the store and hands
+ * each Store method to the module of its group (the table in docs/ARCHITECTURE.md).
  */
 import type pg from 'pg';
 import type { Job, JobRun } from '../../job.js';
@@ -127,7 +129,10 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
   }
 
   async now(): Promise<Date> {
-    const [row] = await this.conn.rows<{ now: Date }>({ text: 'SELECT now() AS now' }, []);
+    const [row] = await this.conn.rows<{ now: Date }>(
+      { text: `SELECT ${this.conn.quotedSchema}.nightshift_now() AS now` },
+      [],
+    );
     return row?.now ?? new Date(Number.NaN);
   }
 

@@ -32,7 +32,7 @@ import { rateFree, rateTaken } from './rate-limits.js';
  * limit) and the starts the rate allows now (with a rate, sql/rate-limits.ts); least() skips a NULL.
  */
 export const jobClaimQueueSlots = (s: string, restricted: boolean): string => `queue_slots AS (
-    SELECT queue, max, in_use, least(max - in_use, ${rateFree()}) AS free FROM ${s}.queue_limits
+    SELECT queue, max, in_use, least(max - in_use, ${rateFree(s)}) AS free FROM ${s}.queue_limits
     WHERE (max IS NOT NULL OR rate_limit IS NOT NULL)${restricted ? ' AND queue = ANY($4::text[])' : ''}
     ORDER BY queue
     FOR UPDATE
@@ -52,7 +52,7 @@ export const jobClaimKeyOpen = (
 ): string => `(${row}.concurrency_key IS NULL OR NOT EXISTS (
       SELECT 1 FROM ${s}.concurrency_keys k
       WHERE k.key = ${row}.concurrency_key
-        AND (k.in_use >= coalesce(k.max, ${row}.concurrency_limit) OR ${rateFree('k')} < 1)))`;
+        AND (k.in_use >= coalesce(k.max, ${row}.concurrency_limit) OR ${rateFree(s, 'k')} < 1)))`;
 
 /** Columns of the ready and due candidates the key check needs, after row_id, id, priority, run_at, queue. */
 export const jobClaimKeyColumns = 'concurrency_key, concurrency_limit';
@@ -72,7 +72,7 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
     FROM ranked r
     LEFT JOIN ${s}.concurrency_keys k ON k.key = r.concurrency_key
     WHERE r.concurrency_key IS NULL
-       OR r.key_rank <= least(coalesce(k.max, r.concurrency_limit) - coalesce(k.in_use, 0), ${rateFree('k')})
+       OR r.key_rank <= least(coalesce(k.max, r.concurrency_limit) - coalesce(k.in_use, 0), ${rateFree(s, 'k')})
   ), admitted AS (
     SELECT f.row_id, f.id, f.queue, f.concurrency_key, f.concurrency_limit FROM key_fits f
     LEFT JOIN queue_slots q ON q.queue = f.queue
@@ -85,16 +85,16 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
     WHERE concurrency_key IS NOT NULL
     GROUP BY concurrency_key ORDER BY concurrency_key
     ON CONFLICT (key) DO UPDATE SET in_use = k.in_use + excluded.in_use, job_limit = excluded.job_limit,
-      rate_tat = ${rateTaken('k', 'excluded.in_use')}
+      rate_tat = ${rateTaken(s, 'k', 'excluded.in_use')}
     WHERE k.in_use + excluded.in_use <= coalesce(k.max, excluded.job_limit)
-      AND (k.rate_limit IS NULL OR excluded.in_use <= ${rateFree('k')})
+      AND (k.rate_limit IS NULL OR excluded.in_use <= ${rateFree(s, 'k')})
     RETURNING k.key
   ), picked AS (
     SELECT row_id, id, queue FROM admitted
     WHERE concurrency_key IS NULL OR concurrency_key = ANY(ARRAY(SELECT key FROM slots))
   ), queue_taken AS (
     UPDATE ${s}.queue_limits l
-    SET in_use = l.in_use + CASE WHEN l.max IS NULL THEN 0 ELSE t.n END, rate_tat = ${rateTaken('l', 't.n')}
+    SET in_use = l.in_use + CASE WHEN l.max IS NULL THEN 0 ELSE t.n END, rate_tat = ${rateTaken(s, 'l', 't.n')}
     FROM (SELECT queue, count(*)::integer AS n FROM picked GROUP BY queue) t
     WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_slots))
   )`;
@@ -134,7 +134,7 @@ export const giveBack = (s: string, ended: string): string => `
     WHERE l.queue = ANY(ARRAY(SELECT queue FROM queue_locked))
   ), key_given AS (
     UPDATE ${s}.concurrency_keys k
-    SET in_use = k.in_use - ((SELECT keys FROM given) ->> k.key)::integer, released_at = now()
+    SET in_use = k.in_use - ((SELECT keys FROM given) ->> k.key)::integer, released_at = ${s}.nightshift_now()
     WHERE k.key = ANY(ARRAY(SELECT key FROM key_locked))
   )`;
 
@@ -148,7 +148,7 @@ export const concurrencyKeyList = (s: string): string => `
 /** Sets ($2 a number) or clears ($2 null) the operator limit of key $1. */
 export const concurrencyKeySetLimit = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, max, job_limit) VALUES ($1, 0, $2, coalesce($2, 1))
-  ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = now()`;
+  ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = ${s}.nightshift_now()`;
 
 /**
  * Deletes up to $2 rows of keys idle for more than $1 ms: no running job, no operator limit. Exact
@@ -162,7 +162,7 @@ export const concurrencyKeyPrune = (s: string): string => `
   DELETE FROM ${s}.concurrency_keys k
   WHERE k.key = ANY(ARRAY(
       SELECT key FROM ${s}.concurrency_keys
-      WHERE in_use = 0 AND max IS NULL AND released_at < now() - $1 * interval '1 millisecond'
+      WHERE in_use = 0 AND max IS NULL AND released_at < ${s}.nightshift_now() - $1 * interval '1 millisecond'
       LIMIT $2
       FOR UPDATE SKIP LOCKED))
     AND k.in_use = 0 AND k.max IS NULL`;

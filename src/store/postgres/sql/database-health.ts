@@ -14,7 +14,9 @@ export const databaseHealthTables = `
 
 /**
  * The oldest transaction open on this database in another session, as the database's clock sees it.
- * Its snapshot keeps vacuum from removing any row deleted after it began, in every table.
+ * Its snapshot keeps vacuum from removing any row deleted after it began, in every table. The server's
+ * real clock on purpose, not the store's nightshift_now(): xact_start is real server time, and a
+ * transaction's age is a fact about the server that a test moving the store's clock must not change.
  */
 export const databaseHealthOldestTransaction = `
   SELECT pid, state, (extract(epoch FROM clock_timestamp() - xact_start) * 1000)::float8 AS age_ms

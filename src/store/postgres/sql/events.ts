@@ -115,7 +115,8 @@ export const eventPrune = (s: string): string => `
     SELECT ctid AS row_id, at FROM ${s}.events ORDER BY tx, id LIMIT (SELECT $2::integer)
   ), deleted AS (
     DELETE FROM ${s}.events
-    WHERE ctid = ANY(ARRAY(SELECT row_id FROM oldest WHERE at < now() - $1::float8 * interval '1 millisecond'))
+    WHERE ctid = ANY(ARRAY(
+      SELECT row_id FROM oldest WHERE at < ${s}.nightshift_now() - $1::float8 * interval '1 millisecond'))
     RETURNING 1
   )
   SELECT count(*)::int AS deleted FROM deleted`;

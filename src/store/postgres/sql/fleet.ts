@@ -5,22 +5,24 @@ export const workerRegister = (s: string): string => `
   INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running)
   VALUES ($1, $2, $3, $4, $5, $6)
   ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
-    concurrency = excluded.concurrency, running = excluded.running, heartbeat_at = now()`;
+    concurrency = excluded.concurrency, running = excluded.running, heartbeat_at = ${s}.nightshift_now()`;
 
 /** The heartbeat: a heap-only update by primary key (no index covers the columns it writes). $1 id, $2 running. */
 export const workerHeartbeat = (s: string): string =>
-  `UPDATE ${s}.workers SET heartbeat_at = now(), running = $2 WHERE id = $1`;
+  `UPDATE ${s}.workers SET heartbeat_at = ${s}.nightshift_now(), running = $2 WHERE id = $1`;
 
 /** $1 id. */
 export const workerDelete = (s: string): string => `DELETE FROM ${s}.workers WHERE id = $1`;
 
 /** $1 stale bound in ms. */
 export const workerList = (s: string): string => `
-  SELECT * FROM ${s}.workers WHERE heartbeat_at >= now() - $1 * interval '1 millisecond' ORDER BY id`;
+  SELECT * FROM ${s}.workers WHERE heartbeat_at >= ${s}.nightshift_now() - $1 * interval '1 millisecond'
+  ORDER BY id`;
 
 /** $1 stale bound in ms. A scan of a table of one row per live worker. */
 export const workerSweep = (s: string): string => `
-  DELETE FROM ${s}.workers WHERE heartbeat_at < now() - $1 * interval '1 millisecond' RETURNING id`;
+  DELETE FROM ${s}.workers WHERE heartbeat_at < ${s}.nightshift_now() - $1 * interval '1 millisecond'
+  RETURNING id`;
 
 /** $1 queue. Returns a row when the queue was not paused before. */
 export const queuePause = (s: string): string =>
@@ -42,6 +44,6 @@ export const queueListPaused = (s: string): string => `SELECT queue FROM ${s}.pa
  * only) that are queued, or scheduled and due.
  */
 export const queueListOldestReady = (s: string): string => `
-  SELECT queue, extract(epoch FROM now() - min(run_at)) * 1000 AS "ageMs"
-  FROM ${s}.job_queue WHERE state = 'queued' OR run_at <= now()
+  SELECT queue, extract(epoch FROM ${s}.nightshift_now() - min(run_at)) * 1000 AS "ageMs"
+  FROM ${s}.job_queue WHERE state = 'queued' OR run_at <= ${s}.nightshift_now()
   GROUP BY queue`;

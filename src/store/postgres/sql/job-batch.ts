@@ -48,9 +48,12 @@ export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || t
   || CASE WHEN j.trace_context IS NULL THEN 'null' ELSE to_json(j.trace_context)::text END || ']'`;
 
 /**
- * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's now(), its lease
- * token (every job of the batch shares it) and the batch as json text.
+ * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's time (the store's
+ * clock, fixed for the statement), its lease token (every job of the batch shares it) and the batch as
+ * json text.
  */
-export const jobClaimBatchSelect = `SELECT ${ms('now()')} AS started_ms, (SELECT token FROM lease) AS lease_token,
+export const jobClaimBatchSelect = (
+  s: string,
+): string => `SELECT ${ms(`${s}.nightshift_now()`)} AS started_ms, (SELECT token FROM lease) AS lease_token,
   '[' || coalesce(string_agg(line, ','), '') || ']' AS batch
   FROM claimed`;

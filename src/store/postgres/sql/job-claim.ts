@@ -7,7 +7,7 @@
  *   skip each other's rows instead of queueing on them, so N claimers get N disjoint batches.
  * - `due`: delayed and retried jobs whose time came, picked in the same statement instead of by a
  *   separate stager round trip: an Index Scan on `job_queue_scheduled_idx` bounded by
- *   `run_at <= now()`, one index probe when nothing is due. Up to PROMOTE_LIMIT of them are locked;
+ *   `run_at <= nightshift_now()`, one index probe when nothing is due. Up to PROMOTE_LIMIT of them are locked;
  *   those that lose to better queued rows are promoted to `queued` (their queue row and their job row)
  *   so later claims find them in the ready index. No row is promoted without its queue row's lock.
  * - `picked`: the best `limit` of both sets in claim order (priority desc, due time, id): a sort of at
@@ -18,8 +18,9 @@
  *   of any of these jobs gets another token), without a random draw per job (8.6k instructions each).
  * - `claimed`: the job rows, by primary key, changed in place: no index of `jobs` covers a column the
  *   claim writes (migration 005), so each is a heap-only update. Every time decision uses the
- *   database's now(), and the token comes from the database too, so no worker clock or randomness is
- *   trusted. Each claimed job leaves as one line of json text (see job-batch.ts).
+ *   store's clock (nightshift_now(), the database's now(): migration 016), and the token comes from
+ *   the database too, so no worker clock or randomness is trusted. Each claimed job leaves as one line
+ *   of json text (see job-batch.ts).
  * - `started`: the claimed jobs' `job:started` events, one event-log row (migration 010).
  * - `leased`: the claim's one job_leases row: its jobs and their earliest lease end, which is what the
  *   rescue looks for.
@@ -76,7 +77,7 @@ const CLAIM_TAIL = (s: string): string => `${jobClaimAdmitAndTake(
     WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM due EXCEPT ALL SELECT row_id FROM picked))
     RETURNING q.id
   ), promoted AS (
-    UPDATE ${s}.jobs j SET state = 'queued', updated_at = now()
+    UPDATE ${s}.jobs j SET state = 'queued', updated_at = ${s}.nightshift_now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM promoted_rows))
   ), taken AS (
     DELETE FROM ${s}.job_queue q WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM picked)) RETURNING q.id
@@ -87,12 +88,12 @@ const CLAIM_TAIL = (s: string): string => `${jobClaimAdmitAndTake(
     SET state = 'running',
         attempt = j.attempt + 1,
         lease_token = (SELECT token FROM lease),
-        lease_expires_at = now() + coalesce(j.lease_ms, $3) * interval '1 millisecond',
-        started_at = now(),
+        lease_expires_at = ${s}.nightshift_now() + coalesce(j.lease_ms, $3) * interval '1 millisecond',
+        started_at = ${s}.nightshift_now(),
         finished_at = NULL,
         worker_id = $1,
         queue_slot = ${jobClaimQueueSlotTaken},
-        updated_at = now()
+        updated_at = ${s}.nightshift_now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM taken))
     RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${jobClaimLine} AS line
   ), started AS (${jobEventInsert(s, 'claimed', { type: "'job:started'", attempt: 'attempt', state: "'running'" })}
@@ -101,7 +102,7 @@ const CLAIM_TAIL = (s: string): string => `${jobClaimAdmitAndTake(
     SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed
     HAVING count(*) > 0
   )
-  ${jobClaimBatchSelect}`;
+  ${jobClaimBatchSelect(s)}`;
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
 // claim's snapshot is obeyed, one committed during it applies from the next claim), and the queues at
@@ -120,7 +121,7 @@ export const jobClaim = (s: string): string => `
     FOR UPDATE SKIP LOCKED
   ), due AS (
     SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
-    WHERE state = 'scheduled' AND run_at <= now()
+    WHERE state = 'scheduled' AND run_at <= ${s}.nightshift_now()
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
@@ -152,7 +153,7 @@ export const jobClaimFromQueues = (s: string): string => `
     FROM open_queues AS q
     CROSS JOIN LATERAL (
       SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
-      WHERE state = 'scheduled' AND queue = q.name AND run_at <= now()
+      WHERE state = 'scheduled' AND queue = q.name AND run_at <= ${s}.nightshift_now()
       ORDER BY run_at, id
       LIMIT ${PROMOTE_LIMIT}
       FOR UPDATE SKIP LOCKED

@@ -30,8 +30,8 @@ export const jobCancel = (s: string): string => `
     UPDATE ${s}.jobs j
     SET state = CASE WHEN EXISTS (SELECT 1 FROM dequeued) THEN 'cancelled' ELSE j.state END,
         cancel_requested = (j.state = 'running') OR j.cancel_requested,
-        finished_at = CASE WHEN EXISTS (SELECT 1 FROM dequeued) THEN now() ELSE j.finished_at END,
-        updated_at = now()
+        finished_at = CASE WHEN EXISTS (SELECT 1 FROM dequeued) THEN ${s}.nightshift_now() ELSE j.finished_at END,
+        updated_at = ${s}.nightshift_now()
     FROM current c
     -- Not the state read above: a claim that took the job meanwhile committed a newer row version,
     -- which this UPDATE locks and re-checks, and then flags as running.
@@ -55,14 +55,14 @@ export const jobCancel = (s: string): string => `
   FROM current c LEFT JOIN updated u ON true`;
 
 // What a manual retry writes: queued, due now, one more attempt allowed (max_attempts never shrinks).
-const RETRY_SET = `state = 'queued',
-        run_at = now(),
+const RETRY_SET = (s: string): string => `state = 'queued',
+        run_at = ${s}.nightshift_now(),
         max_attempts = greatest(max_attempts, attempt + 1),
         finished_at = NULL,
         cancel_requested = false,
         lease_token = NULL,
         lease_expires_at = NULL,
-        updated_at = now()`;
+        updated_at = ${s}.nightshift_now()`;
 
 /**
  * Of the given attempts ($1 ids, $2 lease tokens), the current ones whose job was asked to cancel. A
@@ -81,7 +81,7 @@ export const jobCancelCheck = (s: string): string => `
 export const jobRetry = (s: string): string => `
   WITH updated AS (
     UPDATE ${s}.jobs
-    SET ${RETRY_SET}
+    SET ${RETRY_SET(s)}
     WHERE id = $1 AND state IN ('failed', 'cancelled')
     RETURNING *
   ), requeued AS (
@@ -131,7 +131,7 @@ export const jobRetryMatching = (s: string): string => `
     LIMIT $5
   ), updated AS (
     UPDATE ${s}.jobs
-    SET ${RETRY_SET}
+    SET ${RETRY_SET(s)}
     WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND state = $1::text::${s}.job_state
     RETURNING id, task, queue, priority, run_at, state, attempt, schedule_id, concurrency_key, concurrency_limit
   ), requeued AS (
@@ -168,13 +168,13 @@ export const jobCancelMatchingWaiting = (s: string, state: 'scheduled' | 'queued
     DELETE FROM ${s}.job_queue q WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM picked)) RETURNING q.id
   ), updated AS (
     UPDATE ${s}.jobs j
-    SET state = 'cancelled', finished_at = now(), updated_at = now()
+    SET state = 'cancelled', finished_at = ${s}.nightshift_now(), updated_at = ${s}.nightshift_now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM dequeued)) AND j.state IN ('scheduled', 'queued')
     RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id
   ), ended AS (${jobEventInsert(s, 'updated', { type: "'job:cancelled'", attempt: 'attempt', state: "'cancelled'" })}
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
-    SELECT now(), array_agg(id) FROM updated HAVING count(*) > 0
+    SELECT ${s}.nightshift_now(), array_agg(id) FROM updated HAVING count(*) > 0
   ), note AS (
     SELECT pg_notify($4, json_build_object('o', $5::text, 'f', json_agg(json_build_array(id, 'cancelled')))::text)
     FROM (SELECT id, (row_number() OVER ()) / 100 AS page FROM updated) x
@@ -198,6 +198,6 @@ export const jobCancelMatchingRunning = (s: string): string => `
       AND ($2::text IS NULL OR task = $2)${jobListMatchFilters(`${s}.jobs`, 4)}
     LIMIT $3
   )
-  UPDATE ${s}.jobs SET cancel_requested = true, updated_at = now()
+  UPDATE ${s}.jobs SET cancel_requested = true, updated_at = ${s}.nightshift_now()
   WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND state = 'running' AND NOT cancel_requested
   RETURNING id`;

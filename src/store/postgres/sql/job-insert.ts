@@ -29,7 +29,8 @@ import { jobEventInsert } from './events.js';
  */
 export const jobInsertMany = (s: string): string => `
   WITH input AS (
-    SELECT i.*, coalesce(i.run_at, now() + coalesce(i.delay_ms, 0) * interval '1 millisecond') AS due
+    SELECT i.*,
+           coalesce(i.run_at, ${s}.nightshift_now() + coalesce(i.delay_ms, 0) * interval '1 millisecond') AS due
     FROM unnest(
       $1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::float8[], $8::int[],
       $9::text[], $10::text[], $11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::text[], $18::text[],
@@ -42,7 +43,7 @@ export const jobInsertMany = (s: string): string => `
                            concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id,
                            trace_context, concurrency_limit)
     SELECT id, task, queue, payload::json,
-           CASE WHEN due <= now() THEN 'queued'::${s}.job_state ELSE 'scheduled'::${s}.job_state END,
+           CASE WHEN due <= ${s}.nightshift_now() THEN 'queued'::${s}.job_state ELSE 'scheduled'::${s}.job_state END,
            priority, max_attempts, due, idempotency_key, concurrency_key, lease_ms, timeout_ms,
            schedule_id, schedule_slot, parent_id, trace_context, concurrency_limit
     FROM input

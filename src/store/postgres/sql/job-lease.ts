@@ -12,7 +12,7 @@
 export const jobLeaseRenew = (s: string): string => `
   WITH renewed AS (
     UPDATE ${s}.jobs j
-    SET lease_expires_at = now() + coalesce(j.lease_ms, $3) * interval '1 millisecond'
+    SET lease_expires_at = ${s}.nightshift_now() + coalesce(j.lease_ms, $3) * interval '1 millisecond'
     FROM unnest($1::uuid[], $2::uuid[]) AS i(id, lease_token)
     WHERE j.id = i.id AND j.lease_token = i.lease_token AND j.state = 'running' AND j.id = ANY($1::uuid[])
     RETURNING j.id, j.lease_token, j.lease_expires_at, j.cancel_requested
@@ -33,5 +33,5 @@ export const jobLeaseRenew = (s: string): string => `
 
 /** $1 id, $2 lease token, $3 checkpoint (JSON text). */
 export const jobCheckpointSave = (s: string): string => `
-  UPDATE ${s}.jobs SET checkpoint = $3::json, updated_at = now()
+  UPDATE ${s}.jobs SET checkpoint = $3::json, updated_at = ${s}.nightshift_now()
   WHERE id = $1 AND lease_token = $2 AND state = 'running'`;

@@ -8,9 +8,9 @@ import { jobFinishManyEventType, jobEventInsert } from './events.js';
 import { giveBack } from './concurrency-limits.js';
 
 /**
- * Recovers attempts whose lease ended before the database's now(): requeued while attempts remain,
- * failed when exhausted, cancelled when a cancel was pending. Writes a `lease_lapsed` run row for each.
- * $1 limit, $2 channel, $3 origin.
+ * Recovers attempts whose lease ended before the store's clock (nightshift_now()): requeued while
+ * attempts remain, failed when exhausted, cancelled when a cancel was pending. Writes a `lease_lapsed`
+ * run row for each. $1 limit, $2 channel, $3 origin.
  *
  * Lapsed attempts are found through the claims' job_leases rows (earliest lease end first, SKIP
  * LOCKED, so concurrent rescuers split the work), then judged one by one on their own lease end. The
@@ -21,7 +21,7 @@ import { giveBack } from './concurrency-limits.js';
 export const jobRescueLapsed = (s: string): string => `
   WITH expired AS (
     SELECT token, job_ids FROM ${s}.job_leases
-    WHERE expires_at < now()
+    WHERE expires_at < ${s}.nightshift_now()
     ORDER BY expires_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
@@ -32,7 +32,7 @@ export const jobRescueLapsed = (s: string): string => `
       AND j.lease_token = ANY(ARRAY(SELECT token FROM expired)) AND j.state = 'running'
     FOR UPDATE
   ), lapsed AS (
-    SELECT * FROM members WHERE lease_expires_at < now() ORDER BY lease_expires_at, id LIMIT $1
+    SELECT * FROM members WHERE lease_expires_at < ${s}.nightshift_now() ORDER BY lease_expires_at, id LIMIT $1
   ), failure AS (
     SELECT jsonb_build_object('message', 'lease lapsed: the worker stopped renewing it',
                               'name', 'LeaseLapsed', 'reason', 'lease_lapsed') AS error
@@ -42,11 +42,11 @@ export const jobRescueLapsed = (s: string): string => `
     SET state = CASE WHEN j.cancel_requested THEN 'cancelled'::${s}.job_state
                      WHEN j.attempt >= j.max_attempts THEN 'failed'::${s}.job_state
                      ELSE 'queued'::${s}.job_state END,
-        finished_at = CASE WHEN j.cancel_requested OR j.attempt >= j.max_attempts THEN now() END,
+        finished_at = CASE WHEN j.cancel_requested OR j.attempt >= j.max_attempts THEN ${s}.nightshift_now() END,
         error = f.error,
         lease_token = NULL,
         lease_expires_at = NULL,
-        updated_at = now()
+        updated_at = ${s}.nightshift_now()
     FROM failure f
     WHERE j.id = ANY(ARRAY(SELECT id FROM lapsed))
     RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.attempt, j.schedule_id, j.error,
@@ -62,7 +62,7 @@ export const jobRescueLapsed = (s: string): string => `
     SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM updated WHERE state = 'queued'
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
-    SELECT now(), array_agg(id) FROM updated WHERE state <> 'queued' HAVING count(*) > 0
+    SELECT ${s}.nightshift_now(), array_agg(id) FROM updated WHERE state <> 'queued' HAVING count(*) > 0
   ), remaining AS (
     SELECT lease_token AS token, min(lease_expires_at) AS expires_at FROM members
     WHERE id <> ALL(ARRAY(SELECT id FROM lapsed))
@@ -75,8 +75,8 @@ export const jobRescueLapsed = (s: string): string => `
     WHERE l.token = ANY(ARRAY(SELECT token FROM expired EXCEPT SELECT token FROM remaining))
   ), runs AS (
     INSERT INTO ${s}.job_runs (job_id, attempt, worker_id, started_at, finished_at, due_at, outcome, error)
-    SELECT l.id, l.attempt, coalesce(l.worker_id, ''), coalesce(l.started_at, now()), now(), l.run_at,
-           'lease_lapsed', f.error
+    SELECT l.id, l.attempt, coalesce(l.worker_id, ''), coalesce(l.started_at, ${s}.nightshift_now()),
+           ${s}.nightshift_now(), l.run_at, 'lease_lapsed', f.error
     FROM lapsed l, failure f
   ), finished_note AS (
     SELECT pg_notify($2, json_build_object('o', $3::text, 'f', json_agg(json_build_array(id, state)))::text)
@@ -106,7 +106,7 @@ export const jobRescueLapsed = (s: string): string => `
 export const jobPrune = (s: string): string => `
   WITH oldest AS (
     SELECT ctid AS row_id, finished_at, cardinality(job_ids) AS size FROM ${s}.job_finish_log
-    WHERE finished_at < now() - $1::float8 * interval '1 millisecond'
+    WHERE finished_at < ${s}.nightshift_now() - $1::float8 * interval '1 millisecond'
     ORDER BY finished_at
     LIMIT $2
   ), needed AS (
@@ -124,7 +124,7 @@ export const jobPrune = (s: string): string => `
     SELECT j.id, j.finished_at FROM ${s}.jobs j
     WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM logs))
       AND j.state IN ('completed', 'failed', 'cancelled')
-      AND j.finished_at < now() - $1::float8 * interval '1 millisecond'
+      AND j.finished_at < ${s}.nightshift_now() - $1::float8 * interval '1 millisecond'
   ), victims AS (
     SELECT id FROM ${s}.jobs
     WHERE id = ANY(ARRAY(SELECT id FROM candidates ORDER BY finished_at, id LIMIT $2))

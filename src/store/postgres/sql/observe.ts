@@ -17,7 +17,7 @@ const running = (s: string): string => `
  */
 export const queueLoadList = (s: string): string => `
   SELECT queue, state::text AS state, count(*)::int AS count,
-         min(run_at) FILTER (WHERE state = 'queued' OR run_at <= now()) AS oldest_ready_at
+         min(run_at) FILTER (WHERE state = 'queued' OR run_at <= ${s}.nightshift_now()) AS oldest_ready_at
   FROM ${s}.job_queue GROUP BY queue, state
   UNION ALL
   SELECT j.queue, 'running', count(*)::int, NULL
@@ -42,7 +42,8 @@ export const scheduleSlotLapseList = (s: string): string => `
          sum(CASE WHEN status = 'skipped' THEN coalesce(slot_count, 1) ELSE 0 END)::float8 AS skipped,
          min(recorded_at) AS since
   FROM ${s}.schedule_slots
-  WHERE recorded_at >= now() - $1 * interval '1 millisecond' AND recorded_at <= now() + interval '1 hour'
+  WHERE recorded_at >= ${s}.nightshift_now() - $1 * interval '1 millisecond'
+    AND recorded_at <= ${s}.nightshift_now() + interval '1 hour'
     AND status IN ('missed', 'skipped')
   GROUP BY schedule_id ORDER BY schedule_id`;
 
@@ -58,7 +59,7 @@ const ms = (a: string, b: string): string => `greatest(0, round(extract(epoch FR
  * (`failed`) when it was its job's last attempt and the job ended failed; otherwise `retried`.
  */
 export const jobRunStats = (s: string): string => `
-  WITH since AS (SELECT date_trunc('minute', now()) - ($1::int - 1) * interval '1 minute' AS at),
+  WITH since AS (SELECT date_trunc('minute', ${s}.nightshift_now()) - ($1::int - 1) * interval '1 minute' AS at),
   ended AS (
     SELECT j.finished_at, 'completed' AS kind,
            ${ms('j.run_at', 'coalesce(j.started_at, j.finished_at)')} AS wait_ms,

@@ -8,27 +8,29 @@
  * (`slots`), on the key row's newest version like its running count.
  */
 
-/** The statement's clock in epoch milliseconds: now() is fixed for the whole transaction. */
-const NOW_MS = '(extract(epoch FROM now()) * 1000)::float8';
+/** The store's clock in epoch milliseconds: nightshift_now() is fixed for the whole transaction. */
+const nowMs = (s: string): string => `(extract(epoch FROM ${s}.nightshift_now()) * 1000)::float8`;
 
 /**
  * Starts a `queue_limits` or `concurrency_keys` row (`row`, empty for bare columns) may take now, NULL
  * without a rate. The small epsilon keeps a start that lands exactly on the spacing from being lost
  * to floating-point rounding.
  */
-export const rateFree = (row = ''): string => {
+export const rateFree = (s: string, row = ''): string => {
   const c = row === '' ? '' : `${row}.`;
+  const now = nowMs(s);
   return `CASE WHEN ${c}rate_limit IS NOT NULL THEN greatest(0, floor(
-      (${NOW_MS} + ${c}rate_period_ms - greatest(${c}rate_tat, ${NOW_MS})) * ${c}rate_limit / ${c}rate_period_ms
+      (${now} + ${c}rate_period_ms - greatest(${c}rate_tat, ${now})) * ${c}rate_limit / ${c}rate_period_ms
       + 1e-9))::integer END`;
 };
 
 /** The new rate_tat of row `row` after `n` starts (unchanged without a rate). */
 export const rateTaken = (
+  s: string,
   row: string,
   n: string,
 ): string => `CASE WHEN ${row}.rate_limit IS NULL THEN ${row}.rate_tat
-      ELSE greatest(${row}.rate_tat, ${NOW_MS}) + ${n} * ${row}.rate_period_ms::float8 / ${row}.rate_limit END`;
+      ELSE greatest(${row}.rate_tat, ${nowMs(s)}) + ${n} * ${row}.rate_period_ms::float8 / ${row}.rate_limit END`;
 
 /** Sets ($2, $3 numbers) or removes ($2, $3 null) the rate of queue $1; a new rate starts with a full burst. */
 export const queueSetRate = (s: string): string => `

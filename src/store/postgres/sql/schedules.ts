@@ -79,7 +79,7 @@ export const scheduleUpdate = (s: string): string => `
       WHEN cron IS DISTINCT FROM $3 OR every_ms IS DISTINCT FROM $4::bigint OR timezone IS DISTINCT FROM $5
         THEN $16::timestamptz
       ELSE next_slot_at END,
-    cron = $3, every_ms = $4, timezone = $5, version = version + 1, updated_at = now()
+    cron = $3, every_ms = $4, timezone = $5, version = version + 1, updated_at = ${s}.nightshift_now()
   WHERE id = $1 RETURNING id`;
 
 /** Deletes a schedule (its ledger goes with it by cascade). $1 id. */
@@ -111,7 +111,7 @@ const scheduleUpsertWhere = (s: string, updateWhen: string): string => `
         OR sc.timezone IS DISTINCT FROM excluded.timezone THEN excluded.next_slot_at
       ELSE sc.next_slot_at END,
     cron = excluded.cron, every_ms = excluded.every_ms, timezone = excluded.timezone,
-    version = sc.version + 1, updated_at = now()
+    version = sc.version + 1, updated_at = ${s}.nightshift_now()
   WHERE ${updateWhen}
   RETURNING sc.id, (xmax = 0) AS inserted`;
 
@@ -154,7 +154,7 @@ export const scheduleWritesState = (s: string): string => `
     last_duration_ms = u.last_duration_ms, last_run_lag_ms = u.last_run_lag_ms,
     consecutive_failures = u.consecutive_failures, last_error = u.last_error, suspended_at = u.suspended_at,
     suspended_reason = u.suspended_reason,
-    version = sc.version + 1, updated_at = now()
+    version = sc.version + 1, updated_at = ${s}.nightshift_now()
   FROM unnest(
     $1::text[], $2::int[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::uuid[], $7::text[],
     $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::bigint[], $12::int[], $13::jsonb[],
@@ -215,6 +215,6 @@ export const scheduleSlotList = (s: string): string => `
 export const scheduleSlotPrune = (s: string): string => `
   DELETE FROM ${s}.schedule_slots WHERE (schedule_id, slot_key) IN (
     SELECT schedule_id, slot_key FROM ${s}.schedule_slots
-    WHERE recorded_at < now() - $1 * interval '1 millisecond' AND status <> 'waiting'
+    WHERE recorded_at < ${s}.nightshift_now() - $1 * interval '1 millisecond' AND status <> 'waiting'
       AND NOT (status = 'enqueued' AND outcome IS NULL)
     ORDER BY recorded_at LIMIT $2)`;
