@@ -73,6 +73,19 @@ describe('torture checker', () => {
     expect(properties(events, final)).toEqual(['unfenced_reexecution']);
   });
 
+  it('accepts an earlier attempt that began late, after a later one, when its lease had lapsed', () => {
+    const { events, final } = correctRun();
+    // Worker w1 stalled between its claim and its handler: attempt 1 starts after attempt 2 did.
+    const late = events.splice(2, 2);
+    for (const event of late) event.t += 7.5;
+    events.push(...late);
+    events.sort((a, b) => a.t - b.t);
+    expect(checkRun(events, final)).toEqual([]);
+    // Without the lapsed run of attempt 1, the overlap is a re-execution no lost lease explains.
+    final.runs = final.runs.filter((run) => run.outcome !== 'lease_lapsed');
+    expect(properties(events, final)).toEqual(['unfenced_reexecution']);
+  });
+
   it('reports more executions than claims', () => {
     const { events, final } = correctRun();
     final.transitions = final.transitions.filter((row) => row.seq !== 2 && row.seq !== 3);

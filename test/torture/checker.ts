@@ -221,16 +221,21 @@ export function checkRun(events: readonly HistoryEvent[], final: FinalState): Vi
     const lapsed = (runsByJob.get(jobId) ?? []).filter(
       (run) => run.outcome === 'lease_lapsed' || run.outcome === 'released',
     );
-    for (const [index, run] of runs.entries()) {
-      const next = runs[index + 1];
-      if (!next) break;
-      const endedBefore = run.end !== undefined && run.end.t <= next.start.t;
-      if (!endedBefore && !lapsed.some((row) => row.attempt === run.start.attempt)) {
-        violations.push({
-          property: 'unfenced_reexecution',
-          jobId,
-          message: `job ${jobId}: attempt ${run.start.attempt} on ${run.start.proc} had not ended when attempt ${next.start.attempt} began on ${next.start.proc}, and no lapsed or released run explains it`,
-        });
+    // By attempt, not by start time: a worker stalled between its claim and its handler's start
+    // (SIGSTOP, a black-holed reply) starts an earlier attempt after a later one began.
+    const byAttempt = [...runs].sort((a, b) => a.start.attempt - b.start.attempt || a.start.t - b.start.t);
+    for (const [index, run] of byAttempt.entries()) {
+      for (const later of byAttempt.slice(index + 1)) {
+        const overlapped =
+          (run.end === undefined || run.end.t > later.start.t) &&
+          (later.end === undefined || later.end.t > run.start.t);
+        if (overlapped && !lapsed.some((row) => row.attempt === run.start.attempt)) {
+          violations.push({
+            property: 'unfenced_reexecution',
+            jobId,
+            message: `job ${jobId}: attempt ${run.start.attempt} on ${run.start.proc} overlapped attempt ${later.start.attempt} on ${later.start.proc}, and no lapsed or released run of attempt ${run.start.attempt} explains it`,
+          });
+        }
       }
     }
   }
