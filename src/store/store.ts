@@ -38,6 +38,8 @@ export interface NewJob {
   concurrencyKey: string | null;
   /** The key's limit this job was enqueued with; null exactly when the key is. */
   concurrencyLimit: number | null;
+  /** Labels a claiming worker must offer, canonical (validation/labels.ts); null for none. */
+  requires: string[] | null;
   leaseMs: number | null;
   timeoutMs: number | null;
   scheduleId: string | null;
@@ -163,6 +165,8 @@ export interface WorkerInfo {
   pid: number;
   /** The queues it claims from; null for all. */
   queues: string[] | null;
+  /** The labels it offers (sorted; empty for none): it claims jobs whose every required label is here. */
+  labels: string[];
   concurrency: number;
   /** Handlers running at its last heartbeat. */
   running: number;
@@ -231,6 +235,12 @@ export interface JobCount {
 export interface JobClaimParams {
   workerId: string;
   queues?: string[];
+  /**
+   * The labels the worker offers, canonical (validation/labels.ts): it claims jobs without
+   * requirements and those whose every required label is among these. Absent or empty: only jobs
+   * without requirements.
+   */
+  labels?: string[];
   limit: number;
   leaseMs: number;
 }

@@ -24,6 +24,7 @@ import { describeRead } from './read.js';
 import { describeSchema } from './schema.js';
 import { describeTransaction } from './transaction.js';
 import { describeSchedules } from './schedules.js';
+import { describeWorkerLabels } from './worker-labels.js';
 
 /** Registers the whole conformance suite for one backend. */
 export function describeStoreConformance(name: string, harness: StoreHarness): void {
@@ -36,6 +37,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeConcurrencyKeys(harness);
     describeQueueLimits(harness);
     describeQueueRates(harness);
+    describeWorkerLabels(harness);
     describeLease(harness);
     describeFinish(harness);
     describeFinishTable(harness);

@@ -43,7 +43,15 @@ async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<C
   }
   await store.jobInsertMany({ jobs: Array.from({ length: 20 }, () => newJob({ queue: 'lapsing' })) });
   await store.jobClaim({ workerId: 'w', queues: ['lapsing'], limit: 20, leaseMs: 1 });
-  await store.workerRegister({ id: 'w', host: 'h', pid: 1, queues: null, concurrency: 10, running: 0 });
+  await store.workerRegister({
+    id: 'w',
+    host: 'h',
+    pid: 1,
+    queues: null,
+    labels: [],
+    concurrency: 10,
+    running: 0,
+  });
   return running;
 }
 
@@ -248,6 +256,7 @@ function insertArguments(ids: string[]): unknown[] {
     each(null),
     'ch',
     'o',
+    each(null),
     each(null),
     each(null),
   ];

@@ -14,6 +14,7 @@ interface WorkerRow {
   host: string;
   pid: number;
   queues: string[] | null;
+  labels: string[] | null;
   concurrency: number;
   running: number;
   started_at: Date;
@@ -26,6 +27,7 @@ function toWorker(row: WorkerRow): WorkerInfo {
     host: row.host,
     pid: row.pid,
     queues: row.queues,
+    labels: row.labels ?? [],
     concurrency: row.concurrency,
     running: row.running,
     startedAt: row.started_at,
@@ -55,6 +57,7 @@ export class PostgresFleet implements FleetStore {
       params.queues,
       params.concurrency,
       params.running,
+      params.labels.length === 0 ? null : params.labels,
     ]);
   }
 

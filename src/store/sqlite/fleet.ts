@@ -12,6 +12,7 @@ interface WorkerRow {
   host: string;
   pid: number;
   queues: string | null;
+  labels: string | null;
   concurrency: number;
   running: number;
   started_at: number;
@@ -24,6 +25,7 @@ function toWorker(row: WorkerRow): WorkerInfo {
     host: row.host,
     pid: row.pid,
     queues: row.queues === null ? null : (JSON.parse(row.queues) as string[]),
+    labels: row.labels === null ? [] : (JSON.parse(row.labels) as string[]),
     concurrency: row.concurrency,
     running: row.running,
     startedAt: new Date(row.started_at),
@@ -40,6 +42,7 @@ export class SqliteFleet implements FleetStore {
       this.conn.stmt(sql.workerRegister).run({
         ...params,
         queues: params.queues === null ? null : JSON.stringify(params.queues),
+        labels: params.labels.length === 0 ? null : JSON.stringify(params.labels),
         now,
       }),
     );

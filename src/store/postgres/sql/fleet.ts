@@ -1,11 +1,12 @@
 /** Workers registered while they run, and paused queues (migration 011). None is on the claim path. */
 
-/** $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running. */
+/** $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running, $7 labels (null: none). */
 export const workerRegister = (s: string): string => `
-  INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running)
-  VALUES ($1, $2, $3, $4, $5, $6)
+  INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running, labels)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)
   ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
-    concurrency = excluded.concurrency, running = excluded.running, heartbeat_at = now()`;
+    concurrency = excluded.concurrency, running = excluded.running, labels = excluded.labels,
+    heartbeat_at = now()`;
 
 /** The heartbeat: a heap-only update by primary key (no index covers the columns it writes). $1 id, $2 running. */
 export const workerHeartbeat = (s: string): string =>
