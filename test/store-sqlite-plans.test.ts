@@ -4,7 +4,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as claim from '../src/store/sqlite/sql/job-claim.js';
-import { jobCancelCheck } from '../src/store/sqlite/sql/job-control.js';
+import { jobCancelCheck, jobCancelMatchingWaiting } from '../src/store/sqlite/sql/job-control.js';
+import { queueListOldestReady } from '../src/store/sqlite/sql/fleet.js';
+import { queueLoadList } from '../src/store/sqlite/sql/observe.js';
+import * as labels from '../src/store/sqlite/sql/worker-labels.js';
 import {
   jobFinishManyAttemptEnd,
   jobFinishManyComplete,
@@ -94,6 +97,52 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       /CORRELATED SCALAR SUBQUERY \d+\nSEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/,
     );
     expect(detail).not.toMatch(/SCAN (k|concurrency_keys)\b/);
+  });
+
+  it('claims for a worker with labels by probing the requirement sets and walking only those it meets', async () => {
+    const next = await plan(labels.jobClaimLabelSetNext, { after: '' });
+    expect(next).toMatch(/SEARCH jobs USING COVERING INDEX jobs_ready_labels \(requires>\?\)/);
+    expect(next).not.toMatch(/TEMP B-TREE/);
+    const all = await plan(labels.jobClaimReadySelectLabels, { now: 0, limit: 10, requires: '["a"]' });
+    expect(all).toMatch(/SEARCH jobs USING INDEX jobs_ready_labels \(requires=\?\)/);
+    expect(all).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+    const one = await plan(labels.jobClaimReadySelectLabelsQueue, {
+      now: 0,
+      limit: 10,
+      queue: 'a',
+      requires: '["a"]',
+    });
+    expect(one).toMatch(
+      /SEARCH jobs USING COVERING INDEX jobs_ready_labels_queue \(queue=\? AND requires=\?\)/,
+    );
+    expect(one).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+  });
+
+  it('counts, dates and cancels queued jobs through the partial indexes, with and without requirements', async () => {
+    const load = await plan(queueLoadList, { now: 0 });
+    expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_queue\b/);
+    expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_labels_queue\b/);
+    const oldest = await plan(queueListOldestReady, { now: 0 });
+    expect(oldest).toMatch(/jobs_ready(_queue)?\b/);
+    expect(oldest).toMatch(/jobs_ready_labels/);
+    expect(oldest).toMatch(/jobs_scheduled/);
+    const matching = {
+      queue: null,
+      task: null,
+      search: null,
+      createdAfter: null,
+      createdBefore: null,
+      limit: 10,
+      now: 0,
+    };
+    for (const [labelled, index] of [
+      [false, 'jobs_ready'],
+      [true, 'jobs_ready_labels'],
+    ] as const) {
+      const cancel = await plan(jobCancelMatchingWaiting('queued', labelled), matching);
+      expect(cancel).toMatch(new RegExp(`(SCAN|SEARCH) jobs USING (COVERING )?INDEX ${index}\\b`));
+    }
+    for (const detail of [load, oldest]) expect(detail).not.toMatch(/SCAN jobs\n|SCAN jobs$/m);
   });
 
   it('starts each claimed job by its primary key', async () => {

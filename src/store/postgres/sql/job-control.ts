@@ -22,12 +22,16 @@ export const jobCancel = (s: string): string => `
     -- Any partial index, whatever state the job had: a claim may promote it meanwhile, and the
     -- re-check after that wait then finds it queued under the same key. The queue is part of the key
     -- so that no scheduled-row index is walked without its leading column; a queued job is in the
-    -- ready index of jobs without requirements, or in the labelled one under its requirement set.
+    -- ready indexes of jobs without requirements, or in the labelled ones under its requirement set.
+    -- The priority is given in both spellings the ready indexes use, so whichever the planner takes
+    -- (without statistics it may take a per-queue one) is probed by its whole key, never walked.
     DELETE FROM ${s}.job_queue q
     WHERE q.id = $1 AND q.run_at = (SELECT run_at FROM current) AND q.queue = (SELECT queue FROM current)
-      AND ((q.state = 'queued' AND q.requires IS NULL AND q.priority = (SELECT priority FROM current))
+      AND ((q.state = 'queued' AND q.requires IS NULL AND q.priority = (SELECT priority FROM current)
+            AND -(q.priority::bigint) = (SELECT -(priority::bigint) FROM current))
            OR (q.state = 'queued' AND q.requires = (SELECT requires FROM current)
-               AND q.priority = (SELECT priority FROM current))
+               AND q.priority = (SELECT priority FROM current)
+               AND -(q.priority::bigint) = (SELECT -(priority::bigint) FROM current))
            OR q.state = 'scheduled')
     RETURNING q.id
   ), updated AS (
