@@ -107,8 +107,8 @@ describe('the top frame', () => {
     expect(text).toMatch(/emails +1 +2 +3 +40 +5 +0 +7s +yes +12 +0\.5/);
     expect(text).toContain('ALERTS 3: max_duration 2, schedule_suspended 1');
     // A default id loses the host and pid shown beside it; any other id is shown whole.
-    expect(text).toMatch(/0190f2a1b3c4 +box-1 +4242 +emails,reports +3\/8 +2s ago/);
-    expect(text).toMatch(/custom-worker +box-2 +7 +all +0\/1 +1s ago/);
+    expect(text).toMatch(/0190f2a1b3c4 +box-1 +4242 +emails,reports +gpu,region:eu +3\/8 +2s ago/);
+    expect(text).toMatch(/custom-worker +box-2 +7 +all +- +0\/1 +1s ago/);
     expect(text).toContain('job-29');
     expect(text).toContain('1m05s');
     expect([duration(850), duration(12_000), duration(7_500_000), duration(90_000_000)]).toEqual([
