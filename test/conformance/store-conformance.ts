@@ -20,6 +20,7 @@ import { describeLease } from './lease.js';
 import { describeMaintenance } from './maintenance.js';
 import { describeQueueLimits } from './queue-limits.js';
 import { describeQueueRates } from './queue-rates.js';
+import { describeQueueThrottle } from './queue-throttle.js';
 import { describeRead } from './read.js';
 import { describeSchema } from './schema.js';
 import { describeTransaction } from './transaction.js';
@@ -38,6 +39,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeQueueLimits(harness);
     describeQueueRates(harness);
     describeWorkerLabels(harness);
+    describeQueueThrottle(harness);
     describeLease(harness);
     describeFinish(harness);
     describeFinishTable(harness);

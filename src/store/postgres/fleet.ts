@@ -8,6 +8,8 @@ import type { Queryable } from './sql/statements.js';
 import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/fleet.js';
 import { jobCountByQueue } from './sql/job-read.js';
+import { queueThrottleList } from './sql/observe.js';
+import { throttleParams, toThrottles, type ThrottleRow } from './observe.js';
 
 interface WorkerRow {
   id: string;
@@ -37,7 +39,10 @@ function toWorker(row: WorkerRow): WorkerInfo {
 
 /** Workers and paused queues in one schema. */
 export class PostgresFleet implements FleetStore {
-  private readonly sql: { [K in keyof typeof sql]: string } & { jobCountByQueue: string };
+  private readonly sql: { [K in keyof typeof sql]: string } & {
+    jobCountByQueue: string;
+    queueThrottleList: string;
+  };
 
   constructor(private readonly conn: PostgresConnection) {
     const { quotedSchema } = conn;
@@ -46,6 +51,7 @@ export class PostgresFleet implements FleetStore {
         [K in keyof typeof sql]: string;
       }),
       jobCountByQueue: jobCountByQueue(quotedSchema),
+      queueThrottleList: queueThrottleList(quotedSchema),
     };
   }
 
@@ -107,16 +113,18 @@ export class PostgresFleet implements FleetStore {
     return resumed;
   }
 
-  async queueList(): Promise<QueueInfo[]> {
-    const [counts, oldest, paused] = await Promise.all([
+  async queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
+    const [counts, oldest, paused, throttled] = await Promise.all([
       this.result<{ queue: string; state: JobState; count: number }>(this.sql.jobCountByQueue, []),
       this.result<{ queue: string; ageMs: number }>(this.sql.queueListOldestReady, []),
       this.result<{ queue: string }>(this.sql.queueListPaused, []),
+      this.result<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params)),
     ]);
     return queueSummary(
       counts.rows,
       oldest.rows,
       paused.rows.map((row) => row.queue),
+      toThrottles(throttled.rows),
     );
   }
 

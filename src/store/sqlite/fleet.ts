@@ -4,6 +4,7 @@ import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
+import { queueThrottles } from './observe.js';
 import * as sql from './sql/fleet.js';
 import * as jobReadSql from './sql/job-read.js';
 
@@ -93,7 +94,7 @@ export class SqliteFleet implements FleetStore {
     return resumed;
   }
 
-  queueList(): Promise<QueueInfo[]> {
+  queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
     const now = this.conn.clock();
     return this.conn.read(() =>
       queueSummary(
@@ -104,6 +105,7 @@ export class SqliteFleet implements FleetStore {
         }>,
         this.conn.stmt(sql.queueListOldestReady).all({ now }) as Array<{ queue: string; ageMs: number }>,
         (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
+        queueThrottles(this.conn, params.workerStaleMs, now),
       ),
     );
   }

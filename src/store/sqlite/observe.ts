@@ -1,6 +1,14 @@
 /** The observe part of SqliteStore (see ObserveStore in ../store.ts). */
 import { nearestRankPercentiles } from '../percentiles.js';
-import type { ObserveStore, QueueLoad, RunningJob, RunStatsMinute, SlotLapse } from '../store.js';
+import { labelsMet, throttleCounts } from '../queue-throttle.js';
+import type {
+  ObserveStore,
+  QueueLoad,
+  QueueThrottle,
+  RunningJob,
+  RunStatsMinute,
+  SlotLapse,
+} from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/observe.js';
 
@@ -26,6 +34,11 @@ export class SqliteObserve implements ObserveStore {
       count: row.count,
       oldestReadyAt: row.oldest_ready_at === null ? null : new Date(row.oldest_ready_at),
     }));
+  }
+
+  queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]> {
+    const now = this.conn.clock();
+    return this.conn.read(() => queueThrottles(this.conn, params.workerStaleMs, now));
   }
 
   async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
@@ -107,4 +120,39 @@ export class SqliteObserve implements ObserveStore {
         runMs: nearestRankPercentiles(minute.run),
       }));
   }
+}
+
+/**
+ * `queueThrottleList` on `conn` at `now` (the caller's read), the live workers' labels and the groups
+ * read in one synchronous pass.
+ */
+export function queueThrottles(conn: SqliteConnection, workerStaleMs: number, now: number): QueueThrottle[] {
+  const offered = (
+    conn.stmt(sql.queueThrottleListOffered).all({ since: now - workerStaleMs }) as Array<{ labels: string }>
+  ).map((row) => new Set(JSON.parse(row.labels) as string[]));
+  const groups = conn.stmt(sql.queueThrottleList).all({ now }) as Array<{
+    queue: string;
+    requires: string | null;
+    ready: number;
+    key_limit: number;
+    key_rate: number;
+    paused: number;
+    queue_full: number;
+    queue_rate_out: number;
+  }>;
+  return throttleCounts(
+    groups.map((g) => {
+      const required = g.requires === null ? null : (JSON.parse(g.requires) as string[]);
+      return {
+        queue: g.queue,
+        ready: g.ready,
+        keyLimit: g.key_limit,
+        keyRate: g.key_rate,
+        paused: g.paused !== 0,
+        queueFull: g.queue_full !== 0,
+        queueRateOut: g.queue_rate_out !== 0,
+        labelsOffered: required === null || offered.some((labels) => labelsMet(required, labels)),
+      };
+    }),
+  );
 }

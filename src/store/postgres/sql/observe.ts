@@ -1,4 +1,5 @@
 /** Reads for metrics, alerts and the dashboard's charts (see ObserveStore in ../../store.ts). */
+import { rateFree } from './rate-limits.js';
 
 /**
  * The running jobs, found through the claims that hold them (`job_leases`, one row per claim) and read
@@ -83,3 +84,35 @@ export const jobRunStats = (s: string): string => `
          percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY run_ms)::float8[] AS run_ms
   FROM ended WHERE finished_at >= (SELECT at FROM since)
   GROUP BY 1 ORDER BY 1`;
+
+/**
+ * Ready jobs (queued, or scheduled and due) per queue and requirement set, with how many their keys
+ * hold back now (at their limit, or out of starts), whether the queue is paused, full or out of starts,
+ * and whether a worker heard from in the last $1 ms offers every label of the set (queue-throttle.ts
+ * judges the reasons). One read of `job_queue`, which holds only the waiting jobs (never the finished
+ * history), a probe of each keyed job's key; one statement, so one snapshot.
+ */
+export const queueThrottleList = (s: string): string => `
+  WITH ready AS (
+    SELECT r.queue, r.requires,
+           CASE WHEN k.key IS NULL THEN NULL
+                WHEN k.in_use >= coalesce(k.max, r.concurrency_limit) THEN 1
+                WHEN ${rateFree('k')} < 1 THEN 2 END AS key_held
+    FROM ${s}.job_queue r
+    LEFT JOIN ${s}.concurrency_keys k ON k.key = r.concurrency_key
+    WHERE r.state = 'queued' OR r.run_at <= now()
+  ), groups AS (
+    SELECT queue, requires, count(*)::int AS ready,
+           (count(*) FILTER (WHERE key_held = 1))::int AS key_limit,
+           (count(*) FILTER (WHERE key_held = 2))::int AS key_rate
+    FROM ready GROUP BY queue, requires
+  ), offered AS (
+    SELECT labels FROM ${s}.workers
+    WHERE heartbeat_at >= now() - $1 * interval '1 millisecond' AND labels IS NOT NULL
+  )
+  SELECT g.queue, g.ready, g.key_limit, g.key_rate,
+         EXISTS (SELECT 1 FROM ${s}.paused_queues p WHERE p.queue = g.queue) AS paused,
+         coalesce(l.max IS NOT NULL AND l.in_use >= l.max, false) AS queue_full,
+         coalesce(${rateFree('l')} < 1, false) AS queue_rate_out,
+         g.requires IS NULL OR EXISTS (SELECT 1 FROM offered o WHERE g.requires <@ o.labels) AS labels_offered
+  FROM groups g LEFT JOIN ${s}.queue_limits l ON l.queue = g.queue`;

@@ -1,4 +1,5 @@
 /** Reads for metrics, alerts and the dashboard's charts (see ObserveStore in ../../store.ts). */
+import { rateFree } from './rate-limits.js';
 
 /**
  * Waiting and running jobs per queue. Each branch reads partial indexes (queued: jobs_ready_queue and
@@ -55,3 +56,44 @@ SELECT r.finished_at,
        max(0, r.run_lag_ms), max(0, r.duration_ms)
 FROM job_runs r INDEXED BY job_runs_finished LEFT JOIN jobs j ON j.id = r.job_id
 WHERE r.finished_at >= @since AND r.outcome IN ('failed', 'timeout', 'lease_lapsed')`;
+
+/**
+ * The reason a ready job's key holds it back now, for a row of `jobs` named `j`: 1 at its limit, 2 out
+ * of starts (rate at @now), NULL free or without a key; one primary-key probe per keyed job.
+ */
+const KEY_HELD = `CASE WHEN j.concurrency_key IS NULL THEN NULL ELSE (
+  SELECT CASE WHEN k.in_use >= coalesce(k.max, j.concurrency_limit) THEN 1 WHEN ${rateFree('k')} < 1 THEN 2 END
+  FROM concurrency_keys k WHERE k.key = j.concurrency_key) END`;
+
+/**
+ * Ready jobs (queued, or scheduled and due at @now) per queue and requirement set, with how many their
+ * keys hold back, and whether the queue is paused, full or out of starts (queue-throttle.ts judges the
+ * rest). Queued jobs are read from the covering ready indexes, each grouped in index order (no sort of
+ * the backlog); due scheduled jobs through jobs_scheduled. Never the finished history.
+ */
+export const queueThrottleList = `
+SELECT g.queue, g.requires, sum(g.ready) AS ready, sum(g.key_limit) AS key_limit, sum(g.key_rate) AS key_rate,
+       EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = g.queue) AS paused,
+       coalesce((SELECT l.max IS NOT NULL AND l.in_use >= l.max FROM queue_limits l WHERE l.queue = g.queue), 0)
+         AS queue_full,
+       coalesce((SELECT ${rateFree('l')} < 1 FROM queue_limits l WHERE l.queue = g.queue), 0) AS queue_rate_out
+FROM (
+  SELECT queue, NULL AS requires, count(*) AS ready, total(key_held = 1) AS key_limit, total(key_held = 2) AS key_rate
+  FROM (SELECT j.queue, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_ready_queue WHERE j.state = 'queued' AND j.requires IS NULL)
+  GROUP BY queue
+  UNION ALL
+  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2)
+  FROM (SELECT j.queue, j.requires, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_ready_labels_queue WHERE j.state = 'queued' AND j.requires IS NOT NULL)
+  GROUP BY queue, requires
+  UNION ALL
+  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2)
+  FROM (SELECT j.queue, j.requires, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_scheduled WHERE j.state = 'scheduled' AND j.run_at <= @now)
+  GROUP BY queue, requires
+) g
+GROUP BY g.queue, g.requires`;
+
+/** The labels of workers heard from since @since that offer any. */
+export const queueThrottleListOffered = `SELECT labels FROM workers WHERE heartbeat_at >= @since AND labels IS NOT NULL`;
