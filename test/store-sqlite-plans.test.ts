@@ -5,8 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as claim from '../src/store/sqlite/sql/job-claim.js';
 import { jobCancelCheck, jobCancelMatchingWaiting } from '../src/store/sqlite/sql/job-control.js';
-import { queueListOldestReady } from '../src/store/sqlite/sql/fleet.js';
-import { queueLoadList } from '../src/store/sqlite/sql/observe.js';
+import { queueLoadList, queueThrottleList } from '../src/store/sqlite/sql/observe.js';
 import * as labels from '../src/store/sqlite/sql/worker-labels.js';
 import {
   jobFinishManyAttemptEnd,
@@ -118,14 +117,20 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(one).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
   });
 
-  it('counts, dates and cancels queued jobs through the partial indexes, with and without requirements', async () => {
+  it('counts, dates, throttles and cancels queued jobs through the partial indexes, with and without requirements', async () => {
     const load = await plan(queueLoadList, { now: 0 });
     expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_queue\b/);
     expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_labels_queue\b/);
-    const oldest = await plan(queueListOldestReady, { now: 0 });
-    expect(oldest).toMatch(/jobs_ready(_queue)?\b/);
-    expect(oldest).toMatch(/jobs_ready_labels/);
-    expect(oldest).toMatch(/jobs_scheduled/);
+    // The queue list's one read of the waiting jobs (oldest ages, throttled counts): the covering ready
+    // indexes and the due range, a key probed by its primary key once per keyed job.
+    const throttled = await plan(queueThrottleList, { now: 0 });
+    expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_queue\b/);
+    expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_labels_queue\b/);
+    expect(throttled).toMatch(/SEARCH j USING INDEX jobs_scheduled \(run_at<\?\)/);
+    expect(
+      throttled.match(/SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/g),
+    ).toHaveLength(3);
+    expect(throttled).not.toMatch(/SCAN (k|concurrency_keys)\b/);
     const matching = {
       queue: null,
       task: null,
@@ -142,7 +147,7 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       const cancel = await plan(jobCancelMatchingWaiting('queued', labelled), matching);
       expect(cancel).toMatch(new RegExp(`(SCAN|SEARCH) jobs USING (COVERING )?INDEX ${index}\\b`));
     }
-    for (const detail of [load, oldest]) expect(detail).not.toMatch(/SCAN jobs\n|SCAN jobs$/m);
+    for (const detail of [load, throttled]) expect(detail).not.toMatch(/SCAN (jobs|j)$/m);
   });
 
   it('starts each claimed job by its primary key', async () => {

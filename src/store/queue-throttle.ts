@@ -1,27 +1,30 @@
 /**
- * Throttled jobs (docs/TENANCY.md, "Throttled jobs"): from a backend's ready jobs grouped by queue and
- * requirement set, with what holds their queue and how many their keys hold, to counts per queue and
- * reason. The same on both backends: each job counts once, under the first reason in THROTTLE_REASONS
- * order that holds it.
+ * Throttled jobs (docs/TENANCY.md, "Throttled jobs"): from a backend's ready jobs counted per queue
+ * (or per queue and requirement set), with what holds their queue and how many their labels and keys
+ * hold, to counts per queue and reason. The same on both backends: each job counts once, under the
+ * first reason in THROTTLE_REASONS order that holds it. The same read gives each queue's oldest ready
+ * job, which the queue list shows.
  */
 import { THROTTLE_REASONS, type QueueThrottle, type ThrottleReason } from './store.js';
 
-/** Ready jobs of one queue with one requirement set, as a backend reads them. */
+/** Ready jobs of one queue (all of them, or those of one requirement set), as a backend reads them. */
 export interface ThrottleGroup {
   queue: string;
   /** Ready jobs (queued, or scheduled and due). */
   ready: number;
-  /** Of those, jobs whose concurrency key is at its limit now. */
+  /** Of those, jobs requiring labels no live worker offers (all of them). */
+  labels: number;
+  /** Of the others, jobs whose concurrency key is at its limit now. */
   keyLimit: number;
-  /** Of those, jobs whose key has room but is out of starts now (its rate). */
+  /** Of the others, jobs whose key has room but is out of starts now (its rate). */
   keyRate: number;
   paused: boolean;
   /** The queue is at its running limit. */
   queueFull: boolean;
-  /** The queue has room (or no limit) but its rate allows no start now. */
+  /** The queue's rate allows no start now. */
   queueRateOut: boolean;
-  /** Some live worker offers every label the group requires (true without requirements). */
-  labelsOffered: boolean;
+  /** How long the group's oldest ready job has waited, ms on the database clock. */
+  ageMs: number;
 }
 
 /** Counts per queue and reason, zero counts left out, by queue then reason order. */
@@ -38,8 +41,8 @@ export function throttleCounts(groups: Iterable<ThrottleGroup>): QueueThrottle[]
     if (group.paused) add(group.queue, 'paused', ready);
     else if (group.queueFull) add(group.queue, 'queue_limit', ready);
     else if (group.queueRateOut) add(group.queue, 'queue_rate', ready);
-    else if (!group.labelsOffered) add(group.queue, 'labels', ready);
     else {
+      add(group.queue, 'labels', Number(group.labels));
       add(group.queue, 'key_limit', Number(group.keyLimit));
       add(group.queue, 'key_rate', Number(group.keyRate));
     }
@@ -53,6 +56,14 @@ export function throttleCounts(groups: Iterable<ThrottleGroup>): QueueThrottle[]
     }
   }
   return rows;
+}
+
+/** Per queue, the age of its oldest ready job: the oldest of its groups'. */
+export function oldestReady(groups: Iterable<ThrottleGroup>): Array<{ queue: string; ageMs: number }> {
+  const ages = new Map<string, number>();
+  for (const { queue, ageMs } of groups)
+    ages.set(queue, Math.max(Number(ageMs), ages.get(queue) ?? -Infinity));
+  return [...ages].map(([queue, ageMs]) => ({ queue, ageMs }));
 }
 
 /** Zero for every reason. */

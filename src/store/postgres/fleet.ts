@@ -9,7 +9,8 @@ import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/fleet.js';
 import { jobCountByQueue } from './sql/job-read.js';
 import { queueThrottleList } from './sql/observe.js';
-import { throttleParams, toThrottles, type ThrottleRow } from './observe.js';
+import { oldestReady, throttleCounts } from '../queue-throttle.js';
+import { throttleParams, toThrottleGroups, type ThrottleRow } from './observe.js';
 
 interface WorkerRow {
   id: string;
@@ -114,17 +115,18 @@ export class PostgresFleet implements FleetStore {
   }
 
   async queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
-    const [counts, oldest, paused, throttled] = await Promise.all([
+    const [counts, paused, ready] = await Promise.all([
       this.result<{ queue: string; state: JobState; count: number }>(this.sql.jobCountByQueue, []),
-      this.result<{ queue: string; ageMs: number }>(this.sql.queueListOldestReady, []),
       this.result<{ queue: string }>(this.sql.queueListPaused, []),
+      // One read of the waiting jobs: their oldest ages and the throttled counts.
       this.result<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params)),
     ]);
+    const groups = toThrottleGroups(ready.rows);
     return queueSummary(
       counts.rows,
-      oldest.rows,
+      oldestReady(groups),
       paused.rows.map((row) => row.queue),
-      toThrottles(throttled.rows),
+      throttleCounts(groups),
     );
   }
 

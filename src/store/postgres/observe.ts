@@ -9,7 +9,7 @@ import type {
   RunStatsMinute,
   SlotLapse,
 } from '../store.js';
-import { throttleCounts } from '../queue-throttle.js';
+import { throttleCounts, type ThrottleGroup } from '../queue-throttle.js';
 import { toStoreError } from './pool.js';
 import * as sql from './sql/observe.js';
 
@@ -53,7 +53,8 @@ export class PostgresObserve implements ObserveStore {
   }
 
   async queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]> {
-    return toThrottles(await this.rows<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params)));
+    const rows = await this.rows<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params));
+    return throttleCounts(toThrottleGroups(rows));
   }
 
   async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
@@ -122,16 +123,17 @@ function percentiles([p50, p95, p99]: number[]): Percentiles {
   return { p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
 }
 
-/** A row of sql/observe.ts `queueThrottleList`. */
+/** A row of sql/observe.ts `queueThrottleList`: one queue. */
 export interface ThrottleRow {
   queue: string;
   ready: number;
+  labels: number;
   key_limit: number;
   key_rate: number;
+  ageMs: number;
   paused: boolean;
   queue_full: boolean;
   queue_rate_out: boolean;
-  labels_offered: boolean;
 }
 
 /** `queueThrottleList`'s statement parameters. */
@@ -139,18 +141,17 @@ export function throttleParams(params: { workerStaleMs: number }): unknown[] {
   return [Math.max(0, Math.round(params.workerStaleMs))];
 }
 
-/** `queueThrottleList`'s answer from its rows (queue-throttle.ts judges the reasons). */
-export function toThrottles(rows: ThrottleRow[]): QueueThrottle[] {
-  return throttleCounts(
-    rows.map((row) => ({
-      queue: row.queue,
-      ready: row.ready,
-      keyLimit: row.key_limit,
-      keyRate: row.key_rate,
-      paused: row.paused,
-      queueFull: row.queue_full,
-      queueRateOut: row.queue_rate_out,
-      labelsOffered: row.labels_offered,
-    })),
-  );
+/** The groups of queue-throttle.ts from `queueThrottleList`'s rows. */
+export function toThrottleGroups(rows: ThrottleRow[]): ThrottleGroup[] {
+  return rows.map((row) => ({
+    queue: row.queue,
+    ready: row.ready,
+    labels: row.labels,
+    keyLimit: row.key_limit,
+    keyRate: row.key_rate,
+    paused: row.paused,
+    queueFull: row.queue_full,
+    queueRateOut: row.queue_rate_out,
+    ageMs: Number(row.ageMs),
+  }));
 }

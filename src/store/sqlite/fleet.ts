@@ -4,7 +4,8 @@ import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
-import { queueThrottles } from './observe.js';
+import { oldestReady, throttleCounts } from '../queue-throttle.js';
+import { throttleGroups } from './observe.js';
 import * as sql from './sql/fleet.js';
 import * as jobReadSql from './sql/job-read.js';
 
@@ -96,17 +97,19 @@ export class SqliteFleet implements FleetStore {
 
   queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
     const now = this.conn.clock();
-    return this.conn.read(() =>
-      queueSummary(
+    return this.conn.read(() => {
+      // One read of the waiting jobs: their oldest ages and the throttled counts.
+      const groups = throttleGroups(this.conn, params.workerStaleMs, now);
+      return queueSummary(
         this.conn.stmt(jobReadSql.jobCountByQueue).all() as Array<{
           queue: string;
           state: JobState;
           count: number;
         }>,
-        this.conn.stmt(sql.queueListOldestReady).all({ now }) as Array<{ queue: string; ageMs: number }>,
+        oldestReady(groups),
         (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
-        queueThrottles(this.conn, params.workerStaleMs, now),
-      ),
-    );
+        throttleCounts(groups),
+      );
+    });
   }
 }

@@ -1,6 +1,6 @@
 /** The observe part of SqliteStore (see ObserveStore in ../store.ts). */
 import { nearestRankPercentiles } from '../percentiles.js';
-import { labelsMet, throttleCounts } from '../queue-throttle.js';
+import { labelsMet, throttleCounts, type ThrottleGroup } from '../queue-throttle.js';
 import type {
   ObserveStore,
   QueueLoad,
@@ -38,7 +38,7 @@ export class SqliteObserve implements ObserveStore {
 
   queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]> {
     const now = this.conn.clock();
-    return this.conn.read(() => queueThrottles(this.conn, params.workerStaleMs, now));
+    return this.conn.read(() => throttleCounts(throttleGroups(this.conn, params.workerStaleMs, now)));
   }
 
   async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
@@ -123,10 +123,10 @@ export class SqliteObserve implements ObserveStore {
 }
 
 /**
- * `queueThrottleList` on `conn` at `now` (the caller's read), the live workers' labels and the groups
- * read in one synchronous pass.
+ * The groups of queue-throttle.ts on `conn` at `now` (inside the caller's read): ready jobs per queue
+ * and requirement set, each set tested against the labels of the workers live within `workerStaleMs`.
  */
-export function queueThrottles(conn: SqliteConnection, workerStaleMs: number, now: number): QueueThrottle[] {
+export function throttleGroups(conn: SqliteConnection, workerStaleMs: number, now: number): ThrottleGroup[] {
   const offered = (
     conn.stmt(sql.queueThrottleListOffered).all({ since: now - workerStaleMs }) as Array<{ labels: string }>
   ).map((row) => new Set(JSON.parse(row.labels) as string[]));
@@ -136,23 +136,25 @@ export function queueThrottles(conn: SqliteConnection, workerStaleMs: number, no
     ready: number;
     key_limit: number;
     key_rate: number;
+    age_ms: number;
     paused: number;
     queue_full: number;
     queue_rate_out: number;
   }>;
-  return throttleCounts(
-    groups.map((g) => {
-      const required = g.requires === null ? null : (JSON.parse(g.requires) as string[]);
-      return {
-        queue: g.queue,
-        ready: g.ready,
-        keyLimit: g.key_limit,
-        keyRate: g.key_rate,
-        paused: g.paused !== 0,
-        queueFull: g.queue_full !== 0,
-        queueRateOut: g.queue_rate_out !== 0,
-        labelsOffered: required === null || offered.some((labels) => labelsMet(required, labels)),
-      };
-    }),
-  );
+  return groups.map((g) => {
+    const required = g.requires === null ? null : (JSON.parse(g.requires) as string[]);
+    const met = required === null || offered.some((labels) => labelsMet(required, labels));
+    return {
+      queue: g.queue,
+      ready: g.ready,
+      // A job waiting for labels counts there, not under its key.
+      labels: met ? 0 : g.ready,
+      keyLimit: met ? g.key_limit : 0,
+      keyRate: met ? g.key_rate : 0,
+      paused: g.paused !== 0,
+      queueFull: g.queue_full !== 0,
+      queueRateOut: g.queue_rate_out !== 0,
+      ageMs: g.age_ms,
+    };
+  });
 }

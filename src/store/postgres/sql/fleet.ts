@@ -37,12 +37,3 @@ export const queueResume = (s: string): string => `
 
 /** The paused queues. */
 export const queueListPaused = (s: string): string => `SELECT queue FROM ${s}.paused_queues`;
-
-/**
- * Per queue, the age of its oldest claimable job on the database clock: the queue rows (waiting jobs
- * only) that are queued, or scheduled and due.
- */
-export const queueListOldestReady = (s: string): string => `
-  SELECT queue, extract(epoch FROM now() - min(run_at)) * 1000 AS "ageMs"
-  FROM ${s}.job_queue WHERE state = 'queued' OR run_at <= now()
-  GROUP BY queue`;

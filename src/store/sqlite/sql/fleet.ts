@@ -27,16 +27,3 @@ RETURNING queue`;
 export const queueResume = `DELETE FROM paused_queues WHERE queue = ?`;
 
 export const queueListPaused = `SELECT queue FROM paused_queues`;
-
-/**
- * Per queue, the age of its oldest claimable job (queued, or scheduled and due) at @now: one branch
- * per partial index (ready jobs without and with required labels, due scheduled ones).
- */
-export const queueListOldestReady = `
-SELECT queue, @now - min(run_at) AS ageMs FROM (
-  SELECT queue, run_at FROM jobs WHERE state = 'queued' AND requires IS NULL
-  UNION ALL
-  SELECT queue, run_at FROM jobs WHERE state = 'queued' AND requires IS NOT NULL
-  UNION ALL
-  SELECT queue, run_at FROM jobs WHERE state = 'scheduled' AND run_at <= @now)
-GROUP BY queue`;

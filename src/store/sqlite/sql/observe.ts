@@ -67,30 +67,34 @@ const KEY_HELD = `CASE WHEN j.concurrency_key IS NULL THEN NULL ELSE (
 
 /**
  * Ready jobs (queued, or scheduled and due at @now) per queue and requirement set, with how many their
- * keys hold back, and whether the queue is paused, full or out of starts (queue-throttle.ts judges the
- * rest). Queued jobs are read from the covering ready indexes, each grouped in index order (no sort of
- * the backlog); due scheduled jobs through jobs_scheduled. Never the finished history.
+ * keys hold back, the due time of the oldest (the queue list's oldest age), and whether the queue is
+ * paused, full or out of starts (the store tests the labels, queue-throttle.ts judges the reasons).
+ * Queued jobs are read from the covering ready indexes, due scheduled ones through jobs_scheduled;
+ * never the finished history. `LIMIT -1` (no limit) keeps SQLite from flattening each inner select into
+ * its aggregate, which would copy the key probe into both sums and run it twice per keyed job.
  */
 export const queueThrottleList = `
 SELECT g.queue, g.requires, sum(g.ready) AS ready, sum(g.key_limit) AS key_limit, sum(g.key_rate) AS key_rate,
+       @now - min(g.oldest) AS age_ms,
        EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = g.queue) AS paused,
        coalesce((SELECT l.max IS NOT NULL AND l.in_use >= l.max FROM queue_limits l WHERE l.queue = g.queue), 0)
          AS queue_full,
        coalesce((SELECT ${rateFree('l')} < 1 FROM queue_limits l WHERE l.queue = g.queue), 0) AS queue_rate_out
 FROM (
-  SELECT queue, NULL AS requires, count(*) AS ready, total(key_held = 1) AS key_limit, total(key_held = 2) AS key_rate
-  FROM (SELECT j.queue, ${KEY_HELD} AS key_held
-        FROM jobs j INDEXED BY jobs_ready_queue WHERE j.state = 'queued' AND j.requires IS NULL)
+  SELECT queue, NULL AS requires, count(*) AS ready, total(key_held = 1) AS key_limit,
+         total(key_held = 2) AS key_rate, min(run_at) AS oldest
+  FROM (SELECT j.queue, j.run_at, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_ready_queue WHERE j.state = 'queued' AND j.requires IS NULL LIMIT -1)
   GROUP BY queue
   UNION ALL
-  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2)
-  FROM (SELECT j.queue, j.requires, ${KEY_HELD} AS key_held
-        FROM jobs j INDEXED BY jobs_ready_labels_queue WHERE j.state = 'queued' AND j.requires IS NOT NULL)
+  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
+  FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_ready_labels_queue WHERE j.state = 'queued' AND j.requires IS NOT NULL LIMIT -1)
   GROUP BY queue, requires
   UNION ALL
-  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2)
-  FROM (SELECT j.queue, j.requires, ${KEY_HELD} AS key_held
-        FROM jobs j INDEXED BY jobs_scheduled WHERE j.state = 'scheduled' AND j.run_at <= @now)
+  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
+  FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_scheduled WHERE j.state = 'scheduled' AND j.run_at <= @now LIMIT -1)
   GROUP BY queue, requires
 ) g
 GROUP BY g.queue, g.requires`;
