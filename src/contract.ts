@@ -30,6 +30,11 @@ export interface TaskDefaults {
    * the job says otherwise or an operator set the key's limit (docs/TENANCY.md). Default 1.
    */
   concurrencyLimit?: number;
+  /**
+   * Labels a worker must offer to claim this task's jobs, unless the job gives its own `requires`
+   * (docs/TENANCY.md, "Worker labels"). Default none.
+   */
+  requires?: string[];
 }
 
 /** What `defineContract` takes besides the name. */

@@ -32,6 +32,11 @@ export interface EnqueueOptions {
   concurrencyKey?: string;
   /** The key's limit for this job; needs `concurrencyKey`. An operator's limit for the key wins. */
   concurrencyLimit?: number;
+  /**
+   * Labels a worker must offer (`startWorker({ labels })`) to claim this job, all of them (docs/TENANCY.md,
+   * "Worker labels"): e.g. `['region:eu', 'gpu']`. Default the task's `requires`; `[]` requires none.
+   */
+  requires?: string[];
   /** Handler time limit for this job. */
   timeoutMs?: number;
   /** Lease length for this job's attempts. */

@@ -75,6 +75,8 @@ export interface Job<Payload = unknown, Result = unknown> {
   error: JobError | null;
   idempotencyKey: string | null;
   concurrencyKey: string | null;
+  /** Labels a worker must offer to claim this job, sorted; empty when it requires none. */
+  requires: string[];
   /** Lease length for this job's attempts; null means the worker's default. */
   leaseMs: number | null;
   /** Handler time limit; null means the task's or worker's default. */

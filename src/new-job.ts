@@ -18,7 +18,7 @@ import { checkJobOptions } from './validation/job-options.js';
 /** What a job takes from its task where its options set nothing. */
 export type JobDefaults = Pick<
   ResolvedTask,
-  'queue' | 'priority' | 'maxAttempts' | 'timeoutMs' | 'leaseMs' | 'concurrencyLimit'
+  'queue' | 'priority' | 'maxAttempts' | 'timeoutMs' | 'leaseMs' | 'concurrencyLimit' | 'requires'
 >;
 
 /**
@@ -32,6 +32,7 @@ export const UNREGISTERED_TASK_DEFAULTS: JobDefaults = {
   timeoutMs: null,
   leaseMs: null,
   concurrencyLimit: DEFAULT_CONCURRENCY_LIMIT,
+  requires: null,
 };
 
 /** The row of one job; throws `invalid_argument` for an option out of its bounds. */
@@ -53,6 +54,7 @@ export function newJob(
     idempotencyKey,
     concurrencyKey,
     concurrencyLimit,
+    requires,
   } = checkJobOptions(options, defaults);
   return {
     id: newJobId(),
@@ -66,6 +68,7 @@ export function newJob(
     idempotencyKey,
     concurrencyKey,
     concurrencyLimit,
+    requires,
     leaseMs,
     timeoutMs,
     scheduleId: internals.scheduleId ?? null,

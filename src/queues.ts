@@ -10,6 +10,8 @@
  */
 import { MAX_NAME_BYTES, textIn } from './validation/bounds.js';
 import { emptyCounts } from './store/queue-summary.js';
+import { noThrottle } from './store/queue-throttle.js';
+import { DEFAULT_WORKER_STALE_MS } from './worker/options.js';
 import type { QueueInfo, Store } from './store/store.js';
 
 export type { QueueInfo } from './store/store.js';
@@ -19,15 +21,24 @@ export class QueueService {
   constructor(private readonly store: Store) {}
 
   /** Every queue that has jobs or is paused, by name. */
+  /** Throttled jobs waiting for labels are judged against the workers `ns.workers()` lists. */
   list(): Promise<QueueInfo[]> {
-    return this.store.queueList();
+    return this.store.queueList({ workerStaleMs: DEFAULT_WORKER_STALE_MS });
   }
 
   /** One queue as `list` shows it; a name with no jobs and no pause has zero counts. */
   async get(name: string): Promise<QueueInfo> {
     const queue = queueName(name);
-    const found = (await this.store.queueList()).find((q) => q.name === queue);
-    return found ?? { name: queue, counts: emptyCounts(), oldestReadyAgeMs: null, paused: false };
+    const found = (await this.list()).find((q) => q.name === queue);
+    return (
+      found ?? {
+        name: queue,
+        counts: emptyCounts(),
+        oldestReadyAgeMs: null,
+        paused: false,
+        throttled: noThrottle(),
+      }
+    );
   }
 
   /** Stops every worker from claiming this queue's jobs (idempotent); returns the queue. */

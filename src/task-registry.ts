@@ -15,6 +15,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { isContract, isImplementation, type TaskContract, type TaskImplementation } from './contract.js';
 import { NightshiftError } from './errors.js';
+import { checkRequires } from './validation/labels.js';
 import { checkTaskBounds } from './validation/task-bounds.js';
 import { resolveTaskIsolation, type TaskIsolation } from './worker/isolation/task-isolation.js';
 import { checkSchema, type SchemaCheck } from './schema-check.js';
@@ -52,6 +53,8 @@ export interface ResolvedTask {
   maxDurationMs: number | null;
   /** The limit of this task's keyed jobs that give none themselves. */
   concurrencyLimit: number;
+  /** Labels this task's jobs require when they give none themselves: canonical, null for none. */
+  requires: string[] | null;
   backoff: ResolvedBackoff;
   /** Where the handler runs (worker/isolation/task-isolation.ts). */
   isolation: TaskIsolation;
@@ -162,6 +165,13 @@ function resolve(
     leaseMs: definition.leaseMs ?? null,
     maxDurationMs: definition.maxDurationMs ?? null,
     concurrencyLimit: definition.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT,
+    requires:
+      definition.requires === undefined
+        ? null
+        : checkRequires(definition.requires, {
+            code: 'config_error',
+            prefix: `task ${JSON.stringify(key)}: `,
+          }),
     backoff: {
       baseMs: backoff.baseMs ?? DEFAULT_BACKOFF.baseMs,
       maxMs: backoff.maxMs ?? DEFAULT_BACKOFF.maxMs,

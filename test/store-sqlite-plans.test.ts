@@ -4,7 +4,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as claim from '../src/store/sqlite/sql/job-claim.js';
-import { jobCancelCheck } from '../src/store/sqlite/sql/job-control.js';
+import { jobCancelCheck, jobCancelMatchingWaiting } from '../src/store/sqlite/sql/job-control.js';
+import { queueLoadList, queueThrottleList } from '../src/store/sqlite/sql/observe.js';
+import * as labels from '../src/store/sqlite/sql/worker-labels.js';
 import {
   jobFinishManyAttemptEnd,
   jobFinishManyComplete,
@@ -94,6 +96,58 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       /CORRELATED SCALAR SUBQUERY \d+\nSEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/,
     );
     expect(detail).not.toMatch(/SCAN (k|concurrency_keys)\b/);
+  });
+
+  it('claims for a worker with labels by probing the requirement sets and walking only those it meets', async () => {
+    const next = await plan(labels.jobClaimLabelSetNext, { after: '' });
+    expect(next).toMatch(/SEARCH jobs USING COVERING INDEX jobs_ready_labels \(requires>\?\)/);
+    expect(next).not.toMatch(/TEMP B-TREE/);
+    const all = await plan(labels.jobClaimReadySelectLabels, { now: 0, limit: 10, requires: '["a"]' });
+    expect(all).toMatch(/SEARCH jobs USING INDEX jobs_ready_labels \(requires=\?\)/);
+    expect(all).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+    const one = await plan(labels.jobClaimReadySelectLabelsQueue, {
+      now: 0,
+      limit: 10,
+      queue: 'a',
+      requires: '["a"]',
+    });
+    expect(one).toMatch(
+      /SEARCH jobs USING COVERING INDEX jobs_ready_labels_queue \(queue=\? AND requires=\?\)/,
+    );
+    expect(one).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+  });
+
+  it('counts, dates, throttles and cancels queued jobs through the partial indexes, with and without requirements', async () => {
+    const load = await plan(queueLoadList, { now: 0 });
+    expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_queue\b/);
+    expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_labels_queue\b/);
+    // The queue list's one read of the waiting jobs (oldest ages, throttled counts): the covering ready
+    // indexes and the due range, a key probed by its primary key once per keyed job.
+    const throttled = await plan(queueThrottleList, { now: 0 });
+    expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_queue\b/);
+    expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_labels_queue\b/);
+    expect(throttled).toMatch(/SEARCH j USING INDEX jobs_scheduled \(run_at<\?\)/);
+    expect(
+      throttled.match(/SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/g),
+    ).toHaveLength(3);
+    expect(throttled).not.toMatch(/SCAN (k|concurrency_keys)\b/);
+    const matching = {
+      queue: null,
+      task: null,
+      search: null,
+      createdAfter: null,
+      createdBefore: null,
+      limit: 10,
+      now: 0,
+    };
+    for (const [labelled, index] of [
+      [false, 'jobs_ready'],
+      [true, 'jobs_ready_labels'],
+    ] as const) {
+      const cancel = await plan(jobCancelMatchingWaiting('queued', labelled), matching);
+      expect(cancel).toMatch(new RegExp(`(SCAN|SEARCH) jobs USING (COVERING )?INDEX ${index}\\b`));
+    }
+    for (const detail of [load, throttled]) expect(detail).not.toMatch(/SCAN (jobs|j)$/m);
   });
 
   it('starts each claimed job by its primary key', async () => {

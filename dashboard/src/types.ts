@@ -96,6 +96,8 @@ export interface Worker {
   host: string;
   pid: number;
   queues: string[] | null;
+  /** Labels it offers (docs/TENANCY.md, "Worker labels"); empty for none. */
+  labels: string[];
   concurrency: number;
   running: number;
   startedAt: string;

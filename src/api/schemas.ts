@@ -11,6 +11,7 @@ import { JOB_STATES } from '../job.js';
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from '../schedule-types.js';
 import { API_ROLES } from '../store/store.js';
 import { MAX_SEARCH_BYTES } from '../validation/job-filter.js';
+import { MAX_JOB_LABELS, MAX_LABEL_BYTES } from '../validation/labels.js';
 
 // Numbers the databases store as 32-bit integers; a larger one is the caller's mistake, not a 500.
 const INT32_MAX = 2_147_483_647;
@@ -64,6 +65,9 @@ export const JobSchema = Type.Object(
     finishedAt: nullable(dateTime),
     idempotencyKey: nullable(Type.String()),
     concurrencyKey: nullable(Type.String()),
+    requires: Type.Array(Type.String(), {
+      description: 'labels a worker must offer to claim the job, sorted; empty for none',
+    }),
     scheduleId: nullable(Type.String()),
     parentId: nullable(Type.String()),
     cancelRequested: Type.Boolean(),
@@ -112,6 +116,13 @@ const enqueueOptions = {
       minimum: 1,
       maximum: INT32_MAX,
       description: 'needs concurrencyKey; default the task’s (1)',
+    }),
+  ),
+  requires: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: MAX_LABEL_BYTES }), {
+      maxItems: MAX_JOB_LABELS,
+      description:
+        'labels a worker must offer (all of them) to claim the job, e.g. ["region:eu", "gpu"]; each 1 to 100 bytes without whitespace, commas or control characters; default the task’s, [] for none',
     }),
   ),
 };

@@ -4,6 +4,7 @@
  */
 import { NightshiftError } from '../errors.js';
 import { isJobState, JOB_STATES, type JobState } from '../job.js';
+import { checkLabels } from '../validation/labels.js';
 
 /** A usage error: the command line itself is wrong. */
 export function usageError(message: string): NightshiftError {
@@ -67,4 +68,16 @@ export function parseList(flag: string, value: string): string[] {
     .filter((item) => item !== '');
   if (items.length === 0) throw usageError(`${flag} needs at least one name`);
   return items;
+}
+
+/**
+ * Parses a comma-separated list of labels (validation/labels.ts), checked here so that a bad label is
+ * a usage error before any database is opened. An empty value is the empty list (no labels).
+ */
+export function parseLabels(flag: string, value: string, max: number): string[] {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return checkLabels(flag, items, max);
 }

@@ -58,6 +58,8 @@ export interface JobJson {
   finishedAt: string | null;
   idempotencyKey: string | null;
   concurrencyKey: string | null;
+  /** Labels a worker must offer to claim it, sorted; empty for none. */
+  requires: string[];
   scheduleId: string | null;
   parentId: string | null;
   cancelRequested: boolean;
@@ -106,6 +108,7 @@ export function jobJson(job: Job): JobJson {
     finishedAt: job.finishedAt?.toISOString() ?? null,
     idempotencyKey: job.idempotencyKey,
     concurrencyKey: job.concurrencyKey,
+    requires: job.requires,
     scheduleId: job.scheduleId,
     parentId: job.parentId,
     cancelRequested: job.cancelRequested,

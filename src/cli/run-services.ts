@@ -12,6 +12,8 @@ import { DEFAULT_GRACE_MS, runUntilSignal } from './shutdown.js';
 export interface ServiceFlags {
   queues?: string[];
   concurrency?: number;
+  /** The labels the worker offers (`[]`: none, whatever the config says). */
+  labels?: string[];
   scheduler?: boolean;
   /** Run a worker. Default true. */
   worker?: boolean;
@@ -38,6 +40,7 @@ export async function runServices(
   const { graceMs = DEFAULT_GRACE_MS, ...workerOptions } = config.worker ?? {};
   const queues = flags.queues ?? workerOptions.queues;
   const concurrency = flags.concurrency ?? workerOptions.concurrency;
+  const labels = flags.labels ?? workerOptions.labels;
 
   // Signal handlers go in before any service starts: a supervisor's SIGTERM that lands during start-up
   // must still mean "stop gracefully", not Node's default of dying with jobs half-claimed.
@@ -87,6 +90,7 @@ export async function runServices(
         ...workerOptions,
         ...(queues !== undefined && { queues }),
         ...(concurrency !== undefined && { concurrency }),
+        ...(labels !== undefined && { labels }),
       });
       worker.failed.catch(reportFailure);
       logger.info({ db: await session.dbUrl(), tasks: ns.tasks.implemented() }, 'serving tasks');

@@ -18,6 +18,8 @@ export interface JobColumnTypes {
   checkpoint: unknown;
   /** Booleans. */
   flag: unknown;
+  /** A label list (a job's `requires`). */
+  labels: unknown;
 }
 
 /** A `jobs` row as one dialect's driver returns it. NULL columns are null. */
@@ -42,6 +44,7 @@ export interface JobColumns<T extends JobColumnTypes> {
   error: T['error'] | null;
   idempotency_key: string | null;
   concurrency_key: string | null;
+  requires: T['labels'] | null;
   lease_ms: number | null;
   timeout_ms: number | null;
   checkpoint: T['checkpoint'] | null;
@@ -60,6 +63,8 @@ export interface JobColumnAdapter<T extends JobColumnTypes> {
   /** A saved checkpoint; a NULL column (never saved) is undefined without asking the adapter. */
   checkpoint(value: T['checkpoint']): unknown;
   flag(value: T['flag']): boolean;
+  /** A label list; a NULL column (none required) is an empty list without asking the adapter. */
+  labels(value: T['labels']): string[];
 }
 
 /** The job a row holds. */
@@ -84,6 +89,7 @@ export function decodeJob<T extends JobColumnTypes>(row: JobColumns<T>, columns:
     error: row.error === null ? null : columns.error(row.error),
     idempotencyKey: row.idempotency_key,
     concurrencyKey: row.concurrency_key,
+    requires: row.requires === null ? [] : columns.labels(row.requires),
     leaseMs: row.lease_ms,
     timeoutMs: row.timeout_ms,
     checkpoint: row.checkpoint === null ? undefined : columns.checkpoint(row.checkpoint),

@@ -57,7 +57,13 @@ const METHODS: { [P in keyof StorePartSet]: MethodsOf<StorePartSet[P]> } = {
     tokenAnyActive: true,
   },
   jobLogs: { jobLogAppend: true, jobLogList: true },
-  observe: { queueLoadList: true, jobRunningList: true, scheduleSlotLapseList: true, jobRunStats: true },
+  observe: {
+    queueLoadList: true,
+    jobRunningList: true,
+    scheduleSlotLapseList: true,
+    jobRunStats: true,
+    queueThrottleList: true,
+  },
   fleet: {
     workerRegister: true,
     workerHeartbeat: true,

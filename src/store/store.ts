@@ -38,6 +38,8 @@ export interface NewJob {
   concurrencyKey: string | null;
   /** The key's limit this job was enqueued with; null exactly when the key is. */
   concurrencyLimit: number | null;
+  /** Labels a claiming worker must offer, canonical (validation/labels.ts); null for none. */
+  requires: string[] | null;
   leaseMs: number | null;
   timeoutMs: number | null;
   scheduleId: string | null;
@@ -163,11 +165,36 @@ export interface WorkerInfo {
   pid: number;
   /** The queues it claims from; null for all. */
   queues: string[] | null;
+  /** The labels it offers (sorted; empty for none): it claims jobs whose every required label is here. */
+  labels: string[];
   concurrency: number;
   /** Handlers running at its last heartbeat. */
   running: number;
   startedAt: Date;
   heartbeatAt: Date;
+}
+
+/**
+ * Why ready jobs cannot start now (docs/TENANCY.md, "Throttled jobs"), in the order they are judged:
+ * the queue is paused, at its running limit, out of starts (rate); no live worker offers every label
+ * the job requires; its concurrency key is at its limit, out of starts.
+ */
+export const THROTTLE_REASONS = [
+  'paused',
+  'queue_limit',
+  'queue_rate',
+  'labels',
+  'key_limit',
+  'key_rate',
+] as const;
+/** One reason ready jobs are held back. */
+export type ThrottleReason = (typeof THROTTLE_REASONS)[number];
+
+/** `queueThrottleList`: ready jobs of one queue held back for one reason. */
+export interface QueueThrottle {
+  queue: string;
+  reason: ThrottleReason;
+  count: number;
 }
 
 /** A queue: every queue that has jobs or is paused (a queue is only a name). */
@@ -177,6 +204,11 @@ export interface QueueInfo {
   /** How long the oldest claimable job (queued, or scheduled and due) has waited, database clock; null when none. */
   oldestReadyAgeMs: number | null;
   paused: boolean;
+  /**
+   * Ready jobs (queued, or scheduled and due) that cannot start now, per reason (each job counted once,
+   * under the first reason that holds it: `THROTTLE_REASONS`); 0 for every reason when none.
+   */
+  throttled: Record<ThrottleReason, number>;
 }
 
 /** The fleet part of the storage contract: workers registered while they run, and paused queues. */
@@ -198,8 +230,11 @@ export interface FleetStore {
   queuePause(params: { queue: string }): Promise<boolean>;
   /** Resumes a paused queue (and wakes workers waiting for it). False when it was not paused. */
   queueResume(params: { queue: string }): Promise<boolean>;
-  /** Every queue that has jobs or is paused, by name (the counts are a full scan of the jobs). */
-  queueList(): Promise<QueueInfo[]>;
+  /**
+   * Every queue that has jobs or is paused, by name (the counts are a full scan of the jobs; the
+   * throttled counts are `queueThrottleList`'s, with workers live within `workerStaleMs`).
+   */
+  queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]>;
 }
 
 /** `jobInsertMany`: the jobs, the caller's transaction handle, and the attempt that fences them. */
@@ -231,6 +266,12 @@ export interface JobCount {
 export interface JobClaimParams {
   workerId: string;
   queues?: string[];
+  /**
+   * The labels the worker offers, canonical (validation/labels.ts): it claims jobs without
+   * requirements and those whose every required label is among these. Absent or empty: only jobs
+   * without requirements.
+   */
+  labels?: string[];
   limit: number;
   leaseMs: number;
 }
@@ -832,4 +873,12 @@ export interface ObserveStore {
    * current minute included, oldest first; minutes without any are absent.
    */
   jobRunStats(params: { minutes: number }): Promise<RunStatsMinute[]>;
+  /**
+   * Ready jobs (queued, or scheduled and due) held back now, per queue and reason (docs/TENANCY.md,
+   * "Throttled jobs"), each counted under the first reason of `THROTTLE_REASONS` that holds it; a
+   * worker is live when its heartbeat is at most `workerStaleMs` old (database clock). Zero counts are
+   * left out. Reads the waiting jobs once (the ready indexes and the due scheduled ones), never the
+   * finished history, with one primary-key probe of its key per keyed job.
+   */
+  queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]>;
 }

@@ -5,6 +5,7 @@
 import type { EnqueueOptions } from '../enqueue.js';
 import { NightshiftError } from '../errors.js';
 import type { JobDefaults } from '../new-job.js';
+import { checkRequires } from './labels.js';
 import { dateIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, numberIn, textIn } from './bounds.js';
 
 /** A job's options with the task's defaults applied, each within its bounds. */
@@ -20,6 +21,8 @@ export interface CheckedJobOptions {
   concurrencyKey: string | null;
   /** Null exactly when the key is. */
   concurrencyLimit: number | null;
+  /** Canonical labels (labels.ts); null for none. */
+  requires: string[] | null;
 }
 
 /** Checks a task name before it is looked up: a name no store could index is refused as such. */
@@ -37,6 +40,7 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
   const idempotencyKey = options.idempotencyKey ?? null;
   const concurrencyKey = options.concurrencyKey ?? null;
   const concurrencyLimit = options.concurrencyLimit ?? null;
+  const requires = options.requires ?? null;
   if (concurrencyKey === null && concurrencyLimit !== null) {
     throw new NightshiftError(
       'invalid_argument',
@@ -57,5 +61,7 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
       concurrencyKey === null
         ? null
         : intIn('concurrencyLimit', concurrencyLimit ?? task.concurrencyLimit, JOB_RANGES.concurrencyLimit),
+    // Given (even empty: none required), the job's own list wins over its task's.
+    requires: requires === null ? task.requires : checkRequires(requires),
   };
 }

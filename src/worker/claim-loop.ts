@@ -50,7 +50,7 @@ export class ClaimLoop {
    */
   private async runLane(lane: number, stopping: AbortSignal): Promise<void> {
     const backoff = new Backoff();
-    const { claimBatchMax, pollIntervalMs, leaseMs, queues } = this.options;
+    const { claimBatchMax, pollIntervalMs, leaseMs, queues, labels } = this.options;
     while (!stopping.aborted) {
       // Let handlers that finish in the same burst free their slots first: one claim for many slots
       // instead of one claim (a round trip) per freed slot.
@@ -69,7 +69,13 @@ export class ClaimLoop {
       try {
         jobs = await this.health.watch(
           'claim',
-          this.store.jobClaim({ workerId: this.workerId, limit, leaseMs, ...(queues ? { queues } : {}) }),
+          this.store.jobClaim({
+            workerId: this.workerId,
+            limit,
+            leaseMs,
+            ...(queues ? { queues } : {}),
+            ...(labels.length > 0 ? { labels } : {}),
+          }),
         );
         this.health.ok();
         backoff.reset();

@@ -11,6 +11,7 @@ import {
   MAX_TIMER_MS,
   textIn,
 } from '../validation/bounds.js';
+import { checkLabels, MAX_WORKER_LABELS } from '../validation/labels.js';
 import type { Isolation } from '../task.js';
 import { resolveIsolation, type ResolvedIsolation } from './isolation/task-isolation.js';
 
@@ -23,6 +24,12 @@ export const DEFAULT_WORKER_STALE_MS = 30_000;
 export interface WorkerOptions {
   /** Claim only from these queues; all queues when absent. */
   queues?: string[];
+  /**
+   * Labels this worker offers (docs/TENANCY.md, "Worker labels"), e.g. `['region:eu', 'gpu']`: it
+   * claims jobs without requirements and those whose every required label is among these. Default
+   * none: only jobs without requirements.
+   */
+  labels?: string[];
   /** Handlers running at once. Default 10. */
   concurrency?: number;
   /**
@@ -136,6 +143,7 @@ export const WORKER_RANGES = {
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
   const resolved: ResolvedWorkerOptions = {
     queues: options.queues ?? null,
+    labels: checkLabels('worker option labels', options.labels ?? [], MAX_WORKER_LABELS),
     concurrency: options.concurrency ?? 10,
     leaseMs: options.leaseMs ?? 30_000,
     pollIntervalMs: options.pollIntervalMs ?? 1_000,

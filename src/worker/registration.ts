@@ -18,6 +18,8 @@ import type { StoreHealth } from '../runtime/store-health.js';
 export interface RegisteredWorker {
   id: string;
   queues: string[] | null;
+  /** The labels it offers, canonical (empty for none). */
+  labels: string[];
   concurrency: number;
   /** Handlers running now. */
   running(): number;
@@ -57,6 +59,7 @@ export class WorkerRegistration {
       host: hostname(),
       pid: process.pid,
       queues: this.worker.queues,
+      labels: this.worker.labels,
       concurrency: this.worker.concurrency,
       running,
     });

@@ -146,6 +146,7 @@ export class Worker {
       {
         id: this.id,
         queues: this.options.queues,
+        labels: this.options.labels,
         concurrency: this.options.concurrency,
         running: () => this.runner.runningCount,
       },
@@ -192,7 +193,10 @@ export class Worker {
     this.releaseEscapedErrors = holdEscapedErrors();
     this.claimLoop = this.claims.run(this.stopping.signal);
     this.registration.start();
-    this.logger.info({ queues, concurrency: this.options.concurrency }, 'worker started');
+    this.logger.info(
+      { queues, labels: this.options.labels, concurrency: this.options.concurrency },
+      'worker started',
+    );
     this.events.emit('worker:started', { workerId: this.id, queues, concurrency: this.options.concurrency });
   }
 

@@ -78,7 +78,13 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
     await waitUntil(async () => (await workerIds()).includes('child-stop'), { message: 'registered' });
     const { body } = await s.request('GET', '/api/v1/workers', { token: s.tokens.viewer });
     const row = (body.workers as Array<Record<string, unknown>>).find((w) => w['id'] === 'child-stop');
-    expect(row).toMatchObject({ pid: child.process.pid, queues: ['q'], concurrency: 2, running: 0 });
+    expect(row).toMatchObject({
+      pid: child.process.pid,
+      queues: ['q'],
+      labels: ['region:eu'],
+      concurrency: 2,
+      running: 0,
+    });
     expect(typeof row?.['host']).toBe('string');
     const first = Date.parse(String(row?.['heartbeatAt']));
     await waitUntil(

@@ -50,6 +50,14 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
     expect(later.body.job).toMatchObject({ queue: 'mail', state: 'scheduled', maxAttempts: 2, runAt });
     const delayed = await enqueue({ task: 'noop', delayMs: 60_000 });
     expect(delayed.body.job.state).toBe('scheduled');
+    expect(delayed.body.job.requires).toEqual([]);
+    const labelled = await enqueue({ task: 'noop', requires: ['region:eu', 'gpu'] });
+    expect(labelled.status).toBe(201);
+    expect(labelled.body.job.requires).toEqual(['gpu', 'region:eu']);
+    const read = await s.request('GET', `/api/v1/jobs/${String(labelled.body.id)}`, {
+      token: s.tokens.viewer,
+    });
+    expect(read.body.job.requires).toEqual(['gpu', 'region:eu']);
   });
 
   it('refuses bad input with the stable codes and stores nothing', async () => {
@@ -64,6 +72,10 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
       [{ task: 'noop', concurrencyLimit: 2 }, 400, 'invalid_argument'],
       [{ task: 'noop', concurrencyKey: 'tenant-1', concurrencyLimit: 0 }, 400, 'invalid_argument'],
       [{ task: 'noop', queue: 'a\u0000b' }, 400, 'invalid_argument'],
+      [{ task: 'noop', requires: 'gpu' }, 400, 'invalid_argument'],
+      [{ task: 'noop', requires: [''] }, 400, 'invalid_argument'],
+      [{ task: 'noop', requires: ['region eu'] }, 400, 'invalid_argument'],
+      [{ task: 'noop', requires: Array.from({ length: 17 }, (_, i) => `l${i}`) }, 400, 'invalid_argument'],
       [{ payload: {} }, 400, 'invalid_argument'],
       [[], 400, 'invalid_argument'],
       ['{"task": "noop",', 400, 'invalid_argument'],

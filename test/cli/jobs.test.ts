@@ -113,6 +113,20 @@ describe('enqueue and jobs through the CLI', () => {
     expect((await store.jobList({ limit: 10, queue: 'refused' })).jobs).toEqual([]);
   });
 
+  it('enqueue --requires stores the labels a worker must offer; a bad label is a usage error', async () => {
+    const [labelled, bad] = await Promise.all([
+      cliJson<EnqueueJson>('enqueue', 'echo', '--queue', 'labelled', '--requires', 'region:eu, gpu'),
+      runCli(['enqueue', 'echo', '--queue', 'labelled', '--requires', 'region eu'], {
+        cwd: dir,
+        env: { NIGHTSHIFT_DB: db },
+      }),
+    ]);
+    expect(labelled.job).toMatchObject({ state: 'queued', requires: ['gpu', 'region:eu'] });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--requires label "region eu" must not contain whitespace/);
+    expect((await store.jobList({ limit: 10, queue: 'labelled' })).jobs).toHaveLength(1);
+  });
+
   it('jobs list filters by state, queue and task, and pages with --cursor', async () => {
     type Page = { jobs: JobJson[]; nextCursor: string | null };
     const [scheduled, bulk, table] = await Promise.all([

@@ -11,6 +11,7 @@ const snapshot: TopSnapshot = {
       counts: { scheduled: 1, queued: 2, running: 3, completed: 40, failed: 5, cancelled: 0 },
       oldestReadyAgeMs: 7_000,
       paused: true,
+      throttled: { paused: 2, queue_limit: 0, queue_rate: 0, labels: 1, key_limit: 0, key_rate: 0 },
       completedPerSec: 12.4,
       failedPerSec: 0.5,
     },
@@ -21,6 +22,7 @@ const snapshot: TopSnapshot = {
       host: 'box-1',
       pid: 4242,
       queues: ['emails', 'reports'],
+      labels: ['gpu', 'region:eu'],
       concurrency: 8,
       running: 3,
       startedAt: '2026-12-03T21:00:00.000Z',
@@ -32,6 +34,7 @@ const snapshot: TopSnapshot = {
       host: 'box-2',
       pid: 7,
       queues: null,
+      labels: [],
       concurrency: 1,
       running: 0,
       startedAt: '2026-12-03T21:00:00.000Z',
@@ -105,8 +108,8 @@ describe('the top frame', () => {
     expect(text).toMatch(/emails +1 +2 +3 +40 +5 +0 +7s +yes +12 +0\.5/);
     expect(text).toContain('ALERTS 3: max_duration 2, schedule_suspended 1');
     // A default id loses the host and pid shown beside it; any other id is shown whole.
-    expect(text).toMatch(/0190f2a1b3c4 +box-1 +4242 +emails,reports +3\/8 +2s ago/);
-    expect(text).toMatch(/custom-worker +box-2 +7 +all +0\/1 +1s ago/);
+    expect(text).toMatch(/0190f2a1b3c4 +box-1 +4242 +emails,reports +gpu,region:eu +3\/8 +2s ago/);
+    expect(text).toMatch(/custom-worker +box-2 +7 +all +- +0\/1 +1s ago/);
     expect(text).toContain('job-29');
     expect(text).toContain('1m05s');
     expect([duration(850), duration(12_000), duration(7_500_000), duration(90_000_000)]).toEqual([

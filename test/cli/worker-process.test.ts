@@ -29,12 +29,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startWorker(queue: string): {
+function startWorker(
+  queue: string,
+  ...flags: string[]
+): {
   logs: () => string;
   exited: Promise<number | null>;
   kill: (s: NodeJS.Signals) => void;
 } {
-  const child = spawnCli(['worker', '--queues', queue], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
+  const child = spawnCli(['worker', '--queues', queue, ...flags], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
   children.push(child);
   let logs = '';
   child.stdout.resume();
@@ -50,6 +53,21 @@ async function enqueue(...args: string[]): Promise<string> {
 }
 
 describe('worker process', () => {
+  it('worker --labels registers its labels and runs the jobs requiring them, not others', async () => {
+    const eu = await enqueue('echo', '--payload', '"eu"', '--queue', 'areas', '--requires', 'region:eu');
+    const gpu = await enqueue('echo', '--payload', '"gpu"', '--queue', 'areas', '--requires', 'gpu');
+    const worker = startWorker('areas', '--labels', 'region:eu,dmz');
+    await waitUntil(async () => (await store.jobGet({ id: eu }))?.state === 'completed', {
+      timeoutMs: 60_000,
+      message: 'the region:eu job to complete',
+    });
+    const registered = await store.workerList({ staleMs: 60_000 });
+    expect(registered.map((w) => w.labels)).toContainEqual(['dmz', 'region:eu']);
+    expect((await store.jobGet({ id: gpu }))?.state).toBe('queued');
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
+
   it('a leaked rejection or a throw from a timer is logged, and the worker keeps running jobs', async () => {
     const leaky = await enqueue('leaky', '--queue', 'leaks');
     const worker = startWorker('leaks');

@@ -20,10 +20,12 @@ import { describeLease } from './lease.js';
 import { describeMaintenance } from './maintenance.js';
 import { describeQueueLimits } from './queue-limits.js';
 import { describeQueueRates } from './queue-rates.js';
+import { describeQueueThrottle } from './queue-throttle.js';
 import { describeRead } from './read.js';
 import { describeSchema } from './schema.js';
 import { describeTransaction } from './transaction.js';
 import { describeSchedules } from './schedules.js';
+import { describeWorkerLabels } from './worker-labels.js';
 
 /** Registers the whole conformance suite for one backend. */
 export function describeStoreConformance(name: string, harness: StoreHarness): void {
@@ -36,6 +38,8 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeConcurrencyKeys(harness);
     describeQueueLimits(harness);
     describeQueueRates(harness);
+    describeWorkerLabels(harness);
+    describeQueueThrottle(harness);
     describeLease(harness);
     describeFinish(harness);
     describeFinishTable(harness);

@@ -16,17 +16,28 @@ import * as fleet from '../../src/store/postgres/sql/fleet.js';
 import { renderStatements, type Statement } from '../../src/store/postgres/sql/statements.js';
 import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
-import { sharedBuffers } from '../support/postgres-explain.js';
+import { cte, sharedBuffers } from '../support/postgres-explain.js';
 import { migratedStore, TEST_PG_URL, withAdmin } from '../support/postgres-harness.js';
 
 type Statistics = 'never gathered' | 'stale' | 'fresh';
 
-/** Grows the store's tables: 20,000 queued in `big`, 5 in `rare`, 4,000 running, 2,000 completed. */
+/**
+ * Grows the store's tables: 20,000 queued in `big`, 5 in `rare`, 4,000 running, 2,000 completed, and
+ * 5,000 queued in `big` requiring `gpu` and 5 in `rare` requiring `region:eu` (worker labels).
+ */
 async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<ClaimedJob[]> {
   for (let i = 0; i < 20; i += 1) {
     await store.jobInsertMany({ jobs: Array.from({ length: 1_000 }, () => newJob({ queue: 'big' })) });
   }
   await store.jobInsertMany({ jobs: Array.from({ length: 5 }, () => newJob({ queue: 'rare' })) });
+  for (let i = 0; i < 5; i += 1) {
+    await store.jobInsertMany({
+      jobs: Array.from({ length: 1_000 }, () => newJob({ queue: 'big', priority: 9, requires: ['gpu'] })),
+    });
+  }
+  await store.jobInsertMany({
+    jobs: Array.from({ length: 5 }, () => newJob({ queue: 'rare', requires: ['region:eu'] })),
+  });
   const running: ClaimedJob[] = [];
   for (let i = 0; i < 6; i += 1) {
     running.push(
@@ -43,7 +54,15 @@ async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<C
   }
   await store.jobInsertMany({ jobs: Array.from({ length: 20 }, () => newJob({ queue: 'lapsing' })) });
   await store.jobClaim({ workerId: 'w', queues: ['lapsing'], limit: 20, leaseMs: 1 });
-  await store.workerRegister({ id: 'w', host: 'h', pid: 1, queues: null, concurrency: 10, running: 0 });
+  await store.workerRegister({
+    id: 'w',
+    host: 'h',
+    pid: 1,
+    queues: null,
+    labels: [],
+    concurrency: 10,
+    running: 0,
+  });
   return running;
 }
 
@@ -57,6 +76,8 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     const named: Record<string, Statement> = {
       jobClaim: sql.jobClaim,
       jobClaimFromQueues: sql.jobClaimFromQueues,
+      jobClaimLabeled: sql.jobClaimLabeled,
+      jobClaimFromQueuesLabeled: sql.jobClaimFromQueuesLabeled,
       jobFinishManyComplete: sql.jobFinishManyComplete,
       jobInsertMany: sql.jobInsertMany,
       jobGet: sql.jobGet,
@@ -123,6 +144,8 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       const args: Record<string, unknown[]> = {
         jobClaim: ['w', 100, 30_000],
         jobClaimFromQueues: ['w', 100, 30_000, ['rare']],
+        jobClaimLabeled: ['w', 100, 30_000, ['gpu']],
+        jobClaimFromQueuesLabeled: ['w', 100, 30_000, ['rare'], ['gpu']],
         jobFinishManyComplete: [none, none, none, 'ch', 'o'],
         jobInsertMany: insertArguments([]),
         jobGet: ['00000000-0000-0000-0000-000000000000'],
@@ -147,6 +170,25 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       const plan = await explain('jobClaimFromQueues', '', ['w', 100, 30_000, ['rare']]);
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=5 loops=1\)/);
       expectIndexed(plan, 300);
+    });
+
+    it('claims for a worker with labels without walking the jobs of labels it lacks', async () => {
+      // The 5,000 gpu jobs sort first (priority 9); this worker offers only region:eu.
+      const all = await explain('jobClaimLabeled', '', ['w', 100, 30_000, ['region:eu']]);
+      for (const walk of ['ready', 'ready_labeled']) {
+        expect(cte(all, walk)).not.toMatch(/Rows Removed by Filter: \d{3,}/);
+      }
+      expectIndexed(all, 1_500);
+      const some = await explain('jobClaimFromQueuesLabeled', '', [
+        'w',
+        100,
+        30_000,
+        ['rare'],
+        ['region:eu'],
+      ]);
+      expect(some).toMatch(/Update on jobs j_1 \(actual rows=10 loops=1\)/);
+      expect(some).toContain('job_queue_ready_labels_queue_idx');
+      expectIndexed(some, 300);
     });
 
     it('completes, finishes, renews and checks for cancellation by primary key', async () => {
@@ -248,6 +290,7 @@ function insertArguments(ids: string[]): unknown[] {
     each(null),
     'ch',
     'o',
+    each(null),
     each(null),
     each(null),
   ];

@@ -4,6 +4,7 @@
  * never by reading `jobs` (the whole history) from end to end.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PLANNER_SETTINGS } from '../../src/store/postgres/pool.js';
 import * as sql from '../../src/store/postgres/sql/observe.js';
 import { ScheduleService } from '../../src/scheduler/schedule-service.js';
 import { TaskRegistry } from '../../src/task-registry.js';
@@ -53,9 +54,12 @@ beforeAll(async () => {
   );
 });
 
-async function plan(text: string, values: unknown[]): Promise<string> {
+/** The plan of a read, under `settings` when given, then run (ANALYZE: JIT shows only when it runs, and only with costs). */
+async function plan(text: string, values: unknown[], settings = ''): Promise<string> {
   return withAdmin(async (client) => {
-    const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${text}`, values);
+    if (settings !== '') await client.query(settings);
+    const options = settings === '' ? 'COSTS OFF' : 'ANALYZE, TIMING OFF';
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (${options}) ${text}`, values);
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   });
 }
@@ -66,6 +70,21 @@ describe('PostgreSQL observe plans without statistics', () => {
     expect(text).not.toMatch(/Seq Scan on jobs\b/);
     expect(text).toMatch(/jobs_pkey/);
     expect((await db.store.queueLoadList()).reduce((n, r) => n + r.count, 0)).toBe(500);
+  });
+
+  it('reads the throttled counts (and the queue list) from job_queue once, keys by primary key, not jobs', async () => {
+    for (const settings of ['', PLANNER_SETTINGS]) {
+      const text = await plan(sql.queueThrottleList(s), [30_000], settings);
+      // Only the waiting jobs (job_queue, read once), never the history in jobs; no JIT.
+      expect(text).not.toMatch(/ on jobs\b/);
+      expect(text.match(/ on job_queue r\b/g)).toHaveLength(1);
+      if (settings !== '') expect(text).not.toMatch(/Seq Scan on concurrency_keys|JIT/);
+    }
+    // The listing made with the store's own settings (sequential scans off, JIT off) answers.
+    expect(await db.store.queueThrottleList({ workerStaleMs: 30_000 })).toEqual([]);
+    const listed = await db.store.queueList({ workerStaleMs: 30_000 });
+    expect(listed.reduce((n, q) => n + q.counts.queued, 0)).toBe(495);
+    expect(listed.every((q) => q.oldestReadyAgeMs !== null || q.counts.queued === 0)).toBe(true);
   });
 
   it('lists running jobs by primary key from their claims', async () => {

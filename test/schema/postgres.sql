@@ -70,6 +70,7 @@ job_queue | run_at | timestamp with time zone | true |
 job_queue | state | <schema>.job_state | true | 
 job_queue | concurrency_key | text | false | 
 job_queue | concurrency_limit | integer | false | 
+job_queue | requires | text[] | false | 
 job_run_history | job_id | uuid | false | 
 job_run_history | attempt | integer | false | 
 job_run_history | worker_id | text | false | 
@@ -122,6 +123,7 @@ jobs | parent_id | text | false |
 jobs | trace_context | text | false | 
 jobs | concurrency_limit | integer | false | 
 jobs | queue_slot | boolean | true | false
+jobs | requires | text[] | false | 
 paused_queues | queue | text | true | 
 paused_queues | paused_at | timestamp with time zone | true | <schema>.nightshift_now()
 queue_limits | queue | text | true | 
@@ -187,6 +189,7 @@ workers | concurrency | integer | true |
 workers | running | integer | true | 0
 workers | started_at | timestamp with time zone | true | <schema>.nightshift_now()
 workers | heartbeat_at | timestamp with time zone | true | <schema>.nightshift_now()
+workers | labels | text[] | false | 
 
 -- constraints
 api_tokens | api_tokens_pkey | PRIMARY KEY (id)
@@ -220,8 +223,10 @@ job_finish_log_time_idx | CREATE INDEX job_finish_log_time_idx ON <schema>.job_f
 job_leases_expiry_idx | CREATE INDEX job_leases_expiry_idx ON <schema>.job_leases USING btree (expires_at)
 job_leases_pkey | CREATE UNIQUE INDEX job_leases_pkey ON <schema>.job_leases USING btree (token)
 job_logs_job_idx | CREATE INDEX job_logs_job_idx ON <schema>.job_logs USING btree (job_id, attempt, at, seq)
-job_queue_ready_idx | CREATE INDEX job_queue_ready_idx ON <schema>.job_queue USING btree (priority DESC, run_at, id) WHERE (state = 'queued'::<schema>.job_state)
-job_queue_ready_queue_idx | CREATE INDEX job_queue_ready_queue_idx ON <schema>.job_queue USING btree (queue, ((- (priority)::bigint)), run_at, id) WHERE (state = 'queued'::<schema>.job_state)
+job_queue_ready_idx | CREATE INDEX job_queue_ready_idx ON <schema>.job_queue USING btree (priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NULL))
+job_queue_ready_labels_idx | CREATE INDEX job_queue_ready_labels_idx ON <schema>.job_queue USING btree (requires, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NOT NULL))
+job_queue_ready_labels_queue_idx | CREATE INDEX job_queue_ready_labels_queue_idx ON <schema>.job_queue USING btree (queue, requires, ((- (priority)::bigint)), run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NOT NULL))
+job_queue_ready_queue_idx | CREATE INDEX job_queue_ready_queue_idx ON <schema>.job_queue USING btree (queue, ((- (priority)::bigint)), run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NULL))
 job_queue_scheduled_idx | CREATE INDEX job_queue_scheduled_idx ON <schema>.job_queue USING btree (run_at, id) WHERE (state = 'scheduled'::<schema>.job_state)
 job_queue_scheduled_queue_idx | CREATE INDEX job_queue_scheduled_queue_idx ON <schema>.job_queue USING btree (queue, run_at, id) WHERE (state = 'scheduled'::<schema>.job_state)
 job_runs_finished_idx | CREATE INDEX job_runs_finished_idx ON <schema>.job_runs USING btree (finished_at)

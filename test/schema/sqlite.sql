@@ -26,11 +26,21 @@ CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (idempotency_key) WHERE idempot
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 
 -- index jobs_ready
-CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE state = 'queued';
+CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE state = 'queued' AND requires IS NULL;
+
+-- index jobs_ready_labels
+CREATE INDEX jobs_ready_labels ON jobs (requires, priority DESC, run_at, id)
+  WHERE state = 'queued' AND requires IS NOT NULL;
+
+-- index jobs_ready_labels_queue
+CREATE INDEX jobs_ready_labels_queue
+  ON jobs (queue, requires, priority DESC, run_at, id, concurrency_key, concurrency_limit)
+  WHERE state = 'queued' AND requires IS NOT NULL;
 
 -- index jobs_ready_queue
-CREATE INDEX jobs_ready_queue ON jobs (queue, priority DESC, run_at, id, concurrency_key, concurrency_limit)
-  WHERE state = 'queued';
+CREATE INDEX jobs_ready_queue
+  ON jobs (queue, priority DESC, run_at, id, concurrency_key, concurrency_limit, requires)
+  WHERE state = 'queued' AND requires IS NULL;
 
 -- index jobs_scheduled
 CREATE INDEX jobs_scheduled ON jobs (run_at) WHERE state = 'scheduled';
@@ -152,7 +162,7 @@ CREATE TABLE jobs (
   schedule_id      TEXT,
   schedule_slot    INTEGER,
   parent_id        TEXT
-, trace_context TEXT, concurrency_limit INTEGER, queue_slot INTEGER NOT NULL DEFAULT 0);
+, trace_context TEXT, concurrency_limit INTEGER, queue_slot INTEGER NOT NULL DEFAULT 0, requires TEXT);
 
 -- table nightshift_schema
 CREATE TABLE nightshift_schema (
@@ -240,7 +250,7 @@ CREATE TABLE workers (
   running      INTEGER NOT NULL DEFAULT 0,
   started_at   INTEGER NOT NULL,
   heartbeat_at INTEGER NOT NULL
-);
+, labels TEXT);
 
 -- trigger concurrency_slot_release
 CREATE TRIGGER concurrency_slot_release AFTER UPDATE OF state ON jobs

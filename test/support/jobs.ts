@@ -19,6 +19,7 @@ export function newJob(overrides: Partial<NewJob> = {}): NewJob {
     idempotencyKey: null,
     concurrencyKey: null,
     concurrencyLimit: overrides.concurrencyKey === undefined || overrides.concurrencyKey === null ? null : 1,
+    requires: null,
     leaseMs: null,
     timeoutMs: null,
     scheduleId: null,

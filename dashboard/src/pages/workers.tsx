@@ -1,4 +1,4 @@
-/** Workers: each live worker with its queues, load and heartbeat age; stuck jobs from the alerts. */
+/** Workers: each live worker with its queues, labels, load and heartbeat age; stuck jobs from the alerts. */
 import { api } from '../api.js';
 import { Problem, useLoad } from '../components.js';
 import { relative } from '../format.js';
@@ -21,6 +21,7 @@ export function WorkersPage() {
                 <th scope="col">Worker</th>
                 <th scope="col">Host / pid</th>
                 <th scope="col">Queues</th>
+                <th scope="col">Labels</th>
                 <th scope="col" class="num">
                   Running
                 </th>
@@ -38,6 +39,7 @@ export function WorkersPage() {
                     {worker.host} / {worker.pid}
                   </td>
                   <td>{worker.queues === null ? 'all' : worker.queues.join(', ')}</td>
+                  <td>{worker.labels.length === 0 ? '–' : worker.labels.join(', ')}</td>
                   <td class="num">
                     {worker.running} / {worker.concurrency}
                   </td>

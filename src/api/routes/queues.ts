@@ -1,11 +1,13 @@
 /**
- * /api/v1/queues: every queue with its job count per state, the age of its oldest claimable job and
- * whether it is paused; pause and resume a queue cluster-wide (queues.ts).
+ * /api/v1/queues: every queue with its job count per state, the age of its oldest claimable job,
+ * whether it is paused and its ready jobs held back per reason; pause and resume a queue cluster-wide
+ * (queues.ts).
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { JOB_STATES, type JobState } from '../../job.js';
 import type { Nightshift } from '../../nightshift.js';
+import { THROTTLE_REASONS, type ThrottleReason } from '../../store/store.js';
 import { MAX_NAME_BYTES } from '../../validation/bounds.js';
 import { responses } from '../schemas.js';
 
@@ -24,6 +26,16 @@ export const QueueSchema = Type.Object(
       description: 'How long the oldest queued (or due) job has waited, database clock; null when none',
     }),
     paused: Type.Boolean(),
+    throttled: Type.Object(
+      Object.fromEntries(THROTTLE_REASONS.map((reason) => [reason, Type.Integer()])) as Record<
+        ThrottleReason,
+        ReturnType<typeof Type.Integer>
+      >,
+      {
+        description:
+          'Ready jobs (queued, or scheduled and due) that cannot start now, each under the first reason that holds it: paused (the queue), queue_limit (its running limit), queue_rate (its start rate), labels (no live worker offers every label the job requires), key_limit (its concurrency key at its limit), key_rate (its key out of starts)',
+      },
+    ),
   },
   { title: 'Queue' },
 );
@@ -39,7 +51,8 @@ export const queueRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
       config: { role: 'viewer' },
       schema: {
         summary: 'Queues with their job counts per state',
-        description: 'Every queue that has jobs or is paused. The counts read the whole jobs table.',
+        description:
+          'Every queue that has jobs or is paused. The counts read the whole jobs table; the throttled counts read the waiting jobs once.',
         tags: ['queues'],
         response: responses({ 200: Type.Object({ queues: Type.Array(QueueSchema) }) }),
       },

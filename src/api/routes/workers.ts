@@ -13,6 +13,9 @@ export const WorkerSchema = Type.Object(
     host: Type.String(),
     pid: Type.Integer(),
     queues: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'null: every queue' }),
+    labels: Type.Array(Type.String(), {
+      description: 'labels it offers, sorted: it claims jobs whose every required label is here',
+    }),
     concurrency: Type.Integer(),
     running: Type.Integer({ description: 'handlers running at its last heartbeat' }),
     startedAt: dateTime,

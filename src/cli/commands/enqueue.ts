@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EnqueueItemError, NightshiftError } from '../../errors.js';
 import { HTTP_REQUEST_TASK } from '../../http-jobs/task-name.js';
-import { parseInteger, parseIsoDate, parseJson, usageError } from '../arguments.js';
+import { MAX_JOB_LABELS } from '../../validation/labels.js';
+import { parseInteger, parseIsoDate, parseJson, parseLabels, usageError } from '../arguments.js';
 import { jobJson, printJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -22,6 +23,7 @@ interface EnqueueFlags extends CommonOptions {
   maxAttempts?: number;
   concurrencyKey?: string;
   concurrencyLimit?: number;
+  requires?: string[];
 }
 
 /** Registers `enqueue`. */
@@ -56,6 +58,11 @@ export function registerEnqueue(program: Command): void {
         '--concurrency-limit <n>',
         "the key's limit for this job (default: the task's, else 1); needs --concurrency-key",
         (v) => parseInteger('--concurrency-limit', v, { min: 1 }),
+      )
+      .option(
+        '--requires <a,b>',
+        "labels a worker must offer to claim the job, e.g. region:eu,gpu (default: the task's; '' for none)",
+        (v) => parseLabels('--requires', v, MAX_JOB_LABELS),
       ),
   ).action(async (task: string, flags: EnqueueFlags) => {
     if (flags.delay !== undefined && flags.runAt !== undefined)
@@ -77,6 +84,7 @@ export function registerEnqueue(program: Command): void {
       ...(flags.maxAttempts !== undefined && { maxAttempts: flags.maxAttempts }),
       ...(flags.concurrencyKey !== undefined && { concurrencyKey: flags.concurrencyKey }),
       ...(flags.concurrencyLimit !== undefined && { concurrencyLimit: flags.concurrencyLimit }),
+      ...(flags.requires !== undefined && { requires: flags.requires }),
     };
 
     await withSession(flags, async (session) => {

@@ -1,6 +1,7 @@
 /** `nightshift worker`: runs the config's tasks until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
-import { parseInteger, parseList } from '../arguments.js';
+import { MAX_WORKER_LABELS } from '../../validation/labels.js';
+import { parseInteger, parseLabels, parseList } from '../arguments.js';
 import { runServices } from '../run-services.js';
 import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -8,9 +9,10 @@ import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../
 export interface WorkerFlags extends CommonOptions {
   queues?: string[];
   concurrency?: number;
+  labels?: string[];
 }
 
-/** Adds `--queues` and `--concurrency` to a command. */
+/** Adds `--queues`, `--concurrency` and `--labels` to a command. */
 export function withWorkerOptions(command: Command): Command {
   return command
     .option('--queues <a,b>', 'only claim jobs from these queues (default: all)', (v) =>
@@ -18,6 +20,11 @@ export function withWorkerOptions(command: Command): Command {
     )
     .option('--concurrency <n>', 'jobs run at once (default: the config, else 10)', (v) =>
       parseInteger('--concurrency', v, { min: 1 }),
+    )
+    .option(
+      '--labels <a,b>',
+      'labels this worker offers, e.g. region:eu,gpu: it also claims jobs requiring only these (default: the config, else none)',
+      (v) => parseLabels('--labels', v, MAX_WORKER_LABELS),
     );
 }
 

@@ -88,12 +88,13 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
   lines.push('', `WORKERS (${snapshot.workers.length})`);
   lines.push(
     ...table(
-      ['ID', 'HOST', 'PID', 'QUEUES', 'RUNNING', 'HEARTBEAT'],
+      ['ID', 'HOST', 'PID', 'QUEUES', 'LABELS', 'RUNNING', 'HEARTBEAT'],
       snapshot.workers.map((worker) => [
         shortWorkerId(worker),
         worker.host,
         worker.pid,
         worker.queues === null ? 'all' : worker.queues.join(','),
+        worker.labels.length === 0 ? '-' : worker.labels.join(','),
         `${worker.running}/${worker.concurrency}`,
         `${duration(worker.heartbeatAgeMs)} ago`,
       ]),

@@ -8,12 +8,16 @@ import type { Queryable } from './sql/statements.js';
 import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/fleet.js';
 import { jobCountByQueue } from './sql/job-read.js';
+import { queueThrottleList } from './sql/observe.js';
+import { oldestReady, throttleCounts } from '../queue-throttle.js';
+import { throttleParams, toThrottleGroups, type ThrottleRow } from './observe.js';
 
 interface WorkerRow {
   id: string;
   host: string;
   pid: number;
   queues: string[] | null;
+  labels: string[] | null;
   concurrency: number;
   running: number;
   started_at: Date;
@@ -26,6 +30,7 @@ function toWorker(row: WorkerRow): WorkerInfo {
     host: row.host,
     pid: row.pid,
     queues: row.queues,
+    labels: row.labels ?? [],
     concurrency: row.concurrency,
     running: row.running,
     startedAt: row.started_at,
@@ -35,7 +40,10 @@ function toWorker(row: WorkerRow): WorkerInfo {
 
 /** Workers and paused queues in one schema. */
 export class PostgresFleet implements FleetStore {
-  private readonly sql: { [K in keyof typeof sql]: string } & { jobCountByQueue: string };
+  private readonly sql: { [K in keyof typeof sql]: string } & {
+    jobCountByQueue: string;
+    queueThrottleList: string;
+  };
 
   constructor(private readonly conn: PostgresConnection) {
     const { quotedSchema } = conn;
@@ -44,6 +52,7 @@ export class PostgresFleet implements FleetStore {
         [K in keyof typeof sql]: string;
       }),
       jobCountByQueue: jobCountByQueue(quotedSchema),
+      queueThrottleList: queueThrottleList(quotedSchema),
     };
   }
 
@@ -55,6 +64,7 @@ export class PostgresFleet implements FleetStore {
       params.queues,
       params.concurrency,
       params.running,
+      params.labels.length === 0 ? null : params.labels,
     ]);
   }
 
@@ -104,16 +114,19 @@ export class PostgresFleet implements FleetStore {
     return resumed;
   }
 
-  async queueList(): Promise<QueueInfo[]> {
-    const [counts, oldest, paused] = await Promise.all([
+  async queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
+    const [counts, paused, ready] = await Promise.all([
       this.result<{ queue: string; state: JobState; count: number }>(this.sql.jobCountByQueue, []),
-      this.result<{ queue: string; ageMs: number }>(this.sql.queueListOldestReady, []),
       this.result<{ queue: string }>(this.sql.queueListPaused, []),
+      // One read of the waiting jobs: their oldest ages and the throttled counts.
+      this.result<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params)),
     ]);
+    const groups = toThrottleGroups(ready.rows);
     return queueSummary(
       counts.rows,
-      oldest.rows,
+      oldestReady(groups),
       paused.rows.map((row) => row.queue),
+      throttleCounts(groups),
     );
   }
 

@@ -61,6 +61,7 @@ export function decodeInsertedBatch(
       error: null,
       idempotency_key: input.idempotencyKey,
       concurrency_key: input.concurrencyKey,
+      requires: input.requires,
       lease_ms: input.leaseMs,
       timeout_ms: input.timeoutMs,
       checkpoint: null,
@@ -140,6 +141,7 @@ export function decodeClaimedBatch(
         schedule_id: extras[7] as string | null,
         schedule_slot: date(extras[8]),
         parent_id: extras[9] as string | null,
+        requires: extras[10] as string[] | null,
         trace_context: t[10] as string | null,
       },
       POSTGRES_JOB_COLUMNS,
@@ -162,4 +164,4 @@ function claimOrder(a: ClaimedJob, b: ClaimedJob): number {
 }
 
 /** The extras of a job whose rarely used columns are all NULL (see sql/job-batch.ts `EXTRAS`). */
-const NO_EXTRAS: readonly unknown[] = [null, null, null, null, null, null, false, null, null, null];
+const NO_EXTRAS: readonly unknown[] = [null, null, null, null, null, null, false, null, null, null, null];

@@ -12,17 +12,28 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
   const limit = Math.floor(params.limit);
   if (limit <= 0 || params.queues?.length === 0) return [];
   const leaseMs = Math.round(params.leaseMs);
+  // Labels (sql/worker-labels.ts): a worker offering none takes only jobs without requirements.
+  const labels = params.labels !== undefined && params.labels.length > 0 ? params.labels : null;
   const rows =
     params.queues === undefined
-      ? await conn.rows<ClaimedBatchRow>(conn.sql.jobClaim, [params.workerId, limit, leaseMs])
-      : await conn.rows<ClaimedBatchRow>(conn.sql.jobClaimFromQueues, [
+      ? await conn.rows<ClaimedBatchRow>(labels === null ? conn.sql.jobClaim : conn.sql.jobClaimLabeled, [
           params.workerId,
           limit,
           leaseMs,
-          // A queue named twice would be scanned twice, and its rows (locked by this statement
-          // already, so not skipped) would take two places in the batch.
-          [...new Set(params.queues)],
-        ]);
+          ...(labels === null ? [] : [labels]),
+        ])
+      : await conn.rows<ClaimedBatchRow>(
+          labels === null ? conn.sql.jobClaimFromQueues : conn.sql.jobClaimFromQueuesLabeled,
+          [
+            params.workerId,
+            limit,
+            leaseMs,
+            // A queue named twice would be scanned twice, and its rows (locked by this statement
+            // already, so not skipped) would take two places in the batch.
+            [...new Set(params.queues)],
+            ...(labels === null ? [] : [labels]),
+          ],
+        );
   const claimed = decodeClaimedBatch(rows[0], params.workerId, leaseMs);
   if (claimed.length > 0) conn.eventsWritten();
   return claimed;

@@ -148,5 +148,11 @@ function insertValues(jobs: NewJob[], payloads: Array<string | null>, notify: No
     notify.origin,
     jobs.map((j) => j.traceContext ?? null),
     jobs.map((j) => j.concurrencyLimit),
+    jobs.map((j) => (j.requires === null ? null : textArrayLiteral(j.requires))),
   ];
+}
+
+/** A text[] literal of `values`, each quoted (a quote and a backslash escaped), for a cast `::text[]`. */
+function textArrayLiteral(values: string[]): string {
+  return `{${values.map((value) => `"${value.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }

@@ -9,6 +9,8 @@ export interface PostgresJobColumns {
   error: JobError;
   checkpoint: unknown;
   flag: boolean;
+  /** text[], parsed by node-postgres. */
+  labels: string[];
 }
 
 /** A `jobs` row as node-postgres returns it (uuid as string). */
@@ -21,6 +23,7 @@ export const POSTGRES_JOB_COLUMNS: JobColumnAdapter<PostgresJobColumns> = {
   error: (error) => error,
   checkpoint: (box) => unbox(box),
   flag: (value) => value,
+  labels: (value) => value,
 };
 
 /** A `job_runs` row. */

@@ -4,10 +4,12 @@ import type {
   ObserveStore,
   Percentiles,
   QueueLoad,
+  QueueThrottle,
   RunningJob,
   RunStatsMinute,
   SlotLapse,
 } from '../store.js';
+import { throttleCounts, type ThrottleGroup } from '../queue-throttle.js';
 import { toStoreError } from './pool.js';
 import * as sql from './sql/observe.js';
 
@@ -18,6 +20,7 @@ export class PostgresObserve implements ObserveStore {
     jobRunningList: string;
     scheduleSlotLapseList: string;
     jobRunStats: string;
+    queueThrottleList: string;
   };
 
   constructor(
@@ -30,6 +33,7 @@ export class PostgresObserve implements ObserveStore {
       jobRunningList: sql.jobRunningList(quotedSchema),
       scheduleSlotLapseList: sql.scheduleSlotLapseList(quotedSchema),
       jobRunStats: sql.jobRunStats(quotedSchema),
+      queueThrottleList: sql.queueThrottleList(quotedSchema),
     };
   }
 
@@ -46,6 +50,11 @@ export class PostgresObserve implements ObserveStore {
       count: row.count,
       oldestReadyAt: row.oldest_ready_at,
     }));
+  }
+
+  async queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]> {
+    const rows = await this.rows<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params));
+    return throttleCounts(toThrottleGroups(rows));
   }
 
   async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
@@ -112,4 +121,37 @@ export class PostgresObserve implements ObserveStore {
 
 function percentiles([p50, p95, p99]: number[]): Percentiles {
   return { p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
+}
+
+/** A row of sql/observe.ts `queueThrottleList`: one queue. */
+export interface ThrottleRow {
+  queue: string;
+  ready: number;
+  labels: number;
+  key_limit: number;
+  key_rate: number;
+  ageMs: number;
+  paused: boolean;
+  queue_full: boolean;
+  queue_rate_out: boolean;
+}
+
+/** `queueThrottleList`'s statement parameters. */
+export function throttleParams(params: { workerStaleMs: number }): unknown[] {
+  return [Math.max(0, Math.round(params.workerStaleMs))];
+}
+
+/** The groups of queue-throttle.ts from `queueThrottleList`'s rows. */
+export function toThrottleGroups(rows: ThrottleRow[]): ThrottleGroup[] {
+  return rows.map((row) => ({
+    queue: row.queue,
+    ready: row.ready,
+    labels: row.labels,
+    keyLimit: row.key_limit,
+    keyRate: row.key_rate,
+    paused: row.paused,
+    queueFull: row.queue_full,
+    queueRateOut: row.queue_rate_out,
+    ageMs: Number(row.ageMs),
+  }));
 }

@@ -4,6 +4,8 @@ import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
+import { oldestReady, throttleCounts } from '../queue-throttle.js';
+import { throttleGroups } from './observe.js';
 import * as sql from './sql/fleet.js';
 import * as jobReadSql from './sql/job-read.js';
 
@@ -12,6 +14,7 @@ interface WorkerRow {
   host: string;
   pid: number;
   queues: string | null;
+  labels: string | null;
   concurrency: number;
   running: number;
   started_at: number;
@@ -24,6 +27,7 @@ function toWorker(row: WorkerRow): WorkerInfo {
     host: row.host,
     pid: row.pid,
     queues: row.queues === null ? null : (JSON.parse(row.queues) as string[]),
+    labels: row.labels === null ? [] : (JSON.parse(row.labels) as string[]),
     concurrency: row.concurrency,
     running: row.running,
     startedAt: new Date(row.started_at),
@@ -40,6 +44,7 @@ export class SqliteFleet implements FleetStore {
       this.conn.stmt(sql.workerRegister).run({
         ...params,
         queues: params.queues === null ? null : JSON.stringify(params.queues),
+        labels: params.labels.length === 0 ? null : JSON.stringify(params.labels),
         now,
       }),
     );
@@ -90,18 +95,21 @@ export class SqliteFleet implements FleetStore {
     return resumed;
   }
 
-  queueList(): Promise<QueueInfo[]> {
+  queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
     const now = this.conn.clock();
-    return this.conn.read(() =>
-      queueSummary(
+    return this.conn.read(() => {
+      // One read of the waiting jobs: their oldest ages and the throttled counts.
+      const groups = throttleGroups(this.conn, params.workerStaleMs, now);
+      return queueSummary(
         this.conn.stmt(jobReadSql.jobCountByQueue).all() as Array<{
           queue: string;
           state: JobState;
           count: number;
         }>,
-        this.conn.stmt(sql.queueListOldestReady).all({ now }) as Array<{ queue: string; ageMs: number }>,
+        oldestReady(groups),
         (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
-      ),
-    );
+        throttleCounts(groups),
+      );
+    });
   }
 }

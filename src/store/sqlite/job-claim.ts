@@ -7,6 +7,7 @@ import type { SqliteConnection } from './connection.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
 import * as sql from './sql/job-claim.js';
 import * as jobLeaseSql from './sql/job-lease.js';
+import * as labelSql from './sql/worker-labels.js';
 
 // At most this many due scheduled rows move to the ready set per claim. Promoting 1,000 took 10-40 ms
 // on a shared 2-core machine, all of it under the write lock; 500 halves that, and a backlog after
@@ -46,26 +47,61 @@ interface ReadyRow extends LimitedCandidate {
 
 /**
  * The next `limit` ready jobs in claim order. From chosen queues: the first `limit` of each queue
- * (an index walk each), merged; the overall first `limit` are among them.
+ * (an index walk each), merged; the overall first `limit` are among them. A worker with labels also
+ * walks each requirement set it meets (sql/worker-labels.ts) the same way, merged with the rest.
  */
 function readyJobs(conn: SqliteConnection, params: JobClaimParams, now: number): ReadyRow[] {
   const { limit, queues } = params;
+  const sets =
+    params.labels === undefined || params.labels.length === 0 ? [] : offeredSets(conn, params.labels);
+  let candidates: ReadyRow[];
   if (queues === undefined) {
     // Asked in the claim's write transaction, so a pause committed before it is obeyed exactly; with
     // nothing paused (the usual case) the walk reads only the ready index.
     const { paused } = conn.stmt(sql.jobClaimAnyPaused).get() as { paused: number };
     const select = paused === 0 ? sql.jobClaimReadySelect : sql.jobClaimReadySelectUnpaused;
-    return conn.stmt(select).all({ now, limit }) as ReadyRow[];
+    candidates = conn.stmt(select).all({ now, limit }) as ReadyRow[];
+    if (sets.length === 0) return candidates;
+    for (const requires of sets) {
+      candidates.push(
+        ...(conn.stmt(labelSql.jobClaimReadySelectLabels).all({ now, limit, requires }) as ReadyRow[]),
+      );
+    }
+  } else {
+    candidates = [...new Set(queues)].flatMap((queue) => [
+      ...(conn.stmt(sql.jobClaimReadySelectQueue).all({ now, queue, limit }) as ReadyRow[]),
+      ...sets.flatMap(
+        (requires) =>
+          conn
+            .stmt(labelSql.jobClaimReadySelectLabelsQueue)
+            .all({ now, queue, requires, limit }) as ReadyRow[],
+      ),
+    ]);
+    if (queues.length === 1 && sets.length === 0) return candidates;
   }
-  const candidates = [...new Set(queues)].flatMap(
-    (queue) => conn.stmt(sql.jobClaimReadySelectQueue).all({ now, queue, limit }) as ReadyRow[],
-  );
-  if (queues.length === 1) return candidates;
   return candidates
     .sort(
       (a, b) => b.priority - a.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
     )
     .slice(0, limit);
+}
+
+/**
+ * The requirement sets among queued jobs that `labels` meets (each required label offered), as stored
+ * (canonical JSON text): one index probe per distinct set present, in the claim's transaction.
+ */
+function offeredSets(conn: SqliteConnection, labels: string[]): string[] {
+  const offered = new Set(labels);
+  const sets: string[] = [];
+  const next = conn.stmt(labelSql.jobClaimLabelSetNext);
+  // Every stored set is a JSON array, so its text sorts after the empty string.
+  let after = '';
+  for (;;) {
+    const row = next.get({ after }) as { requires: string } | undefined;
+    if (row === undefined) return sets;
+    after = row.requires;
+    if ((JSON.parse(row.requires) as string[]).every((label) => offered.has(label))) sets.push(row.requires);
+  }
 }
 
 /** `jobLeaseRenew`'s parameters other than the transaction handle. */

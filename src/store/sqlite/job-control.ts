@@ -95,13 +95,18 @@ export async function jobCancelMatching(
   limit: number,
 ): Promise<{ cancelled: number; cancelRequested: number }> {
   let cancelled = 0;
-  for (const state of ['scheduled', 'queued'] as const) {
+  // Queued jobs in two walks: without and with required labels (two partial indexes).
+  for (const [state, labelled] of [
+    ['scheduled', false],
+    ['queued', false],
+    ['queued', true],
+  ] as const) {
     if (match.state !== undefined && match.state !== state) continue;
     cancelled += await inBatches(limit - cancelled, async (size) => {
       const rows = await conn.write(
         (now) =>
           conn
-            .stmt(sql.jobCancelMatchingWaiting(state))
+            .stmt(sql.jobCancelMatchingWaiting(state, labelled))
             .all({ ...matchParams(match), limit: size, now }) as Array<{
             id: string;
           }>,

@@ -73,6 +73,8 @@ export function insertJobRow(
     scheduleSlot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
     parentId: job.parentId,
     traceContext: job.traceContext ?? null,
+    // Canonical already (validation/labels.ts): equal requirements are equal texts.
+    requires: job.requires === null ? null : JSON.stringify(job.requires),
   });
   return info.changes === 1;
 }

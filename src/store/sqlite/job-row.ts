@@ -13,6 +13,8 @@ export interface SqliteJobColumns {
   error: string;
   checkpoint: string;
   flag: number;
+  /** A JSON array (validation/labels.ts keeps it canonical). */
+  labels: string;
 }
 
 /** A `jobs` row as better-sqlite3 returns it. */
@@ -25,6 +27,7 @@ export const SQLITE_JOB_COLUMNS: JobColumnAdapter<SqliteJobColumns> = {
   error: (text) => JSON.parse(text) as JobError,
   checkpoint: (text) => JSON.parse(text) as unknown,
   flag: (value) => value !== 0,
+  labels: (text) => JSON.parse(text) as string[],
 };
 
 /** A `job_run_history` row as better-sqlite3 returns it (id NULL for a run implied by a job row). */
@@ -96,6 +99,7 @@ export type ClaimRow = [
   parentId: string | null,
   leaseToken: string,
   traceContext: string | null,
+  requires: string | null,
 ];
 
 /** What a claim set on every job it started. */
@@ -139,6 +143,7 @@ export function toClaimedJob(row: ClaimRow, claim: ClaimContext): ClaimedJob {
       schedule_id: row[16],
       schedule_slot: row[17],
       parent_id: row[18],
+      requires: row[21],
       trace_context: row[20],
     },
     SQLITE_JOB_COLUMNS,

@@ -1,6 +1,14 @@
 /** The observe part of SqliteStore (see ObserveStore in ../store.ts). */
 import { nearestRankPercentiles } from '../percentiles.js';
-import type { ObserveStore, QueueLoad, RunningJob, RunStatsMinute, SlotLapse } from '../store.js';
+import { labelsMet, throttleCounts, type ThrottleGroup } from '../queue-throttle.js';
+import type {
+  ObserveStore,
+  QueueLoad,
+  QueueThrottle,
+  RunningJob,
+  RunStatsMinute,
+  SlotLapse,
+} from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/observe.js';
 
@@ -26,6 +34,11 @@ export class SqliteObserve implements ObserveStore {
       count: row.count,
       oldestReadyAt: row.oldest_ready_at === null ? null : new Date(row.oldest_ready_at),
     }));
+  }
+
+  queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]> {
+    const now = this.conn.clock();
+    return this.conn.read(() => throttleCounts(throttleGroups(this.conn, params.workerStaleMs, now)));
   }
 
   async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
@@ -107,4 +120,41 @@ export class SqliteObserve implements ObserveStore {
         runMs: nearestRankPercentiles(minute.run),
       }));
   }
+}
+
+/**
+ * The groups of queue-throttle.ts on `conn` at `now` (inside the caller's read): ready jobs per queue
+ * and requirement set, each set tested against the labels of the workers live within `workerStaleMs`.
+ */
+export function throttleGroups(conn: SqliteConnection, workerStaleMs: number, now: number): ThrottleGroup[] {
+  const offered = (
+    conn.stmt(sql.queueThrottleListOffered).all({ since: now - workerStaleMs }) as Array<{ labels: string }>
+  ).map((row) => new Set(JSON.parse(row.labels) as string[]));
+  const groups = conn.stmt(sql.queueThrottleList).all({ now }) as Array<{
+    queue: string;
+    requires: string | null;
+    ready: number;
+    key_limit: number;
+    key_rate: number;
+    age_ms: number;
+    paused: number;
+    queue_full: number;
+    queue_rate_out: number;
+  }>;
+  return groups.map((g) => {
+    const required = g.requires === null ? null : (JSON.parse(g.requires) as string[]);
+    const met = required === null || offered.some((labels) => labelsMet(required, labels));
+    return {
+      queue: g.queue,
+      ready: g.ready,
+      // A job waiting for labels counts there, not under its key.
+      labels: met ? 0 : g.ready,
+      keyLimit: met ? g.key_limit : 0,
+      keyRate: met ? g.key_rate : 0,
+      paused: g.paused !== 0,
+      queueFull: g.queue_full !== 0,
+      queueRateOut: g.queue_rate_out !== 0,
+      ageMs: g.age_ms,
+    };
+  });
 }

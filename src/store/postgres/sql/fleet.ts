@@ -1,11 +1,12 @@
 /** Workers registered while they run, and paused queues (migration 011). None is on the claim path. */
 
-/** $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running. */
+/** $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running, $7 labels (null: none). */
 export const workerRegister = (s: string): string => `
-  INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running)
-  VALUES ($1, $2, $3, $4, $5, $6)
+  INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running, labels)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)
   ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
-    concurrency = excluded.concurrency, running = excluded.running, heartbeat_at = ${s}.nightshift_now()`;
+    concurrency = excluded.concurrency, running = excluded.running, labels = excluded.labels,
+    heartbeat_at = ${s}.nightshift_now()`;
 
 /** The heartbeat: a heap-only update by primary key (no index covers the columns it writes). $1 id, $2 running. */
 export const workerHeartbeat = (s: string): string =>
@@ -38,12 +39,3 @@ export const queueResume = (s: string): string => `
 
 /** The paused queues. */
 export const queueListPaused = (s: string): string => `SELECT queue FROM ${s}.paused_queues`;
-
-/**
- * Per queue, the age of its oldest claimable job on the database clock: the queue rows (waiting jobs
- * only) that are queued, or scheduled and due.
- */
-export const queueListOldestReady = (s: string): string => `
-  SELECT queue, extract(epoch FROM ${s}.nightshift_now() - min(run_at)) * 1000 AS "ageMs"
-  FROM ${s}.job_queue WHERE state = 'queued' OR run_at <= ${s}.nightshift_now()
-  GROUP BY queue`;

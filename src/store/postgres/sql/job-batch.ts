@@ -23,14 +23,15 @@ export const jobInsertManyBatchSelect = (cte: string): string =>
  * The claim's answer is lean: a tuple carries only what differs between jobs and is not known to the
  * claimer. State, worker id, start, lease end and finish are implied by the claim itself, the lease
  * token is the claim's own, and the columns that are NULL for almost every job (previous error, keys,
- * overrides, checkpoint, schedule, parent) travel as one `extras` json value that is NULL when all of
+ * overrides, checkpoint, schedule, parent, required labels) travel as one `extras` json value that is NULL when all of
  * them are.
  */
 const EXTRAS = `CASE WHEN j.error IS NULL AND j.idempotency_key IS NULL AND j.concurrency_key IS NULL
           AND j.lease_ms IS NULL AND j.timeout_ms IS NULL AND j.checkpoint IS NULL AND NOT j.cancel_requested
-          AND j.schedule_id IS NULL AND j.parent_id IS NULL THEN 'null'
+          AND j.schedule_id IS NULL AND j.parent_id IS NULL AND j.requires IS NULL THEN 'null'
      ELSE json_build_array(j.error, j.idempotency_key, j.concurrency_key, j.lease_ms, j.timeout_ms, j.checkpoint,
-                           j.cancel_requested, j.schedule_id, ${ms('j.schedule_slot')}, j.parent_id)::text END`;
+                           j.cancel_requested, j.schedule_id, ${ms('j.schedule_slot')}, j.parent_id,
+                           j.requires)::text END`;
 
 /**
  * One claimed job as the text of a json array, from the claim's UPDATE ... RETURNING (alias `j`);

@@ -48,6 +48,7 @@ import {
   jobClaimQueueSlots,
 } from './concurrency-limits.js';
 import { jobEventInsert } from './events.js';
+import { jobClaimLabelsFit, jobClaimOfferedSets, jobClaimReadyLabeled } from './worker-labels.js';
 
 // The locking scans' limits are sub-selects, so the planner cannot read their values. With a known
 // limit it compares the ordered index scan against reading every matching row and sorting them, and it
@@ -68,10 +69,12 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // sequential scan of the whole table (seen in EXPLAIN at 20,000 rows; with generic plans the LIMIT is
 // unknown). The queue rows are reached by the addresses the locking scans returned.
 // Concurrency limits (sql/concurrency-limits.ts) narrow the candidates down to `picked`.
-const CLAIM_TAIL = (s: string): string => `${jobClaimAdmitAndTake(
+// Worker labels (sql/worker-labels.ts): `labels` names the parameter of a labelled worker's labels,
+// whose claim adds the rows of `ready_labeled`; every other claim takes only jobs without requirements.
+const CLAIM_TAIL = (s: string, labels: string | null): string => `${jobClaimAdmitAndTake(
   s,
-  `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u
-     WHERE queue <> ALL((SELECT names FROM paused)::text[])`,
+  `SELECT * FROM (SELECT * FROM ready UNION ALL ${labels === null ? '' : 'SELECT * FROM ready_labeled UNION ALL '}SELECT * FROM due) u
+     WHERE queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimLabelsFit(labels)}`,
 )}, promoted_rows AS (
     UPDATE ${s}.job_queue q SET state = 'queued'
     WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM due EXCEPT ALL SELECT row_id FROM picked))
@@ -110,33 +113,39 @@ const CLAIM_TAIL = (s: string): string => `${jobClaimAdmitAndTake(
 const PAUSED = (s: string, restricted: boolean): string => `${jobClaimQueueSlots(s, restricted)},
   paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${jobClaimFullQueues}) AS names)`;
 
-/** Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. */
-export const jobClaim = (s: string): string => `
-  WITH ${PAUSED(s, false)}, ready AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
-    WHERE state = 'queued' AND queue <> ALL((SELECT names FROM paused)::text[])
+/**
+ * Claim from every queue. $1 worker id, $2 limit, $3 default lease ms; `labeled`: $4 the worker's
+ * labels (sorted text[]).
+ */
+export const jobClaim = (s: string, labeled = false): string => `
+  WITH ${labeled ? `RECURSIVE ${PAUSED(s, false)}, ${jobClaimOfferedSets(s, '$4')}` : PAUSED(s, false)}, ready AS (
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
+    WHERE state = 'queued' AND requires IS NULL AND queue <> ALL((SELECT names FROM paused)::text[])
       AND ${jobClaimKeyOpen(s, 'job_queue')}
     ORDER BY priority DESC, run_at, id
     LIMIT ${SCAN_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), due AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
+  ), ${labeled ? `${jobClaimReadyLabeled(s, false, SCAN_LIMIT)}, ` : ''}due AS (
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
     WHERE state = 'scheduled' AND run_at <= ${s}.nightshift_now()
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), ${CLAIM_TAIL(s)}`;
+  ), ${CLAIM_TAIL(s, labeled ? '$4' : null)}`;
 
-/** Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names. */
-export const jobClaimFromQueues = (s: string): string => `
-  WITH ${PAUSED(s, true)}, open_queues AS (
+/**
+ * Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names; `labeled`: $5
+ * the worker's labels (sorted text[]).
+ */
+export const jobClaimFromQueues = (s: string, labeled = false): string => `
+  WITH ${labeled ? `RECURSIVE ${PAUSED(s, true)}, ${jobClaimOfferedSets(s, '$5')}` : PAUSED(s, true)}, open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
-    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue, r.concurrency_key, r.concurrency_limit
+    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue, r.concurrency_key, r.concurrency_limit, r.requires
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
-      WHERE state = 'queued' AND queue = q.name AND ${jobClaimKeyOpen(s, 'job_queue')}
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
+      WHERE state = 'queued' AND queue = q.name AND requires IS NULL AND ${jobClaimKeyOpen(s, 'job_queue')}
       -- The same order as priority DESC, spelled as job_queue_ready_queue_idx's expression: only that
       -- index yields it, so the planner cannot take job_queue_ready_idx plus a queue filter (a generic
       -- plan guesses a queue's share, and for a rare queue behind a big backlog that scan reads the
@@ -145,14 +154,14 @@ export const jobClaimFromQueues = (s: string): string => `
       LIMIT ${SCAN_LIMIT}
       FOR UPDATE SKIP LOCKED
     ) r
-  ), due AS (
+  ), ${labeled ? `${jobClaimReadyLabeled(s, true, SCAN_LIMIT)}, ` : ''}due AS (
     -- Each queue's due head in due order (job_queue_scheduled_queue_idx, migration 006), then the
     -- earliest of them: a filter on queue over the all-queue index would let the planner read and
     -- sort every due row whenever it expects few.
-    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue, d.concurrency_key, d.concurrency_limit
+    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue, d.concurrency_key, d.concurrency_limit, d.requires
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
       WHERE state = 'scheduled' AND queue = q.name AND run_at <= ${s}.nightshift_now()
       ORDER BY run_at, id
       LIMIT ${PROMOTE_LIMIT}
@@ -160,4 +169,4 @@ export const jobClaimFromQueues = (s: string): string => `
     ) d
     ORDER BY d.run_at, d.id
     LIMIT ${PROMOTE_LIMIT}
-  ), ${CLAIM_TAIL(s)}`;
+  ), ${CLAIM_TAIL(s, labeled ? '$5' : null)}`;

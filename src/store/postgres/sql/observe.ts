@@ -1,4 +1,5 @@
 /** Reads for metrics, alerts and the dashboard's charts (see ObserveStore in ../../store.ts). */
+import { rateFree } from './rate-limits.js';
 
 /**
  * The running jobs, found through the claims that hold them (`job_leases`, one row per claim) and read
@@ -84,3 +85,44 @@ export const jobRunStats = (s: string): string => `
          percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY run_ms)::float8[] AS run_ms
   FROM ended WHERE finished_at >= (SELECT at FROM since)
   GROUP BY 1 ORDER BY 1`;
+
+/**
+ * Per queue: its ready jobs (queued, or scheduled and due), how many of them require labels that no
+ * worker heard from in the last $1 ms offers, how many of the others their key holds back now (at its
+ * limit; out of starts), the age of the oldest (the queue list's oldest age), and whether the queue is
+ * paused, full or out of starts (queue-throttle.ts judges the reasons). One read of `job_queue`, which
+ * holds only the waiting jobs (never the finished history), each keyed job's key found by a hash of
+ * the keys and each labelled job tested against the live workers' labels (a handful of rows); grouped
+ * by queue alone, so the planner hashes a few groups rather than sorting the backlog. One statement,
+ * so one snapshot.
+ */
+export const queueThrottleList = (s: string): string => `
+  WITH offered AS MATERIALIZED (
+    SELECT labels FROM ${s}.workers
+    WHERE heartbeat_at >= ${s}.nightshift_now() - $1 * interval '1 millisecond' AND labels IS NOT NULL
+  ), queues AS (
+    SELECT queue, count(*)::int AS ready, (count(*) FILTER (WHERE NOT offered))::int AS labels,
+           (count(*) FILTER (WHERE offered AND key_held = 1))::int AS key_limit,
+           (count(*) FILTER (WHERE offered AND key_held = 2))::int AS key_rate,
+           extract(epoch FROM ${s}.nightshift_now() - min(run_at)) * 1000 AS "ageMs"
+    FROM (
+      SELECT r.queue, r.run_at,
+             r.requires IS NULL OR EXISTS (SELECT 1 FROM offered o WHERE r.requires <@ o.labels) AS offered,
+             CASE WHEN k.key IS NULL THEN NULL
+                  WHEN k.in_use >= coalesce(k.max, r.concurrency_limit) THEN 1
+                  WHEN ${rateFree(s, 'k')} < 1 THEN 2 END AS key_held
+      FROM ${s}.job_queue r
+      LEFT JOIN ${s}.concurrency_keys k ON k.key = r.concurrency_key
+      WHERE r.state = 'queued' OR r.run_at <= ${s}.nightshift_now()
+      -- A fence: each row's tests run once, not once per aggregate that reads them.
+      OFFSET 0
+    ) ready
+    GROUP BY queue
+  )
+  SELECT g.*,
+         EXISTS (SELECT 1 FROM ${s}.paused_queues p WHERE p.queue = g.queue) AS paused,
+         coalesce((SELECT l.max IS NOT NULL AND l.in_use >= l.max FROM ${s}.queue_limits l WHERE l.queue = g.queue),
+                  false) AS queue_full,
+         coalesce((SELECT ${rateFree(s, 'l')} < 1 FROM ${s}.queue_limits l WHERE l.queue = g.queue), false)
+           AS queue_rate_out
+  FROM queues g`;

@@ -2,10 +2,11 @@
 
 /** Inserts or replaces a worker's row; started and heartbeat now. */
 export const workerRegister = `
-INSERT INTO workers (id, host, pid, queues, concurrency, running, started_at, heartbeat_at)
-VALUES (@id, @host, @pid, @queues, @concurrency, @running, @now, @now)
+INSERT INTO workers (id, host, pid, queues, concurrency, running, started_at, heartbeat_at, labels)
+VALUES (@id, @host, @pid, @queues, @concurrency, @running, @now, @now, @labels)
 ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
-  concurrency = excluded.concurrency, running = excluded.running, heartbeat_at = excluded.heartbeat_at`;
+  concurrency = excluded.concurrency, running = excluded.running, heartbeat_at = excluded.heartbeat_at,
+  labels = excluded.labels`;
 
 /** The heartbeat: one row by primary key. */
 export const workerHeartbeat = `UPDATE workers SET heartbeat_at = @now, running = @running WHERE id = @id`;
@@ -26,9 +27,3 @@ RETURNING queue`;
 export const queueResume = `DELETE FROM paused_queues WHERE queue = ?`;
 
 export const queueListPaused = `SELECT queue FROM paused_queues`;
-
-/** Per queue, the age of its oldest claimable job (queued, or scheduled and due) at @now. */
-export const queueListOldestReady = `
-SELECT queue, @now - min(run_at) AS ageMs FROM jobs
-WHERE state = 'queued' OR (state = 'scheduled' AND run_at <= @now)
-GROUP BY queue`;

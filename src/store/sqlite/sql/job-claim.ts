@@ -13,13 +13,15 @@ WHERE id IN (
 )`;
 
 /**
- * The next ready jobs of all queues in claim order, when no queue is paused: walks jobs_ready without a
- * sort and without the paused-queue lookup; each walked row is read for its queue and key, so jobs of
+ * The next ready jobs without requirements (jobs with labels: sql/worker-labels.ts) of all queues in
+ * claim order, when no queue is paused: walks jobs_ready without a sort and without the paused-queue
+ * lookup; each walked row is read for its queue and key, so jobs of
  * full queues and full keys are skipped (concurrency-limits.ts).
  */
 export const jobClaimReadySelect = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (${jobClaimFullQueues}) AND ${jobClaimKeyOpen}
+WHERE state = 'queued' AND requires IS NULL AND run_at <= @now AND queue NOT IN (${jobClaimFullQueues})
+  AND ${jobClaimKeyOpen}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
@@ -30,7 +32,7 @@ LIMIT @limit`;
  */
 export const jobClaimReadySelectUnpaused = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND run_at <= @now AND queue NOT IN (SELECT queue FROM paused_queues)
+WHERE state = 'queued' AND requires IS NULL AND run_at <= @now AND queue NOT IN (SELECT queue FROM paused_queues)
   AND queue NOT IN (${jobClaimFullQueues}) AND ${jobClaimKeyOpen}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
@@ -44,7 +46,7 @@ export const jobClaimAnyPaused = `SELECT EXISTS (SELECT 1 FROM paused_queues) AS
  */
 export const jobClaimReadySelectQueue = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND queue = @queue AND run_at <= @now AND ${jobClaimKeyOpen}
+WHERE state = 'queued' AND queue = @queue AND requires IS NULL AND run_at <= @now AND ${jobClaimKeyOpen}
   AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = @queue)
   AND @queue NOT IN (${jobClaimFullQueues})
 ORDER BY priority DESC, run_at, id
@@ -72,4 +74,4 @@ FROM json_each(@claims) AS c
 WHERE jobs.id = c.value ->> 0 AND jobs.state = 'queued'
 RETURNING jobs.id, task, queue, payload, priority, attempt, max_attempts, run_at, created_at, error,
   idempotency_key, concurrency_key, lease_ms, timeout_ms, checkpoint, cancel_requested, schedule_id,
-  schedule_slot, parent_id, lease_token, trace_context`;
+  schedule_slot, parent_id, lease_token, trace_context, requires`;

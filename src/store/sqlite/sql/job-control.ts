@@ -55,13 +55,14 @@ RETURNING queue`;
 
 /**
  * jobCancelWaiting for a batch of jobs in one waiting state matching the filters. One statement per
- * state, with the state as a literal, so each walks its own partial index (jobs_ready, jobs_scheduled).
+ * state, with the state as a literal, so each walks its own partial index (jobs_scheduled; queued jobs
+ * by requirements: jobs_ready without, `labelled` jobs_ready_labels with).
  */
-export const jobCancelMatchingWaiting = (state: 'scheduled' | 'queued'): string => `
+export const jobCancelMatchingWaiting = (state: 'scheduled' | 'queued', labelled = false): string => `
 UPDATE jobs SET state = 'cancelled', finished_at = @now, updated_at = @now
 WHERE id IN (
   SELECT id FROM jobs
-  WHERE state = '${state}'
+  WHERE state = '${state}'${state === 'queued' ? ` AND requires IS ${labelled ? 'NOT ' : ''}NULL` : ''}
     AND (@queue IS NULL OR queue = @queue)
     AND (@task IS NULL OR task = @task)${jobListMatchFilters}
   LIMIT @limit

@@ -1,13 +1,20 @@
 /** Reads for metrics, alerts and the dashboard's charts (see ObserveStore in ../../store.ts). */
+import { rateFree } from './rate-limits.js';
 
 /**
- * Waiting and running jobs per queue. Each branch reads one partial index (queued: jobs_ready_queue,
- * already in queue order; scheduled: jobs_scheduled; running: jobs_lease), so the cost follows the
- * backlog and the running jobs, never the finished history. @now: the store's clock.
+ * Waiting and running jobs per queue. Each branch reads partial indexes (queued: jobs_ready_queue and
+ * jobs_ready_labels_queue, for jobs without and with required labels, both in queue order; scheduled:
+ * jobs_scheduled; running: jobs_lease), so the cost follows the backlog and the running jobs, never the
+ * finished history. @now: the store's clock.
  */
 export const queueLoadList = `
-SELECT queue, 'queued' AS state, count(*) AS count, min(run_at) AS oldest_ready_at
-FROM jobs INDEXED BY jobs_ready_queue WHERE state = 'queued' GROUP BY queue
+SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS oldest_ready_at FROM (
+  SELECT queue, count(*) AS count, min(run_at) AS oldest_ready_at
+  FROM jobs INDEXED BY jobs_ready_queue WHERE state = 'queued' AND requires IS NULL GROUP BY queue
+  UNION ALL
+  SELECT queue, count(*), min(run_at)
+  FROM jobs INDEXED BY jobs_ready_labels_queue WHERE state = 'queued' AND requires IS NOT NULL GROUP BY queue)
+GROUP BY queue
 UNION ALL
 SELECT queue, 'scheduled', count(*), min(CASE WHEN run_at <= @now THEN run_at END)
 FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' GROUP BY queue
@@ -49,3 +56,48 @@ SELECT r.finished_at,
        max(0, r.run_lag_ms), max(0, r.duration_ms)
 FROM job_runs r INDEXED BY job_runs_finished LEFT JOIN jobs j ON j.id = r.job_id
 WHERE r.finished_at >= @since AND r.outcome IN ('failed', 'timeout', 'lease_lapsed')`;
+
+/**
+ * The reason a ready job's key holds it back now, for a row of `jobs` named `j`: 1 at its limit, 2 out
+ * of starts (rate at @now), NULL free or without a key; one primary-key probe per keyed job.
+ */
+const KEY_HELD = `CASE WHEN j.concurrency_key IS NULL THEN NULL ELSE (
+  SELECT CASE WHEN k.in_use >= coalesce(k.max, j.concurrency_limit) THEN 1 WHEN ${rateFree('k')} < 1 THEN 2 END
+  FROM concurrency_keys k WHERE k.key = j.concurrency_key) END`;
+
+/**
+ * Ready jobs (queued, or scheduled and due at @now) per queue and requirement set, with how many their
+ * keys hold back, the due time of the oldest (the queue list's oldest age), and whether the queue is
+ * paused, full or out of starts (the store tests the labels, queue-throttle.ts judges the reasons).
+ * Queued jobs are read from the covering ready indexes, due scheduled ones through jobs_scheduled;
+ * never the finished history. `LIMIT -1` (no limit) keeps SQLite from flattening each inner select into
+ * its aggregate, which would copy the key probe into both sums and run it twice per keyed job.
+ */
+export const queueThrottleList = `
+SELECT g.queue, g.requires, sum(g.ready) AS ready, sum(g.key_limit) AS key_limit, sum(g.key_rate) AS key_rate,
+       @now - min(g.oldest) AS age_ms,
+       EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = g.queue) AS paused,
+       coalesce((SELECT l.max IS NOT NULL AND l.in_use >= l.max FROM queue_limits l WHERE l.queue = g.queue), 0)
+         AS queue_full,
+       coalesce((SELECT ${rateFree('l')} < 1 FROM queue_limits l WHERE l.queue = g.queue), 0) AS queue_rate_out
+FROM (
+  SELECT queue, NULL AS requires, count(*) AS ready, total(key_held = 1) AS key_limit,
+         total(key_held = 2) AS key_rate, min(run_at) AS oldest
+  FROM (SELECT j.queue, j.run_at, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_ready_queue WHERE j.state = 'queued' AND j.requires IS NULL LIMIT -1)
+  GROUP BY queue
+  UNION ALL
+  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
+  FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_ready_labels_queue WHERE j.state = 'queued' AND j.requires IS NOT NULL LIMIT -1)
+  GROUP BY queue, requires
+  UNION ALL
+  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
+  FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_scheduled WHERE j.state = 'scheduled' AND j.run_at <= @now LIMIT -1)
+  GROUP BY queue, requires
+) g
+GROUP BY g.queue, g.requires`;
+
+/** The labels of workers heard from since @since that offer any. */
+export const queueThrottleListOffered = `SELECT labels FROM workers WHERE heartbeat_at >= @since AND labels IS NOT NULL`;

@@ -1,0 +1,65 @@
+/**
+ * Worker labels in the claim (migration 016): a job whose `requires` is not NULL is claimed only by a
+ * worker offering every label of it. Kept to fragments that the claim statements (sql/job-claim.ts)
+ * splice in, so the claim of a worker without labels differs from the claim before labels by one
+ * `requires IS NULL` per scan (the ready indexes are partial on it) and nothing else.
+ *
+ * A worker with labels ($N, its sorted labels as text[]):
+ * - `label_sets`: the distinct requirement sets among queued jobs, found by a recursive walk of
+ *   `job_queue_ready_labels_idx` that jumps from one set to the next (one index probe per set, never
+ *   a walk of a set's jobs);
+ * - `offered_sets`: those the worker meets (`requires <@ labels`: every required label is offered);
+ * - `ready_labeled`: per offered set (per queue too, with a queue filter), its first `limit` rows in
+ *   claim order, under FOR UPDATE SKIP LOCKED like the plain `ready` scan. Sets it does not meet are
+ *   never walked: a labelled claim reads one probe per distinct set plus, per offered set, the rows
+ *   it locks (and any it walks past, as the plain scan does: full keys, paused queues).
+ * Due scheduled rows are tested by `jobClaimLabelsFit` in the candidates: one whose labels the worker
+ * lacks is promoted to `queued` (like a paused queue's) and waits there for a worker that has them.
+ */
+import { jobClaimKeyColumns, jobClaimKeyOpen } from './concurrency-limits.js';
+
+/** The candidate rows a claim may take: none with requirements, or ($N given) those `labels` meets. */
+export const jobClaimLabelsFit = (labels: string | null): string =>
+  labels === null ? 'requires IS NULL' : `(requires IS NULL OR requires <@ ${labels}::text[])`;
+
+/** `label_sets` and `offered_sets` (see above); needs `WITH RECURSIVE`. */
+export const jobClaimOfferedSets = (s: string, labels: string): string => `label_sets AS (
+    SELECT (SELECT requires FROM ${s}.job_queue
+            WHERE state = 'queued' AND requires IS NOT NULL ORDER BY requires LIMIT 1) AS requires
+    UNION ALL
+    SELECT (SELECT q.requires FROM ${s}.job_queue q
+            WHERE q.state = 'queued' AND q.requires IS NOT NULL AND q.requires > l.requires
+            ORDER BY q.requires LIMIT 1)
+    FROM label_sets l WHERE l.requires IS NOT NULL
+  ), offered_sets AS (
+    SELECT requires FROM label_sets WHERE requires <@ ${labels}::text[]
+  )`;
+
+/**
+ * `ready_labeled`: the first `scanLimit` rows of each offered set in claim order, from every queue but
+ * the paused and full ones (`restricted` false), or from each of `open_queues` (true).
+ */
+export const jobClaimReadyLabeled = (s: string, restricted: boolean, scanLimit: string): string =>
+  restricted
+    ? `ready_labeled AS (
+    SELECT r.* FROM open_queues AS q CROSS JOIN offered_sets AS o
+    CROSS JOIN LATERAL (
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
+      WHERE state = 'queued' AND queue = q.name AND requires = o.requires AND ${jobClaimKeyOpen(s, 'job_queue')}
+      -- job_queue_ready_labels_queue_idx's order (see the plain per-queue scan in job-claim.ts).
+      ORDER BY -(priority::bigint), run_at, id
+      LIMIT ${scanLimit}
+      FOR UPDATE SKIP LOCKED
+    ) r
+  )`
+    : `ready_labeled AS (
+    SELECT r.* FROM offered_sets AS o
+    CROSS JOIN LATERAL (
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
+      WHERE state = 'queued' AND requires = o.requires
+        AND queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimKeyOpen(s, 'job_queue')}
+      ORDER BY priority DESC, run_at, id
+      LIMIT ${scanLimit}
+      FOR UPDATE SKIP LOCKED
+    ) r
+  )`;

@@ -1,0 +1,117 @@
+/**
+ * Conformance: throttled jobs. Ready jobs (queued, or scheduled and due) that cannot start now are
+ * counted per queue under the first reason that holds them: the queue paused, at its limit, out of
+ * starts; no live worker offering their labels; their key at its limit, out of starts.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ClaimedJob, QueueThrottle, Store } from '../../src/store/store.js';
+import { newJob } from '../support/jobs.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { nowMs } from './helpers.js';
+
+const LIVE = { workerStaleMs: 60_000 };
+const RATE = { limit: 1, periodMs: 600_000 };
+
+function claim(store: Store, queue: string, limit = 1): Promise<ClaimedJob[]> {
+  return store.jobClaim({ workerId: 'w', queues: [queue], limit, leaseMs: 30_000 });
+}
+
+function throttled(store: Store): Promise<QueueThrottle[]> {
+  return store.queueThrottleList(LIVE);
+}
+
+/** Throttled count tests. */
+export function describeQueueThrottle(h: StoreHarness): void {
+  describe('throttled jobs', () => {
+    it('counts nothing when every ready job may start', async () => {
+      const store = await h.open();
+      await store.jobInsertMany({
+        jobs: [newJob({ queue: 'free' }), newJob({ queue: 'free', delayMs: 60_000 })],
+      });
+      expect(await throttled(store)).toEqual([]);
+      const [listed] = await store.queueList(LIVE);
+      expect(listed?.throttled).toEqual({
+        paused: 0,
+        queue_limit: 0,
+        queue_rate: 0,
+        labels: 0,
+        key_limit: 0,
+        key_rate: 0,
+      });
+    });
+
+    it('counts the ready jobs of a paused, a full and a rate-limited queue', async () => {
+      const store = await h.open();
+      await store.queueSetLimit({ queue: 'full', limit: 1 });
+      await store.queueSetRate({ queue: 'paced', rate: RATE });
+      await store.jobInsertMany({
+        jobs: [
+          ...Array.from({ length: 3 }, () => newJob({ queue: 'full' })),
+          ...Array.from({ length: 3 }, () => newJob({ queue: 'paced' })),
+          // Paused wins over every other reason, the key's included.
+          ...Array.from({ length: 2 }, () => newJob({ queue: 'stopped', concurrencyKey: 'k' })),
+          newJob({ queue: 'stopped', requires: ['nobody'] }),
+        ],
+      });
+      expect(await claim(store, 'full', 10)).toHaveLength(1);
+      expect(await claim(store, 'paced', 10)).toHaveLength(1);
+      expect(await claim(store, 'stopped')).toHaveLength(1);
+      await store.queuePause({ queue: 'stopped' });
+      expect(await throttled(store)).toEqual([
+        { queue: 'full', reason: 'queue_limit', count: 2 },
+        { queue: 'paced', reason: 'queue_rate', count: 2 },
+        { queue: 'stopped', reason: 'paused', count: 2 },
+      ]);
+      const listed = await store.queueList(LIVE);
+      expect(listed.find((q) => q.name === 'full')?.throttled).toMatchObject({ queue_limit: 2, paused: 0 });
+      expect(listed.find((q) => q.name === 'stopped')?.throttled.paused).toBe(2);
+    });
+
+    it('counts jobs whose key is full or out of starts, and due scheduled jobs, not delayed ones', async () => {
+      const store = await h.open();
+      await store.concurrencyKeySetRate({ key: 'slow', rate: RATE });
+      const due = newJob({ queue: 'keys', concurrencyKey: 'one', delayMs: 60_000 });
+      await store.jobInsertMany({
+        jobs: [
+          ...Array.from({ length: 3 }, () => newJob({ queue: 'keys', concurrencyKey: 'one' })),
+          ...Array.from({ length: 3 }, () =>
+            newJob({ queue: 'keys', concurrencyKey: 'slow', concurrencyLimit: 100 }),
+          ),
+          newJob({ queue: 'keys', concurrencyKey: 'one', delayMs: 60_000 }),
+          due,
+          newJob({ queue: 'keys' }),
+        ],
+      });
+      // One start each: key `one` is then full, key `slow` out of starts.
+      const started = await claim(store, 'keys', 10);
+      expect(started.map((j) => j.concurrencyKey).sort()).toEqual([null, 'one', 'slow']);
+      // Due after the claim: still scheduled, not yet promoted by any claim, and ready all the same.
+      await h.setJobFields(store, due.id, { runAt: new Date((await nowMs(store)) - 1) });
+      expect((await store.jobGet({ id: due.id }))?.state).toBe('scheduled');
+      expect(await throttled(store)).toEqual([
+        { queue: 'keys', reason: 'key_limit', count: 3 },
+        { queue: 'keys', reason: 'key_rate', count: 2 },
+      ]);
+    });
+
+    it('counts jobs requiring labels no live worker offers, until one does', async () => {
+      const store = await h.open();
+      await store.jobInsertMany({
+        jobs: [
+          newJob({ queue: 'areas', requires: ['gpu'] }),
+          newJob({ queue: 'areas', requires: ['gpu', 'region:eu'] }),
+          newJob({ queue: 'areas', requires: ['dmz'], concurrencyKey: 'k' }),
+          newJob({ queue: 'areas' }),
+        ],
+      });
+      expect(await throttled(store)).toEqual([{ queue: 'areas', reason: 'labels', count: 3 }]);
+      const worker = { host: 'h', pid: 1, queues: null, concurrency: 1, running: 0 };
+      await store.workerRegister({ id: 'w-gpu', ...worker, labels: ['gpu'] });
+      expect(await throttled(store)).toEqual([{ queue: 'areas', reason: 'labels', count: 2 }]);
+      await store.workerRegister({ id: 'w-eu', ...worker, labels: ['dmz', 'gpu', 'region:eu'] });
+      expect(await throttled(store)).toEqual([]);
+      await store.workerDelete({ id: 'w-eu' });
+      expect(await throttled(store)).toEqual([{ queue: 'areas', reason: 'labels', count: 2 }]);
+    });
+  });
+}
