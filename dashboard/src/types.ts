@@ -64,6 +64,8 @@ export interface Queue {
   /** null when nothing in the queue is ready to run. */
   oldestReadyAgeMs: number | null;
   paused: boolean;
+  /** Ready jobs that cannot start now, per reason (docs/TENANCY.md, "Throttled jobs"). */
+  throttled: Record<string, number>;
 }
 
 export interface Percentiles {

@@ -5,7 +5,7 @@
  */
 import type { Job, JobLogLevel, JobLogLine, JobRun, JobState } from '../job.js';
 import type { Schedule, SlotRecord } from '../schedule-types.js';
-import type { WorkerInfo } from '../store/store.js';
+import { THROTTLE_REASONS, type QueueInfo, type WorkerInfo } from '../store/store.js';
 
 /** Where a command writes its result. */
 export interface Output {
@@ -113,6 +113,14 @@ export function jobJson(job: Job): JobJson {
     parentId: job.parentId,
     cancelRequested: job.cancelRequested,
   };
+}
+
+/** A queue's throttled counts for a table cell: `key_limit 3,labels 2` (reason order), `-` for none. */
+export function throttledCell(throttled: QueueInfo['throttled']): string {
+  const parts = THROTTLE_REASONS.filter((reason) => throttled[reason] > 0).map(
+    (reason) => `${reason} ${throttled[reason]}`,
+  );
+  return parts.length === 0 ? '-' : parts.join(',');
 }
 
 /** A registered worker as JSON (CLI --json and the API). */

@@ -6,14 +6,15 @@
  * - counters and histograms count what THIS process did, from its own events (enqueues, attempts of
  *   its workers, slots of its scheduler), from the moment the registry was made; Prometheus sums them
  *   over processes;
- * - gauges about the cluster (jobs per queue and state, the oldest ready job, alerts, PostgreSQL's
- *   health) are read from the database at scrape time, so every process reports the same values.
+ * - gauges about the cluster (jobs per queue and state, the oldest ready job, ready jobs held back per
+ *   reason, alerts, PostgreSQL's health) are read from the database at scrape time, so every process reports the same values.
  *   One scrape makes one set of reads (shared by those gauges), each bounded by an index.
  * docs/METRICS.md lists every metric and label.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventBus } from '../events.js';
-import type { DatabaseHealth, QueueLoad, Store } from '../store/store.js';
+import type { DatabaseHealth, QueueLoad, QueueThrottle, Store } from '../store/store.js';
+import { DEFAULT_WORKER_STALE_MS } from '../worker/options.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { ALERT_KINDS, type Alert, type AlertsConfig } from './alert.js';
 import { computeAlerts } from './alerts.js';
@@ -37,6 +38,7 @@ const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900
 interface ClusterReading {
   now: number;
   load: QueueLoad[];
+  throttled: QueueThrottle[];
   alerts: Alert[];
   health: DatabaseHealth | null;
 }
@@ -98,6 +100,26 @@ export function createMetrics(source: MetricsSource): Registry {
       }
     },
   });
+  // Series of a (queue, reason) seen once stay, at zero, like the queue gauges above.
+  const seenThrottles = new Set<string>();
+  new Gauge({
+    name: 'nightshift_queue_throttled_jobs',
+    help: 'Ready jobs that cannot start now, per queue and reason (paused, queue_limit, queue_rate, labels, key_limit, key_rate), read from the database at scrape time.',
+    labelNames: ['queue', 'reason'] as const,
+    registers,
+    async collect() {
+      const { throttled } = await read();
+      this.reset();
+      for (const key of seenThrottles) {
+        const [queue = '', reason = ''] = JSON.parse(key) as string[];
+        this.set({ queue, reason }, 0);
+      }
+      for (const row of throttled) {
+        seenThrottles.add(JSON.stringify([row.queue, row.reason]));
+        this.set({ queue: row.queue, reason: row.reason }, row.count);
+      }
+    },
+  });
   new Gauge({
     name: 'nightshift_alerts',
     help: 'Current alerts per kind, computed from the database at scrape time.',
@@ -149,12 +171,14 @@ export function createMetrics(source: MetricsSource): Registry {
 async function readCluster(source: MetricsSource): Promise<ClusterReading> {
   const { store } = source;
   const load = await store.queueLoadList();
-  const [now, alerts, health] = await Promise.all([
+  const [now, throttled, alerts, health] = await Promise.all([
     store.now(),
+    // Labels are judged against the workers `ns.workers()` lists as live.
+    store.queueThrottleList({ workerStaleMs: DEFAULT_WORKER_STALE_MS }),
     computeAlerts({ store, registry: source.tasks, config: source.alertsConfig, load }),
     store.dialect === 'postgres' ? store.databaseHealth() : null,
   ]);
-  return { now: now.getTime(), load, alerts, health };
+  return { now: now.getTime(), load, throttled, alerts, health };
 }
 
 /** Counters and histograms fed by this process's events. */

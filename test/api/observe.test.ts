@@ -74,6 +74,9 @@ describe.each(BACKENDS)('metrics and stats on %s', (backend) => {
     // A repeated idempotency key creates nothing and counts nothing.
     await ns.enqueue('ok', {}, { queue: 'idle', idempotencyKey: 'once' });
     await ns.enqueue('ok', {}, { queue: 'idle', idempotencyKey: 'once' });
+    await ns.queues.pause('idle');
+    // A job waiting for a label no worker offers.
+    await ns.enqueue('ok', {}, { queue: 'gpu', requires: ['gpu'] });
     worker = ns.startWorker({ queues: ['default', 'mail'], concurrency: 4, pollIntervalMs: 50 });
     await final(s, [...ids.ok, ...ids.boom]);
   });
@@ -120,6 +123,11 @@ describe.each(BACKENDS)('metrics and stats on %s', (backend) => {
     expect(m.value('nightshift_worker_slots', { state: 'idle' })).toBe(4);
     expect(m.value('nightshift_alerts', { kind: 'queue_depth' })).toBe(1);
     expect(m.value('nightshift_alerts', { kind: 'stuck_job' })).toBe(0);
+    // Ready jobs held back, per reason: `idle` is paused (its 3 ready jobs), `gpu` waits for a label.
+    expect(m.type('nightshift_queue_throttled_jobs')).toBe('gauge');
+    expect(m.value('nightshift_queue_throttled_jobs', { queue: 'idle', reason: 'paused' })).toBe(3);
+    expect(m.value('nightshift_queue_throttled_jobs', { queue: 'gpu', reason: 'labels' })).toBe(1);
+    expect(m.series('nightshift_queue_throttled_jobs')).toHaveLength(2);
 
     if (backend === 'postgres') {
       expect(m.series('nightshift_pg_dead_tuples').map((x) => x.labels['table'])).toContain('jobs');
@@ -136,6 +144,7 @@ describe.each(BACKENDS)('metrics and stats on %s', (backend) => {
     const m = await scrape(s);
     expect(m.value('nightshift_queue_jobs', { queue: 'idle', state: 'queued' })).toBe(0);
     expect(m.value('nightshift_queue_oldest_ready_age_seconds', { queue: 'idle' })).toBe(0);
+    expect(m.value('nightshift_queue_throttled_jobs', { queue: 'idle', reason: 'paused' })).toBe(0);
     expect(m.value('nightshift_alerts', { kind: 'queue_depth' })).toBe(0);
   });
 

@@ -35,9 +35,11 @@ describe('queues through the CLI', () => {
     const { queues } = JSON.parse(listed.stdout) as { queues: QueueInfo[] };
     expect(queues.map((q) => [q.name, q.paused])).toEqual([['mail', true]]);
     expect(queues[0]?.oldestReadyAgeMs).toEqual(expect.any(Number));
+    // Its one ready job is held back by the pause.
+    expect(queues[0]?.throttled).toMatchObject({ paused: 1, labels: 0 });
     const text = await run('queues', 'list');
     expect(text.stdout).toMatch(/^QUEUE\s+PAUSED/);
-    expect(text.stdout).toMatch(/\nmail\s+yes\s+0\s+1\s/);
+    expect(text.stdout).toMatch(/\nmail\s+yes\s+0\s+1\s.*\s+paused 1\n/);
     const resumed = await run('queues', 'resume', 'mail');
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toBe('queue mail resumed\n');

@@ -105,7 +105,7 @@ describe('the top frame', () => {
 
   it('shows counts, pauses, rates, workers, alerts and ages as an operator reads them', () => {
     const text = renderFrame(snapshot, { width: 200, height: 100 }, 1000).join('\n');
-    expect(text).toMatch(/emails +1 +2 +3 +40 +5 +0 +7s +yes +12 +0\.5/);
+    expect(text).toMatch(/emails +1 +2 +3 +40 +5 +0 +7s +yes +12 +0\.5 +paused 2,labels 1/);
     expect(text).toContain('ALERTS 3: max_duration 2, schedule_suspended 1');
     // A default id loses the host and pid shown beside it; any other id is shown whole.
     expect(text).toMatch(/0190f2a1b3c4 +box-1 +4242 +emails,reports +gpu,region:eu +3\/8 +2s ago/);

@@ -55,6 +55,7 @@ function Queues() {
                 <th scope="col" class="num">
                   Oldest ready
                 </th>
+                <th scope="col">Held back</th>
                 {canOperate && <th scope="col">Action</th>}
               </tr>
             </thead>
@@ -71,6 +72,7 @@ function Queues() {
                     </td>
                   ))}
                   <td class="num">{duration(queue.oldestReadyAgeMs)}</td>
+                  <td>{heldBack(queue.throttled)}</td>
                   {canOperate && (
                     <td>
                       <button
@@ -192,4 +194,12 @@ function Activity() {
       </ul>
     </section>
   );
+}
+
+/** Ready jobs held back, by reason (the server lists every reason, 0 when none): `paused 3, labels 1`. */
+function heldBack(throttled: Record<string, number> | undefined): string {
+  const parts = Object.entries(throttled ?? {})
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason.replace('_', ' ')} ${count}`);
+  return parts.length === 0 ? '–' : parts.join(', ');
 }

@@ -1,7 +1,7 @@
 /** `nightshift queues list|pause|resume`: queue depths and the cluster-wide pause from a shell. */
 import type { Command } from 'commander';
 import type { QueueInfo } from '../../store/store.js';
-import { printJson, renderTable } from '../output.js';
+import { printJson, renderTable, throttledCell } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions, type Session } from '../session.js';
 
 /** Registers `queues` and its subcommands. */
@@ -9,7 +9,11 @@ export function registerQueues(program: Command): void {
   const queues = program.command('queues').description('list queues, pause and resume them for every worker');
 
   withCommonOptions(
-    queues.command('list').description('every queue with jobs or paused: counts per state, oldest wait'),
+    queues
+      .command('list')
+      .description(
+        'every queue with jobs or paused: counts per state, oldest wait, ready jobs held back and why',
+      ),
   ).action(async (flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const list = await (await session.connect()).queues.list();
@@ -29,6 +33,7 @@ export function registerQueues(program: Command): void {
             'FAILED',
             'CANCELLED',
             'OLDEST READY',
+            'THROTTLED',
           ],
           list.map((q) => [
             q.name,
@@ -37,6 +42,7 @@ export function registerQueues(program: Command): void {
             String(q.counts.failed),
             String(q.counts.cancelled),
             q.oldestReadyAgeMs === null ? '-' : `${(q.oldestReadyAgeMs / 1_000).toFixed(1)}s`,
+            throttledCell(q.throttled),
           ]),
         ),
       );

@@ -5,7 +5,7 @@
  * kind, queues, stuck jobs, schedules needing attention, workers, then running jobs, longest running
  * first.
  */
-import { renderTable } from '../output.js';
+import { renderTable, throttledCell } from '../output.js';
 import { alertCounts, type TopSnapshot, type TopWorker } from './snapshot.js';
 
 /** The size a frame must fit. */
@@ -35,6 +35,7 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
         'PAUSED',
         'DONE/S',
         'FAILED/S',
+        'THROTTLED',
       ],
       snapshot.queues.map((queue) => [
         queue.name,
@@ -48,6 +49,7 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
         queue.paused ? 'yes' : 'no',
         rate(queue.completedPerSec),
         rate(queue.failedPerSec),
+        throttledCell(queue.throttled),
       ]),
       'no jobs yet',
     ),
