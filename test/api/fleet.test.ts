@@ -75,7 +75,10 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
 
   it('lists a worker with its settings, heartbeats it, and drops it when it stops', async () => {
     const child = startFleetWorker('child-stop');
-    await waitUntil(async () => (await workerIds()).includes('child-stop'), { message: 'registered' });
+    await waitUntil(async () => (await workerIds()).includes('child-stop'), {
+      timeoutMs: 30_000,
+      message: 'registered',
+    });
     const { body } = await s.request('GET', '/api/v1/workers', { token: s.tokens.viewer });
     const row = (body.workers as Array<Record<string, unknown>>).find((w) => w['id'] === 'child-stop');
     expect(row).toMatchObject({
@@ -103,7 +106,10 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
 
   it('forgets a worker killed with -9 once its heartbeat is older than the bound', async () => {
     const child = startFleetWorker('child-killed');
-    await waitUntil(async () => (await workerIds()).includes('child-killed'), { message: 'registered' });
+    await waitUntil(async () => (await workerIds()).includes('child-killed'), {
+      timeoutMs: 30_000,
+      message: 'registered',
+    });
     child.process.kill('SIGKILL');
     await child.exited;
     // The local worker's rescuer sweeps every 200 ms with a 1 s bound.
@@ -115,7 +121,10 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
 
   it('pauses a queue for the workers of both processes, lets running jobs finish, and resumes', async () => {
     startFleetWorker('child-pause');
-    await waitUntil(async () => (await workerIds()).includes('child-pause'), { message: 'registered' });
+    await waitUntil(async () => (await workerIds()).includes('child-pause'), {
+      timeoutMs: 30_000,
+      message: 'registered',
+    });
     // A job running when the pause comes finishes normally.
     const busy = await Promise.all(
       Array.from({ length: 6 }, () =>

@@ -250,6 +250,7 @@ describe(`dashboard in Chromium on ${backend}`, () => {
         registered?.id,
         `${registered?.host} / ${registered?.pid}`,
         'idle',
+        '–',
         '0 / 3',
         expect.stringMatching(/ ago$/),
         expect.stringMatching(/^\d+(\.\d)? (ms|s) ago$/),

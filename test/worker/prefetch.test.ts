@@ -235,7 +235,7 @@ async function slotHeldBehindBuffer(hold: (signal: AbortSignal) => Promise<void>
 
 describe('ready buffer', () => {
   it('keeps the leases of buffered jobs while they wait, far past the lease, so none is rescued', async () => {
-    const leaseMs = 300;
+    const leaseMs = 1_000;
     const { ns, trailing, claimedAt, startedAt } = await slotHeldBehindBuffer(
       () => new Promise((resolve) => setTimeout(resolve, 8 * leaseMs)),
     );
