@@ -33,6 +33,7 @@ function job(queue: string, priority: number): NewJob {
     idempotencyKey: null,
     concurrencyKey: null,
     concurrencyLimit: null,
+    group: null,
     leaseMs: null,
     timeoutMs: null,
     scheduleId: null,

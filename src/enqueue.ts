@@ -32,6 +32,11 @@ export interface EnqueueOptions {
   concurrencyKey?: string;
   /** The key's limit for this job; needs `concurrencyKey`. An operator's limit for the key wins. */
   concurrencyLimit?: number;
+  /**
+   * The group (tenant) the job is claimed for: claims interleave groups by their weights, so one
+   * group's backlog cannot starve another's (docs/TENANCY.md). Without it, the job is claimed as before.
+   */
+  group?: string;
   /** Handler time limit for this job. */
   timeoutMs?: number;
   /** Lease length for this job's attempts. */

@@ -75,6 +75,8 @@ export interface Job<Payload = unknown, Result = unknown> {
   error: JobError | null;
   idempotencyKey: string | null;
   concurrencyKey: string | null;
+  /** The group (tenant) the job is claimed fairly for (docs/TENANCY.md), or null. */
+  group: string | null;
   /** Lease length for this job's attempts; null means the worker's default. */
   leaseMs: number | null;
   /** Handler time limit; null means the task's or worker's default. */

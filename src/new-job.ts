@@ -53,6 +53,7 @@ export function newJob(
     idempotencyKey,
     concurrencyKey,
     concurrencyLimit,
+    group,
   } = checkJobOptions(options, defaults);
   return {
     id: newJobId(),
@@ -66,6 +67,7 @@ export function newJob(
     idempotencyKey,
     concurrencyKey,
     concurrencyLimit,
+    group,
     leaseMs,
     timeoutMs,
     scheduleId: internals.scheduleId ?? null,

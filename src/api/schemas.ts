@@ -64,6 +64,7 @@ export const JobSchema = Type.Object(
     finishedAt: nullable(dateTime),
     idempotencyKey: nullable(Type.String()),
     concurrencyKey: nullable(Type.String()),
+    group: nullable(Type.String()),
     scheduleId: nullable(Type.String()),
     parentId: nullable(Type.String()),
     cancelRequested: Type.Boolean(),
@@ -114,6 +115,7 @@ const enqueueOptions = {
       description: 'needs concurrencyKey; default the task’s (1)',
     }),
   ),
+  group: Type.Optional(name('the group (tenant) whose jobs are claimed in weighted turns with other groups')),
 };
 
 export const EnqueueBody = Type.Object(

@@ -58,6 +58,7 @@ export interface JobJson {
   finishedAt: string | null;
   idempotencyKey: string | null;
   concurrencyKey: string | null;
+  group: string | null;
   scheduleId: string | null;
   parentId: string | null;
   cancelRequested: boolean;
@@ -106,6 +107,7 @@ export function jobJson(job: Job): JobJson {
     finishedAt: job.finishedAt?.toISOString() ?? null,
     idempotencyKey: job.idempotencyKey,
     concurrencyKey: job.concurrencyKey,
+    group: job.group,
     scheduleId: job.scheduleId,
     parentId: job.parentId,
     cancelRequested: job.cancelRequested,

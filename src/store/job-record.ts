@@ -42,6 +42,7 @@ export interface JobColumns<T extends JobColumnTypes> {
   error: T['error'] | null;
   idempotency_key: string | null;
   concurrency_key: string | null;
+  group_key: string | null;
   lease_ms: number | null;
   timeout_ms: number | null;
   checkpoint: T['checkpoint'] | null;
@@ -84,6 +85,7 @@ export function decodeJob<T extends JobColumnTypes>(row: JobColumns<T>, columns:
     error: row.error === null ? null : columns.error(row.error),
     idempotencyKey: row.idempotency_key,
     concurrencyKey: row.concurrency_key,
+    group: row.group_key,
     leaseMs: row.lease_ms,
     timeoutMs: row.timeout_ms,
     checkpoint: row.checkpoint === null ? undefined : columns.checkpoint(row.checkpoint),

@@ -20,6 +20,7 @@ export interface CheckedJobOptions {
   concurrencyKey: string | null;
   /** Null exactly when the key is. */
   concurrencyLimit: number | null;
+  group: string | null;
 }
 
 /** Checks a task name before it is looked up: a name no store could index is refused as such. */
@@ -37,6 +38,7 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
   const idempotencyKey = options.idempotencyKey ?? null;
   const concurrencyKey = options.concurrencyKey ?? null;
   const concurrencyLimit = options.concurrencyLimit ?? null;
+  const group = options.group ?? null;
   if (concurrencyKey === null && concurrencyLimit !== null) {
     throw new NightshiftError(
       'invalid_argument',
@@ -57,5 +59,6 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
       concurrencyKey === null
         ? null
         : intIn('concurrencyLimit', concurrencyLimit ?? task.concurrencyLimit, JOB_RANGES.concurrencyLimit),
+    group: group === null ? null : textIn('group', group, MAX_KEY_BYTES),
   };
 }

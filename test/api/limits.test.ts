@@ -64,4 +64,28 @@ describe.each(BACKENDS)('limits endpoints on %s', (backend) => {
       keys: [{ key: 'tenant-7', running: 2, limit: 5, operatorLimit: 5, rate: null }],
     });
   });
+
+  it('enqueues grouped jobs and sets group weights on SQLite; PostgreSQL refuses them (400)', async () => {
+    const created = await s.request('POST', '/api/v1/jobs', {
+      token: s.tokens.operator,
+      body: { task: 'noop', group: 'tenant-9' },
+    });
+    const weight = await s.request('PUT', '/api/v1/limits/groups/tenant-9', {
+      token: s.tokens.operator,
+      body: { weight: 3 },
+    });
+    const groups = await s.request('GET', '/api/v1/limits/groups', { token: s.tokens.viewer });
+    if (backend === 'postgres') {
+      expect([created.status, weight.status]).toEqual([400, 400]);
+      expect(groups.body).toEqual({ groups: [] });
+      return;
+    }
+    expect([created.status, weight.status]).toEqual([201, 204]);
+    expect(groups.body).toEqual({ groups: [{ group: 'tenant-9', weight: 3, queued: 1 }] });
+    const tooHeavy = await s.request('PUT', '/api/v1/limits/groups/tenant-9', {
+      token: s.tokens.operator,
+      body: { weight: 10_001 },
+    });
+    expect(tooHeavy.status).toBe(400);
+  });
 });

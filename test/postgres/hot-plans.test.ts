@@ -250,5 +250,6 @@ function insertArguments(ids: string[]): unknown[] {
     'o',
     each(null),
     each(null),
+    each(null),
   ];
 }

@@ -64,8 +64,9 @@ export function resyncIndexTables(schema: string): string {
     WITH job AS (SELECT * FROM ${s}.jobs WHERE id = $1),
     dequeued AS (DELETE FROM ${s}.job_queue WHERE id = $1),
     queued AS (
-      INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state)
-      SELECT id, queue, priority, run_at, state FROM job WHERE state IN ('queued', 'scheduled')
+      INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, group_key)
+      SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, group_key FROM job
+      WHERE state IN ('queued', 'scheduled')
     ),
     leased AS (
       UPDATE ${s}.job_leases l SET expires_at = least(l.expires_at, j.lease_expires_at)

@@ -22,6 +22,7 @@ interface EnqueueFlags extends CommonOptions {
   maxAttempts?: number;
   concurrencyKey?: string;
   concurrencyLimit?: number;
+  group?: string;
 }
 
 /** Registers `enqueue`. */
@@ -56,6 +57,10 @@ export function registerEnqueue(program: Command): void {
         '--concurrency-limit <n>',
         "the key's limit for this job (default: the task's, else 1); needs --concurrency-key",
         (v) => parseInteger('--concurrency-limit', v, { min: 1 }),
+      )
+      .option(
+        '--group <name>',
+        "the group (tenant): claims take turns between groups' jobs, by weight (docs/TENANCY.md)",
       ),
   ).action(async (task: string, flags: EnqueueFlags) => {
     if (flags.delay !== undefined && flags.runAt !== undefined)
@@ -77,6 +82,7 @@ export function registerEnqueue(program: Command): void {
       ...(flags.maxAttempts !== undefined && { maxAttempts: flags.maxAttempts }),
       ...(flags.concurrencyKey !== undefined && { concurrencyKey: flags.concurrencyKey }),
       ...(flags.concurrencyLimit !== undefined && { concurrencyLimit: flags.concurrencyLimit }),
+      ...(flags.group !== undefined && { group: flags.group }),
     };
 
     await withSession(flags, async (session) => {

@@ -61,6 +61,7 @@ export function decodeInsertedBatch(
       error: null,
       idempotency_key: input.idempotencyKey,
       concurrency_key: input.concurrencyKey,
+      group_key: input.group,
       lease_ms: input.leaseMs,
       timeout_ms: input.timeoutMs,
       checkpoint: null,
@@ -80,6 +81,7 @@ export interface ClaimedBatchRow {
   started_ms: number;
   lease_token: string;
   batch: string;
+  grouped_promoted: number;
 }
 
 /**
@@ -133,6 +135,7 @@ export function decodeClaimedBatch(
         error: extras[0] as JobError | null,
         idempotency_key: extras[1] as string | null,
         concurrency_key: extras[2] as string | null,
+        group_key: extras[10] as string | null,
         lease_ms: leaseMs,
         timeout_ms: extras[4] as number | null,
         checkpoint: extras[5],
@@ -162,4 +165,4 @@ function claimOrder(a: ClaimedJob, b: ClaimedJob): number {
 }
 
 /** The extras of a job whose rarely used columns are all NULL (see sql/job-batch.ts `EXTRAS`). */
-const NO_EXTRAS: readonly unknown[] = [null, null, null, null, null, null, false, null, null, null];
+const NO_EXTRAS: readonly unknown[] = [null, null, null, null, null, null, false, null, null, null, null];

@@ -148,5 +148,6 @@ function insertValues(jobs: NewJob[], payloads: Array<string | null>, notify: No
     notify.origin,
     jobs.map((j) => j.traceContext ?? null),
     jobs.map((j) => j.concurrencyLimit),
+    jobs.map((j) => j.group),
   ];
 }

@@ -4,6 +4,7 @@ import type { ClaimedJob, JobClaimParams, JobLeaseRenewParams } from '../store.j
 
 import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
+import { groupedJobs } from './job-groups.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
 import * as sql from './sql/job-claim.js';
 import * as jobLeaseSql from './sql/job-lease.js';
@@ -16,22 +17,30 @@ const PROMOTE_BATCH = 500;
 
 /**
  * Claims up to `limit` jobs in one IMMEDIATE transaction. SQLite has one writer at a time, so the
- * select-then-update cannot race another claimer: no job is handed out twice.
+ * select-then-update cannot race another claimer: no job is handed out twice. Jobs without a group
+ * come first, in claim order; grouped jobs take the places they leave, by turns between the groups
+ * (job-groups.ts).
  */
 export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(sql.jobClaimPromoteDue).run({ now, limit: PROMOTE_BATCH });
-    const { admitted: ready, queueSlot } = admitByLimits(conn, readyJobs(conn, params, now), now);
-    if (ready.length === 0) return [];
+    const plain = admitByLimits(conn, readyJobs(conn, params, now), now);
+    const claims = plain.admitted.map((job) => [job.id, randomUUID(), plain.queueSlot(job) ? 1 : 0]);
+    const places = params.limit - claims.length;
+    if (places > 0) {
+      const grouped = admitByLimits(conn, groupedJobs(conn, params, now, places), now);
+      for (const job of grouped.admitted) claims.push([job.id, randomUUID(), grouped.queueSlot(job) ? 1 : 0]);
+    }
+    if (claims.length === 0) return [];
     const rows = conn.rawStmt(sql.jobClaim).all({
-      claims: JSON.stringify(ready.map((job) => [job.id, randomUUID(), queueSlot(job) ? 1 : 0])),
+      claims: JSON.stringify(claims),
       now,
       leaseMs: params.leaseMs,
       workerId: params.workerId,
     }) as ClaimRow[];
-    // RETURNING order is unspecified: put the jobs back in the claim order of the ready list.
-    const rank = new Map(ready.map((job, index) => [job.id, index]));
+    // RETURNING order is unspecified: put the jobs back in the order they were admitted.
+    const rank = new Map(claims.map(([id], index) => [id, index]));
     rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
     const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
     return rows.map((row) => toClaimedJob(row, context));

@@ -96,6 +96,7 @@ export type ClaimRow = [
   parentId: string | null,
   leaseToken: string,
   traceContext: string | null,
+  groupKey: string | null,
 ];
 
 /** What a claim set on every job it started. */
@@ -140,6 +141,7 @@ export function toClaimedJob(row: ClaimRow, claim: ClaimContext): ClaimedJob {
       schedule_slot: row[17],
       parent_id: row[18],
       trace_context: row[20],
+      group_key: row[21],
     },
     SQLITE_JOB_COLUMNS,
   );

@@ -28,9 +28,10 @@ export const jobInsertManyBatchSelect = (cte: string): string =>
  */
 const EXTRAS = `CASE WHEN j.error IS NULL AND j.idempotency_key IS NULL AND j.concurrency_key IS NULL
           AND j.lease_ms IS NULL AND j.timeout_ms IS NULL AND j.checkpoint IS NULL AND NOT j.cancel_requested
-          AND j.schedule_id IS NULL AND j.parent_id IS NULL THEN 'null'
+          AND j.schedule_id IS NULL AND j.parent_id IS NULL AND j.group_key IS NULL THEN 'null'
      ELSE json_build_array(j.error, j.idempotency_key, j.concurrency_key, j.lease_ms, j.timeout_ms, j.checkpoint,
-                           j.cancel_requested, j.schedule_id, ${ms('j.schedule_slot')}, j.parent_id)::text END`;
+                           j.cancel_requested, j.schedule_id, ${ms('j.schedule_slot')}, j.parent_id,
+                           j.group_key)::text END`;
 
 /**
  * One claimed job as the text of a json array, from the claim's UPDATE ... RETURNING (alias `j`);
@@ -49,8 +50,10 @@ export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || t
 
 /**
  * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's now(), its lease
- * token (every job of the batch shares it) and the batch as json text.
+ * token (every job of the batch shares it), the batch as json text, and how many grouped due rows it
+ * promoted (from `due`: they become claimable by turns from the next statement on).
  */
 export const jobClaimBatchSelect = `SELECT ${ms('now()')} AS started_ms, (SELECT token FROM lease) AS lease_token,
-  '[' || coalesce(string_agg(line, ','), '') || ']' AS batch
+  '[' || coalesce(string_agg(line, ','), '') || ']' AS batch,
+  (SELECT count(*) FROM due WHERE group_key IS NOT NULL)::integer AS grouped_promoted
   FROM claimed`;

@@ -47,6 +47,12 @@ import {
   jobClaimQueueSlots,
 } from './concurrency-limits.js';
 import { jobEventInsert } from './events.js';
+import {
+  jobClaimGroupColumns,
+  jobClaimGroupCursorSet,
+  jobClaimGroups,
+  type GroupClaimScope,
+} from './job-groups.js';
 
 // The locking scans' limits are sub-selects, so the planner cannot read their values. With a known
 // limit it compares the ordered index scan against reading every matching row and sorting them, and it
@@ -67,11 +73,14 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // sequential scan of the whole table (seen in EXPLAIN at 20,000 rows; with generic plans the LIMIT is
 // unknown). The queue rows are reached by the addresses the locking scans returned.
 // Concurrency limits (sql/concurrency-limits.ts) narrow the candidates down to `picked`.
-const CLAIM_TAIL = (s: string): string => `${jobClaimAdmitAndTake(
+// Grouped candidates (sql/job-groups.ts) come after the ungrouped ones; a grouped due row is only
+// promoted, and competes by turns from the next claim on.
+const CLAIM_TAIL = (s: string, groups: GroupClaimScope): string => `${jobClaimGroups(s, groups)}, ${jobClaimAdmitAndTake(
   s,
-  `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due) u
+  `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due WHERE group_key IS NULL
+                  UNION ALL SELECT * FROM grouped) u
      WHERE queue <> ALL((SELECT names FROM paused)::text[])`,
-)}, promoted_rows AS (
+)}, ${jobClaimGroupCursorSet(s, groups)}, promoted_rows AS (
     UPDATE ${s}.job_queue q SET state = 'queued'
     WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM due EXCEPT ALL SELECT row_id FROM picked))
     RETURNING q.id
@@ -111,31 +120,38 @@ const PAUSED = (s: string, restricted: boolean): string => `${jobClaimQueueSlots
 
 /** Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. */
 export const jobClaim = (s: string): string => `
-  WITH ${PAUSED(s, false)}, ready AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
-    WHERE state = 'queued' AND queue <> ALL((SELECT names FROM paused)::text[])
+  WITH RECURSIVE ${PAUSED(s, false)}, ready AS (
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, ${jobClaimGroupColumns}
+    FROM ${s}.job_queue
+    WHERE state = 'queued' AND group_key IS NULL AND queue <> ALL((SELECT names FROM paused)::text[])
       AND ${jobClaimKeyOpen(s, 'job_queue')}
     ORDER BY priority DESC, run_at, id
     LIMIT ${SCAN_LIMIT}
     FOR UPDATE SKIP LOCKED
   ), due AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, ${jobClaimGroupColumns}
+    FROM ${s}.job_queue
     WHERE state = 'scheduled' AND run_at <= now()
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), ${CLAIM_TAIL(s)}`;
+  ), ${CLAIM_TAIL(s, { queueSet: "''", open: (q) => `${q} <> ALL((SELECT names FROM paused)::text[])` })}`;
 
-/** Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names. */
+/**
+ * Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names, $5 their
+ * cursor's key (fair-turns.ts `groupCursorKey`).
+ */
 export const jobClaimFromQueues = (s: string): string => `
-  WITH ${PAUSED(s, true)}, open_queues AS (
+  WITH RECURSIVE ${PAUSED(s, true)}, open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
-    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue, r.concurrency_key, r.concurrency_limit
+    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue, r.concurrency_key, r.concurrency_limit, r.group_key,
+           r.turn_rank
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
-      WHERE state = 'queued' AND queue = q.name AND ${jobClaimKeyOpen(s, 'job_queue')}
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, ${jobClaimGroupColumns}
+      FROM ${s}.job_queue
+      WHERE state = 'queued' AND group_key IS NULL AND queue = q.name AND ${jobClaimKeyOpen(s, 'job_queue')}
       -- The same order as priority DESC, spelled as job_queue_ready_queue_idx's expression: only that
       -- index yields it, so the planner cannot take job_queue_ready_idx plus a queue filter (a generic
       -- plan guesses a queue's share, and for a rare queue behind a big backlog that scan reads the
@@ -148,10 +164,12 @@ export const jobClaimFromQueues = (s: string): string => `
     -- Each queue's due head in due order (job_queue_scheduled_queue_idx, migration 006), then the
     -- earliest of them: a filter on queue over the all-queue index would let the planner read and
     -- sort every due row whenever it expects few.
-    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue, d.concurrency_key, d.concurrency_limit
+    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue, d.concurrency_key, d.concurrency_limit, d.group_key,
+           d.turn_rank
     FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns} FROM ${s}.job_queue
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, ${jobClaimGroupColumns}
+      FROM ${s}.job_queue
       WHERE state = 'scheduled' AND queue = q.name AND run_at <= now()
       ORDER BY run_at, id
       LIMIT ${PROMOTE_LIMIT}
@@ -159,4 +177,4 @@ export const jobClaimFromQueues = (s: string): string => `
     ) d
     ORDER BY d.run_at, d.id
     LIMIT ${PROMOTE_LIMIT}
-  ), ${CLAIM_TAIL(s)}`;
+  ), ${CLAIM_TAIL(s, { queueSet: '$5', open: (q) => `${q} = ANY(ARRAY(SELECT name FROM open_queues))` })}`;

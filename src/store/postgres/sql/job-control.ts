@@ -17,14 +17,18 @@ import { jobListMatchFilters } from './job-read.js';
  */
 export const jobCancel = (s: string): string => `
   WITH current AS (
-    SELECT id, state, queue, priority, run_at FROM ${s}.jobs WHERE id = $1
+    SELECT id, state, queue, priority, run_at, group_key FROM ${s}.jobs WHERE id = $1
   ), dequeued AS (
-    -- Either partial index, whatever state the job had: a claim may promote it meanwhile, and the
+    -- Any partial index, whatever state the job had: a claim may promote it meanwhile, and the
     -- re-check after that wait then finds it queued under the same key. The queue is part of the key
-    -- so that no scheduled-row index is walked without its leading column.
+    -- so that no scheduled-row index is walked without its leading column; a grouped job's queued row
+    -- is found by its group (job_queue_ready_group_idx), an ungrouped one's in job_queue_ready_idx.
     DELETE FROM ${s}.job_queue q
     WHERE q.id = $1 AND q.run_at = (SELECT run_at FROM current) AND q.queue = (SELECT queue FROM current)
-      AND ((q.state = 'queued' AND q.priority = (SELECT priority FROM current)) OR q.state = 'scheduled')
+      AND ((q.state = 'queued' AND q.priority = (SELECT priority FROM current) AND q.group_key IS NULL)
+           OR (q.state = 'queued' AND q.priority = (SELECT priority FROM current)
+               AND q.group_key = (SELECT group_key FROM current))
+           OR q.state = 'scheduled')
     RETURNING q.id
   ), updated AS (
     UPDATE ${s}.jobs j
@@ -85,8 +89,8 @@ export const jobRetry = (s: string): string => `
     WHERE id = $1 AND state IN ('failed', 'cancelled')
     RETURNING *
   ), requeued AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit)
-    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM updated
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, group_key)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, group_key FROM updated
   ), retrying AS (${jobEventInsert(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text) FROM updated
@@ -133,10 +137,11 @@ export const jobRetryMatching = (s: string): string => `
     UPDATE ${s}.jobs
     SET ${RETRY_SET}
     WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND state = $1::text::${s}.job_state
-    RETURNING id, task, queue, priority, run_at, state, attempt, schedule_id, concurrency_key, concurrency_limit
+    RETURNING id, task, queue, priority, run_at, state, attempt, schedule_id, concurrency_key, concurrency_limit,
+      group_key
   ), requeued AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit)
-    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit FROM updated
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, group_key)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, group_key FROM updated
   ), retrying AS (${jobEventInsert(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($6, json_build_object('o', $7::text, 'q', queue)::text)

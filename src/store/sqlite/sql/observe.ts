@@ -1,13 +1,18 @@
 /** Reads for metrics, alerts and the dashboard's charts (see ObserveStore in ../../store.ts). */
 
 /**
- * Waiting and running jobs per queue. Each branch reads one partial index (queued: jobs_ready_queue,
- * already in queue order; scheduled: jobs_scheduled; running: jobs_lease), so the cost follows the
- * backlog and the running jobs, never the finished history. @now: the store's clock.
+ * Waiting and running jobs per queue. Each branch reads one partial index (queued: jobs_ready_queue
+ * and jobs_ready_group, both in queue order; scheduled: jobs_scheduled; running: jobs_lease), so the
+ * cost follows the backlog and the running jobs, never the finished history. @now: the store's clock.
  */
 export const queueLoadList = `
-SELECT queue, 'queued' AS state, count(*) AS count, min(run_at) AS oldest_ready_at
-FROM jobs INDEXED BY jobs_ready_queue WHERE state = 'queued' GROUP BY queue
+SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS oldest_ready_at FROM (
+  SELECT queue, count(*) AS count, min(run_at) AS oldest_ready_at
+  FROM jobs INDEXED BY jobs_ready_queue WHERE state = 'queued' AND group_key IS NULL GROUP BY queue
+  UNION ALL
+  SELECT queue, count(*), min(run_at)
+  FROM jobs INDEXED BY jobs_ready_group WHERE state = 'queued' AND group_key IS NOT NULL GROUP BY queue)
+GROUP BY queue
 UNION ALL
 SELECT queue, 'scheduled', count(*), min(CASE WHEN run_at <= @now THEN run_at END)
 FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' GROUP BY queue

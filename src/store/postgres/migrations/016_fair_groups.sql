@@ -1,0 +1,35 @@
+-- Fair claiming by group (docs/TENANCY.md, "Fair claiming"): a job may carry a group (a tenant), and
+-- claims take turns between the groups' ready jobs, weighted, so one group's backlog cannot starve
+-- another's. Jobs without a group are walked as before and pay nothing for it.
+--
+-- job_queue carries the group; job_queue_ready_group_idx holds the ready grouped rows by (queue,
+-- group), each pair in claim order: the claim walks the pairs one index descent each, landing on each
+-- pair's next job (sql/job-groups.ts). The two ready indexes leave grouped rows out, so a group's
+-- backlog never sits in the ungrouped scans. No count is kept anywhere: the claim writes one cursor
+-- row and nothing per group, and the reads count on demand.
+ALTER TABLE jobs ADD COLUMN group_key text;
+ALTER TABLE job_queue ADD COLUMN group_key text;
+
+-- Weights set by an operator; a group without a row has weight 1.
+CREATE TABLE job_groups (
+  group_key text    PRIMARY KEY,
+  weight    integer NOT NULL
+);
+
+-- Where the turns stand, one row per set of queues claimed from ('' for every queue): the pair
+-- (queue, group) that had the last turn and how many turns of its current visit it has had.
+CREATE TABLE job_group_cursors (
+  queue_set text    PRIMARY KEY,
+  queue     text    NOT NULL,
+  group_key text    NOT NULL,
+  used      integer NOT NULL
+);
+
+DROP INDEX job_queue_ready_idx;
+CREATE INDEX job_queue_ready_idx ON job_queue (priority DESC, run_at, id)
+  WHERE state = 'queued' AND group_key IS NULL;
+DROP INDEX job_queue_ready_queue_idx;
+CREATE INDEX job_queue_ready_queue_idx ON job_queue (queue, (-(priority::bigint)), run_at, id)
+  WHERE state = 'queued' AND group_key IS NULL;
+CREATE INDEX job_queue_ready_group_idx ON job_queue (queue, group_key, priority DESC, run_at, id)
+  WHERE state = 'queued' AND group_key IS NOT NULL;
