@@ -1,10 +1,16 @@
 /**
- * Fair claiming's cost and effect on SQLite (`npm run bench:claim-groups`, docs/TENANCY.md):
- * - throughput: 20,000 jobs drained by claims of 100, each batch completed in one finish, without
- *   groups, over 1,000 groups, and in one group;
- * - B's wait: group A's 100,000 queued jobs, then B's 100, drained by claims of 10 until all of B's
- *   started; the claim rounds each of B's jobs waited, with groups and with the same jobs ungrouped.
- * PostgreSQL refuses grouped jobs so far.
+ * Fair claiming's cost and effect on both backends (`npm run bench:claim-groups`, docs/TENANCY.md):
+ * - throughput: 100,000 jobs drained by one claimer, claims of 100 through `store.jobClaim`, each batch
+ *   completed in one `jobFinishMany`: without groups (off), over 1,000 groups (100 jobs each), over
+ *   100,000 groups (one job each) and in one group. The variants run in turns, REPEAT times each; the
+ *   median rate of each is printed with its ratio to off, and the median CPU per job (this process's,
+ *   plus the bench database's server processes' on PostgreSQL), steadier than the rate on a shared
+ *   machine, with the rate it allows as a ratio to off.
+ * - B's wait: group A's 100,000 queued jobs, then group B's 100, drained by claims of 10 until all of
+ *   B's started: the claim round each of B's jobs started in and the time since B's enqueue, p50 and
+ *   p99, with groups and with the same jobs ungrouped.
+ * Environment: NIGHTSHIFT_BENCH_GROUP_JOBS (100,000), NIGHTSHIFT_BENCH_GROUP_BACKLOG (100,000),
+ * NIGHTSHIFT_BENCH_GROUP_REPEAT (3), NIGHTSHIFT_BENCH_GROUP_BACKENDS (sqlite,postgres).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,10 +18,23 @@ import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { openStore } from '../src/store/open.js';
 import type { NewJob, Store } from '../src/store/store.js';
-import { percentile } from './stats.js';
+import { createDatabase } from './postgres-database.js';
+import { processCpuUs, serverCpuUs } from './server-cpu.js';
+import { median, percentile } from './stats.js';
 
-const JOBS = Number(process.env['NIGHTSHIFT_BENCH_GROUP_JOBS'] ?? 20_000);
+type Backend = 'sqlite' | 'postgres';
+
+const JOBS = Number(process.env['NIGHTSHIFT_BENCH_GROUP_JOBS'] ?? 100_000);
 const BACKLOG = Number(process.env['NIGHTSHIFT_BENCH_GROUP_BACKLOG'] ?? 100_000);
+const REPEAT = Number(process.env['NIGHTSHIFT_BENCH_GROUP_REPEAT'] ?? 3);
+const BACKENDS = (process.env['NIGHTSHIFT_BENCH_GROUP_BACKENDS'] ?? 'sqlite,postgres').split(',') as Backend[];
+
+const VARIANTS: Record<string, (i: number) => string | null> = {
+  off: () => null,
+  '1,000 groups': (i) => `g${i % 1_000}`,
+  '100,000 groups': (i) => `g${i % 100_000}`,
+  'one group': () => 'one',
+};
 
 function job(group: string | null): NewJob {
   return {
@@ -39,15 +58,28 @@ function job(group: string | null): NewJob {
   };
 }
 
-async function withStore<T>(run: (store: Store) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-groups-'));
-  const store = await openStore(`sqlite:${path.join(dir, 'bench.db')}`);
-  await store.migrate();
+async function withStore<T>(
+  backend: Backend,
+  run: (store: Store, cpuUs: () => Promise<number>) => Promise<T>,
+): Promise<T> {
+  let url: string;
+  let drop: () => Promise<void>;
+  if (backend === 'sqlite') {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-groups-'));
+    url = `sqlite:${path.join(dir, 'bench.db')}`;
+    drop = () => rm(dir, { recursive: true, force: true });
+  } else {
+    ({ url, drop } = await createDatabase('claim_groups'));
+  }
+  const store = await openStore(url);
+  const cpuUs = async (): Promise<number> =>
+    processCpuUs() + (backend === 'postgres' ? await serverCpuUs(url) : 0);
   try {
-    return await run(store);
+    await store.migrate();
+    return await run(store, cpuUs);
   } finally {
     await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await drop();
   }
 }
 
@@ -61,45 +93,80 @@ async function insert(store: Store, count: number, groupOf: (i: number) => strin
   return ids;
 }
 
-/** Claims of 100, each batch completed: jobs per second. */
-async function throughput(groupOf: (i: number) => string | null): Promise<number> {
-  return withStore(async (store) => {
+interface Throughput {
+  rate: number;
+  cpuUs: number;
+}
+
+/** Claims of 100, each batch completed: jobs per second and CPU µs per job. */
+async function throughput(backend: Backend, groupOf: (i: number) => string | null): Promise<Throughput> {
+  return withStore(backend, async (store, cpuUs) => {
     await insert(store, JOBS, groupOf);
+    const cpuBefore = await cpuUs();
     const started = performance.now();
     let done = 0;
     while (done < JOBS) {
-      const batch = await store.jobClaim({ workerId: 'bench', limit: 100, leaseMs: 60_000 });
+      const batch = await store.jobClaim({ workerId: 'bench', limit: 100, leaseMs: 600_000 });
       if (batch.length === 0) throw new Error(`drained ${done} of ${JOBS}`);
       await store.jobFinishMany({
         finishes: batch.map((j) => ({ id: j.id, leaseToken: j.leaseToken, outcome: 'completed' as const })),
       });
       done += batch.length;
     }
-    return JOBS / ((performance.now() - started) / 1_000);
+    const rate = JOBS / ((performance.now() - started) / 1_000);
+    return { rate, cpuUs: ((await cpuUs()) - cpuBefore) / JOBS };
   });
 }
 
-/** Claim rounds of 10 until all of B's 100 jobs started: the round each of them started in. */
-async function waitOfB(grouped: boolean): Promise<number[]> {
-  return withStore(async (store) => {
+/** Claim rounds of 10 until all of B's 100 jobs started: each one's round and ms since B's enqueue. */
+async function waitOfB(backend: Backend, grouped: boolean): Promise<{ rounds: number[]; ms: number[] }> {
+  return withStore(backend, async (store) => {
     await insert(store, BACKLOG, () => (grouped ? 'A' : null));
     const b = new Set(await insert(store, 100, () => (grouped ? 'B' : null)));
+    const enqueued = performance.now();
     const rounds: number[] = [];
+    const ms: number[] = [];
     for (let round = 1; rounds.length < 100; round += 1) {
-      const batch = await store.jobClaim({ workerId: 'bench', limit: 10, leaseMs: 60_000 });
-      for (const j of batch) if (b.has(j.id)) rounds.push(round);
+      const batch = await store.jobClaim({ workerId: 'bench', limit: 10, leaseMs: 600_000 });
+      if (batch.length === 0) throw new Error(`B's jobs never started: ${rounds.length} of 100`);
+      for (const j of batch) {
+        if (!b.has(j.id)) continue;
+        rounds.push(round);
+        ms.push(performance.now() - enqueued);
+      }
     }
-    return rounds;
+    return { rounds, ms };
   });
 }
 
-const line = (label: string, value: number): void => console.log(`${label.padEnd(34)} ${value.toFixed(0)}`);
-line('jobs/s, no groups', await throughput(() => null));
-line('jobs/s, 1,000 groups', await throughput((i) => `g${i % 1_000}`));
-line('jobs/s, one group', await throughput(() => 'one'));
-for (const grouped of [true, false]) {
-  const rounds = await waitOfB(grouped);
-  const label = grouped ? 'with groups' : 'without groups';
-  line(`B's wait p50 (claim rounds), ${label}`, percentile(rounds, 50));
-  line(`B's wait p99 (claim rounds), ${label}`, percentile(rounds, 99));
+const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
+
+for (const backend of BACKENDS) {
+  const runs = new Map<string, Throughput[]>(Object.keys(VARIANTS).map((name) => [name, []]));
+  for (let run = 0; run < REPEAT; run += 1) {
+    for (const [name, groupOf] of Object.entries(VARIANTS)) {
+      runs.get(name)?.push(await throughput(backend, groupOf));
+    }
+  }
+  const offRate = median((runs.get('off') ?? []).map((r) => r.rate));
+  const offCpu = median((runs.get('off') ?? []).map((r) => r.cpuUs));
+  for (const [name, values] of runs) {
+    const rate = median(values.map((r) => r.rate));
+    const cpu = median(values.map((r) => r.cpuUs));
+    console.log(
+      `${backend} ${name}: ${rate.toFixed(0)} jobs/s (${values.map((r) => r.rate.toFixed(0)).join(', ')}), ` +
+        `${(rate / offRate).toFixed(2)} of off; CPU ${cpu.toFixed(1)} µs/job ` +
+        `(${values.map((r) => r.cpuUs.toFixed(1)).join(', ')}), jobs per CPU second ${(offCpu / cpu).toFixed(2)} of off`,
+    );
+  }
+  for (const grouped of [true, false]) {
+    const { rounds, ms } = await waitOfB(backend, grouped);
+    const r = sorted(rounds);
+    const t = sorted(ms);
+    console.log(
+      `${backend} B's wait ${grouped ? 'with groups' : 'without groups'}: p50 ${percentile(r, 50)} / p99 ` +
+        `${percentile(r, 99)} claim rounds of 10, p50 ${percentile(t, 50).toFixed(0)} / p99 ` +
+        `${percentile(t, 99).toFixed(0)} ms (behind ${BACKLOG} of A's jobs)`,
+    );
+  }
 }
