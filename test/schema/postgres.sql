@@ -234,7 +234,7 @@ job_groups_pkey | CREATE UNIQUE INDEX job_groups_pkey ON <schema>.job_groups USI
 job_leases_expiry_idx | CREATE INDEX job_leases_expiry_idx ON <schema>.job_leases USING btree (expires_at)
 job_leases_pkey | CREATE UNIQUE INDEX job_leases_pkey ON <schema>.job_leases USING btree (token)
 job_logs_job_idx | CREATE INDEX job_logs_job_idx ON <schema>.job_logs USING btree (job_id, attempt, at, seq)
-job_queue_ready_group_idx | CREATE INDEX job_queue_ready_group_idx ON <schema>.job_queue USING btree (queue, group_key, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (group_key IS NOT NULL))
+job_queue_ready_group_idx | CREATE INDEX job_queue_ready_group_idx ON <schema>.job_queue USING btree (queue COLLATE "C", group_key, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (group_key IS NOT NULL))
 job_queue_ready_idx | CREATE INDEX job_queue_ready_idx ON <schema>.job_queue USING btree (priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (group_key IS NULL))
 job_queue_ready_queue_idx | CREATE INDEX job_queue_ready_queue_idx ON <schema>.job_queue USING btree (queue, ((- (priority)::bigint)), run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (group_key IS NULL))
 job_queue_scheduled_idx | CREATE INDEX job_queue_scheduled_idx ON <schema>.job_queue USING btree (run_at, id) WHERE (state = 'scheduled'::<schema>.job_state)

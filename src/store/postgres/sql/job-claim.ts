@@ -135,7 +135,7 @@ export const jobClaim = (s: string): string => `
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), ${CLAIM_TAIL(s, { queueSet: "''", open: (q) => `${q} <> ALL((SELECT names FROM paused)::text[])` })}`;
+  ), ${CLAIM_TAIL(s, { queueSet: "''", open: (q) => `${q} COLLATE "C" <> ALL((SELECT names FROM paused)::text[])` })}`;
 
 /**
  * Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names, $5 their
@@ -177,4 +177,4 @@ export const jobClaimFromQueues = (s: string): string => `
     ) d
     ORDER BY d.run_at, d.id
     LIMIT ${PROMOTE_LIMIT}
-  ), ${CLAIM_TAIL(s, { queueSet: '$5', open: (q) => `${q} = ANY(ARRAY(SELECT name FROM open_queues))` })}`;
+  ), ${CLAIM_TAIL(s, { queueSet: '$5', open: (q) => `${q} COLLATE "C" = ANY(ARRAY(SELECT name FROM open_queues))` })}`;

@@ -35,17 +35,22 @@ export const jobClaimGroupColumns = 'group_key, NULL::integer AS turn_rank';
 export interface GroupClaimScope {
   /** The cursor row's key: a literal or a parameter. */
   queueSet: string;
-  /** The condition that queue `q` (an SQL expression) may be claimed from now. */
+  /** The condition that queue `q` (an SQL expression, either collation) may be claimed from now. */
   open: (q: string) => string;
 }
 
 const PLACES = '(SELECT n FROM group_places)';
+// The index's queue order (migration 016): bytewise, like the group column.
+const QUEUE = 'queue COLLATE "C"';
+// Weights are looked up only when some group has one: a probe per pair otherwise found nothing.
+const WEIGHTED = '(SELECT weighted FROM group_places)';
 
 // The head of the pairs the WHERE selects, in (queue, group) order: one descent of the index.
 const head = (s: string, where: string, wrapped: string): string => `(
-        SELECT queue, group_key, concurrency_key, concurrency_limit, ${wrapped} AS wrapped FROM ${s}.job_queue
+        SELECT ctid AS head, ${QUEUE} AS queue, group_key, concurrency_key, concurrency_limit, ${wrapped} AS wrapped
+        FROM ${s}.job_queue
         WHERE state = 'queued' AND group_key IS NOT NULL AND ${where}
-        ORDER BY queue, group_key, priority DESC, run_at, id
+        ORDER BY ${QUEUE}, group_key, priority DESC, run_at, id
         LIMIT 1)`;
 
 // Turns of a dealt pair (alias c, of group_cycle) among the first `x` turns of the cycle, repeated
@@ -60,66 +65,75 @@ const upTo = (x: string): string => `CASE WHEN r.total IS NULL
  */
 export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `group_places AS (
     SELECT greatest(0, $2::integer - (SELECT count(*) FROM ready)::integer
-      - (SELECT count(*) FROM due WHERE group_key IS NULL AND ${scope.open('due.queue')})::integer) AS n
+      - (SELECT count(*) FROM due WHERE group_key IS NULL AND ${scope.open('due.queue')})::integer) AS n,
+      EXISTS (SELECT 1 FROM ${s}.job_groups) AS weighted
   ), group_start AS (
-    SELECT coalesce(c.queue, '') AS queue, coalesce(c.group_key, '') AS group_key, coalesce(c.used, 0) AS used,
+    SELECT h.head, coalesce(c.queue, '') AS queue, coalesce(c.group_key, '') AS group_key, coalesce(c.used, 0) AS used,
            c.queue IS NOT NULL AS has_cursor, coalesce(g.weight, 1) AS weight,
            coalesce(h.queue IS NOT NULL AND ${scope.open('h.queue')} AND ${jobClaimKeyOpen(s, 'h')}
                     AND c.used < coalesce(g.weight, 1), false) AS visit
     FROM (SELECT 1) one
     LEFT JOIN ${s}.job_group_cursors c ON c.queue_set = ${scope.queueSet}
-    LEFT JOIN LATERAL ${head(s, 'queue = c.queue AND group_key = c.group_key', 'false')} h ON true
-    LEFT JOIN ${s}.job_groups g ON g.group_key = c.group_key
+    LEFT JOIN LATERAL ${head(s, `${QUEUE} = c.queue AND group_key = c.group_key`, 'false')} h ON true
+    LEFT JOIN ${s}.job_groups g ON g.group_key = c.group_key AND ${WEIGHTED}
     WHERE ${PLACES} > 0
       AND EXISTS (SELECT 1 FROM ${s}.job_queue WHERE state = 'queued' AND group_key IS NOT NULL)
-  ), group_walk (step, queue, group_key, weight, visit, wrapped, covered) AS (
-    SELECT 0, queue, group_key, weight, visit, false,
+  ), group_walk (step, head, queue, group_key, weight, visit, wrapped, covered) AS (
+    SELECT 0, head, queue, group_key, weight, visit, false,
            CASE WHEN visit THEN least(weight - used, ${PLACES}) ELSE 0 END
     FROM group_start
     UNION ALL
-    SELECT w.step + 1, n.queue, n.group_key, n.weight, n.visit, n.wrapped,
+    SELECT w.step + 1, n.head, n.queue, n.group_key, n.weight, n.visit, n.wrapped,
            w.covered + CASE WHEN n.visit THEN least(n.weight, ${PLACES}) ELSE 0 END
     FROM group_walk w
     CROSS JOIN LATERAL (
-      SELECT h.queue, h.group_key, coalesce(g.weight, 1) AS weight, h.wrapped,
+      SELECT h.head, h.queue, h.group_key, coalesce(g.weight, 1) AS weight, h.wrapped,
              ${scope.open('h.queue')} AND ${jobClaimKeyOpen(s, 'h')} AS visit
-      FROM (${head(s, `queue = w.queue AND group_key > w.group_key AND ${scope.open('w.queue')}`, 'w.wrapped')}
-        UNION ALL ${head(s, 'queue > w.queue', 'w.wrapped')}
+      FROM (${head(s, `(${QUEUE}, group_key) > (w.queue, w.group_key) AND ${scope.open('w.queue')}`, 'w.wrapped')}
+        UNION ALL ${head(s, `${QUEUE} > w.queue AND NOT ${scope.open('w.queue')}`, 'w.wrapped')}
         UNION ALL ${head(s, 'NOT w.wrapped AND (SELECT has_cursor FROM group_start)', 'true')}
         LIMIT 1) h
-      LEFT JOIN ${s}.job_groups g ON g.group_key = h.group_key
+      LEFT JOIN ${s}.job_groups g ON g.group_key = h.group_key AND ${WEIGHTED}
     ) n
     WHERE w.covered < ${PLACES}
       -- Back at the start: the cursor's pair ends the round unless it opened it.
-      AND NOT (n.wrapped AND (n.queue, n.group_key) >= ((SELECT queue FROM group_start), (SELECT group_key FROM group_start))
+      AND NOT (n.wrapped
+               AND (n.queue, n.group_key) >= ((SELECT queue FROM group_start), (SELECT group_key FROM group_start))
                AND ((n.queue, n.group_key) <> ((SELECT queue FROM group_start), (SELECT group_key FROM group_start))
                     OR (SELECT visit FROM group_start)))
   ), group_cycle AS (
-    SELECT step, queue, group_key, weight, (sum(weight) OVER (ORDER BY step) - weight)::integer AS start_at
+    SELECT step, head, queue, group_key, weight, (sum(weight) OVER (ORDER BY step) - weight)::integer AS start_at
     FROM group_walk WHERE visit
   ), group_round AS (
     SELECT CASE WHEN (SELECT covered FROM group_walk ORDER BY step DESC LIMIT 1) < ${PLACES}
                 THEN (SELECT sum(weight) FROM group_cycle)::integer END AS total,
            CASE WHEN (SELECT visit FROM group_start) THEN (SELECT used FROM group_start) ELSE 0 END AS used
   ), group_dealt AS (
-    SELECT c.step, c.queue, c.group_key, c.weight, c.start_at,
+    SELECT c.step, c.head, c.queue, c.group_key, c.weight, c.start_at,
            ${upTo(`(r.used + ${PLACES})`)} - ${upTo('r.used')} AS turns,
            CASE WHEN r.total IS NULL THEN r.used + ${PLACES} - 1
                 ELSE (r.used + ${PLACES} - 1) % r.total END AS last_turn
     FROM group_cycle c CROSS JOIN group_round r
+  ), group_heads AS (
+    SELECT ctid AS row_id, id, priority, run_at, queue, concurrency_key, concurrency_limit, group_key
+    FROM ${s}.job_queue
+    WHERE ctid = ANY(ARRAY(SELECT head FROM group_dealt WHERE turns = 1)) AND state = 'queued'
+    FOR UPDATE SKIP LOCKED
   ), grouped AS (
+    SELECT h.*, d.step AS turn_rank FROM group_heads h JOIN group_dealt d ON d.head = h.row_id
+    UNION ALL
     SELECT r.*, d.step AS turn_rank
     FROM group_dealt d
     CROSS JOIN LATERAL (
       SELECT ctid AS row_id, id, priority, run_at, queue, concurrency_key, concurrency_limit, group_key
       FROM ${s}.job_queue
-      WHERE state = 'queued' AND group_key IS NOT NULL AND queue = d.queue AND group_key = d.group_key
+      WHERE state = 'queued' AND group_key IS NOT NULL AND ${QUEUE} = d.queue AND group_key = d.group_key
         AND ${jobClaimKeyOpen(s, 'job_queue')}
-      ORDER BY queue, group_key, priority DESC, run_at, id
+      ORDER BY ${QUEUE}, group_key, priority DESC, run_at, id
       LIMIT d.turns
       FOR UPDATE SKIP LOCKED
     ) r
-    WHERE d.turns > 0
+    WHERE d.turns > 1 OR (d.turns = 1 AND d.head <> ALL(ARRAY(SELECT row_id FROM group_heads)))
   )`;
 
 /** The cursor's write, after `picked` (see above). */
