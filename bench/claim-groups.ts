@@ -27,7 +27,9 @@ type Backend = 'sqlite' | 'postgres';
 const JOBS = Number(process.env['NIGHTSHIFT_BENCH_GROUP_JOBS'] ?? 100_000);
 const BACKLOG = Number(process.env['NIGHTSHIFT_BENCH_GROUP_BACKLOG'] ?? 100_000);
 const REPEAT = Number(process.env['NIGHTSHIFT_BENCH_GROUP_REPEAT'] ?? 3);
-const BACKENDS = (process.env['NIGHTSHIFT_BENCH_GROUP_BACKENDS'] ?? 'sqlite,postgres').split(',') as Backend[];
+const BACKENDS = (process.env['NIGHTSHIFT_BENCH_GROUP_BACKENDS'] ?? 'sqlite,postgres').split(
+  ',',
+) as Backend[];
 
 const VARIANTS: Record<string, (i: number) => string | null> = {
   off: () => null,

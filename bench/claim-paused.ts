@@ -86,7 +86,10 @@ async function measure(
       await fill(store, 'held', 5);
       await store.queuePause({ queue: 'held' });
     }
-    return await drain(store, backend === 'sqlite' ? () => Promise.resolve(processCpuUs()) : () => serverCpuUs(url));
+    return await drain(
+      store,
+      backend === 'sqlite' ? () => Promise.resolve(processCpuUs()) : () => serverCpuUs(url),
+    );
   } finally {
     await store.close();
     await drop();

@@ -387,9 +387,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * 100): those with ready or running jobs or a weight, with their weights, ready and running counts;
    * `running: true` keeps only groups with running jobs.
    */
-  async groups(
-    params: { after?: string; limit?: number; running?: boolean } = {},
-  ): Promise<JobGroupInfo[]> {
+  async groups(params: { after?: string; limit?: number; running?: boolean } = {}): Promise<JobGroupInfo[]> {
     const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
     return this.store.groupList({ ...params, limit });
   }

@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as claim from '../src/store/sqlite/sql/job-claim.js';
+import * as groups from '../src/store/sqlite/sql/job-groups.js';
 import { jobCancelCheck } from '../src/store/sqlite/sql/job-control.js';
 import {
   jobFinishManyAttemptEnd,
@@ -189,3 +190,68 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(detail).toMatch(/SEARCH job_steps USING PRIMARY KEY/);
   });
 });
+
+describe.each(['fresh', 'analyzed'] as const)(
+  'SQLite fair-claiming plans with one huge group (%s)',
+  (which) => {
+    /** A group of 20,000 ready jobs, a small group and ungrouped jobs; statistics gathered or not. */
+    async function hugeGroup(): Promise<SqliteStore> {
+      const store = (await harness.open()) as SqliteStore;
+      for (let done = 0; done < 20_000; done += 5_000) {
+        await store.jobInsertMany({
+          jobs: Array.from({ length: 5_000 }, () => newJob({ group: 'huge', payload: null })),
+        });
+      }
+      await store.jobInsertMany({ jobs: [newJob({ group: 'small' }), newJob(), newJob({ queue: 'other' })] });
+      if (which === 'analyzed') store.database.exec('ANALYZE');
+      return store;
+    }
+
+    it('walks the ready pairs one descent of jobs_ready_group each, without a sort or a scan', async () => {
+      const store = await hugeGroup();
+      const explain = (sql: string, params: Record<string, unknown>): string =>
+        (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>)
+          .map((row) => row.detail)
+          .join('\n');
+      const pair = { queue: 'default', group: 'huge', now: Date.now() + 1_000 };
+      for (const [sql, index] of [
+        [
+          groups.jobClaimGroupHead,
+          /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue=\? AND group_key=\?\)/,
+        ],
+        [
+          groups.jobClaimGroupNextInQueue,
+          /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue=\? AND group_key>\?\)/,
+        ],
+        [groups.jobClaimGroupNextQueue, /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue>\?\)/],
+      ] as const) {
+        const detail = explain(sql, pair);
+        expect(detail).toMatch(index);
+        expect(detail).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+      }
+      const ready = explain(groups.jobClaimGroupReadySelect, { ...pair, limit: 10 });
+      expect(ready).toMatch(
+        /SEARCH jobs USING COVERING INDEX jobs_ready_group \(queue=\? AND group_key=\?\)/,
+      );
+      expect(ready).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+      expect(explain(groups.jobClaimGroupAny, {})).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_group/);
+      // Each step reads one row: the head of the next pair, whatever the size of the pair before it.
+      const next = store.database.prepare(groups.jobClaimGroupNextInQueue).all(pair) as Array<{
+        group: string;
+      }>;
+      expect(next.map((row) => row.group)).toEqual(['small']);
+      // The ungrouped walks read indexes that leave grouped jobs out. (With statistics of two ungrouped
+      // jobs SQLite may read them from jobs_ready_queue and sort them instead: as cheap for two.)
+      const plain = explain(claim.jobClaimReadySelect, { now: pair.now, limit: 10 });
+      expect(plain).toMatch(
+        which === 'fresh'
+          ? /SCAN jobs USING INDEX jobs_ready\b/
+          : /jobs USING (COVERING )?INDEX jobs_ready(_queue)?\b/,
+      );
+      expect(plain).not.toMatch(/jobs_ready_group/);
+      expect(
+        store.database.prepare(claim.jobClaimReadySelect).all({ now: pair.now, limit: 10 }),
+      ).toHaveLength(2);
+    }, 60_000);
+  },
+);

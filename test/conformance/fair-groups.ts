@@ -118,6 +118,16 @@ export function describeFairGroups(h: StoreHarness): void {
       ]);
     });
 
+    it('fills a claim when groups have fewer jobs than their turns: the places left are dealt again', async () => {
+      const store = await h.open();
+      const groups = new Map<string, string>();
+      await insertGroup(store, groups, 100, 'big');
+      for (const small of ['s1', 's2', 's3', 's4']) await insertGroup(store, groups, 1, small);
+      // Five groups share 20 places, 4 turns each; the small ones use 1 each, and their 12 unused
+      // turns go to the only group left.
+      expect(count(await claimGroups(store, groups, 20))).toEqual({ big: 16, s1: 1, s2: 1, s3: 1, s4: 1 });
+    });
+
     it('orders a group’s jobs by priority, and claims jobs without a group first', async () => {
       const store = await h.open();
       const now = await nowMs(store);

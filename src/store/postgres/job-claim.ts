@@ -8,20 +8,26 @@ import type { PostgresConnection } from './connection.js';
 import { decodeClaimedBatch, type ClaimedBatchRow } from './job-batch.js';
 import { isUuid } from './job-row.js';
 
+// Statements one claim may take: see jobClaim.
+const CLAIM_STATEMENTS = 3;
+
 /**
- * `jobClaim`: moves up to `limit` due jobs to `running` for `workerId`. Grouped due jobs are only
- * promoted by a claim statement (they take their turns from the next one): when one promoted some and
- * its batch is short, a second statement claims the rest at once.
+ * `jobClaim`: moves up to `limit` due jobs to `running` for `workerId`. A short batch is claimed
+ * further at once (up to CLAIM_STATEMENTS statements) when the statement promoted grouped due jobs
+ * (they take their turns from the next statement on) or dealt groups more turns than they had jobs
+ * (a group's turns go round, and one with few jobs left leaves the rest of its turns unused): the
+ * next statement deals the remaining places from where this one stopped.
  */
 export async function jobClaim(conn: PostgresConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   const limit = Math.floor(params.limit);
   if (limit <= 0 || params.queues?.length === 0) return [];
   const leaseMs = Math.round(params.leaseMs);
-  const first = await claimBatch(conn, params, limit, leaseMs);
-  let claimed = decodeClaimedBatch(first, params.workerId, leaseMs);
-  if (first !== undefined && first.grouped_promoted > 0 && claimed.length < limit) {
-    const second = await claimBatch(conn, params, limit - claimed.length, leaseMs);
-    claimed = [...claimed, ...decodeClaimedBatch(second, params.workerId, leaseMs)];
+  let claimed: ClaimedJob[] = [];
+  for (let statement = 0; statement < CLAIM_STATEMENTS && claimed.length < limit; statement += 1) {
+    const row = await claimBatch(conn, params, limit - claimed.length, leaseMs);
+    const batch = decodeClaimedBatch(row, params.workerId, leaseMs);
+    claimed = statement === 0 ? batch : [...claimed, ...batch];
+    if (row === undefined || (row.grouped_promoted === 0 && !row.grouped_short)) break;
   }
   if (claimed.length > 0) conn.eventsWritten();
   return claimed;

@@ -32,17 +32,18 @@ interface Head extends GroupedCandidate {
 }
 
 /**
- * Up to `places` grouped jobs in turn order, and the cursor moved past the turns dealt. The cursor
- * moves whether or not the jobs are then admitted: a turn lost to a limit is not dealt again.
+ * Up to `places` grouped jobs in turn order, the cursor moved past the turns dealt, and whether the
+ * groups had fewer jobs to start than turns. The cursor moves whether or not the jobs are then
+ * admitted: a turn lost to a limit is not dealt again.
  */
 export function groupedJobs(
   conn: SqliteConnection,
   params: JobClaimParams,
   now: number,
   places: number,
-): GroupedCandidate[] {
+): { jobs: GroupedCandidate[]; short: boolean } {
   const { any } = conn.stmt(sql.jobClaimGroupAny).get() as { any: number };
-  if (any === 0) return [];
+  if (any === 0) return { jobs: [], short: false };
   const queueSet = groupCursorKey(params.queues);
   const closed = new Set(
     (conn.stmt(sql.jobClaimGroupClosedQueues).all({ now }) as Array<{ queue: string }>).map((r) => r.queue),
@@ -73,9 +74,8 @@ export function groupedJobs(
   let complete = false;
   while (covered < places) {
     const sameQueue = position.queue !== '' && claimable(position.queue);
-    let head = (
-      sameQueue ? conn.stmt(sql.jobClaimGroupNextInQueue).get({ ...position, now }) : undefined
-    ) as Head | undefined;
+    let head = (sameQueue ? conn.stmt(sql.jobClaimGroupNextInQueue).get({ ...position, now }) : undefined) as
+      Head | undefined;
     head ??= conn.stmt(sql.jobClaimGroupNextQueue).get({ queue: position.queue, now }) as Head | undefined;
     if (head === undefined) {
       if (wrapped || cursor === undefined) {
@@ -105,8 +105,10 @@ export function groupedJobs(
   const deal = dealTurns(cycle, used, places, complete);
   if (deal.cursor !== null) conn.stmt(sql.jobClaimGroupCursorSet).run({ queueSet, ...deal.cursor });
   const jobs: GroupedCandidate[] = [];
+  let dealt = 0;
   heads.forEach((head, i) => {
     const turns = deal.turns[i] as number;
+    dealt += turns;
     if (turns === 1) jobs.push(candidate(head));
     else if (turns > 1) {
       jobs.push(
@@ -119,7 +121,7 @@ export function groupedJobs(
       );
     }
   });
-  return jobs;
+  return { jobs, short: jobs.length < dealt };
 }
 
 function candidate(head: Head): GroupedCandidate {

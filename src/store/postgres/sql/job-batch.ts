@@ -50,10 +50,12 @@ export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || t
 
 /**
  * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's now(), its lease
- * token (every job of the batch shares it), the batch as json text, and how many grouped due rows it
- * promoted (from `due`: they become claimable by turns from the next statement on).
+ * token (every job of the batch shares it), the batch as json text, how many grouped due rows it
+ * promoted (from `due`: they become claimable by turns from the next statement on), and whether the
+ * groups dealt turns had fewer jobs to take than turns (sql/job-groups.ts).
  */
 export const jobClaimBatchSelect = `SELECT ${ms('now()')} AS started_ms, (SELECT token FROM lease) AS lease_token,
   '[' || coalesce(string_agg(line, ','), '') || ']' AS batch,
-  (SELECT count(*) FROM due WHERE group_key IS NOT NULL)::integer AS grouped_promoted
+  (SELECT count(*) FROM due WHERE group_key IS NOT NULL)::integer AS grouped_promoted,
+  (SELECT coalesce(sum(turns), 0) FROM group_dealt) > (SELECT count(*) FROM grouped) AS grouped_short
   FROM claimed`;

@@ -75,7 +75,10 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // Concurrency limits (sql/concurrency-limits.ts) narrow the candidates down to `picked`.
 // Grouped candidates (sql/job-groups.ts) come after the ungrouped ones; a grouped due row is only
 // promoted, and competes by turns from the next claim on.
-const CLAIM_TAIL = (s: string, groups: GroupClaimScope): string => `${jobClaimGroups(s, groups)}, ${jobClaimAdmitAndTake(
+const CLAIM_TAIL = (
+  s: string,
+  groups: GroupClaimScope,
+): string => `${jobClaimGroups(s, groups)}, ${jobClaimAdmitAndTake(
   s,
   `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due WHERE group_key IS NULL
                   UNION ALL SELECT * FROM grouped) u

@@ -179,4 +179,5 @@ export const groupSetWeight = (s: string): string => `
   ON CONFLICT (group_key) DO UPDATE SET weight = excluded.weight`;
 
 /** Removes the weight of group $1: back to 1. */
-export const groupSetWeightDefault = (s: string): string => `DELETE FROM ${s}.job_groups WHERE group_key = $1`;
+export const groupSetWeightDefault = (s: string): string =>
+  `DELETE FROM ${s}.job_groups WHERE group_key = $1`;
