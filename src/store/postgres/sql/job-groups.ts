@@ -133,7 +133,7 @@ export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `gr
       LIMIT d.turns
       FOR UPDATE SKIP LOCKED
     ) r
-    WHERE d.turns > 1 OR (d.turns = 1 AND d.head <> ALL(ARRAY(SELECT row_id FROM group_heads)))
+    WHERE d.turns > 1 OR (d.turns = 1 AND NOT EXISTS (SELECT 1 FROM group_heads h WHERE h.row_id = d.head))
   )`;
 
 /** The cursor's write, after `picked` (see above). */
