@@ -101,22 +101,27 @@ const CASES: Case[] = [
   },
   { name: 'claim (jobClaim)', setup: 'queued', sql: bind(sql.jobClaim.text, ["'w'", `${BATCH}`, '30000']) },
   {
-    name: 'claim (jobClaim), 1,000 groups of 20 jobs',
+    name: 'claim (jobClaimGrouped), no groups',
+    setup: 'queued',
+    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
+  },
+  {
+    name: 'claim (jobClaimGrouped), 1,000 groups of 20 jobs',
     setup: 'queued',
     group: "'g' || g % 1000",
-    sql: bind(sql.jobClaim.text, ["'w'", `${BATCH}`, '30000']),
+    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
   },
   {
-    name: `claim (jobClaim), ${JOBS} groups of 1 job`,
+    name: `claim (jobClaimGrouped), ${JOBS} groups of 1 job`,
     setup: 'queued',
     group: "'g' || g",
-    sql: bind(sql.jobClaim.text, ["'w'", `${BATCH}`, '30000']),
+    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
   },
   {
-    name: 'claim (jobClaim), one group',
+    name: 'claim (jobClaimGrouped), one group',
     setup: 'queued',
     group: "'one'",
-    sql: bind(sql.jobClaim.text, ["'w'", `${BATCH}`, '30000']),
+    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
   },
   {
     name: 'input: ids and tokens of 100 running jobs',

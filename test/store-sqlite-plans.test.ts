@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as claim from '../src/store/sqlite/sql/job-claim.js';
 import * as groups from '../src/store/sqlite/sql/job-groups.js';
-import { jobCancelCheck } from '../src/store/sqlite/sql/job-control.js';
+import { jobCancelCheck, jobCancelMatchingWaiting } from '../src/store/sqlite/sql/job-control.js';
 import {
   jobFinishManyAttemptEnd,
   jobFinishManyComplete,
@@ -107,6 +107,14 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(await plan(claim.jobClaimPromoteDue, { now: 0, limit: 10 })).toMatch(
       /SEARCH jobs USING INDEX jobs_scheduled \(run_at<\?\)/,
     );
+  });
+
+  it('cancels queued jobs in bulk by walking both ready indexes, never the table', async () => {
+    const params = { now: 0, queue: null, task: null, search: null, createdAfter: null, createdBefore: null };
+    const detail = await plan(jobCancelMatchingWaiting('queued'), { ...params, limit: 10 });
+    expect(detail).toMatch(/SCAN jobs USING INDEX jobs_ready\b/);
+    expect(detail).toMatch(/SCAN jobs USING INDEX jobs_ready_group\b/);
+    expect(detail).not.toMatch(/SCAN jobs\n|SCAN jobs$/m);
   });
 
   it('finds lapsed leases by a range on jobs_lease', async () => {

@@ -223,6 +223,22 @@ export function describeFairGroups(h: StoreHarness): void {
       expect(await store.groupList({ limit: 10, running: true })).toEqual([]);
     });
 
+    it('cancels and retries grouped jobs in bulk like any other', async () => {
+      const store = await h.open();
+      const groups = new Map<string, string>();
+      await insertGroup(store, groups, 3, 'G', { queue: 'bulk' });
+      await store.jobInsertMany({ jobs: [newJob({ queue: 'bulk' })] });
+      expect(await store.jobCancelMatching({ match: { queue: 'bulk' }, limit: 100 })).toMatchObject({
+        cancelled: 4,
+      });
+      expect(await store.groupList({ limit: 10 })).toEqual([]);
+      await store.jobRetryMatching({ match: { queue: 'bulk', state: 'cancelled' }, limit: 100 });
+      expect(await store.groupList({ limit: 10 })).toEqual([
+        { group: 'G', weight: 1, queued: 3, running: 0 },
+      ]);
+      expect(count(await claimGroups(store, groups, 10, ['bulk']))).toEqual({ G: 3, ungrouped: 1 });
+    });
+
     it('hands each grouped job to one of two stores claiming at once', async () => {
       const store = await h.open();
       const peer = await h.openPeer(store);

@@ -114,6 +114,7 @@ describe('claimed batch decoder', () => {
         tuple('d', startedMs - 5, startedMs - 7, null),
       ].join(',')}]`,
       grouped_promoted: 0,
+      grouped_waiting: false,
       grouped_short: false,
     };
     const jobs = decodeClaimedBatch(row, 'w', 30_000);

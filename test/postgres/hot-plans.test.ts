@@ -69,6 +69,8 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     const named: Record<string, Statement> = {
       jobClaim: sql.jobClaim,
       jobClaimFromQueues: sql.jobClaimFromQueues,
+      jobClaimGrouped: sql.jobClaimGrouped,
+      jobClaimGroupedFromQueues: sql.jobClaimGroupedFromQueues,
       jobFinishManyComplete: sql.jobFinishManyComplete,
       jobInsertMany: sql.jobInsertMany,
       jobGet: sql.jobGet,
@@ -139,7 +141,9 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       const none: string[] = [];
       const args: Record<string, unknown[]> = {
         jobClaim: ['w', 100, 30_000],
-        jobClaimFromQueues: ['w', 100, 30_000, ['rare'], groupCursorKey(['rare'])],
+        jobClaimFromQueues: ['w', 100, 30_000, ['rare']],
+        jobClaimGrouped: ['w', 100, 30_000],
+        jobClaimGroupedFromQueues: ['w', 100, 30_000, ['rare'], groupCursorKey(['rare'])],
         jobFinishManyComplete: [none, none, none, 'ch', 'o'],
         jobInsertMany: insertArguments([]),
         jobGet: ['00000000-0000-0000-0000-000000000000'],
@@ -161,20 +165,18 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
 
     it('claims from all queues and from named ones', async () => {
       expectIndexed(await explain('jobClaim', '', ['w', 100, 30_000]), 1_500);
-      const plan = await explain('jobClaimFromQueues', '', [
-        'w',
-        100,
-        30_000,
-        ['rare'],
-        groupCursorKey(['rare']),
-      ]);
+      const plan = await explain('jobClaimFromQueues', '', ['w', 100, 30_000, ['rare']]);
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=5 loops=1\)/);
       expectIndexed(plan, 300);
+      // The grouped statements, where jobs without a group fill the batch, as cheaply.
+      expectIndexed(await explain('jobClaimGrouped', '', ['w', 100, 30_000]), 1_500);
+      const rare = ['w', 100, 30_000, ['rare'], groupCursorKey(['rare'])];
+      expectIndexed(await explain('jobClaimGroupedFromQueues', '', rare), 300);
     });
 
     it('claims grouped jobs by walking the ready pairs, one index descent each, with one huge group', async () => {
       const tenants = ['tenants'];
-      const plan = await explain('jobClaimFromQueues', '', [
+      const plan = await explain('jobClaimGroupedFromQueues', '', [
         'w',
         100,
         30_000,

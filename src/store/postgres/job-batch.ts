@@ -82,6 +82,7 @@ export interface ClaimedBatchRow {
   lease_token: string;
   batch: string;
   grouped_promoted: number;
+  grouped_waiting: boolean;
   grouped_short: boolean;
 }
 

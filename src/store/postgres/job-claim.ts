@@ -12,11 +12,17 @@ import { isUuid } from './job-row.js';
 const CLAIM_STATEMENTS = 3;
 
 /**
- * `jobClaim`: moves up to `limit` due jobs to `running` for `workerId`. A short batch is claimed
- * further at once (up to CLAIM_STATEMENTS statements) when the statement promoted grouped due jobs
- * (they take their turns from the next statement on) or dealt groups more turns than they had jobs
- * (a group's turns go round, and one with few jobs left leaves the rest of its turns unused): the
- * next statement deals the remaining places from where this one stopped.
+ * `jobClaim`: moves up to `limit` due jobs to `running` for `workerId`.
+ *
+ * Two pairs of statements: without grouped jobs, the claim statements carry no part for them (jobs
+ * without a group pay one index probe when a batch is short, nothing else); while grouped jobs wait,
+ * the grouped ones (sql/job-groups.ts). The store runs the pair its last claims called for
+ * (`conn.claimGroups`), and its batch's answer says whether grouped jobs wait. A short batch is
+ * claimed further at once, up to CLAIM_STATEMENTS statements, when a statement without the grouped
+ * part found grouped jobs waiting, promoted grouped due jobs (they take their turns from the next
+ * statement on), or dealt groups more turns than they had jobs (a group's turns go round, and one
+ * with few jobs left leaves the rest unused): the next statement deals the places left from where
+ * this one stopped.
  */
 export async function jobClaim(conn: PostgresConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   const limit = Math.floor(params.limit);
@@ -24,10 +30,14 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
   const leaseMs = Math.round(params.leaseMs);
   let claimed: ClaimedJob[] = [];
   for (let statement = 0; statement < CLAIM_STATEMENTS && claimed.length < limit; statement += 1) {
-    const row = await claimBatch(conn, params, limit - claimed.length, leaseMs);
+    const grouped = conn.claimGroups;
+    const row = await claimBatch(conn, params, limit - claimed.length, leaseMs, grouped);
     const batch = decodeClaimedBatch(row, params.workerId, leaseMs);
     claimed = statement === 0 ? batch : [...claimed, ...batch];
-    if (row === undefined || (row.grouped_promoted === 0 && !row.grouped_short)) break;
+    if (row === undefined) break;
+    conn.claimGroups = row.grouped_waiting || row.grouped_promoted > 0;
+    const again = grouped ? row.grouped_promoted > 0 || row.grouped_short : conn.claimGroups;
+    if (!again) break;
   }
   if (claimed.length > 0) conn.eventsWritten();
   return claimed;
@@ -38,19 +48,29 @@ async function claimBatch(
   params: JobClaimParams,
   limit: number,
   leaseMs: number,
+  grouped: boolean,
 ): Promise<ClaimedBatchRow | undefined> {
-  const rows =
-    params.queues === undefined
-      ? await conn.rows<ClaimedBatchRow>(conn.sql.jobClaim, [params.workerId, limit, leaseMs])
-      : await conn.rows<ClaimedBatchRow>(conn.sql.jobClaimFromQueues, [
-          params.workerId,
-          limit,
-          leaseMs,
-          // A queue named twice would be scanned twice, and its rows (locked by this statement
-          // already, so not skipped) would take two places in the batch.
-          [...new Set(params.queues)],
-          groupCursorKey(params.queues),
-        ]);
+  if (params.queues === undefined) {
+    const statement = grouped ? conn.sql.jobClaimGrouped : conn.sql.jobClaim;
+    return (await conn.rows<ClaimedBatchRow>(statement, [params.workerId, limit, leaseMs]))[0];
+  }
+  // A queue named twice would be scanned twice, and its rows (locked by this statement already, so
+  // not skipped) would take two places in the batch.
+  const queues = [...new Set(params.queues)];
+  const rows = grouped
+    ? await conn.rows<ClaimedBatchRow>(conn.sql.jobClaimGroupedFromQueues, [
+        params.workerId,
+        limit,
+        leaseMs,
+        queues,
+        groupCursorKey(queues),
+      ])
+    : await conn.rows<ClaimedBatchRow>(conn.sql.jobClaimFromQueues, [
+        params.workerId,
+        limit,
+        leaseMs,
+        queues,
+      ]);
   return rows[0];
 }
 

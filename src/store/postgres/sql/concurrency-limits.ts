@@ -59,19 +59,26 @@ export const jobClaimKeyOpen = (
 export const jobClaimKeyColumns = 'concurrency_key, concurrency_limit';
 
 /**
- * The CTEs from `candidates` (ready and due rows, paused and full queues out) to `picked` (row_id, id,
- * queue) and `queue_taken`. $2 limit.
+ * Claim order over candidate rows aliased `a`: priority, due time, id; with `grouped`, jobs without a
+ * group first and grouped ones by their turn (`turn_rank`, NULL for the others).
  */
-export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
+const claimOrder = (a: string, grouped: boolean): string =>
+  `${grouped ? `${a}.turn_rank NULLS FIRST, ` : ''}${a}.priority DESC, ${a}.run_at, ${a}.id`;
+
+/**
+ * The CTEs from `candidates` (ready and due rows, paused and full queues out; with `grouped`, grouped
+ * ones too) to `picked` (row_id, id, queue) and `queue_taken`. $2 limit.
+ */
+export const jobClaimAdmitAndTake = (s: string, candidates: string, grouped: boolean): string => `
   ranked AS (
     SELECT c.*,
            row_number() OVER (PARTITION BY c.concurrency_key
-                              ORDER BY c.turn_rank NULLS FIRST, c.priority DESC, c.run_at, c.id) AS key_rank
+                              ORDER BY ${claimOrder('c', grouped)}) AS key_rank
     FROM (${candidates}) c
   ), key_fits AS (
     SELECT r.*,
            row_number() OVER (PARTITION BY r.queue
-                              ORDER BY r.turn_rank NULLS FIRST, r.priority DESC, r.run_at, r.id) AS queue_rank
+                              ORDER BY ${claimOrder('r', grouped)}) AS queue_rank
     FROM ranked r
     LEFT JOIN ${s}.concurrency_keys k ON k.key = r.concurrency_key
     WHERE r.concurrency_key IS NULL
@@ -80,7 +87,7 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
     SELECT f.row_id, f.id, f.queue, f.concurrency_key, f.concurrency_limit FROM key_fits f
     LEFT JOIN queue_slots q ON q.queue = f.queue
     WHERE q.queue IS NULL OR f.queue_rank <= q.free
-    ORDER BY f.turn_rank NULLS FIRST, f.priority DESC, f.run_at, f.id
+    ORDER BY ${claimOrder('f', grouped)}
     LIMIT $2
   ), slots AS (
     INSERT INTO ${s}.concurrency_keys AS k (key, in_use, job_limit)

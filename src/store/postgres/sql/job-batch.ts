@@ -50,12 +50,27 @@ export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || t
 
 /**
  * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's now(), its lease
- * token (every job of the batch shares it), the batch as json text, how many grouped due rows it
- * promoted (from `due`: they become claimable by turns from the next statement on), and whether the
- * groups dealt turns had fewer jobs to take than turns (sql/job-groups.ts).
+ * token (every job of the batch shares it), the batch as json text, and what the store needs to
+ * claim grouped jobs (postgres/job-claim.ts): how many grouped due rows it promoted (from `due`:
+ * they become claimable by turns from the next statement on); whether grouped jobs wait (a statement
+ * without `groups`: one probe of job_queue_ready_group_idx, only when its batch is short; one with:
+ * whether its walk found a ready pair, or the batch left no place to walk for); whether the groups
+ * dealt turns had fewer jobs to take than turns (sql/job-groups.ts).
  */
-export const jobClaimBatchSelect = `SELECT ${ms('now()')} AS started_ms, (SELECT token FROM lease) AS lease_token,
-  '[' || coalesce(string_agg(line, ','), '') || ']' AS batch,
+export const jobClaimBatchSelect = (
+  s: string,
+  groups: boolean,
+): string => `SELECT ${ms('now()')} AS started_ms,
+  (SELECT token FROM lease) AS lease_token, '[' || coalesce(string_agg(line, ','), '') || ']' AS batch,
   (SELECT count(*) FROM due WHERE group_key IS NOT NULL)::integer AS grouped_promoted,
-  (SELECT coalesce(sum(turns), 0) FROM group_dealt) > (SELECT count(*) FROM grouped) AS grouped_short
+  ${
+    groups
+      ? `(SELECT n FROM group_places) = 0 OR EXISTS (SELECT 1 FROM group_walk WHERE head IS NOT NULL)
+    AS grouped_waiting,
+  (SELECT coalesce(sum(turns), 0) FROM group_dealt) > (SELECT count(*) FROM grouped) AS grouped_short`
+      : `CASE WHEN count(*) < $2
+    THEN EXISTS (SELECT 1 FROM ${s}.job_queue WHERE state = 'queued' AND group_key IS NOT NULL)
+    ELSE false END AS grouped_waiting,
+  false AS grouped_short`
+  }
   FROM claimed`;

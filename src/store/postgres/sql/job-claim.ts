@@ -73,17 +73,18 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // sequential scan of the whole table (seen in EXPLAIN at 20,000 rows; with generic plans the LIMIT is
 // unknown). The queue rows are reached by the addresses the locking scans returned.
 // Concurrency limits (sql/concurrency-limits.ts) narrow the candidates down to `picked`.
-// Grouped candidates (sql/job-groups.ts) come after the ungrouped ones; a grouped due row is only
-// promoted, and competes by turns from the next claim on.
-const CLAIM_TAIL = (
-  s: string,
-  groups: GroupClaimScope,
-): string => `${jobClaimGroups(s, groups)}, ${jobClaimAdmitAndTake(
+// Grouped candidates (sql/job-groups.ts), in the grouped statements only, come after the ungrouped
+// ones; a grouped due row is only promoted, and takes its turns from the next claim on.
+const CLAIM_TAIL = (s: string, groups: GroupClaimScope | null): string => `${
+  groups === null ? '' : `${jobClaimGroups(s, groups)}, `
+}${jobClaimAdmitAndTake(
   s,
-  `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due WHERE group_key IS NULL
-                  UNION ALL SELECT * FROM grouped) u
+  `SELECT * FROM (SELECT * FROM ready UNION ALL SELECT * FROM due WHERE group_key IS NULL${
+    groups === null ? '' : ' UNION ALL SELECT * FROM grouped'
+  }) u
      WHERE queue <> ALL((SELECT names FROM paused)::text[])`,
-)}, ${jobClaimGroupCursorSet(s, groups)}, promoted_rows AS (
+  groups !== null,
+)}, ${groups === null ? '' : `${jobClaimGroupCursorSet(s, groups)}, `}promoted_rows AS (
     UPDATE ${s}.job_queue q SET state = 'queued'
     WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM due EXCEPT ALL SELECT row_id FROM picked))
     RETURNING q.id
@@ -113,7 +114,7 @@ const CLAIM_TAIL = (
     SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed
     HAVING count(*) > 0
   )
-  ${jobClaimBatchSelect}`;
+  ${jobClaimBatchSelect(s, groups !== null)}`;
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
 // claim's snapshot is obeyed, one committed during it applies from the next claim), and the queues at
@@ -121,8 +122,23 @@ const CLAIM_TAIL = (
 const PAUSED = (s: string, restricted: boolean): string => `${jobClaimQueueSlots(s, restricted)},
   paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${jobClaimFullQueues}) AS names)`;
 
-/** Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. */
-export const jobClaim = (s: string): string => `
+// Every queue but the paused and full ones, in the grouped walk (its queue compared bytewise).
+const ALL_QUEUES: GroupClaimScope = {
+  queueSet: "''",
+  open: (q) => `${q} COLLATE "C" <> ALL((SELECT names FROM paused)::text[])`,
+};
+// The claim's open queues, in the grouped walk; $5 their cursor's key.
+const SOME_QUEUES: GroupClaimScope = {
+  queueSet: '$5',
+  open: (q) => `${q} COLLATE "C" = ANY(ARRAY(SELECT name FROM open_queues))`,
+};
+
+/**
+ * Claim from every queue. $1 worker id, $2 limit, $3 default lease ms. With `groups` (the statement
+ * jobClaimGrouped), grouped jobs take the places left by turns (sql/job-groups.ts); without, they
+ * are left waiting and the answer says whether any is.
+ */
+const claimFromAll = (s: string, groups: boolean): string => `
   WITH RECURSIVE ${PAUSED(s, false)}, ready AS (
     SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, ${jobClaimGroupColumns}
     FROM ${s}.job_queue
@@ -138,13 +154,13 @@ export const jobClaim = (s: string): string => `
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), ${CLAIM_TAIL(s, { queueSet: "''", open: (q) => `${q} COLLATE "C" <> ALL((SELECT names FROM paused)::text[])` })}`;
+  ), ${CLAIM_TAIL(s, groups ? ALL_QUEUES : null)}`;
 
 /**
- * Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names, $5 their
- * cursor's key (fair-turns.ts `groupCursorKey`).
+ * Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names; with
+ * `groups`, $5 their cursor's key (fair-turns.ts `groupCursorKey`).
  */
-export const jobClaimFromQueues = (s: string): string => `
+const claimFromSome = (s: string, groups: boolean): string => `
   WITH RECURSIVE ${PAUSED(s, true)}, open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
@@ -180,4 +196,13 @@ export const jobClaimFromQueues = (s: string): string => `
     ) d
     ORDER BY d.run_at, d.id
     LIMIT ${PROMOTE_LIMIT}
-  ), ${CLAIM_TAIL(s, { queueSet: '$5', open: (q) => `${q} COLLATE "C" = ANY(ARRAY(SELECT name FROM open_queues))` })}`;
+  ), ${CLAIM_TAIL(s, groups ? SOME_QUEUES : null)}`;
+
+/** Claim from every queue, jobs without a group only (see claimFromAll). */
+export const jobClaim = (s: string): string => claimFromAll(s, false);
+/** Claim from some queues, jobs without a group only (see claimFromSome). */
+export const jobClaimFromQueues = (s: string): string => claimFromSome(s, false);
+/** Claim from every queue, grouped jobs by turns after the others (see claimFromAll). */
+export const jobClaimGrouped = (s: string): string => claimFromAll(s, true);
+/** Claim from some queues, grouped jobs by turns after the others (see claimFromSome). */
+export const jobClaimGroupedFromQueues = (s: string): string => claimFromSome(s, true);

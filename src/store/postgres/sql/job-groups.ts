@@ -15,9 +15,13 @@
  *   It stops once the counted pairs' turns cover the places, or when back at its start: then it holds
  *   every ready pair and the deal goes round it again.
  * - `group_cycle`, `group_round`, `group_dealt`: the deal of fair-turns.ts `dealTurns`, in SQL.
- * - `grouped`: each dealt pair's next jobs, as many as its turns, by a LATERAL scan of the same index
- *   under FOR UPDATE SKIP LOCKED (a full key's rows are skipped as a filter), each with its pair's
- *   place in the walk (`turn_rank`), which orders the grouped candidates after the ungrouped ones.
+ * - `group_heads`, `grouped`: each dealt pair's next jobs, each with its pair's place in the walk
+ *   (`turn_rank`), which orders the grouped candidates after the ungrouped ones. A pair dealt one
+ *   turn (the usual case with many groups) starts the head the walk found, locked by its address
+ *   with SKIP LOCKED; when another claim holds it, or the pair was dealt more, a LATERAL scan of the
+ *   same index under FOR UPDATE SKIP LOCKED takes its next jobs, as many as its turns (a full key's
+ *   rows skipped as a filter).
+ * - Queues and groups compare bytewise (`COLLATE "C"`, the index's order, migration 016).
  * - `group_cursor_set`: the cursor moved past the turns dealt, written after the keys' slots are
  *   taken (it waits on `picked`), so a claim locks the cursor row last; claims of the same queues wait
  *   on it only from that write to their commit. The cursor is read from the claim's snapshot: two

@@ -37,6 +37,8 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     jobInsertManyLockFence: plain(insert.jobInsertManyLockFence(s)),
     jobClaim: prepared('claim_jobs', claim.jobClaim(s)),
     jobClaimFromQueues: prepared('claim_jobs_queues', claim.jobClaimFromQueues(s)),
+    jobClaimGrouped: prepared('claim_jobs_grouped', claim.jobClaimGrouped(s)),
+    jobClaimGroupedFromQueues: prepared('claim_jobs_grouped_queues', claim.jobClaimGroupedFromQueues(s)),
     // Not prepared on purpose: they join a jobs scan with unnest($ids). A custom plan knows the batch
     // size and walks the primary key per id; the generic plan PostgreSQL switches a named statement to
     // after five runs guesses ten elements and may scan every running row, re-running unnest for each
