@@ -80,7 +80,7 @@ describe.each(['sqlite', 'postgres'] as const)('nightshift top on %s', (backend)
     expect(frame.stdout).toMatch(/\nemails +0 +2 +0 +0/);
     expect(frame.stdout).not.toContain('\u001b[');
     expect(frame.stdout).toContain('\nALERTS 1: max_duration 1\n');
-    expect(frame.stdout).toMatch(/\nWORKERS \(1\)\n.*\n\S+ +\S+ +\d+ +reports +[01]\/10 +/);
+    expect(frame.stdout).toMatch(/\nWORKERS \(1\)\n.*\n\S+ +\S+ +\d+ +reports +- +[01]\/10 +/);
     const piped = await cli('top');
     expect(piped.stdout).toContain('QUEUE');
     expect(piped.stdout).not.toContain('\u001b[');
