@@ -65,7 +65,7 @@ const CASES: Case[] = [
     name: 'raw DELETE of queue rows ... FOR UPDATE SKIP LOCKED (baseline)',
     setup: 'queued',
     sql: `DELETE FROM ${SCHEMA}.job_queue WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${SCHEMA}.job_queue
-          WHERE state = 'queued' ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
+          WHERE state = 'queued' AND requires IS NULL ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
   },
   { name: 'input: ids of 100 new jobs', setup: 'queued', sql: `SELECT ${newIds}` },
   {
@@ -89,6 +89,8 @@ const CASES: Case[] = [
       filled('NULL', 'text'),
       "'c'",
       "'o'",
+      filled('NULL', 'text'),
+      filled('NULL', 'int'),
       filled('NULL', 'text'),
     ]),
   },

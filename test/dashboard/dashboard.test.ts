@@ -201,20 +201,29 @@ describe(`dashboard in Chromium on ${backend}`, () => {
   });
 
   it('pauses and resumes a queue from the overview, and the database has it paused, then not', async () => {
+    // Two waiting emails (an earlier test cancelled the seeded ones), cancelled again at the end.
+    const waiting: string[] = [];
+    for (const to of ['a@example.com', 'b@example.com']) {
+      waiting.push((await server.ns.enqueue('email.send', { to }, { queue: 'mail' })).id);
+    }
     const { page, context } = await open(server, server.tokens.operator);
     const mail = page.getByRole('table', { name: 'Queues' }).getByRole('row', { name: /mail/ });
     await mail.getByRole('button', { name: 'Pause queue mail' }).click();
     const paused = async () => (await server.ns.queues.list()).find((q) => q.name === 'mail')?.paused;
     await until(paused).toBe(true);
     await until(() => mail.locator('.badge.paused').count()).toBe(1);
+    // Its queued jobs are held back by the pause ("Throttled jobs").
+    await until(() => mail.locator('td.held-back').textContent()).toBe('paused 2');
     expect(await page.getByRole('status').filter({ hasText: 'Queue mail' }).textContent()).toBe(
       'Queue mail paused.',
     );
     await mail.getByRole('button', { name: 'Resume queue mail' }).click();
     await until(paused).toBe(false);
     await until(() => mail.locator('.badge.paused').count()).toBe(0);
+    await until(() => mail.locator('td.held-back').textContent()).toBe('–');
     expect(await mail.getByRole('button', { name: 'Pause queue mail' }).count()).toBe(1);
     await context.close();
+    for (const id of waiting) await server.ns.cancelJob(id);
   });
 
   it('lists schedules with their next slot, and the running worker with its queues and heartbeat', async () => {

@@ -72,7 +72,7 @@ function Queues() {
                     </td>
                   ))}
                   <td class="num">{duration(queue.oldestReadyAgeMs)}</td>
-                  <td>{heldBack(queue.throttled)}</td>
+                  <td class="held-back">{heldBack(queue.throttled)}</td>
                   {canOperate && (
                     <td>
                       <button
