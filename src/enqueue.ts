@@ -37,6 +37,11 @@ export interface EnqueueOptions {
    * "Worker labels"): e.g. `['region:eu', 'gpu']`. Default the task's `requires`; `[]` requires none.
    */
   requires?: string[];
+  /**
+   * The group (tenant) the job is claimed for: claims interleave groups by their weights, so one
+   * group's backlog cannot starve another's (docs/TENANCY.md). Without it, the job is claimed as before.
+   */
+  group?: string;
   /** Handler time limit for this job. */
   timeoutMs?: number;
   /** Lease length for this job's attempts. */

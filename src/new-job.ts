@@ -55,6 +55,7 @@ export function newJob(
     concurrencyKey,
     concurrencyLimit,
     requires,
+    group,
   } = checkJobOptions(options, defaults);
   return {
     id: newJobId(),
@@ -69,6 +70,7 @@ export function newJob(
     concurrencyKey,
     concurrencyLimit,
     requires,
+    group,
     leaseMs,
     timeoutMs,
     scheduleId: internals.scheduleId ?? null,

@@ -23,6 +23,7 @@ export interface CheckedJobOptions {
   concurrencyLimit: number | null;
   /** Canonical labels (labels.ts); null for none. */
   requires: string[] | null;
+  group: string | null;
 }
 
 /** Checks a task name before it is looked up: a name no store could index is refused as such. */
@@ -41,6 +42,7 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
   const concurrencyKey = options.concurrencyKey ?? null;
   const concurrencyLimit = options.concurrencyLimit ?? null;
   const requires = options.requires ?? null;
+  const group = options.group ?? null;
   if (concurrencyKey === null && concurrencyLimit !== null) {
     throw new NightshiftError(
       'invalid_argument',
@@ -63,5 +65,6 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
         : intIn('concurrencyLimit', concurrencyLimit ?? task.concurrencyLimit, JOB_RANGES.concurrencyLimit),
     // Given (even empty: none required), the job's own list wins over its task's.
     requires: requires === null ? task.requires : checkRequires(requires),
+    group: group === null ? null : textIn('group', group, MAX_KEY_BYTES),
   };
 }
