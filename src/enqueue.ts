@@ -10,7 +10,7 @@ import { NightshiftError } from './errors.js';
 import { checkSchema } from './schema-check.js';
 import type { NewJob } from './store/store.js';
 import type { TaskRegistry } from './task-registry.js';
-import { newJob } from './new-job.js';
+import { applyPayloadDefaults, newJob } from './new-job.js';
 import { checkTaskName } from './validation/job-options.js';
 
 /** Options of `ns.enqueue`; every field overrides the task's default. */
@@ -92,6 +92,7 @@ export async function buildNewJob(
   }
   assertJson(value, `payload for task "${taskName}"`);
   row.payload = value;
+  applyPayloadDefaults(row, options, task);
   return row;
 }
 

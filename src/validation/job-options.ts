@@ -43,7 +43,8 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
   const concurrencyLimit = options.concurrencyLimit ?? null;
   const requires = options.requires ?? null;
   const group = options.group ?? null;
-  if (concurrencyKey === null && concurrencyLimit !== null) {
+  // A task that derives keys from payloads checks a limit against the key it derives (new-job.ts).
+  if (concurrencyKey === null && concurrencyLimit !== null && task.concurrencyKeyOf === null) {
     throw new NightshiftError(
       'invalid_argument',
       'concurrencyLimit needs a concurrencyKey: the limit counts the running jobs that share the key',

@@ -169,4 +169,17 @@ function claimOrder(a: ClaimedJob, b: ClaimedJob): number {
 }
 
 /** The extras of a job whose rarely used columns are all NULL (see sql/job-batch.ts `EXTRAS`). */
-const NO_EXTRAS: readonly unknown[] = [null, null, null, null, null, null, false, null, null, null, null];
+const NO_EXTRAS: readonly unknown[] = [
+  null,
+  null,
+  null,
+  null,
+  null,
+  null,
+  false,
+  null,
+  null,
+  null,
+  null,
+  null,
+];
