@@ -268,7 +268,7 @@ describe.each(['fresh', 'analyzed'] as const)(
         (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>)
           .map((row) => row.detail)
           .join('\n');
-      const pair = { queue: 'default', group: 'huge', now: Date.now() + 1_000, labels: null };
+      const pair = { queue: 'default', group: 'huge', now: Date.now() + 1_000 };
       for (const [sql, index] of [
         [
           groups.jobClaimGroupHead,
@@ -280,12 +280,9 @@ describe.each(['fresh', 'analyzed'] as const)(
         ],
         [groups.jobClaimGroupNextQueue, /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue>\?\)/],
       ] as const) {
-        // The same plan for a worker with labels: the labels are tested on the index entries.
-        for (const labels of [null, '["gpu"]']) {
-          const detail = explain(sql, { ...pair, labels });
-          expect(detail).toMatch(index);
-          expect(detail).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
-        }
+        const detail = explain(sql, pair);
+        expect(detail).toMatch(index);
+        expect(detail).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
       }
       const ready = explain(groups.jobClaimGroupReadySelect, { ...pair, limit: 10 });
       expect(ready).toMatch(

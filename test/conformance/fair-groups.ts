@@ -128,29 +128,6 @@ export function describeFairGroups(h: StoreHarness): void {
       expect(count(await claimGroups(store, groups, 20))).toEqual({ big: 16, s1: 1, s2: 1, s3: 1, s4: 1 });
     });
 
-    it('claims a grouped job that requires labels only for a worker offering them, still by turns', async () => {
-      const store = await h.open();
-      const now = await nowMs(store);
-      // G's head needs a gpu; behind it, two jobs any worker may take. H has one plain job.
-      const gpu = newJob({ group: 'G', priority: 9, requires: ['gpu'], runAt: new Date(now - 3_000) });
-      const g1 = newJob({ group: 'G', runAt: new Date(now - 2_000) });
-      const g2 = newJob({ group: 'G', runAt: new Date(now - 1_000) });
-      const h1 = newJob({ group: 'H' });
-      const eu = newJob({ group: 'H', requires: ['gpu', 'region:eu'] });
-      await store.jobInsertMany({ jobs: [gpu, g1, g2, h1, eu] });
-      // Without labels: G's first job this worker may take is g1, not blocked by the gpu job ahead.
-      const plain = await store.jobClaim({ workerId: 'w', limit: 2, ...LEASE });
-      expect(plain.map((j) => j.id).sort()).toEqual([g1.id, h1.id].sort());
-      // With gpu only: the gpu job (G's head by priority); H's last job needs region:eu too.
-      const gpuOnly = await store.jobClaim({ workerId: 'w', limit: 5, ...LEASE, labels: ['gpu'] });
-      expect(gpuOnly.map((j) => j.id).sort()).toEqual([gpu.id, g2.id].sort());
-      expect(await store.jobClaim({ workerId: 'w', limit: 5, ...LEASE })).toEqual([]);
-      const both = await store.jobClaim({ workerId: 'w', limit: 5, ...LEASE, labels: ['gpu', 'region:eu'] });
-      expect(both.map((j) => j.id)).toEqual([eu.id]);
-      expect(both[0]?.group).toBe('H');
-      expect(both[0]?.requires).toEqual(['gpu', 'region:eu']);
-    });
-
     it('orders a group’s jobs by priority, and claims jobs without a group first', async () => {
       const store = await h.open();
       const now = await nowMs(store);

@@ -25,8 +25,7 @@ type Statistics = 'never gathered' | 'stale' | 'fresh';
 /**
  * Grows the store's tables: 20,000 queued in `big`, 5 in `rare`, 4,000 running, 2,000 completed,
  * 5,000 queued in `big` requiring `gpu` and 5 in `rare` requiring `region:eu` (worker labels); in
- * `tenants`, one huge group of 10,000 queued jobs and a small one of 60, and 100 of the small group
- * requiring `gpu`.
+ * `tenants`, one huge group of 10,000 queued jobs and a small one of 60; in `many`, 1,000 groups of 2.
  */
 async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<ClaimedJob[]> {
   for (let i = 0; i < 20; i += 1) {
@@ -74,9 +73,11 @@ async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<C
   await store.jobInsertMany({
     jobs: Array.from({ length: 60 }, () => newJob({ queue: 'tenants', group: 'small' })),
   });
-  await store.jobInsertMany({
-    jobs: Array.from({ length: 100 }, () => newJob({ queue: 'tenants', group: 'small', requires: ['gpu'] })),
-  });
+  for (let i = 0; i < 2; i += 1) {
+    await store.jobInsertMany({
+      jobs: Array.from({ length: 1_000 }, (_, n) => newJob({ queue: 'many', group: `g${n}` })),
+    });
+  }
   return running;
 }
 
@@ -219,7 +220,23 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       expectIndexed(plan, 1_500);
     });
 
-    it('claims grouped jobs for a worker with labels, those it meets included, by the same walk', async () => {
+    it('walks 1,000 groups one index descent per step, never reading the grouped backlog per step', async () => {
+      const many = ['many'];
+      const plan = await explain('jobClaimGroupedFromQueues', '', [
+        'w',
+        100,
+        30_000,
+        many,
+        groupCursorKey(many),
+      ]);
+      expect(plan).toMatch(/Update on jobs j_1 \(actual rows=100 loops=1\)/);
+      // A step that reads every grouped row after the cursor shows as a bitmap scan and a sort per loop.
+      expect(plan).not.toMatch(/Bitmap Heap Scan on job_queue/);
+      expect(plan).not.toMatch(/Sort[^\n]*loops=(?:[2-9]|\d{2,})\)/);
+      expectIndexed(plan, 1_500);
+    });
+
+    it('claims grouped jobs for a worker with labels by the same walk', async () => {
       const tenants = ['tenants'];
       const plan = await explain('jobClaimGroupedFromQueuesLabeled', '', [
         'w',

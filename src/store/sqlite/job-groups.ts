@@ -6,8 +6,7 @@
  * The walk starts at the cursor of the claim's queues and visits the ready (queue, group) pairs in
  * order, wrapping round once, one statement per pair: each lands on the pair's head (its next job in
  * claim order). A pair counts when its queue may be claimed from (not paused, not full, among the
- * claim's queues) and its head may start now (due, its key open); a pair's head is its first job the
- * worker may take (its labels met, sql/job-groups.ts); pairs of other queues are jumped
+ * claim's queues) and its head may start now (due, its key open); pairs of other queues are jumped
  * over a queue at a time. The walk stops once the counted pairs' turns cover the places, or when it
  * is back at its start: then it holds every ready pair and the deal goes round it again
  * (fair-turns.ts). A pair dealt one turn starts its head; a pair dealt more reads that many of its
@@ -52,9 +51,6 @@ export function groupedJobs(
   const wanted = params.queues === undefined ? null : new Set(params.queues);
   const claimable = (queue: string): boolean => !closed.has(queue) && (wanted === null || wanted.has(queue));
   const cursor = conn.stmt(sql.jobClaimGroupCursor).get({ queueSet }) as GroupCursor | undefined;
-  // The worker's labels, for the jobs that require some (sql/job-groups.ts).
-  const labels =
-    params.labels === undefined || params.labels.length === 0 ? null : JSON.stringify(params.labels);
 
   const heads: Head[] = [];
   let used = 0;
@@ -66,7 +62,7 @@ export function groupedJobs(
   // The cursor's pair first, when its visit has turns left.
   let startsAtCursor = false;
   if (cursor !== undefined && claimable(cursor.queue)) {
-    const head = conn.stmt(sql.jobClaimGroupHead).get({ ...cursor, now, labels }) as Head | undefined;
+    const head = conn.stmt(sql.jobClaimGroupHead).get({ ...cursor, now }) as Head | undefined;
     if (head !== undefined && head.open !== 0 && cursor.used < head.weight) {
       visit(head, cursor.used);
       used = cursor.used;
@@ -78,18 +74,16 @@ export function groupedJobs(
   let complete = false;
   while (covered < places) {
     const sameQueue = position.queue !== '' && claimable(position.queue);
-    let head = (
-      sameQueue ? conn.stmt(sql.jobClaimGroupNextInQueue).get({ ...position, now, labels }) : undefined
-    ) as Head | undefined;
-    head ??= conn.stmt(sql.jobClaimGroupNextQueue).get({ queue: position.queue, now, labels }) as
+    let head = (sameQueue ? conn.stmt(sql.jobClaimGroupNextInQueue).get({ ...position, now }) : undefined) as
       Head | undefined;
+    head ??= conn.stmt(sql.jobClaimGroupNextQueue).get({ queue: position.queue, now }) as Head | undefined;
     if (head === undefined) {
       if (wrapped || cursor === undefined) {
         complete = true;
         break;
       }
       wrapped = true;
-      head = conn.stmt(sql.jobClaimGroupNextQueue).get({ queue: '', now, labels }) as Head | undefined;
+      head = conn.stmt(sql.jobClaimGroupNextQueue).get({ queue: '', now }) as Head | undefined;
       if (head === undefined) {
         complete = true;
         break;
@@ -122,7 +116,6 @@ export function groupedJobs(
           queue: head.queue,
           group: head.group,
           now,
-          labels,
           limit: turns,
         }) as GroupedCandidate[]),
       );

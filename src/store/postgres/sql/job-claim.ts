@@ -138,16 +138,14 @@ const PAUSED = (s: string, restricted: boolean): string => `${jobClaimQueueSlots
   paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${jobClaimFullQueues}) AS names)`;
 
 // Every queue but the paused and full ones, in the grouped walk (its queue compared bytewise).
-const allQueues = (labels: string | null): GroupClaimScope => ({
+const ALL_QUEUES: GroupClaimScope = {
   queueSet: "''",
   open: (q) => `${q} COLLATE "C" <> ALL((SELECT names FROM paused)::text[])`,
-  fits: jobClaimLabelsFit(labels),
-});
+};
 // The claim's open queues, in the grouped walk; `cursor` the parameter of their cursor's key.
-const someQueues = (cursor: string, labels: string | null): GroupClaimScope => ({
+const someQueues = (cursor: string): GroupClaimScope => ({
   queueSet: cursor,
   open: (q) => `${q} COLLATE "C" = ANY(ARRAY(SELECT name FROM open_queues))`,
-  fits: jobClaimLabelsFit(labels),
 });
 
 /**
@@ -171,7 +169,7 @@ const claimFromAll = (s: string, labeled: boolean, grouped: boolean): string => 
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? allQueues(labels) : null })}`;
+  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? ALL_QUEUES : null })}`;
 };
 
 /**
@@ -212,7 +210,7 @@ const claimFromSome = (s: string, labeled: boolean, grouped: boolean): string =>
     ) d
     ORDER BY d.run_at, d.id
     LIMIT ${PROMOTE_LIMIT}
-  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? someQueues(labeled ? '$6' : '$5', labels) : null })}`;
+  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? someQueues(labeled ? '$6' : '$5') : null })}`;
 };
 
 /** Claim from every queue, jobs without a group only (see claimFromAll); `labeled`: $4 the labels. */

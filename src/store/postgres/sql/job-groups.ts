@@ -21,10 +21,6 @@
  *   with SKIP LOCKED; when another claim holds it, or the pair was dealt more, a LATERAL scan of the
  *   same index under FOR UPDATE SKIP LOCKED takes its next jobs, as many as its turns (a full key's
  *   rows skipped as a filter).
- * - Worker labels: a pair's head and the jobs a pair takes are the first in claim order whose required
- *   labels the worker meets (`GroupClaimScope.fits`, sql/worker-labels.ts): the walk passes over a
- *   pair's jobs that this worker may not take, reading them (a pair none of whose jobs it may take is
- *   read whole), so a worker that lacks the labels of a large grouped backlog pays for walking it.
  * - Queues and groups compare bytewise (`COLLATE "C"`, the index's order, migration 018).
  * - `group_cursor_set`: the cursor moved past the turns dealt, written after the keys' slots are
  *   taken (it waits on `picked`), so a claim locks the cursor row last; claims of the same queues wait
@@ -45,8 +41,6 @@ export interface GroupClaimScope {
   queueSet: string;
   /** The condition that queue `q` (an SQL expression, either collation) may be claimed from now. */
   open: (q: string) => string;
-  /** The condition on a job_queue row (columns unqualified) that the worker meets its required labels. */
-  fits: string;
 }
 
 const PLACES = '(SELECT n FROM group_places)';
@@ -56,10 +50,10 @@ const QUEUE = 'queue COLLATE "C"';
 const WEIGHTED = '(SELECT weighted FROM group_places)';
 
 // The head of the pairs the WHERE selects, in (queue, group) order: one descent of the index.
-const head = (s: string, scope: GroupClaimScope, where: string, wrapped: string): string => `(
+const head = (s: string, where: string, wrapped: string): string => `(
         SELECT ctid AS head, ${QUEUE} AS queue, group_key, concurrency_key, concurrency_limit, ${wrapped} AS wrapped
         FROM ${s}.job_queue
-        WHERE state = 'queued' AND group_key IS NOT NULL AND ${scope.fits} AND ${where}
+        WHERE state = 'queued' AND group_key IS NOT NULL AND ${where}
         ORDER BY ${QUEUE}, group_key, priority DESC, run_at, id
         LIMIT 1)`;
 
@@ -75,8 +69,7 @@ const upTo = (x: string): string => `CASE WHEN r.total IS NULL
  */
 export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `group_places AS (
     SELECT greatest(0, $2::integer - (SELECT count(*) FROM ready)::integer
-      - (SELECT count(*) FROM due
-         WHERE group_key IS NULL AND ${scope.open('due.queue')} AND ${scope.fits})::integer) AS n,
+      - (SELECT count(*) FROM due WHERE group_key IS NULL AND ${scope.open('due.queue')})::integer) AS n,
       EXISTS (SELECT 1 FROM ${s}.job_groups) AS weighted
   ), group_start AS (
     SELECT h.head, coalesce(c.queue, '') AS queue, coalesce(c.group_key, '') AS group_key, coalesce(c.used, 0) AS used,
@@ -85,7 +78,7 @@ export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `gr
                     AND c.used < coalesce(g.weight, 1), false) AS visit
     FROM (SELECT 1) one
     LEFT JOIN ${s}.job_group_cursors c ON c.queue_set = ${scope.queueSet}
-    LEFT JOIN LATERAL ${head(s, scope, `${QUEUE} = c.queue AND group_key = c.group_key`, 'false')} h ON true
+    LEFT JOIN LATERAL ${head(s, `${QUEUE} = c.queue AND group_key = c.group_key`, 'false')} h ON true
     LEFT JOIN ${s}.job_groups g ON g.group_key = c.group_key AND ${WEIGHTED}
     WHERE ${PLACES} > 0
       AND EXISTS (SELECT 1 FROM ${s}.job_queue WHERE state = 'queued' AND group_key IS NOT NULL)
@@ -100,9 +93,9 @@ export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `gr
     CROSS JOIN LATERAL (
       SELECT h.head, h.queue, h.group_key, coalesce(g.weight, 1) AS weight, h.wrapped,
              ${scope.open('h.queue')} AND ${jobClaimKeyOpen(s, 'h')} AS visit
-      FROM (${head(s, scope, `(${QUEUE}, group_key) > (w.queue, w.group_key) AND ${scope.open('w.queue')}`, 'w.wrapped')}
-        UNION ALL ${head(s, scope, `${QUEUE} > w.queue AND NOT ${scope.open('w.queue')}`, 'w.wrapped')}
-        UNION ALL ${head(s, scope, 'NOT w.wrapped AND (SELECT has_cursor FROM group_start)', 'true')}
+      FROM (${head(s, `(${QUEUE}, group_key) > (w.queue, w.group_key) AND ${scope.open('w.queue')}`, 'w.wrapped')}
+        UNION ALL ${head(s, `${QUEUE} > w.queue AND NOT ${scope.open('w.queue')}`, 'w.wrapped')}
+        UNION ALL ${head(s, 'NOT w.wrapped AND (SELECT has_cursor FROM group_start)', 'true')}
         LIMIT 1) h
       LEFT JOIN ${s}.job_groups g ON g.group_key = h.group_key AND ${WEIGHTED}
     ) n
@@ -139,7 +132,7 @@ export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `gr
       SELECT ctid AS row_id, id, priority, run_at, queue, concurrency_key, concurrency_limit, requires, group_key
       FROM ${s}.job_queue
       WHERE state = 'queued' AND group_key IS NOT NULL AND ${QUEUE} = d.queue AND group_key = d.group_key
-        AND ${scope.fits} AND ${jobClaimKeyOpen(s, 'job_queue')}
+        AND ${jobClaimKeyOpen(s, 'job_queue')}
       ORDER BY ${QUEUE}, group_key, priority DESC, run_at, id
       LIMIT d.turns
       FOR UPDATE SKIP LOCKED

@@ -13,10 +13,9 @@
  *   claim order, under FOR UPDATE SKIP LOCKED like the plain `ready` scan. Sets it does not meet are
  *   never walked: a labelled claim reads one probe per distinct set plus, per offered set, the rows
  *   it locks (and any it walks past, as the plain scan does: full keys, paused queues).
- * Jobs with a group are left to the grouped walk (sql/job-groups.ts), which tests their labels with
- * `jobClaimLabelsFit` as it looks for each pair's head. Due scheduled rows are tested by
- * `jobClaimLabelsFit` in the candidates: one whose labels the worker
- * lacks is promoted to `queued` (like a paused queue's) and waits there for a worker that has them.
+ * Jobs with a group never require labels (refused at enqueue) and are left to the grouped walk
+ * (sql/job-groups.ts). Due scheduled rows are tested by `jobClaimLabelsFit` in the candidates: one
+ * whose labels the worker lacks is promoted to `queued` (like a paused queue's) and waits there for a worker that has them.
  */
 import { jobClaimKeyColumns, jobClaimKeyOpen } from './concurrency-limits.js';
 import { jobClaimGroupColumns } from './job-groups.js';

@@ -30,37 +30,30 @@ const HEAD = `SELECT id, priority, run_at, queue, concurrency_key, concurrency_l
   (run_at <= @now AND ${jobClaimKeyOpen}) AS open
 FROM jobs`;
 const PAIR_ORDER = 'ORDER BY queue, group_key, priority DESC, run_at, id LIMIT 1';
-// Worker labels (sql/worker-labels.ts): a job requiring labels is a pair's head, or taken, only for a
-// worker offering every one of them (@labels, its labels as a JSON array; NULL for a worker without).
-// The walk passes over a pair's jobs this worker may not take (jobs_ready_group carries requires, so
-// without reading their rows).
-const LABELS_FIT = `(requires IS NULL OR (@labels IS NOT NULL AND NOT EXISTS (
-  SELECT 1 FROM json_each(requires) r WHERE r.value NOT IN (SELECT value FROM json_each(@labels)))))`;
 
 /** The head of the pair (@queue, @group), if it has ready jobs. */
 export const jobClaimGroupHead = `${HEAD}
-WHERE state = 'queued' AND group_key IS NOT NULL AND queue = @queue AND group_key = @group AND ${LABELS_FIT}
+WHERE state = 'queued' AND group_key IS NOT NULL AND queue = @queue AND group_key = @group
 ${PAIR_ORDER}`;
 
 /** The head of the next pair of queue @queue after group @group. */
 export const jobClaimGroupNextInQueue = `${HEAD}
-WHERE state = 'queued' AND group_key IS NOT NULL AND queue = @queue AND group_key > @group AND ${LABELS_FIT}
+WHERE state = 'queued' AND group_key IS NOT NULL AND queue = @queue AND group_key > @group
 ${PAIR_ORDER}`;
 
 /** The head of the first pair of the next queue after @queue ('' for the first pair of all). */
 export const jobClaimGroupNextQueue = `${HEAD}
-WHERE state = 'queued' AND group_key IS NOT NULL AND queue > @queue AND ${LABELS_FIT}
+WHERE state = 'queued' AND group_key IS NOT NULL AND queue > @queue
 ${PAIR_ORDER}`;
 
 /**
  * The next @limit jobs of the pair (@queue, @group) that may start now, in claim order: a walk of
- * jobs_ready_group that skips jobs of full keys (their rows are walked past) and jobs whose labels the
- * worker lacks.
+ * jobs_ready_group that skips jobs of full keys (their rows are walked past).
  */
 export const jobClaimGroupReadySelect = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit, group_key AS "group" FROM jobs
 WHERE state = 'queued' AND group_key IS NOT NULL AND queue = @queue AND group_key = @group
-  AND run_at <= @now AND ${jobClaimKeyOpen} AND ${LABELS_FIT}
+  AND run_at <= @now AND ${jobClaimKeyOpen}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
