@@ -8,15 +8,14 @@
  * Beside the rate, the CPU per claimed job, steadier than the rate on a shared machine: this process's
  * for SQLite, the bench database's server processes' (Linux /proc) for PostgreSQL.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { openStore } from '../src/store/open.js';
 import type { NewJob, Store } from '../src/store/store.js';
 import { createDatabase } from './postgres-database.js';
+import { processCpuUs, serverCpuUs } from './server-cpu.js';
 
 const BACKLOG = Number(process.env['NIGHTSHIFT_BENCH_CLAIM_JOBS'] ?? 20_000);
 
@@ -34,6 +33,7 @@ function job(queue: string, priority: number): NewJob {
     concurrencyKey: null,
     concurrencyLimit: null,
     requires: null,
+    group: null,
     leaseMs: null,
     timeoutMs: null,
     scheduleId: null,
@@ -45,29 +45,6 @@ function job(queue: string, priority: number): NewJob {
 async function fill(store: Store, queue: string, priority: number): Promise<void> {
   for (let done = 0; done < BACKLOG; done += 1_000) {
     await store.jobInsertMany({ jobs: Array.from({ length: 1_000 }, () => job(queue, priority)) });
-  }
-}
-
-/** CPU time in µs of the server processes of the database at `url` (clock ticks of 10 ms). */
-async function serverCpuUs(url: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-    );
-    let ticks = 0;
-    for (const { pid } of rows) {
-      try {
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-        ticks += Number(fields[11]) + Number(fields[12]);
-      } catch {
-        // The process ended between the listing and the read.
-      }
-    }
-    return ticks * 10_000;
-  } finally {
-    await client.end();
   }
 }
 
@@ -110,11 +87,10 @@ async function measure(
       await fill(store, 'held', 5);
       await store.queuePause({ queue: 'held' });
     }
-    const processCpuUs = (): Promise<number> => {
-      const { user, system } = process.cpuUsage();
-      return Promise.resolve(user + system);
-    };
-    return await drain(store, backend === 'sqlite' ? processCpuUs : () => serverCpuUs(url));
+    return await drain(
+      store,
+      backend === 'sqlite' ? () => Promise.resolve(processCpuUs()) : () => serverCpuUs(url),
+    );
   } finally {
     await store.close();
     await drop();

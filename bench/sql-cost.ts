@@ -5,6 +5,8 @@
  *
  *   npm run bench:sql
  *
+ * NIGHTSHIFT_BENCH_SQL_ONLY=text runs only the cases whose name contains it (e.g. `claim`).
+ *
  * Needs PostgreSQL 15's server binaries (NIGHTSHIFT_PG_BIN, default /usr/lib/postgresql/15/bin) and
  * valgrind. For each statement: a cluster of its own gets the real migrations and 20,000 jobs (queued,
  * or all claimed for the finish statements); with the server stopped, `postgres --single` runs the
@@ -18,6 +20,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { PLANNER_SETTINGS } from '../src/store/postgres/pool.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { renderStatements } from '../src/store/postgres/sql/statements.js';
 import { spawnArgs, startOwnPostgres, type OwnPostgres } from '../test/support/own-postgres.js';
@@ -36,6 +39,8 @@ interface Case {
   sql: string;
   /** A statement run before each execution, in both sessions (so it cancels out). */
   before?: string;
+  /** The jobs' group, an SQL expression of their number g (1..JOBS); none when absent. */
+  group?: string;
 }
 
 const sql = renderStatements(SCHEMA);
@@ -96,6 +101,29 @@ const CASES: Case[] = [
   },
   { name: 'claim (jobClaim)', setup: 'queued', sql: bind(sql.jobClaim.text, ["'w'", `${BATCH}`, '30000']) },
   {
+    name: 'claim (jobClaimGrouped), no groups',
+    setup: 'queued',
+    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
+  },
+  {
+    name: 'claim (jobClaimGrouped), 1,000 groups of 20 jobs',
+    setup: 'queued',
+    group: "'g' || g % 1000",
+    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
+  },
+  {
+    name: `claim (jobClaimGrouped), ${JOBS} groups of 1 job`,
+    setup: 'queued',
+    group: "'g' || g",
+    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
+  },
+  {
+    name: 'claim (jobClaimGrouped), one group',
+    setup: 'queued',
+    group: "'one'",
+    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
+  },
+  {
     name: 'input: ids and tokens of 100 running jobs',
     setup: 'running',
     before: NEXT_BATCH,
@@ -133,7 +161,7 @@ const CASES: Case[] = [
   },
 ];
 
-async function prepare(server: OwnPostgres, setup: Setup): Promise<void> {
+async function prepare(server: OwnPostgres, setup: Setup, group = 'NULL'): Promise<void> {
   await server.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
   const store = await PostgresStore.open({ connectionString: server.url, schema: SCHEMA, poolSize: 1 });
   try {
@@ -141,13 +169,13 @@ async function prepare(server: OwnPostgres, setup: Setup): Promise<void> {
     // Ids in creation order, as UUIDv7 ids are, and the same on every run: random ones land all over
     // the primary key and made the counts vary by a tenth between runs.
     await server.query(
-      `INSERT INTO ${SCHEMA}.jobs (id, task, queue, payload, state, max_attempts, run_at)
-       SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'noop', 'default', '{"n":1}', 'queued', 3, now() + g * interval '1 microsecond'
+      `INSERT INTO ${SCHEMA}.jobs (id, task, queue, payload, state, max_attempts, run_at, group_key)
+       SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'noop', 'default', '{"n":1}', 'queued', 3, now() + g * interval '1 microsecond', ${group}
        FROM generate_series(1, ${JOBS}) g`,
     );
     await server.query(
-      `INSERT INTO ${SCHEMA}.job_queue (id, queue, priority, run_at, state)
-       SELECT id, queue, priority, run_at, state FROM ${SCHEMA}.jobs`,
+      `INSERT INTO ${SCHEMA}.job_queue (id, queue, priority, run_at, state, group_key)
+       SELECT id, queue, priority, run_at, state, group_key FROM ${SCHEMA}.jobs`,
     );
     await server.query(`CREATE SEQUENCE ${SCHEMA}.new_ids`);
     if (setup === 'running') {
@@ -169,7 +197,8 @@ async function prepare(server: OwnPostgres, setup: Setup): Promise<void> {
 /** Instructions of one single-user session running `statement` prepared, `runs` times. */
 async function count(server: OwnPostgres, testCase: Case, runs: number, label: string): Promise<number> {
   // Single-user input: -j ends each command at a semicolon followed by an empty line.
-  const commands = [`PREPARE s AS ${testCase.sql};`];
+  // The store's planner setting (PLANNER_SETTINGS, pool.ts), which every pooled connection runs first.
+  const commands = [`${PLANNER_SETTINGS};`, `PREPARE s AS ${testCase.sql};`];
   for (let run = 0; run < runs; run += 1) {
     if (testCase.before !== undefined) commands.push(testCase.before);
     commands.push('EXECUTE s;');
@@ -193,7 +222,7 @@ async function count(server: OwnPostgres, testCase: Case, runs: number, label: s
 
 async function measure(server: OwnPostgres, testCase: Case, index: number): Promise<number> {
   const session = async (runs: number, label: string): Promise<number> => {
-    await prepare(server, testCase.setup);
+    await prepare(server, testCase.setup, testCase.group);
     await server.stop();
     try {
       return await count(server, testCase, runs, `case${index}-${label}`);
@@ -209,7 +238,9 @@ async function measure(server: OwnPostgres, testCase: Case, index: number): Prom
 const server = await startOwnPostgres();
 try {
   const rows: string[] = [];
+  const only = process.env['NIGHTSHIFT_BENCH_SQL_ONLY'];
   for (const [index, testCase] of CASES.entries()) {
+    if (only !== undefined && !testCase.name.includes(only)) continue;
     const perJob = await measure(server, testCase, index);
     rows.push(`${(perJob / 1000).toFixed(1).padStart(8)}k  ${testCase.name}`);
     console.error(`[bench:sql] ${testCase.name}: done`);

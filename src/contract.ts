@@ -37,11 +37,31 @@ export interface TaskDefaults {
   requires?: string[];
 }
 
+/**
+ * Defaults a task derives from each job's payload, for the jobs whose options give none (docs/TENANCY.md):
+ * a tenant's key and group from the tenant named in the payload, say. Called once per job at enqueue,
+ * with the payload as validated (the schema's output), and for each schedule slot's job with the
+ * schedule's payload. A function that throws, or returns something other than a string, null or
+ * undefined, refuses the enqueue (`invalid_argument`) and nothing is written.
+ */
+export interface PayloadDefaults<Payload> {
+  // Methods, not function-typed properties: a task of one payload type must still fit where tasks of
+  // any payload are taken (the registry, `TaskMap`), which method parameters allow.
+  /**
+   * The job's concurrency key, e.g. `(p) => \`tenant:${p.tenantId}\``: at most `concurrencyLimit`
+   * (default 1) of the task's jobs with one key run at once. Null or undefined: no key.
+   */
+  concurrencyKey?(payload: Payload): string | null | undefined;
+  /** The job's group (tenant), claimed in weighted turns with other groups. Null or undefined: none. */
+  group?(payload: Payload): string | null | undefined;
+}
+
 /** What `defineContract` takes besides the name. */
 export interface ContractDefinition<
   PayloadSchema extends StandardSchemaV1,
   ResultSchema extends StandardSchemaV1 | undefined,
-> extends TaskDefaults {
+>
+  extends TaskDefaults, PayloadDefaults<StandardSchemaV1.InferOutput<PayloadSchema>> {
   /** Validates payloads when enqueued and again in the worker before the handler runs. */
   payload: PayloadSchema;
   /** Validates what the handler returns; the stored result is its output. */
@@ -53,7 +73,8 @@ export interface TaskContract<
   Name extends string = string,
   PayloadSchema extends StandardSchemaV1 = StandardSchemaV1,
   ResultSchema extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined,
-> extends Readonly<TaskDefaults> {
+>
+  extends Readonly<TaskDefaults>, Readonly<PayloadDefaults<StandardSchemaV1.InferOutput<PayloadSchema>>> {
   readonly kind: 'nightshift.contract';
   readonly name: Name;
   readonly payload: PayloadSchema;

@@ -10,7 +10,7 @@ import { NightshiftError } from './errors.js';
 import { checkSchema } from './schema-check.js';
 import type { NewJob } from './store/store.js';
 import type { TaskRegistry } from './task-registry.js';
-import { newJob } from './new-job.js';
+import { applyPayloadDefaults, newJob } from './new-job.js';
 import { checkTaskName } from './validation/job-options.js';
 
 /** Options of `ns.enqueue`; every field overrides the task's default. */
@@ -37,6 +37,11 @@ export interface EnqueueOptions {
    * "Worker labels"): e.g. `['region:eu', 'gpu']`. Default the task's `requires`; `[]` requires none.
    */
   requires?: string[];
+  /**
+   * The group (tenant) the job is claimed for: claims interleave groups by their weights, so one
+   * group's backlog cannot starve another's (docs/TENANCY.md). Without it, the job is claimed as before.
+   */
+  group?: string;
   /** Handler time limit for this job. */
   timeoutMs?: number;
   /** Lease length for this job's attempts. */
@@ -87,6 +92,7 @@ export async function buildNewJob(
   }
   assertJson(value, `payload for task "${taskName}"`);
   row.payload = value;
+  applyPayloadDefaults(row, options, task);
   return row;
 }
 

@@ -77,6 +77,8 @@ export interface Job<Payload = unknown, Result = unknown> {
   concurrencyKey: string | null;
   /** Labels a worker must offer to claim this job, sorted; empty when it requires none. */
   requires: string[];
+  /** The group (tenant) the job is claimed fairly for (docs/TENANCY.md), or null. */
+  group: string | null;
   /** Lease length for this job's attempts; null means the worker's default. */
   leaseMs: number | null;
   /** Handler time limit; null means the task's or worker's default. */

@@ -28,6 +28,7 @@ import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
 import type {
   ConcurrencyKeyInfo,
+  JobGroupInfo,
   QueueLimitInfo,
   StartRate,
   DatabaseHealth,
@@ -379,6 +380,26 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   ): Promise<ConcurrencyKeyInfo[]> {
     const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
     return this.store.concurrencyKeyList({ ...params, limit });
+  }
+
+  /**
+   * Groups of fairly claimed jobs (docs/TENANCY.md) by name after `after`, at most `limit` (default
+   * 100): those with ready or running jobs or a weight, with their weights, ready and running counts;
+   * `running: true` keeps only groups with running jobs.
+   */
+  async groups(params: { after?: string; limit?: number; running?: boolean } = {}): Promise<JobGroupInfo[]> {
+    const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
+    return this.store.groupList({ ...params, limit });
+  }
+
+  /**
+   * Sets the weight of `group` (null: back to 1): the turns it gets each time the claims' round
+   * reaches its jobs in a queue, against 1 for a group without a weight; from the next claim on.
+   */
+  async setGroupWeight(group: string, weight: number | null): Promise<void> {
+    const checkedGroup = textIn('group', group, MAX_KEY_BYTES);
+    const checked = weight === null ? null : intIn('weight', weight, JOB_RANGES.groupWeight);
+    return this.store.groupSetWeight({ group: checkedGroup, weight: checked });
   }
 
   /**

@@ -39,6 +39,9 @@ export interface ResolvedBackoff {
   jitter: number;
 }
 
+/** A default derived from a job's payload: its caller checks what it returns. */
+export type PayloadDefault = (payload: unknown) => unknown;
+
 /** A task with its defaults filled in. */
 export interface ResolvedTask {
   name: string;
@@ -55,6 +58,9 @@ export interface ResolvedTask {
   concurrencyLimit: number;
   /** Labels this task's jobs require when they give none themselves: canonical, null for none. */
   requires: string[] | null;
+  /** The key and group this task derives from a job's payload (contract.ts `PayloadDefaults`), or null. */
+  concurrencyKeyOf: PayloadDefault | null;
+  groupOf: PayloadDefault | null;
   backoff: ResolvedBackoff;
   /** Where the handler runs (worker/isolation/task-isolation.ts). */
   isolation: TaskIsolation;
@@ -172,6 +178,8 @@ function resolve(
             code: 'config_error',
             prefix: `task ${JSON.stringify(key)}: `,
           }),
+    concurrencyKeyOf: payloadDefault(key, 'concurrencyKey', definition.concurrencyKey),
+    groupOf: payloadDefault(key, 'group', definition.group),
     backoff: {
       baseMs: backoff.baseMs ?? DEFAULT_BACKOFF.baseMs,
       maxMs: backoff.maxMs ?? DEFAULT_BACKOFF.maxMs,
@@ -181,6 +189,18 @@ function resolve(
   };
   checkTaskBounds(resolved);
   return resolved;
+}
+
+/** A task's payload default: a function, or absent; anything else is refused when the task is registered. */
+function payloadDefault(task: string, field: string, value: unknown): PayloadDefault | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'function') {
+    throw new NightshiftError(
+      'config_error',
+      `task ${JSON.stringify(task)}: ${field} must be a function of the payload (give a fixed key per job with the enqueue option)`,
+    );
+  }
+  return value as PayloadDefault;
 }
 
 function* members<T>(

@@ -5,7 +5,7 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { ResourceLimits } from 'node:worker_threads';
-import type { TaskDefaults } from './contract.js';
+import type { PayloadDefaults, TaskDefaults } from './contract.js';
 import type { Job } from './job.js';
 
 /** Options for a child job enqueued from inside a handler. */
@@ -112,7 +112,8 @@ export interface ThreadIsolation {
  * A task with its defaults. Created with `defineTask` or given as a bare handler in config. `Input` is
  * what a producer passes (the schema's input type), `Payload` what the handler receives (its output).
  */
-export interface TaskDefinition<Payload = unknown, Result = unknown, Input = Payload> extends TaskDefaults {
+export interface TaskDefinition<Payload = unknown, Result = unknown, Input = Payload>
+  extends TaskDefaults, PayloadDefaults<Payload> {
   /** Task name; taken from the key when the task sits in a `tasks` object. */
   name?: string;
   handler: Handler<Payload, Result>;

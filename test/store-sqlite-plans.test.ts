@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as claim from '../src/store/sqlite/sql/job-claim.js';
+import * as groups from '../src/store/sqlite/sql/job-groups.js';
 import { jobCancelCheck, jobCancelMatchingWaiting } from '../src/store/sqlite/sql/job-control.js';
 import { queueLoadList, queueThrottleList } from '../src/store/sqlite/sql/observe.js';
 import * as labels from '../src/store/sqlite/sql/worker-labels.js';
@@ -121,15 +122,17 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     const load = await plan(queueLoadList, { now: 0 });
     expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_queue\b/);
     expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_labels_queue\b/);
+    expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_group\b/);
     // The queue list's one read of the waiting jobs (oldest ages, throttled counts): the covering ready
     // indexes and the due range, a key probed by its primary key once per keyed job.
     const throttled = await plan(queueThrottleList, { now: 0 });
     expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_queue\b/);
     expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_labels_queue\b/);
+    expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_group\b/);
     expect(throttled).toMatch(/SEARCH j USING INDEX jobs_scheduled \(run_at<\?\)/);
     expect(
       throttled.match(/SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/g),
-    ).toHaveLength(3);
+    ).toHaveLength(4);
     expect(throttled).not.toMatch(/SCAN (k|concurrency_keys)\b/);
     const matching = {
       queue: null,
@@ -140,13 +143,12 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       limit: 10,
       now: 0,
     };
-    for (const [labelled, index] of [
-      [false, 'jobs_ready'],
-      [true, 'jobs_ready_labels'],
-    ] as const) {
-      const cancel = await plan(jobCancelMatchingWaiting('queued', labelled), matching);
+    const cancel = await plan(jobCancelMatchingWaiting('queued'), matching);
+    // Jobs without a group or requirements from jobs_ready or jobs_ready_queue (both hold exactly them).
+    for (const index of ['jobs_ready(_queue)?', 'jobs_ready_labels', 'jobs_ready_group']) {
       expect(cancel).toMatch(new RegExp(`(SCAN|SEARCH) jobs USING (COVERING )?INDEX ${index}\\b`));
     }
+    expect(cancel).not.toMatch(/SCAN jobs$/m);
     for (const detail of [load, throttled]) expect(detail).not.toMatch(/SCAN (jobs|j)$/m);
   });
 
@@ -243,3 +245,68 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(detail).toMatch(/SEARCH job_steps USING PRIMARY KEY/);
   });
 });
+
+describe.each(['fresh', 'analyzed'] as const)(
+  'SQLite fair-claiming plans with one huge group (%s)',
+  (which) => {
+    /** A group of 20,000 ready jobs, a small group and ungrouped jobs; statistics gathered or not. */
+    async function hugeGroup(): Promise<SqliteStore> {
+      const store = (await harness.open()) as SqliteStore;
+      for (let done = 0; done < 20_000; done += 5_000) {
+        await store.jobInsertMany({
+          jobs: Array.from({ length: 5_000 }, () => newJob({ group: 'huge', payload: null })),
+        });
+      }
+      await store.jobInsertMany({ jobs: [newJob({ group: 'small' }), newJob(), newJob({ queue: 'other' })] });
+      if (which === 'analyzed') store.database.exec('ANALYZE');
+      return store;
+    }
+
+    it('walks the ready pairs one descent of jobs_ready_group each, without a sort or a scan', async () => {
+      const store = await hugeGroup();
+      const explain = (sql: string, params: Record<string, unknown>): string =>
+        (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>)
+          .map((row) => row.detail)
+          .join('\n');
+      const pair = { queue: 'default', group: 'huge', now: Date.now() + 1_000 };
+      for (const [sql, index] of [
+        [
+          groups.jobClaimGroupHead,
+          /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue=\? AND group_key=\?\)/,
+        ],
+        [
+          groups.jobClaimGroupNextInQueue,
+          /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue=\? AND group_key>\?\)/,
+        ],
+        [groups.jobClaimGroupNextQueue, /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue>\?\)/],
+      ] as const) {
+        const detail = explain(sql, pair);
+        expect(detail).toMatch(index);
+        expect(detail).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+      }
+      const ready = explain(groups.jobClaimGroupReadySelect, { ...pair, limit: 10 });
+      expect(ready).toMatch(
+        /SEARCH jobs USING COVERING INDEX jobs_ready_group \(queue=\? AND group_key=\?\)/,
+      );
+      expect(ready).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+      expect(explain(groups.jobClaimGroupAny, {})).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_group/);
+      // Each step reads one row: the head of the next pair, whatever the size of the pair before it.
+      const next = store.database.prepare(groups.jobClaimGroupNextInQueue).all(pair) as Array<{
+        group: string;
+      }>;
+      expect(next.map((row) => row.group)).toEqual(['small']);
+      // The ungrouped walks read indexes that leave grouped jobs out. (With statistics of two ungrouped
+      // jobs SQLite may read them from jobs_ready_queue and sort them instead: as cheap for two.)
+      const plain = explain(claim.jobClaimReadySelect, { now: pair.now, limit: 10 });
+      expect(plain).toMatch(
+        which === 'fresh'
+          ? /SCAN jobs USING INDEX jobs_ready\b/
+          : /jobs USING (COVERING )?INDEX jobs_ready(_queue)?\b/,
+      );
+      expect(plain).not.toMatch(/jobs_ready_group/);
+      expect(
+        store.database.prepare(claim.jobClaimReadySelect).all({ now: pair.now, limit: 10 }),
+      ).toHaveLength(2);
+    }, 60_000);
+  },
+);

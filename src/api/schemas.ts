@@ -68,6 +68,7 @@ export const JobSchema = Type.Object(
     requires: Type.Array(Type.String(), {
       description: 'labels a worker must offer to claim the job, sorted; empty for none',
     }),
+    group: nullable(Type.String()),
     scheduleId: nullable(Type.String()),
     parentId: nullable(Type.String()),
     cancelRequested: Type.Boolean(),
@@ -125,6 +126,7 @@ const enqueueOptions = {
         'labels a worker must offer (all of them) to claim the job, e.g. ["region:eu", "gpu"]; each 1 to 100 bytes without whitespace, commas or control characters; default the task’s, [] for none',
     }),
   ),
+  group: Type.Optional(name('the group (tenant) whose jobs are claimed in weighted turns with other groups')),
 };
 
 export const EnqueueBody = Type.Object(

@@ -60,6 +60,7 @@ export interface JobJson {
   concurrencyKey: string | null;
   /** Labels a worker must offer to claim it, sorted; empty for none. */
   requires: string[];
+  group: string | null;
   scheduleId: string | null;
   parentId: string | null;
   cancelRequested: boolean;
@@ -109,6 +110,7 @@ export function jobJson(job: Job): JobJson {
     idempotencyKey: job.idempotencyKey,
     concurrencyKey: job.concurrencyKey,
     requires: job.requires,
+    group: job.group,
     scheduleId: job.scheduleId,
     parentId: job.parentId,
     cancelRequested: job.cancelRequested,

@@ -219,7 +219,12 @@ export class Scheduler {
       // A slot due before the next regular pass gets a pass of its own, which enqueues it due at once
       // and announces it to workers; an early job would wait for a worker's poll to be claimed.
       earlyFromMs: this.pollIntervalMs,
-      newJob: slotJobFactory(this.deps.registry, now),
+      newJob: slotJobFactory(this.deps.registry, now, (schedule, error) =>
+        this.deps.logger.error(
+          { err: error, scheduleId: schedule.id },
+          'task payload defaults failed on the schedule payload; job enqueued without its key and group',
+        ),
+      ),
     };
     this.nextSlotMs = Infinity;
     for (;;) {

@@ -1,9 +1,9 @@
 /**
  * The job a schedule's run becomes: the schedule's task and payload, the task's defaults where the
- * schedule sets none (the one job builder, ../new-job.ts), and the slot's idempotency key, so the job
- * of a slot exists at most once.
+ * schedule sets none (the one job builder, ../new-job.ts) with the key and group the task derives from
+ * the payload, and the slot's idempotency key, so the job of a slot exists at most once.
  */
-import { newJob, UNREGISTERED_TASK_DEFAULTS } from '../new-job.js';
+import { applyPayloadDefaults, newJob, UNREGISTERED_TASK_DEFAULTS } from '../new-job.js';
 import { captureTraceContext } from '../observe/tracing.js';
 import type { NewJob } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
@@ -16,10 +16,15 @@ import { stableHash, type SlotRun } from './runs.js';
  * exactly that instant (an early, lookahead run, or a jittered one); a run whose time has come is due
  * now on the store's clock (`delayMs` 0), which also keeps a test's injected scheduler clock from
  * parking jobs in the database's past or future.
+ *
+ * The task's payload defaults run user code: when one fails on a schedule's payload, `onDefaultsError`
+ * (the scheduler's pass, which must go on for every other schedule) hears of it and the job is built
+ * without them; without it (an operator's trigger) the error is thrown to the caller.
  */
 export function slotJobFactory(
   registry: TaskRegistry,
   now: Date,
+  onDefaultsError?: (schedule: Schedule, error: unknown) => void,
 ): (schedule: Schedule, run: SlotRun) => NewJob {
   return (schedule, run) => {
     // Jitter spreads regular slots only; a drain or a trigger was asked for now.
@@ -29,7 +34,8 @@ export function slotJobFactory(
         : 0;
     const dueAt = run.slotAt.getTime() + jitter;
     const ahead = dueAt > now.getTime();
-    return newJob(
+    const defaults = registry.get(schedule.task) ?? UNREGISTERED_TASK_DEFAULTS;
+    const job = newJob(
       schedule.task,
       schedule.payload,
       {
@@ -38,9 +44,17 @@ export function slotJobFactory(
         ...(ahead ? { runAt: new Date(dueAt) } : { delayMs: 0 }),
         idempotencyKey: slotJobKey(schedule.id, run.slotKey),
       },
-      registry.get(schedule.task) ?? UNREGISTERED_TASK_DEFAULTS,
+      defaults,
       // The scheduler's own trace, when the application runs it inside one.
       { scheduleId: schedule.id, scheduleSlot: run.slotAt, traceContext: captureTraceContext() },
     );
+    // A task's key and group from the schedule's payload, when this process registered the task.
+    try {
+      applyPayloadDefaults(job, {}, defaults);
+    } catch (error) {
+      if (onDefaultsError === undefined) throw error;
+      onDefaultsError(schedule, error);
+    }
+    return job;
   };
 }

@@ -45,6 +45,7 @@ export interface JobColumns<T extends JobColumnTypes> {
   idempotency_key: string | null;
   concurrency_key: string | null;
   requires: T['labels'] | null;
+  group_key: string | null;
   lease_ms: number | null;
   timeout_ms: number | null;
   checkpoint: T['checkpoint'] | null;
@@ -90,6 +91,7 @@ export function decodeJob<T extends JobColumnTypes>(row: JobColumns<T>, columns:
     idempotencyKey: row.idempotency_key,
     concurrencyKey: row.concurrency_key,
     requires: row.requires === null ? [] : columns.labels(row.requires),
+    group: row.group_key,
     leaseMs: row.lease_ms,
     timeoutMs: row.timeout_ms,
     checkpoint: row.checkpoint === null ? undefined : columns.checkpoint(row.checkpoint),

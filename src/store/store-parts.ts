@@ -75,6 +75,8 @@ const METHODS: { [P in keyof StorePartSet]: MethodsOf<StorePartSet[P]> } = {
     queueList: true,
   },
   limits: {
+    groupList: true,
+    groupSetWeight: true,
     concurrencyKeyList: true,
     concurrencyKeySetLimit: true,
     concurrencyKeySetRate: true,

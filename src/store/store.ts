@@ -40,6 +40,8 @@ export interface NewJob {
   concurrencyLimit: number | null;
   /** Labels a claiming worker must offer, canonical (validation/labels.ts); null for none. */
   requires: string[] | null;
+  /** The group the job is claimed fairly for (docs/TENANCY.md), or null. */
+  group: string | null;
   leaseMs: number | null;
   timeoutMs: number | null;
   scheduleId: string | null;
@@ -429,8 +431,26 @@ export interface StartRate {
   periodMs: number;
 }
 
+/** A group of fairly claimed jobs (docs/TENANCY.md). */
+export interface JobGroupInfo {
+  group: string;
+  /** The turns it gets per visit of its jobs in a queue: 1 unless an operator set it. */
+  weight: number;
+  /** Its jobs ready to run now (queued). */
+  queued: number;
+  /** Its jobs running now (holding a lease, or past it and not yet rescued). */
+  running: number;
+}
+
 /** Concurrency limits: slots of keys and queues, and the limits an operator sets. */
 export interface LimitsStore {
+  /**
+   * Groups with ready or running jobs or a weight, by name, after `after`; `running: true` keeps only
+   * groups with running jobs. Counted when read: bounded by the grouped backlog and the running jobs.
+   */
+  groupList(params: { after?: string; limit: number; running?: boolean }): Promise<JobGroupInfo[]>;
+  /** Sets (a number) or resets to 1 (null) a group's weight; applies from the next claim. */
+  groupSetWeight(params: { group: string; weight: number | null }): Promise<void>;
   /** Keys ever claimed, by key, after `after`; `running: true` keeps only keys with running jobs. */
   concurrencyKeyList(params: {
     after?: string;

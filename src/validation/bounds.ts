@@ -118,6 +118,7 @@ export const JOB_RANGES = {
   priority: [INT32_MIN, INT32_MAX],
   maxAttempts: [1, INT32_MAX],
   concurrencyLimit: [1, INT32_MAX],
+  groupWeight: [1, 10_000],
   timeoutMs: [1, MAX_TIMER_MS],
   leaseMs: [1, MAX_TIMER_MS],
   maxDurationMs: [1, MAX_TIMER_MS],

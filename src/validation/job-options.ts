@@ -23,6 +23,7 @@ export interface CheckedJobOptions {
   concurrencyLimit: number | null;
   /** Canonical labels (labels.ts); null for none. */
   requires: string[] | null;
+  group: string | null;
 }
 
 /** Checks a task name before it is looked up: a name no store could index is refused as such. */
@@ -41,13 +42,15 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
   const concurrencyKey = options.concurrencyKey ?? null;
   const concurrencyLimit = options.concurrencyLimit ?? null;
   const requires = options.requires ?? null;
-  if (concurrencyKey === null && concurrencyLimit !== null) {
+  const group = options.group ?? null;
+  // A task that derives keys from payloads checks a limit against the key it derives (new-job.ts).
+  if (concurrencyKey === null && concurrencyLimit !== null && task.concurrencyKeyOf === null) {
     throw new NightshiftError(
       'invalid_argument',
       'concurrencyLimit needs a concurrencyKey: the limit counts the running jobs that share the key',
     );
   }
-  return {
+  const checked: CheckedJobOptions = {
     queue: textIn('queue', options.queue ?? task.queue, MAX_NAME_BYTES),
     priority: intIn('priority', options.priority ?? task.priority, JOB_RANGES.priority),
     maxAttempts: intIn('maxAttempts', options.maxAttempts ?? task.maxAttempts, JOB_RANGES.maxAttempts),
@@ -63,5 +66,22 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
         : intIn('concurrencyLimit', concurrencyLimit ?? task.concurrencyLimit, JOB_RANGES.concurrencyLimit),
     // Given (even empty: none required), the job's own list wins over its task's.
     requires: requires === null ? task.requires : checkRequires(requires),
+    group: group === null ? null : textIn('group', group, MAX_KEY_BYTES),
   };
+  checkGroupWithoutLabels(checked.group, checked.requires);
+  return checked;
+}
+
+/**
+ * Refuses a job that has a group and requires labels (`invalid_argument`): fair claiming walks the
+ * grouped jobs by an index that the labels' test would turn into a read and sort of the whole grouped
+ * backlog at every step on PostgreSQL, so the two are not combined yet (docs/TENANCY.md).
+ */
+export function checkGroupWithoutLabels(group: string | null, requires: readonly string[] | null): void {
+  if (group !== null && requires !== null && requires.length > 0) {
+    throw new NightshiftError(
+      'invalid_argument',
+      `a job with a group cannot require labels yet (group ${JSON.stringify(group)}, requires ${JSON.stringify(requires)}): fair claiming and worker labels do not combine`,
+    );
+  }
 }

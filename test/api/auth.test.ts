@@ -46,6 +46,8 @@ const REQUIRED: Record<string, ApiRole> = {
   'GET /api/v1/limits/keys': 'viewer',
   'PUT /api/v1/limits/keys/{key}': 'operator',
   'PUT /api/v1/limits/keys/{key}/rate': 'operator',
+  'GET /api/v1/limits/groups': 'viewer',
+  'PUT /api/v1/limits/groups/{group}': 'operator',
   'GET /api/v1/limits/queues': 'viewer',
   'PUT /api/v1/limits/queues/{name}': 'operator',
   'PUT /api/v1/limits/queues/{name}/rate': 'operator',

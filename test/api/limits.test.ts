@@ -1,4 +1,4 @@
-/** /api/v1/limits: concurrency keys and queue limits through the REST API, on both backends. */
+/** /api/v1/limits: concurrency keys, queue limits and groups through the REST API, on both backends. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, startTestServer, type TestServer } from './api-server.js';
 
@@ -63,5 +63,50 @@ describe.each(BACKENDS)('limits endpoints on %s', (backend) => {
     expect(after.body).toEqual({
       keys: [{ key: 'tenant-7', running: 2, limit: 5, operatorLimit: 5, rate: null }],
     });
+  });
+
+  it('enqueues grouped jobs, shows ready and running counts per group, and sets weights (operator only)', async () => {
+    const created = await s.request('POST', '/api/v1/jobs', {
+      token: s.tokens.operator,
+      body: { task: 'noop', queue: 'tenants', group: 'tenant-9' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ job: { group: 'tenant-9' } });
+    await s.request('POST', '/api/v1/jobs', {
+      token: s.tokens.operator,
+      body: { task: 'noop', queue: 'tenants', group: 'tenant-9' },
+    });
+    const claimed = await s.ns.store.jobClaim({
+      workerId: 'w',
+      queues: ['tenants'],
+      limit: 1,
+      leaseMs: 30_000,
+    });
+    expect(claimed.map((j) => j.group)).toEqual(['tenant-9']);
+
+    const refused = await s.request('PUT', '/api/v1/limits/groups/tenant-9', {
+      token: s.tokens.viewer,
+      body: { weight: 3 },
+    });
+    expect(refused.status).toBe(403);
+    const weight = await s.request('PUT', '/api/v1/limits/groups/tenant-9', {
+      token: s.tokens.operator,
+      body: { weight: 3 },
+    });
+    expect(weight.status).toBe(204);
+    const groups = await s.request('GET', '/api/v1/limits/groups?running=true', { token: s.tokens.viewer });
+    expect(groups.body).toEqual({ groups: [{ group: 'tenant-9', weight: 3, queued: 1, running: 1 }] });
+    const tooHeavy = await s.request('PUT', '/api/v1/limits/groups/tenant-9', {
+      token: s.tokens.operator,
+      body: { weight: 10_001 },
+    });
+    expect(tooHeavy.status).toBe(400);
+    const reset = await s.request('PUT', '/api/v1/limits/groups/tenant-9', {
+      token: s.tokens.operator,
+      body: { weight: null },
+    });
+    expect(reset.status).toBe(204);
+    const after = await s.request('GET', '/api/v1/limits/groups?after=tenant-1', { token: s.tokens.viewer });
+    expect(after.body).toEqual({ groups: [{ group: 'tenant-9', weight: 1, queued: 1, running: 1 }] });
   });
 });

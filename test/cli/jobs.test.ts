@@ -99,15 +99,17 @@ describe('enqueue and jobs through the CLI', () => {
     ).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
-  it('enqueue --concurrency-key and --concurrency-limit store the key and its limit; a limit alone is refused', async () => {
-    const [keyed, limitOnly] = await Promise.all([
+  it('enqueue --concurrency-key, --concurrency-limit and --group store the key, its limit and the group; a limit alone is refused', async () => {
+    const [keyed, limitOnly, grouped] = await Promise.all([
       cliJson<EnqueueJson>('enqueue', 'echo', '--concurrency-key', 'tenant-7', '--concurrency-limit', '3'),
       runCli(['enqueue', 'echo', '--concurrency-limit', '3', '--queue', 'refused'], {
         cwd: dir,
         env: { NIGHTSHIFT_DB: db },
       }),
+      cliJson<EnqueueJson>('enqueue', 'echo', '--group', 'tenant-8', '--queue', 'grouped'),
     ]);
     expect(keyed.job).toMatchObject({ state: 'queued', concurrencyKey: 'tenant-7' });
+    expect(grouped.job).toMatchObject({ state: 'queued', group: 'tenant-8' });
     expect(limitOnly.code).not.toBe(0);
     expect(limitOnly.stderr).toMatch(/concurrencyLimit needs a concurrencyKey/);
     expect((await store.jobList({ limit: 10, queue: 'refused' })).jobs).toEqual([]);

@@ -13,6 +13,7 @@ import { describeConcurrencyKeys } from './concurrency-keys.js';
 import { describeControl } from './control.js';
 import { describeEventLog } from './event-log.js';
 import { describeEvents } from './events.js';
+import { describeFairGroups } from './fair-groups.js';
 import { describeFinish } from './finish.js';
 import { describeFinishTable } from './finish-table.js';
 import { describeInsert } from './insert.js';
@@ -40,6 +41,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeQueueRates(harness);
     describeWorkerLabels(harness);
     describeQueueThrottle(harness);
+    describeFairGroups(harness);
     describeLease(harness);
     describeFinish(harness);
     describeFinishTable(harness);

@@ -114,7 +114,12 @@ describe('enqueue', () => {
       'invalid_argument',
       /concurrencyLimit/,
     );
+    await expectCode(ns.enqueue('plain', {}, { group: '' }), 'invalid_argument', /group/);
+    await expectCode(ns.enqueue('plain', {}, { group: 'x'.repeat(1_100) }), 'invalid_argument', /group/);
+    await expectCode(ns.setGroupWeight('tenant-1', 0), 'invalid_argument', /weight/);
+    await expectCode(ns.setGroupWeight('', 2), 'invalid_argument', /group/);
     expect(await countJobs(ns)).toBe(0);
+    expect(await ns.groups()).toEqual([]);
   });
 
   it('enqueueMany writes every job, or none when one item is invalid', async () => {

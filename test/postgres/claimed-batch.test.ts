@@ -102,7 +102,7 @@ describe('claimed batch decoder', () => {
         3,
         runMs,
         createdMs,
-        leaseMs === null ? null : [null, null, null, leaseMs, null, null, false, null, null, null],
+        leaseMs === null ? null : [null, null, null, leaseMs, null, null, false, null, null, null, null],
       ]);
     const row = {
       started_ms: startedMs,
@@ -113,6 +113,9 @@ describe('claimed batch decoder', () => {
         tuple('c', startedMs - 5, startedMs - 20, null),
         tuple('d', startedMs - 5, startedMs - 7, null),
       ].join(',')}]`,
+      grouped_promoted: 0,
+      grouped_waiting: false,
+      grouped_short: false,
     };
     const jobs = decodeClaimedBatch(row, 'w', 30_000);
     const times = jobs.map((job) => [

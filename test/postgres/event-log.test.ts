@@ -93,6 +93,13 @@ describe('PostgreSQL event log plans, no statistics', () => {
 
   it('reads a page by walking events_order_idx from the cursor, stopped by the limit', async () => {
     const head = (await db.store.eventRead({ after: null, limit: 1_500 })).next;
+    // Reads stop below the oldest running transaction of the server: while another test's
+    // transaction is open, the rows after the cursor are not readable yet. Wait until they are.
+    await waitUntil(
+      async () =>
+        (await db.store.eventRead({ after: head, limit: 100 })).events.length > 0 ? true : undefined,
+      { timeoutMs: 30_000 },
+    );
     const [tx = '0', id = '0', n = '0'] = head.split('_');
     const plan = await explain(sql.eventRead(`"${schema}"`), [tx, id, n, null, null, null, 100]);
     expect(plan).toContain('Index Scan using events_order_idx');

@@ -14,6 +14,7 @@ import { PLANNER_SETTINGS } from '../../src/store/postgres/pool.js';
 import * as events from '../../src/store/postgres/sql/events.js';
 import * as fleet from '../../src/store/postgres/sql/fleet.js';
 import { renderStatements, type Statement } from '../../src/store/postgres/sql/statements.js';
+import { groupCursorKey } from '../../src/store/fair-turns.js';
 import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import { cte, sharedBuffers } from '../support/postgres-explain.js';
@@ -22,8 +23,9 @@ import { migratedStore, TEST_PG_URL, withAdmin } from '../support/postgres-harne
 type Statistics = 'never gathered' | 'stale' | 'fresh';
 
 /**
- * Grows the store's tables: 20,000 queued in `big`, 5 in `rare`, 4,000 running, 2,000 completed, and
- * 5,000 queued in `big` requiring `gpu` and 5 in `rare` requiring `region:eu` (worker labels).
+ * Grows the store's tables: 20,000 queued in `big`, 5 in `rare`, 4,000 running, 2,000 completed,
+ * 5,000 queued in `big` requiring `gpu` and 5 in `rare` requiring `region:eu` (worker labels); in
+ * `tenants`, one huge group of 10,000 queued jobs and a small one of 60; in `many`, 1,000 groups of 2.
  */
 async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<ClaimedJob[]> {
   for (let i = 0; i < 20; i += 1) {
@@ -63,6 +65,19 @@ async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<C
     concurrency: 10,
     running: 0,
   });
+  for (let i = 0; i < 10; i += 1) {
+    await store.jobInsertMany({
+      jobs: Array.from({ length: 1_000 }, () => newJob({ queue: 'tenants', group: 'huge' })),
+    });
+  }
+  await store.jobInsertMany({
+    jobs: Array.from({ length: 60 }, () => newJob({ queue: 'tenants', group: 'small' })),
+  });
+  for (let i = 0; i < 2; i += 1) {
+    await store.jobInsertMany({
+      jobs: Array.from({ length: 1_000 }, (_, n) => newJob({ queue: 'many', group: `g${n}` })),
+    });
+  }
   return running;
 }
 
@@ -78,6 +93,10 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       jobClaimFromQueues: sql.jobClaimFromQueues,
       jobClaimLabeled: sql.jobClaimLabeled,
       jobClaimFromQueuesLabeled: sql.jobClaimFromQueuesLabeled,
+      jobClaimGrouped: sql.jobClaimGrouped,
+      jobClaimGroupedFromQueues: sql.jobClaimGroupedFromQueues,
+      jobClaimGroupedLabeled: sql.jobClaimGroupedLabeled,
+      jobClaimGroupedFromQueuesLabeled: sql.jobClaimGroupedFromQueuesLabeled,
       jobFinishManyComplete: sql.jobFinishManyComplete,
       jobInsertMany: sql.jobInsertMany,
       jobGet: sql.jobGet,
@@ -86,6 +105,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     const client = new pg.Client({ connectionString: TEST_PG_URL });
     let running: ClaimedJob[] = [];
     let queuedId = '';
+    let groupedId = '';
 
     /** EXPLAIN ANALYZE of `text`, or of the kept plan of a named statement, in a rolled-back transaction. */
     async function explain(key: string, text: string, values: unknown[]): Promise<string> {
@@ -128,6 +148,10 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       running = await grow(db.store);
       const [queued] = await db.store.jobInsertMany({ jobs: [newJob({ queue: 'big' })] });
       queuedId = queued?.job.id ?? '';
+      const [grouped] = await db.store.jobInsertMany({
+        jobs: [newJob({ queue: 'tenants', group: 'small' })],
+      });
+      groupedId = grouped?.job.id ?? '';
       if (statistics === 'fresh') {
         // ANALYZE drops the kept plans: they are made again, on the grown tables.
         await withAdmin((admin) => admin.query(`ANALYZE ${s}.jobs, ${s}.job_queue, ${s}.job_leases`));
@@ -146,6 +170,10 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
         jobClaimFromQueues: ['w', 100, 30_000, ['rare']],
         jobClaimLabeled: ['w', 100, 30_000, ['gpu']],
         jobClaimFromQueuesLabeled: ['w', 100, 30_000, ['rare'], ['gpu']],
+        jobClaimGrouped: ['w', 100, 30_000],
+        jobClaimGroupedFromQueues: ['w', 100, 30_000, ['rare'], groupCursorKey(['rare'])],
+        jobClaimGroupedLabeled: ['w', 100, 30_000, ['gpu']],
+        jobClaimGroupedFromQueuesLabeled: ['w', 100, 30_000, ['rare'], ['gpu'], groupCursorKey(['rare'])],
         jobFinishManyComplete: [none, none, none, 'ch', 'o'],
         jobInsertMany: insertArguments([]),
         jobGet: ['00000000-0000-0000-0000-000000000000'],
@@ -170,6 +198,59 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       const plan = await explain('jobClaimFromQueues', '', ['w', 100, 30_000, ['rare']]);
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=5 loops=1\)/);
       expectIndexed(plan, 300);
+      // The grouped statements, where jobs without a group fill the batch, as cheaply.
+      expectIndexed(await explain('jobClaimGrouped', '', ['w', 100, 30_000]), 1_500);
+      const rare = ['w', 100, 30_000, ['rare'], groupCursorKey(['rare'])];
+      expectIndexed(await explain('jobClaimGroupedFromQueues', '', rare), 300);
+    });
+
+    it('claims grouped jobs by walking the ready pairs, one index descent each, with one huge group', async () => {
+      const tenants = ['tenants'];
+      const plan = await explain('jobClaimGroupedFromQueues', '', [
+        'w',
+        100,
+        30_000,
+        tenants,
+        groupCursorKey(tenants),
+      ]);
+      expect(plan).toMatch(/Update on jobs j_1 \(actual rows=100 loops=1\)/);
+      // The walk and each pair's jobs: the group index in claim order, never the huge group's backlog.
+      expect(plan).toMatch(/Index (Only )?Scan using job_queue_ready_group_idx/);
+      expect(plan).not.toMatch(/Sort Key: job_queue\S*\.priority/);
+      expectIndexed(plan, 1_500);
+    });
+
+    it('walks 1,000 groups one index descent per step, never reading the grouped backlog per step', async () => {
+      const many = ['many'];
+      const plan = await explain('jobClaimGroupedFromQueues', '', [
+        'w',
+        100,
+        30_000,
+        many,
+        groupCursorKey(many),
+      ]);
+      expect(plan).toMatch(/Update on jobs j_1 \(actual rows=100 loops=1\)/);
+      // A step that reads every grouped row after the cursor shows as a bitmap scan and a sort per loop.
+      expect(plan).not.toMatch(/Bitmap Heap Scan on job_queue/);
+      expect(plan).not.toMatch(/Sort[^\n]*loops=(?:[2-9]|\d{2,})\)/);
+      expectIndexed(plan, 1_500);
+    });
+
+    it('claims grouped jobs for a worker with labels by the same walk', async () => {
+      const tenants = ['tenants'];
+      const plan = await explain('jobClaimGroupedFromQueuesLabeled', '', [
+        'w',
+        100,
+        30_000,
+        tenants,
+        ['gpu'],
+        groupCursorKey(tenants),
+      ]);
+      expect(plan).toMatch(/Update on jobs j_1 \(actual rows=100 loops=1\)/);
+      expect(plan).toMatch(/Index (Only )?Scan using job_queue_ready_group_idx/);
+      expect(plan).not.toMatch(/Sort Key: job_queue\S*\.priority/);
+      expectIndexed(plan, 1_500);
+      expectIndexed(await explain('jobClaimGroupedLabeled', '', ['w', 100, 30_000, ['gpu']]), 1_500);
     });
 
     it('claims for a worker with labels without walking the jobs of labels it lacks', async () => {
@@ -232,6 +313,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       const jobs = Array.from({ length: 20 }, () => newJob({ queue: 'big', idempotencyKey: null }));
       expectIndexed(await explain('jobInsertMany', '', insertArguments(jobs.map((j) => j.id))), 400);
       expectIndexed(await explain('', sql.jobCancel.text, [queuedId, 'ch', 'o']), 300);
+      expectIndexed(await explain('', sql.jobCancel.text, [groupedId, 'ch', 'o']), 300);
       // The claim of `lapsing` lapsed: the rescue finds it through the lease index, its jobs by key.
       const plan = await explain('', sql.jobRescueLapsed.text, [100, 'ch', 'o']);
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=20 loops=1\)/);
@@ -290,6 +372,7 @@ function insertArguments(ids: string[]): unknown[] {
     each(null),
     'ch',
     'o',
+    each(null),
     each(null),
     each(null),
     each(null),

@@ -7,6 +7,8 @@ concurrency_keys | r | p |
 events | r | p | 
 events_id_seq | S | p | 
 job_finish_log | r | p | 
+job_group_cursors | r | p | 
+job_groups | r | p | 
 job_leases | r | p | 
 job_logs | r | p | 
 job_queue | r | p | 
@@ -52,6 +54,12 @@ events | schedule_ids | text[] | false |
 events | data | jsonb | false | 
 job_finish_log | finished_at | timestamp with time zone | true | 
 job_finish_log | job_ids | uuid[] | true | 
+job_group_cursors | queue_set | text | true | 
+job_group_cursors | queue | text | true | 
+job_group_cursors | group_key | text | true | 
+job_group_cursors | used | integer | true | 
+job_groups | group_key | text | true | 
+job_groups | weight | integer | true | 
 job_leases | token | uuid | true | 
 job_leases | worker_id | text | true | 
 job_leases | expires_at | timestamp with time zone | true | 
@@ -71,6 +79,7 @@ job_queue | state | <schema>.job_state | true |
 job_queue | concurrency_key | text | false | 
 job_queue | concurrency_limit | integer | false | 
 job_queue | requires | text[] | false | 
+job_queue | group_key | text | false | 
 job_run_history | job_id | uuid | false | 
 job_run_history | attempt | integer | false | 
 job_run_history | worker_id | text | false | 
@@ -124,6 +133,7 @@ jobs | trace_context | text | false |
 jobs | concurrency_limit | integer | false | 
 jobs | queue_slot | boolean | true | false
 jobs | requires | text[] | false | 
+jobs | group_key | text | false | 
 paused_queues | queue | text | true | 
 paused_queues | paused_at | timestamp with time zone | true | <schema>.nightshift_now()
 queue_limits | queue | text | true | 
@@ -195,6 +205,8 @@ workers | labels | text[] | false |
 api_tokens | api_tokens_pkey | PRIMARY KEY (id)
 api_tokens | api_tokens_role_check | CHECK ((role = ANY (ARRAY['viewer'::text, 'operator'::text, 'admin'::text])))
 concurrency_keys | concurrency_keys_pkey | PRIMARY KEY (key)
+job_group_cursors | job_group_cursors_pkey | PRIMARY KEY (queue_set)
+job_groups | job_groups_pkey | PRIMARY KEY (group_key)
 job_leases | job_leases_pkey | PRIMARY KEY (token)
 job_logs | job_logs_level_check | CHECK ((level = ANY (ARRAY['info'::text, 'warn'::text])))
 job_runs | job_runs_outcome_check | CHECK ((outcome = ANY (ARRAY['completed'::text, 'failed'::text, 'timeout'::text, 'lease_lapsed'::text, 'released'::text, 'cancelled'::text])))
@@ -220,13 +232,16 @@ api_tokens_pkey | CREATE UNIQUE INDEX api_tokens_pkey ON <schema>.api_tokens USI
 concurrency_keys_pkey | CREATE UNIQUE INDEX concurrency_keys_pkey ON <schema>.concurrency_keys USING btree (key)
 events_order_idx | CREATE INDEX events_order_idx ON <schema>.events USING btree (tx, id)
 job_finish_log_time_idx | CREATE INDEX job_finish_log_time_idx ON <schema>.job_finish_log USING btree (finished_at)
+job_group_cursors_pkey | CREATE UNIQUE INDEX job_group_cursors_pkey ON <schema>.job_group_cursors USING btree (queue_set)
+job_groups_pkey | CREATE UNIQUE INDEX job_groups_pkey ON <schema>.job_groups USING btree (group_key)
 job_leases_expiry_idx | CREATE INDEX job_leases_expiry_idx ON <schema>.job_leases USING btree (expires_at)
 job_leases_pkey | CREATE UNIQUE INDEX job_leases_pkey ON <schema>.job_leases USING btree (token)
 job_logs_job_idx | CREATE INDEX job_logs_job_idx ON <schema>.job_logs USING btree (job_id, attempt, at, seq)
-job_queue_ready_idx | CREATE INDEX job_queue_ready_idx ON <schema>.job_queue USING btree (priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NULL))
-job_queue_ready_labels_idx | CREATE INDEX job_queue_ready_labels_idx ON <schema>.job_queue USING btree (requires, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NOT NULL))
-job_queue_ready_labels_queue_idx | CREATE INDEX job_queue_ready_labels_queue_idx ON <schema>.job_queue USING btree (queue, requires, ((- (priority)::bigint)), run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NOT NULL))
-job_queue_ready_queue_idx | CREATE INDEX job_queue_ready_queue_idx ON <schema>.job_queue USING btree (queue, ((- (priority)::bigint)), run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NULL))
+job_queue_ready_group_idx | CREATE INDEX job_queue_ready_group_idx ON <schema>.job_queue USING btree (queue COLLATE "C", group_key, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (group_key IS NOT NULL))
+job_queue_ready_idx | CREATE INDEX job_queue_ready_idx ON <schema>.job_queue USING btree (priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NULL) AND (group_key IS NULL))
+job_queue_ready_labels_idx | CREATE INDEX job_queue_ready_labels_idx ON <schema>.job_queue USING btree (requires, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NOT NULL) AND (group_key IS NULL))
+job_queue_ready_labels_queue_idx | CREATE INDEX job_queue_ready_labels_queue_idx ON <schema>.job_queue USING btree (queue, requires, ((- (priority)::bigint)), run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NOT NULL) AND (group_key IS NULL))
+job_queue_ready_queue_idx | CREATE INDEX job_queue_ready_queue_idx ON <schema>.job_queue USING btree (queue, ((- (priority)::bigint)), run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NULL) AND (group_key IS NULL))
 job_queue_scheduled_idx | CREATE INDEX job_queue_scheduled_idx ON <schema>.job_queue USING btree (run_at, id) WHERE (state = 'scheduled'::<schema>.job_state)
 job_queue_scheduled_queue_idx | CREATE INDEX job_queue_scheduled_queue_idx ON <schema>.job_queue USING btree (queue, run_at, id) WHERE (state = 'scheduled'::<schema>.job_state)
 job_runs_finished_idx | CREATE INDEX job_runs_finished_idx ON <schema>.job_runs USING btree (finished_at)

@@ -26,21 +26,27 @@ CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (idempotency_key) WHERE idempot
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
 
 -- index jobs_ready
-CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE state = 'queued' AND requires IS NULL;
+CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id)
+  WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL;
+
+-- index jobs_ready_group
+CREATE INDEX jobs_ready_group
+  ON jobs (queue, group_key, priority DESC, run_at, id, concurrency_key, concurrency_limit, requires)
+  WHERE state = 'queued' AND group_key IS NOT NULL;
 
 -- index jobs_ready_labels
-CREATE INDEX jobs_ready_labels ON jobs (requires, priority DESC, run_at, id)
-  WHERE state = 'queued' AND requires IS NOT NULL;
+CREATE INDEX jobs_ready_labels ON jobs (requires, priority DESC, run_at, id, group_key, state)
+  WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL;
 
 -- index jobs_ready_labels_queue
 CREATE INDEX jobs_ready_labels_queue
-  ON jobs (queue, requires, priority DESC, run_at, id, concurrency_key, concurrency_limit)
-  WHERE state = 'queued' AND requires IS NOT NULL;
+  ON jobs (queue, requires, priority DESC, run_at, id, concurrency_key, concurrency_limit, group_key, state)
+  WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL;
 
 -- index jobs_ready_queue
 CREATE INDEX jobs_ready_queue
-  ON jobs (queue, priority DESC, run_at, id, concurrency_key, concurrency_limit, requires)
-  WHERE state = 'queued' AND requires IS NULL;
+  ON jobs (queue, priority DESC, run_at, id, concurrency_key, concurrency_limit, requires, group_key, state)
+  WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL;
 
 -- index jobs_scheduled
 CREATE INDEX jobs_scheduled ON jobs (run_at) WHERE state = 'scheduled';
@@ -94,6 +100,20 @@ CREATE TABLE events (
   error       TEXT,
   schedule_id TEXT,
   data        TEXT
+);
+
+-- table job_group_cursors
+CREATE TABLE job_group_cursors (
+  queue_set TEXT    PRIMARY KEY,
+  queue     TEXT    NOT NULL,
+  group_key TEXT    NOT NULL,
+  used      INTEGER NOT NULL
+);
+
+-- table job_groups
+CREATE TABLE job_groups (
+  group_key TEXT    PRIMARY KEY,
+  weight    INTEGER NOT NULL
 );
 
 -- table job_logs
@@ -162,7 +182,7 @@ CREATE TABLE jobs (
   schedule_id      TEXT,
   schedule_slot    INTEGER,
   parent_id        TEXT
-, trace_context TEXT, concurrency_limit INTEGER, queue_slot INTEGER NOT NULL DEFAULT 0, requires TEXT);
+, trace_context TEXT, concurrency_limit INTEGER, queue_slot INTEGER NOT NULL DEFAULT 0, requires TEXT, group_key TEXT);
 
 -- table nightshift_schema
 CREATE TABLE nightshift_schema (

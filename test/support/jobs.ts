@@ -18,6 +18,7 @@ export function newJob(overrides: Partial<NewJob> = {}): NewJob {
     maxAttempts: 3,
     idempotencyKey: null,
     concurrencyKey: null,
+    group: null,
     concurrencyLimit: overrides.concurrencyKey === undefined || overrides.concurrencyKey === null ? null : 1,
     requires: null,
     leaseMs: null,

@@ -65,8 +65,8 @@ export function resyncIndexTables(schema: string): string {
     WITH job AS (SELECT * FROM ${s}.jobs WHERE id = $1),
     dequeued AS (DELETE FROM ${s}.job_queue WHERE id = $1),
     queued AS (
-      INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires)
-      SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires FROM job
+      INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key)
+      SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key FROM job
       WHERE state IN ('queued', 'scheduled')
     ),
     leased AS (

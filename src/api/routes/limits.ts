@@ -1,11 +1,11 @@
 /**
- * /api/v1/limits: concurrency keys, queue limits and queue rates (docs/TENANCY.md): the running count and the limit
- * in force of each, and an operator's settings.
+ * /api/v1/limits: concurrency keys, queue limits and rates, and groups (docs/TENANCY.md): the running
+ * count and the limit or weight in force of each, and an operator's settings.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Nightshift } from '../../nightshift.js';
-import { INT32_MAX, MAX_KEY_BYTES, MAX_NAME_BYTES } from '../../validation/bounds.js';
+import { INT32_MAX, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES } from '../../validation/bounds.js';
 import { responses } from '../schemas.js';
 
 const Limit = Type.Union([Type.Integer({ minimum: 1, maximum: INT32_MAX }), Type.Null()]);
@@ -48,6 +48,22 @@ const SetRate = Type.Object(
 
 const RATE_DESCRIPTION =
   'At most `limit` starts per `periodMs` on the database clock: a burst of `limit`, then one start every periodMs / limit. A new rate allows its full burst at once.';
+
+export const JobGroupSchema = Type.Object(
+  {
+    group: Type.String(),
+    weight: Type.Integer({ description: 'turns per visit of its jobs in a queue (1 unless set)' }),
+    queued: Type.Integer({ description: 'its jobs ready to run now' }),
+    running: Type.Integer({ description: 'its jobs running now (a lapsed lease counts until rescued)' }),
+  },
+  { title: 'JobGroup' },
+);
+
+const [MIN_WEIGHT, MAX_WEIGHT] = JOB_RANGES.groupWeight;
+const SetWeight = Type.Object(
+  { weight: Type.Union([Type.Integer({ minimum: MIN_WEIGHT, maximum: MAX_WEIGHT }), Type.Null()]) },
+  { additionalProperties: false, description: 'a number sets the weight, null resets it to 1' },
+);
 
 const SetLimit = Type.Object(
   { limit: Limit },
@@ -111,6 +127,46 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
     },
     async (request, reply) => {
       await ns.setConcurrencyRate(request.params.key, request.body.rate);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/limits/groups',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Groups of fairly claimed jobs with their weights, ready and running counts',
+        description:
+          'Groups with ready or running jobs or a weight, by name, after `after`; `running=true` keeps those with running jobs. Counted when read.',
+        tags: ['limits'],
+        querystring: Type.Object({
+          after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+          running: Type.Optional(Type.Boolean()),
+        }),
+        response: responses({ 200: Type.Object({ groups: Type.Array(JobGroupSchema) }) }),
+      },
+    },
+    async (request) => ({ groups: await ns.groups(request.query) }),
+  );
+
+  app.put(
+    '/limits/groups/:group',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: "Set or reset a group's weight",
+        description:
+          'The turns the group gets each time the claims reach its jobs in a queue (1 without a weight), from the next claim.',
+        tags: ['limits'],
+        params: Type.Object({ group: Type.String({ minLength: 1, maxLength: MAX_KEY_BYTES }) }),
+        body: SetWeight,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (request, reply) => {
+      await ns.setGroupWeight(request.params.group, request.body.weight);
       return reply.status(204).send(null);
     },
   );

@@ -24,6 +24,7 @@ interface EnqueueFlags extends CommonOptions {
   concurrencyKey?: string;
   concurrencyLimit?: number;
   requires?: string[];
+  group?: string;
 }
 
 /** Registers `enqueue`. */
@@ -63,6 +64,10 @@ export function registerEnqueue(program: Command): void {
         '--requires <a,b>',
         "labels a worker must offer to claim the job, e.g. region:eu,gpu (default: the task's; '' for none)",
         (v) => parseLabels('--requires', v, MAX_JOB_LABELS),
+      )
+      .option(
+        '--group <name>',
+        "the group (tenant): claims take turns between groups' jobs, by weight (docs/TENANCY.md)",
       ),
   ).action(async (task: string, flags: EnqueueFlags) => {
     if (flags.delay !== undefined && flags.runAt !== undefined)
@@ -85,6 +90,7 @@ export function registerEnqueue(program: Command): void {
       ...(flags.concurrencyKey !== undefined && { concurrencyKey: flags.concurrencyKey }),
       ...(flags.concurrencyLimit !== undefined && { concurrencyLimit: flags.concurrencyLimit }),
       ...(flags.requires !== undefined && { requires: flags.requires }),
+      ...(flags.group !== undefined && { group: flags.group }),
     };
 
     await withSession(flags, async (session) => {

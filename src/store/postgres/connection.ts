@@ -32,6 +32,11 @@ export class PostgresConnection {
   readonly notify: NotifyTarget;
   readonly transactions: PostgresTransactions;
   readonly eventLog: PostgresEventLog;
+  /**
+   * Whether this store's claims last met grouped jobs waiting: they then run the claim statements
+   * that deal grouped jobs turns, else the ones without that part (job-claim.ts).
+   */
+  claimGroups = false;
 
   constructor(
     readonly pool: pg.Pool,

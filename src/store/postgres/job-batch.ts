@@ -62,6 +62,7 @@ export function decodeInsertedBatch(
       idempotency_key: input.idempotencyKey,
       concurrency_key: input.concurrencyKey,
       requires: input.requires,
+      group_key: input.group,
       lease_ms: input.leaseMs,
       timeout_ms: input.timeoutMs,
       checkpoint: null,
@@ -81,6 +82,9 @@ export interface ClaimedBatchRow {
   started_ms: number;
   lease_token: string;
   batch: string;
+  grouped_promoted: number;
+  grouped_waiting: boolean;
+  grouped_short: boolean;
 }
 
 /**
@@ -134,6 +138,7 @@ export function decodeClaimedBatch(
         error: extras[0] as JobError | null,
         idempotency_key: extras[1] as string | null,
         concurrency_key: extras[2] as string | null,
+        group_key: extras[11] as string | null,
         lease_ms: leaseMs,
         timeout_ms: extras[4] as number | null,
         checkpoint: extras[5],
@@ -164,4 +169,17 @@ function claimOrder(a: ClaimedJob, b: ClaimedJob): number {
 }
 
 /** The extras of a job whose rarely used columns are all NULL (see sql/job-batch.ts `EXTRAS`). */
-const NO_EXTRAS: readonly unknown[] = [null, null, null, null, null, null, false, null, null, null, null];
+const NO_EXTRAS: readonly unknown[] = [
+  null,
+  null,
+  null,
+  null,
+  null,
+  null,
+  false,
+  null,
+  null,
+  null,
+  null,
+  null,
+];

@@ -2,41 +2,90 @@
  * Claiming jobs and renewing their leases. A claim is one statement per batch (FOR UPDATE SKIP LOCKED
  * in sql/job-claim.ts) answering one text value that job-batch.ts decodes.
  */
+import { groupCursorKey } from '../fair-turns.js';
 import type { ClaimedJob, JobClaimParams, JobLeaseRenewParams, JobLeaseRenewResult } from '../store.js';
 import type { PostgresConnection } from './connection.js';
 import { decodeClaimedBatch, type ClaimedBatchRow } from './job-batch.js';
 import { isUuid } from './job-row.js';
 
-/** `jobClaim`: moves up to `limit` due jobs to `running` for `workerId`. */
+// Statements one claim may take: see jobClaim.
+const CLAIM_STATEMENTS = 3;
+
+/**
+ * `jobClaim`: moves up to `limit` due jobs to `running` for `workerId`.
+ *
+ * Two pairs of statements: without grouped jobs, the claim statements carry no part for them (jobs
+ * without a group pay one index probe when a batch is short, nothing else); while grouped jobs wait,
+ * the grouped ones (sql/job-groups.ts). The store runs the pair its last claims called for
+ * (`conn.claimGroups`), and its batch's answer says whether grouped jobs wait. A short batch is
+ * claimed further at once, up to CLAIM_STATEMENTS statements, when a statement without the grouped
+ * part found grouped jobs waiting, promoted grouped due jobs (they take their turns from the next
+ * statement on), or dealt groups more turns than they had jobs (a group's turns go round, and one
+ * with few jobs left leaves the rest unused): the next statement deals the places left from where
+ * this one stopped.
+ */
 export async function jobClaim(conn: PostgresConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   const limit = Math.floor(params.limit);
   if (limit <= 0 || params.queues?.length === 0) return [];
   const leaseMs = Math.round(params.leaseMs);
   // Labels (sql/worker-labels.ts): a worker offering none takes only jobs without requirements.
   const labels = params.labels !== undefined && params.labels.length > 0 ? params.labels : null;
-  const rows =
-    params.queues === undefined
-      ? await conn.rows<ClaimedBatchRow>(labels === null ? conn.sql.jobClaim : conn.sql.jobClaimLabeled, [
-          params.workerId,
-          limit,
-          leaseMs,
-          ...(labels === null ? [] : [labels]),
-        ])
-      : await conn.rows<ClaimedBatchRow>(
-          labels === null ? conn.sql.jobClaimFromQueues : conn.sql.jobClaimFromQueuesLabeled,
-          [
-            params.workerId,
-            limit,
-            leaseMs,
-            // A queue named twice would be scanned twice, and its rows (locked by this statement
-            // already, so not skipped) would take two places in the batch.
-            [...new Set(params.queues)],
-            ...(labels === null ? [] : [labels]),
-          ],
-        );
-  const claimed = decodeClaimedBatch(rows[0], params.workerId, leaseMs);
+  let claimed: ClaimedJob[] = [];
+  for (let statement = 0; statement < CLAIM_STATEMENTS && claimed.length < limit; statement += 1) {
+    const grouped = conn.claimGroups;
+    const row = await claimBatch(conn, params, labels, limit - claimed.length, leaseMs, grouped);
+    const batch = decodeClaimedBatch(row, params.workerId, leaseMs);
+    claimed = statement === 0 ? batch : [...claimed, ...batch];
+    if (row === undefined) break;
+    conn.claimGroups = row.grouped_waiting || row.grouped_promoted > 0;
+    const again = grouped ? row.grouped_promoted > 0 || row.grouped_short : conn.claimGroups;
+    if (!again) break;
+  }
   if (claimed.length > 0) conn.eventsWritten();
   return claimed;
+}
+
+async function claimBatch(
+  conn: PostgresConnection,
+  params: JobClaimParams,
+  labels: string[] | null,
+  limit: number,
+  leaseMs: number,
+  grouped: boolean,
+): Promise<ClaimedBatchRow | undefined> {
+  const sql = conn.sql;
+  const labelled = labels === null ? [] : [labels];
+  if (params.queues === undefined) {
+    const statement =
+      labels === null
+        ? grouped
+          ? sql.jobClaimGrouped
+          : sql.jobClaim
+        : grouped
+          ? sql.jobClaimGroupedLabeled
+          : sql.jobClaimLabeled;
+    return (await conn.rows<ClaimedBatchRow>(statement, [params.workerId, limit, leaseMs, ...labelled]))[0];
+  }
+  // A queue named twice would be scanned twice, and its rows (locked by this statement already, so
+  // not skipped) would take two places in the batch.
+  const queues = [...new Set(params.queues)];
+  const statement =
+    labels === null
+      ? grouped
+        ? sql.jobClaimGroupedFromQueues
+        : sql.jobClaimFromQueues
+      : grouped
+        ? sql.jobClaimGroupedFromQueuesLabeled
+        : sql.jobClaimFromQueuesLabeled;
+  const rows = await conn.rows<ClaimedBatchRow>(statement, [
+    params.workerId,
+    limit,
+    leaseMs,
+    queues,
+    ...labelled,
+    ...(grouped ? [groupCursorKey(queues)] : []),
+  ]);
+  return rows[0];
 }
 
 /** `jobLeaseRenew`: extends the leases still current, on the caller's `tx` when given. */

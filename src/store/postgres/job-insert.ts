@@ -149,6 +149,7 @@ function insertValues(jobs: NewJob[], payloads: Array<string | null>, notify: No
     jobs.map((j) => j.traceContext ?? null),
     jobs.map((j) => j.concurrencyLimit),
     jobs.map((j) => (j.requires === null ? null : textArrayLiteral(j.requires))),
+    jobs.map((j) => j.group),
   ];
 }
 

@@ -1,6 +1,16 @@
-/** The limits part of PostgresStore (LimitsStore in ../store.ts): slots, limits and rates of keys and queues. */
+/**
+ * The limits part of PostgresStore (LimitsStore in ../store.ts): slots, limits and rates of keys and
+ * queues, and the weights and counts of groups.
+ */
 import type pg from 'pg';
-import type { ConcurrencyKeyInfo, LimitsStore, PruneParams, QueueLimitInfo, StartRate } from '../store.js';
+import type {
+  ConcurrencyKeyInfo,
+  JobGroupInfo,
+  LimitsStore,
+  PruneParams,
+  QueueLimitInfo,
+  StartRate,
+} from '../store.js';
 import {
   toConcurrencyKeyInfo,
   toQueueLimitInfo,
@@ -15,11 +25,15 @@ import {
   queueLimitList,
   queueSetLimit,
 } from './sql/concurrency-limits.js';
+import { groupList, groupSetWeight, groupSetWeightDefault } from './sql/job-groups.js';
 import { concurrencyKeySetRate, queueSetRate } from './sql/rate-limits.js';
 
-/** Concurrency keys in one schema. */
+/** Concurrency keys, queue limits and groups in one schema. */
 export class PostgresLimits implements LimitsStore {
   private readonly sql: {
+    groupList: string;
+    groupSetWeight: string;
+    groupSetWeightDefault: string;
     concurrencyKeyList: string;
     concurrencyKeySetLimit: string;
     concurrencyKeySetRate: string;
@@ -34,6 +48,9 @@ export class PostgresLimits implements LimitsStore {
     quotedSchema: string,
   ) {
     this.sql = {
+      groupList: groupList(quotedSchema),
+      groupSetWeight: groupSetWeight(quotedSchema),
+      groupSetWeightDefault: groupSetWeightDefault(quotedSchema),
       concurrencyKeyList: concurrencyKeyList(quotedSchema),
       concurrencyKeySetLimit: concurrencyKeySetLimit(quotedSchema),
       concurrencyKeySetRate: concurrencyKeySetRate(quotedSchema),
@@ -42,6 +59,19 @@ export class PostgresLimits implements LimitsStore {
       queueSetLimit: queueSetLimit(quotedSchema),
       queueSetRate: queueSetRate(quotedSchema),
     };
+  }
+
+  async groupList(params: { after?: string; limit: number; running?: boolean }): Promise<JobGroupInfo[]> {
+    return this.query<JobGroupInfo>(this.sql.groupList, [
+      params.after ?? '',
+      params.limit,
+      params.running === true,
+    ]);
+  }
+
+  async groupSetWeight(params: { group: string; weight: number | null }): Promise<void> {
+    if (params.weight === null) await this.query(this.sql.groupSetWeightDefault, [params.group]);
+    else await this.query(this.sql.groupSetWeight, [params.group, params.weight]);
   }
 
   async concurrencyKeyList(params: {

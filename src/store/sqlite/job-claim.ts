@@ -4,6 +4,7 @@ import type { ClaimedJob, JobClaimParams, JobLeaseRenewParams } from '../store.j
 
 import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
+import { groupedJobs } from './job-groups.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
 import * as sql from './sql/job-claim.js';
 import * as jobLeaseSql from './sql/job-lease.js';
@@ -15,28 +16,56 @@ import * as labelSql from './sql/worker-labels.js';
 // job ahead of a not yet promoted one of higher priority.
 const PROMOTE_BATCH = 500;
 
+// Deals of grouped turns one claim may make: a deal whose groups had fewer jobs than turns (a group's
+// turns go round, and one with few jobs left leaves the rest unused) is followed by another for the
+// places left, from where it stopped, after its jobs are started.
+const GROUP_DEALS = 3;
+
 /**
  * Claims up to `limit` jobs in one IMMEDIATE transaction. SQLite has one writer at a time, so the
- * select-then-update cannot race another claimer: no job is handed out twice.
+ * select-then-update cannot race another claimer: no job is handed out twice. Jobs without a group
+ * come first, in claim order; grouped jobs take the places they leave, by turns between the groups
+ * (job-groups.ts).
  */
 export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(sql.jobClaimPromoteDue).run({ now, limit: PROMOTE_BATCH });
-    const { admitted: ready, queueSlot } = admitByLimits(conn, readyJobs(conn, params, now), now);
-    if (ready.length === 0) return [];
-    const rows = conn.rawStmt(sql.jobClaim).all({
-      claims: JSON.stringify(ready.map((job) => [job.id, randomUUID(), queueSlot(job) ? 1 : 0])),
-      now,
-      leaseMs: params.leaseMs,
-      workerId: params.workerId,
-    }) as ClaimRow[];
-    // RETURNING order is unspecified: put the jobs back in the claim order of the ready list.
-    const rank = new Map(ready.map((job, index) => [job.id, index]));
-    rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
+    const plain = admitByLimits(conn, readyJobs(conn, params, now), now);
+    let claims = plain.admitted.map((job) => [job.id, randomUUID(), plain.queueSlot(job) ? 1 : 0]);
+    const rows: ClaimRow[] = [];
+    for (let deal = 0; deal < GROUP_DEALS && rows.length + claims.length < params.limit; deal += 1) {
+      const grouped = groupedJobs(conn, params, now, params.limit - rows.length - claims.length);
+      const admitted = admitByLimits(conn, grouped.jobs, now);
+      for (const job of admitted.admitted)
+        claims.push([job.id, randomUUID(), admitted.queueSlot(job) ? 1 : 0]);
+      if (!grouped.short) break;
+      rows.push(...startJobs(conn, params, claims, now));
+      claims = [];
+    }
+    rows.push(...startJobs(conn, params, claims, now));
     const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
     return rows.map((row) => toClaimedJob(row, context));
   });
+}
+
+/** Starts the attempts of `claims` ([id, token, queue slot]), their rows in the order given. */
+function startJobs(
+  conn: SqliteConnection,
+  params: JobClaimParams,
+  claims: Array<Array<string | number>>,
+  now: number,
+): ClaimRow[] {
+  if (claims.length === 0) return [];
+  const rows = conn.rawStmt(sql.jobClaim).all({
+    claims: JSON.stringify(claims),
+    now,
+    leaseMs: params.leaseMs,
+    workerId: params.workerId,
+  }) as ClaimRow[];
+  // RETURNING order is unspecified: put the jobs back in the order they were admitted.
+  const rank = new Map(claims.map(([id], index) => [id, index]));
+  return rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
 }
 
 interface ReadyRow extends LimitedCandidate {

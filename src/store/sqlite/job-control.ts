@@ -95,18 +95,13 @@ export async function jobCancelMatching(
   limit: number,
 ): Promise<{ cancelled: number; cancelRequested: number }> {
   let cancelled = 0;
-  // Queued jobs in two walks: without and with required labels (two partial indexes).
-  for (const [state, labelled] of [
-    ['scheduled', false],
-    ['queued', false],
-    ['queued', true],
-  ] as const) {
+  for (const state of ['scheduled', 'queued'] as const) {
     if (match.state !== undefined && match.state !== state) continue;
     cancelled += await inBatches(limit - cancelled, async (size) => {
       const rows = await conn.write(
         (now) =>
           conn
-            .stmt(sql.jobCancelMatchingWaiting(state, labelled))
+            .stmt(sql.jobCancelMatchingWaiting(state))
             .all({ ...matchParams(match), limit: size, now }) as Array<{
             id: string;
           }>,

@@ -67,6 +67,7 @@ export function insertJobRow(
     idempotencyKey: job.idempotencyKey,
     concurrencyKey: job.concurrencyKey,
     concurrencyLimit: job.concurrencyLimit,
+    group: job.group,
     leaseMs: job.leaseMs,
     timeoutMs: job.timeoutMs,
     scheduleId: job.scheduleId,

@@ -100,6 +100,7 @@ export type ClaimRow = [
   leaseToken: string,
   traceContext: string | null,
   requires: string | null,
+  groupKey: string | null,
 ];
 
 /** What a claim set on every job it started. */
@@ -145,6 +146,7 @@ export function toClaimedJob(row: ClaimRow, claim: ClaimContext): ClaimedJob {
       parent_id: row[18],
       requires: row[21],
       trace_context: row[20],
+      group_key: row[22],
     },
     SQLITE_JOB_COLUMNS,
   );

@@ -1,8 +1,15 @@
 /**
  * Concurrency limits in SQLite: which ready jobs a claim may start, taking their slots, and the reads
- * and settings of keys and queues (LimitsStore in ../store.ts).
+ * and settings of keys, queues and groups (LimitsStore in ../store.ts).
  */
-import type { ConcurrencyKeyInfo, LimitsStore, PruneParams, QueueLimitInfo, StartRate } from '../store.js';
+import type {
+  ConcurrencyKeyInfo,
+  JobGroupInfo,
+  LimitsStore,
+  PruneParams,
+  QueueLimitInfo,
+  StartRate,
+} from '../store.js';
 import {
   toConcurrencyKeyInfo,
   toQueueLimitInfo,
@@ -11,6 +18,7 @@ import {
 } from '../queue-limit-row.js';
 import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/concurrency-limits.js';
+import * as groupSql from './sql/job-groups.js';
 import * as rateSql from './sql/rate-limits.js';
 
 /** What the limit checks need of a ready job. */
@@ -112,6 +120,24 @@ function keySlots(
 /** The limits part of SqliteStore. */
 export class SqliteLimits implements LimitsStore {
   constructor(private readonly conn: SqliteConnection) {}
+
+  groupList(params: { after?: string; limit: number; running?: boolean }): Promise<JobGroupInfo[]> {
+    return this.conn.read(
+      () =>
+        this.conn.stmt(groupSql.groupList).all({
+          after: params.after ?? '',
+          running: params.running === true ? 1 : 0,
+          limit: params.limit,
+        }) as JobGroupInfo[],
+    );
+  }
+
+  async groupSetWeight(params: { group: string; weight: number | null }): Promise<void> {
+    await this.conn.write(() => {
+      if (params.weight === null) this.conn.stmt(groupSql.groupSetWeightDefault).run({ group: params.group });
+      else this.conn.stmt(groupSql.groupSetWeight).run({ group: params.group, weight: params.weight });
+    });
+  }
 
   concurrencyKeyList(params: {
     after?: string;

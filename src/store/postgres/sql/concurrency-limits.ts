@@ -11,9 +11,10 @@
  *   keyed row walked, so a full key's backlog does not block the jobs behind it. Caveat: a full key's
  *   rows that sort ahead of the first claimable row are walked past at every claim (pinned and
  *   measured by test/postgres/claim-plan-keys.test.ts).
- * - `key_fits`, `admitted`: the candidates in claim order, ranked within their key, kept while the rank
- *   fits the key's free slots as of the snapshot; then ranked within their queue, kept while that rank
- *   fits the queue's free slots as locked; then the best `limit`.
+ * - `key_fits`, `admitted`: the candidates in claim order (those without a group by priority, due
+ *   time and id, then grouped ones by their turn: `turn_rank`, sql/job-groups.ts), ranked within their
+ *   key, kept while the rank fits the key's free slots as of the snapshot; then ranked within their
+ *   queue, kept while that rank fits the queue's free slots as locked; then the first `limit`.
  * - `slots`: takes the keys' slots, one row per key, keys in order. INSERT ... ON CONFLICT DO UPDATE
  *   locks the key's row and evaluates its WHERE on the newest committed version, not the snapshot:
  *   when a racing claim took slots meanwhile, the re-check fails, no slot is taken and that key's jobs
@@ -58,17 +59,26 @@ export const jobClaimKeyOpen = (
 export const jobClaimKeyColumns = 'concurrency_key, concurrency_limit';
 
 /**
- * The CTEs from `candidates` (ready and due rows, paused and full queues out) to `picked` (row_id, id,
- * queue) and `queue_taken`. $2 limit.
+ * Claim order over candidate rows aliased `a`: priority, due time, id; with `grouped`, jobs without a
+ * group first and grouped ones by their turn (`turn_rank`, NULL for the others).
  */
-export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
+const claimOrder = (a: string, grouped: boolean): string =>
+  `${grouped ? `${a}.turn_rank NULLS FIRST, ` : ''}${a}.priority DESC, ${a}.run_at, ${a}.id`;
+
+/**
+ * The CTEs from `candidates` (ready and due rows, paused and full queues out; with `grouped`, grouped
+ * ones too) to `picked` (row_id, id, queue) and `queue_taken`. $2 limit.
+ */
+export const jobClaimAdmitAndTake = (s: string, candidates: string, grouped: boolean): string => `
   ranked AS (
     SELECT c.*,
-           row_number() OVER (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.run_at, c.id) AS key_rank
+           row_number() OVER (PARTITION BY c.concurrency_key
+                              ORDER BY ${claimOrder('c', grouped)}) AS key_rank
     FROM (${candidates}) c
   ), key_fits AS (
     SELECT r.*,
-           row_number() OVER (PARTITION BY r.queue ORDER BY r.priority DESC, r.run_at, r.id) AS queue_rank
+           row_number() OVER (PARTITION BY r.queue
+                              ORDER BY ${claimOrder('r', grouped)}) AS queue_rank
     FROM ranked r
     LEFT JOIN ${s}.concurrency_keys k ON k.key = r.concurrency_key
     WHERE r.concurrency_key IS NULL
@@ -77,7 +87,7 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string): string => `
     SELECT f.row_id, f.id, f.queue, f.concurrency_key, f.concurrency_limit FROM key_fits f
     LEFT JOIN queue_slots q ON q.queue = f.queue
     WHERE q.queue IS NULL OR f.queue_rank <= q.free
-    ORDER BY f.priority DESC, f.run_at, f.id
+    ORDER BY ${claimOrder('f', grouped)}
     LIMIT $2
   ), slots AS (
     INSERT INTO ${s}.concurrency_keys AS k (key, in_use, job_limit)

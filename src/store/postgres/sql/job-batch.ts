@@ -23,15 +23,16 @@ export const jobInsertManyBatchSelect = (cte: string): string =>
  * The claim's answer is lean: a tuple carries only what differs between jobs and is not known to the
  * claimer. State, worker id, start, lease end and finish are implied by the claim itself, the lease
  * token is the claim's own, and the columns that are NULL for almost every job (previous error, keys,
- * overrides, checkpoint, schedule, parent, required labels) travel as one `extras` json value that is NULL when all of
+ * overrides, checkpoint, schedule, parent, required labels, group) travel as one `extras` json value that is NULL when all of
  * them are.
  */
 const EXTRAS = `CASE WHEN j.error IS NULL AND j.idempotency_key IS NULL AND j.concurrency_key IS NULL
           AND j.lease_ms IS NULL AND j.timeout_ms IS NULL AND j.checkpoint IS NULL AND NOT j.cancel_requested
-          AND j.schedule_id IS NULL AND j.parent_id IS NULL AND j.requires IS NULL THEN 'null'
+          AND j.schedule_id IS NULL AND j.parent_id IS NULL AND j.requires IS NULL AND j.group_key IS NULL
+     THEN 'null'
      ELSE json_build_array(j.error, j.idempotency_key, j.concurrency_key, j.lease_ms, j.timeout_ms, j.checkpoint,
                            j.cancel_requested, j.schedule_id, ${ms('j.schedule_slot')}, j.parent_id,
-                           j.requires)::text END`;
+                           j.requires, j.group_key)::text END`;
 
 /**
  * One claimed job as the text of a json array, from the claim's UPDATE ... RETURNING (alias `j`);
@@ -50,11 +51,28 @@ export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || t
 
 /**
  * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's time (the store's
- * clock, fixed for the statement), its lease token (every job of the batch shares it) and the batch as
- * json text.
+ * clock, fixed for the statement), its lease token (every job of the batch shares it), the batch as
+ * json text, and what the store needs to claim grouped jobs (postgres/job-claim.ts): how many grouped
+ * due rows it promoted (from `due`: they become claimable by turns from the next statement on);
+ * whether grouped jobs wait (a statement without `groups`: one probe of job_queue_ready_group_idx,
+ * only when its batch is short; one with: whether its walk found a ready pair, or the batch left no
+ * place to walk for); whether the groups dealt turns had fewer jobs to take than turns
+ * (sql/job-groups.ts).
  */
 export const jobClaimBatchSelect = (
   s: string,
-): string => `SELECT ${ms(`${s}.nightshift_now()`)} AS started_ms, (SELECT token FROM lease) AS lease_token,
-  '[' || coalesce(string_agg(line, ','), '') || ']' AS batch
+  groups: boolean,
+): string => `SELECT ${ms(`${s}.nightshift_now()`)} AS started_ms,
+  (SELECT token FROM lease) AS lease_token, '[' || coalesce(string_agg(line, ','), '') || ']' AS batch,
+  (SELECT count(*) FROM due WHERE group_key IS NOT NULL)::integer AS grouped_promoted,
+  ${
+    groups
+      ? `(SELECT n FROM group_places) = 0 OR EXISTS (SELECT 1 FROM group_walk WHERE head IS NOT NULL)
+    AS grouped_waiting,
+  (SELECT coalesce(sum(turns), 0) FROM group_dealt) > (SELECT count(*) FROM grouped) AS grouped_short`
+      : `CASE WHEN count(*) < $2
+    THEN EXISTS (SELECT 1 FROM ${s}.job_queue WHERE state = 'queued' AND group_key IS NOT NULL)
+    ELSE false END AS grouped_waiting,
+  false AS grouped_short`
+  }
   FROM claimed`;

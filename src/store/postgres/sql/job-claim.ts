@@ -48,6 +48,12 @@ import {
   jobClaimQueueSlots,
 } from './concurrency-limits.js';
 import { jobEventInsert } from './events.js';
+import {
+  jobClaimGroupColumns,
+  jobClaimGroupCursorSet,
+  jobClaimGroups,
+  type GroupClaimScope,
+} from './job-groups.js';
 import { jobClaimLabelsFit, jobClaimOfferedSets, jobClaimReadyLabeled } from './worker-labels.js';
 
 // The locking scans' limits are sub-selects, so the planner cannot read their values. With a known
@@ -69,13 +75,31 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // sequential scan of the whole table (seen in EXPLAIN at 20,000 rows; with generic plans the LIMIT is
 // unknown). The queue rows are reached by the addresses the locking scans returned.
 // Concurrency limits (sql/concurrency-limits.ts) narrow the candidates down to `picked`.
-// Worker labels (sql/worker-labels.ts): `labels` names the parameter of a labelled worker's labels,
-// whose claim adds the rows of `ready_labeled`; every other claim takes only jobs without requirements.
-const CLAIM_TAIL = (s: string, labels: string | null): string => `${jobClaimAdmitAndTake(
+
+// Worker labels (sql/worker-labels.ts): a labelled worker's claim adds the rows of `ready_labeled`;
+// every other claim takes only jobs without requirements. Grouped candidates (sql/job-groups.ts), in
+// the grouped statements only, come after the ungrouped ones; a grouped due row is only promoted, and
+// takes its turns from the next claim on.
+interface ClaimVariant {
+  /** The parameter holding a labelled worker's labels (sorted text[]); null for a worker without. */
+  labels: string | null;
+  /** The grouped walk's scope; null in the statements without the grouped part. */
+  groups: GroupClaimScope | null;
+}
+
+// The columns of every candidate row, after row_id, id, priority, run_at, queue.
+const CANDIDATE_COLUMNS = `${jobClaimKeyColumns}, requires, ${jobClaimGroupColumns}`;
+
+const CLAIM_TAIL = (s: string, { labels, groups }: ClaimVariant): string => `${
+  groups === null ? '' : `${jobClaimGroups(s, groups)}, `
+}${jobClaimAdmitAndTake(
   s,
-  `SELECT * FROM (SELECT * FROM ready UNION ALL ${labels === null ? '' : 'SELECT * FROM ready_labeled UNION ALL '}SELECT * FROM due) u
+  `SELECT * FROM (SELECT * FROM ready UNION ALL ${labels === null ? '' : 'SELECT * FROM ready_labeled UNION ALL '}SELECT * FROM due WHERE group_key IS NULL${
+    groups === null ? '' : ' UNION ALL SELECT * FROM grouped'
+  }) u
      WHERE queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimLabelsFit(labels)}`,
-)}, promoted_rows AS (
+  groups !== null,
+)}, ${groups === null ? '' : `${jobClaimGroupCursorSet(s, groups)}, `}promoted_rows AS (
     UPDATE ${s}.job_queue q SET state = 'queued'
     WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM due EXCEPT ALL SELECT row_id FROM picked))
     RETURNING q.id
@@ -105,7 +129,7 @@ const CLAIM_TAIL = (s: string, labels: string | null): string => `${jobClaimAdmi
     SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed
     HAVING count(*) > 0
   )
-  ${jobClaimBatchSelect(s)}`;
+  ${jobClaimBatchSelect(s, groups !== null)}`;
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
 // claim's snapshot is obeyed, one committed during it applies from the next claim), and the queues at
@@ -113,39 +137,57 @@ const CLAIM_TAIL = (s: string, labels: string | null): string => `${jobClaimAdmi
 const PAUSED = (s: string, restricted: boolean): string => `${jobClaimQueueSlots(s, restricted)},
   paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${jobClaimFullQueues}) AS names)`;
 
+// Every queue but the paused and full ones, in the grouped walk (its queue compared bytewise).
+const ALL_QUEUES: GroupClaimScope = {
+  queueSet: "''",
+  open: (q) => `${q} COLLATE "C" <> ALL((SELECT names FROM paused)::text[])`,
+};
+// The claim's open queues, in the grouped walk; `cursor` the parameter of their cursor's key.
+const someQueues = (cursor: string): GroupClaimScope => ({
+  queueSet: cursor,
+  open: (q) => `${q} COLLATE "C" = ANY(ARRAY(SELECT name FROM open_queues))`,
+});
+
 /**
  * Claim from every queue. $1 worker id, $2 limit, $3 default lease ms; `labeled`: $4 the worker's
- * labels (sorted text[]).
+ * labels (sorted text[]). With `grouped`, grouped jobs take the places left by turns
+ * (sql/job-groups.ts); without, they are left waiting and the answer says whether any is.
  */
-export const jobClaim = (s: string, labeled = false): string => `
-  WITH ${labeled ? `RECURSIVE ${PAUSED(s, false)}, ${jobClaimOfferedSets(s, '$4')}` : PAUSED(s, false)}, ready AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
-    WHERE state = 'queued' AND requires IS NULL AND queue <> ALL((SELECT names FROM paused)::text[])
-      AND ${jobClaimKeyOpen(s, 'job_queue')}
+const claimFromAll = (s: string, labeled: boolean, grouped: boolean): string => {
+  const labels = labeled ? '$4' : null;
+  return `
+  WITH RECURSIVE ${PAUSED(s, false)}, ${labels === null ? '' : `${jobClaimOfferedSets(s, labels)}, `}ready AS (
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${CANDIDATE_COLUMNS} FROM ${s}.job_queue
+    WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL
+      AND queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimKeyOpen(s, 'job_queue')}
     ORDER BY priority DESC, run_at, id
     LIMIT ${SCAN_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), ${labeled ? `${jobClaimReadyLabeled(s, false, SCAN_LIMIT)}, ` : ''}due AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
+  ), ${labels === null ? '' : `${jobClaimReadyLabeled(s, false, SCAN_LIMIT)}, `}due AS (
+    SELECT ctid AS row_id, id, priority, run_at, queue, ${CANDIDATE_COLUMNS} FROM ${s}.job_queue
     WHERE state = 'scheduled' AND run_at <= ${s}.nightshift_now()
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), ${CLAIM_TAIL(s, labeled ? '$4' : null)}`;
+  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? ALL_QUEUES : null })}`;
+};
 
 /**
  * Claim from some queues. $1 worker id, $2 limit, $3 default lease ms, $4 queue names; `labeled`: $5
- * the worker's labels (sorted text[]).
+ * the worker's labels (sorted text[]); `grouped`: the next parameter, the queues' cursor key
+ * (fair-turns.ts `groupCursorKey`).
  */
-export const jobClaimFromQueues = (s: string, labeled = false): string => `
-  WITH ${labeled ? `RECURSIVE ${PAUSED(s, true)}, ${jobClaimOfferedSets(s, '$5')}` : PAUSED(s, true)}, open_queues AS (
+const claimFromSome = (s: string, labeled: boolean, grouped: boolean): string => {
+  const labels = labeled ? '$5' : null;
+  return `
+  WITH RECURSIVE ${PAUSED(s, true)}, ${labels === null ? '' : `${jobClaimOfferedSets(s, labels)}, `}open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
-    SELECT r.row_id, r.id, r.priority, r.run_at, r.queue, r.concurrency_key, r.concurrency_limit, r.requires
-    FROM open_queues AS q
+    SELECT r.* FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
-      WHERE state = 'queued' AND queue = q.name AND requires IS NULL AND ${jobClaimKeyOpen(s, 'job_queue')}
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${CANDIDATE_COLUMNS} FROM ${s}.job_queue
+      WHERE state = 'queued' AND queue = q.name AND requires IS NULL AND group_key IS NULL
+        AND ${jobClaimKeyOpen(s, 'job_queue')}
       -- The same order as priority DESC, spelled as job_queue_ready_queue_idx's expression: only that
       -- index yields it, so the planner cannot take job_queue_ready_idx plus a queue filter (a generic
       -- plan guesses a queue's share, and for a rare queue behind a big backlog that scan reads the
@@ -154,14 +196,13 @@ export const jobClaimFromQueues = (s: string, labeled = false): string => `
       LIMIT ${SCAN_LIMIT}
       FOR UPDATE SKIP LOCKED
     ) r
-  ), ${labeled ? `${jobClaimReadyLabeled(s, true, SCAN_LIMIT)}, ` : ''}due AS (
+  ), ${labels === null ? '' : `${jobClaimReadyLabeled(s, true, SCAN_LIMIT)}, `}due AS (
     -- Each queue's due head in due order (job_queue_scheduled_queue_idx, migration 006), then the
     -- earliest of them: a filter on queue over the all-queue index would let the planner read and
     -- sort every due row whenever it expects few.
-    SELECT d.row_id, d.id, d.priority, d.run_at, d.queue, d.concurrency_key, d.concurrency_limit, d.requires
-    FROM open_queues AS q
+    SELECT d.* FROM open_queues AS q
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${CANDIDATE_COLUMNS} FROM ${s}.job_queue
       WHERE state = 'scheduled' AND queue = q.name AND run_at <= ${s}.nightshift_now()
       ORDER BY run_at, id
       LIMIT ${PROMOTE_LIMIT}
@@ -169,4 +210,18 @@ export const jobClaimFromQueues = (s: string, labeled = false): string => `
     ) d
     ORDER BY d.run_at, d.id
     LIMIT ${PROMOTE_LIMIT}
-  ), ${CLAIM_TAIL(s, labeled ? '$5' : null)}`;
+  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? someQueues(labeled ? '$6' : '$5') : null })}`;
+};
+
+/** Claim from every queue, jobs without a group only (see claimFromAll); `labeled`: $4 the labels. */
+export const jobClaim = (s: string, labeled = false): string => claimFromAll(s, labeled, false);
+/** Claim from some queues, jobs without a group only (see claimFromSome); `labeled`: $5 the labels. */
+export const jobClaimFromQueues = (s: string, labeled = false): string => claimFromSome(s, labeled, false);
+/** Claim from every queue, grouped jobs by turns after the others (see claimFromAll). */
+export const jobClaimGrouped = (s: string, labeled = false): string => claimFromAll(s, labeled, true);
+/**
+ * Claim from some queues, grouped jobs by turns after the others (see claimFromSome): the cursor key
+ * is $5, or $6 after a labelled worker's labels.
+ */
+export const jobClaimGroupedFromQueues = (s: string, labeled = false): string =>
+  claimFromSome(s, labeled, true);

@@ -17,21 +17,25 @@ import { jobListMatchFilters } from './job-read.js';
  */
 export const jobCancel = (s: string): string => `
   WITH current AS (
-    SELECT id, state, queue, priority, run_at, requires FROM ${s}.jobs WHERE id = $1
+    SELECT id, state, queue, priority, run_at, requires, group_key FROM ${s}.jobs WHERE id = $1
   ), dequeued AS (
     -- Any partial index, whatever state the job had: a claim may promote it meanwhile, and the
     -- re-check after that wait then finds it queued under the same key. The queue is part of the key
-    -- so that no scheduled-row index is walked without its leading column; a queued job is in the
-    -- ready indexes of jobs without requirements, or in the labelled ones under its requirement set.
-    -- The priority is given in both spellings the ready indexes use, so whichever the planner takes
-    -- (without statistics it may take a per-queue one) is probed by its whole key, never walked.
+    -- so that no scheduled-row index is walked without its leading column; a queued job without a
+    -- group is in the ready indexes of jobs without requirements, or in the labelled ones under its
+    -- requirement set; a grouped one is found by its group (job_queue_ready_group_idx). The priority
+    -- is given in both spellings the ready indexes use, so whichever the planner takes (without
+    -- statistics it may take a per-queue one) is probed by its whole key, never walked.
     DELETE FROM ${s}.job_queue q
     WHERE q.id = $1 AND q.run_at = (SELECT run_at FROM current) AND q.queue = (SELECT queue FROM current)
-      AND ((q.state = 'queued' AND q.requires IS NULL AND q.priority = (SELECT priority FROM current)
+      AND ((q.state = 'queued' AND q.group_key IS NULL AND q.requires IS NULL
+            AND q.priority = (SELECT priority FROM current)
             AND -(q.priority::bigint) = (SELECT -(priority::bigint) FROM current))
-           OR (q.state = 'queued' AND q.requires = (SELECT requires FROM current)
+           OR (q.state = 'queued' AND q.group_key IS NULL AND q.requires = (SELECT requires FROM current)
                AND q.priority = (SELECT priority FROM current)
                AND -(q.priority::bigint) = (SELECT -(priority::bigint) FROM current))
+           OR (q.state = 'queued' AND q.priority = (SELECT priority FROM current)
+               AND q.group_key = (SELECT group_key FROM current))
            OR q.state = 'scheduled')
     RETURNING q.id
   ), updated AS (
@@ -93,8 +97,8 @@ export const jobRetry = (s: string): string => `
     WHERE id = $1 AND state IN ('failed', 'cancelled')
     RETURNING *
   ), requeued AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires)
-    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires FROM updated
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key FROM updated
   ), retrying AS (${jobEventInsert(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text) FROM updated
@@ -142,10 +146,10 @@ export const jobRetryMatching = (s: string): string => `
     SET ${RETRY_SET(s)}
     WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND state = $1::text::${s}.job_state
     RETURNING id, task, queue, priority, run_at, state, attempt, schedule_id, concurrency_key, concurrency_limit,
-              requires
+              requires, group_key
   ), requeued AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires)
-    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires FROM updated
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key FROM updated
   ), retrying AS (${jobEventInsert(s, 'updated', { type: "'job:retrying'", attempt: 'attempt', state: 'state' })}
   ), note AS (
     SELECT pg_notify($6, json_build_object('o', $7::text, 'q', queue)::text)

@@ -26,7 +26,7 @@ import { jobEventInsert } from './events.js';
  * $8 max attempts, $9 idempotency keys, $10 concurrency keys, $11 lease ms, $12 timeout ms,
  * $13 schedule ids, $14 schedule slots, $15 parent ids, $16 channel, $17 origin, $18 trace contexts,
  * $19 concurrency limits, $20 required labels (each job's as the text of an array literal, NULL for
- * none: an array of arrays cannot hold lists of different lengths).
+ * none: an array of arrays cannot hold lists of different lengths), $21 groups.
  */
 export const jobInsertMany = (s: string): string => `
   WITH input AS (
@@ -35,28 +35,28 @@ export const jobInsertMany = (s: string): string => `
     FROM unnest(
       $1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::float8[], $8::int[],
       $9::text[], $10::text[], $11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::text[], $18::text[],
-      $19::int[], $20::text[]
+      $19::int[], $20::text[], $21::text[]
     ) AS i(id, task, queue, payload, priority, run_at, delay_ms, max_attempts,
            idempotency_key, concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id,
-           trace_context, concurrency_limit, requires)
+           trace_context, concurrency_limit, requires, group_key)
   ), inserted AS (
     INSERT INTO ${s}.jobs (id, task, queue, payload, state, priority, max_attempts, run_at, idempotency_key,
                            concurrency_key, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id,
-                           trace_context, concurrency_limit, requires)
+                           trace_context, concurrency_limit, requires, group_key)
     SELECT id, task, queue, payload::json,
            CASE WHEN due <= ${s}.nightshift_now() THEN 'queued'::${s}.job_state ELSE 'scheduled'::${s}.job_state END,
            priority, max_attempts, due, idempotency_key, concurrency_key, lease_ms, timeout_ms,
-           schedule_id, schedule_slot, parent_id, trace_context, concurrency_limit, requires::text[]
+           schedule_id, schedule_slot, parent_id, trace_context, concurrency_limit, requires::text[], group_key
     FROM input
     -- No conflict target: a repeated idempotency key AND a repeated id are both skipped. The id case is
     -- a caller retrying a batch whose COMMIT went through while the connection died before the reply;
     -- its retry then reads the jobs it already made instead of failing on the primary key.
     ON CONFLICT DO NOTHING
     RETURNING id, task, queue, priority, state, run_at, created_at, schedule_id, concurrency_key, concurrency_limit,
-              requires
+              requires, group_key
   ), waiting AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires)
-    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires FROM inserted
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key FROM inserted
   ), enqueued AS (${jobEventInsert(s, 'inserted', { type: "'job:enqueued'", attempt: '0', state: 'state' })}
   ), notified AS (
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)

@@ -50,7 +50,7 @@ export const jobRescueLapsed = (s: string): string => `
     FROM failure f
     WHERE j.id = ANY(ARRAY(SELECT id FROM lapsed))
     RETURNING j.id, j.state, j.task, j.queue, j.priority, j.run_at, j.attempt, j.schedule_id, j.error,
-              j.concurrency_key, j.concurrency_limit, j.requires, j.queue_slot
+              j.concurrency_key, j.concurrency_limit, j.requires, j.group_key, j.queue_slot
   ), ${giveBack(s, 'updated')}, ended AS (${jobEventInsert(s, 'updated', {
     type: jobFinishManyEventType('state', "'lease_lapsed'"),
     attempt: 'attempt',
@@ -58,8 +58,8 @@ export const jobRescueLapsed = (s: string): string => `
     error: 'error',
   })}
   ), requeued AS (
-    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires)
-    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires FROM updated WHERE state = 'queued'
+    INSERT INTO ${s}.job_queue (id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key)
+    SELECT id, queue, priority, run_at, state, concurrency_key, concurrency_limit, requires, group_key FROM updated WHERE state = 'queued'
   ), logged AS (
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT ${s}.nightshift_now(), array_agg(id) FROM updated WHERE state <> 'queued' HAVING count(*) > 0

@@ -39,6 +39,13 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     jobClaimFromQueues: prepared('claim_jobs_queues', claim.jobClaimFromQueues(s)),
     jobClaimLabeled: prepared('claim_jobs_labeled', claim.jobClaim(s, true)),
     jobClaimFromQueuesLabeled: prepared('claim_jobs_queues_labeled', claim.jobClaimFromQueues(s, true)),
+    jobClaimGrouped: prepared('claim_jobs_grouped', claim.jobClaimGrouped(s)),
+    jobClaimGroupedFromQueues: prepared('claim_jobs_grouped_queues', claim.jobClaimGroupedFromQueues(s)),
+    jobClaimGroupedLabeled: prepared('claim_jobs_grouped_labeled', claim.jobClaimGrouped(s, true)),
+    jobClaimGroupedFromQueuesLabeled: prepared(
+      'claim_jobs_grouped_queues_labeled',
+      claim.jobClaimGroupedFromQueues(s, true),
+    ),
     // Not prepared on purpose: they join a jobs scan with unnest($ids). A custom plan knows the batch
     // size and walks the primary key per id; the generic plan PostgreSQL switches a named statement to
     // after five runs guesses ten elements and may scan every running row, re-running unnest for each

@@ -1,5 +1,5 @@
 /**
- * Worker labels in the claim (migration 016): a job whose `requires` is not NULL is claimed only by a
+ * Worker labels in the claim (migrations 017 and 018): a job whose `requires` is not NULL is claimed only by a
  * worker offering every label of it. Kept to fragments that the claim statements (sql/job-claim.ts)
  * splice in, so the claim of a worker without labels differs from the claim before labels by one
  * `requires IS NULL` per scan (the ready indexes are partial on it) and nothing else.
@@ -13,10 +13,12 @@
  *   claim order, under FOR UPDATE SKIP LOCKED like the plain `ready` scan. Sets it does not meet are
  *   never walked: a labelled claim reads one probe per distinct set plus, per offered set, the rows
  *   it locks (and any it walks past, as the plain scan does: full keys, paused queues).
- * Due scheduled rows are tested by `jobClaimLabelsFit` in the candidates: one whose labels the worker
- * lacks is promoted to `queued` (like a paused queue's) and waits there for a worker that has them.
+ * Jobs with a group never require labels (refused at enqueue) and are left to the grouped walk
+ * (sql/job-groups.ts). Due scheduled rows are tested by `jobClaimLabelsFit` in the candidates: one
+ * whose labels the worker lacks is promoted to `queued` (like a paused queue's) and waits there for a worker that has them.
  */
 import { jobClaimKeyColumns, jobClaimKeyOpen } from './concurrency-limits.js';
+import { jobClaimGroupColumns } from './job-groups.js';
 
 /** The candidate rows a claim may take: none with requirements, or ($N given) those `labels` meets. */
 export const jobClaimLabelsFit = (labels: string | null): string =>
@@ -25,10 +27,11 @@ export const jobClaimLabelsFit = (labels: string | null): string =>
 /** `label_sets` and `offered_sets` (see above); needs `WITH RECURSIVE`. */
 export const jobClaimOfferedSets = (s: string, labels: string): string => `label_sets AS (
     SELECT (SELECT requires FROM ${s}.job_queue
-            WHERE state = 'queued' AND requires IS NOT NULL ORDER BY requires LIMIT 1) AS requires
+            WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL
+            ORDER BY requires LIMIT 1) AS requires
     UNION ALL
     SELECT (SELECT q.requires FROM ${s}.job_queue q
-            WHERE q.state = 'queued' AND q.requires IS NOT NULL AND q.requires > l.requires
+            WHERE q.state = 'queued' AND q.requires IS NOT NULL AND q.group_key IS NULL AND q.requires > l.requires
             ORDER BY q.requires LIMIT 1)
     FROM label_sets l WHERE l.requires IS NOT NULL
   ), offered_sets AS (
@@ -44,8 +47,10 @@ export const jobClaimReadyLabeled = (s: string, restricted: boolean, scanLimit: 
     ? `ready_labeled AS (
     SELECT r.* FROM open_queues AS q CROSS JOIN offered_sets AS o
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
-      WHERE state = 'queued' AND queue = q.name AND requires = o.requires AND ${jobClaimKeyOpen(s, 'job_queue')}
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires, ${jobClaimGroupColumns}
+      FROM ${s}.job_queue
+      WHERE state = 'queued' AND queue = q.name AND requires = o.requires AND group_key IS NULL
+        AND ${jobClaimKeyOpen(s, 'job_queue')}
       -- job_queue_ready_labels_queue_idx's order (see the plain per-queue scan in job-claim.ts).
       ORDER BY -(priority::bigint), run_at, id
       LIMIT ${scanLimit}
@@ -55,8 +60,9 @@ export const jobClaimReadyLabeled = (s: string, restricted: boolean, scanLimit: 
     : `ready_labeled AS (
     SELECT r.* FROM offered_sets AS o
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires FROM ${s}.job_queue
-      WHERE state = 'queued' AND requires = o.requires
+      SELECT ctid AS row_id, id, priority, run_at, queue, ${jobClaimKeyColumns}, requires, ${jobClaimGroupColumns}
+      FROM ${s}.job_queue
+      WHERE state = 'queued' AND requires = o.requires AND group_key IS NULL
         AND queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimKeyOpen(s, 'job_queue')}
       ORDER BY priority DESC, run_at, id
       LIMIT ${scanLimit}

@@ -13,15 +13,15 @@ WHERE id IN (
 )`;
 
 /**
- * The next ready jobs without requirements (jobs with labels: sql/worker-labels.ts) of all queues in
- * claim order, when no queue is paused: walks jobs_ready without a sort and without the paused-queue
- * lookup; each walked row is read for its queue and key, so jobs of
- * full queues and full keys are skipped (concurrency-limits.ts).
+ * The next ready jobs without requirements (jobs with labels: sql/worker-labels.ts) and without a
+ * group (grouped ones are claimed by turns, job-groups.ts) of all queues in claim order, when no queue
+ * is paused: walks jobs_ready without a sort and without the paused-queue lookup; each walked row is
+ * read for its queue and key, so jobs of full queues and full keys are skipped (concurrency-limits.ts).
  */
 export const jobClaimReadySelect = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND requires IS NULL AND run_at <= @now AND queue NOT IN (${jobClaimFullQueues})
-  AND ${jobClaimKeyOpen}
+WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL AND run_at <= @now
+  AND queue NOT IN (${jobClaimFullQueues}) AND ${jobClaimKeyOpen}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
@@ -32,7 +32,7 @@ LIMIT @limit`;
  */
 export const jobClaimReadySelectUnpaused = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND requires IS NULL AND run_at <= @now AND queue NOT IN (SELECT queue FROM paused_queues)
+WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL AND run_at <= @now AND queue NOT IN (SELECT queue FROM paused_queues)
   AND queue NOT IN (${jobClaimFullQueues}) AND ${jobClaimKeyOpen}
 ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
@@ -41,12 +41,13 @@ LIMIT @limit`;
 export const jobClaimAnyPaused = `SELECT EXISTS (SELECT 1 FROM paused_queues) AS paused`;
 
 /**
- * The next ready jobs of one queue in claim order; walks jobs_ready_queue without a sort. Nothing
- * when the queue is paused: the test on @queue does not depend on the row, so SQLite runs it once.
+ * The next ready jobs without a group of one queue in claim order; walks jobs_ready_queue without a
+ * sort. Nothing when the queue is paused: the test on @queue does not depend on the row, so SQLite
+ * runs it once.
  */
 export const jobClaimReadySelectQueue = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND queue = @queue AND requires IS NULL AND run_at <= @now AND ${jobClaimKeyOpen}
+WHERE state = 'queued' AND queue = @queue AND requires IS NULL AND group_key IS NULL AND run_at <= @now AND ${jobClaimKeyOpen}
   AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = @queue)
   AND @queue NOT IN (${jobClaimFullQueues})
 ORDER BY priority DESC, run_at, id
@@ -74,4 +75,4 @@ FROM json_each(@claims) AS c
 WHERE jobs.id = c.value ->> 0 AND jobs.state = 'queued'
 RETURNING jobs.id, task, queue, payload, priority, attempt, max_attempts, run_at, created_at, error,
   idempotency_key, concurrency_key, lease_ms, timeout_ms, checkpoint, cancel_requested, schedule_id,
-  schedule_slot, parent_id, lease_token, trace_context, requires`;
+  schedule_slot, parent_id, lease_token, trace_context, requires, group_key`;

@@ -53,18 +53,29 @@ WHERE id IN (
 )
 RETURNING queue`;
 
+// The waiting jobs of one state matching the filters, from the partial index given by `where`.
+const waitingMatching = (where: string): string => `
+  SELECT id FROM jobs
+  WHERE ${where}
+    AND (@queue IS NULL OR queue = @queue)
+    AND (@task IS NULL OR task = @task)${jobListMatchFilters}`;
+
 /**
  * jobCancelWaiting for a batch of jobs in one waiting state matching the filters. One statement per
- * state, with the state as a literal, so each walks its own partial index (jobs_scheduled; queued jobs
- * by requirements: jobs_ready without, `labelled` jobs_ready_labels with).
+ * state, with the state as a literal, so each walks its own partial indexes (jobs_scheduled; queued:
+ * jobs_ready for jobs without a group or requirements, jobs_ready_labels for those with requirements,
+ * then jobs_ready_group).
  */
-export const jobCancelMatchingWaiting = (state: 'scheduled' | 'queued', labelled = false): string => `
+export const jobCancelMatchingWaiting = (state: 'scheduled' | 'queued'): string => `
 UPDATE jobs SET state = 'cancelled', finished_at = @now, updated_at = @now
 WHERE id IN (
-  SELECT id FROM jobs
-  WHERE state = '${state}'${state === 'queued' ? ` AND requires IS ${labelled ? 'NOT ' : ''}NULL` : ''}
-    AND (@queue IS NULL OR queue = @queue)
-    AND (@task IS NULL OR task = @task)${jobListMatchFilters}
+  SELECT id FROM (${
+    state === 'scheduled'
+      ? waitingMatching(`state = 'scheduled'`)
+      : `${waitingMatching(`state = 'queued' AND requires IS NULL AND group_key IS NULL`)}
+  UNION ALL${waitingMatching(`state = 'queued' AND requires IS NOT NULL AND group_key IS NULL`)}
+  UNION ALL${waitingMatching(`state = 'queued' AND group_key IS NOT NULL`)}`
+  })
   LIMIT @limit
 )
 RETURNING id`;

@@ -8,11 +8,11 @@ export const jobInsertMany = `
 INSERT INTO jobs (
   id, task, queue, payload, state, priority, attempt, max_attempts, run_at, created_at, updated_at,
   idempotency_key, concurrency_key, concurrency_limit, lease_ms, timeout_ms, schedule_id, schedule_slot, parent_id,
-  trace_context, requires
+  trace_context, requires, group_key
 ) VALUES (
   @id, @task, @queue, @payload, @state, @priority, 0, @maxAttempts, @runAt, @now, @now,
   @idempotencyKey, @concurrencyKey, @concurrencyLimit, @leaseMs, @timeoutMs, @scheduleId, @scheduleSlot, @parentId, @traceContext,
-  @requires
+  @requires, @group
 )
 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`;
 

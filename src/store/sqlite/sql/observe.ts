@@ -2,18 +2,24 @@
 import { rateFree } from './rate-limits.js';
 
 /**
- * Waiting and running jobs per queue. Each branch reads partial indexes (queued: jobs_ready_queue and
- * jobs_ready_labels_queue, for jobs without and with required labels, both in queue order; scheduled:
- * jobs_scheduled; running: jobs_lease), so the cost follows the backlog and the running jobs, never the
- * finished history. @now: the store's clock.
+ * Waiting and running jobs per queue. Each branch reads partial indexes (queued: jobs_ready_queue,
+ * jobs_ready_labels_queue and jobs_ready_group, for jobs without a group and without or with required
+ * labels and for grouped jobs, all in queue order; scheduled: jobs_scheduled; running: jobs_lease), so
+ * the cost follows the backlog and the running jobs, never the finished history. @now: the store's
+ * clock.
  */
 export const queueLoadList = `
 SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS oldest_ready_at FROM (
   SELECT queue, count(*) AS count, min(run_at) AS oldest_ready_at
-  FROM jobs INDEXED BY jobs_ready_queue WHERE state = 'queued' AND requires IS NULL GROUP BY queue
+  FROM jobs INDEXED BY jobs_ready_queue WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL
+  GROUP BY queue
   UNION ALL
   SELECT queue, count(*), min(run_at)
-  FROM jobs INDEXED BY jobs_ready_labels_queue WHERE state = 'queued' AND requires IS NOT NULL GROUP BY queue)
+  FROM jobs INDEXED BY jobs_ready_labels_queue
+  WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL GROUP BY queue
+  UNION ALL
+  SELECT queue, count(*), min(run_at)
+  FROM jobs INDEXED BY jobs_ready_group WHERE state = 'queued' AND group_key IS NOT NULL GROUP BY queue)
 GROUP BY queue
 UNION ALL
 SELECT queue, 'scheduled', count(*), min(CASE WHEN run_at <= @now THEN run_at END)
@@ -69,7 +75,7 @@ const KEY_HELD = `CASE WHEN j.concurrency_key IS NULL THEN NULL ELSE (
  * Ready jobs (queued, or scheduled and due at @now) per queue and requirement set, with how many their
  * keys hold back, the due time of the oldest (the queue list's oldest age), and whether the queue is
  * paused, full or out of starts (the store tests the labels, queue-throttle.ts judges the reasons).
- * Queued jobs are read from the covering ready indexes, due scheduled ones through jobs_scheduled;
+ * Queued jobs are read from the covering ready indexes (grouped ones too), due scheduled ones through jobs_scheduled;
  * never the finished history. `LIMIT -1` (no limit) keeps SQLite from flattening each inner select into
  * its aggregate, which would copy the key probe into both sums and run it twice per keyed job.
  */
@@ -84,12 +90,19 @@ FROM (
   SELECT queue, NULL AS requires, count(*) AS ready, total(key_held = 1) AS key_limit,
          total(key_held = 2) AS key_rate, min(run_at) AS oldest
   FROM (SELECT j.queue, j.run_at, ${KEY_HELD} AS key_held
-        FROM jobs j INDEXED BY jobs_ready_queue WHERE j.state = 'queued' AND j.requires IS NULL LIMIT -1)
+        FROM jobs j INDEXED BY jobs_ready_queue
+        WHERE j.state = 'queued' AND j.requires IS NULL AND j.group_key IS NULL LIMIT -1)
   GROUP BY queue
   UNION ALL
   SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
   FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
-        FROM jobs j INDEXED BY jobs_ready_labels_queue WHERE j.state = 'queued' AND j.requires IS NOT NULL LIMIT -1)
+        FROM jobs j INDEXED BY jobs_ready_labels_queue
+        WHERE j.state = 'queued' AND j.requires IS NOT NULL AND j.group_key IS NULL LIMIT -1)
+  GROUP BY queue, requires
+  UNION ALL
+  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
+  FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY jobs_ready_group WHERE j.state = 'queued' AND j.group_key IS NOT NULL LIMIT -1)
   GROUP BY queue, requires
   UNION ALL
   SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)

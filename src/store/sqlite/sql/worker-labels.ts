@@ -11,7 +11,7 @@ import { jobClaimFullQueues, jobClaimKeyOpen } from './concurrency-limits.js';
 /** The first requirement set (canonical JSON text) after @after among queued jobs: one probe of jobs_ready_labels. */
 export const jobClaimLabelSetNext = `
 SELECT requires FROM jobs
-WHERE state = 'queued' AND requires IS NOT NULL AND requires > @after
+WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL AND requires > @after
 ORDER BY requires LIMIT 1`;
 
 /**
@@ -20,7 +20,7 @@ ORDER BY requires LIMIT 1`;
  */
 export const jobClaimReadySelectLabels = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND requires = @requires AND run_at <= @now
+WHERE state = 'queued' AND requires = @requires AND group_key IS NULL AND run_at <= @now
   AND queue NOT IN (SELECT queue FROM paused_queues) AND queue NOT IN (${jobClaimFullQueues})
   AND ${jobClaimKeyOpen}
 ORDER BY priority DESC, run_at, id
@@ -29,7 +29,8 @@ LIMIT @limit`;
 /** The same for one queue: walks (@queue, @requires) in jobs_ready_labels_queue, covering. */
 export const jobClaimReadySelectLabelsQueue = `
 SELECT id, priority, run_at, queue, concurrency_key, concurrency_limit FROM jobs
-WHERE state = 'queued' AND queue = @queue AND requires = @requires AND run_at <= @now AND ${jobClaimKeyOpen}
+WHERE state = 'queued' AND queue = @queue AND requires = @requires AND group_key IS NULL AND run_at <= @now
+  AND ${jobClaimKeyOpen}
   AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = @queue)
   AND @queue NOT IN (${jobClaimFullQueues})
 ORDER BY priority DESC, run_at, id

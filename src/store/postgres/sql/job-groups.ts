@@ -1,0 +1,187 @@
+/**
+ * Fair claiming by group in the claim statement (migration 018, docs/TENANCY.md), and the reads and
+ * settings of groups.
+ *
+ * The claim's grouped part, after its ungrouped candidates (sql/job-claim.ts), as CTEs:
+ * - `group_places`: the places the ungrouped candidates leave of the batch. Zero: nothing below runs
+ *   beyond one-time filters, so a claim filled by jobs without a group pays nothing for groups.
+ * - `group_start`: the cursor of the claim's queues (job_group_cursors, one row per set of queues),
+ *   and whether the cursor's pair (queue, group) still has turns of its visit left and may start its
+ *   head now.
+ * - `group_walk` (recursive): the ready pairs in (queue, group) order from the cursor, wrapping round
+ *   once, one index descent each on job_queue_ready_group_idx, landing on the pair's head (its next
+ *   job in claim order). A pair counts when its queue may be claimed from (not paused, not full,
+ *   among the claim's queues) and its head's key is open; a queue that may not is jumped over whole.
+ *   It stops once the counted pairs' turns cover the places, or when back at its start: then it holds
+ *   every ready pair and the deal goes round it again.
+ * - `group_cycle`, `group_round`, `group_dealt`: the deal of fair-turns.ts `dealTurns`, in SQL.
+ * - `group_heads`, `grouped`: each dealt pair's next jobs, each with its pair's place in the walk
+ *   (`turn_rank`), which orders the grouped candidates after the ungrouped ones. A pair dealt one
+ *   turn (the usual case with many groups) starts the head the walk found, locked by its address
+ *   with SKIP LOCKED; when another claim holds it, or the pair was dealt more, a LATERAL scan of the
+ *   same index under FOR UPDATE SKIP LOCKED takes its next jobs, as many as its turns (a full key's
+ *   rows skipped as a filter).
+ * - Queues and groups compare bytewise (`COLLATE "C"`, the index's order, migration 018).
+ * - `group_cursor_set`: the cursor moved past the turns dealt, written after the keys' slots are
+ *   taken (it waits on `picked`), so a claim locks the cursor row last; claims of the same queues wait
+ *   on it only from that write to their commit. The cursor is read from the claim's snapshot: two
+ *   claims of the same queues at once may walk from the same place and deal some pairs twice
+ *   (SKIP LOCKED keeps their jobs apart), and the later write wins.
+ *
+ * The candidates' columns after those of concurrency-limits.ts: `jobClaimGroupColumns`.
+ */
+import { jobClaimKeyOpen } from './concurrency-limits.js';
+
+/** The grouped columns of the ready and due candidates, after the key columns. */
+export const jobClaimGroupColumns = 'group_key, NULL::integer AS turn_rank';
+
+/** How the claim names its queue set and which queues it may take from. */
+export interface GroupClaimScope {
+  /** The cursor row's key: a literal or a parameter. */
+  queueSet: string;
+  /** The condition that queue `q` (an SQL expression, either collation) may be claimed from now. */
+  open: (q: string) => string;
+}
+
+const PLACES = '(SELECT n FROM group_places)';
+// The index's queue order (migration 018): bytewise, like the group column.
+const QUEUE = 'queue COLLATE "C"';
+// Weights are looked up only when some group has one: a probe per pair otherwise found nothing.
+const WEIGHTED = '(SELECT weighted FROM group_places)';
+
+// The head of the pairs the WHERE selects, in (queue, group) order: one descent of the index.
+const head = (s: string, where: string, wrapped: string): string => `(
+        SELECT ctid AS head, ${QUEUE} AS queue, group_key, concurrency_key, concurrency_limit, ${wrapped} AS wrapped
+        FROM ${s}.job_queue
+        WHERE state = 'queued' AND group_key IS NOT NULL AND ${where}
+        ORDER BY ${QUEUE}, group_key, priority DESC, run_at, id
+        LIMIT 1)`;
+
+// Turns of a dealt pair (alias c, of group_cycle) among the first `x` turns of the cycle, repeated
+// when the walk holds all of it (r.total, of group_round; NULL otherwise).
+const upTo = (x: string): string => `CASE WHEN r.total IS NULL
+        THEN least(greatest(${x} - c.start_at, 0), c.weight)
+        ELSE ${x} / r.total * c.weight + least(greatest(${x} % r.total - c.start_at, 0), c.weight) END`;
+
+/**
+ * The grouped CTEs, from `group_places` to `grouped`, after `ready` and `due` (whose ungrouped rows
+ * take places first). $2 limit.
+ */
+export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `group_places AS (
+    SELECT greatest(0, $2::integer - (SELECT count(*) FROM ready)::integer
+      - (SELECT count(*) FROM due WHERE group_key IS NULL AND ${scope.open('due.queue')})::integer) AS n,
+      EXISTS (SELECT 1 FROM ${s}.job_groups) AS weighted
+  ), group_start AS (
+    SELECT h.head, coalesce(c.queue, '') AS queue, coalesce(c.group_key, '') AS group_key, coalesce(c.used, 0) AS used,
+           c.queue IS NOT NULL AS has_cursor, coalesce(g.weight, 1) AS weight,
+           coalesce(h.queue IS NOT NULL AND ${scope.open('h.queue')} AND ${jobClaimKeyOpen(s, 'h')}
+                    AND c.used < coalesce(g.weight, 1), false) AS visit
+    FROM (SELECT 1) one
+    LEFT JOIN ${s}.job_group_cursors c ON c.queue_set = ${scope.queueSet}
+    LEFT JOIN LATERAL ${head(s, `${QUEUE} = c.queue AND group_key = c.group_key`, 'false')} h ON true
+    LEFT JOIN ${s}.job_groups g ON g.group_key = c.group_key AND ${WEIGHTED}
+    WHERE ${PLACES} > 0
+      AND EXISTS (SELECT 1 FROM ${s}.job_queue WHERE state = 'queued' AND group_key IS NOT NULL)
+  ), group_walk (step, head, queue, group_key, weight, visit, wrapped, covered) AS (
+    SELECT 0, head, queue, group_key, weight, visit, false,
+           CASE WHEN visit THEN least(weight - used, ${PLACES}) ELSE 0 END
+    FROM group_start
+    UNION ALL
+    SELECT w.step + 1, n.head, n.queue, n.group_key, n.weight, n.visit, n.wrapped,
+           w.covered + CASE WHEN n.visit THEN least(n.weight, ${PLACES}) ELSE 0 END
+    FROM group_walk w
+    CROSS JOIN LATERAL (
+      SELECT h.head, h.queue, h.group_key, coalesce(g.weight, 1) AS weight, h.wrapped,
+             ${scope.open('h.queue')} AND ${jobClaimKeyOpen(s, 'h')} AS visit
+      FROM (${head(s, `(${QUEUE}, group_key) > (w.queue, w.group_key) AND ${scope.open('w.queue')}`, 'w.wrapped')}
+        UNION ALL ${head(s, `${QUEUE} > w.queue AND NOT ${scope.open('w.queue')}`, 'w.wrapped')}
+        UNION ALL ${head(s, 'NOT w.wrapped AND (SELECT has_cursor FROM group_start)', 'true')}
+        LIMIT 1) h
+      LEFT JOIN ${s}.job_groups g ON g.group_key = h.group_key AND ${WEIGHTED}
+    ) n
+    WHERE w.covered < ${PLACES}
+      -- Back at the start: the cursor's pair ends the round unless it opened it.
+      AND NOT (n.wrapped
+               AND (n.queue, n.group_key) >= ((SELECT queue FROM group_start), (SELECT group_key FROM group_start))
+               AND ((n.queue, n.group_key) <> ((SELECT queue FROM group_start), (SELECT group_key FROM group_start))
+                    OR (SELECT visit FROM group_start)))
+  ), group_cycle AS (
+    SELECT step, head, queue, group_key, weight, (sum(weight) OVER (ORDER BY step) - weight)::integer AS start_at
+    FROM group_walk WHERE visit
+  ), group_round AS (
+    SELECT CASE WHEN (SELECT covered FROM group_walk ORDER BY step DESC LIMIT 1) < ${PLACES}
+                THEN (SELECT sum(weight) FROM group_cycle)::integer END AS total,
+           CASE WHEN (SELECT visit FROM group_start) THEN (SELECT used FROM group_start) ELSE 0 END AS used
+  ), group_dealt AS (
+    SELECT c.step, c.head, c.queue, c.group_key, c.weight, c.start_at,
+           ${upTo(`(r.used + ${PLACES})`)} - ${upTo('r.used')} AS turns,
+           CASE WHEN r.total IS NULL THEN r.used + ${PLACES} - 1
+                ELSE (r.used + ${PLACES} - 1) % r.total END AS last_turn
+    FROM group_cycle c CROSS JOIN group_round r
+  ), group_heads AS (
+    SELECT ctid AS row_id, id, priority, run_at, queue, concurrency_key, concurrency_limit, requires, group_key
+    FROM ${s}.job_queue
+    WHERE ctid = ANY(ARRAY(SELECT head FROM group_dealt WHERE turns = 1)) AND state = 'queued'
+    FOR UPDATE SKIP LOCKED
+  ), grouped AS (
+    SELECT h.*, d.step AS turn_rank FROM group_heads h JOIN group_dealt d ON d.head = h.row_id
+    UNION ALL
+    SELECT r.*, d.step AS turn_rank
+    FROM group_dealt d
+    CROSS JOIN LATERAL (
+      SELECT ctid AS row_id, id, priority, run_at, queue, concurrency_key, concurrency_limit, requires, group_key
+      FROM ${s}.job_queue
+      WHERE state = 'queued' AND group_key IS NOT NULL AND ${QUEUE} = d.queue AND group_key = d.group_key
+        AND ${jobClaimKeyOpen(s, 'job_queue')}
+      ORDER BY ${QUEUE}, group_key, priority DESC, run_at, id
+      LIMIT d.turns
+      FOR UPDATE SKIP LOCKED
+    ) r
+    WHERE d.turns > 1 OR (d.turns = 1 AND NOT EXISTS (SELECT 1 FROM group_heads h WHERE h.row_id = d.head))
+  )`;
+
+/** The cursor's write, after `picked` (see above). */
+export const jobClaimGroupCursorSet = (s: string, scope: GroupClaimScope): string => `group_cursor_set AS (
+    INSERT INTO ${s}.job_group_cursors AS c (queue_set, queue, group_key, used)
+    SELECT ${scope.queueSet}, d.queue, d.group_key, d.last_turn - d.start_at + 1 FROM group_dealt d
+    WHERE d.start_at <= d.last_turn AND d.last_turn < d.start_at + d.weight
+      AND (SELECT count(*) FROM picked) >= 0
+    ON CONFLICT (queue_set) DO UPDATE
+    SET queue = excluded.queue, group_key = excluded.group_key, used = excluded.used
+  )`;
+
+/**
+ * Groups after $1 by name with ready or running jobs or a weight, at most $2, with their counts; $3
+ * true keeps only groups with running jobs. Ready jobs are counted from job_queue, running ones
+ * through the claims' job_leases rows: the read is bounded by the grouped backlog and the running
+ * jobs, like the queue list.
+ */
+export const groupList = (s: string): string => `
+  WITH queued AS (
+    SELECT group_key, count(*)::integer AS n FROM ${s}.job_queue
+    WHERE state = 'queued' AND group_key IS NOT NULL GROUP BY group_key
+  ), running AS (
+    SELECT j.group_key, count(*)::integer AS n FROM ${s}.jobs j
+    WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases)) AND j.state = 'running'
+      AND j.group_key IS NOT NULL
+    GROUP BY j.group_key
+  ), names AS (
+    SELECT group_key FROM queued UNION SELECT group_key FROM running UNION SELECT group_key FROM ${s}.job_groups
+  )
+  SELECT n.group_key AS "group", coalesce(g.weight, 1) AS weight, coalesce(q.n, 0) AS queued,
+         coalesce(r.n, 0) AS running
+  FROM names n
+  LEFT JOIN ${s}.job_groups g ON g.group_key = n.group_key
+  LEFT JOIN queued q ON q.group_key = n.group_key
+  LEFT JOIN running r ON r.group_key = n.group_key
+  WHERE n.group_key > $1 AND (NOT $3 OR r.n > 0)
+  ORDER BY n.group_key LIMIT $2`;
+
+/** Sets the weight of group $1 to $2; a group never enqueued gets its row now. */
+export const groupSetWeight = (s: string): string => `
+  INSERT INTO ${s}.job_groups (group_key, weight) VALUES ($1, $2)
+  ON CONFLICT (group_key) DO UPDATE SET weight = excluded.weight`;
+
+/** Removes the weight of group $1: back to 1. */
+export const groupSetWeightDefault = (s: string): string =>
+  `DELETE FROM ${s}.job_groups WHERE group_key = $1`;
