@@ -31,13 +31,18 @@ export interface BenchOptions {
   idleSeconds: number;
   /** Jobs of the backlog scenario. */
   backlogJobs: number;
+  /** Jobs per drain of the tenancy scenario, and group A's backlog in its fairness measurement. */
+  tenancyJobs: number;
+  /** Rounds of the tenancy scenario's drains; the median round is reported. */
+  tenancyRounds: number;
 }
 
 /** Usage text printed by `--help` and on a bad flag. */
 export const USAGE = `usage: npm run bench -- [--quick] [--scenario a,b] [--only a,b] [flags]
   --quick            short settings (in brackets below): a few minutes in all
-  --scenario a,b     run only these: process, enqueue, steady, cross-process, idle, backlog, api
-                     (default: all but backlog)
+  --scenario a,b     run only these: process, enqueue, steady, cross-process, idle, backlog, api,
+                     tenancy (default: all but backlog and tenancy, which are long and run only when
+                     named: --scenario backlog, --scenario tenancy)
   --only a,b         systems: nightshift-postgres, nightshift-pgbouncer, nightshift-sqlite,
                      graphile-worker, pg-boss, bullmq (default: all; --quick leaves out nightshift-pgbouncer)
   --rounds N         rounds of process and enqueue, median reported (3 [3])
@@ -51,7 +56,9 @@ export const USAGE = `usage: npm run bench -- [--quick] [--scenario a,b] [--only
   --call-seconds S   seconds of single-call enqueueing (10 [3])
   --samples N        jobs of the cross-process latency scenario (200 [50])
   --idle S           seconds an idle worker is watched (30 [5])
-  --backlog-jobs N   jobs of the backlog scenario (1000000)`;
+  --backlog-jobs N   jobs of the backlog scenario (1000000)
+  --tenancy-jobs N   jobs per tenancy drain, and group A's backlog (100000 [20000])
+  --tenancy-rounds N rounds of the tenancy drains, median reported (3 [1])`;
 
 /** Parses `argv` (without node and script); throws with a message on bad input. */
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
@@ -73,6 +80,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       samples: { type: 'string' },
       idle: { type: 'string' },
       'backlog-jobs': { type: 'string' },
+      'tenancy-jobs': { type: 'string' },
+      'tenancy-rounds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -96,6 +105,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     samples: positiveInt('--samples', values.samples, pick(200, 50)),
     idleSeconds: positiveInt('--idle', values.idle, pick(30, 5)),
     backlogJobs: positiveInt('--backlog-jobs', values['backlog-jobs'], 1_000_000),
+    tenancyJobs: positiveInt('--tenancy-jobs', values['tenancy-jobs'], pick(100_000, 20_000)),
+    tenancyRounds: positiveInt('--tenancy-rounds', values['tenancy-rounds'], pick(3, 1)),
   };
 }
 

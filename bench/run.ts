@@ -20,6 +20,7 @@ import { enqueueScenario } from './scenarios/enqueue.js';
 import { idleScenario } from './scenarios/idle.js';
 import { processScenario } from './scenarios/process.js';
 import { steadyScenario } from './scenarios/steady.js';
+import { tenancyScenario } from './scenarios/tenancy.js';
 import { destroyOpenSessions } from './session.js';
 import { SYSTEMS } from './systems/index.js';
 
@@ -32,6 +33,7 @@ const SCENARIOS: readonly Scenario[] = [
   idleScenario,
   backlogScenario,
   apiScenario,
+  tenancyScenario,
 ];
 
 /** Run only when named in `--only`: it needs a PgBouncer binary, and repeats nightshift-postgres's work. */

@@ -12,7 +12,7 @@ import { mustGet, nowMs } from './helpers.js';
 
 const LEASE = { leaseMs: 60_000 };
 // The fairness scenario's backlog: 20,000 keeps the suite at a few seconds per store; the bound does
-// not depend on it (bench/claim-groups.ts runs it with 100,000).
+// not depend on it (bench/scenarios/tenancy.ts runs it with 100,000).
 const BACKLOG = 20_000;
 
 /** Inserts `count` jobs of `group` in batches, remembering each one's group by id. */
