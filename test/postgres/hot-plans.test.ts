@@ -79,6 +79,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       jobClaimLabeled: sql.jobClaimLabeled,
       jobClaimFromQueuesLabeled: sql.jobClaimFromQueuesLabeled,
       jobFinishManyComplete: sql.jobFinishManyComplete,
+      jobFinishManyCompleteNoLimits: sql.jobFinishManyCompleteNoLimits,
       jobInsertMany: sql.jobInsertMany,
       jobGet: sql.jobGet,
       jobCheckpointSave: sql.jobCheckpointSave,
@@ -147,6 +148,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
         jobClaimLabeled: ['w', 100, 30_000, ['gpu']],
         jobClaimFromQueuesLabeled: ['w', 100, 30_000, ['rare'], ['gpu']],
         jobFinishManyComplete: [none, none, none, 'ch', 'o'],
+        jobFinishManyCompleteNoLimits: [none, none, none, 'ch', 'o'],
         jobInsertMany: insertArguments([]),
         jobGet: ['00000000-0000-0000-0000-000000000000'],
         jobCheckpointSave: [
@@ -207,6 +209,17 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       expect(complete).toContain('Index Cond: (id = ANY');
       expect(complete).not.toContain('Function Scan');
       expectIndexed(complete, 800);
+      const lean = await explain('jobFinishManyCompleteNoLimits', '', [
+        ids,
+        tokens,
+        batch.map(() => '1'),
+        'ch',
+        'o',
+      ]);
+      expect(lean).toMatch(/Update on jobs j \(actual rows=50 loops=1\)/);
+      expect(lean).toContain('Index Cond: (id = ANY');
+      expect(lean).not.toContain('Function Scan');
+      expectIndexed(lean, 800);
       const finish = await explain('', sql.jobFinishMany.text, [
         ids,
         tokens,
