@@ -29,6 +29,14 @@ export interface HeldLeases {
   release(attempt: RunningAttempt): void;
 }
 
+/**
+ * How far past its known end a lease may be and its attempt still start. A job's own lease may be
+ * shorter than a claim's round trip (`leaseMs` down to 1 ms), so it lapses before any start; such
+ * jobs ran, and still do, where no rescue takes them first. A lease lapsed by a second or more means
+ * a stalled process, the case `current` is for.
+ */
+const LAPSE_MARGIN_MS = 1_000;
+
 /** Holds and renews the leases of one worker's attempts. */
 export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
   // The attempts themselves, not their job ids or tokens: after a stall this worker may re-claim a job
@@ -94,11 +102,11 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
   }
 
   /**
-   * Whether the attempt's lease is known to be current now: not found lost, and not past the end of
-   * the last claim or renewal of it that the store answered, counted from when it was sent (the store
-   * counts from later, so this never ends a lease early). A worker that was stopped (SIGSTOP, a long
-   * stall) or a claim answer that took longer than the lease fails this; such a job has been or will
-   * be rescued, and may be running elsewhere already.
+   * Whether the attempt's lease may still be current: not found lost, and not lapsed by more than
+   * LAPSE_MARGIN_MS past the end of the last claim or renewal of it that the store answered, counted
+   * from when it was sent (the store counts from later, so this never ends a lease early). A worker
+   * that was stopped (SIGSTOP, a long stall), or a claim answer that came that late, fails this; such a
+   * job has been or will be rescued, and may be running elsewhere already.
    */
   current(attempt: RunningAttempt): boolean {
     if (attempt.leaseLost) return false;
@@ -109,7 +117,7 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
         until = Math.max(until, renewal.sentAt + this.leaseMsOf(attempt));
       }
     }
-    return sharedNow() < until;
+    return sharedNow() < until + LAPSE_MARGIN_MS;
   }
 
   /** The attempt's handler settled: the keeper thread stops renewing it past its deadline. */

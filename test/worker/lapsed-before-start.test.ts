@@ -23,7 +23,8 @@ function slowFirstClaim(store: Store): Store {
           const jobs = await target.jobClaim(params);
           if (jobs.length > 0 && !delayed) {
             delayed = true;
-            await sleep(LEASE_MS + 300);
+            // Past the lease and the second of lapse a start forgives (lease-holder.ts).
+            await sleep(LEASE_MS + 1_500);
           }
           return jobs;
         };
