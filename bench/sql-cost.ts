@@ -3,9 +3,9 @@
  * wall-clock timings on a shared machine drift by a third between identical runs, too much to rank
  * SQL changes, while instruction counts repeat to a fraction of a percent.
  *
- *   npm run bench:sql
+ *   npm run bench:sql [-- --batch N] [-- --only TEXT]
  *
- * NIGHTSHIFT_BENCH_SQL_ONLY=text runs only the cases whose name contains it (e.g. `claim`).
+ * `--only TEXT` (or NIGHTSHIFT_BENCH_SQL_ONLY=text) runs only the cases whose name contains it (e.g. `claim`).
  *
  * Needs PostgreSQL 15's server binaries (NIGHTSHIFT_PG_BIN, default /usr/lib/postgresql/15/bin) and
  * valgrind. For each statement: a cluster of its own gets the real migrations and 20,000 jobs (queued,
@@ -19,16 +19,24 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { PLANNER_SETTINGS } from '../src/store/postgres/pool.js';
+import { parseArgs, promisify } from 'node:util';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
+import { PLANNER_SETTINGS } from '../src/store/postgres/pool.js';
 import { renderStatements } from '../src/store/postgres/sql/statements.js';
 import { spawnArgs, startOwnPostgres, type OwnPostgres } from '../test/support/own-postgres.js';
 
 const run = promisify(execFile);
 const SCHEMA = 'sqlcost';
 const JOBS = 20_000;
-const BATCH = 100;
+const { values: args } = parseArgs({
+  options: {
+    // Jobs per statement: small batches show what a statement costs whatever its size.
+    batch: { type: 'string', default: '100' },
+    // Only the cases whose name contains this text.
+    only: { type: 'string' },
+  },
+});
+const BATCH = Number(args.batch);
 const WARM_RUNS = 5;
 const MEASURED_RUNS = 20;
 
@@ -72,7 +80,7 @@ const CASES: Case[] = [
     sql: `DELETE FROM ${SCHEMA}.job_queue WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${SCHEMA}.job_queue
           WHERE state = 'queued' AND requires IS NULL ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
   },
-  { name: 'input: ids of 100 new jobs', setup: 'queued', sql: `SELECT ${newIds}` },
+  { name: `input: ids of ${BATCH} new jobs`, setup: 'queued', sql: `SELECT ${newIds}` },
   {
     name: 'enqueue (insertJobs)',
     setup: 'queued',
@@ -124,7 +132,7 @@ const CASES: Case[] = [
     sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
   },
   {
-    name: 'input: ids and tokens of 100 running jobs',
+    name: `input: ids and tokens of ${BATCH} running jobs`,
     setup: 'running',
     before: NEXT_BATCH,
     sql: `SELECT ${running('id')}, ${running('lease_token')}`,
@@ -134,6 +142,18 @@ const CASES: Case[] = [
     setup: 'running',
     before: NEXT_BATCH,
     sql: bind(sql.jobFinishManyComplete.text, [
+      running('id'),
+      running('lease_token'),
+      filled("'1'", 'text'),
+      "'c'",
+      "'o'",
+    ]),
+  },
+  {
+    name: 'completion of jobs without limits (jobFinishManyCompleteNoLimits)',
+    setup: 'running',
+    before: NEXT_BATCH,
+    sql: bind(sql.jobFinishManyCompleteNoLimits.text, [
       running('id'),
       running('lease_token'),
       filled("'1'", 'text'),
@@ -197,7 +217,8 @@ async function prepare(server: OwnPostgres, setup: Setup, group = 'NULL'): Promi
 /** Instructions of one single-user session running `statement` prepared, `runs` times. */
 async function count(server: OwnPostgres, testCase: Case, runs: number, label: string): Promise<number> {
   // Single-user input: -j ends each command at a semicolon followed by an empty line.
-  // The store's planner setting (PLANNER_SETTINGS, pool.ts), which every pooled connection runs first.
+  // The planner settings of the store's own connections (src/store/postgres/pool.ts): with fresh
+  // statistics and sequential scans allowed, the claim read and sorted every queued row instead.
   const commands = [`${PLANNER_SETTINGS};`, `PREPARE s AS ${testCase.sql};`];
   for (let run = 0; run < runs; run += 1) {
     if (testCase.before !== undefined) commands.push(testCase.before);
@@ -238,7 +259,7 @@ async function measure(server: OwnPostgres, testCase: Case, index: number): Prom
 const server = await startOwnPostgres();
 try {
   const rows: string[] = [];
-  const only = process.env['NIGHTSHIFT_BENCH_SQL_ONLY'];
+  const only = args.only ?? process.env['NIGHTSHIFT_BENCH_SQL_ONLY'];
   for (const [index, testCase] of CASES.entries()) {
     if (only !== undefined && !testCase.name.includes(only)) continue;
     const perJob = await measure(server, testCase, index);

@@ -156,25 +156,26 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
   }
 
   /** Hands back jobs claimed while the worker began to stop, attempt not spent. */
-  handBack(jobs: ClaimedJob[]): void {
-    for (const job of jobs) this.releaseUnstarted(this.admit(job, 0));
+  handBack(jobs: ClaimedJob[], claimSentAt: number): void {
+    for (const job of jobs) this.releaseUnstarted(this.admit(job, 0, claimSentAt));
   }
 
   /**
    * Takes a claimed batch in: free slots run jobs at once, the rest wait. Waiting attempts are older
    * than this batch and go first; they exist only while slots are full. Every lease of the batch is
    * held (visible to the keeper thread) before any of its handlers runs: a handler may block the event
-   * loop for good as soon as it is called.
+   * loop for good as soon as it is called. `claimSentAt` (lease-table.ts `sharedNow`): when the claim
+   * was sent, where the jobs' leases are known to start from.
    */
-  admitBatch(jobs: ClaimedJob[]): void {
+  admitBatch(jobs: ClaimedJob[], claimSentAt: number): void {
     let free = this.options.concurrency - this.running.size - this.prefetch.size;
     const starting: RunningAttempt[] = [];
     for (const job of jobs) {
       if (free > 0) {
         free -= 1;
-        starting.push(this.admit(job, 0));
+        starting.push(this.admit(job, 0, claimSentAt));
       } else {
-        this.prefetch.push(this.admit(job, PREFETCH_TTL_MS));
+        this.prefetch.push(this.admit(job, PREFETCH_TTL_MS, claimSentAt));
       }
     }
     this.startAll(starting);
@@ -208,11 +209,11 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
    * Takes a claimed job in: its attempt, its lease held from now. `waitMs` is the most it may wait for
    * a slot, added to the deadline past which the keeper stops renewing a stuck handler.
    */
-  private admit(job: ClaimedJob, waitMs: number): RunningAttempt {
+  private admit(job: ClaimedJob, waitMs: number, claimSentAt: number): RunningAttempt {
     const task = this.deps.registry.get(job.task) ?? null;
     const timeoutMs = job.timeoutMs ?? task?.timeoutMs ?? this.options.timeoutMs;
     const attempt = new RunningAttempt(job, task, timeoutMs, this);
-    this.deps.leases.hold(attempt, Date.now() + waitMs + timeoutMs + this.options.abortGraceMs);
+    this.deps.leases.hold(attempt, Date.now() + waitMs + timeoutMs + this.options.abortGraceMs, claimSentAt);
     return attempt;
   }
 
@@ -225,15 +226,34 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
   private startAll(attempts: RunningAttempt[]): void {
     this.starting = true;
     try {
-      for (const attempt of attempts) this.begin(attempt);
+      for (const attempt of attempts) this.beginIfCurrent(attempt);
       while (this.running.size < this.options.concurrency && !this.deps.stopping.aborted) {
         const next = this.prefetch.shift();
         if (!next) return;
-        this.begin(next);
+        this.beginIfCurrent(next);
       }
     } finally {
       this.starting = false;
     }
+  }
+
+  /**
+   * Runs an admitted attempt, unless its lease may have lapsed while it waited for a slot or travelled
+   * in the claim's answer (lease-holder.ts `current`): then its job has been or will be rescued, and
+   * another worker may run it already, so this worker lets it go without a write (its finish would be
+   * refused, or would end an attempt the store no longer counts on). The handler is not called: its
+   * work would be thrown away.
+   */
+  private beginIfCurrent(attempt: RunningAttempt): void {
+    if (this.deps.leases.current(attempt)) {
+      this.begin(attempt);
+      return;
+    }
+    this.deps.logger.debug(
+      { jobId: attempt.job.id, task: attempt.job.task, attempt: attempt.job.attempt },
+      'claimed job not started: its lease may have lapsed before a slot took it; it returns through the rescue',
+    );
+    this.deps.leases.release(attempt);
   }
 
   /** Runs an admitted attempt in a slot; its handler is called at once. */

@@ -74,6 +74,13 @@ export class RunningAttempt implements EscapeTarget {
   started = false;
   /** Set once the outcome has been handed to the finisher. */
   finishSubmitted = false;
+  /** When this worker began to hold the lease (lease-table.ts `sharedNow`). */
+  heldAt = 0;
+  /**
+   * The lease is current at least until then (`sharedNow` ms): the claim's or a renewal's send time
+   * plus the lease, as the store counts it from later; renewals of the keeper thread are read from it.
+   */
+  leaseKnownUntil = 0;
   maxDurationExceeded = false;
   /** Set once `ctx.complete` committed inside `ctx.transaction`: the outcome is already persisted. */
   committedFinish: JobFinish | null = null;

@@ -13,6 +13,7 @@ import { sleep } from '../runtime/sleep.js';
 import type { StoreHealth } from '../runtime/store-health.js';
 import type { ClaimedJob, Store } from '../store/store.js';
 import type { AttemptRunner } from './attempt-runner.js';
+import { sharedNow } from './lease-table.js';
 import type { ResolvedWorkerOptions } from './options.js';
 import type { Wakeup } from './wakeup.js';
 
@@ -64,6 +65,7 @@ export class ClaimLoop {
       // Whatever the concurrency: the ready buffer's allowance is what lets a claim exceed the slots.
       const limit = Math.min(room, claimBatchMax);
       const sentAt = performance.now();
+      const claimSentAt = sharedNow();
       let jobs: ClaimedJob[];
       this.reserved += limit;
       try {
@@ -90,10 +92,10 @@ export class ClaimLoop {
       this.runner.claimAnswered(performance.now() - sentAt);
       if (stopping.aborted) {
         // Claimed while stop() began: hand them straight back, attempt not spent.
-        this.runner.handBack(jobs);
+        this.runner.handBack(jobs, claimSentAt);
         break;
       }
-      this.runner.admitBatch(jobs);
+      this.runner.admitBatch(jobs, claimSentAt);
       if (jobs.length < limit) await this.wakeup.wait(pollIntervalMs, stopping);
     }
   }

@@ -3,8 +3,16 @@
  * when `batchSize` is reached or `flushMs` after the first buffered finish. At high throughput this
  * turns thousands of per-job round trips a second into a few dozen transactions.
  *
- * Options and defaults: batchSize 500, flushMs 5 (a finish waits at most ~5 ms plus one round trip
- * before `waitFor` and job events see it).
+ * Options and defaults: batchSize 500, flushMs 5 (a finish waits ~5 ms plus one round trip before
+ * `waitFor` and job events see it, at most 4 times as long, see below).
+ *
+ * A statement has a fixed cost whatever its size: on PostgreSQL a completion costs ~0.4M server
+ * instructions per statement beside ~60k per job (docs/PERFORMANCE.md, "PostgreSQL at concurrency
+ * 10"). Handlers that end one by one at 1,000-2,000 a second, as concurrency 10 on a loaded machine
+ * gives, left ~5 finishes per 5 ms batch, so the fixed part was most of each one's cost. When the
+ * window ends with fewer than MIN_BATCH finishes but they arrived fast enough to reach it within
+ * STRETCH times the window, the batch waits until then; slower trickles are sent at once, so the wait
+ * is spent only where it buys a batch.
  *
  * Up to two batches are in flight at once, each its own transaction on its own pooled connection: at
  * thousands of jobs a second one batch at a time was the worker's ceiling (about 0.2 ms of server time
@@ -49,12 +57,18 @@ interface PendingFinish<T> {
 /** Batches written at once; see the module header. */
 const MAX_FLUSHES = 2;
 
+/** A batch worth waiting for, and how many windows long a wait for it may be (module header). */
+const MIN_BATCH = 16;
+const STRETCH = 4;
+
 /** Buffers finishes and flushes them in batches. */
 export class Finisher<T> {
   private buffer: Array<PendingFinish<T>> = [];
   /** Flush loops in flight (at most MAX_FLUSHES). */
   private readonly flushing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
+  /** When the oldest buffered finish came (performance.now()), while a timer waits for it. */
+  private firstAt = 0;
   private readonly backoff = new Backoff();
   private readonly abandon = new AbortController();
   /** Finishes sent in a flush that failed: that flush may have committed them. */
@@ -86,8 +100,34 @@ export class Finisher<T> {
     } else if (this.buffer.length >= this.options.batchSize / 4 && this.flushing.size < MAX_FLUSHES) {
       this.kick();
     } else {
-      this.timer ??= setTimeout(() => this.kick(), this.options.flushMs);
+      this.arm();
     }
+  }
+
+  /** Starts the window of the oldest buffered finish, unless one runs. */
+  private arm(): void {
+    if (this.timer) return;
+    this.firstAt = performance.now();
+    this.timer = setTimeout(() => this.windowEnded(), this.options.flushMs);
+  }
+
+  /**
+   * The window of the oldest buffered finish ended: flush, unless the finishes came fast enough to
+   * make MIN_BATCH within STRETCH windows; then wait for it (once: the next end flushes).
+   */
+  private windowEnded(): void {
+    this.timer = null;
+    const waited = performance.now() - this.firstAt;
+    const count = this.buffer.length;
+    const missing = MIN_BATCH - count;
+    if (missing > 0 && count > 0 && this.flushing.size === 0 && waited > 0) {
+      const more = missing / (count / waited);
+      if (waited + more <= this.options.flushMs * STRETCH) {
+        this.timer = setTimeout(() => this.kick(), more);
+        return;
+      }
+    }
+    this.kick();
   }
 
   /**
@@ -123,8 +163,7 @@ export class Finisher<T> {
       const flush: Promise<void> = this.flushAll().finally(() => {
         this.flushing.delete(flush);
         // Finishes added while the last batch was in flight wait for their own timer or batch size.
-        if (this.buffer.length > 0 && !this.timer)
-          this.timer = setTimeout(() => this.kick(), this.options.flushMs);
+        if (this.buffer.length > 0) this.arm();
       });
       this.flushing.add(flush);
     }

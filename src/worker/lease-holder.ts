@@ -17,7 +17,7 @@ import type { StoreHealth } from '../runtime/store-health.js';
 import type { Store } from '../store/store.js';
 import type { RunningAttempt } from './attempt.js';
 import { LeaseKeeper, type KeeperListener } from './lease-keeper.js';
-import { renewIntervalMs } from './lease-table.js';
+import { renewIntervalMs, sharedNow } from './lease-table.js';
 import type { ResolvedWorkerOptions } from './options.js';
 import { attemptEventBase } from './outcome.js';
 
@@ -28,6 +28,14 @@ export interface HeldLeases {
   /** The attempt's outcome is persisted (or refused): its lease is no longer this worker's to hold. */
   release(attempt: RunningAttempt): void;
 }
+
+/**
+ * How far past its known end a lease may be and its attempt still start. A job's own lease may be
+ * shorter than a claim's round trip (`leaseMs` down to 1 ms), so it lapses before any start; such
+ * jobs ran, and still do, where no rescue takes them first. A lease lapsed by a second or more means
+ * a stalled process, the case `current` is for.
+ */
+const LAPSE_MARGIN_MS = 1_000;
 
 /** Holds and renews the leases of one worker's attempts. */
 export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
@@ -67,11 +75,14 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
 
   /**
    * Holds the lease of a newly claimed attempt. `deadline` (epoch ms): past it the keeper thread stops
-   * renewing a handler that has not settled. The keeper sees the lease as soon as this returns, before
-   * the attempt's handler can start.
+   * renewing a handler that has not settled. `claimSentAt` (lease-table.ts `sharedNow`): when the
+   * claim was sent; the store started the lease later. The keeper sees the lease as soon as this
+   * returns, before the attempt's handler can start.
    */
-  hold(attempt: RunningAttempt, deadline: number): void {
+  hold(attempt: RunningAttempt, deadline: number, claimSentAt: number): void {
     const { job } = attempt;
+    attempt.heldAt = sharedNow();
+    attempt.leaseKnownUntil = claimSentAt + this.leaseMsOf(attempt);
     // A new claim of a job this worker still holds proves the older attempt's lease is gone: the keeper
     // renews it no more, and holds one lease per job id, which is how the store answers a renewal.
     const older = this.heldByJob.get(job.id);
@@ -88,6 +99,25 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
     this.keeper?.release(attempt);
     this.held.delete(attempt);
     if (this.heldByJob.get(attempt.job.id) === attempt) this.heldByJob.delete(attempt.job.id);
+  }
+
+  /**
+   * Whether the attempt's lease may still be current: not found lost, and not lapsed by more than
+   * LAPSE_MARGIN_MS past the end of the last claim or renewal of it that the store answered, counted
+   * from when it was sent (the store counts from later, so this never ends a lease early). A worker
+   * that was stopped (SIGSTOP, a long stall), or a claim answer that came that late, fails this; such a
+   * job has been or will be rescued, and may be running elsewhere already.
+   */
+  current(attempt: RunningAttempt): boolean {
+    if (attempt.leaseLost) return false;
+    let until = attempt.leaseKnownUntil;
+    if (this.keeper) {
+      const renewal = this.keeper.lastRenewal();
+      if (renewal.plannedAt > attempt.heldAt) {
+        until = Math.max(until, renewal.sentAt + this.leaseMsOf(attempt));
+      }
+    }
+    return sharedNow() < until + LAPSE_MARGIN_MS;
   }
 
   /** The attempt's handler settled: the keeper thread stops renewing it past its deadline. */
@@ -130,6 +160,11 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
     this.heldByJob.clear();
   }
 
+  /** The lease a claim or renewal gives the attempt, as the store computes it. */
+  private leaseMsOf(attempt: RunningAttempt): number {
+    return attempt.job.leaseMs ?? this.options.leaseMs;
+  }
+
   private renewIntervalMs(): number {
     let shortest = this.options.leaseMs;
     for (const attempt of this.held) {
@@ -149,6 +184,7 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
       // The keeper thread renews while it runs; this loop takes over if it ever stops.
       if (targets.length === 0 || this.keeper?.running) continue;
       let renewed: Array<{ id: string; cancelRequested: boolean }>;
+      const sentAt = sharedNow();
       try {
         ({ renewed } = await this.health.watch(
           'renew',
@@ -168,6 +204,7 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
       for (const attempt of targets) {
         const answer = answers.get(attempt.job.id);
         if (answer) {
+          attempt.leaseKnownUntil = Math.max(attempt.leaseKnownUntil, sentAt + this.leaseMsOf(attempt));
           if (answer.cancelRequested) attempt.abort('cancel');
         } else if (!attempt.finishSubmitted && this.held.has(attempt)) {
           // A submitted finish may have been written between our snapshot and the renewal; its own

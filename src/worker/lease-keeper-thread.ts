@@ -18,7 +18,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import type { KeeperCommand, KeeperReport, KeeperSetup } from './lease-keeper.js';
-import { LeaseTable, PLANNED_MS, renewIntervalMs, SEEN, type TableLease } from './lease-table.js';
+import {
+  LeaseTable,
+  PLANNED_MS,
+  recordRenewal,
+  renewIntervalMs,
+  SEEN,
+  sharedNow,
+  type TableLease,
+} from './lease-table.js';
 
 const setup = workerData as KeeperSetup;
 const port = parentPort;
@@ -64,14 +72,18 @@ function heldLeases(): TableLease[] {
   return leases;
 }
 
-/** Plans the next wait: see lease-keeper.ts `wakeIfLate` for why the longest interval is stored first. */
-function plan(): { intervalMs: number; leases: TableLease[] } {
+/**
+ * Plans the next wait: see lease-keeper.ts `wakeIfLate` for why the longest interval is stored first.
+ * `plannedAt`: when the table was read, so every lease held before then is among `leases`.
+ */
+function plan(): { intervalMs: number; leases: TableLease[]; plannedAt: number } {
   Atomics.store(control, PLANNED_MS, longestIntervalMs);
+  const plannedAt = sharedNow();
   const leases = heldLeases();
   let intervalMs = longestIntervalMs;
   for (const lease of leases) intervalMs = Math.min(intervalMs, renewIntervalMs(lease.leaseMs));
   Atomics.store(control, PLANNED_MS, intervalMs);
-  return { intervalMs, leases };
+  return { intervalMs, leases, plannedAt };
 }
 
 function pause(ms: number): Promise<void> {
@@ -86,8 +98,9 @@ function pause(ms: number): Promise<void> {
   });
 }
 
-async function renew(store: Store, leases: TableLease[]): Promise<void> {
+async function renew(store: Store, leases: TableLease[], plannedAt: number): Promise<void> {
   try {
+    const sentAt = sharedNow();
     const { renewed } = await store.jobLeaseRenew({
       leases: leases.map(({ id, leaseToken }) => ({ id, leaseToken })),
       leaseMs: setup.leaseMs,
@@ -104,6 +117,9 @@ async function renew(store: Store, leases: TableLease[]): Promise<void> {
         report({ type: 'cancel', slot: lease.slot, gen: lease.gen });
       }
     }
+    // Leases held at the plan but left out of `due` (past their deadline, handler not settled) have
+    // started long ago: only waiting attempts are checked against this (attempt-runner.ts).
+    recordRenewal(control, plannedAt, sentAt);
   } catch (error) {
     // The store is away; the next tick retries. The main thread's own health checks report outages.
     report({ type: 'error', message: error instanceof Error ? error.message : String(error) });
@@ -130,7 +146,7 @@ let store: Store | null = longestIntervalMs <= STORE_LEAD_MS ? await openOwnStor
 report({ type: 'ready' });
 let last = Date.now();
 while (!stopping) {
-  const { intervalMs, leases } = plan();
+  const { intervalMs, leases, plannedAt } = plan();
   const wait = last + intervalMs - Date.now();
   if (store === null && leases.length > 0 && wait <= STORE_LEAD_MS) {
     store = await openOwnStore();
@@ -144,7 +160,7 @@ while (!stopping) {
   last = Date.now();
   const due = leases.filter((lease) => lease.settled || last < lease.deadline);
   // A renewal with leases is due only once the store is open (see above).
-  if (due.length > 0 && store !== null) await renew(store, due);
+  if (due.length > 0 && store !== null) await renew(store, due, plannedAt);
 }
 await store?.close();
 port.close();

@@ -27,7 +27,7 @@
 import type { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import type { LeaseRef } from '../store/store.js';
-import { createControl, LeaseTable, PLANNED_MS, renewIntervalMs, SEEN } from './lease-table.js';
+import { createControl, lastRenewal, LeaseTable, PLANNED_MS, renewIntervalMs, SEEN } from './lease-table.js';
 import { moduleThread, siblingModule } from './module-thread.js';
 
 /** Where the database is, and the default lease. */
@@ -209,6 +209,11 @@ export class LeaseKeeper<T> {
   /** False once the thread has stopped or failed: the worker must renew by itself. */
   get running(): boolean {
     return this.alive;
+  }
+
+  /** The thread's last answered renewal (lease-table.ts `recordRenewal`). */
+  lastRenewal(): { plannedAt: number; sentAt: number } {
+    return lastRenewal(this.control);
   }
 
   /**

@@ -27,16 +27,48 @@ export function renewIntervalMs(leaseMs: number): number {
  * What the keeper thread tells the main thread without a message, in an Int32Array on a buffer of
  * its own (the table's is replaced when it grows): the renewal interval it is waiting with, and how
  * many messages it has taken in. lease-keeper.ts explains how a hold decides to wake the thread.
+ * After them, as two 64-bit integers (`recordRenewal`), its last renewal that the store answered.
  */
 export const PLANNED_MS = 0;
 export const SEEN = 1;
 const CONTROL_INTS = 2;
+// In the BigInt64 view, after the Int32 fields.
+const RENEWAL_OFFSET = 8;
+const RENEWAL_PLANNED = 0;
+const RENEWAL_SENT = 1;
 
 /** The control block, before the thread plans: the longest interval, which any shorter lease undercuts. */
 export function createControl(plannedMs: number): Int32Array {
-  const control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
+  const control = new Int32Array(new SharedArrayBuffer(RENEWAL_OFFSET + 2 * 8), 0, CONTROL_INTS);
   control[PLANNED_MS] = plannedMs;
   return control;
+}
+
+/**
+ * Now, in epoch ms on a monotonic clock: what both threads stamp renewals with (each thread's
+ * `performance.now()` counts from its own start, `Date.now()` may jump).
+ */
+export function sharedNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Keeper thread: a renewal sent at `sentAt` (`sharedNow`) was answered; it named every lease held when
+ * the thread read the table at `plannedAt`. Leases missing from the answer are reported lost by
+ * message. Written sent first, read planned first: a reader that sees a new `plannedAt` sees its
+ * `sentAt`, and a newer `sentAt` beside an older `plannedAt` is still true of those leases.
+ */
+export function recordRenewal(control: Int32Array, plannedAt: number, sentAt: number): void {
+  const renewal = new BigInt64Array(control.buffer, RENEWAL_OFFSET, 2);
+  Atomics.store(renewal, RENEWAL_SENT, BigInt(Math.floor(sentAt)));
+  Atomics.store(renewal, RENEWAL_PLANNED, BigInt(Math.floor(plannedAt)));
+}
+
+/** Main thread: the keeper's last answered renewal (`recordRenewal`); zeros before the first. */
+export function lastRenewal(control: Int32Array): { plannedAt: number; sentAt: number } {
+  const renewal = new BigInt64Array(control.buffer, RENEWAL_OFFSET, 2);
+  const plannedAt = Number(Atomics.load(renewal, RENEWAL_PLANNED));
+  return { plannedAt, sentAt: Number(Atomics.load(renewal, RENEWAL_SENT)) };
 }
 
 // Header, in the Int32 view.

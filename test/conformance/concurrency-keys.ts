@@ -79,6 +79,35 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       await claimAgain();
     });
 
+    it('completes keyed and plain jobs in one batch, each once, giving back the keyed slots', async () => {
+      // PostgreSQL ends the plain ones with a statement that gives nothing back, the keyed ones after it.
+      const store = await h.open();
+      const keyed = (): ReturnType<typeof newJob> =>
+        newJob({ queue: 'mix', concurrencyKey: 'mixed', concurrencyLimit: 2 });
+      await store.jobInsertMany({
+        jobs: [keyed(), newJob({ queue: 'mix' }), keyed(), newJob({ queue: 'mix' })],
+      });
+      const claimed = await store.jobClaim({ workerId: 'w', queues: ['mix'], limit: 10, ...LEASE });
+      expect(claimed).toHaveLength(4);
+      expect(await running(store, 'mixed')).toBe(2);
+      const finishes = claimed.map((j) => ({
+        id: j.id,
+        leaseToken: j.leaseToken,
+        outcome: 'completed' as const,
+        result: j.id,
+      }));
+      const ids = claimed.map((j) => j.id).sort();
+      expect((await store.jobFinishMany({ finishes })).accepted.slice().sort()).toEqual(ids);
+      expect(await running(store, 'mixed')).toBe(0);
+      for (const job of claimed) {
+        const stored = await mustGet(store, job.id);
+        expect(stored.state).toBe('completed');
+        expect(stored.result).toBe(job.id);
+      }
+      expect((await store.jobFinishMany({ finishes })).accepted).toEqual([]);
+      expect(await running(store, 'mixed')).toBe(0);
+    });
+
     it('gives the slot of a lapsed lease back in the rescue, once', async () => {
       const store = await h.open();
       await store.jobInsertMany({

@@ -98,6 +98,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       jobClaimGroupedLabeled: sql.jobClaimGroupedLabeled,
       jobClaimGroupedFromQueuesLabeled: sql.jobClaimGroupedFromQueuesLabeled,
       jobFinishManyComplete: sql.jobFinishManyComplete,
+      jobFinishManyCompleteNoLimits: sql.jobFinishManyCompleteNoLimits,
       jobInsertMany: sql.jobInsertMany,
       jobGet: sql.jobGet,
       jobCheckpointSave: sql.jobCheckpointSave,
@@ -175,6 +176,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
         jobClaimGroupedLabeled: ['w', 100, 30_000, ['gpu']],
         jobClaimGroupedFromQueuesLabeled: ['w', 100, 30_000, ['rare'], ['gpu'], groupCursorKey(['rare'])],
         jobFinishManyComplete: [none, none, none, 'ch', 'o'],
+        jobFinishManyCompleteNoLimits: [none, none, none, 'ch', 'o'],
         jobInsertMany: insertArguments([]),
         jobGet: ['00000000-0000-0000-0000-000000000000'],
         jobCheckpointSave: [
@@ -288,6 +290,17 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       expect(complete).toContain('Index Cond: (id = ANY');
       expect(complete).not.toContain('Function Scan');
       expectIndexed(complete, 800);
+      const lean = await explain('jobFinishManyCompleteNoLimits', '', [
+        ids,
+        tokens,
+        batch.map(() => '1'),
+        'ch',
+        'o',
+      ]);
+      expect(lean).toMatch(/Update on jobs j \(actual rows=50 loops=1\)/);
+      expect(lean).toContain('Index Cond: (id = ANY');
+      expect(lean).not.toContain('Function Scan');
+      expectIndexed(lean, 800);
       const finish = await explain('', sql.jobFinishMany.text, [
         ids,
         tokens,

@@ -12,6 +12,7 @@ import type {
 } from '../store.js';
 import type { PostgresConnection } from './connection.js';
 import { completionLiterals, isUuid, toBoxedJson, toJsonText } from './job-row.js';
+import type { Statement } from './sql/statements.js';
 
 /** `jobFinishMany`: ends the attempts whose lease is current; the rest are refused. */
 export async function jobFinishMany(
@@ -53,11 +54,47 @@ export async function jobFinishMany(
   return { accepted };
 }
 
-/** Plain completions (sql/job-finish.ts `jobFinishManyComplete`); the ids whose lease was still current. */
+/**
+ * How long after completions that held queue slots or concurrency keys every completion goes straight
+ * to the statement that gives them back: while such jobs come, trying the lean statement first would
+ * cost a statement more per batch.
+ */
+const LIMITED_COMPLETIONS_MS = 10_000;
+
+/** When each store last completed jobs that held limits (performance.now()). */
+const limitedCompletionsAt = new WeakMap<PostgresConnection, number>();
+
+/**
+ * Plain completions; the ids whose lease was still current. Jobs holding no queue slot and no
+ * concurrency key, nearly all of them, take the statement that gives nothing back
+ * (`jobFinishManyCompleteNoLimits`); whatever it left running for that reason, or for a stale token,
+ * then takes `jobFinishManyComplete`, which gives back the limits or refuses the stale token again.
+ */
 async function completeMany(conn: PostgresConnection, finishes: JobFinish[], tx: unknown): Promise<string[]> {
+  const limitedAt = limitedCompletionsAt.get(conn);
+  if (limitedAt !== undefined && performance.now() - limitedAt < LIMITED_COMPLETIONS_MS) {
+    return complete(conn, conn.sql.jobFinishManyComplete, finishes, tx);
+  }
+  const accepted = await complete(conn, conn.sql.jobFinishManyCompleteNoLimits, finishes, tx);
+  if (accepted.length === finishes.length) return accepted;
+  const done = new Set(accepted);
+  const rest = finishes.filter((f) => !done.has(f.id));
+  const limited = await complete(conn, conn.sql.jobFinishManyComplete, rest, tx);
+  if (limited.length > 0) limitedCompletionsAt.set(conn, performance.now());
+  for (const id of limited) accepted.push(id);
+  return accepted;
+}
+
+/** One completion statement over `finishes`; the ids it ended. */
+async function complete(
+  conn: PostgresConnection,
+  statement: Statement,
+  finishes: JobFinish[],
+  tx: unknown,
+): Promise<string[]> {
   const { ids, tokens, results } = completionLiterals(finishes);
   const [row] = await conn.rows<{ ids: string }>(
-    conn.sql.jobFinishManyComplete,
+    statement,
     [ids, tokens, results, conn.notify.channel, conn.notify.origin],
     tx,
   );

@@ -54,6 +54,10 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     // Prepared: its one join (unnest -> primary key) has the same generic plan as custom ones, and
     // planning it cost ~1 ms per batch, as much as executing 50 completions.
     jobFinishManyComplete: prepared('complete_jobs', finish.jobFinishManyComplete(s)),
+    jobFinishManyCompleteNoLimits: prepared(
+      'complete_jobs_no_limits',
+      finish.jobFinishManyCompleteNoLimits(s),
+    ),
     jobLeaseRenew: plain(lease.jobLeaseRenew(s)),
     jobCheckpointSave: prepared('save_checkpoint', lease.jobCheckpointSave(s)),
     jobStepGet: prepared('get_step', steps.jobStepGet(s)),
