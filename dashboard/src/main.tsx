@@ -10,6 +10,7 @@ import { Context, type AppContext } from './app-context.js';
 import { followEvents, type LiveState } from './events.js';
 import { JobDetailPage } from './pages/job-detail.js';
 import { JobsPage } from './pages/jobs.js';
+import { LimitsPage } from './pages/limits.js';
 import { OverviewPage } from './pages/overview.js';
 import { SchedulesPage } from './pages/schedules.js';
 import { WorkersPage } from './pages/workers.js';
@@ -26,6 +27,7 @@ const NAV = [
   { path: '/jobs', label: 'Jobs' },
   { path: '/schedules', label: 'Schedules' },
   { path: '/workers', label: 'Workers' },
+  { path: '/limits', label: 'Limits' },
 ] as const;
 
 /** A token in the address (`#token=…`, as `npm run demo` prints it) is stored, then removed from it. */
@@ -204,6 +206,7 @@ function Page(props: { path: string; search: string }) {
   if (job?.[1] !== undefined) return <JobDetailPage id={decodeURIComponent(job[1])} />;
   if (path === '/schedules') return <SchedulesPage />;
   if (path === '/workers') return <WorkersPage />;
+  if (path === '/limits') return <LimitsPage />;
   return (
     <section>
       <h1>Not found</h1>

@@ -150,3 +150,34 @@ export interface ClusterEvent {
   queue?: string;
   state?: JobState;
 }
+
+/** A cluster-wide rate of starts: at most `limit` per `periodMs`. */
+export interface StartRate {
+  limit: number;
+  periodMs: number;
+}
+
+/** GET /limits/queues: a queue with a cluster-wide limit. */
+export interface QueueLimit {
+  queue: string;
+  limit: number | null;
+  running: number;
+  rate: StartRate | null;
+}
+
+/** GET /limits/keys: a concurrency key with its running count and the limit in force. */
+export interface ConcurrencyKey {
+  key: string;
+  running: number;
+  limit: number;
+  operatorLimit: number | null;
+  rate: StartRate | null;
+}
+
+/** GET /limits/groups: a group of fairly claimed jobs. */
+export interface JobGroup {
+  group: string;
+  weight: number;
+  queued: number;
+  running: number;
+}

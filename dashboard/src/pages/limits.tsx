@@ -1,0 +1,345 @@
+/**
+ * Limits (docs/TENANCY.md): queues with a cluster-wide limit, concurrency keys and groups of fairly
+ * claimed jobs, each with what runs now against its limit or weight. Keys and groups page by name with
+ * the API's `after` cursor; operators set a key's limit and a group's weight.
+ */
+import { useState } from 'preact/hooks';
+import { api, query } from '../api.js';
+import { useApp } from '../app-context.js';
+import { Outcome, Problem, useAction, useLoad } from '../components.js';
+import { duration } from '../format.js';
+import type { ConcurrencyKey, JobGroup, QueueLimit, StartRate } from '../types.js';
+
+const PAGE_SIZE = 50;
+
+export function LimitsPage() {
+  const action = useAction();
+  return (
+    <section aria-labelledby="limits-title">
+      <h1 id="limits-title">Limits</h1>
+      <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
+      <QueueLimits />
+      <ConcurrencyKeys run={action.run} />
+      <Groups run={action.run} />
+    </section>
+  );
+}
+
+type Run = (action: () => Promise<string>) => Promise<void>;
+
+function QueueLimits() {
+  const queues = useLoad(() => api<{ queues: QueueLimit[] }>('GET', '/limits/queues'), []);
+  const list = queues.data?.queues ?? [];
+  return (
+    <>
+      <h2>Queues</h2>
+      <Problem error={queues.error} what="the queue limits" />
+      {queues.data !== undefined && list.length === 0 && (
+        <p class="hint">
+          No queue has a cluster-wide limit. Set one with <code>ns.setQueueLimit('queue', 10)</code> or{' '}
+          <code>PUT /api/v1/limits/queues/:name</code>.
+        </p>
+      )}
+      {list.length > 0 && (
+        <div class="scroll">
+          <table aria-label="Queue limits">
+            <thead>
+              <tr>
+                <th scope="col">Queue</th>
+                <th scope="col" class="num">
+                  Running / limit
+                </th>
+                <th scope="col">Rate</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((queue) => (
+                <tr key={queue.queue}>
+                  <th scope="row">{queue.queue}</th>
+                  <td class="num">
+                    {queue.running} / {queue.limit ?? 'none'}
+                  </td>
+                  <td>{rate(queue.rate)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+function ConcurrencyKeys(props: { run: Run }) {
+  const { canOperate } = useApp();
+  const [runningOnly, setRunningOnly] = useState(false);
+  const [pages, setPages] = useState(1);
+  const [editing, setEditing] = useState<string | null>(null);
+  const keys = useLoad(
+    () => loadPages<ConcurrencyKey>('/limits/keys', 'keys', runningOnly, pages, (row) => row.key),
+    [runningOnly, pages],
+  );
+  const list = keys.data?.rows ?? [];
+  return (
+    <>
+      <h2>Concurrency keys</h2>
+      <label class="toggle">
+        <input
+          type="checkbox"
+          checked={runningOnly}
+          onChange={(e) => {
+            setRunningOnly(e.currentTarget.checked);
+            setPages(1);
+          }}
+        />{' '}
+        Running only
+      </label>
+      <Problem error={keys.error} what="the concurrency keys" />
+      {keys.data !== undefined && list.length === 0 && (
+        <p class="hint">
+          {runningOnly
+            ? 'No key has running jobs.'
+            : 'No concurrency key yet. Enqueue with the options concurrencyKey and concurrencyLimit to cap the running jobs of a key cluster-wide.'}
+        </p>
+      )}
+      {list.length > 0 && (
+        <div class="scroll">
+          <table aria-label="Concurrency keys">
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col" class="num">
+                  Running / limit
+                </th>
+                <th scope="col" class="num">
+                  Operator limit
+                </th>
+                <th scope="col">Rate</th>
+                {canOperate && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((key) => (
+                <tr key={key.key}>
+                  <th scope="row" class="mono">
+                    {key.key}
+                  </th>
+                  <td class="num">
+                    {key.running} / {key.limit}
+                  </td>
+                  <td class="num">{key.operatorLimit ?? '–'}</td>
+                  <td>{rate(key.rate)}</td>
+                  {canOperate && (
+                    <td class="buttons">
+                      {editing === key.key ? (
+                        <NumberForm
+                          label={`Limit of key ${key.key}`}
+                          initial={key.operatorLimit}
+                          max={2_147_483_647}
+                          clearLabel="Remove"
+                          onCancel={() => setEditing(null)}
+                          onSave={(limit) =>
+                            props.run(async () => {
+                              await api('PUT', `/limits/keys/${encodeURIComponent(key.key)}`, { limit });
+                              setEditing(null);
+                              keys.reload();
+                              return limit === null
+                                ? `Key ${key.key}: operator limit removed.`
+                                : `Key ${key.key}: limit set to ${limit}.`;
+                            })
+                          }
+                        />
+                      ) : (
+                        <button
+                          type="button"
+                          aria-label={`Set the limit of key ${key.key}`}
+                          onClick={() => setEditing(key.key)}
+                        >
+                          Set limit
+                        </button>
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {keys.data?.more === true && (
+        <nav class="pager" aria-label="More keys">
+          <button type="button" onClick={() => setPages(pages + 1)}>
+            More keys
+          </button>
+        </nav>
+      )}
+    </>
+  );
+}
+
+function Groups(props: { run: Run }) {
+  const { canOperate } = useApp();
+  const [pages, setPages] = useState(1);
+  const [editing, setEditing] = useState<string | null>(null);
+  const groups = useLoad(
+    () => loadPages<JobGroup>('/limits/groups', 'groups', false, pages, (row) => row.group),
+    [pages],
+  );
+  const list = groups.data?.rows ?? [];
+  return (
+    <>
+      <h2>Groups</h2>
+      <Problem error={groups.error} what="the groups" />
+      {groups.data !== undefined && list.length === 0 && (
+        <p class="hint">
+          No group has ready or running jobs or a weight. Enqueue with the option <code>group</code> to share
+          a queue fairly between tenants; a weight gives a group more turns.
+        </p>
+      )}
+      {list.length > 0 && (
+        <div class="scroll">
+          <table aria-label="Groups">
+            <thead>
+              <tr>
+                <th scope="col">Group</th>
+                <th scope="col" class="num">
+                  Weight
+                </th>
+                <th scope="col" class="num">
+                  Ready
+                </th>
+                <th scope="col" class="num">
+                  Running
+                </th>
+                {canOperate && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((group) => (
+                <tr key={group.group}>
+                  <th scope="row" class="mono">
+                    {group.group}
+                  </th>
+                  <td class="num weight">{group.weight}</td>
+                  <td class="num ready">{group.queued}</td>
+                  <td class="num running">{group.running}</td>
+                  {canOperate && (
+                    <td class="buttons">
+                      {editing === group.group ? (
+                        <NumberForm
+                          label={`Weight of group ${group.group}`}
+                          initial={group.weight}
+                          max={10_000}
+                          clearLabel="Reset to 1"
+                          onCancel={() => setEditing(null)}
+                          onSave={(weight) =>
+                            props.run(async () => {
+                              await api('PUT', `/limits/groups/${encodeURIComponent(group.group)}`, {
+                                weight,
+                              });
+                              setEditing(null);
+                              groups.reload();
+                              return `Group ${group.group}: weight ${weight ?? 'reset to 1'}.`;
+                            })
+                          }
+                        />
+                      ) : (
+                        <button
+                          type="button"
+                          aria-label={`Set the weight of group ${group.group}`}
+                          onClick={() => setEditing(group.group)}
+                        >
+                          Set weight
+                        </button>
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {groups.data?.more === true && (
+        <nav class="pager" aria-label="More groups">
+          <button type="button" onClick={() => setPages(pages + 1)}>
+            More groups
+          </button>
+        </nav>
+      )}
+    </>
+  );
+}
+
+/** An inline form for one positive whole number: Save sends it, the clear button sends null. */
+function NumberForm(props: {
+  label: string;
+  initial: number | null;
+  max: number;
+  clearLabel: string;
+  onSave: (value: number | null) => Promise<void>;
+  onCancel: () => void;
+}) {
+  const [value, setValue] = useState(props.initial === null ? '' : String(props.initial));
+  return (
+    <form
+      class="inline-number"
+      aria-label={props.label}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void props.onSave(Number(value));
+      }}
+    >
+      <input
+        type="number"
+        aria-label={props.label}
+        min={1}
+        max={props.max}
+        step={1}
+        required
+        value={value}
+        onInput={(e) => setValue(e.currentTarget.value)}
+      />
+      <button type="submit">Save</button>
+      <button type="button" onClick={() => void props.onSave(null)}>
+        {props.clearLabel}
+      </button>
+      <button type="button" class="link" onClick={props.onCancel}>
+        Cancel
+      </button>
+    </form>
+  );
+}
+
+/**
+ * The first `pages` pages of a list the API pages by name with `after`: each request asks one row
+ * more than a page, so the last page knows whether another follows.
+ */
+async function loadPages<T>(
+  path: string,
+  field: string,
+  runningOnly: boolean,
+  pages: number,
+  nameOf: (row: T) => string,
+): Promise<{ rows: T[]; more: boolean }> {
+  const rows: T[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < pages; page++) {
+    const answer = await api<Record<string, T[]>>(
+      'GET',
+      `${path}${query({ running: runningOnly ? 'true' : undefined, after, limit: PAGE_SIZE + 1 })}`,
+    );
+    const list = answer[field] ?? [];
+    const shown = list.slice(0, PAGE_SIZE);
+    rows.push(...shown);
+    const last = shown.at(-1);
+    if (list.length <= PAGE_SIZE || last === undefined) return { rows, more: false };
+    after = nameOf(last);
+  }
+  return { rows, more: true };
+}
+
+/** "10 / 1.0 min" for a rate of starts; "–" for none. */
+function rate(value: StartRate | null): string {
+  return value === null ? '–' : `${value.limit} / ${duration(value.periodMs)}`;
+}
