@@ -261,7 +261,9 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       for (const walk of ['ready', 'ready_labeled']) {
         expect(cte(all, walk)).not.toMatch(/Rows Removed by Filter: \d{3,}/);
       }
-      expectIndexed(all, 1_500);
+      // ~900 buffers here; with fresh (sampled) statistics one CI run's plan read 1,500. A walk of the
+      // 5,000 gpu jobs is what the filter check above pins; this bound catches a scan of the tables.
+      expectIndexed(all, 2_500);
       const some = await explain('jobClaimFromQueuesLabeled', '', [
         'w',
         100,
