@@ -109,6 +109,11 @@ const CASES: Case[] = [
   },
   { name: 'claim (jobClaim)', setup: 'queued', sql: bind(sql.jobClaim.text, ["'w'", `${BATCH}`, '30000']) },
   {
+    name: 'claim, lean (jobClaimLean)',
+    setup: 'queued',
+    sql: bind(sql.jobClaimLean.text, ["'w'", `${BATCH}`, '30000']),
+  },
+  {
     name: 'claim (jobClaimGrouped), no groups',
     setup: 'queued',
     sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),

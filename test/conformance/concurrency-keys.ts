@@ -138,6 +138,24 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       ]);
     });
 
+    it('a store that has claimed only plain jobs takes keyed ones in the same claim, within their limit', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      await store.jobInsertMany({ jobs: Array.from({ length: 20 }, () => newJob({ queue: 'mix' })) });
+      for (let i = 0; i < 4; i += 1) {
+        expect(await store.jobClaim({ workerId: 'w', limit: 5, ...LEASE })).toHaveLength(5);
+      }
+      const keyed = [1, 2, 3].map(() => newJob({ queue: 'mix', priority: 5, concurrencyKey: 'late' }));
+      const plain = [1, 2, 3, 4].map(() => newJob({ queue: 'mix' }));
+      await peer.jobInsertMany({ jobs: [...keyed, ...plain] });
+      const claimed = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
+      expect(claimed.filter((j) => j.concurrencyKey === 'late')).toHaveLength(1);
+      expect(claimed.map((j) => j.id)).toEqual(expect.arrayContaining(plain.map((j) => j.id)));
+      expect(claimed).toHaveLength(5);
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toEqual([]);
+      expect(await running(store, 'late')).toBe(1);
+    });
+
     it('two stores claiming at once never exceed a limit of 2', async () => {
       const store = await h.open();
       const peer = await h.openPeer(store);

@@ -45,6 +45,20 @@ export function describeQueueLimits(h: StoreHarness): void {
       expect(next.map((j) => j.queue)).toEqual(['ql']);
     });
 
+    it('a limit set by another store is obeyed by the next claim of a store that claimed without one', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      await store.jobInsertMany({ jobs: Array.from({ length: 12 }, () => newJob({ queue: 'set-late' })) });
+      expect(await store.jobClaim({ workerId: 'w', limit: 3, ...LEASE })).toHaveLength(3);
+      expect(await store.jobClaim({ workerId: 'w', queues: ['set-late'], limit: 3, ...LEASE })).toHaveLength(
+        3,
+      );
+      await peer.queueSetLimit({ queue: 'set-late', limit: 2 });
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(2);
+      expect(await store.jobClaim({ workerId: 'w', queues: ['set-late'], limit: 10, ...LEASE })).toEqual([]);
+      expect(await queueRunning(store, 'set-late')).toBe(2);
+    });
+
     it('a limit counts the jobs claimed after it was set; removing it keeps the count of those', async () => {
       const store = await h.open();
       await store.jobInsertMany({ jobs: Array.from({ length: 6 }, () => newJob({ queue: 'late' })) });

@@ -116,6 +116,7 @@ describe('claimed batch decoder', () => {
       grouped_promoted: 0,
       grouped_waiting: false,
       grouped_short: false,
+      limits_needed: false,
     };
     const jobs = decodeClaimedBatch(row, 'w', 30_000);
     const times = jobs.map((job) => [

@@ -89,6 +89,8 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     const sql = renderStatements(s);
     // Planned once, kept: the store's named statements.
     const named: Record<string, Statement> = {
+      jobClaimLean: sql.jobClaimLean,
+      jobClaimLeanFromQueues: sql.jobClaimLeanFromQueues,
       jobClaim: sql.jobClaim,
       jobClaimFromQueues: sql.jobClaimFromQueues,
       jobClaimLabeled: sql.jobClaimLabeled,
@@ -167,6 +169,8 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     function emptyArguments(key: string): unknown[] {
       const none: string[] = [];
       const args: Record<string, unknown[]> = {
+        jobClaimLean: ['w', 100, 30_000],
+        jobClaimLeanFromQueues: ['w', 100, 30_000, ['rare']],
         jobClaim: ['w', 100, 30_000],
         jobClaimFromQueues: ['w', 100, 30_000, ['rare']],
         jobClaimLabeled: ['w', 100, 30_000, ['gpu']],
@@ -196,6 +200,13 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     }
 
     it('claims from all queues and from named ones', async () => {
+      // The lean statements, as the full ones: the ready index in claim order, a few pages.
+      const lean = await explain('jobClaimLean', '', ['w', 100, 30_000]);
+      expect(lean).toMatch(/Update on jobs j_1 \(actual rows=100 loops=1\)/);
+      expectIndexed(lean, 1_500);
+      const leanSome = await explain('jobClaimLeanFromQueues', '', ['w', 100, 30_000, ['rare']]);
+      expect(leanSome).toMatch(/Update on jobs j_1 \(actual rows=5 loops=1\)/);
+      expectIndexed(leanSome, 300);
       expectIndexed(await explain('jobClaim', '', ['w', 100, 30_000]), 1_500);
       const plan = await explain('jobClaimFromQueues', '', ['w', 100, 30_000, ['rare']]);
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=5 loops=1\)/);

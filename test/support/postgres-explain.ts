@@ -1,11 +1,20 @@
 /** EXPLAIN helpers for the plan tests on PostgreSQL. */
 import { withAdmin } from './postgres-harness.js';
+import { PLANNER_SETTINGS } from '../../src/store/postgres/pool.js';
 
 /** EXPLAIN ANALYZE of a statement inside a rolled-back transaction: the plan text, nothing changed. */
-export async function explainClaim(text: string, values: unknown[]): Promise<string> {
+export async function explainClaim(
+  text: string,
+  values: unknown[],
+  options: { storeSettings?: boolean } = {},
+): Promise<string> {
   return withAdmin(async (client) => {
     await client.query('BEGIN');
     try {
+      // The planner settings of the store's direct connections (src/store/postgres/pool.ts), for this
+      // transaction only; without them, a connection through a pooler.
+      if (options.storeSettings === true)
+        await client.query(PLANNER_SETTINGS.replaceAll('SET ', 'SET LOCAL '));
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(
         `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) ${text}`,
         values,

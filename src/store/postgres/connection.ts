@@ -37,6 +37,12 @@ export class PostgresConnection {
    * that deal grouped jobs turns, else the ones without that part (job-claim.ts).
    */
   claimGroups = false;
+  /**
+   * Claims left to run with the full statements before the lean ones are tried again: set when a
+   * claim met a limited queue or a keyed job, counted down by full claims that met neither
+   * (job-claim.ts).
+   */
+  claimLimitsFor = 0;
 
   constructor(
     readonly pool: pg.Pool,

@@ -85,6 +85,7 @@ export interface ClaimedBatchRow {
   grouped_promoted: number;
   grouped_waiting: boolean;
   grouped_short: boolean;
+  limits_needed: boolean;
 }
 
 /**

@@ -10,6 +10,10 @@ import { isUuid } from './job-row.js';
 
 // Statements one claim may take: see jobClaim.
 const CLAIM_STATEMENTS = 3;
+// Full claims in a row that must meet no limited queue and no keyed job before the lean statements
+// are tried again: a lean claim that meets them takes only part of its batch and costs a second
+// statement, so a store whose jobs use keys stays on the full statements.
+const LEAN_RETRY_CLAIMS = 16;
 
 /**
  * `jobClaim`: moves up to `limit` due jobs to `running` for `workerId`.
@@ -23,6 +27,12 @@ const CLAIM_STATEMENTS = 3;
  * statement on), or dealt groups more turns than they had jobs (a group's turns go round, and one
  * with few jobs left leaves the rest unused): the next statement deals the places left from where
  * this one stopped.
+ *
+ * A worker without labels claims with the lean statements (sql/job-claim.ts `jobClaimLean`) while no
+ * grouped job waits and its last claims met no limited queue and no keyed job; a lean claim that meets
+ * one says so (`limits_needed`), and a short batch is then claimed further at once with the full
+ * statement. The lean statements never take a keyed job or a job of a limited queue, so the limits
+ * stay exact whichever statement runs.
  */
 export async function jobClaim(conn: PostgresConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   const limit = Math.floor(params.limit);
@@ -33,12 +43,17 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
   let claimed: ClaimedJob[] = [];
   for (let statement = 0; statement < CLAIM_STATEMENTS && claimed.length < limit; statement += 1) {
     const grouped = conn.claimGroups;
-    const row = await claimBatch(conn, params, labels, limit - claimed.length, leaseMs, grouped);
+    const lean = labels === null && !grouped && conn.claimLimitsFor === 0;
+    const row = await claimBatch(conn, params, labels, limit - claimed.length, leaseMs, grouped, lean);
     const batch = decodeClaimedBatch(row, params.workerId, leaseMs);
     claimed = statement === 0 ? batch : [...claimed, ...batch];
     if (row === undefined) break;
     conn.claimGroups = row.grouped_waiting || row.grouped_promoted > 0;
-    const again = grouped ? row.grouped_promoted > 0 || row.grouped_short : conn.claimGroups;
+    if (row.limits_needed) conn.claimLimitsFor = LEAN_RETRY_CLAIMS;
+    else if (!lean && conn.claimLimitsFor > 0) conn.claimLimitsFor -= 1;
+    const again = grouped
+      ? row.grouped_promoted > 0 || row.grouped_short
+      : conn.claimGroups || (lean && row.limits_needed);
     if (!again) break;
   }
   if (claimed.length > 0) conn.eventsWritten();
@@ -52,6 +67,7 @@ async function claimBatch(
   limit: number,
   leaseMs: number,
   grouped: boolean,
+  lean: boolean,
 ): Promise<ClaimedBatchRow | undefined> {
   const sql = conn.sql;
   const labelled = labels === null ? [] : [labels];
@@ -60,7 +76,9 @@ async function claimBatch(
       labels === null
         ? grouped
           ? sql.jobClaimGrouped
-          : sql.jobClaim
+          : lean
+            ? sql.jobClaimLean
+            : sql.jobClaim
         : grouped
           ? sql.jobClaimGroupedLabeled
           : sql.jobClaimLabeled;
@@ -73,7 +91,9 @@ async function claimBatch(
     labels === null
       ? grouped
         ? sql.jobClaimGroupedFromQueues
-        : sql.jobClaimFromQueues
+        : lean
+          ? sql.jobClaimLeanFromQueues
+          : sql.jobClaimFromQueues
       : grouped
         ? sql.jobClaimGroupedFromQueuesLabeled
         : sql.jobClaimFromQueuesLabeled;

@@ -39,6 +39,28 @@ export const jobClaimQueueSlots = (s: string, restricted: boolean): string => `q
     FOR UPDATE
   )`;
 
+/**
+ * The lean claim's check (sql/job-claim.ts `jobClaimLean`): whether any queue it may take from has a
+ * limit or a rate. Read from the snapshot, without a lock: a limit set while the claim runs counts
+ * from the next claim on, as it does for the full claim when the queue had no row yet.
+ */
+export const jobClaimLimited = (s: string, restricted: boolean): string => `limited AS (
+    SELECT EXISTS (SELECT 1 FROM ${s}.queue_limits
+                   WHERE (max IS NOT NULL OR rate_limit IS NOT NULL)${restricted ? ' AND queue = ANY($4::text[])' : ''}) AS found
+  )`;
+
+/**
+ * The lean claim's `picked`: the first $2 candidates in claim order, keyed ones left out (they wait
+ * for a full claim, which the answer asks for). No queue slot or key slot is taken.
+ */
+export const jobClaimLeanPick = (candidates: string): string => `
+  picked AS (
+    SELECT row_id, id, queue FROM (${candidates}) c
+    WHERE c.concurrency_key IS NULL
+    ORDER BY c.priority DESC, c.run_at, c.id
+    LIMIT $2
+  )`;
+
 /** Queues at their limit or out of starts for now, among those `queue_slots` locked. */
 export const jobClaimFullQueues = 'SELECT queue FROM queue_slots WHERE free <= 0';
 

@@ -57,14 +57,22 @@ export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || t
  * whether grouped jobs wait (a statement without `groups`: one probe of job_queue_ready_group_idx,
  * only when its batch is short; one with: whether its walk found a ready pair, or the batch left no
  * place to walk for); whether the groups dealt turns had fewer jobs to take than turns
- * (sql/job-groups.ts).
+ * (sql/job-groups.ts); whether the claim met a limited queue or a keyed job (`limits_needed`: the
+ * lean statement took neither; a full one says whether the lean one would have done).
  */
 export const jobClaimBatchSelect = (
   s: string,
   groups: boolean,
+  limits: boolean,
 ): string => `SELECT ${ms(`${s}.nightshift_now()`)} AS started_ms,
   (SELECT token FROM lease) AS lease_token, '[' || coalesce(string_agg(line, ','), '') || ']' AS batch,
   (SELECT count(*) FROM due WHERE group_key IS NOT NULL)::integer AS grouped_promoted,
+  ${
+    limits
+      ? `EXISTS (SELECT 1 FROM queue_slots) OR EXISTS (SELECT 1 FROM ranked WHERE concurrency_key IS NOT NULL)`
+      : `(SELECT found FROM limited) OR EXISTS (SELECT 1 FROM ready WHERE concurrency_key IS NOT NULL)
+    OR EXISTS (SELECT 1 FROM due WHERE concurrency_key IS NOT NULL)`
+  } AS limits_needed,
   ${
     groups
       ? `(SELECT n FROM group_places) = 0 OR EXISTS (SELECT 1 FROM group_walk WHERE head IS NOT NULL)

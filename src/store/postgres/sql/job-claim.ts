@@ -42,6 +42,8 @@ import { jobClaimBatchSelect, jobClaimLine } from './job-batch.js';
 import {
   jobClaimAdmitAndTake,
   jobClaimFullQueues,
+  jobClaimLeanPick,
+  jobClaimLimited,
   jobClaimKeyColumns,
   jobClaimKeyOpen,
   jobClaimQueueSlotTaken,
@@ -85,21 +87,21 @@ interface ClaimVariant {
   labels: string | null;
   /** The grouped walk's scope; null in the statements without the grouped part. */
   groups: GroupClaimScope | null;
+  /** Whether the statement admits against queue limits, rates and keys; false: the lean claim. */
+  limits: boolean;
 }
 
 // The columns of every candidate row, after row_id, id, priority, run_at, queue.
 const CANDIDATE_COLUMNS = `${jobClaimKeyColumns}, requires, ${jobClaimGroupColumns}`;
 
-const CLAIM_TAIL = (s: string, { labels, groups }: ClaimVariant): string => `${
-  groups === null ? '' : `${jobClaimGroups(s, groups)}, `
-}${jobClaimAdmitAndTake(
-  s,
-  `SELECT * FROM (SELECT * FROM ready UNION ALL ${labels === null ? '' : 'SELECT * FROM ready_labeled UNION ALL '}SELECT * FROM due WHERE group_key IS NULL${
+const CLAIM_TAIL = (s: string, { labels, groups, limits }: ClaimVariant): string => {
+  const candidates = `SELECT * FROM (SELECT * FROM ready UNION ALL ${labels === null ? '' : 'SELECT * FROM ready_labeled UNION ALL '}SELECT * FROM due WHERE group_key IS NULL${
     groups === null ? '' : ' UNION ALL SELECT * FROM grouped'
   }) u
-     WHERE queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimLabelsFit(labels)}`,
-  groups !== null,
-)}, ${groups === null ? '' : `${jobClaimGroupCursorSet(s, groups)}, `}promoted_rows AS (
+     WHERE queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimLabelsFit(labels)}`;
+  return `${groups === null ? '' : `${jobClaimGroups(s, groups)}, `}${
+    limits ? jobClaimAdmitAndTake(s, candidates, groups !== null) : jobClaimLeanPick(candidates)
+  }, ${groups === null ? '' : `${jobClaimGroupCursorSet(s, groups)}, `}promoted_rows AS (
     UPDATE ${s}.job_queue q SET state = 'queued'
     WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM due EXCEPT ALL SELECT row_id FROM picked))
     RETURNING q.id
@@ -119,7 +121,7 @@ const CLAIM_TAIL = (s: string, { labels, groups }: ClaimVariant): string => `${
         started_at = ${s}.nightshift_now(),
         finished_at = NULL,
         worker_id = $1,
-        queue_slot = ${jobClaimQueueSlotTaken},
+        queue_slot = ${limits ? jobClaimQueueSlotTaken : 'false'},
         updated_at = ${s}.nightshift_now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM taken))
     RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${jobClaimLine} AS line
@@ -129,13 +131,29 @@ const CLAIM_TAIL = (s: string, { labels, groups }: ClaimVariant): string => `${
     SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed
     HAVING count(*) > 0
   )
-  ${jobClaimBatchSelect(s, groups !== null)}`;
+  ${jobClaimBatchSelect(s, groups !== null, limits)}`;
+};
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
 // claim's snapshot is obeyed, one committed during it applies from the next claim), and the queues at
 // their limit, whose rows the claim locks (sql/concurrency-limits.ts): both are skipped alike.
-const PAUSED = (s: string, restricted: boolean): string => `${jobClaimQueueSlots(s, restricted)},
-  paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${jobClaimFullQueues}) AS names)`;
+// The lean claim locks no queue row: it only looks whether any of its queues has a limit or a rate
+// (`limited`), and then takes nothing (its scans do not run) and says so.
+const PAUSED = (s: string, restricted: boolean, limits: boolean): string =>
+  limits
+    ? `${jobClaimQueueSlots(s, restricted)},
+  paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues UNION ALL ${jobClaimFullQueues}) AS names)`
+    : `${jobClaimLimited(s, restricted)},
+  paused AS (SELECT ARRAY(SELECT queue FROM ${s}.paused_queues) AS names)`;
+
+// A ready scan's row filter: its key has a free slot (the lean claim takes no keyed row, but it keeps
+// the test: the key probe runs only for keyed rows, and its cost per row is what makes the planner
+// keep the ordered index scan when fresh statistics count the whole backlog; without it, a
+// 100-job lean claim read and sorted all 20,000 queued rows); in the lean claim, nothing is scanned
+// once `limited` found a limited queue (a one-time filter).
+const readyOpen = (s: string, limits: boolean): string =>
+  `${jobClaimKeyOpen(s, 'job_queue')}${limits ? '' : ' AND NOT (SELECT found FROM limited)'}`;
+const dueOpen = (limits: boolean): string => (limits ? '' : ' AND NOT (SELECT found FROM limited)');
 
 // Every queue but the paused and full ones, in the grouped walk (its queue compared bytewise).
 const ALL_QUEUES: GroupClaimScope = {
@@ -153,23 +171,23 @@ const someQueues = (cursor: string): GroupClaimScope => ({
  * labels (sorted text[]). With `grouped`, grouped jobs take the places left by turns
  * (sql/job-groups.ts); without, they are left waiting and the answer says whether any is.
  */
-const claimFromAll = (s: string, labeled: boolean, grouped: boolean): string => {
+const claimFromAll = (s: string, labeled: boolean, grouped: boolean, limits = true): string => {
   const labels = labeled ? '$4' : null;
   return `
-  WITH RECURSIVE ${PAUSED(s, false)}, ${labels === null ? '' : `${jobClaimOfferedSets(s, labels)}, `}ready AS (
+  WITH RECURSIVE ${PAUSED(s, false, limits)}, ${labels === null ? '' : `${jobClaimOfferedSets(s, labels)}, `}ready AS (
     SELECT ctid AS row_id, id, priority, run_at, queue, ${CANDIDATE_COLUMNS} FROM ${s}.job_queue
     WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL
-      AND queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimKeyOpen(s, 'job_queue')}
+      AND queue <> ALL((SELECT names FROM paused)::text[]) AND ${readyOpen(s, limits)}
     ORDER BY priority DESC, run_at, id
     LIMIT ${SCAN_LIMIT}
     FOR UPDATE SKIP LOCKED
   ), ${labels === null ? '' : `${jobClaimReadyLabeled(s, false, SCAN_LIMIT)}, `}due AS (
     SELECT ctid AS row_id, id, priority, run_at, queue, ${CANDIDATE_COLUMNS} FROM ${s}.job_queue
-    WHERE state = 'scheduled' AND run_at <= ${s}.nightshift_now()
+    WHERE state = 'scheduled' AND run_at <= ${s}.nightshift_now()${dueOpen(limits)}
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? ALL_QUEUES : null })}`;
+  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? ALL_QUEUES : null, limits })}`;
 };
 
 /**
@@ -177,17 +195,17 @@ const claimFromAll = (s: string, labeled: boolean, grouped: boolean): string => 
  * the worker's labels (sorted text[]); `grouped`: the next parameter, the queues' cursor key
  * (fair-turns.ts `groupCursorKey`).
  */
-const claimFromSome = (s: string, labeled: boolean, grouped: boolean): string => {
+const claimFromSome = (s: string, labeled: boolean, grouped: boolean, limits = true): string => {
   const labels = labeled ? '$5' : null;
   return `
-  WITH RECURSIVE ${PAUSED(s, true)}, ${labels === null ? '' : `${jobClaimOfferedSets(s, labels)}, `}open_queues AS (
+  WITH RECURSIVE ${PAUSED(s, true, limits)}, ${labels === null ? '' : `${jobClaimOfferedSets(s, labels)}, `}open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
     SELECT r.* FROM open_queues AS q
     CROSS JOIN LATERAL (
       SELECT ctid AS row_id, id, priority, run_at, queue, ${CANDIDATE_COLUMNS} FROM ${s}.job_queue
       WHERE state = 'queued' AND queue = q.name AND requires IS NULL AND group_key IS NULL
-        AND ${jobClaimKeyOpen(s, 'job_queue')}
+        AND ${readyOpen(s, limits)}
       -- The same order as priority DESC, spelled as job_queue_ready_queue_idx's expression: only that
       -- index yields it, so the planner cannot take job_queue_ready_idx plus a queue filter (a generic
       -- plan guesses a queue's share, and for a rare queue behind a big backlog that scan reads the
@@ -203,16 +221,26 @@ const claimFromSome = (s: string, labeled: boolean, grouped: boolean): string =>
     SELECT d.* FROM open_queues AS q
     CROSS JOIN LATERAL (
       SELECT ctid AS row_id, id, priority, run_at, queue, ${CANDIDATE_COLUMNS} FROM ${s}.job_queue
-      WHERE state = 'scheduled' AND queue = q.name AND run_at <= ${s}.nightshift_now()
+      WHERE state = 'scheduled' AND queue = q.name AND run_at <= ${s}.nightshift_now()${dueOpen(limits)}
       ORDER BY run_at, id
       LIMIT ${PROMOTE_LIMIT}
       FOR UPDATE SKIP LOCKED
     ) d
     ORDER BY d.run_at, d.id
     LIMIT ${PROMOTE_LIMIT}
-  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? someQueues(labeled ? '$6' : '$5') : null })}`;
+  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? someQueues(labeled ? '$6' : '$5') : null, limits })}`;
 };
 
+/**
+ * The lean claims: from every queue ($1 worker id, $2 limit, $3 default lease ms) or from the queues
+ * $4, for a worker without labels while no grouped job waits. They take only jobs without a
+ * concurrency key, and nothing while one of their queues has a limit or a rate; their answer's
+ * `limits_needed` then tells the store to claim with the full statements (postgres/job-claim.ts).
+ * Without the admission CTEs, the key probes and the queue rows' locks, a claim is cheaper to plan
+ * and to run (docs/PERFORMANCE.md).
+ */
+export const jobClaimLean = (s: string): string => claimFromAll(s, false, false, false);
+export const jobClaimLeanFromQueues = (s: string): string => claimFromSome(s, false, false, false);
 /** Claim from every queue, jobs without a group only (see claimFromAll); `labeled`: $4 the labels. */
 export const jobClaim = (s: string, labeled = false): string => claimFromAll(s, labeled, false);
 /** Claim from some queues, jobs without a group only (see claimFromSome); `labeled`: $5 the labels. */

@@ -35,6 +35,8 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     jobInsertMany: prepared('insert_jobs', insert.jobInsertMany(s)),
     jobInsertManyExisting: plain(insert.jobInsertManyExisting(s)),
     jobInsertManyLockFence: plain(insert.jobInsertManyLockFence(s)),
+    jobClaimLean: prepared('claim_jobs_lean', claim.jobClaimLean(s)),
+    jobClaimLeanFromQueues: prepared('claim_jobs_lean_queues', claim.jobClaimLeanFromQueues(s)),
     jobClaim: prepared('claim_jobs', claim.jobClaim(s)),
     jobClaimFromQueues: prepared('claim_jobs_queues', claim.jobClaimFromQueues(s)),
     jobClaimLabeled: prepared('claim_jobs_labeled', claim.jobClaim(s, true)),
