@@ -16,7 +16,7 @@ import {
   type ResolvedTask,
 } from './task-registry.js';
 import { intIn, JOB_RANGES, MAX_KEY_BYTES, textIn } from './validation/bounds.js';
-import { checkGroupWithoutLabels, checkJobOptions } from './validation/job-options.js';
+import { checkJobOptions } from './validation/job-options.js';
 
 /** What a job takes from its task where its options set nothing. */
 export type JobDefaults = Pick<
@@ -124,7 +124,6 @@ export function applyPayloadDefaults(
         );
   const groupOf = options.group === undefined ? defaults.groupOf : null;
   const group = groupOf === null ? null : derive(row, 'group', groupOf);
-  if (groupOf !== null) checkGroupWithoutLabels(group, row.requires);
   if (key !== null) {
     row.concurrencyKey = key;
     row.concurrencyLimit = limit;

@@ -123,16 +123,18 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_queue\b/);
     expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_labels_queue\b/);
     expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_group\b/);
+    expect(load).toMatch(/(SCAN|SEARCH) jobs USING COVERING INDEX jobs_ready_group_labels\b/);
     // The queue list's one read of the waiting jobs (oldest ages, throttled counts): the covering ready
     // indexes and the due range, a key probed by its primary key once per keyed job.
     const throttled = await plan(queueThrottleList, { now: 0 });
     expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_queue\b/);
     expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_labels_queue\b/);
     expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_group\b/);
+    expect(throttled).toMatch(/(SCAN|SEARCH) j USING COVERING INDEX jobs_ready_group_labels\b/);
     expect(throttled).toMatch(/SEARCH j USING INDEX jobs_scheduled \(run_at<\?\)/);
     expect(
       throttled.match(/SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/g),
-    ).toHaveLength(4);
+    ).toHaveLength(5);
     expect(throttled).not.toMatch(/SCAN (k|concurrency_keys)\b/);
     const matching = {
       queue: null,
@@ -145,7 +147,12 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     };
     const cancel = await plan(jobCancelMatchingWaiting('queued'), matching);
     // Jobs without a group or requirements from jobs_ready or jobs_ready_queue (both hold exactly them).
-    for (const index of ['jobs_ready(_queue)?', 'jobs_ready_labels', 'jobs_ready_group']) {
+    for (const index of [
+      'jobs_ready(_queue)?',
+      'jobs_ready_labels',
+      'jobs_ready_group',
+      'jobs_ready_group_labels',
+    ]) {
       expect(cancel).toMatch(new RegExp(`(SCAN|SEARCH) jobs USING (COVERING )?INDEX ${index}\\b`));
     }
     expect(cancel).not.toMatch(/SCAN jobs$/m);
@@ -249,12 +256,16 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
 describe.each(['fresh', 'analyzed'] as const)(
   'SQLite fair-claiming plans with one huge group (%s)',
   (which) => {
-    /** A group of 20,000 ready jobs, a small group and ungrouped jobs; statistics gathered or not. */
+    /**
+     * A group of 20,000 ready jobs without requirements and 5,000 requiring `gpu`, a small group and
+     * ungrouped jobs; statistics gathered or not.
+     */
     async function hugeGroup(): Promise<SqliteStore> {
       const store = (await harness.open()) as SqliteStore;
-      for (let done = 0; done < 20_000; done += 5_000) {
+      for (let done = 0; done < 25_000; done += 5_000) {
+        const requires = done < 20_000 ? [] : ['gpu'];
         await store.jobInsertMany({
-          jobs: Array.from({ length: 5_000 }, () => newJob({ group: 'huge', payload: null })),
+          jobs: Array.from({ length: 5_000 }, () => newJob({ group: 'huge', payload: null, requires })),
         });
       }
       await store.jobInsertMany({ jobs: [newJob({ group: 'small' }), newJob(), newJob({ queue: 'other' })] });
@@ -262,39 +273,46 @@ describe.each(['fresh', 'analyzed'] as const)(
       return store;
     }
 
-    it('walks the ready pairs one descent of jobs_ready_group each, without a sort or a scan', async () => {
+    it('walks the ready pairs one descent of each stream’s index each, without a sort or a scan', async () => {
       const store = await hugeGroup();
       const explain = (sql: string, params: Record<string, unknown>): string =>
         (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>)
           .map((row) => row.detail)
           .join('\n');
-      const pair = { queue: 'default', group: 'huge', now: Date.now() + 1_000 };
-      for (const [sql, index] of [
-        [
-          groups.jobClaimGroupHead,
-          /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue=\? AND group_key=\?\)/,
-        ],
-        [
-          groups.jobClaimGroupNextInQueue,
-          /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue=\? AND group_key>\?\)/,
-        ],
-        [groups.jobClaimGroupNextQueue, /SEARCH jobs USING (COVERING )?INDEX jobs_ready_group \(queue>\?\)/],
+      const pair = { queue: 'default', group: 'huge', now: Date.now() + 1_000, requires: '["gpu"]' };
+      // The grouped jobs without requirements, then those of one requirement set (led by it).
+      for (const [stream, index, set] of [
+        [groups.jobClaimGroupPlain, 'jobs_ready_group', ''],
+        [groups.jobClaimGroupLabeled, 'jobs_ready_group_labels', 'requires=\\? AND '],
       ] as const) {
-        const detail = explain(sql, pair);
-        expect(detail).toMatch(index);
-        expect(detail).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+        const search = (terms: string): RegExp =>
+          new RegExp(`SEARCH jobs USING (COVERING )?INDEX ${index} \\(${set}${terms}\\)`);
+        for (const [sql, terms] of [
+          [stream.head, 'queue=\\? AND group_key=\\?'],
+          [stream.nextInQueue, 'queue=\\? AND group_key>\\?'],
+          [stream.nextQueue, 'queue>\\?'],
+        ] as const) {
+          const detail = explain(sql, pair);
+          expect(detail).toMatch(search(terms));
+          expect(detail).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
+        }
+        const ready = explain(stream.ready, { ...pair, limit: 10 });
+        expect(ready).toMatch(search('queue=\\? AND group_key=\\?'));
+        expect(ready).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
       }
-      const ready = explain(groups.jobClaimGroupReadySelect, { ...pair, limit: 10 });
-      expect(ready).toMatch(
-        /SEARCH jobs USING COVERING INDEX jobs_ready_group \(queue=\? AND group_key=\?\)/,
+      expect(explain(groups.jobClaimGroupAny, {})).toMatch(
+        /SCAN jobs USING COVERING INDEX jobs_ready_group\b/,
       );
-      expect(ready).not.toMatch(/TEMP B-TREE|SCAN jobs\b/);
-      expect(explain(groups.jobClaimGroupAny, {})).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_group/);
+      const sets = explain(groups.jobClaimGroupLabelSetNext, { after: '' });
+      expect(sets).toMatch(/SEARCH jobs USING COVERING INDEX jobs_ready_group_labels \(requires>\?\)/);
+      expect(sets).not.toMatch(/TEMP B-TREE/);
       // Each step reads one row: the head of the next pair, whatever the size of the pair before it.
-      const next = store.database.prepare(groups.jobClaimGroupNextInQueue).all(pair) as Array<{
+      const next = store.database.prepare(groups.jobClaimGroupPlain.nextInQueue).all(pair) as Array<{
         group: string;
       }>;
       expect(next.map((row) => row.group)).toEqual(['small']);
+      const labelled = store.database.prepare(groups.jobClaimGroupLabeled.nextInQueue).all(pair);
+      expect(labelled).toEqual([]);
       // The ungrouped walks read indexes that leave grouped jobs out. (With statistics of two ungrouped
       // jobs SQLite may read them from jobs_ready_queue and sort them instead: as cheap for two.)
       const plain = explain(claim.jobClaimReadySelect, { now: pair.now, limit: 10 });

@@ -68,20 +68,5 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
     requires: requires === null ? task.requires : checkRequires(requires),
     group: group === null ? null : textIn('group', group, MAX_KEY_BYTES),
   };
-  checkGroupWithoutLabels(checked.group, checked.requires);
   return checked;
-}
-
-/**
- * Refuses a job that has a group and requires labels (`invalid_argument`): fair claiming walks the
- * grouped jobs by an index that the labels' test would turn into a read and sort of the whole grouped
- * backlog at every step on PostgreSQL, so the two are not combined yet (docs/TENANCY.md).
- */
-export function checkGroupWithoutLabels(group: string | null, requires: readonly string[] | null): void {
-  if (group !== null && requires !== null && requires.length > 0) {
-    throw new NightshiftError(
-      'invalid_argument',
-      `a job with a group cannot require labels yet (group ${JSON.stringify(group)}, requires ${JSON.stringify(requires)}): fair claiming and worker labels do not combine`,
-    );
-  }
 }

@@ -5,7 +5,7 @@
  * The turns are the same on both stores (src/store/fair-turns.ts), so the expectations are exact.
  */
 import { describe, expect, it } from 'vitest';
-import type { ClaimedJob, NewJob, Store } from '../../src/store/store.js';
+import type { ClaimedJob, JobClaimParams, NewJob, Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { mustGet, nowMs } from './helpers.js';
@@ -41,10 +41,19 @@ async function claimGroups(
   groups: Map<string, string>,
   limit: number,
   queues?: string[],
+  labels?: string[],
 ): Promise<string[]> {
-  const claimed = await store.jobClaim({ workerId: 'w', limit, ...LEASE, ...(queues ? { queues } : {}) });
+  const claimed = await store.jobClaim({
+    workerId: 'w',
+    limit,
+    ...LEASE,
+    ...(queues ? { queues } : {}),
+    ...(labels ? { labels } : {}),
+  });
   return claimed.map((j) => groups.get(j.id) ?? 'ungrouped').sort();
 }
+
+const ids = (jobs: Array<{ id: string }>): string[] => jobs.map((j) => j.id).sort();
 
 function count(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -255,6 +264,147 @@ export function describeFairGroups(h: StoreHarness): void {
         }
       }
       expect(seen.size).toBe(400);
+    }, 60_000);
+  });
+
+  describe('fair claiming of grouped jobs that require labels', () => {
+    it('claims them only for a worker offering every label, from every queue or named ones', async () => {
+      const store = await h.open();
+      const plain = newJob({ group: 'G', queue: 'a' });
+      const gpu = newJob({ group: 'G', queue: 'a', requires: ['gpu'] });
+      const euGpu = newJob({ group: 'H', queue: 'b', requires: ['gpu', 'region:eu'] });
+      const us = newJob({ group: 'H', queue: 'b', requires: ['region:us'] });
+      await store.jobInsertMany({ jobs: [plain, gpu, euGpu, us] });
+      expect(await store.groupList({ limit: 10 })).toEqual([
+        { group: 'G', weight: 1, queued: 2, running: 0 },
+        { group: 'H', weight: 1, queued: 2, running: 0 },
+      ]);
+      // A worker without labels, or with labels none of them meet, takes only the plain one.
+      const claim = (params: Partial<JobClaimParams>): Promise<ClaimedJob[]> =>
+        store.jobClaim({ workerId: 'w', limit: 10, ...LEASE, ...params });
+      expect(await claim({ labels: ['region:eu'], queues: ['b'] })).toEqual([]);
+      expect(ids(await claim({ queues: ['a', 'b'] }))).toEqual([plain.id]);
+      expect(await claim({})).toEqual([]);
+      expect(await claim({ labels: ['region:eu'] })).toEqual([]);
+      const both = await claim({ labels: ['gpu', 'region:eu', 'x'], queues: ['a', 'b'] });
+      expect(ids(both)).toEqual(ids([gpu, euGpu]));
+      expect(both.find((j) => j.id === euGpu.id)).toMatchObject({
+        group: 'H',
+        requires: ['gpu', 'region:eu'],
+      });
+      // The one nobody offers waits, counted under its reason, and goes to a worker offering it.
+      expect(await store.queueThrottleList({ workerStaleMs: 30_000 })).toEqual([
+        { queue: 'b', reason: 'labels', count: 1 },
+      ]);
+      expect(ids(await claim({ labels: ['region:us'] }))).toEqual([us.id]);
+      expect(await store.groupList({ limit: 10, running: true })).toEqual([
+        { group: 'G', weight: 1, queued: 0, running: 2 },
+        { group: 'H', weight: 1, queued: 0, running: 2 },
+      ]);
+    });
+
+    it('starts all 20 of B’s labelled jobs within 4 claims of 10 behind A’s 2,000, weighted turns kept', async () => {
+      const store = await h.open();
+      const groups = new Map<string, string>();
+      // A and B require different sets, both met: the turns go round the pairs of both.
+      await insertGroup(store, groups, 2_000, 'A', { requires: ['gpu'] });
+      await insertGroup(store, groups, 20, 'B', { requires: ['gpu', 'region:eu'] });
+      const labels = ['gpu', 'region:eu'];
+      // Nothing for a worker without the labels, nor for one lacking region:eu (A only).
+      expect(await claimGroups(store, groups, 10)).toEqual([]);
+      // The same bound as behind A's plain backlog: B gets 5 of every 10 places, so 20 in 4 claims.
+      for (let round = 0; round < 4; round += 1) {
+        expect(count(await claimGroups(store, groups, 10, undefined, labels))).toEqual({ A: 5, B: 5 });
+      }
+      expect(count(await claimGroups(store, groups, 10, undefined, ['gpu']))).toEqual({ A: 10 });
+      // Weights share labelled turns too: with B drained, C (plain) of weight 2 beside A.
+      await insertGroup(store, groups, 100, 'C');
+      await store.groupSetWeight({ group: 'C', weight: 2 });
+      const shares = { A: 0, C: 0 };
+      for (let round = 0; round < 5; round += 1) {
+        for (const g of await claimGroups(store, groups, 6, ['default'], labels)) shares[g as 'A' | 'C'] += 1;
+      }
+      expect(shares).toEqual({ A: 10, C: 20 });
+      expect(await store.groupList({ limit: 10 })).toEqual([
+        { group: 'A', weight: 1, queued: 2_000 - 40, running: 40 },
+        { group: 'B', weight: 1, queued: 0, running: 20 },
+        { group: 'C', weight: 2, queued: 80, running: 20 },
+      ]);
+    }, 60_000);
+
+    it('mixes jobs with and without requirements in one group, in claim order for each worker', async () => {
+      const store = await h.open();
+      const now = await nowMs(store);
+      const at = (ms: number): Date => new Date(now - ms);
+      const plainLow = newJob({ group: 'G', priority: 1, runAt: at(9_000) });
+      const gpuHigh = newJob({ group: 'G', priority: 9, runAt: at(1_000), requires: ['gpu'] });
+      const plainMid = newJob({ group: 'G', priority: 5, runAt: at(5_000) });
+      const gpuMid = newJob({ group: 'G', priority: 5, runAt: at(6_000), requires: ['gpu'] });
+      const other = [newJob({ group: 'H' }), newJob({ group: 'H' }), newJob({ group: 'H' })];
+      await store.jobInsertMany({ jobs: [plainLow, gpuHigh, plainMid, gpuMid, ...other] });
+      // A worker without labels: G's plain jobs only, by priority, in turns with H.
+      const first = await store.jobClaim({ workerId: 'w', limit: 2, ...LEASE });
+      expect(ids(first)).toContain(plainMid.id);
+      expect(first.map((j) => j.group).sort()).toEqual(['G', 'H']);
+      // A worker with the label: G's next jobs are its best of either kind (gpuHigh, then gpuMid over
+      // plainLow), two turns for each group over four places.
+      const second = await store.jobClaim({ workerId: 'w', limit: 4, labels: ['gpu'], ...LEASE });
+      expect(ids(second.filter((j) => j.group === 'G'))).toEqual(ids([gpuHigh, gpuMid]));
+      expect(second.filter((j) => j.group === 'H')).toHaveLength(2);
+      // Only the plain one is left for the worker without labels.
+      expect(ids(await store.jobClaim({ workerId: 'w', limit: 5, ...LEASE }))).toEqual([plainLow.id]);
+      expect(await store.groupList({ limit: 10 })).toEqual([
+        { group: 'G', weight: 1, queued: 0, running: 4 },
+        { group: 'H', weight: 1, queued: 0, running: 3 },
+      ]);
+    });
+
+    it('cancels, releases and retries labelled grouped jobs, keeping group and requirements', async () => {
+      const store = await h.open();
+      const kept = newJob({ group: 'G', requires: ['gpu'] });
+      const cancelled = newJob({ group: 'G', requires: ['gpu'] });
+      await store.jobInsertMany({ jobs: [kept, cancelled] });
+      await store.jobCancel({ id: cancelled.id });
+      const [claimed] = await store.jobClaim({ workerId: 'w', limit: 5, labels: ['gpu'], ...LEASE });
+      expect(claimed?.id).toBe(kept.id);
+      await store.jobFinishMany({
+        finishes: [{ id: claimed?.id ?? '', leaseToken: claimed?.leaseToken ?? '', outcome: 'released' }],
+      });
+      expect(await store.jobClaim({ workerId: 'w', limit: 5, ...LEASE })).toEqual([]);
+      await store.jobRetryMatching({ match: { state: 'cancelled' }, limit: 10 });
+      const again = await store.jobClaim({ workerId: 'w', limit: 5, labels: ['gpu'], ...LEASE });
+      expect(ids(again)).toEqual(ids([kept, cancelled]));
+      expect(again.every((j) => j.group === 'G' && j.requires.join() === 'gpu')).toBe(true);
+    });
+
+    it('hands each job to one claimer when a worker without labels and one with claim at once', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      const groups = new Map<string, string>();
+      // Each group has plain jobs both may take and labelled ones only the labelled worker may.
+      const labelled = new Set<string>();
+      for (let g = 0; g < 30; g += 1) {
+        await insertGroup(store, groups, 6, `g${g}`);
+        for (const job of await insertGroup(store, groups, 6, `g${g}`, { requires: ['gpu'] }))
+          labelled.add(job.id);
+      }
+      const seen = new Set<string>();
+      for (let round = 0; round < 40 && seen.size < 360; round += 1) {
+        const [plain, gpu] = await Promise.all([
+          store.jobClaim({ workerId: 'plain', limit: 20, ...LEASE }),
+          peer.jobClaim({ workerId: 'gpu', limit: 20, labels: ['gpu'], ...LEASE }),
+        ]);
+        for (const job of plain) {
+          expect(labelled.has(job.id)).toBe(false);
+          expect(seen.has(job.id)).toBe(false);
+          seen.add(job.id);
+        }
+        for (const job of gpu) {
+          expect(seen.has(job.id)).toBe(false);
+          seen.add(job.id);
+        }
+      }
+      expect(seen.size).toBe(360);
     }, 60_000);
   });
 }

@@ -59,6 +59,11 @@ describe('payload defaults of a task', () => {
     expect((await ns.getJob(limited.id))?.concurrencyKey).toBe('tenant:beta');
     const none = await ns.enqueue('tenant.sync', { tenant: null });
     expect(await ns.getJob(none.id)).toMatchObject({ concurrencyKey: null, group: null });
+    // A group goes with required labels, the task's or the job's own.
+    const region = await ns.enqueue('region.sync', { tenant: 'acme' });
+    expect(await ns.getJob(region.id)).toMatchObject({ group: 'acme', requires: ['region:eu'] });
+    const gpu = await ns.enqueue('tenant.sync', { tenant: 'acme' }, { requires: ['gpu'] });
+    expect(await ns.getJob(gpu.id)).toMatchObject({ group: 'acme', requires: ['gpu'] });
     // The limits the jobs carry: the key's limit is the task's 2 for acme, the job's 3 for beta.
     ns.startWorker({ concurrency: 4, pollIntervalMs: 20 });
     for (const job of [derived, own, limited, none]) {
@@ -94,22 +99,6 @@ describe('payload defaults of a task', () => {
       ]),
       'invalid_argument',
       /threw/,
-    );
-    // A group and required labels do not combine yet (docs/TENANCY.md): refused, given or derived.
-    await expectCode(
-      ns.enqueue('region.sync', { tenant: 'a' }),
-      'invalid_argument',
-      /group cannot require labels/,
-    );
-    await expectCode(
-      ns.enqueue('tenant.sync', { tenant: 'a' }, { requires: ['gpu'] }),
-      'invalid_argument',
-      /group cannot require labels/,
-    );
-    await expectCode(
-      ns.enqueue('tenant.sync', { tenant: null }, { requires: ['gpu'], group: 'g' }),
-      'invalid_argument',
-      /group cannot require labels/,
     );
     // A schedule's payload is checked the same way when the schedule is created.
     await expectCode(

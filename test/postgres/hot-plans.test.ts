@@ -25,7 +25,9 @@ type Statistics = 'never gathered' | 'stale' | 'fresh';
 /**
  * Grows the store's tables: 20,000 queued in `big`, 5 in `rare`, 4,000 running, 2,000 completed,
  * 5,000 queued in `big` requiring `gpu` and 5 in `rare` requiring `region:eu` (worker labels); in
- * `tenants`, one huge group of 10,000 queued jobs and a small one of 60; in `many`, 1,000 groups of 2.
+ * `tenants`, one huge group of 10,000 queued jobs and a small one of 60; in `many`, 1,000 groups of 2;
+ * in `labelled`, 1,000 groups of one job requiring `gpu`, the first 150 of them with 20 jobs ahead (by
+ * priority) requiring `region:us`, which the walk's worker does not offer.
  */
 async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<ClaimedJob[]> {
   for (let i = 0; i < 20; i += 1) {
@@ -78,6 +80,22 @@ async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<C
       jobs: Array.from({ length: 1_000 }, (_, n) => newJob({ queue: 'many', group: `g${n}` })),
     });
   }
+  await store.jobInsertMany({
+    jobs: Array.from({ length: 1_000 }, (_, n) =>
+      newJob({ queue: 'labelled', group: `g${n}`, requires: ['gpu'] }),
+    ),
+  });
+  // The first pairs of the walk in (queue, group) order, each with 20 jobs it may not take ahead of it.
+  const first = Array.from({ length: 1_000 }, (_, n) => `g${n}`)
+    .sort()
+    .slice(0, 150);
+  await store.jobInsertMany({
+    jobs: first.flatMap((group) =>
+      Array.from({ length: 20 }, () =>
+        newJob({ queue: 'labelled', group, requires: ['region:us'], priority: 5 }),
+      ),
+    ),
+  });
   return running;
 }
 
@@ -109,6 +127,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     let running: ClaimedJob[] = [];
     let queuedId = '';
     let groupedId = '';
+    let labelledGroupedId = '';
 
     /** EXPLAIN ANALYZE of `text`, or of the kept plan of a named statement, in a rolled-back transaction. */
     async function explain(key: string, text: string, values: unknown[]): Promise<string> {
@@ -155,6 +174,10 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
         jobs: [newJob({ queue: 'tenants', group: 'small' })],
       });
       groupedId = grouped?.job.id ?? '';
+      const [labelledGrouped] = await db.store.jobInsertMany({
+        jobs: [newJob({ queue: 'labelled', group: 'g7', requires: ['gpu'] })],
+      });
+      labelledGroupedId = labelledGrouped?.job.id ?? '';
       if (statistics === 'fresh') {
         // ANALYZE drops the kept plans: they are made again, on the grown tables.
         await withAdmin((admin) => admin.query(`ANALYZE ${s}.jobs, ${s}.job_queue, ${s}.job_leases`));
@@ -266,6 +289,58 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       expectIndexed(await explain('jobClaimGroupedLabeled', '', ['w', 100, 30_000, ['gpu']]), 1_500);
     });
 
+    it('walks 1,000 labelled groups for a worker with labels, one descent per stream and step', async () => {
+      const labelled = ['labelled'];
+      const labels = ['gpu', 'region:eu'];
+      const plan = await explain('jobClaimGroupedFromQueuesLabeled', '', [
+        'w',
+        100,
+        30_000,
+        labelled,
+        labels,
+        groupCursorKey(labelled),
+      ]);
+      expect(plan).toMatch(/Update on jobs j_1 \(actual rows=100 loops=1\)/);
+      const walk = cte(plan, 'group_walk');
+      // Each step: one descent of the plain grouped index and one of the labelled one per offered set,
+      // each landing on one row; the first of them kept by a sort of those few rows.
+      expect(walk).toMatch(
+        /Index Scan using job_queue_ready_group_labels_idx[^\n]*\(actual rows=1 loops=\d{2,}\)/,
+      );
+      for (const scan of walk.match(/Index (Only )?Scan using job_queue_ready_group\S* [^\n]*/g) ?? []) {
+        expect(scan).toMatch(/actual rows=[01] loops|never executed/);
+      }
+      expect(walk).not.toMatch(/Rows Removed by Filter: [1-9]/);
+      // A step that reads the grouped rows after the cursor (or the region:us rows before each pair's
+      // gpu ones) shows as a bitmap scan, a sort of many rows, or thousands of buffers. (The sets of
+      // ungrouped rows, \`label_sets\`, are not this walk's: with stale statistics they are read by a
+      // bitmap scan of a few rows.)
+      for (const name of ['group_label_sets', 'group_start', 'group_walk', 'group_heads', 'grouped']) {
+        const part = cte(plan, name);
+        expect(part).not.toMatch(/Bitmap Heap Scan on job_queue/);
+        for (const sort of part.matchAll(/Sort \(actual rows=(\d+) loops=(\d+)\)/g)) {
+          if (Number(sort[2]) > 1) expect(Number(sort[1])).toBeLessThanOrEqual(2);
+        }
+      }
+      // ~820 buffers for the walk's 100 steps (~1,750 for the whole claim). A walk that tested the labels
+      // as a filter would read the 20 region:us jobs ahead in each of these pairs: 2,000 more.
+      expect(sharedBuffers(walk)).toBeLessThan(1_200);
+      expectIndexed(plan, 2_500);
+      // The same walk from every queue, and the sets a labelled worker meets among grouped rows.
+      // As the labelled claim without groups (below): ~1,000-1,550 buffers as statistics go.
+      expectIndexed(await explain('jobClaimGroupedLabeled', '', ['w', 100, 30_000, labels]), 2_500);
+      const none = await explain('jobClaimGroupedFromQueues', '', [
+        'w',
+        100,
+        30_000,
+        labelled,
+        groupCursorKey(labelled),
+      ]);
+      expect(none).toMatch(/Update on jobs j_1 \(actual rows=0 loops=1\)/);
+      expect(none).not.toContain('job_queue_ready_group_labels_idx');
+      expectIndexed(none, 100);
+    });
+
     it('claims for a worker with labels without walking the jobs of labels it lacks', async () => {
       // The 5,000 gpu jobs sort first (priority 9); this worker offers only region:eu.
       const all = await explain('jobClaimLabeled', '', ['w', 100, 30_000, ['region:eu']]);
@@ -340,6 +415,9 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       expectIndexed(await explain('jobInsertMany', '', insertArguments(jobs.map((j) => j.id))), 400);
       expectIndexed(await explain('', sql.jobCancel.text, [queuedId, 'ch', 'o']), 300);
       expectIndexed(await explain('', sql.jobCancel.text, [groupedId, 'ch', 'o']), 300);
+      const cancelled = await explain('', sql.jobCancel.text, [labelledGroupedId, 'ch', 'o']);
+      expect(cancelled).toMatch(/Delete on job_queue q \(actual rows=1 loops=1\)/);
+      expectIndexed(cancelled, 300);
       // The claim of `lapsing` lapsed: the rescue finds it through the lease index, its jobs by key.
       const plan = await explain('', sql.jobRescueLapsed.text, [100, 'ch', 'o']);
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=20 loops=1\)/);
@@ -348,8 +426,10 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     });
 
     it('appends, reads and prunes events, and beats the worker heartbeat', async () => {
-      expectIndexed(await explain('', events.eventRead(s), ['0', 0, 0, null, null, null, 100]), 200);
-      expectIndexed(await explain('', events.eventPrune(s), [0, 100]), 600);
+      // The first 100 event rows are the growth's bulk inserts, each carrying its jobs' arrays (TOASTed):
+      // ~200 and ~610 buffers, growing with the jobs \`grow\` inserts.
+      expectIndexed(await explain('', events.eventRead(s), ['0', 0, 0, null, null, null, 100]), 250);
+      expectIndexed(await explain('', events.eventPrune(s), [0, 100]), 700);
       expectIndexed(
         await explain('', events.eventAppend(s), [
           ['queue:paused'],

@@ -31,8 +31,13 @@ CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id)
 
 -- index jobs_ready_group
 CREATE INDEX jobs_ready_group
-  ON jobs (queue, group_key, priority DESC, run_at, id, concurrency_key, concurrency_limit, requires)
-  WHERE state = 'queued' AND group_key IS NOT NULL;
+  ON jobs (queue, group_key, priority DESC, run_at, id, concurrency_key, concurrency_limit, requires, state)
+  WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NULL;
+
+-- index jobs_ready_group_labels
+CREATE INDEX jobs_ready_group_labels
+  ON jobs (requires, queue, group_key, priority DESC, run_at, id, concurrency_key, concurrency_limit, state)
+  WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NOT NULL;
 
 -- index jobs_ready_labels
 CREATE INDEX jobs_ready_labels ON jobs (requires, priority DESC, run_at, id, group_key, state)

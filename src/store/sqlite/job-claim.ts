@@ -7,6 +7,7 @@ import type { SqliteConnection } from './connection.js';
 import { groupedJobs } from './job-groups.js';
 import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
 import * as sql from './sql/job-claim.js';
+import * as groupSql from './sql/job-groups.js';
 import * as jobLeaseSql from './sql/job-lease.js';
 import * as labelSql from './sql/worker-labels.js';
 
@@ -34,8 +35,11 @@ export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promis
     const plain = admitByLimits(conn, readyJobs(conn, params, now), now);
     let claims = plain.admitted.map((job) => [job.id, randomUUID(), plain.queueSlot(job) ? 1 : 0]);
     const rows: ClaimRow[] = [];
+    // The grouped requirement sets this worker meets, found once, when grouped jobs get places.
+    let sets: string[] | undefined;
     for (let deal = 0; deal < GROUP_DEALS && rows.length + claims.length < params.limit; deal += 1) {
-      const grouped = groupedJobs(conn, params, now, params.limit - rows.length - claims.length);
+      sets ??= offeredSets(conn, params.labels, groupSql.jobClaimGroupLabelSetNext);
+      const grouped = groupedJobs(conn, params, now, params.limit - rows.length - claims.length, sets);
       const admitted = admitByLimits(conn, grouped.jobs, now);
       for (const job of admitted.admitted)
         claims.push([job.id, randomUUID(), admitted.queueSlot(job) ? 1 : 0]);
@@ -81,8 +85,7 @@ interface ReadyRow extends LimitedCandidate {
  */
 function readyJobs(conn: SqliteConnection, params: JobClaimParams, now: number): ReadyRow[] {
   const { limit, queues } = params;
-  const sets =
-    params.labels === undefined || params.labels.length === 0 ? [] : offeredSets(conn, params.labels);
+  const sets = offeredSets(conn, params.labels, labelSql.jobClaimLabelSetNext);
   let candidates: ReadyRow[];
   if (queues === undefined) {
     // Asked in the claim's write transaction, so a pause committed before it is obeyed exactly; with
@@ -117,16 +120,18 @@ function readyJobs(conn: SqliteConnection, params: JobClaimParams, now: number):
 
 /**
  * The requirement sets among queued jobs that `labels` meets (each required label offered), as stored
- * (canonical JSON text): one index probe per distinct set present, in the claim's transaction.
+ * (canonical JSON text): one index probe per distinct set present (`next`: the sets of jobs without a
+ * group, or of grouped ones), in the claim's transaction. None for a worker without labels.
  */
-function offeredSets(conn: SqliteConnection, labels: string[]): string[] {
+function offeredSets(conn: SqliteConnection, labels: string[] | undefined, next: string): string[] {
+  if (labels === undefined || labels.length === 0) return [];
   const offered = new Set(labels);
   const sets: string[] = [];
-  const next = conn.stmt(labelSql.jobClaimLabelSetNext);
+  const probe = conn.stmt(next);
   // Every stored set is a JSON array, so its text sorts after the empty string.
   let after = '';
   for (;;) {
-    const row = next.get({ after }) as { requires: string } | undefined;
+    const row = probe.get({ after }) as { requires: string } | undefined;
     if (row === undefined) return sets;
     after = row.requires;
     if ((JSON.parse(row.requires) as string[]).every((label) => offered.has(label))) sets.push(row.requires);

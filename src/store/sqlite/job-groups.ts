@@ -11,6 +11,13 @@
  * is back at its start: then it holds every ready pair and the deal goes round it again
  * (fair-turns.ts). A pair dealt one turn starts its head; a pair dealt more reads that many of its
  * jobs.
+ *
+ * Worker labels: the grouped jobs a worker may take are those without requirements
+ * (jobs_ready_group) and, for a worker with labels, those whose requirement set it meets
+ * (jobs_ready_group_labels, one set after another: `sets`). Each is a stream of the same pairs in the
+ * same order; every step asks each stream once and takes the first answer in (queue, group, claim)
+ * order, so a pair's head is its first job this worker may take, and jobs it may not take are never
+ * read. A worker without labels asks only the first stream: the walk it had before labels.
  */
 import { dealTurns, groupCursorKey, type GroupCursor, type PairVisit } from '../fair-turns.js';
 import type { JobClaimParams } from '../store.js';
@@ -31,19 +38,40 @@ interface Head extends GroupedCandidate {
   open: number;
 }
 
+/** A stream of grouped jobs: its statements, and the requirement set it reads (null: none). */
+interface Stream {
+  statements: sql.GroupStream;
+  requires: string | null;
+}
+
 /**
  * Up to `places` grouped jobs in turn order, the cursor moved past the turns dealt, and whether the
- * groups had fewer jobs to start than turns. The cursor moves whether or not the jobs are then
- * admitted: a turn lost to a limit is not dealt again.
+ * groups had fewer jobs to start than turns. `sets`: the requirement sets among ready grouped jobs
+ * that the worker meets (offeredSets in job-claim.ts; none for a worker without labels). The cursor
+ * moves whether or not the jobs are then admitted: a turn lost to a limit is not dealt again.
  */
 export function groupedJobs(
   conn: SqliteConnection,
   params: JobClaimParams,
   now: number,
   places: number,
+  sets: readonly string[],
 ): { jobs: GroupedCandidate[]; short: boolean } {
   const { any } = conn.stmt(sql.jobClaimGroupAny).get() as { any: number };
-  if (any === 0) return { jobs: [], short: false };
+  if (any === 0 && sets.length === 0) return { jobs: [], short: false };
+  const streams: Stream[] = [
+    { statements: sql.jobClaimGroupPlain, requires: null },
+    ...sets.map((requires) => ({ statements: sql.jobClaimGroupLabeled, requires })),
+  ];
+  // The first head any stream answers for the step `pick` names.
+  const first = (pick: keyof sql.GroupStream, values: Record<string, unknown>): Head | undefined => {
+    let best: Head | undefined;
+    for (const stream of streams) {
+      const head = conn.stmt(stream.statements[pick]).get(withSet(values, stream)) as Head | undefined;
+      if (head !== undefined && (best === undefined || compareHeads(head, best) < 0)) best = head;
+    }
+    return best;
+  };
   const queueSet = groupCursorKey(params.queues);
   const closed = new Set(
     (conn.stmt(sql.jobClaimGroupClosedQueues).all({ now }) as Array<{ queue: string }>).map((r) => r.queue),
@@ -62,7 +90,7 @@ export function groupedJobs(
   // The cursor's pair first, when its visit has turns left.
   let startsAtCursor = false;
   if (cursor !== undefined && claimable(cursor.queue)) {
-    const head = conn.stmt(sql.jobClaimGroupHead).get({ ...cursor, now }) as Head | undefined;
+    const head = first('head', { ...cursor, now });
     if (head !== undefined && head.open !== 0 && cursor.used < head.weight) {
       visit(head, cursor.used);
       used = cursor.used;
@@ -74,16 +102,15 @@ export function groupedJobs(
   let complete = false;
   while (covered < places) {
     const sameQueue = position.queue !== '' && claimable(position.queue);
-    let head = (sameQueue ? conn.stmt(sql.jobClaimGroupNextInQueue).get({ ...position, now }) : undefined) as
-      Head | undefined;
-    head ??= conn.stmt(sql.jobClaimGroupNextQueue).get({ queue: position.queue, now }) as Head | undefined;
+    let head = sameQueue ? first('nextInQueue', { ...position, now }) : undefined;
+    head ??= first('nextQueue', { queue: position.queue, now });
     if (head === undefined) {
       if (wrapped || cursor === undefined) {
         complete = true;
         break;
       }
       wrapped = true;
-      head = conn.stmt(sql.jobClaimGroupNextQueue).get({ queue: '', now }) as Head | undefined;
+      head = first('nextQueue', { queue: '', now });
       if (head === undefined) {
         complete = true;
         break;
@@ -111,14 +138,11 @@ export function groupedJobs(
     dealt += turns;
     if (turns === 1) jobs.push(candidate(head));
     else if (turns > 1) {
-      jobs.push(
-        ...(conn.stmt(sql.jobClaimGroupReadySelect).all({
-          queue: head.queue,
-          group: head.group,
-          now,
-          limit: turns,
-        }) as GroupedCandidate[]),
+      const values = { queue: head.queue, group: head.group, now, limit: turns };
+      const ready = streams.flatMap(
+        (stream) => conn.stmt(stream.statements.ready).all(withSet(values, stream)) as GroupedCandidate[],
       );
+      jobs.push(...(streams.length === 1 ? ready : ready.sort(compareClaimOrder).slice(0, turns)));
     }
   });
   return { jobs, short: jobs.length < dealt };
@@ -129,10 +153,24 @@ function candidate(head: Head): GroupedCandidate {
   return job;
 }
 
+function withSet(values: Record<string, unknown>, stream: Stream): Record<string, unknown> {
+  return stream.requires === null ? values : { ...values, requires: stream.requires };
+}
+
 /** (queue, group) order as SQLite's BINARY collation has it: the bytes of the UTF-8 encodings. */
 function comparePairs(a: { queue: string; group: string }, b: { queue: string; group: string }): number {
   return (
     Buffer.compare(Buffer.from(a.queue), Buffer.from(b.queue)) ||
     Buffer.compare(Buffer.from(a.group), Buffer.from(b.group))
   );
+}
+
+/** Claim order within a pair: priority first, then due time, then id (ASCII, so bytewise). */
+function compareClaimOrder(a: GroupedCandidate, b: GroupedCandidate): number {
+  return b.priority - a.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The order of the walk's index entries: (queue, group), then claim order. */
+function compareHeads(a: Head, b: Head): number {
+  return comparePairs(a, b) || compareClaimOrder(a, b);
 }

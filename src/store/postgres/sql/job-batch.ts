@@ -3,6 +3,8 @@
  * ONE text value per statement (why, and the decoders that read these positions, in ../job-batch.ts).
  * A position changed here is changed in the decoder too.
  */
+import { jobClaimGroupsWaiting } from './job-groups.js';
+import { jobClaimLabelsFit } from './worker-labels.js';
 
 /** Epoch milliseconds of a timestamptz (floor, like node-postgres's own parser); NULL stays NULL. */
 // date_part, not extract: extract returns numeric since PostgreSQL 14, and numeric arithmetic per value
@@ -53,20 +55,22 @@ export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || t
  * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's time (the store's
  * clock, fixed for the statement), its lease token (every job of the batch shares it), the batch as
  * json text, and what the store needs to claim grouped jobs (postgres/job-claim.ts): how many grouped
- * due rows it promoted (from `due`: they become claimable by turns from the next statement on);
- * whether grouped jobs wait (a statement without `groups`: one probe of job_queue_ready_group_idx,
- * only when its batch is short; one with: whether its walk found a ready pair, or the batch left no
- * place to walk for); whether the groups dealt turns had fewer jobs to take than turns
+ * due rows it promoted that this worker may take (from `due`: they become claimable by turns from the
+ * next statement on); whether grouped jobs it may take wait (a statement without `groups`: one probe
+ * of job_queue_ready_group_idx, and for a labelled worker (`labels`) the requirement sets of grouped
+ * rows, only when its batch is short; one with: whether its walk found a ready pair, or the batch left
+ * no place to walk for); whether the groups dealt turns had fewer jobs to take than turns
  * (sql/job-groups.ts); whether the claim met a limited queue or a keyed job (`limits_needed`: the
  * lean statement took neither; a full one says whether the lean one would have done).
  */
 export const jobClaimBatchSelect = (
   s: string,
   groups: boolean,
+  labels: string | null,
   limits: boolean,
 ): string => `SELECT ${ms(`${s}.nightshift_now()`)} AS started_ms,
   (SELECT token FROM lease) AS lease_token, '[' || coalesce(string_agg(line, ','), '') || ']' AS batch,
-  (SELECT count(*) FROM due WHERE group_key IS NOT NULL)::integer AS grouped_promoted,
+  (SELECT count(*) FROM due WHERE group_key IS NOT NULL AND ${jobClaimLabelsFit(labels)})::integer AS grouped_promoted,
   ${
     limits
       ? `EXISTS (SELECT 1 FROM queue_slots) OR EXISTS (SELECT 1 FROM ranked WHERE concurrency_key IS NOT NULL)`
@@ -78,9 +82,7 @@ export const jobClaimBatchSelect = (
       ? `(SELECT n FROM group_places) = 0 OR EXISTS (SELECT 1 FROM group_walk WHERE head IS NOT NULL)
     AS grouped_waiting,
   (SELECT coalesce(sum(turns), 0) FROM group_dealt) > (SELECT count(*) FROM grouped) AS grouped_short`
-      : `CASE WHEN count(*) < $2
-    THEN EXISTS (SELECT 1 FROM ${s}.job_queue WHERE state = 'queued' AND group_key IS NOT NULL)
-    ELSE false END AS grouped_waiting,
+      : `CASE WHEN count(*) < $2 THEN ${jobClaimGroupsWaiting(s, labels)} ELSE false END AS grouped_waiting,
   false AS grouped_short`
   }
   FROM claimed`;

@@ -56,7 +56,12 @@ import {
   jobClaimGroups,
   type GroupClaimScope,
 } from './job-groups.js';
-import { jobClaimLabelsFit, jobClaimOfferedSets, jobClaimReadyLabeled } from './worker-labels.js';
+import {
+  jobClaimGroupOfferedSets,
+  jobClaimLabelsFit,
+  jobClaimOfferedSets,
+  jobClaimReadyLabeled,
+} from './worker-labels.js';
 
 // The locking scans' limits are sub-selects, so the planner cannot read their values. With a known
 // limit it compares the ordered index scan against reading every matching row and sorting them, and it
@@ -78,10 +83,11 @@ const PROMOTE_LIMIT = '(SELECT greatest($2::integer, 256))';
 // unknown). The queue rows are reached by the addresses the locking scans returned.
 // Concurrency limits (sql/concurrency-limits.ts) narrow the candidates down to `picked`.
 
-// Worker labels (sql/worker-labels.ts): a labelled worker's claim adds the rows of `ready_labeled`;
-// every other claim takes only jobs without requirements. Grouped candidates (sql/job-groups.ts), in
-// the grouped statements only, come after the ungrouped ones; a grouped due row is only promoted, and
-// takes its turns from the next claim on.
+// Worker labels (sql/worker-labels.ts): a labelled worker's claim adds the rows of `ready_labeled`,
+// and its grouped walk the grouped rows of the sets it meets; every other claim takes only jobs
+// without requirements. Grouped candidates (sql/job-groups.ts), in the grouped statements only, come
+// after the ungrouped ones; a grouped due row is only promoted, and takes its turns from the next
+// claim on.
 interface ClaimVariant {
   /** The parameter holding a labelled worker's labels (sorted text[]); null for a worker without. */
   labels: string | null;
@@ -99,7 +105,7 @@ const CLAIM_TAIL = (s: string, { labels, groups, limits }: ClaimVariant): string
     groups === null ? '' : ' UNION ALL SELECT * FROM grouped'
   }) u
      WHERE queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimLabelsFit(labels)}`;
-  return `${groups === null ? '' : `${jobClaimGroups(s, groups)}, `}${
+  return `${groups === null ? '' : `${jobClaimGroups(s, groups, labels)}, `}${
     limits ? jobClaimAdmitAndTake(s, candidates, groups !== null) : jobClaimLeanPick(candidates)
   }, ${groups === null ? '' : `${jobClaimGroupCursorSet(s, groups)}, `}promoted_rows AS (
     UPDATE ${s}.job_queue q SET state = 'queued'
@@ -131,7 +137,7 @@ const CLAIM_TAIL = (s: string, { labels, groups, limits }: ClaimVariant): string
     SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed
     HAVING count(*) > 0
   )
-  ${jobClaimBatchSelect(s, groups !== null, limits)}`;
+  ${jobClaimBatchSelect(s, groups !== null, labels, limits)}`;
 };
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
@@ -155,6 +161,10 @@ const readyOpen = (s: string, limits: boolean): string =>
   `${jobClaimKeyOpen(s, 'job_queue')}${limits ? '' : ' AND NOT (SELECT found FROM limited)'}`;
 const dueOpen = (limits: boolean): string => (limits ? '' : ' AND NOT (SELECT found FROM limited)');
 
+// A labelled worker's requirement sets, of ungrouped rows and of grouped ones (sql/worker-labels.ts).
+const offeredSets = (s: string, labels: string | null): string =>
+  labels === null ? '' : `${jobClaimOfferedSets(s, labels)}, ${jobClaimGroupOfferedSets(s, labels)}, `;
+
 // Every queue but the paused and full ones, in the grouped walk (its queue compared bytewise).
 const ALL_QUEUES: GroupClaimScope = {
   queueSet: "''",
@@ -174,7 +184,7 @@ const someQueues = (cursor: string): GroupClaimScope => ({
 const claimFromAll = (s: string, labeled: boolean, grouped: boolean, limits = true): string => {
   const labels = labeled ? '$4' : null;
   return `
-  WITH RECURSIVE ${PAUSED(s, false, limits)}, ${labels === null ? '' : `${jobClaimOfferedSets(s, labels)}, `}ready AS (
+  WITH RECURSIVE ${PAUSED(s, false, limits)}, ${offeredSets(s, labels)}ready AS (
     SELECT ctid AS row_id, id, priority, run_at, queue, ${CANDIDATE_COLUMNS} FROM ${s}.job_queue
     WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL
       AND queue <> ALL((SELECT names FROM paused)::text[]) AND ${readyOpen(s, limits)}
@@ -198,7 +208,7 @@ const claimFromAll = (s: string, labeled: boolean, grouped: boolean, limits = tr
 const claimFromSome = (s: string, labeled: boolean, grouped: boolean, limits = true): string => {
   const labels = labeled ? '$5' : null;
   return `
-  WITH RECURSIVE ${PAUSED(s, true, limits)}, ${labels === null ? '' : `${jobClaimOfferedSets(s, labels)}, `}open_queues AS (
+  WITH RECURSIVE ${PAUSED(s, true, limits)}, ${offeredSets(s, labels)}open_queues AS (
     SELECT name FROM unnest($4::text[]) AS u(name) WHERE name <> ALL((SELECT names FROM paused)::text[])
   ), ready AS (
     SELECT r.* FROM open_queues AS q

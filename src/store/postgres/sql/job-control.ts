@@ -23,7 +23,8 @@ export const jobCancel = (s: string): string => `
     -- re-check after that wait then finds it queued under the same key. The queue is part of the key
     -- so that no scheduled-row index is walked without its leading column; a queued job without a
     -- group is in the ready indexes of jobs without requirements, or in the labelled ones under its
-    -- requirement set; a grouped one is found by its group (job_queue_ready_group_idx). The priority
+    -- requirement set; a grouped one is found by its group (job_queue_ready_group_idx), or by its
+    -- requirement set and group (job_queue_ready_group_labels_idx). The priority
     -- is given in both spellings the ready indexes use, so whichever the planner takes (without
     -- statistics it may take a per-queue one) is probed by its whole key, never walked.
     DELETE FROM ${s}.job_queue q
@@ -35,7 +36,9 @@ export const jobCancel = (s: string): string => `
                AND q.priority = (SELECT priority FROM current)
                AND -(q.priority::bigint) = (SELECT -(priority::bigint) FROM current))
            OR (q.state = 'queued' AND q.priority = (SELECT priority FROM current)
-               AND q.group_key = (SELECT group_key FROM current))
+               AND q.group_key = (SELECT group_key FROM current) AND q.requires IS NULL)
+           OR (q.state = 'queued' AND q.requires = (SELECT requires FROM current)
+               AND q.group_key = (SELECT group_key FROM current) AND q.priority = (SELECT priority FROM current))
            OR q.state = 'scheduled')
     RETURNING q.id
   ), updated AS (

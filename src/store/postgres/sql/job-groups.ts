@@ -1,6 +1,6 @@
 /**
- * Fair claiming by group in the claim statement (migration 018, docs/TENANCY.md), and the reads and
- * settings of groups.
+ * Fair claiming by group in the claim statement (migrations 018 and 019, docs/TENANCY.md), and the
+ * reads and settings of groups.
  *
  * The claim's grouped part, after its ungrouped candidates (sql/job-claim.ts), as CTEs:
  * - `group_places`: the places the ungrouped candidates leave of the batch. Zero: nothing below runs
@@ -14,6 +14,11 @@
  *   among the claim's queues) and its head's key is open; a queue that may not is jumped over whole.
  *   It stops once the counted pairs' turns cover the places, or when back at its start: then it holds
  *   every ready pair and the deal goes round it again.
+ *   Worker labels (migration 019): job_queue_ready_group_idx holds only grouped rows without
+ *   requirements, the walk of a worker without labels reads nothing else; a labelled worker's step
+ *   also descends job_queue_ready_group_labels_idx once per requirement set it meets
+ *   (`group_offered_sets`, sql/worker-labels.ts) and keeps the first head of them all, so a pair's head
+ *   is its first row this worker may take and no row it may not take is read.
  * - `group_cycle`, `group_round`, `group_dealt`: the deal of fair-turns.ts `dealTurns`, in SQL.
  * - `group_heads`, `grouped`: each dealt pair's next jobs, each with its pair's place in the walk
  *   (`turn_rank`), which orders the grouped candidates after the ungrouped ones. A pair dealt one
@@ -49,13 +54,86 @@ const QUEUE = 'queue COLLATE "C"';
 // Weights are looked up only when some group has one: a probe per pair otherwise found nothing.
 const WEIGHTED = '(SELECT weighted FROM group_places)';
 
-// The head of the pairs the WHERE selects, in (queue, group) order: one descent of the index.
-const head = (s: string, where: string, wrapped: string): string => `(
-        SELECT ctid AS head, ${QUEUE} AS queue, group_key, concurrency_key, concurrency_limit, ${wrapped} AS wrapped
+// The grouped rows a worker may take: those without requirements (job_queue_ready_group_idx) and, for
+// a labelled worker, those of each requirement set it meets (`group_offered_sets`, one walk of
+// job_queue_ready_group_labels_idx each, which leads with the set). Each is one stream of rows in
+// (queue, group, claim) order; a labelled worker's walk merges them.
+const GROUPED = "state = 'queued' AND group_key IS NOT NULL";
+const PAIR_ORDER = `${QUEUE}, group_key, priority DESC, run_at, id`;
+const HEAD_COLUMNS = `ctid AS head, ${QUEUE} AS queue, group_key, concurrency_key, concurrency_limit`;
+
+// The head of the pairs the WHERE selects, in (queue, group) order: one descent of the index, or, for
+// a labelled worker (\`labels\` its parameter), one per stream, the first of their heads kept (a sort of
+// one row per stream). A set's ORDER BY names \`requires\` first, its index's order: the planner does
+// not see it as fixed by the set's value, and would otherwise sort the set's rows.
+const head = (s: string, labels: string | null, where: string, wrapped: string): string =>
+  labels === null
+    ? `(
+        SELECT ${HEAD_COLUMNS}, ${wrapped} AS wrapped
         FROM ${s}.job_queue
-        WHERE state = 'queued' AND group_key IS NOT NULL AND ${where}
-        ORDER BY ${QUEUE}, group_key, priority DESC, run_at, id
+        WHERE ${GROUPED} AND requires IS NULL AND ${where}
+        ORDER BY ${PAIR_ORDER}
+        LIMIT 1)`
+    : `(
+        SELECT m.head, m.queue, m.group_key, m.concurrency_key, m.concurrency_limit, ${wrapped} AS wrapped
+        FROM ((
+          SELECT ${HEAD_COLUMNS}, priority, run_at, id
+          FROM ${s}.job_queue
+          WHERE ${GROUPED} AND requires IS NULL AND ${where}
+          ORDER BY ${PAIR_ORDER}
+          LIMIT 1)
+          UNION ALL
+          SELECT l.* FROM group_offered_sets o
+          CROSS JOIN LATERAL (
+            SELECT ${HEAD_COLUMNS}, priority, run_at, id
+            FROM ${s}.job_queue
+            WHERE ${GROUPED} AND requires = o.requires AND ${where}
+            ORDER BY requires, ${PAIR_ORDER}
+            LIMIT 1) l
+        ) m
+        ORDER BY m.queue, m.group_key, m.priority DESC, m.run_at, m.id
         LIMIT 1)`;
+
+const CANDIDATE =
+  'ctid AS row_id, id, priority, run_at, queue, concurrency_key, concurrency_limit, requires, group_key';
+
+// The next \`turns\` rows of the dealt pair \`d\` that may start now, in claim order, under FOR UPDATE
+// SKIP LOCKED (a full key's rows skipped as a filter); for a labelled worker each stream locks up to
+// that many and the first of them all are kept (see ready_labeled in worker-labels.ts).
+const pairRows = (s: string, labels: string | null): string => {
+  const where = `${QUEUE} = d.queue AND group_key = d.group_key AND ${jobClaimKeyOpen(s, 'job_queue')}`;
+  const plain = `SELECT ${CANDIDATE}
+      FROM ${s}.job_queue
+      WHERE ${GROUPED} AND requires IS NULL AND ${where}
+      ORDER BY ${PAIR_ORDER}
+      LIMIT d.turns
+      FOR UPDATE SKIP LOCKED`;
+  return labels === null
+    ? plain
+    : `SELECT m.* FROM (
+        SELECT p.* FROM (${plain}) p
+        UNION ALL
+        SELECT l.* FROM group_offered_sets o
+        CROSS JOIN LATERAL (
+          SELECT ${CANDIDATE}
+          FROM ${s}.job_queue
+          WHERE ${GROUPED} AND requires = o.requires AND ${where}
+          ORDER BY requires, ${PAIR_ORDER}
+          LIMIT d.turns
+          FOR UPDATE SKIP LOCKED) l
+      ) m
+      ORDER BY m.priority DESC, m.run_at, m.id
+      LIMIT d.turns`;
+};
+
+/**
+ * Whether grouped rows this worker may take are ready: one probe of job_queue_ready_group_idx, and
+ * for a labelled worker (\`labels\`), whether it meets any requirement set among them.
+ */
+export const jobClaimGroupsWaiting = (s: string, labels: string | null): string =>
+  `(EXISTS (SELECT 1 FROM ${s}.job_queue WHERE ${GROUPED} AND requires IS NULL)${
+    labels === null ? '' : ' OR EXISTS (SELECT 1 FROM group_offered_sets)'
+  })`;
 
 // Turns of a dealt pair (alias c, of group_cycle) among the first `x` turns of the cycle, repeated
 // when the walk holds all of it (r.total, of group_round; NULL otherwise).
@@ -65,9 +143,14 @@ const upTo = (x: string): string => `CASE WHEN r.total IS NULL
 
 /**
  * The grouped CTEs, from `group_places` to `grouped`, after `ready` and `due` (whose ungrouped rows
- * take places first). $2 limit.
+ * take places first). $2 limit; `labels`: a labelled worker's labels (its parameter), whose statement
+ * has `group_offered_sets` (worker-labels.ts), or null.
  */
-export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `group_places AS (
+export const jobClaimGroups = (
+  s: string,
+  scope: GroupClaimScope,
+  labels: string | null,
+): string => `group_places AS (
     SELECT greatest(0, $2::integer - (SELECT count(*) FROM ready)::integer
       - (SELECT count(*) FROM due WHERE group_key IS NULL AND ${scope.open('due.queue')})::integer) AS n,
       EXISTS (SELECT 1 FROM ${s}.job_groups) AS weighted
@@ -78,10 +161,9 @@ export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `gr
                     AND c.used < coalesce(g.weight, 1), false) AS visit
     FROM (SELECT 1) one
     LEFT JOIN ${s}.job_group_cursors c ON c.queue_set = ${scope.queueSet}
-    LEFT JOIN LATERAL ${head(s, `${QUEUE} = c.queue AND group_key = c.group_key`, 'false')} h ON true
+    LEFT JOIN LATERAL ${head(s, labels, `${QUEUE} = c.queue AND group_key = c.group_key`, 'false')} h ON true
     LEFT JOIN ${s}.job_groups g ON g.group_key = c.group_key AND ${WEIGHTED}
-    WHERE ${PLACES} > 0
-      AND EXISTS (SELECT 1 FROM ${s}.job_queue WHERE state = 'queued' AND group_key IS NOT NULL)
+    WHERE ${PLACES} > 0 AND ${jobClaimGroupsWaiting(s, labels)}
   ), group_walk (step, head, queue, group_key, weight, visit, wrapped, covered) AS (
     SELECT 0, head, queue, group_key, weight, visit, false,
            CASE WHEN visit THEN least(weight - used, ${PLACES}) ELSE 0 END
@@ -93,9 +175,9 @@ export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `gr
     CROSS JOIN LATERAL (
       SELECT h.head, h.queue, h.group_key, coalesce(g.weight, 1) AS weight, h.wrapped,
              ${scope.open('h.queue')} AND ${jobClaimKeyOpen(s, 'h')} AS visit
-      FROM (${head(s, `(${QUEUE}, group_key) > (w.queue, w.group_key) AND ${scope.open('w.queue')}`, 'w.wrapped')}
-        UNION ALL ${head(s, `${QUEUE} > w.queue AND NOT ${scope.open('w.queue')}`, 'w.wrapped')}
-        UNION ALL ${head(s, 'NOT w.wrapped AND (SELECT has_cursor FROM group_start)', 'true')}
+      FROM (${head(s, labels, `(${QUEUE}, group_key) > (w.queue, w.group_key) AND ${scope.open('w.queue')}`, 'w.wrapped')}
+        UNION ALL ${head(s, labels, `${QUEUE} > w.queue AND NOT ${scope.open('w.queue')}`, 'w.wrapped')}
+        UNION ALL ${head(s, labels, 'NOT w.wrapped AND (SELECT has_cursor FROM group_start)', 'true')}
         LIMIT 1) h
       LEFT JOIN ${s}.job_groups g ON g.group_key = h.group_key AND ${WEIGHTED}
     ) n
@@ -119,7 +201,7 @@ export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `gr
                 ELSE (r.used + ${PLACES} - 1) % r.total END AS last_turn
     FROM group_cycle c CROSS JOIN group_round r
   ), group_heads AS (
-    SELECT ctid AS row_id, id, priority, run_at, queue, concurrency_key, concurrency_limit, requires, group_key
+    SELECT ${CANDIDATE}
     FROM ${s}.job_queue
     WHERE ctid = ANY(ARRAY(SELECT head FROM group_dealt WHERE turns = 1)) AND state = 'queued'
     FOR UPDATE SKIP LOCKED
@@ -129,13 +211,7 @@ export const jobClaimGroups = (s: string, scope: GroupClaimScope): string => `gr
     SELECT r.*, d.step AS turn_rank
     FROM group_dealt d
     CROSS JOIN LATERAL (
-      SELECT ctid AS row_id, id, priority, run_at, queue, concurrency_key, concurrency_limit, requires, group_key
-      FROM ${s}.job_queue
-      WHERE state = 'queued' AND group_key IS NOT NULL AND ${QUEUE} = d.queue AND group_key = d.group_key
-        AND ${jobClaimKeyOpen(s, 'job_queue')}
-      ORDER BY ${QUEUE}, group_key, priority DESC, run_at, id
-      LIMIT d.turns
-      FOR UPDATE SKIP LOCKED
+      ${pairRows(s, labels)}
     ) r
     WHERE d.turns > 1 OR (d.turns = 1 AND NOT EXISTS (SELECT 1 FROM group_heads h WHERE h.row_id = d.head))
   )`;
@@ -152,14 +228,17 @@ export const jobClaimGroupCursorSet = (s: string, scope: GroupClaimScope): strin
 
 /**
  * Groups after $1 by name with ready or running jobs or a weight, at most $2, with their counts; $3
- * true keeps only groups with running jobs. Ready jobs are counted from job_queue, running ones
- * through the claims' job_leases rows: the read is bounded by the grouped backlog and the running
- * jobs, like the queue list.
+ * true keeps only groups with running jobs. Ready jobs are counted from job_queue (its two grouped
+ * ready indexes, without and with requirements), running ones through the claims' job_leases rows:
+ * the read is bounded by the grouped backlog and the running jobs, like the queue list.
  */
 export const groupList = (s: string): string => `
   WITH queued AS (
-    SELECT group_key, count(*)::integer AS n FROM ${s}.job_queue
-    WHERE state = 'queued' AND group_key IS NOT NULL GROUP BY group_key
+    SELECT group_key, count(*)::integer AS n FROM (
+      SELECT group_key FROM ${s}.job_queue WHERE ${GROUPED} AND requires IS NULL
+      UNION ALL
+      SELECT group_key FROM ${s}.job_queue WHERE ${GROUPED} AND requires IS NOT NULL
+    ) q GROUP BY group_key
   ), running AS (
     SELECT j.group_key, count(*)::integer AS n FROM ${s}.jobs j
     WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases)) AND j.state = 'running'

@@ -1,6 +1,6 @@
 /**
- * Worker labels in the claim (migrations 017 and 018): a job whose `requires` is not NULL is claimed only by a
- * worker offering every label of it. Kept to fragments that the claim statements (sql/job-claim.ts)
+ * Worker labels in the claim (migrations 017, 018 and 019): a job whose `requires` is not NULL is
+ * claimed only by a worker offering every label of it. Kept to fragments that the claim statements (sql/job-claim.ts)
  * splice in, so the claim of a worker without labels differs from the claim before labels by one
  * `requires IS NULL` per scan (the ready indexes are partial on it) and nothing else.
  *
@@ -13,9 +13,10 @@
  *   claim order, under FOR UPDATE SKIP LOCKED like the plain `ready` scan. Sets it does not meet are
  *   never walked: a labelled claim reads one probe per distinct set plus, per offered set, the rows
  *   it locks (and any it walks past, as the plain scan does: full keys, paused queues).
- * Jobs with a group never require labels (refused at enqueue) and are left to the grouped walk
- * (sql/job-groups.ts). Due scheduled rows are tested by `jobClaimLabelsFit` in the candidates: one
- * whose labels the worker lacks is promoted to `queued` (like a paused queue's) and waits there for a worker that has them.
+ * Grouped jobs, with requirements or without, are left to the grouped walk (sql/job-groups.ts),
+ * whose labelled rows have their own index and sets (`jobClaimGroupOfferedSets`). Due scheduled rows
+ * are tested by `jobClaimLabelsFit` in the candidates: one whose labels the worker lacks is promoted
+ * to `queued` (like a paused queue's) and waits there for a worker that has them.
  */
 import { jobClaimKeyColumns, jobClaimKeyOpen } from './concurrency-limits.js';
 import { jobClaimGroupColumns } from './job-groups.js';
@@ -24,18 +25,38 @@ import { jobClaimGroupColumns } from './job-groups.js';
 export const jobClaimLabelsFit = (labels: string | null): string =>
   labels === null ? 'requires IS NULL' : `(requires IS NULL OR requires <@ ${labels}::text[])`;
 
-/** `label_sets` and `offered_sets` (see above); needs `WITH RECURSIVE`. */
-export const jobClaimOfferedSets = (s: string, labels: string): string => `label_sets AS (
-    SELECT (SELECT requires FROM ${s}.job_queue
-            WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL
-            ORDER BY requires LIMIT 1) AS requires
+// The requirement sets among the ready rows of one ready index, one probe per distinct set: `grouped`
+// picks job_queue_ready_group_labels_idx (grouped rows) over job_queue_ready_labels_idx.
+const setWalk = (s: string, name: string, grouped: boolean): string => {
+  const rows = (q: string): string =>
+    `${q}state = 'queued' AND ${q}requires IS NOT NULL AND ${q}group_key IS ${grouped ? 'NOT NULL' : 'NULL'}`;
+  return `${name} AS (
+    SELECT (SELECT requires FROM ${s}.job_queue WHERE ${rows('')} ORDER BY requires LIMIT 1) AS requires
     UNION ALL
-    SELECT (SELECT q.requires FROM ${s}.job_queue q
-            WHERE q.state = 'queued' AND q.requires IS NOT NULL AND q.group_key IS NULL AND q.requires > l.requires
+    SELECT (SELECT q.requires FROM ${s}.job_queue q WHERE ${rows('q.')} AND q.requires > l.requires
             ORDER BY q.requires LIMIT 1)
-    FROM label_sets l WHERE l.requires IS NOT NULL
-  ), offered_sets AS (
+    FROM ${name} l WHERE l.requires IS NOT NULL
+  )`;
+};
+
+/** `label_sets` and `offered_sets` (see above); needs `WITH RECURSIVE`. */
+export const jobClaimOfferedSets = (
+  s: string,
+  labels: string,
+): string => `${setWalk(s, 'label_sets', false)}, offered_sets AS (
     SELECT requires FROM label_sets WHERE requires <@ ${labels}::text[]
+  )`;
+
+/**
+ * `group_label_sets` and `group_offered_sets`: the same for grouped rows, the sets a labelled worker's
+ * grouped walk reads beside the rows without requirements (sql/job-groups.ts); needs `WITH RECURSIVE`.
+ * Unread, so never run, while the claim leaves grouped jobs no place.
+ */
+export const jobClaimGroupOfferedSets = (
+  s: string,
+  labels: string,
+): string => `${setWalk(s, 'group_label_sets', true)}, group_offered_sets AS (
+    SELECT requires FROM group_label_sets WHERE requires <@ ${labels}::text[]
   )`;
 
 /**

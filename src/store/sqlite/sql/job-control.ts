@@ -64,7 +64,7 @@ const waitingMatching = (where: string): string => `
  * jobCancelWaiting for a batch of jobs in one waiting state matching the filters. One statement per
  * state, with the state as a literal, so each walks its own partial indexes (jobs_scheduled; queued:
  * jobs_ready for jobs without a group or requirements, jobs_ready_labels for those with requirements,
- * then jobs_ready_group).
+ * then jobs_ready_group and jobs_ready_group_labels for grouped ones, likewise).
  */
 export const jobCancelMatchingWaiting = (state: 'scheduled' | 'queued'): string => `
 UPDATE jobs SET state = 'cancelled', finished_at = @now, updated_at = @now
@@ -74,7 +74,8 @@ WHERE id IN (
       ? waitingMatching(`state = 'scheduled'`)
       : `${waitingMatching(`state = 'queued' AND requires IS NULL AND group_key IS NULL`)}
   UNION ALL${waitingMatching(`state = 'queued' AND requires IS NOT NULL AND group_key IS NULL`)}
-  UNION ALL${waitingMatching(`state = 'queued' AND group_key IS NOT NULL`)}`
+  UNION ALL${waitingMatching(`state = 'queued' AND group_key IS NOT NULL AND requires IS NULL`)}
+  UNION ALL${waitingMatching(`state = 'queued' AND group_key IS NOT NULL AND requires IS NOT NULL`)}`
   })
   LIMIT @limit
 )

@@ -2,11 +2,11 @@
 import { rateFree } from './rate-limits.js';
 
 /**
- * Waiting and running jobs per queue. Each branch reads partial indexes (queued: jobs_ready_queue,
- * jobs_ready_labels_queue and jobs_ready_group, for jobs without a group and without or with required
- * labels and for grouped jobs, all in queue order; scheduled: jobs_scheduled; running: jobs_lease), so
- * the cost follows the backlog and the running jobs, never the finished history. @now: the store's
- * clock.
+ * Waiting and running jobs per queue. Each branch reads partial indexes (queued: jobs_ready_queue and
+ * jobs_ready_labels_queue for jobs without a group, without or with required labels, in queue order,
+ * and jobs_ready_group and jobs_ready_group_labels for grouped ones; scheduled: jobs_scheduled;
+ * running: jobs_lease), so the cost follows the backlog and the running jobs, never the finished
+ * history. @now: the store's clock.
  */
 export const queueLoadList = `
 SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS oldest_ready_at FROM (
@@ -19,7 +19,12 @@ SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS ol
   WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL GROUP BY queue
   UNION ALL
   SELECT queue, count(*), min(run_at)
-  FROM jobs INDEXED BY jobs_ready_group WHERE state = 'queued' AND group_key IS NOT NULL GROUP BY queue)
+  FROM jobs INDEXED BY jobs_ready_group
+  WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NULL GROUP BY queue
+  UNION ALL
+  SELECT queue, count(*), min(run_at)
+  FROM jobs INDEXED BY jobs_ready_group_labels
+  WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NOT NULL GROUP BY queue)
 GROUP BY queue
 UNION ALL
 SELECT queue, 'scheduled', count(*), min(CASE WHEN run_at <= @now THEN run_at END)
@@ -71,6 +76,14 @@ const KEY_HELD = `CASE WHEN j.concurrency_key IS NULL THEN NULL ELSE (
   SELECT CASE WHEN k.in_use >= coalesce(k.max, j.concurrency_limit) THEN 1 WHEN ${rateFree('k')} < 1 THEN 2 END
   FROM concurrency_keys k WHERE k.key = j.concurrency_key) END`;
 
+// The queued jobs of one covering ready index (rows `where` picks, besides `state`) per queue and
+// requirement set, with the reasons their keys hold them back.
+const readyBySet = (index: string, where: string): string => `
+  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
+  FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
+        FROM jobs j INDEXED BY ${index} WHERE j.state = 'queued' AND ${where} LIMIT -1)
+  GROUP BY queue, requires`;
+
 /**
  * Ready jobs (queued, or scheduled and due at @now) per queue and requirement set, with how many their
  * keys hold back, the due time of the oldest (the queue list's oldest age), and whether the queue is
@@ -93,17 +106,9 @@ FROM (
         FROM jobs j INDEXED BY jobs_ready_queue
         WHERE j.state = 'queued' AND j.requires IS NULL AND j.group_key IS NULL LIMIT -1)
   GROUP BY queue
-  UNION ALL
-  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
-  FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
-        FROM jobs j INDEXED BY jobs_ready_labels_queue
-        WHERE j.state = 'queued' AND j.requires IS NOT NULL AND j.group_key IS NULL LIMIT -1)
-  GROUP BY queue, requires
-  UNION ALL
-  SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
-  FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
-        FROM jobs j INDEXED BY jobs_ready_group WHERE j.state = 'queued' AND j.group_key IS NOT NULL LIMIT -1)
-  GROUP BY queue, requires
+  UNION ALL${readyBySet('jobs_ready_labels_queue', 'j.requires IS NOT NULL AND j.group_key IS NULL')}
+  UNION ALL${readyBySet('jobs_ready_group', 'j.group_key IS NOT NULL AND j.requires IS NULL')}
+  UNION ALL${readyBySet('jobs_ready_group_labels', 'j.group_key IS NOT NULL AND j.requires IS NOT NULL')}
   UNION ALL
   SELECT queue, requires, count(*), total(key_held = 1), total(key_held = 2), min(run_at)
   FROM (SELECT j.queue, j.requires, j.run_at, ${KEY_HELD} AS key_held
