@@ -60,8 +60,10 @@ export interface NightshiftConfig {
   /** Bounds of the wait of concurrent enqueues (`maxWaitMs`, `maxPending`); checked when the config loads. */
   enqueue?: EnqueueBatchingOptions;
   /**
-   * Cluster-wide limits per queue (`{ emails: { concurrency: 5 } }`), written to the database when
-   * `start`, `worker`, `scheduler`, `serve` or `migrate` connects (docs/TENANCY.md).
+   * Settings per queue (docs/TENANCY.md): cluster-wide limits (`{ emails: { concurrency: 5 } }`),
+   * written to the database when `start`, `worker`, `scheduler`, `serve` or `migrate` connects, and
+   * job defaults (`concurrencyKey`, `concurrencyLimit`, `group`), applied by every command that
+   * enqueues with this config (`start`, `serve`, `scheduler`, `worker`'s child jobs, `enqueue`).
    */
   queues?: QueuesConfig;
 }

@@ -27,7 +27,8 @@ export interface TaskDefaults {
   backoff?: BackoffOptions;
   /**
    * How many of this task's jobs with the same `concurrencyKey` may run at once, cluster-wide, unless
-   * the job says otherwise or an operator set the key's limit (docs/TENANCY.md). Default 1.
+   * the job says otherwise or an operator set the key's limit (docs/TENANCY.md). Default: the
+   * queue's `concurrencyLimit`, else 1.
    */
   concurrencyLimit?: number;
   /**
@@ -49,7 +50,8 @@ export interface PayloadDefaults<Payload> {
   // any payload are taken (the registry, `TaskMap`), which method parameters allow.
   /**
    * The job's concurrency key, e.g. `(p) => \`tenant:${p.tenantId}\``: at most `concurrencyLimit`
-   * (default 1) of the task's jobs with one key run at once. Null or undefined: no key.
+   * (default: the queue's, else 1) of the task's jobs with one key run at once. Null or undefined: no
+   * key, even where the job's queue has a key function of its own.
    */
   concurrencyKey?(payload: Payload): string | null | undefined;
   /** The job's group (tenant), claimed in weighted turns with other groups. Null or undefined: none. */

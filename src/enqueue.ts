@@ -27,7 +27,8 @@ export interface EnqueueOptions {
   maxAttempts?: number;
   /**
    * At most `concurrencyLimit` jobs with this key run at once, cluster-wide (docs/TENANCY.md): a
-   * tenant, a resource, a schedule. Without a limit, the task's `concurrencyLimit` (default 1).
+   * tenant, a resource, a schedule. Without a limit, the task's `concurrencyLimit`, else the queue's,
+   * else 1.
    */
   concurrencyKey?: string;
   /** The key's limit for this job; needs `concurrencyKey`. An operator's limit for the key wins. */
@@ -76,7 +77,7 @@ export async function buildNewJob(
 ): Promise<NewJob> {
   const task = registry.require(checkTaskName(taskName));
   // Options are checked before the payload: a bad option is reported as such whatever the payload.
-  const row = newJob(taskName, null, options, task, internals);
+  const row = newJob(taskName, null, options, task, registry.queueDefaults, internals);
 
   let value = payload === undefined ? null : payload;
   if (task.schema) {
@@ -92,7 +93,7 @@ export async function buildNewJob(
   }
   assertJson(value, `payload for task "${taskName}"`);
   row.payload = value;
-  applyPayloadDefaults(row, options, task);
+  applyPayloadDefaults(row, options, task, registry.queueDefaults);
   return row;
 }
 

@@ -106,6 +106,7 @@ export type {
 } from './store/store.js';
 export type { QueueService } from './queues.js';
 export type { QueuesConfig, QueueSettings } from './queue-limits.js';
+export type { QueueJobDefaults } from './queue-defaults.js';
 export { Scheduler, type SchedulerOptions, type SchedulerPass } from './scheduler/scheduler.js';
 export {
   ScheduleService,

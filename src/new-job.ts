@@ -1,22 +1,22 @@
 /**
  * The one builder of a `NewJob`, the row the store inserts: a caller's options over its task's
- * defaults, each within its bounds (validation/job-options.ts), and the engine's own fields. Enqueues
- * (enqueue.ts, after validating the payload) and schedule slots (scheduler/slot-job.ts) both build
- * their rows here, so a job's defaults are decided in one place.
+ * defaults, then its queue's (queue-defaults.ts), each within its bounds (validation/job-options.ts),
+ * and the engine's own fields. Enqueues (enqueue.ts, after validating the payload) and schedule slots
+ * (scheduler/slot-job.ts) both build their rows here, so a job's defaults are decided in one place.
  */
 import type { EnqueueInternals, EnqueueOptions } from './enqueue.js';
 import { NightshiftError } from './errors.js';
 import { newJobId } from './job-id.js';
+import type { QueueDefaultsByName, QueuePayloadDefault } from './queue-defaults.js';
 import type { NewJob } from './store/store.js';
 import {
-  DEFAULT_CONCURRENCY_LIMIT,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_QUEUE,
   type PayloadDefault,
   type ResolvedTask,
 } from './task-registry.js';
-import { intIn, JOB_RANGES, MAX_KEY_BYTES, textIn } from './validation/bounds.js';
-import { checkJobOptions } from './validation/job-options.js';
+import { MAX_KEY_BYTES, textIn } from './validation/bounds.js';
+import { checkJobOptions, keyLimit } from './validation/job-options.js';
 
 /** What a job takes from its task where its options set nothing. */
 export type JobDefaults = Pick<
@@ -42,18 +42,22 @@ export const UNREGISTERED_TASK_DEFAULTS: JobDefaults = {
   maxAttempts: DEFAULT_MAX_ATTEMPTS,
   timeoutMs: null,
   leaseMs: null,
-  concurrencyLimit: DEFAULT_CONCURRENCY_LIMIT,
+  concurrencyLimit: null,
   requires: null,
   concurrencyKeyOf: null,
   groupOf: null,
 };
 
-/** The row of one job; throws `invalid_argument` for an option out of its bounds. */
+/**
+ * The row of one job, with its task's `defaults` and those of its queue in `queues`; throws
+ * `invalid_argument` for an option out of its bounds.
+ */
 export function newJob(
   task: string,
   payload: unknown,
   options: Omit<EnqueueOptions, 'tx'>,
   defaults: JobDefaults,
+  queues: QueueDefaultsByName,
   internals: EnqueueInternals = {},
 ): NewJob {
   const {
@@ -69,7 +73,7 @@ export function newJob(
     concurrencyLimit,
     requires,
     group,
-  } = checkJobOptions(options, defaults);
+  } = checkJobOptions(options, defaults, queues);
   return {
     id: newJobId(),
     task,
@@ -94,35 +98,34 @@ export function newJob(
 }
 
 /**
- * Sets the key and group a task derives from the job's payload (contract.ts `PayloadDefaults`) where
- * the job's options give none; call it once `row.payload` is final. A key derived this way takes the
- * job's `concurrencyLimit`, else the task's. Throws `invalid_argument` when a function throws or
- * returns something other than a string, null or undefined, or when the job gives a limit and no key
- * comes of it.
+ * Sets the key and group derived from the job's payload where the job's options give none (contract.ts
+ * `PayloadDefaults`, queue-defaults.ts); call it once `row.payload` and `row.queue` are final. For each
+ * of the two, the task's function decides when it has one (null from it: none), else the function of
+ * the job's queue in `queues`. A derived key takes the job's `concurrencyLimit`, else the task's, else
+ * the queue's, else 1. Throws `invalid_argument` when a function throws or returns something other
+ * than a string, null or undefined, or when the job gives a limit and no key comes of it.
  */
 export function applyPayloadDefaults(
   row: NewJob,
   options: Pick<EnqueueOptions, 'concurrencyKey' | 'concurrencyLimit' | 'group'>,
   defaults: JobDefaults,
+  queues: QueueDefaultsByName,
 ): void {
+  const queue = queues.get(row.queue);
   // Everything is derived and checked before the row changes: a failure leaves it as it was.
-  const keyOf = options.concurrencyKey === undefined ? defaults.concurrencyKeyOf : null;
+  const keyOf =
+    options.concurrencyKey === undefined
+      ? deriver(row, defaults.concurrencyKeyOf, queue?.concurrencyKeyOf)
+      : null;
   const key = keyOf === null ? null : derive(row, 'concurrencyKey', keyOf);
   if (keyOf !== null && key === null && options.concurrencyLimit !== undefined) {
     throw new NightshiftError(
       'invalid_argument',
-      `concurrencyLimit needs a concurrencyKey, and task "${row.task}" derived none from this payload`,
+      `concurrencyLimit needs a concurrencyKey, and ${ownerOf(row, keyOf)} derived none from this payload`,
     );
   }
-  const limit =
-    key === null
-      ? null
-      : intIn(
-          'concurrencyLimit',
-          options.concurrencyLimit ?? defaults.concurrencyLimit,
-          JOB_RANGES.concurrencyLimit,
-        );
-  const groupOf = options.group === undefined ? defaults.groupOf : null;
+  const limit = key === null ? null : keyLimit(options.concurrencyLimit, defaults, queue);
+  const groupOf = options.group === undefined ? deriver(row, defaults.groupOf, queue?.groupOf) : null;
   const group = groupOf === null ? null : derive(row, 'group', groupOf);
   if (key !== null) {
     row.concurrencyKey = key;
@@ -131,14 +134,36 @@ export function applyPayloadDefaults(
   if (groupOf !== null) row.group = group;
 }
 
-function derive(row: NewJob, field: 'concurrencyKey' | 'group', of: PayloadDefault): string | null {
+/** A function that derives a key or group, and whether it is the queue's (for the error naming it). */
+interface Deriver {
+  call: () => unknown;
+  fromQueue: boolean;
+}
+
+function deriver(
+  row: NewJob,
+  taskOf: PayloadDefault | null,
+  queueOf: QueuePayloadDefault | null | undefined,
+): Deriver | null {
+  if (taskOf !== null) return { call: () => taskOf(row.payload), fromQueue: false };
+  if (queueOf === null || queueOf === undefined) return null;
+  return { call: () => queueOf(row.payload, row.task), fromQueue: true };
+}
+
+/** `task "t"`, or `queue "q" (task "t")`: whose function it was. Made only for an error. */
+function ownerOf(row: NewJob, of: Deriver): string {
+  const task = `task ${JSON.stringify(row.task)}`;
+  return of.fromQueue ? `queue ${JSON.stringify(row.queue)} (${task})` : task;
+}
+
+function derive(row: NewJob, field: 'concurrencyKey' | 'group', of: Deriver): string | null {
   let value: unknown;
   try {
-    value = of(row.payload);
+    value = of.call();
   } catch (error) {
     throw new NightshiftError(
       'invalid_argument',
-      `task "${row.task}": its ${field} function threw on this payload: ${(error as Error).message}`,
+      `${ownerOf(row, of)}: its ${field} function threw on this payload: ${(error as Error).message}`,
       { cause: error },
     );
   }
@@ -146,8 +171,14 @@ function derive(row: NewJob, field: 'concurrencyKey' | 'group', of: PayloadDefau
   if (typeof value !== 'string') {
     throw new NightshiftError(
       'invalid_argument',
-      `task "${row.task}": its ${field} function must return a string, null or undefined, not ${typeof value}`,
+      `${ownerOf(row, of)}: its ${field} function must return a string, null or undefined, not ${typeof value}`,
     );
   }
-  return textIn(field, value, MAX_KEY_BYTES);
+  try {
+    return textIn(field, value, MAX_KEY_BYTES);
+  } catch (error) {
+    throw new NightshiftError('invalid_argument', `${ownerOf(row, of)}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }

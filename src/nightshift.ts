@@ -95,8 +95,10 @@ export interface ConnectOptions<
   /** Bounds of the queue where concurrent `enqueue` calls wait to be written together (enqueue-batcher.ts). */
   enqueue?: EnqueueBatchingOptions;
   /**
-   * Cluster-wide limits per queue, written to the database on connect (the last process to connect
-   * with a queue's setting wins; a queue left out keeps its limit). See docs/TENANCY.md.
+   * Settings per queue (docs/TENANCY.md). `concurrency` and `rate` are cluster-wide limits, written to
+   * the database on connect (the last process to connect with a queue's setting wins; a queue left out
+   * keeps its limit). `concurrencyKey`, `concurrencyLimit` and `group` are defaults this instance gives
+   * the jobs it enqueues into the queue, where neither the job nor its task gives them.
    */
   queues?: QueuesConfig;
 }
@@ -192,13 +194,17 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     // Checked before anything opens: bad thresholds change nothing.
     const alertsConfig = options.alerts === undefined ? {} : validateAlertsConfig(options.alerts);
     const enqueueBatching = checkEnqueueBatching(options.enqueue);
-    const queueLimits =
-      options.queues === undefined ? [] : checkQueuesConfig(options.queues, 'invalid_argument');
+    const queues =
+      options.queues === undefined ? undefined : checkQueuesConfig(options.queues, 'invalid_argument');
     const tasks = new TaskRegistry(
       options.httpJobs === undefined
         ? (options.tasks ?? {})
         : (await import('./http-jobs/index.js')).withHttpJobs(options.tasks ?? {}, options.httpJobs),
-      { contracts: options.contracts, implementations: options.implementations },
+      {
+        contracts: options.contracts,
+        implementations: options.implementations,
+        queueDefaults: queues?.defaults,
+      },
     );
     const db = options.db ?? DEFAULT_DATABASE_URL;
     const ownsStore = typeof db === 'string';
@@ -206,7 +212,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     try {
       if (options.migrate ?? true) await store.migrate();
       else await store.schemaCheck();
-      await applyQueueLimits(store, queueLimits);
+      await applyQueueLimits(store, queues?.limits ?? []);
     } catch (error) {
       if (ownsStore) await store.close();
       throw error;
@@ -436,7 +442,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   async setQueueLimit(queue: string, limit: number | null): Promise<void> {
     return applyQueueLimits(
       this.store,
-      checkQueuesConfig({ [queue]: { concurrency: limit } }, 'invalid_argument'),
+      checkQueuesConfig({ [queue]: { concurrency: limit } }, 'invalid_argument').limits,
     );
   }
 
@@ -446,7 +452,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * allows its full burst at once.
    */
   async setQueueRate(queue: string, rate: StartRate | null): Promise<void> {
-    return applyQueueLimits(this.store, checkQueuesConfig({ [queue]: { rate } }, 'invalid_argument'));
+    return applyQueueLimits(this.store, checkQueuesConfig({ [queue]: { rate } }, 'invalid_argument').limits);
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

@@ -2,7 +2,8 @@
  * The tasks a Nightshift instance knows, resolved once from what it registered: contracts (producers:
  * name, schemas, defaults, no handler), implementations (workers: a contract with its handler) and the
  * `tasks` map (bare handlers and `defineTask` results). Every default a worker or enqueue needs is
- * filled here so the hot path never re-derives it.
+ * filled here so the hot path never re-derives it; so are the defaults its queues give their jobs
+ * (queue-defaults.ts), which every enqueue of the instance reaches through the registry.
  *
  * A handler with a payload schema is wrapped once, here, so the worker validates each payload before
  * the handler sees it (a contract changed between deploys fails the attempt with `invalid_payload`
@@ -15,6 +16,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { isContract, isImplementation, type TaskContract, type TaskImplementation } from './contract.js';
 import { NightshiftError } from './errors.js';
+import type { QueueDefaultsByName } from './queue-defaults.js';
 import { checkRequires } from './validation/labels.js';
 import { checkTaskBounds } from './validation/task-bounds.js';
 import { resolveTaskIsolation, type TaskIsolation } from './worker/isolation/task-isolation.js';
@@ -26,7 +28,7 @@ import type { ContractList, ImplementationList } from './task-types.js';
 export const DEFAULT_QUEUE = 'default';
 /** Default attempts per job: enough to ride out a short outage, few enough to surface real bugs. */
 export const DEFAULT_MAX_ATTEMPTS = 5;
-/** Running jobs per concurrency key when neither the job nor its task gives a limit: one at a time. */
+/** Running jobs per concurrency key when neither the job, its task nor its queue gives a limit: one at a time. */
 export const DEFAULT_CONCURRENCY_LIMIT = 1;
 
 /** Backoff used when a task sets none (and for jobs of tasks this process does not know). */
@@ -54,8 +56,8 @@ export interface ResolvedTask {
   timeoutMs: number | null;
   leaseMs: number | null;
   maxDurationMs: number | null;
-  /** The limit of this task's keyed jobs that give none themselves. */
-  concurrencyLimit: number;
+  /** The limit of this task's keyed jobs that give none themselves; null: the queue's, else 1. */
+  concurrencyLimit: number | null;
   /** Labels this task's jobs require when they give none themselves: canonical, null for none. */
   requires: string[] | null;
   /** The key and group this task derives from a job's payload (contract.ts `PayloadDefaults`), or null. */
@@ -70,6 +72,8 @@ export interface ResolvedTask {
 export interface Registrations {
   contracts?: ContractList | undefined;
   implementations?: ImplementationList | undefined;
+  /** The job defaults of queues, checked (queue-limits.ts `checkQueuesConfig`), by queue name. */
+  queueDefaults?: QueueDefaultsByName | undefined;
 }
 
 /** Looks tasks up by name. */
@@ -77,8 +81,11 @@ export class TaskRegistry {
   private readonly tasks = new Map<string, ResolvedTask>();
   /** Where each name came from, to refuse two different declarations of one task. */
   private readonly sources = new Map<string, TaskContract | TaskDefinition>();
+  /** The defaults each queue gives the jobs enqueued into it, by queue name (queue-defaults.ts). */
+  readonly queueDefaults: QueueDefaultsByName;
 
   constructor(tasks: TaskMap = {}, registrations: Registrations = {}) {
+    this.queueDefaults = registrations.queueDefaults ?? new Map();
     for (const value of members(registrations.contracts, 'contracts')) {
       if (!isContract(value)) {
         throw new NightshiftError('config_error', '"contracts" must hold defineContract(...) results');
@@ -170,7 +177,7 @@ function resolve(
     timeoutMs: definition.timeoutMs ?? null,
     leaseMs: definition.leaseMs ?? null,
     maxDurationMs: definition.maxDurationMs ?? null,
-    concurrencyLimit: definition.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT,
+    concurrencyLimit: definition.concurrencyLimit ?? null,
     requires:
       definition.requires === undefined
         ? null

@@ -116,7 +116,8 @@ const enqueueOptions = {
     Type.Integer({
       minimum: 1,
       maximum: INT32_MAX,
-      description: 'needs concurrencyKey; default the task’s (1)',
+      description:
+        'needs concurrencyKey (given, or derived by the task or queue); default the task’s, else the queue’s, else 1',
     }),
   ),
   requires: Type.Optional(

@@ -132,8 +132,14 @@ export class Session {
           ...(config?.httpJobs !== undefined && { httpJobs: config.httpJobs }),
           ...(config?.alerts !== undefined && { alerts: config.alerts }),
           ...(config?.enqueue !== undefined && { enqueue: config.enqueue }),
-          // Only the commands that run the system write the config's queue limits to the database.
-          ...(config?.queues !== undefined && this.use.create === true && { queues: config.queues }),
+          // Only the commands that run the system write the config's queue limits to the database;
+          // every command that enqueues applies its queues' job defaults.
+          ...(config?.queues !== undefined && {
+            queues:
+              this.use.create === true
+                ? config.queues
+                : (await import('../queue-limits.js')).queueJobDefaultsOnly(config.queues),
+          }),
           logger,
         });
         // Task names come from the command line: checked at run time, not by the compiler.

@@ -222,7 +222,7 @@ export class Scheduler {
       newJob: slotJobFactory(this.deps.registry, now, (schedule, error) =>
         this.deps.logger.error(
           { err: error, scheduleId: schedule.id },
-          'task payload defaults failed on the schedule payload; job enqueued without its key and group',
+          'payload defaults (of the task or its queue) failed on the schedule payload; job enqueued without its key and group',
         ),
       ),
     };

@@ -1,7 +1,8 @@
 /**
- * The job a schedule's run becomes: the schedule's task and payload, the task's defaults where the
- * schedule sets none (the one job builder, ../new-job.ts) with the key and group the task derives from
- * the payload, and the slot's idempotency key, so the job of a slot exists at most once.
+ * The job a schedule's run becomes: the schedule's task and payload, the task's and its queue's
+ * defaults where the schedule sets none (the one job builder, ../new-job.ts) with the key and group
+ * they derive from the payload, and the slot's idempotency key, so the job of a slot exists at most
+ * once.
  */
 import { applyPayloadDefaults, newJob, UNREGISTERED_TASK_DEFAULTS } from '../new-job.js';
 import { captureTraceContext } from '../observe/tracing.js';
@@ -17,9 +18,9 @@ import { stableHash, type SlotRun } from './runs.js';
  * now on the store's clock (`delayMs` 0), which also keeps a test's injected scheduler clock from
  * parking jobs in the database's past or future.
  *
- * The task's payload defaults run user code: when one fails on a schedule's payload, `onDefaultsError`
- * (the scheduler's pass, which must go on for every other schedule) hears of it and the job is built
- * without them; without it (an operator's trigger) the error is thrown to the caller.
+ * The task's and the queue's payload defaults run user code: when one fails on a schedule's payload,
+ * `onDefaultsError` (the scheduler's pass, which must go on for every other schedule) hears of it and
+ * the job is built without them; without it (an operator's trigger) the error is thrown to the caller.
  */
 export function slotJobFactory(
   registry: TaskRegistry,
@@ -45,12 +46,14 @@ export function slotJobFactory(
         idempotencyKey: slotJobKey(schedule.id, run.slotKey),
       },
       defaults,
+      registry.queueDefaults,
       // The scheduler's own trace, when the application runs it inside one.
       { scheduleId: schedule.id, scheduleSlot: run.slotAt, traceContext: captureTraceContext() },
     );
-    // A task's key and group from the schedule's payload, when this process registered the task.
+    // The key and group the task (when this process registered it) or the job's queue derives from
+    // the schedule's payload.
     try {
-      applyPayloadDefaults(job, {}, defaults);
+      applyPayloadDefaults(job, {}, defaults, registry.queueDefaults);
     } catch (error) {
       if (onDefaultsError === undefined) throw error;
       onDefaultsError(schedule, error);

@@ -5,6 +5,8 @@
 import type { EnqueueOptions } from '../enqueue.js';
 import { NightshiftError } from '../errors.js';
 import type { JobDefaults } from '../new-job.js';
+import type { QueueDefaultsByName, ResolvedQueueDefaults } from '../queue-defaults.js';
+import { DEFAULT_CONCURRENCY_LIMIT } from '../task-registry.js';
 import { checkRequires } from './labels.js';
 import { dateIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, numberIn, textIn } from './bounds.js';
 
@@ -31,8 +33,17 @@ export function checkTaskName(task: unknown): string {
   return textIn('task', task, MAX_NAME_BYTES);
 }
 
-/** Applies `task`'s defaults to `options` and checks every bound. */
-export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): CheckedJobOptions {
+/**
+ * Applies `task`'s defaults, then those of the job's queue in `queues` (the limit of a key the job
+ * gives), to `options`, and checks every bound.
+ */
+export function checkJobOptions(
+  options: EnqueueOptions,
+  task: JobDefaults,
+  queues: QueueDefaultsByName,
+): CheckedJobOptions {
+  const queue = textIn('queue', options.queue ?? task.queue, MAX_NAME_BYTES);
+  const queueDefaults = queues.get(queue);
   // `??` throughout: an option given as null counts as not given, as it always has.
   const delayMs = options.delayMs ?? null;
   const runAt = options.runAt ?? null;
@@ -43,15 +54,20 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
   const concurrencyLimit = options.concurrencyLimit ?? null;
   const requires = options.requires ?? null;
   const group = options.group ?? null;
-  // A task that derives keys from payloads checks a limit against the key it derives (new-job.ts).
-  if (concurrencyKey === null && concurrencyLimit !== null && task.concurrencyKeyOf === null) {
+  // A task or queue that derives keys from payloads checks a limit against the key it derives (new-job.ts).
+  if (
+    concurrencyKey === null &&
+    concurrencyLimit !== null &&
+    task.concurrencyKeyOf === null &&
+    (queueDefaults?.concurrencyKeyOf ?? null) === null
+  ) {
     throw new NightshiftError(
       'invalid_argument',
       'concurrencyLimit needs a concurrencyKey: the limit counts the running jobs that share the key',
     );
   }
   const checked: CheckedJobOptions = {
-    queue: textIn('queue', options.queue ?? task.queue, MAX_NAME_BYTES),
+    queue,
     priority: intIn('priority', options.priority ?? task.priority, JOB_RANGES.priority),
     maxAttempts: intIn('maxAttempts', options.maxAttempts ?? task.maxAttempts, JOB_RANGES.maxAttempts),
     delayMs: delayMs === null ? null : numberIn('delayMs', delayMs, JOB_RANGES.delayMs),
@@ -60,13 +76,24 @@ export function checkJobOptions(options: EnqueueOptions, task: JobDefaults): Che
     leaseMs: leaseMs === null ? task.leaseMs : intIn('leaseMs', leaseMs, JOB_RANGES.leaseMs),
     idempotencyKey: idempotencyKey === null ? null : textIn('idempotencyKey', idempotencyKey, MAX_KEY_BYTES),
     concurrencyKey: concurrencyKey === null ? null : textIn('concurrencyKey', concurrencyKey, MAX_KEY_BYTES),
-    concurrencyLimit:
-      concurrencyKey === null
-        ? null
-        : intIn('concurrencyLimit', concurrencyLimit ?? task.concurrencyLimit, JOB_RANGES.concurrencyLimit),
+    concurrencyLimit: concurrencyKey === null ? null : keyLimit(concurrencyLimit, task, queueDefaults),
     // Given (even empty: none required), the job's own list wins over its task's.
     requires: requires === null ? task.requires : checkRequires(requires),
     group: group === null ? null : textIn('group', group, MAX_KEY_BYTES),
   };
   return checked;
 }
+
+/**
+ * The limit of a job's key, whichever key it has (its own, or one its task or queue derived): the
+ * job's, else its task's, else its queue's, else 1; checked.
+ */
+export function keyLimit(
+  own: number | null | undefined,
+  task: Pick<JobDefaults, 'concurrencyLimit'>,
+  queue: ResolvedQueueDefaults | undefined,
+): number {
+  const limit = own ?? task.concurrencyLimit ?? queue?.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT;
+  return intIn('concurrencyLimit', limit, JOB_RANGES.concurrencyLimit);
+}
+

@@ -20,8 +20,7 @@ export function checkTaskBounds(task: ResolvedTask): void {
   textIn('queue', task.queue, MAX_NAME_BYTES, at);
   intIn('priority', task.priority, JOB_RANGES.priority, at);
   intIn('maxAttempts', task.maxAttempts, JOB_RANGES.maxAttempts, at);
-  intIn('concurrencyLimit', task.concurrencyLimit, JOB_RANGES.concurrencyLimit, at);
-  for (const option of ['timeoutMs', 'leaseMs', 'maxDurationMs'] as const) {
+  for (const option of ['concurrencyLimit', 'timeoutMs', 'leaseMs', 'maxDurationMs'] as const) {
     const value = task[option];
     if (value !== null) intIn(option, value, JOB_RANGES[option], at);
   }

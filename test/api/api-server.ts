@@ -13,6 +13,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { ApiRole, Store } from '../../src/store/store.js';
 import type { AlertsConfig } from '../../src/observe/alert.js';
+import type { QueuesConfig } from '../../src/queue-limits.js';
 import { defineTask, type TaskMap } from '../../src/task.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
 import { tempSqliteFile } from '../support/temp-sqlite.js';
@@ -67,7 +68,10 @@ async function openBackend(backend: Backend): Promise<{ store: Store; cleanup: (
   return { store, cleanup: () => dropSchema(schema) };
 }
 
-/** Starts a server on `backend` with one token per role, knowing `tasks` (default TEST_TASKS). */
+/**
+ * Starts a server on `backend` with one token per role, knowing `tasks` (default TEST_TASKS) and
+ * `queues` settings.
+ */
 export async function startTestServer(
   backend: Backend,
   options: {
@@ -75,13 +79,20 @@ export async function startTestServer(
     readOnly?: boolean;
     tasks?: TaskMap;
     alerts?: AlertsConfig;
+    queues?: QueuesConfig;
     eventsPingMs?: number;
   } = {},
 ): Promise<TestServer> {
-  const { tasks = TEST_TASKS, alerts, ...serverOptions } = options;
+  const { tasks = TEST_TASKS, alerts, queues, ...serverOptions } = options;
   const { store, cleanup } = await openBackend(backend);
   const logger = createLogger({ level: 'silent' });
-  const ns = await Nightshift.connect({ db: store, tasks, logger, ...(alerts !== undefined && { alerts }) });
+  const ns = await Nightshift.connect({
+    db: store,
+    tasks,
+    logger,
+    ...(alerts !== undefined && { alerts }),
+    ...(queues !== undefined && { queues }),
+  });
   const tokens = {} as Record<ApiRole, string>;
   for (const role of ['viewer', 'operator', 'admin'] as const) {
     tokens[role] = (await issueToken(store, { name: `test-${role}`, role })).secret;

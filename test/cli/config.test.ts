@@ -60,7 +60,7 @@ describe('config loading', () => {
     expect((error as Error).message).toMatch(/no-tasks\.mjs: "tasks" must be an object/);
   });
 
-  it('refuses config keys nothing reads and bad queue limits; http and queues are read', async () => {
+  it('refuses config keys nothing reads and bad queue settings; http and queues are read', async () => {
     const dir = tempDir();
     const write = (name: string, body: string): string => {
       writeFileSync(join(dir, name), `export default { tasks: { echo: (p) => p }, ${body} };`);
@@ -71,14 +71,36 @@ describe('config loading', () => {
       path: write('queues.mjs', 'queues: { mail: { concurrency: 2 } }'),
     });
     expect(queues?.config.queues).toEqual({ mail: { concurrency: 2 } });
+    const defaults = await loadConfig({
+      cwd: dir,
+      path: write(
+        'queue-defaults.mjs',
+        'queues: { sync: { concurrencyKey: (p, task) => task + p.tenant, concurrencyLimit: 3, group: (p) => p.tenant } }',
+      ),
+    });
+    expect(defaults?.config.queues?.['sync']).toMatchObject({ concurrencyLimit: 3 });
     const refused: Array<[string, RegExp]> = [
       ['queues: { mail: { concurrency: 0 } }', /queues\.mail: concurrency must be an integer from 1/],
       [
         'queues: { mail: { limit: 2 } }',
-        /queues\.mail: unknown setting "limit" \(known: concurrency, rate\)/,
+        /queues\.mail: unknown setting "limit" \(known: concurrency, rate, concurrencyKey, concurrencyLimit, group\)/,
       ],
-      ['queues: [1]', /queues must be an object of queue name to \{ concurrency, rate \}/],
+      [
+        'queues: [1]',
+        /queues must be an object of queue name to \{ concurrency, rate, concurrencyKey, concurrencyLimit, group \}/,
+      ],
       ['queues: { mail: { rate: { limit: 2 } } }', /queues\.mail: rate: periodMs must be an integer/],
+      // A queue's job defaults: functions, and a limit in the range of a task's.
+      [
+        "queues: { mail: { concurrencyKey: 'tenant' } }",
+        /queues\.mail: concurrencyKey must be a function of the payload and the task name/,
+      ],
+      ['queues: { mail: { group: 1 } }', /queues\.mail: group must be a function/],
+      [
+        'queues: { mail: { concurrencyLimit: 0 } }',
+        /queues\.mail: concurrencyLimit must be an integer from 1 to 2147483647, got 0/,
+      ],
+      ['queues: { mail: { concurrencyLimit: 1.5 } }', /queues\.mail: concurrencyLimit must be an integer/],
     ];
     for (const [index, [body, message]] of refused.entries()) {
       // A file name of its own each: an imported module is cached by its path.

@@ -97,6 +97,21 @@ export function config(): void {
   defineConfig({ contracts: [sendInvoice], implementations: [implement(tenantReport, () => null)] });
   // @ts-expect-error contracts must be defineContract results
   defineConfig({ contracts: [{ name: 'invoice.send' }] });
+  // A queue's job defaults take the payload as the queue's tasks carry it, and the task's name.
+  defineConfig({
+    contracts: [tenantReport],
+    queues: {
+      reports: {
+        concurrencyKey: (p: { tenant: string }, task) => `${task}:${p.tenant}`,
+        concurrencyLimit: 2,
+        group: (p: { tenant: string }) => p.tenant,
+      },
+    },
+  });
+  // @ts-expect-error a queue's key default is a function, not a fixed key
+  defineConfig({ contracts: [tenantReport], queues: { reports: { concurrencyKey: 'tenant' } } });
+  // @ts-expect-error a queue's group function returns a string, null or undefined
+  defineConfig({ contracts: [tenantReport], queues: { reports: { group: () => 7 } } });
 }
 
 export async function worker(): Promise<void> {

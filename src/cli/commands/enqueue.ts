@@ -57,7 +57,7 @@ export function registerEnqueue(program: Command): void {
       )
       .option(
         '--concurrency-limit <n>',
-        "the key's limit for this job (default: the task's, else 1); needs --concurrency-key",
+        "the key's limit for this job (default: the task's, else the queue's, else 1); needs a key (--concurrency-key, or the task's or queue's)",
         (v) => parseInteger('--concurrency-limit', v, { min: 1 }),
       )
       .option(
