@@ -181,12 +181,6 @@ describe('job defaults of a queue', () => {
       'invalid_argument',
       /concurrencyLimit needs a concurrencyKey: the limit counts/,
     );
-    // A group and required labels do not combine yet: refused when the queue derives the group too.
-    await expectCode(
-      ns.enqueue('labelled', { tenant: 'a' }),
-      'invalid_argument',
-      /group cannot require labels/,
-    );
     // A whole batch is refused for one item, with its index.
     const batch = ns.enqueueMany([
       { task: 'sync', payload: { tenant: 'a' } },
@@ -202,6 +196,9 @@ describe('job defaults of a queue', () => {
     );
     expect(await ns.schedules.get('s')).toBeUndefined();
     expect(await countJobs(ns)).toBe(0);
+    // A task's required labels and the queue's group combine.
+    const labelled = await ns.enqueue('labelled', { tenant: 'a' });
+    expect(await ns.getJob(labelled.id)).toMatchObject({ group: 'a', requires: ['gpu'] });
   });
 
   it('checks the settings when the instance connects', async () => {
