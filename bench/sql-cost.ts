@@ -105,6 +105,7 @@ const CASES: Case[] = [
       filled('NULL', 'text'),
       filled('NULL', 'int'),
       filled('NULL', 'text'),
+      filled('NULL', 'text'),
     ]),
   },
   { name: 'claim (jobClaim)', setup: 'queued', sql: bind(sql.jobClaim.text, ["'w'", `${BATCH}`, '30000']) },
