@@ -96,4 +96,3 @@ export function keyLimit(
   const limit = own ?? task.concurrencyLimit ?? queue?.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT;
   return intIn('concurrencyLimit', limit, JOB_RANGES.concurrencyLimit);
 }
-
