@@ -4,7 +4,8 @@
  */
 import type { BenchSession, BenchSystem } from './system.js';
 
-const openSessions = new Set<BenchSession>();
+// Sessions, and other instances a scenario made (see withCleanup), not yet destroyed.
+const openSessions = new Set<{ destroy(): Promise<void> }>();
 
 /** Destroys every session still open (on SIGINT); errors are reported, not thrown. */
 export async function destroyOpenSessions(): Promise<void> {
@@ -27,5 +28,19 @@ export async function withSession<T>(
     return await work(session);
   } finally {
     if (openSessions.delete(session)) await session.destroy();
+  }
+}
+
+/**
+ * Runs `work`, then `destroy` whatever happens; on SIGINT meanwhile, `destroyOpenSessions` calls it:
+ * for scenarios that make their instances without a BenchSystem (a database or file of their own).
+ */
+export async function withCleanup<T>(destroy: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+  const instance = { destroy };
+  openSessions.add(instance);
+  try {
+    return await work();
+  } finally {
+    if (openSessions.delete(instance)) await destroy();
   }
 }

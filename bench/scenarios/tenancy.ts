@@ -19,6 +19,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { openStore } from '../../src/store/open.js';
 import type { NewJob, Store } from '../../src/store/store.js';
 import { createDatabase } from '../postgres-database.js';
+import { withCleanup } from '../session.js';
 import { failure, formatCount, formatMs, formatRatio, messageRow } from '../scenario.js';
 import type { Scenario, Section } from '../scenario.js';
 import { processCpuUs, serverCpuUs } from '../server-cpu.js';
@@ -114,7 +115,10 @@ function newJob(fields: Pick<NewJob, 'concurrencyKey' | 'concurrencyLimit' | 'gr
   };
 }
 
-/** Runs `work` on a migrated store in a fresh SQLite file or PostgreSQL database, removed afterwards. */
+/**
+ * Runs `work` on a migrated store in a fresh SQLite file or PostgreSQL database, removed afterwards
+ * (also on Ctrl-C).
+ */
 async function withStore<T>(
   backend: Backend,
   work: (store: Store, cpuUs: () => Promise<number>) => Promise<T>,
@@ -128,7 +132,7 @@ async function withStore<T>(
   } else {
     ({ url, drop } = await createDatabase('tenancy'));
   }
-  try {
+  return withCleanup(drop, async () => {
     const store = await openStore(url);
     const cpuUs = async (): Promise<number> =>
       processCpuUs() + (backend === 'postgres' ? await serverCpuUs(url) : 0);
@@ -138,9 +142,7 @@ async function withStore<T>(
     } finally {
       await store.close();
     }
-  } finally {
-    await drop();
-  }
+  });
 }
 
 /** Inserts `count` jobs with `fields(i)`; returns their ids. */
