@@ -6,7 +6,7 @@
  * columns, fill the rest from what the claim or insert itself decided and decode through here too.
  */
 import type { Job, JobError, JobState } from '../job.js';
-import type { ClaimedJob, FinishedSlotRun } from './store.js';
+import type { ClaimedJob, FinishedSlotRun, NewJob } from './store.js';
 
 /** The driver types of one dialect's columns that need decoding. */
 export interface JobColumnTypes {
@@ -66,6 +66,61 @@ export interface JobColumnAdapter<T extends JobColumnTypes> {
   flag(value: T['flag']): boolean;
   /** A label list; a NULL column (none required) is an empty list without asking the adapter. */
   labels(value: T['labels']): string[];
+}
+
+/** What an insert decided or encoded for a new job's row, in one dialect's types. */
+export interface InsertedJobValues<T extends JobColumnTypes> {
+  id: string;
+  state: JobState;
+  payload: T['json'] | null;
+  runAt: T['time'];
+  createdAt: T['time'];
+  requires: T['labels'] | null;
+  scheduleSlot: T['time'] | null;
+  /** The dialect's false, for `cancel_requested`. */
+  notCancelled: T['flag'];
+}
+
+/**
+ * A new job's row as its insert wrote it, without reading it back: the caller's `NewJob` and what the
+ * insert decided or encoded (`values`); every column no insert sets is NULL.
+ */
+export function insertedJobColumns<T extends JobColumnTypes>(
+  job: NewJob,
+  values: InsertedJobValues<T>,
+): JobColumns<T> {
+  return {
+    id: values.id,
+    task: job.task,
+    queue: job.queue,
+    payload: values.payload,
+    state: values.state,
+    priority: job.priority,
+    attempt: 0,
+    max_attempts: job.maxAttempts,
+    run_at: values.runAt,
+    created_at: values.createdAt,
+    updated_at: values.createdAt,
+    started_at: null,
+    finished_at: null,
+    lease_expires_at: null,
+    lease_token: null,
+    worker_id: null,
+    result: null,
+    error: null,
+    idempotency_key: job.idempotencyKey,
+    concurrency_key: job.concurrencyKey,
+    requires: values.requires,
+    group_key: job.group,
+    lease_ms: job.leaseMs,
+    timeout_ms: job.timeoutMs,
+    checkpoint: null,
+    cancel_requested: values.notCancelled,
+    schedule_id: job.scheduleId,
+    schedule_slot: values.scheduleSlot,
+    parent_id: job.parentId,
+    trace_context: job.traceContext ?? null,
+  };
 }
 
 /** The job a row holds. */

@@ -9,8 +9,8 @@
  * The SQL that writes these positions is sql/job-batch.ts: a position changed there is changed here.
  */
 import type { Job, JobError, JobState } from '../../job.js';
-import { decodeClaimedJob } from '../job-record.js';
-import { toJob, POSTGRES_JOB_COLUMNS } from './job-row.js';
+import { decodeClaimedJob, insertedJobColumns } from '../job-record.js';
+import { toJob, POSTGRES_JOB_COLUMNS, type PostgresJobColumns } from './job-row.js';
 import type { ClaimedJob, NewJob } from '../store.js';
 
 const date = (value: unknown): Date | null => (value === null ? null : new Date(value as number));
@@ -40,38 +40,18 @@ export function decodeInsertedBatch(
     const input = jobs[index]!;
     const payload = payloads[index] ?? null;
     const createdAt = new Date(Number(createdMs));
-    const job = toJob({
-      id,
-      task: input.task,
-      queue: input.queue,
-      payload: payload === null ? null : JSON.parse(payload),
-      state: state as JobState,
-      priority: input.priority,
-      attempt: 0,
-      max_attempts: input.maxAttempts,
-      run_at: new Date(Number(runMs)),
-      created_at: createdAt,
-      updated_at: createdAt,
-      started_at: null,
-      finished_at: null,
-      lease_expires_at: null,
-      lease_token: null,
-      worker_id: null,
-      result: null,
-      error: null,
-      idempotency_key: input.idempotencyKey,
-      concurrency_key: input.concurrencyKey,
-      requires: input.requires,
-      group_key: input.group,
-      lease_ms: input.leaseMs,
-      timeout_ms: input.timeoutMs,
-      checkpoint: null,
-      cancel_requested: false,
-      schedule_id: input.scheduleId,
-      schedule_slot: input.scheduleSlot === null ? null : new Date(input.scheduleSlot.getTime()),
-      parent_id: input.parentId,
-      trace_context: input.traceContext ?? null,
-    });
+    const job = toJob(
+      insertedJobColumns<PostgresJobColumns>(input, {
+        id,
+        state: state as JobState,
+        payload: payload === null ? null : JSON.parse(payload),
+        runAt: new Date(Number(runMs)),
+        createdAt,
+        requires: input.requires,
+        scheduleSlot: input.scheduleSlot === null ? null : new Date(input.scheduleSlot.getTime()),
+        notCancelled: false,
+      }),
+    );
     created.set(id, job);
   }
   return created;

@@ -7,7 +7,8 @@ import { LeaseLostError, NightshiftError, unexpectedStoreError } from '../../err
 import type { JobInsertManyParams, JobInsertResult, NewJob } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { isBusyError } from './busy-retry.js';
-import { toJob, type JobRow } from './job-row.js';
+import { insertedJobColumns } from '../job-record.js';
+import { toJob, type JobRow, type SqliteJobColumns } from './job-row.js';
 import * as sql from './sql/job-insert.js';
 
 /**
@@ -50,40 +51,18 @@ export function insertJobRow(
   now: number,
 ): JobRow | null {
   const runAt = job.runAt ? job.runAt.getTime() : now + Math.max(0, job.delayMs ?? 0);
-  const row: JobRow = {
+  const row: JobRow = insertedJobColumns<SqliteJobColumns>(job, {
     id: job.id,
-    task: job.task,
-    queue: job.queue,
+    state: runAt > now ? 'scheduled' : 'queued',
     // undefined is not JSON; a job without a payload stores null.
     payload: JSON.stringify(job.payload ?? null),
-    state: runAt > now ? 'scheduled' : 'queued',
-    priority: job.priority,
-    attempt: 0,
-    max_attempts: job.maxAttempts,
-    run_at: runAt,
-    created_at: now,
-    updated_at: now,
-    started_at: null,
-    finished_at: null,
-    lease_expires_at: null,
-    lease_token: null,
-    worker_id: null,
-    result: null,
-    error: null,
-    idempotency_key: job.idempotencyKey,
-    concurrency_key: job.concurrencyKey,
+    runAt,
+    createdAt: now,
     // Canonical already (validation/labels.ts): equal requirements are equal texts.
     requires: job.requires === null ? null : JSON.stringify(job.requires),
-    group_key: job.group,
-    lease_ms: job.leaseMs,
-    timeout_ms: job.timeoutMs,
-    checkpoint: null,
-    cancel_requested: 0,
-    schedule_id: job.scheduleId,
-    schedule_slot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
-    parent_id: job.parentId,
-    trace_context: job.traceContext ?? null,
-  };
+    scheduleSlot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
+    notCancelled: 0,
+  });
   const info = conn.stmt(sql.jobInsertMany, handle).run({
     id: row.id,
     task: row.task,
