@@ -35,7 +35,9 @@ describe('PostgreSQL claim plans, lean and full, fresh statistics', () => {
         expect(ready).toMatch(/Index Scan using job_queue_ready(_queue)?_idx/);
         expect(ready).not.toContain('Sort');
         expect(ready).not.toContain('Bitmap Heap Scan');
-        expect(sharedBuffers(plan)).toBeLessThan(1_500);
+        // ~1,000-1,500: each rolled-back claim before this one leaves its job rows' versions behind for the
+        // next to step over (1,535 seen in CI on the eighth). Reading the backlog costs thousands more.
+        expect(sharedBuffers(plan)).toBeLessThan(2_500);
       }
     },
   );
