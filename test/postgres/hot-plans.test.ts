@@ -215,6 +215,21 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       return args[key] ?? [];
     }
 
+    /**
+     * A walk of the distinct requirement sets (sql/worker-labels.ts): every probe a descent of `index`
+     * that lands on at most one row, nothing sorted, a few buffers per set.
+     */
+    function expectSetWalk(part: string, index: string): void {
+      const probes = part.match(/Index (Only )?Scan using \S+ on job_queue[^\n]*/g) ?? [];
+      expect(probes.length).toBeGreaterThan(0);
+      for (const probe of probes) {
+        expect(probe).toContain(index);
+        expect(probe).toMatch(/actual rows=[01] loops/);
+      }
+      expect(part).not.toMatch(/Sort|Bitmap Heap Scan/);
+      expect(sharedBuffers(part)).toBeLessThan(50);
+    }
+
     /** The plan must not read a table of the job system sequentially, and stay within `pages`. */
     function expectIndexed(plan: string, pages: number): void {
       expect(plan).not.toMatch(/Seq Scan on (jobs|job_queue|job_leases|job_finish_log|events|job_runs)\b/);
@@ -311,10 +326,9 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
         expect(scan).toMatch(/actual rows=[01] loops|never executed/);
       }
       expect(walk).not.toMatch(/Rows Removed by Filter: [1-9]/);
+      expectSetWalk(cte(plan, 'group_label_sets'), 'job_queue_ready_group_labels_idx');
       // A step that reads the grouped rows after the cursor (or the region:us rows before each pair's
-      // gpu ones) shows as a bitmap scan, a sort of many rows, or thousands of buffers. (The sets of
-      // ungrouped rows, \`label_sets\`, are not this walk's: with stale statistics they are read by a
-      // bitmap scan of a few rows.)
+      // gpu ones) shows as a bitmap scan, a sort of many rows, or thousands of buffers.
       for (const name of ['group_label_sets', 'group_start', 'group_walk', 'group_heads', 'grouped']) {
         const part = cte(plan, name);
         expect(part).not.toMatch(/Bitmap Heap Scan on job_queue/);
@@ -344,6 +358,9 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     it('claims for a worker with labels without walking the jobs of labels it lacks', async () => {
       // The 5,000 gpu jobs sort first (priority 9); this worker offers only region:eu.
       const all = await explain('jobClaimLabeled', '', ['w', 100, 30_000, ['region:eu']]);
+      // The requirement sets: one descent per distinct set, each landing on one row. A first probe
+      // planned without a range read all 5,005 labelled rows and sorted them (stale statistics).
+      expectSetWalk(cte(all, 'label_sets'), 'job_queue_ready_labels_idx');
       for (const walk of ['ready', 'ready_labeled']) {
         expect(cte(all, walk)).not.toMatch(/Rows Removed by Filter: \d{3,}/);
       }
