@@ -539,9 +539,11 @@ export interface Store<Tx = unknown>
    */
   jobLeaseRenew(params: JobLeaseRenewParams<Tx>): Promise<JobLeaseRenewResult>;
   /**
-   * Ends attempts in one transaction and writes one run-history row per accepted attempt.
-   * Refused finishes (stale token) are absent from `accepted`. With `tx` (a handle from
-   * `transaction`), the finishes commit or roll back with the caller's writes in it.
+   * Ends attempts and writes one run-history row per accepted attempt, each fenced by its lease
+   * token. Refused finishes (stale token) are absent from `accepted`. A job may appear more than once
+   * (a lapsed attempt's late finish beside its successor's, a repeat): only the finish holding the
+   * current token is written, and its id is listed once. With `tx` (a handle from `transaction`), the
+   * finishes commit or roll back with the caller's writes in it.
    */
   jobFinishMany(params: JobFinishManyParams<Tx>): Promise<{ accepted: string[] }>;
   /**

@@ -205,6 +205,43 @@ export function describeFinish(h: StoreHarness): void {
       expect(await store.jobRunList({ jobId: job.id })).toHaveLength(1);
     });
 
+    it("accepts only the current attempt's completion when a batch also holds a lapsed attempt's", async () => {
+      for (const order of ['lapsed first', 'current first'] as const) {
+        const store = await h.open();
+        const lapsed = await claimOne(store, { maxAttempts: 5 });
+        await h.advanceClock(store, 60_000); // past its 30 s lease
+        expect((await store.jobRescueLapsed({ limit: 10 })).requeued).toEqual([lapsed.id]);
+        const [current] = await store.jobClaim({
+          workerId: 'worker-2',
+          queues: [lapsed.queue],
+          limit: 1,
+          leaseMs: 30_000,
+        });
+        if (!current) throw new Error('the rescued job was not claimable');
+        const late = {
+          id: lapsed.id,
+          leaseToken: lapsed.leaseToken,
+          outcome: 'completed' as const,
+          result: 'late',
+        };
+        const own = {
+          id: current.id,
+          leaseToken: current.leaseToken,
+          outcome: 'completed' as const,
+          result: 'own',
+        };
+        const { accepted } = await store.jobFinishMany({
+          finishes: order === 'lapsed first' ? [late, own] : [own, late],
+        });
+        expect(accepted, order).toEqual([current.id]);
+        expect(await mustGet(store, current.id), order).toMatchObject({
+          state: 'completed',
+          result: 'own',
+          attempt: 2,
+        });
+      }
+    });
+
     it('keeps the history of every attempt, the completed one last with its own due time', async () => {
       const store = await h.open();
       const queue = `q-history-${Date.now()}`;

@@ -19,17 +19,24 @@ export async function jobFinishMany(
   conn: PostgresConnection,
   params: JobFinishManyParams,
 ): Promise<{ accepted: string[] }> {
-  // One finish per job: a second one for the same id in a batch could only be a caller's mistake.
+  // One finish per job in a statement (the completion finds each job's token by its id): a job's
+  // second finish, another attempt's (a lapsed one's late finish beside its successor's) or a repeat,
+  // goes to the next round, written after this one in the same transaction when there is one.
   const seen = new Set<string>();
   const plain: JobFinish[] = [];
   const other: JobFinish[] = [];
+  const later: JobFinish[] = [];
   // The jobs of one claim share its token, so a batch holds a few tokens, each checked once.
   let checkedToken: string | undefined;
   for (const f of params.finishes) {
-    if (seen.has(f.id) || !isUuid(f.id)) continue;
+    if (!isUuid(f.id)) continue;
     if (f.leaseToken !== checkedToken) {
       if (!isUuid(f.leaseToken)) continue;
       checkedToken = f.leaseToken;
+    }
+    if (seen.has(f.id)) {
+      later.push(f);
+      continue;
     }
     seen.add(f.id);
     (f.outcome === 'completed' && !f.maxDurationExceeded ? plain : other).push(f);
@@ -51,6 +58,10 @@ export async function jobFinishMany(
   // No spread of two arrays: its map checks deoptimised this function, the hottest of a finish.
   const accepted = completed.slice();
   for (const row of ended) accepted.push(row.id);
+  if (later.length > 0) {
+    for (const id of (await jobFinishMany(conn, { finishes: later, tx: params.tx })).accepted)
+      accepted.push(id);
+  }
   return { accepted };
 }
 

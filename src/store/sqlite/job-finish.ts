@@ -144,6 +144,43 @@ function announce(conn: SqliteConnection, ended: Ended[]): void {
   for (const queue of ready) conn.emit('job:ready', { queue });
 }
 
+/** A completion waiting for its batch statement: the statement (round) it is in, and its job. */
+interface Completion {
+  round: number;
+  id: string;
+}
+
+/**
+ * Completions of one batch of finishes, written by one statement (sql.jobFinishManyComplete) per round.
+ * The statement answers with the ids it completed, not their tokens (RETURNING reads only the updated
+ * table), so two finishes of one job (a lapsed attempt's late one beside its successor's) go to
+ * successive rounds: within a round an id names one finish. Almost every batch is one round.
+ */
+class BatchedCompletions {
+  private readonly rounds: Array<Array<[string, string, string | null]>> = [];
+  private readonly seen = new Map<string, number>();
+
+  add(id: string, leaseToken: string, result: string | null): Completion {
+    const round = this.seen.get(id) ?? 0;
+    this.seen.set(id, round + 1);
+    (this.rounds[round] ??= []).push([id, leaseToken, result]);
+    return { round, id };
+  }
+
+  /** Writes every round; per round, the ids it completed. */
+  write(conn: SqliteConnection, now: number): Array<Set<unknown>> {
+    return this.rounds.map(
+      (completions) =>
+        new Set(
+          conn
+            .rawStmt(sql.jobFinishManyComplete)
+            .all({ completions: JSON.stringify(completions), now })
+            .flat(),
+        ),
+    );
+  }
+}
+
 /**
  * Ends the attempts whose tokens are current with plain statements on the store's connection, inside
  * whatever transaction is open there; returns a function that emits their events (call it after COMMIT).
@@ -153,16 +190,12 @@ export function finishAttempts(
   finishes: JobFinish[],
   now: number,
 ): { accepted: string[]; announce: () => void } {
-  const done: Ended[] = [];
+  // Per finish, in the order given: its end, or its place among the batched completions.
+  const ends: Array<Ended | Completion> = [];
+  const completions = new BatchedCompletions();
   for (const finish of finishes) {
     if (finish.outcome === 'completed' && finish.maxDurationExceeded !== true) {
-      const completed = conn.stmt(sql.jobFinishManyComplete).run({
-        id: finish.id,
-        leaseToken: finish.leaseToken,
-        result: encodeJson(finish.result),
-        now,
-      });
-      if (completed.changes === 1) done.push({ id: finish.id, queue: null, state: 'completed' });
+      ends.push(completions.add(finish.id, finish.leaseToken, encodeJson(finish.result)));
       continue;
     }
     const row = conn
@@ -170,7 +203,13 @@ export function finishAttempts(
       .get({ id: finish.id, leaseToken: finish.leaseToken }) as JobRow | undefined;
     if (!row) continue;
     const { next, run } = afterEnd(row, { finish }, now);
-    if (endAttempt(conn, row, next, run, now)) done.push({ id: row.id, queue: row.queue, state: next.state });
+    if (endAttempt(conn, row, next, run, now)) ends.push({ id: row.id, queue: row.queue, state: next.state });
+  }
+  const completed = completions.write(conn, now);
+  const done: Ended[] = [];
+  for (const end of ends) {
+    if (!('round' in end)) done.push(end);
+    else if (completed[end.round]?.has(end.id)) done.push({ id: end.id, queue: null, state: 'completed' });
   }
   return { accepted: done.map((job) => job.id), announce: () => announce(conn, done) };
 }
