@@ -13,7 +13,7 @@ import {
   type FinishCase,
 } from '../../src/store/finish-transition.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, mustGet, nowMs, openFrozen } from './helpers.js';
+import { claimAgain, claimOne, mustGet, nowMs, openFrozen } from './helpers.js';
 
 const EARLIER: JobError = { message: 'an earlier attempt failed', reason: 'failed' };
 const RETRY_MS = 60_000;
@@ -83,13 +83,7 @@ export function describeFinishTable(h: StoreHarness): void {
             },
           ],
         });
-        const [job] = await store.jobClaim({
-          workerId: 'w-2',
-          queues: [first.queue],
-          limit: 1,
-          leaseMs: 30_000,
-        });
-        if (!job) throw new Error('the retried job was not claimed');
+        const job = await claimAgain(store, first.queue, 'w-2');
         expect(job.attempt).toBe(2);
         await store.jobCheckpointSave({ id: job.id, leaseToken: job.leaseToken, checkpoint: 'saved' });
         if (c.cancelRequested) {

@@ -1,7 +1,7 @@
 /** Conformance: how each finish outcome moves the job and what run history it writes. */
 import { describe, expect, it } from 'vitest';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, mustGet, nowMs, openFrozen } from './helpers.js';
+import { claimAgain, claimOne, mustGet, nowMs, openFrozen } from './helpers.js';
 
 const boom = {
   message: 'boom',
@@ -211,13 +211,7 @@ export function describeFinish(h: StoreHarness): void {
         const lapsed = await claimOne(store, { maxAttempts: 5 });
         await h.advanceClock(store, 60_000); // past its 30 s lease
         expect((await store.jobRescueLapsed({ limit: 10 })).requeued).toEqual([lapsed.id]);
-        const [current] = await store.jobClaim({
-          workerId: 'worker-2',
-          queues: [lapsed.queue],
-          limit: 1,
-          leaseMs: 30_000,
-        });
-        if (!current) throw new Error('the rescued job was not claimable');
+        const current = await claimAgain(store, lapsed.queue, 'worker-2');
         const late = {
           id: lapsed.id,
           leaseToken: lapsed.leaseToken,

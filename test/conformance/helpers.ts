@@ -66,3 +66,10 @@ export async function failOne(store: Store, overrides: Partial<NewJob> = {}): Pr
   });
   return job;
 }
+
+/** Claims the job waiting on `queue` again (after a retry or a rescue), as `workerId`. */
+export async function claimAgain(store: Store, queue: string, workerId: string): Promise<ClaimedJob> {
+  const [claimed] = await store.jobClaim({ workerId, queues: [queue], limit: 1, leaseMs: 30_000 });
+  if (!claimed) throw new Error(`claimAgain: nothing to claim on ${queue}`);
+  return claimed;
+}

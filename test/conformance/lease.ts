@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../src/errors.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, mustGet, nowMs, openFrozen } from './helpers.js';
+import { claimAgain, claimOne, mustGet, nowMs, openFrozen } from './helpers.js';
 
 /** Lease, checkpoint, step and fencing tests. */
 export function describeLease(h: StoreHarness): void {
@@ -133,14 +133,9 @@ export function describeLease(h: StoreHarness): void {
       const old = await claimOne(store, { maxAttempts: 5 }, { workerId: 'paused-worker' });
       await h.advanceClock(store, 60_000); // past its 30 s lease
       expect((await store.jobRescueLapsed({ limit: 10 })).requeued).toEqual([old.id]);
-      const [current] = await store.jobClaim({
-        workerId: 'live-worker',
-        queues: [old.queue],
-        limit: 1,
-        leaseMs: 30_000,
-      });
-      expect(current?.id).toBe(old.id);
-      expect(current?.attempt).toBe(2);
+      const current = await claimAgain(store, old.queue, 'live-worker');
+      expect(current.id).toBe(old.id);
+      expect(current.attempt).toBe(2);
       const stale = { id: old.id, leaseToken: old.leaseToken };
 
       expect((await store.jobLeaseRenew({ leases: [stale], leaseMs: 60_000 })).renewed).toEqual([]);
@@ -166,9 +161,7 @@ export function describeLease(h: StoreHarness): void {
       expect((await store.jobRunList({ jobId: old.id })).map((r) => r.outcome)).toEqual(['lease_lapsed']);
 
       const { accepted } = await store.jobFinishMany({
-        finishes: [
-          { id: old.id, leaseToken: current?.leaseToken ?? '', outcome: 'completed', result: 'new' },
-        ],
+        finishes: [{ id: old.id, leaseToken: current.leaseToken, outcome: 'completed', result: 'new' }],
       });
       expect(accepted).toEqual([old.id]);
       expect(await mustGet(store, old.id)).toMatchObject({ state: 'completed', result: 'new' });
