@@ -160,7 +160,14 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('starts each claimed job by its primary key', async () => {
-    const detail = await plan(claim.jobClaim, { claims: '[]', now: 0, leaseMs: 1, workerId: 'w' });
+    const detail = await plan(claim.jobClaim, {
+      ids: '[]',
+      slotted: '[]',
+      leaseToken: 't',
+      now: 0,
+      leaseMs: 1,
+      workerId: 'w',
+    });
     expect(detail).toMatch(/SEARCH jobs USING INDEX sqlite_autoindex_jobs_1 \(id=\?\)/);
     expect(detail).not.toMatch(/SCAN jobs\b/);
   });

@@ -32,44 +32,57 @@ export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promis
   if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
   return conn.write((now) => {
     conn.stmt(sql.jobClaimPromoteDue).run({ now, limit: PROMOTE_BATCH });
-    const plain = admitByLimits(conn, readyJobs(conn, params, now), now);
-    let claims = plain.admitted.map((job) => [job.id, randomUUID(), plain.queueSlot(job) ? 1 : 0]);
+    const claims = new ClaimBatch();
+    claims.admit(admitByLimits(conn, readyJobs(conn, params, now), now));
     const rows: ClaimRow[] = [];
     // The grouped requirement sets this worker meets, found once, when grouped jobs get places.
     let sets: string[] | undefined;
-    for (let deal = 0; deal < GROUP_DEALS && rows.length + claims.length < params.limit; deal += 1) {
+    for (let deal = 0; deal < GROUP_DEALS && rows.length + claims.size < params.limit; deal += 1) {
       sets ??= offeredSets(conn, params.labels, groupSql.jobClaimGroupLabelSetNext);
-      const grouped = groupedJobs(conn, params, now, params.limit - rows.length - claims.length, sets);
-      const admitted = admitByLimits(conn, grouped.jobs, now);
-      for (const job of admitted.admitted)
-        claims.push([job.id, randomUUID(), admitted.queueSlot(job) ? 1 : 0]);
+      const grouped = groupedJobs(conn, params, now, params.limit - rows.length - claims.size, sets);
+      claims.admit(admitByLimits(conn, grouped.jobs, now));
       if (!grouped.short) break;
-      rows.push(...startJobs(conn, params, claims, now));
-      claims = [];
+      rows.push(...claims.start(conn, params, now));
     }
-    rows.push(...startJobs(conn, params, claims, now));
+    rows.push(...claims.start(conn, params, now));
     const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
     return rows.map((row) => toClaimedJob(row, context));
   });
 }
 
-/** Starts the attempts of `claims` ([id, token, queue slot]), their rows in the order given. */
-function startJobs(
-  conn: SqliteConnection,
-  params: JobClaimParams,
-  claims: Array<Array<string | number>>,
-  now: number,
-): ClaimRow[] {
-  if (claims.length === 0) return [];
-  const rows = conn.rawStmt(sql.jobClaim).all({
-    claims: JSON.stringify(claims),
-    now,
-    leaseMs: params.leaseMs,
-    workerId: params.workerId,
-  }) as ClaimRow[];
-  // RETURNING order is unspecified: put the jobs back in the order they were admitted.
-  const rank = new Map(claims.map(([id], index) => [id, index]));
-  return rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
+/** Jobs admitted by a claim and not yet started, in the order admitted. */
+class ClaimBatch {
+  private ids: string[] = [];
+  private slotted: string[] = [];
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  admit<T extends { id: string }>(admission: { admitted: T[]; queueSlot: (job: T) => boolean }): void {
+    for (const job of admission.admitted) {
+      this.ids.push(job.id);
+      if (admission.queueSlot(job)) this.slotted.push(job.id);
+    }
+  }
+
+  /** Starts the attempts of the jobs admitted since the last start, their rows in the order admitted. */
+  start(conn: SqliteConnection, params: JobClaimParams, now: number): ClaimRow[] {
+    if (this.ids.length === 0) return [];
+    const rows = conn.rawStmt(sql.jobClaim).all({
+      ids: JSON.stringify(this.ids),
+      slotted: JSON.stringify(this.slotted),
+      leaseToken: randomUUID(),
+      now,
+      leaseMs: params.leaseMs,
+      workerId: params.workerId,
+    }) as ClaimRow[];
+    // RETURNING order is unspecified: put the jobs back in the order they were admitted.
+    const rank = new Map(this.ids.map((id, index) => [id, index]));
+    this.ids = [];
+    this.slotted = [];
+    return rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
+  }
 }
 
 interface ReadyRow extends LimitedCandidate {

@@ -54,25 +54,27 @@ ORDER BY priority DESC, run_at, id
 LIMIT @limit`;
 
 /**
- * Starts the attempts of a batch in one statement: `@claims` is a JSON array of [job id, fresh lease
- * token, 1 when the job took a slot of its queue's limit else 0]; each job gets attempt + 1 and a lease on the store's clock. Returns only what the
- * claimer cannot know itself, in ClaimRow order (job-row.ts, read raw as arrays): state, worker,
- * start, update and lease end follow from the claim's own parameters, and finish and result are NULL
- * on every running row. Against an UPDATE ... RETURNING * per job decoded by toJob, a claim of 100
- * costs ~35 us of CPU per job instead of ~65. Each pair finds its job by primary key.
+ * Starts the attempts of a batch in one statement: `@ids` is a JSON array of the jobs' ids, `@slotted`
+ * those of them that took a slot of their queue's limit; every attempt of the claim gets the claim's
+ * fresh `@leaseToken` (a token names an attempt together with its job's id; a job's next claim gets
+ * another), attempt + 1 and a lease on the store's clock. Returns only what the claimer cannot know
+ * itself, in ClaimRow order (job-row.ts, read raw as arrays): state, worker, start, update and lease
+ * end follow from the claim's own parameters, and finish and result are NULL on every running row.
+ * Against an UPDATE ... RETURNING * per job decoded by toJob, a claim of 100 costs ~35 us of CPU per job
+ * instead of ~65. Each id finds its job by primary key. The ids as a plain list (`IN`) instead of a join
+ * to [id, token, slot] triples cost ~20% less per job (9.3 against 11.8 us for claims of 470).
  */
 export const jobClaim = `
 UPDATE jobs SET
   state = 'running',
   attempt = attempt + 1,
-  lease_token = c.value ->> 1,
-  queue_slot = c.value ->> 2,
+  lease_token = @leaseToken,
+  queue_slot = id IN (SELECT value FROM json_each(@slotted)),
   lease_expires_at = @now + coalesce(lease_ms, @leaseMs),
   started_at = @now,
   worker_id = @workerId,
   updated_at = @now
-FROM json_each(@claims) AS c
-WHERE jobs.id = c.value ->> 0 AND jobs.state = 'queued'
-RETURNING jobs.id, task, queue, payload, priority, attempt, max_attempts, run_at, created_at, error,
+WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'queued'
+RETURNING id, task, queue, payload, priority, attempt, max_attempts, run_at, created_at, error,
   idempotency_key, concurrency_key, lease_ms, timeout_ms, checkpoint, cancel_requested, schedule_id,
   schedule_slot, parent_id, lease_token, trace_context, requires, group_key`;
