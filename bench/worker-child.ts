@@ -13,8 +13,8 @@ export interface WorkerChild {
   readonly pid: number;
   /** Enqueue-to-start latency of every job it started so far, in arrival order of its reports. */
   readonly latenciesMs: number[];
-  /** RSS reported at each `rssAt` threshold, keyed by the started count it was read at. */
-  readonly rss: Array<{ started: number; rssBytes: number }>;
+  /** RSS and heap after a full collection at each `rssAt` threshold, by the started count read at. */
+  readonly rss: Array<{ started: number; rssBytes: number; heapBytes: number }>;
   /** Waits until it started `count` jobs; rejects after `timeoutMs`. */
   waitStarted(count: number, timeoutMs: number): Promise<void>;
   /** Stops its worker, closes its connections and waits for it to exit. */
@@ -23,17 +23,21 @@ export interface WorkerChild {
 
 /** Forks a worker process and resolves once its worker runs. */
 export async function startWorkerProcess(args: WorkerProcessArgs): Promise<WorkerChild> {
-  const child = fork(ENTRY, [JSON.stringify(args)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const child = fork(ENTRY, [JSON.stringify(args)], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    stdio: 'inherit',
+  });
   const latenciesMs: number[] = [];
-  const rss: Array<{ started: number; rssBytes: number }> = [];
+  const rss: Array<{ started: number; rssBytes: number; heapBytes: number }> = [];
   let ready = false;
   let stopped = false;
   let exited: string | undefined;
   child.on('message', (message: WorkerProcessMessage) => {
     if (message.type === 'ready') ready = true;
     else if (message.type === 'started') latenciesMs.push(...message.latenciesMs);
-    else if (message.type === 'rss') rss.push({ started: message.started, rssBytes: message.rssBytes });
-    else stopped = true;
+    else if (message.type === 'rss') {
+      rss.push({ started: message.started, rssBytes: message.rssBytes, heapBytes: message.heapBytes });
+    } else stopped = true;
   });
   child.on('exit', (code, signal) => {
     exited = `worker process of ${args.system} exited (code ${code}, signal ${signal})`;

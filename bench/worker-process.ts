@@ -3,7 +3,9 @@
  * (cross-process latency, steady load, idle cost, the big backlog). Started by `startWorkerProcess`
  * (./worker-child.ts) with the system's name, the `ref` of the instance to attach to and the worker
  * profile; it computes enqueue-to-start latency from each payload's `at` and reports it over IPC every
- * 100 ms, with its RSS when the count of started jobs passes each of `rssAt`.
+ * 100 ms, with its RSS when the count of started jobs passes each of `rssAt`, and then the V8 heap
+ * in use after a full collection (the process runs with --expose-gc): what the worker still holds, apart
+ * from how far the garbage collector let the heap grow.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nowMs } from './system.js';
@@ -22,10 +24,11 @@ export interface WorkerProcessArgs {
 export type WorkerProcessMessage =
   | { type: 'ready' }
   | { type: 'started'; latenciesMs: number[] }
-  | { type: 'rss'; started: number; rssBytes: number }
+  | { type: 'rss'; started: number; rssBytes: number; heapBytes: number }
   | { type: 'stopped' };
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerProcessArgs;
+const collectGarbage = (globalThis as { gc?: () => void }).gc ?? ((): void => undefined);
 const send = (message: WorkerProcessMessage): void => {
   process.send?.(message);
 };
@@ -41,7 +44,11 @@ await session.startWorker(args.profile, (payload) => {
   if (rssAt[0] !== undefined && started >= rssAt[0]) {
     rssAt.shift();
     const at = started;
-    setImmediate(() => send({ type: 'rss', started: at, rssBytes: process.memoryUsage().rss }));
+    setImmediate(() => {
+      const rssBytes = process.memoryUsage().rss;
+      collectGarbage();
+      send({ type: 'rss', started: at, rssBytes, heapBytes: process.memoryUsage().heapUsed });
+    });
   }
 });
 send({ type: 'ready' });

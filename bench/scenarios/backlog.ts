@@ -1,8 +1,8 @@
 /**
  * A big backlog (`--backlog-jobs`, 1,000,000 by default): enqueued in bulk first, then drained by a
  * worker in its own process at concurrency 100 with recommended settings, which reports its RSS after
- * 20,000 jobs started and after the last. Long (minutes per system), so it runs only when named:
- * `--scenario backlog`. Without `--only` it runs nightshift's two backends and graphile-worker.
+ * 20,000 jobs started and after the last, and its heap in use after a full collection at both. Long
+ * (minutes per system), so it runs only when named: `--scenario backlog`. Without `--only` it runs nightshift's two backends and graphile-worker.
  */
 import { performance } from 'node:perf_hooks';
 import { failure, formatCount, messageRow } from '../scenario.js';
@@ -21,6 +21,8 @@ const DRAIN_TIMEOUT_MS = 3 * 60 * 60 * 1000;
 interface BacklogResult {
   earlyRss: number;
   lastRss: number;
+  earlyHeap: number;
+  lastHeap: number;
   jobsPerSecond: number;
 }
 
@@ -39,7 +41,13 @@ function measure(system: BenchSystem, jobs: number, log: (line: string) => void)
       const early = worker.rss[0];
       const last = worker.rss[worker.rss.length - 1];
       if (early === undefined || last === undefined) throw new Error('the worker reported no RSS');
-      return { earlyRss: early.rssBytes, lastRss: last.rssBytes, jobsPerSecond: (jobs / elapsedMs) * 1000 };
+      return {
+        earlyRss: early.rssBytes,
+        lastRss: last.rssBytes,
+        earlyHeap: early.heapBytes,
+        lastHeap: last.heapBytes,
+        jobsPerSecond: (jobs / elapsedMs) * 1000,
+      };
     } finally {
       await worker.stop();
     }
@@ -47,7 +55,16 @@ function measure(system: BenchSystem, jobs: number, log: (line: string) => void)
 }
 
 /** Columns of the table; the last is each row's settings. */
-const HEADER = ['system', `RSS @${formatCount(EARLY)}`, 'RSS @all', 'growth', 'drain jobs/s', 'settings'];
+const HEADER = [
+  'system',
+  `RSS @${formatCount(EARLY)}`,
+  'RSS @all',
+  'growth',
+  `heap @${formatCount(EARLY)}`,
+  'heap @all',
+  'drain jobs/s',
+  'settings',
+];
 
 export const backlogScenario: Scenario = {
   name: 'backlog',
@@ -55,7 +72,7 @@ export const backlogScenario: Scenario = {
   async run({ systems, options, log }) {
     const chosen =
       options.only.length > 0 ? systems : systems.filter((s) => DEFAULT_SYSTEMS.includes(s.name));
-    const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+    const mib = (bytes: number, digits = 0): string => (bytes / 2 ** 20).toFixed(digits);
     const rows: string[][] = [];
     for (const system of chosen) {
       try {
@@ -65,10 +82,14 @@ export const backlogScenario: Scenario = {
           mib(r.earlyRss),
           mib(r.lastRss),
           `${(((r.lastRss - r.earlyRss) / r.earlyRss) * 100).toFixed(0)}%`,
+          mib(r.earlyHeap, 1),
+          mib(r.lastHeap, 1),
           formatCount(r.jobsPerSecond),
           system.settings(PROFILE),
         ]);
-        log(`backlog ${system.name}: RSS ${mib(r.earlyRss)} -> ${mib(r.lastRss)} MiB`);
+        log(
+          `backlog ${system.name}: RSS ${mib(r.earlyRss)} -> ${mib(r.lastRss)} MiB, heap ${mib(r.earlyHeap, 1)} -> ${mib(r.lastHeap, 1)} MiB`,
+        );
       } catch (error) {
         rows.push(messageRow([system.name], failure(error), HEADER.length, system.settings(PROFILE)));
       }
@@ -77,6 +98,7 @@ export const backlogScenario: Scenario = {
       title: `backlog of ${formatCount(options.backlogJobs)} jobs, worker in its own process at concurrency 100`,
       notes: [
         `RSS of the worker process after ${formatCount(EARLY)} jobs started and after the last, MiB; drain rate from the worker process's start (its boot included)`,
+        'heap: V8 heap in use right after, following a full garbage collection (what the worker still holds), MiB',
       ],
       header: HEADER,
       rows,
