@@ -1,7 +1,8 @@
 /**
  * PostgreSQL behind PgBouncer 1.18 in transaction pooling mode (issue 19): the URL parameters that say
- * so, what PgBouncer refuses without them, the statement timeout set per transaction, and a worker in
- * poll-only mode (no listen URL) that still runs jobs and sees another process's cancel.
+ * so, what PgBouncer refuses without them, the statement timeout set per transaction, a worker in
+ * poll-only mode (no listen URL) that still runs jobs and sees another process's cancel, and the
+ * planner settings the store cannot set there (planner-check.ts).
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +11,12 @@ import { createLogger } from '../../src/logger.js';
 import { connectionSettings } from '../../src/store/postgres/pool.js';
 import { parseConnectionUrl } from '../../src/store/postgres/connection-url.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { renderStatements } from '../../src/store/postgres/sql/statements.js';
+import { captureLogger } from '../support/capture-logger.js';
 import { expectCode } from '../support/expect-code.js';
+import { newJob } from '../support/jobs.js';
 import { startPgbouncer, pgbouncerUnavailable, type Pgbouncer } from '../support/pgbouncer.js';
-import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
+import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/postgres-harness.js';
 
 describe('pooler URL parameters', () => {
   it('takes pooler and listen_url out of the URL and passes every other parameter on', () => {
@@ -182,6 +186,66 @@ describe.skipIf(unavailable !== null)('through PgBouncer in transaction mode', (
       await ns.close({ force: true, graceMs: 0 });
       await workerStore.close();
       await operator.close();
+    }
+  });
+
+  it('warns when the server plans with sequential scans and JIT on, naming the role and the fix', async () => {
+    const { logger, lines } = captureLogger();
+    const store = await PostgresStore.open({ connectionString: bouncer.url(database), schema, logger });
+    try {
+      await store.migrate();
+      await store.schemaCheck();
+      const warnings = lines.filter((line) => line.includes('cannot set its planner settings'));
+      // Once per store, whichever of migrate and schemaCheck ran first.
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({
+        level: 40,
+        role: 'postgres',
+        enable_seqscan: 'on',
+      });
+      expect(warnings[0]).toContain('ALTER ROLE \\"postgres\\" SET enable_seqscan = off');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("claims by index with stale statistics once the settings are the database's own, and does not warn", async () => {
+    const planned = `nightshift_pooler_plans_${process.pid}`;
+    await withAdmin(async (admin) => {
+      await admin.query(`DROP DATABASE IF EXISTS ${planned} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${planned}`);
+      await admin.query(`ALTER DATABASE ${planned} SET enable_seqscan = off`);
+      await admin.query(`ALTER DATABASE ${planned} SET jit = off`);
+    });
+    const { logger, lines } = captureLogger();
+    const store = await PostgresStore.open({ connectionString: bouncer.url(planned), schema, logger });
+    const client = new pg.Client({
+      connectionString: bouncer.url(planned).replace('?pooler=transaction', ''),
+    });
+    try {
+      await store.migrate();
+      expect(lines.filter((line) => line.includes('planner settings'))).toEqual([]);
+      // Statistics taken on 20 jobs, then 20,000 more: planned without the settings, the claim's ready
+      // scan read and sorted all of job_queue.
+      await store.jobInsertMany({ jobs: Array.from({ length: 20 }, () => newJob({ queue: 'big' })) });
+      await client.connect();
+      await client.query(`ANALYZE "${schema}".jobs, "${schema}".job_queue`);
+      for (let i = 0; i < 20; i += 1) {
+        await store.jobInsertMany({ jobs: Array.from({ length: 1_000 }, () => newJob({ queue: 'big' })) });
+      }
+      // An unnamed statement, as the store sends it through a pooler: planned for these parameters.
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${renderStatements(`"${schema}"`, false).jobClaimLean.text}`,
+        ['w', 100, 30_000],
+      );
+      const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/Update on jobs j_1 \(actual rows=100 loops=1\)/);
+      expect(plan).not.toMatch(/Seq Scan on (jobs|job_queue)\b/);
+      expect(plan).not.toMatch(/Sort Key: job_queue\S*\.priority/);
+    } finally {
+      await client.end().catch(() => undefined);
+      await store.close();
+      await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${planned} WITH (FORCE)`));
     }
   });
 });

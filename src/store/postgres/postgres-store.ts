@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import type { Job, JobRun } from '../../job.js';
-import { createLogger } from '../../logger.js';
+import { createLogger, type Logger } from '../../logger.js';
 import type * as contract from '../store.js';
 import { StoreEmitter } from '../store-emitter.js';
 import { StoreParts } from '../store-parts.js';
@@ -40,6 +40,7 @@ import { jobCheckpointSave, jobStepGet, jobStepSave } from './job-steps.js';
 import { NotificationListener } from './listener.js';
 import { loadMigrations, migrate, schemaTooNew } from './migrator.js';
 import { PostgresObserve } from './observe.js';
+import { checkPlannerSettings } from './planner-check.js';
 import {
   clientConfig,
   connectionSettings,
@@ -63,8 +64,13 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
   private readonly migrations = loadMigrations();
   private listener: NotificationListener | undefined;
   private closed = false;
+  /** The planner-settings check behind a transaction pooler, run once (planner-check.ts). */
+  private plannerChecked: Promise<void> | undefined;
 
-  private constructor(private readonly conn: PostgresConnection) {
+  private constructor(
+    private readonly conn: PostgresConnection,
+    private readonly logger: Logger,
+  ) {
     super({
       // Jobs a schedule pass inserted are announced in this process once it committed: their own
       // notification reaches other processes only (a store drops messages of its own origin).
@@ -98,15 +104,22 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
   static open(options: PostgresStoreOptions): Promise<PostgresStore> {
     return new Promise((resolve) => {
       const settings = connectionSettings(options);
-      const events = new StoreEmitter(options.logger ?? createLogger());
+      const logger = options.logger ?? createLogger();
+      const events = new StoreEmitter(logger);
       const schema = options.schema ?? 'nightshift';
-      resolve(new PostgresStore(new PostgresConnection(createPool(settings), settings, schema, events)));
+      resolve(
+        new PostgresStore(new PostgresConnection(createPool(settings), settings, schema, events), logger),
+      );
     });
   }
 
   async migrate(): Promise<{ from: number; to: number }> {
     const { pool, schema, quotedSchema } = this.conn;
-    return withPooledClient(pool, (client) => migrate(client, schema, quotedSchema, this.migrations));
+    const result = await withPooledClient(pool, (client) =>
+      migrate(client, schema, quotedSchema, this.migrations),
+    );
+    await this.checkPlanner();
+    return result;
   }
 
   async schemaVersion(): Promise<{ current: number; latest: number }> {
@@ -126,6 +139,14 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
   async schemaCheck(): Promise<void> {
     const { current, latest } = await this.schemaVersion();
     if (current > latest) throw schemaTooNew(current, latest);
+    await this.checkPlanner();
+  }
+
+  /** Behind a transaction pooler, once: warns when the server plans with sequential scans or JIT on. */
+  private checkPlanner(): Promise<void> {
+    if (this.conn.settings.pooler === null) return Promise.resolve();
+    this.plannerChecked ??= checkPlannerSettings(this.conn, this.logger);
+    return this.plannerChecked;
   }
 
   async now(): Promise<Date> {
