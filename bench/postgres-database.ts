@@ -11,10 +11,19 @@ export const ADMIN_URL = process.env['NIGHTSHIFT_BENCH_PG'] ?? 'postgres://postg
 let counter = 0;
 
 /** Creates an empty database named after `label` and this process; returns its URL and a dropper. */
-export async function createDatabase(label: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createDatabase(
+  label: string,
+  options: { settings?: Record<string, string> } = {},
+): Promise<{ url: string; drop: () => Promise<void> }> {
   counter += 1;
   const name = `bench_${label.replace(/[^a-z0-9]/g, '_')}_${process.pid}_${counter}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  await admin(async (client) => {
+    await client.query(`CREATE DATABASE ${name}`);
+    // Session defaults of every connection to it, as a role's or database's settings are in production.
+    for (const [setting, value] of Object.entries(options.settings ?? {})) {
+      await client.query(`ALTER DATABASE ${name} SET ${setting} = ${value}`);
+    }
+  });
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   return {

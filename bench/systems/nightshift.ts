@@ -97,17 +97,18 @@ export const nightshiftPostgresSystem: BenchSystem = {
 
 /**
  * nightshift on the same PostgreSQL through a PgBouncer in transaction mode started for the session
- * (default_pool_size 20), with `pooler=transaction` and LISTEN direct through `listen_url`.
+ * (default_pool_size 20), with `pooler=transaction` and LISTEN direct through `listen_url`, and the
+ * planner settings the store cannot set through a pooler as the database's own (docs/SCALING.md).
  */
 export const nightshiftPgbouncerSystem: BenchSystem = {
   name: 'nightshift-pgbouncer',
   isNightshift: true,
   store: 'postgres',
   settings: (profile) =>
-    `${settings(profile)}; via PgBouncer pool_mode=transaction default_pool_size=20, URL ?pooler=transaction&listen_url=<direct>`,
+    `${settings(profile)}; via PgBouncer pool_mode=transaction default_pool_size=20, URL ?pooler=transaction&listen_url=<direct>; database SET enable_seqscan = off, jit = off`,
   producerSettings: `${PRODUCER}; via PgBouncer`,
   async open() {
-    const database = await createDatabase('nightshift');
+    const database = await createDatabase('nightshift', { settings: { enable_seqscan: 'off', jit: 'off' } });
     const server = new URL(ADMIN_URL);
     const bouncer = await startPgbouncer({ host: server.hostname, port: Number(server.port || 5432) });
     const url = bouncer.url(databaseOf(database.url), database.url);
