@@ -28,7 +28,12 @@ import type { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import type { LeaseRef } from '../store/store.js';
 import { createControl, lastRenewal, LeaseTable, PLANNED_MS, renewIntervalMs, SEEN } from './lease-table.js';
-import { moduleThread, siblingModule } from './module-thread.js';
+import {
+  moduleThread,
+  siblingModule,
+  withAcceptedOptions,
+  withoutPreloads,
+} from '../runtime/module-thread.js';
 
 /** Where the database is, and the default lease. */
 export interface KeeperAddress {
@@ -80,50 +85,6 @@ function startThread(setup: KeeperSetup): Thread {
   return withAcceptedOptions(withoutPreloads(process.execArgv), (execArgv) =>
     moduleThread(THREAD_URL, { workerData: setup, execArgv }),
   );
-}
-
-/**
- * Starts a thread with `execArgv`, minus the options a thread refuses. A thread given options
- * explicitly throws on V8 and process-wide ones (`--max-old-space-size=4096`, `--stack-size`,
- * `--trace-opt`, ...), which a thread that inherits them ignores: the worker failed to start under
- * `node --max-old-space-size=4096`. Node names the refused options in its error; they are dropped and
- * the thread started again.
- */
-export function withAcceptedOptions(execArgv: string[], start: (execArgv: string[]) => Thread): Thread {
-  try {
-    return start(execArgv);
-  } catch (error) {
-    const refused = refusedOptions(error);
-    if (refused.size === 0) throw error;
-    return start(execArgv.filter((option) => !refused.has(option)));
-  }
-}
-
-/** The options an ERR_WORKER_INVALID_EXEC_ARGV error names ("... invalid execArgv flags: --a, --b=1"). */
-function refusedOptions(error: unknown): Set<string> {
-  if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return new Set();
-  const message = (error as Error).message;
-  const list = message.slice(message.lastIndexOf(': ') + 2);
-  return new Set(list.split(', ').filter((option) => option.startsWith('-')));
-}
-
-const PRELOADS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-
-/**
- * The process's options minus its preloaded modules. The thread runs only this package's code, and a
- * thread inherits the preloads: `node --import tsx app.ts` loaded tsx a second time in the keeper,
- * about 70 ms of CPU at every worker start, for a thread that runs compiled JavaScript.
- */
-export function withoutPreloads(execArgv: string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < execArgv.length; i += 1) {
-    const option = execArgv[i] as string;
-    const name = option.split('=', 1)[0] as string;
-    if (!PRELOADS.has(name)) kept.push(option);
-    // `--import x`: the module is the next argument.
-    else if (name === option) i += 1;
-  }
-  return kept;
 }
 
 /**

@@ -9,6 +9,7 @@ import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { StoreEmitter } from '../store-emitter.js';
 import type { StoreEvents } from '../store.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
+import type { Checkpointer } from './checkpointer.js';
 import { WakeFile } from './wake-file.js';
 
 /** The store's connection and the services shared by its operations. */
@@ -28,6 +29,8 @@ export class SqliteConnection {
     readonly busyRetryMs: number,
     /** This store's in-process event listeners. */
     readonly events: StoreEmitter,
+    /** Moves write-ahead-log checkpoints off the event loop once commits come fast; none in memory. */
+    readonly checkpointer: Checkpointer | null = null,
   ) {
     this.wakeFile = db.memory ? null : new WakeFile(`${db.name}-wake`);
   }
@@ -73,6 +76,7 @@ export class SqliteConnection {
           this.assertOpen();
           if (this.db.inTransaction) throw new ConnectionInUseError();
           const value = this.db.transaction(() => fn(this.clock())).immediate();
+          this.checkpointer?.committed();
           this.wake();
           return value;
         },

@@ -20,6 +20,7 @@ import { StoreEmitter } from '../store-emitter.js';
 import { StoreParts } from '../store-parts.js';
 import { SqliteTokens } from './api-tokens.js';
 import { withBusyRetry } from './busy-retry.js';
+import { Checkpointer } from './checkpointer.js';
 import { SqliteConnection } from './connection.js';
 import { databaseHealth } from './database-health.js';
 import { eventAppend, eventHead, eventPrune, eventRead } from './event-log.js';
@@ -117,8 +118,12 @@ export class SqliteStore extends StoreParts implements contract.Store<Database.D
       if (error instanceof NightshiftError) throw error;
       throw unavailable(options.filename, error);
     }
-    const events = new StoreEmitter(options.logger ?? createLogger());
-    return new SqliteStore(new SqliteConnection(db, options.clock ?? Date.now, busyRetryMs, events));
+    const logger = options.logger ?? createLogger();
+    const events = new StoreEmitter(logger);
+    const checkpointer = db.memory ? null : new Checkpointer(db, logger);
+    return new SqliteStore(
+      new SqliteConnection(db, options.clock ?? Date.now, busyRetryMs, events, checkpointer),
+    );
   }
 
   /**
@@ -163,11 +168,12 @@ export class SqliteStore extends StoreParts implements contract.Store<Database.D
   }
 
   /** Closes the connection; later calls fail. Safe to call twice. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    // The checkpointer's connection first: the last connection to close checkpoints and removes the log.
+    await this.conn.checkpointer?.close();
     if (this.conn.db.open) this.conn.db.close();
     this.conn.closeWakeFile();
     this.conn.events.clear();
-    return Promise.resolve();
   }
 
   /** Inserts jobs in one transaction (or on the caller's `tx`), honouring idempotency keys. */

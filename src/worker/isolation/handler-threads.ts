@@ -20,8 +20,7 @@ import type { Worker as Thread, ResourceLimits } from 'node:worker_threads';
 import type { Logger } from '../../logger.js';
 import type { JobContext } from '../../task.js';
 import type { RunningAttempt } from '../attempt.js';
-import { withAcceptedOptions } from '../lease-keeper.js';
-import { moduleThread, siblingModule } from '../module-thread.js';
+import { moduleThread, siblingModule, withAcceptedOptions } from '../../runtime/module-thread.js';
 import { fromWire, toWire, type FromThread, type StepAnswer, type ToThread } from './protocol.js';
 import type { ThreadTarget } from './task-isolation.js';
 
