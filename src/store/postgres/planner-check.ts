@@ -10,6 +10,7 @@
  */
 import type { Logger } from '../../logger.js';
 import type { PostgresConnection } from './connection.js';
+import { quoteIdent } from './pool.js';
 
 interface PlannerRow {
   role: string;
@@ -34,7 +35,7 @@ export async function checkPlannerSettings(conn: PostgresConnection, logger: Log
     return;
   }
   if (row === undefined || (row.enable_seqscan === 'off' && row.jit === 'off')) return;
-  const role = `"${row.role.replaceAll('"', '""')}"`;
+  const role = quoteIdent(row.role);
   logger.warn(
     { role: row.role, enable_seqscan: row.enable_seqscan, jit: row.jit },
     'behind a transaction pooler the store cannot set its planner settings; without enable_seqscan = off ' +
