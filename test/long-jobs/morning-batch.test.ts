@@ -17,6 +17,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { Nightshift } from '../../src/nightshift.js';
 import { orderAt } from '../../examples/morning-batch/orders.js';
@@ -25,7 +26,7 @@ import { morningBatchTasks, type MorningBatchCheckpoint } from '../../examples/m
 import { startChild, type Child } from '../support/child-process.js';
 import { tempSqliteFile } from '../support/temp-sqlite.js';
 import { waitUntil } from '../support/wait-until.js';
-import { BACKENDS, longJobEnv, type BackendName } from './backends.js';
+import { BACKENDS, longJobEnv, type BackendName, type TestDb } from './backends.js';
 
 const env = longJobEnv();
 const RUN = new URL('../../examples/morning-batch/run.ts', import.meta.url);
@@ -83,6 +84,36 @@ function worker(args: string[]): Child & { exit: Promise<number | null> } {
   child.done.catch(() => undefined);
   const exit = new Promise<number | null>((resolve) => child.process.on('exit', (code) => resolve(code)));
   return { ...child, exit };
+}
+
+/**
+ * SIGSTOPs `child` at a moment it holds no SQLite write lock. A process stopped inside a write
+ * transaction keeps the file's lock until it resumes (SQLite has one writer per file), so every other
+ * process's writes wait for it: that is the lock-past-the-lease fault (the torture run's), not the
+ * paused worker this test is about. On PostgreSQL a stopped process holds only its own rows' locks.
+ */
+async function pauseOutsideWrite(child: Child, db: TestDb): Promise<void> {
+  if (db.backend !== 'sqlite') {
+    child.process.kill('SIGSTOP');
+    return;
+  }
+  const probe = new Database(db.url.slice('sqlite:'.length));
+  try {
+    probe.pragma('busy_timeout = 0');
+    for (let tries = 0; ; tries += 1) {
+      child.process.kill('SIGSTOP');
+      try {
+        probe.exec('BEGIN IMMEDIATE; ROLLBACK');
+        return;
+      } catch (error) {
+        if (tries >= 100) throw error;
+        child.process.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  } finally {
+    probe.close();
+  }
 }
 
 async function checkpointOf(ns: Nightshift, id: string): Promise<number> {
@@ -213,10 +244,10 @@ describe.each(BACKENDS)('morning batch on %s', (backend) => {
   }, 120_000);
 
   it('SIGSTOP past the lease: another worker takes over, the paused attempt is refused after SIGCONT', async () => {
-    const { ns, id, sizes, args, chunks } = await setup(backend);
+    const { db, ns, id, sizes, args, chunks } = await setup(backend);
     const a = worker(args(['--queues', 'batch', '--lease-ms', LEASE[backend], '--rescue-ms', '0']));
     await waitUntil(() => chunks().length >= 2, { timeoutMs: 40_000, message: 'two chunks' });
-    a.process.kill('SIGSTOP');
+    await pauseOutsideWrite(a, db);
     try {
       const b = worker(
         args(['--queues', 'batch', '--lease-ms', LEASE[backend], '--rescue-ms', '200', '--until-done']),
