@@ -78,7 +78,7 @@ const CASES: Case[] = [
     name: 'raw DELETE of queue rows ... FOR UPDATE SKIP LOCKED (baseline)',
     setup: 'queued',
     sql: `DELETE FROM ${SCHEMA}.job_queue WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${SCHEMA}.job_queue
-          WHERE state = 'queued' AND requires IS NULL ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
+          WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
   },
   { name: `input: ids of ${BATCH} new jobs`, setup: 'queued', sql: `SELECT ${newIds}` },
   {
