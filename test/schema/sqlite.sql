@@ -286,13 +286,6 @@ BEGIN
   WHERE key = old.concurrency_key;
 END;
 
--- trigger events_job_enqueued
-CREATE TRIGGER events_job_enqueued AFTER INSERT ON jobs
-BEGIN
-  INSERT INTO events (at, type, job_id, task, queue, attempt, state, schedule_id)
-  VALUES (NEW.created_at, 'job:enqueued', NEW.id, NEW.task, NEW.queue, NEW.attempt, NEW.state, NEW.schedule_id);
-END;
-
 -- trigger events_job_transition
 CREATE TRIGGER events_job_transition AFTER UPDATE OF state ON jobs WHEN NEW.state <> OLD.state
 BEGIN

@@ -28,23 +28,42 @@ export function insertJobs(
       .get({ id: params.fence.id, leaseToken: params.fence.leaseToken });
     if (held === undefined) throw new LeaseLostError(params.fence.id);
   }
-  const results: JobInsertResult[] = [];
-  for (const job of params.jobs) {
-    const inserted = insertJobRow(conn, handle, job, now);
+  return insertJobRows(conn, handle, params.jobs, now).map((inserted, index) => {
     // A new job is decoded from the row just written (reading it back cost ~13 µs a job); a job
     // whose idempotency key was taken is the one holding the key.
-    const row = inserted ?? (conn.stmt(sql.jobInsertManyExisting, handle).get(job.idempotencyKey) as JobRow);
-    results.push({ job: toJob(row), created: inserted !== null });
-  }
-  return results;
+    const row =
+      inserted ??
+      (conn.stmt(sql.jobInsertManyExisting, handle).get(params.jobs[index]?.idempotencyKey) as JobRow);
+    return { job: toJob(row), created: inserted !== null };
+  });
+}
+
+/**
+ * Inserts the jobs' rows on `handle`, then the new ones' `job:enqueued` events in one statement
+ * (migration 016): the rows as written, in order, null where the idempotency key was taken (nothing
+ * inserted, no event). The one way a job row is inserted, for enqueues and schedule slots alike.
+ */
+export function insertJobRows(
+  conn: SqliteConnection,
+  handle: Database.Database,
+  jobs: readonly NewJob[],
+  now: number,
+): Array<JobRow | null> {
+  const rows = jobs.map((job) => insertJobRow(conn, handle, job, now));
+  const events = rows.flatMap((row) =>
+    row === null ? [] : [[row.id, row.task, row.queue, row.state, row.schedule_id]],
+  );
+  if (events.length > 0)
+    conn.stmt(sql.jobInsertManyEvents, handle).run({ now, jobs: JSON.stringify(events) });
+  return rows;
 }
 
 /**
  * Inserts one job's row on `handle`, due at its `runAt`, or `delayMs` after `now`: queued when due,
  * else scheduled. Returns the row as written, or null when its idempotency key is taken (nothing
- * inserted). The one INSERT of a job, for enqueues and schedule slots alike.
+ * inserted). Its event is the caller's (insertJobRows).
  */
-export function insertJobRow(
+function insertJobRow(
   conn: SqliteConnection,
   handle: Database.Database,
   job: NewJob,

@@ -32,7 +32,7 @@ import {
   scheduleSyncResult,
   type ScheduleSyncResult,
 } from '../schedule-sync.js';
-import { insertJobRow } from './job-insert.js';
+import { insertJobRows } from './job-insert.js';
 import { decodeSettledJob, type SettledJobColumns } from '../job-record.js';
 import { SQLITE_JOB_COLUMNS, type SqliteJobColumns } from './job-row.js';
 import {
@@ -102,7 +102,7 @@ export class SqliteSchedules implements ScheduleStore {
         .stmt(sql.scheduleWritesSlotUpdate)
         .run({ slots: JSON.stringify(writes.slotUpdates.map(slotParams)) });
     }
-    for (const job of jobs) insertJobRow(this.conn, this.conn.db, job, now);
+    insertJobRows(this.conn, this.conn.db, jobs, now);
     return { states: writes.states, slots, slotUpdates: writes.slotUpdates, jobs };
   }
 
