@@ -110,9 +110,8 @@ export class SqliteStore extends StoreParts implements contract.Store<Database.D
       // trigger; inserts did too before migration 016) keeps a statement journal, which this build of
       // SQLite writes to a temp file: about ten pwrite calls per job row, 3-4x the CPU of the write
       // itself (a 20,000-job insert: 43 µs a row against 12 µs with the journal in memory). In memory
-      // it holds one statement's changes;
-      // temp tables and sorts that spill are held in memory too, and every read here walks an index
-      // with a bound, so none grows with the tables.
+      // it holds one statement's changes; temp tables and sorts that spill are held in memory too, and
+      // every read here walks an index with a bound, so none grows with the tables.
       db.pragma('temp_store = MEMORY');
     } catch (error) {
       db.close();
