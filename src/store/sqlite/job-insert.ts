@@ -28,13 +28,13 @@ export function insertJobs(
       .get({ id: params.fence.id, leaseToken: params.fence.leaseToken });
     if (held === undefined) throw new LeaseLostError(params.fence.id);
   }
-  return insertJobRows(conn, handle, params.jobs, now).map((inserted, index) => {
+  const inserted = insertJobRows(conn, handle, params.jobs, now);
+  return params.jobs.map((job, index) => {
     // A new job is decoded from the row just written (reading it back cost ~13 µs a job); a job
     // whose idempotency key was taken is the one holding the key.
-    const row =
-      inserted ??
-      (conn.stmt(sql.jobInsertManyExisting, handle).get(params.jobs[index]?.idempotencyKey) as JobRow);
-    return { job: toJob(row), created: inserted !== null };
+    const written = inserted[index] ?? null;
+    const row = written ?? (conn.stmt(sql.jobInsertManyExisting, handle).get(job.idempotencyKey) as JobRow);
+    return { job: toJob(row), created: written !== null };
   });
 }
 

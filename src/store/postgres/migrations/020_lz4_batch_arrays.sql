@@ -3,7 +3,7 @@
 -- from about 100 jobs per statement on, so every enqueue, claim and finish statement compressed them,
 -- with pglz by default: 4-5k instructions per job in each (`npm run bench:sql`, 100 and 500 jobs per
 -- statement). lz4 does the same work in a fraction of that: per job at 500 per statement, a lean claim
--- 82.2k -> 74.0k instructions, a completion 77.0k -> 68.7k, an enqueue 122.4k -> 117.2k.
+-- 82.2k -> 74.0k instructions, a completion 77.0k -> 68.7k, an enqueue 122.4k -> 117.3k.
 --
 -- lz4 is there only when the server was built with it (PostgreSQL 14 or newer; the PGDG and distribution
 -- packages and the managed services are). Elsewhere the columns keep the server's default, and the

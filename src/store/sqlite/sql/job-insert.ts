@@ -18,7 +18,7 @@ ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`;
 
 /**
  * The `job:enqueued` events of a batch's new jobs, @jobs a JSON array of [id, task, queue, state,
- * schedule id] in insert order: one row each, in that order (json_each yields the array in order).
+ * schedule id] in insert order: one row each, in that order, so event ids follow the job rows.
  */
 export const jobInsertManyEvents = `
 INSERT INTO events (at, type, job_id, task, queue, attempt, state, schedule_id)
