@@ -3,9 +3,12 @@
  * pg_stat_statements (track = all), `--jobs` ready no-op jobs drained by one worker at `--concurrency`,
  * then every statement's calls, rows, execution time and shared blocks hit divided by the jobs, and the
  * database's commits per job. Counts of calls, rows and commits do not depend on the machine's load;
- * times do.
+ * times do. With `--rate`, steady load instead of a drain: the worker starts on an empty queue and a
+ * producer in the same process enqueues `--rate` jobs/s for `--seconds` (one enqueueMany every 10 ms
+ * with the jobs due, as the benchmark's bulk producer), so the enqueues are counted too.
  *
  *   npm run build && node --import tsx bench/statement-profile.ts [--jobs N] [--concurrency N] [--handler-ms N]
+ *   npm run build && node --import tsx bench/statement-profile.ts --rate 2000 [--seconds 10]
  */
 import { parseArgs } from 'node:util';
 import { processCpuMs } from './server-cost.js';
@@ -19,9 +22,12 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '10' },
     // A handler that waits this long: on an idle machine, a drain at the rates a loaded one gets.
     'handler-ms': { type: 'string', default: '0' },
+    rate: { type: 'string', default: '0' },
+    seconds: { type: 'string', default: '10' },
   },
 });
-const jobs = Number(values.jobs);
+const rate = Number(values.rate);
+const jobs = rate > 0 ? Math.round(rate * Number(values.seconds)) : Number(values.jobs);
 const concurrency = Number(values.concurrency);
 const handlerMs = Number(values['handler-ms']);
 
@@ -43,7 +49,7 @@ try {
         handlerMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, handlerMs)) : undefined,
     },
   });
-  for (let i = 0; i < jobs; i += 1000) {
+  for (let i = 0; rate === 0 && i < jobs; i += 1000) {
     await ns.enqueueMany(
       Array.from({ length: Math.min(1000, jobs - i) }, (_, n) => ({ task: 'noop', payload: { n: i + n } })),
     );
@@ -66,6 +72,7 @@ try {
   const before = new Map([...(await backends()).keys()].map((pid) => [pid, processCpuMs(pid) ?? 0]));
   const startedAt = performance.now();
   const worker = ns.startWorker({ concurrency });
+  if (rate > 0) await produceSteadily(ns);
   await waitUntil('the drain', () => completed >= jobs);
   const seconds = (performance.now() - startedAt) / 1000;
   const cpu = [...(await backends())].map(([pid, what]) => ({
@@ -94,7 +101,7 @@ try {
   );
   await ns.close();
   console.log(
-    `${jobs} jobs at concurrency ${concurrency}, handler ${handlerMs} ms: ${(jobs / seconds).toFixed(0)} jobs/s, commits/job ${(
+    `${jobs} jobs ${rate > 0 ? `offered at ${rate}/s` : 'drained'} at concurrency ${concurrency}, handler ${handlerMs} ms: ${(jobs / seconds).toFixed(0)} jobs/s, commits/job ${(
       Number(db?.xact_commit) / jobs
     ).toFixed(3)}, rollbacks ${db?.xact_rollback}`,
   );
@@ -117,4 +124,20 @@ try {
   }
 } finally {
   await server.remove();
+}
+
+/** One enqueueMany every 10 ms with the jobs due by then, until `jobs` are enqueued. */
+async function produceSteadily(ns: Nightshift): Promise<void> {
+  const startedAt = performance.now();
+  let enqueued = 0;
+  while (enqueued < jobs) {
+    const due = Math.min(jobs, Math.floor(((performance.now() - startedAt) / 1000) * rate)) - enqueued;
+    if (due > 0) {
+      await ns.enqueueMany(
+        Array.from({ length: due }, (_, n) => ({ task: 'noop', payload: { n: enqueued + n } })),
+      );
+      enqueued += due;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -1,12 +1,14 @@
 /**
  * SQLite across processes: a worker in another process hears of a new job through the wake file
  * (src/store/sqlite/wake-file.ts), not at its next poll, and still finds jobs by polling when the
- * wake file cannot be used.
+ * wake file cannot be used; a process's own touches do not wake its own watch (its store told its
+ * workers already).
  */
 import { mkdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { Nightshift } from '../src/nightshift.js';
+import { WakeFile } from '../src/store/sqlite/wake-file.js';
 import { startChild, type Child } from './support/child-process.js';
 import { tempSqliteFile, type TempSqliteFile } from './support/temp-sqlite.js';
 import { waitUntil } from './support/wait-until.js';
@@ -78,5 +80,31 @@ describe('SQLite wake-up across processes', () => {
     await waitUntil(() => child.lines.includes('ready'), { timeoutMs: 20_000, message: child.stderr() });
     for (let round = 0; round < 3; round += 1) await enqueueToStart(ns, child, 10_000);
     expect(child.lines.filter((l) => l.startsWith('started '))).toHaveLength(3);
+  });
+
+  it("wakes a watch for another process's touch, not for its own", async () => {
+    file = tempSqliteFile();
+    // Two wake files on one database stand for two processes: each has its own tag.
+    const here = new WakeFile(`${file.path}-wake`);
+    const there = new WakeFile(`${file.path}-wake`);
+    let wakes = 0;
+    here.watch(() => {
+      wakes += 1;
+    });
+    try {
+      for (let n = 0; n < 3; n += 1) {
+        here.touch();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(wakes).toBe(0);
+      there.touch();
+      await waitUntil(() => wakes === 1, { timeoutMs: 2_000, message: 'the other touch woke nothing' });
+      here.touch();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(wakes).toBe(1);
+    } finally {
+      here.close();
+      there.close();
+    }
   });
 });

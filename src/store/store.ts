@@ -276,6 +276,12 @@ export interface JobClaimParams {
   labels?: string[];
   limit: number;
   leaseMs: number;
+  /**
+   * Called once the claim is answered when it met a limit: a queue it may claim from has a concurrency
+   * limit or a rate, or a ready job has a concurrency key. It may then have left jobs waiting that a
+   * slot freed later admits, so the claimer should not wait for new work alone.
+   */
+  onLimitsMet?: () => void;
 }
 
 /** `jobLeaseRenew`: the attempts and the default lease. */

@@ -98,7 +98,7 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
       flushMs: options.finishFlushMs,
       // Without it a claim loop held back by unwritten outcomes slept a whole poll interval after the
       // backlog was gone: a third of the wall time of a 20,000-job drain.
-      onFlushed: () => deps.wakeup.wake(),
+      onFlushed: () => deps.wakeup.wake('capacity'),
     });
     this.logs = new JobLogWriter(store, logger);
     this.contextDeps = { store, registry, leaseMs: options.leaseMs, logger, logs: this.logs, leases };
@@ -328,7 +328,7 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
       this.running.delete(attempt);
       this.prefetch.attemptEnded();
       if (!this.starting) this.startAll([]);
-      this.deps.wakeup.wake();
+      this.deps.wakeup.wake('capacity');
       if (attempt.committedFinish) {
         // Completed inside the handler's own transaction: persisted already, whatever came after.
         this.logs.attemptEnded(attempt, () => undefined);

@@ -1,10 +1,12 @@
 /**
  * The claim loop: one `jobClaim` for as many jobs as there is room for in the free slots and the ready
- * buffer (prefetch.ts), at most `claimBatchMax`; a
- * full batch means backlog, so it claims again at once; otherwise it waits for a wake (wakeup.ts: a
- * store `job:ready` event, a freed slot, written outcomes) or `pollIntervalMs` (events are an
- * optimisation, the poll is the guarantee). What it claimed goes to the attempt runner
- * (attempt-runner.ts), which starts it or lets it wait for a slot.
+ * buffer (prefetch.ts), at most `claimBatchMax`; a full batch means backlog, so it claims again at once
+ * (and wakes the other lane); otherwise the queues are drained for this worker and it waits for new
+ * work (wakeup.ts: a store `job:ready` event, also one that arrived while the claim travelled) or
+ * `pollIntervalMs` (events are an optimisation, the poll is the guarantee). While its claims meet limits
+ * (a limited or rated queue, keyed jobs), a freed slot or written outcomes wake it too: a finish that
+ * gives back a key's or a queue's slot is what lets a job held back by it start. What it claimed goes
+ * to the attempt runner (attempt-runner.ts), which starts it or lets it wait for a slot.
  *
  * Two lanes claim at once; see `runLane` for why and when the second one does.
  */
@@ -20,10 +22,19 @@ import type { Wakeup } from './wakeup.js';
 /** Claims in flight at once: a second overlaps the first's round trip (see runLane). */
 const CLAIM_LANES = 2;
 
+/**
+ * How long after a claim met limits a drained lane still claims on freed capacity: a keyed job held
+ * back behind this worker's own is not seen by the claims that find its key full, only by the claim
+ * after the holder's outcome is written.
+ */
+const LIMITS_RECENT_MS = 10_000;
+
 /** Claims jobs for one worker until it stops. */
 export class ClaimLoop {
   /** Jobs asked for by claims still in flight. */
   private reserved = 0;
+  /** When a claim last met limits (performance.now()); -Infinity: never. */
+  private limitsMetAt = -Infinity;
 
   constructor(
     private readonly store: Store,
@@ -59,13 +70,17 @@ export class ClaimLoop {
       this.runner.releaseStale();
       const room = this.runner.room(lane > 0) - this.reserved;
       if (room <= 0 || this.runner.backlogged) {
-        await this.wakeup.wait(this.runner.idleWaitMs(), stopping);
+        await this.wakeup.wait(this.runner.idleWaitMs(), stopping, lane, {
+          workSince: this.wakeup.workCount,
+          capacity: true,
+        });
         continue;
       }
       // Whatever the concurrency: the ready buffer's allowance is what lets a claim exceed the slots.
       const limit = Math.min(room, claimBatchMax);
       const sentAt = performance.now();
       const claimSentAt = sharedNow();
+      const workSince = this.wakeup.workCount;
       let jobs: ClaimedJob[];
       this.reserved += limit;
       try {
@@ -77,6 +92,9 @@ export class ClaimLoop {
             leaseMs,
             ...(queues ? { queues } : {}),
             ...(labels.length > 0 ? { labels } : {}),
+            onLimitsMet: () => {
+              this.limitsMetAt = performance.now();
+            },
           }),
         );
         this.health.ok();
@@ -95,8 +113,15 @@ export class ClaimLoop {
         this.runner.handBack(jobs, claimSentAt);
         break;
       }
+      if (jobs.some((job) => job.concurrencyKey !== null)) this.limitsMetAt = performance.now();
       this.runner.admitBatch(jobs, claimSentAt);
-      if (jobs.length < limit) await this.wakeup.wait(pollIntervalMs, stopping);
+      if (jobs.length < limit) {
+        const capacity = performance.now() - this.limitsMetAt < LIMITS_RECENT_MS;
+        await this.wakeup.wait(pollIntervalMs, stopping, lane, { workSince, capacity });
+      } else {
+        // A full batch: there is a backlog, so another lane may claim beside this one.
+        this.wakeup.wake('work');
+      }
     }
   }
 }

@@ -186,7 +186,7 @@ export class Worker {
   start(): void {
     const queues = this.options.queues;
     this.unlisten = this.store.listen('job:ready', ({ queue }) => {
-      if (queues === null || queue === null || queues.includes(queue)) this.wakeup.wake();
+      if (queues === null || queue === null || queues.includes(queue)) this.wakeup.wake('work');
     });
     this.leases.start();
     this.cancelWatch.start();

@@ -41,6 +41,7 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
   // Labels (sql/worker-labels.ts): a worker offering none takes only jobs without requirements.
   const labels = params.labels !== undefined && params.labels.length > 0 ? params.labels : null;
   let claimed: ClaimedJob[] = [];
+  let limitsMet = false;
   for (let statement = 0; statement < CLAIM_STATEMENTS && claimed.length < limit; statement += 1) {
     const grouped = conn.claimGroups;
     const lean = labels === null && !grouped && conn.claimLimitsFor === 0;
@@ -49,6 +50,7 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
     claimed = statement === 0 ? batch : [...claimed, ...batch];
     if (row === undefined) break;
     conn.claimGroups = row.grouped_waiting || row.grouped_promoted > 0;
+    limitsMet ||= row.limits_needed;
     if (row.limits_needed) conn.claimLimitsFor = LEAN_RETRY_CLAIMS;
     else if (!lean && conn.claimLimitsFor > 0) conn.claimLimitsFor -= 1;
     const again = grouped
@@ -57,6 +59,7 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
     if (!again) break;
   }
   if (claimed.length > 0) conn.eventsWritten();
+  if (limitsMet) params.onLimitsMet?.();
   return claimed;
 }
 

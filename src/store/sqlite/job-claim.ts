@@ -28,38 +28,47 @@ const GROUP_DEALS = 3;
  * come first, in claim order; grouped jobs take the places they leave, by turns between the groups
  * (job-groups.ts).
  */
-export function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
-  if (params.limit <= 0 || params.queues?.length === 0) return Promise.resolve([]);
-  return conn.write((now) => {
+export async function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
+  if (params.limit <= 0 || params.queues?.length === 0) return [];
+  const { jobs, limitsMet } = await conn.write((now) => {
     conn.stmt(sql.jobClaimPromoteDue).run({ now, limit: PROMOTE_BATCH });
-    const claims = new ClaimBatch();
-    claims.admit(admitByLimits(conn, readyJobs(conn, params, now), now));
+    const claims = new ClaimBatch(conn);
+    claims.admit(readyJobs(conn, params, now), now);
     const rows: ClaimRow[] = [];
     // The grouped requirement sets this worker meets, found once, when grouped jobs get places.
     let sets: string[] | undefined;
     for (let deal = 0; deal < GROUP_DEALS && rows.length + claims.size < params.limit; deal += 1) {
       sets ??= offeredSets(conn, params.labels, groupSql.jobClaimGroupLabelSetNext);
       const grouped = groupedJobs(conn, params, now, params.limit - rows.length - claims.size, sets);
-      claims.admit(admitByLimits(conn, grouped.jobs, now));
+      claims.admit(grouped.jobs, now);
       if (!grouped.short) break;
       rows.push(...claims.start(conn, params, now));
     }
     rows.push(...claims.start(conn, params, now));
     const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
-    return rows.map((row) => toClaimedJob(row, context));
+    return { jobs: rows.map((row) => toClaimedJob(row, context)), limitsMet: claims.limitsMet };
   });
+  if (limitsMet) params.onLimitsMet?.();
+  return jobs;
 }
 
 /** Jobs admitted by a claim and not yet started, in the order admitted. */
 class ClaimBatch {
   private ids: string[] = [];
   private slotted: string[] = [];
+  /** Whether the claim met a limit (JobClaimParams `onLimitsMet`). */
+  limitsMet = false;
+
+  constructor(private readonly conn: SqliteConnection) {}
 
   get size(): number {
     return this.ids.length;
   }
 
-  admit<T extends { id: string }>(admission: { admitted: T[]; queueSlot: (job: T) => boolean }): void {
+  /** Admits the candidates (in claim order) that their limits let start (limits.ts). */
+  admit<T extends LimitedCandidate & { id: string }>(candidates: T[], now: number): void {
+    const admission = admitByLimits(this.conn, candidates, now);
+    if (admission.limitsMet) this.limitsMet = true;
     for (const job of admission.admitted) {
       this.ids.push(job.id);
       if (admission.queueSlot(job)) this.slotted.push(job.id);

@@ -49,14 +49,15 @@ interface QueueLimitRow {
 /**
  * Keeps the candidates (in claim order) that fit the free slots of their queue and of their key and
  * their queue's rate at `now`, and takes those slots and starts; `queueSlot` says which admitted jobs
- * hold a queue slot. Runs inside the claim's write transaction, which no other writer can interleave
- * with: exact.
+ * hold a queue slot; `limitsMet` whether any queue has a limit or a rate or a candidate has a key
+ * (JobClaimParams `onLimitsMet`). Runs inside the claim's write transaction, which no other writer
+ * can interleave with: exact.
  */
 export function admitByLimits<T extends LimitedCandidate>(
   conn: SqliteConnection,
   candidates: T[],
   now: number,
-): { admitted: T[]; queueSlot: (job: T) => boolean } {
+): { admitted: T[]; queueSlot: (job: T) => boolean; limitsMet: boolean } {
   const queues = new Map<string, QueueSlots>();
   for (const row of conn.stmt(sql.jobClaimQueueLimits).all({ now }) as QueueLimitRow[]) {
     const slots = row.max === null ? Infinity : row.max - row.in_use;
@@ -88,7 +89,11 @@ export function admitByLimits<T extends LimitedCandidate>(
     if (slots.limited) conn.stmt(sql.jobClaimQueueTake).run({ queue, n: slots.n });
     if (slots.rated) conn.stmt(rateSql.jobClaimQueueRateTake).run({ queue, n: slots.n, now });
   }
-  return { admitted, queueSlot: (job) => queues.get(job.queue)?.limited === true };
+  return {
+    admitted,
+    queueSlot: (job) => queues.get(job.queue)?.limited === true,
+    limitsMet: queues.size > 0 || keys.size > 0,
+  };
 }
 
 interface KeySlots extends Slots {

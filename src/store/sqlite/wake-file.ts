@@ -12,8 +12,21 @@
  * read-only directory, a file system without change events) leaves the poll to find the jobs.
  * The watch was chosen over one on the `-wal` file because every write changes that (renewals,
  * heartbeats, a worker's own finishes), which would wake every worker for each of them.
+ *
+ * A process's own touches reach its own watch too, after its store has told its workers already: each
+ * such echo cost a claim that came back empty. So every touch sets the file's access time to a tag of
+ * this process, and a change whose file still carries this process's tag is its own. A touch of
+ * another process that this process's touch overwrote before its watch looked is passed over with it;
+ * this process's own wake, which came after both commits, makes its workers claim (one for other
+ * queues finds those jobs at its poll).
  */
-import { closeSync, futimesSync, openSync, watch, type FSWatcher } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { closeSync, futimesSync, openSync, statSync, watch, type FSWatcher } from 'node:fs';
+
+// Access times that tag a touch's process: whole seconds (file systems keep at least those) in a range
+// no clock or reader of this file sets, distinct between processes but for a one-in-a-million draw.
+const TAG_BASE_S = 1_000_000_000;
+const TAGS = 1_000_000;
 
 /** The wake file of one database, touched by this process's writes and watched for other processes'. */
 export class WakeFile {
@@ -21,6 +34,8 @@ export class WakeFile {
   private descriptor: number | null | undefined;
   private watcher: FSWatcher | undefined;
   private wakePending = false;
+  /** The access time this process's touches set, in seconds. */
+  private readonly tag = TAG_BASE_S + randomInt(TAGS);
 
   constructor(
     /** `<database file>-wake`. */
@@ -32,8 +47,7 @@ export class WakeFile {
     if (this.descriptor === null) return;
     try {
       this.descriptor ??= openSync(this.path, 'a');
-      const now = new Date();
-      futimesSync(this.descriptor, now, now);
+      futimesSync(this.descriptor, this.tag, new Date());
     } catch {
       this.closeDescriptor();
       this.descriptor = null;
@@ -52,7 +66,7 @@ export class WakeFile {
         this.wakePending = true;
         setImmediate(() => {
           this.wakePending = false;
-          wake();
+          if (!this.touchedLastHere()) wake();
         });
       });
       // A watch that fails later (the file removed, the watch limit reached) ends; the poll goes on.
@@ -67,6 +81,15 @@ export class WakeFile {
     this.unwatch();
     this.closeDescriptor();
     this.descriptor = undefined;
+  }
+
+  /** Whether the file's last touch was this process's (its tag); false when that cannot be read. */
+  private touchedLastHere(): boolean {
+    try {
+      return statSync(this.path).atimeMs === this.tag * 1000;
+    } catch {
+      return false;
+    }
   }
 
   private unwatch(): void {
