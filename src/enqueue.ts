@@ -67,6 +67,25 @@ export interface EnqueueItem {
   options?: Omit<EnqueueOptions, 'tx'>;
 }
 
+const ITEM_FIELDS: readonly string[] = ['task', 'payload', 'options'] satisfies ReadonlyArray<
+  keyof EnqueueItem
+>;
+
+/** Throws `invalid_argument` unless `item` is an object of `enqueueMany`'s three fields at most. */
+export function checkEnqueueItem(item: unknown): void {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    throw new NightshiftError('invalid_argument', 'an item is an object { task, payload, options }');
+  }
+  for (const name of Object.keys(item)) {
+    if (!ITEM_FIELDS.includes(name)) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `unknown item field ${JSON.stringify(name)}: an item is { task, payload, options }, a job's options go in options`,
+      );
+    }
+  }
+}
+
 /** Builds and validates the row for one job; throws `NightshiftError` and writes nothing on bad input. */
 export async function buildNewJob(
   registry: TaskRegistry,

@@ -14,7 +14,7 @@
  * know each task's result type. `ns.untyped` is the same instance for names known only at run time.
  */
 import type { ClusterEvent, ClusterEventFilter } from './cluster-events.js';
-import { buildNewJob, type EnqueueItem } from './enqueue.js';
+import { buildNewJob, checkEnqueueItem, type EnqueueItem } from './enqueue.js';
 import { checkEnqueueBatching, EnqueueBatcher, type EnqueueBatchingOptions } from './enqueue-batcher.js';
 import { traceEnqueue } from './observe/tracing.js';
 import { EnqueueItemError, NightshiftError } from './errors.js';
@@ -266,6 +266,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const rows: NewJob[] = [];
     for (const [index, item] of (items as ReadonlyArray<EnqueueItem>).entries()) {
       try {
+        checkEnqueueItem(item);
         rows.push(await buildNewJob(this.tasks, item.task, item.payload, item.options ?? {}));
       } catch (error) {
         if (error instanceof NightshiftError) throw new EnqueueItemError(index, error);

@@ -28,6 +28,22 @@ export interface CheckedJobOptions {
   group: string | null;
 }
 
+// The options one job takes (EnqueueOptions); `tx` belongs to the call, which takes it off first.
+const OPTION_NAMES: readonly string[] = [
+  'queue',
+  'priority',
+  'runAt',
+  'delayMs',
+  'idempotencyKey',
+  'maxAttempts',
+  'concurrencyKey',
+  'concurrencyLimit',
+  'requires',
+  'group',
+  'timeoutMs',
+  'leaseMs',
+] satisfies ReadonlyArray<keyof EnqueueOptions>;
+
 /** Checks a task name before it is looked up: a name no store could index is refused as such. */
 export function checkTaskName(task: unknown): string {
   return textIn('task', task, MAX_NAME_BYTES);
@@ -42,6 +58,15 @@ export function checkJobOptions(
   task: JobDefaults,
   queues: QueueDefaultsByName,
 ): CheckedJobOptions {
+  // A misspelt option would otherwise be dropped without a word: `delay` would run the job at once.
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(name)) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `unknown enqueue option ${JSON.stringify(name)}; the options are ${OPTION_NAMES.join(', ')}`,
+      );
+    }
+  }
   const queue = textIn('queue', options.queue ?? task.queue, MAX_NAME_BYTES);
   const queueDefaults = queues.get(queue);
   // `??` throughout: an option given as null counts as not given, as it always has.

@@ -80,6 +80,22 @@ describe('bounds', () => {
       );
     }
     await expectRefused(ns.enqueue('x'.repeat(300)), 'invalid_argument', /^task must be at most 255 bytes/);
+    // A misspelt option or an option beside an item's `options` is refused, not dropped.
+    await expectRefused(
+      ns.enqueue('t', null, { delay: 60_000 } as EnqueueOptions),
+      'invalid_argument',
+      /^unknown enqueue option "delay"; the options are queue, priority, runAt, delayMs,/,
+    );
+    await expectRefused(
+      ns.enqueueMany([{ task: 't' }, { task: 't', queue: 'mail' } as { task: 't' }]),
+      'invalid_argument',
+      /^item 1: unknown item field "queue": an item is \{ task, payload, options \}, a job's options go in options$/,
+    );
+    await expectRefused(
+      ns.enqueueMany([null as unknown as { task: 't' }]),
+      'invalid_argument',
+      /^item 0: an item is an object \{ task, payload, options \}$/,
+    );
     expect(await jobCount(ns)).toBe(0);
 
     await expectRefused(
