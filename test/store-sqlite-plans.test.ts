@@ -172,10 +172,13 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(detail).not.toMatch(/SCAN jobs\b/);
   });
 
-  it('finds due scheduled jobs by a range on jobs_scheduled', async () => {
+  it('finds due scheduled jobs by a range on jobs_scheduled, and the next due one at its start', async () => {
     expect(await plan(claim.jobClaimPromoteDue, { now: 0, limit: 10 })).toMatch(
       /SEARCH jobs USING INDEX jobs_scheduled \(run_at<\?\)/,
     );
+    const next = await plan(claim.jobClaimNextDue, { now: 0 });
+    expect(next).toMatch(/SCAN jobs USING (COVERING )?INDEX jobs_scheduled\b/);
+    expect(next).not.toMatch(/TEMP B-TREE/);
   });
 
   it('finds lapsed leases by a range on jobs_lease', async () => {

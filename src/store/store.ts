@@ -276,12 +276,24 @@ export interface JobClaimParams {
   labels?: string[];
   limit: number;
   leaseMs: number;
+  /** Called once, when the claim is answered, with what it learned besides its jobs. */
+  report?: (report: ClaimReport) => void;
+}
+
+/** What a claim learned besides its jobs (`JobClaimParams.report`). */
+export interface ClaimReport {
   /**
-   * Called once the claim is answered when it met a limit: a queue it may claim from has a concurrency
-   * limit or a rate, or a ready job has a concurrency key. It may then have left jobs waiting that a
-   * slot freed later admits, so the claimer should not wait for new work alone.
+   * It met a limit: a queue it may claim from has a concurrency limit or a rate, or a ready job has a
+   * concurrency key. It may have left jobs waiting that a slot freed later admits, so a claimer should
+   * not wait for new work alone.
    */
-  onLimitsMet?: () => void;
+  limitsMet: boolean;
+  /**
+   * For a batch shorter than asked: milliseconds until the earliest scheduled job of its queues is due,
+   * by the store's clock (0 or less: due already, made ready by this claim); null when none is
+   * scheduled, or the batch was full. A claimer waiting for work claims again by then.
+   */
+  nextDueInMs: number | null;
 }
 
 /** `jobLeaseRenew`: the attempts and the default lease. */

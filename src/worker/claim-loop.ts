@@ -2,8 +2,9 @@
  * The claim loop: one `jobClaim` for as many jobs as there is room for in the free slots and the ready
  * buffer (prefetch.ts), at most `claimBatchMax`; a full batch means backlog, so it claims again at once
  * (and wakes the other lane); otherwise the queues are drained for this worker and it waits for new
- * work (wakeup.ts: a store `job:ready` event, also one that arrived while the claim travelled) or
- * `pollIntervalMs` (events are an optimisation, the poll is the guarantee). While its claims meet limits
+ * work (wakeup.ts: a store `job:ready` event, also one that arrived while the claim travelled), for
+ * the due time of the next scheduled job (the claim reports it, so a delayed job or a retry starts on
+ * time) or for `pollIntervalMs` (events are an optimisation, the poll is the guarantee). While its claims meet limits
  * (a limited or rated queue, keyed jobs), a freed slot or written outcomes wake it too: a finish that
  * gives back a key's or a queue's slot is what lets a job held back by it start. What it claimed goes
  * to the attempt runner (attempt-runner.ts), which starts it or lets it wait for a slot.
@@ -28,6 +29,19 @@ const CLAIM_LANES = 2;
  * after the holder's outcome is written.
  */
 const LIMITS_RECENT_MS = 10_000;
+
+/**
+ * The shortest wait for a scheduled job's due time. A job due already (made ready by the claim that
+ * reported it, or one of more than a claim promotes) is claimed after this, not at once: nothing the
+ * store reports can make a lane claim in a tight loop.
+ */
+const MIN_DUE_WAIT_MS = 5;
+
+/** How long a drained lane waits: until the next scheduled job is due, at most the poll interval. */
+function untilDue(nextDueInMs: number | null, pollIntervalMs: number): number {
+  if (nextDueInMs === null) return pollIntervalMs;
+  return Math.min(pollIntervalMs, Math.max(MIN_DUE_WAIT_MS, nextDueInMs));
+}
 
 /** Claims jobs for one worker until it stops. */
 export class ClaimLoop {
@@ -81,6 +95,7 @@ export class ClaimLoop {
       const sentAt = performance.now();
       const claimSentAt = sharedNow();
       const workSince = this.wakeup.workCount;
+      let nextDueInMs: number | null = null;
       let jobs: ClaimedJob[];
       this.reserved += limit;
       try {
@@ -92,8 +107,9 @@ export class ClaimLoop {
             leaseMs,
             ...(queues ? { queues } : {}),
             ...(labels.length > 0 ? { labels } : {}),
-            onLimitsMet: () => {
-              this.limitsMetAt = performance.now();
+            report: (report) => {
+              if (report.limitsMet) this.limitsMetAt = performance.now();
+              nextDueInMs = report.nextDueInMs;
             },
           }),
         );
@@ -117,7 +133,10 @@ export class ClaimLoop {
       this.runner.admitBatch(jobs, claimSentAt);
       if (jobs.length < limit) {
         const capacity = performance.now() - this.limitsMetAt < LIMITS_RECENT_MS;
-        await this.wakeup.wait(pollIntervalMs, stopping, lane, { workSince, capacity });
+        await this.wakeup.wait(untilDue(nextDueInMs, pollIntervalMs), stopping, lane, {
+          workSince,
+          capacity,
+        });
       } else {
         // A full batch: there is a backlog, so another lane may claim beside this one.
         this.wakeup.wake('work');

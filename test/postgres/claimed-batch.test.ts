@@ -117,6 +117,7 @@ describe('claimed batch decoder', () => {
       grouped_waiting: false,
       grouped_short: false,
       limits_needed: false,
+      next_due_ms: null,
     };
     const jobs = decodeClaimedBatch(row, 'w', 30_000);
     const times = jobs.map((job) => [

@@ -2,10 +2,11 @@
  * When the claim lanes claim (src/worker/wakeup.ts, claim-loop.ts): after a claim that found the queues
  * drained, a worker claims again for new work, not for every slot its jobs free (under steady small
  * batches that made three claims in four come back empty); a job a limit held back still starts as soon
- * as the job holding its slot finishes, without waiting for the poll.
+ * as the job holding its slot finishes, and a delayed job or a retry at its due time, without waiting
+ * for the poll.
  */
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/store.js';
+import type { ClaimReport, Store } from '../../src/store/store.js';
 import { waitUntil } from '../support/wait-until.js';
 import { engineEnv, FAST_WORKER } from './engine-harness.js';
 
@@ -77,5 +78,61 @@ describe('claim wakes', () => {
       Array.from({ length: 4 }, (_, n) => ({ task: 'send', payload: { n }, options: { queue: 'mail' } })),
     );
     await waitUntil(() => completed === 4, { timeoutMs: 10_000, message: `${completed} of 4 completed` });
+  });
+
+  it('starts delayed jobs and retries at their due time, not at the next poll', async () => {
+    let attempts = 0;
+    const ns = await env.connect({
+      tasks: {
+        later: () => undefined,
+        flaky: () => {
+          attempts += 1;
+          if (attempts === 1) throw new Error('once');
+        },
+      },
+    });
+    const completedAt = new Map<string, number>();
+    ns.events.on('job:completed', ({ jobId }) => completedAt.set(jobId, Date.now()));
+    ns.startWorker({ ...NO_POLL, concurrency: 10 });
+    await sleep(100); // the worker's first claims found nothing: it waits for work or the poll
+    const enqueuedAt = Date.now();
+    const soon = await ns.enqueue('later', null, { delayMs: 300 });
+    const later = await ns.enqueue('later', null, { delayMs: 700 });
+    const retried = await ns.enqueue('flaky', null, { maxAttempts: 2 });
+    await waitUntil(() => completedAt.size === 3, { message: `${completedAt.size} of 3 completed` });
+    const waited = (id: string): number => (completedAt.get(id) ?? Infinity) - enqueuedAt;
+    // Not before their time (the database's clock and this one agree within a few ms here), and well
+    // before the 60 s poll.
+    expect(waited(soon.id)).toBeGreaterThanOrEqual(280);
+    expect(waited(soon.id)).toBeLessThan(3_000);
+    expect(waited(later.id)).toBeGreaterThanOrEqual(680);
+    expect(waited(later.id)).toBeLessThan(3_500);
+    expect(waited(retried.id)).toBeLessThan(5_000);
+  });
+
+  it('reports when the next scheduled job is due after a short claim, and nothing after a full one', async () => {
+    const ns = await env.connect({ tasks: { later: () => undefined } });
+    const reports: ClaimReport[] = [];
+    const claim = (limit: number, queues?: string[]) =>
+      ns.store.jobClaim({
+        workerId: 'w',
+        limit,
+        leaseMs: 30_000,
+        ...(queues && { queues }),
+        report: (report) => reports.push(report),
+      });
+    expect(await claim(10)).toEqual([]);
+    expect(reports.at(-1)).toEqual({ limitsMet: false, nextDueInMs: null });
+    await ns.enqueue('later', null, { delayMs: 5_000, queue: 'mail' });
+    await ns.enqueue('later', null, { queue: 'mail' });
+    await ns.enqueue('later', null, { queue: 'mail' });
+    expect(await claim(1)).toHaveLength(1);
+    expect(reports.at(-1)).toEqual({ limitsMet: false, nextDueInMs: null });
+    for (const queues of [undefined, ['mail']]) {
+      expect(await claim(10, queues)).toHaveLength(queues === undefined ? 1 : 0);
+      const { nextDueInMs } = reports.at(-1) ?? {};
+      expect(nextDueInMs).toBeGreaterThan(3_000);
+      expect(nextDueInMs).toBeLessThanOrEqual(5_000);
+    }
   });
 });

@@ -109,11 +109,14 @@ export class PostgresConnection {
     this.eventLog.written();
   }
 
-  /** Emits what became of jobs a statement moved: `job:ready` per queue, `job:finished` per final job. */
+  /**
+   * Emits what became of jobs a statement moved: `job:ready` per queue of jobs queued or scheduled (a
+   * waiting worker's next claim learns when a scheduled one is due), `job:finished` per final job.
+   */
   emitChanges(rows: Array<{ id: string; state: JobState; queue: string }>): void {
     const readyQueues = new Set<string>();
     for (const row of rows) {
-      if (row.state === 'queued') readyQueues.add(row.queue);
+      if (row.state === 'queued' || row.state === 'scheduled') readyQueues.add(row.queue);
       else if (row.state === 'completed' || row.state === 'failed' || row.state === 'cancelled') {
         this.emit('job:finished', { id: row.id, state: row.state });
       }

@@ -66,6 +66,8 @@ export interface ClaimedBatchRow {
   grouped_waiting: boolean;
   grouped_short: boolean;
   limits_needed: boolean;
+  /** node-postgres gives a float8 as a number; NULL for a full batch or nothing scheduled. */
+  next_due_ms: number | null;
 }
 
 /**

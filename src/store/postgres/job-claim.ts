@@ -42,6 +42,7 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
   const labels = params.labels !== undefined && params.labels.length > 0 ? params.labels : null;
   let claimed: ClaimedJob[] = [];
   let limitsMet = false;
+  let nextDueInMs: number | null = null;
   for (let statement = 0; statement < CLAIM_STATEMENTS && claimed.length < limit; statement += 1) {
     const grouped = conn.claimGroups;
     const lean = labels === null && !grouped && conn.claimLimitsFor === 0;
@@ -51,6 +52,7 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
     if (row === undefined) break;
     conn.claimGroups = row.grouped_waiting || row.grouped_promoted > 0;
     limitsMet ||= row.limits_needed;
+    nextDueInMs = row.next_due_ms;
     if (row.limits_needed) conn.claimLimitsFor = LEAN_RETRY_CLAIMS;
     else if (!lean && conn.claimLimitsFor > 0) conn.claimLimitsFor -= 1;
     const again = grouped
@@ -59,7 +61,7 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
     if (!again) break;
   }
   if (claimed.length > 0) conn.eventsWritten();
-  if (limitsMet) params.onLimitsMet?.();
+  params.report?.({ limitsMet, nextDueInMs });
   return claimed;
 }
 

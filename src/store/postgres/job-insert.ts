@@ -47,7 +47,8 @@ export async function jobInsertMany(
   } catch (error) {
     throw toStoreError(error);
   }
-  const ready = new Set(results.filter((r) => r.created && r.job.state === 'queued').map((r) => r.job.queue));
+  // A scheduled job too: a waiting worker's next claim learns when it is due (ClaimReport).
+  const ready = new Set(results.filter((r) => r.created).map((r) => r.job.queue));
   const created = results.some((r) => r.created);
   conn.afterCommit(params.tx, () => {
     for (const queue of ready) conn.emit('job:ready', { queue });

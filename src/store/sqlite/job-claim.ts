@@ -1,6 +1,6 @@
 /** Claiming due jobs and renewing the leases of running attempts. */
 import { randomUUID } from 'node:crypto';
-import type { ClaimedJob, JobClaimParams, JobLeaseRenewParams } from '../store.js';
+import type { ClaimedJob, ClaimReport, JobClaimParams, JobLeaseRenewParams } from '../store.js';
 
 import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
@@ -30,7 +30,7 @@ const GROUP_DEALS = 3;
  */
 export async function jobClaim(conn: SqliteConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   if (params.limit <= 0 || params.queues?.length === 0) return [];
-  const { jobs, limitsMet } = await conn.write((now) => {
+  const { jobs, report } = await conn.write((now) => {
     conn.stmt(sql.jobClaimPromoteDue).run({ now, limit: PROMOTE_BATCH });
     const claims = new ClaimBatch(conn);
     claims.admit(readyJobs(conn, params, now), now);
@@ -46,9 +46,16 @@ export async function jobClaim(conn: SqliteConnection, params: JobClaimParams): 
     }
     rows.push(...claims.start(conn, params, now));
     const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
-    return { jobs: rows.map((row) => toClaimedJob(row, context)), limitsMet: claims.limitsMet };
+    // The promotion above made every due job ready (at most PROMOTE_BATCH per claim, in due order), so
+    // the next one is in the future unless more were due than one claim promotes.
+    const next =
+      rows.length < params.limit
+        ? (conn.stmt(sql.jobClaimNextDue).get({ now }) as { wait: number } | undefined)
+        : undefined;
+    const report: ClaimReport = { limitsMet: claims.limitsMet, nextDueInMs: next?.wait ?? null };
+    return { jobs: rows.map((row) => toClaimedJob(row, context)), report };
   });
-  if (limitsMet) params.onLimitsMet?.();
+  params.report?.(report);
   return jobs;
 }
 
@@ -56,7 +63,7 @@ export async function jobClaim(conn: SqliteConnection, params: JobClaimParams): 
 class ClaimBatch {
   private ids: string[] = [];
   private slotted: string[] = [];
-  /** Whether the claim met a limit (JobClaimParams `onLimitsMet`). */
+  /** Whether the claim met a limit (ClaimReport `limitsMet`). */
   limitsMet = false;
 
   constructor(private readonly conn: SqliteConnection) {}

@@ -50,7 +50,7 @@ interface QueueLimitRow {
  * Keeps the candidates (in claim order) that fit the free slots of their queue and of their key and
  * their queue's rate at `now`, and takes those slots and starts; `queueSlot` says which admitted jobs
  * hold a queue slot; `limitsMet` whether any queue has a limit or a rate or a candidate has a key
- * (JobClaimParams `onLimitsMet`). Runs inside the claim's write transaction, which no other writer
+ * (ClaimReport `limitsMet`). Runs inside the claim's write transaction, which no other writer
  * can interleave with: exact.
  */
 export function admitByLimits<T extends LimitedCandidate>(

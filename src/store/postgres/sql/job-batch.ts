@@ -52,6 +52,21 @@ export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || t
   || CASE WHEN j.trace_context IS NULL THEN 'null' ELSE to_json(j.trace_context)::text END || ']'`;
 
 /**
+ * Milliseconds until the earliest scheduled job of the claim's queues (`restricted`: those of $4) is
+ * due, by the store's clock; NULL when none is scheduled. Read from the statement's snapshot, where the
+ * due rows this claim promoted are still scheduled: it is then 0 or less, and the next claim finds them
+ * queued. One probe of job_queue_scheduled_idx (per queue: job_queue_scheduled_queue_idx).
+ */
+const nextDueMs = (s: string, restricted: boolean): string => {
+  const wait = `floor(date_part('epoch', run_at - ${s}.nightshift_now()) * 1000)`;
+  return restricted
+    ? `(SELECT min(d.wait) FROM unnest($4::text[]) AS q(name)
+       CROSS JOIN LATERAL (SELECT ${wait} AS wait FROM ${s}.job_queue
+                           WHERE state = 'scheduled' AND queue = q.name ORDER BY run_at LIMIT 1) d)`
+    : `(SELECT ${wait} FROM ${s}.job_queue WHERE state = 'scheduled' ORDER BY run_at LIMIT 1)`;
+};
+
+/**
  * The claim's answer from the `claimed` CTE of lines and the `lease` CTE: the claim's time (the store's
  * clock, fixed for the statement), its lease token (every job of the batch shares it), the batch as
  * json text, and what the store needs to claim grouped jobs (postgres/job-claim.ts): how many grouped
@@ -61,14 +76,17 @@ export const jobClaimLine = `'["' || j.id || '",' || to_json(j.task) || ',' || t
  * rows, only when its batch is short; one with: whether its walk found a ready pair, or the batch left
  * no place to walk for); whether the groups dealt turns had fewer jobs to take than turns
  * (sql/job-groups.ts); whether the claim met a limited queue or a keyed job (`limits_needed`: the
- * lean statement took neither; a full one says whether the lean one would have done).
+ * lean statement took neither; a full one says whether the lean one would have done); for a short
+ * batch, when the next scheduled job is due (`next_due_ms`, see nextDueMs; NULL for a full batch).
  */
 export const jobClaimBatchSelect = (
   s: string,
   groups: boolean,
   labels: string | null,
   limits: boolean,
+  restricted: boolean,
 ): string => `SELECT ${ms(`${s}.nightshift_now()`)} AS started_ms,
+  CASE WHEN count(*) < $2 THEN ${nextDueMs(s, restricted)} END AS next_due_ms,
   (SELECT token FROM lease) AS lease_token, '[' || coalesce(string_agg(line, ','), '') || ']' AS batch,
   (SELECT count(*) FROM due WHERE group_key IS NOT NULL AND ${jobClaimLabelsFit(labels)})::integer AS grouped_promoted,
   ${

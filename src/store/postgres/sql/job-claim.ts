@@ -95,12 +95,14 @@ interface ClaimVariant {
   groups: GroupClaimScope | null;
   /** Whether the statement admits against queue limits, rates and keys; false: the lean claim. */
   limits: boolean;
+  /** Whether it claims from the queues $4 only; false: from every queue. */
+  restricted: boolean;
 }
 
 // The columns of every candidate row, after row_id, id, priority, run_at, queue.
 const CANDIDATE_COLUMNS = `${jobClaimKeyColumns}, requires, ${jobClaimGroupColumns}`;
 
-const CLAIM_TAIL = (s: string, { labels, groups, limits }: ClaimVariant): string => {
+const CLAIM_TAIL = (s: string, { labels, groups, limits, restricted }: ClaimVariant): string => {
   const candidates = `SELECT * FROM (SELECT * FROM ready UNION ALL ${labels === null ? '' : 'SELECT * FROM ready_labeled UNION ALL '}SELECT * FROM due WHERE group_key IS NULL${
     groups === null ? '' : ' UNION ALL SELECT * FROM grouped'
   }) u
@@ -137,7 +139,7 @@ const CLAIM_TAIL = (s: string, { labels, groups, limits }: ClaimVariant): string
     SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed
     HAVING count(*) > 0
   )
-  ${jobClaimBatchSelect(s, groups !== null, labels, limits)}`;
+  ${jobClaimBatchSelect(s, groups !== null, labels, limits, restricted)}`;
 };
 
 // The paused queues, read once per claim (a handful of rows, no lock: a pause committed before the
@@ -197,7 +199,7 @@ const claimFromAll = (s: string, labeled: boolean, grouped: boolean, limits = tr
     ORDER BY run_at, id
     LIMIT ${PROMOTE_LIMIT}
     FOR UPDATE SKIP LOCKED
-  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? ALL_QUEUES : null, limits })}`;
+  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? ALL_QUEUES : null, limits, restricted: false })}`;
 };
 
 /**
@@ -238,7 +240,12 @@ const claimFromSome = (s: string, labeled: boolean, grouped: boolean, limits = t
     ) d
     ORDER BY d.run_at, d.id
     LIMIT ${PROMOTE_LIMIT}
-  ), ${CLAIM_TAIL(s, { labels, groups: grouped ? someQueues(labeled ? '$6' : '$5') : null, limits })}`;
+  ), ${CLAIM_TAIL(s, {
+    labels,
+    groups: grouped ? someQueues(labeled ? '$6' : '$5') : null,
+    limits,
+    restricted: true,
+  })}`;
 };
 
 /**

@@ -14,8 +14,9 @@
  * The inserted jobs come back as one text value holding only what the database decided for each (see
  * job-batch.ts); the caller knows the rest.
  *
- * The statement notifies `ready` once per queue that got due-now rows, not once per row; NOTIFY is
- * delivered at commit, so a rolled-back transactional enqueue wakes nobody.
+ * The statement notifies `ready` once per queue that got rows, not once per row (for scheduled rows
+ * too: a waiting worker's next claim learns when they are due); NOTIFY is delivered at commit, so a
+ * rolled-back transactional enqueue wakes nobody.
  */
 
 import { jobInsertManyBatchSelect } from './job-batch.js';
@@ -60,7 +61,7 @@ export const jobInsertMany = (s: string): string => `
   ), enqueued AS (${jobEventInsert(s, 'inserted', { type: "'job:enqueued'", attempt: '0', state: 'state' })}
   ), notified AS (
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)
-    FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'queued') q
+    FROM (SELECT DISTINCT queue FROM inserted) q
   )
   SELECT (SELECT count(*) FROM notified) AS notified, ${jobInsertManyBatchSelect('inserted')}`;
 

@@ -12,6 +12,10 @@ WHERE id IN (
   SELECT id FROM jobs WHERE state = 'scheduled' AND run_at <= @now ORDER BY run_at LIMIT @limit
 )`;
 
+/** Milliseconds from @now until the earliest scheduled job is due (jobs_scheduled); no row: none. */
+export const jobClaimNextDue = `
+SELECT run_at - @now AS wait FROM jobs WHERE state = 'scheduled' ORDER BY run_at LIMIT 1`;
+
 /**
  * The next ready jobs without requirements (jobs with labels: sql/worker-labels.ts) and without a
  * group (grouped ones are claimed by turns, job-groups.ts) of all queues in claim order, when no queue
