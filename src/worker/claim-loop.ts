@@ -4,10 +4,11 @@
  * (and wakes the other lane); otherwise the queues are drained for this worker and it waits for new
  * work (wakeup.ts: a store `job:ready` event, also one that arrived while the claim travelled), for
  * the due time of the next scheduled job (the claim reports it, so a delayed job or a retry starts on
- * time) or for `pollIntervalMs` (events are an optimisation, the poll is the guarantee). While its claims meet limits
- * (a limited or rated queue, keyed jobs), a freed slot or written outcomes wake it too: a finish that
- * gives back a key's or a queue's slot is what lets a job held back by it start. What it claimed goes
- * to the attempt runner (attempt-runner.ts), which starts it or lets it wait for a slot.
+ * time) or for `pollIntervalMs` (events are an optimisation, the poll is the guarantee). While its
+ * claims meet limits (a limited or rated queue, keyed jobs), a freed slot or written outcomes wake it
+ * too: a finish that gives back a key's or a queue's slot is what lets a job held back by it start.
+ * What it claimed goes to the attempt runner (attempt-runner.ts), which starts it or lets it wait for
+ * a slot.
  *
  * Two lanes claim at once; see `runLane` for why and when the second one does.
  */
