@@ -28,9 +28,22 @@ export async function createDatabase(
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    // FORCE ends connections a peer may still hold in its pool (PostgreSQL 13+).
+    // FORCE ends connections a peer may still hold in its pool (PostgreSQL 13+). Pools closing as
+    // the session ends get a moment first: graphile-worker's runner pool, ended by its stop() but not
+    // yet disconnected, emitted the termination as an 'error' nobody listened to, and the benchmark
+    // process died.
     drop: () =>
-      admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+      admin(async (client) => {
+        for (let wait = 0; wait < 20; wait += 1) {
+          const { rows } = await client.query<{ n: number }>(
+            'SELECT count(*)::integer AS n FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
+          if (rows[0]?.n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      }),
   };
 }
 
