@@ -16,6 +16,7 @@ import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type { ContractList, ImplementationList } from './task-types.js';
 import type { WorkerOptions } from './worker/options.js';
+import { unknownKey } from './validation/known-keys.js';
 
 /** Worker settings for `nightshift worker` and `nightshift start`; command-line flags override them. */
 export interface WorkerConfig extends WorkerOptions {
@@ -149,11 +150,11 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
       `config ${file}: "tasks" must be an object of task name to handler`,
     );
   }
-  for (const key of Object.keys(config)) {
-    if (CONFIG_KEYS.has(key)) continue;
+  const unknown = unknownKey(config, CONFIG_KEYS);
+  if (unknown !== undefined) {
     throw new NightshiftError(
       'config_error',
-      `config ${file}: unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`,
+      `config ${file}: unknown key "${unknown}" (known: ${[...CONFIG_KEYS].join(', ')})`,
     );
   }
   const { alerts, enqueue, queues } = config as Record<string, unknown>;

@@ -15,6 +15,7 @@
 import { NightshiftError } from './errors.js';
 import type { JobInsertResult, NewJob } from './store/store.js';
 import { intIn, MAX_TIMER_MS } from './validation/bounds.js';
+import { unknownKey } from './validation/known-keys.js';
 
 /** `enqueue` of `Nightshift.connect`: how long and how many single enqueues may wait their turn. */
 export interface EnqueueBatchingOptions {
@@ -41,13 +42,12 @@ export function checkEnqueueBatching(options: EnqueueBatchingOptions = {}): Requ
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new NightshiftError('invalid_argument', 'enqueue must be an object of maxWaitMs and maxPending');
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) {
-      throw new NightshiftError(
-        'invalid_argument',
-        `enqueue: unknown key "${key}" (known: maxWaitMs, maxPending)`,
-      );
-    }
+  const unknown = unknownKey(options, OPTION_KEYS);
+  if (unknown !== undefined) {
+    throw new NightshiftError(
+      'invalid_argument',
+      `enqueue: unknown key "${unknown}" (known: maxWaitMs, maxPending)`,
+    );
   }
   return {
     maxWaitMs: intIn('enqueue.maxWaitMs', options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, [1, MAX_TIMER_MS]),

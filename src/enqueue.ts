@@ -7,6 +7,7 @@
  * `null` because JSON has no undefined.
  */
 import { NightshiftError } from './errors.js';
+import { unknownKey } from './validation/known-keys.js';
 import { checkSchema } from './schema-check.js';
 import type { NewJob } from './store/store.js';
 import type { TaskRegistry } from './task-registry.js';
@@ -67,22 +68,21 @@ export interface EnqueueItem {
   options?: Omit<EnqueueOptions, 'tx'>;
 }
 
-const ITEM_FIELDS: readonly string[] = ['task', 'payload', 'options'] satisfies ReadonlyArray<
+const ITEM_FIELDS: ReadonlySet<string> = new Set(['task', 'payload', 'options'] satisfies Array<
   keyof EnqueueItem
->;
+>);
 
 /** Throws `invalid_argument` unless `item` is an object of `enqueueMany`'s three fields at most. */
 export function checkEnqueueItem(item: unknown): void {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     throw new NightshiftError('invalid_argument', 'an item is an object { task, payload, options }');
   }
-  for (const name of Object.keys(item)) {
-    if (!ITEM_FIELDS.includes(name)) {
-      throw new NightshiftError(
-        'invalid_argument',
-        `unknown item field ${JSON.stringify(name)}: an item is { task, payload, options }, a job's options go in options`,
-      );
-    }
+  const unknown = unknownKey(item, ITEM_FIELDS);
+  if (unknown !== undefined) {
+    throw new NightshiftError(
+      'invalid_argument',
+      `unknown item field ${JSON.stringify(unknown)}: an item is { task, payload, options }, a job's options go in options`,
+    );
   }
 }
 

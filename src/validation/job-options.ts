@@ -7,6 +7,7 @@ import { NightshiftError } from '../errors.js';
 import type { JobDefaults } from '../new-job.js';
 import type { QueueDefaultsByName, ResolvedQueueDefaults } from '../queue-defaults.js';
 import { DEFAULT_CONCURRENCY_LIMIT } from '../task-registry.js';
+import { unknownKey } from './known-keys.js';
 import { checkRequires } from './labels.js';
 import { dateIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, numberIn, textIn } from './bounds.js';
 
@@ -29,7 +30,7 @@ export interface CheckedJobOptions {
 }
 
 // The options one job takes (EnqueueOptions); `tx` belongs to the call, which takes it off first.
-const OPTION_NAMES: readonly string[] = [
+const OPTION_NAMES: ReadonlySet<string> = new Set([
   'queue',
   'priority',
   'runAt',
@@ -42,7 +43,7 @@ const OPTION_NAMES: readonly string[] = [
   'group',
   'timeoutMs',
   'leaseMs',
-] satisfies ReadonlyArray<keyof EnqueueOptions>;
+] satisfies Array<keyof EnqueueOptions>);
 
 /** Checks a task name before it is looked up: a name no store could index is refused as such. */
 export function checkTaskName(task: unknown): string {
@@ -59,13 +60,12 @@ export function checkJobOptions(
   queues: QueueDefaultsByName,
 ): CheckedJobOptions {
   // A misspelt option would otherwise be dropped without a word: `delay` would run the job at once.
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(name)) {
-      throw new NightshiftError(
-        'invalid_argument',
-        `unknown enqueue option ${JSON.stringify(name)}; the options are ${OPTION_NAMES.join(', ')}`,
-      );
-    }
+  const unknown = unknownKey(options, OPTION_NAMES);
+  if (unknown !== undefined) {
+    throw new NightshiftError(
+      'invalid_argument',
+      `unknown enqueue option ${JSON.stringify(unknown)}; the options are ${[...OPTION_NAMES].join(', ')}`,
+    );
   }
   const queue = textIn('queue', options.queue ?? task.queue, MAX_NAME_BYTES);
   const queueDefaults = queues.get(queue);

@@ -130,7 +130,6 @@ export class ClaimLoop {
         this.runner.handBack(jobs, claimSentAt);
         break;
       }
-      if (jobs.some((job) => job.concurrencyKey !== null)) this.limitsMetAt = performance.now();
       this.runner.admitBatch(jobs, claimSentAt);
       if (jobs.length < limit) {
         const capacity = performance.now() - this.limitsMetAt < LIMITS_RECENT_MS;
