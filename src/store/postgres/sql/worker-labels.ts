@@ -31,14 +31,13 @@ export const jobClaimLabelsFit = (labels: string | null): string =>
 // every other: so the first probe is the same ranged descent (`requires > ...`) as every later one.
 // A first probe without that range was planned, with statistics taken while the table was small, as a
 // read of every labelled ready row through the queue-led index and a sort of them all (5,005 rows in
-// test/postgres/hot-plans.test.ts), growing with the labelled backlog.
+// test/postgres/hot-plans.test.ts), growing with the labelled backlog. Each probe is a call of
+// nightshift_next_requirement_set (migration 021), which plans it with sorts off: inline, a replanning
+// with such statistics chose to read every labelled row after the cursor and sort them.
 const setWalk = (s: string, name: string, grouped: boolean): string => `${name} AS (
     SELECT '{}'::text[] AS requires
     UNION ALL
-    SELECT (SELECT q.requires FROM ${s}.job_queue q
-            WHERE q.state = 'queued' AND q.requires IS NOT NULL AND q.group_key IS ${grouped ? 'NOT NULL' : 'NULL'}
-              AND q.requires > l.requires
-            ORDER BY q.requires LIMIT 1)
+    SELECT ${s}.nightshift_next_requirement_set(l.requires, ${grouped})
     FROM ${name} l WHERE l.requires IS NOT NULL
   )`;
 
