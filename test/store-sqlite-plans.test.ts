@@ -14,6 +14,7 @@ import {
   jobFinishManyRunningGet,
 } from '../src/store/sqlite/sql/job-finish.js';
 import { jobLeaseRenew } from '../src/store/sqlite/sql/job-lease.js';
+import { jobClaimRateWait } from '../src/store/sqlite/sql/rate-limits.js';
 import { jobRescueLapsedSelect, jobPrune } from '../src/store/sqlite/sql/job-maintenance.js';
 import { eventPrune, eventRead } from '../src/store/sqlite/sql/events.js';
 import { workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
@@ -179,6 +180,9 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     const next = await plan(claim.jobClaimNextDue, { now: 0 });
     expect(next).toMatch(/SCAN jobs USING (COVERING )?INDEX jobs_scheduled\b/);
     expect(next).not.toMatch(/TEMP B-TREE/);
+    // The rates out of starts: the rated keys through their own index, not every key's row.
+    const rates = await plan(jobClaimRateWait, { now: 0, queues: '["q"]' });
+    expect(rates).toMatch(/SCAN concurrency_keys USING (COVERING )?INDEX concurrency_keys_rated\b/);
   });
 
   it('finds lapsed leases by a range on jobs_lease', async () => {

@@ -230,6 +230,7 @@ workers | workers_pkey | PRIMARY KEY (id)
 api_tokens_hash_idx | CREATE UNIQUE INDEX api_tokens_hash_idx ON <schema>.api_tokens USING btree (hash)
 api_tokens_pkey | CREATE UNIQUE INDEX api_tokens_pkey ON <schema>.api_tokens USING btree (id)
 concurrency_keys_pkey | CREATE UNIQUE INDEX concurrency_keys_pkey ON <schema>.concurrency_keys USING btree (key)
+concurrency_keys_rated_idx | CREATE INDEX concurrency_keys_rated_idx ON <schema>.concurrency_keys USING btree (key) WHERE (rate_limit IS NOT NULL)
 events_order_idx | CREATE INDEX events_order_idx ON <schema>.events USING btree (tx, id)
 job_finish_log_time_idx | CREATE INDEX job_finish_log_time_idx ON <schema>.job_finish_log USING btree (finished_at)
 job_group_cursors_pkey | CREATE UNIQUE INDEX job_group_cursors_pkey ON <schema>.job_group_cursors USING btree (queue_set)
@@ -263,6 +264,27 @@ schema_migrations_pkey | CREATE UNIQUE INDEX schema_migrations_pkey ON <schema>.
 workers_pkey | CREATE UNIQUE INDEX workers_pkey ON <schema>.workers USING btree (id)
 
 -- functions
+nightshift_next_requirement_set | CREATE OR REPLACE FUNCTION <schema>.nightshift_next_requirement_set(after text[], grouped boolean)
+ RETURNS text[]
+ LANGUAGE plpgsql
+ STABLE PARALLEL SAFE
+ SET enable_sort TO 'off'
+ SET search_path TO '<schema>'
+AS $function$
+BEGIN
+  IF grouped THEN
+    RETURN (SELECT q.requires FROM job_queue q
+            WHERE q.state = 'queued' AND q.requires IS NOT NULL AND q.group_key IS NOT NULL
+              AND q.requires > after
+            ORDER BY q.requires LIMIT 1);
+  END IF;
+  RETURN (SELECT q.requires FROM job_queue q
+          WHERE q.state = 'queued' AND q.requires IS NOT NULL AND q.group_key IS NULL
+            AND q.requires > after
+          ORDER BY q.requires LIMIT 1);
+END
+$function$
+
 nightshift_now | CREATE OR REPLACE FUNCTION <schema>.nightshift_now()
  RETURNS timestamp with time zone
  LANGUAGE sql

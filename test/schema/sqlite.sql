@@ -1,6 +1,9 @@
 -- index api_tokens_hash
 CREATE UNIQUE INDEX api_tokens_hash ON api_tokens (hash);
 
+-- index concurrency_keys_rated
+CREATE INDEX concurrency_keys_rated ON concurrency_keys (key) WHERE rate_limit IS NOT NULL;
+
 -- index job_logs_job
 CREATE INDEX job_logs_job ON job_logs (job_id, attempt, at, seq);
 

@@ -110,6 +110,57 @@ describe('claim wakes', () => {
     expect(waited(retried.id)).toBeLessThan(5_000);
   });
 
+  it('starts the jobs a rate held back as the rate allows, not at the next poll', async () => {
+    const ns = await env.connect({ tasks: { call: () => undefined } });
+    // A burst of 4, then one start every 100 ms: 12 jobs take about 0.8 s.
+    await ns.setQueueRate('api', { limit: 4, periodMs: 400 });
+    await ns.setConcurrencyRate('tenant:a', { limit: 4, periodMs: 400 });
+    let completed = 0;
+    ns.events.on('job:completed', () => {
+      completed += 1;
+    });
+    ns.startWorker({ ...NO_POLL, concurrency: 10 });
+    await ns.enqueueMany([
+      ...Array.from({ length: 12 }, (_, n) => ({ task: 'call', payload: { n }, options: { queue: 'api' } })),
+      ...Array.from({ length: 12 }, (_, n) => ({
+        task: 'call',
+        payload: { n },
+        options: { concurrencyKey: 'tenant:a', concurrencyLimit: 10 },
+      })),
+    ]);
+    // Before: the first burst started, the rest waited for the 60 s poll.
+    await waitUntil(() => completed === 24, { timeoutMs: 10_000, message: `${completed} of 24 completed` });
+  });
+
+  it('reports when a rate allows starts again after a short claim', async () => {
+    const ns = await env.connect({ tasks: { call: () => undefined } });
+    await ns.setQueueRate('api', { limit: 2, periodMs: 2_000 });
+    const reports: ClaimReport[] = [];
+    const claim = (queues?: string[]) =>
+      ns.store.jobClaim({
+        workerId: 'w',
+        limit: 10,
+        leaseMs: 30_000,
+        ...(queues && { queues }),
+        report: (report) => reports.push(report),
+      });
+    await ns.enqueueMany(
+      Array.from({ length: 5 }, (_, n) => ({ task: 'call', payload: { n }, options: { queue: 'api' } })),
+    );
+    // The burst of 2, then the next start 1 s after the rate's first start.
+    expect(await claim(['api'])).toHaveLength(2);
+    for (const queues of [['api'], undefined]) {
+      const { limitsMet, nextDueInMs } = reports.at(-1) ?? {};
+      expect(limitsMet).toBe(true);
+      expect(nextDueInMs).toBeGreaterThan(500);
+      expect(nextDueInMs).toBeLessThanOrEqual(1_000);
+      expect(await claim(queues)).toHaveLength(0);
+    }
+    // Another queue's claim does not wait for this queue's rate.
+    expect(await claim(['other'])).toHaveLength(0);
+    expect(reports.at(-1)?.nextDueInMs).toBeNull();
+  });
+
   it('reports when the next scheduled job is due after a short claim, and nothing after a full one', async () => {
     const ns = await env.connect({ tasks: { later: () => undefined } });
     const reports: ClaimReport[] = [];

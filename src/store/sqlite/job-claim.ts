@@ -10,6 +10,7 @@ import * as sql from './sql/job-claim.js';
 import * as groupSql from './sql/job-groups.js';
 import * as jobLeaseSql from './sql/job-lease.js';
 import * as labelSql from './sql/worker-labels.js';
+import * as rateSql from './sql/rate-limits.js';
 
 // At most this many due scheduled rows move to the ready set per claim. Promoting 1,000 took 10-40 ms
 // on a shared 2-core machine, all of it under the write lock; 500 halves that, and a backlog after
@@ -46,17 +47,31 @@ export async function jobClaim(conn: SqliteConnection, params: JobClaimParams): 
     }
     rows.push(...claims.start(conn, params, now));
     const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
-    // The promotion above made every due job ready (at most PROMOTE_BATCH per claim, in due order), so
-    // the next one is in the future unless more were due than one claim promotes.
-    const next =
-      rows.length < params.limit
-        ? (conn.stmt(sql.jobClaimNextDue).get({ now }) as { wait: number } | undefined)
-        : undefined;
-    const report: ClaimReport = { limitsMet: claims.limitsMet, nextDueInMs: next?.wait ?? null };
+    const report: ClaimReport = {
+      limitsMet: claims.limitsMet,
+      nextDueInMs: rows.length < params.limit ? nextStartInMs(conn, params, now) : null,
+    };
     return { jobs: rows.map((row) => toClaimedJob(row, context)), report };
   });
   params.report?.(report);
   return jobs;
+}
+
+/**
+ * For a short claim's report: milliseconds until the next scheduled job is due or a rate out of starts
+ * allows one again, whichever is sooner; null for neither. The promotion at the claim's start made
+ * every due job ready (at most PROMOTE_BATCH per claim, in due order), so the next one is in the
+ * future unless more were due than one claim promotes. Read in the claim's transaction: the rates
+ * it advanced are read as advanced.
+ */
+function nextStartInMs(conn: SqliteConnection, params: JobClaimParams, now: number): number | null {
+  const due = conn.stmt(sql.jobClaimNextDue).get({ now }) as { wait: number } | undefined;
+  const rate = conn.stmt(rateSql.jobClaimRateWait).get({
+    now,
+    queues: params.queues === undefined ? null : JSON.stringify(params.queues),
+  }) as { wait: number | null };
+  const waits = [due?.wait, rate.wait].filter((wait): wait is number => typeof wait === 'number');
+  return waits.length === 0 ? null : Math.min(...waits);
 }
 
 /** Jobs admitted by a claim and not yet started, in the order admitted. */

@@ -21,12 +21,13 @@
  *   stay queued for the next claim. So in_use never exceeds the limit: the limit is exact.
  * - `picked`: the admitted jobs without a key, or whose key's slots were taken.
  * - `queue_taken`: adds the picked jobs to their limited queues' counts and advances their queues'
- *   rates (rows this claim holds locked).
+ *   rates (rows this claim holds locked). It and `slots` return when each rate they advanced next
+ *   allows a start, for the claim's report (sql/rate-limits.ts `rateWaitMs`).
  *
  * Lock order, everywhere a count changes: the rows of the queues, sorted, then those of the keys,
  * sorted. The claim takes them so; `giveBack` too. So no two statements wait on each other's rows.
  */
-import { rateFree, rateTaken } from './rate-limits.js';
+import { rateFree, rateNextStart, rateTaken } from './rate-limits.js';
 
 /**
  * $4, when given, the queues the claim is restricted to. `free`: the fewer of the free slots (with a
@@ -120,7 +121,7 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string, grouped: boo
       rate_tat = ${rateTaken(s, 'k', 'excluded.in_use')}
     WHERE k.in_use + excluded.in_use <= coalesce(k.max, excluded.job_limit)
       AND (k.rate_limit IS NULL OR excluded.in_use <= ${rateFree(s, 'k')})
-    RETURNING k.key
+    RETURNING k.key, ${rateNextStart('k')} AS next_start
   ), picked AS (
     SELECT row_id, id, queue FROM admitted
     WHERE concurrency_key IS NULL OR concurrency_key = ANY(ARRAY(SELECT key FROM slots))
@@ -129,6 +130,7 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string, grouped: boo
     SET in_use = l.in_use + CASE WHEN l.max IS NULL THEN 0 ELSE t.n END, rate_tat = ${rateTaken(s, 'l', 't.n')}
     FROM (SELECT queue, count(*)::integer AS n FROM picked GROUP BY queue) t
     WHERE l.queue = t.queue AND l.queue = ANY(ARRAY(SELECT queue FROM queue_slots))
+    RETURNING ${rateNextStart('l')} AS next_start
   )`;
 
 /**

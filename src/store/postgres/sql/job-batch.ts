@@ -5,6 +5,7 @@
  */
 import { jobClaimGroupsWaiting } from './job-groups.js';
 import { jobClaimLabelsFit } from './worker-labels.js';
+import { rateWaitMs } from './rate-limits.js';
 
 /** Epoch milliseconds of a timestamptz (floor, like node-postgres's own parser); NULL stays NULL. */
 // date_part, not extract: extract returns numeric since PostgreSQL 14, and numeric arithmetic per value
@@ -77,7 +78,8 @@ const nextDueMs = (s: string, restricted: boolean): string => {
  * no place to walk for); whether the groups dealt turns had fewer jobs to take than turns
  * (sql/job-groups.ts); whether the claim met a limited queue or a keyed job (`limits_needed`: the
  * lean statement took neither; a full one says whether the lean one would have done); for a short
- * batch, when the next scheduled job is due (`next_due_ms`, see nextDueMs; NULL for a full batch).
+ * batch, when the next scheduled job is due or a rate out of starts allows one again (`next_due_ms`,
+ * see nextDueMs and rate-limits.ts `rateWaitMs`; NULL for a full batch).
  */
 export const jobClaimBatchSelect = (
   s: string,
@@ -86,7 +88,8 @@ export const jobClaimBatchSelect = (
   limits: boolean,
   restricted: boolean,
 ): string => `SELECT ${ms(`${s}.nightshift_now()`)} AS started_ms,
-  CASE WHEN count(*) < $2 THEN ${nextDueMs(s, restricted)} END AS next_due_ms,
+  CASE WHEN count(*) < $2 THEN least(${nextDueMs(s, restricted)}, ${rateWaitMs(s, restricted, limits)}) END
+    AS next_due_ms,
   (SELECT token FROM lease) AS lease_token, '[' || coalesce(string_agg(line, ','), '') || ']' AS batch,
   (SELECT count(*) FROM due WHERE group_key IS NOT NULL AND ${jobClaimLabelsFit(labels)})::integer AS grouped_promoted,
   ${

@@ -32,6 +32,39 @@ export const rateTaken = (
 ): string => `CASE WHEN ${row}.rate_limit IS NULL THEN ${row}.rate_tat
       ELSE greatest(${row}.rate_tat, ${nowMs(s)}) + ${n} * ${row}.rate_period_ms::float8 / ${row}.rate_limit END`;
 
+/**
+ * When row `row`'s rate next allows a start, in epoch ms (where rateFree reaches 1; NULL without a
+ * rate): rate_tat <= now + P - P/L.
+ */
+export const rateNextStart = (row: string): string =>
+  `${row}.rate_tat - ${row}.rate_period_ms + ${row}.rate_period_ms::float8 / ${row}.rate_limit`;
+
+/**
+ * Milliseconds until the soonest start that a rate out of starts now allows again: of a queue the
+ * claim may take from ($4 when `restricted`) or of any key; NULL when no rate is out of starts. For a
+ * short claim's report (ClaimReport `nextDueInMs`), so that a claimer waiting for work claims again
+ * then instead of at its poll. With `advanced` (a statement with limits), the rows this claim advanced
+ * come from its `queue_taken` and `slots` (RETURNING `next_start`): its own snapshot still holds their
+ * old times, which lie in the past when they had starts to give. The lean statement reads them too: a
+ * key out of starts hides its jobs from every scan, so no claim would otherwise meet its rate. Keys
+ * are not narrowed to those with queued jobs (no index leads with the key): a rated key without
+ * waiting jobs wakes a waiting claimer once, when it refills.
+ */
+export const rateWaitMs = (s: string, restricted: boolean, advanced: boolean): string => `(
+    SELECT ceil(min(r.at) - ${nowMs(s)}) FROM (${
+      advanced
+        ? `
+      SELECT next_start AS at FROM queue_taken
+      UNION ALL SELECT next_start FROM slots
+      UNION ALL`
+        : ''
+    }
+      SELECT ${rateNextStart('l')} AS at FROM ${s}.queue_limits l
+        WHERE l.rate_limit IS NOT NULL${restricted ? ' AND l.queue = ANY($4::text[])' : ''}
+      UNION ALL SELECT ${rateNextStart('k')} FROM ${s}.concurrency_keys k WHERE k.rate_limit IS NOT NULL
+    ) r
+    WHERE r.at > ${nowMs(s)})`;
+
 /** Sets ($2, $3 numbers) or removes ($2, $3 null) the rate of queue $1; a new rate starts with a full burst. */
 export const queueSetRate = (s: string): string => `
   INSERT INTO ${s}.queue_limits (queue, rate_limit, rate_period_ms) VALUES ($1, $2, $3)

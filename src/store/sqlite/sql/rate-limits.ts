@@ -25,6 +25,25 @@ UPDATE queue_limits SET rate_tat = ${RATE_TAKEN} WHERE queue = @queue AND rate_l
 export const jobClaimKeyRateTake = `
 UPDATE concurrency_keys SET rate_tat = ${RATE_TAKEN} WHERE key = @key AND rate_limit IS NOT NULL`;
 
+/** When a row's rate next allows a start (where rateFree reaches 1): rate_tat <= now + P - P/L. */
+const NEXT_START = 'rate_tat - rate_period_ms + rate_period_ms / CAST(rate_limit AS REAL)';
+
+/**
+ * Milliseconds from @now until the soonest start that a rate out of starts allows again: of a queue
+ * in @queues (a JSON list; NULL: every queue) or of any key; NULL when none is out of starts. Run
+ * after a short claim, inside its transaction (so it reads the rates the claim advanced), for its
+ * report (ClaimReport `nextDueInMs`). Keys are not narrowed to those with queued jobs: a rated key
+ * without waiting jobs wakes a waiting claimer once, when it refills.
+ */
+export const jobClaimRateWait = `
+SELECT ceil(min(at) - @now) AS wait FROM (
+  SELECT ${NEXT_START} AS at FROM queue_limits
+  WHERE rate_limit IS NOT NULL AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
+  UNION ALL
+  SELECT ${NEXT_START} FROM concurrency_keys WHERE rate_limit IS NOT NULL
+)
+WHERE at > @now`;
+
 /** Sets (@limit, @periodMs numbers) or removes (NULLs) a queue's rate; a new rate starts with a full burst. */
 export const queueSetRate = `
 INSERT INTO queue_limits (queue, rate_limit, rate_period_ms) VALUES (@queue, @limit, @periodMs)
