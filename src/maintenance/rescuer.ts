@@ -10,8 +10,10 @@
  * Options and defaults: intervalMs 5,000 (a crashed worker's job is back within lease + 5 s),
  * batchSize 1,000 (a sweep that fills a batch sweeps again at once, so a backlog clears quickly).
  *
- * Each sweep also forgets registered workers whose heartbeat is older than `workerStaleMs` (killed
- * without stopping; worker/registration.ts): one DELETE over the small workers table.
+ * It also forgets registered workers whose heartbeat is older than `workerStaleMs` (killed without
+ * stopping; worker/registration.ts): one DELETE over the small workers table, at the first sweep and
+ * then at most once per `workerStaleMs`. Such a row is already left out of `ns.workers()`, so
+ * deleting it sooner would only cost an idle worker a transaction every sweep.
  *
  * Caveat: a worker whose event loop is blocked longer than its lease looks dead. Its job is rescued
  * and may run twice; fencing refuses the blocked attempt's writes when it wakes up.
@@ -32,6 +34,8 @@ export interface RescuerOptions {
 /** Periodically recovers lapsed leases until stopped. */
 export class Rescuer {
   private readonly periodic: PeriodicPass;
+  /** When the stale workers' rows were last deleted (performance.now()); -Infinity: never. */
+  private workersSweptAt = -Infinity;
 
   constructor(
     private readonly store: Store,
@@ -53,9 +57,11 @@ export class Rescuer {
     await this.periodic.stop();
   }
 
-  /** One full sweep (repeats while batches come back full), then the stale workers' rows. */
+  /** One full sweep (repeats while batches come back full), then the stale workers' rows when due. */
   async sweep(): Promise<{ requeued: string[]; failed: string[] }> {
     const rescued = await this.rescue();
+    if (performance.now() - this.workersSweptAt < this.options.workerStaleMs) return rescued;
+    this.workersSweptAt = performance.now();
     const { deleted } = await this.store.workerSweep({ staleMs: this.options.workerStaleMs });
     if (deleted.length > 0) {
       this.logger.warn({ workers: deleted }, 'forgot workers whose heartbeat stopped');

@@ -2,7 +2,8 @@
  * How a cancel reaches a running handler without waiting for the next lease renewal (a third of the
  * lease, 10 s by default): the store's `job:cancel_requested` event, from this process or, on
  * PostgreSQL, from any process (LISTEN/NOTIFY); and where the store cannot push across processes
- * (SQLite), a read of the running attempts' cancel flags at the worker's poll interval.
+ * (SQLite), a read of the running attempts' cancel flags every second (or every poll interval, when
+ * that is shorter), only while attempts run.
  *
  * Both only shorten the wait: the renewal still reports every cancel request, so a lost LISTEN
  * connection or a failed check costs latency, never a cancel.
@@ -18,6 +19,9 @@ export interface CancelWatchHost {
   /** The job `id` was asked to cancel: abort its attempt. */
   cancel(id: string): void;
 }
+
+/** The longest wait between two reads of the cancel flags where the store cannot push cancels. */
+const CANCEL_CHECK_MS = 1_000;
 
 /** Listens for cancel requests, and polls for them when the store cannot push them. */
 export class CancelWatch {
@@ -46,7 +50,7 @@ export class CancelWatch {
   private async poll(): Promise<void> {
     const { signal } = this.stopped;
     while (!signal.aborted) {
-      await sleep(this.pollIntervalMs, signal);
+      await sleep(Math.min(this.pollIntervalMs, CANCEL_CHECK_MS), signal);
       if (signal.aborted) return;
       const leases = Array.from(this.host.running(), (attempt) => attempt.ref);
       if (leases.length === 0) continue;

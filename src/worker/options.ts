@@ -37,7 +37,12 @@ export interface WorkerOptions {
    * claimable again within ~tens of seconds; renewed every third of it while the handler runs.
    */
   leaseMs?: number;
-  /** Fallback poll when no store event arrives. Default 1,000. */
+  /**
+   * Longest wait between claims when nothing wakes the worker. Default 2,000. The poll is the safety
+   * net: new work, a freed slot of its own jobs, the next scheduled job's due time and a rate's next
+   * start all wake it sooner; the poll catches what no event reports (a slot another process's job
+   * gave back, an event lost while the store reconnected).
+   */
   pollIntervalMs?: number;
   /**
    * Most jobs taken in one claim. Default 500: one round trip refills the ready buffer (`bufferSize`);
@@ -149,7 +154,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     labels: checkLabels('worker option labels', options.labels ?? [], MAX_WORKER_LABELS),
     concurrency: options.concurrency ?? 10,
     leaseMs: options.leaseMs ?? 30_000,
-    pollIntervalMs: options.pollIntervalMs ?? 1_000,
+    pollIntervalMs: options.pollIntervalMs ?? 2_000,
     claimBatchMax: options.claimBatchMax ?? 500,
     bufferSize: options.bufferSize ?? 500,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,

@@ -112,7 +112,7 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
     });
     child.process.kill('SIGKILL');
     await child.exited;
-    // The local worker's rescuer sweeps every 200 ms with a 1 s bound.
+    // The local worker's rescuer sweeps every 200 ms, and the stale workers' rows once per 1 s bound.
     await waitUntil(async () => !(await workerIds()).includes('child-killed'), {
       timeoutMs: 10_000,
       message: 'swept',
