@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait-until.js';
 import { engineEnv, FAST_WORKER, nextEvent } from './engine-harness.js';
 
 const env = engineEnv();
@@ -26,6 +27,32 @@ describe('pruner', () => {
     expect(await ns.getJobRuns(old!.id)).toEqual([]);
     expect((await ns.getJob(recent!.id))?.state).toBe('completed');
     expect((await ns.getJob(waiting.id))?.state).toBe('scheduled');
+  });
+});
+
+describe('rescuer', () => {
+  it('sweeps lapsed leases every pass and stale workers only once per stale bound', async () => {
+    const ns = await env.connect({ tasks: { t: () => undefined } });
+    const calls = { rescues: 0, workerSweeps: 0 };
+    // Spies on the real store: every call still goes to the database.
+    const rescue = ns.store.jobRescueLapsed.bind(ns.store);
+    ns.store.jobRescueLapsed = (params) => {
+      calls.rescues += 1;
+      return rescue(params);
+    };
+    const sweep = ns.store.workerSweep.bind(ns.store);
+    ns.store.workerSweep = (params) => {
+      calls.workerSweeps += 1;
+      return sweep(params);
+    };
+    const startedAt = performance.now();
+    ns.startWorker({ ...FAST_WORKER, rescueIntervalMs: 20, heartbeatIntervalMs: 500, workerStaleMs: 1_500 });
+    await waitUntil(() => calls.rescues >= 10, { message: `${calls.rescues} rescue passes` });
+    // The first pass swept the stale workers; the next sweep waits for the bound (an idle worker paid
+    // one more transaction per pass for rows ns.workers() leaves out already).
+    if (performance.now() - startedAt < 1_400) expect(calls.workerSweeps).toBe(1);
+    await waitUntil(() => calls.workerSweeps === 2, { timeoutMs: 10_000, message: 'second sweep' });
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(1_450);
   });
 });
 
