@@ -115,6 +115,14 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
   }
 
   /**
+   * Whether an attempt of this worker holds a slot of a concurrency key that its written finish will
+   * give back: running, waiting for a slot, or ended with its outcome not yet written.
+   */
+  holdsKeySlot(): boolean {
+    return this.deps.leases.holdsKeyed();
+  }
+
+  /**
    * How many more jobs the slots and the buffer allowance take, beyond those running and waiting; 0
    * until a refill is worth a claim. A secondary claim lane claims only while there is an allowance
    * (short jobs at a high rate).

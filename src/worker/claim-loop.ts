@@ -7,6 +7,8 @@
  * time) or for `pollIntervalMs` (events are an optimisation, the poll is the guarantee). While its
  * claims meet limits (a limited or rated queue, keyed jobs), a freed slot or written outcomes wake it
  * too: a finish that gives back a key's or a queue's slot is what lets a job held back by it start.
+ * So they do while one of its running jobs holds a key's slot: a claim that finds that key full
+ * skips its jobs before the store could report them, so it need not report a limit at all.
  * What it claimed goes to the attempt runner (attempt-runner.ts), which starts it or lets it wait for
  * a slot.
  *
@@ -132,7 +134,8 @@ export class ClaimLoop {
       }
       this.runner.admitBatch(jobs, claimSentAt);
       if (jobs.length < limit) {
-        const capacity = performance.now() - this.limitsMetAt < LIMITS_RECENT_MS;
+        const capacity =
+          performance.now() - this.limitsMetAt < LIMITS_RECENT_MS || this.runner.holdsKeySlot();
         await this.wakeup.wait(untilDue(nextDueInMs, pollIntervalMs), stopping, lane, {
           workSince,
           capacity,

@@ -125,6 +125,12 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
     return sharedNow() < until + LAPSE_MARGIN_MS;
   }
 
+  /** Whether a held attempt's job has a concurrency key (its slot is this worker's until released). */
+  holdsKeyed(): boolean {
+    for (const attempt of this.held) if (attempt.job.concurrencyKey !== null) return true;
+    return false;
+  }
+
   /** The attempt's handler settled: the keeper thread stops renewing it past its deadline. */
   settled(attempt: RunningAttempt): void {
     this.keeper?.settled(attempt);

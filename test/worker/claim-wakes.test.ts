@@ -66,6 +66,36 @@ describe('claim wakes', () => {
     await waitUntil(() => completed === 4, { timeoutMs: 10_000, message: `${completed} of 4 completed` });
   });
 
+  it('starts a job its key held back when its own keyed job finishes, even if no claim reported a limit', async () => {
+    // A claim that finds a key full skips its jobs before the store sees them, so a claim made long
+    // after the holder started (past the window after a claim met limits) reports none: the running
+    // keyed job is what says a finish will free a slot. Reports are blanked here to stand for that.
+    const release = { open: (): void => undefined };
+    const gate = new Promise<void>((resolve) => (release.open = resolve));
+    let started = 0;
+    const ns = await env.connect({
+      tasks: {
+        sync: ({ first }: { first: boolean }) => {
+          started += 1;
+          return first ? gate : undefined;
+        },
+      },
+    });
+    const claim = ns.store.jobClaim.bind(ns.store);
+    ns.store.jobClaim = (params) =>
+      claim({ ...params, report: (report) => params.report?.({ ...report, limitsMet: false }) });
+    const keyed = { concurrencyKey: 'tenant:a', concurrencyLimit: 1 };
+    const first = await ns.enqueue('sync', { first: true }, keyed);
+    ns.startWorker({ ...NO_POLL, concurrency: 10 });
+    await waitUntil(() => started === 1, { message: 'the first keyed job started' });
+    const second = await ns.enqueue('sync', { first: false }, keyed);
+    await sleep(200); // its work wake's claim found the key full
+    expect((await ns.getJob(second.id))?.state).toBe('queued');
+    release.open();
+    await ns.waitFor(first.id, { timeoutMs: 5_000 });
+    expect((await ns.waitFor(second.id, { timeoutMs: 5_000 })).state).toBe('completed');
+  });
+
   it('starts jobs their queue limit held back as a running one finishes, without the poll', async () => {
     const ns = await env.connect({ tasks: { send: () => sleep(20) } });
     await ns.setQueueLimit('mail', 1);
