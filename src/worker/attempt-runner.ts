@@ -119,7 +119,7 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
    * give back: running, waiting for a slot, or ended with its outcome not yet written.
    */
   holdsKeySlot(): boolean {
-    return this.deps.leases.holdsKeyed();
+    return this.deps.leases.holdsKeySlot();
   }
 
   /**

@@ -7,8 +7,9 @@
  * time) or for `pollIntervalMs` (events are an optimisation, the poll is the guarantee). While its
  * claims meet limits (a limited or rated queue, keyed jobs), a freed slot or written outcomes wake it
  * too: a finish that gives back a key's or a queue's slot is what lets a job held back by it start.
- * So they do while one of its running jobs holds a key's slot: a claim that finds that key full
- * skips its jobs before the store could report them, so it need not report a limit at all.
+ * So they do while a job it holds (running, buffered, or with its outcome unwritten) has a key's slot:
+ * a claim that finds that key full skips its jobs before the store could report them, so it need not
+ * report a limit at all.
  * What it claimed goes to the attempt runner (attempt-runner.ts), which starts it or lets it wait for
  * a slot.
  *
@@ -40,7 +41,10 @@ const LIMITS_RECENT_MS = 10_000;
  */
 const MIN_DUE_WAIT_MS = 5;
 
-/** How long a drained lane waits: until the next scheduled job is due, at most the poll interval. */
+/**
+ * How long a drained lane waits: until the next scheduled job is due or a rate allows a start (the
+ * claim's report), at most the poll interval.
+ */
 function untilDue(nextDueInMs: number | null, pollIntervalMs: number): number {
   if (nextDueInMs === null) return pollIntervalMs;
   return Math.min(pollIntervalMs, Math.max(MIN_DUE_WAIT_MS, nextDueInMs));

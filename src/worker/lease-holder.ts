@@ -126,7 +126,7 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
   }
 
   /** Whether a held attempt's job has a concurrency key (its slot is this worker's until released). */
-  holdsKeyed(): boolean {
+  holdsKeySlot(): boolean {
     for (const attempt of this.held) if (attempt.job.concurrencyKey !== null) return true;
     return false;
   }
