@@ -29,6 +29,7 @@ import type { LeaseHolder } from './lease-holder.js';
 import type { ResolvedWorkerOptions } from './options.js';
 import { attemptEventBase, emitPersisted, finishFor, finishPersisted } from './outcome.js';
 import { Prefetch } from './prefetch.js';
+import { SlotSet } from './slot-set.js';
 import type { Wakeup } from './wakeup.js';
 
 /**
@@ -66,7 +67,10 @@ export interface AttemptRunnerDeps {
 export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt> {
   readonly abortGraceMs: number;
   /** Attempts whose handler has not settled: the slots in use. */
-  private readonly running = new Set<RunningAttempt>();
+  private readonly running = new SlotSet<RunningAttempt>({
+    get: (attempt) => attempt.runningSlot,
+    set: (attempt, slot) => (attempt.runningSlot = slot),
+  });
   /** Claimed attempts waiting for a slot; their leases are held like running ones. */
   private readonly prefetch: Prefetch<RunningAttempt>;
   /** True while startAll runs: a slot freed by a synchronous handler is refilled by its loop. */
@@ -110,7 +114,7 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
   }
 
   /** The attempts whose handler runs now. */
-  runningAttempts(): ReadonlySet<RunningAttempt> {
+  runningAttempts(): Iterable<RunningAttempt> {
     return this.running;
   }
 

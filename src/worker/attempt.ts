@@ -76,6 +76,10 @@ export class RunningAttempt implements EscapeTarget {
   finishSubmitted = false;
   /** When this worker began to hold the lease (lease-table.ts `sharedNow`). */
   heldAt = 0;
+  /** Its slots (slot-set.ts): among the held attempts, the running ones, and in the keeper's table; -1: not there. */
+  heldSlot = -1;
+  runningSlot = -1;
+  keeperSlot = -1;
   /**
    * The lease is current at least until then (`sharedNow` ms): the claim's or a renewal's send time
    * plus the lease, as the store counts it from later; renewals of the keeper thread are read from it.

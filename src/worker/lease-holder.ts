@@ -21,6 +21,7 @@ import type { Store } from '../store/store.js';
 import type { RunningAttempt } from './attempt.js';
 import { LeaseKeeper, type KeeperListener } from './lease-keeper.js';
 import { renewIntervalMs, sharedNow } from './lease-table.js';
+import { SlotSet } from './slot-set.js';
 import type { ResolvedWorkerOptions } from './options.js';
 import { attemptEventBase } from './outcome.js';
 
@@ -45,9 +46,12 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
   // The attempts themselves, not their job ids or tokens: after a stall this worker may re-claim a job
   // it still runs a stale attempt of, and all jobs of one claim share a token on PostgreSQL.
   /** Attempts whose lease this worker holds: running, waiting for a slot, or finished but not persisted. */
-  private readonly held = new Set<RunningAttempt>();
-  /** The newest held attempt of each job id. */
-  private readonly heldByJob = new Map<string, RunningAttempt>();
+  private readonly held = new SlotSet<RunningAttempt>({
+    get: (attempt) => attempt.heldSlot,
+    set: (attempt, slot) => (attempt.heldSlot = slot),
+  });
+  /** The slot in `held` of the newest held attempt of each job id (a slot, not the attempt: slot-set.ts). */
+  private readonly heldByJob = new Map<string, number>();
   private readonly stopped = new AbortController();
   private renewLoop: Promise<void> = Promise.resolve();
   /** Renews leases from a thread of its own; null when renewal runs on the event loop, or until needed. */
@@ -90,20 +94,23 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
     attempt.leaseKnownUntil = claimSentAt + this.leaseMsOf(attempt);
     // A new claim of a job this worker still holds proves the older attempt's lease is gone: the keeper
     // renews it no more, and holds one lease per job id, which is how the store answers a renewal.
-    const older = this.heldByJob.get(job.id);
+    const older = this.newest(job.id);
     if (older) {
       this.lost(older);
-      this.keeper?.release(older);
+      this.releaseKeeperSlot(older);
     }
     this.held.add(attempt);
-    this.heldByJob.set(job.id, attempt);
-    this.keeperNow()?.hold(attempt, job, job.leaseMs ?? this.options.leaseMs, deadline);
+    this.heldByJob.set(job.id, attempt.heldSlot);
+    const keeper = this.keeperNow();
+    if (keeper) attempt.keeperSlot = keeper.hold(attempt, job, job.leaseMs ?? this.options.leaseMs, deadline);
   }
 
   release(attempt: RunningAttempt): void {
-    this.keeper?.release(attempt);
-    this.held.delete(attempt);
-    if (this.heldByJob.get(attempt.job.id) === attempt) this.heldByJob.delete(attempt.job.id);
+    this.releaseKeeperSlot(attempt);
+    const slot = attempt.heldSlot;
+    if (this.held.delete(attempt) && this.heldByJob.get(attempt.job.id) === slot) {
+      this.heldByJob.delete(attempt.job.id);
+    }
   }
 
   /**
@@ -133,12 +140,14 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
 
   /** The attempt's handler settled: the keeper thread stops renewing it past its deadline. */
   settled(attempt: RunningAttempt): void {
-    this.keeper?.settled(attempt);
+    if (attempt.keeperSlot >= 0) this.keeper?.settled(attempt.keeperSlot);
   }
 
   /** The newest held attempt of job `id`, as a renewal's cancel report would name it. */
   newest(id: string): RunningAttempt | undefined {
-    return this.heldByJob.get(id);
+    const slot = this.heldByJob.get(id);
+    const attempt = slot === undefined ? undefined : this.held.at(slot);
+    return attempt?.job.id === id ? attempt : undefined;
   }
 
   lost(attempt: RunningAttempt, refusedFinish = false): void {
@@ -169,6 +178,13 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
     await this.keeper?.stop();
     this.held.clear();
     this.heldByJob.clear();
+  }
+
+  /** The keeper thread renews the attempt's lease no more. */
+  private releaseKeeperSlot(attempt: RunningAttempt): void {
+    if (attempt.keeperSlot < 0) return;
+    this.keeper?.release(attempt.keeperSlot);
+    attempt.keeperSlot = -1;
   }
 
   /** The lease a claim or renewal gives the attempt, as the store computes it. */

@@ -108,8 +108,9 @@ export class LeaseKeeper<T> {
   private table: LeaseTable;
   private readonly control: Int32Array;
   private readonly free: number[] = [];
+  // Owners by slot, no map from owner to slot: the caller keeps the slot `hold` returns (see
+  // slot-set.ts for why a long-lived hash table of short-lived attempts costs memory).
   private readonly owners: Array<T | undefined> = [];
-  private readonly slots = new Map<T, number>();
   /** Commands posted so far; the thread counts those it has taken in (`SEEN`). */
   private posted = 0;
   /** The interval of the default lease: the longest the thread ever plans. */
@@ -178,33 +179,31 @@ export class LeaseKeeper<T> {
   }
 
   /**
-   * Starts renewing `owner`'s lease, until `deadline` (epoch ms) unless it settles first. Visible to
-   * the thread when this returns, so a handler started next that blocks the event loop keeps its lease.
+   * Starts renewing `owner`'s lease, until `deadline` (epoch ms) unless it settles first; returns the
+   * lease's slot, by which `settled` and `release` name it. Visible to the thread when this returns,
+   * so a handler started next that blocks the event loop keeps its lease. -1 after `stop`.
    */
-  hold(owner: T, ref: LeaseRef, leaseMs: number, deadline: number | null): void {
-    if (this.stopped) return;
+  hold(owner: T, ref: LeaseRef, leaseMs: number, deadline: number | null): number {
+    if (this.stopped) return -1;
     const { id, leaseToken } = ref;
     const chars = Math.max(id.length, leaseToken.length);
     if (this.free.length === 0 || chars > this.table.chars) this.grow(chars);
     const slot = this.free.pop() as number;
     this.table.hold(slot, id, leaseToken, leaseMs, deadline);
     this.owners[slot] = owner;
-    this.slots.set(owner, slot);
     const intervalMs = renewIntervalMs(leaseMs);
     if (intervalMs < this.longestIntervalMs) this.wakeIfLate(intervalMs);
+    return slot;
   }
 
-  /** `owner`'s handler ended: renew without deadline until released. */
-  settled(owner: T): void {
-    const slot = this.slots.get(owner);
-    if (slot !== undefined) this.table.settle(slot);
+  /** The handler of the lease in `slot` ended: renew without deadline until released. */
+  settled(slot: number): void {
+    if (this.owners[slot] !== undefined) this.table.settle(slot);
   }
 
-  /** Stops renewing `owner`'s lease, for good. */
-  release(owner: T): void {
-    const slot = this.slots.get(owner);
-    if (slot === undefined) return;
-    this.slots.delete(owner);
+  /** Stops renewing the lease in `slot`, for good; the slot may then hold another lease. */
+  release(slot: number): void {
+    if (this.owners[slot] === undefined) return;
     this.owners[slot] = undefined;
     this.table.free(slot);
     this.free.push(slot);

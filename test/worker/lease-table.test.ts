@@ -143,8 +143,7 @@ describe('lease keeper', () => {
     keeper.hold('first', first, 300, null);
     keeper.hold('second with the first token', { id: second.id, leaseToken: first.leaseToken }, 300, null);
     keeper.hold('not a job', { id: 'x'.repeat(40), leaseToken: first.leaseToken }, 300, null);
-    keeper.hold('released at once', { id: second.id, leaseToken: 'wrong' }, 300, null);
-    keeper.release('released at once');
+    keeper.release(keeper.hold('released at once', { id: second.id, leaseToken: 'wrong' }, 300, null));
     busyWait(1_000);
     await waitUntil(() => lost.length >= 2, { message: 'both wrong pairs reported lost' });
     expect(lost.sort()).toEqual(['not a job', 'second with the first token']);
@@ -192,10 +191,8 @@ describe('lease keeper', () => {
     const [stuck, settled, released] = claimed as [ClaimedJob, ClaimedJob, ClaimedJob];
     const past = Date.now() - 1;
     keeper.hold('stuck', stuck, 300, past);
-    keeper.hold('settled', settled, 300, past);
-    keeper.settled('settled');
-    keeper.hold('released', released, 300, null);
-    keeper.release('released');
+    keeper.settled(keeper.hold('settled', settled, 300, past));
+    keeper.release(keeper.hold('released', released, 300, null));
     busyWait(1_000);
     await waitUntil(async () => (await expiresInMs(ns, settled.id)) > RENEWED_MS / 2, {
       message: 'settled lease renewed',
