@@ -23,6 +23,7 @@ import { RunningAttempt, type AttemptHost, type AttemptOutcome } from './attempt
 import { Finisher, type FinishListener } from './finisher.js';
 import { HandlerThreadPool } from './isolation/handler-threads.js';
 import { threadTargets, type ThreadTarget } from './isolation/task-isolation.js';
+import { HandlerContexts } from './handler-context.js';
 import { createJobContext, type ContextDeps } from './job-context.js';
 import { JobLogWriter } from './job-log-writer.js';
 import type { LeaseHolder } from './lease-holder.js';
@@ -83,6 +84,8 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
   /** The handler thread of each task run isolated (isolation/), and the threads that run them. */
   private readonly threadTargets: Map<string, ThreadTarget>;
   private readonly threads: HandlerThreadPool | null;
+  /** Each handler call in an async context of its own (handler-context.ts). */
+  private readonly handlerContexts = new HandlerContexts();
 
   constructor(
     private readonly deps: AttemptRunnerDeps,
@@ -313,8 +316,8 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
       const handler: Handler = target
         ? (_payload, ctx) => (this.threads as HandlerThreadPool).run(attempt, target, ctx)
         : task.handler;
-      const outcome = runInSpan(span, () =>
-        attempt.run(handler, createJobContext(attempt, this.contextDeps)),
+      const outcome = this.handlerContexts.fork(() =>
+        runInSpan(span, () => attempt.run(handler, createJobContext(attempt, this.contextDeps))),
       );
       if (outcome instanceof Promise) {
         attempt.done = outcome.then(
