@@ -122,6 +122,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       jobInsertMany: sql.jobInsertMany,
       jobGet: sql.jobGet,
       jobCheckpointSave: sql.jobCheckpointSave,
+      jobRescueLapsed: sql.jobRescueLapsed,
     };
     const client = new pg.Client({ connectionString: TEST_PG_URL });
     let running: ClaimedJob[] = [];
@@ -212,6 +213,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
           '00000000-0000-0000-0000-000000000000',
           '1',
         ],
+        jobRescueLapsed: [100, 'ch', 'o'],
       };
       return args[key] ?? [];
     }
@@ -447,7 +449,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       expect(cancelled).toMatch(/Delete on job_queue q \(actual rows=1 loops=1\)/);
       expectIndexed(cancelled, 300);
       // The claim of `lapsing` lapsed: the rescue finds it through the lease index, its jobs by key.
-      const plan = await explain('', sql.jobRescueLapsed.text, [100, 'ch', 'o']);
+      const plan = await explain('jobRescueLapsed', '', [100, 'ch', 'o']);
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=20 loops=1\)/);
       expectIndexed(plan, 400);
       expectIndexed(await explain('', sql.jobPrune.text, [0, 100]), 1_500);
