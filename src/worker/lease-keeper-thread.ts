@@ -144,7 +144,10 @@ async function openOwnStore(): Promise<Store> {
 
 let store: Store | null = longestIntervalMs <= STORE_LEAD_MS ? await openOwnStore() : null;
 report({ type: 'ready' });
-let last = Date.now();
+// The main thread stops renewing once it reads 'ready', up to one interval after its last renewal: the
+// leases held by then are renewed at once, not one more interval later (a gap of two intervals was
+// two thirds of a lease).
+let last = -Infinity;
 while (!stopping) {
   const { intervalMs, leases, plannedAt } = plan();
   const wait = last + intervalMs - Date.now();
