@@ -22,6 +22,8 @@ export interface BenchOptions {
   rates: number[];
   /** Seconds each steady load is offered. */
   durationSeconds: number;
+  /** The first seconds of each steady load, whose jobs' latencies are reported apart as its start-up. */
+  startupSeconds: number;
   /** Concurrent callers and seconds of the single-call enqueue measurement. */
   callers: number;
   callSeconds: number;
@@ -52,6 +54,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--scenario a,b] [--only
   --cap S            longest drain before its rate is taken over what finished (60 [5])
   --rates a,b        offered jobs/s of the steady load (1000,2000,5000 [2000])
   --duration S       seconds each steady load is offered (30 [3])
+  --startup S        its first seconds, reported apart from the rest as the start-up; 0 for
+                     none (5 [1], at most a third of --duration)
   --callers N        concurrent single-call enqueuers (50)
   --call-seconds S   seconds of single-call enqueueing (10 [3])
   --samples N        jobs of the cross-process latency scenario (200 [50])
@@ -75,6 +79,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       cap: { type: 'string' },
       rates: { type: 'string' },
       duration: { type: 'string' },
+      startup: { type: 'string' },
       callers: { type: 'string' },
       'call-seconds': { type: 'string' },
       samples: { type: 'string' },
@@ -89,6 +94,14 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (values.help === true) return 'help';
   const quick = values.quick === true;
   const pick = (full: number, short: number): number => (quick ? short : full);
+  const durationSeconds = positiveInt('--duration', values.duration, pick(30, 3));
+  const startupSeconds =
+    values.startup === undefined
+      ? Math.min(pick(5, 1), Math.floor(durationSeconds / 3))
+      : nonNegativeInt('--startup', values.startup);
+  if (startupSeconds >= durationSeconds) {
+    throw new Error(`--startup (${startupSeconds}) must be shorter than --duration (${durationSeconds})`);
+  }
   return {
     scenarios: list(values.scenario),
     only: list(values.only),
@@ -99,7 +112,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     concurrencies: intList('--concurrency', values.concurrency, [10, 100]),
     capSeconds: positiveInt('--cap', values.cap, pick(60, 5)),
     rates: intList('--rates', values.rates, quick ? [2_000] : [1_000, 2_000, 5_000]),
-    durationSeconds: positiveInt('--duration', values.duration, pick(30, 3)),
+    durationSeconds,
+    startupSeconds,
     callers: positiveInt('--callers', values.callers, 50),
     callSeconds: positiveInt('--call-seconds', values['call-seconds'], pick(10, 3)),
     samples: positiveInt('--samples', values.samples, pick(200, 50)),
@@ -120,6 +134,13 @@ function list(raw: string | undefined): string[] {
 function intList(flag: string, raw: string | undefined, fallback: number[]): number[] {
   if (raw === undefined) return fallback;
   return list(raw).map((item) => positiveInt(flag, item, 0));
+}
+
+function nonNegativeInt(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(value) || value < 0)
+    throw new Error(`${flag} must be a whole number of seconds, got ${raw}`);
+  return value;
 }
 
 function positiveInt(flag: string, raw: string | undefined, fallback: number): number {

@@ -1,18 +1,17 @@
 /** The parent's side of ./worker-process.ts: start it, follow what it reports, stop it. */
 import { fork } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BenchSession, BenchSystem, WorkerProfile } from './system.js';
 import type { WorkerProcessArgs, WorkerProcessMessage } from './worker-process.js';
 import { waitUntil } from './wait.js';
-
-const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker-process.ts');
+import { bundledWorkerProcess } from './worker-bundle.js';
 
 /** A running worker process. */
 export interface WorkerChild {
   readonly pid: number;
   /** Enqueue-to-start latency of every job it started so far, in arrival order of its reports. */
   readonly latenciesMs: number[];
+  /** The enqueue stamp (payload `at`) of each job in `latenciesMs`, at the same index. */
+  readonly enqueuedAtMs: number[];
   /** RSS and heap after a full collection at each `rssAt` threshold, by the started count read at. */
   readonly rss: Array<{ started: number; rssBytes: number; heapBytes: number }>;
   /** Waits until it started `count` jobs; rejects after `timeoutMs`. */
@@ -23,19 +22,22 @@ export interface WorkerChild {
 
 /** Forks a worker process and resolves once its worker runs. */
 export async function startWorkerProcess(args: WorkerProcessArgs): Promise<WorkerChild> {
-  const child = fork(ENTRY, [JSON.stringify(args)], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+  const child = fork(await bundledWorkerProcess(), [JSON.stringify(args)], {
+    execArgv: ['--expose-gc'],
     stdio: 'inherit',
   });
   const latenciesMs: number[] = [];
+  const enqueuedAtMs: number[] = [];
   const rss: Array<{ started: number; rssBytes: number; heapBytes: number }> = [];
   let ready = false;
   let stopped = false;
   let exited: string | undefined;
   child.on('message', (message: WorkerProcessMessage) => {
     if (message.type === 'ready') ready = true;
-    else if (message.type === 'started') latenciesMs.push(...message.latenciesMs);
-    else if (message.type === 'rss') {
+    else if (message.type === 'started') {
+      latenciesMs.push(...message.latenciesMs);
+      enqueuedAtMs.push(...message.enqueuedAtMs);
+    } else if (message.type === 'rss') {
       rss.push({ started: message.started, rssBytes: message.rssBytes, heapBytes: message.heapBytes });
     } else stopped = true;
   });
@@ -59,6 +61,7 @@ export async function startWorkerProcess(args: WorkerProcessArgs): Promise<Worke
   return {
     pid: child.pid ?? 0,
     latenciesMs,
+    enqueuedAtMs,
     rss,
     waitStarted: (count, timeoutMs) =>
       waitUntil(

@@ -2,8 +2,8 @@
  * A worker in its own OS process, for the scenarios where producer and worker must not share one
  * (cross-process latency, steady load, idle cost, the big backlog). Started by `startWorkerProcess`
  * (./worker-child.ts) with the system's name, the `ref` of the instance to attach to and the worker
- * profile; it computes enqueue-to-start latency from each payload's `at` and reports it over IPC every
- * 100 ms, with its RSS when the count of started jobs passes each of `rssAt`, and then the V8 heap
+ * profile; it computes enqueue-to-start latency from each payload's `at` and reports both over IPC
+ * every 100 ms, with its RSS when the count of started jobs passes each of `rssAt`, and then the V8 heap
  * in use after a full collection (the process runs with --expose-gc): what the worker still holds, apart
  * from how far the garbage collector let the heap grow.
  */
@@ -23,7 +23,7 @@ export interface WorkerProcessArgs {
 /** Messages to the parent. */
 export type WorkerProcessMessage =
   | { type: 'ready' }
-  | { type: 'started'; latenciesMs: number[] }
+  | { type: 'started'; latenciesMs: number[]; enqueuedAtMs: number[] }
   | { type: 'rss'; started: number; rssBytes: number; heapBytes: number }
   | { type: 'stopped' };
 
@@ -35,10 +35,12 @@ const send = (message: WorkerProcessMessage): void => {
 
 const session = await systemNamed(args.system).attach(args.ref);
 let pending: number[] = [];
+let pendingAt: number[] = [];
 let started = 0;
 const rssAt = [...args.rssAt].sort((a, b) => a - b);
 await session.startWorker(args.profile, (payload) => {
   pending.push(nowMs() - payload.at);
+  pendingAt.push(payload.at);
   started += 1;
   // Read after the handler returns, so the figure is the worker's state at that count, not mid-job.
   if (rssAt[0] !== undefined && started >= rssAt[0]) {
@@ -60,12 +62,13 @@ process.on('message', (message: { type?: string }) => {
 while (!stopping) {
   await sleep(100);
   if (pending.length > 0) {
-    send({ type: 'started', latenciesMs: pending });
+    send({ type: 'started', latenciesMs: pending, enqueuedAtMs: pendingAt });
     pending = [];
+    pendingAt = [];
   }
 }
 await session.stopWorker();
-if (pending.length > 0) send({ type: 'started', latenciesMs: pending });
+if (pending.length > 0) send({ type: 'started', latenciesMs: pending, enqueuedAtMs: pendingAt });
 await session.destroy();
 send({ type: 'stopped' });
 process.disconnect?.();
