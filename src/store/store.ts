@@ -670,6 +670,11 @@ export interface StoreEvents {
   'job:ready': { queue: string | null };
   /** A job reached a final state. */
   'job:finished': { id: string; state: JobState };
+  /**
+   * A finish gave back a queue slot or a concurrency key (PostgreSQL: of this store, or of another
+   * process within its NOTIFY's delivery): a job that limit held back may start now.
+   */
+  'job:capacity': Record<string, never>;
   /** A running job was asked to cancel (`jobCancel`); its worker aborts the attempt's signal. */
   'job:cancel_requested': { id: string };
   /**

@@ -9,9 +9,14 @@
  * batch costs the database). So a work wake ends one wait, the lowest lane's (lane 0 has the most
  * room); a lane whose batch comes back full wakes the next, so more lanes claim only while there is a
  * backlog. Work is counted, not only signalled: a lane notes the count when it sends a claim, and work
- * that arrived while the claim travelled sends it back at once, whoever was woken by it.
+ * that arrived while the claim travelled sends it back at once, whoever was woken by it. Slots freed
+ * by any finish (a store `job:capacity` event, this process's or another's) wake as work, spaced out
+ * (`slotsFreed`).
  */
 import { sleep } from '../runtime/sleep.js';
+
+/** The shortest time between two wakes for freed slots (`slotsFreed`). */
+const FREED_WAKE_GAP_MS = 100;
 
 /** Why a lane is woken. */
 export type WakeReason = 'work' | 'capacity';
@@ -37,6 +42,9 @@ export class Wakeup {
   private work = 0;
   /** A capacity wake that ended no wait, kept for the next lane that waits for any. */
   private pendingCapacity = false;
+  /** When `slotsFreed` last woke a lane (performance.now()), and its wake waiting for the gap. */
+  private freedWokeAt = -Infinity;
+  private freedTimer: NodeJS.Timeout | undefined;
 
   /** Work wakes so far: a lane notes it when it sends a claim (see `wait`). */
   get workCount(): number {
@@ -78,6 +86,36 @@ export class Wakeup {
     this.waiters.delete(waiter);
     // The lane looks at its room next: a capacity wake kept meanwhile is seen there.
     if (takesCapacity) this.pendingCapacity = false;
+  }
+
+  /**
+   * A finish gave back a queue slot or a concurrency key, possibly another process's: wakes as work,
+   * not as capacity, because a lane held back by a key another process holds has no sign of it (a
+   * claim that finds a key full skips its jobs before the store could report a limit). At most one
+   * such wake per `FREED_WAKE_GAP_MS`, the last of a burst kept for the end of the gap, so a fleet
+   * finishing keyed jobs fast costs each worker at most one claim per gap, and a freed slot is seen
+   * within it.
+   */
+  slotsFreed(): void {
+    if (this.freedTimer !== undefined) return;
+    const wait = this.freedWokeAt + FREED_WAKE_GAP_MS - performance.now();
+    if (wait <= 0) {
+      this.freedWokeAt = performance.now();
+      this.wake('work');
+      return;
+    }
+    this.freedTimer = setTimeout(() => {
+      this.freedTimer = undefined;
+      this.freedWokeAt = performance.now();
+      this.wake('work');
+    }, wait);
+    this.freedTimer.unref();
+  }
+
+  /** Drops a freed-slot wake still waiting for its gap (the worker stops). */
+  close(): void {
+    clearTimeout(this.freedTimer);
+    this.freedTimer = undefined;
   }
 
   private end(waiter: Waiter): void {

@@ -185,9 +185,16 @@ export class Worker {
   /** Starts claiming. Called once by `ns.startWorker()`. */
   start(): void {
     const queues = this.options.queues;
-    this.unlisten = this.store.listen('job:ready', ({ queue }) => {
+    const unlistenReady = this.store.listen('job:ready', ({ queue }) => {
       if (queues === null || queue === null || queues.includes(queue)) this.wakeup.wake('work');
     });
+    // A key is shared by every queue, so a freed slot may concern any worker, whatever its queues.
+    const unlistenCapacity = this.store.listen('job:capacity', () => this.wakeup.slotsFreed());
+    this.unlisten = () => {
+      unlistenReady();
+      unlistenCapacity();
+      this.wakeup.close();
+    };
     this.leases.start();
     this.cancelWatch.start();
     this.releaseEscapedErrors = holdEscapedErrors();

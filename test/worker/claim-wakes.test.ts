@@ -96,6 +96,30 @@ describe('claim wakes', () => {
     expect((await ns.waitFor(second.id, { timeoutMs: 5_000 })).state).toBe('completed');
   });
 
+  it("starts a job another process's keyed job held back as that job finishes, without the poll", async () => {
+    // Two instances stand for two processes; each worker serves its own queue, so only B can run
+    // B's job, and only a wake from A's finish (B holds no keyed job, and its claims that found the
+    // key full report no limit) can make B claim it before the poll.
+    const release = { open: (): void => undefined };
+    const gate = new Promise<void>((resolve) => (release.open = resolve));
+    const a = await env.connect({ tasks: { sync: () => gate } });
+    const b = await env.connectPeer(a, { tasks: { sync: () => undefined } });
+    const keyed = { concurrencyKey: 'tenant:a', concurrencyLimit: 1 };
+    const first = await a.enqueue('sync', null, { ...keyed, queue: 'a' });
+    a.startWorker({ ...NO_POLL, queues: ['a'] });
+    await waitUntil(async () => (await a.getJob(first.id))?.state === 'running', {
+      message: "A's keyed job started",
+    });
+    b.startWorker({ ...NO_POLL, queues: ['b'] });
+    const second = await b.enqueue('sync', null, { ...keyed, queue: 'b' });
+    await sleep(300); // B's work wake's claim found the key full
+    expect((await b.getJob(second.id))?.state).toBe('queued');
+    const freedAt = Date.now();
+    release.open();
+    expect((await b.waitFor(second.id, { timeoutMs: 5_000 })).state).toBe('completed');
+    expect(Date.now() - freedAt).toBeLessThan(3_000);
+  });
+
   it('starts jobs their queue limit held back as a running one finishes, without the poll', async () => {
     const ns = await env.connect({ tasks: { send: () => sleep(20) } });
     await ns.setQueueLimit('mail', 1);

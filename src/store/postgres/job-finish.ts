@@ -43,8 +43,11 @@ export async function jobFinishMany(
   }
   // Both statements in the caller's transaction when there is one; otherwise each commits alone (the
   // finishes of a batch are independent, and a mixed batch is rare: failures and releases).
-  const completed = plain.length > 0 ? await completeMany(conn, plain, params.tx) : [];
+  const completions = plain.length > 0 ? await completeMany(conn, plain, params.tx) : NO_COMPLETIONS;
+  const completed = completions.ids;
   const ended = other.length > 0 ? await endMany(conn, other, params.tx) : [];
+  // Another process hears of freed slots by the statements' NOTIFY; this one's other workers here.
+  const freed = completions.freed || (ended[0]?.freed ?? false);
   // pg_notify inside a caller's transaction is delivered at its COMMIT; local listeners wait as long.
   conn.afterCommit(params.tx, () => {
     // An event object per job only when someone listens (a waitFor).
@@ -52,6 +55,7 @@ export async function jobFinishMany(
       for (const id of completed) conn.emit('job:finished', { id, state: 'completed' });
     }
     conn.emitChanges(ended);
+    if (freed) conn.emit('job:capacity', {});
     // A release writes no event, but one more NOTIFY per rare release batch is not worth a check.
     if (completed.length > 0 || ended.length > 0) conn.eventsWritten();
   });
@@ -81,35 +85,48 @@ const limitedCompletionsAt = new WeakMap<PostgresConnection, number>();
  * (`jobFinishManyCompleteNoLimits`); whatever it left running for that reason, or for a stale token,
  * then takes `jobFinishManyComplete`, which gives back the limits or refuses the stale token again.
  */
-async function completeMany(conn: PostgresConnection, finishes: JobFinish[], tx: unknown): Promise<string[]> {
+async function completeMany(
+  conn: PostgresConnection,
+  finishes: JobFinish[],
+  tx: unknown,
+): Promise<Completions> {
   const limitedAt = limitedCompletionsAt.get(conn);
   if (limitedAt !== undefined && performance.now() - limitedAt < LIMITED_COMPLETIONS_MS) {
     return complete(conn, conn.sql.jobFinishManyComplete, finishes, tx);
   }
-  const accepted = await complete(conn, conn.sql.jobFinishManyCompleteNoLimits, finishes, tx);
-  if (accepted.length === finishes.length) return accepted;
-  const done = new Set(accepted);
+  const lean = await complete(conn, conn.sql.jobFinishManyCompleteNoLimits, finishes, tx);
+  if (lean.ids.length === finishes.length) return lean;
+  const done = new Set(lean.ids);
   const rest = finishes.filter((f) => !done.has(f.id));
   const limited = await complete(conn, conn.sql.jobFinishManyComplete, rest, tx);
-  if (limited.length > 0) limitedCompletionsAt.set(conn, performance.now());
-  for (const id of limited) accepted.push(id);
-  return accepted;
+  if (limited.ids.length > 0) limitedCompletionsAt.set(conn, performance.now());
+  for (const id of limited.ids) lean.ids.push(id);
+  return { ids: lean.ids, freed: limited.freed };
 }
 
-/** One completion statement over `finishes`; the ids it ended. */
+/** The ids a completion statement ended, and whether it gave back a queue slot or a concurrency key. */
+interface Completions {
+  ids: string[];
+  freed: boolean;
+}
+
+const NO_COMPLETIONS: Completions = { ids: [], freed: false };
+
+/** One completion statement over `finishes`. */
 async function complete(
   conn: PostgresConnection,
   statement: Statement,
   finishes: JobFinish[],
   tx: unknown,
-): Promise<string[]> {
+): Promise<Completions> {
   const { ids, tokens, results } = completionLiterals(finishes);
-  const [row] = await conn.rows<{ ids: string }>(
+  const [row] = await conn.rows<{ ids: string; freed: boolean }>(
     statement,
     [ids, tokens, results, conn.notify.channel, conn.notify.origin],
     tx,
   );
-  return row === undefined || row.ids === '' ? [] : row.ids.split(',');
+  if (row === undefined || row.ids === '') return { ids: [], freed: false };
+  return { ids: row.ids.split(','), freed: row.freed };
 }
 
 /** Every other outcome, with its run row (sql/job-finish.ts `jobFinishMany`). */
@@ -117,8 +134,9 @@ async function endMany(
   conn: PostgresConnection,
   finishes: JobFinish[],
   tx: unknown,
-): Promise<Array<{ id: string; state: JobState; queue: string }>> {
-  return conn.rows<{ id: string; state: JobState; queue: string }>(
+): Promise<Array<{ id: string; state: JobState; queue: string; freed: boolean }>> {
+  // `freed`, the same on every row: whether the statement gave back a queue slot or a concurrency key.
+  return conn.rows<{ id: string; state: JobState; queue: string; freed: boolean }>(
     conn.sql.jobFinishMany,
     [
       finishes.map((f) => f.id),

@@ -54,16 +54,18 @@ export function decodeNotification(payload: string, origin: string, sink: EventS
     return;
   }
   if (typeof message !== 'object' || message === null) return;
-  const { o, q, f, c, x, e } = message as {
+  const { o, q, f, c, x, e, k } = message as {
     o?: unknown;
     q?: unknown;
     f?: unknown;
     c?: unknown;
     x?: unknown;
     e?: unknown;
+    k?: unknown;
   };
   if (o === origin) return;
   if (typeof q === 'string') sink('job:ready', { queue: q });
+  if (k !== undefined) sink('job:capacity', {});
   if (e !== undefined) sink('event:written', {});
   // Plain completions list bare ids (sql/job-finish.ts, jobFinishManyComplete).
   if (Array.isArray(c)) {

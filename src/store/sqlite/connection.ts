@@ -117,9 +117,12 @@ export class SqliteConnection {
     if (this.events.has('event:written')) this.events.emit('event:written', {});
   }
 
-  /** Emits a store event to this process's listeners; `job:ready` also reaches other processes. */
+  /**
+   * Emits a store event to this process's listeners; `job:ready` and `job:capacity` also reach other
+   * processes, as a `job:ready` of any queue there (the wake file carries no more).
+   */
   emit<K extends keyof StoreEvents>(event: K, payload: StoreEvents[K]): void {
-    if (event === 'job:ready') this.wakeFile?.touch();
+    if (event === 'job:ready' || event === 'job:capacity') this.wakeFile?.touch();
     this.events.emit(event, payload);
   }
 

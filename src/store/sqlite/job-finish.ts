@@ -167,17 +167,22 @@ class BatchedCompletions {
     return { round, id };
   }
 
+  /** True once a written completion gave back a concurrency key or a queue slot. */
+  freed = false;
+
   /** Writes every round; per round, the ids it completed. */
-  write(conn: SqliteConnection, now: number): Array<Set<unknown>> {
-    return this.rounds.map(
-      (completions) =>
-        new Set(
-          conn
-            .rawStmt(sql.jobFinishManyComplete)
-            .all({ completions: JSON.stringify(completions), now })
-            .flat(),
-        ),
-    );
+  write(conn: SqliteConnection, now: number): Array<Set<string>> {
+    return this.rounds.map((completions) => {
+      const ids = new Set<string>();
+      const rows = conn
+        .rawStmt(sql.jobFinishManyComplete)
+        .all({ completions: JSON.stringify(completions), now }) as Array<[string, number]>;
+      for (const [id, held] of rows) {
+        ids.add(id);
+        if (held !== 0) this.freed = true;
+      }
+      return ids;
+    });
   }
 }
 
@@ -193,6 +198,7 @@ export function finishAttempts(
   // Per finish, in the order given: its end, or its place among the batched completions.
   const ends: Array<Ended | Completion> = [];
   const completions = new BatchedCompletions();
+  let freed = false;
   for (const finish of finishes) {
     if (finish.outcome === 'completed' && finish.maxDurationExceeded !== true) {
       ends.push(completions.add(finish.id, finish.leaseToken, encodeJson(finish.result)));
@@ -200,10 +206,14 @@ export function finishAttempts(
     }
     const row = conn
       .stmt(sql.jobFinishManyRunningGet)
-      .get({ id: finish.id, leaseToken: finish.leaseToken }) as JobRow | undefined;
+      // SELECT *: queue_slot too, the claim's mark of a queue slot taken, which the job model leaves out.
+      .get({ id: finish.id, leaseToken: finish.leaseToken }) as (JobRow & { queue_slot: number }) | undefined;
     if (!row) continue;
     const { next, run } = afterEnd(row, { finish }, now);
-    if (endAttempt(conn, row, next, run, now)) ends.push({ id: row.id, queue: row.queue, state: next.state });
+    if (endAttempt(conn, row, next, run, now)) {
+      ends.push({ id: row.id, queue: row.queue, state: next.state });
+      if (row.concurrency_key !== null || row.queue_slot !== 0) freed = true;
+    }
   }
   const completed = completions.write(conn, now);
   const done: Ended[] = [];
@@ -211,7 +221,15 @@ export function finishAttempts(
     if (!('round' in end)) done.push(end);
     else if (completed[end.round]?.has(end.id)) done.push({ id: end.id, queue: null, state: 'completed' });
   }
-  return { accepted: done.map((job) => job.id), announce: () => announce(conn, done) };
+  freed ||= completions.freed;
+  return {
+    accepted: done.map((job) => job.id),
+    announce: () => {
+      announce(conn, done);
+      // The triggers of migration 010 gave the slots back with the state change, in this transaction.
+      if (freed) conn.emit('job:capacity', {});
+    },
+  };
 }
 
 /** Ends the attempts whose tokens are current, in one transaction. */

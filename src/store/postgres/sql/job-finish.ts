@@ -28,11 +28,23 @@
  *
  * Notifications: `finished` carries (id, state) pairs of jobs that reached a final state, grouped 100 per
  * message to stay under NOTIFY's 8,000-byte payload limit; `ready` fires once per queue that got a
- * released job back.
+ * released job back; `capacity` once per statement that gave back a queue slot or a concurrency key.
  */
 
 import { jobFinishManyEventType, jobEventInsert } from './events.js';
 import { giveBack } from './concurrency-limits.js';
+
+/**
+ * One \`capacity\` notification (key \`k\`) when some of the \`ended\` jobs held a queue slot or a
+ * concurrency key, which the statement gave back: a worker in another process whose job that key or
+ * queue held back claims again (src/worker/worker.ts). Read by the statement's answer (\`freed\`), so
+ * it runs, and so the finishing store tells its own process's other workers too.
+ */
+const capacityNote = (ended: string, channel: string, origin: string): string => `capacity_note AS (
+    SELECT pg_notify(${channel}, json_build_object('o', ${origin}::text, 'k', 1)::text)
+    FROM ${ended} WHERE queue_slot OR concurrency_key IS NOT NULL
+    HAVING count(*) > 0
+  )`;
 
 /**
  * $1 ids, $2 lease tokens, $3 outcomes, $4 results (JSON text), $5 errors (JSON text), $6 retry delay
@@ -103,9 +115,10 @@ export const jobFinishMany = (s: string): string => `
   ), ready_note AS (
     SELECT pg_notify($10, json_build_object('o', $11::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM updated WHERE state = 'queued') r
-  )
+  ), ${capacityNote('updated', '$10', '$11')}
   SELECT id, state, queue,
-         (SELECT count(*) FROM finished_note) + (SELECT count(*) FROM ready_note) AS notified
+         (SELECT count(*) FROM finished_note) + (SELECT count(*) FROM ready_note) AS notified,
+         (SELECT count(*) FROM capacity_note) > 0 AS freed
   FROM updated`;
 
 /**
@@ -157,9 +170,10 @@ function completion(s: string, limits: boolean): string {
     SELECT pg_notify($4, json_build_object('o', $5::text, 'c', json_agg(id))::text)
     FROM (SELECT id, (row_number() OVER ()) / 150 AS page FROM completed) c
     GROUP BY page
-  )
+  )${limits ? `, ${capacityNote('completed', '$4', '$5')}` : ''}
   -- One row whatever the batch: the accepted ids as one text (node-postgres decodes a row per job
   -- field by field). Naming \`note\` makes it run: a CTE that writes nothing runs only when read.
-  SELECT (SELECT count(*) FROM note) AS notified, coalesce(string_agg(id::text, ','), '') AS ids
+  SELECT (SELECT count(*) FROM note) AS notified, coalesce(string_agg(id::text, ','), '') AS ids,
+         ${limits ? '(SELECT count(*) FROM capacity_note) > 0' : 'false'} AS freed
   FROM completed`;
 }
