@@ -671,8 +671,9 @@ export interface StoreEvents {
   /** A job reached a final state. */
   'job:finished': { id: string; state: JobState };
   /**
-   * A finish gave back a queue slot or a concurrency key (PostgreSQL: of this store, or of another
-   * process within its NOTIFY's delivery): a job that limit held back may start now.
+   * A finish gave back a queue slot or a concurrency key: a job that limit held back may start now.
+   * PostgreSQL: a finish of this store, or of another process (its NOTIFY); SQLite: of this store,
+   * another process's arriving as `job:ready` of any queue (its wake file).
    */
   'job:capacity': Record<string, never>;
   /** A running job was asked to cancel (`jobCancel`); its worker aborts the attempt's signal. */

@@ -120,6 +120,46 @@ export function describeEvents(h: StoreHarness): void {
       }
     });
 
+    it('emits job:capacity when a finish gives back a key or a queue slot, to other processes where events cross them', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      let local = 0;
+      let remote = 0;
+      store.listen('job:capacity', () => (local += 1));
+      peer.listen('job:capacity', () => (remote += 1));
+      const finish = async (overrides: Parameters<typeof claimOne>[1], outcome: 'completed' | 'failed') => {
+        const job = await claimOne(store, overrides);
+        const error = { message: 'x', reason: 'failed' as const };
+        await store.jobFinishMany({
+          finishes: [
+            { id: job.id, leaseToken: job.leaseToken, outcome, ...(outcome === 'failed' && { error }) },
+          ],
+        });
+      };
+
+      await finish({}, 'completed');
+      await finish({}, 'failed');
+      expect(local).toBe(0);
+      // A key's slot, by a plain completion and by a failure (each its own statement on PostgreSQL).
+      await finish({ concurrencyKey: 'tenant-a' }, 'completed');
+      expect(local).toBe(1);
+      await finish({ concurrencyKey: 'tenant-a' }, 'failed');
+      expect(local).toBe(2);
+      // A queue's slot.
+      await store.queueSetLimit({ queue: 'limited', limit: 5 });
+      await finish({ queue: 'limited' }, 'completed');
+      expect(local).toBe(3);
+      if (peer.crossProcessEvents) {
+        // The peer's LISTEN connects in the background; a finish before it is not heard.
+        await waitUntil(async () => {
+          await finish({ concurrencyKey: 'tenant-b' }, 'completed');
+          return remote > 0;
+        });
+      } else {
+        expect(remote).toBe(0);
+      }
+    });
+
     it('holds job:ready of inserts inside transaction() until COMMIT, and drops it on ROLLBACK', async () => {
       const store = await h.open();
       const ready: Array<StoreEvents['job:ready']> = [];

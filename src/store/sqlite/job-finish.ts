@@ -159,6 +159,8 @@ interface Completion {
 class BatchedCompletions {
   private readonly rounds: Array<Array<[string, string, string | null]>> = [];
   private readonly seen = new Map<string, number>();
+  /** True once a written completion gave back a concurrency key or a queue slot. */
+  freed = false;
 
   add(id: string, leaseToken: string, result: string | null): Completion {
     const round = this.seen.get(id) ?? 0;
@@ -166,9 +168,6 @@ class BatchedCompletions {
     (this.rounds[round] ??= []).push([id, leaseToken, result]);
     return { round, id };
   }
-
-  /** True once a written completion gave back a concurrency key or a queue slot. */
-  freed = false;
 
   /** Writes every round; per round, the ids it completed. */
   write(conn: SqliteConnection, now: number): Array<Set<string>> {
