@@ -120,7 +120,7 @@ export function describeEvents(h: StoreHarness): void {
       }
     });
 
-    it('emits job:capacity when a finish gives back a key or a queue slot, to other processes where events cross them', async () => {
+    it('emits job:capacity when a finish or a rescue gives back a key or a queue slot, to other processes where events cross them', async () => {
       const store = await h.open();
       const peer = await h.openPeer(store);
       let local = 0;
@@ -149,6 +149,11 @@ export function describeEvents(h: StoreHarness): void {
       await store.queueSetLimit({ queue: 'limited', limit: 5 });
       await finish({ queue: 'limited' }, 'completed');
       expect(local).toBe(3);
+      // A key's slot, by the rescue of a lapsed attempt.
+      const lapsed = await claimOne(store, { concurrencyKey: 'tenant-a' });
+      await h.advanceClock(store, 60_000);
+      expect((await store.jobRescueLapsed({ limit: 10 })).requeued).toEqual([lapsed.id]);
+      expect(local).toBe(4);
       if (peer.crossProcessEvents) {
         // The peer's LISTEN connects in the background; a finish before it is not heard.
         await waitUntil(async () => {

@@ -166,12 +166,12 @@ export async function jobRescueLapsed(
 ): Promise<JobRescueLapsedResult> {
   const limit = Math.floor(params.limit);
   if (limit <= 0) return { requeued: [], failed: [] };
-  const rows = await conn.rows<{ id: string; state: JobState; queue: string }>(conn.sql.jobRescueLapsed, [
-    limit,
-    conn.notify.channel,
-    conn.notify.origin,
-  ]);
+  const rows = await conn.rows<{ id: string; state: JobState; queue: string; freed: boolean }>(
+    conn.sql.jobRescueLapsed,
+    [limit, conn.notify.channel, conn.notify.origin],
+  );
   conn.emitChanges(rows);
+  if (rows[0]?.freed === true) conn.emit('job:capacity', {});
   if (rows.length > 0) conn.eventsWritten();
   return {
     requeued: rows.filter((r) => r.state === 'queued').map((r) => r.id),

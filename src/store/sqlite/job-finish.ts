@@ -252,8 +252,12 @@ export async function jobRescueLapsed(
   limit: number,
 ): Promise<{ requeued: string[]; failed: string[] }> {
   if (limit <= 0) return { requeued: [], failed: [] };
+  let freed = false;
   const ended = await conn.write((now) => {
-    const rows = conn.stmt(jobMaintenanceSql.jobRescueLapsedSelect).all({ now, limit }) as JobRow[];
+    // SELECT *: queue_slot too (see finishAttempts).
+    const rows = conn.stmt(jobMaintenanceSql.jobRescueLapsedSelect).all({ now, limit }) as Array<
+      JobRow & { queue_slot: number }
+    >;
     const done: Ended[] = [];
     for (const row of rows) {
       const error: JobError = {
@@ -261,12 +265,15 @@ export async function jobRescueLapsed(
         reason: 'lease_lapsed',
       };
       const { next, run } = afterEnd(row, { lapse: error }, now);
-      if (endAttempt(conn, row, next, run, now))
+      if (endAttempt(conn, row, next, run, now)) {
         done.push({ id: row.id, queue: row.queue, state: next.state });
+        if (row.concurrency_key !== null || row.queue_slot !== 0) freed = true;
+      }
     }
     return done;
   });
   announce(conn, ended);
+  if (freed) conn.emit('job:capacity', {});
   return {
     requeued: ended.filter((job) => job.state === 'queued').map((job) => job.id),
     failed: ended.filter((job) => job.state === 'failed').map((job) => job.id),

@@ -134,6 +134,18 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string, grouped: boo
   )`;
 
 /**
+ * One `capacity` notification (key `k`) when some of the `ended` jobs held a queue slot or a
+ * concurrency key, which the statement gave back: a worker in another process whose job that key or
+ * queue held back claims again (src/worker/worker.ts). Read by the statement's answer (`freed`), so
+ * it runs, and so the store knows to tell its own process too (it drops its own notifications).
+ */
+export const capacityNote = (ended: string, channel: string, origin: string): string => `capacity_note AS (
+    SELECT pg_notify(${channel}, json_build_object('o', ${origin}::text, 'k', 1)::text)
+    FROM ${ended} WHERE queue_slot OR concurrency_key IS NOT NULL
+    HAVING count(*) > 0
+  )`;
+
+/**
  * The CTEs that give back the slots of the jobs a statement just moved out of 'running' (`ended`, a
  * CTE returning queue, queue_slot and concurrency_key of each). The rows are first locked in a fixed
  * order (queues sorted, then keys sorted: a LockRows above the ordered scan locks in scan order), and

@@ -32,19 +32,7 @@
  */
 
 import { jobFinishManyEventType, jobEventInsert } from './events.js';
-import { giveBack } from './concurrency-limits.js';
-
-/**
- * One \`capacity\` notification (key \`k\`) when some of the \`ended\` jobs held a queue slot or a
- * concurrency key, which the statement gave back: a worker in another process whose job that key or
- * queue held back claims again (src/worker/worker.ts). Read by the statement's answer (\`freed\`), so
- * it runs, and so the finishing store tells its own process's other workers too.
- */
-const capacityNote = (ended: string, channel: string, origin: string): string => `capacity_note AS (
-    SELECT pg_notify(${channel}, json_build_object('o', ${origin}::text, 'k', 1)::text)
-    FROM ${ended} WHERE queue_slot OR concurrency_key IS NOT NULL
-    HAVING count(*) > 0
-  )`;
+import { capacityNote, giveBack } from './concurrency-limits.js';
 
 /**
  * $1 ids, $2 lease tokens, $3 outcomes, $4 results (JSON text), $5 errors (JSON text), $6 retry delay

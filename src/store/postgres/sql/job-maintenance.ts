@@ -5,7 +5,7 @@
  * key-less log rows by the addresses their locking scan returned.
  */
 import { jobFinishManyEventType, jobEventInsert } from './events.js';
-import { giveBack } from './concurrency-limits.js';
+import { capacityNote, giveBack } from './concurrency-limits.js';
 
 /**
  * Recovers attempts whose lease ended before the store's clock (nightshift_now()): requeued while
@@ -85,9 +85,10 @@ export const jobRescueLapsed = (s: string): string => `
   ), ready_note AS (
     SELECT pg_notify($2, json_build_object('o', $3::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM updated WHERE state = 'queued') r
-  )
+  ), ${capacityNote('updated', '$2', '$3')}
   SELECT u.id, u.state, u.queue,
-         (SELECT count(*) FROM finished_note) + (SELECT count(*) FROM ready_note) AS notified
+         (SELECT count(*) FROM finished_note) + (SELECT count(*) FROM ready_note) AS notified,
+         (SELECT count(*) FROM capacity_note) > 0 AS freed
   FROM updated u JOIN lapsed l ON l.id = u.id
   ORDER BY l.lease_expires_at, u.id`;
 
