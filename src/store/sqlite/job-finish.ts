@@ -38,6 +38,14 @@ interface Ended {
   state: JobState;
 }
 
+/** A running job's row read with SELECT *: queue_slot too, the claim's mark of a queue slot taken, which the job model leaves out. */
+type HeldRow = JobRow & { queue_slot: number };
+
+/** Whether the attempt held a concurrency key or a queue slot, which ending it gives back (migration 010). */
+function heldLimit(row: HeldRow): boolean {
+  return row.concurrency_key !== null || row.queue_slot !== 0;
+}
+
 function storedError(row: JobRow): JobError | null {
   return row.error === null ? null : (JSON.parse(row.error) as JobError);
 }
@@ -205,13 +213,12 @@ export function finishAttempts(
     }
     const row = conn
       .stmt(sql.jobFinishManyRunningGet)
-      // SELECT *: queue_slot too, the claim's mark of a queue slot taken, which the job model leaves out.
-      .get({ id: finish.id, leaseToken: finish.leaseToken }) as (JobRow & { queue_slot: number }) | undefined;
+      .get({ id: finish.id, leaseToken: finish.leaseToken }) as HeldRow | undefined;
     if (!row) continue;
     const { next, run } = afterEnd(row, { finish }, now);
     if (endAttempt(conn, row, next, run, now)) {
       ends.push({ id: row.id, queue: row.queue, state: next.state });
-      if (row.concurrency_key !== null || row.queue_slot !== 0) freed = true;
+      if (heldLimit(row)) freed = true;
     }
   }
   const completed = completions.write(conn, now);
@@ -254,10 +261,7 @@ export async function jobRescueLapsed(
   if (limit <= 0) return { requeued: [], failed: [] };
   let freed = false;
   const ended = await conn.write((now) => {
-    // SELECT *: queue_slot too (see finishAttempts).
-    const rows = conn.stmt(jobMaintenanceSql.jobRescueLapsedSelect).all({ now, limit }) as Array<
-      JobRow & { queue_slot: number }
-    >;
+    const rows = conn.stmt(jobMaintenanceSql.jobRescueLapsedSelect).all({ now, limit }) as HeldRow[];
     const done: Ended[] = [];
     for (const row of rows) {
       const error: JobError = {
@@ -267,7 +271,7 @@ export async function jobRescueLapsed(
       const { next, run } = afterEnd(row, { lapse: error }, now);
       if (endAttempt(conn, row, next, run, now)) {
         done.push({ id: row.id, queue: row.queue, state: next.state });
-        if (row.concurrency_key !== null || row.queue_slot !== 0) freed = true;
+        if (heldLimit(row)) freed = true;
       }
     }
     return done;
