@@ -116,7 +116,10 @@ describe('fencing', () => {
       },
     });
     const { id } = await ns.enqueue('long');
-    ns.startWorker({ ...FAST_WORKER, leaseMs: 300, concurrency: 1 });
+    // Renewal every second: short enough to find the lease gone soon, long enough that on a loaded
+    // machine a renewal rarely falls between lapseAndRescue's two statements (a 300 ms lease renewed
+    // every 100 ms won that race twenty times in a row once in CI).
+    ns.startWorker({ ...FAST_WORKER, leaseMs: 3_000, concurrency: 1 });
     const ctx = await started.promise;
     const lost = nextEvent(ns, 'job:lease_lost', (e) => e.jobId === id);
     await lapseAndRescue(ns, id);
