@@ -249,15 +249,21 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   it('reads and prunes events by the primary key and beats the heartbeat by the worker key', async () => {
     const read = await plan(eventRead, {
       after: 0,
+      element: -1,
       head: 10,
       queue: null,
       task: null,
       jobId: null,
       limit: 10,
     });
-    expect(read).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
+    // The rows from the cursor's on in key order; only each row's own events are sorted (by element),
+    // never the page.
+    expect(read).toMatch(/SEARCH e USING INTEGER PRIMARY KEY \(rowid>\?/);
+    expect(read).toMatch(/USE TEMP B-TREE FOR LAST TERM OF ORDER BY/);
+    expect(read).not.toMatch(/TEMP B-TREE FOR ORDER BY|SCAN e\b/);
     const prune = await plan(eventPrune, { limit: 10, before: 0 });
-    expect(prune).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    // The deletion is a key range; the only scan is the walk of the first @limit rows, in key order.
+    expect(prune.split('\n')[0]).toBe('SEARCH events USING INTEGER PRIMARY KEY (rowid<?)');
     expect(await plan(workerHeartbeat, { id: 'w', now: 0, running: 1 })).toMatch(
       /SEARCH workers USING INDEX sqlite_autoindex_workers_1 \(id=\?\)/,
     );

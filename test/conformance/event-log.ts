@@ -134,6 +134,60 @@ export function describeEventLog(h: StoreHarness): void {
       expect(everything.events).toEqual([]);
     });
 
+    it("logs a batch claim's and completion's events per job, resumable from each one", async () => {
+      const store = await h.open();
+      const head = await store.eventHead();
+      const queue = `q-${uuidv7()}`;
+      const jobs = Array.from({ length: 6 }, (_, i) => newJob({ queue, task: i % 3 === 0 ? 'a' : 'b' }));
+      await store.jobInsertMany({ jobs });
+      const claimed = await store.jobClaim({ workerId: 'w', queues: [queue], limit: 6, leaseMs: 60_000 });
+      expect(claimed).toHaveLength(6);
+      const { accepted } = await store.jobFinishMany({
+        finishes: claimed.map((j) => ({ id: j.id, leaseToken: j.leaseToken, outcome: 'completed' as const })),
+      });
+      expect(accepted).toHaveLength(6);
+
+      const { events } = await readAll(store, head, {}, 1000, 18);
+      expect(events.map((e) => e.type)).toEqual([
+        ...Array<string>(6).fill('job:enqueued'),
+        ...Array<string>(6).fill('job:started'),
+        ...Array<string>(6).fill('job:completed'),
+      ]);
+      const byId = new Map(jobs.map((j) => [j.id, j]));
+      for (const [type, state, attempt] of [
+        ['job:started', 'running', 1],
+        ['job:completed', 'completed', 1],
+      ] as const) {
+        const ofType = events.filter((e) => e.type === type);
+        expect(ofType.map((e) => e.jobId).sort()).toEqual(jobs.map((j) => j.id).sort());
+        for (const e of ofType) {
+          expect(e).toMatchObject({ state, attempt, queue, task: byId.get(e.jobId ?? '')?.task });
+        }
+      }
+      // Every cursor resumes exactly after its event, within a row of many events or between rows.
+      const ids = events.map((e) => e.id);
+      expect(new Set(ids).size).toBe(18);
+      for (const [i, id] of ids.entries()) {
+        expect((await readAll(store, id, {}, 1000, 17 - i)).events.map((e) => e.id)).toEqual(
+          ids.slice(i + 1),
+        );
+      }
+      // Pages of one event step through rows of many (a short page need not be the end on PostgreSQL,
+      // whose pages are bounded by the log rows they scan).
+      const paged: ClusterEvent[] = [];
+      for (let cursor = head, pages = 0; paged.length < 18 && pages < 100; pages += 1) {
+        const page = await store.eventRead({ after: cursor, limit: 1 });
+        paged.push(...page.events);
+        cursor = page.next;
+      }
+      expect(paged.map((e) => e.id)).toEqual(ids);
+      const one = await readAll(store, head, { jobId: jobs[4]?.id ?? '' }, 2, 3);
+      expect(one.events.map((e) => e.type)).toEqual(['job:enqueued', 'job:started', 'job:completed']);
+      const b = await readAll(store, head, { task: 'b' }, 3, 12);
+      expect(b.events.every((e) => e.task === 'b')).toBe(true);
+      expect(b.events).toHaveLength(12);
+    });
+
     it('writes no event for a transition that rolled back', async () => {
       const store = await h.open();
       const head = await store.eventHead();
@@ -184,7 +238,7 @@ export function describeEventLog(h: StoreHarness): void {
 
     it('prunes the oldest events past retention, a bounded batch at a time', async () => {
       const store = await h.open();
-      // One insert each: PostgreSQL logs a statement's events of one type as one entry, SQLite each event.
+      // One insert each: both stores log a statement's events of one type as one entry.
       for (let i = 0; i < 30; i += 1) await store.jobInsertMany({ jobs: [newJob({})] });
       expect(await store.eventPrune({ olderThanMs: 3_600_000, limit: 100 })).toEqual({ deleted: 0 });
       expect((await readAll(store, null, {}, 1000, 30)).events).toHaveLength(30);

@@ -108,7 +108,7 @@ CREATE TABLE events (
   error       TEXT,
   schedule_id TEXT,
   data        TEXT
-);
+, jobs TEXT);
 
 -- table job_group_cursors
 CREATE TABLE job_group_cursors (
@@ -290,14 +290,13 @@ BEGIN
 END;
 
 -- trigger events_job_transition
-CREATE TRIGGER events_job_transition AFTER UPDATE OF state ON jobs WHEN NEW.state <> OLD.state
+CREATE TRIGGER events_job_transition AFTER UPDATE OF state ON jobs
+WHEN NEW.state <> OLD.state AND NEW.state <> 'running' AND NEW.state <> 'completed'
 BEGIN
   INSERT INTO events (at, type, job_id, task, queue, attempt, state, error, schedule_id)
   SELECT NEW.updated_at, t.type, NEW.id, NEW.task, NEW.queue, NEW.attempt, NEW.state,
-         CASE WHEN OLD.state = 'running' AND NEW.state <> 'completed' THEN NEW.error END, NEW.schedule_id
+         CASE WHEN OLD.state = 'running' THEN NEW.error END, NEW.schedule_id
   FROM (SELECT CASE
-          WHEN NEW.state = 'running' THEN 'job:started'
-          WHEN NEW.state = 'completed' THEN 'job:completed'
           WHEN NEW.state = 'failed' THEN 'job:failed'
           WHEN NEW.state = 'cancelled' THEN 'job:cancelled'
           -- A due delayed job entering the ready set is no transition anyone watches.

@@ -1,7 +1,9 @@
 /**
- * The SQLite side of the cluster event log. The triggers of migrations/007_events.sql write job events
- * in the statement of each transition; this module reads, appends and prunes. One writer at a time
- * makes the AUTOINCREMENT id commit order, so a cursor is the last id read, as decimal text.
+ * The SQLite side of the cluster event log. The hot writers (enqueue, claim, completion) write a row of
+ * many job events per statement (`appendJobEvents`, migration 018), the trigger of migration 018 every
+ * other transition; this module reads, appends and prunes. One writer at a time makes the
+ * AUTOINCREMENT id commit order, so a cursor is the row read last, as decimal text, and for a row of
+ * many events the element within it: `<id>.<element>`. A cursor of the row alone is past all of it.
  */
 import Database from 'better-sqlite3';
 import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
@@ -19,12 +21,16 @@ import * as sql from './sql/events.js';
 
 interface EventRow extends Omit<EventFields, 'at' | 'error' | 'data'> {
   id: number;
+  /** The event's place in its row's `jobs`; -1 for a row of one event. */
+  element: number;
   at: number;
   error: string | null;
   data: string | null;
 }
 
-const CURSOR = /^\d{1,16}$/;
+const CURSOR = /^(\d{1,16})(?:\.(\d{1,9}))?$/;
+/** A cursor's element when it names its row alone: past every element of it. */
+const ROW_END = 2 ** 31;
 
 /** A page after `after` (null: from the oldest kept), up to the newest event when the read began. */
 export async function eventRead(
@@ -32,7 +38,7 @@ export async function eventRead(
   params: ClusterEventFilter & { after: string | null; limit: number },
 ): Promise<{ events: ClusterEvent[]; next: string }> {
   const limit = checkEventLimit(params.limit);
-  const after = params.after === null ? 0 : parseCursor(params.after);
+  const after = params.after === null ? { id: 0, element: ROW_END } : parseCursor(params.after);
   const [queue, task, jobId] = filterValues(params);
   // Both reads in one read transaction: the page is bounded by the head of the same snapshot.
   const { head, rows } = await conn.read(() =>
@@ -40,21 +46,23 @@ export async function eventRead(
       const top = (conn.stmt(sql.eventHead).get() as { head: number }).head;
       const page = conn
         .stmt(sql.eventRead)
-        .all({ after, head: top, queue, task, jobId, limit }) as EventRow[];
+        .all({ after: after.id, element: after.element, head: top, queue, task, jobId, limit }) as EventRow[];
       return { head: top, rows: page };
     })(),
   );
   const events = rows.map((row) =>
-    toClusterEvent(String(row.id), {
+    toClusterEvent(row.element < 0 ? String(row.id) : `${row.id}.${row.element}`, {
       ...row,
       at: new Date(row.at),
       error: row.error === null ? null : (JSON.parse(row.error) as unknown),
       data: row.data === null ? null : (JSON.parse(row.data) as unknown),
     }),
   );
-  const last = rows[rows.length - 1];
-  const next = rows.length === limit && last ? last.id : Math.max(head, after);
-  return { events, next: String(next) };
+  const last = events[events.length - 1];
+  // A full page ends at its last event; a short one read every event up to the head's row, all of it.
+  const next =
+    rows.length === limit && last ? last.id : head >= after.id ? String(head) : (params.after ?? '0');
+  return { events, next };
 }
 
 /** The cursor after the newest event. */
@@ -122,7 +130,56 @@ export async function eventPrune(
   return { deleted };
 }
 
-function parseCursor(cursor: string): number {
-  if (!CURSOR.test(cursor)) throw invalidCursor(cursor);
-  return Number(cursor);
+function parseCursor(cursor: string): { id: number; element: number } {
+  const match = CURSOR.exec(cursor);
+  if (!match) throw invalidCursor(cursor);
+  return { id: Number(match[1]), element: match[2] === undefined ? ROW_END : Number(match[2]) };
+}
+
+/** A job's event in a row of many (migration 018). */
+export interface JobEvent {
+  id: string;
+  task: string;
+  queue: string;
+  attempt: number;
+  state: string;
+  scheduleId: string | null;
+}
+
+/**
+ * Writes `events` of `type` as one log row on `handle`, inside whatever transaction is open there (none
+ * when there are no events): the jobs' ids alone when they share every other field, kept in the row's
+ * columns, as is usual for a batch; else each event whole.
+ */
+export function appendJobEvents(
+  conn: SqliteConnection,
+  handle: Database.Database,
+  type: string,
+  events: readonly JobEvent[],
+  at: number,
+): void {
+  const [first] = events;
+  if (first === undefined) return;
+  const shared = events.every(
+    (e) =>
+      e.task === first.task &&
+      e.queue === first.queue &&
+      e.attempt === first.attempt &&
+      e.state === first.state &&
+      e.scheduleId === first.scheduleId,
+  );
+  conn.stmt(sql.jobEventsAppend, handle).run({
+    at,
+    type,
+    task: shared ? first.task : null,
+    queue: shared ? first.queue : null,
+    attempt: shared ? first.attempt : null,
+    state: shared ? first.state : null,
+    scheduleId: shared ? first.scheduleId : null,
+    jobs: JSON.stringify(
+      shared
+        ? events.map((e) => e.id)
+        : events.map((e) => [e.id, e.task, e.queue, e.attempt, e.state, e.scheduleId]),
+    ),
+  });
 }

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, ClaimReport, JobClaimParams, JobLeaseRenewParams } from '../store.js';
 
+import { appendJobEvents } from './event-log.js';
 import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
 import { groupedJobs } from './job-groups.js';
@@ -112,7 +113,18 @@ class ClaimBatch {
     const rank = new Map(this.ids.map((id, index) => [id, index]));
     this.ids = [];
     this.slotted = [];
-    return rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
+    rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
+    // The claim writes its own `job:started` events, one log row (migration 018).
+    const started = rows.map((row) => ({
+      id: row[0],
+      task: row[1],
+      queue: row[2],
+      attempt: row[5],
+      state: 'running',
+      scheduleId: row[16],
+    }));
+    appendJobEvents(conn, conn.db, 'job:started', started, now);
+    return rows;
   }
 }
 

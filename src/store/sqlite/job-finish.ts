@@ -8,6 +8,7 @@ import type { JobError, JobState, RunOutcome } from '../../job.js';
 import { finishTransition, type ErrorSource } from '../finish-transition.js';
 import type { JobFinish } from '../store.js';
 import type { SqliteConnection } from './connection.js';
+import { appendJobEvents, type JobEvent } from './event-log.js';
 import { encodeJson, type JobRow } from './job-row.js';
 import * as sql from './sql/job-finish.js';
 import * as jobMaintenanceSql from './sql/job-maintenance.js';
@@ -152,6 +153,16 @@ function announce(conn: SqliteConnection, ended: Ended[]): void {
   for (const queue of ready) conn.emit('job:ready', { queue });
 }
 
+/** A row sql.jobFinishManyComplete returns, read raw. */
+type CompletedRow = [
+  id: string,
+  held: number,
+  task: string,
+  queue: string,
+  attempt: number,
+  scheduleId: string | null,
+];
+
 /** A completion waiting for its batch statement: the statement (round) it is in, and its job. */
 interface Completion {
   round: number;
@@ -177,16 +188,17 @@ class BatchedCompletions {
     return { round, id };
   }
 
-  /** Writes every round; per round, the ids it completed. */
-  write(conn: SqliteConnection, now: number): Array<Set<string>> {
+  /** Writes every round; per round, the ids it completed. Adds each completion's event to `events`. */
+  write(conn: SqliteConnection, now: number, events: JobEvent[]): Array<Set<string>> {
     return this.rounds.map((completions) => {
       const ids = new Set<string>();
       const rows = conn
         .rawStmt(sql.jobFinishManyComplete)
-        .all({ completions: JSON.stringify(completions), now }) as Array<[string, number]>;
-      for (const [id, held] of rows) {
+        .all({ completions: JSON.stringify(completions), now }) as CompletedRow[];
+      for (const [id, held, task, queue, attempt, scheduleId] of rows) {
         ids.add(id);
         if (held !== 0) this.freed = true;
+        events.push({ id, task, queue, attempt, state: 'completed', scheduleId });
       }
       return ids;
     });
@@ -205,6 +217,7 @@ export function finishAttempts(
   // Per finish, in the order given: its end, or its place among the batched completions.
   const ends: Array<Ended | Completion> = [];
   const completions = new BatchedCompletions();
+  const completedEvents: JobEvent[] = [];
   let freed = false;
   for (const finish of finishes) {
     if (finish.outcome === 'completed' && finish.maxDurationExceeded !== true) {
@@ -219,9 +232,16 @@ export function finishAttempts(
     if (endAttempt(conn, row, next, run, now)) {
       ends.push({ id: row.id, queue: row.queue, state: next.state });
       if (heldLimit(row)) freed = true;
+      if (next.state === 'completed') {
+        const { id, task, queue, schedule_id: scheduleId } = row;
+        completedEvents.push({ id, task, queue, attempt: next.attempt, state: 'completed', scheduleId });
+      }
     }
   }
-  const completed = completions.write(conn, now);
+  const completed = completions.write(conn, now, completedEvents);
+  // Completions write their own `job:completed` events, one log row (migration 018); the trigger
+  // wrote every other end's.
+  appendJobEvents(conn, conn.db, 'job:completed', completedEvents, now);
   const done: Ended[] = [];
   for (const end of ends) {
     if (!('round' in end)) done.push(end);

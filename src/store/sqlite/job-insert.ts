@@ -8,6 +8,7 @@ import type { JobInsertManyParams, JobInsertResult, NewJob } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { isBusyError } from './busy-retry.js';
 import { insertedJobColumns } from '../job-record.js';
+import { appendJobEvents } from './event-log.js';
 import { toJob, type JobRow, type SqliteJobColumns } from './job-row.js';
 import * as sql from './sql/job-insert.js';
 
@@ -39,8 +40,8 @@ export function insertJobs(
 }
 
 /**
- * Inserts the jobs' rows on `handle`, then the new ones' `job:enqueued` events in one statement
- * (migration 016): the rows as written, in order, null where the idempotency key was taken (nothing
+ * Inserts the jobs' rows on `handle`, then the new ones' `job:enqueued` events in one log row
+ * (migrations 016 and 018): the rows as written, in order, null where the idempotency key was taken (nothing
  * inserted, no event). The one way a job row is inserted, for enqueues and schedule slots alike.
  */
 export function insertJobRows(
@@ -51,10 +52,20 @@ export function insertJobRows(
 ): Array<JobRow | null> {
   const rows = jobs.map((job) => insertJobRow(conn, handle, job, now));
   const events = rows.flatMap((row) =>
-    row === null ? [] : [[row.id, row.task, row.queue, row.state, row.schedule_id]],
+    row === null
+      ? []
+      : [
+          {
+            id: row.id,
+            task: row.task,
+            queue: row.queue,
+            attempt: 0,
+            state: row.state,
+            scheduleId: row.schedule_id,
+          },
+        ],
   );
-  if (events.length > 0)
-    conn.stmt(sql.jobInsertManyEvents, handle).run({ now, jobs: JSON.stringify(events) });
+  appendJobEvents(conn, handle, 'job:enqueued', events, now);
   return rows;
 }
 

@@ -62,7 +62,10 @@ export const eventRead = (s: string): string => `
     SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin
   ), scanned AS MATERIALIZED (
     SELECT * FROM ${s}.events
-    WHERE (tx, id) >= ($1::xid8, $2::bigint) AND tx < (SELECT xmin FROM horizon)
+    -- A cursor past its whole row starts at the next row: a page of one scanned row must move on.
+    WHERE (tx, id) >= ($1::xid8, CASE WHEN $3::bigint = ${eventReadRowEnd} AND $2::bigint < ${eventReadRowEnd}
+                                     THEN $2::bigint + 1 ELSE $2::bigint END)
+      AND tx < (SELECT xmin FROM horizon)
     ORDER BY tx, id
     -- A sub-select: with the limit's value known and no statistics, the planner read every row after
     -- the cursor (a bitmap scan) and sorted them; an unknown limit makes the ordered walk cheapest (as in

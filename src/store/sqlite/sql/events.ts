@@ -4,17 +4,39 @@
 export const eventHead = `SELECT coalesce(max(id), 0) AS head FROM events`;
 
 /**
- * A page after @after up to @head in id order (commit order), matching the filters: a walk of the
- * primary key from the cursor, stopped by the LIMIT.
+ * A page of events after the cursor (@after's row, past its element @element; -1 for a row of one
+ * event, whose only element is -1) up to row @head, matching the filters, in (row, element) order: a
+ * walk of the primary key from the cursor's row, each row of many events (`jobs`, migration 018)
+ * expanded into its elements, stopped by the LIMIT.
  */
 export const eventRead = `
-SELECT id, at, type, job_id, task, queue, attempt, state, error, schedule_id, data FROM events
-WHERE id > @after AND id <= @head
+SELECT * FROM (
+  SELECT e.id, coalesce(j.key, -1) AS element, e.at, e.type,
+         CASE WHEN j.key IS NULL THEN e.job_id WHEN j.type = 'text' THEN j.value ELSE j.value ->> 0 END AS job_id,
+         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.task ELSE j.value ->> 1 END AS task,
+         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.queue ELSE j.value ->> 2 END AS queue,
+         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.attempt ELSE j.value ->> 3 END AS attempt,
+         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.state ELSE j.value ->> 4 END AS state,
+         e.error,
+         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.schedule_id ELSE j.value ->> 5 END AS schedule_id,
+         e.data
+  FROM events e LEFT JOIN json_each(e.jobs) j
+  WHERE e.id >= @after AND e.id <= @head
+)
+WHERE (id > @after OR element > @element)
   AND (@queue IS NULL OR queue = @queue)
   AND (@task IS NULL OR task = @task)
   AND (@jobId IS NULL OR job_id = @jobId)
-ORDER BY id
+ORDER BY id, element
 LIMIT @limit`;
+
+/**
+ * One row of many job events of one type (migration 018): @jobs a JSON array of their elements, the
+ * fields they share in the row's columns (NULL where they differ).
+ */
+export const jobEventsAppend = `
+INSERT INTO events (at, type, task, queue, attempt, state, schedule_id, jobs)
+VALUES (@at, @type, @task, @queue, @attempt, @state, @scheduleId, @jobs)`;
 
 /** One appended event. */
 export const eventAppend = `
@@ -23,9 +45,12 @@ VALUES (@at, @type, @jobId, @task, @queue, @attempt, @state, @error, @scheduleId
 
 /**
  * Deletes the oldest events written before @before, looking only at the first @limit rows of the log
- * (`at` follows the id order closely: both grow with time), so a batch is bounded.
+ * (`at` follows the id order closely: both grow with time), so a batch is bounded: the rows up to the
+ * last of those written before @before, as a range of the primary key. (`id IN (...)` let the planner
+ * scan the whole log when statistics had counted it small: with many events to a row since migration
+ * 018, ANALYZE often does.)
  */
 export const eventPrune = `
-DELETE FROM events WHERE id IN (
-  SELECT id FROM (SELECT id, at FROM events ORDER BY id LIMIT @limit) WHERE at < @before
-)`;
+DELETE FROM events
+WHERE id <= (SELECT max(id) FROM (SELECT id, at FROM events ORDER BY id LIMIT @limit) WHERE at < @before)
+  AND at < @before`;

@@ -23,7 +23,8 @@ UPDATE jobs SET
   updated_at = @now
 FROM json_each(@completions) AS c
 WHERE jobs.id = c.value ->> 0 AND jobs.lease_token = c.value ->> 1 AND jobs.state = 'running'
-RETURNING jobs.id, jobs.concurrency_key IS NOT NULL OR jobs.queue_slot <> 0`;
+RETURNING jobs.id, jobs.concurrency_key IS NOT NULL OR jobs.queue_slot <> 0, jobs.task, jobs.queue, jobs.attempt,
+  jobs.schedule_id`;
 
 /** The current attempt's row, or nothing when the token is stale. */
 export const jobFinishManyRunningGet = `

@@ -16,16 +16,6 @@ INSERT INTO jobs (
 )
 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`;
 
-/**
- * The `job:enqueued` events of a batch's new jobs, @jobs a JSON array of [id, task, queue, state,
- * schedule id] in insert order: one row each, in that order, so event ids follow the job rows.
- */
-export const jobInsertManyEvents = `
-INSERT INTO events (at, type, job_id, task, queue, attempt, state, schedule_id)
-SELECT @now, 'job:enqueued', e.value ->> 0, e.value ->> 1, e.value ->> 2, 0, e.value ->> 3, e.value ->> 4
-FROM json_each(@jobs) e
-ORDER BY e.key`;
-
 /** The job holding an idempotency key. */
 export const jobInsertManyExisting = `SELECT * FROM jobs WHERE idempotency_key = ?`;
 
