@@ -176,13 +176,14 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
   }
 
   /**
-   * Takes a claimed batch in: free slots run jobs at once, the rest wait. Waiting attempts are older
-   * than this batch and go first; they exist only while slots are full. Every lease of the batch is
+   * Takes a claimed batch in: free slots run jobs at once, the rest wait. Waiting attempts exist only
+   * while slots are full; those of claims sent before this one (`claim`, the claim loop's count) go
+   * first, those of claims sent later (answered first) after this batch. Every lease of the batch is
    * held (visible to the keeper thread) before any of its handlers runs: a handler may block the event
    * loop for good as soon as it is called. `claimSentAt` (lease-table.ts `sharedNow`): when the claim
    * was sent, where the jobs' leases are known to start from.
    */
-  admitBatch(jobs: ClaimedJob[], claimSentAt: number): void {
+  admitBatch(jobs: ClaimedJob[], claimSentAt: number, claim: number): void {
     let free = this.options.concurrency - this.running.size - this.prefetch.size;
     const starting: RunningAttempt[] = [];
     for (const job of jobs) {
@@ -190,7 +191,7 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
         free -= 1;
         starting.push(this.admit(job, 0, claimSentAt));
       } else {
-        this.prefetch.push(this.admit(job, PREFETCH_TTL_MS, claimSentAt));
+        this.prefetch.push(this.admit(job, PREFETCH_TTL_MS, claimSentAt), claim);
       }
     }
     this.startAll(starting);

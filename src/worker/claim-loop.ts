@@ -54,6 +54,8 @@ function untilDue(nextDueInMs: number | null, pollIntervalMs: number): number {
 export class ClaimLoop {
   /** Jobs asked for by claims still in flight. */
   private reserved = 0;
+  /** Claims sent so far, by every lane: a batch's number orders it in the ready buffer. */
+  private claimsSent = 0;
   /** When a claim last met limits (performance.now()); -Infinity: never. */
   private limitsMetAt = -Infinity;
 
@@ -101,6 +103,7 @@ export class ClaimLoop {
       const limit = Math.min(room, claimBatchMax);
       const sentAt = performance.now();
       const claimSentAt = sharedNow();
+      const claim = (this.claimsSent += 1);
       const workSince = this.wakeup.workCount;
       let nextDueInMs: number | null = null;
       let jobs: ClaimedJob[];
@@ -136,7 +139,7 @@ export class ClaimLoop {
         this.runner.handBack(jobs, claimSentAt);
         break;
       }
-      this.runner.admitBatch(jobs, claimSentAt);
+      this.runner.admitBatch(jobs, claimSentAt, claim);
       if (jobs.length < limit) {
         const capacity =
           performance.now() - this.limitsMetAt < LIMITS_RECENT_MS || this.runner.holdsKeySlot();

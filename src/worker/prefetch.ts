@@ -30,9 +30,13 @@ export interface PrefetchLimits {
   ttlMs: number;
 }
 
-/** A bounded FIFO of claimed, not yet started attempts, and the allowance that bounds it. */
+/**
+ * A bounded queue of claimed, not yet started attempts in claim order, and the allowance that bounds
+ * it. Claim order is the order the claims were sent: two claims in flight at once take successive
+ * jobs (the second skips the rows the first locked), and may answer the other way round.
+ */
 export class Prefetch<T> {
-  private waiting: Array<{ item: T; since: number }> = [];
+  private waiting: Array<{ item: T; since: number; claim: number }> = [];
   /** Attempts ended per ms, averaged over recent claims. */
   private rate = 0;
   private rttMs = 0;
@@ -72,12 +76,19 @@ export class Prefetch<T> {
     this.sampledEnded = this.ended;
   }
 
-  /** Queues an attempt behind those already waiting. */
-  push(item: T): void {
-    this.waiting.push({ item, since: performance.now() });
+  /**
+   * Queues an attempt of the claim sent `claim`-th behind those of that claim and earlier ones, ahead
+   * of those of claims sent later (almost always: at the end). One placed ahead of others takes the
+   * wait start of the first it precedes, so waits stay in order for `takeStale`.
+   */
+  push(item: T, claim: number): void {
+    let at = this.waiting.length;
+    while (at > 0 && (this.waiting[at - 1]?.claim ?? claim) > claim) at -= 1;
+    const since = Math.min(performance.now(), this.waiting[at]?.since ?? Infinity);
+    this.waiting.splice(at, 0, { item, since, claim });
   }
 
-  /** The attempt that has waited longest, if any. */
+  /** The first attempt in claim order, if any. */
   shift(): T | undefined {
     return this.waiting.shift()?.item;
   }

@@ -52,18 +52,40 @@ describe('prefetch allowance', () => {
 
   it('hands out waiting attempts oldest first and takes out those past their wait bound', () => {
     const fresh = new Prefetch<string>({ max: 10, horizonMs: 50, ttlMs: 60_000 });
-    fresh.push('a');
-    fresh.push('b');
+    fresh.push('a', 1);
+    fresh.push('b', 1);
     expect(fresh.takeStale()).toEqual([]);
     expect(fresh.shift()).toBe('a');
     expect(fresh.drain()).toEqual(['b']);
     expect(fresh.size).toBe(0);
 
     const expired = new Prefetch<string>({ max: 10, horizonMs: 50, ttlMs: 0 });
-    expired.push('a');
-    expired.push('b');
+    expired.push('a', 1);
+    expired.push('b', 1);
     expect(expired.takeStale()).toEqual(['a', 'b']);
     expect(expired.size).toBe(0);
+  });
+
+  it('keeps claim order when a later claim answered first', async () => {
+    const prefetch = new Prefetch<string>({ max: 10, horizonMs: 50, ttlMs: 60_000 });
+    // Claim 2 answered first; claim 1's jobs (better in claim order) go ahead of it, in their order.
+    prefetch.push('c1', 2);
+    prefetch.push('c2', 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    prefetch.push('a1', 1);
+    prefetch.push('a2', 1);
+    prefetch.push('d1', 3);
+    expect(prefetch.drain()).toEqual(['a1', 'a2', 'c1', 'c2', 'd1']);
+
+    // Placed ahead, an attempt takes the wait start of the one it precedes: waits stay in order, so
+    // stale ones are taken out from the front.
+    const stale = new Prefetch<string>({ max: 10, horizonMs: 50, ttlMs: 15 });
+    stale.push('late', 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    stale.push('early', 1);
+    stale.push('next', 3);
+    expect(stale.takeStale()).toEqual(['early', 'late']);
+    expect(stale.drain()).toEqual(['next']);
   });
 });
 
