@@ -98,18 +98,14 @@ export class Wakeup {
    */
   slotsFreed(): void {
     if (this.freedTimer !== undefined) return;
-    const wait = this.freedWokeAt + FREED_WAKE_GAP_MS - performance.now();
-    if (wait <= 0) {
-      this.freedWokeAt = performance.now();
-      this.wake('work');
-      return;
-    }
-    this.freedTimer = setTimeout(() => {
+    const wakeNow = (): void => {
       this.freedTimer = undefined;
       this.freedWokeAt = performance.now();
       this.wake('work');
-    }, wait);
-    this.freedTimer.unref();
+    };
+    const wait = this.freedWokeAt + FREED_WAKE_GAP_MS - performance.now();
+    if (wait <= 0) wakeNow();
+    else this.freedTimer = setTimeout(wakeNow, wait).unref();
   }
 
   /** Drops a freed-slot wake still waiting for its gap (the worker stops). */

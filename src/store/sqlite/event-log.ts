@@ -58,11 +58,11 @@ export async function eventRead(
       data: row.data === null ? null : (JSON.parse(row.data) as unknown),
     }),
   );
+  // A full page ends at its last event; a short one read every event up to the head's row, all of it
+  // (a cursor beyond the head stays as it is).
   const last = events[events.length - 1];
-  // A full page ends at its last event; a short one read every event up to the head's row, all of it.
-  const next =
-    rows.length === limit && last ? last.id : head >= after.id ? String(head) : (params.after ?? '0');
-  return { events, next };
+  if (rows.length === limit && last) return { events, next: last.id };
+  return { events, next: head >= after.id ? String(head) : (params.after ?? String(head)) };
 }
 
 /** The cursor after the newest event. */

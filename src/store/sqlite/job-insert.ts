@@ -8,7 +8,7 @@ import type { JobInsertManyParams, JobInsertResult, NewJob } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { isBusyError } from './busy-retry.js';
 import { insertedJobColumns } from '../job-record.js';
-import { appendJobEvents } from './event-log.js';
+import { appendJobEvents, type JobEvent } from './event-log.js';
 import { toJob, type JobRow, type SqliteJobColumns } from './job-row.js';
 import * as sql from './sql/job-insert.js';
 
@@ -51,20 +51,12 @@ export function insertJobRows(
   now: number,
 ): Array<JobRow | null> {
   const rows = jobs.map((job) => insertJobRow(conn, handle, job, now));
-  const events = rows.flatMap((row) =>
-    row === null
-      ? []
-      : [
-          {
-            id: row.id,
-            task: row.task,
-            queue: row.queue,
-            attempt: 0,
-            state: row.state,
-            scheduleId: row.schedule_id,
-          },
-        ],
-  );
+  const events: JobEvent[] = [];
+  for (const row of rows) {
+    if (row === null) continue;
+    const { id, task, queue, state, schedule_id: scheduleId } = row;
+    events.push({ id, task, queue, attempt: 0, state, scheduleId });
+  }
   appendJobEvents(conn, handle, 'job:enqueued', events, now);
   return rows;
 }

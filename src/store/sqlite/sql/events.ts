@@ -1,7 +1,15 @@
-/** The cluster event log (migrations/007_events.sql): reads, appends and retention. */
+/** The cluster event log (migrations/007_events.sql and 018_event_batches.sql): reads, appends and retention. */
 
 /** The newest event id (0 when the log is empty). */
 export const eventHead = `SELECT coalesce(max(id), 0) AS head FROM events`;
+
+/**
+ * A field of the event `j` (an element of the row `e`'s `jobs`, NULL for a row of one event): a whole
+ * element holds it at `index` (event-log.ts `appendJobEvents` writes that layout); a bare id leaves it
+ * to the row's column, as does a row of one event.
+ */
+const eventField = (column: string, index: number): string =>
+  `CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.${column} ELSE j.value ->> ${index} END AS ${column}`;
 
 /**
  * A page of events after the cursor (@after's row, past its element @element; -1 for a row of one
@@ -13,13 +21,8 @@ export const eventRead = `
 SELECT * FROM (
   SELECT e.id, coalesce(j.key, -1) AS element, e.at, e.type,
          CASE WHEN j.key IS NULL THEN e.job_id WHEN j.type = 'text' THEN j.value ELSE j.value ->> 0 END AS job_id,
-         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.task ELSE j.value ->> 1 END AS task,
-         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.queue ELSE j.value ->> 2 END AS queue,
-         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.attempt ELSE j.value ->> 3 END AS attempt,
-         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.state ELSE j.value ->> 4 END AS state,
-         e.error,
-         CASE WHEN j.key IS NULL OR j.type = 'text' THEN e.schedule_id ELSE j.value ->> 5 END AS schedule_id,
-         e.data
+         ${eventField('task', 1)}, ${eventField('queue', 2)}, ${eventField('attempt', 3)},
+         ${eventField('state', 4)}, e.error, ${eventField('schedule_id', 5)}, e.data
   FROM events e LEFT JOIN json_each(e.jobs) j
   WHERE e.id >= @after AND e.id <= @head
 )
