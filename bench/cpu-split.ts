@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { processCpuMs } from './server-cost.js';
 import { payloads } from './system.js';
 import type { WorkerProfile } from './system.js';
 import { SYSTEMS } from './systems/index.js';
@@ -30,20 +31,19 @@ const rounds = Number(values.rounds);
 const only = values.only?.split(',');
 const systems = SYSTEMS.filter((s) => (only ? only.includes(s.name) : s.name !== 'bullmq'));
 
-/** CPU time of every process named postgres*, in ms (clock ticks of 10 ms). */
+/** CPU time of every process named postgres*, in ms (server-cost.ts `processCpuMs`). */
 function postgresCpuMs(): number {
-  let ticks = 0;
+  let ms = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue;
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      ticks += Number(fields[11]) + Number(fields[12]);
     } catch {
-      // The process ended between the listing and the read.
+      continue; // The process ended between the listing and the read.
     }
+    ms += processCpuMs(Number(pid)) ?? 0;
   }
-  return ticks * 10;
+  return ms;
 }
 
 for (const system of systems) {

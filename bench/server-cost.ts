@@ -10,7 +10,7 @@
  * the server's shared processes (WAL writer, checkpointer) are not counted: pools keep their
  * connections, so the first matters little; the second is the same for every system. Linux only.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -19,8 +19,34 @@ import { ADMIN_URL } from './postgres-database.js';
 const POLL_MS = 200;
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** utime + stime of a process, in ms; undefined once it is gone. */
+/**
+ * CPU time of a process, in ms; undefined once it is gone. The sum over its threads of
+ * /proc/<pid>/task/<tid>/schedstat (time on a CPU, in ns) where the kernel keeps it: an idle worker
+ * and its server cost a few ms a second, which utime + stime, counted in 10 ms ticks, could only
+ * guess at. A thread that ended inside a window is missed (a node worker's threads live as long as
+ * it does; a PostgreSQL backend has one). Elsewhere utime + stime.
+ */
 export function processCpuMs(pid: number): number | undefined {
+  let threads: string[];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+    readFileSync(`/proc/${pid}/schedstat`);
+  } catch {
+    return ticksCpuMs(pid);
+  }
+  let ns = 0;
+  for (const tid of threads) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e6;
+}
+
+/** utime + stime of a process (all its threads, ended ones too), in ms; undefined once it is gone. */
+function ticksCpuMs(pid: number): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
     return (Number(fields[11]) + Number(fields[12])) * TICK_MS;

@@ -1,8 +1,8 @@
 /** CPU time of a PostgreSQL database's server processes, for benchmarks on this machine (Linux /proc). */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { processCpuMs } from './server-cost.js';
 
-/** CPU time in µs of the server processes of the database at `url` (clock ticks of 10 ms). */
+/** CPU time in µs of the server processes of the database at `url` (server-cost.ts `processCpuMs`). */
 export async function serverCpuUs(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -10,16 +10,10 @@ export async function serverCpuUs(url: string): Promise<number> {
     const { rows } = await client.query<{ pid: number }>(
       'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
     );
-    let ticks = 0;
-    for (const { pid } of rows) {
-      try {
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-        ticks += Number(fields[11]) + Number(fields[12]);
-      } catch {
-        // The process ended between the listing and the read.
-      }
-    }
-    return ticks * 10_000;
+    let ms = 0;
+    // A process that ended between the listing and the read counts nothing.
+    for (const { pid } of rows) ms += processCpuMs(pid) ?? 0;
+    return ms * 1_000;
   } finally {
     await client.end();
   }

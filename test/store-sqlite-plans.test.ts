@@ -15,7 +15,7 @@ import {
 } from '../src/store/sqlite/sql/job-finish.js';
 import { jobLeaseRenew } from '../src/store/sqlite/sql/job-lease.js';
 import { jobClaimRateWait } from '../src/store/sqlite/sql/rate-limits.js';
-import { jobRescueLapsedSelect, jobPrune } from '../src/store/sqlite/sql/job-maintenance.js';
+import { jobIdleCheck, jobRescueLapsedSelect, jobPrune } from '../src/store/sqlite/sql/job-maintenance.js';
 import { eventPrune, eventRead } from '../src/store/sqlite/sql/events.js';
 import { workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
 import { jobList, jobListDead, jobRunList } from '../src/store/sqlite/sql/job-read.js';
@@ -189,6 +189,18 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     const detail = await plan(jobRescueLapsedSelect, { now: 0, limit: 10 });
     expect(detail).toMatch(/SEARCH jobs USING INDEX jobs_lease \(lease_expires_at<\?\)/);
     expect(detail).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('checks that no job waits or runs by one probe of each partial index', async () => {
+    const detail = await plan(jobIdleCheck, {});
+    const probes = detail.split('\n').filter((line) => line.includes('jobs'));
+    // Six probes, each of a partial index holding only rows it asks for, so its first entry answers.
+    expect(probes).toHaveLength(6);
+    for (const probe of probes) {
+      expect(probe).toMatch(/^(SCAN|SEARCH) jobs USING COVERING INDEX jobs_(lease|scheduled|ready\w*)\b/);
+    }
+    expect(probes.filter((probe) => probe.includes('jobs_lease'))).toHaveLength(1);
+    expect(probes.filter((probe) => probe.includes('jobs_scheduled'))).toHaveLength(1);
   });
 
   it('lists newest first from jobs_created, and failed or cancelled jobs from jobs_dead_created', async () => {

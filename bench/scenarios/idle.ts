@@ -93,7 +93,7 @@ export const idleScenario: Scenario = {
     const section: Section = {
       title: `idle cost: one worker with nothing to do, ${options.idleSeconds} s`,
       notes: [
-        'CPU in ms per second (10 ms resolution over the window); tx/s: PostgreSQL transactions of the database, or Redis commands',
+        'CPU in ms per second (from /proc schedstat, ns resolution); tx/s: PostgreSQL transactions of the database, or Redis commands',
         'connections: to the database (or Redis clients) held by the worker process; SQLite has no server',
       ],
       header: HEADER,

@@ -315,7 +315,7 @@ export const tenancyScenario: Scenario = {
       title: `tenancy: drain of ${formatCount(jobs)} jobs with keys, groups and queue limits against off`,
       notes: [
         ...scope,
-        `median of ${rounds} round${rounds === 1 ? '' : 's'} (each round's jobs/s in "rounds"), variants in turns; "vs off": the median rate over off's; CPU: this process's${chosen.some((s) => BACKENDS[s.name] === 'postgres') ? ", plus the bench database server processes' on PostgreSQL (10 ms ticks)" : ''}; "jobs/CPU s vs off": off's CPU per job over the row's`,
+        `median of ${rounds} round${rounds === 1 ? '' : 's'} (each round's jobs/s in "rounds"), variants in turns; "vs off": the median rate over off's; CPU: this process's${chosen.some((s) => BACKENDS[s.name] === 'postgres') ? ", plus the bench database server processes' on PostgreSQL" : ''}; "jobs/CPU s vs off": off's CPU per job over the row's`,
         'limits are set high enough never to block a claim: what is measured is their bookkeeping',
       ],
       header: THROUGHPUT_HEADER,

@@ -30,6 +30,11 @@ export class PeriodicPass {
     return this.stopper.signal.aborted;
   }
 
+  /** Aborts when `stop` is called: a pass that waits ends its wait on it. */
+  get stopSignal(): AbortSignal {
+    return this.stopper.signal;
+  }
+
   /** Ends the loop; resolves after the pass in progress, if any. */
   async stop(): Promise<void> {
     this.stopper.abort();

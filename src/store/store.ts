@@ -520,6 +520,11 @@ export interface Store<Tx = unknown>
    * false when only this store's own writes are heard (SQLite), so callers poll for the rest.
    */
   readonly crossProcessEvents: boolean;
+  /**
+   * True while events caused by other processes reach `listen` (PostgreSQL: its LISTEN connection is
+   * up); always false where `crossProcessEvents` is. Each change is announced by `events:live`.
+   */
+  readonly crossProcessEventsLive: boolean;
 
   /** Applies pending migrations; safe when many processes call it at once. Refuses a newer schema. */
   migrate(): Promise<{ from: number; to: number }>;
@@ -607,6 +612,13 @@ export interface Store<Tx = unknown>
    * `lease_lapsed` when attempts are exhausted, and writes a `lease_lapsed` run row for each.
    */
   jobRescueLapsed(params: JobRescueLapsedParams): Promise<JobRescueLapsedResult>;
+  /**
+   * True when no job waits in any queue (ready, scheduled or paused) and no lease is held: no job can
+   * be claimed, so none can lapse, until one is enqueued, retried or resumed, each of which the store
+   * announces as `job:ready`. False is always safe: PostgreSQL counts a claim's lease until it expires
+   * and a `jobRescueLapsed` sweep drops it, even when its jobs have ended.
+   */
+  jobIdleCheck(): Promise<boolean>;
   /** Deletes up to `limit` final jobs (and their runs, steps and log lines) finished more than `olderThanMs` ago. */
   jobPrune(params: PruneParams): Promise<{ deleted: number }>;
   /** The run history of a job, oldest attempt first. */
@@ -683,6 +695,12 @@ export interface StoreEvents {
    * PostgreSQL): readers of the event log read again. A wake-up only; the log is the truth.
    */
   'event:written': Record<string, never>;
+  /**
+   * Events of other processes started (`live`) or stopped reaching `listen` (PostgreSQL: its LISTEN
+   * connection connected or was lost). Whatever was sent while they did not is lost: a listener that
+   * waits for events looks for itself.
+   */
+  'events:live': { live: boolean };
 }
 
 /** A schedule handed to a scheduler's planner, with the schedule's active (non-final) job, if any. */

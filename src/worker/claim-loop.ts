@@ -4,7 +4,8 @@
  * (and wakes the other lane); otherwise the queues are drained for this worker and it waits for new
  * work (wakeup.ts: a store `job:ready` event, also one that arrived while the claim travelled), for
  * the due time of the next scheduled job (the claim reports it, so a delayed job or a retry starts on
- * time) or for `pollIntervalMs` (events are an optimisation, the poll is the guarantee). While its
+ * time) or for the poll interval (events are an optimisation, the poll is the guarantee; longer while
+ * the store hears other processes, see `pollIntervalMs` in options.ts). While its
  * claims meet limits (a limited or rated queue, keyed jobs), a freed slot or written outcomes wake it
  * too: a finish that gives back a key's or a queue's slot is what lets a job held back by it start.
  * So they do while a job it holds (running, buffered, or with its outcome unwritten) has a key's slot:
@@ -85,7 +86,7 @@ export class ClaimLoop {
    */
   private async runLane(lane: number, stopping: AbortSignal): Promise<void> {
     const backoff = new Backoff();
-    const { claimBatchMax, pollIntervalMs, leaseMs, queues, labels } = this.options;
+    const { claimBatchMax, pollIntervalMs, livePollIntervalMs, leaseMs, queues, labels } = this.options;
     while (!stopping.aborted) {
       // Let handlers that finish in the same burst free their slots first: one claim for many slots
       // instead of one claim (a round trip) per freed slot.
@@ -143,7 +144,9 @@ export class ClaimLoop {
       if (jobs.length < limit) {
         const capacity =
           performance.now() - this.limitsMetAt < LIMITS_RECENT_MS || this.runner.holdsKeySlot();
-        await this.wakeup.wait(untilDue(nextDueInMs, pollIntervalMs), stopping, lane, {
+        // Read at each wait: the worker wakes its lanes when the store's events stop or resume.
+        const pollMs = this.store.crossProcessEventsLive ? livePollIntervalMs : pollIntervalMs;
+        await this.wakeup.wait(untilDue(nextDueInMs, pollMs), stopping, lane, {
           workSince,
           capacity,
         });

@@ -15,6 +15,9 @@ import { checkLabels, MAX_WORKER_LABELS } from '../validation/labels.js';
 import type { Isolation } from '../task.js';
 import { resolveIsolation, type ResolvedIsolation } from './isolation/task-isolation.js';
 
+/** Default `pollIntervalMs` while the store hears other processes' events, and otherwise. */
+export const DEFAULT_LIVE_POLL_INTERVAL_MS = 30_000;
+export const DEFAULT_POLL_INTERVAL_MS = 2_000;
 /** Default `heartbeatIntervalMs`. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 /** Default `workerStaleMs`, also the bound `ns.workers()` lists by. */
@@ -38,10 +41,13 @@ export interface WorkerOptions {
    */
   leaseMs?: number;
   /**
-   * Longest wait between claims when nothing wakes the worker. Default 2,000. The poll is the safety
-   * net: new work, a freed slot of its own jobs, the next scheduled job's due time and a rate's next
-   * start all wake it sooner; the poll catches what no event reports (a slot another process's job
-   * gave back, an event lost while the store reconnected).
+   * Longest wait between claims when nothing wakes the worker. The poll is the safety net: new work, a
+   * freed slot, the next scheduled job's due time and a rate's next start all wake it sooner. Default
+   * 30,000 while the store hears other processes' events (PostgreSQL with its LISTEN connection up:
+   * every enqueue, retry, resume and freed slot is then announced, and the worker claims at once when
+   * that connection is lost or back, so the poll only catches a notification lost in flight); 2,000
+   * otherwise (SQLite, PostgreSQL behind a transaction pooler without `listenUrl`, or while its LISTEN
+   * connection is down). A value set here applies in both cases.
    */
   pollIntervalMs?: number;
   /**
@@ -118,6 +124,8 @@ export interface WorkerOptions {
 
 /** Worker options with every default applied. */
 export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'queues' | 'workerId' | 'isolation'>> & {
+  /** `pollIntervalMs` while the store hears other processes' events (`pollIntervalMs` is the other). */
+  livePollIntervalMs: number;
   queues: string[] | null;
   workerId: string | null;
   isolation: ResolvedIsolation;
@@ -154,7 +162,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     labels: checkLabels('worker option labels', options.labels ?? [], MAX_WORKER_LABELS),
     concurrency: options.concurrency ?? 10,
     leaseMs: options.leaseMs ?? 30_000,
-    pollIntervalMs: options.pollIntervalMs ?? 2_000,
+    pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+    livePollIntervalMs: options.pollIntervalMs ?? DEFAULT_LIVE_POLL_INTERVAL_MS,
     claimBatchMax: options.claimBatchMax ?? 500,
     bufferSize: options.bufferSize ?? 500,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,

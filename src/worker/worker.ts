@@ -190,9 +190,13 @@ export class Worker {
     });
     // A key is shared by every queue, so a freed slot may concern any worker, whatever its queues.
     const unlistenCapacity = this.store.listen('job:capacity', () => this.wakeup.slotsFreed());
+    // Other processes' events stopped or resumed: what was sent meanwhile is lost, so claim now, and
+    // wait next by the poll interval that fits (claim-loop.ts).
+    const unlistenLive = this.store.listen('events:live', () => this.wakeup.wake('work'));
     this.unlisten = () => {
       unlistenReady();
       unlistenCapacity();
+      unlistenLive();
       this.wakeup.close();
     };
     this.leases.start();

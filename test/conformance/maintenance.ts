@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, mustGet, openFrozen } from './helpers.js';
+import { claimOne, insertOne, mustGet, openFrozen } from './helpers.js';
 
 const HOUR = 3_600_000;
 
@@ -81,6 +81,41 @@ export function describeMaintenance(h: StoreHarness): void {
       expect(await store.jobRescueLapsed({ limit: 10 })).toEqual({ requeued: [], failed: [] });
       expect((await mustGet(store, job.id)).state).toBe('cancelled');
       expect((await store.jobRunList({ jobId: job.id })).map((r) => r.outcome)).toEqual(['lease_lapsed']);
+    });
+  });
+
+  describe('jobIdleCheck', () => {
+    it('is true only while no job is scheduled, queued (with or without requirements and group) or running', async () => {
+      const store = await h.open();
+      expect(await store.jobIdleCheck()).toBe(true);
+      // Each kind of waiting job on its own, then gone again (cancelled: final, as completed would be).
+      const waiting = [
+        { delayMs: HOUR },
+        {},
+        { requires: ['gpu'] },
+        { group: 'tenant-1' },
+        { group: 'tenant-2', requires: ['gpu'] },
+      ];
+      for (const overrides of waiting) {
+        const job = await insertOne(store, overrides);
+        expect(await store.jobIdleCheck(), JSON.stringify(overrides)).toBe(false);
+        await store.jobCancel({ id: job.id });
+        expect(await store.jobIdleCheck(), JSON.stringify(overrides)).toBe(true);
+      }
+      const running = await claimOne(store);
+      expect(await store.jobIdleCheck()).toBe(false);
+      await store.jobFinishMany({
+        finishes: [{ id: running.id, leaseToken: running.leaseToken, outcome: 'completed' }],
+      });
+      // A store may still count the ended attempt's lease until it expires and a sweep drops it
+      // (PostgreSQL keeps a claim's lease row so long); after that, idle again.
+      await h.advanceClock(store, 60_000);
+      await store.jobRescueLapsed({ limit: 10 });
+      expect(await store.jobIdleCheck()).toBe(true);
+      // A paused queue's jobs still wait: resuming it announces them, but they are there already.
+      await store.queuePause({ queue: 'held' });
+      await insertOne(store, { queue: 'held' });
+      expect(await store.jobIdleCheck()).toBe(false);
     });
   });
 

@@ -122,7 +122,7 @@ describe('PostgreSQL connection faults', () => {
     try {
       peer.listen('job:ready', (e) => ready.push(e));
       peer.listen('job:finished', (e) => finished.push(e));
-      await waitUntil(() => peer.listening);
+      await waitUntil(() => peer.crossProcessEventsLive);
 
       await store.jobInsertMany({ jobs: [newJob({ queue: 'notify-1' }), newJob({ queue: 'notify-1' })] });
       // One notification per statement and queue, not per row.
@@ -141,8 +141,8 @@ describe('PostgreSQL connection faults', () => {
       expect(ready.filter((e) => e.queue === 'notify-1')).toHaveLength(1);
 
       expect(await terminate('LISTEN%')).toBe(1);
-      await waitUntil(() => !peer.listening);
-      await waitUntil(() => peer.listening);
+      await waitUntil(() => !peer.crossProcessEventsLive);
+      await waitUntil(() => peer.crossProcessEventsLive);
       await store.jobInsertMany({ jobs: [newJob({ queue: 'notify-2' })] });
       await waitUntil(() => ready.some((e) => e.queue === 'notify-2'));
     } finally {
@@ -154,7 +154,7 @@ describe('PostgreSQL connection faults', () => {
     const seen: Array<string | null> = [];
     const stop = store.listen('job:ready', (e) => seen.push(e.queue));
     try {
-      await waitUntil(() => store.listening);
+      await waitUntil(() => store.crossProcessEventsLive);
       await store.jobInsertMany({ jobs: [newJob({ queue: 'self-1' })] });
       await store.jobInsertMany({ jobs: [newJob({ queue: 'self-2' })] });
       // NOTIFY is delivered in commit order, so once a peer's later notification arrives, our own two

@@ -30,7 +30,7 @@ describe('PostgreSQL finished-job notifications', () => {
   it('tells a peer about every job of a large mixed finish batch, once, with its final state', async () => {
     const heard: Array<StoreEvents['job:finished']> = [];
     peer.listen('job:finished', (event) => heard.push(event));
-    await waitUntil(() => peer.listening);
+    await waitUntil(() => peer.crossProcessEventsLive);
 
     const jobs = Array.from({ length: 400 }, () => newJob({ queue: 'notify-batch' }));
     await store.jobInsertMany({ jobs });

@@ -62,15 +62,15 @@ describe('PostgreSQL half-open connections', () => {
     const heard: Array<string | null> = [];
     try {
       store.listen('job:ready', (e) => heard.push(e.queue));
-      await waitUntil(() => store.listening);
+      await waitUntil(() => store.crossProcessEventsLive);
       await direct.jobInsertMany({ jobs: [newJob({ queue: 'before-hole' })] });
       await waitUntil(() => heard.includes('before-hole'));
 
       proxy.blackhole(true);
       // Heartbeat every 15 s, 5 s to answer: the dead connection is dropped within ~20 s.
-      await waitUntil(() => !store.listening, { timeoutMs: 30_000, intervalMs: 100 });
+      await waitUntil(() => !store.crossProcessEventsLive, { timeoutMs: 30_000, intervalMs: 100 });
       proxy.blackhole(false);
-      await waitUntil(() => store.listening, { timeoutMs: 30_000, intervalMs: 100 });
+      await waitUntil(() => store.crossProcessEventsLive, { timeoutMs: 30_000, intervalMs: 100 });
       await direct.jobInsertMany({ jobs: [newJob({ queue: 'after-hole' })] });
       await waitUntil(() => heard.includes('after-hole'));
     } finally {

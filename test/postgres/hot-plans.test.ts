@@ -123,6 +123,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       jobGet: sql.jobGet,
       jobCheckpointSave: sql.jobCheckpointSave,
       jobRescueLapsed: sql.jobRescueLapsed,
+      jobIdleCheck: sql.jobIdleCheck,
     };
     const client = new pg.Client({ connectionString: TEST_PG_URL });
     let running: ClaimedJob[] = [];
@@ -137,7 +138,9 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       try {
         let query = `${options} ${text}`;
         let parameters = values;
-        if (key in named) {
+        if (key in named && values.length === 0) {
+          query = `${options} EXECUTE hot_${key}`;
+        } else if (key in named) {
           // EXECUTE takes its arguments as SQL literals, not as bind parameters.
           const { rows } = await client.query<{ sql: string }>(
             `SELECT format('${options} EXECUTE hot_${key}(%s)', string_agg(quote_nullable(v), ', ' ORDER BY n)) AS sql
@@ -453,6 +456,23 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       expect(plan).toMatch(/Update on jobs j_1 \(actual rows=20 loops=1\)/);
       expectIndexed(plan, 400);
       expectIndexed(await explain('', sql.jobPrune.text, [0, 100]), 1_500);
+    });
+
+    it('checks that the cluster is idle by one index probe per kind of waiting job, whatever the backlog', async () => {
+      const plan = await explain('jobIdleCheck', '', []);
+      // The leases, the scheduled jobs, and the queued jobs of each partial ready index.
+      expect(plan.match(/Index (Only )?Scan using \w+ on job_(leases|queue)\b/g)).toHaveLength(6);
+      for (const part of [
+        'job_leases',
+        'scheduled',
+        'ready_queue',
+        'ready_labels',
+        'ready_group_idx',
+        'ready_group_labels',
+      ]) {
+        expect(plan).toMatch(new RegExp(`Scan using \\w*${part}\\w* on`));
+      }
+      expectIndexed(plan, 60);
     });
 
     it('appends, reads and prunes events, and beats the worker heartbeat', async () => {

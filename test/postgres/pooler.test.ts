@@ -179,7 +179,7 @@ describe.skipIf(unavailable !== null)('through PgBouncer in transaction mode', (
       }
       const { id } = await ns.enqueue('long', {});
       await longStarted;
-      expect(workerStore.listening).toBe(false);
+      expect(workerStore.crossProcessEventsLive).toBe(false);
       expect((await operator.jobCancel({ id })).outcome).toBe('cancel_requested');
       expect((await ns.waitFor(id, { timeoutMs: 10_000 })).state).toBe('cancelled');
     } finally {

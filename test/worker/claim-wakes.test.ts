@@ -6,27 +6,14 @@
  * for the poll.
  */
 import { describe, expect, it } from 'vitest';
-import type { ClaimReport, Store } from '../../src/store/store.js';
+import type { ClaimReport } from '../../src/store/store.js';
 import { waitUntil } from '../support/wait-until.js';
-import { engineEnv, FAST_WORKER } from './engine-harness.js';
+import { countClaims, engineEnv, FAST_WORKER } from './engine-harness.js';
 
 const env = engineEnv();
 
 // Longer than every wait below: a job these tests see start was started by a wake, not by the poll.
 const NO_POLL = { ...FAST_WORKER, pollIntervalMs: 60_000 };
-
-/** Counts the store's claims and those that came back empty. */
-function countClaims(store: Store): { calls: number; empty: number } {
-  const counts = { calls: 0, empty: 0 };
-  const claim = store.jobClaim.bind(store);
-  store.jobClaim = async (params) => {
-    counts.calls += 1;
-    const jobs = await claim(params);
-    if (jobs.length === 0) counts.empty += 1;
-    return jobs;
-  };
-  return counts;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -128,3 +128,16 @@ export function aborted(signal: AbortSignal): Promise<unknown> {
     else signal.addEventListener('abort', () => resolve(signal.reason), { once: true });
   });
 }
+
+/** Counts the store's claims and those that came back empty (a spy: every call still goes to the database). */
+export function countClaims(store: Store): { calls: number; empty: number } {
+  const counts = { calls: 0, empty: 0 };
+  const claim = store.jobClaim.bind(store);
+  store.jobClaim = async (params) => {
+    counts.calls += 1;
+    const jobs = await claim(params);
+    if (jobs.length === 0) counts.empty += 1;
+    return jobs;
+  };
+  return counts;
+}

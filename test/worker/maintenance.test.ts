@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { newJob } from '../support/jobs.js';
 import { waitUntil } from '../support/wait-until.js';
 import { engineEnv, FAST_WORKER, nextEvent } from './engine-harness.js';
 
 const env = engineEnv();
 const DAY = 24 * 3_600_000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('pruner', () => {
   it('deletes finished jobs past retention with their run history, and keeps the rest', async () => {
@@ -45,6 +47,8 @@ describe('rescuer', () => {
       calls.workerSweeps += 1;
       return sweep(params);
     };
+    // A job due tomorrow: the cluster is not idle, so the rescuer sweeps every pass (see below).
+    await ns.enqueue('t', null, { delayMs: DAY });
     const startedAt = performance.now();
     ns.startWorker({ ...FAST_WORKER, rescueIntervalMs: 20, heartbeatIntervalMs: 500, workerStaleMs: 1_500 });
     await waitUntil(() => calls.rescues >= 10, { message: `${calls.rescues} rescue passes` });
@@ -53,6 +57,41 @@ describe('rescuer', () => {
     if (performance.now() - startedAt < 1_400) expect(calls.workerSweeps).toBe(1);
     await waitUntil(() => calls.workerSweeps === 2, { timeoutMs: 10_000, message: 'second sweep' });
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(1_450);
+  });
+
+  it("waits for work while the cluster is idle and other processes' events are heard, and still rescues at once after it", async () => {
+    const ns = await env.connect({ tasks: { t: () => undefined } });
+    const peer = await env.peerStore(ns);
+    let passes = 0;
+    const rescue = ns.store.jobRescueLapsed.bind(ns.store);
+    ns.store.jobRescueLapsed = (params) => {
+      passes += 1;
+      return rescue(params);
+    };
+    // Its worker serves another queue: the job below is only ever claimed by the worker that dies.
+    ns.startWorker({ ...FAST_WORKER, queues: ['other'], rescueIntervalMs: 50 });
+    if (ns.store.crossProcessEvents) {
+      await waitUntil(() => ns.store.crossProcessEventsLive, { message: 'the LISTEN connection is up' });
+    }
+    await sleep(150);
+    const before = passes;
+    await sleep(1_000);
+    // Idle: no job waits and no lease is held, so nothing can lapse before a job is announced.
+    if (ns.store.crossProcessEventsLive) expect(passes - before).toBe(0);
+    else expect(passes - before).toBeGreaterThanOrEqual(5);
+
+    // Another process enqueues a job, and its worker claims it and dies (never renews): the waiting
+    // rescuer heard the enqueue and sweeps every interval again, so the job is back in about lease +
+    // interval, not at the end of the idle wait (up to workerStaleMs, 30 s).
+    await peer.jobInsertMany({ jobs: [newJob({ queue: 'lost' })] });
+    const [claimed] = await peer.jobClaim({ workerId: 'dead', queues: ['lost'], limit: 1, leaseMs: 300 });
+    if (!claimed) throw new Error('nothing claimed');
+    const claimedAt = Date.now();
+    await waitUntil(async () => (await ns.getJob(claimed.id))?.state === 'queued', {
+      timeoutMs: 5_000,
+      message: 'the lapsed job requeued',
+    });
+    expect(Date.now() - claimedAt).toBeLessThan(3_000);
   });
 });
 

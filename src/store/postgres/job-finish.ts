@@ -159,6 +159,12 @@ async function endMany(
   );
 }
 
+/** `jobIdleCheck`: no job waits and no claim's lease row is left (sql/job-maintenance.ts). */
+export async function jobIdleCheck(conn: PostgresConnection): Promise<boolean> {
+  const [row] = await conn.rows<{ idle: boolean }>(conn.sql.jobIdleCheck, []);
+  return row?.idle === true;
+}
+
 /** `jobRescueLapsed`: requeues (or fails, attempts spent) up to `limit` attempts whose lease lapsed. */
 export async function jobRescueLapsed(
   conn: PostgresConnection,

@@ -145,6 +145,7 @@ export class NotificationListener {
     this.attempt = 0;
     this.heartbeatTimer = setInterval(() => void this.heartbeat(client), HEARTBEAT_EVERY_MS);
     this.heartbeatTimer.unref();
+    this.sink('events:live', { live: true });
   }
 
   private async heartbeat(client: pg.Client): Promise<void> {
@@ -165,6 +166,7 @@ export class NotificationListener {
     if (this.client === client) {
       this.client = undefined;
       clearInterval(this.heartbeatTimer);
+      if (!this.stopped) this.sink('events:live', { live: false });
     } else if (this.client !== undefined) {
       return;
     }

@@ -30,7 +30,7 @@ import {
   jobRetry,
   jobRetryMatching,
 } from './job-control.js';
-import { jobFinishMany, jobRescueLapsed } from './job-finish.js';
+import { jobFinishMany, jobIdleCheck, jobRescueLapsed } from './job-finish.js';
 import { jobInsertMany } from './job-insert.js';
 import { PostgresJobLogs } from './job-logs.js';
 import { PostgresLimits } from './limits.js';
@@ -236,6 +236,10 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
     return jobRescueLapsed(this.conn, params);
   }
 
+  jobIdleCheck(): Promise<boolean> {
+    return jobIdleCheck(this.conn);
+  }
+
   jobPrune(params: contract.PruneParams): Promise<{ deleted: number }> {
     return jobPrune(this.conn, params);
   }
@@ -298,8 +302,7 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
     return unsubscribe;
   }
 
-  /** True while the cross-process notification connection is up (for health reporting). */
-  get listening(): boolean {
+  get crossProcessEventsLive(): boolean {
     return this.listener?.connected ?? false;
   }
 }

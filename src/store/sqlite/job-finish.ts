@@ -269,6 +269,11 @@ export async function jobFinishMany(
   return { accepted };
 }
 
+/** True when no job is scheduled, queued or running (`Store.jobIdleCheck`). */
+export function jobIdleCheck(conn: SqliteConnection): Promise<boolean> {
+  return conn.read(() => (conn.stmt(jobMaintenanceSql.jobIdleCheck).get() as { idle: number }).idle === 1);
+}
+
 /**
  * Recovers up to `limit` lapsed attempts, oldest expiry first: requeued while attempts remain, else
  * failed with reason `lease_lapsed`. An attempt whose job was asked to cancel ends `cancelled` and

@@ -34,7 +34,7 @@ import {
   jobRetry,
   jobRetryMatching,
 } from './job-control.js';
-import { finishAttempts, jobFinishMany, jobRescueLapsed } from './job-finish.js';
+import { finishAttempts, jobFinishMany, jobIdleCheck, jobRescueLapsed } from './job-finish.js';
 import { jobInsertMany } from './job-insert.js';
 import { SqliteJobLogs } from './job-logs.js';
 import { SqliteLimits } from './limits.js';
@@ -73,6 +73,7 @@ export class SqliteStore extends StoreParts implements contract.Store<Database.D
   readonly dialect = 'sqlite' as const;
   /** Events reach only this process: other processes learn of changes by polling. */
   readonly crossProcessEvents = false;
+  readonly crossProcessEventsLive = false;
 
   private readonly transactions: SqliteTransactions;
 
@@ -258,6 +259,10 @@ export class SqliteStore extends StoreParts implements contract.Store<Database.D
 
   jobRescueLapsed(params: contract.JobRescueLapsedParams): Promise<contract.JobRescueLapsedResult> {
     return jobRescueLapsed(this.conn, params.limit);
+  }
+
+  jobIdleCheck(): Promise<boolean> {
+    return jobIdleCheck(this.conn);
   }
 
   jobPrune(params: contract.PruneParams): Promise<{ deleted: number }> {

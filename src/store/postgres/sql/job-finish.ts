@@ -101,8 +101,10 @@ export const jobFinishMany = (s: string): string => `
           WHERE state IN ('completed', 'failed', 'cancelled')) f
     GROUP BY page
   ), ready_note AS (
+    -- A retry due later too: another process's waiting worker claims once and learns when it is due
+    -- (its claim reports it), as for a scheduled job enqueued.
     SELECT pg_notify($10, json_build_object('o', $11::text, 'q', queue)::text)
-    FROM (SELECT DISTINCT queue FROM updated WHERE state = 'queued') r
+    FROM (SELECT DISTINCT queue FROM updated WHERE state IN ('queued', 'scheduled')) r
   ), ${capacityNote('updated', '$10', '$11')}
   SELECT id, state, queue,
          (SELECT count(*) FROM finished_note) + (SELECT count(*) FROM ready_note) AS notified,

@@ -93,6 +93,22 @@ export const jobRescueLapsed = (s: string): string => `
   ORDER BY l.lease_expires_at, u.id`;
 
 /**
+ * Whether no job waits in any queue and no claim's lease row is left (the rescuer's idle check; a
+ * row stays until its expiry is swept, even when its jobs ended, which only delays idleness). One probe per
+ * partial index of job_queue, whose predicates together cover every row (a job there is scheduled, or
+ * queued with or without requirements and a group), and one of job_leases: each stops at its first
+ * entry, so the check reads a few pages whatever the backlog.
+ */
+export const jobIdleCheck = (s: string): string => `
+  SELECT NOT EXISTS (SELECT FROM ${s}.job_leases)
+     AND NOT EXISTS (SELECT FROM ${s}.job_queue WHERE state = 'scheduled')
+     AND NOT EXISTS (SELECT FROM ${s}.job_queue WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL)
+     AND NOT EXISTS (SELECT FROM ${s}.job_queue WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL)
+     AND NOT EXISTS (SELECT FROM ${s}.job_queue WHERE state = 'queued' AND requires IS NULL AND group_key IS NOT NULL)
+     AND NOT EXISTS (SELECT FROM ${s}.job_queue WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NOT NULL)
+     AS idle`;
+
+/**
  * Deletes a small batch of final jobs with their runs, steps and log lines, oldest finished first. Small batches
  * keep each transaction short (vacuum is never held back for long) and the freed space reusable.
  * $1 age in ms, $2 limit.

@@ -80,6 +80,8 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     // planning its text cost more than running it (~1.1 ms of planning per run, idle). Every lookup in
     // it goes by index whatever the statistics (pinned with the generic plan in hot-plans.test.ts).
     jobRescueLapsed: prepared('rescue_lapsed', maintenance.jobRescueLapsed(s)),
+    // Prepared for the same reason: an idle cluster's rescuers run it after each sweep that found nothing.
+    jobIdleCheck: prepared('idle_check', maintenance.jobIdleCheck(s)),
     jobPrune: plain(maintenance.jobPrune(s)),
     databaseHealthTables: plain(health.databaseHealthTables),
     databaseHealthOldestTransaction: plain(health.databaseHealthOldestTransaction),

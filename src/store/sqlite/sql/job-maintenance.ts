@@ -11,6 +11,20 @@ ORDER BY lease_expires_at
 LIMIT @limit`;
 
 /**
+ * Whether no job waits (scheduled or queued) and none runs (the rescuer's idle check). One probe per
+ * partial index whose predicate the condition repeats (jobs_lease, jobs_scheduled and the four ready
+ * indexes, which together hold every queued job), so each stops at its first entry.
+ */
+export const jobIdleCheck = `
+SELECT NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'running')
+   AND NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'scheduled')
+   AND NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL)
+   AND NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL)
+   AND NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND requires IS NULL AND group_key IS NOT NULL)
+   AND NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NOT NULL)
+   AS idle`;
+
+/**
  * Deletes a batch of the oldest finished jobs; their runs, steps and log lines go with them (ON DELETE CASCADE).
  * Served by jobs_finished.
  */
