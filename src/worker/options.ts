@@ -16,8 +16,8 @@ import type { Isolation } from '../task.js';
 import { resolveIsolation, type ResolvedIsolation } from './isolation/task-isolation.js';
 
 /** Default `pollIntervalMs` while the store hears other processes' events, and otherwise. */
-export const DEFAULT_LIVE_POLL_INTERVAL_MS = 30_000;
-export const DEFAULT_POLL_INTERVAL_MS = 2_000;
+const DEFAULT_LIVE_POLL_INTERVAL_MS = 30_000;
+const DEFAULT_POLL_INTERVAL_MS = 2_000;
 /** Default `heartbeatIntervalMs`. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 /** Default `workerStaleMs`, also the bound `ns.workers()` lists by. */

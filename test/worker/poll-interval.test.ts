@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { resolveWorkerOptions } from '../../src/worker/options.js';
 import { withAdmin } from '../support/postgres-harness.js';
 import { waitUntil } from '../support/wait-until.js';
 import { BACKEND, countClaims, engineEnv, FAST_WORKER } from './engine-harness.js';
@@ -18,6 +19,14 @@ const { pollIntervalMs: _fastPoll, ...DEFAULT_POLL } = FAST_WORKER;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the poll interval', () => {
+  it("defaults to 2 s without other processes' events and 30 s with them; a value set applies to both", () => {
+    expect(resolveWorkerOptions({})).toMatchObject({ pollIntervalMs: 2_000, livePollIntervalMs: 30_000 });
+    expect(resolveWorkerOptions({ pollIntervalMs: 500 })).toMatchObject({
+      pollIntervalMs: 500,
+      livePollIntervalMs: 500,
+    });
+  });
+
   it("polls every 2 s by default without other processes' events, and far less often with them", async () => {
     const ns = await env.connect({ tasks: { tick: () => undefined } });
     const counts = countClaims(ns.store);
