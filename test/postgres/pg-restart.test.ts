@@ -138,6 +138,13 @@ describe.skipIf(unavailable !== null)(
       await own().start();
       const afterCrash = await completed();
       expect(afterCrash, 'the crash came in the middle of the run').toBeLessThan(JOBS);
+      // The fleet's rows are unlogged, so crash recovery emptied them; the worker's next heartbeat
+      // (every 5 s) registers it again.
+      await waitUntil(async () => (await ns.workers()).length === 1, {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+        message: 'the worker listed again after the crash',
+      });
 
       await waitUntil(async () => (await completed()) === JOBS, {
         timeoutMs: 90_000,

@@ -21,7 +21,7 @@ queue_limits | r | p |
 schedule_slots | r | p | 
 schedules | r | p | 
 schema_migrations | r | p | 
-workers | r | p | 
+workers | r | u | 
 
 -- columns
 api_tokens | id | uuid | true | 
