@@ -49,6 +49,11 @@ interface Case {
   before?: string;
   /** The jobs' group, an SQL expression of their number g (1..JOBS); none when absent. */
   group?: string;
+  /**
+   * The jobs' concurrency key, an SQL expression of g, each with a limit that never blocks; none when
+   * absent. The keys' rows exist before the first run, as they do once a key has been claimed.
+   */
+  key?: string;
 }
 
 const sql = renderStatements(SCHEMA);
@@ -72,6 +77,33 @@ const bind = (text: string, values: string[]): string =>
     (out, value, index) => out.replaceAll(`$${index + 1}`, value),
     text.replace(/--[^\n]*/g, ''),
   );
+
+const THOUSAND_GROUPS = "'g' || g % 1000";
+const ONE_GROUP = "'one'";
+const THOUSAND_KEYS = "'k' || g % 1000";
+
+/** A claim of BATCH jobs by `statement` from the queued jobs. */
+const claim = (name: string, statement: keyof typeof sql, jobs: Pick<Case, 'group' | 'key'> = {}): Case => ({
+  name,
+  setup: 'queued',
+  sql: bind(sql[statement].text, ["'w'", `${BATCH}`, '30000']),
+  ...jobs,
+});
+
+/** A completion of the next BATCH running jobs by `statement`. */
+const completion = (name: string, statement: keyof typeof sql, jobs: Pick<Case, 'key'> = {}): Case => ({
+  name,
+  setup: 'running',
+  before: NEXT_BATCH,
+  sql: bind(sql[statement].text, [
+    running('id'),
+    running('lease_token'),
+    filled("'1'", 'text'),
+    "'c'",
+    "'o'",
+  ]),
+  ...jobs,
+});
 
 const CASES: Case[] = [
   {
@@ -108,65 +140,31 @@ const CASES: Case[] = [
       filled('NULL', 'text'),
     ]),
   },
-  { name: 'claim (jobClaim)', setup: 'queued', sql: bind(sql.jobClaim.text, ["'w'", `${BATCH}`, '30000']) },
-  {
-    name: 'claim, lean (jobClaimLean)',
-    setup: 'queued',
-    sql: bind(sql.jobClaimLean.text, ["'w'", `${BATCH}`, '30000']),
-  },
-  {
-    name: 'claim (jobClaimGrouped), no groups',
-    setup: 'queued',
-    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
-  },
-  {
-    name: 'claim (jobClaimGrouped), 1,000 groups of 20 jobs',
-    setup: 'queued',
-    group: "'g' || g % 1000",
-    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
-  },
-  {
-    name: `claim (jobClaimGrouped), ${JOBS} groups of 1 job`,
-    setup: 'queued',
-    group: "'g' || g",
-    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
-  },
-  {
-    name: 'claim (jobClaimGrouped), one group',
-    setup: 'queued',
-    group: "'one'",
-    sql: bind(sql.jobClaimGrouped.text, ["'w'", `${BATCH}`, '30000']),
-  },
+  claim('claim (jobClaim)', 'jobClaim'),
+  claim('claim, lean (jobClaimLean)', 'jobClaimLean'),
+  claim('claim (jobClaimGrouped), no groups', 'jobClaimGrouped'),
+  claim('claim (jobClaimGrouped), 1,000 groups of 20 jobs', 'jobClaimGrouped', { group: THOUSAND_GROUPS }),
+  claim(`claim (jobClaimGrouped), ${JOBS} groups of 1 job`, 'jobClaimGrouped', { group: "'g' || g" }),
+  claim('claim (jobClaimGrouped), one group', 'jobClaimGrouped', { group: ONE_GROUP }),
+  claim('claim, lean (jobClaimGroupedLean), 1,000 groups of 20 jobs', 'jobClaimGroupedLean', {
+    group: THOUSAND_GROUPS,
+  }),
+  claim('claim, lean (jobClaimGroupedLean), one group', 'jobClaimGroupedLean', { group: ONE_GROUP }),
+  claim('claim (jobClaim), 1,000 keys', 'jobClaim', { key: THOUSAND_KEYS }),
   {
     name: `input: ids and tokens of ${BATCH} running jobs`,
     setup: 'running',
     before: NEXT_BATCH,
     sql: `SELECT ${running('id')}, ${running('lease_token')}`,
   },
-  {
-    name: 'completion (jobFinishManyComplete)',
-    setup: 'running',
-    before: NEXT_BATCH,
-    sql: bind(sql.jobFinishManyComplete.text, [
-      running('id'),
-      running('lease_token'),
-      filled("'1'", 'text'),
-      "'c'",
-      "'o'",
-    ]),
-  },
-  {
-    name: 'completion of jobs without limits (jobFinishManyCompleteNoLimits)',
-    setup: 'running',
-    before: NEXT_BATCH,
-    sql: bind(sql.jobFinishManyCompleteNoLimits.text, [
-      running('id'),
-      running('lease_token'),
-      filled("'1'", 'text'),
-      "'c'",
-      "'o'",
-    ]),
-  },
+  completion('completion (jobFinishManyComplete)', 'jobFinishManyComplete'),
+  completion('completion (jobFinishManyComplete), 1,000 keys', 'jobFinishManyComplete', {
+    key: THOUSAND_KEYS,
+  }),
+  completion(
+    'completion of jobs without limits (jobFinishManyCompleteNoLimits)',
+    'jobFinishManyCompleteNoLimits',
+  ),
   {
     name: 'failure for good, with run row (jobFinishMany)',
     setup: 'running',
@@ -187,7 +185,7 @@ const CASES: Case[] = [
   },
 ];
 
-async function prepare(server: OwnPostgres, setup: Setup, group = 'NULL'): Promise<void> {
+async function prepare(server: OwnPostgres, setup: Setup, group = 'NULL', key = 'NULL'): Promise<void> {
   await server.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
   const store = await PostgresStore.open({ connectionString: server.url, schema: SCHEMA, poolSize: 1 });
   try {
@@ -195,13 +193,19 @@ async function prepare(server: OwnPostgres, setup: Setup, group = 'NULL'): Promi
     // Ids in creation order, as UUIDv7 ids are, and the same on every run: random ones land all over
     // the primary key and made the counts vary by a tenth between runs.
     await server.query(
-      `INSERT INTO ${SCHEMA}.jobs (id, task, queue, payload, state, max_attempts, run_at, group_key)
-       SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'noop', 'default', '{"n":1}', 'queued', 3, now() + g * interval '1 microsecond', ${group}
+      `INSERT INTO ${SCHEMA}.jobs (id, task, queue, payload, state, max_attempts, run_at, group_key,
+                                   concurrency_key, concurrency_limit)
+       SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'noop', 'default', '{"n":1}', 'queued', 3, now() + g * interval '1 microsecond', ${group},
+              ${key}, CASE WHEN ${key} IS NOT NULL THEN ${JOBS} END
        FROM generate_series(1, ${JOBS}) g`,
     );
     await server.query(
-      `INSERT INTO ${SCHEMA}.job_queue (id, queue, priority, run_at, state, group_key)
-       SELECT id, queue, priority, run_at, state, group_key FROM ${SCHEMA}.jobs`,
+      `INSERT INTO ${SCHEMA}.job_queue (id, queue, priority, run_at, state, group_key, concurrency_key, concurrency_limit)
+       SELECT id, queue, priority, run_at, state, group_key, concurrency_key, concurrency_limit FROM ${SCHEMA}.jobs`,
+    );
+    await server.query(
+      `INSERT INTO ${SCHEMA}.concurrency_keys (key, in_use, job_limit)
+       SELECT DISTINCT concurrency_key, 0, ${JOBS} FROM ${SCHEMA}.jobs WHERE concurrency_key IS NOT NULL`,
     );
     await server.query(`CREATE SEQUENCE ${SCHEMA}.new_ids`);
     if (setup === 'running') {
@@ -249,7 +253,7 @@ async function count(server: OwnPostgres, testCase: Case, runs: number, label: s
 
 async function measure(server: OwnPostgres, testCase: Case, index: number): Promise<number> {
   const session = async (runs: number, label: string): Promise<number> => {
-    await prepare(server, testCase.setup, testCase.group);
+    await prepare(server, testCase.setup, testCase.group, testCase.key);
     await server.stop();
     try {
       return await count(server, testCase, runs, `case${index}-${label}`);

@@ -189,6 +189,35 @@ export function describeFairGroups(h: StoreHarness): void {
       expect(count(await claimGroups(store, groups, 4))).toEqual({ free: 4 });
     });
 
+    it('a store that claimed grouped jobs without limits takes a peer’s keyed grouped jobs in the same claim, within their limit', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      const groups = new Map<string, string>();
+      await insertGroup(store, groups, 10, 'p1');
+      await insertGroup(store, groups, 10, 'p2');
+      for (let i = 0; i < 4; i += 1) expect(await claimGroups(store, groups, 4)).toHaveLength(4);
+      await insertGroup(peer, groups, 3, 'keyed', { concurrencyKey: 'gk', concurrencyLimit: 1 });
+      const first = await claimGroups(store, groups, 10);
+      expect(count(first).keyed).toBe(1);
+      expect((await store.concurrencyKeyList({ limit: 10 }))[0]).toMatchObject({ key: 'gk', running: 1 });
+      const rest = await claimGroups(store, groups, 10);
+      expect(count([...first, ...rest])).toEqual({ keyed: 1, p1: 2, p2: 2 });
+    });
+
+    it('a queue limit set by a peer is obeyed by the next claim of a store claiming grouped jobs', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      const groups = new Map<string, string>();
+      await insertGroup(store, groups, 6, 'l1', { queue: 'gl' });
+      await insertGroup(store, groups, 6, 'l2', { queue: 'gl' });
+      expect(await claimGroups(store, groups, 3)).toHaveLength(3);
+      expect(await claimGroups(store, groups, 3, ['gl'])).toHaveLength(3);
+      await peer.queueSetLimit({ queue: 'gl', limit: 2 });
+      expect(await claimGroups(store, groups, 10)).toHaveLength(2);
+      expect(await claimGroups(store, groups, 10, ['gl'])).toEqual([]);
+      expect(await store.queueLimitList()).toEqual([{ queue: 'gl', limit: 2, running: 2, rate: null }]);
+    });
+
     it('claims a grouped job whose due time came in the same jobClaim call', async () => {
       const store = await h.open();
       const now = await nowMs(store);

@@ -28,11 +28,11 @@ const LEAN_RETRY_CLAIMS = 16;
  * with few jobs left leaves the rest unused): the next statement deals the places left from where
  * this one stopped.
  *
- * A worker without labels claims with the lean statements (sql/job-claim.ts `jobClaimLean`) while no
- * grouped job waits and its last claims met no limited queue and no keyed job; a lean claim that meets
- * one says so (`limits_needed`), and a short batch is then claimed further at once with the full
- * statement. The lean statements never take a keyed job or a job of a limited queue, so the limits
- * stay exact whichever statement runs.
+ * A worker without labels claims with the lean statements (sql/job-claim.ts `jobClaimLean`, with the
+ * grouped part `jobClaimGroupedLean`) while its last claims met no limited queue and no keyed job; a
+ * lean claim that meets one says so (`limits_needed`), and a short batch is then claimed further at
+ * once with the full statement. The lean statements never take a keyed job or a job of a limited
+ * queue, so the limits stay exact whichever statement runs.
  */
 export async function jobClaim(conn: PostgresConnection, params: JobClaimParams): Promise<ClaimedJob[]> {
   const limit = Math.floor(params.limit);
@@ -45,7 +45,7 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
   let nextDueInMs: number | null = null;
   for (let statement = 0; statement < CLAIM_STATEMENTS && claimed.length < limit; statement += 1) {
     const grouped = conn.claimGroups;
-    const lean = labels === null && !grouped && conn.claimLimitsFor === 0;
+    const lean = labels === null && conn.claimLimitsFor === 0;
     const row = await claimBatch(conn, params, labels, limit - claimed.length, leaseMs, grouped, lean);
     const batch = decodeClaimedBatch(row, params.workerId, leaseMs);
     claimed = statement === 0 ? batch : [...claimed, ...batch];
@@ -55,9 +55,9 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
     nextDueInMs = row.next_due_ms;
     if (row.limits_needed) conn.claimLimitsFor = LEAN_RETRY_CLAIMS;
     else if (!lean && conn.claimLimitsFor > 0) conn.claimLimitsFor -= 1;
-    const again = grouped
-      ? row.grouped_promoted > 0 || row.grouped_short
-      : conn.claimGroups || (lean && row.limits_needed);
+    const again =
+      (lean && row.limits_needed) ||
+      (grouped ? row.grouped_promoted > 0 || row.grouped_short : conn.claimGroups);
     if (!again) break;
   }
   if (claimed.length > 0) conn.eventsWritten();
@@ -80,7 +80,9 @@ async function claimBatch(
     const statement =
       labels === null
         ? grouped
-          ? sql.jobClaimGrouped
+          ? lean
+            ? sql.jobClaimGroupedLean
+            : sql.jobClaimGrouped
           : lean
             ? sql.jobClaimLean
             : sql.jobClaim
@@ -95,7 +97,9 @@ async function claimBatch(
   const statement =
     labels === null
       ? grouped
-        ? sql.jobClaimGroupedFromQueues
+        ? lean
+          ? sql.jobClaimGroupedLeanFromQueues
+          : sql.jobClaimGroupedFromQueues
         : lean
           ? sql.jobClaimLeanFromQueues
           : sql.jobClaimFromQueues

@@ -96,7 +96,9 @@ export const jobClaimBatchSelect = (
     limits
       ? `EXISTS (SELECT 1 FROM queue_slots) OR EXISTS (SELECT 1 FROM ranked WHERE concurrency_key IS NOT NULL)`
       : `(SELECT found FROM limited) OR EXISTS (SELECT 1 FROM ready WHERE concurrency_key IS NOT NULL)
-    OR EXISTS (SELECT 1 FROM due WHERE concurrency_key IS NOT NULL)`
+    OR EXISTS (SELECT 1 FROM due WHERE concurrency_key IS NOT NULL)${
+      groups ? ' OR EXISTS (SELECT 1 FROM grouped WHERE concurrency_key IS NOT NULL)' : ''
+    }`
   } AS limits_needed,
   ${
     groups

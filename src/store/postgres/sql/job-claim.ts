@@ -107,8 +107,10 @@ const CLAIM_TAIL = (s: string, { labels, groups, limits, restricted }: ClaimVari
     groups === null ? '' : ' UNION ALL SELECT * FROM grouped'
   }) u
      WHERE queue <> ALL((SELECT names FROM paused)::text[]) AND ${jobClaimLabelsFit(labels)}`;
-  return `${groups === null ? '' : `${jobClaimGroups(s, groups, labels)}, `}${
-    limits ? jobClaimAdmitAndTake(s, candidates, groups !== null) : jobClaimLeanPick(candidates)
+  return `${groups === null ? '' : `${jobClaimGroups(s, groups, labels, limits)}, `}${
+    limits
+      ? jobClaimAdmitAndTake(s, candidates, groups !== null)
+      : jobClaimLeanPick(candidates, groups !== null)
   }, ${groups === null ? '' : `${jobClaimGroupCursorSet(s, groups)}, `}promoted_rows AS (
     UPDATE ${s}.job_queue q SET state = 'queued'
     WHERE q.ctid = ANY(ARRAY(SELECT row_id FROM due EXCEPT ALL SELECT row_id FROM picked))
@@ -258,6 +260,9 @@ const claimFromSome = (s: string, labeled: boolean, grouped: boolean, limits = t
  */
 export const jobClaimLean = (s: string): string => claimFromAll(s, false, false, false);
 export const jobClaimLeanFromQueues = (s: string): string => claimFromSome(s, false, false, false);
+/** The lean claims with the grouped part: grouped jobs by turns after the others, keyed ones left. */
+export const jobClaimGroupedLean = (s: string): string => claimFromAll(s, false, true, false);
+export const jobClaimGroupedLeanFromQueues = (s: string): string => claimFromSome(s, false, true, false);
 /** Claim from every queue, jobs without a group only (see claimFromAll); `labeled`: $4 the labels. */
 export const jobClaim = (s: string, labeled = false): string => claimFromAll(s, labeled, false);
 /** Claim from some queues, jobs without a group only (see claimFromSome); `labeled`: $5 the labels. */

@@ -144,15 +144,19 @@ const upTo = (x: string): string => `CASE WHEN r.total IS NULL
 /**
  * The grouped CTEs, from `group_places` to `grouped`, after `ready` and `due` (whose ungrouped rows
  * take places first). $2 limit; `labels`: a labelled worker's labels (its parameter), whose statement
- * has `group_offered_sets` (worker-labels.ts), or null.
+ * has `group_offered_sets` (worker-labels.ts), or null; `limits` false in the lean statement, whose
+ * walk, like its scans, does not run once `limited` found a limited queue.
  */
 export const jobClaimGroups = (
   s: string,
   scope: GroupClaimScope,
   labels: string | null,
-): string => `group_places AS (
-    SELECT greatest(0, $2::integer - (SELECT count(*) FROM ready)::integer
-      - (SELECT count(*) FROM due WHERE group_key IS NULL AND ${scope.open('due.queue')})::integer) AS n,
+  limits: boolean,
+): string => {
+  const places = `greatest(0, $2::integer - (SELECT count(*) FROM ready)::integer
+      - (SELECT count(*) FROM due WHERE group_key IS NULL AND ${scope.open('due.queue')})::integer)`;
+  return `group_places AS (
+    SELECT ${limits ? places : `CASE WHEN (SELECT found FROM limited) THEN 0 ELSE ${places} END`} AS n,
       EXISTS (SELECT 1 FROM ${s}.job_groups) AS weighted
   ), group_start AS (
     SELECT h.head, coalesce(c.queue, '') AS queue, coalesce(c.group_key, '') AS group_key, coalesce(c.used, 0) AS used,
@@ -215,6 +219,7 @@ export const jobClaimGroups = (
     ) r
     WHERE d.turns > 1 OR (d.turns = 1 AND NOT EXISTS (SELECT 1 FROM group_heads h WHERE h.row_id = d.head))
   )`;
+};
 
 /** The cursor's write, after `picked` (see above). */
 export const jobClaimGroupCursorSet = (s: string, scope: GroupClaimScope): string => `group_cursor_set AS (

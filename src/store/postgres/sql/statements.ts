@@ -37,6 +37,11 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     jobInsertManyLockFence: plain(insert.jobInsertManyLockFence(s)),
     jobClaimLean: prepared('claim_jobs_lean', claim.jobClaimLean(s)),
     jobClaimLeanFromQueues: prepared('claim_jobs_lean_queues', claim.jobClaimLeanFromQueues(s)),
+    jobClaimGroupedLean: prepared('claim_jobs_grouped_lean', claim.jobClaimGroupedLean(s)),
+    jobClaimGroupedLeanFromQueues: prepared(
+      'claim_jobs_grouped_lean_queues',
+      claim.jobClaimGroupedLeanFromQueues(s),
+    ),
     jobClaim: prepared('claim_jobs', claim.jobClaim(s)),
     jobClaimFromQueues: prepared('claim_jobs_queues', claim.jobClaimFromQueues(s)),
     jobClaimLabeled: prepared('claim_jobs_labeled', claim.jobClaim(s, true)),
