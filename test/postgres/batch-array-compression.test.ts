@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { newJob } from '../support/jobs.js';
 import { migratedStore, withAdmin } from '../support/postgres-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const db = migratedStore('lz4');
 const { schema } = db;
@@ -52,15 +53,22 @@ describe('PostgreSQL batch arrays', () => {
       { source: 'job_leases', method: 'lz4' },
     ]);
 
-    // Read back whole: every job's three events, in order.
-    const events: string[] = [];
-    let after = head;
-    for (;;) {
-      const page = await db.store.eventRead({ after, limit: 1_000, queue: 'lz4' });
-      events.push(...page.events.map((e) => `${e.type} ${e.jobId}`));
-      if (page.events.length === 0) break;
-      after = page.next;
-    }
+    // Read back whole: every job's three events, in order. An event becomes readable once every older
+    // writing transaction on the server ended, and other test files' may stay open for a while.
+    const events = await waitUntil(
+      async () => {
+        const read: string[] = [];
+        let after = head;
+        for (;;) {
+          const page = await db.store.eventRead({ after, limit: 1_000, queue: 'lz4' });
+          read.push(...page.events.map((e) => `${e.type} ${e.jobId}`));
+          if (page.events.length === 0) break;
+          after = page.next;
+        }
+        return read.length >= 3 * JOBS ? read : undefined;
+      },
+      { timeoutMs: 45_000, intervalMs: 50 },
+    );
     const ids = jobs.map((j) => j.id);
     expect(events).toHaveLength(3 * JOBS);
     expect(events.filter((e) => e.startsWith('job:enqueued')).map((e) => e.split(' ')[1])).toEqual(ids);
