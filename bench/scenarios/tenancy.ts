@@ -6,6 +6,8 @@
  *   group); the variants run in turns, `--tenancy-rounds` times each, and each row is the median round
  *   with its ratio to off, for the rate and for jobs per CPU second (this process's CPU, plus the bench
  *   database's server processes' on PostgreSQL; steadier than the rate on a shared machine).
+ * - the same variants through the library: enqueued with `enqueueMany`, drained by `startWorker()` at
+ *   its defaults in this process, rate and CPU per job against off, as a user would see them.
  * - B's wait: group A's backlog of `--tenancy-jobs` jobs, then group B's 100, claimed by claims of 10
  *   until every one of B's started: the claim round each of B's jobs started in and the ms since B's
  *   enqueue, p50 and p99, with groups and with the same jobs ungrouped.
@@ -16,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { v7 as uuidv7 } from 'uuid';
+import { Nightshift, createLogger } from '../../dist/index.js';
 import { openStore } from '../../src/store/open.js';
 import type { NewJob, Store } from '../../src/store/store.js';
 import { createDatabase } from '../postgres-database.js';
@@ -45,9 +48,11 @@ const QUEUE_RATE = { limit: 1_000_000, periodMs: 1_000 };
 const FEW_GROUPS = 1_000;
 const MANY_GROUPS = 100_000;
 const B_JOBS = 100;
+const WARM_UP_JOBS = 5_000;
 const B_CLAIM = 10;
 
 const DRAIN_SETTINGS = `jobInsertMany of ${formatCount(INSERT_BATCH)} before the clock; jobClaim({ limit: ${CLAIM}, leaseMs: ${formatCount(LEASE_MS)} }), each batch one jobFinishMany`;
+const WORKER_SETTINGS = `enqueueMany of ${formatCount(INSERT_BATCH)} before the clock; startWorker() in this process (concurrency 10, every option default), no-op handler`;
 
 /** What a variant's jobs carry, and what it sets on the queue before they are inserted. */
 interface Variant {
@@ -121,7 +126,7 @@ function newJob(fields: Pick<NewJob, 'concurrencyKey' | 'concurrencyLimit' | 'gr
  */
 async function withStore<T>(
   backend: Backend,
-  work: (store: Store, cpuUs: () => Promise<number>) => Promise<T>,
+  work: (store: Store, cpuUs: () => Promise<number>, url: string) => Promise<T>,
 ): Promise<T> {
   let url: string;
   let drop: () => Promise<void>;
@@ -138,7 +143,7 @@ async function withStore<T>(
       processCpuUs() + (backend === 'postgres' ? await serverCpuUs(url) : 0);
     try {
       await store.migrate();
-      return await work(store, cpuUs);
+      return await work(store, cpuUs, url);
     } finally {
       await store.close();
     }
@@ -179,6 +184,58 @@ async function drain(backend: Backend, variant: Variant, jobs: number): Promise<
     }
     const rate = jobs / ((performance.now() - started) / 1_000);
     return { rate, cpuUsPerJob: ((await cpuUs()) - cpuBefore) / jobs };
+  });
+}
+
+/**
+ * The same variant as a user runs it: enqueued through the library (`enqueueMany` of INSERT_BATCH, its
+ * options carrying the key and group) and drained by `startWorker()` at its default concurrency in
+ * this process, until every job's completion is persisted (`job:completed`).
+ */
+async function workerDrain(backend: Backend, variant: Variant, jobs: number): Promise<Drain> {
+  return withStore(backend, async (store, cpuUs, url) => {
+    await variant.prepare?.(store);
+    let completed = 0;
+    let drained!: () => void;
+    const done = new Promise<void>((resolve) => (drained = resolve));
+    const ns = await Nightshift.connect({
+      db: url,
+      logger: createLogger({ level: 'silent' }),
+      tasks: { noop: () => undefined },
+    });
+    try {
+      for (let from = 0; from < jobs; from += INSERT_BATCH) {
+        await ns.enqueueMany(
+          Array.from({ length: Math.min(INSERT_BATCH, jobs - from) }, (_, i) => {
+            const { concurrencyKey, concurrencyLimit, group } = variant.fields(from + i);
+            return {
+              task: 'noop',
+              payload: null,
+              options: {
+                queue: QUEUE,
+                ...(concurrencyKey === null ? {} : { concurrencyKey }),
+                ...(concurrencyLimit === null ? {} : { concurrencyLimit }),
+                ...(group === null ? {} : { group }),
+              },
+            };
+          }),
+        );
+      }
+      ns.events.on('job:completed', () => {
+        completed += 1;
+        if (completed === jobs) drained();
+      });
+      const cpuBefore = await cpuUs();
+      const started = performance.now();
+      const worker = ns.startWorker();
+      await done;
+      const rate = jobs / ((performance.now() - started) / 1_000);
+      const cpuUsPerJob = ((await cpuUs()) - cpuBefore) / jobs;
+      await worker.stop();
+      return { rate, cpuUsPerJob };
+    } finally {
+      await ns.close();
+    }
   });
 }
 
@@ -230,14 +287,19 @@ async function throughputRows(
   jobs: number,
   rounds: number,
   log: (line: string) => void,
+  by: 'store' | 'worker',
 ): Promise<string[][]> {
   const all = variants(jobs);
   const runs = new Map<Variant, Drain[]>(all.map((v) => [v, []]));
+  const run = by === 'store' ? drain : workerDrain;
+  // Untimed, so that the first variant (off, whose figures all others are compared with) does not pay
+  // for this process's code being compiled.
+  await run(backend, all[0] as Variant, Math.min(jobs, WARM_UP_JOBS));
   for (let round = 1; round <= rounds; round += 1) {
     for (const variant of all) {
-      const result = await drain(backend, variant, jobs);
+      const result = await run(backend, variant, jobs);
       runs.get(variant)?.push(result);
-      log(`tenancy ${system} ${variant.name} round ${round}: ${formatCount(result.rate)} jobs/s`);
+      log(`tenancy ${system} ${by} ${variant.name} round ${round}: ${formatCount(result.rate)} jobs/s`);
     }
   }
   const medians = all.map((variant) => {
@@ -259,7 +321,7 @@ async function throughputRows(
     formatRatio(rate / off.rate),
     cpu.toFixed(1),
     formatRatio(off.cpu / cpu),
-    `${variant.settings}; ${DRAIN_SETTINGS}`,
+    `${variant.settings}; ${by === 'store' ? DRAIN_SETTINGS : WORKER_SETTINGS}`,
   ]);
 }
 
@@ -291,14 +353,22 @@ export const tenancyScenario: Scenario = {
     const chosen = systems.filter((s) => s.name in BACKENDS);
     const skipped = systems.filter((s) => !(s.name in BACKENDS)).map((s) => s.name);
     const throughput: string[][] = [];
+    const byWorker: string[][] = [];
     const wait: string[][] = [];
     for (const system of chosen) {
       const backend = BACKENDS[system.name] as Backend;
       try {
-        throughput.push(...(await throughputRows(system.name, backend, jobs, rounds, log)));
+        throughput.push(...(await throughputRows(system.name, backend, jobs, rounds, log, 'store')));
       } catch (error) {
         throughput.push(
           messageRow([system.name, ''], failure(error), THROUGHPUT_HEADER.length, DRAIN_SETTINGS),
+        );
+      }
+      try {
+        byWorker.push(...(await throughputRows(system.name, backend, jobs, rounds, log, 'worker')));
+      } catch (error) {
+        byWorker.push(
+          messageRow([system.name, ''], failure(error), THROUGHPUT_HEADER.length, WORKER_SETTINGS),
         );
       }
       try {
@@ -315,11 +385,20 @@ export const tenancyScenario: Scenario = {
       title: `tenancy: drain of ${formatCount(jobs)} jobs with keys, groups and queue limits against off`,
       notes: [
         ...scope,
-        `median of ${rounds} round${rounds === 1 ? '' : 's'} (each round's jobs/s in "rounds"), variants in turns; "vs off": the median rate over off's; CPU: this process's${chosen.some((s) => BACKENDS[s.name] === 'postgres') ? ", plus the bench database server processes' on PostgreSQL" : ''}; "jobs/CPU s vs off": off's CPU per job over the row's`,
+        `median of ${rounds} round${rounds === 1 ? '' : 's'} (each round's jobs/s in "rounds"), after an untimed drain of ${formatCount(Math.min(jobs, WARM_UP_JOBS))} jobs without keys or groups; variants in turns; "vs off": the median rate over off's; CPU: this process's${chosen.some((s) => BACKENDS[s.name] === 'postgres') ? ", plus the bench database server processes' on PostgreSQL" : ''}; "jobs/CPU s vs off": off's CPU per job over the row's`,
         'limits are set high enough never to block a claim: what is measured is their bookkeeping',
       ],
       header: THROUGHPUT_HEADER,
       rows: throughput,
+    };
+    const workerSection: Section = {
+      title: `tenancy: a worker's drain of ${formatCount(jobs)} jobs with keys, groups and queue limits against off`,
+      notes: [
+        'nightshift only, through the library as a user runs it: the worker claims, runs and completes the jobs, and keeps its leases',
+        ...throughputSection.notes.slice(1),
+      ],
+      header: THROUGHPUT_HEADER,
+      rows: byWorker,
     };
     const waitSection: Section = {
       title: `tenancy: B's wait behind group A's ${formatCount(jobs)} queued jobs, fair claiming against none`,
@@ -330,6 +409,6 @@ export const tenancyScenario: Scenario = {
       header: WAIT_HEADER,
       rows: wait,
     };
-    return [throughputSection, waitSection];
+    return [throughputSection, workerSection, waitSection];
   },
 };

@@ -12,6 +12,15 @@
  */
 import { createHash } from 'node:crypto';
 
+/**
+ * What a claim reports as `nextDueInMs` when its last deal left turns unfilled and its batch is short:
+ * grouped jobs may be ready that it did not take, because the groups dealt had fewer jobs than their
+ * turns (weights) in every deal it made, or, on PostgreSQL, because another claim running at the same
+ * time held them. The claimer claims again this soon instead of waiting for new work, which may never
+ * be announced; a short wait, not none, so that a claim still in flight can commit its jobs first.
+ */
+export const GROUPED_LEFT_CLAIM_MS = 20;
+
 /** Where the turns stand for one set of queues: the pair that had the last turn, and its visit's turns. */
 export interface GroupCursor {
   queue: string;

@@ -291,8 +291,9 @@ export interface ClaimReport {
   /**
    * For a batch shorter than asked: milliseconds until the earliest scheduled job of its queues is due
    * or a rate out of starts (of its queues, or of any key) allows a start again, whichever is sooner,
-   * by the store's clock (0 or less: due already, made ready by this claim); null when neither, or the
-   * batch was full. A claimer waiting for work claims again by then.
+   * by the store's clock (0 or less: due already, made ready by this claim); GROUPED_LEFT_CLAIM_MS
+   * when grouped jobs may be left ready (fair-turns.ts); null when none of these, or the batch was
+   * full. A claimer waiting for work claims again by then.
    */
   nextDueInMs: number | null;
 }

@@ -5,7 +5,8 @@
  * The turns are the same on both stores (src/store/fair-turns.ts), so the expectations are exact.
  */
 import { describe, expect, it } from 'vitest';
-import type { ClaimedJob, JobClaimParams, NewJob, Store } from '../../src/store/store.js';
+import { GROUPED_LEFT_CLAIM_MS } from '../../src/store/fair-turns.js';
+import type { ClaimedJob, ClaimReport, JobClaimParams, NewJob, Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { mustGet, nowMs } from './helpers.js';
@@ -135,6 +136,34 @@ export function describeFairGroups(h: StoreHarness): void {
       // Five groups share 20 places, 4 turns each; the small ones use 1 each, and their 12 unused
       // turns go to the only group left.
       expect(count(await claimGroups(store, groups, 20))).toEqual({ big: 16, s1: 1, s2: 1, s3: 1, s4: 1 });
+    });
+
+    it('reports grouped jobs left ready when its deals’ turns outnumbered the jobs of the groups dealt', async () => {
+      const store = await h.open();
+      const groups = new Map<string, string>();
+      // 40 groups of one job, weight 10 each: a claim of 50 deals 10 turns to each of 5 groups, fills
+      // 5 places, and deals the places left again, a bounded number of times.
+      const names = Array.from({ length: 40 }, (_, i) => `w${String(i).padStart(2, '0')}`);
+      for (const name of names) {
+        await store.groupSetWeight({ group: name, weight: 10 });
+        await insertGroup(store, groups, 1, name);
+      }
+      const reports: ClaimReport[] = [];
+      const claim = () =>
+        store.jobClaim({ workerId: 'w', limit: 50, ...LEASE, report: (r) => reports.push(r) });
+      const first = await claim();
+      expect(first.length).toBeGreaterThan(0);
+      expect(first.length).toBeLessThan(40);
+      // Jobs are left ready: the claimer must claim again at once, not wait for new work.
+      expect(reports.at(-1)).toEqual({ limitsMet: false, nextDueInMs: GROUPED_LEFT_CLAIM_MS });
+      let claimed = first.length;
+      while (claimed < 40) {
+        const next = await claim();
+        expect(next.length).toBeGreaterThan(0);
+        claimed += next.length;
+      }
+      expect(await claim()).toEqual([]);
+      expect(reports.at(-1)).toEqual({ limitsMet: false, nextDueInMs: null });
     });
 
     it('orders a group’s jobs by priority, and claims jobs without a group first', async () => {

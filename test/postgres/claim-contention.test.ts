@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { GROUPED_LEFT_CLAIM_MS } from '../../src/store/fair-turns.js';
+import type { ClaimReport } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/postgres-harness.js';
 import { runFixture } from './child-process.js';
@@ -71,4 +73,38 @@ describe('PostgreSQL claim contention', () => {
     expect(stats.runs).toEqual({ rows: JOBS, jobs: JOBS });
     expect(stats.mismatched).toEqual({ n: 0 });
   }, 120_000);
+
+  it('a grouped claim that finds its dealt jobs held by another claim reports ready jobs left, due now', async () => {
+    // One job in each of 20 groups. Another claim holds the first 10 groups' jobs (a transaction
+    // locking their queue rows, as a claim in flight does): the walk deals every group a turn, the 10
+    // held are skipped, and the batch comes back short with jobs ready that the claimer must not wait
+    // for new work to claim (a worker's second claim lane makes this race all the time).
+    const jobs = Array.from({ length: 20 }, (_, i) => newJob({ queue: 'held', group: `g${i}` }));
+    await store.jobInsertMany({ jobs });
+    const reports: ClaimReport[] = [];
+    const claim = () =>
+      store.jobClaim({
+        workerId: 'w',
+        queues: ['held'],
+        limit: 20,
+        leaseMs: 60_000,
+        report: (r) => reports.push(r),
+      });
+    await withAdmin(async (other) => {
+      await other.query('BEGIN');
+      try {
+        await other.query(
+          `SELECT id FROM "${schema}".job_queue WHERE queue = 'held'
+           ORDER BY group_key COLLATE "C" LIMIT 10 FOR UPDATE`,
+        );
+        expect(await claim()).toHaveLength(10);
+        expect(reports.at(-1)).toEqual({ limitsMet: false, nextDueInMs: GROUPED_LEFT_CLAIM_MS });
+      } finally {
+        await other.query('ROLLBACK');
+      }
+    });
+    expect(await claim()).toHaveLength(10);
+    expect(await claim()).toEqual([]);
+    expect(reports.at(-1)).toEqual({ limitsMet: false, nextDueInMs: null });
+  });
 });

@@ -121,6 +121,27 @@ describe('claim wakes', () => {
     await waitUntil(() => completed === 4, { timeoutMs: 10_000, message: `${completed} of 4 completed` });
   });
 
+  it('starts grouped jobs its claims left ready (turns outnumbering the jobs dealt), not at the next poll', async () => {
+    // 60 groups of one job, weight 10 each: a claim deals 10 turns to a group, fills one place with
+    // them, and after its last deal comes back short with groups still ready. Before, the worker then
+    // waited for new work or the poll.
+    const ns = await env.connect({ tasks: { tick: () => undefined } });
+    let completed = 0;
+    ns.events.on('job:completed', () => {
+      completed += 1;
+    });
+    for (let n = 0; n < 60; n += 1) await ns.setGroupWeight(`heavy-${n}`, 10);
+    await ns.enqueueMany(
+      Array.from({ length: 60 }, (_, n) => ({
+        task: 'tick',
+        payload: { n },
+        options: { group: `heavy-${n}` },
+      })),
+    );
+    ns.startWorker({ ...NO_POLL, concurrency: 50 });
+    await waitUntil(() => completed === 60, { timeoutMs: 10_000, message: `${completed} of 60 completed` });
+  });
+
   it('starts delayed jobs and retries at their due time, not at the next poll', async () => {
     let attempts = 0;
     const ns = await env.connect({

@@ -2,7 +2,7 @@
  * Claiming jobs and renewing their leases. A claim is one statement per batch (FOR UPDATE SKIP LOCKED
  * in sql/job-claim.ts) answering one text value that job-batch.ts decodes.
  */
-import { groupCursorKey } from '../fair-turns.js';
+import { GROUPED_LEFT_CLAIM_MS, groupCursorKey } from '../fair-turns.js';
 import type { ClaimedJob, JobClaimParams, JobLeaseRenewParams, JobLeaseRenewResult } from '../store.js';
 import type { PostgresConnection } from './connection.js';
 import { decodeClaimedBatch, type ClaimedBatchRow } from './job-batch.js';
@@ -43,6 +43,8 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
   let claimed: ClaimedJob[] = [];
   let limitsMet = false;
   let nextDueInMs: number | null = null;
+  // The last statement was grouped and filled fewer places than it dealt turns (fair-turns.ts).
+  let groupedLeft = false;
   for (let statement = 0; statement < CLAIM_STATEMENTS && claimed.length < limit; statement += 1) {
     const grouped = conn.claimGroups;
     const lean = labels === null && conn.claimLimitsFor === 0;
@@ -53,6 +55,7 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
     conn.claimGroups = row.grouped_waiting || row.grouped_promoted > 0;
     limitsMet ||= row.limits_needed;
     nextDueInMs = row.next_due_ms;
+    groupedLeft = grouped && row.grouped_short;
     if (row.limits_needed) conn.claimLimitsFor = LEAN_RETRY_CLAIMS;
     else if (!lean && conn.claimLimitsFor > 0) conn.claimLimitsFor -= 1;
     const again =
@@ -61,6 +64,11 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
     if (!again) break;
   }
   if (claimed.length > 0) conn.eventsWritten();
+  // Grouped jobs may be left ready (GROUPED_LEFT_CLAIM_MS): a claim of the same queues at once walks
+  // the groups from the same cursor, and the jobs it holds are skipped here (SKIP LOCKED) instead of
+  // the walk going on past them as an ungrouped scan does. Seen: a worker's two claim lanes each short
+  // at once, 49,000 grouped jobs left waiting for the 30 s poll.
+  if (groupedLeft && claimed.length < limit) nextDueInMs = GROUPED_LEFT_CLAIM_MS;
   params.report?.({ limitsMet, nextDueInMs });
   return claimed;
 }

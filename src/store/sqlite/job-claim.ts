@@ -1,6 +1,7 @@
 /** Claiming due jobs and renewing the leases of running attempts. */
 import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, ClaimReport, JobClaimParams, JobLeaseRenewParams } from '../store.js';
+import { GROUPED_LEFT_CLAIM_MS } from '../fair-turns.js';
 
 import { appendJobEvents } from './event-log.js';
 import { admitByLimits, type LimitedCandidate } from './limits.js';
@@ -39,18 +40,22 @@ export async function jobClaim(conn: SqliteConnection, params: JobClaimParams): 
     const rows: ClaimRow[] = [];
     // The grouped requirement sets this worker meets, found once, when grouped jobs get places.
     let sets: string[] | undefined;
+    // The last deal filled fewer places than it dealt turns: grouped jobs may be left ready.
+    let groupedLeft = false;
     for (let deal = 0; deal < GROUP_DEALS && rows.length + claims.size < params.limit; deal += 1) {
       sets ??= offeredSets(conn, params.labels, groupSql.jobClaimGroupLabelSetNext);
       const grouped = groupedJobs(conn, params, now, params.limit - rows.length - claims.size, sets);
       claims.admit(grouped.jobs, now);
+      groupedLeft = grouped.short;
       if (!grouped.short) break;
       rows.push(...claims.start(conn, params, now));
     }
     rows.push(...claims.start(conn, params, now));
     const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
+    const short = rows.length < params.limit;
     const report: ClaimReport = {
       limitsMet: claims.limitsMet,
-      nextDueInMs: rows.length < params.limit ? nextStartInMs(conn, params, now) : null,
+      nextDueInMs: !short ? null : groupedLeft ? GROUPED_LEFT_CLAIM_MS : nextStartInMs(conn, params, now),
     };
     return { jobs: rows.map((row) => toClaimedJob(row, context)), report };
   });
