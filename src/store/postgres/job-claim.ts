@@ -64,10 +64,11 @@ export async function jobClaim(conn: PostgresConnection, params: JobClaimParams)
     if (!again) break;
   }
   if (claimed.length > 0) conn.eventsWritten();
-  // Grouped jobs may be left ready (GROUPED_LEFT_CLAIM_MS): a claim of the same queues at once walks
-  // the groups from the same cursor, and the jobs it holds are skipped here (SKIP LOCKED) instead of
-  // the walk going on past them as an ungrouped scan does. Seen: a worker's two claim lanes each short
-  // at once, 49,000 grouped jobs left waiting for the 30 s poll.
+  // Grouped jobs may be left ready (GROUPED_LEFT_CLAIM_MS): the groups dealt had fewer jobs than turns
+  // in every statement, or a claim of the same queues at once walked the groups from the same cursor
+  // and the jobs it holds were skipped here (SKIP LOCKED) instead of the walk going on past them as an
+  // ungrouped scan does. Seen: a worker's two claim lanes each short at once, 49,000 grouped jobs left
+  // waiting for the 30 s poll.
   if (groupedLeft && claimed.length < limit) nextDueInMs = GROUPED_LEFT_CLAIM_MS;
   params.report?.({ limitsMet, nextDueInMs });
   return claimed;
