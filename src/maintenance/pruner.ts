@@ -73,7 +73,7 @@ export class Pruner {
         limit: this.options.batchSize,
       });
       total += deleted;
-      if (deleted < this.options.batchSize || this.periodic.stopping) break;
+      if (deleted < this.options.batchSize || this.periodic.stopSignal.aborted) break;
       await sleep(0);
     }
     if (total > 0) {
@@ -101,7 +101,7 @@ export class Pruner {
 
   /** Runs `prune` until a batch comes back short or the pruner stops. */
   private async inBatches(prune: () => Promise<{ deleted: number }>): Promise<void> {
-    while (!this.periodic.stopping) {
+    while (!this.periodic.stopSignal.aborted) {
       const { deleted } = await prune();
       if (deleted < this.options.batchSize) break;
       await sleep(0);

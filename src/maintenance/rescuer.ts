@@ -120,7 +120,7 @@ export class Rescuer {
       const { requeued, failed } = await this.store.jobRescueLapsed({ limit: this.options.batchSize });
       total.requeued.push(...requeued);
       total.failed.push(...failed);
-      if (requeued.length + failed.length < this.options.batchSize || this.periodic.stopping) break;
+      if (requeued.length + failed.length < this.options.batchSize || this.periodic.stopSignal.aborted) break;
     }
     if (total.requeued.length + total.failed.length > 0) {
       this.logger.warn(

@@ -25,12 +25,10 @@ export class PeriodicPass {
     this.loop ??= this.run();
   }
 
-  /** True once `stop` was called: a pass working through batches should end after the current one. */
-  get stopping(): boolean {
-    return this.stopper.signal.aborted;
-  }
-
-  /** Aborts when `stop` is called: a pass that waits ends its wait on it. */
+  /**
+   * Aborts when `stop` is called: a pass that waits ends its wait on it, and one working through
+   * batches ends after the current one once it is aborted.
+   */
   get stopSignal(): AbortSignal {
     return this.stopper.signal;
   }

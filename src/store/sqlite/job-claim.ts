@@ -52,11 +52,11 @@ export async function jobClaim(conn: SqliteConnection, params: JobClaimParams): 
     }
     rows.push(...claims.start(conn, params, now));
     const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
-    const short = rows.length < params.limit;
-    const report: ClaimReport = {
-      limitsMet: claims.limitsMet,
-      nextDueInMs: !short ? null : groupedLeft ? GROUPED_LEFT_CLAIM_MS : nextStartInMs(conn, params, now),
-    };
+    let nextDueInMs: number | null = null;
+    if (rows.length < params.limit) {
+      nextDueInMs = groupedLeft ? GROUPED_LEFT_CLAIM_MS : nextStartInMs(conn, params, now);
+    }
+    const report: ClaimReport = { limitsMet: claims.limitsMet, nextDueInMs };
     return { jobs: rows.map((row) => toClaimedJob(row, context)), report };
   });
   params.report?.(report);
