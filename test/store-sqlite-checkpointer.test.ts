@@ -1,6 +1,6 @@
 /**
  * SQLite checkpoints off the event loop (src/store/sqlite/checkpointer.ts): a store whose connection
- * commits often hands its write-ahead-log checkpoints to a thread of its own, one that commits rarely
+ * commits often, or writes many rows in few commits, hands its write-ahead-log checkpoints to a thread of its own, one that commits rarely
  * keeps SQLite's default, a failed thread gives them back, and closing the store ends the thread first
  * so the last close still folds the log into the file and removes it.
  */
@@ -66,6 +66,16 @@ describe('SQLite checkpointer', () => {
     await commits(opened, 20);
     expect(checkpointerOf(opened).running).toBe(false);
     expect(autocheckpoint(opened)).toBe(1_000);
+  });
+
+  it('moves checkpoints to its thread once a few commits write many rows', async () => {
+    const { store: opened } = await open();
+    // Two bulk enqueues, as a producer's first calls: 2 commits, far from 64, but 1,200 rows.
+    for (let call = 0; call < 2; call += 1) {
+      await opened.jobInsertMany({ jobs: Array.from({ length: 600 }, () => newJob()) });
+    }
+    expect(checkpointerOf(opened).running).toBe(true);
+    expect(autocheckpoint(opened)).toBe(10_000);
   });
 
   it('moves checkpoints to its thread once commits come fast, which folds the log into the file', async () => {

@@ -5,7 +5,8 @@
  * all COMMIT time. With the checkpoints in a thread that drain ran 12-20% faster, the copying done on
  * another core (docs/PERFORMANCE.md, "Checkpoints off the event loop").
  *
- * A store whose connection commits often (BUSY_COMMITS within one second) starts a thread with its own
+ * A store whose connection commits often (BUSY_COMMITS within one second) or writes many rows (BUSY_CHANGES
+ * within one second: a bulk enqueue fills the log in few commits) starts a thread with its own
  * connection to the file (checkpoint-thread.ts) and from then on asks it for a PASSIVE checkpoint after
  * a commit: one at a time, at most one per INTERVAL_MS. Its own automatic checkpoint then moves to
  * BACKSTOP_PAGES, which the log reaches only if the thread falls behind (a reader holding an old
@@ -30,6 +31,12 @@ export type CheckpointReport = { type: 'done' } | { type: 'failed'; message: str
 
 /** Commits within one second that make a connection busy enough for a thread of its own. */
 const BUSY_COMMITS = 64;
+/**
+ * Rows written (SQLite's `total_changes()`, triggers' rows included) within one second that do the same.
+ * A bulk enqueue of 1,000 jobs writes ~140 pages of log: twenty such commits, too few for BUSY_COMMITS,
+ * met the default checkpoint twice, each time inside a COMMIT on the event loop (~12 ms).
+ */
+const BUSY_CHANGES = 1_000;
 /** Least time between two requested checkpoints: a few per second move the log of any rate. */
 const INTERVAL_MS = 50;
 /** The connection's own automatic checkpoint while the thread runs (pages of the log, 40 MB at 4 KB). */
@@ -49,6 +56,11 @@ export class Checkpointer {
   private lastRequestAt = 0;
   private windowStartedAt = 0;
   private windowCommits = 0;
+  /** `total_changes()` when the window started, and after the last commit seen. */
+  private windowStartChanges = 0;
+  private lastChanges: number;
+  /** Read only until the thread starts: a commit afterwards pays nothing for it. */
+  private readonly totalChanges: Database.Statement;
   /** The thread failed once: checkpoints stay with the connection from then on. */
   private failed = false;
   private closing = false;
@@ -56,7 +68,10 @@ export class Checkpointer {
   constructor(
     private readonly db: Database.Database,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.totalChanges = db.prepare('SELECT total_changes()').pluck();
+    this.lastChanges = this.changes();
+  }
 
   /** Whether the thread runs (started, not failed, not closed). */
   get running(): boolean {
@@ -71,9 +86,12 @@ export class Checkpointer {
       if (now - this.windowStartedAt > 1_000) {
         this.windowStartedAt = now;
         this.windowCommits = 0;
+        this.windowStartChanges = this.lastChanges;
       }
       this.windowCommits += 1;
-      if (this.windowCommits < BUSY_COMMITS) return;
+      this.lastChanges = this.changes();
+      const written = this.lastChanges - this.windowStartChanges;
+      if (this.windowCommits < BUSY_COMMITS && written < BUSY_CHANGES) return;
       this.start();
     }
     if (this.inFlight || now - this.lastRequestAt < INTERVAL_MS) return;
@@ -117,6 +135,10 @@ export class Checkpointer {
     });
     this.thread = thread;
     this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+  }
+
+  private changes(): number {
+    return this.totalChanges.get() as number;
   }
 
   private fail(error: unknown): void {

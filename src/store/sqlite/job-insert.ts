@@ -85,28 +85,31 @@ function insertJobRow(
     scheduleSlot: job.scheduleSlot ? job.scheduleSlot.getTime() : null,
     notCancelled: 0,
   });
-  const info = conn.stmt(sql.jobInsertMany, handle).run({
-    id: row.id,
-    task: row.task,
-    queue: row.queue,
-    payload: row.payload,
-    state: row.state,
-    priority: row.priority,
-    maxAttempts: row.max_attempts,
-    runAt,
-    now,
-    idempotencyKey: row.idempotency_key,
-    concurrencyKey: row.concurrency_key,
-    concurrencyLimit: job.concurrencyLimit,
-    group: row.group_key,
-    leaseMs: row.lease_ms,
-    timeoutMs: row.timeout_ms,
-    scheduleId: row.schedule_id,
-    scheduleSlot: row.schedule_slot,
-    parentId: row.parent_id,
-    traceContext: row.trace_context,
-    requires: row.requires,
-  });
+  const info = conn
+    .stmt(sql.jobInsertMany, handle)
+    .run(
+      row.id,
+      row.task,
+      row.queue,
+      row.payload,
+      row.state,
+      row.priority,
+      row.max_attempts,
+      runAt,
+      now,
+      now,
+      row.idempotency_key,
+      row.concurrency_key,
+      job.concurrencyLimit,
+      row.lease_ms,
+      row.timeout_ms,
+      row.schedule_id,
+      row.schedule_slot,
+      row.parent_id,
+      row.trace_context,
+      row.requires,
+      row.group_key,
+    );
   return info.changes === 1 ? row : null;
 }
 
