@@ -15,11 +15,37 @@ export function describeInsert(h: StoreHarness): void {
         newJob({ payload: undefined, runAt: new Date(Date.now() + 3_600_000) }),
         newJob({ delayMs: 90_000, idempotencyKey: 'insert-key', leaseMs: 5_000 }),
         newJob({ scheduleSlot: new Date('2026-03-04T05:06:07.089Z'), parentId: 'p' }),
+        // Queued, but due before its creation.
+        newJob({ runAt: new Date(Date.now() - 60_000) }),
       ];
       const results = await store.jobInsertMany({ jobs });
-      expect(results.map((r) => r.created)).toEqual([true, true, true, true]);
-      expect(results.map((r) => r.job.state)).toEqual(['queued', 'scheduled', 'scheduled', 'queued']);
+      expect(results.map((r) => r.created)).toEqual([true, true, true, true, true]);
+      expect(results.map((r) => r.job.state)).toEqual([
+        'queued',
+        'scheduled',
+        'scheduled',
+        'queued',
+        'queued',
+      ]);
+      expect(results[4]?.job.runAt.getTime()).toBeLessThan(results[4]!.job.createdAt.getTime());
       expect(results[0]?.job.payload).toEqual({ at: '2026-01-02T03:04:05.678Z' });
+      for (const { job } of results) expect(job).toEqual(await store.jobGet({ id: job.id }));
+    });
+
+    it('answers a batch whose key was taken with each new job exactly as jobGet reads it', async () => {
+      const store = await h.open();
+      const [taken] = await store.jobInsertMany({ jobs: [newJob({ idempotencyKey: 'taken' })] });
+      const jobs = [
+        newJob(),
+        newJob({ idempotencyKey: 'taken' }),
+        newJob({ delayMs: 30_000 }),
+        newJob({ runAt: new Date(Date.now() - 5_000) }),
+        newJob(),
+      ];
+      const results = await store.jobInsertMany({ jobs });
+      expect(results.map((r) => r.created)).toEqual([true, false, true, true, true]);
+      expect(results[1]?.job.id).toBe(taken?.job.id);
+      expect(results.map((r) => r.job.state)).toEqual(['queued', 'queued', 'scheduled', 'queued', 'queued']);
       for (const { job } of results) expect(job).toEqual(await store.jobGet({ id: job.id }));
     });
 

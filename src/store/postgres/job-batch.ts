@@ -1,6 +1,7 @@
 /**
- * The answers of the two bulk hot-path statements, claim and enqueue, each as ONE text value per
- * statement instead of typed columns per job. node-postgres decodes a row column by column (a Buffer
+ * The answers of the two bulk hot-path statements, claim and enqueue, as one row per statement with
+ * ONE text value for all its jobs instead of typed columns per job (the enqueue's text names only the
+ * jobs whose due state the database decided otherwise than most). node-postgres decodes a row column by column (a Buffer
  * slice, a string and a parser call per field), which made row decoding and its garbage the largest
  * Node cost of the claim. The server concatenates the text in the same statement: json_build_array
  * would look up every argument's type and output function on every call (~20-27k instructions per
@@ -15,37 +16,47 @@ import type { ClaimedJob, NewJob } from '../store.js';
 
 const date = (value: unknown): Date | null => (value === null ? null : new Date(value as number));
 
+/** The enqueue's answer as a row (sql/job-batch.ts `jobInsertManyBatchSelect`). */
+export interface InsertedBatchRow {
+  /** node-postgres gives a float8 as a number; NULL when nothing was inserted. */
+  created_ms: number | null;
+  /** A bigint, as text. */
+  inserted: string;
+  decided: string;
+  ids: string | null;
+}
+
 /**
  * The jobs an enqueue created, by id: each built from its `NewJob` and the database's decisions in
- * `batch` (see sql/job-batch.ts `jobInsertManyBatchSelect`). `payloads` are the JSON texts that were stored, parsed again so
- * the job reads exactly as it will from the database (a Date in a payload comes back as a string).
+ * `row`. `payloads` are the JSON texts that were stored, parsed again so the job reads exactly as it
+ * will from the database (a Date in a payload comes back as a string).
  */
 export function decodeInsertedBatch(
-  batch: string,
+  row: InsertedBatchRow | undefined,
   jobs: NewJob[],
   payloads: Array<string | null>,
 ): Map<string, Job> {
   const created = new Map<string, Job>();
-  if (batch === '') return created;
-  const byId = new Map<string, number>();
-  // The first of repeated ids is the one the INSERT kept.
-  jobs.forEach((job, index) => {
-    const id = job.id.toLowerCase();
-    if (!byId.has(id)) byId.set(id, index);
-  });
-  for (const entry of batch.split(',')) {
-    const [id = '', state, runMs, createdMs] = entry.split(' ');
-    const index = byId.get(id);
-    if (index === undefined) continue;
+  if (row === undefined || row.created_ms === null) return created;
+  const createdAt = new Date(row.created_ms);
+  const decided = new Map<string, { state: JobState; runAt: Date }>();
+  if (row.decided !== '') {
+    for (const entry of row.decided.split(',')) {
+      const [id = '', state, runMs] = entry.split(' ');
+      decided.set(id, { state: state as JobState, runAt: new Date(Number(runMs)) });
+    }
+  }
+  const decode = (id: string, index: number): void => {
     const input = jobs[index]!;
     const payload = payloads[index] ?? null;
-    const createdAt = new Date(Number(createdMs));
+    const decision = decided.get(id);
     const job = toJob(
       insertedJobColumns<PostgresJobColumns>(input, {
         id,
-        state: state as JobState,
+        state: decision?.state ?? 'queued',
         payload: payload === null ? null : JSON.parse(payload),
-        runAt: new Date(Number(runMs)),
+        // Jobs due at their creation share its Date, as a claim's jobs share their start's.
+        runAt: decision?.runAt ?? createdAt,
         createdAt,
         requires: input.requires,
         scheduleSlot: input.scheduleSlot === null ? null : new Date(input.scheduleSlot.getTime()),
@@ -53,6 +64,21 @@ export function decodeInsertedBatch(
       }),
     );
     created.set(id, job);
+  };
+  if (row.ids === null) {
+    // Every job is new, so no id repeats: the database's text of each is its lower case.
+    jobs.forEach((job, index) => decode(job.id.toLowerCase(), index));
+    return created;
+  }
+  const byId = new Map<string, number>();
+  // The first of repeated ids is the one the INSERT kept.
+  jobs.forEach((job, index) => {
+    const id = job.id.toLowerCase();
+    if (!byId.has(id)) byId.set(id, index);
+  });
+  for (const id of row.ids.split(',')) {
+    const index = byId.get(id);
+    if (index !== undefined) decode(id, index);
   }
   return created;
 }

@@ -13,14 +13,21 @@ import { rateWaitMs } from './rate-limits.js';
 const ms = (column: string): string => `floor(date_part('epoch', ${column}) * 1000)`;
 
 /**
- * The enqueue's answer from CTE `cte` (the INSERT's RETURNING id, state, run_at, created_at), as column
- * `batch`: "id state run-ms created-ms" per inserted job, comma-separated. Only what the database
- * decided: the due state and time (on its clock) and the creation time. Everything else of a new job
- * is what the caller sent.
+ * The enqueue's answer from CTE `cte` (the INSERT's RETURNING id, state, run_at, created_at): only what
+ * the database decided, the due state and time (on its clock) and the creation time; everything else
+ * of a new job is what the caller sent. Most jobs are due at once: queued, due at their creation,
+ * which every job of the statement shares. So the answer is `created_ms` (that time, NULL when nothing
+ * was inserted), `inserted` (a count), `decided` ("id state run-ms" for each new job that is not
+ * queued at its creation time, comma-separated) and `ids` (every new job's id, comma-separated, only
+ * when fewer jobs were inserted than `ids` (the statement's id array) holds: an id or an idempotency
+ * key was taken; NULL when every job is new). Per job, a batch of due jobs costs the text of nothing.
  */
-export const jobInsertManyBatchSelect = (cte: string): string =>
-  `coalesce(string_agg(id || ' ' || state || ' ' || ${ms('run_at')} || ' ' || ${ms('created_at')}, ','), '')
-  AS batch FROM ${cte}`;
+export const jobInsertManyBatchSelect = (cte: string, ids: string): string =>
+  `${ms('min(created_at)')} AS created_ms, count(*) AS inserted,
+  coalesce(string_agg(id || ' ' || state || ' ' || ${ms('run_at')}, ',')
+             FILTER (WHERE state <> 'queued' OR run_at <> created_at), '') AS decided,
+  CASE WHEN count(*) < cardinality(${ids}) THEN (SELECT string_agg(id::text, ',') FROM ${cte}) END AS ids
+  FROM ${cte}`;
 
 /**
  * The claim's answer is lean: a tuple carries only what differs between jobs and is not known to the

@@ -27,7 +27,9 @@ import { jobEventInsert } from './events.js';
  * $8 max attempts, $9 idempotency keys, $10 concurrency keys, $11 lease ms, $12 timeout ms,
  * $13 schedule ids, $14 schedule slots, $15 parent ids, $16 channel, $17 origin, $18 trace contexts,
  * $19 concurrency limits, $20 required labels (each job's as the text of an array literal, NULL for
- * none: an array of arrays cannot hold lists of different lengths), $21 groups.
+ * none: an array of arrays cannot hold lists of different lengths), $21 groups. Only $1-$5 and $8 hold
+ * one element per job: an optional column no job of the batch sets comes as an empty array, which
+ * unnest pads with NULLs.
  */
 export const jobInsertMany = (s: string): string => `
   WITH input AS (
@@ -63,7 +65,7 @@ export const jobInsertMany = (s: string): string => `
     SELECT pg_notify($16, json_build_object('o', $17::text, 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM inserted) q
   )
-  SELECT (SELECT count(*) FROM notified) AS notified, ${jobInsertManyBatchSelect('inserted')}`;
+  SELECT (SELECT count(*) FROM notified) AS notified, ${jobInsertManyBatchSelect('inserted', '$1::uuid[]')}`;
 
 /** Existing jobs for ids or idempotency keys that conflicted. $1 ids, $2 keys. */
 export const jobInsertManyExisting = (s: string): string =>
