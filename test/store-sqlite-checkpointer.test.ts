@@ -1,8 +1,8 @@
 /**
  * SQLite checkpoints off the event loop (src/store/sqlite/checkpointer.ts): a store whose connection
- * commits often, or writes many rows in few commits, hands its write-ahead-log checkpoints to a thread of its own, one that commits rarely
- * keeps SQLite's default, a failed thread gives them back, and closing the store ends the thread first
- * so the last close still folds the log into the file and removes it.
+ * commits often, or writes many rows in few commits, hands its write-ahead-log checkpoints to a thread of
+ * its own, one that commits rarely keeps SQLite's default, a failed thread gives them back, and closing the
+ * store ends the thread first so the last close still folds the log into the file and removes it.
  */
 import { existsSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,11 +1,11 @@
 /**
- * The answers of the two bulk hot-path statements, claim and enqueue, as one row per statement with
- * ONE text value for all its jobs instead of typed columns per job (the enqueue's text names only the
- * jobs whose due state the database decided otherwise than most). node-postgres decodes a row column by column (a Buffer
- * slice, a string and a parser call per field), which made row decoding and its garbage the largest
- * Node cost of the claim. The server concatenates the text in the same statement: json_build_array
- * would look up every argument's type and output function on every call (~20-27k instructions per
- * job, as much as the row write), while a cast keeps its output function.
+ * The answers of the two bulk hot-path statements, claim and enqueue, as one row per statement with ONE
+ * text value for all its jobs instead of typed columns per job (the enqueue's text names only the jobs
+ * whose due state the database decided otherwise than most). node-postgres decodes a row column by column
+ * (a Buffer slice, a string and a parser call per field), which made row decoding and its garbage the
+ * largest Node cost of the claim. The server concatenates the text in the same statement: json_build_array
+ * would look up every argument's type and output function on every call (~20-27k instructions per job, as
+ * much as the row write), while a cast keeps its output function.
  *
  * The SQL that writes these positions is sql/job-batch.ts: a position changed there is changed here.
  */
@@ -20,8 +20,6 @@ const date = (value: unknown): Date | null => (value === null ? null : new Date(
 export interface InsertedBatchRow {
   /** node-postgres gives a float8 as a number; NULL when nothing was inserted. */
   created_ms: number | null;
-  /** A bigint, as text. */
-  inserted: string;
   decided: string;
   ids: string | null;
 }

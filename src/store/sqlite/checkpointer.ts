@@ -6,12 +6,12 @@
  * another core (docs/PERFORMANCE.md, "Checkpoints off the event loop").
  *
  * A store whose connection commits often (BUSY_COMMITS within one second) or writes many rows (BUSY_CHANGES
- * within one second: a bulk enqueue fills the log in few commits) starts a thread with its own
- * connection to the file (checkpoint-thread.ts) and from then on asks it for a PASSIVE checkpoint after
- * a commit: one at a time, at most one per INTERVAL_MS. Its own automatic checkpoint then moves to
- * BACKSTOP_PAGES, which the log reaches only if the thread falls behind (a reader holding an old
- * snapshot stops any checkpoint, as before); should the thread fail, the default comes back. A store
- * that commits rarely never starts the thread and checkpoints as SQLite does by default.
+ * within one second: a bulk enqueue fills the log in few commits) starts a thread with its own connection
+ * to the file (checkpoint-thread.ts) and from then on asks it for a PASSIVE checkpoint after a commit: one
+ * at a time, at most one per INTERVAL_MS. Its own automatic checkpoint then moves to BACKSTOP_PAGES, which
+ * the log reaches only if the thread falls behind (a reader holding an old snapshot stops any checkpoint,
+ * as before); should the thread fail, the default comes back. A store that commits rarely never starts the
+ * thread and checkpoints as SQLite does by default.
  */
 import type Database from 'better-sqlite3';
 import type { Worker as Thread } from 'node:worker_threads';
@@ -32,9 +32,9 @@ export type CheckpointReport = { type: 'done' } | { type: 'failed'; message: str
 /** Commits within one second that make a connection busy enough for a thread of its own. */
 const BUSY_COMMITS = 64;
 /**
- * Rows written (SQLite's `total_changes()`, triggers' rows included) within one second that do the same.
- * A bulk enqueue of 1,000 jobs writes ~140 pages of log: twenty such commits, too few for BUSY_COMMITS,
- * met the default checkpoint twice, each time inside a COMMIT on the event loop (~12 ms).
+ * Rows written (SQLite's `total_changes()`, triggers' rows included) within one second that do the
+ * same. A bulk enqueue of 1,000 jobs writes ~140 pages of log: twenty such commits, too few for
+ * BUSY_COMMITS, met the default checkpoint twice, each time inside a COMMIT on the event loop (~12 ms).
  */
 const BUSY_CHANGES = 1_000;
 /** Least time between two requested checkpoints: a few per second move the log of any rate. */

@@ -17,13 +17,13 @@ const ms = (column: string): string => `floor(date_part('epoch', ${column}) * 10
  * the database decided, the due state and time (on its clock) and the creation time; everything else
  * of a new job is what the caller sent. Most jobs are due at once: queued, due at their creation,
  * which every job of the statement shares. So the answer is `created_ms` (that time, NULL when nothing
- * was inserted), `inserted` (a count), `decided` ("id state run-ms" for each new job that is not
- * queued at its creation time, comma-separated) and `ids` (every new job's id, comma-separated, only
- * when fewer jobs were inserted than `ids` (the statement's id array) holds: an id or an idempotency
- * key was taken; NULL when every job is new). Per job, a batch of due jobs costs the text of nothing.
+ * was inserted), `decided` ("id state run-ms" for each new job that is not queued at its creation
+ * time, comma-separated) and `ids` (every new job's id, comma-separated, only when fewer jobs were
+ * inserted than `ids` (the statement's id array) holds: an id or an idempotency key was taken; NULL
+ * when every job is new). Per job, a batch of due jobs costs the text of nothing.
  */
 export const jobInsertManyBatchSelect = (cte: string, ids: string): string =>
-  `${ms('min(created_at)')} AS created_ms, count(*) AS inserted,
+  `${ms('min(created_at)')} AS created_ms,
   coalesce(string_agg(id || ' ' || state || ' ' || ${ms('run_at')}, ',')
              FILTER (WHERE state <> 'queued' OR run_at <> created_at), '') AS decided,
   CASE WHEN count(*) < cardinality(${ids}) THEN (SELECT string_agg(id::text, ',') FROM ${cte}) END AS ids
