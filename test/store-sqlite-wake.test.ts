@@ -39,7 +39,7 @@ async function enqueueToStart(ns: Nightshift, child: Child, timeoutMs: number): 
   const { id } = await ns.enqueue('wake.probe', null);
   const line = await waitUntil(() => child.lines.find((l) => l.startsWith(`started ${id} `)), {
     timeoutMs,
-    message: `job ${id} did not start: ${child.stderr()}`,
+    message: () => `job ${id} did not start: ${child.stderr()}`,
   });
   return Number(line.split(' ')[2]) - enqueuedAt;
 }

@@ -234,7 +234,7 @@ describe.skipIf(unavailable !== null)(
       });
       await waitUntil(() => stderr.includes('serving tasks'), {
         timeoutMs: 30_000,
-        message: `the CLI worker to start (stderr: ${stderr})`,
+        message: () => `the CLI worker to start (stderr: ${stderr})`,
       });
 
       // It really works on this server before the outage: the CLI uses the default schema.

@@ -6,8 +6,11 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Poll interval. Default 10 ms. */
   intervalMs?: number;
-  /** Shown when the wait times out. */
-  message?: string;
+  /**
+   * Shown when the wait times out. A function is called then, so a message naming progress (`${done} of
+   * N`) reads what was done when the wait gave up, not when it began.
+   */
+  message?: string | (() => string);
 }
 
 /**
@@ -25,9 +28,8 @@ export async function waitUntil<T>(
     const value = await condition();
     if (value) return value;
     if (Date.now() >= deadline) {
-      throw new Error(
-        `waitUntil timed out after ${timeoutMs} ms${options.message ? `: ${options.message}` : ''}`,
-      );
+      const message = typeof options.message === 'function' ? options.message() : options.message;
+      throw new Error(`waitUntil timed out after ${timeoutMs} ms${message ? `: ${message}` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

@@ -32,7 +32,7 @@ describe('claim wakes', () => {
       await sleep(15);
     }
     await waitUntil(() => completed === batches * 10, {
-      message: `${completed} of ${batches * 10} completed`,
+      message: () => `${completed} of ${batches * 10} completed`,
     });
     // Before: both lanes claimed on every event and again on every freed slot and written outcome,
     // about four claims per batch, three of them empty.
@@ -50,7 +50,10 @@ describe('claim wakes', () => {
     for (let n = 0; n < 4; n += 1) {
       await ns.enqueue('sync', { n }, { concurrencyKey: 'tenant:a', concurrencyLimit: 1 });
     }
-    await waitUntil(() => completed === 4, { timeoutMs: 10_000, message: `${completed} of 4 completed` });
+    await waitUntil(() => completed === 4, {
+      timeoutMs: 10_000,
+      message: () => `${completed} of 4 completed`,
+    });
   });
 
   it('starts a job its key held back when its own keyed job finishes, even if no claim reported a limit', async () => {
@@ -118,7 +121,10 @@ describe('claim wakes', () => {
     await ns.enqueueMany(
       Array.from({ length: 4 }, (_, n) => ({ task: 'send', payload: { n }, options: { queue: 'mail' } })),
     );
-    await waitUntil(() => completed === 4, { timeoutMs: 10_000, message: `${completed} of 4 completed` });
+    await waitUntil(() => completed === 4, {
+      timeoutMs: 10_000,
+      message: () => `${completed} of 4 completed`,
+    });
   });
 
   it('starts grouped jobs its claims left ready (turns outnumbering the jobs dealt), not at the next poll', async () => {
@@ -139,7 +145,10 @@ describe('claim wakes', () => {
       })),
     );
     ns.startWorker({ ...NO_POLL, concurrency: 50 });
-    await waitUntil(() => completed === 60, { timeoutMs: 10_000, message: `${completed} of 60 completed` });
+    await waitUntil(() => completed === 60, {
+      timeoutMs: 10_000,
+      message: () => `${completed} of 60 completed`,
+    });
   });
 
   it('starts delayed jobs and retries at their due time, not at the next poll', async () => {
@@ -161,7 +170,7 @@ describe('claim wakes', () => {
     const soon = await ns.enqueue('later', null, { delayMs: 300 });
     const later = await ns.enqueue('later', null, { delayMs: 700 });
     const retried = await ns.enqueue('flaky', null, { maxAttempts: 2 });
-    await waitUntil(() => completedAt.size === 3, { message: `${completedAt.size} of 3 completed` });
+    await waitUntil(() => completedAt.size === 3, { message: () => `${completedAt.size} of 3 completed` });
     const waited = (id: string): number => (completedAt.get(id) ?? Infinity) - enqueuedAt;
     // Not before their time (the database's clock and this one agree within a few ms here), and well
     // before the 60 s poll.
@@ -191,7 +200,10 @@ describe('claim wakes', () => {
       })),
     ]);
     // Before: the first burst started, the rest waited for the 60 s poll.
-    await waitUntil(() => completed === 24, { timeoutMs: 10_000, message: `${completed} of 24 completed` });
+    await waitUntil(() => completed === 24, {
+      timeoutMs: 10_000,
+      message: () => `${completed} of 24 completed`,
+    });
   });
 
   it('reports when a rate allows starts again after a short claim', async () => {

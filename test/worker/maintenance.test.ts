@@ -51,7 +51,7 @@ describe('rescuer', () => {
     await ns.enqueue('t', null, { delayMs: DAY });
     const startedAt = performance.now();
     ns.startWorker({ ...FAST_WORKER, rescueIntervalMs: 20, heartbeatIntervalMs: 500, workerStaleMs: 1_500 });
-    await waitUntil(() => calls.rescues >= 10, { message: `${calls.rescues} rescue passes` });
+    await waitUntil(() => calls.rescues >= 10, { message: () => `${calls.rescues} rescue passes` });
     // The first pass swept the stale workers; the next sweep waits for the bound (an idle worker paid
     // one more transaction per pass for rows ns.workers() leaves out already).
     if (performance.now() - startedAt < 1_400) expect(calls.workerSweeps).toBe(1);

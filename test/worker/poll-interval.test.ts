@@ -70,7 +70,7 @@ describe('the poll interval', () => {
       // Without the wakes the drained lane would sleep out the 30 s it started waiting before the loss.
       await waitUntil(() => counts.calls >= before + 2, {
         timeoutMs: 1_500,
-        message: `${counts.calls - before} claims after the loss`,
+        message: () => `${counts.calls - before} claims after the loss`,
       });
       await waitUntil(() => ns.store.crossProcessEventsLive, { message: 'the LISTEN connection is back' });
     },
