@@ -2,16 +2,15 @@
  * The claim loop: one `jobClaim` for as many jobs as there is room for in the free slots and the ready
  * buffer (prefetch.ts), at most `claimBatchMax`; a full batch means backlog, so it claims again at once
  * (and wakes the other lane); otherwise the queues are drained for this worker and it waits for new
- * work (wakeup.ts: a store `job:ready` event, also one that arrived while the claim travelled), for
- * the due time of the next scheduled job (the claim reports it, so a delayed job or a retry starts on
- * time) or for the poll interval (events are an optimisation, the poll is the guarantee; longer while
- * the store hears other processes, see `pollIntervalMs` in options.ts). While its
- * claims meet limits (a limited or rated queue, keyed jobs), a freed slot or written outcomes wake it
- * too: a finish that gives back a key's or a queue's slot is what lets a job held back by it start.
- * So they do while a job it holds (running, buffered, or with its outcome unwritten) has a key's slot:
- * a claim that finds that key full skips its jobs before the store could report them, so it need not
- * report a limit at all.
- * What it claimed goes to the attempt runner (attempt-runner.ts), which starts it or lets it wait for
+ * work (wakeup.ts: a store `job:ready` event, also one that arrived while the claim travelled; the
+ * due time of the next scheduled job or rate start, which the claim reports, so a delayed job, a retry
+ * or a rate-held job starts on time) or for the poll interval (events are an optimisation, the poll is
+ * the guarantee; longer while the store hears other processes, see `pollIntervalMs` in options.ts).
+ * While its claims meet limits (a limited or rated queue, keyed jobs), a freed slot or written
+ * outcomes wake it too: a finish that gives back a key's or a queue's slot is what lets a job held back
+ * by it start. So they do while a job it holds (running, buffered, or with its outcome unwritten) has a
+ * key's slot: a claim that finds that key full skips its jobs before the store could report them, so it
+ * need not report a limit at all. What it claimed goes to the attempt runner (attempt-runner.ts), which starts it or lets it wait for
  * a slot.
  *
  * Two lanes claim at once; see `runLane` for why and when the second one does.
@@ -41,15 +40,6 @@ const LIMITS_RECENT_MS = 10_000;
  * store reports can make a lane claim in a tight loop.
  */
 const MIN_DUE_WAIT_MS = 5;
-
-/**
- * How long a drained lane waits: until the next scheduled job is due or a rate allows a start (the
- * claim's report), at most the poll interval.
- */
-function untilDue(nextDueInMs: number | null, pollIntervalMs: number): number {
-  if (nextDueInMs === null) return pollIntervalMs;
-  return Math.min(pollIntervalMs, Math.max(MIN_DUE_WAIT_MS, nextDueInMs));
-}
 
 /** Claims jobs for one worker until it stops. */
 export class ClaimLoop {
@@ -142,11 +132,15 @@ export class ClaimLoop {
       }
       this.runner.admitBatch(jobs, claimSentAt, claim);
       if (jobs.length < limit) {
-        const capacity =
-          performance.now() - this.limitsMetAt < LIMITS_RECENT_MS || this.runner.holdsKeySlot();
         // Read at each wait: the worker wakes its lanes when the store's events stop or resume.
         const pollMs = this.store.crossProcessEventsLive ? livePollIntervalMs : pollIntervalMs;
-        await this.wakeup.wait(untilDue(nextDueInMs, pollMs), stopping, lane, {
+        // Whichever lane has room when it comes claims then (wakeup.ts).
+        if (nextDueInMs !== null && nextDueInMs < pollMs) {
+          this.wakeup.workDueIn(Math.max(MIN_DUE_WAIT_MS, nextDueInMs));
+        }
+        const capacity =
+          performance.now() - this.limitsMetAt < LIMITS_RECENT_MS || this.runner.holdsKeySlot();
+        await this.wakeup.wait(pollMs, stopping, lane, {
           workSince,
           capacity,
         });

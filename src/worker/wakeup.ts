@@ -11,7 +11,8 @@
  * backlog. Work is counted, not only signalled: a lane notes the count when it sends a claim, and work
  * that arrived while the claim travelled sends it back at once, whoever was woken by it. Slots freed
  * by any finish (a store `job:capacity` event, this process's or another's) wake as work, spaced out
- * (`slotsFreed`).
+ * (`slotsFreed`), and so does the time a claim reported for the next scheduled job or rate start
+ * (`workDueIn`).
  */
 import { sleep } from '../runtime/sleep.js';
 
@@ -45,6 +46,9 @@ export class Wakeup {
   /** When `slotsFreed` last woke a lane (performance.now()), and its wake waiting for the gap. */
   private freedWokeAt = -Infinity;
   private freedTimer: NodeJS.Timeout | undefined;
+  /** When the soonest reported due time comes (performance.now()), and its wake. */
+  private dueAt = Infinity;
+  private dueTimer: NodeJS.Timeout | undefined;
 
   /** Work wakes so far: a lane notes it when it sends a claim (see `wait`). */
   get workCount(): number {
@@ -108,10 +112,32 @@ export class Wakeup {
     else this.freedTimer = setTimeout(wakeNow, wait).unref();
   }
 
-  /** Drops a freed-slot wake still waiting for its gap (the worker stops). */
+  /**
+   * A claim reported that work becomes claimable in `ms` (a scheduled job's due time, a rate's next
+   * start): wakes as work then. Kept here, not by the lane whose claim reported it: that lane may have
+   * no room when the time comes (a second lane whose prefetch allowance fell to zero), while the lane
+   * with room waits for work, its own claim having reported nothing. Seen: rate-held jobs waiting for
+   * the poll. Only the soonest time is kept; the claim it wakes reports the next.
+   */
+  workDueIn(ms: number): void {
+    const at = performance.now() + ms;
+    if (at >= this.dueAt) return;
+    clearTimeout(this.dueTimer);
+    this.dueAt = at;
+    this.dueTimer = setTimeout(() => {
+      this.dueTimer = undefined;
+      this.dueAt = Infinity;
+      this.wake('work');
+    }, ms).unref();
+  }
+
+  /** Drops the wakes still waiting for their time (the worker stops). */
   close(): void {
     clearTimeout(this.freedTimer);
     this.freedTimer = undefined;
+    clearTimeout(this.dueTimer);
+    this.dueTimer = undefined;
+    this.dueAt = Infinity;
   }
 
   private end(waiter: Waiter): void {

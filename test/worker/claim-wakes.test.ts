@@ -181,30 +181,43 @@ describe('claim wakes', () => {
     expect(waited(retried.id)).toBeLessThan(5_000);
   });
 
-  it('starts the jobs a rate held back as the rate allows, not at the next poll', async () => {
-    const ns = await env.connect({ tasks: { call: () => undefined } });
-    // A burst of 4, then one start every 100 ms: 12 jobs take about 0.8 s.
-    await ns.setQueueRate('api', { limit: 4, periodMs: 400 });
-    await ns.setConcurrencyRate('tenant:a', { limit: 4, periodMs: 400 });
-    let completed = 0;
-    ns.events.on('job:completed', () => {
-      completed += 1;
-    });
-    ns.startWorker({ ...NO_POLL, concurrency: 10 });
-    await ns.enqueueMany([
-      ...Array.from({ length: 12 }, (_, n) => ({ task: 'call', payload: { n }, options: { queue: 'api' } })),
-      ...Array.from({ length: 12 }, (_, n) => ({
-        task: 'call',
-        payload: { n },
-        options: { concurrencyKey: 'tenant:a', concurrencyLimit: 10 },
-      })),
-    ]);
-    // Before: the first burst started, the rest waited for the 60 s poll.
-    await waitUntil(() => completed === 24, {
-      timeoutMs: 10_000,
-      message: () => `${completed} of 24 completed`,
-    });
-  });
+  // After the worker's first claims found nothing, the second lane claims beside the first and may be
+  // the one whose claim reports the rate's next start, with no room left to claim when it comes.
+  it.each([
+    ['before', 0],
+    ['after', 100],
+  ])(
+    'starts the jobs a rate held back as the rate allows, not at the next poll (enqueued %s the first claims)',
+    async (_, enqueueAfterMs) => {
+      const ns = await env.connect({ tasks: { call: () => undefined } });
+      // A burst of 4, then one start every 100 ms: 12 jobs take about 0.8 s.
+      await ns.setQueueRate('api', { limit: 4, periodMs: 400 });
+      await ns.setConcurrencyRate('tenant:a', { limit: 4, periodMs: 400 });
+      let completed = 0;
+      ns.events.on('job:completed', () => {
+        completed += 1;
+      });
+      ns.startWorker({ ...NO_POLL, concurrency: 10 });
+      await sleep(enqueueAfterMs);
+      await ns.enqueueMany([
+        ...Array.from({ length: 12 }, (_, n) => ({
+          task: 'call',
+          payload: { n },
+          options: { queue: 'api' },
+        })),
+        ...Array.from({ length: 12 }, (_, n) => ({
+          task: 'call',
+          payload: { n },
+          options: { concurrencyKey: 'tenant:a', concurrencyLimit: 10 },
+        })),
+      ]);
+      // Before: the first burst started, the rest waited for the 60 s poll.
+      await waitUntil(() => completed === 24, {
+        timeoutMs: 10_000,
+        message: () => `${completed} of 24 completed`,
+      });
+    },
+  );
 
   it('reports when a rate allows starts again after a short claim', async () => {
     const ns = await env.connect({ tasks: { call: () => undefined } });
