@@ -1,15 +1,18 @@
 /**
- * Group commit for `ns.enqueue`: single calls made at the same time are written together, as one
- * multi-row `jobInsertMany`, so a producer making thousands of single calls per second pays about one
- * statement per batch instead of one per job, and holds at most `MAX_IN_FLIGHT` pool connections
- * however many calls it makes. A call waits its turn in a bounded queue; past `maxPending` waiting
+ * Group commit for `ns.enqueue` and `ns.enqueueMany`: calls made at the same time are written together,
+ * as one multi-row `jobInsertMany`, so a producer making thousands of single calls per second pays
+ * about one statement per batch instead of one per job, and holds at most `MAX_IN_FLIGHT` pool
+ * connections however many calls it makes. Bulk calls made while others are being written wait and
+ * go together too: a burst of them at a producer's start no longer opens a new connection per call,
+ * each planning its first insert with cold caches (on PostgreSQL five concurrent 20-job calls of a
+ * fresh producer took 75-85 ms against 2-3 ms each once warm). A call waits its turn in a bounded queue; past `maxPending` waiting
  * calls, or `maxWaitMs` without its turn, it is refused with `overloaded` and nothing was written,
  * so the caller may retry it (a pool timeout would not say whether the job went in).
  *
  * Each call keeps its own outcome: results come back in input order (`jobInsertMany` returns one per
- * job, a repeated idempotency key as `created: false`), and when a batch fails for a reason other than
- * the database being unreachable its calls are written again one by one, so one row the database
- * refuses fails only its own call. Calls inside a caller's transaction or fenced by a lease never come
+ * job, a repeated idempotency key as `created: false`), and when a batch of several calls fails for a
+ * reason other than the database being unreachable its calls are written again one by one, so one row
+ * the database refuses fails only its own call, and a bulk call's rows are written all or none. Calls inside a caller's transaction or fenced by a lease never come
  * here: they must commit with what they belong to.
  */
 import { NightshiftError } from './errors.js';
@@ -60,14 +63,14 @@ export function checkEnqueueBatching(options: EnqueueBatchingOptions = {}): Requ
 
 /** One waiting call. */
 interface PendingCall {
-  row: NewJob;
+  rows: NewJob[];
   /** When it started waiting, in `performance.now()` ms. */
   since: number;
-  resolve(result: JobInsertResult): void;
+  resolve(results: JobInsertResult[]): void;
   reject(error: unknown): void;
 }
 
-/** Coalesces concurrent single inserts into batches written by `insert`. */
+/** Coalesces concurrent inserts into batches written by `insertJobs`. */
 export class EnqueueBatcher {
   private pending: PendingCall[] = [];
   private inFlight = 0;
@@ -78,14 +81,17 @@ export class EnqueueBatcher {
 
   constructor(
     /** Writes the rows in one statement or transaction; one result per row, in order. */
-    private readonly insert: (rows: NewJob[]) => Promise<JobInsertResult[]>,
+    private readonly insertJobs: (rows: NewJob[]) => Promise<JobInsertResult[]>,
     options: EnqueueBatchingOptions = {},
   ) {
     this.options = checkEnqueueBatching(options);
   }
 
-  /** Inserts one job with whatever other calls are waiting; resolves with its own result. */
-  insertOne(row: NewJob): Promise<JobInsertResult> {
+  /**
+   * Inserts the jobs of one call, all or none, with whatever other calls are waiting; resolves with
+   * its own results, one per job in order.
+   */
+  insert(rows: NewJob[]): Promise<JobInsertResult[]> {
     if (this.pending.length >= this.options.maxPending) {
       return Promise.reject(
         new NightshiftError(
@@ -94,8 +100,8 @@ export class EnqueueBatcher {
         ),
       );
     }
-    return new Promise<JobInsertResult>((resolve, reject) => {
-      this.pending.push({ row, since: performance.now(), resolve, reject });
+    return new Promise<JobInsertResult[]>((resolve, reject) => {
+      this.pending.push({ rows, since: performance.now(), resolve, reject });
       this.scheduleFlush();
       this.armExpiry();
     });
@@ -121,26 +127,41 @@ export class EnqueueBatcher {
 
   private flush(): void {
     while (this.inFlight < MAX_IN_FLIGHT && this.pending.length > 0) {
-      void this.write(this.pending.splice(0, MAX_BATCH));
+      void this.write(this.pending.splice(0, this.callsOfNextBatch()));
     }
     if (this.pending.length === 0) this.disarmExpiry();
     this.notifyIdle();
   }
 
+  /** How many of the first waiting calls the next batch takes: up to MAX_BATCH rows, at least one call. */
+  private callsOfNextBatch(): number {
+    let rows = (this.pending[0] as PendingCall).rows.length;
+    let calls = 1;
+    while (calls < this.pending.length) {
+      rows += (this.pending[calls] as PendingCall).rows.length;
+      if (rows > MAX_BATCH) break;
+      calls += 1;
+    }
+    return calls;
+  }
+
   private async write(batch: PendingCall[]): Promise<void> {
     this.inFlight += 1;
     try {
-      const results = await this.insertRows(batch.map((call) => call.row));
-      batch.forEach((call, index) => call.resolve(results[index] as JobInsertResult));
+      const results = await this.insertRows(batch.flatMap((call) => call.rows));
+      let offset = 0;
+      for (const call of batch) {
+        call.resolve(results.slice(offset, offset + call.rows.length));
+        offset += call.rows.length;
+      }
     } catch (error) {
       if (batch.length === 1 || isUnreachable(error)) {
         for (const call of batch) call.reject(error);
       } else {
-        // Which row was refused is unknown: each is written alone, so only its own call fails.
+        // Which row was refused is unknown: each call is written alone, so only its own call fails.
         for (const call of batch) {
           try {
-            const [result] = await this.insertRows([call.row]);
-            call.resolve(result as JobInsertResult);
+            call.resolve(await this.insertRows(call.rows));
           } catch (alone) {
             call.reject(alone);
           }
@@ -153,7 +174,7 @@ export class EnqueueBatcher {
   }
 
   private async insertRows(rows: NewJob[]): Promise<JobInsertResult[]> {
-    const results = await this.insert(rows);
+    const results = await this.insertJobs(rows);
     if (results.length !== rows.length) {
       throw new NightshiftError(
         'internal',

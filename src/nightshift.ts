@@ -248,7 +248,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const { tx, ...rest } = options;
     const row = await buildNewJob(this.tasks, task, payload, rest);
     const [inserted] = await traceEnqueue([row], async () =>
-      tx === undefined ? [await this.batcher.insertOne(row)] : this.store.jobInsertMany({ jobs: [row], tx }),
+      tx === undefined ? this.batcher.insert([row]) : this.store.jobInsertMany({ jobs: [row], tx }),
     );
     if (!inserted)
       throw new NightshiftError('database_unavailable', `the store returned nothing for job ${row.id}`);
@@ -257,7 +257,10 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     return { id: job.id, created: inserted.created, job };
   }
 
-  /** Enqueues many jobs in one transaction: all of them or, on any invalid item, none. */
+  /**
+   * Enqueues many jobs in one transaction: all of them or, on any invalid item, none. Without `tx`,
+   * concurrent calls are written together (enqueue-batcher.ts), each still all or none.
+   */
   async enqueueMany(
     items: ReadonlyArray<TypedEnqueueItem<Tasks>>,
     options: { tx?: unknown } = {},
@@ -275,7 +278,9 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     }
     if (rows.length === 0) return [];
     const inserted = await traceEnqueue(rows, () =>
-      this.store.jobInsertMany({ jobs: rows, ...(options.tx !== undefined && { tx: options.tx }) }),
+      options.tx === undefined
+        ? this.batcher.insert(rows)
+        : this.store.jobInsertMany({ jobs: rows, tx: options.tx }),
     );
     this.noteEnqueued(inserted);
     return inserted.map(({ job, created }) => ({ id: job.id, created, job }));

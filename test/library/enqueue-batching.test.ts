@@ -1,8 +1,8 @@
 /**
- * Group commit of concurrent `ns.enqueue` calls (src/enqueue-batcher.ts): a burst through a small pool
- * (the PostgreSQL harness opens 4 connections) never meets a pool timeout, every call gets its own job
- * back, idempotency keys and per-call errors keep their meaning inside a batch, and the bounds refuse
- * with `overloaded` having written nothing.
+ * Group commit of concurrent `ns.enqueue` and `ns.enqueueMany` calls (src/enqueue-batcher.ts): a burst
+ * through a small pool (the PostgreSQL harness opens 4 connections) never meets a pool timeout, every
+ * call gets its own jobs back, idempotency keys and per-call errors keep their meaning inside a batch
+ * (a bulk call is written all or none), and the bounds refuse with `overloaded` having written nothing.
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -117,6 +117,60 @@ describe('concurrent enqueue (group commit)', () => {
         expect((s as PromiseFulfilledResult<{ job: { payload: unknown } }>).value.job.payload).toEqual({ n });
     });
     expect(await storedCount(ns)).toBe(29);
+  });
+
+  it('writes concurrent enqueueMany calls together, each with its own jobs in order', async () => {
+    const ns = await env.connect({ tasks });
+    const statements: number[] = [];
+    const insert = ns.store.jobInsertMany.bind(ns.store);
+    ns.store.jobInsertMany = (params) => {
+      statements.push(params.jobs.length);
+      return insert(params);
+    };
+    const calls = Array.from({ length: 20 }, (_, call) =>
+      ns.enqueueMany(
+        Array.from({ length: 20 }, (_, i) => ({ task: 'echo', payload: { n: call * 100 + i } })),
+      ),
+    );
+    const results = await Promise.all(calls);
+    results.forEach((jobs, call) => {
+      expect(jobs.map((r) => r.job.payload)).toEqual(
+        Array.from({ length: 20 }, (_, i) => ({ n: call * 100 + i })),
+      );
+      expect(jobs.every((r) => r.created)).toBe(true);
+    });
+    // 400 rows made at once fit one statement (up to 500 rows each); before, a statement per call.
+    expect(statements).toEqual([400]);
+    expect(await storedCount(ns)).toBe(400);
+    // A call bigger than a batch is written whole, alone.
+    const big = await ns.enqueueMany(
+      Array.from({ length: 700 }, (_, n) => ({ task: 'echo', payload: { n } })),
+    );
+    expect(big.map((r) => r.job.payload)).toEqual(Array.from({ length: 700 }, (_, n) => ({ n })));
+    expect(statements).toEqual([400, 700]);
+  });
+
+  it('fails a whole enqueueMany call whose row the database refuses, and only that call', async () => {
+    const ns = await env.connect({ tasks: { any: () => null } });
+    await refuseJobsWithPayloadText(ns, 'poison');
+    const calls = Array.from({ length: 5 }, (_, call) =>
+      ns.enqueueMany(
+        Array.from({ length: 10 }, (_, i) => ({
+          task: 'any',
+          payload: call === 2 && i === 7 ? { text: 'poison' } : { call, i },
+        })),
+      ),
+    );
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((s) => s.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    // All or none: none of the refused call's nine other jobs was written.
+    expect(await storedCount(ns)).toBe(40);
   });
 
   it('refuses calls past maxPending with overloaded, writing none of them', async () => {
