@@ -247,7 +247,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     this.assertOpen();
     const { tx, ...rest } = options;
     const row = await buildNewJob(this.tasks, task, payload, rest);
-    const [inserted] = await traceEnqueue([row], async () =>
+    const [inserted] = await traceEnqueue([row], () =>
       tx === undefined ? this.batcher.insert([row]) : this.store.jobInsertMany({ jobs: [row], tx }),
     );
     if (!inserted)
