@@ -1,8 +1,9 @@
 /**
- * Drain cost of one nightshift build against another: enqueues N no-op jobs, then times one worker
- * (concurrency C) from start until every job completed, on PostgreSQL and SQLite, builds interleaved
- * round by round so machine noise hits both alike. Written to measure the event log's cost (a build of
- * main against this one), usable for any change of the hot path.
+ * Enqueue and drain cost of one nightshift build against another: on a fresh store, times the enqueue
+ * of N no-op jobs (`enqueueMany` calls of 1,000, one after another), then one worker (concurrency C)
+ * from start until every job completed, on PostgreSQL and SQLite, builds interleaved round by round so
+ * machine noise hits both alike. Written to measure the event log's cost (a build of main against this
+ * one), usable for any change of the hot path or of the insert.
  *
  *   node --import tsx bench/drain.ts --build main=/path/to/main/dist --build branch=dist \
  *     [--jobs 20000] [--concurrency 100] [--rounds 3] [--backends postgres,sqlite]
@@ -46,8 +47,16 @@ const builds = (values.build ?? []).map((spec) => {
 });
 if (builds.length === 0) throw new Error('give at least one --build name=dist-directory');
 
-/** One timed drain; returns ms from startWorker to the last completion. */
-async function drain(lib: Library, backend: string): Promise<number> {
+/** Milliseconds of one round's two phases. */
+interface Timings {
+  /** From the first `enqueueMany` call to the last one's answer. */
+  enqueue: number;
+  /** From startWorker to the last completion. */
+  drain: number;
+}
+
+/** One timed enqueue and drain on a fresh store. */
+async function drain(lib: Library, backend: string): Promise<Timings> {
   let db: string;
   let cleanup: () => Promise<void>;
   if (backend === 'postgres') {
@@ -65,12 +74,14 @@ async function drain(lib: Library, backend: string): Promise<number> {
     tasks: { noop: () => undefined },
   });
   try {
+    const enqueueStarted = performance.now();
     for (let start = 0; start < jobs; start += 1000) {
       const size = Math.min(1000, jobs - start);
       await ns.enqueueMany(
         Array.from({ length: size }, (_, i) => ({ task: 'noop', payload: { seq: start + i } })),
       );
     }
+    const enqueue = performance.now() - enqueueStarted;
     let completed = 0;
     const done = new Promise<void>((resolve) => {
       ns.events.on('job:completed', () => {
@@ -81,7 +92,7 @@ async function drain(lib: Library, backend: string): Promise<number> {
     const started = performance.now();
     ns.startWorker({ concurrency });
     await done;
-    return performance.now() - started;
+    return { enqueue, drain: performance.now() - started };
   } finally {
     await ns.close();
     await cleanup();
@@ -94,24 +105,28 @@ const libraries = await Promise.all(
     lib: (await import(pathToFileURL(path.join(b.dir, 'index.js')).href)) as Library,
   })),
 );
-const results = new Map<string, number[]>();
+const rate = (ms: number): string => `${Math.round((jobs / ms) * 1000)} jobs/s`;
+const results = new Map<string, Timings[]>();
 for (let round = 1; round <= rounds; round += 1) {
   for (const backend of values.backends.split(',')) {
     for (const { name, lib } of libraries) {
-      const ms = await drain(lib, backend);
+      const timings = await drain(lib, backend);
       const key = `${backend} ${name}`;
-      results.set(key, [...(results.get(key) ?? []), ms]);
+      results.set(key, [...(results.get(key) ?? []), timings]);
       console.log(
-        `round ${round} ${key}: ${(ms / 1000).toFixed(2)} s (${Math.round((jobs / ms) * 1000)} jobs/s)`,
+        `round ${round} ${key}: enqueue ${(timings.enqueue / 1000).toFixed(2)} s (${rate(timings.enqueue)}), ` +
+          `drain ${(timings.drain / 1000).toFixed(2)} s (${rate(timings.drain)})`,
       );
     }
   }
 }
 console.log(`\n${jobs} no-op jobs, concurrency ${concurrency}, ${rounds} rounds (median):`);
+const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? 0;
+const seconds = (list: number[]): string => list.map((ms) => (ms / 1000).toFixed(2)).join(', ');
 for (const [key, list] of results) {
-  const sorted = [...list].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
-  console.log(
-    `${key}: ${(median / 1000).toFixed(2)} s, ${Math.round((jobs / median) * 1000)} jobs/s  [${list.map((ms) => (ms / 1000).toFixed(2)).join(', ')}]`,
-  );
+  for (const phase of ['enqueue', 'drain'] as const) {
+    const times = list.map((timings) => timings[phase]);
+    const ms = median(times);
+    console.log(`${key} ${phase}: ${(ms / 1000).toFixed(2)} s, ${rate(ms)}  [${seconds(times)}]`);
+  }
 }
