@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createDatabase } from './postgres-database.js';
+import { median } from './stats.js';
 
 interface Library {
   Nightshift: {
@@ -121,7 +122,6 @@ for (let round = 1; round <= rounds; round += 1) {
   }
 }
 console.log(`\n${jobs} no-op jobs, concurrency ${concurrency}, ${rounds} rounds (median):`);
-const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? 0;
 const seconds = (list: number[]): string => list.map((ms) => (ms / 1000).toFixed(2)).join(', ');
 for (const [key, list] of results) {
   for (const phase of ['enqueue', 'drain'] as const) {

@@ -1,17 +1,17 @@
 /**
  * Group commit for `ns.enqueue` and `ns.enqueueMany`: calls made at the same time are written together, as
  * one multi-row `jobInsertMany`, so a producer making thousands of single calls per second pays about one
- * statement per batch instead of one per job, and holds at most `MAX_IN_FLIGHT` pool connections however
- * many calls it makes. Bulk calls made while others are being written wait and go together too: a burst of
- * them at a producer's start no longer opens a new connection per call, each planning its first insert with
- * cold caches (on PostgreSQL five concurrent 20-job calls of a fresh producer took 75-85 ms against 2-3 ms
- * each once warm). A call waits its turn in a bounded queue; past `maxPending` waiting calls, or
- * `maxWaitMs` without its turn, it is refused with `overloaded` and nothing was written, so the caller may
- * retry it (a pool timeout would not say whether the job went in).
+ * statement per batch instead of one per job, and holds at most `MAX_IN_FLIGHT` pool connections however many
+ * calls it makes. Bulk calls made while others are being written wait and go together too: a burst of them at
+ * a producer's start no longer opens a new connection per call, each planning its first insert with cold
+ * caches (on PostgreSQL five concurrent 20-job calls of a fresh producer took 75-85 ms against 2-3 ms each
+ * once warm). A call waits its turn in a bounded queue; past `maxPending` waiting calls, or `maxWaitMs`
+ * without its turn, it is refused with `overloaded` and nothing was written, so the caller may retry it (a
+ * pool timeout would not say whether the job went in).
  *
  * Each call keeps its own outcome: results come back in input order (`jobInsertMany` returns one per job, a
  * repeated idempotency key as `created: false`), and when a batch of several calls fails for a reason other
- * than the database being unreachable its calls are written again one by one, so one row the database
+ * than the database being unreachable its calls are written again call by call, so one row the database
  * refuses fails only its own call, and a bulk call's rows are written all or none. Calls inside a caller's
  * transaction or fenced by a lease never come here: they must commit with what they belong to.
  */

@@ -1,17 +1,16 @@
 /**
- * The claim loop: one `jobClaim` for as many jobs as there is room for in the free slots and the ready
- * buffer (prefetch.ts), at most `claimBatchMax`; a full batch means backlog, so it claims again at once
- * (and wakes the other lane); otherwise the queues are drained for this worker and it waits for new
- * work (wakeup.ts: a store `job:ready` event, also one that arrived while the claim travelled; the
- * due time of the next scheduled job or rate start, which the claim reports, so a delayed job, a retry
- * or a rate-held job starts on time) or for the poll interval (events are an optimisation, the poll is
- * the guarantee; longer while the store hears other processes, see `pollIntervalMs` in options.ts).
- * While its claims meet limits (a limited or rated queue, keyed jobs), a freed slot or written
- * outcomes wake it too: a finish that gives back a key's or a queue's slot is what lets a job held back
- * by it start. So they do while a job it holds (running, buffered, or with its outcome unwritten) has a
- * key's slot: a claim that finds that key full skips its jobs before the store could report them, so it
- * need not report a limit at all. What it claimed goes to the attempt runner (attempt-runner.ts), which starts it or lets it wait for
- * a slot.
+ * The claim loop: one `jobClaim` for as many jobs as there is room for in the free slots and the ready buffer
+ * (prefetch.ts), at most `claimBatchMax`; a full batch means backlog, so it claims again at once (and wakes
+ * the other lane); otherwise the queues are drained for this worker and it waits for new work (wakeup.ts: a
+ * store `job:ready` event, also one that arrived while the claim travelled; the due time of the next
+ * scheduled job or rate start, which the claim reports, so a delayed job, a retry or a rate-held job starts
+ * on time) or for the poll interval (events are an optimisation, the poll is the guarantee; longer while the
+ * store hears other processes, see `pollIntervalMs` in options.ts). While its claims meet limits (a limited
+ * or rated queue, keyed jobs), a freed slot or written outcomes wake it too: a finish that gives back a key's
+ * or a queue's slot is what lets a job held back by it start. So they do while a job it holds (running,
+ * buffered, or with its outcome unwritten) has a key's slot: a claim that finds that key full skips its jobs
+ * before the store could report them, so it need not report a limit at all. What it claimed goes to the
+ * attempt runner (attempt-runner.ts), which starts it or lets it wait for a slot.
  *
  * Two lanes claim at once; see `runLane` for why and when the second one does.
  */
