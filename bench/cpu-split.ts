@@ -3,7 +3,7 @@
  * and PostgreSQL's (every server process, from /proc) per job drained, beside the drain rate. Both
  * share one machine's cores, so a system's rate follows the sum.
  *
- *   npm run bench:cpu -- [--only a,b] [--jobs N] [--rounds N]
+ *   npm run bench:cpu -- [--only a,b] [--jobs N] [--rounds N] [--concurrency N]
  *
  * Linux only (/proc). SQLite and Redis systems show their store's work under Node or not at all.
  */
@@ -16,16 +16,16 @@ import type { WorkerProfile } from './system.js';
 import { SYSTEMS } from './systems/index.js';
 import { waitUntil } from './wait.js';
 
-/** Recommended settings at concurrency 100, as in the burst scenario's c100 rows. */
-const PROFILE: WorkerProfile = { mode: 'recommended', concurrency: 100 };
-
 const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     jobs: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '100' },
   },
 });
+/** Recommended settings at the concurrency asked (100: the burst scenario's c100 rows). */
+const PROFILE: WorkerProfile = { mode: 'recommended', concurrency: Number(values.concurrency) };
 const jobs = Number(values.jobs);
 const rounds = Number(values.rounds);
 const only = values.only?.split(',');

@@ -3,7 +3,7 @@
  * every system's recommended settings, and once more with every system as installed (its own default
  * concurrency). Rounds interleave the systems so a slow spell of the shared machine is spread over
  * all of them; each figure is the median round, and its ratio is to graphile-worker's median in the
- * same run and row.
+ * same run and row. Each timed drain follows an untimed one of the same system and settings.
  */
 import { REFERENCE_PEER } from '../systems/index.js';
 import { failure, formatCount, formatRatio, messageRow } from '../scenario.js';
@@ -13,7 +13,15 @@ import type { WorkerProfile } from '../system.js';
 import { timeDrain } from './drain.js';
 import type { DrainResult } from './drain.js';
 
-/** Small enough to be quick, large enough to JIT the hot paths and fill connection pools. */
+/**
+ * An untimed drain before every timed one, with the same settings: small enough to be quick, large
+ * enough to compile the hot paths again. The systems share this process, and V8 drops the compiled
+ * code of functions left unused through several collections, so without it a system timed right after
+ * a long drain of another (graphile-worker's defaults row takes ~12 s) paid for compiling its code again
+ * inside its timing: a worker that runs for hours never does. Measured (2026-12-06, one run each):
+ * nightshift's c10 rows, timed after that drain, made 0.67x (PostgreSQL) and 0.85x (SQLite) of its
+ * defaults rows' rate, which use the same settings; with a warm-up before each, 1.05x and 0.96x.
+ */
 const WARMUP_JOBS = 500;
 const WARMUP_CAP_SECONDS = 3;
 
@@ -44,26 +52,13 @@ export const processScenario: Scenario = {
     const results = new Map<string, DrainResult[]>();
     const errors = new Map<string, string>();
     const key = (system: string, profile: WorkerProfile): string => `${system} ${profileLabel(profile)}`;
-    for (const system of systems) {
-      log(`process: ${system.name} warm-up`);
-      try {
-        await timeDrain(
-          system,
-          profiles[0] as WorkerProfile,
-          WARMUP_JOBS,
-          options.batchSize,
-          WARMUP_CAP_SECONDS,
-        );
-      } catch (error) {
-        errors.set(system.name, failure(error));
-      }
-    }
     for (let round = 1; round <= options.rounds; round += 1) {
       for (const profile of profiles) {
         for (const system of systems) {
           const k = key(system.name, profile);
           if (errors.has(system.name) || errors.has(k)) continue;
           try {
+            await timeDrain(system, profile, WARMUP_JOBS, options.batchSize, WARMUP_CAP_SECONDS);
             const result = await timeDrain(
               system,
               profile,
