@@ -163,6 +163,36 @@ export function describeClaim(h: StoreHarness): void {
       expect(claimed[1]).toMatchObject({ attempt: 1, checkpoint: undefined, error: null, payload: null });
     });
 
+    it('hands back grouped and labelled jobs exactly as jobGet reads them', async () => {
+      const store = await h.open();
+      const queue = 'decode-grouped';
+      const grouped = newJob({ queue, group: 'tenant "a"', concurrencyKey: 'k', concurrencyLimit: 2 });
+      const labelled = newJob({ queue, requires: ['gpu', 'zone-1'] });
+      const both = newJob({ queue, group: 'tenant-b', requires: ['gpu'], idempotencyKey: 'both' });
+      await store.jobInsertMany({ jobs: [grouped, labelled, both] });
+      const claimed = await store.jobClaim({
+        workerId: 'w',
+        queues: [queue],
+        labels: ['gpu', 'zone-1'],
+        limit: 10,
+        leaseMs: 30_000,
+      });
+      expect(claimed.map((j) => j.id).sort()).toEqual([grouped.id, labelled.id, both.id].sort());
+      for (const job of claimed) {
+        const { leaseToken: _token, traceContext, ...record } = job;
+        expect(record).toEqual(await store.jobGet({ id: job.id }));
+        expect(traceContext).toBeNull();
+      }
+      const byId = new Map(claimed.map((j) => [j.id, j]));
+      expect(byId.get(grouped.id)).toMatchObject({ group: 'tenant "a"', concurrencyKey: 'k', requires: [] });
+      expect(byId.get(labelled.id)).toMatchObject({ group: null, requires: ['gpu', 'zone-1'] });
+      expect(byId.get(both.id)).toMatchObject({
+        group: 'tenant-b',
+        requires: ['gpu'],
+        idempotencyKey: 'both',
+      });
+    });
+
     it('never hands one job to two stores claiming concurrently', async () => {
       const store = await h.open();
       const peer = await h.openPeer(store);

@@ -7,7 +7,7 @@ import { appendJobEvents } from './event-log.js';
 import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
 import { groupedJobs } from './job-groups.js';
-import { toClaimedJob, type ClaimContext, type ClaimRow } from './job-row.js';
+import { toClaimedJob, type ClaimRow } from './job-row.js';
 import * as sql from './sql/job-claim.js';
 import * as groupSql from './sql/job-groups.js';
 import * as jobLeaseSql from './sql/job-lease.js';
@@ -37,7 +37,7 @@ export async function jobClaim(conn: SqliteConnection, params: JobClaimParams): 
     conn.stmt(sql.jobClaimPromoteDue).run({ now, limit: PROMOTE_BATCH });
     const claims = new ClaimBatch(conn);
     claims.admit(readyJobs(conn, params, now), now);
-    const rows: ClaimRow[] = [];
+    const rows: ClaimedJob[] = [];
     // The grouped requirement sets this worker meets, found once, when grouped jobs get places.
     let sets: string[] | undefined;
     // The last deal filled fewer places than it dealt turns: grouped jobs may be left ready.
@@ -51,13 +51,12 @@ export async function jobClaim(conn: SqliteConnection, params: JobClaimParams): 
       rows.push(...claims.start(conn, params, now));
     }
     rows.push(...claims.start(conn, params, now));
-    const context: ClaimContext = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs };
     let nextDueInMs: number | null = null;
     if (rows.length < params.limit) {
       nextDueInMs = groupedLeft ? GROUPED_LEFT_CLAIM_MS : nextStartInMs(conn, params, now);
     }
     const report: ClaimReport = { limitsMet: claims.limitsMet, nextDueInMs };
-    return { jobs: rows.map((row) => toClaimedJob(row, context)), report };
+    return { jobs: rows, report };
   });
   params.report?.(report);
   return jobs;
@@ -103,13 +102,14 @@ class ClaimBatch {
     }
   }
 
-  /** Starts the attempts of the jobs admitted since the last start, their rows in the order admitted. */
-  start(conn: SqliteConnection, params: JobClaimParams, now: number): ClaimRow[] {
+  /** Starts the attempts of the jobs admitted since the last start, in the order admitted. */
+  start(conn: SqliteConnection, params: JobClaimParams, now: number): ClaimedJob[] {
     if (this.ids.length === 0) return [];
+    const leaseToken = randomUUID();
     const rows = conn.rawStmt(sql.jobClaim).all({
       ids: JSON.stringify(this.ids),
       slotted: JSON.stringify(this.slotted),
-      leaseToken: randomUUID(),
+      leaseToken,
       now,
       leaseMs: params.leaseMs,
       workerId: params.workerId,
@@ -119,17 +119,19 @@ class ClaimBatch {
     this.ids = [];
     this.slotted = [];
     rows.sort((a, b) => (rank.get(a[0]) ?? 0) - (rank.get(b[0]) ?? 0));
+    const context = { workerId: params.workerId, now, defaultLeaseMs: params.leaseMs, leaseToken };
+    const jobs = rows.map((row) => toClaimedJob(row, context));
     // The claim writes its own `job:started` events, one log row (migration 018).
-    const started = rows.map((row) => ({
-      id: row[0],
-      task: row[1],
-      queue: row[2],
-      attempt: row[5],
+    const started = jobs.map((job) => ({
+      id: job.id,
+      task: job.task,
+      queue: job.queue,
+      attempt: job.attempt,
       state: 'running',
-      scheduleId: row[16],
+      scheduleId: job.scheduleId,
     }));
     appendJobEvents(conn, conn.db, 'job:started', started, now);
-    return rows;
+    return jobs;
   }
 }
 

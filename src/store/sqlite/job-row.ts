@@ -87,21 +87,29 @@ export type ClaimRow = [
   maxAttempts: number,
   runAt: number,
   createdAt: number,
+  /** ClaimRare as JSON text; NULL when the job sets none of them. */
+  rare: string | null,
+];
+
+/** A claimed job's rarely set columns, as jobClaim folds them (sql/job-claim.ts CLAIM_RARE_COLUMNS). */
+type ClaimRare = [
+  cancelRequested: number,
   error: string | null,
   idempotencyKey: string | null,
   concurrencyKey: string | null,
   leaseMs: number | null,
   timeoutMs: number | null,
   checkpoint: string | null,
-  cancelRequested: number,
   scheduleId: string | null,
   scheduleSlot: number | null,
   parentId: string | null,
-  leaseToken: string,
   traceContext: string | null,
   requires: string | null,
   groupKey: string | null,
 ];
+
+/** The value of each rare column when a job sets none of them. */
+const NO_RARE: ClaimRare = [0, null, null, null, null, null, null, null, null, null, null, null, null];
 
 /** What a claim set on every job it started. */
 export interface ClaimContext {
@@ -110,11 +118,14 @@ export interface ClaimContext {
   now: number;
   /** The lease length a job without its own `lease_ms` got. */
   defaultLeaseMs: number;
+  /** The claim's lease token, shared by its jobs. */
+  leaseToken: string;
 }
 
 /** The claimed job a jobClaim row and its claim describe: the claim decided the rest of the row. */
 export function toClaimedJob(row: ClaimRow, claim: ClaimContext): ClaimedJob {
-  const leaseMs = row[12];
+  const rare = row[9] === null ? NO_RARE : (JSON.parse(row[9]) as ClaimRare);
+  const leaseMs = rare[4];
   return decodeClaimedJob(
     {
       id: row[0],
@@ -131,22 +142,22 @@ export function toClaimedJob(row: ClaimRow, claim: ClaimContext): ClaimedJob {
       started_at: claim.now,
       finished_at: null,
       lease_expires_at: claim.now + (leaseMs ?? claim.defaultLeaseMs),
-      lease_token: row[19],
+      lease_token: claim.leaseToken,
       worker_id: claim.workerId,
       result: null,
-      error: row[9],
-      idempotency_key: row[10],
-      concurrency_key: row[11],
+      cancel_requested: rare[0],
+      error: rare[1],
+      idempotency_key: rare[2],
+      concurrency_key: rare[3],
       lease_ms: leaseMs,
-      timeout_ms: row[13],
-      checkpoint: row[14],
-      cancel_requested: row[15],
-      schedule_id: row[16],
-      schedule_slot: row[17],
-      parent_id: row[18],
-      requires: row[21],
-      trace_context: row[20],
-      group_key: row[22],
+      timeout_ms: rare[5],
+      checkpoint: rare[6],
+      schedule_id: rare[7],
+      schedule_slot: rare[8],
+      parent_id: rare[9],
+      trace_context: rare[10],
+      requires: rare[11],
+      group_key: rare[12],
     },
     SQLITE_JOB_COLUMNS,
   );
