@@ -142,6 +142,24 @@ interface ReadyRow extends LimitedCandidate {
 }
 
 /**
+ * The ready SELECTs' columns (id, priority, run_at, queue, concurrency_key, concurrency_limit), read
+ * raw: better-sqlite3 builds a keyed object per row at ~0.6 µs more per row than an array (1.54
+ * against 0.94 µs per row walked, claims of 470), more than building the object here.
+ */
+type RawReadyRow = [string, number, number, string, string | null, number | null];
+
+function readyRows(conn: SqliteConnection, select: string, values: Record<string, unknown>): ReadyRow[] {
+  return (conn.rawStmt(select).all(values) as RawReadyRow[]).map((r) => ({
+    id: r[0],
+    priority: r[1],
+    run_at: r[2],
+    queue: r[3],
+    concurrency_key: r[4],
+    concurrency_limit: r[5],
+  }));
+}
+
+/**
  * The next `limit` ready jobs in claim order. From chosen queues: the first `limit` of each queue
  * (an index walk each), merged; the overall first `limit` are among them. A worker with labels also
  * walks each requirement set it meets (sql/worker-labels.ts) the same way, merged with the rest.
@@ -155,21 +173,16 @@ function readyJobs(conn: SqliteConnection, params: JobClaimParams, now: number):
     // nothing paused (the usual case) the walk reads only the ready index.
     const { paused } = conn.stmt(sql.jobClaimAnyPaused).get() as { paused: number };
     const select = paused === 0 ? sql.jobClaimReadySelect : sql.jobClaimReadySelectUnpaused;
-    candidates = conn.stmt(select).all({ now, limit }) as ReadyRow[];
+    candidates = readyRows(conn, select, { now, limit });
     if (sets.length === 0) return candidates;
     for (const requires of sets) {
-      candidates.push(
-        ...(conn.stmt(labelSql.jobClaimReadySelectLabels).all({ now, limit, requires }) as ReadyRow[]),
-      );
+      candidates.push(...readyRows(conn, labelSql.jobClaimReadySelectLabels, { now, limit, requires }));
     }
   } else {
     candidates = [...new Set(queues)].flatMap((queue) => [
-      ...(conn.stmt(sql.jobClaimReadySelectQueue).all({ now, queue, limit }) as ReadyRow[]),
-      ...sets.flatMap(
-        (requires) =>
-          conn
-            .stmt(labelSql.jobClaimReadySelectLabelsQueue)
-            .all({ now, queue, requires, limit }) as ReadyRow[],
+      ...readyRows(conn, sql.jobClaimReadySelectQueue, { now, queue, limit }),
+      ...sets.flatMap((requires) =>
+        readyRows(conn, labelSql.jobClaimReadySelectLabelsQueue, { now, queue, requires, limit }),
       ),
     ]);
     if (queues.length === 1 && sets.length === 0) return candidates;
