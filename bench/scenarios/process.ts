@@ -20,9 +20,10 @@ import type { DrainResult } from './drain.js';
  * a long drain of another (graphile-worker's defaults row takes ~12 s) paid for compiling its code again
  * inside its timing: a worker that runs for hours never does. Measured (2026-12-06, one run each):
  * nightshift's c10 rows, timed after that drain, made 0.67x (PostgreSQL) and 0.85x (SQLite) of its
- * defaults rows' rate, which use the same settings; with a warm-up before each, 1.05x and 0.96x.
+ * defaults rows' rate, which use the same settings; with a warm-up of 500 jobs before each, 1.05x and
+ * 0.96x in one run but 0.81x and 0.80x in the next; with 2,000, 0.92x and 1.02x.
  */
-const WARMUP_JOBS = 500;
+const WARMUP_JOBS = 2_000;
 const WARMUP_CAP_SECONDS = 3;
 
 function profileLabel(profile: WorkerProfile): string {
