@@ -64,11 +64,16 @@ export function groupedJobs(
     ...sets.map((requires) => ({ statements: sql.jobClaimGroupLabeled, requires })),
   ];
   // The first head any stream answers for the step `pick` names.
-  const first = (pick: keyof sql.GroupStream, values: Record<string, unknown>): Head | undefined => {
+  const first = (
+    pick: 'head' | 'nextInQueue' | 'nextQueue',
+    values: Record<string, unknown>,
+  ): Head | undefined => {
     let best: Head | undefined;
     for (const stream of streams) {
-      const head = conn.stmt(stream.statements[pick]).get(withSet(values, stream)) as Head | undefined;
-      if (head !== undefined && (best === undefined || compareHeads(head, best) < 0)) best = head;
+      const row = conn.rawStmt(stream.statements[pick]).get(withSet(values, stream)) as RawHead | undefined;
+      if (row === undefined) continue;
+      const head = toHead(row);
+      if (best === undefined || compareHeads(head, best) < 0) best = head;
     }
     return best;
   };
@@ -139,13 +144,43 @@ export function groupedJobs(
     if (turns === 1) jobs.push(candidate(head));
     else if (turns > 1) {
       const values = { queue: head.queue, group: head.group, now, limit: turns };
-      const ready = streams.flatMap(
-        (stream) => conn.stmt(stream.statements.ready).all(withSet(values, stream)) as GroupedCandidate[],
+      const ready = streams.flatMap((stream) =>
+        (conn.rawStmt(stream.statements.ready).all(withSet(values, stream)) as RawCandidate[]).map(
+          toCandidate,
+        ),
       );
       jobs.push(...(streams.length === 1 ? ready : ready.sort(compareClaimOrder).slice(0, turns)));
     }
   });
   return { jobs, short: jobs.length < dealt };
+}
+
+/**
+ * A grouped job's columns as the walk's statements return them (sql/job-groups.ts): id, priority,
+ * run_at, queue, concurrency_key, concurrency_limit, group; a head adds weight and open. Read raw:
+ * better-sqlite3's keyed row objects cost more per row than building them here (as the ready rows of
+ * job-claim.ts).
+ */
+type RawCandidate = [string, number, number, string, string | null, number | null, string];
+type RawHead = [...RawCandidate, number, number];
+
+function toCandidate(r: RawCandidate | RawHead): GroupedCandidate {
+  return {
+    id: r[0],
+    priority: r[1],
+    run_at: r[2],
+    queue: r[3],
+    concurrency_key: r[4],
+    concurrency_limit: r[5],
+    group: r[6],
+  };
+}
+
+function toHead(r: RawHead): Head {
+  const head = toCandidate(r) as Head;
+  head.weight = r[7];
+  head.open = r[8];
+  return head;
 }
 
 function candidate(head: Head): GroupedCandidate {
