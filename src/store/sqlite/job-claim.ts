@@ -7,7 +7,13 @@ import { appendJobEvents } from './event-log.js';
 import { admitByLimits, type LimitedCandidate } from './limits.js';
 import type { SqliteConnection } from './connection.js';
 import { groupedJobs } from './job-groups.js';
-import { toClaimedJob, type ClaimRow } from './job-row.js';
+import {
+  toClaimedJob,
+  toReadyCandidate,
+  type ClaimRow,
+  type RawReadyCandidate,
+  type ReadyCandidate,
+} from './job-row.js';
 import * as sql from './sql/job-claim.js';
 import * as groupSql from './sql/job-groups.js';
 import * as jobLeaseSql from './sql/job-lease.js';
@@ -135,28 +141,13 @@ class ClaimBatch {
   }
 }
 
-interface ReadyRow extends LimitedCandidate {
-  id: string;
-  priority: number;
-  run_at: number;
-}
-
-/**
- * The ready SELECTs' columns (id, priority, run_at, queue, concurrency_key, concurrency_limit), read
- * raw: better-sqlite3 builds a keyed object per row at ~0.6 µs more per row than an array (1.54
- * against 0.94 µs per row walked, claims of 470), more than building the object here.
- */
-type RawReadyRow = [string, number, number, string, string | null, number | null];
-
-function readyRows(conn: SqliteConnection, select: string, values: Record<string, unknown>): ReadyRow[] {
-  return (conn.rawStmt(select).all(values) as RawReadyRow[]).map((r) => ({
-    id: r[0],
-    priority: r[1],
-    run_at: r[2],
-    queue: r[3],
-    concurrency_key: r[4],
-    concurrency_limit: r[5],
-  }));
+/** The rows of one of the claim's ready walks, read raw (job-row.ts `RawReadyCandidate`). */
+function readyRows(
+  conn: SqliteConnection,
+  select: string,
+  values: Record<string, unknown>,
+): ReadyCandidate[] {
+  return (conn.rawStmt(select).all(values) as RawReadyCandidate[]).map(toReadyCandidate);
 }
 
 /**
@@ -164,10 +155,10 @@ function readyRows(conn: SqliteConnection, select: string, values: Record<string
  * (an index walk each), merged; the overall first `limit` are among them. A worker with labels also
  * walks each requirement set it meets (sql/worker-labels.ts) the same way, merged with the rest.
  */
-function readyJobs(conn: SqliteConnection, params: JobClaimParams, now: number): ReadyRow[] {
+function readyJobs(conn: SqliteConnection, params: JobClaimParams, now: number): ReadyCandidate[] {
   const { limit, queues } = params;
   const sets = offeredSets(conn, params.labels, labelSql.jobClaimLabelSetNext);
-  let candidates: ReadyRow[];
+  let candidates: ReadyCandidate[];
   if (queues === undefined) {
     // Asked in the claim's write transaction, so a pause committed before it is obeyed exactly; with
     // nothing paused (the usual case) the walk reads only the ready index.

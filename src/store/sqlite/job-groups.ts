@@ -22,14 +22,11 @@
 import { dealTurns, groupCursorKey, type GroupCursor, type PairVisit } from '../fair-turns.js';
 import type { JobClaimParams } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import type { LimitedCandidate } from './limits.js';
+import { toReadyCandidate, type RawReadyCandidate, type ReadyCandidate } from './job-row.js';
 import * as sql from './sql/job-groups.js';
 
 /** A grouped job the claim may start. */
-export interface GroupedCandidate extends LimitedCandidate {
-  id: string;
-  priority: number;
-  run_at: number;
+export interface GroupedCandidate extends ReadyCandidate {
   group: string;
 }
 
@@ -155,25 +152,15 @@ export function groupedJobs(
   return { jobs, short: jobs.length < dealt };
 }
 
-/**
- * A grouped job's columns as the walk's statements return them (sql/job-groups.ts): id, priority,
- * run_at, queue, concurrency_key, concurrency_limit, group; a head adds weight and open. Read raw:
- * better-sqlite3's keyed row objects cost more per row than building them here (as the ready rows of
- * job-claim.ts).
- */
-type RawCandidate = [string, number, number, string, string | null, number | null, string];
-type RawHead = [...RawCandidate, number, number];
+/** A grouped job's columns as the walk's statements return them (sql/job-groups.ts), read raw. */
+type RawCandidate = [...RawReadyCandidate, group: string];
+/** A head's: a grouped job's, then its group's weight and whether it may start now. */
+type RawHead = [...RawCandidate, weight: number, open: number];
 
 function toCandidate(r: RawCandidate | RawHead): GroupedCandidate {
-  return {
-    id: r[0],
-    priority: r[1],
-    run_at: r[2],
-    queue: r[3],
-    concurrency_key: r[4],
-    concurrency_limit: r[5],
-    group: r[6],
-  };
+  const job = toReadyCandidate(r) as GroupedCandidate;
+  job.group = r[6];
+  return job;
 }
 
 function toHead(r: RawHead): Head {

@@ -76,6 +76,35 @@ export function toJobRun(row: JobRunRow): JobRun {
   };
 }
 
+/** A ready job as the claim's walks read it, before its limits admit it (limits.ts). */
+export interface ReadyCandidate {
+  id: string;
+  priority: number;
+  run_at: number;
+  queue: string;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
+}
+
+/**
+ * The walks' leading columns (id, priority, run_at, queue, concurrency_key, concurrency_limit; the
+ * grouped walk's statements add theirs after them), read raw: better-sqlite3 builds a keyed object per
+ * row at ~0.6 µs more per row than an array (1.54 against 0.94 µs per row walked, claims of 470), more
+ * than building the object here.
+ */
+export type RawReadyCandidate = [string, number, number, string, string | null, number | null];
+
+export function toReadyCandidate(r: readonly [...RawReadyCandidate, ...unknown[]]): ReadyCandidate {
+  return {
+    id: r[0],
+    priority: r[1],
+    run_at: r[2],
+    queue: r[3],
+    concurrency_key: r[4],
+    concurrency_limit: r[5],
+  };
+}
+
 /** A row jobClaim returns (sql/job-claim.ts), read raw: its RETURNING columns in order. */
 export type ClaimRow = [
   id: string,
