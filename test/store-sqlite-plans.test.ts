@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as claim from '../src/store/sqlite/sql/job-claim.js';
 import * as groups from '../src/store/sqlite/sql/job-groups.js';
+import * as limits from '../src/store/sqlite/sql/concurrency-limits.js';
 import { jobCancelCheck, jobCancelMatchingWaiting } from '../src/store/sqlite/sql/job-control.js';
 import { queueLoadList, queueThrottleList } from '../src/store/sqlite/sql/observe.js';
 import * as labels from '../src/store/sqlite/sql/worker-labels.js';
@@ -98,6 +99,18 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       /CORRELATED SCALAR SUBQUERY \d+\nSEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/,
     );
     expect(detail).not.toMatch(/SCAN (k|concurrency_keys)\b/);
+  });
+
+  it("reads and takes the candidates' keys by their primary key, one statement each for all the keys", async () => {
+    const read = await plan(limits.jobClaimKeysGet, { keys: '["a","b"]', now: 0 });
+    expect(read).toMatch(
+      /SEARCH concurrency_keys USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/,
+    );
+    expect(read).not.toMatch(/SCAN concurrency_keys\b/);
+    // The upsert's conflict test is the primary key's by construction; the plan walks only the list.
+    const take = await plan(limits.jobClaimKeysTake, { takes: '[["a",1,1]]', now: 0 });
+    expect(take).toMatch(/SCAN json_each/);
+    expect(take).not.toMatch(/SCAN concurrency_keys\b/);
   });
 
   it('claims for a worker with labels by probing the requirement sets and walking only those it meets', async () => {

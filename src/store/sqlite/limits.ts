@@ -68,22 +68,20 @@ export function admitByLimits<T extends LimitedCandidate>(
       rated: row.rate_free !== null,
     });
   }
+  const keyRows = keyRowsOf(conn, candidates, now);
   const keys = new Map<string, KeySlots>();
   const admitted = candidates.filter((job) => {
     const queue = queues.get(job.queue);
     if (queue !== undefined && queue.n >= queue.free) return false;
-    const key =
-      job.concurrency_key === null ? undefined : keySlots(conn, keys, job.concurrency_key, job, now);
+    const key = job.concurrency_key === null ? undefined : keySlots(keyRows, keys, job.concurrency_key, job);
     if (key !== undefined && key.n >= key.free) return false;
     if (queue !== undefined) queue.n += 1;
     if (key !== undefined) key.n += 1;
     return true;
   });
-  for (const [key, slots] of keys) {
-    if (slots.n === 0) continue;
-    conn.stmt(sql.jobClaimKeyTake).run({ key, n: slots.n, jobLimit: slots.jobLimit });
-    if (slots.rated) conn.stmt(rateSql.jobClaimKeyRateTake).run({ key, n: slots.n, now });
-  }
+  const takes: Array<[string, number, number]> = [];
+  for (const [key, slots] of keys) if (slots.n > 0) takes.push([key, slots.n, slots.jobLimit]);
+  if (takes.length > 0) conn.stmt(sql.jobClaimKeysTake).run({ takes: JSON.stringify(takes), now });
   for (const [queue, slots] of queues) {
     if (slots.n === 0) continue;
     if (slots.limited) conn.stmt(sql.jobClaimQueueTake).run({ queue, n: slots.n });
@@ -98,25 +96,40 @@ export function admitByLimits<T extends LimitedCandidate>(
 
 interface KeySlots extends Slots {
   jobLimit: number;
-  rated: boolean;
 }
 
-/** A key's free starts: the fewer of its free slots and of its rate's starts now (when rated). */
+interface KeyRow {
+  key: string;
+  in_use: number;
+  max: number | null;
+  rate_free: number | null;
+}
+
+/** The rows of the candidates' keys that have one, by key: one statement for them all. */
+function keyRowsOf(conn: SqliteConnection, candidates: LimitedCandidate[], now: number): Map<string, KeyRow> {
+  const names = new Set<string>();
+  for (const job of candidates) if (job.concurrency_key !== null) names.add(job.concurrency_key);
+  if (names.size === 0) return new Map();
+  const rows = conn.stmt(sql.jobClaimKeysGet).all({ keys: JSON.stringify([...names]), now }) as KeyRow[];
+  return new Map(rows.map((row) => [row.key, row]));
+}
+
+/**
+ * A key's free starts, from its row (none: no job of it ever ran): the fewer of its free slots and
+ * of its rate's starts now (when rated).
+ */
 function keySlots(
-  conn: SqliteConnection,
+  rows: Map<string, KeyRow>,
   keys: Map<string, KeySlots>,
   key: string,
   job: LimitedCandidate,
-  now: number,
 ): Slots {
   let slots = keys.get(key);
   if (slots === undefined) {
     const jobLimit = job.concurrency_limit ?? 1;
-    const row = conn.stmt(sql.jobClaimKeyGet).get({ key, now }) as
-      { in_use: number; max: number | null; rate_free: number | null } | undefined;
+    const row = rows.get(key);
     const free = (row?.max ?? jobLimit) - (row?.in_use ?? 0);
-    const rateFree = row?.rate_free ?? null;
-    slots = { free: Math.min(free, rateFree ?? Infinity), n: 0, jobLimit, rated: rateFree !== null };
+    slots = { free: Math.min(free, row?.rate_free ?? Infinity), n: 0, jobLimit };
     keys.set(key, slots);
   }
   return slots;

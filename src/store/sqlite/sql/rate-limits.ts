@@ -14,16 +14,13 @@ export const rateFree = (row: string): string => `CASE WHEN ${row}.rate_limit IS
   CAST((@now + ${row}.rate_period_ms - max(${row}.rate_tat, @now)) * ${row}.rate_limit
     / CAST(${row}.rate_period_ms AS REAL) + 1e-9 AS INTEGER)) END`;
 
-/** The new rate_tat after @n starts at @now. */
-const RATE_TAKEN = 'max(rate_tat, @now) + @n * rate_period_ms / CAST(rate_limit AS REAL)';
+/** The new rate_tat after `n` starts at @now. */
+export const rateTaken = (n: string): string =>
+  `max(rate_tat, @now) + ${n} * rate_period_ms / CAST(rate_limit AS REAL)`;
 
 /** Advances the rate of queue @queue by @n starts at @now; nothing for a queue without a rate. */
 export const jobClaimQueueRateTake = `
-UPDATE queue_limits SET rate_tat = ${RATE_TAKEN} WHERE queue = @queue AND rate_limit IS NOT NULL`;
-
-/** Advances the rate of key @key by @n starts at @now; nothing for a key without a rate. */
-export const jobClaimKeyRateTake = `
-UPDATE concurrency_keys SET rate_tat = ${RATE_TAKEN} WHERE key = @key AND rate_limit IS NOT NULL`;
+UPDATE queue_limits SET rate_tat = ${rateTaken('@n')} WHERE queue = @queue AND rate_limit IS NOT NULL`;
 
 /** When a row's rate next allows a start (where rateFree reaches 1): rate_tat <= now + P - P/L. */
 const NEXT_START = 'rate_tat - rate_period_ms + rate_period_ms / CAST(rate_limit AS REAL)';
