@@ -192,6 +192,20 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
     return attempt.job.leaseMs ?? this.options.leaseMs;
   }
 
+  /**
+   * Epoch ms (`Date.now()`) of the oldest claim or renewal the store answered of the leases held now:
+   * the keeper thread's first renewal is due one interval after it. Now when nothing is held.
+   */
+  private leasesKnownFrom(): number {
+    const now = sharedNow();
+    let oldest = now;
+    for (const attempt of this.held) {
+      oldest = Math.min(oldest, attempt.leaseKnownUntil - this.leaseMsOf(attempt));
+    }
+    // leaseKnownUntil counts on the monotonic shared clock; the thread plans with Date.now().
+    return Date.now() - (now - oldest);
+  }
+
   private renewIntervalMs(): number {
     let shortest = this.options.leaseMs;
     for (const attempt of this.held) {
@@ -253,6 +267,7 @@ export class LeaseHolder implements HeldLeases, KeeperListener<RunningAttempt> {
       concurrency + bufferSize,
       this,
       this.logger,
+      this.leasesKnownFrom(),
     );
     return this.keeper;
   }

@@ -144,10 +144,12 @@ async function openOwnStore(): Promise<Store> {
 
 let store: Store | null = longestIntervalMs <= STORE_LEAD_MS ? await openOwnStore() : null;
 report({ type: 'ready' });
-// The main thread stops renewing once it reads 'ready', up to one interval after its last renewal: the
-// leases held by then are renewed at once, not one more interval later (a gap of two intervals was
-// two thirds of a lease).
-let last = -Infinity;
+// The main thread renews until it reads 'ready'. The first renewal is planned one interval after the
+// oldest claim or renewal of the leases held at the thread's start (later ones are newer), not one
+// interval after 'ready': that left up to two intervals, two thirds of a lease, without a renewal.
+// Nor at once: the leases of a worker's first claims are fresh, and renewing them at once opened the
+// store (~100 ms of CPU on PostgreSQL) in every worker, even one done within seconds.
+let last = setup.leasesKnownFrom;
 while (!stopping) {
   const { intervalMs, leases, plannedAt } = plan();
   const wait = last + intervalMs - Date.now();

@@ -44,6 +44,11 @@ export interface KeeperAddress {
 
 /** What the thread needs to start. */
 export interface KeeperSetup extends KeeperAddress {
+  /**
+   * Epoch ms (`Date.now()`): every lease held as the thread starts was claimed or last renewed at or
+   * after this, so its first renewal is due one interval after it at the latest.
+   */
+  leasesKnownFrom: number;
   /** The lease table's buffer as the thread starts; a bigger one comes as a `table` command. */
   table: SharedArrayBuffer;
   /** The control block's buffer (lease-table.ts `createControl`). */
@@ -116,8 +121,18 @@ export class LeaseKeeper<T> {
   /** The interval of the default lease: the longest the thread ever plans. */
   private readonly longestIntervalMs: number;
 
-  /** `capacity`: how many leases the worker is expected to hold at once; the table grows past it. */
-  constructor(address: KeeperAddress, capacity: number, listener: KeeperListener<T>, logger: Logger) {
+  /**
+   * `capacity`: how many leases the worker is expected to hold at once; the table grows past it.
+   * `leasesKnownFrom` (epoch ms): when the oldest lease the worker holds now was claimed or last
+   * renewed (now, when it holds none); leases held later are newer.
+   */
+  constructor(
+    address: KeeperAddress,
+    capacity: number,
+    listener: KeeperListener<T>,
+    logger: Logger,
+    leasesKnownFrom: number = Date.now(),
+  ) {
     this.ready = new Promise((resolve) => (this.settleReady = resolve));
     this.table = LeaseTable.create(capacity, INITIAL_CHARS);
     this.addFreeSlots(0, capacity);
@@ -125,6 +140,7 @@ export class LeaseKeeper<T> {
     this.control = createControl(this.longestIntervalMs);
     this.thread = startThread({
       ...address,
+      leasesKnownFrom,
       table: this.table.buffer,
       control: this.control.buffer as SharedArrayBuffer,
     });

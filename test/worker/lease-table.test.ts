@@ -170,6 +170,42 @@ describe('lease keeper', () => {
     expect(await expiresInMs(ns, job.id)).toBeGreaterThan(RENEWED_MS / 2);
   });
 
+  /** A keeper started while the worker holds `job`'s lease, claimed or last renewed `ageMs` ago. */
+  async function startHolding(ns: Nightshift, job: ClaimedJob, ageMs: number) {
+    const address = ns.store.peerAddress?.();
+    if (!address) throw new Error('the test store cannot be opened by another thread');
+    const keeper = new LeaseKeeper<string>(
+      { ...address, leaseMs: RENEWED_MS },
+      4,
+      { onLost: () => undefined, onCancel: () => undefined },
+      createLogger({ level: 'silent' }),
+      Date.now() - ageMs,
+    );
+    keepers.push(keeper);
+    // As a worker's first claim starts it: the lease is in the table before the thread runs.
+    keeper.hold('a', job, RENEWED_MS, null);
+    expect(await keeper.ready).toBe(true);
+    return keeper;
+  }
+
+  it('leaves a fresh lease held as it starts for one interval, without opening its store', async () => {
+    const { ns, claimed } = await setup(1, 1);
+    const keeper = await startHolding(ns, claimed[0], 0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(keeper.storeOpened).toBe(false);
+    expect(await expiresInMs(ns, claimed[0].id)).toBeLessThan(RENEWED_MS / 2);
+  });
+
+  it('renews a lease held as it starts one interval after it was last renewed, not an interval after starting', async () => {
+    const { ns, claimed } = await setup(1, 1);
+    // One-minute leases are renewed every 20 s: this one is due now.
+    const keeper = await startHolding(ns, claimed[0], 20_000);
+    await waitUntil(async () => (await expiresInMs(ns, claimed[0].id)) > RENEWED_MS / 2, {
+      message: 'lease renewed',
+    });
+    expect(keeper.storeOpened).toBe(true);
+  });
+
   it('opens its store at once when its leases are renewed within seconds', async () => {
     const { keeper } = await setup(0, 1, 3_000);
     expect(keeper.storeOpened).toBe(true);
