@@ -171,11 +171,13 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       expect(await running(store, 'race')).toBe(2);
     });
 
-    it('prunes the rows of idle keys only: running keys and operator limits stay, a pruned key claims anew', async () => {
+    it('prunes the rows of idle keys only: running keys, operator limits and rates stay, a pruned key claims anew', async () => {
       const store = await h.open();
       const idle = newJob({ concurrencyKey: 'idle', concurrencyLimit: 2 });
       await store.jobInsertMany({ jobs: [idle, newJob({ concurrencyKey: 'busy' })] });
       await store.concurrencyKeySetLimit({ key: 'ruled', limit: 3 });
+      // A rate is an operator's setting too: its row goes only when the rate is removed.
+      await store.concurrencyKeySetRate({ key: 'paced', rate: { limit: 5, periodMs: 60_000 } });
       const claimed = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
       const done = mustFind(claimed, idle.id);
       await store.jobFinishMany({
@@ -186,7 +188,14 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       // stamps the release in a trigger, on SQLite's own clock, which the harness cannot move.
       await sleep(5);
       expect(await store.concurrencyKeyPrune({ olderThanMs: 0, limit: 100 })).toEqual({ deleted: 1 });
-      expect((await store.concurrencyKeyList({ limit: 10 })).map((k) => k.key)).toEqual(['busy', 'ruled']);
+      expect((await store.concurrencyKeyList({ limit: 10 })).map((k) => k.key)).toEqual([
+        'busy',
+        'paced',
+        'ruled',
+      ]);
+      await store.concurrencyKeySetRate({ key: 'paced', rate: null });
+      await sleep(5);
+      expect(await store.concurrencyKeyPrune({ olderThanMs: 0, limit: 100 })).toEqual({ deleted: 1 });
 
       await store.jobInsertMany({
         jobs: [1, 2, 3].map(() => newJob({ concurrencyKey: 'idle', concurrencyLimit: 2 })),

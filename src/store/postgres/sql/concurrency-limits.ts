@@ -200,7 +200,7 @@ export const concurrencyKeySetLimit = (s: string): string => `
   ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = ${s}.nightshift_now()`;
 
 /**
- * Deletes up to $2 rows of keys idle for more than $1 ms: no running job, no operator limit. Exact
+ * Deletes up to $2 rows of keys idle for more than $1 ms: no running job, no operator limit or rate. Exact
  * under a racing claim: the scan locks its rows (SKIP LOCKED: a row a claim holds is left for the next
  * prune), and both the lock and the DELETE re-check in_use on the newest row version, so a key whose
  * slot a claim took meanwhile stays; a claim whose upsert waits on a deleted row inserts it anew.
@@ -211,10 +211,11 @@ export const concurrencyKeyPrune = (s: string): string => `
   DELETE FROM ${s}.concurrency_keys k
   WHERE k.key = ANY(ARRAY(
       SELECT key FROM ${s}.concurrency_keys
-      WHERE in_use = 0 AND max IS NULL AND released_at < ${s}.nightshift_now() - $1 * interval '1 millisecond'
+      WHERE in_use = 0 AND max IS NULL AND rate_limit IS NULL
+        AND released_at < ${s}.nightshift_now() - $1 * interval '1 millisecond'
       LIMIT $2
       FOR UPDATE SKIP LOCKED))
-    AND k.in_use = 0 AND k.max IS NULL`;
+    AND k.in_use = 0 AND k.max IS NULL AND k.rate_limit IS NULL`;
 
 /** Every queue ever given a limit or a rate, by name. */
 export const queueLimitList = (s: string): string =>

@@ -75,4 +75,4 @@ export const queueSetRate = (s: string): string => `
 export const concurrencyKeySetRate = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, job_limit, rate_limit, rate_period_ms) VALUES ($1, 0, 1, $2, $3)
   ON CONFLICT (key) DO UPDATE SET rate_limit = excluded.rate_limit,
-    rate_period_ms = excluded.rate_period_ms, rate_tat = 0`;
+    rate_period_ms = excluded.rate_period_ms, rate_tat = 0, released_at = ${s}.nightshift_now()`;

@@ -3,7 +3,7 @@
  * claim runs in the one write transaction SQLite allows at a time, so reading a count and adding to it
  * cannot race another claim; the slot goes back in the trigger of the statement that ends the attempt.
  */
-import { rateFree, rateTaken } from './rate-limits.js';
+import { DB_NOW_MS, rateFree, rateTaken } from './rate-limits.js';
 
 /**
  * The condition on a `jobs` row that its key, if any, has a free slot: the ready walks skip a full
@@ -50,9 +50,6 @@ WHERE max IS NOT NULL OR rate_limit IS NOT NULL`;
 /** Takes `@n` slots of a limited queue; the caller checked that they are free. */
 export const jobClaimQueueTake = `UPDATE queue_limits SET in_use = in_use + @n WHERE queue = @queue`;
 
-/** The database's clock in ms since the epoch, as the give-back trigger writes it (migration 011). */
-const DB_NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
-
 /** Keys after @after in key order; @running 1 keeps only keys with running jobs. */
 export const concurrencyKeyList = `
 SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max, rate_limit, rate_period_ms
@@ -66,14 +63,15 @@ INSERT INTO concurrency_keys (key, in_use, max, job_limit) VALUES (@key, 0, @max
 ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = ${DB_NOW_MS}`;
 
 /**
- * Deletes up to @limit rows of keys idle for more than @olderThanMs: no running job, no operator limit.
+ * Deletes up to @limit rows of keys idle for more than @olderThanMs: no running job, no operator limit
+ * or rate.
  * Exact: it runs in a write transaction, which no claim can interleave with. Caveat: the scan is
  * sequential (an index on in_use would be rewritten at every slot change).
  */
 export const concurrencyKeyPrune = `
 DELETE FROM concurrency_keys WHERE key IN (
   SELECT key FROM concurrency_keys
-  WHERE in_use = 0 AND max IS NULL AND released_at < ${DB_NOW_MS} - @olderThanMs
+  WHERE in_use = 0 AND max IS NULL AND rate_limit IS NULL AND released_at < ${DB_NOW_MS} - @olderThanMs
   LIMIT @limit)`;
 
 /** Queues ever given a limit or a rate, by name. */

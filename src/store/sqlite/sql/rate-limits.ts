@@ -14,6 +14,9 @@ export const rateFree = (row: string): string => `CASE WHEN ${row}.rate_limit IS
   CAST((@now + ${row}.rate_period_ms - max(${row}.rate_tat, @now)) * ${row}.rate_limit
     / CAST(${row}.rate_period_ms AS REAL) + 1e-9 AS INTEGER)) END`;
 
+/** The database's clock in ms since the epoch, as the give-back trigger writes it (migration 011). */
+export const DB_NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
+
 /** The new rate_tat after `n` starts at @now. */
 export const rateTaken = (n: string): string =>
   `max(rate_tat, @now) + ${n} * rate_period_ms / CAST(rate_limit AS REAL)`;
@@ -52,4 +55,5 @@ export const concurrencyKeySetRate = `
 INSERT INTO concurrency_keys (key, in_use, job_limit, rate_limit, rate_period_ms)
 VALUES (@key, 0, 1, @limit, @periodMs)
 ON CONFLICT (key) DO UPDATE SET rate_limit = excluded.rate_limit,
-  rate_period_ms = excluded.rate_period_ms, rate_tat = 0`;
+  rate_period_ms = excluded.rate_period_ms, rate_tat = 0,
+  released_at = ${DB_NOW_MS}`;
