@@ -80,6 +80,8 @@ export class ClaimLoop {
       // Let handlers that finish in the same burst free their slots first: one claim for many slots
       // instead of one claim (a round trip) per freed slot.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      // stop() may have begun meanwhile: a claim sent now would only hand its jobs back.
+      if (stopping.aborted) break;
       this.runner.releaseStale();
       const room = this.runner.room(lane > 0) - this.reserved;
       if (room <= 0 || this.runner.backlogged) {

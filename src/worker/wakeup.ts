@@ -76,7 +76,9 @@ export class Wakeup {
   /** Lane `lane` waits up to `ms` for a wake of the kind `waitFor` takes; `stopping` ends the wait too. */
   async wait(ms: number, stopping: AbortSignal, lane: number, waitFor: WaitFor): Promise<void> {
     const takesCapacity = waitFor.capacity;
-    if (this.work !== waitFor.workSince) return;
+    // An abort before the listener below is added never fires it: a lane that came here after stop()
+    // began would sleep out its whole wait, and the stop with it.
+    if (stopping.aborted || this.work !== waitFor.workSince) return;
     if (takesCapacity && this.pendingCapacity) {
       this.pendingCapacity = false;
       return;

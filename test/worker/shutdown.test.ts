@@ -72,6 +72,15 @@ describe('graceful shutdown', () => {
     expect(worker.runningCount).toBe(0);
   });
 
+  it('a worker stopped as it starts stops at once, not after a poll interval', async () => {
+    // Its claim lanes are then between their first yield and their first claim or wait.
+    const ns = await env.connect({ tasks: { noop: () => undefined } });
+    const worker = ns.startWorker({ ...FAST_WORKER, pollIntervalMs: 20_000 });
+    const started = performance.now();
+    await worker.stop();
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   it('a forced stop releases a handler that ignores its signal at once', async () => {
     const started = gate();
     const ns = await env.connect({

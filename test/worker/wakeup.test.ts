@@ -65,6 +65,15 @@ describe('Wakeup due times', () => {
     }
   });
 
+  it('returns at once when the worker stopped before the wait began', async () => {
+    // The abort event has fired already: a listener added now would never be called.
+    const wakeup = new Wakeup();
+    const stop = new AbortController();
+    stop.abort();
+    expect(await timedWait(wakeup, 0, stop.signal)).toBeLessThan(POLL_MS / 2);
+    wakeup.close();
+  });
+
   it('drops a due time when the worker stops', async () => {
     const wakeup = new Wakeup();
     wakeup.workDueIn(10);
