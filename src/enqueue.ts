@@ -117,24 +117,25 @@ export async function buildNewJob(
 }
 
 /**
- * Throws `invalid_payload` unless `value` survives JSON: cycles and BigInt make `JSON.stringify`
- * throw, and a function or symbol at the top level turns into nothing. Returns the encoded length.
+ * Throws `code` (`invalid_payload` unless told) unless `value` survives JSON: cycles and BigInt make
+ * `JSON.stringify` throw, and a function or symbol at the top level turns into nothing. Returns the
+ * encoded length.
  */
-export function assertJson(value: unknown, what: string): number {
+export function assertJson(
+  value: unknown,
+  what: string,
+  code: 'invalid_payload' | 'invalid_result' = 'invalid_payload',
+): number {
   let encoded: string | undefined;
   try {
     encoded = JSON.stringify(value);
   } catch (error) {
-    throw new NightshiftError(
-      'invalid_payload',
-      `${what} is not JSON-serialisable: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    throw new NightshiftError(code, `${what} is not JSON-serialisable: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (encoded === undefined) {
-    throw new NightshiftError('invalid_payload', `${what} is not JSON-serialisable (${typeof value})`);
+    throw new NightshiftError(code, `${what} is not JSON-serialisable (${typeof value})`);
   }
   return encoded.length;
 }

@@ -254,7 +254,8 @@ export class RunningAttempt implements EscapeTarget {
     const result = value === undefined ? null : value;
     if (result === null) return { kind: 'completed', result };
     try {
-      assertJson(result, 'handler result');
+      // A result JSON cannot hold fails like one the result schema refuses: the handler's fault.
+      assertJson(result, 'handler result', 'invalid_result');
     } catch (error) {
       return { kind: 'failed', error: toJobError(error, 'failed') };
     }

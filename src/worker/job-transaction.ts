@@ -93,7 +93,7 @@ export class AttemptTransactions {
     const scope = this.scopeOf(tx);
     this.ensureCurrent();
     const stored = result === undefined ? null : result;
-    assertJson(stored, 'completion result');
+    assertJson(stored, 'completion result', 'invalid_result');
     const finish: JobFinish = { ...this.attempt.ref, outcome: 'completed', result: stored };
     if (this.attempt.maxDurationExceeded) finish.maxDurationExceeded = true;
     const { accepted } = await this.deps.store.jobFinishMany({ finishes: [finish], tx });

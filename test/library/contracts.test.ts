@@ -110,6 +110,15 @@ describe('a worker with implementations', () => {
     expect(done.error?.message).toMatch(/result schema of task "invoice.send": sent/);
   });
 
+  it('fails the attempt with invalid_result when the handler returns what JSON cannot hold', async () => {
+    const ns = await env.connect({ tasks: { counts: { maxAttempts: 1, handler: () => 10n } } });
+    const { id } = await ns.enqueue('counts');
+    ns.startWorker(FAST_WORKER);
+    const done = await ns.waitFor(id, { timeoutMs: 10_000 });
+    expect(done).toMatchObject({ state: 'failed', error: { code: 'invalid_result' } });
+    expect(done.error?.message).toMatch(/handler result is not JSON-serialisable: .*BigInt/);
+  });
+
   it('validates defineTask payloads in the worker too, handing the handler the schema output', async () => {
     const seen: unknown[] = [];
     const ns = await env.connect({

@@ -52,6 +52,19 @@ describe('a handler in a thread', () => {
     });
   });
 
+  it('that returns what JSON cannot hold fails with invalid_result, as in the worker’s own thread', async () => {
+    const ns = await env.connect({ tasks });
+    const { id } = await ns.enqueue('returnsBigInt');
+    ns.startWorker(FAST_WORKER);
+    expect(await ns.waitFor(id, { timeoutMs: 30_000 })).toMatchObject({
+      state: 'failed',
+      error: {
+        code: 'invalid_result',
+        message: expect.stringContaining('handler result is not JSON-serialisable') as unknown,
+      },
+    });
+  });
+
   it('that runs out of memory is ended by its resource limit and fails, the worker goes on', async () => {
     const ns = await env.connect({ tasks });
     const { id } = await ns.enqueue('allocates');

@@ -79,7 +79,7 @@ async function runJob(url: string, exportName: string, job: Job): Promise<void> 
   try {
     const handler = await loadHandler(url, exportName);
     const value: unknown = await scope.run(run, handler, job.payload, new ThreadContext(run));
-    settled = { type: 'settled', ok: true, json: toJsonText(value, 'handler result') };
+    settled = { type: 'settled', ok: true, json: toJsonText(value, 'handler result', 'invalid_result') };
   } catch (error) {
     settled = { type: 'settled', ok: false, error: toWire(error) };
   }

@@ -62,10 +62,14 @@ export type FromThread =
 export type StepAnswer = { ran: true } | { ran: false; value: unknown };
 
 /**
- * `value` as JSON text, `undefined` as null; `invalid_payload` when JSON cannot hold it, with the
+ * `value` as JSON text, `undefined` as null; `code` (assertJson's) when JSON cannot hold it, with the
  * message a handler in the worker's own thread would get.
  */
-export function toJsonText(value: unknown, what: string): string {
+export function toJsonText(
+  value: unknown,
+  what: string,
+  code?: 'invalid_payload' | 'invalid_result',
+): string {
   const normalized = value === undefined ? null : value;
   let text: string | undefined;
   try {
@@ -73,7 +77,7 @@ export function toJsonText(value: unknown, what: string): string {
   } catch {
     // assertJson, below, throws the error a handler in the worker's own thread gets.
   }
-  if (text === undefined) assertJson(normalized, what);
+  if (text === undefined) assertJson(normalized, what, code);
   return text as string;
 }
 
