@@ -182,6 +182,28 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
     }
   });
 
+  it('refuses a query parameter it does not know on every route that takes some, rather than ignore it', async () => {
+    const { body } = await enqueue({ task: 'noop' });
+    for (const path of [
+      '/api/v1/jobs?stat=failed',
+      `/api/v1/jobs/${body.id}?wiat=1`,
+      '/api/v1/events?queu=mail',
+      '/api/v1/limits/keys?runing=true',
+      '/api/v1/limits/groups?runing=true',
+      '/api/v1/schedules?limt=5',
+      '/api/v1/stats?minute=5',
+    ]) {
+      const response = await s.request('GET', path, { token: s.tokens.viewer });
+      const name = /\?(\w+)=/.exec(path)?.[1] ?? '';
+      expect({ path, status: response.status, code: response.body.error?.code }).toEqual({
+        path,
+        status: 400,
+        code: 'invalid_argument',
+      });
+      expect(response.body.error.message).toContain(name);
+    }
+  });
+
   it('long-polls with ?wait until the job finishes, and returns it as it is when the wait ends', async () => {
     const waiting = await enqueue({ task: 'noop', queue: `wait-${uuidv7()}` });
     const started = Date.now();

@@ -40,12 +40,15 @@ export const eventRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift; logger:
         summary: 'Cluster events as Server-Sent Events',
         description: `A text/event-stream of every job, schedule and queue event from every process (types: ${CLUSTER_EVENT_TYPES.join(', ')}). Each message carries the event's cursor as its id; reconnect with the Last-Event-ID header (or ?after=) to resume after it without gaps. A ": ping" comment comes every 15 s.`,
         tags: ['events'],
-        querystring: Type.Object({
-          queue: Type.Optional(Type.String({ minLength: 1 })),
-          task: Type.Optional(Type.String({ minLength: 1 })),
-          jobId: Type.Optional(Type.String({ minLength: 1 })),
-          after: Type.Optional(Type.String({ minLength: 1, description: 'resume after this event id' })),
-        }),
+        querystring: Type.Object(
+          {
+            queue: Type.Optional(Type.String({ minLength: 1 })),
+            task: Type.Optional(Type.String({ minLength: 1 })),
+            jobId: Type.Optional(Type.String({ minLength: 1 })),
+            after: Type.Optional(Type.String({ minLength: 1, description: 'resume after this event id' })),
+          },
+          { additionalProperties: false },
+        ),
         headers: Type.Object({
           'last-event-id': Type.Optional(Type.String({ description: 'resume after this event id' })),
         }),

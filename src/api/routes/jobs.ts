@@ -108,13 +108,17 @@ export const jobRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app,
         description:
           'Filters combine. search, createdAfter and createdBefore are tested on the rows state, queue and task select, newest first, until limit match: their cost is bounded by those filters and limit, not by an index of their own.',
         tags: ['jobs'],
-        querystring: Type.Object({
-          state: Type.Optional(JobStateSchema),
-          queue: Type.Optional(Type.String({ minLength: 1 })),
-          task: Type.Optional(Type.String({ minLength: 1 })),
-          ...JobFilterFields,
-          ...PageQuery,
-        }),
+        querystring: Type.Object(
+          {
+            state: Type.Optional(JobStateSchema),
+            queue: Type.Optional(Type.String({ minLength: 1 })),
+            task: Type.Optional(Type.String({ minLength: 1 })),
+            ...JobFilterFields,
+            ...PageQuery,
+          },
+          // A misspelt filter (?stat=failed) must be refused, not list every job.
+          { additionalProperties: false },
+        ),
         response: responses({
           200: Type.Object({
             jobs: Type.Array(JobSchema),
@@ -139,9 +143,10 @@ export const jobRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app,
         description: `With ?wait=SECONDS (at most ${MAX_WAIT_SECONDS}) the request is held until the job is completed, failed or cancelled, or the wait ends; either way the job is returned as it is then.`,
         tags: ['jobs'],
         params: IdParams,
-        querystring: Type.Object({
-          wait: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS })),
-        }),
+        querystring: Type.Object(
+          { wait: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS })) },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: JobReply }),
       },
     },

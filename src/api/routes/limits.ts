@@ -81,11 +81,14 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
         description:
           'Keys ever claimed, by key, after `after`; `running=true` keeps those with running jobs.',
         tags: ['limits'],
-        querystring: Type.Object({
-          after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-          running: Type.Optional(Type.Boolean()),
-        }),
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+            running: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: Type.Object({ keys: Type.Array(ConcurrencyKeySchema) }) }),
       },
     },
@@ -140,11 +143,14 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
         description:
           'Groups with ready or running jobs or a weight, by name, after `after`; `running=true` keeps those with running jobs. Counted when read.',
         tags: ['limits'],
-        querystring: Type.Object({
-          after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-          running: Type.Optional(Type.Boolean()),
-        }),
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+            running: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: Type.Object({ groups: Type.Array(JobGroupSchema) }) }),
       },
     },

@@ -42,7 +42,7 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
       schema: {
         summary: 'List schedules by id',
         tags: ['schedules'],
-        querystring: Type.Object(PageQuery),
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
         response: responses({
           200: Type.Object({
             schedules: Type.Array(ScheduleSchema),
