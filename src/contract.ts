@@ -3,10 +3,13 @@
  * schema and defaults) without the handler's code or dependencies. A worker binds a handler to a
  * contract with `implement`; a producer registers the contract alone.
  *
- * It imports nothing but the error class, so a contracts module costs a producer only its schemas.
+ * It imports nothing but the error class and the key check, so a contracts module costs a producer
+ * only its schemas.
  */
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec';
 import { NightshiftError } from './errors.js';
+import type { BoundContext } from './validation/bounds.js';
+import { keyNames, refuseUnknownKeys } from './validation/known-keys.js';
 import type { BackoffOptions, Handler } from './task.js';
 
 /** Defaults a task gives its jobs; every one can be overridden per job where enqueue options allow. */
@@ -58,6 +61,16 @@ export interface PayloadDefaults<Payload> {
   group?(payload: Payload): string | null | undefined;
 }
 
+const BACKOFF_OPTION_NAMES = keyNames<BackoffOptions>({ baseMs: true, maxMs: true, jitter: true });
+
+/**
+ * Refuses a misspelt key of a task's `backoff` (a `bseMs` would retry after the default 1 s); `at` is
+ * where the task is declared.
+ */
+export function checkBackoffKeys(backoff: unknown, at: BoundContext): void {
+  if (backoff !== undefined) refuseUnknownKeys(backoff, BACKOFF_OPTION_NAMES, 'backoff option', at);
+}
+
 /** What `defineContract` takes besides the name. */
 export interface ContractDefinition<
   PayloadSchema extends StandardSchemaV1,
@@ -69,6 +82,27 @@ export interface ContractDefinition<
   /** Validates what the handler returns; the stored result is its output. */
   result?: ResultSchema;
 }
+
+/** The keys of a task's defaults, shared by task definitions and contracts. */
+export const TASK_DEFAULT_NAMES = {
+  queue: true,
+  priority: true,
+  maxAttempts: true,
+  timeoutMs: true,
+  leaseMs: true,
+  maxDurationMs: true,
+  backoff: true,
+  concurrencyLimit: true,
+  requires: true,
+  concurrencyKey: true,
+  group: true,
+} as const satisfies { [K in keyof Required<TaskDefaults & PayloadDefaults<unknown>>]: true };
+
+const CONTRACT_OPTION_NAMES = keyNames<ContractDefinition<StandardSchemaV1, StandardSchemaV1 | undefined>>({
+  payload: true,
+  result: true,
+  ...TASK_DEFAULT_NAMES,
+});
 
 /** A task's contract: its name, schemas and defaults, and no handler. Made by `defineContract`. */
 export interface TaskContract<
@@ -118,6 +152,10 @@ export function defineContract<
   if (typeof name !== 'string' || name.length === 0) {
     throw new NightshiftError('config_error', 'a contract needs a non-empty task name');
   }
+  // A misspelt default (`retries`) would otherwise leave the task with the default one.
+  const at: BoundContext = { code: 'config_error', prefix: `contract ${JSON.stringify(name)}: ` };
+  refuseUnknownKeys(definition, CONTRACT_OPTION_NAMES, 'contract option', at);
+  checkBackoffKeys(definition.backoff, at);
   const { payload, result, ...defaults } = definition;
   for (const [field, schema] of [
     ['payload', payload],
@@ -173,6 +211,8 @@ export interface ContractJsonSchemaOptions {
   target?: StandardJSONSchemaV1.Target;
 }
 
+const JSON_SCHEMA_OPTION_NAMES = keyNames<ContractJsonSchemaOptions>({ of: true, target: true });
+
 /**
  * The JSON Schema of a contract's payload (the payload schema's input: what a producer sends) or of
  * its result (the result schema's output: what a finished job carries). Undefined when there is no
@@ -183,6 +223,7 @@ export function contractJsonSchema(
   contract: TaskContract,
   options: ContractJsonSchemaOptions = {},
 ): Record<string, unknown> | undefined {
+  refuseUnknownKeys(options, JSON_SCHEMA_OPTION_NAMES, 'contractJsonSchema option');
   const of = options.of ?? 'payload';
   const schema = of === 'payload' ? contract.payload : contract.result;
   const converter = (schema?.['~standard'] as Partial<StandardJSONSchemaV1.Props> | undefined)?.jsonSchema;

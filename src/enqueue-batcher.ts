@@ -18,7 +18,7 @@
 import { NightshiftError } from './errors.js';
 import type { JobInsertResult, NewJob } from './store/store.js';
 import { intIn, MAX_TIMER_MS } from './validation/bounds.js';
-import { unknownKey } from './validation/known-keys.js';
+import { keyNames, unknownKey } from './validation/known-keys.js';
 
 /** `enqueue` of `Nightshift.connect`: how long and how many single enqueues may wait their turn. */
 export interface EnqueueBatchingOptions {
@@ -38,7 +38,7 @@ const MAX_BATCH = 500;
 // two pool connections, leaving the rest to the worker and other callers.
 const MAX_IN_FLIGHT = 2;
 
-const OPTION_KEYS: ReadonlySet<string> = new Set(['maxWaitMs', 'maxPending']);
+const OPTION_KEYS = keyNames<EnqueueBatchingOptions>({ maxWaitMs: true, maxPending: true });
 
 /** The options checked, defaults applied; `invalid_argument` names the option refused. */
 export function checkEnqueueBatching(options: EnqueueBatchingOptions = {}): Required<EnqueueBatchingOptions> {

@@ -7,7 +7,7 @@
  * `null` because JSON has no undefined.
  */
 import { NightshiftError } from './errors.js';
-import { unknownKey } from './validation/known-keys.js';
+import { keyNames, unknownKey } from './validation/known-keys.js';
 import { checkSchema } from './schema-check.js';
 import type { NewJob } from './store/store.js';
 import type { TaskRegistry } from './task-registry.js';
@@ -68,9 +68,7 @@ export interface EnqueueItem {
   options?: Omit<EnqueueOptions, 'tx'>;
 }
 
-const ITEM_FIELDS: ReadonlySet<string> = new Set(['task', 'payload', 'options'] satisfies Array<
-  keyof EnqueueItem
->);
+const ITEM_FIELDS = keyNames<EnqueueItem>({ task: true, payload: true, options: true });
 
 /** Throws `invalid_argument` unless `item` is an object of `enqueueMany`'s three fields at most. */
 export function checkEnqueueItem(item: unknown): void {

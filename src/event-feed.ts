@@ -11,6 +11,7 @@
 import type { ClusterEvent, ClusterEventFilter } from './cluster-events.js';
 import { NightshiftError } from './errors.js';
 import type { Store } from './store/store.js';
+import { keyNames } from './validation/known-keys.js';
 
 /** Options of `followEvents`. */
 export interface FollowEventsOptions extends ClusterEventFilter {
@@ -21,6 +22,16 @@ export interface FollowEventsOptions extends ClusterEventFilter {
   /** Longest wait between reads when nothing wakes the reader. Default 500 ms. */
   pollMs?: number;
 }
+
+/** The keys of `FollowEventsOptions`, for refusing a misspelt one (validation/known-keys.ts). */
+export const FOLLOW_EVENTS_OPTION_NAMES = keyNames<FollowEventsOptions>({
+  queue: true,
+  task: true,
+  jobId: true,
+  after: true,
+  signal: true,
+  pollMs: true,
+});
 
 /** Events read per page. */
 export const FOLLOW_PAGE_SIZE = 500;

@@ -87,7 +87,8 @@ export type {
   ResolveHost,
   SecretRef,
 } from './http-jobs/index.js';
-export { Worker, type StopOptions } from './worker/worker.js';
+export { Worker } from './worker/worker.js';
+export type { StopOptions } from './runtime/stop-options.js';
 export type { WorkerOptions } from './worker/options.js';
 export { JobCancelledError, JobTimeoutError, WorkerShutdownError } from './worker/abort-reasons.js';
 export { installShutdownSignals, type ShutdownSignalOptions, type Stoppable } from './worker/signals.js';

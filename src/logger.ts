@@ -6,11 +6,15 @@
  * logger (or `createLogger({ level: 'silent' })` in tests) to `Nightshift.connect`.
  */
 import { pino } from 'pino';
+import { keyNames, refuseUnknownKeys } from './validation/known-keys.js';
 
 /** The logger type nightshift accepts and hands to handlers (a pino logger). */
 export type Logger = pino.Logger;
 
-/** Creates nightshift's default logger. */
+const OPTION_NAMES = keyNames<{ level?: string }>({ level: true });
+
+/** Creates nightshift's default logger; a misspelt option is refused rather than logging at `info`. */
 export function createLogger(options: { level?: string } = {}): Logger {
+  refuseUnknownKeys(options, OPTION_NAMES, 'logger option');
   return pino({ name: 'nightshift', level: options.level ?? process.env.NIGHTSHIFT_LOG_LEVEL ?? 'info' });
 }

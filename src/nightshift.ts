@@ -18,7 +18,7 @@ import { buildNewJob, checkEnqueueItem, type EnqueueItem } from './enqueue.js';
 import { checkEnqueueBatching, EnqueueBatcher, type EnqueueBatchingOptions } from './enqueue-batcher.js';
 import { traceEnqueue } from './observe/tracing.js';
 import { EnqueueItemError, NightshiftError } from './errors.js';
-import { followEvents, type FollowEventsOptions } from './event-feed.js';
+import { FOLLOW_EVENTS_OPTION_NAMES, followEvents, type FollowEventsOptions } from './event-feed.js';
 import { EventBus } from './events.js';
 import type { Job, JobLogLine, JobRun } from './job.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
@@ -46,6 +46,7 @@ import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import { intIn, JOB_RANGES, MAX_KEY_BYTES, textIn } from './validation/bounds.js';
 import { jobFilter, type JobFilterInput } from './validation/job-filter.js';
+import { keyNames, refuseUnknownKeys } from './validation/known-keys.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type {
@@ -62,11 +63,54 @@ import type {
   TypedScheduleInput,
 } from './task-types.js';
 import { JobWaiter, type WaitForOptions } from './wait-for.js';
-import { DEFAULT_WORKER_STALE_MS, type WorkerOptions } from './worker/options.js';
-import { Worker, type StopOptions } from './worker/worker.js';
+import { DEFAULT_WORKER_STALE_MS, resolveWorkerOptions, type WorkerOptions } from './worker/options.js';
+import { checkStopOptions, type StopOptions } from './runtime/stop-options.js';
+import { Worker } from './worker/worker.js';
 
 /** Pause before the cluster-event relay starts again after an unexpected failure. */
 const RELAY_RETRY_MS = 1_000;
+
+/** Paging of `concurrencyKeys` and `groups`. */
+interface RunningPageParams {
+  after?: string;
+  limit?: number;
+  running?: boolean;
+}
+
+// The keys of each options object the instance's methods take: a misspelt one is refused
+// (validation/known-keys.ts), where it would otherwise be dropped and the call would do something else.
+const CONNECT_OPTION_NAMES = keyNames<ConnectOptions>({
+  db: true,
+  tasks: true,
+  contracts: true,
+  implementations: true,
+  migrate: true,
+  logger: true,
+  worker: true,
+  httpJobs: true,
+  alerts: true,
+  enqueue: true,
+  queues: true,
+});
+const ENQUEUE_MANY_OPTION_NAMES = keyNames<{ tx?: unknown }>({ tx: true });
+const LIST_JOBS_OPTION_NAMES = keyNames<JobListParams>({
+  state: true,
+  queue: true,
+  task: true,
+  search: true,
+  createdAfter: true,
+  createdBefore: true,
+  limit: true,
+  cursor: true,
+});
+const READ_EVENTS_OPTION_NAMES = keyNames<ClusterEventFilter & { after?: string; limit?: number }>({
+  queue: true,
+  task: true,
+  jobId: true,
+  after: true,
+  limit: true,
+});
+const RUNNING_PAGE_OPTION_NAMES = keyNames<RunningPageParams>({ after: true, limit: true, running: true });
 
 /** Options of `Nightshift.connect`; the type parameters carry what is registered to the instance's types. */
 export interface ConnectOptions<
@@ -190,6 +234,10 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const C extends ContractList = [],
     const I extends ImplementationList = [],
   >(options: ConnectOptions<T, C, I> = {}): Promise<Nightshift<RegisteredTasks<T, C, I>>> {
+    // Checked before anything opens: a misspelt `db` would otherwise open ./nightshift.db.
+    refuseUnknownKeys(options, CONNECT_OPTION_NAMES, 'connect option');
+    // The worker defaults too, here rather than at the first startWorker, which may come much later.
+    if (options.worker !== undefined) resolveWorkerOptions(options.worker);
     const logger = options.logger ?? createLogger();
     // Checked before anything opens: bad thresholds change nothing.
     const alertsConfig = options.alerts === undefined ? {} : validateAlertsConfig(options.alerts);
@@ -266,6 +314,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     options: { tx?: unknown } = {},
   ): Promise<Array<EnqueueResult<AnyTaskJob<Tasks>>>> {
     this.assertOpen();
+    refuseUnknownKeys(options, ENQUEUE_MANY_OPTION_NAMES, 'enqueueMany option');
     const rows: NewJob[] = [];
     for (const [index, item] of (items as ReadonlyArray<EnqueueItem>).entries()) {
       try {
@@ -302,6 +351,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   async listJobs(
     params: Partial<Omit<JobListParams, keyof JobFilterInput>> & JobFilterInput = {},
   ): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+    // A misspelt filter would list every job.
+    refuseUnknownKeys(params, LIST_JOBS_OPTION_NAMES, 'listJobs option');
     const limit = params.limit ?? 50;
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new NightshiftError('invalid_argument', `limit must be an integer >= 1, got ${String(limit)}`);
@@ -358,9 +409,10 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * id or a previous page's `next`; absent: from the oldest event kept), at most `limit` (default 100),
    * matching the filters. Pass `next` as `after` to read on.
    */
-  readEvents(
+  async readEvents(
     params: ClusterEventFilter & { after?: string; limit?: number } = {},
   ): Promise<{ events: ClusterEvent[]; next: string }> {
+    refuseUnknownKeys(params, READ_EVENTS_OPTION_NAMES, 'readEvents option');
     const { after, limit, ...filter } = params;
     return this.store.eventRead({ ...filter, after: after ?? null, limit: limit ?? 100 });
   }
@@ -372,6 +424,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    */
   followEvents(options: FollowEventsOptions = {}): AsyncGenerator<ClusterEvent, void, undefined> {
     this.assertOpen();
+    refuseUnknownKeys(options, FOLLOW_EVENTS_OPTION_NAMES, 'followEvents option');
     return followEvents(this.store, options);
   }
 
@@ -387,9 +440,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * Concurrency keys (docs/TENANCY.md) in key order after `after`, at most `limit` (default 100), with
    * their running counts and the limit in force; `running: true` keeps only keys with running jobs.
    */
-  async concurrencyKeys(
-    params: { after?: string; limit?: number; running?: boolean } = {},
-  ): Promise<ConcurrencyKeyInfo[]> {
+  async concurrencyKeys(params: RunningPageParams = {}): Promise<ConcurrencyKeyInfo[]> {
+    refuseUnknownKeys(params, RUNNING_PAGE_OPTION_NAMES, 'concurrencyKeys option');
     const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
     return this.store.concurrencyKeyList({ ...params, limit });
   }
@@ -399,7 +451,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * 100): those with ready or running jobs or a weight, with their weights, ready and running counts;
    * `running: true` keeps only groups with running jobs.
    */
-  async groups(params: { after?: string; limit?: number; running?: boolean } = {}): Promise<JobGroupInfo[]> {
+  async groups(params: RunningPageParams = {}): Promise<JobGroupInfo[]> {
+    refuseUnknownKeys(params, RUNNING_PAGE_OPTION_NAMES, 'groups option');
     const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
     return this.store.groupList({ ...params, limit });
   }
@@ -503,6 +556,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
 
   /** Stops every service (workers, scheduler) gracefully; `force` releases running jobs at once. */
   async stop(options: StopOptions = {}): Promise<void> {
+    // Before any service stops: each would refuse the options on its own, after others had stopped.
+    checkStopOptions(options);
     const services = [...this.services];
     await Promise.all(services.map((service) => service.stop(options)));
     for (const service of services) this.services.delete(service);
@@ -510,6 +565,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
 
   /** Stops every service, then closes the store if this instance opened it. */
   async close(options: StopOptions = {}): Promise<void> {
+    checkStopOptions(options);
     if (this.closed) return;
     await this.stop(options);
     this.closed = true;

@@ -21,7 +21,13 @@ import { checkRequires } from './validation/labels.js';
 import { checkTaskBounds } from './validation/task-bounds.js';
 import { resolveTaskIsolation, type TaskIsolation } from './worker/isolation/task-isolation.js';
 import { checkSchema, type SchemaCheck } from './schema-check.js';
-import type { Handler, JobContext, TaskDefinition, TaskMap } from './task.js';
+import {
+  checkTaskDefinitionKeys,
+  type Handler,
+  type JobContext,
+  type TaskDefinition,
+  type TaskMap,
+} from './task.js';
 import type { ContractList, ImplementationList } from './task-types.js';
 
 /** Default queue for tasks that name none. */
@@ -110,6 +116,8 @@ export class TaskRegistry {
       if (typeof definition.handler !== 'function') {
         throw new NightshiftError('config_error', `task "${key}" has no handler function`);
       }
+      // Again here: a definition may be a plain object that never went through defineTask.
+      checkTaskDefinitionKeys(definition, { code: 'config_error', prefix: `task ${JSON.stringify(key)}: ` });
       this.add(key, definition, resolve(key, definition, definition));
     }
   }

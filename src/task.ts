@@ -5,8 +5,10 @@
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { ResourceLimits } from 'node:worker_threads';
-import type { PayloadDefaults, TaskDefaults } from './contract.js';
+import { checkBackoffKeys, TASK_DEFAULT_NAMES, type PayloadDefaults, type TaskDefaults } from './contract.js';
 import type { Job } from './job.js';
+import type { BoundContext } from './validation/bounds.js';
+import { keyNames, refuseUnknownKeys } from './validation/known-keys.js';
 
 /** Options for a child job enqueued from inside a handler. */
 export interface ChildEnqueueOptions {
@@ -133,10 +135,30 @@ export interface TaskDefinition<Payload = unknown, Result = unknown, Input = Pay
   export?: string;
 }
 
-/** Declares a task; returns it unchanged, typed. */
+const TASK_OPTION_NAMES = keyNames<TaskDefinition>({
+  name: true,
+  handler: true,
+  schema: true,
+  isolation: true,
+  module: true,
+  export: true,
+  ...TASK_DEFAULT_NAMES,
+});
+
+/**
+ * Refuses a misspelt key of a task definition or of its `backoff` (a `retires` would leave the task
+ * with the default attempts); `at` is where the task is declared.
+ */
+export function checkTaskDefinitionKeys(definition: object, at: BoundContext): void {
+  refuseUnknownKeys(definition, TASK_OPTION_NAMES, 'task option', at);
+  checkBackoffKeys((definition as TaskDefinition).backoff, at);
+}
+
+/** Declares a task; returns it unchanged, typed. Throws `config_error` on a key a task does not have. */
 export function defineTask<Payload = unknown, Result = unknown, Input = Payload>(
   definition: TaskDefinition<Payload, Result, Input>,
 ): TaskDefinition<Payload, Result, Input> {
+  checkTaskDefinitionKeys(definition, { code: 'config_error' });
   return definition;
 }
 

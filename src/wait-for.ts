@@ -9,6 +9,7 @@
  */
 import { NightshiftError } from './errors.js';
 import { MAX_TIMER_MS, numberIn } from './validation/bounds.js';
+import { keyNames, refuseUnknownKeys } from './validation/known-keys.js';
 import { isFinalState, type Job } from './job.js';
 import type { Store } from './store/store.js';
 
@@ -19,6 +20,8 @@ export interface WaitForOptions {
   /** Fallback poll interval. Default 200. */
   pollIntervalMs?: number;
 }
+
+const OPTION_NAMES = keyNames<WaitForOptions>({ timeoutMs: true, pollIntervalMs: true });
 
 /**
  * Waits for jobs on one store. One store subscription serves every pending wait (a request-reply
@@ -34,8 +37,9 @@ export class JobWaiter {
   waitFor(id: string, options: WaitForOptions = {}): Promise<Job> {
     const store = this.store;
     return new Promise<Job>((resolve, reject) => {
-      // Both become timers: past Node's limit they would fire at once (validation/bounds.ts). A throw
-      // here rejects the promise.
+      // A throw here rejects the promise. A misspelt `timeOut` would otherwise wait the default 60 s.
+      refuseUnknownKeys(options, OPTION_NAMES, 'waitFor option');
+      // Both become timers: past Node's limit they would fire at once (validation/bounds.ts).
       const timeoutMs = numberIn('timeoutMs', options.timeoutMs ?? 60_000, [0, MAX_TIMER_MS]);
       const pollIntervalMs = numberIn('pollIntervalMs', options.pollIntervalMs ?? 200, [0, MAX_TIMER_MS]);
       let done = false;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { installShutdownSignals } from '../worker/signals.js';
-import type { StopOptions } from '../worker/worker.js';
+import type { StopOptions } from '../runtime/stop-options.js';
 
 /** Default grace period for running jobs on the first signal: what hosts commonly allow before a hard kill. */
 export const DEFAULT_GRACE_MS = 30_000;

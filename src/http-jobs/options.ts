@@ -4,6 +4,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { NightshiftError } from '../errors.js';
+import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { AddressPolicy } from './address-policy.js';
 import { HostAllowList } from './host-allow-list.js';
 
@@ -49,22 +50,21 @@ export interface ResolvedHttpJobsOptions {
   resolveHost: ResolveHost;
 }
 
+const OPTION_NAMES = keyNames<HttpJobsOptions>({
+  allowHosts: true,
+  allowPrivateNetworks: true,
+  secrets: true,
+  maxResponseBytes: true,
+  defaultTimeoutMs: true,
+  resolveHost: true,
+});
+
 /** Checks `options` and fills in defaults; throws `config_error` on anything wrong. */
 export function resolveHttpJobsOptions(options: HttpJobsOptions): ResolvedHttpJobsOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new NightshiftError('config_error', 'httpJobs must be an object with an allowHosts list');
   }
-  const known = new Set([
-    'allowHosts',
-    'allowPrivateNetworks',
-    'secrets',
-    'maxResponseBytes',
-    'defaultTimeoutMs',
-    'resolveHost',
-  ]);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) throw new NightshiftError('config_error', `httpJobs: unknown setting "${key}"`);
-  }
+  refuseUnknownKeys(options, OPTION_NAMES, 'setting', { code: 'config_error', prefix: 'httpJobs: ' });
   const privateNetworks = options.allowPrivateNetworks ?? false;
   if (typeof privateNetworks !== 'boolean' && !Array.isArray(privateNetworks)) {
     throw new NightshiftError(

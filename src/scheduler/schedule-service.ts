@@ -20,7 +20,8 @@ import {
 import { initialScheduleState } from './schedule.js';
 import { slotJobFactory } from './slot-job.js';
 import { slotSeries, upcomingSlots } from './slots.js';
-import { validateSchedule } from './validate.js';
+import { SCHEDULE_FIELDS, validateSchedule } from './validate.js';
+import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 
 /** Filters and paging of `ns.schedules.list()`. */
 export interface ScheduleListOptions {
@@ -35,6 +36,22 @@ export interface ScheduleListOptions {
   /** The previous page's `nextCursor`. */
   cursor?: string;
 }
+
+const LIST_OPTION_NAMES = keyNames<ScheduleListOptions>({
+  task: true,
+  state: true,
+  idPrefix: true,
+  limit: true,
+  cursor: true,
+});
+const GET_OPTION_NAMES = keyNames<{ nextSlots?: number; recentSlots?: number }>({
+  nextSlots: true,
+  recentSlots: true,
+});
+// `update` changes the definition: the id names the schedule, and pausing is an operator's action.
+const UPDATE_FIELDS: ReadonlySet<string> = new Set(
+  [...SCHEDULE_FIELDS].filter((field) => field !== 'id' && field !== 'paused'),
+);
 
 /** What `upsert` did: created the schedule, changed its definition, or found it as asked. */
 export type ScheduleUpsertOutcome = 'created' | 'updated' | 'unchanged';
@@ -95,6 +112,9 @@ export class ScheduleService {
    * whole. A new cron, interval or time zone restarts it at the next slot from now.
    */
   async update(id: string, changes: Partial<Omit<ScheduleInput, 'id' | 'paused'>>): Promise<Schedule> {
+    refuseUnknownKeys(changes, UPDATE_FIELDS, 'schedule update field', {
+      prefix: `schedule ${JSON.stringify(id)}: `,
+    });
     const current = await this.require(id);
     const merged = { ...inputOf(current), ...changes, id };
     if (changes.cron !== undefined) delete merged.everyMs;
@@ -126,6 +146,7 @@ export class ScheduleService {
     id: string,
     options: { nextSlots?: number; recentSlots?: number } = {},
   ): Promise<ScheduleDetails | undefined> {
+    refuseUnknownKeys(options, GET_OPTION_NAMES, 'schedule get option');
     const schedule = await this.store.scheduleGet({ id });
     if (schedule === undefined) return undefined;
     const now = await this.clock();
@@ -147,6 +168,7 @@ export class ScheduleService {
   async list(
     params: ScheduleListOptions = {},
   ): Promise<{ schedules: Schedule[]; nextCursor: string | null }> {
+    refuseUnknownKeys(params, LIST_OPTION_NAMES, 'schedule list option');
     const limit = params.limit ?? 50;
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new NightshiftError('invalid_argument', `limit must be an integer >= 1, got ${String(limit)}`);

@@ -36,6 +36,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../errors.js';
 import { StoreHealth } from '../runtime/store-health.js';
+import { checkStopOptions, type StopOptions } from '../runtime/stop-options.js';
+import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { ScheduleWrites, Store } from '../store/store.js';
@@ -61,6 +63,17 @@ export interface SchedulerOptions {
   /** The scheduler's clock; default the store's. */
   clock?: () => Date | Promise<Date>;
 }
+
+const OPTION_NAMES = keyNames<SchedulerOptions>({
+  schedules: true,
+  pollIntervalMs: true,
+  batchSize: true,
+  missedAfterMs: true,
+  lookaheadMs: true,
+  slotRetentionMs: true,
+  maxStoreDownMs: true,
+  clock: true,
+});
 
 /** What one pass did. */
 export interface SchedulerPass {
@@ -124,6 +137,7 @@ export class Scheduler {
     private readonly deps: SchedulerDeps,
     private readonly options: SchedulerOptions = {},
   ) {
+    refuseUnknownKeys(options, OPTION_NAMES, 'scheduler option');
     this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000);
     this.batchSize = positive('batchSize', options.batchSize, 500);
     this.missedAfterMs = positive('missedAfterMs', options.missedAfterMs, DEFAULT_MISSED_AFTER_MS);
@@ -296,8 +310,12 @@ export class Scheduler {
     }
   }
 
-  /** Stops passing; resolves once the current pass is over. */
-  async stop(): Promise<void> {
+  /**
+   * Stops passing; resolves once the current pass is over. Takes the options of every service's stop
+   * (`ns.stop()` passes them on); a pass has no handlers to give grace to, so it ends the same way.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    checkStopOptions(options);
     this.stopped = true;
     this.unlisten?.();
     this.wake?.abort();

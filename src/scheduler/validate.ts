@@ -11,6 +11,7 @@ import {
   type ScheduleSource,
 } from '../schedule-types.js';
 import { parseCron } from './slots.js';
+import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { INT32_MAX, intIn, JOB_RANGES, MAX_DELAY_MS, MAX_NAME_BYTES, textIn } from '../validation/bounds.js';
 
 /** Default bound on missed slots run by `catchUp: 'all'`. */
@@ -22,6 +23,25 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 // Ten slots a second at most: the scheduler wakes for each slot, and a finer interval would be a busy
 // loop of passes rather than a schedule.
 export const MIN_EVERY_MS = 100;
+
+/** The fields of a schedule, for refusing a misspelt one (a `tz` would run the schedule in UTC). */
+export const SCHEDULE_FIELDS = keyNames<ScheduleInput>({
+  id: true,
+  task: true,
+  cron: true,
+  everyMs: true,
+  timezone: true,
+  payload: true,
+  queue: true,
+  priority: true,
+  jitterMs: true,
+  overlap: true,
+  catchUp: true,
+  catchUpLimit: true,
+  maxConsecutiveFailures: true,
+  maxDrainRuns: true,
+  paused: true,
+});
 
 function invalid(id: string, message: string): NightshiftError {
   return new NightshiftError('invalid_argument', `schedule ${JSON.stringify(id)}: ${message}`);
@@ -86,6 +106,7 @@ export function validateSchedule(
       `schedule id ${JSON.stringify(raw.id)} must be 1-200 letters, digits, '.', '_', ':' or '-'`,
     );
   }
+  refuseUnknownKeys(raw, SCHEDULE_FIELDS, 'schedule field', { prefix: `schedule ${JSON.stringify(id)}: ` });
   if (typeof raw.task !== 'string' || raw.task === '') throw invalid(id, 'task is required');
   if (!knownTask(raw.task)) throw invalid(id, `unknown task ${JSON.stringify(raw.task)}`);
 

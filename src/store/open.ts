@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NightshiftError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import type { Store } from './store.js';
 
 /** The database used when none is configured. */
@@ -35,8 +36,20 @@ export interface OpenStoreOptions {
   create?: boolean;
 }
 
+const OPTION_NAMES = keyNames<OpenStoreOptions>({
+  clock: true,
+  busyTimeoutMs: true,
+  busyRetryMs: true,
+  logger: true,
+  schema: true,
+  poolSize: true,
+  create: true,
+});
+
 /** Opens the store a database URL names; does not migrate. */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  // A misspelt `craete: false` would create the database it was meant to refuse.
+  refuseUnknownKeys(options, OPTION_NAMES, 'openStore option');
   const store = await openBackend(url, options);
   if (options.create !== false) return store;
   try {

@@ -7,7 +7,7 @@ import { NightshiftError } from '../errors.js';
 import type { JobDefaults } from '../new-job.js';
 import type { QueueDefaultsByName, ResolvedQueueDefaults } from '../queue-defaults.js';
 import { DEFAULT_CONCURRENCY_LIMIT } from '../task-registry.js';
-import { unknownKey } from './known-keys.js';
+import { keyNames, refuseUnknownKeys } from './known-keys.js';
 import { checkRequires } from './labels.js';
 import { dateIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, numberIn, textIn } from './bounds.js';
 
@@ -30,20 +30,20 @@ export interface CheckedJobOptions {
 }
 
 // The options one job takes (EnqueueOptions); `tx` belongs to the call, which takes it off first.
-const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'queue',
-  'priority',
-  'runAt',
-  'delayMs',
-  'idempotencyKey',
-  'maxAttempts',
-  'concurrencyKey',
-  'concurrencyLimit',
-  'requires',
-  'group',
-  'timeoutMs',
-  'leaseMs',
-] satisfies Array<keyof EnqueueOptions>);
+const OPTION_NAMES = keyNames<Omit<EnqueueOptions, 'tx'>>({
+  queue: true,
+  priority: true,
+  runAt: true,
+  delayMs: true,
+  idempotencyKey: true,
+  maxAttempts: true,
+  concurrencyKey: true,
+  concurrencyLimit: true,
+  requires: true,
+  group: true,
+  timeoutMs: true,
+  leaseMs: true,
+});
 
 /** Checks a task name before it is looked up: a name no store could index is refused as such. */
 export function checkTaskName(task: unknown): string {
@@ -60,13 +60,7 @@ export function checkJobOptions(
   queues: QueueDefaultsByName,
 ): CheckedJobOptions {
   // A misspelt option would otherwise be dropped without a word: `delay` would run the job at once.
-  const unknown = unknownKey(options, OPTION_NAMES);
-  if (unknown !== undefined) {
-    throw new NightshiftError(
-      'invalid_argument',
-      `unknown enqueue option ${JSON.stringify(unknown)}; the options are ${[...OPTION_NAMES].join(', ')}`,
-    );
-  }
+  refuseUnknownKeys(options, OPTION_NAMES, 'enqueue option');
   const queue = textIn('queue', options.queue ?? task.queue, MAX_NAME_BYTES);
   const queueDefaults = queues.get(queue);
   // `??` throughout: an option given as null counts as not given, as it always has.

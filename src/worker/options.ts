@@ -11,6 +11,7 @@ import {
   MAX_TIMER_MS,
   textIn,
 } from '../validation/bounds.js';
+import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { checkLabels, MAX_WORKER_LABELS } from '../validation/labels.js';
 import type { Isolation } from '../task.js';
 import { resolveIsolation, type ResolvedIsolation } from './isolation/task-isolation.js';
@@ -155,8 +156,37 @@ export const WORKER_RANGES = {
   workerStaleMs: [200, MAX_TIMER_MS],
 } as const satisfies Record<string, Range>;
 
-/** Applies defaults and checks every number; throws `invalid_argument` on nonsense. */
+const OPTION_NAMES = keyNames<WorkerOptions>({
+  queues: true,
+  labels: true,
+  concurrency: true,
+  leaseMs: true,
+  pollIntervalMs: true,
+  claimBatchMax: true,
+  bufferSize: true,
+  timeoutMs: true,
+  abortGraceMs: true,
+  finishBatchSize: true,
+  finishFlushMs: true,
+  flushTimeoutMs: true,
+  maxStoreDownMs: true,
+  rescueIntervalMs: true,
+  pruneIntervalMs: true,
+  retentionMs: true,
+  heartbeatIntervalMs: true,
+  workerStaleMs: true,
+  workerId: true,
+  leaseKeeper: true,
+  isolation: true,
+  unservedRetryMs: true,
+});
+
+/**
+ * Applies defaults and checks every number; throws `invalid_argument` on nonsense, a misspelt option
+ * included (`concurency` would otherwise run the default 10 handlers at once).
+ */
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
+  refuseUnknownKeys(options, OPTION_NAMES, 'worker option');
   const resolved: ResolvedWorkerOptions = {
     queues: options.queues ?? null,
     labels: checkLabels('worker option labels', options.labels ?? [], MAX_WORKER_LABELS),

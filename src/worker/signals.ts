@@ -7,7 +7,8 @@
  * The helper never calls `process.exit`; `onStopped` decides (the CLI exits 0, or 1 on error).
  */
 import type { Logger } from '../logger.js';
-import type { StopOptions } from './worker.js';
+import type { StopOptions } from '../runtime/stop-options.js';
+import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 
 /** Anything with a graceful `stop` (a Nightshift instance, a worker). */
 export interface Stoppable {
@@ -25,8 +26,17 @@ export interface ShutdownSignalOptions {
   onStopped?: (error?: unknown) => void;
 }
 
+const OPTION_NAMES = keyNames<ShutdownSignalOptions>({
+  graceMs: true,
+  signals: true,
+  logger: true,
+  onStopped: true,
+});
+
 /** Installs the handlers; returns a function that removes them. */
 export function installShutdownSignals(target: Stoppable, options: ShutdownSignalOptions = {}): () => void {
+  // Before any handler is installed: a misspelt `grace` would give running jobs the default 30 s.
+  refuseUnknownKeys(options, OPTION_NAMES, 'shutdown signal option');
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const graceMs = options.graceMs ?? 30_000;
   let received = 0;

@@ -26,6 +26,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import { within } from '../runtime/sleep.js';
+import { checkStopOptions, type StopOptions } from '../runtime/stop-options.js';
 import { StoreHealth } from '../runtime/store-health.js';
 import type { Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
@@ -37,14 +38,6 @@ import { LeaseHolder } from './lease-holder.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { WorkerRegistration } from './registration.js';
 import { Wakeup } from './wakeup.js';
-
-/** Options of `worker.stop()`. */
-export interface StopOptions {
-  /** How long running handlers may take to finish before they are aborted. Default 30,000. */
-  graceMs?: number;
-  /** Release running jobs now, skipping whatever grace is left (a second SIGTERM). */
-  force?: boolean;
-}
 
 /** What a worker needs from its Nightshift instance. */
 export interface WorkerDeps {
@@ -212,7 +205,8 @@ export class Worker {
   }
 
   /** Stops gracefully (see the module header); calling it again with `force` hurries a stop in progress. */
-  stop(options: StopOptions = {}): Promise<void> {
+  async stop(options: StopOptions = {}): Promise<void> {
+    checkStopOptions(options);
     if (options.force) {
       this.forced.abort();
       this.runner.abortRunning(true);
