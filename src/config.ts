@@ -15,8 +15,8 @@ import { checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type { ContractList, ImplementationList } from './task-types.js';
-import type { WorkerOptions } from './worker/options.js';
-import { unknownKey } from './validation/known-keys.js';
+import { resolveWorkerOptions, WORKER_OPTION_NAMES, type WorkerOptions } from './worker/options.js';
+import { keyNames, refuseUnknownKeys, unknownKey } from './validation/known-keys.js';
 
 /** Worker settings for `nightshift worker` and `nightshift start`; command-line flags override them. */
 export interface WorkerConfig extends WorkerOptions {
@@ -36,6 +36,10 @@ export interface HttpConfig {
    */
   readOnly?: boolean;
 }
+
+const HTTP_CONFIG_NAMES = keyNames<HttpConfig>({ host: true, port: true, readOnly: true });
+/** The worker's options and the grace period the commands take from the same object. */
+const WORKER_CONFIG_NAMES: ReadonlySet<string> = new Set([...WORKER_OPTION_NAMES, 'graceMs']);
 
 /**
  * Everything a config module may declare. At least one of `tasks`, `contracts` and `implementations`
@@ -157,8 +161,16 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
       `config ${file}: unknown key "${unknown}" (known: ${[...CONFIG_KEYS].join(', ')})`,
     );
   }
-  const { alerts, enqueue, queues } = config as Record<string, unknown>;
+  const { alerts, enqueue, queues, worker, http } = config as Record<string, unknown>;
   try {
+    // Checked here, not when a command starts its worker or API: a misspelt `concurency` or `prot`
+    // would otherwise be dropped (http) or refused only after the API was already listening (worker).
+    if (worker !== undefined) {
+      refuseUnknownKeys(worker, WORKER_CONFIG_NAMES, 'worker setting');
+      const { graceMs: _graceMs, ...workerOptions } = worker as WorkerConfig;
+      resolveWorkerOptions(workerOptions);
+    }
+    if (http !== undefined) refuseUnknownKeys(http, HTTP_CONFIG_NAMES, 'http setting');
     if (alerts !== undefined) validateAlertsConfig(alerts);
     if (enqueue !== undefined) checkEnqueueBatching(enqueue as EnqueueBatchingOptions);
     if (queues !== undefined) checkQueuesConfig(queues, 'config_error');

@@ -156,7 +156,8 @@ export const WORKER_RANGES = {
   workerStaleMs: [200, MAX_TIMER_MS],
 } as const satisfies Record<string, Range>;
 
-const OPTION_NAMES = keyNames<WorkerOptions>({
+/** The keys of WorkerOptions. */
+export const WORKER_OPTION_NAMES = keyNames<WorkerOptions>({
   queues: true,
   labels: true,
   concurrency: true,
@@ -186,7 +187,7 @@ const OPTION_NAMES = keyNames<WorkerOptions>({
  * included (`concurency` would otherwise run the default 10 handlers at once).
  */
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
-  refuseUnknownKeys(options, OPTION_NAMES, 'worker option');
+  refuseUnknownKeys(options, WORKER_OPTION_NAMES, 'worker option');
   const resolved: ResolvedWorkerOptions = {
     queues: options.queues ?? null,
     labels: checkLabels('worker option labels', options.labels ?? [], MAX_WORKER_LABELS),

@@ -163,6 +163,39 @@ describe('config loading', () => {
     }
   });
 
+  it('checks worker and http settings when the config loads, not when a command starts them', async () => {
+    const dir = tempDir();
+    const write = (name: string, settings: string): string => {
+      writeFileSync(join(dir, name), `export default { tasks: { echo: (p) => p }, ${settings} };`);
+      return name;
+    };
+    const good = await loadConfig({
+      cwd: dir,
+      path: write(
+        'good.mjs',
+        "worker: { concurrency: 3, graceMs: 500 }, http: { host: '127.0.0.1', port: 0, readOnly: true }",
+      ),
+    });
+    expect(good?.config.worker).toEqual({ concurrency: 3, graceMs: 500 });
+    const refused: Array<[string, RegExp]> = [
+      [
+        'worker: { concurency: 3 }',
+        /unknown worker setting "concurency"; the options are queues, .*, graceMs$/,
+      ],
+      ['worker: { concurrency: 0 }', /concurrency must be an integer from 1/],
+      ['http: { prot: 7777 }', /unknown http setting "prot"; the options are host, port, readOnly$/],
+      ['http: 7777', /http settings must be an object/],
+    ];
+    for (const [index, [settings, message]] of refused.entries()) {
+      await expect(loadConfig({ cwd: dir, path: write(`bad-${index}.mjs`, settings) })).rejects.toMatchObject(
+        {
+          code: 'config_error',
+          message: expect.stringMatching(message) as string,
+        },
+      );
+    }
+  });
+
   it('checks enqueue: the wait bounds, unknown keys and bad numbers refused', async () => {
     const dir = tempDir();
     const write = (name: string, enqueue: string): string => {
