@@ -20,6 +20,7 @@ import { AlertMonitor } from '../observe/alert-monitor.js';
 import { installRoleCheck, TokenAuthenticator } from './auth.js';
 import { installDashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
+import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
 import { EVENTS_PING_MS, eventRoutes } from './routes/events.js';
@@ -53,11 +54,22 @@ export interface ApiServerOptions {
   readOnly?: boolean;
 }
 
+// A misspelt option is refused: a `readonly: true` would serve a dashboard that can change everything.
+const SERVER_OPTION_NAMES = keyNames<ApiServerOptions>({
+  ns: true,
+  bodyLimit: true,
+  logger: true,
+  eventsPingMs: true,
+  readOnly: true,
+});
+const LISTEN_OPTION_NAMES: ReadonlySet<string> = new Set([...SERVER_OPTION_NAMES, 'host', 'port']);
+
 /** The API prefix of every route but health checks. */
 export const API_PREFIX = '/api/v1';
 
 /** Builds the API server (not listening yet). */
 export async function createApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
+  refuseUnknownKeys(options, SERVER_OPTION_NAMES, 'API server option', { code: 'config_error' });
   const { ns } = options;
   const logger = options.logger ?? ns.logger;
   const app = Fastify({
@@ -165,8 +177,10 @@ export function isLoopback(host: string): boolean {
 export async function startApiServer(
   options: ApiServerOptions & { host?: string; port?: number },
 ): Promise<{ app: FastifyInstance; url: string }> {
-  const host = options.host ?? DEFAULT_HTTP_HOST;
-  const port = options.port ?? DEFAULT_HTTP_PORT;
+  refuseUnknownKeys(options, LISTEN_OPTION_NAMES, 'API server option', { code: 'config_error' });
+  const { host: givenHost, port: givenPort, ...serverOptions } = options;
+  const host = givenHost ?? DEFAULT_HTTP_HOST;
+  const port = givenPort ?? DEFAULT_HTTP_PORT;
   const logger = options.logger ?? options.ns.logger;
   if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
     throw new NightshiftError(
@@ -187,7 +201,7 @@ export async function startApiServer(
       `refusing to listen on ${host}, beyond this machine, while no API token exists: create one first (nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
     );
   }
-  const app = await createApiServer(options);
+  const app = await createApiServer(serverOptions);
   try {
     await app.listen({ host, port });
   } catch (error) {

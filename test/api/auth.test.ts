@@ -9,7 +9,7 @@ import Fastify from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installRoleCheck, TokenAuthenticator } from '../../src/api/auth.js';
-import { isLoopback, startApiServer } from '../../src/api/server.js';
+import { createApiServer, isLoopback, startApiServer } from '../../src/api/server.js';
 import { issueToken } from '../../src/api/tokens.js';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
@@ -193,6 +193,24 @@ describe('listening without tokens', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('refuses a misspelt option before it builds or listens: a `readonly` would serve a writable API', async () => {
+    const options = { ns, host: '127.0.0.1', port: 0, readonly: true } as Parameters<
+      typeof startApiServer
+    >[0];
+    await expect(startApiServer(options)).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringMatching(
+        /^unknown API server option "readonly"; the options are .*readOnly/,
+      ) as string,
+    });
+    await expect(
+      createApiServer({ ns, bodyLimt: 10 } as Parameters<typeof createApiServer>[0]),
+    ).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringMatching(/unknown API server option "bodyLimt"/) as string,
+    });
   });
 
   it('knows loopback addresses', () => {
