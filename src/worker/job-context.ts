@@ -197,6 +197,13 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
           'ctx.enqueue needs options.key, unique within this job',
         );
       }
+      // The child's idempotency key is derived from `key`: one given as well would be dropped.
+      if ('idempotencyKey' in options) {
+        throw new NightshiftError(
+          'invalid_argument',
+          'ctx.enqueue takes no idempotencyKey: the child is created once per options.key within this job',
+        );
+      }
       ensureHeld();
       const { key, tx, ...rest } = options;
       if (tx !== undefined) transactions.assertOpen(tx);

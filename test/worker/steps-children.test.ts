@@ -99,6 +99,8 @@ describe('durable steps and child jobs', () => {
             () => ctx.enqueue('child', {}, { key: '' }),
             () => ctx.enqueue('nope', {}, { key: 'k' }),
             () => ctx.enqueue('child', {}, { key: 'k', delayMs: -5 }),
+            // The key is derived from `key`; a JavaScript caller's own would be dropped.
+            () => ctx.enqueue('child', {}, { key: 'k', idempotencyKey: 'mine' } as never),
           ];
           for (const attempt of attempts) {
             await attempt().catch((error: NightshiftError) => codes.push(error.code));
@@ -111,7 +113,7 @@ describe('durable steps and child jobs', () => {
     const { id } = await ns.enqueue('parent');
     ns.startWorker(FAST_WORKER);
     const done = await ns.waitFor(id, { timeoutMs: 10_000 });
-    expect(done.result).toEqual(['invalid_argument', 'unknown_task', 'invalid_argument']);
+    expect(done.result).toEqual(['invalid_argument', 'unknown_task', 'invalid_argument', 'invalid_argument']);
     expect((await ns.listJobs({ task: 'child' })).jobs).toEqual([]);
   });
 });
