@@ -71,6 +71,17 @@ const SetLimit = Type.Object(
 );
 
 /** Registers the limits routes. */
+/** The paging of the keys' and the groups' lists (`ns.concurrencyKeys`, `ns.groups`). */
+const RunningPageQuery = Type.Object(
+  {
+    after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    running: Type.Optional(Type.Boolean()),
+  },
+  // A misspelt parameter (?runing=true) must be refused, not list every key or group.
+  { additionalProperties: false },
+);
+
 export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app, { ns }, done) => {
   app.get(
     '/limits/keys',
@@ -81,14 +92,7 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
         description:
           'Keys ever claimed, by key, after `after`; `running=true` keeps those with running jobs.',
         tags: ['limits'],
-        querystring: Type.Object(
-          {
-            after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-            running: Type.Optional(Type.Boolean()),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: RunningPageQuery,
         response: responses({ 200: Type.Object({ keys: Type.Array(ConcurrencyKeySchema) }) }),
       },
     },
@@ -143,14 +147,7 @@ export const limitRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
         description:
           'Groups with ready or running jobs or a weight, by name, after `after`; `running=true` keeps those with running jobs. Counted when read.',
         tags: ['limits'],
-        querystring: Type.Object(
-          {
-            after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-            running: Type.Optional(Type.Boolean()),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: RunningPageQuery,
         response: responses({ 200: Type.Object({ groups: Type.Array(JobGroupSchema) }) }),
       },
     },
