@@ -31,6 +31,9 @@ export interface InTransaction {
   tx: unknown;
 }
 
+/** The keys of `{ tx }`: a misspelt one would save a checkpoint outside the transaction. */
+export const IN_TRANSACTION_KEYS = keyNames<InTransaction>({ tx: true });
+
 /** What a handler receives besides its payload. */
 export interface JobContext<Payload = unknown> {
   /** The job as claimed: id, task, queue, attempt, payload, ... */

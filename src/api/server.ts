@@ -82,7 +82,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     logger: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
-  app.removeContentTypeParser('application/json');
+  // JSON only: Fastify's own text/plain parser would hand a route a string, answered "body must be
+  // object" (400) where the client sent a type the API does not take (415).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as string));

@@ -15,8 +15,9 @@ import type { Job } from '../job.js';
 import type { Logger } from '../logger.js';
 import { attemptContext, traceEnqueue } from '../observe/tracing.js';
 import type { Store } from '../store/store.js';
-import type { JobContext } from '../task.js';
+import { IN_TRANSACTION_KEYS, type JobContext } from '../task.js';
 import type { TaskRegistry } from '../task-registry.js';
+import { refuseUnknownKeys } from '../validation/known-keys.js';
 import type { RunningAttempt } from './attempt.js';
 import type { JobLogWriter } from './job-log-writer.js';
 import { AttemptTransactions } from './job-transaction.js';
@@ -132,6 +133,7 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
 
   return {
     async saveCheckpoint(value: unknown, options?: { tx: unknown }): Promise<void> {
+      if (options !== undefined) refuseUnknownKeys(options, IN_TRANSACTION_KEYS, 'ctx.saveCheckpoint option');
       ensureHeld();
       const checkpoint = value === undefined ? null : value;
       assertJson(checkpoint, 'checkpoint');
@@ -170,8 +172,9 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
       return transactions.run(fn);
     },
 
-    complete(result: unknown, options: { tx: unknown }): Promise<void> {
-      return transactions.complete(result, options?.tx);
+    async complete(result: unknown, options: { tx: unknown }): Promise<void> {
+      refuseUnknownKeys(options, IN_TRANSACTION_KEYS, 'ctx.complete option');
+      return transactions.complete(result, options.tx);
     },
 
     async heartbeat(): Promise<void> {

@@ -98,6 +98,14 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(wrongType.status).toBe(415);
+    expect(wrongType.body.error.code).toBe('unsupported_media_type');
+    const plainText = await s.request('POST', '/api/v1/jobs', {
+      token: s.tokens.operator,
+      body: JSON.stringify({ task: 'noop' }),
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(plainText.status).toBe(415);
+    expect(plainText.body.error.code).toBe('unsupported_media_type');
     expect((await s.ns.listJobs({ limit: 1000 })).jobs.length).toBe(before);
   });
 

@@ -97,6 +97,9 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
             () => ctx.saveCheckpoint(1, { tx: leaked }),
             () => ctx.complete(1, { tx: {} }),
             () => ctx.enqueue('misuse', {}, { key: 'k', tx: leaked }),
+            // A misspelt `tx` outside any transaction would save without one.
+            () => ctx.saveCheckpoint(2, { txx: leaked } as never),
+            () => ctx.complete(2, { txx: leaked } as never),
           ]) {
             seen.push(await attempt().catch((error: unknown) => error));
           }
@@ -119,12 +122,16 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
     const { id } = await ns.enqueue('misuse');
     ns.startWorker({ ...FAST, queues: ['default'] });
     const seen = await errors.promise;
-    expect(seen).toHaveLength(7);
+    expect(seen).toHaveLength(9);
     for (const error of seen) {
       expect(error).toBeInstanceOf(NightshiftError);
       expect((error as NightshiftError).code).toBe('invalid_argument');
     }
-    expect(await ns.waitFor(id, { timeoutMs: 10_000 })).toMatchObject({ state: 'completed' });
+    expect((seen[3] as Error).message).toMatch(/unknown ctx.saveCheckpoint option "txx"/);
+    expect((seen[4] as Error).message).toMatch(/unknown ctx.complete option "txx"/);
+    const done = await ns.waitFor(id, { timeoutMs: 10_000 });
+    expect(done).toMatchObject({ state: 'completed', result: null });
+    expect(done.checkpoint).toBeUndefined();
   });
 
   it('a fenced-off attempt commits nothing, even when it swallows the refusal (scenario 22, fencing)', async () => {

@@ -65,6 +65,21 @@ describe('a handler in a thread', () => {
     });
   });
 
+  it('that passes a misspelt tx to saveCheckpoint is refused and saves nothing', async () => {
+    const ns = await env.connect({ tasks });
+    const { id } = await ns.enqueue('misspellsTx');
+    ns.startWorker(FAST_WORKER);
+    const done = await ns.waitFor(id, { timeoutMs: 30_000 });
+    expect(done).toMatchObject({
+      state: 'failed',
+      error: {
+        code: 'invalid_argument',
+        message: expect.stringContaining('unknown ctx.saveCheckpoint option "txx"') as unknown,
+      },
+    });
+    expect(done.checkpoint).toBeUndefined();
+  });
+
   it('that runs out of memory is ended by its resource limit and fails, the worker goes on', async () => {
     const ns = await env.connect({ tasks });
     const { id } = await ns.enqueue('allocates');

@@ -16,7 +16,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort } from 'node:worker_threads';
 import { NightshiftError } from '../../errors.js';
 import type { Job } from '../../job.js';
-import type { Handler, JobContext } from '../../task.js';
+import { IN_TRANSACTION_KEYS, type Handler, type JobContext } from '../../task.js';
+import { refuseUnknownKeys } from '../../validation/known-keys.js';
 import { fromWire, toJsonText, toWire, type FromThread, type StepAnswer, type ToThread } from './protocol.js';
 
 const port = parentPort;
@@ -135,6 +136,7 @@ class ThreadContext implements JobContext {
   }
 
   saveCheckpoint = async (value: unknown, options?: { tx: unknown }): Promise<void> => {
+    if (options !== undefined) refuseUnknownKeys(options, IN_TRANSACTION_KEYS, 'ctx.saveCheckpoint option');
     if (options?.tx !== undefined) throw notHere('ctx.saveCheckpoint with { tx }');
     await call(this.run, { type: 'call', method: 'saveCheckpoint', json: toJsonText(value, 'checkpoint') });
   };
