@@ -76,6 +76,57 @@ describe('pooler URL parameters', () => {
     );
   });
 
+  it("refuses a parameter neither nightshift nor the driver knows, naming nightshift's", async () => {
+    const refused: Array<[string, string]> = [
+      ['postgres://u@db/app?poolr=transaction', 'poolr'],
+      // Names are case-sensitive to node-postgres and libpq alike: this one would be dropped.
+      ['postgres://u@db/app?sslmode=disable&SSLMODE=require', 'SSLMODE'],
+      // Another library's parameter, dropped by the driver: the schema would not be the one meant.
+      ['postgres://u@db/app?schema=tenant', 'schema'],
+      [
+        `postgres://u@pool/app?pooler=transaction&listen_url=${encodeURIComponent('postgres://u@db/app?pool=1')}`,
+        'pool',
+      ],
+    ];
+    for (const [url, name] of refused) {
+      await expectCode(
+        PostgresStore.open({ connectionString: url }),
+        'invalid_argument',
+        new RegExp(
+          `^unknown PostgreSQL URL parameter "${name}": nightshift's are pooler, listen_url, pool_size; ` +
+            `node-postgres's and libpq's own \\(sslmode, application_name, options, \\.\\.\\.\\) are passed on$`,
+        ),
+      );
+    }
+  });
+
+  it("passes node-postgres's and libpq's parameters on to a store that works with them", async () => {
+    const schema = uniqueSchema('url_params');
+    const url = new URL(TEST_PG_URL);
+    url.search = new URLSearchParams({
+      sslmode: 'disable',
+      application_name: schema,
+      options: '-c lock_timeout=4321',
+      // libpq's, which node-postgres does not implement: accepted as before, and without effect.
+      connect_timeout: '5',
+      target_session_attrs: 'any',
+    }).toString();
+    const store = await PostgresStore.open({ connectionString: url.toString(), schema });
+    try {
+      await store.migrate();
+      const settings = await store.transaction(async (tx) => {
+        const { rows } = await tx.query<{ app: string; lock: string }>(
+          "SELECT current_setting('application_name') AS app, current_setting('lock_timeout') AS lock",
+        );
+        return rows[0];
+      });
+      expect(settings).toEqual({ app: schema, lock: '4321ms' });
+    } finally {
+      await store.close();
+      await dropSchema(schema);
+    }
+  });
+
   it('gives a peer process the same settings whether they came as options or URL parameters', async () => {
     const store = await PostgresStore.open({
       connectionString: 'postgres://u@pool:6432/app',

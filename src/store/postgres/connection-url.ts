@@ -13,6 +13,10 @@
  * The first two travel inside the one URL, so a worker's lease-keeper thread or a child process that
  * reopens the store from its URL gets the same settings. A pool's size is what one process needs, so
  * `formatConnectionUrl` leaves it out.
+ *
+ * Every other parameter goes to node-postgres, which takes any name and reads only those it knows:
+ * a misspelt `poolr=transaction` would connect without the pooler mode and fail later, far from the
+ * typo. So a parameter neither nightshift nor the driver knows is refused (DRIVER_PARAMS).
  */
 import { NightshiftError } from '../../errors.js';
 
@@ -33,6 +37,68 @@ const POOLER_PARAM = 'pooler';
 const LISTEN_PARAM = 'listen_url';
 const POOL_SIZE_PARAM = 'pool_size';
 const MAX_POOL_SIZE = 1_000;
+const OWN_PARAMS = [POOLER_PARAM, LISTEN_PARAM, POOL_SIZE_PARAM];
+
+/**
+ * The URL parameters passed on to node-postgres. Those it reads (pg-connection-string 2.x and pg 8.x's
+ * ConnectionParameters): the host, port and user parts, `ssl` and the `ssl*` files and modes,
+ * `uselibpqcompat`, `application_name`, `options`, the session timeouts, `client_encoding`,
+ * `replication`. And libpq's connection keywords (PostgreSQL 17's list), which a URL written for psql
+ * or a provider's dashboard carries: node-postgres ignores those it does not implement
+ * (`connect_timeout`, `target_session_attrs`, ...), as it always did here.
+ */
+const DRIVER_PARAMS: ReadonlySet<string> = new Set([
+  // node-postgres
+  'host',
+  'port',
+  'user',
+  'password',
+  'ssl',
+  'sslmode',
+  'sslcert',
+  'sslkey',
+  'sslrootcert',
+  'sslnegotiation',
+  'uselibpqcompat',
+  'application_name',
+  'fallback_application_name',
+  'options',
+  'client_encoding',
+  'replication',
+  'binary',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+  // libpq's other keywords
+  'service',
+  'dbname',
+  'hostaddr',
+  'passfile',
+  'require_auth',
+  'channel_binding',
+  'connect_timeout',
+  'keepalives',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+  'gssencmode',
+  'sslcompression',
+  'sslpassword',
+  'sslcertmode',
+  'sslcrl',
+  'sslcrldir',
+  'sslsni',
+  'requirepeer',
+  'ssl_min_protocol_version',
+  'ssl_max_protocol_version',
+  'krbsrvname',
+  'gsslib',
+  'gssdelegation',
+  'target_session_attrs',
+  'load_balance_hosts',
+]);
 
 function isPostgresUrl(url: string): boolean {
   return url.startsWith('postgres://') || url.startsWith('postgresql://');
@@ -44,8 +110,8 @@ function invalid(message: string): NightshiftError {
 
 /**
  * Reads `pooler` and `listen_url` from `url`, merged with the same settings given as options; a
- * setting given both ways must agree. Throws `invalid_argument` for an unknown pooler mode, a repeated
- * parameter or a listen URL that is not a direct postgres:// URL.
+ * setting given both ways must agree. Throws `invalid_argument` for an unknown parameter, an unknown
+ * pooler mode, a repeated parameter or a listen URL that is not a direct postgres:// URL.
  */
 export function parseConnectionUrl(
   url: string,
@@ -59,6 +125,13 @@ export function parseConnectionUrl(
     params.delete(name);
     return values[0] ?? null;
   };
+  const unknown = [...params.keys()].find((name) => !OWN_PARAMS.includes(name) && !DRIVER_PARAMS.has(name));
+  if (unknown !== undefined) {
+    throw invalid(
+      `unknown PostgreSQL URL parameter ${JSON.stringify(unknown)}: nightshift's are ${OWN_PARAMS.join(', ')}; ` +
+        `node-postgres's and libpq's own (sslmode, application_name, options, ...) are passed on`,
+    );
+  }
   const poolerParam = single(POOLER_PARAM);
   const listenParam = single(LISTEN_PARAM);
   const poolSizeParam = single(POOL_SIZE_PARAM);
