@@ -26,21 +26,15 @@ const FORBIDDEN = /[\s,\p{Cc}]/u;
 
 /**
  * `value` as a canonical label list (sorted by UTF-16 code units, repeats dropped), or a refusal
- * naming `option`: not an array, more than `max` labels, or a label that is not a non-empty string of
- * at most MAX_LABEL_BYTES without whitespace, commas or control characters. An empty list is valid
- * (no labels).
+ * naming `option`: not an array, more than `max` distinct labels, or a label that is not a non-empty
+ * string of at most MAX_LABEL_BYTES without whitespace, commas or control characters. An empty list is
+ * valid (no labels).
  */
 export function checkLabels(option: string, value: unknown, max: number, at: BoundContext = {}): string[] {
   if (!Array.isArray(value)) {
     throw new NightshiftError(
       at.code ?? 'invalid_argument',
       `${at.prefix ?? ''}${option} must be an array of labels, got ${value === null ? 'null' : typeof value}`,
-    );
-  }
-  if (value.length > max) {
-    throw new NightshiftError(
-      at.code ?? 'invalid_argument',
-      `${at.prefix ?? ''}${option} must hold at most ${max} labels, got ${value.length}`,
     );
   }
   const labels = new Set<string>();
@@ -53,6 +47,13 @@ export function checkLabels(option: string, value: unknown, max: number, at: Bou
       );
     }
     labels.add(text);
+  }
+  // Counted once repeats are dropped: the bound is on what is stored and probed, not on the list given.
+  if (labels.size > max) {
+    throw new NightshiftError(
+      at.code ?? 'invalid_argument',
+      `${at.prefix ?? ''}${option} must hold at most ${max} distinct labels, got ${labels.size}`,
+    );
   }
   return [...labels].sort();
 }

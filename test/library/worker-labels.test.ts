@@ -24,6 +24,17 @@ describe('worker labels (library)', () => {
     expect((await ns.getJob(many?.id ?? ''))?.requires).toEqual(['z']);
   });
 
+  it('counts distinct labels against the bound: repeats are dropped first', async () => {
+    const ns = await env.connect({ tasks });
+    const repeated = Array<string>(MAX_JOB_LABELS + 1).fill('x');
+    expect((await ns.enqueue('plain', {}, { requires: repeated })).job.requires).toEqual(['x']);
+    const sixteen = Array.from({ length: MAX_JOB_LABELS }, (_, i) => `l${i}`);
+    const job = (await ns.enqueue('plain', {}, { requires: [...sixteen, ...sixteen] })).job;
+    expect(job.requires).toEqual([...sixteen].sort());
+    const worker = ns.startWorker({ labels: Array<string>(65).fill('gpu') });
+    expect(worker.options.labels).toEqual(['gpu']);
+  });
+
   it('refuses bad labels with a clear error and writes nothing', async () => {
     const ns = await env.connect({ tasks });
     const bad: Array<[unknown, RegExp]> = [
@@ -36,7 +47,7 @@ describe('worker labels (library)', () => {
       [['x'.repeat(101)], /requires label must be at most 100 bytes of UTF-8, got 101/],
       [
         Array.from({ length: MAX_JOB_LABELS + 1 }, (_, i) => `l${i}`),
-        /requires must hold at most 16 labels, got 17/,
+        /requires must hold at most 16 distinct labels, got 17/,
       ],
     ];
     for (const [requires, message] of bad) {
@@ -67,7 +78,7 @@ describe('worker labels (library)', () => {
       /worker option labels label must be a non-empty/,
     );
     expect(() => ns.startWorker({ labels: Array.from({ length: 65 }, (_, i) => `l${i}`) })).toThrow(
-      /at most 64 labels, got 65/,
+      /at most 64 distinct labels, got 65/,
     );
     expect(await ns.workers()).toEqual([]);
   });
