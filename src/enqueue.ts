@@ -19,9 +19,9 @@ export interface EnqueueOptions {
   queue?: string;
   /** Higher runs first. Integer; default the task's (0). */
   priority?: number;
-  /** Absolute due time (a Date or an ISO-8601 string). Wins over `delayMs`. */
+  /** Absolute due time (a Date or an ISO-8601 string); not with `delayMs`. */
   runAt?: Date | string;
-  /** Due this many ms after the database's now. */
+  /** Due this many ms after the database's now; not with `runAt`. */
   delayMs?: number;
   /** A second enqueue with the same key returns the first job with `created: false`. */
   idempotencyKey?: string;

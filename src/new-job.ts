@@ -81,7 +81,7 @@ export function newJob(
     payload,
     priority,
     runAt,
-    delayMs: runAt ? null : delayMs,
+    delayMs,
     maxAttempts,
     idempotencyKey,
     concurrencyKey,

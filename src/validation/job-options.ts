@@ -73,6 +73,10 @@ export function checkJobOptions(
   const concurrencyLimit = options.concurrencyLimit ?? null;
   const requires = options.requires ?? null;
   const group = options.group ?? null;
+  // Two due times for one job: which one was meant cannot be told, so neither is taken.
+  if (delayMs !== null && runAt !== null) {
+    throw new NightshiftError('invalid_argument', 'give delayMs or runAt, not both');
+  }
   // A task or queue that derives keys from payloads checks a limit against the key it derives (new-job.ts).
   if (
     concurrencyKey === null &&

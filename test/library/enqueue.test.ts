@@ -70,6 +70,28 @@ describe('enqueue', () => {
     expect(runAt.job.runAt.getTime()).toBe(at.getTime());
   });
 
+  it('refuses delayMs and runAt together, in enqueue and in an enqueueMany item', async () => {
+    const ns = await env.connect({ tasks });
+    const runAt = new Date(Date.now() + 3_600_000);
+    await expectCode(
+      ns.enqueue('plain', {}, { delayMs: 1_000, runAt }),
+      'invalid_argument',
+      /^give delayMs or runAt, not both$/,
+    );
+    await expectCode(
+      ns.enqueueMany([
+        { task: 'plain' },
+        { task: 'plain', options: { delayMs: 0, runAt: runAt.toISOString() } },
+      ]),
+      'invalid_argument',
+      /^item 1: give delayMs or runAt, not both$/,
+    );
+    expect(await countJobs(ns)).toBe(0);
+    // An option given as null counts as not given.
+    const delayed = await ns.enqueue('plain', {}, { delayMs: 3_600_000, runAt: null as never });
+    expect(delayed.job.state).toBe('scheduled');
+  });
+
   it('returns the existing job for a repeated idempotency key', async () => {
     const ns = await env.connect({ tasks });
     const first = await ns.enqueue('plain', { n: 1 }, { idempotencyKey: 'order-42' });
