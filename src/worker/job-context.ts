@@ -17,6 +17,7 @@ import { attemptContext, traceEnqueue } from '../observe/tracing.js';
 import type { Store } from '../store/store.js';
 import { IN_TRANSACTION_KEYS, type JobContext } from '../task.js';
 import type { TaskRegistry } from '../task-registry.js';
+import { MAX_KEY_BYTES, textIn } from '../validation/bounds.js';
 import { refuseUnknownKeys } from '../validation/known-keys.js';
 import type { RunningAttempt } from './attempt.js';
 import type { JobLogWriter } from './job-log-writer.js';
@@ -209,13 +210,17 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
       }
       ensureHeld();
       const { key, tx, ...rest } = options;
+      // The child's key is stored after this prefix: `key` is refused by its own name and the room
+      // left for it, not as an idempotencyKey the handler never gave.
+      const keyPrefix = `child:${job.id}:`;
+      textIn('key', key, MAX_KEY_BYTES - Buffer.byteLength(keyPrefix), { prefix: 'ctx.enqueue: ' });
       if (tx !== undefined) transactions.assertOpen(tx);
       else transactions.assertNoneOpen('ctx.enqueue');
       const row = await buildNewJob(
         deps.registry,
         task,
         payload,
-        { ...rest, idempotencyKey: `child:${job.id}:${key}` },
+        { ...rest, idempotencyKey: `${keyPrefix}${key}` },
         { parentId: job.id },
       );
       let inserted;

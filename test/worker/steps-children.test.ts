@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { NightshiftError } from '../../src/errors.js';
+import type { Job } from '../../src/job.js';
+import type { Nightshift } from '../../src/nightshift.js';
+import type { Handler } from '../../src/task.js';
 import { MAX_STEP_RESULT_BYTES } from '../../src/worker/job-context.js';
 import { engineEnv, FAST_WORKER } from './engine-harness.js';
 
 const env = engineEnv();
+
+/** Runs one job of task `parent` with `handler`, beside a task `child`: the instance and the finished job. */
+async function runParent(handler: Handler): Promise<{ ns: Nightshift; done: Job }> {
+  const ns = await env.connect({ tasks: { parent: handler, child: () => null } });
+  const { id } = await ns.enqueue('parent');
+  ns.startWorker(FAST_WORKER);
+  return { ns, done: await ns.waitFor(id, { timeoutMs: 10_000 }) };
+}
 
 describe('durable steps and child jobs', () => {
   it('skips finished steps on a re-run and creates each child once across re-runs', async () => {
@@ -91,29 +102,47 @@ describe('durable steps and child jobs', () => {
   });
 
   it('child enqueue needs a key and validates like enqueue', async () => {
-    const ns = await env.connect({
-      tasks: {
-        parent: async (_p, ctx) => {
-          const codes: string[] = [];
-          const attempts = [
-            () => ctx.enqueue('child', {}, { key: '' }),
-            () => ctx.enqueue('nope', {}, { key: 'k' }),
-            () => ctx.enqueue('child', {}, { key: 'k', delayMs: -5 }),
-            // The key is derived from `key`; a JavaScript caller's own would be dropped.
-            () => ctx.enqueue('child', {}, { key: 'k', idempotencyKey: 'mine' } as never),
-          ];
-          for (const attempt of attempts) {
-            await attempt().catch((error: NightshiftError) => codes.push(error.code));
-          }
-          return codes;
-        },
-        child: () => null,
-      },
+    const { ns, done } = await runParent(async (_p, ctx) => {
+      const codes: string[] = [];
+      const attempts = [
+        () => ctx.enqueue('child', {}, { key: '' }),
+        () => ctx.enqueue('nope', {}, { key: 'k' }),
+        () => ctx.enqueue('child', {}, { key: 'k', delayMs: -5 }),
+        // The key is derived from `key`; a JavaScript caller's own would be dropped.
+        () => ctx.enqueue('child', {}, { key: 'k', idempotencyKey: 'mine' } as never),
+      ];
+      for (const attempt of attempts) {
+        await attempt().catch((error: NightshiftError) => codes.push(error.code));
+      }
+      return codes;
     });
-    const { id } = await ns.enqueue('parent');
-    ns.startWorker(FAST_WORKER);
-    const done = await ns.waitFor(id, { timeoutMs: 10_000 });
     expect(done.result).toEqual(['invalid_argument', 'unknown_task', 'invalid_argument', 'invalid_argument']);
     expect((await ns.listJobs({ task: 'child' })).jobs).toEqual([]);
+  });
+
+  it("names a child's key and its own bound (981 bytes, the room child:<parent id>: leaves)", async () => {
+    const { ns, done } = await runParent(async (_p, ctx) => {
+      const refusals: string[] = [];
+      const refused = [
+        // Refused as an idempotencyKey over 1,024 bytes before: an option the handler never gave.
+        { key: 'k'.repeat(982) },
+        { key: 'k', delayMs: 1_000, runAt: new Date(Date.now() + 60_000) },
+      ];
+      for (const options of refused) {
+        await ctx
+          .enqueue('child', {}, options)
+          .catch((error: NightshiftError) => refusals.push(`${error.code}: ${error.message}`));
+      }
+      const { created } = await ctx.enqueue('child', {}, { key: 'k'.repeat(981) });
+      return { refusals, created };
+    });
+    expect(done.result).toEqual({
+      refusals: [
+        'invalid_argument: ctx.enqueue: key must be at most 981 bytes of UTF-8, got 982',
+        'invalid_argument: give delayMs or runAt, not both',
+      ],
+      created: true,
+    });
+    expect((await ns.listJobs({ task: 'child' })).jobs).toHaveLength(1);
   });
 });
