@@ -10,7 +10,7 @@ import {
   type ScheduleInput,
   type ScheduleSource,
 } from '../schedule-types.js';
-import { parseCron } from './slots.js';
+import { parseCron, slotSeries } from './slots.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { INT32_MAX, intIn, JOB_RANGES, MAX_DELAY_MS, MAX_NAME_BYTES, textIn } from '../validation/bounds.js';
 
@@ -23,6 +23,8 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 // Ten slots a second at most: the scheduler wakes for each slot, and a finer interval would be a busy
 // loop of passes rather than a schedule.
 export const MIN_EVERY_MS = 100;
+
+const EPOCH = new Date(0);
 
 /** The fields of a schedule, for refusing a misspelt one (a `tz` would run the schedule in UTC). */
 export const SCHEDULE_FIELDS = keyNames<ScheduleInput>({
@@ -128,6 +130,13 @@ export function validateSchedule(
       parseCron(cron, timezone);
     } catch (error) {
       throw invalid(id, `bad cron ${JSON.stringify(cron)}: ${(error as Error).message}`);
+    }
+    // Without a year field a cron repeats with the calendar, every 400 years; croner looks for the
+    // next slot up to the year 3000, so none after 1970 means none ever (30 February): such a schedule
+    // would stand active with no next slot. Asked from a fixed instant, the answer is the same at every
+    // call, and one croner search serves every schedule of the expression (slots.ts memo).
+    if (slotSeries({ cron, everyMs: null, timezone }).after(EPOCH) === null) {
+      throw invalid(id, `cron ${JSON.stringify(cron)} never fires (no date matches it)`);
     }
   } else if (raw.timezone !== undefined) {
     throw invalid(id, 'timezone applies to cron only; everyMs counts real time');
