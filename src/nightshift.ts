@@ -44,7 +44,7 @@ import { computeAlerts } from './observe/alerts.js';
 import { applyQueueLimits, checkQueuesConfig, checkRate, type QueuesConfig } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
-import { intIn, JOB_RANGES, MAX_KEY_BYTES, textIn } from './validation/bounds.js';
+import { intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
 import { jobFilter, type JobFilterInput } from './validation/job-filter.js';
 import { keyNames, refuseUnknownKeys } from './validation/known-keys.js';
 import type { TaskMap } from './task.js';
@@ -499,10 +499,17 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * are never interrupted; a new limit counts the jobs claimed from then on.
    */
   async setQueueLimit(queue: string, limit: number | null): Promise<void> {
-    return applyQueueLimits(
-      this.store,
-      checkQueuesConfig({ [queue]: { concurrency: limit } }, 'invalid_argument').limits,
-    );
+    const at = { prefix: 'setQueueLimit: ' };
+    const name = textIn('queue', queue, MAX_NAME_BYTES, at);
+    // Undefined is a forgotten argument, not a removal: that takes null, said so.
+    if (limit === undefined) {
+      throw new NightshiftError(
+        'invalid_argument',
+        'setQueueLimit: limit must be a number, or null to remove the limit; got undefined',
+      );
+    }
+    const checked = limit === null ? null : intIn('limit', limit, JOB_RANGES.concurrencyLimit, at);
+    await this.store.queueSetLimit({ queue: name, limit: checked });
   }
 
   /**
@@ -511,7 +518,9 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * allows its full burst at once.
    */
   async setQueueRate(queue: string, rate: StartRate | null): Promise<void> {
-    return applyQueueLimits(this.store, checkQueuesConfig({ [queue]: { rate } }, 'invalid_argument').limits);
+    const name = textIn('queue', queue, MAX_NAME_BYTES, { prefix: 'setQueueRate: ' });
+    const checked = rate === null ? null : checkRate(rate, 'invalid_argument', 'setQueueRate: ');
+    await this.store.queueSetRate({ queue: name, rate: checked });
   }
 
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */

@@ -75,7 +75,7 @@ function payloadDefault(
   if (typeof value !== 'function') {
     throw new NightshiftError(
       code,
-      `${prefix}${field} must be a function of the payload and the task name (give a fixed key per job with the enqueue option)`,
+      `${prefix}${field} must be a function of the payload and the task name (for a fixed ${field}, give the enqueue option ${field})`,
     );
   }
   return value as QueuePayloadDefault;

@@ -212,7 +212,7 @@ function payloadDefault(task: string, field: string, value: unknown): PayloadDef
   if (typeof value !== 'function') {
     throw new NightshiftError(
       'config_error',
-      `task ${JSON.stringify(task)}: ${field} must be a function of the payload (give a fixed key per job with the enqueue option)`,
+      `task ${JSON.stringify(task)}: ${field} must be a function of the payload (for a fixed ${field}, give the enqueue option ${field})`,
     );
   }
   return value as PayloadDefault;

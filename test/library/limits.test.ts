@@ -51,7 +51,7 @@ describe('concurrency limits (library)', () => {
     await expectCode(
       ns.setQueueLimit('mail', 0),
       'invalid_argument',
-      /queues\.mail: concurrency must be an integer/,
+      /^setQueueLimit: limit must be an integer from 1 to 2147483647, got 0$/,
     );
     await expectCode(ns.setConcurrencyLimit('', 2), 'invalid_argument', /key/);
     await expectCode(ns.setConcurrencyLimit('k', 1.5), 'invalid_argument', /limit must be an integer/);
@@ -69,12 +69,12 @@ describe('concurrency limits (library)', () => {
     await expectCode(
       ns.setQueueRate('paced', { limit: 5, periodMs: 0 }),
       'invalid_argument',
-      /queues\.paced: rate: periodMs must be an integer/,
+      /^setQueueRate: rate: periodMs must be an integer/,
     );
     await expectCode(
       ns.setQueueRate('paced', { limit: 5 } as never),
       'invalid_argument',
-      /queues\.paced: rate: periodMs must be an integer/,
+      /^setQueueRate: rate: periodMs must be an integer/,
     );
     await expectCode(
       env.connect({ tasks, queues: { paced: { rate: { limit: 1, periodMs: 10, burst: 2 } } } as never }),
@@ -92,5 +92,30 @@ describe('concurrency limits (library)', () => {
     ]);
     await ns.setQueueRate('paced', null);
     expect(await ns.queueLimits()).toEqual([{ queue: 'paced', limit: null, running: 0, rate: null }]);
+  });
+
+  it('setQueueLimit and setQueueRate name the call, and refuse undefined: null removes', async () => {
+    const rate = { limit: 5, periodMs: 1_000 };
+    const ns = await env.connect({ tasks, queues: { mail: { concurrency: 3, rate } } });
+    const refusals: Array<[() => Promise<void>, RegExp]> = [
+      [() => ns.setQueueLimit('', 2), /^setQueueLimit: queue must be a non-empty string, got ""$/],
+      // Set the limit of a queue named "null" before.
+      [
+        () => ns.setQueueLimit(null as never, 2),
+        /^setQueueLimit: queue must be a non-empty string, got null$/,
+      ],
+      // Changed nothing before, without a word.
+      [
+        () => ns.setQueueLimit('mail', undefined as never),
+        /^setQueueLimit: limit must be a number, or null to remove the limit; got undefined$/,
+      ],
+      [
+        () => ns.setQueueRate('mail', undefined as never),
+        /^setQueueRate: rate must be an object \{ limit, periodMs \} or null$/,
+      ],
+      [() => ns.setQueueRate('', rate), /^setQueueRate: queue must be a non-empty string, got ""$/],
+    ];
+    for (const [call, message] of refusals) await expectCode(call(), 'invalid_argument', message);
+    expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: 3, running: 0, rate }]);
   });
 });

@@ -118,6 +118,12 @@ describe('payload defaults of a task', () => {
       'config_error',
       /task "t": concurrencyKey must be a function of the payload/,
     );
+    // The hint names the option the default stands for, not a key where it is a group.
+    await expectCode(
+      env.connect({ tasks: { t: defineTask({ group: 'g' as never, handler: () => 1 }) } }),
+      'config_error',
+      /^task "t": group must be a function of the payload \(for a fixed group, give the enqueue option group\)$/,
+    );
   });
 
   it("derives from a contract's validated payload, and for a schedule's jobs", async () => {

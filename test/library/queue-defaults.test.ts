@@ -204,7 +204,10 @@ describe('job defaults of a queue', () => {
   it('checks the settings when the instance connects', async () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ q: { concurrencyKey: 'fixed' } }, /queues\.q: concurrencyKey must be a function of the payload/],
-      [{ q: { group: null } }, /queues\.q: group must be a function/],
+      [
+        { q: { group: null } },
+        /^queues\.q: group must be a function of the payload and the task name \(for a fixed group, give the enqueue option group\)$/,
+      ],
       [{ q: { concurrencyLimit: 0 } }, /queues\.q: concurrencyLimit must be an integer from 1 to 2147483647/],
       [{ q: { concurrencyLimit: 2 ** 31 } }, /queues\.q: concurrencyLimit must be an integer/],
       [
