@@ -33,7 +33,6 @@ import type {
   StartRate,
   DatabaseHealth,
   JobInsertResult,
-  JobListParams,
   NewJob,
   Store,
   WorkerInfo,
@@ -45,7 +44,7 @@ import { applyQueueLimits, checkQueuesConfig, checkRate, type QueuesConfig } fro
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import { intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
-import { jobFilter, type JobFilterInput } from './validation/job-filter.js';
+import { jobListParams, type JobListInput } from './validation/job-filter.js';
 import { keyNames, refuseUnknownKeys } from './validation/known-keys.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
@@ -93,16 +92,6 @@ const CONNECT_OPTION_NAMES = keyNames<ConnectOptions>({
   queues: true,
 });
 const ENQUEUE_MANY_OPTION_NAMES = keyNames<{ tx?: unknown }>({ tx: true });
-const LIST_JOBS_OPTION_NAMES = keyNames<JobListParams>({
-  state: true,
-  queue: true,
-  task: true,
-  search: true,
-  createdAfter: true,
-  createdBefore: true,
-  limit: true,
-  cursor: true,
-});
 const READ_EVENTS_OPTION_NAMES = keyNames<ClusterEventFilter & { after?: string; limit?: number }>({
   queue: true,
   task: true,
@@ -344,21 +333,12 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   }
 
   /**
-   * Jobs newest first, filtered, paged by `cursor` (default limit 50). `search`, `createdAfter` and
-   * `createdBefore` are tested on the rows the other filters select, in list order, until `limit`
-   * match (see `JobListParams`): narrow by state, queue or task on a big table.
+   * Jobs newest first, filtered, paged by `cursor` (default limit 50, at most 1,000). `search`,
+   * `createdAfter` and `createdBefore` are tested on the rows the other filters select, in list order,
+   * until `limit` match (see `JobListParams`): narrow by state, queue or task on a big table.
    */
-  async listJobs(
-    params: Partial<Omit<JobListParams, keyof JobFilterInput>> & JobFilterInput = {},
-  ): Promise<{ jobs: Job[]; nextCursor: string | null }> {
-    // A misspelt filter would list every job.
-    refuseUnknownKeys(params, LIST_JOBS_OPTION_NAMES, 'listJobs option');
-    const limit = params.limit ?? 50;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new NightshiftError('invalid_argument', `limit must be an integer >= 1, got ${String(limit)}`);
-    }
-    const { search: _search, createdAfter: _after, createdBefore: _before, ...rest } = params;
-    return this.store.jobList({ ...rest, ...jobFilter(params), limit });
+  async listJobs(params: JobListInput = {}): Promise<{ jobs: Job[]; nextCursor: string | null }> {
+    return this.store.jobList(jobListParams(params));
   }
 
   /** Cancels a job: at once when waiting, through its AbortSignal when running. */

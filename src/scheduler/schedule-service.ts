@@ -20,7 +20,8 @@ import {
 import { initialScheduleState } from './schedule.js';
 import { slotJobFactory } from './slot-job.js';
 import { slotSeries, upcomingSlots } from './slots.js';
-import { SCHEDULE_FIELDS, validateSchedule } from './validate.js';
+import { MAX_SCHEDULE_ID_LENGTH, SCHEDULE_FIELDS, validateSchedule } from './validate.js';
+import { intIn, MAX_NAME_BYTES, MAX_PAGE, textIn } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 
 /** Filters and paging of `ns.schedules.list()`. */
@@ -31,7 +32,7 @@ export interface ScheduleListOptions {
   state?: ScheduleCondition;
   /** Only ids starting with this text (case-sensitive): one tenant's schedules, say. */
   idPrefix?: string;
-  /** Schedules per page. Default 50. */
+  /** Schedules per page. Default 50, at most 1,000. */
   limit?: number;
   /** The previous page's `nextCursor`. */
   cursor?: string;
@@ -147,6 +148,9 @@ export class ScheduleService {
     options: { nextSlots?: number; recentSlots?: number } = {},
   ): Promise<ScheduleDetails | undefined> {
     refuseUnknownKeys(options, GET_OPTION_NAMES, 'schedule get option');
+    // Bounded like a page of a list: every next slot is computed, and a billion of them would hang.
+    const nextSlots = intIn('nextSlots', options.nextSlots ?? 5, [0, MAX_PAGE]);
+    const recentSlots = intIn('recentSlots', options.recentSlots ?? 20, [0, MAX_PAGE]);
     const schedule = await this.store.scheduleGet({ id });
     if (schedule === undefined) return undefined;
     const now = await this.clock();
@@ -156,8 +160,8 @@ export class ScheduleService {
         : now;
     return {
       schedule,
-      nextSlots: upcomingSlots(schedule, from, options.nextSlots ?? 5),
-      recentSlots: await this.store.scheduleSlotList({ scheduleId: id, limit: options.recentSlots ?? 20 }),
+      nextSlots: upcomingSlots(schedule, from, nextSlots),
+      recentSlots: await this.store.scheduleSlotList({ scheduleId: id, limit: recentSlots }),
     };
   }
 
@@ -169,23 +173,24 @@ export class ScheduleService {
     params: ScheduleListOptions = {},
   ): Promise<{ schedules: Schedule[]; nextCursor: string | null }> {
     refuseUnknownKeys(params, LIST_OPTION_NAMES, 'schedule list option');
-    const limit = params.limit ?? 50;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new NightshiftError('invalid_argument', `limit must be an integer >= 1, got ${String(limit)}`);
-    }
+    const limit = intIn('limit', params.limit ?? 50, [1, MAX_PAGE]);
     if (params.state !== undefined && !SCHEDULE_CONDITIONS.includes(params.state)) {
       throw new NightshiftError(
         'invalid_argument',
         `state must be one of ${SCHEDULE_CONDITIONS.join(', ')}, got ${JSON.stringify(params.state)}`,
       );
     }
+    // A filter of the wrong type would list an empty page, or fail in the driver.
+    const task = params.task === undefined ? undefined : textIn('task', params.task, MAX_NAME_BYTES);
+    const idPrefix =
+      params.idPrefix === undefined ? undefined : textIn('idPrefix', params.idPrefix, MAX_SCHEDULE_ID_LENGTH);
     // One row more than asked tells whether another page follows without a second query.
     const rows = await this.store.scheduleList({
       limit: limit + 1,
       ...(params.cursor !== undefined && { afterId: decodeCursor(params.cursor) }),
-      ...(params.task !== undefined && { task: params.task }),
+      ...(task !== undefined && { task }),
       ...(params.state !== undefined && { condition: params.state }),
-      ...(params.idPrefix !== undefined && { idPrefix: params.idPrefix }),
+      ...(idPrefix !== undefined && { idPrefix }),
     });
     const schedules = rows.slice(0, limit);
     const last = schedules.at(-1);
@@ -303,7 +308,13 @@ function encodeCursor(id: string): string {
   return Buffer.from(id, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+function decodeCursor(cursor: unknown): string {
+  if (typeof cursor !== 'string') {
+    throw new NightshiftError(
+      'invalid_argument',
+      `cursor must be a previous page's nextCursor, got ${typeof cursor}`,
+    );
+  }
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
   if (id === '' || encodeCursor(id) !== cursor) {
     throw new NightshiftError('invalid_argument', 'invalid schedule list cursor');

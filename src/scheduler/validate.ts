@@ -19,7 +19,9 @@ export const DEFAULT_CATCH_UP_LIMIT = 10;
 /** Default bound on `{ again: true }` runs per slot. */
 export const DEFAULT_MAX_DRAIN_RUNS = 10;
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+/** The longest schedule id, in characters (all of them ASCII). */
+export const MAX_SCHEDULE_ID_LENGTH = 200;
+const ID_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${MAX_SCHEDULE_ID_LENGTH - 1}}$`);
 // Ten slots a second at most: the scheduler wakes for each slot, and a finer interval would be a busy
 // loop of passes rather than a schedule.
 export const MIN_EVERY_MS = 100;

@@ -32,6 +32,8 @@ export const LATEST_DATE = new Date('9999-12-31T23:59:59.999Z');
 export const MAX_NAME_BYTES = 255;
 /** Idempotency and concurrency keys (and worker ids), in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1_024;
+/** Most rows in one page of a list (jobs, schedules), in the library, the CLI and the REST API alike. */
+export const MAX_PAGE = 1_000;
 
 /** Who is asking: the code to refuse with, and a prefix naming the thing checked (a schedule, a task). */
 export interface BoundContext {
@@ -95,7 +97,7 @@ export function textIn(option: string, value: unknown, maxBytes: number, at: Bou
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** `value` for a message: short, and never the whole of a huge string. */
-function shown(value: unknown): string {
+export function shown(value: unknown): string {
   if (typeof value === 'string') {
     return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   }

@@ -11,6 +11,7 @@ import {
   type ScheduleInput,
 } from '../../schedule-types.js';
 import { scheduleCondition } from '../../scheduler/schedule.js';
+import { MAX_PAGE } from '../../validation/bounds.js';
 import { parseInteger, parseJson, usageError } from '../arguments.js';
 import { printJson, renderTable, scheduleJson, shortJson, shortTime, slotJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
@@ -54,7 +55,8 @@ export function registerSchedules(program: Command): void {
   const schedules = program
     .command('schedules')
     .description('list, inspect, trigger, pause and resume recurring schedules');
-  const int = (flag: string, min: number) => (v: string) => parseInteger(flag, v, { min });
+  const int = (flag: string, min: number, max?: number) => (v: string) =>
+    parseInteger(flag, v, { min, ...(max !== undefined && { max }) });
 
   withCommonOptions(
     schedules
@@ -63,10 +65,9 @@ export function registerSchedules(program: Command): void {
       .option('--task <name>', 'only schedules of this task')
       .option('--state <state>', 'active, paused or suspended', (v) => parseCondition('--state', v))
       .option('--prefix <text>', 'only ids starting with this text')
-      .option('--limit <n>', 'schedules per page (1-1000)', int('--limit', 1), 50)
+      .option('--limit <n>', `schedules per page (1-${MAX_PAGE})`, int('--limit', 1, MAX_PAGE), 50)
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
   ).action(async (flags: ListFlags) => {
-    if (flags.limit > 1000) throw usageError(`--limit must be at most 1000, got ${flags.limit}`);
     await withSession(flags, async (session) => {
       const ns = await session.connect();
       const page = await ns.schedules.list({
