@@ -43,9 +43,9 @@ import { computeAlerts } from './observe/alerts.js';
 import { applyQueueLimits, checkQueuesConfig, checkRate, type QueuesConfig } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
-import { intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
+import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
 import { jobListParams, type JobListInput } from './validation/job-filter.js';
-import { keyNames, refuseUnknownKeys } from './validation/known-keys.js';
+import { keyNames, refuseUnknownKeys, requireArray, requireObject } from './validation/known-keys.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type {
@@ -282,6 +282,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     ...[payload, options = {}]: EnqueueArguments<Tasks[N]['input']>
   ): Promise<EnqueueResult<TaskJob<Tasks, N>>> {
     this.assertOpen();
+    requireObject(options, 'enqueue options');
     const { tx, ...rest } = options;
     const row = await buildNewJob(this.tasks, task, payload, rest);
     const [inserted] = await traceEnqueue([row], () =>
@@ -303,6 +304,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     options: { tx?: unknown } = {},
   ): Promise<Array<EnqueueResult<AnyTaskJob<Tasks>>>> {
     this.assertOpen();
+    requireArray(items, 'enqueueMany items');
     refuseUnknownKeys(options, ENQUEUE_MANY_OPTION_NAMES, 'enqueueMany option');
     const rows: NewJob[] = [];
     for (const [index, item] of (items as ReadonlyArray<EnqueueItem>).entries()) {
@@ -328,8 +330,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * The job, or undefined when no job has this id. Typed by the id's task when it came from this
    * instance's `enqueue`; otherwise a job of any registered task (narrow it on `job.task`).
    */
-  getJob<N extends string = TaskName<Tasks>>(id: JobId<N>): Promise<JobOf<Tasks, N> | undefined> {
-    return this.store.jobGet({ id }) as Promise<JobOf<Tasks, N> | undefined>;
+  async getJob<N extends string = TaskName<Tasks>>(id: JobId<N>): Promise<JobOf<Tasks, N> | undefined> {
+    return this.store.jobGet({ id: idIn('getJob: id', id) }) as Promise<JobOf<Tasks, N> | undefined>;
   }
 
   /**
@@ -342,26 +344,26 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   }
 
   /** Cancels a job: at once when waiting, through its AbortSignal when running. */
-  cancelJob(id: string): ReturnType<Store['jobCancel']> {
-    return this.store.jobCancel({ id });
+  async cancelJob(id: string): ReturnType<Store['jobCancel']> {
+    return this.store.jobCancel({ id: idIn('cancelJob: id', id) });
   }
 
   /** Puts a `failed` or `cancelled` job back in its queue with one more attempt. */
-  retryJob(id: string): ReturnType<Store['jobRetry']> {
-    return this.store.jobRetry({ id });
+  async retryJob(id: string): ReturnType<Store['jobRetry']> {
+    return this.store.jobRetry({ id: idIn('retryJob: id', id) });
   }
 
   /** One row per finished attempt, oldest first. */
-  getJobRuns(id: string): Promise<JobRun[]> {
-    return this.store.jobRunList({ jobId: id });
+  async getJobRuns(id: string): Promise<JobRun[]> {
+    return this.store.jobRunList({ jobId: idIn('getJobRuns: id', id) });
   }
 
   /**
    * The lines the job's handler wrote with `ctx.log`, oldest attempt first; empty for an unknown job.
    * At most 200 lines per attempt are kept, then one `warn` line says how many were dropped.
    */
-  getJobLogs(id: string): Promise<JobLogLine[]> {
-    return this.store.jobLogList({ jobId: id });
+  async getJobLogs(id: string): Promise<JobLogLine[]> {
+    return this.store.jobLogList({ jobId: idIn('getJobLogs: id', id) });
   }
 
   /**
@@ -377,11 +379,11 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * Resolves with the job once it is final (any final state); rejects `NightshiftError('timeout')`.
    * Typed like `getJob`.
    */
-  waitFor<N extends string = TaskName<Tasks>>(
+  async waitFor<N extends string = TaskName<Tasks>>(
     id: JobId<N>,
     options: WaitForOptions = {},
   ): Promise<JobOf<Tasks, N>> {
-    return this.waiter.waitFor(id, options) as Promise<JobOf<Tasks, N>>;
+    return this.waiter.waitFor(idIn('waitFor: id', id), options) as Promise<JobOf<Tasks, N>>;
   }
 
   /**

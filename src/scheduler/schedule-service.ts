@@ -21,8 +21,8 @@ import { initialScheduleState } from './schedule.js';
 import { slotJobFactory } from './slot-job.js';
 import { slotSeries, upcomingSlots } from './slots.js';
 import { MAX_SCHEDULE_ID_LENGTH, SCHEDULE_FIELDS, validateSchedule } from './validate.js';
-import { intIn, MAX_NAME_BYTES, MAX_PAGE, textIn } from '../validation/bounds.js';
-import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
+import { idIn, intIn, MAX_NAME_BYTES, MAX_PAGE, textIn } from '../validation/bounds.js';
+import { keyNames, refuseUnknownKeys, requireArray } from '../validation/known-keys.js';
 
 /** Filters and paging of `ns.schedules.list()`. */
 export interface ScheduleListOptions {
@@ -113,6 +113,7 @@ export class ScheduleService {
    * whole. A new cron, interval or time zone restarts it at the next slot from now.
    */
   async update(id: string, changes: Partial<Omit<ScheduleInput, 'id' | 'paused'>>): Promise<Schedule> {
+    idIn('schedules.update: id', id);
     refuseUnknownKeys(changes, UPDATE_FIELDS, 'schedule update field', {
       prefix: `schedule ${JSON.stringify(id)}: `,
     });
@@ -138,8 +139,8 @@ export class ScheduleService {
   }
 
   /** Deletes a schedule and its ledger (its jobs stay); false when there was none. */
-  delete(id: string): Promise<boolean> {
-    return this.store.scheduleDelete({ id });
+  async delete(id: string): Promise<boolean> {
+    return this.store.scheduleDelete({ id: idIn('schedules.delete: id', id) });
   }
 
   /** A schedule with its next slots and recent ledger, or undefined. */
@@ -147,6 +148,7 @@ export class ScheduleService {
     id: string,
     options: { nextSlots?: number; recentSlots?: number } = {},
   ): Promise<ScheduleDetails | undefined> {
+    idIn('schedules.get: id', id);
     refuseUnknownKeys(options, GET_OPTION_NAMES, 'schedule get option');
     // Bounded like a page of a list: every next slot is computed, and a billion of them would hang.
     const nextSlots = intIn('nextSlots', options.nextSlots ?? 5, [0, MAX_PAGE]);
@@ -242,6 +244,7 @@ export class ScheduleService {
    * operator asking for a run gets one.
    */
   async trigger(id: string): Promise<TriggerOutcome> {
+    idIn('schedules.trigger: id', id);
     const options = await this.planOptions();
     const out = await this.store.scheduleApply({ id, plan: (due) => planTrigger(due, options) });
     if (out === undefined) throw notFound(id);
@@ -250,7 +253,7 @@ export class ScheduleService {
 
   /** Pauses a schedule: no slot runs until it is resumed. */
   async pause(id: string): Promise<Schedule> {
-    const out = await this.store.scheduleApply({ id, plan: planPause });
+    const out = await this.store.scheduleApply({ id: idIn('schedules.pause: id', id), plan: planPause });
     if (out === undefined) throw notFound(id);
     return out.schedule;
   }
@@ -260,6 +263,7 @@ export class ScheduleService {
    * recorded as one `skipped` ledger row.
    */
   async resume(id: string): Promise<Schedule> {
+    idIn('schedules.resume: id', id);
     const options = await this.planOptions();
     const out = await this.store.scheduleApply({ id, plan: (due) => planResume(due, options) });
     if (out === undefined) throw notFound(id);
@@ -274,6 +278,8 @@ export class ScheduleService {
     inputs: ScheduleInput[],
     source: ScheduleDefinition['source'],
   ): Promise<Array<{ definition: ScheduleDefinition; state: ScheduleState }>> {
+    // Iterated below: anything but an array would fail as a TypeError.
+    requireArray(inputs, 'schedules');
     const seen = new Set<string>();
     const schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }> = [];
     const now = await this.clock();

@@ -11,7 +11,7 @@ import {
   type ScheduleSource,
 } from '../schedule-types.js';
 import { parseCron, slotSeries } from './slots.js';
-import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
+import { keyNames, refuseUnknownKeys, requireObject } from '../validation/known-keys.js';
 import { INT32_MAX, intIn, JOB_RANGES, MAX_DELAY_MS, MAX_NAME_BYTES, textIn } from '../validation/bounds.js';
 
 /** Default bound on missed slots run by `catchUp: 'all'`. */
@@ -102,7 +102,8 @@ export function validateSchedule(
   source: ScheduleSource,
   knownTask: (task: string) => boolean,
 ): ScheduleDefinition {
-  const raw = input as unknown as Record<string, unknown>;
+  const raw: unknown = input;
+  requireObject(raw, 'a schedule');
   const id = typeof raw.id === 'string' ? raw.id : '';
   if (!ID_PATTERN.test(id)) {
     throw new NightshiftError(

@@ -94,6 +94,15 @@ export function textIn(option: string, value: unknown, maxBytes: number, at: Bou
   return value;
 }
 
+/**
+ * An id to look up, as given: any string (one no row has is simply not found). Anything else is
+ * refused, where the drivers would bind it differently (SQLite failing, PostgreSQL finding nothing).
+ */
+export function idIn(option: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  throw refuse({}, `${option} must be a string, got ${shown(value)}`);
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** `value` for a message: short, and never the whole of a huge string. */

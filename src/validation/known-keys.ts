@@ -1,6 +1,7 @@
 /**
- * Unknown keys in option objects: a misspelt key must be refused, not dropped without a word. The
- * option interfaces guide TypeScript callers; these checks hold for JavaScript callers and casts.
+ * Unknown keys in option objects: a misspelt key must be refused, not dropped without a word; and an
+ * argument that is not the object or array a call reads, refused before a TypeError could surface.
+ * The option interfaces guide TypeScript callers; these checks hold for JavaScript callers and casts.
  */
 import { NightshiftError } from '../errors.js';
 import type { BoundContext } from './bounds.js';
@@ -16,6 +17,25 @@ export function keyNames<T extends object>(names: { [K in keyof Required<T>]: tr
 /** The first own key of `value` that is not among `known`; undefined when every key is known. */
 export function unknownKey(value: object, known: ReadonlySet<string>): string | undefined {
   return Object.keys(value).find((key) => !known.has(key));
+}
+
+/**
+ * Refuses `value` unless it is an object (not null, not an array), before a call reads its fields,
+ * where a property read of null would fail as a TypeError: `<what> must be an object, got ...`.
+ */
+export function requireObject(value: unknown, what: string): asserts value is Record<string, unknown> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return;
+  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  throw new NightshiftError('invalid_argument', `${what} must be an object, got ${got}`);
+}
+
+/** Refuses `value` unless it is an array, before a call iterates it: `<what> must be an array, got ...`. */
+export function requireArray(value: unknown, what: string): asserts value is readonly unknown[] {
+  if (Array.isArray(value)) return;
+  throw new NightshiftError(
+    'invalid_argument',
+    `${what} must be an array, got ${value === null ? 'null' : typeof value}`,
+  );
 }
 
 /**

@@ -12,6 +12,10 @@ import { engineEnv } from '../worker/engine-harness.js';
 const env = engineEnv();
 const tasks = { t: () => 1 };
 
+async function jobCount(ns: Nightshift): Promise<number> {
+  return (await ns.listJobs({ limit: 1_000 })).jobs.length;
+}
+
 async function scheduleIds(ns: Nightshift): Promise<string[]> {
   return (await ns.schedules.list()).schedules.map((schedule) => schedule.id);
 }
@@ -70,6 +74,78 @@ describe('listJobs and schedules.list', () => {
       (await ns.schedules.list({ task: 't', idPrefix: 'tenant-1.', limit: 1_000 })).schedules,
     ).toHaveLength(1);
     expect((await ns.schedules.get('tenant-1.sync', { nextSlots: 1_000 }))?.nextSlots).toHaveLength(1_000);
+  });
+});
+
+describe('arguments that are not an object, an array or a string', () => {
+  it('enqueue refuses options that are not an object, enqueueMany items that are not an array', async () => {
+    const ns = await env.connect({ tasks });
+    await expectCode(
+      ns.enqueue('t', {}, null as never),
+      'invalid_argument',
+      /^enqueue options must be an object, got null$/,
+    );
+    // An array was taken apart as an object without keys, and the job enqueued.
+    await expectCode(
+      ns.enqueue('t', {}, [] as never),
+      'invalid_argument',
+      /^enqueue options must be an object, got an array$/,
+    );
+    await expectCode(
+      ns.enqueueMany({ task: 't', payload: {} } as never),
+      'invalid_argument',
+      /^enqueueMany items must be an array, got object$/,
+    );
+    await expectCode(
+      ns.enqueueMany(null as never),
+      'invalid_argument',
+      /^enqueueMany items must be an array, got null$/,
+    );
+    expect(await jobCount(ns)).toBe(0);
+  });
+
+  it('the schedule calls refuse a schedule that is not an object and a list that is not an array', async () => {
+    const ns = await env.connect({ tasks });
+    const notObject = /^a schedule must be an object, got null$/;
+    await expectCode(ns.schedules.create(null as never), 'invalid_argument', notObject);
+    await expectCode(ns.schedules.upsert(null as never), 'invalid_argument', notObject);
+    await expectCode(ns.schedules.upsertMany([null as never]), 'invalid_argument', notObject);
+    await expectCode(
+      ns.schedules.upsertMany({ id: 's', task: 't', everyMs: 60_000 } as never),
+      'invalid_argument',
+      /^schedules must be an array, got object$/,
+    );
+    const scheduler = ns.startScheduler({ schedules: { id: 's', task: 't', everyMs: 60_000 } as never });
+    await expectCode(scheduler.ready, 'invalid_argument', /^schedules must be an array, got object$/);
+    expect(await scheduleIds(ns)).toEqual([]);
+  });
+
+  it('the calls that look a job or a schedule up refuse an id that is not a string', async () => {
+    const ns = await env.connect({ tasks });
+    const { id } = await ns.enqueue('t');
+    await ns.schedules.create({ id: 's', task: 't', everyMs: 60_000 });
+    // SQLite failed these with an `internal` "Too few parameter values"; PostgreSQL found nothing.
+    const notAString = {} as never;
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['getJob', () => ns.getJob(notAString)],
+      ['cancelJob', () => ns.cancelJob(notAString)],
+      ['retryJob', () => ns.retryJob(notAString)],
+      ['getJobRuns', () => ns.getJobRuns(notAString)],
+      ['getJobLogs', () => ns.getJobLogs(notAString)],
+      ['waitFor', () => ns.waitFor(notAString, { timeoutMs: 10 })],
+      ['schedules.get', () => ns.schedules.get(notAString)],
+      ['schedules.update', () => ns.schedules.update(notAString, { everyMs: 1_000 })],
+      ['schedules.delete', () => ns.schedules.delete(notAString)],
+      ['schedules.trigger', () => ns.schedules.trigger(notAString)],
+      ['schedules.pause', () => ns.schedules.pause(notAString)],
+      ['schedules.resume', () => ns.schedules.resume(notAString)],
+    ];
+    for (const [name, call] of calls) {
+      await expectCode(call(), 'invalid_argument', new RegExp(`^${name}: id must be a string, got object$`));
+    }
+    expect(await ns.getJob(id)).toMatchObject({ state: 'queued' });
+    expect((await ns.schedules.get('s'))?.schedule).toMatchObject({ everyMs: 60_000, paused: false });
+    expect(await jobCount(ns)).toBe(1);
   });
 });
 
