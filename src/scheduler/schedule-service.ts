@@ -78,20 +78,8 @@ export class ScheduleService {
   ) {}
 
   /** Validates input (definition and payload) into a definition; throws and writes nothing when bad. */
-  async validate(input: ScheduleInput, source: ScheduleDefinition['source']): Promise<ScheduleDefinition> {
-    const definition = validateSchedule(input, source, (task) => this.registry.get(task) !== undefined);
-    // The payload is checked once here, against the task's schema, exactly as an enqueue would check it.
-    await buildNewJob(this.registry, definition.task, definition.payload, {
-      ...(definition.queue !== null && { queue: definition.queue }),
-    }).catch((error: unknown) => {
-      if (error instanceof NightshiftError) {
-        throw new NightshiftError(error.code, `schedule ${JSON.stringify(definition.id)}: ${error.message}`, {
-          cause: error,
-        });
-      }
-      throw error;
-    });
-    return definition;
+  validate(input: ScheduleInput, source: ScheduleDefinition['source']): Promise<ScheduleDefinition> {
+    return validateScheduleInput(input, source, this.registry);
   }
 
   private initialState(definition: ScheduleDefinition, paused: boolean, now: Date): ScheduleState {
@@ -269,21 +257,12 @@ export class ScheduleService {
     inputs: ScheduleInput[],
     source: ScheduleDefinition['source'],
   ): Promise<Array<{ definition: ScheduleDefinition; state: ScheduleState }>> {
-    const seen = new Set<string>();
-    const schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }> = [];
+    const definitions = await validateScheduleInputs(inputs, source, this.registry);
     const now = await this.clock();
-    for (const input of inputs) {
-      const definition = await this.validate(input, source);
-      if (seen.has(definition.id)) {
-        throw new NightshiftError(
-          'invalid_argument',
-          `schedule ${JSON.stringify(definition.id)} is declared twice`,
-        );
-      }
-      seen.add(definition.id);
-      schedules.push({ definition, state: this.initialState(definition, input.paused ?? false, now) });
-    }
-    return schedules;
+    return definitions.map((definition, i) => ({
+      definition,
+      state: this.initialState(definition, inputs[i]?.paused ?? false, now),
+    }));
   }
 
   /**
@@ -296,6 +275,52 @@ export class ScheduleService {
     const schedules = await this.validateAll(inputs, 'config');
     return this.store.scheduleSync({ schedules });
   }
+}
+
+/** Validates one input (definition and payload) against `registry` into a definition; writes nothing. */
+async function validateScheduleInput(
+  input: ScheduleInput,
+  source: ScheduleDefinition['source'],
+  registry: TaskRegistry,
+): Promise<ScheduleDefinition> {
+  const definition = validateSchedule(input, source, (task) => registry.get(task) !== undefined);
+  // The payload is checked once here, against the task's schema, exactly as an enqueue would check it.
+  await buildNewJob(registry, definition.task, definition.payload, {
+    ...(definition.queue !== null && { queue: definition.queue }),
+  }).catch((error: unknown) => {
+    if (error instanceof NightshiftError) {
+      throw new NightshiftError(error.code, `schedule ${JSON.stringify(definition.id)}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  });
+  return definition;
+}
+
+/**
+ * Validates schedule inputs (each definition and payload, no id twice) against `registry` into
+ * definitions, in order; writes nothing. A config's schedules are checked so when it loads.
+ */
+export async function validateScheduleInputs(
+  inputs: ScheduleInput[],
+  source: ScheduleDefinition['source'],
+  registry: TaskRegistry,
+): Promise<ScheduleDefinition[]> {
+  const seen = new Set<string>();
+  const definitions: ScheduleDefinition[] = [];
+  for (const input of inputs) {
+    const definition = await validateScheduleInput(input, source, registry);
+    if (seen.has(definition.id)) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `schedule ${JSON.stringify(definition.id)} is declared twice`,
+      );
+    }
+    seen.add(definition.id);
+    definitions.push(definition);
+  }
+  return definitions;
 }
 
 /** Page cursors are the last id, base64url-encoded so callers treat them as opaque. */
