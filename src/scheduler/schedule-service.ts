@@ -5,6 +5,7 @@
 import { buildNewJob } from '../enqueue.js';
 import { NightshiftError } from '../errors.js';
 import type { ScheduleUpsertResult, Store } from '../store/store.js';
+import { configConflict } from '../store/schedule-conflict.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { planPause, planResume, planTrigger, triggerOutcome, type TriggerOutcome } from './operator.js';
 import type { PlanOptions } from './runs.js';
@@ -97,13 +98,16 @@ export class ScheduleService {
 
   /**
    * Changes a schedule: `changes` are merged over its current definition and the result validated
-   * whole. A new cron, interval or time zone restarts it at the next slot from now.
+   * whole. A new cron, interval or time zone restarts it at the next slot from now. A config schedule
+   * is refused (`conflict`).
    */
   async update(id: string, changes: Partial<Omit<ScheduleInput, 'id' | 'paused'>>): Promise<Schedule> {
     refuseUnknownKeys(changes, UPDATE_FIELDS, 'schedule update field', {
       prefix: `schedule ${JSON.stringify(id)}: `,
     });
     const current = await this.require(id);
+    // The next sync would put the config's definition back: the change belongs in the config.
+    if (current.source === 'config') throw configConflict([id]);
     const merged = { ...inputOf(current), ...changes, id };
     if (changes.cron !== undefined) delete merged.everyMs;
     if (changes.everyMs !== undefined) {
