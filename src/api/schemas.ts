@@ -198,12 +198,22 @@ const bulkFilters = {
 };
 
 export const BulkRetryBody = Type.Object(
-  { state: Type.Optional(literals(['failed', 'cancelled'] as const)), ...bulkFilters },
+  {
+    state: Type.Optional(
+      Type.Enum(['failed', 'cancelled'], { default: 'failed', description: 'the jobs to retry' }),
+    ),
+    ...bulkFilters,
+  },
   { additionalProperties: false },
 );
 
 export const BulkCancelBody = Type.Object(
-  { state: Type.Optional(literals(['scheduled', 'queued', 'running'] as const)), ...bulkFilters },
+  {
+    state: Type.Optional(
+      Type.Enum(['scheduled', 'queued', 'running'], { description: 'the jobs to cancel; default all three' }),
+    ),
+    ...bulkFilters,
+  },
   { additionalProperties: false },
 );
 
