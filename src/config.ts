@@ -11,6 +11,7 @@ import { NightshiftError } from './errors.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
 import { validateAlertsConfig, type AlertsConfig } from './observe/alert.js';
 import type { ScheduleInput } from './schedule-types.js';
+import { validateScheduleInputs } from './scheduler/schedule-service.js';
 import { checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
@@ -161,7 +162,7 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
       `config ${file}: unknown key "${unknown}" (known: ${[...CONFIG_KEYS].join(', ')})`,
     );
   }
-  const { alerts, enqueue, queues, worker, http } = config as Record<string, unknown>;
+  const { alerts, enqueue, queues, worker, http, schedules } = config as Record<string, unknown>;
   try {
     // Checked here, not when a command starts its worker or API: a misspelt `concurency` or `prot`
     // would otherwise be dropped (http) or refused only after the API was already listening (worker).
@@ -174,6 +175,13 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     if (alerts !== undefined) validateAlertsConfig(alerts);
     if (enqueue !== undefined) checkEnqueueBatching(enqueue as EnqueueBatchingOptions);
     if (queues !== undefined) checkQueuesConfig(queues, 'config_error');
+    // Schedules too, against the config's own tasks: checked when the scheduler synced them, a bad one
+    // stopped `nightshift scheduler` only after the database was opened and queue settings written.
+    if (schedules !== undefined) {
+      if (!Array.isArray(schedules))
+        throw new NightshiftError('config_error', '"schedules" must be an array');
+      await validateScheduleInputs(schedules as ScheduleInput[], 'config', configRegistry(config));
+    }
   } catch (error) {
     throw new NightshiftError('config_error', `config ${file}: ${oneLine(error)}`, { cause: error });
   }

@@ -115,18 +115,19 @@ export async function buildNewJob(
 }
 
 /**
- * Throws `code` (`invalid_payload` unless told) unless `value` survives JSON: cycles and BigInt make
- * `JSON.stringify` throw, and a function or symbol at the top level turns into nothing. Returns the
- * encoded length.
+ * `value` as JSON text; throws `code` (`invalid_payload` unless told) unless it survives JSON
+ * unchanged: cycles and BigInt make `JSON.stringify` throw, and it would silently drop a function or
+ * symbol (or turn one at the top level into nothing), store NaN and Infinity as null and a Map or Set
+ * as `{}`. A property whose value is `undefined` is left out, as JSON does.
  */
-export function assertJson(
+export function checkedJsonText(
   value: unknown,
   what: string,
   code: 'invalid_payload' | 'invalid_result' = 'invalid_payload',
-): number {
+): string {
   let encoded: string | undefined;
   try {
-    encoded = JSON.stringify(value);
+    encoded = JSON.stringify(value, refuseLossy);
   } catch (error) {
     throw new NightshiftError(code, `${what} is not JSON-serialisable: ${(error as Error).message}`, {
       cause: error,
@@ -135,5 +136,26 @@ export function assertJson(
   if (encoded === undefined) {
     throw new NightshiftError(code, `${what} is not JSON-serialisable (${typeof value})`);
   }
-  return encoded.length;
+  return encoded;
+}
+
+/** `checkedJsonText`'s check alone; returns the encoded length. */
+export function assertJson(
+  value: unknown,
+  what: string,
+  code: 'invalid_payload' | 'invalid_result' = 'invalid_payload',
+): number {
+  return checkedJsonText(value, what, code).length;
+}
+
+/** A `JSON.stringify` replacer that throws on a value JSON would change or drop without a word. */
+function refuseLossy(this: unknown, key: string, value: unknown): unknown {
+  const at = key === '' ? 'the value' : `key ${JSON.stringify(key)}`;
+  if (typeof value === 'function' || typeof value === 'symbol')
+    throw new TypeError(`${at} is a ${typeof value}`);
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${at} is ${String(value)}`);
+  if (value instanceof Map || value instanceof Set) {
+    throw new TypeError(`${at} is a ${value instanceof Map ? 'Map' : 'Set'} (give an object or an array)`);
+  }
+  return value;
 }

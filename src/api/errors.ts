@@ -51,11 +51,6 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: ApiErrorCode
     code: 'invalid_argument',
     message: 'the body is not valid JSON',
   },
-  FST_ERR_CTP_EMPTY_JSON_BODY: {
-    status: 400,
-    code: 'invalid_argument',
-    message: 'the body is empty but Content-Type says JSON',
-  },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_argument' },

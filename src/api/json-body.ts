@@ -6,8 +6,13 @@
  */
 import { ApiError } from './errors.js';
 
-/** Parses a request body; throws ApiError 400 for malformed JSON or unstorable strings. */
+/**
+ * Parses a request body; throws ApiError 400 for malformed JSON or unstorable strings. An empty body is
+ * no body (undefined): many clients send `Content-Type: application/json` on every request, bodyless
+ * POSTs included, and a route that needs a body still refuses its absence.
+ */
 export function parseJsonBody(text: string): unknown {
+  if (text === '') return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);

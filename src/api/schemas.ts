@@ -9,20 +9,37 @@
 import { Type, type TSchema } from 'typebox';
 import { JOB_STATES } from '../job.js';
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from '../schedule-types.js';
+import { SCHEDULE_RANGES } from '../scheduler/validate.js';
 import { API_ROLES } from '../store/store.js';
+import { JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, type Range } from '../validation/bounds.js';
 import { MAX_SEARCH_BYTES } from '../validation/job-filter.js';
 import { MAX_JOB_LABELS, MAX_LABEL_BYTES } from '../validation/labels.js';
 
-// Numbers the databases store as 32-bit integers; a larger one is the caller's mistake, not a 500.
-const INT32_MAX = 2_147_483_647;
-// A delay past a century is a mistake too, and far enough from the end of PostgreSQL's timestamps.
-const MAX_DELAY_MS = 100 * 365 * 24 * 3_600_000;
+// Numbers take the library's own ranges (validation/bounds.ts, scheduler/validate.ts), so REST takes
+// the values `ns.enqueue` and `ns.schedules` take, and one out of range is a 400, never a 500.
+const integerIn = ([minimum, maximum]: Range, description?: string) =>
+  Type.Integer({ minimum, maximum, ...(description !== undefined && { description }) });
+const numberIn = ([minimum, maximum]: Range) => Type.Number({ minimum, maximum });
 
 const literals = <const T extends string[]>(values: readonly [...T]) => Type.Enum(values);
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const dateTime = Type.String({ format: 'date-time' });
-/** A name: queue, task, token name, idempotency key. */
-const name = (description: string) => Type.String({ minLength: 1, maxLength: 500, description });
+// Bounds in UTF-8 bytes, which the library checks; a character is at least one byte, so a length of
+// at most that many characters refuses nothing the library takes.
+/** A task or queue name. */
+const name = (description: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength: MAX_NAME_BYTES,
+    description: `${description}; at most ${MAX_NAME_BYTES} bytes of UTF-8`,
+  });
+/** An idempotency or concurrency key, or a group. */
+const key = (description: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength: MAX_KEY_BYTES,
+    description: `${description}; at most ${MAX_KEY_BYTES} bytes of UTF-8`,
+  });
 
 /** Every error response: `{ error: { code, message } }`. */
 export const ErrorBody = Type.Object(
@@ -104,21 +121,19 @@ export const JobLogLineSchema = Type.Object(
 /** Options of one enqueue, as the library's `EnqueueOptions` (no transaction over HTTP). */
 const enqueueOptions = {
   queue: Type.Optional(name('queue; default the task’s')),
-  priority: Type.Optional(Type.Integer({ minimum: -INT32_MAX, maximum: INT32_MAX })),
+  priority: Type.Optional(integerIn(JOB_RANGES.priority)),
   runAt: Type.Optional(Type.String({ format: 'date-time', description: 'due time (wins over delayMs)' })),
-  delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DELAY_MS })),
-  idempotencyKey: Type.Optional(name('a second enqueue with this key returns the first job')),
-  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
-  leaseMs: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
-  concurrencyKey: Type.Optional(name('at most concurrencyLimit running jobs with this key, cluster-wide')),
+  delayMs: Type.Optional(numberIn(JOB_RANGES.delayMs)),
+  idempotencyKey: Type.Optional(key('a second enqueue with this key returns the first job')),
+  maxAttempts: Type.Optional(integerIn(JOB_RANGES.maxAttempts)),
+  timeoutMs: Type.Optional(integerIn(JOB_RANGES.timeoutMs)),
+  leaseMs: Type.Optional(integerIn(JOB_RANGES.leaseMs)),
+  concurrencyKey: Type.Optional(key('at most concurrencyLimit running jobs with this key, cluster-wide')),
   concurrencyLimit: Type.Optional(
-    Type.Integer({
-      minimum: 1,
-      maximum: INT32_MAX,
-      description:
-        'needs concurrencyKey (given, or derived by the task or queue); default the task’s, else the queue’s, else 1',
-    }),
+    integerIn(
+      JOB_RANGES.concurrencyLimit,
+      'needs concurrencyKey (given, or derived by the task or queue); default the task’s, else the queue’s, else 1',
+    ),
   ),
   requires: Type.Optional(
     Type.Array(Type.String({ minLength: 1, maxLength: MAX_LABEL_BYTES }), {
@@ -127,7 +142,7 @@ const enqueueOptions = {
         'labels a worker must offer (all of them) to claim the job, e.g. ["region:eu", "gpu"]; each 1 to 100 bytes without whitespace, commas or control characters; default the task’s, [] for none',
     }),
   ),
-  group: Type.Optional(name('the group (tenant) whose jobs are claimed in weighted turns with other groups')),
+  group: Type.Optional(key('the group (tenant) whose jobs are claimed in weighted turns with other groups')),
 };
 
 export const EnqueueBody = Type.Object(
@@ -183,12 +198,22 @@ const bulkFilters = {
 };
 
 export const BulkRetryBody = Type.Object(
-  { state: Type.Optional(literals(['failed', 'cancelled'] as const)), ...bulkFilters },
+  {
+    state: Type.Optional(
+      Type.Enum(['failed', 'cancelled'], { default: 'failed', description: 'the jobs to retry' }),
+    ),
+    ...bulkFilters,
+  },
   { additionalProperties: false },
 );
 
 export const BulkCancelBody = Type.Object(
-  { state: Type.Optional(literals(['scheduled', 'queued', 'running'] as const)), ...bulkFilters },
+  {
+    state: Type.Optional(
+      Type.Enum(['scheduled', 'queued', 'running'], { description: 'the jobs to cancel; default all three' }),
+    ),
+    ...bulkFilters,
+  },
   { additionalProperties: false },
 );
 
@@ -247,17 +272,17 @@ const scheduleFields = {
   cron: Type.Optional(
     Type.String({ minLength: 1, maxLength: 200, description: '5 fields, or 6 with seconds first' }),
   ),
-  everyMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: MAX_DELAY_MS })),
+  everyMs: Type.Optional(integerIn(SCHEDULE_RANGES.everyMs)),
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   payload: Type.Optional(Type.Unknown()),
   queue: Type.Optional(name('default: the task’s queue')),
-  priority: Type.Optional(Type.Integer({ minimum: -INT32_MAX, maximum: INT32_MAX })),
-  jitterMs: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })),
+  priority: Type.Optional(integerIn(SCHEDULE_RANGES.priority)),
+  jitterMs: Type.Optional(integerIn(SCHEDULE_RANGES.jitterMs)),
   overlap: Type.Optional(literals(OVERLAP_POLICIES)),
   catchUp: Type.Optional(literals(CATCH_UP_POLICIES)),
-  catchUpLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
-  maxConsecutiveFailures: Type.Optional(Type.Integer({ minimum: 1, maximum: INT32_MAX })),
-  maxDrainRuns: Type.Optional(Type.Integer({ minimum: 0, maximum: INT32_MAX })),
+  catchUpLimit: Type.Optional(integerIn(SCHEDULE_RANGES.catchUpLimit)),
+  maxConsecutiveFailures: Type.Optional(integerIn(SCHEDULE_RANGES.maxConsecutiveFailures)),
+  maxDrainRuns: Type.Optional(integerIn(SCHEDULE_RANGES.maxDrainRuns)),
 };
 
 export const ScheduleCreateBody = Type.Object(

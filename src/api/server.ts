@@ -23,6 +23,7 @@ import { errorHandler } from './errors.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
+import { refuseUndeclaredInput } from './strict-input.js';
 import { EVENTS_PING_MS, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -105,7 +106,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       info: {
         title: 'nightshift',
         description:
-          'Durable background jobs and recurring schedules. Every /api/v1 route needs `Authorization: Bearer <token>`.',
+          'Durable background jobs and recurring schedules. Every /api/v1 route needs `Authorization: Bearer <token>`. A query parameter a route does not list, a body field its request body does not list, or a body on a route without a request body (other than an empty `{}`) is refused with 400 invalid_argument.',
         version: '1',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -119,6 +120,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   await installDashboard(app);
   await app.register(
     async (api) => {
+      refuseUndeclaredInput(api);
       await api.register(jobRoutes, { ns });
       await api.register(scheduleRoutes, { ns });
       await api.register(queueRoutes, { ns });

@@ -7,6 +7,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { NightshiftError } from '../errors.js';
 import { API_ROLES, type ApiRole, type ApiToken, type TokenStore } from '../store/store.js';
+import { intIn, MAX_DELAY_MS, type Range } from '../validation/bounds.js';
+
+/**
+ * A token's lifetime in ms: up to 100 years, as every delay (validation/bounds.ts); unbounded, an
+ * expiry could land past year 9999, beyond the dates the stores hold.
+ */
+export const TOKEN_EXPIRY_RANGE: Range = [1, MAX_DELAY_MS];
 
 /** Every secret starts with this, so a leaked one is easy to recognise (and to scan for). */
 export const TOKEN_PREFIX = 'ns_';
@@ -37,9 +44,7 @@ export async function issueToken(
       `role must be one of ${API_ROLES.join(', ')}, got "${role}"`,
     );
   }
-  if (expiresInMs !== null && (!Number.isSafeInteger(expiresInMs) || expiresInMs < 1)) {
-    throw new NightshiftError('invalid_argument', 'expiry must be a positive number of milliseconds');
-  }
+  if (expiresInMs !== null) intIn('token expiry in ms', expiresInMs, TOKEN_EXPIRY_RANGE);
   const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const token = await store.tokenCreate({ id: uuidv7(), name, role, hash: hashToken(secret), expiresInMs });
   return { token, secret };

@@ -7,6 +7,7 @@ import { NightshiftError } from '../errors.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { AddressPolicy } from './address-policy.js';
 import { HostAllowList } from './host-allow-list.js';
+import { SECRET_NAME } from './secrets.js';
 
 /** Resolves a host name to its IP addresses (what the connection will use). */
 export type ResolveHost = (hostname: string) => Promise<string[]>;
@@ -102,6 +103,13 @@ function secretMap(secrets: Record<string, string>): Map<string, string> {
   }
   const map = new Map<string, string>();
   for (const [name, value] of Object.entries(secrets)) {
+    // A name no payload can reference (payloads are checked against the same pattern) is a mistake.
+    if (!SECRET_NAME.test(name)) {
+      throw new NightshiftError(
+        'config_error',
+        `httpJobs.secrets: ${JSON.stringify(name)} is not a secret name: letters, digits, ".", "_", "-", starting with a letter or digit, at most 128`,
+      );
+    }
     // The value is never echoed: a config error message may reach logs.
     if (typeof value !== 'string' || value === '') {
       throw new NightshiftError('config_error', `httpJobs.secrets["${name}"] must be a non-empty string`);

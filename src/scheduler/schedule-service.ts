@@ -5,6 +5,7 @@
 import { buildNewJob } from '../enqueue.js';
 import { NightshiftError } from '../errors.js';
 import type { ScheduleUpsertResult, Store } from '../store/store.js';
+import { configConflict } from '../store/schedule-conflict.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { planPause, planResume, planTrigger, triggerOutcome, type TriggerOutcome } from './operator.js';
 import type { PlanOptions } from './runs.js';
@@ -79,20 +80,8 @@ export class ScheduleService {
   ) {}
 
   /** Validates input (definition and payload) into a definition; throws and writes nothing when bad. */
-  async validate(input: ScheduleInput, source: ScheduleDefinition['source']): Promise<ScheduleDefinition> {
-    const definition = validateSchedule(input, source, (task) => this.registry.get(task) !== undefined);
-    // The payload is checked once here, against the task's schema, exactly as an enqueue would check it.
-    await buildNewJob(this.registry, definition.task, definition.payload, {
-      ...(definition.queue !== null && { queue: definition.queue }),
-    }).catch((error: unknown) => {
-      if (error instanceof NightshiftError) {
-        throw new NightshiftError(error.code, `schedule ${JSON.stringify(definition.id)}: ${error.message}`, {
-          cause: error,
-        });
-      }
-      throw error;
-    });
-    return definition;
+  validate(input: ScheduleInput, source: ScheduleDefinition['source']): Promise<ScheduleDefinition> {
+    return validateScheduleInput(input, source, this.registry);
   }
 
   private initialState(definition: ScheduleDefinition, paused: boolean, now: Date): ScheduleState {
@@ -110,7 +99,8 @@ export class ScheduleService {
 
   /**
    * Changes a schedule: `changes` are merged over its current definition and the result validated
-   * whole. A new cron, interval or time zone restarts it at the next slot from now.
+   * whole. A new cron, interval or time zone restarts it at the next slot from now. A config schedule
+   * is refused (`conflict`).
    */
   async update(id: string, changes: Partial<Omit<ScheduleInput, 'id' | 'paused'>>): Promise<Schedule> {
     idIn('schedules.update: id', id);
@@ -118,6 +108,8 @@ export class ScheduleService {
       prefix: `schedule ${JSON.stringify(id)}: `,
     });
     const current = await this.require(id);
+    // The next sync would put the config's definition back: the change belongs in the config.
+    if (current.source === 'config') throw configConflict([id]);
     const merged = { ...inputOf(current), ...changes, id };
     if (changes.cron !== undefined) delete merged.everyMs;
     if (changes.everyMs !== undefined) {
@@ -278,23 +270,12 @@ export class ScheduleService {
     inputs: ScheduleInput[],
     source: ScheduleDefinition['source'],
   ): Promise<Array<{ definition: ScheduleDefinition; state: ScheduleState }>> {
-    // Iterated below: anything but an array would fail as a TypeError.
-    requireArray(inputs, 'schedules');
-    const seen = new Set<string>();
-    const schedules: Array<{ definition: ScheduleDefinition; state: ScheduleState }> = [];
+    const definitions = await validateScheduleInputs(inputs, source, this.registry);
     const now = await this.clock();
-    for (const input of inputs) {
-      const definition = await this.validate(input, source);
-      if (seen.has(definition.id)) {
-        throw new NightshiftError(
-          'invalid_argument',
-          `schedule ${JSON.stringify(definition.id)} is declared twice`,
-        );
-      }
-      seen.add(definition.id);
-      schedules.push({ definition, state: this.initialState(definition, input.paused ?? false, now) });
-    }
-    return schedules;
+    return definitions.map((definition, i) => ({
+      definition,
+      state: this.initialState(definition, inputs[i]?.paused ?? false, now),
+    }));
   }
 
   /**
@@ -307,6 +288,54 @@ export class ScheduleService {
     const schedules = await this.validateAll(inputs, 'config');
     return this.store.scheduleSync({ schedules });
   }
+}
+
+/** Validates one input (definition and payload) against `registry` into a definition; writes nothing. */
+async function validateScheduleInput(
+  input: ScheduleInput,
+  source: ScheduleDefinition['source'],
+  registry: TaskRegistry,
+): Promise<ScheduleDefinition> {
+  const definition = validateSchedule(input, source, (task) => registry.get(task) !== undefined);
+  // The payload is checked once here, against the task's schema, exactly as an enqueue would check it.
+  await buildNewJob(registry, definition.task, definition.payload, {
+    ...(definition.queue !== null && { queue: definition.queue }),
+  }).catch((error: unknown) => {
+    if (error instanceof NightshiftError) {
+      throw new NightshiftError(error.code, `schedule ${JSON.stringify(definition.id)}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  });
+  return definition;
+}
+
+/**
+ * Validates schedule inputs (each definition and payload, no id twice) against `registry` into
+ * definitions, in order; writes nothing. A config's schedules are checked so when it loads.
+ */
+export async function validateScheduleInputs(
+  inputs: ScheduleInput[],
+  source: ScheduleDefinition['source'],
+  registry: TaskRegistry,
+): Promise<ScheduleDefinition[]> {
+  // Iterated below: anything but an array would fail as a TypeError.
+  requireArray(inputs, 'schedules');
+  const seen = new Set<string>();
+  const definitions: ScheduleDefinition[] = [];
+  for (const input of inputs) {
+    const definition = await validateScheduleInput(input, source, registry);
+    if (seen.has(definition.id)) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `schedule ${JSON.stringify(definition.id)} is declared twice`,
+      );
+    }
+    seen.add(definition.id);
+    definitions.push(definition);
+  }
+  return definitions;
 }
 
 /** Page cursors are the last id, base64url-encoded so callers treat them as opaque. */

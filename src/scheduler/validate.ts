@@ -12,7 +12,15 @@ import {
 } from '../schedule-types.js';
 import { parseCron, slotSeries } from './slots.js';
 import { keyNames, refuseUnknownKeys, requireObject } from '../validation/known-keys.js';
-import { INT32_MAX, intIn, JOB_RANGES, MAX_DELAY_MS, MAX_NAME_BYTES, textIn } from '../validation/bounds.js';
+import {
+  INT32_MAX,
+  intIn,
+  JOB_RANGES,
+  MAX_DELAY_MS,
+  MAX_NAME_BYTES,
+  textIn,
+  type Range,
+} from '../validation/bounds.js';
 
 /** Default bound on missed slots run by `catchUp: 'all'`. */
 export const DEFAULT_CATCH_UP_LIMIT = 10;
@@ -24,7 +32,20 @@ export const MAX_SCHEDULE_ID_LENGTH = 200;
 const ID_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${MAX_SCHEDULE_ID_LENGTH - 1}}$`);
 // Ten slots a second at most: the scheduler wakes for each slot, and a finer interval would be a busy
 // loop of passes rather than a schedule.
-export const MIN_EVERY_MS = 100;
+const MIN_EVERY_MS = 100;
+
+/**
+ * The range of each number of a schedule (validation/bounds.ts: counts are stored as PostgreSQL
+ * integer), wherever a schedule is given: config, library, REST (src/api/schemas.ts).
+ */
+export const SCHEDULE_RANGES = {
+  everyMs: [MIN_EVERY_MS, MAX_DELAY_MS],
+  priority: JOB_RANGES.priority,
+  jitterMs: [0, INT32_MAX],
+  catchUpLimit: [1, INT32_MAX],
+  maxConsecutiveFailures: [1, INT32_MAX],
+  maxDrainRuns: [0, INT32_MAX],
+} as const satisfies Record<string, Range>;
 
 const EPOCH = new Date(0);
 
@@ -67,16 +88,9 @@ function checkTimezone(id: string, timezone: string): void {
   knownZones.add(timezone);
 }
 
-// Bounds shared with jobs and both stores (validation/bounds.ts); counts stored as PostgreSQL integer.
-function optionalInt(
-  id: string,
-  name: string,
-  value: unknown,
-  min: number,
-  max = INT32_MAX,
-): number | undefined {
+function optionalInt(id: string, name: keyof typeof SCHEDULE_RANGES, value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  return intIn(name, value, [min, max], { prefix: `schedule ${JSON.stringify(id)}: ` });
+  return intIn(name, value, SCHEDULE_RANGES[name], { prefix: `schedule ${JSON.stringify(id)}: ` });
 }
 
 function oneOf<T extends string>(
@@ -144,15 +158,13 @@ export function validateSchedule(
   } else if (raw.timezone !== undefined) {
     throw invalid(id, 'timezone applies to cron only; everyMs counts real time');
   }
-  const everyMs = hasEvery
-    ? (optionalInt(id, 'everyMs', raw.everyMs, MIN_EVERY_MS, MAX_DELAY_MS) ?? null)
-    : null;
+  const everyMs = hasEvery ? (optionalInt(id, 'everyMs', raw.everyMs) ?? null) : null;
 
   const queue =
     raw.queue === undefined
       ? null
       : textIn('queue', raw.queue, MAX_NAME_BYTES, { prefix: `schedule ${JSON.stringify(id)}: ` });
-  const priority = optionalInt(id, 'priority', raw.priority, ...JOB_RANGES.priority);
+  const priority = optionalInt(id, 'priority', raw.priority);
   if (raw.paused !== undefined && typeof raw.paused !== 'boolean')
     throw invalid(id, 'paused must be a boolean');
   return {
@@ -164,12 +176,12 @@ export function validateSchedule(
     payload: raw.payload ?? null,
     queue,
     priority: priority ?? null,
-    jitterMs: optionalInt(id, 'jitterMs', raw.jitterMs, 0) ?? 0,
+    jitterMs: optionalInt(id, 'jitterMs', raw.jitterMs) ?? 0,
     overlap: oneOf(id, 'overlap', raw.overlap, OVERLAP_POLICIES, 'skip'),
     catchUp: oneOf(id, 'catchUp', raw.catchUp, CATCH_UP_POLICIES, 'latest'),
-    catchUpLimit: optionalInt(id, 'catchUpLimit', raw.catchUpLimit, 1) ?? DEFAULT_CATCH_UP_LIMIT,
-    maxConsecutiveFailures: optionalInt(id, 'maxConsecutiveFailures', raw.maxConsecutiveFailures, 1) ?? null,
-    maxDrainRuns: optionalInt(id, 'maxDrainRuns', raw.maxDrainRuns, 0) ?? DEFAULT_MAX_DRAIN_RUNS,
+    catchUpLimit: optionalInt(id, 'catchUpLimit', raw.catchUpLimit) ?? DEFAULT_CATCH_UP_LIMIT,
+    maxConsecutiveFailures: optionalInt(id, 'maxConsecutiveFailures', raw.maxConsecutiveFailures) ?? null,
+    maxDrainRuns: optionalInt(id, 'maxDrainRuns', raw.maxDrainRuns) ?? DEFAULT_MAX_DRAIN_RUNS,
     source,
   };
 }

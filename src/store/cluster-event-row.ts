@@ -65,3 +65,15 @@ export function filterValues(filter: ClusterEventFilter): [string | null, string
 export function invalidCursor(cursor: string): NightshiftError {
   return new NightshiftError('invalid_argument', `invalid event cursor: ${cursor}`);
 }
+
+/**
+ * A cursor past every event this database ever wrote: it came from another database, or from this one
+ * before it was restored from a backup. Followed, it would wait silently until the log caught up and
+ * then skip what came between.
+ */
+export function cursorAhead(cursor: string): NightshiftError {
+  return new NightshiftError(
+    'invalid_argument',
+    `event cursor ${cursor} is ahead of this database's event log (was the database replaced or restored?); read from now on without a cursor`,
+  );
+}

@@ -58,11 +58,14 @@ function makeLine(
 }
 
 /**
- * The message as text both databases store: NUL (refused by PostgreSQL text) becomes U+FFFD, and
- * the text is cut to MAX_LOG_LINE_BYTES of UTF-8 on a character boundary.
+ * The message as text both databases store alike: NUL (refused by PostgreSQL text) and lone
+ * surrogates (UTF-8 cannot carry them: PostgreSQL's driver stored one U+FFFD, SQLite three) become
+ * U+FFFD, and the text is cut to MAX_LOG_LINE_BYTES of UTF-8 on a character boundary.
  */
 function boundText(message: unknown): string {
-  const text = (typeof message === 'string' ? message : String(message)).replaceAll('\u0000', '\uFFFD');
+  const text = (typeof message === 'string' ? message : String(message))
+    .replaceAll('\u0000', '\uFFFD')
+    .toWellFormed();
   // Most messages are short: a UTF-8 character is at most 3 bytes per UTF-16 unit.
   if (text.length * 3 <= MAX_LOG_LINE_BYTES) return text;
   const bytes = Buffer.from(text, 'utf8');

@@ -3,6 +3,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call */
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newJob } from '../support/jobs.js';
 import { BACKENDS, startTestServer, type TestServer } from './api-server.js';
 
 describe.each(BACKENDS)('job endpoints on %s', (backend) => {
@@ -290,6 +291,41 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
       body: { state: 'failed' },
     });
     expect(bad.status).toBe(400);
+  });
+
+  it('bulk-retries failed jobs when no state is given, and bulk-cancels every waiting and running one', async () => {
+    const queue = `defaults-${uuidv7()}`;
+    const claim = async () => {
+      const [job] = await s.store.jobClaim({ workerId: 'w', queues: [queue], limit: 1, leaseMs: 60_000 });
+      if (job === undefined) throw new Error('nothing to claim');
+      return job;
+    };
+    await s.store.jobInsertMany({ jobs: [newJob({ task: 'noop', queue })] });
+    const failed = await claim();
+    await s.store.jobFinishMany({
+      finishes: [
+        {
+          id: failed.id,
+          leaseToken: failed.leaseToken,
+          outcome: 'failed',
+          error: { message: 'no', name: 'Error', reason: 'failed' },
+          retryDelayMs: null,
+        },
+      ],
+    });
+    const cancelled = (await enqueue({ task: 'noop', queue })).body.id as string;
+    await s.ns.cancelJob(cancelled);
+    const op = { token: s.tokens.operator };
+    const retry = await s.request('POST', '/api/v1/jobs/bulk-retry', { ...op, body: { queue } });
+    expect(retry.body).toEqual({ retried: 1 });
+    expect((await s.ns.getJob(failed.id))?.state).toBe('queued');
+    expect((await s.ns.getJob(cancelled))?.state).toBe('cancelled');
+
+    expect((await claim()).id).toBe(failed.id);
+    await enqueue({ task: 'noop', queue });
+    await enqueue({ task: 'noop', queue, delayMs: 60_000 });
+    const cancel = await s.request('POST', '/api/v1/jobs/bulk-cancel', { ...op, body: { queue } });
+    expect(cancel.body).toEqual({ cancelled: 2, cancelRequested: 1 });
   });
 
   it('lists queues with their counts per state, and answers health checks without a token', async () => {

@@ -196,6 +196,44 @@ describe('config loading', () => {
     }
   });
 
+  it('checks schedules when the config loads, against its own tasks, before any database is opened', async () => {
+    const dir = tempDir();
+    const write = (name: string, schedules: string): string => {
+      writeFileSync(
+        join(dir, name),
+        `export default { tasks: { echo: (p) => p }, queues: { mail: { concurrency: 3 } }, schedules: ${schedules} };`,
+      );
+      return name;
+    };
+    const good = await loadConfig({
+      cwd: dir,
+      path: write('good.mjs', "[{ id: 'hourly', task: 'echo', cron: '0 * * * *' }]"),
+    });
+    expect(good?.config.schedules).toHaveLength(1);
+    const refused: Array<[string, RegExp]> = [
+      ["[{ id: 'a', task: 'export', cron: '0 * * * *' }]", /bad-0\.mjs: schedule "a": unknown task "export"/],
+      ["[{ id: 'a', task: 'echo', cron: 'bad' }]", /schedule "a": cron "bad" must have 5 fields/],
+      [
+        "[{ id: 'a', task: 'echo', everyMs: 1000 }, { id: 'a', task: 'echo', everyMs: 2000 }]",
+        /schedule "a" is declared twice/,
+      ],
+      ["{ id: 'a', task: 'echo', everyMs: 1000 }", /"schedules" must be an array/],
+    ];
+    for (const [index, [schedules, message]] of refused.entries()) {
+      await expect(
+        loadConfig({ cwd: dir, path: write(`bad-${index}.mjs`, schedules) }),
+      ).rejects.toMatchObject({ code: 'config_error', message: expect.stringMatching(message) as string });
+    }
+    // Through the CLI: exit 1, one line naming the file, no database and no queue setting written.
+    write('nightshift.config.mjs', "[{ id: 'a', task: 'echo', cron: 'bad' }]");
+    const result = await runCli(['scheduler', '--db', 'sqlite:./jobs.db'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      /^nightshift: config .*nightshift\.config\.mjs: schedule "a": .*bad/,
+    );
+    expect(existsSync(join(dir, 'jobs.db'))).toBe(false);
+  });
+
   it('checks enqueue: the wait bounds, unknown keys and bad numbers refused', async () => {
     const dir = tempDir();
     const write = (name: string, enqueue: string): string => {

@@ -236,17 +236,34 @@ export function describeEventLog(h: StoreHarness): void {
       );
     });
 
+    it('refuses a cursor ahead of every event the database ever wrote (replaced or restored)', async () => {
+      const store = await h.open();
+      await store.jobInsertMany({ jobs: [newJob({})] });
+      const head = await store.eventHead();
+      // Far past the head on either backend (SQLite: a row id; PostgreSQL: a transaction id first).
+      const ahead = head.replace(/^\d+/, (n) => String(BigInt(n) + 10n ** 12n));
+      const refused = store.eventRead({ after: ahead, limit: 10 });
+      await expectCode(refused, 'invalid_argument');
+      await expect(refused).rejects.toThrow(/ahead of this database's event log/);
+      expect((await store.eventRead({ after: head, limit: 10 })).events).toEqual([]);
+    });
+
     it('prunes the oldest events past retention, a bounded batch at a time', async () => {
       const store = await h.open();
       // One insert each: both stores log a statement's events of one type as one entry.
       for (let i = 0; i < 30; i += 1) await store.jobInsertMany({ jobs: [newJob({})] });
       expect(await store.eventPrune({ olderThanMs: 3_600_000, limit: 100 })).toEqual({ deleted: 0 });
-      expect((await readAll(store, null, {}, 1000, 30)).events).toHaveLength(30);
+      const before = await readAll(store, null, {}, 1000, 30);
+      expect(before.events).toHaveLength(30);
       await h.advanceClock(store, 3_600_001);
       expect(await store.eventPrune({ olderThanMs: 3_600_000, limit: 10 })).toEqual({ deleted: 10 });
       expect((await readAll(store, null)).events).toHaveLength(20);
       expect(await store.eventPrune({ olderThanMs: 3_600_000, limit: 100 })).toEqual({ deleted: 20 });
       expect((await readAll(store, null)).events).toHaveLength(0);
+      // A reader's cursor stays good when retention emptied the log past it.
+      expect((await readAll(store, before.next)).events).toHaveLength(0);
+      await store.jobInsertMany({ jobs: [newJob({})] });
+      expect((await readAll(store, before.next, {}, 1000, 1)).events).toHaveLength(1);
     });
   });
 }

@@ -140,6 +140,7 @@ describe('httpJobs settings', () => {
       { allowHosts: [], allowPrivateNetworks: 'yes' },
     ],
     ['httpJobs.secrets["t"] must be a non-empty string', { allowHosts: [], secrets: { t: 1 } }],
+    ['httpJobs.secrets: "bad name" is not a secret name', { allowHosts: [], secrets: { 'bad name': 'x' } }],
   ])('refuses at start: %s', (message, options) => {
     expect(() => withHttpJobs({}, options as HttpJobsOptions)).toThrow(
       expect.objectContaining({ code: 'config_error', message: expect.stringContaining(message) as unknown }),

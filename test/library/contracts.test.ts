@@ -117,6 +117,15 @@ describe('a worker with implementations', () => {
     const done = await ns.waitFor(id, { timeoutMs: 10_000 });
     expect(done).toMatchObject({ state: 'failed', error: { code: 'invalid_result' } });
     expect(done.error?.message).toMatch(/handler result is not JSON-serialisable: .*BigInt/);
+    // NaN would be stored as null: refused too.
+    const lossy = await env.connect({ tasks: { ratio: { maxAttempts: 1, handler: () => ({ r: 0 / 0 }) } } });
+    const second = await lossy.enqueue('ratio');
+    lossy.startWorker(FAST_WORKER);
+    expect(await lossy.waitFor(second.id, { timeoutMs: 10_000 })).toMatchObject({
+      state: 'failed',
+      result: null,
+      error: { code: 'invalid_result', message: expect.stringMatching(/key "r" is NaN/) as unknown },
+    });
   });
 
   it('validates defineTask payloads in the worker too, handing the handler the schema output', async () => {

@@ -125,6 +125,12 @@ describe('enqueue', () => {
       'invalid_payload',
       /JSON/,
     );
+    // What JSON would drop or change without a word: refused, naming the key.
+    await expectCode(ns.enqueue('plain', { f: () => 1 }), 'invalid_payload', /key "f" is a function/);
+    await expectCode(ns.enqueue('plain', { n: Number.NaN }), 'invalid_payload', /key "n" is NaN/);
+    await expectCode(ns.enqueue('plain', [1, Infinity]), 'invalid_payload', /key "1" is Infinity/);
+    await expectCode(ns.enqueue('plain', { m: new Map([[1, 2]]) }), 'invalid_payload', /key "m" is a Map/);
+    await expectCode(ns.enqueue('plain', { s: Symbol('x') }), 'invalid_payload', /key "s" is a symbol/);
     await expectCode(ns.enqueue('plain', {}, { idempotencyKey: '' }), 'invalid_argument', /idempotencyKey/);
     await expectCode(
       ns.enqueue('plain', {}, { concurrencyLimit: 2 }),

@@ -102,6 +102,13 @@ describe.each(BACKENDS)('schedule upserts and listing on $name', ({ harness }) =
     await expect(
       ns.schedules.upsert({ id: 'nightly', task: 'invoice.send', cron: '0 7 * * *' }),
     ).rejects.toMatchObject({ code: 'conflict' });
+    // So is an update, which the next sync would undo; pausing it is an operator's action and stays.
+    await expect(ns.schedules.update('nightly', { cron: '0 7 * * *' })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('declared in the config') as string,
+    });
+    expect((await ns.schedules.get('nightly'))?.schedule.cron).toBe('0 6 * * *');
+    expect((await ns.schedules.pause('nightly')).paused).toBe(true);
   });
 
   it('list filters by task, state and id prefix, and pages with nextCursor', async () => {

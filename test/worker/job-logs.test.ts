@@ -68,7 +68,7 @@ describe('job log lines', () => {
         chatty: (_payload, ctx) => {
           ctx.log('é'.repeat(3000) + '\u0000');
           ctx.log('big data', { blob: 'x'.repeat(MAX_LOG_LINE_BYTES) });
-          ctx.log('odd data', { nul: 'a\u0000b', lone: '\ud800' });
+          ctx.log('odd \ud800 data \udc00', { nul: 'a\u0000b', lone: '\ud800' });
           for (let i = 3; i < MAX_LOG_LINES_PER_ATTEMPT + 50; i += 1) ctx.log(`line ${i}`);
         },
       },
@@ -83,6 +83,8 @@ describe('job log lines', () => {
     expect(first!.message).toMatch(/^é+…$/);
     expect(second!.data).toEqual({ truncated: true, bytes: expect.any(Number) as unknown });
     expect(third!.data).toEqual({ nul: 'a\ufffdb', lone: '\ufffd' });
+    // One U+FFFD per lone surrogate on both backends.
+    expect(third!.message).toBe('odd \ufffd data \ufffd');
     expect(logs[MAX_LOG_LINES_PER_ATTEMPT - 1]!.message).toBe(`line ${MAX_LOG_LINES_PER_ATTEMPT - 1}`);
     expect(logs.at(-1)).toMatchObject({
       attempt: 1,

@@ -5,7 +5,7 @@ import { NightshiftError } from '../../errors.js';
 import type { Nightshift } from '../../nightshift.js';
 import type { ApiToken } from '../../store/store.js';
 import { IdParams, Role, TokenSchema, responses } from '../schemas.js';
-import { issueToken } from '../tokens.js';
+import { issueToken, TOKEN_EXPIRY_RANGE } from '../tokens.js';
 
 /** A token as the API and `tokens list --json` show it. */
 export function tokenJson(token: ApiToken) {
@@ -47,7 +47,9 @@ export const tokenRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
           {
             name: Type.String({ minLength: 1, maxLength: 200 }),
             role: Role,
-            expiresInMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 * 365 * 86_400_000 })),
+            expiresInMs: Type.Optional(
+              Type.Integer({ minimum: TOKEN_EXPIRY_RANGE[0], maximum: TOKEN_EXPIRY_RANGE[1] }),
+            ),
           },
           { additionalProperties: false },
         ),

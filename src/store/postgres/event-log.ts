@@ -16,6 +16,7 @@ import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cl
 import {
   checkEventLimit,
   checkNewEvents,
+  cursorAhead,
   filterValues,
   invalidCursor,
   toClusterEvent,
@@ -81,6 +82,9 @@ export class PostgresEventLog {
       }
     }
     const [first] = rows;
+    // A transaction id past the horizon was never given out below it: no read of this database gave
+    // such a cursor (horizons only move on).
+    if (first && BigInt(tx) > BigInt(first.horizon)) throw cursorAhead(after);
     const last = events[events.length - 1];
     let next: string;
     // A full page ends at its last event. A short one read every matching event of the rows it scanned:

@@ -11,6 +11,7 @@ import { NightshiftError } from '../../errors.js';
 import {
   checkEventLimit,
   checkNewEvents,
+  cursorAhead,
   filterValues,
   invalidCursor,
   toClusterEvent,
@@ -44,6 +45,9 @@ export async function eventRead(
   const { head, rows } = await conn.read(() =>
     conn.db.transaction(() => {
       const top = (conn.stmt(sql.eventHead).get() as { head: number }).head;
+      if (params.after !== null && after.id > (conn.stmt(sql.eventHighWater).get() as { seq: number }).seq) {
+        throw cursorAhead(params.after);
+      }
       const page = conn
         .stmt(sql.eventRead)
         .all({ after: after.id, element: after.element, head: top, queue, task, jobId, limit }) as EventRow[];
@@ -59,7 +63,7 @@ export async function eventRead(
     }),
   );
   // A full page ends at its last event; a short one read every event up to the head's row, all of it
-  // (a cursor beyond the head stays as it is).
+  // (a cursor past the head, at an id retention emptied the log of, stays as it is).
   const last = events[events.length - 1];
   if (rows.length === limit && last) return { events, next: last.id };
   return { events, next: head >= after.id ? String(head) : (params.after ?? String(head)) };

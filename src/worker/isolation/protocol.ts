@@ -12,7 +12,7 @@
  * reasons), so `error instanceof LeaseLostError` and `signal.reason instanceof JobTimeoutError` hold
  * in a thread as they do in the worker's own thread.
  */
-import { assertJson } from '../../enqueue.js';
+import { checkedJsonText } from '../../enqueue.js';
 import { LeaseLostError, NightshiftError, type ErrorCode } from '../../errors.js';
 import type { Job } from '../../job.js';
 import type { ChildEnqueueOptions } from '../../task.js';
@@ -62,23 +62,15 @@ export type FromThread =
 export type StepAnswer = { ran: true } | { ran: false; value: unknown };
 
 /**
- * `value` as JSON text, `undefined` as null; `code` (assertJson's) when JSON cannot hold it, with the
- * message a handler in the worker's own thread would get.
+ * `value` as JSON text, `undefined` as null; `code` when JSON cannot hold it faithfully,
+ * with the message a handler in the worker's own thread would get.
  */
 export function toJsonText(
   value: unknown,
   what: string,
   code?: 'invalid_payload' | 'invalid_result',
 ): string {
-  const normalized = value === undefined ? null : value;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(normalized);
-  } catch {
-    // assertJson, below, throws the error a handler in the worker's own thread gets.
-  }
-  if (text === undefined) assertJson(normalized, what, code);
-  return text as string;
+  return checkedJsonText(value === undefined ? null : value, what, code);
 }
 
 /** An error (or any thrown value) ready to cross. */

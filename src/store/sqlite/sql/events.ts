@@ -4,6 +4,12 @@
 export const eventHead = `SELECT coalesce(max(id), 0) AS head FROM events`;
 
 /**
+ * The highest event id ever given (AUTOINCREMENT's record, kept when retention empties the log): no
+ * cursor this database gave can be past it.
+ */
+export const eventHighWater = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq`;
+
+/**
  * A field of the event `j` (an element of the row `e`'s `jobs`, NULL for a row of one event): a whole
  * element holds it at `index` (event-log.ts `appendJobEvents` writes that layout); a bare id leaves it
  * to the row's column, as does a row of one event.
