@@ -218,6 +218,8 @@ describe('config loading', () => {
         /schedule "a" is declared twice/,
       ],
       ["{ id: 'a', task: 'echo', everyMs: 1000 }", /"schedules" must be an array/],
+      ["[{ id: 'a', task: 'echo', cron: '0 0 30 2 *' }]", /schedule "a": cron "0 0 30 2 \*" never fires/],
+      ['[null]', /a schedule must be an object, got null/],
     ];
     for (const [index, [schedules, message]] of refused.entries()) {
       await expect(
