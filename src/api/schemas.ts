@@ -11,7 +11,7 @@ import { JOB_STATES } from '../job.js';
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from '../schedule-types.js';
 import { SCHEDULE_RANGES } from '../scheduler/validate.js';
 import { API_ROLES } from '../store/store.js';
-import { JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, type Range } from '../validation/bounds.js';
+import { JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, MAX_PAGE, type Range } from '../validation/bounds.js';
 import { MAX_SEARCH_BYTES } from '../validation/job-filter.js';
 import { MAX_JOB_LABELS, MAX_LABEL_BYTES } from '../validation/labels.js';
 
@@ -122,7 +122,9 @@ export const JobLogLineSchema = Type.Object(
 const enqueueOptions = {
   queue: Type.Optional(name('queue; default the task’s')),
   priority: Type.Optional(integerIn(JOB_RANGES.priority)),
-  runAt: Type.Optional(Type.String({ format: 'date-time', description: 'due time (wins over delayMs)' })),
+  runAt: Type.Optional(
+    Type.String({ format: 'date-time', description: 'due time (give runAt or delayMs, not both)' }),
+  ),
   delayMs: Type.Optional(numberIn(JOB_RANGES.delayMs)),
   idempotencyKey: Type.Optional(key('a second enqueue with this key returns the first job')),
   maxAttempts: Type.Optional(integerIn(JOB_RANGES.maxAttempts)),
@@ -313,9 +315,6 @@ export const TokenSchema = Type.Object(
 );
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
-
-/** Most items of one list page. */
-export const MAX_PAGE = 1_000;
 
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 50 })),
