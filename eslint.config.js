@@ -69,6 +69,7 @@ export default tseslint.config(
       'dist/**',
       '**/node_modules/**',
       'coverage/**',
+      '.test-build/**',
       '**/*.js',
       '!eslint.config.js',
       // bench/ imports the peer systems it compares with, which only `npm run bench` installs (into

@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // Compiles the sources the tests' child processes run, once per run (see the file).
+    globalSetup: ['./test/support/compiled-tree.ts'],
     projects: [
       {
         extends: true,

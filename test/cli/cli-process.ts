@@ -1,18 +1,20 @@
 /**
- * Runs the real `nightshift` CLI from source in a child process (no build needed), the way a user
- * or a supervisor would: arguments, a working directory, an environment, exit code, stdout, stderr.
+ * Runs the real `nightshift` CLI, compiled from the current sources (test/support/compiled-tree.ts;
+ * no `npm run build` needed), in a child process, the way a user or a supervisor would: arguments, a
+ * working directory, an environment, exit code, stdout, stderr.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { nodeScriptArgs } from '../support/child-process.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
-// Resolved from the repository, so the child can run in a temp dir that has no node_modules.
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url);
+
+/** The arguments of `node` running the CLI (before the CLI's own). */
+export function cliNodeArgs(): string[] {
+  return nodeScriptArgs(MAIN);
+}
 
 /**
  * Bound for one CLI test. Every CLI call is a fresh Node process costing about half a CPU-second to
@@ -50,7 +52,7 @@ export function spawnCli(args: string[], options: CliOptions): ChildProcessWitho
   };
   // The parent's NIGHTSHIFT_DB must never leak into a test that means to use its own database.
   if (options.env?.['NIGHTSHIFT_DB'] === undefined) delete env['NIGHTSHIFT_DB'];
-  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: options.cwd, env, stdio: 'pipe' });
+  return spawn(process.execPath, [...cliNodeArgs(), ...args], { cwd: options.cwd, env, stdio: 'pipe' });
 }
 
 /** Runs the CLI to completion. */

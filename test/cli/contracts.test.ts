@@ -1,9 +1,10 @@
 /** The CLI with a producer's config: contracts only, no handler code. */
 import { rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Store } from '../../src/store/store.js';
+import { compiledFile } from '../support/child-process.js';
 import { CLI_TEST_TIMEOUT_MS, runCli, tempDir } from './cli-process.js';
 import { allJobs, openTestStore } from './fixtures.js';
 
@@ -11,7 +12,8 @@ vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_M
 
 const dir = tempDir();
 const db = `sqlite:${join(dir, 'jobs.db')}`;
-const contractModule = pathToFileURL(resolve(import.meta.dirname, '../../src/contract.ts')).href;
+// The CLI's own (compiled) module, as a user's config imports the installed package the CLI runs from.
+const contractModule = pathToFileURL(compiledFile(new URL('../../src/contract.ts', import.meta.url))).href;
 writeFileSync(
   join(dir, 'nightshift.config.mjs'),
   `import { defineContract } from ${JSON.stringify(contractModule)};

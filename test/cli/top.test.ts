@@ -4,22 +4,19 @@
  * enqueued after it started appears), and on q exits 0 with the cursor shown and the main screen back.
  */
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TopSnapshot } from '../../src/cli/top/snapshot.js';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
 import { waitUntil } from '../support/wait-until.js';
-import { CLI_TEST_TIMEOUT_MS, runCli, tempDir } from './cli-process.js';
+import { CLI_TEST_TIMEOUT_MS, cliNodeArgs, runCli, tempDir } from './cli-process.js';
 import { createTestDatabase } from './fixtures.js';
 
 vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const dir = tempDir();
 // top connects with the config's tasks, so its alerts judge their maxDurationMs (stuck jobs).
 writeFileSync(
@@ -94,9 +91,7 @@ describe.each(['sqlite', 'postgres'] as const)('nightshift top on %s', (backend)
         '30',
         '100',
         process.execPath,
-        '--import',
-        TSX,
-        join(ROOT, 'src/cli/main.ts'),
+        ...cliNodeArgs(),
         'top',
         '--interval',
         '200',

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-const SKIPPED_DIRS = new Set(['node_modules', 'dist', '.git', 'coverage']);
+const SKIPPED_DIRS = new Set(['node_modules', 'dist', '.git', 'coverage', '.test-build']);
 
 function repoFiles(dir = '.'): string[] {
   const files: string[] = [];

@@ -8,7 +8,7 @@
  *   stalled attempt's completion is refused and reported as a lost lease.
  * - A handler stuck past its timeout is no longer renewed by the thread, so it is still rescued.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { startChild, type Child } from '../support/child-process.js';
 import { waitUntil } from '../support/wait-until.js';
 import { nextEvent } from '../worker/engine-harness.js';
@@ -62,7 +62,8 @@ async function busyJobWithRival(
   });
   const lost: string[] = [];
   ns.events.on('job:lease_lost', (e) => lost.push(e.jobId));
-  const rival = startChild(new URL('./fixtures/rival.ts', import.meta.url), [...db.args, '--for', '9000']);
+  const rival = startChild(new URL('./fixtures/rival.ts', import.meta.url), db.args, { stdin: true });
+  onTestFinished(() => void rival.process.stdin?.end());
   await waitUntil(() => rival.lines.includes('ready'), { timeoutMs: 20_000, message: 'rival ready' });
   const a = ns.startWorker({ ...FAST, leaseMs: LEASE_MS, concurrency: 1, leaseKeeper: worker.leaseKeeper });
   expect(await a.leaseKeeperReady()).toBe(worker.leaseKeeper === 'thread');
@@ -72,7 +73,13 @@ async function busyJobWithRival(
   return { db, id, executions, rival, lost, ns };
 }
 
-function rivalClaims(rival: Child): Array<{ id: string; attempt: number }> {
+/**
+ * Stops the rival and returns what it claimed. Called once the outcome is settled: the job completed
+ * (no claim can take it any more) or the rival holds it on a 60 s lease.
+ */
+async function rivalClaims(rival: Child): Promise<Array<{ id: string; attempt: number }>> {
+  rival.process.stdin?.end();
+  await rival.done;
   return rival.lines
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as { id: string; attempt: number });
@@ -83,8 +90,7 @@ describe.each(BACKENDS)('event-loop starvation on %s', (backend) => {
     const { id, executions, rival, lost, ns } = await busyJobWithRival(backend, { leaseKeeper: 'thread' });
     const job = await ns.waitFor(id, { timeoutMs: 20_000 });
     expect(job).toMatchObject({ state: 'completed', result: 'done', attempt: 1 });
-    await rival.done;
-    expect(rivalClaims(rival)).toEqual([]);
+    expect(await rivalClaims(rival)).toEqual([]);
     expect(executions).toEqual([1]);
     expect(lost).toEqual([]);
     expect((await ns.getJobRuns(id)).map((r) => r.outcome)).toEqual(['completed']);
@@ -93,8 +99,7 @@ describe.each(BACKENDS)('event-loop starvation on %s', (backend) => {
   it('without the keeper thread the rival re-claims, and the stalled completion is refused', async () => {
     const { id, rival, lost, ns } = await busyJobWithRival(backend, { leaseKeeper: 'event-loop' });
     await waitUntil(() => lost.includes(id), { timeoutMs: 20_000, message: 'lease lost reported' });
-    await rival.done;
-    expect(rivalClaims(rival)).toEqual([{ id, attempt: 2, rescued: true }]);
+    expect(await rivalClaims(rival)).toEqual([{ id, attempt: 2, rescued: true }]);
     const job = await ns.getJob(id);
     expect(job).toMatchObject({ state: 'running', workerId: 'rival', attempt: 2, result: null });
     expect((await ns.getJobRuns(id)).map((r) => r.outcome)).toEqual(['lease_lapsed']);
@@ -106,8 +111,7 @@ describe.each(BACKENDS)('event-loop starvation on %s', (backend) => {
       timeoutMs: 1_000,
     });
     await waitUntil(() => lost.includes(id), { timeoutMs: 20_000, message: 'lease lost reported' });
-    await rival.done;
-    expect(rivalClaims(rival).map((c) => [c.id, c.attempt])).toEqual([[id, 2]]);
+    expect((await rivalClaims(rival)).map((c) => [c.id, c.attempt])).toEqual([[id, 2]]);
     expect(await ns.getJob(id)).toMatchObject({ state: 'running', workerId: 'rival', attempt: 2 });
   }, 60_000);
 });

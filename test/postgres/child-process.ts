@@ -1,6 +1,6 @@
-/** Running TypeScript fixtures as real child processes (`node --import tsx`) and collecting their output. */
+/** Running TypeScript fixtures as real child processes (compiled, on plain Node) and collecting their output. */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { nodeScriptArgs } from '../support/child-process.js';
 
 /** What a finished child process left behind. */
 export interface ChildResult {
@@ -11,9 +11,9 @@ export interface ChildResult {
 
 /** Runs `test/postgres/fixtures/<fixture>` with `args` and resolves when it exits. */
 export function runFixture(fixture: string, args: string[]): Promise<ChildResult> {
-  const file = fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url));
+  const script = new URL(`./fixtures/${fixture}`, import.meta.url);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    const child = spawn(process.execPath, [...nodeScriptArgs(script), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,6 +1,31 @@
 /** Running a TypeScript helper script in its own Node process, as a second program on the database would. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Names the run's compiled tree (compiled-tree.ts) for the test processes and their children. */
+export const COMPILED_TREE_ENV = 'NIGHTSHIFT_TEST_BUILD';
+
+/** `source`, a .ts file of src/, test/ or examples/, as compiled in the run's tree: the .js file a child loads. */
+export function compiledFile(source: URL): string {
+  const tree = process.env[COMPILED_TREE_ENV];
+  if (tree === undefined) {
+    throw new Error(
+      `${COMPILED_TREE_ENV} is not set: run the tests through vitest, whose global setup compiles the tree children run from (test/support/compiled-tree.ts)`,
+    );
+  }
+  const path = relative(ROOT, fileURLToPath(source));
+  if (!path.endsWith('.ts') || path.startsWith('..'))
+    throw new Error(`not a source of the repository: ${source.href}`);
+  return join(tree, `${path.slice(0, -'.ts'.length)}.js`);
+}
+
+/** The arguments of `node` running `script` (a .ts file of src/, test/ or examples/) compiled, on plain Node. */
+export function nodeScriptArgs(script: URL): string[] {
+  return ['--enable-source-maps', compiledFile(script)];
+}
 
 /** A running child and its output so far. */
 export interface Child {
@@ -23,10 +48,10 @@ export interface ChildOptions {
   stdin?: boolean;
 }
 
-/** Starts `node --import tsx <script> ...args` from the repository root. */
+/** Starts `node <script, compiled> ...args` from the repository root. */
 export function startChild(script: URL, args: string[], options: ChildOptions = {}): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script), ...args], {
-    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+  const child = spawn(process.execPath, [...nodeScriptArgs(script), ...args], {
+    cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: 'pipe',
   });

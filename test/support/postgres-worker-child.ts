@@ -1,5 +1,5 @@
 /**
- * An idle worker in its own process with every default, started with `node --import tsx`:
+ * An idle worker in its own process with every default, started by `startChild` (child-process.ts):
  *   postgres-worker-child <url> <schema>
  * Prints `ready` once its worker has started; stops when its stdin ends.
  */

@@ -1,5 +1,5 @@
 /**
- * A second process on a test's SQLite file, started with `node --import tsx`. Modes:
+ * A second process on a test's SQLite file, started by `startChild` (child-process.ts). Modes:
  *   claim <file> <workerId>   drain the database: claim and complete until nothing is left; prints
  *                             one JSON line per claimed job id
  *   insert <file> <count>     insert <count> jobs one batch each (a CLI enqueueing beside a worker)

@@ -1,5 +1,5 @@
 /**
- * A worker in its own process on a test's SQLite file, started with `node --import tsx`:
+ * A worker in its own process on a test's SQLite file, started by `startChild` (child-process.ts):
  *   sqlite-worker-child <file> <pollIntervalMs>
  * Runs task `wake.probe`, printing `started <job id> <Date.now()>` as each job starts, and `ready`
  * once its worker has started; stops when its stdin ends.

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { nodeScriptArgs } from '../support/child-process.js';
 import type { HistoryWriter } from './history.js';
 
 /** One worker or scheduler slot of the cluster and its current process. */
@@ -21,7 +22,7 @@ export interface Member {
   stderrTail: string;
 }
 
-const NODE_PROCESS = fileURLToPath(new URL('./node-process.ts', import.meta.url));
+const NODE_PROCESS = new URL('./node-process.ts', import.meta.url);
 const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
 const RESPAWN_DELAY_MS = 500;
 
@@ -63,7 +64,7 @@ export class Cluster {
     const name = `${member.slot}.${member.generation}`;
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', NODE_PROCESS, member.role, name, member.db, this.historyDir, this.backend],
+      [...nodeScriptArgs(NODE_PROCESS), member.role, name, member.db, this.historyDir, this.backend],
       {
         cwd: REPOSITORY,
         env: { ...process.env, ...member.env },

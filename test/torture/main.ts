@@ -4,6 +4,7 @@
  * Exit 0 when every property held, 1 on a violation, 2 on bad arguments.
  */
 import { parseArgs } from 'node:util';
+import { buildCompiledTree } from '../support/compiled-tree.js';
 import { removeRunDirectory, runTorture } from './run.js';
 
 function usage(message: string): never {
@@ -41,6 +42,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => pr
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 say(`torture: backend ${backend}, ${minutes} min, seed ${seed}`);
+// The worker and scheduler processes run compiled, as in the test suite (test/support/compiled-tree.ts).
+const tree = await buildCompiledTree();
+process.on('exit', tree.remove);
 const report = await runTorture({
   backend,
   minutes,

@@ -1,6 +1,6 @@
 /**
- * One worker or scheduler process of a torture run, started by the driver with
- * `node --import tsx node-process.ts <role> <name> <db url> <history dir> <backend>`.
+ * One worker or scheduler process of a torture run, started by the driver (compiled, cluster.ts) with
+ * `node node-process.js <role> <name> <db url> <history dir> <backend>`.
  * TORTURE_SKEW_MS shifts this process's `Date` (the worker clock skew fault). SIGTERM stops it
  * gracefully; the driver also kills it with SIGKILL and freezes it with SIGSTOP.
  */

@@ -11,7 +11,7 @@ import { BACKEND, engineEnv, FAST_WORKER } from './engine-harness.js';
 
 const APP = new URL('./fixtures/embedded-app.ts', import.meta.url);
 const env = engineEnv();
-// Each test starts a Node process that loads tsx and the engine: seconds on a loaded machine.
+// Each test starts a Node process that loads the engine: seconds on a loaded machine.
 vi.setConfig({ testTimeout: 120_000 });
 const cleanups: Array<() => Promise<void> | void> = [];
 
