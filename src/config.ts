@@ -13,9 +13,9 @@ import { validateAlertsConfig, type AlertsConfig } from './observe/alert.js';
 import type { ScheduleInput } from './schedule-types.js';
 import { checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import type { TaskMap } from './task.js';
-import { TaskRegistry } from './task-registry.js';
 import type { ContractList, ImplementationList } from './task-types.js';
 import { resolveWorkerOptions, WORKER_OPTION_NAMES, type WorkerOptions } from './worker/options.js';
+import { intIn, MAX_TIMER_MS, textIn } from './validation/bounds.js';
 import { keyNames, refuseUnknownKeys, unknownKey } from './validation/known-keys.js';
 
 /** Worker settings for `nightshift worker` and `nightshift start`; command-line flags override them. */
@@ -38,6 +38,8 @@ export interface HttpConfig {
 }
 
 const HTTP_CONFIG_NAMES = keyNames<HttpConfig>({ host: true, port: true, readOnly: true });
+/** The longest DNS name. */
+const MAX_HOST_BYTES = 253;
 /** The worker's options and the grace period the commands take from the same object. */
 const WORKER_CONFIG_NAMES: ReadonlySet<string> = new Set([...WORKER_OPTION_NAMES, 'graceMs']);
 
@@ -95,11 +97,6 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
   'enqueue',
   'queues',
 ]);
-
-/** The registry of a config's tasks, contracts and implementations; `config_error` when they clash. */
-export function configRegistry(config: NightshiftConfig): TaskRegistry {
-  return new TaskRegistry(config.tasks ?? {}, config);
-}
 
 /** A config module as loaded: the config and the absolute file it came from. */
 export interface LoadedConfig {
@@ -167,10 +164,12 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     // would otherwise be dropped (http) or refused only after the API was already listening (worker).
     if (worker !== undefined) {
       refuseUnknownKeys(worker, WORKER_CONFIG_NAMES, 'worker setting');
-      const { graceMs: _graceMs, ...workerOptions } = worker as WorkerConfig;
+      const { graceMs, ...workerOptions } = worker as WorkerConfig;
+      // It becomes a timer: past Node's limit the grace would end at once.
+      if (graceMs !== undefined) intIn('worker setting graceMs', graceMs, [0, MAX_TIMER_MS]);
       resolveWorkerOptions(workerOptions);
     }
-    if (http !== undefined) refuseUnknownKeys(http, HTTP_CONFIG_NAMES, 'http setting');
+    if (http !== undefined) checkHttpConfig(http);
     if (alerts !== undefined) validateAlertsConfig(alerts);
     if (enqueue !== undefined) checkEnqueueBatching(enqueue as EnqueueBatchingOptions);
     if (queues !== undefined) checkQueuesConfig(queues, 'config_error');
@@ -178,6 +177,23 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     throw new NightshiftError('config_error', `config ${file}: ${oneLine(error)}`, { cause: error });
   }
   return { config, file };
+}
+
+/**
+ * Checks `http` as `startApiServer` will, so that `serve` and `start` refuse a bad setting before
+ * they connect (and perhaps create the database), not once the API is about to listen.
+ */
+function checkHttpConfig(http: unknown): void {
+  refuseUnknownKeys(http, HTTP_CONFIG_NAMES, 'http setting');
+  const { host, port, readOnly } = http as Record<string, unknown>;
+  if (host !== undefined) textIn('http.host', host, MAX_HOST_BYTES);
+  if (port !== undefined) intIn('http.port', port, [0, 65_535]);
+  if (readOnly !== undefined && typeof readOnly !== 'boolean') {
+    throw new NightshiftError(
+      'config_error',
+      `http.readOnly must be true or false, got ${JSON.stringify(readOnly) ?? typeof readOnly}`,
+    );
+  }
 }
 
 /**

@@ -5,8 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EnqueueItemError, NightshiftError } from '../../errors.js';
-import { HTTP_REQUEST_TASK } from '../../http-jobs/task-name.js';
+import { NightshiftError } from '../../errors.js';
 import { MAX_JOB_LABELS } from '../../validation/labels.js';
 import { parseInteger, parseIsoDate, parseJson, parseLabels, usageError } from '../arguments.js';
 import { jobJson, printJson } from '../output.js';
@@ -94,28 +93,28 @@ export function registerEnqueue(program: Command): void {
     };
 
     await withSession(flags, async (session) => {
-      // Checked here as well as by the library so that a typo never creates or migrates a database.
-      const loaded = await session.config();
-      const { configRegistry } = await import('../../config.js');
-      const builtIn = task === HTTP_REQUEST_TASK && loaded?.config.httpJobs !== undefined;
-      if (loaded === null || (configRegistry(loaded.config).get(task) === undefined && !builtIn)) {
+      // Every job is built, and so checked, exactly as the library will build it, before connecting:
+      // a typo or a bad payload must neither create nor change a database.
+      const registry = await session.registry();
+      if (registry.get(task) === undefined) {
+        const loaded = await session.config();
         const where =
           loaded === null
             ? 'there is no config module here (pass --config FILE)'
             : `${loaded.file} does not declare it`;
         throw new NightshiftError('unknown_task', `unknown task "${task}": ${where}`);
       }
+      const { buildNewJob } = await import('../../enqueue.js');
+      for (const { payload, line } of payloads ?? [{ payload: flags.payload ?? null, line: null }]) {
+        await buildNewJob(registry, task, payload, options).catch((error: unknown) => {
+          // A person reading the file counts its lines from 1, blank ones included.
+          if (line === null || !(error instanceof NightshiftError)) throw error;
+          throw new NightshiftError(error.code, `--from line ${line}: ${error.message}`, { cause: error });
+        });
+      }
       const ns = await session.connect();
       if (payloads !== null) {
-        const results = await ns
-          .enqueueMany(payloads.map(({ payload }) => ({ task, payload, options })))
-          .catch((error: unknown) => {
-            // The library counts items from 0; a person reading the file counts its lines from 1.
-            if (!(error instanceof EnqueueItemError)) throw error;
-            const line = payloads[error.index]?.line ?? error.index + 1;
-            const reason = error.cause instanceof Error ? error.cause.message : error.message;
-            throw new NightshiftError(error.code, `--from line ${line}: ${reason}`, { cause: error });
-          });
+        const results = await ns.enqueueMany(payloads.map(({ payload }) => ({ task, payload, options })));
         if (session.json) printJson(session.stdout, { ids: results.map((r) => r.id) });
         else session.stdout.write(results.map((r) => r.id).join('\n') + (results.length > 0 ? '\n' : ''));
         return;

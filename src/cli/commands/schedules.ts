@@ -11,6 +11,8 @@ import {
   type ScheduleInput,
 } from '../../schedule-types.js';
 import { scheduleCondition } from '../../scheduler/schedule.js';
+import { validateSchedule } from '../../scheduler/validate.js';
+import type { TaskRegistry } from '../../task-registry.js';
 import { parseInteger, parseJson, usageError } from '../arguments.js';
 import { printJson, renderTable, scheduleJson, shortJson, shortTime, slotJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
@@ -23,6 +25,18 @@ function parseCondition(flag: string, value: string): ScheduleCondition {
   const known: readonly string[] = SCHEDULE_CONDITIONS;
   if (!known.includes(value)) throw usageError(`${flag} must be one of ${known.join(', ')}, got "${value}"`);
   return value as ScheduleCondition;
+}
+
+/**
+ * Checks a schedule as `ns.schedules.create` will (its definition, then its payload against the
+ * task's schema) before the command connects: bad input must neither create nor change a database.
+ */
+async function checkSchedule(registry: TaskRegistry, input: ScheduleInput): Promise<void> {
+  const definition = validateSchedule(input, 'api', (task) => registry.get(task) !== undefined);
+  const { buildNewJob } = await import('../../enqueue.js');
+  await buildNewJob(registry, definition.task, definition.payload, {
+    ...(definition.queue !== null && { queue: definition.queue }),
+  });
 }
 
 interface ListFlags extends CommonOptions {
@@ -241,6 +255,7 @@ export function registerSchedules(program: Command): void {
     if (flags.maxFailures !== undefined) input.maxConsecutiveFailures = flags.maxFailures;
     if (flags.paused === true) input.paused = true;
     await withSession(flags, async (session) => {
+      await checkSchedule(await session.registry(), input);
       const ns = await session.connect();
       const s = await ns.schedules.create(input);
       if (session.json) printJson(session.stdout, { schedule: scheduleJson(s) });

@@ -1,6 +1,6 @@
 /** `nightshift serve`: the REST API and the web dashboard, without a worker or scheduler. */
 import type { Command } from 'commander';
-import { parseInteger } from '../arguments.js';
+import { parseInteger, usageError } from '../arguments.js';
 import { runServices } from '../run-services.js';
 import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -14,7 +14,14 @@ export interface HttpFlags {
 /** Adds `--host`, `--port` and `--read-only` to a command. */
 export function withHttpOptions(command: Command): Command {
   return command
-    .option('--host <host>', 'address the API listens on (default: the config’s http.host, else 127.0.0.1)')
+    .option(
+      '--host <host>',
+      'address the API listens on (default: the config’s http.host, else 127.0.0.1)',
+      (v) => {
+        if (v.trim() === '') throw usageError('--host is empty: give a host name or address');
+        return v;
+      },
+    )
     .option(
       '--port <port>',
       'port of the API; 0 picks a free one (default: the config’s http.port, else 7400)',
