@@ -106,7 +106,7 @@ export class Session {
 
   /** `--db`, else `NIGHTSHIFT_DB` (folded into `--db` by the option), else the config's `db`, else the default. */
   async dbUrl(): Promise<string> {
-    if (this.options.db !== undefined && this.options.db !== '') return this.options.db;
+    if (this.options.db !== undefined) return this.options.db;
     return (await this.config())?.config.db ?? DEFAULT_DATABASE_URL;
   }
 

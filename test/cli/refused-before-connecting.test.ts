@@ -146,3 +146,36 @@ describe('bad input is refused before the database is opened', () => {
     }
   });
 });
+
+describe('an empty database URL', () => {
+  it('is a usage error, from --db or NIGHTSHIFT_DB, and no default database appears', async () => {
+    const empty = join(dir, 'empty-url');
+    mkdirSync(empty);
+    const results = await runCliMany([
+      { args: ['migrate', '--db', ''], options: { cwd: empty } },
+      { args: ['migrate'], options: { cwd: empty, env: { NIGHTSHIFT_DB: '' } } },
+      {
+        args: ['--db', ' ', 'worker', '--config', join(dir, 'nightshift.config.mjs')],
+        options: { cwd: empty },
+      },
+      { args: ['jobs', 'list', '--json'], options: { cwd: empty, env: { NIGHTSHIFT_DB: '' } } },
+    ]);
+    const [flag, env, blank, json] = results;
+    for (const [result, given] of [
+      [flag!, '--db is empty'],
+      [env!, 'NIGHTSHIFT_DB is set but empty'],
+      [blank!, '--db is empty'],
+    ] as const) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        `nightshift: database URL is empty (${given}): give one, such as sqlite:./nightshift.db or postgres://user@host:port/db\n`,
+      );
+    }
+    expect(json!.code).toBe(2);
+    expect(JSON.parse(json!.stderr)).toEqual({
+      error: { code: 'invalid_argument', message: expect.stringMatching(/^database URL is empty/) as string },
+    });
+    expect(readdirSync(empty)).toEqual([]);
+  });
+});
