@@ -49,6 +49,8 @@ interface Case {
 /** Commands that may create their database, each given input it must refuse before doing so. */
 const SERVICES: Case[] = [
   { args: ['worker', '--concurrency', '99999999'], code: 2, says: /--concurrency must be at most 10000/ },
+  // Past Node's timer limit the scheduler passed in a 1 ms busy loop.
+  { args: ['scheduler', '--poll', '999999999999'], code: 2, says: /--poll must be at most 2147483647/ },
   {
     args: ['worker', '--queues', 'q'.repeat(300)],
     code: 2,

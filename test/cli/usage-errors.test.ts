@@ -71,6 +71,21 @@ describe('usage errors', () => {
           says: /--state must be one of scheduled, queued, running, completed, failed, cancelled/,
         },
         { args: ['jobs', 'list', '--limit', '0'], says: /--limit must be at least 1/ },
+        { args: ['jobs', 'list', '--limit', '1001'], says: /--limit must be at most 1000, got 1001/ },
+        // Every number flag has a maximum: each next slot is computed, and 99,999,999 took 15 s and 225 MB.
+        {
+          args: ['schedules', 'show', 's1', '--next', '99999999'],
+          says: /--next must be at most 1000, got 99999999/,
+        },
+        { args: ['schedules', 'show', 's1', '--slots', '1001'], says: /--slots must be at most 1000/ },
+        {
+          args: ['enqueue', 'echo', '--delay', '3155760000001'],
+          says: /--delay must be at most 3155760000000/,
+        },
+        {
+          args: ['schedules', 'create', 'z', '--task', 'echo', '--every', '1000', '--jitter', '2147483648'],
+          says: /--jitter must be at most 2147483647/,
+        },
         { args: ['worker', '--concurrency', 'lots'], says: /--concurrency must be an integer/ },
         {
           args: ['start', '--demo', '--config', 'nightshift.config.mjs'],

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
+import { JOB_RANGES } from '../../validation/bounds.js';
 import { MAX_JOB_LABELS } from '../../validation/labels.js';
 import { parseInteger, parseIsoDate, parseJson, parseLabels, usageError } from '../arguments.js';
 import { jobJson, printJson } from '../output.js';
@@ -41,14 +42,16 @@ export function registerEnqueue(program: Command): void {
       .option('--queue <name>', "queue (default: the task's, else 'default')")
       .option('--key <key>', 'idempotency key: a second enqueue with it yields the first job')
       .option('--delay <ms>', 'run no earlier than this many milliseconds from now', (v) =>
-        parseInteger('--delay', v, { min: 0 }),
+        parseInteger('--delay', v, JOB_RANGES.delayMs),
       )
       .option('--run-at <iso>', 'run no earlier than this time (ISO 8601)', (v) =>
         parseIsoDate('--run-at', v),
       )
-      .option('--priority <n>', 'higher runs first (default 0)', (v) => parseInteger('--priority', v))
+      .option('--priority <n>', 'higher runs first (default 0)', (v) =>
+        parseInteger('--priority', v, JOB_RANGES.priority),
+      )
       .option('--max-attempts <n>', "attempts before the job fails (default: the task's, else 5)", (v) =>
-        parseInteger('--max-attempts', v, { min: 1 }),
+        parseInteger('--max-attempts', v, JOB_RANGES.maxAttempts),
       )
       .option(
         '--concurrency-key <key>',
@@ -57,7 +60,7 @@ export function registerEnqueue(program: Command): void {
       .option(
         '--concurrency-limit <n>',
         "the key's limit for this job (default: the task's, else the queue's, else 1); needs a key (--concurrency-key, or the task's or queue's)",
-        (v) => parseInteger('--concurrency-limit', v, { min: 1 }),
+        (v) => parseInteger('--concurrency-limit', v, JOB_RANGES.concurrencyLimit),
       )
       .option(
         '--requires <a,b>',

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
 import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
-import { parseInteger, parseState } from '../arguments.js';
+import { PAGE_RANGE, parseInteger, parseState } from '../arguments.js';
 import {
   jobJson,
   jobLogLineJson,
@@ -38,14 +38,12 @@ export function registerJobs(program: Command): void {
       )
       .option('--queue <name>', 'only this queue')
       .option('--task <name>', 'only this task')
-      .option('--limit <n>', 'jobs per page (1-1000)', (v) => parseInteger('--limit', v, { min: 1 }), 50)
+      .option('--limit <n>', 'jobs per page (1-1000)', (v) => parseInteger('--limit', v, PAGE_RANGE), 50)
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)')
       .option('--search <text>', 'text in the payload, result or error message (case-insensitive)')
       .option('--created-after <iso>', 'created at or after this ISO 8601 time')
       .option('--created-before <iso>', 'created before this ISO 8601 time'),
   ).action(async (flags: ListFlags) => {
-    if (flags.limit > 1000)
-      throw new NightshiftError('invalid_argument', `--limit must be at most 1000, got ${flags.limit}`);
     await withSession(flags, async (session) => {
       const ns = await session.connect();
       const page = await ns.listJobs({

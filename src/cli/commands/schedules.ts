@@ -11,9 +11,10 @@ import {
   type ScheduleInput,
 } from '../../schedule-types.js';
 import { scheduleCondition } from '../../scheduler/schedule.js';
-import { validateSchedule } from '../../scheduler/validate.js';
+import { MIN_EVERY_MS, validateSchedule } from '../../scheduler/validate.js';
+import { INT32_MAX, JOB_RANGES, MAX_DELAY_MS, type Range } from '../../validation/bounds.js';
 import type { TaskRegistry } from '../../task-registry.js';
-import { parseInteger, parseJson, usageError } from '../arguments.js';
+import { PAGE_RANGE, parseInteger, parseJson, usageError } from '../arguments.js';
 import { printJson, renderTable, scheduleJson, shortJson, shortTime, slotJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -38,6 +39,12 @@ async function checkSchedule(registry: TaskRegistry, input: ScheduleInput): Prom
     ...(definition.queue !== null && { queue: definition.queue }),
   });
 }
+
+/**
+ * How many next slots or ledger rows `schedules show` prints at most, as a listing's page: each next
+ * slot is computed, and 99,999,999 of them took 15 s and 225 MB before printing anything.
+ */
+const SHOWN_SLOTS: Range = [0, PAGE_RANGE[1]];
 
 interface ListFlags extends CommonOptions {
   task?: string;
@@ -68,7 +75,7 @@ export function registerSchedules(program: Command): void {
   const schedules = program
     .command('schedules')
     .description('list, inspect, trigger, pause and resume recurring schedules');
-  const int = (flag: string, min: number) => (v: string) => parseInteger(flag, v, { min });
+  const int = (flag: string, range: Range) => (v: string) => parseInteger(flag, v, range);
 
   withCommonOptions(
     schedules
@@ -77,10 +84,9 @@ export function registerSchedules(program: Command): void {
       .option('--task <name>', 'only schedules of this task')
       .option('--state <state>', 'active, paused or suspended', (v) => parseCondition('--state', v))
       .option('--prefix <text>', 'only ids starting with this text')
-      .option('--limit <n>', 'schedules per page (1-1000)', int('--limit', 1), 50)
+      .option('--limit <n>', 'schedules per page (1-1000)', int('--limit', PAGE_RANGE), 50)
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
   ).action(async (flags: ListFlags) => {
-    if (flags.limit > 1000) throw usageError(`--limit must be at most 1000, got ${flags.limit}`);
     await withSession(flags, async (session) => {
       const ns = await session.connect();
       const page = await ns.schedules.list({
@@ -122,8 +128,8 @@ export function registerSchedules(program: Command): void {
       .command('show')
       .description('show a schedule: state, next slots, and its recent slot ledger')
       .argument('<id>', 'schedule id')
-      .option('--next <n>', 'next slots to show', int('--next', 0), 5)
-      .option('--slots <n>', 'ledger rows to show', int('--slots', 0), 20),
+      .option('--next <n>', 'next slots to show (0-1000)', int('--next', SHOWN_SLOTS), 5)
+      .option('--slots <n>', 'ledger rows to show (0-1000)', int('--slots', SHOWN_SLOTS), 20),
   ).action(async (id: string, flags: CommonOptions & { next: number; slots: number }) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
@@ -223,19 +229,27 @@ export function registerSchedules(program: Command): void {
       .argument('<id>', 'schedule id')
       .requiredOption('--task <name>', 'task to run')
       .option('--cron <expr>', 'cron expression: 5 fields, or 6 with seconds first')
-      .option('--every <ms>', 'fixed interval in ms (instead of --cron)', int('--every', 1))
+      .option(
+        '--every <ms>',
+        'fixed interval in ms (instead of --cron)',
+        int('--every', [MIN_EVERY_MS, MAX_DELAY_MS]),
+      )
       .option('--timezone <zone>', 'IANA time zone for --cron (default UTC)')
       .option('--payload <json>', 'payload as JSON', (v) => parseJson('--payload', v))
       .option('--queue <name>', 'queue (default: the task’s)')
-      .option('--priority <n>', 'priority', (v) => parseInteger('--priority', v))
-      .option('--jitter <ms>', 'spread each slot’s job over this many ms', int('--jitter', 0))
+      .option('--priority <n>', 'priority', int('--priority', JOB_RANGES.priority))
+      .option('--jitter <ms>', 'spread each slot’s job over this many ms', int('--jitter', [0, INT32_MAX]))
       .option('--overlap <policy>', 'skip, queue or allow (default skip)')
       .option('--catch-up <policy>', 'skip, latest or all (default latest)')
-      .option('--catch-up-limit <n>', 'most missed slots catch-up all runs', int('--catch-up-limit', 1))
+      .option(
+        '--catch-up-limit <n>',
+        'most missed slots catch-up all runs',
+        int('--catch-up-limit', [1, INT32_MAX]),
+      )
       .option(
         '--max-failures <n>',
         'suspend after this many consecutive failed runs',
-        int('--max-failures', 1),
+        int('--max-failures', [1, INT32_MAX]),
       )
       .option('--paused', 'create it paused'),
   ).action(async (id: string, flags: CreateFlags) => {

@@ -25,7 +25,7 @@ export function withHttpOptions(command: Command): Command {
     .option(
       '--port <port>',
       'port of the API; 0 picks a free one (default: the config’s http.port, else 7400)',
-      (v) => parseInteger('--port', v, { min: 0, max: 65_535 }),
+      (v) => parseInteger('--port', v, [0, 65_535]),
     )
     .option('--read-only', 'refuse every change through the API and dashboard (403 read_only)');
 }

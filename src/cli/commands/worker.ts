@@ -20,10 +20,7 @@ export function withWorkerOptions(command: Command): Command {
       parseList('--queues', v),
     )
     .option('--concurrency <n>', 'jobs run at once (default: the config, else 10)', (v) =>
-      parseInteger('--concurrency', v, {
-        min: WORKER_RANGES.concurrency[0],
-        max: WORKER_RANGES.concurrency[1],
-      }),
+      parseInteger('--concurrency', v, WORKER_RANGES.concurrency),
     )
     .option(
       '--labels <a,b>',
