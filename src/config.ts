@@ -151,6 +151,14 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
       `config ${file}: "tasks" must be an object of task name to handler`,
     );
   }
+  // Read as a URL by every command: a number here failed as "url.startsWith is not a function".
+  const { db } = config as Record<string, unknown>;
+  if (db !== undefined && (typeof db !== 'string' || db.trim() === '')) {
+    throw new NightshiftError(
+      'config_error',
+      `config ${file}: "db" must be a database URL string such as sqlite:./nightshift.db or postgres://user@host:port/db, got ${JSON.stringify(db) ?? typeof db}`,
+    );
+  }
   const unknown = unknownKey(config, CONFIG_KEYS);
   if (unknown !== undefined) {
     throw new NightshiftError(
