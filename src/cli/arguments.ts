@@ -29,6 +29,17 @@ export function parseInteger(flag: string, value: string, [min, max]: Range): nu
 /** The most rows a listing command prints per page (`--limit`), as the REST API's listings. */
 export const PAGE_RANGE: Range = [1, 1_000];
 
+/**
+ * A positional id or name, which may not be empty: `jobs show ""` (an unset shell variable) looked
+ * the empty id up and said "job  not found", exit 1, where the command line itself is wrong.
+ */
+export function nonEmpty(what: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') throw usageError(`${what} is empty`);
+    return value;
+  };
+}
+
 /** Parses a JSON value given on the command line. */
 export function parseJson(flag: string, value: string): unknown {
   try {

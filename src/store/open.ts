@@ -75,7 +75,8 @@ function withoutPassword(url: string): string {
     parsed.password = '***';
     return parsed.toString();
   } catch {
-    return url;
+    // Not a URL `URL` can read: hide whatever stands between `user:` and `@`.
+    return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
   }
 }
 
@@ -100,6 +101,13 @@ async function openBackend(url: string, options: OpenStoreOptions): Promise<Stor
     });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    // node-postgres reports an unreadable URL (a port that is no number) as an unexpected error.
+    if (!URL.canParse(url)) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `malformed database URL ${JSON.stringify(withoutPassword(url))}: use postgres://user@host:port/db`,
+      );
+    }
     const { PostgresStore } = await import('./postgres/postgres-store.js');
     return PostgresStore.open({
       connectionString: url,

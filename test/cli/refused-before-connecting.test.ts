@@ -181,3 +181,26 @@ describe('an empty database URL', () => {
     expect(readdirSync(empty)).toEqual([]);
   });
 });
+
+describe('a malformed PostgreSQL URL', () => {
+  it('is a usage error naming the URL, its password hidden', async () => {
+    const results = await runCliMany(
+      [
+        ['migrate', '--db', 'postgres://postgres@127.0.0.1:notaport/x'],
+        ['jobs', 'list', '--db', 'postgres://someone:s3cret@127.0.0.1:99999/x'],
+      ].map((args) => ({ args, options: { cwd: dir } })),
+    );
+    expect(results.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
+      [
+        2,
+        '',
+        'nightshift: malformed database URL "postgres://postgres@127.0.0.1:notaport/x": use postgres://user@host:port/db\n',
+      ],
+      [
+        2,
+        '',
+        'nightshift: malformed database URL "postgres://someone:***@127.0.0.1:99999/x": use postgres://user@host:port/db\n',
+      ],
+    ]);
+  });
+});

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
 import { JOB_RANGES } from '../../validation/bounds.js';
 import { MAX_JOB_LABELS } from '../../validation/labels.js';
-import { parseInteger, parseIsoDate, parseJson, parseLabels, usageError } from '../arguments.js';
+import { nonEmpty, parseInteger, parseIsoDate, parseJson, parseLabels, usageError } from '../arguments.js';
 import { jobJson, printJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -33,7 +33,7 @@ export function registerEnqueue(program: Command): void {
     program
       .command('enqueue')
       .description('enqueue a job and print its id')
-      .argument('<task>', 'task name')
+      .argument('<task>', 'task name', nonEmpty('task name'))
       .option('--payload <json>', 'payload as JSON (default: null)', (v) => parseJson('--payload', v))
       .option(
         '--from <file>',

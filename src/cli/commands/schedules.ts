@@ -14,7 +14,7 @@ import { scheduleCondition } from '../../scheduler/schedule.js';
 import { MIN_EVERY_MS, validateSchedule } from '../../scheduler/validate.js';
 import { INT32_MAX, JOB_RANGES, MAX_DELAY_MS, type Range } from '../../validation/bounds.js';
 import type { TaskRegistry } from '../../task-registry.js';
-import { PAGE_RANGE, parseInteger, parseJson, usageError } from '../arguments.js';
+import { nonEmpty, PAGE_RANGE, parseInteger, parseJson, usageError } from '../arguments.js';
 import { printJson, renderTable, scheduleJson, shortJson, shortTime, slotJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -127,7 +127,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('show')
       .description('show a schedule: state, next slots, and its recent slot ledger')
-      .argument('<id>', 'schedule id')
+      .argument('<id>', 'schedule id', nonEmpty('schedule id'))
       .option('--next <n>', 'next slots to show (0-1000)', int('--next', SHOWN_SLOTS), 5)
       .option('--slots <n>', 'ledger rows to show (0-1000)', int('--slots', SHOWN_SLOTS), 20),
   ).action(async (id: string, flags: CommonOptions & { next: number; slots: number }) => {
@@ -192,7 +192,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('trigger')
       .description('run a schedule now, under its overlap policy; prints the job id')
-      .argument('<id>', 'schedule id'),
+      .argument('<id>', 'schedule id', nonEmpty('schedule id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
@@ -211,7 +211,10 @@ export function registerSchedules(program: Command): void {
     ['resume', 'resume a paused or suspended schedule from its next slot'],
   ] as const) {
     withCommonOptions(
-      schedules.command(name).description(description).argument('<id>', 'schedule id'),
+      schedules
+        .command(name)
+        .description(description)
+        .argument('<id>', 'schedule id', nonEmpty('schedule id')),
     ).action(async (id: string, flags: CommonOptions) => {
       await withSession(flags, async (session) => {
         const ns = await session.connect();
@@ -226,7 +229,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('create')
       .description('create a schedule (kept across config syncs)')
-      .argument('<id>', 'schedule id')
+      .argument('<id>', 'schedule id', nonEmpty('schedule id'))
       .requiredOption('--task <name>', 'task to run')
       .option('--cron <expr>', 'cron expression: 5 fields, or 6 with seconds first')
       .option(
@@ -281,7 +284,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('delete')
       .description('delete a schedule and its slot ledger (its jobs are kept)')
-      .argument('<id>', 'schedule id'),
+      .argument('<id>', 'schedule id', nonEmpty('schedule id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();

@@ -1,6 +1,6 @@
 /** `nightshift serve`: the REST API and the web dashboard, without a worker or scheduler. */
 import type { Command } from 'commander';
-import { parseInteger, usageError } from '../arguments.js';
+import { nonEmpty, parseInteger } from '../arguments.js';
 import { runServices } from '../run-services.js';
 import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -17,10 +17,7 @@ export function withHttpOptions(command: Command): Command {
     .option(
       '--host <host>',
       'address the API listens on (default: the config’s http.host, else 127.0.0.1)',
-      (v) => {
-        if (v.trim() === '') throw usageError('--host is empty: give a host name or address');
-        return v;
-      },
+      nonEmpty('--host'),
     )
     .option(
       '--port <port>',

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
 import { API_ROLES, type ApiRole } from '../../store/store.js';
 import { MAX_DELAY_MS } from '../../validation/bounds.js';
-import { usageError } from '../arguments.js';
+import { nonEmpty, usageError } from '../arguments.js';
 import { printJson, renderTable, shortTime } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -107,7 +107,7 @@ export function registerTokens(program: Command): void {
     tokens
       .command('revoke')
       .description('revoke an API token for good')
-      .argument('<id>', 'token id (see tokens list)'),
+      .argument('<id>', 'token id (see tokens list)', nonEmpty('token id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
