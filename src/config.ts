@@ -17,6 +17,7 @@ import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
 import type { ContractList, ImplementationList } from './task-types.js';
 import { resolveWorkerOptions, WORKER_OPTION_NAMES, type WorkerOptions } from './worker/options.js';
+import { intIn, MAX_TIMER_MS, textIn } from './validation/bounds.js';
 import { keyNames, refuseUnknownKeys, unknownKey } from './validation/known-keys.js';
 
 /** Worker settings for `nightshift worker` and `nightshift start`; command-line flags override them. */
@@ -39,6 +40,8 @@ export interface HttpConfig {
 }
 
 const HTTP_CONFIG_NAMES = keyNames<HttpConfig>({ host: true, port: true, readOnly: true });
+/** The longest DNS name. */
+const MAX_HOST_BYTES = 253;
 /** The worker's options and the grace period the commands take from the same object. */
 const WORKER_CONFIG_NAMES: ReadonlySet<string> = new Set([...WORKER_OPTION_NAMES, 'graceMs']);
 
@@ -155,6 +158,14 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
       `config ${file}: "tasks" must be an object of task name to handler`,
     );
   }
+  // Read as a URL by every command: a number here failed as "url.startsWith is not a function".
+  const { db } = config as Record<string, unknown>;
+  if (db !== undefined && (typeof db !== 'string' || db.trim() === '')) {
+    throw new NightshiftError(
+      'config_error',
+      `config ${file}: "db" must be a database URL string such as sqlite:./nightshift.db or postgres://user@host:port/db, got ${JSON.stringify(db) ?? typeof db}`,
+    );
+  }
   const unknown = unknownKey(config, CONFIG_KEYS);
   if (unknown !== undefined) {
     throw new NightshiftError(
@@ -168,10 +179,12 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     // would otherwise be dropped (http) or refused only after the API was already listening (worker).
     if (worker !== undefined) {
       refuseUnknownKeys(worker, WORKER_CONFIG_NAMES, 'worker setting');
-      const { graceMs: _graceMs, ...workerOptions } = worker as WorkerConfig;
+      const { graceMs, ...workerOptions } = worker as WorkerConfig;
+      // It becomes a timer: past Node's limit the grace would end at once.
+      if (graceMs !== undefined) intIn('worker setting graceMs', graceMs, [0, MAX_TIMER_MS]);
       resolveWorkerOptions(workerOptions);
     }
-    if (http !== undefined) refuseUnknownKeys(http, HTTP_CONFIG_NAMES, 'http setting');
+    if (http !== undefined) checkHttpConfig(http);
     if (alerts !== undefined) validateAlertsConfig(alerts);
     if (enqueue !== undefined) checkEnqueueBatching(enqueue as EnqueueBatchingOptions);
     if (queues !== undefined) checkQueuesConfig(queues, 'config_error');
@@ -186,6 +199,23 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     throw new NightshiftError('config_error', `config ${file}: ${oneLine(error)}`, { cause: error });
   }
   return { config, file };
+}
+
+/**
+ * Checks `http` as `startApiServer` will, so that `serve` and `start` refuse a bad setting before
+ * they connect (and perhaps create the database), not once the API is about to listen.
+ */
+function checkHttpConfig(http: unknown): void {
+  refuseUnknownKeys(http, HTTP_CONFIG_NAMES, 'http setting');
+  const { host, port, readOnly } = http as Record<string, unknown>;
+  if (host !== undefined) textIn('http.host', host, MAX_HOST_BYTES);
+  if (port !== undefined) intIn('http.port', port, [0, 65_535]);
+  if (readOnly !== undefined && typeof readOnly !== 'boolean') {
+    throw new NightshiftError(
+      'config_error',
+      `http.readOnly must be true or false, got ${JSON.stringify(readOnly) ?? typeof readOnly}`,
+    );
+  }
 }
 
 /**

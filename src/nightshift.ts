@@ -40,7 +40,13 @@ import type {
 import type { Registry } from 'prom-client';
 import { validateAlertsConfig, type Alert, type AlertsConfig } from './observe/alert.js';
 import { computeAlerts } from './observe/alerts.js';
-import { applyQueueLimits, checkQueuesConfig, checkRate, type QueuesConfig } from './queue-limits.js';
+import {
+  applyQueueLimits,
+  checkQueuesConfig,
+  checkRate,
+  type CheckedQueues,
+  type QueuesConfig,
+} from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
@@ -134,6 +140,34 @@ export interface ConnectOptions<
    * the jobs it enqueues into the queue, where neither the job nor its task gives them.
    */
   queues?: QueuesConfig;
+}
+
+/** What of `ConnectOptions` decides the tasks an instance knows and the defaults its jobs get. */
+export type TaskRegistrations = Pick<
+  ConnectOptions,
+  'tasks' | 'contracts' | 'implementations' | 'httpJobs' | 'queues'
+>;
+
+/**
+ * The task registry `connect` gives an instance, built without opening anything: the CLI checks a job
+ * or a schedule against it before it opens a database, so bad input changes nothing there.
+ */
+export async function taskRegistryOf(options: TaskRegistrations): Promise<TaskRegistry> {
+  const queues =
+    options.queues === undefined ? undefined : checkQueuesConfig(options.queues, 'invalid_argument');
+  return taskRegistry(options, queues?.defaults);
+}
+
+async function taskRegistry(
+  options: TaskRegistrations,
+  queueDefaults: CheckedQueues['defaults'] | undefined,
+): Promise<TaskRegistry> {
+  return new TaskRegistry(
+    options.httpJobs === undefined
+      ? (options.tasks ?? {})
+      : (await import('./http-jobs/index.js')).withHttpJobs(options.tasks ?? {}, options.httpJobs),
+    { contracts: options.contracts, implementations: options.implementations, queueDefaults },
+  );
 }
 
 /** What `enqueue` returns: the job's id, whether this call created it, and the stored job. */
@@ -233,16 +267,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const enqueueBatching = checkEnqueueBatching(options.enqueue);
     const queues =
       options.queues === undefined ? undefined : checkQueuesConfig(options.queues, 'invalid_argument');
-    const tasks = new TaskRegistry(
-      options.httpJobs === undefined
-        ? (options.tasks ?? {})
-        : (await import('./http-jobs/index.js')).withHttpJobs(options.tasks ?? {}, options.httpJobs),
-      {
-        contracts: options.contracts,
-        implementations: options.implementations,
-        queueDefaults: queues?.defaults,
-      },
-    );
+    const tasks = await taskRegistry(options, queues?.defaults);
     const db = options.db ?? DEFAULT_DATABASE_URL;
     const ownsStore = typeof db === 'string';
     const store = typeof db === 'string' ? await openStore(db, { logger }) : db;

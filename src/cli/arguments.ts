@@ -4,6 +4,7 @@
  */
 import { NightshiftError } from '../errors.js';
 import { isJobState, JOB_STATES, type JobState } from '../job.js';
+import { MAX_PAGE, type Range } from '../validation/bounds.js';
 import { checkLabels } from '../validation/labels.js';
 
 /** A usage error: the command line itself is wrong. */
@@ -11,20 +12,32 @@ export function usageError(message: string): NightshiftError {
   return new NightshiftError('invalid_argument', message);
 }
 
-/** Parses a base-10 integer flag; `min` and `max` bound it. */
-export function parseInteger(
-  flag: string,
-  value: string,
-  options: { min?: number; max?: number } = {},
-): number {
+/**
+ * Parses a base-10 integer flag within `range`. Every number flag has a maximum: past what its
+ * option takes (a timer past 2^31-1 ms fires at once, a PostgreSQL integer holds 32 bits), a value
+ * would be refused only after the command connected, or worse, accepted and misused.
+ */
+export function parseInteger(flag: string, value: string, [min, max]: Range): number {
   if (!/^-?\d+$/.test(value.trim())) throw usageError(`${flag} must be an integer, got "${value}"`);
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw usageError(`${flag} is out of range: ${value}`);
-  if (options.min !== undefined && n < options.min)
-    throw usageError(`${flag} must be at least ${options.min}, got ${n}`);
-  if (options.max !== undefined && n > options.max)
-    throw usageError(`${flag} must be at most ${options.max}, got ${n}`);
+  if (n < min) throw usageError(`${flag} must be at least ${min}, got ${n}`);
+  if (n > max) throw usageError(`${flag} must be at most ${max}, got ${n}`);
   return n;
+}
+
+/** The most rows a listing command prints per page (`--limit`), as the REST API's listings. */
+export const PAGE_RANGE: Range = [1, MAX_PAGE];
+
+/**
+ * A positional id or name, which may not be empty: `jobs show ""` (an unset shell variable) looked
+ * the empty id up and said "job  not found", exit 1, where the command line itself is wrong.
+ */
+export function nonEmpty(what: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') throw usageError(`${what} is empty`);
+    return value;
+  };
 }
 
 /** Parses a JSON value given on the command line. */

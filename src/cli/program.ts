@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { NightshiftError, type ErrorCode } from '../errors.js';
+import { usageError } from './arguments.js';
 import { COMMAND_GROUPS } from './commands/index.js';
 import { COMMON_OPTION_KEYS, withCommonOptions } from './session.js';
 
@@ -31,7 +32,10 @@ export function buildProgram(): Command {
     if (!command.options.some((option) => option.long === '--db')) withCommonOptions(command);
     command.exitOverride().configureOutput({ writeErr: () => undefined, outputError: () => undefined });
   }
-  program.hook('preAction', (_program, action) => inheritCommonOptions(action));
+  program.hook('preAction', (_program, action) => {
+    inheritCommonOptions(action);
+    refuseEmptyDatabaseUrl(action);
+  });
   return program;
 }
 
@@ -54,6 +58,20 @@ function inheritCommonOptions(action: Command): void {
     const typed = lineage.find((command) => command.getOptionValueSource(key) === 'cli');
     if (typed !== undefined) action.setOptionValueWithSource(key, typed.getOptionValue(key), 'cli');
   }
+}
+
+/**
+ * An empty database URL is a mistake (`--db "$UNSET_VAR"`, an exported but empty `NIGHTSHIFT_DB`), not
+ * a request for the default database: taken as one, `migrate` created ./nightshift.db unasked.
+ */
+function refuseEmptyDatabaseUrl(action: Command): void {
+  const db: unknown = action.getOptionValue('db');
+  if (typeof db !== 'string' || db.trim() !== '') return;
+  const given =
+    action.getOptionValueSource('db') === 'env' ? 'NIGHTSHIFT_DB is set but empty' : '--db is empty';
+  throw usageError(
+    `database URL is empty (${given}): give one, such as sqlite:./nightshift.db or postgres://user@host:port/db`,
+  );
 }
 
 /** The installed package's version; package.json sits two levels up from both src/cli and dist/cli. */

@@ -28,19 +28,32 @@ export async function runServices(
   flags: ServiceFlags,
   options: { until?: Promise<unknown>; onListening?: (url: string) => void } = {},
 ): Promise<void> {
-  const ns = await session.connect();
-  if (flags.worker !== false && ns.tasks.implemented().length === 0) {
-    // Such a worker would claim every job only to hand it back: a producer's config has no handlers.
-    throw new NightshiftError(
-      'config_error',
-      'the config implements no task: a worker needs "tasks" or "implementations", not contracts alone',
-    );
-  }
-  const logger = session.logger();
   const { graceMs = DEFAULT_GRACE_MS, ...workerOptions } = config.worker ?? {};
   const queues = flags.queues ?? workerOptions.queues;
   const concurrency = flags.concurrency ?? workerOptions.concurrency;
   const labels = flags.labels ?? workerOptions.labels;
+  // Everything that can be refused without the database is refused before connecting: a service
+  // may create its database, and bad input must not leave one behind.
+  if (flags.worker !== false) {
+    if ((await session.registry()).implemented().length === 0) {
+      // Such a worker would claim every job only to hand it back: a producer's config has no handlers.
+      throw new NightshiftError(
+        'config_error',
+        'the config implements no task: a worker needs "tasks" or "implementations", not contracts alone',
+      );
+    }
+    const { resolveWorkerOptions } = await import('../worker/options.js');
+    resolveWorkerOptions({
+      ...workerOptions,
+      ...(queues !== undefined && { queues }),
+      ...(concurrency !== undefined && { concurrency }),
+      ...(labels !== undefined && { labels }),
+    });
+  }
+  if (flags.http !== undefined)
+    await refuseOpenApiOnNewDatabase(session, flags.http.host ?? config.http?.host);
+  const ns = await session.connect();
+  const logger = session.logger();
 
   // Signal handlers go in before any service starts: a supervisor's SIGTERM that lands during start-up
   // must still mean "stop gracefully", not Node's default of dying with jobs half-claimed.
@@ -99,4 +112,18 @@ export async function runServices(
     reportFailure(error);
   }
   await stopped;
+}
+
+/**
+ * The API refuses to listen beyond loopback while no token exists (api/server.ts), which it can tell
+ * only once connected. A database that does not exist yet has no token: refused here, before the
+ * service creates the database only to stop.
+ */
+async function refuseOpenApiOnNewDatabase(session: Session, host: string | undefined): Promise<void> {
+  const { isLoopback } = await import('../api/server.js');
+  if (host === undefined || isLoopback(host) || (await session.databaseExists())) return;
+  throw new NightshiftError(
+    'config_error',
+    `refusing to listen on ${host}, beyond this machine: ${await session.dbUrl()} is no nightshift database yet, so no API token exists; create the database and a token first (nightshift migrate, then nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
+  );
 }

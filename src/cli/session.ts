@@ -9,9 +9,10 @@
 import { Option, type Command } from 'commander';
 import type { LoadedConfig } from '../config.js';
 import { NightshiftError } from '../errors.js';
-import type { Nightshift } from '../nightshift.js';
+import type { Nightshift, TaskRegistrations } from '../nightshift.js';
 import { DEFAULT_DATABASE_URL } from '../store/open.js';
 import type { Store } from '../store/store.js';
+import type { TaskRegistry } from '../task-registry.js';
 import { cliLogger } from './logger.js';
 import type { Output } from './output.js';
 import type { Logger } from 'pino';
@@ -105,7 +106,7 @@ export class Session {
 
   /** `--db`, else `NIGHTSHIFT_DB` (folded into `--db` by the option), else the config's `db`, else the default. */
   async dbUrl(): Promise<string> {
-    if (this.options.db !== undefined && this.options.db !== '') return this.options.db;
+    if (this.options.db !== undefined) return this.options.db;
     return (await this.config())?.config.db ?? DEFAULT_DATABASE_URL;
   }
 
@@ -121,25 +122,15 @@ export class Session {
   async connect(): Promise<Nightshift> {
     if (this.nightshift === undefined) {
       const config = (await this.config())?.config;
+      const registrations = await this.registrations();
       const { Nightshift } = await import('../nightshift.js');
       const logger = this.logger();
       const connect = async (): Promise<Nightshift> => {
         const ns = await Nightshift.connect({
           db: await this.openStore(),
-          tasks: config?.tasks ?? {},
-          contracts: config?.contracts ?? [],
-          implementations: config?.implementations ?? [],
-          ...(config?.httpJobs !== undefined && { httpJobs: config.httpJobs }),
+          ...registrations,
           ...(config?.alerts !== undefined && { alerts: config.alerts }),
           ...(config?.enqueue !== undefined && { enqueue: config.enqueue }),
-          // Only the commands that run the system write the config's queue limits to the database;
-          // every command that enqueues applies its queues' job defaults.
-          ...(config?.queues !== undefined && {
-            queues:
-              this.use.create === true
-                ? config.queues
-                : (await import('../queue-limits.js')).queueJobDefaultsOnly(config.queues),
-          }),
           logger,
         });
         // Task names come from the command line: checked at run time, not by the compiler.
@@ -150,11 +141,55 @@ export class Session {
     return this.nightshift;
   }
 
+  /**
+   * The tasks `connect` will register, without opening the database: a command checks its job or
+   * schedule against them first, so that bad input neither creates nor changes a database.
+   */
+  async registry(): Promise<TaskRegistry> {
+    const { taskRegistryOf } = await import('../nightshift.js');
+    return taskRegistryOf(await this.registrations());
+  }
+
+  /** The config's tasks, contracts, implementations, HTTP jobs and queue settings, as the library takes them. */
+  private async registrations(): Promise<TaskRegistrations> {
+    const config = (await this.config())?.config;
+    return {
+      tasks: config?.tasks ?? {},
+      contracts: config?.contracts ?? [],
+      implementations: config?.implementations ?? [],
+      ...(config?.httpJobs !== undefined && { httpJobs: config.httpJobs }),
+      // Only the commands that run the system write the config's queue limits to the database;
+      // every command that enqueues applies its queues' job defaults.
+      ...(config?.queues !== undefined && {
+        queues:
+          this.use.create === true
+            ? config.queues
+            : (await import('../queue-limits.js')).queueJobDefaultsOnly(config.queues),
+      }),
+    };
+  }
+
   /** Opens the store alone, without migrating (`migrate` itself); see `DatabaseUse.create`. */
   async openStore(): Promise<Store> {
     const { openStore } = await import('../store/open.js');
     this.store ??= await openStore(await this.dbUrl(), { create: this.use.create === true });
     return this.store;
+  }
+
+  /** Whether the database exists (holds nightshift's tables), found out without creating it. */
+  async databaseExists(): Promise<boolean> {
+    const { openStore } = await import('../store/open.js');
+    const url = await this.dbUrl();
+    const peek = async (): Promise<boolean> => {
+      try {
+        await (await openStore(url, { create: false })).close();
+        return true;
+      } catch (error) {
+        if (error instanceof NightshiftError && error.code === 'not_found') return false;
+        throw error;
+      }
+    };
+    return this.use.waitWhenDown === true ? this.whenReachable(peek) : peek();
   }
 
   /** Runs `attempt` until the database answers, within the worker's `maxStoreDownMs`. */

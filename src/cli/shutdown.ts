@@ -53,7 +53,10 @@ export function runUntilSignal(
       (error: unknown) => stopAfter(error),
     );
     service.failed?.catch((error: unknown) => {
-      logger.fatal({ err: error }, 'cannot keep working; stopping');
+      // The CLI reports the failure as its one error line (and with --json as the JSON error); a log
+      // record as well printed it twice, the first time as a pino line with the stack. The stack is
+      // still there for whoever asks for debug logs.
+      logger.debug({ err: error }, 'cannot keep working; stopping');
       finish(error);
     });
   });

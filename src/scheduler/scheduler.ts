@@ -37,6 +37,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../errors.js';
 import { StoreHealth } from '../runtime/store-health.js';
 import { checkStopOptions, type StopOptions } from '../runtime/stop-options.js';
+import { intIn, MAX_TIMER_MS } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
@@ -138,7 +139,9 @@ export class Scheduler {
     private readonly options: SchedulerOptions = {},
   ) {
     refuseUnknownKeys(options, OPTION_NAMES, 'scheduler option');
-    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000);
+    // Both become timers: past Node's limit a timer fires at once, and the scheduler would pass in a
+    // busy loop, or give the store up at its first call.
+    this.pollIntervalMs = timerMs('pollIntervalMs', options.pollIntervalMs, 1000, 1);
     this.batchSize = positive('batchSize', options.batchSize, 500);
     this.missedAfterMs = positive('missedAfterMs', options.missedAfterMs, DEFAULT_MISSED_AFTER_MS);
     this.lookaheadMs = nonNegative('lookaheadMs', options.lookaheadMs, 5000);
@@ -149,7 +152,7 @@ export class Scheduler {
     // Marks the rejection handled; callers who await `failed` still see it.
     this.failed.catch(() => undefined);
     this.health = new StoreHealth({
-      maxStoreDownMs: nonNegative('maxStoreDownMs', options.maxStoreDownMs, 60_000),
+      maxStoreDownMs: timerMs('maxStoreDownMs', options.maxStoreDownMs, 60_000, 0),
       events: deps.events,
       logger: deps.logger,
       onFatal: (error) => this.fail(error),
@@ -339,6 +342,10 @@ function count(pass: SchedulerPass, slots: Array<{ status: string }>): void {
     else if (slot.status === 'skipped') pass.skipped++;
     else pass.missed++;
   }
+}
+
+function timerMs(name: string, value: number | undefined, fallback: number, min: number): number {
+  return value === undefined ? fallback : intIn(`scheduler ${name}`, value, [min, MAX_TIMER_MS]);
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {

@@ -133,7 +133,8 @@ export function validateSchedule(
   const hasEvery = raw.everyMs !== undefined;
   if (hasCron === hasEvery) throw invalid(id, 'give exactly one of cron and everyMs');
   const timezone = raw.timezone === undefined ? 'UTC' : raw.timezone;
-  if (typeof timezone !== 'string' || timezone === '') throw invalid(id, 'timezone must be a string');
+  if (typeof timezone !== 'string' || timezone === '')
+    throw invalid(id, 'timezone must be a non-empty IANA time zone name such as Europe/London');
   checkTimezone(id, timezone);
   let cron: string | null = null;
   if (hasCron) {

@@ -53,18 +53,21 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const store = await openBackend(url, options);
   if (options.create !== false) return store;
   try {
-    if ((await store.schemaVersion()).current === 0) {
-      const shown = withoutPassword(url);
-      throw new NightshiftError(
-        'not_found',
-        `no nightshift database at ${shown}; \`nightshift migrate --db ${shown}\` creates one`,
-      );
-    }
+    if ((await store.schemaVersion()).current === 0) throw noDatabase(url);
   } catch (error) {
     await store.close();
     throw error;
   }
   return store;
+}
+
+/** The refusal of a database without nightshift's tables when the caller may not create them. */
+function noDatabase(url: string): NightshiftError {
+  const shown = withoutPassword(url);
+  return new NightshiftError(
+    'not_found',
+    `no nightshift database at ${shown}; \`nightshift migrate --db ${shown}\` creates one`,
+  );
 }
 
 /** The URL as it may be shown in a message: a password in it is replaced with `***`. */
@@ -75,7 +78,8 @@ function withoutPassword(url: string): string {
     parsed.password = '***';
     return parsed.toString();
   } catch {
-    return url;
+    // Not a URL `URL` can read: hide whatever stands between `user:` and `@`.
+    return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
   }
 }
 
@@ -84,11 +88,15 @@ async function openBackend(url: string, options: OpenStoreOptions): Promise<Stor
     const filename = url.slice('sqlite:'.length);
     if (filename === '') throw new NightshiftError('invalid_argument', `database URL ${url} names no file`);
     const { SqliteStore } = await import('./sqlite/sqlite-store.js');
-    if (options.create === false && filename !== ':memory:' && !existsSync(filename)) {
-      throw new NightshiftError(
-        'not_found',
-        `no nightshift database at ${url}: ${resolve(filename)} does not exist; \`nightshift migrate --db ${url}\` creates it`,
-      );
+    if (options.create === false && filename !== ':memory:') {
+      if (!existsSync(filename)) {
+        throw new NightshiftError(
+          'not_found',
+          `no nightshift database at ${url}: ${resolve(filename)} does not exist; \`nightshift migrate --db ${url}\` creates it`,
+        );
+      }
+      const { mayHoldNightshift } = await import('./sqlite/file-peek.js');
+      if (!mayHoldNightshift(filename)) throw noDatabase(url);
     }
     return SqliteStore.open({
       filename,
@@ -100,6 +108,13 @@ async function openBackend(url: string, options: OpenStoreOptions): Promise<Stor
     });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    // node-postgres reports an unreadable URL (a port that is no number) as an unexpected error.
+    if (!URL.canParse(url)) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `malformed database URL ${JSON.stringify(withoutPassword(url))}: use postgres://user@host:port/db`,
+      );
+    }
     const { PostgresStore } = await import('./postgres/postgres-store.js');
     return PostgresStore.open({
       connectionString: url,

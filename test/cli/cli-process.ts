@@ -36,6 +36,11 @@ export interface CliOptions {
   cwd: string;
   env?: Record<string, string>;
   input?: string;
+  /**
+   * Give the CLI operating-system pipes for stdout and stderr, as a shell pipeline (`| jq`) does:
+   * Node's own 'pipe' stdio is a socket pair, whose buffer is larger than a pipe's 64 KiB.
+   */
+  shellPipes?: boolean;
 }
 
 /** A fresh temporary directory for one test. */
@@ -52,7 +57,14 @@ export function spawnCli(args: string[], options: CliOptions): ChildProcessWitho
   };
   // The parent's NIGHTSHIFT_DB must never leak into a test that means to use its own database.
   if (options.env?.['NIGHTSHIFT_DB'] === undefined) delete env['NIGHTSHIFT_DB'];
-  return spawn(process.execPath, [...cliNodeArgs(), ...args], { cwd: options.cwd, env, stdio: 'pipe' });
+  const nodeArgs = [...cliNodeArgs(), ...args];
+  if (options.shellPipes === true) {
+    // pipefail: the exit code is the CLI's, not cat's.
+    const pipeline = '"$@" 2> >(cat >&2) | cat';
+    const bashArgs = ['-o', 'pipefail', '-c', pipeline, 'bash', process.execPath, ...nodeArgs];
+    return spawn('bash', bashArgs, { cwd: options.cwd, env });
+  }
+  return spawn(process.execPath, nodeArgs, { cwd: options.cwd, env, stdio: 'pipe' });
 }
 
 /** Runs the CLI to completion. */

@@ -1,4 +1,4 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -185,6 +185,11 @@ describe('config loading', () => {
       ['worker: { concurrency: 0 }', /concurrency must be an integer from 1/],
       ['http: { prot: 7777 }', /unknown http setting "prot"; the options are host, port, readOnly$/],
       ['http: 7777', /http settings must be an object/],
+      ["http: { port: 'abc' }", /http\.port must be an integer from 0 to 65535, got "abc"$/],
+      ['http: { port: 70000 }', /http\.port must be an integer from 0 to 65535, got 70000$/],
+      ["http: { host: '' }", /http\.host must be a non-empty string/],
+      ["http: { readOnly: 'yes' }", /http\.readOnly must be true or false, got "yes"$/],
+      ['worker: { graceMs: 2 ** 31 }', /worker setting graceMs must be an integer from 0 to 2147483647/],
     ];
     for (const [index, [settings, message]] of refused.entries()) {
       await expect(loadConfig({ cwd: dir, path: write(`bad-${index}.mjs`, settings) })).rejects.toMatchObject(
@@ -279,6 +284,22 @@ describe('config loading', () => {
     const json = await runCli(['worker', '--db', 'sqlite:./jobs.db', '--json'], { cwd: dir });
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'config_error' } });
+  });
+
+  it('a db that is not a URL string is a config error naming the file, and nothing is created', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'nightshift.config.mjs');
+    writeFileSync(file, 'export default { db: 42, tasks: { echo: (p) => p } };');
+    const [migrate, list] = await Promise.all([
+      runCli(['migrate'], { cwd: dir }),
+      runCli(['jobs', 'list', '--json'], { cwd: dir }),
+    ]);
+    const message = `config ${file}: "db" must be a database URL string such as sqlite:./nightshift.db or postgres://user@host:port/db, got 42`;
+    expect(migrate.code).toBe(1);
+    expect(migrate.stderr).toBe(`nightshift: ${message}\n`);
+    expect(list.code).toBe(1);
+    expect(JSON.parse(list.stderr)).toEqual({ error: { code: 'config_error', message } });
+    expect(readdirSync(dir)).toEqual(['nightshift.config.mjs']);
   });
 
   it('worker without any config says where it looked', async () => {

@@ -4,7 +4,8 @@
  * in --db is an error instead of a new, empty database. On SQLite (a missing file) and PostgreSQL (a
  * database without nightshift's tables).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/store/open.js';
@@ -88,6 +89,35 @@ describe('commands that may not create a database', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('on SQLite, refuse a file that is no nightshift database and leave it exactly as it was', async () => {
+    // An empty file (touch), a text file, and another program's databases in both journal modes.
+    const files = join(dir, 'foreign');
+    mkdirSync(files);
+    writeFileSync(join(files, 'empty.db'), '');
+    writeFileSync(join(files, 'text.db'), 'not a database\n');
+    for (const [name, mode] of [
+      ['theirs.db', 'DELETE'],
+      ['theirs-wal.db', 'WAL'],
+    ] as const) {
+      const theirs = new Database(join(files, name));
+      theirs.pragma(`journal_mode = ${mode}`);
+      theirs.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY)');
+      theirs.close();
+    }
+    const before = new Map(readdirSync(files).map((name) => [name, readFileSync(join(files, name))]));
+
+    const results = await runCliMany(
+      [...before.keys()].map((name) => ({
+        args: ['jobs', 'list', '--db', `sqlite:./${name}`, '--json'],
+        options: { cwd: files },
+      })),
+    );
+    results.forEach((result, i) => expectRefused(result, `jobs list on ${[...before.keys()][i]!}`));
+    expect(readdirSync(files).sort()).toEqual([...before.keys()].sort());
+    for (const [name, bytes] of before)
+      expect(readFileSync(join(files, name)).equals(bytes), name).toBe(true);
   });
 
   it('migrate creates the database, and then the same commands work', async () => {

@@ -3,7 +3,7 @@
  * `serve --read-only` refusing changes.
  */
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitUntil } from '../support/wait-until.js';
 import { CLI_TEST_TIMEOUT_MS, runCli, spawnCli, tempDir } from './cli-process.js';
 import { writeBasicConfig } from './fixtures.js';
@@ -16,6 +16,11 @@ const env = { NIGHTSHIFT_DB: `sqlite:${join(dir, 'jobs.db')}` };
 const children: Array<ReturnType<typeof spawnCli>> = [];
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
+});
+
+beforeAll(async () => {
+  const migrated = await runCli(['migrate'], { cwd: dir, env });
+  expect(migrated.code, migrated.stderr).toBe(0);
 });
 
 describe('tokens and serve', () => {
@@ -107,7 +112,7 @@ describe('tokens and serve', () => {
   it('refuses an unknown role and a malformed expiry as usage errors', async () => {
     const role = await runCli(['tokens', 'create', '--role', 'root', '--name', 'x'], { cwd: dir, env });
     expect(role.code).toBe(2);
-    expect(role.stderr).toMatch(/role must be one of viewer, operator, admin/);
+    expect(role.stderr).toBe('nightshift: --role must be one of viewer, operator, admin, got "root"\n');
     const expiry = await runCli(
       ['tokens', 'create', '--role', 'admin', '--name', 'x', '--expires-in', 'soon'],
       {

@@ -71,6 +71,41 @@ describe('usage errors', () => {
           says: /--state must be one of scheduled, queued, running, completed, failed, cancelled/,
         },
         { args: ['jobs', 'list', '--limit', '0'], says: /--limit must be at least 1/ },
+        { args: ['jobs', 'list', '--limit', '1001'], says: /--limit must be at most 1000, got 1001/ },
+        // One date parser for every date flag: `new Date` takes February 30 for March 2.
+        {
+          args: ['jobs', 'list', '--created-after', '2026-02-30'],
+          says: /--created-after must be an ISO 8601 date-time such as .*, got "2026-02-30"/,
+        },
+        {
+          args: ['jobs', 'list', '--created-before', 'yesterday'],
+          says: /--created-before must be an ISO 8601/,
+        },
+        {
+          args: ['schedules', 'create', 'z', '--task', 'echo', '--cron', '0 6 * * *', '--timezone', ''],
+          says: /schedule "z": timezone must be a non-empty IANA time zone name such as Europe\/London$/,
+        },
+        // An empty id or name (an unset shell variable) is the command line's fault, not a lookup's.
+        { args: ['jobs', 'show', ''], says: /^nightshift: job id is empty$/ },
+        { args: ['jobs', 'cancel', ' '], says: /^nightshift: job id is empty$/ },
+        { args: ['schedules', 'trigger', ''], says: /^nightshift: schedule id is empty$/ },
+        { args: ['queues', 'pause', ''], says: /^nightshift: queue name is empty$/ },
+        { args: ['tokens', 'revoke', ''], says: /^nightshift: token id is empty$/ },
+        { args: ['enqueue', ''], says: /^nightshift: task name is empty$/ },
+        // Every number flag has a maximum: each next slot is computed, and 99,999,999 took 15 s and 225 MB.
+        {
+          args: ['schedules', 'show', 's1', '--next', '99999999'],
+          says: /--next must be at most 1000, got 99999999/,
+        },
+        { args: ['schedules', 'show', 's1', '--slots', '1001'], says: /--slots must be at most 1000/ },
+        {
+          args: ['enqueue', 'echo', '--delay', '3155760000001'],
+          says: /--delay must be at most 3155760000000/,
+        },
+        {
+          args: ['schedules', 'create', 'z', '--task', 'echo', '--every', '1000', '--jitter', '2147483648'],
+          says: /--jitter must be at most 2147483647/,
+        },
         { args: ['worker', '--concurrency', 'lots'], says: /--concurrency must be an integer/ },
         {
           args: ['start', '--demo', '--config', 'nightshift.config.mjs'],

@@ -103,6 +103,17 @@ describe('bounds', () => {
       'invalid_argument',
       /^worker option timeoutMs must be an integer from 1 to 2147483647/,
     );
+    // A scheduler's poll past Node's timer limit was a 1 ms busy loop; its outage bound, a fatal at once.
+    await expectRefused(
+      () => ns.startScheduler({ pollIntervalMs: 2 ** 31 }),
+      'invalid_argument',
+      /^scheduler pollIntervalMs must be an integer from 1 to 2147483647/,
+    );
+    await expectRefused(
+      () => ns.startScheduler({ maxStoreDownMs: 2 ** 31 }),
+      'invalid_argument',
+      /^scheduler maxStoreDownMs must be an integer from 0 to 2147483647/,
+    );
     await expectRefused(
       () => ns.startWorker({ queues: ['q'.repeat(300)] }),
       'invalid_argument',

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EnqueueItemError, NightshiftError } from '../../errors.js';
-import { HTTP_REQUEST_TASK } from '../../http-jobs/task-name.js';
+import { NightshiftError } from '../../errors.js';
+import { JOB_RANGES } from '../../validation/bounds.js';
 import { MAX_JOB_LABELS } from '../../validation/labels.js';
-import { parseInteger, parseIsoDate, parseJson, parseLabels, usageError } from '../arguments.js';
+import { nonEmpty, parseInteger, parseIsoDate, parseJson, parseLabels, usageError } from '../arguments.js';
 import { jobJson, printJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -33,7 +33,7 @@ export function registerEnqueue(program: Command): void {
     program
       .command('enqueue')
       .description('enqueue a job and print its id')
-      .argument('<task>', 'task name')
+      .argument('<task>', 'task name', nonEmpty('task name'))
       .option('--payload <json>', 'payload as JSON (default: null)', (v) => parseJson('--payload', v))
       .option(
         '--from <file>',
@@ -42,14 +42,16 @@ export function registerEnqueue(program: Command): void {
       .option('--queue <name>', "queue (default: the task's, else 'default')")
       .option('--key <key>', 'idempotency key: a second enqueue with it yields the first job')
       .option('--delay <ms>', 'run no earlier than this many milliseconds from now', (v) =>
-        parseInteger('--delay', v, { min: 0 }),
+        parseInteger('--delay', v, JOB_RANGES.delayMs),
       )
       .option('--run-at <iso>', 'run no earlier than this time (ISO 8601)', (v) =>
         parseIsoDate('--run-at', v),
       )
-      .option('--priority <n>', 'higher runs first (default 0)', (v) => parseInteger('--priority', v))
+      .option('--priority <n>', 'higher runs first (default 0)', (v) =>
+        parseInteger('--priority', v, JOB_RANGES.priority),
+      )
       .option('--max-attempts <n>', "attempts before the job fails (default: the task's, else 5)", (v) =>
-        parseInteger('--max-attempts', v, { min: 1 }),
+        parseInteger('--max-attempts', v, JOB_RANGES.maxAttempts),
       )
       .option(
         '--concurrency-key <key>',
@@ -58,7 +60,7 @@ export function registerEnqueue(program: Command): void {
       .option(
         '--concurrency-limit <n>',
         "the key's limit for this job (default: the task's, else the queue's, else 1); needs a key (--concurrency-key, or the task's or queue's)",
-        (v) => parseInteger('--concurrency-limit', v, { min: 1 }),
+        (v) => parseInteger('--concurrency-limit', v, JOB_RANGES.concurrencyLimit),
       )
       .option(
         '--requires <a,b>',
@@ -94,28 +96,28 @@ export function registerEnqueue(program: Command): void {
     };
 
     await withSession(flags, async (session) => {
-      // Checked here as well as by the library so that a typo never creates or migrates a database.
-      const loaded = await session.config();
-      const { configRegistry } = await import('../../config.js');
-      const builtIn = task === HTTP_REQUEST_TASK && loaded?.config.httpJobs !== undefined;
-      if (loaded === null || (configRegistry(loaded.config).get(task) === undefined && !builtIn)) {
+      // Every job is built, and so checked, exactly as the library will build it, before connecting:
+      // a typo or a bad payload must neither create nor change a database.
+      const registry = await session.registry();
+      if (registry.get(task) === undefined) {
+        const loaded = await session.config();
         const where =
           loaded === null
             ? 'there is no config module here (pass --config FILE)'
             : `${loaded.file} does not declare it`;
         throw new NightshiftError('unknown_task', `unknown task "${task}": ${where}`);
       }
+      const { buildNewJob } = await import('../../enqueue.js');
+      for (const { payload, line } of payloads ?? [{ payload: flags.payload ?? null, line: null }]) {
+        await buildNewJob(registry, task, payload, options).catch((error: unknown) => {
+          // A person reading the file counts its lines from 1, blank ones included.
+          if (line === null || !(error instanceof NightshiftError)) throw error;
+          throw new NightshiftError(error.code, `--from line ${line}: ${error.message}`, { cause: error });
+        });
+      }
       const ns = await session.connect();
       if (payloads !== null) {
-        const results = await ns
-          .enqueueMany(payloads.map(({ payload }) => ({ task, payload, options })))
-          .catch((error: unknown) => {
-            // The library counts items from 0; a person reading the file counts its lines from 1.
-            if (!(error instanceof EnqueueItemError)) throw error;
-            const line = payloads[error.index]?.line ?? error.index + 1;
-            const reason = error.cause instanceof Error ? error.cause.message : error.message;
-            throw new NightshiftError(error.code, `--from line ${line}: ${reason}`, { cause: error });
-          });
+        const results = await ns.enqueueMany(payloads.map(({ payload }) => ({ task, payload, options })));
         if (session.json) printJson(session.stdout, { ids: results.map((r) => r.id) });
         else session.stdout.write(results.map((r) => r.id).join('\n') + (results.length > 0 ? '\n' : ''));
         return;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
 import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import { MAX_PAGE } from '../../validation/bounds.js';
-import { parseInteger, parseState } from '../arguments.js';
+import { nonEmpty, PAGE_RANGE, parseInteger, parseIsoDate, parseState } from '../arguments.js';
 import {
   jobJson,
   jobLogLineJson,
@@ -22,8 +22,8 @@ interface ListFlags extends CommonOptions {
   limit: number;
   cursor?: string;
   search?: string;
-  createdAfter?: string;
-  createdBefore?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
 }
 
 /** Registers `jobs` and its subcommands. */
@@ -42,13 +42,18 @@ export function registerJobs(program: Command): void {
       .option(
         '--limit <n>',
         `jobs per page (1-${MAX_PAGE})`,
-        (v) => parseInteger('--limit', v, { min: 1, max: MAX_PAGE }),
+        (v) => parseInteger('--limit', v, PAGE_RANGE),
         50,
       )
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)')
       .option('--search <text>', 'text in the payload, result or error message (case-insensitive)')
-      .option('--created-after <iso>', 'created at or after this ISO 8601 time')
-      .option('--created-before <iso>', 'created before this ISO 8601 time'),
+      // The one date parser of the CLI, as --run-at's: `new Date` would take February 30 for March 2.
+      .option('--created-after <iso>', 'created at or after this ISO 8601 time', (v) =>
+        parseIsoDate('--created-after', v),
+      )
+      .option('--created-before <iso>', 'created before this ISO 8601 time', (v) =>
+        parseIsoDate('--created-before', v),
+      ),
   ).action(async (flags: ListFlags) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
@@ -86,7 +91,10 @@ export function registerJobs(program: Command): void {
   });
 
   withCommonOptions(
-    jobs.command('show').description('show a job and its run history').argument('<id>', 'job id'),
+    jobs
+      .command('show')
+      .description('show a job and its run history')
+      .argument('<id>', 'job id', nonEmpty('job id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
@@ -104,7 +112,7 @@ export function registerJobs(program: Command): void {
     jobs
       .command('logs')
       .description('print the lines a job’s handler wrote with ctx.log, oldest attempt first')
-      .argument('<id>', 'job id'),
+      .argument('<id>', 'job id', nonEmpty('job id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
@@ -119,7 +127,7 @@ export function registerJobs(program: Command): void {
     jobs
       .command('retry')
       .description('queue a failed or cancelled job again, with one more attempt')
-      .argument('<id>', 'job id'),
+      .argument('<id>', 'job id', nonEmpty('job id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
@@ -136,7 +144,10 @@ export function registerJobs(program: Command): void {
   });
 
   withCommonOptions(
-    jobs.command('cancel').description('cancel a job (a running one is aborted)').argument('<id>', 'job id'),
+    jobs
+      .command('cancel')
+      .description('cancel a job (a running one is aborted)')
+      .argument('<id>', 'job id', nonEmpty('job id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();

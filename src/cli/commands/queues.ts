@@ -1,6 +1,7 @@
 /** `nightshift queues list|pause|resume`: queue depths and the cluster-wide pause from a shell. */
 import type { Command } from 'commander';
 import type { QueueInfo } from '../../store/store.js';
+import { nonEmpty } from '../arguments.js';
 import { printJson, renderTable, throttledCell } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions, type Session } from '../session.js';
 
@@ -58,7 +59,7 @@ export function registerQueues(program: Command): void {
             ? 'stop every worker from claiming this queue (running jobs finish; a queue without jobs may be paused)'
             : 'let workers claim this queue again',
         )
-        .argument('<name>', 'queue name'),
+        .argument('<name>', 'queue name', nonEmpty('queue name')),
     ).action(async (name: string, flags: CommonOptions) => {
       await withSession(flags, async (session) => {
         const ns = await session.connect();

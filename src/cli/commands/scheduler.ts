@@ -6,6 +6,7 @@
  * database run.
  */
 import type { Command } from 'commander';
+import { MAX_TIMER_MS } from '../../validation/bounds.js';
 import { parseInteger } from '../arguments.js';
 import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
 import { DEFAULT_GRACE_MS, runUntilSignal } from '../shutdown.js';
@@ -16,7 +17,7 @@ export function registerScheduler(program: Command): void {
     program
       .command('scheduler')
       .description('run the scheduler until SIGTERM/SIGINT (any number may run at once)')
-      .option('--poll <ms>', 'time between passes', (v) => parseInteger('--poll', v, { min: 10 })),
+      .option('--poll <ms>', 'time between passes', (v) => parseInteger('--poll', v, [10, MAX_TIMER_MS])),
   ).action(async (flags: CommonOptions & { poll?: number }) => {
     await withSession(
       flags,

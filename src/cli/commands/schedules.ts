@@ -11,8 +11,10 @@ import {
   type ScheduleInput,
 } from '../../schedule-types.js';
 import { scheduleCondition } from '../../scheduler/schedule.js';
-import { MAX_PAGE } from '../../validation/bounds.js';
-import { parseInteger, parseJson, usageError } from '../arguments.js';
+import { SCHEDULE_RANGES, validateSchedule } from '../../scheduler/validate.js';
+import { MAX_PAGE, type Range } from '../../validation/bounds.js';
+import type { TaskRegistry } from '../../task-registry.js';
+import { nonEmpty, PAGE_RANGE, parseInteger, parseJson, usageError } from '../arguments.js';
 import { printJson, renderTable, scheduleJson, shortJson, shortTime, slotJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -25,6 +27,24 @@ function parseCondition(flag: string, value: string): ScheduleCondition {
   if (!known.includes(value)) throw usageError(`${flag} must be one of ${known.join(', ')}, got "${value}"`);
   return value as ScheduleCondition;
 }
+
+/**
+ * Checks a schedule as `ns.schedules.create` will (its definition, then its payload against the
+ * task's schema) before the command connects: bad input must neither create nor change a database.
+ */
+async function checkSchedule(registry: TaskRegistry, input: ScheduleInput): Promise<void> {
+  const definition = validateSchedule(input, 'api', (task) => registry.get(task) !== undefined);
+  const { buildNewJob } = await import('../../enqueue.js');
+  await buildNewJob(registry, definition.task, definition.payload, {
+    ...(definition.queue !== null && { queue: definition.queue }),
+  });
+}
+
+/**
+ * How many next slots or ledger rows `schedules show` prints at most, as a listing's page: each next
+ * slot is computed, and 99,999,999 of them took 15 s and 225 MB before printing anything.
+ */
+const SHOWN_SLOTS: Range = [0, PAGE_RANGE[1]];
 
 interface ListFlags extends CommonOptions {
   task?: string;
@@ -55,8 +75,7 @@ export function registerSchedules(program: Command): void {
   const schedules = program
     .command('schedules')
     .description('list, inspect, trigger, pause and resume recurring schedules');
-  const int = (flag: string, min: number, max?: number) => (v: string) =>
-    parseInteger(flag, v, { min, ...(max !== undefined && { max }) });
+  const int = (flag: string, range: Range) => (v: string) => parseInteger(flag, v, range);
 
   withCommonOptions(
     schedules
@@ -65,7 +84,7 @@ export function registerSchedules(program: Command): void {
       .option('--task <name>', 'only schedules of this task')
       .option('--state <state>', 'active, paused or suspended', (v) => parseCondition('--state', v))
       .option('--prefix <text>', 'only ids starting with this text')
-      .option('--limit <n>', `schedules per page (1-${MAX_PAGE})`, int('--limit', 1, MAX_PAGE), 50)
+      .option('--limit <n>', `schedules per page (1-${MAX_PAGE})`, int('--limit', PAGE_RANGE), 50)
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
   ).action(async (flags: ListFlags) => {
     await withSession(flags, async (session) => {
@@ -108,9 +127,9 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('show')
       .description('show a schedule: state, next slots, and its recent slot ledger')
-      .argument('<id>', 'schedule id')
-      .option('--next <n>', 'next slots to show', int('--next', 0), 5)
-      .option('--slots <n>', 'ledger rows to show', int('--slots', 0), 20),
+      .argument('<id>', 'schedule id', nonEmpty('schedule id'))
+      .option('--next <n>', 'next slots to show (0-1000)', int('--next', SHOWN_SLOTS), 5)
+      .option('--slots <n>', 'ledger rows to show (0-1000)', int('--slots', SHOWN_SLOTS), 20),
   ).action(async (id: string, flags: CommonOptions & { next: number; slots: number }) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
@@ -173,7 +192,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('trigger')
       .description('run a schedule now, under its overlap policy; prints the job id')
-      .argument('<id>', 'schedule id'),
+      .argument('<id>', 'schedule id', nonEmpty('schedule id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
@@ -192,7 +211,10 @@ export function registerSchedules(program: Command): void {
     ['resume', 'resume a paused or suspended schedule from its next slot'],
   ] as const) {
     withCommonOptions(
-      schedules.command(name).description(description).argument('<id>', 'schedule id'),
+      schedules
+        .command(name)
+        .description(description)
+        .argument('<id>', 'schedule id', nonEmpty('schedule id')),
     ).action(async (id: string, flags: CommonOptions) => {
       await withSession(flags, async (session) => {
         const ns = await session.connect();
@@ -207,22 +229,34 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('create')
       .description('create a schedule (kept across config syncs)')
-      .argument('<id>', 'schedule id')
+      .argument('<id>', 'schedule id', nonEmpty('schedule id'))
       .requiredOption('--task <name>', 'task to run')
       .option('--cron <expr>', 'cron expression: 5 fields, or 6 with seconds first')
-      .option('--every <ms>', 'fixed interval in ms (instead of --cron)', int('--every', 1))
+      .option(
+        '--every <ms>',
+        'fixed interval in ms (instead of --cron)',
+        int('--every', SCHEDULE_RANGES.everyMs),
+      )
       .option('--timezone <zone>', 'IANA time zone for --cron (default UTC)')
       .option('--payload <json>', 'payload as JSON', (v) => parseJson('--payload', v))
       .option('--queue <name>', 'queue (default: the task’s)')
-      .option('--priority <n>', 'priority', (v) => parseInteger('--priority', v))
-      .option('--jitter <ms>', 'spread each slot’s job over this many ms', int('--jitter', 0))
+      .option('--priority <n>', 'priority', int('--priority', SCHEDULE_RANGES.priority))
+      .option(
+        '--jitter <ms>',
+        'spread each slot’s job over this many ms',
+        int('--jitter', SCHEDULE_RANGES.jitterMs),
+      )
       .option('--overlap <policy>', 'skip, queue or allow (default skip)')
       .option('--catch-up <policy>', 'skip, latest or all (default latest)')
-      .option('--catch-up-limit <n>', 'most missed slots catch-up all runs', int('--catch-up-limit', 1))
+      .option(
+        '--catch-up-limit <n>',
+        'most missed slots catch-up all runs',
+        int('--catch-up-limit', SCHEDULE_RANGES.catchUpLimit),
+      )
       .option(
         '--max-failures <n>',
         'suspend after this many consecutive failed runs',
-        int('--max-failures', 1),
+        int('--max-failures', SCHEDULE_RANGES.maxConsecutiveFailures),
       )
       .option('--paused', 'create it paused'),
   ).action(async (id: string, flags: CreateFlags) => {
@@ -242,6 +276,7 @@ export function registerSchedules(program: Command): void {
     if (flags.maxFailures !== undefined) input.maxConsecutiveFailures = flags.maxFailures;
     if (flags.paused === true) input.paused = true;
     await withSession(flags, async (session) => {
+      await checkSchedule(await session.registry(), input);
       const ns = await session.connect();
       const s = await ns.schedules.create(input);
       if (session.json) printJson(session.stdout, { schedule: scheduleJson(s) });
@@ -253,7 +288,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('delete')
       .description('delete a schedule and its slot ledger (its jobs are kept)')
-      .argument('<id>', 'schedule id'),
+      .argument('<id>', 'schedule id', nonEmpty('schedule id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();

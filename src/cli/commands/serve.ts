@@ -1,6 +1,6 @@
 /** `nightshift serve`: the REST API and the web dashboard, without a worker or scheduler. */
 import type { Command } from 'commander';
-import { parseInteger } from '../arguments.js';
+import { nonEmpty, parseInteger } from '../arguments.js';
 import { runServices } from '../run-services.js';
 import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -14,11 +14,15 @@ export interface HttpFlags {
 /** Adds `--host`, `--port` and `--read-only` to a command. */
 export function withHttpOptions(command: Command): Command {
   return command
-    .option('--host <host>', 'address the API listens on (default: the config’s http.host, else 127.0.0.1)')
+    .option(
+      '--host <host>',
+      'address the API listens on (default: the config’s http.host, else 127.0.0.1)',
+      nonEmpty('--host'),
+    )
     .option(
       '--port <port>',
       'port of the API; 0 picks a free one (default: the config’s http.port, else 7400)',
-      (v) => parseInteger('--port', v, { min: 0, max: 65_535 }),
+      (v) => parseInteger('--port', v, [0, 65_535]),
     )
     .option('--read-only', 'refuse every change through the API and dashboard (403 read_only)');
 }

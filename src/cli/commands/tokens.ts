@@ -1,7 +1,9 @@
 /** `nightshift tokens create|list|revoke`: API tokens. A new token's secret is printed once, here. */
 import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
-import { API_ROLES } from '../../store/store.js';
+import { API_ROLES, type ApiRole } from '../../store/store.js';
+import { MAX_DELAY_MS } from '../../validation/bounds.js';
+import { nonEmpty, usageError } from '../arguments.js';
 import { printJson, renderTable, shortTime } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -9,6 +11,23 @@ interface CreateFlags extends CommonOptions {
   role: string;
   name: string;
   expiresIn?: string;
+}
+
+const DAY_MS = 86_400_000;
+/** The token name rule of `issueToken` (and `POST /api/v1/tokens`), checked as the flag is parsed. */
+const MAX_NAME_LENGTH = 200;
+
+function parseRole(value: string): ApiRole {
+  const roles: readonly string[] = API_ROLES;
+  if (!roles.includes(value))
+    throw usageError(`--role must be one of ${API_ROLES.join(', ')}, got "${value}"`);
+  return value as ApiRole;
+}
+
+function parseName(value: string): string {
+  if (value.trim() === '' || value.length > MAX_NAME_LENGTH)
+    throw usageError(`--name must be 1-${MAX_NAME_LENGTH} characters, not blank`);
+  return value;
 }
 
 /** Registers `tokens` and its subcommands. */
@@ -19,12 +38,19 @@ export function registerTokens(program: Command): void {
     tokens
       .command('create')
       .description('create an API token and print it (the only time it is shown)')
-      .requiredOption('--role <role>', API_ROLES.join(', '))
-      .requiredOption('--name <name>', 'what the token is for, e.g. the calling service')
+      // Checked as they are parsed, not by issueToken after connecting: a bad role must be the error
+      // reported (exit 2) whatever the database, and must not open one.
+      .requiredOption('--role <role>', API_ROLES.join(', '), parseRole)
+      .requiredOption('--name <name>', 'what the token is for, e.g. the calling service', parseName)
       .option('--expires-in <duration>', 'expire after this long: 90s, 15m, 12h, 30d (default: never)'),
   ).action(async (flags: CreateFlags) => {
     const { issueToken, parseDuration } = await import('../../api/tokens.js');
     const expiresInMs = flags.expiresIn === undefined ? null : parseDuration('--expires-in', flags.expiresIn);
+    // Past it the expiry would fall beyond year 9999, which no store can hold.
+    if (expiresInMs !== null && expiresInMs > MAX_DELAY_MS)
+      throw usageError(
+        `--expires-in must be at most ${MAX_DELAY_MS / DAY_MS}d (100 years), got "${flags.expiresIn}"`,
+      );
     await withSession(flags, async (session) => {
       const ns = await session.connect();
       const { token, secret } = await issueToken(ns.store, {
@@ -81,7 +107,7 @@ export function registerTokens(program: Command): void {
     tokens
       .command('revoke')
       .description('revoke an API token for good')
-      .argument('<id>', 'token id (see tokens list)'),
+      .argument('<id>', 'token id (see tokens list)', nonEmpty('token id')),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();

@@ -26,7 +26,7 @@ export function registerTop(program: Command): void {
       .option(
         '--interval <ms>',
         'refresh every MS milliseconds (100-3600000)',
-        (v) => parseInteger('--interval', v, { min: 100, max: 3_600_000 }),
+        (v) => parseInteger('--interval', v, [100, 3_600_000]),
         1000,
       )
       .option('--once', 'print one frame and exit (also when stdout is not a terminal)'),

@@ -1,6 +1,7 @@
 /** `nightshift worker`: runs the config's tasks until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
 import { MAX_WORKER_LABELS } from '../../validation/labels.js';
+import { WORKER_RANGES } from '../../worker/options.js';
 import { parseInteger, parseLabels, parseList } from '../arguments.js';
 import { runServices } from '../run-services.js';
 import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
@@ -19,7 +20,7 @@ export function withWorkerOptions(command: Command): Command {
       parseList('--queues', v),
     )
     .option('--concurrency <n>', 'jobs run at once (default: the config, else 10)', (v) =>
-      parseInteger('--concurrency', v, { min: 1 }),
+      parseInteger('--concurrency', v, WORKER_RANGES.concurrency),
     )
     .option(
       '--labels <a,b>',
