@@ -124,6 +124,6 @@ async function refuseOpenApiOnNewDatabase(session: Session, host: string | undef
   if (host === undefined || isLoopback(host) || (await session.databaseExists())) return;
   throw new NightshiftError(
     'config_error',
-    `refusing to listen on ${host}, beyond this machine: ${await session.dbUrl()} is no nightshift database yet, so no API token exists; create the database and a token first (nightshift migrate, then nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
+    `refusing to listen on ${host}, beyond this machine: the database does not exist yet, so no API token exists; create it and a token first (nightshift migrate, then nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
   );
 }
