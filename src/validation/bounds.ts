@@ -69,7 +69,11 @@ function inRange(
 /** A Date (or an ISO 8601 string) within years 1970..9999, as a Date of its own. */
 export function dateIn(option: string, value: unknown, at: BoundContext = {}): Date {
   const date =
-    value instanceof Date ? new Date(value.getTime()) : typeof value === 'string' ? new Date(value) : null;
+    value instanceof Date
+      ? new Date(value.getTime())
+      : typeof value === 'string' && !namesMissingDay(value)
+        ? new Date(value)
+        : null;
   const ms = date?.getTime() ?? Number.NaN;
   if (date && ms >= EARLIEST_DATE.getTime() && ms <= LATEST_DATE.getTime()) return date;
   throw refuse(
@@ -77,6 +81,17 @@ export function dateIn(option: string, value: unknown, at: BoundContext = {}): D
     `${option} must be a valid Date or ISO 8601 string from ${EARLIEST_DATE.toISOString()} to ` +
       `${LATEST_DATE.toISOString()}, got ${shown(value)}`,
   );
+}
+
+/**
+ * True for text starting `YYYY-MM-DD` with a day its month lacks (`2026-02-30`): `Date` would roll it
+ * into the next month (2 March) instead of refusing it.
+ */
+function namesMissingDay(text: string): boolean {
+  const match = /^\s*(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  return day > new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 /** A non-empty string of at most `maxBytes` UTF-8 bytes, without NUL or lone surrogates. */

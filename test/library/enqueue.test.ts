@@ -117,6 +117,8 @@ describe('enqueue', () => {
     await expectCode(ns.enqueue('plain', {}, { priority: 1.5 }), 'invalid_argument', /priority/);
     await expectCode(ns.enqueue('plain', {}, { maxAttempts: 0 }), 'invalid_argument', /maxAttempts/);
     await expectCode(ns.enqueue('plain', {}, { runAt: 'yesterday-ish' }), 'invalid_argument', /runAt/);
+    // A day its month lacks: Date would roll it into March.
+    await expectCode(ns.enqueue('plain', {}, { runAt: '2030-02-30T06:00:00Z' }), 'invalid_argument', /runAt/);
     await expectCode(ns.enqueue('plain', {}, { runAt: new Date(Number.NaN) }), 'invalid_argument', /runAt/);
     await expectCode(ns.enqueue('plain', { n: 10n }), 'invalid_payload', /JSON/);
     await expectCode(ns.enqueue('plain', cyclic), 'invalid_payload', /JSON/);
