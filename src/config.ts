@@ -14,7 +14,6 @@ import type { ScheduleInput } from './schedule-types.js';
 import { validateScheduleInputs } from './scheduler/schedule-service.js';
 import { checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import type { TaskMap } from './task.js';
-import { TaskRegistry } from './task-registry.js';
 import type { ContractList, ImplementationList } from './task-types.js';
 import { resolveWorkerOptions, WORKER_OPTION_NAMES, type WorkerOptions } from './worker/options.js';
 import { intIn, MAX_TIMER_MS, textIn } from './validation/bounds.js';
@@ -99,11 +98,6 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set<keyof NightshiftConfig>([
   'enqueue',
   'queues',
 ]);
-
-/** The registry of a config's tasks, contracts and implementations; `config_error` when they clash. */
-export function configRegistry(config: NightshiftConfig): TaskRegistry {
-  return new TaskRegistry(config.tasks ?? {}, config);
-}
 
 /** A config module as loaded: the config and the absolute file it came from. */
 export interface LoadedConfig {
@@ -193,7 +187,10 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     if (schedules !== undefined) {
       if (!Array.isArray(schedules))
         throw new NightshiftError('config_error', '"schedules" must be an array');
-      await validateScheduleInputs(schedules as ScheduleInput[], 'config', configRegistry(config));
+      // The registry `connect` will build (HTTP jobs' task and queue defaults included).
+      const { taskRegistryOf } = await import('./nightshift.js');
+      const registry = await taskRegistryOf(config);
+      await validateScheduleInputs(schedules as ScheduleInput[], 'config', registry);
     }
   } catch (error) {
     throw new NightshiftError('config_error', `config ${file}: ${oneLine(error)}`, { cause: error });
