@@ -6,6 +6,7 @@
  * logger (or `createLogger({ level: 'silent' })` in tests) to `Nightshift.connect`.
  */
 import { pino } from 'pino';
+import { NightshiftError } from './errors.js';
 import { keyNames, refuseUnknownKeys } from './validation/known-keys.js';
 
 /** The logger type nightshift accepts and hands to handlers (a pino logger). */
@@ -17,4 +18,27 @@ const OPTION_NAMES = keyNames<{ level?: string }>({ level: true });
 export function createLogger(options: { level?: string } = {}): Logger {
   refuseUnknownKeys(options, OPTION_NAMES, 'logger option');
   return pino({ name: 'nightshift', level: options.level ?? process.env.NIGHTSHIFT_LOG_LEVEL ?? 'info' });
+}
+
+// What nightshift and handlers call on a logger: pino's level methods and `child`.
+const LOGGER_METHODS = ['child', 'trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+/**
+ * Refuses what cannot log: `{ level: 'silent' }` given where a logger goes would otherwise be taken,
+ * and the first worker would fail on its first line instead of connect on its options.
+ */
+export function checkLogger(
+  logger: unknown,
+  code: 'invalid_argument' | 'config_error' = 'invalid_argument',
+): asserts logger is Logger {
+  const missing =
+    typeof logger === 'object' && logger !== null
+      ? LOGGER_METHODS.filter((method) => typeof (logger as Record<string, unknown>)[method] !== 'function')
+      : LOGGER_METHODS;
+  if (missing.length > 0) {
+    throw new NightshiftError(
+      code,
+      `logger must be a pino logger (no ${missing.join(', ')} method); for a quiet one pass createLogger({ level: 'silent' })`,
+    );
+  }
 }

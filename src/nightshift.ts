@@ -22,7 +22,7 @@ import { FOLLOW_EVENTS_OPTION_NAMES, followEvents, type FollowEventsOptions } fr
 import { EventBus } from './events.js';
 import type { Job, JobLogLine, JobRun } from './job.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
-import { createLogger, type Logger } from './logger.js';
+import { checkLogger, createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
@@ -49,7 +49,15 @@ import {
 } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
-import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
+import {
+  idIn,
+  intIn,
+  JOB_RANGES,
+  MAX_KEY_BYTES,
+  MAX_NAME_BYTES,
+  shown,
+  textIn,
+} from './validation/bounds.js';
 import { jobListParams, type JobListInput } from './validation/job-filter.js';
 import { keyNames, refuseUnknownKeys, requireArray, requireObject } from './validation/known-keys.js';
 import type { TaskMap } from './task.js';
@@ -162,6 +170,11 @@ async function taskRegistry(
   options: TaskRegistrations,
   queueDefaults: CheckedQueues['defaults'] | undefined,
 ): Promise<TaskRegistry> {
+  const { tasks } = options;
+  if (tasks !== undefined && (typeof tasks !== 'object' || tasks === null || Array.isArray(tasks))) {
+    // Object.entries of a number is empty and of an array is by index: no tasks, or tasks named 0, 1...
+    throw new NightshiftError('config_error', '"tasks" must be an object of task name to handler');
+  }
   return new TaskRegistry(
     options.httpJobs === undefined
       ? (options.tasks ?? {})
@@ -261,6 +274,14 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     refuseUnknownKeys(options, CONNECT_OPTION_NAMES, 'connect option');
     // The worker defaults too, here rather than at the first startWorker, which may come much later.
     if (options.worker !== undefined) resolveWorkerOptions(options.worker);
+    if (options.migrate !== undefined && typeof options.migrate !== 'boolean') {
+      // A string such as 'no' is truthy: it would migrate a database the caller meant only to check.
+      throw new NightshiftError(
+        'invalid_argument',
+        `migrate must be true or false, got ${shown(options.migrate)}`,
+      );
+    }
+    if (options.logger !== undefined) checkLogger(options.logger);
     const logger = options.logger ?? createLogger();
     // Checked before anything opens: bad thresholds change nothing.
     const alertsConfig = options.alerts === undefined ? {} : validateAlertsConfig(options.alerts);

@@ -13,7 +13,7 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { NightshiftError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { checkLogger, type Logger } from '../logger.js';
 import type { Nightshift } from '../nightshift.js';
 import { DEFAULT_ALERT_INTERVAL_MS } from '../observe/alert.js';
 import { AlertMonitor } from '../observe/alert-monitor.js';
@@ -72,6 +72,7 @@ export const API_PREFIX = '/api/v1';
 export async function createApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   refuseUnknownKeys(options, SERVER_OPTION_NAMES, 'API server option', { code: 'config_error' });
   const { ns } = options;
+  if (options.logger !== undefined) checkLogger(options.logger, 'config_error');
   const logger = options.logger ?? ns.logger;
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,

@@ -6,7 +6,7 @@
  *
  * The helper never calls `process.exit`; `onStopped` decides (the CLI exits 0, or 1 on error).
  */
-import type { Logger } from '../logger.js';
+import { checkLogger, type Logger } from '../logger.js';
 import type { StopOptions } from '../runtime/stop-options.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 
@@ -37,6 +37,7 @@ const OPTION_NAMES = keyNames<ShutdownSignalOptions>({
 export function installShutdownSignals(target: Stoppable, options: ShutdownSignalOptions = {}): () => void {
   // Before any handler is installed: a misspelt `grace` would give running jobs the default 30 s.
   refuseUnknownKeys(options, OPTION_NAMES, 'shutdown signal option');
+  if (options.logger !== undefined) checkLogger(options.logger);
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const graceMs = options.graceMs ?? 30_000;
   let received = 0;

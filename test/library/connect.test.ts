@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createApiServer } from '../../src/api/server.js';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
 import { NightshiftError } from '../../src/errors.js';
 import { tempSqliteFile, type TempSqliteFile } from '../support/temp-sqlite.js';
+import { installShutdownSignals } from '../../src/worker/signals.js';
 import { FAST_WORKER } from '../worker/engine-harness.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -43,6 +46,58 @@ describe('Nightshift.connect by URL', () => {
     try {
       expect(() => ns.startWorker({ concurrency: 0 })).toThrow(/concurrency/);
       expect(() => ns.startWorker({ queues: [] })).toThrow(/queues/);
+    } finally {
+      await ns.close();
+    }
+  });
+});
+
+describe('Nightshift.connect options of the wrong type', () => {
+  // Each was taken before: `migrate: 'no'` migrated (a truthy string), `tasks: 42` registered no task,
+  // and `logger: { level }` connected and failed at the first worker's first log line.
+  it.each([
+    ['migrate', { migrate: 'no' }, 'invalid_argument', /migrate must be true or false, got "no"/],
+    ['tasks', { tasks: 42 }, 'config_error', /"tasks" must be an object of task name to handler/],
+    ['tasks as a list', { tasks: [() => null] }, 'config_error', /"tasks" must be an object/],
+    [
+      'logger',
+      { logger: { level: 'silent' } },
+      'invalid_argument',
+      /logger must be a pino logger \(no child,/,
+    ],
+  ])('refuses %s before the database is created', async (_name, options, code, message) => {
+    const file = tempSqliteFile();
+    files.push(file);
+    const error = await Nightshift.connect({
+      db: `sqlite:${file.path}`,
+      logger,
+      ...(options as object),
+    }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(NightshiftError);
+    expect((error as NightshiftError).code).toBe(code);
+    expect((error as NightshiftError).message).toMatch(message);
+    expect(existsSync(file.path)).toBe(false);
+  });
+
+  it('the API server and the shutdown signals refuse a logger that cannot log', async () => {
+    const ns = await Nightshift.connect({ db: tempUrl(), tasks: {}, logger });
+    const sigtermListeners = process.listenerCount('SIGTERM');
+    try {
+      const refused = createApiServer({ ns, logger: { info() {} } as never });
+      await expect(refused).rejects.toThrow(
+        /logger must be a pino logger \(no child, trace, debug, warn, error, fatal/,
+      );
+      await expect(refused).rejects.toHaveProperty('code', 'config_error');
+      expect(() => installShutdownSignals(ns, { logger: 'console' as never })).toThrow(
+        /logger must be a pino logger/,
+      );
+      expect(process.listenerCount('SIGTERM')).toBe(sigtermListeners);
+      // A pino logger passes.
+      const server = await createApiServer({ ns, logger });
+      await server.close();
     } finally {
       await ns.close();
     }
