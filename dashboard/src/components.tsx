@@ -23,7 +23,9 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const latest = useRef(0);
   useEffect(() => {
     const call = ++latest.current;
-    load().then(
+    // A load that throws before it has a promise (a bad filter in the address) fails like one that
+    // rejects: shown by the page, rather than ending the whole app.
+    new Promise<T>((resolve) => resolve(load())).then(
       (value) => {
         if (call !== latest.current) return;
         setData(value);

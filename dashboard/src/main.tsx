@@ -86,6 +86,7 @@ function App() {
     if (!ready) return;
     const stop = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let dropped = false;
     void followEvents(
       authHeaders,
       (event) => {
@@ -95,7 +96,16 @@ function App() {
           setLiveTick((n) => n + 1);
         }, LIVE_DEBOUNCE_MS);
       },
-      setLive,
+      (state) => {
+        // Back after a drop (a server restart): what the page loaded while the server was away failed,
+        // and a quiet cluster sends no event that would reload it, so reload once now.
+        if (state === 'reconnecting') dropped = true;
+        else if (state === 'live' && dropped) {
+          dropped = false;
+          setLiveTick((n) => n + 1);
+        }
+        setLive(state);
+      },
       stop.signal,
     );
     return () => {

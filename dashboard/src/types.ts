@@ -32,6 +32,12 @@ export interface Job {
   updatedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  idempotencyKey: string | null;
+  concurrencyKey: string | null;
+  /** The group it is claimed fairly within (docs/TENANCY.md), or null. */
+  group: string | null;
+  /** Labels a worker must offer to claim it; empty for none. */
+  requires: string[];
   scheduleId: string | null;
   parentId: string | null;
   cancelRequested: boolean;

@@ -74,6 +74,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   const { ns } = options;
   if (options.logger !== undefined) checkLogger(options.logger, 'config_error');
   const logger = options.logger ?? ns.logger;
+  const onError = errorHandler(logger);
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Fastify's default (100 characters) answered longer path parameters with 414 in its own error
@@ -82,6 +83,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     // Requests are not logged one by one (a busy enqueuer would flood the log); failures are, by the
     // error handler.
     logger: false,
+    // Errors met before routing (a path with a broken percent-escape typed into the address bar) reach
+    // no error handler: answered here in the API's one error shape rather than Fastify's own.
+    frameworkErrors: (error, request, reply) => void onError(error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   // JSON only: Fastify's own text/plain parser would hand a route a string, answered "body must be
@@ -94,7 +98,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       done(error as Error, undefined);
     }
   });
-  app.setErrorHandler(errorHandler(logger));
+  app.setErrorHandler(onError);
   const readOnly = options.readOnly ?? false;
   if (typeof readOnly !== 'boolean') {
     throw new NightshiftError('config_error', `http.readOnly must be true or false, got ${String(readOnly)}`);

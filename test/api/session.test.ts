@@ -92,6 +92,18 @@ describe.each(BACKENDS)('session and read-only on %s', (backend) => {
     expect(api.status).toBe(404);
     expect(((await api.json()) as { error: { code: string } }).error.code).toBe('not_found');
     expect((await fetch(`${open.url}/assets/missing.js`)).status).toBe(404);
+    // A broken percent-escape, typed into the address bar or sent by a client, is refused in the API's
+    // one error shape, on a page route and an API route alike.
+    for (const path of ['/jobs/%E0%A4%A', '/api/v1/jobs/%E0%A4']) {
+      const broken = await fetch(`${open.url}${path}`, {
+        headers: { accept: 'text/html', authorization: `Bearer ${open.tokens.viewer}` },
+      });
+      expect({ path, status: broken.status, body: await broken.json() }).toEqual({
+        path,
+        status: 400,
+        body: { error: { code: 'invalid_argument', message: `'${path}' is not a valid url component` } },
+      });
+    }
     // A path that climbs out of the dashboard's folder is refused by the file server (403).
     const climbing = await fetch(`${open.url}/assets/..%2f..%2fpackage.json`);
     expect([403, 404]).toContain(climbing.status);

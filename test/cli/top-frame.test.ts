@@ -1,6 +1,6 @@
 /** The `nightshift top` frame: cut to the terminal's width and height, rates and durations as read. */
 import { describe, expect, it } from 'vitest';
-import { duration, renderFrame } from '../../src/cli/top/frame.js';
+import { duration, MAX_NAME_WIDTH, renderFrame } from '../../src/cli/top/frame.js';
 import type { TopSnapshot } from '../../src/cli/top/snapshot.js';
 
 const snapshot: TopSnapshot = {
@@ -101,6 +101,29 @@ describe('the top frame', () => {
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(30);
     expect(lines[1]).toBe('ALERTS 3: max_duration 2, sche');
     expect(lines).toContain('WORKERS (2)');
+  });
+
+  it('cuts a long name in the middle so that the columns after it stay on the screen', () => {
+    const long = `tenant-${'x'.repeat(200)}-eu-west-1`;
+    const queue = snapshot.queues[0];
+    if (queue === undefined) throw new Error('the snapshot has a queue');
+    const running = {
+      id: 'job-long',
+      task: long,
+      queue: long,
+      workerId: long,
+      attempt: 2,
+      runningForMs: 3_000,
+    };
+    const lines = renderFrame(
+      { ...snapshot, queues: [{ ...queue, name: long }], running: [running], runningTotal: 1 },
+      { width: 120, height: 100 },
+      1000,
+    );
+    const cut = `tenant-xxxxxxxxxxxx…xx-eu-west-1`;
+    expect(cut).toHaveLength(MAX_NAME_WIDTH);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${cut} +1 +2 +3 +40 +5 +0 +7s +yes`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^job-long +${cut} +${cut} +${cut} +2 `)));
   });
 
   it('shows counts, pauses, rates, workers, alerts and ages as an operator reads them', () => {

@@ -10,6 +10,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/job.js';
+import { startApiServer } from '../../src/api/server.js';
+import { createLogger } from '../../src/logger.js';
 import { defineTask } from '../../src/task.js';
 import { startTestServer, type TestServer as Server } from '../api/api-server.js';
 import { launchChromium, screenshot } from './browser.js';
@@ -18,6 +20,10 @@ import { launchChromium, screenshot } from './browser.js';
 const until = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 10_000, interval: 100 });
 
 const backend = process.env['NIGHTSHIFT_TEST_BACKEND'] === 'postgres' ? 'postgres' : 'sqlite';
+
+/** Names as long as the API takes them, with no space to break at. */
+const LONG_TASK = `report.${'quarterly'.repeat(16)}`;
+const LONG_QUEUE = `reports-${'emea'.repeat(40)}`;
 
 const TASKS = {
   'report.build': defineTask({
@@ -28,6 +34,7 @@ const TASKS = {
     },
   }),
   'email.send': defineTask({ handler: () => ({ sent: true }) }),
+  [LONG_TASK]: defineTask({ handler: () => null }),
 };
 
 /** Real history: completed and failed reports, emails waiting, a schedule. */
@@ -320,6 +327,108 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await until(() => page.getByRole('table', { name: 'Jobs' }).getByRole('row').count()).toBe(2);
     expect(navigations).toEqual([]);
     await context.close();
+  });
+
+  it('says a creation time in the address is not a date, and the page goes on working', async () => {
+    const { page, context } = await open(server, server.tokens.viewer, '/jobs?createdAfter=yesterday');
+    const crashes: string[] = [];
+    page.on('pageerror', (error) => crashes.push(error.message));
+    await until(() => page.getByRole('alert').allTextContents()).toEqual([
+      'Could not load the job list: Created after: "yesterday" is not a date and time',
+    ]);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await until(() => page.getByRole('table', { name: 'Jobs' }).getByRole('row').count()).toBeGreaterThan(1);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(crashes).toEqual([]);
+    await context.close();
+  });
+
+  it('reloads what failed while the server was away once it is back, on a quiet cluster', async () => {
+    const quiet = await startTestServer(backend, { tasks: TASKS });
+    const port = Number(new URL(quiet.url).port);
+    let restarted: Awaited<ReturnType<typeof startApiServer>> | undefined;
+    try {
+      await quiet.ns.enqueue('email.send', { to: 'quiet@example.com' }, { queue: 'quiet' });
+      const { page, context } = await open(quiet, quiet.tokens.viewer);
+      const badge = page.getByRole('banner').getByRole('status');
+      await until(() => badge.textContent()).toBe('live');
+      await until(() => page.getByRole('table', { name: 'Queues' }).count()).toBe(1);
+      await quiet.app.close();
+      await until(() => badge.textContent()).toBe('reconnecting…');
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
+      await until(() => page.getByRole('alert').textContent()).toMatch(/^Could not load the job list/);
+      // The same database, served again on the same address; nothing happens in the cluster meanwhile.
+      const logger = createLogger({ level: 'silent' });
+      restarted = await startApiServer({ ns: quiet.ns, logger, host: '127.0.0.1', port });
+      // The reconnection waits 1 s, then 2, 4 and 8 s between attempts.
+      await expect.poll(() => badge.textContent(), { timeout: 20_000, interval: 200 }).toBe('live');
+      await until(() => page.getByRole('table', { name: 'Jobs' }).getByRole('row').count()).toBe(2);
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await context.close();
+    } finally {
+      await restarted?.app.close();
+      await quiet.close();
+    }
+  });
+
+  it('keeps every column in view when a queue or task name is as long as the API takes', async () => {
+    const { job } = await server.ns.enqueue(LONG_TASK, { region: 'emea' }, { queue: LONG_QUEUE });
+    const { page, context } = await open(server, server.tokens.operator);
+    /** How far the table at `name` sticks out of its card, sideways (0 when it fits). */
+    const overflow = (name: string) =>
+      page
+        .getByRole('table', { name })
+        .evaluate(
+          (table: { scrollWidth: number; parentElement: { clientWidth: number } | null }) =>
+            table.scrollWidth - (table.parentElement?.clientWidth ?? 0),
+        );
+    const queues = page.getByRole('table', { name: 'Queues' });
+    await until(() => queues.getByRole('row', { name: /emeaemea/ }).count()).toBe(1);
+    expect(await overflow('Queues')).toBeLessThanOrEqual(0);
+
+    await page.goto(`${server.url}/jobs?queue=${LONG_QUEUE}`);
+    const jobs = page.getByRole('table', { name: 'Jobs' });
+    await until(() => jobs.getByRole('row').count()).toBe(2);
+    expect(await overflow('Jobs')).toBeLessThanOrEqual(0);
+
+    await jobs.getByRole('link', { name: LONG_TASK }).click();
+    await until(() => page.getByRole('heading', { level: 1 }).textContent()).toContain(LONG_TASK);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
+    await screenshot(page, `job-detail-long-names-${backend}`);
+    await context.close();
+    await server.ns.cancelJob(job.id);
+  });
+
+  it('shows a job’s concurrency key, group, required labels and idempotency key', async () => {
+    const { job } = await server.ns.enqueue(
+      'email.send',
+      { to: 'keys@example.com' },
+      {
+        queue: 'keyed',
+        concurrencyKey: 'tenant:emea',
+        group: 'emea',
+        requires: ['region:eu', 'smtp'],
+        idempotencyKey: 'welcome-emea',
+      },
+    );
+    const { page, context } = await open(server, server.tokens.viewer, `/jobs/${job.id}`);
+    const facts = page.locator('dl.facts').first();
+    await until(() => facts.textContent()).toContain('Concurrency key');
+    const [terms, values] = await Promise.all([
+      facts.locator('dt').allTextContents(),
+      facts.locator('dd').allTextContents(),
+    ]);
+    const pairs = terms.map((term, i) => `${term}: ${values[i] ?? ''}`);
+    expect(pairs).toEqual(
+      expect.arrayContaining([
+        'Concurrency key: tenant:emea',
+        'Group: emea',
+        'Requires: region:eu, smtp',
+        'Idempotency key: welcome-emea',
+      ]),
+    );
+    await context.close();
+    await server.ns.cancelJob(job.id);
   });
 
   it('fits a phone screen in dark mode', async () => {

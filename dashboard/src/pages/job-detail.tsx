@@ -1,7 +1,7 @@
 /**
- * One job: its state, payload, result, error with stack, every run (worker, start, duration, run lag,
- * outcome), whatever else the server's job object carries (checkpoint, steps, lease…), and the log
- * lines its handler wrote. Operators may retry, cancel or delete it from here.
+ * One job: its state, keys, group and required labels, payload, result, error with stack, every run
+ * (worker, start, duration, run lag, outcome), whatever else the server's job object carries, and the
+ * log lines its handler wrote. Operators may retry, cancel or delete it from here.
  */
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
@@ -30,6 +30,8 @@ const SHOWN = new Set([
   'finishedAt',
   'idempotencyKey',
   'concurrencyKey',
+  'group',
+  'requires',
   'scheduleId',
   'parentId',
   'cancelRequested',
@@ -131,6 +133,13 @@ export function JobDetailPage(props: { id: string }) {
             <dd>{when(current.startedAt)}</dd>
             <dt>Finished</dt>
             <dd>{when(current.finishedAt)}</dd>
+            <Optional label="Concurrency key" value={current.concurrencyKey} />
+            <Optional label="Group" value={current.group} />
+            <Optional
+              label="Requires"
+              value={current.requires.length === 0 ? null : current.requires.join(', ')}
+            />
+            <Optional label="Idempotency key" value={current.idempotencyKey} />
             {current.scheduleId !== null && (
               <>
                 <dt>Schedule</dt>
@@ -178,7 +187,7 @@ export function JobDetailPage(props: { id: string }) {
           )}
           {extra.length > 0 && (
             <section aria-labelledby="state-title" class="card">
-              <h2 id="state-title">Checkpoint, steps and lease</h2>
+              <h2 id="state-title">Other fields</h2>
               <dl class="facts">
                 {extra.map(([key, value]) => (
                   <Fragment key={key}>
@@ -218,7 +227,7 @@ export function JobDetailPage(props: { id: string }) {
                 {runs.data?.runs.map((run) => (
                   <tr key={run.attempt}>
                     <td class="num">{run.attempt}</td>
-                    <td class="mono">{run.workerId}</td>
+                    <td class="mono name">{run.workerId}</td>
                     <td>{when(run.startedAt)}</td>
                     <td class="num">{duration(run.durationMs)}</td>
                     <td class="num">{duration(run.runLagMs)}</td>
@@ -250,5 +259,16 @@ export function JobDetailPage(props: { id: string }) {
         )}
       </section>
     </section>
+  );
+}
+
+/** A fact the job may lack: nothing at all when it is null. */
+function Optional(props: { label: string; value: string | null }) {
+  if (props.value === null) return null;
+  return (
+    <>
+      <dt>{props.label}</dt>
+      <dd class="mono">{props.value}</dd>
+    </>
   );
 }

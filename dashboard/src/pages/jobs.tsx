@@ -28,13 +28,21 @@ function filterOf(search: string): Filter {
   return Object.fromEntries(FILTER_KEYS.map((k) => [k, params.get(k) ?? ''])) as unknown as Filter;
 }
 
-/** The filter as the API takes it: ISO times, no empty values. */
+const TIME_LABELS = { createdAfter: 'Created after', createdBefore: 'Created before' } as const;
+
+/** The filter as the API takes it: ISO times, no empty values. Throws on a time that is no date. */
 function apiFilter(filter: Filter): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key of FILTER_KEYS) {
     const value = filter[key];
     if (value === '') continue;
-    out[key] = key.startsWith('created') ? new Date(value).toISOString() : value;
+    if (key === 'createdAfter' || key === 'createdBefore') {
+      // The address may carry any text (typed or shared by hand), not only what the date field wrote.
+      const at = new Date(value);
+      if (Number.isNaN(at.getTime()))
+        throw new Error(`${TIME_LABELS[key]}: "${value}" is not a date and time`);
+      out[key] = at.toISOString();
+    } else out[key] = value;
   }
   return out;
 }
@@ -184,14 +192,14 @@ export function JobsPage(props: { search: string }) {
                       />
                     </td>
                   )}
-                  <td>
+                  <td class="name">
                     <Link to={`/jobs/${job.id}`}>{job.task}</Link>
                     <div class="muted mono">{job.id.slice(-12)}</div>
                   </td>
                   <td>
                     <StateBadge state={job.state} />
                   </td>
-                  <td>{job.queue}</td>
+                  <td class="name">{job.queue}</td>
                   <td class="num">
                     {job.attempt}/{job.maxAttempts}
                   </td>

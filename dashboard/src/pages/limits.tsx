@@ -55,7 +55,9 @@ function QueueLimits() {
             <tbody>
               {list.map((queue) => (
                 <tr key={queue.queue}>
-                  <th scope="row">{queue.queue}</th>
+                  <th scope="row" class="name">
+                    {queue.queue}
+                  </th>
                   <td class="num">
                     {queue.running} / {queue.limit ?? 'none'}
                   </td>
@@ -121,7 +123,7 @@ function ConcurrencyKeys(props: { run: Run }) {
             <tbody>
               {list.map((key) => (
                 <tr key={key.key}>
-                  <th scope="row" class="mono">
+                  <th scope="row" class="mono name">
                     {key.key}
                   </th>
                   <td class="num">
@@ -217,7 +219,7 @@ function Groups(props: { run: Run }) {
             <tbody>
               {list.map((group) => (
                 <tr key={group.group}>
-                  <th scope="row" class="mono">
+                  <th scope="row" class="mono name">
                     {group.group}
                   </th>
                   <td class="num weight">{group.weight}</td>

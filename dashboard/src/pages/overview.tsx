@@ -62,7 +62,7 @@ function Queues() {
             <tbody>
               {list.map((queue) => (
                 <tr key={queue.name}>
-                  <th scope="row">
+                  <th scope="row" class="name">
                     <Link to={`/jobs?queue=${encodeURIComponent(queue.name)}`}>{queue.name}</Link>{' '}
                     {queue.paused && <span class="badge paused">paused</span>}
                   </th>

@@ -55,7 +55,7 @@ export function SchedulesPage() {
               {list.map((schedule) => (
                 <Fragment key={schedule.id}>
                   <tr>
-                    <th scope="row">
+                    <th scope="row" class="name">
                       {schedule.id}
                       <div class="muted">{schedule.task}</div>
                       <button

@@ -32,14 +32,14 @@ export function WorkersPage() {
             <tbody>
               {list.map((worker) => (
                 <tr key={worker.id}>
-                  <th scope="row" class="mono">
+                  <th scope="row" class="mono name">
                     {worker.id}
                   </th>
                   <td>
                     {worker.host} / {worker.pid}
                   </td>
-                  <td>{worker.queues === null ? 'all' : worker.queues.join(', ')}</td>
-                  <td>{worker.labels.length === 0 ? '–' : worker.labels.join(', ')}</td>
+                  <td class="name">{worker.queues === null ? 'all' : worker.queues.join(', ')}</td>
+                  <td class="name">{worker.labels.length === 0 ? '–' : worker.labels.join(', ')}</td>
                   <td class="num">
                     {worker.running} / {worker.concurrency}
                   </td>

@@ -38,7 +38,7 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
         'THROTTLED',
       ],
       snapshot.queues.map((queue) => [
-        queue.name,
+        name(queue.name),
         queue.counts.scheduled,
         queue.counts.queued,
         queue.counts.running,
@@ -61,11 +61,11 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
         ['ID', 'TASK', 'QUEUE', 'WHY', 'RUNNING FOR', 'WORKER'],
         snapshot.stuck.map((job) => [
           job.id,
-          job.task,
-          job.queue,
+          name(job.task),
+          name(job.queue),
           job.reason === 'lease_expired' ? 'lease expired' : 'past max duration',
           duration(job.runningForMs),
-          job.workerId,
+          name(job.workerId),
         ]),
         '',
       ),
@@ -77,8 +77,8 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
       ...table(
         ['ID', 'TASK', 'STATE', 'FAILURES', 'LAST ERROR'],
         snapshot.schedules.map((schedule) => [
-          schedule.id,
-          schedule.task,
+          name(schedule.id),
+          name(schedule.task),
           schedule.condition,
           schedule.consecutiveFailures,
           schedule.suspendedReason ?? schedule.lastError,
@@ -92,11 +92,11 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
     ...table(
       ['ID', 'HOST', 'PID', 'QUEUES', 'LABELS', 'RUNNING', 'HEARTBEAT'],
       snapshot.workers.map((worker) => [
-        shortWorkerId(worker),
-        worker.host,
+        name(shortWorkerId(worker)),
+        name(worker.host),
         worker.pid,
-        worker.queues === null ? 'all' : worker.queues.join(','),
-        worker.labels.length === 0 ? '-' : worker.labels.join(','),
+        worker.queues === null ? 'all' : name(worker.queues.join(',')),
+        worker.labels.length === 0 ? '-' : name(worker.labels.join(',')),
         `${worker.running}/${worker.concurrency}`,
         `${duration(worker.heartbeatAgeMs)} ago`,
       ]),
@@ -109,9 +109,9 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
       ['ID', 'TASK', 'QUEUE', 'WORKER', 'ATTEMPT', 'RUNNING FOR'],
       snapshot.running.map((job) => [
         job.id,
-        job.task,
-        job.queue,
-        job.workerId,
+        name(job.task),
+        name(job.queue),
+        name(job.workerId),
         job.attempt,
         duration(job.runningForMs),
       ]),
@@ -126,6 +126,19 @@ function alertsLine(snapshot: TopSnapshot): string {
   if (snapshot.alerts.length === 0) return 'ALERTS none';
   const counts = alertCounts(snapshot.alerts).map(({ kind, count }) => `${kind} ${count}`);
   return `ALERTS ${snapshot.alerts.length}: ${counts.join(', ')}`;
+}
+
+/**
+ * Names (queues, tasks, schedules, workers, hosts) may be 255 characters: one that long would push
+ * every other column of its table past the terminal's edge. A longer one keeps its start and its end,
+ * which tell similar names apart, around an ellipsis; `--json` has it whole.
+ */
+export const MAX_NAME_WIDTH = 32;
+
+function name(text: string | null): string | null {
+  if (text === null || text.length <= MAX_NAME_WIDTH) return text;
+  const head = Math.ceil((MAX_NAME_WIDTH - 1) * 0.6);
+  return `${text.slice(0, head)}…${text.slice(text.length - (MAX_NAME_WIDTH - 1 - head))}`;
 }
 
 /** A default worker id repeats its host and pid (shown beside it): only its unique tail is kept. */
