@@ -6,6 +6,7 @@
  * The config loader and the library are imported on first use: a usage error or `--help` then costs
  * a process start and nothing more, which is most of what a shell script calling the CLI pays.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import type { LoadedConfig } from '../config.js';
 import { NightshiftError } from '../errors.js';
@@ -214,6 +215,9 @@ export class Session {
   }
 }
 
+/** How long a command whose database is unreachable waits for its connections to close before exiting. */
+const OUTAGE_CLOSE_MS = 5_000;
+
 /**
  * Runs a command body with a session that is closed afterwards. `use` declares what the command may
  * do with its database; read and control commands leave it out.
@@ -224,9 +228,20 @@ export async function withSession<T>(
   use: DatabaseUse = {},
 ): Promise<T> {
   const session = new Session(options, process.stdout, use);
+  let closing: Promise<void> | undefined;
   try {
     return await body(session);
+  } catch (error) {
+    if (error instanceof NightshiftError && error.code === 'database_unavailable') {
+      // A service that gave up on an unreachable database (past `maxStoreDownMs`) still has calls
+      // out to it: on a black-holed connection each ends only at its statement timeout, a minute
+      // later, and closing waits for them. Nothing can be written meanwhile, so the command exits
+      // with its error once the bound passes; the leases it held lapse and are rescued.
+      closing = session.close();
+      await Promise.race([closing.catch(() => undefined), sleep(OUTAGE_CLOSE_MS, undefined, { ref: false })]);
+    }
+    throw error;
   } finally {
-    await session.close();
+    if (closing === undefined) await session.close();
   }
 }

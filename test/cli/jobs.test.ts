@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JobJson, JobRunJson } from '../../src/cli/output.js';
@@ -161,6 +163,43 @@ describe('enqueue and jobs through the CLI', () => {
     // Aligned: every row's STATE column starts where the header's does.
     const stateColumn = lines[0]!.indexOf('STATE');
     for (const line of lines.slice(1)) expect(line.slice(stateColumn)).toMatch(/^queued /);
+  });
+
+  it('jobs list filters by text and creation time; its next-page hint keeps the filters', async () => {
+    type Page = { jobs: JobJson[]; nextCursor: string | null };
+    const before = await cliJson<EnqueueJson>('enqueue', 'echo', '--payload', '{"note":"hay"}');
+    const matching: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const { id } = await cliJson<EnqueueJson>(
+        'enqueue',
+        'echo',
+        '--payload',
+        JSON.stringify({ note: `it's a Needle ${n}` }),
+      );
+      matching.push(id);
+    }
+    await cliJson<EnqueueJson>('enqueue', 'echo', '--payload', '{"note":"hay again"}');
+    const createdAfter = before.job.createdAt;
+    const filters = ['--search', "IT'S A NEEDLE", '--created-after', createdAfter];
+
+    const all = await cliJson<Page>('jobs', 'list', ...filters);
+    expect(all.jobs.map((job) => job.id)).toEqual([...matching].reverse());
+    const none = await cliJson<Page>('jobs', 'list', '--search', 'needle', '--created-before', createdAfter);
+    expect(none.jobs).toEqual([]);
+
+    const first = await runCli(['jobs', 'list', ...filters, '--limit', '2'], {
+      cwd: dir,
+      env: { NIGHTSHIFT_DB: db },
+    });
+    expect(first.code, first.stderr).toBe(0);
+    const hint = /^more: nightshift (.*)$/m.exec(first.stdout)?.[1];
+    expect(hint, first.stdout).toBeDefined();
+    // The hint as a shell reads it: its words, quotes removed.
+    const { stdout: split } = await promisify(execFile)('bash', ['-c', `printf '%s\\0' ${hint!}`]);
+    const words = split.split('\0').slice(0, -1);
+    const next = await cliJson<Page>(...words);
+    expect(next.jobs.map((job) => job.id)).toEqual([matching[0]]);
+    expect(next.nextCursor).toBeNull();
   });
 
   it('cancel and retry move a job through its states; refusals exit 1', async () => {

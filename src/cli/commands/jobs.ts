@@ -26,6 +26,33 @@ interface ListFlags extends CommonOptions {
   createdBefore?: Date;
 }
 
+const DEFAULT_LIST_LIMIT = 50;
+
+/**
+ * The command that lists the next page: the filters given, then the cursor. A cursor alone lists the
+ * next page of every job, so the bare `--cursor` hint of a filtered list went on with other jobs.
+ */
+function nextPageCommand(flags: ListFlags, cursor: string): string {
+  const options: Array<[string, string | undefined]> = [
+    ['--state', flags.state],
+    ['--queue', flags.queue],
+    ['--task', flags.task],
+    ['--search', flags.search],
+    ['--created-after', flags.createdAfter?.toISOString()],
+    ['--created-before', flags.createdBefore?.toISOString()],
+    ['--limit', flags.limit === DEFAULT_LIST_LIMIT ? undefined : String(flags.limit)],
+    ['--cursor', cursor],
+  ];
+  const words = ['nightshift', 'jobs', 'list'];
+  for (const [flag, value] of options) if (value !== undefined) words.push(flag, shellWord(value));
+  return words.join(' ');
+}
+
+/** `value` as one word for a POSIX shell: as it is when nothing in it is special, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
 /** Registers `jobs` and its subcommands. */
 export function registerJobs(program: Command): void {
   const jobs = program.command('jobs').description('list, inspect, retry and cancel jobs');
@@ -43,7 +70,7 @@ export function registerJobs(program: Command): void {
         '--limit <n>',
         `jobs per page (1-${MAX_PAGE})`,
         (v) => parseInteger('--limit', v, PAGE_RANGE),
-        50,
+        DEFAULT_LIST_LIMIT,
       )
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)')
       .option('--search <text>', 'text in the payload, result or error message (case-insensitive)')
@@ -86,7 +113,7 @@ export function registerJobs(program: Command): void {
         ),
       );
       if (page.nextCursor !== null)
-        session.stdout.write(`more: nightshift jobs list --cursor ${page.nextCursor}\n`);
+        session.stdout.write(`more: ${nextPageCommand(flags, page.nextCursor)}\n`);
     });
   });
 

@@ -25,9 +25,12 @@ export function registerScheduler(program: Command): void {
         const ns = await session.connect();
         const loaded = await session.config();
         const schedules = loaded === null ? undefined : (loaded.config.schedules ?? []);
+        // The command's one outage bound, as for the wait at start (database-wait.ts).
+        const maxStoreDownMs = loaded?.config.worker?.maxStoreDownMs;
         const scheduler = ns.startScheduler({
           ...(schedules !== undefined && { schedules }),
           ...(flags.poll !== undefined && { pollIntervalMs: flags.poll }),
+          ...(maxStoreDownMs !== undefined && { maxStoreDownMs }),
         });
         await scheduler.ready;
         const logger = session.logger();

@@ -215,6 +215,13 @@ export function isUnavailable(error: unknown): boolean {
 export function toStoreError(error: unknown): NightshiftError {
   if (error instanceof NightshiftError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  if (isPoolerRefusal(error)) {
+    return new NightshiftError(
+      'config_error',
+      `PostgreSQL refused the connection: ${message}; a transaction pooler such as PgBouncer refuses the store's startup parameters: add pooler=transaction to the URL (docs/SCALING.md, "Poolers")`,
+      { cause: error },
+    );
+  }
   if (isUnavailable(error)) {
     return new NightshiftError('database_unavailable', `PostgreSQL is unavailable: ${message}`, {
       cause: error,
@@ -226,6 +233,18 @@ export function toStoreError(error: unknown): NightshiftError {
     });
   }
   return unexpectedStoreError(error, 'PostgreSQL');
+}
+
+/**
+ * True when a transaction pooler refused the connection's startup parameters (PgBouncer: FATAL 08P01
+ * "unsupported startup parameter: statement_timeout"). Class 08 otherwise means the server went away,
+ * but this refusal repeats on every connection until the URL says `pooler=transaction`.
+ */
+function isPoolerRefusal(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    code === '08P01' && typeof message === 'string' && message.startsWith('unsupported startup parameter')
+  );
 }
 
 /**
