@@ -77,12 +77,40 @@ export function toErrorReply(error: unknown): { status: number; code: ApiErrorCo
   return { status: 500, code: 'internal', message: 'internal error; the server log has the details' };
 }
 
+/**
+ * 5xx codes that report a condition of the cluster (the database away, its schema ahead, the enqueue
+ * queue full), not a fault of the server's code: while one lasts, every request answers it (readiness
+ * probes every few seconds, a dashboard's refreshes, a producer's retries), and a stack per request
+ * would bury the log. The service that met it logs the condition itself.
+ */
+const CONDITION_CODES: ReadonlySet<ApiErrorCode> = new Set([
+  'database_unavailable',
+  'schema_too_new',
+  'overloaded',
+]);
+/** At most one log line per condition code per this interval, with the count of those left out. */
+export const CONDITION_LOG_INTERVAL_MS = 10_000;
+
 /** The Fastify error handler: one body shape, and 5xx details logged rather than sent. */
 export function errorHandler(logger: Logger) {
+  const lastLogged = new Map<ApiErrorCode, { at: number; unlogged: number }>();
   return (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const { status, code, message } = toErrorReply(error);
-    if (status >= 500)
+    if (CONDITION_CODES.has(code)) {
+      const last = lastLogged.get(code);
+      const now = Date.now();
+      if (last !== undefined && now - last.at < CONDITION_LOG_INTERVAL_MS) last.unlogged += 1;
+      else {
+        const unlogged = last?.unlogged ?? 0;
+        logger.warn(
+          { code, method: request.method, url: request.url, ...(unlogged > 0 && { unlogged }) },
+          `API request answered ${status}: ${firstLine(message)}`,
+        );
+        lastLogged.set(code, { at: now, unlogged: 0 });
+      }
+    } else if (status >= 500) {
       logger.error({ err: error, method: request.method, url: request.url }, 'API request failed');
+    }
     return reply.status(status).send(errorBody(code, message));
   };
 }

@@ -17,6 +17,35 @@ export function printJson(out: Output, value: unknown): void {
   out.write(JSON.stringify(value, null, 2) + '\n');
 }
 
+/** Rows a list prints per page unless `--limit` says otherwise. */
+export const DEFAULT_LIST_LIMIT = 50;
+
+/**
+ * The `more:` line under a page of `command` (`jobs list`): its filters as given (flag to value,
+ * undefined when not given), its limit, then the cursor. A cursor alone lists the next page of
+ * everything, so a bare `--cursor` hint under a filtered list went on with rows the filters had left out.
+ */
+export function nextPageLine(
+  command: string,
+  page: { limit: number; cursor: string },
+  filters: Readonly<Record<string, string | undefined>>,
+): string {
+  const options = {
+    ...filters,
+    '--limit': page.limit === DEFAULT_LIST_LIMIT ? undefined : String(page.limit),
+    '--cursor': page.cursor,
+  };
+  const words = ['nightshift', command];
+  for (const [flag, value] of Object.entries(options))
+    if (value !== undefined) words.push(flag, shellWord(value));
+  return `more: ${words.join(' ')}\n`;
+}
+
+/** `value` as one word for a POSIX shell: as it is when nothing in it is special, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
 /** Renders rows as left-aligned columns under a header; null and undefined print as `-`. */
 export function renderTable(
   headers: string[],

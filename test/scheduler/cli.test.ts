@@ -3,7 +3,9 @@
  * resume, delete, with --json and the exit codes 0 (ok), 1 (failure) and 2 (usage); and the
  * `scheduler` command syncing config schedules and enqueueing their slots until SIGTERM.
  */
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
@@ -137,6 +139,36 @@ describe('schedules CLI', () => {
       });
       expect(badState.code).toBe(2);
       expect(badState.stderr).toMatch(/--state must be one of active, paused, suspended/);
+
+      // The next-page hint of a filtered list keeps its filters: an active schedule sorts between the
+      // two paused ones, and a bare --cursor would list it.
+      for (const [id, paused] of [
+        ['tenant-8:active', false],
+        ['tenant-9:sync', true],
+      ] as const) {
+        const made = await cli(
+          'schedules',
+          'create',
+          id,
+          '--task',
+          'echo',
+          '--every',
+          '60000',
+          ...(paused ? ['--paused'] : []),
+        );
+        expect(made.code, made.stderr).toBe(0);
+      }
+      const pausedPage = await cli('schedules', 'list', '--state', 'paused', '--limit', '1');
+      expect(pausedPage.stdout).toMatch(/tenant-7:sync/);
+      const hint = /^more: nightshift (.*)$/m.exec(pausedPage.stdout)?.[1];
+      expect(hint, pausedPage.stdout).toBeDefined();
+      // The hint as a shell reads it: its words, quotes removed.
+      const { stdout: split } = await promisify(execFile)('bash', ['-c', `printf '%s\\0' ${hint!}`]);
+      const next = await cli(...split.split('\0').slice(0, -1), '--json');
+      expect(JSON.parse(next.stdout)).toEqual({
+        schedules: [expect.objectContaining({ id: 'tenant-9:sync' })],
+        nextCursor: null,
+      });
     },
   );
 

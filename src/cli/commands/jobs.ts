@@ -5,9 +5,11 @@ import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import { MAX_PAGE } from '../../validation/bounds.js';
 import { nonEmpty, PAGE_RANGE, parseInteger, parseIsoDate, parseState } from '../arguments.js';
 import {
+  DEFAULT_LIST_LIMIT,
   jobJson,
   jobLogLineJson,
   jobRunJson,
+  nextPageLine,
   printJson,
   renderTable,
   shortJson,
@@ -24,33 +26,6 @@ interface ListFlags extends CommonOptions {
   search?: string;
   createdAfter?: Date;
   createdBefore?: Date;
-}
-
-const DEFAULT_LIST_LIMIT = 50;
-
-/**
- * The command that lists the next page: the filters given, then the cursor. A cursor alone lists the
- * next page of every job, so the bare `--cursor` hint of a filtered list went on with other jobs.
- */
-function nextPageCommand(flags: ListFlags, cursor: string): string {
-  const options: Array<[string, string | undefined]> = [
-    ['--state', flags.state],
-    ['--queue', flags.queue],
-    ['--task', flags.task],
-    ['--search', flags.search],
-    ['--created-after', flags.createdAfter?.toISOString()],
-    ['--created-before', flags.createdBefore?.toISOString()],
-    ['--limit', flags.limit === DEFAULT_LIST_LIMIT ? undefined : String(flags.limit)],
-    ['--cursor', cursor],
-  ];
-  const words = ['nightshift', 'jobs', 'list'];
-  for (const [flag, value] of options) if (value !== undefined) words.push(flag, shellWord(value));
-  return words.join(' ');
-}
-
-/** `value` as one word for a POSIX shell: as it is when nothing in it is special, else single-quoted. */
-function shellWord(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 /** Registers `jobs` and its subcommands. */
@@ -113,7 +88,20 @@ export function registerJobs(program: Command): void {
         ),
       );
       if (page.nextCursor !== null)
-        session.stdout.write(`more: ${nextPageCommand(flags, page.nextCursor)}\n`);
+        session.stdout.write(
+          nextPageLine(
+            'jobs list',
+            { limit: flags.limit, cursor: page.nextCursor },
+            {
+              '--state': flags.state,
+              '--queue': flags.queue,
+              '--task': flags.task,
+              '--search': flags.search,
+              '--created-after': flags.createdAfter?.toISOString(),
+              '--created-before': flags.createdBefore?.toISOString(),
+            },
+          ),
+        );
     });
   });
 

@@ -15,7 +15,16 @@ import { SCHEDULE_RANGES, validateSchedule } from '../../scheduler/validate.js';
 import { MAX_PAGE, type Range } from '../../validation/bounds.js';
 import type { TaskRegistry } from '../../task-registry.js';
 import { nonEmpty, PAGE_RANGE, parseInteger, parseJson, usageError } from '../arguments.js';
-import { printJson, renderTable, scheduleJson, shortJson, shortTime, slotJson } from '../output.js';
+import {
+  DEFAULT_LIST_LIMIT,
+  nextPageLine,
+  printJson,
+  renderTable,
+  scheduleJson,
+  shortJson,
+  shortTime,
+  slotJson,
+} from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
 function timing(s: Schedule): string {
@@ -84,7 +93,12 @@ export function registerSchedules(program: Command): void {
       .option('--task <name>', 'only schedules of this task')
       .option('--state <state>', 'active, paused or suspended', (v) => parseCondition('--state', v))
       .option('--prefix <text>', 'only ids starting with this text')
-      .option('--limit <n>', `schedules per page (1-${MAX_PAGE})`, int('--limit', PAGE_RANGE), 50)
+      .option(
+        '--limit <n>',
+        `schedules per page (1-${MAX_PAGE})`,
+        int('--limit', PAGE_RANGE),
+        DEFAULT_LIST_LIMIT,
+      )
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
   ).action(async (flags: ListFlags) => {
     await withSession(flags, async (session) => {
@@ -119,7 +133,17 @@ export function registerSchedules(program: Command): void {
         ),
       );
       if (page.nextCursor !== null)
-        session.stdout.write(`more: nightshift schedules list --cursor ${page.nextCursor}\n`);
+        session.stdout.write(
+          nextPageLine(
+            'schedules list',
+            { limit: flags.limit, cursor: page.nextCursor },
+            {
+              '--task': flags.task,
+              '--state': flags.state,
+              '--prefix': flags.prefix,
+            },
+          ),
+        );
     });
   });
 
