@@ -13,7 +13,7 @@
  * `waitFor` and `schedules.create` accept only registered task names with their payload types, and
  * know each task's result type. `ns.untyped` is the same instance for names known only at run time.
  */
-import type { ClusterEvent, ClusterEventFilter } from './cluster-events.js';
+import type { ClusterEvent } from './cluster-events.js';
 import { buildNewJob, checkEnqueueItem, type EnqueueItem } from './enqueue.js';
 import { checkEnqueueBatching, EnqueueBatcher, type EnqueueBatchingOptions } from './enqueue-batcher.js';
 import { traceEnqueue } from './observe/tracing.js';
@@ -51,6 +51,12 @@ import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
 import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
 import { jobListParams, type JobListInput } from './validation/job-filter.js';
+import {
+  eventReadParams,
+  runningPageParams,
+  type EventReadInput,
+  type RunningPageParams,
+} from './validation/read-pages.js';
 import { keyNames, refuseUnknownKeys, requireArray, requireObject } from './validation/known-keys.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
@@ -75,13 +81,6 @@ import { Worker } from './worker/worker.js';
 /** Pause before the cluster-event relay starts again after an unexpected failure. */
 const RELAY_RETRY_MS = 1_000;
 
-/** Paging of `concurrencyKeys` and `groups`. */
-interface RunningPageParams {
-  after?: string;
-  limit?: number;
-  running?: boolean;
-}
-
 // The keys of each options object the instance's methods take: a misspelt one is refused
 // (validation/known-keys.ts), where it would otherwise be dropped and the call would do something else.
 const CONNECT_OPTION_NAMES = keyNames<ConnectOptions>({
@@ -98,14 +97,6 @@ const CONNECT_OPTION_NAMES = keyNames<ConnectOptions>({
   queues: true,
 });
 const ENQUEUE_MANY_OPTION_NAMES = keyNames<{ tx?: unknown }>({ tx: true });
-const READ_EVENTS_OPTION_NAMES = keyNames<ClusterEventFilter & { after?: string; limit?: number }>({
-  queue: true,
-  task: true,
-  jobId: true,
-  after: true,
-  limit: true,
-});
-const RUNNING_PAGE_OPTION_NAMES = keyNames<RunningPageParams>({ after: true, limit: true, running: true });
 
 /** Options of `Nightshift.connect`; the type parameters carry what is registered to the instance's types. */
 export interface ConnectOptions<
@@ -413,15 +404,11 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
 
   /**
    * A page of the cluster event log (docs/EVENTS.md), oldest first: events after `after` (an event's
-   * id or a previous page's `next`; absent: from the oldest event kept), at most `limit` (default 100),
-   * matching the filters. Pass `next` as `after` to read on.
+   * id or a previous page's `next`; absent: from the oldest event kept), at most `limit` (default 100,
+   * at most 1,000), matching the filters. Pass `next` as `after` to read on.
    */
-  async readEvents(
-    params: ClusterEventFilter & { after?: string; limit?: number } = {},
-  ): Promise<{ events: ClusterEvent[]; next: string }> {
-    refuseUnknownKeys(params, READ_EVENTS_OPTION_NAMES, 'readEvents option');
-    const { after, limit, ...filter } = params;
-    return this.store.eventRead({ ...filter, after: after ?? null, limit: limit ?? 100 });
+  async readEvents(params: EventReadInput = {}): Promise<{ events: ClusterEvent[]; next: string }> {
+    return this.store.eventRead(eventReadParams(params));
   }
 
   /**
@@ -444,24 +431,21 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   }
 
   /**
-   * Concurrency keys (docs/TENANCY.md) in key order after `after`, at most `limit` (default 100), with
-   * their running counts and the limit in force; `running: true` keeps only keys with running jobs.
+   * Concurrency keys (docs/TENANCY.md) in key order after `after`, at most `limit` (default 100, at
+   * most 10,000), with their running counts and the limit in force; `running: true` keeps only keys
+   * with running jobs.
    */
   async concurrencyKeys(params: RunningPageParams = {}): Promise<ConcurrencyKeyInfo[]> {
-    refuseUnknownKeys(params, RUNNING_PAGE_OPTION_NAMES, 'concurrencyKeys option');
-    const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
-    return this.store.concurrencyKeyList({ ...params, limit });
+    return this.store.concurrencyKeyList(runningPageParams(params, 'concurrencyKeys'));
   }
 
   /**
    * Groups of fairly claimed jobs (docs/TENANCY.md) by name after `after`, at most `limit` (default
-   * 100): those with ready or running jobs or a weight, with their weights, ready and running counts;
-   * `running: true` keeps only groups with running jobs.
+   * 100, at most 10,000): those with ready or running jobs or a weight, with their weights, ready and
+   * running counts; `running: true` keeps only groups with running jobs.
    */
   async groups(params: RunningPageParams = {}): Promise<JobGroupInfo[]> {
-    refuseUnknownKeys(params, RUNNING_PAGE_OPTION_NAMES, 'groups option');
-    const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
-    return this.store.groupList({ ...params, limit });
+    return this.store.groupList(runningPageParams(params, 'groups'));
   }
 
   /**

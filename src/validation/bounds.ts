@@ -32,8 +32,13 @@ export const LATEST_DATE = new Date('9999-12-31T23:59:59.999Z');
 export const MAX_NAME_BYTES = 255;
 /** Idempotency and concurrency keys (and worker ids), in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1_024;
-/** Most rows in one page of a list (jobs, schedules), in the library, the CLI and the REST API alike. */
+/**
+ * Most rows in one page of a list (jobs, schedules, cluster events), in the library, the CLI and the
+ * REST API alike.
+ */
 export const MAX_PAGE = 1_000;
+/** Most rows in one page of concurrency keys or groups: small rows, read by an operator all at once. */
+export const MAX_KEYS_PAGE = 10_000;
 
 /** Who is asking: the code to refuse with, and a prefix naming the thing checked (a schedule, a task). */
 export interface BoundContext {

@@ -77,6 +77,47 @@ describe('listJobs and schedules.list', () => {
   });
 });
 
+describe('readEvents, concurrencyKeys and groups', () => {
+  it('refuse filters of the wrong type, an unknown filter and a page out of range, as listJobs does', async () => {
+    const ns = await env.connect({ tasks });
+    await ns.enqueue('t', {}, { concurrencyKey: 'k', group: 'g' });
+    // Each of these read an empty page, every row, or (a number for `running`) ignored the filter.
+    const events: Array<[unknown, RegExp]> = [
+      [{ queue: 42 }, /^queue must be a non-empty string, got 42$/],
+      [{ task: '' }, /^task must be a non-empty string, got ""$/],
+      // SQLite failed this one as an `internal` driver error.
+      [{ jobId: {} }, /^jobId must be a string, got object$/],
+      [{ after: 5 }, /^after must be a string, got 5$/],
+      [{ limit: 1e9 }, /^limit must be an integer from 1 to 1000, got 1000000000$/],
+      [{ limit: -1 }, /^limit must be an integer from 1 to 1000, got -1$/],
+      [{ types: ['job:enqueued'] }, /^unknown readEvents option "types"; the options are queue, /],
+    ];
+    for (const [params, message] of events) {
+      await expectCode(ns.readEvents(params as never), 'invalid_argument', message);
+    }
+    const pages: Array<[unknown, RegExp]> = [
+      [{ after: 5 }, /^after must be a non-empty string, got 5$/],
+      [{ after: 'k\u0000' }, /^after must not contain NUL/],
+      [{ running: 'yes' }, /^running must be a boolean, got "yes"$/],
+      [{ running: 1 }, /^running must be a boolean, got 1$/],
+      [{ limit: 10_001 }, /^limit must be an integer from 1 to 10000, got 10001$/],
+      [{ limit: -1 }, /^limit must be an integer from 1 to 10000, got -1$/],
+    ];
+    for (const [params, message] of pages) {
+      await expectCode(ns.concurrencyKeys(params as never), 'invalid_argument', message);
+      await expectCode(ns.groups(params as never), 'invalid_argument', message);
+    }
+    await expectCode(
+      ns.groups({ runing: true } as never),
+      'invalid_argument',
+      /^unknown groups option "runing"; the options are after, limit, running$/,
+    );
+    const read = await ns.readEvents({ queue: 'default', task: 't', limit: 1_000 });
+    expect(read.events.map((event) => event.type)).toEqual(['job:enqueued']);
+    expect(await ns.groups({ after: '', limit: 10_000, running: false })).toMatchObject([{ group: 'g' }]);
+  });
+});
+
 describe('arguments that are not an object, an array or a string', () => {
   it('enqueue refuses options that are not an object, enqueueMany items that are not an array', async () => {
     const ns = await env.connect({ tasks });

@@ -5,7 +5,13 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Nightshift } from '../../nightshift.js';
-import { INT32_MAX, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES } from '../../validation/bounds.js';
+import {
+  INT32_MAX,
+  JOB_RANGES,
+  MAX_KEY_BYTES,
+  MAX_KEYS_PAGE,
+  MAX_NAME_BYTES,
+} from '../../validation/bounds.js';
 import { responses } from '../schemas.js';
 
 const Limit = Type.Union([Type.Integer({ minimum: 1, maximum: INT32_MAX }), Type.Null()]);
@@ -75,7 +81,7 @@ const SetLimit = Type.Object(
 const RunningPageQuery = Type.Object(
   {
     after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEYS_PAGE })),
     running: Type.Optional(Type.Boolean()),
   },
   // A misspelt parameter (?runing=true) must be refused, not list every key or group.
