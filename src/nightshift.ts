@@ -517,6 +517,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */
   startWorker(options: WorkerOptions = {}): Worker {
     this.assertOpen();
+    // Before the spread over the defaults, which would take null or an array as no options at all.
+    requireObject(options, 'startWorker options');
     const worker = new Worker(
       { store: this.store, registry: this.tasks, events: this.events, logger: this.logger },
       { ...this.workerDefaults, ...options },

@@ -145,6 +145,19 @@ describe('arguments that are not an object, an array or a string', () => {
     expect(await jobCount(ns)).toBe(0);
   });
 
+  it('startWorker refuses options that are not an object, and starts no worker', async () => {
+    const ns = await env.connect({ tasks });
+    // Both were spread over the instance's worker defaults: a worker started with every default.
+    expect(() => ns.startWorker(null as never)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_argument',
+        message: 'startWorker options must be an object, got null',
+      }),
+    );
+    expect(() => ns.startWorker([] as never)).toThrow('startWorker options must be an object, got an array');
+    expect(ns.workerSlots()).toEqual({ busy: 0, idle: 0 });
+  });
+
   it('the schedule calls refuse a schedule that is not an object and a list that is not an array', async () => {
     const ns = await env.connect({ tasks });
     const notObject = /^a schedule must be an object, got null$/;
