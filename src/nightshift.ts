@@ -49,7 +49,7 @@ import {
 } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
-import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
+import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, queueNameIn, textIn } from './validation/bounds.js';
 import { jobListParams, type JobListInput } from './validation/job-filter.js';
 import {
   eventReadParams,
@@ -491,7 +491,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    */
   async setQueueLimit(queue: string, limit: number | null): Promise<void> {
     const at = { prefix: 'setQueueLimit: ' };
-    const name = textIn('queue', queue, MAX_NAME_BYTES, at);
+    const name = queueNameIn('queue', queue, at);
     // Undefined is a forgotten argument, not a removal: that takes null, said so.
     if (limit === undefined) {
       throw new NightshiftError(
@@ -509,7 +509,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * allows its full burst at once.
    */
   async setQueueRate(queue: string, rate: StartRate | null): Promise<void> {
-    const name = textIn('queue', queue, MAX_NAME_BYTES, { prefix: 'setQueueRate: ' });
+    const name = queueNameIn('queue', queue, { prefix: 'setQueueRate: ' });
     const checked = rate === null ? null : checkRate(rate, 'invalid_argument', 'setQueueRate: ');
     await this.store.queueSetRate({ queue: name, rate: checked });
   }

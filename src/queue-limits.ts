@@ -13,7 +13,7 @@ import {
   type ResolvedQueueDefaults,
 } from './queue-defaults.js';
 import type { StartRate, Store } from './store/store.js';
-import { intIn, JOB_RANGES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
+import { intIn, JOB_RANGES, queueNameIn } from './validation/bounds.js';
 
 /** Settings of one queue: its cluster-wide limits, and the defaults it gives the jobs enqueued into it. */
 export interface QueueSettings extends QueueJobDefaults {
@@ -58,7 +58,7 @@ export function checkQueuesConfig(queues: unknown, code: ErrorCode): CheckedQueu
   const limits: QueueLimit[] = [];
   const defaults = new Map<string, ResolvedQueueDefaults>();
   for (const [queue, settings] of Object.entries(queues)) {
-    textIn('queue name', queue, MAX_NAME_BYTES, { code, prefix: 'queues: ' });
+    queueNameIn('queue name', queue, { code, prefix: 'queues: ' });
     const prefix = `queues.${queue}: `;
     if (!isPlainObject(settings)) throw new NightshiftError(code, `${prefix}settings must be an object`);
     const { concurrency, rate, concurrencyKey, concurrencyLimit, group, ...rest } = settings;

@@ -12,15 +12,7 @@ import {
 } from '../schedule-types.js';
 import { parseCron, slotSeries } from './slots.js';
 import { keyNames, refuseUnknownKeys, requireObject } from '../validation/known-keys.js';
-import {
-  INT32_MAX,
-  intIn,
-  JOB_RANGES,
-  MAX_DELAY_MS,
-  MAX_NAME_BYTES,
-  textIn,
-  type Range,
-} from '../validation/bounds.js';
+import { INT32_MAX, intIn, JOB_RANGES, MAX_DELAY_MS, queueNameIn, type Range } from '../validation/bounds.js';
 
 /** Default bound on missed slots run by `catchUp: 'all'`. */
 export const DEFAULT_CATCH_UP_LIMIT = 10;
@@ -164,7 +156,7 @@ export function validateSchedule(
   const queue =
     raw.queue === undefined
       ? null
-      : textIn('queue', raw.queue, MAX_NAME_BYTES, { prefix: `schedule ${JSON.stringify(id)}: ` });
+      : queueNameIn('queue', raw.queue, { prefix: `schedule ${JSON.stringify(id)}: ` });
   const priority = optionalInt(id, 'priority', raw.priority);
   if (raw.paused !== undefined && typeof raw.paused !== 'boolean')
     throw invalid(id, 'paused must be a boolean');

@@ -115,6 +115,19 @@ export function textIn(option: string, value: unknown, maxBytes: number, at: Bou
 }
 
 /**
+ * A queue name where one is written (an enqueue, a task's or a schedule's queue, a queue's settings, a
+ * pause, a worker's queues): as `textIn` takes it, and neither blank nor starting or ending with
+ * whitespace. The CLI trims the names a worker serves (`--queues " mail"` serves "mail"), so a job in
+ * " mail" would wait for a worker no command line could start, and a blank name names nothing anyone
+ * can tell apart. Reads take any name: a filter that matches nothing finds nothing.
+ */
+export function queueNameIn(option: string, value: unknown, at: BoundContext = {}): string {
+  const name = textIn(option, value, MAX_NAME_BYTES, at);
+  if (name.trim() === name) return name;
+  throw refuse(at, `${option} must not be blank or start or end with whitespace, got ${shown(name)}`);
+}
+
+/**
  * An id to look up, as given: any string (one no row has is simply not found). Anything else is
  * refused, where the drivers would bind it differently (SQLite failing, PostgreSQL finding nothing).
  */

@@ -103,6 +103,32 @@ describe.each(BACKENDS)('REST bounds against the library on %s', (backend) => {
     }
   });
 
+  it('refuses a queue name that is blank or starts or ends with whitespace, as the library does', async () => {
+    for (const name of [' ', ' mail', 'mail\t']) {
+      const path = encodeURIComponent(name);
+      const responses = [
+        await s.request('POST', '/api/v1/jobs', { body: { task: 'noop', queue: name } }),
+        await s.request('POST', '/api/v1/schedules', {
+          body: { id: 'padded', task: 'noop', everyMs: 60_000, queue: name },
+        }),
+        await s.request('PUT', `/api/v1/limits/queues/${path}`, { body: { limit: 2 } }),
+        await s.request('PUT', `/api/v1/limits/queues/${path}/rate`, {
+          body: { rate: { limit: 1, periodMs: 1_000 } },
+        }),
+        await s.request('POST', `/api/v1/queues/${path}/pause`),
+      ];
+      const refusal = `must not be blank or start or end with whitespace, got ${JSON.stringify(name)}`;
+      for (const response of responses) {
+        expect(response.status).toBe(400);
+        expect(response.body.error.message as string).toContain(refusal);
+      }
+    }
+    const queues = (await s.ns.queues.list()).map((queue) => queue.name);
+    expect(queues.filter((queue) => queue.trim() !== queue)).toEqual([]);
+    expect(await s.ns.schedules.get('padded')).toBeUndefined();
+    expect(await s.ns.queueLimits()).toEqual([]);
+  });
+
   it('creates a token expiring in up to 100 years, over REST and in the library alike', async () => {
     const [min, max] = TOKEN_EXPIRY_RANGE;
     for (const expiresInMs of [min, max, min - 1, max + 1, min + 0.5]) {

@@ -109,6 +109,11 @@ const CONTROLS: Case[] = [
     says: /invalid payload for task "strict": n: n must be a number/,
   },
   {
+    args: ['enqueue', 'echo', '--queue', ' mail'],
+    code: 2,
+    says: /queue must not be blank or start or end with whitespace, got " mail"/,
+  },
+  {
     args: ['enqueue', 'echo', '--concurrency-limit', '3'],
     code: 2,
     says: /concurrencyLimit needs a concurrencyKey/,

