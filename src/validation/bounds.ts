@@ -32,6 +32,8 @@ export const LATEST_DATE = new Date('9999-12-31T23:59:59.999Z');
 export const MAX_NAME_BYTES = 255;
 /** Idempotency and concurrency keys (and worker ids), in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1_024;
+/** An API token's name, in characters: the library, `nightshift tokens create` and REST alike. */
+export const MAX_TOKEN_NAME_LENGTH = 200;
 /**
  * Most rows in one page of a list (jobs, schedules, cluster events), in the library, the CLI and the
  * REST API alike.
@@ -153,6 +155,16 @@ export function shown(value: unknown): string {
 function refuse(at: BoundContext, message: string): NightshiftError {
   return new NightshiftError(at.code ?? 'invalid_argument', `${at.prefix ?? ''}${message}`);
 }
+
+/**
+ * The range of each number of a rate of starts (a queue's or a concurrency key's), in the library, a
+ * config's `queues` and the REST API alike: a whole number of starts per a whole number of ms, the
+ * period at most a day.
+ */
+export const RATE_RANGES = {
+  limit: [1, INT32_MAX],
+  periodMs: [1, 86_400_000],
+} as const satisfies Record<string, Range>;
 
 /**
  * The range of each job option, wherever it is given (enqueue, task defaults, schedules, the CLI);
