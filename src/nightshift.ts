@@ -49,7 +49,7 @@ import {
 } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
-import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, queueNameIn, textIn } from './validation/bounds.js';
+import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, queueNameIn, shown, textIn } from './validation/bounds.js';
 import { jobListParams, type JobListInput } from './validation/job-filter.js';
 import {
   eventReadParams,
@@ -161,6 +161,29 @@ async function taskRegistry(
   );
 }
 
+// The Store methods `connect` calls before it returns: an object without them is no Store.
+const STORE_METHODS = ['migrate', 'schemaCheck', 'close'] as const;
+
+/**
+ * `connect`'s `db`: a URL, an open Store, or absent (the default URL). Anything else is refused before
+ * anything opens: a number failed as "store.migrate is not a function", and null opened
+ * ./nightshift.db as if no database had been named.
+ */
+function databaseOption(db: string | Store | undefined): string | Store {
+  if (db === undefined) return DEFAULT_DATABASE_URL;
+  if (typeof db === 'string') return db;
+  // The type says a Store; a JavaScript caller may have given anything.
+  const given: unknown = db;
+  const methods = given as Partial<Record<(typeof STORE_METHODS)[number], unknown>> | null;
+  if (typeof given === 'object' && STORE_METHODS.every((name) => typeof methods?.[name] === 'function')) {
+    return db;
+  }
+  throw new NightshiftError(
+    'invalid_argument',
+    `connect option db must be a database URL (sqlite:./nightshift.db, postgres://user@host:port/db) or an open Store, got ${shown(db)}`,
+  );
+}
+
 /** What `enqueue` returns: the job's id, whether this call created it, and the stored job. */
 export interface EnqueueResult<J extends Job = Job> {
   /** The id, typed with the job's task so `waitFor(id)` knows its result type. */
@@ -250,6 +273,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   >(options: ConnectOptions<T, C, I> = {}): Promise<Nightshift<RegisteredTasks<T, C, I>>> {
     // Checked before anything opens: a misspelt `db` would otherwise open ./nightshift.db.
     refuseUnknownKeys(options, CONNECT_OPTION_NAMES, 'connect option');
+    const db = databaseOption(options.db);
     // The worker defaults too, here rather than at the first startWorker, which may come much later.
     if (options.worker !== undefined) resolveWorkerOptions(options.worker);
     const logger = options.logger ?? createLogger();
@@ -259,7 +283,6 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const queues =
       options.queues === undefined ? undefined : checkQueuesConfig(options.queues, 'invalid_argument');
     const tasks = await taskRegistry(options, queues?.defaults);
-    const db = options.db ?? DEFAULT_DATABASE_URL;
     const ownsStore = typeof db === 'string';
     const store = typeof db === 'string' ? await openStore(db, { logger }) : db;
     try {

@@ -5,7 +5,8 @@
  * that stood active with no next slot.
  */
 import { describe, expect, it } from 'vitest';
-import type { Nightshift } from '../../src/nightshift.js';
+import { Nightshift } from '../../src/nightshift.js';
+import { installShutdownSignals } from '../../src/worker/signals.js';
 import { defineTask } from '../../src/task.js';
 import { expectCode } from '../support/expect-code.js';
 import { engineEnv } from '../worker/engine-harness.js';
@@ -159,6 +160,35 @@ describe('a queue name that is blank or starts or ends with whitespace', () => {
     // A space inside a name is a name like any other.
     await ns.enqueue('t', {}, { queue: 'mail box' });
     expect((await ns.queues.list()).map((queue) => queue.name)).toEqual(['mail box']);
+  });
+});
+
+describe('connect and stop options', () => {
+  it('connect refuses a db that is neither a database URL nor a Store, before opening anything', async () => {
+    const message = /^connect option db must be a database URL \(sqlite:.*\) or an open Store, got /;
+    // A number failed as "store.migrate is not a function"; null opened ./nightshift.db.
+    for (const db of [42, null, {}, ['sqlite::memory:']]) {
+      await expectCode(Nightshift.connect({ db: db as never }), 'invalid_argument', message);
+    }
+  });
+
+  it('stop, a worker stop and the shutdown signals refuse a grace a timer cannot hold, stopping nothing', async () => {
+    const ns = await env.connect({ tasks });
+    const worker = ns.startWorker({ pollIntervalMs: 50 });
+    const grace = /graceMs must be an integer from 0 to 2147483647, got /;
+    // 1e12 ms became a 1 ms timer: the graceful stop aborted running jobs at once.
+    await expectCode(ns.stop({ graceMs: 1e12 }), 'invalid_argument', grace);
+    await expectCode(ns.close({ graceMs: -1 }), 'invalid_argument', grace);
+    await expectCode(worker.stop({ graceMs: 'soon' as never }), 'invalid_argument', grace);
+    await expectCode(
+      ns.stop({ force: 'yes' as never }),
+      'invalid_argument',
+      /^stop option force must be a boolean/,
+    );
+    expect(() => installShutdownSignals(ns, { graceMs: 1e12 })).toThrow(grace);
+    expect(ns.workerSlots()).toEqual({ busy: 0, idle: 10 });
+    const { id } = await ns.enqueue('t');
+    expect((await ns.waitFor(id, { timeoutMs: 10_000 })).state).toBe('completed');
   });
 });
 
