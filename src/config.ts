@@ -16,7 +16,8 @@ import { checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import type { TaskMap } from './task.js';
 import type { ContractList, ImplementationList } from './task-types.js';
 import { resolveWorkerOptions, WORKER_OPTION_NAMES, type WorkerOptions } from './worker/options.js';
-import { intIn, MAX_TIMER_MS, textIn } from './validation/bounds.js';
+import { intIn, textIn } from './validation/bounds.js';
+import { GRACE_MS_RANGE } from './runtime/stop-options.js';
 import { keyNames, refuseUnknownKeys, unknownKey } from './validation/known-keys.js';
 
 /** Worker settings for `nightshift worker` and `nightshift start`; command-line flags override them. */
@@ -175,7 +176,7 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
       refuseUnknownKeys(worker, WORKER_CONFIG_NAMES, 'worker setting');
       const { graceMs, ...workerOptions } = worker as WorkerConfig;
       // It becomes a timer: past Node's limit the grace would end at once.
-      if (graceMs !== undefined) intIn('worker setting graceMs', graceMs, [0, MAX_TIMER_MS]);
+      if (graceMs !== undefined) intIn('worker setting graceMs', graceMs, GRACE_MS_RANGE);
       resolveWorkerOptions(workerOptions);
     }
     if (http !== undefined) checkHttpConfig(http);

@@ -13,7 +13,7 @@
  * `waitFor` and `schedules.create` accept only registered task names with their payload types, and
  * know each task's result type. `ns.untyped` is the same instance for names known only at run time.
  */
-import type { ClusterEvent, ClusterEventFilter } from './cluster-events.js';
+import type { ClusterEvent } from './cluster-events.js';
 import { buildNewJob, checkEnqueueItem, type EnqueueItem } from './enqueue.js';
 import { checkEnqueueBatching, EnqueueBatcher, type EnqueueBatchingOptions } from './enqueue-batcher.js';
 import { traceEnqueue } from './observe/tracing.js';
@@ -49,16 +49,14 @@ import {
 } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
-import {
-  idIn,
-  intIn,
-  JOB_RANGES,
-  MAX_KEY_BYTES,
-  MAX_NAME_BYTES,
-  shown,
-  textIn,
-} from './validation/bounds.js';
+import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, queueNameIn, shown, textIn } from './validation/bounds.js';
 import { jobListParams, type JobListInput } from './validation/job-filter.js';
+import {
+  eventReadParams,
+  runningPageParams,
+  type EventReadInput,
+  type RunningPageParams,
+} from './validation/read-pages.js';
 import { keyNames, refuseUnknownKeys, requireArray, requireObject } from './validation/known-keys.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
@@ -83,13 +81,6 @@ import { Worker } from './worker/worker.js';
 /** Pause before the cluster-event relay starts again after an unexpected failure. */
 const RELAY_RETRY_MS = 1_000;
 
-/** Paging of `concurrencyKeys` and `groups`. */
-interface RunningPageParams {
-  after?: string;
-  limit?: number;
-  running?: boolean;
-}
-
 // The keys of each options object the instance's methods take: a misspelt one is refused
 // (validation/known-keys.ts), where it would otherwise be dropped and the call would do something else.
 const CONNECT_OPTION_NAMES = keyNames<ConnectOptions>({
@@ -106,14 +97,6 @@ const CONNECT_OPTION_NAMES = keyNames<ConnectOptions>({
   queues: true,
 });
 const ENQUEUE_MANY_OPTION_NAMES = keyNames<{ tx?: unknown }>({ tx: true });
-const READ_EVENTS_OPTION_NAMES = keyNames<ClusterEventFilter & { after?: string; limit?: number }>({
-  queue: true,
-  task: true,
-  jobId: true,
-  after: true,
-  limit: true,
-});
-const RUNNING_PAGE_OPTION_NAMES = keyNames<RunningPageParams>({ after: true, limit: true, running: true });
 
 /** Options of `Nightshift.connect`; the type parameters carry what is registered to the instance's types. */
 export interface ConnectOptions<
@@ -180,6 +163,29 @@ async function taskRegistry(
       ? (options.tasks ?? {})
       : (await import('./http-jobs/index.js')).withHttpJobs(options.tasks ?? {}, options.httpJobs),
     { contracts: options.contracts, implementations: options.implementations, queueDefaults },
+  );
+}
+
+// The Store methods `connect` calls before it returns: an object without them is no Store.
+const STORE_METHODS = ['migrate', 'schemaCheck', 'close'] as const;
+
+/**
+ * `connect`'s `db`: a URL, an open Store, or absent (the default URL). Anything else is refused before
+ * anything opens: a number failed as "store.migrate is not a function", and null opened
+ * ./nightshift.db as if no database had been named.
+ */
+function databaseOption(db: string | Store | undefined): string | Store {
+  if (db === undefined) return DEFAULT_DATABASE_URL;
+  if (typeof db === 'string') return db;
+  // The type says a Store; a JavaScript caller may have given anything.
+  const given: unknown = db;
+  const methods = given as Partial<Record<(typeof STORE_METHODS)[number], unknown>> | null;
+  if (typeof given === 'object' && STORE_METHODS.every((name) => typeof methods?.[name] === 'function')) {
+    return db;
+  }
+  throw new NightshiftError(
+    'invalid_argument',
+    `connect option db must be a database URL (sqlite:./nightshift.db, postgres://user@host:port/db) or an open Store, got ${shown(db)}`,
   );
 }
 
@@ -272,6 +278,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   >(options: ConnectOptions<T, C, I> = {}): Promise<Nightshift<RegisteredTasks<T, C, I>>> {
     // Checked before anything opens: a misspelt `db` would otherwise open ./nightshift.db.
     refuseUnknownKeys(options, CONNECT_OPTION_NAMES, 'connect option');
+    const db = databaseOption(options.db);
     // The worker defaults too, here rather than at the first startWorker, which may come much later.
     if (options.worker !== undefined) resolveWorkerOptions(options.worker);
     if (options.migrate !== undefined && typeof options.migrate !== 'boolean') {
@@ -289,7 +296,6 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const queues =
       options.queues === undefined ? undefined : checkQueuesConfig(options.queues, 'invalid_argument');
     const tasks = await taskRegistry(options, queues?.defaults);
-    const db = options.db ?? DEFAULT_DATABASE_URL;
     const ownsStore = typeof db === 'string';
     const store = typeof db === 'string' ? await openStore(db, { logger }) : db;
     try {
@@ -434,15 +440,11 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
 
   /**
    * A page of the cluster event log (docs/EVENTS.md), oldest first: events after `after` (an event's
-   * id or a previous page's `next`; absent: from the oldest event kept), at most `limit` (default 100),
-   * matching the filters. Pass `next` as `after` to read on.
+   * id or a previous page's `next`; absent: from the oldest event kept), at most `limit` (default 100,
+   * at most 1,000), matching the filters. Pass `next` as `after` to read on.
    */
-  async readEvents(
-    params: ClusterEventFilter & { after?: string; limit?: number } = {},
-  ): Promise<{ events: ClusterEvent[]; next: string }> {
-    refuseUnknownKeys(params, READ_EVENTS_OPTION_NAMES, 'readEvents option');
-    const { after, limit, ...filter } = params;
-    return this.store.eventRead({ ...filter, after: after ?? null, limit: limit ?? 100 });
+  async readEvents(params: EventReadInput = {}): Promise<{ events: ClusterEvent[]; next: string }> {
+    return this.store.eventRead(eventReadParams(params));
   }
 
   /**
@@ -465,24 +467,21 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   }
 
   /**
-   * Concurrency keys (docs/TENANCY.md) in key order after `after`, at most `limit` (default 100), with
-   * their running counts and the limit in force; `running: true` keeps only keys with running jobs.
+   * Concurrency keys (docs/TENANCY.md) in key order after `after`, at most `limit` (default 100, at
+   * most 10,000), with their running counts and the limit in force; `running: true` keeps only keys
+   * with running jobs.
    */
   async concurrencyKeys(params: RunningPageParams = {}): Promise<ConcurrencyKeyInfo[]> {
-    refuseUnknownKeys(params, RUNNING_PAGE_OPTION_NAMES, 'concurrencyKeys option');
-    const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
-    return this.store.concurrencyKeyList({ ...params, limit });
+    return this.store.concurrencyKeyList(runningPageParams(params, 'concurrencyKeys'));
   }
 
   /**
    * Groups of fairly claimed jobs (docs/TENANCY.md) by name after `after`, at most `limit` (default
-   * 100): those with ready or running jobs or a weight, with their weights, ready and running counts;
-   * `running: true` keeps only groups with running jobs.
+   * 100, at most 10,000): those with ready or running jobs or a weight, with their weights, ready and
+   * running counts; `running: true` keeps only groups with running jobs.
    */
   async groups(params: RunningPageParams = {}): Promise<JobGroupInfo[]> {
-    refuseUnknownKeys(params, RUNNING_PAGE_OPTION_NAMES, 'groups option');
-    const limit = intIn('limit', params.limit ?? 100, [1, 10_000]);
-    return this.store.groupList({ ...params, limit });
+    return this.store.groupList(runningPageParams(params, 'groups'));
   }
 
   /**
@@ -528,7 +527,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    */
   async setQueueLimit(queue: string, limit: number | null): Promise<void> {
     const at = { prefix: 'setQueueLimit: ' };
-    const name = textIn('queue', queue, MAX_NAME_BYTES, at);
+    const name = queueNameIn('queue', queue, at);
     // Undefined is a forgotten argument, not a removal: that takes null, said so.
     if (limit === undefined) {
       throw new NightshiftError(
@@ -546,7 +545,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * allows its full burst at once.
    */
   async setQueueRate(queue: string, rate: StartRate | null): Promise<void> {
-    const name = textIn('queue', queue, MAX_NAME_BYTES, { prefix: 'setQueueRate: ' });
+    const name = queueNameIn('queue', queue, { prefix: 'setQueueRate: ' });
     const checked = rate === null ? null : checkRate(rate, 'invalid_argument', 'setQueueRate: ');
     await this.store.queueSetRate({ queue: name, rate: checked });
   }
@@ -554,6 +553,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   /** Starts a worker (options over the instance's `worker` defaults); stop it with `worker.stop()` or `ns.stop()`. */
   startWorker(options: WorkerOptions = {}): Worker {
     this.assertOpen();
+    // Before the spread over the defaults, which would take null or an array as no options at all.
+    requireObject(options, 'startWorker options');
     const worker = new Worker(
       { store: this.store, registry: this.tasks, events: this.events, logger: this.logger },
       { ...this.workerDefaults, ...options },

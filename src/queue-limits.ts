@@ -13,7 +13,7 @@ import {
   type ResolvedQueueDefaults,
 } from './queue-defaults.js';
 import type { StartRate, Store } from './store/store.js';
-import { intIn, JOB_RANGES, MAX_NAME_BYTES, textIn } from './validation/bounds.js';
+import { intIn, JOB_RANGES, queueNameIn, RATE_RANGES } from './validation/bounds.js';
 
 /** Settings of one queue: its cluster-wide limits, and the defaults it gives the jobs enqueued into it. */
 export interface QueueSettings extends QueueJobDefaults {
@@ -44,9 +44,6 @@ export interface CheckedQueues {
 // Every setting of a queue, for the refusal of one that is not.
 const QUEUE_SETTING_KEYS = ['concurrency', 'rate', ...QUEUE_JOB_DEFAULT_KEYS].join(', ');
 
-// The longest rate period: a day, well inside the stores' integer column.
-const MAX_RATE_PERIOD_MS = 86_400_000;
-
 /**
  * Checks `queues` and returns the limits and job defaults it sets; `code` names the refusal (config or
  * argument).
@@ -58,7 +55,7 @@ export function checkQueuesConfig(queues: unknown, code: ErrorCode): CheckedQueu
   const limits: QueueLimit[] = [];
   const defaults = new Map<string, ResolvedQueueDefaults>();
   for (const [queue, settings] of Object.entries(queues)) {
-    textIn('queue name', queue, MAX_NAME_BYTES, { code, prefix: 'queues: ' });
+    queueNameIn('queue name', queue, { code, prefix: 'queues: ' });
     const prefix = `queues.${queue}: `;
     if (!isPlainObject(settings)) throw new NightshiftError(code, `${prefix}settings must be an object`);
     const { concurrency, rate, concurrencyKey, concurrencyLimit, group, ...rest } = settings;
@@ -105,8 +102,8 @@ export function checkRate(rate: unknown, code: ErrorCode, prefix = ''): StartRat
   }
   const at = { code, prefix: `${prefix}rate: ` };
   return {
-    limit: intIn('limit', limit, JOB_RANGES.concurrencyLimit, at),
-    periodMs: intIn('periodMs', periodMs, [1, MAX_RATE_PERIOD_MS], at),
+    limit: intIn('limit', limit, RATE_RANGES.limit, at),
+    periodMs: intIn('periodMs', periodMs, RATE_RANGES.periodMs, at),
   };
 }
 

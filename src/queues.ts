@@ -8,7 +8,7 @@
  * claim at least every `pollIntervalMs`, 1 s by default). Running jobs finish normally, and enqueueing
  * into a paused queue is accepted (the jobs wait).
  */
-import { MAX_NAME_BYTES, textIn } from './validation/bounds.js';
+import { MAX_NAME_BYTES, queueNameIn, textIn } from './validation/bounds.js';
 import { emptyCounts } from './store/queue-summary.js';
 import { noThrottle } from './store/queue-throttle.js';
 import { DEFAULT_WORKER_STALE_MS } from './worker/options.js';
@@ -43,13 +43,13 @@ export class QueueService {
 
   /** Stops every worker from claiming this queue's jobs (idempotent); returns the queue. */
   async pause(name: string): Promise<QueueInfo> {
-    await this.store.queuePause({ queue: queueName(name) });
+    await this.store.queuePause({ queue: queueNameIn('queue', name) });
     return this.get(name);
   }
 
   /** Lets workers claim this queue's jobs again (idempotent); returns the queue. */
   async resume(name: string): Promise<QueueInfo> {
-    await this.store.queueResume({ queue: queueName(name) });
+    await this.store.queueResume({ queue: queueNameIn('queue', name) });
     return this.get(name);
   }
 }

@@ -9,7 +9,12 @@
 import { Type, type TSchema } from 'typebox';
 import { JOB_STATES } from '../job.js';
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from '../schedule-types.js';
-import { SCHEDULE_RANGES } from '../scheduler/validate.js';
+import {
+  MAX_CRON_LENGTH,
+  MAX_SCHEDULE_ID_LENGTH,
+  MAX_TIMEZONE_LENGTH,
+  SCHEDULE_RANGES,
+} from '../scheduler/validate.js';
 import { API_ROLES } from '../store/store.js';
 import { JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, MAX_PAGE, type Range } from '../validation/bounds.js';
 import { MAX_SEARCH_BYTES } from '../validation/job-filter.js';
@@ -17,7 +22,8 @@ import { MAX_JOB_LABELS, MAX_LABEL_BYTES } from '../validation/labels.js';
 
 // Numbers take the library's own ranges (validation/bounds.ts, scheduler/validate.ts), so REST takes
 // the values `ns.enqueue` and `ns.schedules` take, and one out of range is a 400, never a 500.
-const integerIn = ([minimum, maximum]: Range, description?: string) =>
+/** An integer within one of the library's ranges. */
+export const integerIn = ([minimum, maximum]: Range, description?: string) =>
   Type.Integer({ minimum, maximum, ...(description !== undefined && { description }) });
 const numberIn = ([minimum, maximum]: Range) => Type.Number({ minimum, maximum });
 
@@ -272,10 +278,14 @@ export const SlotSchema = Type.Object(
 const scheduleFields = {
   task: name('a task the server knows'),
   cron: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 200, description: '5 fields, or 6 with seconds first' }),
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_CRON_LENGTH,
+      description: '5 fields, or 6 with seconds first',
+    }),
   ),
   everyMs: Type.Optional(integerIn(SCHEDULE_RANGES.everyMs)),
-  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TIMEZONE_LENGTH })),
   payload: Type.Optional(Type.Unknown()),
   queue: Type.Optional(name('default: the task’s queue')),
   priority: Type.Optional(integerIn(SCHEDULE_RANGES.priority)),
@@ -289,7 +299,7 @@ const scheduleFields = {
 
 export const ScheduleCreateBody = Type.Object(
   {
-    id: Type.String({ minLength: 1, maxLength: 200 }),
+    id: Type.String({ minLength: 1, maxLength: MAX_SCHEDULE_ID_LENGTH }),
     ...scheduleFields,
     paused: Type.Optional(Type.Boolean()),
   },

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { NightshiftError } from '../errors.js';
 import { API_ROLES, type ApiRole, type ApiToken, type TokenStore } from '../store/store.js';
-import { intIn, MAX_DELAY_MS, type Range } from '../validation/bounds.js';
+import { intIn, MAX_DELAY_MS, MAX_TOKEN_NAME_LENGTH, type Range } from '../validation/bounds.js';
 
 /**
  * A token's lifetime in ms: up to 100 years, as every delay (validation/bounds.ts); unbounded, an
@@ -35,8 +35,8 @@ export async function issueToken(
 ): Promise<{ token: ApiToken; secret: string }> {
   const { name, role } = options;
   const expiresInMs = options.expiresInMs ?? null;
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 200) {
-    throw new NightshiftError('invalid_argument', 'token name must be 1-200 characters');
+  if (typeof name !== 'string' || name.trim() === '' || name.length > MAX_TOKEN_NAME_LENGTH) {
+    throw new NightshiftError('invalid_argument', `token name must be 1-${MAX_TOKEN_NAME_LENGTH} characters`);
   }
   if (!isApiRole(role)) {
     throw new NightshiftError(

@@ -52,7 +52,13 @@ export async function runServices(
   }
   if (flags.http !== undefined)
     await refuseOpenApiOnNewDatabase(session, flags.http.host ?? config.http?.host);
-  const ns = await session.connect();
+  // Held while the database opens (and, on a new one, is created and migrated): a port already in use
+  // is refused before that, so a second `serve` on a busy port leaves no database behind.
+  const port = flags.http === undefined ? undefined : await reservePort({ ...config.http, ...flags.http });
+  const ns = await session.connect().catch(async (error: unknown) => {
+    await port?.release();
+    throw error;
+  });
   const logger = session.logger();
 
   // Signal handlers go in before any service starts: a supervisor's SIGTERM that lands during start-up
@@ -84,6 +90,7 @@ export async function runServices(
       // A config schedule that does not validate stops the command before any job runs.
       await scheduler.ready;
     }
+    await port?.release();
     if (flags.http !== undefined && !stopRequested) {
       const { startApiServer } = await import('../api/server.js');
       const { app, url } = await startApiServer({
@@ -109,9 +116,40 @@ export async function runServices(
       logger.info({ db: await session.dbUrl(), tasks: ns.tasks.implemented() }, 'serving tasks');
     }
   } catch (error) {
+    await port?.release();
     reportFailure(error);
   }
   await stopped;
+}
+
+/**
+ * Listens on the API's address (the config's and the flags' `host` and `port`, over the API's
+ * defaults) until `release`, so that a port in use is refused before anything is created; the API
+ * listens there itself right after. Port 0 (any free port) needs no reservation.
+ */
+async function reservePort(http: {
+  host?: string;
+  port?: number;
+}): Promise<{ release: () => Promise<void> } | undefined> {
+  const { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } = await import('../api/server.js');
+  const { host = DEFAULT_HTTP_HOST, port = DEFAULT_HTTP_PORT } = http;
+  if (port === 0) return undefined;
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, resolve);
+  }).catch((error: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    // As the API's own listen failure says it (api/server.ts), before anything was opened.
+    throw new NightshiftError('config_error', `cannot listen on ${host}:${port}: ${reason}`, {
+      cause: error,
+    });
+  });
+  let released: Promise<void> | undefined;
+  return {
+    release: () => (released ??= new Promise<void>((resolve) => server.close(() => resolve()))),
+  };
 }
 
 /**

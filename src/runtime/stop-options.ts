@@ -2,6 +2,8 @@
  * How a service stops (`worker.stop()`, `scheduler.stop()`, `ns.stop()` and `ns.close()`), checked
  * once for all of them so a misspelt `grace` cannot turn a graceful stop into the default one.
  */
+import { NightshiftError } from '../errors.js';
+import { intIn, MAX_TIMER_MS, shown, type Range } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 
 /** Options of `worker.stop()`, `ns.stop()` and `ns.close()`. */
@@ -12,9 +14,25 @@ export interface StopOptions {
   force?: boolean;
 }
 
+/**
+ * The grace period's range, wherever one is given (a stop, a config's `worker.graceMs`): it becomes a
+ * timer, and past Node's limit a timer fires at once, so a grace of days would end in a millisecond.
+ */
+export const GRACE_MS_RANGE: Range = [0, MAX_TIMER_MS];
+
 const OPTION_NAMES = keyNames<StopOptions>({ graceMs: true, force: true });
 
-/** Throws `invalid_argument` on a key `StopOptions` does not have; call it before stopping anything. */
+/**
+ * Throws `invalid_argument` on a key `StopOptions` does not have, a grace out of `GRACE_MS_RANGE` or a
+ * `force` that is not a boolean; call it before stopping anything.
+ */
 export function checkStopOptions(options: StopOptions): void {
   refuseUnknownKeys(options, OPTION_NAMES, 'stop option');
+  if (options.graceMs !== undefined) intIn('stop option graceMs', options.graceMs, GRACE_MS_RANGE);
+  if (options.force !== undefined && typeof options.force !== 'boolean') {
+    throw new NightshiftError(
+      'invalid_argument',
+      `stop option force must be a boolean, got ${shown(options.force)}`,
+    );
+  }
 }

@@ -12,15 +12,7 @@ import {
 } from '../schedule-types.js';
 import { parseCron, slotSeries } from './slots.js';
 import { keyNames, refuseUnknownKeys, requireObject } from '../validation/known-keys.js';
-import {
-  INT32_MAX,
-  intIn,
-  JOB_RANGES,
-  MAX_DELAY_MS,
-  MAX_NAME_BYTES,
-  textIn,
-  type Range,
-} from '../validation/bounds.js';
+import { INT32_MAX, intIn, JOB_RANGES, MAX_DELAY_MS, queueNameIn, type Range } from '../validation/bounds.js';
 
 /** Default bound on missed slots run by `catchUp: 'all'`. */
 export const DEFAULT_CATCH_UP_LIMIT = 10;
@@ -29,6 +21,13 @@ export const DEFAULT_MAX_DRAIN_RUNS = 10;
 
 /** The longest schedule id, in characters (all of them ASCII). */
 export const MAX_SCHEDULE_ID_LENGTH = 200;
+/**
+ * The longest cron expression and time zone name, in characters, wherever a schedule is given (config,
+ * library, REST): a cron of six fields with lists and ranges fits well inside; the longest IANA zone
+ * name is about 30. Checked before the expression is parsed or the zone looked up.
+ */
+export const MAX_CRON_LENGTH = 200;
+export const MAX_TIMEZONE_LENGTH = 100;
 const ID_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${MAX_SCHEDULE_ID_LENGTH - 1}}$`);
 // Ten slots a second at most: the scheduler wakes for each slot, and a finer interval would be a busy
 // loop of passes rather than a schedule.
@@ -122,7 +121,7 @@ export function validateSchedule(
   if (!ID_PATTERN.test(id)) {
     throw new NightshiftError(
       'invalid_argument',
-      `schedule id ${JSON.stringify(raw.id)} must be 1-200 letters, digits, '.', '_', ':' or '-'`,
+      `schedule id ${JSON.stringify(raw.id)} must be 1-${MAX_SCHEDULE_ID_LENGTH} letters, digits, '.', '_', ':' or '-'`,
     );
   }
   refuseUnknownKeys(raw, SCHEDULE_FIELDS, 'schedule field', { prefix: `schedule ${JSON.stringify(id)}: ` });
@@ -135,10 +134,16 @@ export function validateSchedule(
   const timezone = raw.timezone === undefined ? 'UTC' : raw.timezone;
   if (typeof timezone !== 'string' || timezone === '')
     throw invalid(id, 'timezone must be a non-empty IANA time zone name such as Europe/London');
+  if (timezone.length > MAX_TIMEZONE_LENGTH) {
+    throw invalid(id, `timezone must be at most ${MAX_TIMEZONE_LENGTH} characters, got ${timezone.length}`);
+  }
   checkTimezone(id, timezone);
   let cron: string | null = null;
   if (hasCron) {
     if (typeof raw.cron !== 'string') throw invalid(id, 'cron must be a string');
+    if (raw.cron.length > MAX_CRON_LENGTH) {
+      throw invalid(id, `cron must be at most ${MAX_CRON_LENGTH} characters, got ${raw.cron.length}`);
+    }
     cron = raw.cron.trim();
     const fields = cron.split(/\s+/).length;
     if (fields !== 5 && fields !== 6) {
@@ -164,7 +169,7 @@ export function validateSchedule(
   const queue =
     raw.queue === undefined
       ? null
-      : textIn('queue', raw.queue, MAX_NAME_BYTES, { prefix: `schedule ${JSON.stringify(id)}: ` });
+      : queueNameIn('queue', raw.queue, { prefix: `schedule ${JSON.stringify(id)}: ` });
   const priority = optionalInt(id, 'priority', raw.priority);
   if (raw.paused !== undefined && typeof raw.paused !== 'boolean')
     throw invalid(id, 'paused must be a boolean');

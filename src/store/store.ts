@@ -426,7 +426,10 @@ export interface ConcurrencyKeyInfo {
   key: string;
   /** Jobs of the key running now (holding a lease, or past it and not yet rescued). */
   running: number;
-  /** The limit in force: the operator's when set, else that of the jobs the latest claim took. */
+  /**
+   * The limit in force: the operator's when set, else that of the jobs the latest claim took (before
+   * any claim, that of a queued job of the key, else 1).
+   */
   limit: number;
   /** The operator's limit, or null when the jobs' own limit applies. */
   operatorLimit: number | null;

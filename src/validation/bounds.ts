@@ -32,8 +32,15 @@ export const LATEST_DATE = new Date('9999-12-31T23:59:59.999Z');
 export const MAX_NAME_BYTES = 255;
 /** Idempotency and concurrency keys (and worker ids), in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1_024;
-/** Most rows in one page of a list (jobs, schedules), in the library, the CLI and the REST API alike. */
+/** An API token's name, in characters: the library, `nightshift tokens create` and REST alike. */
+export const MAX_TOKEN_NAME_LENGTH = 200;
+/**
+ * Most rows in one page of a list (jobs, schedules, cluster events), in the library, the CLI and the
+ * REST API alike.
+ */
 export const MAX_PAGE = 1_000;
+/** Most rows in one page of concurrency keys or groups: small rows, read by an operator all at once. */
+export const MAX_KEYS_PAGE = 10_000;
 
 /** Who is asking: the code to refuse with, and a prefix naming the thing checked (a schedule, a task). */
 export interface BoundContext {
@@ -110,6 +117,19 @@ export function textIn(option: string, value: unknown, maxBytes: number, at: Bou
 }
 
 /**
+ * A queue name where one is written (an enqueue, a task's or a schedule's queue, a queue's settings, a
+ * pause, a worker's queues): as `textIn` takes it, and neither blank nor starting or ending with
+ * whitespace. The CLI trims the names a worker serves (`--queues " mail"` serves "mail"), so a job in
+ * " mail" would wait for a worker no command line could start, and a blank name names nothing anyone
+ * can tell apart. Reads take any name: a filter that matches nothing finds nothing.
+ */
+export function queueNameIn(option: string, value: unknown, at: BoundContext = {}): string {
+  const name = textIn(option, value, MAX_NAME_BYTES, at);
+  if (name.trim() === name) return name;
+  throw refuse(at, `${option} must not be blank or start or end with whitespace, got ${shown(name)}`);
+}
+
+/**
  * An id to look up, as given: any string (one no row has is simply not found). Anything else is
  * refused, where the drivers would bind it differently (SQLite failing, PostgreSQL finding nothing).
  */
@@ -135,6 +155,16 @@ export function shown(value: unknown): string {
 function refuse(at: BoundContext, message: string): NightshiftError {
   return new NightshiftError(at.code ?? 'invalid_argument', `${at.prefix ?? ''}${message}`);
 }
+
+/**
+ * The range of each number of a rate of starts (a queue's or a concurrency key's), in the library, a
+ * config's `queues` and the REST API alike: a whole number of starts per a whole number of ms, the
+ * period at most a day.
+ */
+export const RATE_RANGES = {
+  limit: [1, INT32_MAX],
+  periodMs: [1, 86_400_000],
+} as const satisfies Record<string, Range>;
 
 /**
  * The range of each job option, wherever it is given (enqueue, task defaults, schedules, the CLI);

@@ -9,7 +9,16 @@ import type { QueueDefaultsByName, ResolvedQueueDefaults } from '../queue-defaul
 import { DEFAULT_CONCURRENCY_LIMIT } from '../task-registry.js';
 import { keyNames, refuseUnknownKeys } from './known-keys.js';
 import { checkRequires } from './labels.js';
-import { dateIn, intIn, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, numberIn, textIn } from './bounds.js';
+import {
+  dateIn,
+  intIn,
+  JOB_RANGES,
+  MAX_KEY_BYTES,
+  MAX_NAME_BYTES,
+  numberIn,
+  queueNameIn,
+  textIn,
+} from './bounds.js';
 
 /** A job's options with the task's defaults applied, each within its bounds. */
 export interface CheckedJobOptions {
@@ -61,7 +70,7 @@ export function checkJobOptions(
 ): CheckedJobOptions {
   // A misspelt option would otherwise be dropped without a word: `delay` would run the job at once.
   refuseUnknownKeys(options, OPTION_NAMES, 'enqueue option');
-  const queue = textIn('queue', options.queue ?? task.queue, MAX_NAME_BYTES);
+  const queue = queueNameIn('queue', options.queue ?? task.queue);
   const queueDefaults = queues.get(queue);
   // `??` throughout: an option given as null counts as not given, as it always has.
   const delayMs = options.delayMs ?? null;

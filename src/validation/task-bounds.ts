@@ -9,6 +9,7 @@ import {
   MAX_DELAY_MS,
   MAX_NAME_BYTES,
   numberIn,
+  queueNameIn,
   textIn,
   type BoundContext,
 } from './bounds.js';
@@ -17,7 +18,7 @@ import {
 export function checkTaskBounds(task: ResolvedTask): void {
   const at: BoundContext = { code: 'config_error', prefix: `task ${JSON.stringify(task.name)}: ` };
   textIn('name', task.name, MAX_NAME_BYTES, at);
-  textIn('queue', task.queue, MAX_NAME_BYTES, at);
+  queueNameIn('queue', task.queue, at);
   intIn('priority', task.priority, JOB_RANGES.priority, at);
   intIn('maxAttempts', task.maxAttempts, JOB_RANGES.maxAttempts, at);
   for (const option of ['concurrencyLimit', 'timeoutMs', 'leaseMs', 'maxDurationMs'] as const) {

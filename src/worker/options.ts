@@ -7,7 +7,7 @@ import {
   type Range,
   MAX_DELAY_MS,
   MAX_KEY_BYTES,
-  MAX_NAME_BYTES,
+  queueNameIn,
   MAX_TIMER_MS,
   textIn,
 } from '../validation/bounds.js';
@@ -229,7 +229,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
         'worker option queues must list at least one non-empty name',
       );
     }
-    for (const queue of resolved.queues) textIn('worker option queues', queue, MAX_NAME_BYTES);
+    for (const queue of resolved.queues) queueNameIn('worker option queues', queue);
   }
   if (resolved.workerStaleMs <= resolved.heartbeatIntervalMs) {
     throw new NightshiftError(

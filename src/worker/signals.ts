@@ -7,7 +7,8 @@
  * The helper never calls `process.exit`; `onStopped` decides (the CLI exits 0, or 1 on error).
  */
 import { checkLogger, type Logger } from '../logger.js';
-import type { StopOptions } from '../runtime/stop-options.js';
+import { GRACE_MS_RANGE, type StopOptions } from '../runtime/stop-options.js';
+import { intIn } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 
 /** Anything with a graceful `stop` (a Nightshift instance, a worker). */
@@ -39,7 +40,8 @@ export function installShutdownSignals(target: Stoppable, options: ShutdownSigna
   refuseUnknownKeys(options, OPTION_NAMES, 'shutdown signal option');
   if (options.logger !== undefined) checkLogger(options.logger);
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
-  const graceMs = options.graceMs ?? 30_000;
+  // Now, not at the signal, where the stop would refuse it and the process keep running.
+  const graceMs = intIn('shutdown signal option graceMs', options.graceMs ?? 30_000, GRACE_MS_RANGE);
   let received = 0;
   const handler = (signal: NodeJS.Signals): void => {
     received += 1;

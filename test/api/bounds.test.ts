@@ -9,8 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken, TOKEN_EXPIRY_RANGE } from '../../src/api/tokens.js';
 import { NightshiftError } from '../../src/errors.js';
-import { SCHEDULE_RANGES } from '../../src/scheduler/validate.js';
+import { MAX_CRON_LENGTH, MAX_TIMEZONE_LENGTH, SCHEDULE_RANGES } from '../../src/scheduler/validate.js';
 import { JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES, type Range } from '../../src/validation/bounds.js';
+import { expectCode } from '../support/expect-code.js';
 import { BACKENDS, startTestServer, type TestResponse, type TestServer } from './api-server.js';
 
 /** Each edge of `range`, one past each, and a fraction (refused where only integers are taken). */
@@ -101,6 +102,67 @@ describe.each(BACKENDS)('REST bounds against the library on %s', (backend) => {
         });
       }
     }
+  });
+
+  it('refuses a queue name that is blank or starts or ends with whitespace, as the library does', async () => {
+    for (const name of [' ', ' mail', 'mail\t']) {
+      const path = encodeURIComponent(name);
+      const responses = [
+        await s.request('POST', '/api/v1/jobs', { body: { task: 'noop', queue: name } }),
+        await s.request('POST', '/api/v1/schedules', {
+          body: { id: 'padded', task: 'noop', everyMs: 60_000, queue: name },
+        }),
+        await s.request('PUT', `/api/v1/limits/queues/${path}`, { body: { limit: 2 } }),
+        await s.request('PUT', `/api/v1/limits/queues/${path}/rate`, {
+          body: { rate: { limit: 1, periodMs: 1_000 } },
+        }),
+        await s.request('POST', `/api/v1/queues/${path}/pause`),
+      ];
+      const refusal = `must not be blank or start or end with whitespace, got ${JSON.stringify(name)}`;
+      for (const response of responses) {
+        expect(response.status).toBe(400);
+        expect(response.body.error.message as string).toContain(refusal);
+      }
+    }
+    const queues = (await s.ns.queues.list()).map((queue) => queue.name);
+    expect(queues.filter((queue) => queue.trim() !== queue)).toEqual([]);
+    expect(await s.ns.schedules.get('padded')).toBeUndefined();
+    expect(await s.ns.queueLimits()).toEqual([]);
+  });
+
+  it('takes a cron and a time zone up to their lengths, over REST and in the library alike', async () => {
+    // Spaces around a cron are trimmed, so the longest takes the same slots as the bare expression.
+    const cron = (length: number) => '0 6 * * *'.padEnd(length, ' ');
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['cron', { cron: cron(MAX_CRON_LENGTH) }, 'stored'],
+      ['cron', { cron: cron(MAX_CRON_LENGTH + 1) }, '400 invalid_argument'],
+      ['timezone', { cron: '0 6 * * *', timezone: 'Europe/London' }, 'stored'],
+      [
+        'timezone',
+        { cron: '0 6 * * *', timezone: 'E'.repeat(MAX_TIMEZONE_LENGTH + 1) },
+        '400 invalid_argument',
+      ],
+    ];
+    for (const [n, [field, fields, expected]] of cases.entries()) {
+      const input = { task: 'noop', ...fields };
+      const rest = restOutcome(
+        await s.request('POST', '/api/v1/schedules', { body: { id: `text-rest-${n}`, ...input } }),
+      );
+      const library = await libraryOutcome(() =>
+        s.ns.schedules.create({ id: `text-library-${n}`, ...input }),
+      );
+      expect({ field, n, rest, library }).toEqual({ field, n, rest: expected, library: expected });
+    }
+    await expectCode(
+      s.ns.schedules.create({ id: 'long-cron', task: 'noop', cron: cron(MAX_CRON_LENGTH + 1) }),
+      'invalid_argument',
+      /^schedule "long-cron": cron must be at most 200 characters, got 201$/,
+    );
+    await expectCode(
+      s.ns.schedules.create({ id: 'long-zone', task: 'noop', cron: '0 6 * * *', timezone: 'E'.repeat(101) }),
+      'invalid_argument',
+      /^schedule "long-zone": timezone must be at most 100 characters, got 101$/,
+    );
   });
 
   it('creates a token expiring in up to 100 years, over REST and in the library alike', async () => {

@@ -5,6 +5,7 @@
  * PostgreSQL (an empty database keeps no nightshift tables).
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/store/open.js';
@@ -109,6 +110,11 @@ const CONTROLS: Case[] = [
     says: /invalid payload for task "strict": n: n must be a number/,
   },
   {
+    args: ['enqueue', 'echo', '--queue', ' mail'],
+    code: 2,
+    says: /queue must not be blank or start or end with whitespace, got " mail"/,
+  },
+  {
     args: ['enqueue', 'echo', '--concurrency-limit', '3'],
     code: 2,
     says: /concurrencyLimit needs a concurrencyKey/,
@@ -145,6 +151,43 @@ describe('bad input is refused before the database is opened', () => {
       expect((await store.schemaVersion()).current).toBe(0);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('a port already in use', () => {
+  it('serve and start refuse it before their database is created or migrated', async () => {
+    // Another process's server on the port the API would take.
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const fresh = join(dir, 'port-in-use');
+      mkdirSync(fresh);
+      const results = await runCliMany(
+        [
+          ['serve', '--db', `sqlite:${join(fresh, 'serve.db')}`],
+          ['start', '--db', `sqlite:${join(fresh, 'start.db')}`],
+          ['serve', '--db', pg.url],
+        ].map((args) => ({ args: [...args, '--port', String(port)], options: { cwd: dir } })),
+      );
+      for (const result of results) {
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toMatch(
+          new RegExp(`^nightshift: cannot listen on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE[^\n]*\n$`),
+        );
+      }
+      // Before, each SQLite file was created and migrated, and the PostgreSQL database got its tables.
+      expect(readdirSync(fresh)).toEqual([]);
+      const store = await openStore(pg.url);
+      try {
+        expect((await store.schemaVersion()).current).toBe(0);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
     }
   });
 });

@@ -138,6 +138,22 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       ]);
     });
 
+    it("a cleared operator's limit of a key never claimed leaves the jobs' limit in the key list", async () => {
+      const store = await h.open();
+      await store.jobInsertMany({
+        jobs: [1, 2, 3].map(() => newJob({ concurrencyKey: 'waiting', concurrencyLimit: 2 })),
+      });
+      for (const key of ['waiting', 'empty']) {
+        await store.concurrencyKeySetLimit({ key, limit: 5 });
+        await store.concurrencyKeySetLimit({ key, limit: null });
+      }
+      expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
+        { key: 'empty', running: 0, limit: 1, operatorLimit: null, rate: null },
+        { key: 'waiting', running: 0, limit: 2, operatorLimit: null, rate: null },
+      ]);
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(2);
+    });
+
     it('a store that has claimed only plain jobs takes keyed ones in the same claim, within their limit', async () => {
       const store = await h.open();
       const peer = await h.openPeer(store);

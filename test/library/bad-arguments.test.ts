@@ -5,7 +5,9 @@
  * that stood active with no next slot.
  */
 import { describe, expect, it } from 'vitest';
-import type { Nightshift } from '../../src/nightshift.js';
+import { Nightshift } from '../../src/nightshift.js';
+import { installShutdownSignals } from '../../src/worker/signals.js';
+import { defineTask } from '../../src/task.js';
 import { expectCode } from '../support/expect-code.js';
 import { engineEnv } from '../worker/engine-harness.js';
 
@@ -77,6 +79,119 @@ describe('listJobs and schedules.list', () => {
   });
 });
 
+describe('readEvents, concurrencyKeys and groups', () => {
+  it('refuse filters of the wrong type, an unknown filter and a page out of range, as listJobs does', async () => {
+    const ns = await env.connect({ tasks });
+    await ns.enqueue('t', {}, { concurrencyKey: 'k', group: 'g' });
+    // Each of these read an empty page, every row, or (a number for `running`) ignored the filter.
+    const events: Array<[unknown, RegExp]> = [
+      [{ queue: 42 }, /^queue must be a non-empty string, got 42$/],
+      [{ task: '' }, /^task must be a non-empty string, got ""$/],
+      // SQLite failed this one as an `internal` driver error.
+      [{ jobId: {} }, /^jobId must be a string, got object$/],
+      [{ after: 5 }, /^after must be a string, got 5$/],
+      [{ limit: 1e9 }, /^limit must be an integer from 1 to 1000, got 1000000000$/],
+      [{ limit: -1 }, /^limit must be an integer from 1 to 1000, got -1$/],
+      [{ types: ['job:enqueued'] }, /^unknown readEvents option "types"; the options are queue, /],
+    ];
+    for (const [params, message] of events) {
+      await expectCode(ns.readEvents(params as never), 'invalid_argument', message);
+    }
+    const pages: Array<[unknown, RegExp]> = [
+      [{ after: 5 }, /^after must be a non-empty string, got 5$/],
+      [{ after: 'k\u0000' }, /^after must not contain NUL/],
+      [{ running: 'yes' }, /^running must be a boolean, got "yes"$/],
+      [{ running: 1 }, /^running must be a boolean, got 1$/],
+      [{ limit: 10_001 }, /^limit must be an integer from 1 to 10000, got 10001$/],
+      [{ limit: -1 }, /^limit must be an integer from 1 to 10000, got -1$/],
+    ];
+    for (const [params, message] of pages) {
+      await expectCode(ns.concurrencyKeys(params as never), 'invalid_argument', message);
+      await expectCode(ns.groups(params as never), 'invalid_argument', message);
+    }
+    await expectCode(
+      ns.groups({ runing: true } as never),
+      'invalid_argument',
+      /^unknown groups option "runing"; the options are after, limit, running$/,
+    );
+    // Taken (the event itself may be below another transaction's horizon on PostgreSQL, not yet read).
+    expect(await ns.readEvents({ queue: 'default', task: 't', jobId: 'x', limit: 1_000 })).toEqual({
+      events: expect.any(Array) as unknown,
+      next: expect.any(String) as unknown,
+    });
+    expect(await ns.groups({ after: '', limit: 10_000, running: false })).toMatchObject([{ group: 'g' }]);
+  });
+});
+
+describe('a queue name that is blank or starts or ends with whitespace', () => {
+  it('is refused wherever a queue is named for writing, and nothing is written', async () => {
+    const ns = await env.connect({ tasks });
+    const blank = /^([\w "]+: )?queue must not be blank or start or end with whitespace, got " "$/;
+    const padded = /queue must not be blank or start or end with whitespace, got " mail"$/;
+    for (const [name, message] of [
+      [' ', blank],
+      [' mail', padded],
+    ] as const) {
+      await expectCode(ns.enqueue('t', {}, { queue: name }), 'invalid_argument', message);
+      await expectCode(ns.setQueueLimit(name, 2), 'invalid_argument', message);
+      await expectCode(ns.setQueueRate(name, { limit: 1, periodMs: 1_000 }), 'invalid_argument', message);
+      await expectCode(ns.queues.pause(name), 'invalid_argument', message);
+      await expectCode(
+        ns.schedules.create({ id: 's', task: 't', everyMs: 60_000, queue: name }),
+        'invalid_argument',
+        message,
+      );
+      expect(() => ns.startWorker({ queues: [name] })).toThrow(/^worker option queues must not be blank/);
+    }
+    await expectCode(
+      env.connect({ tasks, queues: { 'mail ': { concurrency: 1 } } }),
+      'invalid_argument',
+      /^queues: queue name must not be blank or start or end with whitespace, got "mail "$/,
+    );
+    await expectCode(
+      env.connect({ tasks: { padded: defineTask({ queue: '\tmail', handler: () => 1 }) } }),
+      'config_error',
+      /^task "padded": queue must not be blank or start or end with whitespace, got "\\tmail"$/,
+    );
+    expect(await jobCount(ns)).toBe(0);
+    expect(await scheduleIds(ns)).toEqual([]);
+    expect(await ns.queueLimits()).toEqual([]);
+    expect(await ns.queues.list()).toEqual([]);
+    // A space inside a name is a name like any other.
+    await ns.enqueue('t', {}, { queue: 'mail box' });
+    expect((await ns.queues.list()).map((queue) => queue.name)).toEqual(['mail box']);
+  });
+});
+
+describe('connect and stop options', () => {
+  it('connect refuses a db that is neither a database URL nor a Store, before opening anything', async () => {
+    const message = /^connect option db must be a database URL \(sqlite:.*\) or an open Store, got /;
+    // A number failed as "store.migrate is not a function"; null opened ./nightshift.db.
+    for (const db of [42, null, {}, ['sqlite::memory:']]) {
+      await expectCode(Nightshift.connect({ db: db as never }), 'invalid_argument', message);
+    }
+  });
+
+  it('stop, a worker stop and the shutdown signals refuse a grace a timer cannot hold, stopping nothing', async () => {
+    const ns = await env.connect({ tasks });
+    const worker = ns.startWorker({ pollIntervalMs: 50 });
+    const grace = /graceMs must be an integer from 0 to 2147483647, got /;
+    // 1e12 ms became a 1 ms timer: the graceful stop aborted running jobs at once.
+    await expectCode(ns.stop({ graceMs: 1e12 }), 'invalid_argument', grace);
+    await expectCode(ns.close({ graceMs: -1 }), 'invalid_argument', grace);
+    await expectCode(worker.stop({ graceMs: 'soon' as never }), 'invalid_argument', grace);
+    await expectCode(
+      ns.stop({ force: 'yes' as never }),
+      'invalid_argument',
+      /^stop option force must be a boolean/,
+    );
+    expect(() => installShutdownSignals(ns, { graceMs: 1e12 })).toThrow(grace);
+    expect(ns.workerSlots()).toEqual({ busy: 0, idle: 10 });
+    const { id } = await ns.enqueue('t');
+    expect((await ns.waitFor(id, { timeoutMs: 10_000 })).state).toBe('completed');
+  });
+});
+
 describe('arguments that are not an object, an array or a string', () => {
   it('enqueue refuses options that are not an object, enqueueMany items that are not an array', async () => {
     const ns = await env.connect({ tasks });
@@ -102,6 +217,19 @@ describe('arguments that are not an object, an array or a string', () => {
       /^enqueueMany items must be an array, got null$/,
     );
     expect(await jobCount(ns)).toBe(0);
+  });
+
+  it('startWorker refuses options that are not an object, and starts no worker', async () => {
+    const ns = await env.connect({ tasks });
+    // Both were spread over the instance's worker defaults: a worker started with every default.
+    expect(() => ns.startWorker(null as never)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_argument',
+        message: 'startWorker options must be an object, got null',
+      }),
+    );
+    expect(() => ns.startWorker([] as never)).toThrow('startWorker options must be an object, got an array');
+    expect(ns.workerSlots()).toEqual({ busy: 0, idle: 0 });
   });
 
   it('the schedule calls refuse a schedule that is not an object and a list that is not an array', async () => {

@@ -5,15 +5,21 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Nightshift } from '../../nightshift.js';
-import { INT32_MAX, JOB_RANGES, MAX_KEY_BYTES, MAX_NAME_BYTES } from '../../validation/bounds.js';
-import { responses } from '../schemas.js';
+import {
+  JOB_RANGES,
+  MAX_KEY_BYTES,
+  MAX_KEYS_PAGE,
+  MAX_NAME_BYTES,
+  RATE_RANGES,
+} from '../../validation/bounds.js';
+import { integerIn, responses } from '../schemas.js';
 
-const Limit = Type.Union([Type.Integer({ minimum: 1, maximum: INT32_MAX }), Type.Null()]);
+const Limit = Type.Union([integerIn(JOB_RANGES.concurrencyLimit), Type.Null()]);
 
 const Rate = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: INT32_MAX, description: 'starts at most per period' }),
-    periodMs: Type.Integer({ minimum: 1, maximum: 86_400_000 }),
+    limit: integerIn(RATE_RANGES.limit, 'starts at most per period'),
+    periodMs: integerIn(RATE_RANGES.periodMs),
   },
   { additionalProperties: false, title: 'StartRate' },
 );
@@ -59,9 +65,8 @@ export const JobGroupSchema = Type.Object(
   { title: 'JobGroup' },
 );
 
-const [MIN_WEIGHT, MAX_WEIGHT] = JOB_RANGES.groupWeight;
 const SetWeight = Type.Object(
-  { weight: Type.Union([Type.Integer({ minimum: MIN_WEIGHT, maximum: MAX_WEIGHT }), Type.Null()]) },
+  { weight: Type.Union([integerIn(JOB_RANGES.groupWeight), Type.Null()]) },
   { additionalProperties: false, description: 'a number sets the weight, null resets it to 1' },
 );
 
@@ -75,7 +80,7 @@ const SetLimit = Type.Object(
 const RunningPageQuery = Type.Object(
   {
     after: Type.Optional(Type.String({ maxLength: MAX_KEY_BYTES })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEYS_PAGE })),
     running: Type.Optional(Type.Boolean()),
   },
   // A misspelt parameter (?runing=true) must be refused, not list every key or group.

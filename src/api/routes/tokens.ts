@@ -6,6 +6,7 @@ import type { Nightshift } from '../../nightshift.js';
 import type { ApiToken } from '../../store/store.js';
 import { IdParams, Role, TokenSchema, responses } from '../schemas.js';
 import { issueToken, TOKEN_EXPIRY_RANGE } from '../tokens.js';
+import { MAX_TOKEN_NAME_LENGTH } from '../../validation/bounds.js';
 
 /** A token as the API and `tokens list --json` show it. */
 export function tokenJson(token: ApiToken) {
@@ -45,7 +46,7 @@ export const tokenRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
         tags: ['tokens'],
         body: Type.Object(
           {
-            name: Type.String({ minLength: 1, maxLength: 200 }),
+            name: Type.String({ minLength: 1, maxLength: MAX_TOKEN_NAME_LENGTH }),
             role: Role,
             expiresInMs: Type.Optional(
               Type.Integer({ minimum: TOKEN_EXPIRY_RANGE[0], maximum: TOKEN_EXPIRY_RANGE[1] }),

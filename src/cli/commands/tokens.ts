@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
 import { API_ROLES, type ApiRole } from '../../store/store.js';
-import { MAX_DELAY_MS } from '../../validation/bounds.js';
+import { MAX_DELAY_MS, MAX_TOKEN_NAME_LENGTH } from '../../validation/bounds.js';
 import { nonEmpty, usageError } from '../arguments.js';
 import { printJson, renderTable, shortTime } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
@@ -14,9 +14,6 @@ interface CreateFlags extends CommonOptions {
 }
 
 const DAY_MS = 86_400_000;
-/** The token name rule of `issueToken` (and `POST /api/v1/tokens`), checked as the flag is parsed. */
-const MAX_NAME_LENGTH = 200;
-
 function parseRole(value: string): ApiRole {
   const roles: readonly string[] = API_ROLES;
   if (!roles.includes(value))
@@ -25,8 +22,9 @@ function parseRole(value: string): ApiRole {
 }
 
 function parseName(value: string): string {
-  if (value.trim() === '' || value.length > MAX_NAME_LENGTH)
-    throw usageError(`--name must be 1-${MAX_NAME_LENGTH} characters, not blank`);
+  // The token name rule of `issueToken` (and `POST /api/v1/tokens`), checked as the flag is parsed.
+  if (value.trim() === '' || value.length > MAX_TOKEN_NAME_LENGTH)
+    throw usageError(`--name must be 1-${MAX_TOKEN_NAME_LENGTH} characters, not blank`);
   return value;
 }
 
