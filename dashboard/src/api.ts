@@ -34,6 +34,11 @@ export function whenUnauthorized(listener: () => void): void {
   onUnauthorized = listener;
 }
 
+/** Tells the listener the server refused the token (any request's 401, the event stream's too). */
+export function reportUnauthorized(): void {
+  onUnauthorized();
+}
+
 /** Headers every API request carries. */
 export function authHeaders(): Record<string, string> {
   const token = storedToken();
@@ -58,7 +63,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
       error?.code ?? 'internal',
       error?.message ?? `${method} ${path} answered ${response.status}`,
     );
-    if (response.status === 401) onUnauthorized();
+    if (response.status === 401) reportUnauthorized();
     throw failure;
   }
   return parsed as T;

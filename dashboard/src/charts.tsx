@@ -16,7 +16,11 @@ const HEIGHT = 80;
 /** Lines over the same x axis (one point per minute), scaled to the largest value. */
 export function LineChart(props: { title: string; series: Series[]; unit: (v: number) => string }) {
   const all = props.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
-  const max = Math.max(1, ...all);
+  // No value at all (latencies of an hour without attempts) has no peak, and values that are all 0
+  // (counts of that hour) none above 0: the scale then only keeps the division finite.
+  const peak = all.length === 0 ? null : Math.max(...all);
+  const max = peak !== null && peak > 0 ? peak : 1;
+  const scale = peak === null ? 'no data' : peak === 0 ? `all ${props.unit(0)}` : `peak ${props.unit(peak)}`;
   const points = Math.max(2, ...props.series.map((s) => s.values.length));
   const x = (i: number) => (i / (points - 1)) * WIDTH;
   const y = (v: number) => HEIGHT - (v / max) * (HEIGHT - 4) - 2;
@@ -42,7 +46,7 @@ export function LineChart(props: { title: string; series: Series[]; unit: (v: nu
         viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
         preserveAspectRatio="none"
         role="img"
-        aria-label={`${props.title}: latest ${summary}; peak ${props.unit(max)}`}
+        aria-label={peak === null ? `${props.title}: no data` : `${props.title}: latest ${summary}; ${scale}`}
       >
         <line x1="0" y1={HEIGHT - 1} x2={WIDTH} y2={HEIGHT - 1} class="axis" />
         {props.series.map((s) => (
@@ -65,7 +69,7 @@ export function LineChart(props: { title: string; series: Series[]; unit: (v: nu
         ))}
       </svg>
       <div class="chart-scale">
-        <span>peak {props.unit(max)}</span>
+        <span>{scale}</span>
         <span>now</span>
       </div>
     </figure>

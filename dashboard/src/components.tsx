@@ -103,6 +103,8 @@ export function JsonBlock(props: { value: unknown; label: string }) {
 export function Confirm(props: {
   question: string;
   confirmLabel: string;
+  /** True while the dialog still gathers what the question needs (the confirm button waits). */
+  busy?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
   children?: ComponentChildren;
@@ -117,7 +119,7 @@ export function Confirm(props: {
       <p>{props.question}</p>
       {props.children}
       <div class="actions">
-        <button type="button" class="danger" onClick={props.onConfirm}>
+        <button type="button" class="danger" disabled={props.busy === true} onClick={props.onConfirm}>
           {props.confirmLabel}
         </button>
         <button type="button" onClick={props.onCancel}>

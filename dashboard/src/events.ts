@@ -5,13 +5,17 @@
  */
 import type { ClusterEvent } from './types.js';
 
-/** Where the live connection stands; `unavailable` when the server has no events route. */
-export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'unavailable';
+/**
+ * Where the live connection stands; `unavailable` when the server has no events route, `unauthorized`
+ * when it refused the token (revoked or expired since the page signed in): both end the loop.
+ */
+export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'unavailable' | 'unauthorized';
 
 const MAX_BACKOFF_MS = 15_000;
 
 /**
- * Follows the event stream until `signal` aborts or the server turns out to have no events route.
+ * Follows the event stream until `signal` aborts, the server turns out to have no events route, or it
+ * refuses the token.
  * `headers` gives the current credentials for each (re)connection.
  */
 export async function followEvents(
@@ -34,6 +38,11 @@ export async function followEvents(
       });
       if (response.status === 404) {
         onState('unavailable');
+        return;
+      }
+      // Asking again with the same token cannot succeed: the page asks for another.
+      if (response.status === 401) {
+        onState('unauthorized');
         return;
       }
       if (!response.ok || response.body === null) throw new Error(`events answered ${response.status}`);

@@ -4,8 +4,16 @@
  * with the History API (the server answers the page for every client route).
  */
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiFailure, authHeaders, storedToken, storeToken, whenUnauthorized } from './api.js';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import {
+  api,
+  ApiFailure,
+  authHeaders,
+  reportUnauthorized,
+  storedToken,
+  storeToken,
+  whenUnauthorized,
+} from './api.js';
 import { Context, type AppContext } from './app-context.js';
 import { followEvents, type LiveState } from './events.js';
 import { JobDetailPage } from './pages/job-detail.js';
@@ -21,6 +29,10 @@ const THEME_KEY = 'nightshift.theme';
 // Bursts of events (a bulk enqueue) become one reload of the page's data.
 const LIVE_DEBOUNCE_MS = 400;
 const RECENT_EVENTS = 30;
+// A session request that failed (the server is away, restarting, or behind a proxy that answers 502)
+// is tried again after 1 s, doubling to 15 s, as the event stream reconnects.
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 15_000;
 
 const NAV = [
   { path: '/', label: 'Overview' },
@@ -42,7 +54,7 @@ type SessionState =
   | { kind: 'loading' }
   | { kind: 'needs-token'; reason: string }
   | { kind: 'ready'; session: Session }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; message: string; retryInMs: number };
 
 function App() {
   const [sessionState, setSessionState] = useState<SessionState>({ kind: 'loading' });
@@ -52,6 +64,7 @@ function App() {
   const [live, setLive] = useState<LiveState>('connecting');
   const [liveTick, setLiveTick] = useState(0);
   const [recent, setRecent] = useState<ClusterEvent[]>([]);
+  const failures = useRef(0);
 
   useEffect(() => {
     whenUnauthorized(() =>
@@ -63,13 +76,30 @@ function App() {
             : 'The token was refused (unknown, revoked or expired).',
       }),
     );
+    let ended = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
     api<Session>('GET', '/session').then(
-      (session) => setSessionState({ kind: 'ready', session }),
+      (session) => {
+        failures.current = 0;
+        if (!ended) setSessionState({ kind: 'ready', session });
+      },
       (error: unknown) => {
-        if (error instanceof ApiFailure && error.status === 401) return;
-        setSessionState({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+        if (ended || (error instanceof ApiFailure && error.status === 401)) return;
+        const retryInMs = Math.min(FIRST_RETRY_MS * 2 ** failures.current, MAX_RETRY_MS);
+        failures.current += 1;
+        // A fetch that got no answer at all (connection refused, DNS, offline) rejects with a TypeError.
+        const message =
+          error instanceof ApiFailure
+            ? `The server did not answer as expected: ${error.message}`
+            : `Cannot reach the server: ${error instanceof Error ? error.message : String(error)}`;
+        setSessionState({ kind: 'failed', message, retryInMs });
+        retry = setTimeout(() => setAttempt((n) => n + 1), retryInMs);
       },
     );
+    return () => {
+      ended = true;
+      clearTimeout(retry);
+    };
   }, [attempt]);
 
   useEffect(() => {
@@ -97,6 +127,8 @@ function App() {
         }, LIVE_DEBOUNCE_MS);
       },
       (state) => {
+        // The token was revoked or expired while the page was open: ask for another, as any 401 does.
+        if (state === 'unauthorized') reportUnauthorized();
         // Back after a drop (a server restart): what the page loaded while the server was away failed,
         // and a quiet cluster sends no event that would reload it, so reload once now.
         if (state === 'reconnecting') dropped = true;
@@ -186,9 +218,17 @@ function App() {
       <main id="main">
         {sessionState.kind === 'loading' && <p aria-busy="true">Loading…</p>}
         {sessionState.kind === 'failed' && (
-          <p class="error" role="alert">
-            The server did not answer as expected: {sessionState.message}
-          </p>
+          <div class="card">
+            <p class="error" role="alert">
+              {sessionState.message}
+            </p>
+            <p aria-busy="true">
+              Trying again in {Math.round(sessionState.retryInMs / 1_000)} s, and until it answers.{' '}
+              <button type="button" onClick={() => setAttempt((n) => n + 1)}>
+                Try now
+              </button>
+            </p>
+          </div>
         )}
         {sessionState.kind === 'needs-token' && (
           <TokenForm reason={sessionState.reason} onSaved={() => setAttempt((n) => n + 1)} />
@@ -280,6 +320,7 @@ function LiveBadge(props: { state: LiveState }) {
     live: 'live',
     reconnecting: 'reconnecting…',
     unavailable: 'no live updates',
+    unauthorized: 'signed out',
   }[props.state];
   return (
     <span

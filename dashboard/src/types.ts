@@ -125,6 +125,7 @@ export interface Schedule {
   lastSlotAt: string | null;
   lastJobId: string | null;
   lastOutcome: string | null;
+  lastFinishedAt: string | null;
   lastDurationMs: number | null;
   consecutiveFailures: number;
   lastError: JobError | null;
@@ -136,6 +137,8 @@ export interface Schedule {
 export interface Slot {
   slotKey: string;
   slotAt: string;
+  /** `slot`, `catch_up` (a missed slot run late), `drain` (asked for by `{ again: true }`) or `trigger`. */
+  kind: string;
   status: string;
   /** Why a slot was skipped or missed (overlap, catch-up policy, pause...). */
   reason: string | null;

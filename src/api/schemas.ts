@@ -30,6 +30,7 @@ const numberIn = ([minimum, maximum]: Range) => Type.Number({ minimum, maximum }
 const literals = <const T extends string[]>(values: readonly [...T]) => Type.Enum(values);
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const dateTime = Type.String({ format: 'date-time' });
+const dateTimeOf = (description: string) => Type.String({ format: 'date-time', description });
 // Bounds in UTF-8 bytes, which the library checks; a character is at least one byte, so a length of
 // at most that many characters refuses nothing the library takes.
 /** A task or queue name. */
@@ -243,12 +244,31 @@ export const ScheduleSchema = Type.Object(
     maxDrainRuns: Type.Integer(),
     source: literals(['config', 'api'] as const),
     paused: Type.Boolean(),
-    nextSlotAt: nullable(dateTime),
-    lastSlotAt: nullable(dateTime),
-    lastJobId: nullable(Type.String()),
-    lastOutcome: nullable(Type.String()),
-    lastDurationMs: nullable(Type.Integer()),
-    lastRunLagMs: nullable(Type.Integer()),
+    nextSlotAt: nullable(
+      dateTimeOf(
+        'the next slot no job is written for yet; where it would fall while paused or suspended (see lastSlotAt)',
+      ),
+    ),
+    lastSlotAt: nullable(
+      dateTimeOf(
+        'the latest slot a job was written for: the run in progress, or, when it is in the future, the next run, written ahead of its slot (lookahead)',
+      ),
+    ),
+    lastJobId: nullable(
+      Type.String({
+        description:
+          'the latest job written: of lastSlotAt, or of a later trigger or drain run; maybe not run yet',
+      }),
+    ),
+    lastOutcome: nullable(
+      Type.String({
+        description: 'how the last finished run ended: completed, failed, cancelled, unknown (job deleted)',
+      }),
+    ),
+    lastStartedAt: nullable(dateTimeOf('when the last finished run started')),
+    lastFinishedAt: nullable(dateTimeOf('when the last finished run ended')),
+    lastDurationMs: nullable(Type.Integer({ description: 'the last finished run’s duration' })),
+    lastRunLagMs: nullable(Type.Integer({ description: 'the last finished run’s start minus its slot' })),
     consecutiveFailures: Type.Integer(),
     lastError: nullable(JobErrorSchema),
     suspendedAt: nullable(dateTime),

@@ -219,6 +219,8 @@ export function scheduleJson(s: Schedule) {
     lastSlotAt: s.lastSlotAt?.toISOString() ?? null,
     lastJobId: s.lastJobId,
     lastOutcome: s.lastOutcome,
+    lastStartedAt: s.lastStartedAt?.toISOString() ?? null,
+    lastFinishedAt: s.lastFinishedAt?.toISOString() ?? null,
     lastDurationMs: s.lastDurationMs,
     lastRunLagMs: s.lastRunLagMs,
     consecutiveFailures: s.consecutiveFailures,

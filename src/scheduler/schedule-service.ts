@@ -61,7 +61,10 @@ export type ScheduleUpsertOutcome = 'created' | 'updated' | 'unchanged';
 /** A schedule with what an operator wants to see next to it. */
 export interface ScheduleDetails {
   schedule: Schedule;
-  /** The next slots from now (paused or suspended schedules still show where they would fall). */
+  /**
+   * The next slots from now, a slot whose job was written ahead first (paused or suspended schedules
+   * still show where they would fall).
+   */
   nextSlots: Date[];
   /** The newest ledger rows: enqueued, waiting, skipped and missed slots with their reasons. */
   recentSlots: SlotRecord[];
@@ -148,8 +151,12 @@ export class ScheduleService {
     const schedule = await this.store.scheduleGet({ id });
     if (schedule === undefined) return undefined;
     const now = await this.clock();
+    // Slots whose jobs were written ahead (lookahead) lie between now and `nextSlotAt`: they are the
+    // next runs. Otherwise a `nextSlotAt` past the next slot from now (a wall clock gone back) skips
+    // slots that ran already.
+    const writtenAhead = schedule.lastSlotAt !== null && schedule.lastSlotAt > now;
     const from =
-      schedule.nextSlotAt !== null && schedule.nextSlotAt > now
+      !writtenAhead && schedule.nextSlotAt !== null && schedule.nextSlotAt > now
         ? new Date(schedule.nextSlotAt.getTime() - 1)
         : now;
     return {

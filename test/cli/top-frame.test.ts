@@ -126,6 +126,32 @@ describe('the top frame', () => {
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^job-long +${cut} +${cut} +${cut} +2 `)));
   });
 
+  it('names a running or stuck job’s worker as its WORKERS row does, and a gone worker whole', () => {
+    const job = { task: 'send', queue: 'emails', attempt: 1, runningForMs: 65_000 };
+    const running = [
+      { ...job, id: 'job-on-box-1', workerId: 'box-1:4242:0190f2a1b3c4' },
+      { ...job, id: 'job-on-custom', workerId: 'custom-worker' },
+    ];
+    const stuck = [
+      { ...job, id: 'job-stuck-here', workerId: 'box-1:4242:0190f2a1b3c4', reason: 'max_duration' as const },
+      { ...job, id: 'job-stuck-gone', workerId: 'box-9:99:0190f2a1ffff', reason: 'lease_expired' as const },
+    ];
+    const lines = renderFrame(
+      { ...snapshot, running, runningTotal: 2, stuck },
+      { width: 200, height: 100 },
+      1000,
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^0190f2a1b3c4 +box-1 +4242 /));
+    expect(lines).toContainEqual(expect.stringMatching(/^job-on-box-1 +send +emails +0190f2a1b3c4 +1 /));
+    expect(lines).toContainEqual(expect.stringMatching(/^job-on-custom +send +emails +custom-worker +1 /));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^job-stuck-here +send +emails +past max duration +1m05s +0190f2a1b3c4$/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^job-stuck-gone +send +emails +lease expired +1m05s +box-9:99:0190f2a1ffff$/),
+    );
+  });
+
   it('shows counts, pauses, rates, workers, alerts and ages as an operator reads them', () => {
     const text = renderFrame(snapshot, { width: 200, height: 100 }, 1000).join('\n');
     expect(text).toMatch(/emails +1 +2 +3 +40 +5 +0 +7s +yes +12 +0\.5 +paused 2,labels 1/);

@@ -34,6 +34,12 @@ const TASKS = {
     },
   }),
   'email.send': defineTask({ handler: () => ({ sent: true }) }),
+  'report.broken': defineTask({
+    maxAttempts: 1,
+    handler: () => {
+      throw new Error('warehouse gone');
+    },
+  }),
   [LONG_TASK]: defineTask({ handler: () => null }),
 };
 
@@ -112,7 +118,7 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await until(() => alert.textContent()).toMatch(/queue mail holds 4 queued jobs, over its threshold of 3/);
     expect(await alert.getAttribute('href')).toBe('/jobs?queue=mail');
     // The seeded reports are drawn, even if the minute turned since or they spanned two minutes: one
-    // minute then held 3 or more of the 5, so 2 or more of one outcome (an empty chart's peak is 1).
+    // minute then held 3 or more of the 5, so 2 or more of one outcome.
     const throughput = page.getByRole('img', { name: /^Throughput:/ });
     await until(() => throughput.getAttribute('aria-label')).toMatch(/; peak ([2-9]|\d{2,})\/min$/);
     const drawn = throughput.locator('path[d^="M"]');
@@ -188,17 +194,33 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await context.close();
   });
 
-  it('cancels every job matching a filter in one request, and says how many changed', async () => {
+  it('cancels every job matching a filter in one request, says how many first, and how many changed', async () => {
     const { page, context } = await open(server, server.tokens.operator, '/jobs?queue=mail&state=queued');
     const table = page.getByRole('table', { name: 'Jobs' });
-    await until(() => table.getByRole('row').count()).toBe(5);
-    await page.getByLabel('Select all jobs on this page').check();
-    await page.getByRole('button', { name: 'Select all matching this filter' }).click();
     const toolbar = page.getByRole('toolbar', { name: 'Actions on selected jobs' });
-    expect(await toolbar.getByRole('button', { name: 'Delete' }).isDisabled()).toBe(true);
-    await toolbar.getByRole('button', { name: 'Cancel' }).click();
     const dialog = page.getByRole('dialog');
-    expect(await dialog.textContent()).toMatch(/Cancel every job matching this filter/);
+    const askToCancelAll = async () => {
+      await until(() => table.getByRole('row').count()).toBe(5);
+      await page.getByLabel('Select all jobs on this page').check();
+      await page.getByRole('button', { name: 'Select all matching this filter' }).click();
+      expect(await toolbar.getByRole('button', { name: 'Delete' }).isDisabled()).toBe(true);
+      await toolbar.getByRole('button', { name: 'Cancel' }).click();
+      expect(await dialog.getByRole('paragraph').first().textContent()).toBe(
+        'Cancel every job matching this filter?',
+      );
+    };
+    // A queue and a state: counted from the queue counts.
+    await askToCancelAll();
+    await until(() => dialog.getByRole('paragraph').nth(1).textContent()).toBe(
+      'This changes 4 job(s) now: 4 queued.',
+    );
+    await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+    // A task too: counted from the job list, in every state a cancel takes.
+    await page.goto(`${server.url}/jobs?queue=mail&task=email.send`);
+    await askToCancelAll();
+    await until(() => dialog.getByRole('paragraph').nth(1).textContent()).toBe(
+      'This changes 4 job(s) now: 4 queued (running ones are asked to stop).',
+    );
     await dialog.getByRole('button', { name: 'Yes, cancel' }).click();
     await until(() => page.getByRole('status').filter({ hasText: 'Cancelled' }).textContent()).toBe(
       'Cancelled 4 job(s); asked 0 running job(s) to stop.',
@@ -318,6 +340,37 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await context.close();
   });
 
+  it('says in one line that there is no job with an unknown id', async () => {
+    for (const id of ['01a24bbc-3402-74e9-b54d-c5d0a884f39f', 'no-such-job']) {
+      const { page, context } = await open(server, server.tokens.viewer, `/jobs/${id}`);
+      await until(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Job not found');
+      expect(await page.getByRole('alert').allTextContents()).toEqual([
+        `No job with id ${id}: it was never created, or it was deleted or pruned since.`,
+      ]);
+      expect(await page.getByRole('heading', { name: /^(Runs|Log)$/ }).count()).toBe(0);
+      await context.close();
+    }
+  });
+
+  it('draws no peak on charts of an hour where nothing ran', async () => {
+    const { page, context } = await open(readOnly, readOnly.tokens.viewer);
+    const card = page.getByRole('region', { name: 'Last hour' });
+    const label = (title: string) =>
+      card.getByRole('img', { name: new RegExp(`^${title}:`) }).getAttribute('aria-label');
+    // Counts of minutes without attempts are 0; their latencies are absent.
+    await until(() => label('Throughput')).toBe(
+      'Throughput: latest completed 0/min, failed 0/min, retried 0/min; all 0/min',
+    );
+    expect(await label('Wait before start')).toBe('Wait before start: no data');
+    expect(await label('Run time')).toBe('Run time: no data');
+    expect(await card.locator('.chart-scale > span:first-child').allTextContents()).toEqual([
+      'all 0/min',
+      'no data',
+      'no data',
+    ]);
+    await context.close();
+  });
+
   it('shows a job enqueued after the page loaded, without a reload', async () => {
     const { page, context } = await open(server, server.tokens.viewer, '/jobs?queue=late');
     await until(() => page.getByText('No job matches this filter.').count()).toBe(1);
@@ -368,6 +421,48 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     } finally {
       await restarted?.app.close();
       await quiet.close();
+    }
+  });
+
+  it('tries again while the server is away and loads once it answers; asks for a token once it is revoked', async () => {
+    const away = await startTestServer(backend, { tasks: TASKS });
+    const port = Number(new URL(away.url).port);
+    const logger = createLogger({ level: 'silent' });
+    const serve = () => startApiServer({ ns: away.ns, logger, host: '127.0.0.1', port });
+    let restarted: Awaited<ReturnType<typeof startApiServer>> | undefined;
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(away.url);
+      await page.getByLabel('API token').fill(away.tokens.viewer);
+      await away.app.close();
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await until(() => page.getByRole('alert').textContent()).toMatch(/^Cannot reach the server: /);
+      expect(await page.getByText(/^Trying again in \d+ s/).count()).toBe(1);
+      restarted = await serve();
+      // 1 s, then 2, 4 and 8 s between attempts.
+      const overview = page.getByRole('heading', { name: 'Overview', level: 1 });
+      await expect.poll(() => overview.count(), { timeout: 20_000, interval: 200 }).toBe(1);
+      expect(await page.getByRole('alert').count()).toBe(0);
+      const badge = page.getByRole('banner').getByRole('status');
+      await until(() => badge.textContent()).toBe('live');
+
+      // The viewer's token is revoked; the stream drops (a restart) and comes back refused.
+      const viewer = (await away.store.tokenList()).find((t) => t.name === 'test-viewer');
+      expect(await away.store.tokenRevoke({ id: viewer?.id ?? '' })).toBe(true);
+      await restarted.app.close();
+      restarted = await serve();
+      await expect
+        .poll(() => page.getByRole('heading', { name: 'Sign in' }).count(), {
+          timeout: 20_000,
+          interval: 200,
+        })
+        .toBe(1);
+      expect(await page.getByText('The token was refused (unknown, revoked or expired).').count()).toBe(1);
+      await context.close();
+    } finally {
+      await restarted?.app.close();
+      await away.close();
     }
   });
 
@@ -429,6 +524,62 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     );
     await context.close();
     await server.ns.cancelJob(job.id);
+  });
+
+  it('shows a schedule’s last finished run apart from its next run written ahead, and no next run while suspended', async () => {
+    const { ns } = server;
+    const hour = 3_600_000;
+    await ns.schedules.create({ id: 'hourly-mail', task: 'email.send', everyMs: hour, queue: 'hourly' });
+    await ns.schedules.create({
+      id: 'broken-reports',
+      task: 'report.broken',
+      everyMs: hour,
+      queue: 'hourly',
+      maxConsecutiveFailures: 1,
+    });
+    // One run of each, now: the mail completes, the report fails and suspends its schedule.
+    const runs = await Promise.all(['hourly-mail', 'broken-reports'].map((id) => ns.schedules.trigger(id)));
+    const worker = ns.startWorker({ queues: ['hourly'], pollIntervalMs: 50 });
+    // An hour of lookahead: the mail's next slot is written at once, due at its slot, as the default
+    // lookahead writes it in the seconds before it.
+    const scheduler = ns.startScheduler({ lookaheadMs: hour });
+    try {
+      for (const run of runs)
+        if (run.status === 'enqueued') await ns.waitFor(run.jobId, { timeoutMs: 15_000 });
+      await until(async () => {
+        const { schedule } = (await ns.schedules.get('hourly-mail')) ?? {};
+        return schedule?.lastOutcome === 'completed' && (schedule.lastSlotAt?.getTime() ?? 0) > Date.now();
+      }).toBe(true);
+      await until(async () => (await ns.schedules.get('broken-reports'))?.schedule.suspendedAt != null).toBe(
+        true,
+      );
+    } finally {
+      await scheduler.stop();
+      await worker.stop();
+    }
+    const written = (await ns.schedules.get('hourly-mail'))?.schedule;
+    expect((await ns.getJob(written?.lastJobId ?? ''))?.state).toBe('scheduled');
+    // The API's next slots start with the slot written ahead: it is the next run.
+    const details = (
+      await server.request('GET', '/api/v1/schedules/hourly-mail', { token: server.tokens.viewer })
+    ).body as { nextSlots: string[]; schedule: { lastOutcome: string; lastFinishedAt: string | null } };
+    expect(details.nextSlots[0]).toBe(written?.lastSlotAt?.toISOString());
+    expect(details.schedule.lastOutcome).toBe('completed');
+    expect(details.schedule.lastFinishedAt).toBe(written?.lastFinishedAt?.toISOString());
+
+    const { page, context } = await open(server, server.tokens.operator, '/schedules');
+    const table = page.getByRole('table', { name: 'Schedules' });
+    const mail = table.getByRole('row', { name: /hourly-mail/ });
+    await until(() => mail.locator('td').nth(2).textContent()).toMatch(/^completed ended .+ ago, took /);
+    expect(await mail.locator('td').nth(1).textContent()).toMatch(/^in \d+(\.\d)? min(utes?)?job written$/);
+    const broken = table.getByRole('row', { name: /broken-reports/ });
+    expect(await broken.locator('td').nth(1).textContent()).toBe('none until resumed');
+    expect(await broken.locator('td').nth(2).textContent()).toMatch(/^failed ended .+ ago/);
+    expect(await broken.getByRole('button', { name: 'Resume schedule broken-reports' }).count()).toBe(1);
+    await broken.getByRole('button', { name: 'History of schedule broken-reports' }).click();
+    await until(() => page.getByText(/^Next: none until resumed \(resumed now: /).count()).toBe(1);
+    await screenshot(page, `schedules-runs-${backend}`);
+    await context.close();
   });
 
   it('fits a phone screen in dark mode', async () => {

@@ -1,7 +1,8 @@
 /**
  * The dashboard's Server-Sent Events reader (dashboard/src/events.ts) against a scripted fetch: messages
  * split across chunks at awkward places, keep-alive comments, a dropped connection resumed with
- * Last-Event-ID and fresh credentials, and a server without the route reported as unavailable.
+ * Last-Event-ID and fresh credentials, a server without the route reported as unavailable, and a
+ * refused token ending the loop.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { followEvents, type LiveState } from '../../dashboard/src/events.js';
@@ -67,6 +68,28 @@ describe('following events', () => {
       accept: 'text/event-stream',
       'last-event-id': 'c2',
     });
+  });
+
+  it('stops at a refused token instead of asking again with it', async () => {
+    let requests = 0;
+    vi.stubGlobal('fetch', () => {
+      requests += 1;
+      if (requests > 1) throw new Error('asked again with a refused token');
+      return Promise.resolve(
+        new Response(JSON.stringify({ error: { code: 'unauthorized', message: 'token revoked' } }), {
+          status: 401,
+        }),
+      );
+    });
+    const states: LiveState[] = [];
+    await followEvents(
+      () => ({ authorization: 'Bearer revoked' }),
+      () => undefined,
+      (s) => states.push(s),
+      new AbortController().signal,
+    );
+    expect(states).toEqual(['unauthorized']);
+    expect(requests).toBe(1);
   });
 
   it('stops waiting to reconnect once aborted', async () => {

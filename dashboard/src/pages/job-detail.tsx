@@ -5,7 +5,7 @@
  */
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { api, ApiFailure, isUnavailable } from '../api.js';
 import { useApp } from '../app-context.js';
 import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { duration, json, relative, when } from '../format.js';
@@ -59,6 +59,25 @@ export function JobDetailPage(props: { id: string }) {
       return `Done: ${outcome.replace(/_/g, ' ')}.`;
     });
 
+  // A job that cannot be read is one line (and its runs and log, which belong to it, none): "no job
+  // with id" for a mistyped, shared, deleted or pruned id, else why it could not be read.
+  if (job.data === undefined && job.error !== undefined) {
+    return (
+      <section aria-labelledby="job-title">
+        <h1 id="job-title">{isMissing(job.error) ? 'Job not found' : 'Job'}</h1>
+        {isMissing(job.error) ? (
+          <p class="error" role="alert">
+            No job with id {props.id}: it was never created, or it was deleted or pruned since.
+          </p>
+        ) : (
+          <Problem error={job.error} what="the job" />
+        )}
+        <p>
+          <Link to="/jobs">All jobs</Link>
+        </p>
+      </section>
+    );
+  }
   const current = job.data?.job;
   const extra = current === undefined ? [] : Object.entries(current).filter(([key]) => !SHOWN.has(key));
   return (
@@ -260,6 +279,11 @@ export function JobDetailPage(props: { id: string }) {
       </section>
     </section>
   );
+}
+
+/** True when the API says the job does not exist (not that the server lacks the route). */
+function isMissing(error: unknown): boolean {
+  return error instanceof ApiFailure && error.status === 404 && !isUnavailable(error);
 }
 
 /** A fact the job may lack: nothing at all when it is null. */

@@ -8,9 +8,13 @@ import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
 import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
-import { JOB_STATES, type Job } from '../types.js';
+import { JOB_STATES, type Job, type JobState, type Queue } from '../types.js';
 
 const PAGE_SIZE = 50;
+// A bulk request changes at most this many jobs (the API's MAX_BULK_CHANGES).
+const MAX_BULK_CHANGES = 100_000;
+// The job list pages by this many at most; counting past it would read every matching job.
+const COUNT_PAGE = 1_000;
 
 interface Filter {
   state: string;
@@ -73,6 +77,22 @@ export function JobsPage(props: { search: string }) {
   const [allMatching, setAllMatching] = useState(false);
   const [pending, setPending] = useState<BulkAction | null>(null);
   const action = useAction();
+  // What "every job matching this filter" is now, counted when the confirmation opens.
+  const [matching, setMatching] = useState<{ kind: BulkAction; text: string } | null>(null);
+  const ask = (kind: BulkAction) => {
+    setPending(kind);
+    setMatching(null);
+    if (!allMatching) return;
+    countMatching(kind, filter).then(
+      (text) => setMatching({ kind, text }),
+      (error: unknown) =>
+        setMatching({
+          kind,
+          text: `Could not count them: ${error instanceof Error ? error.message : String(error)}.`,
+        }),
+    );
+  };
+  const counted = matching?.kind === pending ? matching.text : null;
 
   const list = jobs.data?.jobs ?? [];
   const applyFilter = (next: Filter) => {
@@ -127,7 +147,7 @@ export function JobsPage(props: { search: string }) {
               type="button"
               class={kind === 'delete' ? 'danger' : undefined}
               disabled={!actionAllowed(kind)}
-              onClick={() => setPending(kind)}
+              onClick={() => ask(kind)}
             >
               {kind[0]?.toUpperCase()}
               {kind.slice(1)}
@@ -143,9 +163,15 @@ export function JobsPage(props: { search: string }) {
               : `${pending[0]?.toUpperCase()}${pending.slice(1)} ${selected.size} selected job(s)?`
           }
           confirmLabel={`Yes, ${pending}`}
+          busy={allMatching && counted === null}
           onConfirm={() => void perform(pending)}
           onCancel={() => setPending(null)}
         >
+          {allMatching && (
+            <p aria-live="polite" aria-busy={counted === null}>
+              {counted ?? 'Counting the jobs it changes…'}
+            </p>
+          )}
           {pending === 'delete' && <p>Deleted jobs are gone for good.</p>}
         </Confirm>
       )}
@@ -291,6 +317,52 @@ function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }
       </div>
     </form>
   );
+}
+
+/** The states a bulk action changes under a filter: what the API's bulk-retry and bulk-cancel take. */
+function statesChanged(kind: BulkAction, filter: Filter): JobState[] {
+  const state = filter.state as JobState | '';
+  if (kind === 'retry') return [state === 'cancelled' ? 'cancelled' : 'failed'];
+  return state === '' ? ['scheduled', 'queued', 'running'] : [state];
+}
+
+/**
+ * How many jobs a bulk action on every job matching the filter changes now, per state: exact from the
+ * queue counts when the filter is a queue and a state only, else by reading the job list, exact up to
+ * 1,000 per state and "more than 1,000" past it.
+ */
+async function countMatching(kind: BulkAction, filter: Filter): Promise<string> {
+  const states = statesChanged(kind, filter);
+  const byQueue =
+    filter.task === '' && filter.search === '' && filter.createdAfter === '' && filter.createdBefore === '';
+  const counts: Array<{ state: JobState; count: number; more: boolean }> = [];
+  if (byQueue) {
+    const { queues } = await api<{ queues: Queue[] }>('GET', '/queues');
+    const chosen = queues.filter((q) => filter.queue === '' || q.name === filter.queue);
+    for (const state of states)
+      counts.push({ state, count: chosen.reduce((sum, q) => sum + q.counts[state], 0), more: false });
+  } else {
+    for (const state of states) {
+      const page = await api<{ jobs: Job[]; nextCursor: string | null }>(
+        'GET',
+        `/jobs${query({ ...apiFilter(filter), state, limit: COUNT_PAGE })}`,
+      );
+      counts.push({ state, count: page.jobs.length, more: page.nextCursor !== null });
+    }
+  }
+  const total = counts.reduce((sum, c) => sum + c.count, 0);
+  const more = counts.some((c) => c.more);
+  const parts = counts
+    .filter((c) => c.count > 0)
+    .map((c) => `${c.more ? 'more than ' : ''}${c.count.toLocaleString()} ${c.state}`);
+  if (total === 0) return `No ${states.join(' or ')} job matches this filter now: nothing would change.`;
+  const amount = `${more ? 'more than ' : ''}${total.toLocaleString()} job(s)`;
+  const running = kind === 'cancel' && states.includes('running') ? ' (running ones are asked to stop)' : '';
+  const cap =
+    total > MAX_BULK_CHANGES
+      ? ` One request changes at most ${MAX_BULK_CHANGES.toLocaleString()}; repeat it for the rest.`
+      : '';
+  return `This changes ${amount} now: ${parts.join(', ')}${running}.${cap}`;
 }
 
 /** Retries or cancels every job matching the filter, in one request. */

@@ -11,6 +11,12 @@ import { LineChart } from '../charts.js';
 import { duration, relative, when } from '../format.js';
 import type { Schedule, Slot } from '../types.js';
 
+/**
+ * A slot a scheduler has not taken this long after its time says no scheduler runs: its pass takes
+ * every due slot each second, and a slot older than `missedAfterMs` (30 s by default) counts as missed.
+ */
+const OVERDUE_MS = 30_000;
+
 export function SchedulesPage() {
   const { canOperate, canAdminister } = useApp();
   const schedules = useLoad(() => listAll(), []);
@@ -45,7 +51,7 @@ export function SchedulesPage() {
               <tr>
                 <th scope="col">Schedule</th>
                 <th scope="col">Rule</th>
-                <th scope="col">Next slot</th>
+                <th scope="col">Next run</th>
                 <th scope="col">Last run</th>
                 <th scope="col">State</th>
                 {canOperate && <th scope="col">Actions</th>}
@@ -69,19 +75,14 @@ export function SchedulesPage() {
                       </button>
                     </th>
                     <td class="mono">
-                      {schedule.cron ?? `every ${duration(schedule.everyMs)}`}
+                      {schedule.cron ?? <span class="nowrap">every {duration(schedule.everyMs)}</span>}
                       <div class="muted">{schedule.timezone}</div>
                     </td>
-                    <td title={schedule.nextSlotAt ?? ''}>{relative(schedule.nextSlotAt)}</td>
                     <td>
-                      {schedule.lastOutcome === null ? (
-                        'never'
-                      ) : (
-                        <>
-                          <StateBadge state={schedule.lastOutcome} />{' '}
-                          <span class="muted">{relative(schedule.lastSlotAt)}</span>
-                        </>
-                      )}
+                      <NextRun schedule={schedule} />
+                    </td>
+                    <td>
+                      <LastRun schedule={schedule} />
                       {schedule.consecutiveFailures > 0 && (
                         <div class="error">{schedule.consecutiveFailures} failure(s) in a row</div>
                       )}
@@ -93,10 +94,10 @@ export function SchedulesPage() {
                       <td class="buttons">
                         <button
                           type="button"
-                          aria-label={`${schedule.paused ? 'Resume' : 'Pause'} schedule ${schedule.id}`}
-                          onClick={() => void run(schedule, schedule.paused ? 'resume' : 'pause')}
+                          aria-label={`${stopped(schedule) ? 'Resume' : 'Pause'} schedule ${schedule.id}`}
+                          onClick={() => void run(schedule, stopped(schedule) ? 'resume' : 'pause')}
                         >
-                          {schedule.paused ? 'Resume' : 'Pause'}
+                          {stopped(schedule) ? 'Resume' : 'Pause'}
                         </button>
                         <button
                           type="button"
@@ -121,7 +122,7 @@ export function SchedulesPage() {
                   {opened === schedule.id && (
                     <tr>
                       <td colSpan={6}>
-                        <History id={schedule.id} />
+                        <History id={schedule.id} stopped={stoppedReason(schedule)} />
                       </td>
                     </tr>
                   )}
@@ -150,7 +151,7 @@ export function SchedulesPage() {
 }
 
 /** A schedule's next slots and its recent slot ledger (GET /schedules/:id). */
-function History(props: { id: string }) {
+function History(props: { id: string; stopped: string | null }) {
   const details = useLoad(
     () =>
       api<{ nextSlots: string[]; recentSlots: Slot[] }>('GET', `/schedules/${encodeURIComponent(props.id)}`),
@@ -158,12 +159,15 @@ function History(props: { id: string }) {
   );
   if (details.data === undefined) return <Problem error={details.error} what="the schedule's history" />;
   const { nextSlots, recentSlots } = details.data;
+  const upcoming = nextSlots.length === 0 ? 'none' : nextSlots.slice(0, 3).map(when).join(' · ');
   return (
     <div class="history">
       <p>
-        <strong>Next:</strong> {nextSlots.length === 0 ? 'none' : nextSlots.slice(0, 3).map(when).join(' · ')}
+        <strong>Next:</strong>{' '}
+        {props.stopped === null ? upcoming : `none ${props.stopped} (resumed now: ${upcoming})`}
       </p>
-      {recentSlots.some((slot) => slot.runLagMs !== null || slot.durationMs !== null) && (
+      {/* One run is a dot at the chart's edge: the table says it better. */}
+      {recentSlots.filter((slot) => slot.runLagMs !== null || slot.durationMs !== null).length > 1 && (
         <LineChart
           title={`Start lag and duration of ${props.id}`}
           unit={duration}
@@ -203,7 +207,10 @@ function History(props: { id: string }) {
           <tbody>
             {recentSlots.map((slot) => (
               <tr key={slot.slotKey}>
-                <td>{when(slot.slotAt)}</td>
+                <td>
+                  {when(slot.slotAt)}
+                  {slot.kind !== 'slot' && <span class="muted"> {slot.kind.replace('_', '-')}</span>}
+                </td>
                 <td>{slot.status}</td>
                 <td>
                   {slot.jobId === null ? (
@@ -224,6 +231,68 @@ function History(props: { id: string }) {
   );
 }
 
+/**
+ * When the schedule runs next. A job written ahead of its slot (the scheduler's lookahead) is the next
+ * run, and runs even if the schedule is paused since; otherwise a paused or suspended schedule runs no
+ * slot until resumed, and an active one runs at `nextSlotAt` (overdue when no scheduler takes it).
+ */
+function NextRun(props: { schedule: Schedule }) {
+  const { schedule } = props;
+  const now = Date.now();
+  const ahead = schedule.lastSlotAt !== null && Date.parse(schedule.lastSlotAt) > now;
+  if (ahead) {
+    return (
+      <span title={schedule.lastSlotAt ?? ''}>
+        {relative(schedule.lastSlotAt, now)}
+        <div class="muted">job written</div>
+      </span>
+    );
+  }
+  const stopped = stoppedReason(schedule);
+  if (stopped !== null) return <span class="muted">none {stopped}</span>;
+  if (schedule.nextSlotAt === null) return <span class="muted">none</span>;
+  const late = now - Date.parse(schedule.nextSlotAt);
+  return (
+    <span title={schedule.nextSlotAt}>
+      {late < 0
+        ? relative(schedule.nextSlotAt, now)
+        : late < OVERDUE_MS
+          ? 'now'
+          : `due ${duration(late)} ago`}
+      {late >= OVERDUE_MS && <div class="error">no scheduler has taken it</div>}
+    </span>
+  );
+}
+
+/** Resuming clears a pause and a suspension alike: a stopped schedule is offered Resume, not Pause. */
+function stopped(schedule: Schedule): boolean {
+  return stoppedReason(schedule) !== null;
+}
+
+/** Why no slot of the schedule runs now (`until resumed`, `while paused`), or null when its slots run. */
+function stoppedReason(schedule: Schedule): string | null {
+  if (schedule.suspendedAt !== null) return 'until resumed';
+  return schedule.paused ? 'while paused' : null;
+}
+
+/**
+ * The last run that finished: its outcome, when it ended and how long it took. A run in progress, or
+ * written ahead of its slot, has no outcome yet and is not this one.
+ */
+function LastRun(props: { schedule: Schedule }) {
+  const { schedule } = props;
+  if (schedule.lastOutcome === null) return <>never</>;
+  return (
+    <>
+      <StateBadge state={schedule.lastOutcome} />{' '}
+      <span class="muted" title={schedule.lastFinishedAt ?? ''}>
+        {schedule.lastFinishedAt === null ? '' : `ended ${relative(schedule.lastFinishedAt)}`}
+        {schedule.lastDurationMs === null ? '' : `, took ${duration(schedule.lastDurationMs)}`}
+      </span>
+    </>
+  );
+}
+
 function ScheduleState(props: { schedule: Schedule }) {
   const { schedule } = props;
   if (schedule.suspendedAt !== null) {
@@ -231,7 +300,11 @@ function ScheduleState(props: { schedule: Schedule }) {
       <>
         <span class="badge state-failed">suspended</span>
         <div class="error">{schedule.suspendedReason ?? ''}</div>
-        {schedule.lastError !== null && <div class="muted">{schedule.lastError.message}</div>}
+        {/* The reason the scheduler writes already ends with the last error's message. */}
+        {schedule.lastError !== null &&
+          !(schedule.suspendedReason ?? '').endsWith(schedule.lastError.message) && (
+            <div class="muted">{schedule.lastError.message}</div>
+          )}
       </>
     );
   }

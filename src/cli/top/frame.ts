@@ -16,6 +16,7 @@ export interface FrameSize {
 
 /** The frame's lines, each at most `size.width` characters, at most `size.height` of them. */
 export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: number): string[] {
+  const workerName = workerNames(snapshot.workers);
   const lines: string[] = [
     `nightshift top  ${snapshot.at.slice(0, 19).replace('T', ' ')}Z  every ${intervalMs} ms  (q to quit)`,
     alertsLine(snapshot),
@@ -65,7 +66,7 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
           name(job.queue),
           job.reason === 'lease_expired' ? 'lease expired' : 'past max duration',
           duration(job.runningForMs),
-          name(job.workerId),
+          name(workerName(job.workerId)),
         ]),
         '',
       ),
@@ -111,7 +112,7 @@ export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: 
         job.id,
         name(job.task),
         name(job.queue),
-        name(job.workerId),
+        name(workerName(job.workerId)),
         job.attempt,
         duration(job.runningForMs),
       ]),
@@ -145,6 +146,15 @@ function name(text: string | null): string | null {
 function shortWorkerId(worker: TopWorker): string {
   const prefix = `${worker.host}:${worker.pid}:`;
   return worker.id.startsWith(prefix) ? worker.id.slice(prefix.length) : worker.id;
+}
+
+/**
+ * A job's worker as its WORKERS row names it, so the two match at a glance; a worker with no row (gone,
+ * no heartbeat for 30 s: a stuck job's, often) keeps its whole id, the only place its host and pid show.
+ */
+function workerNames(workers: TopWorker[]): (id: string | null) => string | null {
+  const shown = new Map(workers.map((worker) => [worker.id, shortWorkerId(worker)]));
+  return (id) => (id === null ? null : (shown.get(id) ?? id));
 }
 
 function table(headers: string[], rows: Array<Array<string | number | null>>, empty: string): string[] {
