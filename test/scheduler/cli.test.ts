@@ -75,7 +75,11 @@ describe('schedules CLI', () => {
       expect(shown.nextSlots).toHaveLength(5);
       expect(shown.recentSlots.map((r) => r.kind)).toEqual(['trigger', 'trigger']);
       expect(shown.recentSlots.some((r) => r.jobId === jobId)).toBe(true);
-      expect((await cli('schedules', 'show', 'hourly')).stdout).toMatch(/recent slots:/);
+      const showText = (await cli('schedules', 'show', 'hourly')).stdout;
+      expect(showText).toMatch(/recent slots:/);
+      // A trigger is no slot, and no run has finished: neither a last slot nor a last run to show.
+      expect(showText).not.toMatch(/^last (slot|run)/m);
+      expect((await cli('schedules', 'list')).stdout).toMatch(/NEXT SLOT +LAST RUN ENDED +LAST OUTCOME/);
 
       expect((await cli('schedules', 'pause', 'hourly')).code).toBe(0);
       expect(JSON.parse((await cli('schedules', 'show', 'hourly', '--json')).stdout)).toMatchObject({

@@ -119,14 +119,14 @@ export function registerSchedules(program: Command): void {
       }
       session.stdout.write(
         renderTable(
-          ['ID', 'TASK', 'WHEN', 'STATE', 'NEXT SLOT', 'LAST SLOT', 'LAST OUTCOME', 'FAILURES'],
+          ['ID', 'TASK', 'WHEN', 'STATE', 'NEXT SLOT', 'LAST RUN ENDED', 'LAST OUTCOME', 'FAILURES'],
           page.schedules.map((s) => [
             s.id,
             s.task,
             timing(s),
             scheduleCondition(s),
-            shortTime(s.nextSlotAt),
-            shortTime(s.lastSlotAt),
+            shortTime(nextRunSlot(s)),
+            shortTime(s.lastFinishedAt),
             s.lastOutcome,
             s.consecutiveFailures,
           ]),
@@ -177,7 +177,9 @@ export function registerSchedules(program: Command): void {
         ['overlap', s.overlap],
         ['catch-up', s.catchUp === 'all' ? `all (limit ${s.catchUpLimit})` : s.catchUp],
         ['payload', shortJson(s.payload, 80)],
-        ['last slot', shortTime(s.lastSlotAt)],
+        ['last slot written', shortTime(s.lastSlotAt)],
+        ['last run started', shortTime(s.lastStartedAt)],
+        ['last run ended', shortTime(s.lastFinishedAt)],
         ['last outcome', s.lastOutcome],
         ['last duration', s.lastDurationMs === null ? null : `${s.lastDurationMs} ms`],
         ['last run lag', s.lastRunLagMs === null ? null : `${s.lastRunLagMs} ms`],
@@ -322,4 +324,13 @@ export function registerSchedules(program: Command): void {
       else session.stdout.write(`schedule ${id} deleted\n`);
     });
   });
+}
+
+/**
+ * The slot of the schedule's next run: one whose job the scheduler wrote ahead of it (its last slot,
+ * still in the future), else `nextSlotAt`. The last run is the last one that finished (`lastFinishedAt`,
+ * `lastOutcome`), not the last slot written, which may not have run yet.
+ */
+function nextRunSlot(s: Schedule): Date | null {
+  return s.lastSlotAt !== null && s.lastSlotAt.getTime() > Date.now() ? s.lastSlotAt : s.nextSlotAt;
 }
