@@ -170,6 +170,13 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       expect(cancel).toMatch(new RegExp(`(SCAN|SEARCH) jobs USING (COVERING )?INDEX ${index}\\b`));
     }
     expect(cancel).not.toMatch(/SCAN jobs$/m);
+    // Scheduled jobs due at @now (they read queued) and those due later: the two sides of jobs_scheduled.
+    expect(load.match(/SEARCH jobs USING INDEX jobs_scheduled \(run_at[<>]\?\)/g)).toHaveLength(2);
+    for (const set of ['due', 'later'] as const) {
+      const scheduled = await plan(jobCancelMatchingWaiting(set), matching);
+      expect(scheduled).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at[<>]\?\)/);
+      expect(scheduled).not.toMatch(/SCAN jobs$/m);
+    }
     for (const detail of [load, throttled]) expect(detail).not.toMatch(/SCAN (jobs|j)$/m);
   });
 
@@ -227,6 +234,7 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       cursorCreatedAt: null,
       cursorId: null,
       limit: 10,
+      now: 0,
     };
     const all = await plan(jobList, params);
     expect(all).toMatch(/SCAN jobs USING INDEX jobs_created\b/);

@@ -54,6 +54,13 @@ export interface JobColumns<T extends JobColumnTypes> {
   schedule_slot: T['time'] | null;
   parent_id: string | null;
   trace_context: string | null;
+  /**
+   * Selected by the reads that show a job (a get, a list, a repeated idempotency key's answer; the SQL
+   * of `dueColumn` in each dialect's job-read.ts): true when the row is `scheduled` and its time has
+   * come by the store's clock. Such a job reads `queued` (README "Job states") while its row waits for
+   * a claim to promote it. Absent where the writer decided the state itself (a claim, an insert).
+   */
+  due?: T['flag'];
 }
 
 /** How one dialect decodes its non-NULL column values. */
@@ -130,7 +137,7 @@ export function decodeJob<T extends JobColumnTypes>(row: JobColumns<T>, columns:
     task: row.task,
     queue: row.queue,
     payload: row.payload === null ? null : columns.json(row.payload),
-    state: row.state,
+    state: row.due !== undefined && columns.flag(row.due) ? 'queued' : row.state,
     priority: row.priority,
     attempt: row.attempt,
     maxAttempts: row.max_attempts,

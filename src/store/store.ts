@@ -391,6 +391,20 @@ export interface JobRetryMatchingParams {
   limit: number;
 }
 
+/**
+ * The waiting rows a bulk cancel walks, one statement per set, each with the state its jobs read
+ * (README "Job states"): scheduled rows not yet due, scheduled rows whose time has come by the store's
+ * clock (they read `queued`), and queued rows. A `match.state` keeps the sets whose jobs read it.
+ */
+export const WAITING_SETS = [
+  { set: 'later', reads: 'scheduled' },
+  { set: 'due', reads: 'queued' },
+  { set: 'queued', reads: 'queued' },
+] as const;
+
+/** One of WAITING_SETS. */
+export type WaitingSet = (typeof WAITING_SETS)[number]['set'];
+
 /** `jobCancelMatching`: the filters and how many jobs at most. */
 export interface JobCancelMatchingParams {
   match: JobMatch<'scheduled' | 'queued' | 'running'>;

@@ -85,9 +85,9 @@ export function describeQueueThrottle(h: StoreHarness): void {
       // One start each: key `one` is then full, key `slow` out of starts.
       const started = await claim(store, 'keys', 10);
       expect(started.map((j) => j.concurrencyKey).sort()).toEqual([null, 'one', 'slow']);
-      // Due after the claim: still scheduled, not yet promoted by any claim, and ready all the same.
+      // Due after the claim: its row not yet promoted by any claim, yet it reads queued and is ready.
       await h.setJobFields(store, due.id, { runAt: new Date((await nowMs(store)) - 1) });
-      expect((await store.jobGet({ id: due.id }))?.state).toBe('scheduled');
+      expect((await store.jobGet({ id: due.id }))?.state).toBe('queued');
       expect(await throttled(store)).toEqual([
         { queue: 'keys', reason: 'key_limit', count: 3 },
         { queue: 'keys', reason: 'key_rate', count: 2 },

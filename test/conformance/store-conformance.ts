@@ -11,6 +11,7 @@ import { describeBulk } from './bulk.js';
 import { describeClaim } from './claim.js';
 import { describeConcurrencyKeys } from './concurrency-keys.js';
 import { describeControl } from './control.js';
+import { describeDueReads } from './due-reads.js';
 import { describeEventLog } from './event-log.js';
 import { describeEvents } from './events.js';
 import { describeFairGroups } from './fair-groups.js';
@@ -35,6 +36,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeSchema(harness);
     describeInsert(harness);
     describeRead(harness);
+    describeDueReads(harness);
     describeClaim(harness);
     describeConcurrencyKeys(harness);
     describeQueueLimits(harness);

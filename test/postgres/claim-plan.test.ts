@@ -198,9 +198,33 @@ describe('PostgreSQL claim plan', () => {
     expect(queued).toMatch(/Scan .*on job_queue/);
     expect(queued).toMatch(/Index Scan (Backward )?using jobs_pkey on jobs/);
     expect(queued).not.toMatch(/Seq Scan on jobs\b/);
+    // A due scheduled job reads queued: both filters split the scheduled rows at the store's clock.
+    expect(queued).toMatch(/Index (Only )?Scan using job_queue_scheduled(_queue)?_idx/);
+    const scheduled = await explainClaim(sql.jobList.text, [
+      'scheduled',
+      null,
+      null,
+      null,
+      10,
+      null,
+      null,
+      null,
+    ]);
+    expect(scheduled).toMatch(/Index (Only )?Scan using job_queue_scheduled(_queue)?_idx on job_queue/);
+    expect(scheduled).not.toMatch(/Seq Scan on (jobs|job_queue)\b/);
     const running = await explainClaim(sql.jobList.text, ['running', null, null, null, 10, null, null, null]);
     expect(running).toContain('Seq Scan on job_leases');
     expect(running).not.toMatch(/Seq Scan on jobs\b/);
+  });
+
+  it('bulk-cancels scheduled jobs due or not through a range of the scheduled index, never scanning the queue', async () => {
+    for (const statement of [sql.jobCancelMatchingDue, sql.jobCancelMatchingLater]) {
+      const plan = await explainClaim(statement.text, [null, null, 10, 'c', 'o', null, null, null]);
+      // Either scheduled index (both hold only the scheduled rows), by the range on its due time.
+      expect(plan).toMatch(/Index Scan using job_queue_scheduled(_queue)?_idx on job_queue q\b/);
+      expect(plan).toMatch(/Index Cond: \(run_at [<>]=? \(?now\(\)/);
+      expect(plan).not.toMatch(/Seq Scan on (jobs|job_queue)\b/);
+    }
   });
 
   it('claims each job once when a queue is named twice', async () => {

@@ -4,15 +4,16 @@
  */
 import { inBatches } from '../batches.js';
 import type { JobState } from '../../job.js';
-import type {
-  JobCancelCheckParams,
-  JobCancelMatchingParams,
-  JobCancelMatchingResult,
-  JobCancelResult,
-  JobDeleteResult,
-  JobIdParams,
-  JobRetryMatchingParams,
-  JobRetryResult,
+import {
+  WAITING_SETS,
+  type JobCancelCheckParams,
+  type JobCancelMatchingParams,
+  type JobCancelMatchingResult,
+  type JobCancelResult,
+  type JobDeleteResult,
+  type JobIdParams,
+  type JobRetryMatchingParams,
+  type JobRetryResult,
 } from '../store.js';
 import type { PostgresConnection } from './connection.js';
 import { jobGet, matchValues } from './job-read.js';
@@ -119,10 +120,14 @@ export async function jobCancelMatching(
   const { match } = params;
   const filters = [match.queue ?? null, match.task ?? null];
   let cancelled = 0;
-  for (const state of ['scheduled', 'queued'] as const) {
-    if (match.state !== undefined && match.state !== state) continue;
-    const statement =
-      state === 'queued' ? conn.sql.jobCancelMatchingQueued : conn.sql.jobCancelMatchingScheduled;
+  const statements = {
+    later: conn.sql.jobCancelMatchingLater,
+    due: conn.sql.jobCancelMatchingDue,
+    queued: conn.sql.jobCancelMatchingQueued,
+  };
+  for (const { set, reads } of WAITING_SETS) {
+    if (match.state !== undefined && match.state !== reads) continue;
+    const statement = statements[set];
     cancelled += await inBatches(params.limit - cancelled, async (size) => {
       const [row] = await conn.rows<{ picked: number; ids: string[] }>(statement, [
         ...filters,

@@ -101,7 +101,7 @@ export class SqliteFleet implements FleetStore {
       // One read of the waiting jobs: their oldest ages and the throttled counts.
       const groups = throttleGroups(this.conn, params.workerStaleMs, now);
       return queueSummary(
-        this.conn.stmt(jobReadSql.jobCountByQueue).all() as Array<{
+        this.conn.stmt(jobReadSql.jobCountByQueue).all({ now }) as Array<{
           queue: string;
           state: JobState;
           count: number;

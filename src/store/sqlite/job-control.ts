@@ -4,7 +4,7 @@ import type { JobCancelResult, JobRetryResult, LeaseRef } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, type JobRow } from './job-row.js';
 import { inBatches } from '../batches.js';
-import type { JobMatch } from '../store.js';
+import { WAITING_SETS, type JobMatch } from '../store.js';
 import { matchParams } from './job-read.js';
 import * as sql from './sql/job-control.js';
 import * as jobReadSql from './sql/job-read.js';
@@ -12,12 +12,12 @@ import * as jobReadSql from './sql/job-read.js';
 /** Cancels a waiting job at once, or flags a running one for its worker to stop. */
 export async function jobCancel(conn: SqliteConnection, id: string): Promise<JobCancelResult> {
   const result = await conn.write((now): JobCancelResult => {
-    const before = conn.stmt(jobReadSql.jobGet).get(id) as JobRow | undefined;
+    const before = conn.stmt(jobReadSql.jobGet).get({ id, now }) as JobRow | undefined;
     if (!before) return { outcome: 'not_found' };
     if (isFinalState(before.state)) return { outcome: 'already_final', job: toJob(before) };
     const running = before.state === 'running';
     conn.stmt(running ? sql.jobCancelRequest : sql.jobCancelWaiting).run({ id, now });
-    const after = toJob(conn.stmt(jobReadSql.jobGet).get(id) as JobRow);
+    const after = toJob(conn.stmt(jobReadSql.jobGet).get({ id, now }) as JobRow);
     return { outcome: running ? 'cancel_requested' : 'cancelled', job: after };
   });
   if (result.outcome === 'cancelled') conn.emit('job:finished', { id, state: 'cancelled' });
@@ -43,11 +43,11 @@ export function jobCancelCheck(
 /** Requeues a failed or cancelled job, due now, with one more attempt allowed. */
 export async function jobRetry(conn: SqliteConnection, id: string): Promise<JobRetryResult> {
   const result = await conn.write((now): JobRetryResult => {
-    const before = conn.stmt(jobReadSql.jobGet).get(id) as JobRow | undefined;
+    const before = conn.stmt(jobReadSql.jobGet).get({ id, now }) as JobRow | undefined;
     if (!before) return { outcome: 'not_found' };
     if (conn.stmt(sql.jobRetry).run({ id, now }).changes === 0)
       return { outcome: 'not_retryable', job: toJob(before) };
-    return { outcome: 'retried', job: toJob(conn.stmt(jobReadSql.jobGet).get(id) as JobRow) };
+    return { outcome: 'retried', job: toJob(conn.stmt(jobReadSql.jobGet).get({ id, now }) as JobRow) };
   });
   if (result.job && result.outcome === 'retried') conn.emit('job:ready', { queue: result.job.queue });
   return result;
@@ -58,11 +58,13 @@ export function jobDelete(
   conn: SqliteConnection,
   id: string,
 ): Promise<{ outcome: 'deleted' | 'not_final' | 'not_found' }> {
-  return conn.write(() => {
+  return conn.write((now) => {
     if (conn.stmt(sql.jobDelete).run({ id }).changes === 1) return { outcome: 'deleted' as const };
     return {
       outcome:
-        conn.stmt(jobReadSql.jobGet).get(id) === undefined ? ('not_found' as const) : ('not_final' as const),
+        conn.stmt(jobReadSql.jobGet).get({ id, now }) === undefined
+          ? ('not_found' as const)
+          : ('not_final' as const),
     };
   });
 }
@@ -95,13 +97,13 @@ export async function jobCancelMatching(
   limit: number,
 ): Promise<{ cancelled: number; cancelRequested: number }> {
   let cancelled = 0;
-  for (const state of ['scheduled', 'queued'] as const) {
-    if (match.state !== undefined && match.state !== state) continue;
+  for (const { set, reads } of WAITING_SETS) {
+    if (match.state !== undefined && match.state !== reads) continue;
     cancelled += await inBatches(limit - cancelled, async (size) => {
       const rows = await conn.write(
         (now) =>
           conn
-            .stmt(sql.jobCancelMatchingWaiting(state))
+            .stmt(sql.jobCancelMatchingWaiting(set))
             .all({ ...matchParams(match), limit: size, now }) as Array<{
             id: string;
           }>,

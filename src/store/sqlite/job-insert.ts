@@ -34,7 +34,9 @@ export function insertJobs(
     // A new job is decoded from the row just written (reading it back cost ~13 µs a job); a job
     // whose idempotency key was taken is the one holding the key.
     const written = inserted[index] ?? null;
-    const row = written ?? (conn.stmt(sql.jobInsertManyExisting, handle).get(job.idempotencyKey) as JobRow);
+    const row =
+      written ??
+      (conn.stmt(sql.jobInsertManyExisting, handle).get({ key: job.idempotencyKey, now }) as JobRow);
     return { job: toJob(row), created: written !== null };
   });
 }

@@ -52,6 +52,7 @@ export async function jobList(conn: SqliteConnection, params: JobListParams): Pr
         .all({
           ...matchParams(params),
           state: params.state ?? null,
+          now: conn.clock(),
           cursorCreatedAt: cursor?.createdAt ?? null,
           cursorId: cursor?.id ?? null,
           // One extra row tells whether another page exists without a count query.
@@ -65,13 +66,15 @@ export async function jobList(conn: SqliteConnection, params: JobListParams): Pr
 
 /** `jobGet`: one job, or undefined. */
 export async function jobGet(conn: SqliteConnection, params: JobIdParams): Promise<Job | undefined> {
-  const row = await conn.read(() => conn.stmt(sql.jobGet).get(params.id) as JobRow | undefined);
+  const row = await conn.read(
+    () => conn.stmt(sql.jobGet).get({ id: params.id, now: conn.clock() }) as JobRow | undefined,
+  );
   return row ? toJob(row) : undefined;
 }
 
-/** `jobCountByQueue`: counts per (queue, state). */
+/** `jobCountByQueue`: counts per (queue, state), a due scheduled job counted as queued. */
 export function jobCountByQueue(conn: SqliteConnection): Promise<JobCount[]> {
-  return conn.read(() => conn.stmt(sql.jobCountByQueue).all() as JobCount[]);
+  return conn.read(() => conn.stmt(sql.jobCountByQueue).all({ now: conn.clock() }) as JobCount[]);
 }
 
 /** `jobRunList`: a job's runs, oldest first. */

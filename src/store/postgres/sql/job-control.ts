@@ -2,6 +2,7 @@
  * Operator actions on jobs: cancel and manual retry, one or in bulk. Each transition writes its event
  * (`job:cancelled`, `job:retrying`, migration 010) in the same statement.
  */
+import type { WaitingSet } from '../../store.js';
 import { jobEventInsert } from './events.js';
 
 import { jobListMatchFilters } from './job-read.js';
@@ -164,17 +165,24 @@ export const jobRetryMatching = (s: string): string => `
          coalesce((SELECT array_agg(DISTINCT queue) FROM updated), '{}') AS queues,
          (SELECT count(*) FROM note) AS notified`;
 
+/** The job_queue rows `q` of one waiting set (WAITING_SETS): scheduled ones split at the store's clock. */
+const waitingSet = (s: string, set: WaitingSet): string =>
+  set === 'queued'
+    ? `q.state = 'queued'`
+    : `q.state = 'scheduled' AND q.run_at ${set === 'due' ? '<=' : '>'} ${s}.nightshift_now()`;
+
 /**
- * jobCancel for a batch of waiting jobs in one state matching the filters. The queue rows are locked
- * first (the lock order of every writer, see migration 005) with SKIP LOCKED, so a claim taking a row
- * wins it and the job runs; each locked row is deleted by its address and its job cancelled.
- * One statement per state, with the state as a literal, so each walks its own partial index.
- * $1 queue, $2 task (nullable), $3 limit, $4 channel, $5 origin, $6-$8 jobListMatchFilters.
+ * jobCancel for a batch of waiting jobs in one waiting set (WAITING_SETS) matching the filters. The
+ * queue rows are locked first (the lock order of every writer, see migration 005) with SKIP LOCKED, so
+ * a claim taking a row wins it and the job runs; each locked row is deleted by its address and its job
+ * cancelled. One statement per set, with the state as a literal, so each walks its own partial index
+ * (scheduled rows: a range of it). $1 queue, $2 task (nullable), $3 limit, $4 channel, $5 origin,
+ * $6-$8 jobListMatchFilters.
  */
-export const jobCancelMatchingWaiting = (s: string, state: 'scheduled' | 'queued'): string => `
+export const jobCancelMatchingWaiting = (s: string, set: WaitingSet): string => `
   WITH picked AS (
     SELECT q.ctid AS row_id FROM ${s}.job_queue q
-    WHERE q.state = '${state}'
+    WHERE ${waitingSet(s, set)}
       AND ($1::text IS NULL OR q.queue = $1)
       AND (($2::text IS NULL AND $6::text IS NULL AND $7::timestamptz IS NULL AND $8::timestamptz IS NULL)
            OR EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = q.id AND ($2::text IS NULL OR j.task = $2)${jobListMatchFilters('j', 6)}))

@@ -21,6 +21,7 @@
 
 import { jobInsertManyBatchSelect } from './job-batch.js';
 import { jobEventInsert } from './events.js';
+import { dueColumn } from './job-read.js';
 
 /**
  * $1 ids, $2 tasks, $3 queues, $4 payloads (JSON text), $5 priorities, $6 run_at, $7 delay ms,
@@ -67,9 +68,9 @@ export const jobInsertMany = (s: string): string => `
   )
   SELECT (SELECT count(*) FROM notified) AS notified, ${jobInsertManyBatchSelect('inserted', '$1::uuid[]')}`;
 
-/** Existing jobs for ids or idempotency keys that conflicted. $1 ids, $2 keys. */
+/** Existing jobs for ids or idempotency keys that conflicted, as they read now (dueColumn). $1 ids, $2 keys. */
 export const jobInsertManyExisting = (s: string): string =>
-  `SELECT * FROM ${s}.jobs WHERE id = ANY($1::uuid[]) OR idempotency_key = ANY($2::text[])`;
+  `SELECT j.*, ${dueColumn(s, 'j')} FROM ${s}.jobs j WHERE id = ANY($1::uuid[]) OR idempotency_key = ANY($2::text[])`;
 
 /**
  * Holds the parent attempt's row for the rest of the transaction, so neither a rescue nor a newer claim

@@ -1,7 +1,22 @@
 /** Reads for the API, CLI and dashboard. None of them is on the claim/finish hot path. */
 
+/** Whether the jobs row `j` is `scheduled` and due by the store's clock (dueColumn). */
+const isDue = (s: string, j: string): string =>
+  `(${j}.state = 'scheduled' AND ${j}.run_at <= ${s}.nightshift_now())`;
+
+/**
+ * The `due` column that job-record.ts decodes, for the jobs row `j`: a scheduled job whose time has
+ * come reads `queued` (README "Job states"; its row stays `scheduled` until a claim promotes it).
+ */
+export const dueColumn = (s: string, j: string): string => `${isDue(s, j)} AS due`;
+
+/** The state the jobs row `j` reads (dueColumn), as text. */
+const shownState = (s: string, j: string): string =>
+  `(CASE WHEN ${isDue(s, j)} THEN 'queued' ELSE ${j}.state::text END)`;
+
 /** $1 id. */
-export const jobGet = (s: string): string => `SELECT * FROM ${s}.jobs WHERE id = $1`;
+export const jobGet = (s: string): string =>
+  `SELECT j.*, ${dueColumn(s, 'j')} FROM ${s}.jobs j WHERE id = $1`;
 
 /**
  * The optional filters every list and bulk statement shares (JobMatch), on the jobs row `j`, from
@@ -19,21 +34,26 @@ export const jobListMatchFilters = (j: string, search: number): string => `
 /**
  * Newest first by id: ids are UUIDv7, so id order is creation order and the primary key serves both
  * the order and the cursor (keyset paging, no OFFSET). $1 state, $2 queue, $3 task, $4 cursor id
- * (each nullable), $5 limit, $6-$8 jobListMatchFilters. The state word is looked up among the enum's labels once per statement, so
- * a word that is no state matches nothing (as on SQLite) instead of failing the cast to the enum.
+ * (each nullable), $5 limit, $6-$8 jobListMatchFilters. The state filter is on the state a job reads
+ * (dueColumn), compared as text, so a word that is no state matches nothing (as on SQLite) instead of
+ * failing a cast to the enum.
  *
  * \`jobs\` has no index on state (migration 005); the few waiting and running jobs are found through the
- * tables that index them (queue rows, claims' job lists) and read by primary key, so listing them does
- * not walk the finished jobs. Final states, most of the table, walk the primary key.
+ * tables that index them (queue rows, split at the store's clock by job_queue_scheduled_idx; claims'
+ * job lists) and read by primary key, so listing them does not walk the finished jobs. Final states,
+ * most of the table, walk the primary key.
  */
 export const jobList = (s: string): string => `
-  SELECT * FROM ${s}.jobs j
-  WHERE ($1::text IS NULL
-         OR state = (SELECT label FROM unnest(enum_range(NULL::${s}.job_state)) AS label WHERE label::text = $1))
+  SELECT j.*, ${dueColumn(s, 'j')} FROM ${s}.jobs j
+  WHERE ($1::text IS NULL OR ${shownState(s, 'j')} = $1)
     AND ($1::text IS NULL OR $1::text IN ('completed', 'failed', 'cancelled')
          OR id = ANY(ARRAY(SELECT id FROM ${s}.job_queue WHERE $1::text = 'queued' AND state = 'queued'
                            UNION ALL
-                           SELECT id FROM ${s}.job_queue WHERE $1::text = 'scheduled' AND state = 'scheduled'
+                           SELECT id FROM ${s}.job_queue
+                           WHERE $1::text = 'queued' AND state = 'scheduled' AND run_at <= ${s}.nightshift_now()
+                           UNION ALL
+                           SELECT id FROM ${s}.job_queue
+                           WHERE $1::text = 'scheduled' AND state = 'scheduled' AND run_at > ${s}.nightshift_now()
                            UNION ALL
                            SELECT unnest(job_ids) FROM ${s}.job_leases WHERE $1::text = 'running')))
     AND ($2::text IS NULL OR queue = $2)
@@ -42,9 +62,13 @@ export const jobList = (s: string): string => `
   ORDER BY id DESC
   LIMIT $5`;
 
-/** A full scan; meant for dashboards and metrics scrapes, not for every claim. */
+/**
+ * Counts per queue and the state jobs read (a due scheduled job counts as queued). A full scan; meant
+ * for dashboards and metrics scrapes, not for every claim.
+ */
 export const jobCountByQueue = (s: string): string => `
-  SELECT queue, state, count(*)::int AS count FROM ${s}.jobs GROUP BY queue, state ORDER BY queue, state`;
+  SELECT j.queue, ${shownState(s, 'j')} AS state, count(*)::int AS count FROM ${s}.jobs j
+  GROUP BY 1, 2 ORDER BY 1, 2`;
 
 /** The run history of one job, recorded and implied (see migrations/003_job_run_history.sql). $1 job id. */
 export const jobRunList = (s: string): string =>

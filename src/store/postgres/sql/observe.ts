@@ -13,13 +13,17 @@ const running = (s: string): string => `
   WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases)) AND j.state = 'running'`;
 
 /**
- * Waiting and running jobs per queue. `job_queue` holds exactly the waiting jobs (one row each, deleted
- * by the claim), so reading it is bounded by the backlog; running ones come through `job_leases`.
+ * Waiting and running jobs per queue, in the states they read now: a due scheduled job counts as
+ * queued (README "Job states"). `job_queue` holds exactly the waiting jobs (one row each, deleted by the
+ * claim), so reading it is bounded by the backlog; running ones come through `job_leases`.
  */
 export const queueLoadList = (s: string): string => `
-  SELECT queue, state::text AS state, count(*)::int AS count,
-         min(run_at) FILTER (WHERE state = 'queued' OR run_at <= ${s}.nightshift_now()) AS oldest_ready_at
-  FROM ${s}.job_queue GROUP BY queue, state
+  SELECT queue, ready AS state, count(*)::int AS count,
+         min(run_at) FILTER (WHERE ready = 'queued') AS oldest_ready_at
+  FROM (SELECT queue, run_at,
+               CASE WHEN state = 'queued' OR run_at <= ${s}.nightshift_now() THEN 'queued' ELSE 'scheduled' END AS ready
+        FROM ${s}.job_queue) w
+  GROUP BY queue, ready
   UNION ALL
   SELECT j.queue, 'running', count(*)::int, NULL
   FROM ${running(s)}

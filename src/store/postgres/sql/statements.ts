@@ -78,7 +78,8 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     jobRetry: plain(control.jobRetry(s)),
     jobDelete: plain(control.jobDelete(s)),
     jobRetryMatching: plain(control.jobRetryMatching(s)),
-    jobCancelMatchingScheduled: plain(control.jobCancelMatchingWaiting(s, 'scheduled')),
+    jobCancelMatchingLater: plain(control.jobCancelMatchingWaiting(s, 'later')),
+    jobCancelMatchingDue: plain(control.jobCancelMatchingWaiting(s, 'due')),
     jobCancelMatchingQueued: plain(control.jobCancelMatchingWaiting(s, 'queued')),
     jobCancelMatchingRunning: plain(control.jobCancelMatchingRunning(s)),
     // Prepared: every worker's rescuer runs it every few seconds, mostly to find nothing, and parsing and

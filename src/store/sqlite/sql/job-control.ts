@@ -1,4 +1,5 @@
 /** Operator actions on a job: cancel and manual retry. */
+import type { WaitingSet } from '../../store.js';
 import { jobListMatchFilters } from './job-read.js';
 
 /** Cancels a job that has not started. */
@@ -61,17 +62,18 @@ const waitingMatching = (where: string): string => `
     AND (@task IS NULL OR task = @task)${jobListMatchFilters}`;
 
 /**
- * jobCancelWaiting for a batch of jobs in one waiting state matching the filters. One statement per
- * state, with the state as a literal, so each walks its own partial indexes (jobs_scheduled; queued:
- * jobs_ready for jobs without a group or requirements, jobs_ready_labels for those with requirements,
- * then jobs_ready_group and jobs_ready_group_labels for grouped ones, likewise).
+ * jobCancelWaiting for a batch of jobs in one waiting set (WAITING_SETS) matching the filters. One
+ * statement per set, with the state as a literal, so each walks its own partial indexes (scheduled rows
+ * due at @now or later: a range of jobs_scheduled; queued: jobs_ready for jobs without a group or
+ * requirements, jobs_ready_labels for those with requirements, then jobs_ready_group and
+ * jobs_ready_group_labels for grouped ones, likewise).
  */
-export const jobCancelMatchingWaiting = (state: 'scheduled' | 'queued'): string => `
+export const jobCancelMatchingWaiting = (set: WaitingSet): string => `
 UPDATE jobs SET state = 'cancelled', finished_at = @now, updated_at = @now
 WHERE id IN (
   SELECT id FROM (${
-    state === 'scheduled'
-      ? waitingMatching(`state = 'scheduled'`)
+    set !== 'queued'
+      ? waitingMatching(`state = 'scheduled' AND run_at ${set === 'due' ? '<=' : '>'} @now`)
       : `${waitingMatching(`state = 'queued' AND requires IS NULL AND group_key IS NULL`)}
   UNION ALL${waitingMatching(`state = 'queued' AND requires IS NOT NULL AND group_key IS NULL`)}
   UNION ALL${waitingMatching(`state = 'queued' AND group_key IS NOT NULL AND requires IS NULL`)}

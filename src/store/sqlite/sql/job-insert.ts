@@ -1,4 +1,5 @@
 /** Inserting jobs, with idempotency keys and lease-fenced child inserts. */
+import { dueColumn } from './job-read.js';
 
 /**
  * Inserts one job; a repeated idempotency key inserts nothing (changes = 0) and the caller reads the
@@ -14,8 +15,8 @@ INSERT INTO jobs (
 ) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`;
 
-/** The job holding an idempotency key. */
-export const jobInsertManyExisting = `SELECT * FROM jobs WHERE idempotency_key = ?`;
+/** The job holding an idempotency key @key, as it reads at @now (dueColumn). */
+export const jobInsertManyExisting = `SELECT *, ${dueColumn} FROM jobs WHERE idempotency_key = @key`;
 
 /** 1 when the attempt (id, token) still holds its lease; fences child inserts. */
 export const jobInsertManyLeaseHeld = `

@@ -1,7 +1,17 @@
 /** Reading jobs and their run history. */
 
-/** One job by id. */
-export const jobGet = `SELECT * FROM jobs WHERE id = ?`;
+/**
+ * Whether a job row is `scheduled` and due at @now (the store's clock): such a job reads `queued`
+ * (README "Job states"; its row stays `scheduled` until a claim promotes it). Selected as the
+ * `due` column that job-record.ts decodes.
+ */
+export const dueColumn = `(state = 'scheduled' AND run_at <= @now) AS due`;
+
+/** The state a job row reads (dueColumn). */
+const shownState = `CASE WHEN state = 'scheduled' AND run_at <= @now THEN 'queued' ELSE state END`;
+
+/** One job by id, at @now. */
+export const jobGet = `SELECT *, ${dueColumn} FROM jobs WHERE id = @id`;
 
 /**
  * The optional filters every list and bulk statement shares (JobMatch): @createdAfter and
@@ -18,10 +28,11 @@ export const jobListMatchFilters = `
 /**
  * A page of jobs, newest first. Optional filters are written as `@x IS NULL OR col = @x` so one
  * prepared statement serves every combination; the cursor is the (created_at, id) of the last row seen.
+ * The state filter is on the state a job reads at @now: `queued` takes the due scheduled rows too.
  */
 export const jobList = `
-SELECT * FROM jobs
-WHERE (@state IS NULL OR state = @state)
+SELECT *, ${dueColumn} FROM jobs
+WHERE (@state IS NULL OR ${shownState} = @state)
   AND (@queue IS NULL OR queue = @queue)
   AND (@task IS NULL OR task = @task)${jobListMatchFilters}
   AND (@cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId))
@@ -41,9 +52,9 @@ WHERE state IN ('failed', 'cancelled') AND state = @state
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;
 
-/** Job counts per queue and state. */
+/** Job counts per queue and the state jobs read at @now (a due scheduled job counts as queued). */
 export const jobCountByQueue = `
-SELECT queue, state, count(*) AS count FROM jobs GROUP BY queue, state ORDER BY queue, state`;
+SELECT queue, ${shownState} AS state, count(*) AS count FROM jobs GROUP BY 1, 2 ORDER BY 1, 2`;
 
 /**
  * A job's attempts, oldest first: its recorded runs in insertion order, then the run a plain

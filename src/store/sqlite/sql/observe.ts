@@ -2,11 +2,12 @@
 import { rateFree } from './rate-limits.js';
 
 /**
- * Waiting and running jobs per queue. Each branch reads partial indexes (queued: jobs_ready_queue and
- * jobs_ready_labels_queue for jobs without a group, without or with required labels, in queue order,
- * and jobs_ready_group and jobs_ready_group_labels for grouped ones; scheduled: jobs_scheduled;
- * running: jobs_lease), so the cost follows the backlog and the running jobs, never the finished
- * history. @now: the store's clock.
+ * Waiting and running jobs per queue, in the states they read at @now (the store's clock): a due
+ * scheduled job counts as queued (README "Job states"). Each branch reads partial indexes (queued:
+ * jobs_ready_queue and jobs_ready_labels_queue for jobs without a group, without or with required
+ * labels, in queue order, and jobs_ready_group and jobs_ready_group_labels for grouped ones; scheduled,
+ * due or not: jobs_scheduled, split at @now; running: jobs_lease), so the cost follows the backlog and
+ * the running jobs, never the finished history.
  */
 export const queueLoadList = `
 SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS oldest_ready_at FROM (
@@ -24,11 +25,14 @@ SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS ol
   UNION ALL
   SELECT queue, count(*), min(run_at)
   FROM jobs INDEXED BY jobs_ready_group_labels
-  WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NOT NULL GROUP BY queue)
+  WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NOT NULL GROUP BY queue
+  UNION ALL
+  SELECT queue, count(*), min(run_at)
+  FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at <= @now GROUP BY queue)
 GROUP BY queue
 UNION ALL
-SELECT queue, 'scheduled', count(*), min(CASE WHEN run_at <= @now THEN run_at END)
-FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' GROUP BY queue
+SELECT queue, 'scheduled', count(*), NULL
+FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at > @now GROUP BY queue
 UNION ALL
 SELECT queue, 'running', count(*), NULL
 FROM jobs INDEXED BY jobs_lease WHERE state = 'running' GROUP BY queue`;

@@ -1,0 +1,59 @@
+/**
+ * A delayed job whose time has come reads `queued` over HTTP on both backends with no worker running:
+ * GET /api/v1/jobs/:id, the list's state filters, GET /api/v1/queues and the metric
+ * nightshift_queue_jobs, before any claim has promoted its row.
+ */
+// Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, startTestServer, type TestServer } from './api-server.js';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(BACKENDS)('due jobs over HTTP on %s', (backend) => {
+  let s: TestServer;
+
+  beforeAll(async () => {
+    s = await startTestServer(backend);
+  });
+  afterAll(() => s.close());
+
+  async function listIds(state: string): Promise<string[]> {
+    const response = await s.request('GET', `/api/v1/jobs?queue=due&state=${state}`, {
+      token: s.tokens.viewer,
+    });
+    expect(response.status).toBe(200);
+    return (response.body.jobs as Array<{ id: string }>).map((j) => j.id);
+  }
+
+  it('reads a delayed job queued once its time has passed, with no worker', async () => {
+    const enqueue = async (delayMs: number): Promise<string> => {
+      const { status, body } = await s.request('POST', '/api/v1/jobs', {
+        body: { task: 'noop', queue: 'due', delayMs },
+      });
+      expect(status).toBe(201);
+      return body.id as string;
+    };
+    const due = await enqueue(100);
+    const later = await enqueue(3_600_000);
+    await pause(300);
+
+    const { body: read } = await s.request('GET', `/api/v1/jobs/${due}`, { token: s.tokens.viewer });
+    expect(read.job.state).toBe('queued');
+    expect(await listIds('queued')).toEqual([due]);
+    expect(await listIds('scheduled')).toEqual([later]);
+
+    const { body: queues } = await s.request('GET', '/api/v1/queues', { token: s.tokens.viewer });
+    const queue = (queues.queues as Array<{ name: string; counts: Record<string, number> }>).find(
+      (q) => q.name === 'due',
+    );
+    expect(queue?.counts).toMatchObject({ queued: 1, scheduled: 1 });
+
+    const metrics = await fetch(`${s.url}/metrics`, {
+      headers: { authorization: `Bearer ${s.tokens.viewer}` },
+    });
+    const text = await metrics.text();
+    expect(text).toContain('nightshift_queue_jobs{queue="due",state="queued"} 1');
+    expect(text).toContain('nightshift_queue_jobs{queue="due",state="scheduled"} 1');
+  });
+});

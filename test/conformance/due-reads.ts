@@ -1,0 +1,91 @@
+/**
+ * Conformance: a scheduled job whose time has come (a delay or a retry's backoff) reads `queued` in
+ * every read, before any claim promotes its row: one job, the list filters, the counts per queue and
+ * state, the queue list and load, a repeated idempotency key's answer and the bulk cancel's filter.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import { newJob } from '../support/jobs.js';
+import type { StoreHarness } from '../support/store-harness.js';
+import { claimOne, insertOne, mustGet, openFrozen } from './helpers.js';
+
+/** Ids of the jobs of `queue` listed in `state`, sorted. */
+async function listed(store: Store, queue: string, state: 'scheduled' | 'queued'): Promise<string[]> {
+  return (await store.jobList({ limit: 10, queue, state })).jobs.map((j) => j.id).sort();
+}
+
+/** Due-job read tests. */
+export function describeDueReads(h: StoreHarness): void {
+  describe('a scheduled job whose time has come reads queued', () => {
+    it('in jobGet, the list filters and the counts, with no claim', async () => {
+      const store = await openFrozen(h);
+      const queue = `q-${uuidv7()}`;
+      const idempotencyKey = `k-${uuidv7()}`;
+      const delayed = await insertOne(store, { queue, delayMs: 100, idempotencyKey });
+      const later = await insertOne(store, { queue, delayMs: 60_000 });
+      // A retry waiting out a 100 ms backoff.
+      const failed = await claimOne(store, { queue });
+      const { id, leaseToken } = failed;
+      const error = { message: 'x', reason: 'failed' } as const;
+      await store.jobFinishMany({
+        finishes: [{ id, leaseToken, outcome: 'failed', error, retryDelayMs: 100 }],
+      });
+      expect((await mustGet(store, delayed.id)).state).toBe('scheduled');
+      expect((await mustGet(store, failed.id)).state).toBe('scheduled');
+
+      await h.advanceClock(store, 300);
+      const due = [delayed.id, failed.id].sort();
+      expect((await mustGet(store, delayed.id)).state).toBe('queued');
+      expect((await mustGet(store, failed.id)).state).toBe('queued');
+      expect((await mustGet(store, later.id)).state).toBe('scheduled');
+      expect(await listed(store, queue, 'queued')).toEqual(due);
+      expect(await listed(store, queue, 'scheduled')).toEqual([later.id]);
+      const all = await store.jobList({ limit: 10, queue });
+      expect(Object.fromEntries(all.jobs.map((j) => [j.id, j.state]))).toEqual({
+        [delayed.id]: 'queued',
+        [failed.id]: 'queued',
+        [later.id]: 'scheduled',
+      });
+
+      expect((await store.jobCountByQueue()).filter((c) => c.queue === queue)).toEqual([
+        { queue, state: 'queued', count: 2 },
+        { queue, state: 'scheduled', count: 1 },
+      ]);
+      const info = (await store.queueList({ workerStaleMs: 60_000 })).find((q) => q.name === queue);
+      expect(info?.counts).toMatchObject({ queued: 2, scheduled: 1, running: 0 });
+      const load = (await store.queueLoadList()).filter((l) => l.queue === queue);
+      expect(
+        load.map(({ state, count }) => ({ state, count })).sort((a, b) => a.state.localeCompare(b.state)),
+      ).toEqual([
+        { state: 'queued', count: 2 },
+        { state: 'scheduled', count: 1 },
+      ]);
+      expect(load.find((l) => l.state === 'queued')?.oldestReadyAt).not.toBeNull();
+      expect(load.find((l) => l.state === 'scheduled')?.oldestReadyAt).toBeNull();
+
+      // A repeated idempotency key answers with the job as it reads.
+      const [again] = await store.jobInsertMany({ jobs: [newJob({ queue, delayMs: 100, idempotencyKey })] });
+      expect(again).toMatchObject({ created: false, job: { id: delayed.id, state: 'queued' } });
+    });
+
+    it('in the bulk cancel filter: queued takes it, scheduled leaves it', async () => {
+      const store = await openFrozen(h);
+      const queue = `q-${uuidv7()}`;
+      const delayed = await insertOne(store, { queue, delayMs: 100 });
+      const later = await insertOne(store, { queue, delayMs: 60_000 });
+      await h.advanceClock(store, 300);
+      expect(await store.jobCancelMatching({ match: { queue, state: 'scheduled' }, limit: 10 })).toEqual({
+        cancelled: 1,
+        cancelRequested: 0,
+      });
+      expect((await mustGet(store, later.id)).state).toBe('cancelled');
+      expect((await mustGet(store, delayed.id)).state).toBe('queued');
+      expect(await store.jobCancelMatching({ match: { queue, state: 'queued' }, limit: 10 })).toEqual({
+        cancelled: 1,
+        cancelRequested: 0,
+      });
+      expect((await mustGet(store, delayed.id)).state).toBe('cancelled');
+    });
+  });
+}
