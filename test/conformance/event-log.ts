@@ -245,7 +245,12 @@ export function describeEventLog(h: StoreHarness): void {
       const refused = store.eventRead({ after: ahead, limit: 10 });
       await expectCode(refused, 'invalid_argument');
       await expect(refused).rejects.toThrow(/ahead of this database's event log/);
-      expect((await store.eventRead({ after: head, limit: 10 })).events).toEqual([]);
+      // The head itself is a good cursor. It skips what was readable when it was taken, which on
+      // PostgreSQL may leave out the insert's event while another transaction of the server (another
+      // test's) was still open: at most that one event follows it.
+      const fromHead = await store.eventRead({ after: head, limit: 10 });
+      expect(fromHead.events.length).toBeLessThanOrEqual(1);
+      expect(fromHead.events.every((event) => event.type === 'job:enqueued')).toBe(true);
     });
 
     it('prunes the oldest events past retention, a bounded batch at a time', async () => {
