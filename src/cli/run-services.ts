@@ -6,7 +6,8 @@
 import type { NightshiftConfig } from '../config.js';
 import { NightshiftError } from '../errors.js';
 import type { Session } from './session.js';
-import { DEFAULT_GRACE_MS, runUntilSignal } from './shutdown.js';
+import { DEFAULT_GRACE_MS } from '../runtime/stop-options.js';
+import { runUntilSignal } from './shutdown.js';
 
 /** What to run: worker flags over config defaults, and whether a scheduler and the API run beside it. */
 export interface ServiceFlags {

@@ -173,7 +173,12 @@ export class Session {
   /** Opens the store alone, without migrating (`migrate` itself); see `DatabaseUse.create`. */
   async openStore(): Promise<Store> {
     const { openStore } = await import('../store/open.js');
-    this.store ??= await openStore(await this.dbUrl(), { create: this.use.create === true });
+    // The store's own warnings (closing cut a stuck call, a store event listener threw) go to stderr
+    // with the command's other lines; its default logger writes to stdout, the command's result.
+    this.store ??= await openStore(await this.dbUrl(), {
+      create: this.use.create === true,
+      logger: this.logger(),
+    });
     return this.store;
   }
 
@@ -183,7 +188,7 @@ export class Session {
     const url = await this.dbUrl();
     const peek = async (): Promise<boolean> => {
       try {
-        await (await openStore(url, { create: false })).close();
+        await (await openStore(url, { create: false, logger: this.logger() })).close();
         return true;
       } catch (error) {
         if (error instanceof NightshiftError && error.code === 'not_found') return false;

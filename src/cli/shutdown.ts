@@ -8,9 +8,6 @@ import type { Logger } from 'pino';
 import { installShutdownSignals } from '../worker/signals.js';
 import type { StopOptions } from '../runtime/stop-options.js';
 
-/** Default grace period for running jobs on the first signal: what hosts commonly allow before a hard kill. */
-export const DEFAULT_GRACE_MS = 30_000;
-
 /** A running service the command waits on (a worker). */
 export interface RunningService {
   stop(options?: StopOptions): Promise<void>;

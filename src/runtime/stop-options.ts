@@ -6,13 +6,19 @@ import { NightshiftError } from '../errors.js';
 import { intIn, MAX_TIMER_MS, shown, type Range } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 
-/** Options of `worker.stop()`, `ns.stop()` and `ns.close()`. */
+/** Options of `worker.stop()`, `scheduler.stop()`, `ns.stop()` and `ns.close()`. */
 export interface StopOptions {
-  /** How long running handlers may take to finish before they are aborted. Default 30,000. */
+  /**
+   * How long running handlers (a scheduler: its pass in progress) may take to finish before they are
+   * aborted. Default 30,000.
+   */
   graceMs?: number;
   /** Release running jobs now, skipping whatever grace is left (a second SIGTERM). */
   force?: boolean;
 }
+
+/** The grace period when none is given: what hosts commonly allow between SIGTERM and a hard kill. */
+export const DEFAULT_GRACE_MS = 30_000;
 
 /**
  * The grace period's range, wherever one is given (a stop, a config's `worker.graceMs`): it becomes a

@@ -20,6 +20,7 @@ import type { Logger } from '../logger.js';
 export class StoreHealth {
   private downSince: number | null = null;
   private fatal = false;
+  private closed = false;
 
   constructor(
     private readonly options: {
@@ -43,6 +44,7 @@ export class StoreHealth {
 
   /** A store call from `source` failed; logs, emits `store:error`, and may declare the outage fatal. */
   failed(source: string, error: unknown, retryInMs: number): void {
+    if (this.closed) return;
     const now = performance.now();
     this.downSince ??= now;
     this.options.logger.warn({ err: error, source, retryInMs }, 'store call failed; retrying');
@@ -71,8 +73,16 @@ export class StoreHealth {
     }
   }
 
+  /**
+   * The service has stopped: a call it left unanswered reports nothing (a stopped worker logged
+   * "giving up" a minute after it had stopped, when an outcome write it abandoned timed out).
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   private declareFatal(message: string, cause?: unknown): void {
-    if (this.fatal) return;
+    if (this.fatal || this.closed) return;
     this.fatal = true;
     this.options.onFatal(
       new NightshiftError('database_unavailable', message, cause === undefined ? undefined : { cause }),

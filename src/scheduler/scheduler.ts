@@ -35,8 +35,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../errors.js';
+import { within } from '../runtime/sleep.js';
 import { StoreHealth } from '../runtime/store-health.js';
-import { checkStopOptions, type StopOptions } from '../runtime/stop-options.js';
+import { checkStopOptions, DEFAULT_GRACE_MS, type StopOptions } from '../runtime/stop-options.js';
 import { intIn, MAX_TIMER_MS } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import type { EventBus } from '../events.js';
@@ -108,6 +109,8 @@ const OURS_CAP = 100_000;
 /** A running (or runnable) scheduler. */
 export class Scheduler {
   private stopped = false;
+  private stopPromise: Promise<void> | undefined;
+  private readonly forced = new AbortController();
   private wake: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private passes = 0;
@@ -314,15 +317,32 @@ export class Scheduler {
   }
 
   /**
-   * Stops passing; resolves once the current pass is over. Takes the options of every service's stop
-   * (`ns.stop()` passes them on); a pass has no handlers to give grace to, so it ends the same way.
+   * Stops passing; resolves once the current pass is over, but waits for it no longer than `graceMs`
+   * (default 30 s; not at all with `force`, which also hurries a stop in progress): a pass the database
+   * never answers (a black-holed connection) held the stop until its statement timed out, past a
+   * supervisor's kill. A pass cut short is rolled back when the store closes, or commits late: its
+   * slots are written once either way. Every later call waits for the first.
    */
   async stop(options: StopOptions = {}): Promise<void> {
     checkStopOptions(options);
+    if (options.force === true) this.forced.abort();
+    this.stopPromise ??= this.shutdown(options.graceMs ?? DEFAULT_GRACE_MS);
+    return this.stopPromise;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
     this.stopped = true;
     this.unlisten?.();
     this.wake?.abort();
-    await this.loop;
+    let passOver = this.loop === undefined;
+    await within(
+      (this.loop ?? Promise.resolve()).then(() => (passOver = true)),
+      graceMs,
+      this.forced.signal,
+    );
+    if (!passOver) this.deps.logger.warn('scheduler stopped during a pass the store has not answered');
+    // The pass left behind no longer speaks for this scheduler (store-health.ts).
+    this.health.close();
     this.settleFailed();
   }
 
@@ -330,8 +350,8 @@ export class Scheduler {
     this.deps.logger.error({ err: error }, 'scheduler giving up: store unavailable too long');
     this.deps.events.emit('scheduler:fatal', { error });
     this.settleFailed(error);
-    // Not awaited: a pass that never answers keeps the loop until the store lets it go.
-    void this.stop();
+    // Forced: the pass in progress is the call the store left unanswered; nothing is worth waiting for.
+    void this.stop({ force: true });
   }
 }
 

@@ -217,8 +217,10 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
 
   /** Writes what is left: log lines first (outcomes of attempts that logged wait for them), then outcomes. */
   async flush(deadlineMs: number): Promise<void> {
+    // One deadline for both; the log lines get at most half of it.
+    const deadline = performance.now() + deadlineMs;
     await this.logs.drain(deadlineMs / 2);
-    await this.finisher.drain(deadlineMs);
+    await this.finisher.drain(Math.max(0, deadline - performance.now()));
   }
 
   /**

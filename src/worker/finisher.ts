@@ -66,6 +66,8 @@ export class Finisher<T> {
   private buffer: Array<PendingFinish<T>> = [];
   /** Flush loops in flight (at most MAX_FLUSHES). */
   private readonly flushing = new Set<Promise<void>>();
+  /** Finishes in the batches sent and not yet answered. */
+  private sending = 0;
   private timer: NodeJS.Timeout | null = null;
   /** When the oldest buffered finish came (performance.now()), while a timer waits for it. */
   private firstAt = 0;
@@ -87,7 +89,7 @@ export class Finisher<T> {
     },
   ) {}
 
-  /** Finishes buffered or in flight. */
+  /** Finishes buffered, not yet sent. */
   get size(): number {
     return this.buffer.length;
   }
@@ -144,7 +146,7 @@ export class Finisher<T> {
     }
     if (this.buffer.length === 0 && this.flushing.size === 0) return true;
     this.abandon.abort();
-    const left = this.buffer.length;
+    const left = this.buffer.length + this.sending;
     this.buffer = [];
     this.logger.error(
       { unpersisted: left },
@@ -173,6 +175,7 @@ export class Finisher<T> {
     while (this.buffer.length > 0 && !this.abandon.signal.aborted) {
       const batch = this.takeBatch();
       let accepted: Set<string>;
+      this.sending += batch.length;
       try {
         const answer = await this.health.watch(
           'finish',
@@ -182,6 +185,7 @@ export class Finisher<T> {
         this.health.ok();
         this.backoff.reset();
       } catch (error) {
+        this.sending -= batch.length;
         for (const pending of batch) this.uncertain.add(pending);
         await this.retryLater(batch, error);
         continue;
@@ -193,6 +197,7 @@ export class Finisher<T> {
       try {
         recovered = await this.recheck(doubtful);
       } catch (error) {
+        this.sending -= batch.length;
         // Still unknown: settle the rest, send these again (a refused finish changes nothing), ask again.
         const unsure = new Set(doubtful);
         this.settle(
@@ -203,6 +208,7 @@ export class Finisher<T> {
         await this.retryLater(doubtful, error);
         continue;
       }
+      this.sending -= batch.length;
       this.settle(batch, accepted, recovered);
     }
   }

@@ -78,7 +78,10 @@ export interface WorkerOptions {
    * times as long while finishes come fast enough to make a batch of 16 by then (finisher.ts).
    */
   finishFlushMs?: number;
-  /** How long shutdown keeps trying to write outcomes after handlers stop. Default 10,000. */
+  /**
+   * How long shutdown keeps writing after handlers stop: outcomes, log lines and the worker's own rows,
+   * all within this one deadline. Default 10,000.
+   */
   flushTimeoutMs?: number;
   /** Store unreachable for longer than this fails the worker (`worker.failed`). Default 60,000. */
   maxStoreDownMs?: number;

@@ -7,7 +7,7 @@
  * The helper never calls `process.exit`; `onStopped` decides (the CLI exits 0, or 1 on error).
  */
 import { checkLogger, type Logger } from '../logger.js';
-import { GRACE_MS_RANGE, type StopOptions } from '../runtime/stop-options.js';
+import { DEFAULT_GRACE_MS, GRACE_MS_RANGE, type StopOptions } from '../runtime/stop-options.js';
 import { intIn } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 
@@ -41,7 +41,11 @@ export function installShutdownSignals(target: Stoppable, options: ShutdownSigna
   if (options.logger !== undefined) checkLogger(options.logger);
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   // Now, not at the signal, where the stop would refuse it and the process keep running.
-  const graceMs = intIn('shutdown signal option graceMs', options.graceMs ?? 30_000, GRACE_MS_RANGE);
+  const graceMs = intIn(
+    'shutdown signal option graceMs',
+    options.graceMs ?? DEFAULT_GRACE_MS,
+    GRACE_MS_RANGE,
+  );
   let received = 0;
   const handler = (signal: NodeJS.Signals): void => {
     received += 1;

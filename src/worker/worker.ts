@@ -26,7 +26,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import { within } from '../runtime/sleep.js';
-import { checkStopOptions, type StopOptions } from '../runtime/stop-options.js';
+import { checkStopOptions, DEFAULT_GRACE_MS, type StopOptions } from '../runtime/stop-options.js';
 import { StoreHealth } from '../runtime/store-health.js';
 import type { Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
@@ -211,7 +211,7 @@ export class Worker {
       this.forced.abort();
       this.runner.abortRunning(true);
     }
-    this.stopPromise ??= this.shutdown(options.graceMs ?? 30_000);
+    this.stopPromise ??= this.shutdown(options.graceMs ?? DEFAULT_GRACE_MS);
     return this.stopPromise;
   }
 
@@ -236,14 +236,21 @@ export class Worker {
       await this.runner.handlersDone();
     }
     await this.runner.stopThreads();
-    const flushDeadline = this.forced.signal.aborted
-      ? Math.min(2_000, this.options.flushTimeoutMs)
-      : this.options.flushTimeoutMs;
-    await this.runner.flush(flushDeadline);
-    await within(companions, flushDeadline);
-    await this.leases.stop();
-    await within(this.registration.stop(), flushDeadline);
-    await this.cancelWatch.stop();
+    // One deadline for everything that writes after the handlers are done, as for the grace: with the
+    // database away, waits bounded one by one added up to several times it.
+    const writeEnd =
+      performance.now() +
+      (this.forced.signal.aborted
+        ? Math.min(2_000, this.options.flushTimeoutMs)
+        : this.options.flushTimeoutMs);
+    const writeLeft = (): number => Math.max(0, writeEnd - performance.now());
+    await this.runner.flush(writeLeft());
+    await within(companions, writeLeft());
+    await within(this.leases.stop(), writeLeft());
+    await within(this.registration.stop(), writeLeft());
+    await within(this.cancelWatch.stop(), writeLeft());
+    // Calls cut short above may still be waiting on the database; they no longer speak for this worker.
+    this.health.close();
     this.unlisten?.();
     this.releaseEscapedErrors?.();
     this.logger.info('worker stopped');

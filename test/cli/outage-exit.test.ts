@@ -7,6 +7,12 @@
  *   black-holed calls to reach their statement timeout.
  * - `nightshift scheduler` took the config's bound while waiting for the database at start, but once
  *   running gave up only after its own default of 60 s.
+ *
+ * SIGTERM to a worker on a black-holed database exits within its grace period, its shutdown deadline
+ * for writes (`flushTimeoutMs`) and the store's bound on closing (5 s), and says how many outcomes it
+ * could not write. It took 68 s with a 2 s grace: each wait after the grace had a deadline of its own,
+ * and closing waited for every unanswered call's 65 s timeout, so a supervisor's kill (Kubernetes:
+ * 30 s) came first.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rmSync } from 'node:fs';
@@ -23,8 +29,16 @@ const MAX_STORE_DOWN_MS = 2_000;
 /** Far past the bound and the close that follows it, far short of the default 60 s statement timeout. */
 const EXIT_WITHIN_MS = 40_000;
 
+const GRACE_MS = 1_000;
+const FLUSH_TIMEOUT_MS = 2_000;
+/** Grace, writes and the store's 5 s close add up to 8 s; the old shutdown took over a minute. */
+const SIGNAL_EXIT_WITHIN_MS = 25_000;
+
 const dir = tempDir('nightshift-outage-');
 writeBasicConfig(dir, { worker: { maxStoreDownMs: MAX_STORE_DOWN_MS } });
+/** The default outage bound (60 s), so the signal, not the bound, ends the worker. */
+const signalDir = tempDir('nightshift-signal-outage-');
+writeBasicConfig(signalDir, { worker: { graceMs: GRACE_MS, flushTimeoutMs: FLUSH_TIMEOUT_MS } });
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let proxy: BlackholeProxy;
 let proxiedUrl: string;
@@ -44,6 +58,7 @@ afterAll(async () => {
   await proxy.close();
   await database.drop();
   rmSync(dir, { recursive: true, force: true });
+  rmSync(signalDir, { recursive: true, force: true });
 });
 
 describe('a service whose database is black-holed past worker.maxStoreDownMs', () => {
@@ -81,6 +96,51 @@ describe('a service whose database is black-holed past worker.maxStoreDownMs', (
       proxy.blackhole(false);
       for (const { child } of services)
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('SIGTERM to a worker whose database is black-holed', () => {
+  it('exits within grace, write deadline and close bound, naming the outcome it could not write', async () => {
+    const child = spawnCli(['worker', '--db', proxiedUrl], { cwd: signalDir });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      await waitUntil(() => stderr.includes('"msg":"serving tasks"'), {
+        timeoutMs: 30_000,
+        message: () => `the worker to start (stderr: ${stderr})`,
+      });
+      const enqueued = await runCli(['enqueue', 'slow', '--payload', '{"ms":60000}', '--db', database.url], {
+        cwd: signalDir,
+      });
+      expect(enqueued.code, enqueued.stderr).toBe(0);
+      const id = enqueued.stdout.trim();
+      await waitUntil(
+        async () => {
+          const shown = await runCli(['jobs', 'show', id, '--json', '--db', database.url], { cwd: dir });
+          return (JSON.parse(shown.stdout) as { job: { state: string } }).job.state === 'running';
+        },
+        { timeoutMs: 15_000, message: () => `job ${id} to run` },
+      );
+      proxy.blackhole(true);
+      const signalledAt = performance.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([
+        exited,
+        sleep(SIGNAL_EXIT_WITHIN_MS).then(() => 'still running' as const),
+      ]);
+      expect(code, stderr).toBe(0);
+      expect(performance.now() - signalledAt).toBeLessThan(SIGNAL_EXIT_WITHIN_MS);
+      // The aborted job's release was sent and never answered: it is counted, not reported as 0.
+      expect(stderr).toMatch(
+        /"unpersisted":1,"msg":"shutdown deadline passed before every outcome was written/,
+      );
+      expect(stderr).toContain('closing: calls still unanswered on these connections; cut them');
+    } finally {
+      proxy.blackhole(false);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
 });

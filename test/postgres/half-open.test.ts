@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NightshiftError } from '../../src/errors.js';
+import { createLogger } from '../../src/logger.js';
+import { Nightshift } from '../../src/nightshift.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { newJob } from '../support/jobs.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
@@ -56,6 +58,107 @@ describe('PostgreSQL half-open connections', () => {
     const [after] = await store.jobInsertMany({ jobs: [newJob({ queue: 'half-open' })] });
     expect(after?.created).toBe(true);
   }, 20_000);
+
+  it('closes within its bound while a call waits on a black-holed connection, failing that call', async () => {
+    const viaProxy = new URL(TEST_PG_URL);
+    viaProxy.port = String(proxy.port);
+    // The default statement timeout: a call unanswered ends on its own only after 65 s.
+    const closing = await PostgresStore.open({ connectionString: viaProxy.toString(), schema, poolSize: 2 });
+    closing.listen('job:ready', () => undefined);
+    await waitUntil(() => closing.crossProcessEventsLive);
+    const [job] = await closing.jobInsertMany({ jobs: [newJob({ queue: 'closing' })] });
+    proxy.blackhole(true);
+    try {
+      const call = closing.jobGet({ id: job?.job.id ?? '' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Sent, and waiting for the answer that does not come.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = performance.now();
+      await closing.close();
+      const tookMs = performance.now() - started;
+      // CLOSE_WAIT_MS is 5 s; before it existed closing waited for the call's own 65 s.
+      expect(tookMs).toBeGreaterThanOrEqual(4_900);
+      expect(tookMs).toBeLessThan(20_000);
+      const error = await call;
+      expect(error).toBeInstanceOf(NightshiftError);
+      expect((error as NightshiftError).code).toBe('database_unavailable');
+    } finally {
+      proxy.blackhole(false);
+    }
+  }, 40_000);
+
+  it('a worker stopped on a black-holed database stops within grace plus flushTimeoutMs and reports nothing after', async () => {
+    const viaProxy = new URL(TEST_PG_URL);
+    viaProxy.port = String(proxy.port);
+    const logger = createLogger({ level: 'silent' });
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const ns = await Nightshift.connect({
+      db: await PostgresStore.open({ connectionString: viaProxy.toString(), schema, poolSize: 4, logger }),
+      logger,
+      tasks: {
+        long: (_payload: unknown, ctx: { signal: AbortSignal }) =>
+          new Promise((resolve) => {
+            started();
+            ctx.signal.addEventListener('abort', () => resolve('aborted'));
+          }),
+      },
+    });
+    const fatal: unknown[] = [];
+    ns.events.on('worker:fatal', (e) => fatal.push(e.error));
+    await ns.enqueue('long', null);
+    const worker = ns.startWorker({ pollIntervalMs: 50, flushTimeoutMs: 1_000, maxStoreDownMs: 2_000 });
+    await running;
+    proxy.blackhole(true);
+    try {
+      const stopping = performance.now();
+      await worker.stop({ graceMs: 200 });
+      // Grace 0.2 s, then 1 s for every write after it; each wait had its own deadline before.
+      expect(performance.now() - stopping).toBeLessThan(4_000);
+      // Past maxStoreDownMs for the release it abandoned: a stopped worker gives up on nothing.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(fatal).toEqual([]);
+      await expect(worker.failed).resolves.toBeUndefined();
+    } finally {
+      proxy.blackhole(false);
+      await ns.close();
+    }
+  }, 40_000);
+
+  it('a scheduler stopped during a pass the database never answers stops within the grace', async () => {
+    const viaProxy = new URL(TEST_PG_URL);
+    viaProxy.port = String(proxy.port);
+    const logger = createLogger({ level: 'silent' });
+    const ns = await Nightshift.connect({
+      db: await PostgresStore.open({ connectionString: viaProxy.toString(), schema, poolSize: 2, logger }),
+      logger,
+      tasks: { tick: () => undefined },
+    });
+    const fatal: unknown[] = [];
+    ns.events.on('scheduler:fatal', (e) => fatal.push(e.error));
+    const scheduler = ns.startScheduler({ pollIntervalMs: 50, maxStoreDownMs: 2_000 });
+    await scheduler.ready;
+    proxy.blackhole(true);
+    try {
+      // Passes every 50 ms: one is waiting on the black-holed connection by now.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const stopping = performance.now();
+      await scheduler.stop({ graceMs: 500 });
+      // It waited for the pass's statement timeout (65 s) before.
+      expect(performance.now() - stopping).toBeLessThan(3_000);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(fatal).toEqual([]);
+    } finally {
+      proxy.blackhole(false);
+    }
+    // A second stop (close stops every service) waits for the first, not for another grace (30 s);
+    // the pass's connection, still waiting for bytes the proxy swallowed, is cut at 5 s.
+    const closing = performance.now();
+    await ns.close();
+    expect(performance.now() - closing).toBeLessThan(15_000);
+  }, 40_000);
 
   it('replaces a black-holed LISTEN connection within its heartbeat bound and hears events again', async () => {
     const direct = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 1 });

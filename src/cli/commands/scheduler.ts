@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { MAX_TIMER_MS } from '../../validation/bounds.js';
 import { parseInteger } from '../arguments.js';
 import { SERVICE, withCommonOptions, withSession, type CommonOptions } from '../session.js';
-import { DEFAULT_GRACE_MS, runUntilSignal } from '../shutdown.js';
+import { DEFAULT_GRACE_MS } from '../../runtime/stop-options.js';
+import { runUntilSignal } from '../shutdown.js';
 
 /** Registers `scheduler`. */
 export function registerScheduler(program: Command): void {

@@ -12,7 +12,7 @@ import type { StoreEmitter } from '../store-emitter.js';
 import type { StoreEvents } from '../store.js';
 import { PostgresEventLog } from './event-log.js';
 import { channelName } from './listener.js';
-import { beginStatement, quoteIdent, toStoreError, type ConnectionSettings } from './pool.js';
+import { beginStatement, quoteIdent, toStoreError, type ConnectionSettings, type StorePool } from './pool.js';
 import { renderStatements, type Queryable, type Statement, type Statements } from './sql/statements.js';
 import { PostgresTransactions, withTransaction } from './transaction.js';
 
@@ -45,7 +45,7 @@ export class PostgresConnection {
   claimLimitsFor = 0;
 
   constructor(
-    readonly pool: pg.Pool,
+    readonly pool: StorePool,
     readonly settings: ConnectionSettings,
     /** The schema holding this store's tables. */
     readonly schema: string,

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { isJobState } from '../../job.js';
-import { quoteIdent } from './pool.js';
+import { endClient, quoteIdent } from './pool.js';
 import type { StoreEvents } from '../store.js';
 
 /** Receives decoded events from other processes. */
@@ -112,7 +112,7 @@ export class NotificationListener {
     clearInterval(this.heartbeatTimer);
     const client = this.client;
     this.client = undefined;
-    if (client) await client.end().catch(() => undefined);
+    if (client) await endClient(client);
   }
 
   /** True while a LISTEN is established. */

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { within } from '../../runtime/sleep.js';
 import { parseConnectionUrl, type ConnectionUrl, type PoolerMode } from './connection-url.js';
 
 /** Options for `PostgresStore.open`. */
@@ -149,9 +150,58 @@ export function clientConfig(
   return config;
 }
 
+/**
+ * How long closing a store waits for the calls in flight on its connections before cutting them. A
+ * black-holed connection (a host gone, a partition) answers nothing, not even its end: closing waited
+ * for each call's client-side timeout, 65 s with the defaults, and a worker told to stop by SIGTERM
+ * was killed by its supervisor before it exited.
+ */
+export const CLOSE_WAIT_MS = 5_000;
+
+/**
+ * Ends `client` politely (the server logs no broken connection), but cuts its socket if that has not
+ * finished within `waitMs`: on a black-holed connection the end is never acknowledged.
+ */
+export async function endClient(client: pg.Client, waitMs = CLOSE_WAIT_MS): Promise<void> {
+  const ended = client.end().catch(() => undefined);
+  let finished = false;
+  await within(
+    ended.then(() => (finished = true)),
+    waitMs,
+  );
+  if (!finished) client.connection.stream.destroy();
+}
+
+/** The store's pool: it knows its connections, so closing can cut those a stuck call holds. */
+export class StorePool extends pg.Pool {
+  private readonly open = new Set<pg.Client>();
+
+  constructor(config: pg.PoolConfig) {
+    super(config);
+    this.on('connect', (client) => this.open.add(client));
+    this.on('remove', (client) => this.open.delete(client));
+  }
+
+  /**
+   * Ends the pool: idle connections at once, those a call holds when the call ends, but no later than
+   * `waitMs`; then their sockets are cut and those calls fail as `database_unavailable`. Resolves with
+   * the number of connections cut.
+   */
+  async close(waitMs = CLOSE_WAIT_MS): Promise<number> {
+    let finished = false;
+    const ended = this.end().then(() => (finished = true));
+    await within(ended, waitMs);
+    if (finished) return 0;
+    const cut = this.open.size;
+    for (const client of this.open) client.connection.stream.destroy();
+    await ended;
+    return cut;
+  }
+}
+
 /** A pool whose background errors never reach the process's uncaught-exception handler. */
-export function createPool(settings: ConnectionSettings): pg.Pool {
-  const pool = new pg.Pool({
+export function createPool(settings: ConnectionSettings): StorePool {
+  const pool = new StorePool({
     ...clientConfig(settings, settings.connectionString, settings.pooler === null),
     max: settings.poolSize,
     idleTimeoutMillis: IDLE_TIMEOUT_MS,

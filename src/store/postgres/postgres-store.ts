@@ -43,6 +43,7 @@ import { PostgresObserve } from './observe.js';
 import { checkPlannerSettings } from './planner-check.js';
 import {
   clientConfig,
+  CLOSE_WAIT_MS,
   connectionSettings,
   createPool,
   withPooledClient,
@@ -166,8 +167,14 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
     this.closed = true;
     this.conn.events.clear();
     this.conn.eventLog.stop();
-    await this.listener?.stop();
-    await this.conn.pool.end();
+    // Each bounded (pool.ts, CLOSE_WAIT_MS), both at once: a black-holed server answers neither.
+    const [, cut] = await Promise.all([this.listener?.stop(), this.conn.pool.close()]);
+    if (cut > 0) {
+      this.logger.warn(
+        { connections: cut, waitedMs: CLOSE_WAIT_MS },
+        'closing: calls still unanswered on these connections; cut them',
+      );
+    }
   }
 
   jobInsertMany(params: contract.JobInsertManyParams<pg.ClientBase>): Promise<contract.JobInsertResult[]> {
