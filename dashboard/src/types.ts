@@ -178,7 +178,8 @@ export interface QueueLimit {
 export interface ConcurrencyKey {
   key: string;
   running: number;
-  limit: number;
+  /** Null: no job of the key waits or was claimed, and no operator's limit. */
+  limit: number | null;
   operatorLimit: number | null;
   rate: StartRate | null;
 }

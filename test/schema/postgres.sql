@@ -35,7 +35,7 @@ api_tokens | revoked_at | timestamp with time zone | false |
 concurrency_keys | key | text | true | 
 concurrency_keys | in_use | integer | true | 0
 concurrency_keys | max | integer | false | 
-concurrency_keys | job_limit | integer | true | 
+concurrency_keys | job_limit | integer | false | 
 concurrency_keys | rate_limit | integer | false | 
 concurrency_keys | rate_period_ms | integer | false | 
 concurrency_keys | rate_tat | double precision | true | 0
@@ -238,6 +238,7 @@ job_groups_pkey | CREATE UNIQUE INDEX job_groups_pkey ON <schema>.job_groups USI
 job_leases_expiry_idx | CREATE INDEX job_leases_expiry_idx ON <schema>.job_leases USING btree (expires_at)
 job_leases_pkey | CREATE UNIQUE INDEX job_leases_pkey ON <schema>.job_leases USING btree (token)
 job_logs_job_idx | CREATE INDEX job_logs_job_idx ON <schema>.job_logs USING btree (job_id, attempt, at, seq)
+job_queue_key_idx | CREATE INDEX job_queue_key_idx ON <schema>.job_queue USING btree (concurrency_key, concurrency_limit) WHERE (concurrency_key IS NOT NULL)
 job_queue_ready_group_idx | CREATE INDEX job_queue_ready_group_idx ON <schema>.job_queue USING btree (queue COLLATE "C", group_key, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (group_key IS NOT NULL) AND (requires IS NULL))
 job_queue_ready_group_labels_idx | CREATE INDEX job_queue_ready_group_labels_idx ON <schema>.job_queue USING btree (requires, queue COLLATE "C", group_key, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (group_key IS NOT NULL) AND (requires IS NOT NULL))
 job_queue_ready_idx | CREATE INDEX job_queue_ready_idx ON <schema>.job_queue USING btree (priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NULL) AND (group_key IS NULL))

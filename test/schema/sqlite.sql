@@ -59,6 +59,10 @@ CREATE INDEX jobs_ready_queue
 -- index jobs_scheduled
 CREATE INDEX jobs_scheduled ON jobs (run_at) WHERE state = 'scheduled';
 
+-- index jobs_waiting_key
+CREATE INDEX jobs_waiting_key ON jobs (concurrency_key, concurrency_limit, state)
+  WHERE state IN ('queued', 'scheduled') AND concurrency_key IS NOT NULL;
+
 -- index schedule_slots_open
 CREATE INDEX schedule_slots_open ON schedule_slots (schedule_id) WHERE status = 'enqueued' AND outcome IS NULL;
 
@@ -87,13 +91,17 @@ CREATE TABLE api_tokens (
 );
 
 -- table concurrency_keys
-CREATE TABLE concurrency_keys (
-  key       TEXT    PRIMARY KEY,
-  in_use    INTEGER NOT NULL DEFAULT 0,
-  max       INTEGER,
-  -- The limit of the jobs the latest claim took (theirs, when max is NULL).
-  job_limit INTEGER NOT NULL
-, rate_limit INTEGER, rate_period_ms INTEGER, rate_tat REAL NOT NULL DEFAULT 0, released_at INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE "concurrency_keys" (
+  key            TEXT    PRIMARY KEY,
+  in_use         INTEGER NOT NULL DEFAULT 0,
+  max            INTEGER,
+  -- The limit of the jobs the latest claim took (theirs, when max is NULL); NULL before any claim.
+  job_limit      INTEGER,
+  rate_limit     INTEGER,
+  rate_period_ms INTEGER,
+  rate_tat       REAL    NOT NULL DEFAULT 0,
+  released_at    INTEGER NOT NULL DEFAULT 0
+);
 
 -- table events
 CREATE TABLE events (

@@ -30,7 +30,10 @@ export const ConcurrencyKeySchema = Type.Object(
     running: Type.Integer({
       description: 'jobs of the key running now (a lapsed lease counts until rescued)',
     }),
-    limit: Type.Integer({ description: "the operator's limit, else that of the jobs the latest claim took" }),
+    limit: Type.Union([Type.Integer(), Type.Null()], {
+      description:
+        "the limit claims go by: the operator's, else the largest of the key's waiting jobs' own, else that of the jobs the latest claim took; null: none (no job of the key waits or was claimed)",
+    }),
     operatorLimit: Type.Union([Type.Integer(), Type.Null()]),
     rate: Type.Union([Rate, Type.Null()], { description: "the operator's rate of starts; null: none" }),
   },
