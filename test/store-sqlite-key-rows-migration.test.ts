@@ -1,6 +1,5 @@
 /**
- * SQLite migration 019 rebuilds concurrency_keys (job_limit may be NULL) and indexes the waiting keyed
- * jobs by key. A database at version 18 with a key holding a slot, an operator's limit and a rate keeps
+ * SQLite migration 019 rebuilds concurrency_keys (job_limit may be NULL). A database at version 18 with a key holding a slot, an operator's limit and a rate keeps
  * every row and count through the upgrade, and the slot still comes back in the trigger the rebuild
  * dropped and made again.
  */
@@ -20,7 +19,7 @@ afterEach(async () => {
   }
 });
 
-describe('SQLite migration 019: key rows without a claimed limit, waiting jobs by key', () => {
+describe('SQLite migration 019: key rows without a claimed limit', () => {
   it('upgrades a version-18 database keeping every key row and count, and gives slots back as before', async () => {
     const file = tempSqliteFile();
     const store = await SqliteStore.open({ filename: file.path });

@@ -178,7 +178,7 @@ export interface QueueLimit {
 export interface ConcurrencyKey {
   key: string;
   running: number;
-  /** Null: no job of the key waits or was claimed, and no operator's limit. */
+  /** Null: no operator's limit, and no claim has taken a job of the key yet. */
   limit: number | null;
   operatorLimit: number | null;
   rate: StartRate | null;

@@ -441,11 +441,9 @@ export interface ConcurrencyKeyInfo {
   /** Jobs of the key running now (holding a lease, or past it and not yet rescued). */
   running: number;
   /**
-   * The limit the key's claims go by: the operator's when set; else the jobs' own (a claim starts a
-   * job while fewer than its own limit run): the largest among the key's waiting (queued or scheduled)
-   * jobs, so one of them can start exactly while `running` is below it; else that of the jobs the
-   * latest claim took; null when there is none of these (a key an operator's limit or rate made, none
-   * of whose jobs waits or was claimed).
+   * The limit in force: the operator's when set, else that of the jobs the latest claim took (a claim
+   * starts a job while fewer than its own limit run); null for a key an operator's limit or rate made
+   * before any claim took one of its jobs.
    */
   limit: number | null;
   /** The operator's limit, or null when the jobs' own limit applies. */

@@ -238,7 +238,6 @@ job_groups_pkey | CREATE UNIQUE INDEX job_groups_pkey ON <schema>.job_groups USI
 job_leases_expiry_idx | CREATE INDEX job_leases_expiry_idx ON <schema>.job_leases USING btree (expires_at)
 job_leases_pkey | CREATE UNIQUE INDEX job_leases_pkey ON <schema>.job_leases USING btree (token)
 job_logs_job_idx | CREATE INDEX job_logs_job_idx ON <schema>.job_logs USING btree (job_id, attempt, at, seq)
-job_queue_key_idx | CREATE INDEX job_queue_key_idx ON <schema>.job_queue USING btree (concurrency_key, concurrency_limit) WHERE (concurrency_key IS NOT NULL)
 job_queue_ready_group_idx | CREATE INDEX job_queue_ready_group_idx ON <schema>.job_queue USING btree (queue COLLATE "C", group_key, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (group_key IS NOT NULL) AND (requires IS NULL))
 job_queue_ready_group_labels_idx | CREATE INDEX job_queue_ready_group_labels_idx ON <schema>.job_queue USING btree (requires, queue COLLATE "C", group_key, priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (group_key IS NOT NULL) AND (requires IS NOT NULL))
 job_queue_ready_idx | CREATE INDEX job_queue_ready_idx ON <schema>.job_queue USING btree (priority DESC, run_at, id) WHERE ((state = 'queued'::<schema>.job_state) AND (requires IS NULL) AND (group_key IS NULL))

@@ -59,10 +59,6 @@ CREATE INDEX jobs_ready_queue
 -- index jobs_scheduled
 CREATE INDEX jobs_scheduled ON jobs (run_at) WHERE state = 'scheduled';
 
--- index jobs_waiting_key
-CREATE INDEX jobs_waiting_key ON jobs (concurrency_key, concurrency_limit, state)
-  WHERE state IN ('queued', 'scheduled') AND concurrency_key IS NOT NULL;
-
 -- index schedule_slots_open
 CREATE INDEX schedule_slots_open ON schedule_slots (schedule_id) WHERE status = 'enqueued' AND outcome IS NULL;
 

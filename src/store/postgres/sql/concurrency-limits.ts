@@ -187,31 +187,17 @@ export const giveBack = (s: string, ended: string): string => `
     WHERE k.key = ANY(ARRAY(SELECT key FROM key_locked))
   )`;
 
-/**
- * The limit a key's claims go by (ConcurrencyKeyInfo `limit`), for the row aliased `k`: the operator's;
- * else the largest own limit among the key's waiting jobs (job_queue holds the queued and scheduled
- * ones), one descent of job_queue_key_idx (migration 024): the claim starts a job while fewer than its
- * own limit run, so a job of the key can start exactly while fewer than this run; else that of the
- * jobs the latest claim took (job_limit); NULL for a key with none of them (a row an operator's setting
- * made, no job waiting or claimed). coalesce() stops at its first non-NULL argument: a key with an
- * operator's limit reads no job.
- */
-const keyLimitNow = (s: string): string => `coalesce(k.max,
-    (SELECT q.concurrency_limit FROM ${s}.job_queue q
-     WHERE q.concurrency_key = k.key ORDER BY q.concurrency_limit DESC LIMIT 1),
-    k.job_limit)`;
-
 /** Keys after $1 in key order, at most $2; $3 true keeps only keys with running jobs. */
 export const concurrencyKeyList = (s: string): string => `
-  SELECT key, in_use, ${keyLimitNow(s)} AS limit_now, max, rate_limit, rate_period_ms
-  FROM ${s}.concurrency_keys k
+  SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max, rate_limit, rate_period_ms
+  FROM ${s}.concurrency_keys
   WHERE key > $1 AND (NOT $3 OR in_use > 0)
   ORDER BY key LIMIT $2`;
 
 /**
  * Sets ($2 a number) or clears ($2 null) the operator limit of key $1. A key never claimed gets its row
- * now, without a job_limit: no claim has taken a job of it (the list reads the jobs' limit from the
- * jobs, `keyLimitNow`).
+ * now, without a job_limit: no claim has taken a job of it, and the jobs are not read (the list shows
+ * the key's limit as NULL until a claim takes one of its jobs, which writes theirs).
  */
 export const concurrencyKeySetLimit = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, max) VALUES ($1, 0, $2)

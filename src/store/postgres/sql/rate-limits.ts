@@ -73,7 +73,7 @@ export const queueSetRate = (s: string): string => `
 
 /**
  * Sets or removes the rate of key $1, as queueSetRate; a key never claimed gets its row now, without a
- * job_limit (no claim has taken a job of it: sql/concurrency-limits.ts `concurrencyKeyList`).
+ * job_limit (no claim has taken a job of it: sql/concurrency-limits.ts `concurrencyKeySetLimit`).
  */
 export const concurrencyKeySetRate = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, rate_limit, rate_period_ms) VALUES ($1, 0, $2, $3)

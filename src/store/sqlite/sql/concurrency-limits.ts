@@ -50,30 +50,17 @@ WHERE max IS NOT NULL OR rate_limit IS NOT NULL`;
 /** Takes `@n` slots of a limited queue; the caller checked that they are free. */
 export const jobClaimQueueTake = `UPDATE queue_limits SET in_use = in_use + @n WHERE queue = @queue`;
 
-/**
- * The limit a key's claims go by (ConcurrencyKeyInfo `limit`): the operator's; else the largest own
- * limit among the key's waiting (queued or scheduled) jobs, one descent of jobs_waiting_key (migration
- * 019): the claim starts a job while fewer than its own limit run, so a job of the key can start
- * exactly while fewer than this run; else that of the jobs the latest claim took (job_limit); NULL for
- * a key with none of them (a row an operator's setting made, no job waiting or claimed). coalesce()
- * stops at its first non-NULL argument: a key with an operator's limit reads no job.
- */
-const keyLimitNow = `coalesce(max,
-  (SELECT concurrency_limit FROM jobs
-   WHERE concurrency_key = concurrency_keys.key AND state IN ('queued', 'scheduled')
-   ORDER BY concurrency_limit DESC LIMIT 1),
-  job_limit)`;
-
 /** Keys after @after in key order; @running 1 keeps only keys with running jobs. */
 export const concurrencyKeyList = `
-SELECT key, in_use, ${keyLimitNow} AS limit_now, max, rate_limit, rate_period_ms
+SELECT key, in_use, coalesce(max, job_limit) AS limit_now, max, rate_limit, rate_period_ms
 FROM concurrency_keys
 WHERE key > @after AND (@running = 0 OR in_use > 0)
 ORDER BY key LIMIT @limit`;
 
 /**
  * Sets or clears a key's operator limit; a key never claimed gets its row now, without a job_limit:
- * no claim has taken a job of it (the list reads the jobs' limit from the jobs, `keyLimitNow`).
+ * no claim has taken a job of it, and the jobs are not read (the list shows the key's limit as NULL
+ * until a claim takes one of its jobs, which writes theirs).
  */
 export const concurrencyKeySetLimit = `
 INSERT INTO concurrency_keys (key, in_use, max) VALUES (@key, 0, @max)

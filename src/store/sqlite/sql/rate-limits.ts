@@ -52,7 +52,7 @@ ON CONFLICT (queue) DO UPDATE SET rate_limit = excluded.rate_limit,
 
 /**
  * Sets or removes a key's rate, as queueSetRate; a key never claimed gets its row now, without a
- * job_limit (no claim has taken a job of it: sql/concurrency-limits.ts `concurrencyKeyList`).
+ * job_limit (no claim has taken a job of it: sql/concurrency-limits.ts `concurrencyKeySetLimit`).
  */
 export const concurrencyKeySetRate = `
 INSERT INTO concurrency_keys (key, in_use, rate_limit, rate_period_ms)
