@@ -84,6 +84,35 @@ const THOUSAND_GROUPS = "'g' || g % 1000";
 const ONE_GROUP = "'one'";
 const THOUSAND_KEYS = "'k' || g % 1000";
 
+/** An enqueue of BATCH new jobs, without keys or with `keys` and `limits` (SQL arrays). */
+const enqueue = (name: string, keyed?: { keys: string; limits: string }): Case => ({
+  name,
+  setup: 'queued',
+  sql: bind(sql.jobInsertMany.text, [
+    newIds,
+    filled("'noop'", 'text'),
+    filled("'default'", 'text'),
+    filled(`'{"n":1}'`, 'text'),
+    filled('0', 'int'),
+    empty('timestamptz'),
+    empty('float8'),
+    filled('3', 'int'),
+    empty('text'),
+    keyed?.keys ?? empty('text'),
+    empty('int'),
+    empty('int'),
+    empty('text'),
+    empty('timestamptz'),
+    empty('text'),
+    "'c'",
+    "'o'",
+    empty('text'),
+    keyed?.limits ?? empty('int'),
+    empty('text'),
+    empty('text'),
+  ]),
+});
+
 /** A claim of BATCH jobs by `statement` from the queued jobs. */
 const claim = (name: string, statement: keyof typeof sql, jobs: Pick<Case, 'group' | 'key'> = {}): Case => ({
   name,
@@ -115,33 +144,11 @@ const CASES: Case[] = [
           WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL ORDER BY priority DESC, run_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))`,
   },
   { name: `input: ids of ${BATCH} new jobs`, setup: 'queued', sql: `SELECT ${newIds}` },
-  {
-    name: 'enqueue (insertJobs)',
-    setup: 'queued',
-    sql: bind(sql.jobInsertMany.text, [
-      newIds,
-      filled("'noop'", 'text'),
-      filled("'default'", 'text'),
-      filled(`'{"n":1}'`, 'text'),
-      filled('0', 'int'),
-      empty('timestamptz'),
-      empty('float8'),
-      filled('3', 'int'),
-      empty('text'),
-      empty('text'),
-      empty('int'),
-      empty('int'),
-      empty('text'),
-      empty('timestamptz'),
-      empty('text'),
-      "'c'",
-      "'o'",
-      empty('text'),
-      empty('int'),
-      empty('text'),
-      empty('text'),
-    ]),
-  },
+  enqueue('enqueue (insertJobs)'),
+  enqueue('enqueue (insertJobs), 1,000 keys', {
+    keys: `ARRAY(SELECT ${THOUSAND_KEYS} FROM generate_series(1, ${BATCH}) AS g)`,
+    limits: filled('1000', 'int'),
+  }),
   claim('claim (jobClaim)', 'jobClaim'),
   claim('claim, lean (jobClaimLean)', 'jobClaimLean'),
   claim('claim (jobClaimGrouped), no groups', 'jobClaimGrouped'),

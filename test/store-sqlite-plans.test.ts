@@ -15,7 +15,7 @@ import {
   jobFinishManyRunningGet,
 } from '../src/store/sqlite/sql/job-finish.js';
 import { jobLeaseRenew } from '../src/store/sqlite/sql/job-lease.js';
-import { jobClaimRateWait } from '../src/store/sqlite/sql/rate-limits.js';
+import { concurrencyKeySetRate, jobClaimRateWait } from '../src/store/sqlite/sql/rate-limits.js';
 import { jobIdleCheck, jobRescueLapsedSelect, jobPrune } from '../src/store/sqlite/sql/job-maintenance.js';
 import { eventPrune, eventRead } from '../src/store/sqlite/sql/events.js';
 import { workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
@@ -111,6 +111,17 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     const take = await plan(limits.jobClaimKeysTake, { takes: '[["a",1,1]]', now: 0 });
     expect(take).toMatch(/SCAN json_each/);
     expect(take).not.toMatch(/SCAN concurrency_keys\b/);
+  });
+
+  it("an operator's limit or rate on a key reads no job", async () => {
+    // Setting a limit looked up a queued job of the key for the row's limit, reading every row of
+    // `jobs`, finished history included, at each call.
+    for (const setting of [
+      await plan(limits.concurrencyKeySetLimit, { key: 'k', max: 5 }),
+      await plan(concurrencyKeySetRate, { key: 'k', limit: 5, periodMs: 1_000 }),
+    ]) {
+      expect(setting).not.toMatch(/\bjobs\b/);
+    }
   });
 
   it('claims for a worker with labels by probing the requirement sets and walking only those it meets', async () => {

@@ -178,7 +178,8 @@ export interface QueueLimit {
 export interface ConcurrencyKey {
   key: string;
   running: number;
-  limit: number;
+  /** Null: no operator's limit, and no claim has taken a job of the key yet. */
+  limit: number | null;
   operatorLimit: number | null;
   rate: StartRate | null;
 }

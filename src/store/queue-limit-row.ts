@@ -15,7 +15,7 @@ export interface QueueLimitListRow extends RateColumns {
 export interface KeyListRow extends RateColumns {
   key: string;
   in_use: number;
-  limit_now: number;
+  limit_now: number | null;
   max: number | null;
 }
 

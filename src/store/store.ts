@@ -441,10 +441,11 @@ export interface ConcurrencyKeyInfo {
   /** Jobs of the key running now (holding a lease, or past it and not yet rescued). */
   running: number;
   /**
-   * The limit in force: the operator's when set, else that of the jobs the latest claim took (before
-   * any claim, that of a queued job of the key, else 1).
+   * The limit in force: the operator's when set, else that of the jobs the latest claim took (a claim
+   * starts a job while fewer than its own limit run); null for a key an operator's limit or rate made
+   * before any claim took one of its jobs.
    */
-  limit: number;
+  limit: number | null;
   /** The operator's limit, or null when the jobs' own limit applies. */
   operatorLimit: number | null;
   /** The operator's rate of starts for the key, null when it has none. */

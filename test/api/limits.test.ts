@@ -63,6 +63,17 @@ describe.each(BACKENDS)('limits endpoints on %s', (backend) => {
     expect(after.body).toEqual({
       keys: [{ key: 'tenant-7', running: 2, limit: 5, operatorLimit: 5, rate: null }],
     });
+    // A key an operator's rate made, none of whose jobs waits or ran: no limit (null) until one comes.
+    const keyRate = { limit: 10, periodMs: 60_000 };
+    const paced = await s.request('PUT', '/api/v1/limits/keys/tenant-8/rate', {
+      token: s.tokens.operator,
+      body: { rate: keyRate },
+    });
+    expect(paced.status).toBe(204);
+    const bare = await s.request('GET', '/api/v1/limits/keys?after=tenant-7', { token: s.tokens.viewer });
+    expect(bare.body).toEqual({
+      keys: [{ key: 'tenant-8', running: 0, limit: null, operatorLimit: null, rate: keyRate }],
+    });
   });
 
   it('enqueues grouped jobs, shows ready and running counts per group, and sets weights (operator only)', async () => {

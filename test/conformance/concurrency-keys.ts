@@ -138,7 +138,7 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       ]);
     });
 
-    it("a cleared operator's limit of a key never claimed leaves the jobs' limit in the key list", async () => {
+    it("a cleared operator's limit of a key never claimed leaves no limit in the key list until a claim, which goes by the jobs'", async () => {
       const store = await h.open();
       await store.jobInsertMany({
         jobs: [1, 2, 3].map(() => newJob({ concurrencyKey: 'waiting', concurrencyLimit: 2 })),
@@ -147,11 +147,110 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
         await store.concurrencyKeySetLimit({ key, limit: 5 });
         await store.concurrencyKeySetLimit({ key, limit: null });
       }
+      // No job of either was claimed: neither has a limit until a claim takes one ('empty' showed 1,
+      // and before that both showed the cleared 5). Setting a limit reads no job.
       expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
-        { key: 'empty', running: 0, limit: 1, operatorLimit: null, rate: null },
-        { key: 'waiting', running: 0, limit: 2, operatorLimit: null, rate: null },
+        { key: 'empty', running: 0, limit: null, operatorLimit: null, rate: null },
+        { key: 'waiting', running: 0, limit: null, operatorLimit: null, rate: null },
       ]);
       expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(2);
+      expect((await store.concurrencyKeyList({ limit: 10 })).map((k) => [k.key, k.running, k.limit])).toEqual(
+        [
+          ['empty', 0, null],
+          ['waiting', 2, 2],
+        ],
+      );
+    });
+
+    it('a key a rate made has no limit until a claim takes one of its jobs; then theirs, which the claim goes by', async () => {
+      const store = await h.open();
+      const rate = { limit: 100, periodMs: 60_000 };
+      const keyed = (key: string, concurrencyLimit: number) =>
+        [1, 2, 3, 4].map(() => newJob({ queue: 'paced', concurrencyKey: key, concurrencyLimit }));
+      await store.jobInsertMany({ jobs: keyed('before', 3) });
+      await store.concurrencyKeySetRate({ key: 'before', rate });
+      await store.concurrencyKeySetRate({ key: 'after', rate });
+      // It showed 1 for both, whatever their jobs carry.
+      expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
+        { key: 'after', running: 0, limit: null, operatorLimit: null, rate },
+        { key: 'before', running: 0, limit: null, operatorLimit: null, rate },
+      ]);
+      await store.jobInsertMany({ jobs: keyed('after', 2) });
+      await store.concurrencyKeySetRate({ key: 'before', rate: null });
+      const claimed = await store.jobClaim({ workerId: 'w', queues: ['paced'], limit: 10, ...LEASE });
+      expect(claimed.filter((j) => j.concurrencyKey === 'after')).toHaveLength(2);
+      expect(claimed.filter((j) => j.concurrencyKey === 'before')).toHaveLength(3);
+      expect((await store.concurrencyKeyList({ limit: 10 })).map((k) => [k.key, k.running, k.limit])).toEqual(
+        [
+          ['after', 2, 2],
+          ['before', 3, 3],
+        ],
+      );
+    });
+
+    it("a key whose only jobs are delayed or retrying has no limit once the operator's is cleared, until a claim takes one", async () => {
+      const store = await h.open();
+      await store.jobInsertMany({
+        jobs: [1, 2, 3, 4, 5].map(() =>
+          newJob({ queue: 'later', concurrencyKey: 'delayed', concurrencyLimit: 4, delayMs: 60_000 }),
+        ),
+      });
+      // A retrying job: its key's row goes with the pruner while it waits, as after an hour's backoff.
+      const [first] = await store.jobInsertMany({
+        jobs: [newJob({ queue: 'later', concurrencyKey: 'retrying', concurrencyLimit: 2 })],
+      });
+      const [attempt] = await store.jobClaim({ workerId: 'w', queues: ['later'], limit: 1, ...LEASE });
+      expect(attempt?.id).toBe(first?.job.id);
+      await store.jobFinishMany({
+        finishes: [
+          {
+            id: attempt!.id,
+            leaseToken: attempt!.leaseToken,
+            outcome: 'failed',
+            error: { message: 'x', reason: 'failed' },
+            retryDelayMs: 60_000,
+          },
+        ],
+      });
+      await sleep(5);
+      expect(await store.concurrencyKeyPrune({ olderThanMs: 0, limit: 10 })).toEqual({ deleted: 1 });
+      for (const key of ['delayed', 'retrying']) {
+        await store.concurrencyKeySetLimit({ key, limit: 9 });
+        await store.concurrencyKeySetLimit({ key, limit: null });
+      }
+      // It showed 1 for both: the row's limit was read from queued jobs only.
+      expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
+        { key: 'delayed', running: 0, limit: null, operatorLimit: null, rate: null },
+        { key: 'retrying', running: 0, limit: null, operatorLimit: null, rate: null },
+      ]);
+      await h.advanceClock(store, 61_000);
+      const claimed = await store.jobClaim({ workerId: 'w', queues: ['later'], limit: 10, ...LEASE });
+      expect(claimed.filter((j) => j.concurrencyKey === 'delayed')).toHaveLength(4);
+      expect(claimed.filter((j) => j.concurrencyKey === 'retrying').map((j) => j.attempt)).toEqual([2]);
+      expect((await store.concurrencyKeyList({ limit: 10 })).map((k) => [k.key, k.running, k.limit])).toEqual(
+        [
+          ['delayed', 4, 4],
+          ['retrying', 1, 2],
+        ],
+      );
+    });
+
+    it('a raised limit shows once a claim takes a job carrying it; each job starts by its own', async () => {
+      // A deploy that raises a task's concurrencyLimit: jobs enqueued before it carry 1, after it 3.
+      const store = await h.open();
+      const keyed = (concurrencyLimit: number) =>
+        newJob({ queue: 'grow', concurrencyKey: 'grown', concurrencyLimit });
+      await store.jobInsertMany({ jobs: [keyed(1), keyed(1)] });
+      expect(await store.jobClaim({ workerId: 'w', queues: ['grow'], limit: 10, ...LEASE })).toHaveLength(1);
+      await store.jobInsertMany({ jobs: [keyed(3), keyed(3), keyed(3)] });
+      expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
+        { key: 'grown', running: 1, limit: 1, operatorLimit: null, rate: null },
+      ]);
+      expect(await store.jobClaim({ workerId: 'w', queues: ['grow'], limit: 10, ...LEASE })).toHaveLength(2);
+      expect(await store.jobClaim({ workerId: 'w', queues: ['grow'], limit: 10, ...LEASE })).toEqual([]);
+      expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
+        { key: 'grown', running: 3, limit: 3, operatorLimit: null, rate: null },
+      ]);
     });
 
     it('a store that has claimed only plain jobs takes keyed ones in the same claim, within their limit', async () => {

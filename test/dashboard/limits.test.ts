@@ -1,9 +1,10 @@
 /**
  * The dashboard's Limits page in real headless Chromium against a real API server (SQLite, and
  * PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres): a queue limit with its running jobs, concurrency
- * keys running and idle (the "running only" toggle hides the idle one), groups with weights and ready
- * jobs paged with "More groups", an operator setting a group's weight and a key's limit (the database
- * has them), and a viewer seeing no button.
+ * keys running and idle (the "running only" toggle hides the idle ones; one an operator's rate made,
+ * with no job, shows no limit), groups with weights and ready jobs paged with "More groups", an
+ * operator setting a group's weight and a key's limit (the database has them), and a viewer seeing no
+ * button.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,8 @@ describe(`dashboard limits page in Chromium on ${backend}`, () => {
     }
     // A key with an operator's limit and nothing running.
     await ns.setConcurrencyLimit('tenant-b', 5);
+    // A key with an operator's rate and no job: no limit until a job brings its own.
+    await ns.setConcurrencyRate('tenant-c', { limit: 10, periodMs: 60_000 });
     // Groups waiting in a queue no worker serves: acme (3 ready, weight 4), zeta (1 ready).
     for (let i = 0; i < 3; i++) await ns.enqueue('idle', { i }, { queue: 'parked', group: 'acme' });
     await ns.enqueue('idle', {}, { queue: 'parked', group: 'zeta' });
@@ -86,14 +89,19 @@ describe(`dashboard limits page in Chromium on ${backend}`, () => {
     await until(() => cells(page, 'Queue limits', 'reports')).toEqual(['reports', '2 / 2', '–']);
     await until(() => cells(page, 'Concurrency keys', 'tenant-a')).toEqual(['tenant-a', '2 / 3', '–', '–']);
     expect(await cells(page, 'Concurrency keys', 'tenant-b')).toEqual(['tenant-b', '0 / 5', '5', '–']);
+    expect((await cells(page, 'Concurrency keys', 'tenant-c')).slice(0, 3)).toEqual([
+      'tenant-c',
+      '0 / –',
+      '–',
+    ]);
 
     const keyRows = page.getByRole('table', { name: 'Concurrency keys' }).getByRole('row');
-    expect(await keyRows.count()).toBe(3);
+    expect(await keyRows.count()).toBe(4);
     await page.getByLabel('Running only').check();
     await until(() => keyRows.count()).toBe(2);
     expect(await keyRows.nth(1).locator('th').textContent()).toBe('tenant-a');
     await page.getByLabel('Running only').uncheck();
-    await until(() => keyRows.count()).toBe(3);
+    await until(() => keyRows.count()).toBe(4);
 
     // Groups by name: acme, filler-00 … filler-48 on the first page of 50.
     const groupRows = page.getByRole('table', { name: 'Groups' }).getByRole('row');

@@ -87,8 +87,9 @@ describe('concurrency limits (library)', () => {
       /rate: limit must be an integer/,
     );
     await ns.setConcurrencyRate('tenant-1', rate);
+    // No job of the key waits or ran: no limit until one comes with its own.
     expect(await ns.concurrencyKeys({ running: false })).toEqual([
-      { key: 'tenant-1', running: 0, limit: 1, operatorLimit: null, rate },
+      { key: 'tenant-1', running: 0, limit: null, operatorLimit: null, rate },
     ]);
     await ns.setQueueRate('paced', null);
     expect(await ns.queueLimits()).toEqual([{ queue: 'paced', limit: null, running: 0, rate: null }]);

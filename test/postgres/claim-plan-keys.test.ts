@@ -4,6 +4,8 @@
  * cost of a full key's rows ahead of the claimable ones is what the docs state.
  */
 import { describe, expect, it } from 'vitest';
+import { concurrencyKeySetLimit } from '../../src/store/postgres/sql/concurrency-limits.js';
+import { concurrencyKeySetRate } from '../../src/store/postgres/sql/rate-limits.js';
 import { renderStatements } from '../../src/store/postgres/sql/statements.js';
 import type { ClaimReport } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
@@ -112,5 +114,19 @@ describe('PostgreSQL claim with concurrency keys, no statistics', () => {
     // The next start either rate allows: 600 s after its first.
     expect(reports[0]?.nextDueInMs).toBeGreaterThan(590_000);
     expect(reports[0]?.nextDueInMs).toBeLessThanOrEqual(600_000);
+  });
+
+  it("an operator's limit or rate on a key reads no job", async () => {
+    // Setting a limit looked up a queued job of the key for the row's limit, reading job_queue
+    // sequentially (every waiting row) at each call.
+    const s = `"${db.schema}"`;
+    for (const storeSettings of [false, true]) {
+      for (const [text, values] of [
+        [concurrencyKeySetLimit(s), ['fresh', 5]],
+        [concurrencyKeySetRate(s), ['fresh', 5, 1_000]],
+      ] as const) {
+        expect(await explainClaim(text, [...values], { storeSettings })).not.toContain('job_queue');
+      }
+    }
   });
 });

@@ -35,7 +35,7 @@ api_tokens | revoked_at | timestamp with time zone | false |
 concurrency_keys | key | text | true | 
 concurrency_keys | in_use | integer | true | 0
 concurrency_keys | max | integer | false | 
-concurrency_keys | job_limit | integer | true | 
+concurrency_keys | job_limit | integer | false | 
 concurrency_keys | rate_limit | integer | false | 
 concurrency_keys | rate_period_ms | integer | false | 
 concurrency_keys | rate_tat | double precision | true | 0

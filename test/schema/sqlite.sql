@@ -87,13 +87,17 @@ CREATE TABLE api_tokens (
 );
 
 -- table concurrency_keys
-CREATE TABLE concurrency_keys (
-  key       TEXT    PRIMARY KEY,
-  in_use    INTEGER NOT NULL DEFAULT 0,
-  max       INTEGER,
-  -- The limit of the jobs the latest claim took (theirs, when max is NULL).
-  job_limit INTEGER NOT NULL
-, rate_limit INTEGER, rate_period_ms INTEGER, rate_tat REAL NOT NULL DEFAULT 0, released_at INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE "concurrency_keys" (
+  key            TEXT    PRIMARY KEY,
+  in_use         INTEGER NOT NULL DEFAULT 0,
+  max            INTEGER,
+  -- The limit of the jobs the latest claim took (theirs, when max is NULL); NULL before any claim.
+  job_limit      INTEGER,
+  rate_limit     INTEGER,
+  rate_period_ms INTEGER,
+  rate_tat       REAL    NOT NULL DEFAULT 0,
+  released_at    INTEGER NOT NULL DEFAULT 0
+);
 
 -- table events
 CREATE TABLE events (

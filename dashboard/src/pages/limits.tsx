@@ -127,7 +127,7 @@ function ConcurrencyKeys(props: { run: Run }) {
                     {key.key}
                   </th>
                   <td class="num">
-                    {key.running} / {key.limit}
+                    {key.running} / {key.limit ?? '–'}
                   </td>
                   <td class="num">{key.operatorLimit ?? '–'}</td>
                   <td>{rate(key.rate)}</td>

@@ -30,7 +30,10 @@ export const ConcurrencyKeySchema = Type.Object(
     running: Type.Integer({
       description: 'jobs of the key running now (a lapsed lease counts until rescued)',
     }),
-    limit: Type.Integer({ description: "the operator's limit, else that of the jobs the latest claim took" }),
+    limit: Type.Union([Type.Integer(), Type.Null()], {
+      description:
+        "the operator's limit, else that of the jobs the latest claim took; null: neither (a key an operator's limit or rate made before any claim took one of its jobs)",
+    }),
     operatorLimit: Type.Union([Type.Integer(), Type.Null()]),
     rate: Type.Union([Rate, Type.Null()], { description: "the operator's rate of starts; null: none" }),
   },

@@ -196,13 +196,11 @@ export const concurrencyKeyList = (s: string): string => `
 
 /**
  * Sets ($2 a number) or clears ($2 null) the operator limit of key $1. A key never claimed gets its row
- * now, its job_limit the limit of a queued job of the key (1 without one), never the operator's: once
- * the operator's is cleared, the list shows the jobs' limit, which the claim goes by. (A scan of
- * job_queue, the waiting jobs, once per key.)
+ * now, without a job_limit: no claim has taken a job of it, and the jobs are not read (the list shows
+ * the key's limit as NULL until a claim takes one of its jobs, which writes theirs).
  */
 export const concurrencyKeySetLimit = (s: string): string => `
-  INSERT INTO ${s}.concurrency_keys (key, in_use, max, job_limit) VALUES ($1, 0, $2, coalesce(
-    (SELECT concurrency_limit FROM ${s}.job_queue WHERE state = 'queued' AND concurrency_key = $1 LIMIT 1), 1))
+  INSERT INTO ${s}.concurrency_keys (key, in_use, max) VALUES ($1, 0, $2)
   ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = ${s}.nightshift_now()`;
 
 /**

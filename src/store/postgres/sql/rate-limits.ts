@@ -71,8 +71,11 @@ export const queueSetRate = (s: string): string => `
   ON CONFLICT (queue) DO UPDATE SET rate_limit = excluded.rate_limit,
     rate_period_ms = excluded.rate_period_ms, rate_tat = 0`;
 
-/** Sets or removes the rate of key $1, as queueSetRate; a key never claimed gets its row now. */
+/**
+ * Sets or removes the rate of key $1, as queueSetRate; a key never claimed gets its row now, without a
+ * job_limit (no claim has taken a job of it: sql/concurrency-limits.ts `concurrencyKeySetLimit`).
+ */
 export const concurrencyKeySetRate = (s: string): string => `
-  INSERT INTO ${s}.concurrency_keys (key, in_use, job_limit, rate_limit, rate_period_ms) VALUES ($1, 0, 1, $2, $3)
+  INSERT INTO ${s}.concurrency_keys (key, in_use, rate_limit, rate_period_ms) VALUES ($1, 0, $2, $3)
   ON CONFLICT (key) DO UPDATE SET rate_limit = excluded.rate_limit,
     rate_period_ms = excluded.rate_period_ms, rate_tat = 0, released_at = ${s}.nightshift_now()`;

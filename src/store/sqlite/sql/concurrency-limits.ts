@@ -58,14 +58,12 @@ WHERE key > @after AND (@running = 0 OR in_use > 0)
 ORDER BY key LIMIT @limit`;
 
 /**
- * Sets or clears a key's operator limit; a key never claimed gets its row now. Its job_limit is the
- * limit of a queued job of the key (1 without one), never the operator's: once the operator's is
- * cleared, the list shows the jobs' limit, which the claim goes by. (A scan of the queued jobs, on
- * their partial index, once per key.)
+ * Sets or clears a key's operator limit; a key never claimed gets its row now, without a job_limit:
+ * no claim has taken a job of it, and the jobs are not read (the list shows the key's limit as NULL
+ * until a claim takes one of its jobs, which writes theirs).
  */
 export const concurrencyKeySetLimit = `
-INSERT INTO concurrency_keys (key, in_use, max, job_limit) VALUES (@key, 0, @max, coalesce(
-  (SELECT concurrency_limit FROM jobs WHERE state = 'queued' AND concurrency_key = @key LIMIT 1), 1))
+INSERT INTO concurrency_keys (key, in_use, max) VALUES (@key, 0, @max)
 ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = ${DB_NOW_MS}`;
 
 /**

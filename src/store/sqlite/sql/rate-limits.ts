@@ -50,10 +50,13 @@ INSERT INTO queue_limits (queue, rate_limit, rate_period_ms) VALUES (@queue, @li
 ON CONFLICT (queue) DO UPDATE SET rate_limit = excluded.rate_limit,
   rate_period_ms = excluded.rate_period_ms, rate_tat = 0`;
 
-/** Sets or removes a key's rate, as queueSetRate; a key never claimed gets its row now. */
+/**
+ * Sets or removes a key's rate, as queueSetRate; a key never claimed gets its row now, without a
+ * job_limit (no claim has taken a job of it: sql/concurrency-limits.ts `concurrencyKeySetLimit`).
+ */
 export const concurrencyKeySetRate = `
-INSERT INTO concurrency_keys (key, in_use, job_limit, rate_limit, rate_period_ms)
-VALUES (@key, 0, 1, @limit, @periodMs)
+INSERT INTO concurrency_keys (key, in_use, rate_limit, rate_period_ms)
+VALUES (@key, 0, @limit, @periodMs)
 ON CONFLICT (key) DO UPDATE SET rate_limit = excluded.rate_limit,
   rate_period_ms = excluded.rate_period_ms, rate_tat = 0,
   released_at = ${DB_NOW_MS}`;
