@@ -20,6 +20,7 @@ import { AlertMonitor } from '../observe/alert-monitor.js';
 import { installRoleCheck, TokenAuthenticator } from './auth.js';
 import { installDashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
+import { booleanIn } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
@@ -73,6 +74,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   refuseUnknownKeys(options, SERVER_OPTION_NAMES, 'API server option', { code: 'config_error' });
   const { ns } = options;
   if (options.logger !== undefined) checkLogger(options.logger, 'config_error');
+  const readOnly = booleanIn('http.readOnly', options.readOnly ?? false, { code: 'config_error' });
   const logger = options.logger ?? ns.logger;
   const onError = errorHandler(logger);
   const app = Fastify({
@@ -99,10 +101,6 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     }
   });
   app.setErrorHandler(onError);
-  const readOnly = options.readOnly ?? false;
-  if (typeof readOnly !== 'boolean') {
-    throw new NightshiftError('config_error', `http.readOnly must be true or false, got ${String(readOnly)}`);
-  }
   installRoleCheck(app, new TokenAuthenticator(ns.store, logger), { readOnly });
 
   await app.register(swagger, {
