@@ -16,7 +16,7 @@ import { checkQueuesConfig, type QueuesConfig } from './queue-limits.js';
 import type { TaskMap } from './task.js';
 import type { ContractList, ImplementationList } from './task-types.js';
 import { resolveWorkerOptions, WORKER_OPTION_NAMES, type WorkerOptions } from './worker/options.js';
-import { intIn, textIn } from './validation/bounds.js';
+import { booleanIn, intIn, textIn } from './validation/bounds.js';
 import { GRACE_MS_RANGE } from './runtime/stop-options.js';
 import { keyNames, refuseUnknownKeys, unknownKey } from './validation/known-keys.js';
 
@@ -208,12 +208,7 @@ function checkHttpConfig(http: unknown): void {
   const { host, port, readOnly } = http as Record<string, unknown>;
   if (host !== undefined) textIn('http.host', host, MAX_HOST_BYTES);
   if (port !== undefined) intIn('http.port', port, [0, 65_535]);
-  if (readOnly !== undefined && typeof readOnly !== 'boolean') {
-    throw new NightshiftError(
-      'config_error',
-      `http.readOnly must be true or false, got ${JSON.stringify(readOnly) ?? typeof readOnly}`,
-    );
-  }
+  if (readOnly !== undefined) booleanIn('http.readOnly', readOnly, { code: 'config_error' });
 }
 
 /**

@@ -49,7 +49,16 @@ import {
 } from './queue-limits.js';
 import { QueueService } from './queues.js';
 import { Maintenance } from './maintenance/maintenance.js';
-import { idIn, intIn, JOB_RANGES, MAX_KEY_BYTES, queueNameIn, shown, textIn } from './validation/bounds.js';
+import {
+  booleanIn,
+  idIn,
+  intIn,
+  JOB_RANGES,
+  MAX_KEY_BYTES,
+  queueNameIn,
+  shown,
+  textIn,
+} from './validation/bounds.js';
 import { jobListParams, type JobListInput } from './validation/job-filter.js';
 import {
   eventReadParams,
@@ -281,13 +290,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     const db = databaseOption(options.db);
     // The worker defaults too, here rather than at the first startWorker, which may come much later.
     if (options.worker !== undefined) resolveWorkerOptions(options.worker);
-    if (options.migrate !== undefined && typeof options.migrate !== 'boolean') {
-      // A string such as 'no' is truthy: it would migrate a database the caller meant only to check.
-      throw new NightshiftError(
-        'invalid_argument',
-        `migrate must be true or false, got ${shown(options.migrate)}`,
-      );
-    }
+    // A string such as 'no' is truthy: it would migrate a database the caller meant only to check.
+    if (options.migrate !== undefined) booleanIn('migrate', options.migrate);
     if (options.logger !== undefined) checkLogger(options.logger);
     const logger = options.logger ?? createLogger();
     // Checked before anything opens: bad thresholds change nothing.

@@ -20,6 +20,8 @@ import { AlertMonitor } from '../observe/alert-monitor.js';
 import { installRoleCheck, TokenAuthenticator } from './auth.js';
 import { installDashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
+import { booleanIn } from '../validation/bounds.js';
+import { cannotListen, holdAddress, type HeldAddress } from './held-address.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
@@ -73,6 +75,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   refuseUnknownKeys(options, SERVER_OPTION_NAMES, 'API server option', { code: 'config_error' });
   const { ns } = options;
   if (options.logger !== undefined) checkLogger(options.logger, 'config_error');
+  const readOnly = booleanIn('http.readOnly', options.readOnly ?? false, { code: 'config_error' });
   const logger = options.logger ?? ns.logger;
   const onError = errorHandler(logger);
   const app = Fastify({
@@ -99,10 +102,6 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     }
   });
   app.setErrorHandler(onError);
-  const readOnly = options.readOnly ?? false;
-  if (typeof readOnly !== 'boolean') {
-    throw new NightshiftError('config_error', `http.readOnly must be true or false, got ${String(readOnly)}`);
-  }
   installRoleCheck(app, new TokenAuthenticator(ns.store, logger), { readOnly });
 
   await app.register(swagger, {
@@ -187,10 +186,19 @@ export async function startApiServer(
   options: ApiServerOptions & { host?: string; port?: number },
 ): Promise<{ app: FastifyInstance; url: string }> {
   refuseUnknownKeys(options, LISTEN_OPTION_NAMES, 'API server option', { code: 'config_error' });
-  const { host: givenHost, port: givenPort, ...serverOptions } = options;
-  const host = givenHost ?? DEFAULT_HTTP_HOST;
-  const port = givenPort ?? DEFAULT_HTTP_PORT;
-  const logger = options.logger ?? options.ns.logger;
+  const { host, port, ...serverOptions } = options;
+  return serveApiOn(await holdApiAddress({ host, port }), serverOptions);
+}
+
+/**
+ * Listens on the API's address (`host` and `port` over the defaults) before the API exists, so that a
+ * service can refuse a port in use before it opens its database; `serveApiOn` then serves there.
+ */
+export async function holdApiAddress(at: {
+  host?: string | undefined;
+  port?: number | undefined;
+}): Promise<HeldAddress> {
+  const { host = DEFAULT_HTTP_HOST, port = DEFAULT_HTTP_PORT } = at;
   if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
     throw new NightshiftError(
       'config_error',
@@ -203,26 +211,42 @@ export async function startApiServer(
       `the API host must be a host name or address, got ${String(host)}`,
     );
   }
-  const hasTokens = await options.ns.store.tokenAnyActive();
-  if (!hasTokens && !isLoopback(host)) {
-    throw new NightshiftError(
-      'config_error',
-      `refusing to listen on ${host}, beyond this machine, while no API token exists: create one first (nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
-    );
-  }
-  const app = await createApiServer(serverOptions);
+  return holdAddress(host, port);
+}
+
+/**
+ * Builds the server and serves it on `address`, which it takes over (no moment without a listener), or
+ * releases if the API cannot start. Resolves as `startApiServer` does.
+ */
+export async function serveApiOn(
+  address: HeldAddress,
+  options: ApiServerOptions,
+): Promise<{ app: FastifyInstance; url: string }> {
+  const { host, port } = address;
+  const logger = options.logger ?? options.ns.logger;
+  let hasTokens: boolean;
+  let app: FastifyInstance;
   try {
-    await app.listen({ host, port });
+    hasTokens = await options.ns.store.tokenAnyActive();
+    if (!hasTokens && !isLoopback(host)) {
+      throw new NightshiftError(
+        'config_error',
+        `refusing to listen on ${host}, beyond this machine, while no API token exists: create one first (nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
+      );
+    }
+    app = await createApiServer(options);
+  } catch (error) {
+    await address.release();
+    throw error;
+  }
+  try {
+    await address.handTo(app);
   } catch (error) {
     await app.close();
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new NightshiftError('config_error', `cannot listen on ${host}:${port}: ${reason}`, {
-      cause: error,
-    });
+    await address.release();
+    throw cannotListen(host, port, error);
   }
-  const address = app.server.address();
-  const bound = typeof address === 'object' && address !== null ? address.port : port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (!hasTokens) {
     logger.warn(
       { url },

@@ -3,6 +3,7 @@
  * REST API, for `serve` the API alone) until a signal, the end of the caller's work (`until`), or a
  * fatal store outage stops them.
  */
+import type { HeldAddress } from '../api/held-address.js';
 import type { NightshiftConfig } from '../config.js';
 import { NightshiftError } from '../errors.js';
 import type { Session } from './session.js';
@@ -54,10 +55,11 @@ export async function runServices(
   if (flags.http !== undefined)
     await refuseOpenApiOnNewDatabase(session, flags.http.host ?? config.http?.host);
   // Held while the database opens (and, on a new one, is created and migrated): a port already in use
-  // is refused before that, so a second `serve` on a busy port leaves no database behind.
-  const port = flags.http === undefined ? undefined : await reservePort({ ...config.http, ...flags.http });
+  // is refused before that, so a second `serve` on a busy port leaves no database behind. The API then
+  // takes this very socket over (api/held-address.ts): no other process can take the port meanwhile.
+  const address = flags.http === undefined ? undefined : await holdAddress(config, flags.http);
   const ns = await session.connect().catch(async (error: unknown) => {
-    await port?.release();
+    await address?.release();
     throw error;
   });
   const logger = session.logger();
@@ -91,21 +93,16 @@ export async function runServices(
       // A config schedule that does not validate stops the command before any job runs.
       await scheduler.ready;
     }
-    await port?.release();
-    if (flags.http !== undefined && !stopRequested) {
-      const { startApiServer } = await import('../api/server.js');
-      const { app, url } = await startApiServer({
-        ns,
-        logger,
-        ...config.http,
-        ...(flags.http.host !== undefined && { host: flags.http.host }),
-        ...(flags.http.port !== undefined && { port: flags.http.port }),
-        ...(flags.http.readOnly === true && { readOnly: true }),
-      });
+    if (address !== undefined && !stopRequested) {
+      const { serveApiOn } = await import('../api/server.js');
+      const readOnly = flags.http?.readOnly === true || config.http?.readOnly === true;
+      const { app, url } = await serveApiOn(address, { ns, logger, ...(readOnly && { readOnly }) });
       api = app;
       if (stopRequested) await app.close();
       else options.onListening?.(url);
     }
+    // Stopped before the API took it over: the port is let go (once taken over, this does nothing).
+    await address?.release();
     if (flags.worker !== false && !stopRequested) {
       const worker = ns.startWorker({
         ...workerOptions,
@@ -117,40 +114,19 @@ export async function runServices(
       logger.info({ db: await session.dbUrl(), tasks: ns.tasks.implemented() }, 'serving tasks');
     }
   } catch (error) {
-    await port?.release();
+    await address?.release();
     reportFailure(error);
   }
   await stopped;
 }
 
-/**
- * Listens on the API's address (the config's and the flags' `host` and `port`, over the API's
- * defaults) until `release`, so that a port in use is refused before anything is created; the API
- * listens there itself right after. Port 0 (any free port) needs no reservation.
- */
-async function reservePort(http: {
-  host?: string;
-  port?: number;
-}): Promise<{ release: () => Promise<void> } | undefined> {
-  const { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } = await import('../api/server.js');
-  const { host = DEFAULT_HTTP_HOST, port = DEFAULT_HTTP_PORT } = http;
-  if (port === 0) return undefined;
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, resolve);
-  }).catch((error: unknown) => {
-    const reason = error instanceof Error ? error.message : String(error);
-    // As the API's own listen failure says it (api/server.ts), before anything was opened.
-    throw new NightshiftError('config_error', `cannot listen on ${host}:${port}: ${reason}`, {
-      cause: error,
-    });
-  });
-  let released: Promise<void> | undefined;
-  return {
-    release: () => (released ??= new Promise<void>((resolve) => server.close(() => resolve()))),
-  };
+/** Listens on the API's address: the flags' `host` and `port` over the config's, over the API's defaults. */
+async function holdAddress(
+  config: NightshiftConfig,
+  flags: NonNullable<ServiceFlags['http']>,
+): Promise<HeldAddress> {
+  const { holdApiAddress } = await import('../api/server.js');
+  return holdApiAddress({ host: flags.host ?? config.http?.host, port: flags.port ?? config.http?.port });
 }
 
 /**

@@ -2,8 +2,7 @@
  * How a service stops (`worker.stop()`, `scheduler.stop()`, `ns.stop()` and `ns.close()`), checked
  * once for all of them so a misspelt `grace` cannot turn a graceful stop into the default one.
  */
-import { NightshiftError } from '../errors.js';
-import { intIn, MAX_TIMER_MS, shown, type Range } from '../validation/bounds.js';
+import { booleanIn, intIn, MAX_TIMER_MS, type Range } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 
 /** Options of `worker.stop()`, `scheduler.stop()`, `ns.stop()` and `ns.close()`. */
@@ -35,10 +34,5 @@ const OPTION_NAMES = keyNames<StopOptions>({ graceMs: true, force: true });
 export function checkStopOptions(options: StopOptions): void {
   refuseUnknownKeys(options, OPTION_NAMES, 'stop option');
   if (options.graceMs !== undefined) intIn('stop option graceMs', options.graceMs, GRACE_MS_RANGE);
-  if (options.force !== undefined && typeof options.force !== 'boolean') {
-    throw new NightshiftError(
-      'invalid_argument',
-      `stop option force must be a boolean, got ${shown(options.force)}`,
-    );
-  }
+  if (options.force !== undefined) booleanIn('stop option force', options.force);
 }

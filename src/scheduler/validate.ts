@@ -12,7 +12,15 @@ import {
 } from '../schedule-types.js';
 import { parseCron, slotSeries } from './slots.js';
 import { keyNames, refuseUnknownKeys, requireObject } from '../validation/known-keys.js';
-import { INT32_MAX, intIn, JOB_RANGES, MAX_DELAY_MS, queueNameIn, type Range } from '../validation/bounds.js';
+import {
+  booleanIn,
+  INT32_MAX,
+  intIn,
+  JOB_RANGES,
+  MAX_DELAY_MS,
+  queueNameIn,
+  type Range,
+} from '../validation/bounds.js';
 
 /** Default bound on missed slots run by `catchUp: 'all'`. */
 export const DEFAULT_CATCH_UP_LIMIT = 10;
@@ -68,7 +76,12 @@ export const SCHEDULE_FIELDS = keyNames<ScheduleInput>({
 });
 
 function invalid(id: string, message: string): NightshiftError {
-  return new NightshiftError('invalid_argument', `schedule ${JSON.stringify(id)}: ${message}`);
+  return new NightshiftError('invalid_argument', `${scheduleAt(id).prefix}${message}`);
+}
+
+/** A refusal's context for schedule `id`: its messages start `schedule "<id>": `. */
+function scheduleAt(id: string): { prefix: string } {
+  return { prefix: `schedule ${JSON.stringify(id)}: ` };
 }
 
 // Building an Intl formatter costs ~100 µs; a config sync of 10,000 schedules names a handful of zones.
@@ -89,7 +102,7 @@ function checkTimezone(id: string, timezone: string): void {
 
 function optionalInt(id: string, name: keyof typeof SCHEDULE_RANGES, value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  return intIn(name, value, SCHEDULE_RANGES[name], { prefix: `schedule ${JSON.stringify(id)}: ` });
+  return intIn(name, value, SCHEDULE_RANGES[name], scheduleAt(id));
 }
 
 function oneOf<T extends string>(
@@ -124,7 +137,7 @@ export function validateSchedule(
       `schedule id ${JSON.stringify(raw.id)} must be 1-${MAX_SCHEDULE_ID_LENGTH} letters, digits, '.', '_', ':' or '-'`,
     );
   }
-  refuseUnknownKeys(raw, SCHEDULE_FIELDS, 'schedule field', { prefix: `schedule ${JSON.stringify(id)}: ` });
+  refuseUnknownKeys(raw, SCHEDULE_FIELDS, 'schedule field', scheduleAt(id));
   if (typeof raw.task !== 'string' || raw.task === '') throw invalid(id, 'task is required');
   if (!knownTask(raw.task)) throw invalid(id, `unknown task ${JSON.stringify(raw.task)}`);
 
@@ -166,13 +179,9 @@ export function validateSchedule(
   }
   const everyMs = hasEvery ? (optionalInt(id, 'everyMs', raw.everyMs) ?? null) : null;
 
-  const queue =
-    raw.queue === undefined
-      ? null
-      : queueNameIn('queue', raw.queue, { prefix: `schedule ${JSON.stringify(id)}: ` });
+  const queue = raw.queue === undefined ? null : queueNameIn('queue', raw.queue, scheduleAt(id));
   const priority = optionalInt(id, 'priority', raw.priority);
-  if (raw.paused !== undefined && typeof raw.paused !== 'boolean')
-    throw invalid(id, 'paused must be a boolean');
+  if (raw.paused !== undefined) booleanIn('paused', raw.paused, scheduleAt(id));
   return {
     id,
     task: raw.task,

@@ -15,6 +15,8 @@
  *   fit an index row: at most 2,704 bytes on 8 kB pages (54000 past it). Keys are held to 1,024 bytes
  *   of UTF-8 and task and queue names to 255, well inside it. No string may hold NUL (PostgreSQL `text`
  *   refuses it) or a lone surrogate (UTF-8 cannot encode it; it would come back as U+FFFD).
+ *
+ * Boolean options are checked here too (`booleanIn`), with one message wherever one is given.
  */
 import { NightshiftError, type ErrorCode } from '../errors.js';
 
@@ -136,6 +138,15 @@ export function queueNameIn(option: string, value: unknown, at: BoundContext = {
 export function idIn(option: string, value: unknown): string {
   if (typeof value === 'string') return value;
   throw refuse({}, `${option} must be a string, got ${shown(value)}`);
+}
+
+/**
+ * `true` or `false`, nothing else: a truthy string (`'no'`, `'false'`) or number would otherwise turn
+ * the option on, and a falsy one off, without a word.
+ */
+export function booleanIn(option: string, value: unknown, at: BoundContext = {}): boolean {
+  if (typeof value === 'boolean') return value;
+  throw refuse(at, `${option} must be true or false, got ${shown(value)}`);
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -6,16 +6,15 @@
  * a misspelt one would read every row, and a page without bound would read the whole log.
  */
 import type { ClusterEventFilter } from '../cluster-events.js';
-import { NightshiftError } from '../errors.js';
 import type { EventReadParams } from '../store/store.js';
 import {
+  booleanIn,
   idIn,
   intIn,
   MAX_KEY_BYTES,
   MAX_KEYS_PAGE,
   MAX_NAME_BYTES,
   MAX_PAGE,
-  shown,
   textIn,
 } from './bounds.js';
 import { keyNames, refuseUnknownKeys } from './known-keys.js';
@@ -56,9 +55,7 @@ export function runningPageParams(
 ): { after?: string; limit: number; running?: boolean } {
   refuseUnknownKeys(input, RUNNING_PAGE_OPTION_NAMES, `${what} option`);
   const { after, running } = input;
-  if (running !== undefined && typeof running !== 'boolean') {
-    throw new NightshiftError('invalid_argument', `running must be a boolean, got ${shown(running)}`);
-  }
+  if (running !== undefined) booleanIn('running', running);
   return {
     // Empty: from the first, as absent (the REST API's `?after=`).
     ...(after !== undefined && { after: after === '' ? '' : textIn('after', after, MAX_KEY_BYTES) }),

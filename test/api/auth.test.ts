@@ -213,6 +213,24 @@ describe('listening without tokens', () => {
     });
   });
 
+  it('refuses a readOnly that is not true or false, serving nothing', async () => {
+    // A truthy 'no' would have served a read-only API, a falsy 0 a writable one.
+    for (const [readOnly, shown] of [
+      ['no', '"no"'],
+      [0, '0'],
+    ] as const) {
+      for (const started of [
+        startApiServer({ ns, host: '127.0.0.1', port: 0, readOnly: readOnly as never }),
+        createApiServer({ ns, readOnly: readOnly as never }),
+      ]) {
+        await expect(started).rejects.toMatchObject({
+          code: 'config_error',
+          message: `http.readOnly must be true or false, got ${shown}`,
+        });
+      }
+    }
+  });
+
   it('knows loopback addresses', () => {
     expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].every(isLoopback)).toBe(true);
     expect(['0.0.0.0', '::', '10.0.0.1', 'example.com'].some(isLoopback)).toBe(false);

@@ -100,8 +100,8 @@ describe('readEvents, concurrencyKeys and groups', () => {
     const pages: Array<[unknown, RegExp]> = [
       [{ after: 5 }, /^after must be a non-empty string, got 5$/],
       [{ after: 'k\u0000' }, /^after must not contain NUL/],
-      [{ running: 'yes' }, /^running must be a boolean, got "yes"$/],
-      [{ running: 1 }, /^running must be a boolean, got 1$/],
+      [{ running: 'yes' }, /^running must be true or false, got "yes"$/],
+      [{ running: 1 }, /^running must be true or false, got 1$/],
       [{ limit: 10_001 }, /^limit must be an integer from 1 to 10000, got 10001$/],
       [{ limit: -1 }, /^limit must be an integer from 1 to 10000, got -1$/],
     ];
@@ -183,7 +183,7 @@ describe('connect and stop options', () => {
     await expectCode(
       ns.stop({ force: 'yes' as never }),
       'invalid_argument',
-      /^stop option force must be a boolean/,
+      /^stop option force must be true or false, got "yes"$/,
     );
     expect(() => installShutdownSignals(ns, { graceMs: 1e12 })).toThrow(grace);
     expect(ns.workerSlots()).toEqual({ busy: 0, idle: 10 });
@@ -245,6 +245,27 @@ describe('arguments that are not an object, an array or a string', () => {
     );
     const scheduler = ns.startScheduler({ schedules: { id: 's', task: 't', everyMs: 60_000 } as never });
     await expectCode(scheduler.ready, 'invalid_argument', /^schedules must be an array, got object$/);
+    expect(await scheduleIds(ns)).toEqual([]);
+  });
+
+  it('the schedule calls refuse a paused that is not true or false, storing nothing', async () => {
+    const ns = await env.connect({ tasks });
+    // A truthy 'no' would otherwise have created the schedule paused.
+    const input = { id: 's', task: 't', everyMs: 60_000, paused: 'no' as never };
+    const message = /^schedule "s": paused must be true or false, got "no"$/;
+    await expectCode(ns.schedules.create(input), 'invalid_argument', message);
+    await expectCode(ns.schedules.upsert(input), 'invalid_argument', message);
+    await expectCode(
+      ns.schedules.upsertMany([{ ...input, id: 'r', paused: false }, input]),
+      'invalid_argument',
+      message,
+    );
+    const scheduler = ns.startScheduler({ schedules: [{ ...input, paused: 1 as never }] });
+    await expectCode(
+      scheduler.ready,
+      'invalid_argument',
+      /^schedule "s": paused must be true or false, got 1$/,
+    );
     expect(await scheduleIds(ns)).toEqual([]);
   });
 

@@ -103,6 +103,11 @@ describe('validateSchedule', () => {
     ['an interval under 100 ms', { id: 'x', task: 'report', everyMs: 99 }, /everyMs/],
     ['an unknown overlap policy', { ...base, overlap: 'sometimes' as 'skip' }, /overlap must be one of/],
     ['a bad id', { ...base, id: 'has space' }, /schedule id/],
+    [
+      'a paused that is not true or false',
+      { ...base, paused: 'yes' as never },
+      /^schedule "nightly": paused must be true or false, got "yes"$/,
+    ],
   ];
   for (const [what, input, message] of bad) {
     it(`refuses ${what} with invalid_argument`, () => {
