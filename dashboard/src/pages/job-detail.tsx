@@ -7,6 +7,7 @@ import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiFailure, isUnavailable } from '../api.js';
 import { useApp } from '../app-context.js';
+import { soonestDue } from '../due.js';
 import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { duration, json, relative, when } from '../format.js';
 import type { Job, JobRun, LogLine } from '../types.js';
@@ -40,7 +41,11 @@ const SHOWN = new Set([
 export function JobDetailPage(props: { id: string }) {
   const { canOperate, navigate } = useApp();
   const path = `/jobs/${encodeURIComponent(props.id)}`;
-  const job = useLoad(() => api<{ job: Job }>('GET', path), [props.id]);
+  const job = useLoad(
+    () => api<{ job: Job }>('GET', path),
+    [props.id],
+    (data) => soonestDue([data.job]),
+  );
   const runs = useLoad(() => api<{ runs: JobRun[] }>('GET', `${path}/runs`), [props.id]);
   const logs = useLoad(() => api<{ logs: LogLine[] }>('GET', `${path}/logs`), [props.id]);
   const action = useAction();

@@ -4,6 +4,7 @@
  */
 import { api, isUnavailable } from '../api.js';
 import { useApp } from '../app-context.js';
+import { soonestAfter } from '../due.js';
 import { LineChart, type Series } from '../charts.js';
 import { Outcome, Problem, useAction, useLoad, Link } from '../components.js';
 import { duration, relative } from '../format.js';
@@ -23,7 +24,11 @@ export function OverviewPage() {
 
 function Queues() {
   const { canOperate } = useApp();
-  const queues = useLoad(() => api<{ queues: Queue[] }>('GET', '/queues'), []);
+  const queues = useLoad(
+    async () => ({ ...(await api<{ queues: Queue[] }>('GET', '/queues')), readAt: Date.now() }),
+    [],
+    countsChangeAt,
+  );
   const action = useAction();
   const toggle = (queue: Queue) =>
     action.run(async () => {
@@ -193,6 +198,17 @@ function Activity() {
         ))}
       </ul>
     </section>
+  );
+}
+
+/**
+ * When the counts change with no event: the soonest scheduled job of any queue comes due (it then
+ * counts as queued), `nextDueInMs` after the answer arrived.
+ */
+function countsChangeAt(read: { queues: Queue[]; readAt: number }): number | null {
+  return soonestAfter(
+    read.readAt,
+    read.queues.map((queue) => queue.nextDueInMs),
   );
 }
 
