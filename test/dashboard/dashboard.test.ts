@@ -466,6 +466,48 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     }
   });
 
+  it('counts down the seconds until it tries the server again, and Try now tries at once', async () => {
+    const away = await startTestServer(backend, { tasks: TASKS });
+    const port = Number(new URL(away.url).port);
+    let restarted: Awaited<ReturnType<typeof startApiServer>> | undefined;
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      // The page's clock runs as the real one until the test stops it.
+      await page.clock.install();
+      await page.goto(away.url);
+      await page.getByLabel('API token').fill(away.tokens.viewer);
+      await away.app.close();
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const retry = page.getByText(/^Trying again in \d+ s/);
+      const seconds = async () => Number(/in (\d+) s/.exec((await retry.textContent()) ?? '')?.[1]);
+      // 1 s, then 2 s, then 4 s between attempts: the third wait is long enough to watch.
+      await expect.poll(seconds, { timeout: 15_000, interval: 100 }).toBe(4);
+      // Stopped a moment ahead (a time already past is refused): 4 or 3 seconds are left then.
+      await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 500);
+      const shown = await seconds();
+      for (const left of [shown - 1, shown - 2]) {
+        await page.clock.runFor(1_000);
+        await until(seconds).toBe(left);
+      }
+      // The clock stands still, so the page asks again only because the button says so.
+      restarted = await startApiServer({
+        ns: away.ns,
+        logger: createLogger({ level: 'silent' }),
+        host: '127.0.0.1',
+        port,
+      });
+      await page.getByRole('button', { name: 'Try now' }).click();
+      await page.clock.runFor(100);
+      await until(() => page.getByRole('heading', { name: 'Overview', level: 1 }).count()).toBe(1);
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await context.close();
+    } finally {
+      await restarted?.app.close();
+      await away.close();
+    }
+  });
+
   it('keeps every column in view when a queue or task name is as long as the API takes', async () => {
     const { job } = await server.ns.enqueue(LONG_TASK, { region: 'emea' }, { queue: LONG_QUEUE });
     const { page, context } = await open(server, server.tokens.operator);
