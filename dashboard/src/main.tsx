@@ -254,7 +254,7 @@ function Page(props: { path: string; search: string }) {
   if (path === '/jobs') return <JobsPage search={search} />;
   const job = /^\/jobs\/([^/]+)$/.exec(path);
   if (job?.[1] !== undefined) return <JobDetailPage id={decodeURIComponent(job[1])} />;
-  if (path === '/schedules') return <SchedulesPage />;
+  if (path === '/schedules') return <SchedulesPage search={search} />;
   if (path === '/workers') return <WorkersPage />;
   if (path === '/limits') return <LimitsPage />;
   return (

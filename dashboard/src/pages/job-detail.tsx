@@ -11,6 +11,7 @@ import { soonestDue } from '../due.js';
 import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { duration, json, relative, when } from '../format.js';
 import type { Job, JobRun, LogLine } from '../types.js';
+import { schedulePath } from './schedules.js';
 
 // Fields the page shows in its own places; any other field of the job object is listed as it comes.
 const SHOWN = new Set([
@@ -167,7 +168,9 @@ export function JobDetailPage(props: { id: string }) {
             {current.scheduleId !== null && (
               <>
                 <dt>Schedule</dt>
-                <dd>{current.scheduleId}</dd>
+                <dd>
+                  <Link to={schedulePath(current.scheduleId)}>{current.scheduleId}</Link>
+                </dd>
               </>
             )}
             {current.parentId !== null && (

@@ -9,6 +9,7 @@ import { LineChart, type Series } from '../charts.js';
 import { Outcome, Problem, useAction, useLoad, Link } from '../components.js';
 import { duration, relative } from '../format.js';
 import { JOB_STATES, type Alert, type Queue, type StatsBucket } from '../types.js';
+import { schedulePath } from './schedules.js';
 
 export function OverviewPage() {
   return (
@@ -155,7 +156,7 @@ export function Alerts(props: { kinds?: string[]; title?: string }) {
           alert.jobId !== undefined
             ? `/jobs/${alert.jobId}`
             : alert.scheduleId !== undefined
-              ? '/schedules'
+              ? schedulePath(alert.scheduleId)
               : alert.queue !== undefined
                 ? `/jobs?queue=${encodeURIComponent(alert.queue)}`
                 : null;
