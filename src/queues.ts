@@ -35,6 +35,7 @@ export class QueueService {
         name: queue,
         counts: emptyCounts(),
         oldestReadyAgeMs: null,
+        nextDueInMs: null,
         paused: false,
         throttled: noThrottle(),
       }

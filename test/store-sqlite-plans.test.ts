@@ -18,7 +18,7 @@ import { jobLeaseRenew } from '../src/store/sqlite/sql/job-lease.js';
 import { concurrencyKeySetRate, jobClaimRateWait } from '../src/store/sqlite/sql/rate-limits.js';
 import { jobIdleCheck, jobRescueLapsedSelect, jobPrune } from '../src/store/sqlite/sql/job-maintenance.js';
 import { eventPrune, eventRead } from '../src/store/sqlite/sql/events.js';
-import { workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
+import { queueListNextDue, workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
 import { jobList, jobListDead, jobRunList } from '../src/store/sqlite/sql/job-read.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { newJob } from './support/jobs.js';
@@ -161,6 +161,10 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       throttled.match(/SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/g),
     ).toHaveLength(5);
     expect(throttled).not.toMatch(/SCAN (k|concurrency_keys)\b/);
+    // How long until each queue's next job comes due: the jobs waiting for their time only.
+    expect(await plan(queueListNextDue, { now: 0 })).toMatch(
+      /SEARCH jobs USING INDEX jobs_scheduled \(run_at>\?\)/,
+    );
     const matching = {
       queue: null,
       task: null,

@@ -3,6 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiFailure, isUnavailable } from './api.js';
 import { useApp } from './app-context.js';
+import { useReloadWhenDue } from './due.js';
 import { json } from './format.js';
 
 export interface Loaded<T> {
@@ -13,9 +14,15 @@ export interface Loaded<T> {
 
 /**
  * Loads data with `load`, again when `deps` change and on every live tick (so the page follows the
- * cluster without a reload). A reload keeps showing the previous data until the new one arrives.
+ * cluster without a reload), and at the time `dueAt` finds in the data (ms since the epoch, this
+ * browser's clock): when a scheduled job it shows comes due, which no event tells (due.ts). A reload
+ * keeps showing the previous data until the new one arrives.
  */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  dueAt?: (data: T) => number | null,
+): Loaded<T> {
   const { liveTick } = useApp();
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
@@ -38,6 +45,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     // The caller lists in `deps` what `load` reads.
   }, [...deps, liveTick, manual]);
   const reload = useCallback(() => setManual((n) => n + 1), []);
+  useReloadWhenDue(data === undefined || dueAt === undefined ? null : dueAt(data), data, reload);
   return { data, error, reload };
 }
 

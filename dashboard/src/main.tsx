@@ -54,7 +54,7 @@ type SessionState =
   | { kind: 'loading' }
   | { kind: 'needs-token'; reason: string }
   | { kind: 'ready'; session: Session }
-  | { kind: 'failed'; message: string; retryInMs: number };
+  | { kind: 'failed'; message: string; retryAt: number };
 
 function App() {
   const [sessionState, setSessionState] = useState<SessionState>({ kind: 'loading' });
@@ -92,7 +92,7 @@ function App() {
           error instanceof ApiFailure
             ? `The server did not answer as expected: ${error.message}`
             : `Cannot reach the server: ${error instanceof Error ? error.message : String(error)}`;
-        setSessionState({ kind: 'failed', message, retryInMs });
+        setSessionState({ kind: 'failed', message, retryAt: Date.now() + retryInMs });
         retry = setTimeout(() => setAttempt((n) => n + 1), retryInMs);
       },
     );
@@ -223,7 +223,7 @@ function App() {
               {sessionState.message}
             </p>
             <p aria-busy="true">
-              Trying again in {Math.round(sessionState.retryInMs / 1_000)} s, and until it answers.{' '}
+              Trying again in <SecondsUntil at={sessionState.retryAt} /> s, and until it answers.{' '}
               <button type="button" onClick={() => setAttempt((n) => n + 1)}>
                 Try now
               </button>
@@ -254,7 +254,7 @@ function Page(props: { path: string; search: string }) {
   if (path === '/jobs') return <JobsPage search={search} />;
   const job = /^\/jobs\/([^/]+)$/.exec(path);
   if (job?.[1] !== undefined) return <JobDetailPage id={decodeURIComponent(job[1])} />;
-  if (path === '/schedules') return <SchedulesPage />;
+  if (path === '/schedules') return <SchedulesPage search={search} />;
   if (path === '/workers') return <WorkersPage />;
   if (path === '/limits') return <LimitsPage />;
   return (
@@ -312,6 +312,20 @@ function NoTokensYet() {
       </button>
     </section>
   );
+}
+
+/** The whole seconds left until `at` (ms since the epoch), counting down each second to 0. */
+function SecondsUntil(props: { at: number }) {
+  const [, setTicks] = useState(0);
+  // After every render: the time left is read from the clock each time, never kept.
+  useEffect(() => {
+    const left = props.at - Date.now();
+    if (left <= 0) return undefined;
+    // Wakes when the number shown changes: at the next whole second of what is left.
+    const timer = setTimeout(() => setTicks((n) => n + 1), left % 1_000 || 1_000);
+    return () => clearTimeout(timer);
+  });
+  return <>{Math.max(0, Math.ceil((props.at - Date.now()) / 1_000))}</>;
 }
 
 function LiveBadge(props: { state: LiveState }) {

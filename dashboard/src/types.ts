@@ -69,6 +69,8 @@ export interface Queue {
   counts: Record<JobState, number>;
   /** null when nothing in the queue is ready to run. */
   oldestReadyAgeMs: number | null;
+  /** How long until its soonest scheduled job comes due (the store's clock); null when none waits. */
+  nextDueInMs: number | null;
   paused: boolean;
   /** Ready jobs that cannot start now, per reason (docs/TENANCY.md, "Throttled jobs"). */
   throttled: Record<string, number>;

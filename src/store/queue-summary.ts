@@ -1,4 +1,4 @@
-/** Builds the queue list (`queueList`) from a backend's four reads; the same on both backends. */
+/** Builds the queue list (`queueList`) from a backend's five reads; the same on both backends. */
 import { JOB_STATES, type JobState } from '../job.js';
 import { noThrottle } from './queue-throttle.js';
 import type { QueueInfo, QueueThrottle } from './store.js';
@@ -8,18 +8,35 @@ export function emptyCounts(): Record<JobState, number> {
   return Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
 }
 
-/** Every queue named by a count, an oldest-ready age, a pause or a throttled count, sorted by name. */
+/** One queue's soonest scheduled job: how long until it comes due, database clock. */
+export interface QueueNextDue {
+  queue: string;
+  inMs: number;
+}
+
+/**
+ * Every queue named by a count, an oldest-ready age, a pause, a throttled count or a job waiting for its
+ * time, sorted by name.
+ */
 export function queueSummary(
   counts: ReadonlyArray<{ queue: string; state: JobState; count: number }>,
   oldest: ReadonlyArray<{ queue: string; ageMs: number }>,
   paused: ReadonlyArray<string>,
   throttled: ReadonlyArray<QueueThrottle>,
+  nextDue: ReadonlyArray<QueueNextDue>,
 ): QueueInfo[] {
   const queues = new Map<string, QueueInfo>();
   const get = (name: string): QueueInfo => {
     let queue = queues.get(name);
     if (queue === undefined) {
-      queue = { name, counts: emptyCounts(), oldestReadyAgeMs: null, paused: false, throttled: noThrottle() };
+      queue = {
+        name,
+        counts: emptyCounts(),
+        oldestReadyAgeMs: null,
+        nextDueInMs: null,
+        paused: false,
+        throttled: noThrottle(),
+      };
       queues.set(name, queue);
     }
     return queue;
@@ -29,5 +46,7 @@ export function queueSummary(
   for (const { queue, ageMs } of oldest) get(queue).oldestReadyAgeMs = Math.max(0, Math.round(Number(ageMs)));
   for (const name of paused) get(name).paused = true;
   for (const { queue, reason, count } of throttled) get(queue).throttled[reason] = count;
+  // Rounded up: read again after this long, the job is due (PostgreSQL's clock has microseconds).
+  for (const { queue, inMs } of nextDue) get(queue).nextDueInMs = Math.max(1, Math.ceil(Number(inMs)));
   return [...queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

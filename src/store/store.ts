@@ -205,6 +205,12 @@ export interface QueueInfo {
   counts: Record<JobState, number>;
   /** How long the oldest claimable job (queued, or scheduled and due) has waited, database clock; null when none. */
   oldestReadyAgeMs: number | null;
+  /**
+   * How long until its soonest scheduled job comes due, database clock; null when no job waits for its
+   * time. A job reads `queued` from its due time on, and nothing is written then (no event): a reader
+   * that shows the counts reads them again after this long.
+   */
+  nextDueInMs: number | null;
   paused: boolean;
   /**
    * Ready jobs (queued, or scheduled and due) that cannot start now, per reason (each job counted once,

@@ -16,7 +16,9 @@ import type { AlertsConfig } from '../../src/observe/alert.js';
 import type { QueuesConfig } from '../../src/queue-limits.js';
 import { defineTask, type TaskMap } from '../../src/task.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
+import { PostgresTestClock } from '../support/postgres-test-clock.js';
 import { tempSqliteFile } from '../support/temp-sqlite.js';
+import { MovableClock } from '../support/test-clock.js';
 
 export type Backend = 'sqlite' | 'postgres';
 export const BACKENDS: Backend[] = ['sqlite', 'postgres'];
@@ -40,10 +42,22 @@ export interface TestResponse {
   headers: Headers;
 }
 
+/**
+ * The store's clock, moved by hand (it runs on the host's or the database's clock until then): a job
+ * comes due, a lease lapses, without waiting.
+ */
+export interface StoreClock {
+  /** Stops the clock at `at` (ms since the epoch, whole ms); then only `advance` moves it. */
+  freeze(at: number): Promise<void>;
+  /** Moves the clock forward (or back, with a negative `ms`). */
+  advance(ms: number): Promise<void>;
+}
+
 /** A running test server. */
 export interface TestServer {
   ns: Nightshift;
   store: Store;
+  clock: StoreClock;
   app: FastifyInstance;
   url: string;
   /** A usable secret for each role. */
@@ -57,15 +71,22 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-async function openBackend(backend: Backend): Promise<{ store: Store; cleanup: () => Promise<void> }> {
+async function openBackend(
+  backend: Backend,
+): Promise<{ store: Store; clock: StoreClock; cleanup: () => Promise<void> }> {
   if (backend === 'sqlite') {
     const file = tempSqliteFile();
-    const store = await SqliteStore.open({ filename: file.path });
-    return { store, cleanup: () => Promise.resolve(file.remove()) };
+    const movable = new MovableClock();
+    const store = await SqliteStore.open({ filename: file.path, clock: movable.now });
+    const clock: StoreClock = {
+      freeze: (at) => Promise.resolve(movable.freeze(at)),
+      advance: (ms) => Promise.resolve(movable.advance(ms)),
+    };
+    return { store, clock, cleanup: () => Promise.resolve(file.remove()) };
   }
   const schema = uniqueSchema('api');
   const store = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 4 });
-  return { store, cleanup: () => dropSchema(schema) };
+  return { store, clock: new PostgresTestClock(schema), cleanup: () => dropSchema(schema) };
 }
 
 /**
@@ -84,7 +105,7 @@ export async function startTestServer(
   } = {},
 ): Promise<TestServer> {
   const { tasks = TEST_TASKS, alerts, queues, ...serverOptions } = options;
-  const { store, cleanup } = await openBackend(backend);
+  const { store, clock, cleanup } = await openBackend(backend);
   const logger = createLogger({ level: 'silent' });
   const ns = await Nightshift.connect({
     db: store,
@@ -105,6 +126,7 @@ export async function startTestServer(
   return {
     ns,
     store,
+    clock,
     app,
     url,
     tokens,

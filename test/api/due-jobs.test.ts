@@ -1,7 +1,8 @@
 /**
  * A delayed job whose time has come reads `queued` over HTTP on both backends with no worker running:
  * GET /api/v1/jobs/:id, the list's state filters, GET /api/v1/queues and the metric
- * nightshift_queue_jobs, before any claim has promoted its row.
+ * nightshift_queue_jobs, before any claim has promoted its row. GET /api/v1/queues says how long until
+ * a queue's soonest scheduled job comes due (`nextDueInMs`), as no event marks that moment.
  */
 // Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
@@ -55,5 +56,42 @@ describe.each(BACKENDS)('due jobs over HTTP on %s', (backend) => {
     const text = await metrics.text();
     expect(text).toContain('nightshift_queue_jobs{queue="due",state="queued"} 1');
     expect(text).toContain('nightshift_queue_jobs{queue="due",state="scheduled"} 1');
+  });
+
+  it('says how long until each queue’s soonest scheduled job comes due, by the store’s clock', async () => {
+    // Last in the file: the store's clock stays frozen where the test leaves it.
+    const start = Math.floor(Date.now() / 1_000) * 1_000;
+    await s.clock.freeze(start);
+    const enqueue = async (queue: string, runAt: number) => {
+      const { status } = await s.request('POST', '/api/v1/jobs', {
+        body: { task: 'noop', queue, runAt: new Date(runAt).toISOString() },
+      });
+      expect(status).toBe(201);
+    };
+    await enqueue('next-a', start + 90_000);
+    await enqueue('next-a', start + 30_000);
+    await enqueue('next-b', start + 600_000);
+    await enqueue('next-c', start);
+    const nextDue = async (): Promise<Record<string, number | null>> => {
+      const { body } = await s.request('GET', '/api/v1/queues', { token: s.tokens.viewer });
+      const listed = body.queues as Array<{ name: string; nextDueInMs: number | null }>;
+      return Object.fromEntries(
+        listed.filter((q) => q.name.startsWith('next-')).map((q) => [q.name, q.nextDueInMs]),
+      );
+    };
+    // A job due now is queued already: its queue has none waiting for its time.
+    expect(await nextDue()).toEqual({ 'next-a': 30_000, 'next-b': 600_000, 'next-c': null });
+    await s.clock.advance(29_999);
+    expect(await nextDue()).toEqual({ 'next-a': 1, 'next-b': 570_001, 'next-c': null });
+    // Due: the next one of the queue counts now.
+    await s.clock.advance(1);
+    expect(await nextDue()).toEqual({ 'next-a': 60_000, 'next-b': 570_000, 'next-c': null });
+    await s.clock.advance(600_000);
+    expect(await nextDue()).toEqual({ 'next-a': null, 'next-b': null, 'next-c': null });
+    const { body } = await s.request('GET', '/api/v1/queues', { token: s.tokens.viewer });
+    const a = (body.queues as Array<{ name: string; counts: Record<string, number> }>).find(
+      (q) => q.name === 'next-a',
+    );
+    expect(a?.counts).toMatchObject({ queued: 2, scheduled: 0 });
   });
 });

@@ -181,6 +181,7 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
       name: 'not-yet',
       counts: { scheduled: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 },
       oldestReadyAgeMs: null,
+      nextDueInMs: null,
       paused: true,
       throttled: { paused: 0, queue_limit: 0, queue_rate: 0, labels: 0, key_limit: 0, key_rate: 0 },
     });

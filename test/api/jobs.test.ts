@@ -336,6 +336,7 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
       name: queue,
       counts: { scheduled: 0, queued: 1, running: 0, completed: 0, failed: 0, cancelled: 0 },
       oldestReadyAgeMs: expect.any(Number),
+      nextDueInMs: null,
       paused: false,
       throttled: { paused: 0, queue_limit: 0, queue_rate: 0, labels: 0, key_limit: 0, key_rate: 0 },
     });

@@ -10,6 +10,7 @@ const snapshot: TopSnapshot = {
       name: 'emails',
       counts: { scheduled: 1, queued: 2, running: 3, completed: 40, failed: 5, cancelled: 0 },
       oldestReadyAgeMs: 7_000,
+      nextDueInMs: null,
       paused: true,
       throttled: { paused: 2, queue_limit: 0, queue_rate: 0, labels: 1, key_limit: 0, key_rate: 0 },
       completedPerSec: 12.4,

@@ -1,7 +1,8 @@
 /**
  * Conformance: a scheduled job whose time has come (a delay or a retry's backoff) reads `queued` in
  * every read, before any claim promotes its row: one job, the list filters, the counts per queue and
- * state, the queue list and load, a repeated idempotency key's answer and the bulk cancel's filter.
+ * state, the queue list (with how long until its next job comes due) and load, a repeated idempotency
+ * key's answer and the bulk cancel's filter.
  */
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +55,8 @@ export function describeDueReads(h: StoreHarness): void {
       ]);
       const info = (await store.queueList({ workerStaleMs: 60_000 })).find((q) => q.name === queue);
       expect(info?.counts).toMatchObject({ queued: 2, scheduled: 1, running: 0 });
+      // The one still waiting for its time comes due in a minute from its insert.
+      expect(info?.nextDueInMs).toBe(60_000 - 300);
       const load = (await store.queueLoadList()).filter((l) => l.queue === queue);
       expect(
         load.map(({ state, count }) => ({ state, count })).sort((a, b) => a.state.localeCompare(b.state)),

@@ -466,6 +466,48 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     }
   });
 
+  it('counts down the seconds until it tries the server again, and Try now tries at once', async () => {
+    const away = await startTestServer(backend, { tasks: TASKS });
+    const port = Number(new URL(away.url).port);
+    let restarted: Awaited<ReturnType<typeof startApiServer>> | undefined;
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      // The page's clock runs as the real one until the test stops it.
+      await page.clock.install();
+      await page.goto(away.url);
+      await page.getByLabel('API token').fill(away.tokens.viewer);
+      await away.app.close();
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const retry = page.getByText(/^Trying again in \d+ s/);
+      const seconds = async () => Number(/in (\d+) s/.exec((await retry.textContent()) ?? '')?.[1]);
+      // 1 s, then 2 s, then 4 s between attempts: the third wait is long enough to watch.
+      await expect.poll(seconds, { timeout: 15_000, interval: 100 }).toBe(4);
+      // Stopped a moment ahead (a time already past is refused): 4 or 3 seconds are left then.
+      await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 500);
+      const shown = await seconds();
+      for (const left of [shown - 1, shown - 2]) {
+        await page.clock.runFor(1_000);
+        await until(seconds).toBe(left);
+      }
+      // The clock stands still, so the page asks again only because the button says so.
+      restarted = await startApiServer({
+        ns: away.ns,
+        logger: createLogger({ level: 'silent' }),
+        host: '127.0.0.1',
+        port,
+      });
+      await page.getByRole('button', { name: 'Try now' }).click();
+      await page.clock.runFor(100);
+      await until(() => page.getByRole('heading', { name: 'Overview', level: 1 }).count()).toBe(1);
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await context.close();
+    } finally {
+      await restarted?.app.close();
+      await away.close();
+    }
+  });
+
   it('keeps every column in view when a queue or task name is as long as the API takes', async () => {
     const { job } = await server.ns.enqueue(LONG_TASK, { region: 'emea' }, { queue: LONG_QUEUE });
     const { page, context } = await open(server, server.tokens.operator);
@@ -579,7 +621,55 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await broken.getByRole('button', { name: 'History of schedule broken-reports' }).click();
     await until(() => page.getByText(/^Next: none until resumed \(resumed now: /).count()).toBe(1);
     await screenshot(page, `schedules-runs-${backend}`);
+    // The overview's alert about the suspension links to that schedule.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
+    const suspended = page
+      .getByRole('region', { name: 'Alerts' })
+      .getByRole('link', { name: /schedule suspended/ });
+    await until(() => suspended.getAttribute('href')).toBe('/schedules?schedule=broken-reports');
     await context.close();
+  });
+
+  it('links a job a schedule made to that schedule, shown with its history open', async () => {
+    const { ns } = server;
+    await ns.schedules.create({
+      id: 'weekly-digest',
+      task: 'email.send',
+      cron: '0 8 * * 1',
+      queue: 'digest',
+    });
+    const run = await ns.schedules.trigger('weekly-digest');
+    if (run.status !== 'enqueued') throw new Error(`trigger answered ${run.status}`);
+    const { page, context } = await open(server, server.tokens.viewer, `/jobs/${run.jobId}`);
+    const link = page.locator('dl.facts').first().getByRole('link', { name: 'weekly-digest' });
+    await until(() => link.count()).toBe(1);
+    expect(await link.getAttribute('href')).toBe('/schedules?schedule=weekly-digest');
+    await link.click();
+    await until(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Schedules');
+    expect(new URL(page.url()).search).toBe('?schedule=weekly-digest');
+    const table = page.getByRole('table', { name: 'Schedules' });
+    const row = table.locator('tr[aria-current="location"]');
+    await until(() => row.locator('th').first().textContent()).toMatch(/^weekly-digest/);
+    expect(
+      await row
+        .getByRole('button', { name: 'History of schedule weekly-digest' })
+        .getAttribute('aria-expanded'),
+    ).toBe('true');
+    // The triggered run is in its history, linking back to the job.
+    const history = page.getByRole('table', { name: 'Recent slots of weekly-digest' });
+    await until(() => history.getByRole('link').getAttribute('href')).toBe(`/jobs/${run.jobId}`);
+    expect(await table.getByRole('row', { name: /nightly-reports/ }).getAttribute('aria-current')).toBeNull();
+    await screenshot(page, `schedule-from-job-${backend}`);
+
+    // A schedule deleted since (its jobs keep its id): the page says so.
+    await ns.schedules.delete('weekly-digest');
+    await page.goto(`${server.url}/jobs/${run.jobId}`);
+    await link.click();
+    await until(() => page.getByRole('alert').textContent()).toBe(
+      'No schedule with id weekly-digest: it was never created, or it was deleted since.',
+    );
+    await context.close();
+    await ns.cancelJob(run.jobId);
   });
 
   it('fits a phone screen in dark mode', async () => {

@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PLANNER_SETTINGS } from '../../src/store/postgres/pool.js';
+import { queueListNextDue } from '../../src/store/postgres/sql/fleet.js';
 import * as sql from '../../src/store/postgres/sql/observe.js';
 import { ScheduleService } from '../../src/scheduler/schedule-service.js';
 import { TaskRegistry } from '../../src/task-registry.js';
@@ -85,6 +86,17 @@ describe('PostgreSQL observe plans without statistics', () => {
     const listed = await db.store.queueList({ workerStaleMs: 30_000 });
     expect(listed.reduce((n, q) => n + q.counts.queued, 0)).toBe(495);
     expect(listed.every((q) => q.oldestReadyAgeMs !== null || q.counts.queued === 0)).toBe(true);
+  });
+
+  it('finds how long until each queue’s next job comes due from job_queue, not jobs', async () => {
+    for (const settings of ['', PLANNER_SETTINGS]) {
+      const text = await plan(queueListNextDue(s), [], settings);
+      expect(text).not.toMatch(/ on jobs\b/);
+      expect(text).toMatch(/job_queue/);
+    }
+    expect((await db.store.queueList({ workerStaleMs: 30_000 })).every((q) => q.nextDueInMs === null)).toBe(
+      true,
+    );
   });
 
   it('lists running jobs by primary key from their claims', async () => {

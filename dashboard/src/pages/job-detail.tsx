@@ -7,9 +7,11 @@ import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiFailure, isUnavailable } from '../api.js';
 import { useApp } from '../app-context.js';
+import { soonestDue } from '../due.js';
 import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { duration, json, relative, when } from '../format.js';
 import type { Job, JobRun, LogLine } from '../types.js';
+import { schedulePath } from './schedules.js';
 
 // Fields the page shows in its own places; any other field of the job object is listed as it comes.
 const SHOWN = new Set([
@@ -40,7 +42,11 @@ const SHOWN = new Set([
 export function JobDetailPage(props: { id: string }) {
   const { canOperate, navigate } = useApp();
   const path = `/jobs/${encodeURIComponent(props.id)}`;
-  const job = useLoad(() => api<{ job: Job }>('GET', path), [props.id]);
+  const job = useLoad(
+    () => api<{ job: Job }>('GET', path),
+    [props.id],
+    (data) => soonestDue([data.job]),
+  );
   const runs = useLoad(() => api<{ runs: JobRun[] }>('GET', `${path}/runs`), [props.id]);
   const logs = useLoad(() => api<{ logs: LogLine[] }>('GET', `${path}/logs`), [props.id]);
   const action = useAction();
@@ -162,7 +168,9 @@ export function JobDetailPage(props: { id: string }) {
             {current.scheduleId !== null && (
               <>
                 <dt>Schedule</dt>
-                <dd>{current.scheduleId}</dd>
+                <dd>
+                  <Link to={schedulePath(current.scheduleId)}>{current.scheduleId}</Link>
+                </dd>
               </>
             )}
             {current.parentId !== null && (

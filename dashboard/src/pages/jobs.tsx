@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
+import { soonestDue } from '../due.js';
 import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { JOB_STATES, type Job, type JobState, type Queue } from '../types.js';
@@ -72,6 +73,7 @@ export function JobsPage(props: { search: string }) {
         `/jobs${query({ ...apiFilter(filter), limit: PAGE_SIZE, cursor })}`,
       ),
     [props.search, cursor],
+    (page) => soonestDue(page.jobs),
   );
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [allMatching, setAllMatching] = useState(false);

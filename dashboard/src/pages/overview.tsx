@@ -4,10 +4,12 @@
  */
 import { api, isUnavailable } from '../api.js';
 import { useApp } from '../app-context.js';
+import { soonestAfter } from '../due.js';
 import { LineChart, type Series } from '../charts.js';
 import { Outcome, Problem, useAction, useLoad, Link } from '../components.js';
 import { duration, relative } from '../format.js';
 import { JOB_STATES, type Alert, type Queue, type StatsBucket } from '../types.js';
+import { schedulePath } from './schedules.js';
 
 export function OverviewPage() {
   return (
@@ -23,7 +25,11 @@ export function OverviewPage() {
 
 function Queues() {
   const { canOperate } = useApp();
-  const queues = useLoad(() => api<{ queues: Queue[] }>('GET', '/queues'), []);
+  const queues = useLoad(
+    async () => ({ ...(await api<{ queues: Queue[] }>('GET', '/queues')), readAt: Date.now() }),
+    [],
+    countsChangeAt,
+  );
   const action = useAction();
   const toggle = (queue: Queue) =>
     action.run(async () => {
@@ -150,7 +156,7 @@ export function Alerts(props: { kinds?: string[]; title?: string }) {
           alert.jobId !== undefined
             ? `/jobs/${alert.jobId}`
             : alert.scheduleId !== undefined
-              ? '/schedules'
+              ? schedulePath(alert.scheduleId)
               : alert.queue !== undefined
                 ? `/jobs?queue=${encodeURIComponent(alert.queue)}`
                 : null;
@@ -193,6 +199,17 @@ function Activity() {
         ))}
       </ul>
     </section>
+  );
+}
+
+/**
+ * When the counts change with no event: the soonest scheduled job of any queue comes due (it then
+ * counts as queued), `nextDueInMs` after the answer arrived.
+ */
+function countsChangeAt(read: { queues: Queue[]; readAt: number }): number | null {
+  return soonestAfter(
+    read.readAt,
+    read.queues.map((queue) => queue.nextDueInMs),
   );
 }
 

@@ -1,10 +1,12 @@
 /**
  * Schedules: each with its rule, next slot, last outcome and state (paused, suspended with the
  * reason and last error); operators pause, resume and trigger; admins edit the rule and payload.
+ * `/schedules?schedule=<id>` (schedulePath) is one schedule's place: its row marked, in view, with its
+ * history open.
  */
 import { Fragment } from 'preact';
-import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
 import { Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { LineChart } from '../charts.js';
@@ -17,12 +19,24 @@ import type { Schedule, Slot } from '../types.js';
  */
 const OVERDUE_MS = 30_000;
 
-export function SchedulesPage() {
+/** The address of one schedule: the list, at its row, with its history open. */
+export function schedulePath(id: string): string {
+  return `/schedules${query({ schedule: id })}`;
+}
+
+export function SchedulesPage(props: { search: string }) {
   const { canOperate, canAdminister } = useApp();
   const schedules = useLoad(() => listAll(), []);
   const action = useAction();
   const [editing, setEditing] = useState<string | null>(null);
-  const [opened, setOpened] = useState<string | null>(null);
+  // The schedule the address names (a link from its job or an alert), or null.
+  const focus = new URLSearchParams(props.search).get('schedule');
+  const [opened, setOpened] = useState<string | null>(focus);
+  useEffect(() => setOpened(focus), [focus]);
+  const loaded = schedules.data !== undefined;
+  useEffect(() => {
+    if (loaded && focus !== null) document.getElementById(rowId(focus))?.scrollIntoView({ block: 'center' });
+  }, [loaded, focus]);
 
   const run = (schedule: Schedule, verb: 'pause' | 'resume' | 'trigger') =>
     action.run(async () => {
@@ -43,6 +57,11 @@ export function SchedulesPage() {
       <h1 id="schedules-title">Schedules</h1>
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
       <Problem error={schedules.error} what="the schedule list" />
+      {loaded && focus !== null && !list.some((schedule) => schedule.id === focus) && (
+        <p class="error" role="alert">
+          No schedule with id {focus}: it was never created, or it was deleted since.
+        </p>
+      )}
       {schedules.data !== undefined && list.length === 0 && <p>No schedules.</p>}
       {list.length > 0 && (
         <div class="scroll">
@@ -60,7 +79,11 @@ export function SchedulesPage() {
             <tbody>
               {list.map((schedule) => (
                 <Fragment key={schedule.id}>
-                  <tr>
+                  <tr
+                    id={rowId(schedule.id)}
+                    class={schedule.id === focus ? 'focused' : undefined}
+                    aria-current={schedule.id === focus ? 'location' : undefined}
+                  >
                     <th scope="row" class="name">
                       {schedule.id}
                       <div class="muted">{schedule.task}</div>
@@ -262,6 +285,11 @@ function NextRun(props: { schedule: Schedule }) {
       {late >= OVERDUE_MS && <div class="error">no scheduler has taken it</div>}
     </span>
   );
+}
+
+/** The element id of a schedule's row (any text may be an id: the address names it). */
+function rowId(id: string): string {
+  return `schedule-${encodeURIComponent(id)}`;
 }
 
 /** Resuming clears a pause and a suspension alike: a stopped schedule is offered Resume, not Pause. */

@@ -25,6 +25,10 @@ export const QueueSchema = Type.Object(
     oldestReadyAgeMs: Type.Union([Type.Integer(), Type.Null()], {
       description: 'How long the oldest queued (or due) job has waited, database clock; null when none',
     }),
+    nextDueInMs: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      description:
+        'How long until the soonest scheduled job comes due, database clock; null when no job waits for its time. A job reads queued from its due time on and no event is written then, so a reader showing the counts reads them again after this long.',
+    }),
     paused: Type.Boolean(),
     throttled: Type.Object(
       Object.fromEntries(THROTTLE_REASONS.map((reason) => [reason, Type.Integer()])) as Record<

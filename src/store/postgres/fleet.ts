@@ -1,7 +1,7 @@
 /** The fleet part of PostgresStore (see FleetStore in ../store.ts): registered workers, paused queues. */
 import type pg from 'pg';
 import type { JobState } from '../../job.js';
-import { queueSummary } from '../queue-summary.js';
+import { queueSummary, type QueueNextDue } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
 import { toStoreError } from './pool.js';
 import type { Queryable } from './sql/statements.js';
@@ -115,11 +115,12 @@ export class PostgresFleet implements FleetStore {
   }
 
   async queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
-    const [counts, paused, ready] = await Promise.all([
+    const [counts, paused, ready, nextDue] = await Promise.all([
       this.result<{ queue: string; state: JobState; count: number }>(this.sql.jobCountByQueue, []),
       this.result<{ queue: string }>(this.sql.queueListPaused, []),
       // One read of the waiting jobs: their oldest ages and the throttled counts.
       this.result<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params)),
+      this.result<QueueNextDue>(this.sql.queueListNextDue, []),
     ]);
     const groups = toThrottleGroups(ready.rows);
     return queueSummary(
@@ -127,6 +128,7 @@ export class PostgresFleet implements FleetStore {
       oldestReady(groups),
       paused.rows.map((row) => row.queue),
       throttleCounts(groups),
+      nextDue.rows,
     );
   }
 

@@ -1,6 +1,6 @@
 /** The fleet part of SqliteStore (see FleetStore in ../store.ts): registered workers, paused queues. */
 import type { JobState } from '../../job.js';
-import { queueSummary } from '../queue-summary.js';
+import { queueSummary, type QueueNextDue } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
@@ -109,6 +109,7 @@ export class SqliteFleet implements FleetStore {
         oldestReady(groups),
         (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
         throttleCounts(groups),
+        this.conn.stmt(sql.queueListNextDue).all({ now }) as QueueNextDue[],
       );
     });
   }

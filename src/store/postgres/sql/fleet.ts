@@ -39,3 +39,12 @@ export const queueResume = (s: string): string => `
 
 /** The paused queues. */
 export const queueListPaused = (s: string): string => `SELECT queue FROM ${s}.paused_queues`;
+
+/**
+ * Per queue, how long until its soonest scheduled job comes due by the store's clock, in ms: the
+ * scheduled rows of job_queue past now (job_queue_scheduled_queue_idx), so the cost follows the jobs
+ * waiting for their time.
+ */
+export const queueListNextDue = (s: string): string => `
+  SELECT queue, extract(epoch FROM min(run_at) - ${s}.nightshift_now()) * 1000 AS "inMs"
+  FROM ${s}.job_queue WHERE state = 'scheduled' AND run_at > ${s}.nightshift_now() GROUP BY queue`;
