@@ -32,6 +32,7 @@ import type {
   QueueLimitInfo,
   StartRate,
   DatabaseHealth,
+  EventPage,
   JobInsertResult,
   NewJob,
   Store,
@@ -445,9 +446,10 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   /**
    * A page of the cluster event log (docs/EVENTS.md), oldest first: events after `after` (an event's
    * id or a previous page's `next`; absent: from the oldest event kept), at most `limit` (default 100,
-   * at most 1,000), matching the filters. Pass `next` as `after` to read on.
+   * at most 1,000), matching the filters. Pass `next` as `after` to read on; `more` says whether more
+   * is readable now (a filtered page may be short, even empty, with more to read behind it).
    */
-  async readEvents(params: EventReadInput = {}): Promise<{ events: ClusterEvent[]; next: string }> {
+  async readEvents(params: EventReadInput = {}): Promise<EventPage> {
     return this.store.eventRead(eventReadParams(params));
   }
 
