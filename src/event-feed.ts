@@ -1,7 +1,8 @@
 /**
  * Following the cluster event log: a reader that catches up from a cursor, then waits for more.
  *
- * It reads pages until one comes back short, then sleeps until the store says events were committed
+ * It reads pages until one says nothing more is readable (`more`: a filtered page may come back short,
+ * even empty, with more of the log to scan behind it), then sleeps until the store says events were committed
  * (`event:written`: at once for this process's writes, within ~25 ms for other processes' on PostgreSQL)
  * or the poll interval passes, whichever is first. The poll is the safety net: SQLite cannot tell other
  * processes' writes, a NOTIFY can be lost with its connection, and on PostgreSQL a wake-up may come
@@ -66,7 +67,7 @@ export async function* followEvents(
         yield event;
       }
       cursor = page.next;
-      if (page.events.length < FOLLOW_PAGE_SIZE) await wake.wait(pollMs);
+      if (!page.more) await wake.wait(pollMs);
     }
   } finally {
     stopListening();

@@ -77,6 +77,14 @@ export {
   type AttemptEventBase,
 } from './events.js';
 export { createLogger, type Logger } from './logger.js';
+export {
+  CLUSTER_EVENT_TYPES,
+  type ClusterEvent,
+  type ClusterEventFilter,
+  type ClusterEventType,
+} from './cluster-events.js';
+export type { FollowEventsOptions } from './event-feed.js';
+export type { EventReadInput } from './validation/read-pages.js';
 // Values from modules that do not load the task itself (see src/http-jobs/index.ts).
 export { HTTP_REQUEST_TASK } from './http-jobs/task-name.js';
 export { DestinationRefusedError, HttpRequestError, HttpStatusError } from './http-jobs/errors.js';
@@ -98,6 +106,7 @@ export type {
   QueueLimitInfo,
   StartRate,
   DatabaseHealth,
+  EventPage,
   Store,
   StoreDialect,
   ScheduleUpsertResult,

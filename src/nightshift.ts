@@ -32,6 +32,7 @@ import type {
   QueueLimitInfo,
   StartRate,
   DatabaseHealth,
+  EventPage,
   JobInsertResult,
   NewJob,
   Store,
@@ -121,7 +122,10 @@ export interface ConnectOptions<
   contracts?: Contracts;
   /** Implementations (`implement(contract, handler)`) of tasks this instance can enqueue and run. */
   implementations?: Implementations;
-  /** Apply pending migrations on connect. Default true; when false the schema version is only checked. */
+  /**
+   * Apply pending migrations on connect. Default true; when false the schema version is only checked,
+   * and a database without nightshift's tables is refused (`not_found`) rather than created.
+   */
   migrate?: boolean;
   /** Default: pino at `NIGHTSHIFT_LOG_LEVEL` or `info`. */
   logger?: Logger;
@@ -176,7 +180,7 @@ async function taskRegistry(
 }
 
 // The Store methods `connect` calls before it returns: an object without them is no Store.
-const STORE_METHODS = ['migrate', 'schemaCheck', 'close'] as const;
+const STORE_METHODS = ['migrate', 'schemaCheck', 'schemaVersion', 'close'] as const;
 
 /**
  * `connect`'s `db`: a URL, an open Store, or absent (the default URL). Anything else is refused before
@@ -195,6 +199,14 @@ function databaseOption(db: string | Store | undefined): string | Store {
   throw new NightshiftError(
     'invalid_argument',
     `connect option db must be a database URL (sqlite:./nightshift.db, postgres://user@host:port/db) or an open Store, got ${shown(db)}`,
+  );
+}
+
+/** The refusal of an open store without nightshift's tables given to `connect` with `migrate: false`. */
+function unmigratedStore(): NightshiftError {
+  return new NightshiftError(
+    'not_found',
+    'the store given as db holds no nightshift database: migrate it first (store.migrate(), or `nightshift migrate`), or connect without migrate: false',
   );
 }
 
@@ -301,10 +313,17 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
       options.queues === undefined ? undefined : checkQueuesConfig(options.queues, 'invalid_argument');
     const tasks = await taskRegistry(options, queues?.defaults);
     const ownsStore = typeof db === 'string';
-    const store = typeof db === 'string' ? await openStore(db, { logger }) : db;
+    const migrate = options.migrate ?? true;
+    // Without migrating, a database nightshift has not created is refused here, naming the command
+    // that creates it, not at the first enqueue as an `internal` "no such table" (nor is a SQLite file
+    // left behind).
+    const store = typeof db === 'string' ? await openStore(db, { logger, create: migrate }) : db;
     try {
-      if (options.migrate ?? true) await store.migrate();
-      else await store.schemaCheck();
+      if (migrate) await store.migrate();
+      else {
+        await store.schemaCheck();
+        if (!ownsStore && (await store.schemaVersion()).current === 0) throw unmigratedStore();
+      }
       await applyQueueLimits(store, queues?.limits ?? []);
     } catch (error) {
       if (ownsStore) await store.close();
@@ -445,9 +464,10 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   /**
    * A page of the cluster event log (docs/EVENTS.md), oldest first: events after `after` (an event's
    * id or a previous page's `next`; absent: from the oldest event kept), at most `limit` (default 100,
-   * at most 1,000), matching the filters. Pass `next` as `after` to read on.
+   * at most 1,000), matching the filters. Pass `next` as `after` to read on; `more` says whether more
+   * is readable now (a filtered page may be short, even empty, with more to read behind it).
    */
-  async readEvents(params: EventReadInput = {}): Promise<{ events: ClusterEvent[]; next: string }> {
+  async readEvents(params: EventReadInput = {}): Promise<EventPage> {
     return this.store.eventRead(eventReadParams(params));
   }
 

@@ -1,4 +1,5 @@
 /** openStore dispatches postgres:// and postgresql:// URLs to the PostgreSQL backend. */
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from './support/postgres-harness.js';
@@ -43,6 +44,34 @@ describe('openStore with create: false', () => {
       expect((await store.schemaVersion()).current).toBeGreaterThanOrEqual(1);
       await store.close();
     } finally {
+      await dropSchema(schema);
+    }
+  });
+});
+
+describe('openStore with statementTimeoutMs', () => {
+  // docs/SCALING.md names the option; before, openStore refused it as unknown and only the internal
+  // PostgresStore.open took it, so an application could not lift the 60 s bound of its handlers'
+  // ctx.transaction statements.
+  it("sets the server-side timeout of the store's statements, and 0 leaves the server's own", async () => {
+    const schema = uniqueSchema('timeout');
+    const short = await openStore(TEST_PG_URL, { schema, statementTimeoutMs: 300 });
+    const serverOwn = await openStore(TEST_PG_URL, { schema, statementTimeoutMs: 0 });
+    const setting = (store: typeof short) =>
+      store.transaction(async (tx) => {
+        const { rows } = await (tx as pg.ClientBase).query<{ statement_timeout: string }>(
+          'SHOW statement_timeout',
+        );
+        return rows[0]?.statement_timeout;
+      });
+    try {
+      expect(await setting(short)).toBe('300ms');
+      const slow = short.transaction((tx) => (tx as pg.ClientBase).query('SELECT pg_sleep(2)'));
+      await expect(slow).rejects.toThrow();
+      expect(await setting(serverOwn)).toBe('0');
+    } finally {
+      await short.close();
+      await serverOwn.close();
       await dropSchema(schema);
     }
   });

@@ -7,6 +7,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { NightshiftError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { mediaTypeMessage, validationMessage } from './request-errors.js';
 
 /** Every code an API error body may carry. */
 export type ApiErrorCode =
@@ -56,8 +57,14 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: ApiErrorCode
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_argument' },
 };
 
-/** Maps any error thrown while handling a request to its status and body. */
-export function toErrorReply(error: unknown): { status: number; code: ApiErrorCode; message: string } {
+/**
+ * Maps any error thrown while handling a request to its status and body; with the request, a refusal
+ * of its schema or content type is worded from what the request sent and what the route takes.
+ */
+export function toErrorReply(
+  error: unknown,
+  request?: FastifyRequest,
+): { status: number; code: ApiErrorCode; message: string } {
   if (error instanceof ApiError)
     return { status: error.statusCode, code: error.code, message: error.message };
   // An unexpected store error's message may carry driver details: it goes to the log, not the client.
@@ -65,9 +72,15 @@ export function toErrorReply(error: unknown): { status: number; code: ApiErrorCo
     return { status: STATUS[error.code], code: error.code, message: error.message };
   const fastify = error as Partial<FastifyError>;
   if (fastify.validation !== undefined) {
-    return { status: 400, code: 'invalid_argument', message: fastify.message ?? 'invalid request' };
+    const worded =
+      request === undefined
+        ? undefined
+        : validationMessage(request, fastify.validationContext, fastify.validation);
+    return { status: 400, code: 'invalid_argument', message: worded ?? fastify.message ?? 'invalid request' };
   }
   const known = fastify.code === undefined ? undefined : FASTIFY_CLIENT_ERRORS[fastify.code];
+  if (known?.code === 'unsupported_media_type' && request !== undefined)
+    return { status: known.status, code: known.code, message: mediaTypeMessage(request) };
   if (known)
     return { status: known.status, code: known.code, message: known.message ?? fastify.message ?? '' };
   const status = fastify.statusCode;
@@ -95,7 +108,7 @@ export const CONDITION_LOG_INTERVAL_MS = 10_000;
 export function errorHandler(logger: Logger) {
   const lastLogged = new Map<ApiErrorCode, { at: number; unlogged: number }>();
   return (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const { status, code, message } = toErrorReply(error);
+    const { status, code, message } = toErrorReply(error, request);
     if (CONDITION_CODES.has(code)) {
       const last = lastLogged.get(code);
       const now = Date.now();

@@ -57,11 +57,15 @@ export async function runDemo(session: Session, flags: DemoFlags): Promise<void>
   const exportJob = await startOrResumeExport(ns, logger);
   const secret = await issueDemoToken(ns);
   let dashboard: string | undefined;
+  const { serve = false, port = 0, ...serviceFlags } = flags;
   const onListening = (url: string) => {
     dashboard = `${url}/#token=${secret}`;
-    logger.info(`watch it on the dashboard: ${dashboard}`);
+    // Without --serve the server goes with the demo, a few seconds later: say how to keep it.
+    const until = serve
+      ? 'it stays up after the demo until Ctrl-C'
+      : 'up while the demo runs; --serve keeps it up';
+    logger.info(`watch it on the dashboard (${until}): ${dashboard}`);
   };
-  const { serve = false, port = 0, ...serviceFlags } = flags;
   const services = { ...serviceFlags, http: { host: DEFAULT_HTTP_HOST, port } };
 
   const unsubscribe = followProgress(ns, logger);

@@ -29,6 +29,11 @@ export interface OpenStoreOptions {
   /** PostgreSQL: the most connections the pool opens (over the URL's `pool_size`). */
   poolSize?: number;
   /**
+   * PostgreSQL: the server-side timeout of every statement on the store's connections, a handler's
+   * `ctx.transaction` included, in ms. Default 60,000; 0 leaves the server's (or role's) setting alone.
+   */
+  statementTimeoutMs?: number;
+  /**
    * False refuses, with `not_found`, a database that does not exist yet (an SQLite file that is not
    * there, or one without nightshift's tables; a PostgreSQL schema without them) instead of creating
    * it, so a mistyped URL is an error rather than a new empty database. Default true.
@@ -43,6 +48,7 @@ const OPTION_NAMES = keyNames<OpenStoreOptions>({
   logger: true,
   schema: true,
   poolSize: true,
+  statementTimeoutMs: true,
   create: true,
 });
 
@@ -120,6 +126,7 @@ async function openBackend(url: string, options: OpenStoreOptions): Promise<Stor
       connectionString: url,
       ...(options.schema !== undefined && { schema: options.schema }),
       ...(options.poolSize !== undefined && { poolSize: options.poolSize }),
+      ...(options.statementTimeoutMs !== undefined && { statementTimeoutMs: options.statementTimeoutMs }),
       ...(options.logger !== undefined && { logger: options.logger }),
     });
   }

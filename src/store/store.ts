@@ -433,6 +433,12 @@ export interface EventReadParams extends ClusterEventFilter {
 export interface EventPage {
   events: ClusterEvent[];
   next: string;
+  /**
+   * True when the read stopped before the newest event readable when it began: a full page, or (on
+   * PostgreSQL, whose read scans at most `limit` log entries) a filtered page, however short or empty,
+   * whose scan reached that bound. Read on from `next` at once; false: nothing more is readable now.
+   */
+  more: boolean;
 }
 
 /** `eventAppend`: the events and the caller's transaction handle. */

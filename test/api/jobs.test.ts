@@ -99,7 +99,11 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(wrongType.status).toBe(415);
-    expect(wrongType.body.error.code).toBe('unsupported_media_type');
+    expect(wrongType.body.error).toEqual({
+      code: 'unsupported_media_type',
+      message:
+        'the body must be JSON sent with Content-Type: application/json; got Content-Type: application/x-www-form-urlencoded',
+    });
     const plainText = await s.request('POST', '/api/v1/jobs', {
       token: s.tokens.operator,
       body: JSON.stringify({ task: 'noop' }),

@@ -188,6 +188,43 @@ describe.each(BACKENDS)('input a route does not take, on %s', (backend) => {
     expect(await state()).toEqual(before);
   });
 
+  it('names an unknown field or a wrong choice and what the route takes, as the library does', async () => {
+    const op = { token: s.tokens.operator };
+    const before = await state();
+    const delay = await s.request('POST', '/api/v1/jobs', { ...op, body: { task: 'noop', delay: 5 } });
+    expectRefused(
+      'delay',
+      delay,
+      'unknown body field "delay"; POST /api/v1/jobs takes task, payload, queue,',
+    );
+    expect(delay.body.error.message).toContain('delayMs');
+    const nested = await s.request('POST', '/api/v1/jobs/bulk', {
+      ...op,
+      body: { jobs: [{ task: 'noop', delay: 5 }] },
+    });
+    expectRefused(
+      'nested',
+      nested,
+      'unknown body field "delay" in jobs/0 (POST /api/v1/jobs/bulk); jobs/0 takes',
+    );
+    const rate = await s.request('PUT', `/api/v1/limits/queues/${QUEUE}/rate`, {
+      ...op,
+      body: { rate: { limit: 1, period: 5 } },
+    });
+    expectRefused('rate', rate, 'rate takes limit, periodMs');
+    const query = await s.request('GET', '/api/v1/jobs?states=failed', op);
+    expectRefused('states', query, 'unknown query parameter "states"; GET /api/v1/jobs takes state, queue,');
+    const none = await s.request('POST', `/api/v1/queues/${QUEUE}/pause?force=true`, op);
+    expectRefused('force', none, 'POST /api/v1/queues/:name/pause takes no query parameter');
+    const choice = await s.request('GET', '/api/v1/jobs?state=done', op);
+    expectRefused(
+      'state',
+      choice,
+      'query parameter state must be one of scheduled, queued, running, completed, failed, cancelled, got "done"',
+    );
+    expect(await state()).toEqual(before);
+  });
+
   it('refuses a body on a route that takes none, changing nothing', async () => {
     const before = await state();
     const table = requests(fixtures);

@@ -47,6 +47,10 @@ describe('the demo', () => {
     expect(orderIds.size).toBe(3000);
     expect(publish.every((job) => job.parentId === summary.exportJobId)).toBe(true);
     expect(result.stderr).toContain('resuming the export at order 1501');
+    // The dashboard's address comes with how long it lasts: without --serve, only while the demo runs.
+    expect(result.stderr).toMatch(
+      /watch it on the dashboard \(up while the demo runs; --serve keeps it up\): http:\/\/127\.0\.0\.1:\d+\/#token=ns_/,
+    );
 
     // The closing hint is a command that works from the clone, where `nightshift` is not on the PATH:
     // run each hinted command as printed, from the repository root (npx runs the package's own bin/).

@@ -22,7 +22,7 @@ async function readPages(
     const page = await store.eventRead({ after: cursor, limit, ...filter });
     events.push(...page.events);
     cursor = page.next;
-    if (page.events.length < limit) return { events, next: cursor };
+    if (!page.more) return { events, next: cursor };
   }
 }
 
@@ -132,6 +132,40 @@ export function describeEventLog(h: StoreHarness): void {
       expect(none.events).toEqual([]);
       const everything = await readAll(store, none.next, {});
       expect(everything.events).toEqual([]);
+    });
+
+    it('says whether more is readable, past a filtered page the log scan cut short', async () => {
+      const store = await h.open();
+      const head = await store.eventHead();
+      // One log entry each on both stores: more entries than a page's limit stand before the match.
+      const noise = Array.from({ length: 12 }, () => ({ type: 'queue:paused' as const, queue: 'noise' }));
+      await store.eventAppend({ events: [...noise, { type: 'queue:resumed', queue: 'wanted' }] });
+      // On PostgreSQL a committed event is readable once every older writing transaction ended.
+      const all = await readAll(store, head, {}, 100, 13);
+      expect(all.events).toHaveLength(13);
+      const last = await store.eventRead({ after: head, limit: 100 });
+      expect([last.events.length, last.more]).toEqual([13, false]);
+      const full = await store.eventRead({ after: head, limit: 13 });
+      expect([full.events.length, full.more]).toEqual([13, true]);
+      expect(await store.eventRead({ after: full.next, limit: 13 })).toMatchObject({
+        events: [],
+        more: false,
+      });
+
+      // A filtered page may be short, even empty (PostgreSQL scans at most `limit` entries), and then
+      // says there is more: reading on while it does reaches the match, and the last page says so.
+      const pages: Array<{ events: number; more: boolean }> = [];
+      const found: ClusterEvent[] = [];
+      let cursor = head;
+      for (let more = true; more;) {
+        const page = await store.eventRead({ after: cursor, limit: 5, queue: 'wanted' });
+        pages.push({ events: page.events.length, more: page.more });
+        found.push(...page.events);
+        cursor = page.next;
+        more = page.more;
+      }
+      expect(found.map((e) => [e.type, e.queue])).toEqual([['queue:resumed', 'wanted']]);
+      expect(pages.slice(0, -1).every((page) => page.events === 0)).toBe(true);
     });
 
     it("logs a batch claim's and completion's events per job, resumable from each one", async () => {

@@ -98,15 +98,41 @@ export function describeSchedules(h: StoreHarness): void {
           { definition: config('api-one'), state: state(new Date(T0)) },
         ],
       });
-      expect(first).toEqual({ created: ['c1', 'c2'], updated: [], deleted: [], conflicts: ['api-one'] });
+      expect(first).toEqual({
+        created: ['c1', 'c2'],
+        updated: [],
+        unchanged: [],
+        deleted: [],
+        conflicts: ['api-one'],
+      });
+      const version = (await store.scheduleGet({ id: 'c1' }))?.version;
+      // c1 as it was: left alone, its version kept, so a scheduler planning it meanwhile is not made to
+      // plan again (every start of a scheduler syncs, and said "updated" for every config schedule).
       const second = await store.scheduleSync({
         schedules: [
           { definition: config('c1'), state: state(new Date(T0 + 999_000)) },
           { definition: config('c3', 30_000), state: state(new Date(T0)) },
         ],
       });
-      expect(second).toEqual({ created: ['c3'], updated: ['c1'], deleted: ['c2'], conflicts: [] });
-      expect((await store.scheduleGet({ id: 'c1' }))?.nextSlotAt?.getTime()).toBe(T0);
+      expect(second).toEqual({
+        created: ['c3'],
+        updated: [],
+        unchanged: ['c1'],
+        deleted: ['c2'],
+        conflicts: [],
+      });
+      expect(await store.scheduleGet({ id: 'c1' })).toMatchObject({ version, nextSlotAt: new Date(T0) });
+      const third = await store.scheduleSync({
+        schedules: [
+          { definition: { ...config('c1'), payload: { full: true } }, state: state(new Date(T0 + 999_000)) },
+          { definition: config('c3', 30_000), state: state(new Date(T0)) },
+        ],
+      });
+      expect(third).toEqual({ created: [], updated: ['c1'], unchanged: ['c3'], deleted: [], conflicts: [] });
+      expect(await store.scheduleGet({ id: 'c1' })).toMatchObject({
+        payload: { full: true },
+        nextSlotAt: new Date(T0),
+      });
       await store.scheduleSync({
         schedules: [{ definition: config('c1', 30_000), state: state(new Date(T0 + 30_000)) }],
       });

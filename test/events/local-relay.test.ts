@@ -7,9 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ClusterEvent } from '../../src/cluster-events.js';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
-import { openStore } from '../../src/store/open.js';
-import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
-import { tempSqliteFile } from '../support/temp-sqlite.js';
+import { freshStore } from '../support/fresh-store.js';
 import { waitUntil } from '../support/wait-until.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -19,27 +17,13 @@ afterAll(async () => {
 
 describe.each(['sqlite', 'postgres'] as const)('cluster:event in the worker process on %s', (backend) => {
   it('delivers each local completion once per listener', async () => {
-    let url = TEST_PG_URL;
-    let schema: string | undefined;
-    if (backend === 'sqlite') {
-      const file = tempSqliteFile();
-      cleanups.push(() => file.remove());
-      url = `sqlite:${file.path}`;
-    } else {
-      schema = uniqueSchema('events_local');
-      const dropped = schema;
-      cleanups.push(() => dropSchema(dropped));
-    }
-    const store = await openStore(url, schema === undefined ? {} : { schema });
+    const store = await freshStore(backend, 'events_local', cleanups);
     const ns = await Nightshift.connect({
       db: store,
       logger: createLogger({ level: 'silent' }),
       tasks: { noop: () => undefined },
     });
-    cleanups.push(async () => {
-      await ns.close();
-      await store.close();
-    });
+    cleanups.push(() => ns.close());
     const first: ClusterEvent[] = [];
     const second: ClusterEvent[] = [];
     ns.events.on('cluster:event', (e) => first.push(e));

@@ -4,6 +4,7 @@ import { createApiServer } from '../../src/api/server.js';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
 import { NightshiftError } from '../../src/errors.js';
+import { freshStore } from '../support/fresh-store.js';
 import { tempSqliteFile, type TempSqliteFile } from '../support/temp-sqlite.js';
 import { installShutdownSignals } from '../../src/worker/signals.js';
 import { FAST_WORKER } from '../worker/engine-harness.js';
@@ -48,6 +49,42 @@ describe('Nightshift.connect by URL', () => {
       expect(() => ns.startWorker({ queues: [] })).toThrow(/queues/);
     } finally {
       await ns.close();
+    }
+  });
+});
+
+describe('Nightshift.connect with migrate: false', () => {
+  // It connected, and the first enqueue failed as `internal`: "no such table: jobs" on SQLite,
+  // 'schema "nightshift" does not exist' on PostgreSQL.
+  it('refuses a database URL nightshift never created, naming the command that creates it', async () => {
+    const file = tempSqliteFile();
+    files.push(file);
+    const url = `sqlite:${file.path}`;
+    const refused = Nightshift.connect({ db: url, tasks: {}, migrate: false, logger });
+    await expect(refused).rejects.toMatchObject({ code: 'not_found' });
+    await expect(refused).rejects.toThrow(`no nightshift database at ${url}`);
+    await expect(refused).rejects.toThrow(`nightshift migrate --db ${url}`);
+    expect(existsSync(file.path)).toBe(false);
+  });
+
+  it.each(['sqlite', 'postgres'] as const)('refuses an open %s store without its tables', async (backend) => {
+    const cleanups: Array<() => Promise<void> | void> = [];
+    try {
+      const store = await freshStore(backend, 'connect_unmigrated', cleanups);
+      const refused = Nightshift.connect({ db: store, tasks: {}, migrate: false, logger });
+      await expect(refused).rejects.toMatchObject({ code: 'not_found' });
+      await expect(refused).rejects.toThrow(/holds no nightshift database: migrate it first/);
+      await store.migrate();
+      const ns = await Nightshift.connect({
+        db: store,
+        tasks: { echo: (p: unknown) => p },
+        migrate: false,
+        logger,
+      });
+      expect((await ns.enqueue('echo', 1)).created).toBe(true);
+      await ns.close();
+    } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup();
     }
   });
 });

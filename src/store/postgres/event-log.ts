@@ -27,6 +27,7 @@ import { toStoreError } from './pool.js';
 import { isUuid } from './job-row.js';
 import * as sql from './sql/events.js';
 import type { Queryable } from './sql/statements.js';
+import type { EventPage } from '../store.js';
 
 /** Wake-up NOTIFYs of one store are at least this far apart. */
 export const NOTIFY_GAP_MS = 25;
@@ -60,14 +61,12 @@ export class PostgresEventLog {
   }
 
   /** A page after `after`, below the horizon. */
-  async read(
-    params: ClusterEventFilter & { after: string | null; limit: number },
-  ): Promise<{ events: ClusterEvent[]; next: string }> {
+  async read(params: ClusterEventFilter & { after: string | null; limit: number }): Promise<EventPage> {
     const limit = checkEventLimit(params.limit);
     const after = params.after ?? '0_0_0';
     const [tx, id, n] = parseCursor(after);
     // A job id that is no UUID matches no event; the query would reject it.
-    if (params.jobId !== undefined && !isUuid(params.jobId)) return { events: [], next: after };
+    if (params.jobId !== undefined && !isUuid(params.jobId)) return { events: [], next: after, more: false };
     const rows = await this.query<EventRow>(this.statements.eventRead, [
       tx,
       id,
@@ -89,12 +88,17 @@ export class PostgresEventLog {
     let next: string;
     // A full page ends at its last event. A short one read every matching event of the rows it scanned:
     // when the scan stopped at its limit, more rows follow, so the page ends after the last one scanned;
-    // otherwise everything below the horizon was read.
+    // otherwise everything below the horizon was read. Only that last page has nothing more after it: a
+    // filtered page may be short, even empty, with more log entries to scan behind it.
+    let more = true;
     if (events.length === limit && last) next = last.id;
     else if (first && first.scanned === limit && first.last_row !== null)
       next = `${first.last_row}_${sql.eventReadRowEnd}`;
-    else next = `${first?.horizon ?? tx}_0_0`;
-    return { events, next: laterCursor(next, after) };
+    else {
+      next = `${first?.horizon ?? tx}_0_0`;
+      more = false;
+    }
+    return { events, next: laterCursor(next, after), more };
   }
 
   /** The horizon cursor now. */

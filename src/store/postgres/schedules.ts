@@ -251,10 +251,18 @@ export class PostgresSchedules implements ScheduleStore {
         upsertColumns(params.schedules),
       );
       const ids = params.schedules.map((s) => s.definition.id);
+      // A listed id not written is a config schedule left unchanged, or an api schedule's (a conflict).
+      const done = new Set(written.rows.map((row) => row.id));
+      const untouched = ids.filter((id) => !done.has(id));
+      const unchanged =
+        untouched.length === 0
+          ? []
+          : (await client.query<{ id: string }>(this.sql.scheduleUpsertManyConfigIds, [untouched])).rows;
       const deleted = await client.query<{ id: string }>(this.sql.scheduleSyncDelete, [ids]);
       return scheduleSyncResult(
         ids,
         written.rows,
+        unchanged.map((row) => row.id),
         deleted.rows.map((row) => row.id),
       );
     });

@@ -6,7 +6,7 @@
  * many events the element within it: `<id>.<element>`. A cursor of the row alone is past all of it.
  */
 import Database from 'better-sqlite3';
-import type { ClusterEvent, ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
+import type { ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
 import { NightshiftError } from '../../errors.js';
 import {
   checkEventLimit,
@@ -17,6 +17,7 @@ import {
   toClusterEvent,
   type EventFields,
 } from '../cluster-event-row.js';
+import type { EventPage } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/events.js';
 
@@ -37,7 +38,7 @@ const ROW_END = 2 ** 31;
 export async function eventRead(
   conn: SqliteConnection,
   params: ClusterEventFilter & { after: string | null; limit: number },
-): Promise<{ events: ClusterEvent[]; next: string }> {
+): Promise<EventPage> {
   const limit = checkEventLimit(params.limit);
   const after = params.after === null ? { id: 0, element: ROW_END } : parseCursor(params.after);
   const [queue, task, jobId] = filterValues(params);
@@ -63,10 +64,11 @@ export async function eventRead(
     }),
   );
   // A full page ends at its last event; a short one read every event up to the head's row, all of it
-  // (a cursor past the head, at an id retention emptied the log of, stays as it is).
+  // (a cursor past the head, at an id retention emptied the log of, stays as it is). The read scans to
+  // the head whatever the filters, so only a full page may have more after it.
   const last = events[events.length - 1];
-  if (rows.length === limit && last) return { events, next: last.id };
-  return { events, next: head >= after.id ? String(head) : (params.after ?? String(head)) };
+  if (rows.length === limit && last) return { events, next: last.id, more: true };
+  return { events, next: head >= after.id ? String(head) : (params.after ?? String(head)), more: false };
 }
 
 /** The cursor after the newest event. */

@@ -208,7 +208,7 @@ export class SqliteSchedules implements ScheduleStore {
         } else if (existing.source !== 'api') {
           conflicts.push(definition.id);
         } else if (
-          this.updateDefinition(definition, state.nextSlotAt, false, now, sql.scheduleUpsertManyChange) === 1
+          this.updateDefinition(definition, state.nextSlotAt, false, now, sql.scheduleUpdateIfChanged) === 1
         ) {
           result.updated.push(definition.id);
         } else {
@@ -233,11 +233,23 @@ export class SqliteSchedules implements ScheduleStore {
       );
       const listed = params.schedules.map(({ definition }) => definition.id);
       const written: Array<{ id: string; inserted: boolean }> = [];
+      const unchanged: string[] = [];
       for (const { definition, state } of params.schedules) {
         const action = scheduleSyncAction(existing.get(definition.id));
-        if (action === 'create') this.insert(definition, state, now);
-        else if (action === 'update') this.updateDefinition(definition, state.nextSlotAt, false, now);
-        if (action !== 'conflict') written.push({ id: definition.id, inserted: action === 'create' });
+        if (action === 'create') {
+          this.insert(definition, state, now);
+          written.push({ id: definition.id, inserted: true });
+        } else if (action === 'update') {
+          const changed = this.updateDefinition(
+            definition,
+            state.nextSlotAt,
+            false,
+            now,
+            sql.scheduleUpdateIfChanged,
+          );
+          if (changed === 1) written.push({ id: definition.id, inserted: false });
+          else unchanged.push(definition.id);
+        }
       }
       const wanted = new Set(listed);
       const deleted: string[] = [];
@@ -247,7 +259,7 @@ export class SqliteSchedules implements ScheduleStore {
           deleted.push(id);
         }
       }
-      return scheduleSyncResult(listed, written, deleted);
+      return scheduleSyncResult(listed, written, unchanged, deleted);
     });
   }
 

@@ -115,25 +115,27 @@ const scheduleUpsertWhere = (s: string, updateWhen: string): string => `
   WHERE ${updateWhen}
   RETURNING sc.id, (xmax = 0) AS inserted`;
 
+/** True when the stored row `sc` and the new one `excluded` differ in some field of the definition. */
+const DEFINITION_DIFFERS = `(sc.task, sc.cron, sc.every_ms, sc.timezone, sc.payload::jsonb, sc.queue, sc.priority,
+      sc.jitter_ms, sc.overlap, sc.catch_up, sc.catch_up_limit, sc.max_consecutive_failures, sc.max_drain_runs)
+    IS DISTINCT FROM (excluded.task, excluded.cron, excluded.every_ms, excluded.timezone, excluded.payload::jsonb,
+      excluded.queue, excluded.priority, excluded.jitter_ms, excluded.overlap, excluded.catch_up,
+      excluded.catch_up_limit, excluded.max_consecutive_failures, excluded.max_drain_runs)`;
+
 /**
- * Config sync, part one: the listed config schedules, created or updated (even when unchanged, which
- * moves their version). Rows held by an api schedule are left alone and not returned.
+ * Config sync, part one: the listed config schedules, created, or updated when their definition
+ * differs, so an unchanged one keeps its version (a scheduler planning it meanwhile is not made to
+ * plan again). Rows left alone, unchanged or held by an api schedule, are not returned.
  */
-export const scheduleSync = (s: string): string => scheduleUpsertWhere(s, `sc.source = 'config'`);
+export const scheduleSync = (s: string): string =>
+  scheduleUpsertWhere(s, `sc.source = 'config' AND ${DEFINITION_DIFFERS}`);
 
 /**
  * The api upsert: creates the missing schedules and updates api schedules whose definition differs,
  * so an unchanged schedule keeps its version. Config rows are left alone (the store then refuses).
  */
 export const scheduleUpsertMany = (s: string): string =>
-  scheduleUpsertWhere(
-    s,
-    `sc.source = 'api' AND (sc.task, sc.cron, sc.every_ms, sc.timezone, sc.payload::jsonb, sc.queue, sc.priority,
-      sc.jitter_ms, sc.overlap, sc.catch_up, sc.catch_up_limit, sc.max_consecutive_failures, sc.max_drain_runs)
-    IS DISTINCT FROM (excluded.task, excluded.cron, excluded.every_ms, excluded.timezone, excluded.payload::jsonb,
-      excluded.queue, excluded.priority, excluded.jitter_ms, excluded.overlap, excluded.catch_up,
-      excluded.catch_up_limit, excluded.max_consecutive_failures, excluded.max_drain_runs)`,
-  );
+  scheduleUpsertWhere(s, `sc.source = 'api' AND ${DEFINITION_DIFFERS}`);
 
 /** Of the ids in $1, those held by a config schedule. */
 export const scheduleUpsertManyConfigIds = (s: string): string =>

@@ -73,10 +73,11 @@ UPDATE schedules SET
 WHERE id = @id`;
 
 /**
- * The definition update for an upsert: only when the stored definition differs in some field, so an
- * unchanged schedule upserted again keeps its version (no conflict for a scheduler planning it).
+ * The definition update for an upsert or a config sync: only when the stored definition differs in
+ * some field, so an unchanged schedule written again keeps its version (no conflict for a scheduler
+ * planning it).
  */
-export const scheduleUpsertManyChange = `${scheduleUpdate}
+export const scheduleUpdateIfChanged = `${scheduleUpdate}
   AND (task IS NOT @task OR cron IS NOT @cron OR every_ms IS NOT @everyMs OR timezone IS NOT @timezone
     OR payload IS NOT @payload OR queue IS NOT @queue OR priority IS NOT @priority OR jitter_ms IS NOT @jitterMs
     OR overlap IS NOT @overlap OR catch_up IS NOT @catchUp OR catch_up_limit IS NOT @catchUpLimit
