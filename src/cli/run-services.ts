@@ -137,8 +137,11 @@ async function holdAddress(
 async function refuseOpenApiOnNewDatabase(session: Session, host: string | undefined): Promise<void> {
   const { isLoopback } = await import('../api/server.js');
   if (host === undefined || isLoopback(host) || (await session.databaseExists())) return;
+  // The commands to copy name the database this one was given, or they would make another one.
+  const { withoutPassword } = await import('../store/open.js');
+  const db = withoutPassword(await session.dbUrl());
   throw new NightshiftError(
     'config_error',
-    `refusing to listen on ${host}, beyond this machine: the database does not exist yet, so no API token exists; create it and a token first (nightshift migrate, then nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
+    `refusing to listen on ${host}, beyond this machine: the database does not exist yet, so no API token exists; create it and a token first (nightshift migrate --db ${db}, then nightshift tokens create --db ${db} --role admin --name NAME) or listen on 127.0.0.1`,
   );
 }

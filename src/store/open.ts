@@ -77,7 +77,7 @@ function noDatabase(url: string): NightshiftError {
 }
 
 /** The URL as it may be shown in a message: a password in it is replaced with `***`. */
-function withoutPassword(url: string): string {
+export function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password === '') return url;

@@ -60,7 +60,8 @@ const SERVICES: Case[] = [
   {
     args: ['serve', '--host', '0.0.0.0', '--port', '0'],
     code: 1,
-    says: /refusing to listen on 0\.0\.0\.0, beyond this machine: the database does not exist yet, so no API token exists/,
+    // The commands it suggests name the database given (without it they made another).
+    says: /refusing to listen on 0\.0\.0\.0, beyond this machine: the database does not exist yet, so no API token exists; create it and a token first \(nightshift migrate --db (sqlite:|postgres:)\S+, then nightshift tokens create --db (sqlite:|postgres:)\S+ --role admin/,
   },
   {
     args: ['serve'],
