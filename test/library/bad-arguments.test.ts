@@ -118,6 +118,7 @@ describe('readEvents, concurrencyKeys and groups', () => {
     expect(await ns.readEvents({ queue: 'default', task: 't', jobId: 'x', limit: 1_000 })).toEqual({
       events: expect.any(Array) as unknown,
       next: expect.any(String) as unknown,
+      more: expect.any(Boolean) as unknown,
     });
     expect(await ns.groups({ after: '', limit: 10_000, running: false })).toMatchObject([{ group: 'g' }]);
   });
