@@ -17,6 +17,23 @@ export function within(work: Promise<unknown>, ms: number, signal?: AbortSignal)
   return wait(ms, signal, work);
 }
 
+/**
+ * As `within`, and says whether `work` settled (resolved or rejected) in time: a close or a stop that
+ * waited long enough cuts short whatever is still out.
+ */
+export async function settledWithin(
+  work: Promise<unknown>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  let settled = false;
+  const settle = (): void => {
+    settled = true;
+  };
+  await wait(ms, signal, work.then(settle, settle));
+  return settled;
+}
+
 function wait(ms: number, signal: AbortSignal | undefined, work: Promise<unknown> | null): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) {

@@ -35,7 +35,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NightshiftError } from '../errors.js';
-import { within } from '../runtime/sleep.js';
+import { settledWithin } from '../runtime/sleep.js';
 import { StoreHealth } from '../runtime/store-health.js';
 import { checkStopOptions, DEFAULT_GRACE_MS, type StopOptions } from '../runtime/stop-options.js';
 import { intIn, MAX_TIMER_MS } from '../validation/bounds.js';
@@ -334,12 +334,7 @@ export class Scheduler {
     this.stopped = true;
     this.unlisten?.();
     this.wake?.abort();
-    let passOver = this.loop === undefined;
-    await within(
-      (this.loop ?? Promise.resolve()).then(() => (passOver = true)),
-      graceMs,
-      this.forced.signal,
-    );
+    const passOver = this.loop === undefined || (await settledWithin(this.loop, graceMs, this.forced.signal));
     if (!passOver) this.deps.logger.warn('scheduler stopped during a pass the store has not answered');
     // The pass left behind no longer speaks for this scheduler (store-health.ts).
     this.health.close();

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { within } from '../../runtime/sleep.js';
+import { settledWithin } from '../../runtime/sleep.js';
 import { parseConnectionUrl, type ConnectionUrl, type PoolerMode } from './connection-url.js';
 
 /** Options for `PostgresStore.open`. */
@@ -163,13 +163,7 @@ export const CLOSE_WAIT_MS = 5_000;
  * finished within `waitMs`: on a black-holed connection the end is never acknowledged.
  */
 export async function endClient(client: pg.Client, waitMs = CLOSE_WAIT_MS): Promise<void> {
-  const ended = client.end().catch(() => undefined);
-  let finished = false;
-  await within(
-    ended.then(() => (finished = true)),
-    waitMs,
-  );
-  if (!finished) client.connection.stream.destroy();
+  if (!(await settledWithin(client.end(), waitMs))) client.connection.stream.destroy();
 }
 
 /** The store's pool: it knows its connections, so closing can cut those a stuck call holds. */
@@ -188,10 +182,8 @@ export class StorePool extends pg.Pool {
    * the number of connections cut.
    */
   async close(waitMs = CLOSE_WAIT_MS): Promise<number> {
-    let finished = false;
-    const ended = this.end().then(() => (finished = true));
-    await within(ended, waitMs);
-    if (finished) return 0;
+    const ended = this.end();
+    if (await settledWithin(ended, waitMs)) return 0;
     const cut = this.open.size;
     for (const client of this.open) client.connection.stream.destroy();
     await ended;
