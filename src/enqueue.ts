@@ -70,8 +70,11 @@ export interface EnqueueItem {
 
 const ITEM_FIELDS = keyNames<EnqueueItem>({ task: true, payload: true, options: true });
 
-/** Throws `invalid_argument` unless `item` is an object of `enqueueMany`'s three fields at most. */
-export function checkEnqueueItem(item: unknown): void {
+/**
+ * Throws `invalid_argument` unless `item` is an object of `enqueueMany`'s three fields at most (a
+ * child's item, of `ctx.enqueueMany`, has the same three).
+ */
+export function checkEnqueueItem(item: unknown): asserts item is EnqueueItem {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     throw new NightshiftError('invalid_argument', 'an item is an object { task, payload, options }');
   }

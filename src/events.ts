@@ -32,8 +32,8 @@ export interface AttemptEventBase {
 /** Every event nightshift emits, by name. */
 export interface NightshiftEvents {
   /**
-   * This instance inserted a new job (`enqueue`, `enqueueMany`, or a schedule's slot when the scheduler
-   * runs here). A repeated idempotency key creates nothing and emits nothing; with a caller's `tx` the
+   * This instance inserted a new job (`enqueue`, `enqueueMany`, a child from `ctx.enqueue` or
+   * `ctx.enqueueMany` in one of its workers, or a schedule's slot when the scheduler runs here). A repeated idempotency key creates nothing and emits nothing; with a caller's `tx` the
    * event fires when the insert returns, before that transaction commits.
    */
   'job:enqueued': { jobId: string; task: string; queue: string; scheduleId: string | null };

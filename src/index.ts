@@ -51,6 +51,7 @@ export {
 } from './observe/alert.js';
 export type {
   BackoffOptions,
+  ChildEnqueueItem,
   ChildEnqueueOptions,
   Handler,
   Isolation,

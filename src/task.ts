@@ -26,6 +26,13 @@ export interface ChildEnqueueOptions {
   tx?: unknown;
 }
 
+/** One child of `ctx.enqueueMany`: its task, payload and options (`key` required, no `tx`). */
+export interface ChildEnqueueItem {
+  task: string;
+  payload?: unknown;
+  options: Omit<ChildEnqueueOptions, 'tx'>;
+}
+
 /** Where a fenced write goes: `tx` is a handle from `ctx.transaction`. */
 export interface InTransaction {
   tx: unknown;
@@ -77,6 +84,17 @@ export interface JobContext<Payload = unknown> {
     payload: unknown,
     options: ChildEnqueueOptions,
   ): Promise<{ id: string; created: boolean }>;
+  /**
+   * Enqueues many children in one write, fenced by this attempt's lease: all of them or none. Each
+   * is created once per (parent, `options.key`), so a re-run of the parent after a crash creates
+   * only the ones it has not made yet, and answers the others with `created: false`. A bad item
+   * throws `EnqueueItemError` (its `index`) and writes nothing; two items with one key are refused.
+   * With `{ tx }` the children exist iff that `ctx.transaction` commits.
+   */
+  enqueueMany(
+    items: ReadonlyArray<ChildEnqueueItem>,
+    options?: InTransaction,
+  ): Promise<Array<{ id: string; created: boolean }>>;
 }
 
 /** A task's handler: resolves with the job's result, rejects to fail the attempt. */

@@ -1,8 +1,9 @@
 /**
  * `orders.export`: the morning batch. Reads the day's orders in chunks and enqueues one
- * `orders.publish` job per order, saving a checkpoint after each chunk. A crash or a failed attempt
- * resumes at the last checkpoint; orders of a chunk that was half done when it crashed are enqueued
- * again with the same key, which yields the existing jobs: no message is published twice.
+ * `orders.publish` job per order, a chunk in one write, saving a checkpoint after each chunk. A crash
+ * or a failed attempt resumes at the last checkpoint; a chunk enqueued just before a crash, whose
+ * checkpoint was not saved, is enqueued again with the same keys, which yields the existing jobs: no
+ * message is published twice.
  */
 // In your own project: import { defineTask } from 'nightshift';
 import { defineTask } from '../../src/task.js';
@@ -42,9 +43,13 @@ export const exportOrders = defineTask<ExportPayload, ExportResult>({
         throw new Error('shop database connection reset (simulated)');
       }
       const orders = readOrders(payload.orders, next, CHUNK_SIZE);
-      for (const order of orders) {
-        await ctx.enqueue('orders.publish', order, { key: `order-${order.id}` });
-      }
+      await ctx.enqueueMany(
+        orders.map((order) => ({
+          task: 'orders.publish',
+          payload: order,
+          options: { key: `order-${order.id}` },
+        })),
+      );
       await ctx.saveCheckpoint({ next: next + orders.length });
       chunks += 1;
       ctx.log(`chunk saved: orders ${next + 1}-${next + orders.length} enqueued`, {

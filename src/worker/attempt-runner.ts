@@ -108,7 +108,15 @@ export class AttemptRunner implements AttemptHost, FinishListener<RunningAttempt
       onFlushed: () => deps.wakeup.wake('capacity'),
     });
     this.logs = new JobLogWriter(store, logger);
-    this.contextDeps = { store, registry, leaseMs: options.leaseMs, logger, logs: this.logs, leases };
+    this.contextDeps = {
+      store,
+      registry,
+      leaseMs: options.leaseMs,
+      logger,
+      logs: this.logs,
+      leases,
+      events: deps.events,
+    };
   }
 
   /** Handlers running now. */

@@ -9,16 +9,17 @@
  * Step results and checkpoints must be JSON (`undefined` is stored as `null`); a step result is
  * limited to 1 MiB of JSON because it is read back on every re-run and lives in the job's rows.
  */
-import { buildNewJob, assertJson } from '../enqueue.js';
-import { LeaseLostError, NightshiftError } from '../errors.js';
+import { buildNewJob, assertJson, checkEnqueueItem } from '../enqueue.js';
+import { EnqueueItemError, LeaseLostError, NightshiftError } from '../errors.js';
+import type { EventBus } from '../events.js';
 import type { Job } from '../job.js';
 import type { Logger } from '../logger.js';
 import { attemptContext, traceEnqueue } from '../observe/tracing.js';
-import type { Store } from '../store/store.js';
-import { IN_TRANSACTION_KEYS, type JobContext } from '../task.js';
+import type { NewJob, Store } from '../store/store.js';
+import { IN_TRANSACTION_KEYS, type ChildEnqueueOptions, type JobContext } from '../task.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { MAX_KEY_BYTES, textIn } from '../validation/bounds.js';
-import { refuseUnknownKeys } from '../validation/known-keys.js';
+import { refuseUnknownKeys, requireArray } from '../validation/known-keys.js';
 import type { RunningAttempt } from './attempt.js';
 import type { JobLogWriter } from './job-log-writer.js';
 import { AttemptTransactions } from './job-transaction.js';
@@ -41,6 +42,8 @@ export interface ContextDeps {
    * `ctx.complete` committed inside `ctx.transaction` (the outcome is persisted: the lease is released).
    */
   leases: HeldLeases;
+  /** Where `job:enqueued` goes for each child created (metrics count them as this process's). */
+  events: EventBus;
 }
 
 /**
@@ -106,6 +109,10 @@ class AttemptContext implements JobContext {
 
   get enqueue(): JobContext['enqueue'] {
     return this.bound().enqueue;
+  }
+
+  get enqueueMany(): JobContext['enqueueMany'] {
+    return this.bound().enqueueMany;
   }
 
   private bound(): ContextMethods {
@@ -195,53 +202,132 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
     },
 
     async enqueue(task, payload, options) {
-      if (typeof options?.key !== 'string' || options.key.length === 0) {
-        throw new NightshiftError(
-          'invalid_argument',
-          'ctx.enqueue needs options.key, unique within this job',
-        );
-      }
-      // The child's idempotency key is derived from `key`: one given as well would be dropped.
-      if ('idempotencyKey' in options) {
-        throw new NightshiftError(
-          'invalid_argument',
-          'ctx.enqueue takes no idempotencyKey: the child is created once per options.key within this job',
-        );
-      }
+      const { tx, ...child } = childOptionsIn(options, job.id, 'ctx.enqueue');
       ensureHeld();
-      const { key, tx, ...rest } = options;
-      // The child's key is stored after this prefix: `key` is refused by its own name and the room
-      // left for it, not as an idempotencyKey the handler never gave.
-      const keyPrefix = `child:${job.id}:`;
-      textIn('key', key, MAX_KEY_BYTES - Buffer.byteLength(keyPrefix), { prefix: 'ctx.enqueue: ' });
       if (tx !== undefined) transactions.assertOpen(tx);
       else transactions.assertNoneOpen('ctx.enqueue');
-      const row = await buildNewJob(
-        deps.registry,
-        task,
-        payload,
-        { ...rest, idempotencyKey: `${keyPrefix}${key}` },
-        { parentId: job.id },
-      );
-      let inserted;
-      try {
-        // In a transaction the lease is checked before its COMMIT (job-transaction.ts); a fence here
-        // would hold a share lock on the job row (PostgreSQL) for the rest of the transaction and
-        // stall this very attempt's lease renewal.
-        // The attempt's span is the parent even when the handler runs in a thread, where no context
-        // of this process is active.
-        inserted = await traceEnqueue(
-          [row],
-          () => store.jobInsertMany({ jobs: [row], ...(tx === undefined ? { fence: attempt.ref } : { tx }) }),
-          attemptContext(attempt.span),
-        );
-      } catch (error) {
-        if (error instanceof LeaseLostError) throw lost();
-        throw error;
-      }
-      const first = inserted[0];
+      const row = await childRow(task, payload, child);
+      const [first] = await insertChildren([row], tx);
       if (!first) throw lost();
-      return { id: first.job.id, created: first.created };
+      return first;
+    },
+
+    async enqueueMany(items, options) {
+      requireArray(items, 'ctx.enqueueMany items');
+      if (options !== undefined) refuseUnknownKeys(options, IN_TRANSACTION_KEYS, 'ctx.enqueueMany option');
+      const tx = options?.tx;
+      ensureHeld();
+      if (tx !== undefined) transactions.assertOpen(tx);
+      else transactions.assertNoneOpen('ctx.enqueueMany');
+      const rows: NewJob[] = [];
+      // Which item first used each key: a repeated key would make the second item a silent copy of the first.
+      const itemOfKey = new Map<string, number>();
+      for (const [index, item] of (items as readonly unknown[]).entries()) {
+        try {
+          checkEnqueueItem(item);
+          const child = childOptionsIn(item.options, job.id, 'ctx.enqueueMany');
+          if ('tx' in child) {
+            throw new NightshiftError(
+              'invalid_argument',
+              "an item takes no tx: pass { tx } as ctx.enqueueMany's second argument, for every child at once",
+            );
+          }
+          const earlier = itemOfKey.get(child.key);
+          if (earlier !== undefined) {
+            throw new NightshiftError(
+              'invalid_argument',
+              `options.key ${JSON.stringify(child.key)} is item ${earlier}'s too: each child needs its own key`,
+            );
+          }
+          itemOfKey.set(child.key, index);
+          rows.push(await childRow(item.task, item.payload, child));
+        } catch (error) {
+          if (error instanceof NightshiftError) throw new EnqueueItemError(index, error);
+          throw error;
+        }
+      }
+      if (rows.length === 0) return [];
+      const inserted = await insertChildren(rows, tx);
+      // The fence refused the batch: nothing was written.
+      if (inserted.length !== rows.length) throw lost();
+      return inserted;
     },
   };
+
+  /** The child's row; its idempotency key is derived from the parent's id and `key`. */
+  function childRow(
+    task: string,
+    payload: unknown,
+    options: Omit<ChildEnqueueOptions, 'tx'>,
+  ): Promise<NewJob> {
+    const { key, ...rest } = options;
+    return buildNewJob(
+      deps.registry,
+      task,
+      payload,
+      { ...rest, idempotencyKey: `${childKeyPrefix(job.id)}${key}` },
+      { parentId: job.id },
+    );
+  }
+
+  /** Inserts the children in one statement, fenced by this attempt's lease (or in `tx`, checked at its COMMIT). */
+  async function insertChildren(
+    rows: NewJob[],
+    tx: unknown,
+  ): Promise<Array<{ id: string; created: boolean }>> {
+    let inserted;
+    try {
+      // In a transaction the lease is checked before its COMMIT (job-transaction.ts); a fence here
+      // would hold a share lock on the job row (PostgreSQL) for the rest of the transaction and
+      // stall this very attempt's lease renewal.
+      // The attempt's span is the parent even when the handler runs in a thread, where no context
+      // of this process is active.
+      inserted = await traceEnqueue(
+        rows,
+        () => store.jobInsertMany({ jobs: rows, ...(tx === undefined ? { fence: attempt.ref } : { tx }) }),
+        attemptContext(attempt.span),
+      );
+    } catch (error) {
+      if (error instanceof LeaseLostError) throw lost();
+      throw error;
+    }
+    const { events } = deps;
+    const noted = events.has('job:enqueued');
+    return inserted.map(({ job: child, created }) => {
+      if (created && noted) {
+        const { id: jobId, task, queue, scheduleId } = child;
+        events.emit('job:enqueued', { jobId, task, queue, scheduleId });
+      }
+      return { id: child.id, created };
+    });
+  }
+}
+
+/** The stored idempotency key of a child starts with this; `key` follows it. */
+function childKeyPrefix(parentId: string): string {
+  return `child:${parentId}:`;
+}
+
+/**
+ * A child's options, checked: `key` is required and fits beside its prefix, and no `idempotencyKey` is
+ * given (it is derived from `key`: one given as well would be dropped).
+ */
+function childOptionsIn(options: unknown, parentId: string, what: string): ChildEnqueueOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new NightshiftError('invalid_argument', `${what} needs options with a key, unique within this job`);
+  }
+  const { key } = options as { key?: unknown };
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new NightshiftError('invalid_argument', `${what} needs options.key, unique within this job`);
+  }
+  if ('idempotencyKey' in options) {
+    throw new NightshiftError(
+      'invalid_argument',
+      `${what} takes no idempotencyKey: the child is created once per options.key within this job`,
+    );
+  }
+  // `key` is refused by its own name and the room left for it beside the prefix, not as an
+  // idempotencyKey the handler never gave.
+  textIn('key', key, MAX_KEY_BYTES - Buffer.byteLength(childKeyPrefix(parentId)), { prefix: `${what}: ` });
+  return options as ChildEnqueueOptions;
 }

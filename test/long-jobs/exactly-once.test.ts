@@ -31,6 +31,13 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
           await ctx.transaction(async (tx) => {
             await db.insertEffect(tx, ctx.job.id, 'receipt');
             await ctx.enqueue('notify', { to: 'a' }, { key: 'mail', tx });
+            await ctx.enqueueMany(
+              [
+                { task: 'notify', payload: { to: 'b' }, options: { key: 'mail-b' } },
+                { task: 'notify', payload: { to: 'c' }, options: { key: 'mail-c' } },
+              ],
+              { tx },
+            );
             await ctx.complete({ paid: 42 }, { tx });
           });
           return 'ignored';
@@ -49,7 +56,12 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
       { jobId: id, key: 'receipt' },
     ]);
     expect((await ns.getJobRuns(id)).map((r) => r.outcome)).toEqual(['completed']);
-    expect((await ns.listJobs({ task: 'notify' })).jobs).toHaveLength(1);
+    const notes = (await ns.listJobs({ task: 'notify' })).jobs;
+    expect(notes.map((note) => [note.payload, note.parentId])).toEqual([
+      [{ to: 'c' }, id],
+      [{ to: 'b' }, id],
+      [{ to: 'a' }, id],
+    ]);
   });
 
   it('rolls back effects, checkpoint and child together when the transaction throws', async () => {
@@ -62,6 +74,7 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
               await db.insertEffect(tx, ctx.job.id, 'half');
               await ctx.saveCheckpoint({ step: 1 }, { tx });
               await ctx.enqueue('notify', {}, { key: 'mail', tx });
+              await ctx.enqueueMany([{ task: 'notify', options: { key: 'more' } }], { tx });
               throw new Error('crash between effect and commit');
             });
           }
@@ -100,6 +113,8 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
             // A misspelt `tx` outside any transaction would save without one.
             () => ctx.saveCheckpoint(2, { txx: leaked } as never),
             () => ctx.complete(2, { txx: leaked } as never),
+            () => ctx.enqueueMany([{ task: 'misuse', options: { key: 'k' } }], { tx: leaked }),
+            () => ctx.enqueueMany([{ task: 'misuse', options: { key: 'k' } }], { txx: leaked } as never),
           ]) {
             seen.push(await attempt().catch((error: unknown) => error));
           }
@@ -110,6 +125,7 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
               () => ctx.heartbeat(),
               () => ctx.step('s', () => 1),
               () => ctx.enqueue('misuse', {}, { key: 'k' }),
+              () => ctx.enqueueMany([{ task: 'misuse', options: { key: 'k' } }]),
             ]) {
               seen.push(await attempt().catch((error: unknown) => error));
             }
@@ -122,13 +138,15 @@ describe.each(BACKENDS)('ctx.transaction on %s', (backend) => {
     const { id } = await ns.enqueue('misuse');
     ns.startWorker({ ...FAST, queues: ['default'] });
     const seen = await errors.promise;
-    expect(seen).toHaveLength(9);
+    expect(seen).toHaveLength(12);
     for (const error of seen) {
       expect(error).toBeInstanceOf(NightshiftError);
       expect((error as NightshiftError).code).toBe('invalid_argument');
     }
     expect((seen[3] as Error).message).toMatch(/unknown ctx.saveCheckpoint option "txx"/);
     expect((seen[4] as Error).message).toMatch(/unknown ctx.complete option "txx"/);
+    expect((seen[6] as Error).message).toMatch(/unknown ctx.enqueueMany option "txx"/);
+    expect((await ns.listJobs({ task: 'misuse' })).jobs).toHaveLength(1);
     const done = await ns.waitFor(id, { timeoutMs: 10_000 });
     expect(done).toMatchObject({ state: 'completed', result: null });
     expect(done.checkpoint).toBeUndefined();

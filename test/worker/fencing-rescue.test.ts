@@ -35,6 +35,10 @@ describe('fencing', () => {
               ctx.saveCheckpoint({ at: 'A' }),
               ctx.step('s', () => 'A'),
               ctx.enqueue('child', {}, { key: 'k' }),
+              ctx.enqueueMany([
+                { task: 'child', options: { key: 'm1' } },
+                { task: 'child', options: { key: 'm2' } },
+              ]),
             ]),
           );
           return 'A';
@@ -56,7 +60,7 @@ describe('fencing', () => {
     proceed.open();
     expect((await lost).attempt).toBe(1);
     const writes = await wrote.promise;
-    expect(writes.map((w) => w.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(writes.map((w) => w.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
     for (const w of writes) expect((w as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
     expect(ctxA.signal.aborted).toBe(true);
     expect(ctxA.signal.reason).toBeInstanceOf(LeaseLostError);

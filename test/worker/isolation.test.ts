@@ -128,6 +128,8 @@ describe('a handler in a thread', () => {
       step: { threadId: number; attempt: number };
       threadId: number;
       child: { id: string; created: boolean };
+      children: Array<{ id: string; created: boolean }>;
+      refusals: unknown[];
       aborted: boolean;
     };
     // The second attempt resumed from the first one's checkpoint and got its step's recorded result.
@@ -139,6 +141,28 @@ describe('a handler in a thread', () => {
     // The child was enqueued once, by the first attempt; the second found it.
     expect(result.child.created).toBe(false);
     expect(await ns.getJob(result.child.id)).toMatchObject({ task: 'plain', parentId: id });
+    expect(result.children.map((c) => c.created)).toEqual([false, false]);
+    for (const [index, c] of result.children.entries()) {
+      expect(await ns.getJob(c.id)).toMatchObject({ task: 'plain', parentId: id, payload: { n: index + 1 } });
+    }
+    expect(await ns.getJob(result.children[1]!.id)).toMatchObject({ state: 'scheduled' });
+    // An item refused in either thread is an EnqueueItemError with its index, and nothing was written.
+    expect(result.refusals).toEqual([
+      {
+        itemError: true,
+        index: 1,
+        code: 'unknown_task',
+        message: expect.stringMatching(/^item 1: .*"nope"/) as unknown,
+      },
+      {
+        itemError: true,
+        index: 1,
+        code: 'invalid_payload',
+        message: expect.stringMatching(/^item 1: payload .*JSON/) as unknown,
+      },
+    ]);
+    const plain = (await ns.listJobs({ task: 'plain' })).jobs.filter((job) => job.parentId === id);
+    expect(plain).toHaveLength(3);
     expect(done.checkpoint).toBe(12);
     expect((await ns.getJobRuns(id)).map((run) => run.outcome)).toEqual(['failed', 'completed']);
     // ctx.log in a thread is stored with its attempt like a line logged in the worker's own thread.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NightshiftError } from '../../src/errors.js';
+import { EnqueueItemError, type NightshiftError } from '../../src/errors.js';
 import type { Job } from '../../src/job.js';
 import type { Nightshift } from '../../src/nightshift.js';
 import type { Handler } from '../../src/task.js';
@@ -144,5 +144,101 @@ describe('durable steps and child jobs', () => {
       created: true,
     });
     expect((await ns.listJobs({ task: 'child' })).jobs).toHaveLength(1);
+  });
+
+  it('enqueues many children in one write, each once per key across re-runs, in the order given', async () => {
+    const answers: Array<Array<{ id: string; created: boolean }>> = [];
+    const ns = await env.connect({
+      tasks: {
+        parent: {
+          maxAttempts: 2,
+          backoff: { baseMs: 10, jitter: 0 },
+          handler: async (_p, ctx) => {
+            const keys = ctx.job.attempt === 1 ? ['a', 'b'] : ['c', 'a', 'b'];
+            answers.push(
+              await ctx.enqueueMany(
+                keys.map((key) => ({ task: 'child', payload: { key }, options: { key, priority: 3 } })),
+              ),
+            );
+            answers.push(await ctx.enqueueMany([]));
+            if (ctx.job.attempt === 1) throw new Error('crash after the first children');
+            return null;
+          },
+        },
+        child: () => null,
+      },
+    });
+    // Children count as this process's enqueued jobs (metrics), each once: when it was created.
+    const enqueued: string[] = [];
+    ns.events.on('job:enqueued', ({ jobId, task }) => enqueued.push(`${task} ${jobId}`));
+    const { id } = await ns.enqueue('parent');
+    const worker = ns.startWorker({ ...FAST_WORKER, concurrency: 1 });
+    expect(await ns.waitFor(id, { timeoutMs: 10_000 })).toMatchObject({ state: 'completed', attempt: 2 });
+    await worker.stop();
+    const [first, none, second] = answers;
+    expect(none).toEqual([]);
+    expect(first?.map((c) => c.created)).toEqual([true, true]);
+    expect(second?.map((c) => c.created)).toEqual([true, false, false]);
+    expect(second?.slice(1).map((c) => c.id)).toEqual(first?.map((c) => c.id));
+    for (const [index, key] of ['c', 'a', 'b'].entries()) {
+      expect(await ns.getJob(second![index]!.id)).toMatchObject({
+        task: 'child',
+        parentId: id,
+        payload: { key },
+        priority: 3,
+        idempotencyKey: `child:${id}:${key}`,
+      });
+    }
+    expect((await ns.listJobs({ task: 'child' })).jobs).toHaveLength(3);
+    expect(enqueued).toEqual([
+      `parent ${id}`,
+      `child ${first![0]!.id}`,
+      `child ${first![1]!.id}`,
+      `child ${second![0]!.id}`,
+    ]);
+  });
+
+  it('refuses a bad child by its index and writes none of the others', async () => {
+    const { ns, done } = await runParent(async (_p, ctx) => {
+      const good = { task: 'child', options: { key: 'good' } };
+      const refusals: unknown[] = [];
+      const attempts = [
+        () => ctx.enqueueMany([good, { task: 'nope', options: { key: 'k' } }]),
+        () => ctx.enqueueMany([good, { task: 'child', options: { key: 'k', delayMs: -5 } }]),
+        () => ctx.enqueueMany([good, { task: 'child', options: { key: '' } }]),
+        () => ctx.enqueueMany([good, { task: 'child' } as never]),
+        () => ctx.enqueueMany([good, { task: 'child', options: { key: 'good' } }]),
+        () => ctx.enqueueMany([good, { task: 'child', options: { key: 'k', tx: {} } } as never]),
+        () =>
+          ctx.enqueueMany([good, { task: 'child', payload: 1, options: { key: 'k' }, extra: 1 } as never]),
+        () =>
+          ctx.enqueueMany([good, { task: 'child', options: { key: 'k', idempotencyKey: 'mine' } } as never]),
+        () => ctx.enqueueMany({ task: 'child' } as never),
+      ];
+      for (const attempt of attempts) {
+        await attempt().then(
+          () => refusals.push('written'),
+          (error: NightshiftError) =>
+            refusals.push(
+              error instanceof EnqueueItemError
+                ? `${error.index} ${error.code}: ${error.message}`
+                : `${error.code}: ${error.message}`,
+            ),
+        );
+      }
+      return refusals;
+    });
+    expect(done.result).toEqual([
+      expect.stringMatching(/^1 unknown_task: item 1: .*"nope"/),
+      expect.stringMatching(/^1 invalid_argument: item 1: .*delayMs/),
+      '1 invalid_argument: item 1: ctx.enqueueMany needs options.key, unique within this job',
+      '1 invalid_argument: item 1: ctx.enqueueMany needs options with a key, unique within this job',
+      '1 invalid_argument: item 1: options.key "good" is item 0\'s too: each child needs its own key',
+      "1 invalid_argument: item 1: an item takes no tx: pass { tx } as ctx.enqueueMany's second argument, for every child at once",
+      expect.stringMatching(/^1 invalid_argument: item 1: unknown item field "extra"/),
+      '1 invalid_argument: item 1: ctx.enqueueMany takes no idempotencyKey: the child is created once per options.key within this job',
+      expect.stringMatching(/^invalid_argument: ctx.enqueueMany items must be an array/),
+    ]);
+    expect((await ns.listJobs({ task: 'child' })).jobs).toEqual([]);
   });
 });

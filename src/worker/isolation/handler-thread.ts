@@ -14,11 +14,20 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort } from 'node:worker_threads';
-import { NightshiftError } from '../../errors.js';
+import { checkEnqueueItem } from '../../enqueue.js';
+import { EnqueueItemError, NightshiftError } from '../../errors.js';
 import type { Job } from '../../job.js';
 import { IN_TRANSACTION_KEYS, type Handler, type JobContext } from '../../task.js';
-import { refuseUnknownKeys } from '../../validation/known-keys.js';
-import { fromWire, toJsonText, toWire, type FromThread, type StepAnswer, type ToThread } from './protocol.js';
+import { refuseUnknownKeys, requireArray } from '../../validation/known-keys.js';
+import {
+  fromWire,
+  toJsonText,
+  toWire,
+  type ChildOnTheWire,
+  type FromThread,
+  type StepAnswer,
+  type ToThread,
+} from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('handler-thread must run as a worker thread');
@@ -178,6 +187,34 @@ class ThreadContext implements JobContext {
       id: string;
       created: boolean;
     };
+  };
+
+  enqueueMany = async (
+    items: Parameters<JobContext['enqueueMany']>[0],
+    options?: Parameters<JobContext['enqueueMany']>[1],
+  ): Promise<Array<{ id: string; created: boolean }>> => {
+    if (options !== undefined) refuseUnknownKeys(options, IN_TRANSACTION_KEYS, 'ctx.enqueueMany option');
+    if (options?.tx !== undefined) throw notHere('ctx.enqueueMany with { tx }');
+    requireArray(items, 'ctx.enqueueMany items');
+    // Payloads become JSON here, as a handler in the worker's thread would have them stored; the
+    // rest of each item is checked by the worker.
+    const wire = (items as readonly unknown[]).map((item, index): ChildOnTheWire => {
+      try {
+        checkEnqueueItem(item);
+        return {
+          task: item.task,
+          json: toJsonText(item.payload, 'payload'),
+          options: item.options as ChildOnTheWire['options'],
+        };
+      } catch (error) {
+        if (error instanceof NightshiftError) throw new EnqueueItemError(index, error);
+        throw error;
+      }
+    });
+    return (await call(this.run, { type: 'call', method: 'enqueueMany', items: wire })) as Array<{
+      id: string;
+      created: boolean;
+    }>;
   };
 
   transaction = (): Promise<never> => Promise.reject(notHere('ctx.transaction'));

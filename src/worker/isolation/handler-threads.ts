@@ -200,6 +200,15 @@ class HandlerThread {
         case 'enqueue':
           value = await ctx.enqueue(message.task, JSON.parse(message.json), message.options);
           break;
+        case 'enqueueMany':
+          value = await ctx.enqueueMany(
+            message.items.map(({ task, json, options }) => ({
+              task,
+              payload: JSON.parse(json) as unknown,
+              options,
+            })),
+          );
+          break;
         case 'step': {
           let ran = false;
           const result = await ctx.step(message.name, () => {

@@ -13,9 +13,9 @@
  * in a thread as they do in the worker's own thread.
  */
 import { checkedJsonText } from '../../enqueue.js';
-import { LeaseLostError, NightshiftError, type ErrorCode } from '../../errors.js';
+import { EnqueueItemError, LeaseLostError, NightshiftError, type ErrorCode } from '../../errors.js';
 import type { Job } from '../../job.js';
-import type { ChildEnqueueOptions } from '../../task.js';
+import type { ChildEnqueueItem, ChildEnqueueOptions } from '../../task.js';
 import { JobCancelledError, JobTimeoutError, WorkerShutdownError } from '../abort-reasons.js';
 import { describeThrown } from '../describe.js';
 
@@ -26,12 +26,14 @@ export interface WireError {
   stack?: string;
   code?: ErrorCode;
   timeoutMs?: number;
+  /** Set for an `EnqueueItemError`: the refused item's place; `message` is then its cause's. */
+  index?: number;
   /** Set for a thrown value that is not an Error: its description. */
   nonError?: boolean;
 }
 
 /** The context methods a thread asks the worker to perform. */
-export type CallMethod = 'saveCheckpoint' | 'step' | 'heartbeat' | 'enqueue';
+export type CallMethod = 'saveCheckpoint' | 'step' | 'heartbeat' | 'enqueue' | 'enqueueMany';
 
 /** Worker to thread. */
 export type ToThread =
@@ -48,6 +50,7 @@ export type FromThread =
   | { type: 'call'; id: number; method: 'step'; name: string }
   | { type: 'call'; id: number; method: 'heartbeat' }
   | { type: 'call'; id: number; method: 'enqueue'; task: string; json: string; options: ChildEnqueueOptions }
+  | { type: 'call'; id: number; method: 'enqueueMany'; items: ChildOnTheWire[] }
   | { type: 'step-done'; id: number; ok: true; json: string }
   | { type: 'step-done'; id: number; ok: false; error: WireError }
   | { type: 'log'; message: string; data?: Record<string, unknown> }
@@ -57,6 +60,13 @@ export type FromThread =
   | { type: 'stray'; error: WireError; jobId: string | null }
   | { type: 'settled'; ok: true; json: string }
   | { type: 'settled'; ok: false; error: WireError };
+
+/** A child of `ctx.enqueueMany` as it crosses: its payload as JSON text, its options cloned. */
+export interface ChildOnTheWire {
+  task: string;
+  json: string;
+  options: ChildEnqueueItem['options'];
+}
 
 /** The answer to a `step` call. */
 export type StepAnswer = { ran: true } | { ran: false; value: unknown };
@@ -81,6 +91,10 @@ export function toWire(thrown: unknown): WireError {
   const wire: WireError = { name: thrown.name, message: thrown.message };
   if (thrown.stack !== undefined) wire.stack = thrown.stack;
   if (thrown instanceof NightshiftError) wire.code = thrown.code;
+  if (thrown instanceof EnqueueItemError && thrown.cause instanceof Error) {
+    wire.index = thrown.index;
+    wire.message = thrown.cause.message;
+  }
   if (thrown instanceof JobTimeoutError) wire.timeoutMs = thrown.timeoutMs;
   return wire;
 }
@@ -97,6 +111,8 @@ export function fromWire(wire: WireError, jobId: string): unknown {
   else if (wire.name === 'JobCancelledError') error = new JobCancelledError();
   else if (wire.name === 'WorkerShutdownError') error = new WorkerShutdownError();
   else if (wire.code === 'lease_lost') error = new LeaseLostError(jobId);
+  else if (wire.code !== undefined && wire.index !== undefined)
+    error = new EnqueueItemError(wire.index, new NightshiftError(wire.code, wire.message));
   else if (wire.code !== undefined) error = new NightshiftError(wire.code, wire.message);
   else {
     error = new Error(wire.message);
