@@ -14,8 +14,13 @@
  * than the database being unreachable its calls are written again call by call, so one row the database
  * refuses fails only its own call, and a bulk call's rows are written all or none. Calls inside a caller's
  * transaction or fenced by a lease never come here: they must commit with what they belong to.
+ *
+ * Closing waits for the calls waiting and being written, at most `CLOSE_WAIT_MS`; then each fails, never
+ * resolves: one being written as unanswered (whether its rows committed is unknown), one still waiting as
+ * never sent (nothing was written).
  */
 import { NightshiftError } from './errors.js';
+import { settledWithin } from './runtime/sleep.js';
 import type { JobInsertResult, NewJob } from './store/store.js';
 import { intIn, MAX_TIMER_MS } from './validation/bounds.js';
 import { keyNames, unknownKey } from './validation/known-keys.js';
@@ -37,6 +42,13 @@ const MAX_BATCH = 500;
 // Two statements at once: the next batch is sent while the previous one commits, and a burst takes
 // two pool connections, leaving the rest to the worker and other callers.
 const MAX_IN_FLIGHT = 2;
+
+/**
+ * How long closing waits for the calls waiting and being written. A black-holed database (a host gone, a
+ * partition) answers an insert only at the client's query timeout, 65 s with the defaults: `ns.close()`
+ * waited that long before closing the store, whose own wait is bounded the same (5 s, pool.ts).
+ */
+export const CLOSE_WAIT_MS = 5_000;
 
 const OPTION_KEYS = keyNames<EnqueueBatchingOptions>({ maxWaitMs: true, maxPending: true });
 
@@ -73,7 +85,11 @@ interface PendingCall {
 /** Coalesces concurrent inserts into batches written by `insertJobs`. */
 export class EnqueueBatcher {
   private pending: PendingCall[] = [];
+  /** The batches being written; `inFlight` of them. */
+  private readonly writing = new Set<PendingCall[]>();
   private inFlight = 0;
+  /** Set by `close`: new calls are refused, and a batch's late answer is dropped. */
+  private closed = false;
   private flushScheduled = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   private idle: Array<() => void> = [];
@@ -92,6 +108,11 @@ export class EnqueueBatcher {
    * its own results, one per job in order.
    */
   insert(rows: NewJob[]): Promise<JobInsertResult[]> {
+    if (this.closed) {
+      return Promise.reject(
+        new NightshiftError('invalid_argument', 'this Nightshift instance is closed; nothing was written'),
+      );
+    }
     if (this.pending.length >= this.options.maxPending) {
       return Promise.reject(
         new NightshiftError(
@@ -107,10 +128,37 @@ export class EnqueueBatcher {
     });
   }
 
-  /** Resolves once no call waits and no batch is being written (before the store closes). */
-  drained(): Promise<void> {
-    if (this.pending.length === 0 && this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.push(resolve));
+  /**
+   * Resolves once no call waits and no batch is being written (before the store closes), or after
+   * `waitMs`: then every call left fails at once, and later calls are refused.
+   */
+  async close(waitMs = CLOSE_WAIT_MS): Promise<void> {
+    const drained =
+      this.pending.length === 0 && this.inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.idle.push(resolve));
+    const done = await settledWithin(drained, waitMs);
+    this.closed = true;
+    if (done) return;
+    this.disarmExpiry();
+    for (const batch of this.writing) {
+      for (const call of batch) {
+        call.reject(
+          new NightshiftError(
+            'database_unavailable',
+            `enqueue unanswered for ${waitMs} ms when the instance closed: it is unknown whether it was written (an idempotency key makes retrying it safe)`,
+          ),
+        );
+      }
+    }
+    for (const call of this.pending.splice(0)) {
+      call.reject(
+        new NightshiftError(
+          'database_unavailable',
+          `enqueue refused: the instance closed while earlier enqueues were unanswered for ${waitMs} ms; this one was never sent, nothing was written`,
+        ),
+      );
+    }
   }
 
   // The first flush waits for the end of this turn of the event loop, so calls made together (a
@@ -126,7 +174,7 @@ export class EnqueueBatcher {
   }
 
   private flush(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.pending.length > 0) {
+    while (!this.closed && this.inFlight < MAX_IN_FLIGHT && this.pending.length > 0) {
       void this.write(this.pending.splice(0, this.callsOfNextBatch()));
     }
     if (this.pending.length === 0) this.disarmExpiry();
@@ -147,6 +195,7 @@ export class EnqueueBatcher {
 
   private async write(batch: PendingCall[]): Promise<void> {
     this.inFlight += 1;
+    this.writing.add(batch);
     try {
       const results = await this.insertRows(batch.flatMap((call) => call.rows));
       let offset = 0;
@@ -159,7 +208,9 @@ export class EnqueueBatcher {
         for (const call of batch) call.reject(error);
       } else {
         // Which row was refused is unknown: each call is written alone, so only its own call fails.
+        // Not after closing gave up on them: each has failed already.
         for (const call of batch) {
+          if (this.closed) break;
           try {
             call.resolve(await this.insertRows(call.rows));
           } catch (alone) {
@@ -169,6 +220,7 @@ export class EnqueueBatcher {
       }
     } finally {
       this.inFlight -= 1;
+      this.writing.delete(batch);
       this.flush();
     }
   }

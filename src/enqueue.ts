@@ -121,7 +121,8 @@ export async function buildNewJob(
  * `value` as JSON text; throws `code` (`invalid_payload` unless told) unless it survives JSON
  * unchanged: cycles and BigInt make `JSON.stringify` throw, and it would silently drop a function or
  * symbol (or turn one at the top level into nothing), store NaN and Infinity as null and a Map or Set
- * as `{}`. A property whose value is `undefined` is left out, as JSON does.
+ * as `{}`. A property whose value is `undefined` is left out, as JSON does. Each refusal is one line:
+ * a cycle's is found here and names the reference that closes it, as V8's own message spans lines.
  */
 export function checkedJsonText(
   value: unknown,
@@ -132,6 +133,14 @@ export function checkedJsonText(
   try {
     encoded = JSON.stringify(value, refuseLossy);
   } catch (error) {
+    const circle = error instanceof LossyValue ? undefined : findCircle(value);
+    if (circle !== undefined) {
+      throw new NightshiftError(
+        code,
+        `${what} cannot be stored as JSON: it is circular (${circle.at} refers back to ${circle.to})`,
+        { cause: error },
+      );
+    }
     throw new NightshiftError(code, `${what} is not JSON-serialisable: ${(error as Error).message}`, {
       cause: error,
     });
@@ -151,14 +160,72 @@ export function assertJson(
   return checkedJsonText(value, what, code).length;
 }
 
+/** What `refuseLossy` throws: its message names the value, so no cycle is looked for. */
+class LossyValue extends TypeError {}
+
 /** A `JSON.stringify` replacer that throws on a value JSON would change or drop without a word. */
 function refuseLossy(this: unknown, key: string, value: unknown): unknown {
   const at = key === '' ? 'the value' : `key ${JSON.stringify(key)}`;
   if (typeof value === 'function' || typeof value === 'symbol')
-    throw new TypeError(`${at} is a ${typeof value}`);
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${at} is ${String(value)}`);
+    throw new LossyValue(`${at} is a ${typeof value}`);
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new LossyValue(`${at} is ${String(value)}`);
   if (value instanceof Map || value instanceof Set) {
-    throw new TypeError(`${at} is a ${value instanceof Map ? 'Map' : 'Set'} (give an object or an array)`);
+    throw new LossyValue(`${at} is a ${value instanceof Map ? 'Map' : 'Set'} (give an object or an array)`);
   }
   return value;
+}
+
+/** A reference back into its own ancestors: its path from the top (`$`), and the path of the one it meets. */
+interface Circle {
+  at: string;
+  to: string;
+}
+
+/** An object being walked, its path, and the next of its keys to visit. */
+interface Frame {
+  node: object;
+  path: string;
+  keys: string[];
+  next: number;
+}
+
+/**
+ * The first reference of `value` back into its own ancestors, in `JSON.stringify`'s order (own enumerable
+ * keys; a value with `toJSON`, such as a Date, is not walked), or undefined. Looked for only after
+ * stringify failed, so storing a value pays nothing for it; iterative, as a value nested too deep for
+ * stringify's recursion would overflow a recursive walk as well.
+ */
+function findCircle(value: unknown): Circle | undefined {
+  // The objects on the path being walked, each with its own path: met again below itself, a cycle.
+  const open = new Map<object, string>();
+  const stack: Frame[] = [];
+  const enter = (node: unknown, path: string): Circle | undefined => {
+    if (typeof node !== 'object' || node === null) return undefined;
+    if (typeof (node as { toJSON?: unknown }).toJSON === 'function') return undefined;
+    const to = open.get(node);
+    if (to !== undefined) return { at: path, to };
+    open.set(node, path);
+    stack.push({ node, path, keys: Object.keys(node), next: 0 });
+    return undefined;
+  };
+  let found = enter(value, '$');
+  while (found === undefined && stack.length > 0) {
+    const frame = stack[stack.length - 1] as Frame;
+    const key = frame.keys[frame.next];
+    if (key === undefined) {
+      stack.pop();
+      open.delete(frame.node);
+      continue;
+    }
+    frame.next += 1;
+    const child = (frame.node as Record<string, unknown>)[key];
+    found = enter(child, childPath(frame.path, key, Array.isArray(frame.node)));
+  }
+  return found;
+}
+
+/** `path` and `key` as JavaScript would write the access: `$.a`, `$[0]`, `$["a b"]`. */
+function childPath(path: string, key: string, inArray: boolean): string {
+  if (inArray) return `${path}[${key}]`;
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }

@@ -625,13 +625,16 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     for (const service of services) this.services.delete(service);
   }
 
-  /** Stops every service, then closes the store if this instance opened it. */
+  /**
+   * Stops every service, waits for the enqueues being written (at most 5 s: those still unanswered
+   * then fail), then closes the store if this instance opened it.
+   */
   async close(options: StopOptions = {}): Promise<void> {
     checkStopOptions(options);
     if (this.closed) return;
     await this.stop(options);
     this.closed = true;
-    await this.batcher.drained();
+    await this.batcher.close();
     this.stopRelay();
     if (this.ownsStore) await this.store.close();
   }

@@ -293,5 +293,13 @@ describe('enqueue and jobs through the CLI', () => {
 
     const retried = await cliJson<{ outcome: string; job: JobJson }>('jobs', 'retry', bad.id);
     expect(retried.job).toMatchObject({ state: 'queued', maxAttempts: 2 });
+    // Waiting again, its failed attempt's start is not shown as if it ran now.
+    const waiting = await runCli(['jobs', 'show', bad.id], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
+    expect(waiting.stdout).toMatch(/^state\s+queued$/m);
+    expect(waiting.stdout).not.toMatch(/^started\s/m);
+    expect(waiting.stdout).toMatch(/^last attempt started\s+\S/m);
+    expect(human.stdout).toMatch(/^started\s+\S/m);
+    // JSON keeps its field: the start of the current or last attempt.
+    expect((await cliJson<Shown>('jobs', 'show', bad.id)).job.startedAt).toBe(shownBad.job.startedAt);
   });
 });

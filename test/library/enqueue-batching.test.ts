@@ -4,6 +4,7 @@
  * call gets its own jobs back, idempotency keys and per-call errors keep their meaning inside a batch
  * (a bulk call is written all or none), and the bounds refuse with `overloaded` having written nothing.
  */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -208,6 +209,24 @@ describe('concurrent enqueue (group commit)', () => {
     expect((await first).created).toBe(false);
     expect((await second).created).toBe(false);
     expect(await storedCount(ns)).toBe(1);
+  });
+
+  it('refuses a call that reaches the batcher once close has drained it, writing nothing', async () => {
+    // A payload schema that answers later: the call passes the open check, then close runs meanwhile.
+    const later: StandardSchemaV1<unknown> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value) => new Promise((resolve) => setTimeout(() => resolve({ value }), 50)),
+      },
+    };
+    const ns = await env.connect({ tasks: { later: defineTask({ schema: later, handler: () => null }) } });
+    const call = ns.enqueue('later', { n: 1 });
+    await ns.close();
+    await expectCode(call, 'invalid_argument', /^this Nightshift instance is closed; nothing was written$/);
+    // The store is the harness's, still open: the call was not written after close returned.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await storedCount(ns)).toBe(0);
   });
 
   it('refuses invalid bounds on connect', async () => {

@@ -152,6 +152,34 @@ describe('enqueue', () => {
     expect(await ns.groups()).toEqual([]);
   });
 
+  it('refuses a circular payload in one line that says where it refers back', async () => {
+    const ns = await env.connect({ tasks });
+    const self: Record<string, unknown> = { n: 1 };
+    self['self'] = self;
+    const deep: { order: { lines: unknown[] } } = { order: { lines: [{ sku: 'a' }] } };
+    (deep.order.lines[0] as Record<string, unknown>)['order'] = deep.order;
+    await expectCode(
+      ns.enqueue('plain', self),
+      'invalid_payload',
+      /^payload for task "plain" cannot be stored as JSON: it is circular \(\$\.self refers back to \$\)$/,
+    );
+    await expectCode(
+      ns.enqueueMany([
+        { task: 'plain', payload: 1 },
+        { task: 'plain', payload: deep },
+      ]),
+      'invalid_payload',
+      /^item 1: payload for task "plain" cannot be stored as JSON: it is circular \(\$\.order\.lines\[0\]\.order refers back to \$\.order\)$/,
+    );
+    // The same object twice is no cycle.
+    const shared = { sku: 'a' };
+    expect((await ns.enqueue('plain', { a: shared, b: [shared] })).job.payload).toEqual({
+      a: shared,
+      b: [shared],
+    });
+    expect(await countJobs(ns)).toBe(1);
+  });
+
   it('enqueueMany writes every job, or none when one item is invalid', async () => {
     const ns = await env.connect({ tasks });
     await expectCode(

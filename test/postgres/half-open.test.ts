@@ -9,6 +9,7 @@ import { NightshiftError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { expectCode } from '../support/expect-code.js';
 import { newJob } from '../support/jobs.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
 import { waitUntil } from '../support/wait-until.js';
@@ -158,6 +159,62 @@ describe('PostgreSQL half-open connections', () => {
     const closing = performance.now();
     await ns.close();
     expect(performance.now() - closing).toBeLessThan(15_000);
+  }, 40_000);
+
+  it('ns.close() with enqueues unanswered by a black-holed database ends within its bound and fails them', async () => {
+    const viaProxy = new URL(TEST_PG_URL);
+    viaProxy.port = String(proxy.port);
+    const logger = createLogger({ level: 'silent' });
+    // The default statement timeout: an insert unanswered ends on its own only after 65 s.
+    const db = await PostgresStore.open({
+      connectionString: viaProxy.toString(),
+      schema,
+      poolSize: 2,
+      logger,
+    });
+    const ns = await Nightshift.connect({ db, logger, tasks: { note: (_payload: string) => undefined } });
+    const enqueued: string[] = [];
+    ns.events.on('job:enqueued', (e) => enqueued.push(e.jobId));
+    // Two connections open, so both writes the batcher sends at once are sent, not waiting to connect.
+    await Promise.all([db.now(), db.now()]);
+    proxy.blackhole(true);
+    try {
+      const first = ns.enqueue('note', 'first in flight');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const second = ns.enqueueMany([{ task: 'note', payload: 'second in flight' }]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Both writes are out: this one waits its turn, never sent.
+      const waiting = ns.enqueue('note', 'waiting');
+      // Their rejections are awaited below, after close.
+      for (const call of [first, second, waiting]) call.catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const closing = performance.now();
+      await ns.close();
+      const tookMs = performance.now() - closing;
+      // 5 s for the writes under way; it waited for the inserts' own 65 s before.
+      expect(tookMs).toBeGreaterThanOrEqual(4_900);
+      expect(tookMs).toBeLessThan(7_000);
+      for (const call of [first, second]) {
+        await expectCode(
+          call,
+          'database_unavailable',
+          /unanswered for 5000 ms.*unknown whether it was written/,
+        );
+      }
+      await expectCode(waiting, 'database_unavailable', /never sent, nothing was written/);
+    } finally {
+      proxy.blackhole(false);
+      // Cuts the two connections still waiting for an answer: the inserts fail, unwritten.
+      await db.close();
+    }
+    expect(enqueued).toEqual([]);
+    const direct = await PostgresStore.open({ connectionString: TEST_PG_URL, schema, poolSize: 1 });
+    try {
+      const { jobs } = await direct.jobList({ task: 'note', limit: 100 });
+      expect(jobs).toEqual([]);
+    } finally {
+      await direct.close();
+    }
   }, 40_000);
 
   it('replaces a black-holed LISTEN connection within its heartbeat bound and hears events again', async () => {

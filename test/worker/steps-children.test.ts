@@ -101,6 +101,38 @@ describe('durable steps and child jobs', () => {
     expect(await ns.store.jobStepGet({ jobId: id, name: 's0' })).toMatchObject({ found: false });
   });
 
+  it("refuses a circular value in one line, naming where, in a handler's every JSON write", async () => {
+    const circular = (): Record<string, unknown> => {
+      const value: Record<string, unknown> = { list: [{}] };
+      ((value['list'] as unknown[])[0] as Record<string, unknown>)['up'] = value;
+      return value;
+    };
+    const { done } = await runParent(async (_p, ctx) => {
+      const errors: string[] = [];
+      const writes = [
+        () => ctx.enqueue('child', circular(), { key: 'k' }),
+        () => ctx.saveCheckpoint(circular()),
+        () => ctx.step('s', circular),
+      ];
+      for (const write of writes) {
+        await write().catch((error: NightshiftError) => errors.push(`${error.code}: ${error.message}`));
+      }
+      return errors;
+    });
+    const where = 'cannot be stored as JSON: it is circular ($.list[0].up refers back to $)';
+    expect(done.result).toEqual([
+      `invalid_payload: payload for task "child" ${where}`,
+      `invalid_payload: checkpoint ${where}`,
+      `invalid_payload: result of step "s" ${where}`,
+    ]);
+    // A handler's own result, the same way.
+    const ns = await env.connect({ tasks: { cycle: { handler: circular, maxAttempts: 1 } } });
+    const { id } = await ns.enqueue('cycle');
+    ns.startWorker(FAST_WORKER);
+    const failed = await ns.waitFor(id, { timeoutMs: 10_000 });
+    expect(failed.error).toMatchObject({ code: 'invalid_result', message: `handler result ${where}` });
+  });
+
   it('child enqueue needs a key and validates like enqueue', async () => {
     const { ns, done } = await runParent(async (_p, ctx) => {
       const codes: string[] = [];

@@ -195,6 +195,9 @@ function report(
 }
 
 function describeJob(job: Job, runs: JobRun[], logLines: number): string {
+  // A job waiting again (a retry's backoff, a release, `jobs retry`) keeps its last attempt's start:
+  // labelled "started", it read as if the job were running.
+  const waiting = job.state === 'queued' || job.state === 'scheduled';
   const fields: Array<[string, string | number | null]> = [
     ['id', job.id],
     ['task', job.task],
@@ -204,7 +207,7 @@ function describeJob(job: Job, runs: JobRun[], logLines: number): string {
     ['priority', job.priority],
     ['run at', shortTime(job.runAt)],
     ['created', shortTime(job.createdAt)],
-    ['started', shortTime(job.startedAt)],
+    [waiting ? 'last attempt started' : 'started', shortTime(job.startedAt)],
     ['finished', shortTime(job.finishedAt)],
     ['key', job.idempotencyKey],
     ['schedule', job.scheduleId],
