@@ -34,7 +34,8 @@ describe('SQLite migration 019: key rows without a claimed limit', () => {
     });
     const claimed = await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE });
     expect(claimed).toHaveLength(2);
-    // Rows as version 18's settings made them: job_limit 1, whatever the key's jobs carry.
+    // Rows as version 18's settings made them: job_limit 1, whatever the key's jobs carry. The
+    // migration keeps it ('paced' lists 1): nothing in the row tells it apart from a 1 a claim wrote.
     db.exec(`INSERT INTO concurrency_keys (key, in_use, max, job_limit) VALUES ('ruled', 0, 7, 1);
              INSERT INTO concurrency_keys (key, in_use, job_limit, rate_limit, rate_period_ms)
              VALUES ('paced', 0, 1, 5, 60000)`);

@@ -453,9 +453,9 @@ export interface ConcurrencyKeyInfo {
   /** Jobs of the key running now (holding a lease, or past it and not yet rescued). */
   running: number;
   /**
-   * The limit in force: the operator's when set, else that of the jobs the latest claim took (a claim
-   * starts a job while fewer than its own limit run); null for a key an operator's limit or rate made
-   * before any claim took one of its jobs.
+   * The limit in force: the operator's when set, else the smallest own limit among the jobs the latest
+   * claim of the key took (each job starts while fewer than its own limit run: docs/TENANCY.md); null
+   * for a key an operator's limit or rate made before any claim took one of its jobs.
    */
   limit: number | null;
   /** The operator's limit, or null when the jobs' own limit applies. */

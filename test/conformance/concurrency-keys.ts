@@ -253,6 +253,36 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       ]);
     });
 
+    it('jobs of one key with different limits: each starts only while fewer than its own limit run, within one claim too', async () => {
+      const store = await h.open();
+      const job = (key: string, concurrencyLimit: number, priority: number) =>
+        newJob({ queue: 'own', priority, concurrencyKey: key, concurrencyLimit });
+      // Keys without a row yet and keys with one (a claim's row check runs only on an existing row).
+      await store.concurrencyKeySetLimit({ key: 'known-rising', limit: null });
+      await store.concurrencyKeySetLimit({ key: 'known-falling', limit: null });
+      const expected: string[] = [];
+      for (const prefix of ['new', 'known']) {
+        // Claim order is by priority: in 'rising' the job of limit 1 comes first, in 'falling' second.
+        const rising = [1, 3, 3, 3].map((limit, i) => job(`${prefix}-rising`, limit, 9 - i));
+        const falling = [3, 1, 3].map((limit, i) => job(`${prefix}-falling`, limit, 9 - i));
+        await store.jobInsertMany({ jobs: [...rising, ...falling] });
+        // rising: 0 < 1, 1 < 3, 2 < 3, then 3 run (not < 3). falling: 0 < 3, 1 (not < 1), 1 < 3.
+        expected.push(...[rising[0], rising[1], rising[2], falling[0], falling[2]].map((j) => j!.id));
+      }
+      const claimed = await store.jobClaim({ workerId: 'w', queues: ['own'], limit: 20, ...LEASE });
+      expect(claimed.map((j) => j.id).sort()).toEqual(expected.sort());
+      // The limit listed: the smallest own limit among the jobs the latest claim of the key took.
+      expect((await store.concurrencyKeyList({ limit: 10 })).map((k) => [k.key, k.running, k.limit])).toEqual(
+        [
+          ['known-falling', 2, 3],
+          ['known-rising', 3, 1],
+          ['new-falling', 2, 3],
+          ['new-rising', 3, 1],
+        ],
+      );
+      expect(await store.jobClaim({ workerId: 'w', queues: ['own'], limit: 20, ...LEASE })).toEqual([]);
+    });
+
     it('a store that has claimed only plain jobs takes keyed ones in the same claim, within their limit', async () => {
       const store = await h.open();
       const peer = await h.openPeer(store);
@@ -284,6 +314,44 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       );
       expect(rounds.flat()).toHaveLength(2);
       expect(await running(store, 'race')).toBe(2);
+    });
+
+    it('two stores claiming at once start every job of one key with different limits within its own', async () => {
+      const store = await h.open();
+      const peer = await h.openPeer(store);
+      // Rounds on keys of their own, for races enough (on PostgreSQL about every other round has two
+      // claims of 2 re-checking one key at once).
+      for (let round = 0; round < 8; round += 1) {
+        const key = `mixed-race-${round}`;
+        const claim = (on: Store, workerId: string) =>
+          on.jobClaim({ workerId, queues: [key], limit: 2, ...LEASE });
+        // A row already: the claims' re-check of the key runs on it (PostgreSQL: on its newest version).
+        await store.concurrencyKeySetLimit({ key, limit: null });
+        const jobs = Array.from({ length: 30 }, (_, i) =>
+          newJob({
+            queue: key,
+            concurrencyKey: key,
+            concurrencyLimit: [3, 1, 2][i % 3]!,
+            priority: (i * 7) % 11,
+          }),
+        );
+        await store.jobInsertMany({ jobs });
+        const limitOf = new Map(jobs.map((j) => [j.id, j.concurrencyLimit!]));
+        const rounds = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => claim(i % 2 === 0 ? store : peer, `w${i}`)),
+        );
+        const claimed = rounds.flat();
+        // Then claims one at a time take what the race left startable.
+        for (let more = await claim(store, 'w'); more.length > 0; more = await claim(store, 'w')) {
+          claimed.push(...more);
+        }
+        // Each job started while fewer than its own limit ran, and none finished: so, for every m, at
+        // most m of the running jobs have a limit of m or less (they started among the first m).
+        const taken = claimed.map((j) => limitOf.get(j.id)!);
+        for (const m of [1, 2, 3]) expect(taken.filter((limit) => limit <= m).length).toBeLessThanOrEqual(m);
+        expect(taken).toHaveLength(3);
+        expect(await running(store, key)).toBe(3);
+      }
     });
 
     it('prunes the rows of idle keys only: running keys, operator limits and rates stay, a pruned key claims anew', async () => {

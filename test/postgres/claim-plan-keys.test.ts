@@ -1,7 +1,8 @@
 /**
  * The claim with concurrency keys (and rates) on PostgreSQL, on tables never analyzed (autovacuum is off): the
- * locking scans stay ordered index scans with one huge key, its key is probed by primary key, and the
- * cost of a full key's rows ahead of the claimable ones is what the docs state.
+ * locking scans stay ordered index scans with one huge key, its key is probed by primary key, the
+ * cost of a full key's rows ahead of the claimable ones is what the docs state, and the re-check of a
+ * key whose jobs share a limit reads nothing more than the key's row.
  */
 import { describe, expect, it } from 'vitest';
 import { concurrencyKeySetLimit } from '../../src/store/postgres/sql/concurrency-limits.js';
@@ -114,6 +115,25 @@ describe('PostgreSQL claim with concurrency keys, no statistics', () => {
     // The next start either rate allows: 600 s after its first.
     expect(reports[0]?.nextDueInMs).toBeGreaterThan(590_000);
     expect(reports[0]?.nextDueInMs).toBeLessThanOrEqual(600_000);
+  });
+
+  it('re-checks keys whose jobs share a limit without reading the claimed jobs again; jobs of different limits once per key', async () => {
+    const keyed = (key: string, concurrencyLimit: number, queue = 'u') =>
+      newJob({ queue, concurrencyKey: key, concurrencyLimit });
+    await db.store.jobInsertMany({
+      jobs: Array.from({ length: 200 }, (_, i) => keyed(`shared:${i % 100}`, 3)),
+    });
+    // The keys' rows exist once a claim took one of their jobs: the next claim's slots are updates.
+    expect(await db.store.jobClaim({ workerId: 'w', queues: ['u'], limit: 100, ...LEASE })).toHaveLength(100);
+    const shared = cte(await explainClaim(sql.jobClaimFromQueues.text, ['w', 100, 30_000, ['u']]), 'slots');
+    expect(shared).toContain('Conflicting Tuples: 100');
+    expect(shared).toMatch(/SubPlan \d+\n\s+-> {2}Aggregate \(never executed\)/);
+
+    await db.store.concurrencyKeySetLimit({ key: 'mixed', limit: null });
+    await db.store.jobInsertMany({ jobs: [1, 3, 3].map((limit) => keyed('mixed', limit, 'v')) });
+    const mixed = cte(await explainClaim(sql.jobClaimFromQueues.text, ['w', 100, 30_000, ['v']]), 'slots');
+    expect(mixed).toContain('Conflicting Tuples: 1');
+    expect(mixed).toMatch(/SubPlan \d+\n\s+-> {2}Aggregate \(actual rows=1 loops=1\)/);
   });
 
   it("an operator's limit or rate on a key reads no job", async () => {

@@ -32,7 +32,7 @@ export const ConcurrencyKeySchema = Type.Object(
     }),
     limit: Type.Union([Type.Integer(), Type.Null()], {
       description:
-        "the operator's limit, else that of the jobs the latest claim took; null: neither (a key an operator's limit or rate made before any claim took one of its jobs)",
+        "the operator's limit, else the smallest own limit among the jobs the latest claim took; null: neither (a key an operator's limit or rate made before any claim took one of its jobs)",
     }),
     operatorLimit: Type.Union([Type.Integer(), Type.Null()]),
     rate: Type.Union([Rate, Type.Null()], { description: "the operator's rate of starts; null: none" }),

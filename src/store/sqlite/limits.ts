@@ -48,10 +48,12 @@ interface QueueLimitRow {
 
 /**
  * Keeps the candidates (in claim order) that fit the free slots of their queue and of their key and
- * their queue's rate at `now`, and takes those slots and starts; `queueSlot` says which admitted jobs
- * hold a queue slot; `limitsMet` whether any queue has a limit or a rate or a candidate has a key
- * (ClaimReport `limitsMet`). Runs inside the claim's write transaction, which no other writer
- * can interleave with: exact.
+ * the rates of both at `now`, and takes those slots and starts. A keyed job fits while fewer than its
+ * own limit (the operator's when set) of its key's jobs run, counting those this claim took before
+ * it: jobs of one key with different limits each start by theirs, as they would one claim at a time.
+ * `queueSlot` says which admitted jobs hold a queue slot; `limitsMet` whether any queue has a limit or
+ * a rate or a candidate has a key (ClaimReport `limitsMet`). Runs inside the claim's write
+ * transaction, which no other writer can interleave with: exact.
  */
 export function admitByLimits<T extends LimitedCandidate>(
   conn: SqliteConnection,
@@ -73,10 +75,17 @@ export function admitByLimits<T extends LimitedCandidate>(
   const admitted = candidates.filter((job) => {
     const queue = queues.get(job.queue);
     if (queue !== undefined && queue.n >= queue.free) return false;
-    const key = job.concurrency_key === null ? undefined : keySlots(keyRows, keys, job.concurrency_key, job);
-    if (key !== undefined && key.n >= key.free) return false;
+    const key = job.concurrency_key === null ? undefined : keySlots(keyRows, keys, job.concurrency_key);
+    // Its own limit, whatever those of the key's other jobs: it starts while fewer than that run.
+    const jobLimit = job.concurrency_limit ?? 1;
+    if (key !== undefined && (key.inUse + key.n >= (key.max ?? jobLimit) || key.n >= key.rateFree)) {
+      return false;
+    }
     if (queue !== undefined) queue.n += 1;
-    if (key !== undefined) key.n += 1;
+    if (key !== undefined) {
+      key.n += 1;
+      key.jobLimit = Math.min(key.jobLimit, jobLimit);
+    }
     return true;
   });
   const takes: Array<[string, number, number]> = [];
@@ -94,7 +103,14 @@ export function admitByLimits<T extends LimitedCandidate>(
   };
 }
 
-interface KeySlots extends Slots {
+/** A key in a claim: its row as read (none: no job of it ever ran) and what the claim took of it. */
+interface KeySlots {
+  inUse: number;
+  max: number | null;
+  /** The starts its rate allows now (Infinity: no rate). */
+  rateFree: number;
+  n: number;
+  /** The smallest own limit among the jobs taken, which the key list shows. */
   jobLimit: number;
 }
 
@@ -114,22 +130,18 @@ function keyRowsOf(conn: SqliteConnection, candidates: LimitedCandidate[], now: 
   return new Map(rows.map((row) => [row.key, row]));
 }
 
-/**
- * A key's free starts, from its row (none: no job of it ever ran): the fewer of its free slots and
- * of its rate's starts now (when rated).
- */
-function keySlots(
-  rows: Map<string, KeyRow>,
-  keys: Map<string, KeySlots>,
-  key: string,
-  job: LimitedCandidate,
-): Slots {
+/** A key's state in this claim, made from its row when the claim first meets one of its jobs. */
+function keySlots(rows: Map<string, KeyRow>, keys: Map<string, KeySlots>, key: string): KeySlots {
   let slots = keys.get(key);
   if (slots === undefined) {
-    const jobLimit = job.concurrency_limit ?? 1;
     const row = rows.get(key);
-    const free = (row?.max ?? jobLimit) - (row?.in_use ?? 0);
-    slots = { free: Math.min(free, row?.rate_free ?? Infinity), n: 0, jobLimit };
+    slots = {
+      inUse: row?.in_use ?? 0,
+      max: row?.max ?? null,
+      rateFree: row?.rate_free ?? Infinity,
+      n: 0,
+      jobLimit: Infinity,
+    };
     keys.set(key, slots);
   }
   return slots;

@@ -13,12 +13,18 @@
  *   measured by test/postgres/claim-plan-keys.test.ts).
  * - `key_fits`, `admitted`: the candidates in claim order (those without a group by priority, due
  *   time and id, then grouped ones by their turn: `turn_rank`, sql/job-groups.ts), ranked within their
- *   key, kept while the rank fits the key's free slots as of the snapshot; then ranked within their
- *   queue, kept while that rank fits the queue's free slots as locked; then the first `limit`.
+ *   key, each kept while its rank fits its own limit (the operator's when set) less the key's running
+ *   jobs as of the snapshot, and the key's rate; then ranked within their queue, kept while that rank
+ *   fits the queue's free slots as locked; then the first `limit`. The rank counts the key's
+ *   candidates ahead that were not kept too, so with jobs of different limits a job that could start
+ *   behind them may be left for the next claim (never one that could not).
  * - `slots`: takes the keys' slots, one row per key, keys in order. INSERT ... ON CONFLICT DO UPDATE
  *   locks the key's row and evaluates its WHERE on the newest committed version, not the snapshot:
- *   when a racing claim took slots meanwhile, the re-check fails, no slot is taken and that key's jobs
- *   stay queued for the next claim. So in_use never exceeds the limit: the limit is exact.
+ *   the running jobs plus those taken must fit the smallest of their limits (the operator's when set),
+ *   or, for jobs of different limits, each job's rank must fit its own (read from `admitted`, only when
+ *   the first test fails). When a racing claim took slots meanwhile, the re-check fails, no slot is
+ *   taken and that key's jobs stay queued for the next claim. So every job starts while fewer than its
+ *   limit run: the limit is exact.
  * - `picked`: the admitted jobs without a key, or whose key's slots were taken.
  * - `queue_taken`: adds the picked jobs to their limited queues' counts and advances their queues'
  *   rates (rows this claim holds locked). It and `slots` return when each rate they advanced next
@@ -108,7 +114,7 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string, grouped: boo
     WHERE r.concurrency_key IS NULL
        OR r.key_rank <= least(coalesce(k.max, r.concurrency_limit) - coalesce(k.in_use, 0), ${rateFree(s, 'k')})
   ), admitted AS (
-    SELECT f.row_id, f.id, f.queue, f.concurrency_key, f.concurrency_limit FROM key_fits f
+    SELECT f.row_id, f.id, f.queue, f.concurrency_key, f.concurrency_limit, f.key_rank FROM key_fits f
     LEFT JOIN queue_slots q ON q.queue = f.queue
     WHERE q.queue IS NULL OR f.queue_rank <= q.free
     ORDER BY ${claimOrder('f', grouped)}
@@ -120,7 +126,9 @@ export const jobClaimAdmitAndTake = (s: string, candidates: string, grouped: boo
     GROUP BY concurrency_key ORDER BY concurrency_key
     ON CONFLICT (key) DO UPDATE SET in_use = k.in_use + excluded.in_use, job_limit = excluded.job_limit,
       rate_tat = ${rateTaken(s, 'k', 'excluded.in_use')}
-    WHERE k.in_use + excluded.in_use <= coalesce(k.max, excluded.job_limit)
+    WHERE (k.in_use + excluded.in_use <= coalesce(k.max, excluded.job_limit)
+           OR k.max IS NULL AND k.in_use <= (SELECT min(a.concurrency_limit - a.key_rank) FROM admitted a
+                                             WHERE a.concurrency_key = k.key))
       AND (k.rate_limit IS NULL OR excluded.in_use <= ${rateFree(s, 'k')})
     RETURNING k.key, ${rateNextStart('k')} AS next_start
   ), picked AS (

@@ -31,9 +31,10 @@ SELECT key, in_use, max, ${rateFree('concurrency_keys')} AS rate_free FROM concu
 WHERE key IN (SELECT value FROM json_each(@keys))`;
 
 /**
- * Takes the slots of every key in @takes (a JSON array of [key, n, jobLimit]): n slots for jobs of limit
- * jobLimit, and, for a key with a rate, n starts at @now. The caller checked that they are free. A key
- * with a rate always has its row already (concurrencyKeySetRate makes it), so a new row needs no rate.
+ * Takes the slots of every key in @takes (a JSON array of [key, n, jobLimit]): n slots for jobs whose
+ * smallest own limit is jobLimit (what the key list shows), and, for a key with a rate, n starts at
+ * @now. The caller checked that they are free. A key with a rate always has its row already
+ * (concurrencyKeySetRate makes it), so a new row needs no rate.
  * (`WHERE true`: an upsert's SELECT needs a WHERE, or SQLite parses ON CONFLICT as a join's ON.)
  */
 export const jobClaimKeysTake = `
