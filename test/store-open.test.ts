@@ -53,22 +53,30 @@ describe('openStore with statementTimeoutMs', () => {
   // docs/SCALING.md names the option; before, openStore refused it as unknown and only the internal
   // PostgresStore.open took it, so an application could not lift the 60 s bound of its handlers'
   // ctx.transaction statements.
-  it("sets the server-side timeout of the store's statements, and 0 leaves the server's own", async () => {
+  it("sets the server-side timeouts of the store's statements and idle transactions, and 0 leaves the server's own", async () => {
     const schema = uniqueSchema('timeout');
     const short = await openStore(TEST_PG_URL, { schema, statementTimeoutMs: 300 });
     const serverOwn = await openStore(TEST_PG_URL, { schema, statementTimeoutMs: 0 });
     const setting = (store: typeof short) =>
       store.transaction(async (tx) => {
-        const { rows } = await (tx as pg.ClientBase).query<{ statement_timeout: string }>(
-          'SHOW statement_timeout',
+        const { rows } = await (tx as pg.ClientBase).query<{ statement_timeout: string; idle: string }>(
+          "SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('idle_in_transaction_session_timeout') AS idle",
         );
-        return rows[0]?.statement_timeout;
+        return rows[0];
       });
     try {
-      expect(await setting(short)).toBe('300ms');
+      expect(await setting(short)).toEqual({ statement_timeout: '300ms', idle: '300ms' });
       const slow = short.transaction((tx) => (tx as pg.ClientBase).query('SELECT pg_sleep(2)'));
       await expect(slow).rejects.toThrow();
-      expect(await setting(serverOwn)).toBe('0');
+      // A transaction whose client stays silent past the bound is ended by the server, its locks freed.
+      const silent = short.transaction(async (tx) => {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        return (tx as pg.ClientBase).query('SELECT 1');
+      });
+      // The caller's own query meets the closed connection (node-postgres's error, as the caller's).
+      await expect(silent).rejects.toThrow(/connection/i);
+      expect(await setting(short)).toEqual({ statement_timeout: '300ms', idle: '300ms' });
+      expect(await setting(serverOwn)).toEqual({ statement_timeout: '0', idle: '0' });
     } finally {
       await short.close();
       await serverOwn.close();

@@ -60,6 +60,54 @@ describe('PostgreSQL half-open connections', () => {
     expect(after?.created).toBe(true);
   }, 20_000);
 
+  it('ends a transaction its black-holed client left open, so the rescue of what it locked does not wait for it', async () => {
+    // A direct store whose own statements wait up to 10 s for a lock, far less than the 60 s default.
+    const direct = await PostgresStore.open({
+      connectionString: TEST_PG_URL,
+      schema,
+      poolSize: 2,
+      statementTimeoutMs: 10_000,
+    });
+    try {
+      await direct.jobInsertMany({ jobs: [newJob({ queue: 'stranded' })] });
+      const [claim] = await direct.jobClaim({ workerId: 'w', queues: ['stranded'], limit: 1, leaseMs: 500 });
+      if (!claim) throw new Error('nothing claimed');
+      // Through the proxy, a child insert fenced by that attempt locks its job row; then the connection
+      // goes silent before COMMIT, as a handler's ctx.enqueue did in the torture run.
+      const child = newJob({ queue: 'stranded-child' });
+      let blackholed = (): void => undefined;
+      const silent = new Promise<void>((resolve) => (blackholed = resolve));
+      const stranded = store
+        .transaction(async (tx) => {
+          await store.jobInsertMany({
+            jobs: [child],
+            tx,
+            fence: { id: claim.id, leaseToken: claim.leaseToken },
+          });
+          proxy.blackhole(true);
+          blackholed();
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      await silent;
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // The lease lapsed; the server ends the stranded session 1 s after it went silent (`store`'s
+      // statementTimeoutMs), and the rescue, which locks the job's row, goes ahead then.
+      const started = performance.now();
+      const { requeued } = await direct.jobRescueLapsed({ limit: 10 });
+      expect(requeued).toEqual([claim.id]);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      proxy.blackhole(false);
+      expect(await stranded).toMatchObject({ code: 'database_unavailable' });
+      expect(await direct.jobGet({ id: child.id })).toBeUndefined();
+    } finally {
+      proxy.blackhole(false);
+      await direct.close();
+    }
+  }, 30_000);
+
   it('closes within its bound while a call waits on a black-holed connection, failing that call', async () => {
     const viaProxy = new URL(TEST_PG_URL);
     viaProxy.port = String(proxy.port);

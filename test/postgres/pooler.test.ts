@@ -194,9 +194,18 @@ describe.skipIf(unavailable !== null)('through PgBouncer in transaction mode', (
     try {
       const slow = store.transaction((tx) => tx.query('SELECT pg_sleep(2)'));
       await expect(slow).rejects.toMatchObject({ code: '57014' });
+      // A transaction left silent past the bound is ended by the server, behind the pooler too.
+      const silent = store.transaction(async (tx) => {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        return tx.query('SELECT 1');
+      });
+      await expect(silent).rejects.toThrow();
       await client.connect();
-      const { rows } = await client.query<{ statement_timeout: string }>('SHOW statement_timeout');
+      const { rows } = await client.query<{ statement_timeout: string; idle: string }>(
+        "SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('idle_in_transaction_session_timeout') AS idle",
+      );
       expect(rows[0]?.statement_timeout).not.toBe('300ms');
+      expect(rows[0]?.idle).not.toBe('300ms');
     } finally {
       await client.end().catch(() => undefined);
       await store.close();

@@ -23,9 +23,11 @@ export interface PostgresStoreOptions {
    */
   poolSize?: number;
   /**
-   * Server-side statement timeout in ms. Default 60,000; 0 leaves the server's setting alone. Sent as a
-   * startup parameter on direct connections; behind a transaction pooler set with SET LOCAL in the
-   * store's transactions, while single statements keep the client-side bound (docs/SCALING.md).
+   * Server-side statement timeout in ms, and how long the server keeps a transaction open while its
+   * client says nothing (`idle_in_transaction_session_timeout`). Default 60,000; 0 leaves the server's
+   * settings alone. Sent as startup parameters on direct connections; behind a transaction pooler set
+   * with SET LOCAL in the store's transactions, while single statements keep the client-side bound
+   * (docs/SCALING.md).
    */
   statementTimeoutMs?: number;
   /** `transaction`: connections go through a pooler in transaction mode (PgBouncer). */
@@ -56,13 +58,14 @@ export function connectionSettings(options: PostgresStoreOptions): ConnectionSet
 }
 
 /**
- * The statement that opens the store's transactions. Behind a transaction pooler the statement timeout
- * cannot be a startup parameter (PgBouncer refuses it, and a session setting would leak to whichever
- * client gets the server connection next), so it is set for the transaction, in the same round trip.
+ * The statement that opens the store's transactions. Behind a transaction pooler the timeouts cannot
+ * be startup parameters (PgBouncer refuses them, and a session setting would leak to whichever client
+ * gets the server connection next), so they are set for the transaction, in the same round trip.
  */
 export function beginStatement(settings: ConnectionSettings): string {
-  if (settings.pooler === null || settings.statementTimeoutMs === 0) return 'BEGIN';
-  return `BEGIN; SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`;
+  const ms = settings.statementTimeoutMs;
+  if (settings.pooler === null || ms === 0) return 'BEGIN';
+  return `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${ms}`;
 }
 
 // Keepalive probes start after 10 s idle so a half-open connection (peer vanished without a FIN) is
@@ -141,7 +144,14 @@ export function clientConfig(
   };
   const statementTimeout = settings.statementTimeoutMs;
   if (statementTimeout > 0) {
-    if (direct) config.statement_timeout = statementTimeout;
+    if (direct) {
+      config.statement_timeout = statementTimeout;
+      // A transaction whose connection went silent (a half-open connection: the client's COMMIT or
+      // ROLLBACK never arrives) would otherwise keep its row locks until the server's TCP keepalive
+      // gives up, hours by default: a fenced child insert held its parent's row, and the rescue of
+      // every job claimed with that parent waited behind it. The server now ends such a session.
+      config.idle_in_transaction_session_timeout = statementTimeout;
+    }
     // The client-side bound behind it: a half-open connection answers nothing, not even the server's
     // timeout error, and Node cannot shorten the kernel's keepalive probe interval (75 s x 9 on Linux).
     // A query silent for 5 s past the server's own limit is treated as a dead connection.
@@ -232,8 +242,9 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
 ]);
 // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or in recovery),
-// 53300 too_many_connections: the server cannot serve us now, but may shortly.
-const SERVER_GONE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+// 53300 too_many_connections: the server cannot serve us now, but may shortly. 25P03: the server ended
+// a session left idle in a transaction (its connection is gone, the transaction rolled back).
+const SERVER_GONE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '25P03']);
 
 /** True when `error` means the server is unreachable or went away, as opposed to a bad statement. */
 export function isUnavailable(error: unknown): boolean {
