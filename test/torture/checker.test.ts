@@ -157,6 +157,65 @@ describe('torture checker', () => {
     expect(properties(events, final)).toEqual(['effect_not_once']);
   });
 
+  it('reports a fan-out with some of its children, or a completed one without them', () => {
+    const fanout = (id: string, state: string, children: number): void => {
+      const { events, final } = correctRun();
+      events.push(
+        {
+          t: 20,
+          proc: 'driver',
+          kind: 'op',
+          op: 2,
+          action: 'enqueue',
+          args: { task: 'fanout', payload: { n: 7, children: 3, ms: 1 } },
+        },
+        { t: 21, proc: 'driver', kind: 'ack', op: 2, result: { jobId: id, created: true } },
+        { t: 22, proc: 'w1', kind: 'exec_start', jobId: id, task: 'fanout', attempt: 1 },
+      );
+      final.transitions.push(
+        { seq: 10, jobId: id, from: null, to: 'queued', attempt: 0 },
+        { seq: 11, jobId: id, from: 'queued', to: 'running', attempt: 1 },
+        { seq: 12, jobId: id, from: 'running', to: state, attempt: 1 },
+      );
+      final.jobs.push({
+        id,
+        task: 'fanout',
+        state,
+        attempt: 1,
+        idempotencyKey: null,
+        concurrencyKey: null,
+        result: state === 'completed' ? 7 : null,
+      });
+      for (let index = 0; index < children; index += 1) {
+        final.jobs.push({
+          id: `${id}-c${index}`,
+          task: 'quick',
+          state: 'cancelled',
+          attempt: 0,
+          idempotencyKey: `child:${id}:c${index}`,
+          concurrencyKey: null,
+          result: null,
+        });
+      }
+      verdicts.push(`${state} ${children}: ${properties(events, final).join(' ') || 'ok'}`);
+    };
+    const verdicts: string[] = [];
+    fanout('f1', 'completed', 3);
+    fanout('f2', 'failed', 0);
+    fanout('f3', 'failed', 3);
+    fanout('f4', 'completed', 2);
+    fanout('f5', 'failed', 1);
+    fanout('f6', 'completed', 0);
+    expect(verdicts).toEqual([
+      'completed 3: ok',
+      'failed 0: ok',
+      'failed 3: ok',
+      'completed 2: children_not_once',
+      'failed 1: children_not_once',
+      'completed 0: children_not_once',
+    ]);
+  });
+
   it('reports a slot enqueued as a job that does not carry its key', () => {
     const { events, final } = correctRun();
     final.slots.push({ scheduleId: 's', slotKey: '1000', status: 'enqueued', jobId: 'gone' });

@@ -5,7 +5,7 @@
  */
 import type { FinalState } from './database.js';
 import type { HistoryEvent } from './history.js';
-import { checkpointedResult } from './tasks.js';
+import { checkpointedResult, fanoutChildKey } from './tasks.js';
 import { TENANT_LIMIT } from './workload.js';
 
 /** The properties a run must keep. */
@@ -19,6 +19,7 @@ export type Property =
   | 'checkpoint_not_resumed'
   | 'wrong_result'
   | 'effect_not_once'
+  | 'children_not_once'
   | 'stranded'
   | 'illegal_transition'
   | 'unrecorded_execution'
@@ -275,6 +276,26 @@ export function checkRun(events: readonly HistoryEvent[], final: FinalState): Vi
           property: 'effect_not_once',
           jobId: job.id,
           message: `transactional job ${job.id} is ${job.state} with ${effects} effect rows (expected ${expected})`,
+        });
+      }
+    }
+    if (job.task === 'fanout' && payload !== undefined) {
+      // One ctx.enqueueMany writes all of a fan-out's children or none, each once per key across
+      // attempts: a completed fan-out has every child, any other none or every one.
+      const expected = Number(payload['children']);
+      const keys = final.jobs
+        .map((other) => other.idempotencyKey)
+        .filter((key): key is string => key?.startsWith(`child:${job.id}:`) === true);
+      const wanted = Array.from(
+        { length: expected },
+        (_, index) => `child:${job.id}:${fanoutChildKey(index)}`,
+      );
+      const complete = wanted.every((key) => keys.includes(key)) && keys.length === expected;
+      if (!(complete || (keys.length === 0 && job.state !== 'completed'))) {
+        violations.push({
+          property: 'children_not_once',
+          jobId: job.id,
+          message: `fan-out job ${job.id} is ${job.state} with ${keys.length} of its ${expected} children`,
         });
       }
     }

@@ -38,6 +38,18 @@ export interface TransactionalPayload {
   n: number;
 }
 
+/** `fanout`: enqueues `children` quick jobs in one `ctx.enqueueMany`, keyed c0..c(n-1), then sleeps `ms`. */
+export interface FanoutPayload {
+  n: number;
+  children: number;
+  ms: number;
+}
+
+/** The key a `fanout` job gives its child number `index`. */
+export function fanoutChildKey(index: number): string {
+  return `c${index}`;
+}
+
 /** What a finished `checkpointed` job returns: the same as a run without interruptions. */
 export function checkpointedResult(steps: number): number {
   let sum = 0;
@@ -121,6 +133,31 @@ export function tortureTasks(history: HistoryWriter, backend: 'sqlite' | 'postgr
         }
         history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'returned' });
         return progress.sum;
+      },
+    }),
+    fanout: defineTask<FanoutPayload, number>({
+      leaseMs: TORTURE_LEASE_MS,
+      maxAttempts: 4,
+      backoff,
+      handler: async (payload, ctx) => {
+        const { id, attempt, task } = ctx.job;
+        history.record({ kind: 'exec_start', jobId: id, task, attempt });
+        try {
+          // A re-run after a kill finds the children its earlier attempt wrote (created: false).
+          await ctx.enqueueMany(
+            Array.from({ length: payload.children }, (_, index) => ({
+              task: 'quick',
+              payload: { n: index, ms: 5 },
+              options: { key: fanoutChildKey(index) },
+            })),
+          );
+          await sleep(payload.ms, undefined, { signal: ctx.signal });
+        } catch (error) {
+          history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'aborted' });
+          throw error;
+        }
+        history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'returned' });
+        return payload.n;
       },
     }),
     transactional: defineTask<TransactionalPayload, number>({

@@ -39,6 +39,10 @@ describe.each(backends)('torture on $backend', ({ backend, skip }) => {
       expect(
         report.final.jobs.filter((job) => job.concurrencyKey !== null && job.state === 'completed').length,
       ).toBeGreaterThan(3);
+      // Fan-outs ran too, so their children were checked against all-or-none and once per key.
+      expect(
+        report.final.jobs.filter((job) => job.task === 'fanout' && job.state === 'completed').length,
+      ).toBeGreaterThan(0);
       // Faults really happened: several kinds, a kill -9 among them (the first round covers every kind).
       expect(Object.keys(report.stats.faults).length).toBeGreaterThanOrEqual(3);
       expect(Object.values(report.stats.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);

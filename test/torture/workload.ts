@@ -68,7 +68,16 @@ export class Workload {
 
   private async enqueue(): Promise<void> {
     const random = this.random;
-    const task = random.pick(['quick', 'quick', 'quick', 'slow', 'flaky', 'checkpointed', 'transactional']);
+    const task = random.pick([
+      'quick',
+      'quick',
+      'quick',
+      'slow',
+      'flaky',
+      'checkpointed',
+      'transactional',
+      'fanout',
+    ]);
     const n = random.int(1, 1_000_000);
     const payload =
       task === 'quick'
@@ -79,7 +88,9 @@ export class Workload {
             ? { n, failUntil: random.int(0, 3) }
             : task === 'checkpointed'
               ? { steps: random.int(3, 12), ms: random.int(100, 400) }
-              : { n };
+              : task === 'fanout'
+                ? { n, children: random.int(2, 40), ms: random.int(50, 1_500) }
+                : { n };
     const options: Record<string, unknown> = {};
     if (random.chance(0.25)) options['idempotencyKey'] = `key-${random.int(0, 40)}`;
     if (random.chance(0.2)) options['delayMs'] = random.int(100, 3_000);
