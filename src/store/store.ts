@@ -578,6 +578,14 @@ export interface Store<Tx = unknown>
   jobInsertMany(params: JobInsertManyParams<Tx>): Promise<JobInsertResult[]>;
   jobGet(params: JobIdParams): Promise<Job | undefined>;
   jobList(params: JobListParams): Promise<JobPage>;
+  /**
+   * How long until the soonest scheduled job matching `params` (every filter but the state) comes due,
+   * in whole ms by the store's clock, rounded up; null when no such job waits for its time. From then
+   * on it reads `queued` and joins a list of queued jobs, and nothing is written at that moment (no
+   * event): a reader showing that list reads it again then. Walks the scheduled jobs not yet due in due
+   * order until one matches, so its cost follows the jobs waiting for their time, never the history.
+   */
+  jobNextDue(params: Omit<JobMatch, 'state'>): Promise<number | null>;
   /** Counts per (queue, state), for the CLI, metrics and dashboard. */
   jobCountByQueue(): Promise<JobCount[]>;
 
