@@ -112,6 +112,13 @@ export interface Alert {
   queue?: string;
 }
 
+/** GET /alerts. */
+export interface AlertReading {
+  alerts: Alert[];
+  /** How long until an alert begins, ends or changes with nothing written (the store's clock); null when none would. */
+  nextChangeInMs: number | null;
+}
+
 export interface Worker {
   id: string;
   host: string;

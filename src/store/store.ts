@@ -916,6 +916,11 @@ export interface QueueLoad {
   count: number;
   /** The earliest due time among these jobs that are due (claimable now); null when none is, or running. */
   oldestReadyAt: Date | null;
+  /**
+   * For `scheduled` (jobs not due yet): the soonest due time among them, when the queue's `queued` count
+   * and oldest ready job change with nothing written (the alerts judge both); null in other states.
+   */
+  nextDueAt: Date | null;
 }
 
 /** A running job as the alerts read it (`jobRunningList`). */

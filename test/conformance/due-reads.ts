@@ -67,6 +67,9 @@ export function describeDueReads(h: StoreHarness): void {
       ]);
       expect(load.find((l) => l.state === 'queued')?.oldestReadyAt).not.toBeNull();
       expect(load.find((l) => l.state === 'scheduled')?.oldestReadyAt).toBeNull();
+      // The one waiting for its time: when it comes due (the alerts judge the queue again then).
+      expect(load.find((l) => l.state === 'scheduled')?.nextDueAt).toEqual(later.runAt);
+      expect(load.find((l) => l.state === 'queued')?.nextDueAt).toBeNull();
 
       // A repeated idempotency key answers with the job as it reads.
       const [again] = await store.jobInsertMany({ jobs: [newJob({ queue, delayMs: 100, idempotencyKey })] });
