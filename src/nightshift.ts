@@ -644,8 +644,9 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * task's `maxDurationMs` (for tasks this instance knows) or with a lease that lapsed unrecovered,
    * suspended schedules, recently missed or skipped slots, and queues over the `alerts` thresholds.
    */
-  alerts(): Promise<Alert[]> {
-    return computeAlerts({ store: this.store, registry: this.tasks, config: this.alertsConfig });
+  async alerts(): Promise<Alert[]> {
+    return (await computeAlerts({ store: this.store, registry: this.tasks, config: this.alertsConfig }))
+      .alerts;
   }
 
   /**

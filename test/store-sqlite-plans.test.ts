@@ -19,7 +19,7 @@ import { concurrencyKeySetRate, jobClaimRateWait } from '../src/store/sqlite/sql
 import { jobIdleCheck, jobRescueLapsedSelect, jobPrune } from '../src/store/sqlite/sql/job-maintenance.js';
 import { eventPrune, eventRead } from '../src/store/sqlite/sql/events.js';
 import { queueListNextDue, workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
-import { jobList, jobListDead, jobRunList } from '../src/store/sqlite/sql/job-read.js';
+import { jobList, jobListDead, jobNextDue, jobRunList } from '../src/store/sqlite/sql/job-read.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { newJob } from './support/jobs.js';
 import { sqliteHarness } from './support/sqlite-harness.js';
@@ -257,6 +257,13 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     const dead = await plan(jobListDead, { ...params, state: 'failed' });
     expect(dead).toMatch(/SCAN jobs USING INDEX jobs_dead_created\b/);
     expect(dead).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('finds when the next job joins the queued list from jobs_scheduled past now, in due order', async () => {
+    const params = { queue: 'q1', task: null, search: null, createdAfter: null, createdBefore: null, now: 0 };
+    const next = await plan(jobNextDue, params);
+    expect(next).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at>\?\)/);
+    expect(next).not.toMatch(/TEMP B-TREE/);
   });
 
   it("reads one job's runs, recorded and implied, by its id in both branches of job_run_history", async () => {

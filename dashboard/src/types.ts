@@ -45,6 +45,17 @@ export interface Job {
   [more: string]: unknown;
 }
 
+/** GET /jobs: a page of jobs. */
+export interface JobPage {
+  jobs: Job[];
+  nextCursor: string | null;
+  /**
+   * With state=queued: how long until the soonest scheduled job matching the other filters comes due
+   * and joins the list (the store's clock); null when none waits, and for any other state.
+   */
+  nextDueInMs: number | null;
+}
+
 export interface JobRun {
   attempt: number;
   workerId: string;
@@ -99,6 +110,13 @@ export interface Alert {
   jobId?: string;
   scheduleId?: string;
   queue?: string;
+}
+
+/** GET /alerts. */
+export interface AlertReading {
+  alerts: Alert[];
+  /** How long until an alert begins, ends or changes with nothing written (the store's clock); null when none would. */
+  nextChangeInMs: number | null;
 }
 
 export interface Worker {

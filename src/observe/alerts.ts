@@ -1,7 +1,8 @@
 /**
  * The current alerts, computed from the database at each call (`ns.alerts()`, `GET /api/v1/alerts`, the
- * `nightshift_alerts` metric, the alert monitor). Every read is bounded by an index: the running jobs,
- * the suspended schedules, the ledger rows of the window, the waiting jobs per queue.
+ * `nightshift_alerts` metric, the alert monitor), and when they would change with nothing written (the
+ * dashboard reads them again then). Every read is bounded by an index: the running jobs, the suspended
+ * schedules, the ledger rows of the window, the waiting jobs per queue.
  */
 import type { ObserveStore, QueueLoad, ScheduleStore } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
@@ -29,13 +30,28 @@ export interface AlertSources {
   load?: QueueLoad[];
 }
 
-/** The alerts that hold now, ordered by kind, then subject. */
+/** The alerts that hold now, and when they would next change with nothing written. */
+export interface AlertReading {
+  /** Ordered by kind, then subject. */
+  alerts: Alert[];
+  /**
+   * How long until an alert begins, ends or changes by the passing of time alone, in whole ms by the
+   * store's clock (at least 1); null when none would. No event marks such a moment (a job running past
+   * its `maxDurationMs`, a lease past its grace, a missed slot leaving the window, a queue's next job
+   * coming due or its oldest ready job passing its age threshold), so a reader showing the alerts
+   * reads them again after this long. A write before then (a lease renewed, a job claimed) may mean
+   * nothing changed at that moment: the reading then gives the next one.
+   */
+  nextChangeInMs: number | null;
+}
+
+/** The alerts that hold now and when they would change next. */
 export async function computeAlerts({
   store,
   registry,
   config,
   load: given,
-}: AlertSources): Promise<Alert[]> {
+}: AlertSources): Promise<AlertReading> {
   const [now, running, suspended, lapses, load] = await Promise.all([
     store.now(),
     store.jobRunningList({ limit: RUNNING_LIMIT }),
@@ -46,11 +62,19 @@ export async function computeAlerts({
   const nowMs = now.getTime();
   const alerts: Alert[] = [];
   const grace = config.stuckJobGraceMs ?? DEFAULT_STUCK_JOB_GRACE_MS;
+  // The soonest moment (store clock, ms) an alert begins, ends or changes with nothing written. Each
+  // is the first whole ms at which the comparison below it turns: it must have turned when read then,
+  // or a reader would read again and again to find the same moment.
+  let nextChange: number | null = null;
+  const changesAt = (at: number): void => {
+    if (nextChange === null || at < nextChange) nextChange = at;
+  };
 
   for (const job of running) {
     const base = { subject: `job:${job.id}`, jobId: job.id, queue: job.queue };
     const maxDurationMs = registry.get(job.task)?.maxDurationMs ?? null;
     const over = maxDurationMs === null ? null : job.startedAt.getTime() + maxDurationMs;
+    if (over !== null && over >= nowMs) changesAt(over + 1);
     if (over !== null && over < nowMs) {
       alerts.push({
         kind: 'max_duration',
@@ -60,6 +84,8 @@ export async function computeAlerts({
       });
     }
     const lapsedMs = nowMs - job.leaseExpiresAt.getTime();
+    // Unless a renewal moves the lease's end first (nothing tells of one but the next reading).
+    if (lapsedMs <= grace) changesAt(job.leaseExpiresAt.getTime() + grace + 1);
     if (lapsedMs > grace) {
       alerts.push({
         kind: 'stuck_job',
@@ -80,7 +106,11 @@ export async function computeAlerts({
     });
   }
 
+  const window = config.missedSlotsWindowMs ?? DEFAULT_MISSED_SLOTS_WINDOW_MS;
   for (const lapse of lapses) {
+    // Its earliest row leaves the window: the counts drop, or the alert ends. +1: a row recorded at
+    // a fraction of a ms (PostgreSQL keeps microseconds) is out of the window by then.
+    changesAt(lapse.since.getTime() + window + 1);
     alerts.push({
       kind: 'missed_slots',
       subject: `schedule:${lapse.scheduleId}`,
@@ -92,12 +122,21 @@ export async function computeAlerts({
 
   const queued = new Map<string, number>();
   const oldest = new Map<string, number>();
+  const nextDue = new Map<string, number>();
   for (const row of load) {
     if (row.state === 'queued') queued.set(row.queue, row.count);
     if (row.oldestReadyAt !== null) {
       const at = row.oldestReadyAt.getTime();
       oldest.set(row.queue, Math.min(at, oldest.get(row.queue) ?? at));
     }
+    if (row.nextDueAt !== null) nextDue.set(row.queue, row.nextDueAt.getTime());
+  }
+  // A job coming due counts as queued from then on, and is ready: its queue's depth grows, and it may
+  // wait past the age threshold, with nothing written. +1: due by then on PostgreSQL's microseconds too.
+  for (const [queue, due] of nextDue) {
+    const { queueDepth, oldestReadyAgeMs } = thresholds(config, queue);
+    if (queueDepth !== undefined) changesAt(due + 1);
+    if (oldestReadyAgeMs !== undefined && !oldest.has(queue)) changesAt(due + oldestReadyAgeMs + 1);
   }
   for (const [queue, depth] of queued) {
     const limit = thresholds(config, queue).queueDepth;
@@ -113,6 +152,7 @@ export async function computeAlerts({
   }
   for (const [queue, at] of oldest) {
     const limit = thresholds(config, queue).oldestReadyAgeMs;
+    if (limit !== undefined && nowMs - at <= limit) changesAt(at + limit + 1);
     if (limit !== undefined && nowMs - at > limit) {
       alerts.push({
         kind: 'oldest_ready_age',
@@ -124,9 +164,8 @@ export async function computeAlerts({
     }
   }
   const rank = (alert: Alert): number => ALERT_KINDS.indexOf(alert.kind);
-  return alerts.sort(
-    (a, b) => rank(a) - rank(b) || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0),
-  );
+  alerts.sort((a, b) => rank(a) - rank(b) || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+  return { alerts, nextChangeInMs: nextChange === null ? null : Math.max(1, nextChange - nowMs) };
 }
 
 /** A queue's thresholds: its own entry over the defaults, key by key. */

@@ -171,7 +171,7 @@ export function createMetrics(source: MetricsSource): Registry {
 async function readCluster(source: MetricsSource): Promise<ClusterReading> {
   const { store } = source;
   const load = await store.queueLoadList();
-  const [now, throttled, alerts, health] = await Promise.all([
+  const [now, throttled, { alerts }, health] = await Promise.all([
     store.now(),
     // Labels are judged against the workers `ns.workers()` lists as live.
     store.queueThrottleList({ workerStaleMs: DEFAULT_WORKER_STALE_MS }),

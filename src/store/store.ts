@@ -578,6 +578,14 @@ export interface Store<Tx = unknown>
   jobInsertMany(params: JobInsertManyParams<Tx>): Promise<JobInsertResult[]>;
   jobGet(params: JobIdParams): Promise<Job | undefined>;
   jobList(params: JobListParams): Promise<JobPage>;
+  /**
+   * How long until the soonest scheduled job matching `params` (every filter but the state) comes due,
+   * in whole ms by the store's clock, rounded up; null when no such job waits for its time. From then
+   * on it reads `queued` and joins a list of queued jobs, and nothing is written at that moment (no
+   * event): a reader showing that list reads it again then. Walks the scheduled jobs not yet due in due
+   * order until one matches, so its cost follows the jobs waiting for their time, never the history.
+   */
+  jobNextDue(params: Omit<JobMatch, 'state'>): Promise<number | null>;
   /** Counts per (queue, state), for the CLI, metrics and dashboard. */
   jobCountByQueue(): Promise<JobCount[]>;
 
@@ -908,6 +916,11 @@ export interface QueueLoad {
   count: number;
   /** The earliest due time among these jobs that are due (claimable now); null when none is, or running. */
   oldestReadyAt: Date | null;
+  /**
+   * For `scheduled` (jobs not due yet): the soonest due time among them, when the queue's `queued` count
+   * and oldest ready job change with nothing written (the alerts judge both); null in other states.
+   */
+  nextDueAt: Date | null;
 }
 
 /** A running job as the alerts read it (`jobRunningList`). */

@@ -2,7 +2,8 @@
  * A delayed job whose time has come reads `queued` over HTTP on both backends with no worker running:
  * GET /api/v1/jobs/:id, the list's state filters, GET /api/v1/queues and the metric
  * nightshift_queue_jobs, before any claim has promoted its row. GET /api/v1/queues says how long until
- * a queue's soonest scheduled job comes due (`nextDueInMs`), as no event marks that moment.
+ * a queue's soonest scheduled job comes due (`nextDueInMs`), and GET /api/v1/jobs?state=queued how long
+ * until the next job matching its filter joins the list, as no event marks that moment.
  */
 // Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
@@ -59,7 +60,7 @@ describe.each(BACKENDS)('due jobs over HTTP on %s', (backend) => {
   });
 
   it('says how long until each queue’s soonest scheduled job comes due, by the store’s clock', async () => {
-    // Last in the file: the store's clock stays frozen where the test leaves it.
+    // Last but one in the file: the store's clock stays frozen where the test leaves it.
     const start = Math.floor(Date.now() / 1_000) * 1_000;
     await s.clock.freeze(start);
     const enqueue = async (queue: string, runAt: number) => {
@@ -93,5 +94,39 @@ describe.each(BACKENDS)('due jobs over HTTP on %s', (backend) => {
       (q) => q.name === 'next-a',
     );
     expect(a?.counts).toMatchObject({ queued: 2, scheduled: 0 });
+  });
+
+  it('says on the queued list how long until the next scheduled job matching its filter joins it', async () => {
+    // Last in the file: the store's clock stays frozen where the test leaves it.
+    const start = Math.floor(Date.now() / 1_000) * 1_000;
+    await s.clock.freeze(start);
+    const enqueue = async (queue: string, runAt: number, to = 'a@example.com') => {
+      const { status, body } = await s.request('POST', '/api/v1/jobs', {
+        body: { task: 'email.send', queue, payload: { to }, runAt: new Date(runAt).toISOString() },
+      });
+      expect(status).toBe(201);
+      return body.id as string;
+    };
+    const now = await enqueue('join', start);
+    const soon = await enqueue('join', start + 30_000);
+    await enqueue('join', start + 90_000, 'needle@example.com');
+    await enqueue('join-elsewhere', start + 10_000);
+    const list = async (filter: string): Promise<{ ids: string[]; nextDueInMs: number | null }> => {
+      const { status, body } = await s.request('GET', `/api/v1/jobs?${filter}`, { token: s.tokens.viewer });
+      expect(status).toBe(200);
+      return { ids: (body.jobs as Array<{ id: string }>).map((j) => j.id), nextDueInMs: body.nextDueInMs };
+    };
+    expect(await list('state=queued&queue=join')).toEqual({ ids: [now], nextDueInMs: 30_000 });
+    // Every filter counts: the text is in the later job's payload only.
+    expect(await list('state=queued&queue=join&search=NEEDLE')).toEqual({ ids: [], nextDueInMs: 90_000 });
+    expect((await list('state=queued&queue=join&task=noop')).nextDueInMs).toBeNull();
+    // Other lists show their scheduled jobs, whose runAt says when they change.
+    expect((await list('state=scheduled&queue=join')).nextDueInMs).toBeNull();
+    expect((await list('queue=join')).nextDueInMs).toBeNull();
+
+    await s.clock.advance(30_000);
+    expect(await list('state=queued&queue=join')).toEqual({ ids: [soon, now], nextDueInMs: 60_000 });
+    await s.clock.advance(60_000);
+    expect((await list('state=queued&queue=join')).nextDueInMs).toBeNull();
   });
 });

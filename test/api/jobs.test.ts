@@ -163,7 +163,11 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
         token: s.tokens.viewer,
       },
     );
-    expect(second.body).toEqual({ jobs: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+    expect(second.body).toEqual({
+      jobs: [expect.objectContaining({ id: ids[0] })],
+      nextCursor: null,
+      nextDueInMs: null,
+    });
     const filtered = await s.request('GET', `/api/v1/jobs?queue=${queue}&state=completed`, {
       token: s.tokens.viewer,
     });

@@ -1,15 +1,16 @@
 /**
  * Conformance: a scheduled job whose time has come (a delay or a retry's backoff) reads `queued` in
- * every read, before any claim promotes its row: one job, the list filters, the counts per queue and
- * state, the queue list (with how long until its next job comes due) and load, a repeated idempotency
- * key's answer and the bulk cancel's filter.
+ * every read, before any claim promotes its row: one job, the list filters (and how long until the next
+ * matching job joins the queued list), the counts per queue and state, the queue list (with how long
+ * until its next job comes due) and load, a repeated idempotency key's answer and the bulk cancel's
+ * filter.
  */
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, insertOne, mustGet, openFrozen } from './helpers.js';
+import { claimOne, insertOne, mustGet, nowMs, openFrozen } from './helpers.js';
 
 /** Ids of the jobs of `queue` listed in `state`, sorted. */
 async function listed(store: Store, queue: string, state: 'scheduled' | 'queued'): Promise<string[]> {
@@ -66,10 +67,44 @@ export function describeDueReads(h: StoreHarness): void {
       ]);
       expect(load.find((l) => l.state === 'queued')?.oldestReadyAt).not.toBeNull();
       expect(load.find((l) => l.state === 'scheduled')?.oldestReadyAt).toBeNull();
+      // The one waiting for its time: when it comes due (the alerts judge the queue again then).
+      expect(load.find((l) => l.state === 'scheduled')?.nextDueAt).toEqual(later.runAt);
+      expect(load.find((l) => l.state === 'queued')?.nextDueAt).toBeNull();
 
       // A repeated idempotency key answers with the job as it reads.
       const [again] = await store.jobInsertMany({ jobs: [newJob({ queue, delayMs: 100, idempotencyKey })] });
       expect(again).toMatchObject({ created: false, job: { id: delayed.id, state: 'queued' } });
+    });
+
+    it('says how long until the soonest scheduled job matching a filter comes due and joins the queued list', async () => {
+      const store = await openFrozen(h);
+      const queue = `q-${uuidv7()}`;
+      const other = `q-${uuidv7()}`;
+      const task = `t-${uuidv7()}`;
+      const word = `w${uuidv7().replace(/-/g, '')}`;
+      await insertOne(store, { queue, task, delayMs: 30_000, payload: { note: word } });
+      await insertOne(store, { queue, delayMs: 10_000 });
+      await insertOne(store, { queue: other, task, delayMs: 5_000 });
+      // Queued already: it is on the queued list, nothing to wait for.
+      await insertOne(store, { queue, task });
+      expect(await store.jobNextDue({ queue })).toBe(10_000);
+      expect(await store.jobNextDue({ task })).toBe(5_000);
+      expect(await store.jobNextDue({ queue, task })).toBe(30_000);
+      expect(await store.jobNextDue({ search: word.toUpperCase() })).toBe(30_000);
+      const created = (await nowMs(store)) + 1;
+      expect(await store.jobNextDue({ queue, createdAfter: new Date(created) })).toBeNull();
+      expect(await store.jobNextDue({ queue, createdBefore: new Date(created) })).toBe(10_000);
+      expect(await store.jobNextDue({ queue: `q-${uuidv7()}` })).toBeNull();
+
+      await h.advanceClock(store, 9_999);
+      expect(await store.jobNextDue({ queue })).toBe(1);
+      // Due: it reads queued now, and the next one of the queue is the one to wait for.
+      await h.advanceClock(store, 1);
+      expect(await listed(store, queue, 'queued')).toHaveLength(2);
+      expect(await store.jobNextDue({ queue })).toBe(20_000);
+      await h.advanceClock(store, 20_000);
+      expect(await store.jobNextDue({ queue })).toBeNull();
+      expect(await store.jobNextDue({ task })).toBeNull();
     });
 
     it('in the bulk cancel filter: queued takes it, scheduled leaves it', async () => {

@@ -2,7 +2,8 @@
  * An open page follows a delayed job coming due. From its due time on a job reads `queued` (the store's
  * clock decides), but nothing is written at that moment, so no event reloads the page: the job list,
  * the job page and the overview's queue counts read again at the soonest due time they show, and not
- * before. Both clocks are moved by hand: the store's (test/api/api-server.ts) and the browser's
+ * before; a list of queued jobs when the next job matching it joins (the server says when); the alerts
+ * when one begins by the passing of time (the server says when). Both clocks are moved by hand: the store's (test/api/api-server.ts) and the browser's
  * (Playwright's clock), so "ten minutes later" takes no ten minutes. On SQLite, and on PostgreSQL with
  * NIGHTSHIFT_TEST_BACKEND=postgres.
  */
@@ -24,7 +25,13 @@ describe(`pages reading again when a job comes due, in Chromium on ${backend}`, 
   let server: TestServer;
 
   beforeAll(async () => {
-    [browser, server] = await Promise.all([launchChromium(), startTestServer(backend, { tasks: TASKS })]);
+    [browser, server] = await Promise.all([
+      launchChromium(),
+      startTestServer(backend, {
+        tasks: TASKS,
+        alerts: { queues: { aging: { oldestReadyAgeMs: 5 * MINUTE } } },
+      }),
+    ]);
   });
   afterAll(async () => {
     await browser?.close();
@@ -92,6 +99,49 @@ describe(`pages reading again when a job comes due, in Chromium on ${backend}`, 
     await until(counts).toEqual(['1', '1']);
     expect(pages.map(({ made }) => made())).toEqual([2, 2, 2]);
     for (const { page } of pages) await page.context().close();
+  });
+
+  it('lists a delayed job among the queued ones once it is due, reading the list once then and not before', async () => {
+    const start = Math.floor(Date.now() / 1_000) * 1_000;
+    await server.clock.freeze(start);
+    const enqueue = async (to: string, runAt: number) =>
+      (await server.ns.enqueue('email.send', { to }, { queue: 'joining', runAt: new Date(runAt) })).id;
+    const ready = await enqueue('ready@example.com', start);
+    const delayed = await enqueue('delayed@example.com', start + 10 * MINUTE);
+    // The queued list shows no scheduled job: only the server knows when the delayed one joins it.
+    const list = await open('/jobs?state=queued&queue=joining', start, '/api/v1/jobs');
+    const rows = list.page.getByRole('table', { name: 'Jobs' }).getByRole('row');
+    const row = (id: string) => rows.filter({ hasText: id.slice(-12) });
+    await until(() => row(ready).count()).toBe(1);
+    expect(await row(delayed).count()).toBe(0);
+    expect(list.made()).toBe(1);
+
+    await list.page.clock.fastForward(5 * MINUTE);
+    await server.clock.advance(10 * MINUTE);
+    await list.page.clock.fastForward(5 * MINUTE + 1_000);
+    await until(() => row(delayed).getByText('queued').count()).toBe(1);
+    expect(list.made()).toBe(2);
+    await list.page.context().close();
+  });
+
+  it('shows an alert that begins with nothing written (a ready job past its queue’s age threshold), reading the alerts once then', async () => {
+    const start = Math.floor(Date.now() / 1_000) * 1_000;
+    await server.clock.freeze(start);
+    await server.ns.enqueue('email.send', { to: 'waiting@example.com' }, { queue: 'aging' });
+    const overview = await open('/', start, '/api/v1/alerts');
+    const alerts = overview.page.getByRole('region', { name: 'Alerts' });
+    await until(() => alerts.getByText('no alerts').count()).toBe(1);
+    expect(overview.made()).toBe(1);
+
+    // Four minutes on, nothing has changed and nothing is read.
+    await overview.page.clock.fastForward(4 * MINUTE);
+    expect(overview.made()).toBe(1);
+    // Past five minutes unclaimed by the store's clock: the alert holds, and the page reads it once.
+    await server.clock.advance(5 * MINUTE + 1);
+    await overview.page.clock.fastForward(MINUTE + 1_000);
+    await until(() => alerts.getByRole('link', { name: /oldest ready age/ }).count()).toBe(1);
+    expect(overview.made()).toBe(2);
+    await overview.page.context().close();
   });
 
   it('reads a job past its due time by the browser’s clock again after 1 s, doubling, while the store’s clock says it is not due', async () => {

@@ -217,6 +217,20 @@ describe('PostgreSQL claim plan', () => {
     expect(running).not.toMatch(/Seq Scan on jobs\b/);
   });
 
+  it('finds when the next job joins the queued list through the scheduled index past now, in due order', async () => {
+    // A queue: its own range of job_queue_scheduled_queue_idx; a task: each row's job by primary key.
+    for (const values of [
+      ['rare', null, null, null, null],
+      [null, 'test.task', null, null, null],
+    ]) {
+      const plan = await explainClaim(sql.jobNextDue.text, values);
+      expect(plan).toMatch(/Index (Only )?Scan using job_queue_scheduled(_queue)?_idx on job_queue q\b/);
+      expect(plan).toMatch(/Index Cond: .*run_at > \(?now\(\)/);
+      expect(plan).not.toMatch(/Sort\b/);
+      expect(plan).not.toMatch(/Seq Scan on (jobs|job_queue)\b/);
+    }
+  });
+
   it('bulk-cancels scheduled jobs due or not through a range of the scheduled index, never scanning the queue', async () => {
     for (const statement of [sql.jobCancelMatchingDue, sql.jobCancelMatchingLater]) {
       const plan = await explainClaim(statement.text, [null, null, 10, 'c', 'o', null, null, null]);

@@ -6,10 +6,10 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
-import { soonestDue } from '../due.js';
+import { soonestAfter, soonestDue } from '../due.js';
 import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
-import { JOB_STATES, type Job, type JobState, type Queue } from '../types.js';
+import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
 
 const PAGE_SIZE = 50;
 // A bulk request changes at most this many jobs (the API's MAX_BULK_CHANGES).
@@ -67,13 +67,12 @@ export function JobsPage(props: { search: string }) {
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
   const jobs = useLoad(
-    () =>
-      api<{ jobs: Job[]; nextCursor: string | null }>(
-        'GET',
-        `/jobs${query({ ...apiFilter(filter), limit: PAGE_SIZE, cursor })}`,
-      ),
+    async () => ({
+      ...(await api<JobPage>('GET', `/jobs${query({ ...apiFilter(filter), limit: PAGE_SIZE, cursor })}`)),
+      readAt: Date.now(),
+    }),
     [props.search, cursor],
-    (page) => soonestDue(page.jobs),
+    listChangesAt,
   );
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [allMatching, setAllMatching] = useState(false);
@@ -321,6 +320,15 @@ function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }
   );
 }
 
+/**
+ * When the list changes with no event: a scheduled job it shows comes due (its runAt) and reads queued;
+ * or, listing queued jobs (none of them scheduled), the soonest scheduled job matching the filter comes
+ * due and joins it, `nextDueInMs` after the answer arrived.
+ */
+function listChangesAt(page: JobPage & { readAt: number }): number | null {
+  return soonestDue(page.jobs) ?? soonestAfter(page.readAt, [page.nextDueInMs]);
+}
+
 /** The states a bulk action changes under a filter: what the API's bulk-retry and bulk-cancel take. */
 function statesChanged(kind: BulkAction, filter: Filter): JobState[] {
   const state = filter.state as JobState | '';
@@ -345,7 +353,7 @@ async function countMatching(kind: BulkAction, filter: Filter): Promise<string> 
       counts.push({ state, count: chosen.reduce((sum, q) => sum + q.counts[state], 0), more: false });
   } else {
     for (const state of states) {
-      const page = await api<{ jobs: Job[]; nextCursor: string | null }>(
+      const page = await api<JobPage>(
         'GET',
         `/jobs${query({ ...apiFilter(filter), state, limit: COUNT_PAGE })}`,
       );

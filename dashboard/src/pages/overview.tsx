@@ -8,7 +8,7 @@ import { soonestAfter } from '../due.js';
 import { LineChart, type Series } from '../charts.js';
 import { Outcome, Problem, useAction, useLoad, Link } from '../components.js';
 import { duration, relative } from '../format.js';
-import { JOB_STATES, type Alert, type Queue, type StatsBucket } from '../types.js';
+import { JOB_STATES, type AlertReading, type Queue, type StatsBucket } from '../types.js';
 import { schedulePath } from './schedules.js';
 
 export function OverviewPage() {
@@ -139,9 +139,18 @@ function percentiles(buckets: StatsBucket[], key: 'waitMs' | 'runMs'): Series[] 
   ).map(([label, color]) => ({ label, color, values: buckets.map((b) => b[key][label]) }));
 }
 
-/** Open alerts as badges; one that names a job or schedule links to it. */
+/**
+ * Open alerts as badges; one that names a job or schedule links to it. Read again when they would change
+ * with nothing written (`nextChangeInMs`).
+ */
 export function Alerts(props: { kinds?: string[]; title?: string }) {
-  const alerts = useLoad(() => api<{ alerts: Alert[] }>('GET', '/alerts'), []);
+  const alerts = useLoad(
+    async () => ({ ...(await api<AlertReading>('GET', '/alerts')), readAt: Date.now() }),
+    [],
+    // An alert that begins or ends by the passing of time (a job running too long, a queue's job
+    // coming due and waiting) has no event to reload the page: read again when the server says.
+    (read) => soonestAfter(read.readAt, [read.nextChangeInMs]),
+  );
   const list = (alerts.data?.alerts ?? []).filter(
     (a) => props.kinds === undefined || props.kinds.includes(a.kind),
   );

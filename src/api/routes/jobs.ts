@@ -10,7 +10,7 @@ import type { EnqueueOptions } from '../../enqueue.js';
 import { NightshiftError } from '../../errors.js';
 import { isFinalState, type Job } from '../../job.js';
 import type { Nightshift } from '../../nightshift.js';
-import { jobFilter } from '../../validation/job-filter.js';
+import { jobFilter, jobListParams } from '../../validation/job-filter.js';
 import { ApiError } from '../errors.js';
 import {
   BulkCancelBody,
@@ -123,14 +123,22 @@ export const jobRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app,
           200: Type.Object({
             jobs: Type.Array(JobSchema),
             nextCursor: Type.Union([Type.String(), Type.Null()]),
+            nextDueInMs: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+              description:
+                'With state=queued: how long until the soonest scheduled job matching the other filters comes due and joins the list, database clock; null when none waits for its time, and for any other state (those lists show their scheduled jobs, whose runAt says when). No event marks that moment: a reader showing the list reads it again after this long.',
+            }),
           }),
         }),
       },
     },
     async (request) => {
       const { limit = 50, ...filters } = request.query;
-      const page = await ns.listJobs({ limit, ...filters });
-      return { jobs: page.jobs.map(jobJson), nextCursor: page.nextCursor };
+      const params = jobListParams({ limit, ...filters });
+      // Read before the page: a job coming due between the two reads is then on the page or still
+      // waiting here, never missed by both.
+      const nextDueInMs = params.state === 'queued' ? await ns.store.jobNextDue(params) : null;
+      const page = await ns.store.jobList(params);
+      return { jobs: page.jobs.map(jobJson), nextCursor: page.nextCursor, nextDueInMs };
     },
   );
 

@@ -1,14 +1,15 @@
 /**
  * What an operator watches: `GET /api/v1/alerts` (the current alerts), `GET /api/v1/stats` (attempts
  * per minute for the dashboard's charts) and, outside /api/v1, `GET /metrics` (Prometheus text).
- * All are reads for the viewer role; everything comes from the library (`ns.alerts()`, `ns.metrics()`)
- * or the store's observe reads, never SQL here.
+ * All are reads for the viewer role; everything comes from the library (the alerts of `ns.alerts()`,
+ * `ns.metrics()`) or the store's observe reads, never SQL here.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NightshiftError } from '../../errors.js';
 import type { Nightshift } from '../../nightshift.js';
 import { ALERT_KINDS } from '../../observe/alert.js';
+import { computeAlerts } from '../../observe/alerts.js';
 import type { RunStatsMinute } from '../../store/store.js';
 import { ErrorBody, responses } from '../schemas.js';
 
@@ -55,10 +56,20 @@ export const observeRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (
       schema: {
         summary: 'The alerts that hold now, computed from the database',
         tags: ['observe'],
-        response: responses({ 200: Type.Object({ alerts: Type.Array(AlertSchema) }) }),
+        response: responses({
+          200: Type.Object({
+            alerts: Type.Array(AlertSchema),
+            nextChangeInMs: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+              description:
+                'How long until an alert begins, ends or changes by the passing of time alone (a running job past its maxDurationMs, a lease past its grace, a missed slot leaving the window, a queue’s next job coming due or its oldest ready job passing its age threshold), database clock; null when none would. No event marks that moment: a reader showing the alerts reads them again after this long.',
+            }),
+          }),
+        }),
       },
     },
-    async () => ({ alerts: await ns.alerts() }),
+    // ns.alerts() without its companion: when the alerts would change, which only a reader that reads
+    // them again needs.
+    () => computeAlerts({ store: ns.store, registry: ns.tasks, config: ns.alertsConfig }),
   );
 
   app.get(

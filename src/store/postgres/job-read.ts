@@ -1,4 +1,7 @@
-/** Reading jobs: one by id, a filtered page, counts per queue and state, and a job's run history. */
+/**
+ * Reading jobs: one by id, a filtered page, when the next one comes due, counts per queue and state,
+ * and a job's run history.
+ */
 import { NightshiftError } from '../../errors.js';
 import type { Job, JobRun } from '../../job.js';
 import type { JobCount, JobIdParams, JobListParams, JobMatch, JobPage, JobRunListParams } from '../store.js';
@@ -30,6 +33,22 @@ export async function jobList(conn: PostgresConnection, params: JobListParams): 
     jobs: page.map(toJob),
     nextCursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
   };
+}
+
+/**
+ * `jobNextDue`: ms until the soonest scheduled job matching the filters comes due, rounded up (the
+ * clock has microseconds: read again after this long, the job is due), or null.
+ */
+export async function jobNextDue(
+  conn: PostgresConnection,
+  match: Omit<JobMatch, 'state'>,
+): Promise<number | null> {
+  const [row] = await conn.rows<{ inMs: string | number }>(conn.sql.jobNextDue, [
+    match.queue ?? null,
+    match.task ?? null,
+    ...matchValues(match),
+  ]);
+  return row === undefined ? null : Math.max(1, Math.ceil(Number(row.inMs)));
 }
 
 /** `jobCountByQueue`: counts per (queue, state). */

@@ -43,12 +43,14 @@ export class PostgresObserve implements ObserveStore {
       state: QueueLoad['state'];
       count: number;
       oldest_ready_at: Date | null;
+      next_due_at: Date | null;
     }>(this.sql.queueLoadList, []);
     return rows.map((row) => ({
       queue: row.queue,
       state: row.state,
       count: row.count,
       oldestReadyAt: row.oldest_ready_at,
+      nextDueAt: row.next_due_at,
     }));
   }
 

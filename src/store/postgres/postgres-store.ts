@@ -35,7 +35,7 @@ import { jobInsertMany } from './job-insert.js';
 import { PostgresJobLogs } from './job-logs.js';
 import { PostgresLimits } from './limits.js';
 import { jobPrune } from './job-prune.js';
-import { jobCountByQueue, jobGet, jobList, jobRunList } from './job-read.js';
+import { jobCountByQueue, jobGet, jobList, jobNextDue, jobRunList } from './job-read.js';
 import { jobCheckpointSave, jobStepGet, jobStepSave } from './job-steps.js';
 import { NotificationListener } from './listener.js';
 import { loadMigrations, migrate, schemaTooNew } from './migrator.js';
@@ -187,6 +187,10 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
 
   jobList(params: contract.JobListParams): Promise<contract.JobPage> {
     return jobList(this.conn, params);
+  }
+
+  jobNextDue(params: Omit<contract.JobMatch, 'state'>): Promise<number | null> {
+    return jobNextDue(this.conn, params);
   }
 
   jobCountByQueue(): Promise<contract.JobCount[]> {

@@ -1,4 +1,7 @@
-/** Reading jobs: one by id, a filtered page newest first (opaque cursor), counts, a job's run history. */
+/**
+ * Reading jobs: one by id, a filtered page newest first (opaque cursor), when the next one comes due,
+ * counts, a job's run history.
+ */
 import { NightshiftError } from '../../errors.js';
 import type { Job, JobRun } from '../../job.js';
 import type { JobCount, JobIdParams, JobListParams, JobMatch, JobPage, JobRunListParams } from '../store.js';
@@ -62,6 +65,19 @@ export async function jobList(conn: SqliteConnection, params: JobListParams): Pr
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { jobs: page.map(toJob), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}
+
+/** `jobNextDue`: ms until the soonest scheduled job matching the filters comes due, or null. */
+export async function jobNextDue(
+  conn: SqliteConnection,
+  match: Omit<JobMatch, 'state'>,
+): Promise<number | null> {
+  const row = await conn.read(
+    () =>
+      conn.stmt(sql.jobNextDue).get({ ...matchParams(match), now: conn.clock() }) as
+        { inMs: number } | undefined,
+  );
+  return row === undefined ? null : row.inMs;
 }
 
 /** `jobGet`: one job, or undefined. */

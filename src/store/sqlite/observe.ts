@@ -26,6 +26,7 @@ export class SqliteObserve implements ObserveStore {
           state: QueueLoad['state'];
           count: number;
           oldest_ready_at: number | null;
+          next_due_at: number | null;
         }>,
     );
     return rows.map((row) => ({
@@ -33,6 +34,7 @@ export class SqliteObserve implements ObserveStore {
       state: row.state,
       count: row.count,
       oldestReadyAt: row.oldest_ready_at === null ? null : new Date(row.oldest_ready_at),
+      nextDueAt: row.next_due_at === null ? null : new Date(row.next_due_at),
     }));
   }
 

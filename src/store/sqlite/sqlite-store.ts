@@ -39,7 +39,7 @@ import { jobInsertMany } from './job-insert.js';
 import { SqliteJobLogs } from './job-logs.js';
 import { SqliteLimits } from './limits.js';
 import { jobPrune } from './job-prune.js';
-import { jobCountByQueue, jobGet, jobList, jobRunList } from './job-read.js';
+import { jobCountByQueue, jobGet, jobList, jobNextDue, jobRunList } from './job-read.js';
 import { jobCheckpointSave, jobStepGet, jobStepSave } from './job-steps.js';
 import {
   applyMigration,
@@ -193,6 +193,10 @@ export class SqliteStore extends StoreParts implements contract.Store<Database.D
 
   jobList(params: contract.JobListParams): Promise<contract.JobPage> {
     return jobList(this.conn, params);
+  }
+
+  jobNextDue(params: Omit<contract.JobMatch, 'state'>): Promise<number | null> {
+    return jobNextDue(this.conn, params);
   }
 
   jobCountByQueue(): Promise<contract.JobCount[]> {

@@ -63,6 +63,23 @@ export const jobList = (s: string): string => `
   LIMIT $5`;
 
 /**
+ * How long until the soonest scheduled job matching the filters comes due by the store's clock, in ms:
+ * the scheduled rows of job_queue past now in due order (job_queue_scheduled_queue_idx for a queue,
+ * else job_queue_scheduled_idx), each row's job read by primary key only when a task, text or creation
+ * filter needs it, until one matches. The cost follows the jobs waiting for their time. $1 queue,
+ * $2 task (nullable), $3-$5 jobListMatchFilters.
+ */
+export const jobNextDue = (s: string): string => `
+  SELECT extract(epoch FROM q.run_at - ${s}.nightshift_now()) * 1000 AS "inMs"
+  FROM ${s}.job_queue q
+  WHERE q.state = 'scheduled' AND q.run_at > ${s}.nightshift_now()
+    AND ($1::text IS NULL OR q.queue = $1)
+    AND (($2::text IS NULL AND $3::text IS NULL AND $4::timestamptz IS NULL AND $5::timestamptz IS NULL)
+         OR EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = q.id AND ($2::text IS NULL OR j.task = $2)${jobListMatchFilters('j', 3)}))
+  ORDER BY q.run_at, q.id
+  LIMIT 1`;
+
+/**
  * Counts per queue and the state jobs read (a due scheduled job counts as queued). A full scan; meant
  * for dashboards and metrics scrapes, not for every claim.
  */

@@ -15,17 +15,19 @@ const running = (s: string): string => `
 /**
  * Waiting and running jobs per queue, in the states they read now: a due scheduled job counts as
  * queued (README "Job states"). `job_queue` holds exactly the waiting jobs (one row each, deleted by the
- * claim), so reading it is bounded by the backlog; running ones come through `job_leases`.
+ * claim), so reading it is bounded by the backlog; running ones come through `job_leases`. The
+ * scheduled jobs not yet due give the soonest of their due times.
  */
 export const queueLoadList = (s: string): string => `
   SELECT queue, ready AS state, count(*)::int AS count,
-         min(run_at) FILTER (WHERE ready = 'queued') AS oldest_ready_at
+         min(run_at) FILTER (WHERE ready = 'queued') AS oldest_ready_at,
+         min(run_at) FILTER (WHERE ready = 'scheduled') AS next_due_at
   FROM (SELECT queue, run_at,
                CASE WHEN state = 'queued' OR run_at <= ${s}.nightshift_now() THEN 'queued' ELSE 'scheduled' END AS ready
         FROM ${s}.job_queue) w
   GROUP BY queue, ready
   UNION ALL
-  SELECT j.queue, 'running', count(*)::int, NULL
+  SELECT j.queue, 'running', count(*)::int, NULL, NULL
   FROM ${running(s)}
   GROUP BY j.queue`;
 

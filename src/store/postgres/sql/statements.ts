@@ -71,6 +71,7 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     jobStepSave: prepared('save_step', steps.jobStepSave(s)),
     jobGet: prepared('get_job', read.jobGet(s)),
     jobList: plain(read.jobList(s)),
+    jobNextDue: plain(read.jobNextDue(s)),
     jobCountByQueue: plain(read.jobCountByQueue(s)),
     jobRunList: plain(read.jobRunList(s)),
     jobCancel: plain(control.jobCancel(s)),

@@ -52,6 +52,18 @@ WHERE state IN ('failed', 'cancelled') AND state = @state
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;
 
+/**
+ * How long after @now the soonest scheduled job matching the filters comes due, in ms: jobs_scheduled
+ * from @now on, in due order, until a row passes the filters (a queue or task not indexed here: the
+ * scheduled jobs are the few waiting for their time, not the history).
+ */
+export const jobNextDue = `
+SELECT run_at - @now AS inMs FROM jobs INDEXED BY jobs_scheduled
+WHERE state = 'scheduled' AND run_at > @now
+  AND (@queue IS NULL OR queue = @queue)
+  AND (@task IS NULL OR task = @task)${jobListMatchFilters}
+ORDER BY run_at LIMIT 1`;
+
 /** Job counts per queue and the state jobs read at @now (a due scheduled job counts as queued). */
 export const jobCountByQueue = `
 SELECT queue, ${shownState} AS state, count(*) AS count FROM jobs GROUP BY 1, 2 ORDER BY 1, 2`;

@@ -7,10 +7,12 @@ import { rateFree } from './rate-limits.js';
  * jobs_ready_queue and jobs_ready_labels_queue for jobs without a group, without or with required
  * labels, in queue order, and jobs_ready_group and jobs_ready_group_labels for grouped ones; scheduled,
  * due or not: jobs_scheduled, split at @now; running: jobs_lease), so the cost follows the backlog and
- * the running jobs, never the finished history.
+ * the running jobs, never the finished history. The scheduled jobs not yet due give the soonest of
+ * their due times.
  */
 export const queueLoadList = `
-SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS oldest_ready_at FROM (
+SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS oldest_ready_at,
+       NULL AS next_due_at FROM (
   SELECT queue, count(*) AS count, min(run_at) AS oldest_ready_at
   FROM jobs INDEXED BY jobs_ready_queue WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL
   GROUP BY queue
@@ -31,10 +33,10 @@ SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS ol
   FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at <= @now GROUP BY queue)
 GROUP BY queue
 UNION ALL
-SELECT queue, 'scheduled', count(*), NULL
+SELECT queue, 'scheduled', count(*), NULL, min(run_at)
 FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at > @now GROUP BY queue
 UNION ALL
-SELECT queue, 'running', count(*), NULL
+SELECT queue, 'running', count(*), NULL, NULL
 FROM jobs INDEXED BY jobs_lease WHERE state = 'running' GROUP BY queue`;
 
 /** Running jobs, the earliest lease end first (jobs_lease). */
