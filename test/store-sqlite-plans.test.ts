@@ -195,6 +195,16 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     for (const detail of [load, throttled]) expect(detail).not.toMatch(/SCAN (jobs|j)$/m);
   });
 
+  it('counts each group’s ready jobs through the grouped ready indexes and the due end of jobs_scheduled', async () => {
+    const detail = await plan(groups.groupList, { after: '', running: 0, limit: 50, now: 0 });
+    expect(detail).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_group\b/);
+    expect(detail).toMatch(/(SCAN|SEARCH) jobs USING COVERING INDEX jobs_ready_group_labels\b/);
+    // The scheduled jobs due at @now read queued: the range up to now, never the jobs due later.
+    expect(detail).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at<\?\)/);
+    expect(detail).toMatch(/SCAN jobs USING INDEX jobs_lease\b/);
+    expect(detail).not.toMatch(/SCAN jobs$/m);
+  });
+
   it('starts each claimed job by its primary key', async () => {
     const detail = await plan(claim.jobClaim, {
       ids: '[]',

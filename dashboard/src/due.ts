@@ -14,7 +14,7 @@ const AFTER_DUE_MS = 400;
 const FIRST_LATE_READ_MS = 1_000;
 const MAX_LATE_READ_MS = 15_000;
 // A longer timeout fires at once in browsers (a 32-bit signed count of ms, about 24.8 days).
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** The soonest due time (ms since the epoch) among the scheduled jobs of `jobs`, or null when none. */
 export function soonestDue(jobs: ReadonlyArray<{ state: JobState; runAt: string }>): number | null {

@@ -299,7 +299,12 @@ describe('enqueue and jobs through the CLI', () => {
     expect(waiting.stdout).not.toMatch(/^started\s/m);
     expect(waiting.stdout).toMatch(/^last attempt started\s+\S/m);
     expect(human.stdout).toMatch(/^started\s+\S/m);
+    // Nor is that attempt's error shown as if the job had just failed.
+    expect(waiting.stdout).not.toMatch(/^error\s/m);
+    expect(waiting.stdout).toMatch(/^last attempt error\s+failed: boom from the handler$/m);
     // JSON keeps its field: the start of the current or last attempt.
-    expect((await cliJson<Shown>('jobs', 'show', bad.id)).job.startedAt).toBe(shownBad.job.startedAt);
+    const waitingJson = await cliJson<Shown>('jobs', 'show', bad.id);
+    expect(waitingJson.job.startedAt).toBe(shownBad.job.startedAt);
+    expect(waitingJson.job.error).toEqual(shownBad.job.error);
   });
 });

@@ -2,8 +2,8 @@
  * Conformance: a scheduled job whose time has come (a delay or a retry's backoff) reads `queued` in
  * every read, before any claim promotes its row: one job, the list filters (and how long until the next
  * matching job joins the queued list), the counts per queue and state, the queue list (with how long
- * until its next job comes due) and load, a repeated idempotency key's answer and the bulk cancel's
- * filter.
+ * until its next job comes due) and load, a group's ready jobs, a repeated idempotency key's answer and
+ * the bulk cancel's filter.
  */
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
@@ -105,6 +105,31 @@ export function describeDueReads(h: StoreHarness): void {
       await h.advanceClock(store, 20_000);
       expect(await store.jobNextDue({ queue })).toBeNull();
       expect(await store.jobNextDue({ task })).toBeNull();
+    });
+
+    it('in the group list, as a ready job of its group', async () => {
+      const store = await openFrozen(h);
+      const queue = `q-${uuidv7()}`;
+      const group = `g-${uuidv7()}`;
+      const ofGroup = async () => (await store.groupList({ limit: 1_000 })).find((g) => g.group === group);
+      // A retry waiting out a 100 ms backoff, a delayed job with and one without requirements (the
+      // group's two ready indexes), and one not due for a minute.
+      const failed = await claimOne(store, { queue, group });
+      const error = { message: 'x', reason: 'failed' } as const;
+      await store.jobFinishMany({
+        finishes: [
+          { id: failed.id, leaseToken: failed.leaseToken, outcome: 'failed', error, retryDelayMs: 100 },
+        ],
+      });
+      await insertOne(store, { queue, group, delayMs: 100 });
+      await insertOne(store, { queue, group, delayMs: 100, requires: ['gpu'] });
+      await insertOne(store, { queue, group, delayMs: 60_000 });
+      expect(await ofGroup()).toBeUndefined();
+
+      await h.advanceClock(store, 300);
+      expect(await ofGroup()).toEqual({ group, weight: 1, queued: 3, running: 0 });
+      await h.advanceClock(store, 60_000);
+      expect(await ofGroup()).toEqual({ group, weight: 1, queued: 4, running: 0 });
     });
 
     it('in the bulk cancel filter: queued takes it, scheduled leaves it', async () => {

@@ -163,6 +163,7 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await until(() => page.getByRole('heading', { level: 1 }).textContent()).toMatch(/report\.build/);
     await until(() => page.getByRole('region', { name: 'Error' }).textContent()).toMatch(/unreachable/);
     expect(await page.getByLabel('Stack trace').textContent()).toMatch(/at /);
+    expect(await page.locator('dl.facts dt').allTextContents()).toContain('Started');
     await until(() => page.getByRole('table', { name: 'Runs' }).getByRole('row').count()).toBe(2);
     expect(await page.getByRole('region', { name: 'Payload' }).textContent()).toContain('"fail": true');
     const logLines = page.getByRole('list', { name: 'Log lines' }).getByRole('listitem');
@@ -191,6 +192,20 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     );
     for (const job of failed) expect((await server.ns.getJob(job.id))?.state).toBe('queued');
     await until(() => page.getByText('No job matches this filter.').count()).toBe(1);
+
+    // Queued again, a job's page shows its failed attempt's start and error as the last attempt's,
+    // not as if it were running or had just failed.
+    const [again] = failed;
+    if (again === undefined) throw new Error('no failed report');
+    await page.goto(`${server.url}/jobs/${again.id}`);
+    await until(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('report.build queued');
+    const terms = await page.locator('dl.facts dt').allTextContents();
+    expect(terms).toContain('Last attempt started');
+    expect(terms).not.toContain('Started');
+    expect(await page.getByRole('region', { name: 'Error', exact: true }).count()).toBe(0);
+    expect(await page.getByRole('region', { name: 'Last attempt error' }).textContent()).toMatch(
+      /warehouse \w+ unreachable/,
+    );
     await context.close();
   });
 

@@ -85,6 +85,9 @@ export function JobDetailPage(props: { id: string }) {
     );
   }
   const current = job.data?.job;
+  // A job waiting again (a retry's backoff, a release, a manual retry) keeps its last attempt's start
+  // and error: shown as plain "Started" and "Error", they read as if it were running now.
+  const waiting = current !== undefined && (current.state === 'queued' || current.state === 'scheduled');
   const extra = current === undefined ? [] : Object.entries(current).filter(([key]) => !SHOWN.has(key));
   return (
     <section aria-labelledby="job-title">
@@ -154,7 +157,7 @@ export function JobDetailPage(props: { id: string }) {
             <dd title={current.createdAt}>{when(current.createdAt)}</dd>
             <dt>Due</dt>
             <dd title={current.runAt}>{relative(current.runAt)}</dd>
-            <dt>Started</dt>
+            <dt>{waiting && current.startedAt !== null ? 'Last attempt started' : 'Started'}</dt>
             <dd>{when(current.startedAt)}</dd>
             <dt>Finished</dt>
             <dd>{when(current.finishedAt)}</dd>
@@ -200,7 +203,7 @@ export function JobDetailPage(props: { id: string }) {
           </div>
           {current.error !== null && (
             <section aria-labelledby="error-title" class="card">
-              <h2 id="error-title">Error</h2>
+              <h2 id="error-title">{waiting ? 'Last attempt error' : 'Error'}</h2>
               <p class="error">
                 {current.error.name ?? 'Error'}: {current.error.message}{' '}
                 <span class="muted">({current.error.reason})</span>

@@ -11,6 +11,7 @@ import { useApp } from '../app-context.js';
 import { Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { LineChart } from '../charts.js';
 import { duration, relative, when } from '../format.js';
+import { useRedrawWhenChanged } from '../redraw.js';
 import type { Schedule, Slot } from '../types.js';
 
 /**
@@ -52,6 +53,8 @@ export function SchedulesPage(props: { search: string }) {
     });
 
   const list = schedules.data ?? [];
+  // The next runs and last runs read relative to now: drawn again when one would read differently.
+  const now = useRedrawWhenChanged(list.map((schedule) => (at: number) => timeTexts(schedule, at)));
   return (
     <section aria-labelledby="schedules-title">
       <h1 id="schedules-title">Schedules</h1>
@@ -102,10 +105,10 @@ export function SchedulesPage(props: { search: string }) {
                       <div class="muted">{schedule.timezone}</div>
                     </td>
                     <td>
-                      <NextRun schedule={schedule} />
+                      <NextRun schedule={schedule} now={now} />
                     </td>
                     <td>
-                      <LastRun schedule={schedule} />
+                      <LastRun schedule={schedule} now={now} />
                       {schedule.consecutiveFailures > 0 && (
                         <div class="error">{schedule.consecutiveFailures} failure(s) in a row</div>
                       )}
@@ -254,37 +257,59 @@ function History(props: { id: string; stopped: string | null }) {
   );
 }
 
+/** What a schedule's "Next run" cell says at a time: a line, maybe muted, and maybe a second line. */
+interface NextRunText {
+  text: string;
+  muted: boolean;
+  /** The slot's time, shown on hover. */
+  title: string | null;
+  note: { text: string; error: boolean } | null;
+}
+
 /**
- * When the schedule runs next. A job written ahead of its slot (the scheduler's lookahead) is the next
- * run, and runs even if the schedule is paused since; otherwise a paused or suspended schedule runs no
- * slot until resumed, and an active one runs at `nextSlotAt` (overdue when no scheduler takes it).
+ * When the schedule runs next, as read at `now`. A job written ahead of its slot (the scheduler's
+ * lookahead) is the next run, and runs even if the schedule is paused since; otherwise a paused or
+ * suspended schedule runs no slot until resumed, and an active one runs at `nextSlotAt` (overdue when
+ * no scheduler takes it).
  */
-function NextRun(props: { schedule: Schedule }) {
-  const { schedule } = props;
-  const now = Date.now();
-  const ahead = schedule.lastSlotAt !== null && Date.parse(schedule.lastSlotAt) > now;
-  if (ahead) {
-    return (
-      <span title={schedule.lastSlotAt ?? ''}>
-        {relative(schedule.lastSlotAt, now)}
-        <div class="muted">job written</div>
-      </span>
-    );
+function nextRun(schedule: Schedule, now: number): NextRunText {
+  if (schedule.lastSlotAt !== null && Date.parse(schedule.lastSlotAt) > now) {
+    return {
+      text: relative(schedule.lastSlotAt, now),
+      muted: false,
+      title: schedule.lastSlotAt,
+      note: { text: 'job written', error: false },
+    };
   }
   const stopped = stoppedReason(schedule);
-  if (stopped !== null) return <span class="muted">none {stopped}</span>;
-  if (schedule.nextSlotAt === null) return <span class="muted">none</span>;
+  if (stopped !== null) return { text: `none ${stopped}`, muted: true, title: null, note: null };
+  if (schedule.nextSlotAt === null) return { text: 'none', muted: true, title: null, note: null };
   const late = now - Date.parse(schedule.nextSlotAt);
+  if (late < 0)
+    return { text: relative(schedule.nextSlotAt, now), muted: false, title: schedule.nextSlotAt, note: null };
+  if (late < OVERDUE_MS) return { text: 'now', muted: false, title: schedule.nextSlotAt, note: null };
+  return {
+    text: `due ${duration(late)} ago`,
+    muted: false,
+    title: schedule.nextSlotAt,
+    note: { text: 'no scheduler has taken it', error: true },
+  };
+}
+
+function NextRun(props: { schedule: Schedule; now: number }) {
+  const { text, muted, title, note } = nextRun(props.schedule, props.now);
   return (
-    <span title={schedule.nextSlotAt}>
-      {late < 0
-        ? relative(schedule.nextSlotAt, now)
-        : late < OVERDUE_MS
-          ? 'now'
-          : `due ${duration(late)} ago`}
-      {late >= OVERDUE_MS && <div class="error">no scheduler has taken it</div>}
+    <span class={muted ? 'muted' : undefined} title={title ?? undefined}>
+      {text}
+      {note !== null && <div class={note.error ? 'error' : 'muted'}>{note.text}</div>}
     </span>
   );
+}
+
+/** Everything a schedule's row says that depends on the time, as it reads at `at`. */
+function timeTexts(schedule: Schedule, at: number): string {
+  const { text, note } = nextRun(schedule, at);
+  return `${text}\n${note?.text ?? ''}\n${lastRunEnded(schedule, at)}`;
 }
 
 /** The element id of a schedule's row (any text may be an id: the address names it). */
@@ -307,18 +332,24 @@ function stoppedReason(schedule: Schedule): string | null {
  * The last run that finished: its outcome, when it ended and how long it took. A run in progress, or
  * written ahead of its slot, has no outcome yet and is not this one.
  */
-function LastRun(props: { schedule: Schedule }) {
+function LastRun(props: { schedule: Schedule; now: number }) {
   const { schedule } = props;
   if (schedule.lastOutcome === null) return <>never</>;
   return (
     <>
       <StateBadge state={schedule.lastOutcome} />{' '}
       <span class="muted" title={schedule.lastFinishedAt ?? ''}>
-        {schedule.lastFinishedAt === null ? '' : `ended ${relative(schedule.lastFinishedAt)}`}
+        {lastRunEnded(schedule, props.now)}
         {schedule.lastDurationMs === null ? '' : `, took ${duration(schedule.lastDurationMs)}`}
       </span>
     </>
   );
+}
+
+/** When the last finished run ended, as read at `now` ("ended 3.0 min ago"), or '' when none did. */
+function lastRunEnded(schedule: Schedule, now: number): string {
+  if (schedule.lastOutcome === null || schedule.lastFinishedAt === null) return '';
+  return `ended ${relative(schedule.lastFinishedAt, now)}`;
 }
 
 function ScheduleState(props: { schedule: Schedule }) {

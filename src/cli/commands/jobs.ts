@@ -195,8 +195,8 @@ function report(
 }
 
 function describeJob(job: Job, runs: JobRun[], logLines: number): string {
-  // A job waiting again (a retry's backoff, a release, `jobs retry`) keeps its last attempt's start:
-  // labelled "started", it read as if the job were running.
+  // A job waiting again (a retry's backoff, a release, `jobs retry`) keeps its last attempt's start
+  // and error: labelled "started" and "error", they read as if the job were running or had just failed.
   const waiting = job.state === 'queued' || job.state === 'scheduled';
   const fields: Array<[string, string | number | null]> = [
     ['id', job.id],
@@ -214,7 +214,10 @@ function describeJob(job: Job, runs: JobRun[], logLines: number): string {
     ['parent', job.parentId],
     ['payload', shortJson(job.payload, 200)],
     ['result', job.result === null ? null : shortJson(job.result, 200)],
-    ['error', job.error === null ? null : `${job.error.reason}: ${job.error.message}`],
+    [
+      waiting ? 'last attempt error' : 'error',
+      job.error === null ? null : `${job.error.reason}: ${job.error.message}`,
+    ],
   ];
   const width = Math.max(...fields.map(([name]) => name.length));
   const lines = fields

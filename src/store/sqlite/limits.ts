@@ -158,6 +158,7 @@ export class SqliteLimits implements LimitsStore {
           after: params.after ?? '',
           running: params.running === true ? 1 : 0,
           limit: params.limit,
+          now: this.conn.clock(),
         }) as JobGroupInfo[],
     );
   }
@@ -180,6 +181,7 @@ export class SqliteLimits implements LimitsStore {
           after: params.after ?? '',
           running: params.running === true ? 1 : 0,
           limit: params.limit,
+          now: this.conn.clock(),
         }) as KeyListRow[]
       ).map(toConcurrencyKeyInfo),
     );

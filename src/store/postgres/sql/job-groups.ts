@@ -233,9 +233,12 @@ export const jobClaimGroupCursorSet = (s: string, scope: GroupClaimScope): strin
 
 /**
  * Groups after $1 by name with ready or running jobs or a weight, at most $2, with their counts; $3
- * true keeps only groups with running jobs. Ready jobs are counted from job_queue (its two grouped
- * ready indexes, without and with requirements), running ones through the claims' job_leases rows:
- * the read is bounded by the grouped backlog and the running jobs, like the queue list.
+ * true keeps only groups with running jobs. Ready jobs are counted from job_queue: the queued ones by
+ * its two grouped ready indexes (without and with requirements), and the scheduled ones due by the
+ * store's clock, which read queued before a claim promotes them (README "Job states"), by the range of
+ * job_queue_scheduled_idx up to now, never the jobs due later. Running ones through the claims'
+ * job_leases rows: the read is bounded by the grouped backlog, the due jobs and the running jobs,
+ * like the queue list.
  */
 export const groupList = (s: string): string => `
   WITH queued AS (
@@ -243,6 +246,9 @@ export const groupList = (s: string): string => `
       SELECT group_key FROM ${s}.job_queue WHERE ${GROUPED} AND requires IS NULL
       UNION ALL
       SELECT group_key FROM ${s}.job_queue WHERE ${GROUPED} AND requires IS NOT NULL
+      UNION ALL
+      SELECT group_key FROM ${s}.job_queue
+      WHERE state = 'scheduled' AND run_at <= ${s}.nightshift_now() AND group_key IS NOT NULL
     ) q GROUP BY group_key
   ), running AS (
     SELECT j.group_key, count(*)::integer AS n FROM ${s}.jobs j

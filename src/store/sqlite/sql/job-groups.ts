@@ -92,8 +92,10 @@ export const jobClaimGroupLabeled = groupStream('requires = @requires');
 
 /**
  * Groups after @after by name with ready or running jobs or a weight, at most @limit, with their
- * counts; @running 1 keeps only groups with running jobs. Ready jobs are counted from
- * jobs_ready_group and jobs_ready_group_labels, running ones from jobs_lease: the read is bounded by the grouped backlog and the
+ * counts; @running 1 keeps only groups with running jobs. Ready jobs are the queued ones, counted from
+ * jobs_ready_group and jobs_ready_group_labels, and the scheduled ones due at @now (the store's clock),
+ * which read queued before a claim promotes them (README "Job states"), from jobs_scheduled up to
+ * @now; running ones from jobs_lease: the read is bounded by the grouped backlog, the due jobs and the
  * running jobs, like the queue list.
  */
 export const groupList = `
@@ -103,7 +105,10 @@ WITH queued AS (
     WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NULL GROUP BY group_key
     UNION ALL
     SELECT group_key, count(*) FROM jobs INDEXED BY jobs_ready_group_labels
-    WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NOT NULL GROUP BY group_key)
+    WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NOT NULL GROUP BY group_key
+    UNION ALL
+    SELECT group_key, count(*) FROM jobs INDEXED BY jobs_scheduled
+    WHERE state = 'scheduled' AND run_at <= @now AND group_key IS NOT NULL GROUP BY group_key)
   GROUP BY group_key
 ), running AS (
   SELECT group_key, count(*) AS n FROM jobs INDEXED BY jobs_lease

@@ -1,0 +1,138 @@
+/**
+ * The schedules page draws its relative times again when they would read differently ("in 10.0 min",
+ * "now", "due 30 s ago" with "no scheduler has taken it"), in the browser alone: nothing is read from
+ * the server, one timer serves the whole page (not one per row), and it goes with the page. Both clocks
+ * are moved by hand: the store's (frozen: no scheduler runs, so the slot stays untaken) and the
+ * browser's (Playwright's clock, paused and run forward), so "half a minute later" takes no half
+ * minute. On SQLite, and on PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextChange } from '../../dashboard/src/redraw.js';
+import { relative } from '../../dashboard/src/format.js';
+import { defineTask } from '../../src/task.js';
+import { startTestServer, type TestServer } from '../api/api-server.js';
+import { launchChromium } from './browser.js';
+
+/** Waits for the page to catch up: a busy two-core machine renders well past vitest's 1 s default. */
+const until = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 10_000, interval: 100 });
+
+const backend = process.env['NIGHTSHIFT_TEST_BACKEND'] === 'postgres' ? 'postgres' : 'sqlite';
+const MINUTE = 60_000;
+const TASKS = { 'email.send': defineTask({ handler: () => ({ sent: true }) }) };
+
+/** The timeouts the page arms and those that fire, each by its delay, recorded from now on. */
+interface Timers {
+  armed: number[];
+  fired: number[];
+}
+
+declare global {
+  interface Window {
+    timers: Timers;
+  }
+}
+
+describe('the first moment a relative time reads differently', () => {
+  it('is found to the millisecond, however far ahead, and none when the text stays', () => {
+    const at = Date.UTC(2026, 0, 1);
+    const textAt = (ms: number) => (now: number) => relative(new Date(at + ms).toISOString(), now);
+    // "in 10.0 h" until 9.95 h are left, 3 min on; "in 1.1 s" until 1,049 ms are left.
+    const hours = textAt(10 * 3_600_000);
+    expect(nextChange(hours, at, 2 ** 31)).toBe(at + 180_000);
+    expect([hours(at + 179_999), hours(at + 180_000)]).toEqual(['in 10.0 h', 'in 9.9 h']);
+    const second = textAt(1_100);
+    expect(nextChange(second, at, 2 ** 31)).toBe(at + 51);
+    expect([second(at + 50), second(at + 51)]).toEqual(['in 1.1 s', 'in 1.0 s']);
+    expect(nextChange(() => 'now', at, 2 ** 31)).toBeNull();
+    // Looked for no further than asked.
+    const threshold = (now: number) => (now < at + 5_000 ? 'before' : 'after');
+    expect(nextChange(threshold, at, 4_999)).toBeNull();
+    expect(nextChange(threshold, at, 5_000)).toBe(at + 5_000);
+  });
+});
+
+describe(`the schedules page drawing its relative times again, in Chromium on ${backend}`, () => {
+  let browser: Browser;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    [browser, server] = await Promise.all([launchChromium(), startTestServer(backend, { tasks: TASKS })]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('redraws when a slot comes and when it is 30 s overdue, reading nothing, by one timer that goes with the page', async () => {
+    // Just past a 10-minute boundary: slots of every 10 minutes fall on them, the next 599 s ahead.
+    const start = Math.floor(Date.now() / (10 * MINUTE)) * 10 * MINUTE + 1_000;
+    await server.clock.freeze(start);
+    for (const id of ['soon', 'twin', 'quiet']) {
+      await server.ns.schedules.create({ id, task: 'email.send', everyMs: 10 * MINUTE });
+    }
+    await server.ns.schedules.pause('quiet');
+    const slot = (await server.ns.schedules.get('soon'))?.schedule.nextSlotAt?.getTime() ?? 0;
+    expect(slot).toBe(start + 599_000);
+    expect((await server.ns.schedules.get('twin'))?.schedule.nextSlotAt?.getTime()).toBe(slot);
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // The event stream is never answered: no event reloads the page, and no reconnection arms a timer.
+    await context.route('**/api/v1/events', () => undefined);
+    const page: Page = await context.newPage();
+    await page.clock.install({ time: start });
+    // After the clock's own script, so the page's timers are the clock's, recorded as they are armed.
+    await context.addInitScript(() => {
+      const setTimeoutOfClock = window.setTimeout.bind(window);
+      window.timers = { armed: [], fired: [] };
+      window.setTimeout = ((handler: () => void, delay = 0, ...rest: unknown[]) => {
+        window.timers.armed.push(delay);
+        const fire = () => {
+          window.timers.fired.push(delay);
+          handler();
+        };
+        return setTimeoutOfClock(fire, delay, ...rest);
+      }) as typeof window.setTimeout;
+    });
+    let reads = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/v1/schedules') reads += 1;
+    });
+    await page.goto(`${server.url}/schedules#token=${encodeURIComponent(server.tokens.viewer)}`);
+    const nextRun = (id: string) => page.locator(`#schedule-${id} td`).nth(1);
+    await until(() => nextRun('soon').innerText()).toMatch(/^in (10\.0|9\.9) min$/);
+    expect(await nextRun('quiet').innerText()).toBe('none while paused');
+    await page.clock.pauseAt(start + 30_000);
+
+    // A millisecond before the slot's 30 s are over it reads "now"; at the 30th second, overdue.
+    await page.clock.runFor(slot + 29_999 - (start + 30_000));
+    await until(() => nextRun('soon').innerText()).toBe('now');
+    await page.clock.runFor(1);
+    await until(() => nextRun('soon').innerText()).toBe('due 30 s ago\nno scheduler has taken it');
+    expect(await nextRun('twin').innerText()).toBe('due 30 s ago\nno scheduler has taken it');
+    await page.clock.runFor(1_000);
+    await until(() => nextRun('soon').innerText()).toBe('due 31 s ago\nno scheduler has taken it');
+    expect(reads).toBe(1);
+
+    // From "due 2.0 min ago" to "due 3.0 min ago" both rows change together every 6 s: ten draws, each
+    // arming one timer of about 6 s for the page, not one per row, and Preact's own two short waits
+    // for its effects (35 ms and 0 ms); nothing else, and nothing in a loop.
+    await page.clock.runFor(slot + 2 * MINUTE - (slot + 31_000));
+    await until(() => nextRun('soon').innerText()).toMatch(/^due 2\.0 min ago/);
+    await page.evaluate(() => (window.timers = { armed: [], fired: [] }));
+    await page.clock.runFor(MINUTE);
+    await until(() => nextRun('soon').innerText()).toMatch(/^due 3\.0 min ago/);
+    const { armed } = await page.evaluate(() => window.timers);
+    expect(armed.filter((delay) => delay > 1_000)).toHaveLength(10);
+    expect(armed.length).toBeLessThanOrEqual(30);
+    expect(reads).toBe(1);
+
+    // Another page: the schedules' pending timer is cleared, nothing fires for them any more.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Limits' }).click();
+    await until(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Limits');
+    await page.evaluate(() => (window.timers = { armed: [], fired: [] }));
+    await page.clock.runFor(10 * MINUTE);
+    expect((await page.evaluate(() => window.timers.fired)).filter((delay) => delay > 1_000)).toEqual([]);
+    await context.close();
+  });
+});
