@@ -15,9 +15,11 @@
  * refuses fails only its own call, and a bulk call's rows are written all or none. Calls inside a caller's
  * transaction or fenced by a lease never come here: they must commit with what they belong to.
  *
- * Closing waits for the calls waiting and being written, at most `CLOSE_WAIT_MS`; then each fails, never
- * resolves: one being written as unanswered (whether its rows committed is unknown), one still waiting as
- * never sent (nothing was written).
+ * Closing waits for the calls waiting and being written, at most the time `ns.close()` gives it (its share
+ * of the store's `CLOSE_WAIT_MS`); then each fails, never resolves: one being written as unanswered
+ * (whether its rows committed is unknown), one still waiting as never sent (nothing was written). The
+ * writes given up on still hold their connections: the store's close, within what is left of the bound,
+ * cuts them.
  */
 import { NightshiftError } from './errors.js';
 import { settledWithin } from './runtime/sleep.js';
@@ -42,13 +44,6 @@ const MAX_BATCH = 500;
 // Two statements at once: the next batch is sent while the previous one commits, and a burst takes
 // two pool connections, leaving the rest to the worker and other callers.
 const MAX_IN_FLIGHT = 2;
-
-/**
- * How long closing waits for the calls waiting and being written. A black-holed database (a host gone, a
- * partition) answers an insert only at the client's query timeout, 65 s with the defaults: `ns.close()`
- * waited that long before closing the store, whose own wait is bounded the same (5 s, pool.ts).
- */
-export const CLOSE_WAIT_MS = 5_000;
 
 const OPTION_KEYS = keyNames<EnqueueBatchingOptions>({ maxWaitMs: true, maxPending: true });
 
@@ -132,7 +127,7 @@ export class EnqueueBatcher {
    * Resolves once no call waits and no batch is being written (before the store closes), or after
    * `waitMs`: then every call left fails at once, and later calls are refused.
    */
-  async close(waitMs = CLOSE_WAIT_MS): Promise<void> {
+  async close(waitMs: number): Promise<void> {
     const drained =
       this.pending.length === 0 && this.inFlight === 0
         ? Promise.resolve()

@@ -26,6 +26,7 @@ import { checkLogger, createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.js';
+import { CLOSE_WAIT_MS } from './store/store.js';
 import type {
   ConcurrencyKeyInfo,
   JobGroupInfo,
@@ -626,17 +627,19 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   }
 
   /**
-   * Stops every service, waits for the enqueues being written (at most 5 s: those still unanswered
-   * then fail), then closes the store if this instance opened it.
+   * Stops every service, waits for the enqueues being written, then closes the store if this instance
+   * opened it: both within 5 s (`CLOSE_WAIT_MS`) in all. The enqueues still unanswered then fail, and
+   * the store's close, given what is left, cuts the connections their writes hold.
    */
   async close(options: StopOptions = {}): Promise<void> {
     checkStopOptions(options);
     if (this.closed) return;
     await this.stop(options);
     this.closed = true;
-    await this.batcher.close();
+    const deadline = performance.now() + CLOSE_WAIT_MS;
+    await this.batcher.close(CLOSE_WAIT_MS);
     this.stopRelay();
-    if (this.ownsStore) await this.store.close();
+    if (this.ownsStore) await this.store.close({ waitMs: Math.max(0, deadline - performance.now()) });
   }
 
   /**

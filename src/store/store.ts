@@ -539,6 +539,22 @@ export interface LimitsStore {
 }
 
 /**
+ * How long closing a store waits for the calls still in flight before cutting their connections, and
+ * how long `ns.close()` waits in all once its services stopped (the enqueues being written, then the
+ * store's close, take their share of it). A black-holed connection (a host gone, a partition) answers
+ * nothing, not even its end: closing waited for each call's client-side timeout, 65 s with the
+ * PostgreSQL defaults, and a worker told to stop by SIGTERM was killed by its supervisor before it
+ * exited.
+ */
+export const CLOSE_WAIT_MS = 5_000;
+
+/** `close`: how long the calls in flight may take. */
+export interface CloseParams {
+  /** Default `CLOSE_WAIT_MS`; 0 cuts them at once. */
+  waitMs?: number;
+}
+
+/**
  * What a connection to a backend can do. Implemented by `SqliteStore` (`Tx`: a better-sqlite3
  * Database) and `PostgresStore` (`Tx`: a node-postgres client); the engine holds any store as
  * `Store`, whose handles it only passes back, and each store still checks a handle at run time.
@@ -567,7 +583,11 @@ export interface Store<Tx = unknown>
   now(): Promise<Date>;
   /** Dead rows and what holds vacuum back (PostgreSQL), free pages and WAL size (SQLite). */
   databaseHealth(): Promise<DatabaseHealth>;
-  close(): Promise<void>;
+  /**
+   * Ends the store's connections: idle ones at once, those a call still holds when the call ends, but
+   * no later than `waitMs`; then they are cut and those calls fail as `database_unavailable`.
+   */
+  close(params?: CloseParams): Promise<void>;
 
   /**
    * Inserts jobs in one transaction. A repeated idempotency key yields the existing job with

@@ -132,6 +132,24 @@ export function describeDueReads(h: StoreHarness): void {
       expect(await ofGroup()).toEqual({ group, weight: 1, queued: 4, running: 0 });
     });
 
+    it('in the queue list once, on one clock: scheduled with its time to go until the instant it is due, then queued', async () => {
+      const store = await openFrozen(h);
+      const queue = `q-${uuidv7()}`;
+      await insertOne(store, { queue, delayMs: 1_000 });
+      const read = async () => {
+        const info = (await store.queueList({ workerStaleMs: 60_000 })).find((q) => q.name === queue);
+        return {
+          scheduled: info?.counts.scheduled,
+          queued: info?.counts.queued,
+          nextDueInMs: info?.nextDueInMs,
+        };
+      };
+      await h.advanceClock(store, 999);
+      expect(await read()).toEqual({ scheduled: 1, queued: 0, nextDueInMs: 1 });
+      await h.advanceClock(store, 1);
+      expect(await read()).toEqual({ scheduled: 0, queued: 1, nextDueInMs: null });
+    });
+
     it('in the bulk cancel filter: queued takes it, scheduled leaves it', async () => {
       const store = await openFrozen(h);
       const queue = `q-${uuidv7()}`;

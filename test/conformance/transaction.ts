@@ -4,6 +4,7 @@
  * stale tokens are refused inside a transaction too, and events wait for COMMIT.
  */
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
 import { openStore } from '../../src/store/open.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
@@ -130,6 +131,36 @@ export function describeTransaction(h: StoreHarness): void {
       await inside;
       expect(await outside).toBe(true);
       expect((await mustGet(store, job.id)).checkpoint).toBe('outside');
+    });
+
+    it('is ended by close({ waitMs }) within that bound while its caller still works, its write rolled back', async () => {
+      // Silent: PostgreSQL warns of the connection it cuts.
+      const store = await h.open({ logger: createLogger({ level: 'silent' }) });
+      const written = newJob({ queue: 'closing' });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let inserted!: () => void;
+      const insideInserted = new Promise<void>((resolve) => (inserted = resolve));
+      const inside = store
+        .transaction(async (tx) => {
+          await store.jobInsertMany({ jobs: [written], tx });
+          inserted();
+          await held;
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      await insideInserted;
+      const started = performance.now();
+      await store.close({ waitMs: 300 });
+      // Not the default 5 s, nor until the caller's code ends (PostgreSQL: its transaction holds a
+      // connection until then).
+      expect(performance.now() - started).toBeLessThan(2_000);
+      release();
+      expect(await inside).toBeInstanceOf(Error);
+      const peer = await h.openPeer(store);
+      expect(await peer.jobGet({ id: written.id })).toBeUndefined();
     });
   });
 }

@@ -18,6 +18,7 @@ import { renderStatements } from '../../src/store/postgres/sql/statements.js';
 import { newJob } from '../support/jobs.js';
 import { migratedStore, TEST_PG_URL } from '../support/postgres-harness.js';
 import { PostgresTestClock } from '../support/postgres-test-clock.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const HOUR = 3_600_000;
 
@@ -135,5 +136,37 @@ describe('the store clock on PostgreSQL', () => {
     await expect(clock.advance(0.5)).rejects.toThrow(/whole ms/);
     await expect(clock.freeze(at + 0.5)).rejects.toThrow(/whole ms/);
     expect((await db.store.now()).getTime()).toBe(at);
+  });
+
+  it('lists the queues on one clock: a job coming due meanwhile is counted scheduled with its due time, or queued', async () => {
+    const queue = 'coming-due';
+    await clock.freeze(Date.parse('2031-03-04T05:06:07.000Z'));
+    await db.store.jobInsertMany({ jobs: [newJob({ queue, delayMs: 1_000 })] });
+    // Every read of job_queue (the throttled counts, the next due times) waits for this lock, and the
+    // clock moves past the job's due time meanwhile. The list's reads were four statements, each on its
+    // own clock (one pooled connection runs them in turn): the counts before the lock saw the job
+    // scheduled, the next due times after it saw it due, and neither said when it joined the queued.
+    const locker = new pg.Client({ connectionString: TEST_PG_URL });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${s}.job_queue IN ACCESS EXCLUSIVE MODE`);
+      const listing = db.store.queueList({ workerStaleMs: 60_000 });
+      await waitUntil(async () => {
+        const { rows } = await client.query(
+          `SELECT 1 FROM pg_locks WHERE relation = '${s}.job_queue'::regclass AND NOT granted`,
+        );
+        return rows.length > 0;
+      });
+      await clock.advance(2_000);
+      await locker.query('COMMIT');
+      const info = (await listing).find((q) => q.name === queue);
+      expect({ counts: info?.counts, nextDueInMs: info?.nextDueInMs }).toMatchObject({
+        counts: { scheduled: 0, queued: 1 },
+        nextDueInMs: null,
+      });
+    } finally {
+      await locker.end();
+    }
   });
 });

@@ -7,8 +7,6 @@ import { toStoreError } from './pool.js';
 import type { Queryable } from './sql/statements.js';
 import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/fleet.js';
-import { jobCountByQueue } from './sql/job-read.js';
-import { queueThrottleList } from './sql/observe.js';
 import { oldestReady, throttleCounts } from '../queue-throttle.js';
 import { throttleParams, toThrottleGroups, type ThrottleRow } from './observe.js';
 
@@ -38,21 +36,24 @@ function toWorker(row: WorkerRow): WorkerInfo {
   };
 }
 
+/** The one row of sql/fleet.ts `queueList`: each of its reads as a JSON array. */
+interface QueueListRow {
+  counts: Array<{ queue: string; state: JobState; count: number }>;
+  paused: string[];
+  ready: ThrottleRow[];
+  next_due: QueueNextDue[];
+}
+
 /** Workers and paused queues in one schema. */
 export class PostgresFleet implements FleetStore {
-  private readonly sql: { [K in keyof typeof sql]: string } & {
-    jobCountByQueue: string;
-    queueThrottleList: string;
-  };
+  private readonly sql: { [K in keyof typeof sql]: string };
 
   constructor(private readonly conn: PostgresConnection) {
     const { quotedSchema } = conn;
-    this.sql = {
-      ...(Object.fromEntries(Object.entries(sql).map(([name, render]) => [name, render(quotedSchema)])) as {
-        [K in keyof typeof sql]: string;
-      }),
-      jobCountByQueue: jobCountByQueue(quotedSchema),
-      queueThrottleList: queueThrottleList(quotedSchema),
+    this.sql = Object.fromEntries(
+      Object.entries(sql).map(([name, render]) => [name, render(quotedSchema)]),
+    ) as {
+      [K in keyof typeof sql]: string;
     };
   }
 
@@ -115,21 +116,11 @@ export class PostgresFleet implements FleetStore {
   }
 
   async queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
-    const [counts, paused, ready, nextDue] = await Promise.all([
-      this.result<{ queue: string; state: JobState; count: number }>(this.sql.jobCountByQueue, []),
-      this.result<{ queue: string }>(this.sql.queueListPaused, []),
-      // One read of the waiting jobs: their oldest ages and the throttled counts.
-      this.result<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params)),
-      this.result<QueueNextDue>(this.sql.queueListNextDue, []),
-    ]);
-    const groups = toThrottleGroups(ready.rows);
-    return queueSummary(
-      counts.rows,
-      oldestReady(groups),
-      paused.rows.map((row) => row.queue),
-      throttleCounts(groups),
-      nextDue.rows,
-    );
+    const { rows } = await this.result<QueueListRow>(this.sql.queueList, throttleParams(params));
+    const row = rows[0] as QueueListRow;
+    // One read of the waiting jobs: their oldest ages and the throttled counts.
+    const groups = toThrottleGroups(row.ready);
+    return queueSummary(row.counts, oldestReady(groups), row.paused, throttleCounts(groups), row.next_due);
   }
 
   private async result<R extends pg.QueryResultRow>(

@@ -105,14 +105,14 @@ export class NotificationListener {
     void this.connect();
   }
 
-  /** Closes the connection and cancels pending reconnects. */
-  async stop(): Promise<void> {
+  /** Closes the connection (cut past `waitMs`) and cancels pending reconnects. */
+  async stop(waitMs: number): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.heartbeatTimer);
     const client = this.client;
     this.client = undefined;
-    if (client) await endClient(client);
+    if (client) await endClient(client, waitMs);
   }
 
   /** True while a LISTEN is established. */

@@ -14,6 +14,7 @@ import type pg from 'pg';
 import type { Job, JobRun } from '../../job.js';
 import { createLogger, type Logger } from '../../logger.js';
 import type * as contract from '../store.js';
+import { CLOSE_WAIT_MS } from '../store.js';
 import { StoreEmitter } from '../store-emitter.js';
 import { StoreParts } from '../store-parts.js';
 import { PostgresTokens } from './api-tokens.js';
@@ -43,7 +44,6 @@ import { PostgresObserve } from './observe.js';
 import { checkPlannerSettings } from './planner-check.js';
 import {
   clientConfig,
-  CLOSE_WAIT_MS,
   connectionSettings,
   createPool,
   withPooledClient,
@@ -162,16 +162,17 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
     return databaseHealth(this.conn);
   }
 
-  async close(): Promise<void> {
+  async close(params: contract.CloseParams = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.conn.events.clear();
     this.conn.eventLog.stop();
-    // Each bounded (pool.ts, CLOSE_WAIT_MS), both at once: a black-holed server answers neither.
-    const [, cut] = await Promise.all([this.listener?.stop(), this.conn.pool.close()]);
+    const waitMs = params.waitMs ?? CLOSE_WAIT_MS;
+    // Both at once, each within the one bound: a black-holed server answers neither.
+    const [, cut] = await Promise.all([this.listener?.stop(waitMs), this.conn.pool.close(waitMs)]);
     if (cut > 0) {
       this.logger.warn(
-        { connections: cut, waitedMs: CLOSE_WAIT_MS },
+        { connections: cut, waitedMs: waitMs },
         'closing: calls still unanswered on these connections; cut them',
       );
     }

@@ -43,8 +43,8 @@ const INTERVAL_MS = 50;
 const BACKSTOP_PAGES = 10_000;
 /** SQLite's default, restored when the thread fails. */
 const DEFAULT_PAGES = 1_000;
-/** How long `close` waits for the thread to close its connection before ending it. */
-const CLOSE_WAIT_MS = 2_000;
+/** How long `close` waits at most for the thread to close its connection before ending it. */
+const THREAD_CLOSE_MS = 2_000;
 
 const THREAD_URL = siblingModule('checkpoint-thread', import.meta.url);
 
@@ -100,15 +100,18 @@ export class Checkpointer {
     this.thread?.postMessage('checkpoint' satisfies CheckpointCommand);
   }
 
-  /** Ends the thread after it closed its connection; the store closes its own after this. */
-  async close(): Promise<void> {
+  /**
+   * Ends the thread after it closed its connection, or after `waitMs` (at most THREAD_CLOSE_MS) without
+   * it; the store closes its own after this.
+   */
+  async close(waitMs: number): Promise<void> {
     this.closing = true;
     const thread = this.thread;
     if (thread === null) return;
     thread.postMessage('close' satisfies CheckpointCommand);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), CLOSE_WAIT_MS);
+      timer = setTimeout(() => resolve('late'), Math.min(waitMs, THREAD_CLOSE_MS));
     });
     if ((await Promise.race([this.exited, late])) === 'late') await thread.terminate();
     clearTimeout(timer);

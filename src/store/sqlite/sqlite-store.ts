@@ -16,6 +16,7 @@ import { NightshiftError } from '../../errors.js';
 import type { Job, JobRun } from '../../job.js';
 import { createLogger, type Logger } from '../../logger.js';
 import type * as contract from '../store.js';
+import { CLOSE_WAIT_MS } from '../store.js';
 import { StoreEmitter } from '../store-emitter.js';
 import { StoreParts } from '../store-parts.js';
 import { SqliteTokens } from './api-tokens.js';
@@ -168,10 +169,13 @@ export class SqliteStore extends StoreParts implements contract.Store<Database.D
     return databaseHealth(this.conn);
   }
 
-  /** Closes the connection; later calls fail. Safe to call twice. */
-  async close(): Promise<void> {
+  /**
+   * Closes the connection (an application transaction still open is rolled back); later calls fail.
+   * Safe to call twice. Only the checkpointer's thread is waited for, within `waitMs`.
+   */
+  async close(params: contract.CloseParams = {}): Promise<void> {
     // The checkpointer's connection first: the last connection to close checkpoints and removes the log.
-    await this.conn.checkpointer?.close();
+    await this.conn.checkpointer?.close(params.waitMs ?? CLOSE_WAIT_MS);
     if (this.conn.db.open) this.conn.db.close();
     this.conn.closeWakeFile();
     this.conn.events.clear();

@@ -1,4 +1,6 @@
 /** Workers registered while they run, and paused queues (migration 011). None is on the claim path. */
+import { jobCountByQueue } from './job-read.js';
+import { queueThrottleList } from './observe.js';
 
 /** $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running, $7 labels (null: none). */
 export const workerRegister = (s: string): string => `
@@ -48,3 +50,18 @@ export const queueListPaused = (s: string): string => `SELECT queue FROM ${s}.pa
 export const queueListNextDue = (s: string): string => `
   SELECT queue, extract(epoch FROM min(run_at) - ${s}.nightshift_now()) * 1000 AS "inMs"
   FROM ${s}.job_queue WHERE state = 'scheduled' AND run_at > ${s}.nightshift_now() GROUP BY queue`;
+
+/**
+ * The queue list (`queueList`) in one statement, so on one clock and one snapshot: the counts per queue
+ * and state, the paused queues, the waiting jobs' oldest ages and throttled counts (queueThrottleList,
+ * $1 its stale bound), and how long until each queue's next scheduled job comes due, each as a JSON
+ * array. Read as four statements at once, each had its own now(): a job coming due between the counts
+ * and the next-due read was counted scheduled and given no next due time, so a reader waiting for it
+ * to join the queued ones was never told when.
+ */
+export const queueList = (s: string): string => `
+  SELECT
+    (SELECT coalesce(json_agg(c), '[]') FROM (${jobCountByQueue(s)}) c) AS counts,
+    (SELECT coalesce(json_agg(p.queue), '[]') FROM (${queueListPaused(s)}) p) AS paused,
+    (SELECT coalesce(json_agg(r), '[]') FROM (${queueThrottleList(s)}) r) AS ready,
+    (SELECT coalesce(json_agg(d), '[]') FROM (${queueListNextDue(s)}) d) AS next_due`;
