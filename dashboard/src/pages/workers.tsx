@@ -2,12 +2,20 @@
 import { api } from '../api.js';
 import { Problem, useLoad } from '../components.js';
 import { relative } from '../format.js';
+import { useRedrawWhenChanged } from '../redraw.js';
 import type { Worker } from '../types.js';
 import { Alerts } from './overview.js';
 
 export function WorkersPage() {
   const workers = useLoad(() => api<{ workers: Worker[] }>('GET', '/workers'), []);
   const list = workers.data?.workers ?? [];
+  // The start and heartbeat ages read relative to now: drawn again when one would read differently, so
+  // a heartbeat that stopped is seen ageing on an open page.
+  const now = useRedrawWhenChanged(
+    list.map(
+      (worker) => (at: number) => `${relative(worker.startedAt, at)}\n${relative(worker.heartbeatAt, at)}`,
+    ),
+  );
   return (
     <section aria-labelledby="workers-title">
       <h1 id="workers-title">Workers</h1>
@@ -43,8 +51,8 @@ export function WorkersPage() {
                   <td class="num">
                     {worker.running} / {worker.concurrency}
                   </td>
-                  <td title={worker.startedAt}>{relative(worker.startedAt)}</td>
-                  <td title={worker.heartbeatAt}>{relative(worker.heartbeatAt)}</td>
+                  <td title={worker.startedAt}>{relative(worker.startedAt, now)}</td>
+                  <td title={worker.heartbeatAt}>{relative(worker.heartbeatAt, now)}</td>
                 </tr>
               ))}
             </tbody>
