@@ -178,7 +178,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     await context.close();
   });
 
-  it('redraws the workers’ start and heartbeat ages as they grow, reading nothing', async () => {
+  it('redraws the workers’ start and heartbeat ages as they grow, reading the list again once its heartbeat turns 10 s old', async () => {
     const start = Date.UTC(2026, 0, 1, 13);
     await server.clock.freeze(start);
     // On a queue nobody enqueues to; its heartbeats, at the frozen time, keep it listed.
@@ -196,7 +196,9 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
       await until(ages).toEqual(['1.0 min ago', '1.0 min ago']);
       await page.clock.runFor(MINUTE);
       await until(ages).toEqual(['2.0 min ago', '2.0 min ago']);
-      expect(reads()).toBe(1);
+      // Read once more when the heartbeat shown turned 10 s old (a live worker would have beaten again
+      // by then); with the store's clock frozen its heartbeat had not moved, so nothing after that.
+      expect(reads()).toBe(2);
       await context.close();
     } finally {
       await worker.stop();
