@@ -148,6 +148,10 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await page.getByRole('button', { name: 'Apply filter' }).click();
     await until(() => table.getByRole('row').count()).toBe(4);
     expect(await table.getByRole('cell', { name: 'failed' }).count()).toBe(3);
+    // A failed job's error is its own: no label.
+    expect(await table.locator('td.wide').allTextContents()).toEqual(
+      Array(3).fill(expect.stringMatching(/^warehouse \w+ unreachable$/)),
+    );
     await page.getByLabel('Text').fill('south');
     await page.getByRole('button', { name: 'Apply filter' }).click();
     await until(() => table.getByRole('row').count()).toBe(2);
@@ -192,6 +196,13 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     );
     for (const job of failed) expect((await server.ns.getJob(job.id))?.state).toBe('queued');
     await until(() => page.getByText('No job matches this filter.').count()).toBe(1);
+
+    // Queued again, the list says their error is their last attempt's, not theirs now.
+    await page.goto(`${server.url}/jobs?queue=reports&state=queued`);
+    await until(() => table.getByRole('row').count()).toBe(4);
+    expect(await table.locator('td.wide').allTextContents()).toEqual(
+      Array(3).fill(expect.stringMatching(/^Last attempt error: warehouse \w+ unreachable$/)),
+    );
 
     // Queued again, a job's page shows its failed attempt's start and error as the last attempt's,
     // not as if it were running or had just failed.

@@ -1,12 +1,13 @@
 /**
  * The schedules page draws its relative times again when they would read differently ("in 10.0 min",
  * "now", "due 30 s ago" with "no scheduler has taken it"), in the browser alone: nothing is read from
- * the server, one timer serves the whole page (not one per row), and it goes with the page. Both clocks
+ * the server, one timer serves the whole page (not one per row), and it goes with the page. So do a
+ * job's page (its due time) and the workers page (start and heartbeat ages). Both clocks
  * are moved by hand: the store's (frozen: no scheduler runs, so the slot stays untaken) and the
  * browser's (Playwright's clock, paused and run forward), so "half a minute later" takes no half
  * minute. On SQLite, and on PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextChange } from '../../dashboard/src/redraw.js';
 import { relative } from '../../dashboard/src/format.js';
@@ -33,6 +34,44 @@ declare global {
   }
 }
 
+/**
+ * Opens `path` as a viewer in a new context whose clock starts at `time` (ms since the epoch) and runs
+ * until paused, with the page's timeouts recorded in `window.timers`, and counts the reads of `read` (an
+ * API path). The event stream is never answered: no event reloads the page, and no reconnection arms a
+ * timer.
+ */
+async function openAt(
+  browser: Browser,
+  server: TestServer,
+  path: string,
+  time: number,
+  read: string,
+): Promise<{ page: Page; context: BrowserContext; reads: () => number }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.route('**/api/v1/events', () => undefined);
+  const page = await context.newPage();
+  await page.clock.install({ time });
+  // After the clock's own script, so the page's timers are the clock's, recorded as they are armed.
+  await context.addInitScript(() => {
+    const setTimeoutOfClock = window.setTimeout.bind(window);
+    window.timers = { armed: [], fired: [] };
+    window.setTimeout = ((handler: () => void, delay = 0, ...rest: unknown[]) => {
+      window.timers.armed.push(delay);
+      const fire = () => {
+        window.timers.fired.push(delay);
+        handler();
+      };
+      return setTimeoutOfClock(fire, delay, ...rest);
+    }) as typeof window.setTimeout;
+  });
+  let reads = 0;
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === read) reads += 1;
+  });
+  await page.goto(`${server.url}${path}#token=${encodeURIComponent(server.tokens.viewer)}`);
+  return { page, context, reads: () => reads };
+}
+
 describe('the first moment a relative time reads differently', () => {
   it('is found to the millisecond, however far ahead, and none when the text stays', () => {
     const at = Date.UTC(2026, 0, 1);
@@ -52,7 +91,7 @@ describe('the first moment a relative time reads differently', () => {
   });
 });
 
-describe(`the schedules page drawing its relative times again, in Chromium on ${backend}`, () => {
+describe(`pages drawing their relative times again, in Chromium on ${backend}`, () => {
   let browser: Browser;
   let server: TestServer;
 
@@ -76,29 +115,7 @@ describe(`the schedules page drawing its relative times again, in Chromium on ${
     expect(slot).toBe(start + 599_000);
     expect((await server.ns.schedules.get('twin'))?.schedule.nextSlotAt?.getTime()).toBe(slot);
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    // The event stream is never answered: no event reloads the page, and no reconnection arms a timer.
-    await context.route('**/api/v1/events', () => undefined);
-    const page: Page = await context.newPage();
-    await page.clock.install({ time: start });
-    // After the clock's own script, so the page's timers are the clock's, recorded as they are armed.
-    await context.addInitScript(() => {
-      const setTimeoutOfClock = window.setTimeout.bind(window);
-      window.timers = { armed: [], fired: [] };
-      window.setTimeout = ((handler: () => void, delay = 0, ...rest: unknown[]) => {
-        window.timers.armed.push(delay);
-        const fire = () => {
-          window.timers.fired.push(delay);
-          handler();
-        };
-        return setTimeoutOfClock(fire, delay, ...rest);
-      }) as typeof window.setTimeout;
-    });
-    let reads = 0;
-    page.on('request', (request) => {
-      if (new URL(request.url()).pathname === '/api/v1/schedules') reads += 1;
-    });
-    await page.goto(`${server.url}/schedules#token=${encodeURIComponent(server.tokens.viewer)}`);
+    const { page, context, reads } = await openAt(browser, server, '/schedules', start, '/api/v1/schedules');
     const nextRun = (id: string) => page.locator(`#schedule-${id} td`).nth(1);
     await until(() => nextRun('soon').innerText()).toMatch(/^in (10\.0|9\.9) min$/);
     expect(await nextRun('quiet').innerText()).toBe('none while paused');
@@ -112,7 +129,7 @@ describe(`the schedules page drawing its relative times again, in Chromium on ${
     expect(await nextRun('twin').innerText()).toBe('due 30 s ago\nno scheduler has taken it');
     await page.clock.runFor(1_000);
     await until(() => nextRun('soon').innerText()).toBe('due 31 s ago\nno scheduler has taken it');
-    expect(reads).toBe(1);
+    expect(reads()).toBe(1);
 
     // From "due 2.0 min ago" to "due 3.0 min ago" both rows change together every 6 s: ten draws, each
     // arming one timer of about 6 s for the page, not one per row, and Preact's own two short waits
@@ -125,7 +142,7 @@ describe(`the schedules page drawing its relative times again, in Chromium on ${
     const { armed } = await page.evaluate(() => window.timers);
     expect(armed.filter((delay) => delay > 1_000)).toHaveLength(10);
     expect(armed.length).toBeLessThanOrEqual(30);
-    expect(reads).toBe(1);
+    expect(reads()).toBe(1);
 
     // Another page: the schedules' pending timer is cleared, nothing fires for them any more.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Limits' }).click();
@@ -134,5 +151,57 @@ describe(`the schedules page drawing its relative times again, in Chromium on ${
     await page.clock.runFor(10 * MINUTE);
     expect((await page.evaluate(() => window.timers.fired)).filter((delay) => delay > 1_000)).toEqual([]);
     await context.close();
+  });
+
+  it('redraws a job’s due time on its page as it counts down, reading nothing', async () => {
+    const start = Date.UTC(2026, 0, 1, 12);
+    await server.clock.freeze(start);
+    const { job } = await server.ns.enqueue('email.send', {}, { delayMs: 10 * MINUTE });
+    const { page, context, reads } = await openAt(
+      browser,
+      server,
+      `/jobs/${job.id}`,
+      start,
+      `/api/v1/jobs/${job.id}`,
+    );
+    const due = page.locator('dl.facts dt:text-is("Due") + dd');
+    // Read as the page first draws, however long a busy machine takes to load it.
+    await until(() => due.innerText()).toMatch(/^in \d+\.\d min$/);
+    await page.clock.pauseAt(start + 30_000);
+    await until(() => due.innerText()).toBe('in 9.5 min');
+    // "in 10 s" until 10 s are left to the millisecond, then tenths of a second.
+    await page.clock.runFor(10 * MINUTE - 10_001 - 30_000);
+    await until(() => due.innerText()).toBe('in 10 s');
+    await page.clock.runFor(2);
+    await until(() => due.innerText()).toBe('in 10.0 s');
+    expect(reads()).toBe(1);
+    await context.close();
+  });
+
+  it('redraws the workers’ start and heartbeat ages as they grow, reading the list again once its heartbeat turns 10 s old', async () => {
+    const start = Date.UTC(2026, 0, 1, 13);
+    await server.clock.freeze(start);
+    // On a queue nobody enqueues to; its heartbeats, at the frozen time, keep it listed.
+    const worker = server.ns.startWorker({ queues: ['idle'], pollIntervalMs: 200 });
+    try {
+      await until(async () => (await server.ns.workers()).length).toBe(1);
+      const [registered] = await server.ns.workers();
+      expect([registered?.startedAt.getTime(), registered?.heartbeatAt.getTime()]).toEqual([start, start]);
+      const { page, context, reads } = await openAt(browser, server, '/workers', start, '/api/v1/workers');
+      const row = page.getByRole('table', { name: 'Workers' }).getByRole('row').nth(1);
+      // The last two cells: started, heartbeat.
+      const ages = async () => (await row.locator('td').allInnerTexts()).slice(-2);
+      await until(ages).toEqual([expect.stringMatching(/ ago$/), expect.stringMatching(/ ago$/)]);
+      await page.clock.pauseAt(start + MINUTE);
+      await until(ages).toEqual(['1.0 min ago', '1.0 min ago']);
+      await page.clock.runFor(MINUTE);
+      await until(ages).toEqual(['2.0 min ago', '2.0 min ago']);
+      // Read once more when the heartbeat shown turned 10 s old (a live worker would have beaten again
+      // by then); with the store's clock frozen its heartbeat had not moved, so nothing after that.
+      expect(reads()).toBe(2);
+      await context.close();
+    } finally {
+      await worker.stop();
+    }
   });
 });

@@ -10,6 +10,7 @@ import { useApp } from '../app-context.js';
 import { soonestDue } from '../due.js';
 import { Confirm, JsonBlock, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { duration, json, relative, when } from '../format.js';
+import { useRedrawWhenChanged } from '../redraw.js';
 import type { Job, JobRun, LogLine } from '../types.js';
 import { schedulePath } from './schedules.js';
 
@@ -51,6 +52,11 @@ export function JobDetailPage(props: { id: string }) {
   const logs = useLoad(() => api<{ logs: LogLine[] }>('GET', `${path}/logs`), [props.id]);
   const action = useAction();
   const [confirming, setConfirming] = useState<'retry' | 'cancel' | 'delete' | null>(null);
+  const current = job.data?.job;
+  // "Due in 3.0 min" or "Due 12 s ago" reads relative to now: drawn again when it would read differently.
+  const now = useRedrawWhenChanged(
+    current === undefined ? [] : [(at: number) => relative(current.runAt, at)],
+  );
 
   const act = (kind: 'retry' | 'cancel' | 'delete') =>
     action.run(async () => {
@@ -84,10 +90,7 @@ export function JobDetailPage(props: { id: string }) {
       </section>
     );
   }
-  const current = job.data?.job;
-  // A job waiting again (a retry's backoff, a release, a manual retry) keeps its last attempt's start
-  // and error: shown as plain "Started" and "Error", they read as if it were running now.
-  const waiting = current !== undefined && (current.state === 'queued' || current.state === 'scheduled');
+  const waiting = current !== undefined && waitingAgain(current);
   const extra = current === undefined ? [] : Object.entries(current).filter(([key]) => !SHOWN.has(key));
   return (
     <section aria-labelledby="job-title">
@@ -156,7 +159,7 @@ export function JobDetailPage(props: { id: string }) {
             <dt>Created</dt>
             <dd title={current.createdAt}>{when(current.createdAt)}</dd>
             <dt>Due</dt>
-            <dd title={current.runAt}>{relative(current.runAt)}</dd>
+            <dd title={current.runAt}>{relative(current.runAt, now)}</dd>
             <dt>{waiting && current.startedAt !== null ? 'Last attempt started' : 'Started'}</dt>
             <dd>{when(current.startedAt)}</dd>
             <dt>Finished</dt>
@@ -290,6 +293,15 @@ export function JobDetailPage(props: { id: string }) {
       </section>
     </section>
   );
+}
+
+/**
+ * A job queued or scheduled (again, after a retry's backoff, a release or a manual retry) keeps its last
+ * attempt's start and error: shown as plain "Started" and "Error", they read as if it were running or
+ * had just failed, so the job page and the job list say they are the last attempt's.
+ */
+export function waitingAgain(job: Job): boolean {
+  return job.state === 'queued' || job.state === 'scheduled';
 }
 
 /** True when the API says the job does not exist (not that the server lacks the route). */

@@ -10,6 +10,7 @@ import { soonestAfter, soonestDue } from '../due.js';
 import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
+import { waitingAgain } from './job-detail.js';
 
 const PAGE_SIZE = 50;
 // A bulk request changes at most this many jobs (the API's MAX_BULK_CHANGES).
@@ -231,7 +232,16 @@ export function JobsPage(props: { search: string }) {
                     {job.attempt}/{job.maxAttempts}
                   </td>
                   <td title={job.createdAt}>{relative(job.createdAt)}</td>
-                  <td class="mono wide">{job.error !== null ? job.error.message : preview(job.payload)}</td>
+                  <td class="mono wide">
+                    {job.error === null ? (
+                      preview(job.payload)
+                    ) : (
+                      <>
+                        {waitingAgain(job) && <span class="muted">Last attempt error: </span>}
+                        {job.error.message}
+                      </>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

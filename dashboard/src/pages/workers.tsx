@@ -2,12 +2,41 @@
 import { api } from '../api.js';
 import { Problem, useLoad } from '../components.js';
 import { relative } from '../format.js';
+import { useRedrawWhenChanged } from '../redraw.js';
 import type { Worker } from '../types.js';
 import { Alerts } from './overview.js';
 
+// A worker heartbeats every 5 s by default; no event marks a heartbeat. The list is read again when
+// the newest heartbeat it shows turns this old, so a worker still beating is not seen ageing on a quiet
+// cluster, while one that stopped is: its age grows past this, and it leaves the list 30 s after its
+// last beat (at a read another live worker's heartbeat brings, or a live event).
+const READ_AGAIN_AFTER_HEARTBEAT_MS = 10_000;
+
+/** When (this browser's clock) the first heartbeat shown that is younger than the bound turns that old. */
+function heartbeatGoesStale(workers: readonly Worker[]): number | null {
+  const now = Date.now();
+  let soonest: number | null = null;
+  for (const worker of workers) {
+    const at = Date.parse(worker.heartbeatAt) + READ_AGAIN_AFTER_HEARTBEAT_MS;
+    if (at > now && (soonest === null || at < soonest)) soonest = at;
+  }
+  return soonest;
+}
+
 export function WorkersPage() {
-  const workers = useLoad(() => api<{ workers: Worker[] }>('GET', '/workers'), []);
+  const workers = useLoad(
+    () => api<{ workers: Worker[] }>('GET', '/workers'),
+    [],
+    (data) => heartbeatGoesStale(data.workers),
+  );
   const list = workers.data?.workers ?? [];
+  // The start and heartbeat ages read relative to now: drawn again when one would read differently, so
+  // a heartbeat that stopped is seen ageing on an open page.
+  const now = useRedrawWhenChanged(
+    list.map(
+      (worker) => (at: number) => `${relative(worker.startedAt, at)}\n${relative(worker.heartbeatAt, at)}`,
+    ),
+  );
   return (
     <section aria-labelledby="workers-title">
       <h1 id="workers-title">Workers</h1>
@@ -43,8 +72,8 @@ export function WorkersPage() {
                   <td class="num">
                     {worker.running} / {worker.concurrency}
                   </td>
-                  <td title={worker.startedAt}>{relative(worker.startedAt)}</td>
-                  <td title={worker.heartbeatAt}>{relative(worker.heartbeatAt)}</td>
+                  <td title={worker.startedAt}>{relative(worker.startedAt, now)}</td>
+                  <td title={worker.heartbeatAt}>{relative(worker.heartbeatAt, now)}</td>
                 </tr>
               ))}
             </tbody>
