@@ -9,7 +9,8 @@
 import { NightshiftError } from './errors.js';
 import { keyNames, unknownKey } from './validation/known-keys.js';
 import { checkSchema } from './schema-check.js';
-import type { NewJob } from './store/store.js';
+import type { EventBus } from './events.js';
+import type { JobInsertResult, NewJob } from './store/store.js';
 import type { TaskRegistry } from './task-registry.js';
 import { applyPayloadDefaults, newJob } from './new-job.js';
 import { checkTaskName } from './validation/job-options.js';
@@ -228,4 +229,17 @@ function findCircle(value: unknown): Circle | undefined {
 function childPath(path: string, key: string, inArray: boolean): string {
   if (inArray) return `${path}[${key}]`;
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Emits `job:enqueued` for each job `inserted` created (a repeated idempotency key creates none), for
+ * this process's listeners and metrics: `ns.enqueue`, `enqueueMany` and handlers' child jobs alike.
+ */
+export function noteEnqueued(events: EventBus, inserted: readonly JobInsertResult[]): void {
+  if (!events.has('job:enqueued')) return;
+  for (const { job, created } of inserted) {
+    if (!created) continue;
+    const { id: jobId, task, queue, scheduleId } = job;
+    events.emit('job:enqueued', { jobId, task, queue, scheduleId });
+  }
 }

@@ -14,7 +14,7 @@
  * know each task's result type. `ns.untyped` is the same instance for names known only at run time.
  */
 import type { ClusterEvent } from './cluster-events.js';
-import { buildNewJob, checkEnqueueItem, type EnqueueItem } from './enqueue.js';
+import { buildNewJob, checkEnqueueItem, noteEnqueued, type EnqueueItem } from './enqueue.js';
 import { checkEnqueueBatching, EnqueueBatcher, type EnqueueBatchingOptions } from './enqueue-batcher.js';
 import { traceEnqueue } from './observe/tracing.js';
 import { EnqueueItemError, NightshiftError } from './errors.js';
@@ -34,7 +34,6 @@ import type {
   StartRate,
   DatabaseHealth,
   EventPage,
-  JobInsertResult,
   NewJob,
   Store,
   WorkerInfo,
@@ -366,7 +365,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     );
     if (!inserted)
       throw new NightshiftError('database_unavailable', `the store returned nothing for job ${row.id}`);
-    this.noteEnqueued([inserted]);
+    noteEnqueued(this.events, [inserted]);
     const job = inserted.job as TaskJob<Tasks, N>;
     return { id: job.id, created: inserted.created, job };
   }
@@ -398,7 +397,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
         ? this.batcher.insert(rows)
         : this.store.jobInsertMany({ jobs: rows, tx: options.tx }),
     );
-    this.noteEnqueued(inserted);
+    noteEnqueued(this.events, inserted);
     return inserted.map(({ job, created }) => ({ id: job.id, created, job }));
   }
 
@@ -672,15 +671,6 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
       total += service.concurrency;
     }
     return { busy, idle: Math.max(0, total - busy) };
-  }
-
-  private noteEnqueued(inserted: JobInsertResult[]): void {
-    if (!this.events.has('job:enqueued')) return;
-    for (const { job, created } of inserted) {
-      if (!created) continue;
-      const { id: jobId, task, queue, scheduleId } = job;
-      this.events.emit('job:enqueued', { jobId, task, queue, scheduleId });
-    }
   }
 
   /**

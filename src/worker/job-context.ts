@@ -9,7 +9,7 @@
  * Step results and checkpoints must be JSON (`undefined` is stored as `null`); a step result is
  * limited to 1 MiB of JSON because it is read back on every re-run and lives in the job's rows.
  */
-import { buildNewJob, assertJson, checkEnqueueItem } from '../enqueue.js';
+import { buildNewJob, assertJson, checkEnqueueItem, noteEnqueued } from '../enqueue.js';
 import { EnqueueItemError, LeaseLostError, NightshiftError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Job } from '../job.js';
@@ -291,15 +291,8 @@ function contextMethods(attempt: RunningAttempt, deps: ContextDeps): ContextMeth
       if (error instanceof LeaseLostError) throw lost();
       throw error;
     }
-    const { events } = deps;
-    const noted = events.has('job:enqueued');
-    return inserted.map(({ job: child, created }) => {
-      if (created && noted) {
-        const { id: jobId, task, queue, scheduleId } = child;
-        events.emit('job:enqueued', { jobId, task, queue, scheduleId });
-      }
-      return { id: child.id, created };
-    });
+    noteEnqueued(deps.events, inserted);
+    return inserted.map(({ job: child, created }) => ({ id: child.id, created }));
   }
 }
 

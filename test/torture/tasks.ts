@@ -62,23 +62,43 @@ interface Progress {
   sum: number;
 }
 
+/** The job fields an execution's records name. */
+interface ExecutedJob {
+  id: string;
+  attempt: number;
+  task: string;
+}
+
 /** The torture tasks, recording into `history`; `backend` says how to write the effect row. */
 export function tortureTasks(history: HistoryWriter, backend: 'sqlite' | 'postgres'): TaskMap {
-  const sleepHandler = async (
-    payload: SleepPayload,
-    ctx: { job: { id: string; attempt: number; task: string }; signal: AbortSignal },
-  ): Promise<number> => {
-    const { id, attempt, task } = ctx.job;
-    history.record({ kind: 'exec_start', jobId: id, task, attempt });
+  /**
+   * Records the execution's start, runs `work`, and records its end: `aborted` when it threw (the
+   * error goes on), else `returned`. `resumeFrom`: the checkpoint step the execution starts at.
+   */
+  const recorded = async <T>(job: ExecutedJob, work: () => Promise<T>, resumeFrom?: number): Promise<T> => {
+    const { id, attempt, task } = job;
+    history.record({
+      kind: 'exec_start',
+      jobId: id,
+      task,
+      attempt,
+      ...(resumeFrom !== undefined && { resumeFrom }),
+    });
+    let value: T;
     try {
-      await sleep(payload.ms, undefined, { signal: ctx.signal });
+      value = await work();
     } catch (error) {
       history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'aborted' });
       throw error;
     }
     history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'returned' });
-    return payload.n;
+    return value;
   };
+  const sleepHandler = (payload: SleepPayload, ctx: { job: ExecutedJob; signal: AbortSignal }) =>
+    recorded(ctx.job, async () => {
+      await sleep(payload.ms, undefined, { signal: ctx.signal });
+      return payload.n;
+    });
   return {
     quick: defineTask<SleepPayload, number>({
       leaseMs: TORTURE_LEASE_MS,
@@ -115,34 +135,31 @@ export function tortureTasks(history: HistoryWriter, backend: 'sqlite' | 'postgr
       leaseMs: TORTURE_LEASE_MS,
       maxAttempts: 8,
       backoff,
-      handler: async (payload, ctx) => {
-        const { id, attempt, task } = ctx.job;
+      handler: (payload, ctx) => {
+        const { id, attempt } = ctx.job;
         const progress = (ctx.checkpoint as Progress | undefined) ?? { next: 0, sum: 0 };
-        history.record({ kind: 'exec_start', jobId: id, task, attempt, resumeFrom: progress.next });
-        try {
-          for (let i = progress.next; i < payload.steps; i += 1) {
-            await sleep(payload.ms, undefined, { signal: ctx.signal });
-            progress.sum += i * i;
-            progress.next = i + 1;
-            await ctx.saveCheckpoint({ ...progress });
-            history.record({ kind: 'checkpoint_saved', jobId: id, attempt, next: progress.next });
-          }
-        } catch (error) {
-          history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'aborted' });
-          throw error;
-        }
-        history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'returned' });
-        return progress.sum;
+        return recorded(
+          ctx.job,
+          async () => {
+            for (let i = progress.next; i < payload.steps; i += 1) {
+              await sleep(payload.ms, undefined, { signal: ctx.signal });
+              progress.sum += i * i;
+              progress.next = i + 1;
+              await ctx.saveCheckpoint({ ...progress });
+              history.record({ kind: 'checkpoint_saved', jobId: id, attempt, next: progress.next });
+            }
+            return progress.sum;
+          },
+          progress.next,
+        );
       },
     }),
     fanout: defineTask<FanoutPayload, number>({
       leaseMs: TORTURE_LEASE_MS,
       maxAttempts: 4,
       backoff,
-      handler: async (payload, ctx) => {
-        const { id, attempt, task } = ctx.job;
-        history.record({ kind: 'exec_start', jobId: id, task, attempt });
-        try {
+      handler: (payload, ctx) =>
+        recorded(ctx.job, async () => {
           // A re-run after a kill finds the children its earlier attempt wrote (created: false).
           await ctx.enqueueMany(
             Array.from({ length: payload.children }, (_, index) => ({
@@ -152,22 +169,16 @@ export function tortureTasks(history: HistoryWriter, backend: 'sqlite' | 'postgr
             })),
           );
           await sleep(payload.ms, undefined, { signal: ctx.signal });
-        } catch (error) {
-          history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'aborted' });
-          throw error;
-        }
-        history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'returned' });
-        return payload.n;
-      },
+          return payload.n;
+        }),
     }),
     transactional: defineTask<TransactionalPayload, number>({
       leaseMs: TORTURE_LEASE_MS,
       maxAttempts: 4,
       backoff,
-      handler: async (payload, ctx) => {
-        const { id, attempt, task } = ctx.job;
-        history.record({ kind: 'exec_start', jobId: id, task, attempt });
-        try {
+      handler: (payload, ctx) => {
+        const { id, attempt } = ctx.job;
+        return recorded(ctx.job, async () => {
           await ctx.transaction(async (tx) => {
             if (backend === 'sqlite') {
               (tx as Database)
@@ -181,12 +192,8 @@ export function tortureTasks(history: HistoryWriter, backend: 'sqlite' | 'postgr
             }
             await ctx.complete(payload.n, { tx });
           });
-        } catch (error) {
-          history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'aborted' });
-          throw error;
-        }
-        history.record({ kind: 'exec_end', jobId: id, attempt, outcome: 'returned' });
-        return payload.n;
+          return payload.n;
+        });
       },
     }),
   };
