@@ -302,6 +302,18 @@ describe('config loading', () => {
     expect(readdirSync(dir)).toEqual(['nightshift.config.mjs']);
   });
 
+  it('migrate with --db still reads the config: a broken one is refused and nothing is created', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'nightshift.config.mjs');
+    writeFileSync(file, 'export default { tasks: { echo: (p) => p }, workers: {} };');
+    const result = await runCli(['migrate', '--db', 'sqlite:./jobs.db'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `nightshift: config ${file}: unknown key "workers" (known: db, tasks, contracts, implementations, schedules, worker, http, httpJobs, alerts, enqueue, queues)\n`,
+    );
+    expect(readdirSync(dir)).toEqual(['nightshift.config.mjs']);
+  });
+
   it('worker without any config says where it looked', async () => {
     const dir = tempDir();
     const result = await runCli(['worker', '--db', 'sqlite:./jobs.db'], { cwd: dir });

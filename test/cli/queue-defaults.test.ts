@@ -45,6 +45,7 @@ describe("a config's queue job defaults in the CLI", () => {
     const store = await openTestStore(url);
     try {
       // migrate wrote the config's limit; an operator changes it, and an enqueue must not undo that.
+      expect((await store.queueLimitList()).find((q) => q.queue === 'mail')?.limit).toBe(3);
       await store.queueSetLimit({ queue: 'mail', limit: 9 });
       const enqueued = await runCli(
         ['enqueue', 'echo', '--queue', 'tenant-sync', '--payload', '{"tenant":"acme"}', '--json'],
