@@ -108,7 +108,9 @@ export const JobRunSchema = Type.Object(
     startedAt: dateTime,
     finishedAt: dateTime,
     durationMs: Type.Integer(),
-    runLagMs: Type.Integer(),
+    // Not an integer on SQLite when the job's due time was (a fractional delayMs): served as stored.
+    runLagMs: Type.Number(),
+    maxDurationExceeded: Type.Boolean({ description: "whether the run went past its task's maxDurationMs" }),
     error: nullable(JobErrorSchema),
   },
   { title: 'JobRun' },

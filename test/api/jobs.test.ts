@@ -3,6 +3,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call */
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobRunJson } from '../../src/cli/output.js';
 import { newJob } from '../support/jobs.js';
 import { BACKENDS, startTestServer, type TestServer } from './api-server.js';
 
@@ -232,7 +233,8 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
 
     const queue = `run-${uuidv7()}`;
-    const job = await enqueue({ task: 'noop', queue });
+    // A fractional delay makes a fractional run lag on SQLite: the run must come back as stored.
+    const job = await enqueue({ task: 'noop', queue, delayMs: 0.5 });
     const held = s.request('GET', `/api/v1/jobs/${job.body.id}?wait=30`, { token: s.tokens.viewer });
     const worker = s.ns.startWorker({ queues: [queue], pollIntervalMs: 50 });
     try {
@@ -240,6 +242,8 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
       expect(done.body.job).toMatchObject({ id: job.body.id, state: 'completed', result: 'done' });
       const runs = await s.request('GET', `/api/v1/jobs/${job.body.id}/runs`, { token: s.tokens.viewer });
       expect(runs.body.runs).toEqual([expect.objectContaining({ attempt: 1, outcome: 'completed' })]);
+      // The shape of the CLI's --json run, every field as stored (maxDurationExceeded included).
+      expect(runs.body.runs).toEqual((await s.ns.getJobRuns(job.body.id)).map(jobRunJson));
     } finally {
       await worker.stop();
     }
