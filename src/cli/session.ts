@@ -66,6 +66,16 @@ export function withCommonOptions(command: Command): Command {
     .option('--json', 'print one JSON document for scripts instead of tables');
 }
 
+/**
+ * `--db` and `--config` as flags a printed command repeats (the `more:` line of a list), when they were
+ * typed: the next page must read the same database. One from the environment is left to it.
+ */
+export function typedCommonFlags(command: Command): Record<'--db' | '--config', string | undefined> {
+  const typed = (key: 'db' | 'config'): string | undefined =>
+    command.getOptionValueSource(key) === 'cli' ? (command.getOptionValue(key) as string) : undefined;
+  return { '--db': typed('db'), '--config': typed('config') };
+}
+
 /** One command's resources; `close()` releases whatever was opened. */
 export class Session {
   readonly json: boolean;

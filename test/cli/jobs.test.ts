@@ -202,6 +202,35 @@ describe('enqueue and jobs through the CLI', () => {
     expect(next.nextCursor).toBeNull();
   });
 
+  it("a list's next-page command repeats a typed --db, so it reads the same database", async () => {
+    const words = async (stdout: string): Promise<string[]> => {
+      const hint = /^more: nightshift (.*)$/m.exec(stdout)?.[1];
+      expect(hint, stdout).toBeDefined();
+      const { stdout: split } = await promisify(execFile)('bash', ['-c', `printf '%s\\0' ${hint!}`]);
+      return split.split('\0').slice(0, -1);
+    };
+    for (const id of ['page-a', 'page-b']) {
+      const created = await runCli(
+        ['schedules', 'create', id, '--task', 'echo', '--every', '60000', '--db', db],
+        {
+          cwd: dir,
+        },
+      );
+      expect(created.code, created.stderr).toBe(0);
+    }
+    // No NIGHTSHIFT_DB here: without --db the hint would read ./nightshift.db, which does not exist.
+    for (const list of [
+      ['jobs', 'list'],
+      ['schedules', 'list'],
+    ]) {
+      const first = await runCli([...list, '--db', db, '--limit', '1'], { cwd: dir });
+      expect(first.code, first.stderr).toBe(0);
+      const next = await runCli(await words(first.stdout), { cwd: dir });
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stdout.split('\n')[1], next.stdout).not.toBe(first.stdout.split('\n')[1]);
+    }
+  });
+
   it('cancel and retry move a job through its states; refusals exit 1', async () => {
     const [{ id }, missing] = await Promise.all([
       cliJson<EnqueueJson>('enqueue', 'echo', '--delay', '600000'),

@@ -15,7 +15,7 @@ import {
   shortJson,
   shortTime,
 } from '../output.js';
-import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
+import { typedCommonFlags, withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
 interface ListFlags extends CommonOptions {
   state?: JobState;
@@ -56,7 +56,7 @@ export function registerJobs(program: Command): void {
       .option('--created-before <iso>', 'created before this ISO 8601 time', (v) =>
         parseIsoDate('--created-before', v),
       ),
-  ).action(async (flags: ListFlags) => {
+  ).action(async (flags: ListFlags, command: Command) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
       const page = await ns.listJobs({
@@ -93,6 +93,7 @@ export function registerJobs(program: Command): void {
             'jobs list',
             { limit: flags.limit, cursor: page.nextCursor },
             {
+              ...typedCommonFlags(command),
               '--state': flags.state,
               '--queue': flags.queue,
               '--task': flags.task,

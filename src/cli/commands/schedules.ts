@@ -25,7 +25,7 @@ import {
   shortTime,
   slotJson,
 } from '../output.js';
-import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
+import { typedCommonFlags, withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
 function timing(s: Schedule): string {
   return s.cron !== null ? `${s.cron} (${s.timezone})` : `every ${s.everyMs ?? 0} ms`;
@@ -100,7 +100,7 @@ export function registerSchedules(program: Command): void {
         DEFAULT_LIST_LIMIT,
       )
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
-  ).action(async (flags: ListFlags) => {
+  ).action(async (flags: ListFlags, command: Command) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
       const page = await ns.schedules.list({
@@ -138,6 +138,7 @@ export function registerSchedules(program: Command): void {
             'schedules list',
             { limit: flags.limit, cursor: page.nextCursor },
             {
+              ...typedCommonFlags(command),
               '--task': flags.task,
               '--state': flags.state,
               '--prefix': flags.prefix,
