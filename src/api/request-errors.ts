@@ -54,7 +54,29 @@ export function validationMessage(
       got === undefined ? '' : `, got ${JSON.stringify(got)}`
     }`;
   }
-  return undefined;
+  return nullableMessage(context ?? '', entries);
+}
+
+/**
+ * A nullable field's refusal ("a limit, or null to remove it"): the validator reports each branch of
+ * the union and the union itself ("body/limit must be >= 1, body/limit must be null, body/limit must
+ * match a schema in anyOf"), which reads as three demands at once. Said once: the reason, or null.
+ */
+function nullableMessage(context: string, entries: readonly ValidationEntry[]): string | undefined {
+  const union = entries.find((entry) => entry.keyword === 'anyOf');
+  if (union === undefined) return undefined;
+  const at = union.instancePath ?? '';
+  const isNullBranch = (entry: ValidationEntry): boolean =>
+    entry.keyword === 'type' && entry.params?.['type'] === 'null' && entry.instancePath === at;
+  if (!entries.some(isNullBranch)) return undefined;
+  const reasons = entries.filter((entry) => entry !== union && !isNullBranch(entry));
+  if (reasons.length === 0) return undefined;
+  const said = reasons.map(
+    (entry) => `${context}${entry.instancePath ?? ''} ${entry.message ?? 'is invalid'}`,
+  );
+  return reasons.every((entry) => entry.instancePath === at)
+    ? `${said.join(', ')}, or null`
+    : `${said.join(', ')} (${context}${at} may also be null)`;
 }
 
 /** The message for a body in a content type the API does not read (it reads JSON only). */

@@ -41,6 +41,10 @@ describe.each(BACKENDS)('limits endpoints on %s', (backend) => {
       body: { limit: 0 },
     });
     expect(bad.status).toBe(400);
+    // A nullable field says what it takes, not each branch of its union in turn.
+    expect(bad.body).toEqual({
+      error: { code: 'invalid_argument', message: 'body/limit must be >= 1, or null' },
+    });
     expect(
       (await s.request('PUT', '/api/v1/limits/queues/mail', { token: s.tokens.operator, body: { limit: 4 } }))
         .status,
@@ -50,6 +54,12 @@ describe.each(BACKENDS)('limits endpoints on %s', (backend) => {
       body: { rate: { limit: 10, periodMs: 0 } },
     });
     expect(badRate.status).toBe(400);
+    expect(badRate.body).toEqual({
+      error: {
+        code: 'invalid_argument',
+        message: 'body/rate/periodMs must be >= 1 (body/rate may also be null)',
+      },
+    });
     const rate = await s.request('PUT', '/api/v1/limits/queues/mail/rate', {
       token: s.tokens.operator,
       body: { rate: { limit: 10, periodMs: 1_000 } },
@@ -112,6 +122,9 @@ describe.each(BACKENDS)('limits endpoints on %s', (backend) => {
       body: { weight: 10_001 },
     });
     expect(tooHeavy.status).toBe(400);
+    expect(tooHeavy.body).toEqual({
+      error: { code: 'invalid_argument', message: 'body/weight must be <= 10000, or null' },
+    });
     const reset = await s.request('PUT', '/api/v1/limits/groups/tenant-9', {
       token: s.tokens.operator,
       body: { weight: null },
