@@ -120,8 +120,8 @@ export async function buildNewJob(
 
 /**
  * `value` as JSON text; throws `code` (`invalid_payload` unless told) unless it survives JSON
- * unchanged: cycles and BigInt make `JSON.stringify` throw, and it would silently drop a function or
- * symbol (or turn one at the top level into nothing), store NaN and Infinity as null and a Map or Set
+ * unchanged: cycles make `JSON.stringify` throw, as a BigInt would (refused first, naming its key), and
+ * it would silently drop a function or symbol (or turn one at the top level into nothing), store NaN and Infinity as null and a Map or Set
  * as `{}`. A property whose value is `undefined` is left out, as JSON does. Each refusal is one line:
  * a cycle's is found here and names the reference that closes it, as V8's own message spans lines.
  */
@@ -170,6 +170,8 @@ function refuseLossy(this: unknown, key: string, value: unknown): unknown {
   if (typeof value === 'function' || typeof value === 'symbol')
     throw new LossyValue(`${at} is a ${typeof value}`);
   if (typeof value === 'number' && !Number.isFinite(value)) throw new LossyValue(`${at} is ${String(value)}`);
+  // JSON.stringify would throw on it anyway, but without saying where.
+  if (typeof value === 'bigint') throw new LossyValue(`${at} is a BigInt (give a number or a string)`);
   if (value instanceof Map || value instanceof Set) {
     throw new LossyValue(`${at} is a ${value instanceof Map ? 'Map' : 'Set'} (give an object or an array)`);
   }
