@@ -60,8 +60,18 @@ export function parseIsoDate(flag: string, value: string): Date {
   );
   const date = new Date(value);
   const [, year, month, day] = match ?? [];
-  const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
-  if (match === null || Number.isNaN(date.getTime()) || Number(month) < 1 || Number(day) > daysInMonth) {
+  if (match !== null) {
+    // Shaped right, but no such day: saying "must be ISO 8601" of "2026-02-30" would not say why.
+    const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+    const wrong =
+      Number(month) < 1 || Number(month) > 12
+        ? 'a year has 12 months'
+        : Number(day) < 1 || Number(day) > daysInMonth
+          ? `${year}-${month} has ${daysInMonth} days`
+          : undefined;
+    if (wrong !== undefined) throw usageError(`${flag} "${value}" is not a day: ${wrong}`);
+  }
+  if (match === null || Number.isNaN(date.getTime())) {
     throw usageError(`${flag} must be an ISO 8601 date-time such as 2026-01-31T06:00:00Z, got "${value}"`);
   }
   return date;

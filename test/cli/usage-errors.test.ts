@@ -43,7 +43,7 @@ describe('usage errors', () => {
         { args: ['enqueue', 'echo', '--run-at', 'tomorrow'], says: /--run-at must be an ISO 8601 date-time/ },
         {
           args: ['enqueue', 'echo', '--run-at', '2026-02-30T06:00:00Z'],
-          says: /--run-at must be an ISO 8601/,
+          says: /^nightshift: --run-at "2026-02-30T06:00:00Z" is not a day: 2026-02 has 28 days$/,
         },
         { args: ['enqueue', 'echo', '--priority', '1.5'], says: /--priority must be an integer/ },
         { args: ['enqueue', 'echo', '--max-attempts', '0'], says: /--max-attempts must be at least 1/ },
@@ -75,7 +75,11 @@ describe('usage errors', () => {
         // One date parser for every date flag: `new Date` takes February 30 for March 2.
         {
           args: ['jobs', 'list', '--created-after', '2026-02-30'],
-          says: /--created-after must be an ISO 8601 date-time such as .*, got "2026-02-30"/,
+          says: /--created-after "2026-02-30" is not a day: 2026-02 has 28 days/,
+        },
+        {
+          args: ['jobs', 'list', '--created-before', '2026-13-01'],
+          says: /--created-before "2026-13-01" is not a day: a year has 12 months/,
         },
         {
           args: ['jobs', 'list', '--created-before', 'yesterday'],
