@@ -93,8 +93,15 @@ async function openBackend(url: string, options: OpenStoreOptions): Promise<Stor
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length);
     if (filename === '') throw new NightshiftError('invalid_argument', `database URL ${url} names no file`);
+    if (options.create === false && filename === ':memory:') {
+      // Offering `nightshift migrate` here would create a database that is gone when it exits.
+      throw new NightshiftError(
+        'not_found',
+        `no nightshift database at ${url}: an in-memory database is new and empty in each process that opens it, so this one holds nothing; give a file, such as sqlite:./nightshift.db`,
+      );
+    }
     const { SqliteStore } = await import('./sqlite/sqlite-store.js');
-    if (options.create === false && filename !== ':memory:') {
+    if (options.create === false) {
       if (!existsSync(filename)) {
         throw new NightshiftError(
           'not_found',

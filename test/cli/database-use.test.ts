@@ -76,6 +76,15 @@ describe('commands that may not create a database', () => {
     expect(existsSync(join(dir, 'typo.db'))).toBe(false);
   });
 
+  it('on an in-memory SQLite database, say why there is nothing to read instead of offering migrate', async () => {
+    const result = await runCli(['jobs', 'list', '--db', 'sqlite::memory:'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'nightshift: no nightshift database at sqlite::memory:: an in-memory database is new and empty in ' +
+        'each process that opens it, so this one holds nothing; give a file, such as sqlite:./nightshift.db\n',
+    );
+  });
+
   it('on PostgreSQL, refuse a database without nightshift tables and create none', async () => {
     const results = await runCliMany(
       READERS.map((args) => ({ args: [...args, '--db', pg.url, '--json'], options: { cwd: dir } })),
