@@ -39,9 +39,10 @@ export async function runServices(
   if (flags.worker !== false) {
     if ((await session.registry()).implemented().length === 0) {
       // Such a worker would claim every job only to hand it back: a producer's config has no handlers.
+      const file = (await session.requireConfig()).file;
       throw new NightshiftError(
         'config_error',
-        'the config implements no task: a worker needs "tasks" or "implementations", not contracts alone',
+        `config ${file} implements no task: a worker needs "tasks" or "implementations", not contracts alone`,
       );
     }
     const { resolveWorkerOptions } = await import('../worker/options.js');

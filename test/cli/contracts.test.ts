@@ -69,7 +69,9 @@ describe('a config with contracts only', () => {
   it('runs no worker: a worker needs handlers', async () => {
     const worker = await cli('worker');
     expect(worker.code).toBe(1);
-    expect(worker.stderr).toMatch(/implements no task/);
+    expect(worker.stderr).toBe(
+      `nightshift: config ${join(dir, 'nightshift.config.mjs')} implements no task: a worker needs "tasks" or "implementations", not contracts alone\n`,
+    );
     // It never claimed the waiting job.
     expect((await allJobs(store)).map((job) => job.state)).toEqual(['queued']);
   });
