@@ -631,7 +631,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * the store's close, given what is left, cuts the connections their writes hold.
    */
   async close(options: StopOptions = {}): Promise<void> {
-    checkStopOptions(options);
+    checkStopOptions(options, 'close');
     if (this.closed) return;
     await this.stop(options);
     this.closed = true;

@@ -29,10 +29,11 @@ const OPTION_NAMES = keyNames<StopOptions>({ graceMs: true, force: true });
 
 /**
  * Throws `invalid_argument` on a key `StopOptions` does not have, a grace out of `GRACE_MS_RANGE` or a
- * `force` that is not a boolean; call it before stopping anything.
+ * `force` that is not a boolean; call it before stopping anything. `method` names the call in the
+ * message (`ns.close()` takes the same options as a stop).
  */
-export function checkStopOptions(options: StopOptions): void {
-  refuseUnknownKeys(options, OPTION_NAMES, 'stop option');
-  if (options.graceMs !== undefined) intIn('stop option graceMs', options.graceMs, GRACE_MS_RANGE);
-  if (options.force !== undefined) booleanIn('stop option force', options.force);
+export function checkStopOptions(options: StopOptions, method: 'stop' | 'close' = 'stop'): void {
+  refuseUnknownKeys(options, OPTION_NAMES, `${method} option`);
+  if (options.graceMs !== undefined) intIn(`${method} option graceMs`, options.graceMs, GRACE_MS_RANGE);
+  if (options.force !== undefined) booleanIn(`${method} option force`, options.force);
 }

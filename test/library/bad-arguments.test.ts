@@ -179,7 +179,13 @@ describe('connect and stop options', () => {
     const grace = /graceMs must be an integer from 0 to 2147483647, got /;
     // 1e12 ms became a 1 ms timer: the graceful stop aborted running jobs at once.
     await expectCode(ns.stop({ graceMs: 1e12 }), 'invalid_argument', grace);
-    await expectCode(ns.close({ graceMs: -1 }), 'invalid_argument', grace);
+    await expectCode(ns.close({ graceMs: -1 }), 'invalid_argument', /^close option graceMs must be/);
+    // Named for the call that got it: "unknown stop option" of a close sent the reader to look for a stop.
+    await expectCode(
+      ns.close({ graceMS: 1 } as never),
+      'invalid_argument',
+      /^unknown close option "graceMS"/,
+    );
     await expectCode(worker.stop({ graceMs: 'soon' as never }), 'invalid_argument', grace);
     await expectCode(
       ns.stop({ force: 'yes' as never }),
