@@ -247,9 +247,10 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
       .nth(4);
     await until(() => created.innerText()).toMatch(/ ago$/);
     // Under a second old it is drawn again every 100 ms: a draw's effects (after Preact's waits of
-    // 35 ms and 0 ms) may be pending when the clock stops, and run once it runs on.
-    await page.clock.pauseAt(start + 29_999);
-    await page.clock.runFor(1);
+    // 35 ms and 0 ms) may be pending when the clock stops, and run once it runs on, for longer than
+    // those waits (a run of 1 ms left one pending now and then, and the age stayed as last drawn).
+    await page.clock.pauseAt(start + 29_900);
+    await page.clock.runFor(100);
     await until(() => created.innerText()).toBe('30 s ago');
     // Seconds until the minute, to the millisecond, then minutes.
     await page.clock.runFor(29_999);
@@ -296,7 +297,8 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     ]);
     // The ages count from the answers' arrival, a moment (however long the page took) after the start
     // of this browser's clock: half a minute on they read 2.5 min, whatever that moment was up to 3 s.
-    await page.clock.pauseAt(start + 2.5 * MINUTE);
+    await page.clock.pauseAt(start + 2.5 * MINUTE - 100);
+    await page.clock.runFor(100);
     const at = (age: string, since: string) => [
       age,
       `oldest ready age queue aging: a job due ${age} ago is still unclaimed (threshold 60.0 s)`,
@@ -353,7 +355,8 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
       ],
     ];
     await until(async () => (await shown()).length).toBe(2);
-    await page.clock.pauseAt(start + 3.5 * MINUTE);
+    await page.clock.pauseAt(start + 3.5 * MINUTE - 100);
+    await page.clock.runFor(100);
     await until(shown).toEqual(at('3.5 min', '1.5 min', '2.5 min'));
     await page.clock.runFor(MINUTE);
     await until(shown).toEqual(at('4.5 min', '2.5 min', '3.5 min'));
