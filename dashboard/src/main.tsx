@@ -22,6 +22,7 @@ import { LimitsPage } from './pages/limits.js';
 import { OverviewPage } from './pages/overview.js';
 import { SchedulesPage } from './pages/schedules.js';
 import { WorkersPage } from './pages/workers.js';
+import { useRedrawWhenChanged } from './redraw.js';
 import type { ClusterEvent, Session } from './types.js';
 import './style.css';
 
@@ -316,16 +317,9 @@ function NoTokensYet() {
 
 /** The whole seconds left until `at` (ms since the epoch), counting down each second to 0. */
 function SecondsUntil(props: { at: number }) {
-  const [, setTicks] = useState(0);
-  // After every render: the time left is read from the clock each time, never kept.
-  useEffect(() => {
-    const left = props.at - Date.now();
-    if (left <= 0) return undefined;
-    // Wakes when the number shown changes: at the next whole second of what is left.
-    const timer = setTimeout(() => setTicks((n) => n + 1), left % 1_000 || 1_000);
-    return () => clearTimeout(timer);
-  });
-  return <>{Math.max(0, Math.ceil((props.at - Date.now()) / 1_000))}</>;
+  const left = (now: number) => String(Math.max(0, Math.ceil((props.at - now) / 1_000)));
+  const now = useRedrawWhenChanged([left]);
+  return <>{left(now)}</>;
 }
 
 function LiveBadge(props: { state: LiveState }) {

@@ -1,8 +1,9 @@
 /**
  * One error shape for every failure the API reports: `{ "error": { "code", "message" } }`. Codes are
  * the library's and CLI's (`NightshiftError` codes) plus the few only HTTP has (`unauthorized`,
- * `forbidden`, `read_only`, `payload_too_large`, `unsupported_media_type`). A client's mistake is a 4xx; anything
- * unexpected is a 500 `internal` whose details go to the server's log, never to the client.
+ * `forbidden`, `read_only`, `payload_too_large`, `unsupported_media_type`, `shutting_down`). A
+ * client's mistake is a 4xx; anything unexpected is a 500 `internal` whose details go to the server's
+ * log, never to the client.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { NightshiftError, type ErrorCode } from '../errors.js';
@@ -11,7 +12,14 @@ import { mediaTypeMessage, validationMessage } from './request-errors.js';
 
 /** Every code an API error body may carry. */
 export type ApiErrorCode =
-  ErrorCode | 'unauthorized' | 'forbidden' | 'read_only' | 'payload_too_large' | 'unsupported_media_type';
+  | ErrorCode
+  | 'unauthorized'
+  | 'forbidden'
+  | 'read_only'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  /** 503: the server is stopping (src/api/in-flight.ts). */
+  | 'shutting_down';
 
 /** The HTTP status of each library error code. */
 const STATUS: Record<Exclude<ErrorCode, 'internal'>, number> = {

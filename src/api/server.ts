@@ -19,6 +19,7 @@ import { DEFAULT_ALERT_INTERVAL_MS } from '../observe/alert.js';
 import { AlertMonitor } from '../observe/alert-monitor.js';
 import { installRoleCheck, TokenAuthenticator } from './auth.js';
 import { installDashboard } from './dashboard.js';
+import { InFlightRequests } from './in-flight.js';
 import { errorHandler } from './errors.js';
 import { booleanIn } from '../validation/bounds.js';
 import { cannotListen, holdAddress, type HeldAddress } from './held-address.js';
@@ -72,6 +73,13 @@ export const API_PREFIX = '/api/v1';
 
 /** Builds the API server (not listening yet). */
 export async function createApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
+  return (await buildApiServer(options)).app;
+}
+
+/** The API server, and its requests in flight, which its bounded close answers (./in-flight.ts). */
+async function buildApiServer(
+  options: ApiServerOptions,
+): Promise<{ app: FastifyInstance; requests: InFlightRequests }> {
   refuseUnknownKeys(options, SERVER_OPTION_NAMES, 'API server option', { code: 'config_error' });
   const { ns } = options;
   if (options.logger !== undefined) checkLogger(options.logger, 'config_error');
@@ -89,6 +97,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     // Errors met before routing (a path with a broken percent-escape typed into the address bar) reach
     // no error handler: answered here in the API's one error shape rather than Fastify's own.
     frameworkErrors: (error, request, reply) => void onError(error, request, reply),
+    // A request arriving while the server closes is answered by InFlightRequests, in the API's shape.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   // JSON only: Fastify's own text/plain parser would hand a route a string, answered "body must be
@@ -102,6 +112,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     }
   });
   app.setErrorHandler(onError);
+  const requests = new InFlightRequests(app, logger);
   installRoleCheck(app, new TokenAuthenticator(ns.store, logger), { readOnly });
 
   await app.register(swagger, {
@@ -163,11 +174,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     monitor.start();
     done();
   });
-  app.addHook('onClose', async () => {
-    await monitor.stop();
+  app.addHook('onClose', (_instance, done) => {
+    monitor.stop();
+    done();
   });
   await app.ready();
-  return app;
+  return { app, requests };
 }
 
 /** True for a host name or address that only this machine can reach. */
@@ -187,7 +199,8 @@ export async function startApiServer(
 ): Promise<{ app: FastifyInstance; url: string }> {
   refuseUnknownKeys(options, LISTEN_OPTION_NAMES, 'API server option', { code: 'config_error' });
   const { host, port, ...serverOptions } = options;
-  return serveApiOn(await holdApiAddress({ host, port }), serverOptions);
+  const { app, url } = await serveApiOn(await holdApiAddress({ host, port }), serverOptions);
+  return { app, url };
 }
 
 /**
@@ -214,18 +227,27 @@ export async function holdApiAddress(at: {
   return holdAddress(host, port);
 }
 
+/** An API server listening (`serveApiOn`). */
+export interface ServedApi {
+  app: FastifyInstance;
+  url: string;
+  /**
+   * Closes the server, giving the requests in flight at most `waitMs` before they are answered 503
+   * (`InFlightRequests.close`); a second call with a shorter wait hurries it.
+   */
+  close(params: { waitMs: number }): Promise<void>;
+}
+
 /**
  * Builds the server and serves it on `address`, which it takes over (no moment without a listener), or
- * releases if the API cannot start. Resolves as `startApiServer` does.
+ * releases if the API cannot start. Resolves as `startApiServer` does, with the bounded close as well.
  */
-export async function serveApiOn(
-  address: HeldAddress,
-  options: ApiServerOptions,
-): Promise<{ app: FastifyInstance; url: string }> {
+export async function serveApiOn(address: HeldAddress, options: ApiServerOptions): Promise<ServedApi> {
   const { host, port } = address;
   const logger = options.logger ?? options.ns.logger;
   let hasTokens: boolean;
   let app: FastifyInstance;
+  let requests: InFlightRequests;
   try {
     hasTokens = await options.ns.store.tokenAnyActive();
     if (!hasTokens && !isLoopback(host)) {
@@ -234,7 +256,7 @@ export async function serveApiOn(
         `refusing to listen on ${host}, beyond this machine, while no API token exists: create one first (nightshift tokens create --role admin --name NAME) or listen on 127.0.0.1`,
       );
     }
-    app = await createApiServer(options);
+    ({ app, requests } = await buildApiServer(options));
   } catch (error) {
     await address.release();
     throw error;
@@ -254,5 +276,5 @@ export async function serveApiOn(
     );
   }
   logger.info({ url, dashboard: `${url}/`, openapi: `${url}${API_PREFIX}/openapi.json` }, 'API listening');
-  return { app, url };
+  return { app, url, close: (params) => requests.close(params) };
 }

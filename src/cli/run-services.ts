@@ -4,6 +4,7 @@
  * fatal store outage stops them.
  */
 import type { HeldAddress } from '../api/held-address.js';
+import type { ServedApi } from '../api/server.js';
 import type { NightshiftConfig } from '../config.js';
 import { NightshiftError } from '../errors.js';
 import type { Session } from './session.js';
@@ -68,17 +69,20 @@ export async function runServices(
   // Signal handlers go in before any service starts: a supervisor's SIGTERM that lands during start-up
   // must still mean "stop gracefully", not Node's default of dying with jobs half-claimed.
   let stopRequested = false;
-  let api: { close(): Promise<void> } | undefined;
+  let api: ServedApi | undefined;
   let reportFailure: (error: unknown) => void = () => undefined;
   const failed = new Promise<void>((_, reject) => (reportFailure = reject));
   const stopped = runUntilSignal(
     {
-      // Stopping the instance stops every service it started, scheduler included. The API goes first,
-      // so no request arrives for a worker that is shutting down.
+      // Stopping the instance stops every service it started, scheduler included. The API stops taking
+      // requests at once and gives those in flight the same grace as running jobs (none when forced),
+      // beside the services' stop rather than before it: a request waiting on a database that does not
+      // answer held the whole stop for its statement timeout, over a minute. The store the requests use
+      // closes only after both (the session's close).
       stop: async (stopOptions) => {
         stopRequested = true;
-        await api?.close();
-        return ns.stop(stopOptions);
+        const waitMs = stopOptions?.force === true ? 0 : (stopOptions?.graceMs ?? graceMs);
+        await Promise.all([api?.close({ waitMs }), ns.stop(stopOptions)]);
       },
       failed,
     },
@@ -97,10 +101,10 @@ export async function runServices(
     if (address !== undefined && !stopRequested) {
       const { serveApiOn } = await import('../api/server.js');
       const readOnly = flags.http?.readOnly === true || config.http?.readOnly === true;
-      const { app, url } = await serveApiOn(address, { ns, logger, ...(readOnly && { readOnly }) });
-      api = app;
-      if (stopRequested) await app.close();
-      else options.onListening?.(url);
+      api = await serveApiOn(address, { ns, logger, ...(readOnly && { readOnly }) });
+      // A stop that came while the API started found no API to close: nothing is in flight yet.
+      if (stopRequested) await api.close({ waitMs: 0 });
+      else options.onListening?.(api.url);
     }
     // Stopped before the API took it over: the port is let go (once taken over, this does nothing).
     await address?.release();

@@ -12,7 +12,7 @@ import type { LoadedConfig } from '../config.js';
 import { NightshiftError } from '../errors.js';
 import type { Nightshift, TaskRegistrations } from '../nightshift.js';
 import { DEFAULT_DATABASE_URL } from '../store/open.js';
-import type { Store } from '../store/store.js';
+import { CLOSE_WAIT_MS, type Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { cliLogger } from './logger.js';
 import type { Output } from './output.js';
@@ -219,14 +219,22 @@ export class Session {
     });
   }
 
-  /** Closes what this command opened. */
+  /**
+   * Closes what this command opened. Once the instance's services have stopped, what follows shares
+   * one bound (`CLOSE_WAIT_MS`), as when an instance closes a store it opened itself: the store, which
+   * this session opened and handed to the instance, waits only for what the instance's close left of
+   * it. On a database that does not answer, the instance's close and the store's each waited 5 s of
+   * their own: 10 s in all.
+   */
   async close(): Promise<void> {
     const nightshift = this.nightshift;
     const store = this.store;
     this.nightshift = undefined;
     this.store = undefined;
+    await nightshift?.stop();
+    const deadline = performance.now() + CLOSE_WAIT_MS;
     await nightshift?.close();
-    await store?.close();
+    await store?.close({ waitMs: Math.max(0, deadline - performance.now()) });
   }
 }
 

@@ -22,7 +22,6 @@ export interface AlertMonitorDeps {
 export class AlertMonitor {
   private current = new Map<string, Alert>();
   private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(private readonly deps: AlertMonitorDeps) {}
@@ -33,9 +32,13 @@ export class AlertMonitor {
     return this;
   }
 
-  /** Reads the alerts once and emits the changes; resolves when done (tests call it directly). */
+  /**
+   * Reads the alerts once and emits the changes; resolves when done (tests call it directly). A reading
+   * that ends after `stop()` emits nothing.
+   */
   async check(): Promise<void> {
     const alerts = await this.deps.compute();
+    if (this.stopped) return;
     const next = new Map(alerts.map((alert) => [`${alert.kind} ${alert.subject}`, alert]));
     for (const [key, alert] of next) {
       const before = this.current.get(key);
@@ -49,17 +52,21 @@ export class AlertMonitor {
     this.current = next;
   }
 
-  /** Stops reading; resolves once a reading under way is over. */
-  async stop(): Promise<void> {
+  /**
+   * Stops reading. A reading under way is not waited for: on a database that does not answer it lasts
+   * until its calls time out (over a minute) or the store closes, and it held the API server's close
+   * that long; when it ends it emits and logs nothing.
+   */
+  stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.pass;
   }
 
   private tick(): void {
     if (this.stopped) return;
-    this.pass = this.check()
+    void this.check()
       .catch((error: unknown) => {
+        if (this.stopped) return;
         this.deps.logger.warn({ err: error }, 'reading alerts failed; trying again at the next interval');
       })
       .finally(() => {

@@ -16,11 +16,11 @@ import { TEST_PG_URL, withAdmin } from '../support/postgres-harness.js';
  * - `strict` takes only `{ n: number }`, checked by a hand-written Standard Schema;
  * - `leaky` leaks a rejected promise and throws from a timer, then succeeds.
  * - `tardy` runs 300 ms against a `maxDurationMs` of 50 (alerted on, not stopped), then succeeds.
- * `worker` settings are merged over short test intervals; `schedules` are written as given.
+ * `worker` settings are merged over short test intervals; `schedules` and `alerts` are written as given.
  */
 export function writeBasicConfig(
   dir: string,
-  options: { worker?: Record<string, unknown>; schedules?: unknown[] } = {},
+  options: { worker?: Record<string, unknown>; schedules?: unknown[]; alerts?: Record<string, unknown> } = {},
 ): string {
   const file = join(dir, 'nightshift.config.mjs');
   writeFileSync(
@@ -55,7 +55,7 @@ export function writeBasicConfig(
     },
   },
   worker: ${JSON.stringify({ pollIntervalMs: 50, rescueIntervalMs: 250, ...options.worker })},
-  schedules: ${JSON.stringify(options.schedules ?? [])},
+  schedules: ${JSON.stringify(options.schedules ?? [])},${options.alerts === undefined ? '' : `\n  alerts: ${JSON.stringify(options.alerts)},`}
 };
 `,
   );

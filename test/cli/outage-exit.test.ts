@@ -17,11 +17,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startBlackholeProxy, type BlackholeProxy } from '../postgres/blackhole-proxy.js';
-import { TEST_PG_URL } from '../support/postgres-harness.js';
+import type { BlackholeProxy } from '../postgres/blackhole-proxy.js';
 import { waitUntil } from '../support/wait-until.js';
+import { createBlackholedDatabase, type BlackholedDatabase } from './blackholed-database.js';
 import { CLI_TEST_TIMEOUT_MS, runCli, spawnCli, tempDir } from './cli-process.js';
-import { createTestDatabase, writeBasicConfig } from './fixtures.js';
+import { writeBasicConfig } from './fixtures.js';
 
 vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
@@ -39,23 +39,16 @@ writeBasicConfig(dir, { worker: { maxStoreDownMs: MAX_STORE_DOWN_MS } });
 /** The default outage bound (60 s), so the signal, not the bound, ends the worker. */
 const signalDir = tempDir('nightshift-signal-outage-');
 writeBasicConfig(signalDir, { worker: { graceMs: GRACE_MS, flushTimeoutMs: FLUSH_TIMEOUT_MS } });
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let database: BlackholedDatabase;
 let proxy: BlackholeProxy;
 let proxiedUrl: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const migrated = await runCli(['migrate', '--db', database.url], { cwd: dir });
-  expect(migrated.code, migrated.stderr).toBe(0);
-  const target = new URL(TEST_PG_URL);
-  proxy = await startBlackholeProxy({ host: target.hostname, port: Number(target.port || 5432) });
-  const url = new URL(database.url);
-  url.host = `127.0.0.1:${proxy.port}`;
-  proxiedUrl = url.toString();
+  database = await createBlackholedDatabase(dir);
+  ({ proxy, proxiedUrl } = database);
 });
 
 afterAll(async () => {
-  await proxy.close();
   await database.drop();
   rmSync(dir, { recursive: true, force: true });
   rmSync(signalDir, { recursive: true, force: true });

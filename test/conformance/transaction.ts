@@ -162,5 +162,51 @@ export function describeTransaction(h: StoreHarness): void {
       const peer = await h.openPeer(store);
       expect(await peer.jobGet({ id: written.id })).toBeUndefined();
     });
+
+    it('fails as database_unavailable once the store is closed mid-transaction, its writes on tx too', async () => {
+      const store = await h.open({ logger: createLogger({ level: 'silent' }) });
+      const job = await claimOne(store);
+      const ref = { id: job.id, leaseToken: job.leaseToken };
+      const written = newJob({ queue: 'closing' });
+      let closing!: () => void;
+      const closed = new Promise<void>((resolve) => (closing = resolve));
+      let wrote!: () => void;
+      const insideWrote = new Promise<void>((resolve) => (wrote = resolve));
+      const writesAfter: Array<Promise<unknown>> = [];
+      const inside = store
+        .transaction(async (tx) => {
+          await store.jobInsertMany({ jobs: [written], tx });
+          wrote();
+          await closed;
+          const settle = (write: Promise<unknown>): Promise<unknown> =>
+            write.then(
+              () => 'written',
+              (e: unknown) => e,
+            );
+          writesAfter.push(
+            settle(store.jobInsertMany({ jobs: [newJob({ queue: 'closing' })], tx })),
+            settle(store.jobCheckpointSave({ ...ref, checkpoint: 1, tx })),
+            settle(store.jobLeaseRenew({ leases: [ref], leaseMs: 5_000, tx })),
+            settle(store.jobFinishMany({ finishes: [{ ...ref, outcome: 'completed' }], tx })),
+            settle(store.eventAppend({ events: [{ type: 'queue:paused', queue: 'closing' }], tx })),
+          );
+          await Promise.all(writesAfter);
+          // fn itself succeeds: the transaction's own end reports the close.
+        })
+        .then(
+          () => 'committed',
+          (e: unknown) => e,
+        );
+      await insideWrote;
+      await store.close({ waitMs: 100 });
+      closing();
+      // The writes are made once fn resumes, so they are known once the transaction has ended.
+      const ended = await inside;
+      const codes = [ended, ...(await Promise.all(writesAfter))].map((e) => (e as { code?: unknown }).code);
+      expect(codes).toEqual(Array<string>(6).fill('database_unavailable'));
+      const peer = await h.openPeer(store);
+      expect(await peer.jobGet({ id: written.id })).toBeUndefined();
+      expect((await mustGet(peer, job.id)).state).toBe('running');
+    });
   });
 }

@@ -2,7 +2,9 @@
  * The schedules page draws its relative times again when they would read differently ("in 10.0 min",
  * "now", "due 30 s ago" with "no scheduler has taken it"), in the browser alone: nothing is read from
  * the server, one timer serves the whole page (not one per row), and it goes with the page. So do a
- * job's page (its due time) and the workers page (start and heartbeat ages). Both clocks
+ * job's page (its due time), the workers page (start and heartbeat ages), the job list (creation ages),
+ * the overview (each queue's oldest ready age) and the alerts (since when, and what a message measures),
+ * the overview's queue table and alerts sharing one timer. Both clocks
  * are moved by hand: the store's (frozen: no scheduler runs, so the slot stays untaken) and the
  * browser's (Playwright's clock, paused and run forward), so "half a minute later" takes no half
  * minute. On SQLite, and on PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres.
@@ -20,12 +22,17 @@ const until = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 10_000
 
 const backend = process.env['NIGHTSHIFT_TEST_BACKEND'] === 'postgres' ? 'postgres' : 'sqlite';
 const MINUTE = 60_000;
-const TASKS = { 'email.send': defineTask({ handler: () => ({ sent: true }) }) };
+const TASKS = {
+  'email.send': defineTask({ handler: () => ({ sent: true }) }),
+  long: defineTask({ handler: () => 'done', maxDurationMs: 2 * MINUTE }),
+};
 
 /** The timeouts the page arms and those that fire, each by its delay, recorded from now on. */
 interface Timers {
   armed: number[];
   fired: number[];
+  /** The most timeouts longer than 1 s (not Preact's own short waits) pending at once. */
+  mostPending: number;
 }
 
 declare global {
@@ -36,16 +43,16 @@ declare global {
 
 /**
  * Opens `path` as a viewer in a new context whose clock starts at `time` (ms since the epoch) and runs
- * until paused, with the page's timeouts recorded in `window.timers`, and counts the reads of `read` (an
- * API path). The event stream is never answered: no event reloads the page, and no reconnection arms a
- * timer.
+ * until paused, with the page's timeouts recorded in `window.timers`, and counts the reads of `read` (one
+ * API path or several). The event stream is never answered: no event reloads the page, and no
+ * reconnection arms a timer.
  */
 async function openAt(
   browser: Browser,
   server: TestServer,
   path: string,
   time: number,
-  read: string,
+  read: string | string[],
 ): Promise<{ page: Page; context: BrowserContext; reads: () => number }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.route('**/api/v1/events', () => undefined);
@@ -54,19 +61,31 @@ async function openAt(
   // After the clock's own script, so the page's timers are the clock's, recorded as they are armed.
   await context.addInitScript(() => {
     const setTimeoutOfClock = window.setTimeout.bind(window);
-    window.timers = { armed: [], fired: [] };
+    const clearTimeoutOfClock = window.clearTimeout.bind(window);
+    const pending = new Set<number>();
+    window.timers = { armed: [], fired: [], mostPending: 0 };
     window.setTimeout = ((handler: () => void, delay = 0, ...rest: unknown[]) => {
       window.timers.armed.push(delay);
       const fire = () => {
+        pending.delete(timer);
         window.timers.fired.push(delay);
         handler();
       };
-      return setTimeoutOfClock(fire, delay, ...rest);
+      const timer = setTimeoutOfClock(fire, delay, ...rest);
+      if (delay > 1_000) {
+        pending.add(timer);
+        window.timers.mostPending = Math.max(window.timers.mostPending, pending.size);
+      }
+      return timer;
     }) as typeof window.setTimeout;
+    window.clearTimeout = ((timer: number | undefined) => {
+      if (timer !== undefined) pending.delete(timer);
+      clearTimeoutOfClock(timer);
+    }) as typeof window.clearTimeout;
   });
   let reads = 0;
   page.on('request', (request) => {
-    if (new URL(request.url()).pathname === read) reads += 1;
+    if ([read].flat().includes(new URL(request.url()).pathname)) reads += 1;
   });
   await page.goto(`${server.url}${path}#token=${encodeURIComponent(server.tokens.viewer)}`);
   return { page, context, reads: () => reads };
@@ -96,7 +115,13 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
   let server: TestServer;
 
   beforeAll(async () => {
-    [browser, server] = await Promise.all([launchChromium(), startTestServer(backend, { tasks: TASKS })]);
+    [browser, server] = await Promise.all([
+      launchChromium(),
+      startTestServer(backend, {
+        tasks: TASKS,
+        alerts: { stuckJobGraceMs: MINUTE, queues: { aging: { oldestReadyAgeMs: MINUTE } } },
+      }),
+    ]);
   });
   afterAll(async () => {
     await browser?.close();
@@ -136,7 +161,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     // for its effects (35 ms and 0 ms); nothing else, and nothing in a loop.
     await page.clock.runFor(slot + 2 * MINUTE - (slot + 31_000));
     await until(() => nextRun('soon').innerText()).toMatch(/^due 2\.0 min ago/);
-    await page.evaluate(() => (window.timers = { armed: [], fired: [] }));
+    await page.evaluate(() => (window.timers = { armed: [], fired: [], mostPending: 0 }));
     await page.clock.runFor(MINUTE);
     await until(() => nextRun('soon').innerText()).toMatch(/^due 3\.0 min ago/);
     const { armed } = await page.evaluate(() => window.timers);
@@ -147,7 +172,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     // Another page: the schedules' pending timer is cleared, nothing fires for them any more.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Limits' }).click();
     await until(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Limits');
-    await page.evaluate(() => (window.timers = { armed: [], fired: [] }));
+    await page.evaluate(() => (window.timers = { armed: [], fired: [], mostPending: 0 }));
     await page.clock.runFor(10 * MINUTE);
     expect((await page.evaluate(() => window.timers.fired)).filter((delay) => delay > 1_000)).toEqual([]);
     await context.close();
@@ -203,5 +228,143 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     } finally {
       await worker.stop();
     }
+  });
+  it('redraws the job list’s creation ages as they grow, reading nothing', async () => {
+    const start = Date.UTC(2026, 0, 1, 14);
+    await server.clock.freeze(start);
+    const { id } = await server.ns.enqueue('email.send', {}, { queue: 'listed' });
+    const { page, context, reads } = await openAt(
+      browser,
+      server,
+      '/jobs?queue=listed',
+      start,
+      '/api/v1/jobs',
+    );
+    const created = page
+      .getByRole('table', { name: 'Jobs' })
+      .getByRole('row', { name: new RegExp(id.slice(-12)) })
+      .locator('td')
+      .nth(4);
+    await until(() => created.innerText()).toMatch(/ ago$/);
+    // Under a second old it is drawn again every 100 ms: a draw's effects (after Preact's waits of
+    // 35 ms and 0 ms) may be pending when the clock stops, and run once it runs on, for longer than
+    // those waits (a run of 1 ms left one pending now and then, and the age stayed as last drawn).
+    await page.clock.pauseAt(start + 29_900);
+    await page.clock.runFor(100);
+    await until(() => created.innerText()).toBe('30 s ago');
+    // Seconds until the minute, to the millisecond, then minutes.
+    await page.clock.runFor(29_999);
+    await until(() => created.innerText()).toBe('60 s ago');
+    await page.clock.runFor(1);
+    await until(() => created.innerText()).toBe('1.0 min ago');
+    await page.clock.runFor(MINUTE);
+    await until(() => created.innerText()).toBe('2.0 min ago');
+    expect(await created.getAttribute('title')).toBe(new Date(start).toISOString());
+    expect(reads()).toBe(1);
+    await server.ns.cancelJob(id);
+    await context.close();
+  });
+
+  it('redraws the overview’s oldest ready age and its alert (message and since) by one timer, reading nothing', async () => {
+    const start = Date.UTC(2026, 0, 1, 15);
+    await server.clock.freeze(start);
+    const { id } = await server.ns.enqueue('email.send', {}, { queue: 'aging' });
+    // Two minutes unclaimed, past the queue's one-minute threshold since the first.
+    await server.clock.advance(2 * MINUTE);
+    const { page, context, reads } = await openAt(browser, server, '/', start + 2 * MINUTE, [
+      '/api/v1/queues',
+      '/api/v1/alerts',
+    ]);
+    const oldest = page
+      .getByRole('table', { name: 'Queues' })
+      .getByRole('row', { name: /aging/ })
+      .locator('td.oldest-ready');
+    const alert = page
+      .getByRole('region', { name: 'Alerts' })
+      .getByRole('link', { name: /oldest ready age/ });
+    const shown = async () => [
+      await oldest.innerText(),
+      await alert.innerText(),
+      await alert.getAttribute('title'),
+    ];
+    // Read as the page first draws: the server's "120.0 s" in the dashboard's units.
+    await until(shown).toEqual([
+      expect.stringMatching(/^2\.\d min$/),
+      expect.stringMatching(
+        /^oldest ready age queue aging: a job due 2\.\d min ago is still unclaimed \(threshold 60\.0 s\)$/,
+      ),
+      expect.stringMatching(/^since 1\.\d min ago$/),
+    ]);
+    // The ages count from the answers' arrival, a moment (however long the page took) after the start
+    // of this browser's clock: half a minute on they read 2.5 min, whatever that moment was up to 3 s.
+    await page.clock.pauseAt(start + 2.5 * MINUTE - 100);
+    await page.clock.runFor(100);
+    const at = (age: string, since: string) => [
+      age,
+      `oldest ready age queue aging: a job due ${age} ago is still unclaimed (threshold 60.0 s)`,
+      `since ${since} ago`,
+    ];
+    await until(shown).toEqual(at('2.5 min', '1.5 min'));
+
+    // From 2.5 to 3.5 minutes the three texts change every 6 s, each from its own moment (the two
+    // answers' arrival, the alert's start): the queue table and the alerts wait on one timer for the
+    // page, never one each.
+    await page.evaluate(() => (window.timers = { armed: [], fired: [], mostPending: 0 }));
+    await page.clock.runFor(MINUTE);
+    await until(shown).toEqual(at('3.5 min', '2.5 min'));
+    const { armed, mostPending } = await page.evaluate(() => window.timers);
+    expect(armed.filter((delay) => delay > 1_000).length).toBeGreaterThanOrEqual(10);
+    expect(mostPending).toBe(1);
+    expect(reads()).toBe(2);
+    await server.ns.cancelJob(id);
+    await context.close();
+  });
+
+  it('redraws the Workers page’s stuck-job and max-duration alerts as they last, reading nothing', async () => {
+    const start = Date.UTC(2026, 0, 1, 16);
+    await server.clock.freeze(start);
+    const { id } = await server.ns.enqueue('long', {}, { queue: 'stuck' });
+    // Claimed by a worker that is gone: nobody renews its lease (1 min) or rescues the job.
+    const [claimed] = await server.store.jobClaim({
+      workerId: 'gone',
+      queues: ['stuck'],
+      limit: 1,
+      leaseMs: MINUTE,
+    });
+    expect(claimed?.id).toBe(id);
+    // Three minutes on: past its maxDurationMs (2 min) for 1 min, past its lease's grace (1 min) for 1 min.
+    await server.clock.advance(3 * MINUTE);
+    const { page, context, reads } = await openAt(
+      browser,
+      server,
+      '/workers',
+      start + 3 * MINUTE,
+      '/api/v1/alerts',
+    );
+    const alerts = page.getByRole('region', { name: 'Stuck jobs' }).getByRole('link');
+    const shown = async () =>
+      Promise.all(
+        (await alerts.all()).map(async (link) => [await link.innerText(), await link.getAttribute('title')]),
+      );
+    // Each alert's message says how long it lasted, its title since when: by the alert's start.
+    const at = (ran: string, overSince: string, ended: string) => [
+      [`max duration long job ${id} has run ${ran}, past its maxDurationMs 120000`, `since ${overSince} ago`],
+      [
+        `stuck job long job ${id} is running, but its lease (worker gone) ended ${ended} ago and no rescuer has recovered it`,
+        `since ${ended} ago`,
+      ],
+    ];
+    await until(async () => (await shown()).length).toBe(2);
+    await page.clock.pauseAt(start + 3.5 * MINUTE - 100);
+    await page.clock.runFor(100);
+    await until(shown).toEqual(at('3.5 min', '1.5 min', '2.5 min'));
+    await page.clock.runFor(MINUTE);
+    await until(shown).toEqual(at('4.5 min', '2.5 min', '3.5 min'));
+    expect(reads()).toBe(1);
+    const { accepted } = await server.store.jobFinishMany({
+      finishes: [{ id, leaseToken: claimed?.leaseToken ?? '', outcome: 'completed', result: null }],
+    });
+    expect(accepted).toEqual([id]);
+    await context.close();
   });
 });

@@ -455,9 +455,17 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       const cancelled = await explain('', sql.jobCancel.text, [labelledGroupedId, 'ch', 'o']);
       expect(cancelled).toMatch(/Delete on job_queue q \(actual rows=1 loops=1\)/);
       expectIndexed(cancelled, 300);
-      // The claim of `lapsing` lapsed: the rescue finds it through the lease index, its jobs by key.
+      // The claim of `lapsing` lapsed: the rescue finds it through the lease index, its jobs by key,
+      // read as they are (`running`), then locked by key again, those free (`members`, SKIP LOCKED).
       const plan = await explain('jobRescueLapsed', '', [100, 'ch', 'o']);
-      expect(plan).toMatch(/Update on jobs j_1 \(actual rows=20 loops=1\)/);
+      expect(plan).toMatch(/Update on jobs j_2 \(actual rows=20 loops=1\)/);
+      for (const name of ['running', 'members']) {
+        const part = cte(plan, name);
+        expect(part).toMatch(/Scan (using jobs_pkey )?on jobs j\S* \(actual rows=20 loops=1\)/);
+        expect(part).toMatch(/jobs_pkey[^\n]*\n\s*Index Cond: \(id = ANY/);
+      }
+      expect(cte(plan, 'members')).toMatch(/^\s*-> {2}LockRows/m);
+      // ~230 buffers (~175 before the jobs were read twice; a claim whose jobs all ended reads them once).
       expectIndexed(plan, 400);
       expectIndexed(await explain('', sql.jobPrune.text, [0, 100]), 1_500);
     });

@@ -64,6 +64,7 @@ job_leases | token | uuid | true |
 job_leases | worker_id | text | true | 
 job_leases | expires_at | timestamp with time zone | true | 
 job_leases | job_ids | uuid[] | true | 
+job_leases | grouped | boolean | false | 
 job_logs | job_id | uuid | true | 
 job_logs | attempt | integer | true | 
 job_logs | seq | integer | true | 

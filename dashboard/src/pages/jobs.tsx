@@ -9,6 +9,7 @@ import { useApp } from '../app-context.js';
 import { soonestAfter, soonestDue } from '../due.js';
 import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
+import { useRedrawWhenChanged } from '../redraw.js';
 import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
 import { waitingAgain } from './job-detail.js';
 
@@ -111,6 +112,8 @@ export function JobsPage(props: { search: string }) {
     setAllMatching(false);
   };
   const pageSelected = list.length > 0 && list.every((j) => selected.has(j.id));
+  // The creation ages ("3 s ago") read relative to now: drawn again when one would read differently.
+  const now = useRedrawWhenChanged(list.map((job) => (at: number) => relative(job.createdAt, at)));
 
   const perform = (kind: BulkAction) =>
     action.run(async () => {
@@ -231,7 +234,7 @@ export function JobsPage(props: { search: string }) {
                   <td class="num">
                     {job.attempt}/{job.maxAttempts}
                   </td>
-                  <td title={job.createdAt}>{relative(job.createdAt)}</td>
+                  <td title={job.createdAt}>{relative(job.createdAt, now)}</td>
                   <td class="mono wide">
                     {job.error === null ? (
                       preview(job.payload)

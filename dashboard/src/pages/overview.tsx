@@ -8,7 +8,8 @@ import { soonestAfter } from '../due.js';
 import { LineChart, type Series } from '../charts.js';
 import { Outcome, Problem, useAction, useLoad, Link } from '../components.js';
 import { duration, relative } from '../format.js';
-import { JOB_STATES, type AlertReading, type Queue, type StatsBucket } from '../types.js';
+import { useRedrawWhenChanged } from '../redraw.js';
+import { JOB_STATES, type Alert, type AlertReading, type Queue, type StatsBucket } from '../types.js';
 import { schedulePath } from './schedules.js';
 
 export function OverviewPage() {
@@ -39,6 +40,9 @@ function Queues() {
       return `Queue ${queue.name} ${verb === 'pause' ? 'paused' : 'resumed'}.`;
     });
   const list = queues.data?.queues ?? [];
+  const readAt = queues.data?.readAt ?? 0;
+  // The oldest ready job's age grows as it waits: drawn again when one would read differently.
+  const now = useRedrawWhenChanged(list.map((queue) => (at: number) => oldestReady(queue, readAt, at)));
   return (
     <section aria-labelledby="queues-title" class="card">
       <h2 id="queues-title">Queues</h2>
@@ -77,7 +81,7 @@ function Queues() {
                       {queue.counts[state]}
                     </td>
                   ))}
-                  <td class="num">{duration(queue.oldestReadyAgeMs)}</td>
+                  <td class="num oldest-ready">{oldestReady(queue, readAt, now)}</td>
                   <td class="held-back">{heldBack(queue.throttled)}</td>
                   {canOperate && (
                     <td>
@@ -154,6 +158,12 @@ export function Alerts(props: { kinds?: string[]; title?: string }) {
   const list = (alerts.data?.alerts ?? []).filter(
     (a) => props.kinds === undefined || props.kinds.includes(a.kind),
   );
+  const readAt = alerts.data?.readAt ?? 0;
+  // How long an alert has held, and what its message measures, grow as time passes: drawn again when
+  // one would read differently.
+  const now = useRedrawWhenChanged(
+    list.map((alert) => (at: number) => `${alertMessage(alert, at - readAt)}\n${relative(alert.since, at)}`),
+  );
   if (alerts.error !== undefined && !isUnavailable(alerts.error))
     return <Problem error={alerts.error} what="alerts" />;
   return (
@@ -171,11 +181,11 @@ export function Alerts(props: { kinds?: string[]; title?: string }) {
                 : null;
         const text = (
           <>
-            <strong>{alert.kind.replace(/_/g, ' ')}</strong> {alert.message}
+            <strong>{alert.kind.replace(/_/g, ' ')}</strong> {alertMessage(alert, now - readAt)}
           </>
         );
         const key = `${alert.kind}:${alert.subject}`;
-        const title = `since ${relative(alert.since)}`;
+        const title = `since ${relative(alert.since, now)}`;
         if (target === null)
           return (
             <span key={key} class="badge alert" title={title}>
@@ -190,6 +200,30 @@ export function Alerts(props: { kinds?: string[]; title?: string }) {
       })}
     </section>
   );
+}
+
+/**
+ * What three kinds of alert measure, worded by the server (src/observe/alerts.ts) at its reading: how
+ * long a job has run, how long ago a lease ended, how long ago a ready job came due. Each is the figure
+ * in seconds before the end of the message.
+ */
+const MEASURED: Partial<Record<string, RegExp>> = {
+  max_duration: /( has run )(\d+\.\d) s(, past its maxDurationMs \d+)$/,
+  stuck_job: /( ended )(\d+\.\d) s( ago and no rescuer has recovered it)$/,
+  oldest_ready_age: /(: a job due )(\d+\.\d) s( ago is still unclaimed \(threshold \d+\.\d s\))$/,
+};
+
+/**
+ * An alert's message `elapsedMs` after it was read: what it measures is then that much longer, told in
+ * the dashboard's units ("has run 3.0 min"), so an open page does not show it as it was when read. A
+ * message worded otherwise (another kind, another server) reads as it came.
+ */
+function alertMessage(alert: Alert, elapsedMs: number): string {
+  const match = MEASURED[alert.kind]?.exec(alert.message);
+  if (match === null || match === undefined) return alert.message;
+  const [, before = '', seconds = '', after = ''] = match;
+  const measured = duration(Number(seconds) * 1_000 + Math.max(0, elapsedMs));
+  return `${alert.message.slice(0, match.index)}${before}${measured}${after}`;
 }
 
 /** The latest live events, as they arrive. */
@@ -220,6 +254,16 @@ function countsChangeAt(read: { queues: Queue[]; readAt: number }): number | nul
     read.readAt,
     read.queues.map((queue) => queue.nextDueInMs),
   );
+}
+
+/**
+ * The age of a queue's oldest ready job at `now` (this browser's clock): the age the server measured,
+ * by the store's clock, plus the time since its answer arrived at `readAt` (so the two clocks need not
+ * agree). It grows until a read says otherwise: a claim is an event, which reads the list again.
+ */
+function oldestReady(queue: Queue, readAt: number, now: number): string {
+  const measured = queue.oldestReadyAgeMs;
+  return duration(measured === null ? null : measured + Math.max(0, now - readAt));
 }
 
 /** Ready jobs held back, by reason (the server lists every reason, 0 when none): `paused 3, labels 1`. */

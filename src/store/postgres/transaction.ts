@@ -3,9 +3,9 @@
  * pooler), the work, then COMMIT, or ROLLBACK when the work or the COMMIT fails.
  *
  * Application transactions (`store.transaction(fn)`) run READ COMMITTED on a pooled client. Fenced
- * writes in them lock their job row until COMMIT, so a rescue or re-claim racing the transaction waits
- * and then sees its outcome. Store events caused inside are held back and emitted only after COMMIT
- * (dropped on ROLLBACK).
+ * writes in them lock their job row until COMMIT, so a rescue racing the transaction passes that job
+ * over until it ends, and then sees its outcome. Store events caused inside are held back and emitted
+ * only after COMMIT (dropped on ROLLBACK).
  */
 import type pg from 'pg';
 import { withPooledClient } from './pool.js';

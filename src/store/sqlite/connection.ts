@@ -12,6 +12,14 @@ import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
 import type { Checkpointer } from './checkpointer.js';
 import { WakeFile } from './wake-file.js';
 
+/**
+ * The error of a call on a closed store, or on its transaction handle once it is closed:
+ * `database_unavailable`, as PostgreSQL's calls fail when closing cuts their connections.
+ */
+export function storeClosedError(): NightshiftError {
+  return new NightshiftError('database_unavailable', 'the store is closed');
+}
+
 /** The store's connection and the services shared by its operations. */
 export class SqliteConnection {
   // Statements are cached per handle: the caller's own handle (transactional enqueue) needs its own.
@@ -105,7 +113,15 @@ export class SqliteConnection {
   // A call racing close() (a renewal timer firing during shutdown, a retry still backing off) gets a
   // coded error instead of better-sqlite3's TypeError.
   private assertOpen(): void {
-    if (!this.db.open) throw new NightshiftError('database_unavailable', 'the store is closed');
+    if (!this.db.open) throw storeClosedError();
+  }
+
+  /**
+   * Whether `handle` is this store's connection, closed: a caller's transaction handle (`tx`) of a
+   * store closed mid-transaction, which rolled the transaction back.
+   */
+  isClosedHandle(handle: unknown): boolean {
+    return handle === this.db && !this.db.open;
   }
 
   /**

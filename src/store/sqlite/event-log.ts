@@ -18,7 +18,7 @@ import {
   type EventFields,
 } from '../cluster-event-row.js';
 import type { EventPage } from '../store.js';
-import type { SqliteConnection } from './connection.js';
+import { storeClosedError, type SqliteConnection } from './connection.js';
 import * as sql from './sql/events.js';
 
 interface EventRow extends Omit<EventFields, 'at' | 'error' | 'data'> {
@@ -91,6 +91,7 @@ export async function eventAppend(
     return;
   }
   const handle = params.tx;
+  if (conn.isClosedHandle(handle)) throw storeClosedError();
   if (!(handle instanceof Database) || !handle.inTransaction) {
     throw new NightshiftError(
       'invalid_argument',

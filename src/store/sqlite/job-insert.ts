@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { LeaseLostError, NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { JobInsertManyParams, JobInsertResult, NewJob } from '../store.js';
-import type { SqliteConnection } from './connection.js';
+import { storeClosedError, type SqliteConnection } from './connection.js';
 import { isBusyError } from './busy-retry.js';
 import { insertedJobColumns } from '../job-record.js';
 import { appendJobEvents, type JobEvent } from './event-log.js';
@@ -133,6 +133,7 @@ export function jobInsertMany(
 ): Promise<JobInsertResult[]> {
   if (params.tx !== undefined) {
     const handle = params.tx;
+    if (conn.isClosedHandle(handle)) return Promise.reject(storeClosedError());
     if (!(handle instanceof Database) || !handle.inTransaction) {
       return Promise.reject(
         new NightshiftError(

@@ -14,7 +14,7 @@
 import type Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import { ConnectionInUseError, withBusyRetry } from './busy-retry.js';
-import type { SqliteConnection } from './connection.js';
+import { storeClosedError, type SqliteConnection } from './connection.js';
 
 /** Opens and ends application transactions and holds their after-commit events. */
 export class SqliteTransactions {
@@ -38,7 +38,9 @@ export class SqliteTransactions {
   writeIn<T>(tx: unknown, write: (now: number) => T): Promise<T> {
     if (!this.isOpen(tx)) {
       return Promise.reject(
-        new NightshiftError('invalid_argument', "tx must be a handle from this store's transaction()"),
+        this.conn.isClosedHandle(tx)
+          ? storeClosedError()
+          : new NightshiftError('invalid_argument', "tx must be a handle from this store's transaction()"),
       );
     }
     try {
@@ -71,6 +73,13 @@ export class SqliteTransactions {
         // failure goes back to it as it is.
         if (db.inTransaction) db.exec('ROLLBACK');
         throw error;
+      }
+      // Closing the store while fn ran rolled the transaction back (SQLite does on close).
+      if (!db.open) {
+        throw new NightshiftError(
+          'database_unavailable',
+          'the store was closed during the transaction; nothing of it was committed',
+        );
       }
       try {
         db.exec('COMMIT');

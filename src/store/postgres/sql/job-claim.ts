@@ -23,7 +23,8 @@
  *   of json text (see job-batch.ts).
  * - `started`: the claimed jobs' `job:started` events, one event-log row (migration 010).
  * - `leased`: the claim's one job_leases row: its jobs and their earliest lease end, which is what the
- *   rescue looks for.
+ *   rescue looks for, and whether any of them has a group (only the grouped statements take grouped
+ *   jobs), which is what the group list looks for (sql/job-groups.ts `groupList`).
  *
  * Paused queues (`paused_queues`, migration 011): `paused` reads that table once per claim into an
  * array (an InitPlan over a handful of rows). `ready` skips their rows as a Filter of its index scan,
@@ -134,11 +135,15 @@ const CLAIM_TAIL = (s: string, { labels, groups, limits, restricted }: ClaimVari
         queue_slot = ${limits ? jobClaimQueueSlotTaken : 'false'},
         updated_at = ${s}.nightshift_now()
     WHERE j.id = ANY(ARRAY(SELECT id FROM taken))
-    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${jobClaimLine} AS line
+    RETURNING j.id, j.task, j.queue, j.attempt, j.schedule_id, j.lease_expires_at, ${jobClaimLine} AS line${
+      groups === null ? '' : ', j.group_key'
+    }
   ), started AS (${jobEventInsert(s, 'claimed', { type: "'job:started'", attempt: 'attempt', state: "'running'" })}
   ), leased AS (
-    INSERT INTO ${s}.job_leases (token, worker_id, expires_at, job_ids)
-    SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id) FROM claimed
+    INSERT INTO ${s}.job_leases (token, worker_id, expires_at, job_ids, grouped)
+    SELECT (SELECT token FROM lease), $1, min(lease_expires_at), array_agg(id),
+           ${groups === null ? 'false' : 'bool_or(group_key IS NOT NULL)'}
+    FROM claimed
     HAVING count(*) > 0
   )
   ${jobClaimBatchSelect(s, groups !== null, labels, limits, restricted)}`;

@@ -236,9 +236,11 @@ export const jobClaimGroupCursorSet = (s: string, scope: GroupClaimScope): strin
  * true keeps only groups with running jobs. Ready jobs are counted from job_queue: the queued ones by
  * its two grouped ready indexes (without and with requirements), and the scheduled ones due by the
  * store's clock, which read queued before a claim promotes them (README "Job states"), by the range of
- * job_queue_scheduled_idx up to now, never the jobs due later. Running ones through the claims'
- * job_leases rows: the read is bounded by the grouped backlog, the due jobs and the running jobs,
- * like the queue list.
+ * job_queue_scheduled_idx up to now, never the jobs due later. Running ones through the job_leases
+ * rows of the claims that took a grouped job (or may have: `grouped` NULL, migration 025): a row keeps
+ * every id of its claim until the rescue sweeps it after its lease end, so reading them all would look up
+ * every job claimed within a lease, grouped or not, finished or not. The read is bounded by the
+ * grouped backlog, the due jobs and the jobs of the grouped claims within a lease.
  */
 export const groupList = (s: string): string => `
   WITH queued AS (
@@ -252,8 +254,8 @@ export const groupList = (s: string): string => `
     ) q GROUP BY group_key
   ), running AS (
     SELECT j.group_key, count(*)::integer AS n FROM ${s}.jobs j
-    WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases)) AND j.state = 'running'
-      AND j.group_key IS NOT NULL
+    WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases WHERE grouped IS NOT FALSE))
+      AND j.state = 'running' AND j.group_key IS NOT NULL
     GROUP BY j.group_key
   ), names AS (
     SELECT group_key FROM queued UNION SELECT group_key FROM running UNION SELECT group_key FROM ${s}.job_groups

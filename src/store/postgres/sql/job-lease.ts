@@ -23,8 +23,8 @@ export const jobLeaseRenew = (s: string): string => `
           FROM ${s}.jobs m LEFT JOIN renewed r ON r.id = m.id
           WHERE m.id = ANY(l.job_ids) AND m.lease_token = l.token AND m.state = 'running'
         ), l.expires_at)
-    -- A row a rescue holds is skipped: that rescue waits for these job rows, then reads their new ends
-    -- itself. Waiting for it instead would deadlock (this statement holds the job rows it waits for).
+    -- A row a rescue holds is skipped: that rescue skips these job rows (locked here) and leaves the
+    -- row due, so its next pass reads their new ends. Waiting for it would only delay the renewal.
     WHERE l.ctid = ANY(ARRAY(SELECT ctid FROM ${s}.job_leases
                              WHERE token = ANY(ARRAY(SELECT DISTINCT lease_token FROM renewed))
                              FOR UPDATE SKIP LOCKED))

@@ -14,9 +14,13 @@ import { capacityNote, giveBack } from './concurrency-limits.js';
  *
  * Lapsed attempts are found through the claims' job_leases rows (earliest lease end first, SKIP
  * LOCKED, so concurrent rescuers split the work), then judged one by one on their own lease end. The
- * jobs still running under such a claim are locked, waiting for a finish in flight to commit, so an
- * attempt that finishes now is seen finished and never rescued. Each claim row afterwards holds the
- * earliest lease end among its jobs still running, or is deleted when none is.
+ * jobs still running under such a claim are locked with SKIP LOCKED too: a job whose row another
+ * transaction holds (a finish in flight, a renewal, a fenced write in an application transaction,
+ * one left open by a client gone silent) is neither waited for nor rescued now, so one held row never
+ * keeps the rest of the pass running, and a finish that commits always wins. Each claim row afterwards
+ * holds the earliest lease end among its jobs still running, or is deleted when none is; a job skipped
+ * counts as ending now at the latest, so its claim stays due and a later pass, once the row is free,
+ * rescues it or sees it finished (and then drops the row).
  */
 export const jobRescueLapsed = (s: string): string => `
   WITH expired AS (
@@ -25,12 +29,20 @@ export const jobRescueLapsed = (s: string): string => `
     ORDER BY expires_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
-  ), members AS (
-    SELECT j.id, j.lease_token, j.lease_expires_at, j.attempt, j.worker_id, j.started_at, j.run_at
+  ), running AS (
+    -- The jobs still running under those claims as the statement's snapshot shows them, locked or not.
+    SELECT j.id, j.lease_token, j.lease_expires_at
     FROM ${s}.jobs j
     WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM expired))
       AND j.lease_token = ANY(ARRAY(SELECT token FROM expired)) AND j.state = 'running'
-    FOR UPDATE
+  ), members AS (
+    -- Those whose row is free now, locked and read again as committed: a job that left running
+    -- meanwhile is not among them.
+    SELECT j.id, j.lease_token, j.lease_expires_at, j.attempt, j.worker_id, j.started_at, j.run_at
+    FROM ${s}.jobs j
+    WHERE j.id = ANY(ARRAY(SELECT id FROM running))
+      AND j.lease_token = ANY(ARRAY(SELECT token FROM expired)) AND j.state = 'running'
+    FOR UPDATE SKIP LOCKED
   ), lapsed AS (
     SELECT * FROM members WHERE lease_expires_at < ${s}.nightshift_now() ORDER BY lease_expires_at, id LIMIT $1
   ), failure AS (
@@ -64,9 +76,16 @@ export const jobRescueLapsed = (s: string): string => `
     INSERT INTO ${s}.job_finish_log (finished_at, job_ids)
     SELECT ${s}.nightshift_now(), array_agg(id) FROM updated WHERE state <> 'queued' HAVING count(*) > 0
   ), remaining AS (
-    SELECT lease_token AS token, min(lease_expires_at) AS expires_at FROM members
-    WHERE id <> ALL(ARRAY(SELECT id FROM lapsed))
-    GROUP BY lease_token
+    -- Per claim, the jobs left running: those locked and not rescued, at their lease end, and those
+    -- skipped, at their lease end as the snapshot read it or now, whichever is earlier.
+    SELECT token, min(expires_at) AS expires_at FROM (
+      SELECT lease_token AS token, lease_expires_at AS expires_at FROM members
+      WHERE id <> ALL(ARRAY(SELECT id FROM lapsed))
+      UNION ALL
+      SELECT lease_token, least(lease_expires_at, ${s}.nightshift_now()) FROM running
+      WHERE id <> ALL(ARRAY(SELECT id FROM members))
+    ) left_running
+    GROUP BY token
   ), kept AS (
     UPDATE ${s}.job_leases l SET expires_at = r.expires_at
     FROM remaining r WHERE l.token = r.token

@@ -1,0 +1,11 @@
+-- The group list counts each group's running jobs through the claims' job_leases rows (sql/job-groups.ts
+-- `groupList`), looking up every job id they hold by primary key. A row keeps the ids of all its jobs
+-- until the rescue sweeps it after its lease end, finished or not, so ungrouped work cost the list too:
+-- with 5,000 ungrouped jobs claimed within the lease (one of each claim's 500 still running) and 500
+-- grouped ones (five running), it looked up 5,500 ids, 11,277 buffers. Each claim now says whether any
+-- of its jobs has a group, and the list looks up the jobs of those claims only: 500 ids, 1,058 buffers
+-- (test/postgres/group-running-plan.test.ts).
+--
+-- NULL: not known, a row written before this migration or by a claim of an older version while both
+-- run; it is looked up as one that holds grouped jobs. No default, so adding the column rewrites nothing.
+ALTER TABLE job_leases ADD COLUMN grouped boolean;
