@@ -11,7 +11,7 @@ import { Option, type Command } from 'commander';
 import type { LoadedConfig } from '../config.js';
 import { NightshiftError } from '../errors.js';
 import type { Nightshift, TaskRegistrations } from '../nightshift.js';
-import { DEFAULT_DATABASE_URL } from '../store/open.js';
+import { DEFAULT_DATABASE_URL, withoutPassword } from '../store/open.js';
 import { CLOSE_WAIT_MS, type Store } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
 import { cliLogger } from './logger.js';
@@ -68,12 +68,15 @@ export function withCommonOptions(command: Command): Command {
 
 /**
  * `--db` and `--config` as flags a printed command repeats (the `more:` line of a list), when they were
- * typed: the next page must read the same database. One from the environment is left to it.
+ * typed: the next page must read the same database. One from the environment is left to it. A password
+ * in the URL is shown as `***`, as in every line the CLI prints: output ends up in logs and terminals'
+ * history; whoever typed it types it again.
  */
 export function typedCommonFlags(command: Command): Record<'--db' | '--config', string | undefined> {
   const typed = (key: 'db' | 'config'): string | undefined =>
     command.getOptionValueSource(key) === 'cli' ? (command.getOptionValue(key) as string) : undefined;
-  return { '--db': typed('db'), '--config': typed('config') };
+  const db = typed('db');
+  return { '--db': db === undefined ? undefined : withoutPassword(db), '--config': typed('config') };
 }
 
 /** One command's resources; `close()` releases whatever was opened. */

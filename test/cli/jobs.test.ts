@@ -7,7 +7,7 @@ import type { JobJson, JobRunJson } from '../../src/cli/output.js';
 import type { Store } from '../../src/store/store.js';
 import { waitUntil } from '../support/wait-until.js';
 import { CLI_TEST_TIMEOUT_MS, runCli, spawnCli, tempDir } from './cli-process.js';
-import { openTestStore, writeBasicConfig } from './fixtures.js';
+import { createTestDatabase, openTestStore, writeBasicConfig } from './fixtures.js';
 
 vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
 
@@ -228,6 +228,30 @@ describe('enqueue and jobs through the CLI', () => {
       const next = await runCli(await words(first.stdout), { cwd: dir });
       expect(next.code, next.stderr).toBe(0);
       expect(next.stdout.split('\n')[1], next.stdout).not.toBe(first.stdout.split('\n')[1]);
+    }
+  });
+
+  it("a list's next-page command shows a typed URL's password as ***", async () => {
+    const database = await createTestDatabase();
+    try {
+      // The server trusts local connections, so a password in the URL is accepted and never checked.
+      const url = new URL(database.url);
+      url.username = 'postgres';
+      url.password = 'hunter2';
+      const withPassword = url.toString();
+      const migrated = await runCli(['migrate', '--db', withPassword], { cwd: dir });
+      expect(migrated.code, migrated.stderr).toBe(0);
+      for (const key of ['a', 'b']) {
+        const enqueued = await runCli(['enqueue', 'echo', '--key', key, '--db', withPassword], { cwd: dir });
+        expect(enqueued.code, enqueued.stderr).toBe(0);
+      }
+      const first = await runCli(['jobs', 'list', '--db', withPassword, '--limit', '1'], { cwd: dir });
+      expect(first.code, first.stderr).toBe(0);
+      const hint = /^more: nightshift (.*)$/m.exec(first.stdout)?.[1];
+      expect(hint, first.stdout).toContain(`--db '${withPassword.replace(':hunter2@', ':***@')}'`);
+      expect(first.stdout).not.toContain('hunter2');
+    } finally {
+      await database.drop();
     }
   });
 
