@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NightshiftError } from '../../src/errors.js';
+import pg from 'pg';
+import { toStoreError } from '../../src/store/postgres/pool.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { StoreEvents } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
@@ -59,6 +61,21 @@ describe('PostgreSQL connection faults', () => {
       }
     } finally {
       await absent.close();
+    }
+  });
+
+  it('reports a pool whose every connection stays busy as database_unavailable', async () => {
+    // node-postgres' own pool, as the store's extends it, with its wait shortened: the error its
+    // release gives after waiting for a free connection, mapped as the store maps every driver error.
+    const pool = new pg.Pool({ connectionString: TEST_PG_URL, max: 1, connectionTimeoutMillis: 200 });
+    const held = await pool.connect();
+    try {
+      const error = toStoreError(await errorOf(pool.query('SELECT 1')));
+      expect(error.code).toBe('database_unavailable');
+      expect(error.message).toMatch(/no connection of the store's pool became free within 10 s/);
+    } finally {
+      held.release();
+      await pool.end();
     }
   });
 

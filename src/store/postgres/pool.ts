@@ -281,6 +281,16 @@ export function toStoreError(error: unknown): NightshiftError {
       { cause: error },
     );
   }
+  if (isPoolWaitTimeout(error)) {
+    // Every connection of the pool stayed busy for the connect timeout: the server answers none of
+    // them (a black-holed or overloaded database), or calls hold them that long. Either way the caller
+    // backs off and tries again, as for a server gone; an `internal` error would read as a bug.
+    return new NightshiftError(
+      'database_unavailable',
+      `PostgreSQL is unavailable: no connection of the store's pool became free within ${CONNECT_TIMEOUT_MS / 1000} s (${message}); the database answers slowly or not at all, or calls hold every connection`,
+      { cause: error },
+    );
+  }
   if (isUnavailable(error)) {
     return new NightshiftError('database_unavailable', `PostgreSQL is unavailable: ${message}`, {
       cause: error,
@@ -292,6 +302,11 @@ export function toStoreError(error: unknown): NightshiftError {
     });
   }
   return unexpectedStoreError(error, 'PostgreSQL');
+}
+
+/** True for node-postgres' pool giving up waiting for a connection to come free (its own message, no code). */
+function isPoolWaitTimeout(error: unknown): boolean {
+  return error instanceof Error && /^timeout exceeded when trying to connect$/.test(error.message);
 }
 
 /**
