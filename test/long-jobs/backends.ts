@@ -38,7 +38,11 @@ export interface TestDb {
 }
 
 /** Registers per-test cleanup and returns the factory of fresh databases. */
-export function longJobEnv(): { freshDb(backend: BackendName): Promise<TestDb> } {
+export function longJobEnv(): {
+  freshDb(backend: BackendName): Promise<TestDb>;
+  /** Runs `cleanup` after the test, before the cleanups registered earlier (a database's drop). */
+  onCleanup(cleanup: () => Promise<void>): void;
+} {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -106,5 +110,5 @@ export function longJobEnv(): { freshDb(backend: BackendName): Promise<TestDb> }
     };
   }
 
-  return { freshDb };
+  return { freshDb, onCleanup: (cleanup) => void cleanups.push(cleanup) };
 }

@@ -8,15 +8,17 @@
  *   stalled attempt's completion is refused and reported as a lost lease.
  * - A handler stuck past its timeout is no longer renewed by the thread, so it is still rescued.
  */
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startChild, type Child } from '../support/child-process.js';
 import { waitUntil } from '../support/wait-until.js';
 import { nextEvent } from '../worker/engine-harness.js';
 import { BACKENDS, longJobEnv, type TestDb } from './backends.js';
 
 const env = longJobEnv();
-const LEASE_MS = 1_000;
-const BUSY_MS = 3_500;
+// Renewed every 667 ms: a renewal has 1.3 s to get through on a loaded CI machine (with 1 s leases,
+// 667 ms was not always enough while other test files ran beside the spinning handler).
+const LEASE_MS = 2_000;
+const BUSY_MS = 7_000;
 const FAST = {
   pollIntervalMs: 20,
   finishFlushMs: 1,
@@ -63,7 +65,11 @@ async function busyJobWithRival(
   const lost: string[] = [];
   ns.events.on('job:lease_lost', (e) => lost.push(e.jobId));
   const rival = startChild(new URL('./fixtures/rival.ts', import.meta.url), db.args, { stdin: true });
-  onTestFinished(() => void rival.process.stdin?.end());
+  // Stopped before the database is dropped: a rival still polling a dropped schema fails.
+  env.onCleanup(async () => {
+    rival.process.stdin?.end();
+    await rival.exited;
+  });
   await waitUntil(() => rival.lines.includes('ready'), { timeoutMs: 20_000, message: 'rival ready' });
   const a = ns.startWorker({ ...FAST, leaseMs: LEASE_MS, concurrency: 1, leaseKeeper: worker.leaseKeeper });
   expect(await a.leaseKeeperReady()).toBe(worker.leaseKeeper === 'thread');
@@ -88,7 +94,12 @@ async function rivalClaims(rival: Child): Promise<Array<{ id: string; attempt: n
 describe.each(BACKENDS)('event-loop starvation on %s', (backend) => {
   it('keeps the lease of a handler blocking the loop for 3.5 leases: one execution, nothing lost', async () => {
     const { id, executions, rival, lost, ns } = await busyJobWithRival(backend, { leaseKeeper: 'thread' });
-    const job = await ns.waitFor(id, { timeoutMs: 20_000 });
+    const job = await ns.waitFor(id, { timeoutMs: 20_000 }).catch(async (error: unknown) => {
+      const now = await ns.getJob(id);
+      throw new Error(
+        `${String(error)}; job ${JSON.stringify(now)}, leases lost ${JSON.stringify(lost)}, rival printed ${JSON.stringify(rival.lines)}`,
+      );
+    });
     expect(job).toMatchObject({ state: 'completed', result: 'done', attempt: 1 });
     expect(await rivalClaims(rival)).toEqual([]);
     expect(executions).toEqual([1]);
