@@ -5,13 +5,12 @@
 export {
   API_PREFIX,
   DEFAULT_BODY_LIMIT,
-  DEFAULT_HTTP_HOST,
-  DEFAULT_HTTP_PORT,
   createApiServer,
   isLoopback,
   startApiServer,
   type ApiServerOptions,
 } from './server.js';
+export { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './listen-defaults.js';
 export { issueToken, hashToken, TOKEN_PREFIX } from './tokens.js';
 export { roleAllows, type RouteRole } from './auth.js';
 export type { ApiErrorCode } from './errors.js';

@@ -37,11 +37,8 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { workerRoutes } from './routes/workers.js';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './listen-defaults.js';
 
-/** Where the API listens unless told otherwise: loopback only. */
-export const DEFAULT_HTTP_HOST = '127.0.0.1';
-/** The API's default port. */
-export const DEFAULT_HTTP_PORT = 7400;
 /** Largest request body accepted (a bulk enqueue of 1,000 jobs with 1 KiB payloads fits). */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { DEFAULT_HTTP_HOST } from '../api/server.js';
+import { DEFAULT_HTTP_HOST } from '../api/listen-defaults.js';
 import { issueToken } from '../api/tokens.js';
 import { NightshiftError } from '../errors.js';
 import { isFinalState, type Job } from '../job.js';
