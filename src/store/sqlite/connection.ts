@@ -4,7 +4,7 @@
  * retry, and the in-process event emitter. Every read and write fails with a `NightshiftError`
  * (`internal` for a driver error nothing maps), never with better-sqlite3's own error.
  */
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { StoreEmitter } from '../store-emitter.js';
 import type { StoreEvents } from '../store.js';
@@ -122,6 +122,23 @@ export class SqliteConnection {
    */
   isClosedHandle(handle: unknown): boolean {
     return handle === this.db && !this.db.open;
+  }
+
+  /**
+   * `handle` as a caller's transaction to write in: any better-sqlite3 Database inside an open
+   * transaction (the store's own from `transaction()`, or the application's). Throws
+   * `database_unavailable` for this store's connection closed under the caller, `invalid_argument`
+   * for anything else.
+   */
+  callerTransaction(handle: unknown): Database.Database {
+    if (this.isClosedHandle(handle)) throw storeClosedError();
+    if (!(handle instanceof Database) || !handle.inTransaction) {
+      throw new NightshiftError(
+        'invalid_argument',
+        'tx must be a better-sqlite3 Database inside an open transaction',
+      );
+    }
+    return handle;
   }
 
   /**

@@ -5,9 +5,8 @@
  * AUTOINCREMENT id commit order, so a cursor is the row read last, as decimal text, and for a row of
  * many events the element within it: `<id>.<element>`. A cursor of the row alone is past all of it.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { ClusterEventFilter, NewClusterEvent } from '../../cluster-events.js';
-import { NightshiftError } from '../../errors.js';
 import {
   checkEventLimit,
   checkNewEvents,
@@ -18,7 +17,7 @@ import {
   type EventFields,
 } from '../cluster-event-row.js';
 import type { EventPage } from '../store.js';
-import { storeClosedError, type SqliteConnection } from './connection.js';
+import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/events.js';
 
 interface EventRow extends Omit<EventFields, 'at' | 'error' | 'data'> {
@@ -90,15 +89,7 @@ export async function eventAppend(
     await conn.write((now) => appendEventsOn(conn, conn.db, params.events, now));
     return;
   }
-  const handle = params.tx;
-  if (conn.isClosedHandle(handle)) throw storeClosedError();
-  if (!(handle instanceof Database) || !handle.inTransaction) {
-    throw new NightshiftError(
-      'invalid_argument',
-      'tx must be a better-sqlite3 Database inside an open transaction',
-    );
-  }
-  appendEventsOn(conn, handle, params.events, conn.clock());
+  appendEventsOn(conn, conn.callerTransaction(params.tx), params.events, conn.clock());
 }
 
 /** Inserts events with plain statements on `handle`, inside whatever transaction is open there. */

@@ -2,10 +2,10 @@
  * Inserting jobs: one transaction per batch, idempotency keys, lease-fenced child inserts, and
  * inserts on the caller's own transaction handle.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { LeaseLostError, NightshiftError, unexpectedStoreError } from '../../errors.js';
 import type { JobInsertManyParams, JobInsertResult, NewJob } from '../store.js';
-import { storeClosedError, type SqliteConnection } from './connection.js';
+import type { SqliteConnection } from './connection.js';
 import { isBusyError } from './busy-retry.js';
 import { insertedJobColumns } from '../job-record.js';
 import { appendJobEvents, type JobEvent } from './event-log.js';
@@ -132,18 +132,8 @@ export function jobInsertMany(
   afterCommit: (emit: () => void) => void = (emit) => emit(),
 ): Promise<JobInsertResult[]> {
   if (params.tx !== undefined) {
-    const handle = params.tx;
-    if (conn.isClosedHandle(handle)) return Promise.reject(storeClosedError());
-    if (!(handle instanceof Database) || !handle.inTransaction) {
-      return Promise.reject(
-        new NightshiftError(
-          'invalid_argument',
-          'tx must be a better-sqlite3 Database inside an open transaction',
-        ),
-      );
-    }
     try {
-      const results = insertJobs(conn, handle, params, conn.clock());
+      const results = insertJobs(conn, conn.callerTransaction(params.tx), params, conn.clock());
       // Inside the store's own transaction() the events wait for its COMMIT. On a foreign handle the
       // commit is invisible to us, so they go out now: a woken poller may find nothing yet and polls again.
       afterCommit(() => announce(conn, results));
