@@ -88,14 +88,14 @@ export function mediaTypeMessage(request: FastifyRequest): string {
 }
 
 /**
- * The message for a body over the limit: the limit, and what sets it (Fastify's own said only
+ * The message for a body over the limit: the limit, and what to do (Fastify's own said only
  * "Request body is too large", leaving a client to find the limit by halving its batch).
  */
 export function bodyTooLargeMessage(request: FastifyRequest): string {
   const limit = request.routeOptions.bodyLimit;
   const mebibytes = limit / (1024 * 1024);
   const inMiB = Number.isInteger(mebibytes) ? ` (${mebibytes} MiB)` : '';
-  return `the body is larger than this server accepts: at most ${limit} bytes${inMiB}, set by the API server option bodyLimit`;
+  return `the body is larger than this server accepts: at most ${limit} bytes${inMiB}: send a smaller one (a bulk enqueue: fewer jobs per request)`;
 }
 
 /** The route's schema of a request part (TypeBox schemas are JSON Schema objects). */

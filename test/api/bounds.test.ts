@@ -193,7 +193,7 @@ describe.each(BACKENDS)('REST bounds against the library on %s', (backend) => {
     expect(response.body.error).toEqual({
       code: 'payload_too_large',
       message:
-        'the body is larger than this server accepts: at most 2097152 bytes (2 MiB), set by the API server option bodyLimit',
+        'the body is larger than this server accepts: at most 2097152 bytes (2 MiB): send a smaller one (a bulk enqueue: fewer jobs per request)',
     });
     expect((await s.ns.listJobs({ queue })).jobs).toEqual([]);
   });

@@ -97,7 +97,7 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
     expect(tooBig.body.error).toEqual({
       code: 'payload_too_large',
       message:
-        'the body is larger than this server accepts: at most 65536 bytes, set by the API server option bodyLimit',
+        'the body is larger than this server accepts: at most 65536 bytes: send a smaller one (a bulk enqueue: fewer jobs per request)',
     });
     const wrongType = await s.request('POST', '/api/v1/jobs', {
       token: s.tokens.operator,
