@@ -8,7 +8,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { NightshiftError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { mediaTypeMessage, validationMessage } from './request-errors.js';
+import { bodyTooLargeMessage, mediaTypeMessage, validationMessage } from './request-errors.js';
 
 /** Every code an API error body may carry. */
 export type ApiErrorCode =
@@ -89,6 +89,8 @@ export function toErrorReply(
   const known = fastify.code === undefined ? undefined : FASTIFY_CLIENT_ERRORS[fastify.code];
   if (known?.code === 'unsupported_media_type' && request !== undefined)
     return { status: known.status, code: known.code, message: mediaTypeMessage(request) };
+  if (known?.code === 'payload_too_large' && request !== undefined)
+    return { status: known.status, code: known.code, message: bodyTooLargeMessage(request) };
   if (known)
     return { status: known.status, code: known.code, message: known.message ?? fastify.message ?? '' };
   const status = fastify.statusCode;

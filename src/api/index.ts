@@ -9,6 +9,7 @@ export {
   isLoopback,
   startApiServer,
   type ApiServerOptions,
+  type ServedApi,
 } from './server.js';
 export { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './listen-defaults.js';
 export { issueToken, hashToken, TOKEN_PREFIX } from './tokens.js';

@@ -87,6 +87,17 @@ export function mediaTypeMessage(request: FastifyRequest): string {
   }`;
 }
 
+/**
+ * The message for a body over the limit: the limit, and what to do (Fastify's own said only
+ * "Request body is too large", leaving a client to find the limit by halving its batch).
+ */
+export function bodyTooLargeMessage(request: FastifyRequest): string {
+  const limit = request.routeOptions.bodyLimit;
+  const mebibytes = limit / (1024 * 1024);
+  const inMiB = Number.isInteger(mebibytes) ? ` (${mebibytes} MiB)` : '';
+  return `the body is larger than this server accepts: at most ${limit} bytes${inMiB}: send a smaller one (a bulk enqueue: fewer jobs per request)`;
+}
+
 /** The route's schema of a request part (TypeBox schemas are JSON Schema objects). */
 function schemaOf(request: FastifyRequest, context: string | undefined): unknown {
   const schemas = request.routeOptions.schema as Record<string, unknown> | undefined;

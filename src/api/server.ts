@@ -189,15 +189,15 @@ export function isLoopback(host: string): boolean {
 /**
  * Builds the server and listens on `host:port` (port 0: any free port). Refuses a non-loopback address
  * while no usable token exists; on loopback without tokens it warns that every /api/v1 request will be
- * refused until one is created. Resolves with the server and the address it listens on.
+ * refused until one is created. Resolves with the server, the address it listens on and a close that
+ * ends within a bound (`ServedApi.close`), where `app.close()` waits for every request in flight.
  */
 export async function startApiServer(
   options: ApiServerOptions & { host?: string; port?: number },
-): Promise<{ app: FastifyInstance; url: string }> {
+): Promise<ServedApi> {
   refuseUnknownKeys(options, LISTEN_OPTION_NAMES, 'API server option', { code: 'config_error' });
   const { host, port, ...serverOptions } = options;
-  const { app, url } = await serveApiOn(await holdApiAddress({ host, port }), serverOptions);
-  return { app, url };
+  return serveApiOn(await holdApiAddress({ host, port }), serverOptions);
 }
 
 /**
@@ -224,13 +224,18 @@ export async function holdApiAddress(at: {
   return holdAddress(host, port);
 }
 
-/** An API server listening (`serveApiOn`). */
+/** An API server listening (`startApiServer`, `serveApiOn`). */
 export interface ServedApi {
   app: FastifyInstance;
+  /** Where it listens, `http://host:port`. */
   url: string;
   /**
-   * Closes the server, giving the requests in flight at most `waitMs` before they are answered 503
-   * (`InFlightRequests.close`); a second call with a shorter wait hurries it.
+   * Closes the server within a bound: no new request from now on, the requests in flight get at most
+   * `waitMs`, then each one not yet answered gets 503 `shutting_down` (whether it took effect is
+   * unknown) and every connection left is closed. `app.close()` instead waits for every request in
+   * flight, however long (one waiting on a database that does not answer: until its timeouts). A
+   * second call with a shorter wait hurries it. Resolves once the server has closed, within `waitMs`
+   * plus a second unless an `onClose` hook of yours takes longer; the Nightshift instance stays open.
    */
   close(params: { waitMs: number }): Promise<void>;
 }

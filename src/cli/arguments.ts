@@ -12,6 +12,28 @@ export function usageError(message: string): NightshiftError {
   return new NightshiftError('invalid_argument', message);
 }
 
+/** What keeps a file from being read, by the system's error code, in the words a person uses. */
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file (a part of the path is not a directory)',
+  EISDIR: 'is a directory, not a file',
+  EACCES: 'permission denied: this user cannot read it',
+  EPERM: 'permission denied: this user cannot read it',
+};
+
+/**
+ * The usage error for a file named by `flag` that could not be read: `--from data.ndjson: no such
+ * file`, where Node's message repeated the path and the system call (`ENOENT: no such file or
+ * directory, open 'data.ndjson'`). An error of another kind keeps its own message.
+ */
+export function unreadableFile(flag: string, path: string, error: unknown): NightshiftError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const problem =
+    (code === undefined ? undefined : FILE_PROBLEMS[code]) ??
+    (error instanceof Error ? error.message : String(error));
+  return usageError(`${flag} ${path}: ${problem}`);
+}
+
 /**
  * Parses a base-10 integer flag within `range`. Every number flag has a maximum: past what its
  * option takes (a timer past 2^31-1 ms fires at once, a PostgreSQL integer holds 32 bits), a value

@@ -5,6 +5,10 @@
  * operator watches and scrapes, of which a deployment runs one or a few. Workers do not run it, so a
  * fleet of a hundred workers does not read the alerts a hundred times over. Each process running it
  * emits its own events; the alerts themselves come from the database, so all of them agree.
+ *
+ * A failed reading is logged with its error the first time; while readings keep failing (the database
+ * away: one failure per interval for as long as the outage lasts), at most once a minute with how many
+ * failed since, and the first reading that works again says so once.
  */
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
@@ -18,11 +22,16 @@ export interface AlertMonitorDeps {
   intervalMs: number;
 }
 
+/** While readings keep failing, at most one warning per this interval after the first one's. */
+export const FAILURE_LOG_INTERVAL_MS = 60_000;
+
 /** A running alert monitor; `stop()` ends it. */
 export class AlertMonitor {
   private current = new Map<string, Alert>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The readings failed one after another up to now, and those since the last warning said so. */
+  private failures = { inRow: 0, unlogged: 0, loggedAt: 0 };
 
   constructor(private readonly deps: AlertMonitorDeps) {}
 
@@ -65,14 +74,52 @@ export class AlertMonitor {
   private tick(): void {
     if (this.stopped) return;
     void this.check()
-      .catch((error: unknown) => {
-        if (this.stopped) return;
-        this.deps.logger.warn({ err: error }, 'reading alerts failed; trying again at the next interval');
-      })
+      .then(
+        () => {
+          if (this.stopped || this.failures.inRow === 0) return;
+          const failed = this.failures.inRow;
+          this.failures = { inRow: 0, unlogged: 0, loggedAt: 0 };
+          this.deps.logger.info(
+            { failedReadings: failed },
+            `reading alerts works again after ${failed} failed reading${failed === 1 ? '' : 's'}`,
+          );
+        },
+        (error: unknown) => {
+          if (!this.stopped) this.failed(error);
+        },
+      )
       .finally(() => {
         if (this.stopped) return;
         this.timer = setTimeout(() => this.tick(), this.deps.intervalMs);
         this.timer.unref();
       });
   }
+
+  /** Logs a failed reading: the first of a row with its error, the next ones at most once a minute. */
+  private failed(error: unknown): void {
+    const now = Date.now();
+    const failures = this.failures;
+    failures.inRow += 1;
+    if (failures.inRow === 1) {
+      failures.loggedAt = now;
+      this.deps.logger.warn({ err: error }, 'reading alerts failed; trying again at the next interval');
+      return;
+    }
+    failures.unlogged += 1;
+    if (now - failures.loggedAt < FAILURE_LOG_INTERVAL_MS) return;
+    const since = failures.unlogged;
+    failures.unlogged = 0;
+    failures.loggedAt = now;
+    this.deps.logger.warn(
+      {
+        failedReadings: failures.inRow,
+        error: firstLine(error instanceof Error ? error.message : String(error)),
+      },
+      `reading alerts still fails: ${since} more failed reading${since === 1 ? '' : 's'} since the last warning, ${failures.inRow} in a row; trying again at the next interval`,
+    );
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
 }

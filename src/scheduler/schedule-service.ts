@@ -18,7 +18,7 @@ import {
   type ScheduleState,
   type SlotRecord,
 } from '../schedule-types.js';
-import { initialScheduleState } from './schedule.js';
+import { initialScheduleState, scheduleNotFound } from './schedule.js';
 import { slotJobFactory } from './slot-job.js';
 import { slotSeries, upcomingSlots } from './slots.js';
 import { MAX_SCHEDULE_ID_LENGTH, SCHEDULE_FIELDS, validateSchedule } from './validate.js';
@@ -129,7 +129,7 @@ export class ScheduleService {
       definition,
       ...(nextSlotAt !== undefined && { nextSlotAt }),
     });
-    if (updated === undefined) throw notFound(id);
+    if (updated === undefined) throw scheduleNotFound(id);
     return updated;
   }
 
@@ -228,7 +228,7 @@ export class ScheduleService {
 
   private async require(id: string): Promise<Schedule> {
     const schedule = await this.store.scheduleGet({ id });
-    if (schedule === undefined) throw notFound(id);
+    if (schedule === undefined) throw scheduleNotFound(id);
     return schedule;
   }
 
@@ -246,14 +246,14 @@ export class ScheduleService {
     idIn('schedules.trigger: id', id);
     const options = await this.planOptions();
     const out = await this.store.scheduleApply({ id, plan: (due) => planTrigger(due, options) });
-    if (out === undefined) throw notFound(id);
+    if (out === undefined) throw scheduleNotFound(id);
     return triggerOutcome(out.writes);
   }
 
   /** Pauses a schedule: no slot runs until it is resumed. */
   async pause(id: string): Promise<Schedule> {
     const out = await this.store.scheduleApply({ id: idIn('schedules.pause: id', id), plan: planPause });
-    if (out === undefined) throw notFound(id);
+    if (out === undefined) throw scheduleNotFound(id);
     return out.schedule;
   }
 
@@ -265,7 +265,7 @@ export class ScheduleService {
     idIn('schedules.resume: id', id);
     const options = await this.planOptions();
     const out = await this.store.scheduleApply({ id, plan: (due) => planResume(due, options) });
-    if (out === undefined) throw notFound(id);
+    if (out === undefined) throw scheduleNotFound(id);
     return out.schedule;
   }
 
@@ -362,10 +362,6 @@ function decodeCursor(cursor: unknown): string {
     throw new NightshiftError('invalid_argument', 'invalid schedule list cursor');
   }
   return id;
-}
-
-function notFound(id: string): NightshiftError {
-  return new NightshiftError('not_found', `no schedule ${JSON.stringify(id)}`);
 }
 
 /** A stored schedule's definition as input, for merging changes over it. */

@@ -1,5 +1,18 @@
-/** Rules of the schedule model (schedule-types.ts): a new schedule's state, its condition, its slots' job keys. */
+/**
+ * Rules of the schedule model (schedule-types.ts): a new schedule's state, its condition, its slots' job
+ * keys, and the error for an id no schedule has.
+ */
+import { NightshiftError } from '../errors.js';
 import type { ScheduleCondition, ScheduleState } from '../schedule-types.js';
+
+/**
+ * The error for an id no schedule has, one wording for the library, the CLI and REST, as jobs have
+ * (`job ID not found`): the library and the CLI's `trigger` said `no schedule "ID"` where `show` said
+ * `schedule ID not found`.
+ */
+export function scheduleNotFound(id: string): NightshiftError {
+  return new NightshiftError('not_found', `schedule ${id} not found`);
+}
 
 /** The state of a schedule that has never run: no slot taken, no outcome, no failure. */
 export function initialScheduleState(nextSlotAt: Date | null, paused: boolean): ScheduleState {

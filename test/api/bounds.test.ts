@@ -7,6 +7,7 @@
 // Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BODY_LIMIT } from '../../src/api/server.js';
 import { issueToken, TOKEN_EXPIRY_RANGE } from '../../src/api/tokens.js';
 import { NightshiftError } from '../../src/errors.js';
 import { MAX_CRON_LENGTH, MAX_TIMEZONE_LENGTH, SCHEDULE_RANGES } from '../../src/scheduler/validate.js';
@@ -182,5 +183,18 @@ describe.each(BACKENDS)('REST bounds against the library on %s', (backend) => {
         stored: library === 'stored',
       });
     }
+  });
+
+  it('refuses a body over the body limit with 413 naming the limit and the option that sets it', async () => {
+    const queue = 'over-the-body-limit';
+    const body = { task: 'noop', queue, payload: 'x'.repeat(DEFAULT_BODY_LIMIT) };
+    const response = await s.request('POST', '/api/v1/jobs', { token: s.tokens.operator, body });
+    expect(response.status).toBe(413);
+    expect(response.body.error).toEqual({
+      code: 'payload_too_large',
+      message:
+        'the body is larger than this server accepts: at most 2097152 bytes (2 MiB): send a smaller one (a bulk enqueue: fewer jobs per request)',
+    });
+    expect((await s.ns.listJobs({ queue })).jobs).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import http from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiServer, holdApiAddress, serveApiOn } from '../../src/api/server.js';
+import { createApiServer, holdApiAddress, serveApiOn, startApiServer } from '../../src/api/server.js';
 import { issueToken } from '../../src/api/tokens.js';
 import { createLogger } from '../../src/logger.js';
 import { Nightshift } from '../../src/nightshift.js';
@@ -141,6 +141,21 @@ describe('closing the API server (SQLite)', () => {
         },
       });
     }
+  });
+
+  it("startApiServer's result closes within a bound too, answering a request still in flight 503", async () => {
+    const served = await startApiServer({ ns, logger, host: '127.0.0.1', port: 0 });
+    const held = get(`${served.url}/api/v1/jobs/${await waitingJob()}?wait=10`, { token });
+    await sleep(200);
+    const started = performance.now();
+    await served.close({ waitMs: 300 });
+    const tookMs = performance.now() - started;
+    expect(tookMs).toBeGreaterThanOrEqual(300 - 10);
+    // Far below the request's own 10 s.
+    expect(tookMs).toBeLessThan(3_000);
+    const answer = await held;
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'shutting_down' } });
   });
 });
 

@@ -78,13 +78,23 @@ describe.each(BACKENDS)('schedule endpoints on %s', (backend) => {
 
     expect((await s.request('POST', '/api/v1/schedules/ping/pause', op)).body.schedule.paused).toBe(true);
     expect((await s.request('POST', '/api/v1/schedules/ping/resume', op)).body.schedule.paused).toBe(false);
-    for (const action of ['trigger', 'pause', 'resume']) {
-      expect((await s.request('POST', `/api/v1/schedules/missing/${action}`, op)).status).toBe(404);
+    // Every route says an unknown id in one wording, the jobs' one (`job ID not found`).
+    const missing = [
+      await s.request('GET', '/api/v1/schedules/missing'),
+      ...(await Promise.all(
+        ['trigger', 'pause', 'resume'].map((action) =>
+          s.request('POST', `/api/v1/schedules/missing/${action}`, op),
+        ),
+      )),
+      await s.request('PATCH', '/api/v1/schedules/missing', { body: { everyMs: 5_000 } }),
+      await s.request('DELETE', '/api/v1/schedules/missing'),
+    ];
+    for (const response of missing) {
+      expect({ status: response.status, body: response.body as unknown }).toEqual({
+        status: 404,
+        body: { error: { code: 'not_found', message: 'schedule missing not found' } },
+      });
     }
-    expect((await s.request('PATCH', '/api/v1/schedules/missing', { body: { everyMs: 5_000 } })).status).toBe(
-      404,
-    );
-    expect((await s.request('DELETE', '/api/v1/schedules/missing')).status).toBe(404);
   });
 
   it('refuses bad schedules with a clear 4xx and stores nothing', async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JobJson, JobRunJson } from '../../src/cli/output.js';
 import type { Store } from '../../src/store/store.js';
 import { waitUntil } from '../support/wait-until.js';
-import { CLI_TEST_TIMEOUT_MS, runCli, spawnCli, tempDir } from './cli-process.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, runCliMany, spawnCli, tempDir } from './cli-process.js';
 import { createTestDatabase, openTestStore, writeBasicConfig } from './fixtures.js';
 
 vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS, hookTimeout: CLI_TEST_TIMEOUT_MS });
@@ -281,6 +281,23 @@ describe('enqueue and jobs through the CLI', () => {
     const notRetryable = await runCli(['jobs', 'retry', id], { cwd: dir, env: { NIGHTSHIFT_DB: db } });
     expect(notRetryable.code).toBe(1);
     expect(notRetryable.stderr).toContain('only failed or cancelled jobs can be retried');
+  });
+
+  it('every schedules command says an unknown id as jobs show does, and exits 1', async () => {
+    const commands = [['show'], ['trigger'], ['pause'], ['delete']];
+    const results = await runCliMany(
+      commands.map((command) => ({
+        args: ['schedules', ...command, 'nope'],
+        options: { cwd: dir, env: { NIGHTSHIFT_DB: db } },
+      })),
+    );
+    results.forEach((result, i) => {
+      const context = `nightshift schedules ${commands[i]!.join(' ')} nope`;
+      expect({ code: result.code, stderr: result.stderr }, context).toEqual({
+        code: 1,
+        stderr: 'nightshift: schedule nope not found\n',
+      });
+    });
   });
 
   it('a worker runs the jobs; jobs show reports the result, the error and the run history', async () => {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { unreadableFile } from '../../src/cli/arguments.js';
 import type { Store } from '../../src/store/store.js';
 import { CLI_TEST_TIMEOUT_MS, runCli, runCliMany, tempDir } from './cli-process.js';
 import { allJobs, openTestStore, writeBasicConfig } from './fixtures.js';
@@ -36,6 +37,7 @@ describe('usage errors', () => {
       writeFileSync(join(dir, 'payloads.ndjson'), '{"n":1}\n{"n":\n');
       // The fourth line is the third payload (item 2 to the library): the error names line 4.
       writeFileSync(join(dir, 'payloads-blank.ndjson'), '{"n":1}\n\n{"n":2}\n{"n":"three"}\n');
+      mkdirSync(join(dir, 'payloads-dir'));
       const cases: Array<{ args: string[]; says: RegExp }> = [
         { args: ['enqueue', 'echo', '--payload', '{"n":'], says: /--payload is not valid JSON/ },
         { args: ['enqueue', 'echo', '--delay', '-5'], says: /--delay must be at least 0, got -5/ },
@@ -52,6 +54,15 @@ describe('usage errors', () => {
           says: /--delay or --run-at, not both/,
         },
         { args: ['enqueue', 'echo', '--from', 'payloads.ndjson'], says: /--from line 2 is not valid JSON/ },
+        // The reason in plain words, not Node's `ENOENT: no such file or directory, open '...'`.
+        {
+          args: ['enqueue', 'echo', '--from', 'missing.ndjson'],
+          says: /^nightshift: --from missing\.ndjson: no such file$/,
+        },
+        {
+          args: ['enqueue', 'echo', '--from', 'payloads-dir'],
+          says: /^nightshift: --from payloads-dir: is a directory, not a file$/,
+        },
         {
           args: ['enqueue', 'strict', '--from', 'payloads-blank.ndjson'],
           says: /--from line 4: invalid payload for task "strict": n: n must be a number/,
@@ -155,6 +166,20 @@ describe('usage errors', () => {
       expect(jobs.map((job) => job.id)).toEqual([goodJobId]);
     },
   );
+
+  it('a file that cannot be read is named with the reason in plain words', () => {
+    // Run as root, the CLI reads any file: the unreadable one is the error the system would give.
+    const denied = Object.assign(new Error("EACCES: permission denied, open 'secret.ndjson'"), {
+      code: 'EACCES',
+    });
+    expect(unreadableFile('--from', 'secret.ndjson', denied)).toMatchObject({
+      code: 'invalid_argument',
+      message: '--from secret.ndjson: permission denied: this user cannot read it',
+    });
+    // A reason without plain words keeps the system's.
+    const other = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    expect(unreadableFile('--from', '-', other).message).toBe('--from -: EIO: i/o error, read');
+  });
 
   it('with --json the error line is {"error":{"code","message"}}', async () => {
     const result = await runCli(['enqueue', 'echo', '--payload', '{', '--json', '--db', db], { cwd: dir });

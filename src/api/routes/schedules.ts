@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import { scheduleJson, slotJson } from '../../cli/output.js';
 import { NightshiftError } from '../../errors.js';
 import type { Nightshift } from '../../nightshift.js';
+import { scheduleNotFound } from '../../scheduler/schedule.js';
 import {
   IdParams,
   PageQuery,
@@ -19,10 +20,6 @@ import {
 } from '../schemas.js';
 
 const ScheduleReply = Type.Object({ schedule: ScheduleSchema });
-
-function notFound(id: string): NightshiftError {
-  return new NightshiftError('not_found', `schedule ${id} not found`);
-}
 
 // The list cursor is the last id of the page before, base64url-encoded so clients treat it as opaque.
 function decodeCursor(cursor: string): string {
@@ -105,7 +102,7 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
     async (request) => {
       const { id } = request.params;
       const details = await ns.schedules.get(id);
-      if (details === undefined) throw notFound(id);
+      if (details === undefined) throw scheduleNotFound(id);
       return {
         schedule: scheduleJson(details.schedule),
         nextSlots: details.nextSlots.map((d) => d.toISOString()),
@@ -146,7 +143,7 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
       },
     },
     async (request, reply) => {
-      if (!(await ns.schedules.delete(request.params.id))) throw notFound(request.params.id);
+      if (!(await ns.schedules.delete(request.params.id))) throw scheduleNotFound(request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -8,7 +8,15 @@ import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
 import { JOB_RANGES } from '../../validation/bounds.js';
 import { MAX_JOB_LABELS } from '../../validation/labels.js';
-import { nonEmpty, parseInteger, parseIsoDate, parseJson, parseLabels, usageError } from '../arguments.js';
+import {
+  nonEmpty,
+  parseInteger,
+  parseIsoDate,
+  parseJson,
+  parseLabels,
+  unreadableFile,
+  usageError,
+} from '../arguments.js';
 import { jobJson, printJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -145,7 +153,7 @@ function readPayloads(from: string): Array<{ payload: unknown; line: number }> {
   try {
     text = readFileSync(from === '-' ? 0 : from, 'utf8');
   } catch (error) {
-    throw usageError(`--from ${from}: ${error instanceof Error ? error.message : String(error)}`);
+    throw unreadableFile('--from', from, error);
   }
   const payloads: Array<{ payload: unknown; line: number }> = [];
   text.split('\n').forEach((content, index) => {

@@ -10,7 +10,7 @@ import {
   type ScheduleCondition,
   type ScheduleInput,
 } from '../../schedule-types.js';
-import { scheduleCondition } from '../../scheduler/schedule.js';
+import { scheduleCondition, scheduleNotFound } from '../../scheduler/schedule.js';
 import { SCHEDULE_RANGES, validateSchedule } from '../../scheduler/validate.js';
 import { MAX_PAGE, type Range } from '../../validation/bounds.js';
 import type { TaskRegistry } from '../../task-registry.js';
@@ -159,7 +159,7 @@ export function registerSchedules(program: Command): void {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
       const details = await ns.schedules.get(id, { nextSlots: flags.next, recentSlots: flags.slots });
-      if (details === undefined) throw new NightshiftError('not_found', `schedule ${id} not found`);
+      if (details === undefined) throw scheduleNotFound(id);
       const { schedule: s, nextSlots, recentSlots } = details;
       if (session.json) {
         printJson(session.stdout, {
@@ -319,8 +319,7 @@ export function registerSchedules(program: Command): void {
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
-      if (!(await ns.schedules.delete(id)))
-        throw new NightshiftError('not_found', `schedule ${id} not found`);
+      if (!(await ns.schedules.delete(id))) throw scheduleNotFound(id);
       if (session.json) printJson(session.stdout, { deleted: id });
       else session.stdout.write(`schedule ${id} deleted\n`);
     });
