@@ -964,9 +964,9 @@ export interface SlotLapse {
   since: Date;
 }
 
-/** The attempts that ended within one minute (`jobRunStats`). Percentiles are nearest-rank, in ms. */
-export interface RunStatsMinute {
-  /** Start of the minute. */
+/** The attempts that ended within one bucket of time (`jobRunStats`). Percentiles are nearest-rank, in ms. */
+export interface RunStatsBucket {
+  /** Start of the bucket. */
   at: Date;
   completed: number;
   /** Attempts that left their job `failed` (no attempt left). */
@@ -998,10 +998,12 @@ export interface ObserveStore {
   /** Missed and skipped slots per schedule recorded in the last `windowMs` (database clock). */
   scheduleSlotLapseList(params: { windowMs: number }): Promise<SlotLapse[]>;
   /**
-   * Attempts that ended (completed, failed, retried) per minute over the last `minutes` minutes, the
-   * current minute included, oldest first; minutes without any are absent.
+   * Attempts that ended (completed, failed, retried) per bucket of `bucketMs` over the last `buckets`
+   * buckets, the current one included, oldest first; buckets without any are absent. Buckets start at
+   * whole multiples of `bucketMs` since the epoch (database clock), so a bucket's attempts are the
+   * same whichever window reads them.
    */
-  jobRunStats(params: { minutes: number }): Promise<RunStatsMinute[]>;
+  jobRunStats(params: { buckets: number; bucketMs: number }): Promise<RunStatsBucket[]>;
   /**
    * Ready jobs (queued, or scheduled and due) held back now, per queue and reason (docs/TENANCY.md,
    * "Throttled jobs"), each counted under the first reason of `THROTTLE_REASONS` that holds it; a

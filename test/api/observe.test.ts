@@ -153,62 +153,71 @@ describe.each(BACKENDS)('metrics and stats on %s', (backend) => {
     await scrape(s, s.tokens.admin);
   });
 
-  it('charts the workload per minute: counts and nearest-rank percentiles from the run history', async () => {
-    const response = await s.request('GET', '/api/v1/stats?minutes=5', { token: s.tokens.viewer });
-    expect(response.status).toBe(200);
-    const buckets = response.body.buckets as Array<{
-      at: string;
-      completed: number;
-      failed: number;
-      retried: number;
-      waitMs: { p50: number | null; p95: number | null; p99: number | null };
-      runMs: { p50: number | null; p95: number | null; p99: number | null };
-    }>;
-    expect(buckets).toHaveLength(5);
-    const times = buckets.map((b) => Date.parse(b.at));
-    expect(
-      times.every((t, i) => t % MINUTE_MS === 0 && (i === 0 || t - (times[i - 1] ?? 0) === MINUTE_MS)),
-    ).toBe(true);
-    const nowMs = (await s.store.now()).getTime();
-    expect(times.at(-1)).toBe(Math.floor(nowMs / MINUTE_MS) * MINUTE_MS);
-    const sum = (key: 'completed' | 'failed' | 'retried') => buckets.reduce((n, b) => n + b[key], 0);
-    expect({ completed: sum('completed'), failed: sum('failed'), retried: sum('retried') }).toEqual({
-      completed: 3,
-      failed: 2,
-      retried: 2,
-    });
+  it.each([
+    { query: 'minutes=5', bucketMs: MINUTE_MS, count: 5 },
+    { query: 'minutes=5&bucketSeconds=60', bucketMs: MINUTE_MS, count: 5 },
+    { query: 'minutes=5&bucketSeconds=5', bucketMs: 5_000, count: 60 },
+  ])(
+    'charts the workload by $query: counts and nearest-rank percentiles from the run history',
+    async ({ query, bucketMs, count }) => {
+      const response = await s.request('GET', `/api/v1/stats?${query}`, { token: s.tokens.viewer });
+      expect(response.status).toBe(200);
+      expect(response.body.bucketSeconds).toBe(bucketMs / 1_000);
+      const buckets = response.body.buckets as Array<{
+        at: string;
+        completed: number;
+        failed: number;
+        retried: number;
+        waitMs: { p50: number | null; p95: number | null; p99: number | null };
+        runMs: { p50: number | null; p95: number | null; p99: number | null };
+      }>;
+      expect(buckets).toHaveLength(count);
+      const times = buckets.map((b) => Date.parse(b.at));
+      expect(
+        times.every((t, i) => t % bucketMs === 0 && (i === 0 || t - (times[i - 1] ?? 0) === bucketMs)),
+      ).toBe(true);
+      // The last bucket is the current one (or the next, should it have begun since the request).
+      const nowMs = (await s.store.now()).getTime();
+      expect([0, bucketMs]).toContain(Math.floor(nowMs / bucketMs) * bucketMs - (times.at(-1) ?? 0));
+      const sum = (key: 'completed' | 'failed' | 'retried') => buckets.reduce((n, b) => n + b[key], 0);
+      expect({ completed: sum('completed'), failed: sum('failed'), retried: sum('retried') }).toEqual({
+        completed: 3,
+        failed: 2,
+        retried: 2,
+      });
 
-    // The expected percentiles, from the run history the library reports, per minute.
-    const runs = (await Promise.all([...ids.ok, ...ids.boom].map((id) => s.ns.getJobRuns(id)))).flat();
-    for (const bucket of buckets) {
-      const at = Date.parse(bucket.at);
-      const mine = runs.filter((r) => Math.floor(r.finishedAt.getTime() / MINUTE_MS) * MINUTE_MS === at);
-      expect(bucket.completed + bucket.failed + bucket.retried).toBe(mine.length);
-      const rank = (values: number[], p: number) =>
-        values.length === 0 ? null : values.sort((a, b) => a - b)[Math.ceil(p * values.length) - 1];
-      const close = (got: number | null, want: number | null | undefined) => {
-        if (want === null || want === undefined) expect(got).toBeNull();
-        else expect(Math.abs((got ?? NaN) - want)).toBeLessThanOrEqual(1);
-      };
-      for (const p of [0.5, 0.95, 0.99] as const) {
-        const key = p === 0.5 ? 'p50' : p === 0.95 ? 'p95' : 'p99';
-        close(
-          bucket.runMs[key],
-          rank(
-            mine.map((r) => r.durationMs),
-            p,
-          ),
-        );
-        close(
-          bucket.waitMs[key],
-          rank(
-            mine.map((r) => r.runLagMs),
-            p,
-          ),
-        );
+      // The expected percentiles, from the run history the library reports, per bucket.
+      const runs = (await Promise.all([...ids.ok, ...ids.boom].map((id) => s.ns.getJobRuns(id)))).flat();
+      for (const bucket of buckets) {
+        const at = Date.parse(bucket.at);
+        const mine = runs.filter((r) => Math.floor(r.finishedAt.getTime() / bucketMs) * bucketMs === at);
+        expect(bucket.completed + bucket.failed + bucket.retried).toBe(mine.length);
+        const rank = (values: number[], p: number) =>
+          values.length === 0 ? null : values.sort((a, b) => a - b)[Math.ceil(p * values.length) - 1];
+        const close = (got: number | null, want: number | null | undefined) => {
+          if (want === null || want === undefined) expect(got).toBeNull();
+          else expect(Math.abs((got ?? NaN) - want)).toBeLessThanOrEqual(1);
+        };
+        for (const p of [0.5, 0.95, 0.99] as const) {
+          const key = p === 0.5 ? 'p50' : p === 0.95 ? 'p95' : 'p99';
+          close(
+            bucket.runMs[key],
+            rank(
+              mine.map((r) => r.durationMs),
+              p,
+            ),
+          );
+          close(
+            bucket.waitMs[key],
+            rank(
+              mine.map((r) => r.runLagMs),
+              p,
+            ),
+          );
+        }
       }
-    }
-  });
+    },
+  );
 
   it('refuses a window outside 1..1440 minutes', async () => {
     for (const minutes of ['0', '1441', 'abc', '1.5', '-3']) {
@@ -221,6 +230,36 @@ describe.each(BACKENDS)('metrics and stats on %s', (backend) => {
     }
     expect((await s.request('GET', '/api/v1/stats?minutes=1440')).body.buckets).toHaveLength(1440);
     expect((await s.request('GET', '/api/v1/stats')).body.buckets).toHaveLength(60);
+  });
+
+  it('refuses a bucket size that does not divide an hour, or that does not fill the window evenly', async () => {
+    const refused = {
+      'bucketSeconds=0': 'bucketSeconds must divide 3600',
+      'bucketSeconds=7': 'bucketSeconds must divide 3600',
+      'bucketSeconds=7200': 'bucketSeconds must divide 3600',
+      'bucketSeconds=1.5': 'bucketSeconds',
+      'bucketSeconds=abc': 'bucketSeconds',
+      'minutes=1&bucketSeconds=3600': '1 minutes is not a whole number of 3600 s buckets',
+      'minutes=25&bucketSeconds=1': 'is 1500 buckets, more than 1440',
+      'bucket=5': 'bucket',
+    };
+    for (const [query, message] of Object.entries(refused)) {
+      const response = await s.request('GET', `/api/v1/stats?${query}`);
+      expect({ query, status: response.status, code: response.body.error.code }).toEqual({
+        query,
+        status: 400,
+        code: 'invalid_argument',
+      });
+      expect(response.body.error.message).toContain(message);
+    }
+    for (const [query, count] of [
+      ['minutes=24&bucketSeconds=1', 1440],
+      ['minutes=1440&bucketSeconds=3600', 24],
+      ['minutes=1440&bucketSeconds=1200', 72],
+    ] as const) {
+      const response = await s.request('GET', `/api/v1/stats?${query}`);
+      expect({ query, count: response.body.buckets.length }).toEqual({ query, count });
+    }
   });
 });
 

@@ -106,13 +106,17 @@ describe('PostgreSQL observe plans without statistics', () => {
   });
 
   it('reads a stats window by the finish-log and run-history time indexes', async () => {
-    const text = await plan(sql.jobRunStats(s), [60]);
-    expect(text).toMatch(/job_finish_log_time_idx/);
-    expect(text).toMatch(/job_runs_finished_idx/);
-    expect(text).not.toMatch(/Seq Scan on (jobs|job_runs|job_finish_log)\b/);
-    const minutes = await db.store.jobRunStats({ minutes: 60 });
-    const total = minutes.reduce((n, m) => ({ c: n.c + m.completed, f: n.f + m.failed }), { c: 0, f: 0 });
-    expect(total).toEqual({ c: 2_700, f: 300 });
+    for (const bucketMs of [60_000, 10_000]) {
+      const buckets = 3_600_000 / bucketMs;
+      const text = await plan(sql.jobRunStats(s), [buckets, bucketMs]);
+      expect(text).toMatch(/job_finish_log_time_idx/);
+      expect(text).toMatch(/job_runs_finished_idx/);
+      expect(text).not.toMatch(/Seq Scan on (jobs|job_runs|job_finish_log)\b/);
+      const found = await db.store.jobRunStats({ buckets, bucketMs });
+      expect(found.every((b) => b.at.getTime() % bucketMs === 0)).toBe(true);
+      const total = found.reduce((n, m) => ({ c: n.c + m.completed, f: n.f + m.failed }), { c: 0, f: 0 });
+      expect(total).toEqual({ c: 2_700, f: 300 });
+    }
   });
 
   it('reads recent ledger lapses by the recorded-time index', async () => {

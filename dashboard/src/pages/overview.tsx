@@ -1,14 +1,17 @@
 /**
  * Overview: every queue with its counts per state, oldest ready age and pause state; throughput,
- * failures and wait/run percentiles of the last hour (GET /stats); open alerts (GET /alerts).
+ * failures and wait/run percentiles over a chosen range, by default the shortest that holds the last
+ * hour's attempts (GET /stats); open alerts (GET /alerts).
  */
+import { useState } from 'preact/hooks';
 import { api, isUnavailable } from '../api.js';
 import { useApp } from '../app-context.js';
 import { soonestAfter } from '../due.js';
-import { LineChart, type Series } from '../charts.js';
+import { LineChart, type Series, type TimeAxis } from '../charts.js';
 import { Outcome, Problem, useAction, useLoad, Link } from '../components.js';
 import { duration, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
+import { hasAttempts, loadStats, RANGES, type RangeChoice, type StatsRead } from '../stats-range.js';
 import { JOB_STATES, type Alert, type AlertReading, type Queue, type StatsBucket } from '../types.js';
 import { schedulePath } from './schedules.js';
 
@@ -104,31 +107,105 @@ function Queues() {
   );
 }
 
+/** A window reads again when its next bucket begins, but no more often than this. */
+const MIN_STATS_RELOAD_MS = 5_000;
+
 function Stats() {
-  const stats = useLoad(() => api<{ buckets: StatsBucket[] }>('GET', '/stats?minutes=60'), []);
-  const buckets = stats.data?.buckets ?? [];
-  const ms = (v: number) => duration(v);
-  const count = (v: number) => `${Math.round(v)}/min`;
+  const [choice, setChoice] = useState<RangeChoice>('auto');
+  const stats = useLoad(
+    async () => ({ ...(await loadStats(choice)), readAt: Date.now() }),
+    [choice],
+    // The window slides with time, and Auto may pick another range as attempts age: read again when
+    // a bucket has passed, which no event tells (a page left open after the demo has no events). A
+    // window without attempts stays empty until one ends, and that comes with an event.
+    (read) =>
+      read.buckets.some(hasAttempts)
+        ? read.readAt + Math.max(read.range.bucketSeconds * 1_000, MIN_STATS_RELOAD_MS)
+        : null,
+  );
+  const read = stats.data;
   return (
     <section aria-labelledby="stats-title" class="card">
-      <h2 id="stats-title">Last hour</h2>
+      <div class="card-head">
+        <h2 id="stats-title">Throughput and latency</h2>
+        <RangePicker choice={choice} onChoose={setChoice} />
+      </div>
       <Problem error={stats.error} what="throughput and latency statistics" />
-      {stats.data !== undefined && (
-        <div class="charts">
-          <LineChart
-            title="Throughput"
-            unit={count}
-            series={[
-              { label: 'completed', color: 'var(--ok)', values: buckets.map((b) => b.completed) },
-              { label: 'failed', color: 'var(--bad)', values: buckets.map((b) => b.failed) },
-              { label: 'retried', color: 'var(--warn)', values: buckets.map((b) => b.retried) },
-            ]}
-          />
-          <LineChart title="Wait before start" unit={ms} series={percentiles(buckets, 'waitMs')} />
-          <LineChart title="Run time" unit={ms} series={percentiles(buckets, 'runMs')} />
-        </div>
-      )}
+      {read !== undefined && <StatsCharts read={read} auto={choice === 'auto'} />}
     </section>
+  );
+}
+
+/** Auto, then every range, as one row of radio buttons. */
+function RangePicker(props: { choice: RangeChoice; onChoose: (choice: RangeChoice) => void }) {
+  const options = [{ id: 'auto', label: 'Auto' }, ...RANGES];
+  return (
+    <div class="segmented" role="radiogroup" aria-label="Range">
+      {options.map((option) => (
+        <label key={option.id} class={props.choice === option.id ? 'chosen' : undefined}>
+          <input
+            type="radio"
+            name="stats-range"
+            value={option.id}
+            checked={props.choice === option.id}
+            onChange={() => props.onChoose(option.id)}
+          />
+          {option.label}
+        </label>
+      ))}
+    </div>
+  );
+}
+
+function StatsCharts(props: { read: StatsRead; auto: boolean }) {
+  const { range, buckets } = props.read;
+  const bucketMs = range.bucketSeconds * 1_000;
+  const span = `the last ${range.label}`;
+  const bucket =
+    range.bucketSeconds === 1
+      ? 'second'
+      : range.bucketSeconds === 60
+        ? 'minute'
+        : range.bucketSeconds < 60
+          ? `${range.bucketSeconds} s`
+          : `${range.bucketSeconds / 60} min`;
+  const what = `${props.auto ? 'Auto: last' : 'Last'} ${range.label}, one point per ${bucket}`;
+  const first = buckets[0];
+  if (first === undefined || !buckets.some(hasAttempts)) {
+    return (
+      <p class="empty" role="status">
+        No job attempt ended in {span}
+        {props.auto ? ' (Auto looks back an hour; pick a longer range to look further back)' : ''}. The charts
+        fill in as jobs complete, fail or retry.
+      </p>
+    );
+  }
+  const axis: TimeAxis = { starts: buckets.map((b) => Date.parse(b.at)), bucketMs };
+  // Counts per bucket read as a rate: per second for buckets under a minute, else per minute.
+  const perSecond = range.bucketSeconds < 60;
+  const per = perSecond ? range.bucketSeconds : range.bucketSeconds / 60;
+  const rate = (count: number) => count / per;
+  const count = (v: number) =>
+    `${v >= 100 ? Math.round(v) : Number(v.toPrecision(2))}/${perSecond ? 's' : 'min'}`;
+  const ms = (v: number) => duration(v);
+  return (
+    <>
+      <p class="muted chart-range">{what}</p>
+      <div class="charts">
+        <LineChart
+          title="Throughput"
+          unit={count}
+          axis={axis}
+          series={[
+            { label: 'completed', color: 'var(--ok)', values: buckets.map((b) => rate(b.completed)) },
+            { label: 'failed', color: 'var(--bad)', values: buckets.map((b) => rate(b.failed)) },
+            { label: 'retried', color: 'var(--warn)', values: buckets.map((b) => rate(b.retried)) },
+          ]}
+        />
+        <LineChart title="Wait before start" unit={ms} axis={axis} series={percentiles(buckets, 'waitMs')} />
+        <LineChart title="Run time" unit={ms} axis={axis} series={percentiles(buckets, 'runMs')} />
+      </div>
+    </>
   );
 }
 

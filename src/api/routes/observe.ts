@@ -1,6 +1,6 @@
 /**
  * What an operator watches: `GET /api/v1/alerts` (the current alerts), `GET /api/v1/stats` (attempts
- * per minute for the dashboard's charts) and, outside /api/v1, `GET /metrics` (Prometheus text).
+ * per bucket of time for the dashboard's charts) and, outside /api/v1, `GET /metrics` (Prometheus text).
  * All are reads for the viewer role; everything comes from the library (the alerts of `ns.alerts()`,
  * `ns.metrics()`) or the store's observe reads, never SQL here.
  */
@@ -10,12 +10,18 @@ import { NightshiftError } from '../../errors.js';
 import type { Nightshift } from '../../nightshift.js';
 import { ALERT_KINDS } from '../../observe/alert.js';
 import { computeAlerts } from '../../observe/alerts.js';
-import type { RunStatsMinute } from '../../store/store.js';
+import type { RunStatsBucket } from '../../store/store.js';
 import { ErrorBody, responses } from '../schemas.js';
 
-const MINUTE_MS = 60_000;
-/** The longest chart window: a day of one-minute buckets. */
+/** The longest chart window: a day. */
 export const MAX_STATS_MINUTES = 1440;
+/** The most buckets one answer holds: a day of minutes, or 24 minutes of seconds. */
+export const MAX_STATS_BUCKETS = 1440;
+/**
+ * The longest bucket, an hour. A bucket's size must divide it, so buckets fall on whole minutes and
+ * hours of the clock and a chart's times read round (10:05:30, never 10:05:17).
+ */
+const MAX_BUCKET_SECONDS = 3600;
 
 const AlertSchema = Type.Object(
   {
@@ -33,11 +39,11 @@ const AlertSchema = Type.Object(
 const ms = Type.Union([Type.Number(), Type.Null()]);
 const PercentilesSchema = Type.Object(
   { p50: ms, p95: ms, p99: ms },
-  { description: 'nearest-rank percentiles in ms; null in a minute without attempts' },
+  { description: 'nearest-rank percentiles in ms; null in a bucket without attempts' },
 );
 const BucketSchema = Type.Object(
   {
-    at: Type.String({ format: 'date-time', description: 'start of the minute' }),
+    at: Type.String({ format: 'date-time', description: 'start of the bucket' }),
     completed: Type.Integer(),
     failed: Type.Integer({ description: 'attempts that left their job failed' }),
     retried: Type.Integer({ description: 'failed, timed-out or lapsed attempts followed by another' }),
@@ -77,8 +83,8 @@ export const observeRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'Attempts ended per minute, with wait and run percentiles',
-        description: `One bucket per minute, oldest first, the current minute last; minutes 1..${MAX_STATS_MINUTES}.`,
+        summary: 'Attempts ended per bucket of time, with wait and run percentiles',
+        description: `The last \`minutes\` (1..${MAX_STATS_MINUTES}, default 60) in buckets of \`bucketSeconds\` (default 60; a divisor of ${MAX_BUCKET_SECONDS}, so buckets start on whole minutes and hours), at most ${MAX_STATS_BUCKETS} buckets; the window must be a whole number of buckets. Oldest first, the current (partial) bucket last.`,
         tags: ['observe'],
         // Digits, checked as text: the query converter would turn 1.5 into 1 for an integer schema.
         querystring: Type.Object(
@@ -86,23 +92,30 @@ export const observeRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (
             minutes: Type.Optional(
               Type.String({ pattern: '^[0-9]{1,4}$', description: `1..${MAX_STATS_MINUTES}, default 60` }),
             ),
+            bucketSeconds: Type.Optional(
+              Type.String({
+                pattern: '^[0-9]{1,4}$',
+                description: `seconds per bucket, a divisor of ${MAX_BUCKET_SECONDS} (1, 5, 10, 15, 30, 60, 300, 1200, ...), default 60`,
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
-        response: responses({ 200: Type.Object({ buckets: Type.Array(BucketSchema) }) }),
+        response: responses({
+          200: Type.Object({
+            bucketSeconds: Type.Integer({ description: 'the size of each bucket' }),
+            buckets: Type.Array(BucketSchema),
+          }),
+        }),
       },
     },
     async (request) => {
-      const minutes = Number(request.query.minutes ?? 60);
-      if (minutes < 1 || minutes > MAX_STATS_MINUTES) {
-        throw new NightshiftError(
-          'invalid_argument',
-          `minutes must be an integer from 1 to ${MAX_STATS_MINUTES}, got ${minutes}`,
-        );
-      }
+      const { minutes, bucketSeconds } = statsWindow(request.query);
+      const bucketMs = bucketSeconds * 1_000;
+      const buckets = (minutes * 60) / bucketSeconds;
       const now = await ns.store.now();
-      const found = await ns.store.jobRunStats({ minutes });
-      return { buckets: fillMinutes(found, minutes, now) };
+      const found = await ns.store.jobRunStats({ buckets, bucketMs });
+      return { bucketSeconds, buckets: fillBuckets(found, buckets, bucketMs, now) };
     },
   );
   done();
@@ -137,15 +150,42 @@ export const metricsRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (
   done();
 };
 
-/** One bucket per minute of the window ending at the current minute, zeros where nothing ended. */
-function fillMinutes(found: RunStatsMinute[], minutes: number, now: Date) {
-  const byMinute = new Map(found.map((row) => [row.at.getTime(), row]));
-  // The store read its own clock after `now`: should the minute have turned in between, end there.
-  const last = Math.max(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS, ...byMinute.keys());
+/** The window and bucket size of a stats query, or `invalid_argument` saying what is wrong. */
+function statsWindow(query: { minutes?: string; bucketSeconds?: string }): {
+  minutes: number;
+  bucketSeconds: number;
+} {
+  const minutes = Number(query.minutes ?? 60);
+  const bucketSeconds = Number(query.bucketSeconds ?? 60);
+  const refuse = (message: string) => new NightshiftError('invalid_argument', message);
+  if (minutes < 1 || minutes > MAX_STATS_MINUTES) {
+    throw refuse(`minutes must be an integer from 1 to ${MAX_STATS_MINUTES}, got ${minutes}`);
+  }
+  if (bucketSeconds < 1 || bucketSeconds > MAX_BUCKET_SECONDS || MAX_BUCKET_SECONDS % bucketSeconds !== 0) {
+    throw refuse(
+      `bucketSeconds must divide ${MAX_BUCKET_SECONDS} (1, 5, 10, 15, 30, 60, ...), got ${bucketSeconds}`,
+    );
+  }
+  if ((minutes * 60) % bucketSeconds !== 0) {
+    throw refuse(`${minutes} minutes is not a whole number of ${bucketSeconds} s buckets`);
+  }
+  if ((minutes * 60) / bucketSeconds > MAX_STATS_BUCKETS) {
+    throw refuse(
+      `${minutes} minutes of ${bucketSeconds} s buckets is ${(minutes * 60) / bucketSeconds} buckets, more than ${MAX_STATS_BUCKETS}`,
+    );
+  }
+  return { minutes, bucketSeconds };
+}
+
+/** Every bucket of the window ending at the current bucket, zeros where nothing ended. */
+function fillBuckets(found: RunStatsBucket[], buckets: number, bucketMs: number, now: Date) {
+  const byStart = new Map(found.map((row) => [row.at.getTime(), row]));
+  // The store read its own clock after `now`: should the bucket have turned in between, end there.
+  const last = Math.max(Math.floor(now.getTime() / bucketMs) * bucketMs, ...byStart.keys());
   const empty = { p50: null, p95: null, p99: null };
-  return Array.from({ length: minutes }, (_, i) => {
-    const at = last - (minutes - 1 - i) * MINUTE_MS;
-    const row = byMinute.get(at);
+  return Array.from({ length: buckets }, (_, i) => {
+    const at = last - (buckets - 1 - i) * bucketMs;
+    const row = byStart.get(at);
     return {
       at: new Date(at).toISOString(),
       completed: row?.completed ?? 0,

@@ -6,7 +6,7 @@ import type {
   QueueLoad,
   QueueThrottle,
   RunningJob,
-  RunStatsMinute,
+  RunStatsBucket,
   SlotLapse,
 } from '../store.js';
 import { throttleCounts, type ThrottleGroup } from '../queue-throttle.js';
@@ -93,17 +93,17 @@ export class PostgresObserve implements ObserveStore {
     }));
   }
 
-  async jobRunStats(params: { minutes: number }): Promise<RunStatsMinute[]> {
+  async jobRunStats(params: { buckets: number; bucketMs: number }): Promise<RunStatsBucket[]> {
     const rows = await this.rows<{
-      minute_ms: number;
+      bucket_ms: number;
       completed: number;
       failed: number;
       retried: number;
       wait_ms: number[];
       run_ms: number[];
-    }>(this.sql.jobRunStats, [params.minutes]);
+    }>(this.sql.jobRunStats, [params.buckets, params.bucketMs]);
     return rows.map((row) => ({
-      at: new Date(row.minute_ms),
+      at: new Date(row.bucket_ms),
       completed: row.completed,
       failed: row.failed,
       retried: row.retried,

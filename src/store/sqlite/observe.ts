@@ -6,13 +6,11 @@ import type {
   QueueLoad,
   QueueThrottle,
   RunningJob,
-  RunStatsMinute,
+  RunStatsBucket,
   SlotLapse,
 } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/observe.js';
-
-const MINUTE_MS = 60_000;
 
 /** Observe reads on one SQLite connection. */
 export class SqliteObserve implements ObserveStore {
@@ -87,8 +85,9 @@ export class SqliteObserve implements ObserveStore {
     }));
   }
 
-  async jobRunStats(params: { minutes: number }): Promise<RunStatsMinute[]> {
-    const first = Math.floor(this.conn.clock() / MINUTE_MS) * MINUTE_MS - (params.minutes - 1) * MINUTE_MS;
+  async jobRunStats(params: { buckets: number; bucketMs: number }): Promise<RunStatsBucket[]> {
+    const { buckets, bucketMs } = params;
+    const first = (Math.floor(this.conn.clock() / bucketMs) - (buckets - 1)) * bucketMs;
     const rows = await this.conn.read(
       () =>
         this.conn.stmt(sql.jobRunStats).all({ since: first }) as Array<{
@@ -98,28 +97,28 @@ export class SqliteObserve implements ObserveStore {
           run_ms: number;
         }>,
     );
-    const minutes = new Map<
+    const found = new Map<
       number,
       { counts: Record<(typeof rows)[number]['kind'], number>; wait: number[]; run: number[] }
     >();
     for (const row of rows) {
-      const at = Math.floor(row.finished_at / MINUTE_MS) * MINUTE_MS;
-      let minute = minutes.get(at);
-      if (minute === undefined) {
-        minute = { counts: { completed: 0, failed: 0, retried: 0 }, wait: [], run: [] };
-        minutes.set(at, minute);
+      const at = Math.floor(row.finished_at / bucketMs) * bucketMs;
+      let bucket = found.get(at);
+      if (bucket === undefined) {
+        bucket = { counts: { completed: 0, failed: 0, retried: 0 }, wait: [], run: [] };
+        found.set(at, bucket);
       }
-      minute.counts[row.kind] += 1;
-      minute.wait.push(row.wait_ms);
-      minute.run.push(row.run_ms);
+      bucket.counts[row.kind] += 1;
+      bucket.wait.push(row.wait_ms);
+      bucket.run.push(row.run_ms);
     }
-    return [...minutes]
+    return [...found]
       .sort(([a], [b]) => a - b)
-      .map(([at, minute]) => ({
+      .map(([at, bucket]) => ({
         at: new Date(at),
-        ...minute.counts,
-        waitMs: nearestRankPercentiles(minute.wait),
-        runMs: nearestRankPercentiles(minute.run),
+        ...bucket.counts,
+        waitMs: nearestRankPercentiles(bucket.wait),
+        runMs: nearestRankPercentiles(bucket.run),
       }));
   }
 }

@@ -58,7 +58,8 @@ export const scheduleSlotLapseList = (s: string): string => `
 const ms = (a: string, b: string): string => `greatest(0, round(extract(epoch FROM ${b} - ${a}) * 1000))`;
 
 /**
- * Attempts ended per minute over the last $1 minutes (the current one included), with nearest-rank
+ * Attempts ended per bucket of $2 ms over the last $1 buckets (the current one included; buckets start
+ * at whole multiples of $2 ms since the epoch, as on SQLite), with nearest-rank
  * percentiles (`percentile_disc`, as the SQLite store computes them). Completed jobs come through
  * `job_finish_log` by its time index and then the primary key (a plain completion writes no run row,
  * and `jobs` has no index on finish time), failed, timed-out and lapsed runs by job_runs_finished_idx,
@@ -66,7 +67,9 @@ const ms = (a: string, b: string): string => `greatest(0, round(extract(epoch FR
  * (`failed`) when it was its job's last attempt and the job ended failed; otherwise `retried`.
  */
 export const jobRunStats = (s: string): string => `
-  WITH since AS (SELECT date_trunc('minute', ${s}.nightshift_now()) - ($1::int - 1) * interval '1 minute' AS at),
+  WITH since AS (
+    SELECT to_timestamp((floor(extract(epoch FROM ${s}.nightshift_now()) * 1000 / $2::int) - ($1::int - 1))
+                        * $2::int / 1000.0) AS at),
   ended AS (
     SELECT j.finished_at, 'completed' AS kind,
            ${ms('j.run_at', 'coalesce(j.started_at, j.finished_at)')} AS wait_ms,
@@ -83,7 +86,7 @@ export const jobRunStats = (s: string): string => `
     FROM ${s}.job_runs r
     WHERE r.finished_at >= (SELECT at FROM since) AND r.outcome IN ('failed', 'timeout', 'lease_lapsed')
   )
-  SELECT (floor(extract(epoch FROM finished_at) / 60) * 60000)::float8 AS minute_ms,
+  SELECT (floor(extract(epoch FROM finished_at) * 1000 / $2::int) * $2::int)::float8 AS bucket_ms,
          count(*) FILTER (WHERE kind = 'completed')::int AS completed,
          count(*) FILTER (WHERE kind = 'failed')::int AS failed,
          count(*) FILTER (WHERE kind = 'retried')::int AS retried,
