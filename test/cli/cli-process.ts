@@ -17,8 +17,8 @@ export function cliNodeArgs(): string[] {
 }
 
 /**
- * Bound for one CLI test. Every CLI call is a fresh Node process costing about half a CPU-second to
- * start; on a shared two-core machine a test making twenty of them needs far more than vitest's
+ * Bound for one CLI test. Every CLI call is a fresh Node process costing a quarter to half a
+ * CPU-second to start; on a shared two-core machine a test making twenty of them needs far more than vitest's
  * default. This guards against hangs; it asserts nothing about speed.
  */
 export const CLI_TEST_TIMEOUT_MS = 120_000;
