@@ -1,9 +1,9 @@
 /**
  * The group list's running counts on PostgreSQL (`ns.groups`, `GET /api/v1/limits/groups`, the
  * dashboard's Limits page) come through the job_leases rows of the claims that took a grouped job
- * (migration 025). A claim's row keeps every id it claimed until the rescue sweeps it after its lease
- * end, finished or not: read whole, 5,000 ungrouped jobs claimed and finished within a lease cost the
- * list 5,000 primary-key lookups with no grouped job running. The plan is checked with statistics never
+ * (migration 025). A claim's row keeps every id it claimed while any of them runs, and until the
+ * rescue's next pass after that: read whole, ten claims of 500 ungrouped jobs with one job each still
+ * running cost the list 5,000 primary-key lookups with no grouped job running. The plan is checked with statistics never
  * gathered, stale (taken on small tables that then grew) and fresh (autovacuum is off), with the
  * store's planner settings and without them (a connection through a pooler).
  */

@@ -126,6 +126,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       jobCheckpointSave: sql.jobCheckpointSave,
       jobRescueLapsed: sql.jobRescueLapsed,
       jobIdleCheck: sql.jobIdleCheck,
+      jobLeaseSweep: sql.jobLeaseSweep,
     };
     const client = new pg.Client({ connectionString: TEST_PG_URL });
     let running: ClaimedJob[] = [];
@@ -221,6 +222,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
           '1',
         ],
         jobRescueLapsed: [100, 'ch', 'o'],
+        jobLeaseSweep: [1_000, null],
       };
       return args[key] ?? [];
     }
@@ -467,6 +469,18 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       expect(cte(plan, 'members')).toMatch(/^\s*-> {2}LockRows/m);
       // ~230 buffers (~175 before the jobs were read twice; a claim whose jobs all ended reads them once).
       expectIndexed(plan, 400);
+      // The sweep reads the claims in lease-end order by their index, a page at a time, and looks up
+      // their jobs by key: the two claims of 1,000 jobs all finished go, the others stay.
+      for (const cursor of [null, '-infinity']) {
+        const sweep = await explain('jobLeaseSweep', '', [1_000, cursor]);
+        expect(sweep).toMatch(/Index Scan (Backward )?using job_leases_expiry_idx on job_leases\b/);
+        expect(sweep).toMatch(/Index Cond: \(expires_at > COALESCE\(\$2/);
+        expect(sweep).toMatch(
+          /Delete on job_leases l[^\n]*\n(.*\n)*?\s*-> {2}Tid Scan on job_leases l \(actual rows=2 loops=1\)/,
+        );
+        expect(sweep).toMatch(/jobs_pkey[^\n]*\n\s*Index Cond: \(id = ANY/);
+        expectIndexed(sweep, 20_000);
+      }
       expectIndexed(await explain('', sql.jobPrune.text, [0, 100]), 1_500);
     });
 

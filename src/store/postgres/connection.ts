@@ -43,6 +43,13 @@ export class PostgresConnection {
    * (job-claim.ts).
    */
   claimLimitsFor = 0;
+  /**
+   * Whether this store ended jobs since its last sweep of ended claims' lease rows (job-finish.ts
+   * `jobLeaseSweep`): a rescue pass sweeps only then, so an idle worker's passes cost no statement
+   * more. The rows of claims another process ended are its own rescue's to sweep (or, should it die
+   * first, go at their lease end as before).
+   */
+  leaseSweepDue = false;
 
   constructor(
     readonly pool: StorePool,

@@ -46,6 +46,7 @@ export async function jobFinishMany(
   const completions = plain.length > 0 ? await completeMany(conn, plain, params.tx) : NO_COMPLETIONS;
   const completed = completions.ids;
   const ended = other.length > 0 ? await endMany(conn, other, params.tx) : [];
+  if (completed.length > 0 || ended.length > 0) conn.leaseSweepDue = true;
   // Another process hears of freed slots by the statements' NOTIFY; this one's other workers here.
   const freed = completions.freed || (ended[0]?.freed ?? false);
   // pg_notify inside a caller's transaction is delivered at its COMMIT; local listeners wait as long.
@@ -165,7 +166,11 @@ export async function jobIdleCheck(conn: PostgresConnection): Promise<boolean> {
   return row?.idle === true;
 }
 
-/** `jobRescueLapsed`: requeues (or fails, attempts spent) up to `limit` attempts whose lease lapsed. */
+/**
+ * `jobRescueLapsed`: requeues (or fails, attempts spent) up to `limit` attempts whose lease lapsed,
+ * then, when this store ended jobs since it last did, drops the lease rows of claims whose jobs all
+ * ended (`jobLeaseSweep`).
+ */
 export async function jobRescueLapsed(
   conn: PostgresConnection,
   params: JobRescueLapsedParams,
@@ -179,8 +184,34 @@ export async function jobRescueLapsed(
   conn.emitChanges(rows);
   if (rows[0]?.freed === true) conn.emit('job:capacity', {});
   if (rows.length > 0) conn.eventsWritten();
+  if (conn.leaseSweepDue) {
+    // Cleared first: jobs this store ends during the sweep make the next pass sweep again.
+    conn.leaseSweepDue = false;
+    await jobLeaseSweep(conn);
+  }
   return {
     requeued: rows.filter((r) => r.state === 'queued').map((r) => r.id),
     failed: rows.filter((r) => r.state === 'failed').map((r) => r.id),
   };
+}
+
+/** Lease rows one sweep page reads: a page's probes are one per job id of its claims. */
+const LEASE_SWEEP_PAGE = 1_000;
+
+/**
+ * Drops the lease rows of claims whose jobs all ended, before their lease end (sql/job-maintenance.ts
+ * `jobLeaseSweep`): page after page over the whole table, rows of claims still running included, so
+ * a thousand running claims at its head cannot hide the ended ones behind them.
+ */
+async function jobLeaseSweep(conn: PostgresConnection): Promise<void> {
+  let after: string | null = null;
+  for (;;) {
+    const pages: Array<{ read: number; last_expires_at: string | null }> = await conn.rows(
+      conn.sql.jobLeaseSweep,
+      [LEASE_SWEEP_PAGE, after],
+    );
+    const page = pages[0];
+    if (page === undefined || page.read < LEASE_SWEEP_PAGE) return;
+    after = page.last_expires_at;
+  }
 }

@@ -238,9 +238,9 @@ export const jobClaimGroupCursorSet = (s: string, scope: GroupClaimScope): strin
  * store's clock, which read queued before a claim promotes them (README "Job states"), by the range of
  * job_queue_scheduled_idx up to now, never the jobs due later. Running ones through the job_leases
  * rows of the claims that took a grouped job (or may have: `grouped` NULL, migration 025): a row keeps
- * every id of its claim until the rescue sweeps it after its lease end, so reading them all would look up
- * every job claimed within a lease, grouped or not, finished or not. The read is bounded by the
- * grouped backlog, the due jobs and the jobs of the grouped claims within a lease.
+ * every id of its claim until the rescue's sweep after its last job ended (`jobLeaseSweep`), so
+ * reading them all would look up every job claimed since, grouped or not, finished or not. The read
+ * is bounded by the grouped backlog, the due jobs and the jobs of the grouped claims still held.
  */
 export const groupList = (s: string): string => `
   WITH queued AS (

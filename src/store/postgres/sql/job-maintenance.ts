@@ -112,8 +112,38 @@ export const jobRescueLapsed = (s: string): string => `
   ORDER BY l.lease_expires_at, u.id`;
 
 /**
+ * Drops the lease rows of claims none of whose jobs still runs under the claim's token, a page of $1
+ * rows at a time in lease-end order after the cursor ($2, the last lease end of the page before, as
+ * text; null for the first page). Without it a claim's row stayed until the rescue met it at its
+ * lease end, and every read that finds running jobs through these rows (queue load, running jobs,
+ * alerts, `jobs list --state running`) looked up the ids of every claim of the last lease: at 8,000
+ * jobs/s and 30 s leases, 240,000 ids per read. A claim's jobs never run under its token again once
+ * they stopped, so what the statement's snapshot shows is final: rows are read without locks, and only
+ * the ended ones are locked, with SKIP LOCKED (a rescue holding one drops it itself), then deleted.
+ * A row sharing its lease end with the last of a page waits for the next pass (or the rescue).
+ * Returns how many rows the page read, and its last lease end as the next cursor.
+ */
+export const jobLeaseSweep = (s: string): string => `
+  WITH page AS (
+    SELECT token, job_ids, expires_at FROM ${s}.job_leases
+    WHERE expires_at > coalesce($2::timestamptz, '-infinity')
+    ORDER BY expires_at
+    LIMIT $1
+  ), ended AS (
+    SELECT p.token FROM page p
+    WHERE NOT EXISTS (SELECT FROM ${s}.jobs j
+                      WHERE j.id = ANY(p.job_ids) AND j.lease_token = p.token AND j.state = 'running')
+  ), swept AS (
+    DELETE FROM ${s}.job_leases l
+    WHERE l.ctid = ANY(ARRAY(SELECT ctid FROM ${s}.job_leases
+                             WHERE token = ANY(ARRAY(SELECT token FROM ended))
+                             FOR UPDATE SKIP LOCKED))
+  )
+  SELECT count(*)::int AS read, max(expires_at)::text AS last_expires_at FROM page`;
+
+/**
  * Whether no job waits in any queue and no claim's lease row is left (the rescuer's idle check; a
- * row stays until its expiry is swept, even when its jobs ended, which only delays idleness). One probe per
+ * row stays until the rescue's next pass after its jobs ended, `jobLeaseSweep`, which only delays idleness). One probe per
  * partial index of job_queue, whose predicates together cover every row (a job there is scheduled, or
  * queued with or without requirements and a group), and one of job_leases: each stops at its first
  * entry, so the check reads a few pages whatever the backlog.

@@ -89,6 +89,7 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     jobRescueLapsed: prepared('rescue_lapsed', maintenance.jobRescueLapsed(s)),
     // Prepared for the same reason: an idle cluster's rescuers run it after each sweep that found nothing.
     jobIdleCheck: prepared('idle_check', maintenance.jobIdleCheck(s)),
+    jobLeaseSweep: prepared('lease_sweep', maintenance.jobLeaseSweep(s)),
     jobPrune: plain(maintenance.jobPrune(s)),
     databaseHealthTables: plain(health.databaseHealthTables),
     databaseHealthOldestTransaction: plain(health.databaseHealthOldestTransaction),
