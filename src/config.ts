@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { BODY_LIMIT_RANGE } from './api/listen-defaults.js';
 import { checkEnqueueBatching, type EnqueueBatchingOptions } from './enqueue-batcher.js';
 import { NightshiftError } from './errors.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
@@ -37,9 +38,11 @@ export interface HttpConfig {
    * anyone may watch. Default false; `--read-only` sets it.
    */
   readOnly?: boolean;
+  /** Largest request body in bytes, 1 KiB to 1 GiB (413 above it). Default 2 MiB. */
+  bodyLimit?: number;
 }
 
-const HTTP_CONFIG_NAMES = keyNames<HttpConfig>({ host: true, port: true, readOnly: true });
+const HTTP_CONFIG_NAMES = keyNames<HttpConfig>({ host: true, port: true, readOnly: true, bodyLimit: true });
 /** The longest DNS name. */
 const MAX_HOST_BYTES = 253;
 /** The worker's options and the grace period the commands take from the same object. */
@@ -205,10 +208,11 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
  */
 function checkHttpConfig(http: unknown): void {
   refuseUnknownKeys(http, HTTP_CONFIG_NAMES, 'http setting');
-  const { host, port, readOnly } = http as Record<string, unknown>;
+  const { host, port, readOnly, bodyLimit } = http as Record<string, unknown>;
   if (host !== undefined) textIn('http.host', host, MAX_HOST_BYTES);
   if (port !== undefined) intIn('http.port', port, [0, 65_535]);
   if (readOnly !== undefined) booleanIn('http.readOnly', readOnly, { code: 'config_error' });
+  if (bodyLimit !== undefined) intIn('http.bodyLimit', bodyLimit, BODY_LIMIT_RANGE, { code: 'config_error' });
 }
 
 /**

@@ -4,14 +4,13 @@
  */
 export {
   API_PREFIX,
-  DEFAULT_BODY_LIMIT,
   createApiServer,
   isLoopback,
   startApiServer,
   type ApiServerOptions,
   type ServedApi,
 } from './server.js';
-export { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './listen-defaults.js';
+export { DEFAULT_BODY_LIMIT, DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './listen-defaults.js';
 export { issueToken, hashToken, TOKEN_PREFIX } from './tokens.js';
 export { roleAllows, type RouteRole } from './auth.js';
 export type { ApiErrorCode } from './errors.js';

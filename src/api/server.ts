@@ -21,7 +21,7 @@ import { installRoleCheck, TokenAuthenticator } from './auth.js';
 import { installDashboard } from './dashboard.js';
 import { InFlightRequests } from './in-flight.js';
 import { errorHandler } from './errors.js';
-import { booleanIn } from '../validation/bounds.js';
+import { booleanIn, intIn } from '../validation/bounds.js';
 import { cannotListen, holdAddress, type HeldAddress } from './held-address.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { parseJsonBody } from './json-body.js';
@@ -37,15 +37,17 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { workerRoutes } from './routes/workers.js';
-import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './listen-defaults.js';
-
-/** Largest request body accepted (a bulk enqueue of 1,000 jobs with 1 KiB payloads fits). */
-export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+import {
+  BODY_LIMIT_RANGE,
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_HTTP_HOST,
+  DEFAULT_HTTP_PORT,
+} from './listen-defaults.js';
 
 /** Options of `createApiServer`. */
 export interface ApiServerOptions {
   ns: Nightshift;
-  /** Largest request body in bytes; larger ones get 413. Default 2 MiB. */
+  /** Largest request body in bytes, 1 KiB to 1 GiB; larger ones get 413. Default 2 MiB (config `http.bodyLimit`). */
   bodyLimit?: number;
   /** Where 5xx details and warnings go. Default: the instance's logger. */
   logger?: Logger;
@@ -81,10 +83,13 @@ async function buildApiServer(
   const { ns } = options;
   if (options.logger !== undefined) checkLogger(options.logger, 'config_error');
   const readOnly = booleanIn('http.readOnly', options.readOnly ?? false, { code: 'config_error' });
+  const bodyLimit = intIn('http.bodyLimit', options.bodyLimit ?? DEFAULT_BODY_LIMIT, BODY_LIMIT_RANGE, {
+    code: 'config_error',
+  });
   const logger = options.logger ?? ns.logger;
   const onError = errorHandler(logger);
   const app = Fastify({
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit,
     // Fastify's default (100 characters) answered longer path parameters with 414 in its own error
     // shape; route schemas bound them instead (a 255-byte queue name percent-encoded is up to 765).
     routerOptions: { maxParamLength: 1_024 },

@@ -101,7 +101,13 @@ export async function runServices(
     if (address !== undefined && !stopRequested) {
       const { serveApiOn } = await import('../api/server.js');
       const readOnly = flags.http?.readOnly === true || config.http?.readOnly === true;
-      api = await serveApiOn(address, { ns, logger, ...(readOnly && { readOnly }) });
+      const bodyLimit = config.http?.bodyLimit;
+      api = await serveApiOn(address, {
+        ns,
+        logger,
+        ...(readOnly && { readOnly }),
+        ...(bodyLimit !== undefined && { bodyLimit }),
+      });
       // A stop that came while the API started found no API to close: nothing is in flight yet.
       if (stopRequested) await api.close({ waitMs: 0 });
       else options.onListening?.(api.url);

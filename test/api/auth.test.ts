@@ -231,6 +231,19 @@ describe('listening without tokens', () => {
     }
   });
 
+  it('refuses a bodyLimit that is not an integer from 1 KiB to 1 GiB, serving nothing', async () => {
+    for (const [bodyLimit, shown] of [
+      [100, '100'],
+      [1500.5, '1500.5'],
+      ['2mb', '"2mb"'],
+    ] as const) {
+      await expect(createApiServer({ ns, bodyLimit: bodyLimit as never })).rejects.toMatchObject({
+        code: 'config_error',
+        message: `http.bodyLimit must be an integer from 1024 to 1073741824, got ${shown}`,
+      });
+    }
+  });
+
   it('knows loopback addresses', () => {
     expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].every(isLoopback)).toBe(true);
     expect(['0.0.0.0', '::', '10.0.0.1', 'example.com'].some(isLoopback)).toBe(false);

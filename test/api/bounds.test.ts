@@ -7,7 +7,7 @@
 // Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_BODY_LIMIT } from '../../src/api/server.js';
+import { DEFAULT_BODY_LIMIT } from '../../src/api/listen-defaults.js';
 import { issueToken, TOKEN_EXPIRY_RANGE } from '../../src/api/tokens.js';
 import { NightshiftError } from '../../src/errors.js';
 import { MAX_CRON_LENGTH, MAX_TIMEZONE_LENGTH, SCHEDULE_RANGES } from '../../src/scheduler/validate.js';

@@ -173,7 +173,7 @@ describe('config loading', () => {
       cwd: dir,
       path: write(
         'good.mjs',
-        "worker: { concurrency: 3, graceMs: 500 }, http: { host: '127.0.0.1', port: 0, readOnly: true }",
+        "worker: { concurrency: 3, graceMs: 500 }, http: { host: '127.0.0.1', port: 0, readOnly: true, bodyLimit: 65536 }",
       ),
     });
     expect(good?.config.worker).toEqual({ concurrency: 3, graceMs: 500 });
@@ -183,12 +183,16 @@ describe('config loading', () => {
         /unknown worker setting "concurency"; the options are queues, .*, graceMs$/,
       ],
       ['worker: { concurrency: 0 }', /concurrency must be an integer from 1/],
-      ['http: { prot: 7777 }', /unknown http setting "prot"; the options are host, port, readOnly$/],
+      [
+        'http: { prot: 7777 }',
+        /unknown http setting "prot"; the options are host, port, readOnly, bodyLimit$/,
+      ],
       ['http: 7777', /http settings must be an object/],
       ["http: { port: 'abc' }", /http\.port must be an integer from 0 to 65535, got "abc"$/],
       ['http: { port: 70000 }', /http\.port must be an integer from 0 to 65535, got 70000$/],
       ["http: { host: '' }", /http\.host must be a non-empty string/],
       ["http: { readOnly: 'yes' }", /http\.readOnly must be true or false, got "yes"$/],
+      ['http: { bodyLimit: 100 }', /http\.bodyLimit must be an integer from 1024 to 1073741824, got 100$/],
       ['worker: { graceMs: 2 ** 31 }', /worker setting graceMs must be an integer from 0 to 2147483647/],
     ];
     for (const [index, [settings, message]] of refused.entries()) {

@@ -2,6 +2,7 @@
  * `nightshift tokens` and `nightshift serve` as processes: a token printed once, used, listed, revoked;
  * `serve --read-only` refusing changes.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitUntil } from '../support/wait-until.js';
@@ -23,6 +24,21 @@ beforeAll(async () => {
   expect(migrated.code, migrated.stderr).toBe(0);
 });
 
+/** Starts `nightshift serve` and waits for the address it logs. */
+async function serve(
+  args: string[],
+  options: Parameters<typeof spawnCli>[1],
+): Promise<{ child: ReturnType<typeof spawnCli>; url: string }> {
+  const child = spawnCli(args, options);
+  children.push(child);
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const url = await waitUntil(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], {
+    timeoutMs: 60_000,
+  });
+  return { child, url };
+}
+
 describe('tokens and serve', () => {
   it('refuses to serve beyond loopback while no token exists', async () => {
     const result = await runCli(['serve', '--host', '0.0.0.0', '--port', '0'], { cwd: dir, env });
@@ -40,13 +56,7 @@ describe('tokens and serve', () => {
     expect(token).toMatchObject({ role: 'viewer', name: 'dashboard' });
     expect(token.token).toMatch(/^ns_[A-Za-z0-9_-]{43}$/);
 
-    const child = spawnCli(['serve', '--port', '0'], { cwd: dir, env });
-    children.push(child);
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const url = await waitUntil(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], {
-      timeoutMs: 60_000,
-    });
+    const { child, url } = await serve(['serve', '--port', '0'], { cwd: dir, env });
     const get = (secret: string) =>
       fetch(`${url}/api/v1/queues`, { headers: { authorization: `Bearer ${secret}` } });
     expect((await get(token.token)).status).toBe(200);
@@ -68,15 +78,9 @@ describe('tokens and serve', () => {
 
   it('serves without a config: no worker runs, so no task needs a handler', async () => {
     const bare = tempDir();
-    const child = spawnCli(['serve', '--port', '0'], {
+    const { child, url } = await serve(['serve', '--port', '0'], {
       cwd: bare,
       env: { NIGHTSHIFT_DB: `sqlite:${join(bare, 'jobs.db')}` },
-    });
-    children.push(child);
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const url = await waitUntil(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], {
-      timeoutMs: 60_000,
     });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -90,13 +94,7 @@ describe('tokens and serve', () => {
       env,
     });
     const { token } = JSON.parse(created.stdout) as { token: string };
-    const child = spawnCli(['serve', '--read-only', '--port', '0'], { cwd: dir, env });
-    children.push(child);
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const url = await waitUntil(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], {
-      timeoutMs: 60_000,
-    });
+    const { child, url } = await serve(['serve', '--read-only', '--port', '0'], { cwd: dir, env });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const session = await fetch(`${url}/api/v1/session`, { headers });
     expect(await session.json()).toEqual({ role: 'admin', readOnly: true });
@@ -104,6 +102,37 @@ describe('tokens and serve', () => {
     expect(change.status).toBe(403);
     expect(await change.json()).toMatchObject({ error: { code: 'read_only' } });
     expect((await fetch(`${url}/`)).headers.get('content-type')).toMatch(/text\/html/);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('serves with the config file’s http.bodyLimit: a larger body gets 413 naming the limit', async () => {
+    const own = tempDir();
+    writeFileSync(
+      join(own, 'nightshift.config.mjs'),
+      'export default { tasks: { echo: (p) => p }, http: { bodyLimit: 4096 } };\n',
+    );
+    const ownEnv = { NIGHTSHIFT_DB: `sqlite:${join(own, 'jobs.db')}` };
+    expect((await runCli(['migrate'], { cwd: own, env: ownEnv })).code).toBe(0);
+    const created = await runCli(['tokens', 'create', '--role', 'admin', '--name', 'big', '--json'], {
+      cwd: own,
+      env: ownEnv,
+    });
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    const { child, url } = await serve(['serve', '--port', '0'], { cwd: own, env: ownEnv });
+    const post = (bytes: number) =>
+      fetch(`${url}/api/v1/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ task: 'echo', payload: 'x'.repeat(bytes) }),
+      });
+    expect((await post(3_000)).status).toBe(201);
+    const refused = await post(5_000);
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toMatchObject({
+      error: { code: 'payload_too_large', message: expect.stringContaining('at most 4096 bytes') as string },
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
