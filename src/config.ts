@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BODY_LIMIT_RANGE } from './api/listen-defaults.js';
 import { checkEnqueueBatching, type EnqueueBatchingOptions } from './enqueue-batcher.js';
-import { NightshiftError } from './errors.js';
+import { firstLine, NightshiftError } from './errors.js';
 import type { HttpJobsOptions } from './http-jobs/index.js';
 import { validateAlertsConfig, type AlertsConfig } from './observe/alert.js';
 import type { ScheduleInput } from './schedule-types.js';
@@ -255,6 +255,5 @@ function findConfigFile(options: { path?: string; cwd: string }): string | null 
 }
 
 function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0] ?? text;
+  return firstLine(error instanceof Error ? error.message : String(error));
 }

@@ -45,6 +45,11 @@ export class LeaseLostError extends NightshiftError {
   }
 }
 
+/** The first line of `text`: a message for one log or error line. */
+export function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
 /**
  * `error` as a store call's caller sees it: a `NightshiftError` as it is, anything else (a driver's
  * error nightshift did not map) as `internal`, keeping it as the `cause`. A raw driver error never

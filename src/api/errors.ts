@@ -6,7 +6,7 @@
  * log, never to the client.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { NightshiftError, type ErrorCode } from '../errors.js';
+import { firstLine, NightshiftError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { bodyTooLargeMessage, mediaTypeMessage, validationMessage } from './request-errors.js';
 
@@ -136,8 +136,4 @@ export function errorHandler(logger: Logger) {
     }
     return reply.status(status).send(errorBody(code, message));
   };
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
 }

@@ -10,6 +10,7 @@
  * away: one failure per interval for as long as the outage lasts), at most once a minute with how many
  * failed since, and the first reading that works again says so once.
  */
+import { firstLine } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Alert } from './alert.js';
@@ -118,8 +119,4 @@ export class AlertMonitor {
       `reading alerts still fails: ${since} more failed reading${since === 1 ? '' : 's'} since the last warning, ${failures.inRow} in a row; trying again at the next interval`,
     );
   }
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
 }
