@@ -9,9 +9,10 @@
  * Long-running services (workers, and the scheduler once wired) register in `services`, so
  * `stop()` and `close()` shut all of them down gracefully.
  *
- * An instance is typed by what it registered (task-types.ts): `enqueue`, `enqueueMany`, `getJob`,
- * `waitFor` and `schedules.create` accept only registered task names with their payload types, and
- * know each task's result type. `ns.untyped` is the same instance for names known only at run time.
+ * An instance is typed by what it registered (task-types.ts; `http.request` when given `httpJobs`):
+ * `enqueue`, `enqueueMany`, `getJob`, `waitFor` and `schedules.create` accept only registered task
+ * names with their payload types, and know each task's result type. `ns.untyped` is the same instance
+ * for names known only at run time.
  */
 import type { ClusterEvent } from './cluster-events.js';
 import { buildNewJob, checkEnqueueItem, noteEnqueued, type EnqueueItem } from './enqueue.js';
@@ -21,7 +22,7 @@ import { EnqueueItemError, NightshiftError } from './errors.js';
 import { FOLLOW_EVENTS_OPTION_NAMES, followEvents, type FollowEventsOptions } from './event-feed.js';
 import { EventBus } from './events.js';
 import type { Job, JobLogLine, JobRun } from './job.js';
-import type { HttpJobsOptions } from './http-jobs/index.js';
+import type { HttpJobsOptions, HttpJobsTasks } from './http-jobs/index.js';
 import { checkLogger, createLogger, type Logger } from './logger.js';
 import { ScheduleService } from './scheduler/schedule-service.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
@@ -145,6 +146,21 @@ export interface ConnectOptions<
    */
   queues?: QueuesConfig;
 }
+
+/**
+ * `connect`'s argument: the options, and the names of those given (`Given`), so that the instance's
+ * type can follow from an option's presence. `Given` is inferred from the keys alone: the values keep
+ * the option types, so an object literal's misspelt key (`httpJobs: { allowHost }`) is still an error.
+ */
+type ConnectArgument<
+  Tasks extends TaskMap,
+  Contracts extends ContractList,
+  Implementations extends ImplementationList,
+  Given extends keyof ConnectOptions,
+> = ConnectOptions<Tasks, Contracts, Implementations> & { readonly [Name in Given]?: unknown };
+
+/** The tasks built in by the options given: `http.request` when `httpJobs` is one of them. */
+type BuiltInTasks<Given extends keyof ConnectOptions> = 'httpJobs' extends Given ? HttpJobsTasks : unknown;
 
 /** What of `ConnectOptions` decides the tasks an instance knows and the defaults its jobs get. */
 export type TaskRegistrations = Pick<
@@ -289,14 +305,17 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
 
   /**
    * Opens the store, migrates it (unless `migrate: false`), and returns a ready instance, typed by
-   * the tasks, contracts and implementations given.
+   * the tasks, contracts and implementations given, and `http.request` when `httpJobs` is given.
    */
   static async connect<
     // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- nothing registered: no task names
     T extends TaskMap = {},
     const C extends ContractList = [],
     const I extends ImplementationList = [],
-  >(options: ConnectOptions<T, C, I> = {}): Promise<Nightshift<RegisteredTasks<T, C, I>>> {
+    Given extends keyof ConnectOptions = never,
+  >(
+    options: ConnectArgument<T, C, I, Given> = {},
+  ): Promise<Nightshift<RegisteredTasks<T, C, I> & BuiltInTasks<Given>>> {
     // Checked before anything opens: a misspelt `db` would otherwise open ./nightshift.db.
     refuseUnknownKeys(options, CONNECT_OPTION_NAMES, 'connect option');
     const db = databaseOption(options.db);

@@ -5,6 +5,7 @@
  */
 import { NightshiftError } from '../errors.js';
 import type { TaskMap } from '../task.js';
+import type { TaskMapSignatures } from '../task-types.js';
 import { httpRequestTask } from './http-request.js';
 import { HTTP_REQUEST_TASK } from './task-name.js';
 import type { HttpJobsOptions } from './options.js';
@@ -15,6 +16,14 @@ export { HTTP_REQUEST_TASK } from './task-name.js';
 export type { HttpJobsOptions, ResolveHost } from './options.js';
 export type { HttpRequestPayload } from './payload.js';
 export type { SecretRef } from './secrets.js';
+
+/**
+ * What the compiler knows of the tasks `httpJobs` adds: `http.request`, its payload and result types
+ * read from the task's own definition, as those of a `defineTask` task in `tasks` are.
+ */
+export type HttpJobsTasks = TaskMapSignatures<{
+  [HTTP_REQUEST_TASK]: ReturnType<typeof httpRequestTask>;
+}>;
 
 /** `tasks` plus `http.request` when `httpJobs` is given; a user task of that name is a `config_error`. */
 export function withHttpJobs(tasks: TaskMap, httpJobs: HttpJobsOptions | undefined): TaskMap {

@@ -2,9 +2,12 @@
  * The `http.request` task end to end: real workers on both backends calling real HTTP servers on
  * loopback addresses (allowed explicitly, as a deployment would have to).
  */
-import { describe, expect, it } from 'vitest';
-import type { HttpJobsOptions } from '../../src/http-jobs/index.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { HttpJobsOptions, HttpRequestResult } from '../../src/http-jobs/index.js';
 import type { Job } from '../../src/job.js';
+import { createLogger } from '../../src/logger.js';
+import { Nightshift } from '../../src/nightshift.js';
+import { tempSqliteFile } from '../support/temp-sqlite.js';
 import { FAST_WORKER } from '../worker/engine-harness.js';
 import { BACKENDS, hang, httpJobsEnv, json, runJob, scriptedResolver, sequence } from './support.js';
 
@@ -206,5 +209,54 @@ describe.each(BACKENDS)('http.request on %s', (backend) => {
     const done = await ns.waitFor(slotJob!.id, { timeoutMs: 10_000 });
     expect(done).toMatchObject({ state: 'completed', result: { status: 200, json: { pong: true } } });
     expect(server.hits('/ping')[0]).toMatchObject({ method: 'POST', body: '{"tenant":"x"}' });
+  });
+});
+
+describe('http.request on an instance typed by its options', () => {
+  const env = httpJobsEnv('sqlite');
+
+  it('enqueues and schedules through the typed calls, and the finished job has the result type', async () => {
+    const server = await env.server({
+      '/orders': json(201, { id: 'o-1' }),
+      '/ping': json(200, { pong: true }),
+    });
+    const file = tempSqliteFile();
+    // Connected here, not through env.connect, whose instances are untyped.
+    const ns = await Nightshift.connect({
+      db: `sqlite:${file.path}`,
+      httpJobs: LOOPBACK_ALLOWED,
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      const { id } = await ns.enqueue('http.request', {
+        url: server.url('/orders'),
+        method: 'POST',
+        json: { order: 42 },
+      });
+      await ns.schedules.create({
+        id: 'ping',
+        task: 'http.request',
+        everyMs: 3_600_000,
+        payload: { url: server.url('/ping'), method: 'PUT' },
+      });
+      const triggered = await ns.schedules.trigger('ping');
+      ns.startWorker(FAST_WORKER);
+
+      const done = await ns.waitFor(id, { timeoutMs: 15_000 });
+      expectTypeOf(done.result).toEqualTypeOf<HttpRequestResult | null>();
+      expect(done.state).toBe('completed');
+      expect(done.result?.status).toBe(201);
+      expect(done.result?.json).toEqual({ id: 'o-1' });
+      expect(server.hits('/orders')[0]).toMatchObject({ method: 'POST', body: '{"order":42}' });
+
+      expect(triggered.status).toBe('enqueued');
+      if (triggered.status !== 'enqueued') return;
+      const slot = await ns.waitFor(triggered.jobId, { timeoutMs: 15_000 });
+      expect(slot).toMatchObject({ task: 'http.request', state: 'completed', result: { status: 200 } });
+      expect(server.hits('/ping')[0]).toMatchObject({ method: 'PUT' });
+    } finally {
+      await ns.close({ force: true, graceMs: 0 });
+      file.remove();
+    }
   });
 });
