@@ -148,11 +148,13 @@ function App() {
   }, [ready, attempt]);
 
   const navigate = (to: string) => {
-    history.pushState(null, '', to);
     const url = new URL(to, location.href);
+    // Another page starts at its top; the same page in another view (a job filter, the charts' range)
+    // stays where the reader is, as the control they used is there.
+    if (url.pathname !== location.pathname) scrollTo(0, 0);
+    history.pushState(null, '', to);
     setPath(url.pathname);
     setSearch(url.search);
-    scrollTo(0, 0);
   };
 
   const context = useMemo<AppContext | null>(() => {
@@ -251,7 +253,7 @@ function isCurrent(item: string, path: string): boolean {
 
 function Page(props: { path: string; search: string }) {
   const { path, search } = props;
-  if (path === '/') return <OverviewPage />;
+  if (path === '/') return <OverviewPage search={search} />;
   if (path === '/jobs') return <JobsPage search={search} />;
   const job = /^\/jobs\/([^/]+)$/.exec(path);
   if (job?.[1] !== undefined) return <JobDetailPage id={decodeURIComponent(job[1])} />;

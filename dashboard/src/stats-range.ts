@@ -1,9 +1,10 @@
 /**
- * The overview charts' time ranges (GET /stats `minutes` and `bucketSeconds`), and Auto: the shortest
- * range that holds every attempt of the last hour, so a burst of a few seconds (the demo, a service
- * just started) fills the chart instead of sitting in one bucket at the edge of an hour.
+ * The overview charts' time ranges (GET /stats `minutes` and `bucketSeconds`), the range the address
+ * names (`/?range=6h`), and Auto: the shortest range that holds every attempt of the last hour, so a
+ * burst of a few seconds (the demo, a service just started) fills the chart instead of sitting in one
+ * bucket at the edge of an hour; after a quiet hour, the shorter of 6 h and 24 h that holds any attempt.
  */
-import { api } from './api.js';
+import { api, query } from './api.js';
 import type { StatsBucket } from './types.js';
 
 export interface StatsRange {
@@ -24,16 +25,35 @@ export const RANGES: readonly StatsRange[] = [
   { id: '24h', label: '24 h', minutes: 1440, bucketSeconds: 1200 },
 ];
 
-/** The range Auto starts from, and the longest it looks back. */
+/** The range Auto starts from. */
 const HOUR = RANGES.find((range) => range.id === '1h') as StatsRange;
 
 /** A range chosen in the selector: one of RANGES by id, or `auto`. */
 export type RangeChoice = string;
 
+/** The address parameter that keeps the chosen range (absent for Auto). */
+const RANGE_PARAM = 'range';
+
+/**
+ * The range an address's query names, or `auto` when it names none or one this dashboard does not
+ * know (a link typed by hand, or from a version with other ranges): it then reads as if it had none.
+ */
+export function rangeChoiceOf(search: string): RangeChoice {
+  const id = new URLSearchParams(search).get(RANGE_PARAM);
+  return RANGES.find((range) => range.id === id)?.id ?? 'auto';
+}
+
+/** The overview's address showing `choice`: Auto is the overview's plain address. */
+export function rangePath(choice: RangeChoice): string {
+  return `/${query({ [RANGE_PARAM]: choice === 'auto' ? undefined : choice })}`;
+}
+
 /** One answer of GET /stats with the range it was read for. */
 export interface StatsRead {
   range: StatsRange;
   buckets: StatsBucket[];
+  /** Auto widened past the hour: the longest range it read first and found without attempts. */
+  quietRange: StatsRange | null;
 }
 
 /** Whether any attempt ended in the bucket. */
@@ -59,23 +79,32 @@ export function shorterRangeHolding(read: StatsRead): StatsRange | null {
   return fits ?? null;
 }
 
-async function readRange(range: StatsRange): Promise<StatsRead> {
+async function readRange(range: StatsRange, quietRange: StatsRange | null = null): Promise<StatsRead> {
   const { buckets } = await api<{ bucketSeconds: number; buckets: StatsBucket[] }>(
     'GET',
     `/stats?minutes=${range.minutes}&bucketSeconds=${range.bucketSeconds}`,
   );
-  return { range, buckets };
+  return { range, buckets, quietRange };
 }
 
 /**
  * Reads the chosen range; for `auto`, the last hour, then shorter ranges while the attempts read fit
- * one (each read no wider than the one before, so no more than the hour is ever read). Minute buckets
- * cannot tell whether a burst fits the last minute, the 5 s buckets of 5 minutes can: hence the loop.
+ * one (each read no wider than the one before). Minute buckets cannot tell whether a burst fits the
+ * last minute, the 5 s buckets of 5 minutes can: hence the loop. An hour without attempts does not
+ * mean a quiet day (a nightly batch, a weekend): Auto then reads 6 h, and 24 h only when 6 h has none
+ * either, so a quiet page costs two or three reads, and a busy one never reads past the hour.
  */
 export async function loadStats(choice: RangeChoice): Promise<StatsRead> {
   const chosen = RANGES.find((range) => range.id === choice);
   if (chosen !== undefined) return readRange(chosen);
   let read = await readRange(HOUR);
+  if (!read.buckets.some(hasAttempts)) {
+    for (const longer of RANGES.filter((range) => range.minutes > HOUR.minutes)) {
+      read = await readRange(longer, read.range);
+      if (read.buckets.some(hasAttempts)) break;
+    }
+    return read;
+  }
   for (let shorter = shorterRangeHolding(read); shorter !== null; shorter = shorterRangeHolding(read)) {
     read = await readRange(shorter);
   }

@@ -2,10 +2,11 @@
  * The overview's throughput and latency charts in Chromium, with the store's clock moved by hand so
  * every attempt ends at a known time: Auto zooms to the shortest range that holds the attempts (a
  * burst of seconds gets second buckets, as after the demo) and widens as they age, reading again with
- * no event; a chosen range reads in its own buckets, counts as a rate of its unit; a bucket alone is
- * a dot; each bucket tells its time and values on hover; time labels fall on round times; a range
- * without attempts says so instead of drawing flat lines, and reads nothing until an event. On SQLite, and on PostgreSQL with
- * NIGHTSHIFT_TEST_BACKEND=postgres.
+ * no event, past a quiet hour to 6 h and then 24 h; a chosen range reads in its own buckets, counts as
+ * a rate of its unit, and lives in the address (reload, back and forward, a shared link; an unknown
+ * one reads as Auto); a bucket alone is a dot; each bucket tells its time and values on hover; time
+ * labels fall on round times; a range without attempts says so instead of drawing flat lines, and
+ * reads nothing until an event. On SQLite, and on PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres.
  */
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,14 +69,37 @@ describe(`overview charts in Chromium on ${backend}`, () => {
     await server?.close();
   });
 
-  /** The overview as a viewer, the browser's clock installed (so "6 s later" takes none). */
-  async function open(): Promise<{ page: Page; context: BrowserContext; card: Locator }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  /**
+   * The overview (at `path`) as a viewer, the browser's clock installed (so "6 s later" takes none);
+   * `reads` gathers the `minutes` of every GET /stats the page makes, in order.
+   */
+  async function open(
+    path = '/',
+    viewport = { width: 1280, height: 900 },
+  ): Promise<{ page: Page; context: BrowserContext; card: Locator; reads: string[] }> {
+    const context = await browser.newContext({ viewport });
     const page = await context.newPage();
+    const reads: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/api/v1/stats') reads.push(url.searchParams.get('minutes') ?? '');
+    });
     await page.clock.install();
-    await page.goto(`${server.url}/#token=${encodeURIComponent(server.tokens.viewer)}`);
-    return { page, context, card: page.getByRole('region', { name: 'Throughput and latency' }) };
+    await page.goto(`${server.url}${path}#token=${encodeURIComponent(server.tokens.viewer)}`);
+    return { page, context, card: page.getByRole('region', { name: 'Throughput and latency' }), reads };
   }
+  /** The page's address without its origin. */
+  const address = (page: Page) => {
+    const url = new URL(page.url());
+    return url.pathname + url.search;
+  };
+  /** The label of the range picked (none, when no radio is checked). */
+  const checked = async (card: Locator) =>
+    (
+      await card
+        .getByRole('radio', { checked: true })
+        .evaluateAll((radios) => radios.map((radio) => (radio as HTMLInputElement).labels?.[0]?.textContent))
+    ).join();
   const chart = (card: Locator, title: string) => card.getByRole('img', { name: new RegExp(`^${title}:`) });
   const label = (card: Locator, title: string) => chart(card, title).getAttribute('aria-label');
   // Texts read without waiting for the element (a locator's textContent waits for it with no end), so
@@ -161,30 +185,80 @@ describe(`overview charts in Chromium on ${backend}`, () => {
     await context.close();
   });
 
-  it('widens Auto as the attempts age, reading again with no event, and says so when the hour is empty', async () => {
+  it('keeps the chosen range in the address, so a reload shows it, and the page where the reader is', async () => {
+    // A short window, so the card is below the fold and the reader scrolls to it.
+    const { page, context, card } = await open('/', { width: 1280, height: 400 });
+    await until(() => caption(card)).toBe('Auto: last 1 min, one point per second');
+    await card.evaluate((element) => element.scrollIntoView());
+    const scrolled = await page.evaluate(() => scrollY);
+    expect(scrolled).toBeGreaterThan(0);
+    // Its label, as a reader clicks it: with the card scrolled to the top, playwright's check() of the
+    // hidden radio finds the label in its way and never clicks.
+    await card.getByText('6 h', { exact: true }).click();
+    await until(() => caption(card)).toBe('Last 6 h, one point per 5 min');
+    expect(address(page)).toBe('/?range=6h');
+    expect(await page.evaluate(() => scrollY)).toBe(scrolled);
+    await page.reload();
+    await until(() => caption(card)).toBe('Last 6 h, one point per 5 min');
+    expect(await checked(card)).toBe('6 h');
+    // Auto is the overview's plain address.
+    await card.getByRole('radio', { name: 'Auto' }).check();
+    await until(() => caption(card)).toBe('Auto: last 1 min, one point per second');
+    expect(address(page)).toBe('/');
+    await context.close();
+  });
+
+  it('goes back and forward through the ranges picked', async () => {
+    const { page, context, card } = await open();
+    await until(() => caption(card)).toBe('Auto: last 1 min, one point per second');
+    await card.getByRole('radio', { name: '1 h' }).check();
+    await until(() => caption(card)).toBe('Last 1 h, one point per minute');
+    await card.getByRole('radio', { name: '15 min' }).check();
+    await until(() => caption(card)).toBe('Last 15 min, one point per 15 s');
+    await page.goBack();
+    await until(() => caption(card)).toBe('Last 1 h, one point per minute');
+    expect([address(page), await checked(card)]).toEqual(['/?range=1h', '1 h']);
+    await page.goBack();
+    await until(() => caption(card)).toBe('Auto: last 1 min, one point per second');
+    expect([address(page), await checked(card)]).toEqual(['/', 'Auto']);
+    await page.goForward();
+    await until(() => caption(card)).toBe('Last 1 h, one point per minute');
+    expect(await checked(card)).toBe('1 h');
+    await context.close();
+  });
+
+  it('opens the range a link names, and Auto for a range it does not know, without an error', async () => {
+    const { page, context, card } = await open('/?range=15m');
+    await until(() => caption(card)).toBe('Last 15 min, one point per 15 s');
+    expect(await checked(card)).toBe('15 min');
+    for (const bogus of ['2d', '6H', '']) {
+      await page.goto(`${server.url}/?range=${bogus}`);
+      await until(() => caption(card)).toBe('Auto: last 1 min, one point per second');
+      expect(await checked(card)).toBe('Auto');
+      expect(await page.getByRole('alert').count()).toBe(0);
+    }
+    await context.close();
+  });
+
+  it('widens Auto as the attempts age, reading again with no event', async () => {
     const { page, context, card } = await open();
     await until(() => caption(card)).toBe('Auto: last 1 min, one point per second');
     await server.clock.advance(3 * MINUTE);
     // A second bucket's range reads again within 5 s (no event comes: nothing runs).
     await page.clock.runFor(6_000);
     await until(() => caption(card)).toBe('Auto: last 5 min, one point per 5 s');
+    await context.close();
+  });
+
+  it('widens Auto past a quiet hour to 6 h, then 24 h, reading a longer range only when the shorter is empty', async () => {
     await server.clock.advance(2 * 60 * MINUTE);
-    await page.clock.runFor(6_000);
-    await until(() => status(card)).toBe(
-      'No job attempt ended in the last 1 h (Auto looks back an hour; pick a longer range to look further back). The charts fill in as jobs complete, fail or retry.',
+    const { page, context, card, reads } = await open();
+    await until(() => caption(card)).toBe(
+      'Auto: last 6 h, one point per 5 min (no attempt ended in the last 1 h)',
     );
-    expect(await card.getByRole('img').count()).toBe(0);
-    // Empty, it stays so until an attempt ends, which sends an event: nothing is read meanwhile.
-    let reads = 0;
-    page.on('request', (request) => {
-      if (new URL(request.url()).pathname === '/api/v1/stats') reads += 1;
-    });
-    await page.clock.runFor(2 * MINUTE);
-    expect(reads).toBe(0);
-    // Forced: after runFor, an unforced check waited for the element to be still (animation frames,
-    // which the installed clock drives) and never ended.
-    await card.getByRole('radio', { name: '6 h' }).check({ force: true });
-    await until(() => caption(card)).toBe('Last 6 h, one point per 5 min');
+    // The hour, found empty, then six hours; never the day.
+    expect(reads).toEqual(['60', '360']);
+    expect(await checked(card)).toBe('Auto');
     // 4 completed in one 5-minute bucket: 0.8 a minute.
     expect(await label(card, 'Throughput')).toBe(
       'Throughput: latest completed 0/min, failed 0/min, retried 0/min; peak 0.8/min',
@@ -192,6 +266,30 @@ describe(`overview charts in Chromium on ${backend}`, () => {
     // Six hours: labels on whole hours (2 h apart), then now.
     await expectTimeLabels(card, /^\d\d:00\b/);
     await screenshot(page, `stats-6h-${backend}`);
+    /** Moves the store's clock by `storeMs`, then the page's by `pageMs`, gathering the reads anew. */
+    const age = async (storeMs: number, pageMs: number) => {
+      await server.clock.advance(storeMs);
+      reads.length = 0;
+      await page.clock.runFor(pageMs);
+    };
+    // Past six hours, the next read (a 5-minute bucket later) finds the day.
+    await age(6 * 60 * MINUTE, 5 * MINUTE + 1_000);
+    await until(() => caption(card)).toBe(
+      'Auto: last 24 h, one point per 20 min (no attempt ended in the last 6 h)',
+    );
+    expect(reads).toEqual(['60', '360', '1440']);
+    // Past a day, the next read (a 20-minute bucket later) finds nothing: the card says so.
+    await age(24 * 60 * MINUTE, 20 * MINUTE + 1_000);
+    await until(() => status(card)).toBe(
+      'No job attempt ended in the last 24 h. The charts fill in as jobs complete, fail or retry.',
+    );
+    expect(reads).toEqual(['60', '360', '1440']);
+    expect(await card.getByRole('img').count()).toBe(0);
+    // Empty, it stays so until an attempt ends, which sends an event: nothing is read meanwhile.
+    await age(0, 30 * MINUTE);
+    expect(reads).toEqual([]);
+    // Forced: after runFor, an unforced check waited for the element to be still (animation frames,
+    // which the installed clock drives) and never ended.
     await card.getByRole('radio', { name: '15 min' }).check({ force: true });
     await until(() => status(card)).toBe(
       'No job attempt ended in the last 15 min. The charts fill in as jobs complete, fail or retry.',

@@ -1,9 +1,8 @@
 /**
  * Overview: every queue with its counts per state, oldest ready age and pause state; throughput,
- * failures and wait/run percentiles over a chosen range, by default the shortest that holds the last
- * hour's attempts (GET /stats); open alerts (GET /alerts).
+ * failures and wait/run percentiles over the range the address names (`?range=6h`), by default Auto,
+ * the shortest that holds the latest attempts (GET /stats); open alerts (GET /alerts).
  */
-import { useState } from 'preact/hooks';
 import { api, isUnavailable } from '../api.js';
 import { useApp } from '../app-context.js';
 import { soonestAfter } from '../due.js';
@@ -11,17 +10,25 @@ import { LineChart, type Series, type TimeAxis } from '../charts.js';
 import { Outcome, Problem, useAction, useLoad, Link } from '../components.js';
 import { duration, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
-import { hasAttempts, loadStats, RANGES, type RangeChoice, type StatsRead } from '../stats-range.js';
+import {
+  hasAttempts,
+  loadStats,
+  RANGES,
+  rangeChoiceOf,
+  rangePath,
+  type RangeChoice,
+  type StatsRead,
+} from '../stats-range.js';
 import { JOB_STATES, type Alert, type AlertReading, type Queue, type StatsBucket } from '../types.js';
 import { schedulePath } from './schedules.js';
 
-export function OverviewPage() {
+export function OverviewPage(props: { search: string }) {
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
       <Alerts />
       <Queues />
-      <Stats />
+      <Stats choice={rangeChoiceOf(props.search)} />
       <Activity />
     </section>
   );
@@ -110,8 +117,13 @@ function Queues() {
 /** A window reads again when its next bucket begins, but no more often than this. */
 const MIN_STATS_RELOAD_MS = 5_000;
 
-function Stats() {
-  const [choice, setChoice] = useState<RangeChoice>('auto');
+/**
+ * The charts over `choice`, which the address keeps (so a reload, back and forward, and a shared link
+ * show the same range): picking a range is a step in the browser's history, as a job filter is.
+ */
+function Stats(props: { choice: RangeChoice }) {
+  const { navigate } = useApp();
+  const { choice } = props;
   const stats = useLoad(
     async () => ({ ...(await loadStats(choice)), readAt: Date.now() }),
     [choice],
@@ -128,7 +140,7 @@ function Stats() {
     <section aria-labelledby="stats-title" class="card">
       <div class="card-head">
         <h2 id="stats-title">Throughput and latency</h2>
-        <RangePicker choice={choice} onChoose={setChoice} />
+        <RangePicker choice={choice} onChoose={(next) => navigate(rangePath(next))} />
       </div>
       <Problem error={stats.error} what="throughput and latency statistics" />
       {read !== undefined && <StatsCharts read={read} auto={choice === 'auto'} />}
@@ -169,14 +181,15 @@ function StatsCharts(props: { read: StatsRead; auto: boolean }) {
         : range.bucketSeconds < 60
           ? `${range.bucketSeconds} s`
           : `${range.bucketSeconds / 60} min`;
-  const what = `${props.auto ? 'Auto: last' : 'Last'} ${range.label}, one point per ${bucket}`;
+  // Auto past a quiet hour says so: the chart's right end is flat for a reason, not a gap in the data.
+  const quiet =
+    props.read.quietRange === null ? '' : ` (no attempt ended in the last ${props.read.quietRange.label})`;
+  const what = `${props.auto ? 'Auto: last' : 'Last'} ${range.label}, one point per ${bucket}${quiet}`;
   const first = buckets[0];
   if (first === undefined || !buckets.some(hasAttempts)) {
     return (
       <p class="empty" role="status">
-        No job attempt ended in {span}
-        {props.auto ? ' (Auto looks back an hour; pick a longer range to look further back)' : ''}. The charts
-        fill in as jobs complete, fail or retry.
+        No job attempt ended in {span}. The charts fill in as jobs complete, fail or retry.
       </p>
     );
   }
