@@ -138,6 +138,28 @@ export function Confirm(props: {
   );
 }
 
+/**
+ * A page's heading, with the button that opens and closes the page's form (New schedule, Enqueue job)
+ * at its right, for a caller who may use the form.
+ */
+export function PageTitle(props: {
+  id: string;
+  title: string;
+  form?: { label: string; open: boolean; onToggle: () => void } | undefined;
+}) {
+  const { form } = props;
+  return (
+    <div class="page-head">
+      <h1 id={props.id}>{props.title}</h1>
+      {form !== undefined && (
+        <button type="button" aria-expanded={form.open} onClick={form.onToggle}>
+          {form.label}
+        </button>
+      )}
+    </div>
+  );
+}
+
 /** A one-line outcome of the last action, announced to screen readers. */
 export function Outcome(props: { text: string | null; error?: boolean }) {
   if (props.text === null) return null;

@@ -132,6 +132,9 @@ export interface Worker {
   heartbeatAt: string;
 }
 
+export type OverlapPolicy = 'skip' | 'queue' | 'allow';
+export type CatchUpPolicy = 'skip' | 'latest' | 'all';
+
 export interface Schedule {
   id: string;
   task: string;
@@ -139,7 +142,16 @@ export interface Schedule {
   everyMs: number | null;
   timezone: string;
   payload: unknown;
+  /** Null: the task's queue and priority. */
   queue: string | null;
+  priority: number | null;
+  jitterMs: number;
+  overlap: OverlapPolicy;
+  catchUp: CatchUpPolicy;
+  catchUpLimit: number;
+  /** Null: never suspended for failures. */
+  maxConsecutiveFailures: number | null;
+  maxDrainRuns: number;
   paused: boolean;
   nextSlotAt: string | null;
   lastSlotAt: string | null;

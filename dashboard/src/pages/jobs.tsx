@@ -1,16 +1,18 @@
 /**
  * Jobs: filter by state, queue, task, creation time and text; page with the API's cursor; select rows,
  * or everything matching the filter, and retry, cancel or delete them after a confirmation that says
- * how many jobs it will touch; the outcome says how many changed.
+ * how many jobs it will touch; the outcome says how many changed. Operators enqueue a job from here
+ * (enqueue-form.tsx).
  */
 import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
 import { soonestAfter, soonestDue } from '../due.js';
-import { Confirm, Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
+import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
 import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
+import { EnqueueForm } from './enqueue-form.js';
 import { waitingAgain } from './job-detail.js';
 
 const PAGE_SIZE = 50;
@@ -79,6 +81,7 @@ export function JobsPage(props: { search: string }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [allMatching, setAllMatching] = useState(false);
   const [pending, setPending] = useState<BulkAction | null>(null);
+  const [enqueuing, setEnqueuing] = useState(false);
   const action = useAction();
   // What "every job matching this filter" is now, counted when the confirmation opens.
   const [matching, setMatching] = useState<{ kind: BulkAction; text: string } | null>(null);
@@ -133,7 +136,16 @@ export function JobsPage(props: { search: string }) {
 
   return (
     <section aria-labelledby="jobs-title">
-      <h1 id="jobs-title">Jobs</h1>
+      <PageTitle
+        id="jobs-title"
+        title="Jobs"
+        form={
+          canOperate
+            ? { label: 'Enqueue job', open: enqueuing, onToggle: () => setEnqueuing(!enqueuing) }
+            : undefined
+        }
+      />
+      {canOperate && enqueuing && <EnqueueForm onEnqueued={jobs.reload} />}
       <FilterForm key={props.search} filter={filter} onApply={applyFilter} />
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
       {canOperate && (

@@ -1,6 +1,7 @@
 /**
  * Schedules: each with its rule, next slot, last outcome and state (paused, suspended with the
- * reason and last error); operators pause, resume and trigger; admins edit the rule and payload.
+ * reason and last error); operators pause, resume and trigger; admins create, edit (schedule-form.tsx)
+ * and delete them.
  * `/schedules?schedule=<id>` (schedulePath) is one schedule's place: its row marked, in view, with its
  * history open.
  */
@@ -8,11 +9,12 @@ import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
-import { Outcome, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
+import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { LineChart } from '../charts.js';
 import { duration, relative, when } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
 import type { Schedule, Slot } from '../types.js';
+import { ScheduleForm } from './schedule-form.js';
 
 /**
  * A slot a scheduler has not taken this long after its time says no scheduler runs: its pass takes
@@ -26,10 +28,12 @@ export function schedulePath(id: string): string {
 }
 
 export function SchedulesPage(props: { search: string }) {
-  const { canOperate, canAdminister } = useApp();
+  const { canOperate, canAdminister, navigate } = useApp();
   const schedules = useLoad(() => listAll(), []);
   const action = useAction();
+  const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<Schedule | null>(null);
   // The schedule the address names (a link from its job or an alert), or null.
   const focus = new URLSearchParams(props.search).get('schedule');
   const [opened, setOpened] = useState<string | null>(focus);
@@ -51,21 +55,67 @@ export function SchedulesPage(props: { search: string }) {
       schedules.reload();
       return `Schedule ${schedule.id} ${verb === 'pause' ? 'paused' : 'resumed'}.`;
     });
+  const remove = (schedule: Schedule) =>
+    action.run(async () => {
+      setDeleting(null);
+      await api('DELETE', `/schedules/${encodeURIComponent(schedule.id)}`);
+      // The address naming it would now read "no schedule with id …".
+      if (focus === schedule.id) navigate('/schedules');
+      schedules.reload();
+      return `Schedule ${schedule.id} deleted.`;
+    });
+  // A form's outcome joins the page's outcome line, where every other action reports.
+  const saved = (text: string) => {
+    schedules.reload();
+    void action.run(() => Promise.resolve(text));
+  };
 
   const list = schedules.data ?? [];
   // The next runs and last runs read relative to now: drawn again when one would read differently.
   const now = useRedrawWhenChanged(list.map((schedule) => (at: number) => timeTexts(schedule, at)));
   return (
     <section aria-labelledby="schedules-title">
-      <h1 id="schedules-title">Schedules</h1>
+      <PageTitle
+        id="schedules-title"
+        title="Schedules"
+        form={
+          canAdminister
+            ? { label: 'New schedule', open: creating, onToggle: () => setCreating(!creating) }
+            : undefined
+        }
+      />
+      {canAdminister && creating && (
+        <ScheduleForm
+          onSaved={(schedule) => {
+            setCreating(false);
+            saved(`Schedule ${schedule.id} created${schedule.paused ? ', paused' : ''}.`);
+          }}
+        />
+      )}
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
+      {deleting !== null && (
+        <Confirm
+          question={`Delete schedule ${deleting.id}?`}
+          confirmLabel="Yes, delete"
+          onConfirm={() => void remove(deleting)}
+          onCancel={() => setDeleting(null)}
+        >
+          <p>Its slot history goes with it; the jobs it made are kept.</p>
+          {deleting.source === 'config' && (
+            <p class="error">
+              It is declared in the config file: the next scheduler start creates it again. Remove it from the
+              config&apos;s <code>schedules</code> to delete it for good.
+            </p>
+          )}
+        </Confirm>
+      )}
       <Problem error={schedules.error} what="the schedule list" />
       {loaded && focus !== null && !list.some((schedule) => schedule.id === focus) && (
         <p class="error" role="alert">
           No schedule with id {focus}: it was never created, or it was deleted since.
         </p>
       )}
-      {schedules.data !== undefined && list.length === 0 && <p>No schedules.</p>}
+      {schedules.data !== undefined && list.length === 0 && <NoSchedules canCreate={canAdminister} />}
       {list.length > 0 && (
         <div class="scroll">
           <table aria-label="Schedules">
@@ -90,6 +140,11 @@ export function SchedulesPage(props: { search: string }) {
                     <th scope="row" class="name">
                       {schedule.id}
                       <div class="muted">{schedule.task}</div>
+                      {schedule.source === 'config' && (
+                        <div class="muted" title="declared in the config file: changed there, not here">
+                          from config
+                        </div>
+                      )}
                       <button
                         type="button"
                         class="link"
@@ -132,7 +187,8 @@ export function SchedulesPage(props: { search: string }) {
                         >
                           Trigger
                         </button>
-                        {canAdminister && (
+                        {/* The server refuses changes to a config schedule: the config is where it changes. */}
+                        {canAdminister && schedule.source === 'api' && (
                           <button
                             type="button"
                             aria-label={`Edit schedule ${schedule.id}`}
@@ -140,6 +196,16 @@ export function SchedulesPage(props: { search: string }) {
                             onClick={() => setEditing(editing === schedule.id ? null : schedule.id)}
                           >
                             Edit
+                          </button>
+                        )}
+                        {canAdminister && (
+                          <button
+                            type="button"
+                            class="danger"
+                            aria-label={`Delete schedule ${schedule.id}`}
+                            onClick={() => setDeleting(schedule)}
+                          >
+                            Delete
                           </button>
                         )}
                       </td>
@@ -155,12 +221,11 @@ export function SchedulesPage(props: { search: string }) {
                   {editing === schedule.id && (
                     <tr>
                       <td colSpan={6}>
-                        <EditForm
+                        <ScheduleForm
                           schedule={schedule}
-                          onDone={(text) => {
+                          onSaved={(changed) => {
                             setEditing(null);
-                            schedules.reload();
-                            void action.run(() => Promise.resolve(text));
+                            saved(`Schedule ${changed.id} saved.`);
                           }}
                         />
                       </td>
@@ -371,59 +436,24 @@ function ScheduleState(props: { schedule: Schedule }) {
   return <span class="badge state-running">active</span>;
 }
 
-/** Edits the rule and payload; the server validates the whole schedule again and says what is wrong. */
-function EditForm(props: { schedule: Schedule; onDone: (text: string) => void }) {
-  const { schedule } = props;
-  const [rule, setRule] = useState(schedule.cron ?? String(schedule.everyMs ?? ''));
-  const [timezone, setTimezone] = useState(schedule.timezone);
-  const [payload, setPayload] = useState(JSON.stringify(schedule.payload ?? null, null, 2));
-  const [problem, setProblem] = useState<string | null>(null);
-  const isCron = schedule.cron !== null;
+/** What an empty list says: how to make the first schedule, by what this caller may use. */
+function NoSchedules(props: { canCreate: boolean }) {
   return (
-    <form
-      class="edit"
-      aria-label={`Edit schedule ${schedule.id}`}
-      onSubmit={(e) => {
-        e.preventDefault();
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(payload);
-        } catch {
-          setProblem('The payload is not valid JSON.');
-          return;
-        }
-        const body = isCron
-          ? { cron: rule, timezone, payload: parsed }
-          : { everyMs: Number(rule), timezone, payload: parsed };
-        api('PATCH', `/schedules/${encodeURIComponent(schedule.id)}`, body).then(
-          () => props.onDone(`Schedule ${schedule.id} saved.`),
-          (error: unknown) => setProblem(error instanceof Error ? error.message : String(error)),
-        );
-      }}
-    >
-      <label for={`rule-${schedule.id}`}>{isCron ? 'Cron expression' : 'Every (milliseconds)'}</label>
-      <input id={`rule-${schedule.id}`} value={rule} onInput={(e) => setRule(e.currentTarget.value)} />
-      <label for={`tz-${schedule.id}`}>Time zone</label>
-      <input id={`tz-${schedule.id}`} value={timezone} onInput={(e) => setTimezone(e.currentTarget.value)} />
-      <label for={`payload-${schedule.id}`}>Payload (JSON)</label>
-      <textarea
-        id={`payload-${schedule.id}`}
-        rows={4}
-        value={payload}
-        onInput={(e) => setPayload(e.currentTarget.value)}
-      />
-      {schedule.source === 'config' && (
+    <div class="card">
+      <p>No schedules yet.</p>
+      {props.canCreate ? (
         <p class="hint">
-          This schedule comes from the config file: the next scheduler start restores it from there.
+          Create one with <strong>New schedule</strong> above, or declare it in the config&apos;s{' '}
+          <code>schedules</code> (kept in step with the config at every scheduler start).
+        </p>
+      ) : (
+        <p class="hint">
+          An admin creates them: in the config&apos;s <code>schedules</code>, with{' '}
+          <code>nightshift schedules create ID --task NAME --cron EXPR</code>, or with{' '}
+          <code>POST /api/v1/schedules</code>.
         </p>
       )}
-      {problem !== null && (
-        <p class="error" role="alert">
-          {problem}
-        </p>
-      )}
-      <button type="submit">Save schedule</button>
-    </form>
+    </div>
   );
 }
 

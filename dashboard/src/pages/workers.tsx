@@ -40,48 +40,55 @@ export function WorkersPage() {
   return (
     <section aria-labelledby="workers-title">
       <h1 id="workers-title">Workers</h1>
-      <Problem error={workers.error} what="the worker list" />
-      {workers.data !== undefined && list.length === 0 && <p>No worker is running.</p>}
-      {list.length > 0 && (
-        <div class="scroll">
-          <table aria-label="Workers">
-            <thead>
-              <tr>
-                <th scope="col">Worker</th>
-                <th scope="col">Host / pid</th>
-                <th scope="col">Queues</th>
-                <th scope="col">Labels</th>
-                <th scope="col" class="num">
-                  Running
-                </th>
-                <th scope="col">Started</th>
-                <th scope="col">Heartbeat</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((worker) => (
-                <tr key={worker.id}>
-                  <th scope="row" class="mono name">
-                    {worker.id}
+      {/* Each part in its own card, as on the overview and a job's page. */}
+      <section aria-labelledby="workers-running-title" class="card">
+        <h2 id="workers-running-title">Running now</h2>
+        <Problem error={workers.error} what="the worker list" />
+        {workers.data !== undefined && list.length === 0 && <p>No worker is running.</p>}
+        {list.length > 0 && (
+          <div class="scroll">
+            <table aria-label="Workers">
+              <thead>
+                <tr>
+                  <th scope="col">Worker</th>
+                  <th scope="col">Host / pid</th>
+                  <th scope="col">Queues</th>
+                  <th scope="col">Labels</th>
+                  <th scope="col" class="num">
+                    Running
                   </th>
-                  <td>
-                    {worker.host} / {worker.pid}
-                  </td>
-                  <td class="name">{worker.queues === null ? 'all' : worker.queues.join(', ')}</td>
-                  <td class="name">{worker.labels.length === 0 ? '–' : worker.labels.join(', ')}</td>
-                  <td class="num">
-                    {worker.running} / {worker.concurrency}
-                  </td>
-                  <td title={worker.startedAt}>{relative(worker.startedAt, now)}</td>
-                  <td title={worker.heartbeatAt}>{relative(worker.heartbeatAt, now)}</td>
+                  <th scope="col">Started</th>
+                  <th scope="col">Heartbeat</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <h2>Stuck jobs</h2>
-      <Alerts kinds={['stuck_job', 'max_duration']} title="Stuck jobs" />
+              </thead>
+              <tbody>
+                {list.map((worker) => (
+                  <tr key={worker.id}>
+                    <th scope="row" class="mono name">
+                      {worker.id}
+                    </th>
+                    <td>
+                      {worker.host} / {worker.pid}
+                    </td>
+                    <td class="name">{worker.queues === null ? 'all' : worker.queues.join(', ')}</td>
+                    <td class="name">{worker.labels.length === 0 ? '–' : worker.labels.join(', ')}</td>
+                    <td class="num">
+                      {worker.running} / {worker.concurrency}
+                    </td>
+                    <td title={worker.startedAt}>{relative(worker.startedAt, now)}</td>
+                    <td title={worker.heartbeatAt}>{relative(worker.heartbeatAt, now)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      {/* A div, not a section: the alerts are the region named "Stuck jobs". */}
+      <div class="card">
+        <h2>Stuck jobs</h2>
+        <Alerts kinds={['stuck_job', 'max_duration']} title="Stuck jobs" />
+      </div>
     </section>
   );
 }
