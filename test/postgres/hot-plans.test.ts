@@ -17,7 +17,13 @@ import { renderStatements, type Statement } from '../../src/store/postgres/sql/s
 import { groupCursorKey } from '../../src/store/fair-turns.js';
 import type { ClaimedJob } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
-import { cte, logNestedPlans, nestedPlans, sharedBuffers } from '../support/postgres-explain.js';
+import {
+  cte,
+  explainClaim,
+  logNestedPlans,
+  nestedPlans,
+  sharedBuffers,
+} from '../support/postgres-explain.js';
 import { migratedStore, TEST_PG_URL, withAdmin } from '../support/postgres-harness.js';
 
 type Statistics = 'never gathered' | 'stale' | 'fresh';
@@ -122,6 +128,7 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
       jobFinishManyComplete: sql.jobFinishManyComplete,
       jobFinishManyCompleteNoLimits: sql.jobFinishManyCompleteNoLimits,
       jobInsertMany: sql.jobInsertMany,
+      jobInsertManyFenced: sql.jobInsertManyFenced,
       jobGet: sql.jobGet,
       jobCheckpointSave: sql.jobCheckpointSave,
       jobRescueLapsed: sql.jobRescueLapsed,
@@ -215,12 +222,9 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
         jobFinishManyComplete: [none, none, none, 'ch', 'o'],
         jobFinishManyCompleteNoLimits: [none, none, none, 'ch', 'o'],
         jobInsertMany: insertArguments([]),
-        jobGet: ['00000000-0000-0000-0000-000000000000'],
-        jobCheckpointSave: [
-          '00000000-0000-0000-0000-000000000000',
-          '00000000-0000-0000-0000-000000000000',
-          '1',
-        ],
+        jobInsertManyFenced: [...insertArguments([]), NO_JOB, NO_JOB],
+        jobGet: [NO_JOB],
+        jobCheckpointSave: [NO_JOB, NO_JOB, '1'],
         jobRescueLapsed: [100, 'ch', 'o'],
         jobLeaseSweep: [1_000, null],
       };
@@ -452,6 +456,21 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     it('inserts, cancels, rescues and prunes without reading the tables', async () => {
       const jobs = Array.from({ length: 20 }, () => newJob({ queue: 'big', idempotencyKey: null }));
       expectIndexed(await explain('jobInsertMany', '', insertArguments(jobs.map((j) => j.id))), 400);
+      // A child insert: its fence finds the parent's row by primary key and locks it before any row
+      // goes in, as the store's named statement (planned on empty tables) and as a pooler's custom plan
+      // without the store's planner settings.
+      const parent = running[100];
+      const fencedArguments = [...insertArguments(jobs.map((j) => j.id)), parent?.id, parent?.leaseToken];
+      for (const fenced of [
+        await explain('jobInsertManyFenced', '', fencedArguments),
+        await explainClaim(sql.jobInsertManyFenced.text, fencedArguments),
+      ]) {
+        expect(cte(fenced, 'fence')).toMatch(
+          /LockRows \(actual rows=1 loops=1\)\n.*\n?\s*-> {2}Index Scan using jobs_pkey on jobs \(actual rows=1 loops=1\)\n\s*Index Cond: \(id = /,
+        );
+        expect(fenced).toMatch(/Insert on jobs jobs_1 \(actual rows=20 loops=1\)/);
+        expectIndexed(fenced, 400);
+      }
       expectIndexed(await explain('', sql.jobCancel.text, [queuedId, 'ch', 'o']), 300);
       expectIndexed(await explain('', sql.jobCancel.text, [groupedId, 'ch', 'o']), 300);
       const cancelled = await explain('', sql.jobCancel.text, [labelledGroupedId, 'ch', 'o']);
@@ -528,6 +547,9 @@ describe.each<Statistics>(['never gathered', 'stale', 'fresh'])(
     });
   },
 );
+
+/** An id no job has. */
+const NO_JOB = '00000000-0000-0000-0000-000000000000';
 
 /** Text of an argument for EXECUTE: arrays as array literals. */
 function literal(value: unknown): string | null {

@@ -22,6 +22,8 @@ export interface InsertedBatchRow {
   created_ms: number | null;
   decided: string;
   ids: string | null;
+  /** A fenced insert's: whether the attempt held its lease (nothing was written when not). */
+  fenced?: boolean;
 }
 
 /**

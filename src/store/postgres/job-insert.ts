@@ -20,8 +20,9 @@ import type { JobInsertManyParams, JobInsertResult, LeaseRef, NewJob } from '../
 const MAX_ROUNDS = 3;
 
 /**
- * `jobInsertMany`: one bulk statement on the caller's `tx`, on the pool, or (fenced, without a `tx`) in
- * a transaction of its own that holds the fence's job row until COMMIT.
+ * `jobInsertMany`: one bulk statement on the caller's `tx`, or on the pool, where it commits alone. A
+ * `fence` is part of that statement (sql/job-insert.ts `jobInsertManyFence`), so a child insert without
+ * a `tx` costs one round trip, as an unfenced insert does, instead of BEGIN, lock, insert and COMMIT.
  */
 export async function jobInsertMany(
   conn: PostgresConnection,
@@ -32,18 +33,12 @@ export async function jobInsertMany(
   const tx = params.tx === undefined ? undefined : asQueryable(params.tx);
   let results: JobInsertResult[];
   try {
-    if (fence === undefined) {
-      if (jobs.length === 0) return [];
-      results = await insertJobs(tx ?? conn.pool, conn.sql, jobs, conn.notify, tx === undefined);
-    } else if (tx !== undefined) {
-      await holdFence(conn, tx, fence);
-      results = await insertJobs(tx, conn.sql, jobs, conn.notify, false);
-    } else {
-      results = await conn.withTransaction(async (client) => {
-        await holdFence(conn, client, fence);
-        return insertJobs(client, conn.sql, jobs, conn.notify, true);
-      });
+    // No attempt holds a lease whose id or token is not even a UUID (PostgreSQL would refuse the cast).
+    if (fence !== undefined && !(isUuid(fence.id) && isUuid(fence.leaseToken))) {
+      throw new LeaseLostError(fence.id);
     }
+    if (jobs.length === 0 && fence === undefined) return [];
+    results = await insertJobs(tx ?? conn.pool, conn.sql, jobs, conn.notify, tx === undefined, fence);
   } catch (error) {
     throw toStoreError(error);
   }
@@ -57,15 +52,6 @@ export async function jobInsertMany(
   return results;
 }
 
-/** Locks the fence's job row while its lease is current; `LeaseLostError` when it is not. */
-async function holdFence(conn: PostgresConnection, db: Queryable, fence: LeaseRef): Promise<void> {
-  const locked =
-    isUuid(fence.id) && isUuid(fence.leaseToken)
-      ? await db.query({ text: conn.sql.jobInsertManyLockFence.text, values: [fence.id, fence.leaseToken] })
-      : { rowCount: 0 };
-  if (locked.rowCount !== 1) throw new LeaseLostError(fence.id);
-}
-
 /** Refuses jobs PostgreSQL would reject with a less helpful message. */
 export function checkNewJobs(jobs: NewJob[]): void {
   for (const job of jobs) {
@@ -73,22 +59,32 @@ export function checkNewJobs(jobs: NewJob[]): void {
   }
 }
 
-/** Inserts `jobs` on `db` and returns one result per job, in input order. */
+/**
+ * Inserts `jobs` on `db` and returns one result per job, in input order. With `fence`, every round's
+ * insert is fenced and `LeaseLostError` means that round wrote nothing. Outside a caller's transaction
+ * a later round (a winner deleted between the insert and the read) commits on its own: should the lease
+ * be lost just then, the first round's jobs, written while it was held, stay.
+ */
 export async function insertJobs(
   db: Queryable,
   statements: Statements,
   jobs: NewJob[],
   notify: NotifyTarget,
   prepared: boolean,
+  fence?: LeaseRef,
 ): Promise<JobInsertResult[]> {
   const results: Array<JobInsertResult | undefined> = new Array<JobInsertResult | undefined>(jobs.length);
+  const statement = fence === undefined ? statements.jobInsertMany : statements.jobInsertManyFenced;
+  const fenceValues = fence === undefined ? [] : [fence.id, fence.leaseToken];
   let pending = jobs.map((_, index) => index);
-  for (let round = 0; round < MAX_ROUNDS && pending.length > 0; round += 1) {
+  // An empty fenced batch still runs once: it answers whether the lease is held.
+  for (let round = 0; round < MAX_ROUNDS && (pending.length > 0 || round === 0); round += 1) {
     const batch = pending.map((index) => jobs[index] as NewJob);
     const payloads = batch.map((j) => toJsonText(j.payload));
     const inserted = await db.query<InsertedBatchRow>(
-      config(statements.jobInsertMany, insertValues(batch, payloads, notify), prepared),
+      config(statement, [...insertValues(batch, payloads, notify), ...fenceValues], prepared),
     );
+    if (fence !== undefined && inserted.rows[0]?.fenced !== true) throw new LeaseLostError(fence.id);
     const created = decodeInsertedBatch(inserted.rows[0], batch, payloads);
     const lost: number[] = [];
     for (const index of pending) {

@@ -33,8 +33,10 @@ export function renderStatements(quotedSchema: string, prepare = true) {
   const plain = (text: string): Statement => ({ text });
   return {
     jobInsertMany: prepared('insert_jobs', insert.jobInsertMany(s)),
+    // Prepared as the unfenced insert: handlers that enqueue children one call at a time run it once
+    // per child. Its fence is a primary-key lookup whatever the statistics (hot-plans.test.ts).
+    jobInsertManyFenced: prepared('insert_jobs_fenced', insert.jobInsertMany(s, true)),
     jobInsertManyExisting: plain(insert.jobInsertManyExisting(s)),
-    jobInsertManyLockFence: plain(insert.jobInsertManyLockFence(s)),
     jobClaimLean: prepared('claim_jobs_lean', claim.jobClaimLean(s)),
     jobClaimLeanFromQueues: prepared('claim_jobs_lean_queues', claim.jobClaimLeanFromQueues(s)),
     jobClaimGroupedLean: prepared('claim_jobs_grouped_lean', claim.jobClaimGroupedLean(s)),
