@@ -8,6 +8,7 @@ export {
   type EnqueueResult,
   type Service,
   type TypedScheduleService,
+  type TypedSchedulerOptions,
 } from './nightshift.js';
 export { defineTask } from './task.js';
 export {
@@ -37,6 +38,7 @@ export type {
   TaskSignature,
   TaskSignatures,
   TypedEnqueueItem,
+  TypedScheduleChanges,
   TypedScheduleInput,
 } from './task-types.js';
 export { defineConfig, type NightshiftConfig } from './config.js';

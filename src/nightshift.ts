@@ -10,8 +10,9 @@
  * `stop()` and `close()` shut all of them down gracefully.
  *
  * An instance is typed by what it registered (task-types.ts; `http.request` when given `httpJobs`):
- * `enqueue`, `enqueueMany`, `getJob`, `waitFor` and `schedules.create` accept only registered task
- * names with their payload types, and know each task's result type. `ns.untyped` is the same instance
+ * `enqueue`, `enqueueMany`, `getJob`, `waitFor`, the schedule writes (`schedules.create`, `upsert`,
+ * `upsertMany`, `update`) and `startScheduler({ schedules })` accept only registered task names with
+ * their payload types, and know each task's result type. `ns.untyped` is the same instance
  * for names known only at run time.
  */
 import type { ClusterEvent } from './cluster-events.js';
@@ -82,6 +83,7 @@ import type {
   TaskName,
   TaskSignatures,
   TypedEnqueueItem,
+  TypedScheduleChanges,
   TypedScheduleInput,
 } from './task-types.js';
 import { JobWaiter, type WaitForOptions } from './wait-for.js';
@@ -235,12 +237,42 @@ export interface EnqueueResult<J extends Job = Job> {
   job: J;
 }
 
-/** `ns.schedules`, with `create` taking only registered tasks and their payload types. */
-export type TypedScheduleService<Tasks extends TaskSignatures> = Omit<ScheduleService, 'create'> & {
+/**
+ * `ns.schedules`, its writes (`create`, `upsert`, `upsertMany`, `update`, `sync`) taking only
+ * registered tasks and their payload types, each schedule of a list checked against its own task.
+ * `N` (the task names written) is left to the compiler; `update<'task.name'>(id, { payload })` states
+ * the schedule's task when the change does not name it. The methods are generic in `N` also so that a
+ * typed instance stays assignable to the untyped `Nightshift`: with the task names in a plain parameter
+ * the compiler measures `Tasks` as contravariant and refuses that; generic methods it relates
+ * signature by signature.
+ */
+export type TypedScheduleService<Tasks extends TaskSignatures> = Omit<
+  ScheduleService,
+  'create' | 'upsert' | 'upsertMany' | 'update' | 'sync'
+> & {
   create<N extends TaskName<Tasks>>(
     input: TypedScheduleInput<Tasks, N>,
   ): ReturnType<ScheduleService['create']>;
+  upsert<N extends TaskName<Tasks>>(
+    input: TypedScheduleInput<Tasks, N>,
+  ): ReturnType<ScheduleService['upsert']>;
+  upsertMany<N extends TaskName<Tasks>>(
+    inputs: ReadonlyArray<TypedScheduleInput<Tasks, N>>,
+  ): ReturnType<ScheduleService['upsertMany']>;
+  update<N extends TaskName<Tasks>>(
+    id: string,
+    changes: TypedScheduleChanges<Tasks, N>,
+  ): ReturnType<ScheduleService['update']>;
+  sync<N extends TaskName<Tasks>>(
+    inputs: ReadonlyArray<TypedScheduleInput<Tasks, N>>,
+  ): ReturnType<ScheduleService['sync']>;
 };
+
+/** `ns.startScheduler`'s options, its config `schedules` typed as `schedules.upsertMany` takes them. */
+export type TypedSchedulerOptions<
+  Tasks extends TaskSignatures,
+  N extends TaskName<Tasks> = TaskName<Tasks>,
+> = Omit<SchedulerOptions, 'schedules'> & { schedules?: ReadonlyArray<TypedScheduleInput<Tasks, N>> };
 
 /**
  * The job an id names: of task `N` when the id came from `enqueue` (a `JobId<N>`), else of any
@@ -299,7 +331,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     this.waiter = new JobWaiter(store);
     this.queues = new QueueService(store);
     this.scheduleService = new ScheduleService(store, tasks);
-    // Typed view: create takes the registered tasks' schedules, a subset of ScheduleInput.
+    // Typed view: its writes take the registered tasks' schedules, a subset of ScheduleInput.
     this.schedules = this.scheduleService;
   }
 
@@ -619,7 +651,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * Starts a scheduler: syncs `options.schedules` (config schedules) if given, then turns due slots into
    * jobs until stopped. Await `scheduler.ready` to learn whether the sync succeeded.
    */
-  startScheduler(options: SchedulerOptions = {}): Scheduler {
+  startScheduler<N extends TaskName<Tasks>>(options: TypedSchedulerOptions<Tasks, N> = {}): Scheduler {
     this.assertOpen();
     const scheduler = new Scheduler(
       {

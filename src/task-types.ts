@@ -60,11 +60,32 @@ export type TypedEnqueueItem<Tasks extends TaskSignatures> = {
   >;
 }[TaskName<Tasks>];
 
-/** A schedule of task `N` with that task's payload. */
-export type TypedScheduleInput<Tasks extends TaskSignatures, N extends TaskName<Tasks>> = Omit<
-  ScheduleInput,
-  'task' | 'payload'
-> & { task: N; payload?: Tasks[N]['input'] };
+/**
+ * A schedule of task `N` with that task's payload; with `N` a union (all registered names by
+ * default), a schedule of any of them, each checked against its own task's payload as `enqueueMany`
+ * items are (the conditional distributes over `N`).
+ */
+export type TypedScheduleInput<
+  Tasks extends TaskSignatures,
+  N extends TaskName<Tasks> = TaskName<Tasks>,
+> = N extends unknown
+  ? Omit<ScheduleInput, 'task' | 'payload'> & { task: N; payload?: Tasks[N]['input'] }
+  : never;
+
+/**
+ * What `schedules.update` merges over a schedule of task `N` (any registered task by default: the
+ * compiler does not know a stored schedule's task). A payload given with `task` is that task's; one
+ * given alone must be some registered task's, and is checked against the schedule's own at run time.
+ */
+export type TypedScheduleChanges<
+  Tasks extends TaskSignatures,
+  N extends TaskName<Tasks> = TaskName<Tasks>,
+> = N extends unknown
+  ? Partial<Omit<ScheduleInput, 'id' | 'paused' | 'task' | 'payload'>> & {
+      task?: N;
+      payload?: Tasks[N]['input'];
+    }
+  : never;
 
 /** The arguments after the task name in `enqueue`: the payload may be left out when it may be undefined. */
 export type EnqueueArguments<Input> = undefined extends Input

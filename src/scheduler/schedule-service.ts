@@ -220,7 +220,7 @@ export class ScheduleService {
    * `upsert` for many schedules in one transaction (thousands of per-tenant schedules in one call):
    * every input is validated first, and one invalid input or config id writes none of them.
    */
-  async upsertMany(inputs: ScheduleInput[]): Promise<ScheduleUpsertResult> {
+  async upsertMany(inputs: readonly ScheduleInput[]): Promise<ScheduleUpsertResult> {
     const schedules = await this.validateAll(inputs, 'api');
     if (schedules.length === 0) return { created: [], updated: [], unchanged: [] };
     return this.store.scheduleUpsertMany({ schedules });
@@ -274,7 +274,7 @@ export class ScheduleService {
    * schedule or a new timing, its state from now. One clock reading: on PostgreSQL each is a round trip.
    */
   private async validateAll(
-    inputs: ScheduleInput[],
+    inputs: readonly ScheduleInput[],
     source: ScheduleDefinition['source'],
   ): Promise<Array<{ definition: ScheduleDefinition; state: ScheduleState }>> {
     const definitions = await validateScheduleInputs(inputs, source, this.registry);
@@ -290,7 +290,7 @@ export class ScheduleService {
    * no longer listed; `api` schedules are kept. Validates every input before writing any.
    */
   async sync(
-    inputs: ScheduleInput[],
+    inputs: readonly ScheduleInput[],
   ): Promise<{ created: string[]; updated: string[]; deleted: string[]; conflicts: string[] }> {
     const schedules = await this.validateAll(inputs, 'config');
     return this.store.scheduleSync({ schedules });
@@ -323,7 +323,7 @@ async function validateScheduleInput(
  * definitions, in order; writes nothing. A config's schedules are checked so when it loads.
  */
 export async function validateScheduleInputs(
-  inputs: ScheduleInput[],
+  inputs: readonly ScheduleInput[],
   source: ScheduleDefinition['source'],
   registry: TaskRegistry,
 ): Promise<ScheduleDefinition[]> {

@@ -54,7 +54,7 @@ import { slotJobFactory } from './slot-job.js';
 /** Options of `ns.startScheduler()`. */
 export interface SchedulerOptions {
   /** Config schedules to sync at start; omit to leave stored config schedules alone. */
-  schedules?: ScheduleInput[];
+  schedules?: readonly ScheduleInput[];
   pollIntervalMs?: number;
   batchSize?: number;
   missedAfterMs?: number;
@@ -182,7 +182,7 @@ export class Scheduler {
     return this;
   }
 
-  private async sync(schedules: ScheduleInput[]): Promise<void> {
+  private async sync(schedules: readonly ScheduleInput[]): Promise<void> {
     const result = await this.deps.schedules.sync(schedules);
     this.deps.logger.info(result, 'config schedules synced');
     for (const id of result.conflicts) {
