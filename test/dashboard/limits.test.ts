@@ -95,6 +95,11 @@ describe(`dashboard limits page in Chromium on ${backend}`, () => {
       '–',
     ]);
 
+    // Each part is a card: a heading does not sit flush under the table before it (it did at 0 px).
+    const queueTable = (await page.getByRole('table', { name: 'Queue limits' }).boundingBox())!;
+    const keysHeading = (await page.getByRole('heading', { name: 'Concurrency keys' }).boundingBox())!;
+    expect(keysHeading.y - (queueTable.y + queueTable.height)).toBeGreaterThanOrEqual(16);
+
     const keyRows = page.getByRole('table', { name: 'Concurrency keys' }).getByRole('row');
     expect(await keyRows.count()).toBe(4);
     await page.getByLabel('Running only').check();

@@ -18,6 +18,7 @@ export function LimitsPage() {
     <section aria-labelledby="limits-title">
       <h1 id="limits-title">Limits</h1>
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
+      {/* Each part in its own card, as on the overview and the Workers page. */}
       <QueueLimits />
       <ConcurrencyKeys run={action.run} />
       <Groups run={action.run} />
@@ -31,8 +32,8 @@ function QueueLimits() {
   const queues = useLoad(() => api<{ queues: QueueLimit[] }>('GET', '/limits/queues'), []);
   const list = queues.data?.queues ?? [];
   return (
-    <>
-      <h2>Queues</h2>
+    <section aria-labelledby="limits-queues-title" class="card">
+      <h2 id="limits-queues-title">Queues</h2>
       <Problem error={queues.error} what="the queue limits" />
       {queues.data !== undefined && list.length === 0 && (
         <p class="hint">
@@ -68,7 +69,7 @@ function QueueLimits() {
           </table>
         </div>
       )}
-    </>
+    </section>
   );
 }
 
@@ -83,8 +84,8 @@ function ConcurrencyKeys(props: { run: Run }) {
   );
   const list = keys.data?.rows ?? [];
   return (
-    <>
-      <h2>Concurrency keys</h2>
+    <section aria-labelledby="limits-keys-title" class="card">
+      <h2 id="limits-keys-title">Concurrency keys</h2>
       <label class="toggle">
         <input
           type="checkbox"
@@ -175,7 +176,7 @@ function ConcurrencyKeys(props: { run: Run }) {
           </button>
         </nav>
       )}
-    </>
+    </section>
   );
 }
 
@@ -189,8 +190,8 @@ function Groups(props: { run: Run }) {
   );
   const list = groups.data?.rows ?? [];
   return (
-    <>
-      <h2>Groups</h2>
+    <section aria-labelledby="limits-groups-title" class="card">
+      <h2 id="limits-groups-title">Groups</h2>
       <Problem error={groups.error} what="the groups" />
       {groups.data !== undefined && list.length === 0 && (
         <p class="hint">
@@ -269,7 +270,7 @@ function Groups(props: { run: Run }) {
           </button>
         </nav>
       )}
-    </>
+    </section>
   );
 }
 
