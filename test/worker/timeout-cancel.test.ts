@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobCancelledError, JobTimeoutError } from '../../src/worker/abort-reasons.js';
+import { waitUntil } from '../support/wait-until.js';
 import { aborted, BACKEND, engineEnv, FAST_WORKER, gate, nextEvent } from './engine-harness.js';
 
 const env = engineEnv();
@@ -155,7 +156,17 @@ describe('cancellation', () => {
     const latencies: number[] = [];
     for (let round = 0; round < 5; round += 1) {
       const { id } = await ns.enqueue('long');
-      expect(await started.promise).toBe(id);
+      // The idle worker is woken by the insert's notification (its poll is a minute away): bounded, so a
+      // missed wake fails here with the job's state instead of at the test's timeout (seen once in CI).
+      let startedId: string | null = null;
+      void started.promise.then((value) => (startedId = value));
+      try {
+        await waitUntil(() => startedId !== null, { timeoutMs: 5_000 });
+      } catch {
+        const job = await ns.getJob(id);
+        throw new Error(`round ${round}: job ${id} did not start within 5 s: ${JSON.stringify(job)}`);
+      }
+      expect(startedId).toBe(id);
       started = gate<string>();
       const sentAt = performance.now();
       expect((await operator.jobCancel({ id })).outcome).toBe('cancel_requested');
