@@ -152,9 +152,15 @@ export class TaskRegistry {
     return [...this.tasks.values()];
   }
 
-  /** Names of the tasks this instance can run (those with a handler, not a contract alone). */
+  /**
+   * Names of the tasks this instance can run (those with a handler, not a contract alone), sorted by
+   * UTF-16 code units: the list a worker registers (worker/registration.ts).
+   */
   implemented(): string[] {
-    return [...this.tasks.values()].filter((task) => task.handler !== null).map((task) => task.name);
+    return [...this.tasks.values()]
+      .filter((task) => task.handler !== null)
+      .map((task) => task.name)
+      .sort();
   }
 }
 

@@ -169,6 +169,11 @@ export interface WorkerInfo {
   queues: string[] | null;
   /** The labels it offers (sorted; empty for none): it claims jobs whose every required label is here. */
   labels: string[];
+  /**
+   * The tasks it has a handler for (sorted; empty for none), written when it registers. A row written
+   * by a nightshift before this field existed reads as empty.
+   */
+  tasks: string[];
   concurrency: number;
   /** Handlers running at its last heartbeat. */
   running: number;

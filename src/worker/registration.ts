@@ -1,13 +1,15 @@
 /**
  * A worker's row in the workers table (`ns.workers()`, `GET /api/v1/workers`): inserted when the
- * worker starts, its heartbeat and running count updated every `heartbeatIntervalMs`, deleted when it
- * stops. A worker killed without stopping keeps its row until some rescuer's sweep finds its heartbeat
- * older than `workerStaleMs` (rescuer.ts).
+ * worker starts, with the tasks it implements (which the task catalog reads, task-catalog.ts), its
+ * heartbeat and running count updated every `heartbeatIntervalMs`, deleted when it stops. A worker
+ * killed without stopping keeps its row until some rescuer's sweep finds its heartbeat older than
+ * `workerStaleMs` (rescuer.ts).
  *
  * Cost: one UPDATE by primary key per worker per interval (PostgreSQL: a heap-only update, no index
- * covers the columns it writes; SQLite: one short write transaction). Runs on the event loop: a
- * handler that blocks it for longer than `workerStaleMs` makes the worker look dead in the list (its
- * leases are renewed from their own thread; the next heartbeat registers it again).
+ * covers the columns it writes; SQLite: one short write transaction). The heartbeat writes two
+ * columns only: the tasks, fixed for the worker's life, are written when it registers. Runs on the
+ * event loop: a handler that blocks it for longer than `workerStaleMs` makes the worker look dead in
+ * the list (its leases are renewed from their own thread; the next heartbeat registers it again).
  */
 import { hostname } from 'node:os';
 import { PeriodicPass } from '../runtime/periodic.js';
@@ -20,6 +22,8 @@ export interface RegisteredWorker {
   queues: string[] | null;
   /** The labels it offers, canonical (empty for none). */
   labels: string[];
+  /** The tasks it has a handler for, sorted (empty for none). */
+  tasks: string[];
   concurrency: number;
   /** Handlers running now. */
   running(): number;
@@ -60,6 +64,7 @@ export class WorkerRegistration {
       pid: process.pid,
       queues: this.worker.queues,
       labels: this.worker.labels,
+      tasks: this.worker.tasks,
       concurrency: this.worker.concurrency,
       running,
     });

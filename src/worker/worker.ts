@@ -140,6 +140,7 @@ export class Worker {
         id: this.id,
         queues: this.options.queues,
         labels: this.options.labels,
+        tasks: deps.registry.implemented(),
         concurrency: this.options.concurrency,
         running: () => this.runner.runningCount,
       },

@@ -1,7 +1,8 @@
 /**
  * Workers and queues over real HTTP on both backends, with a second process on the same database:
- * the worker registry (appears, heartbeats, leaves on stop, is swept after kill -9) and the
- * cluster-wide queue pause (no claim in either process after it, running jobs finish, resume restarts).
+ * the worker registry (appears with the tasks it implements, heartbeats, leaves on stop, is swept
+ * after kill -9) and the cluster-wide queue pause (no claim in either process after it, running jobs
+ * finish, resume restarts).
  */
 // Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
@@ -85,6 +86,7 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
       pid: child.process.pid,
       queues: ['q'],
       labels: ['region:eu'],
+      tasks: ['noop'],
       concurrency: 2,
       running: 0,
     });

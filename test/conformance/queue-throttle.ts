@@ -105,7 +105,7 @@ export function describeQueueThrottle(h: StoreHarness): void {
         ],
       });
       expect(await throttled(store)).toEqual([{ queue: 'areas', reason: 'labels', count: 3 }]);
-      const worker = { host: 'h', pid: 1, queues: null, concurrency: 1, running: 0 };
+      const worker = { host: 'h', pid: 1, queues: null, tasks: [], concurrency: 1, running: 0 };
       await store.workerRegister({ id: 'w-gpu', ...worker, labels: ['gpu'] });
       expect(await throttled(store)).toEqual([{ queue: 'areas', reason: 'labels', count: 2 }]);
       await store.workerRegister({ id: 'w-eu', ...worker, labels: ['dmz', 'gpu', 'region:eu'] });

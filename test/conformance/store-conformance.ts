@@ -28,6 +28,7 @@ import { describeSchema } from './schema.js';
 import { describeTransaction } from './transaction.js';
 import { describeSchedules } from './schedules.js';
 import { describeWorkerLabels } from './worker-labels.js';
+import { describeWorkers } from './workers.js';
 
 /** Registers the whole conformance suite for one backend. */
 export function describeStoreConformance(name: string, harness: StoreHarness): void {
@@ -42,6 +43,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     describeQueueLimits(harness);
     describeQueueRates(harness);
     describeWorkerLabels(harness);
+    describeWorkers(harness);
     describeQueueThrottle(harness);
     describeFairGroups(harness);
     describeLease(harness);

@@ -70,6 +70,7 @@ async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<C
     pid: 1,
     queues: null,
     labels: [],
+    tasks: [],
     concurrency: 10,
     running: 0,
   });

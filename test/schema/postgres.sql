@@ -201,6 +201,7 @@ workers | running | integer | true | 0
 workers | started_at | timestamp with time zone | true | <schema>.nightshift_now()
 workers | heartbeat_at | timestamp with time zone | true | <schema>.nightshift_now()
 workers | labels | text[] | false | 
+workers | tasks | text[] | false | 
 
 -- constraints
 api_tokens | api_tokens_pkey | PRIMARY KEY (id)

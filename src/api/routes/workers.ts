@@ -16,6 +16,10 @@ export const WorkerSchema = Type.Object(
     labels: Type.Array(Type.String(), {
       description: 'labels it offers, sorted: it claims jobs whose every required label is here',
     }),
+    tasks: Type.Array(Type.String(), {
+      description:
+        'tasks it has a handler for, sorted, written when it registered; empty for a worker registered by a nightshift that did not record them',
+    }),
     concurrency: Type.Integer(),
     running: Type.Integer({ description: 'handlers running at its last heartbeat' }),
     startedAt: dateTime,

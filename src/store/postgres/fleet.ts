@@ -16,6 +16,7 @@ interface WorkerRow {
   pid: number;
   queues: string[] | null;
   labels: string[] | null;
+  tasks: string[] | null;
   concurrency: number;
   running: number;
   started_at: Date;
@@ -29,6 +30,7 @@ function toWorker(row: WorkerRow): WorkerInfo {
     pid: row.pid,
     queues: row.queues,
     labels: row.labels ?? [],
+    tasks: row.tasks ?? [],
     concurrency: row.concurrency,
     running: row.running,
     startedAt: row.started_at,
@@ -66,6 +68,7 @@ export class PostgresFleet implements FleetStore {
       params.concurrency,
       params.running,
       params.labels.length === 0 ? null : params.labels,
+      params.tasks.length === 0 ? null : params.tasks,
     ]);
   }
 

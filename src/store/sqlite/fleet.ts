@@ -15,6 +15,7 @@ interface WorkerRow {
   pid: number;
   queues: string | null;
   labels: string | null;
+  tasks: string | null;
   concurrency: number;
   running: number;
   started_at: number;
@@ -27,12 +28,23 @@ function toWorker(row: WorkerRow): WorkerInfo {
     host: row.host,
     pid: row.pid,
     queues: row.queues === null ? null : (JSON.parse(row.queues) as string[]),
-    labels: row.labels === null ? [] : (JSON.parse(row.labels) as string[]),
+    labels: listColumn(row.labels),
+    tasks: listColumn(row.tasks),
     concurrency: row.concurrency,
     running: row.running,
     startedAt: new Date(row.started_at),
     heartbeatAt: new Date(row.heartbeat_at),
   };
+}
+
+/** A JSON array column that holds NULL for an empty list (labels, tasks; the rows before a column). */
+function listColumn(value: string | null): string[] {
+  return value === null ? [] : (JSON.parse(value) as string[]);
+}
+
+/** The JSON of a list column: NULL for none, as the rows written before the column hold. */
+function listValue(list: readonly string[]): string | null {
+  return list.length === 0 ? null : JSON.stringify(list);
 }
 
 /** Workers and paused queues on one SQLite connection. */
@@ -44,7 +56,8 @@ export class SqliteFleet implements FleetStore {
       this.conn.stmt(sql.workerRegister).run({
         ...params,
         queues: params.queues === null ? null : JSON.stringify(params.queues),
-        labels: params.labels.length === 0 ? null : JSON.stringify(params.labels),
+        labels: listValue(params.labels),
+        tasks: listValue(params.tasks),
         now,
       }),
     );

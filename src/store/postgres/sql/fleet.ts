@@ -1,14 +1,20 @@
-/** Workers registered while they run, and paused queues (migration 011). None is on the claim path. */
+/**
+ * Workers registered while they run, and paused queues (migrations 011, 017 labels, 026 tasks). None is
+ * on the claim path.
+ */
 import { jobCountByQueue } from './job-read.js';
 import { queueThrottleList } from './observe.js';
 
-/** $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running, $7 labels (null: none). */
+/**
+ * $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running, $7 labels (null: none),
+ * $8 tasks (null: none). The only write of its tasks.
+ */
 export const workerRegister = (s: string): string => `
-  INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running, labels)
-  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running, labels, tasks)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
   ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
     concurrency = excluded.concurrency, running = excluded.running, labels = excluded.labels,
-    heartbeat_at = ${s}.nightshift_now()`;
+    tasks = excluded.tasks, heartbeat_at = ${s}.nightshift_now()`;
 
 /** The heartbeat: a heap-only update by primary key (no index covers the columns it writes). $1 id, $2 running. */
 export const workerHeartbeat = (s: string): string =>

@@ -1,14 +1,17 @@
-/** Workers registered while they run, and paused queues (migration 008). None is on the claim path. */
+/**
+ * Workers registered while they run, and paused queues (migrations 008, 013 labels, 020 tasks). None is
+ * on the claim path.
+ */
 
-/** Inserts or replaces a worker's row; started and heartbeat now. */
+/** Inserts or replaces a worker's row; started and heartbeat now. The only write of its tasks. */
 export const workerRegister = `
-INSERT INTO workers (id, host, pid, queues, concurrency, running, started_at, heartbeat_at, labels)
-VALUES (@id, @host, @pid, @queues, @concurrency, @running, @now, @now, @labels)
+INSERT INTO workers (id, host, pid, queues, concurrency, running, started_at, heartbeat_at, labels, tasks)
+VALUES (@id, @host, @pid, @queues, @concurrency, @running, @now, @now, @labels, @tasks)
 ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
   concurrency = excluded.concurrency, running = excluded.running, heartbeat_at = excluded.heartbeat_at,
-  labels = excluded.labels`;
+  labels = excluded.labels, tasks = excluded.tasks`;
 
-/** The heartbeat: one row by primary key. */
+/** The heartbeat: one row by primary key, two columns (never the tasks or labels). */
 export const workerHeartbeat = `UPDATE workers SET heartbeat_at = @now, running = @running WHERE id = @id`;
 
 export const workerDelete = `DELETE FROM workers WHERE id = ?`;
