@@ -225,12 +225,28 @@ export function contractJsonSchema(
 ): Record<string, unknown> | undefined {
   refuseUnknownKeys(options, JSON_SCHEMA_OPTION_NAMES, 'contractJsonSchema option');
   const of = options.of ?? 'payload';
-  const schema = of === 'payload' ? contract.payload : contract.result;
+  return standardJsonSchema(
+    of === 'payload' ? contract.payload : contract.result,
+    of === 'payload' ? 'input' : 'output',
+    options.target ?? 'draft-2020-12',
+  );
+}
+
+/**
+ * The JSON Schema of a validator's input or output, through its Standard JSON Schema converter (the
+ * task catalog, task-catalog.ts, reads a `defineTask` schema as well as a contract's). Undefined when
+ * there is no schema, no converter, or the converter cannot express it (it throws).
+ */
+export function standardJsonSchema(
+  schema: StandardSchemaV1 | undefined,
+  side: 'input' | 'output',
+  target: StandardJSONSchemaV1.Target,
+): Record<string, unknown> | undefined {
   const converter = (schema?.['~standard'] as Partial<StandardJSONSchemaV1.Props> | undefined)?.jsonSchema;
-  const convert = of === 'payload' ? converter?.input : converter?.output;
+  const convert = converter?.[side];
   if (typeof convert !== 'function') return undefined;
   try {
-    return convert({ target: options.target ?? 'draft-2020-12' });
+    return convert({ target });
   } catch {
     return undefined;
   }

@@ -63,6 +63,7 @@ export type {
   ThreadIsolation,
 } from './task.js';
 export type { EnqueueItem, EnqueueOptions } from './enqueue.js';
+export type { TaskCatalogEntry } from './task-catalog.js';
 export type { WaitForOptions } from './wait-for.js';
 export { JOB_STATES, FINAL_STATES, isFinalState, isJobState } from './job.js';
 export type { Job, JobError, JobLogLevel, JobLogLine, JobRun, JobState, RunOutcome } from './job.js';

@@ -72,6 +72,7 @@ import {
 import { keyNames, refuseUnknownKeys, requireArray, requireObject } from './validation/known-keys.js';
 import type { TaskMap } from './task.js';
 import { TaskRegistry } from './task-registry.js';
+import { taskCatalog, type TaskCatalogEntry } from './task-catalog.js';
 import type {
   AnyTaskJob,
   ContractList,
@@ -539,6 +540,15 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    */
   workers(): Promise<WorkerInfo[]> {
     return this.store.workerList({ staleMs: DEFAULT_WORKER_STALE_MS });
+  }
+
+  /**
+   * Every task this instance knows (`declared`, with its defaults and payload JSON Schema) and every
+   * task a worker of `workers()` implements, by name, each with the ids of the live workers that
+   * implement it. A declared task no live worker implements is one whose jobs wait until one does.
+   */
+  async taskCatalog(): Promise<TaskCatalogEntry[]> {
+    return taskCatalog(this.tasks, await this.workers());
   }
 
   /**

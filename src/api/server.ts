@@ -35,6 +35,7 @@ import { limitRoutes } from './routes/limits.js';
 import { queueRoutes } from './routes/queues.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { sessionRoutes } from './routes/session.js';
+import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { workerRoutes } from './routes/workers.js';
 import {
@@ -147,6 +148,7 @@ async function buildApiServer(
       await api.register(eventRoutes, { ns, logger, pingMs: options.eventsPingMs ?? EVENTS_PING_MS });
       await api.register(sessionRoutes, { readOnly });
       await api.register(workerRoutes, { ns });
+      await api.register(taskRoutes, { ns });
       api.get(
         '/openapi.json',
         {

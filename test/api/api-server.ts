@@ -15,6 +15,7 @@ import type { ApiRole, Store } from '../../src/store/store.js';
 import type { AlertsConfig } from '../../src/observe/alert.js';
 import type { QueuesConfig } from '../../src/queue-limits.js';
 import { defineTask, type TaskMap } from '../../src/task.js';
+import type { ContractList } from '../../src/task-types.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../support/postgres-harness.js';
 import { PostgresTestClock } from '../support/postgres-test-clock.js';
 import { tempSqliteFile } from '../support/temp-sqlite.js';
@@ -90,8 +91,8 @@ async function openBackend(
 }
 
 /**
- * Starts a server on `backend` with one token per role, knowing `tasks` (default TEST_TASKS) and
- * `queues` settings.
+ * Starts a server on `backend` with one token per role, knowing `tasks` (default TEST_TASKS),
+ * `contracts` and `queues` settings.
  */
 export async function startTestServer(
   backend: Backend,
@@ -99,18 +100,20 @@ export async function startTestServer(
     bodyLimit?: number;
     readOnly?: boolean;
     tasks?: TaskMap;
+    contracts?: ContractList;
     alerts?: AlertsConfig;
     queues?: QueuesConfig;
     eventsPingMs?: number;
   } = {},
 ): Promise<TestServer> {
-  const { tasks = TEST_TASKS, alerts, queues, ...serverOptions } = options;
+  const { tasks = TEST_TASKS, contracts, alerts, queues, ...serverOptions } = options;
   const { store, clock, cleanup } = await openBackend(backend);
   const logger = createLogger({ level: 'silent' });
   const ns = await Nightshift.connect({
     db: store,
     tasks,
     logger,
+    ...(contracts !== undefined && { contracts }),
     ...(alerts !== undefined && { alerts }),
     ...(queues !== undefined && { queues }),
   });

@@ -43,6 +43,7 @@ const REQUIRED: Record<string, ApiRole> = {
   'POST /api/v1/queues/{name}/pause': 'operator',
   'POST /api/v1/queues/{name}/resume': 'operator',
   'GET /api/v1/workers': 'viewer',
+  'GET /api/v1/tasks': 'viewer',
   'GET /api/v1/limits/keys': 'viewer',
   'PUT /api/v1/limits/keys/{key}': 'operator',
   'PUT /api/v1/limits/keys/{key}/rate': 'operator',

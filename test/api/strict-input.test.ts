@@ -62,6 +62,7 @@ function requests(f: Fixtures): Record<string, { path: string; body?: unknown }>
     'POST /api/v1/queues/{name}/pause': { path: `/api/v1/queues/${QUEUE}/pause` },
     'POST /api/v1/queues/{name}/resume': { path: `/api/v1/queues/${PAUSED_QUEUE}/resume` },
     'GET /api/v1/workers': { path: '/api/v1/workers' },
+    'GET /api/v1/tasks': { path: '/api/v1/tasks' },
     'GET /api/v1/limits/keys': { path: '/api/v1/limits/keys' },
     'PUT /api/v1/limits/keys/{key}': { path: `/api/v1/limits/keys/${KEY}`, body: { limit: 3 } },
     'PUT /api/v1/limits/keys/{key}/rate': { path: `/api/v1/limits/keys/${KEY}/rate`, body: RATE },

@@ -35,6 +35,7 @@ const READERS: string[][] = [
   ['jobs', 'cancel', '01890000-0000-7000-8000-000000000000'],
   ['enqueue', 'echo', '--payload', '{}'],
   ['schedules', 'list'],
+  ['tasks'],
   ['schedules', 'create', 'nightly', '--task', 'echo', '--cron', '0 6 * * *'],
 ];
 

@@ -11,6 +11,7 @@ import { registerScheduler } from './scheduler.js';
 import { registerSchedules } from './schedules.js';
 import { registerServe } from './serve.js';
 import { registerStart } from './start.js';
+import { registerTasks } from './tasks.js';
 import { registerTokens } from './tokens.js';
 import { registerTop } from './top.js';
 import { registerWorker } from './worker.js';
@@ -27,6 +28,7 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerEnqueue,
   registerJobs,
   registerQueues,
+  registerTasks,
   registerScheduler,
   registerSchedules,
   registerTop,
