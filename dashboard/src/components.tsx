@@ -104,6 +104,44 @@ export function JsonBlock(props: { value: unknown; label: string }) {
   );
 }
 
+/** A JSON value folded under a summary, opened on demand (a task's payload schema). */
+export function FoldedJson(props: { summary: string; value: unknown; label: string }) {
+  return (
+    <details class="folded">
+      <summary>{props.summary}</summary>
+      <JsonBlock value={props.value} label={props.label} />
+    </details>
+  );
+}
+
+/**
+ * Names in a table cell, as compact whatever their number: the count (`3 tasks`), which opens to the
+ * names, also in its tooltip; `empty` when there are none. A hundred long names neither widen the
+ * column nor stretch the row until opened, and then scroll within the cell.
+ */
+export function NameList(props: {
+  names: readonly string[];
+  noun: { one: string; many: string };
+  empty: ComponentChildren;
+}) {
+  const { names, noun } = props;
+  if (names.length === 0) return <>{props.empty}</>;
+  return (
+    <details class="names" title={names.join('\n')}>
+      <summary>
+        {names.length} {names.length === 1 ? noun.one : noun.many}
+      </summary>
+      <ul>
+        {names.map((name) => (
+          <li key={name} class="mono">
+            {name}
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
 /**
  * A modal confirmation: the question, then Confirm / Cancel. Uses <dialog> so focus and Escape work
  * as in any native dialog.

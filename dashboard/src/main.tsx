@@ -21,6 +21,7 @@ import { JobsPage } from './pages/jobs.js';
 import { LimitsPage } from './pages/limits.js';
 import { OverviewPage } from './pages/overview.js';
 import { SchedulesPage } from './pages/schedules.js';
+import { TasksPage } from './pages/tasks.js';
 import { WorkersPage } from './pages/workers.js';
 import { useRedrawWhenChanged } from './redraw.js';
 import type { ClusterEvent, Session } from './types.js';
@@ -39,6 +40,7 @@ const NAV = [
   { path: '/', label: 'Overview' },
   { path: '/jobs', label: 'Jobs' },
   { path: '/schedules', label: 'Schedules' },
+  { path: '/tasks', label: 'Tasks' },
   { path: '/workers', label: 'Workers' },
   { path: '/limits', label: 'Limits' },
 ] as const;
@@ -258,6 +260,7 @@ function Page(props: { path: string; search: string }) {
   const job = /^\/jobs\/([^/]+)$/.exec(path);
   if (job?.[1] !== undefined) return <JobDetailPage id={decodeURIComponent(job[1])} />;
   if (path === '/schedules') return <SchedulesPage search={search} />;
+  if (path === '/tasks') return <TasksPage />;
   if (path === '/workers') return <WorkersPage />;
   if (path === '/limits') return <LimitsPage />;
   return (

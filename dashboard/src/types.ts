@@ -126,10 +126,29 @@ export interface Worker {
   queues: string[] | null;
   /** Labels it offers (docs/TENANCY.md, "Worker labels"); empty for none. */
   labels: string[];
+  /** Tasks it has a handler for, sorted; empty for none. */
+  tasks: string[];
   concurrency: number;
   running: number;
   startedAt: string;
   heartbeatAt: string;
+}
+
+/** GET /tasks: one task the server declares or a live worker implements. */
+export interface TaskCatalogEntry {
+  name: string;
+  /** The server knows it: POST /jobs accepts it. */
+  declared: boolean;
+  /** The task's defaults as the server knows them; null for a task only a worker knows. */
+  queue: string | null;
+  priority: number | null;
+  maxAttempts: number | null;
+  /** Null also when the task sets none (the worker's applies). */
+  timeoutMs: number | null;
+  /** The payload's JSON Schema, or null when there is none the server can give. */
+  payloadSchema: Record<string, unknown> | null;
+  /** Ids of the live workers implementing it. */
+  workers: string[];
 }
 
 export type OverlapPolicy = 'skip' | 'queue' | 'allow';

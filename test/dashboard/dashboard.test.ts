@@ -315,6 +315,8 @@ describe(`dashboard in Chromium on ${backend}`, () => {
         `${registered?.host} / ${registered?.pid}`,
         'idle',
         '–',
+        // The count of the tasks it implements; the names, folded under it, are text of the cell too.
+        `${registered?.tasks.length} tasks${registered?.tasks.join('')}`,
         '0 / 3',
         expect.stringMatching(/ ago$/),
         expect.stringMatching(/^\d+(\.\d)? (ms|s) ago$/),

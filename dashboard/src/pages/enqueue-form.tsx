@@ -1,10 +1,11 @@
 /**
  * Enqueues one job (POST /jobs) with the options a person sets by hand: task, payload, queue,
  * priority, when it is due, idempotency key, attempts, timeout, concurrency key and limit, required
- * labels and group. The server has no list of its tasks, so the task is typed. Fields that cannot be
- * read (payload JSON, numbers, a date) stop the form before any request; the server's refusal (an
- * unknown task, a payload its schema refuses) is shown beside the button, the form keeping what was
- * typed. On success it links to the job, or says that the idempotency key named an existing one.
+ * labels and group. The task is picked from those the server declares (the task catalog,
+ * enqueue-task.tsx: it shows the task's defaults, payload schema, and whether a worker runs it).
+ * Fields that cannot be read (payload JSON, numbers, a date) stop the form before any request; the
+ * server's refusal (a payload its schema refuses) is shown beside the button, the form keeping what
+ * was typed. On success it links to the job, or says that the idempotency key named an existing one.
  */
 import { api } from '../api.js';
 import { Link } from '../components.js';
@@ -23,7 +24,9 @@ import {
   useSubmit,
   type Unit,
 } from '../forms.js';
+import { useTaskCatalog } from '../task-catalog.js';
 import type { Job } from '../types.js';
+import { PayloadSchemaHelp, taskDefaults, TaskSelect } from './enqueue-task.js';
 
 type EnqueueDraft = {
   task: string;
@@ -65,8 +68,10 @@ const EMPTY: EnqueueDraft = {
 
 /** The request body: every field filled in; throws FieldProblem for one that cannot be read. */
 function bodyOf(draft: EnqueueDraft): Record<string, unknown> {
+  // The select asks for one; with no task declared there is none to pick.
+  if (draft.task === '') throw new FieldProblem('Pick a task the server declares. Nothing was sent.');
   const body: Record<string, unknown> = {
-    task: draft.task.trim(),
+    task: draft.task,
     payload: jsonOf('The payload', draft.payload),
     queue: draft.queue.trim() || undefined,
     priority: integerOf('Priority', draft.priority),
@@ -119,6 +124,10 @@ function Enqueued(props: { reply: EnqueueReply }) {
 export function EnqueueForm(props: { onEnqueued: () => void }) {
   const { draft, id, text, choice, duration } = useDraft('enqueue', () => EMPTY);
   const { outcome, busy, submit } = useSubmit();
+  const catalog = useTaskCatalog();
+  const declared = catalog.data?.tasks.filter((task) => task.declared);
+  const picked = declared?.find((task) => task.name === draft.task);
+  const defaults = taskDefaults(picked);
   const enqueue = () =>
     submit(
       () => bodyOf(draft),
@@ -139,15 +148,14 @@ export function EnqueueForm(props: { onEnqueued: () => void }) {
     >
       <h2>Enqueue job</h2>
       <div class="form-grid">
+        <TaskSelect {...text('task')} tasks={declared} picked={picked} error={catalog.error} />
+        <TextField label="Queue" {...text('queue')} placeholder={defaults.queue} />
         <TextField
-          label="Task"
-          {...text('task')}
-          required
-          placeholder="email.send"
-          hint="A task the server knows"
+          label="Priority"
+          {...text('priority')}
+          placeholder={defaults.priority}
+          hint="Higher runs first"
         />
-        <TextField label="Queue" {...text('queue')} placeholder="the task's" />
-        <TextField label="Priority" {...text('priority')} placeholder="the task's" hint="Higher runs first" />
         <SelectField
           label="Due"
           {...choice('start')}
@@ -179,18 +187,19 @@ export function EnqueueForm(props: { onEnqueued: () => void }) {
           {...text('idempotencyKey')}
           hint="A second enqueue with this key returns the first job"
         />
-        <TextField label="Max attempts" {...text('maxAttempts')} placeholder="the task's" />
+        <TextField label="Max attempts" {...text('maxAttempts')} placeholder={defaults.maxAttempts} />
         <JsonField
           label="Payload (JSON)"
           {...text('payload')}
           hint="Checked against the task's schema. Empty for none."
         />
+        {picked !== undefined && <PayloadSchemaHelp task={picked} {...text('payload')} />}
       </div>
       <MoreOptions>
         <DurationField
           label="Timeout"
           {...duration('timeout', 'timeoutUnit')}
-          placeholder="the task's"
+          placeholder={defaults.timeout}
           hint="An attempt running longer is aborted"
         />
         <TextField

@@ -1,6 +1,9 @@
-/** Workers: each live worker with its queues, labels, load and heartbeat age; stuck jobs from the alerts. */
+/**
+ * Workers: each live worker with its queues, labels, the tasks it implements, load and heartbeat age;
+ * stuck jobs from the alerts.
+ */
 import { api } from '../api.js';
-import { Problem, useLoad } from '../components.js';
+import { NameList, Problem, useLoad } from '../components.js';
 import { relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
 import type { Worker } from '../types.js';
@@ -54,6 +57,7 @@ export function WorkersPage() {
                   <th scope="col">Host / pid</th>
                   <th scope="col">Queues</th>
                   <th scope="col">Labels</th>
+                  <th scope="col">Tasks</th>
                   <th scope="col" class="num">
                     Running
                   </th>
@@ -72,6 +76,9 @@ export function WorkersPage() {
                     </td>
                     <td class="name">{worker.queues === null ? 'all' : worker.queues.join(', ')}</td>
                     <td class="name">{worker.labels.length === 0 ? '–' : worker.labels.join(', ')}</td>
+                    <td class="name">
+                      <NameList names={worker.tasks} noun={{ one: 'task', many: 'tasks' }} empty="–" />
+                    </td>
                     <td class="num">
                       {worker.running} / {worker.concurrency}
                     </td>
