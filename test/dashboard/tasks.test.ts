@@ -261,6 +261,34 @@ describe(`task catalog in the dashboard in Chromium on ${backend}`, () => {
     }
   });
 
+  it('suggests the catalog’s tasks and the queues holding jobs in the Jobs filter', async () => {
+    await server.ns.enqueue('email.send', { to: 'filter@example.com' }, { queue: 'filter-suggested' });
+    const remote = other.startWorker({ workerId: 'remote-4', queues: ['nothing'], pollIntervalMs: 200 });
+    try {
+      await until(async () => (await server.ns.workers()).length).toBe(1);
+      const { page, context } = await open(server.tokens.viewer, '/jobs');
+      const filter = page.getByRole('search', { name: 'Filter jobs' });
+      const offered = (input: string) =>
+        filter
+          .getByLabel(input, { exact: true })
+          .evaluate((element: HTMLInputElement) =>
+            Array.from(element.list?.options ?? [], (option) => option.value),
+          );
+      await until(() => offered('Task')).toContain('thumbnails.make');
+      const tasks = await offered('Task');
+      expect(tasks.slice(0, 3)).toEqual(['calendar.remind', 'email.send', 'media.transcode.variant-0']);
+      expect(tasks).toContain('report.build');
+      expect(await offered('Queue')).toContain('filter-suggested');
+      // Still free text: a task of the past, in no catalog, filters as before.
+      await filter.getByLabel('Task', { exact: true }).fill('retired.task');
+      await filter.getByRole('button', { name: 'Apply filter' }).click();
+      await until(() => page.evaluate(() => location.search)).toBe('?task=retired.task');
+      await context.close();
+    } finally {
+      await remote.stop();
+    }
+  });
+
   it('says how to declare a task when the server declares none', async () => {
     const bare = await startTestServer(backend, { tasks: {} });
     try {

@@ -1,17 +1,17 @@
 /**
- * Jobs: filter by state, queue, task, creation time and text; page with the API's cursor; select rows,
- * or everything matching the filter, and retry, cancel or delete them after a confirmation that says
- * how many jobs it will touch; the outcome says how many changed. Operators enqueue a job from here
- * (enqueue-form.tsx).
+ * Jobs: filter by state, queue, task (both suggested from what the server knows), creation time and
+ * text; page with the API's cursor; select rows, or everything matching the filter, and retry, cancel
+ * or delete them after a confirmation that says how many jobs it will touch; the outcome says how many
+ * changed. Operators enqueue a job from here (enqueue-form.tsx).
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
 import { soonestAfter, soonestDue } from '../due.js';
 import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
-import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
+import { JOB_STATES, type JobPage, type JobState, type Queue, type TaskCatalogEntry } from '../types.js';
 import { EnqueueForm } from './enqueue-form.js';
 import { waitingAgain } from './job-detail.js';
 
@@ -286,8 +286,41 @@ export function JobsPage(props: { search: string }) {
   );
 }
 
+/** Names the Queue and Task filters suggest. */
+interface FilterSuggestions {
+  queues: string[];
+  tasks: string[];
+}
+
+/**
+ * The queues that hold jobs and the tasks of the catalog (declared here or run by a live worker), read
+ * once when the filter form opens: suggestions only, so neither is read again on live events, and a
+ * failed read leaves that input free text, as both stay anyway (a filter may name a task of the past).
+ */
+function useFilterSuggestions(): FilterSuggestions {
+  const [suggestions, setSuggestions] = useState<FilterSuggestions>({ queues: [], tasks: [] });
+  useEffect(() => {
+    let shown = true;
+    void Promise.allSettled([
+      api<{ queues: Queue[] }>('GET', '/queues'),
+      api<{ tasks: TaskCatalogEntry[] }>('GET', '/tasks'),
+    ]).then(([queues, tasks]) => {
+      if (!shown) return;
+      setSuggestions({
+        queues: queues.status === 'fulfilled' ? queues.value.queues.map((queue) => queue.name) : [],
+        tasks: tasks.status === 'fulfilled' ? tasks.value.tasks.map((task) => task.name) : [],
+      });
+    });
+    return () => {
+      shown = false;
+    };
+  }, []);
+  return suggestions;
+}
+
 function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }) {
   const [draft, setDraft] = useState<Filter>(props.filter);
+  const suggestions = useFilterSuggestions();
   const field = (key: keyof Filter) => ({
     id: `filter-${key}`,
     name: key,
@@ -317,11 +350,13 @@ function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }
       </div>
       <div>
         <label for="filter-queue">Queue</label>
-        <input {...field('queue')} />
+        <input {...field('queue')} list="filter-queue-names" />
+        <Suggestions id="filter-queue-names" names={suggestions.queues} />
       </div>
       <div>
         <label for="filter-task">Task</label>
-        <input {...field('task')} />
+        <input {...field('task')} list="filter-task-names" />
+        <Suggestions id="filter-task-names" names={suggestions.tasks} />
       </div>
       <div>
         <label for="filter-search">Text</label>
@@ -342,6 +377,17 @@ function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }
         </button>
       </div>
     </form>
+  );
+}
+
+/** The names an input with `list={id}` offers as the user types. */
+function Suggestions(props: { id: string; names: string[] }) {
+  return (
+    <datalist id={props.id}>
+      {props.names.map((name) => (
+        <option key={name} value={name} />
+      ))}
+    </datalist>
   );
 }
 
