@@ -14,11 +14,18 @@ export interface FrameSize {
   height: number;
 }
 
-/** The frame's lines, each at most `size.width` characters, at most `size.height` of them. */
-export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: number): string[] {
+/**
+ * The frame's lines, each at most `size.width` characters, at most `size.height` of them. `intervalMs`
+ * is the live screen's refresh, named in the header with the key that quits; null for a single frame
+ * (`--once`, a pipe), which neither refreshes nor reads keys.
+ */
+export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: number | null): string[] {
   const workerName = workerNames(snapshot.workers);
+  const at = `${snapshot.at.slice(0, 19).replace('T', ' ')}Z`;
   const lines: string[] = [
-    `nightshift top  ${snapshot.at.slice(0, 19).replace('T', ' ')}Z  every ${intervalMs} ms  (q to quit)`,
+    intervalMs === null
+      ? `nightshift top  ${at}`
+      : `nightshift top  ${at}  every ${intervalMs} ms  (q to quit)`,
     alertsLine(snapshot),
     '',
   ];
