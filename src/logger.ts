@@ -17,7 +17,30 @@ const OPTION_NAMES = keyNames<{ level?: string }>({ level: true });
 /** Creates nightshift's default logger; a misspelt option is refused rather than logging at `info`. */
 export function createLogger(options: { level?: string } = {}): Logger {
   refuseUnknownKeys(options, OPTION_NAMES, 'logger option');
-  return pino({ name: 'nightshift', level: options.level ?? process.env.NIGHTSHIFT_LOG_LEVEL ?? 'info' });
+  return pino({
+    name: 'nightshift',
+    level: options.level ?? process.env.NIGHTSHIFT_LOG_LEVEL ?? 'info',
+    serializers: { err: serializeError },
+  });
+}
+
+/**
+ * pino's error serializer, without repeating what the error's message already says. pino appends each
+ * cause's message to the error's; nightshift's errors quote their cause (`PostgreSQL is unavailable:
+ * connect ECONNREFUSED 127.0.0.1:5432`, the driver's error as `cause`), so each line said it twice.
+ * A cause the message does not quote is still appended, the stack keeps every cause.
+ */
+export function serializeError(error: unknown): unknown {
+  const serialized = pino.stdSerializers.err(error as Error);
+  if (!(error instanceof Error)) return serialized;
+  let message = error.message;
+  const seen = new Set<unknown>([error]);
+  for (let cause = error.cause; cause instanceof Error && !seen.has(cause); cause = cause.cause) {
+    seen.add(cause);
+    if (cause.message !== '' && !message.includes(cause.message)) message += `: ${cause.message}`;
+  }
+  serialized.message = message;
+  return serialized;
 }
 
 // What nightshift and handlers call on a logger: pino's level methods and `child`.

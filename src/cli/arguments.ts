@@ -74,14 +74,17 @@ export function parseJson(flag: string, value: string): unknown {
 
 /**
  * Parses an ISO 8601 date-time. Requires at least a full date, and a day that exists in its month,
- * because `Date` quietly turns "1", "March" or February 30 into some real time.
+ * because `Date` quietly turns "1", "March" or February 30 into some real time. Without an offset it
+ * is local time, a date alone included (its local midnight): `Date` reads a date alone as UTC but a
+ * date-time without offset as local, so `--run-at 2026-01-31` and `--run-at 2026-01-31T00:00` would
+ * name different instants east or west of Greenwich.
  */
 export function parseIsoDate(flag: string, value: string): Date {
   const match = /^(\d{4})-(\d{2})-(\d{2})([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
     value.trim(),
   );
-  const date = new Date(value);
-  const [, year, month, day] = match ?? [];
+  const [, year, month, day, time] = match ?? [];
+  const date = new Date(match !== null && time === undefined ? `${value.trim()}T00:00` : value);
   if (match !== null) {
     // Shaped right, but no such day: saying "must be ISO 8601" of "2026-02-30" would not say why.
     const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();

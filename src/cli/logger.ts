@@ -4,6 +4,7 @@
  * shipper) gets pino's JSON lines unchanged.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { serializeError } from '../logger.js';
 
 const LEVEL_NAMES: Record<number, string> = {
   10: 'TRACE',
@@ -29,8 +30,11 @@ export function cliLogger(): Logger {
 export function createLogger(options: { human?: boolean } = {}): Logger {
   const level = process.env['NIGHTSHIFT_LOG_LEVEL'] ?? 'info';
   const human = options.human ?? process.stderr.isTTY;
-  if (!human) return pino({ level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
-  return pino({ level, base: null }, humanStream(process.stderr));
+  const serializers = { err: serializeError };
+  if (!human) {
+    return pino({ level, base: { pid: process.pid }, serializers }, pino.destination({ fd: 2, sync: true }));
+  }
+  return pino({ level, base: null, serializers }, humanStream(process.stderr));
 }
 
 /** Formats pino's JSON lines as `12:00:01.042 INFO  message key=value`, for people at a terminal. */

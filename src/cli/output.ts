@@ -146,6 +146,17 @@ export function jobJson(job: Job): JobJson {
   };
 }
 
+/** A duration as an operator reads it: 850ms, 12s, 3m04s, 2h05m, 3d04h. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const two = (n: number): string => String(n).padStart(2, '0');
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${two(seconds % 60)}s`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h${two(Math.floor(seconds / 60) % 60)}m`;
+  return `${Math.floor(seconds / 86_400)}d${two(Math.floor(seconds / 3600) % 24)}h`;
+}
+
 /** A queue's throttled counts for a table cell: `key_limit 3,labels 2` (reason order), `-` for none. */
 export function throttledCell(throttled: QueueInfo['throttled']): string {
   const parts = THROTTLE_REASONS.filter((reason) => throttled[reason] > 0).map(

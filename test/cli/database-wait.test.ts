@@ -5,12 +5,16 @@
  * the commands did.
  */
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
-import { ownPostgresUnavailable, startOwnPostgres, type OwnPostgres } from '../support/own-postgres.js';
+import {
+  ownPostgresUnavailable,
+  sparePort,
+  startOwnPostgres,
+  type OwnPostgres,
+} from '../support/own-postgres.js';
 import { waitUntil } from '../support/wait-until.js';
 import { CLI_TEST_TIMEOUT_MS, runCliMany, spawnCli, tempDir } from './cli-process.js';
 import { writeBasicConfig } from './fixtures.js';
@@ -34,31 +38,24 @@ function configDir(maxStoreDownMs: number): string {
   return dir;
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
+interface LogLine {
+  msg?: string;
+  retryInMs?: number;
+  err?: { message?: string };
 }
 
 /** The pino JSON lines of a command's stderr (the last line, nightshift's error, is not one). */
-function logLines(stderr: string): Array<{ msg?: string; retryInMs?: number }> {
+function logLines(stderr: string): LogLine[] {
   return stderr
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { msg?: string; retryInMs?: number });
+    .map((line) => JSON.parse(line) as LogLine);
 }
 
 describe('services started while PostgreSQL is down', () => {
   it('wait with backoff up to maxStoreDownMs, logging it, then exit 1 with one clear line', async () => {
     const dir = configDir(2_000);
-    const db = `postgres://postgres@127.0.0.1:${await closedPort()}/nightshift`;
+    const db = `postgres://postgres@127.0.0.1:${await sparePort()}/nightshift`;
     const commands = [['worker'], ['scheduler'], ['start']];
     const startedAt = performance.now();
     const results = await runCliMany(
@@ -76,6 +73,12 @@ describe('services started while PostgreSQL is down', () => {
       // Backoff: each wait at least as long as the one before, until the bound cuts the last one short.
       const delays = waits.slice(0, -1).map((line) => line.retryInMs ?? 0);
       expect(delays, context).toEqual([...delays].sort((a, b) => a - b));
+      // The error says the driver's reason once: its message quotes its cause, which pino's own
+      // serializer appended again ("...ECONNREFUSED 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1").
+      for (const line of waits) {
+        expect(line.err?.message, context).toMatch(/^PostgreSQL is unavailable: [^\n]*ECONNREFUSED/);
+        expect(line.err?.message?.split('ECONNREFUSED'), context).toHaveLength(2);
+      }
       const last = result.stderr.trim().split('\n').at(-1);
       expect(last, context).toMatch(
         /^nightshift: the database stayed unavailable for 2000 ms \(worker\.maxStoreDownMs\); giving up: PostgreSQL is unavailable: .*ECONNREFUSED/,

@@ -101,6 +101,29 @@ describe('enqueue and jobs through the CLI', () => {
     ).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
+  it('--run-at and --created-after without an offset are local time, a date alone its local midnight', async () => {
+    // Paris is UTC+1 in January: local midnight of the 31st is 23:00 UTC on the 30th. A date alone was
+    // read as UTC midnight (as `Date` reads it) while a date-time without offset was local.
+    const inParis = { cwd: dir, env: { NIGHTSHIFT_DB: db, TZ: 'Europe/Paris' } };
+    const [dateAlone, dateTime] = await runCliMany([
+      { args: ['enqueue', 'echo', '--queue', 'paris', '--run-at', '2099-01-31', '--json'], options: inParis },
+      {
+        args: ['enqueue', 'echo', '--queue', 'paris', '--run-at', '2099-01-31T06:00', '--json'],
+        options: inParis,
+      },
+    ]);
+    for (const result of [dateAlone, dateTime]) expect(result!.code, result!.stderr).toBe(0);
+    expect((JSON.parse(dateAlone!.stdout) as EnqueueJson).job.runAt).toBe('2099-01-30T23:00:00.000Z');
+    expect((JSON.parse(dateTime!.stdout) as EnqueueJson).job.runAt).toBe('2099-01-31T05:00:00.000Z');
+    // A page of one of those two ends with the next page's command, the instant spelt out in UTC.
+    const listed = await runCli(
+      ['jobs', 'list', '--queue', 'paris', '--created-after', '2026-01-31', '--limit', '1'],
+      inParis,
+    );
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('--created-after 2026-01-30T23:00:00.000Z');
+  });
+
   it('enqueue --concurrency-key, --concurrency-limit and --group store the key, its limit and the group; a limit alone is refused', async () => {
     const [keyed, limitOnly, grouped] = await Promise.all([
       cliJson<EnqueueJson>('enqueue', 'echo', '--concurrency-key', 'tenant-7', '--concurrency-limit', '3'),

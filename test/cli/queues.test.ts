@@ -45,6 +45,15 @@ describe('queues through the CLI', () => {
     expect(resumed.stdout).toBe('queue mail resumed\n');
   });
 
+  it("shows a queue's oldest wait as top does, in days and hours once it is that old", async () => {
+    // A job due at the start of 2026 that no worker ran: it printed as "29000000.0s".
+    const enqueued = await run('enqueue', 'echo', '--queue', 'stale', '--run-at', '2026-01-01T00:00:00Z');
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    const text = await run('queues', 'list');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/\nstale\s+no\s+0\s+1\s+0\s+0\s+0\s+0\s+\d+d\d\dh\s+-\n/);
+  });
+
   it('pauses a queue without jobs; refuses a bad or missing name as a usage error (2)', async () => {
     expect((await run('queues', 'pause', 'empty')).stdout).toBe('queue empty paused\n');
     const tooLong = await run('queues', 'pause', 'x'.repeat(300));

@@ -1,6 +1,7 @@
 /** The `nightshift top` frame: cut to the terminal's width and height, rates and durations as read. */
 import { describe, expect, it } from 'vitest';
-import { duration, MAX_NAME_WIDTH, renderFrame } from '../../src/cli/top/frame.js';
+import { duration } from '../../src/cli/output.js';
+import { MAX_NAME_WIDTH, renderFrame } from '../../src/cli/top/frame.js';
 import type { TopSnapshot } from '../../src/cli/top/snapshot.js';
 
 const snapshot: TopSnapshot = {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { QueueInfo } from '../../store/store.js';
 import { nonEmpty } from '../arguments.js';
-import { printJson, renderTable, throttledCell } from '../output.js';
+import { duration, printJson, renderTable, throttledCell } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions, type Session } from '../session.js';
 
 /** Registers `queues` and its subcommands. */
@@ -42,7 +42,7 @@ export function registerQueues(program: Command): void {
             ...[q.counts.scheduled, q.counts.queued, q.counts.running, q.counts.completed].map(String),
             String(q.counts.failed),
             String(q.counts.cancelled),
-            q.oldestReadyAgeMs === null ? '-' : `${(q.oldestReadyAgeMs / 1_000).toFixed(1)}s`,
+            q.oldestReadyAgeMs === null ? '-' : duration(q.oldestReadyAgeMs),
             throttledCell(q.throttled),
           ]),
         ),

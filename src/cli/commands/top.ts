@@ -47,7 +47,7 @@ export function registerTop(program: Command): void {
           width: process.stdout.columns || Number.MAX_SAFE_INTEGER,
           height: Number.MAX_SAFE_INTEGER,
         };
-        session.stdout.write(renderFrame(await read(), size, flags.interval).join('\n') + '\n');
+        session.stdout.write(renderFrame(await read(), size, null).join('\n') + '\n');
         return;
       }
       const { runScreen } = await import('../top/screen.js');

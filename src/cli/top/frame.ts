@@ -5,7 +5,7 @@
  * kind, queues, stuck jobs, schedules needing attention, workers, then running jobs, longest running
  * first.
  */
-import { renderTable, throttledCell } from '../output.js';
+import { duration, renderTable, throttledCell } from '../output.js';
 import { alertCounts, type TopSnapshot, type TopWorker } from './snapshot.js';
 
 /** The size a frame must fit. */
@@ -14,11 +14,18 @@ export interface FrameSize {
   height: number;
 }
 
-/** The frame's lines, each at most `size.width` characters, at most `size.height` of them. */
-export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: number): string[] {
+/**
+ * The frame's lines, each at most `size.width` characters, at most `size.height` of them. `intervalMs`
+ * is the live screen's refresh, named in the header with the key that quits; null for a single frame
+ * (`--once`, a pipe), which neither refreshes nor reads keys.
+ */
+export function renderFrame(snapshot: TopSnapshot, size: FrameSize, intervalMs: number | null): string[] {
   const workerName = workerNames(snapshot.workers);
+  const at = `${snapshot.at.slice(0, 19).replace('T', ' ')}Z`;
   const lines: string[] = [
-    `nightshift top  ${snapshot.at.slice(0, 19).replace('T', ' ')}Z  every ${intervalMs} ms  (q to quit)`,
+    intervalMs === null
+      ? `nightshift top  ${at}`
+      : `nightshift top  ${at}  every ${intervalMs} ms  (q to quit)`,
     alertsLine(snapshot),
     '',
   ];
@@ -172,17 +179,6 @@ function fit(lines: string[], size: FrameSize): string[] {
     shown.push(`… ${lines.length - shown.length} more lines (a taller terminal shows them)`);
   }
   return shown.map((line) => (line.length > width ? line.slice(0, width) : line));
-}
-
-/** A duration as an operator reads it: 850ms, 12s, 3m04s, 2h05m, 3d04h. */
-export function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  const two = (n: number): string => String(n).padStart(2, '0');
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${two(seconds % 60)}s`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h${two(Math.floor(seconds / 60) % 60)}m`;
-  return `${Math.floor(seconds / 86_400)}d${two(Math.floor(seconds / 3600) % 24)}h`;
 }
 
 function rate(perSecond: number | null): string | null {
