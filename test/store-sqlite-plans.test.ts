@@ -20,6 +20,8 @@ import { jobIdleCheck, jobRescueLapsedSelect, jobPrune } from '../src/store/sqli
 import { eventPrune, eventRead } from '../src/store/sqlite/sql/events.js';
 import { queueListNextDue, workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
 import { jobList, jobListDead, jobNextDue, jobRunList } from '../src/store/sqlite/sql/job-read.js';
+import { scheduleList } from '../src/store/sqlite/sql/schedules.js';
+import { prefixRangeEnd } from '../src/store/sqlite/prefix-range.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { newJob } from './support/jobs.js';
 import { sqliteHarness } from './support/sqlite-harness.js';
@@ -332,6 +334,21 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(await plan(workerHeartbeat, { id: 'w', now: 0, running: 1 })).toMatch(
       /SEARCH workers USING INDEX sqlite_autoindex_workers_1 \(id=\?\)/,
     );
+  });
+
+  it('lists schedules by primary key, one id prefix by its range of it', async () => {
+    const page = { afterId: '', task: 'report', condition: 'active', limit: 51 };
+    const prefixed = await plan(scheduleList, {
+      ...page,
+      idPrefix: 'tenant-7:',
+      idPrefixEnd: prefixRangeEnd('tenant-7:'),
+    });
+    expect(prefixed.split('\n')[0]).toBe(
+      'SEARCH sc USING INDEX sqlite_autoindex_schedules_1 (id>? AND id<?)',
+    );
+    const all = await plan(scheduleList, { ...page, idPrefix: null, idPrefixEnd: null });
+    expect(all.split('\n')[0]).toMatch(/^SEARCH sc USING INDEX sqlite_autoindex_schedules_1 \(id>\?/);
+    expect(all).not.toMatch(/TEMP B-TREE/);
   });
 
   it('prunes by a range on jobs_finished and cascades through indexed foreign keys', async () => {

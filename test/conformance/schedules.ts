@@ -266,6 +266,32 @@ export function describeSchedules(h: StoreHarness): void {
       ]);
     });
 
+    it('lists an id prefix whole, up to the ids just past it, and any text as a prefix', async () => {
+      const store = await h.open();
+      // '.' follows '-', ':' follows '9' and 'z' follows 'y': the first ids past each prefix's range.
+      const ids = [
+        'tenant-',
+        'tenant-9',
+        'tenant-99',
+        'tenant-:',
+        'tenant-y',
+        'tenant-yz',
+        'tenant-z',
+        'tenant.',
+      ];
+      for (const id of ids)
+        await store.scheduleCreate({ definition: definition(id), state: state(new Date(T0)) });
+      const list = async (idPrefix: string) =>
+        (await store.scheduleList({ limit: 100, idPrefix })).map((s) => s.id).sort();
+      expect(await list('tenant-')).toEqual(ids.slice(0, 7).sort());
+      expect(await list('tenant-9')).toEqual(['tenant-9', 'tenant-99']);
+      expect(await list('tenant-y')).toEqual(['tenant-y', 'tenant-yz']);
+      expect(await list('tenant.')).toEqual(['tenant.']);
+      // Ids are ASCII; a prefix may be any text, and one ending in the last code point finds nothing.
+      for (const prefix of ['é', '\u{1F600}', '\u{10FFFF}', 'tenant-\u{10FFFF}'])
+        expect(await list(prefix)).toEqual([]);
+    });
+
     it('fires each due slot once when two stores race over the same schedules', async () => {
       const store = await h.open();
       const peer = await h.openPeer(store);

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PLANNER_SETTINGS } from '../../src/store/postgres/pool.js';
 import { queueListNextDue } from '../../src/store/postgres/sql/fleet.js';
 import * as sql from '../../src/store/postgres/sql/observe.js';
+import { scheduleList } from '../../src/store/postgres/sql/schedules.js';
 import { ScheduleService } from '../../src/scheduler/schedule-service.js';
 import { TaskRegistry } from '../../src/task-registry.js';
 import { newJob } from '../support/jobs.js';
@@ -40,11 +41,17 @@ beforeAll(async () => {
   });
   await db.store.jobClaim({ workerId: 'w', limit: 5, leaseMs: 60_000 });
   // A week of ledger: 20,000 slots of one schedule, a few missed in the last hour.
-  await new ScheduleService(db.store, new TaskRegistry({ tick: () => 1 })).create({
-    id: 'tick',
-    task: 'tick',
-    everyMs: 30_000,
-  });
+  const schedules = new ScheduleService(db.store, new TaskRegistry({ tick: () => 1 }));
+  await schedules.create({ id: 'tick', task: 'tick', everyMs: 30_000 });
+  // 5,000 per-tenant schedules, ten for each of 500 tenants.
+  await schedules.upsertMany(
+    Array.from({ length: 5_000 }, (_, i) => ({
+      id: `tenant-${i % 500}:s${i}`,
+      task: 'tick',
+      everyMs: 60_000,
+      paused: i % 2 === 0,
+    })),
+  );
   await withAdmin((client) =>
     client.query(
       `INSERT INTO ${s}.schedule_slots (schedule_id, slot_key, slot_at, kind, status, recorded_at)
@@ -127,5 +134,24 @@ describe('PostgreSQL observe plans without statistics', () => {
     expect(await db.store.scheduleSlotLapseList({ windowMs: 3_600_000 })).toMatchObject([
       { scheduleId: 'tick', missed: 1, skipped: 0 },
     ]);
+  });
+
+  it('lists one tenant’s schedules by a range of the prefix index, the unfiltered list by primary key', async () => {
+    for (const settings of ['', PLANNER_SETTINGS]) {
+      // $1 after id, $2 limit, $3 task, $4 condition, $5 id prefix.
+      const prefixed = await plan(scheduleList(s), ['', 51, 'tick', 'paused', 'tenant-42:'], settings);
+      expect(prefixed).toMatch(
+        /Index Cond: \(\(id ~>=~ 'tenant-42:'::text\) AND \(id ~<~ 'tenant-42;'::text\)\)/,
+      );
+      expect(prefixed).not.toMatch(/Seq Scan on schedules\b/);
+    }
+    const all = await plan(scheduleList(s), ['tenant-42:', 51, null, null, null], PLANNER_SETTINGS);
+    expect(all).toMatch(
+      /Index Scan using schedules_pkey on schedules sc .*\n\s+Index Cond: \(id > 'tenant-42:'::text\)\n/,
+    );
+    const page = await db.store.scheduleList({ limit: 51, idPrefix: 'tenant-42:', condition: 'paused' });
+    // Ids in string order: s1042 before s42.
+    const ids = [42, 542, 1042, 1542, 2042, 2542, 3042, 3542, 4042, 4542].map((n) => `tenant-42:s${n}`);
+    expect(page.map((schedule) => schedule.id)).toEqual(ids.sort());
   });
 });

@@ -261,6 +261,7 @@ schedule_slots_recent_idx | CREATE INDEX schedule_slots_recent_idx ON <schema>.s
 schedule_slots_recorded_idx | CREATE INDEX schedule_slots_recorded_idx ON <schema>.schedule_slots USING btree (recorded_at)
 schedule_slots_waiting_idx | CREATE INDEX schedule_slots_waiting_idx ON <schema>.schedule_slots USING btree (schedule_id, slot_at) WHERE (status = 'waiting'::text)
 schedules_due_idx | CREATE INDEX schedules_due_idx ON <schema>.schedules USING btree (next_slot_at) WHERE ((NOT paused) AND (suspended_at IS NULL))
+schedules_id_prefix_idx | CREATE INDEX schedules_id_prefix_idx ON <schema>.schedules USING btree (id text_pattern_ops)
 schedules_pkey | CREATE UNIQUE INDEX schedules_pkey ON <schema>.schedules USING btree (id)
 schema_migrations_pkey | CREATE UNIQUE INDEX schema_migrations_pkey ON <schema>.schema_migrations USING btree (version)
 workers_pkey | CREATE UNIQUE INDEX workers_pkey ON <schema>.workers USING btree (id)

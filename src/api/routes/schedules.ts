@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import { scheduleJson, slotJson } from '../../cli/output.js';
 import { NightshiftError } from '../../errors.js';
 import type { Nightshift } from '../../nightshift.js';
+import { SCHEDULE_CONDITIONS } from '../../schedule-types.js';
 import { scheduleNotFound } from '../../scheduler/schedule.js';
 import {
   IdParams,
@@ -21,15 +22,6 @@ import {
 
 const ScheduleReply = Type.Object({ schedule: ScheduleSchema });
 
-// The list cursor is the last id of the page before, base64url-encoded so clients treat it as opaque.
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (id === '' || Buffer.from(id).toString('base64url') !== cursor) {
-    throw new NightshiftError('invalid_argument', 'invalid schedule list cursor');
-  }
-  return id;
-}
-
 /** Registers the schedule routes. */
 export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app, { ns }, done) => {
   app.get(
@@ -38,8 +30,25 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
       config: { role: 'viewer' },
       schema: {
         summary: 'List schedules by id',
+        description:
+          'Filters combine, as in ns.schedules.list() and `nightshift schedules list`. A nextCursor continues the list it came from: send it with the same filters.',
         tags: ['schedules'],
-        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        querystring: Type.Object(
+          {
+            task: Type.Optional(Type.String({ description: 'Only schedules of this task' })),
+            state: Type.Optional(
+              Type.Enum([...SCHEDULE_CONDITIONS], {
+                description:
+                  'active: neither paused nor suspended; paused: paused by an operator; suspended: stopped after maxConsecutiveFailures until resumed',
+              }),
+            ),
+            idPrefix: Type.Optional(
+              Type.String({ description: 'Only ids starting with this text (case-sensitive)' }),
+            ),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
         response: responses({
           200: Type.Object({
             schedules: Type.Array(ScheduleSchema),
@@ -49,18 +58,8 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
       },
     },
     async (request) => {
-      const { limit = 50, cursor } = request.query;
-      const afterId = cursor === undefined ? undefined : decodeCursor(cursor);
-      const rows = await ns.store.scheduleList({
-        limit: limit + 1,
-        ...(afterId !== undefined && { afterId }),
-      });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        schedules: page.map(scheduleJson),
-        nextCursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
-      };
+      const page = await ns.schedules.list(request.query);
+      return { schedules: page.schedules.map(scheduleJson), nextCursor: page.nextCursor };
     },
   );
 

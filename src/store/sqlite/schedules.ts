@@ -24,6 +24,7 @@ import type {
 import type { SqliteConnection } from './connection.js';
 import { slotEvents } from '../schedule-events.js';
 import { appendEventsOn } from './event-log.js';
+import { prefixRangeEnd } from './prefix-range.js';
 import { configConflict } from '../schedule-conflict.js';
 import { ledgerWinners, type InsertedSlotKey } from '../ledger-winners.js';
 import {
@@ -186,6 +187,7 @@ export class SqliteSchedules implements ScheduleStore {
           task: params.task ?? null,
           condition: params.condition ?? null,
           idPrefix: params.idPrefix ?? null,
+          idPrefixEnd: params.idPrefix === undefined ? null : prefixRangeEnd(params.idPrefix),
           limit: params.limit,
         }) as ScheduleRow[],
     );

@@ -32,8 +32,9 @@ export const scheduleSettleLock = (s: string): string => `
 /**
  * A page of schedules by id, filtered by the non-null ones of $3 task, $4 condition and $5 id prefix.
  * Walks the primary key from $1 (after id) and tests each row: schedules are operator-sized
- * (thousands), so no index per filter; a prefix is tested with starts_with, whatever the collation.
- * $2 limit.
+ * (thousands), so no index per filter for task and condition. A prefix reads only its own range:
+ * the planner turns starts_with into a range of schedules_id_prefix_idx (bytewise, migration 027),
+ * whatever the database's collation, and sorts the rows it finds. $2 limit.
  */
 export const scheduleList = (s: string): string => `
   SELECT sc.*, ${active(s)} FROM ${s}.schedules sc

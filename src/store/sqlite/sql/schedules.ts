@@ -25,13 +25,14 @@ SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc WHERE sc.id IN (SELECT value FROM j
 
 /**
  * A page of schedules by id, after @afterId, filtered by the non-null ones of @task, @condition and
- * @idPrefix. Walks the primary key from @afterId (from @idPrefix, where all ids with that prefix begin)
- * and tests each row: schedules are operator-sized (thousands), so no index per filter.
+ * @idPrefix. Walks the primary key from @afterId; an id prefix bounds the walk to its range
+ * [@idPrefix, @idPrefixEnd) (see prefix-range.ts; a null end leaves it open: a BLOB sorts after every
+ * TEXT). Task and condition are tested on each row walked: schedules are operator-sized (thousands),
+ * so no index per filter.
  */
 export const scheduleList = `
 SELECT sc.*, ${ACTIVE_JOB} FROM schedules sc
-WHERE sc.id > @afterId AND sc.id >= coalesce(@idPrefix, '')
-  AND (@idPrefix IS NULL OR substr(sc.id, 1, length(@idPrefix)) = @idPrefix)
+WHERE sc.id > @afterId AND sc.id >= coalesce(@idPrefix, '') AND sc.id < coalesce(@idPrefixEnd, x'')
   AND (@task IS NULL OR sc.task = @task)
   AND (@condition IS NULL
     OR (@condition = 'suspended' AND sc.suspended_at IS NOT NULL)
