@@ -11,7 +11,8 @@ import { soonestAfter, soonestDue } from '../due.js';
 import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
-import { JOB_STATES, type JobPage, type JobState, type Queue, type TaskCatalogEntry } from '../types.js';
+import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
+import { Pager, Suggestions, taskNames, useCursors } from '../list-filter.js';
 import { EnqueueForm } from './enqueue-form.js';
 import { waitingAgain } from './job-detail.js';
 
@@ -68,8 +69,8 @@ const ACTION_STATES: Record<BulkAction, readonly string[]> = {
 export function JobsPage(props: { search: string }) {
   const { canOperate, navigate } = useApp();
   const filter = filterOf(props.search);
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors.at(-1);
+  const pages = useCursors(props.search);
+  const { cursor } = pages;
   const jobs = useLoad(
     async () => ({
       ...(await api<JobPage>('GET', `/jobs${query({ ...apiFilter(filter), limit: PAGE_SIZE, cursor })}`)),
@@ -102,7 +103,7 @@ export function JobsPage(props: { search: string }) {
 
   const list = jobs.data?.jobs ?? [];
   const applyFilter = (next: Filter) => {
-    setCursors([]);
+    pages.restart();
     setSelected(new Set());
     setAllMatching(false);
     navigate(`/jobs${query({ ...next })}`);
@@ -263,25 +264,7 @@ export function JobsPage(props: { search: string }) {
           </table>
         </div>
       )}
-      <nav class="pager" aria-label="Pages">
-        <button
-          type="button"
-          disabled={cursors.length === 0}
-          onClick={() => setCursors(cursors.slice(0, -1))}
-        >
-          Previous page
-        </button>
-        <button
-          type="button"
-          disabled={jobs.data?.nextCursor == null}
-          onClick={() => {
-            const next = jobs.data?.nextCursor;
-            if (next != null) setCursors([...cursors, next]);
-          }}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager previous={pages.previous} next={pages.next(jobs.data?.nextCursor)} />
     </section>
   );
 }
@@ -301,16 +284,15 @@ function useFilterSuggestions(): FilterSuggestions {
   const [suggestions, setSuggestions] = useState<FilterSuggestions>({ queues: [], tasks: [] });
   useEffect(() => {
     let shown = true;
-    void Promise.allSettled([
-      api<{ queues: Queue[] }>('GET', '/queues'),
-      api<{ tasks: TaskCatalogEntry[] }>('GET', '/tasks'),
-    ]).then(([queues, tasks]) => {
-      if (!shown) return;
-      setSuggestions({
-        queues: queues.status === 'fulfilled' ? queues.value.queues.map((queue) => queue.name) : [],
-        tasks: tasks.status === 'fulfilled' ? tasks.value.tasks.map((task) => task.name) : [],
-      });
-    });
+    void Promise.allSettled([api<{ queues: Queue[] }>('GET', '/queues'), taskNames()]).then(
+      ([queues, tasks]) => {
+        if (!shown) return;
+        setSuggestions({
+          queues: queues.status === 'fulfilled' ? queues.value.queues.map((queue) => queue.name) : [],
+          tasks: tasks.status === 'fulfilled' ? tasks.value : [],
+        });
+      },
+    );
     return () => {
       shown = false;
     };
@@ -377,17 +359,6 @@ function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }
         </button>
       </div>
     </form>
-  );
-}
-
-/** The names an input with `list={id}` offers as the user types. */
-function Suggestions(props: { id: string; names: string[] }) {
-  return (
-    <datalist id={props.id}>
-      {props.names.map((name) => (
-        <option key={name} value={name} />
-      ))}
-    </datalist>
   );
 }
 

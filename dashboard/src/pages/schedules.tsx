@@ -1,20 +1,51 @@
 /**
  * Schedules: each with its rule, next slot, last outcome and state (paused, suspended with the
  * reason and last error); operators pause, resume and trigger; admins create, edit (schedule-form.tsx)
- * and delete them.
+ * and delete them. The list pages by id, filtered by task, state and id prefix; the filter lives in the
+ * address (`/schedules?task=report&state=paused&idPrefix=tenant-7:`), so a reload or a shared link
+ * shows the same list.
  * `/schedules?schedule=<id>` (schedulePath) is one schedule's place: its row marked, in view, with its
- * history open.
+ * history open (above the page when the page does not hold it).
  */
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, query } from '../api.js';
+import { api, ApiFailure, query } from '../api.js';
 import { useApp } from '../app-context.js';
 import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { LineChart } from '../charts.js';
 import { duration, relative, when } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
+import { Pager, Suggestions, taskNames, useCursors } from '../list-filter.js';
 import type { Schedule, Slot } from '../types.js';
 import { ScheduleForm } from './schedule-form.js';
+
+// Schedules per page: thousands of per-tenant schedules are read a page at a time, as the user asks.
+const PAGE_SIZE = 50;
+
+/** The schedule states the list filters by (the API's `state`). */
+const SCHEDULE_STATES = ['active', 'paused', 'suspended'] as const;
+
+/** The list's filter, as the address and the API's query name it; '' for none. */
+interface ScheduleFilter {
+  task: string;
+  state: string;
+  idPrefix: string;
+}
+
+const FILTER_KEYS = ['task', 'state', 'idPrefix'] as const;
+
+function filterOf(search: string): ScheduleFilter {
+  const params = new URLSearchParams(search);
+  return {
+    task: params.get('task') ?? '',
+    state: params.get('state') ?? '',
+    idPrefix: params.get('idPrefix') ?? '',
+  };
+}
+
+function filtered(filter: ScheduleFilter): boolean {
+  return FILTER_KEYS.some((key) => filter[key] !== '');
+}
 
 /**
  * A slot a scheduler has not taken this long after its time says no scheduler runs: its pass takes
@@ -29,7 +60,18 @@ export function schedulePath(id: string): string {
 
 export function SchedulesPage(props: { search: string }) {
   const { canOperate, canAdminister, navigate } = useApp();
-  const schedules = useLoad(() => listAll(), []);
+  const filter = filterOf(props.search);
+  const filterKey = query({ ...filter });
+  const pages = useCursors(filterKey);
+  const { cursor } = pages;
+  const schedules = useLoad(
+    () =>
+      api<{ schedules: Schedule[]; nextCursor: string | null }>(
+        'GET',
+        `/schedules${query({ ...filter, limit: PAGE_SIZE, cursor })}`,
+      ),
+    [filterKey, cursor],
+  );
   const action = useAction();
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
@@ -38,10 +80,24 @@ export function SchedulesPage(props: { search: string }) {
   const focus = new URLSearchParams(props.search).get('schedule');
   const [opened, setOpened] = useState<string | null>(focus);
   useEffect(() => setOpened(focus), [focus]);
+  const page = schedules.data?.schedules ?? [];
   const loaded = schedules.data !== undefined;
+  // The named schedule, read on its own when the page shown does not hold it (null: there is none).
+  const focusOnPage = focus !== null && page.some((schedule) => schedule.id === focus);
+  const focused = useLoad(
+    () => (loaded && focus !== null && !focusOnPage ? scheduleNamed(focus) : Promise.resolve(undefined)),
+    [loaded, focus, focusOnPage],
+  );
+  // (A read for a focus since changed, or now on the page, is not shown.)
+  const shownAlone = focused.data != null && !focusOnPage && focused.data.id === focus ? focused.data : null;
+  const list = shownAlone === null ? page : [shownAlone, ...page];
   useEffect(() => {
     if (loaded && focus !== null) document.getElementById(rowId(focus))?.scrollIntoView({ block: 'center' });
-  }, [loaded, focus]);
+  }, [loaded, focus, focused.data]);
+  const applyFilter = (next: ScheduleFilter) => {
+    pages.restart();
+    navigate(`/schedules${query({ ...next })}`);
+  };
 
   const run = (schedule: Schedule, verb: 'pause' | 'resume' | 'trigger') =>
     action.run(async () => {
@@ -70,7 +126,6 @@ export function SchedulesPage(props: { search: string }) {
     void action.run(() => Promise.resolve(text));
   };
 
-  const list = schedules.data ?? [];
   // The next runs and last runs read relative to now: drawn again when one would read differently.
   const now = useRedrawWhenChanged(list.map((schedule) => (at: number) => timeTexts(schedule, at)));
   return (
@@ -92,6 +147,7 @@ export function SchedulesPage(props: { search: string }) {
           }}
         />
       )}
+      <FilterForm key={filterKey} filter={filter} onApply={applyFilter} />
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
       {deleting !== null && (
         <Confirm
@@ -110,12 +166,14 @@ export function SchedulesPage(props: { search: string }) {
         </Confirm>
       )}
       <Problem error={schedules.error} what="the schedule list" />
-      {loaded && focus !== null && !list.some((schedule) => schedule.id === focus) && (
+      <Problem error={focused.error} what="the schedule the address names" />
+      {loaded && focus !== null && focused.data === null && (
         <p class="error" role="alert">
           No schedule with id {focus}: it was never created, or it was deleted since.
         </p>
       )}
-      {schedules.data !== undefined && list.length === 0 && <NoSchedules canCreate={canAdminister} />}
+      {loaded && list.length === 0 && filtered(filter) && <p>No schedule matches this filter.</p>}
+      {loaded && list.length === 0 && !filtered(filter) && <NoSchedules canCreate={canAdminister} />}
       {list.length > 0 && (
         <div class="scroll">
           <table aria-label="Schedules">
@@ -237,7 +295,79 @@ export function SchedulesPage(props: { search: string }) {
           </table>
         </div>
       )}
+      <Pager previous={pages.previous} next={pages.next(schedules.data?.nextCursor)} />
     </section>
+  );
+}
+
+/** The schedule named `id`, or null when there is none. */
+async function scheduleNamed(id: string): Promise<Schedule | null> {
+  try {
+    return (await api<{ schedule: Schedule }>('GET', `/schedules/${encodeURIComponent(id)}`)).schedule;
+  } catch (error) {
+    if (error instanceof ApiFailure && error.status === 404) return null;
+    throw error;
+  }
+}
+
+/** Task (suggested from the task catalog), state and id prefix; applied, they go to the address. */
+function FilterForm(props: { filter: ScheduleFilter; onApply: (filter: ScheduleFilter) => void }) {
+  const [draft, setDraft] = useState<ScheduleFilter>(props.filter);
+  // Suggestions only, read once: a failed read leaves the input free text, as it stays anyway.
+  const [tasks, setTasks] = useState<string[]>([]);
+  useEffect(() => {
+    let shown = true;
+    taskNames().then(
+      (names) => shown && setTasks(names),
+      () => undefined,
+    );
+    return () => {
+      shown = false;
+    };
+  }, []);
+  const field = (key: keyof ScheduleFilter) => ({
+    id: `schedule-filter-${key}`,
+    name: key,
+    value: draft[key],
+    onInput: (e: Event) => setDraft({ ...draft, [key]: (e.currentTarget as HTMLInputElement).value }),
+  });
+  return (
+    <form
+      class="filters card"
+      role="search"
+      aria-label="Filter schedules"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onApply(draft);
+      }}
+    >
+      <div>
+        <label for="schedule-filter-task">Task</label>
+        <input {...field('task')} list="schedule-filter-task-names" />
+        <Suggestions id="schedule-filter-task-names" names={tasks} />
+      </div>
+      <div>
+        <label for="schedule-filter-state">State</label>
+        <select {...field('state')} onChange={field('state').onInput}>
+          <option value="">any</option>
+          {SCHEDULE_STATES.map((state) => (
+            <option key={state} value={state}>
+              {state}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div>
+        <label for="schedule-filter-idPrefix">Id starts with</label>
+        <input {...field('idPrefix')} title="case-sensitive, e.g. tenant-7:" />
+      </div>
+      <div class="filter-buttons">
+        <button type="submit">Apply filter</button>
+        <button type="button" class="link" onClick={() => props.onApply(filterOf(''))}>
+          Clear
+        </button>
+      </div>
+    </form>
   );
 }
 
@@ -455,19 +585,4 @@ function NoSchedules(props: { canCreate: boolean }) {
       )}
     </div>
   );
-}
-
-/** Every schedule, following the list's cursor (schedules are few). */
-async function listAll(): Promise<Schedule[]> {
-  const all: Schedule[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { schedules: Schedule[]; nextCursor: string | null } = await api(
-      'GET',
-      `/schedules?limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
-    );
-    all.push(...page.schedules);
-    cursor = page.nextCursor;
-  } while (cursor !== null);
-  return all;
 }
