@@ -38,12 +38,16 @@ export async function runServices(
   // Everything that can be refused without the database is refused before connecting: a service
   // may create its database, and bad input must not leave one behind.
   if (flags.worker !== false) {
-    if ((await session.registry()).implemented().length === 0) {
+    const registry = await session.registry();
+    if (registry.implemented().length === 0) {
       // Such a worker would claim every job only to hand it back: a producer's config has no handlers.
+      // Contracts declare tasks without handlers; with none, the config declares no task at all.
       const file = (await session.requireConfig()).file;
       throw new NightshiftError(
         'config_error',
-        `config ${file} implements no task: a worker needs "tasks" or "implementations", not contracts alone`,
+        registry.names().length === 0
+          ? `config ${file} declares no task: a worker needs at least one task with a handler in "tasks" (or "implementations")`
+          : `config ${file} implements no task: a worker needs "tasks" or "implementations", not contracts alone`,
       );
     }
     const { resolveWorkerOptions } = await import('../worker/options.js');

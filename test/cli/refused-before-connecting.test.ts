@@ -19,6 +19,7 @@ writeBasicConfig(dir);
 /** Configs whose settings are refused when they load. */
 const badHttp = join(dir, 'bad-http');
 const badGrace = join(dir, 'bad-grace');
+const noTasks = join(dir, 'no-tasks');
 let pg: { url: string; drop: () => Promise<void> };
 
 beforeAll(async () => {
@@ -32,6 +33,9 @@ beforeAll(async () => {
     join(badGrace, 'nightshift.config.mjs'),
     `export default { tasks: { echo: (p) => p }, worker: { graceMs: 999999999999 } };\n`,
   );
+  // A new user's first config: no task yet, and no contracts either.
+  mkdirSync(noTasks);
+  writeFileSync(join(noTasks, 'nightshift.config.mjs'), `export default { tasks: {} };\n`);
   pg = await createTestDatabase();
 });
 
@@ -74,6 +78,12 @@ const SERVICES: Case[] = [
     cwd: badGrace,
     code: 1,
     says: /worker setting graceMs must be an integer from 0 to 2147483647/,
+  },
+  {
+    args: ['worker'],
+    cwd: noTasks,
+    code: 1,
+    says: /nightshift\.config\.mjs declares no task: a worker needs at least one task with a handler in "tasks" \(or "implementations"\)$/,
   },
 ];
 
