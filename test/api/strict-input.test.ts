@@ -189,6 +189,59 @@ describe.each(BACKENDS)('input a route does not take, on %s', (backend) => {
     expect(await state()).toEqual(before);
   });
 
+  it('refuses an empty number or boolean query parameter as empty, on every route, changing nothing', async () => {
+    type Parameter = {
+      name: string;
+      in: string;
+      schema: { type?: string; anyOf?: Array<{ type?: string }> };
+    };
+    const document = (await s.request('GET', '/api/v1/openapi.json')).body;
+    const table = requests(fixtures);
+    const before = await state();
+    const refused: string[] = [];
+    for (const { method, template } of routes) {
+      const parameters: Parameter[] = document.paths[template][method.toLowerCase()].parameters ?? [];
+      const typed = parameters.filter((p) =>
+        [p.schema, ...(p.schema.anyOf ?? [])].some((t) =>
+          ['integer', 'number', 'boolean'].includes(t.type ?? ''),
+        ),
+      );
+      for (const { name } of typed.filter((p) => p.in === 'query')) {
+        const { path, body } = table[`${method} ${template}`] ?? { path: '' };
+        const response = await s.request(method, `${path}${path.includes('?') ? '&' : '?'}${name}=`, {
+          body,
+        });
+        expect({
+          route: `${method} ${template}`,
+          status: response.status,
+          code: response.body.error?.code,
+        }).toEqual({
+          route: `${method} ${template}`,
+          status: 400,
+          code: 'invalid_argument',
+        });
+        expect(response.body.error.message).toMatch(
+          new RegExp(`^query parameter ${name} is empty: it takes `),
+        );
+        refused.push(`${template}?${name}`);
+      }
+    }
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        '/api/v1/limits/keys?limit',
+        '/api/v1/limits/keys?running',
+        '/api/v1/jobs/{id}?wait',
+      ]),
+    );
+    expect(await state()).toEqual(before);
+    const keys = await s.request('GET', '/api/v1/limits/keys?limit=', { token: s.tokens.viewer });
+    expect(keys.body.error.message).toBe(
+      'query parameter limit is empty: it takes an integer from 1 to 10000',
+    );
+    const running = await s.request('GET', '/api/v1/limits/keys?running=', { token: s.tokens.viewer });
+    expect(running.body.error.message).toBe('query parameter running is empty: it takes true or false');
+  });
+
   it('names an unknown field or a wrong choice and what the route takes, as the library does', async () => {
     const op = { token: s.tokens.operator };
     const before = await state();
