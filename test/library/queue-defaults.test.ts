@@ -131,6 +131,35 @@ describe('job defaults of a queue', () => {
     });
   });
 
+  it('a function reading a field some payloads lack: guarded (as the docs show) it gives none, unguarded "undefined"', async () => {
+    const ns = await env.connect({
+      tasks: { sync: defineTask<{ tenantId?: string } | undefined>({ queue: 'guarded', handler: () => 1 }) },
+      queues: {
+        // README's and docs/TENANCY.md's example.
+        guarded: {
+          concurrencyKey: (p?: { tenantId?: string }) => (p?.tenantId ? `tenant:${p.tenantId}` : null),
+          concurrencyLimit: 1,
+          group: (p?: { tenantId?: string }) => p?.tenantId ?? null,
+        },
+        unguarded: {
+          concurrencyKey: (p: { tenantId?: string }) => `tenant:${p.tenantId}`,
+          concurrencyLimit: 1,
+        },
+      },
+    });
+    const tenant = await ns.enqueue('sync', { tenantId: 'acme' });
+    expect(await ns.getJob(tenant.id)).toMatchObject({ concurrencyKey: 'tenant:acme', group: 'acme' });
+    for (const payload of [{}, undefined]) {
+      const none = await ns.enqueue('sync', payload);
+      expect(await ns.getJob(none.id)).toMatchObject({ concurrencyKey: null, group: null });
+    }
+    // What docs/TENANCY.md says of an unguarded one: a shared key for every payload without the field,
+    // and a refused enqueue for no payload at all.
+    const shared = await ns.enqueue('sync', {}, { queue: 'unguarded' });
+    expect((await ns.getJob(shared.id))?.concurrencyKey).toBe('tenant:undefined');
+    await expectCode(ns.enqueue('sync', undefined, { queue: 'unguarded' }), 'invalid_argument');
+  });
+
   it('enqueueMany gives them per item, each by its own queue', async () => {
     const ns = await env.connect({ tasks, queues });
     const results = await ns.enqueueMany([
