@@ -11,6 +11,8 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     // Compiles the sources the tests' child processes run, once per run (see the file).
     globalSetup: ['./test/support/compiled-tree.ts'],
+    // Drops the migrated schemas the PostgreSQL harness kept for reuse when a file ends (see the file).
+    setupFiles: ['./test/support/drop-idle-schemas.ts'],
     projects: [
       {
         extends: true,

@@ -119,17 +119,21 @@ function logRecord(stderr: string, msg: string): Record<string, unknown> | undef
 /** A service started by `withService`. */
 interface Service {
   url: string;
+  /** Black-holes this service's route to the database (its own proxy) while `on`. */
+  blackhole(on: boolean): void;
   stderr(): string;
   /** Sends SIGTERM (`twice`: a second one `secondAfterMs` later) and expects an exit 0 within `boundMs`. */
   terminateWithin(boundMs: number, twice?: { secondAfterMs: number }): Promise<void>;
 }
 
 /**
- * Runs `nightshift <command>` on the proxied database until its API listens (and its worker serves,
- * for `start`), then `body`; afterwards the database answers again and the process is gone.
+ * Runs `nightshift <command>` on the database, through a proxy of its own, until its API listens (and
+ * its worker serves, for `start`), then `body`; afterwards the database answers again and the process
+ * is gone.
  */
 async function withService(command: 'serve' | 'start', body: (service: Service) => Promise<void>, cwd = dir) {
-  const child = spawnCli([command, '--port', '0', '--db', database.proxiedUrl], { cwd });
+  const route = await database.openRoute();
+  const child = spawnCli([command, '--port', '0', '--db', route.url], { cwd });
   let stderr = '';
   child.stdout.resume();
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -147,6 +151,7 @@ async function withService(command: 'serve' | 'start', body: (service: Service) 
     }
     await body({
       url,
+      blackhole: (on) => route.proxy.blackhole(on),
       stderr: () => stderr,
       async terminateWithin(boundMs, twice) {
         const signalledAt = performance.now();
@@ -161,16 +166,18 @@ async function withService(command: 'serve' | 'start', body: (service: Service) 
       },
     });
   } finally {
-    database.proxy.blackhole(false);
+    route.proxy.blackhole(false);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 
-describe('SIGTERM while a REST request waits on a black-holed database', () => {
+// Each test's service reaches the database through a proxy of its own, and spends most of its time
+// waiting out grace periods and close bounds: the tests run side by side.
+describe.concurrent('SIGTERM while a REST request waits on a black-holed database', () => {
   it('serve answers it 503 after the grace, closes idle connections at once and exits within its bounds', async () => {
     await withService('serve', async (service) => {
       const idle = await idleConnection(service.url);
-      database.proxy.blackhole(true);
+      service.blackhole(true);
       const listing = send(service.url, { method: 'GET', path: '/api/v1/jobs' });
       await sleep(IN_FLIGHT_AFTER_MS);
       await service.terminateWithin(GRACE_MS + ANSWER_FLUSH_MS + CLOSE_WAIT_MS + MARGIN_MS);
@@ -196,7 +203,7 @@ describe('SIGTERM while a REST request waits on a black-holed database', () => {
     await withService(
       'serve',
       async (service) => {
-        database.proxy.blackhole(true);
+        service.blackhole(true);
         const listing = send(service.url, { method: 'GET', path: '/api/v1/jobs' });
         await sleep(IN_FLIGHT_AFTER_MS);
         const secondAfterMs = 1_000;
@@ -225,7 +232,7 @@ describe('SIGTERM while a REST request waits on a black-holed database', () => {
         holdBodyUntil: restSent,
       });
       await sleep(IN_FLIGHT_AFTER_MS);
-      database.proxy.blackhole(true);
+      service.blackhole(true);
       sendRest();
       await sleep(IN_FLIGHT_AFTER_MS);
       // The API's wait runs beside the worker's stop (grace, then its writes' deadline), not before it.

@@ -9,11 +9,19 @@ import { TEST_PG_URL } from '../support/postgres-harness.js';
 import { runCli } from './cli-process.js';
 import { createTestDatabase } from './fixtures.js';
 
-/** The database, both ways to reach it, and its removal (the proxy's too). */
+/** A proxy of its own in front of the database, and the URL reaching the database through it. */
+export interface ProxiedRoute {
+  proxy: BlackholeProxy;
+  url: string;
+}
+
+/** The database, both ways to reach it, and its removal (the proxies' too). */
 export interface BlackholedDatabase {
   url: string;
   proxiedUrl: string;
   proxy: BlackholeProxy;
+  /** Another proxy to the database, black-holed on its own (tests that run side by side). */
+  openRoute(): Promise<ProxiedRoute>;
   drop(): Promise<void>;
 }
 
@@ -23,15 +31,22 @@ export async function createBlackholedDatabase(cwd: string): Promise<BlackholedD
   const migrated = await runCli(['migrate', '--db', database.url], { cwd });
   expect(migrated.code, migrated.stderr).toBe(0);
   const target = new URL(TEST_PG_URL);
-  const proxy = await startBlackholeProxy({ host: target.hostname, port: Number(target.port || 5432) });
-  const proxied = new URL(database.url);
-  proxied.host = `127.0.0.1:${proxy.port}`;
+  const proxies: BlackholeProxy[] = [];
+  const openRoute = async (): Promise<ProxiedRoute> => {
+    const proxy = await startBlackholeProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    proxies.push(proxy);
+    const proxied = new URL(database.url);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+    return { proxy, url: proxied.toString() };
+  };
+  const { proxy, url: proxiedUrl } = await openRoute();
   return {
     url: database.url,
-    proxiedUrl: proxied.toString(),
+    proxiedUrl,
     proxy,
+    openRoute,
     drop: async () => {
-      await proxy.close();
+      for (const opened of proxies) await opened.close();
       await database.drop();
     },
   };

@@ -1,6 +1,7 @@
 /**
  * The conformance harness for PostgresStore: one schema per opened store in the real `test` database
- * (127.0.0.1:5432, user postgres), dropped on close. Rows are placed with PostgreSQL's own SQL; the
+ * (127.0.0.1:5432, user postgres), dropped on close, or emptied for a later test of the file when it is
+ * still exactly a fresh migration's (postgres-schema-pool.ts). Rows are placed with PostgreSQL's own SQL; the
  * clock of a schema's stores is moved by replacing its `nightshift_now()` (postgres-test-clock.ts).
  *
  * Route `pgbouncer` (NIGHTSHIFT_TEST_BACKEND=pgbouncer by default) opens the stores under test through
@@ -16,6 +17,7 @@ import type { Store } from '../../src/store/store.js';
 import type { JobFields, StoreHarness } from './store-harness.js';
 import { startPgbouncer, type Pgbouncer } from './pgbouncer.js';
 import { PostgresTestClock } from './postgres-test-clock.js';
+import { giveBackSchema, noteFresh, takeIdleSchema } from './postgres-schema-pool.js';
 
 /** The test database; NIGHTSHIFT_TEST_PG overrides it. */
 export const TEST_PG_URL = process.env['NIGHTSHIFT_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -141,6 +143,8 @@ function postgresOf(store: Store): PostgresStore {
 export function postgresHarness(prefix = 'conf', route: PostgresRoute = TEST_PG_ROUTE): StoreHarness {
   const opened: PostgresStore[] = [];
   const schemas = new Set<string>();
+  // The schemas `open` handed out (migrated), which close may give back for reuse.
+  const migrated = new Set<string>();
   // One clock per schema: it keeps the shift or frozen time that later moves build on.
   const clocks = new Map<string, PostgresTestClock>();
 
@@ -166,8 +170,12 @@ export function postgresHarness(prefix = 'conf', route: PostgresRoute = TEST_PG_
 
   return {
     async open(options = {}) {
-      const store = await openIn(uniqueSchema(prefix), options.logger);
+      const reused = takeIdleSchema(prefix);
+      const store = await openIn(reused ?? uniqueSchema(prefix), options.logger);
+      // On a reused schema too: the store's own migrate (a no-op there) runs as on a fresh one.
       await store.migrate();
+      if (reused === undefined) await noteFresh(TEST_PG_URL, store.schema);
+      migrated.add(store.schema);
       return store;
     },
     openPeer(store) {
@@ -208,8 +216,12 @@ export function postgresHarness(prefix = 'conf', route: PostgresRoute = TEST_PG_
     },
     async close() {
       for (const store of opened.splice(0)) await store.close();
-      for (const schema of schemas) await dropSchema(schema);
+      for (const schema of schemas) {
+        if (migrated.has(schema)) await giveBackSchema(TEST_PG_URL, prefix, schema, clocks.has(schema));
+        else await dropSchema(schema);
+      }
       schemas.clear();
+      migrated.clear();
       clocks.clear();
     },
   };

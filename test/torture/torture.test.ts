@@ -3,7 +3,7 @@
  * scheduler processes under the seeded workload and faults, then the checker. The run must hold every
  * property, must really have injected faults, and the same checker must catch a doctored history.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { ownPostgresUnavailable } from '../support/own-postgres.js';
 import { checkRun } from './checker.js';
 import type { HistoryEvent } from './history.js';
@@ -23,10 +23,12 @@ const backends = [
   { backend: 'postgres' as const, skip: ownPostgresUnavailable() },
 ];
 
-describe.each(backends)('torture on $backend', ({ backend, skip }) => {
+// The two runs share nothing (a file and a server of their own) and spend most of their time waiting
+// out the fault timeline, so they run side by side.
+describe.concurrent.each(backends)('torture on $backend', ({ backend, skip }) => {
   it.skipIf(skip !== null)(
     'keeps every property through kills, freezes, stops and storage faults, and the checker catches a doctored history',
-    async () => {
+    async ({ expect }) => {
       const report = await runTorture({ backend, minutes: MINUTES, seed: 19 });
       reports.push(report);
       const shown = report.violations
