@@ -164,6 +164,21 @@ export class Session {
     return taskRegistryOf(await this.registrations());
   }
 
+  /**
+   * Refuses a task the config does not declare (`unknown_task`, saying where it looked): a job this
+   * process builds for it would get the defaults of no task (the `default` queue, where a worker
+   * serving the task's own queue never looks) instead of the task's.
+   */
+  async requireDeclaredTask(task: string): Promise<void> {
+    if ((await this.registry()).get(task) !== undefined) return;
+    const loaded = await this.config();
+    const where =
+      loaded === null
+        ? 'there is no config module here (pass --config FILE)'
+        : `${loaded.file} does not declare it`;
+    throw new NightshiftError('unknown_task', `unknown task "${task}": ${where}`);
+  }
+
   /** The config's tasks, contracts, implementations, HTTP jobs and queue settings, as the library takes them. */
   private async registrations(): Promise<TaskRegistrations> {
     const config = (await this.config())?.config;

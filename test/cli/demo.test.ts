@@ -46,6 +46,15 @@ describe('the demo', () => {
     const orderIds = new Set(publish.map((job) => (job.payload as { id: number }).id));
     expect(orderIds.size).toBe(3000);
     expect(publish.every((job) => job.parentId === summary.exportJobId)).toBe(true);
+    // The morning batch's schedule is there to look at, paused: the demo's one export is its own.
+    expect(await store.scheduleGet({ id: 'morning-export' })).toMatchObject({
+      task: 'orders.export',
+      cron: '0 6 * * *',
+      timezone: 'Europe/London',
+      source: 'config',
+      paused: true,
+    });
+    expect((await allJobs(store)).filter((job) => job.task === 'orders.export')).toHaveLength(1);
     expect(result.stderr).toContain('resuming the export at order 1501');
     // The dashboard's address comes with how long it lasts: without --serve, only while the demo runs.
     expect(result.stderr).toMatch(

@@ -59,6 +59,15 @@ describe('schedules CLI', () => {
         (JSON.parse(list.stdout) as { schedules: Array<{ id: string }> }).schedules.map((s) => s.id),
       ).toEqual(['hourly']);
 
+      // From a directory with no config, the CLI does not know the task, so the job would miss its
+      // queue and attempts: refused as for enqueue, and nothing is written.
+      const unknown = await runCli(['schedules', 'trigger', 'hourly', '--db', db], { cwd: tempDir() });
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr.trim()).toBe(
+        'nightshift: unknown task "echo": there is no config module here (pass --config FILE)',
+      );
+      expect(JSON.parse((await cli('jobs', 'list', '--json')).stdout)).toMatchObject({ jobs: [] });
+
       const trigger = await cli('schedules', 'trigger', 'hourly');
       expect(trigger.code).toBe(0);
       const jobId = trigger.stdout.trim();

@@ -106,15 +106,8 @@ export function registerEnqueue(program: Command): void {
     await withSession(flags, async (session) => {
       // Every job is built, and so checked, exactly as the library will build it, before connecting:
       // a typo or a bad payload must neither create nor change a database.
+      await session.requireDeclaredTask(task);
       const registry = await session.registry();
-      if (registry.get(task) === undefined) {
-        const loaded = await session.config();
-        const where =
-          loaded === null
-            ? 'there is no config module here (pass --config FILE)'
-            : `${loaded.file} does not declare it`;
-        throw new NightshiftError('unknown_task', `unknown task "${task}": ${where}`);
-      }
       const { buildNewJob } = await import('../../enqueue.js');
       for (const { payload, line } of payloads ?? [{ payload: flags.payload ?? null, line: null }]) {
         await buildNewJob(registry, task, payload, options).catch((error: unknown) => {

@@ -223,6 +223,9 @@ export function registerSchedules(program: Command): void {
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
+      // The job gets its task's defaults (queue, attempts) only from a config that declares the task.
+      const found = await ns.schedules.get(id, { nextSlots: 0, recentSlots: 0 });
+      if (found !== undefined) await session.requireDeclaredTask(found.schedule.task);
       const outcome = await ns.schedules.trigger(id);
       if (session.json) printJson(session.stdout, outcome);
       else if (outcome.status === 'enqueued') session.stdout.write(`${outcome.jobId}\n`);
