@@ -2,6 +2,9 @@
 // Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { Nightshift } from '../../src/nightshift.js';
+import { defineTask } from '../../src/task.js';
 import { BACKENDS, startTestServer, type TestServer } from './api-server.js';
 
 describe.each(BACKENDS)('schedule endpoints on %s', (backend) => {
@@ -94,6 +97,36 @@ describe.each(BACKENDS)('schedule endpoints on %s', (backend) => {
         status: 404,
         body: { error: { code: 'not_found', message: 'schedule missing not found' } },
       });
+    }
+  });
+
+  it('refuses to trigger a schedule whose task this server does not declare, and writes no job', async () => {
+    // Another deployment's instance on the same database declares the task and makes the schedule.
+    const other = await Nightshift.connect({
+      db: s.store,
+      migrate: false,
+      logger: createLogger({ level: 'silent' }),
+      tasks: { 'thumbnails.make': defineTask({ queue: 'media', handler: () => null }) },
+    });
+    try {
+      await other.schedules.create({ id: 'thumbs', task: 'thumbnails.make', everyMs: 3_600_000 });
+      const refused = await s.request('POST', '/api/v1/schedules/thumbs/trigger', {
+        token: s.tokens.operator,
+      });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.code).toBe('unknown_task');
+      expect(refused.body.error.message).toMatch(
+        /^unknown task "thumbnails\.make": this server does not declare it/,
+      );
+      expect((await s.ns.listJobs({ task: 'thumbnails.make' })).jobs).toEqual([]);
+      // The instance that declares it triggers it into the task's own queue.
+      const outcome = await other.schedules.trigger('thumbs');
+      expect(outcome.status).toBe('enqueued');
+      expect((await s.ns.listJobs({ task: 'thumbnails.make' })).jobs.map((job) => job.queue)).toEqual([
+        'media',
+      ]);
+    } finally {
+      await other.close();
     }
   });
 

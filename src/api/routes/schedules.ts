@@ -154,7 +154,7 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
       schema: {
         summary: 'Run a schedule now, under its overlap policy',
         description:
-          '202 once the run is stored: status enqueued with the job id, or waiting (overlap queue: it runs when the active run ends). 409 when the overlap policy skipped it.',
+          '202 once the run is stored: status enqueued with the job id, or waiting (overlap queue: it runs when the active run ends). 409 when the overlap policy skipped it. 422 unknown_task when this server does not declare the schedule’s task (its job would miss the task’s queue and attempts), as POST /jobs.',
         tags: ['schedules'],
         params: IdParams,
         response: responses({
@@ -167,6 +167,16 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
       },
     },
     async (request, reply) => {
+      // The job takes its task's queue and attempts from this server's registry: for a task it does
+      // not declare (a schedule another deployment's config made), it would land in the `default`
+      // queue, where a worker serving the task's own queue never looks. Refused as POST /jobs is.
+      const found = await ns.schedules.get(request.params.id, { nextSlots: 0, recentSlots: 0 });
+      if (found !== undefined && ns.tasks.get(found.schedule.task) === undefined) {
+        throw new NightshiftError(
+          'unknown_task',
+          `unknown task "${found.schedule.task}": this server does not declare it, so it cannot give the job the task's queue and attempts`,
+        );
+      }
       const outcome = await ns.schedules.trigger(request.params.id);
       if (outcome.status === 'skipped')
         throw new NightshiftError('conflict', `trigger skipped: ${outcome.reason}`);
