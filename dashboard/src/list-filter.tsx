@@ -1,8 +1,10 @@
 /**
- * Pieces the filtered, paged lists share (Jobs, Schedules): a cursor stack that starts again when the
- * filter in the address changes, the Previous/Next pager over it, and the names a filter input suggests.
+ * Pieces the filtered, paged lists share (Jobs, Schedules): the filter form, a cursor stack that starts
+ * again when the filter in the address changes, the Previous/Next pager over it, and the names a filter
+ * input suggests.
  */
-import { useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import type { TaskCatalogEntry } from './types.js';
 
@@ -57,4 +59,76 @@ export function Suggestions(props: { id: string; names: string[] }) {
       ))}
     </datalist>
   );
+}
+
+/** The props of the input for one field of a filter form's draft. */
+export type FilterField<Filter> = (key: keyof Filter & string) => {
+  id: string;
+  name: string;
+  value: string;
+  onInput: (e: Event) => void;
+};
+
+/**
+ * A filter form: its inputs (`children`, given `field`) edit a draft, Apply filter hands the draft on,
+ * Clear hands on `cleared`. An input's id is `idPrefix` and its field's name, for its label. The caller
+ * keys it by the filter in the address, so back/forward starts a new draft.
+ */
+export function ListFilter<Filter extends { [Key in keyof Filter]: string }>(props: {
+  label: string;
+  idPrefix: string;
+  filter: Filter;
+  cleared: Filter;
+  onApply: (filter: Filter) => void;
+  children: (field: FilterField<Filter>) => ComponentChildren;
+}) {
+  const [draft, setDraft] = useState<Filter>(props.filter);
+  const field: FilterField<Filter> = (key) => ({
+    id: `${props.idPrefix}${key}`,
+    name: key,
+    value: draft[key],
+    onInput: (e: Event) => setDraft({ ...draft, [key]: (e.currentTarget as HTMLInputElement).value }),
+  });
+  return (
+    <form
+      class="filters card"
+      role="search"
+      aria-label={props.label}
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onApply(draft);
+      }}
+    >
+      {props.children(field)}
+      <div class="filter-buttons">
+        <button type="submit">Apply filter</button>
+        <button type="button" class="link" onClick={() => props.onApply(props.cleared)}>
+          Clear
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/**
+ * Names for a filter input to suggest, read once when the form opens: suggestions only, so they are not
+ * read again on live events, and a failed read suggests nothing (the input is free text anyway: a
+ * filter may name a task of the past).
+ */
+export function useSuggested(read: () => Promise<string[]>): string[] {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    let shown = true;
+    read().then(
+      (found) => {
+        if (shown) setNames(found);
+      },
+      () => undefined,
+    );
+    return () => {
+      shown = false;
+    };
+    // Read once: `read` is a module-level function.
+  }, []);
+  return names;
 }

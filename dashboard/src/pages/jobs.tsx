@@ -4,7 +4,7 @@
  * or delete them after a confirmation that says how many jobs it will touch; the outcome says how many
  * changed. Operators enqueue a job from here (enqueue-form.tsx).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
 import { soonestAfter, soonestDue } from '../due.js';
@@ -12,7 +12,7 @@ import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, L
 import { preview, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
 import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
-import { Pager, Suggestions, taskNames, useCursors } from '../list-filter.js';
+import { ListFilter, Pager, Suggestions, taskNames, useCursors, useSuggested } from '../list-filter.js';
 import { EnqueueForm } from './enqueue-form.js';
 import { waitingAgain } from './job-detail.js';
 
@@ -269,96 +269,60 @@ export function JobsPage(props: { search: string }) {
   );
 }
 
-/** Names the Queue and Task filters suggest. */
-interface FilterSuggestions {
-  queues: string[];
-  tasks: string[];
-}
-
-/**
- * The queues that hold jobs and the tasks of the catalog (declared here or run by a live worker), read
- * once when the filter form opens: suggestions only, so neither is read again on live events, and a
- * failed read leaves that input free text, as both stay anyway (a filter may name a task of the past).
- */
-function useFilterSuggestions(): FilterSuggestions {
-  const [suggestions, setSuggestions] = useState<FilterSuggestions>({ queues: [], tasks: [] });
-  useEffect(() => {
-    let shown = true;
-    void Promise.allSettled([api<{ queues: Queue[] }>('GET', '/queues'), taskNames()]).then(
-      ([queues, tasks]) => {
-        if (!shown) return;
-        setSuggestions({
-          queues: queues.status === 'fulfilled' ? queues.value.queues.map((queue) => queue.name) : [],
-          tasks: tasks.status === 'fulfilled' ? tasks.value : [],
-        });
-      },
-    );
-    return () => {
-      shown = false;
-    };
-  }, []);
-  return suggestions;
+/** The queues that hold jobs, for the Queue filter to suggest. */
+async function queueNames(): Promise<string[]> {
+  return (await api<{ queues: Queue[] }>('GET', '/queues')).queues.map((queue) => queue.name);
 }
 
 function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }) {
-  const [draft, setDraft] = useState<Filter>(props.filter);
-  const suggestions = useFilterSuggestions();
-  const field = (key: keyof Filter) => ({
-    id: `filter-${key}`,
-    name: key,
-    value: draft[key],
-    onInput: (e: Event) => setDraft({ ...draft, [key]: (e.currentTarget as HTMLInputElement).value }),
-  });
+  const queues = useSuggested(queueNames);
+  const tasks = useSuggested(taskNames);
   return (
-    <form
-      class="filters card"
-      role="search"
-      aria-label="Filter jobs"
-      onSubmit={(e) => {
-        e.preventDefault();
-        props.onApply(draft);
-      }}
+    <ListFilter
+      label="Filter jobs"
+      idPrefix="filter-"
+      filter={props.filter}
+      cleared={filterOf('')}
+      onApply={props.onApply}
     >
-      <div>
-        <label for="filter-state">State</label>
-        <select {...field('state')} onChange={field('state').onInput}>
-          <option value="">any</option>
-          {JOB_STATES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div>
-        <label for="filter-queue">Queue</label>
-        <input {...field('queue')} list="filter-queue-names" />
-        <Suggestions id="filter-queue-names" names={suggestions.queues} />
-      </div>
-      <div>
-        <label for="filter-task">Task</label>
-        <input {...field('task')} list="filter-task-names" />
-        <Suggestions id="filter-task-names" names={suggestions.tasks} />
-      </div>
-      <div>
-        <label for="filter-search">Text</label>
-        <input {...field('search')} type="search" title="in payload, result or error" />
-      </div>
-      <div>
-        <label for="filter-createdAfter">Created after</label>
-        <input {...field('createdAfter')} type="datetime-local" />
-      </div>
-      <div>
-        <label for="filter-createdBefore">Created before</label>
-        <input {...field('createdBefore')} type="datetime-local" />
-      </div>
-      <div class="filter-buttons">
-        <button type="submit">Apply filter</button>
-        <button type="button" class="link" onClick={() => props.onApply(filterOf(''))}>
-          Clear
-        </button>
-      </div>
-    </form>
+      {(field) => (
+        <>
+          <div>
+            <label for="filter-state">State</label>
+            <select {...field('state')} onChange={field('state').onInput}>
+              <option value="">any</option>
+              {JOB_STATES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="filter-queue">Queue</label>
+            <input {...field('queue')} list="filter-queue-names" />
+            <Suggestions id="filter-queue-names" names={queues} />
+          </div>
+          <div>
+            <label for="filter-task">Task</label>
+            <input {...field('task')} list="filter-task-names" />
+            <Suggestions id="filter-task-names" names={tasks} />
+          </div>
+          <div>
+            <label for="filter-search">Text</label>
+            <input {...field('search')} type="search" title="in payload, result or error" />
+          </div>
+          <div>
+            <label for="filter-createdAfter">Created after</label>
+            <input {...field('createdAfter')} type="datetime-local" />
+          </div>
+          <div>
+            <label for="filter-createdBefore">Created before</label>
+            <input {...field('createdBefore')} type="datetime-local" />
+          </div>
+        </>
+      )}
+    </ListFilter>
   );
 }
 

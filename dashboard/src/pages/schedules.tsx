@@ -15,7 +15,7 @@ import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, L
 import { LineChart } from '../charts.js';
 import { duration, relative, when } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
-import { Pager, Suggestions, taskNames, useCursors } from '../list-filter.js';
+import { ListFilter, Pager, Suggestions, taskNames, useCursors, useSuggested } from '../list-filter.js';
 import type { Schedule, Slot } from '../types.js';
 import { ScheduleForm } from './schedule-form.js';
 
@@ -312,62 +312,40 @@ async function scheduleNamed(id: string): Promise<Schedule | null> {
 
 /** Task (suggested from the task catalog), state and id prefix; applied, they go to the address. */
 function FilterForm(props: { filter: ScheduleFilter; onApply: (filter: ScheduleFilter) => void }) {
-  const [draft, setDraft] = useState<ScheduleFilter>(props.filter);
-  // Suggestions only, read once: a failed read leaves the input free text, as it stays anyway.
-  const [tasks, setTasks] = useState<string[]>([]);
-  useEffect(() => {
-    let shown = true;
-    taskNames().then(
-      (names) => shown && setTasks(names),
-      () => undefined,
-    );
-    return () => {
-      shown = false;
-    };
-  }, []);
-  const field = (key: keyof ScheduleFilter) => ({
-    id: `schedule-filter-${key}`,
-    name: key,
-    value: draft[key],
-    onInput: (e: Event) => setDraft({ ...draft, [key]: (e.currentTarget as HTMLInputElement).value }),
-  });
+  const tasks = useSuggested(taskNames);
   return (
-    <form
-      class="filters card"
-      role="search"
-      aria-label="Filter schedules"
-      onSubmit={(e) => {
-        e.preventDefault();
-        props.onApply(draft);
-      }}
+    <ListFilter
+      label="Filter schedules"
+      idPrefix="schedule-filter-"
+      filter={props.filter}
+      cleared={filterOf('')}
+      onApply={props.onApply}
     >
-      <div>
-        <label for="schedule-filter-task">Task</label>
-        <input {...field('task')} list="schedule-filter-task-names" />
-        <Suggestions id="schedule-filter-task-names" names={tasks} />
-      </div>
-      <div>
-        <label for="schedule-filter-state">State</label>
-        <select {...field('state')} onChange={field('state').onInput}>
-          <option value="">any</option>
-          {SCHEDULE_STATES.map((state) => (
-            <option key={state} value={state}>
-              {state}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div>
-        <label for="schedule-filter-idPrefix">Id starts with</label>
-        <input {...field('idPrefix')} title="case-sensitive, e.g. tenant-7:" />
-      </div>
-      <div class="filter-buttons">
-        <button type="submit">Apply filter</button>
-        <button type="button" class="link" onClick={() => props.onApply(filterOf(''))}>
-          Clear
-        </button>
-      </div>
-    </form>
+      {(field) => (
+        <>
+          <div>
+            <label for="schedule-filter-task">Task</label>
+            <input {...field('task')} list="schedule-filter-task-names" />
+            <Suggestions id="schedule-filter-task-names" names={tasks} />
+          </div>
+          <div>
+            <label for="schedule-filter-state">State</label>
+            <select {...field('state')} onChange={field('state').onInput}>
+              <option value="">any</option>
+              {SCHEDULE_STATES.map((state) => (
+                <option key={state} value={state}>
+                  {state}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="schedule-filter-idPrefix">Id starts with</label>
+            <input {...field('idPrefix')} title="case-sensitive, e.g. tenant-7:" />
+          </div>
+        </>
+      )}
+    </ListFilter>
   );
 }
 

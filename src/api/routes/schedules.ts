@@ -170,11 +170,11 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
       // The job takes its task's queue and attempts from this server's registry: for a task it does
       // not declare (a schedule another deployment's config made), it would land in the `default`
       // queue, where a worker serving the task's own queue never looks. Refused as POST /jobs is.
-      const found = await ns.schedules.get(request.params.id, { nextSlots: 0, recentSlots: 0 });
-      if (found !== undefined && ns.tasks.get(found.schedule.task) === undefined) {
+      const schedule = await ns.store.scheduleGet({ id: request.params.id });
+      if (schedule !== undefined && ns.tasks.get(schedule.task) === undefined) {
         throw new NightshiftError(
           'unknown_task',
-          `unknown task "${found.schedule.task}": this server does not declare it, so it cannot give the job the task's queue and attempts`,
+          `unknown task "${schedule.task}": this server does not declare it, so it cannot give the job the task's queue and attempts`,
         );
       }
       const outcome = await ns.schedules.trigger(request.params.id);

@@ -224,8 +224,8 @@ export function registerSchedules(program: Command): void {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
       // The job gets its task's defaults (queue, attempts) only from a config that declares the task.
-      const found = await ns.schedules.get(id, { nextSlots: 0, recentSlots: 0 });
-      if (found !== undefined) await session.requireDeclaredTask(found.schedule.task);
+      const schedule = await ns.store.scheduleGet({ id });
+      if (schedule !== undefined) await session.requireDeclaredTask(schedule.task);
       const outcome = await ns.schedules.trigger(id);
       if (session.json) printJson(session.stdout, outcome);
       else if (outcome.status === 'enqueued') session.stdout.write(`${outcome.jobId}\n`);
