@@ -13,6 +13,7 @@ export const ALERT_KINDS = [
   'missed_slots',
   'queue_depth',
   'oldest_ready_age',
+  'unserved_queue',
 ] as const;
 /** A kind of alert. */
 export type AlertKind = (typeof ALERT_KINDS)[number];
@@ -47,6 +48,13 @@ export interface AlertsConfig extends QueueAlertThresholds {
    * and no rescuer recovered it). Default 30,000: a rescuer sweeps lapsed leases within seconds.
    */
   stuckJobGraceMs?: number;
+  /**
+   * A queue whose oldest ready job has waited longer than this while no live worker claims from the
+   * queue (none runs, or none lists it) raises `unserved_queue`; a paused queue never does. Default
+   * 60,000: longer than a worker's restart, so a deploy raises nothing. Null: never (workers started
+   * on demand, when work waits).
+   */
+  unservedGraceMs?: number | null;
   /** Missed and skipped slots recorded this long ago or less raise `missed_slots`. Default 3,600,000. */
   missedSlotsWindowMs?: number;
   /** How often the API server's alert monitor reads them (events raised/cleared). Default 15,000. */
@@ -54,11 +62,19 @@ export interface AlertsConfig extends QueueAlertThresholds {
 }
 
 export const DEFAULT_STUCK_JOB_GRACE_MS = 30_000;
+export const DEFAULT_UNSERVED_GRACE_MS = 60_000;
 export const DEFAULT_MISSED_SLOTS_WINDOW_MS = 3_600_000;
 export const DEFAULT_ALERT_INTERVAL_MS = 15_000;
 
 const THRESHOLD_KEYS = ['queueDepth', 'oldestReadyAgeMs'] as const;
-const CONFIG_KEYS = [...THRESHOLD_KEYS, 'queues', 'stuckJobGraceMs', 'missedSlotsWindowMs', 'intervalMs'];
+const CONFIG_KEYS = [
+  ...THRESHOLD_KEYS,
+  'queues',
+  'stuckJobGraceMs',
+  'unservedGraceMs',
+  'missedSlotsWindowMs',
+  'intervalMs',
+];
 
 /** Checks an `alerts` config (from a config file: anything may be in it); `config_error` otherwise. */
 export function validateAlertsConfig(value: unknown): AlertsConfig {
@@ -68,6 +84,8 @@ export function validateAlertsConfig(value: unknown): AlertsConfig {
   for (const key of ['stuckJobGraceMs', 'missedSlotsWindowMs'] as const) {
     if (config[key] !== undefined) wholeNumber(config[key], `alerts.${key}`, 0);
   }
+  if (config['unservedGraceMs'] !== undefined && config['unservedGraceMs'] !== null)
+    wholeNumber(config['unservedGraceMs'], 'alerts.unservedGraceMs', 0);
   if (config['intervalMs'] !== undefined) wholeNumber(config['intervalMs'], 'alerts.intervalMs', 1);
   if (config['queues'] !== undefined) {
     const queues = plainObject(config['queues'], 'alerts.queues');

@@ -2,14 +2,17 @@
  * The current alerts, computed from the database at each call (`ns.alerts()`, `GET /api/v1/alerts`, the
  * `nightshift_alerts` metric, the alert monitor), and when they would change with nothing written (the
  * dashboard reads them again then). Every read is bounded by an index: the running jobs, the suspended
- * schedules, the ledger rows of the window, the waiting jobs per queue.
+ * schedules, the ledger rows of the window, the waiting jobs per queue; and the few rows of the live
+ * workers and the paused queues.
  */
-import type { ObserveStore, QueueLoad, ScheduleStore } from '../store/store.js';
+import type { FleetStore, ObserveStore, QueueLoad, ScheduleStore, WorkerInfo } from '../store/store.js';
 import type { TaskRegistry } from '../task-registry.js';
+import { DEFAULT_WORKER_STALE_MS } from '../worker/options.js';
 import {
   ALERT_KINDS,
   DEFAULT_MISSED_SLOTS_WINDOW_MS,
   DEFAULT_STUCK_JOB_GRACE_MS,
+  DEFAULT_UNSERVED_GRACE_MS,
   type Alert,
   type AlertsConfig,
   type QueueAlertThresholds,
@@ -22,7 +25,9 @@ const SUSPENDED_LIMIT = 1_000;
 
 /** What computing alerts needs. */
 export interface AlertSources {
-  store: ObserveStore & Pick<ScheduleStore, 'scheduleList'> & { now(): Promise<Date> };
+  store: ObserveStore &
+    Pick<ScheduleStore, 'scheduleList'> &
+    Pick<FleetStore, 'workerList' | 'queuePausedList'> & { now(): Promise<Date> };
   /** Tasks whose `maxDurationMs` this process knows; running jobs of other tasks are not judged on it. */
   registry: TaskRegistry;
   config: AlertsConfig;
@@ -52,12 +57,14 @@ export async function computeAlerts({
   config,
   load: given,
 }: AlertSources): Promise<AlertReading> {
-  const [now, running, suspended, lapses, load] = await Promise.all([
+  const [now, running, suspended, lapses, load, workers, paused] = await Promise.all([
     store.now(),
     store.jobRunningList({ limit: RUNNING_LIMIT }),
     store.scheduleList({ limit: SUSPENDED_LIMIT, condition: 'suspended' }),
     store.scheduleSlotLapseList({ windowMs: config.missedSlotsWindowMs ?? DEFAULT_MISSED_SLOTS_WINDOW_MS }),
     given ?? store.queueLoadList(),
+    store.workerList({ staleMs: DEFAULT_WORKER_STALE_MS }),
+    store.queuePausedList(),
   ]);
   const nowMs = now.getTime();
   const alerts: Alert[] = [];
@@ -163,9 +170,74 @@ export async function computeAlerts({
       });
     }
   }
+  unservedQueues({
+    oldest,
+    nextDue,
+    workers,
+    paused,
+    grace: config.unservedGraceMs,
+    nowMs,
+    alerts,
+    changesAt,
+  });
   const rank = (alert: Alert): number => ALERT_KINDS.indexOf(alert.kind);
   alerts.sort((a, b) => rank(a) - rank(b) || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
   return { alerts, nextChangeInMs: nextChange === null ? null : Math.max(1, nextChange - nowMs) };
+}
+
+/**
+ * `unserved_queue`: an unpaused queue whose oldest ready job has waited past the grace while no live
+ * worker claims from it. Such an alert begins with nothing written when that job passes the grace, or
+ * (a queue whose next job is not due yet) that job comes due and then passes it, or when the last
+ * live worker claiming from a waiting queue stops beating (killed: its heartbeat is the last write).
+ */
+function unservedQueues(p: {
+  oldest: Map<string, number>;
+  nextDue: Map<string, number>;
+  workers: WorkerInfo[];
+  paused: string[];
+  grace: number | null | undefined;
+  nowMs: number;
+  alerts: Alert[];
+  changesAt: (at: number) => void;
+}): void {
+  if (p.grace === null) return;
+  const grace = p.grace ?? DEFAULT_UNSERVED_GRACE_MS;
+  const paused = new Set(p.paused);
+  const serving = (queue: string): WorkerInfo[] =>
+    p.workers.filter((worker) => worker.queues === null || worker.queues.includes(queue));
+  // Until which moment some live worker claims from the queue (its heartbeat's last bound).
+  const servedUntil = (queue: string): number | null => {
+    const ends = serving(queue).map((worker) => worker.heartbeatAt.getTime() + DEFAULT_WORKER_STALE_MS);
+    return ends.length === 0 ? null : Math.max(...ends);
+  };
+  // A queue with no ready job whose next scheduled one comes due: from then on it waits.
+  for (const [queue, due] of p.nextDue) {
+    if (!p.oldest.has(queue) && !paused.has(queue))
+      p.changesAt(Math.max(servedUntil(queue) ?? -Infinity, due + grace) + 1);
+  }
+  const claimedFrom = [...new Set(p.workers.flatMap((worker) => worker.queues ?? []))].sort();
+  for (const [queue, at] of p.oldest) {
+    if (paused.has(queue)) continue;
+    const over = at + grace;
+    // Served now, or not yet past the grace: the alert would begin then, if nothing is written.
+    const begins = Math.max(servedUntil(queue) ?? -Infinity, over);
+    if (begins >= p.nowMs) {
+      p.changesAt(begins + 1);
+      continue;
+    }
+    const who =
+      p.workers.length === 0
+        ? 'no worker is running'
+        : `the live workers claim from ${claimedFrom.join(', ')} only`;
+    p.alerts.push({
+      kind: 'unserved_queue',
+      subject: `queue:${queue}`,
+      queue,
+      message: `queue ${queue}: a job due ${seconds(p.nowMs - at)} s ago waits and no live worker claims from this queue (${who})`,
+      since: new Date(over).toISOString(),
+    });
+  }
 }
 
 /** A queue's thresholds: its own entry over the defaults, key by key. */

@@ -104,7 +104,7 @@ export function createMetrics(source: MetricsSource): Registry {
   const seenThrottles = new Set<string>();
   new Gauge({
     name: 'nightshift_queue_throttled_jobs',
-    help: 'Ready jobs that cannot start now, per queue and reason (paused, queue_limit, queue_rate, labels, key_limit, key_rate), read from the database at scrape time.',
+    help: 'Ready jobs that cannot start now, per queue and reason (paused, unserved, queue_limit, queue_rate, labels, key_limit, key_rate), read from the database at scrape time.',
     labelNames: ['queue', 'reason'] as const,
     registers,
     async collect() {

@@ -19,6 +19,8 @@ export interface ThrottleGroup {
   /** Of the others, jobs whose key has room but is out of starts now (its rate). */
   keyRate: number;
   paused: boolean;
+  /** No live worker claims from the queue (none serves all queues, none lists it). */
+  unserved: boolean;
   /** The queue is at its running limit. */
   queueFull: boolean;
   /** The queue's rate allows no start now. */
@@ -39,6 +41,7 @@ export function throttleCounts(groups: Iterable<ThrottleGroup>): QueueThrottle[]
   for (const group of groups) {
     const ready = Number(group.ready);
     if (group.paused) add(group.queue, 'paused', ready);
+    else if (group.unserved) add(group.queue, 'unserved', ready);
     else if (group.queueFull) add(group.queue, 'queue_limit', ready);
     else if (group.queueRateOut) add(group.queue, 'queue_rate', ready);
     else {

@@ -72,6 +72,7 @@ const METHODS: { [P in keyof StorePartSet]: MethodsOf<StorePartSet[P]> } = {
     workerSweep: true,
     queuePause: true,
     queueResume: true,
+    queuePausedList: true,
     queueList: true,
   },
   limits: {

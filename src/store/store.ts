@@ -183,11 +183,13 @@ export interface WorkerInfo {
 
 /**
  * Why ready jobs cannot start now (docs/TENANCY.md, "Throttled jobs"), in the order they are judged:
- * the queue is paused, at its running limit, out of starts (rate); no live worker offers every label
- * the job requires; its concurrency key is at its limit, out of starts.
+ * the queue is paused; no live worker claims from it; it is at its running limit, out of starts
+ * (rate); no live worker offers every label the job requires; its concurrency key is at its limit,
+ * out of starts.
  */
 export const THROTTLE_REASONS = [
   'paused',
+  'unserved',
   'queue_limit',
   'queue_rate',
   'labels',
@@ -243,6 +245,8 @@ export interface FleetStore {
   queuePause(params: { queue: string }): Promise<boolean>;
   /** Resumes a paused queue (and wakes workers waiting for it). False when it was not paused. */
   queueResume(params: { queue: string }): Promise<boolean>;
+  /** The paused queues, by name: a read of the few rows pauses write, never of the jobs. */
+  queuePausedList(): Promise<string[]>;
   /**
    * Every queue that has jobs or is paused, by name (the counts are a full scan of the jobs; the
    * throttled counts are `queueThrottleList`'s, with workers live within `workerStaleMs`).

@@ -1,9 +1,11 @@
 /**
  * GET /api/v1/alerts says when the alerts would change with nothing written (`nextChangeInMs`): a
  * running job passing its maxDurationMs and its lease's grace, a queue's next job coming due (depth)
- * and then waiting past the age threshold, a skipped slot leaving the window. No event marks those
- * moments, so the dashboard reads the alerts again then. The store's clock is moved by hand, on both
- * backends; no worker, scheduler or rescuer runs, so nothing else changes the alerts.
+ * and then waiting past the age threshold, a skipped slot leaving the window, a queue's job waiting
+ * past the grace with no live worker claiming from the queue, or that queue's last worker falling
+ * silent. No event marks those moments, so the dashboard reads the alerts again then. The store's clock
+ * is moved by hand, on both backends; no worker, scheduler or rescuer runs (workers are rows written by
+ * hand), so nothing else changes the alerts.
  */
 // Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
@@ -26,6 +28,8 @@ describe.each(BACKENDS)('when the alerts change with nothing written, on %s', (b
       tasks: TASKS,
       alerts: {
         stuckJobGraceMs: MINUTE,
+        // No worker runs here: every waiting queue would be unserved (the last describe).
+        unservedGraceMs: null,
         missedSlotsWindowMs: 10 * MINUTE,
         queues: { deep: { queueDepth: 1 }, aging: { oldestReadyAgeMs: 5 * MINUTE } },
       },
@@ -127,5 +131,75 @@ describe.each(BACKENDS)('when the alerts change with nothing written, on %s', (b
     await s.clock.advance(1);
     expect(await read()).toEqual({ kinds: [], nextChangeInMs: null });
     await s.ns.schedules.delete('paused-a-while');
+  });
+});
+
+describe.each(BACKENDS)('when a queue is left without a worker, on %s', (backend) => {
+  let s: TestServer;
+  const WORKER = { host: 'h', pid: 1, labels: [], tasks: [], concurrency: 1, running: 0 };
+
+  beforeAll(async () => {
+    s = await startTestServer(backend, { tasks: TASKS, alerts: { unservedGraceMs: MINUTE } });
+  });
+  afterAll(() => s?.close());
+
+  const read = async (): Promise<{ alerts: Alert[]; nextChangeInMs: number | null }> => {
+    const { status, body } = await s.request('GET', '/api/v1/alerts', { token: s.tokens.viewer });
+    expect(status).toBe(200);
+    return { alerts: body.alerts, nextChangeInMs: body.nextChangeInMs };
+  };
+  const kinds = async () => {
+    const { alerts, nextChangeInMs } = await read();
+    return { kinds: alerts.map((a) => `${a.kind} ${a.subject}`), nextChangeInMs };
+  };
+
+  it('raises unserved_queue once a ready job waited past the grace, until a live worker claims from it', async () => {
+    const start = Math.floor(Date.now() / 1_000) * 1_000;
+    await s.clock.freeze(start);
+    expect(await kinds()).toEqual({ kinds: [], nextChangeInMs: null });
+    const { id } = await s.ns.untyped.enqueue(
+      'noop',
+      {},
+      { queue: 'orphan', runAt: new Date(start + MINUTE) },
+    );
+    // Due in a minute, then a minute's grace.
+    expect(await kinds()).toEqual({ kinds: [], nextChangeInMs: 2 * MINUTE + 1 });
+    await s.clock.advance(MINUTE + 1);
+    expect(await kinds()).toEqual({ kinds: [], nextChangeInMs: MINUTE });
+    await s.clock.advance(MINUTE);
+    const [alert] = (await read()).alerts;
+    expect(alert).toMatchObject({
+      kind: 'unserved_queue',
+      subject: 'queue:orphan',
+      queue: 'orphan',
+      since: new Date(start + 2 * MINUTE).toISOString(),
+    });
+    expect(alert?.message).toBe(
+      'queue orphan: a job due 60.0 s ago waits and no live worker claims from this queue (no worker is running)',
+    );
+
+    // A worker of other queues does not serve it, and is named.
+    await s.store.workerRegister({ id: 'w-mail', ...WORKER, queues: ['mail', 'sms'] });
+    expect((await read()).alerts.map((a) => a.message)).toEqual([
+      'queue orphan: a job due 60.0 s ago waits and no live worker claims from this queue (the live workers claim from mail, sms only)',
+    ]);
+    // One that claims from it does, until its heartbeat is older than a live worker's (30 s).
+    await s.store.workerRegister({ id: 'w-orphan', ...WORKER, queues: ['orphan'] });
+    expect(await kinds()).toEqual({ kinds: [], nextChangeInMs: 30_001 });
+    await s.clock.advance(30_000);
+    expect(await kinds()).toEqual({ kinds: [], nextChangeInMs: 1 });
+    await s.clock.advance(1);
+    expect((await kinds()).kinds).toEqual(['unserved_queue queue:orphan']);
+    // A worker of every queue serves it; so does a pause, which holds the job on purpose.
+    await s.store.workerRegister({ id: 'w-all', ...WORKER, queues: null });
+    expect((await kinds()).kinds).toEqual([]);
+    await s.store.workerDelete({ id: 'w-all' });
+    await s.ns.queues.pause('orphan');
+    expect(await kinds()).toEqual({ kinds: [], nextChangeInMs: null });
+    await s.ns.queues.resume('orphan');
+    expect((await kinds()).kinds).toEqual(['unserved_queue queue:orphan']);
+    await s.ns.cancelJob(id);
+    expect(await kinds()).toEqual({ kinds: [], nextChangeInMs: null });
+    for (const worker of ['w-mail', 'w-orphan']) await s.store.workerDelete({ id: worker });
   });
 });

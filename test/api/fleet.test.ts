@@ -7,6 +7,7 @@
 // Bodies are `any` in tests: the request helper has already validated each against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noThrottle } from '../../src/store/queue-throttle.js';
 import { defineTask } from '../../src/task.js';
 import { startChild, type Child } from '../support/child-process.js';
 import { waitUntil } from '../support/wait-until.js';
@@ -185,7 +186,7 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
       oldestReadyAgeMs: null,
       nextDueInMs: null,
       paused: true,
-      throttled: { paused: 0, queue_limit: 0, queue_rate: 0, labels: 0, key_limit: 0, key_rate: 0 },
+      throttled: noThrottle(),
     });
     expect((await queue('not-yet'))?.paused).toBe(true);
     await s.request('POST', '/api/v1/queues/not-yet/resume', { token: s.tokens.operator });

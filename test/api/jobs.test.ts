@@ -355,7 +355,16 @@ describe.each(BACKENDS)('job endpoints on %s', (backend) => {
       oldestReadyAgeMs: expect.any(Number),
       nextDueInMs: null,
       paused: false,
-      throttled: { paused: 0, queue_limit: 0, queue_rate: 0, labels: 0, key_limit: 0, key_rate: 0 },
+      // No worker runs in this test: its ready job waits for one that claims from the queue.
+      throttled: {
+        paused: 0,
+        unserved: 1,
+        queue_limit: 0,
+        queue_rate: 0,
+        labels: 0,
+        key_limit: 0,
+        key_rate: 0,
+      },
     });
     expect((await s.request('GET', '/healthz', { token: null })).body).toEqual({ status: 'ok' });
     const ready = await s.request('GET', '/readyz', { token: null });

@@ -19,6 +19,8 @@ vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 const MINUTE_MS = 60_000;
 
+let fragileFails = true;
+
 // A handler that runs until the test lets it go, so a job stays running as long as needed.
 let release: () => void = () => undefined;
 const held = () =>
@@ -29,10 +31,11 @@ const held = () =>
 const TASKS = {
   ...METRICS_TASKS,
   long: defineTask({ handler: held, maxDurationMs: 100 }),
-  // Fails at once, once: a schedule of it is suspended after one failure.
+  // Fails at once, once (until the test mends it): a schedule of it is suspended after one failure.
   fragile: defineTask({
     handler: () => {
-      throw new Error('fragile');
+      if (fragileFails) throw new Error('fragile');
+      return 'mended';
     },
     maxAttempts: 1,
   }),
@@ -75,9 +78,11 @@ describe.each(BACKENDS)('metrics and stats on %s', (backend) => {
     await ns.enqueue('ok', {}, { queue: 'idle', idempotencyKey: 'once' });
     await ns.enqueue('ok', {}, { queue: 'idle', idempotencyKey: 'once' });
     await ns.queues.pause('idle');
-    // A job waiting for a label no worker offers.
+    // A job waiting for a label no worker offers, in a queue the worker claims from.
     await ns.enqueue('ok', {}, { queue: 'gpu', requires: ['gpu'] });
-    worker = ns.startWorker({ queues: ['default', 'mail'], concurrency: 4, pollIntervalMs: 50 });
+    // A job in a queue no worker claims from.
+    await ns.enqueue('ok', {}, { queue: 'orphan' });
+    worker = ns.startWorker({ queues: ['default', 'mail', 'gpu'], concurrency: 4, pollIntervalMs: 50 });
     await final(s, [...ids.ok, ...ids.boom]);
   });
   afterAll(async () => {
@@ -123,11 +128,13 @@ describe.each(BACKENDS)('metrics and stats on %s', (backend) => {
     expect(m.value('nightshift_worker_slots', { state: 'idle' })).toBe(4);
     expect(m.value('nightshift_alerts', { kind: 'queue_depth' })).toBe(1);
     expect(m.value('nightshift_alerts', { kind: 'stuck_job' })).toBe(0);
-    // Ready jobs held back, per reason: `idle` is paused (its 3 ready jobs), `gpu` waits for a label.
+    // Ready jobs held back, per reason: `idle` is paused (its 3 ready jobs), `gpu` waits for a label,
+    // `orphan` for a worker that claims from it.
     expect(m.type('nightshift_queue_throttled_jobs')).toBe('gauge');
     expect(m.value('nightshift_queue_throttled_jobs', { queue: 'idle', reason: 'paused' })).toBe(3);
     expect(m.value('nightshift_queue_throttled_jobs', { queue: 'gpu', reason: 'labels' })).toBe(1);
-    expect(m.series('nightshift_queue_throttled_jobs')).toHaveLength(2);
+    expect(m.value('nightshift_queue_throttled_jobs', { queue: 'orphan', reason: 'unserved' })).toBe(1);
+    expect(m.series('nightshift_queue_throttled_jobs')).toHaveLength(3);
 
     if (backend === 'postgres') {
       expect(m.series('nightshift_pg_dead_tuples').map((x) => x.labels['table'])).toContain('jobs');
@@ -284,6 +291,7 @@ describe.each(BACKENDS)('alerts on %s', (backend) => {
       alerts: {
         intervalMs: 50,
         stuckJobGraceMs: 0,
+        unservedGraceMs: 100,
         missedSlotsWindowMs: 3_000,
         queues: { backlog: { queueDepth: 1, oldestReadyAgeMs: 200 } },
       },
@@ -342,8 +350,35 @@ describe.each(BACKENDS)('alerts on %s', (backend) => {
     await seen('cleared', 'oldest_ready_age');
   });
 
+  it('unserved_queue: a queue no live worker claims from, cleared once one does though its job still waits', async () => {
+    const ns = s.ns.untyped;
+    const ofOrphan = (type: 'raised' | 'cleared') =>
+      waitUntil(
+        () =>
+          events.find(
+            (e) => e.type === type && e.alert.kind === 'unserved_queue' && e.alert.queue === 'orphan',
+          ),
+        { timeoutMs: 45_000, message: `alert:${type} unserved_queue of orphan` },
+      );
+    // A job no worker here may run (its label is offered by none), in a queue none claims from.
+    const { id } = await ns.enqueue('ok', {}, { queue: 'orphan', requires: ['night-shift'] });
+    const raised = await ofOrphan('raised');
+    expect(raised.alert.subject).toBe('queue:orphan');
+    expect(raised.alert.message).toMatch(
+      /^queue orphan: a job due \d+\.\d s ago waits and no live worker claims from this queue \((no worker is running|the live workers claim from [^)]+ only)\)$/,
+    );
+    // A worker that claims from the queue: the alert ends, though the job still waits for its label.
+    const worker = ns.startWorker({ queues: ['orphan'], concurrency: 1, pollIntervalMs: 50 });
+    await ofOrphan('cleared');
+    expect((await ns.getJob(id))?.state).toBe('queued');
+    expect((await alertsOf('unserved_queue')).filter((a) => a.queue === 'orphan')).toEqual([]);
+    await worker.stop();
+    await ns.cancelJob(id);
+  });
+
   it('schedule_suspended and missed_slots from the scheduler’s state and ledger', async () => {
     const ns = s.ns.untyped;
+    fragileFails = true;
     await ns.schedules.create({
       id: 'fragile-every',
       task: 'fragile',
@@ -357,9 +392,10 @@ describe.each(BACKENDS)('alerts on %s', (backend) => {
     expect(suspended.alert.message).toMatch(/suspended/);
     // Slots fall while it is suspended; resuming records them as skipped.
     await new Promise((resolve) => setTimeout(resolve, 500));
+    // Mended, then paused at once: a run that failed again would suspend it again, which on a loaded
+    // machine could come before the alert monitor ever saw it resumed (the alert never cleared).
+    fragileFails = false;
     await ns.schedules.resume('fragile-every');
-    // Paused at once: its next run fails and suspends it again, which on a loaded machine could come
-    // before the alert monitor ever saw it resumed (the suspension alert then never cleared).
     await ns.schedules.pause('fragile-every');
     await seen('cleared', 'schedule_suspended');
     const lapse = await seen('raised', 'missed_slots');

@@ -51,7 +51,8 @@ describe('queues through the CLI', () => {
     expect(enqueued.code, enqueued.stderr).toBe(0);
     const text = await run('queues', 'list');
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/\nstale\s+no\s+0\s+1\s+0\s+0\s+0\s+0\s+\d+d\d\dh\s+-\n/);
+    // No worker runs: the job waits for one that claims from its queue.
+    expect(text.stdout).toMatch(/\nstale\s+no\s+0\s+1\s+0\s+0\s+0\s+0\s+\d+d\d\dh\s+unserved 1\n/);
   });
 
   it('pauses a queue without jobs; refuses a bad or missing name as a usage error (2)', async () => {

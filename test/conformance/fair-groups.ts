@@ -350,7 +350,12 @@ export function describeFairGroups(h: StoreHarness): void {
         group: 'H',
         requires: ['gpu', 'region:eu'],
       });
-      // The one nobody offers waits, counted under its reason, and goes to a worker offering it.
+      // The one nobody offers waits, counted under its reason (a live worker claims from its queue),
+      // and goes to a worker offering it.
+      await store.workerRegister({
+        id: 'w-b',
+        ...{ host: 'h', pid: 1, queues: ['b'], labels: [], tasks: [], concurrency: 1, running: 0 },
+      });
       expect(await store.queueThrottleList({ workerStaleMs: 30_000 })).toEqual([
         { queue: 'b', reason: 'labels', count: 1 },
       ]);

@@ -1,9 +1,11 @@
 /**
  * Conformance: throttled jobs. Ready jobs (queued, or scheduled and due) that cannot start now are
- * counted per queue under the first reason that holds them: the queue paused, at its limit, out of
- * starts; no live worker offering their labels; their key at its limit, out of starts.
+ * counted per queue under the first reason that holds them: the queue paused, claimed from by no
+ * live worker, at its limit, out of starts; no live worker offering their labels; their key at its
+ * limit, out of starts.
  */
 import { describe, expect, it } from 'vitest';
+import { noThrottle } from '../../src/store/queue-throttle.js';
 import type { ClaimedJob, QueueThrottle, Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
@@ -20,28 +22,30 @@ function throttled(store: Store): Promise<QueueThrottle[]> {
   return store.queueThrottleList(LIVE);
 }
 
+const WORKER = { host: 'h', pid: 1, tasks: [], concurrency: 1, running: 0 };
+
+/** A live worker claiming from every queue, so that no job counts as unserved. */
+async function serveAll(store: Store): Promise<void> {
+  await store.workerRegister({ id: 'w-all', ...WORKER, queues: null, labels: [] });
+}
+
 /** Throttled count tests. */
 export function describeQueueThrottle(h: StoreHarness): void {
   describe('throttled jobs', () => {
     it('counts nothing when every ready job may start', async () => {
       const store = await h.open();
+      await serveAll(store);
       await store.jobInsertMany({
         jobs: [newJob({ queue: 'free' }), newJob({ queue: 'free', delayMs: 60_000 })],
       });
       expect(await throttled(store)).toEqual([]);
       const [listed] = await store.queueList(LIVE);
-      expect(listed?.throttled).toEqual({
-        paused: 0,
-        queue_limit: 0,
-        queue_rate: 0,
-        labels: 0,
-        key_limit: 0,
-        key_rate: 0,
-      });
+      expect(listed?.throttled).toEqual(noThrottle());
     });
 
     it('counts the ready jobs of a paused, a full and a rate-limited queue', async () => {
       const store = await h.open();
+      await serveAll(store);
       await store.queueSetLimit({ queue: 'full', limit: 1 });
       await store.queueSetRate({ queue: 'paced', rate: RATE });
       await store.jobInsertMany({
@@ -69,6 +73,7 @@ export function describeQueueThrottle(h: StoreHarness): void {
 
     it('counts jobs whose key is full or out of starts, and due scheduled jobs, not delayed ones', async () => {
       const store = await h.open();
+      await serveAll(store);
       await store.concurrencyKeySetRate({ key: 'slow', rate: RATE });
       const due = newJob({ queue: 'keys', concurrencyKey: 'one', delayMs: 60_000 });
       await store.jobInsertMany({
@@ -96,6 +101,7 @@ export function describeQueueThrottle(h: StoreHarness): void {
 
     it('counts jobs requiring labels no live worker offers, until one does', async () => {
       const store = await h.open();
+      await serveAll(store);
       await store.jobInsertMany({
         jobs: [
           newJob({ queue: 'areas', requires: ['gpu'] }),
@@ -105,13 +111,57 @@ export function describeQueueThrottle(h: StoreHarness): void {
         ],
       });
       expect(await throttled(store)).toEqual([{ queue: 'areas', reason: 'labels', count: 3 }]);
-      const worker = { host: 'h', pid: 1, queues: null, tasks: [], concurrency: 1, running: 0 };
+      const worker = { ...WORKER, queues: null };
       await store.workerRegister({ id: 'w-gpu', ...worker, labels: ['gpu'] });
       expect(await throttled(store)).toEqual([{ queue: 'areas', reason: 'labels', count: 2 }]);
       await store.workerRegister({ id: 'w-eu', ...worker, labels: ['dmz', 'gpu', 'region:eu'] });
       expect(await throttled(store)).toEqual([]);
       await store.workerDelete({ id: 'w-eu' });
       expect(await throttled(store)).toEqual([{ queue: 'areas', reason: 'labels', count: 2 }]);
+    });
+
+    it('counts the ready jobs of a queue no live worker claims from, until one does', async () => {
+      const store = await h.open();
+      await store.queueSetLimit({ queue: 'mail', limit: 1 });
+      await store.jobInsertMany({
+        jobs: [
+          newJob({ queue: 'mail' }),
+          newJob({ queue: 'mail', requires: ['nobody'] }),
+          newJob({ queue: 'mail', delayMs: 60_000 }),
+          newJob({ queue: 'sms' }),
+          newJob({ queue: 'held' }),
+        ],
+      });
+      expect(await store.queuePausedList()).toEqual([]);
+      await store.queuePause({ queue: 'zz-empty' });
+      await store.queuePause({ queue: 'held' });
+      expect(await store.queuePausedList()).toEqual(['held', 'zz-empty']);
+      // No worker at all: every ready job of an unpaused queue (a delayed one is not ready yet),
+      // whatever else would hold it.
+      expect(await throttled(store)).toEqual([
+        { queue: 'held', reason: 'paused', count: 1 },
+        { queue: 'mail', reason: 'unserved', count: 2 },
+        { queue: 'sms', reason: 'unserved', count: 1 },
+      ]);
+      await store.workerRegister({ id: 'w-sms', ...WORKER, queues: ['sms', 'other'], labels: [] });
+      expect(await throttled(store)).toEqual([
+        { queue: 'held', reason: 'paused', count: 1 },
+        { queue: 'mail', reason: 'unserved', count: 2 },
+      ]);
+      const [mail] = (await store.queueList(LIVE)).filter((q) => q.name === 'mail');
+      expect(mail?.throttled).toMatchObject({ unserved: 2, labels: 0 });
+      await store.workerRegister({ id: 'w-mail', ...WORKER, queues: ['mail'], labels: [] });
+      expect(await throttled(store)).toEqual([
+        { queue: 'held', reason: 'paused', count: 1 },
+        { queue: 'mail', reason: 'labels', count: 1 },
+      ]);
+      // A worker whose heartbeat is older than the bound is not live: it serves nothing.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await store.queueThrottleList({ workerStaleMs: 5 })).toEqual([
+        { queue: 'held', reason: 'paused', count: 1 },
+        { queue: 'mail', reason: 'unserved', count: 2 },
+        { queue: 'sms', reason: 'unserved', count: 1 },
+      ]);
     });
   });
 }

@@ -265,7 +265,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     await context.close();
   });
 
-  it('redraws the overview’s oldest ready age and its alert (message and since) by one timer, reading nothing', async () => {
+  it('redraws the overview’s oldest ready age and its alerts (message and since) by one timer, reading nothing', async () => {
     const start = Date.UTC(2026, 0, 1, 15);
     await server.clock.freeze(start);
     const { id } = await server.ns.enqueue('email.send', {}, { queue: 'aging' });
@@ -279,19 +279,26 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
       .getByRole('table', { name: 'Queues' })
       .getByRole('row', { name: /aging/ })
       .locator('td.oldest-ready');
-    const alert = page
-      .getByRole('region', { name: 'Alerts' })
-      .getByRole('link', { name: /oldest ready age/ });
+    const alerts = page.getByRole('region', { name: 'Alerts' });
+    const alert = alerts.getByRole('link', { name: /oldest ready age/ });
+    // No worker runs here: past the default minute's grace, the queue is unserved too.
+    const unserved = alerts.getByRole('link', { name: /unserved queue queue aging/ });
     const shown = async () => [
       await oldest.innerText(),
       await alert.innerText(),
       await alert.getAttribute('title'),
+      await unserved.innerText(),
+      await unserved.getAttribute('title'),
     ];
     // Read as the page first draws: the server's "120.0 s" in the dashboard's units.
     await until(shown).toEqual([
       expect.stringMatching(/^2\.\d min$/),
       expect.stringMatching(
         /^oldest ready age queue aging: a job due 2\.\d min ago is still unclaimed \(threshold 60\.0 s\)$/,
+      ),
+      expect.stringMatching(/^since 1\.\d min ago$/),
+      expect.stringMatching(
+        /^unserved queue queue aging: a job due 2\.\d min ago waits and no live worker claims from this queue \(no worker is running\)$/,
       ),
       expect.stringMatching(/^since 1\.\d min ago$/),
     ]);
@@ -302,6 +309,8 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     const at = (age: string, since: string) => [
       age,
       `oldest ready age queue aging: a job due ${age} ago is still unclaimed (threshold 60.0 s)`,
+      `since ${since} ago`,
+      `unserved queue queue aging: a job due ${age} ago waits and no live worker claims from this queue (no worker is running)`,
       `since ${since} ago`,
     ];
     await until(shown).toEqual(at('2.5 min', '1.5 min'));

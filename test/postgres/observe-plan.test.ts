@@ -88,11 +88,21 @@ describe('PostgreSQL observe plans without statistics', () => {
       expect(text.match(/ on job_queue r\b/g)).toHaveLength(1);
       if (settings !== '') expect(text).not.toMatch(/Seq Scan on concurrency_keys|JIT/);
     }
-    // The listing made with the store's own settings (sequential scans off, JIT off) answers.
-    expect(await db.store.queueThrottleList({ workerStaleMs: 30_000 })).toEqual([]);
-    const listed = await db.store.queueList({ workerStaleMs: 30_000 });
-    expect(listed.reduce((n, q) => n + q.counts.queued, 0)).toBe(495);
-    expect(listed.every((q) => q.oldestReadyAgeMs !== null || q.counts.queued === 0)).toBe(true);
+    // The listing made with the store's own settings (sequential scans off, JIT off) answers: with no
+    // live worker every ready job waits for one, with one claiming from every queue none is held.
+    const unserved = await db.store.queueThrottleList({ workerStaleMs: 30_000 });
+    expect(unserved.map((t) => t.reason)).toEqual(unserved.map(() => 'unserved'));
+    expect(unserved.reduce((n, t) => n + t.count, 0)).toBe(495);
+    const worker = { host: 'h', pid: 1, queues: null, labels: [], tasks: [], concurrency: 1, running: 0 };
+    await db.store.workerRegister({ id: 'w-all', ...worker });
+    try {
+      expect(await db.store.queueThrottleList({ workerStaleMs: 30_000 })).toEqual([]);
+      const listed = await db.store.queueList({ workerStaleMs: 30_000 });
+      expect(listed.reduce((n, q) => n + q.counts.queued, 0)).toBe(495);
+      expect(listed.every((q) => q.oldestReadyAgeMs !== null || q.counts.queued === 0)).toBe(true);
+    } finally {
+      await db.store.workerDelete({ id: 'w-all' });
+    }
   });
 
   it('finds how long until each queue’s next job comes due from job_queue, not jobs', async () => {

@@ -293,14 +293,16 @@ export function Alerts(props: { kinds?: string[]; title?: string }) {
 }
 
 /**
- * What three kinds of alert measure, worded by the server (src/observe/alerts.ts) at its reading: how
- * long a job has run, how long ago a lease ended, how long ago a ready job came due. Each is the figure
- * in seconds before the end of the message.
+ * What four kinds of alert measure, worded by the server (src/observe/alerts.ts) at its reading: how
+ * long a job has run, how long ago a lease ended, how long ago a ready job came due (two kinds). Each
+ * is the figure in seconds before the end of the message.
  */
 const MEASURED: Partial<Record<string, RegExp>> = {
   max_duration: /( has run )(\d+\.\d) s(, past its maxDurationMs \d+)$/,
   stuck_job: /( ended )(\d+\.\d) s( ago and no rescuer has recovered it)$/,
   oldest_ready_age: /(: a job due )(\d+\.\d) s( ago is still unclaimed \(threshold \d+\.\d s\))$/,
+  unserved_queue:
+    /(: a job due )(\d+\.\d) s( ago waits and no live worker claims from this queue \([^)]*\))$/,
 };
 
 /**

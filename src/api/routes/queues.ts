@@ -37,7 +37,7 @@ export const QueueSchema = Type.Object(
       >,
       {
         description:
-          'Ready jobs (queued, or scheduled and due) that cannot start now, each under the first reason that holds it: paused (the queue), queue_limit (its running limit), queue_rate (its start rate), labels (no live worker offers every label the job requires), key_limit (its concurrency key at its limit), key_rate (its key out of starts)',
+          'Ready jobs (queued, or scheduled and due) that cannot start now, each under the first reason that holds it: paused (the queue), unserved (no live worker claims from the queue), queue_limit (its running limit), queue_rate (its start rate), labels (no live worker offers every label the job requires), key_limit (its concurrency key at its limit), key_rate (its key out of starts)',
       },
     ),
   },

@@ -118,6 +118,11 @@ export class PostgresFleet implements FleetStore {
     return resumed;
   }
 
+  async queuePausedList(): Promise<string[]> {
+    const { rows } = await this.result<{ queue: string }>(this.sql.queuePausedList, []);
+    return rows.map((row) => row.queue);
+  }
+
   async queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
     const { rows } = await this.result<QueueListRow>(this.sql.queueList, throttleParams(params));
     const row = rows[0] as QueueListRow;

@@ -134,6 +134,7 @@ export interface ThrottleRow {
   key_rate: number;
   ageMs: number;
   paused: boolean;
+  unserved: boolean;
   queue_full: boolean;
   queue_rate_out: boolean;
 }
@@ -152,6 +153,7 @@ export function toThrottleGroups(rows: ThrottleRow[]): ThrottleGroup[] {
     keyLimit: row.key_limit,
     keyRate: row.key_rate,
     paused: row.paused,
+    unserved: row.unserved,
     queueFull: row.queue_full,
     queueRateOut: row.queue_rate_out,
     ageMs: Number(row.ageMs),

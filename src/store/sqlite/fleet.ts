@@ -108,6 +108,12 @@ export class SqliteFleet implements FleetStore {
     return resumed;
   }
 
+  queuePausedList(): Promise<string[]> {
+    return this.conn.read(() =>
+      (this.conn.stmt(sql.queuePausedList).all() as Array<{ queue: string }>).map((row) => row.queue),
+    );
+  }
+
   queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
     const now = this.conn.clock();
     return this.conn.read(() => {

@@ -125,12 +125,22 @@ export class SqliteObserve implements ObserveStore {
 
 /**
  * The groups of queue-throttle.ts on `conn` at `now` (inside the caller's read): ready jobs per queue
- * and requirement set, each set tested against the labels of the workers live within `workerStaleMs`.
+ * and requirement set, each queue tested against the queues of the workers live within
+ * `workerStaleMs` and each set against their labels.
  */
 export function throttleGroups(conn: SqliteConnection, workerStaleMs: number, now: number): ThrottleGroup[] {
-  const offered = (
-    conn.stmt(sql.queueThrottleListOffered).all({ since: now - workerStaleMs }) as Array<{ labels: string }>
-  ).map((row) => new Set(JSON.parse(row.labels) as string[]));
+  const live = (
+    conn.stmt(sql.queueThrottleListLive).all({ since: now - workerStaleMs }) as Array<{
+      queues: string | null;
+      labels: string | null;
+    }>
+  ).map((row) => ({
+    queues: row.queues === null ? null : new Set(JSON.parse(row.queues) as string[]),
+    labels: new Set(row.labels === null ? [] : (JSON.parse(row.labels) as string[])),
+  }));
+  const offered = live.filter((worker) => worker.labels.size > 0).map((worker) => worker.labels);
+  const served = (queue: string): boolean =>
+    live.some((worker) => worker.queues === null || worker.queues.has(queue));
   const groups = conn.stmt(sql.queueThrottleList).all({ now }) as Array<{
     queue: string;
     requires: string | null;
@@ -153,6 +163,7 @@ export function throttleGroups(conn: SqliteConnection, workerStaleMs: number, no
       keyLimit: met ? g.key_limit : 0,
       keyRate: met ? g.key_rate : 0,
       paused: g.paused !== 0,
+      unserved: !served(g.queue),
       queueFull: g.queue_full !== 0,
       queueRateOut: g.queue_rate_out !== 0,
       ageMs: g.age_ms,

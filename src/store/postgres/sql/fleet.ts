@@ -48,6 +48,9 @@ export const queueResume = (s: string): string => `
 /** The paused queues. */
 export const queueListPaused = (s: string): string => `SELECT queue FROM ${s}.paused_queues`;
 
+/** The paused queues, by name. */
+export const queuePausedList = (s: string): string => `${queueListPaused(s)} ORDER BY queue`;
+
 /**
  * Per queue, how long until its soonest scheduled job comes due by the store's clock, in ms: the
  * scheduled rows of job_queue past now (job_queue_scheduled_queue_idx), so the cost follows the jobs

@@ -99,7 +99,7 @@ export const jobRunStats = (s: string): string => `
  * Per queue: its ready jobs (queued, or scheduled and due), how many of them require labels that no
  * worker heard from in the last $1 ms offers, how many of the others their key holds back now (at its
  * limit; out of starts), the age of the oldest (the queue list's oldest age), and whether the queue is
- * paused, full or out of starts (queue-throttle.ts judges the reasons). One read of `job_queue`, which
+ * paused, claimed from by no such worker, full or out of starts (queue-throttle.ts judges the reasons). One read of `job_queue`, which
  * holds only the waiting jobs (never the finished history), each keyed job's key found by a hash of
  * the keys and each labelled job tested against the live workers' labels (a handful of rows); grouped
  * by queue alone, so the planner hashes a few groups rather than sorting the backlog. One statement,
@@ -130,6 +130,10 @@ export const queueThrottleList = (s: string): string => `
   )
   SELECT g.*,
          EXISTS (SELECT 1 FROM ${s}.paused_queues p WHERE p.queue = g.queue) AS paused,
+         NOT EXISTS (
+           SELECT 1 FROM ${s}.workers w
+           WHERE w.heartbeat_at >= ${s}.nightshift_now() - $1 * interval '1 millisecond'
+             AND (w.queues IS NULL OR g.queue = ANY (w.queues))) AS unserved,
          coalesce((SELECT l.max IS NOT NULL AND l.in_use >= l.max FROM ${s}.queue_limits l WHERE l.queue = g.queue),
                   false) AS queue_full,
          coalesce((SELECT ${rateFree(s, 'l')} < 1 FROM ${s}.queue_limits l WHERE l.queue = g.queue), false)

@@ -31,6 +31,9 @@ export const queueResume = `DELETE FROM paused_queues WHERE queue = ?`;
 
 export const queueListPaused = `SELECT queue FROM paused_queues`;
 
+/** The paused queues, by name. */
+export const queuePausedList = `${queueListPaused} ORDER BY queue`;
+
 /**
  * Per queue, how long after @now (the store's clock) its soonest scheduled job comes due, in ms: the
  * jobs_scheduled index from @now on, so the cost follows the jobs waiting for their time.

@@ -123,5 +123,5 @@ FROM (
 ) g
 GROUP BY g.queue, g.requires`;
 
-/** The labels of workers heard from since @since that offer any. */
-export const queueThrottleListOffered = `SELECT labels FROM workers WHERE heartbeat_at >= @since AND labels IS NOT NULL`;
+/** The queues (null: all) and labels (null: none) of the workers heard from since @since. */
+export const queueThrottleListLive = `SELECT queues, labels FROM workers WHERE heartbeat_at >= @since`;
