@@ -27,6 +27,8 @@ const TICK_STEPS_MS = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 720
 const MAX_TICKS = 4;
 /** Ticks this close to either end (a fraction of the width) would run off the chart: left out. */
 const TICK_MARGIN = 0.06;
+/** Beyond this fraction of the axis a tick's label is hidden on a narrow chart (style.css). */
+const NEAR_NOW = 0.8;
 
 /**
  * Lines over the same x axis, scaled to the largest value; a point alone between gaps is a dot. With a
@@ -138,11 +140,19 @@ export function LineChart(props: {
         ))}
       </svg>
       <div class="chart-times">
-        {ticks.map((at) => (
-          <span key={at} style={{ left: `${(((at - first) / spanMs) * 100).toFixed(2)}%` }}>
-            {label(at)}
-          </span>
-        ))}
+        {ticks.map((at) => {
+          const fraction = (at - first) / spanMs;
+          return (
+            // A label this near the right end runs into "now" on a narrow chart, which hides it (CSS).
+            <span
+              key={at}
+              class={fraction > NEAR_NOW ? 'near-now' : undefined}
+              style={{ left: `${(fraction * 100).toFixed(2)}%` }}
+            >
+              {label(at)}
+            </span>
+          );
+        })}
         <span class="now">now</span>
       </div>
     </figure>

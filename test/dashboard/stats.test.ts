@@ -25,8 +25,9 @@ const TASKS = { 'report.build': defineTask({ handler: () => null }) };
 describe(`overview charts in Chromium on ${backend}`, () => {
   let browser: Browser;
   let server: TestServer;
-  // 10 s into a minute: both bursts below end within it, 23.5 s apart.
-  const start = Math.floor(Date.now() / MINUTE) * MINUTE + 10_000;
+  // 12 s into a minute: both bursts below end within it, 23.5 s apart, the last at :39, which puts the
+  // Auto minute's last quarter label (:30) near "now" at the chart's right end.
+  const start = Math.floor(Date.now() / MINUTE) * MINUTE + 12_000;
 
   /**
    * `completed` and `failed` jobs (one attempt each) due now, claimed 2 s later and finished 1.5 s
@@ -106,15 +107,25 @@ describe(`overview charts in Chromium on ${backend}`, () => {
   // a poll that fails says what the card showed.
   const caption = async (card: Locator) => (await card.locator('.chart-range').allTextContents()).join();
   const status = async (card: Locator) => (await card.getByRole('status').allTextContents()).join();
-  /** The throughput chart's time labels: at least two matching `tick`, then `now` at the end. */
+  /**
+   * The throughput chart's time labels as shown: at least two matching `tick`, then `now` at the end,
+   * none overlapping the next (a label near the right end ran into "now" on a chart a third of the
+   * page wide).
+   */
   async function expectTimeLabels(card: Locator, tick: RegExp): Promise<void> {
-    const texts = await chart(card, 'Throughput')
-      .locator('xpath=..')
-      .locator('.chart-times > span')
-      .allTextContents();
+    const shown = chart(card, 'Throughput').locator('xpath=..').locator('.chart-times > span:visible');
+    const texts = await shown.allTextContents();
     expect(texts.at(-1)).toBe('now');
     expect(texts.length).toBeGreaterThanOrEqual(3);
     for (const text of texts.slice(0, -1)) expect(text).toMatch(tick);
+    const boxes = await shown.evaluateAll((spans) =>
+      spans.map((span) => span.getBoundingClientRect()).map(({ left, right }) => ({ left, right })),
+    );
+    for (let i = 1; i < boxes.length; i += 1) {
+      expect(boxes[i]?.left, `"${texts[i]}" starts after "${texts[i - 1]}" ends`).toBeGreaterThan(
+        boxes[i - 1]?.right ?? Infinity,
+      );
+    }
   }
   /** A local time as the charts write it. */
   const clockText = (page: Page, at: number, seconds: boolean) =>
@@ -162,6 +173,9 @@ describe(`overview charts in Chromium on ${backend}`, () => {
     // Labels on whole quarter minutes (a minute of seconds: 15 s apart), then now.
     await expectTimeLabels(card, /^\d\d:\d\d:(00|15|30|45)\b/);
     await screenshot(page, `stats-auto-${backend}`);
+    // A phone's chart as wide as the page: none overlaps either.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expectTimeLabels(card, /^\d\d:\d\d:(00|15|30|45)\b/);
     await context.close();
   });
 
