@@ -43,7 +43,7 @@ import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { ScheduleWrites, Store } from '../store/store.js';
-import type { TaskRegistry } from '../task-registry.js';
+import { DEFAULT_QUEUE, type TaskRegistry } from '../task-registry.js';
 import { planFire } from './fire.js';
 import type { PlanOptions } from './runs.js';
 import type { ScheduleInput } from '../schedule-types.js';
@@ -118,6 +118,8 @@ export class Scheduler {
   private nextSlotMs = Infinity;
   /** Jobs this scheduler enqueued that are not final yet, as far as its events tell. */
   private readonly ours = new Set<string>();
+  /** Tasks of schedules this scheduler fired without knowing them, each warned of once. */
+  private readonly unknownTasks = new Set<string>();
   /** A job of ours finished during a pass: pass again without sleeping. */
   private passRequested = false;
   private unlisten: (() => void) | undefined;
@@ -239,12 +241,22 @@ export class Scheduler {
       // A slot due before the next regular pass gets a pass of its own, which enqueues it due at once
       // and announces it to workers; an early job would wait for a worker's poll to be claimed.
       earlyFromMs: this.pollIntervalMs,
-      newJob: slotJobFactory(this.deps.registry, now, (schedule, error) =>
-        this.deps.logger.error(
-          { err: error, scheduleId: schedule.id },
-          'payload defaults (of the task or its queue) failed on the schedule payload; job enqueued without its key and group',
-        ),
-      ),
+      newJob: slotJobFactory(this.deps.registry, now, {
+        defaultsFailed: (schedule, error) =>
+          this.deps.logger.error(
+            { err: error, scheduleId: schedule.id },
+            'payload defaults (of the task or its queue) failed on the schedule payload; job enqueued without its key and group',
+          ),
+        taskUnknown: (schedule) => {
+          // Once per task for this scheduler: every slot of every such schedule would say the same.
+          if (this.unknownTasks.has(schedule.task)) return;
+          this.unknownTasks.add(schedule.task);
+          this.deps.logger.warn(
+            { scheduleId: schedule.id, task: schedule.task, queue: schedule.queue ?? DEFAULT_QUEUE },
+            "this process does not declare the schedule's task: its jobs get no task defaults (the schedule's queue or the default one, default attempts, no timeout, key or group); declare the task here (a contract is enough) or give the schedule a queue",
+          );
+        },
+      }),
     };
     this.nextSlotMs = Infinity;
     for (;;) {

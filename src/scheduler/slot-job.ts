@@ -4,6 +4,7 @@
  * they derive from the payload, and the slot's idempotency key, so the job of a slot exists at most
  * once.
  */
+import { NightshiftError } from '../errors.js';
 import { applyPayloadDefaults, newJob, UNREGISTERED_TASK_DEFAULTS } from '../new-job.js';
 import { captureTraceContext } from '../observe/tracing.js';
 import type { NewJob } from '../store/store.js';
@@ -12,20 +13,36 @@ import type { Schedule } from '../schedule-types.js';
 import { slotJobKey } from './schedule.js';
 import { stableHash, type SlotRun } from './runs.js';
 
+/** What the scheduler's pass is told of a schedule it built a job of despite a problem. */
+export interface SlotJobProblems {
+  /**
+   * The task's and the queue's payload defaults run user code: when one fails on a schedule's
+   * payload, the job is built without them and this hears of it (the pass must go on for every
+   * other schedule).
+   */
+  defaultsFailed(schedule: Schedule, error: unknown): void;
+  /**
+   * This process does not declare the schedule's task: the job gets no task defaults (the schedule's
+   * queue or `default`, default attempts, no timeout, key or group).
+   */
+  taskUnknown(schedule: Schedule): void;
+}
+
 /**
  * Builds slot jobs for runs planned at `now`. A run whose slot (plus jitter) is still ahead is due at
  * exactly that instant (an early, lookahead run, or a jittered one); a run whose time has come is due
  * now on the store's clock (`delayMs` 0), which also keeps a test's injected scheduler clock from
  * parking jobs in the database's past or future.
  *
- * The task's and the queue's payload defaults run user code: when one fails on a schedule's payload,
- * `onDefaultsError` (the scheduler's pass, which must go on for every other schedule) hears of it and
- * the job is built without them; without it (an operator's trigger) the error is thrown to the caller.
+ * With `problems` (the scheduler's pass) a job is built whatever goes wrong and `problems` hears of
+ * it; without (an operator's trigger) the error is thrown to the caller and nothing is written: a
+ * failing payload default, or a task this process does not declare (`unknown_task`), as an enqueue
+ * of it would be refused.
  */
 export function slotJobFactory(
   registry: TaskRegistry,
   now: Date,
-  onDefaultsError?: (schedule: Schedule, error: unknown) => void,
+  problems?: SlotJobProblems,
 ): (schedule: Schedule, run: SlotRun) => NewJob {
   return (schedule, run) => {
     // Jitter spreads regular slots only; a drain or a trigger was asked for now.
@@ -35,7 +52,16 @@ export function slotJobFactory(
         : 0;
     const dueAt = run.slotAt.getTime() + jitter;
     const ahead = dueAt > now.getTime();
-    const defaults = registry.get(schedule.task) ?? UNREGISTERED_TASK_DEFAULTS;
+    const task = registry.get(schedule.task);
+    if (task === undefined) {
+      if (problems === undefined)
+        throw new NightshiftError(
+          'unknown_task',
+          `unknown task "${schedule.task}": this process does not declare the task of schedule ${schedule.id}, so its job would miss the task's queue and attempts (declare it; a contract is enough)`,
+        );
+      problems.taskUnknown(schedule);
+    }
+    const defaults = task ?? UNREGISTERED_TASK_DEFAULTS;
     const job = newJob(
       schedule.task,
       schedule.payload,
@@ -55,8 +81,8 @@ export function slotJobFactory(
     try {
       applyPayloadDefaults(job, {}, defaults, registry.queueDefaults);
     } catch (error) {
-      if (onDefaultsError === undefined) throw error;
-      onDefaultsError(schedule, error);
+      if (problems === undefined) throw error;
+      problems.defaultsFailed(schedule, error);
     }
     return job;
   };

@@ -116,7 +116,7 @@ describe.each(BACKENDS)('schedule endpoints on %s', (backend) => {
       expect(refused.status).toBe(422);
       expect(refused.body.error.code).toBe('unknown_task');
       expect(refused.body.error.message).toMatch(
-        /^unknown task "thumbnails\.make": this server does not declare it/,
+        /^unknown task "thumbnails\.make": this process does not declare the task of schedule thumbs/,
       );
       expect((await s.ns.listJobs({ task: 'thumbnails.make' })).jobs).toEqual([]);
       // The instance that declares it triggers it into the task's own queue.

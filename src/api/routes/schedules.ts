@@ -167,16 +167,9 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
       },
     },
     async (request, reply) => {
-      // The job takes its task's queue and attempts from this server's registry: for a task it does
-      // not declare (a schedule another deployment's config made), it would land in the `default`
-      // queue, where a worker serving the task's own queue never looks. Refused as POST /jobs is.
-      const schedule = await ns.store.scheduleGet({ id: request.params.id });
-      if (schedule !== undefined && ns.tasks.get(schedule.task) === undefined) {
-        throw new NightshiftError(
-          'unknown_task',
-          `unknown task "${schedule.task}": this server does not declare it, so it cannot give the job the task's queue and attempts`,
-        );
-      }
+      // Refused with unknown_task (422, as POST /jobs) when this server does not declare the
+      // schedule's task (a schedule another deployment's config made): its job would miss the task's
+      // queue and attempts.
       const outcome = await ns.schedules.trigger(request.params.id);
       if (outcome.status === 'skipped')
         throw new NightshiftError('conflict', `trigger skipped: ${outcome.reason}`);
