@@ -155,7 +155,7 @@ describe(`task catalog in the dashboard in Chromium on ${backend}`, () => {
     await context.close();
   });
 
-  it('warns while no running worker implements the picked task, and stops once one registers', async () => {
+  it('warns while no running worker would run the picked task in its queue, and stops once one does', async () => {
     const { page, context, form } = await openEnqueueForm(server.tokens.operator);
     const select = form.getByLabel('Task', { exact: true });
     await until(() => select.isEnabled()).toBe(true);
@@ -166,14 +166,39 @@ describe(`task catalog in the dashboard in Chromium on ${backend}`, () => {
     await form.getByText('Payload schema', { exact: true }).click();
     await screenshot(page, `tasks-enqueue-unserved-${backend}`);
 
-    const worker = server.ns.startWorker({ workerId: 'local-1', queues: ['nothing'], pollIntervalMs: 200 });
+    // A worker implementing it that claims from other queues only: the job would still wait.
+    const elsewhere = server.ns.startWorker({
+      workerId: 'local-1',
+      queues: ['nothing'],
+      pollIntervalMs: 200,
+    });
+    const queueWarning = form.getByText(
+      'No running worker that implements this task claims from queue reports: the job waits until one does.',
+    );
     try {
       await until(() => warning.count()).toBe(0);
+      await until(() => queueWarning.count()).toBe(1);
+      // The queue typed in the form is the one judged.
+      await form.getByLabel('Queue', { exact: true }).fill('nothing');
+      await until(() => queueWarning.count()).toBe(0);
       expect(await form.getByText('Implemented by 1 running worker').count()).toBe(1);
+      await form.getByLabel('Queue', { exact: true }).fill('');
+      await until(() => queueWarning.count()).toBe(1);
+      const reports = server.ns.startWorker({
+        workerId: 'local-2',
+        queues: ['reports'],
+        pollIntervalMs: 200,
+      });
+      try {
+        await until(() => queueWarning.count()).toBe(0);
+        expect(await form.getByText('Implemented by 2 running workers').count()).toBe(1);
+      } finally {
+        await reports.stop();
+      }
     } finally {
-      await worker.stop();
+      await elsewhere.stop();
     }
-    // Gone again once it stopped.
+    // Gone again once they stopped.
     await until(() => warning.count()).toBe(1);
     await context.close();
 

@@ -24,7 +24,7 @@ import {
   useSubmit,
   type Unit,
 } from '../forms.js';
-import { useTaskCatalog } from '../task-catalog.js';
+import { useLiveWorkers, useTaskCatalog } from '../task-catalog.js';
 import type { Job } from '../types.js';
 import { PayloadSchemaHelp, taskDefaults, TaskSelect } from './enqueue-task.js';
 
@@ -125,6 +125,7 @@ export function EnqueueForm(props: { onEnqueued: () => void }) {
   const { draft, id, text, choice, duration } = useDraft('enqueue', () => EMPTY);
   const { outcome, busy, submit } = useSubmit();
   const catalog = useTaskCatalog();
+  const workers = useLiveWorkers();
   const declared = catalog.data?.tasks.filter((task) => task.declared);
   const picked = declared?.find((task) => task.name === draft.task);
   const defaults = taskDefaults(picked);
@@ -148,7 +149,14 @@ export function EnqueueForm(props: { onEnqueued: () => void }) {
     >
       <h2>Enqueue job</h2>
       <div class="form-grid">
-        <TaskSelect {...text('task')} tasks={declared} picked={picked} error={catalog.error} />
+        <TaskSelect
+          {...text('task')}
+          tasks={declared}
+          picked={picked}
+          queue={draft.queue.trim() || (picked?.queue ?? '')}
+          workers={workers.data?.workers}
+          error={catalog.error}
+        />
         <TextField label="Queue" {...text('queue')} placeholder={defaults.queue} />
         <TextField
           label="Priority"

@@ -2,13 +2,14 @@
  * The task part of the Enqueue job form, from the task catalog (task-catalog.ts): a select of the
  * tasks the server declares (it refuses any other), what the picked task gives a job whose fields are
  * left empty, its payload JSON Schema with a starting payload made from it, and a warning when no
- * running worker implements it (the job would wait until one does).
+ * running worker would run the job: none implements the task, or none of those claims from the
+ * job's queue (it would wait until one does).
  */
 import { FoldedJson, Problem } from '../components.js';
 import { duration } from '../format.js';
 import { payloadSkeleton } from '../payload-skeleton.js';
-import { unserved } from '../task-catalog.js';
-import type { TaskCatalogEntry } from '../types.js';
+import { unserved, workersFor } from '../task-catalog.js';
+import type { TaskCatalogEntry, Worker } from '../types.js';
 
 /** The placeholders of the fields a task gives a default: its values once one is picked. */
 export function taskDefaults(task: TaskCatalogEntry | undefined): {
@@ -31,7 +32,9 @@ export function taskDefaults(task: TaskCatalogEntry | undefined): {
 
 /**
  * The Task field: a select of `tasks` (the declared ones; undefined while they load), and under it
- * whether the picked task has a running worker. With no declared task it says how to declare one.
+ * whether a running worker would run the picked task's job in `queue` (the one typed, else the
+ * task's), judged by `workers` (undefined while they load). With no declared task it says how to
+ * declare one.
  */
 export function TaskSelect(props: {
   id: string;
@@ -39,6 +42,8 @@ export function TaskSelect(props: {
   onInput: (value: string) => void;
   tasks: TaskCatalogEntry[] | undefined;
   picked: TaskCatalogEntry | undefined;
+  queue: string;
+  workers: Worker[] | undefined;
   error: unknown;
 }) {
   const { id, tasks, picked } = props;
@@ -74,13 +79,18 @@ export function TaskSelect(props: {
         ))}
       </select>
       <Problem error={props.error} what="the tasks" />
-      <TaskHint id={`${id}-hint`} task={picked} />
+      <TaskHint id={`${id}-hint`} task={picked} queue={props.queue} workers={props.workers} />
     </div>
   );
 }
 
-function TaskHint(props: { id: string; task: TaskCatalogEntry | undefined }) {
-  const { task } = props;
+function TaskHint(props: {
+  id: string;
+  task: TaskCatalogEntry | undefined;
+  queue: string;
+  workers: Worker[] | undefined;
+}) {
+  const { task, queue } = props;
   if (task === undefined)
     return (
       <p class="hint" id={props.id}>
@@ -91,6 +101,12 @@ function TaskHint(props: { id: string; task: TaskCatalogEntry | undefined }) {
     return (
       <p class="hint warning" id={props.id} role="status">
         No running worker implements this task: the job waits until one does.
+      </p>
+    );
+  if (props.workers !== undefined && workersFor(task.name, queue, props.workers).length === 0)
+    return (
+      <p class="hint warning" id={props.id} role="status">
+        No running worker that implements this task claims from queue {queue}: the job waits until one does.
       </p>
     );
   const count = task.workers.length;
