@@ -198,42 +198,86 @@ export function SelectField<V extends string>(
   );
 }
 
+/** What a duration's number and unit take: the text typed, its unit, and what writes each back. */
+interface DurationProps {
+  value: string;
+  unit: Unit;
+  onInput: (value: string) => void;
+  onUnit: (unit: Unit) => void;
+  placeholder?: string;
+  required?: boolean;
+}
+
 /** A number and its unit; the unit select is labelled "<label> unit". */
-export function DurationField(
+export function DurationField(props: FieldProps & DurationProps) {
+  return (
+    <Field {...props}>
+      <DurationInput {...props} describedBy={described(props)} />
+    </Field>
+  );
+}
+
+/**
+ * A duration's number and unit side by side, without a label element: the number is labelled by the
+ * caller's <label for={id}>, or without an id (an inline form in a table row) by `label` itself.
+ */
+export function DurationInput(
+  props: DurationProps & { id?: string; label: string; describedBy?: string | undefined },
+) {
+  return (
+    <div class="with-unit">
+      <input
+        id={props.id}
+        aria-label={props.id === undefined ? props.label : undefined}
+        inputMode="decimal"
+        value={props.value}
+        placeholder={props.placeholder}
+        required={props.required}
+        aria-describedby={props.describedBy}
+        autoComplete="off"
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+      <select
+        aria-label={`${props.label} unit`}
+        value={props.unit}
+        onChange={(e) => props.onUnit(e.currentTarget.value as Unit)}
+      >
+        {UNITS.map((unit) => (
+          <option key={unit.id} value={unit.id}>
+            {unit.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/**
+ * A whole number from `min` to `max`: the browser refuses anything else before the form is sent, for
+ * a value the page knows the server's bounds of.
+ */
+export function WholeNumberField(
   props: FieldProps & {
     value: string;
-    unit: Unit;
     onInput: (value: string) => void;
-    onUnit: (unit: Unit) => void;
+    min: number;
+    max: number;
     placeholder?: string;
-    required?: boolean;
   },
 ) {
   return (
     <Field {...props}>
-      <div class="with-unit">
-        <input
-          id={props.id}
-          inputMode="decimal"
-          value={props.value}
-          placeholder={props.placeholder}
-          required={props.required}
-          aria-describedby={described(props)}
-          autoComplete="off"
-          onInput={(e) => props.onInput(e.currentTarget.value)}
-        />
-        <select
-          aria-label={`${props.label} unit`}
-          value={props.unit}
-          onChange={(e) => props.onUnit(e.currentTarget.value as Unit)}
-        >
-          {UNITS.map((unit) => (
-            <option key={unit.id} value={unit.id}>
-              {unit.label}
-            </option>
-          ))}
-        </select>
-      </div>
+      <input
+        id={props.id}
+        type="number"
+        min={props.min}
+        max={props.max}
+        step={1}
+        value={props.value}
+        placeholder={props.placeholder}
+        aria-describedby={described(props)}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
     </Field>
   );
 }
@@ -281,14 +325,14 @@ interface FormOutcome {
 export function useSubmit() {
   const [outcome, setOutcome] = useState<FormOutcome | null>(null);
   const [busy, setBusy] = useState(false);
-  const submit = <T,>(
-    build: () => Record<string, unknown> | string,
-    request: (body: Record<string, unknown>) => Promise<T>,
+  const submit = <T, Body extends object = Record<string, unknown>>(
+    build: () => Body | string,
+    request: (body: Body) => Promise<T>,
     said: (reply: T) => ComponentChildren | null,
     refused: (error: unknown) => string = refusal,
   ) => {
     setOutcome(null);
-    let body: Record<string, unknown> | string;
+    let body: Body | string;
     try {
       body = build();
     } catch (error) {

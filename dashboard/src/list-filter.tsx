@@ -1,12 +1,12 @@
 /**
  * Pieces the filtered, paged lists share (Jobs, Schedules): the filter form, a cursor stack that starts
  * again when the filter in the address changes, the Previous/Next pager over it, and the names a filter
- * input suggests.
+ * input suggests (the queues' also for the Limits page's "Limit a queue").
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
-import type { TaskCatalogEntry } from './types.js';
+import type { Queue, TaskCatalogEntry } from './types.js';
 
 /**
  * The cursors of the pages walked so far under the address's filter (`search`): the last one is the
@@ -48,6 +48,11 @@ export function Pager(props: { previous: (() => void) | null; next: (() => void)
 /** The names of the task catalog (declared here or run by a live worker), for a Task filter to suggest. */
 export async function taskNames(): Promise<string[]> {
   return (await api<{ tasks: TaskCatalogEntry[] }>('GET', '/tasks')).tasks.map((task) => task.name);
+}
+
+/** The queues that hold jobs, for a Queue input to suggest. */
+export async function queueNames(): Promise<string[]> {
+  return (await api<{ queues: Queue[] }>('GET', '/queues')).queues.map((queue) => queue.name);
 }
 
 /** The names an input with `list={id}` offers as the user types. */

@@ -48,6 +48,10 @@ describe('concurrency limits (library)', () => {
     expect(await ns.concurrencyKeys({ running: false })).toEqual([
       { key: 'tenant-9', running: 0, limit: 4, operatorLimit: 4, rate: null },
     ]);
+    // Another process connecting with the config writes its limit again over the operator's change
+    // (the dashboard's Limits page says so).
+    const peer = await env.connectPeer(ns, { tasks, queues: { mail: { concurrency: 3 } } });
+    expect(await peer.queueLimits()).toEqual([{ queue: 'mail', limit: 3, running: 0, rate: null }]);
     await expectCode(
       ns.setQueueLimit('mail', 0),
       'invalid_argument',

@@ -12,7 +12,15 @@ import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, L
 import { preview, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
 import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
-import { ListFilter, Pager, Suggestions, taskNames, useCursors, useSuggested } from '../list-filter.js';
+import {
+  ListFilter,
+  Pager,
+  Suggestions,
+  queueNames,
+  taskNames,
+  useCursors,
+  useSuggested,
+} from '../list-filter.js';
 import { EnqueueForm } from './enqueue-form.js';
 import { waitingAgain } from './job-detail.js';
 
@@ -267,11 +275,6 @@ export function JobsPage(props: { search: string }) {
       <Pager previous={pages.previous} next={pages.next(jobs.data?.nextCursor)} />
     </section>
   );
-}
-
-/** The queues that hold jobs, for the Queue filter to suggest. */
-async function queueNames(): Promise<string[]> {
-  return (await api<{ queues: Queue[] }>('GET', '/queues')).queues.map((queue) => queue.name);
 }
 
 function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }) {

@@ -1,7 +1,8 @@
 /**
- * Limits (docs/TENANCY.md): queues with a cluster-wide limit, concurrency keys and groups of fairly
- * claimed jobs, each with what runs now against its limit or weight. Keys and groups page by name with
- * the API's `after` cursor; operators set a key's limit and a group's weight.
+ * Limits (docs/TENANCY.md): queues with a cluster-wide limit or rate, concurrency keys and groups of
+ * fairly claimed jobs, each with what runs now against its limit or weight. Keys and groups page by
+ * name with the API's `after` cursor. Operators set and remove a queue's or a key's limit and rate, a
+ * group's weight, and limit a queue not listed yet (limit-forms.tsx).
  */
 import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
@@ -9,6 +10,7 @@ import { useApp } from '../app-context.js';
 import { Outcome, Problem, useAction, useLoad } from '../components.js';
 import { duration } from '../format.js';
 import type { ConcurrencyKey, JobGroup, QueueLimit, StartRate } from '../types.js';
+import { NumberForm, QueueLimitForm, useLimitActions, type Run } from './limit-forms.js';
 
 const PAGE_SIZE = 50;
 
@@ -19,17 +21,18 @@ export function LimitsPage() {
       <h1 id="limits-title">Limits</h1>
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
       {/* Each part in its own card, as on the overview and the Workers page. */}
-      <QueueLimits />
+      <QueueLimits run={action.run} />
       <ConcurrencyKeys run={action.run} />
       <Groups run={action.run} />
     </section>
   );
 }
 
-type Run = (action: () => Promise<string>) => Promise<void>;
-
-function QueueLimits() {
+function QueueLimits(props: { run: Run }) {
+  const { canOperate } = useApp();
+  const [adding, setAdding] = useState(false);
   const queues = useLoad(() => api<{ queues: QueueLimit[] }>('GET', '/limits/queues'), []);
+  const actions = useLimitActions('Queue', props.run, queues.reload);
   const list = queues.data?.queues ?? [];
   return (
     <section aria-labelledby="limits-queues-title" class="card">
@@ -37,8 +40,8 @@ function QueueLimits() {
       <Problem error={queues.error} what="the queue limits" />
       {queues.data !== undefined && list.length === 0 && (
         <p class="hint">
-          No queue has a cluster-wide limit. Set one with <code>ns.setQueueLimit('queue', 10)</code> or{' '}
-          <code>PUT /api/v1/limits/queues/:name</code>.
+          No queue has a cluster-wide limit or rate. Set one with {canOperate && 'Limit a queue below, '}
+          <code>ns.setQueueLimit('queue', 10)</code> or <code>PUT /api/v1/limits/queues/:name</code>.
         </p>
       )}
       {list.length > 0 && (
@@ -51,6 +54,7 @@ function QueueLimits() {
                   Running / limit
                 </th>
                 <th scope="col">Rate</th>
+                {canOperate && <th scope="col">Actions</th>}
               </tr>
             </thead>
             <tbody>
@@ -63,11 +67,26 @@ function QueueLimits() {
                     {queue.running} / {queue.limit ?? 'none'}
                   </td>
                   <td>{rate(queue.rate)}</td>
+                  {actions(queue.queue, queue.limit, queue.rate)}
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
+      )}
+      {canOperate && (
+        <>
+          <p class="hint">
+            A queue's <code>concurrency</code> or <code>rate</code> in a config's <code>queues</code> is
+            written again whenever a process connects with that config (<code>nightshift start</code>,{' '}
+            <code>worker</code>, <code>scheduler</code>, <code>serve</code> or <code>migrate</code>),
+            replacing what is set here.
+          </p>
+          <button type="button" aria-expanded={adding} onClick={() => setAdding(!adding)}>
+            Limit a queue
+          </button>
+          {adding && <QueueLimitForm onSaved={queues.reload} />}
+        </>
       )}
     </section>
   );
@@ -77,11 +96,11 @@ function ConcurrencyKeys(props: { run: Run }) {
   const { canOperate } = useApp();
   const [runningOnly, setRunningOnly] = useState(false);
   const [pages, setPages] = useState(1);
-  const [editing, setEditing] = useState<string | null>(null);
   const keys = useLoad(
     () => loadPages<ConcurrencyKey>('/limits/keys', 'keys', runningOnly, pages, (row) => row.key),
     [runningOnly, pages],
   );
+  const actions = useLimitActions('Key', props.run, keys.reload);
   const list = keys.data?.rows ?? [];
   return (
     <section aria-labelledby="limits-keys-title" class="card">
@@ -132,37 +151,7 @@ function ConcurrencyKeys(props: { run: Run }) {
                   </td>
                   <td class="num">{key.operatorLimit ?? '–'}</td>
                   <td>{rate(key.rate)}</td>
-                  {canOperate && (
-                    <td class="buttons">
-                      {editing === key.key ? (
-                        <NumberForm
-                          label={`Limit of key ${key.key}`}
-                          initial={key.operatorLimit}
-                          max={2_147_483_647}
-                          clearLabel="Remove"
-                          onCancel={() => setEditing(null)}
-                          onSave={(limit) =>
-                            props.run(async () => {
-                              await api('PUT', `/limits/keys/${encodeURIComponent(key.key)}`, { limit });
-                              setEditing(null);
-                              keys.reload();
-                              return limit === null
-                                ? `Key ${key.key}: operator limit removed.`
-                                : `Key ${key.key}: limit set to ${limit}.`;
-                            })
-                          }
-                        />
-                      ) : (
-                        <button
-                          type="button"
-                          aria-label={`Set the limit of key ${key.key}`}
-                          onClick={() => setEditing(key.key)}
-                        >
-                          Set limit
-                        </button>
-                      )}
-                    </td>
-                  )}
+                  {actions(key.key, key.operatorLimit, key.rate)}
                 </tr>
               ))}
             </tbody>
@@ -271,46 +260,6 @@ function Groups(props: { run: Run }) {
         </nav>
       )}
     </section>
-  );
-}
-
-/** An inline form for one positive whole number: Save sends it, the clear button sends null. */
-function NumberForm(props: {
-  label: string;
-  initial: number | null;
-  max: number;
-  clearLabel: string;
-  onSave: (value: number | null) => Promise<void>;
-  onCancel: () => void;
-}) {
-  const [value, setValue] = useState(props.initial === null ? '' : String(props.initial));
-  return (
-    <form
-      class="inline-number"
-      aria-label={props.label}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void props.onSave(Number(value));
-      }}
-    >
-      <input
-        type="number"
-        aria-label={props.label}
-        min={1}
-        max={props.max}
-        step={1}
-        required
-        value={value}
-        onInput={(e) => setValue(e.currentTarget.value)}
-      />
-      <button type="submit">Save</button>
-      <button type="button" onClick={() => void props.onSave(null)}>
-        {props.clearLabel}
-      </button>
-      <button type="button" class="link" onClick={props.onCancel}>
-        Cancel
-      </button>
-    </form>
   );
 }
 
