@@ -240,7 +240,32 @@ describe(`task catalog in the dashboard in Chromium on ${backend}`, () => {
         /^thumbnails\.makeno: only a worker knows it/,
       );
       expect(await row('thumbnails.make').getAttribute('class')).toBeNull();
+      // Both workers claim from `nothing` only: the declared tasks' jobs in their own queues would wait.
+      await until(() => row('report.build').getAttribute('class')).toBe('unserved');
+      expect(await row('report.build').getByText('none claims from reports').count()).toBe(1);
+      expect(await row('email.send').getByText('none claims from default').count()).toBe(1);
+      expect(
+        await page
+          .getByRole('status')
+          .filter({ hasText: /claim from other queues only/ })
+          .textContent(),
+      ).toBe(
+        "3 declared tasks have running workers that claim from other queues only: jobs in the task's own queue wait until a worker implementing it claims from that queue.",
+      );
       await screenshot(page, `tasks-page-${backend}`);
+      // A worker claiming from `reports`: report.build is served, email.send still is not.
+      const reports = server.ns.startWorker({
+        workerId: 'local-3',
+        queues: ['reports'],
+        pollIntervalMs: 200,
+      });
+      try {
+        await until(() => row('report.build').getByText('none claims from reports').count()).toBe(0);
+        expect(await row('report.build').getAttribute('class')).toBeNull();
+        expect(await row('email.send').getByText('none claims from default').count()).toBe(1);
+      } finally {
+        await reports.stop();
+      }
       await context.close();
     } finally {
       await Promise.all([local.stop(), remote.stop()]);

@@ -1,17 +1,34 @@
 /**
  * Tasks: every task the server declares and every task a live worker implements, with the defaults
  * the server gives its jobs, the workers implementing it and its payload JSON Schema. A declared task
- * no live worker implements is highlighted: its jobs wait until one does.
+ * no live worker implements, or whose implementing workers all claim from other queues than the
+ * task's, is highlighted: its jobs (in its own queue) wait until one does.
  */
 import { FoldedJson, NameList, Problem } from '../components.js';
 import { duration } from '../format.js';
-import { unserved, useTaskCatalog } from '../task-catalog.js';
-import type { TaskCatalogEntry } from '../types.js';
+import { unserved, useLiveWorkers, useTaskCatalog, workersFor } from '../task-catalog.js';
+import type { TaskCatalogEntry, Worker } from '../types.js';
+
+/**
+ * A declared task some live worker implements, none of which claims from the task's queue: its jobs
+ * there wait as if no worker implemented it. False while the workers load.
+ */
+function servedElsewhere(task: TaskCatalogEntry, workers: Worker[] | undefined): boolean {
+  return (
+    workers !== undefined &&
+    task.declared &&
+    task.queue !== null &&
+    task.workers.length > 0 &&
+    workersFor(task.name, task.queue, workers).length === 0
+  );
+}
 
 export function TasksPage() {
   const catalog = useTaskCatalog();
+  const live = useLiveWorkers().data?.workers;
   const list = catalog.data?.tasks ?? [];
   const waiting = list.filter(unserved).length;
+  const elsewhere = list.filter((task) => servedElsewhere(task, live)).length;
   return (
     <section aria-labelledby="tasks-title">
       <h1 id="tasks-title">Tasks</h1>
@@ -35,6 +52,13 @@ export function TasksPage() {
             their jobs wait until a worker implementing them runs.
           </p>
         )}
+        {elsewhere > 0 && (
+          <p class="warning" role="status">
+            {elsewhere === 1 ? '1 declared task has' : `${elsewhere} declared tasks have`} running workers
+            that claim from other queues only: jobs in the task&apos;s own queue wait until a worker
+            implementing it claims from that queue.
+          </p>
+        )}
         {list.length > 0 && (
           <div class="scroll">
             <table aria-label="Tasks">
@@ -56,7 +80,7 @@ export function TasksPage() {
               </thead>
               <tbody>
                 {list.map((task) => (
-                  <TaskRow key={task.name} task={task} />
+                  <TaskRow key={task.name} task={task} elsewhere={servedElsewhere(task, live)} />
                 ))}
               </tbody>
             </table>
@@ -67,11 +91,11 @@ export function TasksPage() {
   );
 }
 
-function TaskRow(props: { task: TaskCatalogEntry }) {
+function TaskRow(props: { task: TaskCatalogEntry; elsewhere: boolean }) {
   const { task } = props;
   const waits = unserved(task);
   return (
-    <tr class={waits ? 'unserved' : undefined}>
+    <tr class={waits || props.elsewhere ? 'unserved' : undefined}>
       <th scope="row" class="mono name task-name">
         {task.name}
       </th>
@@ -88,6 +112,7 @@ function TaskRow(props: { task: TaskCatalogEntry }) {
           noun={{ one: 'worker', many: 'workers' }}
           empty={waits ? <span class="badge paused">no running worker</span> : '–'}
         />
+        {props.elsewhere && <span class="badge paused">none claims from {task.queue}</span>}
       </td>
       <td class="schema">
         {task.payloadSchema === null ? (
