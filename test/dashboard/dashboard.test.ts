@@ -277,6 +277,9 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await until(() => mail.locator('.badge.paused').count()).toBe(0);
     // Resumed, they wait for a worker: none runs in this test.
     await until(() => mail.locator('td.held-back').textContent()).toBe('unserved 2');
+    expect(await mail.locator('td.held-back span').getAttribute('title')).toBe(
+      '2 ready jobs wait: no running worker claims from this queue',
+    );
     expect(await mail.getByRole('button', { name: 'Pause queue mail' }).count()).toBe(1);
     await context.close();
     for (const id of waiting) await server.ns.cancelJob(id);

@@ -358,10 +358,31 @@ function oldestReady(queue: Queue, readAt: number, now: number): string {
   return duration(measured === null ? null : measured + Math.max(0, now - readAt));
 }
 
-/** Ready jobs held back, by reason (the server lists every reason, 0 when none): `paused 3, labels 1`. */
-function heldBack(throttled: Record<string, number> | undefined): string {
-  const parts = Object.entries(throttled ?? {})
-    .filter(([, count]) => count > 0)
-    .map(([reason, count]) => `${reason.replace('_', ' ')} ${count}`);
-  return parts.length === 0 ? '–' : parts.join(', ');
+/** Why ready jobs wait, per reason of GET /queues' `throttled` (docs/TENANCY.md, "Throttled jobs"). */
+const HELD_BECAUSE: Partial<Record<string, string>> = {
+  paused: 'the queue is paused',
+  unserved: 'no running worker claims from this queue',
+  queue_limit: 'the queue runs as many jobs as its limit',
+  queue_rate: "the queue's rate allows no start now",
+  labels: 'no running worker offers every label they require',
+  key_limit: 'their concurrency key runs as many jobs as its limit',
+  key_rate: "their concurrency key's rate allows no start now",
+};
+
+/**
+ * Ready jobs held back, by reason (the server lists every reason, 0 when none): `paused 3, labels 1`,
+ * each part titled with what it means.
+ */
+function heldBack(throttled: Record<string, number> | undefined) {
+  const parts = Object.entries(throttled ?? {}).filter(([, count]) => count > 0);
+  if (parts.length === 0) return '–';
+  return parts.map(([reason, count], i) => (
+    <span
+      key={reason}
+      title={`${count} ready ${count === 1 ? 'job waits' : 'jobs wait'}: ${HELD_BECAUSE[reason] ?? reason}`}
+    >
+      {i > 0 && ', '}
+      {reason.replace('_', ' ')} {count}
+    </span>
+  ));
 }
