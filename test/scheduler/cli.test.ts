@@ -72,9 +72,18 @@ describe('schedules CLI', () => {
       expect(trigger.code).toBe(0);
       const jobId = trigger.stdout.trim();
       expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+      // Skipped by the overlap policy: an error, said once (it was also printed as a result on stdout).
       const skipped = await cli('schedules', 'trigger', 'hourly', '--json');
       expect(skipped.code).toBe(1);
-      expect(JSON.parse(skipped.stdout)).toMatchObject({ status: 'skipped' });
+      expect(skipped.stdout).toBe('');
+      expect(JSON.parse(skipped.stderr)).toEqual({
+        error: { code: 'conflict', message: `trigger skipped: overlap skip: run ${jobId} still active` },
+      });
+      const skippedText = await cli('schedules', 'trigger', 'hourly');
+      expect([skippedText.code, skippedText.stdout]).toEqual([1, '']);
+      expect(skippedText.stderr).toBe(
+        `nightshift: trigger skipped: overlap skip: run ${jobId} still active\n`,
+      );
 
       const show = await cli('schedules', 'show', 'hourly', '--json');
       const shown = JSON.parse(show.stdout) as {
@@ -82,7 +91,8 @@ describe('schedules CLI', () => {
         recentSlots: Array<{ kind: string; jobId: string | null }>;
       };
       expect(shown.nextSlots).toHaveLength(5);
-      expect(shown.recentSlots.map((r) => r.kind)).toEqual(['trigger', 'trigger']);
+      // The run, then the two skipped triggers, each recorded.
+      expect(shown.recentSlots.map((r) => r.kind)).toEqual(['trigger', 'trigger', 'trigger']);
       expect(shown.recentSlots.some((r) => r.jobId === jobId)).toBe(true);
       const showText = (await cli('schedules', 'show', 'hourly')).stdout;
       expect(showText).toMatch(/recent slots:/);

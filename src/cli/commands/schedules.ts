@@ -227,12 +227,13 @@ export function registerSchedules(program: Command): void {
       const schedule = await ns.store.scheduleGet({ id });
       if (schedule !== undefined) await session.requireDeclaredTask(schedule.task);
       const outcome = await ns.schedules.trigger(id);
+      // A skipped trigger did not do what was asked: an error (exit 1, the error once on stderr, as
+      // JSON with --json), as the REST API's 409; nothing on stdout.
+      if (outcome.status === 'skipped')
+        throw new NightshiftError('conflict', `trigger skipped: ${outcome.reason}`);
       if (session.json) printJson(session.stdout, outcome);
       else if (outcome.status === 'enqueued') session.stdout.write(`${outcome.jobId}\n`);
       else session.stdout.write(`${outcome.status}: ${outcome.reason}\n`);
-      // A skipped trigger did not do what was asked: scripts see exit code 1.
-      if (outcome.status === 'skipped')
-        throw new NightshiftError('conflict', `trigger skipped: ${outcome.reason}`);
     });
   });
 
