@@ -117,6 +117,30 @@ describe('nightshift tasks', () => {
     ]);
   });
 
+  it('says when the workers implementing a declared task claim from other queues than its own', async () => {
+    const store = await openTestStore(db);
+    const worker = { host: 'h', pid: 2, labels: [], concurrency: 1, running: 0 };
+    await store.workerRegister({ id: 'remote-2', ...worker, queues: ['other'], tasks: ['mail.send'] });
+    await store.workerRegister({
+      id: 'remote-3',
+      ...worker,
+      queues: ['exports'],
+      tasks: ['thumbnails.make'],
+    });
+    await store.close();
+    const result = await run('tasks');
+    expect(result.code, result.stderr).toBe(0);
+    const rows = result.stdout.split('\n').map((line) => line.split(/\s{2,}/));
+    // mail.send's only worker claims from `other`; orders.export's claims from every queue.
+    expect(rows.map((row) => [row[0], row.at(-1)])).toEqual([
+      ['TASK', 'WORKERS'],
+      ['mail.send', '1 (none on default)'],
+      ['orders.export', '1'],
+      ['thumbnails.make', '2'],
+      ['', ''],
+    ]);
+  });
+
   it('refuses an argument it does not take as a usage error', async () => {
     const result = await run('tasks', 'mail.send');
     expect(result.code).toBe(2);
