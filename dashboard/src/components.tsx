@@ -17,6 +17,11 @@ export interface Loaded<T> {
  * cluster without a reload), and at the time `dueAt` finds in the data (ms since the epoch, this
  * browser's clock): when a scheduled job it shows comes due, which no event tells (due.ts). A reload
  * keeps showing the previous data until the new one arrives.
+ *
+ * Live ticks come every 400 ms while events flow. A tick during a load does not start another one:
+ * the load runs once more when it settles, so a read slower than the ticks (a queue list counting a
+ * history of millions of jobs) has one request in flight per page, not a growing pile of them. A
+ * change of `deps` (a filter) or a `reload` starts at once, and what an earlier load brings is dropped.
  */
 export function useLoad<T>(
   load: () => Promise<T>,
@@ -28,22 +33,47 @@ export function useLoad<T>(
   const [error, setError] = useState<unknown>(undefined);
   const [manual, setManual] = useState(0);
   const latest = useRef(0);
-  useEffect(() => {
+  const loading = useRef(false);
+  const tickWaits = useRef(false);
+  // The load of the latest render: a tick's load, started when an earlier one settles, reads it.
+  const current = useRef(load);
+  current.current = load;
+  const start = useCallback(() => {
     const call = ++latest.current;
+    loading.current = true;
+    const settled = (): boolean => {
+      if (call !== latest.current) return false;
+      loading.current = false;
+      if (tickWaits.current) {
+        tickWaits.current = false;
+        start();
+      }
+      return true;
+    };
     // A load that throws before it has a promise (a bad filter in the address) fails like one that
     // rejects: shown by the page, rather than ending the whole app.
-    new Promise<T>((resolve) => resolve(load())).then(
+    new Promise<T>((resolve) => resolve(current.current())).then(
       (value) => {
-        if (call !== latest.current) return;
+        if (!settled()) return;
         setData(value);
         setError(undefined);
       },
       (failure: unknown) => {
-        if (call === latest.current) setError(failure);
+        if (settled()) setError(failure);
       },
     );
-    // The caller lists in `deps` what `load` reads.
-  }, [...deps, liveTick, manual]);
+  }, []);
+  // The caller lists in `deps` what `load` reads.
+  useEffect(start, [...deps, manual]);
+  const firstTick = useRef(true);
+  useEffect(() => {
+    if (firstTick.current) {
+      firstTick.current = false;
+      return;
+    }
+    if (loading.current) tickWaits.current = true;
+    else start();
+  }, [liveTick]);
   const reload = useCallback(() => setManual((n) => n + 1), []);
   useReloadWhenDue(data === undefined || dueAt === undefined ? null : dueAt(data), data, reload);
   return { data, error, reload };
