@@ -15,6 +15,7 @@ import { registerTasks } from './tasks.js';
 import { registerTokens } from './tokens.js';
 import { registerTop } from './top.js';
 import { registerWorker } from './worker.js';
+import { registerWorkers } from './workers.js';
 
 /** Adds one group of commands to the program. */
 export type RegisterCommands = (program: Command) => void;
@@ -29,6 +30,7 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerJobs,
   registerQueues,
   registerTasks,
+  registerWorkers,
   registerScheduler,
   registerSchedules,
   registerTop,
