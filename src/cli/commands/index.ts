@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { registerEnqueue } from './enqueue.js';
 import { registerJobs } from './jobs.js';
+import { registerLimits } from './limits.js';
 import { registerMigrate } from './migrate.js';
 import { registerQueues } from './queues.js';
 import { registerScheduler } from './scheduler.js';
@@ -31,6 +32,7 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerQueues,
   registerTasks,
   registerWorkers,
+  registerLimits,
   registerScheduler,
   registerSchedules,
   registerTop,
