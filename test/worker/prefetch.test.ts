@@ -310,8 +310,9 @@ describe('ready buffer', () => {
       tasks: { slow: () => new Promise((resolve) => setTimeout(resolve, 150)) },
     });
     // Enough rounds that the second worker's start (a loaded machine can delay its first claim by a
-    // round or two, each worth two jobs to the first) does not decide the split: 20 jobs once left it 4.
-    const total = 40;
+    // round or two, each worth two jobs to the first) does not decide the split: 20 jobs once left it 4,
+    // 40 jobs 6 in a loaded CI run (its start ~1.3 s late, ~17 jobs to the first meanwhile).
+    const total = 80;
     await ns.enqueueMany(Array.from({ length: total }, () => ({ task: 'slow', payload: null })));
     const ranBy = new Map<string, number>();
     ns.events.on('job:completed', ({ workerId }) => ranBy.set(workerId, (ranBy.get(workerId) ?? 0) + 1));
