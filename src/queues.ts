@@ -9,6 +9,7 @@
  * into a paused queue is accepted (the jobs wait).
  */
 import { MAX_NAME_BYTES, queueNameIn, textIn } from './validation/bounds.js';
+import { FinishedCounts } from './queue-finished-counts.js';
 import { emptyCounts } from './store/queue-summary.js';
 import { noThrottle } from './store/queue-throttle.js';
 import { DEFAULT_WORKER_STALE_MS } from './worker/options.js';
@@ -18,12 +19,20 @@ export type { QueueInfo } from './store/store.js';
 
 /** Queue operations of a Nightshift instance. */
 export class QueueService {
-  constructor(private readonly store: Store) {}
+  private readonly finishedCounts: FinishedCounts;
 
-  /** Every queue that has jobs or is paused, by name. */
-  /** Throttled jobs waiting for labels are judged against the workers `ns.workers()` lists. */
-  list(): Promise<QueueInfo[]> {
-    return this.store.queueList({ workerStaleMs: DEFAULT_WORKER_STALE_MS });
+  constructor(private readonly store: Store) {
+    this.finishedCounts = new FinishedCounts(() => store.jobFinishedCountByQueue());
+  }
+
+  /**
+   * Every queue that has jobs or is paused, by name. Scheduled, queued and running counts, ages and
+   * throttled counts are read now; the finished states' counts may be reused (queue-finished-counts.ts).
+   * Throttled jobs waiting for labels are judged against the workers `ns.workers()` lists.
+   */
+  async list(): Promise<QueueInfo[]> {
+    const finishedCounts = await this.finishedCounts.read();
+    return this.store.queueList({ workerStaleMs: DEFAULT_WORKER_STALE_MS, finishedCounts });
   }
 
   /** One queue as `list` shows it; a name with no jobs and no pause has zero counts. */

@@ -18,8 +18,15 @@ import { jobLeaseRenew } from '../src/store/sqlite/sql/job-lease.js';
 import { concurrencyKeySetRate, jobClaimRateWait } from '../src/store/sqlite/sql/rate-limits.js';
 import { jobIdleCheck, jobRescueLapsedSelect, jobPrune } from '../src/store/sqlite/sql/job-maintenance.js';
 import { eventPrune, eventRead } from '../src/store/sqlite/sql/events.js';
-import { queueListNextDue, workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
-import { jobList, jobListDead, jobNextDue, jobRunList } from '../src/store/sqlite/sql/job-read.js';
+import { workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
+import {
+  jobFinishedCountSlice,
+  jobList,
+  jobListDead,
+  jobNextDue,
+  jobNextRowid,
+  jobRunList,
+} from '../src/store/sqlite/sql/job-read.js';
 import { scheduleList } from '../src/store/sqlite/sql/schedules.js';
 import { prefixRangeEnd } from '../src/store/sqlite/prefix-range.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
@@ -163,9 +170,14 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       throttled.match(/SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/g),
     ).toHaveLength(5);
     expect(throttled).not.toMatch(/SCAN (k|concurrency_keys)\b/);
-    // How long until each queue's next job comes due: the jobs waiting for their time only.
-    expect(await plan(queueListNextDue, { now: 0 })).toMatch(
-      /SEARCH jobs USING INDEX jobs_scheduled \(run_at>\?\)/,
+    // The scheduled jobs not due yet and when the soonest comes due: the jobs waiting for their time only.
+    expect(load).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at>\?\)/);
+    // The queue list's finished counts: one rowid range of the table per read, past pruned ranges.
+    expect(await plan(jobFinishedCountSlice, { after: 0, upTo: 10 })).toMatch(
+      /^SEARCH jobs USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)$/m,
+    );
+    expect(await plan(jobNextRowid, { after: 0 })).toMatch(
+      /^SEARCH jobs USING INTEGER PRIMARY KEY \(rowid>\?\)$/m,
     );
     const matching = {
       queue: null,

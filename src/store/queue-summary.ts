@@ -1,29 +1,34 @@
-/** Builds the queue list (`queueList`) from a backend's five reads; the same on both backends. */
+/** Builds the queue list (`queueList`) from a backend's reads; the same on both backends. */
 import { JOB_STATES, type JobState } from '../job.js';
 import { noThrottle } from './queue-throttle.js';
-import type { QueueInfo, QueueThrottle } from './store.js';
+import type { JobCount, QueueInfo, QueueLoad, QueueThrottle } from './store.js';
 
 /** Zero jobs in every state. */
 export function emptyCounts(): Record<JobState, number> {
   return Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
 }
 
-/** One queue's soonest scheduled job: how long until it comes due, database clock. */
-export interface QueueNextDue {
+/**
+ * One row of `queueLoadList` as the queue list reads it: for `scheduled`, how long after the read's now
+ * (database clock) the soonest of these jobs comes due, in ms; null in the other states.
+ */
+export interface QueueLoadCount {
   queue: string;
-  inMs: number;
+  state: QueueLoad['state'];
+  count: number;
+  inMs: number | null;
 }
 
 /**
  * Every queue named by a count, an oldest-ready age, a pause, a throttled count or a job waiting for its
- * time, sorted by name.
+ * time, sorted by name: the waiting and running counts from `load`, the finished ones from `finished`.
  */
 export function queueSummary(
-  counts: ReadonlyArray<{ queue: string; state: JobState; count: number }>,
+  load: ReadonlyArray<QueueLoadCount>,
+  finished: ReadonlyArray<JobCount>,
   oldest: ReadonlyArray<{ queue: string; ageMs: number }>,
   paused: ReadonlyArray<string>,
   throttled: ReadonlyArray<QueueThrottle>,
-  nextDue: ReadonlyArray<QueueNextDue>,
 ): QueueInfo[] {
   const queues = new Map<string, QueueInfo>();
   const get = (name: string): QueueInfo => {
@@ -41,12 +46,13 @@ export function queueSummary(
     }
     return queue;
   };
-  for (const { queue, state, count } of counts) get(queue).counts[state] = Number(count);
+  for (const { queue, state, count } of [...load, ...finished]) get(queue).counts[state] = Number(count);
   // A job due a moment after the read began has a negative age on some clocks: it has not waited.
   for (const { queue, ageMs } of oldest) get(queue).oldestReadyAgeMs = Math.max(0, Math.round(Number(ageMs)));
   for (const name of paused) get(name).paused = true;
   for (const { queue, reason, count } of throttled) get(queue).throttled[reason] = count;
   // Rounded up: read again after this long, the job is due (PostgreSQL's clock has microseconds).
-  for (const { queue, inMs } of nextDue) get(queue).nextDueInMs = Math.max(1, Math.ceil(Number(inMs)));
+  for (const { queue, inMs } of load)
+    if (inMs !== null) get(queue).nextDueInMs = Math.max(1, Math.ceil(Number(inMs)));
   return [...queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -248,10 +248,13 @@ export interface FleetStore {
   /** The paused queues, by name: a read of the few rows pauses write, never of the jobs. */
   queuePausedList(): Promise<string[]>;
   /**
-   * Every queue that has jobs or is paused, by name (the counts are a full scan of the jobs; the
-   * throttled counts are `queueThrottleList`'s, with workers live within `workerStaleMs`).
+   * Every queue that has jobs or is paused, by name. The scheduled, queued and running counts are
+   * `queueLoadList`'s and the throttled ones `queueThrottleList`'s (workers live within `workerStaleMs`),
+   * read now on one clock: bounded by the backlog and the running jobs, never the history. The finished
+   * states' counts are `finishedCounts` (`jobFinishedCountByQueue`, which does read the history: the
+   * caller decides how often).
    */
-  queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]>;
+  queueList(params: { workerStaleMs: number; finishedCounts: readonly JobCount[] }): Promise<QueueInfo[]>;
 }
 
 /** `jobInsertMany`: the jobs, the caller's transaction handle, and the attempt that fences them. */
@@ -615,8 +618,14 @@ export interface Store<Tx = unknown>
    * order until one matches, so its cost follows the jobs waiting for their time, never the history.
    */
   jobNextDue(params: Omit<JobMatch, 'state'>): Promise<number | null>;
-  /** Counts per (queue, state), for the CLI, metrics and dashboard. */
+  /** Counts per (queue, state): a read of every job kept, finished ones included. */
   jobCountByQueue(): Promise<JobCount[]>;
+  /**
+   * Counts per queue of the finished states (`completed`, `failed`, `cancelled`): a read of every job
+   * kept (SQLite reads it in slices, the event loop free between two), so its cost grows with retention;
+   * `queueList`'s callers reuse it (src/queue-finished-counts.ts).
+   */
+  jobFinishedCountByQueue(): Promise<JobCount[]>;
 
   /**
    * Claims up to `limit` due jobs (priority desc, then due time, then id) from `queues` (all queues

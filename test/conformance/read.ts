@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NightshiftError } from '../../src/errors.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
-import { claimOne, openFrozen } from './helpers.js';
+import { claimOne, failOne, openFrozen } from './helpers.js';
 
 /** Read tests. */
 export function describeRead(h: StoreHarness): void {
@@ -92,6 +92,37 @@ export function describeRead(h: StoreHarness): void {
         { queue: 'a', state: 'queued', count: 2 },
         { queue: 'b', state: 'scheduled', count: 1 },
         { queue: 'c', state: 'running', count: 1 },
+      ]);
+    });
+
+    it('counts finished jobs per queue, and lists queues with the finished counts it is given', async () => {
+      const store = await h.open();
+      const done = await claimOne(store, { queue: 'done' });
+      await store.jobFinishMany({
+        finishes: [{ id: done.id, leaseToken: done.leaseToken, outcome: 'completed', result: null }],
+      });
+      await failOne(store, { queue: 'done' });
+      await store.jobInsertMany({ jobs: [newJob({ queue: 'done' })] });
+      const dropped = await store.jobInsertMany({ jobs: [newJob({ queue: 'gone' })] });
+      await store.jobCancel({ id: dropped[0]?.job.id ?? '' });
+      await claimOne(store, { queue: 'busy' });
+      expect(await store.jobFinishedCountByQueue()).toEqual([
+        { queue: 'done', state: 'completed', count: 1 },
+        { queue: 'done', state: 'failed', count: 1 },
+        { queue: 'gone', state: 'cancelled', count: 1 },
+      ]);
+      // The waiting and running counts are read now; the finished ones are the caller's.
+      const listed = await store.queueList({
+        workerStaleMs: 60_000,
+        finishedCounts: [
+          { queue: 'done', state: 'completed', count: 7 },
+          { queue: 'old', state: 'failed', count: 3 },
+        ],
+      });
+      expect(listed.map((q) => [q.name, q.counts])).toEqual([
+        ['busy', { scheduled: 0, queued: 0, running: 1, completed: 0, failed: 0, cancelled: 0 }],
+        ['done', { scheduled: 0, queued: 1, running: 0, completed: 7, failed: 0, cancelled: 0 }],
+        ['old', { scheduled: 0, queued: 0, running: 0, completed: 0, failed: 3, cancelled: 0 }],
       ]);
     });
   });

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PLANNER_SETTINGS } from '../../src/store/postgres/pool.js';
-import { queueListNextDue } from '../../src/store/postgres/sql/fleet.js';
+import { queueList } from '../../src/store/postgres/sql/fleet.js';
 import * as sql from '../../src/store/postgres/sql/observe.js';
 import { scheduleList } from '../../src/store/postgres/sql/schedules.js';
 import { ScheduleService } from '../../src/scheduler/schedule-service.js';
@@ -97,7 +97,7 @@ describe('PostgreSQL observe plans without statistics', () => {
     await db.store.workerRegister({ id: 'w-all', ...worker });
     try {
       expect(await db.store.queueThrottleList({ workerStaleMs: 30_000 })).toEqual([]);
-      const listed = await db.store.queueList({ workerStaleMs: 30_000 });
+      const listed = await db.store.queueList({ workerStaleMs: 30_000, finishedCounts: [] });
       expect(listed.reduce((n, q) => n + q.counts.queued, 0)).toBe(495);
       expect(listed.every((q) => q.oldestReadyAgeMs !== null || q.counts.queued === 0)).toBe(true);
     } finally {
@@ -105,15 +105,20 @@ describe('PostgreSQL observe plans without statistics', () => {
     }
   });
 
-  it('finds how long until each queue’s next job comes due from job_queue, not jobs', async () => {
+  it('lists the queues from job_queue and job_leases, reading jobs only by primary key', async () => {
     for (const settings of ['', PLANNER_SETTINGS]) {
-      const text = await plan(queueListNextDue(s), [], settings);
-      expect(text).not.toMatch(/ on jobs\b/);
+      const text = await plan(queueList(s), [30_000], settings);
+      expect(text).not.toMatch(/Seq Scan on jobs\b/);
+      expect(text).toMatch(/jobs_pkey/);
       expect(text).toMatch(/job_queue/);
     }
-    expect((await db.store.queueList({ workerStaleMs: 30_000 })).every((q) => q.nextDueInMs === null)).toBe(
-      true,
-    );
+    const listed = await db.store.queueList({ workerStaleMs: 30_000, finishedCounts: [] });
+    expect(listed.every((q) => q.nextDueInMs === null)).toBe(true);
+    expect(listed.reduce((n, q) => n + q.counts.running, 0)).toBe(5);
+    // The history (3,000 finished jobs) is not read: its counts are the caller's.
+    expect(listed.reduce((n, q) => n + q.counts.completed + q.counts.failed, 0)).toBe(0);
+    const finished = await db.store.jobFinishedCountByQueue();
+    expect(finished.reduce((n, c) => n + c.count, 0)).toBe(3_000);
   });
 
   it('lists running jobs by primary key from their claims', async () => {

@@ -1,8 +1,7 @@
 /** The fleet part of PostgresStore (see FleetStore in ../store.ts): registered workers, paused queues. */
 import type pg from 'pg';
-import type { JobState } from '../../job.js';
-import { queueSummary, type QueueNextDue } from '../queue-summary.js';
-import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
+import { queueSummary, type QueueLoadCount } from '../queue-summary.js';
+import type { FleetStore, JobCount, QueueInfo, WorkerInfo } from '../store.js';
 import { toStoreError } from './pool.js';
 import type { Queryable } from './sql/statements.js';
 import type { PostgresConnection } from './connection.js';
@@ -40,10 +39,9 @@ function toWorker(row: WorkerRow): WorkerInfo {
 
 /** The one row of sql/fleet.ts `queueList`: each of its reads as a JSON array. */
 interface QueueListRow {
-  counts: Array<{ queue: string; state: JobState; count: number }>;
+  load: QueueLoadCount[];
   paused: string[];
   ready: ThrottleRow[];
-  next_due: QueueNextDue[];
 }
 
 /** Workers and paused queues in one schema. */
@@ -123,12 +121,21 @@ export class PostgresFleet implements FleetStore {
     return rows.map((row) => row.queue);
   }
 
-  async queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
+  async queueList(params: {
+    workerStaleMs: number;
+    finishedCounts: readonly JobCount[];
+  }): Promise<QueueInfo[]> {
     const { rows } = await this.result<QueueListRow>(this.sql.queueList, throttleParams(params));
     const row = rows[0] as QueueListRow;
     // One read of the waiting jobs: their oldest ages and the throttled counts.
     const groups = toThrottleGroups(row.ready);
-    return queueSummary(row.counts, oldestReady(groups), row.paused, throttleCounts(groups), row.next_due);
+    return queueSummary(
+      row.load,
+      params.finishedCounts,
+      oldestReady(groups),
+      row.paused,
+      throttleCounts(groups),
+    );
   }
 
   private async result<R extends pg.QueryResultRow>(

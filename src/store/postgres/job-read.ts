@@ -56,6 +56,11 @@ export function jobCountByQueue(conn: PostgresConnection): Promise<JobCount[]> {
   return conn.rows<JobCount>(conn.sql.jobCountByQueue, []);
 }
 
+/** `jobFinishedCountByQueue`: counts per queue of the finished states. */
+export function jobFinishedCountByQueue(conn: PostgresConnection): Promise<JobCount[]> {
+  return conn.rows<JobCount>(conn.sql.jobFinishedCountByQueue, []);
+}
+
 /** `jobRunList`: a job's runs, oldest first. */
 export async function jobRunList(conn: PostgresConnection, params: JobRunListParams): Promise<JobRun[]> {
   if (!isUuid(params.jobId)) return [];

@@ -36,7 +36,14 @@ import { jobInsertMany } from './job-insert.js';
 import { PostgresJobLogs } from './job-logs.js';
 import { PostgresLimits } from './limits.js';
 import { jobPrune } from './job-prune.js';
-import { jobCountByQueue, jobGet, jobList, jobNextDue, jobRunList } from './job-read.js';
+import {
+  jobCountByQueue,
+  jobFinishedCountByQueue,
+  jobGet,
+  jobList,
+  jobNextDue,
+  jobRunList,
+} from './job-read.js';
 import { jobCheckpointSave, jobStepGet, jobStepSave } from './job-steps.js';
 import { NotificationListener } from './listener.js';
 import { loadMigrations, migrate, schemaTooNew } from './migrator.js';
@@ -196,6 +203,10 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
 
   jobCountByQueue(): Promise<contract.JobCount[]> {
     return jobCountByQueue(this.conn);
+  }
+
+  jobFinishedCountByQueue(): Promise<contract.JobCount[]> {
+    return jobFinishedCountByQueue(this.conn);
   }
 
   jobClaim(params: contract.JobClaimParams): Promise<contract.ClaimedJob[]> {

@@ -1,13 +1,12 @@
 /** The fleet part of SqliteStore (see FleetStore in ../store.ts): registered workers, paused queues. */
-import type { JobState } from '../../job.js';
-import { queueSummary, type QueueNextDue } from '../queue-summary.js';
-import type { FleetStore, QueueInfo, WorkerInfo } from '../store.js';
+import { queueSummary } from '../queue-summary.js';
+import type { FleetStore, JobCount, QueueInfo, QueueLoad, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
 import { oldestReady, throttleCounts } from '../queue-throttle.js';
 import { throttleGroups } from './observe.js';
 import * as sql from './sql/fleet.js';
-import * as jobReadSql from './sql/job-read.js';
+import * as observeSql from './sql/observe.js';
 
 interface WorkerRow {
   id: string;
@@ -114,21 +113,28 @@ export class SqliteFleet implements FleetStore {
     );
   }
 
-  queueList(params: { workerStaleMs: number }): Promise<QueueInfo[]> {
+  queueList(params: { workerStaleMs: number; finishedCounts: readonly JobCount[] }): Promise<QueueInfo[]> {
     const now = this.conn.clock();
     return this.conn.read(() => {
       // One read of the waiting jobs: their oldest ages and the throttled counts.
       const groups = throttleGroups(this.conn, params.workerStaleMs, now);
+      const load = this.conn.stmt(observeSql.queueLoadList).all({ now }) as Array<{
+        queue: string;
+        state: QueueLoad['state'];
+        count: number;
+        next_due_at: number | null;
+      }>;
       return queueSummary(
-        this.conn.stmt(jobReadSql.jobCountByQueue).all({ now }) as Array<{
-          queue: string;
-          state: JobState;
-          count: number;
-        }>,
+        load.map((row) => ({
+          queue: row.queue,
+          state: row.state,
+          count: row.count,
+          inMs: row.next_due_at === null ? null : row.next_due_at - now,
+        })),
+        params.finishedCounts,
         oldestReady(groups),
         (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
         throttleCounts(groups),
-        this.conn.stmt(sql.queueListNextDue).all({ now }) as QueueNextDue[],
       );
     });
   }

@@ -2,6 +2,7 @@
  * Reading jobs: one by id, a filtered page newest first (opaque cursor), when the next one comes due,
  * counts, a job's run history.
  */
+import { setImmediate } from 'node:timers/promises';
 import { NightshiftError } from '../../errors.js';
 import type { Job, JobRun } from '../../job.js';
 import type { JobCount, JobIdParams, JobListParams, JobMatch, JobPage, JobRunListParams } from '../store.js';
@@ -91,6 +92,46 @@ export async function jobGet(conn: SqliteConnection, params: JobIdParams): Promi
 /** `jobCountByQueue`: counts per (queue, state), a due scheduled job counted as queued. */
 export function jobCountByQueue(conn: SqliteConnection): Promise<JobCount[]> {
   return conn.read(() => conn.stmt(sql.jobCountByQueue).all({ now: conn.clock() }) as JobCount[]);
+}
+
+/** Rows of jobs counted in one read of `jobFinishedCountByQueue` (~15 ms on a one-million-job file here). */
+const FINISHED_COUNT_SLICE_ROWS = 25_000;
+
+/**
+ * `jobFinishedCountByQueue`: counts per queue of the finished states, a slice of the table by rowid
+ * per read with the event loop free between two (setImmediate): counting a million finished jobs reads
+ * every row, ~600 ms here, which in one read would stall this process's workers, heartbeats and HTTP
+ * answers as long. An index of (queue, state) over the finished jobs read in ~60 ms, but it made every
+ * finish write one more page to the log: a drain ran 13% slower. A job is counted once, in the state
+ * its slice found it in; those inserted after the count began are left to the next count.
+ */
+export async function jobFinishedCountByQueue(conn: SqliteConnection): Promise<JobCount[]> {
+  const { last } = await conn.read(() => conn.stmt(sql.jobLastRowid).get() as { last: number });
+  const counts = new Map<string, JobCount>();
+  let after = 0;
+  for (;;) {
+    const slice = await conn.read(() => {
+      const { next } = conn.stmt(sql.jobNextRowid).get({ after }) as { next: number | null };
+      if (next === null || next > last) return null;
+      const upTo = Math.min(last, next - 1 + FINISHED_COUNT_SLICE_ROWS);
+      return {
+        upTo,
+        rows: conn.stmt(sql.jobFinishedCountSlice).all({ after: next - 1, upTo }) as JobCount[],
+      };
+    });
+    if (slice === null) break;
+    after = slice.upTo;
+    for (const { queue, state, count } of slice.rows) {
+      const key = `${state}\u0000${queue}`;
+      const kept = counts.get(key);
+      if (kept === undefined) counts.set(key, { queue, state, count });
+      else kept.count += count;
+    }
+    await setImmediate();
+  }
+  return [...counts.values()].sort((a, b) =>
+    a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : a.state < b.state ? -1 : a.state > b.state ? 1 : 0,
+  );
 }
 
 /** `jobRunList`: a job's runs, oldest first. */

@@ -40,7 +40,14 @@ import { jobInsertMany } from './job-insert.js';
 import { SqliteJobLogs } from './job-logs.js';
 import { SqliteLimits } from './limits.js';
 import { jobPrune } from './job-prune.js';
-import { jobCountByQueue, jobGet, jobList, jobNextDue, jobRunList } from './job-read.js';
+import {
+  jobCountByQueue,
+  jobFinishedCountByQueue,
+  jobGet,
+  jobList,
+  jobNextDue,
+  jobRunList,
+} from './job-read.js';
 import { jobCheckpointSave, jobStepGet, jobStepSave } from './job-steps.js';
 import {
   applyMigration,
@@ -205,6 +212,10 @@ export class SqliteStore extends StoreParts implements contract.Store<Database.D
 
   jobCountByQueue(): Promise<contract.JobCount[]> {
     return jobCountByQueue(this.conn);
+  }
+
+  jobFinishedCountByQueue(): Promise<contract.JobCount[]> {
+    return jobFinishedCountByQueue(this.conn);
   }
 
   jobClaim(params: contract.JobClaimParams): Promise<contract.ClaimedJob[]> {

@@ -2,8 +2,7 @@
  * Workers registered while they run, and paused queues (migrations 011, 017 labels, 026 tasks). None is
  * on the claim path.
  */
-import { jobCountByQueue } from './job-read.js';
-import { queueThrottleList } from './observe.js';
+import { queueLoadList, queueThrottleList } from './observe.js';
 
 /**
  * $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running, $7 labels (null: none),
@@ -52,25 +51,19 @@ export const queueListPaused = (s: string): string => `SELECT queue FROM ${s}.pa
 export const queuePausedList = (s: string): string => `${queueListPaused(s)} ORDER BY queue`;
 
 /**
- * Per queue, how long until its soonest scheduled job comes due by the store's clock, in ms: the
- * scheduled rows of job_queue past now (job_queue_scheduled_queue_idx), so the cost follows the jobs
- * waiting for their time.
- */
-export const queueListNextDue = (s: string): string => `
-  SELECT queue, extract(epoch FROM min(run_at) - ${s}.nightshift_now()) * 1000 AS "inMs"
-  FROM ${s}.job_queue WHERE state = 'scheduled' AND run_at > ${s}.nightshift_now() GROUP BY queue`;
-
-/**
- * The queue list (`queueList`) in one statement, so on one clock and one snapshot: the counts per queue
- * and state, the paused queues, the waiting jobs' oldest ages and throttled counts (queueThrottleList,
- * $1 its stale bound), and how long until each queue's next scheduled job comes due, each as a JSON
- * array. Read as four statements at once, each had its own now(): a job coming due between the counts
- * and the next-due read was counted scheduled and given no next due time, so a reader waiting for it
- * to join the queued ones was never told when.
+ * The queue list (`queueList`) in one statement, so on one clock and one snapshot: the waiting and
+ * running counts per queue and state with how long until each queue's next scheduled job comes due
+ * (queueLoadList: job_queue and job_leases, never the history), the paused queues, and the waiting
+ * jobs' oldest ages and throttled counts (queueThrottleList, $1 its stale bound), each as a JSON array.
+ * Read as separate statements, each had its own now(): a job coming due between the counts and the
+ * next-due read was counted scheduled and given no next due time, so a reader waiting for it to join
+ * the queued ones was never told when.
  */
 export const queueList = (s: string): string => `
   SELECT
-    (SELECT coalesce(json_agg(c), '[]') FROM (${jobCountByQueue(s)}) c) AS counts,
+    (SELECT coalesce(json_agg(json_build_object(
+              'queue', l.queue, 'state', l.state, 'count', l.count,
+              'inMs', extract(epoch FROM l.next_due_at - ${s}.nightshift_now()) * 1000)), '[]')
+     FROM (${queueLoadList(s)}) l) AS load,
     (SELECT coalesce(json_agg(p.queue), '[]') FROM (${queueListPaused(s)}) p) AS paused,
-    (SELECT coalesce(json_agg(r), '[]') FROM (${queueThrottleList(s)}) r) AS ready,
-    (SELECT coalesce(json_agg(d), '[]') FROM (${queueListNextDue(s)}) d) AS next_due`;
+    (SELECT coalesce(json_agg(r), '[]') FROM (${queueThrottleList(s)}) r) AS ready`;

@@ -75,6 +75,7 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     jobList: plain(read.jobList(s)),
     jobNextDue: plain(read.jobNextDue(s)),
     jobCountByQueue: plain(read.jobCountByQueue(s)),
+    jobFinishedCountByQueue: plain(read.jobFinishedCountByQueue(s)),
     jobRunList: plain(read.jobRunList(s)),
     jobCancel: plain(control.jobCancel(s)),
     jobCancelCheck: plain(control.jobCancelCheck(s)),

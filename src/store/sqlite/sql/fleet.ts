@@ -33,11 +33,3 @@ export const queueListPaused = `SELECT queue FROM paused_queues`;
 
 /** The paused queues, by name. */
 export const queuePausedList = `${queueListPaused} ORDER BY queue`;
-
-/**
- * Per queue, how long after @now (the store's clock) its soonest scheduled job comes due, in ms: the
- * jobs_scheduled index from @now on, so the cost follows the jobs waiting for their time.
- */
-export const queueListNextDue = `
-SELECT queue, min(run_at) - @now AS inMs FROM jobs INDEXED BY jobs_scheduled
-WHERE state = 'scheduled' AND run_at > @now GROUP BY queue`;

@@ -64,9 +64,27 @@ WHERE state = 'scheduled' AND run_at > @now
   AND (@task IS NULL OR task = @task)${jobListMatchFilters}
 ORDER BY run_at LIMIT 1`;
 
-/** Job counts per queue and the state jobs read at @now (a due scheduled job counts as queued). */
+/**
+ * Job counts per queue and the state jobs read at @now (a due scheduled job counts as queued): a scan
+ * of every job kept, for tests and tools; the queue list reads the waiting jobs through queueLoadList.
+ */
 export const jobCountByQueue = `
 SELECT queue, ${shownState} AS state, count(*) AS count FROM jobs GROUP BY 1, 2 ORDER BY 1, 2`;
+
+/**
+ * Counts per queue of the finished jobs among those whose rowid is in (@after, @upTo]: one slice of the
+ * table, read by its rowid range (job-read.ts `jobFinishedCountByQueue` reads the slices one by one).
+ */
+export const jobFinishedCountSlice = `
+SELECT queue, state, count(*) AS count FROM jobs
+WHERE rowid > @after AND rowid <= @upTo AND state IN ('completed', 'failed', 'cancelled')
+GROUP BY 1, 2`;
+
+/** The highest rowid of jobs (0 when none): where the slices of jobFinishedCountSlice end. */
+export const jobLastRowid = `SELECT coalesce(max(rowid), 0) AS last FROM jobs`;
+
+/** The lowest rowid of jobs above @after (null when none): a slice starts there, past any pruned range. */
+export const jobNextRowid = `SELECT min(rowid) AS next FROM jobs WHERE rowid > @after`;
 
 /**
  * A job's attempts, oldest first: its recorded runs in insertion order, then the run a plain
