@@ -21,9 +21,10 @@
  * `runOnce()`).
  *
  * Store outages: a failed pass is reported (`store:error`) and retried at the next pass. Once no pass
- * has succeeded for `maxStoreDownMs`, or one pass stays unanswered that long, the scheduler gives up
- * as a worker does (runtime/store-health.ts): `scheduler:fatal`, it stops, `failed` rejects with
- * `database_unavailable`, and the CLI exits 1, instead of logging errors forever while no slot fires.
+ * has succeeded for `maxStoreDownMs`, or one store call (a pass, or the clock read after it) stays
+ * unanswered that long, the scheduler gives up as a worker does (runtime/store-health.ts):
+ * `scheduler:fatal`, it stops, `failed` rejects with `database_unavailable`, and the CLI exits 1,
+ * instead of logging errors forever while no slot fires.
  *
  * Lookahead: a schedule's next slot, due within `lookaheadMs` and at least `pollIntervalMs` ahead, is
  * enqueued early, as a job that becomes due exactly at the slot, when nothing of its schedule is active
@@ -216,7 +217,10 @@ export class Scheduler {
         if (failure !== null) this.health.failed('scheduler', failure, 0);
         continue;
       }
-      const nowMs = (await this.now().catch(() => new Date())).getTime();
+      // A store call like the pass's, so it is watched like the pass: unwatched, a read the database
+      // never answered (black-holed between passes) held the loop until its query timeout (65 s), and
+      // with it the outage bound, which only a watched call or a reported failure can trip.
+      const nowMs = (await this.health.watch('scheduler', this.now()).catch(() => new Date())).getTime();
       const wait = Math.max(
         0,
         Math.min(this.pollIntervalMs - (nowMs % this.pollIntervalMs), this.nextSlotMs - nowMs) +

@@ -5,6 +5,7 @@
  * `failed` rejects with `database_unavailable`, and no pass runs after it. The same way the worker's
  * bound is tested in test/worker/store-recovery.test.ts.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -69,6 +70,23 @@ async function postgresOutage(): Promise<Outage> {
   };
 }
 
+/**
+ * From the first fire call answered on, `store.now()` never answers: the database goes silent right
+ * after a pass, when the scheduler reads the clock to plan its wait (a connection black-holed between
+ * passes), while every call of the pass itself answered.
+ */
+function silenceClockAfterFirstPass(store: Store): void {
+  const now = store.now.bind(store);
+  const scheduleFire = store.scheduleFire.bind(store);
+  let fired = false;
+  store.now = () => (fired ? new Promise<Date>(() => undefined) : now());
+  store.scheduleFire = async (params) => {
+    const writes = await scheduleFire(params);
+    fired = true;
+    return writes;
+  };
+}
+
 async function connect(store: Store): Promise<{ ns: Nightshift; fatal: Error[] }> {
   const ns = await Nightshift.connect({
     db: store,
@@ -94,6 +112,23 @@ describe.each([
     const error = (await scheduler.failed.catch((e: unknown) => e)) as NightshiftError;
     expect(error.code).toBe('database_unavailable');
     expect(error.message).toMatch(/scheduler unanswered/);
+    expect(fatal).toEqual([error]);
+  });
+
+  it('gives up when the clock read between passes stays unanswered past maxStoreDownMs', async () => {
+    const outage = await open();
+    const { ns, fatal } = await connect(outage.store);
+    silenceClockAfterFirstPass(outage.store);
+    const scheduler = ns.startScheduler({ pollIntervalMs: 50, maxStoreDownMs: 300 });
+    // Far past the bound: before, the loop waited on the read for good (here; in production until
+    // the query timed out, 65 s later), and nothing tripped the bound meanwhile.
+    const error = await Promise.race([
+      scheduler.failed.catch((e: unknown) => e as NightshiftError),
+      sleep(10_000).then(() => 'still running' as const),
+    ]);
+    expect(error).not.toBe('still running');
+    expect((error as NightshiftError).code).toBe('database_unavailable');
+    expect((error as NightshiftError).message).toMatch(/scheduler unanswered for more than 300 ms/);
     expect(fatal).toEqual([error]);
   });
 
