@@ -217,6 +217,31 @@ describe('PostgreSQL claim plan', () => {
     expect(running).not.toMatch(/Seq Scan on jobs\b/);
   });
 
+  it('lists and bulk-retries failed and cancelled jobs from job_dead, each by primary key, never the finished jobs', async () => {
+    for (const state of ['failed', 'cancelled']) {
+      const plan = await explainClaim(sql.jobListDead.text, [state, null, null, null, 10, null, null, null]);
+      expect(plan).toMatch(/Index (Only )?Scan Backward using job_dead_pkey on job_dead/);
+      expect(plan).toMatch(/Index Scan using jobs_pkey on jobs/);
+      expect(plan).not.toMatch(/Seq Scan on jobs\b|Sort\b/);
+      // Retrying them in bulk walks the same ids, oldest first.
+      const retry = await explainClaim(sql.jobRetryMatching.text, [
+        state,
+        null,
+        null,
+        null,
+        100,
+        'test-channel',
+        'test-origin',
+        null,
+        null,
+        null,
+      ]);
+      expect(retry).toMatch(/Index (Only )?Scan using job_dead_pkey on job_dead/);
+      expect(retry).toMatch(/Index Scan using jobs_pkey on jobs/);
+      expect(retry).not.toMatch(/Seq Scan on jobs\b/);
+    }
+  });
+
   it('finds when the next job joins the queued list through the scheduled index past now, in due order', async () => {
     // A queue: its own range of job_queue_scheduled_queue_idx; a task: each row's job by primary key.
     for (const values of [

@@ -19,7 +19,8 @@ export async function jobGet(conn: PostgresConnection, params: JobIdParams): Pro
 export async function jobList(conn: PostgresConnection, params: JobListParams): Promise<JobPage> {
   const limit = Math.max(1, Math.floor(params.limit));
   const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
-  const rows = await conn.rows<JobRow>(conn.sql.jobList, [
+  const dead = params.state === 'failed' || params.state === 'cancelled';
+  const rows = await conn.rows<JobRow>(dead ? conn.sql.jobListDead : conn.sql.jobList, [
     params.state ?? null,
     params.queue ?? null,
     params.task ?? null,

@@ -40,8 +40,8 @@ export const jobListMatchFilters = (j: string, search: number): string => `
  *
  * \`jobs\` has no index on state (migration 005); the few waiting and running jobs are found through the
  * tables that index them (queue rows, split at the store's clock by job_queue_scheduled_idx; claims'
- * job lists) and read by primary key, so listing them does not walk the finished jobs. Final states,
- * most of the table, walk the primary key.
+ * job lists) and read by primary key, so listing them does not walk the finished jobs. Completed jobs,
+ * most of the table, walk the primary key; failed and cancelled ones are listed by jobListDead.
  */
 export const jobList = (s: string): string => `
   SELECT j.*, ${dueColumn(s, 'j')} FROM ${s}.jobs j
@@ -60,6 +60,24 @@ export const jobList = (s: string): string => `
     AND ($3::text IS NULL OR task = $3)
     AND ($4::uuid IS NULL OR id < $4)${jobListMatchFilters('j', 6)}
   ORDER BY id DESC
+  LIMIT $5`;
+
+/**
+ * jobList for failed or cancelled jobs ($1 one of them; the other parameters as jobList's): job_dead's
+ * primary key walked newest first from the cursor (migration 028, the ids of exactly these jobs), each
+ * job read by its primary key (a LATERAL subquery kept whole: a nested loop whatever the planner
+ * believes of either table), until the page is full. The cost follows the failed and cancelled jobs, never the completed history.
+ */
+export const jobListDead = (s: string): string => `
+  SELECT j.*, ${dueColumn(s, 'j')}
+  FROM (SELECT id FROM ${s}.job_dead WHERE $4::uuid IS NULL OR id < $4 ORDER BY id DESC) d
+  -- OFFSET 0 keeps the subquery from being flattened into a join, which the planner without
+  -- statistics made a merge join over a sort of all of jobs.
+  CROSS JOIN LATERAL (SELECT * FROM ${s}.jobs WHERE id = d.id OFFSET 0) j
+  WHERE j.state::text = $1
+    AND ($2::text IS NULL OR j.queue = $2)
+    AND ($3::text IS NULL OR j.task = $3)${jobListMatchFilters('j', 6)}
+  ORDER BY d.id DESC
   LIMIT $5`;
 
 /**
