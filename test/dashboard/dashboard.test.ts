@@ -240,7 +240,7 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await until(() => dialog.getByRole('paragraph').nth(1).textContent()).toBe(
       'This changes 4 job(s) now: 4 queued.',
     );
-    await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await dialog.getByRole('button', { name: 'No, go back' }).click();
     // A task too: counted from the job list, in every state a cancel takes.
     await page.goto(`${server.url}/jobs?queue=mail&task=email.send`);
     await askToCancelAll();
