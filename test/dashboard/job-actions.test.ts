@@ -1,7 +1,8 @@
 /**
  * A job's page and the job list in real headless Chromium against a real API server (SQLite, and
  * PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres), as an operator acting on one job: the Cancel
- * confirmation's buttons say which one cancels and which one leaves the job alone.
+ * confirmation's buttons say which one cancels and which one leaves the job alone, and a job running
+ * again after a failed attempt shows that attempt's error as the last attempt's, not as its own.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,11 +14,23 @@ const until = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 10_000
 
 const backend = process.env['NIGHTSHIFT_TEST_BACKEND'] === 'postgres' ? 'postgres' : 'sqlite';
 
+// The second attempt of sync.run holds until the test lets it go.
+let release: () => void = () => undefined;
+const held = new Promise<void>((resolve) => (release = resolve));
+
 const TASKS = {
   'report.build': defineTask({ handler: () => null }),
+  'sync.run': defineTask({
+    backoff: { baseMs: 10, jitter: 0 },
+    handler: async (_payload: unknown, ctx) => {
+      if (ctx.job.attempt === 1) throw new Error('upstream refused the first sync');
+      await held;
+      return { synced: true };
+    },
+  }),
 };
 
-describe(`a job's actions in Chromium on ${backend}`, () => {
+describe(`a job's actions and errors in Chromium on ${backend}`, () => {
   let browser: Browser;
   let server: Server;
 
@@ -25,6 +38,7 @@ describe(`a job's actions in Chromium on ${backend}`, () => {
     [browser, server] = await Promise.all([launchChromium(), startTestServer(backend, { tasks: TASKS })]);
   });
   afterAll(async () => {
+    release();
     await browser?.close();
     await server?.close();
   });
@@ -54,5 +68,41 @@ describe(`a job's actions in Chromium on ${backend}`, () => {
     await dialog.getByRole('button', { name: 'Yes, cancel' }).click();
     await until(async () => (await server.ns.getJob(job.id))?.state).toBe('cancelled');
     await context.close();
+  });
+
+  it("shows a running retry's earlier error as the last attempt's, on its page and in the list", async () => {
+    const { job } = await server.ns.enqueue('sync.run', {}, { queue: 'sync' });
+    const worker = server.ns.startWorker({ queues: ['sync'], concurrency: 1, pollIntervalMs: 50 });
+    try {
+      await until(async () => {
+        const now = await server.ns.getJob(job.id);
+        return `${now?.state} ${now?.attempt}`;
+      }).toBe('running 2');
+
+      const { page, context } = await open(`/jobs/${job.id}`);
+      await until(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('sync.run running');
+      // The error belongs to attempt 1, which failed; attempt 2 runs now and has not failed.
+      const lastError = page.getByRole('region', { name: 'Last attempt error' });
+      await until(() => lastError.count()).toBe(1);
+      expect(await lastError.textContent()).toMatch(/upstream refused the first sync/);
+      expect(await page.getByRole('region', { name: 'Error', exact: true }).count()).toBe(0);
+      // Its start is the running attempt's own.
+      const terms = await page.locator('dl.facts dt').allTextContents();
+      expect(terms).toContain('Started');
+      expect(terms).not.toContain('Last attempt started');
+      await screenshot(page, `job-running-again-${backend}`);
+
+      await page.goto(`${server.url}/jobs?queue=sync&state=running`);
+      const table = page.getByRole('table', { name: 'Jobs' });
+      await until(() => table.getByRole('row').count()).toBe(2);
+      expect(await table.locator('td.wide').allTextContents()).toEqual([
+        'Last attempt error: upstream refused the first sync',
+      ]);
+      await context.close();
+    } finally {
+      release();
+      await worker.stop();
+    }
+    expect((await server.ns.getJob(job.id))?.state).toBe('completed');
   });
 });
