@@ -2,7 +2,8 @@
  * A job's page and the job list in real headless Chromium against a real API server (SQLite, and
  * PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres), as an operator acting on one job: the Cancel
  * confirmation's buttons say which one cancels and which one leaves the job alone, and a job running
- * again after a failed attempt shows that attempt's error as the last attempt's, not as its own.
+ * again after a failed attempt shows that attempt's error as the last attempt's, not as its own; on a
+ * phone a run's error keeps its width in the Runs table, which scrolls sideways.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,12 @@ const held = new Promise<void>((resolve) => (release = resolve));
 
 const TASKS = {
   'report.build': defineTask({ handler: () => null }),
+  'report.broken': defineTask({
+    maxAttempts: 1,
+    handler: () => {
+      throw new Error('the warehouse answered with an empty report for every region');
+    },
+  }),
   'sync.run': defineTask({
     backoff: { baseMs: 10, jitter: 0 },
     handler: async (_payload: unknown, ctx) => {
@@ -104,5 +111,26 @@ describe(`a job's actions and errors in Chromium on ${backend}`, () => {
       await worker.stop();
     }
     expect((await server.ns.getJob(job.id))?.state).toBe('completed');
+  });
+
+  it("keeps a run's error readable on a phone: the Runs table scrolls instead of squeezing it", async () => {
+    const { job } = await server.ns.enqueue('report.broken', {}, { queue: 'broken' });
+    const worker = server.ns.startWorker({ queues: ['broken'], concurrency: 1, pollIntervalMs: 50 });
+    await until(async () => (await server.ns.getJob(job.id))?.state).toBe('failed');
+    await worker.stop();
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/jobs/${job.id}#token=${encodeURIComponent(server.tokens.operator)}`);
+    const error = page.getByRole('table', { name: 'Runs' }).getByText(/^the warehouse answered/);
+    await until(() => error.count()).toBe(1);
+    // Squeezed into what was left of 390 px, the 62 characters took one line per word or two.
+    const lines = await error.evaluate((element) => {
+      const text = document.createRange();
+      text.selectNodeContents(element);
+      return new Set(Array.from(text.getClientRects()).map((rect) => Math.round(rect.top))).size;
+    });
+    expect(lines).toBeLessThanOrEqual(3);
+    await screenshot(page, `job-runs-phone-${backend}`);
+    await context.close();
   });
 });

@@ -264,7 +264,7 @@ export function JobDetailPage(props: { id: string }) {
                     <td>{when(run.startedAt)}</td>
                     <td class="num">{duration(run.durationMs)}</td>
                     <td class="num">{duration(run.runLagMs)}</td>
-                    <td>
+                    <td class="run-outcome">
                       <StateBadge state={run.outcome} />
                       {run.error !== null && <div class="muted">{run.error.message}</div>}
                     </td>
