@@ -173,8 +173,9 @@ export function NameList(props: {
 }
 
 /**
- * A modal confirmation: the question, then Confirm / Cancel. Uses <dialog> so focus and Escape work
- * as in any native dialog.
+ * A modal confirmation: the question, then "Yes, <action>" / "No, go back". Uses <dialog> so focus and
+ * Escape work as in any native dialog. The way back is never called "Cancel": asked "Cancel this job?",
+ * a reader took a "Cancel" button for the one that cancels it, and the job kept running.
  */
 export function Confirm(props: {
   question: string;
@@ -199,7 +200,7 @@ export function Confirm(props: {
           {props.confirmLabel}
         </button>
         <button type="button" onClick={props.onCancel}>
-          Cancel
+          No, go back
         </button>
       </div>
     </dialog>

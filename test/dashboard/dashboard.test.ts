@@ -240,7 +240,7 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await until(() => dialog.getByRole('paragraph').nth(1).textContent()).toBe(
       'This changes 4 job(s) now: 4 queued.',
     );
-    await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await dialog.getByRole('button', { name: 'No, go back' }).click();
     // A task too: counted from the job list, in every state a cancel takes.
     await page.goto(`${server.url}/jobs?queue=mail&task=email.send`);
     await askToCancelAll();
@@ -704,6 +704,30 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     const width = await page.evaluate('document.documentElement.scrollWidth');
     expect(width).toBeLessThanOrEqual(390);
     expect(await page.getByRole('button', { name: 'Dark mode' }).getAttribute('aria-pressed')).toBe('true');
+    // Every range of the charts' picker reads on one line ("1 min", never "1" over "min") and whole,
+    // inside the picker: on a phone the seven squeezed into the card's width and broke.
+    const picker = page.getByRole('radiogroup', { name: 'Range' });
+    const ranges = await picker.evaluate((group) => {
+      const box = group.getBoundingClientRect();
+      return Array.from(group.querySelectorAll('label')).map((label) => {
+        const text = document.createRange();
+        text.selectNodeContents(label.lastChild as Node);
+        const lines = new Set(Array.from(text.getClientRects()).map((rect) => Math.round(rect.top))).size;
+        const { left, right } = label.getBoundingClientRect();
+        return {
+          range: label.textContent,
+          lines,
+          inside: left >= box.left - 0.5 && right <= box.right + 0.5,
+        };
+      });
+    });
+    expect(ranges).toEqual(
+      ['Auto', '1 min', '5 min', '15 min', '1 h', '6 h', '24 h'].map((range) => ({
+        range,
+        lines: 1,
+        inside: true,
+      })),
+    );
     await screenshot(page, `overview-phone-dark-${backend}`);
     await context.close();
   });

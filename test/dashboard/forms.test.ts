@@ -182,7 +182,7 @@ describe(`dashboard forms in Chromium on ${backend}`, () => {
     await remove.click();
     const dialog = page.getByRole('dialog', { name: 'Delete schedule sync?' });
     expect(await dialog.textContent()).toMatch(/the jobs it made are kept/);
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.getByRole('button', { name: 'No, go back' }).click();
     expect(await dialog.count()).toBe(0);
     expect(await server.ns.schedules.get('sync')).toBeDefined();
 
@@ -259,7 +259,7 @@ describe(`dashboard forms in Chromium on ${backend}`, () => {
     expect(await dialog.textContent()).toMatch(
       /declared in the config file: the next scheduler start creates it again/,
     );
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.getByRole('button', { name: 'No, go back' }).click();
     await context.close();
   });
 

@@ -206,7 +206,7 @@ export function JobDetailPage(props: { id: string }) {
           </div>
           {current.error !== null && (
             <section aria-labelledby="error-title" class="card">
-              <h2 id="error-title">{waiting ? 'Last attempt error' : 'Error'}</h2>
+              <h2 id="error-title">{earlierError(current) ? 'Last attempt error' : 'Error'}</h2>
               <p class="error">
                 {current.error.name ?? 'Error'}: {current.error.message}{' '}
                 <span class="muted">({current.error.reason})</span>
@@ -264,7 +264,7 @@ export function JobDetailPage(props: { id: string }) {
                     <td>{when(run.startedAt)}</td>
                     <td class="num">{duration(run.durationMs)}</td>
                     <td class="num">{duration(run.runLagMs)}</td>
-                    <td>
+                    <td class="run-outcome">
                       <StateBadge state={run.outcome} />
                       {run.error !== null && <div class="muted">{run.error.message}</div>}
                     </td>
@@ -302,6 +302,15 @@ export function JobDetailPage(props: { id: string }) {
  */
 export function waitingAgain(job: Job): boolean {
   return job.state === 'queued' || job.state === 'scheduled';
+}
+
+/**
+ * Whether the job's error is an earlier attempt's: it waits again, or runs again (its running attempt
+ * has not failed; the error it keeps is the one before). Shown as plain "Error" on a running retry, it
+ * read as if the attempt running now had failed.
+ */
+export function earlierError(job: Job): boolean {
+  return waitingAgain(job) || job.state === 'running';
 }
 
 /** True when the API says the job does not exist (not that the server lacks the route). */

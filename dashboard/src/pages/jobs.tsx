@@ -22,7 +22,7 @@ import {
   useSuggested,
 } from '../list-filter.js';
 import { EnqueueForm } from './enqueue-form.js';
-import { waitingAgain } from './job-detail.js';
+import { earlierError } from './job-detail.js';
 
 const PAGE_SIZE = 50;
 // A bulk request changes at most this many jobs (the API's MAX_BULK_CHANGES).
@@ -261,7 +261,7 @@ export function JobsPage(props: { search: string }) {
                       preview(job.payload)
                     ) : (
                       <>
-                        {waitingAgain(job) && <span class="muted">Last attempt error: </span>}
+                        {earlierError(job) && <span class="muted">Last attempt error: </span>}
                         {job.error.message}
                       </>
                     )}
