@@ -9,8 +9,14 @@ import net from 'node:net';
 /** A running proxy. */
 export interface BlackholeProxy {
   port: number;
-  /** While true, existing and new connections pass nothing and never close. */
+  /** While true, existing and new connections pass nothing and never close; false ends any hole. */
   blackhole(on: boolean): void;
+  /**
+   * Black-holes as `blackhole(true)` from the moment a client sends bytes containing `marker` (that
+   * chunk not passed on): the database goes silent at one chosen call, such as the one writing a
+   * schedule of that id.
+   */
+  blackholeWhenSent(marker: string): void;
   /** Sends new connections to `target` and cuts every connection it carries now. */
   switchTo(target: { host: string; port: number }): void;
   close(): Promise<void>;
@@ -20,6 +26,7 @@ export interface BlackholeProxy {
 export async function startBlackholeProxy(initial: { host: string; port: number }): Promise<BlackholeProxy> {
   let target = initial;
   let holing = false;
+  let holeMarker: string | null = null;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
@@ -29,6 +36,7 @@ export async function startBlackholeProxy(initial: { host: string; port: number 
       socket.on('error', () => socket.destroy());
     }
     client.on('data', (chunk: Buffer) => {
+      if (holeMarker !== null && chunk.includes(holeMarker)) holing = true;
       if (!holing) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
@@ -44,6 +52,10 @@ export async function startBlackholeProxy(initial: { host: string; port: number 
     port: address.port,
     blackhole(on) {
       holing = on;
+      if (!on) holeMarker = null;
+    },
+    blackholeWhenSent(marker) {
+      holeMarker = marker;
     },
     switchTo(next) {
       target = next;

@@ -87,6 +87,14 @@ function silenceClockAfterFirstPass(store: Store): void {
   };
 }
 
+/**
+ * The config schedule sync never answers: the database goes silent while a scheduler starts (a
+ * connection black-holed during start-up), before its first pass.
+ */
+function silenceSync(store: Store): void {
+  store.scheduleSync = () => new Promise(() => undefined);
+}
+
 async function connect(store: Store): Promise<{ ns: Nightshift; fatal: Error[] }> {
   const ns = await Nightshift.connect({
     db: store,
@@ -129,6 +137,32 @@ describe.each([
     expect(error).not.toBe('still running');
     expect((error as NightshiftError).code).toBe('database_unavailable');
     expect((error as NightshiftError).message).toMatch(/scheduler unanswered for more than 300 ms/);
+    expect(fatal).toEqual([error]);
+  });
+
+  it('gives up when the config schedule sync at start stays unanswered past maxStoreDownMs', async () => {
+    const outage = await open();
+    const { ns, fatal } = await connect(outage.store);
+    silenceSync(outage.store);
+    const scheduler = ns.startScheduler({
+      schedules: [{ id: 'config-minutely', task: 'report', cron: '* * * * *' }],
+      pollIntervalMs: 50,
+      maxStoreDownMs: 300,
+    });
+    // Far past the bound: before, `ready` waited on the sync for good (in production until the query
+    // timed out, 65 s later), and neither it nor `failed` settled meanwhile.
+    const settled = await Promise.race([
+      scheduler.ready.then(
+        () => 'ready' as const,
+        (e: unknown) => e as NightshiftError,
+      ),
+      sleep(10_000).then(() => 'still starting' as const),
+    ]);
+    expect(settled).toBeInstanceOf(Error);
+    const error = settled as NightshiftError;
+    expect(error.code).toBe('database_unavailable');
+    expect(error.message).toMatch(/scheduler unanswered for more than 300 ms/);
+    await expect(scheduler.failed).rejects.toBe(error);
     expect(fatal).toEqual([error]);
   });
 
