@@ -6,6 +6,9 @@
  */
 import net from 'node:net';
 
+/** The server's ReadyForQuery message: type 'Z', length 5 (the status byte follows). */
+const READY_FOR_QUERY = Buffer.from([0x5a, 0, 0, 0, 5]);
+
 /** A running proxy. */
 export interface BlackholeProxy {
   port: number;
@@ -17,6 +20,12 @@ export interface BlackholeProxy {
    * schedule of that id.
    */
   blackholeWhenSent(marker: string): void;
+  /**
+   * While true, each new connection passes its startup (handshake, authentication) and then goes
+   * silent for good, once the server said it is ready for queries: a connection black-holed right
+   * after it opened. Connections open already are left alone.
+   */
+  blackholeAfterStartup(on: boolean): void;
   /** Sends new connections to `target` and cuts every connection it carries now. */
   switchTo(target: { host: string; port: number }): void;
   close(): Promise<void>;
@@ -27,6 +36,7 @@ export async function startBlackholeProxy(initial: { host: string; port: number 
   let target = initial;
   let holing = false;
   let holeMarker: string | null = null;
+  let holeAfterStartup = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
@@ -35,12 +45,16 @@ export async function startBlackholeProxy(initial: { host: string; port: number 
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => socket.destroy());
     }
+    const silentOnceReady = holeAfterStartup;
+    let silent = false;
     client.on('data', (chunk: Buffer) => {
       if (holeMarker !== null && chunk.includes(holeMarker)) holing = true;
-      if (!holing) upstream.write(chunk);
+      if (!holing && !silent) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (!holing) client.write(chunk);
+      if (holing || silent) return;
+      client.write(chunk);
+      if (silentOnceReady && chunk.includes(READY_FOR_QUERY)) silent = true;
     });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
@@ -56,6 +70,9 @@ export async function startBlackholeProxy(initial: { host: string; port: number 
     },
     blackholeWhenSent(marker) {
       holeMarker = marker;
+    },
+    blackholeAfterStartup(on) {
+      holeAfterStartup = on;
     },
     switchTo(next) {
       target = next;
