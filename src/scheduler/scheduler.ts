@@ -62,7 +62,10 @@ export interface SchedulerOptions {
   missedAfterMs?: number;
   lookaheadMs?: number;
   slotRetentionMs?: number;
-  /** Give up (`failed` rejects) after the store stayed unreachable this long. Default 60,000. */
+  /**
+   * Give up (`failed` rejects) after the store stayed unreachable this long. Default 60,000; 0: no
+   * bound, the scheduler retries for as long as it runs.
+   */
   maxStoreDownMs?: number;
   /** The scheduler's clock; default the store's. */
   clock?: () => Date | Promise<Date>;

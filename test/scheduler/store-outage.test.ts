@@ -178,6 +178,26 @@ describe.each([
 });
 
 describe('scheduler outage bound on sqlite, failing calls', () => {
+  it('never gives up with maxStoreDownMs 0: reports each failed pass and keeps passing', async () => {
+    const outage = await sqliteOutage(50);
+    const { ns, fatal } = await connect(outage.store);
+    let failures = 0;
+    const manyFailures = new Promise<void>((resolve) =>
+      ns.events.on('store:error', () => {
+        if (++failures === 5) resolve();
+      }),
+    );
+    await outage.hold();
+    // 0: no bound (as a timeout of 0 is none). It gave up at the first failed pass.
+    const scheduler = ns.startScheduler({ pollIntervalMs: 50, maxStoreDownMs: 0 });
+    // Fails at once if the scheduler gives up instead.
+    await Promise.race([manyFailures, scheduler.failed]);
+    expect(fatal).toEqual([]);
+    await scheduler.stop();
+    await expect(scheduler.failed).resolves.toBeUndefined();
+    expect(fatal).toEqual([]);
+  });
+
   it('gives up once passes keep failing past maxStoreDownMs, reporting each failure', async () => {
     // A short lock-retry bound: the held lock surfaces as store errors instead of being waited out.
     const outage = await sqliteOutage(50);
