@@ -44,7 +44,8 @@ export async function waitForDatabase<T>(attempt: () => Promise<T>, wait: Databa
     } catch (error) {
       if (!(error instanceof NightshiftError) || error.code !== 'database_unavailable') throw error;
       downSince ??= performance.now();
-      const leftMs = maxStoreDownMs - (performance.now() - downSince);
+      // 0 is no bound, as for the running services (runtime/store-health.ts): wait as long as it takes.
+      const leftMs = maxStoreDownMs === 0 ? Infinity : maxStoreDownMs - (performance.now() - downSince);
       if (leftMs <= 0) {
         throw new NightshiftError(
           'database_unavailable',
@@ -54,7 +55,7 @@ export async function waitForDatabase<T>(attempt: () => Promise<T>, wait: Databa
       }
       const retryInMs = Math.min(backoff.next(), Math.ceil(leftMs));
       wait.logger.warn(
-        { err: error, retryInMs, giveUpInMs: Math.round(leftMs) },
+        { err: error, retryInMs, ...(leftMs !== Infinity && { giveUpInMs: Math.round(leftMs) }) },
         'database unavailable at start; waiting for it',
       );
       await new Promise((resolve) => setTimeout(resolve, retryInMs));

@@ -97,7 +97,14 @@ export async function runServices(
     if (flags.scheduler === true) {
       // The config module is the source of config schedules: one that lists none removes the ones it
       // once declared, exactly as `nightshift scheduler` does.
-      const scheduler = ns.startScheduler({ schedules: config.schedules ?? [] });
+      // The command's one outage bound, as for `nightshift scheduler` and the wait at start: with the
+      // scheduler's own 60 s default, a database gone silent during the config schedule sync held
+      // `start` that long whatever the config said (the worker, which has the bound, starts after).
+      const { maxStoreDownMs } = workerOptions;
+      const scheduler = ns.startScheduler({
+        schedules: config.schedules ?? [],
+        ...(maxStoreDownMs !== undefined && { maxStoreDownMs }),
+      });
       scheduler.failed.catch(reportFailure);
       // A config schedule that does not validate stops the command before any job runs.
       await scheduler.ready;

@@ -11,6 +11,10 @@
  * database must not look healthy while doing nothing. The same bound applies to a single call that
  * never answers (`watch`): a connection black-holed without an error would otherwise park a loop
  * forever while nothing gets reported.
+ *
+ * `maxStoreDownMs: 0` is no bound, as a timeout of 0 is none (`statementTimeoutMs`): the service
+ * retries for as long as it runs and never gives up on its own. Only for a process something else
+ * watches; it idles while looking healthy for as long as the database is away.
  */
 import { NightshiftError } from '../errors.js';
 import type { EventBus } from '../events.js';
@@ -49,7 +53,9 @@ export class StoreHealth {
     this.downSince ??= now;
     this.options.logger.warn({ err: error, source, retryInMs }, 'store call failed; retrying');
     this.options.events.emit('store:error', { source, error, retryInMs });
-    if (now - this.downSince >= this.options.maxStoreDownMs) {
+    // 0 is no bound, as `watch` has it: giving up at the first failed call would end a service on any
+    // blip (a failover, a lock held a moment), which no one setting it to 0 asked for.
+    if (this.options.maxStoreDownMs > 0 && now - this.downSince >= this.options.maxStoreDownMs) {
       const reason = error instanceof Error ? error.message : String(error);
       this.declareFatal(
         `store unavailable for more than ${this.options.maxStoreDownMs} ms (last error from ${source}: ${reason})`,
@@ -58,7 +64,10 @@ export class StoreHealth {
     }
   }
 
-  /** Passes `call` through; if it has not settled after `maxStoreDownMs`, the service is declared failed. */
+  /**
+   * Passes `call` through; if it has not settled after `maxStoreDownMs`, the service is declared
+   * failed (never with 0: no bound).
+   */
   async watch<T>(source: string, call: Promise<T>): Promise<T> {
     const { maxStoreDownMs } = this.options;
     if (maxStoreDownMs === 0) return call;

@@ -21,10 +21,11 @@
  * `runOnce()`).
  *
  * Store outages: a failed pass is reported (`store:error`) and retried at the next pass. Once no pass
- * has succeeded for `maxStoreDownMs`, or one store call (a pass, or the clock read after it) stays
- * unanswered that long, the scheduler gives up as a worker does (runtime/store-health.ts):
- * `scheduler:fatal`, it stops, `failed` rejects with `database_unavailable`, and the CLI exits 1,
- * instead of logging errors forever while no slot fires.
+ * has succeeded for `maxStoreDownMs`, or one store call (the config schedule sync at start, a pass, or
+ * the clock read after it) stays unanswered that long, the scheduler gives up as a worker does
+ * (runtime/store-health.ts): `scheduler:fatal`, it stops, `failed` (and `ready`, during the sync)
+ * rejects with `database_unavailable`, and the CLI exits 1, instead of logging errors forever while
+ * no slot fires.
  *
  * Lookahead: a schedule's next slot, due within `lookaheadMs` and at least `pollIntervalMs` ahead, is
  * enqueued early, as a job that becomes due exactly at the slot, when nothing of its schedule is active
@@ -61,7 +62,10 @@ export interface SchedulerOptions {
   missedAfterMs?: number;
   lookaheadMs?: number;
   slotRetentionMs?: number;
-  /** Give up (`failed` rejects) after the store stayed unreachable this long. Default 60,000. */
+  /**
+   * Give up (`failed` rejects) after the store stayed unreachable this long. Default 60,000; 0: no
+   * bound, the scheduler retries for as long as it runs.
+   */
   maxStoreDownMs?: number;
   /** The scheduler's clock; default the store's. */
   clock?: () => Date | Promise<Date>;
@@ -124,7 +128,10 @@ export class Scheduler {
   /** A job of ours finished during a pass: pass again without sleeping. */
   private passRequested = false;
   private unlisten: (() => void) | undefined;
-  /** Resolves once config schedules are synced and the first pass can run; rejects on bad config. */
+  /**
+   * Resolves once config schedules are synced and the first pass can run; rejects on bad config, or
+   * with `failed`'s error when the sync stays unanswered past `maxStoreDownMs`.
+   */
   ready: Promise<void> = Promise.resolve();
   /**
    * Resolves when the scheduler stopped normally; rejects with `NightshiftError('database_unavailable')`
@@ -172,7 +179,7 @@ export class Scheduler {
   /** Syncs config schedules, then passes until stopped. */
   start(): this {
     const schedules = this.options.schedules;
-    this.ready = schedules === undefined ? Promise.resolve() : this.sync(schedules);
+    this.ready = schedules === undefined ? Promise.resolve() : this.syncAtStart(schedules);
     this.unlisten = this.deps.store.listen('job:finished', ({ id }) => {
       if (!this.ours.delete(id)) return;
       this.passRequested = true;
@@ -183,6 +190,18 @@ export class Scheduler {
       () => undefined,
     );
     return this;
+  }
+
+  /**
+   * The sync is a store call like a pass, so it is watched like one: unwatched, a sync the database
+   * never answered (black-holed while the scheduler started) held `ready`, and with it `nightshift
+   * scheduler` and `nightshift start`, until its query timed out (65 s; never with no statement
+   * timeout), and nothing could trip the outage bound meanwhile. A scheduler that gives up during the
+   * sync rejects `ready` with the same error as `failed`, so a caller awaiting `ready` learns of it.
+   */
+  private syncAtStart(schedules: readonly ScheduleInput[]): Promise<void> {
+    const gaveUp = new Promise<never>((_, reject) => void this.failed.catch(reject));
+    return Promise.race([this.health.watch('scheduler', this.sync(schedules)), gaveUp]);
   }
 
   private async sync(schedules: readonly ScheduleInput[]): Promise<void> {

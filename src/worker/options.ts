@@ -83,7 +83,10 @@ export interface WorkerOptions {
    * all within this one deadline. Default 10,000.
    */
   flushTimeoutMs?: number;
-  /** Store unreachable for longer than this fails the worker (`worker.failed`). Default 60,000. */
+  /**
+   * Store unreachable for longer than this (no call succeeding, or one call unanswered) fails the
+   * worker (`worker.failed`). Default 60,000; 0: no bound, the worker retries for as long as it runs.
+   */
   maxStoreDownMs?: number;
   /** Rescue sweep interval; 0 disables the rescuer in this worker. Default 5,000. */
   rescueIntervalMs?: number;

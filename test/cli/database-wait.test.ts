@@ -6,6 +6,9 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { waitForDatabase } from '../../src/cli/database-wait.js';
+import { NightshiftError } from '../../src/errors.js';
+import { createLogger } from '../../src/logger.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
@@ -127,4 +130,26 @@ describe('services started while PostgreSQL is down', () => {
       for (const { exited, out } of spawned) expect(await exited, out.stderr).toBe(0);
     },
   );
+});
+
+describe('the wait at start with worker.maxStoreDownMs 0', () => {
+  it('waits as long as it takes: 0 is no bound, as for the running services', async () => {
+    let attempts = 0;
+    const result = await waitForDatabase(
+      () => {
+        attempts += 1;
+        if (attempts < 4)
+          throw new NightshiftError('database_unavailable', 'PostgreSQL is unavailable: test');
+        return Promise.resolve('connected');
+      },
+      {
+        url: 'postgres://127.0.0.1:1/nightshift',
+        logger: createLogger({ level: 'silent' }),
+        maxStoreDownMs: 0,
+      },
+    );
+    // It gave up at the first failure.
+    expect(result).toBe('connected');
+    expect(attempts).toBe(4);
+  });
 });

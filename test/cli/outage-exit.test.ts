@@ -7,6 +7,8 @@
  *   black-holed calls to reach their statement timeout.
  * - `nightshift scheduler` took the config's bound while waiting for the database at start, but once
  *   running gave up only after its own default of 60 s.
+ * - `nightshift scheduler` and `start` whose database went silent during the config schedule sync
+ *   waited for the sync's query timeout (65 s); `start` gave its scheduler the 60 s default bound.
  *
  * SIGTERM to a worker on a black-holed database exits within its grace period, its shutdown deadline
  * for writes (`flushTimeoutMs`) and the store's bound on closing (5 s), and says how many outcomes it
@@ -89,6 +91,51 @@ describe('a service whose database is black-holed past worker.maxStoreDownMs', (
       proxy.blackhole(false);
       for (const { child } of services)
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a service whose database goes silent while it syncs the config schedules at start', () => {
+  it('scheduler and start exit 1 at worker.maxStoreDownMs, naming the unanswered call', async () => {
+    // The sync sends the schedule ids; the proxy goes silent at the first bytes naming this one.
+    const marker = 'silent-at-start-sync';
+    const syncDir = tempDir('nightshift-sync-outage-');
+    writeBasicConfig(syncDir, {
+      worker: { maxStoreDownMs: MAX_STORE_DOWN_MS },
+      schedules: [{ id: marker, task: 'echo', cron: '* * * * *' }],
+    });
+    const services = await Promise.all(
+      [['scheduler'], ['start', '--port', '0']].map(async (args) => {
+        const route = await database.openRoute();
+        route.proxy.blackholeWhenSent(marker);
+        const child = spawnCli([...args, '--db', route.url], { cwd: syncDir });
+        let stderr = '';
+        child.stdout.resume();
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+        const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+        return { command: args[0], route, child, exited, stderr: () => stderr };
+      }),
+    );
+    try {
+      for (const service of services) {
+        // Before, the sync waited for its query timeout (65 s), and `start` for the scheduler's own
+        // default bound (60 s) rather than the config's.
+        const code = await Promise.race([
+          service.exited,
+          sleep(EXIT_WITHIN_MS).then(() => 'still running' as const),
+        ]);
+        expect(code, `${service.command}: ${service.stderr()}`).toBe(1);
+        expect(service.stderr()).not.toMatch(/"msg":"(serving tasks|scheduler running)"/);
+        expect(service.stderr().trimEnd().split('\n').at(-1)).toBe(
+          `nightshift: store call from scheduler unanswered for more than ${MAX_STORE_DOWN_MS} ms`,
+        );
+      }
+    } finally {
+      for (const { route, child } of services) {
+        route.proxy.blackhole(false);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+      rmSync(syncDir, { recursive: true, force: true });
     }
   });
 });

@@ -6,11 +6,26 @@
  */
 import net from 'node:net';
 
+/** The server's ReadyForQuery message: type 'Z', length 5 (the status byte follows). */
+const READY_FOR_QUERY = Buffer.from([0x5a, 0, 0, 0, 5]);
+
 /** A running proxy. */
 export interface BlackholeProxy {
   port: number;
-  /** While true, existing and new connections pass nothing and never close. */
+  /** While true, existing and new connections pass nothing and never close; false ends any hole. */
   blackhole(on: boolean): void;
+  /**
+   * Black-holes as `blackhole(true)` from the moment a client sends bytes containing `marker` (that
+   * chunk not passed on): the database goes silent at one chosen call, such as the one writing a
+   * schedule of that id.
+   */
+  blackholeWhenSent(marker: string): void;
+  /**
+   * While true, each new connection passes its startup (handshake, authentication) and then goes
+   * silent for good, once the server said it is ready for queries: a connection black-holed right
+   * after it opened. Connections open already are left alone.
+   */
+  blackholeAfterStartup(on: boolean): void;
   /** Sends new connections to `target` and cuts every connection it carries now. */
   switchTo(target: { host: string; port: number }): void;
   close(): Promise<void>;
@@ -20,6 +35,8 @@ export interface BlackholeProxy {
 export async function startBlackholeProxy(initial: { host: string; port: number }): Promise<BlackholeProxy> {
   let target = initial;
   let holing = false;
+  let holeMarker: string | null = null;
+  let holeAfterStartup = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
@@ -28,11 +45,16 @@ export async function startBlackholeProxy(initial: { host: string; port: number 
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => socket.destroy());
     }
+    const silentOnceReady = holeAfterStartup;
+    let silent = false;
     client.on('data', (chunk: Buffer) => {
-      if (!holing) upstream.write(chunk);
+      if (holeMarker !== null && chunk.includes(holeMarker)) holing = true;
+      if (!holing && !silent) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (!holing) client.write(chunk);
+      if (holing || silent) return;
+      client.write(chunk);
+      if (silentOnceReady && chunk.includes(READY_FOR_QUERY)) silent = true;
     });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
@@ -44,6 +66,13 @@ export async function startBlackholeProxy(initial: { host: string; port: number 
     port: address.port,
     blackhole(on) {
       holing = on;
+      if (!on) holeMarker = null;
+    },
+    blackholeWhenSent(marker) {
+      holeMarker = marker;
+    },
+    blackholeAfterStartup(on) {
+      holeAfterStartup = on;
     },
     switchTo(next) {
       target = next;

@@ -87,6 +87,14 @@ function silenceClockAfterFirstPass(store: Store): void {
   };
 }
 
+/**
+ * The config schedule sync never answers: the database goes silent while a scheduler starts (a
+ * connection black-holed during start-up), before its first pass.
+ */
+function silenceSync(store: Store): void {
+  store.scheduleSync = () => new Promise(() => undefined);
+}
+
 async function connect(store: Store): Promise<{ ns: Nightshift; fatal: Error[] }> {
   const ns = await Nightshift.connect({
     db: store,
@@ -132,6 +140,32 @@ describe.each([
     expect(fatal).toEqual([error]);
   });
 
+  it('gives up when the config schedule sync at start stays unanswered past maxStoreDownMs', async () => {
+    const outage = await open();
+    const { ns, fatal } = await connect(outage.store);
+    silenceSync(outage.store);
+    const scheduler = ns.startScheduler({
+      schedules: [{ id: 'config-minutely', task: 'report', cron: '* * * * *' }],
+      pollIntervalMs: 50,
+      maxStoreDownMs: 300,
+    });
+    // Far past the bound: before, `ready` waited on the sync for good (in production until the query
+    // timed out, 65 s later), and neither it nor `failed` settled meanwhile.
+    const settled = await Promise.race([
+      scheduler.ready.then(
+        () => 'ready' as const,
+        (e: unknown) => e as NightshiftError,
+      ),
+      sleep(10_000).then(() => 'still starting' as const),
+    ]);
+    expect(settled).toBeInstanceOf(Error);
+    const error = settled as NightshiftError;
+    expect(error.code).toBe('database_unavailable');
+    expect(error.message).toMatch(/scheduler unanswered for more than 300 ms/);
+    await expect(scheduler.failed).rejects.toBe(error);
+    expect(fatal).toEqual([error]);
+  });
+
   it('resolves failed when stopped while the store answers', async () => {
     const outage = await open();
     const { ns, fatal } = await connect(outage.store);
@@ -144,6 +178,26 @@ describe.each([
 });
 
 describe('scheduler outage bound on sqlite, failing calls', () => {
+  it('never gives up with maxStoreDownMs 0: reports each failed pass and keeps passing', async () => {
+    const outage = await sqliteOutage(50);
+    const { ns, fatal } = await connect(outage.store);
+    let failures = 0;
+    const manyFailures = new Promise<void>((resolve) =>
+      ns.events.on('store:error', () => {
+        if (++failures === 5) resolve();
+      }),
+    );
+    await outage.hold();
+    // 0: no bound (as a timeout of 0 is none). It gave up at the first failed pass.
+    const scheduler = ns.startScheduler({ pollIntervalMs: 50, maxStoreDownMs: 0 });
+    // Fails at once if the scheduler gives up instead.
+    await Promise.race([manyFailures, scheduler.failed]);
+    expect(fatal).toEqual([]);
+    await scheduler.stop();
+    await expect(scheduler.failed).resolves.toBeUndefined();
+    expect(fatal).toEqual([]);
+  });
+
   it('gives up once passes keep failing past maxStoreDownMs, reporting each failure', async () => {
     // A short lock-retry bound: the held lock surfaces as store errors instead of being waited out.
     const outage = await sqliteOutage(50);

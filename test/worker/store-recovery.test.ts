@@ -14,44 +14,49 @@ afterEach(async () => {
 
 // SQLite only: another process holding the write lock is the outage we can cause for real here.
 describe.skipIf(BACKEND !== 'sqlite')('store outage and recovery (SQLite write lock)', () => {
-  it('keeps retrying while another process holds the write lock, then carries on without a restart', async () => {
-    const file: TempSqliteFile = tempSqliteFile();
-    cleanups.push(() => file.remove());
-    // A short lock-retry bound so the lock surfaces as store errors instead of being waited out inside.
-    const store = await SqliteStore.open({ filename: file.path, busyRetryMs: 50 });
-    cleanups.push(() => store.close());
-    const ns = await Nightshift.connect({
-      db: store,
-      tasks: { t: (n: number) => n + 1 },
-      logger: createLogger({ level: 'silent' }),
-    });
-    cleanups.push(() => ns.close({ force: true }));
-    const { id } = await ns.enqueue('t', 1);
+  // 0: no bound, as a timeout of 0 is none. It gave up at the first failed call.
+  it.for([{ maxStoreDownMs: 60_000 }, { maxStoreDownMs: 0 }])(
+    'keeps retrying while another process holds the write lock, then carries on without a restart (maxStoreDownMs: $maxStoreDownMs)',
+    async ({ maxStoreDownMs }) => {
+      const file: TempSqliteFile = tempSqliteFile();
+      cleanups.push(() => file.remove());
+      // A short lock-retry bound so the lock surfaces as store errors instead of being waited out inside.
+      const store = await SqliteStore.open({ filename: file.path, busyRetryMs: 50 });
+      cleanups.push(() => store.close());
+      const ns = await Nightshift.connect({
+        db: store,
+        tasks: { t: (n: number) => n + 1 },
+        logger: createLogger({ level: 'silent' }),
+      });
+      cleanups.push(() => ns.close({ force: true }));
+      const { id } = await ns.enqueue('t', 1);
 
-    const other = new Database(file.path);
-    cleanups.push(() => void other.close());
-    other.exec('BEGIN EXCLUSIVE');
-    const sources: string[] = [];
-    const errorsSeen = new Promise<void>((resolve) =>
-      ns.events.on('store:error', (e) => {
-        sources.push(e.source);
-        if (sources.length >= 2) resolve();
-      }),
-    );
-    let fatal = false;
-    ns.events.on('worker:fatal', () => (fatal = true));
-    const worker = ns.startWorker({ ...FAST_WORKER, maxStoreDownMs: 60_000 });
-    await errorsSeen;
-    expect((await ns.getJob(id))?.state).toBe('queued');
+      const other = new Database(file.path);
+      cleanups.push(() => void other.close());
+      other.exec('BEGIN EXCLUSIVE');
+      const sources: string[] = [];
+      const errorsSeen = new Promise<void>((resolve) =>
+        ns.events.on('store:error', (e) => {
+          sources.push(e.source);
+          if (sources.length >= 3) resolve();
+        }),
+      );
+      let fatal = false;
+      ns.events.on('worker:fatal', () => (fatal = true));
+      const worker = ns.startWorker({ ...FAST_WORKER, maxStoreDownMs });
+      // Fails at once should the worker give up instead.
+      await Promise.race([errorsSeen, worker.failed]);
+      expect((await ns.getJob(id))?.state).toBe('queued');
 
-    other.exec('COMMIT');
-    const done = await ns.waitFor(id, { timeoutMs: 15_000 });
-    expect(done).toMatchObject({ state: 'completed', result: 2, attempt: 1 });
-    expect(sources).toContain('claim');
-    expect(fatal).toBe(false);
-    await worker.stop();
-    await expect(worker.failed).resolves.toBeUndefined();
-  });
+      other.exec('COMMIT');
+      const done = await ns.waitFor(id, { timeoutMs: 15_000 });
+      expect(done).toMatchObject({ state: 'completed', result: 2, attempt: 1 });
+      expect(sources).toContain('claim');
+      expect(fatal).toBe(false);
+      await worker.stop();
+      await expect(worker.failed).resolves.toBeUndefined();
+    },
+  );
 
   it('fails the worker when a store call stays unanswered past maxStoreDownMs', async () => {
     const file: TempSqliteFile = tempSqliteFile();

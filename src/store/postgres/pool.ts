@@ -75,7 +75,8 @@ const KEEPALIVE_DELAY_MS = 10_000;
 // polling every second keeps warm the one it polls on, while the few a start or a burst opened
 // (registration, rescue, prune and two claims at once) are given back to the server within 10 s.
 const IDLE_TIMEOUT_MS = 10_000;
-const CONNECT_TIMEOUT_MS = 10_000;
+/** How long opening a pooled connection may take: the handshake and the connection's settings together. */
+export const CONNECT_TIMEOUT_MS = 10_000;
 const QUERY_TIMEOUT_MARGIN_MS = 5_000;
 
 const TIMESTAMPTZ_OID = 1184;
@@ -178,16 +179,35 @@ export class StorePool extends pg.Pool {
    */
   private readonly clients: Set<pg.Client>;
 
-  constructor(config: pg.PoolConfig) {
+  /**
+   * `setup`: statements run on each new connection before it is handed out (the planner settings),
+   * within what is left of the connect timeout (`connectSetup`).
+   */
+  constructor(config: pg.PoolConfig, setup?: string) {
     const clients = new Set<pg.Client>();
+    const openedAt = new WeakMap<pg.ClientBase, number>();
     class TrackedClient extends pg.Client {
       constructor(clientConfig?: pg.ClientConfig) {
         super(clientConfig);
+        // pg-pool makes the client right before it starts its connect timer.
+        openedAt.set(this, performance.now());
         clients.add(this);
         this.once('end', () => clients.delete(this));
       }
     }
-    super({ ...config, Client: TrackedClient });
+    const connectMs = config.connectionTimeoutMillis ?? 0;
+    super({
+      ...config,
+      Client: TrackedClient,
+      // Awaited by the pool before it hands a new client out, so the setup never runs beside the
+      // query the client was opened for (node-postgres deprecates, and warns about, concurrent queries
+      // on a client). Should it fail, the pool drops the client and that checkout reports the error.
+      ...(setup !== undefined && {
+        // eslint-disable-next-line @typescript-eslint/no-misused-promises -- pg-pool (3.x) awaits the hook's promise, though @types/pg types it as returning void
+        onConnect: (client: pg.ClientBase) =>
+          connectSetup(client, setup, connectMs, openedAt.get(client) ?? performance.now()),
+      }),
+    });
     this.clients = clients;
   }
 
@@ -207,22 +227,47 @@ export class StorePool extends pg.Pool {
   }
 }
 
+/**
+ * Runs `setup` on a client that just connected, within what is left of `connectMs` since the client
+ * was made (no bound when `connectMs` is 0, as for the handshake). pg-pool (3.14) clears its connect
+ * timer once the handshake is done, before its connect hook: on a connection black-holed right after
+ * the handshake, the setup query had only the statement timeout's client-side bound (65 s), and none
+ * with `statementTimeoutMs: 0`, so opening a connection took 10 s + 65 s, or forever. Past the bound
+ * the socket is cut (ending the client politely would wait on the silent peer too) and the checkout
+ * fails with a connect timeout, `database_unavailable` to the caller (`isUnavailable`).
+ */
+async function connectSetup(
+  client: pg.ClientBase,
+  setup: string,
+  connectMs: number,
+  openedAt: number,
+): Promise<void> {
+  const query = client.query(setup);
+  if (connectMs === 0) {
+    await query;
+    return;
+  }
+  const leftMs = Math.max(0, connectMs - (performance.now() - openedAt));
+  if (!(await settledWithin(query, leftMs))) {
+    query.catch(() => undefined);
+    (client as pg.Client).connection.stream.destroy();
+    throw new Error(
+      `Connection terminated due to connection timeout: the connection's settings were not answered within ${connectMs} ms of opening it`,
+    );
+  }
+  await query;
+}
+
 /** A pool whose background errors never reach the process's uncaught-exception handler. */
 export function createPool(settings: ConnectionSettings): StorePool {
-  const pool = new StorePool({
-    ...clientConfig(settings, settings.connectionString, settings.pooler === null),
-    max: settings.poolSize,
-    idleTimeoutMillis: IDLE_TIMEOUT_MS,
-    // Awaited by the pool before it hands a new client out, so the SET never runs beside the query the
-    // client was opened for (node-postgres deprecates, and warns about, concurrent queries on a client).
-    // Should the SET fail, the pool drops the client and that checkout reports the error.
-    ...(settings.pooler === null && {
-      // The hook's promise is awaited by pg-pool (3.x), though @types/pg types it as returning void.
-      onConnect: ((client: pg.ClientBase) => client.query(PLANNER_SETTINGS)) as (
-        client: pg.ClientBase,
-      ) => void,
-    }),
-  });
+  const pool = new StorePool(
+    {
+      ...clientConfig(settings, settings.connectionString, settings.pooler === null),
+      max: settings.poolSize,
+      idleTimeoutMillis: IDLE_TIMEOUT_MS,
+    },
+    settings.pooler === null ? PLANNER_SETTINGS : undefined,
+  );
   // An idle client whose server went away emits 'error' on the pool; without a listener Node would
   // throw it. The pool already discards that client, and the next query reports the outage.
   pool.on('error', () => undefined);
