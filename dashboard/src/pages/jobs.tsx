@@ -11,7 +11,7 @@ import { soonestAfter, soonestDue } from '../due.js';
 import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
-import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
+import { JOB_STATES, type Job, type JobPage, type JobState, type Queue } from '../types.js';
 import {
   ListFilter,
   Pager,
@@ -124,8 +124,11 @@ export function JobsPage(props: { search: string }) {
     setAllMatching(false);
   };
   const pageSelected = list.length > 0 && list.every((j) => selected.has(j.id));
-  // The creation ages ("3 s ago") read relative to now: drawn again when one would read differently.
-  const now = useRedrawWhenChanged(list.map((job) => (at: number) => relative(job.createdAt, at)));
+  // The creation ages ("3 s ago") and due times ("due in 4.0 min") read relative to now: drawn again
+  // when one would read differently.
+  const now = useRedrawWhenChanged(
+    list.map((job) => (at: number) => `${relative(job.createdAt, at)} ${dueText(job, at)}`),
+  );
 
   const perform = (kind: BulkAction) =>
     action.run(async () => {
@@ -250,6 +253,11 @@ export function JobsPage(props: { search: string }) {
                   </td>
                   <td>
                     <StateBadge state={job.state} />
+                    {job.state === 'scheduled' && (
+                      <div class="muted" title={job.runAt}>
+                        {dueText(job, now)}
+                      </div>
+                    )}
                   </td>
                   <td class="name">{job.queue}</td>
                   <td class="num">
@@ -336,6 +344,14 @@ function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }
  */
 function listChangesAt(page: JobPage & { readAt: number }): number | null {
   return soonestDue(page.jobs) ?? soonestAfter(page.readAt, [page.nextDueInMs]);
+}
+
+/**
+ * When a scheduled job comes due, relative to `now` ("due in 4.0 min", "due 2.0 s ago" until the list
+ * reads it queued): why it has not run. Empty for a job in any other state.
+ */
+function dueText(job: Job, now: number): string {
+  return job.state === 'scheduled' ? `due ${relative(job.runAt, now)}` : '';
 }
 
 /** The states a bulk action changes under a filter: what the API's bulk-retry and bulk-cancel take. */
