@@ -3,7 +3,8 @@
  * PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres), as an operator acting on one job: the Cancel
  * confirmation's buttons say which one cancels and which one leaves the job alone, and a job running
  * again after a failed attempt shows that attempt's error as the last attempt's, not as its own; on a
- * phone a run's error keeps its width in the Runs table, which scrolls sideways.
+ * phone a run's error keeps its width in the Runs table, which scrolls sideways. On the job list a bulk
+ * action is offered only when it applies to a selected job (no Retry for scheduled and queued ones).
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +75,48 @@ describe(`a job's actions and errors in Chromium on ${backend}`, () => {
     await toolbar.getByRole('button', { name: 'Cancel' }).click();
     await dialog.getByRole('button', { name: 'Yes, cancel' }).click();
     await until(async () => (await server.ns.getJob(job.id))?.state).toBe('cancelled');
+    await context.close();
+  });
+
+  it('offers a bulk action on the selected jobs only when it applies to one of them, and says which', async () => {
+    const { job: later } = await server.ns.enqueue(
+      'report.build',
+      {},
+      { queue: 'picked', delayMs: 3_600_000 },
+    );
+    const { job: ready } = await server.ns.enqueue('report.build', {}, { queue: 'picked' });
+    const { job: stopped } = await server.ns.enqueue('report.build', {}, { queue: 'picked' });
+    await server.ns.cancelJob(stopped.id);
+    const { page, context } = await open('/jobs?queue=picked');
+    const table = page.getByRole('table', { name: 'Jobs' });
+    await until(() => table.getByRole('row').count()).toBe(4);
+    const toolbar = page.getByRole('toolbar', { name: 'Actions on selected jobs' });
+    const enabled = async (): Promise<Record<string, boolean>> => {
+      const names = ['Retry', 'Cancel', 'Delete'];
+      const states = await Promise.all(
+        names.map((name) => toolbar.getByRole('button', { name }).isEnabled()),
+      );
+      return Object.fromEntries(names.map((name, i) => [name, states[i] ?? false]));
+    };
+    // A scheduled and a queued job: only Cancel applies; the server would refuse a retry or a delete.
+    await page.getByLabel(`Select job ${later.id}`).check();
+    await page.getByLabel(`Select job ${ready.id}`).check();
+    await until(enabled).toEqual({ Retry: false, Cancel: true, Delete: false });
+    expect(await toolbar.getByRole('button', { name: 'Retry' }).getAttribute('title')).toBe(
+      'No selected job is failed or cancelled',
+    );
+    // With a cancelled one too, Retry and Delete apply to it, and the confirmation says to it alone.
+    await page.getByLabel(`Select job ${stopped.id}`).check();
+    await until(enabled).toEqual({ Retry: true, Cancel: true, Delete: true });
+    await toolbar.getByRole('button', { name: 'Retry' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Retry 3 selected job(s)?' });
+    await until(() => dialog.getByText('Only 1 of them is failed or cancelled').count()).toBe(1);
+    await dialog.getByRole('button', { name: 'Yes, retry' }).click();
+    await until(() => page.getByRole('status').filter({ hasText: 'Retried' }).textContent()).toMatch(
+      /^Retried 1 of 3 job\(s\); 2 refused/,
+    );
+    const states = await Promise.all([later, ready, stopped].map((job) => server.ns.getJob(job.id)));
+    expect(states.map((job) => job?.state)).toEqual(['scheduled', 'queued', 'queued']);
     await context.close();
   });
 

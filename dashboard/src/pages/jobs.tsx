@@ -67,12 +67,19 @@ function apiFilter(filter: Filter): Record<string, string> {
 
 type BulkAction = 'retry' | 'cancel' | 'delete';
 
-// The states each action applies to: bulk retry takes failed or cancelled, bulk cancel the unfinished.
-const ACTION_STATES: Record<BulkAction, readonly string[]> = {
+// The states each action applies to, as the API takes them: retry a failed or cancelled job, cancel an
+// unfinished one, delete a finished one (the server refuses the others).
+const ACTION_STATES: Record<BulkAction, readonly JobState[]> = {
   retry: ['failed', 'cancelled'],
   cancel: ['scheduled', 'queued', 'running'],
-  delete: JOB_STATES,
+  delete: ['completed', 'failed', 'cancelled'],
 };
+
+/** "failed or cancelled", "scheduled, queued or running": the states an action applies to. */
+function statesText(kind: BulkAction): string {
+  const states = ACTION_STATES[kind];
+  return `${states.slice(0, -1).join(', ')} or ${states.at(-1) ?? ''}`;
+}
 
 export function JobsPage(props: { search: string }) {
   const { canOperate, navigate } = useApp();
@@ -87,7 +94,8 @@ export function JobsPage(props: { search: string }) {
     [props.search, cursor],
     listChangesAt,
   );
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  // The selected jobs, each with its state as last listed (they may be on another page of the list).
+  const [selected, setSelected] = useState<Map<string, JobState>>(new Map());
   const [allMatching, setAllMatching] = useState(false);
   const [pending, setPending] = useState<BulkAction | null>(null);
   const [enqueuing, setEnqueuing] = useState(false);
@@ -112,14 +120,14 @@ export function JobsPage(props: { search: string }) {
   const list = jobs.data?.jobs ?? [];
   const applyFilter = (next: Filter) => {
     pages.restart();
-    setSelected(new Set());
+    setSelected(new Map());
     setAllMatching(false);
     navigate(`/jobs${query({ ...next })}`);
   };
-  const toggle = (id: string) => {
-    const next = new Set(selected);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
+  const toggle = (job: Job) => {
+    const next = new Map(selected);
+    if (next.has(job.id)) next.delete(job.id);
+    else next.set(job.id, job.state);
     setSelected(next);
     setAllMatching(false);
   };
@@ -133,18 +141,22 @@ export function JobsPage(props: { search: string }) {
   const perform = (kind: BulkAction) =>
     action.run(async () => {
       setPending(null);
-      const text = allMatching ? await bulk(kind, filter) : await oneByOne(kind, [...selected]);
-      setSelected(new Set());
+      const text = allMatching ? await bulk(kind, filter) : await oneByOne(kind, [...selected.keys()]);
+      setSelected(new Map());
       setAllMatching(false);
       jobs.reload();
       return text;
     });
 
-  const filterState = filter.state;
+  const filterState = filter.state as JobState | '';
+  // How many selected jobs an action applies to, by their states as the list shows them now.
+  const listed = new Map(list.map((job) => [job.id, job.state]));
+  const applying = (kind: BulkAction) =>
+    [...selected].filter(([id, state]) => ACTION_STATES[kind].includes(listed.get(id) ?? state)).length;
   const actionAllowed = (kind: BulkAction) =>
     allMatching
       ? kind !== 'delete' && (filterState === '' || ACTION_STATES[kind].includes(filterState))
-      : selected.size > 0;
+      : applying(kind) > 0;
 
   return (
     <section aria-labelledby="jobs-title">
@@ -176,6 +188,11 @@ export function JobsPage(props: { search: string }) {
               type="button"
               class={kind === 'delete' ? 'danger' : undefined}
               disabled={!actionAllowed(kind)}
+              title={
+                !allMatching && selected.size > 0 && applying(kind) === 0
+                  ? `No selected job is ${statesText(kind)}`
+                  : undefined
+              }
               onClick={() => ask(kind)}
             >
               {kind[0]?.toUpperCase()}
@@ -201,6 +218,12 @@ export function JobsPage(props: { search: string }) {
               {counted ?? 'Counting the jobs it changes…'}
             </p>
           )}
+          {!allMatching && applying(pending) < selected.size && (
+            <p>
+              Only {applying(pending)} of them {applying(pending) === 1 ? 'is' : 'are'} {statesText(pending)}:
+              the others stay as they are.
+            </p>
+          )}
           {pending === 'delete' && <p>Deleted jobs are gone for good.</p>}
         </Confirm>
       )}
@@ -219,7 +242,7 @@ export function JobsPage(props: { search: string }) {
                       checked={pageSelected}
                       onChange={() => {
                         setAllMatching(false);
-                        setSelected(pageSelected ? new Set() : new Set(list.map((j) => j.id)));
+                        setSelected(pageSelected ? new Map() : new Map(list.map((j) => [j.id, j.state])));
                       }}
                     />
                   </th>
@@ -243,7 +266,7 @@ export function JobsPage(props: { search: string }) {
                         type="checkbox"
                         aria-label={`Select job ${job.id}`}
                         checked={allMatching || selected.has(job.id)}
-                        onChange={() => toggle(job.id)}
+                        onChange={() => toggle(job)}
                       />
                     </td>
                   )}
