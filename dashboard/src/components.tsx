@@ -229,9 +229,9 @@ export function PageTitle(props: {
   );
 }
 
-/** A one-line outcome of the last action, announced to screen readers. */
-export function Outcome(props: { text: string | null; error?: boolean }) {
-  if (props.text === null) return null;
+/** A one-line outcome of the last action (text, or text with a link), announced to screen readers. */
+export function Outcome(props: { text: ComponentChildren; error?: boolean }) {
+  if (props.text === null || props.text === undefined) return null;
   return (
     <p class={props.error === true ? 'error' : 'outcome'} role={props.error === true ? 'alert' : 'status'}>
       {props.text}
@@ -239,13 +239,13 @@ export function Outcome(props: { text: string | null; error?: boolean }) {
   );
 }
 
-/** Runs an action and reports its outcome (or its error) as a line of text. */
+/** Runs an action and reports its outcome (or its error) as a line of text, which may hold a link. */
 export function useAction(): {
-  outcome: { text: string; error: boolean } | null;
-  run: (action: () => Promise<string>) => Promise<void>;
+  outcome: { text: ComponentChildren; error: boolean } | null;
+  run: (action: () => Promise<ComponentChildren>) => Promise<void>;
 } {
-  const [outcome, setOutcome] = useState<{ text: string; error: boolean } | null>(null);
-  const run = useCallback(async (action: () => Promise<string>) => {
+  const [outcome, setOutcome] = useState<{ text: ComponentChildren; error: boolean } | null>(null);
+  const run = useCallback(async (action: () => Promise<ComponentChildren>) => {
     try {
       setOutcome({ text: await action(), error: false });
     } catch (error) {
