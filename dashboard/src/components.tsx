@@ -180,6 +180,8 @@ export function NameList(props: {
 export function Confirm(props: {
   question: string;
   confirmLabel: string;
+  /** True when the action destroys or stops something (delete, cancel): its button looks dangerous. */
+  danger: boolean;
   /** True while the dialog still gathers what the question needs (the confirm button waits). */
   busy?: boolean;
   onConfirm: () => void;
@@ -196,7 +198,12 @@ export function Confirm(props: {
       <p>{props.question}</p>
       {props.children}
       <div class="actions">
-        <button type="button" class="danger" disabled={props.busy === true} onClick={props.onConfirm}>
+        <button
+          type="button"
+          class={props.danger ? 'danger' : undefined}
+          disabled={props.busy === true}
+          onClick={props.onConfirm}
+        >
           {props.confirmLabel}
         </button>
         <button type="button" onClick={props.onCancel}>

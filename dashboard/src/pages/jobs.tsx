@@ -209,6 +209,7 @@ export function JobsPage(props: { search: string }) {
               : `${pending[0]?.toUpperCase()}${pending.slice(1)} ${selected.size} selected job(s)?`
           }
           confirmLabel={`Yes, ${pending}`}
+          danger={pending !== 'retry'}
           busy={allMatching && counted === null}
           onConfirm={() => void perform(pending)}
           onCancel={() => setPending(null)}

@@ -165,6 +165,7 @@ export function SchedulesPage(props: { search: string }) {
         <Confirm
           question={`Delete schedule ${deleting.id}?`}
           confirmLabel="Yes, delete"
+          danger
           onConfirm={() => void remove(deleting)}
           onCancel={() => setDeleting(null)}
         >
