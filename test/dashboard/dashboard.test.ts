@@ -110,6 +110,8 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     // 3 of the 5 reports failed (north, east, centre), 2 completed.
     await until(() => reports.locator('td.count-failed').textContent()).toBe('3');
     expect(await reports.locator('td.count-completed').textContent()).toBe('2');
+    // No ready job: no oldest one and none held back, each written as the same dash.
+    expect(await reports.locator('td.oldest-ready, td.held-back').allTextContents()).toEqual(['—', '—']);
     expect(await queues.getByRole('row', { name: /mail/ }).locator('td.count-queued').textContent()).toBe(
       '4',
     );
