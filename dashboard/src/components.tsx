@@ -180,6 +180,8 @@ export function NameList(props: {
 export function Confirm(props: {
   question: string;
   confirmLabel: string;
+  /** True when the action destroys or stops something (delete, cancel): its button looks dangerous. */
+  danger: boolean;
   /** True while the dialog still gathers what the question needs (the confirm button waits). */
   busy?: boolean;
   onConfirm: () => void;
@@ -196,7 +198,12 @@ export function Confirm(props: {
       <p>{props.question}</p>
       {props.children}
       <div class="actions">
-        <button type="button" class="danger" disabled={props.busy === true} onClick={props.onConfirm}>
+        <button
+          type="button"
+          class={props.danger ? 'danger' : undefined}
+          disabled={props.busy === true}
+          onClick={props.onConfirm}
+        >
           {props.confirmLabel}
         </button>
         <button type="button" onClick={props.onCancel}>
@@ -229,9 +236,9 @@ export function PageTitle(props: {
   );
 }
 
-/** A one-line outcome of the last action, announced to screen readers. */
-export function Outcome(props: { text: string | null; error?: boolean }) {
-  if (props.text === null) return null;
+/** A one-line outcome of the last action (text, or text with a link), announced to screen readers. */
+export function Outcome(props: { text: ComponentChildren; error?: boolean }) {
+  if (props.text === null || props.text === undefined) return null;
   return (
     <p class={props.error === true ? 'error' : 'outcome'} role={props.error === true ? 'alert' : 'status'}>
       {props.text}
@@ -239,13 +246,13 @@ export function Outcome(props: { text: string | null; error?: boolean }) {
   );
 }
 
-/** Runs an action and reports its outcome (or its error) as a line of text. */
+/** Runs an action and reports its outcome (or its error) as a line of text, which may hold a link. */
 export function useAction(): {
-  outcome: { text: string; error: boolean } | null;
-  run: (action: () => Promise<string>) => Promise<void>;
+  outcome: { text: ComponentChildren; error: boolean } | null;
+  run: (action: () => Promise<ComponentChildren>) => Promise<void>;
 } {
-  const [outcome, setOutcome] = useState<{ text: string; error: boolean } | null>(null);
-  const run = useCallback(async (action: () => Promise<string>) => {
+  const [outcome, setOutcome] = useState<{ text: ComponentChildren; error: boolean } | null>(null);
+  const run = useCallback(async (action: () => Promise<ComponentChildren>) => {
     try {
       setOutcome({ text: await action(), error: false });
     } catch (error) {

@@ -110,6 +110,8 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     // 3 of the 5 reports failed (north, east, centre), 2 completed.
     await until(() => reports.locator('td.count-failed').textContent()).toBe('3');
     expect(await reports.locator('td.count-completed').textContent()).toBe('2');
+    // No ready job: no oldest one and none held back, each written as the same dash.
+    expect(await reports.locator('td.oldest-ready, td.held-back').allTextContents()).toEqual(['—', '—']);
     expect(await queues.getByRole('row', { name: /mail/ }).locator('td.count-queued').textContent()).toBe(
       '4',
     );
@@ -291,8 +293,18 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await until(() => row.textContent()).toMatch(/0 3 \* \* \*.*in .*active/);
     expect(await row.getByRole('button', { name: 'Edit schedule nightly-reports' }).count()).toBe(1);
     await row.getByRole('button', { name: 'Trigger schedule nightly-reports now' }).click();
-    await until(() => page.getByRole('status').filter({ hasText: 'triggered' }).textContent()).toMatch(
-      /triggered: enqueued \(job /,
+    const triggered = page.getByRole('status').filter({ hasText: 'triggered' });
+    await until(() => triggered.textContent()).toMatch(/triggered: enqueued \(job /);
+    // The job it made is a link away, as the Enqueue job form's is.
+    const jobLink = triggered.getByRole('link');
+    await until(() => jobLink.count()).toBe(1);
+    const jobId = (await jobLink.textContent()) ?? '';
+    expect(await jobLink.getAttribute('href')).toBe(`/jobs/${jobId}`);
+    expect(await triggered.textContent()).toBe(
+      `Schedule nightly-reports triggered: enqueued (job ${jobId}).`,
+    );
+    expect((await server.ns.getJob(jobId))?.task).toBe(
+      (await server.ns.schedules.get('nightly-reports'))?.schedule.task,
     );
     await row.getByRole('button', { name: 'History of schedule nightly-reports' }).click();
     await until(() =>

@@ -1,11 +1,13 @@
 /**
  * A job's page and the job list in real headless Chromium against a real API server (SQLite, and
  * PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres), as an operator acting on one job: the Cancel
- * confirmation's buttons say which one cancels and which one leaves the job alone, and a job running
- * again after a failed attempt shows that attempt's error as the last attempt's, not as its own; on a
- * phone a run's error keeps its width in the Runs table, which scrolls sideways.
+ * confirmation's buttons say which one cancels and which one leaves the job alone (a cancel's and a
+ * delete's look dangerous, a retry's does not), and a job running again after a failed attempt shows
+ * that attempt's error as the last attempt's, not as its own; on a phone a run's error keeps its width
+ * in the Runs table, which scrolls sideways. On the job list a bulk action is offered only when it
+ * applies to a selected job (no Retry for scheduled and queued ones).
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineTask } from '../../src/task.js';
 import { startTestServer, type TestServer as Server } from '../api/api-server.js';
@@ -50,6 +52,9 @@ describe(`a job's actions and errors in Chromium on ${backend}`, () => {
     await server?.close();
   });
 
+  /** Whether a button is styled as a dangerous action (red, as Delete). */
+  const isDanger = (button: Locator) => button.evaluate((element) => element.classList.contains('danger'));
+
   async function open(path: string): Promise<{ page: Page; context: BrowserContext }> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
@@ -66,6 +71,8 @@ describe(`a job's actions and errors in Chromium on ${backend}`, () => {
     const dialog = page.getByRole('dialog', { name: 'Cancel this job?' });
     // One button cancels the job; the other, which closes the question, does not say "Cancel" too.
     expect(await dialog.getByRole('button').allTextContents()).toEqual(['Yes, cancel', 'No, go back']);
+    // A cancel ends the job's work: its button looks dangerous, as a delete's does.
+    expect(await isDanger(dialog.getByRole('button', { name: 'Yes, cancel' }))).toBe(true);
     await screenshot(page, `job-cancel-confirm-${backend}`);
     await dialog.getByRole('button', { name: 'No, go back' }).click();
     await until(() => dialog.count()).toBe(0);
@@ -74,6 +81,61 @@ describe(`a job's actions and errors in Chromium on ${backend}`, () => {
     await toolbar.getByRole('button', { name: 'Cancel' }).click();
     await dialog.getByRole('button', { name: 'Yes, cancel' }).click();
     await until(async () => (await server.ns.getJob(job.id))?.state).toBe('cancelled');
+
+    // A retry destroys nothing: its button does not look like a delete's.
+    await until(() => toolbar.getByRole('button', { name: 'Retry' }).isEnabled()).toBe(true);
+    await toolbar.getByRole('button', { name: 'Retry' }).click();
+    const retry = page.getByRole('dialog', { name: 'Retry this job?' });
+    expect(await isDanger(retry.getByRole('button', { name: 'Yes, retry' }))).toBe(false);
+    await retry.getByRole('button', { name: 'No, go back' }).click();
+    await toolbar.getByRole('button', { name: 'Delete' }).click();
+    const remove = page.getByRole('dialog', { name: 'Delete this job?' });
+    expect(await isDanger(remove.getByRole('button', { name: 'Yes, delete' }))).toBe(true);
+    await remove.getByRole('button', { name: 'No, go back' }).click();
+    expect((await server.ns.getJob(job.id))?.state).toBe('cancelled');
+    await context.close();
+  });
+
+  it('offers a bulk action on the selected jobs only when it applies to one of them, and says which', async () => {
+    const { job: later } = await server.ns.enqueue(
+      'report.build',
+      {},
+      { queue: 'picked', delayMs: 3_600_000 },
+    );
+    const { job: ready } = await server.ns.enqueue('report.build', {}, { queue: 'picked' });
+    const { job: stopped } = await server.ns.enqueue('report.build', {}, { queue: 'picked' });
+    await server.ns.cancelJob(stopped.id);
+    const { page, context } = await open('/jobs?queue=picked');
+    const table = page.getByRole('table', { name: 'Jobs' });
+    await until(() => table.getByRole('row').count()).toBe(4);
+    const toolbar = page.getByRole('toolbar', { name: 'Actions on selected jobs' });
+    const enabled = async (): Promise<Record<string, boolean>> => {
+      const names = ['Retry', 'Cancel', 'Delete'];
+      const states = await Promise.all(
+        names.map((name) => toolbar.getByRole('button', { name }).isEnabled()),
+      );
+      return Object.fromEntries(names.map((name, i) => [name, states[i] ?? false]));
+    };
+    // A scheduled and a queued job: only Cancel applies; the server would refuse a retry or a delete.
+    await page.getByLabel(`Select job ${later.id}`).check();
+    await page.getByLabel(`Select job ${ready.id}`).check();
+    await until(enabled).toEqual({ Retry: false, Cancel: true, Delete: false });
+    expect(await toolbar.getByRole('button', { name: 'Retry' }).getAttribute('title')).toBe(
+      'No selected job is failed or cancelled',
+    );
+    // With a cancelled one too, Retry and Delete apply to it, and the confirmation says to it alone.
+    await page.getByLabel(`Select job ${stopped.id}`).check();
+    await until(enabled).toEqual({ Retry: true, Cancel: true, Delete: true });
+    await toolbar.getByRole('button', { name: 'Retry' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Retry 3 selected job(s)?' });
+    expect(await isDanger(dialog.getByRole('button', { name: 'Yes, retry' }))).toBe(false);
+    await until(() => dialog.getByText('Only 1 of them is failed or cancelled').count()).toBe(1);
+    await dialog.getByRole('button', { name: 'Yes, retry' }).click();
+    await until(() => page.getByRole('status').filter({ hasText: 'Retried' }).textContent()).toMatch(
+      /^Retried 1 of 3 job\(s\); 2 refused/,
+    );
+    const states = await Promise.all([later, ready, stopped].map((job) => server.ns.getJob(job.id)));
+    expect(states.map((job) => job?.state)).toEqual(['scheduled', 'queued', 'queued']);
     await context.close();
   });
 

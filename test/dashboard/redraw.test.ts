@@ -2,7 +2,8 @@
  * The schedules page draws its relative times again when they would read differently ("in 10.0 min",
  * "now", "due 30 s ago" with "no scheduler has taken it"), in the browser alone: nothing is read from
  * the server, one timer serves the whole page (not one per row), and it goes with the page. So do a
- * job's page (its due time), the workers page (start and heartbeat ages), the job list (creation ages),
+ * job's page (its due time), the workers page (start and heartbeat ages), the job list (creation ages
+ * and when a scheduled job comes due),
  * the overview (each queue's oldest ready age) and the alerts (since when, and what a message measures),
  * the overview's queue table and alerts sharing one timer. Both clocks
  * are moved by hand: the store's (frozen: no scheduler runs, so the slot stays untaken) and the
@@ -262,6 +263,43 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     expect(await created.getAttribute('title')).toBe(new Date(start).toISOString());
     expect(reads()).toBe(1);
     await server.ns.cancelJob(id);
+    await context.close();
+  });
+
+  it('shows when a scheduled job on the job list comes due, redrawn as it counts down, reading nothing', async () => {
+    const start = Date.UTC(2026, 0, 1, 14, 30);
+    await server.clock.freeze(start);
+    const later = await server.ns.enqueue('email.send', {}, { queue: 'due-listed', delayMs: 10 * MINUTE });
+    const ready = await server.ns.enqueue('email.send', {}, { queue: 'due-listed' });
+    const { page, context, reads } = await openAt(
+      browser,
+      server,
+      '/jobs?queue=due-listed',
+      start,
+      '/api/v1/jobs',
+    );
+    const stateCell = (id: string) =>
+      page
+        .getByRole('table', { name: 'Jobs' })
+        .getByRole('row', { name: new RegExp(id.slice(-12)) })
+        .locator('td')
+        .nth(1);
+    await until(() => stateCell(later.id).innerText()).toMatch(/^scheduled\ndue in \d+\.\d min$/);
+    // A queued job is not waiting for a time: it says nothing of one.
+    expect(await stateCell(ready.id).innerText()).toBe('queued');
+    expect(await stateCell(later.id).locator('div').getAttribute('title')).toBe(
+      new Date(start + 10 * MINUTE).toISOString(),
+    );
+    await page.clock.pauseAt(start + 30_000);
+    await until(() => stateCell(later.id).innerText()).toBe('scheduled\ndue in 9.5 min');
+    // "in 10 s" until 10 s are left to the millisecond, then tenths of a second.
+    await page.clock.runFor(10 * MINUTE - 10_001 - 30_000);
+    await until(() => stateCell(later.id).innerText()).toBe('scheduled\ndue in 10 s');
+    await page.clock.runFor(2);
+    await until(() => stateCell(later.id).innerText()).toBe('scheduled\ndue in 10.0 s');
+    expect(reads()).toBe(1);
+    await server.ns.cancelJob(later.id);
+    await server.ns.cancelJob(ready.id);
     await context.close();
   });
 

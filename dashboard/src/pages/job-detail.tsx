@@ -143,6 +143,7 @@ export function JobDetailPage(props: { id: string }) {
             <Confirm
               question={`${confirming[0]?.toUpperCase()}${confirming.slice(1)} this job?`}
               confirmLabel={`Yes, ${confirming}`}
+              danger={confirming !== 'retry'}
               onConfirm={() => void act(confirming)}
               onCancel={() => setConfirming(null)}
             />

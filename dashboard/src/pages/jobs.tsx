@@ -11,7 +11,7 @@ import { soonestAfter, soonestDue } from '../due.js';
 import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
-import { JOB_STATES, type JobPage, type JobState, type Queue } from '../types.js';
+import { JOB_STATES, type Job, type JobPage, type JobState, type Queue } from '../types.js';
 import {
   ListFilter,
   Pager,
@@ -67,12 +67,19 @@ function apiFilter(filter: Filter): Record<string, string> {
 
 type BulkAction = 'retry' | 'cancel' | 'delete';
 
-// The states each action applies to: bulk retry takes failed or cancelled, bulk cancel the unfinished.
-const ACTION_STATES: Record<BulkAction, readonly string[]> = {
+// The states each action applies to, as the API takes them: retry a failed or cancelled job, cancel an
+// unfinished one, delete a finished one (the server refuses the others).
+const ACTION_STATES: Record<BulkAction, readonly JobState[]> = {
   retry: ['failed', 'cancelled'],
   cancel: ['scheduled', 'queued', 'running'],
-  delete: JOB_STATES,
+  delete: ['completed', 'failed', 'cancelled'],
 };
+
+/** "failed or cancelled", "scheduled, queued or running": the states an action applies to. */
+function statesText(kind: BulkAction): string {
+  const states = ACTION_STATES[kind];
+  return `${states.slice(0, -1).join(', ')} or ${states.at(-1) ?? ''}`;
+}
 
 export function JobsPage(props: { search: string }) {
   const { canOperate, navigate } = useApp();
@@ -87,7 +94,8 @@ export function JobsPage(props: { search: string }) {
     [props.search, cursor],
     listChangesAt,
   );
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  // The selected jobs, each with its state as last listed (they may be on another page of the list).
+  const [selected, setSelected] = useState<Map<string, JobState>>(new Map());
   const [allMatching, setAllMatching] = useState(false);
   const [pending, setPending] = useState<BulkAction | null>(null);
   const [enqueuing, setEnqueuing] = useState(false);
@@ -112,36 +120,43 @@ export function JobsPage(props: { search: string }) {
   const list = jobs.data?.jobs ?? [];
   const applyFilter = (next: Filter) => {
     pages.restart();
-    setSelected(new Set());
+    setSelected(new Map());
     setAllMatching(false);
     navigate(`/jobs${query({ ...next })}`);
   };
-  const toggle = (id: string) => {
-    const next = new Set(selected);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
+  const toggle = (job: Job) => {
+    const next = new Map(selected);
+    if (next.has(job.id)) next.delete(job.id);
+    else next.set(job.id, job.state);
     setSelected(next);
     setAllMatching(false);
   };
   const pageSelected = list.length > 0 && list.every((j) => selected.has(j.id));
-  // The creation ages ("3 s ago") read relative to now: drawn again when one would read differently.
-  const now = useRedrawWhenChanged(list.map((job) => (at: number) => relative(job.createdAt, at)));
+  // The creation ages ("3 s ago") and due times ("due in 4.0 min") read relative to now: drawn again
+  // when one would read differently.
+  const now = useRedrawWhenChanged(
+    list.map((job) => (at: number) => `${relative(job.createdAt, at)} ${dueText(job, at)}`),
+  );
 
   const perform = (kind: BulkAction) =>
     action.run(async () => {
       setPending(null);
-      const text = allMatching ? await bulk(kind, filter) : await oneByOne(kind, [...selected]);
-      setSelected(new Set());
+      const text = allMatching ? await bulk(kind, filter) : await oneByOne(kind, [...selected.keys()]);
+      setSelected(new Map());
       setAllMatching(false);
       jobs.reload();
       return text;
     });
 
-  const filterState = filter.state;
+  const filterState = filter.state as JobState | '';
+  // How many selected jobs an action applies to, by their states as the list shows them now.
+  const listed = new Map(list.map((job) => [job.id, job.state]));
+  const applying = (kind: BulkAction) =>
+    [...selected].filter(([id, state]) => ACTION_STATES[kind].includes(listed.get(id) ?? state)).length;
   const actionAllowed = (kind: BulkAction) =>
     allMatching
       ? kind !== 'delete' && (filterState === '' || ACTION_STATES[kind].includes(filterState))
-      : selected.size > 0;
+      : applying(kind) > 0;
 
   return (
     <section aria-labelledby="jobs-title">
@@ -173,6 +188,11 @@ export function JobsPage(props: { search: string }) {
               type="button"
               class={kind === 'delete' ? 'danger' : undefined}
               disabled={!actionAllowed(kind)}
+              title={
+                !allMatching && selected.size > 0 && applying(kind) === 0
+                  ? `No selected job is ${statesText(kind)}`
+                  : undefined
+              }
               onClick={() => ask(kind)}
             >
               {kind[0]?.toUpperCase()}
@@ -189,6 +209,7 @@ export function JobsPage(props: { search: string }) {
               : `${pending[0]?.toUpperCase()}${pending.slice(1)} ${selected.size} selected job(s)?`
           }
           confirmLabel={`Yes, ${pending}`}
+          danger={pending !== 'retry'}
           busy={allMatching && counted === null}
           onConfirm={() => void perform(pending)}
           onCancel={() => setPending(null)}
@@ -196,6 +217,12 @@ export function JobsPage(props: { search: string }) {
           {allMatching && (
             <p aria-live="polite" aria-busy={counted === null}>
               {counted ?? 'Counting the jobs it changes…'}
+            </p>
+          )}
+          {!allMatching && applying(pending) < selected.size && (
+            <p>
+              Only {applying(pending)} of them {applying(pending) === 1 ? 'is' : 'are'} {statesText(pending)}:
+              the others stay as they are.
             </p>
           )}
           {pending === 'delete' && <p>Deleted jobs are gone for good.</p>}
@@ -216,7 +243,7 @@ export function JobsPage(props: { search: string }) {
                       checked={pageSelected}
                       onChange={() => {
                         setAllMatching(false);
-                        setSelected(pageSelected ? new Set() : new Set(list.map((j) => j.id)));
+                        setSelected(pageSelected ? new Map() : new Map(list.map((j) => [j.id, j.state])));
                       }}
                     />
                   </th>
@@ -240,7 +267,7 @@ export function JobsPage(props: { search: string }) {
                         type="checkbox"
                         aria-label={`Select job ${job.id}`}
                         checked={allMatching || selected.has(job.id)}
-                        onChange={() => toggle(job.id)}
+                        onChange={() => toggle(job)}
                       />
                     </td>
                   )}
@@ -250,6 +277,11 @@ export function JobsPage(props: { search: string }) {
                   </td>
                   <td>
                     <StateBadge state={job.state} />
+                    {job.state === 'scheduled' && (
+                      <div class="muted" title={job.runAt}>
+                        {dueText(job, now)}
+                      </div>
+                    )}
                   </td>
                   <td class="name">{job.queue}</td>
                   <td class="num">
@@ -336,6 +368,14 @@ function FilterForm(props: { filter: Filter; onApply: (filter: Filter) => void }
  */
 function listChangesAt(page: JobPage & { readAt: number }): number | null {
   return soonestDue(page.jobs) ?? soonestAfter(page.readAt, [page.nextDueInMs]);
+}
+
+/**
+ * When a scheduled job comes due, relative to `now` ("due in 4.0 min", "due 2.0 s ago" until the list
+ * reads it queued): why it has not run. Empty for a job in any other state.
+ */
+function dueText(job: Job, now: number): string {
+  return job.state === 'scheduled' ? `due ${relative(job.runAt, now)}` : '';
 }
 
 /** The states a bulk action changes under a filter: what the API's bulk-retry and bulk-cancel take. */

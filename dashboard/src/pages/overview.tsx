@@ -375,7 +375,8 @@ const HELD_BECAUSE: Partial<Record<string, string>> = {
  */
 function heldBack(throttled: Record<string, number> | undefined) {
   const parts = Object.entries(throttled ?? {}).filter(([, count]) => count > 0);
-  if (parts.length === 0) return '–';
+  // None reads as the Oldest ready cell beside it does (format.ts's dash).
+  if (parts.length === 0) return '—';
   return parts.map(([reason, count], i) => (
     <span
       key={reason}

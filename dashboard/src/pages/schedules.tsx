@@ -105,7 +105,19 @@ export function SchedulesPage(props: { search: string }) {
       if (verb === 'trigger') {
         const { status, jobId } = await api<{ status: string; jobId: string | null }>('POST', path);
         schedules.reload();
-        return `Schedule ${schedule.id} triggered: ${status}${jobId === null ? '' : ` (job ${jobId})`}.`;
+        // The job it made links to its page, as the Enqueue job form's does.
+        return (
+          <>
+            Schedule {schedule.id} triggered: {status}
+            {jobId !== null && (
+              <>
+                {' '}
+                (job <Link to={`/jobs/${encodeURIComponent(jobId)}`}>{jobId}</Link>)
+              </>
+            )}
+            .
+          </>
+        );
       }
       await api('POST', path);
       schedules.reload();
@@ -153,6 +165,7 @@ export function SchedulesPage(props: { search: string }) {
         <Confirm
           question={`Delete schedule ${deleting.id}?`}
           confirmLabel="Yes, delete"
+          danger
           onConfirm={() => void remove(deleting)}
           onCancel={() => setDeleting(null)}
         >
