@@ -6,6 +6,7 @@ api_tokens | r | p |
 concurrency_keys | r | p | 
 events | r | p | 
 events_id_seq | S | p | 
+job_dead | r | p | 
 job_finish_log | r | p | 
 job_group_cursors | r | p | 
 job_groups | r | p | 
@@ -52,6 +53,7 @@ events | states | <schema>.job_state[] | false |
 events | errors | jsonb[] | false | 
 events | schedule_ids | text[] | false | 
 events | data | jsonb | false | 
+job_dead | id | uuid | true | 
 job_finish_log | finished_at | timestamp with time zone | true | 
 job_finish_log | job_ids | uuid[] | true | 
 job_group_cursors | queue_set | text | true | 
@@ -207,6 +209,7 @@ workers | tasks | text[] | false |
 api_tokens | api_tokens_pkey | PRIMARY KEY (id)
 api_tokens | api_tokens_role_check | CHECK ((role = ANY (ARRAY['viewer'::text, 'operator'::text, 'admin'::text])))
 concurrency_keys | concurrency_keys_pkey | PRIMARY KEY (key)
+job_dead | job_dead_pkey | PRIMARY KEY (id)
 job_group_cursors | job_group_cursors_pkey | PRIMARY KEY (queue_set)
 job_groups | job_groups_pkey | PRIMARY KEY (group_key)
 job_leases | job_leases_pkey | PRIMARY KEY (token)
@@ -234,6 +237,7 @@ api_tokens_pkey | CREATE UNIQUE INDEX api_tokens_pkey ON <schema>.api_tokens USI
 concurrency_keys_pkey | CREATE UNIQUE INDEX concurrency_keys_pkey ON <schema>.concurrency_keys USING btree (key)
 concurrency_keys_rated_idx | CREATE INDEX concurrency_keys_rated_idx ON <schema>.concurrency_keys USING btree (key) WHERE (rate_limit IS NOT NULL)
 events_order_idx | CREATE INDEX events_order_idx ON <schema>.events USING btree (tx, id)
+job_dead_pkey | CREATE UNIQUE INDEX job_dead_pkey ON <schema>.job_dead USING btree (id)
 job_finish_log_time_idx | CREATE INDEX job_finish_log_time_idx ON <schema>.job_finish_log USING btree (finished_at)
 job_group_cursors_pkey | CREATE UNIQUE INDEX job_group_cursors_pkey ON <schema>.job_group_cursors USING btree (queue_set)
 job_groups_pkey | CREATE UNIQUE INDEX job_groups_pkey ON <schema>.job_groups USING btree (group_key)
@@ -267,6 +271,22 @@ schema_migrations_pkey | CREATE UNIQUE INDEX schema_migrations_pkey ON <schema>.
 workers_pkey | CREATE UNIQUE INDEX workers_pkey ON <schema>.workers USING btree (id)
 
 -- functions
+job_dead_track | CREATE OR REPLACE FUNCTION <schema>.job_dead_track()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO '<schema>'
+AS $function$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    TRUNCATE job_dead;
+  ELSIF TG_OP = 'DELETE' OR NEW.state NOT IN ('failed', 'cancelled') THEN
+    DELETE FROM job_dead WHERE id = OLD.id;
+  ELSE
+    INSERT INTO job_dead (id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END $function$
+
 nightshift_next_requirement_set | CREATE OR REPLACE FUNCTION <schema>.nightshift_next_requirement_set(after text[], grouped boolean)
  RETURNS text[]
  LANGUAGE plpgsql
@@ -296,3 +316,6 @@ AS $function$SELECT pg_catalog.now()$function$
 
 
 -- triggers
+job_dead_delete | CREATE TRIGGER job_dead_delete AFTER DELETE ON <schema>.jobs FOR EACH ROW WHEN ((old.state = ANY (ARRAY['failed'::<schema>.job_state, 'cancelled'::<schema>.job_state]))) EXECUTE FUNCTION <schema>.job_dead_track()
+job_dead_truncate | CREATE TRIGGER job_dead_truncate AFTER TRUNCATE ON <schema>.jobs FOR EACH STATEMENT EXECUTE FUNCTION <schema>.job_dead_track()
+job_dead_update | CREATE TRIGGER job_dead_update AFTER UPDATE OF state ON <schema>.jobs FOR EACH ROW WHEN (((old.state = ANY (ARRAY['failed'::<schema>.job_state, 'cancelled'::<schema>.job_state])) <> (new.state = ANY (ARRAY['failed'::<schema>.job_state, 'cancelled'::<schema>.job_state])))) EXECUTE FUNCTION <schema>.job_dead_track()
