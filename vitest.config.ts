@@ -1,4 +1,20 @@
-import { defineConfig } from 'vitest/config';
+import { readdirSync, readFileSync } from 'node:fs';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// Runs of a scenario long enough to be a torture run of its own, outside `npm test` to keep the suite
+// well under 15 minutes on two cores: `npm run test:long` (docs/RELIABILITY.md names what each holds and
+// which tests of the suite hold the same guarantees).
+const LONG_FILES = ['test/long-jobs/morning-batch.test.ts'];
+
+// The engine's test files that pick their backend from NIGHTSHIFT_TEST_BACKEND (through
+// engine-harness.ts, or reading it themselves). The others run the same whatever it says, so a second
+// pass would only repeat them.
+const backendPickingFiles = ['test/worker', 'test/library'].flatMap((dir) =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.test.ts'))
+    .map((file) => `${dir}/${file}`)
+    .filter((file) => /engine-harness|NIGHTSHIFT_TEST_BACKEND/.test(readFileSync(file, 'utf8'))),
+);
 
 export default defineConfig({
   test: {
@@ -16,7 +32,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'all', include: ['test/**/*.test.ts'] },
+        test: {
+          name: 'all',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...LONG_FILES],
+        },
       },
       {
         // The engine's own tests pick their backend from NIGHTSHIFT_TEST_BACKEND (SQLite by default);
@@ -24,10 +44,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'engine-on-postgres',
-          include: ['test/worker/**/*.test.ts', 'test/library/**/*.test.ts'],
+          include: backendPickingFiles,
           env: { NIGHTSHIFT_TEST_BACKEND: 'postgres' },
         },
       },
+      { extends: true, test: { name: 'long', include: LONG_FILES } },
     ],
   },
 });

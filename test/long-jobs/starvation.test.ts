@@ -9,6 +9,7 @@
  * - A handler stuck past its timeout is no longer renewed by the thread, so it is still rescued.
  */
 import { describe, expect, it } from 'vitest';
+import { blockEventLoop } from '../support/block-event-loop.js';
 import { startChild, type Child } from '../support/child-process.js';
 import { waitUntil } from '../support/wait-until.js';
 import { nextEvent } from '../worker/engine-harness.js';
@@ -16,7 +17,7 @@ import { BACKENDS, longJobEnv, type TestDb } from './backends.js';
 
 const env = longJobEnv();
 // Renewed every 667 ms: a renewal has 1.3 s to get through on a loaded CI machine (with 1 s leases,
-// 667 ms was not always enough while other test files ran beside the spinning handler).
+// 667 ms was not always enough while other test files ran beside a handler that spun instead of sleeping).
 const LEASE_MS = 2_000;
 const BUSY_MS = 7_000;
 const FAST = {
@@ -26,13 +27,6 @@ const FAST = {
   pruneIntervalMs: 0,
   abortGraceMs: 200,
 };
-
-function busyWait(ms: number): void {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    // Spinning on purpose: nothing else in this process runs until it returns.
-  }
-}
 
 interface Setup {
   db: TestDb;
@@ -55,7 +49,7 @@ async function busyJobWithRival(
       busy: {
         handler: (_p, ctx) => {
           executions.push(ctx.job.attempt);
-          busyWait(BUSY_MS);
+          blockEventLoop(BUSY_MS);
           return 'done';
         },
         ...(worker.timeoutMs !== undefined && { timeoutMs: worker.timeoutMs }),

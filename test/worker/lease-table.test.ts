@@ -11,6 +11,7 @@ import { Worker as Thread } from 'node:worker_threads';
 import { withAcceptedOptions, withoutPreloads } from '../../src/runtime/module-thread.js';
 import { LeaseKeeper } from '../../src/worker/lease-keeper.js';
 import { LeaseTable, renewIntervalMs } from '../../src/worker/lease-table.js';
+import { blockEventLoop } from '../support/block-event-loop.js';
 import { waitUntil } from '../support/wait-until.js';
 import { engineEnv } from './engine-harness.js';
 
@@ -117,16 +118,6 @@ describe('lease keeper', () => {
     return (job?.leaseExpiresAt?.getTime() ?? 0) - Date.now();
   }
 
-  /** Blocks the event loop for `ms`, or until `done()` holds; returns whether it did. */
-  function busyWait(ms: number, done: () => boolean = () => false): boolean {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      // Spinning on purpose: the event loop is blocked, only the keeper thread runs.
-      if (done()) return true;
-    }
-    return done();
-  }
-
   it('renews a lease held just before the event loop blocks, woken for a lease shorter than planned', async () => {
     const { ns, claimed, keeper, lost } = await setup(1, 4);
     const [job] = claimed;
@@ -137,7 +128,10 @@ describe('lease keeper', () => {
     // machine's load (and here on compiling the sources), not on any lease: over a second with two
     // busy cores. Left asleep, it would renew no sooner than its planned interval. So the loop stays
     // blocked until the first renewal is answered, for at most half that interval.
-    const renewedInTime = busyWait(renewIntervalMs(RENEWED_MS) / 2, () => keeper.lastRenewal().sentAt > 0);
+    const renewedInTime = blockEventLoop(
+      renewIntervalMs(RENEWED_MS) / 2,
+      () => keeper.lastRenewal().sentAt > 0,
+    );
     expect(renewedInTime, 'renewed while the event loop was blocked').toBe(true);
     const job1 = await ns.getJob(job.id);
     expect(job1?.leaseExpiresAt?.getTime()).toBeGreaterThan(blockedAt + RENEWED_MS / 2);
@@ -152,7 +146,7 @@ describe('lease keeper', () => {
     keeper.hold('second with the first token', { id: second.id, leaseToken: first.leaseToken }, 300, null);
     keeper.hold('not a job', { id: 'x'.repeat(40), leaseToken: first.leaseToken }, 300, null);
     keeper.release(keeper.hold('released at once', { id: second.id, leaseToken: 'wrong' }, 300, null));
-    busyWait(1_000);
+    blockEventLoop(1_000);
     await waitUntil(() => lost.length >= 2, { message: 'both wrong pairs reported lost' });
     expect(lost.sort()).toEqual(['not a job', 'second with the first token']);
     expect(await expiresInMs(ns, first.id)).toBeGreaterThan(RENEWED_MS / 2);
@@ -237,7 +231,7 @@ describe('lease keeper', () => {
     keeper.hold('stuck', stuck, 300, past);
     keeper.settled(keeper.hold('settled', settled, 300, past));
     keeper.release(keeper.hold('released', released, 300, null));
-    busyWait(1_000);
+    blockEventLoop(1_000);
     await waitUntil(async () => (await expiresInMs(ns, settled.id)) > RENEWED_MS / 2, {
       message: 'settled lease renewed',
     });
