@@ -5,7 +5,7 @@
 import type { WaitingSet } from '../../store.js';
 import { jobEventInsert } from './events.js';
 
-import { jobListMatchFilters } from './job-read.js';
+import { deadJobsWalk, jobListMatchFilters } from './job-read.js';
 
 /**
  * Cancels a waiting job at once, or flags a running one for its worker. Returns the state before the
@@ -130,18 +130,16 @@ export const jobDelete = (s: string): string => `
          EXISTS (SELECT 1 FROM ${s}.jobs WHERE id = $1) AS present`;
 
 /**
- * jobRetry for a batch of jobs in one final state matching the filters: job_dead's primary key (the
- * failed and cancelled jobs' ids, migration 028) walked from after the last id of the previous batch,
- * each job read by its primary key (a LATERAL subquery kept whole, as in jobListDead), so the cost
- * follows the failed and cancelled jobs, never the completed history.
+ * jobRetry for a batch of jobs in one final state matching the filters: the dead jobs oldest first from
+ * after the last id of the previous batch (deadJobsWalk), so the cost follows the failed and cancelled
+ * jobs, never the completed history.
  * $1 state ('failed' or 'cancelled'), $2 queue, $3 task, $4 after id (each nullable but $1), $5 limit,
  * $6 channel, $7 origin, $8-$10 jobListMatchFilters.
  */
 export const jobRetryMatching = (s: string): string => `
   WITH picked AS (
     SELECT j.id
-    FROM (SELECT id FROM ${s}.job_dead WHERE $4::uuid IS NULL OR id > $4 ORDER BY id) d
-    CROSS JOIN LATERAL (SELECT * FROM ${s}.jobs WHERE id = d.id OFFSET 0) j
+    FROM ${deadJobsWalk(s, 'ASC')}
     WHERE j.state = $1::text::${s}.job_state
       AND ($2::text IS NULL OR j.queue = $2)
       AND ($3::text IS NULL OR j.task = $3)${jobListMatchFilters('j', 8)}

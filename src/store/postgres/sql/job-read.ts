@@ -63,17 +63,26 @@ export const jobList = (s: string): string => `
   LIMIT $5`;
 
 /**
- * jobList for failed or cancelled jobs ($1 one of them; the other parameters as jobList's): job_dead's
- * primary key walked newest first from the cursor (migration 028, the ids of exactly these jobs), each
- * job read by its primary key (a LATERAL subquery kept whole: a nested loop whatever the planner
- * believes of either table), until the page is full. The cost follows the failed and cancelled jobs, never the completed history.
+ * The failed and cancelled jobs as `d` (job_dead, migration 028: the ids of exactly these jobs) joined
+ * to their rows as `j`: job_dead's primary key walked from the cursor $4 (exclusive; null for the start)
+ * newest first (`DESC`) or oldest first (`ASC`), each job read by its primary key in a LATERAL subquery
+ * kept whole, so a nested loop whatever the planner believes of either table. A statement reading it
+ * with a LIMIT costs what the failed and cancelled jobs cost, never the completed history.
+ */
+export const deadJobsWalk = (s: string, order: 'ASC' | 'DESC'): string => `
+  (SELECT id FROM ${s}.job_dead
+   WHERE $4::uuid IS NULL OR id ${order === 'DESC' ? '<' : '>'} $4 ORDER BY id ${order}) d
+  -- OFFSET 0 keeps the subquery from being flattened into a join, which the planner without
+  -- statistics made a merge join over a sort of all of jobs.
+  CROSS JOIN LATERAL (SELECT * FROM ${s}.jobs WHERE id = d.id OFFSET 0) j`;
+
+/**
+ * jobList for failed or cancelled jobs ($1 one of them; the other parameters as jobList's): the dead
+ * jobs newest first from the cursor (deadJobsWalk) until the page is full.
  */
 export const jobListDead = (s: string): string => `
   SELECT j.*, ${dueColumn(s, 'j')}
-  FROM (SELECT id FROM ${s}.job_dead WHERE $4::uuid IS NULL OR id < $4 ORDER BY id DESC) d
-  -- OFFSET 0 keeps the subquery from being flattened into a join, which the planner without
-  -- statistics made a merge join over a sort of all of jobs.
-  CROSS JOIN LATERAL (SELECT * FROM ${s}.jobs WHERE id = d.id OFFSET 0) j
+  FROM ${deadJobsWalk(s, 'DESC')}
   WHERE j.state::text = $1
     AND ($2::text IS NULL OR j.queue = $2)
     AND ($3::text IS NULL OR j.task = $3)${jobListMatchFilters('j', 6)}
