@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Runs of a scenario long enough to be a torture run of its own, outside `npm test` to keep the suite
@@ -17,31 +16,9 @@ const backendPickingFiles = ['test/worker', 'test/library'].flatMap((dir) =>
     .filter((file) => /engine-harness|NIGHTSHIFT_TEST_BACKEND/.test(readFileSync(file, 'utf8'))),
 );
 
-// Test files that run wholly inside their test process: they (and the test modules they import, test/support
-// aside) start no child process, browser, server, private database, worker, scheduler or thread, and
-// change no process-wide state (signal handlers, environment, fake timers). Several such files share
-// a process (isolate: false), paying the process's start and the sources' import once: 63 of them took
-// 117 core-seconds one to a process and 75 sharing (2026-12-07), on a suite bound by its CPU.
-const PROCESS_BOUND =
-  /\b(startOwnPostgres|startStandby|runFixture|startWatchdog|launchChromium|startBlackholeProxy|spawnCli|startChild|startPgbouncer|startPrometheus|runCli|runCliMany|spawnArgs|startTestServer|startWorker|startScheduler|useFakeTimers)\b|node:child_process|node:worker_threads|process\.on\(|process\.env\[[^\]]+\]\s*=/;
-const testModuleText = (file: string): string => {
-  const text = readFileSync(file, 'utf8');
-  const local = [...text.matchAll(/from '(\.[^']+)'/g)]
-    .map((match) => join(dirname(file), (match[1] ?? '').replace(/\.js$/, '.ts')))
-    .filter((path) => path.startsWith('test/') && !path.startsWith('test/support/') && existsSync(path));
-  return [text, ...local.map((path) => readFileSync(path, 'utf8'))].join('\n');
-};
-const inProcessFiles = readdirSync('test', { recursive: true, encoding: 'utf8' })
-  .filter((file) => file.endsWith('.test.ts'))
-  .map((file) => `test/${file}`)
-  .filter(
-    (file) => !/^test\/(worker|library|long-jobs)\//.test(file) && !PROCESS_BOUND.test(testModuleText(file)),
-  );
-
 export default defineConfig({
   test: {
-    // Each file gets its own process so a crashing store or a leaked worker cannot poison another file
-    // (but the in-process project's files, below).
+    // Each file gets its own process so a crashing store or a leaked worker cannot poison another file.
     pool: 'forks',
     // Two cores: more parallel files only add contention and make timing-sensitive tests noisy.
     maxWorkers: 2,
@@ -58,10 +35,9 @@ export default defineConfig({
         test: {
           name: 'all',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...LONG_FILES, ...inProcessFiles],
+          exclude: [...configDefaults.exclude, ...LONG_FILES],
         },
       },
-      { extends: true, test: { name: 'in-process', include: inProcessFiles, isolate: false } },
       {
         // The engine's own tests pick their backend from NIGHTSHIFT_TEST_BACKEND (SQLite by default);
         // this second pass runs them unchanged on PostgreSQL, so every worker guarantee is proven on both.
