@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Runs of a scenario long enough to be a torture run of its own, outside `npm test` to keep the suite
-// well under 15 minutes on two cores: `npm run test:long` (docs/RELIABILITY.md names what each holds and
-// which tests of the suite hold the same guarantees).
+// well under 15 minutes on two cores: `npm run test:long` (README, "Quick start"). The suite holds the same
+// guarantees through exactly-once, kill-worker, fencing-rescue and the short torture run.
 const LONG_FILES = ['test/long-jobs/morning-batch.test.ts'];
 
 // The engine's test files that pick their backend from NIGHTSHIFT_TEST_BACKEND (through
