@@ -153,3 +153,44 @@ describe('the wait at start with worker.maxStoreDownMs 0', () => {
     expect(attempts).toBe(4);
   });
 });
+
+describe('the wait at start against a database that does not answer', () => {
+  const silentLogger = createLogger({ level: 'silent' });
+  const url = 'postgres://127.0.0.1:1/nightshift';
+  const unavailable = (): NightshiftError =>
+    new NightshiftError(
+      'database_unavailable',
+      'PostgreSQL is unavailable: Connection terminated due to connection timeout',
+    );
+
+  it('counts the failed attempt itself toward the bound: one that outlasted it is not repeated', async () => {
+    let attempts = 0;
+    const waited = waitForDatabase(
+      async () => {
+        attempts += 1;
+        // A host that drops packets: the attempt fails only at the connect timeout, past the bound.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        throw unavailable();
+      },
+      { url, logger: silentLogger, maxStoreDownMs: 200 },
+    );
+    await expect(waited).rejects.toThrow(/stayed unavailable for 200 ms .*connection timeout/);
+    expect(attempts).toBe(1);
+  });
+
+  it('gives up at the bound when a retry never answers', async () => {
+    let attempts = 0;
+    const waited = waitForDatabase(
+      () => {
+        attempts += 1;
+        // The first attempt fails; the retry's connection is accepted and then silent for good.
+        return attempts === 1 ? Promise.reject(unavailable()) : new Promise<never>(() => {});
+      },
+      { url, logger: silentLogger, maxStoreDownMs: 1_000 },
+    );
+    await expect(waited).rejects.toThrow(
+      /stayed unavailable for 1000 ms \(worker\.maxStoreDownMs\); giving up: PostgreSQL did not answer within \d+ ms/,
+    );
+    expect(attempts).toBe(2);
+  });
+});
