@@ -7,7 +7,11 @@ import * as claim from '../src/store/sqlite/sql/job-claim.js';
 import * as groups from '../src/store/sqlite/sql/job-groups.js';
 import * as limits from '../src/store/sqlite/sql/concurrency-limits.js';
 import { jobCancelCheck, jobCancelMatchingWaiting } from '../src/store/sqlite/sql/job-control.js';
-import { queueLoadList, queueThrottleList } from '../src/store/sqlite/sql/observe.js';
+import {
+  queueLaterAndRunningList,
+  queueLoadList,
+  queueThrottleList,
+} from '../src/store/sqlite/sql/observe.js';
 import * as labels from '../src/store/sqlite/sql/worker-labels.js';
 import {
   jobFinishManyAttemptEnd,
@@ -170,6 +174,14 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       throttled.match(/SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/g),
     ).toHaveLength(5);
     expect(throttled).not.toMatch(/SCAN (k|concurrency_keys)\b/);
+    // Each ready index's rows are grouped in the order it reads them, never sorted: the two sorts are
+    // of the due scheduled jobs and of the groups themselves.
+    expect(throttled.match(/USE TEMP B-TREE FOR GROUP BY/g)).toHaveLength(2);
+    // Besides it, the queue list reads only the jobs not due yet and the running ones.
+    const later = await plan(queueLaterAndRunningList, { now: 0 });
+    expect(later).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at>\?\)/);
+    expect(later).toMatch(/SCAN jobs USING INDEX jobs_lease\b/);
+    expect(later).not.toMatch(/jobs_ready|run_at<|SCAN jobs\b(?! USING INDEX jobs_lease)/);
     // The scheduled jobs not due yet and when the soonest comes due: the jobs waiting for their time only.
     expect(load).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at>\?\)/);
     // The queue list's finished counts: one rowid range of the table per read, past pruned ranges.

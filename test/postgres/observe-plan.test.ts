@@ -4,8 +4,10 @@
  * never by reading `jobs` (the whole history) from end to end.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { HASH_GROUPING } from '../../src/store/postgres/connection.js';
 import { PLANNER_SETTINGS } from '../../src/store/postgres/pool.js';
 import { queueList } from '../../src/store/postgres/sql/fleet.js';
+import { jobFinishedCountByQueue } from '../../src/store/postgres/sql/job-read.js';
 import * as sql from '../../src/store/postgres/sql/observe.js';
 import { scheduleList } from '../../src/store/postgres/sql/schedules.js';
 import { ScheduleService } from '../../src/scheduler/schedule-service.js';
@@ -70,6 +72,36 @@ async function plan(text: string, values: unknown[], settings = ''): Promise<str
     const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (${options}) ${text}`, values);
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   });
+}
+
+/**
+ * The plan of a read the store groups by hashing (PostgresConnection.groupedRows), run under the
+ * store's settings as that read is: its planner settings and the transaction's hash grouping.
+ */
+async function groupedPlan(
+  text: string,
+  values: unknown[],
+  options: { analyze?: boolean } = {},
+): Promise<string> {
+  return withAdmin(async (client) => {
+    await client.query('BEGIN');
+    try {
+      if (options.analyze === true) await client.query(`ANALYZE ${s}.job_queue; ANALYZE ${s}.jobs`);
+      await client.query(`${PLANNER_SETTINGS.replaceAll('SET ', 'SET LOCAL ')}; ${HASH_GROUPING}`);
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN (ANALYZE, TIMING OFF) ${text}`,
+        values,
+      );
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+}
+
+/** The grouping steps of a plan, which must hash: a sort below one sorted the whole table it groups. */
+function groupings(plan: string): string[] {
+  return [...plan.matchAll(/(HashAggregate|GroupAggregate|Sort Method: \S+)/g)].map((m) => m[1] ?? '');
 }
 
 describe('PostgreSQL observe plans without statistics', () => {
@@ -168,5 +200,39 @@ describe('PostgreSQL observe plans without statistics', () => {
     // Ids in string order: s1042 before s42.
     const ids = [42, 542, 1042, 1542, 2042, 2542, 3042, 3542, 4042, 4542].map((n) => `tenant-42:s${n}`);
     expect(page.map((schedule) => schedule.id)).toEqual(ids.sort());
+  });
+
+  it('groups the whole backlog and the finished history by hashing, with and without statistics', async () => {
+    // Under the pool's settings alone every plan scanning job_queue costs the same disabled-scan
+    // surcharge and the planner, within its 1% fuzz, took the sorted grouping: a sort of every row.
+    const sorted = await plan(queueList(s), [30_000], PLANNER_SETTINGS);
+    expect(sorted).toMatch(/GroupAggregate/);
+    for (const analyze of [false, true]) {
+      const reads: Array<[string, string, unknown[]]> = [
+        ['queue list', queueList(s), [30_000]],
+        ['queue load', sql.queueLoadList(s), []],
+        ['throttled counts', sql.queueThrottleList(s), [30_000]],
+      ];
+      for (const [name, text, values] of reads) {
+        const found = groupings(await groupedPlan(text, values, { analyze }));
+        expect(found, `${name}${analyze ? ', analysed' : ''}`).toContain('HashAggregate');
+        expect(found, `${name}${analyze ? ', analysed' : ''}`).not.toContain('GroupAggregate');
+        expect(
+          found.filter((step) => step.startsWith('Sort')),
+          name,
+        ).toEqual([]);
+      }
+      // The finished counts end with ORDER BY: the only sort is of the few groups the hash made.
+      const finished = await groupedPlan(jobFinishedCountByQueue(s), [], { analyze });
+      expect(groupings(finished)).toEqual(['Sort Method: quicksort', 'HashAggregate']);
+      expect(finished).toMatch(/Sort[^\n]*rows=50 loops=1\)\n[^\n]*Sort Key[\s\S]*HashAggregate/);
+    }
+    // The queue list reads the backlog once: ready jobs in one pass, the not yet due ones by index.
+    const list = await groupedPlan(queueList(s), [30_000]);
+    expect(list.match(/Seq Scan on job_queue/g)).toHaveLength(1);
+    expect(list).toMatch(/Index (Only )?Scan using job_queue_scheduled(_queue)?_idx/);
+    const listed = await db.store.queueList({ workerStaleMs: 30_000, finishedCounts: [] });
+    expect(listed.reduce((n, q) => n + q.counts.queued, 0)).toBe(495);
+    expect(listed.reduce((n, q) => n + q.counts.running, 0)).toBe(5);
   });
 });

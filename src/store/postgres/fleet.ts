@@ -6,7 +6,7 @@ import { toStoreError } from './pool.js';
 import type { Queryable } from './sql/statements.js';
 import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/fleet.js';
-import { oldestReady, throttleCounts } from '../queue-throttle.js';
+import { oldestReady, readyCounts, throttleCounts } from '../queue-throttle.js';
 import { throttleParams, toThrottleGroups, type ThrottleRow } from './observe.js';
 
 interface WorkerRow {
@@ -39,7 +39,7 @@ function toWorker(row: WorkerRow): WorkerInfo {
 
 /** The one row of sql/fleet.ts `queueList`: each of its reads as a JSON array. */
 interface QueueListRow {
-  load: QueueLoadCount[];
+  later: QueueLoadCount[];
   paused: string[];
   ready: ThrottleRow[];
 }
@@ -125,12 +125,15 @@ export class PostgresFleet implements FleetStore {
     workerStaleMs: number;
     finishedCounts: readonly JobCount[];
   }): Promise<QueueInfo[]> {
-    const { rows } = await this.result<QueueListRow>(this.sql.queueList, throttleParams(params));
+    const rows = await this.conn.groupedRows<QueueListRow>(
+      { text: this.sql.queueList },
+      throttleParams(params),
+    );
     const row = rows[0] as QueueListRow;
-    // One read of the waiting jobs: their oldest ages and the throttled counts.
+    // One read of the ready jobs: the queued counts, their oldest ages and the throttled counts.
     const groups = toThrottleGroups(row.ready);
     return queueSummary(
-      row.load,
+      [...readyCounts(groups), ...row.later],
       params.finishedCounts,
       oldestReady(groups),
       row.paused,

@@ -54,12 +54,12 @@ export async function jobNextDue(
 
 /** `jobCountByQueue`: counts per (queue, state). */
 export function jobCountByQueue(conn: PostgresConnection): Promise<JobCount[]> {
-  return conn.rows<JobCount>(conn.sql.jobCountByQueue, []);
+  return conn.groupedRows<JobCount>(conn.sql.jobCountByQueue, []);
 }
 
 /** `jobFinishedCountByQueue`: counts per queue of the finished states. */
 export function jobFinishedCountByQueue(conn: PostgresConnection): Promise<JobCount[]> {
-  return conn.rows<JobCount>(conn.sql.jobFinishedCountByQueue, []);
+  return conn.groupedRows<JobCount>(conn.sql.jobFinishedCountByQueue, []);
 }
 
 /** `jobRunList`: a job's runs, oldest first. */

@@ -10,7 +10,7 @@ import type {
   SlotLapse,
 } from '../store.js';
 import { throttleCounts, type ThrottleGroup } from '../queue-throttle.js';
-import { toStoreError } from './pool.js';
+import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/observe.js';
 
 /** Observe reads in one schema. */
@@ -23,11 +23,8 @@ export class PostgresObserve implements ObserveStore {
     queueThrottleList: string;
   };
 
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly schema: string,
-    quotedSchema: string,
-  ) {
+  constructor(private readonly conn: PostgresConnection) {
+    const { quotedSchema } = conn;
     this.sql = {
       queueLoadList: sql.queueLoadList(quotedSchema),
       jobRunningList: sql.jobRunningList(quotedSchema),
@@ -44,7 +41,7 @@ export class PostgresObserve implements ObserveStore {
       count: number;
       oldest_ready_at: Date | null;
       next_due_at: Date | null;
-    }>(this.sql.queueLoadList, []);
+    }>(this.sql.queueLoadList, [], { grouped: true });
     return rows.map((row) => ({
       queue: row.queue,
       state: row.state,
@@ -55,7 +52,9 @@ export class PostgresObserve implements ObserveStore {
   }
 
   async queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]> {
-    const rows = await this.rows<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params));
+    const rows = await this.rows<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params), {
+      grouped: true,
+    });
     return throttleCounts(toThrottleGroups(rows));
   }
 
@@ -112,12 +111,14 @@ export class PostgresObserve implements ObserveStore {
     }));
   }
 
-  private async rows<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
-    try {
-      return (await this.pool.query<R>({ text, values })).rows;
-    } catch (error) {
-      throw toStoreError(error);
-    }
+  /** `grouped`: a read of the whole backlog, grouped by hashing (PostgresConnection.groupedRows). */
+  private async rows<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+    options: { grouped?: boolean } = {},
+  ): Promise<R[]> {
+    if (options.grouped === true) return this.conn.groupedRows<R>({ text }, values);
+    return this.conn.rows<R>({ text }, values);
   }
 }
 

@@ -96,7 +96,7 @@ export class PostgresStore extends StoreParts implements contract.Store<pg.Clien
       ),
       tokens: new PostgresTokens(conn.pool, conn.quotedSchema),
       jobLogs: new PostgresJobLogs(conn.pool, conn.quotedSchema),
-      observe: new PostgresObserve(conn.pool, conn.schema, conn.quotedSchema),
+      observe: new PostgresObserve(conn),
       fleet: new PostgresFleet(conn),
       limits: new PostgresLimits(conn.pool, conn.quotedSchema),
     });

@@ -3,7 +3,7 @@ import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, JobCount, QueueInfo, QueueLoad, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
-import { oldestReady, throttleCounts } from '../queue-throttle.js';
+import { oldestReady, readyCounts, throttleCounts } from '../queue-throttle.js';
 import { throttleGroups } from './observe.js';
 import * as sql from './sql/fleet.js';
 import * as observeSql from './sql/observe.js';
@@ -116,21 +116,24 @@ export class SqliteFleet implements FleetStore {
   queueList(params: { workerStaleMs: number; finishedCounts: readonly JobCount[] }): Promise<QueueInfo[]> {
     const now = this.conn.clock();
     return this.conn.read(() => {
-      // One read of the waiting jobs: their oldest ages and the throttled counts.
+      // One read of the ready jobs: the queued counts, their oldest ages and the throttled counts.
       const groups = throttleGroups(this.conn, params.workerStaleMs, now);
-      const load = this.conn.stmt(observeSql.queueLoadList).all({ now }) as Array<{
+      const later = this.conn.stmt(observeSql.queueLaterAndRunningList).all({ now }) as Array<{
         queue: string;
         state: QueueLoad['state'];
         count: number;
         next_due_at: number | null;
       }>;
       return queueSummary(
-        load.map((row) => ({
-          queue: row.queue,
-          state: row.state,
-          count: row.count,
-          inMs: row.next_due_at === null ? null : row.next_due_at - now,
-        })),
+        [
+          ...readyCounts(groups),
+          ...later.map((row) => ({
+            queue: row.queue,
+            state: row.state,
+            count: row.count,
+            inMs: row.next_due_at === null ? null : row.next_due_at - now,
+          })),
+        ],
         params.finishedCounts,
         oldestReady(groups),
         (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),

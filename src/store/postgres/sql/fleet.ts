@@ -2,7 +2,7 @@
  * Workers registered while they run, and paused queues (migrations 011, 017 labels, 026 tasks). None is
  * on the claim path.
  */
-import { queueLoadList, queueThrottleList } from './observe.js';
+import { queueLaterAndRunningList, queueThrottleList } from './observe.js';
 
 /**
  * $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running, $7 labels (null: none),
@@ -51,19 +51,20 @@ export const queueListPaused = (s: string): string => `SELECT queue FROM ${s}.pa
 export const queuePausedList = (s: string): string => `${queueListPaused(s)} ORDER BY queue`;
 
 /**
- * The queue list (`queueList`) in one statement, so on one clock and one snapshot: the waiting and
- * running counts per queue and state with how long until each queue's next scheduled job comes due
- * (queueLoadList: job_queue and job_leases, never the history), the paused queues, and the waiting
- * jobs' oldest ages and throttled counts (queueThrottleList, $1 its stale bound), each as a JSON array.
- * Read as separate statements, each had its own now(): a job coming due between the counts and the
- * next-due read was counted scheduled and given no next due time, so a reader waiting for it to join
- * the queued ones was never told when.
+ * The queue list (`queueList`) in one statement, so on one clock and one snapshot: the ready jobs per
+ * queue with their oldest ages and throttled counts (queueThrottleList, $1 its stale bound: the one
+ * read of the whole backlog, whose ready counts are the queued counts), the scheduled jobs not yet due
+ * and the running ones with how long until each queue's next scheduled job comes due
+ * (queueLaterAndRunningList), and the paused queues, each as a JSON array. Read as separate
+ * statements, each had its own now(): a job coming due between the counts and the next-due read was
+ * counted scheduled and given no next due time, so a reader waiting for it to join the queued ones was
+ * never told when.
  */
 export const queueList = (s: string): string => `
   SELECT
     (SELECT coalesce(json_agg(json_build_object(
               'queue', l.queue, 'state', l.state, 'count', l.count,
               'inMs', extract(epoch FROM l.next_due_at - ${s}.nightshift_now()) * 1000)), '[]')
-     FROM (${queueLoadList(s)}) l) AS load,
+     FROM (${queueLaterAndRunningList(s)}) l) AS later,
     (SELECT coalesce(json_agg(p.queue), '[]') FROM (${queueListPaused(s)}) p) AS paused,
     (SELECT coalesce(json_agg(r), '[]') FROM (${queueThrottleList(s)}) r) AS ready`;

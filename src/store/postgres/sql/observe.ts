@@ -13,23 +13,34 @@ const running = (s: string): string => `
   WHERE j.id = ANY(ARRAY(SELECT unnest(job_ids) FROM ${s}.job_leases)) AND j.state = 'running'`;
 
 /**
- * Waiting and running jobs per queue, in the states they read now: a due scheduled job counts as
- * queued (README "Job states"). `job_queue` holds exactly the waiting jobs (one row each, deleted by the
- * claim), so reading it is bounded by the backlog; running ones come through `job_leases`. The
- * scheduled jobs not yet due give the soonest of their due times.
+ * Per queue, the scheduled jobs not yet due (how many, and the soonest due time) and the running jobs:
+ * what the queue list reads besides the ready jobs (queueThrottleList), each bounded by what it
+ * counts. The scheduled ones through job_queue's scheduled index past now, the running ones through
+ * the claims that hold them (`job_leases`).
  */
-export const queueLoadList = (s: string): string => `
-  SELECT queue, ready AS state, count(*)::int AS count,
-         min(run_at) FILTER (WHERE ready = 'queued') AS oldest_ready_at,
-         min(run_at) FILTER (WHERE ready = 'scheduled') AS next_due_at
-  FROM (SELECT queue, run_at,
-               CASE WHEN state = 'queued' OR run_at <= ${s}.nightshift_now() THEN 'queued' ELSE 'scheduled' END AS ready
-        FROM ${s}.job_queue) w
-  GROUP BY queue, ready
+export const queueLaterAndRunningList = (s: string): string => `
+  SELECT queue, 'scheduled' AS state, count(*)::int AS count,
+         NULL::timestamptz AS oldest_ready_at, min(run_at) AS next_due_at
+  FROM ${s}.job_queue WHERE state = 'scheduled' AND run_at > ${s}.nightshift_now()
+  GROUP BY queue
   UNION ALL
   SELECT j.queue, 'running', count(*)::int, NULL, NULL
   FROM ${running(s)}
   GROUP BY j.queue`;
+
+/**
+ * Waiting and running jobs per queue, in the states they read now: a due scheduled job counts as
+ * queued (README "Job states"). `job_queue` holds exactly the waiting jobs (one row each, deleted by the
+ * claim), so reading it is bounded by the backlog: the ready ones in one pass, grouped by hashing
+ * (PostgresConnection.groupedRows), the others as queueLaterAndRunningList reads them.
+ */
+export const queueLoadList = (s: string): string => `
+  SELECT queue, 'queued' AS state, count(*)::int AS count, min(run_at) AS oldest_ready_at,
+         NULL::timestamptz AS next_due_at
+  FROM ${s}.job_queue WHERE state = 'queued' OR run_at <= ${s}.nightshift_now()
+  GROUP BY queue
+  UNION ALL
+  ${queueLaterAndRunningList(s)}`;
 
 /** Running jobs, the earliest lease end first. $1 limit. */
 export const jobRunningList = (s: string): string => `
@@ -102,8 +113,8 @@ export const jobRunStats = (s: string): string => `
  * paused, claimed from by no such worker, full or out of starts (queue-throttle.ts judges the reasons). One read of `job_queue`, which
  * holds only the waiting jobs (never the finished history), each keyed job's key found by a hash of
  * the keys and each labelled job tested against the live workers' labels (a handful of rows); grouped
- * by queue alone, so the planner hashes a few groups rather than sorting the backlog. One statement,
- * so one snapshot.
+ * by queue alone, hashed (PostgresConnection.groupedRows) rather than sorting the backlog. One
+ * statement, so one snapshot.
  */
 export const queueThrottleList = (s: string): string => `
   WITH offered AS MATERIALIZED (
