@@ -232,11 +232,11 @@ export function JobsPage(props: { search: string }) {
       {jobs.data !== undefined && list.length === 0 && <p>No job matches this filter.</p>}
       {list.length > 0 && (
         <div class="scroll">
-          <table aria-label="Jobs">
+          <table aria-label="Jobs" class="stack">
             <thead>
               <tr>
                 {canOperate && (
-                  <th scope="col">
+                  <th scope="col" class="select">
                     <input
                       type="checkbox"
                       aria-label="Select all jobs on this page"
@@ -262,7 +262,7 @@ export function JobsPage(props: { search: string }) {
               {list.map((job) => (
                 <tr key={job.id}>
                   {canOperate && (
-                    <td>
+                    <td class="select">
                       <input
                         type="checkbox"
                         aria-label={`Select job ${job.id}`}
@@ -271,11 +271,11 @@ export function JobsPage(props: { search: string }) {
                       />
                     </td>
                   )}
-                  <td class="name">
+                  <td class="name row-name">
                     <Link to={`/jobs/${job.id}`}>{job.task}</Link>
                     <div class="muted mono">{job.id.slice(-12)}</div>
                   </td>
-                  <td>
+                  <td class="row-aside">
                     <StateBadge state={job.state} />
                     {job.state === 'scheduled' && (
                       <div class="muted" title={job.runAt}>
@@ -283,11 +283,15 @@ export function JobsPage(props: { search: string }) {
                       </div>
                     )}
                   </td>
-                  <td class="name">{job.queue}</td>
-                  <td class="num">
+                  <td class="name" data-label="Queue">
+                    {job.queue}
+                  </td>
+                  <td class="num" data-label="Attempt">
                     {job.attempt}/{job.maxAttempts}
                   </td>
-                  <td title={job.createdAt}>{relative(job.createdAt, now)}</td>
+                  <td title={job.createdAt} data-label="Created">
+                    {relative(job.createdAt, now)}
+                  </td>
                   <td class="mono wide">
                     {job.error === null ? (
                       preview(job.payload)

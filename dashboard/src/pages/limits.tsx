@@ -46,7 +46,7 @@ function QueueLimits(props: { run: Run }) {
       )}
       {list.length > 0 && (
         <div class="scroll">
-          <table aria-label="Queue limits">
+          <table aria-label="Queue limits" class="stack">
             <thead>
               <tr>
                 <th scope="col">Queue</th>
@@ -60,13 +60,13 @@ function QueueLimits(props: { run: Run }) {
             <tbody>
               {list.map((queue) => (
                 <tr key={queue.queue}>
-                  <th scope="row" class="name">
+                  <th scope="row" class="name row-name">
                     {queue.queue}
                   </th>
-                  <td class="num">
+                  <td class="num row-aside" data-label="Running / limit">
                     {queue.running} / {queue.limit ?? 'none'}
                   </td>
-                  <td>{rate(queue.rate)}</td>
+                  <td data-label="Rate">{rate(queue.rate)}</td>
                   {actions(queue.queue, queue.limit, queue.rate)}
                 </tr>
               ))}
@@ -126,7 +126,7 @@ function ConcurrencyKeys(props: { run: Run }) {
       )}
       {list.length > 0 && (
         <div class="scroll">
-          <table aria-label="Concurrency keys">
+          <table aria-label="Concurrency keys" class="stack">
             <thead>
               <tr>
                 <th scope="col">Key</th>
@@ -143,14 +143,16 @@ function ConcurrencyKeys(props: { run: Run }) {
             <tbody>
               {list.map((key) => (
                 <tr key={key.key}>
-                  <th scope="row" class="mono name">
+                  <th scope="row" class="mono name row-name">
                     {key.key}
                   </th>
-                  <td class="num">
+                  <td class="num row-aside" data-label="Running / limit">
                     {key.running} / {key.limit ?? '–'}
                   </td>
-                  <td class="num">{key.operatorLimit ?? '–'}</td>
-                  <td>{rate(key.rate)}</td>
+                  <td class="num" data-label="Operator limit">
+                    {key.operatorLimit ?? '–'}
+                  </td>
+                  <td data-label="Rate">{rate(key.rate)}</td>
                   {actions(key.key, key.operatorLimit, key.rate)}
                 </tr>
               ))}
@@ -190,7 +192,7 @@ function Groups(props: { run: Run }) {
       )}
       {list.length > 0 && (
         <div class="scroll">
-          <table aria-label="Groups">
+          <table aria-label="Groups" class="stack">
             <thead>
               <tr>
                 <th scope="col">Group</th>
@@ -209,12 +211,18 @@ function Groups(props: { run: Run }) {
             <tbody>
               {list.map((group) => (
                 <tr key={group.group}>
-                  <th scope="row" class="mono name">
+                  <th scope="row" class="mono name row-name">
                     {group.group}
                   </th>
-                  <td class="num weight">{group.weight}</td>
-                  <td class="num ready">{group.queued}</td>
-                  <td class="num running">{group.running}</td>
+                  <td class="num weight" data-label="Weight">
+                    {group.weight}
+                  </td>
+                  <td class="num ready" data-label="Ready">
+                    {group.queued}
+                  </td>
+                  <td class="num running" data-label="Running">
+                    {group.running}
+                  </td>
                   {canOperate && (
                     <td class="buttons">
                       {editing === group.group ? (

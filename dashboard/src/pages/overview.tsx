@@ -63,7 +63,7 @@ function Queues() {
       )}
       {list.length > 0 && (
         <div class="scroll">
-          <table aria-label="Queues">
+          <table aria-label="Queues" class="stack">
             <thead>
               <tr>
                 <th scope="col">Queue</th>
@@ -82,19 +82,23 @@ function Queues() {
             <tbody>
               {list.map((queue) => (
                 <tr key={queue.name}>
-                  <th scope="row" class="name">
+                  <th scope="row" class="name row-name">
                     <Link to={`/jobs?queue=${encodeURIComponent(queue.name)}`}>{queue.name}</Link>{' '}
                     {queue.paused && <span class="badge paused">paused</span>}
                   </th>
                   {JOB_STATES.map((state) => (
-                    <td class={`num count-${state}`} key={state}>
+                    <td class={`num count-${state}`} key={state} data-label={state}>
                       {queue.counts[state]}
                     </td>
                   ))}
-                  <td class="num oldest-ready">{oldestReady(queue, readAt, now)}</td>
-                  <td class="held-back">{heldBack(queue.throttled)}</td>
+                  <td class="num oldest-ready" data-label="Oldest ready">
+                    {oldestReady(queue, readAt, now)}
+                  </td>
+                  <td class="held-back" data-label="Held back">
+                    {heldBack(queue.throttled)}
+                  </td>
                   {canOperate && (
-                    <td>
+                    <td class="row-aside">
                       <button
                         type="button"
                         aria-label={`${queue.paused ? 'Resume' : 'Pause'} queue ${queue.name}`}

@@ -189,7 +189,7 @@ export function SchedulesPage(props: { search: string }) {
       {loaded && list.length === 0 && !filtered(filter) && <NoSchedules canCreate={canAdminister} />}
       {list.length > 0 && (
         <div class="scroll">
-          <table aria-label="Schedules">
+          <table aria-label="Schedules" class="stack">
             <thead>
               <tr>
                 <th scope="col">Schedule</th>
@@ -208,7 +208,7 @@ export function SchedulesPage(props: { search: string }) {
                     class={schedule.id === focus ? 'focused' : undefined}
                     aria-current={schedule.id === focus ? 'location' : undefined}
                   >
-                    <th scope="row" class="name">
+                    <th scope="row" class="name row-name">
                       {schedule.id}
                       <div class="muted">{schedule.task}</div>
                       {schedule.source === 'config' && (
@@ -226,20 +226,20 @@ export function SchedulesPage(props: { search: string }) {
                         history
                       </button>
                     </th>
-                    <td class="mono">
+                    <td class="mono" data-label="Rule">
                       {schedule.cron ?? <span class="nowrap">every {duration(schedule.everyMs)}</span>}
                       <div class="muted">{schedule.timezone}</div>
                     </td>
-                    <td>
+                    <td data-label="Next run">
                       <NextRun schedule={schedule} now={now} />
                     </td>
-                    <td>
+                    <td data-label="Last run">
                       <LastRun schedule={schedule} now={now} />
                       {schedule.consecutiveFailures > 0 && (
                         <div class="error">{schedule.consecutiveFailures} failure(s) in a row</div>
                       )}
                     </td>
-                    <td>
+                    <td class="row-aside">
                       <ScheduleState schedule={schedule} />
                     </td>
                     {canOperate && (
@@ -401,43 +401,47 @@ function History(props: { id: string; stopped: string | null }) {
       {recentSlots.length === 0 ? (
         <p>No slot has come yet.</p>
       ) : (
-        <table aria-label={`Recent slots of ${props.id}`}>
-          <thead>
-            <tr>
-              <th scope="col">Slot</th>
-              <th scope="col">Status</th>
-              <th scope="col">Outcome</th>
-              <th scope="col" class="num">
-                Start lag
-              </th>
-              <th scope="col" class="num">
-                Duration
-              </th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {recentSlots.map((slot) => (
-              <tr key={slot.slotKey}>
-                <td>
-                  {when(slot.slotAt)}
-                  {slot.kind !== 'slot' && <span class="muted"> {slot.kind.replace('_', '-')}</span>}
-                </td>
-                <td>{slot.status}</td>
-                <td>
-                  {slot.jobId === null ? (
-                    (slot.outcome ?? '—')
-                  ) : (
-                    <Link to={`/jobs/${slot.jobId}`}>{slot.outcome ?? 'pending'}</Link>
-                  )}
-                </td>
-                <td class="num">{duration(slot.runLagMs)}</td>
-                <td class="num">{duration(slot.durationMs)}</td>
-                <td>{slot.reason ?? ''}</td>
+        // On a phone, where the schedule's row is a card as wide as the screen, the slots scroll
+        // sideways on their own.
+        <div class="scroll">
+          <table aria-label={`Recent slots of ${props.id}`}>
+            <thead>
+              <tr>
+                <th scope="col">Slot</th>
+                <th scope="col">Status</th>
+                <th scope="col">Outcome</th>
+                <th scope="col" class="num">
+                  Start lag
+                </th>
+                <th scope="col" class="num">
+                  Duration
+                </th>
+                <th scope="col">Reason</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {recentSlots.map((slot) => (
+                <tr key={slot.slotKey}>
+                  <td>
+                    {when(slot.slotAt)}
+                    {slot.kind !== 'slot' && <span class="muted"> {slot.kind.replace('_', '-')}</span>}
+                  </td>
+                  <td>{slot.status}</td>
+                  <td>
+                    {slot.jobId === null ? (
+                      (slot.outcome ?? '—')
+                    ) : (
+                      <Link to={`/jobs/${slot.jobId}`}>{slot.outcome ?? 'pending'}</Link>
+                    )}
+                  </td>
+                  <td class="num">{duration(slot.runLagMs)}</td>
+                  <td class="num">{duration(slot.durationMs)}</td>
+                  <td>{slot.reason ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </div>
   );

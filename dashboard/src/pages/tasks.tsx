@@ -61,7 +61,7 @@ export function TasksPage() {
         )}
         {list.length > 0 && (
           <div class="scroll">
-            <table aria-label="Tasks">
+            <table aria-label="Tasks" class="stack">
               <thead>
                 <tr>
                   <th scope="col">Task</th>
@@ -96,17 +96,25 @@ function TaskRow(props: { task: TaskCatalogEntry; elsewhere: boolean }) {
   const waits = unserved(task);
   return (
     <tr class={waits || props.elsewhere ? 'unserved' : undefined}>
-      <th scope="row" class="mono name task-name">
+      <th scope="row" class="mono name task-name row-name">
         {task.name}
       </th>
-      <td>{task.declared ? 'yes' : <span class="muted">no: only a worker knows it</span>}</td>
-      <td class="name">{task.queue ?? '–'}</td>
-      <td class="num">{task.priority ?? '–'}</td>
-      <td class="num">{task.maxAttempts ?? '–'}</td>
-      <td class="nowrap">
+      <td data-label="Declared">
+        {task.declared ? 'yes' : <span class="muted">no: only a worker knows it</span>}
+      </td>
+      <td class="name" data-label="Queue">
+        {task.queue ?? '–'}
+      </td>
+      <td class="num" data-label="Priority">
+        {task.priority ?? '–'}
+      </td>
+      <td class="num" data-label="Max attempts">
+        {task.maxAttempts ?? '–'}
+      </td>
+      <td class="nowrap" data-label="Timeout">
         {task.declared ? (task.timeoutMs === null ? "the worker's" : duration(task.timeoutMs)) : '–'}
       </td>
-      <td class="name">
+      <td class="name row-aside">
         <NameList
           names={task.workers}
           noun={{ one: 'worker', many: 'workers' }}
@@ -114,7 +122,7 @@ function TaskRow(props: { task: TaskCatalogEntry; elsewhere: boolean }) {
         />
         {props.elsewhere && <span class="badge paused">none claims from {task.queue}</span>}
       </td>
-      <td class="schema">
+      <td class="schema" data-label="Payload schema">
         {task.payloadSchema === null ? (
           <span class="muted">{task.declared ? 'none' : '–'}</span>
         ) : (

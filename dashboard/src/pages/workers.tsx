@@ -50,7 +50,7 @@ export function WorkersPage() {
         {workers.data !== undefined && list.length === 0 && <p>No worker is running.</p>}
         {list.length > 0 && (
           <div class="scroll">
-            <table aria-label="Workers">
+            <table aria-label="Workers" class="stack">
               <thead>
                 <tr>
                   <th scope="col">Worker</th>
@@ -68,22 +68,30 @@ export function WorkersPage() {
               <tbody>
                 {list.map((worker) => (
                   <tr key={worker.id}>
-                    <th scope="row" class="mono name">
+                    <th scope="row" class="mono name row-name">
                       {worker.id}
                     </th>
-                    <td>
+                    <td data-label="Host / pid">
                       {worker.host} / {worker.pid}
                     </td>
-                    <td class="name">{worker.queues === null ? 'all' : worker.queues.join(', ')}</td>
-                    <td class="name">{worker.labels.length === 0 ? '–' : worker.labels.join(', ')}</td>
-                    <td class="name">
+                    <td class="name" data-label="Queues">
+                      {worker.queues === null ? 'all' : worker.queues.join(', ')}
+                    </td>
+                    <td class="name" data-label="Labels">
+                      {worker.labels.length === 0 ? '–' : worker.labels.join(', ')}
+                    </td>
+                    <td class="name" data-label="Tasks">
                       <NameList names={worker.tasks} noun={{ one: 'task', many: 'tasks' }} empty="–" />
                     </td>
-                    <td class="num">
+                    <td class="num" data-label="Running">
                       {worker.running} / {worker.concurrency}
                     </td>
-                    <td title={worker.startedAt}>{relative(worker.startedAt, now)}</td>
-                    <td title={worker.heartbeatAt}>{relative(worker.heartbeatAt, now)}</td>
+                    <td title={worker.startedAt} data-label="Started">
+                      {relative(worker.startedAt, now)}
+                    </td>
+                    <td title={worker.heartbeatAt} data-label="Heartbeat">
+                      {relative(worker.heartbeatAt, now)}
+                    </td>
                   </tr>
                 ))}
               </tbody>
