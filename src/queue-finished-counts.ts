@@ -9,8 +9,9 @@
  * A count that took under `EXACT_BELOW_MS` is read again at every call, so small stores stay exact.
  * One that took longer is reused for `REUSE_FACTOR` times as long as it took: counting then costs at
  * most one part in `REUSE_FACTOR + 1` of the store's time however often the list is asked for, and the
- * three figures lag by at most that long (20 s for a count that takes 1 s). Calls made while a count
- * is read share that read; a failed read is not kept.
+ * three figures lag by at most that long (20 s for a count that takes 1 s), and the list says how
+ * long (`finishedCountsAgeMs`). Calls made while a count is read share that read; a failed read is not
+ * kept.
  */
 import type { JobCount } from './store/store.js';
 
@@ -20,7 +21,7 @@ export const EXACT_BELOW_MS = 20;
 export const REUSE_FACTOR = 20;
 
 export class FinishedCounts {
-  private kept: { rows: JobCount[]; reuseUntil: number } | null = null;
+  private kept: { rows: JobCount[]; readAt: number; reuseUntil: number } | null = null;
   private reading: Promise<JobCount[]> | null = null;
 
   constructor(
@@ -29,13 +30,19 @@ export class FinishedCounts {
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
-  /** The counts: the kept ones while their reuse lasts, else the read in flight or a new one. */
-  read(): Promise<JobCount[]> {
-    if (this.kept !== null && this.clock() < this.kept.reuseUntil) return Promise.resolve(this.kept.rows);
-    this.reading ??= this.countNow().finally(() => {
-      this.reading = null;
-    });
-    return this.reading;
+  /**
+   * The counts and how old they are (ms, whole): the kept ones while their reuse lasts, else the read
+   * in flight or a new one (age 0).
+   */
+  async read(): Promise<{ finishedCounts: JobCount[]; finishedCountsAgeMs: number }> {
+    const now = this.clock();
+    if (this.kept === null || now >= this.kept.reuseUntil) {
+      this.reading ??= this.countNow().finally(() => {
+        this.reading = null;
+      });
+      return { finishedCounts: await this.reading, finishedCountsAgeMs: 0 };
+    }
+    return { finishedCounts: this.kept.rows, finishedCountsAgeMs: Math.floor(now - this.kept.readAt) };
   }
 
   private async countNow(): Promise<JobCount[]> {
@@ -43,7 +50,7 @@ export class FinishedCounts {
     const rows = await this.count();
     const readAt = this.clock();
     const took = readAt - started;
-    this.kept = { rows, reuseUntil: took < EXACT_BELOW_MS ? readAt : readAt + took * REUSE_FACTOR };
+    this.kept = { rows, readAt, reuseUntil: took < EXACT_BELOW_MS ? readAt : readAt + took * REUSE_FACTOR };
     return rows;
   }
 }

@@ -31,8 +31,8 @@ export class QueueService {
    * Throttled jobs waiting for labels are judged against the workers `ns.workers()` lists.
    */
   async list(): Promise<QueueInfo[]> {
-    const finishedCounts = await this.finishedCounts.read();
-    return this.store.queueList({ workerStaleMs: DEFAULT_WORKER_STALE_MS, finishedCounts });
+    const finished = await this.finishedCounts.read();
+    return this.store.queueList({ workerStaleMs: DEFAULT_WORKER_STALE_MS, ...finished });
   }
 
   /** One queue as `list` shows it; a name with no jobs and no pause has zero counts. */
@@ -47,6 +47,7 @@ export class QueueService {
         nextDueInMs: null,
         paused: false,
         throttled: noThrottle(),
+        finishedCountsAgeMs: 0,
       }
     );
   }

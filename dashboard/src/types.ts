@@ -85,6 +85,8 @@ export interface Queue {
   paused: boolean;
   /** Ready jobs that cannot start now, per reason (docs/TENANCY.md, "Throttled jobs"). */
   throttled: Record<string, number>;
+  /** How old the completed, failed and cancelled counts were when read (0: read for the answer). */
+  finishedCountsAgeMs: number;
 }
 
 export interface Percentiles {

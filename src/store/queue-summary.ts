@@ -1,7 +1,7 @@
 /** Builds the queue list (`queueList`) from a backend's reads; the same on both backends. */
 import { JOB_STATES, type JobState } from '../job.js';
 import { noThrottle } from './queue-throttle.js';
-import type { JobCount, QueueInfo, QueueLoad, QueueThrottle } from './store.js';
+import type { QueueInfo, QueueListParams, QueueLoad, QueueThrottle } from './store.js';
 
 /** Zero jobs in every state. */
 export function emptyCounts(): Record<JobState, number> {
@@ -21,11 +21,12 @@ export interface QueueLoadCount {
 
 /**
  * Every queue named by a count, an oldest-ready age, a pause, a throttled count or a job waiting for its
- * time, sorted by name: the waiting and running counts from `load`, the finished ones from `finished`.
+ * time, sorted by name: the waiting and running counts from `load`, the finished ones from `finished`
+ * (the caller's, with their age).
  */
 export function queueSummary(
   load: ReadonlyArray<QueueLoadCount>,
-  finished: ReadonlyArray<JobCount>,
+  finished: Pick<QueueListParams, 'finishedCounts' | 'finishedCountsAgeMs'>,
   oldest: ReadonlyArray<{ queue: string; ageMs: number }>,
   paused: ReadonlyArray<string>,
   throttled: ReadonlyArray<QueueThrottle>,
@@ -41,12 +42,14 @@ export function queueSummary(
         nextDueInMs: null,
         paused: false,
         throttled: noThrottle(),
+        finishedCountsAgeMs: finished.finishedCountsAgeMs,
       };
       queues.set(name, queue);
     }
     return queue;
   };
-  for (const { queue, state, count } of [...load, ...finished]) get(queue).counts[state] = Number(count);
+  for (const { queue, state, count } of [...load, ...finished.finishedCounts])
+    get(queue).counts[state] = Number(count);
   // A job due a moment after the read began has a negative age on some clocks: it has not waited.
   for (const { queue, ageMs } of oldest) get(queue).oldestReadyAgeMs = Math.max(0, Math.round(Number(ageMs)));
   for (const name of paused) get(name).paused = true;

@@ -224,6 +224,19 @@ export interface QueueInfo {
    * under the first reason that holds it: `THROTTLE_REASONS`); 0 for every reason when none.
    */
   throttled: Record<ThrottleReason, number>;
+  /**
+   * How old the finished states' counts (completed, failed, cancelled) are, ms: 0 when they were read
+   * for this list; a count of a long history is reused for up to twenty times as long as it took to
+   * read (src/queue-finished-counts.ts), and says so here.
+   */
+  finishedCountsAgeMs: number;
+}
+
+/** What `queueList` is given: the live workers' bound, and the finished counts with their age. */
+export interface QueueListParams {
+  workerStaleMs: number;
+  finishedCounts: readonly JobCount[];
+  finishedCountsAgeMs: number;
 }
 
 /** The fleet part of the storage contract: workers registered while they run, and paused queues. */
@@ -252,9 +265,9 @@ export interface FleetStore {
    * `queueLoadList`'s and the throttled ones `queueThrottleList`'s (workers live within `workerStaleMs`),
    * read now on one clock: bounded by the backlog and the running jobs, never the history. The finished
    * states' counts are `finishedCounts` (`jobFinishedCountByQueue`, which does read the history: the
-   * caller decides how often).
+   * caller decides how often), read `finishedCountsAgeMs` ago.
    */
-  queueList(params: { workerStaleMs: number; finishedCounts: readonly JobCount[] }): Promise<QueueInfo[]>;
+  queueList(params: QueueListParams): Promise<QueueInfo[]>;
 }
 
 /** `jobInsertMany`: the jobs, the caller's transaction handle, and the attempt that fences them. */

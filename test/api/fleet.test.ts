@@ -187,6 +187,7 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
       nextDueInMs: null,
       paused: true,
       throttled: noThrottle(),
+      finishedCountsAgeMs: 0,
     });
     expect((await queue('not-yet'))?.paused).toBe(true);
     await s.request('POST', '/api/v1/queues/not-yet/resume', { token: s.tokens.operator });

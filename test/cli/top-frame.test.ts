@@ -22,6 +22,7 @@ const snapshot: TopSnapshot = {
         key_limit: 0,
         key_rate: 0,
       },
+      finishedCountsAgeMs: 0,
       completedPerSec: 12.4,
       failedPerSec: 0.5,
     },

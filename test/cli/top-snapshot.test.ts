@@ -5,7 +5,13 @@
  * duration) and schedules needing attention.
  */
 import { describe, expect, it } from 'vitest';
-import { alertCounts, readTopSnapshot } from '../../src/cli/top/snapshot.js';
+import {
+  addRates,
+  alertCounts,
+  readTopSnapshot,
+  type TopQueue,
+  type TopSnapshot,
+} from '../../src/cli/top/snapshot.js';
 import { defineTask } from '../../src/task.js';
 import { initialScheduleState } from '../../src/scheduler/schedule.js';
 import { validateSchedule } from '../../src/scheduler/validate.js';
@@ -123,5 +129,46 @@ describe('the top snapshot', () => {
       },
     ]);
     release.open();
+  });
+
+  it('dates each finished count when it was read: a reused count keeps the rates, the next spans its whole interval', () => {
+    const queue = (completed: number, finishedCountsAgeMs: number): TopQueue => ({
+      name: 'q',
+      counts: { scheduled: 0, queued: 0, running: 0, completed, failed: 0, cancelled: 0 },
+      oldestReadyAgeMs: null,
+      nextDueInMs: null,
+      paused: false,
+      throttled: {
+        paused: 0,
+        unserved: 0,
+        queue_limit: 0,
+        queue_rate: 0,
+        labels: 0,
+        key_limit: 0,
+        key_rate: 0,
+      },
+      finishedCountsAgeMs,
+      completedPerSec: null,
+      failedPerSec: null,
+    });
+    const at = (s: number): string => new Date(Date.UTC(2026, 11, 7, 20, 0, s)).toISOString();
+    const snap = (s: number, q: TopQueue): TopSnapshot =>
+      ({ at: at(s), queues: [q] }) as unknown as TopSnapshot;
+    // Counted fresh at 0 s (1,000) and at 1 s (1,100): 100/s.
+    const s0 = snap(0, queue(1_000, 0));
+    const s1 = snap(1, queue(1_100, 0));
+    addRates(s1, s0);
+    expect(s1.queues[0]?.completedPerSec).toBe(100);
+    // At 2 s and 3 s the count of 1 s is reused (1 s, then 2 s old): the rate stays, not 0.
+    const s2 = snap(2, queue(1_100, 1_000));
+    addRates(s2, s1);
+    expect(s2.queues[0]?.completedPerSec).toBe(100);
+    const s3 = snap(3, queue(1_100, 2_000));
+    addRates(s3, s2);
+    expect(s3.queues[0]?.completedPerSec).toBe(100);
+    // Counted fresh at 4 s (1,400): 300 more since the count of 1 s, over 3 s, not over the last 1 s.
+    const s4 = snap(4, queue(1_400, 0));
+    addRates(s4, s3);
+    expect(s4.queues[0]?.completedPerSec).toBe(100);
   });
 });

@@ -54,9 +54,9 @@ export function describeDueReads(h: StoreHarness): void {
         { queue, state: 'queued', count: 2 },
         { queue, state: 'scheduled', count: 1 },
       ]);
-      const info = (await store.queueList({ workerStaleMs: 60_000, finishedCounts: [] })).find(
-        (q) => q.name === queue,
-      );
+      const info = (
+        await store.queueList({ workerStaleMs: 60_000, finishedCounts: [], finishedCountsAgeMs: 0 })
+      ).find((q) => q.name === queue);
       expect(info?.counts).toMatchObject({ queued: 2, scheduled: 1, running: 0 });
       // The one still waiting for its time comes due in a minute from its insert.
       expect(info?.nextDueInMs).toBe(60_000 - 300);
@@ -139,9 +139,9 @@ export function describeDueReads(h: StoreHarness): void {
       const queue = `q-${uuidv7()}`;
       await insertOne(store, { queue, delayMs: 1_000 });
       const read = async () => {
-        const info = (await store.queueList({ workerStaleMs: 60_000, finishedCounts: [] })).find(
-          (q) => q.name === queue,
-        );
+        const info = (
+          await store.queueList({ workerStaleMs: 60_000, finishedCounts: [], finishedCountsAgeMs: 0 })
+        ).find((q) => q.name === queue);
         return {
           scheduled: info?.counts.scheduled,
           queued: info?.counts.queued,

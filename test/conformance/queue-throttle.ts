@@ -11,7 +11,7 @@ import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { nowMs } from './helpers.js';
 
-const LIVE = { workerStaleMs: 60_000, finishedCounts: [] };
+const LIVE = { workerStaleMs: 60_000, finishedCounts: [], finishedCountsAgeMs: 0 };
 const RATE = { limit: 1, periodMs: 600_000 };
 
 function claim(store: Store, queue: string, limit = 1): Promise<ClaimedJob[]> {

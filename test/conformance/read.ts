@@ -118,12 +118,15 @@ export function describeRead(h: StoreHarness): void {
           { queue: 'done', state: 'completed', count: 7 },
           { queue: 'old', state: 'failed', count: 3 },
         ],
+        finishedCountsAgeMs: 1_500,
       });
       expect(listed.map((q) => [q.name, q.counts])).toEqual([
         ['busy', { scheduled: 0, queued: 0, running: 1, completed: 0, failed: 0, cancelled: 0 }],
         ['done', { scheduled: 0, queued: 1, running: 0, completed: 7, failed: 0, cancelled: 0 }],
         ['old', { scheduled: 0, queued: 0, running: 0, completed: 0, failed: 3, cancelled: 0 }],
       ]);
+      // Every queue carries the finished counts' age, those with none of them too.
+      expect(listed.map((q) => q.finishedCountsAgeMs)).toEqual([1_500, 1_500, 1_500]);
     });
   });
 }

@@ -176,9 +176,9 @@ export function describeWorkerLabels(h: StoreHarness): void {
       });
       const load = await store.queueLoadList();
       expect(load.find((r) => r.queue === 'lab' && r.state === 'queued')?.count).toBe(3);
-      const listed = (await store.queueList({ workerStaleMs: 60_000, finishedCounts: [] })).find(
-        (q) => q.name === 'lab',
-      );
+      const listed = (
+        await store.queueList({ workerStaleMs: 60_000, finishedCounts: [], finishedCountsAgeMs: 0 })
+      ).find((q) => q.name === 'lab');
       expect(listed?.counts.queued).toBe(3);
       expect(listed?.oldestReadyAgeMs).not.toBeNull();
       expect((await store.jobCancel({ id: one?.job.id ?? '' })).outcome).toBe('cancelled');

@@ -3,7 +3,7 @@
  * events flow): the overview's queue list, made slow here by holding each answer 1.5 s (a list counting
  * a history of millions of jobs takes seconds), is asked once at a time, once more after the burst
  * of events, and shows what the last answer says; it used to start a read at every tick, piling them
- * up. On SQLite, and on PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres.
+ * up. Finished counts the server reused (a long history's) are dated under the list. On SQLite, and on PostgreSQL with NIGHTSHIFT_TEST_BACKEND=postgres.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
@@ -60,6 +60,33 @@ describe(`a read slower than the live ticks, in Chromium on ${backend}`, () => {
     // The first read, then one per slow answer while the ticks came, and one after the last tick.
     expect(made).toBeGreaterThanOrEqual(3);
     expect(made).toBeLessThanOrEqual(Math.ceil(4_000 / SLOW_MS) + 3);
+    await context.close();
+  });
+
+  it('says how old reused finished counts are, and nothing while they are current', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // The server's answer as it is, or with the finished counts reused 25 s ago (as a count of a
+    // history of millions of jobs is: test/library/queue-finished-counts.test.ts).
+    let reusedAgeMs = 0;
+    await context.route('**/api/v1/queues', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { queues: Array<{ finishedCountsAgeMs: number }> };
+      expect(body.queues.every((queue) => queue.finishedCountsAgeMs === 0)).toBe(true);
+      if (reusedAgeMs > 0) for (const queue of body.queues) queue.finishedCountsAgeMs = reusedAgeMs;
+      await route.fulfill({ response, json: body });
+    });
+    await server.ns.enqueue('email.send', { to: 'age@example.com' }, { queue: 'aged' });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/#token=${encodeURIComponent(server.tokens.viewer)}`);
+    const row = page.getByRole('table', { name: 'Queues' }).getByRole('row', { name: /aged/ });
+    await until(() => row.count()).toBe(1);
+    const note = page.locator('p.finished-age');
+    expect(await note.count()).toBe(0);
+    reusedAgeMs = 25_000;
+    await server.ns.enqueue('email.send', { to: 'age2@example.com' }, { queue: 'aged' });
+    await until(() => note.textContent()).toMatch(
+      /^Completed, failed and cancelled counts as of 2\d s ago: counting a long history is reused for a while\.$/,
+    );
     await context.close();
   });
 });

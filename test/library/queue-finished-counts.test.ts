@@ -29,10 +29,19 @@ function countingStore(takesMs: () => number) {
   return { clock, count, answer, reads: () => reads };
 }
 
-async function read(counts: FinishedCounts, store: { answer: () => Promise<void> }): Promise<number> {
+/** The count a read answers (-1: none) and how old it said it was. */
+async function readAged(
+  counts: FinishedCounts,
+  store: { answer: () => Promise<void> },
+): Promise<{ count: number; ageMs: number }> {
   const reading = counts.read();
   await store.answer();
-  return (await reading)[0]?.count ?? -1;
+  const { finishedCounts, finishedCountsAgeMs } = await reading;
+  return { count: finishedCounts[0]?.count ?? -1, ageMs: finishedCountsAgeMs };
+}
+
+async function read(counts: FinishedCounts, store: { answer: () => Promise<void> }): Promise<number> {
+  return (await readAged(counts, store)).count;
 }
 
 describe('FinishedCounts', () => {
@@ -47,12 +56,15 @@ describe('FinishedCounts', () => {
   it('reuses a slow count for REUSE_FACTOR times its duration, then reads again', async () => {
     const store = countingStore(() => 100);
     const counts = new FinishedCounts(store.count, () => store.clock.now);
-    expect(await read(counts, store)).toBe(1);
-    store.clock.now += 100 * REUSE_FACTOR - 1;
-    expect(await read(counts, store)).toBe(1);
+    expect(await readAged(counts, store)).toEqual({ count: 1, ageMs: 0 });
+    store.clock.now += 250.7;
+    // A reused count says how long ago it was read, whole ms.
+    expect(await readAged(counts, store)).toEqual({ count: 1, ageMs: 250 });
+    store.clock.now += 100 * REUSE_FACTOR - 251.7;
+    expect(await readAged(counts, store)).toEqual({ count: 1, ageMs: 100 * REUSE_FACTOR - 1 });
     expect(store.reads()).toBe(1);
     store.clock.now += 1;
-    expect(await read(counts, store)).toBe(2);
+    expect(await readAged(counts, store)).toEqual({ count: 2, ageMs: 0 });
   });
 
   it('shares one read among the calls made while it runs', async () => {
@@ -60,7 +72,7 @@ describe('FinishedCounts', () => {
     const counts = new FinishedCounts(store.count, () => store.clock.now);
     const both = Promise.all([counts.read(), counts.read()]);
     await store.answer();
-    expect((await both).map((rows) => rows[0]?.count)).toEqual([1, 1]);
+    expect((await both).map((read) => read.finishedCounts[0]?.count)).toEqual([1, 1]);
     expect(store.reads()).toBe(1);
     expect(await read(counts, store)).toBe(2);
   });
@@ -74,7 +86,7 @@ describe('FinishedCounts', () => {
     });
     await expect(counts.read()).rejects.toThrow('database gone');
     fail = false;
-    await expect(counts.read()).resolves.toEqual([]);
+    await expect(counts.read()).resolves.toEqual({ finishedCounts: [], finishedCountsAgeMs: 0 });
     expect(reads).toBe(2);
   });
 });

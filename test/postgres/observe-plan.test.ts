@@ -129,7 +129,11 @@ describe('PostgreSQL observe plans without statistics', () => {
     await db.store.workerRegister({ id: 'w-all', ...worker });
     try {
       expect(await db.store.queueThrottleList({ workerStaleMs: 30_000 })).toEqual([]);
-      const listed = await db.store.queueList({ workerStaleMs: 30_000, finishedCounts: [] });
+      const listed = await db.store.queueList({
+        workerStaleMs: 30_000,
+        finishedCounts: [],
+        finishedCountsAgeMs: 0,
+      });
       expect(listed.reduce((n, q) => n + q.counts.queued, 0)).toBe(495);
       expect(listed.every((q) => q.oldestReadyAgeMs !== null || q.counts.queued === 0)).toBe(true);
     } finally {
@@ -144,7 +148,11 @@ describe('PostgreSQL observe plans without statistics', () => {
       expect(text).toMatch(/jobs_pkey/);
       expect(text).toMatch(/job_queue/);
     }
-    const listed = await db.store.queueList({ workerStaleMs: 30_000, finishedCounts: [] });
+    const listed = await db.store.queueList({
+      workerStaleMs: 30_000,
+      finishedCounts: [],
+      finishedCountsAgeMs: 0,
+    });
     expect(listed.every((q) => q.nextDueInMs === null)).toBe(true);
     expect(listed.reduce((n, q) => n + q.counts.running, 0)).toBe(5);
     // The history (3,000 finished jobs) is not read: its counts are the caller's.
@@ -231,7 +239,11 @@ describe('PostgreSQL observe plans without statistics', () => {
     const list = await groupedPlan(queueList(s), [30_000]);
     expect(list.match(/Seq Scan on job_queue/g)).toHaveLength(1);
     expect(list).toMatch(/Index (Only )?Scan using job_queue_scheduled(_queue)?_idx/);
-    const listed = await db.store.queueList({ workerStaleMs: 30_000, finishedCounts: [] });
+    const listed = await db.store.queueList({
+      workerStaleMs: 30_000,
+      finishedCounts: [],
+      finishedCountsAgeMs: 0,
+    });
     expect(listed.reduce((n, q) => n + q.counts.queued, 0)).toBe(495);
     expect(listed.reduce((n, q) => n + q.counts.running, 0)).toBe(5);
   });

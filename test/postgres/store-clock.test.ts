@@ -151,7 +151,11 @@ describe('the store clock on PostgreSQL', () => {
     try {
       await locker.query('BEGIN');
       await locker.query(`LOCK TABLE ${s}.job_queue IN ACCESS EXCLUSIVE MODE`);
-      const listing = db.store.queueList({ workerStaleMs: 60_000, finishedCounts: [] });
+      const listing = db.store.queueList({
+        workerStaleMs: 60_000,
+        finishedCounts: [],
+        finishedCountsAgeMs: 0,
+      });
       await waitUntil(async () => {
         const { rows } = await client.query(
           `SELECT 1 FROM pg_locks WHERE relation = '${s}.job_queue'::regclass AND NOT granted`,

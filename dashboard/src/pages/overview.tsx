@@ -114,7 +114,26 @@ function Queues() {
           </table>
         </div>
       )}
+      {finishedAge(list, readAt, now)}
     </section>
+  );
+}
+
+/** Below this age the finished counts are taken as current and say nothing of it. */
+const FINISHED_AGE_SHOWN_MS = 1_000;
+
+/**
+ * How old the finished counts are, when the server reused a count of a long history (GET /queues
+ * `finishedCountsAgeMs`, the same for every queue): otherwise they would seem stuck while jobs finish.
+ */
+function finishedAge(list: Queue[], readAt: number, now: number) {
+  const ageMs = list[0]?.finishedCountsAgeMs;
+  if (ageMs === undefined || ageMs < FINISHED_AGE_SHOWN_MS) return null;
+  return (
+    <p class="muted finished-age">
+      Completed, failed and cancelled counts as of {duration(ageMs + Math.max(0, now - readAt))} ago: counting
+      a long history is reused for a while.
+    </p>
   );
 }
 

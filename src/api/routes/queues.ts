@@ -30,6 +30,11 @@ export const QueueSchema = Type.Object(
         'How long until the soonest scheduled job comes due, database clock; null when no job waits for its time. A job reads queued from its due time on and no event is written then, so a reader showing the counts reads them again after this long.',
     }),
     paused: Type.Boolean(),
+    finishedCountsAgeMs: Type.Integer({
+      minimum: 0,
+      description:
+        'How old the completed, failed and cancelled counts are, ms: 0 when read for this answer. Counting them reads the whole history kept; a count that took over 20 ms is reused for up to twenty times as long as it took.',
+    }),
     throttled: Type.Object(
       Object.fromEntries(THROTTLE_REASONS.map((reason) => [reason, Type.Integer()])) as Record<
         ThrottleReason,
@@ -56,7 +61,7 @@ export const queueRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (ap
       schema: {
         summary: 'Queues with their job counts per state',
         description:
-          'Every queue that has jobs or is paused. The counts read the whole jobs table; the throttled counts read the waiting jobs once.',
+          'Every queue that has jobs or is paused. The waiting and running counts and the throttled counts are read now (the waiting jobs once); the finished counts read the whole history kept, and may be reused (finishedCountsAgeMs).',
         tags: ['queues'],
         response: responses({ 200: Type.Object({ queues: Type.Array(QueueSchema) }) }),
       },

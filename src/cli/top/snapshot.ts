@@ -179,15 +179,30 @@ function scheduleNeedingAttention(schedule: Schedule): TopSchedule[] {
   ];
 }
 
-/** Completed and failed jobs per second since `previous`; counts that shrank (retention) give 0. */
-function addRates(snapshot: TopSnapshot, previous: TopSnapshot): void {
-  const seconds = (Date.parse(snapshot.at) - Date.parse(previous.at)) / 1000;
-  if (seconds <= 0) return;
-  const before = new Map(previous.queues.map((queue) => [queue.name, queue.counts]));
+/**
+ * Completed and failed jobs per second between the finished counts of `previous` and these; counts
+ * that shrank (retention) give 0. The counts of a long history are reused for a while
+ * (`finishedCountsAgeMs`): each is dated when it was read, and a reused one keeps the rates of the
+ * snapshot before, which would otherwise read 0 until the next count and then a burst.
+ */
+export function addRates(snapshot: TopSnapshot, previous: TopSnapshot): void {
+  const countedAt = (at: string, queue: TopQueue): number => Date.parse(at) - queue.finishedCountsAgeMs;
+  const before = new Map(previous.queues.map((queue) => [queue.name, queue]));
   for (const queue of snapshot.queues) {
     const old = before.get(queue.name);
+    if (queue.finishedCountsAgeMs > 0 && old !== undefined) {
+      queue.completedPerSec = old.completedPerSec;
+      queue.failedPerSec = old.failedPerSec;
+      continue;
+    }
+    // A queue new since the previous snapshot counted from zero then.
+    const seconds =
+      (countedAt(snapshot.at, queue) -
+        (old === undefined ? Date.parse(previous.at) : countedAt(previous.at, old))) /
+      1000;
+    if (seconds <= 0) continue;
     const rate = (state: JobState): number =>
-      Math.max(0, queue.counts[state] - (old?.[state] ?? 0)) / seconds;
+      Math.max(0, queue.counts[state] - (old?.counts[state] ?? 0)) / seconds;
     queue.completedPerSec = rate('completed');
     queue.failedPerSec = rate('failed');
   }

@@ -1,7 +1,7 @@
 /** The fleet part of PostgresStore (see FleetStore in ../store.ts): registered workers, paused queues. */
 import type pg from 'pg';
 import { queueSummary, type QueueLoadCount } from '../queue-summary.js';
-import type { FleetStore, JobCount, QueueInfo, WorkerInfo } from '../store.js';
+import type { FleetStore, QueueInfo, QueueListParams, WorkerInfo } from '../store.js';
 import { toStoreError } from './pool.js';
 import type { Queryable } from './sql/statements.js';
 import type { PostgresConnection } from './connection.js';
@@ -121,10 +121,7 @@ export class PostgresFleet implements FleetStore {
     return rows.map((row) => row.queue);
   }
 
-  async queueList(params: {
-    workerStaleMs: number;
-    finishedCounts: readonly JobCount[];
-  }): Promise<QueueInfo[]> {
+  async queueList(params: QueueListParams): Promise<QueueInfo[]> {
     const rows = await this.conn.groupedRows<QueueListRow>(
       { text: this.sql.queueList },
       throttleParams(params),
@@ -134,7 +131,7 @@ export class PostgresFleet implements FleetStore {
     const groups = toThrottleGroups(row.ready);
     return queueSummary(
       [...readyCounts(groups), ...row.later],
-      params.finishedCounts,
+      params,
       oldestReady(groups),
       row.paused,
       throttleCounts(groups),

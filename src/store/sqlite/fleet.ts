@@ -1,6 +1,6 @@
 /** The fleet part of SqliteStore (see FleetStore in ../store.ts): registered workers, paused queues. */
 import { queueSummary } from '../queue-summary.js';
-import type { FleetStore, JobCount, QueueInfo, QueueLoad, WorkerInfo } from '../store.js';
+import type { FleetStore, QueueInfo, QueueListParams, QueueLoad, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
 import { oldestReady, readyCounts, throttleCounts } from '../queue-throttle.js';
@@ -113,7 +113,7 @@ export class SqliteFleet implements FleetStore {
     );
   }
 
-  queueList(params: { workerStaleMs: number; finishedCounts: readonly JobCount[] }): Promise<QueueInfo[]> {
+  queueList(params: QueueListParams): Promise<QueueInfo[]> {
     const now = this.conn.clock();
     return this.conn.read(() => {
       // One read of the ready jobs: the queued counts, their oldest ages and the throttled counts.
@@ -134,7 +134,7 @@ export class SqliteFleet implements FleetStore {
             inMs: row.next_due_at === null ? null : row.next_due_at - now,
           })),
         ],
-        params.finishedCounts,
+        params,
         oldestReady(groups),
         (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
         throttleCounts(groups),
