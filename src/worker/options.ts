@@ -23,6 +23,13 @@ const DEFAULT_POLL_INTERVAL_MS = 2_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 /** Default `workerStaleMs`, also the bound `ns.workers()` lists by. */
 export const DEFAULT_WORKER_STALE_MS = 30_000;
+/**
+ * The longest heartbeat interval: every reader of the workers table judges liveness by
+ * DEFAULT_WORKER_STALE_MS, whatever a worker's own `workerStaleMs` (which bounds only the rescuer's
+ * sweep), so a worker beating less often than every half of it would drop out of the list, the
+ * alerts and the unserved judgement between two beats, or after one late beat.
+ */
+export const MAX_HEARTBEAT_INTERVAL_MS = DEFAULT_WORKER_STALE_MS / 2;
 
 /** Options of `ns.startWorker()` (and the `worker` defaults given to `Nightshift.connect`). */
 export interface WorkerOptions {
@@ -96,13 +103,16 @@ export interface WorkerOptions {
   retentionMs?: number;
   /**
    * How often this worker records its heartbeat (and running count) in the workers table
-   * (`ns.workers()`). Default 5,000: one primary-key UPDATE per worker every 5 s.
+   * (`ns.workers()`). Default 5,000: one primary-key UPDATE per worker every 5 s. At most 15,000: the
+   * list, the alerts and the throttled counts take a worker for live while its heartbeat is under 30 s
+   * old.
    */
   heartbeatIntervalMs?: number;
   /**
    * A worker not heard from for longer than this is forgotten by the rescuer's sweep (killed without
-   * stopping) and left out of `ns.workers()`. Default 30,000 (six missed heartbeats); must exceed
-   * `heartbeatIntervalMs`.
+   * stopping). Default 30,000 (six missed heartbeats); must exceed `heartbeatIntervalMs`. The list
+   * (`ns.workers()`), the alerts and the throttled counts leave a worker out once its heartbeat is 30 s
+   * old, whatever this says.
    */
   workerStaleMs?: number;
   /** Identifies this worker in job rows and run history. Default host:pid:random. */
@@ -241,6 +251,13 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     throw new NightshiftError(
       'invalid_argument',
       `worker option workerStaleMs (${resolved.workerStaleMs}) must exceed heartbeatIntervalMs (${resolved.heartbeatIntervalMs})`,
+    );
+  }
+  if (resolved.heartbeatIntervalMs > MAX_HEARTBEAT_INTERVAL_MS) {
+    throw new NightshiftError(
+      'invalid_argument',
+      `worker option heartbeatIntervalMs (${resolved.heartbeatIntervalMs}) must be at most ${MAX_HEARTBEAT_INTERVAL_MS}: ` +
+        `ns.workers(), the alerts and the throttled counts take a worker for live while its last heartbeat is under ${DEFAULT_WORKER_STALE_MS} ms old`,
     );
   }
   if (resolved.workerId !== null) textIn('worker option workerId', resolved.workerId, MAX_KEY_BYTES);

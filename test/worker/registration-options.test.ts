@@ -13,6 +13,11 @@ describe('worker registry options', () => {
     [{ workerStaleMs: 1.5 }, /workerStaleMs must be an integer/],
     [{ heartbeatIntervalMs: 30_000 }, /workerStaleMs \(30000\) must exceed heartbeatIntervalMs \(30000\)/],
     [{ heartbeatIntervalMs: 1_000, workerStaleMs: 500 }, /must exceed/],
+    // A worker beating every 20 s would drop out of ns.workers() (30 s) between two late beats.
+    [
+      { heartbeatIntervalMs: 20_000, workerStaleMs: 120_000 },
+      /heartbeatIntervalMs \(20000\) must be at most 15000: ns\.workers\(\), the alerts and the throttled counts/,
+    ],
   ])('refuses %o', (options, message) => {
     let caught: unknown;
     try {
