@@ -1,6 +1,7 @@
 /**
  * Migrations under racing processes (reliability scenarios 23 and 24): ten real processes migrate one
  * empty schema at once; each migration is applied exactly once. A schema newer than the code is refused.
+ * A role with only the table privileges docs/SCALING.md lists migrates a current schema as a no-op.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { NightshiftError } from '../../src/errors.js';
@@ -9,8 +10,10 @@ import { dropSchema, TEST_PG_URL, uniqueSchema, withAdmin } from '../support/pos
 import { runFixture } from './child-process.js';
 
 const schemas: string[] = [];
+const roles: string[] = [];
 afterAll(async () => {
   for (const schema of schemas) await dropSchema(schema);
+  for (const role of roles) await withAdmin((client) => client.query(`DROP ROLE IF EXISTS "${role}"`));
 });
 
 describe('PostgreSQL migrations', () => {
@@ -65,6 +68,37 @@ describe('PostgreSQL migrations', () => {
         expect((error as NightshiftError).code).toBe('schema_too_new');
       }
       expect(await store.schemaVersion()).toEqual({ current: latest + 1, latest });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a role with only table privileges migrates a current schema as a no-op (every command migrates)', async () => {
+    const schema = uniqueSchema('dmlrole');
+    schemas.push(schema);
+    const role = `${schema}_app`;
+    roles.push(role);
+    const owner = await PostgresStore.open({ connectionString: TEST_PG_URL, schema });
+    try {
+      await owner.migrate();
+    } finally {
+      await owner.close();
+    }
+    // What docs/SCALING.md says a role needs once the schema exists: no CREATE on the database or schema.
+    await withAdmin(async (client) => {
+      await client.query(`CREATE ROLE "${role}" LOGIN`);
+      await client.query(`GRANT USAGE ON SCHEMA "${schema}" TO "${role}"`);
+      await client.query(
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO "${role}"`,
+      );
+    });
+    const url = new URL(TEST_PG_URL);
+    url.username = role;
+    url.password = '';
+    const store = await PostgresStore.open({ connectionString: url.toString(), schema });
+    try {
+      const { latest } = await store.schemaVersion();
+      expect(await store.migrate()).toEqual({ from: latest, to: latest });
     } finally {
       await store.close();
     }

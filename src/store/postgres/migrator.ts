@@ -49,6 +49,12 @@ export async function migrate(
   migrations: Migration[],
 ): Promise<{ from: number; to: number }> {
   const latest = migrations.length;
+  // Every process migrates at start. A schema already current needs nothing created, so it is read
+  // before CREATE SCHEMA IF NOT EXISTS, which needs CREATE on the database even when the schema exists:
+  // a role with only the table privileges docs/SCALING.md lists then runs every command.
+  const applied = await appliedVersion(client, quotedSchema);
+  if (applied > latest) throw schemaTooNew(applied, latest);
+  if (applied === latest) return { from: latest, to: latest };
   return inTransaction(client, 'BEGIN', async () => {
     // Migrations may rewrite big tables, and waiting for another migrator's lock is expected: neither
     // the store's statement timeout nor its client-side query timeout applies here.
@@ -67,4 +73,14 @@ export async function migrate(
     }
     return { from, to: Math.max(from, latest) };
   });
+}
+
+/** The highest applied migration, 0 when the schema or its ledger does not exist yet. */
+async function appliedVersion(client: pg.ClientBase, quotedSchema: string): Promise<number> {
+  const { rows } = await client.query<{ exists: boolean }>(sql.schemaVersionTableExists, [
+    `${quotedSchema}.schema_migrations`,
+  ]);
+  if (rows[0]?.exists !== true) return 0;
+  const version = await client.query<{ version: number }>(sql.schemaVersion(quotedSchema));
+  return version.rows[0]?.version ?? 0;
 }
