@@ -3,7 +3,7 @@
  * it closes with runs `npx nightshift`, which uses dist/: run `npm run build` first.
  */
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -25,6 +25,20 @@ afterAll(async () => {
 });
 
 describe('the demo', () => {
+  it('runs on ./nightshift-demo.db whatever NIGHTSHIFT_DB names: the demo writes an admin token', async () => {
+    // A shell that exports the application's database (as for `nightshift worker`) must not get the
+    // demo's 3,000 jobs, its schedule and its admin token: only a typed --db picks another database.
+    const cwd = join(dir, 'with-env');
+    mkdirSync(cwd);
+    const result = await runCli(['start', '--demo', '--json'], {
+      cwd,
+      env: { NIGHTSHIFT_DB: `sqlite:${join(cwd, 'app.db')}` },
+    });
+    expect(result.code, result.stderr.slice(-2000)).toBe(0);
+    expect(existsSync(join(cwd, 'app.db'))).toBe(false);
+    expect(existsSync(join(cwd, 'nightshift-demo.db'))).toBe(true);
+  });
+
   it('exports every order once, resumes the export from its checkpoint, and keeps two dead jobs', async () => {
     const result = await runCli(['start', '--demo', '--json'], { cwd: dir });
     expect(result.code, result.stderr.slice(-2000)).toBe(0);

@@ -23,15 +23,19 @@ export function registerStart(program: Command): void {
           .option('--serve', 'with --demo: keep serving the dashboard after the demo, until Ctrl-C'),
       ),
     ),
-  ).action(async (flags: WorkerFlags & HttpFlags & { demo?: boolean; serve?: boolean }) => {
+  ).action(async (flags: WorkerFlags & HttpFlags & { demo?: boolean; serve?: boolean }, command: Command) => {
     if (flags.demo === true) {
       if (flags.config !== undefined) throw usageError('--demo brings its own config; drop --config');
       if (flags.host !== undefined)
         throw usageError('--demo serves its dashboard on 127.0.0.1 only; drop --host');
       if (flags.readOnly === true) throw usageError('--demo serves its own dashboard; drop --read-only');
       const { host: _host, readOnly: _readOnly, ...demoFlags } = flags;
+      // The demo runs on its own file unless a --db is typed: NIGHTSHIFT_DB, exported for the
+      // application, would get the demo's jobs, its schedule and the admin token it issues.
+      const { db: _db, ...withoutDb } = flags;
+      const options = command.getOptionValueSource('db') === 'cli' ? flags : withoutDb;
       await withSession(
-        { ...flags, config: DEMO_CONFIG },
+        { ...options, config: DEMO_CONFIG },
         (session) => runDemo(session, { ...demoFlags, scheduler: true }),
         SERVICE,
       );
