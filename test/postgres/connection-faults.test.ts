@@ -123,7 +123,8 @@ describe('PostgreSQL connection faults', () => {
   );
 
   it('survives its idle pooled connections being killed: no crash, later calls succeed', async () => {
-    await Promise.all(Array.from({ length: 4 }, () => store.jobCountByQueue()));
+    // Reads on the pool itself, so each connection's last statement names the schema (terminate).
+    await Promise.all(Array.from({ length: 4 }, () => store.jobList({ state: 'running', limit: 1 })));
     expect(await terminate('%')).toBeGreaterThan(0);
     // A call may meet a connection killed before the pool noticed; it is told so, and the next one works.
     const job = newJob({ queue: 'faults-idle' });
