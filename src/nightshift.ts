@@ -464,7 +464,9 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   /**
    * Jobs newest first, filtered, paged by `cursor` (default limit 50, at most 1,000). `search`,
    * `createdAfter` and `createdBefore` are tested on the rows the other filters select, in list order,
-   * until `limit` match (see `JobListParams`): narrow by state, queue or task on a big table.
+   * until `limit` match (see `JobListParams`): narrow by state, queue or task on a big table. A page
+   * walks at most `JOB_LIST_WALK_MAX` jobs: a page with fewer than `limit` jobs may still have a
+   * `nextCursor`, which searches on; only a null one ends the list.
    */
   async listJobs(params: JobListInput = {}): Promise<{ jobs: Job[]; nextCursor: string | null }> {
     return this.store.jobList(jobListParams(params));

@@ -25,8 +25,9 @@ import { eventPrune, eventRead } from '../src/store/sqlite/sql/events.js';
 import { workerHeartbeat } from '../src/store/sqlite/sql/fleet.js';
 import {
   jobFinishedCountSlice,
-  jobList,
   jobListDead,
+  jobListRows,
+  jobListWalk,
   jobNextDue,
   jobNextRowid,
   jobRunList,
@@ -287,9 +288,18 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       limit: 10,
       now: 0,
     };
-    const all = await plan(jobList, params);
+    const { limit: _limit, ...walkParams } = params;
+    const all = await plan(jobListWalk, { ...walkParams, walk: 50_000 });
     expect(all).toMatch(/SCAN jobs USING INDEX jobs_created\b/);
     expect(all).not.toMatch(/TEMP B-TREE/);
+    const after = await plan(jobListWalk, { ...walkParams, cursorCreatedAt: 1, cursorId: 'a', walk: 50_000 });
+    expect(after).toMatch(
+      /SEARCH jobs USING INDEX jobs_created \(<expr>\)|SEARCH jobs USING INDEX jobs_created/,
+    );
+    expect(after).not.toMatch(/TEMP B-TREE/);
+    // The page's jobs by rowid.
+    const rows = await plan(jobListRows, { rows: '[1,2]', now: 0 });
+    expect(rows).toMatch(/SEARCH jobs USING INTEGER PRIMARY KEY \(rowid=\?\)/);
     const dead = await plan(jobListDead, { ...params, state: 'failed' });
     expect(dead).toMatch(/SCAN jobs USING INDEX jobs_dead_created\b/);
     expect(dead).not.toMatch(/TEMP B-TREE/);

@@ -183,9 +183,10 @@ async function summarise(ns: Nightshift, exportJob: Job, elapsedMs: number): Pro
       ...(cursor !== null && { cursor }),
     });
     children.push(...page.jobs.filter((job) => job.parentId === exportJob.id));
-    // Newest first: once a page reaches jobs older than the export, earlier demo runs follow.
+    // Newest first: once a page reaches jobs older than the export, earlier demo runs follow. A page
+    // that found none before its walk's bound (store.ts JOB_LIST_WALK_MAX) goes on from its cursor.
     const oldest = page.jobs.at(-1);
-    cursor = oldest !== undefined && oldest.createdAt >= exportJob.createdAt ? page.nextCursor : null;
+    cursor = oldest === undefined || oldest.createdAt >= exportJob.createdAt ? page.nextCursor : null;
   } while (cursor !== null);
 
   const result = exportJob.result as { orders?: number; resumedAt?: number | null } | null;

@@ -282,11 +282,23 @@ export interface JobIdParams {
   id: string;
 }
 
-/** `jobList`'s page and the cursor of the next one. */
+/**
+ * `jobList`'s page and the cursor of the next one. A page walks at most `JOB_LIST_WALK_MAX` jobs past
+ * its cursor: when the walk ends before `limit` jobs matched, the page holds those that did (perhaps
+ * none) and `nextCursor` goes on from where the walk stopped. Only a null cursor says no job is left.
+ */
 export interface JobPage {
   jobs: Job[];
   nextCursor: string | null;
 }
+
+/**
+ * The most jobs one `jobList` page walks past its cursor (in list order) looking for matches: a filter
+ * that matches few of a long history costs each page a bounded read (~65 ms on PostgreSQL, ~100 ms on
+ * SQLite, which holds its event loop for it, on a 2-core machine) rather than a read of the whole
+ * history, which could outlast the statement timeout.
+ */
+export const JOB_LIST_WALK_MAX = 50_000;
 
 /** `jobCountByQueue`: jobs in one state of one queue. */
 export interface JobCount {

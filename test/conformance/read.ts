@@ -1,6 +1,7 @@
 /** Conformance: reading jobs, listing pages, counting per queue. */
 import { describe, expect, it } from 'vitest';
 import { NightshiftError } from '../../src/errors.js';
+import { JOB_LIST_WALK_MAX } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { claimOne, failOne, openFrozen } from './helpers.js';
@@ -71,6 +72,32 @@ export function describeRead(h: StoreHarness): void {
       expect(filtered.jobs).toHaveLength(1);
       expect(filtered.jobs[0]).toMatchObject({ queue: 'b', task: 't1', state: 'queued' });
       expect(filtered.nextCursor).toBeNull();
+    });
+
+    it('walks at most JOB_LIST_WALK_MAX jobs a page: a short page goes on from where its walk stopped', async () => {
+      const store = await h.open();
+      const rareOld = [newJob({ queue: 'rare' }), newJob({ queue: 'rare' })];
+      await store.jobInsertMany({ jobs: rareOld });
+      for (let i = 0; i < JOB_LIST_WALK_MAX; i += 5_000) {
+        await store.jobInsertMany({ jobs: Array.from({ length: 5_000 }, () => newJob({ queue: 'common' })) });
+      }
+      const rareNew = newJob({ queue: 'rare' });
+      await store.jobInsertMany({ jobs: [rareNew] });
+      // The first page walks the newest rare job and 49,999 common ones, then stops: one match, and a
+      // cursor, though the page is not full.
+      const first = await store.jobList({ queue: 'rare', limit: 10 });
+      expect(first.jobs.map((job) => job.id)).toEqual([rareNew.id]);
+      expect(first.nextCursor).not.toBeNull();
+      // The next walks the last common job and the two oldest, and reaches the end.
+      const second = await store.jobList({ queue: 'rare', limit: 10, cursor: first.nextCursor ?? '' });
+      expect(second.jobs.map((job) => job.id).sort()).toEqual(rareOld.map((job) => job.id).sort());
+      expect(second.nextCursor).toBeNull();
+      // A page that fills stops at once and gives its last job's cursor, as before.
+      const full = await store.jobList({ state: 'queued', limit: 10 });
+      expect(full.jobs).toHaveLength(10);
+      const after = await store.jobList({ state: 'queued', limit: 10, cursor: full.nextCursor ?? '' });
+      expect(after.jobs).toHaveLength(10);
+      expect(new Set([...full.jobs, ...after.jobs].map((job) => job.id)).size).toBe(20);
     });
 
     it('refuses a malformed cursor with invalid_argument', async () => {

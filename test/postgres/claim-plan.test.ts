@@ -217,6 +217,29 @@ describe('PostgreSQL claim plan', () => {
     expect(running).not.toMatch(/Seq Scan on jobs\b/);
   });
 
+  it('lists every job or the completed ones by a bounded walk of the primary key, stopped when the page fills', async () => {
+    // $9 is the walk's bound (JOB_LIST_WALK_MAX); 100 here, so that a filter matching nothing shows it.
+    for (const state of [null, 'completed']) {
+      const none = await explainClaim(sql.jobListWalk.text, [
+        state,
+        'no-such-queue',
+        null,
+        null,
+        11,
+        null,
+        null,
+        null,
+        100,
+      ]);
+      expect(none).toMatch(/Index Scan Backward using jobs_pkey on jobs \(actual rows=100 loops=1\)/);
+      expect(none).toMatch(/WindowAgg/);
+      expect(none).not.toMatch(/Seq Scan on jobs\b|Sort\b/);
+    }
+    // Every job matches: the page's eleven rows are all the walk reads, the window streaming.
+    const all = await explainClaim(sql.jobListWalk.text, [null, null, null, null, 11, null, null, null, 100]);
+    expect(all).toMatch(/Index Scan Backward using jobs_pkey on jobs \(actual rows=11 loops=1\)/);
+  });
+
   it('lists and bulk-retries failed and cancelled jobs from job_dead, each by primary key, never the finished jobs', async () => {
     for (const state of ['failed', 'cancelled']) {
       const plan = await explainClaim(sql.jobListDead.text, [state, null, null, null, 10, null, null, null]);

@@ -229,7 +229,9 @@ export function JobsPage(props: { search: string }) {
         </Confirm>
       )}
       <Problem error={jobs.error} what="the job list" />
-      {jobs.data !== undefined && list.length === 0 && <p>No job matches this filter.</p>}
+      {jobs.data !== undefined && list.length === 0 && jobs.data.nextCursor === null && (
+        <p>No job matches this filter.</p>
+      )}
       {list.length > 0 && (
         <div class="scroll">
           <table aria-label="Jobs" class="stack">
@@ -307,6 +309,15 @@ export function JobsPage(props: { search: string }) {
             </tbody>
           </table>
         </div>
+      )}
+      {jobs.data !== undefined && list.length < PAGE_SIZE && jobs.data.nextCursor !== null && (
+        <p class="muted walk-stopped">
+          {/* GET /jobs searches a bounded number of jobs a page (the store's JOB_LIST_WALK_MAX). */}
+          {list.length === 0
+            ? 'No match'
+            : `Only ${list.length} ${list.length === 1 ? 'match' : 'matches'}`}{' '}
+          among the jobs this page searched, the most a page searches: Next page searches older ones.
+        </p>
       )}
       <Pager previous={pages.previous} next={pages.next(jobs.data?.nextCursor)} />
     </section>

@@ -106,7 +106,7 @@ export const jobRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (app,
       schema: {
         summary: 'List jobs, newest first',
         description:
-          'Filters combine. search, createdAfter and createdBefore are tested on the rows state, queue and task select, newest first, until limit match: their cost is bounded by those filters and limit, not by an index of their own.',
+          'Filters combine. search, createdAfter and createdBefore are tested on the rows state, queue and task select, newest first, until limit match: their cost is bounded by those filters and limit, not by an index of their own. A page walks at most 50,000 jobs past its cursor: when the walk ends first, the page holds the matches it found (perhaps none) and nextCursor searches on from there. Only a null nextCursor ends the list.',
         tags: ['jobs'],
         querystring: Type.Object(
           {

@@ -4,7 +4,15 @@
  */
 import { NightshiftError } from '../../errors.js';
 import type { Job, JobRun } from '../../job.js';
-import type { JobCount, JobIdParams, JobListParams, JobMatch, JobPage, JobRunListParams } from '../store.js';
+import {
+  JOB_LIST_WALK_MAX,
+  type JobCount,
+  type JobIdParams,
+  type JobListParams,
+  type JobMatch,
+  type JobPage,
+  type JobRunListParams,
+} from '../store.js';
 import type { PostgresConnection } from './connection.js';
 import { isUuid, toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
 
@@ -15,25 +23,47 @@ export async function jobGet(conn: PostgresConnection, params: JobIdParams): Pro
   return row && toJob(row);
 }
 
-/** `jobList`: a page of jobs, newest first; the cursor is the last job's id. */
+/**
+ * `jobList`: a page of jobs, newest first; the cursor is the id of the last job the page read past:
+ * its last job, or where a bounded walk stopped (sql/job-read.ts jobListWalk).
+ */
 export async function jobList(conn: PostgresConnection, params: JobListParams): Promise<JobPage> {
   const limit = Math.max(1, Math.floor(params.limit));
   const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
-  const dead = params.state === 'failed' || params.state === 'cancelled';
-  const rows = await conn.rows<JobRow>(dead ? conn.sql.jobListDead : conn.sql.jobList, [
+  const values = [
     params.state ?? null,
     params.queue ?? null,
     params.task ?? null,
     cursor,
+    // One extra row tells whether another page exists without a count query.
     limit + 1,
     ...matchValues(params),
-  ]);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    jobs: page.map(toJob),
-    nextCursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : null,
-  };
+  ];
+  const state = params.state;
+  if (state === undefined || state === 'completed') {
+    const rows = await conn.rows<JobRow & { walked: string; matches: boolean }>(conn.sql.jobListWalk, [
+      ...values,
+      JOB_LIST_WALK_MAX,
+    ]);
+    const matches = rows.filter((row) => row.matches);
+    const stoppedAt = rows.find((row) => Number(row.walked) === JOB_LIST_WALK_MAX);
+    if (matches.length <= limit && stoppedAt !== undefined)
+      return { jobs: matches.map(toJob), nextCursor: idCursor(stoppedAt.id) };
+    return page(matches, limit);
+  }
+  const dead = state === 'failed' || state === 'cancelled';
+  return page(await conn.rows<JobRow>(dead ? conn.sql.jobListDead : conn.sql.jobList, values), limit);
+}
+
+/** The first `limit` of `rows` (read with one more), and the cursor after them when there were more. */
+function page(rows: JobRow[], limit: number): JobPage {
+  const jobs = rows.slice(0, limit);
+  const last = jobs.at(-1);
+  return { jobs: jobs.map(toJob), nextCursor: rows.length > limit && last ? idCursor(last.id) : null };
+}
+
+function idCursor(id: string): string {
+  return Buffer.from(id).toString('base64url');
 }
 
 /**

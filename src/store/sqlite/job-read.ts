@@ -5,14 +5,22 @@
 import { setImmediate } from 'node:timers/promises';
 import { NightshiftError } from '../../errors.js';
 import type { Job, JobRun } from '../../job.js';
-import type { JobCount, JobIdParams, JobListParams, JobMatch, JobPage, JobRunListParams } from '../store.js';
+import {
+  JOB_LIST_WALK_MAX,
+  type JobCount,
+  type JobIdParams,
+  type JobListParams,
+  type JobMatch,
+  type JobPage,
+  type JobRunListParams,
+} from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
 import * as sql from './sql/job-read.js';
 
 // The cursor is the (created_at, id) of the last job on the page, base64url-encoded so callers treat
 // it as opaque and the encoding may change without breaking them.
-function encodeCursor(job: JobRow): string {
+function encodeCursor(job: Pick<JobRow, 'created_at' | 'id'>): string {
   return Buffer.from(JSON.stringify([job.created_at, job.id])).toString('base64url');
 }
 
@@ -45,27 +53,62 @@ export function matchParams(match: JobMatch): {
   };
 }
 
-/** A page of jobs matching the filters, newest first, and the cursor of the next page. */
+/**
+ * A page of jobs matching the filters, newest first, and the cursor of the next page: failed and
+ * cancelled ones through their partial index (jobListDead), the others by a walk of at most
+ * JOB_LIST_WALK_MAX jobs (sql/job-read.ts jobListWalk), stopped once the page is full; a walk that
+ * ends first gives the matches it found and a cursor at the last job it walked.
+ */
 export async function jobList(conn: SqliteConnection, params: JobListParams): Promise<JobPage> {
   const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
   const limit = Math.max(1, Math.floor(params.limit));
-  const rows = await conn.read(
-    () =>
-      conn
-        .stmt(params.state === 'failed' || params.state === 'cancelled' ? sql.jobListDead : sql.jobList)
-        .all({
-          ...matchParams(params),
-          state: params.state ?? null,
-          now: conn.clock(),
-          cursorCreatedAt: cursor?.createdAt ?? null,
-          cursorId: cursor?.id ?? null,
-          // One extra row tells whether another page exists without a count query.
-          limit: limit + 1,
-        }) as JobRow[],
-  );
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  return { jobs: page.map(toJob), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  const values = {
+    ...matchParams(params),
+    state: params.state ?? null,
+    now: conn.clock(),
+    cursorCreatedAt: cursor?.createdAt ?? null,
+    cursorId: cursor?.id ?? null,
+  };
+  if (params.state === 'failed' || params.state === 'cancelled') {
+    // One extra row tells whether another page exists without a count query.
+    const rows = await conn.read(
+      () => conn.stmt(sql.jobListDead).all({ ...values, limit: limit + 1 }) as JobRow[],
+    );
+    const jobs = rows.slice(0, limit);
+    const last = jobs.at(-1);
+    return { jobs: jobs.map(toJob), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+  return conn.read(() => {
+    const matched: number[] = [];
+    let walked = 0;
+    let last: WalkedJob | undefined;
+    for (const job of conn
+      .stmt(sql.jobListWalk)
+      .iterate({ ...values, walk: JOB_LIST_WALK_MAX }) as Iterable<WalkedJob>) {
+      walked += 1;
+      last = job;
+      // One match past the page tells that another page exists; the walk stops there.
+      if (job.matches === 1 && matched.push(job.row) > limit) break;
+    }
+    const jobs = conn
+      .stmt(sql.jobListRows)
+      .all({ rows: JSON.stringify(matched.slice(0, limit)), now: values.now }) as JobRow[];
+    const pageLast = jobs.at(-1);
+    if (matched.length > limit && pageLast !== undefined)
+      return { jobs: jobs.map(toJob), nextCursor: encodeCursor(pageLast) };
+    // The walk ended at its bound: the next page searches on from its last job.
+    if (walked === JOB_LIST_WALK_MAX && last !== undefined)
+      return { jobs: jobs.map(toJob), nextCursor: encodeCursor(last) };
+    return { jobs: jobs.map(toJob), nextCursor: null };
+  });
+}
+
+/** A job walked by sql/job-read.ts jobListWalk. */
+interface WalkedJob {
+  row: number;
+  created_at: number;
+  id: string;
+  matches: 0 | 1;
 }
 
 /** `jobNextDue`: ms until the soonest scheduled job matching the filters comes due, or null. */

@@ -38,10 +38,11 @@ export const jobListMatchFilters = (j: string, search: number): string => `
  * (dueColumn), compared as text, so a word that is no state matches nothing (as on SQLite) instead of
  * failing a cast to the enum.
  *
- * \`jobs\` has no index on state (migration 005); the few waiting and running jobs are found through the
- * tables that index them (queue rows, split at the store's clock by job_queue_scheduled_idx; claims'
- * job lists) and read by primary key, so listing them does not walk the finished jobs. Completed jobs,
- * most of the table, walk the primary key; failed and cancelled ones are listed by jobListDead.
+ * \`jobs\` has no index on state (migration 005): the few waiting and running jobs ($1 queued, scheduled
+ * or running) are found through the tables that index them (queue rows, split at the store's clock by
+ * job_queue_scheduled_idx; claims' job lists) and read by primary key, so listing them does not walk
+ * the finished jobs. Every job or the completed ones, most of the table, are listed by jobListWalk;
+ * failed and cancelled ones by jobListDead.
  */
 export const jobList = (s: string): string => `
   SELECT j.*, ${dueColumn(s, 'j')} FROM ${s}.jobs j
@@ -60,6 +61,28 @@ export const jobList = (s: string): string => `
     AND ($3::text IS NULL OR task = $3)
     AND ($4::uuid IS NULL OR id < $4)${jobListMatchFilters('j', 6)}
   ORDER BY id DESC
+  LIMIT $5`;
+
+/**
+ * jobList for every job or the completed ones ($1 null or 'completed'; the other parameters as
+ * jobList's, $9 the walk's bound, JOB_LIST_WALK_MAX): the primary key walked newest first from the
+ * cursor, at most $9 jobs. Each walked job is numbered (`walked`) and tested (`matches`); the matches
+ * come back, and so does the $9th job walked, matching or not, so that a walk that ends before the
+ * page is full says where it stopped and the next page searches on from there: a filter that matches
+ * few of millions of finished jobs costs each page a bounded walk, where it read the whole history in
+ * one statement (a queue without finished jobs over 1,000,000: 1.3 s). The window counts the walk in
+ * its order and streams: a page that fills stops the walk.
+ */
+export const jobListWalk = (s: string): string => `
+  SELECT w.*, ${dueColumn(s, 'w')} FROM (
+    SELECT j.*, row_number() OVER (ORDER BY j.id DESC) AS walked,
+           (($1::text IS NULL OR ${shownState(s, 'j')} = $1)
+            AND ($2::text IS NULL OR j.queue = $2)
+            AND ($3::text IS NULL OR j.task = $3)${jobListMatchFilters('j', 6)}) AS matches
+    FROM (SELECT * FROM ${s}.jobs WHERE $4::uuid IS NULL OR id < $4 ORDER BY id DESC LIMIT $9) j
+  ) w
+  WHERE w.matches OR w.walked = $9
+  ORDER BY w.id DESC
   LIMIT $5`;
 
 /**

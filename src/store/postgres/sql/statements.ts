@@ -73,6 +73,7 @@ export function renderStatements(quotedSchema: string, prepare = true) {
     jobStepSave: prepared('save_step', steps.jobStepSave(s)),
     jobGet: prepared('get_job', read.jobGet(s)),
     jobList: plain(read.jobList(s)),
+    jobListWalk: plain(read.jobListWalk(s)),
     jobListDead: plain(read.jobListDead(s)),
     jobNextDue: plain(read.jobNextDue(s)),
     jobCountByQueue: plain(read.jobCountByQueue(s)),

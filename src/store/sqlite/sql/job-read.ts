@@ -26,18 +26,27 @@ export const jobListMatchFilters = `
        OR instr(lower(coalesce(json_extract(error, '$.message'), '')), @search) > 0)`;
 
 /**
- * A page of jobs, newest first. Optional filters are written as `@x IS NULL OR col = @x` so one
- * prepared statement serves every combination; the cursor is the (created_at, id) of the last row seen.
- * The state filter is on the state a job reads at @now: `queued` takes the due scheduled rows too.
+ * A page of jobs, newest first, as a walk of jobs_created from the cursor (the (created_at, id) of the
+ * last job walked; NULL for the start) of at most @walk jobs: each walked job's rowid, its key and
+ * whether it matches the filters, which the store reads until the page is full (job-read.ts), then the
+ * matches by rowid (jobListRows). Optional filters are written as `@x IS NULL OR col = @x` so one
+ * prepared statement serves every combination. The state filter is on the state a job reads at @now:
+ * `queued` takes the due scheduled rows too.
  */
-export const jobList = `
-SELECT *, ${dueColumn} FROM jobs
-WHERE (@state IS NULL OR ${shownState} = @state)
-  AND (@queue IS NULL OR queue = @queue)
-  AND (@task IS NULL OR task = @task)${jobListMatchFilters}
-  AND (@cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId))
+export const jobListWalk = `
+SELECT rowid AS row, created_at, id,
+       ((@state IS NULL OR ${shownState} = @state)
+        AND (@queue IS NULL OR queue = @queue)
+        AND (@task IS NULL OR task = @task)${jobListMatchFilters}) AS matches
+FROM jobs INDEXED BY jobs_created
+WHERE @cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId)
 ORDER BY created_at DESC, id DESC
-LIMIT @limit`;
+LIMIT @walk`;
+
+/** The jobs of @rows (a JSON array of rowids), newest first, at @now. */
+export const jobListRows = `
+SELECT *, ${dueColumn} FROM jobs WHERE rowid IN (SELECT value FROM json_each(@rows))
+ORDER BY created_at DESC, id DESC`;
 
 /**
  * jobList for failed or cancelled jobs (`@state` one of them): the literal IN term lets SQLite use
