@@ -24,17 +24,26 @@ function encodeCursor(job: Pick<JobRow, 'created_at' | 'id'>): string {
   return Buffer.from(JSON.stringify([job.created_at, job.id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
+function decodeCursor(cursor: string): { cursorCreatedAt: number; cursorId: string } {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') {
-      return { createdAt: value[0], id: value[1] };
+      return { cursorCreatedAt: value[0], cursorId: value[1] };
     }
   } catch {
     // Falls through to the error below: a malformed cursor is the caller's mistake, not a crash.
   }
   throw new NightshiftError('invalid_argument', 'invalid job list cursor');
 }
+
+/**
+ * The cursor of the first page: after every job (the lists compare (created_at, id) with it as a
+ * range of their index).
+ */
+const START_CURSOR = { cursorCreatedAt: Number.MAX_SAFE_INTEGER, cursorId: '' };
+
+/** The end of a walk that may read to the oldest job (sql/job-read.ts jobList's @end). */
+const LIST_END = { endCreatedAt: Number.MIN_SAFE_INTEGER, endId: '' };
 
 /** The jobListMatchFilters parameters of a filter (sql/job-read.ts). */
 export function matchParams(match: JobMatch): {
@@ -55,60 +64,47 @@ export function matchParams(match: JobMatch): {
 
 /**
  * A page of jobs matching the filters, newest first, and the cursor of the next page: failed and
- * cancelled ones through their partial index (jobListDead), the others by a walk of at most
- * JOB_LIST_WALK_MAX jobs (sql/job-read.ts jobListWalk), stopped once the page is full; a walk that
- * ends first gives the matches it found and a cursor at the last job it walked.
+ * cancelled ones through their partial index (jobListDead), the others by a walk of jobs_created of
+ * at most JOB_LIST_WALK_MAX jobs when a filter may pass some over (sql/job-read.ts jobList, bounded
+ * by jobListWalkEnd); a walk that ends before the page is full gives the matches it found and a
+ * cursor at the last job it read.
  */
 export async function jobList(conn: SqliteConnection, params: JobListParams): Promise<JobPage> {
   const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
   const limit = Math.max(1, Math.floor(params.limit));
+  const match = matchParams(params);
   const values = {
-    ...matchParams(params),
+    ...match,
     state: params.state ?? null,
     now: conn.clock(),
-    cursorCreatedAt: cursor?.createdAt ?? null,
-    cursorId: cursor?.id ?? null,
-  };
-  if (params.state === 'failed' || params.state === 'cancelled') {
+    ...(cursor ?? START_CURSOR),
     // One extra row tells whether another page exists without a count query.
-    const rows = await conn.read(
-      () => conn.stmt(sql.jobListDead).all({ ...values, limit: limit + 1 }) as JobRow[],
-    );
+    limit: limit + 1,
+  };
+  const dead = params.state === 'failed' || params.state === 'cancelled';
+  return conn.read(() => {
+    // Without a filter every job walked is on the page: the walk is the page.
+    const filtered = values.state !== null || Object.values(match).some((value) => value !== null);
+    const end =
+      dead || !filtered
+        ? undefined
+        : (conn.stmt(sql.jobListWalkEnd).get({ ...values, walk: JOB_LIST_WALK_MAX }) as
+            Pick<JobRow, 'created_at' | 'id'> | undefined);
+    const rows = (
+      dead
+        ? conn.stmt(sql.jobListDead).all(values)
+        : conn.stmt(sql.jobList).all({
+            ...values,
+            ...(end === undefined ? LIST_END : { endCreatedAt: end.created_at, endId: end.id }),
+          })
+    ) as JobRow[];
     const jobs = rows.slice(0, limit);
     const last = jobs.at(-1);
-    return { jobs: jobs.map(toJob), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
-  }
-  return conn.read(() => {
-    const matched: number[] = [];
-    let walked = 0;
-    let last: WalkedJob | undefined;
-    for (const job of conn
-      .stmt(sql.jobListWalk)
-      .iterate({ ...values, walk: JOB_LIST_WALK_MAX }) as Iterable<WalkedJob>) {
-      walked += 1;
-      last = job;
-      // One match past the page tells that another page exists; the walk stops there.
-      if (job.matches === 1 && matched.push(job.row) > limit) break;
-    }
-    const jobs = conn
-      .stmt(sql.jobListRows)
-      .all({ rows: JSON.stringify(matched.slice(0, limit)), now: values.now }) as JobRow[];
-    const pageLast = jobs.at(-1);
-    if (matched.length > limit && pageLast !== undefined)
-      return { jobs: jobs.map(toJob), nextCursor: encodeCursor(pageLast) };
-    // The walk ended at its bound: the next page searches on from its last job.
-    if (walked === JOB_LIST_WALK_MAX && last !== undefined)
+    if (rows.length > limit && last !== undefined)
       return { jobs: jobs.map(toJob), nextCursor: encodeCursor(last) };
-    return { jobs: jobs.map(toJob), nextCursor: null };
+    // The walk ended at its bound: the next page searches on from the last job it read.
+    return { jobs: jobs.map(toJob), nextCursor: end === undefined ? null : encodeCursor(end) };
   });
-}
-
-/** A job walked by sql/job-read.ts jobListWalk. */
-interface WalkedJob {
-  row: number;
-  created_at: number;
-  id: string;
-  matches: 0 | 1;
 }
 
 /** `jobNextDue`: ms until the soonest scheduled job matching the filters comes due, or null. */

@@ -26,27 +26,32 @@ export const jobListMatchFilters = `
        OR instr(lower(coalesce(json_extract(error, '$.message'), '')), @search) > 0)`;
 
 /**
- * A page of jobs, newest first, as a walk of jobs_created from the cursor (the (created_at, id) of the
- * last job walked; NULL for the start) of at most @walk jobs: each walked job's rowid, its key and
- * whether it matches the filters, which the store reads until the page is full (job-read.ts), then the
- * matches by rowid (jobListRows). Optional filters are written as `@x IS NULL OR col = @x` so one
- * prepared statement serves every combination. The state filter is on the state a job reads at @now:
- * `queued` takes the due scheduled rows too.
+ * A page of jobs, newest first: jobs_created from the cursor (the (created_at, id) of the last job
+ * read past; START_CURSOR for the first page, in job-read.ts: a range the index seeks to, where
+ * `@cursor IS NULL OR` made every page scan from the newest job) down to @end (jobListWalkEnd; the
+ * oldest job when the walk reaches the end), the filters tested on each, until @limit match.
+ * Optional filters are written as `@x IS NULL OR col = @x` so one prepared statement serves every
+ * combination. The state filter is on the state a job reads at @now: `queued` takes the due scheduled
+ * rows too.
  */
-export const jobListWalk = `
-SELECT rowid AS row, created_at, id,
-       ((@state IS NULL OR ${shownState} = @state)
-        AND (@queue IS NULL OR queue = @queue)
-        AND (@task IS NULL OR task = @task)${jobListMatchFilters}) AS matches
-FROM jobs INDEXED BY jobs_created
-WHERE @cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId)
+export const jobList = `
+SELECT *, ${dueColumn} FROM jobs INDEXED BY jobs_created
+WHERE (created_at, id) < (@cursorCreatedAt, @cursorId) AND (created_at, id) >= (@endCreatedAt, @endId)
+  AND (@state IS NULL OR ${shownState} = @state)
+  AND (@queue IS NULL OR queue = @queue)
+  AND (@task IS NULL OR task = @task)${jobListMatchFilters}
 ORDER BY created_at DESC, id DESC
-LIMIT @walk`;
+LIMIT @limit`;
 
-/** The jobs of @rows (a JSON array of rowids), newest first, at @now. */
-export const jobListRows = `
-SELECT *, ${dueColumn} FROM jobs WHERE rowid IN (SELECT value FROM json_each(@rows))
-ORDER BY created_at DESC, id DESC`;
+/**
+ * The last job a page's walk may read: the @walk-th from the cursor in jobList's order, through the
+ * index alone (50,000 entries in 6-9 ms); none when fewer remain.
+ */
+export const jobListWalkEnd = `
+SELECT created_at, id FROM jobs INDEXED BY jobs_created
+WHERE (created_at, id) < (@cursorCreatedAt, @cursorId)
+ORDER BY created_at DESC, id DESC
+LIMIT 1 OFFSET @walk - 1`;
 
 /**
  * jobList for failed or cancelled jobs (`@state` one of them): the literal IN term lets SQLite use
@@ -57,7 +62,7 @@ SELECT * FROM jobs
 WHERE state IN ('failed', 'cancelled') AND state = @state
   AND (@queue IS NULL OR queue = @queue)
   AND (@task IS NULL OR task = @task)${jobListMatchFilters}
-  AND (@cursorCreatedAt IS NULL OR (created_at, id) < (@cursorCreatedAt, @cursorId))
+  AND (created_at, id) < (@cursorCreatedAt, @cursorId)
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;
 
