@@ -5,7 +5,6 @@
  * first reason in THROTTLE_REASONS order that holds it. The same read gives each queue's oldest ready
  * job, which the queue list shows.
  */
-import type { QueueLoadCount } from './queue-summary.js';
 import { THROTTLE_REASONS, type QueueThrottle, type ThrottleReason } from './store.js';
 
 /** Ready jobs of one queue (all of them, or those of one requirement set), as a backend reads them. */
@@ -68,13 +67,6 @@ export function oldestReady(groups: Iterable<ThrottleGroup>): Array<{ queue: str
   for (const { queue, ageMs } of groups)
     ages.set(queue, Math.max(Number(ageMs), ages.get(queue) ?? -Infinity));
   return [...ages].map(([queue, ageMs]) => ({ queue, ageMs }));
-}
-
-/** Per queue, its ready jobs (all of its groups'), as the queue list's queued count. */
-export function readyCounts(groups: Iterable<ThrottleGroup>): QueueLoadCount[] {
-  const counts = new Map<string, number>();
-  for (const { queue, ready } of groups) counts.set(queue, (counts.get(queue) ?? 0) + Number(ready));
-  return [...counts].map(([queue, count]) => ({ queue, state: 'queued', count, inMs: null }));
 }
 
 /** Zero for every reason. */

@@ -6,7 +6,6 @@ import { toStoreError } from './pool.js';
 import type { Queryable } from './sql/statements.js';
 import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/fleet.js';
-import { oldestReady, readyCounts, throttleCounts } from '../queue-throttle.js';
 import { throttleParams, toThrottleGroups, type ThrottleRow } from './observe.js';
 
 interface WorkerRow {
@@ -127,15 +126,7 @@ export class PostgresFleet implements FleetStore {
       throttleParams(params),
     );
     const row = rows[0] as QueueListRow;
-    // One read of the ready jobs: the queued counts, their oldest ages and the throttled counts.
-    const groups = toThrottleGroups(row.ready);
-    return queueSummary(
-      [...readyCounts(groups), ...row.later],
-      params,
-      oldestReady(groups),
-      row.paused,
-      throttleCounts(groups),
-    );
+    return queueSummary(toThrottleGroups(row.ready), row.later, row.paused, params);
   }
 
   private async result<R extends pg.QueryResultRow>(

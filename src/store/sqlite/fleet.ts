@@ -3,7 +3,6 @@ import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, QueueListParams, QueueLoad, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
-import { oldestReady, readyCounts, throttleCounts } from '../queue-throttle.js';
 import { throttleGroups } from './observe.js';
 import * as sql from './sql/fleet.js';
 import * as observeSql from './sql/observe.js';
@@ -116,8 +115,6 @@ export class SqliteFleet implements FleetStore {
   queueList(params: QueueListParams): Promise<QueueInfo[]> {
     const now = this.conn.clock();
     return this.conn.read(() => {
-      // One read of the ready jobs: the queued counts, their oldest ages and the throttled counts.
-      const groups = throttleGroups(this.conn, params.workerStaleMs, now);
       const later = this.conn.stmt(observeSql.queueLaterAndRunningList).all({ now }) as Array<{
         queue: string;
         state: QueueLoad['state'];
@@ -125,19 +122,16 @@ export class SqliteFleet implements FleetStore {
         next_due_at: number | null;
       }>;
       return queueSummary(
-        [
-          ...readyCounts(groups),
-          ...later.map((row) => ({
-            queue: row.queue,
-            state: row.state,
-            count: row.count,
-            inMs: row.next_due_at === null ? null : row.next_due_at - now,
-          })),
-        ],
-        params,
-        oldestReady(groups),
+        // One read of the ready jobs: the queued counts, their oldest ages and the throttled counts.
+        throttleGroups(this.conn, params.workerStaleMs, now),
+        later.map((row) => ({
+          queue: row.queue,
+          state: row.state,
+          count: row.count,
+          inMs: row.next_due_at === null ? null : row.next_due_at - now,
+        })),
         (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
-        throttleCounts(groups),
+        params,
       );
     });
   }
