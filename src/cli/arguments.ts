@@ -108,24 +108,33 @@ export function parseState(flag: string, value: string): JobState {
   return value;
 }
 
-/** Parses a comma-separated list of names, dropping blanks. */
-export function parseList(flag: string, value: string): string[] {
-  const items = value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  if (items.length === 0) throw usageError(`${flag} needs at least one name`);
+/**
+ * The trimmed items of a comma-separated list. A blank item is refused, not dropped: it is most often
+ * an unset shell variable (`--queues "$MAIL,$SMS"`), and dropping it would run a worker that serves
+ * fewer queues than its command line names, silently.
+ */
+function commaList(flag: string, value: string): string[] {
+  const items = value.split(',').map((item) => item.trim());
+  const blank = items.indexOf('');
+  if (blank !== -1) {
+    throw usageError(
+      `${flag} "${value}" has an empty item (item ${blank + 1}): separate names with single commas`,
+    );
+  }
   return items;
+}
+
+/** Parses a comma-separated list of names: at least one, none blank. */
+export function parseList(flag: string, value: string): string[] {
+  if (value.trim() === '') throw usageError(`${flag} needs at least one name`);
+  return commaList(flag, value);
 }
 
 /**
  * Parses a comma-separated list of labels (validation/labels.ts), checked here so that a bad label is
- * a usage error before any database is opened. An empty value is the empty list (no labels).
+ * a usage error before any database is opened. An empty value is the empty list (no labels); a blank
+ * item in a list is refused.
  */
 export function parseLabels(flag: string, value: string, max: number): string[] {
-  const items = value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  return checkLabels(flag, items, max);
+  return checkLabels(flag, value.trim() === '' ? [] : commaList(flag, value), max);
 }

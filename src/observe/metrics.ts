@@ -170,11 +170,11 @@ export function createMetrics(source: MetricsSource): Registry {
 
 async function readCluster(source: MetricsSource): Promise<ClusterReading> {
   const { store } = source;
-  const load = await store.queueLoadList();
-  const [now, throttled, { alerts }, health] = await Promise.all([
+  // One read of the backlog for the load, the throttled counts and the alerts; labels are judged
+  // against the workers `ns.workers()` lists as live.
+  const { load, throttled } = await store.queueBacklog({ workerStaleMs: DEFAULT_WORKER_STALE_MS });
+  const [now, { alerts }, health] = await Promise.all([
     store.now(),
-    // Labels are judged against the workers `ns.workers()` lists as live.
-    store.queueThrottleList({ workerStaleMs: DEFAULT_WORKER_STALE_MS }),
     computeAlerts({ store, registry: source.tasks, config: source.alertsConfig, load }),
     store.dialect === 'postgres' ? store.databaseHealth() : null,
   ]);

@@ -27,6 +27,8 @@ export interface ThrottleGroup {
   queueRateOut: boolean;
   /** How long the group's oldest ready job has waited, ms on the database clock. */
   ageMs: number;
+  /** When the group's oldest ready job came due, ms since the epoch (database clock), whole. */
+  oldestReadyAt: number;
 }
 
 /** Counts per queue and reason, zero counts left out, by queue then reason order. */

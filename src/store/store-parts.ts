@@ -62,7 +62,7 @@ const METHODS: { [P in keyof StorePartSet]: MethodsOf<StorePartSet[P]> } = {
     jobRunningList: true,
     scheduleSlotLapseList: true,
     jobRunStats: true,
-    queueThrottleList: true,
+    queueBacklog: true,
   },
   fleet: {
     workerRegister: true,

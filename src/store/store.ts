@@ -986,6 +986,12 @@ export interface QueueLoad {
   nextDueAt: Date | null;
 }
 
+/** `queueBacklog`: the load per queue and state, and the throttled counts per queue and reason. */
+export interface QueueBacklog {
+  load: QueueLoad[];
+  throttled: QueueThrottle[];
+}
+
 /** A running job as the alerts read it (`jobRunningList`). */
 export interface RunningJob {
   id: string;
@@ -1048,11 +1054,13 @@ export interface ObserveStore {
    */
   jobRunStats(params: { buckets: number; bucketMs: number }): Promise<RunStatsBucket[]>;
   /**
-   * Ready jobs (queued, or scheduled and due) held back now, per queue and reason (docs/TENANCY.md,
-   * "Throttled jobs"), each counted under the first reason of `THROTTLE_REASONS` that holds it; a
-   * worker is live when its heartbeat is at most `workerStaleMs` old (database clock). Zero counts are
-   * left out. Reads the waiting jobs once (the ready indexes and the due scheduled ones), never the
-   * finished history, with one primary-key probe of its key per keyed job.
+   * `queueLoadList`'s rows and the ready jobs (queued, or scheduled and due) held back now, per queue
+   * and reason (docs/TENANCY.md, "Throttled jobs"), each counted under the first reason of
+   * `THROTTLE_REASONS` that holds it; a worker is live when its heartbeat is at most `workerStaleMs` old
+   * (database clock). Zero throttled counts are left out. One read of the waiting jobs (the ready
+   * indexes and the scheduled ones), on one clock, never of the finished history, with one primary-key
+   * probe of its key per keyed job: what a metrics scrape reads, where the two reads apart read the
+   * backlog twice.
    */
-  queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]>;
+  queueBacklog(params: { workerStaleMs: number }): Promise<QueueBacklog>;
 }

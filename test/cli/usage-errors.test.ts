@@ -122,6 +122,19 @@ describe('usage errors', () => {
           says: /--jitter must be at most 2147483647/,
         },
         { args: ['worker', '--concurrency', 'lots'], says: /--concurrency must be an integer/ },
+        // A blank name in a list (an unset variable) would serve or require fewer than named.
+        {
+          args: ['worker', '--queues', 'mail,,sms'],
+          says: /^nightshift: --queues "mail,,sms" has an empty item \(item 2\): separate names with single commas$/,
+        },
+        { args: ['worker', '--queues', 'mail,'], says: /--queues "mail," has an empty item \(item 2\)/ },
+        { args: ['worker', '--queues', ' , '], says: /--queues " , " has an empty item \(item 1\)/ },
+        { args: ['worker', '--queues', ''], says: /^nightshift: --queues needs at least one name$/ },
+        { args: ['start', '--labels', 'gpu,,eu'], says: /--labels "gpu,,eu" has an empty item \(item 2\)/ },
+        {
+          args: ['enqueue', 'echo', '--requires', ',gpu'],
+          says: /--requires ",gpu" has an empty item \(item 1\)/,
+        },
         {
           args: ['start', '--demo', '--config', 'nightshift.config.mjs'],
           says: /--demo brings its own config/,

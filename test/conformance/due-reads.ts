@@ -2,7 +2,7 @@
  * Conformance: a scheduled job whose time has come (a delay or a retry's backoff) reads `queued` in
  * every read, before any claim promotes its row: one job, the list filters (and how long until the next
  * matching job joins the queued list), the counts per queue and state, the queue list (with how long
- * until its next job comes due) and load, a group's ready jobs, a repeated idempotency key's answer and
+ * until its next job comes due), load and backlog, a group's ready jobs, a repeated idempotency key's answer and
  * the bulk cancel's filter.
  */
 import { v7 as uuidv7 } from 'uuid';
@@ -72,6 +72,12 @@ export function describeDueReads(h: StoreHarness): void {
       // The one waiting for its time: when it comes due (the alerts judge the queue again then).
       expect(load.find((l) => l.state === 'scheduled')?.nextDueAt).toEqual(later.runAt);
       expect(load.find((l) => l.state === 'queued')?.nextDueAt).toBeNull();
+      // The backlog a metrics scrape reads in one pass holds the same load, to the ms.
+      const backlog = (await store.queueBacklog({ workerStaleMs: 60_000 })).load.filter(
+        (l) => l.queue === queue,
+      );
+      const byState = (rows: typeof load) => [...rows].sort((a, b) => a.state.localeCompare(b.state));
+      expect(byState(backlog)).toEqual(byState(load));
 
       // A repeated idempotency key answers with the job as it reads.
       const [again] = await store.jobInsertMany({ jobs: [newJob({ queue, delayMs: 100, idempotencyKey })] });

@@ -356,7 +356,7 @@ export function describeFairGroups(h: StoreHarness): void {
         id: 'w-b',
         ...{ host: 'h', pid: 1, queues: ['b'], labels: [], tasks: [], concurrency: 1, running: 0 },
       });
-      expect(await store.queueThrottleList({ workerStaleMs: 30_000 })).toEqual([
+      expect((await store.queueBacklog({ workerStaleMs: 30_000 })).throttled).toEqual([
         { queue: 'b', reason: 'labels', count: 1 },
       ]);
       expect(ids(await claim({ labels: ['region:us'] }))).toEqual([us.id]);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { noThrottle } from '../../src/store/queue-throttle.js';
-import type { ClaimedJob, QueueThrottle, Store } from '../../src/store/store.js';
+import type { ClaimedJob, QueueLoad, QueueThrottle, Store } from '../../src/store/store.js';
 import { newJob } from '../support/jobs.js';
 import type { StoreHarness } from '../support/store-harness.js';
 import { nowMs } from './helpers.js';
@@ -18,8 +18,8 @@ function claim(store: Store, queue: string, limit = 1): Promise<ClaimedJob[]> {
   return store.jobClaim({ workerId: 'w', queues: [queue], limit, leaseMs: 30_000 });
 }
 
-function throttled(store: Store): Promise<QueueThrottle[]> {
-  return store.queueThrottleList(LIVE);
+async function throttled(store: Store): Promise<QueueThrottle[]> {
+  return (await store.queueBacklog(LIVE)).throttled;
 }
 
 const WORKER = { host: 'h', pid: 1, tasks: [], concurrency: 1, running: 0 };
@@ -157,10 +157,49 @@ export function describeQueueThrottle(h: StoreHarness): void {
       ]);
       // A worker whose heartbeat is older than the bound is not live: it serves nothing.
       await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(await store.queueThrottleList({ workerStaleMs: 5 })).toEqual([
+      expect((await store.queueBacklog({ workerStaleMs: 5 })).throttled).toEqual([
         { queue: 'held', reason: 'paused', count: 1 },
         { queue: 'mail', reason: 'unserved', count: 2 },
         { queue: 'sms', reason: 'unserved', count: 1 },
+      ]);
+    });
+
+    it('reads the backlog once: the load per queue as queueLoadList reads it, with the throttled counts', async () => {
+      const store = await h.open();
+      await serveAll(store);
+      await store.jobInsertMany({
+        jobs: [
+          newJob({ queue: 'mixed', group: 'g1' }),
+          newJob({ queue: 'mixed', group: 'g2', requires: ['gpu'] }),
+          newJob({ queue: 'mixed', requires: ['gpu'] }),
+          newJob({ queue: 'mixed', delayMs: 60_000 }),
+          newJob({ queue: 'mixed', delayMs: 120_000 }),
+          newJob({ queue: 'mixed', concurrencyKey: 'k', concurrencyLimit: 1 }),
+          newJob({ queue: 'mixed', concurrencyKey: 'k', concurrencyLimit: 1 }),
+          newJob({ queue: 'busy' }),
+          newJob({ queue: 'busy' }),
+        ],
+      });
+      // One keyed job runs (its key is then full), one of 'busy' too.
+      expect((await claim(store, 'busy')).length).toBe(1);
+      const keyed = await store.jobClaim({ workerId: 'w', queues: ['mixed'], limit: 10, leaseMs: 30_000 });
+      expect(keyed.map((job) => job.concurrencyKey ?? '').sort()).toEqual(['', 'k']);
+      const order = (rows: QueueLoad[]): QueueLoad[] =>
+        [...rows].sort((a, b) => `${a.queue}/${a.state}`.localeCompare(`${b.queue}/${b.state}`));
+      const backlog = await store.queueBacklog(LIVE);
+      const load = await store.queueLoadList();
+      expect(order(backlog.load)).toEqual(order(load));
+      expect(order(backlog.load).map(({ queue, state, count }) => [queue, state, count])).toEqual([
+        ['busy', 'queued', 1],
+        ['busy', 'running', 1],
+        ['mixed', 'queued', 3],
+        ['mixed', 'running', 2],
+        ['mixed', 'scheduled', 2],
+      ]);
+      // Nobody offers gpu: two wait for labels, the keyed one for its key.
+      expect(backlog.throttled).toEqual([
+        { queue: 'mixed', reason: 'labels', count: 2 },
+        { queue: 'mixed', reason: 'key_limit', count: 1 },
       ]);
     });
   });

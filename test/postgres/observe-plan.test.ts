@@ -122,13 +122,13 @@ describe('PostgreSQL observe plans without statistics', () => {
     }
     // The listing made with the store's own settings (sequential scans off, JIT off) answers: with no
     // live worker every ready job waits for one, with one claiming from every queue none is held.
-    const unserved = await db.store.queueThrottleList({ workerStaleMs: 30_000 });
+    const unserved = (await db.store.queueBacklog({ workerStaleMs: 30_000 })).throttled;
     expect(unserved.map((t) => t.reason)).toEqual(unserved.map(() => 'unserved'));
     expect(unserved.reduce((n, t) => n + t.count, 0)).toBe(495);
     const worker = { host: 'h', pid: 1, queues: null, labels: [], tasks: [], concurrency: 1, running: 0 };
     await db.store.workerRegister({ id: 'w-all', ...worker });
     try {
-      expect(await db.store.queueThrottleList({ workerStaleMs: 30_000 })).toEqual([]);
+      expect((await db.store.queueBacklog({ workerStaleMs: 30_000 })).throttled).toEqual([]);
       const listed = await db.store.queueList({
         workerStaleMs: 30_000,
         finishedCounts: [],
@@ -220,6 +220,7 @@ describe('PostgreSQL observe plans without statistics', () => {
         ['queue list', queueList(s), [30_000]],
         ['queue load', sql.queueLoadList(s), []],
         ['throttled counts', sql.queueThrottleList(s), [30_000]],
+        ['backlog', sql.queueBacklog(s), [30_000]],
       ];
       for (const [name, text, values] of reads) {
         const found = groupings(await groupedPlan(text, values, { analyze }));
@@ -246,5 +247,13 @@ describe('PostgreSQL observe plans without statistics', () => {
     });
     expect(listed.reduce((n, q) => n + q.counts.queued, 0)).toBe(495);
     expect(listed.reduce((n, q) => n + q.counts.running, 0)).toBe(5);
+    // So does the backlog a metrics scrape reads: the load and the throttled counts from one pass.
+    const backlog = await groupedPlan(sql.queueBacklog(s), [30_000]);
+    expect(backlog.match(/Seq Scan on job_queue/g)).toHaveLength(1);
+    expect(backlog).not.toMatch(/Seq Scan on jobs\b/);
+    const { load } = await db.store.queueBacklog({ workerStaleMs: 30_000 });
+    const total = (state: string): number =>
+      load.filter((row) => row.state === state).reduce((n, row) => n + row.count, 0);
+    expect([total('queued'), total('running')]).toEqual([495, 5]);
   });
 });

@@ -3,13 +3,14 @@ import type pg from 'pg';
 import type {
   ObserveStore,
   Percentiles,
+  QueueBacklog,
   QueueLoad,
-  QueueThrottle,
   RunningJob,
   RunStatsBucket,
   SlotLapse,
 } from '../store.js';
-import { throttleCounts, type ThrottleGroup } from '../queue-throttle.js';
+import { queueBacklog } from '../queue-backlog.js';
+import type { ThrottleGroup } from '../queue-throttle.js';
 import type { PostgresConnection } from './connection.js';
 import * as sql from './sql/observe.js';
 
@@ -20,7 +21,7 @@ export class PostgresObserve implements ObserveStore {
     jobRunningList: string;
     scheduleSlotLapseList: string;
     jobRunStats: string;
-    queueThrottleList: string;
+    queueBacklog: string;
   };
 
   constructor(private readonly conn: PostgresConnection) {
@@ -30,7 +31,7 @@ export class PostgresObserve implements ObserveStore {
       jobRunningList: sql.jobRunningList(quotedSchema),
       scheduleSlotLapseList: sql.scheduleSlotLapseList(quotedSchema),
       jobRunStats: sql.jobRunStats(quotedSchema),
-      queueThrottleList: sql.queueThrottleList(quotedSchema),
+      queueBacklog: sql.queueBacklog(quotedSchema),
     };
   }
 
@@ -51,11 +52,21 @@ export class PostgresObserve implements ObserveStore {
     }));
   }
 
-  async queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]> {
-    const rows = await this.rows<ThrottleRow>(this.sql.queueThrottleList, throttleParams(params), {
+  async queueBacklog(params: { workerStaleMs: number }): Promise<QueueBacklog> {
+    const [row] = await this.rows<BacklogRow>(this.sql.queueBacklog, throttleParams(params), {
       grouped: true,
     });
-    return throttleCounts(toThrottleGroups(rows));
+    const { later, ready } = row as BacklogRow;
+    return queueBacklog(
+      toThrottleGroups(ready),
+      later.map((load) => ({
+        queue: load.queue,
+        state: load.state,
+        count: load.count,
+        oldestReadyAt: null,
+        nextDueAt: load.nextDueAt === null ? null : new Date(load.nextDueAt),
+      })),
+    );
   }
 
   async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
@@ -126,6 +137,12 @@ function percentiles([p50, p95, p99]: number[]): Percentiles {
   return { p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
 }
 
+/** The one row of sql/observe.ts `queueBacklog`: each of its reads as a JSON array. */
+interface BacklogRow {
+  later: Array<{ queue: string; state: QueueLoad['state']; count: number; nextDueAt: number | null }>;
+  ready: ThrottleRow[];
+}
+
 /** A row of sql/observe.ts `queueThrottleList`: one queue. */
 export interface ThrottleRow {
   queue: string;
@@ -134,6 +151,7 @@ export interface ThrottleRow {
   key_limit: number;
   key_rate: number;
   ageMs: number;
+  oldestReadyAt: number;
   paused: boolean;
   unserved: boolean;
   queue_full: boolean;
@@ -158,5 +176,6 @@ export function toThrottleGroups(rows: ThrottleRow[]): ThrottleGroup[] {
     queueFull: row.queue_full,
     queueRateOut: row.queue_rate_out,
     ageMs: Number(row.ageMs),
+    oldestReadyAt: Number(row.oldestReadyAt),
   }));
 }

@@ -1,11 +1,10 @@
 /** The fleet part of SqliteStore (see FleetStore in ../store.ts): registered workers, paused queues. */
 import { queueSummary } from '../queue-summary.js';
-import type { FleetStore, QueueInfo, QueueListParams, QueueLoad, WorkerInfo } from '../store.js';
+import type { FleetStore, QueueInfo, QueueListParams, WorkerInfo } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
-import { throttleGroups } from './observe.js';
+import { laterAndRunning, throttleGroups } from './observe.js';
 import * as sql from './sql/fleet.js';
-import * as observeSql from './sql/observe.js';
 
 interface WorkerRow {
   id: string;
@@ -114,17 +113,11 @@ export class SqliteFleet implements FleetStore {
 
   queueList(params: QueueListParams): Promise<QueueInfo[]> {
     const now = this.conn.clock();
-    return this.conn.read(() => {
-      const later = this.conn.stmt(observeSql.queueLaterAndRunningList).all({ now }) as Array<{
-        queue: string;
-        state: QueueLoad['state'];
-        count: number;
-        next_due_at: number | null;
-      }>;
-      return queueSummary(
+    return this.conn.read(() =>
+      queueSummary(
         // One read of the ready jobs: the queued counts, their oldest ages and the throttled counts.
         throttleGroups(this.conn, params.workerStaleMs, now),
-        later.map((row) => ({
+        laterAndRunning(this.conn, now).map((row) => ({
           queue: row.queue,
           state: row.state,
           count: row.count,
@@ -132,7 +125,7 @@ export class SqliteFleet implements FleetStore {
         })),
         (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
         params,
-      );
-    });
+      ),
+    );
   }
 }

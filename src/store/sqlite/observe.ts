@@ -1,10 +1,11 @@
 /** The observe part of SqliteStore (see ObserveStore in ../store.ts). */
 import { nearestRankPercentiles } from '../percentiles.js';
-import { labelsMet, throttleCounts, type ThrottleGroup } from '../queue-throttle.js';
+import { queueBacklog } from '../queue-backlog.js';
+import { labelsMet, type ThrottleGroup } from '../queue-throttle.js';
 import type {
   ObserveStore,
+  QueueBacklog,
   QueueLoad,
-  QueueThrottle,
   RunningJob,
   RunStatsBucket,
   SlotLapse,
@@ -36,9 +37,20 @@ export class SqliteObserve implements ObserveStore {
     }));
   }
 
-  queueThrottleList(params: { workerStaleMs: number }): Promise<QueueThrottle[]> {
+  queueBacklog(params: { workerStaleMs: number }): Promise<QueueBacklog> {
     const now = this.conn.clock();
-    return this.conn.read(() => throttleCounts(throttleGroups(this.conn, params.workerStaleMs, now)));
+    return this.conn.read(() =>
+      queueBacklog(
+        throttleGroups(this.conn, params.workerStaleMs, now),
+        laterAndRunning(this.conn, now).map((row) => ({
+          queue: row.queue,
+          state: row.state,
+          count: row.count,
+          oldestReadyAt: null,
+          nextDueAt: row.next_due_at === null ? null : new Date(row.next_due_at),
+        })),
+      ),
+    );
   }
 
   async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
@@ -124,6 +136,17 @@ export class SqliteObserve implements ObserveStore {
 }
 
 /**
+ * The scheduled jobs not due at `now` and the running ones per queue (inside the caller's read), with
+ * the soonest due time of the scheduled ones.
+ */
+export function laterAndRunning(
+  conn: SqliteConnection,
+  now: number,
+): Array<{ queue: string; state: QueueLoad['state']; count: number; next_due_at: number | null }> {
+  return conn.stmt(sql.queueLaterAndRunningList).all({ now }) as ReturnType<typeof laterAndRunning>;
+}
+
+/**
  * The groups of queue-throttle.ts on `conn` at `now` (inside the caller's read): ready jobs per queue
  * and requirement set, each queue tested against the queues of the workers live within
  * `workerStaleMs` and each set against their labels.
@@ -167,6 +190,7 @@ export function throttleGroups(conn: SqliteConnection, workerStaleMs: number, no
       queueFull: g.queue_full !== 0,
       queueRateOut: g.queue_rate_out !== 0,
       ageMs: g.age_ms,
+      oldestReadyAt: now - g.age_ms,
     };
   });
 }

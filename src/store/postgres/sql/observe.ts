@@ -124,7 +124,8 @@ export const queueThrottleList = (s: string): string => `
     SELECT queue, count(*)::int AS ready, (count(*) FILTER (WHERE NOT offered))::int AS labels,
            (count(*) FILTER (WHERE offered AND key_held = 1))::int AS key_limit,
            (count(*) FILTER (WHERE offered AND key_held = 2))::int AS key_rate,
-           extract(epoch FROM ${s}.nightshift_now() - min(run_at)) * 1000 AS "ageMs"
+           extract(epoch FROM ${s}.nightshift_now() - min(run_at)) * 1000 AS "ageMs",
+           floor(extract(epoch FROM min(run_at)) * 1000)::float8 AS "oldestReadyAt"
     FROM (
       SELECT r.queue, r.run_at,
              r.requires IS NULL OR EXISTS (SELECT 1 FROM offered o WHERE r.requires <@ o.labels) AS offered,
@@ -150,3 +151,18 @@ export const queueThrottleList = (s: string): string => `
          coalesce((SELECT ${rateFree(s, 'l')} < 1 FROM ${s}.queue_limits l WHERE l.queue = g.queue), false)
            AS queue_rate_out
   FROM queues g`;
+
+/**
+ * The backlog (`queueBacklog`) in one statement, so on one clock and one snapshot: the ready jobs per
+ * queue with their oldest due times and throttled counts (queueThrottleList, $1 its stale bound), and
+ * the scheduled jobs not yet due and the running ones (queueLaterAndRunningList), each as a JSON
+ * array, times as whole ms since the epoch (rounded down: a reader that waits until such a time + 1
+ * finds it passed).
+ */
+export const queueBacklog = (s: string): string => `
+  SELECT
+    (SELECT coalesce(json_agg(json_build_object(
+              'queue', l.queue, 'state', l.state, 'count', l.count,
+              'nextDueAt', floor(extract(epoch FROM l.next_due_at) * 1000))), '[]')
+     FROM (${queueLaterAndRunningList(s)}) l) AS later,
+    (SELECT coalesce(json_agg(r), '[]') FROM (${queueThrottleList(s)}) r) AS ready`;
