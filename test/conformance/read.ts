@@ -100,6 +100,47 @@ export function describeRead(h: StoreHarness): void {
       expect(new Set([...full.jobs, ...after.jobs].map((job) => job.id)).size).toBe(20);
     });
 
+    it('walks at most JOB_LIST_WALK_MAX failed or cancelled jobs a page, whichever state is asked for', async () => {
+      const store = await h.open();
+      const cancelAll = async (queue: string): Promise<void> => {
+        const match = { queue, state: 'queued' } as const;
+        while ((await store.jobCancelMatching({ match, limit: 10_000 })).cancelled > 0);
+      };
+      const rareOld = [newJob({ queue: 'rare' }), newJob({ queue: 'rare' })];
+      await store.jobInsertMany({ jobs: rareOld });
+      await cancelAll('rare');
+      for (let i = 0; i < JOB_LIST_WALK_MAX; i += 5_000) {
+        await store.jobInsertMany({ jobs: Array.from({ length: 5_000 }, () => newJob({ queue: 'common' })) });
+      }
+      await cancelAll('common');
+      const rareNew = newJob({ queue: 'rare' });
+      await store.jobInsertMany({ jobs: [rareNew] });
+      await cancelAll('rare');
+      // The newest rare job and 49,999 common ones: one match and a cursor; then the rest.
+      const first = await store.jobList({ state: 'cancelled', queue: 'rare', limit: 10 });
+      expect(first.jobs.map((job) => job.id)).toEqual([rareNew.id]);
+      expect(first.nextCursor).not.toBeNull();
+      const second = await store.jobList({
+        state: 'cancelled',
+        queue: 'rare',
+        limit: 10,
+        cursor: first.nextCursor ?? '',
+      });
+      expect(second.jobs.map((job) => job.id).sort()).toEqual(rareOld.map((job) => job.id).sort());
+      expect(second.nextCursor).toBeNull();
+      // No failed job among 50,003 cancelled ones: an empty page that searches on, then the end.
+      const none = await store.jobList({ state: 'failed', limit: 10 });
+      expect(none).toMatchObject({ jobs: [] });
+      expect(none.nextCursor).not.toBeNull();
+      const rest = await store.jobList({ state: 'failed', limit: 10, cursor: none.nextCursor ?? '' });
+      expect(rest).toEqual({ jobs: [], nextCursor: null });
+      // A page that fills stops at once: its last job's cursor, and the next page goes on from it.
+      const full = await store.jobList({ state: 'cancelled', limit: 10 });
+      const after = await store.jobList({ state: 'cancelled', limit: 10, cursor: full.nextCursor ?? '' });
+      expect(new Set([...full.jobs, ...after.jobs].map((job) => job.id)).size).toBe(20);
+      expect(full.jobs[0]?.id).toBe(rareNew.id);
+    });
+
     it('refuses a malformed cursor with invalid_argument', async () => {
       const store = await h.open();
       const error: unknown = await store.jobList({ limit: 1, cursor: 'garbage!' }).catch((e: unknown) => e);

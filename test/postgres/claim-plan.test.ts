@@ -243,10 +243,25 @@ describe('PostgreSQL claim plan', () => {
 
   it('lists and bulk-retries failed and cancelled jobs from job_dead, each by primary key, never the finished jobs', async () => {
     for (const state of ['failed', 'cancelled']) {
-      const plan = await explainClaim(sql.jobListDead.text, [state, null, null, null, 10, null, null, null]);
-      expect(plan).toMatch(/Index (Only )?Scan Backward using job_dead_pkey on job_dead/);
-      expect(plan).toMatch(/Index Scan using jobs_pkey on jobs/);
-      expect(plan).not.toMatch(/Seq Scan on jobs\b|Sort\b/);
+      // $9 the walk's bound (JOB_LIST_WALK_MAX): the dead ids walked in their index's order, each job
+      // by primary key, numbered by a window that needs no sort, so a page that fills stops the walk.
+      for (const queue of [null, 'no-such-queue']) {
+        const plan = await explainClaim(sql.jobListDead.text, [
+          state,
+          queue,
+          null,
+          null,
+          10,
+          null,
+          null,
+          null,
+          100,
+        ]);
+        expect(plan).toMatch(/Index (Only )?Scan Backward using job_dead_pkey on job_dead/);
+        expect(plan).toMatch(/Index Scan using jobs_pkey on jobs/);
+        expect(plan).toMatch(/WindowAgg/);
+        expect(plan).not.toMatch(/Seq Scan on jobs\b|Sort\b/);
+      }
       // Retrying them in bulk walks the same ids, oldest first.
       const retry = await explainClaim(sql.jobRetryMatching.text, [
         state,

@@ -40,19 +40,19 @@ export async function jobList(conn: PostgresConnection, params: JobListParams): 
     ...matchValues(params),
   ];
   const state = params.state;
-  if (state === undefined || state === 'completed') {
-    const rows = await conn.rows<JobRow & { walked: string; matches: boolean }>(conn.sql.jobListWalk, [
-      ...values,
-      JOB_LIST_WALK_MAX,
-    ]);
-    const matches = rows.filter((row) => row.matches);
-    const stoppedAt = rows.find((row) => Number(row.walked) === JOB_LIST_WALK_MAX);
-    if (matches.length <= limit && stoppedAt !== undefined)
-      return { jobs: matches.map(toJob), nextCursor: idCursor(stoppedAt.id) };
-    return page(matches, limit);
-  }
   const dead = state === 'failed' || state === 'cancelled';
-  return page(await conn.rows<JobRow>(dead ? conn.sql.jobListDead : conn.sql.jobList, values), limit);
+  // Waiting and running jobs are found through the tables that hold only them (jobList): no walk.
+  if (state !== undefined && state !== 'completed' && !dead)
+    return page(await conn.rows<JobRow>(conn.sql.jobList, values), limit);
+  const rows = await conn.rows<JobRow & { walked: string; matches: boolean }>(
+    dead ? conn.sql.jobListDead : conn.sql.jobListWalk,
+    [...values, JOB_LIST_WALK_MAX],
+  );
+  const matches = rows.filter((row) => row.matches);
+  const stoppedAt = rows.find((row) => Number(row.walked) === JOB_LIST_WALK_MAX);
+  if (matches.length <= limit && stoppedAt !== undefined)
+    return { jobs: matches.map(toJob), nextCursor: idCursor(stoppedAt.id) };
+  return page(matches, limit);
 }
 
 /** The first `limit` of `rows` (read with one more), and the cursor after them when there were more. */

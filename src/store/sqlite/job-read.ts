@@ -63,11 +63,11 @@ export function matchParams(match: JobMatch): {
 }
 
 /**
- * A page of jobs matching the filters, newest first, and the cursor of the next page: failed and
- * cancelled ones through their partial index (jobListDead), the others by a walk of jobs_created of
- * at most JOB_LIST_WALK_MAX jobs when a filter may pass some over (sql/job-read.ts jobList, bounded
- * by jobListWalkEnd); a walk that ends before the page is full gives the matches it found and a
- * cursor at the last job it read.
+ * A page of jobs matching the filters, newest first, and the cursor of the next page: a walk of at
+ * most JOB_LIST_WALK_MAX jobs when a filter may pass some over, failed and cancelled ones through
+ * their partial index (jobListDead below), the others through jobs_created (sql/job-read.ts jobList,
+ * bounded by jobListWalkEnd); a walk that ends before the page is full gives the matches it found and
+ * a cursor at the last job it read.
  */
 export async function jobList(conn: SqliteConnection, params: JobListParams): Promise<JobPage> {
   const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
@@ -81,30 +81,52 @@ export async function jobList(conn: SqliteConnection, params: JobListParams): Pr
     // One extra row tells whether another page exists without a count query.
     limit: limit + 1,
   };
-  const dead = params.state === 'failed' || params.state === 'cancelled';
+  if (params.state === 'failed' || params.state === 'cancelled') return jobListDead(conn, values, limit);
   return conn.read(() => {
     // Without a filter every job walked is on the page: the walk is the page.
     const filtered = values.state !== null || Object.values(match).some((value) => value !== null);
-    const end =
-      dead || !filtered
-        ? undefined
-        : (conn.stmt(sql.jobListWalkEnd).get({ ...values, walk: JOB_LIST_WALK_MAX }) as
-            Pick<JobRow, 'created_at' | 'id'> | undefined);
-    const rows = (
-      dead
-        ? conn.stmt(sql.jobListDead).all(values)
-        : conn.stmt(sql.jobList).all({
-            ...values,
-            ...(end === undefined ? LIST_END : { endCreatedAt: end.created_at, endId: end.id }),
-          })
-    ) as JobRow[];
-    const jobs = rows.slice(0, limit);
-    const last = jobs.at(-1);
-    if (rows.length > limit && last !== undefined)
-      return { jobs: jobs.map(toJob), nextCursor: encodeCursor(last) };
-    // The walk ended at its bound: the next page searches on from the last job it read.
-    return { jobs: jobs.map(toJob), nextCursor: end === undefined ? null : encodeCursor(end) };
+    const end = filtered
+      ? (conn.stmt(sql.jobListWalkEnd).get({ ...values, walk: JOB_LIST_WALK_MAX }) as
+          Pick<JobRow, 'created_at' | 'id'> | undefined)
+      : undefined;
+    const bounds = end === undefined ? LIST_END : { endCreatedAt: end.created_at, endId: end.id };
+    return pageOf(conn.stmt(sql.jobList).all({ ...values, ...bounds }) as JobRow[], limit, () => end);
   });
+}
+
+/** The failed or cancelled jobs of a page: a bounded walk of their index (sql/job-read.ts jobListDead). */
+function jobListDead(
+  conn: SqliteConnection,
+  values: Record<string, unknown>,
+  limit: number,
+): Promise<JobPage> {
+  return conn.read(() => {
+    const walk = { ...values, walk: JOB_LIST_WALK_MAX };
+    const rows = conn.stmt(sql.jobListDead).all(walk) as JobRow[];
+    return pageOf(
+      rows,
+      limit,
+      () => conn.stmt(sql.jobListDeadWalkEnd).get(walk) as Pick<JobRow, 'created_at' | 'id'> | undefined,
+    );
+  });
+}
+
+/**
+ * A page from `rows` (read with one more than `limit`): its last job's cursor when there were more;
+ * else, when the walk stopped at its bound (`stoppedAt`, asked only then), a cursor that searches on
+ * from the last job it read; else none, the list ended.
+ */
+function pageOf(
+  rows: JobRow[],
+  limit: number,
+  stoppedAt: () => Pick<JobRow, 'created_at' | 'id'> | undefined,
+): JobPage {
+  const jobs = rows.slice(0, limit);
+  const last = jobs.at(-1);
+  if (rows.length > limit && last !== undefined)
+    return { jobs: jobs.map(toJob), nextCursor: encodeCursor(last) };
+  const end = stoppedAt();
+  return { jobs: jobs.map(toJob), nextCursor: end === undefined ? null : encodeCursor(end) };
 }
 
 /** `jobNextDue`: ms until the soonest scheduled job matching the filters comes due, or null. */

@@ -88,28 +88,35 @@ export const jobListWalk = (s: string): string => `
 /**
  * The failed and cancelled jobs as `d` (job_dead, migration 028: the ids of exactly these jobs) joined
  * to their rows as `j`: job_dead's primary key walked from the cursor $4 (exclusive; null for the start)
- * newest first (`DESC`) or oldest first (`ASC`), each job read by its primary key in a LATERAL subquery
+ * newest first (`DESC`) or oldest first (`ASC`), at most `limit` of them when given, each job read by its primary key in a LATERAL subquery
  * kept whole, so a nested loop whatever the planner believes of either table. A statement reading it
  * with a LIMIT costs what the failed and cancelled jobs cost, never the completed history.
  */
-export const deadJobsWalk = (s: string, order: 'ASC' | 'DESC'): string => `
+export const deadJobsWalk = (s: string, order: 'ASC' | 'DESC', limit?: string): string => `
   (SELECT id FROM ${s}.job_dead
-   WHERE $4::uuid IS NULL OR id ${order === 'DESC' ? '<' : '>'} $4 ORDER BY id ${order}) d
+   WHERE $4::uuid IS NULL OR id ${order === 'DESC' ? '<' : '>'} $4 ORDER BY id ${order}${limit === undefined ? '' : ` LIMIT ${limit}`}) d
   -- OFFSET 0 keeps the subquery from being flattened into a join, which the planner without
   -- statistics made a merge join over a sort of all of jobs.
   CROSS JOIN LATERAL (SELECT * FROM ${s}.jobs WHERE id = d.id OFFSET 0) j`;
 
 /**
- * jobList for failed or cancelled jobs ($1 one of them; the other parameters as jobList's): the dead
- * jobs newest first from the cursor (deadJobsWalk) until the page is full.
+ * jobList for failed or cancelled jobs ($1 one of them; the other parameters as jobListWalk's, $9 the
+ * walk's bound): the dead jobs newest first from the cursor (deadJobsWalk), at most $9 of them, each
+ * numbered and tested as jobListWalk does, so that a filter matching few of many failed or cancelled
+ * jobs (a queue, a task, a search, or the other dead state) costs each page a bounded walk. The window
+ * and the final order follow job_dead's id (`dead_id`), whose index gives them without a sort: a page
+ * that fills stops the walk.
  */
 export const jobListDead = (s: string): string => `
-  SELECT j.*, ${dueColumn(s, 'j')}
-  FROM ${deadJobsWalk(s, 'DESC')}
-  WHERE j.state::text = $1
-    AND ($2::text IS NULL OR j.queue = $2)
-    AND ($3::text IS NULL OR j.task = $3)${jobListMatchFilters('j', 6)}
-  ORDER BY d.id DESC
+  SELECT w.*, ${dueColumn(s, 'w')} FROM (
+    SELECT j.*, d.id AS dead_id, row_number() OVER (ORDER BY d.id DESC) AS walked,
+           (j.state::text = $1
+            AND ($2::text IS NULL OR j.queue = $2)
+            AND ($3::text IS NULL OR j.task = $3)${jobListMatchFilters('j', 6)}) AS matches
+    FROM ${deadJobsWalk(s, 'DESC', '$9')}
+  ) w
+  WHERE w.matches OR w.walked = $9
+  ORDER BY w.dead_id DESC
   LIMIT $5`;
 
 /**

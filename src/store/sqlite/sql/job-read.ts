@@ -54,17 +54,34 @@ ORDER BY created_at DESC, id DESC
 LIMIT 1 OFFSET @walk - 1`;
 
 /**
- * jobList for failed or cancelled jobs (`@state` one of them): the literal IN term lets SQLite use
- * the partial index jobs_dead_created.
+ * jobList for failed or cancelled jobs (`@state` one of them): at most @walk of them from the cursor
+ * in the partial index jobs_dead_created (the literal IN term lets SQLite use it), walked by a
+ * co-routine (a subquery with a LIMIT is not flattened into a query with a WHERE) that the filters
+ * read until @limit match: a page that fills stops the walk, and a filter matching few of many dead
+ * jobs (a queue, a task, a search, or the other dead state) costs a bounded walk.
  */
 export const jobListDead = `
-SELECT * FROM jobs
-WHERE state IN ('failed', 'cancelled') AND state = @state
+SELECT * FROM (
+  SELECT * FROM jobs
+  WHERE state IN ('failed', 'cancelled') AND (created_at, id) < (@cursorCreatedAt, @cursorId)
+  ORDER BY created_at DESC, id DESC
+  LIMIT @walk) w
+WHERE state = @state
   AND (@queue IS NULL OR queue = @queue)
   AND (@task IS NULL OR task = @task)${jobListMatchFilters}
-  AND (created_at, id) < (@cursorCreatedAt, @cursorId)
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;
+
+/**
+ * Where a jobListDead page that did not fill stopped: the @walk-th failed or cancelled job from the
+ * cursor; none when its walk reached the oldest. Read only for such a page (the index holds both
+ * states, so it is not covering for this query: it reads each row the walk read).
+ */
+export const jobListDeadWalkEnd = `
+SELECT created_at, id FROM jobs
+WHERE state IN ('failed', 'cancelled') AND (created_at, id) < (@cursorCreatedAt, @cursorId)
+ORDER BY created_at DESC, id DESC
+LIMIT 1 OFFSET @walk - 1`;
 
 /**
  * How long after @now the soonest scheduled job matching the filters comes due, in ms: jobs_scheduled
