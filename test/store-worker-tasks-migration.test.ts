@@ -40,6 +40,7 @@ async function expectOldRowWithoutTasks(store: Store, from: number, latest: numb
     tasks: ['email.send'],
     concurrency: 3,
     running: 0,
+    staleMs: 30_000,
   });
   expect((await store.workerList({ staleMs: 60_000 }))[0]?.tasks).toEqual(['email.send']);
 }

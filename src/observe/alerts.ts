@@ -206,9 +206,12 @@ function unservedQueues(p: {
   const paused = new Set(p.paused);
   const serving = (queue: string): WorkerInfo[] =>
     p.workers.filter((worker) => worker.queues === null || worker.queues.includes(queue));
-  // Until which moment some live worker claims from the queue (its heartbeat's last bound).
+  // Until which moment some live worker claims from the queue: its heartbeat plus the longer of the
+  // readers' bound and its own, as the store judges it live (workerList).
   const servedUntil = (queue: string): number | null => {
-    const ends = serving(queue).map((worker) => worker.heartbeatAt.getTime() + DEFAULT_WORKER_STALE_MS);
+    const ends = serving(queue).map(
+      (worker) => worker.heartbeatAt.getTime() + Math.max(DEFAULT_WORKER_STALE_MS, worker.staleMs),
+    );
     return ends.length === 0 ? null : Math.max(...ends);
   };
   // A queue with no ready job whose next scheduled one comes due: from then on it waits.

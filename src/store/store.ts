@@ -177,6 +177,12 @@ export interface WorkerInfo {
   concurrency: number;
   /** Handlers running at its last heartbeat. */
   running: number;
+  /**
+   * How long after its last heartbeat it counts as gone: its `workerStaleMs` (30,000 for a row written
+   * by a nightshift before this field existed). Every reader of the live workers and every sweep judges
+   * it by the longer of this and their own bound.
+   */
+  staleMs: number;
   startedAt: Date;
   heartbeatAt: Date;
 }
@@ -250,9 +256,15 @@ export interface FleetStore {
   workerHeartbeat(params: { id: string; running: number }): Promise<boolean>;
   /** Deletes a worker's row (it stopped). */
   workerDelete(params: { id: string }): Promise<void>;
-  /** Registered workers whose heartbeat is at most `staleMs` old (database clock), by id. */
+  /**
+   * The live workers, by id: those whose heartbeat is at most the longer of `staleMs` and their own
+   * `staleMs` old (database clock).
+   */
   workerList(params: { staleMs: number }): Promise<WorkerInfo[]>;
-  /** Forgets workers whose heartbeat is older than `staleMs` (killed without stopping); their ids. */
+  /**
+   * Forgets the workers no longer live by the longer of `staleMs` and their own (killed without
+   * stopping); their ids.
+   */
   workerSweep(params: { staleMs: number }): Promise<{ deleted: string[] }>;
   /** Pauses a queue cluster-wide: no claim takes its jobs until resumed. False when already paused. */
   queuePause(params: { queue: string }): Promise<boolean>;
@@ -262,7 +274,8 @@ export interface FleetStore {
   queuePausedList(): Promise<string[]>;
   /**
    * Every queue that has jobs or is paused, by name. The scheduled, queued and running counts are
-   * `queueLoadList`'s and the throttled ones `queueThrottleList`'s (workers live within `workerStaleMs`),
+   * `queueLoadList`'s and the throttled ones `queueBacklog`'s (workers live as `workerList` judges them
+   * with `workerStaleMs`),
    * read now on one clock: bounded by the backlog and the running jobs, never the history. The finished
    * states' counts are `finishedCounts` (`jobFinishedCountByQueue`, which does read the history: the
    * caller decides how often), read `finishedCountsAgeMs` ago.
@@ -1056,8 +1069,8 @@ export interface ObserveStore {
   /**
    * `queueLoadList`'s rows and the ready jobs (queued, or scheduled and due) held back now, per queue
    * and reason (docs/TENANCY.md, "Throttled jobs"), each counted under the first reason of
-   * `THROTTLE_REASONS` that holds it; a worker is live when its heartbeat is at most `workerStaleMs` old
-   * (database clock). Zero throttled counts are left out. One read of the waiting jobs (the ready
+   * `THROTTLE_REASONS` that holds it; workers live as `workerList` judges them with `workerStaleMs`.
+   * Zero throttled counts are left out. One read of the waiting jobs (the ready
    * indexes and the scheduled ones), on one clock, never of the finished history, with one primary-key
    * probe of its key per keyed job: what a metrics scrape reads, where the two reads apart read the
    * backlog twice.

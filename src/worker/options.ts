@@ -21,15 +21,11 @@ const DEFAULT_LIVE_POLL_INTERVAL_MS = 30_000;
 const DEFAULT_POLL_INTERVAL_MS = 2_000;
 /** Default `heartbeatIntervalMs`. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
-/** Default `workerStaleMs`, also the bound `ns.workers()` lists by. */
-export const DEFAULT_WORKER_STALE_MS = 30_000;
 /**
- * The longest heartbeat interval: every reader of the workers table judges liveness by
- * DEFAULT_WORKER_STALE_MS, whatever a worker's own `workerStaleMs` (which bounds only the rescuer's
- * sweep), so a worker beating less often than every half of it would drop out of the list, the
- * alerts and the unserved judgement between two beats, or after one late beat.
+ * Default `workerStaleMs`, also the bound the readers of the live workers (`ns.workers()`, the alerts,
+ * the throttled counts, the task catalog) pass: each worker is judged by the longer of it and its own.
  */
-export const MAX_HEARTBEAT_INTERVAL_MS = DEFAULT_WORKER_STALE_MS / 2;
+export const DEFAULT_WORKER_STALE_MS = 30_000;
 
 /** Options of `ns.startWorker()` (and the `worker` defaults given to `Nightshift.connect`). */
 export interface WorkerOptions {
@@ -103,16 +99,18 @@ export interface WorkerOptions {
   retentionMs?: number;
   /**
    * How often this worker records its heartbeat (and running count) in the workers table
-   * (`ns.workers()`). Default 5,000: one primary-key UPDATE per worker every 5 s. At most 15,000: the
-   * list, the alerts and the throttled counts take a worker for live while its heartbeat is under 30 s
-   * old.
+   * (`ns.workers()`). Default 5,000: one primary-key UPDATE per worker every 5 s.
    */
   heartbeatIntervalMs?: number;
   /**
-   * A worker not heard from for longer than this is forgotten by the rescuer's sweep (killed without
-   * stopping). Default 30,000 (six missed heartbeats); must exceed `heartbeatIntervalMs`. The list
-   * (`ns.workers()`), the alerts and the throttled counts leave a worker out once its heartbeat is 30 s
-   * old, whatever this says.
+   * How long after its last heartbeat this worker counts as gone: left out of `ns.workers()`, the
+   * alerts, the throttled counts and the task catalog, and its row forgotten by a rescuer's sweep
+   * (killed without stopping). Default 30,000 (six missed heartbeats); must exceed
+   * `heartbeatIntervalMs` (keep it several times longer, or one late beat drops the worker until its
+   * next). Stored in the worker's row: every reader
+   * and sweep judges it by the longer of this and its own bound (30,000 for the readers), so a longer
+   * one keeps a worker whose handlers block its event loop for a while listed as live, while a shorter
+   * one only lets this worker's rescuer forget killed workers' rows sooner.
    */
   workerStaleMs?: number;
   /** Identifies this worker in job rows and run history. Default host:pid:random. */
@@ -251,13 +249,6 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     throw new NightshiftError(
       'invalid_argument',
       `worker option workerStaleMs (${resolved.workerStaleMs}) must exceed heartbeatIntervalMs (${resolved.heartbeatIntervalMs})`,
-    );
-  }
-  if (resolved.heartbeatIntervalMs > MAX_HEARTBEAT_INTERVAL_MS) {
-    throw new NightshiftError(
-      'invalid_argument',
-      `worker option heartbeatIntervalMs (${resolved.heartbeatIntervalMs}) must be at most ${MAX_HEARTBEAT_INTERVAL_MS}: ` +
-        `ns.workers(), the alerts and the throttled counts take a worker for live while its last heartbeat is under ${DEFAULT_WORKER_STALE_MS} ms old`,
     );
   }
   if (resolved.workerId !== null) textIn('worker option workerId', resolved.workerId, MAX_KEY_BYTES);

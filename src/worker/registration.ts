@@ -1,9 +1,10 @@
 /**
  * A worker's row in the workers table (`ns.workers()`, `GET /api/v1/workers`): inserted when the
  * worker starts, with the tasks it implements (which the task catalog reads, task-catalog.ts), its
- * heartbeat and running count updated every `heartbeatIntervalMs`, deleted when it stops. A worker
- * killed without stopping keeps its row until some rescuer's sweep finds its heartbeat older than
- * `workerStaleMs` (rescuer.ts).
+ * heartbeat and running count updated every `heartbeatIntervalMs`, deleted when it stops. Its row
+ * holds its `workerStaleMs`, by which (or by a reader's own bound, the longer) it is judged live. A
+ * worker killed without stopping keeps its row until some rescuer's sweep finds its heartbeat older
+ * than that (rescuer.ts).
  *
  * Cost: one UPDATE by primary key per worker per interval (PostgreSQL: a heap-only update, no index
  * covers the columns it writes; SQLite: one short write transaction). The heartbeat writes two
@@ -25,6 +26,8 @@ export interface RegisteredWorker {
   /** The tasks it has a handler for, sorted (empty for none). */
   tasks: string[];
   concurrency: number;
+  /** Its `workerStaleMs`: how long after its last heartbeat it counts as gone. */
+  staleMs: number;
   /** Handlers running now. */
   running(): number;
 }
@@ -66,6 +69,7 @@ export class WorkerRegistration {
       labels: this.worker.labels,
       tasks: this.worker.tasks,
       concurrency: this.worker.concurrency,
+      staleMs: this.worker.staleMs,
       running,
     });
     this.registered = true;

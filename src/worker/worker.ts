@@ -142,6 +142,7 @@ export class Worker {
         labels: this.options.labels,
         tasks: deps.registry.implemented(),
         concurrency: this.options.concurrency,
+        staleMs: this.options.workerStaleMs,
         running: () => this.runner.runningCount,
       },
       this.health,

@@ -136,7 +136,7 @@ describe.each(BACKENDS)('when the alerts change with nothing written, on %s', (b
 
 describe.each(BACKENDS)('when a queue is left without a worker, on %s', (backend) => {
   let s: TestServer;
-  const WORKER = { host: 'h', pid: 1, labels: [], tasks: [], concurrency: 1, running: 0 };
+  const WORKER = { host: 'h', pid: 1, labels: [], tasks: [], concurrency: 1, running: 0, staleMs: 30_000 };
 
   beforeAll(async () => {
     s = await startTestServer(backend, { tasks: TASKS, alerts: { unservedGraceMs: MINUTE } });

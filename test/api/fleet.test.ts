@@ -90,6 +90,8 @@ describe.each(BACKENDS)('workers and queues on %s', (backend) => {
       tasks: ['noop'],
       concurrency: 2,
       running: 0,
+      // Its workerStaleMs, by which (or 30 s, the longer) every reader judges it live.
+      staleMs: 1_000,
     });
     expect(typeof row?.['host']).toBe('string');
     const first = Date.parse(String(row?.['heartbeatAt']));

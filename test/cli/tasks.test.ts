@@ -57,6 +57,7 @@ beforeAll(async () => {
     tasks: ['orders.export', 'thumbnails.make'],
     concurrency: 1,
     running: 0,
+    staleMs: 30_000,
   });
   await store.close();
 });
@@ -119,7 +120,7 @@ describe('nightshift tasks', () => {
 
   it('says when the workers implementing a declared task claim from other queues than its own', async () => {
     const store = await openTestStore(db);
-    const worker = { host: 'h', pid: 2, labels: [], concurrency: 1, running: 0 };
+    const worker = { host: 'h', pid: 2, labels: [], concurrency: 1, running: 0, staleMs: 30_000 };
     await store.workerRegister({ id: 'remote-2', ...worker, queues: ['other'], tasks: ['mail.send'] });
     await store.workerRegister({
       id: 'remote-3',

@@ -33,7 +33,7 @@ describe('nightshift workers', () => {
 
   it('lists the live workers, as the API does with --json and as a table', async () => {
     const store = await openTestStore(db);
-    const worker = { pid: 7, running: 0, concurrency: 10 };
+    const worker = { pid: 7, running: 0, concurrency: 10, staleMs: 30_000 };
     await store.workerRegister({
       id: 'box-1:7:a',
       host: 'box-1',

@@ -354,7 +354,16 @@ export function describeFairGroups(h: StoreHarness): void {
       // and goes to a worker offering it.
       await store.workerRegister({
         id: 'w-b',
-        ...{ host: 'h', pid: 1, queues: ['b'], labels: [], tasks: [], concurrency: 1, running: 0 },
+        ...{
+          host: 'h',
+          pid: 1,
+          queues: ['b'],
+          labels: [],
+          tasks: [],
+          concurrency: 1,
+          running: 0,
+          staleMs: 30_000,
+        },
       });
       expect((await store.queueBacklog({ workerStaleMs: 30_000 })).throttled).toEqual([
         { queue: 'b', reason: 'labels', count: 1 },

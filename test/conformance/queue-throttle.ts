@@ -22,7 +22,7 @@ async function throttled(store: Store): Promise<QueueThrottle[]> {
   return (await store.queueBacklog(LIVE)).throttled;
 }
 
-const WORKER = { host: 'h', pid: 1, tasks: [], concurrency: 1, running: 0 };
+const WORKER = { host: 'h', pid: 1, tasks: [], concurrency: 1, running: 0, staleMs: 30_000 };
 
 /** A live worker claiming from every queue, so that no job counts as unserved. */
 async function serveAll(store: Store): Promise<void> {
@@ -143,19 +143,27 @@ export function describeQueueThrottle(h: StoreHarness): void {
         { queue: 'mail', reason: 'unserved', count: 2 },
         { queue: 'sms', reason: 'unserved', count: 1 },
       ]);
-      await store.workerRegister({ id: 'w-sms', ...WORKER, queues: ['sms', 'other'], labels: [] });
+      // Workers whose own stale bound is 5 ms: the reader's bound decides until it is shorter (below).
+      await store.workerRegister({
+        id: 'w-sms',
+        ...WORKER,
+        queues: ['sms', 'other'],
+        labels: [],
+        staleMs: 5,
+      });
       expect(await throttled(store)).toEqual([
         { queue: 'held', reason: 'paused', count: 1 },
         { queue: 'mail', reason: 'unserved', count: 2 },
       ]);
       const [mail] = (await store.queueList(LIVE)).filter((q) => q.name === 'mail');
       expect(mail?.throttled).toMatchObject({ unserved: 2, labels: 0 });
-      await store.workerRegister({ id: 'w-mail', ...WORKER, queues: ['mail'], labels: [] });
+      await store.workerRegister({ id: 'w-mail', ...WORKER, queues: ['mail'], labels: [], staleMs: 5 });
       expect(await throttled(store)).toEqual([
         { queue: 'held', reason: 'paused', count: 1 },
         { queue: 'mail', reason: 'labels', count: 1 },
       ]);
-      // A worker whose heartbeat is older than the bound is not live: it serves nothing.
+      // A worker whose heartbeat is older than the bound (the reader's and its own) is not live: it
+      // serves nothing.
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect((await store.queueBacklog({ workerStaleMs: 5 })).throttled).toEqual([
         { queue: 'held', reason: 'paused', count: 1 },

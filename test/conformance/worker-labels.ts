@@ -192,7 +192,15 @@ export function describeWorkerLabels(h: StoreHarness): void {
 
     it('registers the labels a worker offers', async () => {
       const store = await h.open();
-      const base = { host: 'h', pid: 1, queues: null, tasks: [], concurrency: 2, running: 0 };
+      const base = {
+        host: 'h',
+        pid: 1,
+        queues: null,
+        tasks: [],
+        concurrency: 2,
+        running: 0,
+        staleMs: 30_000,
+      };
       await store.workerRegister({ id: 'w1', ...base, labels: ['gpu', 'region:eu'] });
       await store.workerRegister({ id: 'w2', ...base, labels: [] });
       const workers = await store.workerList({ staleMs: 60_000 });

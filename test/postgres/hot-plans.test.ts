@@ -73,6 +73,7 @@ async function grow(store: ReturnType<typeof migratedStore>['store']): Promise<C
     tasks: [],
     concurrency: 10,
     running: 0,
+    staleMs: 30_000,
   });
   for (let i = 0; i < 10; i += 1) {
     await store.jobInsertMany({

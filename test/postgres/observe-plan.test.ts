@@ -125,7 +125,16 @@ describe('PostgreSQL observe plans without statistics', () => {
     const unserved = (await db.store.queueBacklog({ workerStaleMs: 30_000 })).throttled;
     expect(unserved.map((t) => t.reason)).toEqual(unserved.map(() => 'unserved'));
     expect(unserved.reduce((n, t) => n + t.count, 0)).toBe(495);
-    const worker = { host: 'h', pid: 1, queues: null, labels: [], tasks: [], concurrency: 1, running: 0 };
+    const worker = {
+      host: 'h',
+      pid: 1,
+      queues: null,
+      labels: [],
+      tasks: [],
+      concurrency: 1,
+      running: 0,
+      staleMs: 30_000,
+    };
     await db.store.workerRegister({ id: 'w-all', ...worker });
     try {
       expect((await db.store.queueBacklog({ workerStaleMs: 30_000 })).throttled).toEqual([]);

@@ -204,6 +204,7 @@ workers | started_at | timestamp with time zone | true | <schema>.nightshift_now
 workers | heartbeat_at | timestamp with time zone | true | <schema>.nightshift_now()
 workers | labels | text[] | false | 
 workers | tasks | text[] | false | 
+workers | stale_ms | integer | true | 30000
 
 -- constraints
 api_tokens | api_tokens_pkey | PRIMARY KEY (id)

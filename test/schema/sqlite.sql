@@ -282,7 +282,7 @@ CREATE TABLE workers (
   running      INTEGER NOT NULL DEFAULT 0,
   started_at   INTEGER NOT NULL,
   heartbeat_at INTEGER NOT NULL
-, labels TEXT, tasks TEXT);
+, labels TEXT, tasks TEXT, stale_ms INTEGER NOT NULL DEFAULT 30000);
 
 -- trigger concurrency_slot_release
 CREATE TRIGGER concurrency_slot_release AFTER UPDATE OF state ON jobs

@@ -11,8 +11,9 @@ import { Alerts } from './overview.js';
 
 // A worker heartbeats every 5 s by default; no event marks a heartbeat. The list is read again when
 // the newest heartbeat it shows turns this old, so a worker still beating is not seen ageing on a quiet
-// cluster, while one that stopped is: its age grows past this, and it leaves the list 30 s after its
-// last beat (at a read another live worker's heartbeat brings, or a live event).
+// cluster, while one that stopped is: its age grows past this, and it leaves the list once its last
+// beat is older than its bound (30 s, or its longer `staleMs`; at a read another live worker's
+// heartbeat brings, or a live event).
 const READ_AGAIN_AFTER_HEARTBEAT_MS = 10_000;
 
 /** When (this browser's clock) the first heartbeat shown that is younger than the bound turns that old. */

@@ -22,6 +22,10 @@ export const WorkerSchema = Type.Object(
     }),
     concurrency: Type.Integer(),
     running: Type.Integer({ description: 'handlers running at its last heartbeat' }),
+    staleMs: Type.Integer({
+      description:
+        'its workerStaleMs: it counts as gone once its last heartbeat is this old (or 30,000 ms, the longer); 30,000 for a worker registered by a nightshift that did not record it',
+    }),
     startedAt: dateTime,
     heartbeatAt: dateTime,
   },

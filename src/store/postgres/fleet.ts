@@ -19,6 +19,7 @@ interface WorkerRow {
   running: number;
   started_at: Date;
   heartbeat_at: Date;
+  stale_ms: number;
 }
 
 function toWorker(row: WorkerRow): WorkerInfo {
@@ -32,6 +33,7 @@ function toWorker(row: WorkerRow): WorkerInfo {
     concurrency: row.concurrency,
     running: row.running,
     startedAt: row.started_at,
+    staleMs: row.stale_ms,
     heartbeatAt: row.heartbeat_at,
   };
 }
@@ -66,6 +68,7 @@ export class PostgresFleet implements FleetStore {
       params.running,
       params.labels.length === 0 ? null : params.labels,
       params.tasks.length === 0 ? null : params.tasks,
+      params.staleMs,
     ]);
   }
 

@@ -17,6 +17,7 @@ interface WorkerRow {
   running: number;
   started_at: number;
   heartbeat_at: number;
+  stale_ms: number;
 }
 
 function toWorker(row: WorkerRow): WorkerInfo {
@@ -30,6 +31,7 @@ function toWorker(row: WorkerRow): WorkerInfo {
     concurrency: row.concurrency,
     running: row.running,
     startedAt: new Date(row.started_at),
+    staleMs: row.stale_ms,
     heartbeatAt: new Date(row.heartbeat_at),
   };
 }
@@ -71,14 +73,16 @@ export class SqliteFleet implements FleetStore {
   }
 
   workerList(params: { staleMs: number }): Promise<WorkerInfo[]> {
-    const since = this.conn.clock() - params.staleMs;
-    return this.conn.read(() => (this.conn.stmt(sql.workerList).all({ since }) as WorkerRow[]).map(toWorker));
+    const now = this.conn.clock();
+    return this.conn.read(() =>
+      (this.conn.stmt(sql.workerList).all({ now, staleMs: params.staleMs }) as WorkerRow[]).map(toWorker),
+    );
   }
 
   workerSweep(params: { staleMs: number }): Promise<{ deleted: string[] }> {
     return this.conn.write((now) => ({
       deleted: (
-        this.conn.stmt(sql.workerSweep).all({ since: now - params.staleMs }) as Array<{ id: string }>
+        this.conn.stmt(sql.workerSweep).all({ now, staleMs: params.staleMs }) as Array<{ id: string }>
       ).map((row) => row.id),
     }));
   }

@@ -153,7 +153,7 @@ export function laterAndRunning(
  */
 export function throttleGroups(conn: SqliteConnection, workerStaleMs: number, now: number): ThrottleGroup[] {
   const live = (
-    conn.stmt(sql.queueThrottleListLive).all({ since: now - workerStaleMs }) as Array<{
+    conn.stmt(sql.queueThrottleListLive).all({ now, staleMs: workerStaleMs }) as Array<{
       queues: string | null;
       labels: string | null;
     }>

@@ -1,19 +1,20 @@
 /**
- * Workers registered while they run, and paused queues (migrations 011, 017 labels, 026 tasks). None is
- * on the claim path.
+ * Workers registered while they run, and paused queues (migrations 011, 017 labels, 026 tasks, 029
+ * stale bound). None is on the claim path.
  */
 import { queueLaterAndRunningList, queueThrottleList } from './observe.js';
+import { workerLive } from './worker-liveness.js';
 
 /**
  * $1 id, $2 host, $3 pid, $4 queues (null: all), $5 concurrency, $6 running, $7 labels (null: none),
- * $8 tasks (null: none). The only write of its tasks.
+ * $8 tasks (null: none), $9 stale bound in ms. The only write of its tasks and bound.
  */
 export const workerRegister = (s: string): string => `
-  INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running, labels, tasks)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  INSERT INTO ${s}.workers (id, host, pid, queues, concurrency, running, labels, tasks, stale_ms)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
   ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
     concurrency = excluded.concurrency, running = excluded.running, labels = excluded.labels,
-    tasks = excluded.tasks, heartbeat_at = ${s}.nightshift_now()`;
+    tasks = excluded.tasks, stale_ms = excluded.stale_ms, heartbeat_at = ${s}.nightshift_now()`;
 
 /** The heartbeat: a heap-only update by primary key (no index covers the columns it writes). $1 id, $2 running. */
 export const workerHeartbeat = (s: string): string =>
@@ -22,15 +23,13 @@ export const workerHeartbeat = (s: string): string =>
 /** $1 id. */
 export const workerDelete = (s: string): string => `DELETE FROM ${s}.workers WHERE id = $1`;
 
-/** $1 stale bound in ms. */
+/** The live workers (workerLive, $1 the reader's stale bound in ms), by id. */
 export const workerList = (s: string): string => `
-  SELECT * FROM ${s}.workers WHERE heartbeat_at >= ${s}.nightshift_now() - $1 * interval '1 millisecond'
-  ORDER BY id`;
+  SELECT * FROM ${s}.workers w WHERE ${workerLive(s, 'w', '$1')} ORDER BY id`;
 
-/** $1 stale bound in ms. A scan of a table of one row per live worker. */
+/** The workers no longer live ($1 the sweeper's stale bound in ms). A scan of a table of one row per worker. */
 export const workerSweep = (s: string): string => `
-  DELETE FROM ${s}.workers WHERE heartbeat_at < ${s}.nightshift_now() - $1 * interval '1 millisecond'
-  RETURNING id`;
+  DELETE FROM ${s}.workers w WHERE NOT (${workerLive(s, 'w', '$1')}) RETURNING id`;
 
 /** $1 queue. Returns a row when the queue was not paused before. */
 export const queuePause = (s: string): string =>

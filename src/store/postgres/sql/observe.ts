@@ -1,5 +1,6 @@
 /** Reads for metrics, alerts and the dashboard's charts (see ObserveStore in ../../store.ts). */
 import { rateFree } from './rate-limits.js';
+import { workerLive } from './worker-liveness.js';
 
 /**
  * The running jobs, found through the claims that hold them (`job_leases`, one row per claim) and read
@@ -118,8 +119,7 @@ export const jobRunStats = (s: string): string => `
  */
 export const queueThrottleList = (s: string): string => `
   WITH offered AS MATERIALIZED (
-    SELECT labels FROM ${s}.workers
-    WHERE heartbeat_at >= ${s}.nightshift_now() - $1 * interval '1 millisecond' AND labels IS NOT NULL
+    SELECT labels FROM ${s}.workers w WHERE ${workerLive(s, 'w', '$1')} AND labels IS NOT NULL
   ), queues AS (
     SELECT queue, count(*)::int AS ready, (count(*) FILTER (WHERE NOT offered))::int AS labels,
            (count(*) FILTER (WHERE offered AND key_held = 1))::int AS key_limit,
@@ -144,8 +144,7 @@ export const queueThrottleList = (s: string): string => `
          EXISTS (SELECT 1 FROM ${s}.paused_queues p WHERE p.queue = g.queue) AS paused,
          NOT EXISTS (
            SELECT 1 FROM ${s}.workers w
-           WHERE w.heartbeat_at >= ${s}.nightshift_now() - $1 * interval '1 millisecond'
-             AND (w.queues IS NULL OR g.queue = ANY (w.queues))) AS unserved,
+           WHERE ${workerLive(s, 'w', '$1')} AND (w.queues IS NULL OR g.queue = ANY (w.queues))) AS unserved,
          coalesce((SELECT l.max IS NOT NULL AND l.in_use >= l.max FROM ${s}.queue_limits l WHERE l.queue = g.queue),
                   false) AS queue_full,
          coalesce((SELECT ${rateFree(s, 'l')} < 1 FROM ${s}.queue_limits l WHERE l.queue = g.queue), false)

@@ -1,5 +1,6 @@
 /** Reads for metrics, alerts and the dashboard's charts (see ObserveStore in ../../store.ts). */
 import { rateFree } from './rate-limits.js';
+import { workerLive } from './worker-liveness.js';
 
 /**
  * Per queue, the scheduled jobs not yet due at @now (how many, and the soonest due time; jobs_scheduled
@@ -124,5 +125,5 @@ FROM (${readyBy('jobs_ready_queue', "j.state = 'queued' AND j.requires IS NULL A
 ) g
 GROUP BY g.queue, g.requires`;
 
-/** The queues (null: all) and labels (null: none) of the workers heard from since @since. */
-export const queueThrottleListLive = `SELECT queues, labels FROM workers WHERE heartbeat_at >= @since`;
+/** The queues (null: all) and labels (null: none) of the live workers (workerLive, @staleMs). */
+export const queueThrottleListLive = `SELECT queues, labels FROM workers WHERE ${workerLive}`;
