@@ -45,14 +45,18 @@ export function authHeaders(): Record<string, string> {
   return token === null ? {} : { authorization: `Bearer ${token}` };
 }
 
-/** Sends a request to /api/v1 + `path` and resolves with the parsed JSON body (undefined on 204). */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * Sends a request to /api/v1 + `path` and resolves with the parsed JSON body (undefined on 204).
+ * Aborting `signal` abandons the request (it rejects with the abort's error).
+ */
+export async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { ...authHeaders(), accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`/api/v1${path}`, {
     method,
     headers,
     ...(body !== undefined && { body: JSON.stringify(body) }),
+    ...(signal !== undefined && { signal }),
   });
   const text = await response.text();
   const parsed: unknown = text === '' ? undefined : JSON.parse(text);

@@ -22,11 +22,18 @@ export interface Loaded<T> {
  * the load runs once more when it settles, so a read slower than the ticks (a queue list counting a
  * history of millions of jobs) has one request in flight per page, not a growing pile of them. A
  * change of `deps` (a filter) or a `reload` starts at once, and what an earlier load brings is dropped.
+ *
+ * `load` gets a signal, aborted once what it brings would be dropped (a newer load started, or the page
+ * went), to abandon its requests with; and `publish`, to show what a load of many requests has gathered
+ * so far while it goes on. Data that `follows` declines (the job list's page gathered by a search of
+ * many requests) is not read again on live ticks nor when due, and a tick that came during the load
+ * that gave it is dropped: only `deps` or a `reload` read it again.
  */
 export function useLoad<T>(
-  load: () => Promise<T>,
+  load: (signal: AbortSignal, publish: (interim: T) => void) => Promise<T>,
   deps: unknown[],
   dueAt?: (data: T) => number | null,
+  follows: (data: T) => boolean = () => true,
 ): Loaded<T> {
   const { liveTick } = useApp();
   const [data, setData] = useState<T | undefined>(undefined);
@@ -35,36 +42,53 @@ export function useLoad<T>(
   const latest = useRef(0);
   const loading = useRef(false);
   const tickWaits = useRef(false);
-  // The load of the latest render: a tick's load, started when an earlier one settles, reads it.
-  const current = useRef(load);
-  current.current = load;
+  const inFlight = useRef<AbortController | null>(null);
+  // The load and `follows` of the latest render: a tick's load, started when an earlier one settles,
+  // reads them.
+  const current = useRef({ load, follows });
+  current.current = { load, follows };
   const start = useCallback(() => {
     const call = ++latest.current;
+    inFlight.current?.abort();
+    const abort = new AbortController();
+    inFlight.current = abort;
     loading.current = true;
-    const settled = (): boolean => {
+    const settled = (followed: boolean): boolean => {
       if (call !== latest.current) return false;
       loading.current = false;
       if (tickWaits.current) {
         tickWaits.current = false;
-        start();
+        if (followed) start();
       }
       return true;
     };
+    const publish = (interim: T) => {
+      if (call !== latest.current) return;
+      setData(interim);
+      setError(undefined);
+    };
     // A load that throws before it has a promise (a bad filter in the address) fails like one that
     // rejects: shown by the page, rather than ending the whole app.
-    new Promise<T>((resolve) => resolve(current.current())).then(
+    new Promise<T>((resolve) => resolve(current.current.load(abort.signal, publish))).then(
       (value) => {
-        if (!settled()) return;
+        if (!settled(current.current.follows(value))) return;
         setData(value);
         setError(undefined);
       },
       (failure: unknown) => {
-        if (settled()) setError(failure);
+        if (settled(true)) setError(failure);
       },
     );
   }, []);
   // The caller lists in `deps` what `load` reads.
   useEffect(start, [...deps, manual]);
+  useEffect(
+    () => () => {
+      latest.current += 1;
+      inFlight.current?.abort();
+    },
+    [],
+  );
   const firstTick = useRef(true);
   useEffect(() => {
     if (firstTick.current) {
@@ -72,10 +96,11 @@ export function useLoad<T>(
       return;
     }
     if (loading.current) tickWaits.current = true;
-    else start();
+    else if (data === undefined || follows(data)) start();
   }, [liveTick]);
   const reload = useCallback(() => setManual((n) => n + 1), []);
-  useReloadWhenDue(data === undefined || dueAt === undefined ? null : dueAt(data), data, reload);
+  const followed = data !== undefined && follows(data);
+  useReloadWhenDue(!followed || dueAt === undefined ? null : dueAt(data), data, reload);
   return { data, error, reload };
 }
 

@@ -12,22 +12,49 @@ import type { Queue, TaskCatalogEntry } from './types.js';
  * The cursors of the pages walked so far under the address's filter (`search`): the last one is the
  * page shown, none the first page. A new filter (applied, or back/forward in the browser) starts at its
  * first page, since a cursor continues only the list it came from.
+ *
+ * Next may keep what the page it leaves showed (`Kept`), and Previous hands it back as `kept`: a page
+ * whose end cannot be read again as it was (the job list's page gathered by a search that was stopped)
+ * is shown as it was, so the page after it starts where it ended, with no job twice and none missed.
  */
-export function useCursors(search: string): {
+export function useCursors<Kept = never>(
+  search: string,
+): {
   cursor: string | undefined;
+  /** What the page shown held when it was left by Next, back with Previous; undefined otherwise. */
+  kept: Kept | undefined;
   previous: (() => void) | null;
-  next: (nextCursor: string | null | undefined) => (() => void) | null;
+  next: (nextCursor: string | null | undefined, keep?: Kept) => (() => void) | null;
   /** Back to the first page (a filter applied again as it was). */
   restart: () => void;
+  /** Drops what the page shown kept, so it is read again. */
+  forget: () => void;
 } {
-  const [walked, setWalked] = useState<{ search: string; cursors: string[] }>({ search, cursors: [] });
-  const cursors = walked.search === search ? walked.cursors : [];
+  const [walked, setWalked] = useState<{ search: string; cursors: string[]; kept: Kept[] }>({
+    search,
+    cursors: [],
+    kept: [],
+  });
+  const { cursors, kept } = walked.search === search ? walked : { cursors: [], kept: [] };
+  // kept[i] is page i's (page 0 the first, with no cursor); the page shown is page cursors.length.
+  const shown = cursors.length;
   return {
     cursor: cursors.at(-1),
-    previous: cursors.length === 0 ? null : () => setWalked({ search, cursors: cursors.slice(0, -1) }),
-    next: (nextCursor) =>
-      nextCursor == null ? null : () => setWalked({ search, cursors: [...cursors, nextCursor] }),
-    restart: () => setWalked({ search, cursors: [] }),
+    kept: kept[shown],
+    previous:
+      cursors.length === 0
+        ? null
+        : () => setWalked({ search, cursors: cursors.slice(0, -1), kept: kept.slice(0, shown) }),
+    next: (nextCursor, keep) =>
+      nextCursor == null
+        ? null
+        : () => {
+            const left = kept.slice(0, shown);
+            if (keep !== undefined) left[shown] = keep;
+            setWalked({ search, cursors: [...cursors, nextCursor], kept: left });
+          },
+    restart: () => setWalked({ search, cursors: [], kept: [] }),
+    forget: () => setWalked({ search, cursors, kept: kept.slice(0, shown) }),
   };
 }
 

@@ -181,33 +181,6 @@ describe(`dashboard in Chromium on ${backend}`, () => {
     await context.close();
   });
 
-  it('says when a page stopped at its walk bound, and Next page searches on', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    // The server's first page for state=failed as one whose walk of JOB_LIST_WALK_MAX jobs found
-    // nothing (a rare filter over a long history): no job, and a cursor. Its Next page is the real one.
-    await context.route('**/api/v1/jobs?*', async (route) => {
-      const url = new URL(route.request().url());
-      if (url.searchParams.get('state') !== 'failed') return route.continue();
-      if (url.searchParams.get('cursor') === 'walked') {
-        url.searchParams.delete('cursor');
-        return route.continue({ url: url.toString() });
-      }
-      return route.fulfill({ json: { jobs: [], nextCursor: 'walked', nextDueInMs: null } });
-    });
-    const page = await context.newPage();
-    await page.goto(`${server.url}/jobs?state=failed#token=${encodeURIComponent(server.tokens.viewer)}`);
-    const note = page.locator('p.walk-stopped');
-    await until(() => note.textContent()).toBe(
-      'No match among the jobs this page searched, the most a page searches: Next page searches older ones.',
-    );
-    expect(await page.getByText('No job matches this filter.').count()).toBe(0);
-    await page.getByRole('button', { name: 'Next page' }).click();
-    const table = page.getByRole('table', { name: 'Jobs' });
-    await until(() => table.getByRole('row').count()).toBe(4);
-    expect(await note.count()).toBe(0);
-    await context.close();
-  });
-
   it('retries the selected failed jobs after a confirmation, and the database has them queued', async () => {
     const { page, context } = await open(server, server.tokens.operator, '/jobs?state=failed');
     const table = page.getByRole('table', { name: 'Jobs' });

@@ -2,12 +2,14 @@
  * Jobs: filter by state, queue, task (both suggested from what the server knows), creation time and
  * text; page with the API's cursor; select rows, or everything matching the filter, and retry, cancel
  * or delete them after a confirmation that says how many jobs it will touch; the outcome says how many
- * changed. Operators enqueue a job from here (enqueue-form.tsx).
+ * changed. Operators enqueue a job from here (enqueue-form.tsx). A page that one read of the API does
+ * not fill, because the read stopped at its walk bound, searches on by itself (job-search.ts).
  */
 import { useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useApp } from '../app-context.js';
 import { soonestAfter, soonestDue } from '../due.js';
+import { MAX_SEARCH_MS, WALK_MAX, searchPage, type Search, type SearchedPage } from '../job-search.js';
 import { Confirm, Outcome, PageTitle, Problem, StateBadge, useAction, useLoad, Link } from '../components.js';
 import { preview, relative } from '../format.js';
 import { useRedrawWhenChanged } from '../redraw.js';
@@ -84,16 +86,41 @@ function statesText(kind: BulkAction): string {
 export function JobsPage(props: { search: string }) {
   const { canOperate, navigate } = useApp();
   const filter = filterOf(props.search);
-  const pages = useCursors(props.search);
-  const { cursor } = pages;
-  const jobs = useLoad(
-    async () => ({
-      ...(await api<JobPage>('GET', `/jobs${query({ ...apiFilter(filter), limit: PAGE_SIZE, cursor })}`)),
-      readAt: Date.now(),
-    }),
-    [props.search, cursor],
+  const pages = useCursors<SearchedPage>(props.search);
+  const { cursor, kept } = pages;
+  // Reading again. A page one read gave (the usual case) follows the cluster as every list does: it is
+  // read again on live events and when a job it shows comes due, and a read that now comes back short
+  // searches on. A page gathered by a search of several reads does not: reading it again would walk up
+  // to MAX_READS × WALK_MAX jobs on every burst of events (every 400 ms on a busy cluster), and the
+  // events that came during one search would start the next as it ended, for as long as the page is
+  // open. It stays as found, says so, and is searched again only when the reader asks (Search again, an
+  // action or an enqueue from this page) or opens another filter or page; the events that came during
+  // its search are dropped. Drawing the page again (redraw.ts: creation ages, due times) reads nothing
+  // and never restarts a search. Previous back to a gathered page shows it as it was left (`kept`), so
+  // that the page after it starts where it ended, whatever a new search would gather.
+  const jobs = useLoad<SearchedPage>(
+    (signal, publish) =>
+      kept !== undefined && kept.search !== null
+        ? Promise.resolve(kept)
+        : searchPage(
+            (from, limit, abort) =>
+              api<JobPage>(
+                'GET',
+                `/jobs${query({ ...apiFilter(filter), limit, cursor: from })}`,
+                undefined,
+                abort,
+              ),
+            { cursor, pageSize: PAGE_SIZE, signal, publish },
+          ),
+    [props.search, cursor, kept],
     listChangesAt,
+    (page) => page.search === null,
   );
+  const readAgain = () => {
+    pages.forget();
+    jobs.reload();
+  };
+  const search = jobs.data?.search ?? null;
   // The selected jobs, each with its state as last listed (they may be on another page of the list).
   const [selected, setSelected] = useState<Map<string, JobState>>(new Map());
   const [allMatching, setAllMatching] = useState(false);
@@ -144,7 +171,7 @@ export function JobsPage(props: { search: string }) {
       const text = allMatching ? await bulk(kind, filter) : await oneByOne(kind, [...selected.keys()]);
       setSelected(new Map());
       setAllMatching(false);
-      jobs.reload();
+      readAgain();
       return text;
     });
 
@@ -169,7 +196,7 @@ export function JobsPage(props: { search: string }) {
             : undefined
         }
       />
-      {canOperate && enqueuing && <EnqueueForm onEnqueued={jobs.reload} />}
+      {canOperate && enqueuing && <EnqueueForm onEnqueued={readAgain} />}
       <FilterForm key={props.search} filter={filter} onApply={applyFilter} />
       <Outcome text={action.outcome?.text ?? null} error={action.outcome?.error ?? false} />
       {canOperate && (
@@ -229,6 +256,9 @@ export function JobsPage(props: { search: string }) {
         </Confirm>
       )}
       <Problem error={jobs.error} what="the job list" />
+      {jobs.data !== undefined && search !== null && (
+        <SearchNote search={search} found={list.length} readAt={jobs.data.readAt} onSearchAgain={readAgain} />
+      )}
       {jobs.data !== undefined && list.length === 0 && jobs.data.nextCursor === null && (
         <p>No job matches this filter.</p>
       )}
@@ -310,17 +340,64 @@ export function JobsPage(props: { search: string }) {
           </table>
         </div>
       )}
-      {jobs.data !== undefined && list.length < PAGE_SIZE && jobs.data.nextCursor !== null && (
-        <p class="muted walk-stopped">
-          {/* GET /jobs searches a bounded number of jobs a page (the store's JOB_LIST_WALK_MAX). */}
-          {list.length === 0
-            ? 'No match'
-            : `Only ${list.length} ${list.length === 1 ? 'match' : 'matches'}`}{' '}
-          among the jobs this page searched, the most a page searches: Next page searches older ones.
-        </p>
-      )}
-      <Pager previous={pages.previous} next={pages.next(jobs.data?.nextCursor)} />
+      {/* Next waits for the search to end (or be stopped): until then the page's end is not known. */}
+      <Pager
+        previous={pages.previous}
+        next={search?.stop != null ? null : pages.next(jobs.data?.nextCursor, jobs.data)}
+      />
     </section>
+  );
+}
+
+/** "no match", "1 match", "12 matches". */
+function matchesText(count: number): string {
+  return count === 0 ? 'no match' : `${count.toLocaleString()} ${count === 1 ? 'match' : 'matches'}`;
+}
+
+/**
+ * How a page that one read did not fill came to be: the search going on, with Stop; or how it ended,
+ * with Search again. The jobs searched are counted as WALK_MAX a read ("up to"): a read that came back
+ * short with a cursor walked that many, the last one perhaps fewer.
+ */
+function SearchNote(props: { search: Search; found: number; readAt: number; onSearchAgain: () => void }) {
+  const { search } = props;
+  const found = matchesText(props.found);
+  const searched = `up to ${(search.reads * WALK_MAX).toLocaleString()} jobs`;
+  if (search.stop !== null)
+    return (
+      <p class="searching" role="status" aria-busy="true">
+        Searching… {searched} searched, {found}.{' '}
+        <button type="button" onClick={search.stop}>
+          Stop
+        </button>
+      </p>
+    );
+  const again = (
+    <button type="button" class="link" onClick={props.onSearchAgain}>
+      Search again
+    </button>
+  );
+  const { cut } = search;
+  if (cut === null)
+    return (
+      <p class="muted searched">
+        Searched {searched} for this page, at {new Date(props.readAt).toLocaleTimeString()}; not read again on
+        live changes, which would search them all again. {again}
+      </p>
+    );
+  const onward = 'Next page searches on from there.';
+  const text =
+    cut.kind === 'stopped'
+      ? `Stopped: ${found} among ${searched} searched. ${onward}`
+      : cut.kind === 'most-reads'
+        ? `Stopped by itself after searching ${searched}, the most a page searches on its own: ${found}. ${onward}`
+        : cut.kind === 'most-time'
+          ? `Stopped by itself after ${MAX_SEARCH_MS / 1_000} s, the longest a page searches on its own: ${found} among ${searched} searched. ${onward}`
+          : `Stopped: could not read on (${cut.message}): ${found} among ${searched} searched. Next page tries again from there.`;
+  return (
+    <p class={cut.kind === 'failed' ? 'error walk-stopped' : 'muted walk-stopped'} role="status">
+      {text} {again}
+    </p>
   );
 }
 
