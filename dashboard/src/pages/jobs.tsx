@@ -480,40 +480,60 @@ function statesChanged(kind: BulkAction, filter: Filter): JobState[] {
 /**
  * How many jobs a bulk action on every job matching the filter changes now, per state: exact from the
  * queue counts when the filter is a queue and a state only, else by reading the job list, exact up to
- * 1,000 per state and "more than 1,000" past it.
+ * 1,000 per state and "more than 1,000" past it. The list's reads stop at its walk bound, so a filter
+ * matching few of a long history reads on from the cursor (searchPage, within its bounds): counting
+ * one read's matches said "nothing would change" of jobs the action does change. A search cut short
+ * gives "at least" counts, and says so.
  */
 async function countMatching(kind: BulkAction, filter: Filter): Promise<string> {
   const states = statesChanged(kind, filter);
   const byQueue =
     filter.task === '' && filter.search === '' && filter.createdAfter === '' && filter.createdBefore === '';
-  const counts: Array<{ state: JobState; count: number; more: boolean }> = [];
+  const counts: Array<{ state: JobState; count: number; more: boolean; cut: boolean }> = [];
   if (byQueue) {
     const { queues } = await api<{ queues: Queue[] }>('GET', '/queues');
     const chosen = queues.filter((q) => filter.queue === '' || q.name === filter.queue);
     for (const state of states)
-      counts.push({ state, count: chosen.reduce((sum, q) => sum + q.counts[state], 0), more: false });
+      counts.push({
+        state,
+        count: chosen.reduce((sum, q) => sum + q.counts[state], 0),
+        more: false,
+        cut: false,
+      });
   } else {
     for (const state of states) {
-      const page = await api<JobPage>(
-        'GET',
-        `/jobs${query({ ...apiFilter(filter), state, limit: COUNT_PAGE })}`,
+      const page = await searchPage(
+        (from, limit, signal) =>
+          api<JobPage>(
+            'GET',
+            `/jobs${query({ ...apiFilter(filter), state, limit, cursor: from })}`,
+            undefined,
+            signal,
+          ),
+        { cursor: undefined, pageSize: COUNT_PAGE, signal: new AbortController().signal, publish: () => {} },
       );
-      counts.push({ state, count: page.jobs.length, more: page.nextCursor !== null });
+      const more = page.nextCursor !== null;
+      counts.push({ state, count: page.jobs.length, more, cut: more && page.jobs.length < COUNT_PAGE });
     }
   }
   const total = counts.reduce((sum, c) => sum + c.count, 0);
   const more = counts.some((c) => c.more);
+  const cut = counts.some((c) => c.cut);
   const parts = counts
-    .filter((c) => c.count > 0)
-    .map((c) => `${c.more ? 'more than ' : ''}${c.count.toLocaleString()} ${c.state}`);
-  if (total === 0) return `No ${states.join(' or ')} job matches this filter now: nothing would change.`;
-  const amount = `${more ? 'more than ' : ''}${total.toLocaleString()} job(s)`;
+    .filter((c) => c.count > 0 || c.cut)
+    .map((c) => `${c.cut ? 'at least ' : c.more ? 'more than ' : ''}${c.count.toLocaleString()} ${c.state}`);
+  const unsearched = cut
+    ? ' The count stopped before the oldest jobs (the most a count searches); the action changes every match.'
+    : '';
+  if (total === 0 && !cut)
+    return `No ${states.join(' or ')} job matches this filter now: nothing would change.`;
+  const amount = `${cut ? 'at least ' : more ? 'more than ' : ''}${total.toLocaleString()} job(s)`;
   const running = kind === 'cancel' && states.includes('running') ? ' (running ones are asked to stop)' : '';
   const cap =
     total > MAX_BULK_CHANGES
       ? ` One request changes at most ${MAX_BULK_CHANGES.toLocaleString()}; repeat it for the rest.`
       : '';
-  return `This changes ${amount} now: ${parts.join(', ')}${running}.${cap}`;
+  return `This changes ${amount} now: ${parts.join(', ')}${running}.${cap}${unsearched}`;
 }
 
 /** Retries or cancels every job matching the filter, in one request. */
