@@ -537,8 +537,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
   }
 
   /**
-   * The workers running now in any process on this database: those whose heartbeat is at most
-   * `DEFAULT_WORKER_STALE_MS` (30 s) old, by id.
+   * The workers running now in any process on this database: those whose heartbeat is at most the
+   * longer of `DEFAULT_WORKER_STALE_MS` (30 s) and their own `workerStaleMs` (`staleMs`) old, by id.
    */
   workers(): Promise<WorkerInfo[]> {
     return this.store.workerList({ staleMs: DEFAULT_WORKER_STALE_MS });
