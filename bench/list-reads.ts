@@ -8,7 +8,9 @@
  *
  * The store is filled through its own writes, in batches of 1,000 (`jobInsertMany`), so every row and
  * index entry is one a real enqueue makes. With the whole backlog waiting (due now, spread evenly over
- * the queues) it times the queue list (`ns.queues.list()`) and `GET /metrics` from the API server.
+ * the queues) it times the queue list (`ns.queues.list()`), the store's read of the backlog a metrics
+ * scrape makes (`queueBacklog`: the load per queue and the throttled counts, in one pass) and
+ * `GET /metrics` from the API server.
  * Then every job is claimed and finished, 1,000 per claim (5% failed for good, the rest completed;
  * a rescue pass then drops the claims' lease rows, as a live worker's does) and, over that history, it
  * times the queue list again, the count of finished jobs it reuses (`jobFinishedCountByQueue`,
@@ -267,9 +269,9 @@ async function measure(backend: string, url: string): Promise<void> {
     const waiting = `${JOBS.toLocaleString('en-US')} waiting`;
     await withInstance(store, async (ns, scrape) => {
       await time(backend, waiting, 'queue list', () => listQueues(ns), queuesAnswer);
-      const throttled = () => store.queueThrottleList({ workerStaleMs: DEFAULT_WORKER_STALE_MS });
-      await time(backend, waiting, 'throttled counts (store)', throttled, (lists) => {
-        const list = lists[0] ?? [];
+      const backlog = () => store.queueBacklog({ workerStaleMs: DEFAULT_WORKER_STALE_MS });
+      await time(backend, waiting, 'backlog: load and throttled counts (store)', backlog, (backlogs) => {
+        const list = backlogs[0]?.throttled ?? [];
         const reasons = [...new Set(list.map((row) => row.reason))].join(', ') || 'none';
         const held = list.reduce((sum, row) => sum + row.count, 0);
         return `${held.toLocaleString('en-US')} jobs held back (${reasons})`;
