@@ -1,7 +1,8 @@
 /**
  * What a scrape costs: `GET /metrics`, `GET /api/v1/alerts` and `GET /api/v1/stats?minutes=60` against
- * 100,000 jobs in 1,000 queues, on SQLite and on PostgreSQL (a database of its own, no statistics:
- * autovacuum off, never analysed, as on a fresh install).
+ * 100,000 jobs in 1,000 queues, on SQLite and on PostgreSQL (a database of its own, never analysed, as
+ * on a fresh install; autovacuum as the server runs it, off on the machines these figures come from:
+ * bench/list-reads.ts turns it off on the store's tables itself).
  *
  *   node --import tsx bench/observe-scrape.ts [--jobs 100000] [--queues 1000] [--scrapes 20]
  *
