@@ -158,6 +158,8 @@ describe(`the job list searching past the walk bound, in Chromium on ${backend}`
     await until(() => searching.textContent()).toBe(
       'Searching… up to 50,000 jobs searched, 20 matches. Stop',
     );
+    // The page shows its progress just before it sends the read from the cursor: wait for that read.
+    await until(() => Promise.resolve(reads.length)).toBe(2);
     expect(await shownIds(page)).toEqual(rare.slice(0, 20));
     await screenshot(page, `jobs-searching-${backend}`);
     // The page's end is not known yet.
@@ -198,6 +200,8 @@ describe(`the job list searching past the walk bound, in Chromium on ${backend}`
     await open(page, '/jobs?queue=rare');
     const searching = page.locator('p.searching');
     await until(() => searching.count()).toBe(1);
+    // The page shows its progress just before it sends the read from the cursor: wait for that read.
+    await until(() => Promise.resolve(reads.length)).toBe(2);
     expect(abandoned).toEqual([]);
     await page.getByLabel('Queue').fill('common');
     await page.getByRole('button', { name: 'Apply filter' }).click();
@@ -213,7 +217,7 @@ describe(`the job list searching past the walk bound, in Chromium on ${backend}`
     held.hold();
     await page.goBack();
     await until(() => searching.count()).toBe(1);
-    expect(reads).toHaveLength(4);
+    await until(() => Promise.resolve(reads.length)).toBe(4);
     await page.getByRole('link', { name: 'Overview' }).click();
     await until(() => page.getByRole('heading', { name: 'Overview' }).count()).toBe(1);
     await until(() => Promise.resolve(abandoned)).toEqual([reads[1]?.href, reads[3]?.href]);
