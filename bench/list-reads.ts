@@ -30,7 +30,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { startApiServer } from '../src/api/server.js';
 import { issueToken } from '../src/api/tokens.js';
 import { createLogger } from '../src/logger.js';
@@ -39,7 +38,7 @@ import { openStore } from '../src/store/open.js';
 import type { JobFinish, Store } from '../src/store/store.js';
 import { DEFAULT_WORKER_STALE_MS } from '../src/worker/options.js';
 import { newJob } from '../test/support/jobs.js';
-import { createDatabase } from './postgres-database.js';
+import { createDatabase, withClient } from './postgres-database.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -97,17 +96,6 @@ async function finishAll(store: Store): Promise<void> {
     });
   }
   await store.jobRescueLapsed({ limit: BATCH });
-}
-
-/** Runs `work` on a client of the bench's PostgreSQL database. */
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Turns autovacuum (and with it auto-analyze) off on every table of the store's schema. */

@@ -47,8 +47,14 @@ export async function createDatabase(
   };
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
+/** Runs `work` on a client of the server's admin database. */
+function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(ADMIN_URL, work);
+}
+
+/** Runs `work` on a client of the database at `url`, connected for it and closed after. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await work(client);
