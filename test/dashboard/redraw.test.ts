@@ -92,6 +92,18 @@ async function openAt(
   return { page, context, reads: () => reads };
 }
 
+/**
+ * Stops the page's clock at `time`, with the effects of the last draw run. A draw arms its redraw timer in
+ * an effect Preact runs after its waits of 35 ms and 0 ms; a clock stopped while those are pending runs
+ * them only when it runs on, and a timer they arm for a moment already past then waits for the clock to
+ * move. So the clock stops 100 ms short and runs those 100 ms: the pending effects run, and a timer
+ * armed for any moment up to `time` fires.
+ */
+async function stopClockAt(page: Page, time: number): Promise<void> {
+  await page.clock.pauseAt(time - 100);
+  await page.clock.runFor(100);
+}
+
 describe('the first moment a relative time reads differently', () => {
   it('is found to the millisecond, however far ahead, and none when the text stays', () => {
     const at = Date.UTC(2026, 0, 1);
@@ -145,7 +157,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     const nextRun = (id: string) => page.locator(`#schedule-${id} td`).nth(1);
     await until(() => nextRun('soon').innerText()).toMatch(/^in (10\.0|9\.9) min$/);
     expect(await nextRun('quiet').innerText()).toBe('none while paused');
-    await page.clock.pauseAt(start + 30_000);
+    await stopClockAt(page, start + 30_000);
 
     // A millisecond before the slot's 30 s are over it reads "now"; at the 30th second, overdue.
     await page.clock.runFor(slot + 29_999 - (start + 30_000));
@@ -193,7 +205,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     const due = page.locator('dl.facts dt:text-is("Due") + dd');
     // Read as the page first draws, however long a busy machine takes to load it.
     await until(() => due.innerText()).toMatch(/^in \d+\.\d min$/);
-    await page.clock.pauseAt(start + 30_000);
+    await stopClockAt(page, start + 30_000);
     await until(() => due.innerText()).toBe('in 9.5 min');
     // "in 10 s" until 10 s are left to the millisecond, then tenths of a second.
     await page.clock.runFor(10 * MINUTE - 10_001 - 30_000);
@@ -218,7 +230,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
       // The last two cells: started, heartbeat.
       const ages = async () => (await row.locator('td').allInnerTexts()).slice(-2);
       await until(ages).toEqual([expect.stringMatching(/ ago$/), expect.stringMatching(/ ago$/)]);
-      await page.clock.pauseAt(start + MINUTE);
+      await stopClockAt(page, start + MINUTE);
       await until(ages).toEqual(['1.0 min ago', '1.0 min ago']);
       await page.clock.runFor(MINUTE);
       await until(ages).toEqual(['2.0 min ago', '2.0 min ago']);
@@ -247,11 +259,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
       .locator('td')
       .nth(4);
     await until(() => created.innerText()).toMatch(/ ago$/);
-    // Under a second old it is drawn again every 100 ms: a draw's effects (after Preact's waits of
-    // 35 ms and 0 ms) may be pending when the clock stops, and run once it runs on, for longer than
-    // those waits (a run of 1 ms left one pending now and then, and the age stayed as last drawn).
-    await page.clock.pauseAt(start + 29_900);
-    await page.clock.runFor(100);
+    await stopClockAt(page, start + 30_000);
     await until(() => created.innerText()).toBe('30 s ago');
     // Seconds until the minute, to the millisecond, then minutes.
     await page.clock.runFor(29_999);
@@ -290,7 +298,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     expect(await stateCell(later.id).locator('div').getAttribute('title')).toBe(
       new Date(start + 10 * MINUTE).toISOString(),
     );
-    await page.clock.pauseAt(start + 30_000);
+    await stopClockAt(page, start + 30_000);
     await until(() => stateCell(later.id).innerText()).toBe('scheduled\ndue in 9.5 min');
     // "in 10 s" until 10 s are left to the millisecond, then tenths of a second.
     await page.clock.runFor(10 * MINUTE - 10_001 - 30_000);
@@ -342,8 +350,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
     ]);
     // The ages count from the answers' arrival, a moment (however long the page took) after the start
     // of this browser's clock: half a minute on they read 2.5 min, whatever that moment was up to 3 s.
-    await page.clock.pauseAt(start + 2.5 * MINUTE - 100);
-    await page.clock.runFor(100);
+    await stopClockAt(page, start + 2.5 * MINUTE);
     const at = (age: string, since: string) => [
       age,
       `oldest ready age queue aging: a job due ${age} ago is still unclaimed (threshold 60.0 s)`,
@@ -402,8 +409,7 @@ describe(`pages drawing their relative times again, in Chromium on ${backend}`, 
       ],
     ];
     await until(async () => (await shown()).length).toBe(2);
-    await page.clock.pauseAt(start + 3.5 * MINUTE - 100);
-    await page.clock.runFor(100);
+    await stopClockAt(page, start + 3.5 * MINUTE);
     await until(shown).toEqual(at('3.5 min', '1.5 min', '2.5 min'));
     await page.clock.runFor(MINUTE);
     await until(shown).toEqual(at('4.5 min', '2.5 min', '3.5 min'));
