@@ -76,6 +76,25 @@ export function describeQueueRates(h: StoreHarness): void {
       expect((await store.queueLimitList())[0]?.rate).toBeNull();
     });
 
+    it('keeps the spent starts of a queue or key whose rate in force is set again', async () => {
+      // Every process connecting with the config sets its queues' rates again: that must grant no
+      // new burst, or each worker (re)start would let another burst through.
+      const store = await h.open();
+      const rate = { limit: 2, periodMs: 600_000 };
+      await store.queueSetRate({ queue: 'again', rate });
+      await store.concurrencyKeySetRate({ key: 'again-key', rate });
+      await store.jobInsertMany({
+        jobs: [
+          ...Array.from({ length: 4 }, () => newJob({ queue: 'again' })),
+          ...Array.from({ length: 4 }, () => newJob({ concurrencyKey: 'again-key', concurrencyLimit: 10 })),
+        ],
+      });
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toHaveLength(4);
+      await store.queueSetRate({ queue: 'again', rate });
+      await store.concurrencyKeySetRate({ key: 'again-key', rate: { ...rate } });
+      expect(await store.jobClaim({ workerId: 'w', limit: 10, ...LEASE })).toEqual([]);
+    });
+
     it('spaces starts by period / limit after the burst, to the ms', async () => {
       const store = await openFrozen(h);
       await store.queueSetRate({ queue: 'spaced', rate: { limit: 4, periodMs: 2_000 } });

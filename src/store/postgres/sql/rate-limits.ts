@@ -65,11 +65,24 @@ export const rateWaitMs = (s: string, restricted: boolean, advanced: boolean): s
     ) r
     WHERE r.at > ${nowMs(s)})`;
 
-/** Sets ($2, $3 numbers) or removes ($2, $3 null) the rate of queue $1; a new rate starts with a full burst. */
+/**
+ * rate_tat of the row `t` once a rate is set again: kept when the rate is the one in force (every
+ * process connecting with the config sets it again, which must not grant a new burst), else 0 (a new
+ * rate's full burst).
+ */
+const rateTatSetAgain = (
+  t: string,
+): string => `CASE WHEN ${t}.rate_limit IS NOT DISTINCT FROM excluded.rate_limit
+    AND ${t}.rate_period_ms IS NOT DISTINCT FROM excluded.rate_period_ms THEN ${t}.rate_tat ELSE 0 END`;
+
+/**
+ * Sets ($2, $3 numbers) or removes ($2, $3 null) the rate of queue $1; a new rate starts with a full
+ * burst, the rate in force set again keeps its spent starts.
+ */
 export const queueSetRate = (s: string): string => `
   INSERT INTO ${s}.queue_limits (queue, rate_limit, rate_period_ms) VALUES ($1, $2, $3)
   ON CONFLICT (queue) DO UPDATE SET rate_limit = excluded.rate_limit,
-    rate_period_ms = excluded.rate_period_ms, rate_tat = 0`;
+    rate_period_ms = excluded.rate_period_ms, rate_tat = ${rateTatSetAgain('queue_limits')}`;
 
 /**
  * Sets or removes the rate of key $1, as queueSetRate; a key never claimed gets its row now, without a
@@ -78,4 +91,5 @@ export const queueSetRate = (s: string): string => `
 export const concurrencyKeySetRate = (s: string): string => `
   INSERT INTO ${s}.concurrency_keys (key, in_use, rate_limit, rate_period_ms) VALUES ($1, 0, $2, $3)
   ON CONFLICT (key) DO UPDATE SET rate_limit = excluded.rate_limit,
-    rate_period_ms = excluded.rate_period_ms, rate_tat = 0, released_at = ${s}.nightshift_now()`;
+    rate_period_ms = excluded.rate_period_ms, rate_tat = ${rateTatSetAgain('concurrency_keys')},
+    released_at = ${s}.nightshift_now()`;

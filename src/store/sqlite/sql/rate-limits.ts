@@ -44,11 +44,21 @@ SELECT ceil(min(at) - @now) AS wait FROM (
 )
 WHERE at > @now`;
 
-/** Sets (@limit, @periodMs numbers) or removes (NULLs) a queue's rate; a new rate starts with a full burst. */
+/**
+ * rate_tat once a rate is set again: kept when the rate is the one in force (every process connecting
+ * with the config sets it again, which must not grant a new burst), else 0 (a new rate's full burst).
+ */
+const RATE_TAT_SET_AGAIN = `CASE WHEN rate_limit IS excluded.rate_limit
+  AND rate_period_ms IS excluded.rate_period_ms THEN rate_tat ELSE 0 END`;
+
+/**
+ * Sets (@limit, @periodMs numbers) or removes (NULLs) a queue's rate; a new rate starts with a full
+ * burst, the rate in force set again keeps its spent starts.
+ */
 export const queueSetRate = `
 INSERT INTO queue_limits (queue, rate_limit, rate_period_ms) VALUES (@queue, @limit, @periodMs)
 ON CONFLICT (queue) DO UPDATE SET rate_limit = excluded.rate_limit,
-  rate_period_ms = excluded.rate_period_ms, rate_tat = 0`;
+  rate_period_ms = excluded.rate_period_ms, rate_tat = ${RATE_TAT_SET_AGAIN}`;
 
 /**
  * Sets or removes a key's rate, as queueSetRate; a key never claimed gets its row now, without a
@@ -58,5 +68,5 @@ export const concurrencyKeySetRate = `
 INSERT INTO concurrency_keys (key, in_use, rate_limit, rate_period_ms)
 VALUES (@key, 0, @limit, @periodMs)
 ON CONFLICT (key) DO UPDATE SET rate_limit = excluded.rate_limit,
-  rate_period_ms = excluded.rate_period_ms, rate_tat = 0,
+  rate_period_ms = excluded.rate_period_ms, rate_tat = ${RATE_TAT_SET_AGAIN},
   released_at = ${DB_NOW_MS}`;
