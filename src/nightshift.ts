@@ -603,7 +603,7 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
     return this.store.concurrencyKeySetRate({ key: checkedKey, rate: checked });
   }
 
-  /** Queues with a cluster-wide limit (or one removed), with their running counts. */
+  /** Queues ever given a cluster-wide limit or rate (kept once removed), with their running counts. */
   queueLimits(): Promise<QueueLimitInfo[]> {
     return this.store.queueLimitList();
   }

@@ -76,6 +76,20 @@ export function describeQueueLimits(h: StoreHarness): void {
       expect(await queueRunning(store, 'late')).toBe(0);
     });
 
+    it('removing the limit or rate of a queue that has none lists no queue', async () => {
+      // An operator's "Remove" on a mistyped name must not leave that name listed for good.
+      const store = await h.open();
+      await store.queueSetLimit({ queue: 'mial', limit: null });
+      await store.queueSetRate({ queue: 'mial', rate: null });
+      expect(await store.queueLimitList()).toEqual([]);
+      // A queue that has a row keeps it, its settings removed.
+      await store.queueSetLimit({ queue: 'mail', limit: 2 });
+      await store.queueSetRate({ queue: 'mail', rate: { limit: 5, periodMs: 1_000 } });
+      await store.queueSetLimit({ queue: 'mail', limit: null });
+      await store.queueSetRate({ queue: 'mail', rate: null });
+      expect(await store.queueLimitList()).toEqual([{ queue: 'mail', limit: null, running: 0, rate: null }]);
+    });
+
     it('holds a queue limit and a key limit together, and gives both back in the rescue', async () => {
       const store = await h.open();
       await store.queueSetLimit({ queue: 'both', limit: 2 });

@@ -233,7 +233,12 @@ export const concurrencyKeyPrune = (s: string): string => `
 export const queueLimitList = (s: string): string =>
   `SELECT queue, max, in_use, rate_limit, rate_period_ms FROM ${s}.queue_limits ORDER BY queue`;
 
-/** Sets ($2 a number) or removes ($2 null) the limit of queue $1; the row and its count stay. */
+/**
+ * Sets ($2 a number) or removes ($2 null) the limit of queue $1; the row and its count stay. Removing
+ * the limit of a queue without a row writes none, so a mistyped name is not listed from then on.
+ */
 export const queueSetLimit = (s: string): string => `
-  INSERT INTO ${s}.queue_limits (queue, max) VALUES ($1, $2)
+  INSERT INTO ${s}.queue_limits (queue, max)
+  SELECT $1, $2::integer
+  WHERE $2::integer IS NOT NULL OR EXISTS (SELECT 1 FROM ${s}.queue_limits WHERE queue = $1)
   ON CONFLICT (queue) DO UPDATE SET max = excluded.max`;

@@ -77,10 +77,13 @@ const rateTatSetAgain = (
 
 /**
  * Sets ($2, $3 numbers) or removes ($2, $3 null) the rate of queue $1; a new rate starts with a full
- * burst, the rate in force set again keeps its spent starts.
+ * burst, the rate in force set again keeps its spent starts. Removing the rate of a queue without a
+ * row writes none, as sql/concurrency-limits.ts `queueSetLimit`.
  */
 export const queueSetRate = (s: string): string => `
-  INSERT INTO ${s}.queue_limits (queue, rate_limit, rate_period_ms) VALUES ($1, $2, $3)
+  INSERT INTO ${s}.queue_limits (queue, rate_limit, rate_period_ms)
+  SELECT $1, $2::integer, $3::integer
+  WHERE $2::integer IS NOT NULL OR EXISTS (SELECT 1 FROM ${s}.queue_limits WHERE queue = $1)
   ON CONFLICT (queue) DO UPDATE SET rate_limit = excluded.rate_limit,
     rate_period_ms = excluded.rate_period_ms, rate_tat = ${rateTatSetAgain('queue_limits')}`;
 

@@ -83,7 +83,11 @@ DELETE FROM concurrency_keys WHERE key IN (
 export const queueLimitList = `
 SELECT queue, max, in_use, rate_limit, rate_period_ms FROM queue_limits ORDER BY queue`;
 
-/** Sets (@max a number) or clears (null) a queue's limit; the row and its count stay. */
+/**
+ * Sets (@max a number) or clears (null) a queue's limit; the row and its count stay. Clearing the
+ * limit of a queue without a row writes none, so a mistyped name is not listed from then on.
+ */
 export const queueSetLimit = `
-INSERT INTO queue_limits (queue, max) VALUES (@queue, @max)
+INSERT INTO queue_limits (queue, max)
+SELECT @queue, @max WHERE @max IS NOT NULL OR EXISTS (SELECT 1 FROM queue_limits WHERE queue = @queue)
 ON CONFLICT (queue) DO UPDATE SET max = excluded.max`;

@@ -53,10 +53,13 @@ const RATE_TAT_SET_AGAIN = `CASE WHEN rate_limit IS excluded.rate_limit
 
 /**
  * Sets (@limit, @periodMs numbers) or removes (NULLs) a queue's rate; a new rate starts with a full
- * burst, the rate in force set again keeps its spent starts.
+ * burst, the rate in force set again keeps its spent starts. Removing the rate of a queue without a
+ * row writes none, as sql/concurrency-limits.ts `queueSetLimit`.
  */
 export const queueSetRate = `
-INSERT INTO queue_limits (queue, rate_limit, rate_period_ms) VALUES (@queue, @limit, @periodMs)
+INSERT INTO queue_limits (queue, rate_limit, rate_period_ms)
+SELECT @queue, @limit, @periodMs
+WHERE @limit IS NOT NULL OR EXISTS (SELECT 1 FROM queue_limits WHERE queue = @queue)
 ON CONFLICT (queue) DO UPDATE SET rate_limit = excluded.rate_limit,
   rate_period_ms = excluded.rate_period_ms, rate_tat = ${RATE_TAT_SET_AGAIN}`;
 
