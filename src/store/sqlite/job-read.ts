@@ -45,6 +45,15 @@ const START_CURSOR = { cursorCreatedAt: Number.MAX_SAFE_INTEGER, cursorId: '' };
 /** The end of a walk that may read to the oldest job (sql/job-read.ts jobList's @end). */
 const LIST_END = { endCreatedAt: Number.MIN_SAFE_INTEGER, endId: '' };
 
+/**
+ * `text` lowercased as SQLite's lower() lowercases the rows it is compared with: ASCII letters only.
+ * String.toLowerCase would fold "É" in the search text while lower() leaves it in the rows, so a
+ * search would miss the very text it was copied from.
+ */
+function lowerAscii(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
 /** The jobListMatchFilters parameters of a filter (sql/job-read.ts). */
 export function matchParams(match: JobMatch): {
   queue: string | null;
@@ -56,7 +65,7 @@ export function matchParams(match: JobMatch): {
   return {
     queue: match.queue ?? null,
     task: match.task ?? null,
-    search: match.search?.toLowerCase() ?? null,
+    search: match.search === undefined ? null : lowerAscii(match.search),
     createdAfter: match.createdAfter?.getTime() ?? null,
     createdBefore: match.createdBefore?.getTime() ?? null,
   };
