@@ -100,7 +100,7 @@ export async function jobRunList(conn: PostgresConnection, params: JobRunListPar
 
 /** The values of sql/job-read.ts `jobListMatchFilters`, in their order. */
 export function matchValues(match: JobMatch): [string | null, Date | null, Date | null] {
-  return [match.search?.toLowerCase() ?? null, match.createdAfter ?? null, match.createdBefore ?? null];
+  return [match.search ?? null, match.createdAfter ?? null, match.createdBefore ?? null];
 }
 
 function decodeCursor(cursor: string): string {

@@ -20,16 +20,18 @@ export const jobGet = (s: string): string =>
 
 /**
  * The optional filters every list and bulk statement shares (JobMatch), on the jobs row `j`, from
- * the parameters numbered `search` (already lowercased), `search + 1` (created after, inclusive) and
- * `search + 2` (created before). Search is a substring test on each row the other conditions let
- * through, so its cost is the rows read in the statement's index order until LIMIT rows match.
+ * the parameters numbered `search`, `search + 1` (created after, inclusive) and `search + 2` (created
+ * before). Search is a substring test on each row the other conditions let through, so its cost is the
+ * rows read in the statement's index order until LIMIT rows match. The search text is lowercased by
+ * the same lower() as the rows: JavaScript's toLowerCase folds some capitals otherwise (it makes "İ"
+ * two code points where lower() makes one "i"), and the text copied from a payload would miss it.
  */
 export const jobListMatchFilters = (j: string, search: number): string => `
     AND ($${search + 1}::timestamptz IS NULL OR ${j}.created_at >= $${search + 1})
     AND ($${search + 2}::timestamptz IS NULL OR ${j}.created_at < $${search + 2})
-    AND ($${search}::text IS NULL OR strpos(lower(${j}.payload::text), $${search}) > 0
-         OR strpos(lower(coalesce(${j}.result::text, '')), $${search}) > 0
-         OR strpos(lower(coalesce(${j}.error ->> 'message', '')), $${search}) > 0)`;
+    AND ($${search}::text IS NULL OR strpos(lower(${j}.payload::text), lower($${search})) > 0
+         OR strpos(lower(coalesce(${j}.result::text, '')), lower($${search})) > 0
+         OR strpos(lower(coalesce(${j}.error ->> 'message', '')), lower($${search})) > 0)`;
 
 /**
  * Newest first by id: ids are UUIDv7, so id order is creation order and the primary key serves both
