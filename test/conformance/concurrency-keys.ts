@@ -138,6 +138,22 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       ]);
     });
 
+    it('removing the limit or rate of a key that has no row lists no key', async () => {
+      // An operator's "Remove" on a mistyped key must not leave that key listed until the pruner runs.
+      const store = await h.open();
+      await store.concurrencyKeySetLimit({ key: 'tenant-1O', limit: null });
+      await store.concurrencyKeySetRate({ key: 'tenant-1O', rate: null });
+      expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([]);
+      // A key that has a row keeps it, its settings removed.
+      await store.concurrencyKeySetLimit({ key: 'tenant-10', limit: 2 });
+      await store.concurrencyKeySetRate({ key: 'tenant-10', rate: { limit: 5, periodMs: 1_000 } });
+      await store.concurrencyKeySetLimit({ key: 'tenant-10', limit: null });
+      await store.concurrencyKeySetRate({ key: 'tenant-10', rate: null });
+      expect(await store.concurrencyKeyList({ limit: 10 })).toEqual([
+        { key: 'tenant-10', running: 0, limit: null, operatorLimit: null, rate: null },
+      ]);
+    });
+
     it("a cleared operator's limit of a key never claimed leaves no limit in the key list until a claim, which goes by the jobs'", async () => {
       const store = await h.open();
       await store.jobInsertMany({
@@ -258,8 +274,10 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
       const job = (key: string, concurrencyLimit: number, priority: number) =>
         newJob({ queue: 'own', priority, concurrencyKey: key, concurrencyLimit });
       // Keys without a row yet and keys with one (a claim's row check runs only on an existing row).
-      await store.concurrencyKeySetLimit({ key: 'known-rising', limit: null });
-      await store.concurrencyKeySetLimit({ key: 'known-falling', limit: null });
+      for (const key of ['known-rising', 'known-falling']) {
+        await store.concurrencyKeySetLimit({ key, limit: 5 });
+        await store.concurrencyKeySetLimit({ key, limit: null });
+      }
       const expected: string[] = [];
       for (const prefix of ['new', 'known']) {
         // Claim order is by priority: in 'rising' the job of limit 1 comes first, in 'falling' second.
@@ -326,6 +344,7 @@ export function describeConcurrencyKeys(h: StoreHarness): void {
         const claim = (on: Store, workerId: string) =>
           on.jobClaim({ workerId, queues: [key], limit: 2, ...LEASE });
         // A row already: the claims' re-check of the key runs on it (PostgreSQL: on its newest version).
+        await store.concurrencyKeySetLimit({ key, limit: 5 });
         await store.concurrencyKeySetLimit({ key, limit: null });
         const jobs = Array.from({ length: 30 }, (_, i) =>
           newJob({

@@ -129,6 +129,8 @@ describe('PostgreSQL claim with concurrency keys, no statistics', () => {
     expect(shared).toContain('Conflicting Tuples: 100');
     expect(shared).toMatch(/SubPlan \d+\n\s+-> {2}Aggregate \(never executed\)/);
 
+    // A row without an operator's limit: the slots' re-check reads the jobs' own limits.
+    await db.store.concurrencyKeySetLimit({ key: 'mixed', limit: 5 });
     await db.store.concurrencyKeySetLimit({ key: 'mixed', limit: null });
     await db.store.jobInsertMany({ jobs: [1, 3, 3].map((limit) => keyed('mixed', limit, 'v')) });
     const mixed = cte(await explainClaim(sql.jobClaimFromQueues.text, ['w', 100, 30_000, ['v']]), 'slots');

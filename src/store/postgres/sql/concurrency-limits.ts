@@ -205,10 +205,13 @@ export const concurrencyKeyList = (s: string): string => `
 /**
  * Sets ($2 a number) or clears ($2 null) the operator limit of key $1. A key never claimed gets its row
  * now, without a job_limit: no claim has taken a job of it, and the jobs are not read (the list shows
- * the key's limit as NULL until a claim takes one of its jobs, which writes theirs).
+ * the key's limit as NULL until a claim takes one of its jobs, which writes theirs). Clearing the limit
+ * of a key without a row writes none, so a mistyped key is not listed (as `queueSetLimit`).
  */
 export const concurrencyKeySetLimit = (s: string): string => `
-  INSERT INTO ${s}.concurrency_keys (key, in_use, max) VALUES ($1, 0, $2)
+  INSERT INTO ${s}.concurrency_keys (key, in_use, max)
+  SELECT $1, 0, $2::integer
+  WHERE $2::integer IS NOT NULL OR EXISTS (SELECT 1 FROM ${s}.concurrency_keys WHERE key = $1)
   ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = ${s}.nightshift_now()`;
 
 /**

@@ -90,9 +90,12 @@ export const queueSetRate = (s: string): string => `
 /**
  * Sets or removes the rate of key $1, as queueSetRate; a key never claimed gets its row now, without a
  * job_limit (no claim has taken a job of it: sql/concurrency-limits.ts `concurrencyKeySetLimit`).
+ * Removing the rate of a key without a row writes none.
  */
 export const concurrencyKeySetRate = (s: string): string => `
-  INSERT INTO ${s}.concurrency_keys (key, in_use, rate_limit, rate_period_ms) VALUES ($1, 0, $2, $3)
+  INSERT INTO ${s}.concurrency_keys (key, in_use, rate_limit, rate_period_ms)
+  SELECT $1, 0, $2::integer, $3::integer
+  WHERE $2::integer IS NOT NULL OR EXISTS (SELECT 1 FROM ${s}.concurrency_keys WHERE key = $1)
   ON CONFLICT (key) DO UPDATE SET rate_limit = excluded.rate_limit,
     rate_period_ms = excluded.rate_period_ms, rate_tat = ${rateTatSetAgain('concurrency_keys')},
     released_at = ${s}.nightshift_now()`;

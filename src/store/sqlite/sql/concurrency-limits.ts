@@ -61,10 +61,12 @@ ORDER BY key LIMIT @limit`;
 /**
  * Sets or clears a key's operator limit; a key never claimed gets its row now, without a job_limit:
  * no claim has taken a job of it, and the jobs are not read (the list shows the key's limit as NULL
- * until a claim takes one of its jobs, which writes theirs).
+ * until a claim takes one of its jobs, which writes theirs). Clearing the limit of a key without a row
+ * writes none, so a mistyped key is not listed (as `queueSetLimit`).
  */
 export const concurrencyKeySetLimit = `
-INSERT INTO concurrency_keys (key, in_use, max) VALUES (@key, 0, @max)
+INSERT INTO concurrency_keys (key, in_use, max)
+SELECT @key, 0, @max WHERE @max IS NOT NULL OR EXISTS (SELECT 1 FROM concurrency_keys WHERE key = @key)
 ON CONFLICT (key) DO UPDATE SET max = excluded.max, released_at = ${DB_NOW_MS}`;
 
 /**

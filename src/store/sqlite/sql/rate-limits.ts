@@ -66,10 +66,12 @@ ON CONFLICT (queue) DO UPDATE SET rate_limit = excluded.rate_limit,
 /**
  * Sets or removes a key's rate, as queueSetRate; a key never claimed gets its row now, without a
  * job_limit (no claim has taken a job of it: sql/concurrency-limits.ts `concurrencyKeySetLimit`).
+ * Removing the rate of a key without a row writes none.
  */
 export const concurrencyKeySetRate = `
 INSERT INTO concurrency_keys (key, in_use, rate_limit, rate_period_ms)
-VALUES (@key, 0, @limit, @periodMs)
+SELECT @key, 0, @limit, @periodMs
+WHERE @limit IS NOT NULL OR EXISTS (SELECT 1 FROM concurrency_keys WHERE key = @key)
 ON CONFLICT (key) DO UPDATE SET rate_limit = excluded.rate_limit,
   rate_period_ms = excluded.rate_period_ms, rate_tat = ${RATE_TAT_SET_AGAIN},
   released_at = ${DB_NOW_MS}`;
