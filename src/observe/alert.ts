@@ -3,7 +3,7 @@
  * database by ./alerts.ts, so every process reading the same database reports the same alerts.
  */
 import { NightshiftError } from '../errors.js';
-import { MAX_TIMER_MS } from '../validation/bounds.js';
+import { MAX_TIMER_MS, queueNameIn } from '../validation/bounds.js';
 
 /** Every kind of alert, in the order they are listed. */
 export const ALERT_KINDS = [
@@ -90,6 +90,8 @@ export function validateAlertsConfig(value: unknown): AlertsConfig {
   if (config['queues'] !== undefined) {
     const queues = plainObject(config['queues'], 'alerts.queues');
     for (const [queue, thresholds] of Object.entries(queues)) {
+      // A name no queue can have (blank, padded, too long) would hold thresholds that never apply.
+      queueNameIn('queue name', queue, { code: 'config_error', prefix: 'alerts.queues: ' });
       const where = `alerts.queues[${JSON.stringify(queue)}]`;
       const entry = plainObject(thresholds, where);
       refuseUnknown(entry, THRESHOLD_KEYS, where);

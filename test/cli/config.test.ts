@@ -150,6 +150,15 @@ describe('config loading', () => {
     const refused: Array<[string, RegExp]> = [
       ['{ depth: 3 }', /alerts: unknown key "depth"/],
       ['{ queues: { mail: { concurrency: 1 } } }', /alerts\.queues\["mail"\]: unknown key "concurrency"/],
+      // Names no queue can have, refused as a config's `queues` refuses them: thresholds that never apply.
+      [
+        "{ queues: { '': { queueDepth: 1 } } }",
+        /bad-2\.mjs: alerts\.queues: queue name must be a non-empty string, got ""$/,
+      ],
+      [
+        "{ queues: { 'mail ': { queueDepth: 1 } } }",
+        /alerts\.queues: queue name must not be blank or start or end with whitespace, got "mail "$/,
+      ],
       ['{ queueDepth: -1 }', /alerts\.queueDepth must be an integer from 0/],
       ["{ oldestReadyAgeMs: '1m' }", /alerts\.oldestReadyAgeMs must be an integer/],
       ['{ intervalMs: 0 }', /alerts\.intervalMs must be an integer from 1/],
