@@ -229,6 +229,22 @@ function unmigratedStore(): NightshiftError {
   );
 }
 
+/**
+ * The limit given to `method` (setQueueLimit, setConcurrencyLimit), its refusals named by the method.
+ * Undefined is a forgotten argument, not a removal: that takes null, said so.
+ */
+function limitArgument(method: string, limit: number | null): number | null {
+  if (limit === undefined) {
+    throw new NightshiftError(
+      'invalid_argument',
+      `${method}: limit must be a number, or null to remove the limit; got undefined`,
+    );
+  }
+  return limit === null
+    ? null
+    : intIn('limit', limit, JOB_RANGES.concurrencyLimit, { prefix: `${method}: ` });
+}
+
 /** What `enqueue` returns: the job's id, whether this call created it, and the stored job. */
 export interface EnqueueResult<J extends Job = Job> {
   /** The id, typed with the job's task so `waitFor(id)` knows its result type. */
@@ -587,8 +603,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * claims of the key until fewer than the limit run.
    */
   async setConcurrencyLimit(key: string, limit: number | null): Promise<void> {
-    const checkedKey = textIn('key', key, MAX_KEY_BYTES);
-    const checked = limit === null ? null : intIn('limit', limit, JOB_RANGES.concurrencyLimit);
+    const checkedKey = textIn('key', key, MAX_KEY_BYTES, { prefix: 'setConcurrencyLimit: ' });
+    const checked = limitArgument('setConcurrencyLimit', limit);
     return this.store.concurrencyKeySetLimit({ key: checkedKey, limit: checked });
   }
 
@@ -598,8 +614,9 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * rate allows its full burst at once.
    */
   async setConcurrencyRate(key: string, rate: StartRate | null): Promise<void> {
-    const checkedKey = textIn('key', key, MAX_KEY_BYTES);
-    const checked = rate === null ? null : checkRate(rate, 'invalid_argument');
+    const prefix = 'setConcurrencyRate: ';
+    const checkedKey = textIn('key', key, MAX_KEY_BYTES, { prefix });
+    const checked = rate === null ? null : checkRate(rate, 'invalid_argument', prefix);
     return this.store.concurrencyKeySetRate({ key: checkedKey, rate: checked });
   }
 
@@ -613,16 +630,8 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * are never interrupted; a new limit counts the jobs claimed from then on.
    */
   async setQueueLimit(queue: string, limit: number | null): Promise<void> {
-    const at = { prefix: 'setQueueLimit: ' };
-    const name = queueNameIn('queue', queue, at);
-    // Undefined is a forgotten argument, not a removal: that takes null, said so.
-    if (limit === undefined) {
-      throw new NightshiftError(
-        'invalid_argument',
-        'setQueueLimit: limit must be a number, or null to remove the limit; got undefined',
-      );
-    }
-    const checked = limit === null ? null : intIn('limit', limit, JOB_RANGES.concurrencyLimit, at);
+    const name = queueNameIn('queue', queue, { prefix: 'setQueueLimit: ' });
+    const checked = limitArgument('setQueueLimit', limit);
     await this.store.queueSetLimit({ queue: name, limit: checked });
   }
 

@@ -99,7 +99,7 @@ describe('concurrency limits (library)', () => {
     expect(await ns.queueLimits()).toEqual([{ queue: 'paced', limit: null, running: 0, rate: null }]);
   });
 
-  it('setQueueLimit and setQueueRate name the call, and refuse undefined: null removes', async () => {
+  it('the limit and rate setters of queues and keys name the call, and refuse undefined: null removes', async () => {
     const rate = { limit: 5, periodMs: 1_000 };
     const ns = await env.connect({ tasks, queues: { mail: { concurrency: 3, rate } } });
     const refusals: Array<[() => Promise<void>, RegExp]> = [
@@ -119,8 +119,28 @@ describe('concurrency limits (library)', () => {
         /^setQueueRate: rate must be an object \{ limit, periodMs \} or null$/,
       ],
       [() => ns.setQueueRate('', rate), /^setQueueRate: queue must be a non-empty string, got ""$/],
+      // The key methods said only "limit must be ..." or "key must be ...".
+      [() => ns.setConcurrencyLimit('', 2), /^setConcurrencyLimit: key must be a non-empty string, got ""$/],
+      [
+        () => ns.setConcurrencyLimit('tenant-1', 0),
+        /^setConcurrencyLimit: limit must be an integer from 1 to 2147483647, got 0$/,
+      ],
+      [
+        () => ns.setConcurrencyLimit('tenant-1', undefined as never),
+        /^setConcurrencyLimit: limit must be a number, or null to remove the limit; got undefined$/,
+      ],
+      [() => ns.setConcurrencyRate('', rate), /^setConcurrencyRate: key must be a non-empty string, got ""$/],
+      [
+        () => ns.setConcurrencyRate('tenant-1', { limit: 5, periodMs: 0 }),
+        /^setConcurrencyRate: rate: periodMs must be an integer/,
+      ],
+      [
+        () => ns.setConcurrencyRate('tenant-1', undefined as never),
+        /^setConcurrencyRate: rate must be an object \{ limit, periodMs \} or null$/,
+      ],
     ];
     for (const [call, message] of refusals) await expectCode(call(), 'invalid_argument', message);
     expect(await ns.queueLimits()).toEqual([{ queue: 'mail', limit: 3, running: 0, rate }]);
+    expect(await ns.concurrencyKeys()).toEqual([]);
   });
 });
