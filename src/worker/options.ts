@@ -9,6 +9,7 @@ import {
   MAX_KEY_BYTES,
   queueNameIn,
   MAX_TIMER_MS,
+  shown,
   textIn,
 } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
@@ -237,10 +238,17 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     );
   }
   if (resolved.queues !== null) {
-    if (!Array.isArray(resolved.queues) || resolved.queues.length === 0) {
+    // A JavaScript caller's `queues: 'mail'` names one queue, but not as a list.
+    if (!Array.isArray(resolved.queues)) {
       throw new NightshiftError(
         'invalid_argument',
-        'worker option queues must list at least one non-empty name',
+        `worker option queues must be an array of queue names, got ${shown(resolved.queues)}`,
+      );
+    }
+    if (resolved.queues.length === 0) {
+      throw new NightshiftError(
+        'invalid_argument',
+        'worker option queues must list at least one queue name (leave it out to serve every queue)',
       );
     }
     for (const queue of resolved.queues) queueNameIn('worker option queues', queue);

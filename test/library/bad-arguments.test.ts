@@ -239,6 +239,22 @@ describe('arguments that are not an object, an array or a string', () => {
     expect(ns.workerSlots()).toEqual({ busy: 0, idle: 0 });
   });
 
+  it('startWorker refuses queues given as one string, saying they are a list', async () => {
+    const ns = await env.connect({ tasks });
+    // A string said "must list at least one non-empty name", though it named one.
+    expect(() => ns.startWorker({ queues: 'mail' as never })).toThrow(
+      expect.objectContaining({
+        code: 'invalid_argument',
+        message: 'worker option queues must be an array of queue names, got "mail"',
+      }),
+    );
+    expect(() => ns.startWorker({ queues: [] })).toThrow(
+      'worker option queues must list at least one queue name (leave it out to serve every queue)',
+    );
+    // labels and requires say so already (test/library/worker-labels.test.ts).
+    expect(ns.workerSlots()).toEqual({ busy: 0, idle: 0 });
+  });
+
   it('the schedule calls refuse a schedule that is not an object and a list that is not an array', async () => {
     const ns = await env.connect({ tasks });
     const notObject = /^a schedule must be an object, got null$/;
