@@ -592,8 +592,9 @@ export class Nightshift<Tasks extends TaskSignatures = TaskSignatures> {
    * reaches its jobs in a queue, against 1 for a group without a weight; from the next claim on.
    */
   async setGroupWeight(group: string, weight: number | null): Promise<void> {
-    const checkedGroup = textIn('group', group, MAX_KEY_BYTES);
-    const checked = weight === null ? null : intIn('weight', weight, JOB_RANGES.groupWeight);
+    const at = { prefix: 'setGroupWeight: ' };
+    const checkedGroup = textIn('group', group, MAX_KEY_BYTES, at);
+    const checked = weight === null ? null : intIn('weight', weight, JOB_RANGES.groupWeight, at);
     return this.store.groupSetWeight({ group: checkedGroup, weight: checked });
   }
 

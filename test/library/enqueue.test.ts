@@ -147,8 +147,13 @@ describe('enqueue', () => {
     );
     await expectCode(ns.enqueue('plain', {}, { group: '' }), 'invalid_argument', /group/);
     await expectCode(ns.enqueue('plain', {}, { group: 'x'.repeat(1_100) }), 'invalid_argument', /group/);
-    await expectCode(ns.setGroupWeight('tenant-1', 0), 'invalid_argument', /weight/);
-    await expectCode(ns.setGroupWeight('', 2), 'invalid_argument', /group/);
+    // Named by the call, as the limit setters' refusals are.
+    await expectCode(ns.setGroupWeight('tenant-1', 0), 'invalid_argument', /^setGroupWeight: weight must be/);
+    await expectCode(
+      ns.setGroupWeight('', 2),
+      'invalid_argument',
+      /^setGroupWeight: group must be a non-empty string, got ""$/,
+    );
     expect(await countJobs(ns)).toBe(0);
     expect(await ns.groups()).toEqual([]);
   });
