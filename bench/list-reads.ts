@@ -17,8 +17,9 @@
  * src/queue-finished-counts.ts), the job list's first page (`ns.listJobs`, 50 jobs) filtered by a
  * queue that holds none of the jobs, filtered by one of the queues they are spread over, and
  * unfiltered, and `GET /metrics`. Each read is called `--calls` times after one warm-up;
- * the table gives the median and the slowest, wall-clock in this process (on SQLite that is time of
- * its event loop). Each phase has an instance of its own, whose first queue list (the warm-up) counts
+ * the table gives the median and the slowest, wall-clock in this process, and the longest the event
+ * loop went without a turn during any of them (a 1 ms timer watches it: on SQLite, the longest
+ * synchronous read; the reads that go in slices leave it free between two). Each phase has an instance of its own, whose first queue list (the warm-up) counts
  * the finished jobs; a count that took over 20 ms is reused for twenty times as long, so the queue
  * list's rows say in how many of the timed calls it counted them again. On PostgreSQL, the claims'
  * deletes stay in `job_queue` as dead rows (printed), which its reads step over until a vacuum: the
@@ -148,12 +149,40 @@ interface Row {
   read: string;
   median: number;
   slowest: number;
+  /** The longest the event loop went without a turn during any timed call. */
+  held: number;
   answer: string;
 }
 const rows: Row[] = [];
 const notes: string[] = [];
 
-/** One warm-up call, then `CALLS` timed ones; `answer` describes what the timed calls returned. */
+/**
+ * Runs `call` with a 1 ms interval timer watching the event loop: the longest gap between two of its
+ * ticks is the longest the loop was held by synchronous work (better-sqlite3's reads on SQLite), to
+ * about a millisecond.
+ */
+async function watchLoop<T>(call: () => Promise<T>): Promise<{ result: T; heldMs: number }> {
+  let last = performance.now();
+  let heldMs = 0;
+  const tick = (): void => {
+    const at = performance.now();
+    heldMs = Math.max(heldMs, at - last);
+    last = at;
+  };
+  const timer = setInterval(tick, 1);
+  try {
+    const result = await call();
+    tick();
+    return { result, heldMs };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * One warm-up call, then `CALLS` timed ones, the event loop watched (watchLoop); `answer` describes
+ * what the timed calls returned.
+ */
 async function time<T>(
   backend: string,
   jobs: string,
@@ -164,10 +193,13 @@ async function time<T>(
   await call();
   const ms: number[] = [];
   const results: T[] = [];
+  let held = 0;
   for (let i = 0; i < CALLS; i += 1) {
     const started = performance.now();
-    results.push(await call());
+    const { result, heldMs } = await watchLoop(call);
     ms.push(performance.now() - started);
+    results.push(result);
+    held = Math.max(held, heldMs);
   }
   ms.sort((a, b) => a - b);
   const row = {
@@ -176,10 +208,13 @@ async function time<T>(
     read,
     median: ms[Math.floor(ms.length / 2)] ?? NaN,
     slowest: ms.at(-1) ?? NaN,
+    held,
     answer: answer(results),
   };
   rows.push(row);
-  console.error(`${backend}: ${jobs}, ${read}: median ${row.median.toFixed(1)} ms`);
+  console.error(
+    `${backend}: ${jobs}, ${read}: median ${row.median.toFixed(1)} ms, loop held ${held.toFixed(1)} ms at most`,
+  );
 }
 
 type JobPage = Awaited<ReturnType<Nightshift['listJobs']>>;
@@ -343,10 +378,10 @@ console.log(
 );
 for (const note of notes) console.log(note);
 console.log('');
-console.log('| backend | jobs | read | median ms | slowest ms | answer |');
-console.log('| ------- | ---- | ---- | --------- | ---------- | ------ |');
+console.log('| backend | jobs | read | median ms | slowest ms | loop held ms | answer |');
+console.log('| ------- | ---- | ---- | --------- | ---------- | ------------ | ------ |');
 for (const row of rows) {
   console.log(
-    `| ${row.backend} | ${row.jobs} | ${row.read} | ${row.median.toFixed(1)} | ${row.slowest.toFixed(1)} | ${row.answer} |`,
+    `| ${row.backend} | ${row.jobs} | ${row.read} | ${row.median.toFixed(1)} | ${row.slowest.toFixed(1)} | ${row.held.toFixed(1)} | ${row.answer} |`,
   );
 }

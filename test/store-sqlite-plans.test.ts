@@ -10,7 +10,11 @@ import { jobCancelCheck, jobCancelMatchingWaiting } from '../src/store/sqlite/sq
 import {
   queueLaterAndRunningList,
   queueLoadList,
-  queueThrottleList,
+  queueRunningList,
+  READY_INDEXES,
+  readyIndexWalk,
+  scheduledDueWalk,
+  scheduledLaterWalk,
 } from '../src/store/sqlite/sql/observe.js';
 import * as labels from '../src/store/sqlite/sql/worker-labels.js';
 import {
@@ -164,22 +168,68 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_labels_queue\b/);
     expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_group\b/);
     expect(load).toMatch(/(SCAN|SEARCH) jobs USING COVERING INDEX jobs_ready_group_labels\b/);
-    // The queue list's one read of the waiting jobs (oldest ages, throttled counts): the covering ready
-    // indexes and the due range, a key probed by its primary key once per keyed job.
-    const throttled = await plan(queueThrottleList, { now: 0 });
-    expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_queue\b/);
-    expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_labels_queue\b/);
-    expect(throttled).toMatch(/SCAN j USING COVERING INDEX jobs_ready_group\b/);
-    expect(throttled).toMatch(/(SCAN|SEARCH) j USING COVERING INDEX jobs_ready_group_labels\b/);
-    expect(throttled).toMatch(/SEARCH j USING INDEX jobs_scheduled \(run_at<\?\)/);
-    expect(
-      throttled.match(/SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\)/g),
-    ).toHaveLength(5);
-    expect(throttled).not.toMatch(/SCAN (k|concurrency_keys)\b/);
-    // Each ready index's rows are grouped in the order it reads them, never sorted: the two sorts are
-    // of the due scheduled jobs and of the groups themselves.
-    expect(throttled.match(/USE TEMP B-TREE FOR GROUP BY/g)).toHaveLength(2);
-    // Besides it, the queue list reads only the jobs not due yet and the running ones.
+    // The queue list's and the scrape's read of the waiting jobs (backlog-read.ts), in slices: each
+    // statement one seek of a ready index (a run of one prefix value and priority, ranges of
+    // (run_at, id) within it), of jobs_scheduled (ranges of (run_at, rowid)) or of jobs_lease, a key
+    // probed by its primary key once per keyed job, never a sort of the jobs.
+    const walk = {
+      queue: 'a',
+      requires: '["a"]',
+      group_key: 'g',
+      priority: 0,
+      afterRunAt: 0,
+      afterId: '',
+      upToRunAt: 0,
+      upToId: '',
+      rows: 10,
+      now: 0,
+      runAt: 0,
+      afterRow: 0,
+      upToRow: 0,
+      after: 0,
+      before: 0,
+    };
+    for (const index of READY_INDEXES) {
+      const statements = readyIndexWalk(index);
+      const prefix = index.prefix.join('=\\? AND ') + '=\\?';
+      const cover = `SEARCH j USING COVERING INDEX ${index.name}`;
+      // An index of jobs with labels starts past NULL requirements (requires>?).
+      expect(await plan(statements.first, walk)).toMatch(
+        new RegExp(`^(SCAN|SEARCH) j USING COVERING INDEX ${index.name}( \\(requires>\\?\\))?$`),
+      );
+      expect(await plan(statements.nextPriority, walk)).toMatch(
+        new RegExp(`^${cover} \\(${prefix} AND priority<\\?\\)$`),
+      );
+      expect(await plan(statements.nextPrefix, walk)).toMatch(
+        new RegExp(`^${cover} \\(\\(?${index.prefix.join(',')}\\)?>`),
+      );
+      const run = `${prefix} AND priority=\\? AND \\(run_at,id\\)>\\(\\?,\\?\\)`;
+      expect(await plan(statements.end, walk)).toMatch(new RegExp(`^${cover} \\(${run}\\)$`));
+      expect(await plan(statements.sums, walk)).toMatch(
+        new RegExp(
+          `^${cover} \\(${run} AND \\(run_at,id\\)<\\(\\?,\\?\\)\\)\n` +
+            'SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \\(key=\\?\\) LEFT-JOIN$',
+        ),
+      );
+    }
+    for (const statements of [scheduledDueWalk, scheduledLaterWalk]) {
+      expect(await plan(statements.tieEnd, walk)).toBe(
+        'SEARCH j USING COVERING INDEX jobs_scheduled (run_at=? AND rowid>?)',
+      );
+      expect(await plan(statements.spanEnd, walk)).toBe(
+        'SEARCH j USING COVERING INDEX jobs_scheduled (run_at>? AND run_at<?)',
+      );
+      expect(await plan(statements.tie, walk)).toMatch(
+        /^SEARCH j USING INDEX jobs_scheduled \(run_at=\? AND rowid>\? AND rowid<\?\)$/m,
+      );
+      expect(await plan(statements.span, walk)).toMatch(
+        /^SEARCH j USING INDEX jobs_scheduled \(run_at>\? AND run_at<\?\)$/m,
+      );
+      for (const range of [statements.tie, statements.span])
+        expect(await plan(range, walk)).not.toMatch(/SCAN (j|k|jobs|concurrency_keys)\b/);
+    }
+    expect(await plan(queueRunningList, {})).toMatch(/^SCAN jobs USING INDEX jobs_lease$/m);
+    // The alerts' load read: only the jobs not due yet and the running ones besides the ready ones.
     const later = await plan(queueLaterAndRunningList, { now: 0 });
     expect(later).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at>\?\)/);
     expect(later).toMatch(/SCAN jobs USING INDEX jobs_lease\b/);
@@ -220,7 +270,7 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       expect(scheduled).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at[<>]\?\)/);
       expect(scheduled).not.toMatch(/SCAN jobs$/m);
     }
-    for (const detail of [load, throttled]) expect(detail).not.toMatch(/SCAN (jobs|j)$/m);
+    expect(load).not.toMatch(/SCAN (jobs|j)$/m);
   });
 
   it('counts each group’s ready jobs through the grouped ready indexes and the due end of jobs_scheduled', async () => {

@@ -1,9 +1,9 @@
 /** The fleet part of SqliteStore (see FleetStore in ../store.ts): registered workers, paused queues. */
 import { queueSummary } from '../queue-summary.js';
 import type { FleetStore, QueueInfo, QueueListParams, WorkerInfo } from '../store.js';
+import { backlogRead } from './backlog-read.js';
 import type { SqliteConnection } from './connection.js';
 import { appendEventsOn } from './event-log.js';
-import { laterAndRunning, throttleGroups } from './observe.js';
 import * as sql from './sql/fleet.js';
 
 interface WorkerRow {
@@ -115,21 +115,18 @@ export class SqliteFleet implements FleetStore {
     );
   }
 
-  queueList(params: QueueListParams): Promise<QueueInfo[]> {
-    const now = this.conn.clock();
-    return this.conn.read(() =>
-      queueSummary(
-        // One read of the ready jobs: the queued counts, their oldest ages and the throttled counts.
-        throttleGroups(this.conn, params.workerStaleMs, now),
-        laterAndRunning(this.conn, now).map((row) => ({
-          queue: row.queue,
-          state: row.state,
-          count: row.count,
-          inMs: row.next_due_at === null ? null : row.next_due_at - now,
-        })),
-        (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
-        params,
-      ),
+  async queueList(params: QueueListParams): Promise<QueueInfo[]> {
+    // One read of the ready jobs (the queued counts, their oldest ages and the throttled counts), in
+    // slices that leave the event loop free (backlog-read.ts).
+    const { now, ready, later } = await backlogRead(this.conn, params.workerStaleMs);
+    const paused = await this.conn.read(() =>
+      (this.conn.stmt(sql.queueListPaused).all() as Array<{ queue: string }>).map((row) => row.queue),
+    );
+    return queueSummary(
+      ready,
+      later.map(({ nextDueAt, ...row }) => ({ ...row, inMs: nextDueAt === null ? null : nextDueAt - now })),
+      paused,
+      params,
     );
   }
 }

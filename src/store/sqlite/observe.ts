@@ -1,7 +1,6 @@
 /** The observe part of SqliteStore (see ObserveStore in ../store.ts). */
 import { nearestRankPercentiles } from '../percentiles.js';
 import { queueBacklog } from '../queue-backlog.js';
-import { labelsMet, type ThrottleGroup } from '../queue-throttle.js';
 import type {
   ObserveStore,
   QueueBacklog,
@@ -10,6 +9,7 @@ import type {
   RunStatsBucket,
   SlotLapse,
 } from '../store.js';
+import { backlogRead } from './backlog-read.js';
 import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/observe.js';
 
@@ -37,19 +37,15 @@ export class SqliteObserve implements ObserveStore {
     }));
   }
 
-  queueBacklog(params: { workerStaleMs: number }): Promise<QueueBacklog> {
-    const now = this.conn.clock();
-    return this.conn.read(() =>
-      queueBacklog(
-        throttleGroups(this.conn, params.workerStaleMs, now),
-        laterAndRunning(this.conn, now).map((row) => ({
-          queue: row.queue,
-          state: row.state,
-          count: row.count,
-          oldestReadyAt: null,
-          nextDueAt: row.next_due_at === null ? null : new Date(row.next_due_at),
-        })),
-      ),
+  async queueBacklog(params: { workerStaleMs: number }): Promise<QueueBacklog> {
+    const { ready, later } = await backlogRead(this.conn, params.workerStaleMs);
+    return queueBacklog(
+      ready,
+      later.map(({ nextDueAt, ...row }) => ({
+        ...row,
+        oldestReadyAt: null,
+        nextDueAt: nextDueAt === null ? null : new Date(nextDueAt),
+      })),
     );
   }
 
@@ -133,64 +129,4 @@ export class SqliteObserve implements ObserveStore {
         runMs: nearestRankPercentiles(bucket.run),
       }));
   }
-}
-
-/**
- * The scheduled jobs not due at `now` and the running ones per queue (inside the caller's read), with
- * the soonest due time of the scheduled ones.
- */
-export function laterAndRunning(
-  conn: SqliteConnection,
-  now: number,
-): Array<{ queue: string; state: QueueLoad['state']; count: number; next_due_at: number | null }> {
-  return conn.stmt(sql.queueLaterAndRunningList).all({ now }) as ReturnType<typeof laterAndRunning>;
-}
-
-/**
- * The groups of queue-throttle.ts on `conn` at `now` (inside the caller's read): ready jobs per queue
- * and requirement set, each queue tested against the queues of the workers live within
- * `workerStaleMs` and each set against their labels.
- */
-export function throttleGroups(conn: SqliteConnection, workerStaleMs: number, now: number): ThrottleGroup[] {
-  const live = (
-    conn.stmt(sql.queueThrottleListLive).all({ now, staleMs: workerStaleMs }) as Array<{
-      queues: string | null;
-      labels: string | null;
-    }>
-  ).map((row) => ({
-    queues: row.queues === null ? null : new Set(JSON.parse(row.queues) as string[]),
-    labels: new Set(row.labels === null ? [] : (JSON.parse(row.labels) as string[])),
-  }));
-  const offered = live.filter((worker) => worker.labels.size > 0).map((worker) => worker.labels);
-  const served = (queue: string): boolean =>
-    live.some((worker) => worker.queues === null || worker.queues.has(queue));
-  const groups = conn.stmt(sql.queueThrottleList).all({ now }) as Array<{
-    queue: string;
-    requires: string | null;
-    ready: number;
-    key_limit: number;
-    key_rate: number;
-    age_ms: number;
-    paused: number;
-    queue_full: number;
-    queue_rate_out: number;
-  }>;
-  return groups.map((g) => {
-    const required = g.requires === null ? null : (JSON.parse(g.requires) as string[]);
-    const met = required === null || offered.some((labels) => labelsMet(required, labels));
-    return {
-      queue: g.queue,
-      ready: g.ready,
-      // A job waiting for labels counts there, not under its key.
-      labels: met ? 0 : g.ready,
-      keyLimit: met ? g.key_limit : 0,
-      keyRate: met ? g.key_rate : 0,
-      paused: g.paused !== 0,
-      unserved: !served(g.queue),
-      queueFull: g.queue_full !== 0,
-      queueRateOut: g.queue_rate_out !== 0,
-      ageMs: g.age_ms,
-      oldestReadyAt: now - g.age_ms,
-    };
-  });
 }

@@ -4,8 +4,8 @@ import { workerLive } from './worker-liveness.js';
 
 /**
  * Per queue, the scheduled jobs not yet due at @now (how many, and the soonest due time; jobs_scheduled
- * past @now) and the running jobs (jobs_lease): what the queue list reads besides the ready jobs
- * (queueThrottleList), each bounded by what it counts.
+ * past @now) and the running jobs (jobs_lease): what queueLoadList reads besides the ready jobs, each
+ * bounded by what it counts.
  */
 export const queueLaterAndRunningList = `
 SELECT queue, 'scheduled' AS state, count(*) AS count, NULL AS oldest_ready_at, min(run_at) AS next_due_at
@@ -91,39 +91,153 @@ WHERE r.finished_at >= @since AND r.outcome IN ('failed', 'timeout', 'lease_laps
 const KEY_HELD = `CASE WHEN k.key IS NULL THEN NULL
   WHEN k.in_use >= coalesce(k.max, j.concurrency_limit) THEN 1 WHEN ${rateFree('k')} < 1 THEN 2 END`;
 
-// The ready jobs of `index` that `where` picks, per queue and requirement set, with the reasons their
-// keys hold them back and the due time of the oldest.
-const readyBy = (index: string, where: string): string => `
-  SELECT j.queue AS queue, j.requires AS requires, count(*) AS ready, total((${KEY_HELD}) = 1) AS key_limit,
-         total((${KEY_HELD}) = 2) AS key_rate, min(j.run_at) AS oldest
-  FROM jobs j INDEXED BY ${index} LEFT JOIN concurrency_keys k ON k.key = j.concurrency_key
-  WHERE ${where}
-  GROUP BY j.queue, j.requires`;
+/** What the backlog read sums over ready jobs: how many, how many their keys hold back, the oldest due time. */
+const READY_SUMS = `count(*) AS ready, total((${KEY_HELD}) = 1) AS key_limit, total((${KEY_HELD}) = 2) AS key_rate,
+  min(j.run_at) AS oldest`;
 
 /**
- * Ready jobs (queued, or scheduled and due at @now) per queue and requirement set, with how many their
- * keys hold back, the due time of the oldest (the queue list's oldest age and, summed, its queued
- * count), and whether the queue is paused, full or out of starts (the store tests the labels,
- * queue-throttle.ts judges the reasons). Queued jobs are read from the covering ready indexes (grouped
- * ones too), due scheduled ones through jobs_scheduled; never the finished history. Each read is one
- * pass of its index grouped in SQLite's aggregate loop: as a subquery kept whole (so that the key
- * probe, then a correlated select, ran once per job rather than once per sum) it cost 0.76 s against
- * 0.35 for 1,000,000 queued jobs.
+ * A covering index of queued jobs as the backlog read walks it (backlog-read.ts): the jobs its partial
+ * WHERE holds (`where`, on `jobs j`), in the order of its columns, the `prefix` ones (which hold a
+ * group's queue and requirement set) then `priority DESC, run_at, id`.
  */
-export const queueThrottleList = `
-SELECT g.queue, g.requires, sum(g.ready) AS ready, sum(g.key_limit) AS key_limit, sum(g.key_rate) AS key_rate,
-       @now - min(g.oldest) AS age_ms,
-       EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = g.queue) AS paused,
-       coalesce((SELECT l.max IS NOT NULL AND l.in_use >= l.max FROM queue_limits l WHERE l.queue = g.queue), 0)
+export interface ReadyIndex {
+  name: string;
+  where: string;
+  prefix: readonly ('queue' | 'requires' | 'group_key')[];
+}
+
+/** The four ready indexes: every queued job is in exactly one (migrations 014 and 015). */
+export const READY_INDEXES: readonly ReadyIndex[] = [
+  {
+    name: 'jobs_ready_queue',
+    where: "j.state = 'queued' AND j.requires IS NULL AND j.group_key IS NULL",
+    prefix: ['queue'],
+  },
+  {
+    name: 'jobs_ready_labels_queue',
+    where: "j.state = 'queued' AND j.requires IS NOT NULL AND j.group_key IS NULL",
+    prefix: ['queue', 'requires'],
+  },
+  {
+    name: 'jobs_ready_group',
+    where: "j.state = 'queued' AND j.group_key IS NOT NULL AND j.requires IS NULL",
+    prefix: ['queue', 'group_key'],
+  },
+  {
+    name: 'jobs_ready_group_labels',
+    where: "j.state = 'queued' AND j.group_key IS NOT NULL AND j.requires IS NOT NULL",
+    prefix: ['requires', 'queue', 'group_key'],
+  },
+];
+
+/**
+ * The statements that walk a ready index in ranges of its order, each one range seek: a run is the
+ * jobs of one prefix value and priority (@queue, @requires, @group_key as the prefix holds them,
+ * @priority), read by (run_at, id) after (@afterRunAt, @afterId). SQLite seeks a row value only over
+ * columns of one direction, so the walk steps from run to run (`first`, then `nextPriority` within a
+ * prefix value, `nextPrefix` past it) and reads ranges within a run: `end` is the @rows-th job after
+ * the cursor (none: fewer are left), `sums` the ready jobs up to (@upToRunAt, @upToId) with the
+ * reasons their keys hold them back at @now.
+ */
+export function readyIndexWalk(index: ReadyIndex): {
+  first: string;
+  nextPriority: string;
+  nextPrefix: string;
+  end: string;
+  sums: string;
+} {
+  const { name, where, prefix } = index;
+  const columns = prefix.map((column) => `j.${column}`).join(', ');
+  const prefixIs = prefix.map((column) => `j.${column} = @${column}`).join(' AND ');
+  const run = `${where} AND ${prefixIs} AND j.priority = @priority`;
+  const after = '(j.run_at, j.id) > (@afterRunAt, @afterId)';
+  const find = (condition: string, order: string) => `
+SELECT ${columns}, j.priority FROM jobs j INDEXED BY ${name} WHERE ${condition} ORDER BY ${order} LIMIT 1`;
+  return {
+    first: find(where, `${columns}, j.priority DESC`),
+    nextPriority: find(`${where} AND ${prefixIs} AND j.priority < @priority`, 'j.priority DESC'),
+    nextPrefix: find(
+      `${where} AND (${columns}) > (${prefix.map((column) => `@${column}`).join(', ')})`,
+      `${columns}, j.priority DESC`,
+    ),
+    end: `
+SELECT j.run_at, j.id FROM jobs j INDEXED BY ${name} WHERE ${run} AND ${after}
+ORDER BY j.run_at, j.id LIMIT 1 OFFSET @rows - 1`,
+    sums: `
+SELECT ${READY_SUMS}
+FROM jobs j INDEXED BY ${name} LEFT JOIN concurrency_keys k ON k.key = j.concurrency_key
+WHERE ${run} AND ${after} AND (j.run_at, j.id) <= (@upToRunAt, @upToId)`,
+  };
+}
+
+/**
+ * The statements that walk scheduled jobs (jobs_scheduled: run_at, then rowid) in ranges, each one
+ * range seek: SQLite seeks (run_at, rowid) as a row value by run_at alone, so a range is the rest of
+ * one due time's jobs after a rowid (`tie`: run_at = @runAt, rowid in (@afterRow, @upToRow]) or the
+ * jobs strictly between two due times (`span`: run_at in (@after, @before)). `tieEnd` and `spanEnd`
+ * find the @rows-th job of such a range (none: fewer are there); `select` (with `groupBy`) is what a
+ * range sums.
+ */
+function scheduledWalk(
+  select: string,
+  groupBy: string,
+): {
+  tieEnd: string;
+  spanEnd: string;
+  tie: string;
+  span: string;
+} {
+  const from = `FROM jobs j INDEXED BY jobs_scheduled LEFT JOIN concurrency_keys k ON k.key = j.concurrency_key`;
+  const tie = "j.state = 'scheduled' AND j.run_at = @runAt";
+  const span = "j.state = 'scheduled' AND j.run_at > @after AND j.run_at < @before";
+  return {
+    tieEnd: `
+SELECT j.rowid AS row FROM jobs j INDEXED BY jobs_scheduled WHERE ${tie} AND j.rowid > @afterRow
+ORDER BY j.rowid LIMIT 1 OFFSET @rows - 1`,
+    spanEnd: `
+SELECT j.run_at, j.rowid AS row FROM jobs j INDEXED BY jobs_scheduled WHERE ${span}
+ORDER BY j.run_at, j.rowid LIMIT 1 OFFSET @rows - 1`,
+    tie: `SELECT ${select} ${from} WHERE ${tie} AND j.rowid > @afterRow AND j.rowid <= @upToRow GROUP BY ${groupBy}`,
+    span: `SELECT ${select} ${from} WHERE ${span} GROUP BY ${groupBy}`,
+  };
+}
+
+/**
+ * Scheduled jobs due at @now are ready: per queue and requirement set, what READY_SUMS sums, read
+ * by the backlog walk over the due range of jobs_scheduled.
+ */
+export const scheduledDueWalk = scheduledWalk(
+  'j.queue AS queue, j.requires AS requires, ' + READY_SUMS,
+  'j.queue, j.requires',
+);
+
+/**
+ * Scheduled jobs not due at @now, per queue: how many, and the soonest due time (the queue list's
+ * `nextDueInMs`), read by the backlog walk past @now in jobs_scheduled.
+ */
+export const scheduledLaterWalk = scheduledWalk(
+  'j.queue AS queue, count(*) AS count, min(j.run_at) AS next_due_at',
+  'j.queue',
+);
+
+/**
+ * Running jobs per queue (jobs_lease): at most the fleet's concurrency, read in one statement by the
+ * backlog read.
+ */
+export const queueRunningList = `
+SELECT queue, count(*) AS count FROM jobs INDEXED BY jobs_lease WHERE state = 'running' GROUP BY queue`;
+
+/**
+ * For each queue of @queues (a JSON list), whether it is paused, full (at its running limit) or out of
+ * starts at @now (its rate): what holds all its ready jobs back (queue-throttle.ts).
+ */
+export const queueThrottleHolds = `
+SELECT q.value AS queue,
+       EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = q.value) AS paused,
+       coalesce((SELECT l.max IS NOT NULL AND l.in_use >= l.max FROM queue_limits l WHERE l.queue = q.value), 0)
          AS queue_full,
-       coalesce((SELECT ${rateFree('l')} < 1 FROM queue_limits l WHERE l.queue = g.queue), 0) AS queue_rate_out
-FROM (${readyBy('jobs_ready_queue', "j.state = 'queued' AND j.requires IS NULL AND j.group_key IS NULL")}
-  UNION ALL${readyBy('jobs_ready_labels_queue', "j.state = 'queued' AND j.requires IS NOT NULL AND j.group_key IS NULL")}
-  UNION ALL${readyBy('jobs_ready_group', "j.state = 'queued' AND j.group_key IS NOT NULL AND j.requires IS NULL")}
-  UNION ALL${readyBy('jobs_ready_group_labels', "j.state = 'queued' AND j.group_key IS NOT NULL AND j.requires IS NOT NULL")}
-  UNION ALL${readyBy('jobs_scheduled', "j.state = 'scheduled' AND j.run_at <= @now")}
-) g
-GROUP BY g.queue, g.requires`;
+       coalesce((SELECT ${rateFree('l')} < 1 FROM queue_limits l WHERE l.queue = q.value), 0) AS queue_rate_out
+FROM json_each(@queues) q`;
 
 /** The queues (null: all) and labels (null: none) of the live workers (workerLive, @staleMs). */
 export const queueThrottleListLive = `SELECT queues, labels FROM workers WHERE ${workerLive}`;
