@@ -42,9 +42,6 @@ function decodeCursor(cursor: string): { cursorCreatedAt: number; cursorId: stri
  */
 const START_CURSOR = { cursorCreatedAt: Number.MAX_SAFE_INTEGER, cursorId: '' };
 
-/** The end of a walk that may read to the oldest job (sql/job-read.ts jobList's @end). */
-const LIST_END = { endCreatedAt: Number.MIN_SAFE_INTEGER, endId: '' };
-
 /**
  * `text` lowercased as SQLite's lower() lowercases the rows it is compared with: ASCII letters only.
  * String.toLowerCase would fold "É" in the search text while lower() leaves it in the rows, so a
@@ -73,51 +70,32 @@ export function matchParams(match: JobMatch): {
 
 /**
  * A page of jobs matching the filters, newest first, and the cursor of the next page: a walk of at
- * most JOB_LIST_WALK_MAX jobs when a filter may pass some over, failed and cancelled ones through
- * their partial index (jobListDead below), the others through jobs_created (sql/job-read.ts jobList,
- * bounded by jobListWalkEnd); a walk that ends before the page is full gives the matches it found and
- * a cursor at the last job it read.
+ * most JOB_LIST_WALK_MAX jobs from the cursor, failed and cancelled ones through their partial index
+ * (sql/job-read.ts jobListDead), the others through jobs_created (jobList); a walk that ends before
+ * the page is full gives the matches it found and a cursor at the last job it read.
  */
 export async function jobList(conn: SqliteConnection, params: JobListParams): Promise<JobPage> {
   const cursor = params.cursor === undefined ? null : decodeCursor(params.cursor);
   const limit = Math.max(1, Math.floor(params.limit));
-  const match = matchParams(params);
+  const dead = params.state === 'failed' || params.state === 'cancelled';
   const values = {
-    ...match,
+    ...matchParams(params),
     state: params.state ?? null,
     now: conn.clock(),
     ...(cursor ?? START_CURSOR),
     // One extra row tells whether another page exists without a count query.
     limit: limit + 1,
+    walk: JOB_LIST_WALK_MAX,
   };
-  if (params.state === 'failed' || params.state === 'cancelled') return jobListDead(conn, values, limit);
-  return conn.read(() => {
-    // Without a filter every job walked is on the page: the walk is the page.
-    const filtered = values.state !== null || Object.values(match).some((value) => value !== null);
-    const end = filtered
-      ? (conn.stmt(sql.jobListWalkEnd).get({ ...values, walk: JOB_LIST_WALK_MAX }) as
-          Pick<JobRow, 'created_at' | 'id'> | undefined)
-      : undefined;
-    const bounds = end === undefined ? LIST_END : { endCreatedAt: end.created_at, endId: end.id };
-    return pageOf(conn.stmt(sql.jobList).all({ ...values, ...bounds }) as JobRow[], limit, () => end);
-  });
-}
-
-/** The failed or cancelled jobs of a page: a bounded walk of their index (sql/job-read.ts jobListDead). */
-function jobListDead(
-  conn: SqliteConnection,
-  values: Record<string, unknown>,
-  limit: number,
-): Promise<JobPage> {
-  return conn.read(() => {
-    const walk = { ...values, walk: JOB_LIST_WALK_MAX };
-    const rows = conn.stmt(sql.jobListDead).all(walk) as JobRow[];
-    return pageOf(
-      rows,
+  return conn.read(() =>
+    pageOf(
+      conn.stmt(dead ? sql.jobListDead : sql.jobList).all(values) as JobRow[],
       limit,
-      () => conn.stmt(sql.jobListDeadWalkEnd).get(walk) as Pick<JobRow, 'created_at' | 'id'> | undefined,
-    );
-  });
+      () =>
+        conn.stmt(dead ? sql.jobListDeadWalkEnd : sql.jobListWalkEnd).get(values) as
+          Pick<JobRow, 'created_at' | 'id'> | undefined,
+    ),
+  );
 }
 
 /**

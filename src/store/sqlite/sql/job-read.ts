@@ -26,26 +26,30 @@ export const jobListMatchFilters = `
        OR instr(lower(coalesce(json_extract(error, '$.message'), '')), @search) > 0)`;
 
 /**
- * A page of jobs, newest first: jobs_created from the cursor (the (created_at, id) of the last job
- * read past; START_CURSOR for the first page, in job-read.ts: a range the index seeks to, where
- * `@cursor IS NULL OR` made every page scan from the newest job) down to @end (jobListWalkEnd; the
- * oldest job when the walk reaches the end), the filters tested on each, until @limit match.
- * Optional filters are written as `@x IS NULL OR col = @x` so one prepared statement serves every
- * combination. The state filter is on the state a job reads at @now: `queued` takes the due scheduled
- * rows too.
+ * A page of jobs, newest first: at most @walk jobs of jobs_created from the cursor (the (created_at,
+ * id) of the last job read past; START_CURSOR for the first page, in job-read.ts: a range the index
+ * seeks to, where `@cursor IS NULL OR` made every page scan from the newest job), walked by a
+ * co-routine (a subquery with a LIMIT is not flattened into a query with a WHERE) that the filters
+ * read until @limit match: a page that fills stops the walk, so only a page that does not fill asks
+ * where the walk ended (jobListWalkEnd). Optional filters are written as `@x IS NULL OR col = @x` so
+ * one prepared statement serves every combination. The state filter is on the state a job reads at
+ * @now: `queued` takes the due scheduled rows too.
  */
 export const jobList = `
-SELECT *, ${dueColumn} FROM jobs INDEXED BY jobs_created
-WHERE (created_at, id) < (@cursorCreatedAt, @cursorId) AND (created_at, id) >= (@endCreatedAt, @endId)
-  AND (@state IS NULL OR ${shownState} = @state)
+SELECT * FROM (
+  SELECT *, ${dueColumn} FROM jobs INDEXED BY jobs_created
+  WHERE (created_at, id) < (@cursorCreatedAt, @cursorId)
+  ORDER BY created_at DESC, id DESC
+  LIMIT @walk) w
+WHERE (@state IS NULL OR ${shownState} = @state)
   AND (@queue IS NULL OR queue = @queue)
   AND (@task IS NULL OR task = @task)${jobListMatchFilters}
 ORDER BY created_at DESC, id DESC
 LIMIT @limit`;
 
 /**
- * The last job a page's walk may read: the @walk-th from the cursor in jobList's order, through the
- * index alone (50,000 entries in 6-9 ms); none when fewer remain.
+ * Where a jobList page that did not fill stopped: the @walk-th job from the cursor in its order,
+ * through the index alone (50,000 entries in 6-9 ms); none when its walk reached the oldest.
  */
 export const jobListWalkEnd = `
 SELECT created_at, id FROM jobs INDEXED BY jobs_created
