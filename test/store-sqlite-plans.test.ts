@@ -340,13 +340,14 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       limit: 10,
       now: 0,
     };
-    // A bounded walk of the index from the cursor, on the first page or any later one (a deep page
-    // seeks to its cursor rather than scan every newer job first, as `@cursor IS NULL OR ...` made it),
-    // streamed to the filters (a co-routine, no sort), so a page that fills stops it.
+    // A bounded walk of the index alone from the cursor, on the first page or any later one (a deep
+    // page seeks to its cursor rather than scan every newer job first, as `@cursor IS NULL OR ...` made
+    // it), streamed to the filters (a co-routine, no sort), each walked job read by its rowid, so a
+    // page that fills stops it.
     for (const cursor of [{}, { cursorCreatedAt: 1, cursorId: 'a' }]) {
       const page = await plan(jobList, { ...params, ...cursor, queue: 'q1', walk: 50_000 });
       expect(page).toMatch(
-        /CO-ROUTINE w\n\s*SEARCH jobs USING INDEX jobs_created \(\(created_at,id\)<\(\?,\?\)\)\n\s*SCAN w$/,
+        /CO-ROUTINE w\n\s*SEARCH jobs USING COVERING INDEX jobs_created \(\(created_at,id\)<\(\?,\?\)\)\n\s*SCAN w\n\s*SEARCH jobs USING INTEGER PRIMARY KEY \(rowid=\?\)$/,
       );
       expect(page).not.toMatch(/TEMP B-TREE/);
     }

@@ -28,23 +28,27 @@ export const jobListMatchFilters = `
 /**
  * A page of jobs, newest first: at most @walk jobs of jobs_created from the cursor (the (created_at,
  * id) of the last job read past; START_CURSOR for the first page, in job-read.ts: a range the index
- * seeks to, where `@cursor IS NULL OR` made every page scan from the newest job), walked by a
- * co-routine (a subquery with a LIMIT is not flattened into a query with a WHERE) that the filters
- * read until @limit match: a page that fills stops the walk, so only a page that does not fill asks
- * where the walk ended (jobListWalkEnd). Optional filters are written as `@x IS NULL OR col = @x` so
- * one prepared statement serves every combination. The state filter is on the state a job reads at
- * @now: `queued` takes the due scheduled rows too.
+ * seeks to, where `@cursor IS NULL OR` made every page scan from the newest job), walked through the
+ * index alone by a co-routine (a subquery with a LIMIT is not flattened into a query with a WHERE)
+ * whose rows the filters read by rowid until @limit match: a page that fills stops the walk, so only a
+ * page that does not fill asks where the walk ended (jobListWalkEnd), and only a matching row is
+ * copied whole (a co-routine of whole rows copied every row it walked: twice the time of a page that
+ * matched none; docs/BENCHMARKS.md, "Reads on a large installation").
+ * Optional filters are written as `@x IS NULL OR col = @x` so one prepared statement serves every
+ * combination. The state filter is on the state a job reads at @now: `queued` takes the due scheduled
+ * rows too.
  */
 export const jobList = `
-SELECT * FROM (
-  SELECT *, ${dueColumn} FROM jobs INDEXED BY jobs_created
+SELECT jobs.*, ${dueColumn} FROM (
+  SELECT rowid AS walked, created_at AS walked_created_at, id AS walked_id FROM jobs INDEXED BY jobs_created
   WHERE (created_at, id) < (@cursorCreatedAt, @cursorId)
   ORDER BY created_at DESC, id DESC
   LIMIT @walk) w
+CROSS JOIN jobs ON jobs.rowid = w.walked
 WHERE (@state IS NULL OR ${shownState} = @state)
   AND (@queue IS NULL OR queue = @queue)
   AND (@task IS NULL OR task = @task)${jobListMatchFilters}
-ORDER BY created_at DESC, id DESC
+ORDER BY w.walked_created_at DESC, w.walked_id DESC
 LIMIT @limit`;
 
 /**
