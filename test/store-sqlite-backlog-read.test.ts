@@ -1,6 +1,6 @@
 /**
- * The backlog read on SQLite (backlog-read.ts: the queue list's and the metrics scrape's read of the
- * waiting jobs): read in slices of the ready and scheduled indexes with the event loop free between
+ * The backlog read on SQLite (backlog-read.ts: the queue list's, the metrics scrape's and the alerts'
+ * read of the waiting jobs): read in slices of the ready and scheduled indexes with the event loop free between
  * two, its counts, ages and throttled counts equal to one plain count of the same jobs, across slices
  * that end inside a run of one queue and priority, inside thousands of small fair groups, and inside
  * one due time that tens of thousands of scheduled jobs share.
@@ -193,5 +193,10 @@ describe('the backlog read on SQLite', () => {
         .filter((q) => q.running > 0)
         .map((q) => ({ queue: q.name, state: 'running', count: q.running, nextDueAt: null })),
     ]);
+
+    // The alerts' load: the same walk, the same rows.
+    const load = await withTurns(() => store.queueLoadList());
+    expect(load.turns).toBeGreaterThanOrEqual(5);
+    expect(load.result).toEqual(backlog.result.load);
   });
 });

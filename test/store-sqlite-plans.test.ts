@@ -8,8 +8,6 @@ import * as groups from '../src/store/sqlite/sql/job-groups.js';
 import * as limits from '../src/store/sqlite/sql/concurrency-limits.js';
 import { jobCancelCheck, jobCancelMatchingWaiting } from '../src/store/sqlite/sql/job-control.js';
 import {
-  queueLaterAndRunningList,
-  queueLoadList,
   queueRunningList,
   READY_INDEXES,
   readyIndexWalk,
@@ -163,12 +161,7 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
   });
 
   it('counts, dates, throttles and cancels queued jobs through the partial indexes, with and without requirements', async () => {
-    const load = await plan(queueLoadList, { now: 0 });
-    expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_queue\b/);
-    expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_labels_queue\b/);
-    expect(load).toMatch(/SCAN jobs USING COVERING INDEX jobs_ready_group\b/);
-    expect(load).toMatch(/(SCAN|SEARCH) jobs USING COVERING INDEX jobs_ready_group_labels\b/);
-    // The queue list's and the scrape's read of the waiting jobs (backlog-read.ts), in slices: each
+    // The queue list's, the scrape's and the alerts' read of the waiting jobs (backlog-read.ts), in slices: each
     // statement one seek of a ready index (a run of one prefix value and priority, ranges of
     // (run_at, id) within it), of jobs_scheduled (ranges of (run_at, rowid)) or of jobs_lease, a key
     // probed by its primary key once per keyed job, never a sort of the jobs.
@@ -229,13 +222,6 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
         expect(await plan(range, walk)).not.toMatch(/SCAN (j|k|jobs|concurrency_keys)\b/);
     }
     expect(await plan(queueRunningList, {})).toMatch(/^SCAN jobs USING INDEX jobs_lease$/m);
-    // The alerts' load read: only the jobs not due yet and the running ones besides the ready ones.
-    const later = await plan(queueLaterAndRunningList, { now: 0 });
-    expect(later).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at>\?\)/);
-    expect(later).toMatch(/SCAN jobs USING INDEX jobs_lease\b/);
-    expect(later).not.toMatch(/jobs_ready|run_at<|SCAN jobs\b(?! USING INDEX jobs_lease)/);
-    // The scheduled jobs not due yet and when the soonest comes due: the jobs waiting for their time only.
-    expect(load).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at>\?\)/);
     // The queue list's finished counts: one rowid range of the table per read, past pruned ranges.
     expect(await plan(jobFinishedCountSlice, { after: 0, upTo: 10 })).toMatch(
       /^SEARCH jobs USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)$/m,
@@ -264,13 +250,11 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
     }
     expect(cancel).not.toMatch(/SCAN jobs$/m);
     // Scheduled jobs due at @now (they read queued) and those due later: the two sides of jobs_scheduled.
-    expect(load.match(/SEARCH jobs USING INDEX jobs_scheduled \(run_at[<>]\?\)/g)).toHaveLength(2);
     for (const set of ['due', 'later'] as const) {
       const scheduled = await plan(jobCancelMatchingWaiting(set), matching);
       expect(scheduled).toMatch(/SEARCH jobs USING INDEX jobs_scheduled \(run_at[<>]\?\)/);
       expect(scheduled).not.toMatch(/SCAN jobs$/m);
     }
-    expect(load).not.toMatch(/SCAN (jobs|j)$/m);
   });
 
   it('counts each group’s ready jobs through the grouped ready indexes and the due end of jobs_scheduled', async () => {

@@ -8,13 +8,12 @@ import { throttleCounts, type ThrottleGroup } from './queue-throttle.js';
 import type { QueueBacklog, QueueLoad } from './store.js';
 
 /**
- * The load per queue (`ready` summed into each queue's `queued` row with its oldest due time, then
- * `later`: the scheduled jobs not yet due and the running ones) and the throttled counts.
+ * The queued load per queue: each queue's ready jobs (over all its groups) summed, with the oldest due
+ * time among them.
  */
-export function queueBacklog(
-  ready: ReadonlyArray<ThrottleGroup>,
-  later: ReadonlyArray<QueueLoad>,
-): QueueBacklog {
+export function queuedLoad(
+  ready: Iterable<Pick<ThrottleGroup, 'queue' | 'ready' | 'oldestReadyAt'>>,
+): QueueLoad[] {
   const queued = new Map<string, { count: number; oldestReadyAt: number }>();
   for (const group of ready) {
     const seen = queued.get(group.queue);
@@ -26,12 +25,22 @@ export function queueBacklog(
       seen.oldestReadyAt = Math.min(seen.oldestReadyAt, oldestReadyAt);
     }
   }
-  const load: QueueLoad[] = [...queued].map(([queue, { count, oldestReadyAt }]) => ({
+  return [...queued].map(([queue, { count, oldestReadyAt }]) => ({
     queue,
     state: 'queued',
     count,
     oldestReadyAt: new Date(oldestReadyAt),
     nextDueAt: null,
   }));
-  return { load: [...load, ...later], throttled: throttleCounts(ready) };
+}
+
+/**
+ * The load per queue (`ready` summed into each queue's `queued` row with its oldest due time, then
+ * `later`: the scheduled jobs not yet due and the running ones) and the throttled counts.
+ */
+export function queueBacklog(
+  ready: ReadonlyArray<ThrottleGroup>,
+  later: ReadonlyArray<QueueLoad>,
+): QueueBacklog {
+  return { load: [...queuedLoad(ready), ...later], throttled: throttleCounts(ready) };
 }

@@ -52,18 +52,23 @@ interface ReadySums {
 }
 
 /** Ready jobs of one queue and requirement set, summed over the walk. */
-interface ReadyTotal extends ReadySums {
+export interface ReadyTotal extends ReadySums {
   queue: string;
   requires: string | null;
 }
 
-/** The backlog at `now` (the store's clock when the read began). */
-export interface Backlog {
+/** The waiting and running jobs at `now` (the store's clock when the read began), as the walk counts them. */
+export interface BacklogWalk {
   now: number;
   /** Ready jobs per queue and requirement set, by queue then set (none first). */
-  ready: ThrottleGroup[];
+  ready: ReadyTotal[];
   /** Scheduled jobs not due yet (with the soonest due time), by queue, then running ones by queue. */
   later: Array<{ queue: string; state: QueueLoad['state']; count: number; nextDueAt: number | null }>;
+}
+
+/** The backlog with what holds its ready jobs back (queue-throttle.ts). */
+export interface Backlog extends Omit<BacklogWalk, 'ready'> {
+  ready: ThrottleGroup[];
 }
 
 /** A walk of some index: reads up to `budget` rows' worth synchronously and returns what it used. */
@@ -74,9 +79,18 @@ interface Walk {
 
 /**
  * The backlog at the store's clock now, workers judged live within `workerStaleMs` (the throttled
- * counts' `unserved` and `labels`), in slices of at most BACKLOG_SLICE_ROWS rows.
+ * counts' `unserved` and `labels`).
  */
 export async function backlogRead(conn: SqliteConnection, workerStaleMs: number): Promise<Backlog> {
+  const walked = await backlogWalk(conn);
+  return {
+    ...walked,
+    ready: await conn.read(() => throttleGroups(conn, walked.ready, workerStaleMs, walked.now)),
+  };
+}
+
+/** The waiting and running jobs at the store's clock now, in slices of at most BACKLOG_SLICE_ROWS rows. */
+export async function backlogWalk(conn: SqliteConnection): Promise<BacklogWalk> {
   const now = conn.clock();
   const running = await conn.read(
     () => conn.stmt(sql.queueRunningList).all() as Array<{ queue: string; count: number }>,
@@ -125,15 +139,14 @@ export async function backlogRead(conn: SqliteConnection, workerStaleMs: number)
       return walk;
     });
   }
-  // SQLite's GROUP BY order: by queue, then requirement set, none first.
-  const totals = [...ready.values()].sort(
-    (a, b) =>
-      byText(a.queue, b.queue) ||
-      (a.requires === null ? -1 : b.requires === null ? 1 : byText(a.requires, b.requires)),
-  );
   return {
     now,
-    ready: await conn.read(() => throttleGroups(conn, totals, workerStaleMs, now)),
+    // SQLite's GROUP BY order: by queue, then requirement set, none first.
+    ready: [...ready.values()].sort(
+      (a, b) =>
+        byText(a.queue, b.queue) ||
+        (a.requires === null ? -1 : b.requires === null ? 1 : byText(a.requires, b.requires)),
+    ),
     later: [
       ...[...later]
         .sort(([a], [b]) => byText(a, b))

@@ -1,6 +1,6 @@
 /** The observe part of SqliteStore (see ObserveStore in ../store.ts). */
 import { nearestRankPercentiles } from '../percentiles.js';
-import { queueBacklog } from '../queue-backlog.js';
+import { queueBacklog, queuedLoad } from '../queue-backlog.js';
 import type {
   ObserveStore,
   QueueBacklog,
@@ -9,7 +9,7 @@ import type {
   RunStatsBucket,
   SlotLapse,
 } from '../store.js';
-import { backlogRead } from './backlog-read.js';
+import { backlogRead, backlogWalk, type BacklogWalk } from './backlog-read.js';
 import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/observe.js';
 
@@ -18,35 +18,17 @@ export class SqliteObserve implements ObserveStore {
   constructor(private readonly conn: SqliteConnection) {}
 
   async queueLoadList(): Promise<QueueLoad[]> {
-    const rows = await this.conn.read(
-      () =>
-        this.conn.stmt(sql.queueLoadList).all({ now: this.conn.clock() }) as Array<{
-          queue: string;
-          state: QueueLoad['state'];
-          count: number;
-          oldest_ready_at: number | null;
-          next_due_at: number | null;
-        }>,
-    );
-    return rows.map((row) => ({
-      queue: row.queue,
-      state: row.state,
-      count: row.count,
-      oldestReadyAt: row.oldest_ready_at === null ? null : new Date(row.oldest_ready_at),
-      nextDueAt: row.next_due_at === null ? null : new Date(row.next_due_at),
-    }));
+    // The backlog read's walk (backlog-read.ts, in slices), without what holds the ready jobs back.
+    const { now, ready, later } = await backlogWalk(this.conn);
+    return [
+      ...queuedLoad(ready.map((total) => ({ ...total, oldestReadyAt: total.oldest ?? now }))),
+      ...laterLoad(later),
+    ];
   }
 
   async queueBacklog(params: { workerStaleMs: number }): Promise<QueueBacklog> {
     const { ready, later } = await backlogRead(this.conn, params.workerStaleMs);
-    return queueBacklog(
-      ready,
-      later.map(({ nextDueAt, ...row }) => ({
-        ...row,
-        oldestReadyAt: null,
-        nextDueAt: nextDueAt === null ? null : new Date(nextDueAt),
-      })),
-    );
+    return queueBacklog(ready, laterLoad(later));
   }
 
   async jobRunningList(params: { limit: number }): Promise<RunningJob[]> {
@@ -129,4 +111,13 @@ export class SqliteObserve implements ObserveStore {
         runMs: nearestRankPercentiles(bucket.run),
       }));
   }
+}
+
+/** The backlog walk's scheduled and running rows as QueueLoad rows. */
+function laterLoad(later: BacklogWalk['later']): QueueLoad[] {
+  return later.map(({ nextDueAt, ...row }) => ({
+    ...row,
+    oldestReadyAt: null,
+    nextDueAt: nextDueAt === null ? null : new Date(nextDueAt),
+  }));
 }

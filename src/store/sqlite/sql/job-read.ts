@@ -105,7 +105,7 @@ ORDER BY run_at LIMIT 1`;
 
 /**
  * Job counts per queue and the state jobs read at @now (a due scheduled job counts as queued): a scan
- * of every job kept, for tests and tools; the queue list reads the waiting jobs through queueLoadList.
+ * of every job kept, for tests and tools; the queue list reads the waiting jobs through backlog-read.ts.
  */
 export const jobCountByQueue = `
 SELECT queue, ${shownState} AS state, count(*) AS count FROM jobs GROUP BY 1, 2 ORDER BY 1, 2`;

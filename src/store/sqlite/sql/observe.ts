@@ -2,51 +2,6 @@
 import { rateFree } from './rate-limits.js';
 import { workerLive } from './worker-liveness.js';
 
-/**
- * Per queue, the scheduled jobs not yet due at @now (how many, and the soonest due time; jobs_scheduled
- * past @now) and the running jobs (jobs_lease): what queueLoadList reads besides the ready jobs, each
- * bounded by what it counts.
- */
-export const queueLaterAndRunningList = `
-SELECT queue, 'scheduled' AS state, count(*) AS count, NULL AS oldest_ready_at, min(run_at) AS next_due_at
-FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at > @now GROUP BY queue
-UNION ALL
-SELECT queue, 'running', count(*), NULL, NULL
-FROM jobs INDEXED BY jobs_lease WHERE state = 'running' GROUP BY queue`;
-
-/**
- * Waiting and running jobs per queue, in the states they read at @now (the store's clock): a due
- * scheduled job counts as queued (README "Job states"). The queued ones from the partial indexes
- * (jobs_ready_queue and jobs_ready_labels_queue for jobs without a group, without or with required
- * labels, in queue order, and jobs_ready_group and jobs_ready_group_labels for grouped ones; due
- * scheduled ones through jobs_scheduled, split at @now), the others as queueLaterAndRunningList reads
- * them: the cost follows the backlog and the running jobs, never the finished history.
- */
-export const queueLoadList = `
-SELECT queue, 'queued' AS state, sum(count) AS count, min(oldest_ready_at) AS oldest_ready_at,
-       NULL AS next_due_at FROM (
-  SELECT queue, count(*) AS count, min(run_at) AS oldest_ready_at
-  FROM jobs INDEXED BY jobs_ready_queue WHERE state = 'queued' AND requires IS NULL AND group_key IS NULL
-  GROUP BY queue
-  UNION ALL
-  SELECT queue, count(*), min(run_at)
-  FROM jobs INDEXED BY jobs_ready_labels_queue
-  WHERE state = 'queued' AND requires IS NOT NULL AND group_key IS NULL GROUP BY queue
-  UNION ALL
-  SELECT queue, count(*), min(run_at)
-  FROM jobs INDEXED BY jobs_ready_group
-  WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NULL GROUP BY queue
-  UNION ALL
-  SELECT queue, count(*), min(run_at)
-  FROM jobs INDEXED BY jobs_ready_group_labels
-  WHERE state = 'queued' AND group_key IS NOT NULL AND requires IS NOT NULL GROUP BY queue
-  UNION ALL
-  SELECT queue, count(*), min(run_at)
-  FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at <= @now GROUP BY queue)
-GROUP BY queue
-UNION ALL
-${queueLaterAndRunningList}`;
-
 /** Running jobs, the earliest lease end first (jobs_lease). */
 export const jobRunningList = `
 SELECT id, task, queue, attempt, started_at, lease_expires_at, worker_id
