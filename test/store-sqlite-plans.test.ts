@@ -193,9 +193,24 @@ describe.each(['empty', 'analyzed'] as const)('SQLite query plans on a %s databa
       expect(await plan(statements.nextPriority, walk)).toMatch(
         new RegExp(`^${cover} \\(${prefix} AND priority<\\?\\)$`),
       );
-      expect(await plan(statements.nextPrefix, walk)).toMatch(
-        new RegExp(`^${cover} \\(\\(?${index.prefix.join(',')}\\)?>`),
-      );
+      // Past a prefix value: a range of the prefix from it (up to another), grouped in index order.
+      const past = `\\(?${index.prefix.join(',')}\\)?>\\(?[?,]+\\)?`;
+      expect(await plan(statements.prefixesEnd, walk)).toMatch(new RegExp(`^${cover} \\(${past}\\)$`));
+      for (const sums of [statements.prefixSums, statements.prefixSumsRest]) {
+        const detail = await plan(sums, {
+          ...walk,
+          upTo_queue: 'b',
+          upTo_requires: '["b"]',
+          upTo_group_key: 'h',
+        });
+        expect(detail).toMatch(
+          new RegExp(`^${cover} \\(${past}( AND \\(?${index.prefix.join(',')}\\)?<\\(?[?,]+\\)?)?\\)$`, 'm'),
+        );
+        expect(detail).toMatch(
+          /^SEARCH k USING INDEX sqlite_autoindex_concurrency_keys_1 \(key=\?\) LEFT-JOIN$/m,
+        );
+        expect(detail).not.toMatch(/TEMP B-TREE/);
+      }
       const run = `${prefix} AND priority=\\? AND \\(run_at,id\\)>\\(\\?,\\?\\)`;
       expect(await plan(statements.end, walk)).toMatch(new RegExp(`^${cover} \\(${run}\\)$`));
       expect(await plan(statements.sums, walk)).toMatch(

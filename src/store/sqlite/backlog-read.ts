@@ -224,7 +224,7 @@ function throttleGroups(
 }
 
 /** A run of a ready index: the prefix's values (queue, requires, group_key as it holds them) and a priority. */
-type Run = Record<string, unknown> & { priority: number };
+type Run = Record<string, unknown> & { priority: number | bigint };
 
 /** The cursor of a run not read yet: before every (run_at, id). */
 const RUN_START = { afterRunAt: INT64_MIN, afterId: '' };
@@ -237,7 +237,7 @@ const RUN_END = { afterRunAt: INT64_MAX, afterId: '' };
 
 /**
  * A ready index read run by run (readyIndexWalk): within a run, ranges of (run_at, id) up to the
- * budget's worth, each one seek.
+ * budget's worth; past a prefix value, the whole prefix values up to the budget's worth at once.
  */
 class ReadyIndexWalk implements Walk {
   done = false;
@@ -248,7 +248,7 @@ class ReadyIndexWalk implements Walk {
 
   constructor(
     private readonly conn: SqliteConnection,
-    index: sql.ReadyIndex,
+    private readonly index: sql.ReadyIndex,
     private readonly now: number,
     private readonly add: (queue: string, requires: string | null, sums: ReadySums) => void,
   ) {
@@ -263,17 +263,16 @@ class ReadyIndexWalk implements Walk {
     }
     while (this.run !== undefined && used < budget) {
       const run: Run = this.run;
+      const rows = Math.max(1, budget - used);
       if (this.after === RUN_END) {
-        // The run is read to its end: the next priority of the prefix value, else the next value.
-        const next =
-          (this.conn.stmt(this.statements.nextPriority).get(run) as Run | undefined) ??
-          (this.conn.stmt(this.statements.nextPrefix).get(run) as Run | undefined);
-        this.run = next;
-        this.after = RUN_START;
+        const next = this.conn.stmt(this.statements.nextPriority).get(run) as Run | undefined;
         used += RANGE_COST_ROWS;
+        if (next !== undefined) {
+          this.run = next;
+          this.after = RUN_START;
+        } else used += this.pastPrefix(run, rows);
         continue;
       }
-      const rows = Math.max(1, budget - used);
       const end = this.conn.stmt(this.statements.end).get({ ...run, ...this.after, rows }) as
         { run_at: number; id: string } | undefined;
       const upTo =
@@ -287,6 +286,28 @@ class ReadyIndexWalk implements Walk {
     }
     this.done = this.run === undefined;
     return used;
+  }
+
+  /**
+   * Past the prefix value of `run` (read to its end): the whole prefix values before the one that
+   * holds the `rows`-th job past it, summed at once, then that one's first run; returns the rows used.
+   */
+  private pastPrefix(run: Run, rows: number): number {
+    const end = this.conn.stmt(this.statements.prefixesEnd).get({ ...run, rows }) as
+      Record<string, unknown> | undefined;
+    const upTo =
+      end === undefined
+        ? {}
+        : Object.fromEntries(this.index.prefix.map((column) => [`upTo_${column}`, end[column]]));
+    const groups = this.conn
+      .stmt(end === undefined ? this.statements.prefixSumsRest : this.statements.prefixSums)
+      .all({ ...run, ...upTo, now: this.now }) as Array<
+      ReadySums & { queue: string; requires: string | null }
+    >;
+    for (const group of groups) this.add(group.queue, group.requires, group);
+    // That prefix value's first run comes next: its highest priority, below any a job can have.
+    this.run = end === undefined ? undefined : { ...end, priority: INT64_MAX };
+    return countOf(groups) + RANGE_COST_ROWS;
   }
 }
 

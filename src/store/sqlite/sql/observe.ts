@@ -86,42 +86,62 @@ export const READY_INDEXES: readonly ReadyIndex[] = [
 ];
 
 /**
- * The statements that walk a ready index in ranges of its order, each one range seek: a run is the
+ * The statements that walk a ready index in ranges of its order, each one range seek. A run is the
  * jobs of one prefix value and priority (@queue, @requires, @group_key as the prefix holds them,
- * @priority), read by (run_at, id) after (@afterRunAt, @afterId). SQLite seeks a row value only over
- * columns of one direction, so the walk steps from run to run (`first`, then `nextPriority` within a
- * prefix value, `nextPrefix` past it) and reads ranges within a run: `end` is the @rows-th job after
- * the cursor (none: fewer are left), `sums` the ready jobs up to (@upToRunAt, @upToId) with the
- * reasons their keys hold them back at @now.
+ * @priority), read by (run_at, id) after (@afterRunAt, @afterId): `end` is the @rows-th job of the
+ * run after the cursor (none: fewer are left), `sums` the ready jobs up to (@upToRunAt, @upToId) with
+ * the reasons their keys hold them back at @now. SQLite seeks a row value only over columns of one
+ * direction, so the walk steps from run to run: `first`, then `nextPriority` within a prefix value.
+ * Past a prefix value, whole prefix values are summed at once (thousands of fair groups of a few jobs
+ * each would cost thousands of runs): `prefixesEnd` is the @rows-th job past it, `prefixSums` sums the
+ * prefix values before that job's (before @upTo_queue, @upTo_requires, @upTo_group_key), per queue
+ * and requirement set, and `prefixSumsRest` all the rest; the walk goes on run by run in that job's.
  */
 export function readyIndexWalk(index: ReadyIndex): {
   first: string;
   nextPriority: string;
-  nextPrefix: string;
   end: string;
   sums: string;
+  prefixesEnd: string;
+  prefixSums: string;
+  prefixSumsRest: string;
 } {
   const { name, where, prefix } = index;
   const columns = prefix.map((column) => `j.${column}`).join(', ');
   const prefixIs = prefix.map((column) => `j.${column} = @${column}`).join(' AND ');
+  const pastPrefix = `(${columns}) > (${prefix.map((column) => `@${column}`).join(', ')})`;
   const run = `${where} AND ${prefixIs} AND j.priority = @priority`;
   const after = '(j.run_at, j.id) > (@afterRunAt, @afterId)';
-  const find = (condition: string, order: string) => `
-SELECT ${columns}, j.priority FROM jobs j INDEXED BY ${name} WHERE ${condition} ORDER BY ${order} LIMIT 1`;
+  const from = `FROM jobs j INDEXED BY ${name} LEFT JOIN concurrency_keys k ON k.key = j.concurrency_key`;
+  // Grouped in the index's order: the prefix's queue and requirement set (requires is NULL in every
+  // row of an index without it).
+  const prefixSums = (condition: string) => `
+SELECT j.queue AS queue, j.requires AS requires, ${READY_SUMS} ${from}
+WHERE ${where} AND ${condition}
+GROUP BY ${prefix
+    .filter((column) => column !== 'group_key')
+    .map((column) => `j.${column}`)
+    .join(', ')}`;
   return {
-    first: find(where, `${columns}, j.priority DESC`),
-    nextPriority: find(`${where} AND ${prefixIs} AND j.priority < @priority`, 'j.priority DESC'),
-    nextPrefix: find(
-      `${where} AND (${columns}) > (${prefix.map((column) => `@${column}`).join(', ')})`,
-      `${columns}, j.priority DESC`,
-    ),
+    first: `
+SELECT ${columns}, j.priority FROM jobs j INDEXED BY ${name} WHERE ${where}
+ORDER BY ${columns}, j.priority DESC LIMIT 1`,
+    nextPriority: `
+SELECT ${columns}, j.priority FROM jobs j INDEXED BY ${name} WHERE ${where} AND ${prefixIs} AND j.priority < @priority
+ORDER BY j.priority DESC LIMIT 1`,
     end: `
 SELECT j.run_at, j.id FROM jobs j INDEXED BY ${name} WHERE ${run} AND ${after}
 ORDER BY j.run_at, j.id LIMIT 1 OFFSET @rows - 1`,
     sums: `
-SELECT ${READY_SUMS}
-FROM jobs j INDEXED BY ${name} LEFT JOIN concurrency_keys k ON k.key = j.concurrency_key
+SELECT ${READY_SUMS} ${from}
 WHERE ${run} AND ${after} AND (j.run_at, j.id) <= (@upToRunAt, @upToId)`,
+    prefixesEnd: `
+SELECT ${columns} FROM jobs j INDEXED BY ${name} WHERE ${where} AND ${pastPrefix}
+ORDER BY ${columns}, j.priority DESC, j.run_at, j.id LIMIT 1 OFFSET @rows - 1`,
+    prefixSums: prefixSums(
+      `${pastPrefix} AND (${columns}) < (${prefix.map((column) => `@upTo_${column}`).join(', ')})`,
+    ),
+    prefixSumsRest: prefixSums(pastPrefix),
   };
 }
 
