@@ -1,14 +1,16 @@
 /**
- * The backlog read of the queue list and the metrics scrape (`queueList`, `queueBacklog`) on SQLite:
- * the ready jobs per queue and requirement set with their oldest due time and the reasons their keys
- * hold them back, the scheduled jobs not due yet and the running ones per queue, read in slices of
- * the indexes that hold them with the event loop free between two slices (setImmediate).
+ * The backlog read of the queue list, the metrics scrape and the alerts (`queueList`, `queueBacklog`,
+ * `queueLoadList`) on SQLite: the ready jobs per queue and requirement set with their oldest due time
+ * and the reasons their keys hold them back, the scheduled jobs not due yet and the running ones per
+ * queue, read in slices of the indexes that hold them with the event loop free between two slices
+ * (setImmediate).
  *
  * better-sqlite3 reads synchronously: one pass over a million waiting jobs held this process's event
- * loop, and with it the worker's claims, heartbeats and HTTP answers, for ~0.39 s at each queue list
- * and scrape. A slice reads at most `BACKLOG_SLICE_ROWS` index entries, each range one seek of an
- * index the jobs already sit in (sql/observe.ts `readyIndexWalk`, `scheduledDueWalk`,
- * `scheduledLaterWalk`): no index was added, as one more index on jobs slows every enqueue and claim.
+ * loop, and with it the worker's claims, heartbeats and HTTP answers, for 0.2-0.4 s at each queue list
+ * and scrape (docs/BENCHMARKS.md, "Reads on a large installation"). A slice reads at most
+ * `BACKLOG_SLICE_ROWS` index entries, each range one seek of an index the jobs already sit in
+ * (sql/observe.ts `readyIndexWalk`, `scheduledDueWalk`, `scheduledLaterWalk`): no index was added, as
+ * one more index on jobs slows every enqueue and claim.
  *
  * Each slice is its own read, so writes may land between two. Every range starts past the last one
  * read, so a job is counted at most once as long as it keeps its place in its index, and a job that
@@ -16,9 +18,9 @@
  * an index read earlier: the walk reads the running jobs first, then the queued ones, then the due
  * scheduled ones, then the later ones, against the way jobs move. A job moved during the read is
  * then counted in the state its slice found it in, or not at all (the next read counts it). A job
- * put back ready (retried, released, its lease lapsed) takes its old due time, already passed, or a
- * later one than the read's start, past the due range; only one put back with no delay within the
- * millisecond the read began could be counted twice.
+ * put back goes to its old place in its index (released, its lease lapsed: already read if it was
+ * counted) or, retried, to a due time after the read began, past the due range; only one retried with
+ * no delay within the millisecond the read began could be counted twice.
  */
 import { setImmediate } from 'node:timers/promises';
 import { labelsMet, type ThrottleGroup } from '../queue-throttle.js';
@@ -27,8 +29,9 @@ import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/observe.js';
 
 /**
- * Index entries one slice reads at most: ~10 ms of this process for queued jobs (a covering index and
- * a key probe each), ~20 ms for due scheduled ones (a table row each), at 1,000,000 jobs here.
+ * Index entries one slice reads at most: 13-16 ms of this process at most for queued jobs (a covering
+ * index and a key probe each; docs/BENCHMARKS.md), about as long for due scheduled ones (a table row
+ * each).
  */
 const BACKLOG_SLICE_ROWS = 20_000;
 
@@ -133,7 +136,8 @@ export async function backlogWalk(conn: SqliteConnection): Promise<BacklogWalk> 
       let walk = next;
       while (walk < walks.length && budget > 0) {
         const current = walks[walk] as Walk;
-        budget -= current.read(budget);
+        // A slice retried after a busy database finds the walks it finished done.
+        if (!current.done) budget -= current.read(budget);
         if (current.done) walk += 1;
       }
       return walk;
