@@ -186,14 +186,16 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
     if (alerts !== undefined) validateAlertsConfig(alerts);
     if (enqueue !== undefined) checkEnqueueBatching(enqueue as EnqueueBatchingOptions);
     if (queues !== undefined) checkQueuesConfig(queues, 'config_error');
+    // The registry `connect` will build (task defaults, HTTP jobs' settings and task, queue defaults):
+    // checked only at connect, a task out of range or a bad `httpJobs` was reported without the file,
+    // after `serve` had created the database, and never by `migrate`.
+    const { taskRegistryOf } = await import('./nightshift.js');
+    const registry = await taskRegistryOf(config);
     // Schedules too, against the config's own tasks: checked when the scheduler synced them, a bad one
     // stopped `nightshift scheduler` only after the database was opened and queue settings written.
     if (schedules !== undefined) {
       if (!Array.isArray(schedules))
         throw new NightshiftError('config_error', '"schedules" must be an array');
-      // The registry `connect` will build (HTTP jobs' task and queue defaults included).
-      const { taskRegistryOf } = await import('./nightshift.js');
-      const registry = await taskRegistryOf(config);
       await validateScheduleInputs(schedules as ScheduleInput[], 'config', registry);
     }
   } catch (error) {

@@ -254,6 +254,50 @@ describe('config loading', () => {
     expect(existsSync(join(dir, 'jobs.db'))).toBe(false);
   });
 
+  it('checks task definitions and httpJobs when the config loads, naming the file, before any database is opened', async () => {
+    const dir = tempDir();
+    const write = (name: string, body: string): string => {
+      writeFileSync(join(dir, name), `export default { ${body} };`);
+      return name;
+    };
+    const refused: Array<[string, RegExp]> = [
+      [
+        'tasks: { echo: { handler: (p) => p, maxAttempts: 0 } }',
+        /bad-0\.mjs: task "echo": maxAttempts must be an integer from 1/,
+      ],
+      [
+        "tasks: {}, httpJobs: { allowHosts: 'api.example.com' }",
+        /bad-1\.mjs: httpJobs\.allowHosts must be an array/,
+      ],
+      ['tasks: {}, httpJobs: { allowHosts: [], bogus: 1 }', /bad-2\.mjs: httpJobs: unknown setting "bogus"/],
+      [
+        "tasks: { 'http.request': (p) => p }, httpJobs: { allowHosts: [] }",
+        /bad-3\.mjs: task "http\.request" is built in/,
+      ],
+    ];
+    for (const [index, [body, message]] of refused.entries()) {
+      await expect(loadConfig({ cwd: dir, path: write(`bad-${index}.mjs`, body) })).rejects.toMatchObject({
+        code: 'config_error',
+        message: expect.stringMatching(message) as string,
+      });
+    }
+    // Through the CLI: `migrate` and `serve` used to create the database before (or without) these checks.
+    const file = join(dir, 'nightshift.config.mjs');
+    writeFileSync(file, 'export default { tasks: { echo: { handler: (p) => p, maxAttempts: 0 } } };');
+    const [migrate, serve] = await Promise.all([
+      runCli(['migrate', '--db', 'sqlite:./jobs.db'], { cwd: dir }),
+      runCli(['serve', '--db', 'sqlite:./served.db', '--port', '0'], { cwd: dir }),
+    ]);
+    for (const result of [migrate, serve]) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `nightshift: config ${file}: task "echo": maxAttempts must be an integer from 1 to 2147483647, got 0\n`,
+      );
+    }
+    expect(existsSync(join(dir, 'jobs.db'))).toBe(false);
+    expect(existsSync(join(dir, 'served.db'))).toBe(false);
+  });
+
   it('checks enqueue: the wait bounds, unknown keys and bad numbers refused', async () => {
     const dir = tempDir();
     const write = (name: string, enqueue: string): string => {
