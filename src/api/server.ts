@@ -27,7 +27,7 @@ import { keyNames, refuseUnknownKeys } from '../validation/known-keys.js';
 import { parseJsonBody } from './json-body.js';
 import { responses } from './schemas.js';
 import { refuseUndeclaredInput } from './strict-input.js';
-import { refuseEmptyQueryValues } from './empty-query-values.js';
+import { checkQueryValueText } from './query-values.js';
 import { EVENTS_PING_MS, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -140,7 +140,7 @@ async function buildApiServer(
   await app.register(
     async (api) => {
       refuseUndeclaredInput(api);
-      refuseEmptyQueryValues(api);
+      checkQueryValueText(api);
       await api.register(jobRoutes, { ns });
       await api.register(scheduleRoutes, { ns });
       await api.register(queueRoutes, { ns });

@@ -189,12 +189,15 @@ describe.each(BACKENDS)('input a route does not take, on %s', (backend) => {
     expect(await state()).toEqual(before);
   });
 
-  it('refuses an empty number or boolean query parameter as empty, on every route, changing nothing', async () => {
-    type Parameter = {
-      name: string;
-      in: string;
-      schema: { type?: string; anyOf?: Array<{ type?: string }> };
-    };
+  it('refuses a number or boolean query parameter that is empty or not of its form, on every route, changing nothing', async () => {
+    type Schema = { type?: string; anyOf?: Array<{ type?: string }> };
+    type Parameter = { name: string; in: string; schema: Schema };
+    // Text the validator would convert into a value the client never gave: 0 or false, a truncated 2,
+    // a hexadecimal or exponent number.
+    const malformed = (schema: Schema): string[] =>
+      [schema, ...(schema.anyOf ?? [])].some((t) => t.type === 'boolean')
+        ? ['', 'yes', '1']
+        : ['', '2.5', '0x10', '1e1'];
     const document = (await s.request('GET', '/api/v1/openapi.json')).body;
     const table = requests(fixtures);
     const before = await state();
@@ -206,23 +209,26 @@ describe.each(BACKENDS)('input a route does not take, on %s', (backend) => {
           ['integer', 'number', 'boolean'].includes(t.type ?? ''),
         ),
       );
-      for (const { name } of typed.filter((p) => p.in === 'query')) {
+      for (const { name, schema } of typed.filter((p) => p.in === 'query')) {
         const { path, body } = table[`${method} ${template}`] ?? { path: '' };
-        const response = await s.request(method, `${path}${path.includes('?') ? '&' : '?'}${name}=`, {
-          body,
-        });
-        expect({
-          route: `${method} ${template}`,
-          status: response.status,
-          code: response.body.error?.code,
-        }).toEqual({
-          route: `${method} ${template}`,
-          status: 400,
-          code: 'invalid_argument',
-        });
-        expect(response.body.error.message).toMatch(
-          new RegExp(`^query parameter ${name} is empty: it takes `),
-        );
+        for (const text of malformed(schema)) {
+          const query = `${name}=${encodeURIComponent(text)}`;
+          const response = await s.request(method, `${path}${path.includes('?') ? '&' : '?'}${query}`, {
+            body,
+          });
+          expect({
+            route: `${method} ${template}?${query}`,
+            status: response.status,
+            code: response.body.error?.code,
+          }).toEqual({
+            route: `${method} ${template}?${query}`,
+            status: 400,
+            code: 'invalid_argument',
+          });
+          expect(response.body.error.message).toMatch(
+            new RegExp(`^query parameter ${name} ${text === '' ? 'is empty: it takes' : 'takes'} `),
+          );
+        }
         refused.push(`${template}?${name}`);
       }
     }
@@ -231,15 +237,25 @@ describe.each(BACKENDS)('input a route does not take, on %s', (backend) => {
         '/api/v1/limits/keys?limit',
         '/api/v1/limits/keys?running',
         '/api/v1/jobs/{id}?wait',
+        '/api/v1/jobs?limit',
       ]),
     );
     expect(await state()).toEqual(before);
-    const keys = await s.request('GET', '/api/v1/limits/keys?limit=', { token: s.tokens.viewer });
+    const viewer = { token: s.tokens.viewer };
+    const keys = await s.request('GET', '/api/v1/limits/keys?limit=', viewer);
     expect(keys.body.error.message).toBe(
       'query parameter limit is empty: it takes an integer from 1 to 10000',
     );
-    const running = await s.request('GET', '/api/v1/limits/keys?running=', { token: s.tokens.viewer });
+    const running = await s.request('GET', '/api/v1/limits/keys?running=', viewer);
     expect(running.body.error.message).toBe('query parameter running is empty: it takes true or false');
+    const truncated = await s.request('GET', '/api/v1/jobs?limit=2.9', viewer);
+    expect(truncated.body.error.message).toBe(
+      'query parameter limit takes an integer from 1 to 1000, got "2.9"',
+    );
+    // The forms still taken.
+    expect((await s.request('GET', '/api/v1/jobs?limit=2', viewer)).status).toBe(200);
+    expect((await s.request('GET', '/api/v1/limits/keys?running=true', viewer)).status).toBe(200);
+    expect((await s.request('GET', '/api/v1/limits/keys?running=false', viewer)).status).toBe(200);
   });
 
   it('names an unknown field or a wrong choice and what the route takes, as the library does', async () => {
