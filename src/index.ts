@@ -125,9 +125,9 @@ export { Scheduler, type SchedulerOptions, type SchedulerPass } from './schedule
 export {
   ScheduleService,
   type ScheduleDetails,
-  type ScheduleListOptions,
   type ScheduleUpsertOutcome,
 } from './scheduler/schedule-service.js';
+export type { ScheduleListOptions } from './scheduler/schedule-list.js';
 export type { TriggerOutcome } from './scheduler/operator.js';
 export type {
   CatchUpPolicy,

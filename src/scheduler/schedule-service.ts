@@ -10,42 +10,20 @@ import type { TaskRegistry } from '../task-registry.js';
 import { planPause, planResume, planTrigger, triggerOutcome, type TriggerOutcome } from './operator.js';
 import type { PlanOptions } from './runs.js';
 import {
-  SCHEDULE_CONDITIONS,
   type Schedule,
-  type ScheduleCondition,
   type ScheduleDefinition,
   type ScheduleInput,
   type ScheduleState,
   type SlotRecord,
 } from '../schedule-types.js';
 import { initialScheduleState, scheduleNotFound } from './schedule.js';
+import { encodeCursor, scheduleListParams, type ScheduleListOptions } from './schedule-list.js';
 import { slotJobFactory } from './slot-job.js';
 import { slotSeries, upcomingSlots } from './slots.js';
-import { MAX_SCHEDULE_ID_LENGTH, SCHEDULE_FIELDS, validateSchedule } from './validate.js';
-import { idIn, intIn, MAX_NAME_BYTES, MAX_PAGE, textIn } from '../validation/bounds.js';
+import { SCHEDULE_FIELDS, validateSchedule } from './validate.js';
+import { idIn, intIn, MAX_PAGE } from '../validation/bounds.js';
 import { keyNames, refuseUnknownKeys, requireArray } from '../validation/known-keys.js';
 
-/** Filters and paging of `ns.schedules.list()`. */
-export interface ScheduleListOptions {
-  /** Only schedules of this task. */
-  task?: string;
-  /** Only `active`, `paused` or `suspended` schedules (see `ScheduleCondition`). */
-  state?: ScheduleCondition;
-  /** Only ids starting with this text (case-sensitive): one tenant's schedules, say. */
-  idPrefix?: string;
-  /** Schedules per page. Default 50, at most 1,000. */
-  limit?: number;
-  /** The previous page's `nextCursor`. */
-  cursor?: string;
-}
-
-const LIST_OPTION_NAMES = keyNames<ScheduleListOptions>({
-  task: true,
-  state: true,
-  idPrefix: true,
-  limit: true,
-  cursor: true,
-});
 const GET_OPTION_NAMES = keyNames<{ nextSlots?: number; recentSlots?: number }>({
   nextSlots: true,
   recentSlots: true,
@@ -173,26 +151,9 @@ export class ScheduleService {
   async list(
     params: ScheduleListOptions = {},
   ): Promise<{ schedules: Schedule[]; nextCursor: string | null }> {
-    refuseUnknownKeys(params, LIST_OPTION_NAMES, 'schedule list option');
-    const limit = intIn('limit', params.limit ?? 50, [1, MAX_PAGE]);
-    if (params.state !== undefined && !SCHEDULE_CONDITIONS.includes(params.state)) {
-      throw new NightshiftError(
-        'invalid_argument',
-        `state must be one of ${SCHEDULE_CONDITIONS.join(', ')}, got ${JSON.stringify(params.state)}`,
-      );
-    }
-    // A filter of the wrong type would list an empty page, or fail in the driver.
-    const task = params.task === undefined ? undefined : textIn('task', params.task, MAX_NAME_BYTES);
-    const idPrefix =
-      params.idPrefix === undefined ? undefined : textIn('idPrefix', params.idPrefix, MAX_SCHEDULE_ID_LENGTH);
+    const { limit, ...filters } = scheduleListParams(params);
     // One row more than asked tells whether another page follows without a second query.
-    const rows = await this.store.scheduleList({
-      limit: limit + 1,
-      ...(params.cursor !== undefined && { afterId: decodeCursor(params.cursor) }),
-      ...(task !== undefined && { task }),
-      ...(params.state !== undefined && { condition: params.state }),
-      ...(idPrefix !== undefined && { idPrefix }),
-    });
+    const rows = await this.store.scheduleList({ limit: limit + 1, ...filters });
     const schedules = rows.slice(0, limit);
     const last = schedules.at(-1);
     return {
@@ -343,25 +304,6 @@ export async function validateScheduleInputs(
     definitions.push(definition);
   }
   return definitions;
-}
-
-/** Page cursors are the last id, base64url-encoded so callers treat them as opaque. */
-function encodeCursor(id: string): string {
-  return Buffer.from(id, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: unknown): string {
-  if (typeof cursor !== 'string') {
-    throw new NightshiftError(
-      'invalid_argument',
-      `cursor must be a previous page's nextCursor, got ${typeof cursor}`,
-    );
-  }
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (id === '' || encodeCursor(id) !== cursor) {
-    throw new NightshiftError('invalid_argument', 'invalid schedule list cursor');
-  }
-  return id;
 }
 
 /** A stored schedule's definition as input, for merging changes over it. */

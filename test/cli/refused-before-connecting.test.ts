@@ -130,6 +130,20 @@ const CONTROLS: Case[] = [
     code: 2,
     says: /concurrencyLimit needs a concurrencyKey/,
   },
+  // Listing filters and a queue name: they reported the missing database instead (exit 1).
+  { args: ['jobs', 'list', '--task', ''], code: 2, says: /task must be a non-empty string, got ""/ },
+  {
+    args: ['jobs', 'list', '--search', 's'.repeat(201)],
+    code: 2,
+    says: /search must be at most 200 bytes of UTF-8, got 201/,
+  },
+  { args: ['schedules', 'list', '--prefix', ''], code: 2, says: /idPrefix must be a non-empty string/ },
+  { args: ['schedules', 'list', '--cursor', 'x'], code: 2, says: /invalid schedule list cursor/ },
+  {
+    args: ['queues', 'pause', ' mail'],
+    code: 2,
+    says: /queue must not be blank or start or end with whitespace, got " mail"/,
+  },
 ];
 
 function expectRefused(result: CliResult, c: Case): void {

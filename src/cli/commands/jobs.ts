@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { NightshiftError } from '../../errors.js';
 import type { Job, JobLogLine, JobRun, JobState } from '../../job.js';
 import { MAX_PAGE } from '../../validation/bounds.js';
+import { jobListParams, type JobListInput } from '../../validation/job-filter.js';
 import { nonEmpty, PAGE_RANGE, parseInteger, parseIsoDate, parseState } from '../arguments.js';
 import {
   DEFAULT_LIST_LIMIT,
@@ -58,8 +59,7 @@ export function registerJobs(program: Command): void {
       ),
   ).action(async (flags: ListFlags, command: Command) => {
     await withSession(flags, async (session) => {
-      const ns = await session.connect();
-      const page = await ns.listJobs({
+      const filters: JobListInput = {
         limit: flags.limit,
         ...(flags.state !== undefined && { state: flags.state }),
         ...(flags.queue !== undefined && { queue: flags.queue }),
@@ -68,7 +68,11 @@ export function registerJobs(program: Command): void {
         search: flags.search,
         createdAfter: flags.createdAfter,
         createdBefore: flags.createdBefore,
-      });
+      };
+      // Checked before the database opens: a bad filter is the error even where there is no database.
+      jobListParams(filters);
+      const ns = await session.connect();
+      const page = await ns.listJobs(filters);
       if (session.json) {
         printJson(session.stdout, { jobs: page.jobs.map(jobJson), nextCursor: page.nextCursor });
         return;

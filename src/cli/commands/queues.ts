@@ -1,6 +1,7 @@
 /** `nightshift queues list|pause|resume`: queue depths and the cluster-wide pause from a shell. */
 import type { Command } from 'commander';
 import type { QueueInfo } from '../../store/store.js';
+import { queueNameIn } from '../../validation/bounds.js';
 import { nonEmpty } from '../arguments.js';
 import { duration, printJson, renderTable, throttledCell } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions, type Session } from '../session.js';
@@ -62,6 +63,8 @@ export function registerQueues(program: Command): void {
         .argument('<name>', 'queue name', nonEmpty('queue name')),
     ).action(async (name: string, flags: CommonOptions) => {
       await withSession(flags, async (session) => {
+        // Checked before the database opens: a name no queue can have is the error, not the database.
+        queueNameIn('queue', name);
         const ns = await session.connect();
         report(session, action === 'pause' ? await ns.queues.pause(name) : await ns.queues.resume(name));
       });

@@ -10,6 +10,7 @@ import {
   type ScheduleCondition,
   type ScheduleInput,
 } from '../../schedule-types.js';
+import { scheduleListParams, type ScheduleListOptions } from '../../scheduler/schedule-list.js';
 import { scheduleCondition, scheduleNotFound } from '../../scheduler/schedule.js';
 import { SCHEDULE_RANGES, validateSchedule } from '../../scheduler/validate.js';
 import { MAX_PAGE, type Range } from '../../validation/bounds.js';
@@ -102,14 +103,17 @@ export function registerSchedules(program: Command): void {
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
   ).action(async (flags: ListFlags, command: Command) => {
     await withSession(flags, async (session) => {
-      const ns = await session.connect();
-      const page = await ns.schedules.list({
+      const options: ScheduleListOptions = {
         limit: flags.limit,
         ...(flags.task !== undefined && { task: flags.task }),
         ...(flags.state !== undefined && { state: flags.state }),
         ...(flags.prefix !== undefined && { idPrefix: flags.prefix }),
         ...(flags.cursor !== undefined && { cursor: flags.cursor }),
-      });
+      };
+      // Checked before the database opens: a bad filter is the error even where there is no database.
+      scheduleListParams(options);
+      const ns = await session.connect();
+      const page = await ns.schedules.list(options);
       if (session.json) {
         printJson(session.stdout, {
           schedules: page.schedules.map(scheduleJson),
