@@ -130,7 +130,9 @@ export async function loadConfig(options: { path?: string; cwd: string }): Promi
   try {
     namespace = await importConfigModule(file);
   } catch (cause) {
-    throw new NightshiftError('config_error', `config ${file} failed to load: ${oneLine(cause)}`, { cause });
+    throw new NightshiftError('config_error', `config ${file} failed to load: ${loadFailure(cause)}`, {
+      cause,
+    });
   }
 
   const config = (namespace as { default?: unknown } | null)?.default;
@@ -254,6 +256,17 @@ function findConfigFile(options: { path?: string; cwd: string }): string | null 
     if (existsSync(file)) return file;
   }
   return null;
+}
+
+/**
+ * Why a config module failed to load, on one line. A TypeScript config's syntax error (from jiti) says
+ * where on a later line (` /app/nightshift.config.ts:3:0`): kept, or the line said only "Unexpected
+ * token" with no place to look.
+ */
+function loadFailure(cause: unknown): string {
+  const [first = '', ...rest] = (cause instanceof Error ? cause.message : String(cause)).split('\n');
+  const place = rest.map((line) => line.trim()).find((line) => /:\d+:\d+$/.test(line));
+  return place === undefined ? first.trim() : `${first.trim()} at ${place}`;
 }
 
 function oneLine(error: unknown): string {

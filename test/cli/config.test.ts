@@ -343,6 +343,16 @@ describe('config loading', () => {
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'config_error' } });
   });
 
+  it('a TypeScript config with a syntax error fails with one line saying where', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'nightshift.config.ts');
+    writeFileSync(file, 'export default {\n  tasks: { echo: (p: unknown) => p }\n  worker: {},\n};\n');
+    await expect(loadConfig({ cwd: dir })).rejects.toMatchObject({
+      code: 'config_error',
+      message: `config ${file} failed to load: ParseError: Unexpected token, expected "," at ${file}:3:2`,
+    });
+  });
+
   it('a db that is not a URL string is a config error naming the file, and nothing is created', async () => {
     const dir = tempDir();
     const file = join(dir, 'nightshift.config.mjs');
