@@ -3,8 +3,8 @@
  * whose default export is `defineConfig({...})`. TypeScript config files load through jiti, so a user
  * never needs a build step to run `nightshift worker` against their own tasks.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BODY_LIMIT_RANGE } from './api/listen-defaults.js';
 import { checkEnqueueBatching, type EnqueueBatchingOptions } from './enqueue-batcher.js';
@@ -249,6 +249,13 @@ function findConfigFile(options: { path?: string; cwd: string }): string | null 
   if (options.path !== undefined) {
     const file = isAbsolute(options.path) ? options.path : resolve(options.cwd, options.path);
     if (!existsSync(file)) throw new NightshiftError('config_error', `config ${file} does not exist`);
+    // Node's own refusal named nightshift's module and "directory import", not the mistake.
+    if (statSync(file).isDirectory()) {
+      throw new NightshiftError(
+        'config_error',
+        `config ${file} is a directory: give the config module's file, such as ${join(options.path, CONFIG_FILE_NAMES[0])}`,
+      );
+    }
     return file;
   }
   for (const name of CONFIG_FILE_NAMES) {

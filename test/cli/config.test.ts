@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -42,11 +42,17 @@ describe('config loading', () => {
     expect(await loadConfig({ cwd: tempDir() })).toBeNull();
   });
 
-  it('names the file and the cause when --config points nowhere, lacks a default export or has no tasks', async () => {
+  it('names the file and the cause when --config points nowhere or at a directory, lacks a default export or has no tasks', async () => {
     const dir = tempDir();
     await expect(loadConfig({ cwd: dir, path: 'missing.mjs' })).rejects.toMatchObject({
       code: 'config_error',
       message: expect.stringContaining(join(dir, 'missing.mjs')) as string,
+    });
+
+    mkdirSync(join(dir, 'configs'));
+    await expect(loadConfig({ cwd: dir, path: 'configs' })).rejects.toMatchObject({
+      code: 'config_error',
+      message: `config ${join(dir, 'configs')} is a directory: give the config module's file, such as configs/nightshift.config.ts`,
     });
 
     writeFileSync(join(dir, 'named.mjs'), 'export const tasks = {};');
