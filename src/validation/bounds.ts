@@ -75,12 +75,20 @@ function inRange(
   throw refuse(at, `${option} must be ${kind} from ${min} to ${max}, got ${shown(value)}`);
 }
 
+/**
+ * ISO 8601 text (RFC 3339's too): a date, or a date and a time with or without a zone (without one,
+ * `Date` reads the local time). `new Date` alone also took "12/25/2027", "Jan 1 2027" or "2027",
+ * forms the documents never offered and that read differently to different people.
+ */
+const ISO_8601_TEXT =
+  /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
 /** A Date (or an ISO 8601 string) within years 1970..9999, as a Date of its own. */
 export function dateIn(option: string, value: unknown, at: BoundContext = {}): Date {
   const date =
     value instanceof Date
       ? new Date(value.getTime())
-      : typeof value === 'string' && !namesMissingDay(value)
+      : typeof value === 'string' && ISO_8601_TEXT.test(value) && !namesMissingDay(value)
         ? new Date(value)
         : null;
   const ms = date?.getTime() ?? Number.NaN;

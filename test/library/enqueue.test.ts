@@ -117,6 +117,14 @@ describe('enqueue', () => {
     await expectCode(ns.enqueue('plain', {}, { priority: 1.5 }), 'invalid_argument', /priority/);
     await expectCode(ns.enqueue('plain', {}, { maxAttempts: 0 }), 'invalid_argument', /maxAttempts/);
     await expectCode(ns.enqueue('plain', {}, { runAt: 'yesterday-ish' }), 'invalid_argument', /runAt/);
+    // Text `Date` reads but ISO 8601 does not write: which day "12/11/2030" is depends on the reader.
+    for (const runAt of ['12/11/2030', 'Jan 1 2030', 'Tue, 01 Jan 2030 00:00:00 GMT']) {
+      await expectCode(
+        ns.enqueue('plain', {}, { runAt }),
+        'invalid_argument',
+        /runAt must be a valid Date or ISO 8601/,
+      );
+    }
     // A day its month lacks: Date would roll it into March.
     await expectCode(ns.enqueue('plain', {}, { runAt: '2030-02-30T06:00:00Z' }), 'invalid_argument', /runAt/);
     await expectCode(ns.enqueue('plain', {}, { runAt: new Date(Number.NaN) }), 'invalid_argument', /runAt/);
