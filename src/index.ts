@@ -133,6 +133,7 @@ export type {
   CatchUpPolicy,
   OverlapPolicy,
   Schedule,
+  ScheduleChanges,
   ScheduleCondition,
   ScheduleInput,
   ScheduleRunOutcome,

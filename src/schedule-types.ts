@@ -54,6 +54,28 @@ export interface ScheduleInput {
   paused?: boolean;
 }
 
+/**
+ * The optional fields a schedule keeps empty (null) unless given, each with a meaning when empty:
+ * `queue` the task's queue, `priority` the task's priority, `maxConsecutiveFailures` never suspend.
+ * A change may empty them again with `null`.
+ */
+export const CLEARABLE_SCHEDULE_FIELDS = ['queue', 'priority', 'maxConsecutiveFailures'] as const;
+
+/** A field `schedules.update` empties when given `null`. */
+export type ClearableScheduleField = (typeof CLEARABLE_SCHEDULE_FIELDS)[number];
+
+/**
+ * What `schedules.update` changes, as a JSON merge patch does: a field left out, or given `undefined`,
+ * keeps its value; `null` empties a clearable field (`queue`, `priority`, `maxConsecutiveFailures`).
+ * The id names the schedule and pausing is an operator's action, so neither is a change.
+ */
+export type ScheduleChanges = {
+  [K in Exclude<keyof ScheduleInput, 'id' | 'paused'>]?:
+    | ScheduleInput[K]
+    | (K extends ClearableScheduleField ? null : never)
+    | undefined;
+};
+
 /** A validated schedule definition, every default filled in. */
 export interface ScheduleDefinition {
   id: string;

@@ -13,7 +13,7 @@ import type {
 } from './contract.js';
 import type { EnqueueOptions } from './enqueue.js';
 import type { Job } from './job.js';
-import type { ScheduleInput } from './schedule-types.js';
+import type { ScheduleChanges, ScheduleInput } from './schedule-types.js';
 import type { Handler, TaskDefinition } from './task.js';
 
 /** One task as the compiler sees it. */
@@ -74,16 +74,17 @@ export type TypedScheduleInput<
 
 /**
  * What `schedules.update` merges over a schedule of task `N` (any registered task by default: the
- * compiler does not know a stored schedule's task). A payload given with `task` is that task's; one
- * given alone must be some registered task's, and is checked against the schedule's own at run time.
+ * compiler does not know a stored schedule's task), as `ScheduleChanges`: `undefined` keeps a field,
+ * `null` empties a clearable one. A payload given with `task` is that task's; one given alone must be
+ * some registered task's, and is checked against the schedule's own at run time.
  */
 export type TypedScheduleChanges<
   Tasks extends TaskSignatures,
   N extends TaskName<Tasks> = TaskName<Tasks>,
 > = N extends unknown
-  ? Partial<Omit<ScheduleInput, 'id' | 'paused' | 'task' | 'payload'>> & {
-      task?: N;
-      payload?: Tasks[N]['input'];
+  ? Omit<ScheduleChanges, 'task' | 'payload'> & {
+      task?: N | undefined;
+      payload?: Tasks[N]['input'] | undefined;
     }
   : never;
 

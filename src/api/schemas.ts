@@ -296,6 +296,11 @@ export const SlotSchema = Type.Object(
   { title: 'ScheduleSlot' },
 );
 
+// The fields a schedule may keep empty (the task's queue and priority, never suspend).
+const scheduleQueue = name('default: the task’s queue');
+const schedulePriority = integerIn(SCHEDULE_RANGES.priority);
+const scheduleMaxFailures = integerIn(SCHEDULE_RANGES.maxConsecutiveFailures);
+
 /** The fields of a schedule that callers write; validated again, whole, by the schedule service. */
 const scheduleFields = {
   task: name('a task the server knows'),
@@ -309,13 +314,13 @@ const scheduleFields = {
   everyMs: Type.Optional(integerIn(SCHEDULE_RANGES.everyMs)),
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TIMEZONE_LENGTH })),
   payload: Type.Optional(Type.Unknown()),
-  queue: Type.Optional(name('default: the task’s queue')),
-  priority: Type.Optional(integerIn(SCHEDULE_RANGES.priority)),
+  queue: Type.Optional(scheduleQueue),
+  priority: Type.Optional(schedulePriority),
   jitterMs: Type.Optional(integerIn(SCHEDULE_RANGES.jitterMs)),
   overlap: Type.Optional(literals(OVERLAP_POLICIES)),
   catchUp: Type.Optional(literals(CATCH_UP_POLICIES)),
   catchUpLimit: Type.Optional(integerIn(SCHEDULE_RANGES.catchUpLimit)),
-  maxConsecutiveFailures: Type.Optional(integerIn(SCHEDULE_RANGES.maxConsecutiveFailures)),
+  maxConsecutiveFailures: Type.Optional(scheduleMaxFailures),
   maxDrainRuns: Type.Optional(integerIn(SCHEDULE_RANGES.maxDrainRuns)),
 };
 
@@ -328,8 +333,19 @@ export const ScheduleCreateBody = Type.Object(
   { additionalProperties: false, title: 'ScheduleCreateRequest' },
 );
 
+// As a JSON merge patch: a field left out keeps its value, and null empties one that may be empty.
 export const SchedulePatchBody = Type.Object(
-  { ...scheduleFields, task: Type.Optional(scheduleFields.task) },
+  {
+    ...scheduleFields,
+    task: Type.Optional(scheduleFields.task),
+    queue: Type.Optional(Type.Union([scheduleQueue, Type.Null({ description: 'back to the task’s queue' })])),
+    priority: Type.Optional(
+      Type.Union([schedulePriority, Type.Null({ description: 'back to the task’s priority' })]),
+    ),
+    maxConsecutiveFailures: Type.Optional(
+      Type.Union([scheduleMaxFailures, Type.Null({ description: 'never suspend' })]),
+    ),
+  },
   { additionalProperties: false, minProperties: 1, title: 'SchedulePatchRequest' },
 );
 

@@ -10,7 +10,9 @@ import type { TaskRegistry } from '../task-registry.js';
 import { planPause, planResume, planTrigger, triggerOutcome, type TriggerOutcome } from './operator.js';
 import type { PlanOptions } from './runs.js';
 import {
+  CLEARABLE_SCHEDULE_FIELDS,
   type Schedule,
+  type ScheduleChanges,
   type ScheduleDefinition,
   type ScheduleInput,
   type ScheduleState,
@@ -32,6 +34,8 @@ const GET_OPTION_NAMES = keyNames<{ nextSlots?: number; recentSlots?: number }>(
 const UPDATE_FIELDS: ReadonlySet<string> = new Set(
   [...SCHEDULE_FIELDS].filter((field) => field !== 'id' && field !== 'paused'),
 );
+
+const CLEARABLE: ReadonlySet<string> = new Set(CLEARABLE_SCHEDULE_FIELDS);
 
 /** What `upsert` did: created the schedule, changed its definition, or found it as asked. */
 export type ScheduleUpsertOutcome = 'created' | 'updated' | 'unchanged';
@@ -79,11 +83,13 @@ export class ScheduleService {
   }
 
   /**
-   * Changes a schedule: `changes` are merged over its current definition and the result validated
-   * whole. A new cron, interval or time zone restarts it at the next slot from now. A config schedule
-   * is refused (`conflict`).
+   * Changes a schedule: `changes` are merged over its current definition, as a JSON merge patch is,
+   * and the result validated whole. A field left out or `undefined` keeps its value; `null` empties
+   * `queue`, `priority` or `maxConsecutiveFailures` (the task's queue and priority, never suspend). A
+   * new cron, interval or time zone restarts it at the next slot from now. A config schedule is
+   * refused (`conflict`).
    */
-  async update(id: string, changes: Partial<Omit<ScheduleInput, 'id' | 'paused'>>): Promise<Schedule> {
+  async update(id: string, changes: ScheduleChanges): Promise<Schedule> {
     idIn('schedules.update: id', id);
     refuseUnknownKeys(changes, UPDATE_FIELDS, 'schedule update field', {
       prefix: `schedule ${JSON.stringify(id)}: `,
@@ -91,13 +97,20 @@ export class ScheduleService {
     const current = await this.require(id);
     // The next sync would put the config's definition back: the change belongs in the config.
     if (current.source === 'config') throw configConflict([id]);
-    const merged = { ...inputOf(current), ...changes, id };
+    const merged: Record<string, unknown> = { ...inputOf(current), id };
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      if (value === null && CLEARABLE.has(field)) delete merged[field];
+      // Any other null goes to validation, which says what the field takes (a payload may be null).
+      else merged[field] = value;
+    }
     if (changes.cron !== undefined) delete merged.everyMs;
     if (changes.everyMs !== undefined) {
       delete merged.cron;
       delete merged.timezone;
     }
-    const definition = await this.validate(merged, current.source);
+    // Validation reads its input as unknown and checks every field, so the merged record is taken as is.
+    const definition = await this.validate(merged as unknown as ScheduleInput, current.source);
     const timingChanged =
       definition.cron !== current.cron ||
       definition.everyMs !== current.everyMs ||

@@ -67,6 +67,49 @@ describe.each(BACKENDS)('schedule endpoints on %s', (backend) => {
     expect((await s.request('GET', '/api/v1/schedules/every-minute')).status).toBe(404);
   });
 
+  it('empties a queue, priority and failure bound given null, as a merge patch; other fields keep refusing null', async () => {
+    await s.request('POST', '/api/v1/schedules', {
+      body: {
+        id: 'bounded',
+        task: 'noop',
+        everyMs: 60_000,
+        queue: 'slow',
+        priority: 3,
+        maxConsecutiveFailures: 2,
+      },
+    });
+    const cleared = { queue: null, priority: null, maxConsecutiveFailures: null };
+    const patched = await s.request('PATCH', '/api/v1/schedules/bounded', { body: cleared });
+    expect(patched.status).toBe(200);
+    expect(patched.body.schedule).toMatchObject({ ...cleared, everyMs: 60_000 });
+    // A field left out keeps its value.
+    await s.request('PATCH', '/api/v1/schedules/bounded', { body: { queue: 'slow' } });
+    const kept = await s.request('PATCH', '/api/v1/schedules/bounded', { body: { jitterMs: 10 } });
+    expect(kept.body.schedule).toMatchObject({ queue: 'slow', priority: null, jitterMs: 10 });
+    // Fields with no empty value refuse null, and the schedule is as it was.
+    for (const field of ['jitterMs', 'overlap', 'task', 'catchUpLimit']) {
+      const refused = await s.request('PATCH', '/api/v1/schedules/bounded', { body: { [field]: null } });
+      expect({ field, status: refused.status }).toEqual({ field, status: 400 });
+    }
+    expect((await s.ns.schedules.get('bounded'))?.schedule).toMatchObject({ queue: 'slow', jitterMs: 10 });
+
+    // The document the server publishes says so.
+    type Document = {
+      paths: Record<
+        string,
+        Record<string, { requestBody: { content: Record<string, { schema: unknown }> } }>
+      >;
+    };
+    const document = (await s.request('GET', '/api/v1/openapi.json', { token: s.tokens.viewer }))
+      .body as Document;
+    const patchBody = document.paths['/api/v1/schedules/{id}']?.['patch']?.requestBody.content[
+      'application/json'
+    ]?.schema as { properties: Record<string, { anyOf: Array<{ type: string }> }> };
+    for (const field of Object.keys(cleared)) {
+      expect(patchBody.properties[field]?.anyOf.map((schema) => schema.type)).toContain('null');
+    }
+  });
+
   it('triggers (202 with the job id), pauses and resumes', async () => {
     await s.request('POST', '/api/v1/schedules', { body: { id: 'ping', task: 'noop', everyMs: 3_600_000 } });
     const op = { token: s.tokens.operator };

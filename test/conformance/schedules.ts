@@ -10,6 +10,7 @@ import { planTrigger } from '../../src/scheduler/operator.js';
 import type { PlanOptions } from '../../src/scheduler/runs.js';
 import { type ScheduleDefinition, type ScheduleState } from '../../src/schedule-types.js';
 import { initialScheduleState } from '../../src/scheduler/schedule.js';
+import { ScheduleService } from '../../src/scheduler/schedule-service.js';
 import { planSettle } from '../../src/scheduler/settle.js';
 import { slotJobFactory } from '../../src/scheduler/slot-job.js';
 import { validateSchedule } from '../../src/scheduler/validate.js';
@@ -41,6 +42,22 @@ function options(nowMs: number): PlanOptions {
 async function scheduleJobs(store: Store, scheduleId: string) {
   const { jobs } = await store.jobList({ limit: 1000 });
   return jobs.filter((job) => job.scheduleId === scheduleId);
+}
+
+/** Fires every slot due at `nowMs` and claims the first job of the task's queue. */
+async function fireAndClaim(store: Store, nowMs: number) {
+  await store.scheduleFire({
+    dueBy: new Date(nowMs),
+    limit: 10,
+    plan: (due) => planFire(due, options(nowMs)),
+  });
+  const [claimed] = await store.jobClaim({
+    workerId: 'w',
+    queues: ['conf-sched'],
+    limit: 10,
+    leaseMs: 60_000,
+  });
+  return claimed;
 }
 
 /** Schedule store tests. */
@@ -372,17 +389,7 @@ export function describeSchedules(h: StoreHarness): void {
       const store = await h.open();
       await store.scheduleCreate({ definition: definition('settle'), state: state(new Date(T0)) });
       const now = T0 + 1_000;
-      await store.scheduleFire({
-        dueBy: new Date(now),
-        limit: 10,
-        plan: (due) => planFire(due, options(now)),
-      });
-      const [claimed] = await store.jobClaim({
-        workerId: 'w',
-        queues: ['conf-sched'],
-        limit: 10,
-        leaseMs: 60_000,
-      });
+      const claimed = await fireAndClaim(store, now);
       if (!claimed) throw new Error('nothing claimed');
       const idle = await store.scheduleSettle({
         limit: 10,
@@ -406,6 +413,50 @@ export function describeSchedules(h: StoreHarness): void {
       expect(schedule?.lastOutcome).toBe('completed');
       const [row] = await store.scheduleSlotList({ scheduleId: 'settle', limit: 10 });
       expect(row).toMatchObject({ status: 'enqueued', outcome: 'completed', jobId: claimed.id });
+    });
+
+    it('empties a queue, priority and failure bound given null, keeps a field given undefined, and fires on the task’s', async () => {
+      const store = await h.open();
+      const service = new ScheduleService(store, registry, () => Promise.resolve(new Date(T0 - 1_000)));
+      await service.create({
+        id: 'cleared',
+        task: 'report',
+        everyMs: 60_000,
+        queue: 'elsewhere',
+        priority: 7,
+        maxConsecutiveFailures: 1,
+      });
+      const set = { queue: 'elsewhere', priority: 7, maxConsecutiveFailures: 1 };
+      // Undefined is a field left out, as a PATCH that omits the key: the schedule keeps its value.
+      expect(
+        await service.update('cleared', {
+          queue: undefined,
+          priority: undefined,
+          maxConsecutiveFailures: undefined,
+          jitterMs: 5,
+        }),
+      ).toMatchObject({ ...set, jitterMs: 5 });
+      const cleared = { queue: null, priority: null, maxConsecutiveFailures: null };
+      expect(await service.update('cleared', cleared)).toMatchObject(cleared);
+      expect(await store.scheduleGet({ id: 'cleared' })).toMatchObject({ ...cleared, jitterMs: 5 });
+
+      // Its next run goes to the task's queue at the task's priority, and a failure suspends nothing.
+      const now = T0 + 1_000;
+      const claimed = await fireAndClaim(store, now);
+      expect(claimed).toMatchObject({ scheduleId: 'cleared', queue: 'conf-sched', priority: 0 });
+      if (!claimed) throw new Error('nothing claimed');
+      const error = { message: 'boom', name: 'Error', reason: 'failed' } as const;
+      const { id, leaseToken } = claimed;
+      await store.jobFinishMany({ finishes: [{ id, leaseToken, outcome: 'failed', error }] });
+      const settled = await store.scheduleSettle({
+        limit: 10,
+        plan: (input) => planSettle(input, options(now)),
+      });
+      expect(settled.slotUpdates.map((s) => s.outcome)).toEqual(['failed']);
+      expect(await store.scheduleGet({ id: 'cleared' })).toMatchObject({
+        consecutiveFailures: 1,
+        suspendedAt: null,
+      });
     });
 
     it('applies a trigger under lock and reports an absent schedule as undefined', async () => {

@@ -219,14 +219,19 @@ describe(`dashboard forms in Chromium on ${backend}`, () => {
 
     await form.getByRole('button', { name: 'Save schedule' }).click();
     await until(() => form.getByRole('status').textContent()).toBe('Nothing changed.');
-    await form.getByLabel('Priority').fill('');
+    // Jitter has no empty value (no jitter is 0): emptying it is refused before anything is sent.
+    await form.getByLabel('Jitter', { exact: true }).fill('');
     await form.getByRole('button', { name: 'Save schedule' }).click();
     await until(() => form.getByRole('alert').textContent()).toBe(
-      'Priority cannot be emptied once set: give a value. Nothing was sent.',
+      'Jitter cannot be emptied once set: give a value. Nothing was sent.',
     );
     expect(patches).toEqual([]);
 
-    await form.getByLabel('Priority').fill('9');
+    // Queue, priority and the failure bound go back to the task's and to none, sent as null.
+    await form.getByLabel('Jitter', { exact: true }).fill('2');
+    await form.getByLabel('Queue').fill('');
+    await form.getByLabel('Priority').fill('');
+    await form.getByLabel('Suspend after failures').fill('');
     await form.getByLabel('Rule').selectOption('every');
     await form.getByLabel('Every', { exact: true }).fill('15');
     await form.getByRole('button', { name: 'Save schedule' }).click();
@@ -236,11 +241,15 @@ describe(`dashboard forms in Chromium on ${backend}`, () => {
         .filter({ hasText: /^Schedule / })
         .textContent(),
     ).toBe('Schedule weekday-report saved.');
-    expect(patches).toEqual([{ everyMs: 900_000, priority: 9 }]);
+    expect(patches).toEqual([
+      { everyMs: 900_000, queue: null, priority: null, maxConsecutiveFailures: null },
+    ]);
     expect((await server.ns.schedules.get('weekday-report'))?.schedule).toMatchObject({
       cron: null,
       everyMs: 900_000,
-      priority: 9,
+      queue: null,
+      priority: null,
+      maxConsecutiveFailures: null,
       jitterMs: 120_000,
       payload: { region: 'emea' },
     });

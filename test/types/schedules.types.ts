@@ -94,6 +94,18 @@ export async function update(): Promise<void> {
   await ns.schedules.update<'tenant.sync'>('tenant-a', { payload: { orderId: 42 } });
   // @ts-expect-error a misspelled task name
   await ns.schedules.update('tenant-a', { task: 'tenant.snyc' });
+  // Null empties the fields a schedule may keep empty; undefined leaves any field as it is.
+  await ns.schedules.update('tenant-a', { queue: null, priority: null, maxConsecutiveFailures: null });
+  await ns.untyped.schedules.update('tenant-a', {
+    queue: null,
+    priority: null,
+    maxConsecutiveFailures: null,
+  });
+  await ns.schedules.update('tenant-a', { queue: undefined, jitterMs: undefined, payload: undefined });
+  // @ts-expect-error a field with no empty value: null is not one of its values
+  await ns.schedules.update('tenant-a', { jitterMs: null });
+  // @ts-expect-error the task cannot be emptied
+  await ns.untyped.schedules.update('tenant-a', { task: null });
 }
 
 export async function configSchedules(): Promise<void> {

@@ -151,10 +151,14 @@ function creation(draft: ScheduleDraft): Record<string, unknown> {
   return { id: draft.id.trim(), ...Object.fromEntries(fields), ...(draft.paused && { paused: true }) };
 }
 
+/** The fields the API empties when sent null: the task's queue and priority, never suspend. */
+const CLEARABLE: ReadonlySet<keyof ScheduleFields> = new Set(['queue', 'priority', 'maxConsecutiveFailures']);
+
 /**
  * PATCH /schedules/:id: the fields that differ from the schedule as loaded. A new rule is sent whole
- * (cron with its time zone, or the interval): the server drops the other kind. The API cannot empty a
- * field once set, so emptying one is refused here rather than quietly keeping the old value.
+ * (cron with its time zone, or the interval): the server drops the other kind. An emptied queue,
+ * priority or failure bound is sent as null, which empties it; the other fields have no empty value
+ * to go back to, so emptying one is refused here rather than quietly keeping the old value.
  */
 function changes(draft: ScheduleDraft, loaded: ScheduleDraft): Record<string, unknown> {
   const now = fieldsOf(draft);
@@ -169,9 +173,9 @@ function changes(draft: ScheduleDraft, loaded: ScheduleDraft): Record<string, un
   for (const key of Object.keys(now) as Array<keyof ScheduleFields>) {
     if ((rule as readonly string[]).includes(key) || JSON.stringify(now[key]) === JSON.stringify(before[key]))
       continue;
-    if (now[key] === undefined)
-      throw new FieldProblem(`${LABELS[key]} cannot be emptied once set: give a value. Nothing was sent.`);
-    body[key] = now[key];
+    if (now[key] !== undefined) body[key] = now[key];
+    else if (CLEARABLE.has(key)) body[key] = null;
+    else throw new FieldProblem(`${LABELS[key]} cannot be emptied once set: give a value. Nothing was sent.`);
   }
   return body;
 }

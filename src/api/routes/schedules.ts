@@ -117,7 +117,7 @@ export const scheduleRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = 
       schema: {
         summary: 'Change a schedule',
         description:
-          'The fields given replace the current ones; a new cron, interval or time zone restarts it at the next slot from now.',
+          'As a JSON merge patch: the fields given replace the current ones, a field left out keeps its value, and null empties queue (back to the task’s), priority (the task’s) or maxConsecutiveFailures (never suspend). A new cron, interval or time zone restarts it at the next slot from now.',
         tags: ['schedules'],
         params: IdParams,
         body: SchedulePatchBody,
