@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { NightshiftError, type ErrorCode } from '../errors.js';
 import { usageError } from './arguments.js';
 import { COMMAND_GROUPS } from './commands/index.js';
+import { inFlagWords } from './flag-words.js';
 import { COMMON_OPTION_KEYS, withCommonOptions } from './session.js';
 
 /** Exit codes of the binary; part of the public contract. */
@@ -104,11 +105,17 @@ export async function runCli(
         : error instanceof CommanderError
           ? 'invalid_argument'
           : 'internal';
+    const usage = code !== 'internal' && USAGE_CODES.has(code);
+    // A usage error the library raised names its option; the user typed a flag.
     const message =
-      error instanceof CommanderError ? commanderMessage(error, program, argv) : errorMessage(error);
+      error instanceof CommanderError
+        ? commanderMessage(error, program, argv)
+        : usage
+          ? inFlagWords(errorMessage(error), deepestCommand(program, argv.slice(2)))
+          : errorMessage(error);
     if (argv.includes('--json')) stderr.write(JSON.stringify({ error: { code, message } }) + '\n');
     else stderr.write(`nightshift: ${message}\n`);
-    return code !== 'internal' && USAGE_CODES.has(code) ? EXIT.usage : EXIT.failure;
+    return usage ? EXIT.usage : EXIT.failure;
   }
 }
 

@@ -136,7 +136,7 @@ describe('enqueue and jobs through the CLI', () => {
     expect(keyed.job).toMatchObject({ state: 'queued', concurrencyKey: 'tenant-7' });
     expect(grouped.job).toMatchObject({ state: 'queued', group: 'tenant-8' });
     expect(limitOnly.code).not.toBe(0);
-    expect(limitOnly.stderr).toMatch(/concurrencyLimit needs a concurrencyKey/);
+    expect(limitOnly.stderr).toMatch(/--concurrency-limit needs a --concurrency-key/);
     expect((await store.jobList({ limit: 10, queue: 'refused' })).jobs).toEqual([]);
   });
 

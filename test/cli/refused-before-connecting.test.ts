@@ -103,7 +103,7 @@ const CONTROLS: Case[] = [
   {
     args: ['schedules', 'create', 'z', '--task', 'echo', '--every', '1000', '--overlap', 'bad'],
     code: 2,
-    says: /schedule "z": overlap must be one of skip, queue, allow/,
+    says: /schedule "z": --overlap must be one of skip, queue, allow/,
   },
   {
     args: ['schedules', 'create', 'z', '--task', 'nope', '--every', '1000'],
@@ -123,21 +123,21 @@ const CONTROLS: Case[] = [
   {
     args: ['enqueue', 'echo', '--queue', ' mail'],
     code: 2,
-    says: /queue must not be blank or start or end with whitespace, got " mail"/,
+    says: /--queue must not be blank or start or end with whitespace, got " mail"/,
   },
   {
     args: ['enqueue', 'echo', '--concurrency-limit', '3'],
     code: 2,
-    says: /concurrencyLimit needs a concurrencyKey/,
+    says: /--concurrency-limit needs a --concurrency-key/,
   },
   // Listing filters and a queue name: they reported the missing database instead (exit 1).
-  { args: ['jobs', 'list', '--task', ''], code: 2, says: /task must be a non-empty string, got ""/ },
+  { args: ['jobs', 'list', '--task', ''], code: 2, says: /--task must be a non-empty string, got ""/ },
   {
     args: ['jobs', 'list', '--search', 's'.repeat(201)],
     code: 2,
-    says: /search must be at most 200 bytes of UTF-8, got 201/,
+    says: /--search must be at most 200 bytes of UTF-8, got 201/,
   },
-  { args: ['schedules', 'list', '--prefix', ''], code: 2, says: /idPrefix must be a non-empty string/ },
+  { args: ['schedules', 'list', '--prefix', ''], code: 2, says: /--prefix must be a non-empty string/ },
   { args: ['schedules', 'list', '--cursor', 'x'], code: 2, says: /invalid schedule list cursor/ },
   {
     args: ['queues', 'pause', ' mail'],

@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Command } from 'commander';
 import { unreadableFile } from '../../src/cli/arguments.js';
+import { inFlagWords, optionNamed } from '../../src/cli/flag-words.js';
 import type { Store } from '../../src/store/store.js';
 import { CLI_TEST_TIMEOUT_MS, runCli, runCliMany, tempDir } from './cli-process.js';
 import { allJobs, openTestStore, writeBasicConfig } from './fixtures.js';
@@ -98,8 +100,22 @@ describe('usage errors', () => {
         },
         {
           args: ['schedules', 'create', 'z', '--task', 'echo', '--cron', '0 6 * * *', '--timezone', ''],
-          says: /schedule "z": timezone must be a non-empty IANA time zone name such as Europe\/London$/,
+          says: /schedule "z": --timezone must be a non-empty IANA time zone name such as Europe\/London$/,
         },
+        // The library's refusals name the flag typed, not the option the CLI passed it as.
+        {
+          args: ['schedules', 'list', '--prefix', ''],
+          says: /^nightshift: --prefix must be a non-empty string, got ""$/,
+        },
+        {
+          args: ['enqueue', 'echo', '--key', ''],
+          says: /^nightshift: --key must be a non-empty string, got ""$/,
+        },
+        {
+          args: ['enqueue', 'echo', '--concurrency-limit', '2'],
+          says: /^nightshift: --concurrency-limit needs a --concurrency-key: the limit counts the running jobs/,
+        },
+        { args: ['enqueue', 'echo', '--group', ''], says: /^nightshift: --group must be a non-empty string/ },
         // An empty id or name (an unset shell variable) is the command line's fault, not a lookup's.
         { args: ['jobs', 'show', ''], says: /^nightshift: job id is empty$/ },
         { args: ['jobs', 'cancel', ' '], says: /^nightshift: job id is empty$/ },
@@ -192,6 +208,29 @@ describe('usage errors', () => {
     // A reason without plain words keeps the system's.
     const other = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
     expect(unreadableFile('--from', '-', other).message).toBe('--from -: EIO: i/o error, read');
+  });
+
+  it('names a flag in a refusal only where the user typed it', () => {
+    const command = optionNamed(
+      new Command('enqueue')
+        .exitOverride()
+        .option('--key <key>')
+        .option('--concurrency-key <key>')
+        .option('--queue <name>'),
+      { '--key': 'idempotencyKey' },
+    );
+    command.parse(['--key', '', '--concurrency-key', 'k'], { from: 'user' });
+    expect(inFlagWords('idempotencyKey must be a non-empty string, got ""', command)).toBe(
+      '--key must be a non-empty string, got ""',
+    );
+    // --queue was not typed: a queue from the config or the task is refused in the library's words.
+    expect(inFlagWords('queue must be a non-empty string, got ""', command)).toBe(
+      'queue must be a non-empty string, got ""',
+    );
+    // A task's own key function is not the flag, whatever was typed.
+    expect(inFlagWords('task "t": concurrencyKey must be a non-empty string, got ""', command)).toBe(
+      'task "t": concurrencyKey must be a non-empty string, got ""',
+    );
   });
 
   it('with --json the error line is {"error":{"code","message"}}', async () => {

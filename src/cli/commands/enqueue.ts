@@ -17,6 +17,7 @@ import {
   unreadableFile,
   usageError,
 } from '../arguments.js';
+import { optionNamed } from '../flag-words.js';
 import { jobJson, printJson } from '../output.js';
 import { withCommonOptions, withSession, type CommonOptions } from '../session.js';
 
@@ -37,7 +38,7 @@ interface EnqueueFlags extends CommonOptions {
 
 /** Registers `enqueue`. */
 export function registerEnqueue(program: Command): void {
-  withCommonOptions(
+  const enqueue = withCommonOptions(
     program
       .command('enqueue')
       .description('enqueue a job and print its id')
@@ -79,7 +80,8 @@ export function registerEnqueue(program: Command): void {
         '--group <name>',
         "the group (tenant): claims take turns between groups' jobs, by weight (docs/TENANCY.md)",
       ),
-  ).action(async (task: string, flags: EnqueueFlags) => {
+  );
+  optionNamed(enqueue, { '--key': 'idempotencyKey' }).action(async (task: string, flags: EnqueueFlags) => {
     if (flags.delay !== undefined && flags.runAt !== undefined)
       throw usageError('give --delay or --run-at, not both');
     if (flags.from !== undefined && flags.payload !== undefined)

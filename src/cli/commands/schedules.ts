@@ -16,6 +16,7 @@ import { SCHEDULE_RANGES, validateSchedule } from '../../scheduler/validate.js';
 import { MAX_PAGE, type Range } from '../../validation/bounds.js';
 import type { TaskRegistry } from '../../task-registry.js';
 import { nonEmpty, PAGE_RANGE, parseInteger, parseJson, usageError } from '../arguments.js';
+import { optionNamed } from '../flag-words.js';
 import {
   DEFAULT_LIST_LIMIT,
   nextPageLine,
@@ -87,7 +88,7 @@ export function registerSchedules(program: Command): void {
     .description('list, inspect, trigger, pause and resume recurring schedules');
   const int = (flag: string, range: Range) => (v: string) => parseInteger(flag, v, range);
 
-  withCommonOptions(
+  const list = withCommonOptions(
     schedules
       .command('list')
       .description('list schedules by id')
@@ -101,7 +102,8 @@ export function registerSchedules(program: Command): void {
         DEFAULT_LIST_LIMIT,
       )
       .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)'),
-  ).action(async (flags: ListFlags, command: Command) => {
+  );
+  optionNamed(list, { '--prefix': 'idPrefix' }).action(async (flags: ListFlags, command: Command) => {
     await withSession(flags, async (session) => {
       const options: ScheduleListOptions = {
         limit: flags.limit,
