@@ -4,7 +4,7 @@
  * never needs a build step to run `nightshift worker` against their own tasks.
  */
 import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BODY_LIMIT_RANGE } from './api/listen-defaults.js';
 import { checkEnqueueBatching, type EnqueueBatchingOptions } from './enqueue-batcher.js';
@@ -254,6 +254,13 @@ function findConfigFile(options: { path?: string; cwd: string }): string | null 
       throw new NightshiftError(
         'config_error',
         `config ${file} is a directory: give the config module's file, such as ${join(options.path, CONFIG_FILE_NAMES[0])}`,
+      );
+    }
+    // Node's own refusal asked for an import attribute, as though the JSON could be made to load.
+    if (extname(file).toLowerCase() === '.json') {
+      throw new NightshiftError(
+        'config_error',
+        `config ${file} is JSON: a config is a module (.ts, .mts, .js or .mjs) whose default export holds the tasks' handlers, which JSON cannot`,
       );
     }
     return file;

@@ -42,7 +42,7 @@ describe('config loading', () => {
     expect(await loadConfig({ cwd: tempDir() })).toBeNull();
   });
 
-  it('names the file and the cause when --config points nowhere or at a directory, lacks a default export or has no tasks', async () => {
+  it('names the file and the cause when --config points nowhere, at a directory or at JSON, lacks a default export or has no tasks', async () => {
     const dir = tempDir();
     await expect(loadConfig({ cwd: dir, path: 'missing.mjs' })).rejects.toMatchObject({
       code: 'config_error',
@@ -53,6 +53,13 @@ describe('config loading', () => {
     await expect(loadConfig({ cwd: dir, path: 'configs' })).rejects.toMatchObject({
       code: 'config_error',
       message: `config ${join(dir, 'configs')} is a directory: give the config module's file, such as configs/nightshift.config.ts`,
+    });
+
+    // Node asked for an import attribute, as though the JSON could be made to load.
+    writeFileSync(join(dir, 'nightshift.json'), '{ "tasks": {} }');
+    await expect(loadConfig({ cwd: dir, path: 'nightshift.json' })).rejects.toMatchObject({
+      code: 'config_error',
+      message: `config ${join(dir, 'nightshift.json')} is JSON: a config is a module (.ts, .mts, .js or .mjs) whose default export holds the tasks' handlers, which JSON cannot`,
     });
 
     writeFileSync(join(dir, 'named.mjs'), 'export const tasks = {};');
