@@ -119,6 +119,15 @@ function oneOf<T extends string>(
   return value as T;
 }
 
+/** A schedule id as every schedule has one, or `invalid_argument`: no schedule can have another. */
+export function scheduleIdIn(id: unknown): string {
+  if (typeof id === 'string' && ID_PATTERN.test(id)) return id;
+  throw new NightshiftError(
+    'invalid_argument',
+    `schedule id ${JSON.stringify(id)} must be 1-${MAX_SCHEDULE_ID_LENGTH} letters, digits, '.', '_', ':' or '-'`,
+  );
+}
+
 /**
  * Checks a schedule and fills in its defaults. `knownTask` says whether a task name is registered;
  * throws `invalid_argument` with a message naming the schedule and the problem.
@@ -130,13 +139,7 @@ export function validateSchedule(
 ): ScheduleDefinition {
   const raw: unknown = input;
   requireObject(raw, 'a schedule');
-  const id = typeof raw.id === 'string' ? raw.id : '';
-  if (!ID_PATTERN.test(id)) {
-    throw new NightshiftError(
-      'invalid_argument',
-      `schedule id ${JSON.stringify(raw.id)} must be 1-${MAX_SCHEDULE_ID_LENGTH} letters, digits, '.', '_', ':' or '-'`,
-    );
-  }
+  const id = scheduleIdIn(raw.id);
   refuseUnknownKeys(raw, SCHEDULE_FIELDS, 'schedule field', scheduleAt(id));
   if (typeof raw.task !== 'string' || raw.task === '') throw invalid(id, 'task is required');
   if (!knownTask(raw.task)) throw invalid(id, `unknown task ${JSON.stringify(raw.task)}`);

@@ -120,6 +120,15 @@ describe('usage errors', () => {
         { args: ['jobs', 'show', ''], says: /^nightshift: job id is empty$/ },
         { args: ['jobs', 'cancel', ' '], says: /^nightshift: job id is empty$/ },
         { args: ['schedules', 'trigger', ''], says: /^nightshift: schedule id is empty$/ },
+        // An id no schedule can have is the command line's fault too, not "not found" (exit 1).
+        {
+          args: ['schedules', 'show', 'bad id!'],
+          says: /^nightshift: schedule id "bad id!" must be 1-200 letters, digits, '\.', '_', ':' or '-'$/,
+        },
+        {
+          args: ['schedules', 'pause', 'a/b'],
+          says: /^nightshift: schedule id "a\/b" must be 1-200 letters/,
+        },
         { args: ['queues', 'pause', ''], says: /^nightshift: queue name is empty$/ },
         { args: ['tokens', 'revoke', ''], says: /^nightshift: token id is empty$/ },
         { args: ['enqueue', ''], says: /^nightshift: task name is empty$/ },

@@ -12,7 +12,7 @@ import {
 } from '../../schedule-types.js';
 import { scheduleListParams, type ScheduleListOptions } from '../../scheduler/schedule-list.js';
 import { scheduleCondition, scheduleNotFound } from '../../scheduler/schedule.js';
-import { SCHEDULE_RANGES, validateSchedule } from '../../scheduler/validate.js';
+import { SCHEDULE_RANGES, scheduleIdIn, validateSchedule } from '../../scheduler/validate.js';
 import { MAX_PAGE, type Range } from '../../validation/bounds.js';
 import type { TaskRegistry } from '../../task-registry.js';
 import { nonEmpty, PAGE_RANGE, parseInteger, parseJson, usageError } from '../arguments.js';
@@ -31,6 +31,14 @@ import { typedCommonFlags, withCommonOptions, withSession, type CommonOptions } 
 
 function timing(s: Schedule): string {
   return s.cron !== null ? `${s.cron} (${s.timezone})` : `every ${s.everyMs ?? 0} ms`;
+}
+
+/**
+ * A schedule id as typed: empty is a usage error, and so is an id no schedule can have (`show 'bad
+ * id!'` answered "not found", exit 1, as though such a schedule might exist).
+ */
+function scheduleIdArgument(value: string): string {
+  return scheduleIdIn(nonEmpty('schedule id')(value));
 }
 
 function parseCondition(flag: string, value: string): ScheduleCondition {
@@ -158,7 +166,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('show')
       .description('show a schedule: state, next slots, and its recent slot ledger')
-      .argument('<id>', 'schedule id', nonEmpty('schedule id'))
+      .argument('<id>', 'schedule id', scheduleIdArgument)
       .option('--next <n>', 'next slots to show (0-1000)', int('--next', SHOWN_SLOTS), 5)
       .option('--slots <n>', 'ledger rows to show (0-1000)', int('--slots', SHOWN_SLOTS), 20),
   ).action(async (id: string, flags: CommonOptions & { next: number; slots: number }) => {
@@ -225,7 +233,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('trigger')
       .description('run a schedule now, under its overlap policy; prints the job id')
-      .argument('<id>', 'schedule id', nonEmpty('schedule id')),
+      .argument('<id>', 'schedule id', scheduleIdArgument),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
@@ -248,10 +256,7 @@ export function registerSchedules(program: Command): void {
     ['resume', 'resume a paused or suspended schedule from its next slot'],
   ] as const) {
     withCommonOptions(
-      schedules
-        .command(name)
-        .description(description)
-        .argument('<id>', 'schedule id', nonEmpty('schedule id')),
+      schedules.command(name).description(description).argument('<id>', 'schedule id', scheduleIdArgument),
     ).action(async (id: string, flags: CommonOptions) => {
       await withSession(flags, async (session) => {
         const ns = await session.connect();
@@ -266,7 +271,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('create')
       .description('create a schedule (kept across config syncs)')
-      .argument('<id>', 'schedule id', nonEmpty('schedule id'))
+      .argument('<id>', 'schedule id', scheduleIdArgument)
       .requiredOption('--task <name>', 'task to run')
       .option('--cron <expr>', 'cron expression: 5 fields, or 6 with seconds first')
       .option(
@@ -325,7 +330,7 @@ export function registerSchedules(program: Command): void {
     schedules
       .command('delete')
       .description('delete a schedule and its slot ledger (its jobs are kept)')
-      .argument('<id>', 'schedule id', nonEmpty('schedule id')),
+      .argument('<id>', 'schedule id', scheduleIdArgument),
   ).action(async (id: string, flags: CommonOptions) => {
     await withSession(flags, async (session) => {
       const ns = await session.connect();
