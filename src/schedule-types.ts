@@ -71,9 +71,7 @@ export type ClearableScheduleField = (typeof CLEARABLE_SCHEDULE_FIELDS)[number];
  */
 export type ScheduleChanges = {
   [K in Exclude<keyof ScheduleInput, 'id' | 'paused'>]?:
-    | ScheduleInput[K]
-    | (K extends ClearableScheduleField ? null : never)
-    | undefined;
+    ScheduleInput[K] | (K extends ClearableScheduleField ? null : never) | undefined;
 };
 
 /** A validated schedule definition, every default filled in. */
