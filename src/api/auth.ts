@@ -1,5 +1,5 @@
 /**
- * Who may call what. Every route declares `config: { role }`: `public` (no token: /healthz, /readyz),
+ * Who may call what. Every route declares `config: { role }`: `public` (no token: /healthz, /readyz, /metrics),
  * or the lowest token role it needs, `viewer` < `operator` < `admin`. One onRequest hook enforces it:
  * no or an unknown, revoked or expired bearer token is 401, a token whose role is too low 403. A route
  * registered without a role makes the server refuse to start, so no endpoint is open by omission.

@@ -60,9 +60,8 @@ const REQUIRED: Record<string, ApiRole> = {
   'DELETE /api/v1/tokens/{id}': 'admin',
   'GET /api/v1/alerts': 'viewer',
   'GET /api/v1/stats': 'viewer',
-  'GET /metrics': 'viewer',
 };
-const PUBLIC = ['GET /healthz', 'GET /readyz'];
+const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /metrics'];
 /**
  * Routes that answer with an endless stream: the allowed-role request asks with a malformed cursor, so
  * a 400 proves it passed the role check without opening a stream the test would wait on forever.

@@ -1,8 +1,7 @@
 /**
- * A real Prometheus (Debian's package) scrapes GET /metrics of a real API server with a viewer token,
- * after a known workload; its HTTP API must then report the values of the workload and the database.
- * The scrape config is the one docs/METRICS.md shows. A second scrape job with a wrong token proves
- * the endpoint refuses Prometheus without a valid one.
+ * A real Prometheus (Debian's package) scrapes GET /metrics of a real API server, without a token as
+ * the public contract allows, after a known workload; its HTTP API must then report the values of the
+ * workload and the database. The scrape config is the one docs/METRICS.md shows.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -49,22 +48,7 @@ describe.skipIf(unavailable !== null).each(BACKENDS)(
       s = await startTestServer(backend, { tasks: METRICS_TASKS });
       const target = new URL(s.url).host;
       prometheus = await startPrometheus(
-        [
-          '  - job_name: nightshift',
-          '    authorization:',
-          '      type: Bearer',
-          '      credentials_file: {dir}/nightshift-token',
-          '    static_configs:',
-          `      - targets: ['${target}']`,
-          '  - job_name: wrong-token',
-          '    authorization:',
-          '      type: Bearer',
-          '      credentials: not-a-token',
-          '    static_configs:',
-          `      - targets: ['${target}']`,
-          '',
-        ].join('\n'),
-        { 'nightshift-token': s.tokens.viewer },
+        ['  - job_name: nightshift', '    static_configs:', `      - targets: ['${target}']`, ''].join('\n'),
       );
 
       const ns = s.ns.untyped;
@@ -101,10 +85,7 @@ describe.skipIf(unavailable !== null).each(BACKENDS)(
         ]),
       });
       const expected = {
-        up: new Map([
-          ['nightshift', 1],
-          ['wrong-token', 0],
-        ]),
+        up: new Map([['nightshift', 1]]),
         enqueued: new Map([
           ['default/ok', OK],
           ['mail/boom', BOOM],
@@ -159,15 +140,6 @@ describe.skipIf(unavailable !== null).each(BACKENDS)(
         const [queue = '', state = ''] = series.split('/');
         expect({ series, value }).toEqual({ series, value: inDb(queue, state) });
       }
-    });
-
-    it('marks a scrape with a wrong token down, refused by the server', async () => {
-      const target = await waitUntil(
-        async () =>
-          (await prometheus.targets()).find((t) => t.labels['job'] === 'wrong-token' && t.health === 'down'),
-        { timeoutMs: 20_000, intervalMs: 250, message: 'the wrong-token target is down' },
-      );
-      expect(target.lastError).toMatch(/401/);
     });
   },
 );

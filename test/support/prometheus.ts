@@ -49,23 +49,16 @@ export interface Prometheus {
 
 /**
  * Starts Prometheus with `scrapeConfigs` (the YAML of the `scrape_configs` list, indented as its
- * items) and a 1 s scrape interval; `files` are written to its directory first (a credentials file,
- * say), and `{dir}` in the config names that directory.
+ * items) and a 1 s scrape interval.
  */
-export async function startPrometheus(
-  scrapeConfigs: string,
-  files: Record<string, string> = {},
-): Promise<Prometheus> {
+export async function startPrometheus(scrapeConfigs: string): Promise<Prometheus> {
   const unavailable = prometheusUnavailable();
   if (unavailable !== null) throw new Error(unavailable);
   const dir = mkdtempSync(join(tmpdir(), 'nightshift-prometheus-'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
   const config = join(dir, 'prometheus.yml');
   writeFileSync(
     config,
-    ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', scrapeConfigs]
-      .join('\n')
-      .replaceAll('{dir}', dir),
+    ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', scrapeConfigs].join('\n'),
   );
   const port = await sparePort();
   const url = `http://127.0.0.1:${port}`;

@@ -1,8 +1,10 @@
 /**
  * What an operator watches: `GET /api/v1/alerts` (the current alerts), `GET /api/v1/stats` (attempts
- * per bucket of time for the dashboard's charts) and, outside /api/v1, `GET /metrics` (Prometheus text).
- * All are reads for the viewer role; everything comes from the library (the alerts of `ns.alerts()`,
- * `ns.metrics()`) or the store's observe reads, never SQL here.
+ * per bucket of time for the dashboard's charts), reads for the viewer role, and, outside /api/v1,
+ * `GET /metrics` (Prometheus text), which needs no token: the public contract puts it beside /healthz and
+ * /readyz, and a scrape costs one shared reading of the database however many arrive at once
+ * (`observe/metrics.ts`). Everything comes from the library (the alerts of `ns.alerts()`, `ns.metrics()`)
+ * or the store's observe reads, never SQL here.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -126,10 +128,10 @@ export const metricsRoutes: FastifyPluginCallbackTypebox<{ ns: Nightshift }> = (
   app.get(
     '/metrics',
     {
-      config: { role: 'viewer' },
+      config: { role: 'public' },
       schema: {
         summary: 'Prometheus metrics (text exposition format)',
-        description: 'docs/METRICS.md lists every metric. Needs a viewer token like /api/v1.',
+        description: 'docs/METRICS.md lists every metric. Needs no token, like /healthz and /readyz.',
         tags: ['observe'],
         response: {
           200: {
