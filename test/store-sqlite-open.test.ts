@@ -1,5 +1,5 @@
 /** Opening SQLite stores: database URLs, in-memory databases, and paths that cannot be opened. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NightshiftError } from '../src/errors.js';
@@ -71,6 +71,18 @@ describe('openStore', () => {
     for (const url of ['mysql://localhost/db', 'nightshift.db', '', 'sqlite:']) {
       expect((await errorOf(openStore(url))).code).toBe('invalid_argument');
     }
+  });
+
+  it('refuses sqlite:// (a path would be guessed at: sqlite://./x.db named /x.db), creating nothing', async () => {
+    const file = tempFile();
+    mkdirSync(dirname(file.path), { recursive: true });
+    const name = `refused-${process.pid}.db`;
+    for (const url of [`sqlite://./${name}`, `sqlite:///${name}`, `sqlite://${dirname(file.path)}/${name}`]) {
+      const error = await errorOf(openStore(url));
+      expect(error.code).toBe('invalid_argument');
+      expect(error.message).toContain('such as sqlite:./nightshift.db');
+    }
+    expect([`/${name}`, join(dirname(file.path), name)].filter((path) => existsSync(path))).toEqual([]);
   });
 });
 

@@ -93,6 +93,14 @@ async function openBackend(url: string, options: OpenStoreOptions): Promise<Stor
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length);
     if (filename === '') throw new NightshiftError('invalid_argument', `database URL ${url} names no file`);
+    // Read as a path, `sqlite://./x.db` named /x.db at the file system's root, and other tools read
+    // `sqlite:///x.db` as relative: a URL with an authority part is refused rather than guessed at.
+    if (filename.startsWith('//')) {
+      throw new NightshiftError(
+        'invalid_argument',
+        `database URL ${url} has "//" after "sqlite:": write the path straight after it, such as sqlite:./nightshift.db (relative) or sqlite:/var/lib/nightshift.db (absolute)`,
+      );
+    }
     if (options.create === false && filename === ':memory:') {
       // Offering `nightshift migrate` here would create a database that is gone when it exits.
       throw new NightshiftError(
