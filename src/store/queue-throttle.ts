@@ -53,7 +53,7 @@ export function throttleCounts(groups: Iterable<ThrottleGroup>): QueueThrottle[]
     }
   }
   const rows: QueueThrottle[] = [];
-  for (const queue of [...counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const queue of [...counts.keys()].sort(byText)) {
     const byReason = counts.get(queue);
     for (const reason of THROTTLE_REASONS) {
       const count = byReason?.get(reason);
@@ -79,4 +79,9 @@ export function noThrottle(): Record<ThrottleReason, number> {
 /** Whether `offered` (a live worker's labels) holds every label of `required`. */
 export function labelsMet(required: readonly string[], offered: ReadonlySet<string>): boolean {
   return required.every((label) => offered.has(label));
+}
+
+/** Two texts in the order of their characters' codes (SQLite's BINARY order for names), as a sort comparator. */
+export function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

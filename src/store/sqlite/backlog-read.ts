@@ -23,7 +23,7 @@
  * no delay within the millisecond the read began could be counted twice.
  */
 import { setImmediate } from 'node:timers/promises';
-import { labelsMet, type ThrottleGroup } from '../queue-throttle.js';
+import { byText, labelsMet, type ThrottleGroup } from '../queue-throttle.js';
 import type { QueueLoad } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import * as sql from './sql/observe.js';
@@ -163,11 +163,6 @@ export async function backlogWalk(conn: SqliteConnection): Promise<BacklogWalk> 
       })),
     ],
   };
-}
-
-/** SQLite's BINARY order of two texts, as a comparator's number. */
-function byText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type JobPage,
   type JobRunListParams,
 } from '../store.js';
+import { byText } from '../queue-throttle.js';
 import type { SqliteConnection } from './connection.js';
 import { toJob, toJobRun, type JobRow, type JobRunRow } from './job-row.js';
 import * as sql from './sql/job-read.js';
@@ -177,9 +178,7 @@ export async function jobFinishedCountByQueue(conn: SqliteConnection): Promise<J
     }
     await setImmediate();
   }
-  return [...counts.values()].sort((a, b) =>
-    a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : a.state < b.state ? -1 : a.state > b.state ? 1 : 0,
-  );
+  return [...counts.values()].sort((a, b) => byText(a.queue, b.queue) || byText(a.state, b.state));
 }
 
 /** `jobRunList`: a job's runs, oldest first. */
